@@ -1,0 +1,1 @@
+"""The linked domain model, the GraphStore port and its LadybugDB and Neo4j adapters."""

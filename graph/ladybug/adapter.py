@@ -1,0 +1,147 @@
+"""The GraphStore port on LadybugDB: a directory under the data dir, in process, no server."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import ladybug
+import pyarrow as pa
+
+from graph.ladybug import queries as q
+from graph.model import NODE_KINDS, REL_KINDS, PropType, label_of
+from graph.port import GraphStore, GraphStoreError
+
+_ARROW = {PropType.STRING: pa.string(), PropType.BOOL: pa.bool_(), PropType.INT: pa.int64(),
+          PropType.FLOAT: pa.float64()}
+_INTERNAL = ("_ID", "_LABEL", "_SRC", "_DST")
+
+
+def _table(rows: list[dict[str, Any]], columns: dict[str, PropType]) -> pa.Table:
+    """Typed columns, so a batch whose values are all null still has the column's real type."""
+    fields = [pa.field(f"c_{k}", _ARROW.get(t, pa.string())) for k, t in columns.items()]
+    data = {f"c_{k}": [r.get(k) for r in rows] for k in columns}
+    return pa.table(data, schema=pa.schema(fields))
+
+
+def _ids_table(pairs: dict[str, list[Any]]) -> pa.Table:
+    return pa.table({f"c_{k}": pa.array(v, pa.string()) for k, v in pairs.items()})
+
+
+class LadybugStore(GraphStore):
+    backend = "ladybug"
+
+    def __init__(self, path: Path, buffer_pool_mb: int = 2048) -> None:
+        super().__init__()
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = ladybug.Database(str(self.path), buffer_pool_size=buffer_pool_mb * 1024 * 1024)
+            self._conn = ladybug.Connection(self._db)
+        except (OSError, RuntimeError) as exc:
+            raise GraphStoreError(f"cannot open the LadybugDB graph at {self.path}: {exc}") from exc
+
+    def _run(self, statement: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
+        try:
+            result = self._conn.execute(statement, params or {})
+            assert not isinstance(result, list)
+            return result.get_all()
+        except RuntimeError as exc:
+            raise GraphStoreError(f"LadybugDB: {exc}") from exc
+
+    def init_schema(self) -> None:
+        with self._lock:
+            for label in NODE_KINDS:
+                self._run(q.create_node_table(label))
+            for rel_type in REL_KINDS:
+                self._run(q.create_rel_table(rel_type))
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+            self._db.close()
+
+    def _begin(self) -> None:
+        self._run("BEGIN TRANSACTION")
+
+    def _commit(self) -> None:
+        self._run("COMMIT")
+
+    def _rollback(self) -> None:
+        self._run("ROLLBACK")
+
+    @staticmethod
+    def _clean(row: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in row.items() if k not in _INTERNAL}
+
+    def _fetch_nodes(self, label: str, ids: Sequence[str]) -> list[dict[str, Any]]:
+        if not ids:
+            return []
+        rows = self._run(q.fetch_nodes(label), {"rows": _ids_table({"id": list(ids)})})
+        return [self._clean(r[0]) for r in rows]
+
+    def _fetch_rel_provenance(
+        self, rel_type: str, src_label: str, dst_label: str, keys: Sequence[tuple[str, str]]
+    ) -> dict[str, tuple[str, str]]:
+        if not keys:
+            return {}
+        table = _ids_table({"id": [k[0] for k in keys], "src": [k[1] for k in keys]})
+        rows = self._run(q.fetch_rel_provenance(rel_type, src_label), {"rows": table})
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def _write_nodes(self, label: str, rows: list[dict[str, Any]]) -> None:
+        self._run(q.write_nodes(label), {"rows": _table(rows, {"id": PropType.STRING, **q.node_columns(label)})})
+
+    def _write_rels(self, rel_type: str, src_label: str, dst_label: str, rows: list[dict[str, Any]]) -> int:
+        cols = {"id": PropType.STRING, "src": PropType.STRING, "dst": PropType.STRING, **q.rel_columns(rel_type)}
+        result = self._run(q.write_rels(rel_type, src_label, dst_label), {"rows": _table(rows, cols)})
+        return int(result[0][0]) if result else 0
+
+    def _rel_row(self, e: dict[str, Any], ids_by_internal: dict[tuple[int, int], str]) -> dict[str, Any]:
+        key = lambda d: (d["table"], d["offset"])  # noqa: E731
+        return {
+            **self._clean(e),
+            "type": e["_LABEL"],
+            "src": ids_by_internal[key(e["_SRC"])],
+            "dst": ids_by_internal[key(e["_DST"])],
+        }
+
+    def _expand(
+        self, ids_by_label: dict[str, list[str]], rel_types: Sequence[str] | None
+    ) -> list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
+        out = []
+        for label, ids in ids_by_label.items():
+            rows = self._run(q.expand(label, rel_types), {"rows": _ids_table({"id": ids})})
+            for a, e, b in rows:
+                internal = {(a["_ID"]["table"], a["_ID"]["offset"]): a["id"],
+                            (b["_ID"]["table"], b["_ID"]["offset"]): b["id"]}
+                out.append((self._rel_row(e, internal), self._clean(b), self._clean(a)))
+        return out
+
+    def _shortest(
+        self, a: str, b: str, max_depth: int, rel_types: Sequence[str] | None
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+        rows = self._run(q.shortest(label_of(a), label_of(b), max_depth, rel_types), {"a": a, "b": b})
+        if not rows:
+            return None
+        nodes, rels = rows[0]
+        internal = {(n["_ID"]["table"], n["_ID"]["offset"]): n["id"] for n in nodes}
+        return [self._clean(n) for n in nodes], [self._rel_row(e, internal) for e in rels]
+
+    def _list_division(self, label: str, prefix: str, after: str, limit: int) -> list[dict[str, Any]]:
+        rows = self._run(q.list_division(label), {"prefix": prefix, "after": after, "limit": limit})
+        return [self._clean(r[0]) for r in rows]
+
+    def _conflicted(self, label: str, limit: int) -> list[dict[str, Any]]:
+        return [self._clean(r[0]) for r in self._run(q.conflicted(label), {"limit": limit})]
+
+    def _find(self, label: str, prop: str, values: Sequence[Any], limit: int) -> list[dict[str, Any]]:
+        rows = self._run(q.find(label, prop), {"values": list(values), "limit": limit})
+        return [self._clean(r[0]) for r in rows]
+
+    def _count_nodes(self, label: str) -> int:
+        return int(self._run(q.count_nodes(label))[0][0])
+
+    def _count_rels(self, rel_type: str) -> int:
+        return int(self._run(q.count_rels(rel_type))[0][0])

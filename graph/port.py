@@ -1,0 +1,295 @@
+"""The GraphStore port: what the rest of the platform may ask of a graph engine.
+
+The provenance rules (graph.provenance) and the batching live here once; an adapter only
+supplies the engine primitives below, each holding its own Cypher beside it.
+"""
+
+from __future__ import annotations
+
+import abc
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from graph.model import NODE_KINDS, REL_KINDS, label_of
+from graph.provenance import Merged, load, merge
+from graph.records import Conflict, Node, NodeRecord, Page, Path, Rel, RelRecord, Subgraph, UpsertResult
+
+
+class GraphStoreError(RuntimeError):
+    """A graph engine refused or failed an operation; the message is safe to show."""
+
+
+class GraphStore(abc.ABC):
+    """Idempotent writes with provenance, reads, traversals and transactions."""
+
+    backend: str = ""
+    max_depth: int = 6
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._tx_depth = 0
+
+    # ---- engine primitives, one set per adapter ---------------------------------------------
+    @abc.abstractmethod
+    def init_schema(self) -> None: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    @abc.abstractmethod
+    def _begin(self) -> None: ...
+
+    @abc.abstractmethod
+    def _commit(self) -> None: ...
+
+    @abc.abstractmethod
+    def _rollback(self) -> None: ...
+
+    @abc.abstractmethod
+    def _fetch_nodes(self, label: str, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Raw stored rows (every property including the system ones) of the given ids."""
+
+    @abc.abstractmethod
+    def _fetch_rel_provenance(
+        self, rel_type: str, src_label: str, dst_label: str, keys: Sequence[tuple[str, str]]
+    ) -> dict[str, tuple[str, str]]:
+        """id -> (sources, claims) JSON of existing relationships, given (id, src) keys."""
+
+    @abc.abstractmethod
+    def _write_nodes(self, label: str, rows: list[dict[str, Any]]) -> None:
+        """Create or replace the given node rows (all properties given) in one statement."""
+
+    @abc.abstractmethod
+    def _write_rels(self, rel_type: str, src_label: str, dst_label: str, rows: list[dict[str, Any]]) -> int:
+        """Create or replace relationships; rows carry id, src, dst and all properties.
+
+        Returns how many rows found both endpoints.
+        """
+
+    @abc.abstractmethod
+    def _expand(
+        self, ids_by_label: dict[str, list[str]], rel_types: Sequence[str] | None
+    ) -> list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
+        """One hop from the given nodes: (rel row with src/dst ids, neighbour row, from-node row)."""
+
+    @abc.abstractmethod
+    def _shortest(
+        self, a: str, b: str, max_depth: int, rel_types: Sequence[str] | None
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None: ...
+
+    @abc.abstractmethod
+    def _list_division(self, label: str, prefix: str, after: str, limit: int) -> list[dict[str, Any]]: ...
+
+    @abc.abstractmethod
+    def _conflicted(self, label: str, limit: int) -> list[dict[str, Any]]: ...
+
+    @abc.abstractmethod
+    def _find(self, label: str, prop: str, values: Sequence[Any], limit: int) -> list[dict[str, Any]]: ...
+
+    @abc.abstractmethod
+    def _count_nodes(self, label: str) -> int: ...
+
+    @abc.abstractmethod
+    def _count_rels(self, rel_type: str) -> int: ...
+
+    # ---- transactions ----------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together or not at all; nesting joins the outer one."""
+        with self._lock:
+            outer = self._tx_depth == 0
+            if outer:
+                self._begin()
+            self._tx_depth += 1
+            try:
+                yield
+            except BaseException:
+                self._tx_depth -= 1
+                if outer:
+                    self._rollback()
+                raise
+            self._tx_depth -= 1
+            if outer:
+                self._commit()
+
+    # ---- writes ----------------------------------------------------------------------------
+    def upsert_nodes(self, records: Iterable[NodeRecord]) -> UpsertResult:
+        """Idempotent: the same records again change nothing; a new source adds provenance."""
+        by_label: dict[str, list[NodeRecord]] = defaultdict(list)
+        for rec in records:
+            by_label[rec.label].append(rec)
+        result = UpsertResult()
+        with self.transaction():
+            for label, recs in by_label.items():
+                existing = {
+                    row["id"]: (load(row.get("sources"), []), load(row.get("claims"), {}))
+                    for row in self._fetch_nodes(label, sorted({r.id for r in recs}))
+                }
+                merged = self._fold(recs, existing, result)
+                if merged:
+                    self._write_nodes(label, [{"id": i, **m.encoded()} for i, m in merged.items()])
+        return result
+
+    def upsert_rels(self, records: Iterable[RelRecord]) -> UpsertResult:
+        """Idempotent like upsert_nodes; both end nodes must exist already."""
+        groups: dict[tuple[str, str, str], list[RelRecord]] = defaultdict(list)
+        for rec in records:
+            groups[(rec.type, label_of(rec.src), label_of(rec.dst))].append(rec)
+        result = UpsertResult()
+        with self.transaction():
+            for (rel_type, src_label, dst_label), recs in groups.items():
+                keys = sorted({(r.id, r.src) for r in recs})
+                stored = self._fetch_rel_provenance(rel_type, src_label, dst_label, keys)
+                existing = {i: (load(s, []), load(c, {})) for i, (s, c) in stored.items()}
+                merged = self._fold(recs, existing, result)
+                if not merged:
+                    continue
+                ends = {r.id: (r.src, r.dst) for r in recs}
+                rows = [{"id": i, "src": ends[i][0], "dst": ends[i][1], **m.encoded()} for i, m in merged.items()]
+                written = self._write_rels(rel_type, src_label, dst_label, rows)
+                if written != len(rows):
+                    missing = len(rows) - written
+                    raise GraphStoreError(f"{missing} {rel_type} relationship(s) name an end node that does not exist")
+        return result
+
+    @staticmethod
+    def _fold(
+        recs: Sequence[NodeRecord] | Sequence[RelRecord],
+        existing: dict[str, tuple[list[dict[str, str]], dict[str, list[dict[str, Any]]]]],
+        result: UpsertResult,
+    ) -> dict[str, Merged]:
+        current = dict(existing)
+        touched: dict[str, Merged] = {}
+        for rec in recs:
+            sources, claims = current.get(rec.id, ([], {}))
+            m = merge(sources, claims, rec.props, rec.source)
+            current[rec.id] = (m.sources, m.claims)
+            if m.changed or rec.id not in existing:
+                touched[rec.id] = m
+        for rid in touched:
+            if rid in existing:
+                result.updated += 1
+            else:
+                result.created += 1
+        result.unchanged += len({r.id for r in recs} - set(touched))
+        return touched
+
+    # ---- reads -----------------------------------------------------------------------------
+    def get_node(self, node_id: str) -> Node | None:
+        return self.get_nodes([node_id]).get(node_id)
+
+    def get_nodes(self, ids: Iterable[str]) -> dict[str, Node]:
+        """Batch read: one engine call per label, whatever the number of ids."""
+        by_label: dict[str, list[str]] = defaultdict(list)
+        for i in ids:
+            by_label[label_of(i)].append(i)
+        out: dict[str, Node] = {}
+        with self._lock:
+            for label, label_ids in by_label.items():
+                for row in self._fetch_nodes(label, sorted(set(label_ids))):
+                    out[row["id"]] = to_node(label, row)
+        return out
+
+    def find(self, label: str, prop: str, values: Sequence[Any], limit: int = 100) -> list[Node]:
+        """Nodes of one kind whose property equals one of the values (e.g. an ID number)."""
+        if prop not in NODE_KINDS[label].props and prop != "id":
+            raise GraphStoreError(f"{label} has no property {prop!r}")
+        with self._lock:
+            return [to_node(label, r) for r in self._find(label, prop, list(values), limit)]
+
+    def neighbourhood(self, node_id: str, depth: int = 1, rel_types: Sequence[str] | None = None) -> Subgraph:
+        """Every node within `depth` hops, each visited once (breadth first, either direction)."""
+        if not 1 <= depth <= self.max_depth:
+            raise GraphStoreError(f"depth must be between 1 and {self.max_depth}, not {depth}")
+        _check_rel_types(rel_types)
+        sub = Subgraph()
+        start = self.get_node(node_id)
+        if start is None:
+            return sub
+        sub.nodes[node_id] = start
+        frontier = [node_id]
+        with self._lock:
+            for _ in range(depth):
+                by_label: dict[str, list[str]] = defaultdict(list)
+                for i in frontier:
+                    by_label[label_of(i)].append(i)
+                nxt: list[str] = []
+                for rel_row, nb_row, _from in self._expand(by_label, rel_types):
+                    rel = to_rel(rel_row)
+                    sub.rels.setdefault(rel.id, rel)
+                    nb_id = nb_row["id"]
+                    if nb_id not in sub.nodes:
+                        sub.nodes[nb_id] = to_node(label_of(nb_id), nb_row)
+                        nxt.append(nb_id)
+                frontier = nxt
+                if not frontier:
+                    break
+        return sub
+
+    def shortest_path(
+        self, a: str, b: str, max_depth: int = 6, rel_types: Sequence[str] | None = None
+    ) -> Path | None:
+        if not 1 <= max_depth <= self.max_depth:
+            raise GraphStoreError(f"max_depth must be between 1 and {self.max_depth}, not {max_depth}")
+        _check_rel_types(rel_types)
+        if a == b:
+            node = self.get_node(a)
+            return Path([node], []) if node else None
+        with self._lock:
+            found = self._shortest(a, b, max_depth, rel_types)
+        if found is None:
+            return None
+        nodes, rels = found
+        return Path([to_node(label_of(n["id"]), n) for n in nodes], [to_rel(r) for r in rels])
+
+    def list_by_division(self, label: str, division_prefix: str, first: int = 50, after: str | None = None) -> Page:
+        """Stable cursor pages ordered by id: new nodes never shift a page already served."""
+        if label not in NODE_KINDS or not NODE_KINDS[label].has_division:
+            raise GraphStoreError(f"{label} is not listable by division")
+        if not division_prefix.isdigit() or len(division_prefix) > 12:
+            raise GraphStoreError(f"division prefix {division_prefix!r} is not a code prefix")
+        if not 1 <= first <= 1000:
+            raise GraphStoreError("first must be between 1 and 1000")
+        with self._lock:
+            rows = self._list_division(label, division_prefix, after or "", first + 1)
+        items = [to_node(label, r) for r in rows[:first]]
+        return Page(items, items[-1].id if items else after, len(rows) > first)
+
+    def conflicts(self, label: str, limit: int = 1000) -> list[Conflict]:
+        """Attributes on which sources disagree, with every source's value."""
+        out: list[Conflict] = []
+        with self._lock:
+            rows = self._conflicted(label, limit)
+        for row in rows:
+            claims = load(row.get("claims"), {})
+            for attr in filter(None, (row.get("conflicted") or "").split(",")):
+                out.append(Conflict(row["id"], attr, claims.get(attr, [])))
+        return out
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return {
+                "nodes": {label: self._count_nodes(label) for label in NODE_KINDS},
+                "relationships": {t: self._count_rels(t) for t in REL_KINDS},
+            }
+
+
+def _check_rel_types(rel_types: Sequence[str] | None) -> None:
+    unknown = set(rel_types or ()) - set(REL_KINDS)
+    if unknown:
+        raise GraphStoreError(f"unknown relationship types {sorted(unknown)}")
+
+
+def to_node(label: str, row: dict[str, Any]) -> Node:
+    props = {k: row.get(k) for k in NODE_KINDS[label].props}
+    return Node(row["id"], label, props, load(row.get("sources"), []), load(row.get("claims"), {}))
+
+
+def to_rel(row: dict[str, Any]) -> Rel:
+    rel_type = row["type"]
+    props = {k: row.get(k) for k in REL_KINDS[rel_type].props}
+    return Rel(row["id"], rel_type, row["src"], row["dst"], props, load(row.get("sources"), []),
+               load(row.get("claims"), {}))

@@ -1,0 +1,104 @@
+"""Provenance: which sources asserted an element, and every value each of them asserted.
+
+An element keeps ``sources`` (one entry per source record) and ``claims`` (per attribute,
+one claim per source record). The value the graph shows is chosen from the claims by source
+precedence, then recency; the other claims stay, so a disagreement between the household
+register and a village survey is never silently overwritten and can be listed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from graph.records import Assertion
+
+# Higher wins when sources disagree. 'manual' is a caseworker's correction over GraphQL.
+SOURCE_PRECEDENCE: dict[str, int] = {
+    "manual": 100,
+    "police_hukou": 80,
+    "police_incident": 70,
+    "education": 60,
+    "health": 50,
+    "survey": 40,
+}
+
+
+def _rank(claim: dict[str, Any]) -> tuple[int, str]:
+    return SOURCE_PRECEDENCE.get(claim["system"], 0), claim["at"]
+
+
+@dataclass
+class Merged:
+    props: dict[str, Any]
+    sources: list[dict[str, str]]
+    claims: dict[str, list[dict[str, Any]]]
+    conflicted: list[str]
+    changed: bool
+
+    def encoded(self) -> dict[str, Any]:
+        """The row as both adapters store it: system properties JSON-encoded."""
+        return {
+            **self.props,
+            "sources": dump(self.sources),
+            "claims": dump(self.claims),
+            "conflicted": ",".join(self.conflicted),
+        }
+
+
+def dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def load(text: str | None, empty: Any) -> Any:
+    return json.loads(text) if text else empty
+
+
+def merge(
+    existing_sources: list[dict[str, str]],
+    existing_claims: dict[str, list[dict[str, Any]]],
+    props: dict[str, Any],
+    source: Assertion,
+) -> Merged:
+    """Fold one source record's assertion into an element's provenance.
+
+    A later version of the same source record replaces that record's earlier claims (the
+    source changed its own record); claims of other records are kept. ``None`` means the
+    record says nothing about the attribute, not that the value is empty.
+    """
+    src = source.as_json()
+    sources = [s for s in existing_sources if (s["system"], s["record_id"]) != (src["system"], src["record_id"])]
+    sources.append(src)
+    sources.sort(key=lambda s: (s["system"], s["record_id"]))
+
+    claims = {attr: list(cs) for attr, cs in existing_claims.items()}
+    for attr, value in props.items():
+        if value is None:
+            continue
+        kept = [
+            c for c in claims.get(attr, []) if (c["system"], c["record_id"]) != (src["system"], src["record_id"])
+        ]
+        kept.append({**src, "value": value})
+        kept.sort(key=lambda c: (c["system"], c["record_id"]))
+        claims[attr] = kept
+
+    resolved: dict[str, Any] = {}
+    conflicted: list[str] = []
+    for attr, cs in sorted(claims.items()):
+        resolved[attr] = max(cs, key=_rank)["value"]
+        if len({dump(c["value"]) for c in cs}) > 1:
+            conflicted.append(attr)
+
+    # An identical assertion made again later is not a change: the element keeps the time
+    # its current values were first asserted, and an unchanged element is not rewritten.
+    changed = _untimed(sources) != _untimed(existing_sources) or _untimed(claims) != _untimed(existing_claims)
+    return Merged(resolved, sources, claims, conflicted, changed)
+
+
+def _untimed(value: Any) -> str:
+    if isinstance(value, dict):
+        return dump({k: _untimed(v) for k, v in value.items() if k != "at"})
+    if isinstance(value, list):
+        return dump([_untimed(v) for v in value])
+    return dump(value)

@@ -1,0 +1,130 @@
+"""Values that cross the GraphStore port: what callers write and what the store returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from graph.model import NODE_KINDS, REL_KINDS, label_of
+
+
+@dataclass(frozen=True)
+class Assertion:
+    """Who said it: a source system, the id of its record, and when the source said it."""
+
+    system: str
+    record_id: str
+    at: datetime
+
+    def as_json(self) -> dict[str, str]:
+        return {"system": self.system, "record_id": self.record_id, "at": self.at.isoformat()}
+
+
+@dataclass(frozen=True)
+class NodeRecord:
+    id: str
+    props: dict[str, Any]
+    source: Assertion
+
+    @property
+    def label(self) -> str:
+        return label_of(self.id)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.props) - set(NODE_KINDS[self.label].props)
+        if unknown:
+            raise ValueError(f"{self.label} has no properties {sorted(unknown)}")
+
+
+@dataclass(frozen=True)
+class RelRecord:
+    type: str
+    src: str
+    dst: str
+    props: dict[str, Any]
+    source: Assertion
+    # Distinguishes parallel relationships of one type between the same two nodes
+    # (e.g. two enrolments at one school); empty for the usual single one.
+    qualifier: str = ""
+
+    @property
+    def id(self) -> str:
+        base = f"{self.type}:{self.src}>{self.dst}"
+        return f"{base}#{self.qualifier}" if self.qualifier else base
+
+    def __post_init__(self) -> None:
+        kind = REL_KINDS.get(self.type)
+        if kind is None:
+            raise ValueError(f"unknown relationship type {self.type!r}")
+        pair = (label_of(self.src), label_of(self.dst))
+        if pair not in kind.pairs:
+            raise ValueError(f"{self.type} does not go from {pair[0]} to {pair[1]}")
+        unknown = set(self.props) - set(kind.props)
+        if unknown:
+            raise ValueError(f"{self.type} has no properties {sorted(unknown)}")
+
+
+@dataclass
+class Node:
+    id: str
+    label: str
+    props: dict[str, Any]
+    sources: list[dict[str, str]]
+    claims: dict[str, list[dict[str, Any]]]
+
+
+@dataclass
+class Rel:
+    id: str
+    type: str
+    src: str
+    dst: str
+    props: dict[str, Any]
+    sources: list[dict[str, str]]
+    claims: dict[str, list[dict[str, Any]]]
+
+
+@dataclass
+class Subgraph:
+    nodes: dict[str, Node] = field(default_factory=dict)
+    rels: dict[str, Rel] = field(default_factory=dict)
+
+
+@dataclass
+class Path:
+    nodes: list[Node]
+    rels: list[Rel]
+
+    @property
+    def length(self) -> int:
+        return len(self.rels)
+
+
+@dataclass
+class Page:
+    items: list[Node]
+    end_cursor: str | None
+    has_next: bool
+
+
+@dataclass
+class Conflict:
+    """Two or more sources assert different values for one attribute of one node or relationship."""
+
+    element_id: str
+    attribute: str
+    claims: list[dict[str, Any]]
+
+
+@dataclass
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __iadd__(self, other: UpsertResult) -> UpsertResult:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self

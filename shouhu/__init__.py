@@ -1,0 +1,1 @@
+"""Cross-cutting platform pieces: settings, the relational store and the command line."""

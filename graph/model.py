@@ -38,7 +38,7 @@ class PropType(StrEnum):
     FLOAT = "DOUBLE"
 
 
-S, B, I, F = PropType.STRING, PropType.BOOL, PropType.INT, PropType.FLOAT
+S, B, INT, F = PropType.STRING, PropType.BOOL, PropType.INT, PropType.FLOAT
 
 # Properties every node and relationship has, maintained by the store, not by callers.
 SYSTEM_PROPS: dict[str, PropType] = {"sources": S, "claims": S, "conflicted": S}
@@ -137,12 +137,25 @@ NODE_KINDS: dict[str, NodeKind] = {
             {"situation": S, "reporter_agency": S, "filed_at": S, "acknowledged_at": S, **_CASE_COMMON},
             "A mandatory report (强制报告).",
         ),
-        NodeKind("ProtectionCase", {"kind": S, "risk_level": S, **_CASE_COMMON}, "A protection case (Case is a Cypher keyword)."),
-        NodeKind("Visit", {"visited_on": S, "visitor": S, "findings": S, "division": S}, "A screening visit."),
+        NodeKind(
+            "ProtectionCase",
+            {"kind": S, "risk_level": S, **_CASE_COMMON},
+            "A protection case (Case is a Cypher keyword).",
+        ),
+        NodeKind(
+            "Visit", {"visited_on": S, "visitor": S, "findings": S, "division": S}, "A screening visit."
+        ),
         NodeKind(
             "Assessment",
-            {"safety": S, "guardianship": S, "physical_health": S, "mental_health": S, "risk_level": S,
-             "assessed_on": S, "division": S},
+            {
+                "safety": S,
+                "guardianship": S,
+                "physical_health": S,
+                "mental_health": S,
+                "risk_level": S,
+                "assessed_on": S,
+                "division": S,
+            },
             "An assessment (评估).",
         ),
         NodeKind("Service", {"kind": S, "provider": S, **_CASE_COMMON}, "An assistance service (帮扶)."),
@@ -154,7 +167,7 @@ NODE_KINDS: dict[str, NodeKind] = {
         ),
         NodeKind(
             "EducationEvent",
-            {"kind": S, "occurred_on": S, "school_code": S, "days": I, "division": S},
+            {"kind": S, "occurred_on": S, "school_code": S, "days": INT, "division": S},
             "Truancy, dropout or return to school.",
         ),
     ]
@@ -181,8 +194,15 @@ REL_KINDS: dict[str, RelKind] = {
         RelKind(
             "ENROLLED_AT",
             (("Person", "School"),),
-            {"student_number": S, "grade": S, "class_name": S, "boarding": B, "status": S,
-             "start_date": S, "end_date": S},
+            {
+                "student_number": S,
+                "grade": S,
+                "class_name": S,
+                "boarding": B,
+                "status": S,
+                "start_date": S,
+                "end_date": S,
+            },
         ),
         RelKind("SIGNED", (("Person", "Agreement"),), {"role": S}),
         RelKind("COVERS", (("Agreement", "Person"),)),

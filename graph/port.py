@@ -69,11 +69,37 @@ class GraphStore(abc.ABC):
         Returns how many rows found both endpoints.
         """
 
-    @abc.abstractmethod
     def _expand(
         self, ids_by_label: dict[str, list[str]], rel_types: Sequence[str] | None
     ) -> list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
-        """One hop from the given nodes: (rel row with src/dst ids, neighbour row, from-node row)."""
+        """One hop from the given nodes: (rel row with src/dst ids, neighbour row, from-node row).
+
+        Used by the default breadth-first `_neighbourhood`; an adapter that overrides that
+        need not supply it.
+        """
+        raise NotImplementedError
+
+    def _neighbourhood(
+        self, start: dict[str, Any], depth: int, rel_types: Sequence[str] | None
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Node rows and relationship rows within `depth` hops: breadth first, one call per hop."""
+        nodes = {start["id"]: start}
+        rels: dict[str, dict[str, Any]] = {}
+        frontier = [start["id"]]
+        for _ in range(depth):
+            by_label: dict[str, list[str]] = defaultdict(list)
+            for i in frontier:
+                by_label[label_of(i)].append(i)
+            nxt: list[str] = []
+            for rel_row, nb_row, _from in self._expand(by_label, rel_types):
+                rels.setdefault(rel_row["id"], rel_row)
+                if nb_row["id"] not in nodes:
+                    nodes[nb_row["id"]] = nb_row
+                    nxt.append(nb_row["id"])
+            frontier = nxt
+            if not frontier:
+                break
+        return list(nodes.values()), list(rels.values())
 
     @abc.abstractmethod
     def _shortest(
@@ -148,11 +174,15 @@ class GraphStore(abc.ABC):
                 if not merged:
                     continue
                 ends = {r.id: (r.src, r.dst) for r in recs}
-                rows = [{"id": i, "src": ends[i][0], "dst": ends[i][1], **m.encoded()} for i, m in merged.items()]
+                rows = [
+                    {"id": i, "src": ends[i][0], "dst": ends[i][1], **m.encoded()} for i, m in merged.items()
+                ]
                 written = self._write_rels(rel_type, src_label, dst_label, rows)
                 if written != len(rows):
                     missing = len(rows) - written
-                    raise GraphStoreError(f"{missing} {rel_type} relationship(s) name an end node that does not exist")
+                    raise GraphStoreError(
+                        f"{missing} {rel_type} relationship(s) name an end node that does not exist"
+                    )
         return result
 
     @staticmethod
@@ -201,32 +231,20 @@ class GraphStore(abc.ABC):
             return [to_node(label, r) for r in self._find(label, prop, list(values), limit)]
 
     def neighbourhood(self, node_id: str, depth: int = 1, rel_types: Sequence[str] | None = None) -> Subgraph:
-        """Every node within `depth` hops, each visited once (breadth first, either direction)."""
+        """Every node within `depth` hops in either direction, and every relationship walked to reach them."""
         if not 1 <= depth <= self.max_depth:
             raise GraphStoreError(f"depth must be between 1 and {self.max_depth}, not {depth}")
         _check_rel_types(rel_types)
         sub = Subgraph()
-        start = self.get_node(node_id)
-        if start is None:
-            return sub
-        sub.nodes[node_id] = start
-        frontier = [node_id]
         with self._lock:
-            for _ in range(depth):
-                by_label: dict[str, list[str]] = defaultdict(list)
-                for i in frontier:
-                    by_label[label_of(i)].append(i)
-                nxt: list[str] = []
-                for rel_row, nb_row, _from in self._expand(by_label, rel_types):
-                    rel = to_rel(rel_row)
-                    sub.rels.setdefault(rel.id, rel)
-                    nb_id = nb_row["id"]
-                    if nb_id not in sub.nodes:
-                        sub.nodes[nb_id] = to_node(label_of(nb_id), nb_row)
-                        nxt.append(nb_id)
-                frontier = nxt
-                if not frontier:
-                    break
+            start = self._fetch_nodes(label_of(node_id), [node_id])
+            if not start:
+                return sub
+            node_rows, rel_rows = self._neighbourhood(start[0], depth, rel_types)
+        for row in node_rows:
+            sub.nodes[row["id"]] = to_node(label_of(row["id"]), row)
+        for row in rel_rows:
+            sub.rels[row["id"]] = to_rel(row)
         return sub
 
     def shortest_path(
@@ -245,7 +263,9 @@ class GraphStore(abc.ABC):
         nodes, rels = found
         return Path([to_node(label_of(n["id"]), n) for n in nodes], [to_rel(r) for r in rels])
 
-    def list_by_division(self, label: str, division_prefix: str, first: int = 50, after: str | None = None) -> Page:
+    def list_by_division(
+        self, label: str, division_prefix: str, first: int = 50, after: str | None = None
+    ) -> Page:
         """Stable cursor pages ordered by id: new nodes never shift a page already served."""
         if label not in NODE_KINDS or not NODE_KINDS[label].has_division:
             raise GraphStoreError(f"{label} is not listable by division")
@@ -291,5 +311,12 @@ def to_node(label: str, row: dict[str, Any]) -> Node:
 def to_rel(row: dict[str, Any]) -> Rel:
     rel_type = row["type"]
     props = {k: row.get(k) for k in REL_KINDS[rel_type].props}
-    return Rel(row["id"], rel_type, row["src"], row["dst"], props, load(row.get("sources"), []),
-               load(row.get("claims"), {}))
+    return Rel(
+        row["id"],
+        rel_type,
+        row["src"],
+        row["dst"],
+        props,
+        load(row.get("sources"), []),
+        load(row.get("claims"), {}),
+    )

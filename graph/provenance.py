@@ -65,40 +65,47 @@ def merge(
 
     A later version of the same source record replaces that record's earlier claims (the
     source changed its own record); claims of other records are kept. ``None`` means the
-    record says nothing about the attribute, not that the value is empty.
+    record says nothing about the attribute, not that the value is empty. This runs once per
+    written record, so the common case (a new element) takes a short path.
     """
     src = source.as_json()
-    sources = [s for s in existing_sources if (s["system"], s["record_id"]) != (src["system"], src["record_id"])]
+    key = (src["system"], src["record_id"])
+    if not existing_sources and not existing_claims:
+        claims = {a: [{**src, "value": v}] for a, v in sorted(props.items()) if v is not None}
+        return Merged({a: cs[0]["value"] for a, cs in claims.items()}, [src], claims, [], True)
+
+    sources = [s for s in existing_sources if (s["system"], s["record_id"]) != key]
     sources.append(src)
     sources.sort(key=lambda s: (s["system"], s["record_id"]))
 
-    claims = {attr: list(cs) for attr, cs in existing_claims.items()}
+    claims = dict(existing_claims)
     for attr, value in props.items():
         if value is None:
             continue
-        kept = [
-            c for c in claims.get(attr, []) if (c["system"], c["record_id"]) != (src["system"], src["record_id"])
-        ]
+        kept = [c for c in claims.get(attr, ()) if (c["system"], c["record_id"]) != key]
         kept.append({**src, "value": value})
         kept.sort(key=lambda c: (c["system"], c["record_id"]))
         claims[attr] = kept
+    claims = dict(sorted(claims.items()))
 
     resolved: dict[str, Any] = {}
     conflicted: list[str] = []
-    for attr, cs in sorted(claims.items()):
-        resolved[attr] = max(cs, key=_rank)["value"]
-        if len({dump(c["value"]) for c in cs}) > 1:
+    for attr, cs in claims.items():
+        resolved[attr] = max(cs, key=_rank)["value"] if len(cs) > 1 else cs[0]["value"]
+        if len(cs) > 1 and len({dump(c["value"]) for c in cs}) > 1:
             conflicted.append(attr)
 
     # An identical assertion made again later is not a change: the element keeps the time
     # its current values were first asserted, and an unchanged element is not rewritten.
-    changed = _untimed(sources) != _untimed(existing_sources) or _untimed(claims) != _untimed(existing_claims)
+    changed = _untimed_sources(sources) != _untimed_sources(existing_sources) or _untimed_claims(
+        claims
+    ) != _untimed_claims(existing_claims)
     return Merged(resolved, sources, claims, conflicted, changed)
 
 
-def _untimed(value: Any) -> str:
-    if isinstance(value, dict):
-        return dump({k: _untimed(v) for k, v in value.items() if k != "at"})
-    if isinstance(value, list):
-        return dump([_untimed(v) for v in value])
-    return dump(value)
+def _untimed_sources(sources: list[dict[str, str]]) -> set[tuple[str, str]]:
+    return {(s["system"], s["record_id"]) for s in sources}
+
+
+def _untimed_claims(claims: dict[str, list[dict[str, Any]]]) -> dict[str, set[tuple[str, str, str]]]:
+    return {a: {(c["system"], c["record_id"], dump(c["value"])) for c in cs} for a, cs in claims.items()}

@@ -13,8 +13,12 @@ from graph.ladybug import queries as q
 from graph.model import NODE_KINDS, REL_KINDS, PropType, label_of
 from graph.port import GraphStore, GraphStoreError
 
-_ARROW = {PropType.STRING: pa.string(), PropType.BOOL: pa.bool_(), PropType.INT: pa.int64(),
-          PropType.FLOAT: pa.float64()}
+_ARROW = {
+    PropType.STRING: pa.string(),
+    PropType.BOOL: pa.bool_(),
+    PropType.INT: pa.int64(),
+    PropType.FLOAT: pa.float64(),
+}
 _INTERNAL = ("_ID", "_LABEL", "_SRC", "_DST")
 
 
@@ -23,6 +27,10 @@ def _table(rows: list[dict[str, Any]], columns: dict[str, PropType]) -> pa.Table
     fields = [pa.field(f"c_{k}", _ARROW.get(t, pa.string())) for k, t in columns.items()]
     data = {f"c_{k}": [r.get(k) for r in rows] for k in columns}
     return pa.table(data, schema=pa.schema(fields))
+
+
+def _key(internal_id: dict[str, int]) -> tuple[int, int]:
+    return internal_id["table"], internal_id["offset"]
 
 
 def _ids_table(pairs: dict[str, list[Any]]) -> pa.Table:
@@ -45,10 +53,13 @@ class LadybugStore(GraphStore):
     def _run(self, statement: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
         try:
             result = self._conn.execute(statement, params or {})
-            assert not isinstance(result, list)
-            return result.get_all()
         except RuntimeError as exc:
             raise GraphStoreError(f"LadybugDB: {exc}") from exc
+        assert not isinstance(result, list)
+        try:
+            return result.get_all()
+        finally:
+            result.close()  # an open result pins buffer-pool pages until it is collected
 
     def init_schema(self) -> None:
         with self._lock:
@@ -91,33 +102,44 @@ class LadybugStore(GraphStore):
         return {r[0]: (r[1], r[2]) for r in rows}
 
     def _write_nodes(self, label: str, rows: list[dict[str, Any]]) -> None:
-        self._run(q.write_nodes(label), {"rows": _table(rows, {"id": PropType.STRING, **q.node_columns(label)})})
+        self._run(
+            q.write_nodes(label), {"rows": _table(rows, {"id": PropType.STRING, **q.node_columns(label)})}
+        )
 
     def _write_rels(self, rel_type: str, src_label: str, dst_label: str, rows: list[dict[str, Any]]) -> int:
-        cols = {"id": PropType.STRING, "src": PropType.STRING, "dst": PropType.STRING, **q.rel_columns(rel_type)}
+        cols = {
+            "id": PropType.STRING,
+            "src": PropType.STRING,
+            "dst": PropType.STRING,
+            **q.rel_columns(rel_type),
+        }
         result = self._run(q.write_rels(rel_type, src_label, dst_label), {"rows": _table(rows, cols)})
         return int(result[0][0]) if result else 0
 
     def _rel_row(self, e: dict[str, Any], ids_by_internal: dict[tuple[int, int], str]) -> dict[str, Any]:
-        key = lambda d: (d["table"], d["offset"])  # noqa: E731
         return {
             **self._clean(e),
             "type": e["_LABEL"],
-            "src": ids_by_internal[key(e["_SRC"])],
-            "dst": ids_by_internal[key(e["_DST"])],
+            "src": ids_by_internal[_key(e["_SRC"])],
+            "dst": ids_by_internal[_key(e["_DST"])],
         }
 
-    def _expand(
-        self, ids_by_label: dict[str, list[str]], rel_types: Sequence[str] | None
-    ) -> list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
-        out = []
-        for label, ids in ids_by_label.items():
-            rows = self._run(q.expand(label, rel_types), {"rows": _ids_table({"id": ids})})
-            for a, e, b in rows:
-                internal = {(a["_ID"]["table"], a["_ID"]["offset"]): a["id"],
-                            (b["_ID"]["table"], b["_ID"]["offset"]): b["id"]}
-                out.append((self._rel_row(e, internal), self._clean(b), self._clean(a)))
-        return out
+    def _neighbourhood(
+        self, start: dict[str, Any], depth: int, rel_types: Sequence[str] | None
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        rows = self._run(q.neighbourhood(label_of(start["id"]), depth, rel_types), {"id": start["id"]})
+        if not rows:
+            return [start], []
+        internal = {_key(rows[0][0]): start["id"]}
+        nodes = {start["id"]: start}
+        for _, b, _ in rows:
+            internal[_key(b["_ID"])] = b["id"]
+            nodes.setdefault(b["id"], self._clean(b))
+        rels = {}
+        for _, _, e in rows:
+            if e["id"] not in rels:
+                rels[e["id"]] = self._rel_row(e, internal)
+        return list(nodes.values()), list(rels.values())
 
     def _shortest(
         self, a: str, b: str, max_depth: int, rel_types: Sequence[str] | None
@@ -126,7 +148,7 @@ class LadybugStore(GraphStore):
         if not rows:
             return None
         nodes, rels = rows[0]
-        internal = {(n["_ID"]["table"], n["_ID"]["offset"]): n["id"] for n in nodes}
+        internal = {_key(n["_ID"]): n["id"] for n in nodes}
         return [self._clean(n) for n in nodes], [self._rel_row(e, internal) for e in rels]
 
     def _list_division(self, label: str, prefix: str, after: str, limit: int) -> list[dict[str, Any]]:

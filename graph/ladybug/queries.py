@@ -12,7 +12,12 @@ from collections.abc import Sequence
 
 from graph.model import NODE_KINDS, REL_KINDS, SYSTEM_PROPS, PropType
 
-_TYPES = {PropType.STRING: "STRING", PropType.BOOL: "BOOLEAN", PropType.INT: "INT64", PropType.FLOAT: "DOUBLE"}
+_TYPES = {
+    PropType.STRING: "STRING",
+    PropType.BOOL: "BOOLEAN",
+    PropType.INT: "INT64",
+    PropType.FLOAT: "DOUBLE",
+}
 
 
 def node_columns(label: str) -> dict[str, PropType]:
@@ -62,8 +67,15 @@ def _rel_pattern(rel_types: Sequence[str] | None) -> str:
     return f"e:{'|'.join(rel_types)}" if rel_types else "e"
 
 
-def expand(label: str, rel_types: Sequence[str] | None) -> str:
-    return f"LOAD FROM $rows MATCH (a:{label} {{id: c_id}})-[{_rel_pattern(rel_types)}]-(b) RETURN a, e, b"
+def neighbourhood(label: str, depth: int, rel_types: Sequence[str] | None) -> str:
+    """Every acyclic walk from the start, reporting only its last hop: together these are all
+    relationships within reach. One query, where per-hop expansion measured 100× slower here
+    (an UNWIND or LOAD FROM of frontier ids before a relationship pattern plans as a full
+    relationship scan)."""
+    return (
+        f"MATCH (a:{label} {{id: $id}})-[{_rel_pattern(rel_types)}* ACYCLIC 1..{int(depth)}]-(b) "
+        "RETURN id(a), b, list_extract(rels(e), length(e))"
+    )
 
 
 def shortest(src_label: str, dst_label: str, max_depth: int, rel_types: Sequence[str] | None) -> str:

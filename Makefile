@@ -1,0 +1,38 @@
+# Every target bootstraps what it needs: a Python 3.11 venv in .venv and, for tests, the
+# Node.js Cypher checker in tools/cypher-lint. Only python3, make and Node.js are assumed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+NODE_STAMP := tools/cypher-lint/node_modules/.installed
+
+.PHONY: serve test bench lint clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+$(NODE_STAMP): tools/cypher-lint/package.json tools/cypher-lint/package-lock.json
+	npm ci --prefix tools/cypher-lint --no-audit --no-fund --loglevel=error
+	@touch $@
+
+serve: $(STAMP)
+	$(BIN)/shouhu init
+	$(BIN)/shouhu serve
+
+test: $(STAMP) $(NODE_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || true
+
+clean:
+	rm -rf $(VENV) tools/cypher-lint/node_modules data

@@ -1,0 +1,287 @@
+"""Behaviour every GraphStore adapter must show, asserted through the port only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from graph.model import node_id
+from graph.port import GraphStore, GraphStoreError
+from graph.records import Assertion, NodeRecord, RelRecord
+
+HUKOU = Assertion("police_hukou", "HK-1", datetime(2026, 3, 1, 9, 0))
+SURVEY = Assertion("survey", "SV-7", datetime(2026, 4, 2, 15, 30))
+SCHOOL = Assertion("education", "XJ-3", datetime(2026, 4, 5, 8, 0))
+
+COUNTY, TOWN, VILLAGE, VILLAGE2 = "500101000000", "500101001000", "500101001001", "500101002001"
+
+
+def division(code: str, level: str, parent: str | None) -> NodeRecord:
+    return NodeRecord(
+        node_id("Division", code),
+        {"code": code, "name": f"D{code[-4:]}", "level": level, "parent_code": parent, "division": code},
+        HUKOU,
+    )
+
+
+def person(key: str, source: Assertion = HUKOU, **props: object) -> NodeRecord:
+    return NodeRecord(node_id("Person", key), {"division": VILLAGE, **props}, source)
+
+
+def family(store: GraphStore) -> None:
+    """A left-behind child: both parents away, grandmother as entrusted guardian."""
+    store.upsert_nodes(
+        [
+            division(COUNTY, "county", None),
+            division(TOWN, "township", COUNTY),
+            division(VILLAGE, "village", TOWN),
+            division(VILLAGE2, "village", "500101002000"),
+            person("child", name="甲乙", birth_date="2015-03-01", sex="F", hukou_type="rural"),
+            person("father", name="甲丙", works_away=True, work_destination="广东东莞"),
+            person("mother", name="丁戊", works_away=True),
+            person("granny", name="己庚", guardianship_capacity=True),
+            person("uncle", name="甲辛", division=VILLAGE2),
+            NodeRecord(
+                node_id("Household", "H1"),
+                {"household_number": "H1", "hukou_type": "rural", "division": VILLAGE},
+                HUKOU,
+            ),
+            NodeRecord(node_id("School", "S1"), {"code": "S1", "name": "中心小学", "division": TOWN}, SCHOOL),
+        ]
+    )
+    p = lambda k: node_id("Person", k)  # noqa: E731
+    store.upsert_rels(
+        [
+            RelRecord("PART_OF", node_id("Division", VILLAGE), node_id("Division", TOWN), {}, HUKOU),
+            RelRecord("PART_OF", node_id("Division", TOWN), node_id("Division", COUNTY), {}, HUKOU),
+            RelRecord("PARENT_OF", p("father"), p("child"), {"role": "father"}, HUKOU),
+            RelRecord("PARENT_OF", p("mother"), p("child"), {"role": "mother"}, HUKOU),
+            RelRecord(
+                "GUARDIAN_OF", p("granny"), p("child"), {"kind": "entrusted", "since": "2024-02-01"}, SURVEY
+            ),
+            RelRecord("PARENT_OF", p("granny"), p("father"), {"role": "mother"}, HUKOU),
+            RelRecord("PARENT_OF", p("granny"), p("uncle"), {"role": "mother"}, HUKOU),
+            RelRecord(
+                "MEMBER_OF", p("child"), node_id("Household", "H1"), {"relation_to_head": "孙女"}, HUKOU
+            ),
+            RelRecord(
+                "MEMBER_OF", p("granny"), node_id("Household", "H1"), {"relation_to_head": "户主"}, HUKOU
+            ),
+            RelRecord("LOCATED_IN", node_id("Household", "H1"), node_id("Division", VILLAGE), {}, HUKOU),
+            RelRecord(
+                "ENROLLED_AT",
+                p("child"),
+                node_id("School", "S1"),
+                {"grade": "5", "boarding": True, "status": "enrolled"},
+                SCHOOL,
+                qualifier="2024",
+            ),
+        ]
+    )
+
+
+def test_get_by_id_returns_properties_and_sources(store: GraphStore) -> None:
+    family(store)
+    child = store.get_node("person:child")
+    assert child is not None
+    assert child.label == "Person"
+    assert child.props["name"] == "甲乙"
+    assert child.props["birth_date"] == "2015-03-01"
+    assert child.props["id_number"] is None
+    assert child.sources == [HUKOU.as_json()]
+    assert store.get_node("person:nobody") is None
+    assert set(store.get_nodes(["person:child", "school:S1", "person:nobody"])) == {
+        "person:child",
+        "school:S1",
+    }
+
+
+def test_upsert_is_idempotent(store: GraphStore) -> None:
+    family(store)
+    before = store.stats()
+    again = store.upsert_nodes(
+        [person("child", name="甲乙", birth_date="2015-03-01", sex="F", hukou_type="rural")]
+    )
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
+    rels = store.upsert_rels(
+        [RelRecord("PARENT_OF", "person:father", "person:child", {"role": "father"}, HUKOU)]
+    )
+    assert (rels.created, rels.updated, rels.unchanged) == (0, 0, 1)
+    family(store)
+    assert store.stats() == before
+    assert before["nodes"]["Person"] == 5
+    assert before["relationships"]["PARENT_OF"] == 4
+
+
+def test_same_fact_from_two_sources_is_one_fact_with_two_sources(store: GraphStore) -> None:
+    family(store)
+    result = store.upsert_rels(
+        [RelRecord("PARENT_OF", "person:father", "person:child", {"role": "father"}, SURVEY)]
+    )
+    assert (result.created, result.updated) == (0, 1)
+    sub = store.neighbourhood("person:child", 1, ["PARENT_OF"])
+    rel = sub.rels["PARENT_OF:person:father>person:child"]
+    assert [s["system"] for s in rel.sources] == ["police_hukou", "survey"]
+    assert store.stats()["relationships"]["PARENT_OF"] == 4
+    assert store.conflicts("Person") == []
+
+
+def test_disagreeing_sources_are_both_kept_and_listed(store: GraphStore) -> None:
+    family(store)
+    store.upsert_nodes(
+        [person("child", SURVEY, birth_date="2015-01-03"), person("mother", SURVEY, works_away=False)]
+    )
+    child = store.get_node("person:child")
+    assert child is not None
+    # The household register outranks a village survey on identity facts; nothing is dropped.
+    assert child.props["birth_date"] == "2015-03-01"
+    values = {(c["system"], c["value"]) for c in child.claims["birth_date"]}
+    assert values == {("police_hukou", "2015-03-01"), ("survey", "2015-01-03")}
+    conflicts = {(c.element_id, c.attribute): c for c in store.conflicts("Person")}
+    assert set(conflicts) == {("person:child", "birth_date"), ("person:mother", "works_away")}
+    mother_claims = conflicts[("person:mother", "works_away")].claims
+    assert {(c["system"], c["record_id"], c["value"]) for c in mother_claims} == {
+        ("police_hukou", "HK-1", True),
+        ("survey", "SV-7", False),
+    }
+
+
+def test_a_source_correcting_its_own_record_replaces_only_its_claim(store: GraphStore) -> None:
+    family(store)
+    store.upsert_nodes([person("child", SURVEY, birth_date="2015-01-03")])
+    corrected = Assertion("survey", "SV-7", datetime(2026, 5, 1))
+    store.upsert_nodes([person("child", corrected, birth_date="2015-03-01")])
+    child = store.get_node("person:child")
+    assert child is not None
+    assert len(child.claims["birth_date"]) == 2
+    assert {c["value"] for c in child.claims["birth_date"]} == {"2015-03-01"}
+    assert store.conflicts("Person") == []
+
+
+def test_neighbourhood_respects_depth_and_type_filters(store: GraphStore) -> None:
+    family(store)
+    one = store.neighbourhood("person:child", 1)
+    assert set(one.nodes) == {
+        "person:child",
+        "person:father",
+        "person:mother",
+        "person:granny",
+        "household:H1",
+        "school:S1",
+    }
+    family_only = store.neighbourhood("person:child", 1, ["PARENT_OF", "GUARDIAN_OF"])
+    assert set(family_only.nodes) == {"person:child", "person:father", "person:mother", "person:granny"}
+    assert {r.type for r in family_only.rels.values()} == {"PARENT_OF", "GUARDIAN_OF"}
+    guardian = family_only.rels["GUARDIAN_OF:person:granny>person:child"]
+    assert (guardian.src, guardian.dst, guardian.props["kind"]) == (
+        "person:granny",
+        "person:child",
+        "entrusted",
+    )
+    two = store.neighbourhood("person:child", 2, ["PARENT_OF", "GUARDIAN_OF"])
+    assert "person:uncle" in two.nodes
+    assert "person:uncle" not in family_only.nodes
+    three = store.neighbourhood("person:child", 3)
+    assert "division:500101001000" in three.nodes
+    assert "division:500101000000" not in three.nodes
+    assert store.neighbourhood("person:nobody", 2).nodes == {}
+
+
+def test_depth_limits_are_enforced(store: GraphStore) -> None:
+    family(store)
+    for bad in (0, 7):
+        with pytest.raises(GraphStoreError, match="depth"):
+            store.neighbourhood("person:child", bad)
+    with pytest.raises(GraphStoreError, match="unknown relationship types"):
+        store.neighbourhood("person:child", 1, ["KNOWS"])
+
+
+def test_shortest_path_names_each_hop(store: GraphStore) -> None:
+    family(store)
+    path = store.shortest_path("person:uncle", "person:child")
+    assert path is not None
+    assert [n.id for n in path.nodes] == ["person:uncle", "person:granny", "person:child"]
+    assert path.length == 2
+    assert {r.type for r in path.rels} == {"PARENT_OF", "GUARDIAN_OF"}
+    only_parents = store.shortest_path("person:uncle", "person:child", rel_types=["PARENT_OF"])
+    assert only_parents is not None
+    assert [n.id for n in only_parents.nodes] == [
+        "person:uncle",
+        "person:granny",
+        "person:father",
+        "person:child",
+    ]
+    assert store.shortest_path("person:uncle", "person:child", max_depth=1) is None
+    assert store.shortest_path("person:uncle", "school:S1", rel_types=["PARENT_OF"]) is None
+
+
+def test_listing_by_division_subtree_pages_stably(store: GraphStore) -> None:
+    family(store)
+    store.upsert_nodes([person(f"kid{i:02d}", name=f"童{i}") for i in range(12)])
+    seen: list[str] = []
+    page = store.list_by_division("Person", "500101001", first=5)
+    seen += [n.id for n in page.items]
+    # A node inserted before the cursor must not shift or repeat what comes next.
+    store.upsert_nodes([person("aaa-late", name="晚到")])
+    while page.has_next:
+        page = store.list_by_division("Person", "500101001", first=5, after=page.end_cursor)
+        seen += [n.id for n in page.items]
+    assert seen == sorted(seen)
+    assert len(seen) == len(set(seen)) == 16  # 4 family members in the village + 12 kids
+    assert "person:uncle" not in seen
+    county = store.list_by_division("Person", "500101", first=100)
+    assert len(county.items) == 18 and not county.has_next
+    with pytest.raises(GraphStoreError):
+        store.list_by_division("Person", "50x", first=5)
+
+
+def test_transaction_rolls_back_everything(store: GraphStore) -> None:
+    family(store)
+    before = store.stats()
+    with pytest.raises(RuntimeError, match="boom"), store.transaction():
+        store.upsert_nodes([person("ghost", name="无")])
+        store.upsert_rels([RelRecord("PARENT_OF", "person:ghost", "person:child", {"role": "father"}, HUKOU)])
+        raise RuntimeError("boom")
+    assert store.get_node("person:ghost") is None
+    assert store.stats() == before
+
+
+def test_relationship_to_a_missing_node_is_refused_whole(store: GraphStore) -> None:
+    family(store)
+    before = store.stats()
+    with pytest.raises(GraphStoreError, match="does not exist"):
+        store.upsert_rels(
+            [
+                RelRecord("GUARDIAN_OF", "person:uncle", "person:child", {"kind": "temporary"}, SURVEY),
+                RelRecord("PARENT_OF", "person:nobody", "person:child", {"role": "father"}, SURVEY),
+            ]
+        )
+    assert store.stats() == before
+
+
+def test_find_by_property(store: GraphStore) -> None:
+    family(store)
+    store.upsert_nodes([person("child", SCHOOL, id_number="500101201503010021")])
+    found = store.find("Person", "id_number", ["500101201503010021", "nope"])
+    assert [n.id for n in found] == ["person:child"]
+    with pytest.raises(GraphStoreError):
+        store.find("Person", "password", ["x"])
+
+
+def test_parallel_relationships_are_kept_apart_by_qualifier(store: GraphStore) -> None:
+    family(store)
+    store.upsert_rels(
+        [
+            RelRecord(
+                "ENROLLED_AT",
+                "person:child",
+                "school:S1",
+                {"grade": "6", "status": "enrolled"},
+                SCHOOL,
+                qualifier="2025",
+            )
+        ]
+    )
+    sub = store.neighbourhood("person:child", 1, ["ENROLLED_AT"])
+    assert sorted(r.props["grade"] for r in sub.rels.values()) == ["5", "6"]

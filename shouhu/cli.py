@@ -1,0 +1,144 @@
+"""The `shouhu` command. Configuration problems end in one clear line and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from graph.port import GraphStoreError
+from shouhu.settings import Settings, get_settings
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="守护 Shouhu: child-protection data platform"
+)
+graph_app = typer.Typer(no_args_is_help=True, help="The linked graph of children, families and cases.")
+app.add_typer(graph_app, name="graph")
+console = Console()
+
+
+class ConfigError(Exception):
+    """A problem the operator must fix in the configuration; the message is the whole story."""
+
+
+def fail(message: str) -> None:
+    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    raise typer.Exit(2)
+
+
+def _check_data_dir(settings: Settings) -> None:
+    d = settings.data_dir
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"data directory {d} cannot be created: {exc.strerror}") from exc
+    if not d.is_dir() or not os.access(d, os.W_OK):
+        raise ConfigError(f"data directory {d} is not a writable directory (set SHOUHU_DATA_DIR)")
+    probe = d / ".write-probe"
+    try:
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"data directory {d} is not writable: {exc.strerror}") from exc
+
+
+def _open_stores(settings: Settings):  # type: ignore[no-untyped-def]
+    from graph.factory import open_graph
+    from shouhu.db import DatabaseUnavailable, check_reachable, make_engine, migrate
+
+    if settings.graph_backend == "ladybug" or settings.database_url is None:
+        _check_data_dir(settings)
+    try:
+        check_reachable(settings.sql_url)
+        engine = make_engine(settings.sql_url)
+        migrate(engine)
+    except DatabaseUnavailable as exc:
+        raise ConfigError(str(exc)) from exc
+    try:
+        graph = open_graph(settings)
+    except GraphStoreError as exc:
+        raise ConfigError(str(exc)) from exc
+    return graph, engine
+
+
+@app.command()
+def init() -> None:
+    """Create both stores: the graph schema and the relational tables (idempotent)."""
+    settings = get_settings()
+    try:
+        graph, engine = _open_stores(settings)
+    except ConfigError as exc:
+        fail(str(exc))
+    graph.close()
+    engine.dispose()
+    where = settings.neo4j_uri or str(settings.graph_path)
+    console.print(f"graph ({graph.backend}) ready at {where}; relational store ready")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Bind address (default SHOUHU_HOST, 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default SHOUHU_PORT, 8000)."),
+) -> None:
+    """Start the API server (uvicorn) after checking that both stores open."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings()
+    try:
+        graph, engine = _open_stores(settings)
+    except ConfigError as exc:
+        fail(str(exc))
+    graph.close()  # the app opens its own; LadybugDB allows one writer process
+    engine.dispose()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+        access_log=False,
+    )
+
+
+@graph_app.command("stats")
+def graph_stats(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+    """Count nodes by kind and relationships by type."""
+    settings = get_settings()
+    try:
+        graph, engine = _open_stores(settings)
+    except ConfigError as exc:
+        fail(str(exc))
+    try:
+        stats = graph.stats()
+    finally:
+        graph.close()
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(stats, ensure_ascii=False))
+        return
+    table = Table(title=f"graph ({graph.backend})")
+    table.add_column("kind")
+    table.add_column("count", justify="right")
+    for section in ("nodes", "relationships"):
+        for name, n in stats[section].items():
+            table.add_row(f"{section[:-1] if section == 'nodes' else 'rel'} {name}", f"{n:,}")
+    console.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
+
+

@@ -1,0 +1,103 @@
+"""The `shouhu` command as an operator runs it: real subprocesses, real stores in a temp dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+SHOUHU = [sys.executable, "-m", "shouhu.cli"]
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(SHOUHU + args, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SHOUHU_")}
+    return {**clean, "SHOUHU_DATA_DIR": str(tmp_path / "data"), "SHOUHU_GRAPH_BUFFER_POOL_MB": "256"}
+
+
+def test_init_creates_both_stores_and_is_idempotent(env: dict[str, str], tmp_path: Path) -> None:
+    first = run(["init"], env)
+    assert first.returncode == 0, first.stderr
+    assert "ready" in first.stdout
+    assert (tmp_path / "data" / "shouhu.sqlite3").exists()
+    assert (tmp_path / "data" / "graph.lbug").exists()
+    assert run(["init"], env).returncode == 0
+
+
+def test_graph_stats_counts_every_kind(env: dict[str, str]) -> None:
+    out = run(["graph", "stats", "--json"], env)
+    assert out.returncode == 0, out.stderr
+    stats = json.loads(out.stdout)
+    assert stats["nodes"]["Person"] == 0
+    assert "GUARDIAN_OF" in stats["relationships"]
+    table = run(["graph", "stats"], env)
+    assert "Person" in table.stdout
+
+
+def test_unwritable_data_dir_is_one_clear_line(env: dict[str, str], tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    env["SHOUHU_DATA_DIR"] = str(blocker / "data")
+    out = run(["init"], env)
+    assert out.returncode == 2
+    assert "data directory" in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_unreachable_neo4j_names_the_uri_and_cause(env: dict[str, str]) -> None:
+    env["SHOUHU_NEO4J_URI"] = "bolt://127.0.0.1:1"
+    env["SHOUHU_NEO4J_PASSWORD"] = "hunter2-secret"
+    out = run(["graph", "stats"], env)
+    assert out.returncode == 2
+    assert "bolt://127.0.0.1:1" in out.stderr
+    assert "hunter2-secret" not in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+
+
+def test_unreachable_database_is_one_clear_line(env: dict[str, str]) -> None:
+    env["SHOUHU_DATABASE_URL"] = "postgresql+psycopg://postgres:pw-secret@127.0.0.1:1/shouhu"
+    out = run(["init"], env)
+    assert out.returncode == 2
+    assert "127.0.0.1:1" in out.stderr
+    assert "pw-secret" not in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_answers_health_on_loopback(env: dict[str, str]) -> None:
+    port = _free_port()
+    proc = subprocess.Popen([*SHOUHU, "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    output = proc.stdout.read() if proc.stdout else ""
+                    raise AssertionError(f"server did not come up: {output}") from None
+                time.sleep(0.3)
+        assert r.status_code == 200
+        assert r.json() == {"status": "ok", "backend": "ladybug", "graph": "ok", "sql": "ok"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -1,0 +1,272 @@
+"""Every Cypher statement the Neo4j adapter sends, built from the domain model.
+
+Only names from ``graph.model`` (labels, relationship types, property keys) and integer
+depths are ever written into a statement, and each builder checks its names against the
+model first; every value, including the relationship-type filters of a traversal, goes in
+as a parameter. That keeps the set of statements finite, so :func:`all_statements` can
+list every one of them for the offline Cypher check in the test suite, and it gives
+Neo4j's plan cache one entry per statement shape.
+
+Shapes chosen for Neo4j 5 (reasons beside each builder):
+
+* nodes carry their kind's label and the shared ``:Entity`` label, so an id alone finds a
+  node through one unique index whatever its kind (traversals start from bare ids);
+* batch writes ``UNWIND $rows`` and ``MERGE`` on ``id``, which a uniqueness constraint
+  backs, so a concurrent writer can never create a second node with the same id;
+* endpoints are matched as ``MATCH (a:Label) WHERE a.id = row.src`` rather than
+  ``MATCH (a:Label {id: row.src})``: the planner turns both into the same unique index
+  seek, but Neo4j's linter mistakes a map key inside a named node's property map for a
+  graph property key and warns that ``src`` is not one;
+* endpoints are matched in two ``MATCH`` clauses, never one comma-joined pattern, which
+  Neo4j reports as a cartesian product.
+"""
+
+from __future__ import annotations
+
+from graph.model import NODE_KINDS, REL_KINDS, SYSTEM_PROPS
+from graph.port import GraphStore, GraphStoreError
+
+# The label every node of every kind carries besides its own.
+ENTITY = "Entity"
+
+# Deepest shortest-path search the port allows; the bound of a variable-length pattern
+# must be a literal in Cypher, so there is one statement per depth.
+MAX_DEPTH = GraphStore.max_depth
+
+# Every parameter name any statement uses (the test suite declares them to the linter,
+# which then rejects any other ``$name``).
+PARAMETERS: frozenset[str] = frozenset(
+    {"rows", "keys", "ids", "types", "a", "b", "prefix", "after", "limit", "values"}
+)
+
+# Sent once by the constructor: proves the database exists and the user may read it.
+PING = "RETURN 1 AS ok"
+
+
+# ---- names --------------------------------------------------------------------------------
+def _label(label: str) -> str:
+    if label not in NODE_KINDS:
+        raise GraphStoreError(f"unknown node label {label!r}")
+    return label
+
+
+def _rel_type(rel_type: str) -> str:
+    if rel_type not in REL_KINDS:
+        raise GraphStoreError(f"unknown relationship type {rel_type!r}")
+    return rel_type
+
+
+def _pair(rel_type: str, src_label: str, dst_label: str) -> tuple[str, str, str]:
+    if (src_label, dst_label) not in REL_KINDS[_rel_type(rel_type)].pairs:
+        raise GraphStoreError(f"{rel_type} does not go from {src_label} to {dst_label}")
+    return rel_type, src_label, dst_label
+
+
+def node_columns(label: str) -> list[str]:
+    """Every stored property of a kind except ``id``: its typed properties, then the system ones."""
+    return [*NODE_KINDS[_label(label)].props, *SYSTEM_PROPS]
+
+
+def rel_columns(rel_type: str) -> list[str]:
+    """Every stored property of a relationship type except ``id``."""
+    return [*REL_KINDS[_rel_type(rel_type)].props, *SYSTEM_PROPS]
+
+
+def _index_name(*parts: str) -> str:
+    # Constraint and index names share one namespace in Neo4j; lower-cased model names
+    # joined by underscores cannot collide with one another.
+    return "_".join(p.lower() for p in parts)
+
+
+# ---- schema -------------------------------------------------------------------------------
+def entity_id_constraint() -> str:
+    """One id across all kinds: lets ``(:Entity {id: $id})`` find any node by index."""
+    return (
+        f"CREATE CONSTRAINT {_index_name(ENTITY, 'id', 'unique')} IF NOT EXISTS "
+        f"FOR (n:{ENTITY}) REQUIRE n.id IS UNIQUE"
+    )
+
+
+def id_constraint(label: str) -> str:
+    """Per kind, so that ``MERGE (n:Label {id: ...})`` is index-backed and race-free."""
+    return (
+        f"CREATE CONSTRAINT {_index_name(label, 'id', 'unique')} IF NOT EXISTS "
+        f"FOR (n:{_label(label)}) REQUIRE n.id IS UNIQUE"
+    )
+
+
+def division_index(label: str) -> str:
+    """A range index answers ``n.division STARTS WITH $prefix`` (the subtree listing)."""
+    if not NODE_KINDS[_label(label)].has_division:
+        raise GraphStoreError(f"{label} has no division")
+    return (
+        f"CREATE RANGE INDEX {_index_name(label, 'division')} IF NOT EXISTS "
+        f"FOR (n:{label}) ON (n.division)"
+    )
+
+
+def rel_id_index(rel_type: str) -> str:
+    """Lets a relationship be found by its id without first finding an end node."""
+    return (
+        f"CREATE RANGE INDEX {_index_name('rel', rel_type, 'id')} IF NOT EXISTS "
+        f"FOR ()-[r:{_rel_type(rel_type)}]-() ON (r.id)"
+    )
+
+
+def schema_statements() -> list[str]:
+    """What ``init_schema`` runs, in order; each is idempotent (IF NOT EXISTS)."""
+    return [
+        entity_id_constraint(),
+        *(id_constraint(label) for label in NODE_KINDS),
+        *(division_index(label) for label, kind in NODE_KINDS.items() if kind.has_division),
+        *(rel_id_index(rel_type) for rel_type in REL_KINDS),
+    ]
+
+
+# ---- writes -------------------------------------------------------------------------------
+def write_nodes(label: str) -> str:
+    """Create or replace nodes; ``$rows`` is ``[{id, props: {every column}}]``.
+
+    ``+=`` with every column present replaces the row as the LadybugDB adapter does: a
+    ``null`` in the map removes that property, which in Neo4j is how a value is absent.
+    ``SET n:Entity`` is a no-op for a node that already has the label.
+    """
+    return (
+        f"UNWIND $rows AS row MERGE (n:{_label(label)} {{id: row.id}}) "
+        f"SET n:{ENTITY}, n += row.props"
+    )
+
+
+def write_rels(rel_type: str, src_label: str, dst_label: str) -> str:
+    """Create or replace relationships; ``$rows`` is ``[{id, src, dst, props}]``.
+
+    Rows whose ends are missing drop out at the ``MATCH``es, so ``matched`` counts the
+    rows that found both ends. With both ends bound, ``MERGE`` looks for a relationship
+    of this type from a to b whose ``id`` equals ``row.id`` and creates one only if there
+    is none (taking locks on both ends and re-checking first), so parallel relationships
+    with different qualifiers (different ids) stay apart and a rerun creates nothing.
+    """
+    rel_type, src_label, dst_label = _pair(rel_type, src_label, dst_label)
+    return (
+        f"UNWIND $rows AS row "
+        f"MATCH (a:{src_label}) WHERE a.id = row.src "
+        f"MATCH (b:{dst_label}) WHERE b.id = row.dst "
+        f"MERGE (a)-[e:{rel_type} {{id: row.id}}]->(b) "
+        "SET e += row.props "
+        "RETURN count(*) AS matched"
+    )
+
+
+# ---- reads --------------------------------------------------------------------------------
+# Nodes come back as ``properties(n)`` maps and relationships as a map of their properties
+# plus type and end ids, so the driver hands back plain dicts and no graph objects.
+_REL_MAP = "{{props: properties({r}), type: type({r}), src: startNode({r}).id, dst: endNode({r}).id}}"
+
+
+def fetch_nodes(label: str) -> str:
+    """Stored rows of the given ids (``$ids``) of one kind; missing ids give no row."""
+    return (
+        f"UNWIND $ids AS node_id MATCH (n:{_label(label)} {{id: node_id}}) RETURN properties(n) AS node"
+    )
+
+
+def fetch_rel_provenance(rel_type: str, src_label: str, dst_label: str) -> str:
+    """Provenance of existing relationships; ``$keys`` is ``[{id, src}]``."""
+    rel_type, src_label, dst_label = _pair(rel_type, src_label, dst_label)
+    return (
+        f"UNWIND $keys AS key "
+        f"MATCH (a:{src_label})-[e:{rel_type}]->(:{dst_label}) WHERE a.id = key.src AND e.id = key.id "
+        "RETURN e.id AS id, e.sources AS sources, e.claims AS claims"
+    )
+
+
+def expand(filtered: bool) -> str:
+    """One hop in either direction from every id in ``$ids``, whatever its kind.
+
+    The type filter is a parameter (``$types``), not a label expression, so that one
+    statement serves every subset of types; ``filtered=False`` leaves the predicate out
+    rather than sending ``$types IS NULL OR ...``, which would hide it from the planner.
+    """
+    where = " WHERE type(e) IN $types" if filtered else ""
+    return (
+        f"UNWIND $ids AS node_id MATCH (a:{ENTITY} {{id: node_id}})-[e]-(b){where} "
+        f"RETURN properties(a) AS origin, {_REL_MAP.format(r='e')} AS rel, properties(b) AS neighbour"
+    )
+
+
+def shortest(max_depth: int, filtered: bool) -> str:
+    """One shortest path between ``$a`` and ``$b``, ignoring direction, of 1..max_depth hops.
+
+    ``shortestPath()`` rather than the GQL ``SHORTEST 1`` form: both pass Neo4j's linter
+    for Cypher 5, but ``SHORTEST`` needs Neo4j 5.21 or later and ``shortestPath()`` works
+    on every Neo4j 5. The type filter is ``all(...)`` over the path's relationships: a
+    universal predicate, which Neo4j checks during its bidirectional breadth-first search
+    instead of falling back to enumerating paths. ``nodes(p)`` runs from a to b;
+    ``startNode``/``endNode`` give each relationship's own direction.
+    """
+    depth = int(max_depth)
+    if not 1 <= depth <= MAX_DEPTH:
+        raise GraphStoreError(f"max_depth must be between 1 and {MAX_DEPTH}, not {max_depth}")
+    where = " WHERE all(r IN relationships(p) WHERE type(r) IN $types)" if filtered else ""
+    return (
+        f"MATCH p = shortestPath((a:{ENTITY} {{id: $a}})-[*1..{depth}]-(b:{ENTITY} {{id: $b}})){where} "
+        "RETURN [n IN nodes(p) | properties(n)] AS nodes, "
+        f"[r IN relationships(p) | {_REL_MAP.format(r='r')}] AS rels"
+    )
+
+
+def list_division(label: str) -> str:
+    """A page of one kind within a division subtree, after the cursor ``$after``, by id."""
+    if not NODE_KINDS[_label(label)].has_division:
+        raise GraphStoreError(f"{label} is not listable by division")
+    return (
+        f"MATCH (n:{label}) WHERE n.division STARTS WITH $prefix AND n.id > $after "
+        "RETURN properties(n) AS node ORDER BY n.id LIMIT $limit"
+    )
+
+
+def conflicted(label: str) -> str:
+    """Nodes on which sources disagree (``conflicted`` is ``''`` when they agree)."""
+    return (
+        f"MATCH (n:{_label(label)}) WHERE n.conflicted <> '' "
+        "RETURN properties(n) AS node ORDER BY n.id LIMIT $limit"
+    )
+
+
+def find(label: str, prop: str) -> str:
+    """Nodes whose property equals one of ``$values``; ``prop`` is ``id`` or a typed property."""
+    if prop != "id" and prop not in NODE_KINDS[_label(label)].props:
+        raise GraphStoreError(f"{label} has no property {prop!r}")
+    return (
+        f"MATCH (n:{label}) WHERE n.{prop} IN $values "
+        "RETURN properties(n) AS node ORDER BY n.id LIMIT $limit"
+    )
+
+
+def count_nodes(label: str) -> str:
+    # A lone label count is answered from Neo4j's count store, without a scan.
+    return f"MATCH (n:{_label(label)}) RETURN count(n) AS total"
+
+
+def count_rels(rel_type: str) -> str:
+    return f"MATCH ()-[e:{_rel_type(rel_type)}]->() RETURN count(e) AS total"
+
+
+# ---- the whole set --------------------------------------------------------------------------
+def all_statements() -> list[str]:
+    """Every distinct statement the adapter can send, each once, in a stable order."""
+    out: list[str] = [PING, *schema_statements()]
+    for label, kind in NODE_KINDS.items():
+        out += [write_nodes(label), fetch_nodes(label), conflicted(label), count_nodes(label)]
+        if kind.has_division:
+            out.append(list_division(label))
+        out += [find(label, prop) for prop in ("id", *kind.props)]
+    for rel_type, rel in REL_KINDS.items():
+        out.append(count_rels(rel_type))
+        for src_label, dst_label in rel.pairs:
+            out += [write_rels(rel_type, src_label, dst_label),
+                    fetch_rel_provenance(rel_type, src_label, dst_label)]
+    for filtered in (False, True):
+        out.append(expand(filtered))
+        out += [shortest(depth, filtered) for depth in range(1, MAX_DEPTH + 1)]
+    return list(dict.fromkeys(out))

@@ -11,11 +11,13 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from graph.model import NODE_KINDS, REL_KINDS, label_of
 from graph.provenance import Merged, load, merge
 from graph.records import Conflict, Node, NodeRecord, Page, Path, Rel, RelRecord, Subgraph, UpsertResult
+
+T = TypeVar("T")
 
 
 class GraphStoreError(RuntimeError):
@@ -27,6 +29,9 @@ class GraphStore(abc.ABC):
 
     backend: str = ""
     max_depth: int = 6
+    # Rows per engine statement. Bounded so one statement's working memory is bounded: a
+    # 280,000-row relationship MERGE exhausted a 1 GB LadybugDB buffer pool here.
+    chunk_size: int = 20_000
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -59,14 +64,18 @@ class GraphStore(abc.ABC):
         """id -> (sources, claims) JSON of existing relationships, given (id, src) keys."""
 
     @abc.abstractmethod
-    def _write_nodes(self, label: str, rows: list[dict[str, Any]]) -> None:
-        """Create or replace the given node rows (all properties given) in one statement."""
+    def _write_nodes(self, label: str, rows: list[dict[str, Any]], *, new: bool) -> None:
+        """Create (new=True) or replace the given node rows (all properties given) in one statement."""
 
     @abc.abstractmethod
-    def _write_rels(self, rel_type: str, src_label: str, dst_label: str, rows: list[dict[str, Any]]) -> int:
-        """Create or replace relationships; rows carry id, src, dst and all properties.
+    def _write_rels(
+        self, rel_type: str, src_label: str, dst_label: str, rows: list[dict[str, Any]], *, new: bool
+    ) -> int:
+        """Create (new=True) or replace the properties of existing relationships.
 
-        Returns how many rows found both endpoints.
+        Rows carry id, src, dst and all properties; the port has already looked up which
+        exist, so an engine whose MERGE is slow at scale can CREATE instead. Returns how many
+        rows found both endpoints.
         """
 
     def _expand(
@@ -149,14 +158,21 @@ class GraphStore(abc.ABC):
             by_label[rec.label].append(rec)
         result = UpsertResult()
         with self.transaction():
-            for label, recs in by_label.items():
-                existing = {
-                    row["id"]: (load(row.get("sources"), []), load(row.get("claims"), {}))
-                    for row in self._fetch_nodes(label, sorted({r.id for r in recs}))
-                }
-                merged = self._fold(recs, existing, result)
-                if merged:
-                    self._write_nodes(label, [{"id": i, **m.encoded()} for i, m in merged.items()])
+            for label, all_recs in by_label.items():
+                for recs in _chunks(all_recs, self.chunk_size):
+                    existing = {
+                        row["id"]: (load(row.get("sources"), []), load(row.get("claims"), {}))
+                        for row in self._fetch_nodes(label, sorted({r.id for r in recs}))
+                    }
+                    merged = self._fold(recs, existing, result)
+                    for is_new in (True, False):
+                        rows = [
+                            {"id": i, **m.encoded()}
+                            for i, m in merged.items()
+                            if (i not in existing) is is_new
+                        ]
+                        if rows:
+                            self._write_nodes(label, rows, new=is_new)
         return result
 
     def upsert_rels(self, records: Iterable[RelRecord]) -> UpsertResult:
@@ -166,23 +182,29 @@ class GraphStore(abc.ABC):
             groups[(rec.type, label_of(rec.src), label_of(rec.dst))].append(rec)
         result = UpsertResult()
         with self.transaction():
-            for (rel_type, src_label, dst_label), recs in groups.items():
-                keys = sorted({(r.id, r.src) for r in recs})
-                stored = self._fetch_rel_provenance(rel_type, src_label, dst_label, keys)
-                existing = {i: (load(s, []), load(c, {})) for i, (s, c) in stored.items()}
-                merged = self._fold(recs, existing, result)
-                if not merged:
-                    continue
-                ends = {r.id: (r.src, r.dst) for r in recs}
-                rows = [
-                    {"id": i, "src": ends[i][0], "dst": ends[i][1], **m.encoded()} for i, m in merged.items()
-                ]
-                written = self._write_rels(rel_type, src_label, dst_label, rows)
-                if written != len(rows):
-                    missing = len(rows) - written
-                    raise GraphStoreError(
-                        f"{missing} {rel_type} relationship(s) name an end node that does not exist"
-                    )
+            for (rel_type, src_label, dst_label), all_recs in groups.items():
+                for recs in _chunks(all_recs, self.chunk_size):
+                    keys = sorted({(r.id, r.src) for r in recs})
+                    stored = self._fetch_rel_provenance(rel_type, src_label, dst_label, keys)
+                    existing = {i: (load(s, []), load(c, {})) for i, (s, c) in stored.items()}
+                    merged = self._fold(recs, existing, result)
+                    if not merged:
+                        continue
+                    ends = {r.id: (r.src, r.dst) for r in recs}
+                    for is_new in (True, False):
+                        rows = [
+                            {"id": i, "src": ends[i][0], "dst": ends[i][1], **m.encoded()}
+                            for i, m in merged.items()
+                            if (i not in existing) is is_new
+                        ]
+                        if not rows:
+                            continue
+                        written = self._write_rels(rel_type, src_label, dst_label, rows, new=is_new)
+                        if written != len(rows):
+                            missing = len(rows) - written
+                            raise GraphStoreError(
+                                f"{missing} {rel_type} relationship(s) name an end node that does not exist"
+                            )
         return result
 
     @staticmethod
@@ -295,6 +317,12 @@ class GraphStore(abc.ABC):
                 "nodes": {label: self._count_nodes(label) for label in NODE_KINDS},
                 "relationships": {t: self._count_rels(t) for t in REL_KINDS},
             }
+
+
+def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
+    """Consecutive slices; records for one id stay in order, so folding stays sequential."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 def _check_rel_types(rel_types: Sequence[str] | None) -> None:

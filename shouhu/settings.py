@@ -24,9 +24,36 @@ class Settings(BaseSettings):
     neo4j_user: str = "neo4j"
     neo4j_password: SecretStr = SecretStr("")
     neo4j_database: str | None = None
-    graph_buffer_pool_mb: int = Field(default=2048, description="LadybugDB buffer pool size.")
+    graph_buffer_pool_mb: int = Field(
+        default=0, description="LadybugDB buffer pool in MB; 0 lets the engine take its default share of RAM."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
+    # --- identities (auth/): OAuth2 client credentials, JWT access tokens, trusted external issuers ---
+    token_issuer: str | None = Field(
+        default=None,
+        description="`iss` of the tokens we issue (our public base URL); http://{host}:{port} when unset.",
+    )
+    token_audience: str = Field(default="shouhu-api", description="`aud` of the tokens we issue and accept.")
+    token_ttl_seconds: int = Field(default=900, ge=60, le=3600, description="Access-token lifetime.")
+    token_leeway_seconds: int = Field(default=30, ge=0, le=300, description="Clock skew allowed on exp, nbf.")
+    signing_key_grace_seconds: int = Field(
+        default=86400,
+        ge=0,
+        description="After a rotation, how long the previous signing key stays in the JWKS and verifies.",
+    )
+    signing_key_passphrase: SecretStr | None = Field(
+        default=None, description="Encrypts signing keys' private PEMs at rest in the database when set."
+    )
+    trusted_issuers: list[dict[str, object]] = Field(
+        default_factory=list,
+        description="JSON list of external OIDC issuers whose tokens we accept: {issuer, jwks_uri, audience, "
+        "agency_claim, agency_type_claim, role_claim, jurisdiction_claim, ...}; see auth/oidc.py.",
+    )
+    jwks_cache_ttl_seconds: int = Field(default=300, ge=0, description="How long an external JWKS is cached.")
+    jwks_min_refetch_seconds: int = Field(
+        default=30, ge=0, description="Minimum time between JWKS fetches per issuer (unknown-kid refetches)."
+    )
 
     @property
     def graph_path(self) -> Path:

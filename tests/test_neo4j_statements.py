@@ -435,7 +435,7 @@ def test_large_batches_are_sent_in_chunks_within_one_transaction(
 ) -> None:
     store = _store(fake)
     monkeypatch.setattr(store, "chunk_size", 2)
-    store._write_nodes("Person", [{"id": f"person:p{i}", "name": str(i)} for i in range(5)])
+    store._write_nodes("Person", [{"id": f"person:p{i}", "name": str(i)} for i in range(5)], new=True)
     writes = [p for s, p, _w in fake.sent if s == q.write_nodes("Person")]
     assert [len(p["rows"]) for p in writes] == [2, 2, 1]
     assert fake.events == ["begin", "commit", "session.close"]

@@ -40,7 +40,7 @@ def _ids_table(pairs: dict[str, list[Any]]) -> pa.Table:
 class LadybugStore(GraphStore):
     backend = "ladybug"
 
-    def __init__(self, path: Path, buffer_pool_mb: int = 2048) -> None:
+    def __init__(self, path: Path, buffer_pool_mb: int = 0) -> None:
         super().__init__()
         self.path = Path(path)
         try:
@@ -80,7 +80,12 @@ class LadybugStore(GraphStore):
         self._run("COMMIT")
 
     def _rollback(self) -> None:
-        self._run("ROLLBACK")
+        # LadybugDB aborts the transaction itself when a statement in it fails.
+        try:
+            self._run("ROLLBACK")
+        except GraphStoreError as exc:
+            if "No active transaction" not in str(exc):
+                raise
 
     @staticmethod
     def _clean(row: dict[str, Any]) -> dict[str, Any]:
@@ -98,22 +103,24 @@ class LadybugStore(GraphStore):
         if not keys:
             return {}
         table = _ids_table({"id": [k[0] for k in keys], "src": [k[1] for k in keys]})
-        rows = self._run(q.fetch_rel_provenance(rel_type, src_label), {"rows": table})
+        rows = self._run(q.fetch_rel_provenance(rel_type), {"rows": table})
         return {r[0]: (r[1], r[2]) for r in rows}
 
-    def _write_nodes(self, label: str, rows: list[dict[str, Any]]) -> None:
-        self._run(
-            q.write_nodes(label), {"rows": _table(rows, {"id": PropType.STRING, **q.node_columns(label)})}
-        )
+    def _write_nodes(self, label: str, rows: list[dict[str, Any]], *, new: bool) -> None:
+        statement = q.create_nodes(label) if new else q.update_nodes(label)
+        self._run(statement, {"rows": _table(rows, {"id": PropType.STRING, **q.node_columns(label)})})
 
-    def _write_rels(self, rel_type: str, src_label: str, dst_label: str, rows: list[dict[str, Any]]) -> int:
+    def _write_rels(
+        self, rel_type: str, src_label: str, dst_label: str, rows: list[dict[str, Any]], *, new: bool
+    ) -> int:
         cols = {
             "id": PropType.STRING,
             "src": PropType.STRING,
             "dst": PropType.STRING,
             **q.rel_columns(rel_type),
         }
-        result = self._run(q.write_rels(rel_type, src_label, dst_label), {"rows": _table(rows, cols)})
+        statement = q.create_rels(rel_type, src_label, dst_label) if new else q.update_rels(rel_type)
+        result = self._run(statement, {"rows": _table(rows, cols)})
         return int(result[0][0]) if result else 0
 
     def _rel_row(self, e: dict[str, Any], ids_by_internal: dict[tuple[int, int], str]) -> dict[str, Any]:

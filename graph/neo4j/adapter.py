@@ -216,7 +216,10 @@ class Neo4jStore(GraphStore):
         return out
 
     # ---- writes --------------------------------------------------------------------------------
-    def _write_nodes(self, label: str, rows: list[dict[str, Any]]) -> None:
+    def _write_nodes(self, label: str, rows: list[dict[str, Any]], *, new: bool) -> None:
+        # MERGE whatever `new` says: on Neo4j it costs about what CREATE does, and it cannot
+        # duplicate a node another writer created since the port's lookup.
+        del new
         statement = q.write_nodes(label)
         columns = _NODE_COLUMNS[label]
         # Within one transaction, so that the chunks of one call land together or not at all
@@ -242,8 +245,17 @@ class Neo4jStore(GraphStore):
         matched = 0
         with self.transaction():
             for chunk in _chunks(rows, self.chunk_size):
-                params = {"rows": [{"id": r["id"], "src": r["src"], "dst": r["dst"],
-                                    "props": {k: r.get(k) for k in columns}} for r in chunk]}
+                params = {
+                    "rows": [
+                        {
+                            "id": r["id"],
+                            "src": r["src"],
+                            "dst": r["dst"],
+                            "props": {k: r.get(k) for k in columns},
+                        }
+                        for r in chunk
+                    ]
+                }
                 result = self._run(statement, params)
                 matched += int(result[0]["matched"]) if result else 0
         return matched
@@ -331,7 +343,7 @@ def _type_filter(rel_types: Sequence[str] | None) -> list[str] | None:
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 # ---- error messages ------------------------------------------------------------------------------

@@ -100,8 +100,7 @@ def division_index(label: str) -> str:
     if not NODE_KINDS[_label(label)].has_division:
         raise GraphStoreError(f"{label} has no division")
     return (
-        f"CREATE RANGE INDEX {_index_name(label, 'division')} IF NOT EXISTS "
-        f"FOR (n:{label}) ON (n.division)"
+        f"CREATE RANGE INDEX {_index_name(label, 'division')} IF NOT EXISTS FOR (n:{label}) ON (n.division)"
     )
 
 
@@ -131,10 +130,7 @@ def write_nodes(label: str) -> str:
     ``null`` in the map removes that property, which in Neo4j is how a value is absent.
     ``SET n:Entity`` is a no-op for a node that already has the label.
     """
-    return (
-        f"UNWIND $rows AS row MERGE (n:{_label(label)} {{id: row.id}}) "
-        f"SET n:{ENTITY}, n += row.props"
-    )
+    return f"UNWIND $rows AS row MERGE (n:{_label(label)} {{id: row.id}}) SET n:{ENTITY}, n += row.props"
 
 
 def write_rels(rel_type: str, src_label: str, dst_label: str) -> str:
@@ -165,9 +161,7 @@ _REL_MAP = "{{props: properties({r}), type: type({r}), src: startNode({r}).id, d
 
 def fetch_nodes(label: str) -> str:
     """Stored rows of the given ids (``$ids``) of one kind; missing ids give no row."""
-    return (
-        f"UNWIND $ids AS node_id MATCH (n:{_label(label)} {{id: node_id}}) RETURN properties(n) AS node"
-    )
+    return f"UNWIND $ids AS node_id MATCH (n:{_label(label)} {{id: node_id}}) RETURN properties(n) AS node"
 
 
 def fetch_rel_provenance(rel_type: str, src_label: str, dst_label: str) -> str:
@@ -238,8 +232,7 @@ def find(label: str, prop: str) -> str:
     if prop != "id" and prop not in NODE_KINDS[_label(label)].props:
         raise GraphStoreError(f"{label} has no property {prop!r}")
     return (
-        f"MATCH (n:{label}) WHERE n.{prop} IN $values "
-        "RETURN properties(n) AS node ORDER BY n.id LIMIT $limit"
+        f"MATCH (n:{label}) WHERE n.{prop} IN $values RETURN properties(n) AS node ORDER BY n.id LIMIT $limit"
     )
 
 
@@ -264,8 +257,10 @@ def all_statements() -> list[str]:
     for rel_type, rel in REL_KINDS.items():
         out.append(count_rels(rel_type))
         for src_label, dst_label in rel.pairs:
-            out += [write_rels(rel_type, src_label, dst_label),
-                    fetch_rel_provenance(rel_type, src_label, dst_label)]
+            out += [
+                write_rels(rel_type, src_label, dst_label),
+                fetch_rel_provenance(rel_type, src_label, dst_label),
+            ]
     for filtered in (False, True):
         out.append(expand(filtered))
         out += [shortest(depth, filtered) for depth in range(1, MAX_DEPTH + 1)]

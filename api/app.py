@@ -1,17 +1,29 @@
-"""The ASGI application. Stores are opened once at start-up and closed at shutdown."""
+"""The ASGI application: health, the identity endpoints and GraphQL.
+
+Stores are opened once at start-up and closed at shutdown. `enforce=False` switches the field
+policy, row scope and audit off; only the benchmark uses it, to measure what they cost.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from api.graphql_app import GraphQLEndpoint
+from api.schema import build_schema
+from auth.audit import AuditLog
+from auth.policy import Policy
+from auth.routes import AuthError, auth_error_handler
+from auth.routes import routes as auth_routes
 from graph.factory import open_graph
 from graph.port import GraphStoreError
+from shouhu.db import make_engine
 from shouhu.settings import Settings, get_settings
 
 
@@ -25,8 +37,6 @@ async def health(request: Request) -> JSONResponse:
     except GraphStoreError:
         checks["graph"] = "unavailable"
     try:
-        from sqlalchemy import text
-
         with request.app.state.sql.connect() as conn:
             conn.execute(text("SELECT 1"))
         checks["sql"] = "ok"
@@ -39,19 +49,37 @@ async def health(request: Request) -> JSONResponse:
     )
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, enforce: bool = True) -> Starlette:
     settings = settings or get_settings()
+    engine = make_engine(settings.sql_url)
+    policy = Policy.load(settings.policy_file) if enforce else None
+    audit = AuditLog(engine) if enforce else None
+    schema = build_schema(
+        max_depth=settings.graphql_max_depth,
+        max_aliases=settings.graphql_max_aliases,
+        max_cost=settings.graphql_max_cost,
+        max_directives=settings.graphql_max_directives,
+        introspection=settings.dev_mode,
+    )
+    graphql = GraphQLEndpoint(settings, schema, audit, policy)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        from shouhu.db import make_engine
-
         app.state.graph = open_graph(settings)
-        app.state.sql = make_engine(settings.sql_url)
+        app.state.sql = engine
+        graphql.store = app.state.graph
         try:
             yield
         finally:
             app.state.graph.close()
-            app.state.sql.dispose()
+            engine.dispose()
 
-    return Starlette(routes=[Route("/health", health)], lifespan=lifespan)
+    return Starlette(
+        routes=[
+            Route("/health", health),
+            Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+            *auth_routes(settings, engine),
+        ],
+        lifespan=lifespan,
+        exception_handlers={AuthError: auth_error_handler},
+    )

@@ -29,6 +29,21 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    # --- the GraphQL API (api/) ---
+    dev_mode: bool = Field(default=False, description="Introspection and GraphiQL on; never in production.")
+    policy_file: Path | None = Field(
+        default=None, description="Field policy (TOML); the shipped default when unset."
+    )
+    graphql_max_depth: int = 6
+    graphql_max_aliases: int = 15
+    graphql_max_cost: int = 5000
+    graphql_max_directives: int = 50
+    graphql_max_body_bytes: int = 64 * 1024
+    rate_limit_per_minute: int = Field(default=600, description="Requests per client per minute; 0 disables.")
+    persisted_operations_file: Path | None = Field(
+        default=None,
+        description="JSON {sha256: document}; when set, agency systems may only send these (by hash).",
+    )
     # --- identities (auth/): OAuth2 client credentials, JWT access tokens, trusted external issuers ---
     token_issuer: str | None = Field(
         default=None,

@@ -39,13 +39,23 @@ def _ids_table(pairs: dict[str, list[Any]]) -> pa.Table:
 
 class LadybugStore(GraphStore):
     backend = "ladybug"
+    # LadybugDB 0.22 keeps buffer-pool memory from every write statement until the database
+    # is closed (measured: 256 MB filled after 30 5,000-row MERGEs, 115 CREATEs, whatever the
+    # checkpointing; reopening frees it and takes ~0.1 s). So after this many write statements
+    # the store reopens itself between transactions.
+    reopen_after_writes = 200
 
     def __init__(self, path: Path, buffer_pool_mb: int = 0) -> None:
         super().__init__()
         self.path = Path(path)
+        self._pool_bytes = buffer_pool_mb * 1024 * 1024
+        self._writes = 0
+        self._open()
+
+    def _open(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = ladybug.Database(str(self.path), buffer_pool_size=buffer_pool_mb * 1024 * 1024)
+            self._db = ladybug.Database(str(self.path), buffer_pool_size=self._pool_bytes)
             self._conn = ladybug.Connection(self._db)
         except (OSError, RuntimeError) as exc:
             raise GraphStoreError(f"cannot open the LadybugDB graph at {self.path}: {exc}") from exc
@@ -78,6 +88,11 @@ class LadybugStore(GraphStore):
 
     def _commit(self) -> None:
         self._run("COMMIT")
+        if self._writes >= self.reopen_after_writes:
+            self._conn.close()
+            self._db.close()
+            self._writes = 0
+            self._open()
 
     def _rollback(self) -> None:
         # LadybugDB aborts the transaction itself when a statement in it fails.
@@ -107,6 +122,7 @@ class LadybugStore(GraphStore):
         return {r[0]: (r[1], r[2]) for r in rows}
 
     def _write_nodes(self, label: str, rows: list[dict[str, Any]], *, new: bool) -> None:
+        self._writes += 1
         statement = q.create_nodes(label) if new else q.update_nodes(label)
         self._run(statement, {"rows": _table(rows, {"id": PropType.STRING, **q.node_columns(label)})})
 
@@ -119,6 +135,7 @@ class LadybugStore(GraphStore):
             "dst": PropType.STRING,
             **q.rel_columns(rel_type),
         }
+        self._writes += 1
         statement = q.create_rels(rel_type, src_label, dst_label) if new else q.update_rels(rel_type)
         result = self._run(statement, {"rows": _table(rows, cols)})
         return int(result[0][0]) if result else 0

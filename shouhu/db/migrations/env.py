@@ -10,6 +10,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+import auth.audit.model  # registers the audit log, reviews, notification outbox
+import auth.tables  # noqa: F401  (agencies, OAuth clients, signing keys)
 import shouhu.db.tables  # noqa: F401  (registers every table on the metadata)
 from shouhu.db.schema import COMPARE_OPTIONS
 from shouhu.db.tables import metadata

@@ -1,0 +1,142 @@
+"""Every value a resolver returns passes through here: row scope, field policy, audit trail.
+
+Resolvers never read a node's properties directly; they ask the guard, which decides (policy
+file, cached per request), masks, or raises a field error carrying the path and a reason code,
+and records the decision for the request's audit entry.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import GraphQLError
+
+from auth.policy import Policy, ScopeFacts
+from auth.principal import Principal
+from graph.port import GraphStore
+from graph.profile import PersonFacts, Profile, load_profile, person_facts
+from graph.records import Node, Rel
+
+NOT_VISIBLE = "not_found_or_out_of_scope"
+
+
+class FieldDenied(GraphQLError):
+    """A denied field: null in the data, this error (path + reason code) beside it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("not permitted", extensions={"code": "FORBIDDEN", "reason": reason})
+
+
+@dataclass
+class AuditTrail:
+    """What the request touched: record ids and the decision for each Kind.prop read."""
+
+    records: set[str] = field(default_factory=set)
+    fields: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    reasons: set[str] = field(default_factory=set)
+    break_glass: bool = False
+
+
+@dataclass
+class Guard:
+    store: GraphStore
+    principal: Principal | None
+    policy: Policy | None  # None: enforcement off (benchmark baseline only)
+    trail: AuditTrail = field(default_factory=AuditTrail)
+    _decisions: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _profiles: dict[str, Profile | None] = field(default_factory=dict)
+    _visible: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def enforcing(self) -> bool:
+        return self.policy is not None
+
+    # ---- reads from the store, one bounded call per profile -------------------------------
+    def profile(self, person_id: str) -> Profile | None:
+        if person_id not in self._profiles:
+            self._profiles[person_id] = load_profile(self.store, person_id)
+        return self._profiles[person_id]
+
+    # ---- row scope --------------------------------------------------------------------------
+    def visible_person(self, profile: Profile, person_id: str) -> bool:
+        """Whether the caller may see this person at all; decided once per request per person."""
+        if not self.enforcing:
+            return True
+        if person_id not in self._visible:
+            facts = person_facts(profile, person_id)
+            if not profile.complete_for(person_id):
+                # Judge an edge-of-profile person on their own full record, never on less.
+                own = self.profile(person_id)
+                facts = person_facts(own, person_id) if own else facts
+            self._visible[person_id] = self._in_scope(facts)
+            if not self._visible[person_id]:
+                self.trail.reasons.add("out_of_scope")
+                self.trail.fields["deny"].add("Person.row")
+        return self._visible[person_id]
+
+    def _in_scope(self, facts: PersonFacts) -> bool:
+        assert self.policy is not None and self.principal is not None
+        decision = self.policy.in_scope(
+            self.principal,
+            ScopeFacts(
+                divisions=facts.divisions,
+                school_codes=facts.school_codes,
+                facility_codes=facts.facility_codes,
+                case_agencies=facts.case_agencies,
+            ),
+        )
+        if decision.reason == "break_glass":
+            self.trail.break_glass = True
+        return decision.allowed
+
+    def visible_node(self, profile: Profile, node: Node) -> bool:
+        """Non-person records (cases, events, agreements) follow the person they concern."""
+        return self.visible_person(profile, profile.root)
+
+    # ---- fields -----------------------------------------------------------------------------
+    def read(self, node: Node, prop: str, value: Any | None = None) -> Any:
+        """The value of one property as this caller may see it; raises FieldDenied."""
+        raw = node.props.get(prop) if value is None else value
+        if not self.enforcing:
+            return raw
+        self.trail.records.add(node.id)
+        return self.decide_and_apply(node.label, prop, raw)
+
+    def decide_and_apply(self, kind: str, prop: str, raw: Any) -> Any:
+        assert self.policy is not None and self.principal is not None
+        key = (kind, prop)
+        decision = self._decisions.get(key)
+        if decision is None:
+            decision = self._decisions[key] = self.policy.decide(self.principal, kind, prop)
+        self.trail.fields[decision.decision].add(f"{kind}.{prop}")
+        if decision.reason == "break_glass":
+            self.trail.break_glass = True
+        if decision.decision == "allow":
+            return raw
+        self.trail.reasons.add(decision.reason)
+        if decision.decision == "mask":
+            return self.policy.mask(kind, prop, raw)
+        raise FieldDenied(decision.reason)
+
+    def read_rel(self, rel: Rel, prop: str) -> Any:
+        raw = rel.props.get(prop)
+        if not self.enforcing:
+            return raw
+        self.trail.records.add(rel.id)
+        return self.decide_and_apply(rel.type, prop, raw)
+
+    def read_provenance(self, kind: str, items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """Sources behind a fact: which systems and records. Masked, the record ids are hidden."""
+        if not self.enforcing:
+            return items
+        assert self.policy is not None and self.principal is not None
+        decision = self.policy.decide(self.principal, kind, "sources")
+        self.trail.fields[decision.decision].add(f"{kind}.sources")
+        if decision.decision == "allow":
+            return items
+        self.trail.reasons.add(decision.reason)
+        if decision.decision == "mask":
+            return [{"system": s["system"], "record_id": "***", "at": s["at"][:4]} for s in items]
+        raise FieldDenied(decision.reason)

@@ -1,0 +1,138 @@
+"""The GraphQL schema: a Federation v2 subgraph whose fields carry their access rules.
+
+The embedded default serves it directly; a Federation router can compose it with agencies'
+own subgraphs and enforce @requiresScopes as a second line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.types import Info
+
+from api.context import Context
+from api.guard import NOT_VISIBLE
+from api.limits import cost_rule, directive_rule
+from api.types import Division, PageInfo, Person, PersonConnection, PersonEdge
+from graph.model import node_id
+from graph.port import GraphStoreError
+from graph.search import search_people
+
+
+def _visible_person(info: Info[Context, None], person_id: str) -> Person | None:
+    guard = info.context.guard
+    try:
+        profile = guard.profile(person_id)
+    except (GraphStoreError, ValueError):
+        profile = None
+    if profile is None or not guard.visible_person(profile, person_id):
+        # The same answer for absent and out of scope: ids cannot be probed.
+        raise GraphQLError(
+            "no such person in your scope", extensions={"code": "NOT_FOUND", "reason": NOT_VISIBLE}
+        )
+    node = profile.node(person_id)
+    assert node is not None
+    return Person(_node=node, _profile=profile)
+
+
+def _resolve_person_reference(cls: type, info: Info[Context, None], id: strawberry.ID) -> Person | None:
+    return _visible_person(info, str(id))
+
+
+Person.resolve_reference = classmethod(_resolve_person_reference)  # type: ignore[attr-defined]
+
+
+def _connection(
+    info: Info[Context, None], ids: list[str], end_cursor: str | None, has_next: bool
+) -> PersonConnection:
+    guard = info.context.guard
+    edges = []
+    for pid in ids:
+        profile = guard.profile(pid)
+        if profile is not None and guard.visible_person(profile, pid):
+            node = profile.node(pid)
+            assert node is not None
+            edges.append(PersonEdge(cursor=pid, node=Person(_node=node, _profile=profile)))
+    return PersonConnection(edges=edges, page_info=PageInfo(has_next_page=has_next, end_cursor=end_cursor))
+
+
+@strawberry.type
+class Query:
+    @strawberry.federation.field(authenticated=True, description="A person's profile by id.")
+    def person(self, info: Info[Context, None], id: strawberry.ID) -> Person | None:
+        return _visible_person(info, str(id))
+
+    @strawberry.federation.field(
+        authenticated=True, description="A person by resident ID number (居民身份证号码)."
+    )
+    def person_by_id_number(self, info: Info[Context, None], id_number: str) -> Person | None:
+        found = info.context.store.find("Person", "id_number", [id_number.strip().upper()], limit=2)
+        if not found:
+            raise GraphQLError(
+                "no such person in your scope", extensions={"code": "NOT_FOUND", "reason": NOT_VISIBLE}
+            )
+        return _visible_person(info, found[0].id)
+
+    @strawberry.field(
+        description="People whose name sounds like this one (homophones tolerated), in your scope."
+    )
+    def search_people(self, info: Info[Context, None], name: str, first: int = 20) -> PersonConnection:
+        first = max(1, min(first, 100))
+        ids = [n.id for n in search_people(info.context.store, name, limit=first)]
+        return _connection(info, ids, ids[-1] if ids else None, False)
+
+    @strawberry.field(
+        description="People registered or living in a division subtree, in your scope (cursor pages)."
+    )
+    def people(
+        self, info: Info[Context, None], division: str, first: int = 20, after: str | None = None
+    ) -> PersonConnection:
+        first = max(1, min(first, 100))
+        try:
+            page = info.context.store.list_by_division(
+                "Person", division.rstrip("0") or division, first, after
+            )
+        except GraphStoreError as exc:
+            raise GraphQLError("invalid division or cursor", extensions={"code": "BAD_REQUEST"}) from exc
+        return _connection(info, [n.id for n in page.items], page.end_cursor, page.has_next)
+
+    @strawberry.federation.field(
+        authenticated=True, description="An administrative division by its 12-digit code."
+    )
+    def division(self, info: Info[Context, None], code: str) -> Division | None:
+        nodes = info.context.store.get_nodes([node_id("Division", code)]) if code.isdigit() else {}
+        node = nodes.get(node_id("Division", code))
+        if node is None:
+            return None
+        from graph.profile import Profile
+        from graph.records import Subgraph
+
+        return Division(_node=node, _profile=Profile(node.id, Subgraph({node.id: node}, {})))
+
+
+def build_schema(
+    *,
+    max_depth: int = 6,
+    max_aliases: int = 15,
+    max_cost: int = 5000,
+    max_directives: int = 50,
+    introspection: bool = False,
+) -> Any:
+    from graphql.validation import NoSchemaIntrospectionCustomRule
+
+    rules: list[Any] = [cost_rule(max_cost), directive_rule(max_directives)]
+    if not introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    return strawberry.federation.Schema(
+        query=Query,
+        types=[Person],
+        federation_version="2.7",
+        extensions=[
+            QueryDepthLimiter(max_depth=max_depth),
+            MaxAliasesLimiter(max_alias_count=max_aliases),
+            AddValidationRules(rules),
+        ],
+    )

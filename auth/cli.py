@@ -1,0 +1,235 @@
+"""`shouhu agency|client|token|keys`: identity administration from the command line.
+
+Mounted on the main `shouhu` command (shouhu/cli.py adds this Typer app without a name, so its groups
+appear at top level). Each command opens only the relational store (migrating it, like `shouhu init`),
+never the graph. Bad input ends in one line on stderr and exit code 2, the same contract as the rest
+of the CLI; secrets are printed exactly once, by `client add`, and private keys never.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from sqlalchemy import Engine
+
+app = typer.Typer(add_completion=False)
+agency_app = typer.Typer(no_args_is_help=True, help="Member agencies (联席会议成员单位).")
+client_app = typer.Typer(no_args_is_help=True, help="OAuth2 clients of agencies (client credentials).")
+keys_app = typer.Typer(no_args_is_help=True, help="Token-signing keys.")
+app.add_typer(agency_app, name="agency")
+app.add_typer(client_app, name="client")
+app.add_typer(keys_app, name="keys")
+
+
+def fail(message: str) -> NoReturn:
+    """One red line on stderr, exit 2 (what shouhu.cli.fail does; not imported from there because
+    `python -m shouhu.cli` runs that module as __main__, and importing it again would build a second
+    copy of the whole command tree)."""
+    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def _store() -> Iterator[Engine]:
+    """The migrated relational store, or one line and exit 2 if it cannot be opened."""
+    from shouhu.db import DatabaseUnavailable, check_reachable, make_engine, migrate
+    from shouhu.settings import get_settings
+
+    settings = get_settings()
+    try:
+        check_reachable(settings.sql_url)
+        engine = make_engine(settings.sql_url)
+        migrate(engine)
+    except DatabaseUnavailable as exc:
+        fail(str(exc))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _echo_json(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, default=str))
+
+
+# ------------------------------------------------------------------------------------------------ agency
+
+
+@agency_app.command("add")
+def agency_add(
+    agency_id: str = typer.Option(..., "--id", help="Agency id, a lower-case slug such as edu-500101."),
+    name: str = typer.Option(..., "--name", help="Official name, e.g. 重庆市万州区教育委员会."),
+    agency_type: str = typer.Option(..., "--type", help="Member-unit type, e.g. education, civil_affairs."),
+    jurisdiction: str = typer.Option(..., "--jurisdiction", help="12-digit division code it serves."),
+    institutions: list[str] = typer.Option(  # noqa: B008 (Typer's idiom)
+        None, "--institution", help="Code of a school/facility this agency is (repeatable)."
+    ),
+) -> None:
+    """Register a member agency."""
+    from auth.identities import IdentityError, add_agency
+
+    with _store() as engine:
+        try:
+            agency = add_agency(
+                engine,
+                agency_id=agency_id,
+                name=name,
+                agency_type=agency_type,
+                jurisdiction=jurisdiction,
+                institution_codes=institutions or [],
+            )
+        except IdentityError as exc:
+            fail(str(exc))
+    typer.echo(f"agency {agency.id} added ({agency.agency_type}, {agency.jurisdiction})")
+
+
+@agency_app.command("list")
+def agency_list(as_json: bool = typer.Option(False, "--json", help="Print JSON lines.")) -> None:
+    """List member agencies."""
+    from auth.identities import list_agencies
+
+    with _store() as engine:
+        rows = list_agencies(engine)
+    for a in rows:
+        if as_json:
+            _echo_json(a.model_dump(mode="json"))
+        else:
+            inst = ",".join(a.institution_codes) or "-"
+            typer.echo(f"{a.id}\t{a.agency_type}\t{a.jurisdiction}\t{inst}\t{a.name}")
+
+
+# ------------------------------------------------------------------------------------------------ client
+
+
+@client_app.command("add")
+def client_add(
+    agency: str = typer.Option(..., "--agency", help="Id of the agency the client belongs to."),
+    role: str = typer.Option(..., "--role", help="Role the policy knows, e.g. caseworker, registrar."),
+    scopes: str = typer.Option(..., "--scopes", help="Space-separated OAuth scopes the client may request."),
+    name: str = typer.Option(..., "--name", help="What the client is, e.g. 学籍管理系统."),
+) -> None:
+    """Register a client and print its id and secret. The secret is shown this once only."""
+    from auth.identities import IdentityError, add_client
+
+    with _store() as engine:
+        try:
+            client_id, secret = add_client(engine, agency_id=agency, role=role, scopes=scopes, name=name)
+        except IdentityError as exc:
+            fail(str(exc))
+    typer.echo(f"client_id: {client_id}")
+    typer.echo(f"client_secret: {secret}")
+    Console(stderr=True, soft_wrap=True).print(
+        "store the secret now: it is kept only as a hash and cannot be shown again"
+    )
+
+
+@client_app.command("list")
+def client_list(agency: str = typer.Option(None, "--agency", help="Only this agency's clients.")) -> None:
+    """List clients (never their secrets)."""
+    from auth.identities import list_clients
+
+    with _store() as engine:
+        rows = list_clients(engine, agency)
+    for c in rows:
+        state = "disabled" if c.disabled else "enabled"
+        typer.echo(f"{c.client_id}\t{c.agency_id}\t{c.role}\t{state}\t{c.scopes}\t{c.name}")
+
+
+@client_app.command("disable")
+def client_disable(client_id: str = typer.Argument(..., help="The client to disable.")) -> None:
+    """Stop a client from obtaining tokens (tokens it holds expire within the token lifetime)."""
+    from auth.identities import IdentityError, set_client_disabled
+
+    with _store() as engine:
+        try:
+            set_client_disabled(engine, client_id, True)
+        except IdentityError as exc:
+            fail(str(exc))
+    typer.echo(f"client {client_id} disabled")
+
+
+# ------------------------------------------------------------------------------------------------- token
+
+
+@app.command("token")
+def token(
+    client_id: str = typer.Option(..., "--client-id", help="Client to mint the token for."),
+    scope: str = typer.Option(None, "--scope", help="Narrow to these space-separated scopes."),
+    as_json: bool = typer.Option(False, "--json", help="Print the token response as JSON."),
+) -> None:
+    """Mint an access token for a client directly (operator/demo use; needs database access, no secret)."""
+    from auth.identities import IdentityError, issue_token_for_client
+    from auth.keys import SigningKeyError
+    from shouhu.settings import get_settings
+
+    with _store() as engine:
+        try:
+            issued = issue_token_for_client(engine, get_settings(), client_id, scope=scope)
+        except (IdentityError, SigningKeyError) as exc:
+            fail(str(exc))
+    if as_json:
+        _echo_json(issued.response())
+    else:
+        typer.echo(issued.access_token)
+
+
+# -------------------------------------------------------------------------------------------------- keys
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    grace_seconds: int = typer.Option(
+        None, "--grace-seconds", help="How long the previous key keeps verifying (default from settings)."
+    ),
+) -> None:
+    """Activate a new signing key; the previous one retires after the grace period."""
+    from auth.identities import signing_passphrase
+    from auth.keys import SigningKeyError, rotate
+    from shouhu.settings import get_settings
+
+    settings = get_settings()
+    grace = settings.signing_key_grace_seconds if grace_seconds is None else grace_seconds
+    if grace < settings.token_ttl_seconds + settings.token_leeway_seconds:
+        Console(stderr=True, soft_wrap=True).print(
+            "warning: the grace period is shorter than the token lifetime; tokens signed by the previous "
+            "key will stop validating before they expire"
+        )
+    with _store() as engine:
+        try:
+            new = rotate(engine, grace=timedelta(seconds=grace), passphrase=signing_passphrase(settings))
+        except SigningKeyError as exc:
+            fail(str(exc))
+    typer.echo(f"active signing key {new.kid} ({new.alg}); previous keys retire in {grace} s")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List signing keys: kid, algorithm, activation and retirement (never key material)."""
+    from auth.keys import list_keys
+
+    with _store() as engine:
+        rows = list_keys(engine)
+    for k in rows:
+        activated = k.activated_at.isoformat() if k.activated_at else "-"
+        retired = k.retired_at.isoformat() if k.retired_at else "-"
+        typer.echo(f"{k.kid}\t{k.alg}\tactivated {activated}\tretires {retired}")
+
+
+@keys_app.command("retire")
+def keys_retire(kid: str = typer.Argument(..., help="Key id to retire now.")) -> None:
+    """Retire a key at once (suspected compromise): its tokens stop validating immediately."""
+    from auth.keys import SigningKeyError, retire
+
+    with _store() as engine:
+        try:
+            retire(engine, kid)
+        except SigningKeyError as exc:
+            fail(str(exc))
+    typer.echo(f"signing key {kid} retired")

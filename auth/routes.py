@@ -1,0 +1,464 @@
+"""HTTP side of identities: the token endpoint, JWKS, RFC 8414 metadata, and bearer authentication.
+
+Mount with::
+
+    from auth.routes import routes, AuthError, auth_error_handler
+    app = Starlette(routes=[*routes(settings, engine), ...],
+                    exception_handlers={AuthError: auth_error_handler})
+
+(or `service = AuthService(settings, engine)`, `service_routes(service)` and `app.state.auth = service`
+to bind the app to its service explicitly),
+
+and call `await authenticate(request)` in any endpoint that needs a caller.
+
+The token endpoint is Authlib's `AuthorizationServer` with its `ClientCredentialsGrant` (client
+authentication by `client_secret_basic` or `client_secret_post`, RFC 6749 §5.2 errors), wired to
+Starlette here because Authlib ships no Starlette integration for the server side. The form is read
+and checked here (url-encoded only, no repeated parameters, one authentication method), then Authlib
+runs in a worker thread: checking a secret costs one scrypt, which must not stall the event loop.
+
+Error responses say only what RFC 6749/6750 require: `{"error": "invalid_client"}` and friends for the
+token endpoint, a bare `invalid_token` for a refused bearer token. Why a token was refused goes to the
+log and `request.state.auth_failure` (for the audit log), never to the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, unquote
+
+from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Request
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError, OAuth2Error
+from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from auth.identities import (
+    InvalidScope,
+    burn_secret_check,
+    client_with_agency,
+    keyring_for,
+    narrow_scopes,
+    verify_secret,
+)
+from auth.keys import KeyRing
+from auth.oidc import (
+    ExternalVerifier,
+    JwksCache,
+    OIDCConfigError,
+    is_secure_or_loopback,
+    parse_trusted_issuers,
+)
+from auth.principal import Principal
+from auth.tables import Agency, Client
+from auth.tokens import InvalidToken, TokenAuthority, TokenConfig, parse_unverified
+from shouhu.settings import Settings
+
+log = logging.getLogger("shouhu.auth")
+
+TOKEN_PATH = "/oauth/token"
+JWKS_PATH = "/.well-known/jwks.json"
+METADATA_PATH = "/.well-known/oauth-authorization-server"
+PURPOSE_HEADER = "X-Purpose-Of-Use"
+REALM = "shouhu"
+
+MAX_TOKEN_REQUEST_BYTES = 4096
+MAX_PURPOSE_LENGTH = 200
+AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")  # RFC 6750 §2.1
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+# ------------------------------------------------------------------------------------------ the service
+
+
+class AuthConfigError(OIDCConfigError):
+    """The identity settings cannot work (e.g. a plain-http public issuer); one line for the operator."""
+
+
+class AuthService:
+    """Everything identities need at run time, built once per app: settings, the key ring, our token
+    authority, the external-issuer verifier and the Authlib server."""
+
+    def __init__(self, settings: Settings, engine: Engine, *, keyring: KeyRing | None = None) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.config = TokenConfig.from_settings(settings)
+        if not is_secure_or_loopback(self.config.issuer):
+            # OAuth 2.0 requires TLS for the token endpoint (RFC 6749 §3.2), and Authlib enforces it.
+            raise AuthConfigError(
+                f"token issuer {self.config.issuer} is neither https nor loopback: set SHOUHU_TOKEN_ISSUER "
+                "to the public https URL of this server"
+            )
+        self.keyring = keyring or keyring_for(engine, settings)
+        self.authority = TokenAuthority(self.config, self.keyring)
+        issuers = parse_trusted_issuers(settings.trusted_issuers, local_issuer=self.config.issuer)
+        self.external = ExternalVerifier(
+            issuers,
+            JwksCache(
+                cache_ttl=settings.jwks_cache_ttl_seconds, min_refetch=settings.jwks_min_refetch_seconds
+            ),
+            leeway=settings.token_leeway_seconds,
+        )
+        self.server = _Server(self)
+
+    def validate(self, token: str) -> Principal:
+        """A Principal from our own token or a trusted issuer's; InvalidToken(reason) otherwise.
+
+        The unverified `iss` only chooses which verifier runs; each verifier then checks `iss` again
+        on the verified claims. A token whose kid is one of ours but whose iss is not goes to our
+        verifier too, so it is refused as "wrong_issuer" rather than "untrusted_issuer".
+        """
+        header, unverified = parse_unverified(token)
+        iss = unverified.get("iss")
+        if iss == self.config.issuer:
+            return self.authority.validate(token)
+        if self.external.trusts(iss):
+            return self.external.validate(token)
+        kid = header.get("kid")
+        if isinstance(kid, str) and kid and self.keyring.lookup(kid) is not None:
+            return self.authority.validate(token)
+        raise InvalidToken("untrusted_issuer")
+
+    def needs_network(self, token: str) -> bool:
+        """Whether validating may fetch a JWKS (an external issuer's token): then it runs in a thread."""
+        try:
+            _, unverified = parse_unverified(token)
+        except InvalidToken:
+            return False
+        return self.external.trusts(unverified.get("iss"))
+
+    def metadata(self) -> dict[str, Any]:
+        """RFC 8414 authorization server metadata."""
+        issuer = self.config.issuer
+        return dict(
+            AuthorizationServerMetadata(
+                {
+                    "issuer": issuer,
+                    "token_endpoint": issuer + TOKEN_PATH,
+                    "jwks_uri": issuer + JWKS_PATH,
+                    "grant_types_supported": ["client_credentials"],
+                    "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+                    "response_types_supported": [],
+                }
+            )
+        )
+
+
+# ------------------------------------------------------------------------------- Authlib on Starlette
+
+
+class _OAuthClient(ClientMixin):
+    """Authlib's view of a `Client` row. An unknown id gets a stand-in that never authenticates but
+    costs the same scrypt, so unknown, disabled and wrong-secret clients look alike from outside."""
+
+    def __init__(self, client_id: str, found: tuple[Client, Agency] | None) -> None:
+        self.client_id = client_id
+        self.row, self.agency = found if found is not None else (None, None)
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> None:
+        return None
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        assert self.row is not None
+        return " ".join(sorted(narrow_scopes(self.row.scope_set, scope)))
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return False
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        if self.row is None or self.row.disabled:
+            burn_secret_check(client_secret)
+            return False
+        return verify_secret(client_secret, self.row.secret_hash)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return endpoint == "token" and method in AUTH_METHODS
+
+    def check_response_type(self, response_type: str) -> bool:
+        return False
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type == "client_credentials"
+
+
+class _Grant(ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(AUTH_METHODS)
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        """Authlib's version minus its DEBUG log line, which prints the whole access token: a bearer
+        credential must not land in a log file when an operator turns on debug logging."""
+        token = self.generate_token(scope=self.request.payload.scope, include_refresh_token=False)
+        self.save_token(token)
+        return 200, token, self.TOKEN_RESPONSE_HEADER
+
+    def validate_requested_scope(self) -> None:
+        """The requested scope must be a subset of the client's (RFC 6749 §3.3); none means all of it."""
+        client: _OAuthClient = self.request.client
+        assert client.row is not None
+        try:
+            narrow_scopes(client.row.scope_set, self.request.payload.scope)
+        except InvalidScope:
+            raise InvalidScopeError() from None
+
+
+class _Request(OAuth2Request):
+    """An OAuth2Request over a form already read and checked by the endpoint."""
+
+    def __init__(self, uri: str, headers: Headers, form: dict[str, str]) -> None:
+        super().__init__("POST", uri, headers=headers)
+        self._form = form
+        self.payload = BasicOAuth2Payload(form)
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+    @property
+    def args(self) -> dict[str, str]:
+        return {}
+
+
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    body: Mapping[str, Any]
+    headers: list[tuple[str, str]]
+
+
+class _Server(AuthorizationServer):
+    def __init__(self, service: AuthService) -> None:
+        super().__init__(scopes_supported=None)
+        self.service = service
+        self.register_grant(_Grant)
+        self.register_token_generator("client_credentials", self._generate)
+
+    def query_client(self, client_id: str) -> _OAuthClient:
+        return _OAuthClient(client_id, client_with_agency(self.service.engine, client_id))
+
+    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+        """Nothing to store: the JWT is self-contained (issuance is audited by the caller's audit log)."""
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        """No signal bus in this integration."""
+
+    def create_oauth2_request(self, request: Any) -> OAuth2Request:
+        assert isinstance(request, OAuth2Request)
+        return request
+
+    def handle_response(self, status: int, body: Any, headers: Any) -> _Reply:
+        return _Reply(status, body, list(headers))
+
+    def handle_error_response(self, request: Any, error: OAuth2Error) -> _Reply:
+        # Only the error code: descriptions from Authlib may reflect request values or say whether a
+        # client exists, and RFC 6749 makes them optional.
+        headers = [*_NO_STORE.items()]
+        status = int(error.status_code)
+        if status == 401:
+            headers.append(("WWW-Authenticate", f'Basic realm="{REALM}"'))
+        return _Reply(status, {"error": error.error}, headers)
+
+    def _generate(
+        self,
+        grant_type: str,
+        client: _OAuthClient,
+        user: Any = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = False,
+    ) -> dict[str, Any]:
+        assert client.row is not None and client.agency is not None
+        scopes = narrow_scopes(client.row.scope_set, scope)
+        issued = self.service.authority.issue(client=client.row, agency=client.agency, scopes=scopes)
+        log.info("issued token jti=%s to client %s", issued.jti, client.client_id)
+        return issued.response()
+
+
+def _oauth_error(error: str, status: int = 400) -> JSONResponse:
+    return JSONResponse({"error": error}, status_code=status, headers=_NO_STORE)
+
+
+async def _token_endpoint(service: AuthService, request: Request) -> Response:
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        return _oauth_error("invalid_request")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_TOKEN_REQUEST_BYTES:
+            return _oauth_error("invalid_request")
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
+    except (UnicodeDecodeError, ValueError):
+        return _oauth_error("invalid_request")
+    form: dict[str, str] = {}
+    for key, value in pairs:
+        if key in form:  # RFC 6749 §3.2: parameters MUST NOT be included more than once
+            return _oauth_error("invalid_request")
+        form[key] = value
+    basic = request.headers.get("authorization", "").lower().startswith("basic ")
+    if basic and "client_secret" in form:
+        # RFC 6749 §2.3: a client MUST NOT use more than one authentication method per request.
+        return _oauth_error("invalid_request")
+    if not form.get("grant_type"):
+        return _oauth_error("invalid_request")
+    oauth_request = _Request(service.config.issuer + TOKEN_PATH, request.headers, form)
+    try:
+        reply: _Reply = await run_in_threadpool(service.server.create_token_response, oauth_request)
+    except InvalidRequestError:
+        return _oauth_error("invalid_request")
+    headers = dict(reply.headers)
+    headers.pop("Content-Type", None)
+    headers.update(_NO_STORE)
+    return JSONResponse(dict(reply.body), status_code=reply.status, headers=headers)
+
+
+# --------------------------------------------------------------------------------- bearer authentication
+
+
+class AuthError(HTTPException):
+    """A request without acceptable credentials. `reason` is for logs and audit only; the response
+    carries RFC 6750's bare error code (`invalid_token`, or `invalid_request` for a bad purpose header).
+    """
+
+    def __init__(self, reason: str, *, error: str | None = "invalid_token", status_code: int = 401) -> None:
+        challenge = f'Bearer realm="{REALM}"' + (f', error="{error}"' if error else "")
+        super().__init__(
+            status_code=status_code,
+            detail=error or "invalid_token",
+            headers={"WWW-Authenticate": challenge, **_NO_STORE},
+        )
+        self.reason = reason
+
+
+async def auth_error_handler(request: Request, exc: Exception) -> Response:
+    """Starlette exception handler for AuthError: JSON `{"error": ...}` with the RFC 6750 headers."""
+    assert isinstance(exc, AuthError)
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+_default_service: AuthService | None = None
+
+
+def service_for(request: Request) -> AuthService:
+    """The AuthService of the app serving `request`: `app.state.auth` when set, else the one the last
+    `routes()` call built (one app per process is the normal case)."""
+    service = getattr(request.app.state, "auth", None) if "app" in request.scope else None
+    if isinstance(service, AuthService):
+        return service
+    if _default_service is None:
+        raise RuntimeError("auth.routes.routes(settings, engine) has not been called")
+    return _default_service
+
+
+async def authenticate(request: Request) -> Principal:
+    """The caller of `request`, from its `Authorization: Bearer` token and `X-Purpose-Of-Use` header.
+
+    Raises AuthError (401, `WWW-Authenticate: Bearer ... error="invalid_token"`) for a missing or
+    refused token, with the refusal reason in `exc.reason` and `request.state.auth_failure`.
+    """
+    service = service_for(request)
+    try:
+        token = _bearer_token(request)
+        if service.needs_network(token):
+            principal = await run_in_threadpool(service.validate, token)
+        else:
+            principal = service.validate(token)
+    except InvalidToken as exc:
+        request.state.auth_failure = exc.reason
+        log.info("bearer token refused: %s", exc.reason)
+        if exc.reason == "missing_token":
+            # RFC 6750 §3.1: no error code when the request carried no credentials at all.
+            raise AuthError(exc.reason, error=None) from None
+        raise AuthError(exc.reason) from None
+    purpose = _purpose(request)
+    return replace(principal, purpose=purpose)
+
+
+def _bearer_token(request: Request) -> str:
+    values = request.headers.getlist("authorization")
+    if not values:
+        raise InvalidToken("missing_token")
+    if len(values) > 1:
+        raise InvalidToken("multiple_authorization_headers")
+    scheme, _, token = values[0].strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise InvalidToken("not_bearer")
+    token = token.strip()
+    if not token or not _B64TOKEN.match(token):
+        raise InvalidToken("malformed")
+    return token
+
+
+def _purpose(request: Request) -> str | None:
+    """The declared purpose of use; percent-encoded UTF-8 is decoded so it can be written in Chinese."""
+    raw = request.headers.getlist(PURPOSE_HEADER)
+    if not raw:
+        return None
+    if len(raw) > 1:
+        raise AuthError("bad_purpose", error="invalid_request", status_code=400)
+    try:
+        decoded = unquote(raw[0], errors="strict")
+    except UnicodeDecodeError:
+        raise AuthError("bad_purpose", error="invalid_request", status_code=400) from None
+    purpose = decoded.strip(" ")
+    if not purpose:
+        return None
+    if len(purpose) > MAX_PURPOSE_LENGTH or _CONTROL.search(decoded):
+        raise AuthError("bad_purpose", error="invalid_request", status_code=400)
+    return purpose
+
+
+# ------------------------------------------------------------------------------------------------ routes
+
+
+def routes(settings: Settings, engine: Engine) -> list[Route]:
+    """The identity endpoints, bound to a new AuthService, which also becomes the one `authenticate`
+    uses unless the app sets `app.state.auth` (see `service_routes` for apps that do)."""
+    global _default_service
+    service = AuthService(settings, engine)
+    _default_service = service
+    return service_routes(service)
+
+
+def service_routes(service: AuthService) -> list[Route]:
+    """The identity endpoints bound to `service`. Use with `app.state.auth = service` when a process
+    serves more than one app (tests do), so each app's `authenticate` finds its own service."""
+
+    async def token(request: Request) -> Response:
+        return await _token_endpoint(service, request)
+
+    async def jwks(request: Request) -> Response:
+        # A fresh installation publishes its first key before any token is asked for, so relying
+        # parties that fetch the JWKS at start-up have it.
+        await run_in_threadpool(service.keyring.ensure_key)
+        document = await run_in_threadpool(service.keyring.jwks)
+        return JSONResponse(
+            document,
+            media_type="application/jwk-set+json",
+            headers={"Cache-Control": "public, max-age=300"},
+        )
+
+    async def metadata(request: Request) -> Response:
+        return JSONResponse(service.metadata(), headers={"Cache-Control": "public, max-age=3600"})
+
+    return [
+        Route(TOKEN_PATH, token, methods=["POST"], name="oauth_token"),
+        Route(JWKS_PATH, jwks, methods=["GET"], name="jwks"),
+        Route(METADATA_PATH, metadata, methods=["GET"], name="oauth_metadata"),
+    ]

@@ -1,0 +1,1 @@
+"""Connectors: one module per source system, the sync runner, entity resolution."""

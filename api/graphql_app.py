@@ -148,6 +148,8 @@ class GraphQLEndpoint:
         m = _OPERATION.match(query)
         kind = m.group(1) if m else "query"
         name = operation_name or (m.group(2) if m else "anonymous")
+        if not re.fullmatch(r"[_A-Za-z][_0-9A-Za-z]{0,63}", name) or sum(c.isdigit() for c in name) >= 6:
+            name = "anonymous"  # a caller-chosen name is never allowed to carry data into the log
         fields = {k: sorted(v) for k, v in trail.fields.items() if v}
         reasons = sorted(trail.reasons | {e.get("extensions", {}).get("reason") for e in errors} - {None})
         if errors and not trail.records:
@@ -156,8 +158,8 @@ class GraphQLEndpoint:
                 if any(e.get("extensions", {}).get("code") in ("FORBIDDEN", "NOT_FOUND") for e in errors)
                 else "error"
             )
-        elif fields.get("deny") or fields.get("mask") or errors:
-            decision = "partial"
+        elif fields.get("deny") or errors:
+            decision = "partial"  # masked fields count as returned; only denials make it partial
         else:
             decision = "allow"
         return AuditEvent.for_principal(

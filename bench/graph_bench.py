@@ -21,7 +21,7 @@ from graph.model import FAMILY_RELS, node_id
 from graph.records import Assertion, NodeRecord, RelRecord
 
 COUNTY = "500101000000"
-BATCH = 100_000
+BATCH = 20_000  # records per upsert call (one transaction), as a connector would send
 
 
 def _divisions(townships: int, villages: int) -> list[str]:
@@ -123,7 +123,8 @@ def run(persons: int = 1_000_000, seed: int = 7, samples: int = 2000) -> dict[st
             n_nodes += len(nodes)
             n_rels += len(rels)
             person_ids += [n.id for n in nodes if n.id.startswith("person:")]
-            print(f"  loaded {n_nodes:,} nodes, {n_rels:,} relationships", flush=True)
+            if len(person_ids) % 100_000 < len(nodes):
+                print(f"  loaded {n_nodes:,} nodes, {n_rels:,} relationships", flush=True)
         load_s = time.perf_counter() - t0
         stats = store.stats()
 

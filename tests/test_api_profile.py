@@ -67,3 +67,24 @@ def test_missing_token_is_401(api: Api) -> None:
     r = api.client.post("/graphql", json={"query": '{ person(id: "person:child") { name } }'})
     assert r.status_code == 401
     assert "甲乙" not in r.text
+
+
+def test_every_request_left_an_intact_audit_trail_without_personal_data(api: Api) -> None:
+    import io
+
+    from auth.audit import AuditLog
+    from shouhu.db import make_engine
+
+    api.gql("village2", PROFILE, {"id": "person:child"})
+    api.gql("police", PROFILE, {"id": "person:child"})
+    engine = make_engine(api.settings.sql_url)
+    log = AuditLog(engine)
+    assert log.verify().ok
+    seen = log.accesses_to_record("person:child")
+    assert {e.agency_id for e in seen.items} >= {"ps-500101", "vc-500101001001"}
+    denied = log.denied_attempts()
+    assert "vc-500101002001" in {e.agency_id for e in denied.items}
+    out = io.StringIO()
+    log.export_jsonl(out)
+    assert "甲乙" not in out.getvalue() and "广东东莞" not in out.getvalue()
+    engine.dispose()

@@ -42,8 +42,8 @@ class LadybugStore(GraphStore):
     # LadybugDB 0.22 keeps buffer-pool memory from every write statement until the database
     # is closed (measured: 256 MB filled after 30 5,000-row MERGEs, 115 CREATEs, whatever the
     # checkpointing; reopening frees it and takes ~0.1 s). So after this many write statements
-    # the store reopens itself between transactions.
-    reopen_after_writes = 200
+    # the store reopens itself between transactions (the lookups of a write count too).
+    reopen_after_writes = 24
 
     def __init__(self, path: Path, buffer_pool_mb: int = 0) -> None:
         super().__init__()
@@ -118,7 +118,8 @@ class LadybugStore(GraphStore):
         if not keys:
             return {}
         table = _ids_table({"id": [k[0] for k in keys], "src": [k[1] for k in keys]})
-        rows = self._run(q.fetch_rel_provenance(rel_type), {"rows": table})
+        self._writes += 1  # a lookup inside a write transaction holds pages just the same
+        rows = self._run(q.fetch_rel_provenance(rel_type, src_label), {"rows": table})
         return {r[0]: (r[1], r[2]) for r in rows}
 
     def _write_nodes(self, label: str, rows: list[dict[str, Any]], *, new: bool) -> None:

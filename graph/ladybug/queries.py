@@ -43,9 +43,14 @@ def fetch_nodes(label: str) -> str:
     return f"LOAD FROM $rows MATCH (n:{label} {{id: c_id}}) RETURN n"
 
 
-def fetch_rel_provenance(rel_type: str) -> str:
-    # Joining on the batch's ids measured faster than looking each source node up first.
-    return f"LOAD FROM $rows MATCH ()-[e:{rel_type}]->() WHERE e.id = c_id RETURN e.id, e.sources, e.claims"
+def fetch_rel_provenance(rel_type: str, src_label: str) -> str:
+    """Through each source node's primary key: touches only those nodes' adjacency. Joining on
+    the relationship id instead scans the whole relationship table, and LadybugDB keeps the
+    buffer-pool pages a statement touched until the database is reopened."""
+    return (
+        f"LOAD FROM $rows MATCH (a:{src_label} {{id: c_src}})-[e:{rel_type}]->() WHERE e.id = c_id "
+        "RETURN e.id, e.sources, e.claims"
+    )
 
 
 def create_nodes(label: str) -> str:

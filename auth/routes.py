@@ -27,12 +27,19 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Request
-from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError, OAuth2Error
+from authlib.oauth2.rfc6749.errors import (
+    InvalidRequestError,
+    InvalidScopeError,
+    OAuth2Error,
+    UnauthorizedClientError,
+)
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
@@ -44,6 +51,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from auth.audit import AuditEvent, AuditLog, AuditUnavailable
 from auth.identities import (
     InvalidScope,
     burn_secret_check,
@@ -60,7 +68,8 @@ from auth.oidc import (
     is_secure_or_loopback,
     parse_trusted_issuers,
 )
-from auth.principal import Principal
+from auth.policy import Policy
+from auth.principal import BreakGlass, Principal
 from auth.tables import Agency, Client
 from auth.tokens import InvalidToken, TokenAuthority, TokenConfig, parse_unverified
 from shouhu.settings import Settings
@@ -82,6 +91,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 # ------------------------------------------------------------------------------------------ the service
+
+
+# Break-glass parameters of the token request being handled (justification, minutes); Authlib's
+# token generation has no access to the form, and run_in_threadpool carries context variables.
+_break_glass_request: ContextVar[tuple[str, str] | None] = ContextVar("break_glass_request", default=None)
 
 
 class AuthConfigError(OIDCConfigError):
@@ -113,6 +127,8 @@ class AuthService:
             leeway=settings.token_leeway_seconds,
         )
         self.server = _Server(self)
+        self.policy = Policy.load(settings.policy_file)
+        self.audit = AuditLog(engine)
 
     def validate(self, token: str) -> Principal:
         """A Principal from our own token or a trusted issuer's; InvalidToken(reason) otherwise.
@@ -284,8 +300,54 @@ class _Server(AuthorizationServer):
     ) -> dict[str, Any]:
         assert client.row is not None and client.agency is not None
         scopes = narrow_scopes(client.row.scope_set, scope)
-        issued = self.service.authority.issue(client=client.row, agency=client.agency, scopes=scopes)
-        log.info("issued token jti=%s to client %s", issued.jti, client.client_id)
+        grant = _break_glass_request.get()
+        if grant is None:
+            issued = self.service.authority.issue(client=client.row, agency=client.agency, scopes=scopes)
+            log.info("issued token jti=%s to client %s", issued.jti, client.client_id)
+            return issued.response()
+        return self._break_glass(client, scopes, grant)
+
+    def _break_glass(
+        self, client: _OAuthClient, scopes: frozenset[str], grant: tuple[str, str]
+    ) -> dict[str, Any]:
+        """An emergency token: only for roles the policy lets break glass, justified, short, audited."""
+        assert client.row is not None and client.agency is not None
+        justification, minutes_text = grant
+        policy, agency = self.service.policy, client.agency
+        who = Principal(
+            subject=client.client_id,
+            client_id=client.client_id,
+            agency_id=agency.id,
+            agency_type=agency.agency_type,
+            role=client.row.role,
+            jurisdiction=agency.jurisdiction,
+        )
+        longest = int(policy.break_glass_max_duration.total_seconds())
+        try:
+            seconds = min(int(minutes_text or "60") * 60, longest)
+        except ValueError:
+            raise InvalidRequestError() from None
+        if len(justification.strip()) < 10 or seconds <= 0:
+            raise InvalidRequestError()
+        if not policy.break_glass_eligible(who):
+            raise UnauthorizedClientError()
+        issued = self.service.authority.issue(
+            client=client.row, agency=agency, scopes=scopes, break_glass=(justification.strip(), seconds)
+        )
+        granted = replace(who, break_glass=BreakGlass(justification.strip(), datetime.now(UTC), issued.jti))
+        try:
+            self.service.audit.append(
+                AuditEvent.for_principal(
+                    granted,
+                    operation="token.break_glass",
+                    decision="allow",
+                    status=200,
+                    reasons=["break_glass"],
+                )
+            )
+        except (AuditUnavailable, ValueError):
+            raise InvalidRequestError() from None  # no emergency access without its record
+        log.warning("break-glass token jti=%s issued to client %s", issued.jti, client.client_id)
         return issued.response()
 
 
@@ -317,6 +379,9 @@ async def _token_endpoint(service: AuthService, request: Request) -> Response:
         return _oauth_error("invalid_request")
     if not form.get("grant_type"):
         return _oauth_error("invalid_request")
+    justification = form.pop("break_glass_justification", None)
+    minutes = form.pop("break_glass_minutes", "")
+    _break_glass_request.set((justification, minutes) if justification is not None else None)
     oauth_request = _Request(service.config.issuer + TOKEN_PATH, request.headers, form)
     try:
         reply: _Reply = await run_in_threadpool(service.server.create_token_response, oauth_request)

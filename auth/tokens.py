@@ -27,6 +27,7 @@ import secrets
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from joserfc import jwt
@@ -40,7 +41,7 @@ from joserfc.errors import (
 from joserfc.jwt import JWTClaimsRegistry
 
 from auth.keys import ALGORITHM, KeyRing
-from auth.principal import Principal
+from auth.principal import BreakGlass, Principal
 from auth.tables import AGENCY_TYPES, Agency, Client
 from shouhu.settings import Settings
 
@@ -258,7 +259,13 @@ class TokenAuthority:
         self.keyring = keyring
 
     def issue(
-        self, *, client: Client, agency: Agency, scopes: Iterable[str], now: int | None = None
+        self,
+        *,
+        client: Client,
+        agency: Agency,
+        scopes: Iterable[str],
+        now: int | None = None,
+        break_glass: tuple[str, int] | None = None,
     ) -> IssuedToken:
         """Sign an access token for `client` of `agency` carrying `scopes` (already narrowed).
 
@@ -287,10 +294,16 @@ class TokenAuthority:
             "jurisdiction": agency.jurisdiction,
             "institutions": list(agency.institution_codes),
         }
+        if break_glass is not None:
+            # An emergency grant (应急处置): the justification and its own expiry ride in the token,
+            # which never outlives the grant.
+            justification, seconds = break_glass
+            claims["bg"] = {"justification": justification, "exp": iat + seconds}
+            claims["exp"] = min(claims["exp"], iat + seconds)
         kid, key = self.keyring.signer()
         header = {"alg": ALGORITHM, "typ": "at+jwt", "kid": kid}
         token = jwt.encode(header, claims, key, algorithms=[ALGORITHM], default_type=None)
-        return IssuedToken(access_token=token, expires_in=self.config.ttl_seconds, scope=scope, jti=jti)
+        return IssuedToken(access_token=token, expires_in=claims["exp"] - iat, scope=scope, jti=jti)
 
     def validate(self, token: str, *, now: int | None = None) -> Principal:
         """The `Principal` a token of ours stands for, or `InvalidToken(reason)`."""
@@ -336,6 +349,21 @@ def _principal_from_claims(claims: dict[str, Any]) -> Principal:
         raise InvalidToken("bad_claim")
     if not isinstance(claims["scope"], str):
         raise InvalidToken("bad_claim")
+    bg = claims.get("bg")
+    break_glass = None
+    if bg is not None:
+        if not (
+            isinstance(bg, dict)
+            and isinstance(bg.get("justification"), str)
+            and isinstance(bg.get("exp"), int)
+            and not isinstance(bg.get("exp"), bool)
+        ):
+            raise InvalidToken("bad_claim")
+        break_glass = BreakGlass(
+            justification=bg["justification"],
+            expires_at=datetime.fromtimestamp(bg["exp"], UTC),
+            grant_id=claims["jti"],
+        )
     return Principal(
         subject=claims["sub"],
         client_id=claims["client_id"],
@@ -346,4 +374,5 @@ def _principal_from_claims(claims: dict[str, Any]) -> Principal:
         scopes=scope_list(claims["scope"]),
         issuer=claims["iss"],
         institution_codes=frozenset(institutions),
+        break_glass=break_glass,
     )

@@ -44,6 +44,7 @@ AGENCIES = {
     ),
     "school": ("sch-s1", "education", TOWN, ("S1",), "teacher", "read:identity"),
     "analyst": ("ana-500101", "analyst", "500101000000", (), "analyst", "read:identity"),
+    "doctor": ("hc-500101", "health", "500101000000", ("H9",), "doctor", "read:identity"),
     "civil": ("ca-500101", "civil_affairs", "500101000000", (), "caseworker", "read:identity"),
 }
 
@@ -53,6 +54,7 @@ class Api:
     client: TestClient
     tokens: dict[str, str]
     settings: Settings
+    credentials: dict[str, tuple[str, str]]
 
     def gql(
         self,
@@ -91,4 +93,4 @@ def serve(tmp_path: Path, **overrides: object) -> Iterator[Api]:
             r = client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(cid, secret))
             assert r.status_code == 200, r.text
             tokens[key] = r.json()["access_token"]
-        yield Api(client, tokens, settings)
+        yield Api(client, tokens, settings, secrets)

@@ -1,0 +1,56 @@
+"""Break-glass (应急处置): an eligible role gets a short, justified token that widens its reach,
+and the grant and every use of it are flagged in the audit log for review."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from auth.audit import AuditLog
+from shouhu.db import make_engine
+from tests.api_fixtures import Api, serve
+
+QUERY = '{ person(id: "person:child") { name } }'
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    yield from serve(tmp_path_factory.mktemp("bg"))
+
+
+def _token(api: Api, who: str, **extra: str) -> tuple[int, dict]:
+    cid, secret = api.credentials[who]
+    r = api.client.post("/oauth/token", data={"grant_type": "client_credentials", **extra}, auth=(cid, secret))
+    return r.status_code, r.json()
+
+
+def test_a_doctor_reaches_a_child_who_is_not_a_patient_only_by_breaking_glass(api: Api) -> None:
+    denied = api.gql("doctor", QUERY, purpose="emergency_response").json()
+    assert denied["data"]["person"] is None
+
+    status, body = _token(api, "doctor", break_glass_justification="child found injured at home alone, no guardian",
+                          break_glass_minutes="30")
+    assert status == 200, body
+    assert body["expires_in"] <= 30 * 60
+    seen = api.gql("doctor", QUERY, purpose="emergency_response", token=body["access_token"]).json()
+    assert seen["data"]["person"]["name"] == "甲乙"
+
+    engine = make_engine(api.settings.sql_url)
+    log = AuditLog(engine)
+    uses = log.break_glass_uses().items
+    assert {u.entry.operation for u in uses} == {"token.break_glass", "query anonymous"}
+    assert all(u.reviewer is None and u.entry.break_glass_justification.startswith("child found") for u in uses)
+    assert log.verify().ok
+    engine.dispose()
+
+
+def test_roles_the_policy_does_not_trust_cannot_break_glass(api: Api) -> None:
+    status, body = _token(api, "village", break_glass_justification="a long enough justification text")
+    assert status in (400, 401)
+    assert "access_token" not in body
+
+
+def test_a_break_glass_request_needs_a_real_justification(api: Api) -> None:
+    status, body = _token(api, "doctor", break_glass_justification="urgent")
+    assert status == 400 and "access_token" not in body

@@ -21,7 +21,9 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 
 def _token(api: Api, who: str, **extra: str) -> tuple[int, dict]:
     cid, secret = api.credentials[who]
-    r = api.client.post("/oauth/token", data={"grant_type": "client_credentials", **extra}, auth=(cid, secret))
+    r = api.client.post(
+        "/oauth/token", data={"grant_type": "client_credentials", **extra}, auth=(cid, secret)
+    )
     return r.status_code, r.json()
 
 
@@ -29,8 +31,12 @@ def test_a_doctor_reaches_a_child_who_is_not_a_patient_only_by_breaking_glass(ap
     denied = api.gql("doctor", QUERY, purpose="emergency_response").json()
     assert denied["data"]["person"] is None
 
-    status, body = _token(api, "doctor", break_glass_justification="child found injured at home alone, no guardian",
-                          break_glass_minutes="30")
+    status, body = _token(
+        api,
+        "doctor",
+        break_glass_justification="child found injured at home alone, no guardian",
+        break_glass_minutes="30",
+    )
     assert status == 200, body
     assert body["expires_in"] <= 30 * 60
     seen = api.gql("doctor", QUERY, purpose="emergency_response", token=body["access_token"]).json()
@@ -40,7 +46,9 @@ def test_a_doctor_reaches_a_child_who_is_not_a_patient_only_by_breaking_glass(ap
     log = AuditLog(engine)
     uses = log.break_glass_uses().items
     assert {u.entry.operation for u in uses} == {"token.break_glass", "query anonymous"}
-    assert all(u.reviewer is None and u.entry.break_glass_justification.startswith("child found") for u in uses)
+    assert all(
+        u.reviewer is None and u.entry.break_glass_justification.startswith("child found") for u in uses
+    )
     assert log.verify().ok
     engine.dispose()
 

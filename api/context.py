@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from api.guard import Guard
+from auth.audit import AuditLog
 from auth.policy import Policy
 from auth.principal import Principal
 from graph.port import GraphStore
@@ -19,3 +20,4 @@ class Context:
     guard: Guard
     principal: Principal | None
     store: GraphStore
+    audit: AuditLog | None = None

@@ -116,23 +116,27 @@ class GraphQLEndpoint:
     ) -> Response:
         assert self.store is not None
         guard = Guard(self.store, principal, self.policy)
-        context = Context(guard=guard, principal=principal, store=self.store)
+        context = Context(guard=guard, principal=principal, store=self.store, audit=self.audit)
         result = self.schema.execute_sync(
             query, variable_values=variables, context_value=context, operation_name=operation_name
         )
         errors = [_format(e) for e in result.errors or []]
         body: dict[str, Any] = {}
-        if result.data is not None:
-            body["data"] = result.data
+        if result.data is not None or any(e.path for e in result.errors or []):
+            body["data"] = result.data  # execution began: data is present, possibly null (spec 7.1.2)
         if errors:
             body["errors"] = errors
         status = 200
         if self.audit is not None and principal is not None:
             try:
-                self.audit.append(self._event(principal, query, operation_name, guard, errors, status))
+                seq = self.audit.append(self._event(principal, query, operation_name, guard, errors, status))
             except (AuditUnavailable, ValueError) as exc:
                 log.error("audit append failed; request refused: %s", type(exc).__name__)
                 return _error("the audit log is unavailable; request refused", "AUDIT_UNAVAILABLE", 503)
+            try:
+                self.audit.notify_case_owner(seq, guard.case_owners)
+            except AuditUnavailable:
+                log.error("case-owner notification not queued for audit entry %s", seq)
         return JSONResponse(body, status_code=status)
 
     def _event(

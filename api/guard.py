@@ -59,6 +59,17 @@ class Guard:
             self._profiles[person_id] = load_profile(self.store, person_id)
         return self._profiles[person_id]
 
+    def case_owners(self, person_id: str) -> set[str]:
+        """Agencies responsible for an open case about this person (notified of others' access)."""
+        profile = self.profile(person_id) if person_id.startswith("person:") else None
+        if profile is None:
+            return set()
+        return {
+            case.props["agency"]
+            for _, case in profile.incoming(person_id, "CONCERNS", "ProtectionCase")
+            if case.props.get("agency") and (case.props.get("status") or "open") != "closed"
+        }
+
     # ---- row scope --------------------------------------------------------------------------
     def visible_person(self, profile: Profile, person_id: str) -> bool:
         """Whether the caller may see this person at all; decided once per request per person."""

@@ -113,6 +113,14 @@ class Query:
         return Division(_node=node, _profile=Profile(node.id, Subgraph({node.id: node}, {})))
 
 
+def build_query() -> type:
+    from strawberry.tools import merge_types
+
+    from api.audit_schema import AuditQuery
+
+    return merge_types("Query", (Query, AuditQuery))
+
+
 def build_schema(
     *,
     max_depth: int = 6,
@@ -127,7 +135,7 @@ def build_schema(
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     return strawberry.federation.Schema(
-        query=Query,
+        query=build_query(),
         types=[Person],
         federation_version="2.7",
         extensions=[

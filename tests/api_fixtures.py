@@ -45,6 +45,7 @@ AGENCIES = {
     "school": ("sch-s1", "education", TOWN, ("S1",), "teacher", "read:identity"),
     "analyst": ("ana-500101", "analyst", "500101000000", (), "analyst", "read:identity"),
     "doctor": ("hc-500101", "health", "500101000000", ("H9",), "doctor", "read:identity"),
+    "auditor": ("aud-500101", "auditor", "500101000000", (), "auditor", "read:identity"),
     "civil": ("ca-500101", "civil_affairs", "500101000000", (), "caseworker", "read:identity"),
 }
 

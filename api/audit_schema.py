@@ -1,0 +1,251 @@
+"""Auditors' GraphQL surface: who saw which child's record, when, why, and what was refused.
+
+Only principals the policy gives `read_audit_log` may use these fields, except
+`accessesToMyCase`, which lets the agency responsible for a child's open case see every
+access to that child by other agencies (as the UK's CP-IS tells the owner of each lookup).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import Info
+
+from api.context import Context
+from auth.audit import AuditEntry as AuditRow
+from auth.audit import AuditLog, Page
+
+
+def _forbidden() -> GraphQLError:
+    return GraphQLError("not permitted", extensions={"code": "FORBIDDEN", "reason": "capability_missing"})
+
+
+def _log(info: Info[Context, None]) -> AuditLog:
+    ctx = info.context
+    if ctx.audit is None or ctx.principal is None or ctx.guard.policy is None:
+        raise _forbidden()
+    return ctx.audit
+
+
+def _auditor_log(info: Info[Context, None]) -> AuditLog:
+    log = _log(info)
+    policy, principal = info.context.guard.policy, info.context.principal
+    assert policy is not None and principal is not None
+    if not policy.can(principal, "read_audit_log"):
+        raise _forbidden()
+    info.context.guard.trail.reasons.add("audit_review")
+    return log
+
+
+@strawberry.type(description="One audited request: who, when, why, what was touched and decided.")
+class AuditEntry:
+    seq: int
+    at: datetime
+    client_id: str | None
+    agency_id: str | None
+    agency_type: str | None
+    role: str | None
+    purpose: str | None
+    operation: str
+    decision: str
+    reasons: list[str]
+    records: list[str]
+    allowed_fields: list[str]
+    masked_fields: list[str]
+    denied_fields: list[str]
+    break_glass: bool
+    break_glass_justification: str | None
+    result_size: int
+    status: int
+
+    @staticmethod
+    def of(row: AuditRow, *, justification: bool) -> AuditEntry:
+        fields = row.fields or {}
+        return AuditEntry(
+            seq=row.seq,
+            at=row.at,
+            client_id=row.client_id,
+            agency_id=row.agency_id,
+            agency_type=row.agency_type,
+            role=row.role,
+            purpose=row.purpose,
+            operation=row.operation,
+            decision=row.decision,
+            reasons=list(row.reasons or []),
+            records=list(row.records or []),
+            allowed_fields=list(fields.get("allow", [])),
+            masked_fields=list(fields.get("mask", [])),
+            denied_fields=list(fields.get("deny", [])),
+            break_glass=row.break_glass,
+            break_glass_justification=row.break_glass_justification if justification else None,
+            result_size=row.result_size,
+            status=row.status,
+        )
+
+
+@strawberry.type
+class AuditPage:
+    entries: list[AuditEntry]
+    next_after_seq: int | None
+
+
+@strawberry.type(
+    description="A client that touched more records in a window than its history makes plausible."
+)
+class VolumeAlert:
+    client_id: str
+    agency_ids: list[str]
+    count: int
+    baseline_median: float | None
+    threshold: float
+    window_start: datetime
+    window_end: datetime
+
+
+@strawberry.type
+class ChainStatus:
+    ok: bool
+    checked: int
+    first_broken_seq: int | None
+    reason: str | None
+
+
+def _page(page: Page[AuditRow], *, justification: bool = False) -> AuditPage:
+    return AuditPage(
+        entries=[AuditEntry.of(r, justification=justification) for r in page.items],
+        next_after_seq=page.next_after_seq,
+    )
+
+
+def _limit(first: int) -> int:
+    return max(1, min(first, 500))
+
+
+@strawberry.type
+class AuditQuery:
+    @strawberry.federation.field(
+        authenticated=True, description="Every access to one record (e.g. person:…)."
+    )
+    def audit_accesses_to_record(
+        self,
+        info: Info[Context, None],
+        record_id: strawberry.ID,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        first: int = 100,
+        after_seq: int | None = None,
+    ) -> AuditPage:
+        return _page(
+            _auditor_log(info).accesses_to_record(
+                str(record_id), since=since, until=until, limit=_limit(first), after_seq=after_seq
+            )
+        )
+
+    @strawberry.federation.field(
+        authenticated=True, description="What one agency accessed between two dates."
+    )
+    def audit_accesses_by_agency(
+        self,
+        info: Info[Context, None],
+        agency_id: str,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        first: int = 100,
+        after_seq: int | None = None,
+    ) -> AuditPage:
+        return _page(
+            _auditor_log(info).accesses_by_agency(
+                agency_id, since=since, until=until, limit=_limit(first), after_seq=after_seq
+            )
+        )
+
+    @strawberry.federation.field(authenticated=True, description="Requests refused in whole or in part.")
+    def audit_denied_attempts(
+        self,
+        info: Info[Context, None],
+        since: datetime | None = None,
+        until: datetime | None = None,
+        first: int = 100,
+        after_seq: int | None = None,
+    ) -> AuditPage:
+        return _page(
+            _auditor_log(info).denied_attempts(
+                since=since, until=until, limit=_limit(first), after_seq=after_seq
+            )
+        )
+
+    @strawberry.federation.field(
+        authenticated=True, description="Break-glass uses, with the justification given."
+    )
+    def audit_break_glass_uses(
+        self,
+        info: Info[Context, None],
+        since: datetime | None = None,
+        until: datetime | None = None,
+        reviewed: bool | None = None,
+        first: int = 100,
+        after_seq: int | None = None,
+    ) -> AuditPage:
+        page = _auditor_log(info).break_glass_uses(
+            since=since, until=until, reviewed=reviewed, limit=_limit(first), after_seq=after_seq
+        )
+        return AuditPage(
+            entries=[AuditEntry.of(u.entry, justification=True) for u in page.items],
+            next_after_seq=page.next_after_seq,
+        )
+
+    @strawberry.federation.field(authenticated=True, description="Clients reading far more than usual.")
+    def audit_unusual_volume(
+        self, info: Info[Context, None], window_minutes: int = 60, factor: float = 5.0, min_count: int = 50
+    ) -> list[VolumeAlert]:
+        from datetime import timedelta
+
+        alerts = _auditor_log(info).unusual_volume(
+            window=timedelta(minutes=max(1, min(window_minutes, 24 * 60))), factor=factor, min_count=min_count
+        )
+        return [
+            VolumeAlert(
+                client_id=a.client_id,
+                agency_ids=list(a.agency_ids),
+                count=a.count,
+                baseline_median=a.baseline_median,
+                threshold=a.threshold,
+                window_start=a.window_start,
+                window_end=a.window_end,
+            )
+            for a in alerts
+        ]
+
+    @strawberry.federation.field(authenticated=True, description="Verify the hash chain of the audit log.")
+    def audit_chain_status(self, info: Info[Context, None]) -> ChainStatus:
+        result = _auditor_log(info).verify()
+        return ChainStatus(
+            ok=result.ok,
+            checked=result.checked,
+            first_broken_seq=result.first_broken_seq,
+            reason=result.reason,
+        )
+
+    @strawberry.federation.field(
+        authenticated=True, description="Accesses by other agencies to a child whose open case is yours."
+    )
+    def accesses_to_my_case(
+        self,
+        info: Info[Context, None],
+        person_id: strawberry.ID,
+        first: int = 100,
+        after_seq: int | None = None,
+    ) -> AuditPage:
+        log = _log(info)
+        principal = info.context.principal
+        assert principal is not None
+        owners = info.context.guard.case_owners(str(person_id))
+        if principal.agency_id not in owners:
+            raise _forbidden()
+        return _page(
+            log.accesses_to_record(
+                str(person_id), exclude_agency=principal.agency_id, limit=_limit(first), after_seq=after_seq
+            )
+        )

@@ -1,0 +1,79 @@
+"""Auditors over GraphQL, and the case owner told of every other agency's look at its child."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+
+from auth.audit import AuditLog
+from graph.records import Assertion, NodeRecord, RelRecord
+from shouhu.db import make_engine
+from tests.api_fixtures import Api, serve
+
+PROFILE = '{ person(id: "person:child") { name idNumber } }'
+WHO = """query Who($id: ID!) { auditAccessesToRecord(recordId: $id) {
+  entries { seq agencyId agencyType role purpose operation decision deniedFields records } nextAfterSeq } }"""
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    for api in serve(tmp_path_factory.mktemp("audit")):
+        store = api.client.app.state.graph  # type: ignore[attr-defined]
+        src = Assertion("manual", "case-1", datetime(2026, 5, 1))
+        store.upsert_nodes(
+            [
+                NodeRecord(
+                    "protectioncase:c1",
+                    {"status": "open", "agency": "ca-500101", "division": "500101001001"},
+                    src,
+                )
+            ]
+        )
+        store.upsert_rels([RelRecord("CONCERNS", "protectioncase:c1", "person:child", {}, src)])
+        yield api
+
+
+def test_auditor_finds_who_looked_at_a_child_and_who_was_refused(api: Api) -> None:
+    assert api.gql("police", PROFILE).status_code == 200
+    api.gql("village2", PROFILE)
+    body = api.gql("auditor", WHO, {"id": "person:child"}, purpose="audit").json()
+    entries = body["data"]["auditAccessesToRecord"]["entries"]
+    agencies = {e["agencyId"] for e in entries}
+    assert "ps-500101" in agencies
+    police = next(e for e in entries if e["agencyId"] == "ps-500101")
+    assert police["purpose"] == "case_work" and police["operation"] == "query anonymous"
+    denied = api.gql(
+        "auditor", "{ auditDeniedAttempts { entries { agencyId decision } } }", purpose="audit"
+    ).json()
+    assert "vc-500101002001" in {e["agencyId"] for e in denied["data"]["auditDeniedAttempts"]["entries"]}
+    chain = api.gql("auditor", "{ auditChainStatus { ok checked } }", purpose="audit").json()
+    assert chain["data"]["auditChainStatus"]["ok"] is True
+    assert chain["data"]["auditChainStatus"]["checked"] >= 3
+
+
+def test_only_auditors_read_the_audit_log(api: Api) -> None:
+    body = api.gql("police", WHO, {"id": "person:child"}).json()
+    assert body["data"] is None or body["data"].get("auditAccessesToRecord") is None
+    assert body["errors"][0]["extensions"]["reason"] == "capability_missing"
+
+
+def test_the_case_owner_is_told_of_other_agencies_access(api: Api) -> None:
+    api.gql("police", PROFILE)
+    engine = make_engine(api.settings.sql_url)
+    pending = AuditLog(engine).pending_notifications("ca-500101")
+    assert pending and all(n.kind == "record_accessed" for n in pending)
+    assert any(
+        n.payload["record_id"] == "person:child" and n.payload["accessor_agency_id"] == "ps-500101"
+        for n in pending
+    )
+    assert "甲乙" not in str([n.payload for n in pending])
+    engine.dispose()
+    mine = api.gql("civil", '{ accessesToMyCase(personId: "person:child") { entries { agencyId } } }').json()
+    others = {e["agencyId"] for e in mine["data"]["accessesToMyCase"]["entries"]}
+    assert "ps-500101" in others and "ca-500101" not in others
+    refused = api.gql(
+        "police", '{ accessesToMyCase(personId: "person:child") { entries { agencyId } } }'
+    ).json()
+    assert refused["errors"][0]["extensions"]["reason"] == "capability_missing"

@@ -5,6 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 NODE_STAMP := tools/cypher-lint/node_modules/.installed
+GATEWAY_STAMP := tools/gateway/node_modules/.installed
 
 .PHONY: serve test bench lint clean
 
@@ -19,11 +20,16 @@ $(NODE_STAMP): tools/cypher-lint/package.json tools/cypher-lint/package-lock.jso
 	npm ci --prefix tools/cypher-lint --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# Hive Gateway and the composer, for the test that runs a Federation router over our subgraph.
+$(GATEWAY_STAMP): tools/gateway/package.json tools/gateway/package-lock.json
+	npm ci --prefix tools/gateway --no-audit --no-fund --loglevel=error
+	@touch $@
+
 serve: $(STAMP)
 	$(BIN)/shouhu init
 	$(BIN)/shouhu serve
 
-test: $(STAMP) $(NODE_STAMP)
+test: $(STAMP) $(NODE_STAMP) $(GATEWAY_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
@@ -35,4 +41,4 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check . || true
 
 clean:
-	rm -rf $(VENV) tools/cypher-lint/node_modules data
+	rm -rf $(VENV) tools/cypher-lint/node_modules tools/gateway/node_modules data

@@ -12,6 +12,7 @@ import re
 import time
 import uuid
 from collections import defaultdict, deque
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +135,11 @@ class GraphQLEndpoint:
                 log.error("audit append failed; request refused: %s", type(exc).__name__)
                 return _error("the audit log is unavailable; request refused", "AUDIT_UNAVAILABLE", 503)
             try:
-                self.audit.notify_case_owner(seq, guard.case_owners)
+                others = {
+                    a for r in guard.trail.records if r.startswith("person:") for a in guard.case_owners(r)
+                } - {principal.agency_id}
+                if others:  # the common case, nobody to tell, costs no database round trip
+                    self.audit.notify_case_owner(seq, guard.case_owners)
             except AuditUnavailable:
                 log.error("case-owner notification not queued for audit entry %s", seq)
         return JSONResponse(body, status_code=status)
@@ -170,7 +175,7 @@ class GraphQLEndpoint:
             principal,
             request_id=uuid.uuid4().hex,
             operation=f"{kind} {name}",
-            query_hash=hash_document(query),
+            query_hash=_query_hash(query),
             records=sorted(
                 r
                 for r in trail.records
@@ -182,6 +187,12 @@ class GraphQLEndpoint:
             status=status,
             result_size=len({r for r in trail.records if r.startswith("person:")}),
         )
+
+
+@lru_cache(maxsize=1024)
+def _query_hash(query: str) -> str:
+    """Agency systems send the same few documents over and over; hashing re-parses each one."""
+    return hash_document(query)
 
 
 def _format(error: GraphQLError) -> dict[str, Any]:

@@ -76,13 +76,15 @@ class Guard:
         if not self.enforcing:
             return True
         if person_id not in self._visible:
-            facts = person_facts(profile, person_id)
-            if not profile.complete_for(person_id):
-                # Judge an edge-of-profile person on their own full record, never on less.
+            visible = self._in_scope(person_facts(profile, person_id))
+            if not visible and not profile.complete_for(person_id):
+                # Facts from the edge of a profile can only be fewer than the person's own, so a
+                # refusal on them is re-judged on the person's full record (one more read), while
+                # an acceptance stands.
                 own = self.profile(person_id)
-                facts = person_facts(own, person_id) if own else facts
-            self._visible[person_id] = self._in_scope(facts)
-            if not self._visible[person_id]:
+                visible = own is not None and self._in_scope(person_facts(own, person_id))
+            self._visible[person_id] = visible
+            if not visible:
                 self.trail.reasons.add("out_of_scope")
                 self.trail.fields["deny"].add("Person.row")
         return self._visible[person_id]

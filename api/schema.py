@@ -10,7 +10,13 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.types import Info
 
 from api.context import Context
@@ -139,6 +145,8 @@ def build_schema(
         types=[Person],
         federation_version="2.7",
         extensions=[
+            ParserCache(maxsize=256),
+            ValidationCache(maxsize=256),
             QueryDepthLimiter(max_depth=max_depth),
             MaxAliasesLimiter(max_alias_count=max_aliases),
             AddValidationRules(rules),

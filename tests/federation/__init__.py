@@ -1,0 +1,1 @@
+"""Helpers for the federation test: another agency's subgraph and loopback servers."""

@@ -108,7 +108,7 @@ def _division_records() -> tuple[list[NodeRecord], list[RelRecord]]:
 
 def run(persons: int = 1_000_000, seed: int = 7, samples: int = 2000) -> dict[str, object]:
     workdir = Path(tempfile.mkdtemp(prefix="shouhu-bench-"))
-    store = LadybugStore(workdir / "graph.lbug", buffer_pool_mb=4096)
+    store = LadybugStore(workdir / "graph.lbug", buffer_pool_mb=0)
     store.init_schema()
     try:
         t0 = time.perf_counter()

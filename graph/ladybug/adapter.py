@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import logging
+
 import ladybug
 import pyarrow as pa
 
@@ -20,6 +22,7 @@ _ARROW = {
     PropType.FLOAT: pa.float64(),
 }
 _INTERNAL = ("_ID", "_LABEL", "_SRC", "_DST")
+log = logging.getLogger("shouhu.graph")
 
 
 def _table(rows: list[dict[str, Any]], columns: dict[str, PropType]) -> pa.Table:
@@ -87,7 +90,15 @@ class LadybugStore(GraphStore):
         self._run("BEGIN TRANSACTION")
 
     def _commit(self) -> None:
-        self._run("COMMIT")
+        try:
+            self._run("COMMIT")
+        except GraphStoreError as exc:
+            # The data is durable; only the checkpoint after it ran out of buffer pool. Reopening
+            # frees the pool and replays the write-ahead log, so the next checkpoint succeeds.
+            if "committed successfully" not in str(exc):
+                raise
+            log.warning("LadybugDB checkpoint after commit failed; reopening the database")
+            self._writes = self.reopen_after_writes
         if self._writes >= self.reopen_after_writes:
             self._conn.close()
             self._db.close()

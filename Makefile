@@ -27,6 +27,8 @@ $(GATEWAY_STAMP): tools/gateway/package.json tools/gateway/package-lock.json
 
 serve: $(STAMP)
 	$(BIN)/shouhu init
+	test -d data/demo-sources || $(BIN)/shouhu demo generate --persons 20000 --seed 7
+	$(BIN)/shouhu demo identities
 	$(BIN)/shouhu serve
 
 test: $(STAMP) $(NODE_STAMP) $(GATEWAY_STAMP)

@@ -1,19 +1,30 @@
-"""Run every benchmark in turn; each writes its own JSON file under bench/results/."""
+"""Run every benchmark in turn; each writes its own JSON file under bench/results/ and prints it."""
 
 from __future__ import annotations
 
 import argparse
 
-from bench import graph_bench
+BENCHES = ("graph", "api", "audit")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--persons", type=int, default=1_000_000)
-    parser.add_argument("--only", choices=["graph"], default=None)
+    parser.add_argument("--persons", type=int, default=1_000_000, help="people in the graph benchmark")
+    parser.add_argument("--only", choices=BENCHES, action="append", help="run only these (repeatable)")
     args = parser.parse_args()
-    if args.only in (None, "graph"):
+    chosen = args.only or list(BENCHES)
+    if "graph" in chosen:
+        from bench import graph_bench
+
         graph_bench.run(persons=args.persons)
+    if "api" in chosen:
+        from bench import api_bench
+
+        api_bench.run()
+    if "audit" in chosen:
+        from bench import audit_bench
+
+        audit_bench.run()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from auth.audit_cli import audit_app
 from auth.cli import app as identity_app
+from shouhu.demo import app as demo_app
 from graph.port import GraphStoreError
 from shouhu.settings import Settings, get_settings
 
@@ -22,6 +23,7 @@ app = typer.Typer(
 graph_app = typer.Typer(no_args_is_help=True, help="The linked graph of children, families and cases.")
 app.add_typer(graph_app, name="graph")
 app.add_typer(audit_app, name="audit")
+app.add_typer(demo_app, name="demo")
 app.add_typer(identity_app)  # agency, client, token, keys (auth/cli.py)
 console = Console()
 

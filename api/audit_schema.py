@@ -241,6 +241,7 @@ class AuditQuery:
         log = _log(info)
         principal = info.context.principal
         assert principal is not None
+        info.context.guard.profile(str(person_id))  # one read: the person and the cases about them
         owners = info.context.guard.case_owners(str(person_id))
         if principal.agency_id not in owners:
             raise _forbidden()

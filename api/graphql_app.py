@@ -20,6 +20,8 @@ from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from api.context import Context
 from api.guard import Guard
@@ -32,6 +34,19 @@ from shouhu.settings import Settings
 
 log = logging.getLogger("shouhu.api")
 _SUGGESTION = re.compile(r"\s*Did you mean .*$", re.S)
+# graphql-core quotes the offending value in coercion, serialization and syntax errors
+# ("String cannot represent value: '甲乙'", "Variable '$n' has invalid value: …", "Expected
+# value of type 'ID!', found 5101…", "Unexpected character: U+7532"). A value in a message is
+# personal data in a log line or a client's error panel, so everything from the value on is cut.
+_ECHOED_VALUE = (
+    (re.compile(r"(cannot represent[^:]*):.*$", re.S), r"\1."),
+    (re.compile(r"(invalid value)\b.*$", re.S), r"\1."),
+    (re.compile(r",? but encountered error .*$", re.S), "."),
+    (re.compile(r"[;,.]?\s*\b[Ff]ound\b.*$", re.S), "."),
+    (re.compile(r"(Unexpected (?:character|Name|String|BlockString|Int|Float))\b.*$", re.S), r"\1."),
+    (re.compile(r"(Invalid character[^:]*):.*$", re.S), r"\1."),
+    (re.compile(r"Unknown operation named\b.*$", re.S), "Unknown operation name."),
+)
 _OPERATION = re.compile(r"^\s*(query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
 
 
@@ -78,8 +93,8 @@ class GraphQLEndpoint:
         client = principal.client_id if principal else "anonymous"
         if not self.limiter.allow(client):
             return _error("rate limit exceeded; slow down", "RATE_LIMITED", 429)
-        body = await request.body()
-        if len(body) > self.settings.graphql_max_body_bytes:
+        body = await _read_capped(request, self.settings.graphql_max_body_bytes)
+        if body is None:
             return _error("request body too large", "REQUEST_TOO_LARGE", 413)
         try:
             payload = json.loads(body)
@@ -98,6 +113,8 @@ class GraphQLEndpoint:
         if not isinstance(variables, dict):
             return _error("variables must be an object", "BAD_REQUEST", 400)
         operation_name = payload.get("operationName")
+        if operation_name is not None and not isinstance(operation_name, str):
+            return _error("operationName must be a string", "BAD_REQUEST", 400)
         return await run_in_threadpool(self._execute, principal, query, variables, operation_name)
 
     def _document(self, payload: dict[str, Any]) -> tuple[str, JSONResponse | None]:
@@ -105,9 +122,9 @@ class GraphQLEndpoint:
         ext = payload.get("extensions") or {}
         digest = (ext.get("persistedQuery") or {}).get("sha256Hash") if isinstance(ext, dict) else None
         if self.persisted is not None:
-            if not isinstance(digest, str) or digest not in self.persisted:
+            if not isinstance(digest, str) or digest.lower() not in self.persisted:
                 return "", _error("only persisted operations are accepted", "PERSISTED_QUERY_NOT_FOUND", 400)
-            return self.persisted[digest], None
+            return self.persisted[digest.lower()], None
         if not isinstance(query, str) or not query.strip():
             return "", _error("missing query", "BAD_REQUEST", 400)
         return query, None
@@ -118,9 +135,20 @@ class GraphQLEndpoint:
         assert self.store is not None
         guard = Guard(self.store, principal, self.policy)
         context = Context(guard=guard, principal=principal, store=self.store, audit=self.audit)
-        result = self.schema.execute_sync(
-            query, variable_values=variables, context_value=context, operation_name=operation_name
-        )
+        try:
+            result = self.schema.execute_sync(
+                query, variable_values=variables, context_value=context, operation_name=operation_name
+            )
+        except (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError):
+            # Strawberry raises these instead of answering: no operation of that name (its
+            # exception carries the caller's operationName), several and none named, or a
+            # subscription. Answered like any other refused request, echoing nothing.
+            return _error(
+                "the operation to run could not be determined: name one operation of the document "
+                "with operationName",
+                "BAD_REQUEST",
+                400,
+            )
         errors = [_format(e) for e in result.errors or []]
         body: dict[str, Any] = {}
         if result.data is not None or any(e.path for e in result.errors or []):
@@ -199,7 +227,7 @@ def _format(error: GraphQLError) -> dict[str, Any]:
     """Only what a client needs: message, path, code; no stack, no suggestions, no values."""
     original = getattr(error, "original_error", None)
     ext = dict(error.extensions or {})
-    message = _SUGGESTION.sub("", error.message)
+    message = _scrub(_SUGGESTION.sub("", error.message))
     if original is not None and not isinstance(original, GraphQLError):
         log.exception("resolver failed", exc_info=original)
         message, ext = "internal error", {"code": "INTERNAL"}
@@ -209,6 +237,27 @@ def _format(error: GraphQLError) -> dict[str, Any]:
     if error.locations:
         out["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
     return out
+
+
+def _scrub(message: str) -> str:
+    for pattern, repl in _ECHOED_VALUE:
+        message = pattern.sub(repl, message, count=1)
+    return message
+
+
+async def _read_capped(request: Request, limit: int) -> bytes | None:
+    """The body, or None once it is longer than ``limit``: a declared Content-Length is
+    believed only when it refuses, and the stream is cut as soon as it passes the limit, so
+    that an oversized body is never held in memory whole."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
 
 
 def _load_persisted(path: Path | None) -> dict[str, str] | None:

@@ -60,15 +60,20 @@ class Guard:
         return self._profiles[person_id]
 
     def case_owners(self, person_id: str) -> set[str]:
-        """Agencies responsible for an open case about this person (notified of others' access)."""
-        profile = self.profile(person_id) if person_id.startswith("person:") else None
-        if profile is None:
-            return set()
-        return {
-            case.props["agency"]
-            for _, case in profile.incoming(person_id, "CONCERNS", "ProtectionCase")
-            if case.props.get("agency") and (case.props.get("status") or "open") != "closed"
-        }
+        """Agencies responsible for an open case about this person (notified of others' access).
+
+        Read from the profiles this request already loaded (a case about a person is one hop
+        from them, so any profile complete for the person holds it): telling owners costs no
+        extra graph read.
+        """
+        for profile in self._profiles.values():
+            if profile is not None and person_id in profile.sub.nodes and profile.complete_for(person_id):
+                return {
+                    case.props["agency"]
+                    for _, case in profile.incoming(person_id, "CONCERNS", "ProtectionCase")
+                    if case.props.get("agency") and (case.props.get("status") or "open") != "closed"
+                }
+        return set()
 
     # ---- row scope --------------------------------------------------------------------------
     def visible_person(self, profile: Profile, person_id: str) -> bool:

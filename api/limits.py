@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import FieldNode, GraphQLError, ValidationContext, ValidationRule
-from graphql.language import DirectiveNode, OperationDefinitionNode
+from graphql.language import (
+    DirectiveNode,
+    InlineFragmentNode,
+    IntValueNode,
+    ListValueNode,
+    OperationDefinitionNode,
+    VariableNode,
+)
 
 LIST_DEFAULT = 20
 
@@ -15,7 +22,7 @@ def cost_rule(max_cost: int) -> type[ValidationRule]:
 
     class CostLimit(ValidationRule):
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-            total = _cost(node.selection_set, 1, self.context, set())
+            total = _cost(node.selection_set, self.context, {}, frozenset())
             if total > max_cost:
                 self.report_error(
                     GraphQLError("query is too expensive", extensions={"code": "QUERY_TOO_EXPENSIVE"})
@@ -24,29 +31,53 @@ def cost_rule(max_cost: int) -> type[ValidationRule]:
     return CostLimit
 
 
-def _cost(selection_set: Any, multiplier: int, ctx: ValidationContext, seen: set[str]) -> int:
+# A variable page size is unknown when the document is validated: assume the largest page the
+# people resolvers serve.
+VARIABLE_PAGE = 100
+_CAP = 10**12  # costs beyond any budget are all the same; keeps the integers small
+
+
+def _page_size(field: FieldNode) -> int:
+    """How many times the field's selection may be resolved: its `first`/`last`, the number of
+    literal `_entities` representations, or the default page of a list field."""
+    for arg in field.arguments or ():
+        name, value = arg.name.value, arg.value
+        if name in ("first", "last"):
+            if isinstance(value, IntValueNode):
+                return max(1, int(value.value))
+            return VARIABLE_PAGE if isinstance(value, VariableNode) else LIST_DEFAULT
+        if name == "representations" and isinstance(value, ListValueNode):
+            return max(1, len(value.values))
+    if field.selection_set is not None and field.name.value in _LIST_FIELDS:
+        return LIST_DEFAULT
+    return 1
+
+
+def _cost(
+    selection_set: Any, ctx: ValidationContext, fragments: dict[str, int], spreading: frozenset[str]
+) -> int:
+    """The cost of a selection set resolved once. Cost is linear in how often a selection is
+    resolved, so each fragment is costed once and reused: a fragment spread twice by a fragment
+    spread twice by … is priced in linear time, not in exponential time."""
     if selection_set is None:
         return 0
     total = 0
     for sel in selection_set.selections:
         if isinstance(sel, FieldNode):
-            size = 1
-            for arg in sel.arguments or ():
-                if arg.name.value in ("first", "last") and hasattr(arg.value, "value"):
-                    try:
-                        size = max(1, int(arg.value.value))
-                    except ValueError:
-                        size = LIST_DEFAULT
-            if sel.selection_set is not None and size == 1 and sel.name.value in _LIST_FIELDS:
-                size = LIST_DEFAULT
-            total += multiplier + _cost(sel.selection_set, multiplier * size, ctx, seen)
-        elif hasattr(sel, "selection_set") and sel.selection_set is not None:  # inline fragment
-            total += _cost(sel.selection_set, multiplier, ctx, seen)
+            total += 1 + _page_size(sel) * _cost(sel.selection_set, ctx, fragments, spreading)
+        elif isinstance(sel, InlineFragmentNode):
+            total += _cost(sel.selection_set, ctx, fragments, spreading)
         else:  # fragment spread
             name = sel.name.value
-            frag = ctx.get_fragment(name)
-            if frag is not None and name not in seen:
-                total += _cost(frag.selection_set, multiplier, ctx, seen | {name})
+            if name in spreading:
+                continue  # a cycle: graphql-core's own rule refuses the document
+            if name not in fragments:
+                frag = ctx.get_fragment(name)
+                fragments[name] = (
+                    _cost(frag.selection_set, ctx, fragments, spreading | {name}) if frag is not None else 0
+                )
+            total += fragments[name]
+        total = min(total, _CAP)
     return total
 
 
@@ -62,7 +93,8 @@ _LIST_FIELDS = {
     "reports",
     "healthEvents",
     "educationEvents",
-    "edges",
+    "people",
+    "searchPeople",
     "_entities",
     "agreements",
     "sources",

@@ -19,8 +19,7 @@ from api.graphql_app import GraphQLEndpoint
 from api.schema import build_schema
 from auth.audit import AuditLog
 from auth.policy import Policy
-from auth.routes import AuthError, auth_error_handler
-from auth.routes import routes as auth_routes
+from auth.routes import AuthError, AuthService, auth_error_handler, service_routes
 from graph.factory import open_graph
 from graph.port import GraphStoreError
 from shouhu.db import make_engine
@@ -62,6 +61,7 @@ def create_app(settings: Settings | None = None, *, enforce: bool = True) -> Sta
         introspection=settings.dev_mode,
     )
     graphql = GraphQLEndpoint(settings, schema, audit, policy)
+    auth = AuthService(settings, engine)  # bound to this app, so two apps in one process stay apart
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -74,12 +74,14 @@ def create_app(settings: Settings | None = None, *, enforce: bool = True) -> Sta
             app.state.graph.close()
             engine.dispose()
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/health", health),
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
-            *auth_routes(settings, engine),
+            *service_routes(auth),
         ],
         lifespan=lifespan,
         exception_handlers={AuthError: auth_error_handler},
     )
+    app.state.auth = auth
+    return app

@@ -42,7 +42,7 @@ _ECHOED_VALUE = (
     (re.compile(r"(cannot represent[^:]*):.*$", re.S), r"\1."),
     (re.compile(r"(invalid value)\b.*$", re.S), r"\1."),
     (re.compile(r",? but encountered error .*$", re.S), "."),
-    (re.compile(r"[;,.]?\s*\b[Ff]ound\b.*$", re.S), "."),
+    (re.compile(r"[;,.]\s*[Ff]ound\b.*$", re.S), "."),
     (re.compile(r"(Unexpected (?:character|Name|String|BlockString|Int|Float))\b.*$", re.S), r"\1."),
     (re.compile(r"(Invalid character[^:]*):.*$", re.S), r"\1."),
     (re.compile(r"Unknown operation named\b.*$", re.S), "Unknown operation name."),

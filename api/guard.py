@@ -20,6 +20,7 @@ from graph.profile import PersonFacts, Profile, load_profile, person_facts
 from graph.records import Node, Rel
 
 NOT_VISIBLE = "not_found_or_out_of_scope"
+PERSON_PREFIX = "person:"
 
 
 class FieldDenied(GraphQLError):
@@ -81,8 +82,11 @@ class Guard:
         if not self.enforcing:
             return True
         if person_id not in self._visible:
-            visible = self._in_scope(person_facts(profile, person_id))
-            if not visible and not profile.complete_for(person_id):
+            # Only a Person record is a person: `person(id: "household:…")` or an _entities
+            # representation naming a case must not be served as a Person scoped on its division.
+            is_person = person_id.startswith(PERSON_PREFIX)
+            visible = is_person and self._in_scope(person_facts(profile, person_id))
+            if is_person and not visible and not profile.complete_for(person_id):
                 # Facts from the edge of a profile can only be fewer than the person's own, so a
                 # refusal on them is re-judged on the person's full record (one more read), while
                 # an acceptance stands.

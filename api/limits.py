@@ -7,6 +7,7 @@ from typing import Any
 from graphql import FieldNode, GraphQLError, ValidationContext, ValidationRule
 from graphql.language import (
     DirectiveNode,
+    DocumentNode,
     InlineFragmentNode,
     IntValueNode,
     ListValueNode,
@@ -114,3 +115,101 @@ def directive_rule(max_directives: int) -> type[ValidationRule]:
                 )
 
     return DirectiveLimit
+
+
+def depth_rule(max_depth: int) -> type[ValidationRule]:
+    """Nesting of fields with selections (``person { parents { person { id } } }`` is 3) at most
+    ``max_depth``; introspection fields do not count. Like strawberry's QueryDepthLimiter, but
+    each fragment is measured once, so a fragment spread twice by a fragment spread twice by …
+    costs linear time to check, not exponential time."""
+
+    class DepthLimit(ValidationRule):
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+            depth = _depth(node.selection_set, self.context, {}, frozenset())
+            if depth > max_depth:
+                self.report_error(
+                    GraphQLError(
+                        f"query is too deep: {depth} levels, at most {max_depth} allowed",
+                        [node],
+                        extensions={"code": "QUERY_TOO_DEEP"},
+                    )
+                )
+
+    return DepthLimit
+
+
+def _depth(
+    selection_set: Any, ctx: ValidationContext, fragments: dict[str, int], spreading: frozenset[str]
+) -> int:
+    if selection_set is None:
+        return 0
+    deepest = 0
+    for sel in selection_set.selections:
+        if isinstance(sel, FieldNode):
+            if sel.selection_set is None or sel.name.value.startswith("__"):
+                continue
+            d = 1 + _depth(sel.selection_set, ctx, fragments, spreading)
+        elif isinstance(sel, InlineFragmentNode):
+            d = _depth(sel.selection_set, ctx, fragments, spreading)
+        else:
+            name = sel.name.value
+            if name in spreading:
+                continue
+            if name not in fragments:
+                frag = ctx.get_fragment(name)
+                fragments[name] = (
+                    _depth(frag.selection_set, ctx, fragments, spreading | {name}) if frag is not None else 0
+                )
+            d = fragments[name]
+        deepest = max(deepest, d)
+    return deepest
+
+
+def alias_rule(max_aliases: int) -> type[ValidationRule]:
+    """At most ``max_aliases`` aliased fields in the document, counting a fragment's aliases each
+    time it is spread (as strawberry's MaxAliasesLimiter does), in linear time."""
+
+    class AliasLimit(ValidationRule):
+        def enter_document(self, node: DocumentNode, *_: Any) -> None:
+            fragments: dict[str, int] = {}
+            total = sum(
+                _aliases(d.selection_set, self.context, fragments, frozenset())
+                for d in node.definitions
+                if isinstance(d, OperationDefinitionNode)
+            )
+            if total > max_aliases:
+                self.report_error(
+                    GraphQLError(
+                        f"too many aliases: {min(total, _CAP)}, at most {max_aliases} allowed",
+                        extensions={"code": "TOO_MANY_ALIASES"},
+                    )
+                )
+
+    return AliasLimit
+
+
+def _aliases(
+    selection_set: Any, ctx: ValidationContext, fragments: dict[str, int], spreading: frozenset[str]
+) -> int:
+    if selection_set is None:
+        return 0
+    total = 0
+    for sel in selection_set.selections:
+        if isinstance(sel, FieldNode):
+            total += (1 if sel.alias else 0) + _aliases(sel.selection_set, ctx, fragments, spreading)
+        elif isinstance(sel, InlineFragmentNode):
+            total += _aliases(sel.selection_set, ctx, fragments, spreading)
+        else:
+            name = sel.name.value
+            if name in spreading:
+                continue
+            if name not in fragments:
+                frag = ctx.get_fragment(name)
+                fragments[name] = (
+                    _aliases(frag.selection_set, ctx, fragments, spreading | {name})
+                    if frag is not None
+                    else 0
+                )
+            total += fragments[name]
+        total = min(total, _CAP)
+    return total

@@ -6,26 +6,23 @@ own subgraphs and enforce @requiresScopes as a second line.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.types import Info
 
 from api.context import Context
 from api.guard import NOT_VISIBLE
-from api.limits import cost_rule, directive_rule
+from api.limits import alias_rule, cost_rule, depth_rule, directive_rule
 from api.types import Division, PageInfo, Person, PersonConnection, PersonEdge
 from graph.model import node_id
 from graph.port import GraphStoreError
 from graph.search import search_people
+
+log = logging.getLogger("shouhu.api")
 
 
 def _visible_person(info: Info[Context, None], person_id: str) -> Person | None:
@@ -51,9 +48,9 @@ def _resolve_person_reference(cls: type, info: Info[Context, None], id: strawber
 Person.resolve_reference = classmethod(_resolve_person_reference)  # type: ignore[attr-defined]
 
 
-def _connection(
-    info: Info[Context, None], ids: list[str], end_cursor: str | None, has_next: bool
-) -> PersonConnection:
+def _connection(info: Info[Context, None], ids: list[str], more: bool) -> PersonConnection:
+    """Edges for the visible people only; the cursor is the last *visible* id, so a page never
+    reveals the id of someone outside the caller's scope (it would, as the raw store cursor)."""
     guard = info.context.guard
     edges = []
     for pid in ids:
@@ -62,7 +59,10 @@ def _connection(
             node = profile.node(pid)
             assert node is not None
             edges.append(PersonEdge(cursor=pid, node=Person(_node=node, _profile=profile)))
-    return PersonConnection(edges=edges, page_info=PageInfo(has_next_page=has_next, end_cursor=end_cursor))
+    end = edges[-1].cursor if edges else None
+    return PersonConnection(
+        edges=edges, page_info=PageInfo(has_next_page=more and end is not None, end_cursor=end)
+    )
 
 
 @strawberry.type
@@ -88,7 +88,7 @@ class Query:
     def search_people(self, info: Info[Context, None], name: str, first: int = 20) -> PersonConnection:
         first = max(1, min(first, 100))
         ids = [n.id for n in search_people(info.context.store, name, limit=first)]
-        return _connection(info, ids, ids[-1] if ids else None, False)
+        return _connection(info, ids, False)
 
     @strawberry.field(
         description="People registered or living in a division subtree, in your scope (cursor pages)."
@@ -97,13 +97,15 @@ class Query:
         self, info: Info[Context, None], division: str, first: int = 20, after: str | None = None
     ) -> PersonConnection:
         first = max(1, min(first, 100))
+        # Not narrowed to the caller's own division: people living elsewhere can be in scope
+        # through their household; every row passes the row-scope check instead.
         try:
             page = info.context.store.list_by_division(
                 "Person", division.rstrip("0") or division, first, after
             )
         except GraphStoreError as exc:
             raise GraphQLError("invalid division or cursor", extensions={"code": "BAD_REQUEST"}) from exc
-        return _connection(info, [n.id for n in page.items], page.end_cursor, page.has_next)
+        return _connection(info, [n.id for n in page.items], page.has_next)
 
     @strawberry.federation.field(
         authenticated=True, description="An administrative division by its 12-digit code."
@@ -127,6 +129,16 @@ def build_query() -> type:
     return merge_types("Query", (Query, AuditQuery))
 
 
+class _Schema(strawberry.federation.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Log errors without tracebacks or the values a caller sent (strawberry's default logs
+        both); resolver crashes are logged with their stack by the endpoint."""
+        from api.graphql_app import _scrub
+
+        for error in errors:
+            log.info("graphql error at %s: %s", list(error.path or []), _scrub(error.message))
+
+
 def build_schema(
     *,
     max_depth: int = 6,
@@ -140,15 +152,15 @@ def build_schema(
     rules: list[Any] = [cost_rule(max_cost), directive_rule(max_directives)]
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
-    return strawberry.federation.Schema(
+    return _Schema(
         query=build_query(),
         types=[Person],
         federation_version="2.7",
         extensions=[
             ParserCache(maxsize=256),
             ValidationCache(maxsize=256),
-            QueryDepthLimiter(max_depth=max_depth),
-            MaxAliasesLimiter(max_alias_count=max_aliases),
-            AddValidationRules(rules),
+            # Linear-time depth and alias rules: strawberry's re-walk every fragment spread,
+            # which a document of nested fragments turns into seconds of work.
+            AddValidationRules([depth_rule(max_depth), alias_rule(max_aliases), *rules]),
         ],
     )

@@ -162,19 +162,24 @@ class LadybugStore(GraphStore):
     def _neighbourhood(
         self, start: dict[str, Any], depth: int, rel_types: Sequence[str] | None
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        rows = self._run(q.neighbourhood(label_of(start["id"]), depth, rel_types), {"id": start["id"]})
-        if not rows:
+        label, params = label_of(start["id"]), {"id": start["id"]}
+        reached = self._run(q.neighbourhood_nodes(label, depth, rel_types), params)
+        if not reached:
             return [start], []
-        internal = {_key(rows[0][0]): start["id"]}
+        internal = {_key(reached[0][0]): start["id"]}
+        by_label: dict[str, list[str]] = {}
+        for _, b_internal, b_id in reached:
+            internal[_key(b_internal)] = b_id
+            by_label.setdefault(label_of(b_id), []).append(b_id)
         nodes = {start["id"]: start}
-        for _, b, _ in rows:
-            internal[_key(b["_ID"])] = b["id"]
-            nodes.setdefault(b["id"], self._clean(b))
-        rels = {}
-        for _, _, e in rows:
-            if e["id"] not in rels:
-                rels[e["id"]] = self._rel_row(e, internal)
-        return list(nodes.values()), list(rels.values())
+        for kind, ids in by_label.items():
+            for row in self._fetch_nodes(kind, ids):
+                nodes.setdefault(row["id"], row)
+        rels = [
+            self._rel_row(r[0], internal)
+            for r in self._run(q.neighbourhood_rels(label, depth, rel_types), params)
+        ]
+        return list(nodes.values()), rels
 
     def _shortest(
         self, a: str, b: str, max_depth: int, rel_types: Sequence[str] | None

@@ -65,8 +65,10 @@ def _measure(port: int, token: str | None, ids: list[str], warmup: int) -> tuple
             r = client.post("/graphql", json={"query": PROFILE, "variables": {"id": pid}})
             elapsed = time.perf_counter() - t
             body = r.json()
-            if r.status_code != 200 or not body.get("data", {}).get("person"):
+            if r.status_code != 200 or not (body.get("data") or {}).get("person"):
                 errors += 1
+                if errors == 1:
+                    print(f"  first failed request ({pid}): {r.status_code} {r.text[:300]}", flush=True)
             if i >= warmup:
                 samples.append(elapsed)
     return samples, errors

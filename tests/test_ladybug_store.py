@@ -19,3 +19,17 @@ def test_reopening_between_transactions_keeps_every_write(tmp_path: Path) -> Non
     assert stats["relationships"]["PARENT_OF"] == 4
     assert store.neighbourhood("person:child", 1).nodes.keys() >= {"person:father", "person:granny"}
     store.close()
+
+
+def test_a_long_run_of_reads_survives_a_small_buffer_pool(tmp_path: Path) -> None:
+    """LadybugDB holds pool pages per statement until reopened; the store must reopen in time."""
+    store = LadybugStore(tmp_path / "g.lbug", buffer_pool_mb=128)
+    store.init_schema()
+    family(store)
+    for _ in range(400):
+        assert "person:granny" in store.neighbourhood("person:child", 2).nodes
+    with store.transaction():  # a transaction straddling the budget is never cut by a reopen
+        for _ in range(40):
+            store.upsert_nodes([])
+            store.get_node("person:child")
+    store.close()

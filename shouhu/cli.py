@@ -13,8 +13,9 @@ from rich.table import Table
 
 from auth.audit_cli import audit_app
 from auth.cli import app as identity_app
-from shouhu.demo import app as demo_app
+from connectors.cli import app as connectors_app
 from graph.port import GraphStoreError
+from shouhu.demo import app as demo_app
 from shouhu.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.add_typer(graph_app, name="graph")
 app.add_typer(audit_app, name="audit")
 app.add_typer(demo_app, name="demo")
 app.add_typer(identity_app)  # agency, client, token, keys (auth/cli.py)
+app.add_typer(connectors_app)  # sync, quarantine, runs (connectors/cli.py)
 console = Console()
 
 

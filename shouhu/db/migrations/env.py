@@ -12,6 +12,8 @@ from sqlalchemy import Connection
 
 import auth.audit.model  # registers the audit log, reviews, notification outbox
 import auth.tables  # noqa: F401  (agencies, OAuth clients, signing keys)
+import connectors.resolution.tables  # registers person links, the review queue, merge history
+import connectors.tables  # noqa: F401  (connector landing log, quarantine, sync runs)
 import shouhu.db.tables  # noqa: F401  (registers every table on the metadata)
 from shouhu.db.schema import COMPARE_OPTIONS
 from shouhu.db.tables import metadata

@@ -1,0 +1,310 @@
+"""Landing: store every raw record before anything else happens to it.
+
+A source's records are written to ``landing_record`` exactly as received (canonical JSON,
+SHA-256 content hash), in chunks that each commit, before any validation or graph write.
+So a crash can lose nothing that was not yet landed, and a record read again is
+recognised by its hash instead of being landed twice. Everything downstream works from
+the landing table: the pipeline processes ``pending`` rows in landing order, the
+quarantine is the set of ``quarantined`` rows, and replay re-reads their stored payload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, insert, select, update
+
+from connectors.tables import LandingRecord
+from shouhu.db.tables import utcnow
+
+__all__ = [
+    "LandedRow",
+    "LandingCounts",
+    "RawRecord",
+    "canonical_json",
+    "content_hash",
+    "fetch_latest",
+    "land",
+    "pending_batch",
+]
+
+T = LandingRecord.__table__  # type: ignore[attr-defined]
+# Bound parameters per IN (...) list: under SQLite's historical limit of 999.
+_IN_CHUNK = 900
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One record as a source connector read it, before any validation.
+
+    ``payload`` is JSON-serialisable and holds what the source sent (a CSV row as
+    column → text, a FHIR resource, a survey form); ``origin`` says where it was read
+    (``police/hukou.csv:1042`` or a URL); ``asserted_at`` is when the source said it,
+    used as the provenance time of every claim the record makes.
+    """
+
+    record_id: str
+    kind: str
+    payload: dict[str, Any]
+    origin: str
+    asserted_at: datetime
+    group_key: str | None = None
+
+
+@dataclass(frozen=True)
+class LandedRow:
+    """A landing row as the pipeline processes it."""
+
+    seq: int
+    source: str
+    record_id: str
+    kind: str
+    payload: dict[str, Any]
+    asserted_at: datetime
+    group_key: str | None
+    status: str = "pending"
+
+
+@dataclass
+class LandingCounts:
+    """What landing one source's read did with each record received.
+
+    ``received = landed + carried + unchanged + duplicates``: ``landed`` are new versions
+    (or superseded versions sent again), ``carried`` were landed by an interrupted run
+    and still wait to be processed, ``unchanged`` were already processed, ``duplicates``
+    repeat a record earlier in the same read.
+    """
+
+    received: int = 0
+    landed: int = 0
+    carried: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+def canonical_json(payload: dict[str, Any]) -> str:
+    """Sorted keys, no whitespace, UTF-8 text: equal content gives equal bytes."""
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def content_hash(kind: str, canonical: str) -> str:
+    return hashlib.sha256(f"{kind}\n{canonical}".encode()).hexdigest()
+
+
+def land(
+    engine: Engine,
+    source: str,
+    run_id: str,
+    records: Iterable[RawRecord],
+    *,
+    chunk_size: int = 5_000,
+    on_chunk: Any = None,
+) -> LandingCounts:
+    """Land ``records`` of ``source``, committing every ``chunk_size`` records.
+
+    Idempotent: a version already landed is counted, not inserted (the unique constraint
+    on source, record_id and content hash backs this up). A version that had been
+    superseded and is sent again goes back to ``pending``, so the source's latest word
+    is what the graph ends up with. ``on_chunk(n)`` is called after each commit with
+    the records received in it (progress bars).
+    """
+    counts = LandingCounts()
+    buffer: list[RawRecord] = []
+    for rec in records:
+        buffer.append(rec)
+        if len(buffer) >= chunk_size:
+            _land_chunk(engine, source, run_id, buffer, counts)
+            if on_chunk:
+                on_chunk(len(buffer))
+            buffer = []
+    if buffer:
+        _land_chunk(engine, source, run_id, buffer, counts)
+        if on_chunk:
+            on_chunk(len(buffer))
+    return counts
+
+
+def _land_chunk(
+    engine: Engine, source: str, run_id: str, chunk: Sequence[RawRecord], counts: LandingCounts
+) -> None:
+    prepared: dict[tuple[str, str], tuple[RawRecord, str]] = {}
+    for rec in chunk:
+        counts.received += 1
+        counts.by_kind[rec.kind] = counts.by_kind.get(rec.kind, 0) + 1
+        text = canonical_json(rec.payload)
+        key = (rec.record_id, content_hash(rec.kind, text))
+        if key in prepared:
+            counts.duplicates += 1
+            continue
+        prepared[key] = (rec, text)
+    now = utcnow()
+    with engine.begin() as conn:
+        existing: dict[tuple[str, str], tuple[int, str]] = {}
+        ids = sorted({rid for rid, _ in prepared})
+        for i in range(0, len(ids), _IN_CHUNK):
+            rows = conn.execute(
+                select(T.c.record_id, T.c.content_hash, T.c.seq, T.c.status).where(
+                    and_(T.c.source == source, T.c.record_id.in_(ids[i : i + _IN_CHUNK]))
+                )
+            )
+            for rid, h, seq, status in rows:
+                existing[(rid, h)] = (seq, status)
+        new_rows: list[dict[str, Any]] = []
+        revived: list[int] = []
+        for key, (rec, text) in prepared.items():
+            found = existing.get(key)
+            if found is None:
+                new_rows.append(
+                    {
+                        "source": source,
+                        "record_id": rec.record_id,
+                        "kind": rec.kind,
+                        "content_hash": key[1],
+                        "payload": text,
+                        "origin": rec.origin[:500],
+                        "group_key": rec.group_key,
+                        "asserted_at": rec.asserted_at,
+                        "received_at": now,
+                        "run_id": run_id,
+                        "status": "pending",
+                    }
+                )
+            elif found[1] == "pending":
+                counts.carried += 1
+            elif found[1] == "superseded":
+                revived.append(found[0])
+            else:
+                counts.unchanged += 1
+        if new_rows:
+            conn.execute(insert(T), new_rows)
+        if revived:
+            conn.execute(
+                update(T)
+                .where(T.c.seq.in_(revived))
+                .values(status="pending", reason_code=None, reason=None, processed_at=None)
+            )
+        counts.landed += len(new_rows) + len(revived)
+
+
+def _row(r: Any) -> LandedRow:
+    return LandedRow(
+        seq=r.seq,
+        source=r.source,
+        record_id=r.record_id,
+        kind=r.kind,
+        payload=json.loads(r.payload),
+        asserted_at=r.asserted_at,
+        group_key=r.group_key,
+        status=r.status,
+    )
+
+
+_COLUMNS = (
+    T.c.seq,
+    T.c.source,
+    T.c.record_id,
+    T.c.kind,
+    T.c.payload,
+    T.c.asserted_at,
+    T.c.group_key,
+    T.c.status,
+)
+
+
+def pending_batch(engine: Engine, source: str, size: int, *, whole_groups: bool = False) -> list[LandedRow]:
+    """The next ``size`` pending rows of ``source`` in landing order.
+
+    With ``whole_groups`` the batch is extended with every other pending row of the last
+    row's group (a household of the register), so a household is never split between
+    two batches: inferences over a whole household then see all of it, and the batch
+    boundaries stay the same however often a run is interrupted.
+    """
+    with engine.connect() as conn:
+        rows = [
+            _row(r)
+            for r in conn.execute(
+                select(*_COLUMNS)
+                .where(and_(T.c.source == source, T.c.status == "pending"))
+                .order_by(T.c.seq)
+                .limit(size)
+            )
+        ]
+        if whole_groups and rows and rows[-1].group_key is not None and len(rows) == size:
+            seen = {r.seq for r in rows}
+            more = conn.execute(
+                select(*_COLUMNS)
+                .where(
+                    and_(
+                        T.c.source == source,
+                        T.c.status == "pending",
+                        T.c.group_key == rows[-1].group_key,
+                    )
+                )
+                .order_by(T.c.seq)
+            )
+            rows += [_row(r) for r in more if r.seq not in seen]
+    return rows
+
+
+def fetch_latest(
+    engine: Engine, source: str, record_ids: Iterable[str], *, statuses: tuple[str, ...] = ("loaded",)
+) -> dict[str, LandedRow]:
+    """The newest row in ``statuses`` of each given record id (those that have one)."""
+    ids = sorted(set(record_ids))
+    out: dict[str, LandedRow] = {}
+    with engine.connect() as conn:
+        for i in range(0, len(ids), _IN_CHUNK):
+            rows = conn.execute(
+                select(*_COLUMNS)
+                .where(
+                    and_(
+                        T.c.source == source,
+                        T.c.record_id.in_(ids[i : i + _IN_CHUNK]),
+                        T.c.status.in_(statuses),
+                    )
+                )
+                .order_by(T.c.seq)
+            )
+            for r in rows:
+                out[r.record_id] = _row(r)
+    return out
+
+
+def fetch_group(engine: Engine, source: str, group_keys: Iterable[str], exclude: set[int]) -> list[LandedRow]:
+    """Loaded rows of the given groups outside the current batch (for household context)."""
+    keys = sorted(set(group_keys))
+    out: list[LandedRow] = []
+    with engine.connect() as conn:
+        for i in range(0, len(keys), _IN_CHUNK):
+            rows = conn.execute(
+                select(*_COLUMNS)
+                .where(
+                    and_(
+                        T.c.source == source,
+                        T.c.group_key.in_(keys[i : i + _IN_CHUNK]),
+                        T.c.status == "loaded",
+                    )
+                )
+                .order_by(T.c.seq)
+            )
+            out += [_row(r) for r in rows if r.seq not in exclude]
+    return out
+
+
+def count_by_status(engine: Engine, source: str | None = None) -> dict[str, int]:
+    stmt = select(T.c.status, func.count()).group_by(T.c.status)
+    if source:
+        stmt = stmt.where(T.c.source == source)
+    with engine.connect() as conn:
+        return {status: n for status, n in conn.execute(stmt)}
+
+
+def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -1,0 +1,750 @@
+"""The sync runner: land → validate → quarantine → standardise → resolve → graph → report.
+
+One run, for each selected source:
+
+1. **Land.** Read the source after its cursor and store every raw record in
+   ``landing_record`` (committed in chunks), then move the cursor. Nothing read is lost:
+   it is in the landing table before the cursor moves past it.
+2. **Process** the source's ``pending`` rows in landing order, in batches of
+   ``batch_size`` (20,000) records: validate and standardise each (the source
+   connector's ``interpret``), quarantine what fails with its reason, resolve the people
+   the batch names to stable person keys, and upsert the batch's nodes and relationships
+   into the graph with provenance in one graph transaction. Only after the graph commit
+   are the batch's rows marked ``loaded``/``quarantined``, in one SQL transaction with
+   the run's counters.
+
+Why this survives ``kill -9`` anywhere: a killed landing re-reads from the old cursor and
+finds what it already landed by content hash; a killed batch is processed again from
+the same pending rows, in the same batches (the batch is the next N pending rows in
+landing order, households kept whole), and its graph upsert is idempotent, so the graph
+converges to what an uninterrupted run produces. Processing order across sources is
+fixed (the household register first: it is the identity system of record).
+
+Every run writes one ``sync_run`` row per source whose counters satisfy
+``received + resumed = loaded + quarantined + unchanged + duplicates``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, and_, bindparam, func, select, update
+
+from connectors import landing
+from connectors.landing import LandedRow, fetch_group, fetch_latest, pending_batch
+from connectors.mentions import PersonMention
+from connectors.sources import SOURCE_NAMES, ConnectorsConfig, make_source
+from connectors.sources.base import Interpreted, Source
+from connectors.standardise import Reference, Rejected, utc_from_timestamp
+from connectors.tables import LandingRecord, SyncRun
+from graph.model import division_level, label_of
+from graph.port import GraphStore
+from graph.records import Assertion, NodeRecord, RelRecord, UpsertResult
+from shouhu.db import session
+from shouhu.db.tables import SyncCursor, utcnow
+
+__all__ = [
+    "Pipeline",
+    "Progress",
+    "Resolver",
+    "RunReport",
+    "SourceReport",
+    "default_resolver",
+    "fallback_resolve",
+]
+
+Resolver = Callable[[Engine, Sequence[PersonMention]], dict[tuple[str, str], str]]
+L = LandingRecord.__table__  # type: ignore[attr-defined]
+R = SyncRun.__table__  # type: ignore[attr-defined]
+REFERENCE_CURSOR = "reference"
+
+
+# ---- entity resolution -------------------------------------------------------------------------
+
+
+def fallback_resolve(engine: Engine, mentions: Sequence[PersonMention]) -> dict[tuple[str, str], str]:
+    """TEMPORARY stand-in for ``connectors.resolution.resolve`` until that module exists.
+
+    Deterministic and stateless: one person per valid ID number, otherwise one person per
+    mention. It never merges people without an ID number, so it under-merges; it exists
+    so the pipeline runs end to end. Keys are hashes, not ID numbers, because node ids
+    travel further (logs, audit entries) than the ID number's own field.
+    """
+    out: dict[tuple[str, str], str] = {}
+    for m in mentions:
+        basis = f"id:{m.id_number}" if m.id_number else f"rec:{m.system}|{m.record_id}"
+        out[m.key] = "F" + hashlib.sha256(basis.encode()).hexdigest()[:20]
+    return out
+
+
+def default_resolver() -> tuple[Resolver, str]:
+    """``connectors.resolution.resolve`` when it is installed, else :func:`fallback_resolve`.
+
+    ``SHOUHU_CONNECTORS_RESOLVER=fallback`` forces the stand-in (to tell a resolution
+    problem from a pipeline problem).
+    """
+    import os
+
+    if os.environ.get("SHOUHU_CONNECTORS_RESOLVER") == "fallback":
+        return fallback_resolve, "fallback (SHOUHU_CONNECTORS_RESOLVER=fallback)"
+    try:
+        from connectors.resolution import resolve  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        return fallback_resolve, "fallback (connectors.resolution not importable)"
+    return resolve, "connectors.resolution"
+
+
+# ---- reports ----------------------------------------------------------------------------------
+
+
+@dataclass
+class SourceReport:
+    """What one run did with one source's records."""
+
+    source: str
+    kind: str = "sync"
+    where: str = ""
+    status: str = "running"
+    received: int = 0
+    landed: int = 0
+    carried: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    resumed: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    superseded: int = 0
+    warnings: int = 0
+    by_reason: Counter[str] = field(default_factory=Counter)
+    warnings_by_code: Counter[str] = field(default_factory=Counter)
+    graph: dict[str, int] = field(default_factory=lambda: {"created": 0, "updated": 0, "unchanged": 0})
+    batches: int = 0
+    land_seconds: float = 0.0
+    process_seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def unexplained(self) -> int:
+        """Records received or resumed that are neither loaded, quarantined, unchanged nor duplicates."""
+        return (self.received + self.resumed) - (
+            self.loaded + self.quarantined + self.unchanged + self.duplicates
+        )
+
+    def accounting_line(self) -> str:
+        ok = "✓" if self.unexplained == 0 else "✗"
+        return (
+            f"received {self.received:,} + resumed {self.resumed:,} = loaded {self.loaded:,} "
+            f"+ quarantined {self.quarantined:,} + unchanged {self.unchanged:,} "
+            f"+ duplicates {self.duplicates:,}; unexplained {self.unexplained:,} {ok}"
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["by_reason"] = dict(sorted(self.by_reason.items()))
+        d["warnings_by_code"] = dict(sorted(self.warnings_by_code.items()))
+        d["unexplained"] = self.unexplained
+        return d
+
+
+@dataclass
+class RunReport:
+    """One ``sync`` or ``replay`` run over one or more sources."""
+
+    run_id: str
+    kind: str
+    resolver: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    sources: list[SourceReport] = field(default_factory=list)
+    reference: dict[str, Any] = field(default_factory=dict)
+
+    def total(self) -> SourceReport:
+        t = SourceReport("total", kind=self.kind, status="completed")
+        for s in self.sources:
+            for name in (
+                "received",
+                "landed",
+                "carried",
+                "unchanged",
+                "duplicates",
+                "resumed",
+                "loaded",
+                "quarantined",
+                "superseded",
+                "warnings",
+                "batches",
+            ):
+                setattr(t, name, getattr(t, name) + getattr(s, name))
+            t.by_reason.update(s.by_reason)
+            t.warnings_by_code.update(s.warnings_by_code)
+            for k, v in s.graph.items():
+                t.graph[k] = t.graph.get(k, 0) + v
+            t.land_seconds += s.land_seconds
+            t.process_seconds += s.process_seconds
+            if s.status != "completed":
+                t.status = s.status
+        return t
+
+    @property
+    def seconds(self) -> float:
+        end = self.finished_at or utcnow()
+        return (end - self.started_at).total_seconds()
+
+    @property
+    def records_per_second(self) -> float:
+        t = self.total()
+        handled = t.received + t.resumed
+        return handled / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(s.status == "completed" and s.unexplained == 0 for s in self.sources)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "kind": self.kind,
+            "resolver": self.resolver,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "seconds": round(self.seconds, 3),
+            "records_per_second": round(self.records_per_second, 1),
+            "reference": self.reference,
+            "sources": [s.as_json() for s in self.sources],
+            "total": self.total().as_json(),
+        }
+
+
+class Progress(Protocol):
+    """Hooks a progress display implements (the CLI's rich bars); all optional to honour."""
+
+    def phase(self, source: str, what: str, total: int | None) -> None: ...
+
+    def advance(self, n: int) -> None: ...
+
+
+class _NoProgress:
+    def phase(self, source: str, what: str, total: int | None) -> None:
+        pass
+
+    def advance(self, n: int) -> None:
+        pass
+
+
+# ---- the runner -------------------------------------------------------------------------------
+
+
+class Pipeline:
+    """Runs syncs and replays against one relational store and one graph store."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        graph: GraphStore,
+        config: ConnectorsConfig,
+        *,
+        resolver: Resolver | None = None,
+        resolver_name: str | None = None,
+        batch_size: int = 20_000,
+        land_chunk: int = 5_000,
+        progress: Progress | None = None,
+    ) -> None:
+        self.engine = engine
+        self.graph = graph
+        self.config = config
+        if resolver is None:
+            resolver, resolver_name = default_resolver()
+        self.resolver = resolver
+        self.resolver_name = resolver_name or getattr(resolver, "__qualname__", "resolver")
+        self.batch_size = batch_size
+        self.land_chunk = land_chunk
+        self.progress: Progress = progress or _NoProgress()
+        self.ref = Reference.load(config.reference)
+
+    # -- public -------------------------------------------------------------------------------
+
+    def sync(self, names: Sequence[str] | None = None) -> RunReport:
+        """Land and process the named sources (default: every configured one)."""
+        selected = self._select(names)
+        report = RunReport(uuid.uuid4().hex, "sync", self.resolver_name, utcnow())
+        self._mark_interrupted()
+        report.reference = self._load_reference()
+        sources: dict[str, Source] = {}
+        for name in selected:
+            sc = self.config.sources[name]
+            rep = SourceReport(name, where=sc.where())
+            report.sources.append(rep)
+            self._start_run(report.run_id, rep)
+            sources[name] = make_source(sc)
+        for rep in report.sources:
+            self._land(report.run_id, sources[rep.source], rep)
+        for rep in report.sources:
+            self._process(report.run_id, sources[rep.source], rep)
+        report.finished_at = utcnow()
+        return report
+
+    def replay(
+        self,
+        source: str | None = None,
+        reason: str | None = None,
+        record_ids: Iterable[str] | None = None,
+    ) -> RunReport:
+        """Re-validate quarantined records from their stored payload and load what now passes.
+
+        Filters: a source, a reason code (``date.invalid``; a prefix ending in ``.`` such
+        as ``id_number.`` matches a family), record ids. What still fails stays
+        quarantined, with the reason as it is now.
+        """
+        report = RunReport(uuid.uuid4().hex, "replay", self.resolver_name, utcnow())
+        self._mark_interrupted()
+        report.reference = self._load_reference()
+        names = [source] if source else list(SOURCE_NAMES)
+        conds = [L.c.status == "quarantined", L.c.source.in_(names)]
+        if reason:
+            conds.append(
+                L.c.reason_code.like(f"{reason}%") if reason.endswith(".") else L.c.reason_code == reason
+            )
+        ids = sorted(set(record_ids or ()))
+        if ids:
+            conds.append(L.c.record_id.in_(ids))
+        with self.engine.begin() as conn:
+            touched = [r for (r,) in conn.execute(select(L.c.source).where(and_(*conds)).distinct())]
+            conn.execute(update(L).where(and_(*conds)).values(status="pending"))
+        for name in SOURCE_NAMES:
+            if name not in touched:
+                continue
+            sc = self.config.sources.get(name)
+            rep = SourceReport(name, kind="replay", where=sc.where() if sc else "")
+            report.sources.append(rep)
+            self._start_run(report.run_id, rep)
+            src = make_source(sc) if sc is not None and sc.configured else _source_for_replay(name)
+            self._process(report.run_id, src, rep)
+        report.finished_at = utcnow()
+        return report
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def _select(self, names: Sequence[str] | None) -> list[str]:
+        if names:
+            unknown = [n for n in names if n not in SOURCE_NAMES]
+            if unknown:
+                raise ValueError(f"unknown source {unknown[0]!r}; sources: {', '.join(SOURCE_NAMES)}")
+            missing = [n for n in names if not self.config.sources[n].configured]
+            if missing:
+                raise ValueError(f"source {missing[0]!r} has no path or url configured")
+        wanted = names or [
+            n for n in SOURCE_NAMES if self.config.sources.get(n) and self.config.sources[n].configured
+        ]
+        return [n for n in SOURCE_NAMES if n in wanted]
+
+    def _mark_interrupted(self) -> int:
+        """Runs left ``running`` were killed; say so (their landed records are resumed now)."""
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                update(R).where(R.c.status == "running").values(status="interrupted", finished_at=utcnow())
+            )
+            return res.rowcount or 0
+
+    def _start_run(self, run_id: str, rep: SourceReport) -> None:
+        with self.engine.begin() as conn:
+            rep.resumed = conn.execute(
+                select(func.count())
+                .select_from(L)
+                .where(and_(L.c.source == rep.source, L.c.status == "pending"))
+            ).scalar_one()
+            conn.execute(
+                R.insert().values(
+                    run_id=run_id,
+                    source=rep.source,
+                    kind=rep.kind,
+                    status="running",
+                    started_at=utcnow(),
+                    resumed=rep.resumed,
+                    report={},
+                )
+            )
+
+    def _save_run(self, conn: Any, run_id: str, rep: SourceReport, *, final: bool = False) -> None:
+        values: dict[str, Any] = {
+            k: getattr(rep, k)
+            for k in (
+                "received",
+                "landed",
+                "unchanged",
+                "duplicates",
+                "resumed",
+                "loaded",
+                "quarantined",
+                "superseded",
+                "warnings",
+            )
+        }
+        values["report"] = rep.as_json()
+        values["error"] = rep.error
+        if final:
+            values["status"] = rep.status
+            values["finished_at"] = utcnow()
+        conn.execute(update(R).where(and_(R.c.run_id == run_id, R.c.source == rep.source)).values(**values))
+
+    def _load_reference(self) -> dict[str, Any]:
+        """Division and School nodes from the reference tables, when they changed."""
+        ref = self.ref
+        if not ref.loaded:
+            return {"loaded": False}
+        summary = {
+            "loaded": True,
+            "divisions": len(ref.divisions),
+            "schools": len(ref.schools),
+            "changed": False,
+        }
+        with session(self.engine) as s:
+            cur = s.get(SyncCursor, REFERENCE_CURSOR)
+            if cur is not None and cur.cursor == ref.content_hash:
+                return summary
+        at = _reference_time(self.config)
+        nodes: list[NodeRecord] = []
+        rels: list[RelRecord] = []
+        current = {c: d for c, d in ref.divisions.items() if d.status == "current"}
+        for code, d in current.items():
+            src = Assertion("reference", f"divisions.csv:{code}", at)
+            try:
+                level = division_level(code).value
+            except ValueError:
+                level = d.level
+            nodes.append(
+                NodeRecord(
+                    f"division:{code}",
+                    {
+                        "code": code,
+                        "name": d.name,
+                        "level": level,
+                        "parent_code": d.parent_code or None,
+                        "division": code,
+                    },
+                    src,
+                )
+            )
+            if d.parent_code in current:
+                rels.append(RelRecord("PART_OF", f"division:{code}", f"division:{d.parent_code}", {}, src))
+        for code, sch in ref.schools.items():
+            src = Assertion("reference", f"schools.csv:{code}", at)
+            nodes.append(
+                NodeRecord(
+                    f"school:{code}",
+                    {"code": code, "name": sch.name, "kind": sch.kind, "division": sch.township_code},
+                    src,
+                )
+            )
+            if sch.township_code in current:
+                rels.append(
+                    RelRecord("LOCATED_IN", f"school:{code}", f"division:{sch.township_code}", {}, src)
+                )
+        with self.graph.transaction():
+            self.graph.upsert_nodes(nodes)
+            self.graph.upsert_rels(rels)
+        with session(self.engine) as s:
+            cur = s.get(SyncCursor, REFERENCE_CURSOR) or SyncCursor(source=REFERENCE_CURSOR, cursor="")
+            cur.cursor = ref.content_hash
+            cur.updated_at = utcnow()
+            s.add(cur)
+        summary["changed"] = True
+        return summary
+
+    def _land(self, run_id: str, src: Source, rep: SourceReport) -> None:
+        started = time.perf_counter()
+        with session(self.engine) as s:
+            cur = s.get(SyncCursor, src.name)
+            cursor = cur.cursor if cur else None
+        self.progress.phase(src.name, "land", None)
+        try:
+            counts = landing.land(
+                self.engine,
+                src.name,
+                run_id,
+                src.read(cursor),
+                chunk_size=self.land_chunk,
+                on_chunk=self.progress.advance,
+            )
+        except Exception as exc:  # the source is unreachable or unreadable: report, go on
+            rep.error = f"reading {rep.where}: {type(exc).__name__}: {exc}"
+            rep.status = "failed"
+            rep.land_seconds = time.perf_counter() - started
+            with self.engine.begin() as conn:
+                self._save_run(conn, run_id, rep)
+            return
+        rep.received, rep.landed, rep.carried = counts.received, counts.landed, counts.carried
+        rep.unchanged, rep.duplicates = counts.unchanged, counts.duplicates
+        # Carried records were counted in `resumed` at the start; they were read again now.
+        rep.resumed -= counts.carried
+        with session(self.engine) as s:
+            cur = s.get(SyncCursor, src.name) or SyncCursor(source=src.name, cursor="")
+            if src.next_cursor is not None:
+                cur.cursor = src.next_cursor
+            cur.records_seen += counts.received
+            cur.updated_at = utcnow()
+            s.add(cur)
+        rep.land_seconds = time.perf_counter() - started
+        with self.engine.begin() as conn:
+            self._save_run(conn, run_id, rep)
+
+    def _process(self, run_id: str, src: Source, rep: SourceReport) -> None:
+        started = time.perf_counter()
+        with self.engine.connect() as conn:
+            total = conn.execute(
+                select(func.count())
+                .select_from(L)
+                .where(and_(L.c.source == src.name, L.c.status == "pending"))
+            ).scalar_one()
+        self.progress.phase(src.name, "process", total)
+        try:
+            while True:
+                rows = pending_batch(self.engine, src.name, self.batch_size, whole_groups=src.whole_groups)
+                if not rows:
+                    break
+                self._batch(run_id, src, rows, rep)
+                self.progress.advance(len(rows))
+        except BaseException as exc:
+            rep.status = "failed"
+            rep.error = f"{type(exc).__name__}: {exc}"
+            rep.process_seconds += time.perf_counter() - started
+            with self.engine.begin() as conn:
+                self._save_run(conn, run_id, rep, final=True)
+            raise
+        rep.process_seconds += time.perf_counter() - started
+        if rep.status == "running":
+            rep.status = "completed"
+        with self.engine.begin() as conn:
+            self._save_run(conn, run_id, rep, final=True)
+
+    # -- one batch ----------------------------------------------------------------------------
+
+    def _batch(self, run_id: str, src: Source, rows: list[LandedRow], rep: SourceReport) -> None:
+        outcome, nodes, rels = self._project(src, rows, rep)
+        self._write_graph(nodes, rels, rep)
+        for status, code, _ in outcome.values():
+            if status == "loaded":
+                rep.loaded += 1
+            else:
+                rep.quarantined += 1
+                rep.by_reason[code or "unknown"] += 1
+        rep.batches += 1
+        self._commit_outcome(run_id, src.name, rows, outcome, rep)
+
+    def _write_graph(self, nodes: list[NodeRecord], rels: list[RelRecord], rep: SourceReport) -> None:
+        result_n, result_r = UpsertResult(), UpsertResult()
+        if nodes or rels:
+            with self.graph.transaction():
+                result_n = self.graph.upsert_nodes(nodes)
+                result_r = self.graph.upsert_rels(rels)
+        for r in (result_n, result_r):
+            rep.graph["created"] += r.created
+            rep.graph["updated"] += r.updated
+            rep.graph["unchanged"] += r.unchanged
+
+    def _project(
+        self, src: Source, rows: list[LandedRow], rep: SourceReport
+    ) -> tuple[dict[int, tuple[str, str | None, str | None]], list[NodeRecord], list[RelRecord]]:
+        """Validate, standardise and resolve a batch: each row's outcome and the graph records."""
+        system = src.system
+        if src.whole_groups:
+            groups = {r.group_key for r in rows if r.group_key}
+            context = rows + fetch_group(self.engine, src.name, groups, {r.seq for r in rows})
+            src.household_context(context, self.ref)
+        outcome: dict[int, tuple[str, str | None, str | None]] = {}
+        accepted: list[tuple[LandedRow, Interpreted]] = []
+        batch_mentions: dict[str, PersonMention] = {}
+        for row in rows:
+            try:
+                it = src.interpret(row, self.ref)
+            except Rejected as exc:
+                outcome[row.seq] = ("quarantined", exc.code, exc.message)
+                continue
+            except Exception as exc:  # a connector bug must not stop the county's sync
+                outcome[row.seq] = ("quarantined", "error.internal", f"{type(exc).__name__}: {exc}")
+                continue
+            accepted.append((row, it))
+            for m in it.mentions:
+                batch_mentions[m.record_id] = m
+
+        # People this batch points at in records of earlier batches.
+        wanted = {n.record_id for _, it in accepted for n in it.needs if n.mention_id not in batch_mentions}
+        in_batch = {r.record_id for r in rows}
+        extra: dict[str, PersonMention] = {}
+        for landed_row in fetch_latest(self.engine, src.name, wanted - in_batch).values():
+            try:
+                for m in src.interpret(landed_row, self.ref).mentions:
+                    extra[m.record_id] = m
+            except Rejected:
+                continue
+
+        mentions: list[PersonMention] = []
+        aliases: dict[int, dict[str, str]] = {}
+        loaded: list[tuple[LandedRow, Interpreted, list[PersonMention]]] = []
+        for row, it in accepted:
+            own = list(it.mentions)
+            alias: dict[str, str] = {}
+            failed: str | None = None
+            for need in it.needs:
+                if need.mention_id in batch_mentions or need.mention_id in extra:
+                    continue
+                if need.fallback is not None:
+                    own.append(need.fallback)
+                    alias[need.mention_id] = need.fallback.record_id
+                elif not need.optional:
+                    failed = f"{row.record_id}: the record it refers to ({need.record_id}) is not loaded"
+                    break
+            if failed:
+                outcome[row.seq] = ("quarantined", "reference.unresolved", failed)
+                continue
+            aliases[row.seq] = alias
+            loaded.append((row, it, own))
+            mentions.extend(own)
+            for w in it.warnings:
+                rep.warnings_by_code[w[0]] += 1
+                rep.warnings += 1
+        mentions.extend(extra.values())
+
+        keys = self.resolver(self.engine, mentions) if mentions else {}
+        missing = [m for m in mentions if m.key not in keys]
+        if missing:  # the contract says every mention gets a key; never write a keyless person
+            keys.update(fallback_resolve(self.engine, missing))
+
+        nodes: list[NodeRecord] = []
+        rels: list[RelRecord] = []
+        for row, it, own in loaded:
+            alias = aliases[row.seq]
+
+            def key_of(mention_id: str, alias: dict[str, str] = alias) -> str | None:
+                k = keys.get((system, alias.get(mention_id, mention_id)))
+                return f"person:{k}" if k else None
+
+            for m in own:
+                props = it.person_props.get(m.record_id, {})
+                nodes.append(
+                    NodeRecord(
+                        f"person:{keys[m.key]}", props, Assertion(system, m.record_id, row.asserted_at)
+                    )
+                )
+            if it.build is not None:
+                em = it.build(key_of)
+                nodes.extend(em.nodes)
+                rels.extend(em.rels)
+            outcome[row.seq] = ("loaded", None, None)
+        nodes.extend(self._missing_endpoints(nodes, rels))
+        return outcome, nodes, rels
+
+    def _missing_endpoints(self, nodes: list[NodeRecord], rels: list[RelRecord]) -> list[NodeRecord]:
+        """Division and School nodes a relationship needs that the reference tables lacked."""
+        have = {n.id for n in nodes}
+        out: list[NodeRecord] = []
+        for rel in rels:
+            for end in (rel.dst,):
+                if end in have:
+                    continue
+                label = label_of(end)
+                code = end.split(":", 1)[1]
+                if label == "Division" and code not in self.ref.divisions:
+                    try:
+                        level = division_level(code).value
+                    except ValueError:
+                        level = None
+                    props = {"code": code, "level": level, "division": code}
+                elif label == "School" and code not in self.ref.schools:
+                    props = {"code": code}
+                else:
+                    continue
+                have.add(end)
+                out.append(NodeRecord(end, props, rel.source))
+        return out
+
+    def _commit_outcome(
+        self,
+        run_id: str,
+        source: str,
+        rows: list[LandedRow],
+        outcome: dict[int, tuple[str, str | None, str | None]],
+        rep: SourceReport,
+    ) -> None:
+        now = utcnow()
+        params = [
+            {
+                "b_seq": seq,
+                "b_status": status,
+                "b_code": code,
+                "b_reason": (reason or "")[:2000] or None,
+                "b_at": now,
+                "b_run": run_id,
+            }
+            for seq, (status, code, reason) in outcome.items()
+        ]
+        by_record: dict[str, int] = {}
+        for r in rows:
+            by_record[r.record_id] = max(by_record.get(r.record_id, 0), r.seq)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(L)
+                .where(L.c.seq == bindparam("b_seq"))
+                .values(
+                    status=bindparam("b_status"),
+                    reason_code=bindparam("b_code"),
+                    reason=bindparam("b_reason"),
+                    processed_at=bindparam("b_at"),
+                    processed_run_id=bindparam("b_run"),
+                ),
+                params,
+            )
+            # Older versions of these records: the newest processed version replaces them.
+            ids = sorted(by_record)
+            multi: list[str] = []
+            for i in range(0, len(ids), 900):
+                multi += [
+                    rid
+                    for (rid,) in conn.execute(
+                        select(L.c.record_id)
+                        .where(and_(L.c.source == source, L.c.record_id.in_(ids[i : i + 900])))
+                        .group_by(L.c.record_id)
+                        .having(func.count() > 1)
+                    )
+                ]
+            for rid in multi:
+                newest = by_record[rid]
+                newest_loaded = outcome.get(newest, ("",))[0] == "loaded"
+                statuses = ("loaded", "quarantined") if newest_loaded else ("quarantined",)
+                res = conn.execute(
+                    update(L)
+                    .where(
+                        and_(
+                            L.c.source == source,
+                            L.c.record_id == rid,
+                            L.c.seq < newest,
+                            L.c.status.in_(statuses),
+                        )
+                    )
+                    .values(status="superseded")
+                )
+                rep.superseded += res.rowcount or 0
+            self._save_run(conn, run_id, rep)
+
+
+def _reference_time(config: ConnectorsConfig) -> datetime:
+    """When the reference tables were exported: their newest file's modification time."""
+    if config.reference is None:
+        return utcnow()
+    times = [p.stat().st_mtime for p in config.reference.glob("*.csv")]
+    return utc_from_timestamp(max(times)) if times else utcnow()
+
+
+def _source_for_replay(name: str) -> Source:
+    """A connector to interpret stored payloads when the source is no longer configured."""
+    from pathlib import Path
+
+    from connectors.sources import SourceConfig
+
+    return make_source(SourceConfig(name, path=Path("/nonexistent")))

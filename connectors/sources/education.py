@@ -1,0 +1,395 @@
+"""Education: the student registry (学籍) exports, attendance/truancy and dropout records.
+
+The bureau exports the registry as CSV (UTF-8 with BOM, CRLF) for kindergartens and
+primary schools and as XLSX for middle and high schools (real Excel date cells), with
+the same columns; attendance and dropouts are CSV. A pupil's record id is the 学籍号.
+
+Attendance rows carry no ID number: they are linked to the pupil through the 学籍号. When
+the registry export left that pupil out (it happens), the attendance row's own name is
+used as a weaker mention instead, so the truancy is not lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from connectors.landing import LandedRow, RawRecord
+from connectors.mentions import PersonMention
+from connectors.sources.base import (
+    Emitted,
+    FileCursor,
+    Interpreted,
+    Need,
+    Source,
+    csv_records,
+    file_mtime,
+    mark_file,
+    row_getter,
+    source_files,
+    whole_file_changed,
+    xlsx_rows,
+)
+from connectors.sources.police import _check_id_agrees, optional_id
+from connectors.standardise import (
+    Reference,
+    Rejected,
+    clean_text,
+    name_pinyin,
+    normalise_name,
+    parse_date,
+    parse_sex,
+    start_of_day,
+)
+from graph.records import Assertion, NodeRecord, RelRecord
+
+__all__ = ["ATTENDANCE_HEADER", "DROPOUT_HEADER", "STUDENT_HEADER", "EducationSource"]
+
+STUDENT_HEADER: tuple[str, ...] = (
+    "学籍号",
+    "身份证号",
+    "姓名",
+    "性别",
+    "出生日期",
+    "民族",
+    "学校代码",
+    "学校名称",
+    "年级",
+    "班级",
+    "是否寄宿",
+    "是否留守儿童",
+    "监护人联系电话",
+    "家庭住址",
+    "学籍状态",
+    "入学年月",
+)
+ATTENDANCE_HEADER: tuple[str, ...] = (
+    "记录号",
+    "学籍号",
+    "姓名",
+    "学校代码",
+    "年级",
+    "班级",
+    "缺勤开始日期",
+    "缺勤天数",
+    "缺勤类型",
+    "是否家访",
+    "登记日期",
+)
+DROPOUT_HEADER: tuple[str, ...] = (
+    "记录号",
+    "学籍号",
+    "身份证号",
+    "姓名",
+    "性别",
+    "出生日期",
+    "学校代码",
+    "年级",
+    "辍学日期",
+    "辍学原因",
+    "劝返状态",
+    "书面报告日期",
+    "监护人联系电话",
+)
+STUDENT_STATES = ("在读", "辍学", "休学")
+ABSENCE_KINDS = {"旷课": "truancy", "病假": "sick_leave", "事假": "personal_leave"}
+PERSUASION = ("已返校", "劝返中", "劝返无效")
+ENCODING = "utf-8-sig"
+
+# (file pattern, kind, id column, kind of file)
+_FILES: tuple[tuple[str, str, str, str], ...] = (
+    ("students*.csv", "student", "学籍号", "csv"),
+    ("students*.xlsx", "student_xlsx", "学籍号", "xlsx"),
+    ("dropouts*.csv", "dropout", "记录号", "csv"),
+    ("attendance*.csv", "attendance", "记录号", "csv"),
+)
+
+
+def _yes(value: str) -> bool | None:
+    return {"是": True, "否": False}.get(value)
+
+
+class EducationSource(Source):
+    """Registry, attendance and dropout exports under one directory."""
+
+    name = "education"
+    description = "education student registry (学籍) CSV/XLSX, attendance and dropouts"
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = Path(root)
+
+    def read(self, cursor: str | None) -> Iterator[RawRecord]:
+        state = FileCursor(cursor)
+        for pattern, kind, id_col, fmt in _FILES:
+            for path, rel in source_files(self.root, (pattern,)):
+                mtime = file_mtime(path)
+
+                def asserted(fields: dict[str, Any], kind: str = kind, mtime: Any = mtime) -> Any:
+                    col = {"attendance": "登记日期", "dropout": "辍学日期"}.get(kind)
+                    if col is None:
+                        return mtime
+                    try:
+                        d = parse_date(fields.get(col), col)
+                    except Rejected:
+                        return mtime
+                    return start_of_day(d) if d else mtime
+
+                if fmt == "csv":
+
+                    def make(
+                        fields: dict[str, str],
+                        origin: str,
+                        line: int,
+                        kind: str = kind,
+                        id_col: str = id_col,
+                        asserted: Any = asserted,
+                    ) -> RawRecord:
+                        rid = clean_text(fields.get(id_col)) or origin
+                        return RawRecord(rid, kind, fields, origin, asserted(fields))
+
+                    yield from csv_records(path, rel, ENCODING, state, make)
+                else:
+                    data = whole_file_changed(path, rel, state)
+                    if data is None:
+                        continue
+                    for n, row in xlsx_rows(data):
+                        rid = clean_text(row.get(id_col)) or f"{rel}:{n}"
+                        yield RawRecord(rid, kind, row, f"{rel}:{n}", asserted(row))
+                    mark_file(rel, data, state)
+        self.next_cursor = state.dump()
+
+    def interpret(self, row: LandedRow, ref: Reference) -> Interpreted:
+        if row.kind in ("student", "student_xlsx"):
+            return self._student(row, ref)
+        if row.kind == "attendance":
+            return self._attendance(row, ref)
+        if row.kind == "dropout":
+            return self._dropout(row, ref)
+        raise Rejected("value.invalid", f"unknown education record kind {row.kind!r}")
+
+    # -- the registry -------------------------------------------------------------------------
+
+    def _student(self, row: LandedRow, ref: Reference) -> Interpreted:
+        rid = row.record_id
+        # XLSX exports omit trailing blank cells; through 学校代码 every row has cells.
+        xlsx = row.kind == "student_xlsx"
+        get = row_getter(row.payload, STUDENT_HEADER, f"学籍 {rid}", min_columns=7 if xlsx else None)
+        out = Interpreted()
+        name = normalise_name(get("姓名"))
+        raw_id = get("身份证号")
+        if not name and not raw_id:
+            raise Rejected("field.missing", f"学籍 {rid}: 姓名 and 身份证号 are both blank")
+        id_number = optional_id(out, raw_id, "身份证号")
+        sex = parse_sex(get("性别"), "性别")
+        birth = parse_date(get("出生日期", required=True), "出生日期", required=True)
+        school = get("学校代码", required=True)
+        status = get("学籍状态") or "在读"
+        if status not in STUDENT_STATES:
+            raise Rejected("value.invalid", f"学籍状态 {status!r} is not one of {STUDENT_STATES}")
+        start = get("入学年月")
+        start_date = None
+        if start:
+            d = parse_date(f"{start}-01" if len(start) <= 7 else start, "入学年月")
+            start_date = d.isoformat() if d else None
+        _check_id_agrees(out, id_number, birth, sex)
+        address = get("家庭住址") or None
+        village = ref.division_of_address(address)
+        mention = PersonMention(
+            system=self.name,
+            record_id=rid,
+            role="pupil",
+            name=name,
+            name_pinyin=name_pinyin(name),
+            id_number=id_number,
+            sex=sex,
+            birth_date=birth,
+            division=village,
+        )
+        out.mentions.append(mention)
+        out.person_props[rid] = {
+            "name": name,
+            "name_pinyin": mention.name_pinyin,
+            "id_number": id_number,
+            "sex": sex,
+            "birth_date": birth.isoformat() if birth else None,
+            "residence_address": address,
+        }
+        school_name = get("学校名称") or None
+        grade, klass, boarding = get("年级") or None, get("班级") or None, _yes(get("是否寄宿"))
+        at = row.asserted_at
+
+        def build(key_of: Any) -> Emitted:
+            src = Assertion(self.name, rid, at)
+            me = key_of(rid)
+            em = Emitted()
+            em.nodes.extend(_school_node(school, school_name, ref, src))
+            em.rels.append(
+                RelRecord(
+                    "ENROLLED_AT",
+                    me,
+                    f"school:{school}",
+                    {
+                        "student_number": rid,
+                        "grade": grade,
+                        "class_name": klass,
+                        "boarding": boarding,
+                        "status": status,
+                        "start_date": start_date,
+                    },
+                    src,
+                )
+            )
+            if village:
+                em.rels.append(RelRecord("RESIDES_IN", me, f"division:{village}", {"address": address}, src))
+            return em
+
+        out.build = build
+        return out
+
+    # -- attendance -----------------------------------------------------------------------------
+
+    def _attendance(self, row: LandedRow, ref: Reference) -> Interpreted:
+        rid = row.record_id
+        get = row_getter(row.payload, ATTENDANCE_HEADER, f"考勤 {rid}")
+        student = get("学籍号")
+        name = normalise_name(get("姓名"))
+        if not student and not name:
+            raise Rejected("field.missing", f"考勤 {rid}: 学籍号 and 姓名 are both blank")
+        start = parse_date(get("缺勤开始日期", required=True), "缺勤开始日期", required=True)
+        assert start is not None
+        parse_date(get("登记日期"), "登记日期")
+        days_text = get("缺勤天数")
+        try:
+            days = int(days_text) if days_text else None
+        except ValueError:
+            raise Rejected("value.invalid", f"缺勤天数 {days_text!r} is not a number") from None
+        kind_zh = get("缺勤类型", required=True)
+        kind = ABSENCE_KINDS.get(kind_zh)
+        if kind is None:
+            raise Rejected("value.invalid", f"缺勤类型 {kind_zh!r} is not one of {tuple(ABSENCE_KINDS)}")
+        school = get("学校代码") or None
+        out = Interpreted()
+        fallback = PersonMention(
+            system=self.name, record_id=rid, role="pupil", name=name, name_pinyin=name_pinyin(name)
+        )
+        out.person_props[rid] = {"name": name, "name_pinyin": fallback.name_pinyin}
+        if student:
+            out.needs.append(Need(student, student, fallback))
+        else:
+            out.mentions.append(fallback)
+        subject = student or rid
+        at = row.asserted_at
+
+        def build(key_of: Any) -> Emitted:
+            src = Assertion(self.name, rid, at)
+            event = f"educationevent:{rid}"
+            node = NodeRecord(
+                event,
+                {
+                    "kind": kind,
+                    "occurred_on": start.isoformat(),
+                    "school_code": school,
+                    "days": days,
+                    "division": ref.school_division(school),
+                },
+                src,
+            )
+            return Emitted([node], [RelRecord("CONCERNS", event, key_of(subject), {}, src)])
+
+        out.build = build
+        return out
+
+    # -- dropouts -------------------------------------------------------------------------------
+
+    def _dropout(self, row: LandedRow, ref: Reference) -> Interpreted:
+        rid = row.record_id
+        get = row_getter(row.payload, DROPOUT_HEADER, f"辍学 {rid}")
+        out = Interpreted()
+        name = normalise_name(get("姓名"))
+        raw_id = get("身份证号")
+        if not name and not raw_id:
+            raise Rejected("field.missing", f"辍学 {rid}: 姓名 and 身份证号 are both blank")
+        id_number = optional_id(out, raw_id, "身份证号")
+        sex = parse_sex(get("性别"), "性别")
+        birth = parse_date(get("出生日期"), "出生日期")
+        left = parse_date(get("辍学日期", required=True), "辍学日期", required=True)
+        assert left is not None
+        reported = parse_date(get("书面报告日期"), "书面报告日期")
+        outcome = get("劝返状态")
+        if outcome and outcome not in PERSUASION:
+            raise Rejected("value.invalid", f"劝返状态 {outcome!r} is not one of {PERSUASION}")
+        school = get("学校代码", required=True)
+        student = get("学籍号") or None
+        _check_id_agrees(out, id_number, birth, sex)
+        mention = PersonMention(
+            system=self.name,
+            record_id=rid,
+            role="pupil",
+            name=name,
+            name_pinyin=name_pinyin(name),
+            id_number=id_number,
+            sex=sex,
+            birth_date=birth,
+        )
+        out.mentions.append(mention)
+        out.person_props[rid] = {
+            "name": name,
+            "name_pinyin": mention.name_pinyin,
+            "id_number": id_number,
+            "sex": sex,
+            "birth_date": birth.isoformat() if birth else None,
+        }
+        grade = get("年级") or None
+        at = row.asserted_at
+        division = ref.school_division(school)
+
+        def build(key_of: Any) -> Emitted:
+            src = Assertion(self.name, rid, at)
+            me = key_of(rid)
+            em = Emitted()
+            em.nodes.extend(_school_node(school, None, ref, src))
+            events = [(f"educationevent:{rid}", "dropout", left.isoformat())]
+            if reported:
+                events.append((f"educationevent:{rid}-report", "dropout_reported", reported.isoformat()))
+            if outcome == "已返校":
+                events.append((f"educationevent:{rid}-returned", "returned_to_school", None))
+            for event, kind, day in events:
+                em.nodes.append(
+                    NodeRecord(
+                        event,
+                        {"kind": kind, "occurred_on": day, "school_code": school, "division": division},
+                        src,
+                    )
+                )
+                em.rels.append(RelRecord("CONCERNS", event, me, {}, src))
+            em.rels.append(
+                RelRecord(
+                    "ENROLLED_AT",
+                    me,
+                    f"school:{school}",
+                    {
+                        "student_number": student,
+                        "grade": grade,
+                        "status": "在读" if outcome == "已返校" else "辍学",
+                        "end_date": None if outcome == "已返校" else left.isoformat(),
+                    },
+                    src,
+                )
+            )
+            return em
+
+        out.build = build
+        return out
+
+
+def _school_node(code: str, name: str | None, ref: Reference, src: Assertion) -> list[NodeRecord]:
+    """A School node for a code the reference table lacks; none for a known school.
+
+    Known schools come from ``reference/schools.csv`` alone: were every pupil's record to
+    assert its school, the school's provenance would grow by one entry per pupil.
+    """
+    if code in ref.schools:
+        return []
+    return [NodeRecord(f"school:{code}", {"code": code, "name": name}, src)]

@@ -1,0 +1,525 @@
+"""Standard forms of the values every source spells its own way: names, pinyin, dates, codes.
+
+A connector parses its format and then hands every name, date, sex, ID number, phone
+number and division code through this module, so the same person described by the
+household register, a school and a village supervisor ends up with byte-identical values
+wherever the sources agree, and so a value that cannot be read raises :class:`Rejected`
+with the same reason code whichever source it came from.
+
+Also here: :class:`Reference`, the division, school and facility tables a county exports
+beside its data (``reference/``), used to check division codes (current and retired),
+to map retired codes to their successors, and to place a free-text address in a village.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+
+from pypinyin import Style, lazy_pinyin
+
+from connectors.idnumber import InvalidIdNumber, parse_id_number
+
+__all__ = [
+    "CST",
+    "Reference",
+    "Rejected",
+    "clean_text",
+    "name_pinyin",
+    "normalise_name",
+    "parse_date",
+    "parse_datetime",
+    "parse_hukou_type",
+    "parse_phone",
+    "parse_sex",
+    "validate_id_number",
+]
+
+# China Standard Time: the sources' clocks.
+CST = timezone(timedelta(hours=8))
+
+
+class Rejected(ValueError):
+    """A record (or one of its values) that cannot be accepted, with a stable reason code.
+
+    ``code`` is what the quarantine counts and filters by (``date.invalid``,
+    ``field.missing``, ``id_number.check_digit`` ...); ``message`` says which field and
+    why, for the caseworker who fixes the source.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+# ---- text and names -----------------------------------------------------------------------
+
+_SPACES = re.compile(r"\s+")
+# Middle dots of minority names typed with whatever the IME offered.
+_DOTS = str.maketrans({"•": "·", "・": "·", "‧": "·", "∙": "·", "．": "·"})
+
+
+def clean_text(value: object) -> str:
+    """NFKC, trimmed, inner runs of blanks collapsed; ``None`` becomes ``''``.
+
+    NFKC folds the full-width digits and letters of Chinese IMEs into ASCII, which is
+    what makes ``１３８…`` and ``138…`` the same phone number.
+    """
+    if value is None:
+        return ""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", str(value))).strip()
+
+
+def normalise_name(value: object) -> str | None:
+    """A person's name as the graph stores it: no blanks at all, one kind of middle dot.
+
+    Han names never contain spaces; a clerk's ``张 三`` is ``张三``. Empty is ``None``
+    (the record says nothing about the name).
+    """
+    text = clean_text(value).replace(" ", "").translate(_DOTS)
+    return text or None
+
+
+# Compound surnames (复姓), read as the surname, not as the characters' common readings.
+_COMPOUND_SURNAMES: dict[str, str] = {
+    "欧阳": "ou yang",
+    "司马": "si ma",
+    "诸葛": "zhu ge",
+    "上官": "shang guan",
+    "东方": "dong fang",
+    "皇甫": "huang fu",
+    "尉迟": "yu chi",
+    "公孙": "gong sun",
+    "慕容": "mu rong",
+    "长孙": "zhang sun",
+    "宇文": "yu wen",
+    "司徒": "si tu",
+    "夏侯": "xia hou",
+    "令狐": "ling hu",
+    "澹台": "tan tai",
+    "端木": "duan mu",
+    "单于": "chan yu",
+    "万俟": "mo qi",
+    "闻人": "wen ren",
+    "南宫": "nan gong",
+    "西门": "xi men",
+    "百里": "bai li",
+    "呼延": "hu yan",
+    "轩辕": "xuan yuan",
+    "申屠": "shen tu",
+    "公冶": "gong ye",
+    "太史": "tai shi",
+    "钟离": "zhong li",
+}
+
+# Single-character surnames whose reading as a surname differs from the character's most
+# common reading, which is what pypinyin gives without context (曾 ceng, 单 dan, 解 jie,
+# 仇 chou, 区 qu ...). Caseworkers search by the spoken surname: 曾 is "zeng".
+_SURNAME_READINGS: dict[str, str] = {
+    "曾": "zeng",
+    "单": "shan",
+    "解": "xie",
+    "仇": "qiu",
+    "区": "ou",
+    "查": "zha",
+    "朴": "piao",
+    "翟": "zhai",
+    "盖": "ge",
+    "缪": "miao",
+    "尉": "wei",
+    "覃": "qin",
+    "乐": "yue",
+    "召": "shao",
+    "秘": "bi",
+    "折": "she",
+    "员": "yun",
+    "能": "nai",
+    "繁": "po",
+    "种": "chong",
+    "祭": "zhai",
+    "卜": "bu",
+    "薄": "bo",
+    "句": "gou",
+    "阚": "kan",
+    "隗": "wei",
+    "过": "guo",
+    "黑": "he",
+    "朝": "chao",
+    "柏": "bai",
+    "长": "chang",
+    "沈": "shen",
+    "石": "shi",
+    "任": "ren",
+    "华": "hua",
+    "纪": "ji",
+    "车": "che",
+    "燕": "yan",
+    "那": "na",
+    "宁": "ning",
+    "贾": "jia",
+    "要": "yao",
+    "臧": "zang",
+    "蕃": "pi",
+    "禚": "zhuo",
+    "冼": "xian",
+    "訾": "zi",
+    "莘": "shen",
+    "雍": "yong",
+    "牟": "mou",
+    "相": "xiang",
+    "么": "yao",
+    "侯": "hou",
+    "盛": "sheng",
+    "应": "ying",
+    "都": "du",
+    "郇": "huan",
+    "荀": "xun",
+    "曲": "qu",
+    "藏": "zang",
+    "重": "chong",
+    "褚": "chu",
+    "洗": "xian",
+}
+
+
+@lru_cache(maxsize=200_000)
+def name_pinyin(name: str | None) -> str | None:
+    """Toneless pinyin of a name with the surname read as a surname: ``曾小明`` → ``zeng xiao ming``.
+
+    Same shape as ``graph.search.name_key`` (syllables joined by single spaces), so homophone
+    names (张晓明 / 张小明) share a key. The given name is read by pypinyin with its phrase
+    context; the surname comes from the tables above when it is a compound surname or a
+    character whose surname reading is not its everyday one. Names repeat a great deal in
+    a county, hence the cache.
+    """
+    n = normalise_name(name)
+    if not n:
+        return None
+    n = n.replace("·", "")
+    head: list[str] = []
+    if n[:2] in _COMPOUND_SURNAMES and len(n) > 2:
+        head, rest = _COMPOUND_SURNAMES[n[:2]].split(), n[2:]
+    elif n[0] in _SURNAME_READINGS:
+        head, rest = [_SURNAME_READINGS[n[0]]], n[1:]
+    else:
+        rest = n
+    tail = lazy_pinyin(rest, style=Style.NORMAL, errors="ignore") if rest else []
+    syllables = [s for s in head + tail if s]
+    return " ".join(syllables) or None
+
+
+# ---- dates ---------------------------------------------------------------------------------
+
+_DATE_PATTERNS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+)
+_EARLIEST = date(1900, 1, 1)
+
+
+def parse_date(
+    value: object,
+    field_name: str,
+    *,
+    required: bool = False,
+    not_after: date | None = None,
+) -> date | None:
+    """A calendar date from the spellings the sources use, or :class:`Rejected` ``date.invalid``.
+
+    Accepted: ``2013-02-03``, ``20130203``, ``2013/2/3``, ``2013.2.3``, ``2013年2月3日``,
+    an ISO date-time (its date part), and :class:`date`/:class:`datetime` objects (Excel
+    cells). ``不详``, ``2013-02-30``, ``2013/13/05``, ``13年2月`` are rejected, not guessed:
+    a guessed birth date would merge the wrong children. Blank is ``None`` unless
+    ``required`` (then ``field.missing``).
+    """
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = clean_text(value)
+    if not text:
+        if required:
+            raise Rejected("field.missing", f"{field_name} is blank")
+        return None
+    if "T" in text and len(text) > 10:
+        text = text.split("T", 1)[0]
+    elif " " in text and len(text) > 10:
+        text = text.split(" ", 1)[0]
+    for pattern in _DATE_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            try:
+                d = date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError:
+                break
+            if d < _EARLIEST:
+                raise Rejected("date.invalid", f"{field_name} {text!r} is before {_EARLIEST.year}")
+            if not_after is not None and d > not_after:
+                raise Rejected("date.invalid", f"{field_name} {text!r} is in the future")
+            return d
+    raise Rejected("date.invalid", f"{field_name} {text!r} is not a calendar date")
+
+
+def parse_datetime(value: object, field_name: str, *, required: bool = False) -> datetime | None:
+    """An aware date-time: ISO 8601 with offset, or ``YYYY-MM-DD HH:MM[:SS]`` in China time."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=CST)
+    text = clean_text(value)
+    if not text:
+        if required:
+            raise Rejected("field.missing", f"{field_name} is blank")
+        return None
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        d = parse_date(text, field_name)  # raises date.invalid with the field named
+        assert d is not None
+        dt = datetime(d.year, d.month, d.day)
+    return dt if dt.tzinfo else dt.replace(tzinfo=CST)
+
+
+def start_of_day(d: date) -> datetime:
+    """Midnight China time of ``d``: the assertion time of a record dated by day only."""
+    return datetime(d.year, d.month, d.day, tzinfo=CST)
+
+
+def today_cst() -> date:
+    """Today in China: the bound for dates that cannot be in the future."""
+    return datetime.now(CST).date()
+
+
+def utc_from_timestamp(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+# ---- codes ---------------------------------------------------------------------------------
+
+_SEX = {"男": "M", "女": "F", "male": "M", "female": "F", "m": "M", "f": "F", "1": "M", "2": "F"}
+
+
+def parse_sex(value: object, field_name: str = "sex") -> str | None:
+    """``'M'``/``'F'`` from 男/女, FHIR male/female, GB/T 2261 1/2; blank or unknown is ``None``."""
+    text = clean_text(value).lower()
+    if not text or text in ("unknown", "other", "未知", "0", "9"):
+        return None
+    sex = _SEX.get(text)
+    if sex is None:
+        raise Rejected("value.invalid", f"{field_name} {text!r} is not a sex")
+    return sex
+
+
+_HUKOU = {"农业": "rural", "非农业": "urban", "农村": "rural", "城镇": "urban", "居民": "urban"}
+
+
+def parse_hukou_type(value: object) -> str | None:
+    """``rural``/``urban`` from 农业/非农业 (the register's 户口性质)."""
+    text = clean_text(value)
+    if not text:
+        return None
+    kind = _HUKOU.get(text)
+    if kind is None:
+        raise Rejected("value.invalid", f"户口性质 {text!r} is neither 农业 nor 非农业")
+    return kind
+
+
+def parse_phone(value: object) -> str | None:
+    """Digits only, without +86; ``None`` for blank. Not validated further: landlines vary."""
+    digits = re.sub(r"\D", "", clean_text(value))
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits or None
+
+
+def validate_id_number(value: object, field_name: str = "ID number") -> str | None:
+    """The normalised number when valid, ``None`` when blank; :class:`Rejected` ``id_number.<reason>``.
+
+    The reason suffix is ``connectors.idnumber``'s code (length, characters, check_digit,
+    birth_date, region), so the quarantine and the warnings count the same failures.
+    """
+    text = clean_text(value)
+    if not text:
+        return None
+    try:
+        return parse_id_number(text).number
+    except InvalidIdNumber as exc:
+        raise Rejected(f"id_number.{exc.reason_code}", f"{field_name}: {exc.message}") from None
+
+
+# ---- reference tables ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DivisionRow:
+    code: str
+    name: str
+    level: str
+    parent_code: str
+    status: str
+    successor_code: str
+
+
+@dataclass(frozen=True)
+class SchoolRow:
+    code: str
+    name: str
+    kind: str
+    township_code: str
+
+
+@dataclass(frozen=True)
+class FacilityRow:
+    facility_id: str
+    name: str
+    kind: str
+    division_code: str
+
+
+@dataclass
+class Reference:
+    """A county's division, school and facility tables, and what can be derived from them.
+
+    Empty (no reference directory configured) means "do not check codes against a
+    list": division codes are then only checked for shape.
+    """
+
+    divisions: dict[str, DivisionRow] = field(default_factory=dict)
+    schools: dict[str, SchoolRow] = field(default_factory=dict)
+    facilities: dict[str, FacilityRow] = field(default_factory=dict)
+    content_hash: str = ""
+    _addr_index: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    _prefixes: tuple[str, ...] = field(default=(), repr=False)
+
+    @classmethod
+    def load(cls, directory: Path | None) -> Reference:
+        """Read ``divisions.csv``, ``schools.csv``, ``facilities.csv`` (each optional)."""
+        import hashlib
+
+        ref = cls()
+        if directory is None or not directory.is_dir():
+            return ref
+        digest = hashlib.sha256()
+        for name in ("divisions.csv", "schools.csv", "facilities.csv"):
+            path = directory / name
+            if path.is_file():
+                digest.update(name.encode() + b"\0" + path.read_bytes())
+        ref.content_hash = digest.hexdigest()
+        for row in _csv_rows(directory / "divisions.csv"):
+            ref.divisions[row["code"]] = DivisionRow(
+                row["code"],
+                row["name"],
+                row["level"],
+                row.get("parent_code", ""),
+                row.get("status", "current") or "current",
+                row.get("successor_code", ""),
+            )
+        for row in _csv_rows(directory / "schools.csv"):
+            ref.schools[row["school_code"]] = SchoolRow(
+                row["school_code"], row["name"], row["kind"], row["township_code"]
+            )
+        for row in _csv_rows(directory / "facilities.csv"):
+            ref.facilities[row["facility_id"]] = FacilityRow(
+                row["facility_id"], row["name"], row["kind"], row["division_code"]
+            )
+        ref._index()
+        return ref
+
+    def _index(self) -> None:
+        by_township: dict[str, dict[str, str]] = {}
+        names = {d.code: d.name for d in self.divisions.values()}
+        for d in self.divisions.values():
+            if d.level == "village":
+                current = self.current_code(d.code) or d.code
+                by_township.setdefault(names.get(d.parent_code, ""), {})[d.name] = current
+        self._addr_index = by_township
+        # Address prefixes to strip: province, city, county names, longest first.
+        upper = [d.name for d in self.divisions.values() if d.level in ("province", "city", "county")]
+        # Sorted by length, then name: never by set order, which changes with the hash seed.
+        self._prefixes = tuple(sorted({u for u in upper if len(u) >= 2}, key=lambda u: (-len(u), u)))
+
+    @property
+    def loaded(self) -> bool:
+        return bool(self.divisions)
+
+    def current_code(self, code: str) -> str | None:
+        """The current code for ``code``: itself, or its successor when retired; ``None`` if unknown."""
+        seen = 0
+        row = self.divisions.get(code)
+        while row is not None and row.status == "retired" and row.successor_code and seen < 8:
+            code, seen = row.successor_code, seen + 1
+            row = self.divisions.get(code)
+        return code if row is not None else None
+
+    def standard_division(self, value: object, field_name: str = "division code") -> tuple[str | None, bool]:
+        """(current 12-digit code, was it retired) or :class:`Rejected` ``division.*``.
+
+        Sources keep writing a merged village's old code for years; such a record is
+        accepted and placed in the successor village, and the caller counts a warning.
+        """
+        text = clean_text(value)
+        if not text:
+            return None, False
+        if len(text) != 12 or not text.isdigit():
+            raise Rejected("division.invalid", f"{field_name} {text!r} is not a 12-digit code")
+        if not self.loaded:
+            return text, False
+        current = self.current_code(text)
+        if current is None:
+            raise Rejected("division.unknown", f"{field_name} {text} is not in the division table")
+        return current, current != text
+
+    def division_of_address(self, address: str | None) -> str | None:
+        """The current village code an address names, by township and village name; else ``None``.
+
+        Former names of merged villages resolve to the village they joined, which is how a
+        stale address in a school record still lands in the right place.
+        """
+        text = clean_text(address).replace(" ", "")
+        if not text or not self._addr_index:
+            return None
+        # Strip province, city and county names in whatever order the address has them,
+        # longest name first at each step, until none is left at the front.
+        stripped = True
+        while stripped:
+            stripped = False
+            for prefix in self._prefixes:
+                if text.startswith(prefix):
+                    text, stripped = text[len(prefix) :], True
+                    break
+        for township, villages in self._addr_index.items():
+            if township and text.startswith(township):
+                rest = text[len(township) :]
+                best = max((v for v in villages if rest.startswith(v)), key=len, default=None)
+                return villages[best] if best else None
+        return None
+
+    def school_division(self, school_code: str | None) -> str | None:
+        s = self.schools.get(school_code or "")
+        return s.township_code if s else None
+
+    def facility_by_name(self, name: str | None) -> FacilityRow | None:
+        text = clean_text(name)
+        for f in self.facilities.values():
+            if f.name == text:
+                return f
+        return None
+
+    def region_codes(self) -> set[str]:
+        """The 6-digit region codes of every county-level row, current and retired."""
+        return {code[:6] for code, d in self.divisions.items() if d.level == "county"}
+
+
+def _csv_rows(path: Path) -> Iterable[dict[str, str]]:
+    if not path.is_file():
+        return []
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))

@@ -1,0 +1,136 @@
+"""The connectors' relational tables: the landing log (with its quarantine) and the run reports.
+
+Described here as SQLModel classes; created by the hand-written Alembic revision
+``shouhu/db/migrations/versions/0004_landing.py`` (Alembic's env imports this module so
+autogenerate compares them). The per-source read position lives in the existing
+``sync_cursor`` table (``shouhu.db.tables.SyncCursor``).
+
+Why a landing log: every record a source sends is stored exactly as received, before
+anything can fail, so no record is ever lost between "read" and "in the graph"; a record
+that fails validation stays there, quarantined with its reason, until a fixed validator
+or a corrected resubmission lets it through; and the graph can always be rebuilt from it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+from shouhu.db.tables import UTCDateTime, utcnow
+
+__all__ = ["STATUSES", "LandingRecord", "SyncRun"]
+
+STATUSES: tuple[str, ...] = ("pending", "loaded", "quarantined", "superseded")
+"""pending: landed, not yet processed; loaded: in the graph; quarantined: failed validation,
+waiting for a fix; superseded: a later version of the same source record replaced it."""
+
+# INTEGER on SQLite: only "INTEGER PRIMARY KEY" is the auto-numbered rowid.
+_SEQ = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class LandingRecord(SQLModel, table=True):
+    """One version of one source record, as received, and what became of it.
+
+    ``content_hash`` (SHA-256 of the record's kind and canonical JSON payload) makes
+    landing idempotent: the same version read again is recognised and not landed twice,
+    while a changed version of the same ``record_id`` lands as a new row and supersedes
+    the old one once it loads. ``seq`` is the landing order, which is also the order
+    records are processed in, so a resumed run processes exactly what an uninterrupted
+    one would have, in the same batches.
+    """
+
+    __tablename__ = "landing_record"
+    __table_args__ = (
+        UniqueConstraint("source", "record_id", "content_hash"),
+        CheckConstraint("status IN ('pending', 'loaded', 'quarantined', 'superseded')", name="status"),
+        Index("ix_landing_record_source_status_seq", "source", "status", "seq"),
+        Index("ix_landing_record_source_record_id", "source", "record_id"),
+        Index("ix_landing_record_source_group_key", "source", "group_key"),
+        Index("ix_landing_record_status_reason_code", "status", "reason_code"),
+    )
+
+    seq: int | None = Field(
+        default=None,
+        sa_column=Column(_SEQ, primary_key=True, autoincrement=True),
+        description="Landing order.",
+    )
+    source: str = Field(sa_column=Column(String(50), nullable=False), description="Connector source name.")
+    record_id: str = Field(
+        sa_column=Column(String(200), nullable=False), description="The source's record id."
+    )
+    kind: str = Field(
+        sa_column=Column(String(50), nullable=False), description="Record type within the source."
+    )
+    content_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    payload: str = Field(
+        sa_column=Column(Text, nullable=False), description="Canonical JSON of the raw record."
+    )
+    origin: str = Field(sa_column=Column(String(500), nullable=False), description="File and line, or URL.")
+    group_key: str | None = Field(
+        default=None,
+        sa_column=Column(String(200), nullable=True),
+        description="Records processed together: the household of a register row.",
+    )
+    asserted_at: datetime = Field(
+        sa_column=Column(UTCDateTime(), nullable=False), description="When the source said it (provenance)."
+    )
+    received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    run_id: str = Field(sa_column=Column(String(32), nullable=False), description="The run that landed it.")
+    status: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
+    reason_code: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    processed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    processed_run_id: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+
+
+class SyncRun(SQLModel, table=True):
+    """The report of one run for one source: what was received and what became of it.
+
+    The accounting identity every row satisfies once ``status`` is ``completed``::
+
+        received + resumed = loaded + quarantined + unchanged + duplicates
+
+    ``resumed`` counts records an interrupted earlier run had landed but not processed.
+    ``report`` holds the breakdowns (quarantine reasons, warnings, graph writes, timings).
+    """
+
+    __tablename__ = "sync_run"
+    __table_args__ = (
+        PrimaryKeyConstraint("run_id", "source"),
+        CheckConstraint("status IN ('running', 'completed', 'failed', 'interrupted')", name="status"),
+        Index("ix_sync_run_source_started_at", "source", "started_at"),
+    )
+
+    run_id: str = Field(sa_column=Column(String(32), nullable=False))
+    source: str = Field(sa_column=Column(String(50), nullable=False))
+    kind: str = Field(
+        default="sync", sa_column=Column(String(16), nullable=False), description="sync | replay"
+    )
+    status: str = Field(default="running", sa_column=Column(String(16), nullable=False))
+    started_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    received: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    landed: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    unchanged: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    duplicates: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    resumed: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    loaded: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    quarantined: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    superseded: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    warnings: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -28,6 +28,7 @@ $(GATEWAY_STAMP): tools/gateway/package.json tools/gateway/package-lock.json
 serve: $(STAMP)
 	$(BIN)/shouhu init
 	test -d data/demo-sources || $(BIN)/shouhu demo generate --persons 20000 --seed 7
+	$(BIN)/shouhu sync --from data/demo-sources
 	$(BIN)/shouhu demo identities
 	$(BIN)/shouhu serve
 

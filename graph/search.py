@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from pypinyin import Style, lazy_pinyin
-
+from connectors.standardise import name_pinyin
 from graph.port import GraphStore
 from graph.records import Node
 
 
 def name_key(name: str) -> str:
-    """Toneless pinyin syllables joined by spaces: 张晓明 and 张小明 share 'zhang xiao ming'."""
-    return " ".join(lazy_pinyin(name.strip(), style=Style.NORMAL, errors="ignore"))
+    """Toneless pinyin, surnames read as surnames (曾 zeng, 单 shan): 张晓明 and 张小明 share
+    'zhang xiao ming'. The same function the connectors store Person.name_pinyin with, so a
+    spoken name finds what was synced."""
+    return name_pinyin(name.strip()) or ""
 
 
 def search_people(store: GraphStore, name: str, limit: int = 20) -> list[Node]:

@@ -27,12 +27,14 @@ Every run writes one ``sync_run`` row per source whose counters satisfy
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, and_, bindparam, func, select, update
@@ -266,6 +268,10 @@ class Pipeline:
         self.batch_size = batch_size
         self.land_chunk = land_chunk
         self.progress: Progress = progress or _NoProgress()
+        if config.reference is None:
+            # A replay or a run configured without one: the reference tables of the last
+            # sync, so records are checked against the same division codes as before.
+            config.reference = _last_reference(engine)
         self.ref = Reference.load(config.reference)
 
     # -- public -------------------------------------------------------------------------------
@@ -406,7 +412,7 @@ class Pipeline:
         }
         with session(self.engine) as s:
             cur = s.get(SyncCursor, REFERENCE_CURSOR)
-            if cur is not None and cur.cursor == ref.content_hash:
+            if cur is not None and _reference_state(cur.cursor).get("sha256") == ref.content_hash:
                 return summary
         at = _reference_time(self.config)
         nodes: list[NodeRecord] = []
@@ -451,7 +457,8 @@ class Pipeline:
             self.graph.upsert_rels(rels)
         with session(self.engine) as s:
             cur = s.get(SyncCursor, REFERENCE_CURSOR) or SyncCursor(source=REFERENCE_CURSOR, cursor="")
-            cur.cursor = ref.content_hash
+            path = str(self.config.reference.resolve()) if self.config.reference else None
+            cur.cursor = json.dumps({"sha256": ref.content_hash, "path": path})
             cur.updated_at = utcnow()
             s.add(cur)
         summary["changed"] = True
@@ -733,6 +740,22 @@ class Pipeline:
             self._save_run(conn, run_id, rep)
 
 
+def _reference_state(cursor: str | None) -> dict[str, Any]:
+    try:
+        state = json.loads(cursor or "{}")
+    except ValueError:
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def _last_reference(engine: Engine) -> Path | None:
+    """The reference directory the last sync loaded, if it is still there."""
+    with session(engine) as s:
+        cur = s.get(SyncCursor, REFERENCE_CURSOR)
+    path = _reference_state(cur.cursor if cur else None).get("path")
+    return Path(path) if path and Path(path).is_dir() else None
+
+
 def _reference_time(config: ConnectorsConfig) -> datetime:
     """When the reference tables were exported: their newest file's modification time."""
     if config.reference is None:
@@ -743,8 +766,6 @@ def _reference_time(config: ConnectorsConfig) -> datetime:
 
 def _source_for_replay(name: str) -> Source:
     """A connector to interpret stored payloads when the source is no longer configured."""
-    from pathlib import Path
-
     from connectors.sources import SourceConfig
 
     return make_source(SourceConfig(name, path=Path("/nonexistent")))

@@ -93,6 +93,8 @@ def test_quarantine_list_and_replay(county: Path, tmp_path: Path) -> None:
     assert replay.returncode == 0, replay.stderr
     report = json.loads(replay.stdout)
     assert report["kind"] == "replay"
+    # Re-validated against the reference tables the sync used (remembered, no --from needed).
+    assert report["reference"]["loaded"] is True
     assert report["total"]["resumed"] == len(rows)
     assert report["total"]["quarantined"] == len(rows) and report["total"]["unexplained"] == 0
 

@@ -83,6 +83,21 @@ class Interpreted:
     build: Callable[[KeyOf], Emitted] | None = None
     warnings: list[tuple[str, str]] = field(default_factory=list)
 
+    def add_person(self, mention: PersonMention, extra: dict[str, Any] | None = None) -> PersonMention:
+        """A person this record names: the mention for entity resolution and the identity claims
+        for the graph, taken from the same values so the two can never disagree."""
+        self.mentions.append(mention)
+        birth = mention.birth_date
+        self.person_props[mention.record_id] = {
+            "name": mention.name,
+            "name_pinyin": mention.name_pinyin,
+            "id_number": mention.id_number,
+            "sex": mention.sex,
+            "birth_date": birth.isoformat() if birth else None,
+            **(extra or {}),
+        }
+        return mention
+
 
 class Source(abc.ABC):
     """One source system: where its records come from and what they mean."""

@@ -207,15 +207,12 @@ class EducationSource(Source):
             birth_date=birth,
             division=village,
         )
-        out.mentions.append(mention)
-        out.person_props[rid] = {
-            "name": name,
-            "name_pinyin": mention.name_pinyin,
-            "id_number": id_number,
-            "sex": sex,
-            "birth_date": birth.isoformat() if birth else None,
-            "residence_address": address,
-        }
+        out.add_person(
+            mention,
+            {
+                "residence_address": address,
+            },
+        )
         school_name = get("学校名称") or None
         grade, klass, boarding = get("年级") or None, get("班级") or None, _yes(get("是否寄宿"))
         at = row.asserted_at
@@ -333,14 +330,7 @@ class EducationSource(Source):
             sex=sex,
             birth_date=birth,
         )
-        out.mentions.append(mention)
-        out.person_props[rid] = {
-            "name": name,
-            "name_pinyin": mention.name_pinyin,
-            "id_number": id_number,
-            "sex": sex,
-            "birth_date": birth.isoformat() if birth else None,
-        }
+        out.add_person(mention)
         grade = get("年级") or None
         at = row.asserted_at
         division = ref.school_division(school)

@@ -184,15 +184,12 @@ class HealthSource(Source):
             division=village,
             phone=_phone(res),
         )
-        out.mentions.append(m)
-        out.person_props[rid] = {
-            "name": name,
-            "name_pinyin": m.name_pinyin,
-            "id_number": id_number,
-            "sex": sex,
-            "birth_date": birth.isoformat() if birth else None,
-            "residence_address": address,
-        }
+        out.add_person(
+            m,
+            {
+                "residence_address": address,
+            },
+        )
         at = row.asserted_at
         if village:
 

@@ -228,20 +228,17 @@ class HukouSource(_CsvExport):
             division=division,
             household_number=household,
         )
-        out.mentions.append(mention)
         deceased = state == "死亡" or death is not None
-        out.person_props[rid] = {
-            "name": name,
-            "name_pinyin": mention.name_pinyin,
-            "id_number": id_number,
-            "sex": sex,
-            "birth_date": birth.isoformat() if birth else None,
-            "hukou_type": hukou_type,
-            "registered_address": address,
-            "division": division if state == "正常" else None,
-            "deceased": deceased,
-            "death_date": death.isoformat() if death else None,
-        }
+        out.add_person(
+            mention,
+            {
+                "hukou_type": hukou_type,
+                "registered_address": address,
+                "division": division if state == "正常" else None,
+                "deceased": deceased,
+                "death_date": death.isoformat() if death else None,
+            },
+        )
         parents = self._parents.get(rid, [])
         out.needs.extend(Need(p, p, optional=True) for p, _ in parents)
         at = row.asserted_at
@@ -350,14 +347,7 @@ class IncidentSource(_CsvExport):
             birth_date=birth,
             division=division,
         )
-        out.mentions.append(child)
-        out.person_props[rid] = {
-            "name": name,
-            "name_pinyin": child.name_pinyin,
-            "id_number": id_number,
-            "sex": sex,
-            "birth_date": birth.isoformat() if birth else None,
-        }
+        out.add_person(child)
         g_name = normalise_name(get("监护人姓名"))
         g_phone = parse_phone(get("监护人联系电话"))
         gid = mention_record_id(rid, "guardian")

@@ -259,18 +259,15 @@ class SurveySource(Source):
             birth_date=birth,
             division=division,
         )
-        out.mentions.append(cm)
-        out.person_props[rid] = {
-            "name": name,
-            "name_pinyin": cm.name_pinyin,
-            "id_number": id_number,
-            "sex": sex,
-            "birth_date": birth.isoformat() if birth else None,
-            "hukou_type": parse_hukou_type(child.get("hukou_type")),
-            "residence_address": address,
-            "division": division,
-            "disability": parse_disability(clean_text(child.get("health"))),
-        }
+        out.add_person(
+            cm,
+            {
+                "hukou_type": parse_hukou_type(child.get("hukou_type")),
+                "residence_address": address,
+                "division": division,
+                "disability": parse_disability(clean_text(child.get("health"))),
+            },
+        )
         parents: list[tuple[str, str, str]] = []  # (mention id, role, status)
         for role in ("father", "mother"):
             part = form.get(role)

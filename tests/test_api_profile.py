@@ -40,7 +40,7 @@ def test_police_see_the_whole_profile(api: Api) -> None:
     assert person["guardians"][0]["person"]["id"] == "person:granny"
 
 
-def test_village_supervisor_sees_own_village_with_masked_id(api: Api) -> None:
+def test_village_supervisor_sees_a_child_of_their_village(api: Api) -> None:
     r = api.gql("village", PROFILE, {"id": "person:child"})
     person = r.json()["data"]["person"]
     assert person["name"] == "甲乙"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import secrets
 import subprocess
 import sys
 import textwrap
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, Table, create_engine, make_url, select, text, update
+from sqlalchemy import Engine, Table, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from auth.audit import (
@@ -41,15 +40,14 @@ from auth.audit import (
 )
 from auth.principal import BreakGlass, Principal
 from shouhu.db import (
-    DatabaseUnavailable,
     check_reachable,
     downgrade,
     make_engine,
     migrate,
     pending_changes,
 )
+from tests.conftest import fresh_pg_database
 
-PG_ADMIN_URL = os.environ.get("SHOUHU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 CST = timezone(timedelta(hours=8))
 AUDIT_TABLES = {"audit_entry", "audit_record", "audit_review", "notification"}
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,35 +56,6 @@ _entry = AuditEntry.__table__  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------------------------------------ fixtures
-
-
-@pytest.fixture(scope="module")
-def pg_admin_url() -> str:
-    try:
-        check_reachable(PG_ADMIN_URL)
-    except DatabaseUnavailable as exc:
-        if os.environ.get("SHOUHU_SKIP_POSTGRES") == "1":
-            pytest.skip(f"PostgreSQL skipped (SHOUHU_SKIP_POSTGRES=1): {exc}")
-        pytest.fail(
-            f"PostgreSQL tests need the server ({exc}) -- start it with "
-            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, "
-            "or set SHOUHU_SKIP_POSTGRES=1 to skip them",
-            pytrace=False,
-        )
-    return PG_ADMIN_URL
-
-
-def _fresh_pg_database(admin_url: str) -> Iterator[str]:
-    name = f"shouhu_test_{secrets.token_hex(6)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -98,7 +67,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         migrate(url)
         yield url
     else:
-        for url in _fresh_pg_database(request.getfixturevalue("pg_admin_url")):
+        for url in fresh_pg_database(request.getfixturevalue("pg_admin_url")):
             migrate(url)
             yield url
 

@@ -8,14 +8,12 @@ SHOUHU_SKIP_POSTGRES=1 to skip the PostgreSQL half on a machine without it.
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, inspect, make_url, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import StatementError
 from sqlmodel import select
 
@@ -31,45 +29,12 @@ from shouhu.db import (
     session,
 )
 from shouhu.db.tables import SyncCursor
+from tests.conftest import fresh_pg_database
 
-PG_ADMIN_URL = os.environ.get(
-    "SHOUHU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 CST = timezone(timedelta(hours=8))  # China Standard Time: where the agencies' clocks are
 
 
 # ------------------------------------------------------------------------------------------------ fixtures
-
-
-@pytest.fixture(scope="session")
-def pg_admin_url() -> str:
-    """The maintenance database's URL, once the server has been found reachable."""
-    try:
-        check_reachable(PG_ADMIN_URL)
-    except DatabaseUnavailable as exc:
-        if os.environ.get("SHOUHU_SKIP_POSTGRES") == "1":
-            pytest.skip(f"PostgreSQL skipped (SHOUHU_SKIP_POSTGRES=1): {exc}")
-        pytest.fail(
-            f"PostgreSQL tests need the server ({exc}) -- start it with "
-            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, "
-            "or set SHOUHU_SKIP_POSTGRES=1 to skip them",
-            pytrace=False,
-        )
-    return PG_ADMIN_URL
-
-
-def _fresh_pg_database(admin_url: str) -> Iterator[str]:
-    name = f"shouhu_test_{secrets.token_hex(6)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            # FORCE: a connection a failed test left open must not keep the database alive.
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -78,7 +43,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{(tmp_path / 'store' / 'shouhu.sqlite3').as_posix()}"
     else:
-        yield from _fresh_pg_database(request.getfixturevalue("pg_admin_url"))
+        yield from fresh_pg_database(request.getfixturevalue("pg_admin_url"))
 
 
 @pytest.fixture

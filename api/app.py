@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, *, enforce: bool = True) -> Sta
         introspection=settings.dev_mode,
     )
     graphql = GraphQLEndpoint(settings, schema, audit, policy)
+    graphql.sql = engine
     auth = AuthService(settings, engine)  # bound to this app, so two apps in one process stay apart
 
     @asynccontextmanager

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.engine import Engine
+
 from api.guard import Guard
 from auth.audit import AuditLog
 from auth.policy import Policy
 from auth.principal import Principal
 from graph.port import GraphStore
+from shouhu.settings import Settings
 
 # The default policy file, read once, gives the schema its @requiresScopes directives so a
 # Federation router can enforce the same rules as a second line.
@@ -21,3 +24,6 @@ class Context:
     principal: Principal | None
     store: GraphStore
     audit: AuditLog | None = None
+    # The relational store (workflows, review queue, landing) and the settings of this app.
+    sql: Engine | None = None
+    settings: Settings | None = None

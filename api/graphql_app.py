@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from graphql import GraphQLError
+from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -81,6 +82,7 @@ class GraphQLEndpoint:
         self.settings = settings
         self.schema = schema
         self.store: GraphStore | None = None  # opened by the app's lifespan
+        self.sql: Engine | None = None
         self.audit = audit
         self.policy = policy
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
@@ -134,7 +136,14 @@ class GraphQLEndpoint:
     ) -> Response:
         assert self.store is not None
         guard = Guard(self.store, principal, self.policy)
-        context = Context(guard=guard, principal=principal, store=self.store, audit=self.audit)
+        context = Context(
+            guard=guard,
+            principal=principal,
+            store=self.store,
+            audit=self.audit,
+            sql=self.sql,
+            settings=self.settings,
+        )
         try:
             result = self.schema.execute_sync(
                 query, variable_values=variables, context_value=context, operation_name=operation_name

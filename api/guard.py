@@ -113,6 +113,27 @@ class Guard:
             self.trail.break_glass = True
         return decision.allowed
 
+    # ---- actions ----------------------------------------------------------------------------
+    def authorize(self, capability: str) -> None:
+        """Refuse an action (a mutation, a workflow query) the caller's role does not hold.
+
+        With enforcement off (benchmark baseline) every action is allowed, as every field is.
+        """
+        if not self.enforcing:
+            return
+        assert self.policy is not None and self.principal is not None
+        if not self.policy.can(self.principal, capability):
+            self.trail.reasons.add("capability_missing")
+            raise GraphQLError(
+                "not permitted", extensions={"code": "FORBIDDEN", "reason": "capability_missing"}
+            )
+        self.trail.reasons.add(capability)
+
+    def wrote(self, record_id: str, *paths: str) -> None:
+        """Put a change on the request's audit entry: the record and each `Kind.field` written."""
+        self.trail.records.add(record_id)
+        self.trail.fields["write"].update(paths)
+
     def visible_node(self, profile: Profile, node: Node) -> bool:
         """Non-person records (cases, events, agreements) follow the person they concern."""
         return self.visible_person(profile, profile.root)

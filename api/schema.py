@@ -121,12 +121,26 @@ class Query:
         return Division(_node=node, _profile=Profile(node.id, Subgraph({node.id: node}, {})))
 
 
+def _parts() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """The query and mutation roots of each area, merged into one schema (one line per area)."""
+    from api.audit_schema import AuditQuery
+    from api.resolution_schema import ResolutionMutation, ResolutionQuery
+
+    queries: tuple[type, ...] = (Query, AuditQuery, ResolutionQuery)
+    mutations: tuple[type, ...] = (ResolutionMutation,)
+    return queries, mutations
+
+
 def build_query() -> type:
     from strawberry.tools import merge_types
 
-    from api.audit_schema import AuditQuery
+    return merge_types("Query", _parts()[0])
 
-    return merge_types("Query", (Query, AuditQuery))
+
+def build_mutation() -> type:
+    from strawberry.tools import merge_types
+
+    return merge_types("Mutation", _parts()[1])
 
 
 class _Schema(strawberry.federation.Schema):
@@ -154,6 +168,7 @@ def build_schema(
         rules.append(NoSchemaIntrospectionCustomRule)
     return _Schema(
         query=build_query(),
+        mutation=build_mutation(),
         types=[Person],
         federation_version="2.7",
         extensions=[

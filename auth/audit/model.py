@@ -48,7 +48,7 @@ DECISIONS = ("allow", "partial", "deny", "error")
 masking is the policy working); partial: some fields were denied (null plus an error); deny: the request
 was refused as a whole; error: it failed for a reason other than policy."""
 
-FIELD_DECISIONS = ("allow", "mask", "deny")
+FIELD_DECISIONS = ("allow", "mask", "deny", "write")  # write: what a mutation changed
 """Per-field outcomes, the keys of `AuditEntry.fields`."""
 
 

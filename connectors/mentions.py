@@ -8,14 +8,16 @@ pipeline receives back a stable person key for each ``(system, record_id)``.
 
 The fields are already standardised by :mod:`connectors.standardise`: an ID number is
 present only when it is normalised and valid (an invalid one is no evidence of identity
-and would only make wrong merges), names are stripped of blanks, ``name_pinyin`` is the
-surname-aware toneless key, dates are :class:`datetime.date`.
+and would only make wrong merges), names are stripped of blanks (``name_pinyin`` is derived
+from the name), dates are :class:`datetime.date`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+
+from shouhu.names import name_pinyin
 
 __all__ = ["ROLE_SUFFIXES", "PersonMention", "mention_record_id"]
 
@@ -39,13 +41,18 @@ class PersonMention:
     record_id: str
     role: str
     name: str | None = None
-    name_pinyin: str | None = None
     id_number: str | None = None
     sex: str | None = None
     birth_date: date | None = None
     division: str | None = None
     household_number: str | None = None
     phone: str | None = None
+
+    @property
+    def name_pinyin(self) -> str | None:
+        """The surname-aware toneless key of the name (:func:`shouhu.names.name_pinyin`): derived,
+        never passed, so every source stores the key the search and the resolver compute."""
+        return name_pinyin(self.name) or None if self.name else None
 
     @property
     def key(self) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""Standard forms of the values every source spells its own way: names, pinyin, dates, codes.
+"""Standard forms of the values every source spells its own way: names, dates, codes (pinyin: shouhu.names).
 
 A connector parses its format and then hands every name, date, sex, ID number, phone
 number and division code through this module, so the same person described by the
@@ -19,10 +19,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
-from functools import lru_cache
 from pathlib import Path
-
-from pypinyin import Style, lazy_pinyin
 
 from connectors.idnumber import InvalidIdNumber, parse_id_number
 
@@ -31,7 +28,6 @@ __all__ = [
     "Reference",
     "Rejected",
     "clean_text",
-    "name_pinyin",
     "normalise_name",
     "parse_date",
     "parse_datetime",
@@ -85,134 +81,6 @@ def normalise_name(value: object) -> str | None:
     """
     text = clean_text(value).replace(" ", "").translate(_DOTS)
     return text or None
-
-
-# Compound surnames (复姓), read as the surname, not as the characters' common readings.
-_COMPOUND_SURNAMES: dict[str, str] = {
-    "欧阳": "ou yang",
-    "司马": "si ma",
-    "诸葛": "zhu ge",
-    "上官": "shang guan",
-    "东方": "dong fang",
-    "皇甫": "huang fu",
-    "尉迟": "yu chi",
-    "公孙": "gong sun",
-    "慕容": "mu rong",
-    "长孙": "zhang sun",
-    "宇文": "yu wen",
-    "司徒": "si tu",
-    "夏侯": "xia hou",
-    "令狐": "ling hu",
-    "澹台": "tan tai",
-    "端木": "duan mu",
-    "单于": "chan yu",
-    "万俟": "mo qi",
-    "闻人": "wen ren",
-    "南宫": "nan gong",
-    "西门": "xi men",
-    "百里": "bai li",
-    "呼延": "hu yan",
-    "轩辕": "xuan yuan",
-    "申屠": "shen tu",
-    "公冶": "gong ye",
-    "太史": "tai shi",
-    "钟离": "zhong li",
-}
-
-# Single-character surnames whose reading as a surname differs from the character's most
-# common reading, which is what pypinyin gives without context (曾 ceng, 单 dan, 解 jie,
-# 仇 chou, 区 qu ...). Caseworkers search by the spoken surname: 曾 is "zeng".
-_SURNAME_READINGS: dict[str, str] = {
-    "曾": "zeng",
-    "单": "shan",
-    "解": "xie",
-    "仇": "qiu",
-    "区": "ou",
-    "查": "zha",
-    "朴": "piao",
-    "翟": "zhai",
-    "盖": "ge",
-    "缪": "miao",
-    "尉": "wei",
-    "覃": "qin",
-    "乐": "yue",
-    "召": "shao",
-    "秘": "bi",
-    "折": "she",
-    "员": "yun",
-    "能": "nai",
-    "繁": "po",
-    "种": "chong",
-    "祭": "zhai",
-    "卜": "bu",
-    "薄": "bo",
-    "句": "gou",
-    "阚": "kan",
-    "隗": "wei",
-    "过": "guo",
-    "黑": "he",
-    "朝": "chao",
-    "柏": "bai",
-    "长": "chang",
-    "沈": "shen",
-    "石": "shi",
-    "任": "ren",
-    "华": "hua",
-    "纪": "ji",
-    "车": "che",
-    "燕": "yan",
-    "那": "na",
-    "宁": "ning",
-    "贾": "jia",
-    "要": "yao",
-    "臧": "zang",
-    "蕃": "pi",
-    "禚": "zhuo",
-    "冼": "xian",
-    "訾": "zi",
-    "莘": "shen",
-    "雍": "yong",
-    "牟": "mou",
-    "相": "xiang",
-    "么": "yao",
-    "侯": "hou",
-    "盛": "sheng",
-    "应": "ying",
-    "都": "du",
-    "郇": "huan",
-    "荀": "xun",
-    "曲": "qu",
-    "藏": "zang",
-    "重": "chong",
-    "褚": "chu",
-    "洗": "xian",
-}
-
-
-@lru_cache(maxsize=200_000)
-def name_pinyin(name: str | None) -> str | None:
-    """Toneless pinyin of a name with the surname read as a surname: ``曾小明`` → ``zeng xiao ming``.
-
-    Same shape as ``graph.search.name_key`` (syllables joined by single spaces), so homophone
-    names (张晓明 / 张小明) share a key. The given name is read by pypinyin with its phrase
-    context; the surname comes from the tables above when it is a compound surname or a
-    character whose surname reading is not its everyday one. Names repeat a great deal in
-    a county, hence the cache.
-    """
-    n = normalise_name(name)
-    if not n:
-        return None
-    n = n.replace("·", "")
-    head: list[str] = []
-    if n[:2] in _COMPOUND_SURNAMES and len(n) > 2:
-        head, rest = _COMPOUND_SURNAMES[n[:2]].split(), n[2:]
-    elif n[0] in _SURNAME_READINGS:
-        head, rest = [_SURNAME_READINGS[n[0]]], n[1:]
-    else:
-        rest = n
-    tail = lazy_pinyin(rest, style=Style.NORMAL, errors="ignore") if rest else []
-    syllables = [s for s in head + tail if s]
-    return " ".join(syllables) or None
 
 
 # ---- dates ---------------------------------------------------------------------------------

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from connectors.standardise import name_pinyin
 from graph.port import GraphStore
 from graph.records import Node
+from shouhu.names import name_pinyin
 
 
 def name_key(name: str) -> str:
     """Toneless pinyin, surnames read as surnames (曾 zeng, 单 shan): 张晓明 and 张小明 share
     'zhang xiao ming'. The same function the connectors store Person.name_pinyin with, so a
     spoken name finds what was synced."""
-    return name_pinyin(name.strip()) or ""
+    return name_pinyin(name.strip())
 
 
 def search_people(store: GraphStore, name: str, limit: int = 20) -> list[Node]:

@@ -14,7 +14,6 @@ from connectors.sources.survey import parse_disability
 from connectors.standardise import (
     Reference,
     Rejected,
-    name_pinyin,
     normalise_name,
     parse_date,
     parse_hukou_type,
@@ -27,29 +26,10 @@ from tests import test_connectors_support as support
 county = support.county
 
 
-@pytest.mark.parametrize(
-    ("name", "key"),
-    [
-        ("曾小明", "zeng xiao ming"),  # pypinyin alone: ceng
-        ("单田芳", "shan tian fang"),  # dan
-        ("解缙", "xie jin"),  # jie
-        ("仇英", "qiu ying"),  # chou
-        ("区志强", "ou zhi qiang"),  # qu
-        ("欧阳修", "ou yang xiu"),
-        ("尉迟恭", "yu chi gong"),
-        ("张晓明", "zhang xiao ming"),
-        ("张小明", "zhang xiao ming"),  # homophones share the key
-        (" 张 小明 ", "zhang xiao ming"),
-    ],
-)
-def test_name_pinyin_reads_surnames_as_surnames(name: str, key: str) -> None:
-    assert name_pinyin(name) == key
-
-
 def test_names_lose_blanks_and_get_one_middle_dot() -> None:
     assert normalise_name(" 张 三 ") == "张三"
     assert normalise_name("阿依•古丽") == "阿依·古丽"
-    assert normalise_name("  ") is None and name_pinyin(None) is None
+    assert normalise_name("  ") is None
 
 
 @pytest.mark.parametrize(

@@ -22,12 +22,9 @@ from sqlalchemy import Engine, create_engine, make_url, select
 from connectors.idnumber import make_id_number
 from connectors.mentions import PersonMention
 from connectors.resolution import (
-    NameAgreement,
     ResolutionError,
-    compare_names,
     get_review,
     merge,
-    name_pinyin,
     open_review_count,
     open_reviews,
     person_mentions,
@@ -36,10 +33,10 @@ from connectors.resolution import (
     undo_merge,
 )
 from connectors.resolution.evaluate import county_mentions
-from connectors.resolution.names import fuzzy_pinyin, split_name
 from connectors.resolution.resolver import RESOLVER, resolve_with_changes
 from connectors.resolution.tables import MergeHistory, PersonLink
 from shouhu.db import DatabaseUnavailable, check_reachable, make_engine, migrate
+from shouhu.names import NameAgreement, compare_names, fuzzy_pinyin, name_pinyin, split_name
 
 TODAY = date(2024, 9, 30)
 VILLAGE = "500248101201"  # a village of every generated county (first township, first 村)
@@ -68,6 +65,8 @@ PG_ADMIN_URL = os.environ.get("SHOUHU_TEST_POSTGRES_URL", "postgresql+psycopg://
         ("上官婉儿", "shang guan wan er"),
         ("万俟卨", "mo qi xie"),
         ("张晓明", "zhang xiao ming"),
+        ("张小明", "zhang xiao ming"),  # homophones share the key
+        (" 张 小明 ", "zhang xiao ming"),
         ("吕 芳", "lv fang"),  # a stray blank; ü written v
     ],
 )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from connectors.standardise import name_pinyin
 from graph.ladybug import LadybugStore
 from graph.records import Assertion, NodeRecord
 from graph.search import search_people
+from shouhu.names import name_pinyin
 
 
 def test_homophones_and_surname_readings_find_the_synced_person(tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from connectors.resolution.names import NameAgreement, compare_names, fuzzy_pinyin, name_pinyin
     from connectors.resolution.resolver import (
         MentionView,
         MergeOutcome,
@@ -35,15 +34,11 @@ if TYPE_CHECKING:
 __all__ = [
     "MentionView",
     "MergeOutcome",
-    "NameAgreement",
     "ResolutionError",
     "ResolverSettings",
     "Review",
-    "compare_names",
-    "fuzzy_pinyin",
     "get_review",
     "merge",
-    "name_pinyin",
     "open_review_count",
     "open_reviews",
     "person_mentions",
@@ -52,14 +47,8 @@ __all__ = [
     "undo_merge",
 ]
 
-_NAMES = {"NameAgreement", "compare_names", "fuzzy_pinyin", "name_pinyin"}
-
 
 def __getattr__(name: str) -> Any:
-    if name in _NAMES:
-        from connectors.resolution import names
-
-        return getattr(names, name)
     if name in __all__:
         from connectors.resolution import resolver
 

@@ -36,7 +36,6 @@ from connectors.standardise import (
     Reference,
     Rejected,
     clean_text,
-    name_pinyin,
     normalise_name,
     parse_date,
     parse_sex,
@@ -201,7 +200,6 @@ class EducationSource(Source):
             record_id=rid,
             role="pupil",
             name=name,
-            name_pinyin=name_pinyin(name),
             id_number=id_number,
             sex=sex,
             birth_date=birth,
@@ -268,9 +266,7 @@ class EducationSource(Source):
             raise Rejected("value.invalid", f"缺勤类型 {kind_zh!r} is not one of {tuple(ABSENCE_KINDS)}")
         school = get("学校代码") or None
         out = Interpreted()
-        fallback = PersonMention(
-            system=self.name, record_id=rid, role="pupil", name=name, name_pinyin=name_pinyin(name)
-        )
+        fallback = PersonMention(system=self.name, record_id=rid, role="pupil", name=name)
         out.person_props[rid] = {"name": name, "name_pinyin": fallback.name_pinyin}
         if student:
             out.needs.append(Need(student, student, fallback))
@@ -325,7 +321,6 @@ class EducationSource(Source):
             record_id=rid,
             role="pupil",
             name=name,
-            name_pinyin=name_pinyin(name),
             id_number=id_number,
             sex=sex,
             birth_date=birth,

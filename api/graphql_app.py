@@ -48,7 +48,8 @@ _ECHOED_VALUE = (
     (re.compile(r"(Invalid character[^:]*):.*$", re.S), r"\1."),
     (re.compile(r"Unknown operation named\b.*$", re.S), "Unknown operation name."),
 )
-_OPERATION = re.compile(r"^\s*(query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
+# The kind of an anonymous operation counts too: `mutation($id: Int!) {…}` is a change.
+_OPERATION = re.compile(r"^\s*(query|mutation|subscription)\b\s*([_A-Za-z][_0-9A-Za-z]*)?")
 
 
 def _error(message: str, code: str, status: int) -> JSONResponse:
@@ -193,7 +194,7 @@ class GraphQLEndpoint:
         trail = guard.trail
         m = _OPERATION.match(query)
         kind = m.group(1) if m else "query"
-        name = operation_name or (m.group(2) if m else "anonymous")
+        name = operation_name or (m.group(2) if m and m.group(2) else "anonymous")
         if not re.fullmatch(r"[_A-Za-z][_0-9A-Za-z]{0,63}", name) or sum(c.isdigit() for c in name) >= 6:
             name = "anonymous"  # a caller-chosen name is never allowed to carry data into the log
         fields = {k: sorted(v) for k, v in trail.fields.items() if v}

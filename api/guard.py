@@ -129,6 +129,26 @@ class Guard:
             )
         self.trail.reasons.add(capability)
 
+    def scope_prefix(self) -> str | None:
+        """The division subtree whose rows the caller may see: "" everywhere, None none by place
+        (a school sees its pupils, a court its referred cases). Narrows a query at the source;
+        each row is still checked."""
+        if not self.enforcing:
+            return ""
+        assert self.policy is not None and self.principal is not None
+        return self.policy.row_scope(self.principal).division_prefix
+
+    def divisions_visible(self, divisions: set[str]) -> bool:
+        """Row scope for a record known only by its places (a source record awaiting review)."""
+        if not self.enforcing:
+            return True
+        assert self.policy is not None and self.principal is not None
+        facts = ScopeFacts(divisions=frozenset(d for d in divisions if d))
+        allowed = self.policy.in_scope(self.principal, facts).allowed
+        if not allowed:
+            self.trail.reasons.add("out_of_scope")
+        return allowed
+
     def wrote(self, record_id: str, *paths: str) -> None:
         """Put a change on the request's audit entry: the record and each `Kind.field` written."""
         self.trail.records.add(record_id)

@@ -1,31 +1,301 @@
-"""Caseworkers' review queue for entity resolution, and the cross-check report, over GraphQL."""
+"""Caseworkers' review queue for entity resolution, and the cross-check report, over GraphQL.
+
+A review shows what two source records say about a person; those values are personal data and
+pass the field policy like a Person's (names masked, ID numbers denied to whoever may not see
+them). Deciding needs the `review_matches` capability; the cross-check `read_crosscheck`.
+"""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from api.context import Context
+from api.guard import FieldDenied
+from api.types import Person
+
+# Which Person field each value of a source record is, for the field policy.
+_FIELDS = {
+    "name": "name",
+    "id_number": "id_number",
+    "sex": "sex",
+    "birth_date": "birth_date",
+    "division": "division",
+    "phone": "phone",
+}
+
+
+def _engine(info: Info[Context, None]):  # type: ignore[no-untyped-def]
+    if info.context.sql is None:
+        raise GraphQLError("the relational store is not available", extensions={"code": "UNAVAILABLE"})
+    return info.context.sql
+
+
+def _value(info: Info[Context, None], prop: str, raw: object) -> str | None:
+    try:
+        value = (
+            info.context.guard.decide_and_apply("Person", prop, raw) if info.context.guard.enforcing else raw
+        )
+    except FieldDenied:
+        return None
+    return None if value is None else str(value)
+
+
+@strawberry.type(description="What one source record says about the person it names.")
+class SourceMention:
+    system: str
+    record_id: str
+    person_id: strawberry.ID
+    role: str | None
+    name: str | None
+    id_number: str | None = strawberry.field(description="null when the policy denies it")
+    sex: str | None
+    birth_date: str | None
+    division: str | None
+    phone: str | None
+    link_method: str
+
+    @staticmethod
+    def of(info: Info[Context, None], m) -> SourceMention:  # type: ignore[no-untyped-def]
+        info.context.guard.trail.records.add(f"person:{m.person_key}")
+        birth = m.birth_date.isoformat() if isinstance(m.birth_date, date) else m.birth_date
+        raw = {"name": m.name, "id_number": m.id_number, "sex": m.sex, "birth_date": birth,
+               "division": m.division, "phone": m.phone}  # fmt: skip
+        seen = {k: _value(info, _FIELDS[k], v) for k, v in raw.items()}
+        return SourceMention(
+            system=m.system,
+            record_id=m.record_id,
+            person_id=strawberry.ID(f"person:{m.person_key}"),
+            role=m.role,
+            link_method=m.method,
+            **seen,
+        )
+
+
+@strawberry.type(description="A proposed match below certainty, for a caseworker to decide.")
+class MatchReview:
+    id: int
+    score: float
+    status: str
+    created_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    left: SourceMention
+    right: SourceMention
+
+
+@strawberry.type
+class MatchReviewPage:
+    items: list[MatchReview]
+    total_in_scope: int
+
+
+@strawberry.type(description="What a merge or its undoing changed.")
+class MergeResult:
+    merge_id: int | None
+    survivor_id: strawberry.ID
+    absorbed_id: strawberry.ID
+    moved_records: int
+    reprojected_records: int
+
+
+@strawberry.type(description="How many children, and which (those in your scope), fall under a finding.")
+class CrossCheckFinding:
+    finding: str
+    count: int
+    examples: list[Person]
+
+
+@strawberry.type(description="Where the sources disagree (MCA 2016 notice §3.3), for one division.")
+class CrossCheckReport:
+    as_of: date
+    division: str
+    children: int
+    findings: list[CrossCheckFinding]
+    conflicting_attributes: list[str]
+
+
+def _review(info: Info[Context, None], r) -> MatchReview | None:  # type: ignore[no-untyped-def]
+    guard = info.context.guard
+    if not guard.divisions_visible({r.left.division or "", r.right.division or ""}):
+        return None
+    return MatchReview(
+        id=r.id,
+        score=r.score,
+        status=r.status,
+        created_at=r.created_at,
+        decided_by=r.decided_by,
+        decided_at=r.decided_at,
+        left=SourceMention.of(info, r.left),
+        right=SourceMention.of(info, r.right),
+    )
+
+
+def _reviewable(info: Info[Context, None], review_id: int) -> None:
+    """The review exists and lies in the caller's jurisdiction; the same answer otherwise."""
+    from connectors.resolution import ResolutionError, get_review
+
+    try:
+        r = get_review(_engine(info), review_id)
+    except ResolutionError:
+        r = None
+    if r is None or not info.context.guard.divisions_visible({r.left.division or "", r.right.division or ""}):
+        raise GraphQLError("no such review in your scope", extensions={"code": "NOT_FOUND"})
+
+
+def _decided_by(info: Info[Context, None]) -> str:
+    p = info.context.principal
+    return f"{p.agency_id}/{p.client_id}" if p is not None else "unauthenticated-benchmark"
+
+
+def _refused(exc: Exception) -> GraphQLError:
+    return GraphQLError(str(exc), extensions={"code": "INVALID_TRANSITION"})
 
 
 @strawberry.type
 class ResolutionQuery:
-    @strawberry.field(description="Open match reviews in your jurisdiction.")
-    def review_queue_size(self, info: Info[Context, None]) -> int:
-        from connectors.resolution import open_review_count
+    @strawberry.field(description="Open match reviews in your jurisdiction, strongest first.")
+    def match_reviews(self, info: Info[Context, None], first: int = 20, offset: int = 0) -> MatchReviewPage:
+        from connectors.resolution import open_review_count, open_reviews
 
-        info.context.guard.authorize("review_matches")
-        assert info.context.sql is not None
-        return open_review_count(info.context.sql)
+        guard = info.context.guard
+        guard.authorize("review_matches")
+        prefix = guard.scope_prefix()
+        if prefix is None:
+            return MatchReviewPage(items=[], total_in_scope=0)
+        first, offset = max(1, min(first, 100)), max(0, offset)
+        engine = _engine(info)
+        found = open_reviews(engine, division_prefix=prefix or None, limit=first, offset=offset)
+        items = [x for x in (_review(info, r) for r in found) if x is not None]
+        return MatchReviewPage(
+            items=items, total_in_scope=open_review_count(engine, division_prefix=prefix or None)
+        )
+
+    @strawberry.field(
+        description="Children in one source and missing from another, school-age children with no "
+        "enrolment, and facts the sources disagree on, in a division of your jurisdiction."
+    )
+    def cross_check(
+        self, info: Info[Context, None], division: str, as_of: date | None = None, examples: int = 20
+    ) -> CrossCheckReport:
+        from connectors.crosscheck import crosscheck
+
+        guard = info.context.guard
+        guard.authorize("read_crosscheck")
+        code = division.rstrip("0") or division
+        prefix = guard.scope_prefix()
+        if not code.isdigit() or len(division) != 12:
+            raise GraphQLError("division must be a 12-digit code", extensions={"code": "BAD_REQUEST"})
+        if prefix is None or not code.startswith(prefix):
+            raise GraphQLError("that division is outside your jurisdiction", extensions={"code": "FORBIDDEN"})
+        report = crosscheck(info.context.store, as_of=as_of, division_prefix=code)
+        examples = max(0, min(examples, 100))
+        lists = {f"missing.{k}": v for k, v in sorted(report.missing.items())}
+        lists["school_age_not_enrolled"] = report.school_age_not_enrolled
+        lists["survey_parents_away_but_register_mother_home"] = report.parents_away_but_mother_registered_home
+        findings = []
+        for name, ids in lists.items():
+            shown: list[Person] = []
+            for pid in sorted(ids):
+                if len(shown) >= examples:
+                    break
+                profile = guard.profile(pid)
+                if profile is not None and guard.visible_person(profile, pid):
+                    node = profile.node(pid)
+                    assert node is not None
+                    shown.append(Person(_node=node, _profile=profile))
+            findings.append(CrossCheckFinding(finding=name, count=len(ids), examples=shown))
+        return CrossCheckReport(
+            as_of=report.as_of,
+            division=division,
+            children=report.children,
+            findings=findings,
+            conflicting_attributes=[f"{k}:{v}" for k, v in report.conflicting_attributes.most_common()],
+        )
 
 
 @strawberry.type
 class ResolutionMutation:
-    @strawberry.mutation(description="Reject a proposed match: the two mentions are different people.")
-    def reject_match(self, info: Info[Context, None], review_id: int) -> bool:
-        from connectors.resolution import reject
+    @strawberry.mutation(
+        description="The two records are one person: merge them, in the links and the graph."
+    )
+    def merge_match(self, info: Info[Context, None], review_id: int) -> MergeResult:
+        from connectors.resolution import ResolutionError
+        from connectors.resolution.decisions import merge_match
 
         info.context.guard.authorize("review_matches")
-        assert info.context.sql is not None and info.context.principal is not None
-        reject(info.context.sql, review_id, info.context.principal.client_id)
-        return True
+        _reviewable(info, review_id)
+        try:
+            d = merge_match(_engine(info), info.context.store, review_id, _decided_by(info))
+        except ResolutionError as exc:
+            raise _refused(exc) from exc
+        return _merge_result(info, d)
+
+    @strawberry.mutation(description="The two records are different people; the pair is not proposed again.")
+    def reject_match(self, info: Info[Context, None], review_id: int) -> MatchReview:
+        from connectors.resolution import ResolutionError
+        from connectors.resolution.decisions import reject_match
+
+        info.context.guard.authorize("review_matches")
+        _reviewable(info, review_id)
+        try:
+            r = reject_match(_engine(info), review_id, _decided_by(info))
+        except ResolutionError as exc:
+            raise _refused(exc) from exc
+        info.context.guard.wrote(f"review:{review_id}", "MatchReview.status")
+        out = _review(info, r)
+        assert out is not None
+        return out
+
+    @strawberry.mutation(description="Take a merge back: the records it moved return to the other person.")
+    def undo_merge(self, info: Info[Context, None], merge_id: int) -> MergeResult:
+        from connectors.resolution import ResolutionError
+        from connectors.resolution.decisions import undo_match_merge
+
+        guard = info.context.guard
+        guard.authorize("review_matches")
+        _merge_in_scope(info, merge_id)
+        try:
+            d = undo_match_merge(_engine(info), info.context.store, merge_id, _decided_by(info))
+        except ResolutionError as exc:
+            raise _refused(exc) from exc
+        return _merge_result(info, d)
+
+
+def _merge_in_scope(info: Info[Context, None], merge_id: int) -> None:
+    from sqlalchemy import select
+
+    from connectors.resolution.tables import MergeHistory, ResolutionMention
+
+    merges, mentions = MergeHistory.__table__, ResolutionMention.__table__  # type: ignore[attr-defined]
+    with _engine(info).connect() as conn:
+        row = conn.execute(select(merges.c.moved).where(merges.c.id == merge_id)).first()
+        divisions: set[str] = set()
+        if row is not None and row.moved:
+            system, record_id = row.moved[0][0], row.moved[0][1]
+            divisions = {
+                d or ""
+                for (d,) in conn.execute(
+                    select(mentions.c.division).where(
+                        mentions.c.system == system, mentions.c.record_id == record_id
+                    )
+                )
+            }
+    if row is None or not info.context.guard.divisions_visible(divisions):
+        raise GraphQLError("no such merge in your scope", extensions={"code": "NOT_FOUND"})
+
+
+def _merge_result(info: Info[Context, None], d) -> MergeResult:  # type: ignore[no-untyped-def]
+    o = d.outcome
+    for key in (o.survivor_key, o.absorbed_key):
+        info.context.guard.wrote(f"person:{key}", "Person.sources")
+    return MergeResult(
+        merge_id=o.merge_id,
+        survivor_id=strawberry.ID(f"person:{o.survivor_key}"),
+        absorbed_id=strawberry.ID(f"person:{o.absorbed_key}"),
+        moved_records=o.moved,
+        reprojected_records=d.reprojected,
+    )

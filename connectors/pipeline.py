@@ -26,7 +26,6 @@ Every run writes one ``sync_run`` row per source whose counters satisfy
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import uuid
@@ -59,7 +58,6 @@ __all__ = [
     "RunReport",
     "SourceReport",
     "default_resolver",
-    "fallback_resolve",
 ]
 
 Resolver = Callable[[Engine, Sequence[PersonMention]], dict[tuple[str, str], str]]
@@ -71,35 +69,10 @@ REFERENCE_CURSOR = "reference"
 # ---- entity resolution -------------------------------------------------------------------------
 
 
-def fallback_resolve(engine: Engine, mentions: Sequence[PersonMention]) -> dict[tuple[str, str], str]:
-    """TEMPORARY stand-in for ``connectors.resolution.resolve`` until that module exists.
-
-    Deterministic and stateless: one person per valid ID number, otherwise one person per
-    mention. It never merges people without an ID number, so it under-merges; it exists
-    so the pipeline runs end to end. Keys are hashes, not ID numbers, because node ids
-    travel further (logs, audit entries) than the ID number's own field.
-    """
-    out: dict[tuple[str, str], str] = {}
-    for m in mentions:
-        basis = f"id:{m.id_number}" if m.id_number else f"rec:{m.system}|{m.record_id}"
-        out[m.key] = "F" + hashlib.sha256(basis.encode()).hexdigest()[:20]
-    return out
-
-
 def default_resolver() -> tuple[Resolver, str]:
-    """``connectors.resolution.resolve`` when it is installed, else :func:`fallback_resolve`.
+    """Entity resolution as :mod:`connectors.resolution` does it (Splink on DuckDB)."""
+    from connectors.resolution import resolve
 
-    ``SHOUHU_CONNECTORS_RESOLVER=fallback`` forces the stand-in (to tell a resolution
-    problem from a pipeline problem).
-    """
-    import os
-
-    if os.environ.get("SHOUHU_CONNECTORS_RESOLVER") == "fallback":
-        return fallback_resolve, "fallback (SHOUHU_CONNECTORS_RESOLVER=fallback)"
-    try:
-        from connectors.resolution import resolve  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        return fallback_resolve, "fallback (connectors.resolution not importable)"
     return resolve, "connectors.resolution"
 
 
@@ -332,6 +305,45 @@ class Pipeline:
             self._start_run(report.run_id, rep)
             src = make_source(sc) if sc is not None and sc.configured else _source_for_replay(name)
             self._process(report.run_id, src, rep)
+        report.finished_at = utcnow()
+        return report
+
+    def reproject(self, person_keys: Iterable[str]) -> RunReport:
+        """Assert the source records of these people again after entity resolution changed who
+        they are (a caseworker's merge, or its undoing).
+
+        What those records said is first retracted from the people's nodes and relationships,
+        then the records are projected again under the keys they are linked to now, in one
+        graph transaction: the graph ends as a sync under the new links would have left it,
+        and nothing another source asserted is touched.
+        """
+        from connectors.resolution.tables import PersonLink
+
+        link = PersonLink.__table__  # type: ignore[attr-defined]
+        keys = sorted(set(person_keys))
+        report = RunReport(uuid.uuid4().hex, "reproject", self.resolver_name, utcnow())
+        records: dict[str, set[str]] = {}
+        retracted: set[tuple[str, str]] = set()
+        with self.engine.connect() as conn:
+            for system, record_id in conn.execute(
+                select(link.c.system, link.c.record_id).where(link.c.person_key.in_(keys))
+            ):
+                base = record_id.split("#", 1)[0]  # a parent named inside a pupil's record
+                records.setdefault(system, set()).add(base)
+                retracted |= {(system, record_id), (system, base)}
+        with self.graph.transaction():
+            self.graph.retract([f"person:{k}" for k in keys], retracted)
+            for name in SOURCE_NAMES:
+                if name not in records:
+                    continue
+                rows = sorted(fetch_latest(self.engine, name, records[name]).values(), key=lambda r: r.seq)
+                sc = self.config.sources.get(name)
+                src = make_source(sc) if sc is not None and sc.configured else _source_for_replay(name)
+                rep = SourceReport(name, kind="reproject", received=len(rows))
+                report.sources.append(rep)
+                _, nodes, rels = self._project(src, rows, rep)
+                self._write_graph(nodes, rels, rep)
+                rep.loaded = len(rows)
         report.finished_at = utcnow()
         return report
 
@@ -621,7 +633,7 @@ class Pipeline:
         keys = self.resolver(self.engine, mentions) if mentions else {}
         missing = [m for m in mentions if m.key not in keys]
         if missing:  # the contract says every mention gets a key; never write a keyless person
-            keys.update(fallback_resolve(self.engine, missing))
+            raise RuntimeError(f"the resolver left {len(missing)} mention(s) without a person key")
 
         nodes: list[NodeRecord] = []
         rels: list[RelRecord] = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from auth.identities import add_agency, add_client
 from graph.factory import open_graph
+from graph.port import GraphStore
 from shouhu.db import make_engine, migrate
 from shouhu.settings import Settings
 from tests.contract.test_graph_store import TOWN, VILLAGE, VILLAGE2, family
@@ -47,6 +48,14 @@ AGENCIES = {
     "doctor": ("hc-500101", "health", "500101000000", ("H9",), "doctor", "read:identity"),
     "auditor": ("aud-500101", "auditor", "500101000000", (), "auditor", "read:identity"),
     "civil": ("ca-500101", "civil_affairs", "500101000000", (), "caseworker", "read:identity"),
+    # Protection workflows: the township notified by the police, the court petitioned, and the
+    # police of another county (a wrong agency for this child's reports).
+    "township": ("tw-500101001", "township", TOWN, (), "caseworker", "read:identity"),
+    "court": ("court-500101", "court", "500101000000", (), "judge", "read:identity"),
+    "police2": ("ps-500102", "public_security", "500102000000", (), "officer", "read:identity"),
+    # The reporting chain: the second township's caseworker and the county civil-affairs supervisor.
+    "township2": ("tw-500101002", "township", "500101002000", (), "caseworker", "read:identity"),
+    "county": ("ca-500101-sup", "civil_affairs", "500101000000", (), "supervisor", "read:identity"),
 }
 
 
@@ -73,16 +82,26 @@ class Api:
         )
 
 
-def serve(tmp_path: Path, **overrides: object) -> Iterator[Api]:
-    settings = Settings(data_dir=tmp_path / "data", graph_buffer_pool_mb=256, **overrides)  # type: ignore[arg-type]
+AgencySpec = tuple[str, str, str, tuple[str, ...], str, str]
+"""(agency id, type, jurisdiction, institutions, role, scopes), as in AGENCIES."""
+
+
+def start_app(
+    settings: Settings,
+    agencies: Mapping[str, AgencySpec],
+    populate: Callable[[GraphStore], None] | None = None,
+) -> Iterator[tuple[TestClient, dict[str, str], dict[str, tuple[str, str]]]]:
+    """The real app over ``settings.data_dir``: the graph populated, each agency registered with a
+    client, and a token issued to each by the token endpoint. Yields (client, tokens, secrets)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.sql_url)
     migrate(engine)
-    store = open_graph(settings)
-    family(store)
-    store.close()
+    if populate is not None:
+        store = open_graph(settings)
+        populate(store)
+        store.close()
     secrets = {}
-    for key, (aid, atype, juris, inst, role, scopes) in AGENCIES.items():
+    for key, (aid, atype, juris, inst, role, scopes) in agencies.items():
         add_agency(
             engine, agency_id=aid, name=key, agency_type=atype, jurisdiction=juris, institution_codes=inst
         )
@@ -94,4 +113,10 @@ def serve(tmp_path: Path, **overrides: object) -> Iterator[Api]:
             r = client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(cid, secret))
             assert r.status_code == 200, r.text
             tokens[key] = r.json()["access_token"]
+        yield client, tokens, secrets
+
+
+def serve(tmp_path: Path, **overrides: object) -> Iterator[Api]:
+    settings = Settings(data_dir=tmp_path / "data", graph_buffer_pool_mb=256, **overrides)  # type: ignore[arg-type]
+    for client, tokens, secrets in start_app(settings, AGENCIES, family):
         yield Api(client, tokens, settings, secrets)

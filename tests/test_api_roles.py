@@ -22,14 +22,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from api.app import create_app
-from auth.identities import add_agency, add_client
-from graph.factory import open_graph
 from graph.model import node_id
 from graph.port import GraphStore
 from graph.records import Assertion, NodeRecord, RelRecord
-from shouhu.db import make_engine, migrate
 from shouhu.settings import Settings
+from tests.api_fixtures import start_app
 from tests.contract.test_graph_store import SCHOOL, TOWN, VILLAGE, family, person
 
 COUNTY = "500101000000"
@@ -223,25 +220,11 @@ class RoleApi:
 
 def serve_roles(tmp_path: Path) -> Iterator[RoleApi]:
     settings = Settings(data_dir=tmp_path / "data", graph_buffer_pool_mb=256)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.sql_url)
-    migrate(engine)
-    store = open_graph(settings)
-    child_record(store)
-    store.close()
-    secrets = {}
-    for key, (aid, atype, role, juris, inst, _) in ROLES.items():
-        add_agency(
-            engine, agency_id=aid, name=key, agency_type=atype, jurisdiction=juris, institution_codes=inst
-        )
-        secrets[key] = add_client(engine, agency_id=aid, role=role, scopes="read:identity", name=key)
-    engine.dispose()
-    with TestClient(create_app(settings)) as client:
-        tokens = {}
-        for key, (cid, secret) in secrets.items():
-            r = client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(cid, secret))
-            assert r.status_code == 200, r.text
-            tokens[key] = r.json()["access_token"]
+    agencies = {
+        k: (aid, atype, juris, inst, role, "read:identity")
+        for k, (aid, atype, role, juris, inst, _) in ROLES.items()
+    }
+    for client, tokens, _ in start_app(settings, agencies, child_record):
         yield RoleApi(client, tokens)
 
 

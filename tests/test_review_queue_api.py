@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from api.app import create_app
-from auth.identities import add_agency, add_client
 from connectors.resolution import open_reviews
 from graph.ladybug import LadybugStore
 from shouhu.settings import Settings
 from tests import test_connectors_support as support
+from tests.api_fixtures import start_app
 from tests.test_connectors_support import Stores
 
 county = support.county
@@ -66,25 +65,20 @@ def site(synced: Path, tmp_path: Path) -> Iterator[Site]:
     data = tmp_path / "data"
     shutil.copytree(synced, data)
     settings = Settings(data_dir=data, graph_buffer_pool_mb=256)
-    from shouhu.db import make_engine
-
-    engine = make_engine(settings.sql_url)
     agencies = {
-        "civil": ("ca-500248", "civil_affairs", COUNTY, "caseworker"),
-        "elsewhere": ("ca-500249", "civil_affairs", "500249000000", "caseworker"),
-        "village": ("vc-500248101201", "village_committee", "500248101201", "child_welfare_supervisor"),
-        "police": ("ps-500248", "public_security", COUNTY, "officer"),
+        "civil": ("ca-500248", "civil_affairs", COUNTY, (), "caseworker", "read:identity"),
+        "elsewhere": ("ca-500249", "civil_affairs", "500249000000", (), "caseworker", "read:identity"),
+        "village": (
+            "vc-500248101201",
+            "village_committee",
+            "500248101201",
+            (),
+            "child_welfare_supervisor",
+            "read:identity",
+        ),
+        "police": ("ps-500248", "public_security", COUNTY, (), "officer", "read:identity"),
     }
-    secrets = {}
-    for key, (aid, atype, juris, role) in agencies.items():
-        add_agency(engine, agency_id=aid, name=key, agency_type=atype, jurisdiction=juris)
-        secrets[key] = add_client(engine, agency_id=aid, role=role, scopes="read:identity", name=key)
-    engine.dispose()
-    with TestClient(create_app(settings)) as client:
-        tokens = {}
-        for key, (cid, secret) in secrets.items():
-            r = client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(cid, secret))
-            tokens[key] = r.json()["access_token"]
+    for client, tokens, _ in start_app(settings, agencies):
         yield Site(client, tokens, data)
 
 

@@ -7,6 +7,7 @@ expire with the normal token lifetime (`shouhu token --client-id …` mints a fr
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -53,17 +54,66 @@ DEMO_AGENCIES = [
     ),
     ("aud-500248", "宁川县审计 (demo)", "auditor", COUNTY, (), "auditor", "read:identity read:provenance"),
     ("ana-500248", "宁川县数据分析 (demo)", "analyst", COUNTY, (), "analyst", "read:identity"),
+    (
+        "tw-500248101",
+        "双大镇人民政府 (demo)",
+        "township",
+        "500248101000",
+        (),
+        "caseworker",
+        "read:identity read:family read:household read:case",
+    ),
+    (
+        "vc-500248101201",
+        "双大镇第一村民委员会 (demo)",
+        "village_committee",
+        "500248101201",
+        (),
+        "child_welfare_supervisor",
+        "read:identity read:family read:household",
+    ),
+    (
+        "sch-3500248002",
+        "宁川县双大镇中心小学 (demo)",
+        "education",
+        "500248101000",
+        ("3500248002",),
+        "teacher",
+        "read:identity read:education",
+    ),
+    (
+        "hc-thc500248101",
+        "宁川县双大镇卫生院 (demo)",
+        "health",
+        "500248101000",
+        ("thc500248101",),
+        "doctor",
+        "read:identity read:health",
+    ),
+    ("court-500248", "宁川县人民法院 (demo)", "court", COUNTY, (), "judge", "read:identity read:case"),
 ]
+CREDENTIALS_FILE = "demo-clients.json"  # in the data directory, owner-only: synthetic demo agencies
 
 
 @app.command("identities")
 def identities() -> None:
-    """Create the demo agencies and clients (once) and print a fresh token for each."""
+    """Create the demo agencies and clients (once) and print, for each, the console sign-in
+    (client id and secret) and a fresh token for agency systems.
+
+    A client secret is stored hashed and cannot be shown again, so the demo keeps the secrets of
+    its own synthetic clients in an owner-only file of the data directory (never in the repo);
+    a demo client whose secret is not there is replaced by a new one.
+    """
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.sql_url)
     migrate(engine)
-    typer.echo("Demo tokens (synthetic agencies). Send as 'Authorization: Bearer <token>':")
+    saved_path = settings.data_dir / CREDENTIALS_FILE
+    saved: dict[str, list[str]] = json.loads(saved_path.read_text()) if saved_path.is_file() else {}
+    typer.echo(
+        "Demo agencies (synthetic). Console: http://127.0.0.1:8000/console/ — sign in with client id and "
+        "secret; agency systems send 'Authorization: Bearer <token>'."
+    )
     for agency_id, name, kind, juris, inst, role, scopes in DEMO_AGENCIES:
         if get_agency(engine, agency_id) is None:
             add_agency(
@@ -74,14 +124,18 @@ def identities() -> None:
                 jurisdiction=juris,
                 institution_codes=inst,
             )
-        clients = list_clients(engine, agency_id)
-        client_id = (
-            clients[0].client_id
-            if clients
-            else add_client(engine, agency_id=agency_id, role=role, scopes=scopes, name="demo console")[0]
-        )
+        known = {c.client_id for c in list_clients(engine, agency_id)}
+        if agency_id not in saved or saved[agency_id][0] not in known:
+            saved[agency_id] = list(
+                add_client(engine, agency_id=agency_id, role=role, scopes=scopes, name="demo console")
+            )
+        client_id, secret = saved[agency_id]
         token = issue_token_for_client(engine, settings, client_id).access_token
-        typer.echo(f"\n{name} · {kind}/{role} · client {client_id}\n{token}")
+        typer.echo(
+            f"\n{name} · {kind}/{role}\n  client id {client_id}\n  secret    {secret}\n  token     {token}"
+        )
+    saved_path.touch(mode=0o600, exist_ok=True)
+    saved_path.write_text(json.dumps(saved, indent=1))
     engine.dispose()
     console.print(
         "Declare a purpose of use with the header X-Purpose-Of-Use: case_work (or screening, audit …)."

@@ -83,8 +83,13 @@ def _free_port() -> int:
 
 def test_serve_answers_health_on_loopback(env: dict[str, str]) -> None:
     port = _free_port()
-    proc = subprocess.Popen([*SHOUHU, "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [*SHOUHU, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -101,3 +106,29 @@ def test_serve_answers_health_on_loopback(env: dict[str, str]) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_demo_identities_print_a_console_sign_in_that_works_and_stays_the_same(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    import re
+
+    from starlette.testclient import TestClient
+
+    from api.app import create_app
+    from shouhu.settings import Settings
+
+    first = run(["demo", "identities"], env)
+    assert first.returncode == 0, first.stderr
+    pairs = re.findall(r"client id (\S+)\n  secret    (\S+)", first.stdout)
+    assert len(pairs) >= 10
+    again = run(["demo", "identities"], env)
+    assert re.findall(r"client id (\S+)\n  secret    (\S+)", again.stdout) == pairs  # not new clients
+    saved = Path(env["SHOUHU_DATA_DIR"]) / "demo-clients.json"
+    assert saved.stat().st_mode & 0o077 == 0  # owner only
+    with TestClient(create_app(Settings(data_dir=Path(env["SHOUHU_DATA_DIR"])))) as client:
+        for client_id, secret in pairs:
+            r = client.post(
+                "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+            )
+            assert r.status_code == 200, r.text

@@ -14,8 +14,19 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from graph.model import NODE_KINDS, REL_KINDS, label_of
-from graph.provenance import Merged, load, merge
-from graph.records import Conflict, Node, NodeRecord, Page, Path, Rel, RelRecord, Subgraph, UpsertResult
+from graph.provenance import Merged, load, merge, without
+from graph.records import (
+    Conflict,
+    Node,
+    NodeRecord,
+    Page,
+    Path,
+    Rel,
+    RelRecord,
+    RetractResult,
+    Subgraph,
+    UpsertResult,
+)
 
 T = TypeVar("T")
 
@@ -124,8 +135,37 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def _find(self, label: str, prop: str, values: Sequence[Any], limit: int) -> list[dict[str, Any]]: ...
 
+    # ---- network analysis primitives (graph.network), ids only: the port fetches the rows -------
+    @abc.abstractmethod
+    def _guardian_loads(
+        self, prefix: str, min_children: int, as_of: str, limit: int
+    ) -> list[tuple[str, list[str]]]:
+        """(guardian id, ward ids) for guardians in the division with ≥ min_children current wards."""
+
+    @abc.abstractmethod
+    def _case_subjects(self, label: str, prefix: str, limit: int) -> list[tuple[str, str]]:
+        """(case or report id, person id) for the people of the division a record of `label` concerns."""
+
+    @abc.abstractmethod
+    def _household_members(self, prefix: str, after: str, limit: int) -> list[tuple[str, str | None]]:
+        """(household id, member id or None) for a page of the division's households, by id."""
+
+    @abc.abstractmethod
+    def _child_guardians(
+        self, prefix: str, born_after: str, after: str, limit: int
+    ) -> list[tuple[str, str | None, str | None, str | None]]:
+        """(child id, guardian id, PARENT_OF|GUARDIAN_OF, until) for a page of the division's children."""
+
     @abc.abstractmethod
     def _count_nodes(self, label: str) -> int: ...
+
+    @abc.abstractmethod
+    def _delete_nodes(self, label: str, ids: Sequence[str]) -> None:
+        """Delete nodes with their relationships."""
+
+    @abc.abstractmethod
+    def _delete_rels(self, rel_type: str, src_label: str, keys: Sequence[tuple[str, str]]) -> None:
+        """Delete relationships given as ``(id, src id)``."""
 
     @abc.abstractmethod
     def _count_rels(self, rel_type: str) -> int: ...
@@ -205,6 +245,52 @@ class GraphStore(abc.ABC):
                             raise GraphStoreError(
                                 f"{missing} {rel_type} relationship(s) name an end node that does not exist"
                             )
+        return result
+
+    def retract(self, node_ids: Iterable[str], sources: Iterable[tuple[str, str]]) -> RetractResult:
+        """Take back what the source records ``(system, record_id)`` asserted about these nodes
+        and every relationship touching them; an element no source asserts any more is deleted.
+
+        Entity resolution calls this for the people a merge (or its undoing) changed, then
+        asserts the same records again under the new person keys: the graph ends as if the
+        records had always been resolved that way, and other sources' claims stay untouched.
+        """
+        drop = set(sources)
+        result = RetractResult()
+        with self.transaction():
+            nodes: dict[str, Node] = {}
+            rels: dict[str, Rel] = {}
+            for node_id in dict.fromkeys(node_ids):
+                sub = self.neighbourhood(node_id, 1)
+                if node_id in sub.nodes:
+                    nodes[node_id] = sub.nodes[node_id]
+                for rel in sub.rels.values():
+                    rels[rel.id] = rel
+            dead_rels: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+            for rel in rels.values():
+                m = without(rel.sources, rel.claims, drop)
+                if not m.changed:
+                    continue
+                key = (rel.type, label_of(rel.src), label_of(rel.dst))
+                if m.sources:
+                    row = {"id": rel.id, "src": rel.src, "dst": rel.dst, **m.encoded()}
+                    self._write_rels(*key, [row], new=False)
+                    result.updated += 1
+                else:
+                    dead_rels[(rel.type, label_of(rel.src))].append((rel.id, rel.src))
+                    result.deleted += 1
+            for (rel_type, src_label), keys in dead_rels.items():
+                self._delete_rels(rel_type, src_label, keys)
+            for node in nodes.values():
+                m = without(node.sources, node.claims, drop)
+                if not m.changed:
+                    continue
+                if m.sources:
+                    self._write_nodes(node.label, [{"id": node.id, **m.encoded()}], new=False)
+                    result.updated += 1
+                else:
+                    self._delete_nodes(node.label, [node.id])
+                    result.deleted += 1
         return result
 
     @staticmethod
@@ -311,6 +397,51 @@ class GraphStore(abc.ABC):
                 out.append(Conflict(row["id"], attr, claims.get(attr, [])))
         return out
 
+    # ---- network analysis (graph.network builds on these) -----------------------------------
+    def guardian_loads(
+        self, division_prefix: str, min_children: int, as_of: str, limit: int = 100
+    ) -> list[tuple[str, list[str]]]:
+        """Guardians (GUARDIAN_OF, not expired by `as_of`) of at least `min_children` children, most first."""
+        _check_prefix(division_prefix)
+        with self._lock:
+            return self._guardian_loads(division_prefix, max(1, min_children), as_of, limit)
+
+    def case_subjects(self, division_prefix: str, limit: int = 5000) -> list[tuple[str, str]]:
+        """(case id, person id) for every ProtectionCase or Report CONCERNS a person of the division."""
+        _check_prefix(division_prefix)
+        with self._lock:
+            out = self._case_subjects("ProtectionCase", division_prefix, limit)
+            return out + self._case_subjects("Report", division_prefix, max(0, limit - len(out)))
+
+    def household_members(
+        self, division_prefix: str, after: str | None = None, limit: int = 500
+    ) -> list[tuple[str, list[str]]]:
+        """A page of the division's households in id order, each with its members' ids."""
+        _check_prefix(division_prefix)
+        with self._lock:
+            rows = self._household_members(division_prefix, after or "", limit)
+        out: dict[str, list[str]] = {}
+        for hid, pid in rows:
+            members = out.setdefault(hid, [])
+            if pid is not None and pid not in members:
+                members.append(pid)
+        return [(hid, sorted(members)) for hid, members in sorted(out.items())]
+
+    def child_guardians(
+        self, division_prefix: str, born_after: str, after: str | None = None, limit: int = 500
+    ) -> list[tuple[str, list[tuple[str, str, str | None]]]]:
+        """A page of the division's people born after `born_after`, in id order, each with
+        (guardian id, PARENT_OF|GUARDIAN_OF, until) for every parent and guardian recorded."""
+        _check_prefix(division_prefix)
+        with self._lock:
+            rows = self._child_guardians(division_prefix, born_after, after or "", limit)
+        out: dict[str, list[tuple[str, str, str | None]]] = {}
+        for cid, gid, rel_type, until in rows:
+            links = out.setdefault(cid, [])
+            if gid is not None and rel_type is not None and (gid, rel_type, until) not in links:
+                links.append((gid, rel_type, until))
+        return sorted(out.items())
+
     def stats(self) -> dict[str, dict[str, int]]:
         with self._lock:
             return {
@@ -323,6 +454,11 @@ def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
     """Consecutive slices; records for one id stay in order, so folding stays sequential."""
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def _check_prefix(prefix: str) -> None:
+    if not prefix.isdigit() or len(prefix) > 12:
+        raise GraphStoreError(f"division prefix {prefix!r} is not a code prefix")
 
 
 def _check_rel_types(rel_types: Sequence[str] | None) -> None:

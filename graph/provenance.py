@@ -103,6 +103,28 @@ def merge(
     return Merged(resolved, sources, claims, conflicted, changed)
 
 
+def without(
+    sources: list[dict[str, str]], claims: dict[str, list[dict[str, Any]]], drop: set[tuple[str, str]]
+) -> Merged:
+    """An element's provenance with the given source records taken back.
+
+    What the remaining sources say is chosen again by the same precedence; an attribute no
+    remaining source asserts becomes empty. Used when entity resolution moves a source record
+    to another person (a merge, or its undoing): its claims leave the person it no longer
+    describes and are asserted again on the right one.
+    """
+    kept_sources = [s for s in sources if (s["system"], s["record_id"]) not in drop]
+    kept_claims: dict[str, list[dict[str, Any]]] = {}
+    for attr, cs in claims.items():
+        kept = [c for c in cs if (c["system"], c["record_id"]) not in drop]
+        if kept:
+            kept_claims[attr] = kept
+    resolved = {a: max(cs, key=_rank)["value"] for a, cs in kept_claims.items()}
+    conflicted = [a for a, cs in kept_claims.items() if len({dump(c["value"]) for c in cs}) > 1]
+    changed = len(kept_sources) != len(sources) or kept_claims != claims
+    return Merged(resolved, kept_sources, kept_claims, conflicted, changed)
+
+
 def _untimed_sources(sources: list[dict[str, str]]) -> set[tuple[str, str]]:
     return {(s["system"], s["record_id"]) for s in sources}
 

@@ -118,6 +118,14 @@ class Conflict:
 
 
 @dataclass
+class RetractResult:
+    """Elements rewritten without the retracted sources, and elements deleted (none left)."""
+
+    updated: int = 0
+    deleted: int = 0
+
+
+@dataclass
 class UpsertResult:
     created: int = 0
     updated: int = 0

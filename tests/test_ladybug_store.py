@@ -33,3 +33,37 @@ def test_a_long_run_of_reads_survives_a_small_buffer_pool(tmp_path: Path) -> Non
             store.upsert_nodes([])
             store.get_node("person:child")
     store.close()
+
+
+def test_a_long_run_of_small_write_steps_survives_a_small_buffer_pool(tmp_path: Path) -> None:
+    """Workflow steps write a node and a relationship or two at a time; those one-row writes go
+    by point lookups and are counted so that the store reopens before the pool fills."""
+    from datetime import datetime, timedelta
+
+    from graph.records import Assertion, NodeRecord, RelRecord
+
+    store = LadybugStore(tmp_path / "g.lbug", buffer_pool_mb=128)
+    store.init_schema()
+    family(store)
+    for k in range(500):
+        step = Assertion("manual", f"case-{k % 50}", datetime(2026, 5, 1) + timedelta(seconds=k))
+        with store.transaction():
+            store.upsert_nodes([NodeRecord(f"protectioncase:c{k % 50}", {"status": f"s{k}"}, step)])
+            store.upsert_rels([RelRecord("CONCERNS", f"protectioncase:c{k % 50}", "person:child", {}, step)])
+            store.upsert_rels(
+                [
+                    RelRecord(
+                        "GUARDIAN_OF",
+                        "person:granny",
+                        "person:child",
+                        {"since": f"2024-{k % 12 + 1:02d}-01"},
+                        step,
+                    )
+                ]
+            )
+    rel = store.neighbourhood("person:child", 1, ["GUARDIAN_OF"]).rels[
+        "GUARDIAN_OF:person:granny>person:child"
+    ]
+    assert rel.props["since"] == "2024-08-01"  # the last step's value (k = 499)
+    assert store.stats()["nodes"]["ProtectionCase"] == 50
+    store.close()

@@ -145,12 +145,14 @@ def test_all_statements_covers_the_model_once_each() -> None:
     labels = len(NODE_KINDS)
     with_division = sum(kind.has_division for kind in NODE_KINDS.values())
     finds = sum(len(kind.props) + 1 for kind in NODE_KINDS.values())
+    rel_sources = sum(len({src for src, _ in rel.pairs}) for rel in REL_KINDS.values())
     expected = (
         1  # ping
         + 1 + labels + with_division + len(REL_KINDS)  # schema
-        + labels * 4 + with_division + finds  # write, fetch, conflicted, count; list; find
-        + len(REL_KINDS) + pairs * 2  # count; write and provenance per pair
+        + labels * 5 + with_division + finds  # write, fetch, conflicted, count, delete; list; find
+        + len(REL_KINDS) + pairs * 2 + rel_sources  # count; write and provenance per pair; delete
         + 2 * (1 + q.MAX_DEPTH)  # expand and shortest per depth, with and without a type filter
+        + 3 + len(q.CASE_LABELS)  # network analysis: guardian loads, households, children; case subjects
     )
     assert len(statements) == expected
     text = "\n".join(statements)

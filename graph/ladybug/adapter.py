@@ -40,13 +40,20 @@ def _ids_table(pairs: dict[str, list[Any]]) -> pa.Table:
     return pa.table({f"c_{k}": pa.array(v, pa.string()) for k, v in pairs.items()})
 
 
+# Up to this many relationships, lookups, updates and deletes go one statement per relationship
+# (see graph/ladybug/queries.py, fetch_rel_provenance_one): each is a point lookup.
+SMALL_BATCH = 16
+
+
 class LadybugStore(GraphStore):
     backend = "ladybug"
     # LadybugDB 0.22 keeps buffer-pool memory from every write statement until the database
     # is closed (measured: 256 MB filled after 30 5,000-row MERGEs, 115 CREATEs, whatever the
-    # checkpointing; reopening frees it and takes ~0.1 s). So after this many write statements
+    # checkpointing; or after 400-1,000 one-row writes; reopening frees it and takes ~0.1 s).
+    # So writes are counted in units, a batch statement BATCH_WRITE units and a one-row
+    # statement one, and after `reopen_after_writes` units (one per MB of pool, at least 240)
     # the store reopens itself between transactions (the lookups of a write count too).
-    reopen_after_writes = 24
+    BATCH_WRITE = 10
 
     def __init__(self, path: Path, buffer_pool_mb: int = 0) -> None:
         super().__init__()
@@ -60,6 +67,7 @@ class LadybugStore(GraphStore):
             os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.8 / 2**20
         )
         self._statement_budget = max(16, pool_mb // 16)
+        self.reopen_after_writes = max(24 * self.BATCH_WRITE, pool_mb)
         self._statements = 0
         self._in_tx = False
         self._open()
@@ -148,13 +156,20 @@ class LadybugStore(GraphStore):
     ) -> dict[str, tuple[str, str]]:
         if not keys:
             return {}
-        table = _ids_table({"id": [k[0] for k in keys], "src": [k[1] for k in keys]})
-        self._writes += 1  # a lookup inside a write transaction holds pages just the same
-        rows = self._run(q.fetch_rel_provenance(rel_type, src_label), {"rows": table})
+        self._writes += self._weight(len(keys))  # a lookup inside a write holds pages just the same
+        if len(keys) <= SMALL_BATCH:
+            one = q.fetch_rel_provenance_one(rel_type, src_label)
+            rows = [r for rel_id, src in keys for r in self._run(one, {"src": src, "id": rel_id})]
+        else:
+            table = _ids_table({"id": [k[0] for k in keys], "src": [k[1] for k in keys]})
+            rows = self._run(q.fetch_rel_provenance(rel_type, src_label), {"rows": table})
         return {r[0]: (r[1], r[2]) for r in rows}
 
+    def _weight(self, rows: int) -> int:
+        return 1 if rows <= SMALL_BATCH else self.BATCH_WRITE
+
     def _write_nodes(self, label: str, rows: list[dict[str, Any]], *, new: bool) -> None:
-        self._writes += 1
+        self._writes += self._weight(len(rows))
         statement = q.create_nodes(label) if new else q.update_nodes(label)
         self._run(statement, {"rows": _table(rows, {"id": PropType.STRING, **q.node_columns(label)})})
 
@@ -167,10 +182,38 @@ class LadybugStore(GraphStore):
             "dst": PropType.STRING,
             **q.rel_columns(rel_type),
         }
-        self._writes += 1
-        statement = q.create_rels(rel_type, src_label, dst_label) if new else q.update_rels(rel_type)
+        self._writes += self._weight(len(rows))
+        if not new and len(rows) <= SMALL_BATCH:
+            one = q.update_rel_one(rel_type, src_label)
+            written = 0
+            for row in rows:
+                params = {
+                    "src": row["src"],
+                    "id": row["id"],
+                    **{f"p_{k}": row.get(k) for k in q.rel_columns(rel_type)},
+                }
+                result = self._run(one, params)
+                written += int(result[0][0]) if result else 0
+            return written
+        statement = (
+            q.create_rels(rel_type, src_label, dst_label) if new else q.update_rels(rel_type, src_label)
+        )
         result = self._run(statement, {"rows": _table(rows, cols)})
         return int(result[0][0]) if result else 0
+
+    def _delete_nodes(self, label: str, ids: Sequence[str]) -> None:
+        self._writes += self._weight(len(ids))
+        self._run(q.delete_nodes(label), {"rows": _table([{"id": i} for i in ids], {"id": PropType.STRING})})
+
+    def _delete_rels(self, rel_type: str, src_label: str, keys: Sequence[tuple[str, str]]) -> None:
+        self._writes += self._weight(len(keys))
+        if len(keys) <= SMALL_BATCH:
+            for rel_id, src in keys:
+                self._run(q.delete_rel_one(rel_type, src_label), {"src": src, "id": rel_id})
+            return
+        rows = [{"id": rel_id, "src": src} for rel_id, src in keys]
+        cols = {"id": PropType.STRING, "src": PropType.STRING}
+        self._run(q.delete_rels(rel_type, src_label), {"rows": _table(rows, cols)})
 
     def _rel_row(self, e: dict[str, Any], ids_by_internal: dict[tuple[int, int], str]) -> dict[str, Any]:
         return {
@@ -222,6 +265,27 @@ class LadybugStore(GraphStore):
     def _find(self, label: str, prop: str, values: Sequence[Any], limit: int) -> list[dict[str, Any]]:
         rows = self._run(q.find(label, prop), {"values": list(values), "limit": limit})
         return [self._clean(r[0]) for r in rows]
+
+    def _guardian_loads(
+        self, prefix: str, min_children: int, as_of: str, limit: int
+    ) -> list[tuple[str, list[str]]]:
+        params = {"prefix": prefix, "k": min_children, "as_of": as_of, "limit": limit}
+        return [(r[0], sorted(r[1])) for r in self._run(q.guardian_loads(), params)]
+
+    def _case_subjects(self, label: str, prefix: str, limit: int) -> list[tuple[str, str]]:
+        if limit <= 0:
+            return []
+        return [(r[0], r[1]) for r in self._run(q.case_subjects(label), {"prefix": prefix, "limit": limit})]
+
+    def _household_members(self, prefix: str, after: str, limit: int) -> list[tuple[str, str | None]]:
+        rows = self._run(q.household_members(), {"prefix": prefix, "after": after, "limit": limit})
+        return [(r[0], r[1]) for r in rows]
+
+    def _child_guardians(
+        self, prefix: str, born_after: str, after: str, limit: int
+    ) -> list[tuple[str, str | None, str | None, str | None]]:
+        params = {"prefix": prefix, "born_after": born_after, "after": after, "limit": limit}
+        return [(r[0], r[1], r[2], r[3]) for r in self._run(q.child_guardians(), params)]
 
     def _count_nodes(self, label: str) -> int:
         return int(self._run(q.count_nodes(label))[0][0])

@@ -75,9 +75,48 @@ def create_rels(rel_type: str, src_label: str, dst_label: str) -> str:
     )
 
 
-def update_rels(rel_type: str) -> str:
+def update_rels(rel_type: str, src_label: str) -> str:
+    """Through the source node's primary key, like fetch_rel_provenance: matching the bare
+    relationship id scans every relationship of the type (measured: 90 ms per small update at
+    20,000 persons, and the pages it touched stayed pinned)."""
     sets = ", ".join(f"e.{k} = c_{k}" for k in rel_columns(rel_type))
-    return f"LOAD FROM $rows MATCH ()-[e:{rel_type}]->() WHERE e.id = c_id SET {sets} RETURN count(*)"
+    return (
+        f"LOAD FROM $rows MATCH (a:{src_label} {{id: c_src}})-[e:{rel_type}]->() WHERE e.id = c_id "
+        f"SET {sets} RETURN count(*)"
+    )
+
+
+# One relationship at a time, with scalar parameters. The same patterns behind `LOAD FROM` plan
+# as a scan of every relationship of the type (measured at 20,000 persons: 15 ms a lookup
+# against 0.12 ms), so the small writes of a workflow step go one by one.
+def fetch_rel_provenance_one(rel_type: str, src_label: str) -> str:
+    return (
+        f"MATCH (a:{src_label} {{id: $src}})-[e:{rel_type}]->() WHERE e.id = $id "
+        "RETURN e.id, e.sources, e.claims"
+    )
+
+
+def update_rel_one(rel_type: str, src_label: str) -> str:
+    sets = ", ".join(f"e.{k} = $p_{k}" for k in rel_columns(rel_type))
+    return (
+        f"MATCH (a:{src_label} {{id: $src}})-[e:{rel_type}]->() WHERE e.id = $id SET {sets} RETURN count(*)"
+    )
+
+
+def delete_rel_one(rel_type: str, src_label: str) -> str:
+    return f"MATCH (a:{src_label} {{id: $src}})-[e:{rel_type}]->() WHERE e.id = $id DELETE e"
+
+
+def delete_nodes(label: str) -> str:
+    """Through the primary key, relationships included (a retracted element leaves no edge)."""
+    return f"LOAD FROM $rows MATCH (n:{label} {{id: c_id}}) DETACH DELETE n"
+
+
+def delete_rels(rel_type: str, src_label: str) -> str:
+    """Anchored on the source node, like fetch_rel_provenance: a bare id match scans the table."""
+    return (
+        f"LOAD FROM $rows MATCH (a:{src_label} {{id: c_src}})-[e:{rel_type}]->() WHERE e.id = c_id DELETE e"
+    )
 
 
 def _rel_pattern(rel_types: Sequence[str] | None) -> str:
@@ -131,3 +170,40 @@ def count_nodes(label: str) -> str:
 
 def count_rels(rel_type: str) -> str:
     return f"MATCH ()-[e:{rel_type}]->() RETURN count(e)"
+
+
+# ---- network analysis ----------------------------------------------------------------------
+def guardian_loads() -> str:
+    """Guardians of a division with their current wards, counted in the engine."""
+    return (
+        "MATCH (g:Person)-[e:GUARDIAN_OF]->(c:Person) WHERE g.division STARTS WITH $prefix "
+        "AND (e.until IS NULL OR e.until = '' OR e.until >= $as_of) "
+        "WITH g.id AS gid, collect(DISTINCT c.id) AS wards WHERE size(wards) >= $k "
+        "RETURN gid, wards ORDER BY size(wards) DESC, gid LIMIT $limit"
+    )
+
+
+def case_subjects(label: str) -> str:
+    return (
+        f"MATCH (c:{label})-[:CONCERNS]->(p:Person) WHERE p.division STARTS WITH $prefix "
+        "RETURN c.id, p.id ORDER BY p.id, c.id LIMIT $limit"
+    )
+
+
+def household_members() -> str:
+    """A page of households first, then their members: the page bounds the expansion."""
+    return (
+        "MATCH (h:Household) WHERE h.division STARTS WITH $prefix AND h.id > $after "
+        "WITH h ORDER BY h.id LIMIT $limit "
+        "OPTIONAL MATCH (p:Person)-[:MEMBER_OF]->(h) RETURN h.id, p.id"
+    )
+
+
+def child_guardians() -> str:
+    return (
+        "MATCH (c:Person) WHERE c.division STARTS WITH $prefix AND c.id > $after "
+        "AND c.birth_date > $born_after "
+        "WITH c ORDER BY c.id LIMIT $limit "
+        "OPTIONAL MATCH (g:Person)-[e:PARENT_OF|GUARDIAN_OF]->(c) "
+        "RETURN c.id, g.id, label(e), e.until"
+    )

@@ -289,6 +289,30 @@ class Neo4jStore(GraphStore):
             return None
         return [_node_row(n) for n in rows[0]["nodes"]], [_rel_row(e) for e in rows[0]["rels"]]
 
+    # ---- network analysis ----------------------------------------------------------------------
+    def _guardian_loads(
+        self, prefix: str, min_children: int, as_of: str, limit: int
+    ) -> list[tuple[str, list[str]]]:
+        params = {"prefix": prefix, "k": min_children, "as_of": as_of, "limit": limit}
+        return [(r["gid"], sorted(r["wards"])) for r in self._run(q.guardian_loads(), params, read=True)]
+
+    def _case_subjects(self, label: str, prefix: str, limit: int) -> list[tuple[str, str]]:
+        if limit <= 0:
+            return []
+        rows = self._run(q.case_subjects(label), {"prefix": prefix, "limit": limit}, read=True)
+        return [(r["record"], r["person"]) for r in rows]
+
+    def _household_members(self, prefix: str, after: str, limit: int) -> list[tuple[str, str | None]]:
+        params = {"prefix": prefix, "after": after, "limit": limit}
+        return [(r["household"], r["person"]) for r in self._run(q.household_members(), params, read=True)]
+
+    def _child_guardians(
+        self, prefix: str, born_after: str, after: str, limit: int
+    ) -> list[tuple[str, str | None, str | None, str | None]]:
+        params = {"prefix": prefix, "born_after": born_after, "after": after, "limit": limit}
+        rows = self._run(q.child_guardians(), params, read=True)
+        return [(r["child"], r["guardian"], r["rel_type"], r["until"]) for r in rows]
+
     # ---- listings and counts -------------------------------------------------------------------
     def _list_division(self, label: str, prefix: str, after: str, limit: int) -> list[dict[str, Any]]:
         params = {"prefix": prefix, "after": after, "limit": limit}
@@ -305,6 +329,14 @@ class Neo4jStore(GraphStore):
 
     def _count_nodes(self, label: str) -> int:
         return int(self._run(q.count_nodes(label), read=True)[0]["total"])
+
+    def _delete_nodes(self, label: str, ids: Sequence[str]) -> None:
+        for chunk in _chunks(list(ids), self.chunk_size):
+            self._run(q.delete_nodes(label), {"ids": list(chunk)})
+
+    def _delete_rels(self, rel_type: str, src_label: str, keys: Sequence[tuple[str, str]]) -> None:
+        for chunk in _chunks(list(keys), self.chunk_size):
+            self._run(q.delete_rels(rel_type, src_label), {"keys": [{"id": i, "src": s} for i, s in chunk]})
 
     def _count_rels(self, rel_type: str) -> int:
         return int(self._run(q.count_rels(rel_type), read=True)[0]["total"])

@@ -36,7 +36,21 @@ MAX_DEPTH = GraphStore.max_depth
 # Every parameter name any statement uses (the test suite declares them to the linter,
 # which then rejects any other ``$name``).
 PARAMETERS: frozenset[str] = frozenset(
-    {"rows", "keys", "ids", "types", "a", "b", "prefix", "after", "limit", "values"}
+    {
+        "rows",
+        "keys",
+        "ids",
+        "types",
+        "a",
+        "b",
+        "prefix",
+        "after",
+        "limit",
+        "values",
+        "k",
+        "as_of",
+        "born_after",
+    }
 )
 
 # Sent once by the constructor: proves the database exists and the user may read it.
@@ -174,6 +188,19 @@ def fetch_rel_provenance(rel_type: str, src_label: str, dst_label: str) -> str:
     )
 
 
+def delete_nodes(label: str) -> str:
+    """Nodes of the given ids (``$ids``) with their relationships."""
+    return f"UNWIND $ids AS node_id MATCH (n:{_label(label)} {{id: node_id}}) DETACH DELETE n"
+
+
+def delete_rels(rel_type: str, src_label: str) -> str:
+    """Relationships by ``$keys`` (``[{id, src}]``), found from their source node."""
+    return (
+        f"UNWIND $keys AS key MATCH (a:{_label(src_label)})-[e:{_rel_type(rel_type)}]->() "
+        "WHERE a.id = key.src AND e.id = key.id DELETE e"
+    )
+
+
 def expand(filtered: bool) -> str:
     """One hop in either direction from every id in ``$ids``, whatever its kind.
 
@@ -245,17 +272,64 @@ def count_rels(rel_type: str) -> str:
     return f"MATCH ()-[e:{_rel_type(rel_type)}]->() RETURN count(e) AS total"
 
 
+# ---- network analysis (graph.network) -----------------------------------------------------------
+# Labelled patterns throughout: each starts from the division range index of its first label.
+CASE_LABELS: tuple[str, ...] = ("ProtectionCase", "Report")
+
+
+def guardian_loads() -> str:
+    """Guardians of a division with their current wards, counted and ranked in the server."""
+    return (
+        "MATCH (g:Person)-[e:GUARDIAN_OF]->(c:Person) WHERE g.division STARTS WITH $prefix "
+        "AND (e.until IS NULL OR e.until = '' OR e.until >= $as_of) "
+        "WITH g.id AS gid, collect(DISTINCT c.id) AS wards WHERE size(wards) >= $k "
+        "RETURN gid, wards ORDER BY size(wards) DESC, gid LIMIT $limit"
+    )
+
+
+def case_subjects(label: str) -> str:
+    """(record id, person id) for the people of a division a case or report concerns."""
+    if label not in CASE_LABELS:
+        raise GraphStoreError(f"{label} is not a case kind")
+    return (
+        f"MATCH (c:{label})-[:CONCERNS]->(p:Person) WHERE p.division STARTS WITH $prefix "
+        "RETURN c.id AS record, p.id AS person ORDER BY person, record LIMIT $limit"
+    )
+
+
+def household_members() -> str:
+    """A page of households by id, then their members; the page bounds the expansion."""
+    return (
+        "MATCH (h:Household) WHERE h.division STARTS WITH $prefix AND h.id > $after "
+        "WITH h ORDER BY h.id LIMIT $limit "
+        "OPTIONAL MATCH (p:Person)-[:MEMBER_OF]->(h) RETURN h.id AS household, p.id AS person"
+    )
+
+
+def child_guardians() -> str:
+    """A page of a division's children by id, each with every parent and guardian recorded."""
+    return (
+        "MATCH (c:Person) WHERE c.division STARTS WITH $prefix AND c.id > $after "
+        "AND c.birth_date > $born_after "
+        "WITH c ORDER BY c.id LIMIT $limit "
+        "OPTIONAL MATCH (g:Person)-[e:PARENT_OF|GUARDIAN_OF]->(c) "
+        "RETURN c.id AS child, g.id AS guardian, type(e) AS rel_type, e.until AS until"
+    )
+
+
 # ---- the whole set --------------------------------------------------------------------------
 def all_statements() -> list[str]:
     """Every distinct statement the adapter can send, each once, in a stable order."""
     out: list[str] = [PING, *schema_statements()]
     for label, kind in NODE_KINDS.items():
         out += [write_nodes(label), fetch_nodes(label), conflicted(label), count_nodes(label)]
+        out.append(delete_nodes(label))
         if kind.has_division:
             out.append(list_division(label))
         out += [find(label, prop) for prop in ("id", *kind.props)]
     for rel_type, rel in REL_KINDS.items():
         out.append(count_rels(rel_type))
+        out += [delete_rels(rel_type, src) for src in dict.fromkeys(src for src, _ in rel.pairs)]
         for src_label, dst_label in rel.pairs:
             out += [
                 write_rels(rel_type, src_label, dst_label),
@@ -264,4 +338,6 @@ def all_statements() -> list[str]:
     for filtered in (False, True):
         out.append(expand(filtered))
         out += [shortest(depth, filtered) for depth in range(1, MAX_DEPTH + 1)]
+    out += [guardian_loads(), household_members(), child_guardians()]
+    out += [case_subjects(label) for label in CASE_LABELS]
     return list(dict.fromkeys(out))

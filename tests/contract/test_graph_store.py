@@ -285,3 +285,32 @@ def test_parallel_relationships_are_kept_apart_by_qualifier(store: GraphStore) -
     )
     sub = store.neighbourhood("person:child", 1, ["ENROLLED_AT"])
     assert sorted(r.props["grade"] for r in sub.rels.values()) == ["5", "6"]
+
+
+def test_retracting_a_source_record_keeps_other_sources_and_deletes_what_only_it_asserted(
+    store: GraphStore,
+) -> None:
+    family(store)
+    # The survey also describes the child, and alone asserts a second guardian (the uncle).
+    store.upsert_nodes([person("child", SURVEY, birth_date="2015-01-03", phone="13800000000")])
+    store.upsert_rels(
+        [RelRecord("GUARDIAN_OF", "person:uncle", "person:child", {"kind": "temporary"}, SURVEY)]
+    )
+    before = store.stats()
+    result = store.retract(["person:child"], [("survey", "SV-7")])
+    child = store.get_node("person:child")
+    assert child is not None
+    assert child.props["phone"] is None  # only the survey said it
+    assert child.props["birth_date"] == "2015-03-01" and [
+        c["system"] for c in child.claims["birth_date"]
+    ] == ["police_hukou"]
+    assert child.sources == [HUKOU.as_json()]
+    rels = store.neighbourhood("person:child", 1, ["GUARDIAN_OF"]).rels
+    assert rels == {}  # both GUARDIAN_OF edges came from SV-7 alone
+    assert store.stats()["relationships"]["GUARDIAN_OF"] == before["relationships"]["GUARDIAN_OF"] - 2
+    assert store.stats()["relationships"]["PARENT_OF"] == before["relationships"]["PARENT_OF"]
+    assert (result.updated, result.deleted) == (1, 2)
+    # A node no source asserts any more goes, with its relationships.
+    gone = store.retract(["person:uncle"], [("police_hukou", "HK-1")])
+    assert store.get_node("person:uncle") is None and gone.deleted >= 2
+    assert store.retract(["person:child"], [("survey", "SV-7")]).updated == 0  # idempotent

@@ -1,0 +1,415 @@
+"""Family and guardianship networks, and the risk patterns analysts look for in them.
+
+Domain functions over the GraphStore port. Who may see what is not decided here: every
+function takes a ``visible`` predicate on person ids (the API passes the guard's row scope)
+and returns only what it allows, by one rule everywhere:
+
+* a person outside the caller's scope is left out, never shown as a placeholder (a
+  placeholder would still say that someone is there: a second parent in another county);
+* a public record (a division, a school) is always kept; any other record (a household, an
+  agreement, a case) only when it touches a person who is kept;
+* a network keeps only what is still connected to its start through kept records, so that a
+  relative is never reached through someone the caller may not see; a shortest connection
+  through such a person is no connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from graph.model import FAMILY_RELS, REL_KINDS, label_of
+from graph.port import GraphStore
+from graph.records import Node, Path, Rel, Subgraph
+
+MAX_DEPTH = 4
+MAX_NODES = 5000  # a network larger than this is refused: narrow the filters or the depth
+PUBLIC_KINDS = frozenset({"Division", "School"})
+CASE_KINDS = ("ProtectionCase", "Report")
+CHILD_AGE = 18  # a household member under this age is a child (未成年人)
+LEFT_BEHIND_AGE = 16  # the seeds' left-behind definition: under 16
+
+Visible = Callable[[Node], bool]  # row scope of one person, decided by the caller
+
+
+class NetworkError(ValueError):
+    """A request the network functions refuse; the message is safe to show."""
+
+
+def rel_types_or_default(rel_types: Sequence[str] | None) -> tuple[str, ...]:
+    if rel_types is None:
+        return FAMILY_RELS
+    unknown = sorted(set(rel_types) - set(REL_KINDS))
+    if unknown:
+        raise NetworkError(f"unknown relationship types {unknown}; known: {sorted(REL_KINDS)}")
+    if not rel_types:
+        raise NetworkError("give at least one relationship type, or none for the family network")
+    return tuple(dict.fromkeys(rel_types))
+
+
+def _check_depth(depth: int) -> None:
+    if not 1 <= depth <= MAX_DEPTH:
+        raise NetworkError(f"depth must be between 1 and {MAX_DEPTH}, not {depth}")
+
+
+def _is_person(node_id: str) -> bool:
+    return node_id.startswith("person:")
+
+
+# ---- the visibility rule -------------------------------------------------------------------
+def restrict(sub: Subgraph, start: str | None, visible: Visible) -> Subgraph:
+    """The part of `sub` the caller may see (module docstring); connected to `start` if given."""
+    keep = {i for i, n in sub.nodes.items() if label_of(i) in PUBLIC_KINDS or (_is_person(i) and visible(n))}
+    for rel in sub.rels.values():
+        for a, b in ((rel.src, rel.dst), (rel.dst, rel.src)):
+            attached = b in sub.nodes and not _is_person(b) and label_of(b) not in PUBLIC_KINDS
+            if attached and a in keep and _is_person(a):
+                keep.add(b)
+    rels = [r for r in sub.rels.values() if r.src in keep and r.dst in keep]
+    if start is not None:
+        if start not in keep:
+            return Subgraph()
+        adjacent: dict[str, list[str]] = {}
+        for r in rels:
+            adjacent.setdefault(r.src, []).append(r.dst)
+            adjacent.setdefault(r.dst, []).append(r.src)
+        reached, frontier = {start}, [start]
+        while frontier:
+            nxt = [n for f in frontier for n in adjacent.get(f, ()) if n not in reached]
+            reached.update(nxt)
+            frontier = nxt
+        keep &= reached
+        rels = [r for r in rels if r.src in keep]
+    return Subgraph(
+        {i: sub.nodes[i] for i in sorted(keep)}, {r.id: r for r in sorted(rels, key=lambda r: r.id)}
+    )
+
+
+# ---- a person's network, a connection --------------------------------------------------------
+def trace(
+    store: GraphStore, start: str, depth: int, rel_types: Sequence[str] | None, visible: Visible
+) -> Subgraph:
+    """Everything within `depth` hops of `start` over the given relationship types that the caller
+    may see; empty when the start itself is absent or out of scope."""
+    _check_depth(depth)
+    types = rel_types_or_default(rel_types)
+    sub = store.neighbourhood(start, depth, types)
+    if len(sub.nodes) > MAX_NODES:
+        raise NetworkError(
+            f"the network has more than {MAX_NODES} records; lower the depth or filter relationship types"
+        )
+    return restrict(sub, start, visible)
+
+
+@dataclass
+class Hop:
+    rel: Rel
+    source: Node  # the node the hop leaves, in path order
+    target: Node
+    forward: bool  # the relationship points from source to target
+
+
+def connection(
+    store: GraphStore, a: str, b: str, max_depth: int, rel_types: Sequence[str] | None, visible: Visible
+) -> tuple[list[Node], list[Hop]] | None:
+    """A shortest connection between two records and what each hop is; None when there is none
+    within `max_depth` or when any record on it is one the caller may not see."""
+    _check_depth(max_depth)
+    types = rel_types_or_default(rel_types)
+    path: Path | None = store.shortest_path(a, b, max_depth, types)
+    if path is None or not path.rels:
+        return None
+    sub = Subgraph({n.id: n for n in path.nodes}, {r.id: r for r in path.rels})
+    if len(restrict(sub, a, visible).nodes) != len(path.nodes):
+        return None
+    hops = [
+        Hop(rel, path.nodes[i], path.nodes[i + 1], rel.src == path.nodes[i].id)
+        for i, rel in enumerate(path.rels)
+    ]
+    return path.nodes, hops
+
+
+# ---- guardians of many children ------------------------------------------------------------------
+@dataclass
+class GuardianLoad:
+    guardian: Node
+    wards: list[Node]
+
+
+def guardians_of_many(
+    store: GraphStore, prefix: str, min_children: int, as_of: date, limit: int, visible: Visible
+) -> list[GuardianLoad]:
+    """Guardians in the division holding a current guardianship (GUARDIAN_OF, not ended by
+    `as_of`) of at least `min_children` children the caller may see, most wards first."""
+    if min_children < 1:
+        raise NetworkError("minChildren must be at least 1")
+    # The engine counts all wards; the visible ones are a subset, so its threshold is a safe prefilter.
+    loads = store.guardian_loads(prefix, min_children, as_of.isoformat(), limit=limit * 4)
+    nodes = store.get_nodes({i for gid, wards in loads for i in (gid, *wards)})
+    out = []
+    for gid, wards in loads:
+        if gid not in nodes or not visible(nodes[gid]):
+            continue
+        seen = [nodes[w] for w in wards if w in nodes and visible(nodes[w])]
+        if len(seen) >= min_children:
+            out.append(GuardianLoad(nodes[gid], seen))
+    out.sort(key=lambda g: (-len(g.wards), g.guardian.id))
+    return out[:limit]
+
+
+# ---- clusters of people touched by cases ---------------------------------------------------------
+CLUSTER_RELS: tuple[str, ...] = (*FAMILY_RELS, "CONCERNS")
+CLUSTER_DEPTH = 2  # parent, sibling, household member, guardian, the same case
+
+
+@dataclass
+class CaseCluster:
+    people: list[Node]  # the people a case or report concerns
+    cases: list[Node]
+    sub: Subgraph  # everything that connects them
+
+
+def case_clusters(
+    store: GraphStore, prefix: str, min_people: int, limit: int, visible: Visible, max_subjects: int = 2000
+) -> list[CaseCluster]:
+    """Groups of people touched by cases (ProtectionCase or Report CONCERNS) in the division who are
+    linked within two hops of family, household, guardianship or a shared case, largest first."""
+    subjects = store.case_subjects(prefix, limit=max_subjects * 2)
+    people = store.get_nodes({p for _, p in subjects})
+    touched = sorted(p for p, n in people.items() if visible(n))[:max_subjects]
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    touched_set = set(touched)
+    subs: dict[str, Subgraph] = {}
+    for pid in touched:
+        subs[pid] = restrict(store.neighbourhood(pid, CLUSTER_DEPTH, CLUSTER_RELS), pid, visible)
+        for other in touched_set.intersection(subs[pid].nodes):
+            parent[find(pid)] = find(other)  # linked within two hops, transitively
+    groups: dict[str, list[str]] = {}
+    for pid in touched:
+        groups.setdefault(find(pid), []).append(pid)
+    clusters = []
+    for people in groups.values():
+        if len(people) < max(1, min_people):
+            continue
+        sub = Subgraph()
+        for pid in people:
+            sub.nodes.update(subs[pid].nodes)
+            sub.rels.update(subs[pid].rels)
+        cases = [n for n in sub.nodes.values() if n.label in CASE_KINDS]
+        clusters.append(CaseCluster([sub.nodes[p] for p in sorted(people)], cases, sub))
+    clusters.sort(key=lambda c: (-len(c.people), -len(c.sub.nodes), c.people[0].id))
+    return clusters[:limit]
+
+
+# ---- households with no adult present ------------------------------------------------------------
+def born_after(as_of: date, years: int) -> str:
+    """The birth date after which someone is under `years` on `as_of` (ISO, comparable as text)."""
+    try:
+        return as_of.replace(year=as_of.year - years).isoformat()
+    except ValueError:  # 29 February
+        return as_of.replace(year=as_of.year - years, day=28).isoformat()
+
+
+def is_child(person: Node, as_of: date, age: int = CHILD_AGE) -> bool:
+    birth = person.props.get("birth_date")
+    return bool(birth) and str(birth) > born_after(as_of, age)
+
+
+def absence_reasons(person: Node, home_division: str | None) -> list[str]:
+    """Why an adult is not present at home: away for work, deceased, living elsewhere."""
+    reasons = []
+    if person.props.get("works_away"):
+        reasons.append("works_away")
+    if person.props.get("deceased"):
+        reasons.append("deceased")
+    lives = person.props.get("division")
+    if home_division and lives and lives != home_division and not reasons:
+        reasons.append("lives_elsewhere")
+    return reasons
+
+
+@dataclass
+class AbsentAdult:
+    person: Node
+    reasons: list[str]
+
+
+@dataclass
+class HouseholdAbsence:
+    household: Node
+    children: list[Node]
+    absent_adults: list[AbsentAdult]
+
+
+@dataclass
+class Page:
+    items: list
+    end_cursor: str | None
+    has_next: bool
+
+
+@dataclass
+class _Scan:
+    page: int = 500
+    max_scanned: int = 20_000
+    scanned: int = field(default=0)
+
+
+def households_without_adults(
+    store: GraphStore,
+    prefix: str,
+    as_of: date,
+    first: int,
+    after: str | None,
+    visible: Visible,
+    scan: _Scan | None = None,
+) -> Page:
+    """Households of the division with at least one child and no adult present: every adult
+    member away for work, deceased or living elsewhere (members of unknown age count as adults).
+
+    Scans households in id order from `after` until `first` are found or a scan budget is spent;
+    the cursor continues the scan. Shown only for children the caller may see.
+    """
+    scan = scan or _Scan()
+    found: list[HouseholdAbsence] = []
+    cursor = after
+    more = True
+    while len(found) < first and more and scan.scanned < scan.max_scanned:
+        rows = store.household_members(prefix, cursor, scan.page)
+        more = len(rows) == scan.page
+        if not rows:
+            break
+        nodes = store.get_nodes({i for hid, members in rows for i in (hid, *members)})
+        for hid, members in rows:
+            scan.scanned += 1
+            cursor = hid
+            item = _absence(nodes, hid, members, as_of, visible)
+            if item is not None:
+                found.append(item)
+                if len(found) >= first:
+                    more = more or hid != rows[-1][0]
+                    break
+    return Page(found, cursor, more)
+
+
+def _absence(
+    nodes: dict[str, Node], hid: str, members: list[str], as_of: date, visible: Visible
+) -> HouseholdAbsence | None:
+    household = nodes.get(hid)
+    people = [nodes[m] for m in members if m in nodes]
+    if household is None:
+        return None
+    children = [p for p in people if is_child(p, as_of) and not p.props.get("deceased")]
+    adults = [p for p in people if not is_child(p, as_of)]
+    if not children:
+        return None
+    home = household.props.get("division")
+    absent = []
+    for adult in adults:
+        reasons = absence_reasons(adult, home)
+        if not reasons:
+            return None  # someone is at home
+        absent.append(AbsentAdult(adult, reasons))
+    shown = [c for c in children if visible(c)]
+    if not shown:
+        return None
+    return HouseholdAbsence(household, shown, [a for a in absent if visible(a.person)])
+
+
+# ---- children whose every guardian is away or unable ---------------------------------------------
+@dataclass
+class GuardianStatus:
+    guardian: Node
+    relation: str  # PARENT_OF or GUARDIAN_OF
+    reasons: list[str]  # works_away, deceased, lacks_capacity
+
+
+@dataclass
+class UnguardedChild:
+    child: Node
+    guardians: list[GuardianStatus]  # the ones the caller may see
+    no_guardian_recorded: bool
+
+
+def guardian_reasons(guardian: Node) -> list[str]:
+    reasons = []
+    if guardian.props.get("works_away"):
+        reasons.append("works_away")
+    if guardian.props.get("deceased"):
+        reasons.append("deceased")
+    if guardian.props.get("guardianship_capacity") is False:
+        reasons.append("lacks_capacity")
+    return reasons
+
+
+def children_without_capable_guardian(
+    store: GraphStore,
+    prefix: str,
+    as_of: date,
+    max_age: int,
+    first: int,
+    after: str | None,
+    visible: Visible,
+    scan: _Scan | None = None,
+) -> Page:
+    """Children of the division under `max_age` whose every parent and current guardian
+    (GUARDIAN_OF not ended by `as_of`) is away for work, deceased or lacks guardianship capacity,
+    or who have none recorded (事实无人抚养): the left-behind definition of the seeds, widened to
+    entrusted guardians. Hidden guardians count for the decision but are not shown."""
+    if not 1 <= max_age <= 18:
+        raise NetworkError("maxAge must be between 1 and 18")
+    scan = scan or _Scan()
+    cutoff = born_after(as_of, max_age)
+    found: list[UnguardedChild] = []
+    cursor = after
+    more = True
+    while len(found) < first and more and scan.scanned < scan.max_scanned:
+        rows = store.child_guardians(prefix, cutoff, cursor, scan.page)
+        more = len(rows) == scan.page
+        if not rows:
+            break
+        nodes = store.get_nodes({i for cid, links in rows for i in (cid, *(g for g, _, _ in links))})
+        for cid, links in rows:
+            scan.scanned += 1
+            cursor = cid
+            item = _unguarded(nodes, cid, links, as_of, visible)
+            if item is not None:
+                found.append(item)
+                if len(found) >= first:
+                    more = more or cid != rows[-1][0]
+                    break
+    return Page(found, cursor, more)
+
+
+def _unguarded(
+    nodes: dict[str, Node],
+    cid: str,
+    links: Iterable[tuple[str, str, str | None]],
+    as_of: date,
+    visible: Visible,
+) -> UnguardedChild | None:
+    child = nodes.get(cid)
+    if child is None or child.props.get("deceased"):
+        return None
+    statuses = []
+    for gid, relation, until in links:
+        guardian = nodes.get(gid)
+        if guardian is None or (relation == "GUARDIAN_OF" and until and until < as_of.isoformat()):
+            continue
+        reasons = guardian_reasons(guardian)
+        if not reasons:
+            return None  # one capable guardian at home is enough
+        statuses.append(GuardianStatus(guardian, relation, reasons))
+    if not visible(child):
+        return None
+    shown = [s for s in statuses if visible(s.guardian)]
+    return UnguardedChild(child, shown, not statuses)

@@ -1,0 +1,597 @@
+"""Analysts' network tracing over GraphQL: networks, connections, risk patterns, pseudonyms.
+
+Resolvers are thin: graph/network.py finds the records and applies row scope through the
+predicate given here (the guard's); this module only renders what is left, every property
+through the guard's field policy. Out-of-scope people are left out, never shown as
+placeholders (graph/network.py says why).
+
+Pseudonymised mode is policy data: principals holding the capability
+``pseudonymised_networks`` (the analyst agency type in the default policy) get stable
+pseudonyms (auth/pseudonym.py) instead of record ids, and never the direct identifiers (names,
+ID numbers, contacts, addresses), whatever the field matrix says. ``networkReidentify`` turns
+pseudonyms back into records for holders of ``reidentify`` who declare a purpose of use
+(X-Purpose-Of-Use); the audit entry of that request names the records and the reason
+``reidentify``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from api.context import Context
+from api.guard import NOT_VISIBLE, FieldDenied, Guard
+from api.types import camel
+from auth.policy import PURPOSE_NOT_PERMITTED, PURPOSE_REQUIRED, FieldDecision
+from auth.pseudonym import (
+    DIRECT_IDENTIFIER_CLASSES,
+    DIRECT_IDENTIFIER_FIELDS,
+    Pseudonymizer,
+    is_pseudonym,
+    pseudonymizer,
+)
+from graph import network as net
+from graph.model import NODE_KINDS, REL_KINDS, division_prefix, label_of
+from graph.port import GraphStoreError
+from graph.profile import Profile
+from graph.records import Node, Rel, Subgraph
+
+PSEUDONYMISED = "pseudonymised"
+MAX_REIDENTIFY = 100
+
+
+# ---- GraphQL types --------------------------------------------------------------------------
+@strawberry.type(description="One property of a record as the caller may see it.")
+class NetworkProperty:
+    name: str
+    value: JSON | None
+    decision: str = strawberry.field(description="allow | mask | deny | pseudonymised")
+    reason: str | None
+
+
+@strawberry.type(description="A record in a network: a person, household, case, division …")
+class NetworkNode:
+    id: strawberry.ID = strawberry.field(description="The record id, or its stable pseudonym.")
+    kind: str
+    label: str | None = strawberry.field(description="A display name as the policy allows; null when none.")
+    properties: list[NetworkProperty]
+
+
+@strawberry.type(description="A relationship between two records of a network, source to target.")
+class NetworkEdge:
+    id: strawberry.ID
+    type: str
+    source: strawberry.ID
+    target: strawberry.ID
+    properties: list[NetworkProperty]
+
+
+@strawberry.type(description="A family and guardianship network, only what the caller may see.")
+class Network:
+    start: strawberry.ID
+    depth: int
+    pseudonymised: bool
+    nodes: list[NetworkNode]
+    edges: list[NetworkEdge]
+
+
+@strawberry.type(description="One hop of a connection, in path order.")
+class NetworkHop:
+    index: int
+    type: str
+    direction: str = strawberry.field(description="forward: the relationship points source → target")
+    source: strawberry.ID
+    target: strawberry.ID
+    edge: NetworkEdge
+
+
+@strawberry.type(description="A shortest connection between two records.")
+class NetworkPath:
+    length: int
+    pseudonymised: bool
+    nodes: list[NetworkNode]
+    hops: list[NetworkHop]
+
+
+@strawberry.type(name="GuardianLoad", description="A guardian of many children (GUARDIAN_OF).")
+class GuardianLoadView:
+    guardian: NetworkNode
+    children: list[NetworkNode]
+    count: int
+
+
+@strawberry.type(name="CaseCluster", description="People touched by cases and linked by family or a case.")
+class CaseClusterView:
+    size: int
+    people: list[NetworkNode]
+    cases: list[NetworkNode]
+    nodes: list[NetworkNode]
+    edges: list[NetworkEdge]
+
+
+@strawberry.type(name="AbsentAdult")
+class AbsentAdultView:
+    person: NetworkNode
+    reasons: list[str] = strawberry.field(description="works_away | deceased | lives_elsewhere")
+
+
+@strawberry.type(name="HouseholdAbsence", description="A household with children and no adult present.")
+class HouseholdAbsenceView:
+    household: NetworkNode
+    children: list[NetworkNode]
+    absent_adults: list[AbsentAdultView]
+
+
+@strawberry.type
+class HouseholdAbsencePage:
+    items: list[HouseholdAbsenceView]
+    end_cursor: str | None
+    has_next_page: bool
+
+
+@strawberry.type(name="GuardianStatus")
+class GuardianStatusView:
+    guardian: NetworkNode
+    relation: str = strawberry.field(description="PARENT_OF | GUARDIAN_OF")
+    reasons: list[str] = strawberry.field(description="works_away | deceased | lacks_capacity")
+
+
+@strawberry.type(name="UnguardedChild", description="A child whose every guardian is away or unable.")
+class UnguardedChildView:
+    child: NetworkNode
+    guardians: list[GuardianStatusView]
+    no_guardian_recorded: bool
+
+
+@strawberry.type
+class UnguardedChildPage:
+    items: list[UnguardedChildView]
+    end_cursor: str | None
+    has_next_page: bool
+
+
+@strawberry.type(
+    description="A pseudonym turned back into its record id (null: unknown or not in scope); the "
+    "record itself is then read like any other, e.g. person(id:), under the field policy."
+)
+class Reidentification:
+    pseudonym: strawberry.ID
+    id: strawberry.ID | None
+    kind: str | None
+
+
+# ---- rendering under the guard --------------------------------------------------------------
+class _NodeFacts(Profile):
+    """Scope facts from one node: an acceptance stands, a refusal is re-judged on the person's
+    whole profile by the guard (complete_for is never true), so a decision only fails closed."""
+
+    def complete_for(self, node_id: str) -> bool:
+        return False
+
+
+def _error(message: str, code: str, reason: str | None = None) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code, **({"reason": reason} if reason else {})})
+
+
+def _not_found() -> GraphQLError:
+    return _error("no such record in your scope", "NOT_FOUND", NOT_VISIBLE)
+
+
+class _View:
+    """One request's rendering: pseudonymised or not, decisions cached per field."""
+
+    def __init__(self, info: Info[Context, None]) -> None:
+        ctx = info.context
+        self.guard: Guard = ctx.guard
+        self.ctx = ctx
+        self.guard.authorize("trace_networks")
+        policy, principal = self.guard.policy, ctx.principal
+        self.pseudonyms: Pseudonymizer | None = None
+        if policy is not None and principal is not None and policy.can(principal, "pseudonymised_networks"):
+            self.pseudonyms = self._pseudonymizer()
+            self.guard.trail.reasons.add(PSEUDONYMISED)
+        self._decisions: dict[tuple[str, str], FieldDecision] = {}
+
+    def _pseudonymizer(self) -> Pseudonymizer:
+        if self.ctx.settings is None:
+            raise _error("pseudonyms are not configured", "INTERNAL")
+        return pseudonymizer(self.ctx.settings)
+
+    @property
+    def pseudonymised(self) -> bool:
+        return self.pseudonyms is not None
+
+    # ids in and out
+    def record_id(self, raw: str) -> str:
+        """A record id from what the caller sent: an id, or a pseudonym this deployment made."""
+        value = str(raw).strip()
+        if is_pseudonym(value):
+            found = self._pseudonymizer().decode(value)
+            if found is None:
+                raise _not_found()
+            value = found
+        try:
+            label_of(value)
+        except ValueError:
+            raise _error("not a record id or pseudonym", "BAD_REQUEST") from None
+        return value
+
+    def out_id(self, record_id: str) -> strawberry.ID:
+        if self.pseudonyms is None or label_of(record_id) in net.PUBLIC_KINDS:
+            return strawberry.ID(record_id)
+        return strawberry.ID(self.pseudonyms.encode(record_id))
+
+    def out_rel_id(self, rel: Rel) -> strawberry.ID:
+        return strawberry.ID(rel.id if self.pseudonyms is None else self.pseudonyms.encode(rel.id))
+
+    def cursor_in(self, after: str | None) -> str | None:
+        return self.record_id(after) if after else None
+
+    def cursor_out(self, cursor: str | None) -> str | None:
+        return str(self.out_id(cursor)) if cursor else None
+
+    # row scope
+    def visible(self, node: Node) -> bool:
+        return self.guard.visible_person(_NodeFacts(node.id, Subgraph({node.id: node}, {})), node.id)
+
+    def division(self, division: str) -> str:
+        """The division prefix to scan: the request's, narrowed to the caller's jurisdiction when
+        only a jurisdiction can put anyone in scope. Lists select records by their own division
+        (a child's, a household's, a guardian's); every row is still checked for scope."""
+        code = division.strip()
+        if not code.isdigit() or len(code) > 12:
+            raise _error("division must be a 12-digit code or a code prefix", "BAD_REQUEST")
+        try:
+            prefix = division_prefix(code) if len(code) == 12 else code
+        except ValueError:
+            raise _error("division must be a 12-digit code or a code prefix", "BAD_REQUEST") from None
+        policy, principal = self.guard.policy, self.ctx.principal
+        if policy is None or principal is None:
+            return prefix
+        rule = policy.row_scope(principal)
+        if rule.break_glass_prefix or not set(rule.kinds) <= {"jurisdiction", "village"}:
+            return prefix
+        own = rule.division_prefix
+        if own is None or own.startswith(prefix):
+            return own or prefix
+        return prefix
+
+    # fields
+    def _decide(self, kind: str, prop: str) -> FieldDecision | None:
+        policy, principal = self.guard.policy, self.ctx.principal
+        if policy is None or principal is None:
+            return None
+        key = (kind, prop)
+        if key not in self._decisions:
+            self._decisions[key] = policy.decide(principal, kind, prop)
+        return self._decisions[key]
+
+    def _hidden_by_pseudonyms(self, kind: str, prop: str) -> bool:
+        if self.pseudonyms is None:
+            return False
+        if f"{kind}.{prop}" in DIRECT_IDENTIFIER_FIELDS:
+            return True
+        policy = self.guard.policy
+        return policy is not None and policy.sensitivity(kind, prop) in DIRECT_IDENTIFIER_CLASSES
+
+    def _property(self, kind: str, prop: str, raw: Any) -> NetworkProperty | None:
+        name = camel(prop)
+        if self._hidden_by_pseudonyms(kind, prop):
+            return NetworkProperty(name=name, value=None, decision=PSEUDONYMISED, reason=PSEUDONYMISED)
+        decision = self._decide(kind, prop)
+        if decision is None:
+            return (
+                None if raw is None else NetworkProperty(name=name, value=raw, decision="allow", reason=None)
+            )
+        try:
+            value = self.guard.decide_and_apply(kind, prop, raw)
+        except FieldDenied:
+            # Listed whether or not there is a value, so that a denial says nothing about one.
+            return NetworkProperty(name=name, value=None, decision="deny", reason=decision.reason)
+        if raw is None:
+            return None
+        return NetworkProperty(name=name, value=value, decision=decision.decision, reason=decision.reason)
+
+    def node(self, node: Node) -> NetworkNode:
+        if self.guard.enforcing:
+            self.guard.trail.records.add(node.id)
+        props = [self._property(node.label, p, node.props.get(p)) for p in NODE_KINDS[node.label].props]
+        shown = [p for p in props if p is not None]
+        return NetworkNode(
+            id=self.out_id(node.id), kind=node.label, label=self._label(node, shown), properties=shown
+        )
+
+    def _label(self, node: Node, props: list[NetworkProperty]) -> str | None:
+        wanted = {"Person": "name", "Household": "householdNumber", "Division": "name", "School": "name"}
+        name = wanted.get(node.label)
+        for p in props:
+            if p.name == name and p.decision in ("allow", "mask") and p.value is not None:
+                return str(p.value)
+        return None
+
+    def edge(self, rel: Rel) -> NetworkEdge:
+        props = [self._property(rel.type, p, rel.props.get(p)) for p in REL_KINDS[rel.type].props]
+        return NetworkEdge(
+            id=self.out_rel_id(rel),
+            type=rel.type,
+            source=self.out_id(rel.src),
+            target=self.out_id(rel.dst),
+            properties=[p for p in props if p is not None],
+        )
+
+    def nodes(self, nodes: list[Node]) -> list[NetworkNode]:
+        return [self.node(n) for n in nodes]
+
+
+def _as_of(value: date | None) -> date:
+    return value or datetime.now(UTC).date()
+
+
+def _clamp(first: int, most: int) -> int:
+    return max(1, min(first, most))
+
+
+def _domain_errors(fn: Any) -> Any:
+    """Domain refusals become BAD_REQUEST with their (safe) message; engine failures a clear error."""
+    try:
+        return fn()
+    except net.NetworkError as exc:
+        raise _error(str(exc), "BAD_REQUEST") from None
+    except GraphStoreError as exc:
+        raise _error(f"the graph store refused the query: {exc}", "BAD_REQUEST") from None
+
+
+# ---- the query root ----------------------------------------------------------------------------
+@strawberry.type
+class NetworkQuery:
+    @strawberry.federation.field(
+        authenticated=True,
+        description="The family and guardianship network of a record to `depth` hops (≤ 4); relTypes "
+        "filters relationship types (default PARENT_OF, GUARDIAN_OF, MEMBER_OF).",
+    )
+    def network(
+        self,
+        info: Info[Context, None],
+        start: strawberry.ID,
+        depth: int = 2,
+        rel_types: list[str] | None = None,
+    ) -> Network:
+        view = _View(info)
+        start_id = view.record_id(start)
+        sub = _domain_errors(lambda: net.trace(info.context.store, start_id, depth, rel_types, view.visible))
+        if start_id not in sub.nodes:
+            raise _not_found()
+        return Network(
+            start=view.out_id(start_id),
+            depth=depth,
+            pseudonymised=view.pseudonymised,
+            nodes=view.nodes(list(sub.nodes.values())),
+            edges=[view.edge(r) for r in sub.rels.values()],
+        )
+
+    @strawberry.federation.field(
+        authenticated=True,
+        description="A shortest connection between two records (≤ maxDepth hops) and what each hop is; "
+        "null when there is none in your scope.",
+    )
+    def network_path(
+        self,
+        info: Info[Context, None],
+        source: strawberry.ID,
+        target: strawberry.ID,
+        max_depth: int = 4,
+        rel_types: list[str] | None = None,
+    ) -> NetworkPath | None:
+        view = _View(info)
+        a, b = view.record_id(source), view.record_id(target)
+        found = _domain_errors(
+            lambda: net.connection(info.context.store, a, b, max_depth, rel_types, view.visible)
+        )
+        if found is None:
+            return None
+        nodes, hops = found
+        return NetworkPath(
+            length=len(hops),
+            pseudonymised=view.pseudonymised,
+            nodes=view.nodes(nodes),
+            hops=[
+                NetworkHop(
+                    index=i,
+                    type=h.rel.type,
+                    direction="forward" if h.forward else "backward",
+                    source=view.out_id(h.source.id),
+                    target=view.out_id(h.target.id),
+                    edge=view.edge(h.rel),
+                )
+                for i, h in enumerate(hops)
+            ],
+        )
+
+    @strawberry.federation.field(
+        authenticated=True,
+        description="Guardians in a division with current guardianship (GUARDIAN_OF) of at least "
+        "minChildren children in your scope, most first.",
+    )
+    def network_guardians_of_many(
+        self,
+        info: Info[Context, None],
+        division: str,
+        min_children: int = 3,
+        first: int = 50,
+        as_of: date | None = None,
+    ) -> list[GuardianLoadView]:
+        view = _View(info)
+        prefix = view.division(division)
+        loads = _domain_errors(
+            lambda: net.guardians_of_many(
+                info.context.store, prefix, min_children, _as_of(as_of), _clamp(first, 200), view.visible
+            )
+        )
+        return [
+            GuardianLoadView(guardian=view.node(g.guardian), children=view.nodes(g.wards), count=len(g.wards))
+            for g in loads
+        ]
+
+    @strawberry.federation.field(
+        authenticated=True,
+        description="Clusters of people touched by cases (ProtectionCase, Report) in a division, linked "
+        "within two hops of family, household, guardianship or a shared case; largest first.",
+    )
+    def network_case_clusters(
+        self, info: Info[Context, None], division: str, min_people: int = 2, first: int = 20
+    ) -> list[CaseClusterView]:
+        view = _View(info)
+        prefix = view.division(division)
+        clusters = _domain_errors(
+            lambda: net.case_clusters(
+                info.context.store, prefix, min_people, _clamp(first, 100), view.visible
+            )
+        )
+        return [
+            CaseClusterView(
+                size=len(c.people),
+                people=view.nodes(c.people),
+                cases=view.nodes(c.cases),
+                nodes=view.nodes(list(c.sub.nodes.values())),
+                edges=[view.edge(r) for r in c.sub.rels.values()],
+            )
+            for c in clusters
+        ]
+
+    @strawberry.federation.field(
+        authenticated=True,
+        description="Households of a division with children and no adult present (all adults away for "
+        "work, deceased or living elsewhere); cursor pages.",
+    )
+    def network_households_without_adults(
+        self,
+        info: Info[Context, None],
+        division: str,
+        first: int = 50,
+        after: str | None = None,
+        as_of: date | None = None,
+    ) -> HouseholdAbsencePage:
+        view = _View(info)
+        prefix, cursor = view.division(division), view.cursor_in(after)
+        page = _domain_errors(
+            lambda: net.households_without_adults(
+                info.context.store, prefix, _as_of(as_of), _clamp(first, 200), cursor, view.visible
+            )
+        )
+        return HouseholdAbsencePage(
+            items=[
+                HouseholdAbsenceView(
+                    household=view.node(h.household),
+                    children=view.nodes(h.children),
+                    absent_adults=[
+                        AbsentAdultView(person=view.node(a.person), reasons=a.reasons)
+                        for a in h.absent_adults
+                    ],
+                )
+                for h in page.items
+            ],
+            end_cursor=view.cursor_out(page.end_cursor),
+            has_next_page=page.has_next,
+        )
+
+    @strawberry.federation.field(
+        authenticated=True,
+        description="Children of a division under maxAge whose every parent and guardian is away for "
+        "work, deceased or lacks guardianship capacity, or who have none recorded; cursor pages.",
+    )
+    def network_children_without_capable_guardian(
+        self,
+        info: Info[Context, None],
+        division: str,
+        max_age: int = net.LEFT_BEHIND_AGE,
+        first: int = 50,
+        after: str | None = None,
+        as_of: date | None = None,
+    ) -> UnguardedChildPage:
+        view = _View(info)
+        prefix, cursor = view.division(division), view.cursor_in(after)
+        page = _domain_errors(
+            lambda: net.children_without_capable_guardian(
+                info.context.store, prefix, _as_of(as_of), max_age, _clamp(first, 200), cursor, view.visible
+            )
+        )
+        return UnguardedChildPage(
+            items=[
+                UnguardedChildView(
+                    child=view.node(c.child),
+                    guardians=[
+                        GuardianStatusView(
+                            guardian=view.node(g.guardian), relation=g.relation, reasons=g.reasons
+                        )
+                        for g in c.guardians
+                    ],
+                    no_guardian_recorded=c.no_guardian_recorded,
+                )
+                for c in page.items
+            ],
+            end_cursor=view.cursor_out(page.end_cursor),
+            has_next_page=page.has_next,
+        )
+
+    @strawberry.federation.field(
+        authenticated=True,
+        description="再识别: the records behind pseudonyms. Needs the reidentify capability and a "
+        "declared purpose of use (X-Purpose-Of-Use); the audit entry names every record.",
+    )
+    def network_reidentify(
+        self, info: Info[Context, None], pseudonyms: list[strawberry.ID]
+    ) -> list[Reidentification]:
+        guard = info.context.guard
+        guard.authorize("reidentify")
+        policy, principal = guard.policy, info.context.principal
+        if policy is not None and principal is not None:
+            if not principal.purpose:
+                guard.trail.reasons.add(PURPOSE_REQUIRED)
+                raise _error(
+                    "re-identification needs a declared purpose of use", "FORBIDDEN", PURPOSE_REQUIRED
+                )
+            if principal.purpose not in policy.purpose_codes:
+                guard.trail.reasons.add(PURPOSE_NOT_PERMITTED)
+                raise _error("unknown purpose of use", "FORBIDDEN", PURPOSE_NOT_PERMITTED)
+        if len(pseudonyms) > MAX_REIDENTIFY:
+            raise _error(f"at most {MAX_REIDENTIFY} pseudonyms per request", "BAD_REQUEST")
+        if info.context.settings is None:
+            raise _error("pseudonyms are not configured", "INTERNAL")
+        keys = pseudonymizer(info.context.settings)
+        guard.trail.reasons.add("reidentify")
+        out = []
+        for raw in pseudonyms:
+            record_id = keys.decode(str(raw)) if is_pseudonym(str(raw)) else None
+            if record_id is None or not _reidentifiable(info, record_id):
+                out.append(Reidentification(pseudonym=raw, id=None, kind=None))
+                continue
+            guard.trail.records.add(record_id)
+            out.append(Reidentification(pseudonym=raw, id=strawberry.ID(record_id), kind=label_of(record_id)))
+        return out
+
+
+def _reidentifiable(info: Info[Context, None], record_id: str) -> bool:
+    """Whether the caller may see the record: a person in scope, or a record touching one."""
+    guard = info.context.guard
+    try:
+        kind = label_of(record_id)
+        if kind == "Person":
+            profile = guard.profile(record_id)
+            return profile is not None and guard.visible_person(profile, record_id)
+        sub = info.context.store.neighbourhood(record_id, 1)
+    except (GraphStoreError, ValueError):
+        return False
+    if record_id not in sub.nodes:
+        return False
+    if kind in net.PUBLIC_KINDS:
+        return True
+
+    def visible(n: Node) -> bool:
+        return guard.visible_person(_NodeFacts(n.id, Subgraph({n.id: n}, {})), n.id)
+
+    return record_id in net.restrict(sub, None, visible).nodes

@@ -1,0 +1,1052 @@
+"""The protection workflows over GraphQL: 强制报告, 应急处置, 评估帮扶, 监护干预, agreements,
+accountability, webhooks.
+
+Resolvers are thin: they name the caller (``Actor``), check the capability, find the child in the
+caller's scope, run one domain function inside one transaction (``protection.cases.work``), put the
+change on the audit entry, and project the result into the graph after the commit. Every personal or
+case field they return is read through the guard under the policy class of the graph property it
+corresponds to (a report's summary is ``Report.summary``, an intervention's grounds
+``Intervention.grounds`` …), so the field policy applies to workflow records exactly as to the graph.
+"""
+
+from collections.abc import Callable
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import Info
+
+from api.context import Context
+from api.guard import NOT_VISIBLE
+from api.types import Person
+from graph.port import GraphStoreError
+from graph.profile import Profile
+from protection import agreements as agr
+from protection import assessment as asm
+from protection import emergency as emg
+from protection import intervention as itv
+from protection import reports as rep
+from protection import webhooks as wh
+from protection.accountability import missed_reports, overdue_steps
+from protection.cases import Actor, CaseFile, Work, WorkflowError, case_file, cases_of, work
+from protection.projection import project_agreement, project_case
+from shouhu.db import session
+
+T = TypeVar("T")
+
+
+# ---- plumbing --------------------------------------------------------------------------------
+
+
+def _error(exc: WorkflowError) -> GraphQLError:
+    return GraphQLError(str(exc), extensions={"code": exc.code, "reason": exc.reason, **exc.extra})
+
+
+def _not_found(what: str = "record") -> GraphQLError:
+    return GraphQLError(
+        f"no such {what} in your scope", extensions={"code": "NOT_FOUND", "reason": NOT_VISIBLE}
+    )
+
+
+def _actor(info: Info[Context, None], capability: str | None = None) -> Actor:
+    ctx = info.context
+    if capability:
+        ctx.guard.authorize(capability)
+    if ctx.principal is None or ctx.sql is None or ctx.settings is None:
+        raise GraphQLError("not permitted", extensions={"code": "FORBIDDEN", "reason": "no_principal"})
+    return Actor.of(ctx.principal)
+
+
+def _run(info: Info[Context, None], capability: str, fn: Callable[[Work], T]) -> T:
+    """One transaction; then the audit trail and the graph projection (idempotent, re-runnable)."""
+    actor = _actor(info, capability)
+    ctx = info.context
+    assert ctx.sql is not None and ctx.settings is not None
+    try:
+        with work(ctx.sql, actor, ctx.settings) as w:
+            result = fn(w)
+    except WorkflowError as exc:
+        raise _error(exc) from None
+    for case_id in w.touched_cases:
+        ctx.guard.wrote(f"protectioncase:{case_id}", "ProtectionCase.status")
+        project_case(ctx.store, ctx.sql, case_id)
+    for agreement_id in w.touched_agreements:
+        ctx.guard.wrote(f"agreement:{agreement_id}", "Agreement.kind", "Agreement.valid_to")
+        project_agreement(ctx.store, ctx.sql, agreement_id)
+    return result
+
+
+def _child(info: Info[Context, None], child_id: str) -> tuple[Profile, str]:
+    """The child's profile if the caller may see the child; its division (for routing)."""
+    guard = info.context.guard
+    try:
+        profile = guard.profile(child_id)
+    except (GraphStoreError, ValueError):
+        profile = None
+    if profile is None or not guard.visible_person(profile, child_id):
+        raise _not_found("person")
+    node = profile.node(child_id)
+    assert node is not None
+    return profile, node.props.get("division") or ""
+
+
+def _people(info: Info[Context, None], *ids: str | None) -> None:
+    """Person ids a workflow record names must be people of the graph (else the projection could
+    not link them). Existence only: a court names a guardian outside its row scope."""
+    wanted = [i for i in ids if i]
+    if not wanted:
+        return
+    try:
+        found = info.context.store.get_nodes([i for i in wanted if i.startswith("person:")])
+    except (GraphStoreError, ValueError):
+        found = {}
+    if any(i not in found for i in wanted):
+        raise GraphQLError("a person named is not in the register", extensions={"code": "BAD_REQUEST"})
+
+
+def _readable(info: Info[Context, None], f: CaseFile | None) -> CaseFile:
+    """Participants read their cases; others only if the child is in their row scope."""
+    if f is None:
+        raise _not_found("case")
+    actor = _actor(info)
+    if actor.agency_id in f.participants:
+        return f
+    guard = info.context.guard
+    profile = guard.profile(f.case.child_id)
+    if profile is None or not guard.visible_person(profile, f.case.child_id):
+        raise _not_found("case")
+    return f
+
+
+def _file(info: Info[Context, None], case_id: str) -> "ProtectionCaseFile":
+    assert info.context.sql is not None
+    return ProtectionCaseFile.of(_readable(info, case_file(info.context.sql, case_id)))
+
+
+def _text(raw: Any) -> Any:
+    if isinstance(raw, datetime | date):
+        return raw.isoformat()
+    if isinstance(raw, list):
+        return ",".join(str(x) for x in raw)
+    return raw
+
+
+def _g(kind: str, prop: str, attr: str | None = None, doc: str | None = None) -> Any:
+    """A field read from the row through the guard, under the policy of ``kind.prop``."""
+    name = attr or prop
+
+    def resolve(self: Any, info: Info[Context, None]) -> str | None:
+        raw = _text(getattr(self._row, name))
+        guard = info.context.guard
+        if not guard.enforcing:
+            return raw
+        guard.trail.records.add(self._rid)
+        value = guard.decide_and_apply(kind, prop, raw)
+        return None if value is None else str(value)
+
+    return strawberry.field(resolver=resolve, description=doc or f"read as {kind}.{prop}")
+
+
+def _person(info: Info[Context, None], person_id: str | None) -> Person | None:
+    """A person named by a workflow record, as the Person type, if in the caller's scope."""
+    if not person_id:
+        return None
+    guard = info.context.guard
+    try:
+        profile = guard.profile(person_id)
+    except (GraphStoreError, ValueError):
+        return None
+    if profile is None or not guard.visible_person(profile, person_id):
+        return None
+    node = profile.node(person_id)
+    return Person(_node=node, _profile=profile) if node else None
+
+
+# ---- output types ----------------------------------------------------------------------------
+
+
+@strawberry.type(description="A 强制报告 (or a written dropout report) and where it was routed.")
+class MandatoryReport:
+    _row: strawberry.Private[Any]
+    _rid: strawberry.Private[str]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self._row.id)
+
+    @strawberry.field
+    def case_id(self) -> strawberry.ID | None:
+        return strawberry.ID(self._row.case_id) if self._row.case_id else None
+
+    @strawberry.field
+    def child_id(self) -> strawberry.ID:
+        return strawberry.ID(self._row.child_id)
+
+    channel = _g("Report", "situation", "channel")
+    situation = _g("Report", "situation")
+    status = _g("Report", "status")
+    summary = _g("Report", "summary")
+    reporter_agency_id = _g("Report", "reporter_agency", "reporter_agency_id")
+    receiving_agency_id = _g("Report", "agency", "receiving_agency_id")
+    filed_at = _g("Report", "filed_at")
+    accept_due_at = _g("Report", "filed_at", "accept_due_at")
+    acknowledged_at = _g("Report", "acknowledged_at")
+    accepted_at = _g("Report", "opened_at", "accepted_at")
+    division = _g("Report", "division")
+
+    @staticmethod
+    def of(row: Any) -> "MandatoryReport":
+        return MandatoryReport(_row=row, _rid=f"report:{row.id}")
+
+
+@strawberry.type(
+    description="A duty on the case with its deadline (accept, notify, assess, plan, follow up …)."
+)
+class CaseStep:
+    _row: strawberry.Private[Any]
+    _rid: strawberry.Private[str]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self._row.id)
+
+    @strawberry.field
+    def case_id(self) -> strawberry.ID:
+        return strawberry.ID(self._row.case_id)
+
+    kind = _g("ProtectionCase", "status", "kind")
+    agency_id = _g("ProtectionCase", "agency", "agency_id")
+    status = _g("ProtectionCase", "status")
+    due_at = _g("ProtectionCase", "opened_at", "due_at")
+    done_at = _g("ProtectionCase", "closed_at", "done_at")
+
+    @strawberry.field(description="Past its deadline and still open.")
+    def overdue(self) -> bool:
+        return bool(
+            self._row.status == "open"
+            and self._row.due_at is not None
+            and self._row.due_at < datetime.now(self._row.due_at.tzinfo)
+        )
+
+
+@strawberry.type(description="Who (agency, client) did what to the case, and when.")
+class CaseHistoryEntry:
+    _row: strawberry.Private[Any]
+    _rid: strawberry.Private[str]
+    at = _g("ProtectionCase", "opened_at", "at")
+    agency_id = _g("ProtectionCase", "agency", "agency_id")
+    client_id = _g("ProtectionCase", "agency", "client_id")
+    action = _g("ProtectionCase", "status", "action")
+
+    @strawberry.field(description="The facts recorded (JSON), read as ProtectionCase.summary.")
+    def detail(self, info: Info[Context, None]) -> str | None:
+        import json
+
+        raw = json.dumps(self._row.detail, ensure_ascii=False, sort_keys=True)
+        guard = info.context.guard
+        return raw if not guard.enforcing else guard.decide_and_apply("ProtectionCase", "summary", raw)
+
+
+@strawberry.type(description="One 应急处置 measure.")
+class EmergencyAction:
+    _row: strawberry.Private[Any]
+    _rid: strawberry.Private[str]
+    action = _g("ProtectionCase", "kind", "action")
+    agency_id = _g("ProtectionCase", "agency", "agency_id")
+    occurred_on = _g("ProtectionCase", "opened_at", "occurred_on")
+    placement_kind = _g("ProtectionCase", "summary", "placement_kind")
+    place = _g("ProtectionCase", "summary", "place")
+    since = _g("ProtectionCase", "summary", "since")
+    severity = _g("ProtectionCase", "summary", "severity")
+    note = _g("ProtectionCase", "summary", "note")
+
+    @strawberry.field(description="The guardian named or the relative entrusted, if in your scope.")
+    def person(self, info: Info[Context, None]) -> Person | None:
+        return _person(info, self._row.person_id)
+
+
+@strawberry.type(name="CaseAssessment", description="评估: safety, guardianship, health, risk level.")
+class AssessmentView:
+    _row: strawberry.Private[Any]
+    _rid: strawberry.Private[str]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self._row.id)
+
+    participants = _g("ProtectionCase", "agency", "participants")
+    safety = _g("Assessment", "safety")
+    guardianship = _g("Assessment", "guardianship")
+    physical_health = _g("Assessment", "physical_health")
+    mental_health = _g("Assessment", "mental_health")
+    risk_level = _g("Assessment", "risk_level")
+    assessed_on = _g("Assessment", "assessed_on")
+
+
+@strawberry.type(name="CaseService", description="A service of the 帮扶 plan and its provider.")
+class ServiceView:
+    _row: strawberry.Private[Any]
+    _rid: strawberry.Private[str]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self._row.id)
+
+    kind = _g("Service", "kind")
+    provider = _g("Service", "provider")
+    provider_agency_id = _g("Service", "agency", "provider_agency_id")
+    status = _g("Service", "status")
+    opened_at = _g("Service", "opened_at")
+    closed_at = _g("Service", "closed_at")
+    outcome = _g("Service", "summary", "outcome")
+
+
+@strawberry.type(name="CaseFollowUp", description="A follow-up on the plan.")
+class FollowUpView:
+    _row: strawberry.Private[Any]
+    _rid: strawberry.Private[str]
+    service_id = _g("Service", "kind", "service_id")
+    agency_id = _g("Service", "agency", "agency_id")
+    at = _g("Service", "opened_at", "at")
+    note = _g("Service", "summary", "note")
+    next_due_on = _g("Service", "closed_at", "next_due_on")
+
+
+@strawberry.type(
+    name="CaseIntervention", description="监护干预, including a court petition and its decision."
+)
+class InterventionView:
+    _row: strawberry.Private[Any]
+    _rid: strawberry.Private[str]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self._row.id)
+
+    kind = _g("Intervention", "kind")
+    grounds = _g("Intervention", "grounds")
+    status = _g("Intervention", "status")
+    agency_id = _g("Intervention", "agency", "agency_id")
+    petitioner_agency_id = _g("Intervention", "agency", "petitioner_agency_id")
+    occurred_on = _g("Intervention", "opened_at", "occurred_on")
+    decision = _g("Intervention", "status", "decision")
+    decided_on = _g("Intervention", "closed_at", "decided_on")
+    temporary_guardian = _g("Intervention", "summary", "temporary_guardian")
+    note = _g("Intervention", "summary", "note")
+
+    @strawberry.field(description="The guardian the intervention is directed at, if in your scope.")
+    def guardian(self, info: Info[Context, None]) -> Person | None:
+        return _person(info, self._row.guardian_id)
+
+    @strawberry.field(description="The guardian the court named, if in your scope.")
+    def new_guardian(self, info: Info[Context, None]) -> Person | None:
+        return _person(info, self._row.new_guardian_id)
+
+
+def _views(cls: Any, rows: list[Any], prefix: str) -> list[Any]:
+    return [cls(_row=r, _rid=f"{prefix}:{getattr(r, 'id', '')}") for r in rows]
+
+
+@strawberry.type(description="A child's protection case: report to closure, with every step and record.")
+class ProtectionCaseFile:
+    _f: strawberry.Private[CaseFile]
+    _row: strawberry.Private[Any]
+    _rid: strawberry.Private[str]
+
+    @staticmethod
+    def of(f: CaseFile) -> "ProtectionCaseFile":
+        return ProtectionCaseFile(_f=f, _row=f.case, _rid=f"protectioncase:{f.case.id}")
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self._row.id)
+
+    @strawberry.field
+    def child_id(self) -> strawberry.ID:
+        return strawberry.ID(self._row.child_id)
+
+    @strawberry.field(description="The child, if in your row scope.")
+    def child(self, info: Info[Context, None]) -> Person | None:
+        return _person(info, self._row.child_id)
+
+    situation = _g("ProtectionCase", "kind", "situation")
+    status = _g("ProtectionCase", "status")
+    agency_id = _g("ProtectionCase", "agency", "agency_id")
+    police_agency_id = _g("ProtectionCase", "agency", "police_agency_id")
+    township_agency_id = _g("ProtectionCase", "agency", "township_agency_id")
+    risk_level = _g("ProtectionCase", "risk_level")
+    division = _g("ProtectionCase", "division")
+    opened_at = _g("ProtectionCase", "opened_at")
+    closed_at = _g("ProtectionCase", "closed_at")
+    closure_reason = _g("ProtectionCase", "summary", "closure_reason")
+
+    @strawberry.field
+    def reports(self) -> list[MandatoryReport]:
+        return [MandatoryReport.of(r) for r in self._f.reports]
+
+    @strawberry.field
+    def steps(self) -> list[CaseStep]:
+        return _views(CaseStep, self._f.steps, self._rid)
+
+    @strawberry.field
+    def history(self) -> list[CaseHistoryEntry]:
+        return _views(CaseHistoryEntry, self._f.history, self._rid)
+
+    @strawberry.field
+    def emergency_actions(self) -> list[EmergencyAction]:
+        return _views(EmergencyAction, self._f.actions, self._rid)
+
+    @strawberry.field(description="应急处置 measures still needed before the township can be notified.")
+    def missing_emergency_actions(self) -> list[str]:
+        return emg.missing_before_notify(self._row.situation, {a.action for a in self._f.actions})
+
+    @strawberry.field(description="Measures the situation allows (for the console's action menu).")
+    def allowed_emergency_actions(self) -> list[str]:
+        return sorted(emg.RULES[self._row.situation].allowed)
+
+    @strawberry.field
+    def assessments(self) -> list[AssessmentView]:
+        return _views(AssessmentView, self._f.assessments, "assessment")
+
+    @strawberry.field
+    def services(self) -> list[ServiceView]:
+        return _views(ServiceView, self._f.services, "service")
+
+    @strawberry.field
+    def follow_ups(self) -> list[FollowUpView]:
+        return _views(FollowUpView, self._f.follow_ups, self._rid)
+
+    @strawberry.field
+    def interventions(self) -> list[InterventionView]:
+        return _views(InterventionView, self._f.interventions, "intervention")
+
+
+@strawberry.type(name="GuardianshipAgreement", description="监护责任书 or 委托监护协议.")
+class AgreementView:
+    _row: strawberry.Private[Any]
+    _rid: strawberry.Private[str]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self._row.id)
+
+    kind = _g("Agreement", "kind")
+    signed_on = _g("Agreement", "signed_on")
+    valid_from = _g("Agreement", "valid_from")
+    valid_to = _g("Agreement", "valid_to")
+    division = _g("Agreement", "division")
+
+    @strawberry.field
+    def guardian(self, info: Info[Context, None]) -> Person | None:
+        return _person(info, self._row.guardian_id)
+
+
+@strawberry.type(description="A left-behind child not safely entrusted.")
+class AgreementFlag:
+    child_id: strawberry.ID
+    reason: str
+    guardian_id: strawberry.ID | None
+    detail: str | None
+
+
+@strawberry.type(description="An event that should have produced a report and did not.")
+class MissedReport:
+    kind: str
+    event_id: strawberry.ID
+    child_id: strawberry.ID
+    institution: str
+    division: str | None
+    occurred_on: str | None
+    days_since: int | None
+
+
+@strawberry.type(description="An open step past its deadline.")
+class OverdueStep:
+    step_id: strawberry.ID
+    case_id: strawberry.ID
+    kind: str
+    agency_id: str
+    division: str
+    due_at: datetime
+    hours_overdue: float
+
+
+@strawberry.type(description="An agency system's webhook endpoint.")
+class WebhookSubscription:
+    id: strawberry.ID
+    url: str
+    events: list[str]
+    active: bool
+    created_at: datetime
+
+
+@strawberry.type(description="A new subscription; the signing secret is shown only here, once.")
+class WebhookSubscriptionCreated:
+    subscription: WebhookSubscription
+    secret: str
+
+
+@strawberry.type(description="One outbox entry (its id is the webhook-id header).")
+class WebhookDelivery:
+    id: strawberry.ID
+    event_type: str
+    status: str
+    attempts: int
+    created_at: datetime
+    delivered_at: datetime | None
+    last_error: str | None
+
+
+def _subscription(s: Any) -> WebhookSubscription:
+    return WebhookSubscription(
+        id=strawberry.ID(s.id), url=s.url, events=list(s.events), active=s.active, created_at=s.created_at
+    )
+
+
+# ---- inputs ----------------------------------------------------------------------------------
+
+
+@strawberry.enum(description="The seeds' situations for a 强制报告.")
+class Situation(Enum):
+    LIVING_ALONE = "living_alone"
+    MISSING = "missing"
+    GUARDIAN_INCAPABLE = "guardian_incapable"
+    GUARDIAN_NEGLECT = "guardian_neglect"
+    DOMESTIC_VIOLENCE = "domestic_violence"
+    INJURY_OR_HARM = "injury_or_harm"
+
+
+@strawberry.input
+class FileReportInput:
+    child_id: strawberry.ID
+    situation: Situation
+    summary: str
+    observed_on: date | None = None
+    on_behalf_of_citizen: bool = False
+    client_ref: str | None = strawberry.field(
+        default=None, description="Your own id for this report: sent again, it files nothing twice."
+    )
+
+
+@strawberry.input
+class EmergencyActionInput:
+    case_id: strawberry.ID
+    action: str = strawberry.field(description="One of: " + ", ".join(emg.ACTIONS))
+    occurred_on: date | None = None
+    person_id: strawberry.ID | None = None
+    placement_kind: str | None = None
+    place: str | None = None
+    since: date | None = None
+    severity: str | None = None
+    note: str | None = None
+
+
+@strawberry.input
+class AssessmentInput:
+    case_id: strawberry.ID
+    safety: str | None = None
+    guardianship: str | None = None
+    physical_health: str | None = None
+    mental_health: str | None = None
+    risk_level: str | None = None
+    assessed_on: date | None = None
+
+
+@strawberry.input
+class ServiceInput:
+    kind: str = strawberry.field(description="One of: " + ", ".join(asm.SERVICE_KINDS))
+    provider: str
+    provider_agency_id: str | None = None
+    basis: str | None = None
+
+
+@strawberry.input
+class InterventionInput:
+    case_id: strawberry.ID
+    kind: str = strawberry.field(description="One of: " + ", ".join(itv.KINDS))
+    guardian_id: strawberry.ID | None = None
+    temporary_guardian: str | None = None
+    occurred_on: date | None = None
+    note: str | None = None
+
+
+@strawberry.input
+class PetitionInput:
+    case_id: strawberry.ID
+    guardian_id: strawberry.ID
+    grounds: list[str] = strawberry.field(description="Of: " + ", ".join(itv.GROUNDS))
+    note: str | None = None
+
+
+@strawberry.input
+class GuardianshipDecisionInput:
+    intervention_id: strawberry.ID
+    decision: str = strawberry.field(description="revoked | dismissed")
+    new_guardian_id: strawberry.ID | None = None
+    decided_on: date | None = None
+
+
+@strawberry.input
+class AgreementInput:
+    kind: str = strawberry.field(description="responsibility_letter | entrustment")
+    child_id: strawberry.ID
+    parent_ids: list[strawberry.ID]
+    guardian_id: strawberry.ID | None = None
+    signed_on: date
+    valid_from: date
+    valid_to: date
+
+
+def _guardians(profile: Profile, child_id: str) -> set[str]:
+    return {p.id for _, p in profile.incoming(child_id, "PARENT_OF", "Person")} | {
+        g.id for _, g in profile.incoming(child_id, "GUARDIAN_OF", "Person")
+    }
+
+
+def _case_child(info: Info[Context, None], case_id: str) -> str:
+    assert info.context.sql is not None
+    f = case_file(info.context.sql, case_id)
+    if f is None:
+        raise _not_found("case")
+    return f.case.child_id
+
+
+# ---- roots -----------------------------------------------------------------------------------
+
+
+@strawberry.type
+class ProtectionQuery:
+    @strawberry.field(
+        description="One protection case, if you take part in it or the child is in your scope."
+    )
+    def protection_case(self, info: Info[Context, None], id: strawberry.ID) -> ProtectionCaseFile:
+        return _file(info, str(id))
+
+    @strawberry.field(
+        description="Cases your agency handles or took part in (or one child's, in your scope)."
+    )
+    def protection_cases(
+        self, info: Info[Context, None], child_id: strawberry.ID | None = None, open_only: bool = True
+    ) -> list[ProtectionCaseFile]:
+        actor = _actor(info)
+        assert info.context.sql is not None
+        if child_id is not None:
+            _child(info, str(child_id))
+            rows = cases_of(info.context.sql, child_id=str(child_id), open_only=open_only)
+        else:
+            rows = cases_of(info.context.sql, agency_id=actor.agency_id, open_only=open_only)
+        return [_file(info, r.id) for r in rows]
+
+    @strawberry.field(description="Reports routed to your agency (your inbox), newest first.")
+    def reports_inbox(self, info: Info[Context, None], status: str | None = None) -> list[MandatoryReport]:
+        from sqlmodel import col, select
+
+        from protection.case_tables import MandatoryReport as Row
+
+        actor = _actor(info)
+        assert info.context.sql is not None
+        with session(info.context.sql) as s:
+            q = select(Row).where(Row.receiving_agency_id == actor.agency_id)
+            if status:
+                q = q.where(Row.status == status)
+            rows = list(s.exec(q.order_by(col(Row.filed_at).desc()).limit(200)))
+        return [MandatoryReport.of(r) for r in rows]
+
+    @strawberry.field(description="Your agency's open steps with their deadlines (the worklist).")
+    def my_open_steps(self, info: Info[Context, None]) -> list[CaseStep]:
+        from sqlmodel import col, select
+
+        from protection.case_tables import CaseStep as Row
+
+        actor = _actor(info)
+        assert info.context.sql is not None
+        with session(info.context.sql) as s:
+            q = select(Row).where(Row.agency_id == actor.agency_id, Row.status == "open")
+            rows = list(s.exec(q.order_by(col(Row.due_at)).limit(500)))
+        return _views(CaseStep, rows, "step")
+
+    @strawberry.field(
+        description="Overdue steps: your agency's own; with read_accountability, every agency's in your "
+        "jurisdiction (optionally a division subtree of it)."
+    )
+    def overdue_steps(self, info: Info[Context, None], division: str | None = None) -> list[OverdueStep]:
+        actor = _actor(info)
+        ctx = info.context
+        assert ctx.sql is not None and ctx.principal is not None
+        broad = ctx.guard.policy is None or ctx.guard.policy.can(ctx.principal, "read_accountability")
+        prefix = _prefix_within(actor, division) if broad else None
+        rows = overdue_steps(ctx.sql, division_prefix=prefix, agency_id=None if broad else actor.agency_id)
+        return [
+            OverdueStep(
+                step_id=strawberry.ID(o.step.id),
+                case_id=strawberry.ID(o.case_id),
+                kind=o.step.kind,
+                agency_id=o.step.agency_id,
+                division=o.division,
+                due_at=o.step.due_at,  # type: ignore[arg-type]
+                hours_overdue=o.hours_overdue,
+            )
+            for o in rows
+        ]
+
+    @strawberry.field(
+        description="Events in the synced data that should have produced a report and did not, "
+        "per institution."
+    )
+    def missed_reports(self, info: Info[Context, None], division: str | None = None) -> list[MissedReport]:
+        actor = _actor(info, "read_accountability")
+        ctx = info.context
+        assert ctx.sql is not None
+        return [
+            MissedReport(
+                kind=m.kind,
+                event_id=strawberry.ID(m.event_id),
+                child_id=strawberry.ID(m.child_id),
+                institution=m.institution,
+                division=m.division,
+                occurred_on=m.occurred_on,
+                days_since=m.days_since,
+            )
+            for m in missed_reports(ctx.store, ctx.sql, _prefix_within(actor, division))
+        ]
+
+    @strawberry.field(description="Left-behind children without a valid, capable entrusted guardian.")
+    def agreement_flags(self, info: Info[Context, None], division: str | None = None) -> list[AgreementFlag]:
+        actor = _actor(info, "manage_agreements")
+        ctx = info.context
+        assert ctx.sql is not None
+        flags = agr.agreement_flags(ctx.store, ctx.sql, _prefix_within(actor, division), date.today())
+        guard = ctx.guard
+        out = []
+        for f in flags:
+            profile = guard.profile(f.child_id)
+            if profile is not None and guard.visible_person(profile, f.child_id):
+                out.append(
+                    AgreementFlag(
+                        child_id=strawberry.ID(f.child_id),
+                        reason=f.reason,
+                        guardian_id=strawberry.ID(f.guardian_id) if f.guardian_id else None,
+                        detail=f.detail,
+                    )
+                )
+        return out
+
+    @strawberry.field(description="Agreements about a child in your scope.")
+    def agreements(self, info: Info[Context, None], child_id: strawberry.ID) -> list[AgreementView]:
+        _child(info, str(child_id))
+        assert info.context.sql is not None
+        return _views(AgreementView, agr.agreements_of(info.context.sql, str(child_id)), "agreement")
+
+    @strawberry.field(description="Your agency's webhook subscriptions.")
+    def webhook_subscriptions(self, info: Info[Context, None]) -> list[WebhookSubscription]:
+        actor = _actor(info, "manage_webhooks")
+        assert info.context.sql is not None
+        return [_subscription(s) for s in wh.subscriptions(info.context.sql, actor.agency_id)]
+
+    @strawberry.field(description="Your agency's webhook deliveries (outbox), newest first.")
+    def webhook_deliveries(
+        self, info: Info[Context, None], status: str | None = None
+    ) -> list[WebhookDelivery]:
+        actor = _actor(info, "manage_webhooks")
+        assert info.context.sql is not None
+        return [
+            WebhookDelivery(
+                id=strawberry.ID(d.id),
+                event_type=d.event_type,
+                status=d.status,
+                attempts=d.attempts,
+                created_at=d.created_at,
+                delivered_at=d.delivered_at,
+                last_error=d.last_error,
+            )
+            for d in wh.deliveries(info.context.sql, actor.agency_id, status)
+        ]
+
+
+def _prefix_within(actor: Actor, division: str | None) -> str:
+    """A division subtree inside the caller's jurisdiction (the jurisdiction itself by default)."""
+    from graph.model import division_prefix
+
+    own = division_prefix(actor.jurisdiction)
+    if division is None:
+        return own
+    if not (division.isdigit() and len(division) == 12 and actor.covers(division)):
+        raise GraphQLError(
+            "the division is not a 12-digit code inside your jurisdiction", extensions={"code": "BAD_REQUEST"}
+        )
+    return division_prefix(division)
+
+
+@strawberry.type
+class ProtectionMutation:
+    @strawberry.mutation(
+        description="File a 强制报告; it is routed to the police of the child's jurisdiction."
+    )
+    def file_mandatory_report(self, info: Info[Context, None], input: FileReportInput) -> MandatoryReport:
+        _actor(info, "file_mandatory_report")
+        _, division = _child(info, str(input.child_id))
+        row = _run(
+            info,
+            "file_mandatory_report",
+            lambda w: rep.file_report(
+                w,
+                child_id=str(input.child_id),
+                division=division,
+                situation=input.situation.value,
+                summary=input.summary,
+                observed_on=input.observed_on,
+                on_behalf_of_citizen=input.on_behalf_of_citizen,
+                client_ref=input.client_ref,
+            ),
+        )
+        info.context.guard.wrote(f"report:{row.id}", "Report.situation", "Report.summary")
+        return MandatoryReport.of(row)
+
+    @strawberry.mutation(
+        description="A school's written report of a dropout it could not bring back (to the township)."
+    )
+    def file_dropout_report(
+        self,
+        info: Info[Context, None],
+        child_id: strawberry.ID,
+        summary: str,
+        observed_on: date | None = None,
+    ) -> MandatoryReport:
+        _actor(info, "file_mandatory_report")
+        _, division = _child(info, str(child_id))
+        row = _run(
+            info,
+            "file_mandatory_report",
+            lambda w: rep.file_dropout_report(
+                w, child_id=str(child_id), division=division, summary=summary, observed_on=observed_on
+            ),
+        )
+        info.context.guard.wrote(f"report:{row.id}", "Report.situation", "Report.summary")
+        return MandatoryReport.of(row)
+
+    @strawberry.mutation(description="The receiving agency confirms it has the report.")
+    def acknowledge_report(self, info: Info[Context, None], report_id: strawberry.ID) -> MandatoryReport:
+        row = _run(info, "accept_report", lambda w: rep.acknowledge_report(w, str(report_id)))
+        info.context.guard.wrote(f"report:{row.id}", "Report.acknowledged_at")
+        return MandatoryReport.of(row)
+
+    @strawberry.mutation(description="受理: the police accept the report; 应急处置 begins.")
+    def accept_report(self, info: Info[Context, None], report_id: strawberry.ID) -> MandatoryReport:
+        row = _run(info, "accept_report", lambda w: rep.accept_report(w, str(report_id)))
+        info.context.guard.wrote(f"report:{row.id}", "Report.status")
+        return MandatoryReport.of(row)
+
+    @strawberry.mutation(description="Record one 应急处置 measure on the case.")
+    def record_emergency_action(
+        self, info: Info[Context, None], input: EmergencyActionInput
+    ) -> ProtectionCaseFile:
+        _people(info, str(input.person_id) if input.person_id else None)
+        row = _run(
+            info,
+            "record_emergency_action",
+            lambda w: emg.record_action(
+                w,
+                str(input.case_id),
+                input.action,
+                occurred_on=input.occurred_on,
+                person_id=str(input.person_id) if input.person_id else None,
+                placement_kind=input.placement_kind,
+                place=input.place,
+                since=input.since,
+                severity=input.severity,
+                note=input.note,
+            ),
+        )
+        return _file(info, row.case_id)
+
+    @strawberry.mutation(description="通报: the police notify the township, which must open the assessment.")
+    def notify_township(
+        self, info: Info[Context, None], case_id: strawberry.ID, note: str | None = None
+    ) -> ProtectionCaseFile:
+        _run(info, "record_emergency_action", lambda w: emg.notify_township(w, str(case_id), note))
+        return _file(info, str(case_id))
+
+    @strawberry.mutation(description="The township opens the assessment with civil affairs and the police.")
+    def open_assessment(
+        self, info: Info[Context, None], case_id: strawberry.ID, participants: list[str]
+    ) -> ProtectionCaseFile:
+        _run(info, "lead_assessment", lambda w: asm.open_assessment(w, str(case_id), participants))
+        return _file(info, str(case_id))
+
+    @strawberry.mutation(description="Record the assessment's findings and risk level.")
+    def record_assessment(self, info: Info[Context, None], input: AssessmentInput) -> ProtectionCaseFile:
+        findings = asm.Findings(
+            input.safety,
+            input.guardianship,
+            input.physical_health,
+            input.mental_health,
+            input.risk_level,
+            input.assessed_on,
+        )
+        _run(info, "lead_assessment", lambda w: asm.record_assessment(w, str(input.case_id), findings))
+        return _file(info, str(input.case_id))
+
+    @strawberry.mutation(description="The 帮扶 plan: services with providers.")
+    def arrange_services(
+        self, info: Info[Context, None], case_id: strawberry.ID, services: list[ServiceInput]
+    ) -> ProtectionCaseFile:
+        planned = [asm.PlannedService(s.kind, s.provider, s.provider_agency_id, s.basis) for s in services]
+        _run(info, "lead_assessment", lambda w: asm.arrange_services(w, str(case_id), planned))
+        return _file(info, str(case_id))
+
+    @strawberry.mutation(
+        description="A follow-up on the plan (optionally on one service), with the next due date."
+    )
+    def record_follow_up(
+        self,
+        info: Info[Context, None],
+        case_id: strawberry.ID,
+        note: str,
+        service_id: strawberry.ID | None = None,
+        next_due_on: date | None = None,
+    ) -> ProtectionCaseFile:
+        _run(
+            info,
+            "record_assistance",
+            lambda w: asm.record_follow_up(
+                w, str(case_id), str(service_id) if service_id else None, note, next_due_on
+            ),
+        )
+        return _file(info, str(case_id))
+
+    @strawberry.mutation(description="Complete a service with its outcome.")
+    def complete_service(
+        self, info: Info[Context, None], service_id: strawberry.ID, outcome: str
+    ) -> ProtectionCaseFile:
+        svc = _run(info, "record_assistance", lambda w: asm.complete_service(w, str(service_id), outcome))
+        return _file(info, svc.case_id)
+
+    @strawberry.mutation(description="Close the case once its services are completed and followed up.")
+    def close_case(
+        self, info: Info[Context, None], case_id: strawberry.ID, reason: str
+    ) -> ProtectionCaseFile:
+        _run(info, "lead_assessment", lambda w: asm.close_case(w, str(case_id), reason))
+        return _file(info, str(case_id))
+
+    @strawberry.mutation(
+        description="监护干预: admonition, penalty, criminal referral or temporary guardianship."
+    )
+    def record_intervention(self, info: Info[Context, None], input: InterventionInput) -> ProtectionCaseFile:
+        tg = input.temporary_guardian
+        _people(
+            info,
+            str(input.guardian_id) if input.guardian_id else None,
+            tg if tg and tg.startswith("person:") else None,
+        )
+        _run(
+            info,
+            "record_intervention",
+            lambda w: itv.record_intervention(
+                w,
+                str(input.case_id),
+                input.kind,
+                guardian_id=str(input.guardian_id) if input.guardian_id else None,
+                occurred_on=input.occurred_on,
+                temporary_guardian=input.temporary_guardian,
+                note=input.note,
+            ),
+        )
+        return _file(info, str(input.case_id))
+
+    @strawberry.mutation(
+        description="Petition the court to revoke guardianship; the grounds are checked against the record."
+    )
+    def petition_court(self, info: Info[Context, None], input: PetitionInput) -> ProtectionCaseFile:
+        _actor(info, "petition_court")
+        child_id = _case_child(info, str(input.case_id))
+        profile, _ = _child(info, child_id)
+        guardians = _guardians(profile, child_id)
+        _run(
+            info,
+            "petition_court",
+            lambda w: itv.petition_court(
+                w,
+                str(input.case_id),
+                guardian_id=str(input.guardian_id),
+                guardians_of_child=guardians,
+                grounds=input.grounds,
+                note=input.note,
+            ),
+        )
+        return _file(info, str(input.case_id))
+
+    @strawberry.mutation(description="The court's decision on a petition; revoking names the new guardian.")
+    def decide_guardianship(
+        self, info: Info[Context, None], input: GuardianshipDecisionInput
+    ) -> ProtectionCaseFile:
+        _people(info, str(input.new_guardian_id) if input.new_guardian_id else None)
+        row = _run(
+            info,
+            "decide_guardianship",
+            lambda w: itv.decide_guardianship(
+                w,
+                str(input.intervention_id),
+                input.decision,
+                str(input.new_guardian_id) if input.new_guardian_id else None,
+                input.decided_on,
+            ),
+        )
+        info.context.guard.wrote(f"intervention:{row.id}", "GUARDIAN_OF.kind", "GUARDIAN_OF.until")
+        return _file(info, row.case_id)
+
+    @strawberry.mutation(description="Record a 监护责任书 or 委托监护协议 for a child in your scope.")
+    def record_agreement(self, info: Info[Context, None], input: AgreementInput) -> AgreementView:
+        _actor(info, "manage_agreements")
+        _, division = _child(info, str(input.child_id))
+        _people(
+            info, *(str(p) for p in input.parent_ids), str(input.guardian_id) if input.guardian_id else None
+        )
+        row = _run(
+            info,
+            "manage_agreements",
+            lambda w: agr.record_agreement(
+                w,
+                kind=input.kind,
+                child_id=str(input.child_id),
+                division=division,
+                parent_ids=[str(p) for p in input.parent_ids],
+                guardian_id=str(input.guardian_id) if input.guardian_id else None,
+                signed_on=input.signed_on,
+                valid_from=input.valid_from,
+                valid_to=input.valid_to,
+            ),
+        )
+        return AgreementView(_row=row, _rid=f"agreement:{row.id}")
+
+    @strawberry.mutation(description="Subscribe your agency's system to workflow events (signed webhooks).")
+    def subscribe_webhook(
+        self, info: Info[Context, None], url: str, events: list[str] | None = None
+    ) -> WebhookSubscriptionCreated:
+        actor = _actor(info, "manage_webhooks")
+        ctx = info.context
+        assert ctx.sql is not None and ctx.settings is not None
+        try:
+            sub, secret = wh.subscribe(
+                ctx.sql, ctx.settings, actor.agency_id, actor.client_id, url, events or []
+            )
+        except wh.WebhookError as exc:
+            raise GraphQLError(str(exc), extensions={"code": "BAD_REQUEST"}) from None
+        ctx.guard.wrote(f"webhook:{sub.id}", "WebhookSubscription.url")
+        return WebhookSubscriptionCreated(subscription=_subscription(sub), secret=secret)
+
+    @strawberry.mutation(description="Stop a subscription of your agency.")
+    def unsubscribe_webhook(self, info: Info[Context, None], id: strawberry.ID) -> bool:
+        actor = _actor(info, "manage_webhooks")
+        assert info.context.sql is not None
+        if not wh.unsubscribe(info.context.sql, actor.agency_id, str(id)):
+            raise _not_found("subscription")
+        info.context.guard.wrote(f"webhook:{id}", "WebhookSubscription.active")
+        return True
+
+    @strawberry.mutation(description="Queue your agency's failed deliveries again.")
+    def retry_failed_webhooks(self, info: Info[Context, None]) -> int:
+        actor = _actor(info, "manage_webhooks")
+        assert info.context.sql is not None
+        return wh.retry_failed(info.context.sql, actor.agency_id)

@@ -1,0 +1,176 @@
+"""Accountability (追责): reports that should have been filed and were not, and overdue steps.
+
+The seeds hold duty holders to account for failing to report (Chongqing §3.1: 未履行报告义务的 … 严肃追责)
+and for failing to respond in time. Missed reports are found in the synced graph data: a hospital
+encounter of a child with an injury or maltreatment code (ICD-10 S*, T74*, T76*, Y07*), a dropout with no
+written report, and a screening visit that found a child living alone — each with no report on record
+since. They are listed per institution with the days since the event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from graph.port import GraphStore
+from protection.case_tables import CaseStep, MandatoryReport, ProtectionCaseRow
+from shouhu.db import session
+
+INJURY_CODES: tuple[str, ...] = ("S", "T74", "T76", "Y07")
+LIVING_ALONE_MARKERS: tuple[str, ...] = ("living_alone", "unsupervised", "单独居住", "独居", "无人监护")
+CHILD_AGE = 18
+# Which reported situations discharge the duty an event raised.
+_HARM = ("injury_or_harm", "domestic_violence")
+_ALONE = ("living_alone", "guardian_neglect", "guardian_incapable", "missing")
+
+
+@dataclass
+class MissedReport:
+    kind: str  # injury_encounter | dropout_unreported | living_alone_unreported
+    event_id: str
+    child_id: str
+    institution: str
+    division: str | None
+    occurred_on: str | None
+    days_since: int | None
+
+
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat((text or "")[:10])
+    except ValueError:
+        return None
+
+
+def _is_child(birth: str | None, on: date | None) -> bool:
+    b = _day(birth)
+    if b is None or on is None:
+        return b is not None
+    return (on.year - b.year - ((on.month, on.day) < (b.month, b.day))) < CHILD_AGE
+
+
+def _events(store: GraphStore, label: str, prefix: str, limit: int) -> list:  # type: ignore[type-arg]
+    out = []
+    after = None
+    while len(out) < limit:
+        page = store.list_by_division(label, prefix, 1000, after)
+        out.extend(page.items)
+        if not page.has_next:
+            break
+        after = page.end_cursor
+    return out
+
+
+def missed_reports(
+    store: GraphStore, engine: Engine, division_prefix: str, today: date | None = None, limit: int = 20000
+) -> list[MissedReport]:
+    today = today or datetime.now(UTC).date()
+    with session(engine) as s:
+        filed: dict[str, list[tuple[str, date]]] = {}
+        for r in s.exec(
+            select(MandatoryReport).where(col(MandatoryReport.division).startswith(division_prefix))
+        ):
+            filed.setdefault(r.child_id, []).append((r.situation, r.filed_at.date()))
+
+    def reported(child: str, situations: tuple[str, ...], since: date | None) -> bool:
+        # A report from anyone counts (the duty is that the police or township learn of it), but
+        # only one about this kind of situation, filed on or after the event.
+        return any(s in situations and (since is None or d >= since) for s, d in filed.get(child, []))
+
+    out: list[MissedReport] = []
+    candidates = []
+    for e in _events(store, "HealthEvent", division_prefix, limit):
+        code = (e.props.get("icd10") or "").upper()
+        if code.startswith(INJURY_CODES):
+            candidates.append(
+                (
+                    "injury_encounter",
+                    e,
+                    _HARM,
+                    e.props.get("facility") or "unknown facility",
+                    e.props.get("occurred_on"),
+                )
+            )
+    for e in _events(store, "EducationEvent", division_prefix, limit):
+        if (e.props.get("kind") or "").lower() == "dropout":
+            candidates.append(
+                (
+                    "dropout_unreported",
+                    e,
+                    ("dropout",),
+                    e.props.get("school_code") or "unknown school",
+                    e.props.get("occurred_on"),
+                )
+            )
+    for e in _events(store, "Visit", division_prefix, limit):
+        if any(m in (e.props.get("findings") or "") for m in LIVING_ALONE_MARKERS):
+            candidates.append(
+                (
+                    "living_alone_unreported",
+                    e,
+                    _ALONE,
+                    f"village committee {e.props.get('division') or ''}".strip(),
+                    e.props.get("visited_on"),
+                )
+            )
+    for kind, e, situations, institution, when in candidates:
+        sub = store.neighbourhood(e.id, 1, ["CONCERNS"])
+        on = _day(when)
+        for rel in sub.rels.values():
+            child = sub.nodes.get(rel.dst)
+            if rel.src != e.id or child is None or child.label != "Person":
+                continue
+            if not _is_child(child.props.get("birth_date"), on):
+                continue
+            if reported(child.id, situations, on):
+                continue
+            out.append(
+                MissedReport(
+                    kind=kind,
+                    event_id=e.id,
+                    child_id=child.id,
+                    institution=institution,
+                    division=e.props.get("division"),
+                    occurred_on=when,
+                    days_since=(today - on).days if on else None,
+                )
+            )
+    out.sort(key=lambda m: (m.institution, -(m.days_since or 0)))
+    return out
+
+
+@dataclass
+class OverdueStep:
+    step: CaseStep
+    case_id: str
+    division: str
+    hours_overdue: float
+
+
+def overdue_steps(
+    engine: Engine,
+    *,
+    division_prefix: str | None = None,
+    agency_id: str | None = None,
+    at: datetime | None = None,
+) -> list[OverdueStep]:
+    """Open steps past their deadline: an agency's own, or all of a jurisdiction's (per agency)."""
+    at = at or datetime.now(UTC)
+    with session(engine) as s:
+        q = (
+            select(CaseStep, ProtectionCaseRow)
+            .join(ProtectionCaseRow, col(ProtectionCaseRow.id) == col(CaseStep.case_id))
+            .where(CaseStep.status == "open", col(CaseStep.due_at).is_not(None), col(CaseStep.due_at) < at)
+        )
+        if agency_id is not None:
+            q = q.where(CaseStep.agency_id == agency_id)
+        if division_prefix is not None:
+            q = q.where(col(ProtectionCaseRow.division).startswith(division_prefix))
+        rows = list(s.exec(q.order_by(CaseStep.agency_id, CaseStep.due_at)))
+    return [
+        OverdueStep(step, case.id, case.division, round((at - step.due_at).total_seconds() / 3600, 2))  # type: ignore[operator]
+        for step, case in rows
+    ]

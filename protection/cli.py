@@ -1,0 +1,104 @@
+"""`shouhu webhooks …` and `shouhu cases …`: the delivery outbox and the graph projection from the shell,
+and the background worker the API starts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+
+from graph.port import GraphStore
+from shouhu.settings import Settings, get_settings
+
+app = typer.Typer(no_args_is_help=True, help="Signed webhook deliveries to agency systems.")
+cases_app = typer.Typer(no_args_is_help=True, help="Protection cases: graph projection.")
+console = Console()
+
+
+def start_worker(engine: Engine, settings: Settings, store: GraphStore) -> Any:
+    """The API's background thread: deliver due webhooks, catch up pending graph projections."""
+    if not settings.webhook_worker:
+        return None
+    from protection.projection import reproject_pending
+    from protection.webhooks import DeliveryWorker
+
+    worker = DeliveryWorker(engine, settings)
+    worker.on_idle.append(lambda: reproject_pending(store, engine))
+    worker.start()
+    return worker
+
+
+def _engine() -> tuple[Engine, Settings]:
+    from shouhu.db import make_engine, migrate
+
+    settings = get_settings()
+    engine = make_engine(settings.sql_url)
+    migrate(engine)
+    return engine, settings
+
+
+@app.command("deliver")
+def deliver() -> None:
+    """Deliver every webhook that is due now (what the API's worker does every few seconds)."""
+    from protection.webhooks import Deliverer
+
+    engine, settings = _engine()
+    n = Deliverer(engine, settings).run_once(limit=1000)
+    console.print(f"{n} delivered")
+
+
+@app.command("list")
+def list_deliveries(
+    agency: str = typer.Option(None, help="Only this agency's subscriptions."),
+    status: str = typer.Option(None, help="pending | delivered | failed"),
+) -> None:
+    """The outbox, newest first."""
+    from protection.webhooks import deliveries
+
+    engine, _ = _engine()
+    table = Table(title="webhook deliveries")
+    for c in ("id", "event", "status", "attempts", "created", "last error"):
+        table.add_column(c)
+    for d in deliveries(engine, agency, status):
+        table.add_row(
+            d.id,
+            d.event_type,
+            d.status,
+            str(d.attempts),
+            d.created_at.isoformat(timespec="seconds"),
+            d.last_error or "",
+        )
+    console.print(table)
+
+
+@app.command("retry")
+def retry(agency: str = typer.Option(None, help="Only this agency's deliveries.")) -> None:
+    """Queue failed deliveries again (after the receiver is fixed)."""
+    from protection.webhooks import retry_failed
+
+    engine, _ = _engine()
+    console.print(f"{retry_failed(engine, agency)} queued again")
+
+
+@cases_app.command("reproject")
+def reproject() -> None:
+    """Write every case whose graph copy is behind into the graph (idempotent)."""
+    from graph.factory import open_graph
+    from protection.projection import reproject_pending
+
+    engine, settings = _engine()
+    store = open_graph(settings)
+    try:
+        n = reproject_pending(store, engine, limit=100_000)
+    finally:
+        store.close()
+    console.print(f"{n} cases projected")
+
+
+# Mounted by shouhu/cli.py as `shouhu webhooks …` and `shouhu cases …`.
+cli = typer.Typer()
+cli.add_typer(app, name="webhooks")
+cli.add_typer(cases_app, name="cases")

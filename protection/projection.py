@@ -1,0 +1,264 @@
+"""Copy workflow records into the graph, after the relational commit, idempotently.
+
+Each case becomes a ProtectionCase node (its ``agency`` gives the responsible agency row scope over the
+child), with its Report, Assessment, Service and Intervention nodes linked by CONCERNS and PART_OF_CASE;
+agreements become Agreement nodes with SIGNED and COVERS; guardians named by the police, by an
+entrustment or by a court become GUARDIAN_OF relationships (a revoked guardian's relationship gets an
+``until``). Everything is asserted by source system ``manual`` (graph/provenance.py: it outranks the
+registers), one source record per workflow record, so re-running a projection changes nothing and a
+record corrected later replaces only its own claims.
+
+A projection that fails (graph down) leaves ``projected_version`` behind ``version``; ``reproject_pending``
+catches up, from the delivery worker's loop or from the CLI.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Engine, update
+from sqlmodel import col, select
+
+from graph.model import node_id
+from graph.port import GraphStore, GraphStoreError
+from graph.records import Assertion, NodeRecord, RelRecord
+from protection.case_tables import GuardianshipAgreement, ProtectionCaseRow
+from protection.cases import CaseFile, load_file, write_session
+from shouhu.db import session
+
+log = logging.getLogger("shouhu.protection")
+SYSTEM = "manual"
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="seconds")
+    return value.isoformat()
+
+
+def case_node_id(case_id: str) -> str:
+    return node_id("ProtectionCase", case_id)
+
+
+def _records(f: CaseFile) -> tuple[list[NodeRecord], list[RelRecord]]:
+    case = f.case
+    at = max([h.at for h in f.history] or [case.opened_at])
+    src = lambda rid: Assertion(SYSTEM, rid, at)  # noqa: E731
+    cid = case_node_id(case.id)
+    child = case.child_id
+    nodes = [
+        NodeRecord(
+            cid,
+            {
+                "kind": case.situation,
+                "risk_level": case.risk_level,
+                "status": case.status,
+                "opened_at": _iso(case.opened_at),
+                "closed_at": _iso(case.closed_at),
+                "agency": case.agency_id,
+                "division": case.division,
+            },
+            src(case.id),
+        )
+    ]
+    rels = [RelRecord("CONCERNS", cid, child, {}, src(case.id))]
+    for r in f.reports:
+        rid = node_id("Report", r.id)
+        nodes.append(
+            NodeRecord(
+                rid,
+                {
+                    "situation": r.situation,
+                    "reporter_agency": r.reporter_agency_id,
+                    "filed_at": _iso(r.filed_at),
+                    "acknowledged_at": _iso(r.acknowledged_at),
+                    "status": r.status,
+                    "opened_at": _iso(r.accepted_at),
+                    "agency": r.receiving_agency_id,
+                    "division": r.division,
+                    "summary": r.summary,
+                },
+                src(r.id),
+            )
+        )
+        rels += [
+            RelRecord("CONCERNS", rid, child, {}, src(r.id)),
+            RelRecord("PART_OF_CASE", rid, cid, {}, src(r.id)),
+        ]
+    for a in f.assessments:
+        aid = node_id("Assessment", a.id)
+        nodes.append(
+            NodeRecord(
+                aid,
+                {
+                    "safety": a.safety,
+                    "guardianship": a.guardianship,
+                    "physical_health": a.physical_health,
+                    "mental_health": a.mental_health,
+                    "risk_level": a.risk_level,
+                    "assessed_on": _iso(a.assessed_on),
+                    "division": case.division,
+                },
+                src(a.id),
+            )
+        )
+        rels.append(RelRecord("PART_OF_CASE", aid, cid, {}, src(a.id)))
+    for s in f.services:
+        sid = node_id("Service", s.id)
+        nodes.append(
+            NodeRecord(
+                sid,
+                {
+                    "kind": s.kind,
+                    "provider": s.provider,
+                    "status": s.status,
+                    "opened_at": _iso(s.opened_at),
+                    "closed_at": _iso(s.closed_at),
+                    "agency": s.provider_agency_id,
+                    "division": case.division,
+                    "summary": s.outcome,
+                },
+                src(s.id),
+            )
+        )
+        rels.append(RelRecord("PART_OF_CASE", sid, cid, {}, src(s.id)))
+    for i in f.interventions:
+        iid = node_id("Intervention", i.id)
+        nodes.append(
+            NodeRecord(
+                iid,
+                {
+                    "kind": i.kind,
+                    "grounds": ",".join(i.grounds) or None,
+                    "status": i.status,
+                    "opened_at": _iso(i.occurred_on),
+                    "closed_at": _iso(i.decided_on),
+                    "agency": i.agency_id,
+                    "division": case.division,
+                    "summary": i.decision,
+                },
+                src(i.id),
+            )
+        )
+        rels.append(RelRecord("PART_OF_CASE", iid, cid, {}, src(i.id)))
+        if i.kind == "temporary_guardianship" and i.guardian_id:
+            rels.append(
+                RelRecord(
+                    "GUARDIAN_OF",
+                    i.guardian_id,
+                    child,
+                    {"kind": "temporary", "since": _iso(i.occurred_on)},
+                    src(i.id),
+                )
+            )
+        if i.kind == "court_petition" and i.decision == "revoked" and i.guardian_id and i.new_guardian_id:
+            rels.append(
+                RelRecord("GUARDIAN_OF", i.guardian_id, child, {"until": _iso(i.decided_on)}, src(i.id))
+            )
+            rels.append(
+                RelRecord(
+                    "GUARDIAN_OF",
+                    i.new_guardian_id,
+                    child,
+                    {"kind": "legal", "since": _iso(i.decided_on)},
+                    src(i.id),
+                )
+            )
+    for e in f.actions:
+        if e.action in ("entrusted_guardian_named", "entrust_relative") and e.person_id:
+            rels.append(
+                RelRecord(
+                    "GUARDIAN_OF",
+                    e.person_id,
+                    child,
+                    {"kind": "entrusted", "since": _iso(e.occurred_on)},
+                    src(e.id),
+                )
+            )
+        if e.action == "temporary_care_placement" and e.person_id:
+            rels.append(
+                RelRecord(
+                    "GUARDIAN_OF",
+                    e.person_id,
+                    child,
+                    {"kind": "temporary", "since": _iso(e.since)},
+                    src(e.id),
+                )
+            )
+    return nodes, rels
+
+
+def project_case(store: GraphStore, engine: Engine, case_id: str) -> bool:
+    """Write one case into the graph; True when the graph copy is now current."""
+    with session(engine) as s:
+        f = load_file(s, case_id)
+    if f is None:
+        return False
+    version = f.case.version
+    try:
+        nodes, rels = _records(f)
+        with store.transaction():
+            store.upsert_nodes(nodes)
+            store.upsert_rels(rels)
+    except (GraphStoreError, ValueError):
+        log.exception("projection of a case failed; it stays pending")
+        return False
+    with write_session(engine) as s:
+        s.execute(
+            update(ProtectionCaseRow)
+            .where(col(ProtectionCaseRow.id) == case_id, col(ProtectionCaseRow.projected_version) < version)
+            .values(projected_version=version)
+        )
+    return True
+
+
+def project_agreement(store: GraphStore, engine: Engine, agreement_id: str) -> bool:
+    with session(engine) as s:
+        a = s.get(GuardianshipAgreement, agreement_id)
+    if a is None:
+        return False
+    src = Assertion(SYSTEM, a.id, a.recorded_at)
+    aid = node_id("Agreement", a.id)
+    props: dict[str, Any] = {
+        "kind": a.kind,
+        "signed_on": _iso(a.signed_on),
+        "valid_from": _iso(a.valid_from),
+        "valid_to": _iso(a.valid_to),
+        "division": a.division,
+    }
+    rels = [RelRecord("COVERS", aid, a.child_id, {}, src)]
+    rels += [RelRecord("SIGNED", p, aid, {"role": "parent"}, src) for p in a.parent_ids]
+    if a.guardian_id:
+        rels.append(RelRecord("SIGNED", a.guardian_id, aid, {"role": "entrusted_guardian"}, src))
+        if a.kind == "entrustment":
+            rels.append(
+                RelRecord(
+                    "GUARDIAN_OF",
+                    a.guardian_id,
+                    a.child_id,
+                    {"kind": "entrusted", "since": _iso(a.valid_from), "until": _iso(a.valid_to)},
+                    src,
+                )
+            )
+    try:
+        with store.transaction():
+            store.upsert_nodes([NodeRecord(aid, props, src)])
+            store.upsert_rels(rels)
+    except GraphStoreError:
+        log.exception("projection of an agreement failed")
+        return False
+    return True
+
+
+def reproject_pending(store: GraphStore, engine: Engine, limit: int = 100) -> int:
+    """Catch the graph up with cases whose last projection did not complete."""
+    with session(engine) as s:
+        q = select(ProtectionCaseRow.id).where(
+            col(ProtectionCaseRow.projected_version) < col(ProtectionCaseRow.version)
+        )
+        ids = list(s.exec(q.limit(limit)))
+    return sum(project_case(store, engine, i) for i in ids)

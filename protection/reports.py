@@ -1,0 +1,208 @@
+"""强制报告: filing, routing to the police of the child's jurisdiction, acknowledgement, acceptance.
+
+The seeds (Chongqing §3.1, Zhangye §2, Zhenjiang §2) oblige schools, kindergartens, medical institutions,
+village committees, social-work organisations and rescue and welfare institutions to report to the
+police 第一时间 — at once — when they find a child living alone or missing, a guardian without capacity
+or failing the duty, suspected domestic violence, or suspected injury or unlawful harm. The police must
+accept at once; ``report_accept_minutes`` is that deadline and overdue acceptances show in
+accountability. A school's written dropout report (书面报告, Zhangye §3) goes to the township instead.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlmodel import select
+
+from protection.case_tables import MandatoryReport, ProtectionCaseRow, new_id
+from protection.cases import Work, WorkflowError, not_found
+from protection.webhooks import enqueue
+
+SITUATIONS: dict[str, str] = {
+    "living_alone": "脱离监护单独居住生活",
+    "missing": "失踪",
+    "guardian_incapable": "监护人丧失监护能力",
+    "guardian_neglect": "监护人不履行监护责任",
+    "domestic_violence": "疑似遭受家庭暴力",
+    "injury_or_harm": "疑似遭受意外伤害或不法侵害",
+}
+
+
+def _event(r: MandatoryReport) -> dict[str, object]:
+    return {
+        "report_id": r.id,
+        "case_id": r.case_id,
+        "channel": r.channel,
+        "situation": r.situation,
+        "division": r.division,
+        "status": r.status,
+        "accept_due_at": r.accept_due_at.isoformat(),
+    }
+
+
+def file_report(
+    w: Work,
+    *,
+    child_id: str,
+    division: str,
+    situation: str,
+    summary: str,
+    observed_on: date | None,
+    on_behalf_of_citizen: bool = False,
+    client_ref: str | None = None,
+) -> MandatoryReport:
+    """File a report; a second report of the same situation about a child with an open case joins it.
+
+    ``client_ref`` is the reporter's own reference (a phone's id for an entry made offline): the
+    same reference again returns the report already filed instead of filing it twice, since a
+    device cannot know whether a request whose answer it lost was received.
+    """
+    if client_ref is not None:
+        if not client_ref.strip() or len(client_ref) > 64:
+            raise WorkflowError("BAD_REQUEST", "clientRef must be 1 to 64 characters")
+        earlier = w.s.exec(
+            select(MandatoryReport).where(
+                MandatoryReport.reporter_agency_id == w.actor.agency_id,
+                MandatoryReport.client_ref == client_ref,
+            )
+        ).first()
+        if earlier is not None:
+            if (earlier.child_id, earlier.situation) != (child_id, situation):
+                raise WorkflowError("CONFLICT", "that clientRef was already used for another report")
+            return earlier
+    if situation not in SITUATIONS:
+        raise WorkflowError("BAD_REQUEST", f"unknown situation; one of {', '.join(SITUATIONS)}")
+    if not summary.strip():
+        raise WorkflowError("MISSING_FACTS", "a report needs a summary of what was found", "summary_missing")
+    if not division:
+        raise WorkflowError("MISSING_FACTS", "the child has no known division to route the report by")
+    police = w.agency_for("public_security", division)
+    if police is None:
+        raise WorkflowError(
+            "NO_RECEIVING_AGENCY", "no police agency is registered for the child's jurisdiction"
+        )
+    case = w.s.exec(
+        select(ProtectionCaseRow).where(
+            ProtectionCaseRow.child_id == child_id,
+            ProtectionCaseRow.situation == situation,
+            ProtectionCaseRow.status != "closed",
+        )
+    ).first()
+    if case is None:
+        case = ProtectionCaseRow(
+            id=new_id("case"),
+            child_id=child_id,
+            division=division,
+            situation=situation,
+            status="reported",
+            agency_id=police.id,
+            police_agency_id=police.id,
+            opened_at=w.at,
+        )
+        w.s.add(case)
+        w.s.flush()
+    report = MandatoryReport(
+        id=new_id("rpt"),
+        case_id=case.id,
+        channel="mandatory",
+        child_id=child_id,
+        division=division,
+        situation=situation,
+        summary=summary.strip(),
+        reporter_agency_id=w.actor.agency_id,
+        reporter_client_id=w.actor.client_id,
+        client_ref=client_ref,
+        on_behalf_of_citizen=on_behalf_of_citizen,
+        receiving_agency_id=case.police_agency_id,
+        status="filed",
+        observed_on=observed_on,
+        filed_at=w.at,
+        accept_due_at=w.at + timedelta(minutes=w.settings.report_accept_minutes),
+    )
+    w.s.add(report)
+    w.open_step(case, "accept_report", report.receiving_agency_id, report.accept_due_at - w.at, report.id)
+    w.changed(case, "report_filed", report_id=report.id, situation=situation, citizen=on_behalf_of_citizen)
+    enqueue(w.s, "report.filed", [report.receiving_agency_id], _event(report))
+    return report
+
+
+def file_dropout_report(
+    w: Work, *, child_id: str, division: str, summary: str, observed_on: date | None
+) -> MandatoryReport:
+    """A school's written report of a dropout it could not bring back (劝返无效), to the township."""
+    if not summary.strip():
+        raise WorkflowError("MISSING_FACTS", "a written dropout report needs what was tried (劝返)")
+    township = w.agency_for("township", division)
+    if township is None:
+        raise WorkflowError("NO_RECEIVING_AGENCY", "no township is registered for the child's division")
+    report = MandatoryReport(
+        id=new_id("rpt"),
+        channel="dropout",
+        child_id=child_id,
+        division=division,
+        situation="dropout",
+        summary=summary.strip(),
+        reporter_agency_id=w.actor.agency_id,
+        reporter_client_id=w.actor.client_id,
+        receiving_agency_id=township.id,
+        status="filed",
+        observed_on=observed_on,
+        filed_at=w.at,
+        accept_due_at=w.at + timedelta(days=w.settings.plan_days),
+    )
+    w.s.add(report)
+    enqueue(w.s, "report.filed", [township.id], _event(report))
+    return report
+
+
+def _received(w: Work, report_id: str) -> MandatoryReport:
+    report = w.s.get(MandatoryReport, report_id)
+    if report is None:
+        raise not_found("report")
+    if report.receiving_agency_id != w.actor.agency_id:
+        raise WorkflowError(
+            "FORBIDDEN", "only the agency the report was routed to may act on it", "not_receiving_agency"
+        )
+    return report
+
+
+def acknowledge_report(w: Work, report_id: str) -> MandatoryReport:
+    report = _received(w, report_id)
+    if report.status != "filed":
+        raise WorkflowError("INVALID_TRANSITION", f"the report is already {report.status}")
+    report.status, report.acknowledged_at = "acknowledged", w.at
+    w.s.add(report)
+    if report.case_id:
+        w.changed(w.case(report.case_id), "report_acknowledged", report_id=report.id)
+    enqueue(w.s, "report.acknowledged", [report.reporter_agency_id], _event(report))
+    return report
+
+
+def accept_report(w: Work, report_id: str) -> MandatoryReport:
+    """Accept (受理): the police's 应急处置 starts, and with it the deadline to notify the township."""
+    report = _received(w, report_id)
+    if report.status == "accepted":
+        raise WorkflowError("INVALID_TRANSITION", "the report is already accepted")
+    report.status, report.accepted_at = "accepted", w.at
+    report.acknowledged_at = report.acknowledged_at or w.at
+    w.s.add(report)
+    if report.case_id:
+        case = w.case(report.case_id)
+        w.close_steps(case.id, "accept_report", ref_id=report.id)
+        if case.status == "reported":
+            case.status = "emergency_response"
+            w.s.add(case)
+            w.open_step(
+                case,
+                "notify_township",
+                case.police_agency_id,
+                timedelta(hours=w.settings.emergency_notify_hours),
+            )
+        w.changed(
+            case,
+            "report_accepted",
+            report_id=report.id,
+            late=report.accepted_at > report.accept_due_at,
+        )
+    enqueue(w.s, "report.accepted", [report.reporter_agency_id], _event(report))
+    return report

@@ -1,0 +1,179 @@
+"""Accountability and agreements through the HTTP API: missed reports found in the synced data, listed
+per institution until someone files; overdue steps per agency; 委托监护协议 flags."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from graph.records import Assertion, NodeRecord, RelRecord
+from tests.api_fixtures import Api, serve
+from tests.contract.test_graph_store import VILLAGE
+
+MISSED = "query M { missedReports { kind eventId childId institution occurredOn daysSince } }"
+OVERDUE = "query O { overdueSteps { stepId caseId kind agencyId hoursOverdue } }"
+FILE = """mutation File($input: FileReportInput!) { fileMandatoryReport(input: $input) { id caseId } }"""
+DROPOUT = """mutation D($c: ID!) {
+  fileDropoutReport(childId: $c, summary: "三次家访劝返无效") { id receivingAgencyId } }"""
+FLAGS = "query F { agreementFlags { childId reason guardianId detail } }"
+AGREE = """mutation A($input: AgreementInput!) {
+  recordAgreement(input: $input) { id kind validTo guardian { id } } }"""
+PROFILE = """query P { person(id: "person:child") {
+  agreements { kind validTo } guardians { kind until person { id } } } }"""
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    # Acceptance "at once" taken literally: any report not yet accepted is overdue.
+    for a in serve(tmp_path_factory.mktemp("acct"), report_accept_minutes=0, webhook_worker=False):
+        store = a.client.app.state.graph  # type: ignore[attr-defined]
+        src = Assertion("health", "ENC-1", datetime(2026, 11, 1, 10))
+        on = (date.today() - timedelta(days=20)).isoformat()
+        store.upsert_nodes(
+            [
+                NodeRecord(
+                    "healthevent:enc-1",
+                    {
+                        "kind": "encounter",
+                        "icd10": "S52.5",
+                        "occurred_on": on,
+                        "facility": "H9",
+                        "division": VILLAGE,
+                    },
+                    src,
+                ),
+                NodeRecord(
+                    "healthevent:enc-2",
+                    {
+                        "kind": "encounter",
+                        "icd10": "J06.9",
+                        "occurred_on": on,
+                        "facility": "H9",
+                        "division": VILLAGE,
+                    },
+                    src,
+                ),
+                NodeRecord(
+                    "educationevent:drop-1",
+                    {"kind": "dropout", "occurred_on": on, "school_code": "S1", "division": VILLAGE},
+                    Assertion("education", "D-1", src.at),
+                ),
+                NodeRecord(
+                    "visit:v-1",
+                    {
+                        "visited_on": on,
+                        "visitor": "vc-500101001001",
+                        "findings": "living_alone,withdrawn",
+                        "division": VILLAGE,
+                    },
+                    Assertion("survey", "V-1", src.at),
+                ),
+            ]
+        )
+        store.upsert_rels(
+            [
+                RelRecord("CONCERNS", e, "person:child", {}, src)
+                for e in ("healthevent:enc-1", "healthevent:enc-2", "educationevent:drop-1", "visit:v-1")
+            ]
+        )
+        yield a
+
+
+def gql(api: Api, who: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = api.gql(who, query, variables).json()
+    assert not body.get("errors"), body
+    return next(iter(body["data"].values()))
+
+
+def test_missed_reports_are_listed_per_institution_until_filed(api: Api) -> None:
+    missed = {(m["kind"], m["institution"]): m for m in gql(api, "auditor", MISSED)}
+    # The fracture (S52) is a missed report; the cold (J06) is not.
+    assert set(missed) == {
+        ("injury_encounter", "H9"),
+        ("dropout_unreported", "S1"),
+        ("living_alone_unreported", "village committee " + VILLAGE),
+    }
+    assert all(m["childId"] == "person:child" and m["daysSince"] == 20 for m in missed.values())
+    # Holding no accountability duty, a school may not list them.
+    body = api.gql("school", MISSED).json()
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+    # The school files its written dropout report (to the township); the village reports living alone.
+    assert gql(api, "school", DROPOUT, {"c": "person:child"})["receivingAgencyId"] == "tw-500101001"
+    gql(
+        api,
+        "village",
+        FILE,
+        {"input": {"childId": "person:child", "situation": "LIVING_ALONE", "summary": "走访发现独居"}},
+    )
+    left = [(m["kind"], m["institution"]) for m in gql(api, "auditor", MISSED)]
+    # A report of another situation does not discharge the hospital's duty to report the injury.
+    assert left == [("injury_encounter", "H9")]
+    gql(
+        api,
+        "doctor",
+        FILE,
+        {
+            "input": {
+                "childId": "person:child",
+                "situation": "INJURY_OR_HARM",
+                "summary": "前臂骨折，疑似外伤",
+            }
+        },
+    )
+    assert gql(api, "auditor", MISSED) == []
+
+
+def test_overdue_steps_are_listed_per_agency(api: Api) -> None:
+    report = gql(
+        api, "school", FILE, {"input": {"childId": "person:child", "situation": "MISSING", "summary": "未归"}}
+    )
+    overdue = gql(api, "auditor", OVERDUE)
+    mine = [o for o in overdue if o["caseId"] == report["caseId"]]
+    assert [(o["kind"], o["agencyId"]) for o in mine] == [("accept_report", "ps-500101")]
+    # Without read_accountability an agency sees its own overdue steps only.
+    assert {o["agencyId"] for o in gql(api, "police", OVERDUE)} == {"ps-500101"}
+    assert gql(api, "school", OVERDUE) == []
+    gql(api, "police", "mutation A($id: ID!) { acceptReport(reportId: $id) { id } }", {"id": report["id"]})
+    assert report["caseId"] not in {
+        o["caseId"] for o in gql(api, "auditor", OVERDUE) if o["kind"] == "accept_report"
+    }
+
+
+def test_left_behind_child_without_a_valid_entrustment_is_flagged(api: Api) -> None:
+    # Both parents away; the grandmother cares for the child but no agreement is on record.
+    assert gql(api, "village", FLAGS) == [
+        {"childId": "person:child", "reason": "no_valid_entrustment", "guardianId": None, "detail": None}
+    ]
+    assert api.gql("school", FLAGS).json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    today = date.today()
+    expired = {
+        "kind": "entrustment",
+        "childId": "person:child",
+        "parentIds": ["person:father", "person:mother"],
+        "guardianId": "person:granny",
+        "signedOn": (today - timedelta(days=800)).isoformat(),
+        "validFrom": (today - timedelta(days=800)).isoformat(),
+        "validTo": (today - timedelta(days=435)).isoformat(),
+    }
+    gql(api, "village", AGREE, {"input": expired})
+    assert [f["reason"] for f in gql(api, "village", FLAGS)] == ["no_valid_entrustment"]
+    bad = api.gql("village", AGREE, {"input": {**expired, "guardianId": None}}).json()
+    assert bad["errors"][0]["extensions"]["code"] == "MISSING_FACTS"
+    current = {
+        **expired,
+        "signedOn": today.isoformat(),
+        "validFrom": today.isoformat(),
+        "validTo": (today + timedelta(days=365)).isoformat(),
+    }
+    created = gql(api, "village", AGREE, {"input": current})
+    assert created["kind"] == "entrustment" and created["guardian"] == {"id": "person:granny"}
+    assert gql(api, "village", FLAGS) == []
+    # The graph copy: the agreement in the child's profile, the entrusted guardian's term.
+    profile = gql(api, "police", PROFILE)
+    assert {a["validTo"] for a in profile["agreements"]} >= {current["validTo"]}
+    granny = next(g for g in profile["guardians"] if g["person"]["id"] == "person:granny")
+    assert granny["kind"] == "entrusted"

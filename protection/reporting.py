@@ -1,0 +1,294 @@
+"""The reporting chain: quarterly and annual reports village → township → county civil affairs.
+
+Seeds: villages report to the township every quarter (Ziyang §2.2); the chain is quarterly
+and yearly, village → township → civil affairs (Zhangye §3.1); the county's annual report is
+due by 10 December (Zhangye §4.3). Quarterly deadlines are configurable (the seeds set none).
+
+A report's figures are the roll-up of the materialised classification by sub-division and
+category. A level may submit only when every division under it that has children has
+submitted (or had approved) its own report for the period, so the county's figure is the
+sum of reports that exist; the level above approves or returns. Submitted figures are
+frozen: later reclassification changes the next period, not a submitted report.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from graph.model import LEVEL_DIGITS, DivisionLevel, division_level, division_prefix
+from protection.classification import CATEGORIES, counts_by_division
+from protection.screening_config import config
+from protection.screening_tables import PeriodicReport
+from shouhu.db.tables import utcnow
+
+COLUMNS: tuple[str, ...] = ("children", *CATEGORIES, "in_distress")
+_PERIOD = re.compile(r"^(\d{4})(?:-Q([1-4]))?$")
+_CHAIN = {
+    DivisionLevel.VILLAGE: "village",
+    DivisionLevel.TOWNSHIP: "township",
+    DivisionLevel.COUNTY: "county",
+}
+ZH = {
+    "children": "儿童总数",
+    "left_behind": "留守儿童",
+    "orphan": "孤儿",
+    "de_facto_unsupported": "事实无人抚养",
+    "disability": "残疾",
+    "serious_illness": "重病",
+    "poor_family": "低保/特困家庭",
+    "in_distress": "困境儿童",
+}
+
+
+class ReportError(ValueError):
+    def __init__(self, message: str, code: str = "BAD_REQUEST", reason: str = "invalid_input") -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass
+class Period:
+    kind: str  # quarterly | annual
+    label: str
+    year: int
+    quarter: int | None
+
+    @property
+    def end(self) -> date:
+        if self.quarter is None:
+            return date(self.year, 12, 31)
+        month = self.quarter * 3
+        nxt = date(self.year + (month == 12), month % 12 + 1, 1)
+        return nxt - timedelta(days=1)
+
+    def deadline(self, level: str) -> date:
+        r = config().section("reporting")
+        if self.quarter is None:
+            return date.fromisoformat(f"{self.year}-{r['annual_deadline'][level]}")
+        return self.end + timedelta(days=r["quarterly_days"][level])
+
+
+def parse_period(text: str) -> Period:
+    m = _PERIOD.match(text.strip())
+    if not m:
+        raise ReportError(f"period {text!r} is neither YYYY-Qn (quarterly) nor YYYY (annual)")
+    year, q = int(m.group(1)), m.group(2)
+    return Period("quarterly" if q else "annual", text.strip(), year, int(q) if q else None)
+
+
+def level_of(division: str) -> str:
+    try:
+        level = division_level(division)
+    except ValueError as exc:
+        raise ReportError(f"division {division!r} is not a 12-digit code") from exc
+    if level not in _CHAIN:
+        raise ReportError("reports are made by villages, townships and counties")
+    return _CHAIN[level]
+
+
+@dataclass
+class ReportView:
+    division: str
+    level: str
+    period: Period
+    deadline: date
+    status: str
+    rows: list[tuple[str, Counter[str]]]  # (sub-division code, counts)
+    totals: Counter[str]
+    children_status: dict[str, str] = field(default_factory=dict)
+    record: PeriodicReport | None = None
+
+    @property
+    def overdue(self) -> bool:
+        today = date.today()
+        if self.record and self.record.submitted_at:
+            return self.record.submitted_at.date() > self.deadline
+        return today > self.deadline
+
+
+def _sub_level_digits(level: str) -> int:
+    return {
+        "village": LEVEL_DIGITS[DivisionLevel.VILLAGE],
+        "township": LEVEL_DIGITS[DivisionLevel.VILLAGE],
+        "county": LEVEL_DIGITS[DivisionLevel.TOWNSHIP],
+    }[level]
+
+
+def _live_rows(engine: Engine, division: str, level: str) -> list[tuple[str, Counter[str]]]:
+    counts = counts_by_division(engine, division_prefix(division), _sub_level_digits(level))
+    return sorted(counts.items())
+
+
+def _record(conn: Any, division: str, period: str) -> PeriodicReport | None:
+    T = PeriodicReport.__table__  # type: ignore[attr-defined]
+    row = conn.execute(select(T).where((T.c.division == division) & (T.c.period == period))).first()
+    return PeriodicReport(**row._mapping) if row else None
+
+
+def _children_status(
+    conn: Any, rows: list[tuple[str, Counter[str]]], level: str, period: str
+) -> dict[str, str]:
+    if level == "village":
+        return {}
+    T = PeriodicReport.__table__  # type: ignore[attr-defined]
+    codes = [code for code, _ in rows]
+    found = {
+        r.division: r.status
+        for r in conn.execute(
+            select(T.c.division, T.c.status).where(T.c.division.in_(codes) & (T.c.period == period))
+        )
+    }
+    return {code: found.get(code, "missing") for code in codes}
+
+
+def view(engine: Engine, division: str, period_text: str) -> ReportView:
+    """The report as it stands: frozen figures if submitted, else the live roll-up."""
+    level = level_of(division)
+    period = parse_period(period_text)
+    with engine.connect() as conn:
+        rec = _record(conn, division, period.label)
+        if rec is not None and rec.status in ("submitted", "approved"):
+            rows = [(code, Counter(c)) for code, c in rec.figures.get("rows", [])]
+        else:
+            rows = _live_rows(engine, division, level)
+        status_below = _children_status(conn, rows, level, period.label)
+    totals: Counter[str] = Counter()
+    for _, c in rows:
+        totals.update(c)
+    return ReportView(
+        division,
+        level,
+        period,
+        period.deadline(level),
+        rec.status if rec else "draft",
+        rows,
+        totals,
+        status_below,
+        rec,
+    )
+
+
+def submit(engine: Engine, division: str, period_text: str, *, by: str) -> ReportView:
+    """Freeze the figures and submit to the level above; refused until every level below has."""
+    current = view(engine, division, period_text)
+    if current.status in ("submitted", "approved"):
+        raise ReportError(
+            f"the report is already {current.status}", "INVALID_TRANSITION", "already_submitted"
+        )
+    missing = [code for code, s in current.children_status.items() if s not in ("submitted", "approved")]
+    if missing:
+        raise ReportError(
+            f"{len(missing)} division(s) below have not submitted {current.period.label}: "
+            + ", ".join(missing[:10]),
+            "CONFLICT",
+            "lower_level_missing",
+        )
+    T = PeriodicReport.__table__  # type: ignore[attr-defined]
+    figures = {"rows": [[code, dict(c)] for code, c in current.rows], "totals": dict(current.totals)}
+    now = utcnow()
+    with engine.begin() as conn:
+        values = {
+            "level": current.level,
+            "kind": current.period.kind,
+            "deadline": current.deadline,
+            "status": "submitted",
+            "figures": figures,
+            "submitted_by": by,
+            "submitted_at": now,
+            "decided_by": None,
+            "decided_at": None,
+        }
+        if current.record is None:
+            conn.execute(T.insert().values(division=division, period=current.period.label, **values))
+        else:
+            done = conn.execute(
+                T.update()
+                .where((T.c.id == current.record.id) & (T.c.status == current.record.status))
+                .values(**values)
+            ).rowcount
+            if done != 1:
+                raise ReportError("the report changed meanwhile", "CONFLICT", "version_moved")
+    return view(engine, division, period_text)
+
+
+def decide(
+    engine: Engine, division: str, period_text: str, *, approve: bool, by: str, note: str | None
+) -> ReportView:
+    """The level above approves a submitted report or returns it for correction."""
+    current = view(engine, division, period_text)
+    if current.status != "submitted":
+        raise ReportError(
+            f"only a submitted report can be approved or returned (it is {current.status})",
+            "INVALID_TRANSITION",
+            "not_submitted",
+        )
+    if not approve and not (note or "").strip():
+        raise ReportError("returning a report needs a note saying what to correct")
+    T = PeriodicReport.__table__  # type: ignore[attr-defined]
+    assert current.record is not None
+    with engine.begin() as conn:
+        conn.execute(
+            T.update()
+            .where(T.c.id == current.record.id)
+            .values(
+                status="approved" if approve else "returned", decided_by=by, decided_at=utcnow(), note=note
+            )
+        )
+    return view(engine, division, period_text)
+
+
+def reports_due(engine: Engine, prefix: str, period_text: str) -> list[PeriodicReport]:
+    T = PeriodicReport.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        rows = conn.execute(select(T).where(T.c.division.startswith(prefix) & (T.c.period == period_text)))
+        return [PeriodicReport(**r._mapping) for r in rows]
+
+
+# ---- export -----------------------------------------------------------------------------------
+
+
+def _table(v: ReportView, names: dict[str, str] | None = None) -> list[list[Any]]:
+    head = ["division", "name", *COLUMNS]
+    out: list[list[Any]] = [head, ["区划代码", "名称", *(ZH[c] for c in COLUMNS)]]
+    for code, c in v.rows:
+        out.append([code, (names or {}).get(code, ""), *(c.get(k, 0) for k in COLUMNS)])
+    out.append(["total", "合计", *(v.totals.get(k, 0) for k in COLUMNS)])
+    return out
+
+
+def to_csv(v: ReportView, names: dict[str, str] | None = None) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow([f"{v.period.kind} report", v.division, v.period.label, f"deadline {v.deadline}", v.status])
+    for row in _table(v, names):
+        w.writerow(row)
+    # UTF-8 with BOM: Excel on Chinese Windows opens it with the characters intact.
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(v: ReportView, names: dict[str, str] | None = None) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "汇总"
+    ws.append([f"{v.period.kind} report", v.division, v.period.label, f"deadline {v.deadline}", v.status])
+    for row in _table(v, names):
+        ws.append(row)
+    ws.freeze_panes = "C4"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def filename(v: ReportView, fmt: str) -> str:
+    return f"shouhu-{v.period.kind}-{v.division}-{v.period.label}.{fmt}"

@@ -6,8 +6,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 NODE_STAMP := tools/cypher-lint/node_modules/.installed
 GATEWAY_STAMP := tools/gateway/node_modules/.installed
+CONSOLE_STAMP := console/node_modules/.installed
+CONSOLE_BUILD := console/dist/index.html
 
-.PHONY: serve test bench lint clean
+.PHONY: serve test bench lint clean console chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,14 +27,29 @@ $(GATEWAY_STAMP): tools/gateway/package.json tools/gateway/package-lock.json
 	npm ci --prefix tools/gateway --no-audit --no-fund --loglevel=error
 	@touch $@
 
-serve: $(STAMP)
+# The web console (served by the app at /console): npm packages from the lock, then the build.
+$(CONSOLE_STAMP): console/package.json console/package-lock.json
+	npm ci --prefix console --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(CONSOLE_BUILD): $(CONSOLE_STAMP) console/index.html console/vite.config.ts console/tsconfig.json $(shell find console/src -type f 2>/dev/null)
+	npm run build --prefix console
+
+console: $(CONSOLE_BUILD)
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download), and a CJK
+# font so that screenshots show the Chinese text.
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei)
+
+serve: $(STAMP) $(CONSOLE_BUILD)
 	$(BIN)/shouhu init
 	test -d data/demo-sources || $(BIN)/shouhu demo generate --persons 20000 --seed 7
 	$(BIN)/shouhu sync --from data/demo-sources
 	$(BIN)/shouhu demo identities
 	$(BIN)/shouhu serve
 
-test: $(STAMP) $(NODE_STAMP) $(GATEWAY_STAMP)
+test: $(STAMP) $(NODE_STAMP) $(GATEWAY_STAMP) $(CONSOLE_BUILD) chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
@@ -44,4 +61,4 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check . || true
 
 clean:
-	rm -rf $(VENV) tools/cypher-lint/node_modules tools/gateway/node_modules data
+	rm -rf $(VENV) tools/cypher-lint/node_modules tools/gateway/node_modules console/node_modules console/dist data

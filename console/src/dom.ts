@@ -1,0 +1,61 @@
+// A tiny element builder: text always goes in as text nodes, never as HTML, so no value from
+// the API can inject markup (and the Content-Security-Policy forbids inline script anyway).
+
+export type Child = Node | string | number | null | undefined | false | Child[];
+type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
+
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on") && typeof value === "function") {
+      el.addEventListener(key.slice(2).toLowerCase(), value);
+    } else if (key === "class") {
+      el.className = String(value);
+    } else if (value === true) {
+      el.setAttribute(key, "");
+    } else {
+      el.setAttribute(key, String(value));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+export function append(el: Node, children: Child[]): void {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(el, child);
+    else el.appendChild(typeof child === "string" || typeof child === "number" ? text(child) : child);
+  }
+}
+
+function text(value: string | number): Text {
+  return document.createTextNode(String(value));
+}
+
+export function clear(el: Element): void {
+  while (el.firstChild) el.removeChild(el.firstChild);
+}
+
+export function mount(el: Element, ...children: Child[]): void {
+  clear(el);
+  append(el, children);
+}
+
+/** A status line: role=status so screen readers announce it. */
+export function notice(message: string, kind: "info" | "error" | "ok" = "info"): HTMLElement {
+  return h("p", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, message);
+}
+
+export function formValue(form: HTMLFormElement, name: string): string {
+  const el = form.elements.namedItem(name);
+  if (el instanceof HTMLInputElement || el instanceof HTMLSelectElement || el instanceof HTMLTextAreaElement) {
+    return el.value.trim();
+  }
+  return "";
+}

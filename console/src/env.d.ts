@@ -1,0 +1,2 @@
+// Vite bundles imported stylesheets; TypeScript needs to know they are modules.
+declare module "*.css";

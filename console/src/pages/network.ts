@@ -1,0 +1,309 @@
+// The analyst's network explorer: family, guardianship and household links drawn as a graph.
+// Expanding a node asks the API (`network`) for its links, under the same policy as any query:
+// an analyst gets pseudonyms instead of ids and names, masked fields masked, and a denied field
+// is shown as "not permitted". Nothing is filled in on the device.
+
+import cytoscape from "cytoscape";
+
+import { errorText, gql, topLevelError } from "../api";
+import { facts } from "../fields";
+import { h, mount, notice } from "../dom";
+import { href, navigate } from "../router";
+
+export const REL_TYPES: [string, string][] = [
+  ["PARENT_OF", "Parent 父母子女"],
+  ["GUARDIAN_OF", "Guardian 监护"],
+  ["MEMBER_OF", "Household 同户"],
+];
+
+export interface Prop {
+  name: string;
+  value: unknown;
+  decision: string; // allow | mask | deny | pseudonymised
+  reason: string | null;
+}
+
+interface NetNode {
+  id: string;
+  kind: string;
+  label: string | null;
+  properties: Prop[];
+}
+
+interface NetEdge {
+  id: string;
+  type: string;
+  source: string;
+  target: string;
+  properties: Prop[];
+}
+
+interface Net {
+  start: string;
+  pseudonymised: boolean;
+  nodes: NetNode[];
+  edges: NetEdge[];
+}
+
+const PROPS = "properties { name value decision reason }";
+const NETWORK = `query Network($start: ID!, $depth: Int!, $types: [String!]) {
+  network(start: $start, depth: $depth, relTypes: $types) {
+    start pseudonymised
+    nodes { id kind label ${PROPS} }
+    edges { id type source target ${PROPS} }
+  }
+}`;
+
+/** A pseudonym is shown shortened: its kind and the first characters stay recognisable. */
+export function shortId(id: string): string {
+  const [kind, rest = ""] = id.includes("~") ? id.split("~") : id.split(":");
+  return id.includes("~") ? `${kind}~${rest.slice(0, 6)}…` : `${kind}:${rest}`;
+}
+
+/** One network property as the policy let it through. */
+export function propView(p: Prop, key: string): HTMLElement {
+  if (p.decision === "deny") {
+    return h("span", { class: "denied", title: `policy: ${p.reason ?? "deny"}`, "data-field": key }, "not permitted");
+  }
+  if (p.decision === "pseudonymised") {
+    return h("span", { class: "masked", title: "pseudonymised", "data-field": key }, "pseudonymised");
+  }
+  const shown = p.value === null || p.value === undefined ? "—" : typeof p.value === "boolean" ? (p.value ? "yes" : "no") : String(p.value);
+  return h("span", { class: p.decision === "mask" ? "masked" : "value", title: p.decision === "mask" ? "masked by policy" : "", "data-field": key }, shown);
+}
+
+interface NodeInfo {
+  node: NetNode;
+  label: string;
+  expanded: boolean;
+}
+
+export async function renderNetwork(root: HTMLElement, id: string, params: URLSearchParams): Promise<void> {
+  if (!id) {
+    const form = h(
+      "form",
+      { class: "card", id: "network-start" },
+      h("h1", {}, "Network 关系网络"),
+      h("label", {}, "Person id", h("input", { name: "id", id: "network-id", placeholder: "person:…" })),
+      h("button", { type: "submit" }, "Open"),
+      h("p", { class: "hint" }, "Or find someone with Search and choose “network”."),
+    );
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const value = (form.elements.namedItem("id") as HTMLInputElement).value.trim();
+      if (value) navigate(`network/${encodeURIComponent(value)}`);
+    });
+    return mount(root, form);
+  }
+  const selectedTypes = new Set((params.get("types") ?? REL_TYPES.map((t) => t[0]).join(",")).split(","));
+  const status = h("div", { id: "network-status" });
+  const graph = h("div", { id: "graph", class: "graph", role: "img", "aria-label": "Network graph" });
+  const list = h("ul", { id: "network-nodes", class: "node-list" });
+  const details = h("div", { id: "node-details", class: "card" }, h("p", { class: "hint" }, "Select a node."));
+  const filters = h(
+    "fieldset",
+    { id: "rel-filters", class: "filters" },
+    h("legend", {}, "Relationship types"),
+    REL_TYPES.map(([type, label]) =>
+      h(
+        "label",
+        {},
+        h("input", {
+          type: "checkbox",
+          value: type,
+          "data-rel": type,
+          checked: selectedTypes.has(type),
+          onchange: (e: Event) => {
+            const box = e.target as HTMLInputElement;
+            if (box.checked) selectedTypes.add(type);
+            else selectedTypes.delete(type);
+            applyFilter();
+          },
+        }),
+        ` ${label}`,
+      ),
+    ),
+  );
+  mount(
+    root,
+    h(
+      "div",
+      { class: "network" },
+      h(
+        "div",
+        { class: "network-main" },
+        h("h1", {}, "Network 关系网络"),
+        filters,
+        h(
+          "div",
+          { class: "row" },
+          h("button", { type: "button", id: "expand-all", onclick: () => void expandFrontier() }, "Expand one more hop"),
+          h("button", { type: "button", id: "fit", onclick: () => cy.fit(undefined, 30) }, "Fit"),
+        ),
+        status,
+        graph,
+      ),
+      h("aside", { class: "network-side" }, details, h("h2", {}, "Nodes"), list),
+    ),
+  );
+
+  const nodes = new Map<string, NodeInfo>();
+  let pseudonymised = false;
+  const cy = cytoscape({
+    container: graph,
+    wheelSensitivity: 0.3,
+    maxZoom: 1.4,
+    style: [
+      {
+        selector: "node",
+        style: {
+          label: "data(label)",
+          "background-color": "#4a7bb7",
+          color: "#1d2733",
+          "font-size": 12,
+          "text-valign": "bottom",
+          "text-margin-y": 4,
+          width: 28,
+          height: 28,
+        },
+      },
+      { selector: "node[kind = 'Household']", style: { shape: "round-rectangle", "background-color": "#8a9a5b" } },
+      { selector: "node[?root]", style: { "background-color": "#c0392b", width: 36, height: 36 } },
+      { selector: "node[?expanded]", style: { "border-width": 3, "border-color": "#1d2733" } },
+      { selector: "node:selected", style: { "border-width": 4, "border-color": "#f1c40f" } },
+      {
+        selector: "edge",
+        style: {
+          width: 2,
+          label: "data(label)",
+          "font-size": 10,
+          "curve-style": "bezier",
+          "target-arrow-shape": "triangle",
+          "line-color": "#9aa7b5",
+          "target-arrow-color": "#9aa7b5",
+        },
+      },
+      { selector: "edge[type = 'GUARDIAN_OF']", style: { "line-color": "#c0392b", "target-arrow-color": "#c0392b" } },
+      { selector: "edge[type = 'MEMBER_OF']", style: { "line-style": "dashed" } },
+    ],
+    layout: { name: "grid" },
+  });
+  (graph as HTMLElement & { cy?: cytoscape.Core }).cy = cy;
+
+  function applyFilter(): void {
+    cy.edges().forEach((edge) => {
+      edge.style("display", selectedTypes.has(edge.data("type") as string) ? "element" : "none");
+    });
+    // A node reachable only through hidden links is hidden too (the root always stays).
+    cy.nodes().forEach((node) => {
+      const visible = node.data("root") || node.connectedEdges().some((e) => selectedTypes.has(e.data("type") as string));
+      node.style("display", visible ? "element" : "none");
+    });
+    renderList();
+  }
+
+  function layout(): void {
+    cy.layout({ name: "cose", animate: false, randomize: false, nodeRepulsion: () => 9000, idealEdgeLength: () => 90 }).run();
+    cy.fit(undefined, 30);
+  }
+
+  function addNode(node: NetNode, root: boolean): void {
+    if (nodes.has(node.id)) return;
+    const label = node.label ?? shortId(node.id);
+    nodes.set(node.id, { node, label, expanded: false });
+    cy.add({ group: "nodes", data: { id: node.id, label, kind: node.kind, root, expanded: false } });
+  }
+
+  function addEdge(edge: NetEdge): void {
+    if (cy.getElementById(edge.id).nonempty()) return;
+    const detail = edge.properties.find((p) => (p.name === "role" || p.name === "kind" || p.name === "relationToHead") && p.decision !== "deny");
+    const label = detail && detail.value !== null ? String(detail.value) : "";
+    cy.add({ group: "edges", data: { id: edge.id, source: edge.source, target: edge.target, type: edge.type, label } });
+  }
+
+  /** Load `depth` hops around a node and merge them into the picture. */
+  async function expand(nodeId: string, depth = 1): Promise<void> {
+    const info = nodes.get(nodeId);
+    if (info && info.expanded && depth === 1) return;
+    mount(status, notice("Loading links…"));
+    const r = await gql<{ network: Net }>(NETWORK, { start: nodeId, depth, types: [...selectedTypes] });
+    const err = topLevelError(r);
+    if (err || !r.data?.network) {
+      mount(status, notice(err ? errorText(err) : "Not found, or outside your scope.", "error"));
+      return;
+    }
+    const net = r.data.network;
+    const first = nodes.size === 0;
+    pseudonymised = net.pseudonymised;
+    for (const n of net.nodes) addNode(n, first && n.id === net.start);
+    for (const e of net.edges) if (cy.getElementById(e.source).nonempty() && cy.getElementById(e.target).nonempty()) addEdge(e);
+    // Every node within depth-1 hops of the start has had all its links loaded.
+    const done = depth === 1 ? [net.start] : cy.getElementById(net.start).closedNeighborhood().nodes().map((n) => n.id());
+    for (const id of done) {
+      const known = nodes.get(id);
+      if (known && known.node.kind === "Person") {
+        known.expanded = true;
+        cy.getElementById(id).data("expanded", true);
+      }
+    }
+    layout();
+    applyFilter();
+    mount(
+      status,
+      notice(`${nodes.size} nodes, ${cy.edges().length} links${pseudonymised ? " · pseudonymised 假名化" : ""}.`, "ok"),
+    );
+    select(net.start);
+  }
+
+  async function expandFrontier(): Promise<void> {
+    const frontier = [...nodes.values()].filter((n) => n.node.kind === "Person" && !n.expanded).map((n) => n.node.id);
+    for (const nodeId of frontier) await expand(nodeId);
+  }
+
+  function select(nodeId: string): void {
+    const info = nodes.get(nodeId);
+    if (!info) return;
+    cy.nodes().unselect();
+    cy.getElementById(nodeId).select();
+    const isPerson = info.node.kind === "Person";
+    mount(
+      details,
+      h("h2", { id: "selected-name" }, info.label),
+      h("p", { class: "hint" }, info.node.kind, pseudonymised && info.node.id.includes("~") ? " · pseudonym" : ""),
+      facts(info.node.properties.filter((p) => p.name !== "sources" && p.name !== "claims").map((p) => [p.name, propView(p, `node.${p.name}`)])),
+      h(
+        "div",
+        { class: "row" },
+        isPerson && !info.expanded
+          ? h("button", { type: "button", id: "expand-selected", onclick: () => void expand(nodeId) }, "Expand 展开")
+          : null,
+        isPerson
+          ? h("a", { href: href(`person/${encodeURIComponent(nodeId)}`), class: "button", id: "open-profile" }, "Open profile 档案")
+          : null,
+      ),
+    );
+    renderList();
+  }
+
+  function renderList(): void {
+    mount(
+      list,
+      [...nodes.values()]
+        .filter((n) => cy.getElementById(n.node.id).style("display") !== "none")
+        .map((n) =>
+          h(
+            "li",
+            { "data-node": n.node.id, "data-kind": n.node.kind, class: cy.getElementById(n.node.id).selected() ? "selected" : "" },
+            h("button", { type: "button", class: "link node-select", onclick: () => select(n.node.id) }, n.label),
+            n.node.kind === "Person" && !n.expanded
+              ? h("button", { type: "button", class: "node-expand", onclick: () => void expand(n.node.id) }, "expand")
+              : h("span", { class: "hint" }, n.node.kind === "Person" ? " expanded" : ` ${n.node.kind}`),
+          ),
+        ),
+    );
+  }
+
+  cy.on("tap", "node", (event) => select(event.target.id() as string));
+  cy.on("dbltap", "node", (event) => void expand(event.target.id() as string));
+  await expand(id, Number(params.get("depth") ?? "1"));
+}

@@ -1,0 +1,107 @@
+// Find a person: by name (homophones tolerated), by resident ID number, or by division.
+
+import { errorsByPath, errorText, gql, topLevelError } from "../api";
+import { FieldView } from "../fields";
+import { formValue, h, mount, notice } from "../dom";
+import { href } from "../router";
+
+interface Row {
+  id: string;
+  name: string | null;
+  sex: string | null;
+  birthDate: string | null;
+  division: string | null;
+}
+
+interface Conn {
+  edges: { node: Row }[];
+}
+
+const ROW = "id name sex birthDate division";
+
+export async function renderSearch(root: HTMLElement, params: URLSearchParams): Promise<void> {
+  const results = h("div", { id: "search-results" });
+  const form = h(
+    "form",
+    { id: "search", class: "card" },
+    h("h1", {}, "Search 查询"),
+    h(
+      "div",
+      { class: "row" },
+      h("label", {}, "Name 姓名", h("input", { name: "name", id: "search-name", value: params.get("name") ?? "" })),
+      h("label", {}, "or ID number 身份证号", h("input", { name: "idNumber", id: "search-id-number" })),
+      h("label", {}, "or division code 区划", h("input", { name: "division", id: "search-division", inputmode: "numeric" })),
+      h("button", { type: "submit", id: "search-submit" }, "Search"),
+    ),
+  );
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    void run(results, formValue(form, "name"), formValue(form, "idNumber"), formValue(form, "division"));
+  });
+  mount(root, form, results);
+  if (params.get("name")) await run(results, params.get("name") ?? "", "", "");
+}
+
+async function run(out: HTMLElement, name: string, idNumber: string, division: string): Promise<void> {
+  mount(out, notice("Searching…"));
+  let rows: Row[] = [];
+  let view: FieldView;
+  let prefix: (string | number)[];
+  if (idNumber) {
+    const r = await gql<{ personByIdNumber: Row | null }>(
+      `query ById($n: String!) { personByIdNumber(idNumber: $n) { ${ROW} } }`,
+      { n: idNumber },
+    );
+    const err = topLevelError(r);
+    if (err || !r.data?.personByIdNumber) return mount(out, notice(err ? errorText(err) : "No match.", "error"));
+    rows = [r.data.personByIdNumber];
+    view = new FieldView(errorsByPath(r));
+    prefix = ["personByIdNumber"];
+    return mount(out, table(rows, view, (i) => (i === 0 ? prefix : prefix)));
+  }
+  if (division) {
+    const r = await gql<{ people: Conn }>(
+      `query InDivision($d: String!) { people(division: $d, first: 100) { edges { node { ${ROW} } } } }`,
+      { d: division },
+    );
+    const err = topLevelError(r);
+    if (err) return mount(out, notice(errorText(err), "error"));
+    rows = r.data?.people.edges.map((e) => e.node) ?? [];
+    view = new FieldView(errorsByPath(r));
+    return mount(out, table(rows, view, (i) => ["people", "edges", i, "node"]));
+  }
+  if (!name) return mount(out, notice("Enter a name, an ID number or a division code."));
+  const r = await gql<{ searchPeople: Conn }>(
+    `query Search($n: String!) { searchPeople(name: $n, first: 50) { edges { node { ${ROW} } } } }`,
+    { n: name },
+  );
+  const err = topLevelError(r);
+  if (err) return mount(out, notice(errorText(err), "error"));
+  rows = r.data?.searchPeople.edges.map((e) => e.node) ?? [];
+  view = new FieldView(errorsByPath(r));
+  mount(out, table(rows, view, (i) => ["searchPeople", "edges", i, "node"]));
+}
+
+function table(rows: Row[], view: FieldView, path: (i: number) => (string | number)[]): HTMLElement {
+  if (rows.length === 0) return notice("Nobody in your scope matches.");
+  return h(
+    "table",
+    { class: "list", id: "people-table" },
+    h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Sex"), h("th", {}, "Born"), h("th", {}, "Division"), h("th", {}, ""))),
+    h(
+      "tbody",
+      {},
+      rows.map((row, i) =>
+        h(
+          "tr",
+          { "data-person": row.id },
+          h("td", {}, h("a", { href: href(`person/${encodeURIComponent(row.id)}`), class: "person-link" }, view.value([...path(i), "name"], row.name))),
+          h("td", {}, view.value([...path(i), "sex"], row.sex)),
+          h("td", {}, view.value([...path(i), "birthDate"], row.birthDate)),
+          h("td", {}, view.value([...path(i), "division"], row.division)),
+          h("td", {}, h("a", { href: href(`network/${encodeURIComponent(row.id)}`), class: "network-link" }, "network")),
+        ),
+      ),
+    ),
+  );
+}

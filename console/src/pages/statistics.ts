@@ -1,0 +1,402 @@
+// Statistics 统计: counts of children in a division by sub-division (down to the village), and
+// over time by category, guardianship arrangement, schooling and case status, each drawn with
+// chart.js (to a canvas: nothing inline, so the Content-Security-Policy holds) and followed by
+// the same figures as a table for screen readers and for copying. The figures come from
+// `classificationCounts` and `statistics` under the caller's policy; nothing is computed here.
+
+import {
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  Legend,
+  LineController,
+  LineElement,
+  LinearScale,
+  PointElement,
+  Tooltip,
+} from "chart.js";
+
+import { type GqlError, type GqlResult, errorText, gql, topLevelError } from "../api";
+import { type Child, h, mount, notice } from "../dom";
+import { current } from "../session";
+
+Chart.register(BarController, BarElement, CategoryScale, Legend, LineController, LineElement, LinearScale, PointElement, Tooltip);
+
+interface KeyCount {
+  key: string;
+  count: number;
+}
+
+interface DivisionCounts {
+  division: string;
+  counts: KeyCount[];
+}
+
+interface StatPoint {
+  takenAt: string;
+  counts: KeyCount[];
+}
+
+/** The over-time groups, in the order shown. */
+export const GROUPS: [string, string][] = [
+  ["CATEGORY", "Category 类别"],
+  ["ARRANGEMENT", "Guardianship arrangement 监护情况"],
+  ["SCHOOLING", "Schooling 就学"],
+  ["CASE_STATUS", "Case status 个案"],
+  ["DIVISION", "Division 区划"],
+];
+
+const LABELS: Record<string, string> = {
+  children: "children 儿童",
+  left_behind: "left-behind 留守儿童",
+  in_distress: "in distress 困境儿童",
+  not_in_distress: "not in distress 非困境",
+  orphan: "orphan 孤儿",
+  de_facto_unsupported: "de facto unsupported 事实无人抚养",
+  serious_illness: "serious illness 重病",
+  disability: "disability 残疾",
+  poor_family: "poor family 低保/特困",
+  none: "none 无",
+  with_parents: "with parents 随父母",
+  entrusted_guardian: "entrusted guardian 委托监护",
+  temporary_guardian: "temporary guardian 临时监护",
+  other_guardian: "other guardian 其他监护",
+  unsupervised: "unsupervised 无人监护",
+  living_alone: "living alone 独居",
+  enrolled: "enrolled 在读",
+  not_enrolled: "not enrolled 未入学",
+  dropout: "dropout 辍学",
+  suspended: "suspended 休学",
+  open: "open 在办",
+  closed: "closed 已结案",
+  unknown: "unknown 不详",
+};
+
+const PALETTE = ["#b03a2e", "#1f5fa8", "#1e7b4a", "#9a6a00", "#6b3fa0", "#0f7c86", "#c2571a", "#5d6b7a", "#a0306b", "#3a4a5c"];
+
+export function keyLabel(key: string): string {
+  return LABELS[key] ?? key;
+}
+
+// ---- division names ---------------------------------------------------------------------------
+
+const names = new Map<string, string>();
+const LOOKUP_BATCH = 12; // under the server's alias limit
+
+/** Names of divisions by code, looked up once per code (a missing name stays the code). */
+export async function divisionNames(codes: string[]): Promise<Map<string, string>> {
+  const wanted = [...new Set(codes.filter((c) => /^\d{12}$/.test(c) && !names.has(c)))];
+  for (let i = 0; i < wanted.length; i += LOOKUP_BATCH) {
+    const batch = wanted.slice(i, i + LOOKUP_BATCH);
+    const vars = Object.fromEntries(batch.map((c, n) => [`c${n}`, c]));
+    const query = `query DivisionNames(${batch.map((_, n) => `$c${n}: String!`).join(", ")}) { ${batch
+      .map((_, n) => `d${n}: division(code: $c${n}) { code name }`)
+      .join(" ")} }`;
+    const r = await gql<Record<string, { code: string | null; name: string | null } | null>>(query, vars);
+    batch.forEach((c, n) => names.set(c, r.data?.[`d${n}`]?.name ?? ""));
+  }
+  return names;
+}
+
+export function divisionLabel(code: string, known: Map<string, string> = names): string {
+  const name = known.get(code);
+  return name ? `${name} (${code})` : code;
+}
+
+/** Code digits per level: province, city, county, township, village. */
+const LEVELS = [2, 4, 6, 9, 12];
+
+function significant(code: string): number {
+  return LEVELS.find((n) => /^0*$/.test(code.slice(n))) ?? 12;
+}
+
+/** The chain from the caller's own division down to `code` (for going back up). */
+function trail(home: string, code: string): string[] {
+  const out: string[] = [];
+  const top = significant(home);
+  for (const n of LEVELS) {
+    if (n < top || n > significant(code)) continue;
+    out.push(code.slice(0, n).padEnd(12, "0"));
+  }
+  return out.length ? out : [code];
+}
+
+// ---- charts ---------------------------------------------------------------------------------------
+
+let charts: Chart[] = [];
+
+function dropCharts(): void {
+  for (const c of charts) c.destroy();
+  charts = [];
+}
+
+function chart(
+  id: string,
+  label: string,
+  type: "bar" | "line",
+  labels: string[],
+  series: { key: string; values: number[] }[],
+): HTMLElement {
+  const canvas = h("canvas", { id: `chart-${id}`, role: "img", "aria-label": `${label}: the table below gives the same figures` });
+  const box = h("div", { class: "chart-box" }, canvas);
+  // Drawn once the canvas is in the document, so chart.js can measure its box.
+  queueMicrotask(() => {
+    charts.push(
+      new Chart(canvas, {
+        type,
+        data: {
+          labels,
+          datasets: series.map((s, i) => ({
+            label: keyLabel(s.key),
+            data: s.values,
+            backgroundColor: PALETTE[i % PALETTE.length],
+            borderColor: PALETTE[i % PALETTE.length],
+            pointRadius: 3,
+          })),
+        },
+        options: {
+          animation: false,
+          responsive: true,
+          maintainAspectRatio: false,
+          scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
+          plugins: { legend: { position: "bottom" } },
+        },
+      }),
+    );
+  });
+  return box;
+}
+
+/** The chart's figures as a table: one row per division or snapshot, one column per key. */
+function table(
+  id: string,
+  caption: string,
+  first: string,
+  keys: { key: string; label: string }[],
+  rows: { attrs: Record<string, string>; head: Child; values: number[] }[],
+): HTMLElement {
+  return h(
+    "table",
+    { class: "list stats", id: `table-${id}` },
+    h("caption", {}, caption),
+    h(
+      "thead",
+      {},
+      h("tr", {}, h("th", { scope: "col" }, first), keys.map((k) => h("th", { scope: "col", class: "num", "data-key": k.key }, k.label))),
+    ),
+    h(
+      "tbody",
+      {},
+      rows.map((r) =>
+        h("tr", r.attrs, h("th", { scope: "row" }, r.head), r.values.map((v, i) => h("td", { class: "num", "data-key": keys[i].key }, v))),
+      ),
+    ),
+  );
+}
+
+/** A refusal in words: which capability or scope is missing, not an error dump. */
+export function refused(err: GqlError, what: string): HTMLElement {
+  const session = current();
+  if (err.extensions?.code === "FORBIDDEN" && err.extensions.reason === "out_of_scope") {
+    return h("p", { class: "notice error refusal", role: "alert" }, "That division is outside your jurisdiction.");
+  }
+  if (err.extensions?.code === "FORBIDDEN") {
+    const who = session ? `${session.claims.role} · ${session.claims.agency_type}` : "your role";
+    return h(
+      "p",
+      { class: "notice error refusal", role: "alert" },
+      `Not permitted: ${who} may not ${what} under the policy (${err.extensions.reason ?? "forbidden"}).`,
+    );
+  }
+  return notice(errorText(err), "error");
+}
+
+// ---- the page ------------------------------------------------------------------------------------
+
+const COUNTS = `query Counts($division: String!) { classificationCounts(division: $division) { division counts { key count } } }`;
+const SERIES = `query Series($division: String!, $group: StatGroup!) {
+  statistics(division: $division, groupBy: $group) { takenAt counts { key count } }
+}`;
+
+export async function renderStatistics(root: HTMLElement, params?: URLSearchParams): Promise<void> {
+  dropCharts();
+  const home = current()?.claims.jurisdiction ?? "";
+  const start = params?.get("division") ?? home;
+  const input = h("input", { id: "stats-division", name: "division", value: start, inputmode: "numeric", pattern: "[0-9]{12}", required: true });
+  const crumbs = h("nav", { id: "stats-trail", class: "row", "aria-label": "Division levels" });
+  const out = h("div", { id: "stats" }, notice("Loading…"));
+  const show = (code: string) => {
+    input.value = code;
+    void load(out, crumbs, home, code, show);
+  };
+  mount(
+    root,
+    h("h1", {}, "Statistics 统计"),
+    h(
+      "form",
+      {
+        id: "stats-filter",
+        class: "row",
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          show(input.value.trim());
+        },
+      },
+      h("label", {}, "Division 区划 (12 digits)", input),
+      h("button", { type: "submit", id: "stats-submit" }, "Show 查看"),
+    ),
+    crumbs,
+    out,
+  );
+  await load(out, crumbs, home, start, show);
+}
+
+async function load(
+  out: HTMLElement,
+  crumbs: HTMLElement,
+  home: string,
+  division: string,
+  show: (code: string) => void,
+): Promise<void> {
+  dropCharts();
+  if (!/^\d{12}$/.test(division)) return mount(out, notice("A division is a 12-digit code.", "error"));
+  mount(out, notice("Loading…"));
+  const [counts, ...series] = await Promise.all([
+    gql<{ classificationCounts: DivisionCounts[] }>(COUNTS, { division }),
+    ...GROUPS.map(([group]) => gql<{ statistics: StatPoint[] }>(SERIES, { division, group })),
+  ]);
+  const codes = [division, ...trail(home, division)];
+  if (counts.data) codes.push(...counts.data.classificationCounts.map((d) => d.division));
+  for (const s of series) for (const p of s.data?.statistics ?? []) codes.push(...p.counts.map((c) => c.key));
+  const known = await divisionNames(codes);
+
+  mount(
+    crumbs,
+    trail(home, division).map((code) =>
+      code === division
+        ? h("strong", { "aria-current": "page" }, divisionLabel(code, known))
+        : h("button", { type: "button", class: "link up", "data-division": code, onclick: () => show(code) }, divisionLabel(code, known)),
+    ),
+  );
+
+  const sections: Child[] = [byDivision(counts, division, known, show)];
+  // One refusal for the whole over-time part when the role lacks read_statistics.
+  const firstErr = series.map((s) => topLevelError(s)).find((e) => e);
+  if (firstErr && series.every((s) => topLevelError(s))) {
+    sections.push(
+      h(
+        "section",
+        { class: "card", id: "series-refused" },
+        h("h2", {}, "Over time 趋势"),
+        refused(firstErr, "read statistics over time (read_statistics)"),
+      ),
+    );
+  } else {
+    sections.push(h("div", { class: "stats-grid" }, GROUPS.map(([group, label], i) => overTime(group, label, series[i], known))));
+  }
+  mount(out, sections);
+  out.dataset.division = division;
+}
+
+function byDivision(
+  r: GqlResult<{ classificationCounts: DivisionCounts[] }>,
+  division: string,
+  known: Map<string, string>,
+  show: (code: string) => void,
+): HTMLElement {
+  const section = h("section", { class: "card", id: "by-division", "aria-labelledby": "h-by-division" });
+  const title = h("h2", { id: "h-by-division" }, `Children by division 分区统计 — ${divisionLabel(division, known)}`);
+  const err = topLevelError(r);
+  if (err || !r.data) {
+    mount(section, title, err ? refused(err, "read classification counts (read_classification)") : notice("No data."));
+    return section;
+  }
+  const [total, ...below] = r.data.classificationCounts;
+  const rows = below.length ? below : total ? [total] : [];
+  const keys = [...new Set(rows.flatMap((d) => d.counts.map((c) => c.key)))].sort((a, b) =>
+    a === "children" ? -1 : b === "children" ? 1 : a.localeCompare(b),
+  );
+  if (rows.length === 0 || keys.length === 0) {
+    mount(section, title, notice("No children classified here yet: counts appear after a rescreen (Cases 个案 → Rescreen)."));
+    return section;
+  }
+  const value = (d: DivisionCounts, key: string) => d.counts.find((c) => c.key === key)?.count ?? 0;
+  const village = significant(division) === 12;
+  const tableRows: { attrs: Record<string, string>; head: Child; values: number[] }[] = rows.map((d) => ({
+    attrs: { "data-division": d.division },
+    head: [
+      divisionLabel(d.division, known),
+      !village && d.division !== division
+        ? [" ", h("button", { type: "button", class: "link drill", "data-division": d.division, onclick: () => show(d.division) }, "open 下级")]
+        : null,
+    ],
+    values: keys.map((k) => value(d, k)),
+  }));
+  if (total && below.length) {
+    tableRows.push({ attrs: { "data-division": "total", class: "total" }, head: "Total 合计", values: keys.map((k) => value(total, k)) });
+  }
+  mount(
+    section,
+    title,
+    chart(
+      "current",
+      "Children by division and category",
+      "bar",
+      rows.map((d) => known.get(d.division) || d.division),
+      keys.map((k) => ({ key: k, values: rows.map((d) => value(d, k)) })),
+    ),
+    table(
+      "current",
+      "Children by division and category (current classification)",
+      "Division",
+      keys.map((k) => ({ key: k, label: keyLabel(k) })),
+      tableRows,
+    ),
+  );
+  return section;
+}
+
+function overTime(
+  group: string,
+  label: string,
+  r: GqlResult<{ statistics: StatPoint[] }>,
+  known: Map<string, string>,
+): HTMLElement {
+  const id = group.toLowerCase().replace("_", "-");
+  const section = h("section", { class: "card", id: `series-${id}`, "aria-labelledby": `h-${id}` });
+  const title = h("h2", { id: `h-${id}` }, `${label} over time`);
+  const err = topLevelError(r);
+  if (err || !r.data) {
+    mount(section, title, err ? refused(err, "read statistics (read_statistics)") : notice("No data."));
+    return section;
+  }
+  const points = r.data.statistics;
+  if (points.length === 0) {
+    mount(section, title, notice("No snapshots yet: figures appear after the first classification run."));
+    return section;
+  }
+  const keys = [...new Set(points.flatMap((p) => p.counts.map((c) => c.key)))].sort();
+  const at = points.map((p) => new Date(p.takenAt).toLocaleString());
+  const value = (p: StatPoint, key: string) => p.counts.find((c) => c.key === key)?.count ?? 0;
+  const name = (k: string) => (group === "DIVISION" ? divisionLabel(k, known) : keyLabel(k));
+  mount(
+    section,
+    title,
+    chart(
+      id,
+      `${label} over time`,
+      points.length === 1 ? "bar" : "line",
+      at,
+      keys.map((k) => ({ key: group === "DIVISION" ? known.get(k) || k : k, values: points.map((p) => value(p, k)) })),
+    ),
+    table(
+      id,
+      `${label}: children per snapshot`,
+      "Taken at",
+      keys.map((k) => ({ key: k, label: name(k) })),
+      points.map((p, i) => ({ attrs: { "data-taken-at": p.takenAt }, head: at[i], values: keys.map((k) => value(p, k)) })),
+    ),
+  );
+  return section;
+}

@@ -1,0 +1,82 @@
+// The signed-in identity: an OAuth2 access token from POST /oauth/token, kept in sessionStorage
+// (gone when the tab closes), plus the purpose of use declared with every request.
+
+export interface Claims {
+  client_id: string;
+  agency: string;
+  agency_type: string;
+  role: string;
+  jurisdiction: string;
+  institutions?: string[];
+  exp: number;
+}
+
+export interface Session {
+  token: string;
+  claims: Claims;
+  purpose: string;
+}
+
+const KEY = "shouhu.session";
+
+export function current(): Session | null {
+  const raw = sessionStorage.getItem(KEY);
+  if (!raw) return null;
+  try {
+    const session = JSON.parse(raw) as Session;
+    if (session.claims.exp * 1000 <= Date.now()) {
+      sessionStorage.removeItem(KEY);
+      return null;
+    }
+    return session;
+  } catch {
+    sessionStorage.removeItem(KEY);
+    return null;
+  }
+}
+
+export function save(session: Session): void {
+  sessionStorage.setItem(KEY, JSON.stringify(session));
+}
+
+export function setPurpose(purpose: string): void {
+  const session = current();
+  if (session) save({ ...session, purpose });
+}
+
+export function signOut(): void {
+  sessionStorage.removeItem(KEY);
+}
+
+/** The token's claims, for choosing pages only: the server re-checks every request. */
+export function decodeClaims(token: string): Claims {
+  const part = token.split(".")[1] ?? "";
+  const b64 = part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "=");
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  return JSON.parse(new TextDecoder().decode(bytes)) as Claims;
+}
+
+export interface TokenError {
+  error: string;
+}
+
+export async function signIn(clientId: string, secret: string, purpose: string): Promise<Session> {
+  const body = new URLSearchParams({
+    grant_type: "client_credentials",
+    client_id: clientId,
+    client_secret: secret,
+  });
+  const response = await fetch("/oauth/token", {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body,
+    credentials: "omit",
+  });
+  const json = (await response.json()) as { access_token?: string } & Partial<TokenError>;
+  if (!response.ok || !json.access_token) {
+    throw new Error(json.error === "invalid_client" ? "Unknown client or wrong secret." : "Sign-in refused.");
+  }
+  const session = { token: json.access_token, claims: decodeClaims(json.access_token), purpose };
+  save(session);
+  return session;
+}

@@ -1,0 +1,163 @@
+"""The real app on a loopback port, a synthetic county, real agency identities, and Debian's
+headless Chromium driven by Playwright (no browser download: executable_path is the system one).
+
+CI installs Chromium through `make test`; SHOUHU_SKIP_BROWSER=1 skips these tests where it cannot.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from api.app import create_app
+from api.console import DIST
+from auth.identities import add_agency, add_client
+from graph.factory import open_graph
+from shouhu.db import make_engine, migrate
+from shouhu.settings import Settings
+from tests.api_fixtures import AGENCIES
+from tests.contract.test_graph_store import family
+
+CHROMIUM = os.environ.get("SHOUHU_CHROMIUM", "/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+PHONE = {"width": 390, "height": 844}
+
+
+def _need_browser() -> None:
+    if Path(CHROMIUM).is_file():
+        return
+    if os.environ.get("SHOUHU_SKIP_BROWSER") == "1":
+        pytest.skip(f"browser tests skipped (SHOUHU_SKIP_BROWSER=1): no {CHROMIUM}")
+    pytest.fail(
+        f"browser tests need Debian's chromium at {CHROMIUM}: run `make test` (installs it), or "
+        "`apt-get install -y chromium`, or set SHOUHU_SKIP_BROWSER=1 to skip them",
+        pytrace=False,
+    )
+
+
+def _ensure_build() -> None:
+    """`make test` builds the console first; a bare pytest run builds it here once."""
+    if (DIST / "index.html").is_file():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail("the console is not built and npm is missing: run `make console`", pytrace=False)
+    for args in (["ci", "--no-audit", "--no-fund"], ["run", "build"]):
+        subprocess.run([npm, *args, "--prefix", str(ROOT / "console")], check=True, capture_output=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    base: str
+    settings: Settings
+    credentials: dict[str, tuple[str, str]]
+    _tokens: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def token(self, who: str, purpose: str = "case_work") -> str:
+        if (who, purpose) not in self._tokens:
+            cid, secret = self.credentials[who]
+            r = httpx.post(
+                f"{self.base}/oauth/token", data={"grant_type": "client_credentials"}, auth=(cid, secret)
+            )
+            r.raise_for_status()
+            self._tokens[who, purpose] = r.json()["access_token"]
+        return self._tokens[who, purpose]
+
+    def gql(self, who: str, query: str, variables: dict | None = None, purpose: str = "case_work") -> dict:
+        """A direct API call, to check what the browser did (never to do it for the browser)."""
+        r = httpx.post(
+            f"{self.base}/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {self.token(who, purpose)}", "X-Purpose-Of-Use": purpose},
+            timeout=30,
+        )
+        r.raise_for_status()
+        return r.json()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    _need_browser()
+    _ensure_build()
+    port = _free_port()
+    data = tmp_path_factory.mktemp("console") / "data"
+    data.mkdir()
+    settings = Settings(data_dir=data, graph_buffer_pool_mb=256, host="127.0.0.1", port=port)
+    engine = make_engine(settings.sql_url)
+    migrate(engine)
+    store = open_graph(settings)
+    family(store)
+    store.close()
+    credentials = {}
+    for key, (aid, atype, juris, inst, role, scopes) in AGENCIES.items():
+        add_agency(
+            engine, agency_id=aid, name=key, agency_type=atype, jurisdiction=juris, institution_codes=inst
+        )
+        credentials[key] = add_client(engine, agency_id=aid, role=role, scopes=scopes, name=f"{key} console")
+    engine.dispose()
+    uv = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=uv.run, name="console-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not uv.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the app did not start", pytrace=False)
+        time.sleep(0.05)
+    try:
+        yield Server(f"http://127.0.0.1:{port}", settings, credentials)
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def browser(server: Server) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class Shots:
+    """Numbered screenshots of each step, kept under tests/browser/artifacts/<test>/."""
+
+    def __init__(self, name: str) -> None:
+        self.dir = ARTIFACTS / name
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir.mkdir(parents=True)
+        self.n = 0
+
+    def __call__(self, page: object, step: str) -> Path:
+        self.n += 1
+        path = self.dir / f"{self.n:02d}-{step}.png"
+        page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+        return path
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Shots:
+    return Shots(request.node.name)

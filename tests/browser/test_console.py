@@ -1,0 +1,280 @@
+"""The web console in headless Chromium, with real clicks, against the real app and policy.
+
+Each step is photographed into tests/browser/artifacts/<test>/. Every page is also watched for
+requests leaving the app's origin and for Content-Security-Policy violations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.browser.conftest import PHONE, Server, Shots
+
+CHILD = "person:child"
+CHILD_NAME = "甲乙"  # the synthetic child's name in full; an analyst must only ever see 甲*
+
+
+@dataclass
+class Watch:
+    outside: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def session(browser: Browser, server: Server, **options: Any) -> Iterator[tuple[BrowserContext, Page, Watch]]:
+    context = browser.new_context(base_url=server.base, accept_downloads=True, **options)
+    watch = Watch()
+    context.add_init_script(
+        "document.addEventListener('securitypolicyviolation',"
+        " e => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    page = context.new_page()
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith((server.base, "blob:", "data:")) else watch.outside.append(r.url),
+    )
+    page.on("console", lambda m: watch.errors.append(m.text) if "CSP violation" in m.text else None)
+    page.on("pageerror", lambda e: watch.errors.append(str(e)))
+    try:
+        yield context, page, watch
+    finally:
+        context.close()
+    assert watch.outside == [], f"requests outside the app: {watch.outside}"
+    assert watch.errors == [], f"page errors: {watch.errors}"
+
+
+def sign_in(page: Page, server: Server, who: str, purpose: str) -> None:
+    cid, secret = server.credentials[who]
+    page.goto("/console/")
+    expect(page.locator("#signin")).to_be_visible()
+    page.fill("#client-id", cid)
+    page.fill("#client-secret", secret)
+    page.select_option("#purpose", purpose)
+    page.click("#signin-submit")
+    expect(page.locator("#who-agency")).to_be_visible()
+
+
+def test_analyst_traces_a_childs_network_and_sees_only_masked_identities(
+    browser: Browser, server: Server, shots: Shots
+) -> None:
+    with session(browser, server, viewport={"width": 1280, "height": 900}) as (_, page, _w):
+        sign_in(page, server, "analyst", "statistics")
+        shots(page, "signed-in")
+
+        page.click("[data-nav=search]")
+        page.fill("#search-name", CHILD_NAME)
+        page.click("#search-submit")
+        row = page.locator(f"tr[data-person='{CHILD}']")
+        expect(row).to_be_visible()
+        expect(row.locator(".masked").first).to_have_text("甲*")
+        shots(page, "search-masked")
+
+        row.locator("a.person-link").click()
+        profile = page.locator("#profile")
+        expect(profile).to_be_visible()
+        facts = profile.locator("#person-facts")
+        expect(facts.locator("[data-field='person.name']")).to_have_text("甲*")
+        expect(facts.locator("[data-field='person.idNumber']")).to_have_text("not permitted")
+        expect(facts.locator("[data-field='person.birthDate']")).to_have_text("2015")
+        # Sources are denied to analysts: the page says so rather than showing nothing.
+        expect(profile.locator("[data-sources='person.sources'] .denied")).to_have_text("not permitted")
+        shots(page, "profile-masked")
+
+        page.click("#open-network")
+        granny, uncle = _granny_and_uncle(server)
+        node = lambda pid: page.locator(f"#network-nodes li[data-node='{pid}']")  # noqa: E731
+        expect(node(granny)).to_be_visible()
+        expect(node(uncle)).to_have_count(0)
+        # Analysts get pseudonyms, never names: the child's own node says so.
+        expect(page.locator("#node-details [data-field='node.name']")).to_have_text("pseudonymised")
+        expect(page.locator("#node-details [data-field='node.birthDate']")).to_have_text("2015")
+        shots(page, "network-one-hop")
+
+        # The second hop: the grandmother's own links bring in her other son.
+        node(granny).locator(".node-expand").click()
+        expect(node(uncle)).to_be_visible()
+        labels = page.locator("#network-nodes .node-select").all_inner_texts()
+        assert len(labels) == 6 and all("~" in label for label in labels), labels
+        assert CHILD_NAME not in page.content()
+        shots(page, "network-two-hops")
+
+        # A real click on the canvas node selects it (positions come from the graph view).
+        box = page.locator("#graph").bounding_box()
+        assert box is not None
+        x, y = page.evaluate(
+            "id => { const p = document.getElementById('graph').cy.getElementById(id).renderedPosition();"
+            " return [p.x, p.y]; }",
+            uncle,
+        )
+        page.mouse.click(box["x"] + x, box["y"] + y)
+        expect(page.locator(f"#network-nodes li.selected[data-node='{uncle}']")).to_be_visible()
+        expect(page.locator("#node-details [data-field='node.name']")).to_have_text("pseudonymised")
+        shots(page, "network-node-clicked")
+
+        # Filtering out household links hides the household node.
+        household = page.locator("#network-nodes li[data-kind='Household']")
+        expect(household).to_have_count(1)
+        page.uncheck("[data-rel=MEMBER_OF]")
+        expect(household).to_have_count(0)
+        shots(page, "network-filtered")
+
+        # Click through to the uncle's record: pseudonymised until re-identified (audited),
+        # and then still masked by the analyst's field policy.
+        node(uncle).locator(".node-select").click()
+        page.click("#open-profile")
+        expect(page.locator(f"#profile[data-person='{uncle}']")).to_be_visible()
+        expect(page.locator("#person-facts [data-field='person.name']")).to_have_text("pseudonymised")
+        shots(page, "uncle-pseudonymised")
+        page.click("#reidentify")
+        expect(page.locator("#profile[data-person='person:uncle']")).to_be_visible()
+        expect(page.locator("#person-facts [data-field='person.name']")).to_have_text("甲*")
+        shots(page, "uncle-reidentified")
+
+
+NETWORK = """query($s: ID!) { network(start: $s, depth: 2) { start edges { type source target } } }"""
+
+
+def _granny_and_uncle(server: Server) -> tuple[str, str]:
+    """Their stable pseudonyms, from the analyst's own view of the network."""
+    net = server.gql("analyst", NETWORK, {"s": CHILD}, purpose="statistics")["data"]["network"]
+    start, edges = net["start"], net["edges"]
+    granny = next(e["source"] for e in edges if e["type"] == "GUARDIAN_OF" and e["target"] == start)
+    parents = {e["source"] for e in edges if e["type"] == "PARENT_OF" and e["target"] == start}
+    uncle = next(
+        e["target"]
+        for e in edges
+        if e["type"] == "PARENT_OF" and e["source"] == granny and e["target"] not in parents
+    )
+    return granny, uncle
+
+
+def test_auditor_finds_the_analysts_access_verifies_the_chain_and_exports(
+    browser: Browser, server: Server, shots: Shots
+) -> None:
+    # The analyst's access this test looks for (made through the console by the test above,
+    # or here through the API when this test runs alone).
+    server.gql("analyst", '{ person(id: "person:child") { name } }', purpose="statistics")
+    with session(browser, server, viewport={"width": 1280, "height": 900}) as (_, page, _w):
+        sign_in(page, server, "auditor", "audit")
+        expect(page.locator("#audit-filter")).to_be_visible()
+        expect(page.locator("#chain-ok")).to_contain_text("Intact")
+        shots(page, "audit-home")
+
+        page.select_option("#audit-mode", "record")
+        page.fill("#audit-record", CHILD)
+        page.click("#audit-search")
+        analyst_rows = page.locator("#audit-table tbody tr").filter(has_text="ana-500101")
+        expect(analyst_rows.first).to_be_visible()
+        expect(analyst_rows.first).to_contain_text("statistics")
+        expect(analyst_rows.first).to_contain_text("Person.name")
+        shots(page, "audit-accesses-to-child")
+
+        page.click("#verify-chain")
+        expect(page.locator("#chain-ok")).to_contain_text("entries verified")
+
+        with page.expect_download() as info:
+            page.click("#audit-export")
+        exported = info.value.path().read_text(encoding="utf-8")
+        assert "ana-500101" in exported
+        assert CHILD_NAME not in exported
+        shots(page, "audit-exported")
+
+
+def test_village_supervisor_on_a_phone_records_visits_and_reports_offline_and_police_see_them(
+    browser: Browser, server: Server, shots: Shots
+) -> None:
+    with session(browser, server, viewport=PHONE, is_mobile=True, has_touch=True) as (context, page, _w):
+        sign_in(page, server, "village", "screening")
+        expect(page.locator("#report-form")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        shots(page, "village-home")
+
+        # A visit, online: recorded at once (version 1 of the child's visit record).
+        visits = page.locator("#outbox li[data-kind=visit]")
+        page.select_option("#visit-child", CHILD)
+        page.select_option("#visit-arrangement", "with_grandparents")
+        page.check("[data-finding=no_contact_with_parents]")
+        page.click("#visit-submit")
+        expect(visits.filter(has=page.locator(".badge.sent"))).to_have_count(1)
+        shots(page, "visit-recorded")
+
+        # Offline: the next visit waits on the phone, made against version 1 ...
+        context.set_offline(True)
+        page.select_option("#visit-child", CHILD)
+        page.select_option("#visit-arrangement", "alone")
+        page.check("[data-finding=living_alone]")
+        page.click("#visit-submit")
+        expect(page.locator("#outbox li[data-kind=visit][data-state=queued]")).to_have_count(1)
+        shots(page, "visit-queued-offline")
+        # ... while another device records a visit to the same child (version 2).
+        other = server.gql(
+            "village",
+            "mutation($i: VisitInput!) { recordVisit(input: $i) { status record { version } } }",
+            {
+                "i": {
+                    "clientId": "other-device-1",
+                    "personId": CHILD,
+                    "visitedOn": "2026-11-20",
+                    "findings": [],
+                    "livingArrangement": "with_grandparents",
+                    "baseVersion": 1,
+                }
+            },
+            purpose="screening",
+        )
+        assert other["data"]["recordVisit"]["status"] == "RECORDED", other
+        # Back online: the queued visit is sent and comes back as a conflict, not an overwrite.
+        context.set_offline(False)
+        conflict = page.locator("#outbox li[data-kind=visit][data-state=conflict]")
+        expect(conflict).to_be_visible()
+        expect(conflict.locator("div.conflict")).to_contain_text("living_alone")
+        shots(page, "visit-conflict")
+        conflict.locator(".keep-mine").click()
+        expect(visits.filter(has=page.locator(".badge.sent"))).to_have_count(2)
+        record = server.gql(
+            "village",
+            '{ childVisitRecord(personId: "person:child") { version livingArrangement } }',
+            purpose="screening",
+        )["data"]["childVisitRecord"]
+        assert record == {"version": 3, "livingArrangement": "alone"}, record
+        shots(page, "visit-conflict-resolved")
+
+        # Online: filed at once.
+        page.select_option("#report-child", CHILD)
+        page.select_option("#report-situation", "LIVING_ALONE")
+        page.fill("#report-summary", "孩子独自在家，连续三天无人照看")
+        page.click("#report-submit")
+        sent = page.locator("#outbox li[data-kind=report][data-state=sent]")
+        expect(sent).to_have_count(1)
+        shots(page, "report-sent")
+
+        # Offline: kept on the phone, then sent when the connection returns.
+        context.set_offline(True)
+        expect(page.locator(".offline-banner")).to_be_visible()
+        page.select_option("#report-child", CHILD)
+        page.select_option("#report-situation", "GUARDIAN_INCAPABLE")
+        page.fill("#report-summary", "祖母住院，孩子暂无人监护")
+        page.click("#report-submit")
+        expect(page.locator("#outbox li[data-kind=report][data-state=queued]")).to_have_count(1)
+        shots(page, "report-queued-offline")
+        context.set_offline(False)
+        expect(page.locator("#outbox li[data-kind=report][data-state=queued]")).to_have_count(0)
+        expect(sent).to_have_count(2)
+        expect(page.locator(".offline-banner")).to_have_count(0)
+        shots(page, "report-sent-after-reconnect")
+
+    with session(browser, server, viewport={"width": 1280, "height": 900}) as (_, page, _w):
+        sign_in(page, server, "police", "mandatory_report")
+        rows = page.locator("#inbox-table tbody tr")
+        expect(rows.filter(has_text="living_alone")).to_have_count(1)
+        expect(rows.filter(has_text="guardian_incapable")).to_have_count(1)
+        expect(rows.filter(has_text="祖母住院")).to_have_count(1)
+        shots(page, "police-inbox")
+        rows.filter(has_text="living_alone").locator(".report-acceptReport").click()
+        expect(rows.filter(has_text="living_alone").locator(".status")).to_have_text("accepted")
+        shots(page, "police-accepted")

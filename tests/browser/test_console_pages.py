@@ -1,0 +1,203 @@
+"""The Cases 个案 and Statistics 统计 pages in headless Chromium, with real clicks.
+
+What the pages show is checked against the same GraphQL operations made directly by the test
+with the same agency's token; the test never does for the browser what the page should do.
+Each step is photographed into tests/browser/artifacts/<test>/.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import Server, Shots
+from tests.browser.test_console import CHILD, session, sign_in
+from tests.contract.test_graph_store import COUNTY, TOWN, VILLAGE
+
+WIDE = {"width": 1280, "height": 900}
+WORKLIST = """query($d: String!) { worklist(division: $d, first: 200) {
+  entries { personId rules reasons } } }"""
+COUNTS = "query($d: String!) { classificationCounts(division: $d) { division counts { key count } } }"
+SERIES = """query($d: String!, $g: StatGroup!) { statistics(division: $d, groupBy: $g) {
+  takenAt counts { key count } } }"""
+RECOMPUTE = "mutation($d: String!) { recomputeClassification(division: $d) { children } }"
+
+
+def ok(server: Server, who: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = server.gql(who, query, variables)
+    assert not body.get("errors"), body
+    return body["data"]
+
+
+def _case_at_the_township(server: Server) -> str:
+    """A 强制报告 walked to the township (filed, accepted, 应急处置, 通报): its assessment is due."""
+    filed = ok(
+        server,
+        "school",
+        "mutation($i: FileReportInput!) { fileMandatoryReport(input: $i) { id caseId } }",
+        {"i": {"childId": CHILD, "situation": "LIVING_ALONE", "summary": "连续三天独自在家"}},
+    )["fileMandatoryReport"]
+    case_id = filed["caseId"]
+    ok(server, "police", "mutation($id: ID!) { acceptReport(reportId: $id) { id } }", {"id": filed["id"]})
+    for action in ("order_parents_back", "admonish_parents"):
+        ok(
+            server,
+            "police",
+            "mutation($i: EmergencyActionInput!) { recordEmergencyAction(input: $i) { id } }",
+            {"i": {"caseId": case_id, "action": action}},
+        )
+    ok(server, "police", "mutation($id: ID!) { notifyTownship(caseId: $id) { id status } }", {"id": case_id})
+    return case_id
+
+
+def _cells(page: Page, row: str) -> dict[str, int]:
+    """A statistics table row as {key: count}, read from the cells' data-key."""
+    cells = page.locator(f"{row} td[data-key]")
+    return {
+        cells.nth(i).get_attribute("data-key") or "": int(cells.nth(i).inner_text())
+        for i in range(cells.count())
+    }
+
+
+def _counts(item: dict[str, Any]) -> dict[str, int]:
+    return {c["key"]: c["count"] for c in item["counts"]}
+
+
+# Whether chart.js painted anything on the canvas (not just an empty element).
+PAINTED = (
+    "id => { const c = document.getElementById(id); return !!c && c.width > 0"
+    " && c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some(v => v); }"
+)
+
+
+def _wait_drawn(page: Page, canvas_id: str) -> None:
+    page.wait_for_function(PAINTED, arg=canvas_id)
+
+
+def test_township_rescreens_sees_reasons_steps_and_cases_and_opens_the_childs_profile(
+    browser: Browser, server: Server, shots: Shots
+) -> None:
+    case_id = _case_at_the_township(server)
+    with session(browser, server, viewport=WIDE) as (_, page, _w):
+        sign_in(page, server, "township", "case_work")
+        page.click("[data-nav=worklist]")
+        expect(page.locator("#wl-division")).to_have_value(TOWN)
+        # The township's open step (the assessment after 通报), with its deadline, links to the child.
+        step = page.locator(f"#steps-table tr[data-case='{case_id}']")
+        expect(step).to_be_visible()
+        expect(step.locator("a.person-link")).to_have_attribute(
+            "href", f"/console/person/{quote(CHILD, safe='')}"
+        )
+        expect(page.locator(f"#cases-table tr[data-case='{case_id}'] .situation")).to_have_text(
+            "living_alone"
+        )
+        shots(page, "cases-home")
+
+        # Rescreen the township from the current facts; the child's row gives the rules that hold.
+        page.click("#wl-recompute")
+        expect(page.locator("#wl-status .notice.ok")).to_contain_text("Rescreened")
+        row = page.locator(f"#worklist-table tr[data-person='{CHILD}']")
+        expect(row).to_be_visible()
+        entries = ok(server, "township", WORKLIST, {"d": TOWN})["worklist"]["entries"]
+        mine = next(e for e in entries if e["personId"] == CHILD)
+        reasons, rules = mine["reasons"], mine["rules"]
+        assert reasons and rules, entries
+        expect(row.locator(".reasons li")).to_have_text(reasons)
+        expect(row).to_have_attribute("data-rules", " ".join(rules))
+        shots(page, "worklist-rescreened")
+
+        # Filtering by one rule keeps the child (the rule holds for them).
+        page.select_option("#wl-rule", rules[0])
+        page.click("#wl-submit")
+        expect(page.locator("#wl-summary")).to_contain_text(f"under rule {rules[0]}")
+        expect(row).to_be_visible()
+        shots(page, "worklist-filtered")
+
+        row.locator("a.person-link").click()
+        expect(page.locator(f"#profile[data-person='{CHILD}']")).to_be_visible()
+        shots(page, "child-profile")
+
+
+def test_analyst_statistics_charts_and_tables_match_the_api_down_to_the_village(
+    browser: Browser, server: Server, shots: Shots
+) -> None:
+    ok(server, "county", RECOMPUTE, {"d": COUNTY})
+    with session(browser, server, viewport=WIDE) as (_, page, _w):
+        sign_in(page, server, "analyst", "statistics")
+        page.click("[data-nav=statistics]")
+        expect(page.locator("#stats-division")).to_have_value(COUNTY)
+
+        # Over time, by category: a drawn chart and a table with the API's latest figures.
+        expect(page.locator("#chart-category")).to_be_visible()
+        series = server.gql("analyst", SERIES, {"d": COUNTY, "g": "CATEGORY"}, purpose="statistics")
+        points = series["data"]["statistics"]
+        assert points, series
+        last = points[-1]
+        expect(page.locator("#table-category tbody tr")).to_have_count(len(points))
+        assert _cells(page, f"#table-category tr[data-taken-at='{last['takenAt']}']") == _counts(last)
+        _wait_drawn(page, "chart-category")
+        for group in ("arrangement", "schooling", "case-status", "division"):
+            expect(page.locator(f"#chart-{group}")).to_be_visible()
+            expect(page.locator(f"#table-{group} tbody tr")).to_have_count(len(points))
+
+        # Current counts by township, then (a real click) down to the village.
+        counts = server.gql("analyst", COUNTS, {"d": COUNTY}, purpose="statistics")["data"]
+        expected = {d["division"]: _counts(d) for d in counts["classificationCounts"][1:]}
+        assert TOWN in expected, counts
+        expect(page.locator("#table-current tbody tr[data-division]")).to_have_count(len(expected) + 1)
+        for code, figures in expected.items():
+            assert _cells(page, f"#table-current tr[data-division='{code}']") == figures
+        assert _cells(page, "#table-current tr[data-division='total']") == _counts(
+            counts["classificationCounts"][0]
+        )
+        _wait_drawn(page, "chart-current")
+        shots(page, "statistics-county")
+
+        page.click(f"#table-current button.drill[data-division='{TOWN}']")
+        expect(page.locator(f"#stats[data-division='{TOWN}']")).to_be_visible()
+        expect(page.locator("#stats-trail [aria-current=page]")).to_contain_text(TOWN)
+        village = server.gql("analyst", COUNTS, {"d": TOWN}, purpose="statistics")["data"]
+        rows = {d["division"]: _counts(d) for d in village["classificationCounts"][1:]}
+        assert VILLAGE in rows, village
+        expect(page.locator(f"#table-current tr[data-division='{VILLAGE}']")).to_be_visible()
+        assert _cells(page, f"#table-current tr[data-division='{VILLAGE}']") == rows[VILLAGE]
+        _wait_drawn(page, "chart-current")
+        shots(page, "statistics-township")
+
+        # Back up one level through the trail.
+        page.click(f"#stats-trail button.up[data-division='{COUNTY}']")
+        expect(page.locator(f"#stats[data-division='{COUNTY}']")).to_be_visible()
+        expect(page.locator(f"#table-current tr[data-division='{TOWN}']")).to_be_visible()
+
+
+def test_roles_without_the_capability_see_a_refusal_not_an_error_dump(
+    browser: Browser, server: Server, shots: Shots
+) -> None:
+    # A civil-affairs caseworker may read classifications but not statistics (read_statistics).
+    with session(browser, server, viewport=WIDE) as (_, page, _w):
+        sign_in(page, server, "civil", "case_work")
+        page.click("[data-nav=statistics]")
+        refusal = page.locator("#series-refused .refusal")
+        expect(refusal).to_contain_text("Not permitted")
+        expect(refusal).to_contain_text("read_statistics")
+        expect(page.locator("#chart-category")).to_have_count(0)
+        expect(page.locator("#by-division")).to_be_visible()
+        assert "capability_missing" in refusal.inner_text() and "{" not in refusal.inner_text()
+        shots(page, "civil-statistics-refused")
+
+    # The police have no screening worklist (read_worklist), but their cases still show.
+    with session(browser, server, viewport=WIDE) as (_, page, _w):
+        sign_in(page, server, "police", "case_work")
+        page.click("[data-nav=worklist]")
+        refusal = page.locator("#worklist .refusal")
+        expect(refusal).to_contain_text("read_worklist")
+        expect(page.locator("#worklist-table")).to_have_count(0)
+        expect(page.locator("#worklist-filter")).to_be_hidden()
+        # The sections the police may read load all the same (their case from the test above,
+        # or none when this test runs alone), without an error.
+        for part in ("#steps", "#cases"):
+            expect(page.locator(f"{part}[data-state=loaded]")).to_be_visible()
+            expect(page.locator(f"{part} .notice.error")).to_have_count(0)
+        shots(page, "police-worklist-refused")

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphql import FieldNode, GraphQLError, ValidationContext, ValidationRule
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    GraphQLList,
+    ValidationContext,
+    ValidationRule,
+    get_named_type,
+    get_nullable_type,
+)
 from graphql.language import (
     DirectiveNode,
     DocumentNode,
@@ -23,7 +31,8 @@ def cost_rule(max_cost: int) -> type[ValidationRule]:
 
     class CostLimit(ValidationRule):
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-            total = _cost(node.selection_set, self.context, {}, frozenset())
+            root = self.context.schema.get_root_type(node.operation)
+            total = _cost(node.selection_set, root, self.context, {}, frozenset())
             if total > max_cost:
                 self.report_error(
                     GraphQLError("query is too expensive", extensions={"code": "QUERY_TOO_EXPENSIVE"})
@@ -38,9 +47,15 @@ VARIABLE_PAGE = 100
 _CAP = 10**12  # costs beyond any budget are all the same; keeps the integers small
 
 
-def _page_size(field: FieldNode) -> int:
+def _paged(field: FieldNode) -> bool:
+    return any(a.name.value in ("first", "last") for a in field.arguments or ())
+
+
+def _page_size(field: FieldNode, is_list: bool, in_page: bool = False) -> int:
     """How many times the field's selection may be resolved: its `first`/`last`, the number of
-    literal `_entities` representations, or the default page of a list field."""
+    literal `_entities` representations, or the default page of a list field. A list directly
+    inside a paged field (a connection's `edges`, a page's `items`) is that page, already
+    counted."""
     for arg in field.arguments or ():
         name, value = arg.name.value, arg.value
         if name in ("first", "last"):
@@ -49,25 +64,45 @@ def _page_size(field: FieldNode) -> int:
             return VARIABLE_PAGE if isinstance(value, VariableNode) else LIST_DEFAULT
         if name == "representations" and isinstance(value, ListValueNode):
             return max(1, len(value.values))
-    if field.selection_set is not None and field.name.value in _LIST_FIELDS:
-        return LIST_DEFAULT
-    return 1
+    return LIST_DEFAULT if is_list and field.selection_set is not None and not in_page else 1
+
+
+def _field_type(parent: Any, name: str) -> tuple[Any, bool]:
+    """The named type of ``parent.name`` and whether the field is a list; (None, False) when the
+    schema has no such field (graphql-core's own rules refuse the document then)."""
+    fields = getattr(parent, "fields", None)
+    if not fields or name not in fields:
+        return None, False
+    field_type = fields[name].type
+    return get_named_type(field_type), isinstance(get_nullable_type(field_type), GraphQLList)
 
 
 def _cost(
-    selection_set: Any, ctx: ValidationContext, fragments: dict[str, int], spreading: frozenset[str]
+    selection_set: Any,
+    parent: Any,
+    ctx: ValidationContext,
+    fragments: dict[str, int],
+    spreading: frozenset[str],
+    in_page: bool = False,
 ) -> int:
     """The cost of a selection set resolved once. Cost is linear in how often a selection is
     resolved, so each fragment is costed once and reused: a fragment spread twice by a fragment
-    spread twice by … is priced in linear time, not in exponential time."""
+    spread twice by … is priced in linear time, not in exponential time. Whether a field is a
+    list comes from the schema, so every area's lists are priced alike."""
     if selection_set is None:
         return 0
     total = 0
     for sel in selection_set.selections:
         if isinstance(sel, FieldNode):
-            total += 1 + _page_size(sel) * _cost(sel.selection_set, ctx, fragments, spreading)
+            child, is_list = _field_type(parent, sel.name.value)
+            # A paged field that is not itself a list is a connection: its list is the page.
+            connection = _paged(sel) and not is_list
+            inner_cost = _cost(sel.selection_set, child, ctx, fragments, spreading, connection)
+            total += 1 + _page_size(sel, is_list, in_page) * inner_cost
         elif isinstance(sel, InlineFragmentNode):
-            total += _cost(sel.selection_set, ctx, fragments, spreading)
+            cond = sel.type_condition
+            inner = ctx.schema.get_type(cond.name.value) if cond is not None else parent
+            total += _cost(sel.selection_set, inner, ctx, fragments, spreading, in_page)
         else:  # fragment spread
             name = sel.name.value
             if name in spreading:
@@ -75,32 +110,19 @@ def _cost(
             if name not in fragments:
                 frag = ctx.get_fragment(name)
                 fragments[name] = (
-                    _cost(frag.selection_set, ctx, fragments, spreading | {name}) if frag is not None else 0
+                    _cost(
+                        frag.selection_set,
+                        ctx.schema.get_type(frag.type_condition.name.value),
+                        ctx,
+                        fragments,
+                        spreading | {name},
+                    )
+                    if frag is not None
+                    else 0
                 )
             total += fragments[name]
         total = min(total, _CAP)
     return total
-
-
-_LIST_FIELDS = {
-    "parents",
-    "children",
-    "guardians",
-    "wards",
-    "members",
-    "enrolments",
-    "visits",
-    "cases",
-    "reports",
-    "healthEvents",
-    "educationEvents",
-    "people",
-    "searchPeople",
-    "_entities",
-    "agreements",
-    "sources",
-    "conflicts",
-}
 
 
 def directive_rule(max_directives: int) -> type[ValidationRule]:

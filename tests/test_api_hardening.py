@@ -415,3 +415,13 @@ def test_a_resolver_exception_returns_no_stack_trace(api: Api) -> None:
         "510104199001011234",
     ):
         assert leak not in r.text
+
+
+def test_every_areas_lists_are_priced_from_the_schema(api: Api) -> None:
+    # Lists are known from the schema's types, not from a list of field names: the network
+    # area's `nodes` and `properties` used to cost 1 each, so a page of 100 clusters each with
+    # all their nodes and properties passed as if it were 500 fields.
+    query = """{ networkCaseClusters(division: "500101000000", first: 100) {
+        nodes { id properties { name value } } } }"""
+    body = _refused(api.gql("analyst", query))
+    assert _codes(body) == {"QUERY_TOO_EXPENSIVE"}

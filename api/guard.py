@@ -168,6 +168,14 @@ class Guard:
         return self.decide_and_apply(node.label, prop, raw)
 
     def decide_and_apply(self, kind: str, prop: str, raw: Any) -> Any:
+        if self.decide(kind, prop) == "allow":
+            return raw
+        assert self.policy is not None
+        return self.policy.mask(kind, prop, raw)
+
+    def decide(self, kind: str, prop: str) -> str:
+        """ "allow" or "mask" for ``kind.prop``, on the audit trail; FieldDenied for a denial. For
+        values that are not one property's scalar (a list of findings), which the caller masks."""
         assert self.policy is not None and self.principal is not None
         key = (kind, prop)
         decision = self._decisions.get(key)
@@ -177,10 +185,10 @@ class Guard:
         if decision.reason == "break_glass":
             self.trail.break_glass = True
         if decision.decision == "allow":
-            return raw
+            return "allow"
         self.trail.reasons.add(decision.reason)
         if decision.decision == "mask":
-            return self.policy.mask(kind, prop, raw)
+            return "mask"
         raise FieldDenied(decision.reason)
 
     def read_rel(self, rel: Rel, prop: str) -> Any:

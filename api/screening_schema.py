@@ -12,7 +12,7 @@ import base64
 from collections import Counter
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -404,13 +404,41 @@ class VisitOutcome:
     conflict: VisitConflictInfo | None
 
 
-def _outcome(person_id: str, o: visits.Outcome) -> VisitOutcome:
+def _outcome(info: Info[Context, None], person_id: str, o: visits.Outcome) -> VisitOutcome:
     return VisitOutcome(
         status=VisitStatus(o.status),
-        record=ChildVisitRecord.of(person_id, o.state),
-        visit=VisitEntry.of(o.visit) if o.visit else None,
-        conflict=VisitConflictInfo.of(o.conflict) if o.conflict else None,
+        record=_guarded(info, ChildVisitRecord.of(person_id, o.state)),
+        visit=_guarded(info, VisitEntry.of(o.visit)) if o.visit else None,
+        conflict=_guarded(info, VisitConflictInfo.of(o.conflict)) if o.conflict else None,
     )
+
+
+# What a visit says, by the Visit property whose sensitivity class governs it.
+_VISIT_FIELDS = {
+    "findings": "findings",
+    "living_arrangement": "findings",
+    "notes": "findings",
+    "visitor": "visitor",
+    "visited_on": "visited_on",
+}
+_V = TypeVar("_V")
+
+
+def _guarded(info: Info[Context, None], item: _V) -> _V:
+    """A visit's content through the field policy, like a Visit node's: allowed as it is, masked
+    to '***', or refused whole (a visit without its findings means nothing)."""
+    guard = info.context.guard
+    if not guard.enforcing:
+        return item
+    sides = [item.mine, item.theirs] if isinstance(item, VisitConflictInfo) else [item]
+    for side in sides:
+        for attr, prop in _VISIT_FIELDS.items():
+            if not hasattr(side, attr):
+                continue
+            raw = getattr(side, attr)
+            if guard.decide("Visit", prop) == "mask" and raw not in (None, [], ""):
+                setattr(side, attr, ["***"] if isinstance(raw, list) else "***")
+    return item
 
 
 @strawberry.type
@@ -608,20 +636,22 @@ class ScreeningQuery:
     def child_visit_record(self, info: Info[Context, None], person_id: strawberry.ID) -> ChildVisitRecord:
         info.context.guard.authorize("read_worklist")
         _visible_child(info, str(person_id))
-        return ChildVisitRecord.of(str(person_id), visits.current_state(_engine(info), str(person_id)))
+        return _guarded(
+            info, ChildVisitRecord.of(str(person_id), visits.current_state(_engine(info), str(person_id)))
+        )
 
     @strawberry.field(description="Visits recorded for a child through the platform, newest first.")
     def visit_history(self, info: Info[Context, None], person_id: strawberry.ID) -> list[VisitEntry]:
         info.context.guard.authorize("read_worklist")
         _visible_child(info, str(person_id))
         info.context.guard.trail.records.add(str(person_id))
-        return [VisitEntry.of(v) for v in visits.history(_engine(info), str(person_id))]
+        return [_guarded(info, VisitEntry.of(v)) for v in visits.history(_engine(info), str(person_id))]
 
     @strawberry.field(description="Open visit conflicts in a division, to resolve.")
     def visit_conflicts(self, info: Info[Context, None], division: str) -> list[VisitConflictInfo]:
         info.context.guard.authorize("read_worklist")
         prefix = _prefix(info, division)
-        return [VisitConflictInfo.of(c) for c in visits.open_conflicts(_engine(info), prefix)]
+        return [_guarded(info, VisitConflictInfo.of(c)) for c in visits.open_conflicts(_engine(info), prefix)]
 
     @strawberry.field(description="A quarterly (2026-Q3) or annual (2026) report of a division.")
     def periodic_report(self, info: Info[Context, None], division: str, period: str) -> PeriodicReport:
@@ -707,7 +737,7 @@ class ScreeningMutation:
             guard.wrote(
                 f"visit_conflict:{outcome.conflict.id if outcome.conflict else ''}", "VisitConflict.status"
             )
-        return _outcome(person_id, outcome)
+        return _outcome(info, person_id, outcome)
 
     @strawberry.mutation(
         description="Settle a visit conflict: KEEP_MINE, KEEP_THEIRS or MERGE (with the merged fields)."
@@ -755,7 +785,7 @@ class ScreeningMutation:
                 f"visit:app-{outcome.visit.client_id}", "Visit.visited_on", "Visit.visitor", "Visit.findings"
             )
             guard.wrote(person_id, "ChildVisitRecord.version")
-        return _outcome(person_id, outcome)
+        return _outcome(info, person_id, outcome)
 
     @strawberry.mutation(description="Reclassify and rescreen every child of a division after facts changed.")
     def recompute_classification(self, info: Info[Context, None], division: str) -> RecomputeResult:

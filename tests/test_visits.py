@@ -163,3 +163,33 @@ def test_schedule_has_regular_and_holiday_rounds(api: Api) -> None:
     assert current and current[0]["visited"] == 1 and current[0]["due"] >= 1
     township = data(api.gql("township", SCHEDULE, {"d": "500101001000", "y": year}))["visitSchedule"]
     assert [r["division"] for r in township] == [VILLAGE]
+
+
+def test_visit_content_follows_the_field_policy(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # The same visit, read by a township whose policy masks the `case` class: what the visit
+    # found is there, masked, like a Visit node's fields would be; with `case` denied, refused.
+    from pathlib import Path
+
+    default = Path(__file__).resolve().parents[1] / "auth" / "policies" / "default.toml"
+    text = default.read_text(encoding="utf-8")
+    rule = '[rules.township."*"]'
+    start = text.index(rule)
+    for decision in ("mask", "deny"):
+        section = text[start:].split("\n\n", 1)[0]
+        changed = text.replace(section, section.replace('case = "allow"', f'case = "{decision}"', 1))
+        policy = tmp_path_factory.mktemp("policy") / "policy.toml"
+        policy.write_text(changed, encoding="utf-8")
+        for api in serve(tmp_path_factory.mktemp(f"visits-{decision}"), policy_file=policy):
+            assert data(api.gql("village", RECORD, {"in": visit(f"dev-{decision}", 0)}))["recordVisit"]
+            r = api.gql("township", STATE, {"id": "person:child"}).json()
+            if decision == "mask":
+                state = r["data"]["childVisitRecord"]
+                assert state["findings"] == ["***"] and state["notes"] == "***" and state["version"] == 1
+                history = data(api.gql("township", HISTORY, {"id": "person:child"}))["visitHistory"]
+                assert history[0]["findings"] == ["***"]
+            else:
+                assert r["data"] is None or r["data"]["childVisitRecord"] is None
+                assert r["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+            # The village supervisor's own policy is unchanged: they see what they recorded.
+            mine = data(api.gql("village", STATE, {"id": "person:child"}))["childVisitRecord"]
+            assert mine["findings"] == ["living_alone", "no_contact_with_parents"]

@@ -213,6 +213,10 @@ def project_case(store: GraphStore, engine: Engine, case_id: str) -> bool:
             .where(col(ProtectionCaseRow.id) == case_id, col(ProtectionCaseRow.projected_version) < version)
             .values(projected_version=version)
         )
+    # The case's status and a court's new guardian are facts of the child's classification.
+    from protection.classification import recompute
+
+    recompute(store, engine, [f.case.child_id], trigger="case", snapshot=False)
     return True
 
 

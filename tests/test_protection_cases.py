@@ -6,6 +6,7 @@ petition without grounds)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -476,3 +477,14 @@ def test_a_report_sent_again_from_a_phone_is_filed_once(api: Api) -> None:
     assert [r["id"] for r in inbox].count(first["id"]) == 1
     other = refused(api, "village", FILE, {"input": {**report, "situation": "MISSING"}})
     assert other["extensions"]["code"] == "CONFLICT"
+
+
+def test_a_case_changes_the_childs_classification_at_once(tmp_path: Path) -> None:
+    classify = "query($id: ID!) { classification(personId: $id) { caseStatus } }"
+    for fresh in serve(tmp_path, webhook_worker=False):
+        before = ok(fresh, "civil", classify, {"id": "person:child"})["caseStatus"]  # stored now
+        report = {"childId": "person:child", "situation": "MISSING", "summary": "放学未归"}
+        ok(fresh, "village", FILE, {"input": report})
+        # No recompute asked for: projecting the case reclassified the child.
+        after = ok(fresh, "civil", classify, {"id": "person:child"})["caseStatus"]
+        assert (before, after) == ("none", "open")

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from api.console import console_routes
 from api.graphql_app import GraphQLEndpoint
 from api.schema import build_schema
 from auth.audit import AuditLog
@@ -69,9 +70,14 @@ def create_app(settings: Settings | None = None, *, enforce: bool = True) -> Sta
         app.state.graph = open_graph(settings)
         app.state.sql = engine
         graphql.store = app.state.graph
+        from protection.cli import start_worker  # webhook deliveries and pending graph projections
+
+        worker = start_worker(engine, settings, app.state.graph)
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()
             app.state.graph.close()
             engine.dispose()
 
@@ -80,6 +86,7 @@ def create_app(settings: Settings | None = None, *, enforce: bool = True) -> Sta
             Route("/health", health),
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             *service_routes(auth),
+            *console_routes(settings),
         ],
         lifespan=lifespan,
         exception_handlers={AuthError: auth_error_handler},

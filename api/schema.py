@@ -124,10 +124,20 @@ class Query:
 def _parts() -> tuple[tuple[type, ...], tuple[type, ...]]:
     """The query and mutation roots of each area, merged into one schema (one line per area)."""
     from api.audit_schema import AuditQuery
+    from api.network_schema import NetworkQuery
+    from api.protection_schema import ProtectionMutation, ProtectionQuery
     from api.resolution_schema import ResolutionMutation, ResolutionQuery
+    from api.screening_schema import ScreeningMutation, ScreeningQuery
 
-    queries: tuple[type, ...] = (Query, AuditQuery, ResolutionQuery)
-    mutations: tuple[type, ...] = (ResolutionMutation,)
+    queries: tuple[type, ...] = (
+        Query,
+        AuditQuery,
+        ResolutionQuery,
+        NetworkQuery,
+        ProtectionQuery,
+        ScreeningQuery,
+    )
+    mutations: tuple[type, ...] = (ResolutionMutation, ProtectionMutation, ScreeningMutation)
     return queries, mutations
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-BENCHES = ("graph", "api", "audit")
+BENCHES = ("graph", "api", "audit", "network", "console", "protection", "screening")
 
 
 def main() -> None:
@@ -25,6 +25,22 @@ def main() -> None:
         from bench import audit_bench
 
         audit_bench.run()
+    if "network" in chosen:
+        from bench import network_bench
+
+        network_bench.run(persons=args.persons)
+    if "console" in chosen:
+        from bench import console_bench
+
+        console_bench.run()
+    if "protection" in chosen:
+        from bench import protection_bench
+
+        protection_bench.run()
+    if "screening" in chosen:
+        from bench import screening_bench
+
+        screening_bench.run()
 
 
 if __name__ == "__main__":

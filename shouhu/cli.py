@@ -15,6 +15,8 @@ from auth.audit_cli import audit_app
 from auth.cli import app as identity_app
 from connectors.cli import app as connectors_app
 from graph.port import GraphStoreError
+from protection.cli import cli as protection_cli
+from protection.reporting_cli import report_app
 from shouhu.demo import app as demo_app
 from shouhu.settings import Settings, get_settings
 
@@ -27,6 +29,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(demo_app, name="demo")
 app.add_typer(identity_app)  # agency, client, token, keys (auth/cli.py)
 app.add_typer(connectors_app)  # sync, quarantine, runs (connectors/cli.py)
+app.add_typer(protection_cli)  # webhooks, cases (protection/cli.py)
+app.add_typer(report_app, name="report")  # periodic reports, classification (protection/reporting_cli.py)
 console = Console()
 
 
@@ -148,5 +152,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-

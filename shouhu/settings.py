@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     )
     graphql_max_depth: int = 6
     graphql_max_aliases: int = 15
-    graphql_max_cost: int = 5000
+    graphql_max_cost: int = 5000  # priced from the schema: each list × its page (api/limits.py)
     graphql_max_directives: int = 50
     graphql_max_body_bytes: int = 64 * 1024
     rate_limit_per_minute: int = Field(default=600, description="Requests per client per minute; 0 disables.")
@@ -68,6 +68,47 @@ class Settings(BaseSettings):
     jwks_cache_ttl_seconds: int = Field(default=300, ge=0, description="How long an external JWKS is cached.")
     jwks_min_refetch_seconds: int = Field(
         default=30, ge=0, description="Minimum time between JWKS fetches per issuer (unknown-kid refetches)."
+    )
+    # --- protection workflows (protection/): deadlines of each step, webhooks ---
+    report_accept_minutes: float = Field(
+        default=60,
+        ge=0,
+        description="Police must accept a 强制报告 within this (the seeds: 第一时间, at once).",
+    )
+    emergency_notify_hours: float = Field(
+        default=24, ge=0, description="From acceptance to the police's notification of the township (通报)."
+    )
+    assessment_days: float = Field(
+        default=7, ge=0, description="From the township's notification to a completed assessment (评估)."
+    )
+    plan_days: float = Field(
+        default=3, ge=0, description="From the assessment to the assistance plan (帮扶)."
+    )
+    follow_up_days: float = Field(default=30, ge=0, description="Default interval between follow-ups.")
+    pseudonym_key: SecretStr | None = Field(
+        default=None,
+        description="Analysts' pseudonym key (64 bytes, base64; auth/pseudonym.py); unset: a random key "
+        "kept owner-only in the data directory.",
+    )
+    webhook_key: SecretStr | None = Field(
+        default=None,
+        description="Key from which each webhook subscription's signing secret is derived; a random key "
+        "file under data_dir (mode 0600) when unset. Never logged.",
+    )
+    webhook_poll_seconds: float = Field(default=2.0, gt=0, description="Delivery worker's outbox poll.")
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, description="Per delivery HTTP timeout.")
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, description="Delivery attempts before a webhook is marked failed."
+    )
+    webhook_backoff_seconds: float = Field(
+        default=30.0, ge=0, description="First retry delay; doubles per attempt (capped at 1 hour)."
+    )
+    webhook_worker: bool = Field(default=True, description="Start the delivery worker with the API.")
+    webhook_allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="Non-public networks (CIDR) webhook receivers may be on, e.g. the e-government "
+        "intranet: SHOUHU_WEBHOOK_ALLOWED_NETWORKS='[\"10.20.0.0/16\"]'. Public addresses are always "
+        "allowed; loopback, private and link-local ones only when listed here.",
     )
 
     @property

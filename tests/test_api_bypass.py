@@ -262,6 +262,38 @@ PATHS_TO_PEOPLE = {
     "Kinship.person",
     "Guardianship.person",
     "Membership.person",
+    # Workflow records name people; each is served through the guard's row scope (or null).
+    "ProtectionCaseFile.child",
+    "ProtectionCaseFile.emergencyActions",
+    "ProtectionCaseFile.interventions",
+    "EmergencyAction.person",
+    "CaseIntervention.guardian",
+    "CaseIntervention.newGuardian",
+    "GuardianshipAgreement.guardian",
+    "Query.protectionCase",
+    "Query.protectionCases",
+    "Query.agreements",
+    *(
+        f"Mutation.{m}"
+        for m in (
+            "arrangeServices",
+            "closeCase",
+            "completeService",
+            "decideGuardianship",
+            "notifyTownship",
+            "openAssessment",
+            "petitionCourt",
+            "recordAgreement",
+            "recordAssessment",
+            "recordEmergencyAction",
+            "recordFollowUp",
+            "recordIntervention",
+        )
+    ),
+    # The cross-check's examples: only people in the caller's scope.
+    "Query.crossCheck",
+    "CrossCheckReport.findings",
+    "CrossCheckFinding.examples",
 }
 
 

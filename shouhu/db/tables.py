@@ -87,3 +87,6 @@ class SyncCursor(SQLModel, table=True):
         sa_column=Column(Integer, nullable=False, server_default="0"),
         description="Records read from the source so far, across runs.",
     )
+
+import protection.case_tables  # noqa: E402, F401  (workflow cases, reports, steps, webhooks; revision 0006)
+from protection import screening_tables  # noqa: E402, F401  (classification, visits, statistics; rev 0007)

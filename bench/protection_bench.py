@@ -51,7 +51,9 @@ def run() -> dict[str, object]:
     from tests.contract.test_graph_store import VILLAGE
 
     with tempfile.TemporaryDirectory() as tmp:
-        gen = serve(Path(tmp), webhook_worker=False, rate_limit_per_minute=0)
+        # A server's buffer pool, not the tests' 256 MB: the store reopens itself after a statement
+        # budget that grows with the pool, and at 256 MB that is every 16 statements.
+        gen = serve(Path(tmp), webhook_worker=False, rate_limit_per_minute=0, graph_buffer_pool_mb=4096)
         api = next(gen)
         try:
             ids = _children(api.client.app.state.graph, VILLAGE)  # type: ignore[attr-defined]

@@ -117,6 +117,7 @@ def start_app(
 
 
 def serve(tmp_path: Path, **overrides: object) -> Iterator[Api]:
-    settings = Settings(data_dir=tmp_path / "data", graph_buffer_pool_mb=256, **overrides)  # type: ignore[arg-type]
+    options: dict[str, object] = {"graph_buffer_pool_mb": 256, **overrides}
+    settings = Settings(data_dir=tmp_path / "data", **options)  # type: ignore[arg-type]
     for client, tokens, secrets in start_app(settings, AGENCIES, family):
         yield Api(client, tokens, settings, secrets)

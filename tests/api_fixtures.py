@@ -86,13 +86,13 @@ AgencySpec = tuple[str, str, str, tuple[str, ...], str, str]
 """(agency id, type, jurisdiction, institutions, role, scopes), as in AGENCIES."""
 
 
-def start_app(
+def register(
     settings: Settings,
     agencies: Mapping[str, AgencySpec],
     populate: Callable[[GraphStore], None] | None = None,
-) -> Iterator[tuple[TestClient, dict[str, str], dict[str, tuple[str, str]]]]:
-    """The real app over ``settings.data_dir``: the graph populated, each agency registered with a
-    client, and a token issued to each by the token endpoint. Yields (client, tokens, secrets)."""
+) -> dict[str, tuple[str, str]]:
+    """Stores under ``settings.data_dir``: the graph populated and each agency registered with a
+    client. Returns each agency's (client id, secret)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.sql_url)
     migrate(engine)
@@ -107,6 +107,17 @@ def start_app(
         )
         secrets[key] = add_client(engine, agency_id=aid, role=role, scopes=scopes, name=f"{key} system")
     engine.dispose()
+    return secrets
+
+
+def start_app(
+    settings: Settings,
+    agencies: Mapping[str, AgencySpec],
+    populate: Callable[[GraphStore], None] | None = None,
+) -> Iterator[tuple[TestClient, dict[str, str], dict[str, tuple[str, str]]]]:
+    """The real app over stores made by :func:`register`, with a token issued to each agency by the
+    token endpoint. Yields (client, tokens, secrets)."""
+    secrets = register(settings, agencies, populate)
     with TestClient(create_app(settings)) as client:
         tokens = {}
         for key, (cid, secret) in secrets.items():

@@ -22,11 +22,8 @@ import uvicorn
 
 from api.app import create_app
 from api.console import DIST
-from auth.identities import add_agency, add_client
-from graph.factory import open_graph
-from shouhu.db import make_engine, migrate
 from shouhu.settings import Settings
-from tests.api_fixtures import AGENCIES
+from tests.api_fixtures import AGENCIES, register
 from tests.contract.test_graph_store import family
 
 CHROMIUM = os.environ.get("SHOUHU_CHROMIUM", "/usr/bin/chromium")
@@ -101,18 +98,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data = tmp_path_factory.mktemp("console") / "data"
     data.mkdir()
     settings = Settings(data_dir=data, graph_buffer_pool_mb=256, host="127.0.0.1", port=port)
-    engine = make_engine(settings.sql_url)
-    migrate(engine)
-    store = open_graph(settings)
-    family(store)
-    store.close()
-    credentials = {}
-    for key, (aid, atype, juris, inst, role, scopes) in AGENCIES.items():
-        add_agency(
-            engine, agency_id=aid, name=key, agency_type=atype, jurisdiction=juris, institution_codes=inst
-        )
-        credentials[key] = add_client(engine, agency_id=aid, role=role, scopes=scopes, name=f"{key} console")
-    engine.dispose()
+    credentials = register(settings, AGENCIES, family)
     uv = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )

@@ -30,8 +30,8 @@ from protection import intervention as itv
 from protection import reports as rep
 from protection import webhooks as wh
 from protection.accountability import missed_reports, overdue_steps
-from protection.cases import Actor, CaseFile, Work, WorkflowError, case_file, cases_of, work
-from protection.projection import project_agreement, project_case
+from protection.cases import Actor, CaseFile, Work, WorkflowError, case_file, cases_of
+from protection.projection import carry_out
 from shouhu.db import session
 
 T = TypeVar("T")
@@ -60,21 +60,18 @@ def _actor(info: Info[Context, None], capability: str | None = None) -> Actor:
 
 
 def _run(info: Info[Context, None], capability: str, fn: Callable[[Work], T]) -> T:
-    """One transaction; then the audit trail and the graph projection (idempotent, re-runnable)."""
+    """The change (protection.projection.carry_out), then what it wrote on the audit trail."""
     actor = _actor(info, capability)
     ctx = info.context
     assert ctx.sql is not None and ctx.settings is not None
     try:
-        with work(ctx.sql, actor, ctx.settings) as w:
-            result = fn(w)
+        result, w = carry_out(ctx.sql, ctx.store, actor, ctx.settings, fn)
     except WorkflowError as exc:
         raise _error(exc) from None
     for case_id in w.touched_cases:
         ctx.guard.wrote(f"protectioncase:{case_id}", "ProtectionCase.status")
-        project_case(ctx.store, ctx.sql, case_id)
     for agreement_id in w.touched_agreements:
         ctx.guard.wrote(f"agreement:{agreement_id}", "Agreement.kind", "Agreement.valid_to")
-        project_agreement(ctx.store, ctx.sql, agreement_id)
     return result
 
 

@@ -15,8 +15,9 @@ catches up, from the delivery worker's loop or from the CLI.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, update
 from sqlmodel import col, select
@@ -25,8 +26,9 @@ from graph.model import node_id
 from graph.port import GraphStore, GraphStoreError
 from graph.records import Assertion, NodeRecord, RelRecord
 from protection.case_tables import GuardianshipAgreement, ProtectionCaseRow
-from protection.cases import CaseFile, load_file, write_session
+from protection.cases import Actor, CaseFile, Work, load_file, work, write_session
 from shouhu.db import session
+from shouhu.settings import Settings
 
 log = logging.getLogger("shouhu.protection")
 SYSTEM = "manual"
@@ -266,3 +268,20 @@ def reproject_pending(store: GraphStore, engine: Engine, limit: int = 100) -> in
         )
         ids = list(s.exec(q.limit(limit)))
     return sum(project_case(store, engine, i) for i in ids)
+
+
+T = TypeVar("T")
+
+
+def carry_out(
+    engine: Engine, store: GraphStore, actor: Actor, settings: Settings, change: Callable[[Work], T]
+) -> tuple[T, Work]:
+    """One workflow change: its transaction (nothing kept if it is refused), then the graph copy of
+    every case and agreement it touched. A failed projection stays pending for the worker."""
+    with work(engine, actor, settings) as w:
+        result = change(w)
+    for case_id in w.touched_cases:
+        project_case(store, engine, case_id)
+    for agreement_id in w.touched_agreements:
+        project_agreement(store, engine, agreement_id)
+    return result, w

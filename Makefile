@@ -51,6 +51,7 @@ serve: $(STAMP) $(CONSOLE_BUILD)
 
 test: $(STAMP) $(NODE_STAMP) $(GATEWAY_STAMP) $(CONSOLE_BUILD) chromium
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
@@ -58,6 +59,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/ruff format --check . || true
 
 clean:

@@ -23,8 +23,8 @@ from auth.policy import Policy
 from auth.routes import AuthError, AuthService, auth_error_handler, service_routes
 from graph.factory import open_graph
 from graph.port import GraphStoreError
-from shouhu.db import make_engine
-from shouhu.settings import Settings, get_settings
+from kernel.db import make_engine
+from kernel.settings import Settings, get_settings
 
 
 async def health(request: Request) -> JSONResponse:
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, *, enforce: bool = True) -> Sta
         app.state.graph = open_graph(settings)
         app.state.sql = engine
         graphql.store = app.state.graph
-        from protection.cli import start_worker  # webhook deliveries and pending graph projections
+        from protection.worker import start_worker  # webhook deliveries and pending graph projections
 
         worker = start_worker(engine, settings, app.state.graph)
         try:

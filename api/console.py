@@ -16,7 +16,7 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from auth.policy import Policy
-from shouhu.settings import Settings
+from kernel.settings import Settings
 
 DIST = Path(__file__).resolve().parent.parent / "console" / "dist"
 PREFIX = "/console"

@@ -11,7 +11,7 @@ from auth.audit import AuditLog
 from auth.policy import Policy
 from auth.principal import Principal
 from graph.port import GraphStore
-from shouhu.settings import Settings
+from kernel.settings import Settings
 
 # The default policy file, read once, gives the schema its @requiresScopes directives so a
 # Federation router can enforce the same rules as a second line.

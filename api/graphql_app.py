@@ -31,7 +31,7 @@ from auth.policy import Policy
 from auth.principal import Principal
 from auth.routes import authenticate
 from graph.port import GraphStore
-from shouhu.settings import Settings
+from kernel.settings import Settings
 
 log = logging.getLogger("shouhu.api")
 _SUGGESTION = re.compile(r"\s*Did you mean .*$", re.S)

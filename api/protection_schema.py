@@ -23,6 +23,7 @@ from api.guard import NOT_VISIBLE
 from api.types import Person
 from graph.port import GraphStoreError
 from graph.profile import Profile
+from kernel.db import session
 from protection import agreements as agr
 from protection import assessment as asm
 from protection import emergency as emg
@@ -32,7 +33,6 @@ from protection import webhooks as wh
 from protection.accountability import missed_reports, overdue_steps
 from protection.cases import Actor, CaseFile, Work, WorkflowError, case_file, cases_of
 from protection.projection import carry_out
-from shouhu.db import session
 
 T = TypeVar("T")
 

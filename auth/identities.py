@@ -28,8 +28,8 @@ from sqlmodel import select
 from auth.keys import KeyRing
 from auth.tables import AGENCY_TYPES, Agency, Client
 from auth.tokens import IssuedToken, TokenAuthority, TokenConfig
-from shouhu.db import session
-from shouhu.settings import Settings
+from kernel.db import session
+from kernel.settings import Settings
 
 
 class IdentityError(ValueError):

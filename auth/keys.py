@@ -27,8 +27,8 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from auth.tables import SigningKey
-from shouhu.db import session
-from shouhu.db.tables import utcnow
+from kernel.db import session
+from kernel.db.tables import utcnow
 
 ALGORITHM = "RS256"
 """The only JWS algorithm we sign with and accept for our own tokens."""

@@ -25,7 +25,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
-from shouhu.settings import Settings
+from kernel.settings import Settings
 
 KEY_BYTES = 64  # AES-SIV with two AES-256 keys
 KEY_FILE = "pseudonym.key"

@@ -72,7 +72,7 @@ from auth.policy import Policy
 from auth.principal import BreakGlass, Principal
 from auth.tables import Agency, Client
 from auth.tokens import InvalidToken, TokenAuthority, TokenConfig, parse_unverified
-from shouhu.settings import Settings
+from kernel.settings import Settings
 
 log = logging.getLogger("shouhu.auth")
 

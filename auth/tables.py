@@ -1,7 +1,7 @@
 """Identity tables: member agencies, their OAuth clients, and our token-signing keys.
 
-They register on the same `SQLModel.metadata` as `shouhu.db.tables` (Alembic's env imports this module),
-so `python -m shouhu.db revision` and `check` see them. Revision 0002 creates them.
+They register on the same `SQLModel.metadata` as `kernel.db.tables` (Alembic's env imports this module),
+so `python -m shouhu.migrations revision` and `check` see them. Revision 0002 creates them.
 
 Secrets never leave these rows in readable form: a client secret is stored only as a scrypt hash, and a
 signing key's private PEM is excluded from `repr()` and `model_dump()` so that a stray log line or debug
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, CheckConstraint, Column, ForeignKey, String, Text
 from sqlmodel import Field, SQLModel
 
-from shouhu.db.tables import UTCDateTime, utcnow
+from kernel.db.tables import UTCDateTime, utcnow
 
 # The member-unit types the policy is written against (DESIGN.md §4, the Zhangye member-unit list).
 # Revision 0002 repeats this list in a CHECK constraint; adding a type needs a revision too.

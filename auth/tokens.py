@@ -43,7 +43,7 @@ from joserfc.jwt import JWTClaimsRegistry
 from auth.keys import ALGORITHM, KeyRing
 from auth.principal import BreakGlass, Principal
 from auth.tables import AGENCY_TYPES, Agency, Client
-from shouhu.settings import Settings
+from kernel.settings import Settings
 
 AT_JWT_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 """`typ` values of an RFC 9068 access token (media types compare case-insensitively)."""

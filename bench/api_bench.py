@@ -23,8 +23,8 @@ from auth.identities import add_agency, add_client, issue_token_for_client
 from bench.graph_bench import _division_records, _population
 from bench.report import percentiles, write
 from graph.ladybug import LadybugStore
-from shouhu.db import make_engine, migrate
-from shouhu.settings import Settings
+from kernel.db import make_engine, migrate
+from kernel.settings import Settings
 
 PROFILE = """query ChildProfile($id: ID!) { person(id: $id) {
   id name idNumber birthDate sex hukouType

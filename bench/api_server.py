@@ -11,7 +11,7 @@ import sys
 import uvicorn
 
 from api.app import create_app
-from shouhu.settings import get_settings
+from kernel.settings import get_settings
 
 
 def main() -> None:

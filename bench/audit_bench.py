@@ -17,7 +17,7 @@ from typing import Any
 
 from auth.audit import AuditEvent, AuditLog, hash_document
 from bench.report import percentiles, write
-from shouhu.db import make_engine, migrate
+from kernel.db import make_engine, migrate
 
 SINGLE = 20_000
 BATCH = 10_000

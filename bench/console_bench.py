@@ -22,8 +22,8 @@ from api.console import DIST
 from auth.identities import add_agency, add_client
 from bench.report import write
 from graph.factory import open_graph
-from shouhu.db import make_engine, migrate
-from shouhu.settings import Settings
+from kernel.db import make_engine, migrate
+from kernel.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
 RUNS = 40

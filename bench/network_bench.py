@@ -23,8 +23,8 @@ from bench.api_bench import _free_port, _serve
 from bench.graph_bench import _division_records, _population
 from bench.report import percentiles, write
 from graph.ladybug import LadybugStore
-from shouhu.db import make_engine, migrate
-from shouhu.settings import Settings
+from kernel.db import make_engine, migrate
+from kernel.settings import Settings
 
 NETWORK = """query Net($id: ID!) { network(start: $id, depth: 3) {
   pseudonymised nodes { id kind label properties { name value decision } }

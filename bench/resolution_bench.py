@@ -62,7 +62,7 @@ def _county(tmp: Path, persons: int, seed: int, incremental: bool) -> dict[str, 
     from connectors.resolution.evaluate import county_mentions, split_scores
     from connectors.resolution.resolver import open_review_count, resolve
     from connectors.synthetic import generate
-    from shouhu.db import make_engine, migrate
+    from kernel.db import make_engine, migrate
 
     out = tmp / "county"
     t0 = time.perf_counter()

@@ -109,10 +109,10 @@ def _truth_agreement(engine: Any, export: Path) -> dict[str, Any]:
 
 def run(persons: int = PERSONS) -> dict[str, Any]:
     from graph.factory import open_graph
+    from kernel.db import make_engine
+    from kernel.settings import Settings
     from protection import reporting, screening, statistics
     from protection.classification import recompute
-    from shouhu.db import make_engine
-    from shouhu.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:
         data, export = Path(tmp) / "data", Path(tmp) / "export"

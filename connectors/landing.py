@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, insert, select, update
 
 from connectors.tables import LandingRecord
-from shouhu.db.tables import utcnow
+from kernel.db.tables import utcnow
 
 __all__ = [
     "LandedRow",

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from shouhu.names import name_pinyin
+from kernel.names import name_pinyin
 
 __all__ = ["ROLE_SUFFIXES", "PersonMention", "mention_record_id"]
 
@@ -50,7 +50,7 @@ class PersonMention:
 
     @property
     def name_pinyin(self) -> str | None:
-        """The surname-aware toneless key of the name (:func:`shouhu.names.name_pinyin`): derived,
+        """The surname-aware toneless key of the name (:func:`kernel.names.name_pinyin`): derived,
         never passed, so every source stores the key the search and the resolver compute."""
         return name_pinyin(self.name) or None if self.name else None
 

@@ -48,8 +48,8 @@ from connectors.tables import LandingRecord, SyncRun
 from graph.model import division_level, label_of
 from graph.port import GraphStore
 from graph.records import Assertion, NodeRecord, RelRecord, UpsertResult
-from shouhu.db import session
-from shouhu.db.tables import SyncCursor, utcnow
+from kernel.db import session
+from kernel.db.tables import SyncCursor, utcnow
 
 __all__ = [
     "Pipeline",

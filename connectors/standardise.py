@@ -1,4 +1,4 @@
-"""Standard forms of the values every source spells its own way: names, dates, codes (pinyin: shouhu.names).
+"""Standard forms of the values every source spells its own way: names, dates, codes (pinyin: kernel.names).
 
 A connector parses its format and then hands every name, date, sex, ID number, phone
 number and division code through this module, so the same person described by the

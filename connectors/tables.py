@@ -1,9 +1,9 @@
 """The connectors' relational tables: the landing log (with its quarantine) and the run reports.
 
 Described here as SQLModel classes; created by the hand-written Alembic revision
-``shouhu/db/migrations/versions/0004_landing.py`` (Alembic's env imports this module so
+``kernel/db/migrations/versions/0004_landing.py`` (Alembic's env imports this module so
 autogenerate compares them). The per-source read position lives in the existing
-``sync_cursor`` table (``shouhu.db.tables.SyncCursor``).
+``sync_cursor`` table (``kernel.db.tables.SyncCursor``).
 
 Why a landing log: every record a source sends is stored exactly as received, before
 anything can fail, so no record is ever lost between "read" and "in the graph"; a record
@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from shouhu.db.tables import UTCDateTime, utcnow
+from kernel.db.tables import UTCDateTime, utcnow
 
 __all__ = ["STATUSES", "LandingRecord", "SyncRun"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graph.port import GraphStore
-from shouhu.settings import Settings
+from kernel.settings import Settings
 
 
 def open_graph(settings: Settings, *, init: bool = True) -> GraphStore:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graph.port import GraphStore
 from graph.records import Node
-from shouhu.names import name_pinyin
+from kernel.names import name_pinyin
 
 
 def name_key(name: str) -> str:

@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from graph.port import GraphStore
+from kernel.db import session
 from protection.case_tables import CaseStep, MandatoryReport, ProtectionCaseRow
-from shouhu.db import session
 
 INJURY_CODES: tuple[str, ...] = ("S", "T74", "T76", "Y07")
 LIVING_ALONE_MARKERS: tuple[str, ...] = ("living_alone", "unsupervised", "单独居住", "独居", "无人监护")

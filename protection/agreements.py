@@ -17,9 +17,9 @@ from sqlmodel import select
 from graph.port import GraphStore
 from graph.profile import load_profile
 from graph.records import Node
+from kernel.db import session
 from protection.case_tables import GuardianshipAgreement, new_id
 from protection.cases import Work, WorkflowError
-from shouhu.db import session
 
 KINDS: dict[str, str] = {"responsibility_letter": "监护责任书", "entrustment": "委托监护协议"}
 

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from shouhu.db.tables import UTCDateTime, utcnow
+from kernel.db.tables import UTCDateTime, utcnow
 
 CASE_STATUSES: tuple[str, ...] = (
     "reported",  # a 强制报告 is filed; the police have not accepted it yet

@@ -19,6 +19,9 @@ from sqlmodel import Session, col, select
 from auth.identities import division_contains
 from auth.principal import Principal
 from auth.tables import Agency
+from kernel.db import session
+from kernel.db.engine import SQLITE_BEGIN_OPTION
+from kernel.settings import Settings
 from protection.case_tables import (
     CaseAssessment,
     CaseFollowUp,
@@ -31,9 +34,6 @@ from protection.case_tables import (
     ProtectionCaseRow,
     new_id,
 )
-from shouhu.db import session
-from shouhu.db.engine import SQLITE_BEGIN_OPTION
-from shouhu.settings import Settings
 
 
 class WorkflowError(Exception):

@@ -39,9 +39,9 @@ from graph.model import division_prefix, label_of
 from graph.port import GraphStore
 from graph.profile import Profile
 from graph.records import Node, Rel, Subgraph
+from kernel.db.tables import utcnow
 from protection.screening_config import ScreeningConfig, config
 from protection.screening_tables import ChildClassification, StatCount, StatSnapshot
-from shouhu.db.tables import utcnow
 
 # The child's neighbourhood the rules read: family and events two hops out (a guardian's
 # other wards and own illnesses), enrolment and registration one hop (two hops of

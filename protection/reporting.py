@@ -24,10 +24,10 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from graph.model import LEVEL_DIGITS, DivisionLevel, division_level, division_prefix
+from kernel.db.tables import utcnow
 from protection.classification import CATEGORIES, counts_by_division
 from protection.screening_config import config
 from protection.screening_tables import PeriodicReport
-from shouhu.db.tables import utcnow
 
 COLUMNS: tuple[str, ...] = ("children", *CATEGORIES, "in_distress")
 _PERIOD = re.compile(r"^(\d{4})(?:-Q([1-4]))?$")

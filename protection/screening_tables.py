@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from shouhu.db.tables import UTCDateTime, utcnow
+from kernel.db.tables import UTCDateTime, utcnow
 
 CONFLICT_STATUSES: tuple[str, ...] = ("open", "resolved")
 REPORT_STATUSES: tuple[str, ...] = ("draft", "submitted", "approved", "returned")

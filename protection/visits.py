@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from graph.model import DivisionLevel, division_level, division_prefix
 from graph.port import GraphStore, GraphStoreError
 from graph.records import Assertion, NodeRecord, RelRecord
+from kernel.db.tables import utcnow
 from protection.screening_config import config
 from protection.screening_tables import (
     ChildClassification,
@@ -37,7 +38,6 @@ from protection.screening_tables import (
     VisitConflict,
     VisitRecord,
 )
-from shouhu.db.tables import utcnow
 
 log = logging.getLogger("shouhu.protection.visits")
 MAX_NOTES = 2000

@@ -39,10 +39,10 @@ from sqlmodel import Session, col, select
 from standardwebhooks.webhooks import Webhook
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from kernel.db import session
+from kernel.settings import Settings
 from protection.case_tables import WebhookDelivery, WebhookSubscription, new_id
 from protection.cases import write_session
-from shouhu.db import session
-from shouhu.settings import Settings
 
 log = logging.getLogger("shouhu.webhooks")
 

@@ -13,8 +13,8 @@ from api.app import create_app
 from auth.identities import add_agency, add_client
 from graph.factory import open_graph
 from graph.port import GraphStore
-from shouhu.db import make_engine, migrate
-from shouhu.settings import Settings
+from kernel.db import make_engine, migrate
+from kernel.settings import Settings
 from tests.contract.test_graph_store import TOWN, VILLAGE, VILLAGE2, family
 
 AGENCIES = {

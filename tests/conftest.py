@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, make_url
 
-from shouhu.db import DatabaseUnavailable, check_reachable
+from kernel.db import DatabaseUnavailable, check_reachable
 
 PG_ADMIN_URL = os.environ.get("SHOUHU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -9,7 +9,7 @@ import pytest
 
 from auth.audit import AuditLog
 from graph.records import Assertion, NodeRecord, RelRecord
-from shouhu.db import make_engine
+from kernel.db import make_engine
 from tests.api_fixtures import Api, serve
 
 PROFILE = '{ person(id: "person:child") { name idNumber } }'

@@ -23,7 +23,7 @@ from graph.model import node_id
 from graph.port import GraphStore
 from graph.records import Assertion, NodeRecord, RelRecord
 from graph.search import name_key
-from shouhu.settings import Settings
+from kernel.settings import Settings
 from tests.api_fixtures import start_app
 from tests.contract.test_graph_store import HUKOU, SCHOOL, TOWN, VILLAGE, VILLAGE2, family, person
 

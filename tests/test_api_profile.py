@@ -73,7 +73,7 @@ def test_every_request_left_an_intact_audit_trail_without_personal_data(api: Api
     import io
 
     from auth.audit import AuditLog
-    from shouhu.db import make_engine
+    from kernel.db import make_engine
 
     api.gql("village2", PROFILE, {"id": "person:child"})
     api.gql("police", PROFILE, {"id": "person:child"})

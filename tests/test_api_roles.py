@@ -25,7 +25,7 @@ from starlette.testclient import TestClient
 from graph.model import node_id
 from graph.port import GraphStore
 from graph.records import Assertion, NodeRecord, RelRecord
-from shouhu.settings import Settings
+from kernel.settings import Settings
 from tests.api_fixtures import start_app
 from tests.contract.test_graph_store import SCHOOL, TOWN, VILLAGE, family, person
 

@@ -39,13 +39,14 @@ from auth.audit import (
     verify_rows,
 )
 from auth.principal import BreakGlass, Principal
-from shouhu.db import (
+from kernel.db import (
     check_reachable,
     downgrade,
     make_engine,
     migrate,
     pending_changes,
 )
+from shouhu.tables import metadata
 from tests.conftest import fresh_pg_database
 
 CST = timezone(timedelta(hours=8))
@@ -130,7 +131,7 @@ def row_of(engine: Engine, seq: int) -> dict[str, Any]:
 
 
 def test_migration_matches_the_models(engine: Engine) -> None:
-    diffs = [d for d in pending_changes(engine) if AUDIT_TABLES & set(_tables_named(d))]
+    diffs = [d for d in pending_changes(engine, metadata) if AUDIT_TABLES & set(_tables_named(d))]
     assert diffs == []
 
 
@@ -339,7 +340,7 @@ def test_concurrent_processes_never_fork_the_chain(log: AuditLog, engine: Engine
     script = textwrap.dedent(
         f"""
         from auth.audit import AuditEvent, AuditLog
-        from shouhu.db import make_engine
+        from kernel.db import make_engine
         log = AuditLog(make_engine({url!r}))
         for n in range(100):
             log.append(AuditEvent(operation="query P", decision="allow", status=200, records=["person:x"]))

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine
 
 from auth.audit import AuditEvent, AuditLog, read_csv, read_jsonl, verify_rows
-from shouhu.db import make_engine
+from kernel.db import make_engine
 
 SHOUHU = [sys.executable, "-m", "shouhu.cli"]
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

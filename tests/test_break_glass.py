@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from auth.audit import AuditLog
-from shouhu.db import make_engine
+from kernel.db import make_engine
 from tests.api_fixtures import Api, serve
 
 QUERY = '{ person(id: "person:child") { name } }'

@@ -116,7 +116,7 @@ def test_demo_identities_print_a_console_sign_in_that_works_and_stays_the_same(
     from starlette.testclient import TestClient
 
     from api.app import create_app
-    from shouhu.settings import Settings
+    from kernel.settings import Settings
 
     first = run(["demo", "identities"], env)
     assert first.returncode == 0, first.stderr

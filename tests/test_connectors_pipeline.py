@@ -323,8 +323,8 @@ def test_crosscheck_finds_children_missing_from_sources_and_not_enrolled(
 def test_periodic_sync_runs_each_source_when_its_interval_has_passed(county: Path, stores: Stores) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from connectors.cli import due_sources
     from connectors.sources import load_config, parse_interval
+    from shouhu.cli.connectors import due_sources
 
     assert parse_interval("15m") == timedelta(minutes=15) and parse_interval(30) == timedelta(seconds=30)
     (stores.root / "connectors.toml").write_text(

@@ -20,7 +20,7 @@ from connectors.pipeline import Pipeline
 from connectors.sources import load_config
 from graph.ladybug import LadybugStore
 from graph.model import NODE_KINDS, REL_KINDS
-from shouhu.db import make_engine, migrate
+from kernel.db import make_engine, migrate
 
 PERSONS = 2_000
 SEED = 13

@@ -26,8 +26,8 @@ import pytest
 from api.app import create_app
 from auth.identities import add_agency, add_client
 from graph.factory import open_graph
-from shouhu.db import make_engine, migrate
-from shouhu.settings import Settings
+from kernel.db import make_engine, migrate
+from kernel.settings import Settings
 from tests.api_fixtures import AGENCIES
 from tests.contract.test_graph_store import family
 from tests.federation import education_subgraph

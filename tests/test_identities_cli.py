@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import Engine
 
 from auth.routes import AuthService
-from shouhu.db import make_engine
-from shouhu.settings import Settings
+from kernel.db import make_engine
+from kernel.settings import Settings
 from tests.test_tokens import LiveServer, free_port, protected_app
 
 SHOUHU = [sys.executable, "-m", "shouhu.cli"]

@@ -31,8 +31,8 @@ from sqlalchemy import Engine, event
 
 from auth import keys
 from auth.tokens import REQUIRED_CLAIMS
-from shouhu.db import check_reachable, make_engine, migrate, session
-from shouhu.db.tables import utcnow
+from kernel.db import check_reachable, make_engine, migrate, session
+from kernel.db.tables import utcnow
 from tests.test_tokens import AUDIENCE, Harness, Issuer, LiveServer, live_harness, segments, trusted_entry
 
 GENERIC_CHALLENGE = 'Bearer realm="shouhu", error="invalid_token"'

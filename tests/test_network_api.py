@@ -426,7 +426,7 @@ def test_pseudonym_key_lives_in_the_data_dir_or_the_environment(
     import stat
 
     from auth.pseudonym import KEY_FILE, pseudonymizer
-    from shouhu.settings import Settings
+    from kernel.settings import Settings
 
     api, _ = world
     key_file = api.settings.data_dir / KEY_FILE

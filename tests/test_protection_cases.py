@@ -364,8 +364,8 @@ def test_a_refused_change_leaves_nothing_behind(api: Api) -> None:
 
 
 def test_graph_projection_is_idempotent_and_catches_up(api: Api) -> None:
+    from kernel.db import make_engine
     from protection.projection import project_case, reproject_pending
-    from shouhu.db import make_engine
 
     report = ok(
         api,

@@ -15,8 +15,8 @@ import pytest
 from openpyxl import load_workbook
 
 from graph.factory import open_graph
-from shouhu.db import make_engine, migrate
-from shouhu.settings import Settings
+from kernel.db import make_engine, migrate
+from kernel.settings import Settings
 from tests.api_fixtures import Api, serve
 from tests.contract.test_graph_store import COUNTY, TOWN, VILLAGE, VILLAGE2, family
 from tests.screening_support import Families, away, data, error, store_of

@@ -35,8 +35,8 @@ from connectors.resolution import (
 from connectors.resolution.evaluate import county_mentions
 from connectors.resolution.resolver import RESOLVER, resolve_with_changes
 from connectors.resolution.tables import MergeHistory, PersonLink
-from shouhu.db import DatabaseUnavailable, check_reachable, make_engine, migrate
-from shouhu.names import NameAgreement, compare_names, fuzzy_pinyin, name_pinyin, split_name
+from kernel.db import DatabaseUnavailable, check_reachable, make_engine, migrate
+from kernel.names import NameAgreement, compare_names, fuzzy_pinyin, name_pinyin, split_name
 
 TODAY = date(2024, 9, 30)
 VILLAGE = "500248101201"  # a village of every generated county (first township, first 村)

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from connectors.resolution import open_reviews
 from graph.ladybug import LadybugStore
-from shouhu.settings import Settings
+from kernel.settings import Settings
 from tests import test_connectors_support as support
 from tests.api_fixtures import start_app
 from tests.test_connectors_support import Stores

@@ -8,7 +8,7 @@ from pathlib import Path
 from graph.ladybug import LadybugStore
 from graph.records import Assertion, NodeRecord
 from graph.search import search_people
-from shouhu.names import name_pinyin
+from kernel.names import name_pinyin
 
 
 def test_homophones_and_surname_readings_find_the_synced_person(tmp_path: Path) -> None:

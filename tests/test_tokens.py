@@ -39,8 +39,8 @@ from auth.keys import SigningKeyError
 from auth.routes import AuthError, AuthService, auth_error_handler, authenticate, service_routes
 from auth.tables import SigningKey
 from auth.tokens import InvalidToken
-from shouhu.db import DatabaseUnavailable, check_reachable, make_engine, migrate, session
-from shouhu.settings import Settings
+from kernel.db import DatabaseUnavailable, check_reachable, make_engine, migrate, session
+from kernel.settings import Settings
 
 PG_ADMIN_URL = os.environ.get("SHOUHU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 EXTERNAL_ISSUER = "https://idp.gongan.cq.example"

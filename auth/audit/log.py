@@ -54,8 +54,8 @@ from auth.audit.event import (
     hashed_view,
 )
 from auth.audit.model import AuditEntry, AuditRecord, AuditReview, Notification
-from shouhu.db.engine import SQLITE_BEGIN_OPTION, describe
-from shouhu.db.tables import utcnow
+from kernel.db.engine import SQLITE_BEGIN_OPTION, describe
+from kernel.db.tables import utcnow
 
 T = TypeVar("T")
 

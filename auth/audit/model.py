@@ -1,6 +1,6 @@
 """The audit tables: the hash-chained entries, their record index, reviews and the notification outbox.
 
-The schema is owned by revision 0003 (`shouhu/db/migrations/versions/0003_audit_log.py`); these classes
+The schema is owned by revision 0003 (`kernel/db/migrations/versions/0003_audit_log.py`); these classes
 describe it to SQLAlchemy and must stay in step with it (`pending_changes` compares the two).
 
 Layout, and why:
@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from shouhu.db.tables import UTCDateTime, utcnow
+from kernel.db.tables import UTCDateTime, utcnow
 
 # BIGINT on PostgreSQL (a busy platform writes millions of entries a month); plain INTEGER on SQLite,
 # where only "INTEGER PRIMARY KEY" is the auto-numbered rowid (the notification id needs that).

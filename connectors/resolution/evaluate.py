@@ -493,7 +493,7 @@ def evaluate_county(
 
 def _scratch_engine(path: Path) -> Any:
     """A fresh SQLite database migrated to head (the resolver's tables included)."""
-    from shouhu.db import make_engine, migrate
+    from kernel.db import make_engine, migrate
 
     engine = make_engine(f"sqlite:///{path.as_posix()}")
     migrate(engine)

@@ -63,7 +63,7 @@ from connectors.resolution.tables import (
     ResolutionModel,
     ReviewItem,
 )
-from shouhu.db.tables import utcnow
+from kernel.db.tables import utcnow
 
 __all__ = [
     "RESOLVER",

@@ -1,6 +1,6 @@
 """The resolver's tables: which person each mention is, what it said, the review queue, merges, models.
 
-Created by the hand-written revision ``0005_resolution``; ``shouhu/db/migrations/env.py``
+Created by the hand-written revision ``0005_resolution``; ``kernel/db/migrations/env.py``
 imports this module so autogenerate sees them.
 
 - ``person_link`` — ``(system, record_id)`` → ``person_key``: the answer the pipeline
@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from shouhu.db.tables import UTCDateTime, utcnow
+from kernel.db.tables import UTCDateTime, utcnow
 
 __all__ = [
     "LINK_METHODS",

@@ -22,7 +22,7 @@ import uvicorn
 
 from api.app import create_app
 from api.console import DIST
-from shouhu.settings import Settings
+from kernel.settings import Settings
 from tests.api_fixtures import AGENCIES, register
 from tests.contract.test_graph_store import family
 

@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from api.console import CSP, console_routes
-from shouhu.settings import Settings
+from kernel.settings import Settings
 
 INDEX = '<!doctype html><script type="module" src="/console/assets/app-1a2b.js"></script>'
 

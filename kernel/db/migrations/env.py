@@ -1,8 +1,11 @@
 """Alembic environment for the Shouhu relational store.
 
-Normally reached through `shouhu.db.migrate()` or `python -m shouhu.db`, which pass an open connection in
-`config.attributes["connection"]` (inside the transaction that makes the migration atomic). Run any other
-way, it connects to `settings.sql_url`.
+Normally reached through `kernel.db.migrate()` or `python -m shouhu.migrations`, which pass an open
+connection in `config.attributes["connection"]` (inside the transaction that makes the migration
+atomic). Run any other way, it connects to `settings.sql_url`.
+
+The target metadata is SQLModel's shared one: whoever runs an autogenerate (`shouhu.migrations`)
+imports every package's tables first (`shouhu.tables`); an upgrade needs none of them.
 """
 
 from __future__ import annotations
@@ -10,13 +13,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-import auth.audit.model  # registers the audit log, reviews, notification outbox
-import auth.tables  # noqa: F401  (agencies, OAuth clients, signing keys)
-import connectors.resolution.tables  # registers person links, the review queue, merge history
-import connectors.tables  # noqa: F401  (connector landing log, quarantine, sync runs)
-import shouhu.db.tables  # noqa: F401  (registers every table on the metadata)
-from shouhu.db.schema import COMPARE_OPTIONS
-from shouhu.db.tables import metadata
+from kernel.db.schema import COMPARE_OPTIONS
+from kernel.db.tables import metadata
 
 config = context.config
 
@@ -29,7 +27,7 @@ def _run(connection: Connection) -> None:
 
 def run_migrations_offline() -> None:
     """`--sql` mode: print the DDL instead of running it (for a DBA to review)."""
-    from shouhu.settings import get_settings
+    from kernel.settings import get_settings
 
     url = config.get_main_option("sqlalchemy.url") or get_settings().sql_url
     context.configure(url=url, target_metadata=metadata, literal_binds=True, **COMPARE_OPTIONS)
@@ -42,8 +40,8 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from shouhu.db.schema import _migration_connection
-    from shouhu.settings import get_settings
+    from kernel.db.schema import _migration_connection
+    from kernel.settings import get_settings
 
     with _migration_connection(config.get_main_option("sqlalchemy.url") or get_settings().sql_url) as conn:
         _run(conn)

@@ -56,8 +56,8 @@ def _stopped(exc: Exception) -> None:
 @contextlib.contextmanager
 def _stores(need_graph: bool = True) -> Iterator[tuple[Any, Engine, Any]]:
     """(settings, engine, graph) opened and migrated like every other ``shouhu`` command."""
-    from shouhu.cli import ConfigError, _open_stores
-    from shouhu.settings import get_settings
+    from kernel.settings import get_settings
+    from shouhu.cli.stores import ConfigError, _open_stores
 
     settings = get_settings()
     try:
@@ -251,7 +251,7 @@ def due_sources(engine: Engine, config: Any, now: Any, only: list[str] | None = 
 def _watch(
     settings: Any, engine: Engine, graph: Any, from_dir: Path | None, only: list[str] | None, max_cycles: int
 ) -> None:
-    from shouhu.db.tables import utcnow
+    from kernel.db.tables import utcnow
 
     pipeline = _pipeline(settings, engine, graph, from_dir)
     cycles = 0

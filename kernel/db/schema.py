@@ -17,10 +17,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, TypeDecorator
+from sqlalchemy import Connection, Engine, MetaData, TypeDecorator
 from sqlalchemy.engine import URL
 
-from shouhu.db.engine import SQLITE_BEGIN_OPTION, make_engine
+from kernel.db.engine import SQLITE_BEGIN_OPTION, make_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -100,13 +100,13 @@ def downgrade(engine_or_url: Engine | URL | str, revision: str) -> None:
         command.downgrade(alembic_config(conn), revision)
 
 
-def pending_changes(engine: Engine) -> list[Any]:
+def pending_changes(engine: Engine, metadata: MetaData) -> list[Any]:
     """Differences between the table classes and the database, as Alembic autogenerate sees them.
 
     Empty when the migrations describe the models exactly; anything else means a revision is missing.
+    `metadata` must hold every package's tables (`shouhu.tables.metadata`): the kernel cannot import
+    them, and a table left out would show as one to drop.
     """
-    from shouhu.db.tables import metadata
-
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts=dict(COMPARE_OPTIONS))
         return list(compare_metadata(ctx, metadata))

@@ -39,8 +39,8 @@ def fail(message: str) -> NoReturn:
 @contextmanager
 def _store() -> Iterator[Engine]:
     """The migrated relational store, or one line and exit 2 if it cannot be opened."""
-    from shouhu.db import DatabaseUnavailable, check_reachable, make_engine, migrate
-    from shouhu.settings import get_settings
+    from kernel.db import DatabaseUnavailable, check_reachable, make_engine, migrate
+    from kernel.settings import get_settings
 
     settings = get_settings()
     try:
@@ -167,7 +167,7 @@ def token(
     """Mint an access token for a client directly (operator/demo use; needs database access, no secret)."""
     from auth.identities import IdentityError, issue_token_for_client
     from auth.keys import SigningKeyError
-    from shouhu.settings import get_settings
+    from kernel.settings import get_settings
 
     with _store() as engine:
         try:
@@ -192,7 +192,7 @@ def keys_rotate(
     """Activate a new signing key; the previous one retires after the grace period."""
     from auth.identities import signing_passphrase
     from auth.keys import SigningKeyError, rotate
-    from shouhu.settings import get_settings
+    from kernel.settings import get_settings
 
     settings = get_settings()
     grace = settings.signing_key_grace_seconds if grace_seconds is None else grace_seconds

@@ -44,8 +44,8 @@ def _fail(message: str) -> None:
 def _open_engine() -> Engine:
     from sqlalchemy import inspect
 
-    from shouhu.db import DatabaseUnavailable, check_reachable, describe, make_engine
-    from shouhu.settings import get_settings
+    from kernel.db import DatabaseUnavailable, check_reachable, describe, make_engine
+    from kernel.settings import get_settings
 
     settings = get_settings()
     url = settings.sql_url

@@ -1,38 +1,21 @@
-"""`shouhu webhooks …` and `shouhu cases …`: the delivery outbox and the graph projection from the shell,
-and the background worker the API starts."""
+"""`shouhu webhooks …` and `shouhu cases …`: the delivery outbox and the graph projection from the shell."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
-from graph.port import GraphStore
-from shouhu.settings import Settings, get_settings
+from kernel.settings import Settings, get_settings
 
 app = typer.Typer(no_args_is_help=True, help="Signed webhook deliveries to agency systems.")
 cases_app = typer.Typer(no_args_is_help=True, help="Protection cases: graph projection.")
 console = Console()
 
 
-def start_worker(engine: Engine, settings: Settings, store: GraphStore) -> Any:
-    """The API's background thread: deliver due webhooks, catch up pending graph projections."""
-    if not settings.webhook_worker:
-        return None
-    from protection.projection import reproject_pending
-    from protection.webhooks import DeliveryWorker
-
-    worker = DeliveryWorker(engine, settings)
-    worker.on_idle.append(lambda: reproject_pending(store, engine))
-    worker.start()
-    return worker
-
-
 def _engine() -> tuple[Engine, Settings]:
-    from shouhu.db import make_engine, migrate
+    from kernel.db import make_engine, migrate
 
     settings = get_settings()
     engine = make_engine(settings.sql_url)

@@ -5,7 +5,7 @@ Revises:
 Create Date: 2026-11-25
 
 Hand-written; checked on SQLite and PostgreSQL. `updated_at` is `timestamp with time zone` on PostgreSQL
-and DATETIME text on SQLite, where shouhu.db.tables.UTCDateTime stores UTC.
+and DATETIME text on SQLite, where kernel.db.tables.UTCDateTime stores UTC.
 """
 
 from __future__ import annotations

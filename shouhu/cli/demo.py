@@ -15,8 +15,8 @@ import typer
 from rich.console import Console
 
 from auth.identities import add_agency, add_client, get_agency, issue_token_for_client, list_clients
-from shouhu.db import make_engine, migrate
-from shouhu.settings import get_settings
+from kernel.db import make_engine, migrate
+from kernel.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, help="A synthetic demo county and demo identities.")
 console = Console()

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from auth.audit_cli import audit_app
-from auth.cli import app as identity_app
-from connectors.cli import app as connectors_app
-from graph.port import GraphStoreError
-from protection.cli import cli as protection_cli
-from protection.reporting_cli import report_app
-from shouhu.demo import app as demo_app
-from shouhu.settings import Settings, get_settings
+from kernel.settings import get_settings
+from shouhu.cli.audit import audit_app
+from shouhu.cli.connectors import app as connectors_app
+from shouhu.cli.demo import app as demo_app
+from shouhu.cli.identities import app as identity_app
+from shouhu.cli.reporting import report_app
+from shouhu.cli.stores import ConfigError, _open_stores, fail
+from shouhu.cli.webhooks import cli as protection_cli
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="守护 Shouhu: child-protection data platform"
@@ -32,50 +30,6 @@ app.add_typer(connectors_app)  # sync, quarantine, runs (connectors/cli.py)
 app.add_typer(protection_cli)  # webhooks, cases (protection/cli.py)
 app.add_typer(report_app, name="report")  # periodic reports, classification (protection/reporting_cli.py)
 console = Console()
-
-
-class ConfigError(Exception):
-    """A problem the operator must fix in the configuration; the message is the whole story."""
-
-
-def fail(message: str) -> None:
-    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    raise typer.Exit(2)
-
-
-def _check_data_dir(settings: Settings) -> None:
-    d = settings.data_dir
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"data directory {d} cannot be created: {exc.strerror}") from exc
-    if not d.is_dir() or not os.access(d, os.W_OK):
-        raise ConfigError(f"data directory {d} is not a writable directory (set SHOUHU_DATA_DIR)")
-    probe = d / ".write-probe"
-    try:
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f"data directory {d} is not writable: {exc.strerror}") from exc
-
-
-def _open_stores(settings: Settings):  # type: ignore[no-untyped-def]
-    from graph.factory import open_graph
-    from shouhu.db import DatabaseUnavailable, check_reachable, make_engine, migrate
-
-    if settings.graph_backend == "ladybug" or settings.database_url is None:
-        _check_data_dir(settings)
-    try:
-        check_reachable(settings.sql_url)
-        engine = make_engine(settings.sql_url)
-        migrate(engine)
-    except DatabaseUnavailable as exc:
-        raise ConfigError(str(exc)) from exc
-    try:
-        graph = open_graph(settings)
-    except GraphStoreError as exc:
-        raise ConfigError(str(exc)) from exc
-    return graph, engine
 
 
 @app.command()

@@ -1,8 +1,9 @@
 """The relational tables, as SQLModel classes.
 
-Every table class must live in (or be imported by) this module: Alembic's env imports it and compares
-`metadata` with the database to autogenerate revisions, so a table defined elsewhere and never imported
-here would be invisible to `python -m shouhu.db revision`.
+The kernel's own table and the column types every package's tables share. Each package defines its
+tables beside its code; `shouhu.tables` (the composition root) imports them all, so that Alembic's
+autogenerate and `pending_changes` compare the whole schema. A table never imported there would be
+invisible to `python -m shouhu.migrations revision`.
 """
 
 from __future__ import annotations
@@ -87,6 +88,3 @@ class SyncCursor(SQLModel, table=True):
         sa_column=Column(Integer, nullable=False, server_default="0"),
         description="Records read from the source so far, across runs.",
     )
-
-import protection.case_tables  # noqa: E402, F401  (workflow cases, reports, steps, webhooks; revision 0006)
-from protection import screening_tables  # noqa: E402, F401  (classification, visits, statistics; rev 0007)

@@ -1,4 +1,4 @@
-"""`python -m shouhu.db`: Alembic commands wired to the packaged migrations and `settings.sql_url`.
+"""`python -m shouhu.migrations`: Alembic commands wired to the packaged migrations and `settings.sql_url`.
 
 A helper for developers (writing revisions) and operators (upgrading by hand); `shouhu init` migrates
 on its own. Errors end in one line and exit code 2.
@@ -19,8 +19,8 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
-from shouhu.db.engine import DatabaseUnavailable, check_reachable, describe, make_engine
-from shouhu.db.schema import (
+from kernel.db.engine import DatabaseUnavailable, check_reachable, describe, make_engine
+from kernel.db.schema import (
     alembic_config,
     current_revision,
     downgrade,
@@ -28,6 +28,7 @@ from shouhu.db.schema import (
     migrate,
     pending_changes,
 )
+from shouhu.tables import metadata
 
 
 class UsageError(Exception):
@@ -63,7 +64,7 @@ def _revision_config(connection: Connection | None = None) -> Config:
 def _url(args: argparse.Namespace) -> str:
     if args.url:
         return str(args.url)
-    from shouhu.settings import get_settings
+    from kernel.settings import get_settings
 
     return get_settings().sql_url
 
@@ -83,7 +84,7 @@ def _engine_at_head(url: str | None) -> Iterator[Engine]:
         try:
             if current_revision(engine) != head_revision():
                 raise UsageError(
-                    f"{describe(engine.url)} is not at head; run `python -m shouhu.db upgrade` first"
+                    f"{describe(engine.url)} is not at head; run `python -m shouhu.migrations upgrade` first"
                 )
             yield engine
         finally:
@@ -101,7 +102,7 @@ def _revision(args: argparse.Namespace) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     with _engine_at_head(args.url) as engine:
-        diffs = pending_changes(engine)
+        diffs = pending_changes(engine, metadata)
     for d in diffs:
         print(d)
     print("no pending changes" if not diffs else f"{len(diffs)} pending change(s): write a revision")
@@ -109,7 +110,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shouhu.db", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m shouhu.migrations", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
 
     def add(name: str, help_: str) -> argparse.ArgumentParser:

@@ -26,9 +26,9 @@ def _fail(message: str) -> None:
 
 
 def _write(kind: str, division: str, period: str, out: Path) -> None:
+    from kernel.settings import get_settings
     from protection import reporting
-    from shouhu.cli import ConfigError, _open_stores
-    from shouhu.settings import get_settings
+    from shouhu.cli.stores import ConfigError, _open_stores
 
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("xlsx", "csv"):
@@ -89,9 +89,9 @@ def classify(
     division: str = typer.Option(None, help="Only this division (default: every county in the graph)."),
 ) -> None:
     """Reclassify and rescreen children from the graph now, and take a statistics snapshot."""
+    from kernel.settings import get_settings
     from protection.classification import recompute
-    from shouhu.cli import ConfigError, _open_stores
-    from shouhu.settings import get_settings
+    from shouhu.cli.stores import ConfigError, _open_stores
 
     try:
         graph, engine = _open_stores(get_settings())

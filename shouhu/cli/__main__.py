@@ -1,0 +1,5 @@
+"""`python -m shouhu.cli`."""
+
+from shouhu.cli import main
+
+main()

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from api.guard import Guard
 from auth.audit import AuditLog
+from auth.enforce.guard import Guard
 from auth.policy import Policy
 from auth.principal import Principal
 from graph.port import GraphStore

@@ -25,8 +25,8 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from api.context import Context
-from api.guard import Guard
 from auth.audit import AuditEvent, AuditLog, AuditUnavailable, hash_document
+from auth.enforce.guard import Guard
 from auth.policy import Policy
 from auth.principal import Principal
 from auth.routes import authenticate

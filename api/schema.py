@@ -15,9 +15,9 @@ from strawberry.extensions import AddValidationRules, ParserCache, ValidationCac
 from strawberry.types import Info
 
 from api.context import Context
-from api.guard import NOT_VISIBLE
 from api.limits import alias_rule, cost_rule, depth_rule, directive_rule
-from api.types import Division, PageInfo, Person, PersonConnection, PersonEdge
+from auth.enforce.guard import NOT_VISIBLE
+from auth.enforce.records import Division, PageInfo, Person, PersonConnection, PersonEdge
 from graph.model import node_id
 from graph.port import GraphStoreError
 from graph.search import search_people
@@ -123,11 +123,11 @@ class Query:
 
 def _parts() -> tuple[tuple[type, ...], tuple[type, ...]]:
     """The query and mutation roots of each area, merged into one schema (one line per area)."""
-    from api.audit_schema import AuditQuery
-    from api.network_schema import NetworkQuery
-    from api.protection_schema import ProtectionMutation, ProtectionQuery
-    from api.resolution_schema import ResolutionMutation, ResolutionQuery
-    from api.screening_schema import ScreeningMutation, ScreeningQuery
+    from auth.audit.graphql import AuditQuery
+    from connectors.resolution.graphql import ResolutionMutation, ResolutionQuery
+    from protection.case_graphql import ProtectionMutation, ProtectionQuery
+    from protection.network_graphql import NetworkQuery
+    from protection.screening_graphql import ScreeningMutation, ScreeningQuery
 
     queries: tuple[type, ...] = (
         Query,

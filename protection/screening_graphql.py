@@ -18,9 +18,9 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
-from api.context import Context
-from api.guard import NOT_VISIBLE
-from api.types import Source
+from auth.enforce.context import Context
+from auth.enforce.guard import NOT_VISIBLE
+from auth.enforce.records import Source
 from graph.model import division_prefix
 from graph.port import GraphStoreError
 from protection import classification as cls

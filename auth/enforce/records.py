@@ -10,7 +10,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from api.context import Context
+from auth.enforce.context import Context
 from graph.model import NODE_KINDS, REL_KINDS, PropType
 from graph.profile import Profile
 from graph.records import Node, Rel
@@ -24,7 +24,7 @@ def camel(name: str) -> str:
 
 
 def _scopes(kind: str, prop: str) -> list[list[str]]:
-    from api.context import POLICY_FOR_SCHEMA
+    from auth.enforce.context import POLICY_FOR_SCHEMA
 
     scopes = POLICY_FOR_SCHEMA.scopes_for(kind, prop) if POLICY_FOR_SCHEMA else []
     return [scopes] if scopes else []

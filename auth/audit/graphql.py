@@ -13,9 +13,9 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
-from api.context import Context
 from auth.audit import AuditEntry as AuditRow
 from auth.audit import AuditLog, Page
+from auth.enforce.context import Context
 
 
 def _forbidden() -> GraphQLError:

@@ -24,9 +24,9 @@ from graphql import GraphQLError
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.context import Context
-from api.guard import NOT_VISIBLE, FieldDenied, Guard
-from api.types import camel
+from auth.enforce.context import Context
+from auth.enforce.guard import NOT_VISIBLE, FieldDenied, Guard
+from auth.enforce.records import camel
 from auth.policy import PURPOSE_NOT_PERMITTED, PURPOSE_REQUIRED, FieldDecision
 from auth.pseudonym import (
     DIRECT_IDENTIFIER_CLASSES,

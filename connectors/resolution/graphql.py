@@ -13,9 +13,9 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
-from api.context import Context
-from api.guard import FieldDenied
-from api.types import Person
+from auth.enforce.context import Context
+from auth.enforce.guard import FieldDenied
+from auth.enforce.records import Person
 
 # Which Person field each value of a source record is, for the field policy.
 _FIELDS = {

@@ -16,33 +16,17 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.limits import alias_rule, cost_rule, depth_rule, directive_rule
-from auth.enforce.guard import NOT_VISIBLE
+from auth.enforce import scope
+from auth.enforce.errors import bad_request, domain_errors, not_found
 from auth.enforce.records import Division, PageInfo, Person, PersonConnection, PersonEdge
 from graph.model import node_id
-from graph.port import GraphStoreError
 from graph.search import search_people
 
 log = logging.getLogger("shouhu.api")
 
 
-def _visible_person(info: Info[Context, None], person_id: str) -> Person | None:
-    guard = info.context.guard
-    try:
-        profile = guard.profile(person_id)
-    except (GraphStoreError, ValueError):
-        profile = None
-    if profile is None or not guard.visible_person(profile, person_id):
-        # The same answer for absent and out of scope: ids cannot be probed.
-        raise GraphQLError(
-            "no such person in your scope", extensions={"code": "NOT_FOUND", "reason": NOT_VISIBLE}
-        )
-    node = profile.node(person_id)
-    assert node is not None
-    return Person(_node=node, _profile=profile)
-
-
 def _resolve_person_reference(cls: type, info: Info[Context, None], id: strawberry.ID) -> Person | None:
-    return _visible_person(info, str(id))
+    return scope.visible_person(info.context.guard, str(id))
 
 
 Person.resolve_reference = classmethod(_resolve_person_reference)  # type: ignore[attr-defined]
@@ -69,7 +53,7 @@ def _connection(info: Info[Context, None], ids: list[str], more: bool) -> Person
 class Query:
     @strawberry.federation.field(authenticated=True, description="A person's profile by id.")
     def person(self, info: Info[Context, None], id: strawberry.ID) -> Person | None:
-        return _visible_person(info, str(id))
+        return scope.visible_person(info.context.guard, str(id))
 
     @strawberry.federation.field(
         authenticated=True, description="A person by resident ID number (居民身份证号码)."
@@ -77,10 +61,8 @@ class Query:
     def person_by_id_number(self, info: Info[Context, None], id_number: str) -> Person | None:
         found = info.context.store.find("Person", "id_number", [id_number.strip().upper()], limit=2)
         if not found:
-            raise GraphQLError(
-                "no such person in your scope", extensions={"code": "NOT_FOUND", "reason": NOT_VISIBLE}
-            )
-        return _visible_person(info, found[0].id)
+            raise not_found("person")
+        return scope.visible_person(info.context.guard, found[0].id)
 
     @strawberry.field(
         description="People whose name sounds like this one (homophones tolerated), in your scope."
@@ -99,12 +81,11 @@ class Query:
         first = max(1, min(first, 100))
         # Not narrowed to the caller's own division: people living elsewhere can be in scope
         # through their household; every row passes the row-scope check instead.
-        try:
-            page = info.context.store.list_by_division(
-                "Person", division.rstrip("0") or division, first, after
-            )
-        except GraphStoreError as exc:
-            raise GraphQLError("invalid division or cursor", extensions={"code": "BAD_REQUEST"}) from exc
+        prefix = division.rstrip("0") or division
+        if not prefix.isdigit() or len(division) > 12:
+            raise bad_request("invalid division or cursor")
+        with domain_errors():
+            page = info.context.store.list_by_division("Person", prefix, first, after)
         return _connection(info, [n.id for n in page.items], page.has_next)
 
     @strawberry.federation.field(

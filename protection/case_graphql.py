@@ -15,11 +15,11 @@ from enum import Enum
 from typing import Any, TypeVar
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.types import Info
 
+from auth.enforce import scope
 from auth.enforce.context import Context
-from auth.enforce.guard import NOT_VISIBLE
+from auth.enforce.errors import bad_request, domain_errors, forbidden, from_exception, not_found
 from auth.enforce.records import Person
 from graph.port import GraphStoreError
 from graph.profile import Profile
@@ -40,22 +40,12 @@ T = TypeVar("T")
 # ---- plumbing --------------------------------------------------------------------------------
 
 
-def _error(exc: WorkflowError) -> GraphQLError:
-    return GraphQLError(str(exc), extensions={"code": exc.code, "reason": exc.reason, **exc.extra})
-
-
-def _not_found(what: str = "record") -> GraphQLError:
-    return GraphQLError(
-        f"no such {what} in your scope", extensions={"code": "NOT_FOUND", "reason": NOT_VISIBLE}
-    )
-
-
 def _actor(info: Info[Context, None], capability: str | None = None) -> Actor:
     ctx = info.context
     if capability:
         ctx.guard.authorize(capability)
     if ctx.principal is None or ctx.sql is None or ctx.settings is None:
-        raise GraphQLError("not permitted", extensions={"code": "FORBIDDEN", "reason": "no_principal"})
+        raise forbidden("no_principal")
     return Actor.of(ctx.principal)
 
 
@@ -64,29 +54,13 @@ def _run(info: Info[Context, None], capability: str, fn: Callable[[Work], T]) ->
     actor = _actor(info, capability)
     ctx = info.context
     assert ctx.sql is not None and ctx.settings is not None
-    try:
+    with domain_errors(WorkflowError):
         result, w = carry_out(ctx.sql, ctx.store, actor, ctx.settings, fn)
-    except WorkflowError as exc:
-        raise _error(exc) from None
     for case_id in w.touched_cases:
         ctx.guard.wrote(f"protectioncase:{case_id}", "ProtectionCase.status")
     for agreement_id in w.touched_agreements:
         ctx.guard.wrote(f"agreement:{agreement_id}", "Agreement.kind", "Agreement.valid_to")
     return result
-
-
-def _child(info: Info[Context, None], child_id: str) -> tuple[Profile, str]:
-    """The child's profile if the caller may see the child; its division (for routing)."""
-    guard = info.context.guard
-    try:
-        profile = guard.profile(child_id)
-    except (GraphStoreError, ValueError):
-        profile = None
-    if profile is None or not guard.visible_person(profile, child_id):
-        raise _not_found("person")
-    node = profile.node(child_id)
-    assert node is not None
-    return profile, node.props.get("division") or ""
 
 
 def _people(info: Info[Context, None], *ids: str | None) -> None:
@@ -100,20 +74,18 @@ def _people(info: Info[Context, None], *ids: str | None) -> None:
     except (GraphStoreError, ValueError):
         found = {}
     if any(i not in found for i in wanted):
-        raise GraphQLError("a person named is not in the register", extensions={"code": "BAD_REQUEST"})
+        raise bad_request("a person named is not in the register")
 
 
 def _readable(info: Info[Context, None], f: CaseFile | None) -> CaseFile:
     """Participants read their cases; others only if the child is in their row scope."""
     if f is None:
-        raise _not_found("case")
+        raise not_found("case")
     actor = _actor(info)
     if actor.agency_id in f.participants:
         return f
-    guard = info.context.guard
-    profile = guard.profile(f.case.child_id)
-    if profile is None or not guard.visible_person(profile, f.case.child_id):
-        raise _not_found("case")
+    if scope.visible(info.context.guard, f.case.child_id) is None:
+        raise not_found("case")
     return f
 
 
@@ -144,21 +116,6 @@ def _g(kind: str, prop: str, attr: str | None = None, doc: str | None = None) ->
         return None if value is None else str(value)
 
     return strawberry.field(resolver=resolve, description=doc or f"read as {kind}.{prop}")
-
-
-def _person(info: Info[Context, None], person_id: str | None) -> Person | None:
-    """A person named by a workflow record, as the Person type, if in the caller's scope."""
-    if not person_id:
-        return None
-    guard = info.context.guard
-    try:
-        profile = guard.profile(person_id)
-    except (GraphStoreError, ValueError):
-        return None
-    if profile is None or not guard.visible_person(profile, person_id):
-        return None
-    node = profile.node(person_id)
-    return Person(_node=node, _profile=profile) if node else None
 
 
 # ---- output types ----------------------------------------------------------------------------
@@ -261,7 +218,7 @@ class EmergencyAction:
 
     @strawberry.field(description="The guardian named or the relative entrusted, if in your scope.")
     def person(self, info: Info[Context, None]) -> Person | None:
-        return _person(info, self._row.person_id)
+        return scope.person(info.context.guard, self._row.person_id)
 
 
 @strawberry.type(name="CaseAssessment", description="评估: safety, guardianship, health, risk level.")
@@ -335,11 +292,11 @@ class InterventionView:
 
     @strawberry.field(description="The guardian the intervention is directed at, if in your scope.")
     def guardian(self, info: Info[Context, None]) -> Person | None:
-        return _person(info, self._row.guardian_id)
+        return scope.person(info.context.guard, self._row.guardian_id)
 
     @strawberry.field(description="The guardian the court named, if in your scope.")
     def new_guardian(self, info: Info[Context, None]) -> Person | None:
-        return _person(info, self._row.new_guardian_id)
+        return scope.person(info.context.guard, self._row.new_guardian_id)
 
 
 def _views(cls: Any, rows: list[Any], prefix: str) -> list[Any]:
@@ -366,7 +323,7 @@ class ProtectionCaseFile:
 
     @strawberry.field(description="The child, if in your row scope.")
     def child(self, info: Info[Context, None]) -> Person | None:
-        return _person(info, self._row.child_id)
+        return scope.person(info.context.guard, self._row.child_id)
 
     situation = _g("ProtectionCase", "kind", "situation")
     status = _g("ProtectionCase", "status")
@@ -437,7 +394,7 @@ class AgreementView:
 
     @strawberry.field
     def guardian(self, info: Info[Context, None]) -> Person | None:
-        return _person(info, self._row.guardian_id)
+        return scope.person(info.context.guard, self._row.guardian_id)
 
 
 @strawberry.type(description="A left-behind child not safely entrusted.")
@@ -606,7 +563,7 @@ def _case_child(info: Info[Context, None], case_id: str) -> str:
     assert info.context.sql is not None
     f = case_file(info.context.sql, case_id)
     if f is None:
-        raise _not_found("case")
+        raise not_found("case")
     return f.case.child_id
 
 
@@ -630,7 +587,7 @@ class ProtectionQuery:
         actor = _actor(info)
         assert info.context.sql is not None
         if child_id is not None:
-            _child(info, str(child_id))
+            scope.child(info.context.guard, str(child_id))
             rows = cases_of(info.context.sql, child_id=str(child_id), open_only=open_only)
         else:
             rows = cases_of(info.context.sql, agency_id=actor.agency_id, open_only=open_only)
@@ -673,7 +630,7 @@ class ProtectionQuery:
         ctx = info.context
         assert ctx.sql is not None and ctx.principal is not None
         broad = ctx.guard.policy is None or ctx.guard.policy.can(ctx.principal, "read_accountability")
-        prefix = _prefix_within(actor, division) if broad else None
+        prefix = scope.division_within(info.context.guard, division) if broad else None
         rows = overdue_steps(ctx.sql, division_prefix=prefix, agency_id=None if broad else actor.agency_id)
         return [
             OverdueStep(
@@ -693,7 +650,7 @@ class ProtectionQuery:
         "per institution."
     )
     def missed_reports(self, info: Info[Context, None], division: str | None = None) -> list[MissedReport]:
-        actor = _actor(info, "read_accountability")
+        _actor(info, "read_accountability")
         ctx = info.context
         assert ctx.sql is not None
         return [
@@ -706,20 +663,20 @@ class ProtectionQuery:
                 occurred_on=m.occurred_on,
                 days_since=m.days_since,
             )
-            for m in missed_reports(ctx.store, ctx.sql, _prefix_within(actor, division))
+            for m in missed_reports(ctx.store, ctx.sql, scope.division_within(info.context.guard, division))
         ]
 
     @strawberry.field(description="Left-behind children without a valid, capable entrusted guardian.")
     def agreement_flags(self, info: Info[Context, None], division: str | None = None) -> list[AgreementFlag]:
-        actor = _actor(info, "manage_agreements")
+        _actor(info, "manage_agreements")
         ctx = info.context
         assert ctx.sql is not None
-        flags = agr.agreement_flags(ctx.store, ctx.sql, _prefix_within(actor, division), date.today())
+        prefix = scope.division_within(ctx.guard, division)
+        flags = agr.agreement_flags(ctx.store, ctx.sql, prefix, date.today())
         guard = ctx.guard
         out = []
         for f in flags:
-            profile = guard.profile(f.child_id)
-            if profile is not None and guard.visible_person(profile, f.child_id):
+            if scope.visible(guard, f.child_id) is not None:
                 out.append(
                     AgreementFlag(
                         child_id=strawberry.ID(f.child_id),
@@ -732,7 +689,7 @@ class ProtectionQuery:
 
     @strawberry.field(description="Agreements about a child in your scope.")
     def agreements(self, info: Info[Context, None], child_id: strawberry.ID) -> list[AgreementView]:
-        _child(info, str(child_id))
+        scope.child(info.context.guard, str(child_id))
         assert info.context.sql is not None
         return _views(AgreementView, agr.agreements_of(info.context.sql, str(child_id)), "agreement")
 
@@ -762,20 +719,6 @@ class ProtectionQuery:
         ]
 
 
-def _prefix_within(actor: Actor, division: str | None) -> str:
-    """A division subtree inside the caller's jurisdiction (the jurisdiction itself by default)."""
-    from graph.model import division_prefix
-
-    own = division_prefix(actor.jurisdiction)
-    if division is None:
-        return own
-    if not (division.isdigit() and len(division) == 12 and actor.covers(division)):
-        raise GraphQLError(
-            "the division is not a 12-digit code inside your jurisdiction", extensions={"code": "BAD_REQUEST"}
-        )
-    return division_prefix(division)
-
-
 @strawberry.type
 class ProtectionMutation:
     @strawberry.mutation(
@@ -783,7 +726,7 @@ class ProtectionMutation:
     )
     def file_mandatory_report(self, info: Info[Context, None], input: FileReportInput) -> MandatoryReport:
         _actor(info, "file_mandatory_report")
-        _, division = _child(info, str(input.child_id))
+        division = scope.child_division(info.context.guard, str(input.child_id))
         row = _run(
             info,
             "file_mandatory_report",
@@ -812,7 +755,7 @@ class ProtectionMutation:
         observed_on: date | None = None,
     ) -> MandatoryReport:
         _actor(info, "file_mandatory_report")
-        _, division = _child(info, str(child_id))
+        division = scope.child_division(info.context.guard, str(child_id))
         row = _run(
             info,
             "file_mandatory_report",
@@ -958,7 +901,7 @@ class ProtectionMutation:
     def petition_court(self, info: Info[Context, None], input: PetitionInput) -> ProtectionCaseFile:
         _actor(info, "petition_court")
         child_id = _case_child(info, str(input.case_id))
-        profile, _ = _child(info, child_id)
+        profile, _ = scope.child(info.context.guard, child_id)
         guardians = _guardians(profile, child_id)
         _run(
             info,
@@ -996,7 +939,7 @@ class ProtectionMutation:
     @strawberry.mutation(description="Record a 监护责任书 or 委托监护协议 for a child in your scope.")
     def record_agreement(self, info: Info[Context, None], input: AgreementInput) -> AgreementView:
         _actor(info, "manage_agreements")
-        _, division = _child(info, str(input.child_id))
+        division = scope.child_division(info.context.guard, str(input.child_id))
         _people(
             info, *(str(p) for p in input.parent_ids), str(input.guardian_id) if input.guardian_id else None
         )
@@ -1029,7 +972,7 @@ class ProtectionMutation:
                 ctx.sql, ctx.settings, actor.agency_id, actor.client_id, url, events or []
             )
         except wh.WebhookError as exc:
-            raise GraphQLError(str(exc), extensions={"code": "BAD_REQUEST"}) from None
+            raise from_exception(exc) from None
         ctx.guard.wrote(f"webhook:{sub.id}", "WebhookSubscription.url")
         return WebhookSubscriptionCreated(subscription=_subscription(sub), secret=secret)
 
@@ -1038,7 +981,7 @@ class ProtectionMutation:
         actor = _actor(info, "manage_webhooks")
         assert info.context.sql is not None
         if not wh.unsubscribe(info.context.sql, actor.agency_id, str(id)):
-            raise _not_found("subscription")
+            raise not_found("subscription")
         info.context.guard.wrote(f"webhook:{id}", "WebhookSubscription.active")
         return True
 

@@ -20,12 +20,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from auth.enforce.context import Context
-from auth.enforce.guard import NOT_VISIBLE, FieldDenied, Guard
+from auth.enforce.errors import call, not_found, refused
+from auth.enforce.guard import FieldDenied, Guard
 from auth.enforce.records import camel
 from auth.policy import PURPOSE_NOT_PERMITTED, PURPOSE_REQUIRED, FieldDecision
 from auth.pseudonym import (
@@ -174,14 +174,6 @@ class _NodeFacts(Profile):
         return False
 
 
-def _error(message: str, code: str, reason: str | None = None) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": code, **({"reason": reason} if reason else {})})
-
-
-def _not_found() -> GraphQLError:
-    return _error("no such record in your scope", "NOT_FOUND", NOT_VISIBLE)
-
-
 class _View:
     """One request's rendering: pseudonymised or not, decisions cached per field."""
 
@@ -199,7 +191,7 @@ class _View:
 
     def _pseudonymizer(self) -> Pseudonymizer:
         if self.ctx.settings is None:
-            raise _error("pseudonyms are not configured", "INTERNAL")
+            raise refused("pseudonyms are not configured", "INTERNAL")
         return pseudonymizer(self.ctx.settings)
 
     @property
@@ -213,12 +205,12 @@ class _View:
         if is_pseudonym(value):
             found = self._pseudonymizer().decode(value)
             if found is None:
-                raise _not_found()
+                raise not_found()
             value = found
         try:
             label_of(value)
         except ValueError:
-            raise _error("not a record id or pseudonym", "BAD_REQUEST") from None
+            raise refused("not a record id or pseudonym", "BAD_REQUEST") from None
         return value
 
     def out_id(self, record_id: str) -> strawberry.ID:
@@ -245,11 +237,11 @@ class _View:
         (a child's, a household's, a guardian's); every row is still checked for scope."""
         code = division.strip()
         if not code.isdigit() or len(code) > 12:
-            raise _error("division must be a 12-digit code or a code prefix", "BAD_REQUEST")
+            raise refused("division must be a 12-digit code or a code prefix", "BAD_REQUEST")
         try:
             prefix = division_prefix(code) if len(code) == 12 else code
         except ValueError:
-            raise _error("division must be a 12-digit code or a code prefix", "BAD_REQUEST") from None
+            raise refused("division must be a 12-digit code or a code prefix", "BAD_REQUEST") from None
         policy, principal = self.guard.policy, self.ctx.principal
         if policy is None or principal is None:
             return prefix
@@ -336,14 +328,9 @@ def _clamp(first: int, most: int) -> int:
     return max(1, min(first, most))
 
 
-def _domain_errors(fn: Any) -> Any:
-    """Domain refusals become BAD_REQUEST with their (safe) message; engine failures a clear error."""
-    try:
-        return fn()
-    except net.NetworkError as exc:
-        raise _error(str(exc), "BAD_REQUEST") from None
-    except GraphStoreError as exc:
-        raise _error(f"the graph store refused the query: {exc}", "BAD_REQUEST") from None
+def _call(fn: Any) -> Any:
+    """A network function; its refusals are BAD_REQUEST, an engine failure UNAVAILABLE (one mapping)."""
+    return call(fn, net.NetworkError)
 
 
 # ---- the query root ----------------------------------------------------------------------------
@@ -363,9 +350,9 @@ class NetworkQuery:
     ) -> Network:
         view = _View(info)
         start_id = view.record_id(start)
-        sub = _domain_errors(lambda: net.trace(info.context.store, start_id, depth, rel_types, view.visible))
+        sub = _call(lambda: net.trace(info.context.store, start_id, depth, rel_types, view.visible))
         if start_id not in sub.nodes:
-            raise _not_found()
+            raise not_found()
         return Network(
             start=view.out_id(start_id),
             depth=depth,
@@ -389,9 +376,7 @@ class NetworkQuery:
     ) -> NetworkPath | None:
         view = _View(info)
         a, b = view.record_id(source), view.record_id(target)
-        found = _domain_errors(
-            lambda: net.connection(info.context.store, a, b, max_depth, rel_types, view.visible)
-        )
+        found = _call(lambda: net.connection(info.context.store, a, b, max_depth, rel_types, view.visible))
         if found is None:
             return None
         nodes, hops = found
@@ -427,7 +412,7 @@ class NetworkQuery:
     ) -> list[GuardianLoadView]:
         view = _View(info)
         prefix = view.division(division)
-        loads = _domain_errors(
+        loads = _call(
             lambda: net.guardians_of_many(
                 info.context.store, prefix, min_children, _as_of(as_of), _clamp(first, 200), view.visible
             )
@@ -447,7 +432,7 @@ class NetworkQuery:
     ) -> list[CaseClusterView]:
         view = _View(info)
         prefix = view.division(division)
-        clusters = _domain_errors(
+        clusters = _call(
             lambda: net.case_clusters(
                 info.context.store, prefix, min_people, _clamp(first, 100), view.visible
             )
@@ -478,7 +463,7 @@ class NetworkQuery:
     ) -> HouseholdAbsencePage:
         view = _View(info)
         prefix, cursor = view.division(division), view.cursor_in(after)
-        page = _domain_errors(
+        page = _call(
             lambda: net.households_without_adults(
                 info.context.store, prefix, _as_of(as_of), _clamp(first, 200), cursor, view.visible
             )
@@ -515,7 +500,7 @@ class NetworkQuery:
     ) -> UnguardedChildPage:
         view = _View(info)
         prefix, cursor = view.division(division), view.cursor_in(after)
-        page = _domain_errors(
+        page = _call(
             lambda: net.children_without_capable_guardian(
                 info.context.store, prefix, _as_of(as_of), max_age, _clamp(first, 200), cursor, view.visible
             )
@@ -552,16 +537,16 @@ class NetworkQuery:
         if policy is not None and principal is not None:
             if not principal.purpose:
                 guard.trail.reasons.add(PURPOSE_REQUIRED)
-                raise _error(
+                raise refused(
                     "re-identification needs a declared purpose of use", "FORBIDDEN", PURPOSE_REQUIRED
                 )
             if principal.purpose not in policy.purpose_codes:
                 guard.trail.reasons.add(PURPOSE_NOT_PERMITTED)
-                raise _error("unknown purpose of use", "FORBIDDEN", PURPOSE_NOT_PERMITTED)
+                raise refused("unknown purpose of use", "FORBIDDEN", PURPOSE_NOT_PERMITTED)
         if len(pseudonyms) > MAX_REIDENTIFY:
-            raise _error(f"at most {MAX_REIDENTIFY} pseudonyms per request", "BAD_REQUEST")
+            raise refused(f"at most {MAX_REIDENTIFY} pseudonyms per request", "BAD_REQUEST")
         if info.context.settings is None:
-            raise _error("pseudonyms are not configured", "INTERNAL")
+            raise refused("pseudonyms are not configured", "INTERNAL")
         keys = pseudonymizer(info.context.settings)
         guard.trail.reasons.add("reidentify")
         out = []

@@ -15,13 +15,12 @@ from enum import Enum
 from typing import Any, TypeVar
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.types import Info
 
+from auth.enforce import scope
 from auth.enforce.context import Context
-from auth.enforce.guard import NOT_VISIBLE
+from auth.enforce.errors import from_exception, refused, store_unavailable
 from auth.enforce.records import Source
-from graph.model import division_prefix
 from graph.port import GraphStoreError
 from protection import classification as cls
 from protection import reporting, screening, statistics, visits
@@ -29,13 +28,9 @@ from protection.screening_config import config
 from protection.screening_tables import ChildClassification, ChildVisitState, VisitConflict, VisitRecord
 
 
-def _err(message: str, code: str, reason: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": code, "reason": reason})
-
-
 def _engine(info: Info[Context, None]) -> Any:
     if info.context.sql is None:
-        raise _err("the relational store is not available", "UNAVAILABLE", "no_sql")
+        raise refused("the relational store is not available", "UNAVAILABLE", "no_sql")
     return info.context.sql
 
 
@@ -45,43 +40,6 @@ def _who(info: Info[Context, None]) -> tuple[str, str]:
     if p is None:
         return "system", "system"
     return p.user or p.subject, f"{p.agency_id}/{p.client_id}"
-
-
-def _prefix(info: Info[Context, None], division: str) -> str:
-    """The division's code prefix, refused when outside the caller's jurisdiction."""
-    if len(division) != 12 or not division.isdigit():
-        raise _err(f"division {division!r} is not a 12-digit code", "BAD_REQUEST", "invalid_input")
-    prefix = division_prefix(division)
-    guard = info.context.guard
-    if guard.enforcing:
-        assert guard.policy is not None and guard.principal is not None
-        own = guard.policy.row_scope(guard.principal).division_prefix
-        if own is None or not prefix.startswith(own):
-            guard.trail.reasons.add("out_of_scope")
-            raise _err("division outside your jurisdiction", "FORBIDDEN", "out_of_scope")
-    return prefix
-
-
-def _own_prefix(info: Info[Context, None]) -> str | None:
-    guard = info.context.guard
-    if not guard.enforcing:
-        return None
-    assert guard.policy is not None and guard.principal is not None
-    return guard.policy.row_scope(guard.principal).division_prefix or "~"
-
-
-def _visible_child(info: Info[Context, None], person_id: str) -> str:
-    """The child's division, after the row-scope check (same answer for absent and out of scope)."""
-    guard = info.context.guard
-    try:
-        profile = guard.profile(person_id)
-    except (GraphStoreError, ValueError):
-        profile = None
-    if profile is None or not guard.visible_person(profile, person_id):
-        raise _err("no such person in your scope", "NOT_FOUND", NOT_VISIBLE)
-    node = profile.node(person_id)
-    assert node is not None
-    return node.props.get("division") or ""
 
 
 # ---- facts and explanations --------------------------------------------------------------------
@@ -539,11 +497,11 @@ class StatPoint:
 
 
 def _report(info: Info[Context, None], division: str, period: str) -> reporting.ReportView:
-    _prefix(info, division)
+    scope.division_within(info.context.guard, division)
     try:
         return reporting.view(_engine(info), division, period)
     except reporting.ReportError as exc:
-        raise _err(str(exc), exc.code, exc.reason) from exc
+        raise from_exception(exc) from exc
 
 
 def _names(info: Info[Context, None], codes: list[str]) -> dict[str, str]:
@@ -558,7 +516,7 @@ class ScreeningQuery:
     )
     def classification(self, info: Info[Context, None], person_id: strawberry.ID) -> Classification | None:
         info.context.guard.authorize("read_classification")
-        _visible_child(info, str(person_id))
+        scope.child_division(info.context.guard, str(person_id))
         row = cls.stored(_engine(info), str(person_id))
         if row is None:
             cls.recompute(info.context.store, _engine(info), [str(person_id)], trigger="read", snapshot=False)
@@ -569,7 +527,7 @@ class ScreeningQuery:
     @strawberry.field(description="Children by category in each division one level below (and the total).")
     def classification_counts(self, info: Info[Context, None], division: str) -> list[DivisionCounts]:
         info.context.guard.authorize("read_classification")
-        prefix = _prefix(info, division)
+        prefix = scope.division_within(info.context.guard, division)
         digits = min(12, {2: 4, 4: 6, 6: 9, 9: 12, 12: 12}[len(prefix)])
         counts = cls.counts_by_division(_engine(info), prefix, digits)
         total: Counter[str] = Counter()
@@ -588,9 +546,9 @@ class ScreeningQuery:
         offset: int = 0,
     ) -> Worklist:
         info.context.guard.authorize("read_worklist")
-        prefix = _prefix(info, division)
+        prefix = scope.division_within(info.context.guard, division)
         if rule is not None and rule not in config().rules:
-            raise _err(f"unknown rule {rule!r}", "BAD_REQUEST", "invalid_input")
+            raise refused(f"unknown rule {rule!r}", "BAD_REQUEST", "invalid_input")
         page = screening.worklist(
             _engine(info), prefix, rule=rule, first=max(1, min(first, 200)), offset=max(0, offset)
         )
@@ -617,7 +575,7 @@ class ScreeningQuery:
         self, info: Info[Context, None], division: str, year: int | None = None
     ) -> list[VillageSchedule]:
         info.context.guard.authorize("read_worklist")
-        _prefix(info, division)
+        scope.division_within(info.context.guard, division)
         out = visits.schedule(_engine(info), info.context.store, division, year or date.today().year)
         return [
             VillageSchedule(
@@ -635,7 +593,7 @@ class ScreeningQuery:
     @strawberry.field(description="The child's visit record and its version: send it as baseVersion.")
     def child_visit_record(self, info: Info[Context, None], person_id: strawberry.ID) -> ChildVisitRecord:
         info.context.guard.authorize("read_worklist")
-        _visible_child(info, str(person_id))
+        scope.child_division(info.context.guard, str(person_id))
         return _guarded(
             info, ChildVisitRecord.of(str(person_id), visits.current_state(_engine(info), str(person_id)))
         )
@@ -643,14 +601,14 @@ class ScreeningQuery:
     @strawberry.field(description="Visits recorded for a child through the platform, newest first.")
     def visit_history(self, info: Info[Context, None], person_id: strawberry.ID) -> list[VisitEntry]:
         info.context.guard.authorize("read_worklist")
-        _visible_child(info, str(person_id))
+        scope.child_division(info.context.guard, str(person_id))
         info.context.guard.trail.records.add(str(person_id))
         return [_guarded(info, VisitEntry.of(v)) for v in visits.history(_engine(info), str(person_id))]
 
     @strawberry.field(description="Open visit conflicts in a division, to resolve.")
     def visit_conflicts(self, info: Info[Context, None], division: str) -> list[VisitConflictInfo]:
         info.context.guard.authorize("read_worklist")
-        prefix = _prefix(info, division)
+        prefix = scope.division_within(info.context.guard, division)
         return [_guarded(info, VisitConflictInfo.of(c)) for c in visits.open_conflicts(_engine(info), prefix)]
 
     @strawberry.field(description="A quarterly (2026-Q3) or annual (2026) report of a division.")
@@ -686,7 +644,7 @@ class ScreeningQuery:
         until: datetime | None = None,
     ) -> list[StatPoint]:
         info.context.guard.authorize("read_statistics")
-        _prefix(info, division)
+        scope.division_within(info.context.guard, division)
         points = statistics.series(_engine(info), division, group_by.value, since, until)
         return [StatPoint(taken_at=p.taken_at, counts=_kc(p.counts)) for p in points]
 
@@ -708,7 +666,7 @@ class ScreeningMutation:
         guard = info.context.guard
         guard.authorize("record_visit")
         person_id = str(input.person_id)
-        division = _visible_child(info, person_id)
+        division = scope.child_division(info.context.guard, person_id)
         visitor, by = _who(info)
         inp = visits.VisitInput(
             client_id=input.client_id.strip(),
@@ -724,11 +682,9 @@ class ScreeningMutation:
                 _engine(info), info.context.store, inp, division=division, visitor=visitor, recorded_by=by
             )
         except visits.VisitError as exc:
-            raise _err(str(exc), exc.code, exc.reason) from exc
+            raise from_exception(exc) from exc
         except GraphStoreError as exc:
-            raise _err(
-                "the graph store refused the write; nothing was recorded", "UNAVAILABLE", "graph_error"
-            ) from exc
+            raise store_unavailable("the graph store refused the write; nothing was recorded") from exc
         guard.trail.records.add(person_id)
         if outcome.status == "recorded":
             guard.wrote(f"visit:app-{inp.client_id}", "Visit.visited_on", "Visit.visitor", "Visit.findings")
@@ -769,14 +725,12 @@ class ScreeningMutation:
                 merged=fields,
                 visitor=visitor,
                 resolved_by=by,
-                allowed_prefix=_own_prefix(info),
+                allowed_prefix=scope.own_prefix(info.context.guard),
             )
         except visits.VisitError as exc:
-            raise _err(str(exc), exc.code, exc.reason) from exc
+            raise from_exception(exc) from exc
         except GraphStoreError as exc:
-            raise _err(
-                "the graph store refused the write; nothing was recorded", "UNAVAILABLE", "graph_error"
-            ) from exc
+            raise store_unavailable("the graph store refused the write; nothing was recorded") from exc
         assert outcome.conflict is not None
         person_id = outcome.conflict.person_id
         guard.wrote(f"visit_conflict:{conflict_id}", "VisitConflict.status", "VisitConflict.resolution")
@@ -791,13 +745,11 @@ class ScreeningMutation:
     def recompute_classification(self, info: Info[Context, None], division: str) -> RecomputeResult:
         guard = info.context.guard
         guard.authorize("recompute_classification")
-        _prefix(info, division)
+        scope.division_within(info.context.guard, division)
         try:
             r = cls.recompute(info.context.store, _engine(info), division=division, trigger="manual")
         except GraphStoreError as exc:
-            raise _err(
-                "the graph store could not be read; nothing changed", "UNAVAILABLE", "graph_error"
-            ) from exc
+            raise store_unavailable("the graph store could not be read; nothing changed") from exc
         guard.wrote(
             f"classification:{division}", "ChildClassification.categories", "ChildClassification.risks"
         )
@@ -811,13 +763,13 @@ class ScreeningMutation:
     def submit_periodic_report(self, info: Info[Context, None], division: str, period: str) -> PeriodicReport:
         guard = info.context.guard
         guard.authorize("submit_periodic_report")
-        _prefix(info, division)
+        scope.division_within(info.context.guard, division)
         _, by = _who(info)
         _own_level(info, division)
         try:
             v = reporting.submit(_engine(info), division, period, by=by)
         except reporting.ReportError as exc:
-            raise _err(str(exc), exc.code, exc.reason) from exc
+            raise from_exception(exc) from exc
         guard.wrote(f"periodic_report:{division}:{period}", "PeriodicReport.status", "PeriodicReport.figures")
         return PeriodicReport.of(v)
 
@@ -829,11 +781,11 @@ class ScreeningMutation:
     ) -> PeriodicReport:
         guard = info.context.guard
         guard.authorize("approve_periodic_report")
-        _prefix(info, division)
+        scope.division_within(info.context.guard, division)
         if guard.enforcing:
             assert guard.principal is not None
             if guard.principal.jurisdiction == division:
-                raise _err(
+                raise refused(
                     "a report is approved by the level above, not by its own division",
                     "FORBIDDEN",
                     "own_report",
@@ -842,7 +794,7 @@ class ScreeningMutation:
         try:
             v = reporting.decide(_engine(info), division, period, approve=approve, by=by, note=note)
         except reporting.ReportError as exc:
-            raise _err(str(exc), exc.code, exc.reason) from exc
+            raise from_exception(exc) from exc
         guard.wrote(f"periodic_report:{division}:{period}", "PeriodicReport.status")
         return PeriodicReport.of(v)
 
@@ -853,7 +805,9 @@ def _own_level(info: Info[Context, None], division: str) -> None:
     if guard.enforcing:
         assert guard.principal is not None
         if guard.principal.jurisdiction != division:
-            raise _err("a report is submitted by its own division's agency", "FORBIDDEN", "not_own_division")
+            raise refused(
+                "a report is submitted by its own division's agency", "FORBIDDEN", "not_own_division"
+            )
 
 
 __all__ = ["ScreeningMutation", "ScreeningQuery"]

@@ -10,22 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.types import Info
 
 from auth.audit import AuditEntry as AuditRow
 from auth.audit import AuditLog, Page
 from auth.enforce.context import Context
-
-
-def _forbidden() -> GraphQLError:
-    return GraphQLError("not permitted", extensions={"code": "FORBIDDEN", "reason": "capability_missing"})
+from auth.enforce.errors import forbidden
 
 
 def _log(info: Info[Context, None]) -> AuditLog:
     ctx = info.context
     if ctx.audit is None or ctx.principal is None or ctx.guard.policy is None:
-        raise _forbidden()
+        raise forbidden()
     return ctx.audit
 
 
@@ -34,7 +30,7 @@ def _auditor_log(info: Info[Context, None]) -> AuditLog:
     policy, principal = info.context.guard.policy, info.context.principal
     assert policy is not None and principal is not None
     if not policy.can(principal, "read_audit_log"):
-        raise _forbidden()
+        raise forbidden()
     info.context.guard.trail.reasons.add("audit_review")
     return log
 
@@ -244,7 +240,7 @@ class AuditQuery:
         info.context.guard.profile(str(person_id))  # one read: the person and the cases about them
         owners = info.context.guard.case_owners(str(person_id))
         if principal.agency_id not in owners:
-            raise _forbidden()
+            raise forbidden()
         return _page(
             log.accesses_to_record(
                 str(person_id), exclude_agency=principal.agency_id, limit=_limit(first), after_seq=after_seq

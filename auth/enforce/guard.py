@@ -13,14 +13,15 @@ from typing import Any
 
 from graphql import GraphQLError
 
+from auth.enforce.errors import NOT_VISIBLE, forbidden
 from auth.policy import Policy, ScopeFacts
 from auth.principal import Principal
 from graph.port import GraphStore
 from graph.profile import PersonFacts, Profile, load_profile, person_facts
 from graph.records import Node, Rel
 
-NOT_VISIBLE = "not_found_or_out_of_scope"
 PERSON_PREFIX = "person:"
+__all__ = ["NOT_VISIBLE", "AuditTrail", "FieldDenied", "Guard"]
 
 
 class FieldDenied(GraphQLError):
@@ -124,9 +125,7 @@ class Guard:
         assert self.policy is not None and self.principal is not None
         if not self.policy.can(self.principal, capability):
             self.trail.reasons.add("capability_missing")
-            raise GraphQLError(
-                "not permitted", extensions={"code": "FORBIDDEN", "reason": "capability_missing"}
-            )
+            raise forbidden("capability_missing")
         self.trail.reasons.add(capability)
 
     def scope_prefix(self) -> str | None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.types import Info
 
+from auth.enforce import scope
 from auth.enforce.context import Context
+from auth.enforce.errors import from_exception, not_found, refused
 from auth.enforce.guard import FieldDenied
 from auth.enforce.records import Person
 
@@ -30,7 +31,7 @@ _FIELDS = {
 
 def _engine(info: Info[Context, None]):  # type: ignore[no-untyped-def]
     if info.context.sql is None:
-        raise GraphQLError("the relational store is not available", extensions={"code": "UNAVAILABLE"})
+        raise refused("the relational store is not available", "UNAVAILABLE", "no_sql")
     return info.context.sql
 
 
@@ -143,16 +144,12 @@ def _reviewable(info: Info[Context, None], review_id: int) -> None:
     except ResolutionError:
         r = None
     if r is None or not info.context.guard.divisions_visible({r.left.division or "", r.right.division or ""}):
-        raise GraphQLError("no such review in your scope", extensions={"code": "NOT_FOUND"})
+        raise not_found("review")
 
 
 def _decided_by(info: Info[Context, None]) -> str:
     p = info.context.principal
     return f"{p.agency_id}/{p.client_id}" if p is not None else "unauthenticated-benchmark"
-
-
-def _refused(exc: Exception) -> GraphQLError:
-    return GraphQLError(str(exc), extensions={"code": "INVALID_TRANSITION"})
 
 
 @strawberry.type
@@ -185,12 +182,8 @@ class ResolutionQuery:
 
         guard = info.context.guard
         guard.authorize("read_crosscheck")
+        scope.division_within(guard, division)
         code = division.rstrip("0") or division
-        prefix = guard.scope_prefix()
-        if not code.isdigit() or len(division) != 12:
-            raise GraphQLError("division must be a 12-digit code", extensions={"code": "BAD_REQUEST"})
-        if prefix is None or not code.startswith(prefix):
-            raise GraphQLError("that division is outside your jurisdiction", extensions={"code": "FORBIDDEN"})
         report = crosscheck(info.context.store, as_of=as_of, division_prefix=code)
         examples = max(0, min(examples, 100))
         lists = {f"missing.{k}": v for k, v in sorted(report.missing.items())}
@@ -231,7 +224,7 @@ class ResolutionMutation:
         try:
             d = merge_match(_engine(info), info.context.store, review_id, _decided_by(info))
         except ResolutionError as exc:
-            raise _refused(exc) from exc
+            raise from_exception(exc, "INVALID_TRANSITION") from exc
         return _merge_result(info, d)
 
     @strawberry.mutation(description="The two records are different people; the pair is not proposed again.")
@@ -244,7 +237,7 @@ class ResolutionMutation:
         try:
             r = reject_match(_engine(info), review_id, _decided_by(info))
         except ResolutionError as exc:
-            raise _refused(exc) from exc
+            raise from_exception(exc, "INVALID_TRANSITION") from exc
         info.context.guard.wrote(f"review:{review_id}", "MatchReview.status")
         out = _review(info, r)
         assert out is not None
@@ -261,7 +254,7 @@ class ResolutionMutation:
         try:
             d = undo_match_merge(_engine(info), info.context.store, merge_id, _decided_by(info))
         except ResolutionError as exc:
-            raise _refused(exc) from exc
+            raise from_exception(exc, "INVALID_TRANSITION") from exc
         return _merge_result(info, d)
 
 
@@ -285,7 +278,7 @@ def _merge_in_scope(info: Info[Context, None], merge_id: int) -> None:
                 )
             }
     if row is None or not info.context.guard.divisions_visible(divisions):
-        raise GraphQLError("no such merge in your scope", extensions={"code": "NOT_FOUND"})
+        raise not_found("merge")
 
 
 def _merge_result(info: Info[Context, None], d) -> MergeResult:  # type: ignore[no-untyped-def]

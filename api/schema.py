@@ -16,8 +16,9 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.limits import alias_rule, cost_rule, depth_rule, directive_rule
-from auth.enforce import scope
+from auth.enforce import lookups, scope
 from auth.enforce.errors import bad_request, domain_errors, not_found
+from auth.enforce.layer import enforce
 from auth.enforce.records import Division, PageInfo, Person, PersonConnection, PersonEdge
 from graph.model import node_id
 from graph.search import search_people
@@ -59,6 +60,7 @@ class Query:
         authenticated=True, description="A person by resident ID number (居民身份证号码)."
     )
     def person_by_id_number(self, info: Info[Context, None], id_number: str) -> Person | None:
+        lookups.by_value(info.context.guard, "Person", "id_number")
         found = info.context.store.find("Person", "id_number", [id_number.strip().upper()], limit=2)
         if not found:
             raise not_found("person")
@@ -67,7 +69,8 @@ class Query:
     @strawberry.field(
         description="People whose name sounds like this one (homophones tolerated), in your scope."
     )
-    def search_people(self, info: Info[Context, None], name: str, first: int = 20) -> PersonConnection:
+    def search_people(self, info: Info[Context, None], name: str, first: int = 20) -> PersonConnection | None:
+        lookups.by_value(info.context.guard, "Person", "name")
         first = max(1, min(first, 100))
         ids = [n.id for n in search_people(info.context.store, name, limit=first)]
         return _connection(info, ids, False)
@@ -157,7 +160,7 @@ def build_schema(
     rules: list[Any] = [cost_rule(max_cost), directive_rule(max_directives)]
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
-    return _Schema(
+    schema = _Schema(
         query=build_query(),
         mutation=build_mutation(),
         types=[Person],
@@ -170,3 +173,6 @@ def build_schema(
             AddValidationRules([depth_rule(max_depth), alias_rule(max_aliases), *rules]),
         ],
     )
+    # Every field of every type leaves through the one layer (auth.enforce.layer).
+    enforce(schema._schema)
+    return schema

@@ -235,6 +235,17 @@ mask_category = _text(_category)
 mask_icd10 = _text(_icd10)
 mask_division_township = _text(_division_township)
 
+SMALL_COUNT_K = 5
+
+
+def small_count(value: Any, k: int = SMALL_COUNT_K) -> Any:
+    """A count of people, suppressed (None) when fewer than ``k`` but more than none: a
+    village-level count of 1 or 2 names the child. The policy's disclosure.min_count sets k."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < k:
+        return None
+    return value
+
+
 # The mask kinds a policy file may name.
 MASKS: dict[str, Callable[[Any], Any]] = {
     "keep": keep,
@@ -250,11 +261,15 @@ MASKS: dict[str, Callable[[Any], Any]] = {
     "category": mask_category,
     "icd10": mask_icd10,
     "division_township": mask_division_township,
+    "small_count": small_count,
+    # A record id under the deployment's pseudonym key (auth.pseudonym), applied by the
+    # enforcement layer, which holds the key; anywhere else it hides the id.
+    "pseudonym": redact,
 }
 
 # Kinds that only make sense for strings; the policy loader refuses them on BOOL/INT
 # properties so that a masked Boolean never becomes "***".
-TEXT_ONLY: frozenset[str] = frozenset(MASKS) - {"keep", "null", "redact"}
+TEXT_ONLY: frozenset[str] = frozenset(MASKS) - {"keep", "null", "redact", "small_count", "pseudonym"}
 
 
 def apply_mask(kind: str, value: Any) -> Any:

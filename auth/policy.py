@@ -37,7 +37,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from auth.masking import MASKS, TEXT_ONLY
+from auth.masking import MASKS, SMALL_COUNT_K, TEXT_ONLY, small_count
 from auth.principal import BreakGlass, Principal
 from graph.model import (
     NODE_KINDS,
@@ -89,7 +89,11 @@ _TOP_KEYS = {
     "break_glass",
     "capabilities",
     "oauth",
+    "fields",
+    "reconstruction",
+    "disclosure",
 }
+MASKED_AGAINST_RECONSTRUCTION = "masked_against_reconstruction"
 
 
 class PolicyError(ValueError):
@@ -279,6 +283,7 @@ class Policy:
 
         self._classes = self._load_classes(_table(data["classes"], "classes"))
         self._field_class = self._load_sensitivity(_table(data["sensitivity"], "sensitivity"))
+        self._raw_masks = dict(data.get("masks", {}))
         self._field_mask_kind, self._field_mask = self._load_masks(_table(data.get("masks", {}), "masks"))
         self._agency_types = self._load_agency_types(_table(data["agency_types"], "agency_types"))
         base = self._load_rules(_table(data["rules"], "rules"), default)
@@ -294,6 +299,85 @@ class Policy:
 
         self._base = base
         self._compile(base, purpose_rules)
+        disclosure = _table(data.get("disclosure", {}), "disclosure")
+        _only(disclosure, {"min_count", "lookups_per_hour"}, "disclosure")
+        per_hour = disclosure.get("lookups_per_hour", 60)
+        if not isinstance(per_hour, int) or isinstance(per_hour, bool) or per_hour < 1:
+            raise PolicyError("disclosure.lookups_per_hour: expected a whole number of at least 1")
+        self.lookups_per_hour: int = per_hour
+        min_count = disclosure.get("min_count", SMALL_COUNT_K)
+        if not isinstance(min_count, int) or isinstance(min_count, bool) or min_count < 1:
+            raise PolicyError("disclosure.min_count: expected a whole number of at least 1")
+        self.min_count: int = min_count
+        self._api_fields = self._load_fields(_table(data.get("fields", {}), "fields"))
+        self._reconstruction = self._load_reconstruction(
+            _table(data.get("reconstruction", {}), "reconstruction")
+        )
+
+    def _load_fields(self, raw: dict[str, Any]) -> dict[tuple[str, str], tuple[str, Callable[[Any], Any]]]:
+        """`[fields.<GraphQL type>] <field> = "<class>"` or `{ class = "…", mask = "…" }`: the class
+        of every API field that is not a graph property (workflow records, derived values, counts,
+        links), and the mask it takes (the class's by default)."""
+        by_class = _table(_table(self._raw_masks, "masks").get("by_class", {}), "masks.by_class")
+        out: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {}
+        self._pseudonymised_fields: set[tuple[str, str]] = set()
+        for type_name, fields in raw.items():
+            for name, spec in _table(fields, f"fields.{type_name}").items():
+                key = f"fields.{type_name}.{name}"
+                if isinstance(spec, str):
+                    cls, mask = spec, None
+                else:
+                    spec = _table(spec, key)
+                    _only(spec, {"class", "mask"}, key)
+                    cls, mask = _str(spec.get("class"), f"{key}.class"), spec.get("mask")
+                _known(key, cls, self._classes, "sensitivity class")
+                mask = mask or by_class.get(cls, "redact")
+                _known(f"{key}.mask", mask, MASKS, "mask kind")
+                fn = MASKS[mask]
+                if mask == "small_count":
+                    fn = functools.partial(small_count, k=self.min_count)
+                out[type_name, name] = (cls, fn)
+                if mask == "pseudonym":
+                    self._pseudonymised_fields.add((type_name, name))
+        return out
+
+    def _load_reconstruction(self, raw: dict[str, Any]) -> dict[tuple[str, str], tuple[str, str]]:
+        """`"Kind.prop" = ["Kind.other", …]`: when the key is masked for a role, the listed fields
+        are at most masked for it (they would give the masked value back)."""
+        out: dict[tuple[str, str], tuple[str, str]] = {}
+        for trigger, targets in raw.items():
+            key = f"reconstruction.{trigger}"
+            t_kind, _, t_prop = trigger.partition(".")
+            if t_prop not in self._field_class.get(t_kind, {}):
+                raise PolicyError(f"{key}: not a classified property")
+            for target in _str_list(targets, key):
+                kind, _, prop = target.partition(".")
+                if prop not in self._field_class.get(kind, {}):
+                    raise PolicyError(f"{key}: {target!r} is not a classified property")
+                out[kind, prop] = (t_kind, t_prop)
+        return out
+
+    # ---- API fields (the enforcement layer's declarations)
+
+    def api_field_class(self, type_name: str, field_name: str) -> str | None:
+        """The declared class of a GraphQL field that is not a graph property, or None."""
+        found = self._api_fields.get((type_name, field_name))
+        return found[0] if found is not None else None
+
+    def api_fields(self) -> Mapping[tuple[str, str], str]:
+        return MappingProxyType({k: v[0] for k, v in self._api_fields.items()})
+
+    def masks_to_pseudonym(self, type_name: str, field_name: str) -> bool:
+        """Whether the field's mask is a pseudonym (a record id that must stay opaque)."""
+        return (type_name, field_name) in self._pseudonymised_fields
+
+    def mask_api_field(self, type_name: str, field_name: str, value: Any) -> Any:
+        return self._api_fields[type_name, field_name][1](value)
+
+    def decide_class(self, principal: Principal, cls: str, *, now: datetime | None = None) -> FieldDecision:
+        """Allow, mask or deny a class for one principal (an unknown class is denied)."""
+        table = self._table_for(principal, now)
+        return table.get(cls, self._unclassified)
 
     def _load_classes(self, raw: dict[str, Any]) -> dict[str, ClassInfo]:
         if not raw:
@@ -756,7 +840,19 @@ class Policy:
         cls = props.get(prop) if props is not None else None
         if cls is None:
             return self._unclassified
-        return self._table_for(principal, now)[cls]
+        table = self._table_for(principal, now)
+        return self._against_reconstruction(table, kind, prop, table[cls])
+
+    def _against_reconstruction(
+        self, table: dict[str, FieldDecision], kind: str, prop: str, d: FieldDecision
+    ) -> FieldDecision:
+        """An allowed field that would give back a value masked for this role is masked too."""
+        trigger = self._reconstruction.get((kind, prop)) if d.decision == "allow" else None
+        if trigger is not None:
+            t_cls = self._field_class[trigger[0]][trigger[1]]
+            if table[t_cls].decision == "mask":
+                return FieldDecision("mask", MASKED_AGAINST_RECONSTRUCTION, d.sensitivity)
+        return d
 
     def mask(self, kind: str, prop: str, value: Any) -> Any:
         """The masked form of ``value`` for ``kind.prop`` (``None`` stays ``None``)."""
@@ -896,7 +992,7 @@ class BoundPolicy:
         cls = props.get(prop) if props is not None else None
         if cls is None:
             return self.policy._unclassified
-        return self._table[cls]
+        return self.policy._against_reconstruction(self._table, kind, prop, self._table[cls])
 
     def apply(self, kind: str, prop: str, value: Any) -> tuple[FieldDecision, Any]:
         """The decision and what to return for the field: the value, its mask, or ``None``."""

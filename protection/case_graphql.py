@@ -102,20 +102,18 @@ def _text(raw: Any) -> Any:
     return raw
 
 
-def _g(kind: str, prop: str, attr: str | None = None, doc: str | None = None) -> Any:
-    """A field read from the row through the guard, under the policy of ``kind.prop``."""
-    name = attr or prop
+def _col(attr: str, doc: str | None = None) -> Any:
+    """A column of the workflow row as text. Its class is declared in the policy file
+    (`fields.<Type>.<field>`) and decided by the enforcement layer, like every field's."""
 
     def resolve(self: Any, info: Info[Context, None]) -> str | None:
-        raw = _text(getattr(self._row, name))
+        raw = _text(getattr(self._row, attr))
         guard = info.context.guard
-        if not guard.enforcing:
-            return raw
-        guard.trail.records.add(self._rid)
-        value = guard.decide_and_apply(kind, prop, raw)
-        return None if value is None else str(value)
+        if guard.enforcing:
+            guard.trail.records.add(self._rid)
+        return None if raw is None else str(raw)
 
-    return strawberry.field(resolver=resolve, description=doc or f"read as {kind}.{prop}")
+    return strawberry.field(resolver=resolve, description=doc)
 
 
 # ---- output types ----------------------------------------------------------------------------
@@ -138,17 +136,17 @@ class MandatoryReport:
     def child_id(self) -> strawberry.ID:
         return strawberry.ID(self._row.child_id)
 
-    channel = _g("Report", "situation", "channel")
-    situation = _g("Report", "situation")
-    status = _g("Report", "status")
-    summary = _g("Report", "summary")
-    reporter_agency_id = _g("Report", "reporter_agency", "reporter_agency_id")
-    receiving_agency_id = _g("Report", "agency", "receiving_agency_id")
-    filed_at = _g("Report", "filed_at")
-    accept_due_at = _g("Report", "filed_at", "accept_due_at")
-    acknowledged_at = _g("Report", "acknowledged_at")
-    accepted_at = _g("Report", "opened_at", "accepted_at")
-    division = _g("Report", "division")
+    channel = _col("channel")
+    situation = _col("situation")
+    status = _col("status")
+    summary = _col("summary")
+    reporter_agency_id = _col("reporter_agency_id")
+    receiving_agency_id = _col("receiving_agency_id")
+    filed_at = _col("filed_at")
+    accept_due_at = _col("accept_due_at")
+    acknowledged_at = _col("acknowledged_at")
+    accepted_at = _col("accepted_at")
+    division = _col("division")
 
     @staticmethod
     def of(row: Any) -> "MandatoryReport":
@@ -170,11 +168,11 @@ class CaseStep:
     def case_id(self) -> strawberry.ID:
         return strawberry.ID(self._row.case_id)
 
-    kind = _g("ProtectionCase", "status", "kind")
-    agency_id = _g("ProtectionCase", "agency", "agency_id")
-    status = _g("ProtectionCase", "status")
-    due_at = _g("ProtectionCase", "opened_at", "due_at")
-    done_at = _g("ProtectionCase", "closed_at", "done_at")
+    kind = _col("kind")
+    agency_id = _col("agency_id")
+    status = _col("status")
+    due_at = _col("due_at")
+    done_at = _col("done_at")
 
     @strawberry.field(description="Past its deadline and still open.")
     def overdue(self) -> bool:
@@ -189,32 +187,30 @@ class CaseStep:
 class CaseHistoryEntry:
     _row: strawberry.Private[Any]
     _rid: strawberry.Private[str]
-    at = _g("ProtectionCase", "opened_at", "at")
-    agency_id = _g("ProtectionCase", "agency", "agency_id")
-    client_id = _g("ProtectionCase", "agency", "client_id")
-    action = _g("ProtectionCase", "status", "action")
+    at = _col("at")
+    agency_id = _col("agency_id")
+    client_id = _col("client_id")
+    action = _col("action")
 
-    @strawberry.field(description="The facts recorded (JSON), read as ProtectionCase.summary.")
-    def detail(self, info: Info[Context, None]) -> str | None:
+    @strawberry.field(description="The facts recorded (JSON); a case narrative (case_investigation).")
+    def detail(self) -> str | None:
         import json
 
-        raw = json.dumps(self._row.detail, ensure_ascii=False, sort_keys=True)
-        guard = info.context.guard
-        return raw if not guard.enforcing else guard.decide_and_apply("ProtectionCase", "summary", raw)
+        return json.dumps(self._row.detail, ensure_ascii=False, sort_keys=True)
 
 
 @strawberry.type(description="One 应急处置 measure.")
 class EmergencyAction:
     _row: strawberry.Private[Any]
     _rid: strawberry.Private[str]
-    action = _g("ProtectionCase", "kind", "action")
-    agency_id = _g("ProtectionCase", "agency", "agency_id")
-    occurred_on = _g("ProtectionCase", "opened_at", "occurred_on")
-    placement_kind = _g("ProtectionCase", "summary", "placement_kind")
-    place = _g("ProtectionCase", "summary", "place")
-    since = _g("ProtectionCase", "summary", "since")
-    severity = _g("ProtectionCase", "summary", "severity")
-    note = _g("ProtectionCase", "summary", "note")
+    action = _col("action")
+    agency_id = _col("agency_id")
+    occurred_on = _col("occurred_on")
+    placement_kind = _col("placement_kind")
+    place = _col("place")
+    since = _col("since")
+    severity = _col("severity")
+    note = _col("note")
 
     @strawberry.field(description="The guardian named or the relative entrusted, if in your scope.")
     def person(self, info: Info[Context, None]) -> Person | None:
@@ -230,13 +226,13 @@ class AssessmentView:
     def id(self) -> strawberry.ID:
         return strawberry.ID(self._row.id)
 
-    participants = _g("ProtectionCase", "agency", "participants")
-    safety = _g("Assessment", "safety")
-    guardianship = _g("Assessment", "guardianship")
-    physical_health = _g("Assessment", "physical_health")
-    mental_health = _g("Assessment", "mental_health")
-    risk_level = _g("Assessment", "risk_level")
-    assessed_on = _g("Assessment", "assessed_on")
+    participants = _col("participants")
+    safety = _col("safety")
+    guardianship = _col("guardianship")
+    physical_health = _col("physical_health")
+    mental_health = _col("mental_health")
+    risk_level = _col("risk_level")
+    assessed_on = _col("assessed_on")
 
 
 @strawberry.type(name="CaseService", description="A service of the 帮扶 plan and its provider.")
@@ -248,24 +244,24 @@ class ServiceView:
     def id(self) -> strawberry.ID:
         return strawberry.ID(self._row.id)
 
-    kind = _g("Service", "kind")
-    provider = _g("Service", "provider")
-    provider_agency_id = _g("Service", "agency", "provider_agency_id")
-    status = _g("Service", "status")
-    opened_at = _g("Service", "opened_at")
-    closed_at = _g("Service", "closed_at")
-    outcome = _g("Service", "summary", "outcome")
+    kind = _col("kind")
+    provider = _col("provider")
+    provider_agency_id = _col("provider_agency_id")
+    status = _col("status")
+    opened_at = _col("opened_at")
+    closed_at = _col("closed_at")
+    outcome = _col("outcome")
 
 
 @strawberry.type(name="CaseFollowUp", description="A follow-up on the plan.")
 class FollowUpView:
     _row: strawberry.Private[Any]
     _rid: strawberry.Private[str]
-    service_id = _g("Service", "kind", "service_id")
-    agency_id = _g("Service", "agency", "agency_id")
-    at = _g("Service", "opened_at", "at")
-    note = _g("Service", "summary", "note")
-    next_due_on = _g("Service", "closed_at", "next_due_on")
+    service_id = _col("service_id")
+    agency_id = _col("agency_id")
+    at = _col("at")
+    note = _col("note")
+    next_due_on = _col("next_due_on")
 
 
 @strawberry.type(
@@ -279,16 +275,16 @@ class InterventionView:
     def id(self) -> strawberry.ID:
         return strawberry.ID(self._row.id)
 
-    kind = _g("Intervention", "kind")
-    grounds = _g("Intervention", "grounds")
-    status = _g("Intervention", "status")
-    agency_id = _g("Intervention", "agency", "agency_id")
-    petitioner_agency_id = _g("Intervention", "agency", "petitioner_agency_id")
-    occurred_on = _g("Intervention", "opened_at", "occurred_on")
-    decision = _g("Intervention", "status", "decision")
-    decided_on = _g("Intervention", "closed_at", "decided_on")
-    temporary_guardian = _g("Intervention", "summary", "temporary_guardian")
-    note = _g("Intervention", "summary", "note")
+    kind = _col("kind")
+    grounds = _col("grounds")
+    status = _col("status")
+    agency_id = _col("agency_id")
+    petitioner_agency_id = _col("petitioner_agency_id")
+    occurred_on = _col("occurred_on")
+    decision = _col("decision")
+    decided_on = _col("decided_on")
+    temporary_guardian = _col("temporary_guardian")
+    note = _col("note")
 
     @strawberry.field(description="The guardian the intervention is directed at, if in your scope.")
     def guardian(self, info: Info[Context, None]) -> Person | None:
@@ -325,16 +321,16 @@ class ProtectionCaseFile:
     def child(self, info: Info[Context, None]) -> Person | None:
         return scope.person(info.context.guard, self._row.child_id)
 
-    situation = _g("ProtectionCase", "kind", "situation")
-    status = _g("ProtectionCase", "status")
-    agency_id = _g("ProtectionCase", "agency", "agency_id")
-    police_agency_id = _g("ProtectionCase", "agency", "police_agency_id")
-    township_agency_id = _g("ProtectionCase", "agency", "township_agency_id")
-    risk_level = _g("ProtectionCase", "risk_level")
-    division = _g("ProtectionCase", "division")
-    opened_at = _g("ProtectionCase", "opened_at")
-    closed_at = _g("ProtectionCase", "closed_at")
-    closure_reason = _g("ProtectionCase", "summary", "closure_reason")
+    situation = _col("situation")
+    status = _col("status")
+    agency_id = _col("agency_id")
+    police_agency_id = _col("police_agency_id")
+    township_agency_id = _col("township_agency_id")
+    risk_level = _col("risk_level")
+    division = _col("division")
+    opened_at = _col("opened_at")
+    closed_at = _col("closed_at")
+    closure_reason = _col("closure_reason")
 
     @strawberry.field
     def reports(self) -> list[MandatoryReport]:
@@ -386,11 +382,11 @@ class AgreementView:
     def id(self) -> strawberry.ID:
         return strawberry.ID(self._row.id)
 
-    kind = _g("Agreement", "kind")
-    signed_on = _g("Agreement", "signed_on")
-    valid_from = _g("Agreement", "valid_from")
-    valid_to = _g("Agreement", "valid_to")
-    division = _g("Agreement", "division")
+    kind = _col("kind")
+    signed_on = _col("signed_on")
+    valid_from = _col("valid_from")
+    valid_to = _col("valid_to")
+    division = _col("division")
 
     @strawberry.field
     def guardian(self, info: Info[Context, None]) -> Person | None:

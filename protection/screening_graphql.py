@@ -20,6 +20,7 @@ from strawberry.types import Info
 from auth.enforce import scope
 from auth.enforce.context import Context
 from auth.enforce.errors import from_exception, refused, store_unavailable
+from auth.enforce.guard import FieldDenied
 from auth.enforce.records import Source
 from graph.port import GraphStoreError
 from protection import classification as cls
@@ -56,14 +57,10 @@ class ExplainedFact:
     _value: strawberry.Private[Any]
     _sources: strawberry.Private[list[dict[str, str]]]
 
-    @strawberry.field(description="The value as the field policy lets you see it (masked or null if not).")
-    def value(self, info: Info[Context, None]) -> str | None:
-        guard = info.context.guard
-        if not guard.enforcing or self.prop == "id":
-            return None if self._value is None else str(self._value)
-        guard.trail.records.add(self.record)
-        v = guard.decide_and_apply(self.kind, self.prop, self._value)
-        return None if v is None else str(v)
+    @strawberry.field(description="The value as the field policy lets you see it (masked if so).")
+    def value(self) -> str | None:
+        # Released with the fact (_released): a fact of a denied class is not here at all.
+        return None if self._value is None else str(self._value)
 
     @strawberry.field(description="Source records (system, record id, when) claiming the value.")
     def sources(self, info: Info[Context, None]) -> list[Source] | None:
@@ -101,16 +98,48 @@ class RiskReason:
     evidence: list[str]
 
 
-def _reasons(explanation: dict[str, Any]) -> list[RiskReason]:
+def _released(info: Info[Context, None], f: dict[str, Any]) -> dict[str, Any] | None:
+    """A stored fact as this caller may see it, its text composed from the value that passed the
+    field policy; None for a fact whose class is denied: left out whole, never summarised (a
+    text "serious illness diagnosis Q21.0" beside a null value would be the leak)."""
+    guard = info.context.guard
+    if not guard.enforcing or f["prop"] == "id":
+        return f
+    guard.trail.records.add(f["record"])
+    raw = f["value"]
+    try:
+        value = guard.decide_and_apply(f["kind"], f["prop"], raw)
+    except FieldDenied:
+        return None
+    text = f["text"]
+    if value != raw and raw not in (None, ""):
+        shown = "***" if value is None else str(value)
+        text = text.replace(str(raw), shown)
+    return {**f, "text": text, "value": value}
+
+
+def _released_facts(info: Info[Context, None], facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in (_released(info, f) for f in facts) if r is not None]
+
+
+def _reasons(info: Info[Context, None], explanation: dict[str, Any]) -> list[RiskReason]:
     return [
-        RiskReason(rule=r["rule"], zh=r["zh"], weight=r["weight"], evidence=[f["text"] for f in r["facts"]])
+        RiskReason(
+            rule=r["rule"],
+            zh=r["zh"],
+            weight=r["weight"],
+            evidence=[f["text"] for f in _released_facts(info, r["facts"])],
+        )
         for r in explanation.get("risks", [])
     ]
 
 
-def _lines(explanation: dict[str, Any]) -> list[str]:
-    """One line per rule that holds: its Chinese name and the evidence, for a worklist."""
-    return [f"{r['zh']}: " + "; ".join(f["text"] for f in r["facts"]) for r in explanation.get("risks", [])]
+def _lines(info: Info[Context, None], explanation: dict[str, Any]) -> list[str]:
+    """One line per rule that holds: its Chinese name and the evidence the caller may see."""
+    return [
+        f"{r['zh']}: " + "; ".join(f["text"] for f in _released_facts(info, r["facts"]))
+        for r in explanation.get("risks", [])
+    ]
 
 
 @strawberry.type(
@@ -136,12 +165,18 @@ class Classification:
     facts: list[ExplainedFact]
 
     @staticmethod
-    def of(row: ChildClassification) -> Classification:
+    def of(row: ChildClassification, info: Info[Context, None]) -> Classification:
         ex = row.explanation or {}
         facts = [
-            ExplainedFact.of(f, v["category"], "verdict") for v in ex.get("verdicts", []) for f in v["facts"]
+            ExplainedFact.of(f, v["category"], "verdict")
+            for v in ex.get("verdicts", [])
+            for f in _released_facts(info, v["facts"])
         ]
-        facts += [ExplainedFact.of(f, r["rule"], "rule") for r in ex.get("risks", []) for f in r["facts"]]
+        facts += [
+            ExplainedFact.of(f, r["rule"], "rule")
+            for r in ex.get("risks", [])
+            for f in _released_facts(info, r["facts"])
+        ]
         return Classification(
             person_id=strawberry.ID(row.person_id),
             division=row.division,
@@ -159,7 +194,7 @@ class Classification:
                 Verdict(category=v["category"], holds=v["holds"], missing=list(v["missing"]))
                 for v in ex.get("verdicts", [])
             ],
-            reasons=_reasons(ex),
+            reasons=_reasons(info, ex),
             facts=facts,
         )
 
@@ -167,7 +202,8 @@ class Classification:
 @strawberry.type
 class KeyCount:
     key: str
-    count: int
+    # Null: fewer than the policy's disclosure.min_count, suppressed for this caller.
+    count: int | None
 
 
 def _kc(counter: Any) -> list[KeyCount]:
@@ -191,13 +227,12 @@ class WorklistEntry:
     reasons: list[str] = strawberry.field(description="One line per rule: 中文名: evidence; evidence.")
     _name: strawberry.Private[Any]
 
-    @strawberry.field(description="Person.name as the field policy lets you see it.")
+    @strawberry.field(description="The child's name (declared identity, masked as Person.name).")
     def name(self, info: Info[Context, None]) -> str | None:
         guard = info.context.guard
-        if not guard.enforcing:
-            return self._name
-        guard.trail.records.add(str(self.person_id))
-        return guard.decide_and_apply("Person", "name", self._name)
+        if guard.enforcing:
+            guard.trail.records.add(str(self.person_id))
+        return self._name
 
 
 @strawberry.type
@@ -522,7 +557,7 @@ class ScreeningQuery:
             cls.recompute(info.context.store, _engine(info), [str(person_id)], trigger="read", snapshot=False)
             row = cls.stored(_engine(info), str(person_id))
         info.context.guard.trail.records.add(str(person_id))
-        return Classification.of(row) if row else None
+        return Classification.of(row, info) if row else None
 
     @strawberry.field(description="Children by category in each division one level below (and the total).")
     def classification_counts(self, info: Info[Context, None], division: str) -> list[DivisionCounts]:
@@ -561,7 +596,7 @@ class ScreeningQuery:
                 priority=r.priority,
                 last_visit=r.last_visit,
                 rules=list(r.risks or []),
-                reasons=_lines(r.explanation or {}),
+                reasons=_lines(info, r.explanation or {}),
                 _name=nodes[r.person_id].props.get("name") if r.person_id in nodes else None,
             )
             for r in page.rows

@@ -94,7 +94,10 @@ COLUMNS: dict[str, tuple[tuple[str, ...], Any, Any]] = {
 
 # One row per role, one column per field of COLUMNS, in order:
 #   A = allowed: the full value; M = masked: the masked value; D = denied: null, and an error at
-#   its path with reason denied_by_policy. Purpose declared: case_work, which every sensitive
+#   its path with reason denied_by_policy; X = the list itself is of a denied class, so it is
+#   empty (its records left out whole, not even their ids). A role that sees idNumber masked
+#   sees birthDate as a year (masks against reconstruction, policy [reconstruction]).
+#   Purpose declared: case_work, which every sensitive
 #   class accepts in full, so the letters are the policy's rules themselves.
 # (hh is the household class, agr the family class, grd/cls education, icd health, opn the case
 # class, nar case_investigation, src provenance; grade's mask keeps it, so A and M look alike.)
@@ -102,26 +105,26 @@ COLUMNS: dict[str, tuple[tuple[str, ...], Any, Any]] = {
 MATRIX: dict[str, str] = {
     "civil_caseworker":    "A   A   A   A   A   A   A   A   A   A   A   A   A   A",
     "civil_supervisor":    "A   A   A   A   A   A   A   A   A   A   A   A   A   A",
-    "civil_director":      "A   A   M   M   M   A   A   A   A   M   A   A   D   M",
+    "civil_director":      "A   M   M   M   M   A   A   A   A   M   A   A   D   M",
     "township_caseworker": "A   A   A   A   A   A   A   A   A   M   A   A   A   M",
-    "township_leader":     "A   A   M   M   A   A   A   A   A   M   A   A   M   M",
-    "village_supervisor":  "A   A   M   A   A   A   A   A   A   D   A   A   D   D",
-    "edu_teacher":         "A   A   M   A   M   M   A   A   A   D   M   M   D   D",
-    "edu_registrar":       "A   A   A   A   M   M   A   A   A   D   M   M   D   D",
-    "edu_bureau":          "A   A   M   M   M   M   M   A   A   D   M   M   D   D",
+    "township_leader":     "A   M   M   M   A   A   A   A   A   M   A   A   M   M",
+    "village_supervisor":  "A   M   M   A   A   A   A   A   A   X   A   A   D   D",
+    "edu_teacher":         "A   M   M   A   M   M   A   A   A   X   M   M   D   D",
+    "edu_registrar":       "A   A   A   A   M   M   A   A   A   X   M   M   D   D",
+    "edu_bureau":          "A   M   M   M   M   M   M   A   A   X   M   M   D   D",
     "police_officer":      "A   A   A   A   A   A   A   M   M   M   A   A   A   M",
-    "police_registrar":    "A   A   A   A   A   A   A   M   M   D   A   A   D   A",
-    "health_doctor":       "A   A   A   A   M   D   M   D   D   A   A   M   D   D",
-    "health_officer":      "A   A   M   M   M   D   M   D   D   A   A   M   D   D",
-    "justice_lawyer":      "A   A   A   A   A   M   A   D   D   M   A   A   A   D",
-    "justice_officer":     "A   A   M   M   M   M   M   D   D   D   A   M   D   D",
+    "police_registrar":    "A   A   A   A   A   A   A   M   M   X   A   A   D   A",
+    "health_doctor":       "A   A   A   A   M   D   M   X   X   A   A   M   D   D",
+    "health_officer":      "A   M   M   M   M   D   M   X   X   A   A   M   D   D",
+    "justice_lawyer":      "A   A   A   A   A   M   A   X   X   M   A   A   A   D",
+    "justice_officer":     "A   M   M   M   M   M   M   X   X   X   A   M   D   D",
     "court_judge":         "A   A   A   M   A   A   A   M   M   M   A   A   A   A",
-    "court_clerk":         "A   A   A   A   A   A   A   M   M   D   A   A   M   M",
+    "court_clerk":         "A   A   A   A   A   A   A   M   M   X   A   A   M   M",
     "prosecutor":          "A   A   A   M   A   A   A   M   M   M   A   A   A   A",
-    "womens_federation":   "M   M   D   D   M   M   M   M   M   D   M   M   D   D",
+    "womens_federation":   "M   M   D   D   M   M   M   M   M   X   M   M   D   D",
     "dpf_officer":         "M   M   D   D   M   M   M   M   M   M   A   M   D   D",
-    "dpf_rehab":           "A   A   M   A   A   M   M   M   M   A   A   M   D   D",
-    "social_worker":       "A   A   M   A   A   A   A   A   A   M   A   A   D   D",
+    "dpf_rehab":           "A   M   M   A   A   M   M   M   M   A   A   M   D   D",
+    "social_worker":       "A   M   M   A   A   A   A   A   A   M   A   A   D   D",
     "welfare_staff":       "A   A   A   A   A   A   A   A   A   A   A   A   M   D",
     "auditor":             "M   M   M   M   M   M   M   M   M   M   M   A   D   A",
     "analyst":             "M   M   D   D   M   M   M   M   M   M   M   M   D   D",
@@ -280,6 +283,10 @@ def test_role_sees_exactly_its_row(api: RoleApi, who: str) -> None:
     errors = _errors_by_path(body)
     expected_error_paths: set[tuple[str | int, ...]] = set()
     for letter, (column, (path, full, masked)) in zip(MATRIX[who].split(), COLUMNS.items(), strict=True):
+        if letter == "X":
+            assert person[path[0]] == [], f"{who}.{column}: a denied list must be empty"
+            assert ("person", path[0]) not in errors, who
+            continue
         cells = _cells(person, path, ["person"])
         assert cells, f"{who}: no {column} in the response"
         for at, value in cells:

@@ -14,13 +14,17 @@ from typing import Any
 from graphql import GraphQLError
 
 from auth.enforce.errors import NOT_VISIBLE, forbidden
-from auth.policy import Policy, ScopeFacts
+from auth.policy import UNCLASSIFIED, FieldDecision, Policy, ScopeFacts
 from auth.principal import Principal
 from graph.port import GraphStore
 from graph.profile import PersonFacts, Profile, load_profile, person_facts
 from graph.records import Node, Rel
 
 PERSON_PREFIX = "person:"
+UNDECLARED = FieldDecision("deny", UNCLASSIFIED, "")
+# Classes whose allowed reads are not listed field by field on the audit entry (links, ids,
+# capability-gated metadata): the records they lead to are.
+_UNRECORDED = frozenset({"public", "system", "link", "operational"})
 __all__ = ["NOT_VISIBLE", "AuditTrail", "FieldDenied", "Guard"]
 
 
@@ -181,6 +185,28 @@ class Guard:
         if decision is None:
             decision = self._decisions[key] = self.policy.decide(self.principal, kind, prop)
         self.trail.fields[decision.decision].add(f"{kind}.{prop}")
+        if decision.reason == "break_glass":
+            self.trail.break_glass = True
+        if decision.decision == "allow":
+            return "allow"
+        self.trail.reasons.add(decision.reason)
+        if decision.decision == "mask":
+            return "mask"
+        raise FieldDenied(decision.reason)
+
+    def decide_field(self, type_name: str, field_name: str) -> str:
+        """ "allow" or "mask" for a declared API field (`fields.<Type>.<field>` in the policy);
+        FieldDenied for a denial or a field with no declared class (fail closed)."""
+        assert self.policy is not None and self.principal is not None
+        key = ("@" + type_name, field_name)
+        decision = self._decisions.get(key)
+        if decision is None:
+            cls = self.policy.api_field_class(type_name, field_name)
+            decision = self._decisions[key] = (
+                self.policy.decide_class(self.principal, cls) if cls else UNDECLARED
+            )
+        if decision.decision != "allow" or decision.sensitivity not in _UNRECORDED:
+            self.trail.fields[decision.decision].add(f"{type_name}.{field_name}")
         if decision.reason == "break_glass":
             self.trail.break_glass = True
         if decision.decision == "allow":

@@ -11,6 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from auth.enforce.context import Context
+from auth.enforce.layer import declare_graph_field
 from graph.model import NODE_KINDS, REL_KINDS, PropType
 from graph.profile import Profile
 from graph.records import Node, Rel
@@ -32,7 +33,11 @@ def _scopes(kind: str, prop: str) -> list[list[str]]:
 
 def _node_prop_field(kind: str, prop: str, py_type: type) -> Any:
     def resolve(self: Any, info: Info[Context, None]) -> Any:
-        return info.context.guard.read(self._node, prop)
+        # The raw value: the enforcement layer (auth.enforce.layer) decides it as kind.prop.
+        guard = info.context.guard
+        if guard.enforcing:
+            guard.trail.records.add(self._node.id)
+        return self._node.props.get(prop)
 
     resolve.__annotations__ = {"self": Any, "info": Info, "return": py_type | None}
     return strawberry.federation.field(
@@ -45,7 +50,10 @@ def _node_prop_field(kind: str, prop: str, py_type: type) -> Any:
 
 def _rel_prop_field(rel_type: str, prop: str, py_type: type) -> Any:
     def resolve(self: Any, info: Info[Context, None]) -> Any:
-        return info.context.guard.read_rel(self._rel, prop)
+        guard = info.context.guard
+        if guard.enforcing:
+            guard.trail.records.add(self._rel.id)
+        return self._rel.props.get(prop)
 
     resolve.__annotations__ = {"self": Any, "info": Info, "return": py_type | None}
     return strawberry.federation.field(
@@ -60,6 +68,7 @@ def _with_props(cls: type, kind: str, skip: tuple[str, ...] = ()) -> type:
     for prop, ptype in NODE_KINDS[kind].props.items():
         if prop not in skip:
             setattr(cls, prop, _node_prop_field(kind, prop, _PY[ptype]))
+            declare_graph_field(cls.__name__, camel(prop), kind, prop)
             cls.__annotations__[prop] = _PY[ptype] | None
     return cls
 
@@ -67,6 +76,7 @@ def _with_props(cls: type, kind: str, skip: tuple[str, ...] = ()) -> type:
 def _with_rel_props(cls: type, rel_type: str) -> type:
     for prop, ptype in REL_KINDS[rel_type].props.items():
         setattr(cls, prop, _rel_prop_field(rel_type, prop, _PY[ptype]))
+        declare_graph_field(cls.__name__, camel(prop), rel_type, prop)
         cls.__annotations__[prop] = _PY[ptype] | None
     return cls
 

@@ -106,7 +106,7 @@ class MergeResult:
 @strawberry.type(description="How many children, and which (those in your scope), fall under a finding.")
 class CrossCheckFinding:
     finding: str
-    count: int
+    count: int | None
     examples: list[Person]
 
 
@@ -114,7 +114,7 @@ class CrossCheckFinding:
 class CrossCheckReport:
     as_of: date
     division: str
-    children: int
+    children: int | None
     findings: list[CrossCheckFinding]
     conflicting_attributes: list[str]
 

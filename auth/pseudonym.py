@@ -68,6 +68,22 @@ class Pseudonymizer:
             return None
         return record_id if record_id.partition(":")[0].lower() == kind else None
 
+    def seal(self, value: str, context: str) -> str:
+        """An opaque token for ``value`` that only ``unseal`` with the same context opens: a
+        paging cursor bound to one caller (another caller's token does not open)."""
+        sealed = self._siv.encrypt(value.encode("utf-8"), [*_CONTEXT, context.encode("utf-8")])
+        return "c" + SEPARATOR + base64.b32encode(sealed).decode("ascii").rstrip("=").lower()
+
+    def unseal(self, token: str, context: str) -> str | None:
+        head, sep, body = token.partition(SEPARATOR)
+        if head != "c" or not sep or not body or len(body) > 400:
+            return None
+        try:
+            raw = base64.b32decode(body.upper() + "=" * (-len(body) % 8))
+            return self._siv.decrypt(raw, [*_CONTEXT, context.encode("utf-8")]).decode("utf-8")
+        except (ValueError, InvalidTag, UnicodeDecodeError):
+            return None
+
 
 def is_pseudonym(value: str) -> bool:
     return SEPARATOR in value and ":" not in value

@@ -202,15 +202,32 @@ class _View:
     def record_id(self, raw: str) -> str:
         """A record id from what the caller sent: an id, or a pseudonym this deployment made."""
         value = str(raw).strip()
-        if is_pseudonym(value):
+        sent_pseudonym = is_pseudonym(value)
+        if sent_pseudonym:
             found = self._pseudonymizer().decode(value)
             if found is None:
                 raise not_found()
             value = found
         try:
-            label_of(value)
+            kind = label_of(value)
         except ValueError:
             raise refused("not a record id or pseudonym", "BAD_REQUEST") from None
+        if self.pseudonyms is not None and not sent_pseudonym and kind not in net.PUBLIC_KINDS:
+            # A real id in, its pseudonym out would link the two: a pseudonymised caller names
+            # people by pseudonym unless it may re-identify them, for a declared purpose.
+            policy, principal = self.guard.policy, self.ctx.principal
+            if not (
+                policy is not None
+                and principal is not None
+                and principal.purpose in policy.purpose_codes
+                and policy.can(principal, "reidentify")
+            ):
+                self.guard.trail.reasons.add("pseudonym_required")
+                raise refused(
+                    "a pseudonymised network names people by pseudonym", "FORBIDDEN", "pseudonym_required"
+                )
+            self.guard.trail.reasons.add("named_by_record_id")
+            self.guard.trail.records.add(value)
         return value
 
     def out_id(self, record_id: str) -> strawberry.ID:
@@ -221,11 +238,22 @@ class _View:
     def out_rel_id(self, rel: Rel) -> strawberry.ID:
         return strawberry.ID(rel.id if self.pseudonyms is None else self.pseudonyms.encode(rel.id))
 
+    def _cursor_context(self) -> str:
+        p = self.ctx.principal
+        return f"cursor|{p.issuer}|{p.client_id}|{p.subject}" if p is not None else "cursor|-"
+
     def cursor_in(self, after: str | None) -> str | None:
-        return self.record_id(after) if after else None
+        """A cursor this caller was given: opaque, bound to the caller (no record id inside)."""
+        if not after:
+            return None
+        found = self._pseudonymizer().unseal(after, self._cursor_context())
+        if found is None:
+            raise refused("not a cursor of yours", "BAD_REQUEST", "invalid_cursor")
+        return found
 
     def cursor_out(self, cursor: str | None) -> str | None:
-        return str(self.out_id(cursor)) if cursor else None
+        """The store's cursor is the last record scanned, in scope or not: sealed, it names none."""
+        return self._pseudonymizer().seal(cursor, self._cursor_context()) if cursor else None
 
     # row scope
     def visible(self, node: Node) -> bool:

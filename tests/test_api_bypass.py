@@ -416,13 +416,19 @@ def test_a_record_of_another_kind_is_not_served_as_a_person(api: Api, who: str, 
 
 def test_looking_up_an_out_of_scope_id_number_is_like_looking_up_none(api: Api) -> None:
     query = "query ($n: String!) { personByIdNumber(idNumber: $n) { id name } }"
-    other = api.post("village", query, {"n": OTHER["id_number"]})
-    missing = api.post("village", query, {"n": "500101201707070000"})
+    # The township sees ID numbers in full; the other child is outside its jurisdiction.
+    other = api.post("township", query, {"n": OTHER["id_number"]})
+    missing = api.post("township", query, {"n": "500101201707070000"})
     assert other.json() == missing.json()
     assert other.json()["errors"][0]["extensions"] == NOT_FOUND
     assert_absent(other.text, _values("other"))
-    own = api.gql("village", query, {"n": PEOPLE["child"]["id_number"]})
+    own = api.gql("township", query, {"n": PEOPLE["child"]["id_number"]})
     assert own["data"]["personByIdNumber"] == {"id": "person:child", "name": "甲乙"}
+    # The village committee sees ID numbers masked: no lookup by one at all, whatever the number
+    # (a lookup would confirm a guess the mask hides).
+    refused = [api.post("village", query, {"n": n}).json() for n in (PEOPLE["child"]["id_number"], "1")]
+    assert refused[0] == refused[1]
+    assert refused[0]["errors"][0]["extensions"] == {"code": "FORBIDDEN", "reason": "lookup_not_permitted"}
 
 
 def test_search_and_listing_return_only_people_in_scope(api: Api) -> None:

@@ -347,10 +347,10 @@ def test_households_with_no_adult_present_page_by_page(world: tuple[Api, Plan]) 
         if not page["hasNextPage"]:
             break
     assert got == want
-    # The analyst's cursor is a pseudonym too, and continues the same scan.
+    # The analyst's cursor is opaque and bound to the analyst, and continues the same scan.
     page = _data(api.gql("analyst", HOUSEHOLDS, {"d": TOWN3, "after": None}))
     page = page["networkHouseholdsWithoutAdults"]
-    assert "household:" not in str(page) and page["endCursor"].startswith("household~")
+    assert "household:" not in str(page) and page["endCursor"].startswith("c~")
     nxt = _data(api.gql("analyst", HOUSEHOLDS, {"d": TOWN3, "after": page["endCursor"]}))
     ids = [i["household"]["id"] for i in page["items"] + nxt["networkHouseholdsWithoutAdults"]["items"]]
     assert _real(api, ids) == want[:8]

@@ -286,7 +286,9 @@ class HealthSource(Source):
             "kind": kind,
             "icd10": icd,
             "occurred_on": start.isoformat(),
-            "facility": facility_name,
+            # The facility's code when the reference knows it: the code a clinic agency is
+            # registered with (its patient scope), not its display name.
+            "facility": facility.facility_id if facility else facility_name,
             "division": facility.division_code if facility else None,
         }
         return self._event(row, subject, props, Interpreted())

@@ -161,11 +161,6 @@ def start_of_day(d: date) -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=CST)
 
 
-def today_cst() -> date:
-    """Today in China: the bound for dates that cannot be in the future."""
-    return datetime.now(CST).date()
-
-
 def utc_from_timestamp(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 

@@ -10,12 +10,13 @@ since. They are listed per institution with the days since the event.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from graph.port import GraphStore
+from kernel import clock
 from kernel.db import session
 from protection.case_tables import CaseStep, MandatoryReport, ProtectionCaseRow
 
@@ -67,7 +68,7 @@ def _events(store: GraphStore, label: str, prefix: str, limit: int) -> list:  # 
 def missed_reports(
     store: GraphStore, engine: Engine, division_prefix: str, today: date | None = None, limit: int = 20000
 ) -> list[MissedReport]:
-    today = today or datetime.now(UTC).date()
+    today = today or clock.today()
     with session(engine) as s:
         filed: dict[str, list[tuple[str, date]]] = {}
         for r in s.exec(
@@ -158,7 +159,7 @@ def overdue_steps(
     at: datetime | None = None,
 ) -> list[OverdueStep]:
     """Open steps past their deadline: an agency's own, or all of a jurisdiction's (per agency)."""
-    at = at or datetime.now(UTC)
+    at = at or clock.now()
     with session(engine) as s:
         q = (
             select(CaseStep, ProtectionCaseRow)

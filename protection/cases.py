@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, update
@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from auth.identities import division_contains
 from auth.principal import Principal
 from auth.tables import Agency
+from kernel import clock
 from kernel.db import session
 from kernel.db.engine import SQLITE_BEGIN_OPTION
 from kernel.settings import Settings
@@ -82,7 +83,7 @@ class Actor:
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 @dataclass

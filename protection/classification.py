@@ -39,6 +39,7 @@ from graph.model import division_prefix, label_of
 from graph.port import GraphStore
 from graph.profile import Profile
 from graph.records import Node, Rel, Subgraph
+from kernel import clock
 from kernel.db.tables import utcnow
 from protection.screening_config import ScreeningConfig, config
 from protection.screening_tables import ChildClassification, StatCount, StatSnapshot
@@ -463,7 +464,7 @@ def assess(
     node = profile.node(person_id)
     assert node is not None
     cfg = config()
-    view = ChildView(node, profile, as_of or date.today(), cfg)
+    view = ChildView(node, profile, as_of or clock.today(), cfg)
     result = classify(view)
     if result.age is None or result.age >= cfg.section("classification")["distress_age_limit"]:
         return None
@@ -547,7 +548,7 @@ def recompute(
     rows of people no longer there or no longer children.
     """
     started = time.perf_counter()
-    as_of = as_of or date.today()
+    as_of = as_of or clock.today()
     limit = config().section("classification")["distress_age_limit"]
     if person_ids is not None:
         candidates = list(dict.fromkeys(person_ids))

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from graph.model import LEVEL_DIGITS, DivisionLevel, division_level, division_prefix
+from kernel import clock
 from kernel.db.tables import utcnow
 from protection.classification import CATEGORIES, counts_by_division
 from protection.screening_config import config
@@ -109,7 +110,7 @@ class ReportView:
 
     @property
     def overdue(self) -> bool:
-        today = date.today()
+        today = clock.today()
         if self.record and self.record.submitted_at:
             return self.record.submitted_at.date() > self.deadline
         return today > self.deadline

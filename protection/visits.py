@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from graph.model import DivisionLevel, division_level, division_prefix
 from graph.port import GraphStore, GraphStoreError
 from graph.records import Assertion, NodeRecord, RelRecord
+from kernel import clock
 from kernel.db.tables import utcnow
 from protection.screening_config import config
 from protection.screening_tables import (
@@ -95,7 +96,7 @@ def validate(inp: VisitInput, today: date | None = None) -> None:
         raise VisitError(
             f"unknown livingArrangement {inp.living_arrangement!r}; allowed: {', '.join(cfg.arrangements)}"
         )
-    if inp.visited_on > (today or date.today()) + timedelta(days=1):
+    if inp.visited_on > (today or clock.today()) + timedelta(days=1):
         raise VisitError("visitedOn is in the future")
     if inp.base_version < 0:
         raise VisitError("baseVersion cannot be negative")

@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 
 from graph.records import Assertion, NodeRecord
+from kernel import clock
 from tests.api_fixtures import Api, serve
 from tests.contract.test_graph_store import COUNTY, TOWN, VILLAGE, VILLAGE2
 from tests.screening_support import Families, away, data, error, store_of
@@ -77,7 +78,7 @@ def test_a_visit_snapshot_updates_only_its_village(api: Api) -> None:
     visit = {
         "clientId": "stat-visit-1",
         "personId": "person:child",
-        "visitedOn": datetime.now().date().isoformat(),
+        "visitedOn": clock.today().isoformat(),
         "findings": [],
         "livingArrangement": "with_parents",
         "baseVersion": 0,

@@ -23,6 +23,7 @@ from api.guard import NOT_VISIBLE
 from api.types import Person
 from graph.port import GraphStoreError
 from graph.profile import Profile
+from kernel import clock
 from kernel.db import session
 from protection import agreements as agr
 from protection import assessment as asm
@@ -714,7 +715,7 @@ class ProtectionQuery:
         actor = _actor(info, "manage_agreements")
         ctx = info.context
         assert ctx.sql is not None
-        flags = agr.agreement_flags(ctx.store, ctx.sql, _prefix_within(actor, division), date.today())
+        flags = agr.agreement_flags(ctx.store, ctx.sql, _prefix_within(actor, division), clock.today())
         guard = ctx.guard
         out = []
         for f in flags:

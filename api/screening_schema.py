@@ -23,6 +23,7 @@ from api.guard import NOT_VISIBLE
 from api.types import Source
 from graph.model import division_prefix
 from graph.port import GraphStoreError
+from kernel import clock
 from protection import classification as cls
 from protection import reporting, screening, statistics, visits
 from protection.screening_config import config
@@ -618,7 +619,7 @@ class ScreeningQuery:
     ) -> list[VillageSchedule]:
         info.context.guard.authorize("read_worklist")
         _prefix(info, division)
-        out = visits.schedule(_engine(info), info.context.store, division, year or date.today().year)
+        out = visits.schedule(_engine(info), info.context.store, division, year or clock.today().year)
         return [
             VillageSchedule(
                 division=v.division,

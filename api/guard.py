@@ -99,7 +99,8 @@ class Guard:
         return self._visible[person_id]
 
     def _in_scope(self, facts: PersonFacts) -> bool:
-        assert self.policy is not None and self.principal is not None
+        if self.policy is None or self.principal is None:
+            raise RuntimeError("an enforcing check without a policy and a principal")
         decision = self.policy.in_scope(
             self.principal,
             ScopeFacts(
@@ -121,7 +122,8 @@ class Guard:
         """
         if not self.enforcing:
             return
-        assert self.policy is not None and self.principal is not None
+        if self.policy is None or self.principal is None:
+            raise RuntimeError("an enforcing check without a policy and a principal")
         if not self.policy.can(self.principal, capability):
             self.trail.reasons.add("capability_missing")
             raise GraphQLError(
@@ -135,14 +137,16 @@ class Guard:
         each row is still checked."""
         if not self.enforcing:
             return ""
-        assert self.policy is not None and self.principal is not None
+        if self.policy is None or self.principal is None:
+            raise RuntimeError("an enforcing check without a policy and a principal")
         return self.policy.row_scope(self.principal).division_prefix
 
     def divisions_visible(self, divisions: set[str]) -> bool:
         """Row scope for a record known only by its places (a source record awaiting review)."""
         if not self.enforcing:
             return True
-        assert self.policy is not None and self.principal is not None
+        if self.policy is None or self.principal is None:
+            raise RuntimeError("an enforcing check without a policy and a principal")
         facts = ScopeFacts(divisions=frozenset(d for d in divisions if d))
         allowed = self.policy.in_scope(self.principal, facts).allowed
         if not allowed:
@@ -170,13 +174,15 @@ class Guard:
     def decide_and_apply(self, kind: str, prop: str, raw: Any) -> Any:
         if self.decide(kind, prop) == "allow":
             return raw
-        assert self.policy is not None
+        if self.policy is None:
+            raise RuntimeError("an enforcing check without a policy")
         return self.policy.mask(kind, prop, raw)
 
     def decide(self, kind: str, prop: str) -> str:
         """ "allow" or "mask" for ``kind.prop``, on the audit trail; FieldDenied for a denial. For
         values that are not one property's scalar (a list of findings), which the caller masks."""
-        assert self.policy is not None and self.principal is not None
+        if self.policy is None or self.principal is None:
+            raise RuntimeError("an enforcing check without a policy and a principal")
         key = (kind, prop)
         decision = self._decisions.get(key)
         if decision is None:
@@ -202,7 +208,8 @@ class Guard:
         """Sources behind a fact: which systems and records. Masked, the record ids are hidden."""
         if not self.enforcing:
             return items
-        assert self.policy is not None and self.principal is not None
+        if self.policy is None or self.principal is None:
+            raise RuntimeError("an enforcing check without a policy and a principal")
         decision = self.policy.decide(self.principal, kind, "sources")
         self.trail.fields[decision.decision].add(f"{kind}.sources")
         if decision.decision == "allow":

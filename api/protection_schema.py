@@ -64,7 +64,8 @@ def _run(info: Info[Context, None], capability: str, fn: Callable[[Work], T]) ->
     """The change (protection.projection.carry_out), then what it wrote on the audit trail."""
     actor = _actor(info, capability)
     ctx = info.context
-    assert ctx.sql is not None and ctx.settings is not None
+    if ctx.sql is None or ctx.settings is None:
+        raise GraphQLError("the relational store is not configured", extensions={"code": "UNAVAILABLE"})
     try:
         result, w = carry_out(ctx.sql, ctx.store, actor, ctx.settings, fn)
     except WorkflowError as exc:
@@ -86,7 +87,8 @@ def _child(info: Info[Context, None], child_id: str) -> tuple[Profile, str]:
     if profile is None or not guard.visible_person(profile, child_id):
         raise _not_found("person")
     node = profile.node(child_id)
-    assert node is not None
+    if node is None:
+        raise _not_found("person")
     return profile, node.props.get("division") or ""
 
 
@@ -119,7 +121,8 @@ def _readable(info: Info[Context, None], f: CaseFile | None) -> CaseFile:
 
 
 def _file(info: Info[Context, None], case_id: str) -> "ProtectionCaseFile":
-    assert info.context.sql is not None
+    if info.context.sql is None:
+        raise GraphQLError("the relational store is not configured", extensions={"code": "UNAVAILABLE"})
     return ProtectionCaseFile.of(_readable(info, case_file(info.context.sql, case_id)))
 
 
@@ -604,7 +607,8 @@ def _guardians(profile: Profile, child_id: str) -> set[str]:
 
 
 def _case_child(info: Info[Context, None], case_id: str) -> str:
-    assert info.context.sql is not None
+    if info.context.sql is None:
+        raise GraphQLError("the relational store is not configured", extensions={"code": "UNAVAILABLE"})
     f = case_file(info.context.sql, case_id)
     if f is None:
         raise _not_found("case")
@@ -629,7 +633,8 @@ class ProtectionQuery:
         self, info: Info[Context, None], child_id: strawberry.ID | None = None, open_only: bool = True
     ) -> list[ProtectionCaseFile]:
         actor = _actor(info)
-        assert info.context.sql is not None
+        if info.context.sql is None:
+            raise GraphQLError("the relational store is not configured", extensions={"code": "UNAVAILABLE"})
         if child_id is not None:
             _child(info, str(child_id))
             rows = cases_of(info.context.sql, child_id=str(child_id), open_only=open_only)
@@ -644,7 +649,8 @@ class ProtectionQuery:
         from protection.case_tables import MandatoryReport as Row
 
         actor = _actor(info)
-        assert info.context.sql is not None
+        if info.context.sql is None:
+            raise GraphQLError("the relational store is not configured", extensions={"code": "UNAVAILABLE"})
         with session(info.context.sql) as s:
             q = select(Row).where(Row.receiving_agency_id == actor.agency_id)
             if status:
@@ -659,7 +665,8 @@ class ProtectionQuery:
         from protection.case_tables import CaseStep as Row
 
         actor = _actor(info)
-        assert info.context.sql is not None
+        if info.context.sql is None:
+            raise GraphQLError("the relational store is not configured", extensions={"code": "UNAVAILABLE"})
         with session(info.context.sql) as s:
             q = select(Row).where(Row.agency_id == actor.agency_id, Row.status == "open")
             rows = list(s.exec(q.order_by(col(Row.due_at)).limit(500)))
@@ -672,7 +679,8 @@ class ProtectionQuery:
     def overdue_steps(self, info: Info[Context, None], division: str | None = None) -> list[OverdueStep]:
         actor = _actor(info)
         ctx = info.context
-        assert ctx.sql is not None and ctx.principal is not None
+        if ctx.sql is None or ctx.principal is None:
+            raise GraphQLError("the relational store is not configured", extensions={"code": "UNAVAILABLE"})
         broad = ctx.guard.policy is None or ctx.guard.policy.can(ctx.principal, "read_accountability")
         prefix = _prefix_within(actor, division) if broad else None
         rows = overdue_steps(ctx.sql, division_prefix=prefix, agency_id=None if broad else actor.agency_id)
@@ -696,7 +704,8 @@ class ProtectionQuery:
     def missed_reports(self, info: Info[Context, None], division: str | None = None) -> list[MissedReport]:
         actor = _actor(info, "read_accountability")
         ctx = info.context
-        assert ctx.sql is not None
+        if ctx.sql is None:
+            raise GraphQLError("the relational store is not configured", extensions={"code": "UNAVAILABLE"})
         return [
             MissedReport(
                 kind=m.kind,
@@ -714,7 +723,8 @@ class ProtectionQuery:
     def agreement_flags(self, info: Info[Context, None], division: str | None = None) -> list[AgreementFlag]:
         actor = _actor(info, "manage_agreements")
         ctx = info.context
-        assert ctx.sql is not None
+        if ctx.sql is None:
+            raise GraphQLError("the relational store is not configured", extensions={"code": "UNAVAILABLE"})
         flags = agr.agreement_flags(ctx.store, ctx.sql, _prefix_within(actor, division), clock.today())
         guard = ctx.guard
         out = []
@@ -734,13 +744,15 @@ class ProtectionQuery:
     @strawberry.field(description="Agreements about a child in your scope.")
     def agreements(self, info: Info[Context, None], child_id: strawberry.ID) -> list[AgreementView]:
         _child(info, str(child_id))
-        assert info.context.sql is not None
+        if info.context.sql is None:
+            raise GraphQLError("the relational store is not configured", extensions={"code": "UNAVAILABLE"})
         return _views(AgreementView, agr.agreements_of(info.context.sql, str(child_id)), "agreement")
 
     @strawberry.field(description="Your agency's webhook subscriptions.")
     def webhook_subscriptions(self, info: Info[Context, None]) -> list[WebhookSubscription]:
         actor = _actor(info, "manage_webhooks")
-        assert info.context.sql is not None
+        if info.context.sql is None:
+            raise GraphQLError("the relational store is not configured", extensions={"code": "UNAVAILABLE"})
         return [_subscription(s) for s in wh.subscriptions(info.context.sql, actor.agency_id)]
 
     @strawberry.field(description="Your agency's webhook deliveries (outbox), newest first.")
@@ -748,7 +760,8 @@ class ProtectionQuery:
         self, info: Info[Context, None], status: str | None = None
     ) -> list[WebhookDelivery]:
         actor = _actor(info, "manage_webhooks")
-        assert info.context.sql is not None
+        if info.context.sql is None:
+            raise GraphQLError("the relational store is not configured", extensions={"code": "UNAVAILABLE"})
         return [
             WebhookDelivery(
                 id=strawberry.ID(d.id),
@@ -1024,7 +1037,8 @@ class ProtectionMutation:
     ) -> WebhookSubscriptionCreated:
         actor = _actor(info, "manage_webhooks")
         ctx = info.context
-        assert ctx.sql is not None and ctx.settings is not None
+        if ctx.sql is None or ctx.settings is None:
+            raise GraphQLError("the relational store is not configured", extensions={"code": "UNAVAILABLE"})
         try:
             sub, secret = wh.subscribe(
                 ctx.sql, ctx.settings, actor.agency_id, actor.client_id, url, events or []
@@ -1037,7 +1051,8 @@ class ProtectionMutation:
     @strawberry.mutation(description="Stop a subscription of your agency.")
     def unsubscribe_webhook(self, info: Info[Context, None], id: strawberry.ID) -> bool:
         actor = _actor(info, "manage_webhooks")
-        assert info.context.sql is not None
+        if info.context.sql is None:
+            raise GraphQLError("the relational store is not configured", extensions={"code": "UNAVAILABLE"})
         if not wh.unsubscribe(info.context.sql, actor.agency_id, str(id)):
             raise _not_found("subscription")
         info.context.guard.wrote(f"webhook:{id}", "WebhookSubscription.active")
@@ -1046,5 +1061,6 @@ class ProtectionMutation:
     @strawberry.mutation(description="Queue your agency's failed deliveries again.")
     def retry_failed_webhooks(self, info: Info[Context, None]) -> int:
         actor = _actor(info, "manage_webhooks")
-        assert info.context.sql is not None
+        if info.context.sql is None:
+            raise GraphQLError("the relational store is not configured", extensions={"code": "UNAVAILABLE"})
         return wh.retry_failed(info.context.sql, actor.agency_id)

@@ -37,7 +37,10 @@ def _visible_person(info: Info[Context, None], person_id: str) -> Person | None:
             "no such person in your scope", extensions={"code": "NOT_FOUND", "reason": NOT_VISIBLE}
         )
     node = profile.node(person_id)
-    assert node is not None
+    if node is None:
+        raise GraphQLError(
+            "no such person in your scope", extensions={"code": "NOT_FOUND", "reason": NOT_VISIBLE}
+        )
     return Person(_node=node, _profile=profile)
 
 
@@ -57,7 +60,8 @@ def _connection(info: Info[Context, None], ids: list[str], more: bool) -> Person
         profile = guard.profile(pid)
         if profile is not None and guard.visible_person(profile, pid):
             node = profile.node(pid)
-            assert node is not None
+            if node is None:
+                continue
             edges.append(PersonEdge(cursor=pid, node=Person(_node=node, _profile=profile)))
     end = edges[-1].cursor if edges else None
     return PersonConnection(

@@ -55,7 +55,8 @@ def _prefix(info: Info[Context, None], division: str) -> str:
     prefix = division_prefix(division)
     guard = info.context.guard
     if guard.enforcing:
-        assert guard.policy is not None and guard.principal is not None
+        if guard.policy is None or guard.principal is None:
+            raise _err("not authenticated", "UNAUTHENTICATED", "no_principal")
         own = guard.policy.row_scope(guard.principal).division_prefix
         if own is None or not prefix.startswith(own):
             guard.trail.reasons.add("out_of_scope")
@@ -67,7 +68,8 @@ def _own_prefix(info: Info[Context, None]) -> str | None:
     guard = info.context.guard
     if not guard.enforcing:
         return None
-    assert guard.policy is not None and guard.principal is not None
+    if guard.policy is None or guard.principal is None:
+        raise _err("not authenticated", "UNAUTHENTICATED", "no_principal")
     return guard.policy.row_scope(guard.principal).division_prefix or "~"
 
 
@@ -81,7 +83,8 @@ def _visible_child(info: Info[Context, None], person_id: str) -> str:
     if profile is None or not guard.visible_person(profile, person_id):
         raise _err("no such person in your scope", "NOT_FOUND", NOT_VISIBLE)
     node = profile.node(person_id)
-    assert node is not None
+    if node is None:
+        raise _err("no such person in your scope", "NOT_FOUND", NOT_VISIBLE)
     return node.props.get("division") or ""
 
 
@@ -778,7 +781,8 @@ class ScreeningMutation:
             raise _err(
                 "the graph store refused the write; nothing was recorded", "UNAVAILABLE", "graph_error"
             ) from exc
-        assert outcome.conflict is not None
+        if outcome.conflict is None:
+            raise _err("the visit was neither recorded nor held as a conflict", "CONFLICT", "no_outcome")
         person_id = outcome.conflict.person_id
         guard.wrote(f"visit_conflict:{conflict_id}", "VisitConflict.status", "VisitConflict.resolution")
         if outcome.visit is not None:
@@ -832,7 +836,8 @@ class ScreeningMutation:
         guard.authorize("approve_periodic_report")
         _prefix(info, division)
         if guard.enforcing:
-            assert guard.principal is not None
+            if guard.principal is None:
+                raise _err("not authenticated", "UNAUTHENTICATED", "no_principal")
             if guard.principal.jurisdiction == division:
                 raise _err(
                     "a report is approved by the level above, not by its own division",
@@ -852,7 +857,8 @@ def _own_level(info: Info[Context, None], division: str) -> None:
     """A division's report is submitted by that division's own agency, not by one above or below."""
     guard = info.context.guard
     if guard.enforcing:
-        assert guard.principal is not None
+        if guard.principal is None:
+            raise _err("not authenticated", "UNAUTHENTICATED", "no_principal")
         if guard.principal.jurisdiction != division:
             raise _err("a report is submitted by its own division's agency", "FORBIDDEN", "not_own_division")
 

@@ -462,7 +462,8 @@ def assess(
     if profile is None or label_of(person_id) != "Person":
         return None
     node = profile.node(person_id)
-    assert node is not None
+    if node is None:
+        return None
     cfg = config()
     view = ChildView(node, profile, as_of or clock.today(), cfg)
     result = classify(view)

@@ -237,7 +237,8 @@ def decide(
     if not approve and not (note or "").strip():
         raise ReportError("returning a report needs a note saying what to correct")
     T = PeriodicReport.__table__  # type: ignore[attr-defined]
-    assert current.record is not None
+    if current.record is None:
+        raise ReportError("the report changed meanwhile", "CONFLICT", "version_moved")
     with engine.begin() as conn:
         conn.execute(
             T.update()

@@ -217,7 +217,8 @@ class AuditLog:
             return
         with self._local_lock, self.engine.connect() as conn:
             raw = conn.connection.driver_connection
-            assert raw is not None
+            if raw is None:
+                raise RuntimeError("the audit database connection is closed")
             previous = None
             if self.durable:
                 # Only outside a transaction can the level change; the pooled connection gets its

@@ -275,7 +275,8 @@ class HealthSource(Source):
         subject = _subject(row, res, context, "subject")
         period = res.get("period") or {}
         start = parse_date(period.get("start"), "Encounter.period.start", required=True)
-        assert start is not None
+        if start is None:
+            raise Rejected("field.missing", "Encounter.period.start is blank")
         type_text = clean_text(((res.get("type") or [{}])[0] or {}).get("text"))
         klass = clean_text((res.get("class") or {}).get("code")).lower()
         kind = ENCOUNTER_KINDS.get(type_text) or (f"encounter_{klass}" if klass else "encounter")

@@ -230,7 +230,8 @@ class SurveySource(Source):
         if not isinstance(child, dict):
             raise Rejected("field.missing", f"排查表 {rid}: child is missing")
         visit = parse_date(form.get("visit_date"), "走访日期", required=True, not_after=clock.today())
-        assert visit is not None
+        if visit is None:
+            raise Rejected("field.missing", f"排查表 {rid}: 走访日期 is blank")
         division, retired = ref.standard_division(form.get("village_code"), "村代码")
         if division is None:
             raise Rejected("field.missing", f"排查表 {rid}: 村代码 is blank")

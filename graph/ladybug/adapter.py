@@ -88,7 +88,8 @@ class LadybugStore(GraphStore):
             result = self._conn.execute(statement, params or {})
         except RuntimeError as exc:
             raise GraphStoreError(f"LadybugDB: {exc}") from exc
-        assert not isinstance(result, list)
+        if isinstance(result, list):
+            raise GraphStoreError("LadybugDB returned several results for one statement")
         try:
             return result.get_all()
         finally:

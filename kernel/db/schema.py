@@ -141,7 +141,8 @@ def _sqlite_migration_connection(engine: Engine) -> Iterator[Connection]:
     """
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
-        assert raw is not None
+        if raw is None:
+            raise RuntimeError("the database connection is closed")
         raw.execute("PRAGMA foreign_keys=OFF")
         try:
             conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})

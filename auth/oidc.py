@@ -22,7 +22,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -123,7 +123,7 @@ class TrustedIssuer(BaseModel):
 
 
 def parse_trusted_issuers(
-    raw: list[Mapping[str, object]], *, local_issuer: str | None = None
+    raw: Sequence[Mapping[str, object]], *, local_issuer: str | None = None
 ) -> list[TrustedIssuer]:
     """Validate the SHOUHU_TRUSTED_ISSUERS entries, or raise OIDCConfigError naming the bad one."""
     out: list[TrustedIssuer] = []

@@ -183,7 +183,8 @@ class _OAuthClient(ClientMixin):
 
     def __init__(self, client_id: str, found: tuple[Client, Agency] | None) -> None:
         self.client_id = client_id
-        self.row, self.agency = found if found is not None else (None, None)
+        self.row: Client | None = found[0] if found is not None else None
+        self.agency: Agency | None = found[1] if found is not None else None
 
     def get_client_id(self) -> str:
         return self.client_id

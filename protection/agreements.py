@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from graph.port import GraphStore
 from graph.profile import load_profile
@@ -69,7 +69,7 @@ def record_agreement(
 def agreements_of(engine: Engine, child_id: str) -> list[GuardianshipAgreement]:
     with session(engine) as s:
         q = select(GuardianshipAgreement).where(GuardianshipAgreement.child_id == child_id)
-        return list(s.exec(q.order_by(GuardianshipAgreement.valid_from)))
+        return list(s.exec(q.order_by(col(GuardianshipAgreement.valid_from))))
 
 
 def _age(birth: str | None, on: date) -> int | None:

@@ -309,7 +309,7 @@ def cases_of(
                 | (MandatoryReport.receiving_agency_id == agency_id)
             )
             q = q.where(
-                (ProtectionCaseRow.agency_id == agency_id)
+                (col(ProtectionCaseRow.agency_id) == agency_id)
                 | col(ProtectionCaseRow.id).in_(involved)
                 | col(ProtectionCaseRow.id).in_(reported)
             )

@@ -578,7 +578,7 @@ def recompute(
             q = select(T.c.person_id, T.c.division)
             if division:
                 q = q.where(T.c.division.startswith(division_prefix(division)))
-            existing = dict(conn.execute(q).all())
+            existing: dict[str, str] = dict(conn.execute(q).all())
             stale = [p for p in existing if p not in done]
             for chunk in _chunks(stale, 500):
                 conn.execute(delete(T).where(T.c.person_id.in_(chunk)))

@@ -202,7 +202,7 @@ def submit(engine: Engine, division: str, period_text: str, *, by: str) -> Repor
             "level": current.level,
             "kind": current.period.kind,
             "deadline": current.deadline,
-            "status": tr.PERIODIC["submit"].target,
+            "status": tr.PERIODIC["submit"].leads_to,
             "figures": figures,
             "submitted_by": by,
             "submitted_at": now,
@@ -244,7 +244,7 @@ def decide(
             T.update()
             .where(T.c.id == current.record.id)
             .values(
-                status=step.target, decided_by=by, decided_at=utcnow(), note=note
+                status=step.leads_to, decided_by=by, decided_at=utcnow(), note=note
             )
         )
     return view(engine, division, period_text)

@@ -96,7 +96,7 @@ def file_report(
             child_id=child_id,
             division=division,
             situation=situation,
-            status=opened.target,
+            status=opened.leads_to,
             agency_id=police.id,
             police_agency_id=police.id,
             opened_at=w.at,
@@ -178,7 +178,7 @@ def _report_transition(report: MandatoryReport, action: str) -> tr.Transition:
 def acknowledge_report(w: Work, report_id: str) -> MandatoryReport:
     report = _received(w, report_id)
     t = _report_transition(report, "acknowledge")
-    report.status, report.acknowledged_at = t.target, w.at
+    report.status, report.acknowledged_at = t.leads_to, w.at
     w.s.add(report)
     if report.case_id:
         w.changed(w.case(report.case_id), "report_acknowledged", report_id=report.id)
@@ -190,7 +190,7 @@ def accept_report(w: Work, report_id: str) -> MandatoryReport:
     """Accept (受理): the police's 应急处置 starts, and with it the deadline to notify the township."""
     report = _received(w, report_id)
     t = _report_transition(report, "accept")
-    report.status, report.accepted_at = t.target, w.at
+    report.status, report.accepted_at = t.leads_to, w.at
     report.acknowledged_at = report.acknowledged_at or w.at
     w.s.add(report)
     if report.case_id:

@@ -84,6 +84,13 @@ class Transition:
     def allows(self, status: str) -> bool:
         return status in self.source
 
+    @property
+    def leads_to(self) -> str:
+        """The status the action leads to, for actions that move the machine."""
+        if self.target is None:
+            raise ValueError(f"{self.action} does not change the status")
+        return self.target
+
 
 class TransitionRefused(Exception):
     """The action is not possible from the record's status (INVALID_TRANSITION)."""

@@ -183,8 +183,10 @@ def record(
                 raised_by=recorded_by,
                 raised_at=utcnow(),
             )
-            cid = conn.execute(C.insert().values(**_cols(conflict, C))).inserted_primary_key[0]
-            conflict.id = int(cid)
+            key = conn.execute(C.insert().values(**_cols(conflict, C))).inserted_primary_key
+            if key is None:
+                raise RuntimeError("the conflict row was inserted without a key")
+            conflict.id = int(key[0])
             return Outcome("conflict", state, conflict=conflict)
         visit, new_state = _apply(
             conn, store, inp, inp.fields(), division, visitor, recorded_by, digest, version

@@ -156,7 +156,7 @@ def subscribe(
 def subscriptions(engine: Engine, agency_id: str) -> list[WebhookSubscription]:
     with session(engine) as s:
         q = select(WebhookSubscription).where(WebhookSubscription.agency_id == agency_id)
-        return list(s.exec(q.order_by(WebhookSubscription.created_at)))
+        return list(s.exec(q.order_by(col(WebhookSubscription.created_at))))
 
 
 def unsubscribe(engine: Engine, agency_id: str, subscription_id: str) -> bool:
@@ -282,7 +282,7 @@ class Deliverer:
                     update(WebhookDelivery)
                     .where(
                         col(WebhookDelivery.id) == d_id,
-                        WebhookDelivery.status == "pending",
+                        col(WebhookDelivery.status) == "pending",
                         or_(
                             col(WebhookDelivery.locked_until).is_(None),
                             col(WebhookDelivery.locked_until) < at,

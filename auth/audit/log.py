@@ -137,7 +137,7 @@ class ChainChecker:
         self.last_hash = GENESIS_HASH
         self.checked = 0
 
-    def feed(self, row: Mapping[str, Any]) -> tuple[int, str] | None:
+    def feed(self, row: Mapping[Any, Any]) -> tuple[int, str] | None:  # a RowMapping or a dict
         """None when `row` extends the chain; else (first broken seq, reason)."""
         seq = row["seq"]
         expected = self.last_seq + 1
@@ -599,7 +599,7 @@ class AuditLog:
             q = q.where(col(Notification.id) > after_id)
         q = q.order_by(col(Notification.id)).limit(limit)
         with self._errors("read"), Session(self.engine) as s:
-            return list(s.exec(q).scalars())
+            return list(s.scalars(q))
 
     def mark_delivered(self, ids: Collection[int]) -> int:
         """Stamp notifications delivered; return how many were pending. Already delivered ones keep
@@ -783,7 +783,7 @@ def _entry_row(ev: AuditEvent, seq: int, prev: str, now: datetime) -> dict[str, 
     return row
 
 
-def _export_row(row: Mapping[str, Any]) -> dict[str, Any]:
+def _export_row(row: Mapping[Any, Any]) -> dict[str, Any]:
     out = hashed_view(row)
     out["hash"] = row["hash"]
     return out

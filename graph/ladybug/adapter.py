@@ -6,7 +6,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import ladybug
 import pyarrow as pa
@@ -91,7 +91,8 @@ class LadybugStore(GraphStore):
         if isinstance(result, list):
             raise GraphStoreError("LadybugDB returned several results for one statement")
         try:
-            return result.get_all()
+            # Rows are lists: dictionaries come only from a connection opened to return them.
+            return cast(list[list[Any]], result.get_all())
         finally:
             result.close()  # an open result pins buffer-pool pages until it is collected
 

@@ -115,7 +115,7 @@ def pending_changes(engine: Engine, metadata: MetaData) -> list[Any]:
 @contextmanager
 def _migration_connection(engine_or_url: Engine | URL | str) -> Iterator[Connection]:
     own = not isinstance(engine_or_url, Engine)
-    engine = make_engine(engine_or_url) if own else engine_or_url  # type: ignore[arg-type]
+    engine = engine_or_url if isinstance(engine_or_url, Engine) else make_engine(engine_or_url)
     try:
         if engine.dialect.name == "sqlite":
             with _sqlite_migration_connection(engine) as conn:

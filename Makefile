@@ -9,6 +9,10 @@ GATEWAY_STAMP := tools/gateway/node_modules/.installed
 CONSOLE_STAMP := console/node_modules/.installed
 CONSOLE_BUILD := console/dist/index.html
 
+# The packages mypy checks in `make lint` and `make test` (each passes with no errors; add a package
+# here once it does).
+MYPY_PACKAGES := kernel graph auth protection api shouhu
+
 .PHONY: serve test bench lint clean console chromium
 
 $(STAMP): pyproject.toml
@@ -52,6 +56,7 @@ serve: $(STAMP) $(CONSOLE_BUILD)
 test: $(STAMP) $(NODE_STAMP) $(GATEWAY_STAMP) $(CONSOLE_BUILD) chromium
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy $(MYPY_PACKAGES)
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
@@ -60,6 +65,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy $(MYPY_PACKAGES)
 	$(BIN)/ruff format --check . || true
 
 clean:

@@ -135,7 +135,8 @@ class GraphQLEndpoint:
     def _execute(
         self, principal: Principal | None, query: str, variables: dict[str, Any], operation_name: str | None
     ) -> Response:
-        assert self.store is not None
+        if self.store is None:
+            raise RuntimeError("the GraphQL app was started without a graph store")
         guard = Guard(self.store, principal, self.policy)
         context = Context(
             guard=guard,

@@ -42,7 +42,8 @@ def _connection(info: Info[Context, None], ids: list[str], more: bool) -> Person
         profile = guard.profile(pid)
         if profile is not None and guard.visible_person(profile, pid):
             node = profile.node(pid)
-            assert node is not None
+            if node is None:
+                continue
             edges.append(PersonEdge(cursor=pid, node=Person(_node=node, _profile=profile)))
     end = edges[-1].cursor if edges else None
     return PersonConnection(
@@ -160,18 +161,17 @@ def build_schema(
     rules: list[Any] = [cost_rule(max_cost), directive_rule(max_directives)]
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
+    # One instance of each for the schema's life (the caches live in them), handed out by factories.
+    parser_cache, validation_cache = ParserCache(maxsize=256), ValidationCache(maxsize=256)
+    # Linear-time depth and alias rules: strawberry's re-walk every fragment spread,
+    # which a document of nested fragments turns into seconds of work.
+    added_rules = AddValidationRules([depth_rule(max_depth), alias_rule(max_aliases), *rules])
     schema = _Schema(
         query=build_query(),
         mutation=build_mutation(),
         types=[Person],
         federation_version="2.7",
-        extensions=[
-            ParserCache(maxsize=256),
-            ValidationCache(maxsize=256),
-            # Linear-time depth and alias rules: strawberry's re-walk every fragment spread,
-            # which a document of nested fragments turns into seconds of work.
-            AddValidationRules([depth_rule(max_depth), alias_rule(max_aliases), *rules]),
-        ],
+        extensions=[lambda: parser_cache, lambda: validation_cache, lambda: added_rules],
     )
     # Every field of every type leaves through the one layer (auth.enforce.layer).
     enforce(schema._schema)

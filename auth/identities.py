@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from auth.keys import KeyRing
 from auth.tables import AGENCY_TYPES, Agency, Client
@@ -247,7 +247,7 @@ def get_agency(engine: Engine, agency_id: str) -> Agency | None:
 
 def list_agencies(engine: Engine) -> list[Agency]:
     with session(engine) as s:
-        return list(s.exec(select(Agency).order_by(Agency.id)))  # type: ignore[arg-type]
+        return list(s.exec(select(Agency).order_by(col(Agency.id))))
 
 
 # --------------------------------------------------------------------------------------------- clients
@@ -287,7 +287,7 @@ def get_client(engine: Engine, client_id: str) -> Client | None:
 
 def list_clients(engine: Engine, agency_id: str | None = None) -> list[Client]:
     with session(engine) as s:
-        query = select(Client).order_by(Client.client_id)  # type: ignore[arg-type]
+        query = select(Client).order_by(col(Client.client_id))
         if agency_id is not None:
             query = query.where(Client.agency_id == agency_id)
         return list(s.exec(query))

@@ -22,7 +22,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -123,7 +123,7 @@ class TrustedIssuer(BaseModel):
 
 
 def parse_trusted_issuers(
-    raw: list[Mapping[str, object]], *, local_issuer: str | None = None
+    raw: Sequence[Mapping[str, object]], *, local_issuer: str | None = None
 ) -> list[TrustedIssuer]:
     """Validate the SHOUHU_TRUSTED_ISSUERS entries, or raise OIDCConfigError naming the bad one."""
     out: list[TrustedIssuer] = []
@@ -351,7 +351,8 @@ def _map_claims(claims: dict[str, Any], issuer: TrustedIssuer) -> Principal:
     jurisdiction = _single_string(claim(claims, issuer.jurisdiction_claim))
     if not isinstance(sub, str) or not sub or None in (agency, agency_type, role, jurisdiction):
         raise InvalidToken("missing_claim")
-    assert agency is not None and agency_type is not None and role is not None and jurisdiction is not None
+    if agency is None or agency_type is None or role is None or jurisdiction is None:
+        raise InvalidToken("missing_claim")
     if agency_type not in AGENCY_TYPES or not valid_division(jurisdiction):
         raise InvalidToken("bad_claim")
     if issuer.allowed_agency_types is not None and agency_type not in issuer.allowed_agency_types:

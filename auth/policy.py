@@ -48,6 +48,7 @@ from graph.model import (
     division_level,
     division_prefix,
 )
+from kernel import clock
 
 DEFAULT_PATH = Path(__file__).with_name("policies") / "default.toml"
 
@@ -783,7 +784,7 @@ class Policy:
     def _grant_valid(self, grant: BreakGlass, now: datetime | None) -> bool:
         if len(grant.justification.strip()) < self._bg_min_chars:
             return False
-        current = now if now is not None else datetime.now(UTC)
+        current = now if now is not None else clock.now()
         if current.tzinfo is None:
             current = current.replace(tzinfo=UTC)
         expires = grant.expires_at if grant.expires_at.tzinfo else grant.expires_at.replace(tzinfo=UTC)

@@ -35,6 +35,7 @@ from urllib.parse import parse_qsl, unquote
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Request
 from authlib.oauth2.rfc6749.errors import (
+    InvalidClientError,
     InvalidRequestError,
     InvalidScopeError,
     OAuth2Error,
@@ -182,7 +183,8 @@ class _OAuthClient(ClientMixin):
 
     def __init__(self, client_id: str, found: tuple[Client, Agency] | None) -> None:
         self.client_id = client_id
-        self.row, self.agency = found if found is not None else (None, None)
+        self.row: Client | None = found[0] if found is not None else None
+        self.agency: Agency | None = found[1] if found is not None else None
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -191,7 +193,8 @@ class _OAuthClient(ClientMixin):
         return None
 
     def get_allowed_scope(self, scope: str | None) -> str:
-        assert self.row is not None
+        if self.row is None:
+            raise InvalidClientError()
         return " ".join(sorted(narrow_scopes(self.row.scope_set, scope)))
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
@@ -226,7 +229,8 @@ class _Grant(ClientCredentialsGrant):
     def validate_requested_scope(self) -> None:
         """The requested scope must be a subset of the client's (RFC 6749 §3.3); none means all of it."""
         client: _OAuthClient = self.request.client
-        assert client.row is not None
+        if client.row is None:
+            raise InvalidClientError()
         try:
             narrow_scopes(client.row.scope_set, self.request.payload.scope)
         except InvalidScope:
@@ -274,7 +278,8 @@ class _Server(AuthorizationServer):
         """No signal bus in this integration."""
 
     def create_oauth2_request(self, request: Any) -> OAuth2Request:
-        assert isinstance(request, OAuth2Request)
+        if not isinstance(request, OAuth2Request):
+            raise TypeError("the token endpoint builds its OAuth2Request itself")
         return request
 
     def handle_response(self, status: int, body: Any, headers: Any) -> _Reply:
@@ -298,7 +303,8 @@ class _Server(AuthorizationServer):
         expires_in: int | None = None,
         include_refresh_token: bool = False,
     ) -> dict[str, Any]:
-        assert client.row is not None and client.agency is not None
+        if client.row is None or client.agency is None:
+            raise InvalidClientError()
         scopes = narrow_scopes(client.row.scope_set, scope)
         grant = _break_glass_request.get()
         if grant is None:
@@ -311,7 +317,8 @@ class _Server(AuthorizationServer):
         self, client: _OAuthClient, scopes: frozenset[str], grant: tuple[str, str]
     ) -> dict[str, Any]:
         """An emergency token: only for roles the policy lets break glass, justified, short, audited."""
-        assert client.row is not None and client.agency is not None
+        if client.row is None or client.agency is None:
+            raise InvalidClientError()
         justification, minutes_text = grant
         policy, agency = self.service.policy, client.agency
         who = Principal(
@@ -413,7 +420,8 @@ class AuthError(HTTPException):
 
 async def auth_error_handler(request: Request, exc: Exception) -> Response:
     """Starlette exception handler for AuthError: JSON `{"error": ...}` with the RFC 6750 headers."""
-    assert isinstance(exc, AuthError)
+    if not isinstance(exc, AuthError):
+        raise exc
     return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.report import percentiles, write
 from graph.records import Assertion, NodeRecord, RelRecord
+from kernel import clock
 
 CHILDREN = 300
 FILE = "mutation File($input: FileReportInput!) { fileMandatoryReport(input: $input) { id caseId } }"
@@ -25,7 +26,7 @@ MISSED = "query M { missedReports { kind eventId } }"
 
 def _children(store: object, village: str) -> list[str]:
     src = Assertion("education", "BENCH", datetime(2026, 9, 1, tzinfo=UTC))
-    on = (date.today() - timedelta(days=10)).isoformat()
+    on = (clock.today() - timedelta(days=10)).isoformat()
     ids = [f"person:bench-{i:05d}" for i in range(CHILDREN)]
     nodes = [
         NodeRecord(p, {"birth_date": "2016-05-01", "hukou_type": "rural", "division": village}, src)

@@ -30,6 +30,7 @@ from typing import Any
 
 from graph.port import GraphStore
 from graph.records import Node
+from kernel import clock
 
 __all__ = ["CrossCheck", "crosscheck"]
 
@@ -85,7 +86,7 @@ class CrossCheck:
 
 def crosscheck(graph: GraphStore, *, as_of: date | None = None, division_prefix: str = "") -> CrossCheck:
     """Cross-check every living child under 18 of the division (default: everywhere)."""
-    on = as_of or date.today()
+    on = as_of or clock.today()
     report = CrossCheck(on)
     # Person.division is set by the register, the survey, and schools' and hospitals'
     # addresses when they name a village; a person with none of these is not listed here.

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from kernel import clock
+
 __all__ = [
     "PROVINCE_CODES",
     "IdNumber",
@@ -179,7 +181,7 @@ def parse_id_number(
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         raise InvalidIdNumber("birth_date", f"{number[6:14]} is not a calendar date") from None
-    if birth > (today or date.today()):
+    if birth > (today or clock.today()):
         raise InvalidIdNumber("birth_date", f"birth date {birth.isoformat()} is in the future")
     if birth < _EARLIEST_BIRTH:
         raise InvalidIdNumber(

@@ -117,7 +117,7 @@ def parse_date(
     text = clean_text(value)
     if not text:
         if required:
-            raise Rejected("field.missing", f"{field_name} is blank")
+            raise Rejected("field.missing", f"{field_name} is blank") from None
         return None
     if "T" in text and len(text) > 10:
         text = text.split("T", 1)[0]
@@ -145,13 +145,14 @@ def parse_datetime(value: object, field_name: str, *, required: bool = False) ->
     text = clean_text(value)
     if not text:
         if required:
-            raise Rejected("field.missing", f"{field_name} is blank")
+            raise Rejected("field.missing", f"{field_name} is blank") from None
         return None
     try:
         dt = datetime.fromisoformat(text)
     except ValueError:
         d = parse_date(text, field_name)  # raises date.invalid with the field named
-        assert d is not None
+        if d is None:
+            raise Rejected("field.missing", f"{field_name} is blank") from None
         dt = datetime(d.year, d.month, d.day)
     return dt if dt.tzinfo else dt.replace(tzinfo=CST)
 
@@ -159,11 +160,6 @@ def parse_datetime(value: object, field_name: str, *, required: bool = False) ->
 def start_of_day(d: date) -> datetime:
     """Midnight China time of ``d``: the assertion time of a record dated by day only."""
     return datetime(d.year, d.month, d.day, tzinfo=CST)
-
-
-def today_cst() -> date:
-    """Today in China: the bound for dates that cannot be in the future."""
-    return datetime.now(CST).date()
 
 
 def utc_from_timestamp(ts: float) -> datetime:

@@ -197,15 +197,15 @@ def case_clusters(
     for pid in touched:
         groups.setdefault(find(pid), []).append(pid)
     clusters = []
-    for people in groups.values():
-        if len(people) < max(1, min_people):
+    for members in groups.values():
+        if len(members) < max(1, min_people):
             continue
         sub = Subgraph()
-        for pid in people:
+        for pid in members:
             sub.nodes.update(subs[pid].nodes)
             sub.rels.update(subs[pid].rels)
         cases = [n for n in sub.nodes.values() if n.label in CASE_KINDS]
-        clusters.append(CaseCluster([sub.nodes[p] for p in sorted(people)], cases, sub))
+        clusters.append(CaseCluster([sub.nodes[p] for p in sorted(members)], cases, sub))
     clusters.sort(key=lambda c: (-len(c.people), -len(c.sub.nodes), c.people[0].id))
     return clusters[:limit]
 

@@ -10,12 +10,15 @@ since. They are listed per institution with the days since the event.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from graph.port import GraphStore
+from graph.records import Node
+from kernel import clock
 from kernel.db import session
 from protection.case_tables import CaseStep, MandatoryReport, ProtectionCaseRow
 
@@ -52,8 +55,8 @@ def _is_child(birth: str | None, on: date | None) -> bool:
     return (on.year - b.year - ((on.month, on.day) < (b.month, b.day))) < CHILD_AGE
 
 
-def _events(store: GraphStore, label: str, prefix: str, limit: int) -> list:  # type: ignore[type-arg]
-    out = []
+def _events(store: GraphStore, label: str, prefix: str, limit: int) -> list[Node]:
+    out: list[Node] = []
     after = None
     while len(out) < limit:
         page = store.list_by_division(label, prefix, 1000, after)
@@ -67,7 +70,7 @@ def _events(store: GraphStore, label: str, prefix: str, limit: int) -> list:  # 
 def missed_reports(
     store: GraphStore, engine: Engine, division_prefix: str, today: date | None = None, limit: int = 20000
 ) -> list[MissedReport]:
-    today = today or datetime.now(UTC).date()
+    today = today or clock.today()
     with session(engine) as s:
         filed: dict[str, list[tuple[str, date]]] = {}
         for r in s.exec(
@@ -81,7 +84,8 @@ def missed_reports(
         return any(s in situations and (since is None or d >= since) for s, d in filed.get(child, []))
 
     out: list[MissedReport] = []
-    candidates = []
+    # (rule, event, situations that count as reported, the institution, when)
+    candidates: list[tuple[str, Node, tuple[str, ...], str, Any]] = []
     for e in _events(store, "HealthEvent", division_prefix, limit):
         code = (e.props.get("icd10") or "").upper()
         if code.startswith(INJURY_CODES):
@@ -158,7 +162,7 @@ def overdue_steps(
     at: datetime | None = None,
 ) -> list[OverdueStep]:
     """Open steps past their deadline: an agency's own, or all of a jurisdiction's (per agency)."""
-    at = at or datetime.now(UTC)
+    at = at or clock.now()
     with session(engine) as s:
         q = (
             select(CaseStep, ProtectionCaseRow)
@@ -169,7 +173,7 @@ def overdue_steps(
             q = q.where(CaseStep.agency_id == agency_id)
         if division_prefix is not None:
             q = q.where(col(ProtectionCaseRow.division).startswith(division_prefix))
-        rows = list(s.exec(q.order_by(CaseStep.agency_id, CaseStep.due_at)))
+        rows = list(s.exec(q.order_by(col(CaseStep.agency_id), col(CaseStep.due_at))))
     return [
         OverdueStep(step, case.id, case.division, round((at - step.due_at).total_seconds() / 3600, 2))  # type: ignore[operator]
         for step, case in rows

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from graph.port import GraphStore
 from graph.profile import load_profile
 from graph.records import Node
 from kernel.db import session
+from protection import transitions as tr
 from protection.case_tables import GuardianshipAgreement, new_id
 from protection.cases import Work, WorkflowError
 
@@ -51,7 +52,9 @@ def record_agreement(
         division=division,
         parent_ids=sorted(set(parent_ids)),
         guardian_id=guardian_id,
-        village_agency_id=w.actor.agency_id if w.actor.agency_type == "village_committee" else None,
+        village_agency_id=(
+            w.actor.agency_id if w.actor.agency_type == tr.AgencyType.VILLAGE_COMMITTEE else None
+        ),
         signed_on=signed_on,
         valid_from=valid_from,
         valid_to=valid_to,
@@ -66,7 +69,7 @@ def record_agreement(
 def agreements_of(engine: Engine, child_id: str) -> list[GuardianshipAgreement]:
     with session(engine) as s:
         q = select(GuardianshipAgreement).where(GuardianshipAgreement.child_id == child_id)
-        return list(s.exec(q.order_by(GuardianshipAgreement.valid_from)))
+        return list(s.exec(q.order_by(col(GuardianshipAgreement.valid_from))))
 
 
 def _age(birth: str | None, on: date) -> int | None:

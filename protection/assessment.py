@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 from sqlmodel import select
 
+from protection import transitions as tr
 from protection.case_tables import CaseAssessment, CaseFollowUp, CaseService, ProtectionCaseRow, new_id
 from protection.cases import Work, WorkflowError, not_found
 from protection.webhooks import enqueue
@@ -34,7 +35,7 @@ def _lead(w: Work, case: ProtectionCaseRow) -> None:
     """The township notified leads; county civil affairs (牵头部门) may act with it."""
     if w.actor.agency_id == case.township_agency_id:
         return
-    if w.actor.agency_type == "civil_affairs" and w.actor.covers(case.division):
+    if w.actor.agency_type == tr.AgencyType.CIVIL_AFFAIRS and w.actor.covers(case.division):
         return
     raise WorkflowError("FORBIDDEN", "only the township leading the case (or civil affairs) may do this")
 
@@ -42,14 +43,14 @@ def _lead(w: Work, case: ProtectionCaseRow) -> None:
 def open_assessment(w: Work, case_id: str, participants: list[str]) -> CaseAssessment:
     case = w.case(case_id)
     _lead(w, case)
-    w.require_status(case, "assessment_pending", action="opening the assessment")
+    w.require(case, "open_assessment")
     types = set()
     for agency_id in participants:
         agency = w.agency(agency_id)
         if agency is None:
             raise WorkflowError("BAD_REQUEST", "a participant is not a registered agency")
         types.add(agency.agency_type)
-    missing = sorted({"civil_affairs", "public_security"} - types)
+    missing = sorted({tr.AgencyType.CIVIL_AFFAIRS, tr.AgencyType.PUBLIC_SECURITY} - types)
     if missing:
         raise WorkflowError(
             "MISSING_FACTS",
@@ -64,8 +65,7 @@ def open_assessment(w: Work, case_id: str, participants: list[str]) -> CaseAsses
         opened_at=w.at,
     )
     w.s.add(row)
-    case.status = "assessment"
-    w.s.add(case)
+    w.advance(case, "open_assessment")
     w.changed(case, "assessment_opened", assessment_id=row.id, participants=row.participants)
     return row
 
@@ -83,7 +83,7 @@ class Findings:
 def record_assessment(w: Work, case_id: str, findings: Findings) -> CaseAssessment:
     case = w.case(case_id)
     _lead(w, case)
-    w.require_status(case, "assessment", action="recording the assessment")
+    w.require(case, "record_assessment")
     missing = [
         name
         for name in ("safety", "guardianship", "physical_health", "mental_health", "risk_level")
@@ -104,8 +104,8 @@ def record_assessment(w: Work, case_id: str, findings: Findings) -> CaseAssessme
     row.physical_health, row.mental_health = findings.physical_health, findings.mental_health
     row.risk_level, row.assessed_on = findings.risk_level, findings.assessed_on or w.at.date()
     w.s.add(row)
-    case.status, case.risk_level = "assistance", findings.risk_level
-    w.s.add(case)
+    w.advance(case, "record_assessment")
+    case.risk_level = findings.risk_level
     w.close_steps(case.id, "assess")
     w.open_step(case, "plan", case.agency_id, timedelta(days=w.settings.plan_days))
     w.changed(case, "assessed", assessment_id=row.id, risk_level=row.risk_level)
@@ -129,7 +129,7 @@ class PlannedService:
 def arrange_services(w: Work, case_id: str, services: list[PlannedService]) -> list[CaseService]:
     case = w.case(case_id)
     _lead(w, case)
-    w.require_status(case, "assistance", action="arranging services")
+    w.require(case, "arrange_services")
     if not services:
         raise WorkflowError("MISSING_FACTS", "a plan needs at least one service")
     rows = []
@@ -177,7 +177,7 @@ def _service(w: Work, service_id: str) -> tuple[CaseService, ProtectionCaseRow]:
         raise not_found("service")
     case = w.case(svc.case_id)
     if w.actor.agency_id not in {svc.provider_agency_id, case.township_agency_id} and not (
-        w.actor.agency_type == "civil_affairs" and w.actor.covers(case.division)
+        w.actor.agency_type == tr.AgencyType.CIVIL_AFFAIRS and w.actor.covers(case.division)
     ):
         raise WorkflowError("FORBIDDEN", "only the provider, the township or civil affairs may do this")
     return svc, case
@@ -193,7 +193,7 @@ def record_follow_up(
     else:
         case = w.case(case_id)
         _lead(w, case)
-    w.require_status(case, "assistance", action="a follow-up")
+    w.require(case, "follow_up")
     if not note.strip():
         raise WorkflowError("MISSING_FACTS", "a follow-up needs what was found")
     row = CaseFollowUp(
@@ -217,7 +217,7 @@ def record_follow_up(
 
 def complete_service(w: Work, service_id: str, outcome: str) -> CaseService:
     svc, case = _service(w, service_id)
-    w.require_status(case, "assistance", action="completing a service")
+    w.require(case, "complete_service")
     if svc.status != "open":
         raise WorkflowError("INVALID_TRANSITION", "the service is already completed")
     if not outcome.strip():
@@ -232,7 +232,7 @@ def complete_service(w: Work, service_id: str, outcome: str) -> CaseService:
 def close_case(w: Work, case_id: str, reason: str) -> ProtectionCaseRow:
     case = w.case(case_id)
     _lead(w, case)
-    w.require_status(case, "assistance", action="closing the case")
+    w.require(case, "close_case")
     services = list(w.s.exec(select(CaseService).where(CaseService.case_id == case.id)))
     open_services = [s.kind for s in services if s.status == "open"]
     if not services:
@@ -251,12 +251,13 @@ def close_case(w: Work, case_id: str, reason: str) -> ProtectionCaseRow:
 
     pending = w.s.exec(
         select(CaseIntervention).where(
-            CaseIntervention.case_id == case.id, CaseIntervention.status == "pending"
+            CaseIntervention.case_id == case.id, CaseIntervention.status == tr.PetitionStatus.PENDING
         )
     ).first()
     if pending is not None:
         raise WorkflowError("INVALID_TRANSITION", "a court petition on this case awaits its decision")
-    case.status, case.closed_at, case.closure_reason = "closed", w.at, reason.strip()
+    w.advance(case, "close_case")
+    case.closed_at, case.closure_reason = w.at, reason.strip()
     w.s.add(case)
     w.close_steps(case.id, status="cancelled")
     w.changed(case, "closed", reason=case.closure_reason)

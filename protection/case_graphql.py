@@ -19,10 +19,18 @@ from strawberry.types import Info
 
 from auth.enforce import scope
 from auth.enforce.context import Context
-from auth.enforce.errors import bad_request, domain_errors, forbidden, from_exception, not_found
+from auth.enforce.errors import (
+    bad_request,
+    domain_errors,
+    forbidden,
+    from_exception,
+    not_found,
+    sql_unavailable,
+)
 from auth.enforce.records import Person
 from graph.port import GraphStoreError
 from graph.profile import Profile
+from kernel import clock
 from kernel.db import session
 from protection import agreements as agr
 from protection import assessment as asm
@@ -53,7 +61,8 @@ def _run(info: Info[Context, None], capability: str, fn: Callable[[Work], T]) ->
     """The change (protection.projection.carry_out), then what it wrote on the audit trail."""
     actor = _actor(info, capability)
     ctx = info.context
-    assert ctx.sql is not None and ctx.settings is not None
+    if ctx.sql is None or ctx.settings is None:
+        raise sql_unavailable()
     with domain_errors(WorkflowError):
         result, w = carry_out(ctx.sql, ctx.store, actor, ctx.settings, fn)
     for case_id in w.touched_cases:
@@ -90,7 +99,8 @@ def _readable(info: Info[Context, None], f: CaseFile | None) -> CaseFile:
 
 
 def _file(info: Info[Context, None], case_id: str) -> "ProtectionCaseFile":
-    assert info.context.sql is not None
+    if info.context.sql is None:
+        raise sql_unavailable()
     return ProtectionCaseFile.of(_readable(info, case_file(info.context.sql, case_id)))
 
 
@@ -556,7 +566,8 @@ def _guardians(profile: Profile, child_id: str) -> set[str]:
 
 
 def _case_child(info: Info[Context, None], case_id: str) -> str:
-    assert info.context.sql is not None
+    if info.context.sql is None:
+        raise sql_unavailable()
     f = case_file(info.context.sql, case_id)
     if f is None:
         raise not_found("case")
@@ -581,7 +592,8 @@ class ProtectionQuery:
         self, info: Info[Context, None], child_id: strawberry.ID | None = None, open_only: bool = True
     ) -> list[ProtectionCaseFile]:
         actor = _actor(info)
-        assert info.context.sql is not None
+        if info.context.sql is None:
+            raise sql_unavailable()
         if child_id is not None:
             scope.child(info.context.guard, str(child_id))
             rows = cases_of(info.context.sql, child_id=str(child_id), open_only=open_only)
@@ -596,7 +608,8 @@ class ProtectionQuery:
         from protection.case_tables import MandatoryReport as Row
 
         actor = _actor(info)
-        assert info.context.sql is not None
+        if info.context.sql is None:
+            raise sql_unavailable()
         with session(info.context.sql) as s:
             q = select(Row).where(Row.receiving_agency_id == actor.agency_id)
             if status:
@@ -611,7 +624,8 @@ class ProtectionQuery:
         from protection.case_tables import CaseStep as Row
 
         actor = _actor(info)
-        assert info.context.sql is not None
+        if info.context.sql is None:
+            raise sql_unavailable()
         with session(info.context.sql) as s:
             q = select(Row).where(Row.agency_id == actor.agency_id, Row.status == "open")
             rows = list(s.exec(q.order_by(col(Row.due_at)).limit(500)))
@@ -624,7 +638,8 @@ class ProtectionQuery:
     def overdue_steps(self, info: Info[Context, None], division: str | None = None) -> list[OverdueStep]:
         actor = _actor(info)
         ctx = info.context
-        assert ctx.sql is not None and ctx.principal is not None
+        if ctx.sql is None or ctx.principal is None:
+            raise sql_unavailable()
         broad = ctx.guard.policy is None or ctx.guard.policy.can(ctx.principal, "read_accountability")
         prefix = scope.division_within(info.context.guard, division) if broad else None
         rows = overdue_steps(ctx.sql, division_prefix=prefix, agency_id=None if broad else actor.agency_id)
@@ -648,7 +663,8 @@ class ProtectionQuery:
     def missed_reports(self, info: Info[Context, None], division: str | None = None) -> list[MissedReport]:
         _actor(info, "read_accountability")
         ctx = info.context
-        assert ctx.sql is not None
+        if ctx.sql is None:
+            raise sql_unavailable()
         return [
             MissedReport(
                 kind=m.kind,
@@ -666,9 +682,10 @@ class ProtectionQuery:
     def agreement_flags(self, info: Info[Context, None], division: str | None = None) -> list[AgreementFlag]:
         _actor(info, "manage_agreements")
         ctx = info.context
-        assert ctx.sql is not None
+        if ctx.sql is None:
+            raise sql_unavailable()
         prefix = scope.division_within(ctx.guard, division)
-        flags = agr.agreement_flags(ctx.store, ctx.sql, prefix, date.today())
+        flags = agr.agreement_flags(ctx.store, ctx.sql, prefix, clock.today())
         guard = ctx.guard
         out = []
         for f in flags:
@@ -686,13 +703,15 @@ class ProtectionQuery:
     @strawberry.field(description="Agreements about a child in your scope.")
     def agreements(self, info: Info[Context, None], child_id: strawberry.ID) -> list[AgreementView]:
         scope.child(info.context.guard, str(child_id))
-        assert info.context.sql is not None
+        if info.context.sql is None:
+            raise sql_unavailable()
         return _views(AgreementView, agr.agreements_of(info.context.sql, str(child_id)), "agreement")
 
     @strawberry.field(description="Your agency's webhook subscriptions.")
     def webhook_subscriptions(self, info: Info[Context, None]) -> list[WebhookSubscription]:
         actor = _actor(info, "manage_webhooks")
-        assert info.context.sql is not None
+        if info.context.sql is None:
+            raise sql_unavailable()
         return [_subscription(s) for s in wh.subscriptions(info.context.sql, actor.agency_id)]
 
     @strawberry.field(description="Your agency's webhook deliveries (outbox), newest first.")
@@ -700,7 +719,8 @@ class ProtectionQuery:
         self, info: Info[Context, None], status: str | None = None
     ) -> list[WebhookDelivery]:
         actor = _actor(info, "manage_webhooks")
-        assert info.context.sql is not None
+        if info.context.sql is None:
+            raise sql_unavailable()
         return [
             WebhookDelivery(
                 id=strawberry.ID(d.id),
@@ -962,7 +982,8 @@ class ProtectionMutation:
     ) -> WebhookSubscriptionCreated:
         actor = _actor(info, "manage_webhooks")
         ctx = info.context
-        assert ctx.sql is not None and ctx.settings is not None
+        if ctx.sql is None or ctx.settings is None:
+            raise sql_unavailable()
         try:
             sub, secret = wh.subscribe(
                 ctx.sql, ctx.settings, actor.agency_id, actor.client_id, url, events or []
@@ -975,7 +996,8 @@ class ProtectionMutation:
     @strawberry.mutation(description="Stop a subscription of your agency.")
     def unsubscribe_webhook(self, info: Info[Context, None], id: strawberry.ID) -> bool:
         actor = _actor(info, "manage_webhooks")
-        assert info.context.sql is not None
+        if info.context.sql is None:
+            raise sql_unavailable()
         if not wh.unsubscribe(info.context.sql, actor.agency_id, str(id)):
             raise not_found("subscription")
         info.context.guard.wrote(f"webhook:{id}", "WebhookSubscription.active")
@@ -984,5 +1006,6 @@ class ProtectionMutation:
     @strawberry.mutation(description="Queue your agency's failed deliveries again.")
     def retry_failed_webhooks(self, info: Info[Context, None]) -> int:
         actor = _actor(info, "manage_webhooks")
-        assert info.context.sql is not None
+        if info.context.sql is None:
+            raise sql_unavailable()
         return wh.retry_failed(info.context.sql, actor.agency_id)

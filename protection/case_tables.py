@@ -31,16 +31,11 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from kernel.db.tables import UTCDateTime, utcnow
+from protection.transitions import CaseStatus, ReportStatus
 
-CASE_STATUSES: tuple[str, ...] = (
-    "reported",  # a 强制报告 is filed; the police have not accepted it yet
-    "emergency_response",  # accepted: 应急处置 by the police of the jurisdiction
-    "assessment_pending",  # the township is notified and must open the assessment
-    "assessment",  # 评估 under way (township with civil affairs and police)
-    "assistance",  # assessed: the 帮扶 plan runs, with follow-ups
-    "closed",
-)
-REPORT_STATUSES: tuple[str, ...] = ("filed", "acknowledged", "accepted")
+# The statuses and their transitions are in protection/transitions.py; the check constraints follow.
+CASE_STATUSES: tuple[str, ...] = tuple(s.value for s in CaseStatus)
+REPORT_STATUSES: tuple[str, ...] = tuple(s.value for s in ReportStatus)
 STEP_STATUSES: tuple[str, ...] = ("open", "done", "cancelled")
 DELIVERY_STATUSES: tuple[str, ...] = ("pending", "delivered", "failed")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, update
@@ -19,9 +19,11 @@ from sqlmodel import Session, col, select
 from auth.identities import division_contains
 from auth.principal import Principal
 from auth.tables import Agency
+from kernel import clock
 from kernel.db import session
 from kernel.db.engine import SQLITE_BEGIN_OPTION
 from kernel.settings import Settings
+from protection import transitions as tr
 from protection.case_tables import (
     CaseAssessment,
     CaseFollowUp,
@@ -82,7 +84,7 @@ class Actor:
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 @dataclass
@@ -105,13 +107,20 @@ class Work:
         self._versions.setdefault(row.id, row.version)
         return row
 
-    def require_status(self, case: ProtectionCaseRow, *allowed: str, action: str) -> None:
-        if case.status not in allowed:
-            raise WorkflowError(
-                "INVALID_TRANSITION",
-                f"{action} is not possible while the case is {case.status} (needs {' or '.join(allowed)})",
-                status=case.status,
-            )
+    def require(self, case: ProtectionCaseRow, action: str) -> tr.Transition:
+        """The case transition of `action` (protection/transitions.py), refused from the wrong status."""
+        try:
+            return tr.check(tr.CASE, action, case.status)
+        except tr.TransitionRefused as exc:
+            raise WorkflowError("INVALID_TRANSITION", str(exc), status=case.status) from None
+
+    def advance(self, case: ProtectionCaseRow, action: str) -> tr.Transition:
+        """Check `action` and move the case to the status the table names (if it names one)."""
+        t = self.require(case, action)
+        if t.target is not None:
+            case.status = t.target
+            self.s.add(case)
+        return t
 
     def changed(self, case: ProtectionCaseRow, action: str, **detail: Any) -> None:
         """Record a change: history entry now, version bump (optimistic lock) at the end."""
@@ -163,7 +172,7 @@ class Work:
         return n
 
     # ---- agencies ----------------------------------------------------------------------------
-    def agency_for(self, agency_type: str, division: str) -> Agency | None:
+    def agency_for(self, agency_type: tr.AgencyType, division: str) -> Agency | None:
         """The most local agency of a type whose jurisdiction contains the division (a township's
         police station before the county bureau)."""
         best: Agency | None = None
@@ -300,10 +309,10 @@ def cases_of(
                 | (MandatoryReport.receiving_agency_id == agency_id)
             )
             q = q.where(
-                (ProtectionCaseRow.agency_id == agency_id)
+                (col(ProtectionCaseRow.agency_id) == agency_id)
                 | col(ProtectionCaseRow.id).in_(involved)
                 | col(ProtectionCaseRow.id).in_(reported)
             )
         if open_only:
-            q = q.where(ProtectionCaseRow.status != "closed")
+            q = q.where(ProtectionCaseRow.status != tr.CaseStatus.CLOSED)
         return list(s.exec(q.order_by(col(ProtectionCaseRow.opened_at).desc()).limit(limit)))

@@ -39,6 +39,7 @@ from graph.model import division_prefix, label_of
 from graph.port import GraphStore
 from graph.profile import Profile
 from graph.records import Node, Rel, Subgraph
+from kernel import clock
 from kernel.db.tables import utcnow
 from protection.screening_config import ScreeningConfig, config
 from protection.screening_tables import ChildClassification, StatCount, StatSnapshot
@@ -461,9 +462,10 @@ def assess(
     if profile is None or label_of(person_id) != "Person":
         return None
     node = profile.node(person_id)
-    assert node is not None
+    if node is None:
+        return None
     cfg = config()
-    view = ChildView(node, profile, as_of or date.today(), cfg)
+    view = ChildView(node, profile, as_of or clock.today(), cfg)
     result = classify(view)
     if result.age is None or result.age >= cfg.section("classification")["distress_age_limit"]:
         return None
@@ -547,7 +549,7 @@ def recompute(
     rows of people no longer there or no longer children.
     """
     started = time.perf_counter()
-    as_of = as_of or date.today()
+    as_of = as_of or clock.today()
     limit = config().section("classification")["distress_age_limit"]
     if person_ids is not None:
         candidates = list(dict.fromkeys(person_ids))
@@ -576,7 +578,7 @@ def recompute(
             q = select(T.c.person_id, T.c.division)
             if division:
                 q = q.where(T.c.division.startswith(division_prefix(division)))
-            existing = dict(conn.execute(q).all())
+            existing: dict[str, str] = dict(conn.execute(q).all())
             stale = [p for p in existing if p not in done]
             for chunk in _chunks(stale, 500):
                 conn.execute(delete(T).where(T.c.person_id.in_(chunk)))

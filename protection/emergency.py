@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from protection import transitions as tr
 from protection.case_tables import EmergencyActionRow, ProtectionCaseRow, new_id
 from protection.cases import Work, WorkflowError
 from protection.webhooks import enqueue
@@ -129,7 +130,7 @@ def record_action(
     if action not in ACTIONS:
         raise WorkflowError("BAD_REQUEST", f"unknown emergency action; one of {', '.join(ACTIONS)}")
     _may_act(w, case, action)
-    w.require_status(case, "emergency_response", action=f"emergency action {action}")
+    w.require(case, "emergency_action")
     rule = RULES[case.situation]
     if action not in rule.allowed:
         raise WorkflowError(
@@ -188,7 +189,7 @@ def _may_act(w: Work, case: ProtectionCaseRow, action: str) -> None:
         return
     if (
         action in CIVIL_AFFAIRS_ACTIONS
-        and w.actor.agency_type == "civil_affairs"
+        and w.actor.agency_type == tr.AgencyType.CIVIL_AFFAIRS
         and w.actor.covers(case.division)
     ):
         return
@@ -202,7 +203,7 @@ def notify_township(w: Work, case_id: str, note: str | None = None) -> Protectio
     case = w.case(case_id)
     if w.actor.agency_id != case.police_agency_id:
         raise WorkflowError("FORBIDDEN", "only the police agency handling the case notifies the township")
-    w.require_status(case, "emergency_response", action="notifying the township")
+    w.require(case, "notify_township")
     missing = missing_before_notify(case.situation, done_actions(w, case.id))
     if missing:
         raise WorkflowError(
@@ -210,11 +211,11 @@ def notify_township(w: Work, case_id: str, note: str | None = None) -> Protectio
             f"emergency measures not yet on record for {case.situation}: {', '.join(missing)}",
             missing=missing,
         )
-    township = w.agency_for("township", case.division)
+    township = w.agency_for(tr.AgencyType.TOWNSHIP, case.division)
     if township is None:
         raise WorkflowError("NO_RECEIVING_AGENCY", "no township is registered for the child's division")
-    case.status, case.township_agency_id, case.agency_id = "assessment_pending", township.id, township.id
-    w.s.add(case)
+    w.advance(case, "notify_township")
+    case.township_agency_id, case.agency_id = township.id, township.id
     w.close_steps(case.id, "notify_township")
     w.open_step(case, "assess", township.id, timedelta(days=w.settings.assessment_days))
     w.changed(case, "township_notified", township=township.id, note=note)

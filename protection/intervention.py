@@ -17,6 +17,7 @@ from datetime import date, timedelta
 
 from sqlmodel import col, select
 
+from protection import transitions as tr
 from protection.case_tables import (
     CaseIntervention,
     EmergencyActionRow,
@@ -44,11 +45,9 @@ _UNSUPERVISED = ("living_alone", "guardian_neglect", "missing")
 _HARM = ("domestic_violence", "injury_or_harm")
 
 
-def _open_case(w: Work, case_id: str) -> ProtectionCaseRow:
+def _open_case(w: Work, case_id: str, action: str) -> ProtectionCaseRow:
     case = w.case(case_id)
-    w.require_status(
-        case, "emergency_response", "assessment_pending", "assessment", "assistance", action="an intervention"
-    )
+    w.require(case, action)
     return case
 
 
@@ -64,7 +63,7 @@ def record_intervention(
 ) -> CaseIntervention:
     if kind not in KINDS:
         raise WorkflowError("BAD_REQUEST", f"unknown intervention; one of {', '.join(KINDS)}")
-    case = _open_case(w, case_id)
+    case = _open_case(w, case_id, "intervention")
     if kind in POLICE_KINDS and w.actor.agency_id != case.police_agency_id:
         raise WorkflowError(
             "FORBIDDEN", f"{kind} is for the police agency handling the case", "not_case_agency"
@@ -188,7 +187,7 @@ def petition_court(
     note: str | None = None,
 ) -> CaseIntervention:
     """申请撤销监护人资格: refused unless every ground claimed is supported by the record."""
-    case = _open_case(w, case_id)
+    case = _open_case(w, case_id, "petition_court")
     if not (w.actor.covers(case.division) or w.actor.agency_id in {case.township_agency_id}):
         raise WorkflowError("FORBIDDEN", "petitions come from agencies of the child's area")
     if not grounds:
@@ -207,14 +206,14 @@ def petition_court(
             "grounds_not_supported",
             grounds={g: f for g, f in unsupported.items()},
         )
-    court = w.agency_for("court", case.division)
+    court = w.agency_for(tr.AgencyType.COURT, case.division)
     if court is None:
         raise WorkflowError("NO_RECEIVING_AGENCY", "no court is registered for the child's jurisdiction")
     pending = w.s.exec(
         select(CaseIntervention).where(
             CaseIntervention.case_id == case.id,
             CaseIntervention.kind == "court_petition",
-            CaseIntervention.status == "pending",
+            CaseIntervention.status == tr.PetitionStatus.PENDING,
         )
     ).first()
     if pending is not None:
@@ -227,7 +226,7 @@ def petition_court(
         petitioner_agency_id=w.actor.agency_id,
         guardian_id=guardian_id,
         grounds=sorted(set(grounds)),
-        status="pending",
+        status=tr.PetitionStatus.PENDING,
         occurred_on=w.at.date(),
         recorded_at=w.at,
         note=note,
@@ -253,7 +252,7 @@ def decide_guardianship(
         raise not_found("petition")
     if row.agency_id != w.actor.agency_id:
         raise WorkflowError("FORBIDDEN", "only the court petitioned decides", "not_petitioned_court")
-    if row.status != "pending":
+    if not tr.PETITION["decide"].allows(row.status):
         raise WorkflowError("INVALID_TRANSITION", "the petition is already decided")
     if decision not in ("revoked", "dismissed"):
         raise WorkflowError("BAD_REQUEST", "decision is revoked or dismissed")
@@ -262,7 +261,7 @@ def decide_guardianship(
     if new_guardian_id is not None and new_guardian_id == row.guardian_id:
         raise WorkflowError("BAD_REQUEST", "the new guardian is the one whose guardianship is revoked")
     case = w.case(row.case_id)
-    row.status, row.decision = "decided", decision
+    row.status, row.decision = tr.PetitionStatus.DECIDED, decision
     row.decided_on = decided_on or w.at.date()
     row.new_guardian_id = new_guardian_id if decision == "revoked" else None
     w.s.add(row)

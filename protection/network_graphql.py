@@ -16,7 +16,7 @@ pseudonyms back into records for holders of ``reidentify`` who declare a purpose
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import strawberry
@@ -40,6 +40,7 @@ from graph.model import NODE_KINDS, REL_KINDS, division_prefix, label_of
 from graph.port import GraphStoreError
 from graph.profile import Profile
 from graph.records import Node, Rel, Subgraph
+from kernel import clock
 
 PSEUDONYMISED = "pseudonymised"
 MAX_REIDENTIFY = 100
@@ -349,7 +350,7 @@ class _View:
 
 
 def _as_of(value: date | None) -> date:
-    return value or datetime.now(UTC).date()
+    return value or clock.today()
 
 
 def _clamp(first: int, most: int) -> int:

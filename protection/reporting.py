@@ -24,7 +24,9 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from graph.model import LEVEL_DIGITS, DivisionLevel, division_level, division_prefix
+from kernel import clock
 from kernel.db.tables import utcnow
+from protection import transitions as tr
 from protection.classification import CATEGORIES, counts_by_division
 from protection.screening_config import config
 from protection.screening_tables import PeriodicReport
@@ -109,7 +111,7 @@ class ReportView:
 
     @property
     def overdue(self) -> bool:
-        today = date.today()
+        today = clock.today()
         if self.record and self.record.submitted_at:
             return self.record.submitted_at.date() > self.deadline
         return today > self.deadline
@@ -156,7 +158,7 @@ def view(engine: Engine, division: str, period_text: str) -> ReportView:
     period = parse_period(period_text)
     with engine.connect() as conn:
         rec = _record(conn, division, period.label)
-        if rec is not None and rec.status in ("submitted", "approved"):
+        if rec is not None and rec.status in tr.HANDED_UP:
             rows = [(code, Counter(c)) for code, c in rec.figures.get("rows", [])]
         else:
             rows = _live_rows(engine, division, level)
@@ -169,7 +171,7 @@ def view(engine: Engine, division: str, period_text: str) -> ReportView:
         level,
         period,
         period.deadline(level),
-        rec.status if rec else "draft",
+        rec.status if rec else tr.PeriodicStatus.DRAFT,
         rows,
         totals,
         status_below,
@@ -180,11 +182,11 @@ def view(engine: Engine, division: str, period_text: str) -> ReportView:
 def submit(engine: Engine, division: str, period_text: str, *, by: str) -> ReportView:
     """Freeze the figures and submit to the level above; refused until every level below has."""
     current = view(engine, division, period_text)
-    if current.status in ("submitted", "approved"):
+    if not tr.PERIODIC["submit"].allows(current.status):
         raise ReportError(
             f"the report is already {current.status}", "INVALID_TRANSITION", "already_submitted"
         )
-    missing = [code for code, s in current.children_status.items() if s not in ("submitted", "approved")]
+    missing = [code for code, s in current.children_status.items() if s not in tr.HANDED_UP]
     if missing:
         raise ReportError(
             f"{len(missing)} division(s) below have not submitted {current.period.label}: "
@@ -200,7 +202,7 @@ def submit(engine: Engine, division: str, period_text: str, *, by: str) -> Repor
             "level": current.level,
             "kind": current.period.kind,
             "deadline": current.deadline,
-            "status": "submitted",
+            "status": tr.PERIODIC["submit"].leads_to,
             "figures": figures,
             "submitted_by": by,
             "submitted_at": now,
@@ -225,7 +227,8 @@ def decide(
 ) -> ReportView:
     """The level above approves a submitted report or returns it for correction."""
     current = view(engine, division, period_text)
-    if current.status != "submitted":
+    step = tr.PERIODIC["approve" if approve else "return"]
+    if not step.allows(current.status):
         raise ReportError(
             f"only a submitted report can be approved or returned (it is {current.status})",
             "INVALID_TRANSITION",
@@ -234,13 +237,14 @@ def decide(
     if not approve and not (note or "").strip():
         raise ReportError("returning a report needs a note saying what to correct")
     T = PeriodicReport.__table__  # type: ignore[attr-defined]
-    assert current.record is not None
+    if current.record is None:
+        raise ReportError("the report changed meanwhile", "CONFLICT", "version_moved")
     with engine.begin() as conn:
         conn.execute(
             T.update()
             .where(T.c.id == current.record.id)
             .values(
-                status="approved" if approve else "returned", decided_by=by, decided_at=utcnow(), note=note
+                status=step.leads_to, decided_by=by, decided_at=utcnow(), note=note
             )
         )
     return view(engine, division, period_text)

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 from sqlmodel import select
 
+from protection import transitions as tr
 from protection.case_tables import MandatoryReport, ProtectionCaseRow, new_id
 from protection.cases import Work, WorkflowError, not_found
 from protection.webhooks import enqueue
@@ -76,7 +77,7 @@ def file_report(
         raise WorkflowError("MISSING_FACTS", "a report needs a summary of what was found", "summary_missing")
     if not division:
         raise WorkflowError("MISSING_FACTS", "the child has no known division to route the report by")
-    police = w.agency_for("public_security", division)
+    police = w.agency_for(tr.AgencyType.PUBLIC_SECURITY, division)
     if police is None:
         raise WorkflowError(
             "NO_RECEIVING_AGENCY", "no police agency is registered for the child's jurisdiction"
@@ -85,16 +86,17 @@ def file_report(
         select(ProtectionCaseRow).where(
             ProtectionCaseRow.child_id == child_id,
             ProtectionCaseRow.situation == situation,
-            ProtectionCaseRow.status != "closed",
+            ProtectionCaseRow.status != tr.CaseStatus.CLOSED,
         )
     ).first()
     if case is None:
+        opened = tr.check(tr.CASE, "file_report", tr.NEW)
         case = ProtectionCaseRow(
             id=new_id("case"),
             child_id=child_id,
             division=division,
             situation=situation,
-            status="reported",
+            status=opened.leads_to,
             agency_id=police.id,
             police_agency_id=police.id,
             opened_at=w.at,
@@ -114,7 +116,7 @@ def file_report(
         client_ref=client_ref,
         on_behalf_of_citizen=on_behalf_of_citizen,
         receiving_agency_id=case.police_agency_id,
-        status="filed",
+        status=tr.ReportStatus.FILED,
         observed_on=observed_on,
         filed_at=w.at,
         accept_due_at=w.at + timedelta(minutes=w.settings.report_accept_minutes),
@@ -132,7 +134,7 @@ def file_dropout_report(
     """A school's written report of a dropout it could not bring back (劝返无效), to the township."""
     if not summary.strip():
         raise WorkflowError("MISSING_FACTS", "a written dropout report needs what was tried (劝返)")
-    township = w.agency_for("township", division)
+    township = w.agency_for(tr.AgencyType.TOWNSHIP, division)
     if township is None:
         raise WorkflowError("NO_RECEIVING_AGENCY", "no township is registered for the child's division")
     report = MandatoryReport(
@@ -145,7 +147,7 @@ def file_dropout_report(
         reporter_agency_id=w.actor.agency_id,
         reporter_client_id=w.actor.client_id,
         receiving_agency_id=township.id,
-        status="filed",
+        status=tr.ReportStatus.FILED,
         observed_on=observed_on,
         filed_at=w.at,
         accept_due_at=w.at + timedelta(days=w.settings.plan_days),
@@ -166,11 +168,17 @@ def _received(w: Work, report_id: str) -> MandatoryReport:
     return report
 
 
+def _report_transition(report: MandatoryReport, action: str) -> tr.Transition:
+    try:
+        return tr.check(tr.REPORT, action, report.status, "report")
+    except tr.TransitionRefused:
+        raise WorkflowError("INVALID_TRANSITION", f"the report is already {report.status}") from None
+
+
 def acknowledge_report(w: Work, report_id: str) -> MandatoryReport:
     report = _received(w, report_id)
-    if report.status != "filed":
-        raise WorkflowError("INVALID_TRANSITION", f"the report is already {report.status}")
-    report.status, report.acknowledged_at = "acknowledged", w.at
+    t = _report_transition(report, "acknowledge")
+    report.status, report.acknowledged_at = t.leads_to, w.at
     w.s.add(report)
     if report.case_id:
         w.changed(w.case(report.case_id), "report_acknowledged", report_id=report.id)
@@ -181,17 +189,15 @@ def acknowledge_report(w: Work, report_id: str) -> MandatoryReport:
 def accept_report(w: Work, report_id: str) -> MandatoryReport:
     """Accept (受理): the police's 应急处置 starts, and with it the deadline to notify the township."""
     report = _received(w, report_id)
-    if report.status == "accepted":
-        raise WorkflowError("INVALID_TRANSITION", "the report is already accepted")
-    report.status, report.accepted_at = "accepted", w.at
+    t = _report_transition(report, "accept")
+    report.status, report.accepted_at = t.leads_to, w.at
     report.acknowledged_at = report.acknowledged_at or w.at
     w.s.add(report)
     if report.case_id:
         case = w.case(report.case_id)
         w.close_steps(case.id, "accept_report", ref_id=report.id)
-        if case.status == "reported":
-            case.status = "emergency_response"
-            w.s.add(case)
+        if tr.CASE["accept_report"].allows(case.status):  # a joining report leaves the case where it is
+            w.advance(case, "accept_report")
             w.open_step(
                 case,
                 "notify_township",

@@ -23,6 +23,7 @@ from auth.enforce.errors import from_exception, refused, store_unavailable
 from auth.enforce.guard import FieldDenied
 from auth.enforce.records import Source
 from graph.port import GraphStoreError
+from kernel import clock
 from protection import classification as cls
 from protection import reporting, screening, statistics, visits
 from protection.screening_config import config
@@ -611,7 +612,7 @@ class ScreeningQuery:
     ) -> list[VillageSchedule]:
         info.context.guard.authorize("read_worklist")
         scope.division_within(info.context.guard, division)
-        out = visits.schedule(_engine(info), info.context.store, division, year or date.today().year)
+        out = visits.schedule(_engine(info), info.context.store, division, year or clock.today().year)
         return [
             VillageSchedule(
                 division=v.division,
@@ -766,7 +767,8 @@ class ScreeningMutation:
             raise from_exception(exc) from exc
         except GraphStoreError as exc:
             raise store_unavailable("the graph store refused the write; nothing was recorded") from exc
-        assert outcome.conflict is not None
+        if outcome.conflict is None:
+            raise refused("the visit was neither recorded nor held as a conflict", "CONFLICT", "no_outcome")
         person_id = outcome.conflict.person_id
         guard.wrote(f"visit_conflict:{conflict_id}", "VisitConflict.status", "VisitConflict.resolution")
         if outcome.visit is not None:
@@ -818,7 +820,8 @@ class ScreeningMutation:
         guard.authorize("approve_periodic_report")
         scope.division_within(info.context.guard, division)
         if guard.enforcing:
-            assert guard.principal is not None
+            if guard.principal is None:
+                raise refused("not authenticated", "UNAUTHENTICATED", "no_principal")
             if guard.principal.jurisdiction == division:
                 raise refused(
                     "a report is approved by the level above, not by its own division",
@@ -838,7 +841,8 @@ def _own_level(info: Info[Context, None], division: str) -> None:
     """A division's report is submitted by that division's own agency, not by one above or below."""
     guard = info.context.guard
     if guard.enforcing:
-        assert guard.principal is not None
+        if guard.principal is None:
+            raise refused("not authenticated", "UNAUTHENTICATED", "no_principal")
         if guard.principal.jurisdiction != division:
             raise refused(
                 "a report is submitted by its own division's agency", "FORBIDDEN", "not_own_division"

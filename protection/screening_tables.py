@@ -39,9 +39,10 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from kernel.db.tables import UTCDateTime, utcnow
+from protection.transitions import PeriodicStatus
 
 CONFLICT_STATUSES: tuple[str, ...] = ("open", "resolved")
-REPORT_STATUSES: tuple[str, ...] = ("draft", "submitted", "approved", "returned")
+REPORT_STATUSES: tuple[str, ...] = tuple(s.value for s in PeriodicStatus)  # protection/transitions.py
 REPORT_KINDS: tuple[str, ...] = ("quarterly", "annual")
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from graph.model import DivisionLevel, division_level, division_prefix
 from graph.port import GraphStore, GraphStoreError
 from graph.records import Assertion, NodeRecord, RelRecord
+from kernel import clock
 from kernel.db.tables import utcnow
 from protection.screening_config import config
 from protection.screening_tables import (
@@ -95,7 +96,7 @@ def validate(inp: VisitInput, today: date | None = None) -> None:
         raise VisitError(
             f"unknown livingArrangement {inp.living_arrangement!r}; allowed: {', '.join(cfg.arrangements)}"
         )
-    if inp.visited_on > (today or date.today()) + timedelta(days=1):
+    if inp.visited_on > (today or clock.today()) + timedelta(days=1):
         raise VisitError("visitedOn is in the future")
     if inp.base_version < 0:
         raise VisitError("baseVersion cannot be negative")
@@ -182,8 +183,10 @@ def record(
                 raised_by=recorded_by,
                 raised_at=utcnow(),
             )
-            cid = conn.execute(C.insert().values(**_cols(conflict, C))).inserted_primary_key[0]
-            conflict.id = int(cid)
+            key = conn.execute(C.insert().values(**_cols(conflict, C))).inserted_primary_key
+            if key is None:
+                raise RuntimeError("the conflict row was inserted without a key")
+            conflict.id = int(key[0])
             return Outcome("conflict", state, conflict=conflict)
         visit, new_state = _apply(
             conn, store, inp, inp.fields(), division, visitor, recorded_by, digest, version

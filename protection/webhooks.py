@@ -156,7 +156,7 @@ def subscribe(
 def subscriptions(engine: Engine, agency_id: str) -> list[WebhookSubscription]:
     with session(engine) as s:
         q = select(WebhookSubscription).where(WebhookSubscription.agency_id == agency_id)
-        return list(s.exec(q.order_by(WebhookSubscription.created_at)))
+        return list(s.exec(q.order_by(col(WebhookSubscription.created_at))))
 
 
 def unsubscribe(engine: Engine, agency_id: str, subscription_id: str) -> bool:
@@ -205,7 +205,8 @@ def enqueue(s: Session, event_type: str, agency_ids: Iterable[str], data: dict[s
 
     Called inside the workflow transaction: the events exist exactly when the change does.
     """
-    assert event_type in EVENT_TYPES, event_type
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {event_type}")
     targets = sorted({a for a in agency_ids if a})
     if not targets:
         return 0
@@ -281,7 +282,7 @@ class Deliverer:
                     update(WebhookDelivery)
                     .where(
                         col(WebhookDelivery.id) == d_id,
-                        WebhookDelivery.status == "pending",
+                        col(WebhookDelivery.status) == "pending",
                         or_(
                             col(WebhookDelivery.locked_until).is_(None),
                             col(WebhookDelivery.locked_until) < at,
@@ -316,7 +317,8 @@ class Deliverer:
             error = str(exc)[:200]
         with write_session(self.engine) as s:
             d = s.get(WebhookDelivery, d_id)
-            assert d is not None
+            if d is None:
+                return 0  # the delivery row is gone (its subscription was deleted)
             d.attempts = attempts + 1
             d.locked_until = None
             if error is None:

@@ -15,6 +15,7 @@ import httpx
 from graph.model import node_id
 from graph.port import GraphStore
 from graph.records import Assertion, NodeRecord, RelRecord
+from kernel import clock
 from tests.api_fixtures import Api
 
 HUKOU = Assertion("police_hukou", "HK-SYN", datetime(2026, 3, 1, 9, 0))
@@ -58,7 +59,7 @@ class Families:
         return self.rng.choice(_SURNAMES) + "".join(self.rng.choice(_GIVEN) for _ in range(2))
 
     def birth(self, age: int, as_of: date | None = None) -> str:
-        as_of = as_of or date.today()
+        as_of = as_of or clock.today()
         return (as_of - timedelta(days=365 * age + self.rng.randint(30, 300))).isoformat()
 
     def key(self, prefix: str) -> str:

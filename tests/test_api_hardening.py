@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -153,15 +154,44 @@ def test_a_page_of_a_hundred_names_is_not_too_expensive(api: Api) -> None:
     assert len(body.json()["data"]["people"]["edges"]) == 5
 
 
+@contextmanager
+def counted_walks(budget: int = 100_000) -> Iterator[Counter[str]]:
+    """Count the calls of the limit rules' recursive walks (api.limits._cost, _depth, _aliases): the
+    work a document costs, whatever the machine's speed. Past `budget` a walk raises, so an
+    exponential walk fails the test instead of hanging it."""
+    import api.limits as limits
+
+    calls: Counter[str] = Counter()
+    originals = {name: getattr(limits, name) for name in ("_cost", "_depth", "_aliases")}
+
+    def counting(name: str) -> Any:
+        def walk(*args: Any, **kwargs: Any) -> Any:
+            calls[name] += 1
+            if calls[name] > budget:
+                raise RuntimeError(f"{name} walked more than {budget} times")
+            return originals[name](*args, **kwargs)
+
+        return walk
+
+    try:
+        for name in originals:
+            setattr(limits, name, counting(name))
+        yield calls
+    finally:
+        for name, fn in originals.items():
+            setattr(limits, name, fn)
+
+
 def test_a_fragment_bomb_is_refused_quickly(api: Api) -> None:
     # Each fragment spreads the next one twice: 2^18 paths in a 1 KiB document.
     n = 18
     frags = " ".join(f"fragment F{i} on Person {{ ...F{i + 1} ...F{i + 1} }}" for i in range(n))
     query = f'{{ person(id: "person:child") {{ ...F0 }} }} {frags} fragment F{n} on Person {{ id }}'
-    started = time.monotonic()
-    body = _refused(api.gql("police", query))
-    assert time.monotonic() - started < 0.5
+    with counted_walks() as calls:
+        body = _refused(api.gql("police", query))
     assert "QUERY_TOO_EXPENSIVE" in _codes(body)
+    # Work linear in the document: each of the n+1 fragments costed once (2^18 walks otherwise).
+    assert 0 < calls["_cost"] <= 4 * (n + 2)
 
 
 def test_the_limit_rules_take_linear_time_on_a_fragment_bomb() -> None:
@@ -176,9 +206,11 @@ def test_the_limit_rules_take_linear_time_on_a_fragment_bomb() -> None:
     n = 60
     frags = " ".join(f"fragment F{i} on Person {{ a{i}: id ...F{i + 1} ...F{i + 1} }}" for i in range(n))
     document = parse(f'{{ person(id: "x") {{ ...F0 }} }} {frags} fragment F{n} on Person {{ id }}')
-    started = time.monotonic()
-    errors = validate(schema, document, [depth_rule(6), alias_rule(15), cost_rule(5000)])
-    assert time.monotonic() - started < 0.5
+    with counted_walks() as calls:
+        errors = validate(schema, document, [depth_rule(6), alias_rule(15), cost_rule(5000)])
+    # Each rule walks each of the n+1 fragments once (2^60 walks otherwise).
+    assert set(calls) == {"_cost", "_depth", "_aliases"}
+    assert all(0 < c <= 4 * (n + 2) for c in calls.values()), calls
     assert {e.extensions["code"] for e in errors} == {"TOO_MANY_ALIASES", "QUERY_TOO_EXPENSIVE"}
     deep = validate(schema, parse(DEPTH_7), [depth_rule(6)])
     assert [e.message for e in deep] == ["query is too deep: 7 levels, at most 6 allowed"]

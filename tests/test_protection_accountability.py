@@ -4,12 +4,13 @@ per institution until someone files; overdue steps per agency; 委托监护协�
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from graph.records import Assertion, NodeRecord, RelRecord
+from kernel import clock
 from tests.api_fixtures import Api, serve
 from tests.contract.test_graph_store import VILLAGE
 
@@ -31,7 +32,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     for a in serve(tmp_path_factory.mktemp("acct"), report_accept_minutes=0, webhook_worker=False):
         store = a.client.app.state.graph  # type: ignore[attr-defined]
         src = Assertion("health", "ENC-1", datetime(2026, 11, 1, 10))
-        on = (date.today() - timedelta(days=20)).isoformat()
+        on = (clock.today() - timedelta(days=20)).isoformat()
         store.upsert_nodes(
             [
                 NodeRecord(
@@ -149,7 +150,7 @@ def test_left_behind_child_without_a_valid_entrustment_is_flagged(api: Api) -> N
         {"childId": "person:child", "reason": "no_valid_entrustment", "guardianId": None, "detail": None}
     ]
     assert api.gql("school", FLAGS).json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    today = date.today()
+    today = clock.today()
     expired = {
         "kind": "entrustment",
         "childId": "person:child",

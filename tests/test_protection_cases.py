@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from kernel import clock
 from tests.api_fixtures import Api, serve
 
 CASE_FIELDS = """
@@ -395,7 +396,7 @@ def test_graph_projection_is_idempotent_and_catches_up(api: Api) -> None:
 
 
 def test_a_petition_on_duty_refused_for_six_months_is_checked_against_dates(api: Api) -> None:
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     report = ok(
         api,
@@ -405,7 +406,7 @@ def test_a_petition_on_duty_refused_for_six_months_is_checked_against_dates(api:
     )
     case_id = report["caseId"]
     ok(api, "police", ACCEPT, {"id": report["id"]})
-    months_ago = (date.today() - timedelta(days=200)).isoformat()
+    months_ago = (clock.today() - timedelta(days=200)).isoformat()
     ok(
         api,
         "police",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from kernel import clock
 from protection.screening_config import ConfigError, config, parse
 from tests.api_fixtures import Api, serve
 from tests.contract.test_graph_store import COUNTY, TOWN, VILLAGE, VILLAGE2
@@ -27,7 +28,7 @@ RECOMPUTE = "mutation($d: String!) { recomputeClassification(division: $d) { chi
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     for a in serve(tmp_path_factory.mktemp("screening")):
         fam = Families(store_of(a), seed=23)
-        recent = (date.today() - timedelta(days=20)).isoformat()
+        recent = (clock.today() - timedelta(days=20)).isoformat()
         old = {"birth_date": "1948-05-01", "guardianship_capacity": True}
         # One old grandmother entrusted with three left-behind grandchildren.
         first = fam.child(VILLAGE, father=away(), mother=away(), guardian=old)
@@ -38,7 +39,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         troubled = fam.child(VILLAGE, age=13, father={"works_away": False}, mother=away())
         fam.event(troubled, "EducationEvent", {"kind": "dropout", "occurred_on": recent}, SCHOOL)
         for days in (40, 80):
-            day = (date.today() - timedelta(days=days)).isoformat()
+            day = (clock.today() - timedelta(days=days)).isoformat()
             fam.event(troubled, "EducationEvent", {"kind": "truancy", "occurred_on": day, "days": 3}, SCHOOL)
         fam.event(troubled, "HealthEvent", {"kind": "condition", "icd10": "S52.5", "occurred_on": recent})
         # A child alone: both parents away, no guardian at all.

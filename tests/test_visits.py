@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from kernel import clock
 from tests.api_fixtures import Api, serve
 from tests.contract.test_graph_store import VILLAGE
 from tests.screening_support import data, error, store_of
@@ -36,7 +37,7 @@ def visit(client_id: str, base: int, **over: object) -> dict:
     v = {
         "clientId": client_id,
         "personId": "person:child",
-        "visitedOn": (date.today() - timedelta(days=1)).isoformat(),
+        "visitedOn": (clock.today() - timedelta(days=1)).isoformat(),
         "findings": ["living_alone", "no_contact_with_parents"],
         "livingArrangement": "alone",
         "notes": "祖母住院，儿童独自在家",
@@ -131,7 +132,7 @@ def test_invalid_and_out_of_scope_visits_write_nothing(api: Api) -> None:
     bad = [
         (visit("bad-1", before, findings=["haunted"]), "unknown finding"),
         (visit("bad-2", before, livingArrangement="tent"), "unknown livingArrangement"),
-        (visit("bad-3", before, visitedOn=(date.today() + timedelta(days=5)).isoformat()), "future"),
+        (visit("bad-3", before, visitedOn=(clock.today() + timedelta(days=5)).isoformat()), "future"),
         (visit("bad 4", before), "clientId"),
         (visit("bad-5", -1), "negative"),
     ]
@@ -149,7 +150,7 @@ def test_invalid_and_out_of_scope_visits_write_nothing(api: Api) -> None:
 
 
 def test_schedule_has_regular_and_holiday_rounds(api: Api) -> None:
-    year = date.today().year
+    year = clock.today().year
     rows = data(api.gql("village", SCHEDULE, {"d": VILLAGE, "y": year}))["visitSchedule"]
     assert [r["division"] for r in rows] == [VILLAGE]
     kinds = [r["kind"] for r in rows[0]["rounds"]]
@@ -158,7 +159,7 @@ def test_schedule_has_regular_and_holiday_rounds(api: Api) -> None:
     summer = next(r for r in rows[0]["rounds"] if r["kind"] == "summer_holiday")
     assert summer["start"] == f"{year}-07-10" and summer["end"] == f"{year}-08-31"
     assert rows[0]["childrenOfConcern"] >= 1
-    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    yesterday = (clock.today() - timedelta(days=1)).isoformat()
     current = [r for r in rows[0]["rounds"] if r["kind"] == "regular" and r["start"] <= yesterday <= r["end"]]
     assert current and current[0]["visited"] == 1 and current[0]["due"] >= 1
     township = data(api.gql("township", SCHEDULE, {"d": "500101001000", "y": year}))["visitSchedule"]

@@ -28,7 +28,8 @@ def _log(info: Info[Context, None]) -> AuditLog:
 def _auditor_log(info: Info[Context, None]) -> AuditLog:
     log = _log(info)
     policy, principal = info.context.guard.policy, info.context.principal
-    assert policy is not None and principal is not None
+    if policy is None or principal is None:
+        raise forbidden()
     if not policy.can(principal, "read_audit_log"):
         raise forbidden()
     info.context.guard.trail.reasons.add("audit_review")
@@ -236,7 +237,8 @@ class AuditQuery:
     ) -> AuditPage:
         log = _log(info)
         principal = info.context.principal
-        assert principal is not None
+        if principal is None:
+            raise forbidden()
         info.context.guard.profile(str(person_id))  # one read: the person and the cases about them
         owners = info.context.guard.case_owners(str(person_id))
         if principal.agency_id not in owners:

@@ -137,7 +137,7 @@ class ChainChecker:
         self.last_hash = GENESIS_HASH
         self.checked = 0
 
-    def feed(self, row: Mapping[str, Any]) -> tuple[int, str] | None:
+    def feed(self, row: Mapping[Any, Any]) -> tuple[int, str] | None:  # a RowMapping or a dict
         """None when `row` extends the chain; else (first broken seq, reason)."""
         seq = row["seq"]
         expected = self.last_seq + 1
@@ -217,7 +217,8 @@ class AuditLog:
             return
         with self._local_lock, self.engine.connect() as conn:
             raw = conn.connection.driver_connection
-            assert raw is not None
+            if raw is None:
+                raise RuntimeError("the audit database connection is closed")
             previous = None
             if self.durable:
                 # Only outside a transaction can the level change; the pooled connection gets its
@@ -598,7 +599,7 @@ class AuditLog:
             q = q.where(col(Notification.id) > after_id)
         q = q.order_by(col(Notification.id)).limit(limit)
         with self._errors("read"), Session(self.engine) as s:
-            return list(s.exec(q).scalars())
+            return list(s.scalars(q))
 
     def mark_delivered(self, ids: Collection[int]) -> int:
         """Stamp notifications delivered; return how many were pending. Already delivered ones keep
@@ -782,7 +783,7 @@ def _entry_row(ev: AuditEvent, seq: int, prev: str, now: datetime) -> dict[str, 
     return row
 
 
-def _export_row(row: Mapping[str, Any]) -> dict[str, Any]:
+def _export_row(row: Mapping[Any, Any]) -> dict[str, Any]:
     out = hashed_view(row)
     out["hash"] = row["hash"]
     return out

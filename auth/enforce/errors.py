@@ -38,6 +38,11 @@ def bad_request(message: str, reason: str = "invalid_input") -> GraphQLError:
     return refused(message, "BAD_REQUEST", reason)
 
 
+def sql_unavailable() -> GraphQLError:
+    """The relational store is not configured (an app built without one): workflows cannot run."""
+    return refused("the relational store is not configured", "UNAVAILABLE")
+
+
 def store_unavailable(message: str = "the graph store could not answer; nothing changed") -> GraphQLError:
     # The engine's own text is not shown: it can name records and internals.
     return refused(message, "UNAVAILABLE", "graph_error")

@@ -104,7 +104,8 @@ class Guard:
         return self._visible[person_id]
 
     def _in_scope(self, facts: PersonFacts) -> bool:
-        assert self.policy is not None and self.principal is not None
+        if self.policy is None or self.principal is None:
+            raise RuntimeError("an enforcing check without a policy and a principal")
         decision = self.policy.in_scope(
             self.principal,
             ScopeFacts(
@@ -126,7 +127,8 @@ class Guard:
         """
         if not self.enforcing:
             return
-        assert self.policy is not None and self.principal is not None
+        if self.policy is None or self.principal is None:
+            raise RuntimeError("an enforcing check without a policy and a principal")
         if not self.policy.can(self.principal, capability):
             self.trail.reasons.add("capability_missing")
             raise forbidden("capability_missing")
@@ -138,14 +140,16 @@ class Guard:
         each row is still checked."""
         if not self.enforcing:
             return ""
-        assert self.policy is not None and self.principal is not None
+        if self.policy is None or self.principal is None:
+            raise RuntimeError("an enforcing check without a policy and a principal")
         return self.policy.row_scope(self.principal).division_prefix
 
     def divisions_visible(self, divisions: set[str]) -> bool:
         """Row scope for a record known only by its places (a source record awaiting review)."""
         if not self.enforcing:
             return True
-        assert self.policy is not None and self.principal is not None
+        if self.policy is None or self.principal is None:
+            raise RuntimeError("an enforcing check without a policy and a principal")
         facts = ScopeFacts(divisions=frozenset(d for d in divisions if d))
         allowed = self.policy.in_scope(self.principal, facts).allowed
         if not allowed:
@@ -173,13 +177,15 @@ class Guard:
     def decide_and_apply(self, kind: str, prop: str, raw: Any) -> Any:
         if self.decide(kind, prop) == "allow":
             return raw
-        assert self.policy is not None
+        if self.policy is None:
+            raise RuntimeError("an enforcing check without a policy")
         return self.policy.mask(kind, prop, raw)
 
     def decide(self, kind: str, prop: str) -> str:
         """ "allow" or "mask" for ``kind.prop``, on the audit trail; FieldDenied for a denial. For
         values that are not one property's scalar (a list of findings), which the caller masks."""
-        assert self.policy is not None and self.principal is not None
+        if self.policy is None or self.principal is None:
+            raise RuntimeError("an enforcing check without a policy and a principal")
         key = (kind, prop)
         decision = self._decisions.get(key)
         if decision is None:
@@ -197,7 +203,8 @@ class Guard:
     def decide_field(self, type_name: str, field_name: str) -> str:
         """ "allow" or "mask" for a declared API field (`fields.<Type>.<field>` in the policy);
         FieldDenied for a denial or a field with no declared class (fail closed)."""
-        assert self.policy is not None and self.principal is not None
+        if self.policy is None or self.principal is None:
+            raise FieldDenied("no_principal")
         key = ("@" + type_name, field_name)
         decision = self._decisions.get(key)
         if decision is None:
@@ -227,7 +234,8 @@ class Guard:
         """Sources behind a fact: which systems and records. Masked, the record ids are hidden."""
         if not self.enforcing:
             return items
-        assert self.policy is not None and self.principal is not None
+        if self.policy is None or self.principal is None:
+            raise RuntimeError("an enforcing check without a policy and a principal")
         decision = self.policy.decide(self.principal, kind, "sources")
         self.trail.fields[decision.decision].add(f"{kind}.sources")
         if decision.decision == "allow":

@@ -45,7 +45,8 @@ def by_value(guard: Guard, kind: str, prop: str) -> None:
     """Refuse a lookup by ``kind.prop`` unless the caller sees it unmasked and has budget left."""
     if not guard.enforcing:
         return
-    assert guard.policy is not None and guard.principal is not None
+    if guard.policy is None or guard.principal is None:
+        raise FieldDenied("no_principal")
     try:
         decision = guard.decide(kind, prop)
     except FieldDenied:

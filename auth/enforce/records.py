@@ -5,7 +5,8 @@ either exposed through the policy or not at all; relationship fields navigate a 
 profile and check row scope for every person they hand out.
 """
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, dataclass_transform
 
 import strawberry
 from strawberry.types import Info
@@ -316,8 +317,12 @@ class _RelBase:
         return _sources(info, self._rel.type, self._rel)
 
 
-def _rel_type(rel_type: str, doc: str) -> Any:
-    def deco(cls: type) -> Any:
+_T = TypeVar("_T")
+
+
+@dataclass_transform()
+def _rel_type(rel_type: str, doc: str) -> Callable[[type[_T]], type[_T]]:
+    def deco(cls: type[_T]) -> type[_T]:
         cls.__annotations__ = dict(getattr(cls, "__annotations__", {}))
         _with_rel_props(cls, rel_type)
         return strawberry.type(cls, description=doc)

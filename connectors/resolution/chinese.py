@@ -36,6 +36,7 @@ import pandas as pd
 from connectors.idnumber import is_valid_id_number, normalise_id_number
 from connectors.mentions import ROLE_SUFFIXES, PersonMention
 from connectors.resolution.linkage import LinkageSpec
+from kernel import clock
 from kernel.names import (
     SIMILAR_PINYIN_THRESHOLD,
     fuzzy_syllable,
@@ -118,7 +119,7 @@ def mention_row(m: PersonMention, *, today: date | None = None) -> dict[str, Any
     must not link two people). ``role`` is the embedded role (father, mother, guardian)
     or ``subject``.
     """
-    today = today or date.today()
+    today = today or clock.today()
     name = normalise_name(m.name) if m.name else ""
     if name:
         surname, _ = split_name(name)

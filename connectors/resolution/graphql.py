@@ -198,7 +198,8 @@ class ResolutionQuery:
                 profile = guard.profile(pid)
                 if profile is not None and guard.visible_person(profile, pid):
                     node = profile.node(pid)
-                    assert node is not None
+                    if node is None:
+                        continue
                     shown.append(Person(_node=node, _profile=profile))
             findings.append(CrossCheckFinding(finding=name, count=len(ids), examples=shown))
         return CrossCheckReport(
@@ -240,7 +241,8 @@ class ResolutionMutation:
             raise from_exception(exc, "INVALID_TRANSITION") from exc
         info.context.guard.wrote(f"review:{review_id}", "MatchReview.status")
         out = _review(info, r)
-        assert out is not None
+        if out is None:
+            raise not_found("review")
         return out
 
     @strawberry.mutation(description="Take a merge back: the records it moved return to the other person.")

@@ -63,6 +63,7 @@ from connectors.resolution.tables import (
     ResolutionModel,
     ReviewItem,
 )
+from kernel import clock
 from kernel.db.tables import utcnow
 
 __all__ = [
@@ -167,7 +168,7 @@ def resolve_with_changes(
 ) -> Resolution:
     """:func:`resolve`, also reporting the existing people the run merged."""
     settings = settings or ResolverSettings()
-    today = today or date.today()
+    today = today or clock.today()
     t0 = time.perf_counter()
     latest: dict[tuple[str, str], PersonMention] = {}
     for m in mentions:

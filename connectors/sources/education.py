@@ -253,7 +253,8 @@ class EducationSource(Source):
         if not student and not name:
             raise Rejected("field.missing", f"考勤 {rid}: 学籍号 and 姓名 are both blank")
         start = parse_date(get("缺勤开始日期", required=True), "缺勤开始日期", required=True)
-        assert start is not None
+        if start is None:
+            raise Rejected("field.missing", f"考勤 {rid}: 缺勤开始日期 is blank")
         parse_date(get("登记日期"), "登记日期")
         days_text = get("缺勤天数")
         try:
@@ -308,7 +309,8 @@ class EducationSource(Source):
         sex = parse_sex(get("性别"), "性别")
         birth = parse_date(get("出生日期"), "出生日期")
         left = parse_date(get("辍学日期", required=True), "辍学日期", required=True)
-        assert left is not None
+        if left is None:
+            raise Rejected("field.missing", "辍学日期 is blank")
         reported = parse_date(get("书面报告日期"), "书面报告日期")
         outcome = get("劝返状态")
         if outcome and outcome not in PERSUASION:

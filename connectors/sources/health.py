@@ -47,9 +47,9 @@ from connectors.standardise import (
     parse_datetime,
     parse_phone,
     parse_sex,
-    today_cst,
 )
 from graph.records import Assertion, NodeRecord, RelRecord
+from kernel import clock
 
 __all__ = ["RESOURCE_TYPES", "FhirRestSource", "HealthSource"]
 
@@ -167,7 +167,7 @@ class HealthSource(Source):
             raise Rejected("field.missing", f"{rid}: Patient.name is missing")
         id_number = optional_id(out, _id_card(res), "Patient.identifier (身份证)")
         sex = parse_sex(res.get("gender"), "Patient.gender")
-        birth = parse_date(res.get("birthDate"), "Patient.birthDate", not_after=today_cst())
+        birth = parse_date(res.get("birthDate"), "Patient.birthDate", not_after=clock.today())
         _check_id_agrees(out, id_number, birth, sex)
         address = _address(res)
         village = ref.division_of_address(address)
@@ -275,7 +275,8 @@ class HealthSource(Source):
         subject = _subject(row, res, context, "subject")
         period = res.get("period") or {}
         start = parse_date(period.get("start"), "Encounter.period.start", required=True)
-        assert start is not None
+        if start is None:
+            raise Rejected("field.missing", "Encounter.period.start is blank")
         type_text = clean_text(((res.get("type") or [{}])[0] or {}).get("text"))
         klass = clean_text((res.get("class") or {}).get("code")).lower()
         kind = ENCOUNTER_KINDS.get(type_text) or (f"encounter_{klass}" if klass else "encounter")

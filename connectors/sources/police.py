@@ -320,7 +320,8 @@ class IncidentSource(_CsvExport):
         rid = row.record_id
         get = row_getter(row.payload, INCIDENT_HEADER, f"警情 {rid}")
         filed = parse_datetime(get("接警时间", required=True), "接警时间", required=True)
-        assert filed is not None
+        if filed is None:
+            raise Rejected("field.missing", f"警情 {rid}: 接警时间 is blank")
         category = get("警情类别", required=True)
         out = Interpreted()
         name = normalise_name(get("儿童姓名"))

@@ -45,9 +45,9 @@ from connectors.standardise import (
     parse_phone,
     parse_sex,
     start_of_day,
-    today_cst,
 )
 from graph.records import Assertion, NodeRecord, RelRecord
+from kernel import clock
 
 __all__ = ["SURVEY_XLSX_HEADER", "SurveySource", "parse_disability"]
 
@@ -229,8 +229,9 @@ class SurveySource(Source):
         child = form.get("child")
         if not isinstance(child, dict):
             raise Rejected("field.missing", f"排查表 {rid}: child is missing")
-        visit = parse_date(form.get("visit_date"), "走访日期", required=True, not_after=today_cst())
-        assert visit is not None
+        visit = parse_date(form.get("visit_date"), "走访日期", required=True, not_after=clock.today())
+        if visit is None:
+            raise Rejected("field.missing", f"排查表 {rid}: 走访日期 is blank")
         division, retired = ref.standard_division(form.get("village_code"), "村代码")
         if division is None:
             raise Rejected("field.missing", f"排查表 {rid}: 村代码 is blank")
@@ -242,7 +243,7 @@ class SurveySource(Source):
             raise Rejected("field.missing", f"排查表 {rid}: 儿童姓名 is blank")
         id_number = optional_id(out, clean_text(child.get("id_number")), "儿童身份证号")
         sex = parse_sex(child.get("sex"), "性别")
-        birth = parse_date(child.get("birth_date"), "出生日期", not_after=today_cst())
+        birth = parse_date(child.get("birth_date"), "出生日期", not_after=clock.today())
         if birth is not None and birth > visit:
             out.warnings.append(("date.birth_after_visit", f"出生日期 {birth} is after 走访日期 {visit}"))
         _check_id_agrees(out, id_number, birth, sex)

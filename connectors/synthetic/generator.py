@@ -194,7 +194,8 @@ def _write_reference(out_dir: Path, county: County) -> None:
     sink.close()
     sink = CsvSink(ref / "facilities.csv", ("facility_id", "name", "kind", "division_code"))
     for t in county.townships:
-        assert t.health_centre is not None
+        if t.health_centre is None:
+            raise ValueError(f"township {t.code} has no health centre")
         f = t.health_centre
         sink.write((f.id, f.name, f.kind, f.division_code))
     h = county.hospital

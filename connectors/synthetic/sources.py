@@ -359,13 +359,15 @@ class Emitter:
     # -- township / village ---------------------------------------------------------------
 
     def township_start(self, t: Township) -> None:
-        assert t.health_centre is not None
+        if t.health_centre is None:
+            raise ValueError(f"township {t.code} has no health centre")
         self.centre = BundleSink(
             self.out / "health", t.health_centre.id, self._uuid, self.timestamp, self.bundle_max_entries
         )
 
     def township_end(self, t: Township) -> None:
-        assert self.centre is not None
+        if self.centre is None:
+            raise RuntimeError("township_end without township_start")
         self.centre.close()
         self.centre_files.extend(self.centre.files)
         self.centre = None
@@ -526,7 +528,8 @@ class Emitter:
             if ev.random() > 0.65:
                 return None, None
             school, classes, level_start = ev.choice(self.county.high_schools), 10, y - (grade - 10)
-        assert school is not None
+        if school is None:
+            raise ValueError("the county has no school for this grade")
         if 1 <= grade <= 9 and child.disability.endswith("-1") and ev.random() < 0.4:
             return None, None  # taught at home (送教上门), not on the registry
         if 1 <= grade <= 9 and ev.random() < (0.006 if lb else 0.003):
@@ -567,7 +570,8 @@ class Emitter:
     def _truth_household(self, hh: Household, facts: dict[str, ChildFacts]) -> None:
         as_of = self.as_of
         v = hh.village
-        assert hh.head is not None
+        if hh.head is None:
+            raise ValueError("a household without a head")
         self.t_households.write(
             (hh.number, v.code, hh.hukou_type, hh.address, hh.head.key, hh.assistance, len(hh.members))
         )
@@ -884,7 +888,8 @@ class Emitter:
             t = child.household.village.township
             grade = max(1, min(9, self.school_year - child.birth.year - 6))
             school = t.primary if grade <= 6 else t.middle
-            assert school is not None
+            if school is None:
+                raise ValueError("the county has no school for this grade")
             student_no = self._student_number(idn, birth)
         else:
             grade, school = enr.grade, enr.school
@@ -922,7 +927,8 @@ class Emitter:
             if not events:
                 continue
             sink = self.hospital if facility == "cph" else self.centre
-            assert sink is not None
+            if sink is None:
+                raise RuntimeError("a health event outside any township")
             file_stem = sink.stem
             self._patient_bundle(child, f, events, sink, file_stem)
             sink.end_group()

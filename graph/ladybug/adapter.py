@@ -6,7 +6,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import ladybug
 import pyarrow as pa
@@ -88,9 +88,11 @@ class LadybugStore(GraphStore):
             result = self._conn.execute(statement, params or {})
         except RuntimeError as exc:
             raise GraphStoreError(f"LadybugDB: {exc}") from exc
-        assert not isinstance(result, list)
+        if isinstance(result, list):
+            raise GraphStoreError("LadybugDB returned several results for one statement")
         try:
-            return result.get_all()
+            # Rows are lists: dictionaries come only from a connection opened to return them.
+            return cast(list[list[Any]], result.get_all())
         finally:
             result.close()  # an open result pins buffer-pool pages until it is collected
 

@@ -18,7 +18,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Iterator, Sequence
-from typing import Any, LiteralString, cast
+from typing import Any, LiteralString
 from urllib.parse import urlsplit
 
 from neo4j import READ_ACCESS, Driver, GraphDatabase, RoutingControl, Session, Transaction
@@ -110,7 +110,7 @@ class Neo4jStore(GraphStore):
         ``read`` routes a statement outside a transaction to a reader; it must only be
         set for statements that write nothing (a cluster refuses writes on a reader).
         """
-        query = cast(LiteralString, statement)  # built from the domain model's names only
+        query: LiteralString = statement  # built from the domain model's names only
         try:
             if self._tx is not None:
                 return [record.data() for record in self._tx.run(query, params or {})]

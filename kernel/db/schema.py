@@ -115,7 +115,7 @@ def pending_changes(engine: Engine, metadata: MetaData) -> list[Any]:
 @contextmanager
 def _migration_connection(engine_or_url: Engine | URL | str) -> Iterator[Connection]:
     own = not isinstance(engine_or_url, Engine)
-    engine = make_engine(engine_or_url) if own else engine_or_url  # type: ignore[arg-type]
+    engine = engine_or_url if isinstance(engine_or_url, Engine) else make_engine(engine_or_url)
     try:
         if engine.dialect.name == "sqlite":
             with _sqlite_migration_connection(engine) as conn:
@@ -141,7 +141,8 @@ def _sqlite_migration_connection(engine: Engine) -> Iterator[Connection]:
     """
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
-        assert raw is not None
+        if raw is None:
+            raise RuntimeError("the database connection is closed")
         raw.execute("PRAGMA foreign_keys=OFF")
         try:
             conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})

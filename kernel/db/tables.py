@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Dialect, Integer, String, Text, TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from kernel import clock
+
 # Deterministic constraint names. SQLite batch migrations (ALTER by copy-and-rename) can only drop or
 # alter a constraint they can name, and PostgreSQL's own generated names differ from SQLite's; a
 # convention keeps both databases and the hand-written revisions in agreement.
@@ -64,7 +66,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     """The current time, timezone-aware, as `UTCDateTime` columns expect."""
-    return datetime.now(UTC)
+    return clock.now()
 
 
 class SyncCursor(SQLModel, table=True):

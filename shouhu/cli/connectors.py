@@ -228,7 +228,7 @@ def due_sources(engine: Engine, config: Any, now: Any, only: list[str] | None = 
     """Configured sources whose last completed sync is older than their ``every`` (or never ran)."""
     out = []
     with engine.connect() as conn:
-        last = dict(
+        last: dict[str, Any] = dict(
             conn.execute(
                 select(R.c.source, func.max(R.c.started_at))
                 .where(and_(R.c.kind == "sync", R.c.status == "completed"))

@@ -9,12 +9,13 @@ The file format follows the extension (.xlsx or .csv). Problems end in one line,
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+
+from kernel import clock
 
 report_app = typer.Typer(no_args_is_help=True, help="Periodic reports (村 → 乡镇 → 县) and classification.")
 console = Console()
@@ -60,7 +61,7 @@ def _write(kind: str, division: str, period: str, out: Path) -> None:
 
 
 def _this_quarter() -> str:
-    today = date.today()
+    today = clock.today()
     return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
 
 
@@ -81,7 +82,7 @@ def annual(
     out: Path = typer.Option(..., help="Output file, .xlsx or .csv."),  # noqa: B008
 ) -> None:
     """An annual report (年度报告); the county's is due by 10 December."""
-    _write("annual", division, period or str(date.today().year), out)
+    _write("annual", division, period or str(clock.today().year), out)
 
 
 @report_app.command()

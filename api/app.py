@@ -59,7 +59,10 @@ def create_app(settings: Settings | None = None, *, enforce: bool = True) -> Sta
         max_aliases=settings.graphql_max_aliases,
         max_cost=settings.graphql_max_cost,
         max_directives=settings.graphql_max_directives,
-        introspection=settings.dev_mode,
+        # One policy for the schema, whichever way it is asked for (introspection or the
+        # Federation `_service { sdl }`): the endpoint serves it to schema readers only
+        # (api.limits.schema_reader), so the static rule that would refuse it to all is off.
+        introspection=True,
     )
     graphql = GraphQLEndpoint(settings, schema, audit, policy)
     graphql.sql = engine

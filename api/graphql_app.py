@@ -6,17 +6,32 @@ fails closed with a clear error and no data.
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
+import hashlib
 import json
 import logging
 import re
+import threading
 import time
 import uuid
 from collections import defaultdict, deque
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from graphql import GraphQLError
+from graphql import GraphQLError, get_named_type, get_operation_ast
+from graphql.language import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+)
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -25,15 +40,26 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from api.context import Context
+from api.limits import (
+    MAX_JSON_DEPTH,
+    SCHEMA_SCOPE,
+    NestingTooDeep,
+    asks_for_schema,
+    check_document,
+    parse_document,
+    parse_json,
+    schema_reader,
+)
 from auth.audit import AuditEvent, AuditLog, AuditUnavailable, hash_document
 from auth.enforce.guard import Guard
 from auth.policy import Policy
 from auth.principal import Principal
-from auth.routes import authenticate
+from auth.routes import AuthError, authenticate
 from graph.port import GraphStore
 from kernel.settings import Settings
 
 log = logging.getLogger("shouhu.api")
+T = TypeVar("T")
 _SUGGESTION = re.compile(r"\s*Did you mean .*$", re.S)
 # graphql-core quotes the offending value in coercion, serialization and syntax errors
 # ("String cannot represent value: '甲乙'", "Variable '$n' has invalid value: …", "Expected
@@ -48,8 +74,11 @@ _ECHOED_VALUE = (
     (re.compile(r"(Invalid character[^:]*):.*$", re.S), r"\1."),
     (re.compile(r"Unknown operation named\b.*$", re.S), "Unknown operation name."),
 )
-# The kind of an anonymous operation counts too: `mutation($id: Int!) {…}` is a change.
-_OPERATION = re.compile(r"^\s*(query|mutation|subscription)\b\s*([_A-Za-z][_0-9A-Za-z]*)?")
+_REL_ID = re.compile(r"[A-Z][A-Z_]*:")
+_RECORD_ID_FORM = re.compile(r"[a-z][a-z0-9_]{0,39}:[A-Za-z0-9][A-Za-z0-9._:\-]{0,159}")
+_OPERATION_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
+DEFAULT_TIME_BUDGET = 20.0
+"""Seconds a query may run before it is stopped server-side (`graphql_time_budget_seconds`)."""
 
 
 def _error(message: str, code: str, status: int) -> JSONResponse:
@@ -88,11 +117,67 @@ class GraphQLEndpoint:
         self.policy = policy
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
         self.persisted = _load_persisted(settings.persisted_operations_file)
+        self.time_budget = float(getattr(settings, "graphql_time_budget_seconds", DEFAULT_TIME_BUDGET))
 
     async def handle(self, request: Request) -> Response:
+        """Every way out of here is audited: refused tokens, refused bodies and documents, executed
+        operations, cancelled ones. Only an audit log that cannot be written lets a request end
+        unrecorded, and then it ends with no data (503)."""
+        request_id = uuid.uuid4().hex
+        principal: Principal | None = None
+        if self.policy is not None:
+            try:
+                principal = await authenticate(request)
+            except AuthError as exc:
+                await run_in_threadpool(self._audit_unauthenticated, request, exc, request_id)
+                raise
+        refused = await self._check_request(request, principal)
+        if isinstance(refused, JSONResponse):
+            return await self._refuse(principal, request_id, refused)
+        query, variables, operation_name = refused
+        facts = document_facts(query, operation_name)
+        if asks_for_schema(facts.document) and not schema_reader(principal, self.settings.dev_mode):
+            refusal = JSONResponse(
+                {
+                    "errors": [
+                        {
+                            "message": "GraphQL introspection and _service are served only to schema "
+                            f"readers (scope {SCHEMA_SCOPE}) outside dev mode",
+                            "extensions": {"code": "GRAPHQL_VALIDATION_FAILED", "reason": "schema_reader"},
+                        }
+                    ]
+                }
+            )
+            return await self._refuse(principal, request_id, refusal, facts.kind, facts.name, query)
+        problem = check_document(self.schema, facts, variables, self.settings)
+        if problem is not None:
+            message, code = problem
+            return await self._refuse(
+                principal, request_id, _error(message, code, 400), facts.kind, facts.name, query
+            )
+        job = Cancellable()
+        work = asyncio.ensure_future(
+            run_in_threadpool(job.run, self._execute, principal, query, variables, facts, request_id, job)
+        )
+        # Mutations run to their end: their atomicity (change + audit entry in one transaction)
+        # matters more than their time, and a half-run change is what cancellation would leave.
+        deadline = None if facts.kind == "mutation" else time.monotonic() + self.time_budget
+        while True:
+            timeout = 0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic()))
+            done, _ = await asyncio.wait({work}, timeout=timeout)
+            if done:
+                return work.result()
+            if deadline is not None and time.monotonic() >= deadline:
+                job.cancel(TimeBudgetExceeded)
+            elif deadline is not None and await request.is_disconnected():
+                job.cancel(ClientDisconnected)
+
+    async def _check_request(
+        self, request: Request, principal: Principal | None
+    ) -> JSONResponse | tuple[str, dict[str, Any], str | None]:
+        """The body as (query, variables, operationName), or the refusal to answer with."""
         if request.method != "POST":
             return _error("use POST with a JSON body", "METHOD_NOT_ALLOWED", 405)
-        principal = await authenticate(request) if self.policy is not None else None
         client = principal.client_id if principal else "anonymous"
         if not self.limiter.allow(client):
             return _error("rate limit exceeded; slow down", "RATE_LIMITED", 429)
@@ -100,9 +185,11 @@ class GraphQLEndpoint:
         if body is None:
             return _error("request body too large", "REQUEST_TOO_LARGE", 413)
         try:
-            payload = json.loads(body)
+            payload = parse_json(body)
         except (ValueError, UnicodeDecodeError):
             return _error("body is not JSON", "BAD_REQUEST", 400)
+        except NestingTooDeep:
+            return _error(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", "BAD_REQUEST", 400)
         if isinstance(payload, list):
             return _error(
                 "batched requests are not accepted; send one operation per request", "BATCH_REFUSED", 400
@@ -118,7 +205,7 @@ class GraphQLEndpoint:
         operation_name = payload.get("operationName")
         if operation_name is not None and not isinstance(operation_name, str):
             return _error("operationName must be a string", "BAD_REQUEST", 400)
-        return await run_in_threadpool(self._execute, principal, query, variables, operation_name)
+        return query, variables, operation_name
 
     def _document(self, payload: dict[str, Any]) -> tuple[str, JSONResponse | None]:
         query = payload.get("query")
@@ -132,8 +219,68 @@ class GraphQLEndpoint:
             return "", _error("missing query", "BAD_REQUEST", 400)
         return query, None
 
+    # ---- auditing refusals -------------------------------------------------------------------
+    async def _refuse(
+        self,
+        principal: Principal | None,
+        request_id: str,
+        response: JSONResponse,
+        kind: str = "query",
+        name: str = "anonymous",
+        query: str | None = None,
+    ) -> Response:
+        """A request refused before execution, on the record like any other."""
+        if self.audit is None or principal is None:
+            return response
+        code = json.loads(bytes(response.body))["errors"][0]["extensions"]["code"]
+        event = AuditEvent.for_principal(
+            principal,
+            request_id=request_id,
+            operation=f"{kind} {name}" if query is not None else "graphql.refused",
+            query_hash=_query_hash(query) if query is not None else None,
+            decision="deny",
+            reasons=[code.lower()],
+            status=response.status_code,
+        )
+        try:
+            await run_in_threadpool(self.audit.append, event)
+        except (AuditUnavailable, ValueError) as exc:
+            log.error("audit append failed; request refused: %s", type(exc).__name__)
+            return _error("the audit log is unavailable; request refused", "AUDIT_UNAVAILABLE", 503)
+        return response
+
+    def _audit_unauthenticated(self, request: Request, exc: AuthError, request_id: str) -> None:
+        """A refused bearer token: the reason code and the sha256 of what was presented (never the
+        token itself, which may be a real one replayed or mistyped). The 401 stands whether or not
+        this entry could be written: an unauthenticated caller gets nothing either way."""
+        if self.audit is None:
+            return
+        presented = request.headers.get("authorization", "").strip()
+        token = presented.partition(" ")[2].strip() if " " in presented else presented
+        event = AuditEvent(
+            request_id=request_id,
+            user=f"token-sha256:{hashlib.sha256(token.encode('utf-8', 'replace')).hexdigest()}"
+            if token
+            else None,
+            operation="auth.bearer_refused",
+            decision="deny",
+            reasons=[_reason_code(exc.reason)],
+            status=exc.status_code,
+        )
+        try:
+            self.audit.append(event)
+        except (AuditUnavailable, ValueError) as error:
+            log.error("audit append failed for a refused token: %s", type(error).__name__)
+
+    # ---- execution ---------------------------------------------------------------------------
     def _execute(
-        self, principal: Principal | None, query: str, variables: dict[str, Any], operation_name: str | None
+        self,
+        principal: Principal | None,
+        query: str,
+        variables: dict[str, Any],
+        facts: DocumentFacts,
+        request_id: str,
+        job: Cancellable,
     ) -> Response:
         if self.store is None:
             raise RuntimeError("the GraphQL app was started without a graph store")
@@ -146,19 +293,72 @@ class GraphQLEndpoint:
             sql=self.sql,
             settings=self.settings,
         )
+        writes = (
+            self.audit.writes_recorded(lambda: self._write_event(principal, query, facts, guard, request_id))
+            if self.audit is not None and principal is not None
+            else nullcontext()
+        )
+        cancelled: str | None = None
         try:
-            result = self.schema.execute_sync(
-                query, variable_values=variables, context_value=context, operation_name=operation_name
-            )
+            try:
+                with writes:
+                    result = self.schema.execute_sync(
+                        query,
+                        variable_values=variables,
+                        context_value=context,
+                        operation_name=facts.operation_name,
+                    )
+            finally:
+                job.disarm()
+        except RequestCancelled as exc:
+            cancelled = exc.reason
+            result = None
         except (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError):
             # Strawberry raises these instead of answering: no operation of that name (its
             # exception carries the caller's operationName), several and none named, or a
             # subscription. Answered like any other refused request, echoing nothing.
-            return _error(
-                "the operation to run could not be determined: name one operation of the document "
-                "with operationName",
-                "BAD_REQUEST",
-                400,
+            return self._finish(
+                principal,
+                query,
+                facts,
+                guard,
+                request_id,
+                _error(
+                    "the operation to run could not be determined: name one operation of the "
+                    "document with operationName",
+                    "BAD_REQUEST",
+                    400,
+                ),
+                [{"extensions": {"code": "BAD_REQUEST"}}],
+                set(),
+            )
+        except RecursionError:
+            return self._finish(
+                principal,
+                query,
+                facts,
+                guard,
+                request_id,
+                _error("the request is nested too deeply", "BAD_REQUEST", 400),
+                [{"extensions": {"code": "BAD_REQUEST"}}],
+                set(),
+            )
+        if result is None:
+            message = (
+                f"the request ran past its time budget of {self.time_budget:g} s and was stopped"
+                if cancelled == "time_budget"
+                else "the client went away; the request was stopped"
+            )
+            status = 504 if cancelled == "time_budget" else 499
+            return self._finish(
+                principal,
+                query,
+                facts,
+                guard,
+                request_id,
+                _error(message, "TIME_BUDGET_EXCEEDED" if status == 504 else "CLIENT_GONE", status),
+                [{"extensions": {"code": "TIME_BUDGET_EXCEEDED", "reason": cancelled}}],
+                set(),
             )
         errors = [_format(e) for e in result.errors or []]
         body: dict[str, Any] = {}
@@ -166,41 +366,80 @@ class GraphQLEndpoint:
             body["data"] = result.data  # execution began: data is present, possibly null (spec 7.1.2)
         if errors:
             body["errors"] = errors
-        status = 200
-        if self.audit is not None and principal is not None:
-            try:
-                seq = self.audit.append(self._event(principal, query, operation_name, guard, errors, status))
-            except (AuditUnavailable, ValueError) as exc:
-                log.error("audit append failed; request refused: %s", type(exc).__name__)
-                return _error("the audit log is unavailable; request refused", "AUDIT_UNAVAILABLE", 503)
-            try:
-                others = {
-                    a for r in guard.trail.records if r.startswith("person:") for a in guard.case_owners(r)
-                } - {principal.agency_id}
-                if others:  # the common case, nobody to tell, costs no database round trip
-                    self.audit.notify_case_owner(seq, guard.case_owners)
-            except AuditUnavailable:
-                log.error("case-owner notification not queued for audit entry %s", seq)
-        return JSONResponse(body, status_code=status)
+        returned = returned_record_ids(self.schema, facts, result.data)
+        return self._finish(
+            principal, query, facts, guard, request_id, JSONResponse(body, status_code=200), errors, returned
+        )
+
+    def _finish(
+        self,
+        principal: Principal | None,
+        query: str,
+        facts: DocumentFacts,
+        guard: Guard,
+        request_id: str,
+        response: JSONResponse,
+        errors: list[dict[str, Any]],
+        returned: set[str],
+    ) -> Response:
+        """The request's audit entry, then the response; no entry, no response (503)."""
+        if self.audit is None or principal is None:
+            return response
+        try:
+            event = self._event(
+                principal, query, facts, guard, errors, response.status_code, request_id, returned
+            )
+            seq = self.audit.append(event)
+        except (AuditUnavailable, ValueError) as exc:
+            log.error("audit append failed; request refused: %s", type(exc).__name__)
+            return _error("the audit log is unavailable; request refused", "AUDIT_UNAVAILABLE", 503)
+        try:
+            others = {a for r in event.records if r.startswith("person:") for a in guard.case_owners(r)} - {
+                principal.agency_id
+            }
+            if others:  # the common case, nobody to tell, costs no database round trip
+                self.audit.notify_case_owner(seq, guard.case_owners)
+        except AuditUnavailable:
+            log.error("case-owner notification not queued for audit entry %s", seq)
+        return response
+
+    def _write_event(
+        self, principal: Principal | None, query: str, facts: DocumentFacts, guard: Guard, request_id: str
+    ) -> AuditEvent:
+        """The entry written inside a change's own transaction (see `AuditLog.writes_recorded`):
+        who, which operation, and what the request had touched when the change committed."""
+        assert principal is not None
+        return AuditEvent.for_principal(
+            principal,
+            request_id=request_id,
+            operation=f"{facts.kind} {facts.name}",
+            query_hash=_query_hash(query),
+            records=_loggable(guard.trail.records),
+            fields={"write": sorted(guard.trail.fields.get("write", ()))},
+            decision="allow",
+            reasons=["write"],
+            status=200,
+        )
 
     def _event(
         self,
         principal: Principal,
         query: str,
-        operation_name: str | None,
+        facts: DocumentFacts,
         guard: Guard,
         errors: list[dict[str, Any]],
         status: int,
+        request_id: str,
+        returned: set[str],
     ) -> AuditEvent:
         trail = guard.trail
-        m = _OPERATION.match(query)
-        kind = m.group(1) if m else "query"
-        name = operation_name or (m.group(2) if m and m.group(2) else "anonymous")
-        if not re.fullmatch(r"[_A-Za-z][_0-9A-Za-z]{0,63}", name) or sum(c.isdigit() for c in name) >= 6:
-            name = "anonymous"  # a caller-chosen name is never allowed to carry data into the log
+        touched = _loggable(trail.records | returned)
         fields = {k: sorted(v) for k, v in trail.fields.items() if v}
-        reasons = sorted(trail.reasons | {e.get("extensions", {}).get("reason") for e in errors} - {None})
-        if errors and not trail.records:
+        reasons = sorted(
+            {_reason_code(r) for r in trail.reasons}
+            | {_reason_code(e.get("extensions", {}).get("reason") or "") for e in errors} - {""}
+        )
+        if errors and not touched:
             decision = (
                 "deny"
                 if any(e.get("extensions", {}).get("code") in ("FORBIDDEN", "NOT_FOUND") for e in errors)
@@ -212,20 +451,29 @@ class GraphQLEndpoint:
             decision = "allow"
         return AuditEvent.for_principal(
             principal,
-            request_id=uuid.uuid4().hex,
-            operation=f"{kind} {name}",
+            request_id=request_id,
+            operation=f"{facts.kind} {facts.name}",
             query_hash=_query_hash(query),
-            records=sorted(
-                r
-                for r in trail.records
-                if not r.startswith(("PARENT_OF", "GUARDIAN_OF", "MEMBER_OF", "ENROLLED_AT"))
-            ),
+            records=touched,
             fields=fields,
             decision=decision,
             reasons=reasons,
             status=status,
-            result_size=len({r for r in trail.records if r.startswith("person:")}),
+            result_size=sum(1 for r in touched if r.startswith("person:")),
         )
+
+
+def _loggable(records: set[str]) -> list[str]:
+    """The record ids of an entry. Relationships (`PARENT_OF:person:a>person:b`) are named by their
+    two ends, which are on the trail themselves; every other id goes to the log as it is, and one
+    the log refuses (a value built into an id) fails the request closed."""
+    return sorted(r for r in records if not _REL_ID.match(r))
+
+
+def _reason_code(reason: str) -> str:
+    """A reason as a log code (ASCII, no spaces), whatever raised it."""
+    code = re.sub(r"[^A-Za-z0-9_.:\-]", "_", reason or "")[:100]
+    return code if code[:1].isalpha() else (f"r_{code}"[:100] if code else "")
 
 
 @lru_cache(maxsize=1024)
@@ -275,3 +523,172 @@ def _load_persisted(path: Path | None) -> dict[str, str] | None:
     if path is None:
         return None
     return {k.lower(): v for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
+
+
+# ---- what the document is ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocumentFacts:
+    """What the audit entry and the limits need to know about a document, from graphql-core's AST.
+
+    `kind` and `name` are those of the operation that runs: the one `operationName` names, or the
+    only one. A document in which that cannot be decided (it then does not run) is recorded with
+    the most consequential kind it contains, so a refused mutation is never filed as a query.
+    """
+
+    document: DocumentNode | None
+    operation: OperationDefinitionNode | None
+    operation_name: str | None
+    kind: str
+    name: str
+    parse_error: str | None = None
+
+
+def document_facts(query: str, operation_name: str | None) -> DocumentFacts:
+    document, parse_error = parse_document(query)
+    if document is None:
+        return DocumentFacts(None, None, operation_name, "query", "anonymous", parse_error)
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    operation = get_operation_ast(document, operation_name)
+    if operation is not None:
+        kind = operation.operation.value
+        name = operation.name.value if operation.name else "anonymous"
+    else:
+        kinds = {op.operation.value for op in operations}
+        kind = next((k for k in ("mutation", "subscription", "query") if k in kinds), "query")
+        name = "anonymous"
+    if not _OPERATION_NAME.fullmatch(name) or sum(c.isdigit() for c in name) >= 6:
+        name = "anonymous"  # a caller-chosen name is never allowed to carry data into the log
+    return DocumentFacts(document, operation, operation_name, kind, name)
+
+
+# ---- which records the response names ---------------------------------------------------------
+
+
+def returned_record_ids(schema: Any, facts: DocumentFacts, data: Any) -> set[str]:
+    """Every value of an `ID` field in the response that is a record id (`kind:key`).
+
+    Resolvers put the records whose fields they read on the guard's trail; this adds the ones a
+    response names without reading a guarded field (a list of ids, `person { id }`), so an entry
+    names every record returned whichever resolver returned it. The walk follows the operation's
+    selections (aliases, fragments) over the response; it is linear in the response."""
+    if data is None or facts.operation is None or facts.document is None:
+        return set()
+    gql_schema = schema._schema
+    root = gql_schema.get_root_type(facts.operation.operation)
+    fragments = {d.name.value: d for d in facts.document.definitions if isinstance(d, FragmentDefinitionNode)}
+    found: set[str] = set()
+    stack: list[tuple[Any, Any, Any]] = [(data, facts.operation.selection_set, root)]
+    while stack:
+        value, selection_set, parent = stack.pop()
+        if isinstance(value, list):
+            stack.extend((v, selection_set, parent) for v in value)
+            continue
+        if not isinstance(value, dict) or selection_set is None:
+            continue
+        for key, (field_type, sub) in _selected(gql_schema, selection_set, parent, fragments).items():
+            if key not in value:
+                continue
+            item = value[key]
+            named = get_named_type(field_type) if field_type is not None else None
+            if named is not None and named.name == "ID":
+                found.update(_ids_in(item))
+            elif sub is not None:
+                for part, part_type in sub:
+                    stack.append((item, part, part_type))
+    return found
+
+
+def _ids_in(value: Any) -> Iterator[str]:
+    if isinstance(value, list):
+        for v in value:
+            yield from _ids_in(v)
+    elif isinstance(value, str) and _RECORD_ID_FORM.fullmatch(value) and not _REL_ID.match(value):
+        yield value
+
+
+def _selected(
+    gql_schema: Any, selection_set: Any, parent: Any, fragments: dict[str, FragmentDefinitionNode]
+) -> dict[str, tuple[Any, list[tuple[Any, Any]] | None]]:
+    """Response key -> (field type, [(sub-selection, its parent type)]), fragments flattened."""
+    out: dict[str, tuple[Any, list[tuple[Any, Any]] | None]] = {}
+    pending: list[tuple[Any, Any]] = [(selection_set, parent)]
+    seen: set[str] = set()
+    while pending:
+        sel_set, typ = pending.pop()
+        for sel in sel_set.selections:
+            if isinstance(sel, FieldNode):
+                fields = getattr(typ, "fields", None) or {}
+                definition = fields.get(sel.name.value)
+                key = sel.alias.value if sel.alias else sel.name.value
+                field_type = definition.type if definition is not None else None
+                prev_type, subs = out.get(key, (None, None))
+                if sel.selection_set is not None and field_type is not None:
+                    subs = [*(subs or []), (sel.selection_set, get_named_type(field_type))]
+                out[key] = (field_type or prev_type, subs)
+            elif isinstance(sel, InlineFragmentNode):
+                cond = sel.type_condition
+                pending.append((sel.selection_set, gql_schema.get_type(cond.name.value) if cond else typ))
+            elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in seen:
+                seen.add(sel.name.value)
+                frag = fragments.get(sel.name.value)
+                if frag is not None:
+                    pending.append((frag.selection_set, gql_schema.get_type(frag.type_condition.name.value)))
+    return out
+
+
+# ---- stopping a request's work --------------------------------------------------------------------
+
+
+class RequestCancelled(BaseException):
+    """Raised inside the worker thread running a request that must stop. A BaseException so that
+    neither graphql-core nor a resolver's `except Exception` turns it into a field error and goes on
+    resolving the rest of the response."""
+
+    reason = "cancelled"
+
+
+class TimeBudgetExceeded(RequestCancelled):
+    reason = "time_budget"
+
+
+class ClientDisconnected(RequestCancelled):
+    reason = "client_gone"
+
+
+class Cancellable:
+    """The worker thread of one request, which the event loop may order to stop.
+
+    The stop is an asynchronous exception raised in that thread (CPython's
+    PyThreadState_SetAsyncExc) at its next Python instruction: the resolvers and the graph calls
+    between engine queries stop where they are, and context managers close their transactions on
+    the way out. It is only ever raised while the request's own work runs (between `run`'s start and
+    `disarm`), never into a pooled thread that has moved on, and a pending one is withdrawn at disarm.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._thread: int | None = None
+        self._fired = False
+
+    def run(self, fn: Callable[..., T], *args: Any) -> T:
+        with self._lock:
+            self._thread = threading.get_ident()
+        try:
+            return fn(*args)
+        finally:
+            self.disarm()
+
+    def disarm(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._fired:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread), None)
+            self._thread = None
+
+    def cancel(self, exc: type[RequestCancelled]) -> None:
+        with self._lock:
+            if self._thread is None or self._fired:
+                return
+            self._fired = True
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread), ctypes.py_object(exc))

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
     FieldNode,
     GraphQLError,
     GraphQLList,
+    GraphQLSyntaxError,
     ValidationContext,
     ValidationRule,
     get_named_type,
     get_nullable_type,
+    parse,
+    value_from_ast_untyped,
 )
 from graphql.language import (
     DirectiveNode,
@@ -235,3 +240,189 @@ def _aliases(
             total += fragments[name]
         total = min(total, _CAP)
     return total
+
+
+# ---- checks on the request itself, before validation --------------------------------------------
+
+MAX_JSON_DEPTH = 64
+"""Nesting of a request body's JSON (variables included); GraphQL inputs are never this deep."""
+MAX_TOKENS = 6000
+"""Lexical tokens of a document: the parser stops counting here, so a huge document costs no more
+to refuse than a legitimate one costs to parse."""
+MAX_FIELDS = 500
+"""Field selections in a document (each fragment counted once). Validation compares fields that
+share a response name pairwise (OverlappingFieldsCanBeMerged is quadratic): 1,500 copies of one
+field took seconds; the console's largest operation has fewer than 100."""
+MAX_LIST_VARIABLE = VARIABLE_PAGE
+"""The longest list a variable may carry: the cost rule prices a list variable at this length, so
+a longer one would run work the price did not cover."""
+
+
+class NestingTooDeep(ValueError):
+    """A JSON body nested deeper than MAX_JSON_DEPTH."""
+
+
+def parse_json(body: bytes) -> Any:
+    """json.loads that refuses deep nesting with NestingTooDeep instead of a RecursionError (a 500)
+    here or later in variable coercion, which recurses too. The depth walk is iterative."""
+    try:
+        value = json.loads(body)
+    except RecursionError:
+        raise NestingTooDeep() from None
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise NestingTooDeep()
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return value
+
+
+@lru_cache(maxsize=512)
+def parse_document(query: str) -> tuple[DocumentNode | None, str | None]:
+    """The document's AST (cached: agency systems send the same few documents), or None and why.
+    A syntax error is left for the executor to report as usual; only size is refused here."""
+    try:
+        return parse(query, max_tokens=MAX_TOKENS), None
+    except GraphQLSyntaxError as exc:
+        return None, "too_many_tokens" if "more than" in exc.message and "tokens" in exc.message else None
+    except RecursionError:
+        return None, "too_deep"
+
+
+def check_document(
+    schema: Any, facts: Any, variables: dict[str, Any], settings: Any
+) -> tuple[str, str] | None:
+    """(message, code) refusing the request before validation, or None.
+
+    Size (tokens, field selections), the length of list variables (priced by the cost rule at
+    MAX_LIST_VARIABLE), and `_entities` representations naming a type that cannot be resolved by
+    reference (a clear error instead of an internal one)."""
+    if facts.parse_error == "too_many_tokens":
+        return f"the document has more than {MAX_TOKENS} tokens", "QUERY_TOO_LARGE"
+    if facts.parse_error == "too_deep":
+        return "the document is nested too deeply", "QUERY_TOO_LARGE"
+    document = facts.document
+    if document is None:
+        return None
+    fields = _count_fields(document)
+    if fields > MAX_FIELDS:
+        return f"the document selects {fields} fields, at most {MAX_FIELDS} allowed", "QUERY_TOO_LARGE"
+    longest = _longest_list(variables)
+    if longest > MAX_LIST_VARIABLE:
+        return (
+            f"a list variable has {longest} items, at most {MAX_LIST_VARIABLE} allowed",
+            "QUERY_TOO_EXPENSIVE",
+        )
+    unknown = _unresolvable_entities(schema, document, variables)
+    if unknown:
+        return (
+            f"_entities cannot resolve {', '.join(sorted(unknown))} by reference; resolvable: "
+            f"{', '.join(sorted(resolvable_entities(schema)))}",
+            "BAD_REQUEST",
+        )
+    return None
+
+
+def _count_fields(document: DocumentNode) -> int:
+    total = 0
+    stack = [d.selection_set for d in document.definitions if getattr(d, "selection_set", None)]
+    while stack:
+        for sel in stack.pop().selections:
+            if isinstance(sel, FieldNode):
+                total += 1
+            if getattr(sel, "selection_set", None) is not None:
+                stack.append(sel.selection_set)
+    return total
+
+
+def _longest_list(value: Any) -> int:
+    longest = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            longest = max(longest, len(item))
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return longest
+
+
+def resolvable_entities(schema: Any) -> set[str]:
+    """Types of the `_Entity` union whose class resolves a reference itself (strawberry's default
+    builds the type from the representation alone, which fails on any type with other fields)."""
+    union = schema._schema.get_type("_Entity")
+    names = {t.name for t in getattr(union, "types", ())}
+    converter = getattr(schema, "schema_converter", None)
+    type_map = getattr(converter, "type_map", {})
+    out = set()
+    for name in names:
+        definition = getattr(type_map.get(name), "definition", None)
+        origin = getattr(definition, "origin", None)
+        if origin is not None and any("resolve_reference" in vars(k) for k in origin.__mro__[:-1]):
+            out.add(name)
+    return out
+
+
+def _unresolvable_entities(schema: Any, document: DocumentNode, variables: dict[str, Any]) -> set[str]:
+    representations: list[Any] = []
+    stack = [d.selection_set for d in document.definitions if getattr(d, "selection_set", None)]
+    while stack:
+        for sel in stack.pop().selections:
+            if isinstance(sel, FieldNode) and sel.name.value == "_entities":
+                for arg in sel.arguments or ():
+                    if arg.name.value != "representations":
+                        continue
+                    if isinstance(arg.value, VariableNode):
+                        given = variables.get(arg.value.name.value)
+                        representations.extend(given if isinstance(given, list) else [given])
+                    elif isinstance(arg.value, ListValueNode):
+                        representations.extend(value_from_ast_untyped(v) for v in arg.value.values)
+                    else:
+                        representations.append(value_from_ast_untyped(arg.value, variables))
+            if getattr(sel, "selection_set", None) is not None:
+                stack.append(sel.selection_set)
+    if not representations:
+        return set()
+    allowed = resolvable_entities(schema)
+    named = {r.get("__typename") for r in representations if isinstance(r, dict)}
+    return {str(n) for n in named if n not in allowed}
+
+
+# ---- who may read the schema ------------------------------------------------------------------------
+
+SCHEMA_SCOPE = "read:schema"
+"""The OAuth scope of a schema reader: a Federation router's client, which composes the supergraph
+from `_service { sdl }`."""
+SCHEMA_FIELDS = frozenset({"__schema", "__type", "_service"})
+
+
+def schema_reader(principal: Any, dev_mode: bool) -> bool:
+    """The one policy for introspection and `_service { sdl }`, which give the same information:
+    everyone in dev mode (GraphiQL), otherwise only clients granted `read:schema`. Without a policy
+    (the benchmark's enforcement-off app) there is no caller to refuse."""
+    if dev_mode or principal is None:
+        return True
+    return SCHEMA_SCOPE in getattr(principal, "scopes", ())
+
+
+def asks_for_schema(document: DocumentNode | None) -> bool:
+    """Whether any selection of the document (fragments included) is `__schema`, `__type` or
+    `_service`; `__typename` is not the schema."""
+    if document is None:
+        return False
+    stack = [d.selection_set for d in document.definitions if getattr(d, "selection_set", None)]
+    while stack:
+        for sel in stack.pop().selections:
+            if isinstance(sel, FieldNode) and sel.name.value in SCHEMA_FIELDS:
+                return True
+            if getattr(sel, "selection_set", None) is not None:
+                stack.append(sel.selection_set)
+    return False

@@ -24,8 +24,13 @@ log and `request.state.auth_failure` (for the audit log), never to the caller.
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import re
+import threading
+import time
+from collections import defaultdict, deque
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
@@ -89,6 +94,7 @@ AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")  # RFC 6750 §2.1
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_REASON = re.compile(r"[a-z_]{1,50}")
 
 
 # ------------------------------------------------------------------------------------------ the service
@@ -130,6 +136,26 @@ class AuthService:
         self.server = _Server(self)
         self.policy = Policy.load(settings.policy_file)
         self.audit = AuditLog(engine)
+        self.throttle = TokenThrottle()
+
+    def record_token_request(
+        self, client_id: str | None, operation: str, decision: str, status: int, reasons: list[str]
+    ) -> bool:
+        """The token request's audit entry; False when it could not be written."""
+        try:
+            self.audit.append(
+                AuditEvent(
+                    client_id=client_id,
+                    operation=operation,
+                    decision=decision,
+                    status=status,
+                    reasons=[r for r in reasons if _REASON.fullmatch(r)],
+                )
+            )
+        except (AuditUnavailable, ValueError) as exc:
+            log.error("token request not audited: %s", type(exc).__name__)
+            return False
+        return True
 
     def validate(self, token: str) -> Principal:
         """A Principal from our own token or a trusted issuer's; InvalidToken(reason) otherwise.
@@ -363,6 +389,55 @@ def _oauth_error(error: str, status: int = 400) -> JSONResponse:
 
 
 async def _token_endpoint(service: AuthService, request: Request) -> Response:
+    """The token endpoint, throttled and on the record: every request leaves an audit entry
+    (issued, refused, locked out; the client id presented, never a secret), and a client id or
+    source address with too many failed authentications is locked out for a while, its secret not
+    even checked (see `TokenThrottle`)."""
+    presented = _presented_client_id(request)
+    source = request.client.host if request.client else "unknown"
+    locked = service.throttle.locked(presented, source)
+    if locked:
+        return await _locked_out(service, presented, locked)
+    response = await _token_response(service, request)
+    posted = getattr(request.state, "token_form_client_id", None)
+    if presented is None and posted is not None:  # client_secret_post names itself in the form
+        presented = posted
+        locked = service.throttle.locked(presented, source)
+        if locked and response.status_code != 200:
+            return await _locked_out(service, presented, locked)
+    error = None
+    if response.status_code != 200:
+        try:
+            error = json.loads(bytes(response.body)).get("error")
+        except ValueError:
+            error = "invalid_request"
+    if error == "invalid_client":
+        service.throttle.failed(presented, source)
+    elif response.status_code == 200:
+        service.throttle.succeeded(presented)
+    recorded = await run_in_threadpool(
+        service.record_token_request,
+        presented,
+        "token.issue" if response.status_code == 200 else "token.refused",
+        "allow" if response.status_code == 200 else "deny",
+        response.status_code,
+        [str(error)] if error else ["client_credentials"],
+    )
+    if not recorded and response.status_code == 200:
+        # A token whose issuance is not on the record is not issued.
+        return _oauth_error("temporarily_unavailable", 503)
+    return response
+
+
+async def _locked_out(service: AuthService, client_id: str | None, seconds: float) -> Response:
+    await run_in_threadpool(
+        service.record_token_request, client_id, "token.locked", "deny", 429, ["locked_out"]
+    )
+    headers = {**_NO_STORE, "Retry-After": str(max(1, int(seconds)))}
+    return JSONResponse({"error": "invalid_client"}, status_code=429, headers=headers)
+
+
+async def _token_response(service: AuthService, request: Request) -> Response:
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         return _oauth_error("invalid_request")
@@ -380,6 +455,8 @@ async def _token_endpoint(service: AuthService, request: Request) -> Response:
         if key in form:  # RFC 6749 §3.2: parameters MUST NOT be included more than once
             return _oauth_error("invalid_request")
         form[key] = value
+    posted = form.get("client_id")
+    request.state.token_form_client_id = posted if posted and _CLIENT_ID_FORM.fullmatch(posted) else None
     basic = request.headers.get("authorization", "").lower().startswith("basic ")
     if basic and "client_secret" in form:
         # RFC 6749 §2.3: a client MUST NOT use more than one authentication method per request.
@@ -398,6 +475,69 @@ async def _token_endpoint(service: AuthService, request: Request) -> Response:
     headers.pop("Content-Type", None)
     headers.update(_NO_STORE)
     return JSONResponse(dict(reply.body), status_code=reply.status, headers=headers)
+
+
+_CLIENT_ID_FORM = re.compile(r"[A-Za-z0-9._:\-]{1,100}")
+
+
+def _presented_client_id(request: Request) -> str | None:
+    """The client id a token request presents (Basic header; the form's is read with the body), if
+    it has the shape of one: an attacker chooses this string, so anything else is not logged."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        cid = unquote(decoded.partition(":")[0])
+        return cid if _CLIENT_ID_FORM.fullmatch(cid) else None
+    return None
+
+
+class TokenThrottle:
+    """Failed client authentications per client id and per source address, in a sliding window;
+    `max_failures` of them lock that client id (or address) out for `lockout_seconds`.
+
+    Per client id, so one client's secret cannot be guessed at speed from many addresses; per
+    address, so one address cannot spray guesses over many client ids. In process: one server's
+    memory is the state, which is what a single platform server needs (several servers would share
+    it through the database)."""
+
+    def __init__(self, max_failures: int = 5, window_seconds: float = 900, lockout_seconds: float = 900):
+        self.max_failures = max_failures
+        self.window_seconds = window_seconds
+        self.lockout_seconds = lockout_seconds
+        self._lock = threading.Lock()
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._locked_until: dict[str, float] = {}
+
+    def locked(self, client_id: str | None, source: str) -> float:
+        """Seconds of lockout left for this client id or address (0: not locked)."""
+        now = time.monotonic()
+        with self._lock:
+            left = [self._locked_until.get(k, 0) - now for k in self._keys(client_id, source)]
+        return max([0.0, *left])
+
+    def failed(self, client_id: str | None, source: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in self._keys(client_id, source):
+                hits = self._failures[key]
+                hits.append(now)
+                while hits and now - hits[0] > self.window_seconds:
+                    hits.popleft()
+                if len(hits) >= self.max_failures:
+                    self._locked_until[key] = now + self.lockout_seconds
+                    hits.clear()
+
+    def succeeded(self, client_id: str | None) -> None:
+        with self._lock:
+            if client_id is not None:
+                self._failures.pop(f"client:{client_id}", None)
+
+    @staticmethod
+    def _keys(client_id: str | None, source: str) -> list[str]:
+        return [f"addr:{source}", *([f"client:{client_id}"] if client_id else [])]
 
 
 # --------------------------------------------------------------------------------- bearer authentication

@@ -79,6 +79,9 @@ class Network:
     pseudonymised: bool
     nodes: list[NetworkNode]
     edges: list[NetworkEdge]
+    truncated: bool = strawberry.field(
+        default=False, description="A cap cut the network (fan-out per record or size); narrow it."
+    )
 
 
 @strawberry.type(description="One hop of a connection, in path order.")
@@ -376,10 +379,15 @@ class NetworkQuery:
         start: strawberry.ID,
         depth: int = 2,
         rel_types: list[str] | None = None,
+        expand_hubs: bool = False,
     ) -> Network:
         view = _View(info)
         start_id = view.record_id(start)
-        sub = _call(lambda: net.trace(info.context.store, start_id, depth, rel_types, view.visible))
+        sub = _call(
+            lambda: net.trace(
+                info.context.store, start_id, depth, rel_types, view.visible, expand_hubs=expand_hubs
+            )
+        )
         if start_id not in sub.nodes:
             raise not_found()
         return Network(
@@ -388,6 +396,7 @@ class NetworkQuery:
             pseudonymised=view.pseudonymised,
             nodes=view.nodes(list(sub.nodes.values())),
             edges=[view.edge(r) for r in sub.rels.values()],
+            truncated=sub.truncated,
         )
 
     @strawberry.federation.field(

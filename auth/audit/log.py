@@ -33,11 +33,12 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import IO, Any, Generic, TypeVar
 
-from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy import Engine, and_, event, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
@@ -170,6 +171,7 @@ class AuditLog:
         self._sqlite = engine.dialect.name == "sqlite"
         self._postgres = engine.dialect.name == "postgresql"
         self._local_lock = threading.Lock()
+        self._hooks_installed = False
 
     # --------------------------------------------------------------------------------------- writing
 
@@ -189,23 +191,71 @@ class AuditLog:
         if not batch:
             return []
         with self._errors("write to"), self._chain_transaction() as conn:
-            head = conn.execute(
-                select(_entry.c.seq, _entry.c.hash).order_by(_entry.c.seq.desc()).limit(1)
-            ).first()
-            seq, prev = (head[0], head[1]) if head is not None else (0, GENESIS_HASH)
-            now = utcnow()
-            entries: list[dict[str, Any]] = []
-            records: list[dict[str, Any]] = []
-            for ev in batch:
-                seq += 1
-                row = _entry_row(ev, seq, prev, now)
-                prev = row["hash"]
-                entries.append(row)
-                records.extend({"seq": seq, "record_id": r} for r in ev.records)
+            return self._write(conn, batch)
+
+    def _write(self, conn: Connection, batch: list[AuditEvent]) -> list[int]:
+        """Extend the chain on `conn`, inside its transaction, which must hold the chain lock
+        (SQLite: the database write lock; PostgreSQL: the advisory lock)."""
+        head = conn.execute(
+            select(_entry.c.seq, _entry.c.hash).order_by(_entry.c.seq.desc()).limit(1)
+        ).first()
+        seq, prev = (head[0], head[1]) if head is not None else (0, GENESIS_HASH)
+        now = utcnow()
+        entries: list[dict[str, Any]] = []
+        records: list[dict[str, Any]] = []
+        for ev in batch:
+            seq += 1
+            row = _entry_row(ev, seq, prev, now)
+            prev = row["hash"]
+            entries.append(row)
+            records.extend({"seq": seq, "record_id": r} for r in ev.records)
+        conn.info[_INTERNAL] = True  # the chain's own rows are not a change to audit
+        try:
             conn.execute(insert(_entry), entries)
             if records:
                 conn.execute(insert(_record), records)
+        finally:
+            conn.info.pop(_INTERNAL, None)
         return [e["seq"] for e in entries]
+
+    # ------------------------------------------------------------------- changes and their entries
+
+    @contextmanager
+    def writes_recorded(self, event_for: Callable[[], AuditEvent]) -> Iterator[None]:
+        """While the block runs (in this thread/context), every transaction on this log's engine that
+        changed a row commits together with an audit entry, or not at all.
+
+        The entry is appended on the changing transaction's own connection, just before it commits
+        (SQLAlchemy's `commit` event, which covers ORM sessions and Core `engine.begin()` alike):
+        a committed change always has its entry, and an entry that cannot be written raises out of
+        the commit, so the transaction rolls back and the change is not made. `event_for()` gives
+        who and why; the tables and row keys written are added to it here. One mechanism for every
+        mutation path, present and future, without each domain module calling the log.
+
+        Durability: the entry shares the change's commit, so it has the change's `synchronous`
+        level rather than the separate FULL fsync of `append`.
+        """
+        self._install_write_hooks()
+        token = _RECORDING.set(_Recording(self, event_for))
+        try:
+            yield
+        finally:
+            _RECORDING.reset(token)
+
+    def _install_write_hooks(self) -> None:
+        with self._local_lock:
+            if self._hooks_installed:
+                return
+            event.listen(self.engine, "after_cursor_execute", _note_write)
+            event.listen(self.engine, "commit", _append_before_commit)
+            event.listen(self.engine, "rollback", _forget_writes)
+            self._hooks_installed = True
+
+    def _append_in_transaction(self, conn: Connection, ev: AuditEvent) -> int:
+        with self._errors("write to"):
+            if self._postgres:
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})")
+            return self._write(conn, [ev])[0]
 
     @contextmanager
     def _chain_transaction(self) -> Iterator[Connection]:
@@ -693,6 +743,79 @@ class AuditLog:
 
     def _where(self) -> str:
         return describe(self.engine.url)
+
+
+# ------------------------------------------------------------------------ changes and their entries
+
+_INTERNAL = "shouhu_audit_internal"
+_WRITES = "shouhu_audit_writes"
+_DML = re.compile(
+    r"\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM|REPLACE\s+INTO)\s+\"?(\w+)",
+    re.I,
+)
+_KEY_FORM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,159}")
+_TABLE_FORM = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+@dataclass(frozen=True)
+class _Recording:
+    log: AuditLog
+    event_for: Callable[[], AuditEvent]
+
+
+_RECORDING: ContextVar[_Recording | None] = ContextVar("shouhu_audit_recording", default=None)
+
+
+def _note_write(
+    conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+) -> None:
+    """After each statement: if it changed rows while a request is being recorded, remember which
+    table (and, where the statement carries it, which row key) on the connection."""
+    recording = _RECORDING.get()
+    if recording is None or conn.info.get(_INTERNAL) or recording.log.engine.url != conn.engine.url:
+        return
+    m = _DML.match(statement)
+    if m is None:
+        return
+    verb = statement.lstrip().split(None, 1)[0].lower()
+    table_name = m.group(1).lower()
+    writes: dict[str, set[str]] = conn.info.setdefault(_WRITES, {"fields": set(), "records": set()})
+    if _TABLE_FORM.fullmatch(table_name):
+        writes["fields"].add(f"{table_name}.{verb}")
+    table = getattr(getattr(getattr(context, "compiled", None), "statement", None), "table", None)
+    keys = [c.key for c in getattr(getattr(table, "primary_key", None), "columns", ())]
+    if not keys or not _TABLE_FORM.fullmatch(table_name):
+        return
+    for params in getattr(context, "compiled_parameters", None) or ():
+        values = [params.get(k, params.get(f"{k}_1")) for k in keys]
+        if all(v is not None for v in values):
+            key = ":".join(str(v) for v in values)
+            if _KEY_FORM.fullmatch(key):
+                writes["records"].add(f"{table_name}:{key}")
+
+
+def _append_before_commit(conn: Connection) -> None:
+    """Just before a transaction that changed rows commits: its audit entry, on its connection.
+    Raising here (AuditUnavailable, or ValueError from the event's guard) aborts the commit."""
+    writes = conn.info.pop(_WRITES, None)
+    recording = _RECORDING.get()
+    if not writes or recording is None or conn.info.get(_INTERNAL):
+        return
+    base = recording.event_for()
+    fields = {k: tuple(v) for k, v in base.fields.items()}
+    fields["write"] = tuple({*fields.get("write", ()), *writes["fields"]})
+    records: set[str] = set(base.records)
+    for r in writes["records"]:
+        try:
+            records.add(check_record_id(r))
+        except ValueError:
+            continue  # a row keyed by a value is named by its table (in `fields`), not its key
+    ev = replace(base, records=tuple(records), fields=fields)  # validated again by __post_init__
+    recording.log._append_in_transaction(conn, ev)
+
+
+def _forget_writes(conn: Connection) -> None:
+    conn.info.pop(_WRITES, None)
 
 
 # ----------------------------------------------------------------------------------- export reading

@@ -1,0 +1,82 @@
+"""Shared by the security suite: the served county, and the audit log read back from its database."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from auth.audit import AuditEntry, AuditLog
+from kernel.db import make_engine
+from tests.api_fixtures import Api
+
+
+def entries(api: Api, after_seq: int = 0) -> list[AuditEntry]:
+    """Every audit entry after `after_seq`, oldest first (read from the app's own database)."""
+    engine = make_engine(api.settings.sql_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(AuditEntry).where(AuditEntry.seq > after_seq).order_by(AuditEntry.seq)  # type: ignore[arg-type]
+            ).all()
+        return [AuditEntry.model_validate(dict(r._mapping)) for r in rows]
+    finally:
+        engine.dispose()
+
+
+def head(api: Api) -> int:
+    engine = make_engine(api.settings.sql_url)
+    try:
+        anchor = AuditLog(engine).head()
+        return anchor.seq if anchor else 0
+    finally:
+        engine.dispose()
+
+
+def sqlite_path(api: Api) -> Path:
+    url = api.settings.sql_url
+    assert url.startswith("sqlite:///"), url
+    return Path(url.removeprefix("sqlite:///"))
+
+
+@contextmanager
+def audit_refuses_inserts(api: Api) -> Iterator[None]:
+    """The audit table refuses every insert (a full disk, a revoked grant), for the block's length."""
+    db = sqlite3.connect(sqlite_path(api))
+    try:
+        db.execute(
+            "CREATE TRIGGER test_audit_refuses BEFORE INSERT ON audit_entry "
+            "BEGIN SELECT RAISE(ABORT, 'audit store refuses writes'); END"
+        )
+        db.commit()
+        yield
+    finally:
+        db.execute("DROP TRIGGER IF EXISTS test_audit_refuses")
+        db.commit()
+        db.close()
+
+
+def rows(api: Api, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    db = sqlite3.connect(sqlite_path(api))
+    try:
+        return db.execute(sql, params).fetchall()
+    finally:
+        db.close()
+
+
+def digit_run_key(rng: random.Random) -> str:
+    """A uuid4-hex-shaped person key holding a 15-digit run with a valid YYMMDD at positions 7-12:
+    what roughly 1 in 5,000 random person keys look like."""
+    digits = "".join(rng.choice("0123456789") for _ in range(6))
+    digits += f"{rng.randint(0, 99):02d}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+    digits += "".join(rng.choice("0123456789") for _ in range(3))
+    head = "".join(rng.choice("0123456789abcdef") for _ in range(7)) + rng.choice("abcdef")
+    tail = rng.choice("abcdef") + "".join(rng.choice("0123456789abcdef") for _ in range(8))
+    key = head + digits + tail
+    assert len(key) == 32
+    return key

@@ -32,7 +32,15 @@ from sqlmodel import Field, SQLModel
 
 from kernel.db.tables import UTCDateTime, utcnow
 
-__all__ = ["STATUSES", "DerivedQueue", "GraphProjection", "LandingRecord", "ReferenceSnapshot", "SyncRun"]
+__all__ = [
+    "STATUSES",
+    "DerivedQueue",
+    "GraphProjection",
+    "LandingRecord",
+    "ReferenceSnapshot",
+    "SyncRun",
+    "UnresolvedNeed",
+]
 
 STATUSES: tuple[str, ...] = ("pending", "loaded", "quarantined", "superseded")
 """pending: landed, not yet processed; loaded: in the graph; quarantined: failed validation,
@@ -192,3 +200,17 @@ class DerivedQueue(SQLModel, table=True):
         default=None, sa_column=Column(String(9), nullable=True), description="9-digit township code."
     )
     enqueued_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class UnresolvedNeed(SQLModel, table=True):
+    """A loaded row's optional reference to a record not loaded when the row was (a parent whose
+    household comes later): the row is projected again once that record is loaded."""
+
+    __tablename__ = "unresolved_need"
+    __table_args__ = (Index("ix_unresolved_need_source", "source"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    source: str = Field(sa_column=Column(String(50), nullable=False))
+    seq: int = Field(sa_column=Column(_SEQ, nullable=False), description="The waiting landing row.")
+    record_id: str = Field(sa_column=Column(String(200), nullable=False), description="What it names.")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

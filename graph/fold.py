@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,15 @@ class Fold:
         self.chunk_size = chunk_size
         self.nodes: dict[str, dict[str, Merged]] = {label: {} for label in NODE_KINDS}
         self.rels: dict[str, dict[str, tuple[str, str, Merged]]] = {t: {} for t in REL_KINDS}
+        # A store deletes a node with its relationships (a merge absorbs a person a case names);
+        # when set, a relationship to a node that is not there is left out, as the store has it.
+        self.drop_dangling = False
+        self.dropped = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Writers that open a store transaction (protection's projections) may write here too."""
+        yield
 
     def upsert_nodes(self, records: Iterable[NodeRecord]) -> None:
         by_label: dict[str, list[NodeRecord]] = defaultdict(list)
@@ -52,6 +62,12 @@ class Fold:
                 existing = {
                     r.id: (stored[r.id][2].sources, stored[r.id][2].claims) for r in recs if r.id in stored
                 }
+                if self.drop_dangling:
+                    kept = [
+                        r for r in recs if r.src in self.nodes[src_label] and r.dst in self.nodes[dst_label]
+                    ]
+                    self.dropped += len(recs) - len(kept)
+                    recs = kept
                 merged = GraphStore._fold(recs, existing, UpsertResult())
                 ends = {r.id: (r.src, r.dst) for r in recs}
                 for rid, m in merged.items():

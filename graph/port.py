@@ -320,13 +320,17 @@ class GraphStore(abc.ABC):
                             )
         return result
 
-    def retract(self, node_ids: Iterable[str], sources: Iterable[tuple[str, str]]) -> RetractResult:
+    def retract(
+        self, node_ids: Iterable[str], sources: Iterable[tuple[str, str]], *, keep_nodes: bool = False
+    ) -> RetractResult:
         """Take back what the source records ``(system, record_id)`` asserted about these nodes
         and every relationship touching them; an element no source asserts any more is deleted.
 
         Entity resolution calls this for the people a merge (or its undoing) changed, then
         asserts the same records again under the new person keys: the graph ends as if the
         records had always been resolved that way, and other sources' claims stay untouched.
+        With ``keep_nodes`` a node left without sources stays (empty, with its relationships)
+        for the caller to assert again, and :meth:`prune` removes the ones nothing re-asserted.
         """
         drop = set(sources)
         result = RetractResult()
@@ -358,13 +362,24 @@ class GraphStore(abc.ABC):
                 m = without(node.sources, node.claims, drop)
                 if not m.changed:
                     continue
-                if m.sources:
+                if m.sources or keep_nodes:
                     self._write_nodes(node.label, [{"id": node.id, **m.encoded()}], new=False)
                     result.updated += 1
                 else:
                     self._delete_nodes(node.label, [node.id])
                     result.deleted += 1
         return result
+
+    def prune(self, node_ids: Iterable[str]) -> int:
+        """Delete those of the given nodes no source asserts any more, with their relationships."""
+        with self.transaction():
+            dead = [n for n in self.get_nodes(node_ids).values() if not n.sources]
+            by_label: dict[str, list[str]] = defaultdict(list)
+            for n in dead:
+                by_label[n.label].append(n.id)
+            for label, ids in by_label.items():
+                self._delete_nodes(label, ids)
+        return len(dead)
 
     @staticmethod
     def _fold(

@@ -45,9 +45,9 @@ __all__ = [
     "REVIEW_STATUSES",
     "MergeHistory",
     "PersonLink",
+    "ReprojectQueue",
     "ResolutionMention",
     "ResolutionModel",
-    "ReprojectQueue",
     "ReviewItem",
 ]
 

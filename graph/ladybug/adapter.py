@@ -11,6 +11,7 @@ from typing import Any
 import ladybug
 import pyarrow as pa
 
+from graph.crash import crash_point
 from graph.ladybug import queries as q
 from graph.model import NODE_KINDS, REL_KINDS, PropType, label_of
 from graph.port import GraphStore, GraphStoreError
@@ -84,6 +85,8 @@ class LadybugStore(GraphStore):
         if not self._in_tx and self._statements >= self._statement_budget:
             self._reopen()
         self._statements += 1
+        if self._in_tx:
+            crash_point("graph.statement")  # a kill inside a large write (tests only)
         try:
             result = self._conn.execute(statement, params or {})
         except RuntimeError as exc:
@@ -135,9 +138,7 @@ class LadybugStore(GraphStore):
         return [self._clean(r[0]) for r in self._run(q.all_nodes(label))]
 
     def _all_rels(self, rel_type: str) -> list[dict[str, Any]]:
-        return [
-            {**self._clean(e), "src": src, "dst": dst} for src, dst, e in self._run(q.all_rels(rel_type))
-        ]
+        return [{**self._clean(e), "src": src, "dst": dst} for src, dst, e in self._run(q.all_rels(rel_type))]
 
     def bulk_load(
         self,

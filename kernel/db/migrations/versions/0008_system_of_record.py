@@ -1,5 +1,5 @@
 """system of record: the graph projection watermark, reference snapshots, the derived-state and
-re-projection queues.
+re-projection queues, optional references waiting for their record.
 
 Revision ID: 0008
 Revises: 0007
@@ -59,7 +59,21 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "unresolved_need",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("source", sa.String(length=50), nullable=False),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("record_id", sa.String(length=200), nullable=False),
+        sa.Column("created_at", TZ, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_unresolved_need")),
+    )
+    op.create_index("ix_unresolved_need_source", "unresolved_need", ["source"])
+
+
 def downgrade() -> None:
+    op.drop_index("ix_unresolved_need_source", table_name="unresolved_need")
+    op.drop_table("unresolved_need")
     op.drop_table("reproject_queue")
     op.drop_table("derived_queue")
     op.drop_table("reference_snapshot")

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-BENCHES = ("graph", "api", "audit", "network", "console", "protection", "screening")
+BENCHES = ("graph", "api", "audit", "network", "console", "protection", "screening", "record")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--persons", type=int, default=1_000_000, help="people in the graph benchmark")
+    parser.add_argument(
+        "--record-persons",
+        type=int,
+        default=200_000,
+        help="people in the county of the graph verify/rebuild benchmark",
+    )
     parser.add_argument("--only", choices=BENCHES, action="append", help="run only these (repeatable)")
     args = parser.parse_args()
     chosen = args.only or list(BENCHES)
@@ -41,6 +47,10 @@ def main() -> None:
         from bench import screening_bench
 
         screening_bench.run()
+    if "record" in chosen:
+        from bench import record_bench
+
+        record_bench.run(persons=args.record_persons)
 
 
 if __name__ == "__main__":

@@ -22,10 +22,24 @@ fixed (the household register first: it is the identity system of record).
 
 Every run writes one ``sync_run`` row per source whose counters satisfy
 ``received + resumed = loaded + quarantined + unchanged + duplicates``.
+
+The relational store is the system of record and the graph its projection:
+
+- Each graph transaction of a run also writes the projection watermark
+  (``GraphStore.set_watermark``), and the relational transaction after it moves
+  ``graph_projection`` to the same mark: a row counts as projected only once the graph
+  transaction holding it has committed, and a graph found *behind* the record (a lost or
+  unreplayable write-ahead log) is rebuilt from it (:func:`project_record`). The graph is
+  checkpointed after every batch, so a kill can cost at most the transaction in flight.
+- Derived state is not computed here: the people a batch wrote go into ``derived_queue`` in
+  the transaction that marks the batch loaded, and protection drains it.
+- People the resolver merged automatically (``reproject_queue``, written with the merge) are
+  re-projected in the next batch's graph transaction, exactly as a caseworker's merge is.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
@@ -39,12 +53,23 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, and_, bindparam, func, select, update
 
 from connectors import landing
+from connectors.landing import _COLUMNS as LANDING_COLUMNS
 from connectors.landing import LandedRow, fetch_group, fetch_latest, pending_batch
+from connectors.landing import _row as landing_row
 from connectors.mentions import PersonMention
 from connectors.sources import SOURCE_NAMES, ConnectorsConfig, make_source
 from connectors.sources.base import Interpreted, Source
 from connectors.standardise import Reference, Rejected, utc_from_timestamp
-from connectors.tables import LandingRecord, SyncRun
+from connectors.tables import (
+    DerivedQueue,
+    GraphProjection,
+    LandingRecord,
+    ReferenceSnapshot,
+    SyncRun,
+    UnresolvedNeed,
+)
+from graph.crash import crash_point
+from graph.fold import Fold
 from graph.model import division_level, label_of
 from graph.port import GraphStore
 from graph.records import Assertion, NodeRecord, RelRecord, UpsertResult
@@ -58,16 +83,19 @@ __all__ = [
     "RunReport",
     "SourceReport",
     "default_resolver",
+    "graph_mark",
+    "project_record",
 ]
 
 Resolver = Callable[[Engine, Sequence[PersonMention]], dict[tuple[str, str], str]]
 L = LandingRecord.__table__  # type: ignore[attr-defined]
 R = SyncRun.__table__  # type: ignore[attr-defined]
+GP = GraphProjection.__table__  # type: ignore[attr-defined]
+DQ = DerivedQueue.__table__  # type: ignore[attr-defined]
+RS = ReferenceSnapshot.__table__  # type: ignore[attr-defined]
+UN = UnresolvedNeed.__table__  # type: ignore[attr-defined]
 REFERENCE_CURSOR = "reference"
-# Past this many people written in one run, the townships they live in are reclassified in
-# bulk (one read per township, children only) rather than person by person (a neighbourhood
-# read and an assessment for every adult too): at 2,000 people, 8 s against 45 s.
-RECLASSIFY_ALL_ABOVE = 200
+GRAPH = "graph"  # the one graph store's row in graph_projection
 
 
 # ---- entity resolution -------------------------------------------------------------------------
@@ -245,8 +273,7 @@ class Pipeline:
         self.batch_size = batch_size
         self.land_chunk = land_chunk
         self.progress: Progress = progress or _NoProgress()
-        self._touched: set[str] = set()  # person ids written since the last reclassification
-        self._townships: set[str] = set()  # and the 9-digit townships they live in
+        self._waiting: list[tuple[int, str]] = []
         if config.reference is None:
             # A replay or a run configured without one: the reference tables of the last
             # sync, so records are checked against the same division codes as before.
@@ -272,7 +299,6 @@ class Pipeline:
             self._land(report.run_id, sources[rep.source], rep)
         for rep in report.sources:
             self._process(report.run_id, sources[rep.source], rep)
-        self._reclassify()
         report.finished_at = utcnow()
         return report
 
@@ -312,7 +338,6 @@ class Pipeline:
             self._start_run(report.run_id, rep)
             src = make_source(sc) if sc is not None and sc.configured else _source_for_replay(name)
             self._process(report.run_id, src, rep)
-        self._reclassify()
         report.finished_at = utcnow()
         return report
 
@@ -323,24 +348,54 @@ class Pipeline:
         What those records said is first retracted from the people's nodes and relationships,
         then the records are projected again under the keys they are linked to now, in one
         graph transaction: the graph ends as a sync under the new links would have left it,
-        and nothing another source asserted is touched.
+        and nothing another source asserted is touched. The people are queued for their
+        derived state with the watermark, after the graph commit.
         """
+        report = RunReport(uuid.uuid4().hex, "reproject", self.resolver_name, utcnow())
+        mark = self._next_mark()
+        with self.graph.transaction():
+            stale = self._reproject_in_tx(person_keys, report)
+            self.graph.set_watermark(*mark)
+        self.graph.checkpoint()
+        with self.engine.begin() as conn:
+            self._commit_derived(conn, mark, stale)
+        report.finished_at = utcnow()
+        return report
+
+    def _reproject_in_tx(
+        self, person_keys: Iterable[str], report: RunReport | None = None
+    ) -> dict[str, str | None]:
+        """Retract and re-assert the records of these people inside the caller's graph transaction;
+        the people whose derived state that changes (an absorbed person is no longer a child)."""
         from connectors.resolution.tables import PersonLink
 
         link = PersonLink.__table__  # type: ignore[attr-defined]
         keys = sorted(set(person_keys))
-        report = RunReport(uuid.uuid4().hex, "reproject", self.resolver_name, utcnow())
+        people = [f"person:{k}" for k in keys]
         records: dict[str, set[str]] = {}
         retracted: set[tuple[str, str]] = set()
+
+        def add(system: str, record_id: str) -> None:
+            base = record_id.split("#", 1)[0]  # a parent named inside a pupil's record
+            records.setdefault(system, set()).add(base)
+            retracted.update({(system, record_id), (system, base)})
+
         with self.engine.connect() as conn:
             for system, record_id in conn.execute(
                 select(link.c.system, link.c.record_id).where(link.c.person_key.in_(keys))
             ):
-                base = record_id.split("#", 1)[0]  # a parent named inside a pupil's record
-                records.setdefault(system, set()).add(base)
-                retracted |= {(system, record_id), (system, base)}
+                add(system, record_id)
+        # Relationships other people's records assert about these people (a child's register row
+        # naming its mother) move with them too: those records are asserted again as well.
+        for pid in people:
+            for rel in self.graph.neighbourhood(pid, 1).rels.values():
+                for claim in rel.sources:
+                    if claim["system"] in SOURCE_NAMES:
+                        add(claim["system"], claim["record_id"])
+        stale: dict[str, str | None] = dict.fromkeys(people)
         with self.graph.transaction():
-            self.graph.retract([f"person:{k}" for k in keys], retracted)
+            self.graph.retract(people, retracted, keep_nodes=True)
+            crash_point("reproject.retracted")
             for name in SOURCE_NAMES:
                 if name not in records:
                     continue
@@ -348,14 +403,14 @@ class Pipeline:
                 sc = self.config.sources.get(name)
                 src = make_source(sc) if sc is not None and sc.configured else _source_for_replay(name)
                 rep = SourceReport(name, kind="reproject", received=len(rows))
-                report.sources.append(rep)
+                if report is not None:
+                    report.sources.append(rep)
                 _, nodes, rels = self._project(src, rows, rep)
-                self._write_graph(nodes, rels, rep)
+                stale.update(_stale_people(nodes, rels))
+                self._upsert(nodes, rels, rep)
                 rep.loaded = len(rows)
-        self._touched.update(f"person:{k}" for k in keys)  # an absorbed person is no longer a child
-        self._reclassify()
-        report.finished_at = utcnow()
-        return report
+            self.graph.prune(people)  # the absorbed person: no record describes it any more
+        return stale
 
     # -- steps --------------------------------------------------------------------------------
 
@@ -437,54 +492,36 @@ class Pipeline:
             if cur is not None and _reference_state(cur.cursor).get("sha256") == ref.content_hash:
                 return summary
         at = _reference_time(self.config)
-        nodes: list[NodeRecord] = []
-        rels: list[RelRecord] = []
-        current = {c: d for c, d in ref.divisions.items() if d.status == "current"}
-        for code, d in current.items():
-            src = Assertion("reference", f"divisions.csv:{code}", at)
-            try:
-                level = division_level(code).value
-            except ValueError:
-                level = d.level
-            nodes.append(
-                NodeRecord(
-                    f"division:{code}",
-                    {
-                        "code": code,
-                        "name": d.name,
-                        "level": level,
-                        "parent_code": d.parent_code or None,
-                        "division": code,
-                    },
-                    src,
-                )
-            )
-            if d.parent_code in current:
-                rels.append(RelRecord("PART_OF", f"division:{code}", f"division:{d.parent_code}", {}, src))
-        for code, sch in ref.schools.items():
-            src = Assertion("reference", f"schools.csv:{code}", at)
-            nodes.append(
-                NodeRecord(
-                    f"school:{code}",
-                    {"code": code, "name": sch.name, "kind": sch.kind, "division": sch.township_code},
-                    src,
-                )
-            )
-            if sch.township_code in current:
-                rels.append(
-                    RelRecord("LOCATED_IN", f"school:{code}", f"division:{sch.township_code}", {}, src)
-                )
+        nodes, rels = _reference_records(ref, at)
+        mark = self._next_mark()
         with self.graph.transaction():
             self.graph.upsert_nodes(nodes)
             self.graph.upsert_rels(rels)
+            self.graph.set_watermark(*mark)
+        self.graph.checkpoint()
+        files = {}
+        if self.config.reference is not None:
+            for name in REFERENCE_FILES:
+                path = self.config.reference / name
+                if path.is_file():
+                    files[name] = base64.b64encode(path.read_bytes()).decode("ascii")
         with session(self.engine) as s:
             cur = s.get(SyncCursor, REFERENCE_CURSOR) or SyncCursor(source=REFERENCE_CURSOR, cursor="")
             path = str(self.config.reference.resolve()) if self.config.reference else None
             cur.cursor = json.dumps({"sha256": ref.content_hash, "path": path})
             cur.updated_at = utcnow()
             s.add(cur)
+            # The files as received, so the graph's divisions and schools come from the record.
+            s.execute(
+                RS.insert().values(sha256=ref.content_hash, asserted_at=at, files=files, loaded_at=utcnow())
+            )
+            self._commit_derived(s, mark, {})
         summary["changed"] = True
         return summary
+
+    def _landed_chunk(self, n: int) -> None:
+        crash_point("land.chunk")
+        self.progress.advance(n)
 
     def _land(self, run_id: str, src: Source, rep: SourceReport) -> None:
         started = time.perf_counter()
@@ -499,7 +536,7 @@ class Pipeline:
                 run_id,
                 src.read(cursor),
                 chunk_size=self.land_chunk,
-                on_chunk=self.progress.advance,
+                on_chunk=self._landed_chunk,
             )
         except Exception as exc:  # the source is unreachable or unreadable: report, go on
             rep.error = f"reading {rep.where}: {type(exc).__name__}: {exc}"
@@ -539,6 +576,7 @@ class Pipeline:
                     break
                 self._batch(run_id, src, rows, rep)
                 self.progress.advance(len(rows))
+            self._retry_waiting(src, rep)
         except BaseException as exc:
             rep.status = "failed"
             rep.error = f"{type(exc).__name__}: {exc}"
@@ -555,8 +593,24 @@ class Pipeline:
     # -- one batch ----------------------------------------------------------------------------
 
     def _batch(self, run_id: str, src: Source, rows: list[LandedRow], rep: SourceReport) -> None:
+        from connectors.resolution.tables import ReprojectQueue
+
         outcome, nodes, rels = self._project(src, rows, rep)
-        self._write_graph(nodes, rels, rep)
+        waiting = list(self._waiting)
+        crash_point("batch.resolved")
+        rq = ReprojectQueue.__table__  # type: ignore[attr-defined]
+        with self.engine.connect() as conn:
+            queued = conn.execute(select(rq.c.id, rq.c.person_key).order_by(rq.c.id)).all()
+        mark = self._next_mark()
+        stale = _stale_people(nodes, rels)
+        with self.graph.transaction():
+            if queued:  # automatic merges: first the people as the links say now, then the batch
+                stale.update(self._reproject_in_tx([k for _, k in queued]))
+            self._upsert(nodes, rels, rep)
+            self.graph.set_watermark(*mark)
+        crash_point("batch.graph_committed")
+        self.graph.checkpoint()
+        crash_point("batch.checkpointed")
         for status, code, _ in outcome.values():
             if status == "loaded":
                 rep.loaded += 1
@@ -564,35 +618,60 @@ class Pipeline:
                 rep.quarantined += 1
                 rep.by_reason[code or "unknown"] += 1
         rep.batches += 1
-        self._commit_outcome(run_id, src.name, rows, outcome, rep)
-
-    def _reclassify(self) -> None:
-        """Classification follows the facts (protection.classification): the people this run wrote
-        and the children they are parents or guardians of are reclassified and a statistics
-        snapshot taken; a run that wrote many people (a first sync) reclassifies everyone, in bulk."""
-        if not self._touched:
-            return
-        from protection.classification import recompute
-
-        if len(self._touched) > RECLASSIFY_ALL_ABOVE:
-            for township in sorted(self._townships):
-                recompute(self.graph, self.engine, division=township + "000")
-        else:
-            ids = set(self._touched)
-            for pid in sorted(self._touched):
-                sub = self.graph.neighbourhood(pid, 1, ["PARENT_OF", "GUARDIAN_OF"])
-                ids |= {r.dst for r in sub.rels.values() if r.src == pid}
-            recompute(self.graph, self.engine, sorted(ids))
-        self._touched.clear()
-        self._townships.clear()
-
-    def _write_graph(self, nodes: list[NodeRecord], rels: list[RelRecord], rep: SourceReport) -> None:
-        people = [n for n in nodes if n.id.startswith("person:")]
-        self._touched.update(n.id for n in people)
-        self._townships.update(
-            str(d)[:9] for n in people if len(d := str(n.props.get("division") or "")) == 12
+        self._commit_outcome(
+            run_id, src.name, rows, outcome, rep, mark, stale, [i for i, _ in queued], waiting
         )
-        self._touched.update(e for r in rels for e in (r.src, r.dst) if e.startswith("person:"))
+        crash_point("batch.committed")
+
+    def _retry_waiting(self, src: Source, rep: SourceReport) -> None:
+        """Project again the loaded rows whose optional references have been loaded since.
+
+        A register row can name a parent whose own household comes later in the file; the row is
+        loaded without that relationship and waits in ``unresolved_need``. Once the parent is
+        loaded the row is asserted again (idempotent for everything else it says), so the graph
+        ends as if every record had been there from the start, as ``project_record`` sees them.
+        """
+        with self.engine.connect() as conn:
+            entries = conn.execute(
+                select(UN.c.id, UN.c.seq, UN.c.record_id).where(UN.c.source == src.name)
+            ).all()
+        if not entries:
+            return
+        ready_targets = set(fetch_latest(self.engine, src.name, {e.record_id for e in entries}))
+        seqs = sorted({e.seq for e in entries if e.record_id in ready_targets})
+        if not seqs:
+            return
+        with self.engine.connect() as conn:
+            rows = [
+                landing_row(r)
+                for i in range(0, len(seqs), 900)
+                for r in conn.execute(
+                    select(*LANDING_COLUMNS)
+                    .where(and_(L.c.seq.in_(seqs[i : i + 900]), L.c.status == "loaded"))
+                    .order_by(L.c.seq)
+                )
+            ]
+        _, nodes, rels = self._project(src, rows, SourceReport(src.name, kind="references"))
+        waiting = list(self._waiting)
+        mark = self._next_mark()
+        with self.graph.transaction():
+            self._upsert(nodes, rels, rep)
+            self.graph.set_watermark(*mark)
+        self.graph.checkpoint()
+        now = utcnow()
+        with self.engine.begin() as conn:
+            for i in range(0, len(seqs), 900):
+                conn.execute(
+                    UN.delete().where(and_(UN.c.source == src.name, UN.c.seq.in_(seqs[i : i + 900])))
+                )
+            if waiting:
+                conn.execute(
+                    UN.insert(),
+                    [{"source": src.name, "seq": q, "record_id": r, "created_at": now} for q, r in waiting],
+                )
+            self._commit_derived(conn, mark, _stale_people(nodes, rels))
+
+    def _upsert(self, nodes: list[NodeRecord], rels: list[RelRecord], rep: SourceReport) -> None:
         result_n, result_r = UpsertResult(), UpsertResult()
         if nodes or rels:
             with self.graph.transaction():
@@ -603,16 +682,48 @@ class Pipeline:
             rep.graph["updated"] += r.updated
             rep.graph["unchanged"] += r.unchanged
 
+    # -- the watermark and the derived-state queue ------------------------------------------------
+
+    def _next_mark(self) -> tuple[str, int]:
+        """The mark the next graph transaction writes: the record's epoch, one past both sides."""
+        epoch, seq = graph_mark(self.engine)
+        held = self.graph.watermark()
+        if held is not None and held[0] == epoch:
+            seq = max(seq, held[1])
+        return epoch, seq + 1
+
+    def _commit_derived(self, conn: Any, mark: tuple[str, int], stale: dict[str, str | None]) -> None:
+        """In the caller's relational transaction: the watermark follows the graph commit, and the
+        people it wrote are queued for their derived state."""
+        conn.execute(update(GP).where(GP.c.name == GRAPH).values(seq=mark[1], updated_at=utcnow()))
+        if stale:
+            now = utcnow()
+            conn.execute(
+                DQ.insert(),
+                [{"person_id": p, "township": t, "enqueued_at": now} for p, t in sorted(stale.items())],
+            )
+
     def _project(
         self, src: Source, rows: list[LandedRow], rep: SourceReport
     ) -> tuple[dict[int, tuple[str, str | None, str | None]], list[NodeRecord], list[RelRecord]]:
-        """Validate, standardise and resolve a batch: each row's outcome and the graph records."""
+        """Validate, standardise and resolve a batch: each row's outcome and the graph records.
+
+        A household's inference sees every member row the register sent, quarantined ones too
+        (as the batch that first loaded it did), so projecting a row again later (a merge, a
+        rebuild) infers the same parents."""
         system = src.system
         if src.whole_groups:
             groups = {r.group_key for r in rows if r.group_key}
-            context = rows + fetch_group(self.engine, src.name, groups, {r.seq for r in rows})
+            quarantined = [
+                r
+                for r in _quarantined_of_groups(self.engine, src.name, rows)
+                if r.seq not in {x.seq for x in rows}
+            ]
+            batch = sorted([*rows, *quarantined], key=lambda r: r.seq)
+            context = batch + fetch_group(self.engine, src.name, groups, {r.seq for r in batch})
             src.household_context(context, self.ref)
         outcome: dict[int, tuple[str, str | None, str | None]] = {}
+        self._waiting = []  # (row seq, record id) of optional references not loaded yet
         accepted: list[tuple[LandedRow, Interpreted]] = []
         batch_mentions: dict[str, PersonMention] = {}
         for row in rows:
@@ -646,6 +757,7 @@ class Pipeline:
             own = list(it.mentions)
             alias: dict[str, str] = {}
             failed: str | None = None
+            waiting: list[str] = []
             for need in it.needs:
                 if need.mention_id in batch_mentions or need.mention_id in extra:
                     continue
@@ -655,10 +767,13 @@ class Pipeline:
                 elif not need.optional:
                     failed = f"{row.record_id}: the record it refers to ({need.record_id}) is not loaded"
                     break
+                else:
+                    waiting.append(need.record_id)
             if failed:
                 outcome[row.seq] = ("quarantined", "reference.unresolved", failed)
                 continue
             aliases[row.seq] = alias
+            self._waiting.extend((row.seq, w) for w in waiting)
             loaded.append((row, it, own))
             mentions.extend(own)
             for w in it.warnings:
@@ -726,7 +841,14 @@ class Pipeline:
         rows: list[LandedRow],
         outcome: dict[int, tuple[str, str | None, str | None]],
         rep: SourceReport,
+        mark: tuple[str, int],
+        stale: dict[str, str | None],
+        reprojected: list[int],
+        waiting: list[tuple[int, str]],
     ) -> None:
+        from connectors.resolution.tables import ReprojectQueue
+
+        rq = ReprojectQueue.__table__  # type: ignore[attr-defined]
         now = utcnow()
         params = [
             {
@@ -785,7 +907,235 @@ class Pipeline:
                     .values(status="superseded")
                 )
                 rep.superseded += res.rowcount or 0
+            for i in range(0, len(reprojected), 900):
+                conn.execute(rq.delete().where(rq.c.id.in_(reprojected[i : i + 900])))
+            if waiting:
+                conn.execute(
+                    UN.insert(),
+                    [{"source": source, "seq": q, "record_id": r, "created_at": now} for q, r in waiting],
+                )
+            self._commit_derived(conn, mark, stale)
             self._save_run(conn, run_id, rep)
+
+
+REFERENCE_FILES = ("divisions.csv", "schools.csv", "facilities.csv")
+
+
+def _reference_records(ref: Reference, at: datetime) -> tuple[list[NodeRecord], list[RelRecord]]:
+    """Division and School nodes (and where they sit) from one version of the reference tables."""
+    nodes: list[NodeRecord] = []
+    rels: list[RelRecord] = []
+    current = {c: d for c, d in ref.divisions.items() if d.status == "current"}
+    for code, d in current.items():
+        src = Assertion("reference", f"divisions.csv:{code}", at)
+        try:
+            level = division_level(code).value
+        except ValueError:
+            level = d.level
+        nodes.append(
+            NodeRecord(
+                f"division:{code}",
+                {
+                    "code": code,
+                    "name": d.name,
+                    "level": level,
+                    "parent_code": d.parent_code or None,
+                    "division": code,
+                },
+                src,
+            )
+        )
+        if d.parent_code in current:
+            rels.append(RelRecord("PART_OF", f"division:{code}", f"division:{d.parent_code}", {}, src))
+    for code, sch in ref.schools.items():
+        src = Assertion("reference", f"schools.csv:{code}", at)
+        nodes.append(
+            NodeRecord(
+                f"school:{code}",
+                {"code": code, "name": sch.name, "kind": sch.kind, "division": sch.township_code},
+                src,
+            )
+        )
+        if sch.township_code in current:
+            rels.append(RelRecord("LOCATED_IN", f"school:{code}", f"division:{sch.township_code}", {}, src))
+    return nodes, rels
+
+
+def _stale_people(nodes: Iterable[NodeRecord], rels: Iterable[RelRecord]) -> dict[str, str | None]:
+    """The people a write touched, with the 9-digit township they live in where it says."""
+    out: dict[str, str | None] = {}
+    for n in nodes:
+        if n.id.startswith("person:"):
+            d = str(n.props.get("division") or "")
+            if len(d) == 12:
+                out[n.id] = d[:9]
+            else:
+                out.setdefault(n.id, None)
+    for r in rels:
+        for end in (r.src, r.dst):
+            if end.startswith("person:"):
+                out.setdefault(end, None)
+    return out
+
+
+def graph_mark(engine: Engine) -> tuple[str, int]:
+    """The projection watermark the record holds (created, with a new epoch, on first use)."""
+    with engine.begin() as conn:
+        row = conn.execute(select(GP.c.epoch, GP.c.seq).where(GP.c.name == GRAPH)).first()
+        if row is not None:
+            return str(row.epoch), int(row.seq)
+        epoch = uuid.uuid4().hex
+        conn.execute(GP.insert().values(name=GRAPH, epoch=epoch, seq=0, updated_at=utcnow()))
+        return epoch, 0
+
+
+def set_graph_epoch(engine: Engine, epoch: str, seq: int) -> None:
+    """After a rebuild: the record names the new graph generation."""
+    graph_mark(engine)
+    with engine.begin() as conn:
+        conn.execute(update(GP).where(GP.c.name == GRAPH).values(epoch=epoch, seq=seq, updated_at=utcnow()))
+
+
+# ---- the graph as the record says it should be -------------------------------------------------
+
+
+def project_record(
+    engine: Engine,
+    graph: GraphStore,
+    *,
+    batch_size: int = 20_000,
+    progress: Callable[[int], None] | None = None,
+) -> Fold:
+    """The graph the relational store says there should be, folded in memory.
+
+    Every version of the reference tables a sync loaded, in order; then each source's loaded
+    landing rows in landing order and in batches as the sync makes them, interpreted again from
+    their stored payload and asserted under the person each mention is linked to now (so a merge,
+    automatic or reviewed, shows as one person). Nothing is read from the graph; ``graph`` only
+    completes the pipeline this borrows its projection from. ``progress(n)`` after each batch of
+    landing rows.
+    """
+    from connectors.sources import ConnectorsConfig
+
+    links = _LinkedKeys(engine)
+    pipe = Pipeline(engine, graph, ConnectorsConfig(), resolver=links, resolver_name="person_link")
+    fold = Fold()
+    with engine.connect() as conn:
+        snapshots = conn.execute(select(RS.c.files, RS.c.asserted_at).order_by(RS.c.id)).all()
+    for files, asserted_at in snapshots:
+        ref = _snapshot_reference(files)
+        nodes, rels = _reference_records(ref, asserted_at)
+        fold.upsert_nodes(nodes)
+        fold.upsert_rels(rels)
+        pipe.ref = ref  # records are read against the reference tables of the last sync
+    for name in SOURCE_NAMES:
+        src = _source_for_replay(name)
+        rep = SourceReport(name, kind="rebuild")
+        for rows in _loaded_batches(engine, name, batch_size, whole_groups=src.whole_groups):
+            _, nodes, rels = pipe._project(src, rows, rep)
+            fold.upsert_nodes(nodes)
+            fold.upsert_rels(rels)
+            if progress:
+                progress(len(rows))
+    return fold
+
+
+def count_loaded(engine: Engine) -> int:
+    """Landing rows a rebuild replays (for its progress bar)."""
+    with engine.connect() as conn:
+        return int(
+            conn.execute(select(func.count()).select_from(L).where(L.c.status == "loaded")).scalar_one()
+        )
+
+
+class _LinkedKeys:
+    """The resolver of a rebuild: who each mention is linked to now, without resolving anything."""
+
+    def __init__(self, engine: Engine) -> None:
+        from connectors.resolution.tables import PersonLink
+
+        link = PersonLink.__table__  # type: ignore[attr-defined]
+        with engine.connect() as conn:
+            self.keys = {
+                (s, r): k
+                for s, r, k in conn.execute(select(link.c.system, link.c.record_id, link.c.person_key))
+            }
+
+    def __call__(self, engine: Engine, mentions: Sequence[PersonMention]) -> dict[tuple[str, str], str]:
+        return {m.key: self.keys[m.key] for m in mentions if m.key in self.keys}
+
+
+def _quarantined_of_groups(engine: Engine, source: str, rows: list[LandedRow]) -> list[LandedRow]:
+    """The quarantined rows of these rows' households: they were in the batch the sync made."""
+    keys = sorted({r.group_key for r in rows if r.group_key})
+    out: list[LandedRow] = []
+    with engine.connect() as conn:
+        for i in range(0, len(keys), 900):
+            out += [
+                landing_row(r)
+                for r in conn.execute(
+                    select(*LANDING_COLUMNS).where(
+                        and_(
+                            L.c.source == source,
+                            L.c.status == "quarantined",
+                            L.c.group_key.in_(keys[i : i + 900]),
+                        )
+                    )
+                )
+            ]
+    return out
+
+
+def _snapshot_reference(files: dict[str, str]) -> Reference:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="shouhu-reference-") as tmp:
+        for name, data in files.items():
+            if name in REFERENCE_FILES:
+                (Path(tmp) / name).write_bytes(base64.b64decode(data))
+        return Reference.load(Path(tmp))
+
+
+def _loaded_batches(
+    engine: Engine, source: str, size: int, *, whole_groups: bool
+) -> Iterable[list[LandedRow]]:
+    """The source's loaded rows in landing order, ``size`` at a time, households kept whole."""
+    after = 0
+    taken: set[int] = set()  # rows pulled forward to complete a household
+    while True:
+        with engine.connect() as conn:
+            main = [
+                landing_row(r)
+                for r in conn.execute(
+                    select(*LANDING_COLUMNS)
+                    .where(and_(L.c.source == source, L.c.status == "loaded", L.c.seq > after))
+                    .order_by(L.c.seq)
+                    .limit(size)
+                )
+            ]
+            if not main:
+                return
+            after = main[-1].seq
+            rows = [r for r in main if r.seq not in taken]
+            last = main[-1].group_key
+            if whole_groups and last is not None and len(main) == size:
+                more = conn.execute(
+                    select(*LANDING_COLUMNS)
+                    .where(
+                        and_(
+                            L.c.source == source,
+                            L.c.status == "loaded",
+                            L.c.group_key == last,
+                            L.c.seq > after,
+                        )
+                    )
+                    .order_by(L.c.seq)
+                )
+                extra = [landing_row(r) for r in more]
+                taken |= {r.seq for r in extra}
+                rows += extra
+        if rows:
+            yield rows
 
 
 def _reference_state(cursor: str | None) -> dict[str, Any]:

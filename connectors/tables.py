@@ -32,7 +32,15 @@ from sqlmodel import Field, SQLModel
 
 from kernel.db.tables import UTCDateTime, utcnow
 
-__all__ = ["STATUSES", "LandingRecord", "SyncRun"]
+__all__ = [
+    "STATUSES",
+    "DerivedQueue",
+    "GraphProjection",
+    "LandingRecord",
+    "ReferenceSnapshot",
+    "SyncRun",
+    "UnresolvedNeed",
+]
 
 STATUSES: tuple[str, ...] = ("pending", "loaded", "quarantined", "superseded")
 """pending: landed, not yet processed; loaded: in the graph; quarantined: failed validation,
@@ -134,3 +142,75 @@ class SyncRun(SQLModel, table=True):
     warnings: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class GraphProjection(SQLModel, table=True):
+    """The projection watermark: which graph generation the record was written into, and how far.
+
+    The graph holds the same pair (``GraphStore.watermark``), written in the graph transaction of
+    every sync batch; this row is moved in the relational transaction that marks the batch's
+    landing rows loaded, after the graph commit. So at any moment the graph is at most one batch
+    ahead (a kill between the two commits: the batch is still pending and is redone, idempotently)
+    and never behind. A graph behind this row, or of another epoch, lost committed transactions
+    (a deleted or unreplayable write-ahead log) and is rebuilt from the record.
+    """
+
+    __tablename__ = "graph_projection"
+
+    name: str = Field(sa_column=Column(String(32), primary_key=True), description="The graph store.")
+    epoch: str = Field(sa_column=Column(String(32), nullable=False), description="Graph generation id.")
+    seq: int = Field(default=0, sa_column=Column(Integer, nullable=False), description="Batches written.")
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ReferenceSnapshot(SQLModel, table=True):
+    """Every version of the reference tables a sync loaded into the graph, as received.
+
+    The graph's Division and School nodes come from these files; keeping them here makes the
+    graph derivable from the relational store alone (``shouhu graph rebuild``).
+    """
+
+    __tablename__ = "reference_snapshot"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    sha256: str = Field(sa_column=Column(String(64), nullable=False))
+    asserted_at: datetime = Field(
+        sa_column=Column(UTCDateTime(), nullable=False), description="Provenance time of its records."
+    )
+    files: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False), description="File name -> text."
+    )
+    loaded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class DerivedQueue(SQLModel, table=True):
+    """People whose derived state (classification, screening) is stale: a durable work queue.
+
+    The pipeline adds the people a batch wrote in the transaction that marks its landing rows
+    loaded; protection drains it (recompute, then delete what it read). A kill anywhere leaves
+    the entries in place, so the next drain redoes the work: at least once, and recomputing is
+    idempotent.
+    """
+
+    __tablename__ = "derived_queue"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    person_id: str = Field(sa_column=Column(String(200), nullable=False), description="person:<key>.")
+    township: str | None = Field(
+        default=None, sa_column=Column(String(9), nullable=True), description="9-digit township code."
+    )
+    enqueued_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class UnresolvedNeed(SQLModel, table=True):
+    """A loaded row's optional reference to a record not loaded when the row was (a parent whose
+    household comes later): the row is projected again once that record is loaded."""
+
+    __tablename__ = "unresolved_need"
+    __table_args__ = (Index("ix_unresolved_need_source", "source"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    source: str = Field(sa_column=Column(String(50), nullable=False))
+    seq: int = Field(sa_column=Column(_SEQ, nullable=False), description="The waiting landing row.")
+    record_id: str = Field(sa_column=Column(String(200), nullable=False), description="What it names.")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import abc
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -170,6 +170,79 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def _count_rels(self, rel_type: str) -> int: ...
 
+    # ---- the projection's bookkeeping and bulk paths (graph rebuild and verify) ----------------
+    @abc.abstractmethod
+    def _read_meta(self, key: str) -> str | None:
+        """A value the store keeps about itself (outside the domain model), or None."""
+
+    @abc.abstractmethod
+    def _write_meta(self, key: str, value: str) -> None: ...
+
+    @abc.abstractmethod
+    def _all_nodes(self, label: str) -> list[dict[str, Any]]:
+        """Every stored row of a kind, with every column (as ``_fetch_nodes`` gives them)."""
+
+    @abc.abstractmethod
+    def _all_rels(self, rel_type: str) -> list[dict[str, Any]]:
+        """Every relationship of a type as a row: id, src, dst and every column."""
+
+    def checkpoint(self) -> None:  # noqa: B027 (a no-op unless the engine keeps its own log)
+        """Make every committed transaction part of the main store file (no-op where the engine
+        has no write-ahead log of its own to bound). Called after each sync batch and on close."""
+
+    WATERMARK = "projection"
+
+    def watermark(self) -> tuple[str, int] | None:
+        """(epoch, seq) of the last projection batch this graph committed (see connectors.tables)."""
+        with self._lock:
+            raw = self._read_meta(self.WATERMARK)
+        if not raw:
+            return None
+        epoch, _, seq = raw.partition(":")
+        return epoch, int(seq or 0)
+
+    def set_watermark(self, epoch: str, seq: int) -> None:
+        """Written inside the transaction of the batch it counts, so both commit together."""
+        with self.transaction():
+            self._write_meta(self.WATERMARK, f"{epoch}:{int(seq)}")
+
+    def dump(self) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]:
+        """Every node row by kind and every relationship row by type (for ``graph verify``)."""
+        with self._lock:
+            nodes = {label: self._all_nodes(label) for label in NODE_KINDS}
+            rels = {rel_type: self._all_rels(rel_type) for rel_type in REL_KINDS}
+        return nodes, rels
+
+    def bulk_load(
+        self,
+        nodes: dict[str, list[dict[str, Any]]],
+        rels: dict[str, list[dict[str, Any]]],
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """Load complete rows (as ``dump`` gives them) into an empty store, nodes first.
+
+        The portable path writes chunks through the adapter's create primitives; an engine with
+        a bulk loader (LadybugDB's ``COPY``) overrides it.
+        """
+        for label, rows in nodes.items():
+            for chunk in _chunks(rows, self.chunk_size):
+                with self.transaction():
+                    self._write_nodes(label, chunk, new=True)
+                if progress:
+                    progress(len(chunk))
+        for rel_type, rows in rels.items():
+            by_pair: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+            for row in rows:
+                by_pair[(label_of(row["src"]), label_of(row["dst"]))].append(row)
+            for (src_label, dst_label), pair_rows in by_pair.items():
+                for chunk in _chunks(pair_rows, self.chunk_size):
+                    with self.transaction():
+                        written = self._write_rels(rel_type, src_label, dst_label, chunk, new=True)
+                    if written != len(chunk):
+                        raise GraphStoreError(f"{len(chunk) - written} {rel_type} rows lack an end node")
+                    if progress:
+                        progress(len(chunk))
+
     # ---- transactions ----------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -247,13 +320,17 @@ class GraphStore(abc.ABC):
                             )
         return result
 
-    def retract(self, node_ids: Iterable[str], sources: Iterable[tuple[str, str]]) -> RetractResult:
+    def retract(
+        self, node_ids: Iterable[str], sources: Iterable[tuple[str, str]], *, keep_nodes: bool = False
+    ) -> RetractResult:
         """Take back what the source records ``(system, record_id)`` asserted about these nodes
         and every relationship touching them; an element no source asserts any more is deleted.
 
         Entity resolution calls this for the people a merge (or its undoing) changed, then
         asserts the same records again under the new person keys: the graph ends as if the
         records had always been resolved that way, and other sources' claims stay untouched.
+        With ``keep_nodes`` a node left without sources stays (empty, with its relationships)
+        for the caller to assert again, and :meth:`prune` removes the ones nothing re-asserted.
         """
         drop = set(sources)
         result = RetractResult()
@@ -285,13 +362,24 @@ class GraphStore(abc.ABC):
                 m = without(node.sources, node.claims, drop)
                 if not m.changed:
                     continue
-                if m.sources:
+                if m.sources or keep_nodes:
                     self._write_nodes(node.label, [{"id": node.id, **m.encoded()}], new=False)
                     result.updated += 1
                 else:
                     self._delete_nodes(node.label, [node.id])
                     result.deleted += 1
         return result
+
+    def prune(self, node_ids: Iterable[str]) -> int:
+        """Delete those of the given nodes no source asserts any more, with their relationships."""
+        with self.transaction():
+            dead = [n for n in self.get_nodes(node_ids).values() if not n.sources]
+            by_label: dict[str, list[str]] = defaultdict(list)
+            for n in dead:
+                by_label[n.label].append(n.id)
+            for label, ids in by_label.items():
+                self._delete_nodes(label, ids)
+        return len(dead)
 
     @staticmethod
     def _fold(

@@ -20,8 +20,11 @@ property, the value and the source records that claim it (graph.provenance), so 
 caseworker can see *why* a child is on the ledger and which register to correct.
 
 The results are materialised in ``child_classification`` so counts by division and
-worklists are one query; ``recompute`` refreshes them after a sync run, a visit, or any
-mutation that changes a fact, and takes a statistics snapshot each time.
+worklists are one query; ``recompute`` refreshes them after a visit or any mutation that
+changes a fact, and takes a statistics snapshot each time. After a sync, the people it wrote
+wait in the durable ``derived_queue`` (written by the pipeline with the landing rows it marks
+loaded) until :func:`drain` recomputes them: at the end of ``shouhu sync`` and in the API's
+background worker, so a kill during reclassification resumes at the next drain.
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select
 
+from connectors.tables import DerivedQueue
+from graph.crash import crash_point
 from graph.model import division_prefix, label_of
 from graph.port import GraphStore
 from graph.profile import Profile
@@ -590,6 +595,58 @@ def recompute(
             conn.execute(T.insert(), [_as_dict(r.row()) for r in results])
         snapshot_id = _snapshot(conn, sorted(d for d in touched if d), trigger) if snapshot else None
     return RecomputeReport(len(results), removed, time.perf_counter() - started, snapshot_id)
+
+
+# Past this many people queued, the townships they live in are reclassified in bulk (one read per
+# township, children only) rather than person by person (a neighbourhood read and an assessment
+# for every adult too): at 2,000 people, 8 s against 45 s.
+RECLASSIFY_ALL_ABOVE = 200
+
+
+def queued(engine: Engine) -> int:
+    """People waiting in the derived-state queue (entries, not distinct people)."""
+    DQ = DerivedQueue.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(DQ)).scalar_one())
+
+
+def drain(
+    store: GraphStore, engine: Engine, *, as_of: date | None = None, trigger: str = "sync"
+) -> RecomputeReport | None:
+    """Reclassify the people the derived-state queue names, then delete the entries read.
+
+    At least once: the entries go only after the recompute committed, so a kill anywhere leaves
+    them for the next drain, and a recompute is idempotent. The people and the children they are
+    parents or guardians of are reclassified; past ``RECLASSIFY_ALL_ABOVE`` people (a first
+    sync), the townships they live in are, in bulk. None when the queue was empty.
+    """
+    DQ = DerivedQueue.__table__  # type: ignore[attr-defined]
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        rows = conn.execute(select(DQ.c.id, DQ.c.person_id, DQ.c.township)).all()
+    if not rows:
+        return None
+    top = max(r.id for r in rows)
+    people = {r.person_id for r in rows}
+    children = removed = 0
+    snapshot_id: int | None = None
+    if len(people) > RECLASSIFY_ALL_ABOVE:
+        for township in sorted({r.township for r in rows if r.township}):
+            rep = recompute(store, engine, division=township + "000", as_of=as_of, trigger=trigger)
+            children, removed = children + rep.children, removed + rep.removed
+            snapshot_id = rep.snapshot_id or snapshot_id
+            crash_point("drain.township")
+    else:
+        ids = set(people)
+        for pid in sorted(people):
+            sub = store.neighbourhood(pid, 1, ["PARENT_OF", "GUARDIAN_OF"])
+            ids |= {r.dst for r in sub.rels.values() if r.src == pid}
+        rep = recompute(store, engine, sorted(ids), as_of=as_of, trigger=trigger)
+        children, removed, snapshot_id = rep.children, rep.removed, rep.snapshot_id
+    crash_point("drain.recomputed")
+    with engine.begin() as conn:
+        conn.execute(delete(DQ).where(DQ.c.id <= top))
+    return RecomputeReport(children, removed, time.perf_counter() - started, snapshot_id)
 
 
 def _as_dict(row: ChildClassification) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""The protection domain's background worker, started by the API: it delivers due webhooks and
-catches up graph projections that a failed write left pending."""
+"""The protection domain's background worker, started by the API: it delivers due webhooks,
+catches up graph projections that a failed write left pending, and drains the derived-state
+queue (reclassification after a sync or a merge)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ from kernel.settings import Settings
 
 
 def start_worker(engine: Engine, settings: Settings, store: GraphStore) -> Any:
-    """The API's background thread: deliver due webhooks, catch up pending graph projections."""
+    """The API's background thread: deliver due webhooks, catch up pending graph projections,
+    reclassify the people the derived-state queue names."""
     if not settings.webhook_worker:
         return None
+    from protection.classification import drain
     from protection.projection import reproject_pending
     from protection.webhooks import DeliveryWorker
 
     worker = DeliveryWorker(engine, settings)
     worker.on_idle.append(lambda: reproject_pending(store, engine))
+    worker.on_idle.append(lambda: drain(store, engine, trigger="worker"))
     worker.start()
     return worker

@@ -38,7 +38,7 @@ needs_node = pytest.mark.skipif(
 
 
 def _property_keys() -> set[str]:
-    keys = {"id", *SYSTEM_PROPS}
+    keys = {"id", "key", "value", *SYSTEM_PROPS}
     for kind in NODE_KINDS.values():
         keys |= set(kind.props)
     for rel in REL_KINDS.values():
@@ -49,7 +49,7 @@ def _property_keys() -> set[str]:
 # The graph as the domain model defines it (plus the :Entity label every node carries),
 # and the parameters the adapter binds: any other name in a statement is reported.
 SCHEMA: dict[str, Any] = {
-    "labels": [*NODE_KINDS, q.ENTITY],
+    "labels": [*NODE_KINDS, q.ENTITY, q.META],
     "relationship_types": list(REL_KINDS),
     "property_keys": _property_keys(),
     "parameters": q.PARAMETERS,
@@ -148,11 +148,12 @@ def test_all_statements_covers_the_model_once_each() -> None:
     rel_sources = sum(len({src for src, _ in rel.pairs}) for rel in REL_KINDS.values())
     expected = (
         1  # ping
-        + 1 + labels + with_division + len(REL_KINDS)  # schema
+        + 1 + labels + with_division + len(REL_KINDS) + 1  # schema (the last: the meta node's key)
         + labels * 5 + with_division + finds  # write, fetch, conflicted, count, delete; list; find
         + len(REL_KINDS) + pairs * 2 + rel_sources  # count; write and provenance per pair; delete
         + 2 * (1 + q.MAX_DEPTH)  # expand and shortest per depth, with and without a type filter
         + 3 + len(q.CASE_LABELS)  # network analysis: guardian loads, households, children; case subjects
+        + 2 + labels + len(REL_KINDS)  # watermark read and write; full reads for graph verify
     )
     assert len(statements) == expected
     text = "\n".join(statements)

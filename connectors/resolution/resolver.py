@@ -59,6 +59,7 @@ from connectors.resolution.linkage import ClusterResult, LinkageSpec, default_mo
 from connectors.resolution.tables import (
     MergeHistory,
     PersonLink,
+    ReprojectQueue,
     ResolutionMention,
     ResolutionModel,
     ReviewItem,
@@ -92,6 +93,7 @@ MENTION = ResolutionMention.__table__  # type: ignore[attr-defined]
 REVIEW = ReviewItem.__table__  # type: ignore[attr-defined]
 MERGE = MergeHistory.__table__  # type: ignore[attr-defined]
 MODEL = ResolutionModel.__table__  # type: ignore[attr-defined]
+REPROJECT = ReprojectQueue.__table__  # type: ignore[attr-defined]
 
 _INSERT_CHUNK = 5_000
 
@@ -423,6 +425,12 @@ def _absorb(conn: Connection, survivor: str, absorbed: str, now: datetime) -> Me
             decided_at=now,
         )
     ).inserted_primary_key[0]
+    # The graph must show it too (absorbed person gone, its records on the survivor): queued with
+    # the merge, so a kill before the pipeline's next graph write cannot lose it.
+    conn.execute(
+        REPROJECT.insert(),
+        [{"person_key": k, "merge_id": merge_id, "enqueued_at": now} for k in (survivor, absorbed)],
+    )
     return MergeOutcome(int(merge_id), survivor, absorbed, len(moved), frozenset((survivor, absorbed)))
 
 

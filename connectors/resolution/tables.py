@@ -45,6 +45,7 @@ __all__ = [
     "REVIEW_STATUSES",
     "MergeHistory",
     "PersonLink",
+    "ReprojectQueue",
     "ResolutionMention",
     "ResolutionModel",
     "ReviewItem",
@@ -176,11 +177,28 @@ class ResolutionModel(SQLModel, table=True):
     settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class ReprojectQueue(SQLModel, table=True):
+    """People an automatic merge changed whose graph projection is still to be redone.
+
+    Written by the resolver in the transaction that records the merge; the pipeline re-projects
+    them in its next graph transaction and deletes the entries with the batch's relational commit,
+    so a kill between the merge and the graph write cannot leave the absorbed person's node behind.
+    """
+
+    __tablename__ = "reproject_queue"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    person_key: str = Field(sa_column=Column(String(32), nullable=False))
+    merge_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    enqueued_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
 RESOLUTION_TABLES: tuple[type[SQLModel], ...] = (
     PersonLink,
     ResolutionMention,
     ReviewItem,
     MergeHistory,
     ResolutionModel,
+    ReprojectQueue,
 )
 """The resolver's table classes, in creation order (for tests that create them directly)."""

@@ -207,3 +207,37 @@ def child_guardians() -> str:
         "OPTIONAL MATCH (g:Person)-[e:PARENT_OF|GUARDIAN_OF]->(c) "
         "RETURN c.id, g.id, label(e), e.until"
     )
+
+
+# ---- the projection's bookkeeping and bulk paths -------------------------------------------
+META = "ShouhuMeta"  # outside the domain model: the store's own notes (the projection watermark)
+
+
+def create_meta_table() -> str:
+    return f"CREATE NODE TABLE IF NOT EXISTS {META}(key STRING PRIMARY KEY, value STRING)"
+
+
+def read_meta() -> str:
+    return f"MATCH (m:{META} {{key: $key}}) RETURN m.value"
+
+
+def write_meta() -> str:
+    return f"MERGE (m:{META} {{key: $key}}) SET m.value = $value"
+
+
+def all_nodes(label: str) -> str:
+    return f"MATCH (n:{label}) RETURN n"
+
+
+def all_rels(rel_type: str) -> str:
+    return f"MATCH (a)-[e:{rel_type}]->(b) RETURN a.id, b.id, e"
+
+
+def copy_nodes(label: str) -> str:
+    """Bulk load into an empty table: measured 200,000 nodes in 0.6 s (DESIGN.md)."""
+    return f"COPY {label} FROM $rows"
+
+
+def copy_rels(rel_type: str, src_label: str, dst_label: str) -> str:
+    """Bulk load one (from, to) pair of a relationship table; 600,000 rows in 0.9 s (DESIGN.md)."""
+    return f"COPY {rel_type} FROM $rows (from='{src_label}', to='{dst_label}')"

@@ -341,6 +341,23 @@ class Neo4jStore(GraphStore):
     def _count_rels(self, rel_type: str) -> int:
         return int(self._run(q.count_rels(rel_type), read=True)[0]["total"])
 
+    # ---- the projection's bookkeeping and full reads -------------------------------------------
+    def _read_meta(self, key: str) -> str | None:
+        rows = self._run(q.read_meta(), {"key": key}, read=True)
+        return str(rows[0]["value"]) if rows and rows[0]["value"] is not None else None
+
+    def _write_meta(self, key: str, value: str) -> None:
+        self._run(q.write_meta(), {"key": key, "value": value})
+
+    def _all_nodes(self, label: str) -> list[dict[str, Any]]:
+        return [_node_row(r["node"], label) for r in self._run(q.all_nodes(label), read=True)]
+
+    def _all_rels(self, rel_type: str) -> list[dict[str, Any]]:
+        rows = [_rel_row(r["rel"]) for r in self._run(q.all_rels(rel_type), read=True)]
+        for row in rows:
+            row.pop("type", None)
+        return rows
+
 
 # ---- rows ------------------------------------------------------------------------------------
 def _node_row(props: dict[str, Any], label: str | None = None) -> dict[str, Any]:

@@ -50,8 +50,13 @@ PARAMETERS: frozenset[str] = frozenset(
         "k",
         "as_of",
         "born_after",
+        "key",
+        "value",
     }
 )
+
+# The node that holds the store's own notes (the projection watermark), outside the domain model.
+META = "ShouhuMeta"
 
 # Sent once by the constructor: proves the database exists and the user may read it.
 PING = "RETURN 1 AS ok"
@@ -133,6 +138,7 @@ def schema_statements() -> list[str]:
         *(id_constraint(label) for label in NODE_KINDS),
         *(division_index(label) for label, kind in NODE_KINDS.items() if kind.has_division),
         *(rel_id_index(rel_type) for rel_type in REL_KINDS),
+        meta_constraint(),
     ]
 
 
@@ -317,6 +323,27 @@ def child_guardians() -> str:
     )
 
 
+# ---- the projection's bookkeeping and full reads (graph verify) -----------------------------------
+def meta_constraint() -> str:
+    return f"CREATE CONSTRAINT shouhumeta_key_unique IF NOT EXISTS FOR (m:{META}) REQUIRE m.key IS UNIQUE"
+
+
+def read_meta() -> str:
+    return f"MATCH (m:{META}) WHERE m.key = $key RETURN m.value AS value"
+
+
+def write_meta() -> str:
+    return f"MERGE (m:{META} {{key: $key}}) SET m.value = $value"
+
+
+def all_nodes(label: str) -> str:
+    return f"MATCH (n:{_label(label)}) RETURN properties(n) AS node"
+
+
+def all_rels(rel_type: str) -> str:
+    return f"MATCH ()-[e:{_rel_type(rel_type)}]->() RETURN {_REL_MAP.format(r='e')} AS rel"
+
+
 # ---- the whole set --------------------------------------------------------------------------
 def all_statements() -> list[str]:
     """Every distinct statement the adapter can send, each once, in a stable order."""
@@ -340,4 +367,6 @@ def all_statements() -> list[str]:
         out += [shortest(depth, filtered) for depth in range(1, MAX_DEPTH + 1)]
     out += [guardian_loads(), household_members(), child_guardians()]
     out += [case_subjects(label) for label in CASE_LABELS]
+    out += [read_meta(), write_meta()]
+    out += [all_nodes(label) for label in NODE_KINDS] + [all_rels(rel_type) for rel_type in REL_KINDS]
     return list(dict.fromkeys(out))

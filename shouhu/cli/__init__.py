@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from graph.port import GraphStoreError
 from kernel.settings import get_settings
 from shouhu.cli.audit import audit_app
 from shouhu.cli.connectors import app as connectors_app
@@ -95,6 +97,121 @@ def graph_stats(as_json: bool = typer.Option(False, "--json", help="Print JSON i
         for name, n in stats[section].items():
             table.add_row(f"{section[:-1] if section == 'nodes' else 'rel'} {name}", f"{n:,}")
     console.print(table)
+
+
+def _record_progress() -> Any:
+    """A rich bar on stderr like the sync's (nothing when not a terminal)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    err = Console(stderr=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    )
+
+
+@graph_app.command("verify")
+def graph_verify(
+    as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+    first: int = typer.Option(10, "--first", min=1, help="Differences listed per kind."),
+) -> None:
+    """Compare the graph with what the relational store says it should hold; exit 1 on a difference."""
+    from shouhu.record import verify
+
+    settings = get_settings()
+    try:
+        graph, engine = _open_stores(settings)
+    except ConfigError as exc:
+        fail(str(exc))
+    try:
+        with _record_progress() as bars:
+            from connectors.pipeline import count_loaded
+
+            task = bars.add_task("读取记录 (record)", total=count_loaded(engine))
+            report = verify(engine, graph, lambda n: bars.advance(task, n), first)
+    finally:
+        graph.close()
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), ensure_ascii=False))
+    else:
+        table = Table(title="图与记录核对 (graph verify)", title_justify="left")
+        for col in ("kind", "record", "graph", "sha256 (graph)", ""):
+            table.add_column(col, justify="right" if col in ("record", "graph") else "left")
+        for k in report.kinds:
+            if k.expected or k.actual:
+                mark = "[green]✓[/]" if k.ok else "[bold red]✗[/]"
+                table.add_row(k.kind, f"{k.expected:,}", f"{k.actual:,}", k.actual_hash[:16], mark)
+        console.print(table)
+        for k in report.kinds:
+            if k.ok:
+                continue
+            if k.missing:
+                console.print(
+                    f"{k.kind}: 记录中有而图中缺少 (missing): {', '.join(k.missing)}", highlight=False
+                )
+            if k.extra:
+                console.print(f"{k.kind}: 图中多出 (extra): {', '.join(k.extra)}", highlight=False)
+            for c in k.changed:
+                console.print(
+                    f"{k.kind}: {c['id']} 不同 (differs in): {', '.join(c['columns'])}", highlight=False
+                )
+        verdict = "[green]一致 (consistent)[/]" if report.ok else "[bold red]不一致 (differs)[/]"
+        console.print(f"{verdict}; content hash {report.content_hash}", highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@graph_app.command("rebuild")
+def graph_rebuild(
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    keep_old: bool = typer.Option(False, "--keep-old", help="Keep the replaced graph file (set aside)."),
+) -> None:
+    """Rebuild the graph from the relational store into a new file and swap it in atomically."""
+    from kernel.db import DatabaseUnavailable, check_reachable, make_engine, migrate
+    from shouhu.cli.connectors import _sync_lock
+    from shouhu.record import rebuild
+
+    settings = get_settings()
+    try:
+        check_reachable(settings.sql_url)
+        engine = make_engine(settings.sql_url)
+        migrate(engine)
+    except DatabaseUnavailable as exc:
+        fail(str(exc))
+    try:
+        with _sync_lock(settings.data_dir), _record_progress() as bars:
+            state: dict[str, Any] = {}
+
+            def total(n: int) -> None:
+                label = "读取记录 (record)" if "task" not in state else "写入新图 (load)"
+                state["task"] = bars.add_task(label, total=n)
+
+            report = rebuild(
+                settings,
+                engine,
+                progress=lambda n: bars.advance(state["task"], n),
+                on_total=total,
+                keep_old=keep_old,
+            )
+    except GraphStoreError as exc:
+        fail(f"重建失败 (rebuild failed): {exc}")
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), ensure_ascii=False))
+        return
+    console.print(
+        f"图已从记录重建 (graph rebuilt from the record): {report.nodes:,} nodes, "
+        f"{report.relationships:,} relationships in {report.seconds:,.1f} s",
+        highlight=False,
+    )
+    if report.replaced:
+        console.print(f"旧图保留于 (the old graph is kept at) {report.replaced}", highlight=False)
 
 
 def main() -> None:

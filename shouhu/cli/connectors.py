@@ -212,7 +212,24 @@ def sync(
                 _fail(str(exc))
             except GraphStoreError as exc:
                 _stopped(exc)
+            _drain(graph, engine, bars)
         _emit(report, as_json)
+
+
+def _drain(graph: Any, engine: Engine, bars: Progress | None = None) -> None:
+    """Derived state after the run: reclassify the people the durable queue names (this run's, and
+    any an interrupted run left), through protection (the composition root may call upward)."""
+    from protection.classification import drain, queued
+
+    waiting = queued(engine)
+    if not waiting:
+        return
+    task = bars.add_task("reclassifying", total=None) if bars is not None else None
+    result = drain(graph, engine)
+    if bars is not None and task is not None:
+        bars.update(task, total=1, completed=1)
+    if result is not None and err.is_terminal:
+        err.print(f"已重新分类 {result.children:,} 名儿童（{result.seconds:,.1f} 秒）", highlight=False)
 
 
 def _emit(report: Any, as_json: bool) -> None:
@@ -267,6 +284,7 @@ def _watch(
         due = due_sources(engine, pipeline.config, utcnow(), only)
         if due:
             report = pipeline.sync(due)
+            _drain(graph, engine)
             print_report(report)
         cycles += 1
         if max_cycles and cycles >= max_cycles:
@@ -375,6 +393,7 @@ def quarantine_replay(
                 report = pipeline.replay(source, reason, record_id or None)
             except GraphStoreError as exc:
                 _stopped(exc)
+            _drain(graph, engine, bars)
         _emit(report, as_json)
 
 

@@ -39,7 +39,6 @@ def _check_data_dir(settings: Settings) -> None:
 
 
 def _open_stores(settings: Settings) -> tuple[Any, Any]:
-    from graph.factory import open_graph
     from kernel.db import DatabaseUnavailable, check_reachable, make_engine, migrate
 
     if settings.graph_backend == "ladybug" or settings.database_url is None:
@@ -50,8 +49,12 @@ def _open_stores(settings: Settings) -> tuple[Any, Any]:
         migrate(engine)
     except DatabaseUnavailable as exc:
         raise ConfigError(str(exc)) from exc
+    from shouhu.record import open_healed
+
     try:
-        graph = open_graph(settings)
+        # Probed in a child process first; a graph that cannot be opened or lost committed writes is
+        # set aside and rebuilt from the relational store (shouhu.record).
+        graph = open_healed(settings, engine)
     except GraphStoreError as exc:
         raise ConfigError(str(exc)) from exc
     return graph, engine

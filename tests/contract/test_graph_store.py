@@ -314,3 +314,64 @@ def test_retracting_a_source_record_keeps_other_sources_and_deletes_what_only_it
     gone = store.retract(["person:uncle"], [("police_hukou", "HK-1")])
     assert store.get_node("person:uncle") is None and gone.deleted >= 2
     assert store.retract(["person:child"], [("survey", "SV-7")]).updated == 0  # idempotent
+
+
+# ---- the projection's bookkeeping: verify, bulk load, watermark ----------------------------------
+def test_a_store_holds_exactly_what_the_in_memory_fold_of_the_same_writes_holds(store: GraphStore) -> None:
+    from graph.fold import Fold, compare
+
+    family(store)
+    fold = Fold()
+    family(fold)  # type: ignore[arg-type]  # the same upserts, applied in memory
+    report = compare(fold.rows(), store.dump())
+    assert report.ok, report.as_json()
+    assert {k.kind: k.actual for k in report.kinds}["node Person"] == 5
+
+
+def test_verify_names_missing_extra_and_changed_elements(store: GraphStore) -> None:
+    from graph.fold import Fold, compare
+
+    family(store)
+    store.upsert_nodes([person("stray", name="壬癸")])
+    store.upsert_nodes([person("child", SURVEY, name="甲乙乙")])  # a claim the record does not make
+    fold = Fold()
+    family(fold)  # type: ignore[arg-type]
+    fold.upsert_nodes([person("ghost", name="子丑")])
+    report = compare(fold.rows(), store.dump())
+    assert not report.ok
+    people = next(k for k in report.kinds if k.kind == "node Person")
+    assert people.missing == ["person:ghost"] and people.extra == ["person:stray"]
+    assert people.changed == [{"id": "person:child", "columns": ["claims", "conflicted", "sources"]}]
+    assert all(k.ok for k in report.kinds if k.kind != "node Person")
+
+
+def test_bulk_load_fills_an_empty_store_with_every_row(store: GraphStore) -> None:
+    from graph.fold import Fold, compare
+
+    fold = Fold()
+    family(fold)  # type: ignore[arg-type]
+    seen: list[int] = []
+    store.bulk_load(*fold.rows(), progress=seen.append)
+    assert sum(seen) == fold.count()
+    assert compare(fold.rows(), store.dump()).ok
+    sub = store.neighbourhood("person:child", 1, ["GUARDIAN_OF", "ENROLLED_AT"])
+    assert {"person:granny", "school:S1"} <= set(sub.nodes)
+    # and the loaded graph takes ordinary writes afterwards
+    again = store.upsert_rels(
+        [RelRecord("PARENT_OF", "person:father", "person:child", {"role": "father"}, HUKOU)]
+    )
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
+
+
+def test_the_watermark_commits_and_rolls_back_with_its_transaction(store: GraphStore) -> None:
+    assert store.watermark() is None
+    store.set_watermark("epoch1", 3)
+    assert store.watermark() == ("epoch1", 3)
+    with pytest.raises(RuntimeError), store.transaction():
+        store.set_watermark("epoch1", 4)
+        store.upsert_nodes([person("late")])
+        raise RuntimeError("killed before the commit")
+    assert store.watermark() == ("epoch1", 3)
+    assert store.get_node("person:late") is None
+    store.checkpoint()
+    assert store.watermark() == ("epoch1", 3)

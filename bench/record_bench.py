@@ -1,0 +1,78 @@
+"""The graph as a projection of the record: ``shouhu graph verify`` and ``shouhu graph rebuild`` times.
+
+``run(persons=200_000)`` generates a county, syncs it (``shouhu sync --from``, fresh stores, in a
+child process as an operator runs it), then times, each as its own ``shouhu`` process:
+
+* ``graph verify`` — the record replayed in memory (reference tables, every loaded landing row
+  under today's person links, workflow records) and compared with every node and relationship of
+  the graph, kind by kind;
+* ``graph rebuild`` — the same replay, then a new LadybugDB file bulk-loaded with ``COPY`` and
+  swapped in;
+* ``graph verify`` again on the rebuilt file (must agree, with the same content hash).
+
+Process wall times include interpreter start and opening the stores (the child-process probe too).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.report import write
+
+
+def _shouhu(args: list[str], data: Path, pool_mb: int) -> tuple[subprocess.CompletedProcess[str], float]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOUHU_")}
+    env.update({"SHOUHU_DATA_DIR": str(data), "SHOUHU_GRAPH_BUFFER_POOL_MB": str(pool_mb)})
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "shouhu.cli", *args], env=env, capture_output=True, text=True)
+    return out, time.perf_counter() - started
+
+
+def run(
+    persons: int = 200_000, seed: int = 3, pool_mb: int = 4096, batch_size: int = 20_000
+) -> dict[str, Any]:
+    from connectors.synthetic import generate
+
+    with tempfile.TemporaryDirectory(prefix="shouhu-record-bench-") as tmp:
+        export, data = Path(tmp) / "export", Path(tmp) / "data"
+        generate(export, persons, seed)
+        sync, sync_s = _shouhu(
+            ["sync", "--from", str(export), "--json", "--batch-size", str(batch_size)], data, pool_mb
+        )
+        if sync.returncode != 0:
+            raise RuntimeError(f"shouhu sync failed ({sync.returncode}): {sync.stderr[-2000:]}")
+        verify, verify_s = _shouhu(["graph", "verify", "--json"], data, pool_mb)
+        rebuild, rebuild_s = _shouhu(["graph", "rebuild", "--json"], data, pool_mb)
+        if rebuild.returncode != 0:
+            raise RuntimeError(f"shouhu graph rebuild failed: {rebuild.stderr[-2000:]}")
+        again, again_s = _shouhu(["graph", "verify", "--json"], data, pool_mb)
+        before, after, built = json.loads(verify.stdout), json.loads(again.stdout), json.loads(rebuild.stdout)
+        figures: dict[str, Any] = {
+            "persons": persons,
+            "seed": seed,
+            "graph_buffer_pool_mb": pool_mb,
+            "sync_seconds": round(sync_s, 1),
+            "source_records": json.loads(sync.stdout)["total"]["received"],
+            "graph_nodes": built["nodes"],
+            "graph_relationships": built["relationships"],
+            "graph_verify_seconds": round(verify_s, 1),
+            "graph_verify_ok": before["ok"],
+            "graph_rebuild_seconds": round(rebuild_s, 1),
+            "graph_rebuild_seconds_in_process": built["seconds"],
+            "graph_verify_after_rebuild_seconds": round(again_s, 1),
+            "graph_verify_after_rebuild_ok": after["ok"],
+            "same_content_hash": before["content_hash"] == after["content_hash"],
+        }
+    write("record", figures)
+    return figures
+
+
+if __name__ == "__main__":
+    run(persons=int(sys.argv[1]) if len(sys.argv) > 1 else 200_000)

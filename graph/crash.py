@@ -1,0 +1,27 @@
+"""Named crash points, so a test can kill a real process at an exact moment of a write.
+
+``SHOUHU_CRASH_AT=<name>[:<n>]`` makes the process SIGKILL itself the n-th time (default the
+first) it passes the point ``<name>``: no handler runs, no file is closed, exactly as when the
+operating system or an operator kills it. Unset (always, outside the survival tests), a point
+costs one environment lookup. Points are named where they are placed (``graph.statement``,
+``batch.committed`` …); tests/test_record_survives.py lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+_passed: dict[str, int] = {}
+
+
+def crash_point(name: str) -> None:
+    spec = os.environ.get("SHOUHU_CRASH_AT")
+    if not spec:
+        return
+    wanted, _, nth = spec.partition(":")
+    if wanted != name:
+        return
+    _passed[name] = _passed.get(name, 0) + 1
+    if _passed[name] >= int(nth or 1):
+        os.kill(os.getpid(), signal.SIGKILL)

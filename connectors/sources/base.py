@@ -581,11 +581,8 @@ def _cell(v: Any) -> Any:
         return v.isoformat()
     if v is None:
         return ""
-    if isinstance(v, float) and v.is_integer() and abs(v) >= 1e15:
-        # A long number typed into a number cell (an ID number): Excel keeps 15 significant
-        # digits, so the text it shows is already wrong; keep it as Excel holds it, which
-        # no validator accepts, rather than a float repr like 5.002482018052478e+17.
-        return f"{int(v)}"
+    # A number cell stays as Excel holds it: an ID number typed into one reads 5.0024820180…e+17,
+    # which validation then names (id_number.number_cell) instead of a plausible wrong number.
     if not isinstance(v, str):
         return str(v)
     return v

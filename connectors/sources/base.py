@@ -289,14 +289,35 @@ class Layout:
         return notes
 
 
-def row_getter(payload: dict[str, Any], layout: Layout, what: str) -> Callable[..., str]:
+class RowReader:
+    """Column access to one landed CSV/XLSX row under its layout (see :func:`row_getter`)."""
+
+    def __init__(self, payload: dict[str, Any], keys: dict[str, str], what: str) -> None:
+        self.payload, self.keys, self.what = payload, keys, what
+
+    def __call__(self, col: str, required: bool = False) -> str:
+        """The column's text, standardised (NFKC, blanks collapsed); ``field.missing`` if required."""
+        key = self.keys.get(col)
+        value = clean_text(self.payload.get(key)) if key is not None else ""
+        if required and not value:
+            raise Rejected("field.missing", f"{self.what}: {col} is blank")
+        return value
+
+    def raw(self, col: str) -> str:
+        """The column's text exactly as given, outer blanks trimmed only (names, ID numbers)."""
+        key = self.keys.get(col)
+        value = self.payload.get(key) if key is not None else None
+        return "" if value is None else str(value).strip()
+
+
+def row_getter(payload: dict[str, Any], layout: Layout, what: str) -> RowReader:
     """Column access for a CSV/XLSX row that was landed as the file's column → text.
 
     Raises ``row.truncated`` for a row cut short (fewer cells than its header), and
     ``column.missing`` when the file lacks a required column (naming it). The returned
-    ``get(col, required=False)`` reads a column under any of its names, and raises
+    reader's ``get(col, required=False)`` reads a column under any of its names and raises
     ``field.missing`` for a blank required value; ``get.raw(col)`` is the text exactly as
-    given (outer blanks trimmed only), for names.
+    given, for names and ID numbers.
     """
     cut = payload.get(TRUNCATED)
     if isinstance(cut, dict):
@@ -309,21 +330,7 @@ def row_getter(payload: dict[str, Any], layout: Layout, what: str) -> Callable[.
     missing = [c.name for c in layout.columns if c.required and c.name not in keys]
     if missing:
         raise Rejected("column.missing", f"{what}: 文件缺少必需列{layout.describe(missing[0])}")
-
-    def get(col: str, required: bool = False) -> str:
-        key = keys.get(col)
-        value = clean_text(payload.get(key)) if key is not None else ""
-        if required and not value:
-            raise Rejected("field.missing", f"{what}: {col} is blank")
-        return value
-
-    def raw(col: str) -> str:
-        key = keys.get(col)
-        value = payload.get(key) if key is not None else None
-        return "" if value is None else str(value).strip()
-
-    get.raw = raw  # type: ignore[attr-defined]
-    return get
+    return RowReader(payload, keys, what)
 
 
 # ---- files and their cursor ------------------------------------------------------------------
@@ -673,8 +680,8 @@ def json_array_items(data: bytes, rel: str) -> Iterator[tuple[int, Any]]:
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise UnreadableFile("encoding.invalid", decode_error(exc, encoding, rel, line)) from None
+        bad = data[: exc.start].count(b"\n") + 1
+        raise UnreadableFile("encoding.invalid", decode_error(exc, encoding, rel, bad)) from None
     text = text.lstrip("\ufeff")
     lines = text.split("\n")
     if lines and lines[0].strip() == "[" and lines[-1].strip() in ("", "]"):
@@ -796,6 +803,7 @@ def read_tables(
     files, skipped = folder_files(root)
     notes.extend(skipped)
     plan: list[tuple[int, str, Path, TableFile, str | None]] = []
+    why: str | None
     for path, rel in files:
         i = first_match(rel, [f.pattern for f in formats])
         if i is not None:

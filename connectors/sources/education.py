@@ -322,7 +322,9 @@ class EducationSource(Source):
             me = key_of(rid)
             em = Emitted()
             em.nodes.extend(_school_node(school, None, ref, src))
-            events = [(f"educationevent:{rid}", "dropout", left.isoformat())]
+            events: list[tuple[str, str, str | None]] = [
+                (f"educationevent:{rid}", "dropout", left.isoformat())
+            ]
             if reported:
                 events.append((f"educationevent:{rid}-report", "dropout_reported", reported.isoformat()))
             if outcome == "已返校":

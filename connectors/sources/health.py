@@ -152,6 +152,7 @@ class HealthSource(Source):
     def _bundle(self, data: bytes, rel: str, mtime: datetime) -> Iterator[RawRecord]:
         entries = list(_bundle_entries(data, rel))
         by_url: dict[str, str] = {}
+        homes: dict[str, str] = {}  # a Patient's address by full URL: where its carer is met
         for _, entry in entries:
             if not isinstance(entry, dict):
                 continue
@@ -161,6 +162,8 @@ class HealthSource(Source):
             url = entry.get("fullUrl")
             if isinstance(url, str) and res.get("resourceType") and res.get("id"):
                 by_url[url] = f"{res['resourceType']}/{res['id']}"
+                if res.get("resourceType") == "Patient" and _address(res):
+                    homes[url] = _address(res) or ""
         dupes = DuplicateIds(rel, "资源")
         for n, entry in entries:
             if isinstance(entry, UnreadableFile):
@@ -183,6 +186,10 @@ class HealthSource(Source):
             _refs(res, used)
             context = {u: by_url[u] for u in sorted(used) if u in by_url}
             rec = _record(res, str(entry.get("fullUrl") or ""), f"{rel}#{n}", mtime, context)
+            if rec.kind == "RelatedPerson":
+                home = homes.get(str((res.get("patient") or {}).get("reference") or ""))
+                if home:
+                    rec.payload["patient_address"] = home
             payload = dupes.check(rec.record_id, f"第 {n} 项", rec.payload)
             if payload is not rec.payload:
                 rec = RawRecord(rec.record_id, rec.kind, payload, rec.origin, rec.asserted_at)
@@ -280,6 +287,9 @@ class HealthSource(Source):
             id_number=id_number,
             sex=sex,
             phone=phone,
+            # The carer who brings a child is met where the child lives: a hint for matching,
+            # not a residence claim (no RESIDES_IN is asserted).
+            division=ref.division_of_address(clean_text(row.payload.get("patient_address"))),
             id_claim=idc.claim,
             id_status=idc.status,
         )
@@ -443,8 +453,8 @@ def _bundle_entries(data: bytes, rel: str) -> Iterator[tuple[int, Any]]:
     try:
         text = data.decode(encoding).lstrip("\ufeff")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise UnreadableFile("encoding.invalid", decode_error(exc, encoding, rel, line)) from None
+        bad = data[: exc.start].count(b"\n") + 1
+        raise UnreadableFile("encoding.invalid", decode_error(exc, encoding, rel, bad)) from None
     lines = text.split("\n")
     if len(lines) > 2 and lines[0].rstrip().endswith('"entry":['):
         for n, line in enumerate(lines[1:], start=2):

@@ -262,7 +262,14 @@ def build(generated: Path, out: Path, seed: int = SEED) -> list[Expect]:
     gbk = rest[8:13]
     (education / "students_gbk.csv").write_bytes(_csv_text(header, gbk).encode("gb18030"))
     expects.append(
-        Expect("encoding.gbk", "education", "read", file="students_gbk.csv", extra={"encoding": "gb18030"})
+        Expect(
+            "encoding.gbk",
+            "education",
+            "read",
+            file="students_gbk.csv",
+            message="编码为 gb18030",
+            extra={"encoding": "gb18030"},
+        )
     )
     for r in gbk:
         if _good(r, header, "身份证号", sreq):

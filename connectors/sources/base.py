@@ -409,6 +409,11 @@ def detect_encoding(data: bytes, expected: str | None = None) -> str:
     return min(dict.fromkeys(order), key=failures)
 
 
+def _family(encoding: str) -> str:
+    name = codecs.lookup(encoding).name
+    return {"utf-8-sig": "utf-8", "gbk": "gb18030", "gb2312": "gb18030"}.get(name, name)
+
+
 def decode_error(exc: UnicodeDecodeError, encoding: str, rel: str, line: int) -> str:
     return f"{rel} 第 {line} 行不是有效的 {encoding} 文本（第 {exc.start + 1} 字节起无法解码）"
 
@@ -874,6 +879,8 @@ def _read_csv(
 ) -> Iterator[RawRecord]:
     enc = detect_encoding(data, expected)
     note.encoding = enc
+    if expected and _family(enc) != _family(expected):
+        note.notes.append(f"编码为 {enc}（本来源通常为 {expected}），已按 {enc} 读取")
     header = read_header(data, enc)
     keys = fmt.layout.keys_for(header)
     missing, _, _ = fmt.layout.check(header)
@@ -894,7 +901,9 @@ def _read_csv(
         return RawRecord(rid, fmt.kind, fields, origin, at, group or None)
 
     yield from csv_records(path, rel, cursor, make, data=data, encoding=enc, note=note)
-    if note.status == "read" and note.records == 0:
+    if note.status == "unchanged":
+        note.notes = []  # said when the file was read; nothing was read now
+    elif note.records == 0:
         note.notes.append("只有表头，没有记录")
 
 

@@ -254,6 +254,8 @@ class Layout:
             return cached
         out: dict[str, str] = {}
         for k in found:
+            if k.startswith("_"):  # the reader's own marks (_extra, _truncated, _rejected)
+                continue
             col = self._lookup.get(_header_key(k))
             if col is not None and col not in out:
                 out[col] = k
@@ -326,7 +328,7 @@ def row_getter(payload: dict[str, Any], layout: Layout, what: str) -> RowReader:
             f"{what}: 此行只有 {cut.get('cells')} 列，表头有 {cut.get('columns')} 列，"
             f"从「{cut.get('from')}」起缺失（行被截断）",
         )
-    keys = layout.keys_for(k for k in payload if not k.startswith("_"))
+    keys = layout.keys_for(payload)
     missing = [c.name for c in layout.columns if c.required and c.name not in keys]
     if missing:
         raise Rejected("column.missing", f"{what}: 文件缺少必需列{layout.describe(missing[0])}")

@@ -12,6 +12,12 @@ A connector has two halves that run at different times:
   the resolved person keys, builds the graph nodes and relationships. It raises
   :class:`~connectors.standardise.Rejected` for a record that fails the source's schema:
   that record is quarantined with the reason, and can be replayed after a fix.
+
+Nothing a file-export source is given goes unaccounted for: every file of its folder is
+read or noted (``Source.files``, shown in the run report) as ignored, empty or unreadable;
+what the reader itself finds wrong (a line no encoding reads, a row cut short, a second
+row with the same record id, a file that cannot be read at all) is landed like any other
+record, marked with its reason, and quarantined by ``interpret``.
 """
 
 from __future__ import annotations

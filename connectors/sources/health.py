@@ -443,7 +443,7 @@ def _icd10(codings: list[Any]) -> str | None:
     return None
 
 
-def _bundle_entries(data: bytes, rel: str) -> Iterator[tuple[int, Any]]:
+def _bundle_entries(data: bytes, rel: str = "Bundle") -> Iterator[tuple[int, Any]]:
     """(line or position, entry) of a Bundle; entries written one per line are parsed one
     at a time (a 50,000-entry bundle is never a single Python object tree), any other
     layout is parsed whole. In the one-per-line layout an entry that does not parse is

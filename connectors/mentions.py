@@ -8,7 +8,9 @@ pipeline receives back a stable person key for each ``(system, record_id)``.
 
 The fields are already standardised by :mod:`connectors.standardise`: an ID number is
 present only when it is normalised and valid (an invalid one is no evidence of identity
-and would only make wrong merges), names are stripped of blanks (``name_pinyin`` is derived
+and would only make wrong merges: it is kept beside, in ``id_claim`` with its validation
+status ``id_status``, and never compared), names are as the source wrote them (resolution
+compares :func:`connectors.standardise.normalise_name` of them; ``name_pinyin`` is derived
 from the name), dates are :class:`datetime.date`.
 """
 
@@ -47,6 +49,9 @@ class PersonMention:
     division: str | None = None
     household_number: str | None = None
     phone: str | None = None
+    # An ID number the record claims that failed validation, as given, and why (never a key).
+    id_claim: str | None = None
+    id_status: str | None = None
 
     @property
     def name_pinyin(self) -> str | None:

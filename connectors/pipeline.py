@@ -58,7 +58,7 @@ from connectors.landing import LandedRow, fetch_group, fetch_latest, pending_bat
 from connectors.landing import _row as landing_row
 from connectors.mentions import PersonMention
 from connectors.sources import SOURCE_NAMES, ConnectorsConfig, make_source
-from connectors.sources.base import Interpreted, Source
+from connectors.sources.base import Interpreted, Source, SourceFolderError
 from connectors.standardise import Reference, Rejected, utc_from_timestamp
 from connectors.tables import (
     DerivedQueue,
@@ -136,6 +136,8 @@ class SourceReport:
     land_seconds: float = 0.0
     process_seconds: float = 0.0
     error: str | None = None
+    # Every file the read found: read, unchanged, ignored (with why), empty or failed (the connector's notes).
+    files: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def unexplained(self) -> int:
@@ -539,12 +541,17 @@ class Pipeline:
                 on_chunk=self._landed_chunk,
             )
         except Exception as exc:  # the source is unreachable or unreadable: report, go on
-            rep.error = f"reading {rep.where}: {type(exc).__name__}: {exc}"
+            rep.files = [f.as_json() for f in src.files]
+            if isinstance(exc, SourceFolderError):
+                rep.error = str(exc)
+            else:
+                rep.error = f"reading {rep.where}: {type(exc).__name__}: {exc}"
             rep.status = "failed"
             rep.land_seconds = time.perf_counter() - started
             with self.engine.begin() as conn:
                 self._save_run(conn, run_id, rep)
             return
+        rep.files = [f.as_json() for f in src.files]
         rep.received, rep.landed, rep.carried = counts.received, counts.landed, counts.carried
         rep.unchanged, rep.duplicates = counts.unchanged, counts.duplicates
         # Carried records were counted in `resumed` at the start; they were read again now.

@@ -25,9 +25,12 @@ from connectors.idnumber import InvalidIdNumber, parse_id_number
 
 __all__ = [
     "CST",
+    "IdCheck",
     "Reference",
     "Rejected",
+    "check_id_number",
     "clean_text",
+    "given_name",
     "normalise_name",
     "parse_date",
     "parse_datetime",
@@ -59,7 +62,7 @@ class Rejected(ValueError):
 
 _SPACES = re.compile(r"\s+")
 # Middle dots of minority names typed with whatever the IME offered.
-_DOTS = str.maketrans({"•": "·", "・": "·", "‧": "·", "∙": "·", "．": "·"})
+_DOTS = str.maketrans({"•": "·", "・": "·", "‧": "·", "∙": "·", "．": "·", "｡": "·", "ㆍ": "·"})
 
 
 def clean_text(value: object) -> str:
@@ -73,14 +76,34 @@ def clean_text(value: object) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", str(value))).strip()
 
 
-def normalise_name(value: object) -> str | None:
-    """A person's name as the graph stores it: no blanks at all, one kind of middle dot.
+def given_name(value: object) -> str | None:
+    """A person's name exactly as the source wrote it, outer blanks trimmed; ``None`` if blank.
 
-    Han names never contain spaces; a clerk's ``张 三`` is ``张三``. Empty is ``None``
-    (the record says nothing about the name).
+    Stored as given, never rewritten: ``买买提 艾力`` keeps its space, ``阿依．古丽`` its dot,
+    ``Ahmed Ali`` its space. Matching uses :func:`normalise_name`, computed beside it.
     """
-    text = clean_text(value).replace(" ", "").translate(_DOTS)
+    if value is None:
+        return None
+    text = str(value).strip(" \t\r\n\u3000\xa0")
     return text or None
+
+
+def normalise_name(value: object) -> str | None:
+    """The matching key of a name: one kind of middle dot, NFKC, no blanks in a Han name,
+    single spaces between the words of a name in Latin letters. Empty is ``None``.
+
+    Han names never contain spaces (a clerk's ``张 三`` is ``张三``; ``买买提 艾力`` is
+    ``买买提艾力``); the dots are unified before NFKC, which would otherwise turn the
+    full-width ``．`` into a full stop. Never stored as the name: it is only compared.
+    """
+    text = clean_text(str(value).translate(_DOTS) if value is not None else None).translate(_DOTS)
+    if any(_is_han(ch) for ch in text):
+        text = text.replace(" ", "")
+    return text or None
+
+
+def _is_han(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or "\U00020000" <= ch <= "\U0003134f"
 
 
 # ---- dates ---------------------------------------------------------------------------------
@@ -202,6 +225,44 @@ def parse_phone(value: object) -> str | None:
     if digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
     return digits or None
+
+
+@dataclass(frozen=True)
+class IdCheck:
+    """An ID number as a record claims it, and whether it passed validation.
+
+    ``number`` is the normalised number when valid (the only form used to match people
+    deterministically); ``claim`` is the text as given when it is not, kept as an
+    unverified claim with ``status`` (``id_number.length``, ``id_number.check_digit``,
+    ``id_number.number_cell`` ...) so it is never silently dropped.
+    """
+
+    number: str | None = None
+    claim: str | None = None
+    status: str | None = None
+    message: str = ""
+
+
+# An ID number typed into a numeric spreadsheet cell, read back as a float (5.0024820180524…e+17).
+_NUMBER_CELL = re.compile(r"^\d(?:\.\d+)?[eE]\+?1[4-7]$")
+
+
+def check_id_number(value: object, field_name: str = "ID number") -> IdCheck:
+    """Validate an ID number claimed by a record; a failure is kept as an unverified claim."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return IdCheck()
+    if _NUMBER_CELL.match(text):
+        return IdCheck(
+            None,
+            text,
+            "id_number.number_cell",
+            f"{field_name}: 存成了数字单元格（{text}），后几位已丢失，无法核验",
+        )
+    try:
+        return IdCheck(validate_id_number(text, field_name), None, "valid")
+    except Rejected as exc:
+        return IdCheck(None, text, exc.code, exc.message)
 
 
 def validate_id_number(value: object, field_name: str = "ID number") -> str | None:

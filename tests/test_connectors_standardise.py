@@ -14,6 +14,8 @@ from connectors.sources.survey import parse_disability
 from connectors.standardise import (
     Reference,
     Rejected,
+    check_id_number,
+    given_name,
     normalise_name,
     parse_date,
     parse_hukou_type,
@@ -30,6 +32,40 @@ def test_names_lose_blanks_and_get_one_middle_dot() -> None:
     assert normalise_name(" 张 三 ") == "张三"
     assert normalise_name("阿依•古丽") == "阿依·古丽"
     assert normalise_name("  ") is None
+
+
+def test_names_are_kept_as_given_and_keyed_for_matching() -> None:
+    # The stored name is what the source wrote; only outer blanks go.
+    assert given_name(" 买买提 艾力\u3000") == "买买提 艾力"
+    assert given_name("阿依．古丽") == "阿依．古丽"
+    assert given_name("Ahmed Ali") == "Ahmed Ali"
+    assert given_name(" ") is None
+    # The matching key: no blanks in a Han name, one middle dot (also for the full-width
+    # full stop, which NFKC would otherwise make a '.'), single spaces between Latin words.
+    assert normalise_name("买买提 艾力") == "买买提艾力"
+    assert normalise_name("阿依．古丽") == normalise_name("阿依·古丽") == "阿依·古丽"
+    assert normalise_name("Ahmed  Ali") == "Ahmed Ali"
+
+
+@pytest.mark.parametrize(
+    ("given", "status"),
+    [
+        ("500248 201404096988", "id_number.length"),
+        ("500248140409698", "id_number.length"),
+        ("5.002482014040970e+17", "id_number.number_cell"),
+        ("500248201404096989", "id_number.check_digit"),
+    ],
+)
+def test_an_invalid_id_number_is_kept_as_an_unverified_claim(given: str, status: str) -> None:
+    chk = check_id_number(given, "身份证号")
+    assert (chk.number, chk.claim, chk.status) == (None, given, status)
+    assert "身份证号" in chk.message
+
+
+def test_a_valid_id_number_is_the_key_and_no_claim() -> None:
+    chk = check_id_number(" 500248201404096988 ", "身份证号")
+    assert (chk.number, chk.claim, chk.status) == ("500248201404096988", None, "valid")
+    assert check_id_number("", "身份证号").status is None
 
 
 @pytest.mark.parametrize(

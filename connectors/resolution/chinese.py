@@ -106,6 +106,8 @@ STORED_COLUMNS: tuple[str, ...] = (
     "household_number",
     "phone",
     "adult",
+    "id_claim",
+    "id_status",
 )
 """What the resolver keeps of a mention (``resolution_mention``), derived keys included."""
 
@@ -130,7 +132,7 @@ def mention_row(m: PersonMention, *, today: date | None = None) -> dict[str, Any
         py = fz = sfz = ""
     idn = normalise_id_number(m.id_number) if m.id_number else ""
     if idn and not is_valid_id_number(idn, today=today):
-        idn = ""
+        idn = ""  # a connector passes only verified numbers; an unverified claim never links
     role = mention_role(m)
     division = m.division if m.division and len(m.division) == 12 and m.division.isdigit() else None
     adult = _adult(m, role, today)
@@ -149,6 +151,10 @@ def mention_row(m: PersonMention, *, today: date | None = None) -> dict[str, Any
         "household_number": (m.household_number or None) and m.household_number[:32],
         "phone": normalise_phone(m.phone),
         "adult": None if adult is None else int(adult),
+        # An ID number that failed validation: kept as the record's unverified claim, with
+        # why, for a caseworker to see; never compared (``id_number`` above is empty then).
+        "id_claim": (m.id_claim or None) and m.id_claim[:64],
+        "id_status": (m.id_status or None) and m.id_status[:32],
     }
 
 

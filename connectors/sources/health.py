@@ -27,22 +27,30 @@ from typing import Any
 from connectors.landing import LandedRow, RawRecord
 from connectors.mentions import PersonMention
 from connectors.sources.base import (
+    DuplicateIds,
     Emitted,
     FileCursor,
+    FileNote,
     Interpreted,
     Need,
     Source,
+    UnreadableFile,
+    decode_error,
+    detect_encoding,
     file_mtime,
+    file_record,
+    first_match,
+    folder_files,
     mark_file,
-    source_files,
     whole_file_changed,
+    with_rejection,
 )
 from connectors.sources.police import _check_id_agrees, optional_id
 from connectors.standardise import (
     Reference,
     Rejected,
     clean_text,
-    normalise_name,
+    given_name,
     parse_date,
     parse_datetime,
     parse_phone,
@@ -113,35 +121,83 @@ class HealthSource(Source):
 
     def read(self, cursor: str | None) -> Iterator[RawRecord]:
         state = FileCursor(cursor)
-        for path, rel in source_files(self.root, ("*.json",)):
+        self.files = []
+        files, skipped = folder_files(self.root)
+        self.files.extend(skipped)
+        for path, rel in files:
+            if first_match(rel, ("*.json",)) is None:
+                self.files.append(FileNote(rel, "ignored", "不是 FHIR Bundle 文件（*.json）"))
+                continue
+            note = FileNote(rel, "read", kind="Bundle")
+            self.files.append(note)
             data = whole_file_changed(path, rel, state)
             if data is None:
+                note.status = "unchanged"
                 continue
             mtime = file_mtime(path)
-            yield from self._bundle(data, rel, mtime)
+            if not data.strip():
+                note.status, note.reason = "empty", "空文件（没有记录）"
+            else:
+                note.encoding = detect_encoding(data, "utf-8")
+                try:
+                    for rec in self._bundle(data, rel, mtime):
+                        note.records += 1
+                        yield rec
+                except UnreadableFile as exc:
+                    note.status, note.reason = "failed", exc.message
+                    yield file_record(rel, data, exc.code, exc.message, mtime)
             mark_file(rel, data, state)
         self.next_cursor = state.dump()
 
     def _bundle(self, data: bytes, rel: str, mtime: datetime) -> Iterator[RawRecord]:
-        entries = list(_bundle_entries(data))
+        entries = list(_bundle_entries(data, rel))
         by_url: dict[str, str] = {}
+        homes: dict[str, str] = {}  # a Patient's address by full URL: where its carer is met
         for _, entry in entries:
+            if not isinstance(entry, dict):
+                continue
             res = entry.get("resource") or {}
+            if not isinstance(res, dict):
+                continue
             url = entry.get("fullUrl")
             if isinstance(url, str) and res.get("resourceType") and res.get("id"):
                 by_url[url] = f"{res['resourceType']}/{res['id']}"
+                if res.get("resourceType") == "Patient" and _address(res):
+                    homes[url] = _address(res) or ""
+        dupes = DuplicateIds(rel, "资源")
         for n, entry in entries:
+            if isinstance(entry, UnreadableFile):
+                yield RawRecord(
+                    f"{rel}#{n}", "entry", with_rejection({}, entry.code, entry.message), f"{rel}#{n}", mtime
+                )
+                continue
             res = entry.get("resource")
             if not isinstance(res, dict):
+                message = f"{rel} 第 {n} 项没有 resource"
+                yield RawRecord(
+                    f"{rel}#{n}",
+                    "entry",
+                    with_rejection({"entry": entry}, "value.invalid", message),
+                    f"{rel}#{n}",
+                    mtime,
+                )
                 continue
             used: set[str] = set()
             _refs(res, used)
             context = {u: by_url[u] for u in sorted(used) if u in by_url}
-            yield _record(res, str(entry.get("fullUrl") or ""), f"{rel}#{n}", mtime, context)
+            rec = _record(res, str(entry.get("fullUrl") or ""), f"{rel}#{n}", mtime, context)
+            if rec.kind == "RelatedPerson":
+                home = homes.get(str((res.get("patient") or {}).get("reference") or ""))
+                if home:
+                    rec.payload["patient_address"] = home
+            payload = dupes.check(rec.record_id, f"第 {n} 项", rec.payload)
+            if payload is not rec.payload:
+                rec = RawRecord(rec.record_id, rec.kind, payload, rec.origin, rec.asserted_at)
+            yield rec
 
     # -- interpretation ----------------------------------------------------------------------
 
-    def interpret(self, row: LandedRow, ref: Reference) -> Interpreted:
+    def standardise(self, row: LandedRow, ref: Reference) -> Interpreted:
         res = row.payload.get("resource")
         if not isinstance(res, dict):
             raise Rejected("value.invalid", "entry has no resource")
@@ -165,7 +221,8 @@ class HealthSource(Source):
         name = _name(res)
         if not name:
             raise Rejected("field.missing", f"{rid}: Patient.name is missing")
-        id_number = optional_id(out, _id_card(res), "Patient.identifier (身份证)")
+        idc = optional_id(out, _id_card(res), "Patient.identifier (身份证)")
+        id_number = idc.number
         sex = parse_sex(res.get("gender"), "Patient.gender")
         birth = parse_date(res.get("birthDate"), "Patient.birthDate", not_after=clock.today())
         _check_id_agrees(out, id_number, birth, sex)
@@ -181,6 +238,8 @@ class HealthSource(Source):
             birth_date=birth,
             division=village,
             phone=_phone(res),
+            id_claim=idc.claim,
+            id_status=idc.status,
         )
         out.add_person(
             m,
@@ -209,7 +268,8 @@ class HealthSource(Source):
         raw_id = _id_card(res)
         if not name and not raw_id:
             raise Rejected("field.missing", f"{rid}: RelatedPerson has neither name nor ID number")
-        id_number = optional_id(out, raw_id, "RelatedPerson.identifier (身份证)")
+        idc = optional_id(out, raw_id, "RelatedPerson.identifier (身份证)")
+        id_number = idc.number
         sex = parse_sex(res.get("gender"), "RelatedPerson.gender")
         codes = [
             c.get("code")
@@ -227,6 +287,11 @@ class HealthSource(Source):
             id_number=id_number,
             sex=sex,
             phone=phone,
+            # The carer who brings a child is met where the child lives: a hint for matching,
+            # not a residence claim (no RESIDES_IN is asserted).
+            division=ref.division_of_address(clean_text(row.payload.get("patient_address"))),
+            id_claim=idc.claim,
+            id_status=idc.status,
         )
         out.mentions.append(m)
         out.person_props[rid] = {
@@ -345,9 +410,8 @@ def _name(res: dict[str, Any]) -> str | None:
     for n in res.get("name") or []:
         if not isinstance(n, dict):
             continue
-        text = normalise_name(n.get("text")) or normalise_name(
-            (n.get("family") or "") + "".join(n.get("given") or [])
-        )
+        given = [g for g in n.get("given") or [] if isinstance(g, str)]
+        text = given_name(n.get("text")) or given_name((n.get("family") or "") + "".join(given))
         if text:
             return text
     return None
@@ -356,7 +420,8 @@ def _name(res: dict[str, Any]) -> str | None:
 def _id_card(res: dict[str, Any]) -> str:
     for ident in res.get("identifier") or []:
         if isinstance(ident, dict) and ident.get("system") == OID_ID_CARD:
-            return clean_text(ident.get("value"))
+            value = ident.get("value")
+            return "" if value is None else str(value).strip()
     return ""
 
 
@@ -381,30 +446,37 @@ def _icd10(codings: list[Any]) -> str | None:
     return None
 
 
-def _bundle_entries(data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
+def _bundle_entries(data: bytes, rel: str = "Bundle") -> Iterator[tuple[int, Any]]:
     """(line or position, entry) of a Bundle; entries written one per line are parsed one
     at a time (a 50,000-entry bundle is never a single Python object tree), any other
-    layout is parsed whole."""
-    text = data.decode("utf-8-sig")
+    layout is parsed whole. In the one-per-line layout an entry that does not parse is
+    given as an :class:`UnreadableFile` for its line and the others go on; a file that
+    cannot be decoded or parsed raises one, naming the line."""
+    encoding = detect_encoding(data, "utf-8")
+    try:
+        text = data.decode(encoding).lstrip("\ufeff")
+    except UnicodeDecodeError as exc:
+        bad = data[: exc.start].count(b"\n") + 1
+        raise UnreadableFile("encoding.invalid", decode_error(exc, encoding, rel, bad)) from None
     lines = text.split("\n")
     if len(lines) > 2 and lines[0].rstrip().endswith('"entry":['):
-        try:
-            out = []
-            for n, line in enumerate(lines[1:], start=2):
-                s = line.strip()
-                if not s or s in ("]}", "]", "}"):
-                    continue
-                out.append((n, json.loads(s.rstrip(","))))
-        except ValueError:
-            pass
-        else:
-            yield from out
-            return
-    doc = json.loads(text)
-    if doc.get("resourceType") != "Bundle":
-        raise ValueError("not a FHIR Bundle")
+        for n, line in enumerate(lines[1:], start=2):
+            s = line.strip()
+            if not s or s in ("]}", "]", "}"):
+                continue
+            try:
+                yield n, json.loads(s.rstrip(","))
+            except ValueError as exc:
+                yield n, UnreadableFile("json.invalid", f"{rel} 第 {n} 行不是有效的 JSON：{exc}")
+        return
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise UnreadableFile("json.invalid", f"{rel} 不是有效的 JSON：{exc}") from None
+    if not isinstance(doc, dict) or doc.get("resourceType") != "Bundle":
+        raise UnreadableFile("file.not_bundle", f"{rel} 不是 FHIR Bundle（resourceType 不是 Bundle）")
     for n, entry in enumerate(doc.get("entry") or [], start=1):
-        yield n, entry
+        yield n, entry if isinstance(entry, dict) else {"_value": entry}
 
 
 class FhirRestSource(HealthSource):

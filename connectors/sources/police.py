@@ -20,21 +20,24 @@ from typing import Any
 from connectors.landing import LandedRow, RawRecord
 from connectors.mentions import PersonMention, mention_record_id
 from connectors.sources.base import (
+    REJECTED,
     Emitted,
     FileCursor,
     Interpreted,
     Need,
     Source,
-    csv_records,
-    file_mtime,
+    TableFile,
+    layout_of,
+    read_tables,
     row_getter,
-    source_files,
 )
 from connectors.standardise import (
+    IdCheck,
     Reference,
     Rejected,
+    check_id_number,
     clean_text,
-    normalise_name,
+    given_name,
     parse_date,
     parse_datetime,
     parse_hukou_type,
@@ -90,39 +93,37 @@ INCIDENT_HEADER: tuple[str, ...] = (
 PERSON_STATES = ("正常", "迁出", "死亡")
 
 
-class _CsvExport(Source):
-    """A source read from CSV files under a directory, matching ``patterns``."""
+HUKOU_LAYOUT = layout_of(
+    "hukou", HUKOU_HEADER, ("人员编号", "户号", "姓名", "公民身份号码", "性别", "出生日期", "行政区划代码")
+)
+INCIDENT_LAYOUT = layout_of("incident", INCIDENT_HEADER, ("警情编号", "接警时间", "警情类别", "行政区划代码"))
 
-    patterns: tuple[str, ...] = ()
-    kind = ""
-    id_column = ""
-    group_column: str | None = None
+
+class _CsvExport(Source):
+    """A source read from CSV files under a directory (shared by the register and incidents)."""
+
+    formats: tuple[TableFile, ...] = ()
+    others: tuple[str, ...] = ()  # the other police source's files in the same folder
 
     def __init__(self, root: Path) -> None:
         super().__init__()
         self.root = Path(root)
 
-    def _asserted(self, fields: dict[str, str], mtime: Any) -> Any:
+    def _asserted(self, kind: str, get: Any, mtime: Any) -> Any:
         return mtime
 
     def read(self, cursor: str | None) -> Iterator[RawRecord]:
         state = FileCursor(cursor)
-        for path, rel in source_files(self.root, self.patterns):
-            mtime = file_mtime(path)
-
-            def make(fields: dict[str, str], origin: str, line: int, mtime: Any = mtime) -> RawRecord:
-                rid = clean_text(fields.get(self.id_column)) or f"{origin}"
-                group = clean_text(fields.get(self.group_column)) if self.group_column else None
-                return RawRecord(
-                    record_id=rid,
-                    kind=self.kind,
-                    payload=fields,
-                    origin=origin,
-                    asserted_at=self._asserted(fields, mtime),
-                    group_key=group or None,
-                )
-
-            yield from csv_records(path, rel, ENCODING, state, make)
+        self.files = []
+        yield from read_tables(
+            self.root,
+            state,
+            self.formats,
+            self.files,
+            asserted=self._asserted,
+            encoding=ENCODING,
+            others=self.others,
+        )
         self.next_cursor = state.dump()
 
 
@@ -139,31 +140,30 @@ class HukouSource(_CsvExport):
 
     name = "police_hukou"
     description = "public security household register (户籍), CSV GB18030"
-    patterns = ("hukou*.csv",)
-    kind = "hukou"
-    id_column = "人员编号"
-    group_column = "户号"
+    formats = (TableFile("hukou*.csv", "hukou", HUKOU_LAYOUT, "人员编号", group_column="户号"),)
+    others = ("incidents*.csv",)
     whole_groups = True
 
     def __init__(self, root: Path) -> None:
         super().__init__(root)
         self._parents: dict[str, list[tuple[str, str]]] = {}
 
-    def _asserted(self, fields: dict[str, str], mtime: Any) -> Any:
-        return _safe_day(fields.get("变动日期"), mtime)
+    def _asserted(self, kind: str, get: Any, mtime: Any) -> Any:
+        return _safe_day(get("变动日期"), mtime)
 
     def household_context(self, rows: Sequence[LandedRow], ref: Reference) -> None:
         """Infer PARENT_OF within each household from relations to the head (see module doc)."""
         by_household: dict[str, list[LandedRow]] = defaultdict(list)
         for r in rows:
-            if r.group_key:
+            if r.group_key and REJECTED not in r.payload:
                 by_household[r.group_key].append(r)
         parents: dict[str, list[tuple[str, str]]] = {}
         for members in by_household.values():
             by_rel: dict[str, list[tuple[str, str]]] = defaultdict(list)
             for r in members:
-                rel = clean_text(r.payload.get("与户主关系"))
-                sex = parse_sex_safe(r.payload.get("性别"))
+                keys = HUKOU_LAYOUT.keys_for(r.payload)
+                rel = clean_text(r.payload.get(keys.get("与户主关系", "")))
+                sex = parse_sex_safe(r.payload.get(keys.get("性别", "")))
                 by_rel[rel].append((r.record_id, sex))
 
             def assign(
@@ -191,10 +191,11 @@ class HukouSource(_CsvExport):
                 assign(pair, ("配偶",))
         self._parents = parents
 
-    def interpret(self, row: LandedRow, ref: Reference) -> Interpreted:
+    def standardise(self, row: LandedRow, ref: Reference) -> Interpreted:
         rid = row.record_id
-        get = row_getter(row.payload, HUKOU_HEADER, f"户籍 {rid}")
-        name = normalise_name(get("姓名", required=True))
+        get = row_getter(row.payload, HUKOU_LAYOUT, f"户籍 {rid}")
+        get("姓名", required=True)
+        name = given_name(get.raw("姓名"))
         id_number = validate_id_number(get("公民身份号码", required=True), "公民身份号码")
         sex = parse_sex(get("性别", required=True), "性别")
         birth = parse_date(get("出生日期", required=True), "出生日期", required=True)
@@ -291,14 +292,14 @@ def _check_id_agrees(out: Interpreted, id_number: str | None, birth: Any, sex: s
         out.warnings.append(("id_number.sex_mismatch", "the ID number's sex digit disagrees"))
 
 
-def optional_id(out: Interpreted, value: str, field_name: str) -> str | None:
-    """An ID number in a source that is not the register: an invalid one is dropped with a
-    warning (the record stays useful by name and birth date), never trusted."""
-    try:
-        return validate_id_number(value, field_name)
-    except Rejected as exc:
-        out.warnings.append((exc.code, exc.message))
-        return None
+def optional_id(out: Interpreted, value: str, field_name: str) -> IdCheck:
+    """An ID number in a source that is not the register. An invalid one is not trusted (no
+    deterministic match on it) but kept: the mention carries it as an unverified claim with
+    its validation status, and the run report counts a warning with the reason."""
+    chk = check_id_number(value, field_name)
+    if chk.status not in (None, "valid"):
+        out.warnings.append((chk.status or "id_number.invalid", f"{chk.message}（作为未核验的声明保留）"))
+    return chk
 
 
 class IncidentSource(_CsvExport):
@@ -306,26 +307,26 @@ class IncidentSource(_CsvExport):
 
     name = "police_incident"
     description = "public security child-related incidents (警情), CSV GB18030"
-    patterns = ("incidents*.csv",)
-    kind = "incident"
-    id_column = "警情编号"
+    formats = (TableFile("incidents*.csv", "incident", INCIDENT_LAYOUT, "警情编号"),)
+    others = ("hukou*.csv",)
 
-    def _asserted(self, fields: dict[str, str], mtime: Any) -> Any:
+    def _asserted(self, kind: str, get: Any, mtime: Any) -> Any:
         try:
-            return parse_datetime(fields.get("接警时间"), "接警时间") or mtime
+            return parse_datetime(get("接警时间"), "接警时间") or mtime
         except Rejected:
             return mtime
 
-    def interpret(self, row: LandedRow, ref: Reference) -> Interpreted:
+    def standardise(self, row: LandedRow, ref: Reference) -> Interpreted:
         rid = row.record_id
-        get = row_getter(row.payload, INCIDENT_HEADER, f"警情 {rid}")
+        get = row_getter(row.payload, INCIDENT_LAYOUT, f"警情 {rid}")
         filed = parse_datetime(get("接警时间", required=True), "接警时间", required=True)
         if filed is None:
             raise Rejected("field.missing", f"警情 {rid}: 接警时间 is blank")
         category = get("警情类别", required=True)
         out = Interpreted()
-        name = normalise_name(get("儿童姓名"))
-        id_number = optional_id(out, get("儿童身份证号"), "儿童身份证号")
+        name = given_name(get.raw("儿童姓名"))
+        idc = optional_id(out, get.raw("儿童身份证号"), "儿童身份证号")
+        id_number = idc.number
         if not name and not get("儿童身份证号"):
             raise Rejected("field.missing", f"警情 {rid}: 儿童姓名 and 儿童身份证号 are both blank")
         sex = parse_sex(get("儿童性别"), "儿童性别")
@@ -344,9 +345,11 @@ class IncidentSource(_CsvExport):
             sex=sex,
             birth_date=birth,
             division=division,
+            id_claim=idc.claim,
+            id_status=idc.status,
         )
         out.add_person(child)
-        g_name = normalise_name(get("监护人姓名"))
+        g_name = given_name(get.raw("监护人姓名"))
         g_phone = parse_phone(get("监护人联系电话"))
         gid = mention_record_id(rid, "guardian")
         if g_name:

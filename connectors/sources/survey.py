@@ -22,16 +22,24 @@ from typing import Any
 from connectors.landing import LandedRow, RawRecord
 from connectors.mentions import PersonMention, mention_record_id
 from connectors.sources.base import (
+    DuplicateIds,
     Emitted,
     FileCursor,
+    FileNote,
     Interpreted,
     Source,
+    UnreadableFile,
+    detect_encoding,
+    file_digest,
     file_mtime,
+    file_record,
+    first_match,
+    folder_files,
     json_array_items,
+    layout_of,
     mark_file,
     row_getter,
-    source_files,
-    whole_file_changed,
+    with_rejection,
     xlsx_rows,
 )
 from connectors.sources.police import _check_id_agrees, optional_id
@@ -39,6 +47,7 @@ from connectors.standardise import (
     Reference,
     Rejected,
     clean_text,
+    given_name,
     normalise_name,
     parse_date,
     parse_hukou_type,
@@ -92,6 +101,8 @@ SURVEY_XLSX_HEADER: tuple[str, ...] = (
     "发现问题",
     "备注",
 )
+SURVEY_LAYOUT = layout_of("form_xlsx", SURVEY_XLSX_HEADER, ("表单编号", "村代码", "走访日期", "儿童姓名"))
+SURVEY_FILES = ("*.json", "*.xlsx")
 PARENT_STATES = ("外出务工", "在家", "死亡", "失联", "服刑")
 AGREEMENT_STATES = {"有效": "valid", "已过期": "expired", "未签订": "missing"}
 DISABILITY_KINDS = {
@@ -131,13 +142,12 @@ def _split(text: str) -> list[str]:
 
 def form_from_xlsx(row: dict[str, Any], what: str) -> dict[str, Any]:
     """A spreadsheet row as the JSON form structure (raises ``row.truncated`` when cut short)."""
-    # Excel omits trailing blank cells; through 出生日期 every filled-in form has cells.
-    get = row_getter(row, SURVEY_XLSX_HEADER, what, min_columns=9)
+    get = row_getter(row, SURVEY_LAYOUT, what)
 
     def adult(prefix: str) -> dict[str, Any] | None:
         part = {
-            "name": get(f"{prefix}姓名"),
-            "id_number": get(f"{prefix}身份证号"),
+            "name": get.raw(f"{prefix}姓名"),
+            "id_number": get.raw(f"{prefix}身份证号"),
             "status": get(f"{prefix}状况"),
             "work_place": get(f"{prefix}务工地"),
             "phone": get(f"{prefix}电话"),
@@ -145,9 +155,9 @@ def form_from_xlsx(row: dict[str, Any], what: str) -> dict[str, Any]:
         return part if any(part.values()) else None
 
     guardian: dict[str, Any] | None = {
-        "name": get("监护人姓名"),
+        "name": get.raw("监护人姓名"),
         "relation": get("与儿童关系"),
-        "id_number": get("监护人身份证号"),
+        "id_number": get.raw("监护人身份证号"),
         "phone": get("监护人电话"),
         "age": get("监护人年龄"),
         "capacity": get("监护能力"),
@@ -165,8 +175,8 @@ def form_from_xlsx(row: dict[str, Any], what: str) -> dict[str, Any]:
         "visit_date": get("走访日期"),
         "supervisor": get("督导员"),
         "child": {
-            "name": get("儿童姓名"),
-            "id_number": get("儿童身份证号"),
+            "name": get.raw("儿童姓名"),
+            "id_number": get.raw("儿童身份证号"),
             "sex": get("性别"),
             "birth_date": get("出生日期"),
             "address": get("家庭住址"),
@@ -198,27 +208,56 @@ class SurveySource(Source):
 
     def read(self, cursor: str | None) -> Iterator[RawRecord]:
         state = FileCursor(cursor)
-        for path, rel in source_files(self.root, ("*.json", "*.xlsx")):
-            data = whole_file_changed(path, rel, state)
-            if data is None:
+        self.files = []
+        files, skipped = folder_files(self.root)
+        self.files.extend(skipped)
+        for path, rel in files:
+            if first_match(rel, SURVEY_FILES) is None:
+                self.files.append(
+                    FileNote(rel, "ignored", f"文件名不符合本来源的格式（{'、'.join(SURVEY_FILES)}）")
+                )
+                continue
+            note = FileNote(rel, "read", kind="form" if path.suffix == ".json" else "form_xlsx")
+            self.files.append(note)
+            data = path.read_bytes()
+            if state.files.get(rel, {}).get("sha256") == file_digest(data):
+                note.status = "unchanged"
                 continue
             mtime = file_mtime(path)
-            if path.suffix == ".json":
-                for n, form in json_array_items(data):
-                    if not isinstance(form, dict):
-                        form = {"_value": form}
-                    rid = clean_text(form.get("form_id")) or f"{rel}:{n}"
-                    yield RawRecord(rid, "form", form, f"{rel}:{n}", _visit_at(form.get("visit_date"), mtime))
-            else:
-                for n, row in xlsx_rows(data):
-                    rid = clean_text(row.get("表单编号")) or f"{rel}:{n}"
-                    yield RawRecord(
-                        rid, "form_xlsx", row, f"{rel}:{n}", _visit_at(row.get("走访日期"), mtime)
-                    )
+            if not data.strip():
+                note.status, note.reason = "empty", "空文件（没有记录）"
+                mark_file(rel, data, state)
+                continue
+            dupes = DuplicateIds(rel, "表单编号")
+            try:
+                if path.suffix == ".json":
+                    note.encoding = detect_encoding(data, "utf-8")
+                    for n, form in json_array_items(data, rel):
+                        if isinstance(form, UnreadableFile):
+                            form = with_rejection({}, form.code, form.message)
+                        elif not isinstance(form, dict):
+                            form = {"_value": form}
+                        rid = clean_text(form.get("form_id")) or f"{rel}:{n}"
+                        form = dupes.check(rid, f"第 {n} 行", form)
+                        note.records += 1
+                        yield RawRecord(
+                            rid, "form", form, f"{rel}:{n}", _visit_at(form.get("visit_date"), mtime)
+                        )
+                else:
+                    for layout, n, row in xlsx_rows(data, rel, [SURVEY_LAYOUT], note):
+                        keys = layout.keys_for(row)
+                        rid = clean_text(row.get(keys.get("表单编号", ""))) or f"{rel}:{n}"
+                        row = dupes.check(rid, f"第 {n} 行", row)
+                        note.records += 1
+                        at = _visit_at(row.get(keys.get("走访日期", "")), mtime)
+                        yield RawRecord(rid, "form_xlsx", row, f"{rel}:{n}", at)
+            except UnreadableFile as exc:
+                note.status, note.reason = "failed", exc.message
+                yield file_record(rel, data, exc.code, exc.message, mtime)
             mark_file(rel, data, state)
         self.next_cursor = state.dump()
 
-    def interpret(self, row: LandedRow, ref: Reference) -> Interpreted:
+    def standardise(self, row: LandedRow, ref: Reference) -> Interpreted:
         rid = row.record_id
         if row.kind == "form_xlsx":
             form = form_from_xlsx(row.payload, f"排查表 {rid}")
@@ -238,10 +277,11 @@ class SurveySource(Source):
         out = Interpreted()
         if retired:
             out.warnings.append(("division.retired", f"村代码 {form.get('village_code')} → {division}"))
-        name = normalise_name(child.get("name"))
+        name = given_name(child.get("name"))
         if not name:
             raise Rejected("field.missing", f"排查表 {rid}: 儿童姓名 is blank")
-        id_number = optional_id(out, clean_text(child.get("id_number")), "儿童身份证号")
+        idc = optional_id(out, _text(child.get("id_number")), "儿童身份证号")
+        id_number = idc.number
         sex = parse_sex(child.get("sex"), "性别")
         birth = parse_date(child.get("birth_date"), "出生日期", not_after=clock.today())
         if birth is not None and birth > visit:
@@ -257,6 +297,8 @@ class SurveySource(Source):
             sex=sex,
             birth_date=birth,
             division=division,
+            id_claim=idc.claim,
+            id_status=idc.status,
         )
         out.add_person(
             cm,
@@ -288,7 +330,7 @@ class SurveySource(Source):
             entrusted = guardian.get("entrusted")
             if isinstance(entrusted, str):
                 entrusted = {"是": True, "否": False, "true": True, "false": False}.get(entrusted)
-            g_id = optional_id(Interpreted(), clean_text(guardian.get("id_number")), "")
+            g_id = optional_id(Interpreted(), _text(guardian.get("id_number")), "").number
             g_facts = {
                 "basis": g_id or normalise_name(guardian.get("name")) or "",
                 "entrusted": bool(entrusted),
@@ -374,12 +416,13 @@ class SurveySource(Source):
         self, out: Interpreted, rid: str, role: str, part: dict[str, Any], division: str, visit: Any
     ) -> str | None:
         """Add the mention and claims of a parent or carer named in a form; its mention id."""
-        name = normalise_name(part.get("name"))
-        raw_id = clean_text(part.get("id_number"))
+        name = given_name(part.get("name"))
+        raw_id = _text(part.get("id_number"))
         if not name and not raw_id:
             return None
         mid = mention_record_id(rid, role)
-        id_number = optional_id(out, raw_id, f"{role} 身份证号")
+        idc = optional_id(out, raw_id, f"{role} 身份证号")
+        id_number = idc.number
         status = clean_text(part.get("status"))
         if status and status not in PARENT_STATES:
             raise Rejected("value.invalid", f"{role} 状况 {status!r} is not one of {PARENT_STATES}")
@@ -401,6 +444,8 @@ class SurveySource(Source):
             birth_date=parse_date(id_number[6:14], "ID birth date") if id_number else None,
             division=division,
             phone=phone,
+            id_claim=idc.claim,
+            id_status=idc.status,
         )
         out.mentions.append(m)
         works_away = {"外出务工": True, "在家": False}.get(status)
@@ -419,6 +464,11 @@ class SurveySource(Source):
             "deceased": True if status == "死亡" else None,
         }
         return mid
+
+
+def _text(value: Any) -> str:
+    """A value as the form gave it, outer blanks trimmed (an ID number is checked as given)."""
+    return "" if value is None else str(value).strip()
 
 
 def _visit_at(value: Any, fallback: datetime) -> datetime:

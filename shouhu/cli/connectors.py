@@ -179,9 +179,28 @@ def print_report(report: Any) -> None:
         f"resolver: {report.resolver}",
         highlight=False,
     )
+    print_files(report)
     for s in report.sources:
         if s.error:
             console.print(f"[red]{s.source}: {escape(s.error)}[/]")
+
+
+_FILE_STATUS = {"ignored": "已忽略", "failed": "无法读取，已隔离", "empty": "空文件"}
+
+
+def print_files(report: Any) -> None:
+    """Files the operator must hear about: ignored (and why), empty, unreadable, and warnings
+    about the files that were read (renamed or missing columns, sheets passed over, encodings)."""
+    for s in report.sources:
+        for f in s.files:
+            status = f.get("status")
+            name = escape(f.get("file", ""))
+            if status in _FILE_STATUS:
+                why = f"：{escape(f['reason'])}" if f.get("reason") else ""
+                colour = "red" if status == "failed" else "yellow"
+                console.print(f"[{colour}]{s.source}: {name} {_FILE_STATUS[status]}{why}[/]", highlight=False)
+            for note in f.get("notes") or []:
+                console.print(f"[yellow]{s.source}: {name}：{escape(note)}[/]", highlight=False)
 
 
 # ---- sync -----------------------------------------------------------------------------------------
@@ -199,6 +218,9 @@ def sync(
     batch_size: int = typer.Option(20_000, "--batch-size", min=1, help="Records per graph upsert batch."),
 ) -> None:
     """Land, validate, resolve and load source records into the graph, then report."""
+    if from_dir is not None and not from_dir.is_dir():
+        what = "不是目录" if from_dir.exists() else "不存在"
+        _fail(f"导出目录{what}：{from_dir}（--from 需要一个县的导出目录，内含 police、education 等子目录）")
     with _stores() as (settings, engine, graph), _sync_lock(settings.data_dir):
         if watch:
             _watch(settings, engine, graph, from_dir, sources or None, max_cycles)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-BENCHES = ("graph", "api", "audit", "network", "console", "protection", "screening")
+BENCHES = ("graph", "api", "audit", "network", "console", "protection", "screening", "resolution")
 
 
 def main() -> None:
@@ -41,6 +41,10 @@ def main() -> None:
         from bench import screening_bench
 
         screening_bench.run()
+    if "resolution" in chosen:
+        from bench import resolution_bench
+
+        resolution_bench.run()
 
 
 if __name__ == "__main__":

@@ -588,7 +588,7 @@ def evaluate_by_noise(
     out: dict[str, dict[str, Any]] = {}
     for kind in NOISE_TYPES:
         s = PairScores(tp[kind], tp[kind] + fp[kind], tp[kind] + fn[kind])
-        if s.predicted or s.actual:
+        if s.predicted or s.actual or kind in population.apart:
             out[kind] = {**s.as_dict(), "false_merges": fp[kind], "missed": fn[kind]}
     out["overall"] = pairwise_scores(keys, population.truth).as_dict()
     return out

@@ -153,7 +153,8 @@ def id_conflicts(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> IdCo
     for i, x in enumerate(ids):
         if isinstance(x, str) and x:
             groups[x].append(i)
-    by_birth: dict[date, list[tuple[str, str]]] = defaultdict(list)  # id birth → (number, name)
+    # id birth → (number, name, household) of every identified record born that day
+    by_birth: dict[date, list[tuple[str, str, str | None]]] = defaultdict(list)
     multi = {x: g for x, g in groups.items() if len(g) > 1}
     if not multi:
         return out
@@ -163,7 +164,7 @@ def id_conflicts(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> IdCo
         if b in wanted:
             for i in g:
                 if isinstance(names[i], str):
-                    by_birth[b].append((x, names[i]))
+                    by_birth[b].append((x, names[i], households[i]))
     for number, members in multi.items():
         if not any(fresh[i] for i in members):
             continue
@@ -203,9 +204,17 @@ def id_conflicts(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> IdCo
             elif names[i] and main_name and names[i] != main_name:
                 name = names[i]
                 own = name_level(name, main_name)
+                homes = {households[h] for h in holders if households[h]}
+                # Another identified person born that day fits the name better; in the
+                # holder's own household (twins) as well fits it: not the number's to decide.
                 twin = any(
-                    other != number and other_name[:1] == name[:1] and name_level(name, other_name) > own
-                    for other, other_name in by_birth.get(id_birth, ())  # type: ignore[arg-type]
+                    other != number
+                    and other_name[:1] == name[:1]
+                    and (
+                        name_level(name, other_name) > own
+                        or (other_home in homes and name_level(name, other_name) == own)
+                    )
+                    for other, other_name, other_home in by_birth.get(id_birth, ())  # type: ignore[arg-type]
                 )
                 if twin:
                     reason = REASON_TWIN_ID
@@ -251,6 +260,7 @@ def twin_guards(frame: pd.DataFrame, registered_ids: Sequence[str | None]) -> li
         return []
     out: list[tuple[int, int, str]] = []
     chosen: dict[tuple[date, int], dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+    undecided: dict[tuple[date, int], list[int]] = defaultdict(list)
     for i, (x, b, name) in enumerate(zip(ids, births, names, strict=True)):
         if x or not name:
             continue
@@ -269,12 +279,18 @@ def twin_guards(frame: pd.DataFrame, registered_ids: Sequence[str | None]) -> li
                         out.append((i, rep, REASON_TWINS))
                 if len(best) == 1:
                     chosen[(day, k)][best[0]].append(i)
+                else:
+                    undecided[(day, k)].append(i)
     # Records that single out different twins are not one person either.
     for by_twin in chosen.values():
         picked = list(by_twin.values())
         for a in range(len(picked)):
             for b in range(a + 1, len(picked)):
                 out.extend((x, y, REASON_TWINS) for x in picked[a] for y in picked[b])
+    # Two records that single out no twin, written differently, may be one twin each.
+    for records in undecided.values():
+        for a, x in enumerate(records):
+            out.extend((x, y, REASON_TWINS) for y in records[a + 1 :] if names[x] != names[y])
     return out
 
 

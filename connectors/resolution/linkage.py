@@ -758,6 +758,27 @@ class _Scores:
         return found[mid] if len(found) % 2 else (found[mid - 1] + found[mid]) / 2
 
 
+def _clear_winner(
+    cl: _Clusters, scores: _Scores, loose: int, target: int, weight: float, margin: float
+) -> bool:
+    """``loose`` fits ``target`` (at ``weight``) by ``margin`` better than any conflicting rival."""
+    members = cl.members[loose]
+    seen: set[int] = {loose, target}
+    for u in members:
+        for v in scores.neighbours.get(u, ()):
+            rv = cl.find(v)
+            if rv in seen:
+                continue
+            seen.add(rv)
+            if (
+                cl.anchored(rv)
+                and cl.conflict(target, rv) is not None
+                and weight - scores.linkage(members, cl.members[rv]) < margin
+            ):
+                return False
+    return True
+
+
 def cluster(
     n: int,
     edges: pd.DataFrame,
@@ -908,6 +929,10 @@ def cluster(
                 blocked = (cl.ambiguous[ra] and not cl.anchored(ra) and cl.anchored(rb)) or (
                     cl.ambiguous[rb] and not cl.anchored(rb) and cl.anchored(ra)
                 )
+                if blocked and reason is not None:
+                    # Second-round evidence (the family) may settle what names could not.
+                    loose, target = (ra, rb) if not cl.anchored(ra) else (rb, ra)
+                    blocked = not _clear_winner(cl, scores, loose, target, avg, ambiguity_margin)
                 if not blocked:
                     cl.union(ra, rb)
                     continue

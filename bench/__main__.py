@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-BENCHES = ("graph", "api", "audit", "network", "console", "protection", "screening", "record")
+BENCHES = ("graph", "api", "audit", "network", "console", "protection", "screening", "record", "resolution")
 
 
 def main() -> None:
@@ -51,6 +51,10 @@ def main() -> None:
         from bench import record_bench
 
         record_bench.run(persons=args.record_persons)
+    if "resolution" in chosen:
+        from bench import resolution_bench
+
+        resolution_bench.run()
 
 
 if __name__ == "__main__":

@@ -42,7 +42,9 @@ __all__ = [
     "fuzzy_pinyin",
     "fuzzy_syllable",
     "given_pinyin",
+    "name_forms",
     "name_pinyin",
+    "nickname_core",
     "normalise_name",
     "split_name",
     "surname_pinyin",
@@ -288,6 +290,46 @@ def _jaro_winkler(a: str, b: str) -> float:
             break
         prefix += 1
     return jaro + prefix * 0.1 * (1 - jaro)
+
+
+def nickname_core(name: str) -> str | None:
+    """The character a nickname is built on (小明, 明明, 阿明, 王小明 → 明), or None.
+
+    Village forms often carry the name a family uses (小名/乳名) instead of the registered
+    one; the common patterns are 小X, 阿X and the doubled XX, with or without the surname,
+    X being a character of the registered given name (usually the last). A registered
+    name can have this shape too (王婷婷), which is why a nickname is one comparison level
+    with its own weight and not a rewrite of the name.
+    """
+    text = normalise_name(name)
+    if len(text) == 2:
+        head, tail = text[0], text[1]
+    elif len(text) == 3 and text[:2] not in COMPOUND_SURNAMES:
+        head, tail = text[1], text[2]
+    else:
+        return None
+    if not _is_han(tail):
+        return None
+    if head in "小阿" or head == tail:
+        return tail
+    return None
+
+
+def name_forms(name: str) -> tuple[str, str | None, str | None]:
+    """(given characters, nickname core, swapped-order key) of a name, for the comparison levels.
+
+    The given characters of a two-character nickname are the whole nickname (明明 has no
+    surname). The swapped-order key is the surname and the given characters sorted, so
+    王明志 and 王志明 share it (a clerk's transposition); None for a one-character given
+    name, where there is nothing to swap.
+    """
+    text = normalise_name(name)
+    core = nickname_core(text)
+    surname, given = split_name(text)
+    if core is not None and len(text) == 2:
+        given = text
+    swapped = surname + "".join(sorted(given)) if len(given) >= 2 and core is None else None
+    return given, core, swapped
 
 
 SIMILAR_PINYIN_THRESHOLD = 0.88

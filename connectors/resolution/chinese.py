@@ -40,6 +40,7 @@ from kernel import clock
 from kernel.names import (
     SIMILAR_PINYIN_THRESHOLD,
     fuzzy_syllable,
+    name_forms,
     name_pinyin,
     normalise_name,
     split_name,
@@ -180,6 +181,24 @@ def to_frame(rows: pd.DataFrame, fresh: Sequence[bool] | np.ndarray) -> pd.DataF
     role = rows["role"].fillna("subject").astype(str)
     base = record.where(role == "subject", record.str.rsplit("#", n=1).str[0])
     frame["grp"] = (system + "\x1f" + base).astype("string")
+    forms: dict[str, tuple[str, str | None, str | None]] = {}
+    given, nick, swapped = [], [], []
+    for name in rows["name"].tolist():
+        if isinstance(name, str) and name:
+            f = forms.get(name)
+            if f is None:
+                f = forms[name] = name_forms(name)
+            given.append(f[0] or None)
+            nick.append(f[1])
+            swapped.append(f[2])
+        else:
+            given.append(None)
+            nick.append(None)
+            swapped.append(None)
+    frame["given"] = pd.array(given, dtype="string")
+    frame["nick"] = pd.array(nick, dtype="string")
+    frame["name_sorted"] = pd.array(swapped, dtype="string")
+    frame["household_number"] = _strings(rows["household_number"])
     frame["role"] = role.astype("string")
     frame["fresh"] = np.asarray(fresh, dtype=bool)
     return frame
@@ -220,8 +239,19 @@ def person_comparisons() -> list[Any]:
             comparison_levels=[
                 _null("name_l IS NULL OR name_r IS NULL", "null"),
                 _level("name_l = name_r", "exact", tf_adjustment_column="name", tf_adjustment_weight=1.0),
-                _level("name_py_l = name_py_r", "homophone"),
+                _level(
+                    "name_py_l = name_py_r",
+                    "homophone",
+                    tf_adjustment_column="name_py",
+                    tf_adjustment_weight=1.0,
+                ),
                 _level("name_fz_l = name_fz_r", "dialect homophone"),
+                _level("name_sorted_l = name_sorted_r", "swapped given"),
+                _level(
+                    "(nick_l IS NOT NULL AND strpos(given_r, nick_l) > 0)"
+                    " OR (nick_r IS NOT NULL AND strpos(given_l, nick_r) > 0)",
+                    "nickname",
+                ),
                 _level(
                     "length(name_l) = length(name_r) AND levenshtein(name_l, name_r) = 1", "one character"
                 ),
@@ -234,12 +264,16 @@ def person_comparisons() -> list[Any]:
         ),
         CustomComparison(
             output_column_name="birth_date",
-            comparison_description="birth date: exact, month/day swapped, two of three parts",
+            comparison_description="birth date: exact, month/day swapped, a day apart, two of three parts",
             comparison_levels=[
                 _null("birth_date_l IS NULL OR birth_date_r IS NULL", "null"),
                 _level("birth_date_l = birth_date_r", "exact"),
                 _level(
                     f"{same_year} AND {month_l} = {day_r} AND {day_l} = {month_r}", "month and day swapped"
+                ),
+                _level(
+                    "abs(date_diff('day', CAST(birth_date_l AS DATE), CAST(birth_date_r AS DATE))) = 1",
+                    "one day apart",
                 ),
                 _level(
                     f"({same_year} AND ({month_l} = {month_r} OR {day_l} = {day_r}))"
@@ -300,6 +334,8 @@ DEFAULT_PARAMETERS: dict[str, dict[str, tuple[float, float]]] = {
         "exact": (0.941, 1.55e-05),
         "homophone": (0.0412, 1.05e-05),
         "dialect homophone": (0.00118, 3.17e-06),
+        "swapped given": (0.004, 2e-06),
+        "nickname": (0.006, 4e-05),
         "one character": (0.0146, 0.00162),
         "similar pinyin": (0.001, 0.005),
         "different": (0.001, 0.993),
@@ -307,6 +343,7 @@ DEFAULT_PARAMETERS: dict[str, dict[str, tuple[float, float]]] = {
     "birth_date": {
         "exact": (0.988, 4.36e-05),
         "month and day swapped": (0.0104, 1.43e-05),
+        "one day apart": (0.004, 1.2e-04),
         "two of three parts": (0.001, 0.00458),
         "different": (0.001, 0.995),
     },
@@ -322,7 +359,7 @@ DEFAULT_PARAMETERS: dict[str, dict[str, tuple[float, float]]] = {
 
 PERSON_SPEC = LinkageSpec(
     name="person_zh",
-    version="1",
+    version="2",
     comparisons=person_comparisons,
     blocking_rules=(
         "l.birth_date = r.birth_date",

@@ -263,22 +263,33 @@ class ResolutionMutation:
 def _merge_in_scope(info: Info[Context, None], merge_id: int) -> None:
     from sqlalchemy import select
 
-    from connectors.resolution.tables import MergeHistory, ResolutionMention
+    from connectors.resolution.tables import MergeHistory, ResolutionMention, ReviewItem
 
     merges, mentions = MergeHistory.__table__, ResolutionMention.__table__  # type: ignore[attr-defined]
+    reviews = ReviewItem.__table__  # type: ignore[attr-defined]
     with _engine(info).connect() as conn:
-        row = conn.execute(select(merges.c.moved).where(merges.c.id == merge_id)).first()
+        row = conn.execute(select(merges.c.moved, merges.c.review_id).where(merges.c.id == merge_id)).first()
         divisions: set[str] = set()
-        if row is not None and row.moved:
-            system, record_id = row.moved[0][0], row.moved[0][1]
-            divisions = {
-                d or ""
-                for (d,) in conn.execute(
-                    select(mentions.c.division).where(
-                        mentions.c.system == system, mentions.c.record_id == record_id
+        if row is not None:
+            # The places of the records it moved and, for a caseworker's merge, of the
+            # review item's two records (either may carry no address, as in the queue).
+            places = [(m[0], m[1]) for m in (row.moved or [])]
+            if row.review_id is not None:
+                item = conn.execute(select(reviews).where(reviews.c.id == row.review_id)).first()
+                if item is not None:
+                    places += [
+                        (item.left_system, item.left_record_id),
+                        (item.right_system, item.right_record_id),
+                    ]
+            for system, record_id in places:
+                divisions.update(
+                    d or ""
+                    for (d,) in conn.execute(
+                        select(mentions.c.division).where(
+                            mentions.c.system == system, mentions.c.record_id == record_id
+                        )
                     )
                 )
-            }
     if row is None or not info.context.guard.divisions_visible(divisions):
         raise not_found("merge")
 

@@ -308,6 +308,8 @@ def link(
     rejected_pairs: Iterable[tuple[str, str]] = (),
     extra_condition: str | None = None,
     ambiguity_margin: float = 3.0,
+    guards: Iterable[tuple[int, int, str]] = (),
+    collective: Collective | None = None,
 ) -> tuple[ClusterResult, pd.DataFrame]:
     """Score and cluster ``frame``: blocked pairs first, then every record against whole candidates.
 
@@ -328,6 +330,12 @@ def link(
     Both passes still score against the whole frame, so term frequencies are the
     population's. Returns the clustering (labels are record indices of the whole frame)
     and all scored edges.
+
+    ``guards`` (record indices of the frame, with a reason) are passed to :func:`cluster`.
+    ``collective``, given the first pass's labels over the whole frame, names record pairs
+    with a bonus in bits and a reason: evidence from the people around a record. They are
+    scored like any pair, the bonus is added, and :func:`cluster` takes them in a second
+    round (pairs with a side outside the clustered records are left out).
     """
     n = len(frame)
     identifiers = _column(frame, spec.identifier_column, n)
@@ -353,6 +361,18 @@ def link(
     groups = _column(frame, spec.group_column, n)
     roles = _column(frame, spec.role_column, n)
     keep = nodes.tolist()
+    local_guards = [
+        (int(position[x]), int(position[y]), reason)
+        for x, y, reason in guards
+        if position[x] >= 0 and position[y] >= 0
+    ]
+    second_round = None
+    if collective is not None:
+        hook = collective
+
+        def second_round(local_labels: np.ndarray) -> tuple[pd.DataFrame, dict[tuple[int, int], str]]:
+            return _collective_edges(frame, spec, model, hook, nodes, position, local_labels, existing)
+
     result = cluster(
         len(nodes),
         local,
@@ -366,13 +386,78 @@ def link(
         reviewed_pairs=reviewed_pairs,
         rejected_pairs=rejected_pairs,
         ambiguity_margin=ambiguity_margin,
+        guards=local_guards,
+        second_round=second_round,
     )
     labels = np.arange(n, dtype=np.int64)
     labels[nodes] = nodes[result.labels]
     reviews = [
-        ReviewCandidate(int(nodes[r.left]), int(nodes[r.right]), r.probability) for r in result.reviews
+        ReviewCandidate(int(nodes[r.left]), int(nodes[r.right]), r.probability, r.reason)
+        for r in result.reviews
     ]
     return ClusterResult(labels=labels, reviews=reviews, refused=result.refused, nodes=nodes), edges
+
+
+Collective = Callable[[np.ndarray], tuple[pd.DataFrame, dict[tuple[int, int], str]]]
+"""Labels over the whole frame → pairs (columns ``l``, ``r``, ``bonus``) and a reason per pair."""
+
+
+def _collective_edges(
+    frame: pd.DataFrame,
+    spec: LinkageSpec,
+    model: dict[str, Any],
+    hook: Collective,
+    nodes: np.ndarray,
+    position: np.ndarray,
+    local_labels: np.ndarray,
+    existing: Sequence[str | None] | None,
+) -> tuple[pd.DataFrame, dict[tuple[int, int], str]]:
+    """Second-round edges in local indices: the hook's pairs, scored, plus their bonus."""
+    n = len(frame)
+    labels = np.arange(n, dtype=np.int64)
+    if existing is not None:
+        # Records outside the clustered set keep their existing entity: label them by it.
+        first: dict[str, int] = {}
+        for i, key in enumerate(existing):
+            if _text(key):
+                labels[i] = first.setdefault(key, i)  # type: ignore[arg-type]
+    labels[nodes] = nodes[local_labels]
+    pairs, reasons = hook(labels)
+    empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in _EDGE_COLUMNS[:3]})
+    if not len(pairs):
+        return empty, {}
+    inside = (position[pairs["l"].to_numpy(dtype=np.int64)] >= 0) & (
+        position[pairs["r"].to_numpy(dtype=np.int64)] >= 0
+    )
+    pairs = pairs[inside]
+    if not len(pairs):
+        return empty, {}
+    scored = predict(frame, spec, model, threshold=None, pairs=pairs[["l", "r"]])
+    bonus = {
+        ((a, b) if a < b else (b, a)): x
+        for a, b, x in zip(pairs["l"].tolist(), pairs["r"].tolist(), pairs["bonus"].tolist(), strict=True)
+    }
+    left = scored["unique_id_l"].to_numpy(dtype=np.int64)
+    right = scored["unique_id_r"].to_numpy(dtype=np.int64)
+    extra = np.array(
+        [
+            bonus.get((a, b) if a < b else (b, a), 0.0)
+            for a, b in zip(left.tolist(), right.tolist(), strict=True)
+        ]
+    )
+    out = pd.DataFrame(
+        {
+            "unique_id_l": position[left],
+            "unique_id_r": position[right],
+            "match_weight": scored["match_weight"].to_numpy(dtype=np.float64) + extra,
+        }
+    )
+    local_reasons: dict[tuple[int, int], str] = {}
+    for (a, b), reason in reasons.items():
+        x, y = int(position[a]), int(position[b])
+        if x >= 0 and y >= 0:
+            local_reasons[(x, y) if x < y else (y, x)] = reason
+    return out, local_reasons
 
 
 def _column(frame: pd.DataFrame, name: str | None, n: int) -> list[str | None]:
@@ -478,6 +563,7 @@ class ReviewCandidate:
     left: int
     right: int
     probability: float
+    reason: str | None = None
 
 
 @dataclass
@@ -486,8 +572,12 @@ class ClusterResult:
 
     labels: np.ndarray
     reviews: list[ReviewCandidate]
-    refused: dict[str, int]  # high-scoring merges refused: identifier / group / rejected / ambiguous
+    refused: dict[str, int]  # high-scoring merges refused: identifier / group / rejected / ambiguous / guard
     nodes: np.ndarray | None = None  # the records clustered (None: all); the others kept their entity
+
+
+AMBIGUOUS = "记录与两个已识别的人同样相符，无法自动判断"
+"""Review reason when a record fits two identified people about equally well."""
 
 
 def _text(x: object) -> bool:
@@ -516,6 +606,8 @@ class _Clusters:
         ]
         self.keys: list[set[str] | None] = [None] * n
         self.ambiguous: list[bool] = [False] * n
+        # Records this cluster may not join automatically (a reviewer may): record → reason.
+        self.guards: list[dict[int, str] | None] = [None] * n
         self.compatible = compatible
         self.rejected = rejected
 
@@ -557,6 +649,26 @@ class _Clusters:
                             return "group"
         return None
 
+    def guard(self, x: int, y: int, reason: str) -> None:
+        """Records ``x`` and ``y`` may end up in one cluster only by a reviewer's decision."""
+        for a, b in ((x, y), (y, x)):
+            root = self.find(a)
+            current = self.guards[root]
+            if current is None:
+                self.guards[root] = {b: reason}
+            else:
+                current.setdefault(b, reason)
+
+    def guarded(self, a: int, b: int) -> str | None:
+        """Why roots ``a`` and ``b`` must not merge without a reviewer, or None."""
+        for x, y in ((a, b), (b, a)):
+            gx = self.guards[x]
+            if gx:
+                for record, reason in gx.items():
+                    if self.find(record) == y:
+                        return reason
+        return None
+
     def union(self, a: int, b: int) -> int:
         """Merge roots ``a`` and ``b`` (the caller checked :meth:`conflict`); returns the root."""
         if len(self.members[a]) < len(self.members[b]):
@@ -579,6 +691,10 @@ class _Clusters:
                     ga.setdefault(g, set()).update(roles)
         self.groups[b] = None
         self.ambiguous[a] = self.ambiguous[a] or self.ambiguous[b]
+        gd = self.guards[b]
+        if gd:
+            self.guards[a] = {**gd, **(self.guards[a] or {})}
+        self.guards[b] = None
         return a
 
 
@@ -601,6 +717,23 @@ class _Scores:
                 self.neighbours.setdefault(b, []).append(a)
             if old is None or w > old:
                 self.weight[key] = w
+
+    def add(self, edges: pd.DataFrame) -> None:
+        """More scored pairs; a pair already scored keeps the higher weight."""
+        weight = self.weight
+        for a, b, w in zip(
+            edges["unique_id_l"].tolist(),
+            edges["unique_id_r"].tolist(),
+            edges["match_weight"].tolist(),
+            strict=True,
+        ):
+            key = (a, b) if a < b else (b, a)
+            old = weight.get(key)
+            if old is None:
+                self.neighbours.setdefault(a, []).append(b)
+                self.neighbours.setdefault(b, []).append(a)
+            if old is None or w > old:
+                weight[key] = w
 
     def linkage(self, xs: Sequence[int], ys: Sequence[int]) -> float:
         """Median weight over the scored pairs between ``xs`` and ``ys`` (-inf if none).
@@ -625,6 +758,27 @@ class _Scores:
         return found[mid] if len(found) % 2 else (found[mid - 1] + found[mid]) / 2
 
 
+def _clear_winner(
+    cl: _Clusters, scores: _Scores, loose: int, target: int, weight: float, margin: float
+) -> bool:
+    """``loose`` fits ``target`` (at ``weight``) by ``margin`` better than any conflicting rival."""
+    members = cl.members[loose]
+    seen: set[int] = {loose, target}
+    for u in members:
+        for v in scores.neighbours.get(u, ()):
+            rv = cl.find(v)
+            if rv in seen:
+                continue
+            seen.add(rv)
+            if (
+                cl.anchored(rv)
+                and cl.conflict(target, rv) is not None
+                and weight - scores.linkage(members, cl.members[rv]) < margin
+            ):
+                return False
+    return True
+
+
 def cluster(
     n: int,
     edges: pd.DataFrame,
@@ -639,6 +793,8 @@ def cluster(
     reviewed_pairs: Iterable[tuple[str, str]] = (),
     rejected_pairs: Iterable[tuple[str, str]] = (),
     ambiguity_margin: float = 3.0,
+    guards: Iterable[tuple[int, int, str]] = (),
+    second_round: Callable[[np.ndarray], tuple[pd.DataFrame, dict[tuple[int, int], str]]] | None = None,
 ) -> ClusterResult:
     """Cluster ``n`` records from scored ``edges`` (``unique_id_l/r``, ``match_weight``).
 
@@ -657,6 +813,14 @@ def cluster(
        a rejection prove them different, and except pairs of existing entities already
        reviewed (``reviewed_pairs``).
 
+    ``guards`` are record pairs ``(x, y, reason)`` that may be one entity but only by a
+    reviewer's decision (twins; a record whose identifier was set aside because the rest
+    of it contradicts the identifier's holder): a merge that would join them is refused
+    and proposed for review with the reason. ``second_round``, given the labels after the
+    first pass, returns more scored edges (evidence that only exists once the first pass
+    has linked the people around a record, e.g. a parent through the child the form
+    names) and a reason per edge; they are taken best first on the same clusters.
+
     Two existing entities end up in one cluster only when at most one of them holds an
     identifier: an entity known so far only from records without an ID number is
     provisional, and is absorbed when its identified counterpart turns up. The caller
@@ -666,8 +830,9 @@ def cluster(
     rejected = {frozenset(x) for x in rejected_pairs}
     cl = _Clusters(n, identifiers or none, groups or none, roles or none, compatible_roles, rejected)
     scores = _Scores(edges)
+    guard_list = list(guards)
     w_match, w_review = _weight(match_threshold), _weight(review_threshold)
-    refused = {"identifier": 0, "group": 0, "rejected": 0, "ambiguous": 0}
+    refused = {"identifier": 0, "group": 0, "rejected": 0, "ambiguous": 0, "guard": 0}
 
     if existing is not None:
         first: dict[str, int] = {}
@@ -680,6 +845,8 @@ def cluster(
                 ri = cl.union(cl.find(j), ri)
             cl.keys[ri] = {key}  # type: ignore[set-item]
     if identifiers is not None:
+        # Records set aside by a guard keep their identifier out of this step: the caller
+        # has already removed the identifiers it does not trust.
         by_id: dict[str, int] = {}
         for i, ident in enumerate(identifiers):
             if not _text(ident):
@@ -695,6 +862,9 @@ def cluster(
                 cl.union(ra, rb)
             else:
                 refused[why] += 1
+
+    for x, y, reason in guard_list:
+        cl.guard(x, y, reason)
 
     for root in range(n):
         if cl.find(root) != root or cl.anchored(root):
@@ -716,51 +886,72 @@ def cluster(
         if rivals and best - rivals[0] < ambiguity_margin:
             cl.ambiguous[root] = True
 
-    if len(edges):
+    pending: list[tuple[int, int, float, str | None]] = []
+
+    def take(frame_: pd.DataFrame, reasons: dict[tuple[int, int], str]) -> None:
+        """Judge the edges of ``frame_`` best first; merge, or keep as review candidates."""
+        if not len(frame_):
+            return
         # Best first; ties broken by record indices, not by the order DuckDB's threads
         # happened to return rows in, so that the same input always clusters the same.
         order = np.lexsort(
             (
-                edges["unique_id_r"].to_numpy(),
-                edges["unique_id_l"].to_numpy(),
-                -np.round(edges["match_weight"].to_numpy(dtype=np.float64), 9),
+                frame_["unique_id_r"].to_numpy(),
+                frame_["unique_id_l"].to_numpy(),
+                -np.round(frame_["match_weight"].to_numpy(dtype=np.float64), 9),
             )
         )
-        left = edges["unique_id_l"].to_numpy()[order].tolist()
-        right = edges["unique_id_r"].to_numpy()[order].tolist()
-        weight = edges["match_weight"].to_numpy()[order].tolist()
-    else:
-        left, right, weight = [], [], []
-
-    pending: list[tuple[int, int, float]] = []
-    for a, b, w in zip(left, right, weight, strict=True):
-        if w < w_review:
-            break
-        ra, rb = cl.find(a), cl.find(b)
-        if ra == rb:
-            continue
-        why = cl.conflict(ra, rb)
-        if why is not None:
-            if w >= w_match:
-                refused[why] += 1
-            continue
-        avg = scores.linkage(cl.members[ra], cl.members[rb])
-        if avg < w_review:
-            continue
-        if avg >= w_match:
-            blocked = (cl.ambiguous[ra] and not cl.anchored(ra) and cl.anchored(rb)) or (
-                cl.ambiguous[rb] and not cl.anchored(rb) and cl.anchored(ra)
-            )
-            if not blocked:
-                cl.union(ra, rb)
+        left = frame_["unique_id_l"].to_numpy()[order].tolist()
+        right = frame_["unique_id_r"].to_numpy()[order].tolist()
+        weight = frame_["match_weight"].to_numpy()[order].tolist()
+        for a, b, w in zip(left, right, weight, strict=True):
+            if w < w_review:
+                break
+            ra, rb = cl.find(a), cl.find(b)
+            if ra == rb:
                 continue
-            refused["ambiguous"] += 1
-        pending.append((a, b, avg))
+            why = cl.conflict(ra, rb)
+            if why is not None:
+                if w >= w_match:
+                    refused[why] += 1
+                continue
+            avg = scores.linkage(cl.members[ra], cl.members[rb])
+            if avg < w_review:
+                continue
+            reason = reasons.get((a, b) if a < b else (b, a))
+            guard = cl.guarded(ra, rb)
+            if guard is not None:
+                if avg >= w_match:
+                    refused["guard"] += 1
+                pending.append((a, b, avg, guard))
+                continue
+            if avg >= w_match:
+                blocked = (cl.ambiguous[ra] and not cl.anchored(ra) and cl.anchored(rb)) or (
+                    cl.ambiguous[rb] and not cl.anchored(rb) and cl.anchored(ra)
+                )
+                if blocked and reason is not None:
+                    # Second-round evidence (the family) may settle what names could not.
+                    loose, target = (ra, rb) if not cl.anchored(ra) else (rb, ra)
+                    blocked = not _clear_winner(cl, scores, loose, target, avg, ambiguity_margin)
+                if not blocked:
+                    cl.union(ra, rb)
+                    continue
+                refused["ambiguous"] += 1
+                reason = reason or AMBIGUOUS
+            pending.append((a, b, avg, reason))
+
+    take(edges, {})
+    if second_round is not None:
+        now = np.fromiter((cl.find(i) for i in range(n)), dtype=np.int64, count=n)
+        more, reasons = second_round(now)
+        if len(more):
+            scores.add(more)
+            take(more, reasons)
 
     labels = np.fromiter((cl.find(i) for i in range(n)), dtype=np.int64, count=n)
     reviewed = {frozenset(x) for x in reviewed_pairs}
     best_pairs: dict[tuple[int, int], ReviewCandidate] = {}
-    for a, b, w in pending:
+    for a, b, w, reason in pending:
         ra, rb = int(labels[a]), int(labels[b])
         if ra == rb or cl.conflict(ra, rb) is not None:
             continue
@@ -770,6 +961,8 @@ def cluster(
         key = (min(ra, rb), max(ra, rb))
         p = _probability(w)
         if key not in best_pairs or best_pairs[key].probability < p:
-            best_pairs[key] = ReviewCandidate(a, b, p)
+            best_pairs[key] = ReviewCandidate(
+                a, b, p, reason or (best_pairs[key].reason if key in best_pairs else None)
+            )
     reviews = sorted(best_pairs.values(), key=lambda r: -r.probability)
     return ClusterResult(labels=labels, reviews=reviews, refused=refused)

@@ -55,7 +55,17 @@ from sqlalchemy import Connection, Engine, and_, func, or_, select, tuple_, upda
 
 from connectors.mentions import PersonMention
 from connectors.resolution.chinese import PERSON_SPEC, STORED_COLUMNS, mention_row, to_frame
-from connectors.resolution.linkage import ClusterResult, LinkageSpec, default_model, label_pairs, link, train
+from connectors.resolution.evidence import family_evidence, id_conflicts, twin_guards
+from connectors.resolution.linkage import (
+    ClusterResult,
+    LinkageSpec,
+    ReviewCandidate,
+    default_model,
+    label_pairs,
+    link,
+    predict,
+    train,
+)
 from connectors.resolution.tables import (
     MergeHistory,
     PersonLink,
@@ -204,6 +214,13 @@ def resolve_with_changes(
 
     with engine.connect() as conn:
         reviewed, blocked = _reviewed_person_pairs(conn)
+    # An ID number is strong evidence, not a verdict: a record that contradicts its
+    # number's holder loses the number for this run and is kept from the holder.
+    conflicts = id_conflicts(frame, person_keys)
+    issued = [x if isinstance(x, str) else None for x in frame["id_number"].tolist()]
+    if conflicts.demoted:
+        frame.loc[sorted(conflicts.demoted), "id_number"] = pd.NA
+    guards = [*conflicts.guards, *twin_guards(frame, issued)]
     if frame["id_number"].notna().all():
         result = _deterministic_only(frame, person_keys)
         edges = pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_weight", "match_probability"])
@@ -221,7 +238,10 @@ def resolve_with_changes(
             rejected_pairs=blocked,
             extra_condition="l.fresh OR r.fresh",
             ambiguity_margin=settings.ambiguity_margin,
+            guards=guards,
+            collective=lambda labels: family_evidence(frame, labels),
         )
+        result.reviews.extend(_conflict_reviews(frame, PERSON_SPEC, model, result, conflicts.guards))
     plan = _assign(frame, rows, person_keys, result, edges, n_old)
     now = utcnow()
     merges: list[MergeOutcome] = []
@@ -303,6 +323,44 @@ def _model(
                 )
             )
     return model
+
+
+def _conflict_reviews(
+    frame: pd.DataFrame,
+    spec: LinkageSpec,
+    model: dict[str, Any],
+    result: ClusterResult,
+    guards: Sequence[tuple[int, int, str]],
+) -> list[ReviewCandidate]:
+    """A review item for every record whose ID number was set aside and that its holder did not get.
+
+    Unlike an ordinary candidate it is queued whatever the pair scores: the two records
+    share a valid ID number, and only a person can say which of them is wrong.
+    """
+    labels = result.labels
+    pending = [(x, y, reason) for x, y, reason in guards if labels[x] != labels[y]]
+    if not pending:
+        return []
+    queued = {frozenset((int(labels[r.left]), int(labels[r.right]))) for r in result.reviews}
+    pairs = pd.DataFrame({"l": [min(x, y) for x, y, _ in pending], "r": [max(x, y) for x, y, _ in pending]})
+    scored = predict(frame, spec, model, threshold=None, pairs=pairs)
+    prob = {
+        (a, b): p
+        for a, b, p in zip(
+            scored["unique_id_l"].tolist(),
+            scored["unique_id_r"].tolist(),
+            scored["match_probability"].tolist(),
+            strict=True,
+        )
+    }
+    out = []
+    for x, y, reason in pending:
+        key = frozenset((int(labels[x]), int(labels[y])))
+        if key in queued:
+            continue
+        queued.add(key)
+        out.append(ReviewCandidate(x, y, float(prob.get((min(x, y), max(x, y)), 0.0)), reason))
+    return out
 
 
 def _deterministic_only(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> ClusterResult:
@@ -398,6 +456,7 @@ def _assign(
             "right_system": systems[r.right],
             "right_record_id": records[r.right],
             "score": round(float(r.probability), 6),
+            "reason": r.reason,
         }
         for r in result.reviews
     ]
@@ -564,6 +623,7 @@ class Review:
     created_at: datetime
     decided_by: str | None
     decided_at: datetime | None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -647,6 +707,7 @@ def _reviews(
             REVIEW.c.created_at,
             REVIEW.c.decided_by,
             REVIEW.c.decided_at,
+            REVIEW.c.reason,
             *_view_query(sides.ll, sides.lm),
             *_view_query(sides.rl, sides.rm),
         )
@@ -658,7 +719,7 @@ def _reviews(
     k = len(_VIEW_COLUMNS)
     for row in conn.execute(query):
         values = tuple(row)
-        head, left, right = values[:6], values[6 : 6 + k], values[6 + k :]
+        head, left, right = values[:7], values[7 : 7 + k], values[7 + k :]
         out.append(
             Review(
                 id=head[0],
@@ -667,6 +728,7 @@ def _reviews(
                 created_at=head[3],
                 decided_by=head[4],
                 decided_at=head[5],
+                reason=head[6],
                 left=MentionView(*left),
                 right=MentionView(*right),
             )

@@ -146,6 +146,12 @@ class ReviewItem(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     decided_by: str | None = Field(default=None, sa_column=Column(String(200)))
     decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    reason: str | None = Field(
+        default=None,
+        sa_column=Column(String(300)),
+        description="Why the pair needs a person (shared ID number against other evidence, twins, "
+        "collective evidence); null for an ordinary score between the thresholds.",
+    )
 
 
 class MergeHistory(SQLModel, table=True):

@@ -1,7 +1,7 @@
 """resolution_mention: an ID number that failed validation, kept as an unverified claim.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-06
 
 A record's ID number that fails GB 11643 validation (inner blanks, a 15-digit number, a

@@ -1,0 +1,357 @@
+"""Evidence beyond one pair of records: conflicting ID numbers, twins, and the family around a parent.
+
+Pairwise scoring (:mod:`connectors.resolution.chinese`) judges two records on what they
+say. Three things it cannot see, and this module supplies to the clustering:
+
+- **An ID number is strong evidence, not a verdict.** A clerk who copies the co-twin's
+  number onto one twin's school record makes two records share a valid number though
+  everything else disagrees. :func:`id_conflicts` finds records whose number contradicts
+  the rest of the record (sex or birth date other than the number's, beyond a typing slip)
+  or the number's other records (a clearly different name, or a name that fits another
+  identified person born the same day better: the twin pattern). Such a record loses
+  its number for this run, is kept from its holder unless a reviewer joins them, and a
+  review item says why.
+- **Twins are a first-class case.** :func:`twin_guards` finds the twins the register
+  knows (one household, one birth date, two numbers) and keeps a record without a
+  number from joining a twin automatically unless its name picks that twin out: exactly
+  that twin's name, or clearly closer to it than to the other's. Two names of identical
+  pinyin (金瑞豪/金瑞浩) do not pick one out.
+- **Collective evidence for parents.** A father named on a survey form without an ID
+  number is, more often than not, the man registered in the household of the child the
+  form is about. :func:`family_evidence` returns, after a first clustering, pairs
+  between such a parent or carer and the adults of the households (and the spouse's)
+  the form's child has been linked to, with a bonus in bits and the reason, for the
+  clustering's second round.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from kernel.names import NameAgreement, compare_names, name_forms, nickname_core
+
+__all__ = [
+    "FAMILY_BONUS",
+    "IdConflicts",
+    "family_evidence",
+    "id_conflicts",
+    "twin_guards",
+]
+
+# Review reasons, shown to the caseworker who decides the item (no personal data in them).
+REASON_TWIN_ID = "身份证号相同，但姓名与同日出生的另一人（同户双胞胎）更相符：疑似抄错证号，需人工核实"
+REASON_NAME = "身份证号相同，但姓名明显不同：需人工核实是否同一人"
+REASON_SEX = "身份证号相同，但性别与证号不符：需人工核实是否同一人"
+REASON_BIRTH = "身份证号相同，但出生日期与证号不符：需人工核实是否同一人"
+REASON_TWINS = "同户同日出生的双胞胎之一，姓名不足以区分：需人工核实"
+REASON_FAMILY = "无身份证号的{role}经家庭关联：表单所列儿童（或其配偶）与候选人同属一户，姓名、性别相符"
+
+_ROLE_ZH = {"father": "父亲", "mother": "母亲", "guardian": "监护人"}
+_ROLE_SEX = {"father": "M", "mother": "F"}
+
+FAMILY_BONUS = 8.0
+"""Bits added for "the child (or spouse) this form names lives in the candidate's household".
+
+About the evidence a same-village agreement gives (log2 of 0.98/0.0033): a household is
+smaller than a village, but the link to it runs through another record's resolution,
+which may itself be wrong, so it is not counted for more.
+"""
+
+
+@dataclass
+class IdConflicts:
+    """Records whose ID number is set aside, the pairs kept apart, and the review items."""
+
+    demoted: set[int] = field(default_factory=set)
+    guards: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+def _strs(frame: pd.DataFrame, column: str) -> list[str | None]:
+    """A string column as a list, missing values (None, NaN, pd.NA, "") as None."""
+    if column not in frame:
+        return [None] * len(frame)
+    return [x if isinstance(x, str) and x else None for x in frame[column].tolist()]
+
+
+def _id_birth(number: str) -> date | None:
+    try:
+        return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return None
+
+
+def _birth(value: object) -> date | None:
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _slip(a: date, b: date) -> bool:
+    """Two birth dates a clerk could have typed one for the other (a day off, month/day swapped)."""
+    if a == b or abs((a - b).days) == 1:
+        return True
+    if a.year == b.year and a.month == b.day and a.day == b.month:
+        return True
+    parts = sum((a.year == b.year, a.month == b.month, a.day == b.day))
+    return parts == 2
+
+
+def name_level(a: str, b: str) -> int:
+    """How well two names agree, in the order of the Splink name levels (higher is closer).
+
+    exact 7, homophone 6, dialect homophone 5, swapped given characters 4, nickname 3,
+    one character 2, similar pinyin 1, different 0.
+    """
+    level = compare_names(a, b)
+    if level >= NameAgreement.DIALECT_HOMOPHONE:
+        return {NameAgreement.EXACT: 7, NameAgreement.HOMOPHONE: 6}.get(level, 5)
+    _, core_a, sorted_a = name_forms(a)
+    _, core_b, sorted_b = name_forms(b)
+    if sorted_a is not None and sorted_a == sorted_b:
+        return 4
+    given_a, given_b = name_forms(a)[0], name_forms(b)[0]
+    if (core_a is not None and core_a in given_b) or (core_b is not None and core_b in given_a):
+        return 3
+    return 2 if level == NameAgreement.ONE_CHARACTER else int(level == NameAgreement.SIMILAR)
+
+
+def _compatible(a: str, b: str) -> bool:
+    """Two names a record of one person could carry (noise, not another person)."""
+    return name_level(a, b) >= 1
+
+
+def id_conflicts(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> IdConflicts:
+    """Which records' ID numbers not to trust in this run, and why.
+
+    Among the records sharing a number, the *holders* are those of the person already
+    linked to it (an earlier run's decision stands), else those whose name is the most
+    common one; register entries (records with a household number) are the holders
+    wherever there are any. A fresh record is set aside when its sex differs from the
+    holders', its birth date from theirs beyond a typing slip, or its name is not a
+    plausible variant of the holders' name, or its name fits another identified person
+    born on the number's birth date better than the holders' (twins). An older record of
+    another person that carries the number (a reviewer's earlier decision) is set aside
+    silently.
+    """
+    out = IdConflicts()
+    ids = _strs(frame, "id_number")
+    names = _strs(frame, "name")
+    sexes = _strs(frame, "sex")
+    births = _strs(frame, "birth_date")
+    fresh = frame["fresh"].to_numpy(dtype=bool)
+    households = _strs(frame, "household_number")
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, x in enumerate(ids):
+        if isinstance(x, str) and x:
+            groups[x].append(i)
+    # id birth → (number, name, household) of every identified record born that day
+    by_birth: dict[date, list[tuple[str, str, str | None]]] = defaultdict(list)
+    multi = {x: g for x, g in groups.items() if len(g) > 1}
+    if not multi:
+        return out
+    wanted = {b for x in multi if (b := _id_birth(x)) is not None}
+    for x, g in groups.items():
+        b = _id_birth(x)
+        if b in wanted:
+            for i in g:
+                if isinstance(names[i], str):
+                    by_birth[b].append((x, names[i], households[i]))
+    for number, members in multi.items():
+        if not any(fresh[i] for i in members):
+            continue
+        id_birth = _id_birth(number)
+        keys = Counter(person_keys[i] for i in members if person_keys[i])
+        if keys:
+            holder_key = keys.most_common(1)[0][0]
+            holders = [i for i in members if person_keys[i] == holder_key]
+            for i in members:
+                if person_keys[i] and person_keys[i] != holder_key:
+                    out.demoted.add(i)
+        elif registered := [i for i in members if households[i]]:
+            holders = registered  # the household register is where the number was issued
+        else:
+            named = Counter(names[i] for i in members if names[i])
+            if named:
+                best = named.most_common(1)[0][0]
+                holders = [i for i in members if names[i] == best]
+            else:
+                holders = list(members)
+        holder_names = Counter(names[i] for i in holders if names[i])
+        main_name = holder_names.most_common(1)[0][0] if holder_names else None
+        holder_sex = {sexes[i] for i in holders if sexes[i] in ("M", "F")}
+        holder_births = [b for i in holders if (b := _birth(births[i])) is not None] or (
+            [id_birth] if id_birth is not None else []
+        )
+        anchor = holders[0]
+        for i in members:
+            if not fresh[i] or person_keys[i] or i in holders:
+                continue
+            reason = None
+            b = _birth(births[i])
+            if sexes[i] in ("M", "F") and holder_sex and sexes[i] not in holder_sex:
+                reason = REASON_SEX
+            elif b is not None and holder_births and not any(_slip(b, h) for h in holder_births):
+                reason = REASON_BIRTH
+            elif names[i] and main_name and names[i] != main_name:
+                name = names[i]
+                own = name_level(name, main_name)
+                homes = {households[h] for h in holders if households[h]}
+                # Another identified person born that day fits the name better; in the
+                # holder's own household (twins) as well fits it: not the number's to decide.
+                twin = any(
+                    other != number
+                    and other_name[:1] == name[:1]
+                    and (
+                        name_level(name, other_name) > own
+                        or (other_home in homes and name_level(name, other_name) == own)
+                    )
+                    for other, other_name, other_home in by_birth.get(id_birth, ())  # type: ignore[arg-type]
+                )
+                if twin:
+                    reason = REASON_TWIN_ID
+                elif not _compatible(name, main_name):
+                    reason = REASON_NAME
+            if reason is not None:
+                out.demoted.add(i)
+                out.guards.append((i, anchor, reason))
+        # A holder that is not the anchor but was judged against nothing stays as it is.
+    return out
+
+
+def twin_guards(frame: pd.DataFrame, registered_ids: Sequence[str | None]) -> list[tuple[int, int, str]]:
+    """Pairs a record without an ID number may not join automatically because of twins.
+
+    Twins are the register's: records with a household number and an ID number, two or
+    more different numbers in one household with one birth date. A record without a
+    number, born that day (or a day off), with the twins' surname, is kept from every
+    twin whose name it does not single out; a record that names no twin better than
+    another (identical pinyin, a nickname both share) is kept from all of them, and so
+    goes to review.
+    """
+    ids = _strs(frame, "id_number")
+    names = _strs(frame, "name")
+    births = _strs(frame, "birth_date")
+    households = _strs(frame, "household_number")
+    sets: dict[tuple[str, str], dict[str, tuple[str, int]]] = defaultdict(dict)
+    for i, (x, hh, b, name) in enumerate(zip(registered_ids, households, births, names, strict=True)):
+        if (
+            isinstance(x, str)
+            and x
+            and isinstance(hh, str)
+            and hh
+            and isinstance(b, str)
+            and isinstance(name, str)
+        ):
+            sets[(hh, b)].setdefault(x, (name, i))
+    twins: dict[date, list[list[tuple[str, int]]]] = defaultdict(list)
+    for (_, b), members in sets.items():
+        if len(members) > 1 and (d := _birth(b)) is not None:
+            twins[d].append(list(members.values()))
+    if not twins:
+        return []
+    out: list[tuple[int, int, str]] = []
+    chosen: dict[tuple[date, int], dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+    undecided: dict[tuple[date, int], list[int]] = defaultdict(list)
+    for i, (x, b, name) in enumerate(zip(ids, births, names, strict=True)):
+        if x or not name:
+            continue
+        d = _birth(b)
+        if d is None:
+            continue
+        for day in (d, d - timedelta(days=1), d + timedelta(days=1)):
+            for k, members in enumerate(twins.get(day, ())):
+                if not any(m[0][:1] == name[:1] or nickname_core(name) for m in members):
+                    continue
+                levels = [name_level(name, m[0]) for m in members]
+                top = max(levels)
+                best = [j for j, lv in enumerate(levels) if lv == top]
+                for j, (_, rep) in enumerate(members):
+                    if j not in best or len(best) > 1:
+                        out.append((i, rep, REASON_TWINS))
+                if len(best) == 1:
+                    chosen[(day, k)][best[0]].append(i)
+                else:
+                    undecided[(day, k)].append(i)
+    # Records that single out different twins are not one person either.
+    for by_twin in chosen.values():
+        picked = list(by_twin.values())
+        for a in range(len(picked)):
+            for b in range(a + 1, len(picked)):
+                out.extend((x, y, REASON_TWINS) for x in picked[a] for y in picked[b])
+    # Two records that single out no twin, written differently, may be one twin each.
+    for records in undecided.values():
+        for a, x in enumerate(records):
+            out.extend((x, y, REASON_TWINS) for y in records[a + 1 :] if names[x] != names[y])
+    return out
+
+
+def family_evidence(
+    frame: pd.DataFrame, labels: np.ndarray, *, bonus: float = FAMILY_BONUS
+) -> tuple[pd.DataFrame, dict[tuple[int, int], str]]:
+    """Pairs (parent or carer without an ID number, adult of the family's household), after pass one.
+
+    For each such record whose person is not identified yet: the households of the
+    people its form names (the child, the other parent) as the first pass linked them;
+    every registered adult of those households whose sex fits the role is a candidate,
+    paired with the record (and with each record of the candidate's person, so the
+    clustering's median sees the bonus on all of them).
+    """
+    roles = _strs(frame, "role")
+    ids = _strs(frame, "id_number")
+    grp = _strs(frame, "grp")
+    sexes = _strs(frame, "sex")
+    households = _strs(frame, "household_number")
+    adult = frame["adult"].tolist()
+    n = len(frame)
+    anchored = set(labels[[i for i, x in enumerate(ids) if isinstance(x, str) and x]].tolist())
+    members: dict[int, list[int]] = defaultdict(list)
+    for i, lab in enumerate(labels.tolist()):
+        members[lab].append(i)
+    by_grp: dict[str, list[int]] = defaultdict(list)
+    for i, g in enumerate(grp):
+        if isinstance(g, str):
+            by_grp[g].append(i)
+    in_household: dict[str, list[int]] = defaultdict(list)
+    for i, hh in enumerate(households):
+        if isinstance(hh, str) and hh and isinstance(ids[i], str) and ids[i] and adult[i] is True:
+            in_household[hh].append(i)
+    if not in_household:
+        return pd.DataFrame({"l": [], "r": [], "bonus": []}), {}
+    pairs: dict[tuple[int, int], float] = {}
+    reasons: dict[tuple[int, int], str] = {}
+    for i in range(n):
+        role = roles[i]
+        if role not in _ROLE_ZH or (isinstance(ids[i], str) and ids[i]) or int(labels[i]) in anchored:
+            continue
+        homes: set[str] = set()
+        for j in by_grp.get(grp[i], ()):
+            if j == i:
+                continue
+            for k in members[int(labels[j])]:
+                hh = households[k]
+                if isinstance(hh, str) and hh:
+                    homes.add(hh)
+        sex = _ROLE_SEX.get(role) or (sexes[i] if sexes[i] in ("M", "F") else None)
+        for hh in homes:
+            for c in in_household.get(hh, ()):
+                if sex is not None and sexes[c] != sex:
+                    continue
+                for k in members[int(labels[c])]:
+                    if k == i:
+                        continue
+                    key = (i, k) if i < k else (k, i)
+                    pairs[key] = bonus
+                    reasons[key] = REASON_FAMILY.format(role=_ROLE_ZH[role])
+    if not pairs:
+        return pd.DataFrame({"l": [], "r": [], "bonus": []}), {}
+    arr = np.array(list(pairs), dtype=np.int64)
+    return pd.DataFrame({"l": arr[:, 0], "r": arr[:, 1], "bonus": list(pairs.values())}), reasons

@@ -124,6 +124,7 @@ class Query:
 def _parts() -> tuple[tuple[type, ...], tuple[type, ...]]:
     """The query and mutation roots of each area, merged into one schema (one line per area)."""
     from api.audit_schema import AuditQuery
+    from api.console import ConsoleQuery
     from api.network_schema import NetworkQuery
     from api.protection_schema import ProtectionMutation, ProtectionQuery
     from api.resolution_schema import ResolutionMutation, ResolutionQuery
@@ -136,6 +137,7 @@ def _parts() -> tuple[tuple[type, ...], tuple[type, ...]]:
         NetworkQuery,
         ProtectionQuery,
         ScreeningQuery,
+        ConsoleQuery,
     )
     mutations: tuple[type, ...] = (ResolutionMutation, ProtectionMutation, ScreeningMutation)
     return queries, mutations

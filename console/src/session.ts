@@ -1,3 +1,5 @@
+import { t } from "./i18n";
+
 // The signed-in identity: an OAuth2 access token from POST /oauth/token, kept in sessionStorage
 // (gone when the tab closes), plus the purpose of use declared with every request.
 
@@ -74,7 +76,7 @@ export async function signIn(clientId: string, secret: string, purpose: string):
   });
   const json = (await response.json()) as { access_token?: string } & Partial<TokenError>;
   if (!response.ok || !json.access_token) {
-    throw new Error(json.error === "invalid_client" ? "Unknown client or wrong secret." : "Sign-in refused.");
+    throw new Error(json.error === "invalid_client" ? t("invalidClient") : t("signInRefused"));
   }
   const session = { token: json.access_token, claims: decodeClaims(json.access_token), purpose };
   save(session);

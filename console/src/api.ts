@@ -90,6 +90,7 @@ export function errorText(err: GqlError): string {
   const c = err.extensions?.code;
   const reason = err.extensions?.reason;
   if (c === "FORBIDDEN" && reason && hasCode("reason", reason)) return `${t("notPermitted")}：${code("reason", reason)}`;
+  if (reason && hasCode("reason", reason)) return code("reason", reason);
   if (c && hasCode("errorCode", c)) {
     const said = code("errorCode", c);
     return lang() === "en" && err.message ? `${said}: ${err.message}` : said;

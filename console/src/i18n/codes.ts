@@ -188,6 +188,7 @@ export const CODES: CodeBook = {
     break_glass: ["应急授权查看", "visible under break-glass"],
     invalid_jurisdiction: ["管辖区划无效", "invalid jurisdiction"],
     no_principal: ["未登录", "not signed in"],
+    adult: ["此人已满18周岁，走访只记录未成年人", "an adult: visits are for children only"],
     reidentify: ["再识别", "re-identification"],
     jurisdiction: ["管辖区域", "jurisdiction"],
     village: ["本村", "village"],

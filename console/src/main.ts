@@ -29,20 +29,23 @@ interface NavItem {
 /** Every page, in the order offered; a role sees those its capabilities allow. */
 const PAGES: NavItem[] = [
   { page: "audit", label: "navAudit", any: ["read_audit_log"] },
-  { page: "village", label: "navVillage", any: ["record_visit"] },
   { page: "reports", label: "navReports", any: ["accept_report"] },
   {
     page: "worklist",
     label: "navCases",
     any: ["read_worklist", "accept_report", "lead_assessment", "record_emergency_action", "decide_guardianship"],
   },
+  { page: "village", label: "navVillage", any: ["record_visit"] },
   { page: "network", label: "navNetwork", any: ["pseudonymised_networks"] },
   { page: "statistics", label: "navStatistics", any: ["read_statistics", "read_classification"] },
   { page: "search", label: "navSearch", any: [] },
 ];
 
 export function navFor(me: Me | null): NavItem[] {
-  return PAGES.filter((p) => p.any.length === 0 || p.any.some((c) => can(me, c)));
+  const pages = PAGES.filter((p) => p.any.length === 0 || p.any.some((c) => can(me, c)));
+  // A village's 儿童主任 works from the phone page first.
+  if (me?.agencyType === "village_committee") pages.sort((a, b) => Number(b.page === "village") - Number(a.page === "village"));
+  return pages;
 }
 
 function header(session: Session | null, me: Me | null, page: string): void {
@@ -157,7 +160,12 @@ export function homeFor(me: Me | null): string {
 async function render(): Promise<void> {
   document.documentElement.lang = lang();
   document.title = t("title");
-  const root = document.getElementById("app") as HTMLElement;
+  // Each render draws into its own container: a slower earlier page finishing late writes into
+  // a detached element, never over the page the user moved to.
+  const app = document.getElementById("app") as HTMLElement;
+  const root = document.createElement("div");
+  root.className = "page";
+  app.replaceChildren(root);
   const { name, rest, params } = location_();
   const session = current();
   if (!session && name !== "signin") {

@@ -91,13 +91,13 @@ def test_township_rescreens_sees_reasons_steps_and_cases_and_opens_the_childs_pr
             "href", f"/console/person/{quote(CHILD, safe='')}"
         )
         expect(page.locator(f"#cases-table tr[data-case='{case_id}'] .situation")).to_have_text(
-            "living_alone"
+            "脱离监护单独居住生活"
         )
         shots(page, "cases-home")
 
         # Rescreen the township from the current facts; the child's row gives the rules that hold.
         page.click("#wl-recompute")
-        expect(page.locator("#wl-status .notice.ok")).to_contain_text("Rescreened")
+        expect(page.locator("#wl-status .notice.ok")).to_contain_text("已重新排查")
         row = page.locator(f"#worklist-table tr[data-person='{CHILD}']")
         expect(row).to_be_visible()
         entries = ok(server, "township", WORKLIST, {"d": TOWN})["worklist"]["entries"]
@@ -111,7 +111,8 @@ def test_township_rescreens_sees_reasons_steps_and_cases_and_opens_the_childs_pr
         # Filtering by one rule keeps the child (the rule holds for them).
         page.select_option("#wl-rule", rules[0])
         page.click("#wl-submit")
-        expect(page.locator("#wl-summary")).to_contain_text(f"under rule {rules[0]}")
+        expect(page.locator("#wl-summary")).to_contain_text("（规则：")
+        expect(page.locator("#wl-rule")).to_have_value(rules[0])
         expect(row).to_be_visible()
         shots(page, "worklist-filtered")
 
@@ -180,21 +181,23 @@ def test_roles_without_the_capability_see_a_refusal_not_an_error_dump(
         sign_in(page, server, "civil", "case_work")
         page.click("[data-nav=statistics]")
         refusal = page.locator("#series-refused .refusal")
-        expect(refusal).to_contain_text("Not permitted")
-        expect(refusal).to_contain_text("read_statistics")
+        expect(refusal).to_contain_text("不允许")
+        expect(refusal).to_contain_text("查看统计趋势")
         expect(page.locator("#chart-category")).to_have_count(0)
         expect(page.locator("#by-division")).to_be_visible()
-        assert "capability_missing" in refusal.inner_text() and "{" not in refusal.inner_text()
+        assert "您的岗位没有此项权限" in refusal.inner_text() and "{" not in refusal.inner_text()
+        assert "capability_missing" not in refusal.inner_text()
         shots(page, "civil-statistics-refused")
 
-    # The police have no screening worklist (read_worklist), but their cases still show.
+    # The police have no screening worklist (read_worklist): the page does not offer it (no red
+    # banner), and their cases still show.
     with session(browser, server, viewport=WIDE) as (_, page, _w):
         sign_in(page, server, "police", "case_work")
         page.click("[data-nav=worklist]")
-        refusal = page.locator("#worklist .refusal")
-        expect(refusal).to_contain_text("read_worklist")
-        expect(page.locator("#worklist-table")).to_have_count(0)
-        expect(page.locator("#worklist-filter")).to_be_hidden()
+        expect(page.locator("#cases[data-state=loaded]")).to_be_visible()
+        expect(page.locator("#worklist")).to_have_count(0)
+        expect(page.locator("#worklist-filter")).to_have_count(0)
+        expect(page.locator(".notice.error")).to_have_count(0)
         # The sections the police may read load all the same (their case from the test above,
         # or none when this test runs alone), without an error.
         for part in ("#steps", "#cases"):

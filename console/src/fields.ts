@@ -24,7 +24,7 @@ export class FieldView {
     if (typeof value === "string" && value.includes("*")) {
       return h("span", { class: "masked", title: t("maskedByPolicy"), "data-field": key }, value);
     }
-    const shown = group && typeof value !== "number" ? code(group, String(value)) : fmtValue(value);
+    const shown = group && typeof value === "string" ? code(group, value) : fmtValue(value);
     return h("span", { class: "value", "data-field": key, "data-code": group ? String(value) : null }, shown);
   }
 

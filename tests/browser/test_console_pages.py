@@ -7,6 +7,7 @@ Each step is photographed into tests/browser/artifacts/<test>/.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -104,7 +105,11 @@ def test_township_rescreens_sees_reasons_steps_and_cases_and_opens_the_childs_pr
         mine = next(e for e in entries if e["personId"] == CHILD)
         reasons, rules = mine["reasons"], mine["rules"]
         assert reasons and rules, entries
-        expect(row.locator(".reasons li")).to_have_text(reasons)
+        # The API's lines, said in Chinese (the rule's name and its evidence, no raw code).
+        expect(row.locator(".reasons li")).to_have_count(len(reasons))
+        assert row.locator(".reasons li").evaluate_all("els => els.map(e => e.dataset.raw)") == reasons
+        for text in row.locator(".reasons li").all_inner_texts():
+            assert not re.search(r"[a-z]+_[a-z]+|latest visit", text), text
         expect(row).to_have_attribute("data-rules", " ".join(rules))
         shots(page, "worklist-rescreened")
 
@@ -176,18 +181,25 @@ def test_analyst_statistics_charts_and_tables_match_the_api_down_to_the_village(
 def test_roles_without_the_capability_see_a_refusal_not_an_error_dump(
     browser: Browser, server: Server, shots: Shots
 ) -> None:
-    # A civil-affairs caseworker may read classifications but not statistics (read_statistics).
+    # A civil-affairs caseworker may read classifications but not statistics over time
+    # (read_statistics): the page shows the counts and does not offer the over-time part.
     with session(browser, server, viewport=WIDE) as (_, page, _w):
         sign_in(page, server, "civil", "case_work")
         page.click("[data-nav=statistics]")
-        refusal = page.locator("#series-refused .refusal")
-        expect(refusal).to_contain_text("不允许")
-        expect(refusal).to_contain_text("查看统计趋势")
-        expect(page.locator("#chart-category")).to_have_count(0)
         expect(page.locator("#by-division")).to_be_visible()
-        assert "您的岗位没有此项权限" in refusal.inner_text() and "{" not in refusal.inner_text()
-        assert "capability_missing" not in refusal.inner_text()
-        shots(page, "civil-statistics-refused")
+        expect(page.locator("#chart-category")).to_have_count(0)
+        expect(page.locator("#series-refused")).to_have_count(0)
+        expect(page.locator(".notice.error")).to_have_count(0)
+        shots(page, "civil-statistics-counts-only")
+
+    # The auditor's start page has no audit of a caseworker: the caseworker is not offered it,
+    # and typing its address says so in words.
+    with session(browser, server, viewport=WIDE) as (_, page, _w):
+        sign_in(page, server, "civil", "case_work")
+        expect(page.locator("[data-nav=audit]")).to_have_count(0)
+        page.goto("/console/audit")
+        expect(page.locator("#app .notice.error")).to_have_text("您的岗位不使用此页面。")
+        expect(page.locator("#audit-filter")).to_have_count(0)
 
     # The police have no screening worklist (read_worklist): the page does not offer it (no red
     # banner), and their cases still show.

@@ -32,6 +32,8 @@ export function code(group: keyof typeof CODES | string, value: string | null | 
   const book = CODES[group];
   const hit = book?.[value] ?? book?.[value.toLowerCase()];
   if (hit) return hit[idx()];
+  // Some sources already record the value in Chinese (关系 such as 户主, 孙女): shown as it is.
+  if (/[\u4e00-\u9fff]/.test(value)) return value;
   return `${t("unknownCode")}: ${value}`;
 }
 

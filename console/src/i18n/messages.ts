@@ -117,6 +117,7 @@ export const MESSAGES = {
   colValidTo: ["到期日期", "Valid to"],
   colVisitedOn: ["走访日期", "Visited on"],
   colVisitor: ["走访人", "Visitor"],
+  visitorUnnamed: ["走访人员", "a visitor"],
   colFindings: ["发现", "Findings"],
   colIcd10: ["疾病编码", "ICD-10"],
   colOccurredOn: ["发生日期", "Occurred on"],

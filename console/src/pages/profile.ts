@@ -82,6 +82,7 @@ export async function renderProfile(root: HTMLElement, id: string): Promise<void
     agencyNames([
       ...((person.reports as Rec[] | null) ?? []).map((x) => x.reporterAgency as string),
       ...((person.cases as Rec[] | null) ?? []).map((x) => x.agency as string),
+      ...((person.visits as Rec[] | null) ?? []).map((x) => visitorAgency(x.visitor)),
     ]).then((m) => (agencies = m)),
   ]);
   householdDivisions = divisions;
@@ -126,7 +127,7 @@ export async function renderProfile(root: HTMLElement, id: string): Promise<void
         h("span", {}, String(((e.school as Rec | null)?.name as string) ?? "")),
       ),
       records(v, t("agreements"), "agreements", person.agreements as Rec[], [["kind", "colKind", "agreement"], ["signedOn", "colSignedOn"], ["validFrom", "colValidFrom"], ["validTo", "colValidTo"]]),
-      records(v, t("visits"), "visits", person.visits as Rec[], [["visitedOn", "colVisitedOn"], ["visitor", "colVisitor"], ["findings", "colFindings"]]),
+      records(v, t("visits"), "visits", person.visits as Rec[], [["visitedOn", "colVisitedOn"], ["visitor", "colVisitor", "visitor"], ["findings", "colFindings", "finding"]]),
       records(v, t("reports"), "reports", person.reports as Rec[], [["situation", "colSituation", "situation"], ["status", "colStatus", "reportStatus"], ["filedAt", "colFiled"], ["reporterAgency", "colFrom", "agency"]]),
       records(v, t("cases"), "cases", person.cases as Rec[], [["kind", "colSituation", "situation"], ["riskLevel", "colRisk", "risk"], ["status", "colStatus", "caseStatus"], ["openedAt", "colOpened"], ["agency", "colLeadAgency", "agency"]]),
       records(v, t("health"), "healthEvents", person.healthEvents as Rec[], [["kind", "colKind", "healthKind"], ["icd10", "colIcd10"], ["occurredOn", "colOccurredOn"]]),
@@ -259,15 +260,27 @@ function people(
 }
 
 let agencies = new Map<string, string>();
+
+/** A visit's visitor is the recording client (agency id + "-" + a suffix): its agency. */
+function visitorAgency(visitor: unknown): string | null {
+  if (typeof visitor !== "string") return null;
+  const m = /^(.+)-[0-9a-f]{8,}$/.exec(visitor);
+  return m ? m[1] : visitor;
+}
 let householdDivisions = new Map<string, string>();
 
 /** One table cell: an agency by name, findings as words, anything else through the field view. */
 function cell(v: FieldView, path: P, value: Value, group?: string): HTMLElement {
+  if (group === "visitor" && typeof value === "string" && !value.includes("*")) {
+    const agency = visitorAgency(value);
+    return h("span", { "data-field": path.join("."), title: value }, (agency && agencies.get(agency)) || t("visitorUnnamed"));
+  }
   if (group === "agency" && typeof value === "string") {
     return h("span", { "data-field": path.join("."), title: value }, agencies.get(value) ?? t("unnamedAgency"));
   }
-  if (Array.isArray(value)) {
-    return h("span", { "data-field": path.join(".") }, (value as string[]).map((f) => code("finding", f)).join("、"));
+  if (group === "finding" && (Array.isArray(value) || (typeof value === "string" && !value.includes("*")))) {
+    const list = Array.isArray(value) ? (value as string[]) : String(value).split(",").filter(Boolean);
+    return h("span", { "data-field": path.join(".") }, list.map((f) => code("finding", f.trim())).join("、") || "—");
   }
   return v.value(path, value, group);
 }

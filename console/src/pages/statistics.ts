@@ -20,7 +20,7 @@ import {
 import { type GqlError, type GqlResult, errorText, gql, topLevelError } from "../api";
 import { type Child, h, mount, notice } from "../dom";
 import { code, fmtDateTime, type MessageKey, t } from "../i18n";
-import { cachedMe } from "../me";
+import { can, cachedMe } from "../me";
 import { current } from "../session";
 
 Chart.register(BarController, BarElement, CategoryScale, Legend, LineController, LineElement, LinearScale, PointElement, Tooltip);
@@ -235,9 +235,11 @@ async function load(
   dropCharts();
   if (!/^\d{12}$/.test(division)) return mount(out, notice(t("divisionIs12"), "error"));
   mount(out, notice(t("loading")));
+  // Over time needs read_statistics: a role without it is not offered that part at all.
+  const overTimeAllowed = can(cachedMe(), "read_statistics");
   const [counts, ...series] = await Promise.all([
     gql<{ classificationCounts: DivisionCounts[] }>(COUNTS, { division }),
-    ...GROUPS.map(([group]) => gql<{ statistics: StatPoint[] }>(SERIES, { division, group })),
+    ...(overTimeAllowed ? GROUPS.map(([group]) => gql<{ statistics: StatPoint[] }>(SERIES, { division, group })) : []),
   ]);
   const codes = [division, ...trail(home, division)];
   if (counts.data) codes.push(...counts.data.classificationCounts.map((d) => d.division));
@@ -256,7 +258,9 @@ async function load(
   const sections: Child[] = [byDivision(counts, division, known, show)];
   // One refusal for the whole over-time part when the role lacks read_statistics.
   const firstErr = series.map((s) => topLevelError(s)).find((e) => e);
-  if (firstErr && series.every((s) => topLevelError(s))) {
+  if (!overTimeAllowed) {
+    // nothing: the page offers what the role may read
+  } else if (firstErr && series.every((s) => topLevelError(s))) {
     sections.push(
       h(
         "section",

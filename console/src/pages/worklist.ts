@@ -7,6 +7,7 @@ import { gql, topLevelError } from "../api";
 import { type Child, h, mount, notice } from "../dom";
 import { href } from "../router";
 import { code, fmtDate, fmtDateTime, t } from "../i18n";
+import { reasonLine } from "../i18n/evidence";
 import { agencyNames, can, cachedMe } from "../me";
 import { current } from "../session";
 import { divisionLabel, divisionNames, keyLabel, refused } from "./statistics";
@@ -269,7 +270,7 @@ async function loadWorklist(
               h(
                 "ul",
                 { class: "reason-list" },
-                e.reasons.map((line) => h("li", { class: "reason-zh" }, line)),
+                e.reasons.map((line) => h("li", { class: "reason-zh", "data-raw": line }, reasonLine(line))),
               ),
             ),
             h("td", {}, e.lastVisit ? fmtDate(e.lastVisit) : h("span", { class: "empty" }, t("neverVisited"))),

@@ -285,3 +285,43 @@ def test_village_supervisor_on_a_phone_records_visits_and_reports_offline_and_po
         alone.locator(".report-acceptReport").click()
         expect(alone.locator(".status")).to_have_text("已受理")
         shots(page, "police-accepted")
+
+
+def test_village_phone_page_offers_every_child_and_no_adult_and_fits_360(
+    browser: Browser, server: Server, shots: Shots
+) -> None:
+    from tests.browser.conftest import CROWD
+
+    with session(browser, server, viewport={"width": 360, "height": 780}, is_mobile=True, has_touch=True) as (
+        _,
+        page,
+        _w,
+    ):
+        sign_in(page, server, "village2", "screening")
+        picker = page.locator("#visit-child")
+        # No one is chosen until the supervisor chooses: the first option is the empty choice.
+        expect(picker).to_have_value("")
+        expect(page.locator("#visit-child-count")).to_contain_text(f"共 {CROWD} 名儿童")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        shots(page, "village2-home-360")
+
+        # Every child is reachable: page 3 holds children 101–130 (50 a page), no adult anywhere.
+        options = lambda: picker.locator("option").evaluate_all("os => os.map(o => o.value)")  # noqa: E731
+        seen: set[str] = set()
+        for _ in range(3):
+            seen.update(v for v in options() if v)
+            if page.locator("#visit-child-next").is_enabled():
+                page.click("#visit-child-next")
+        assert len(seen) == CROWD and all(v.startswith("person:v2-child-") for v in seen), sorted(seen)[:5]
+        shots(page, "village2-last-page")
+
+        # Searching by name finds a child beyond the first 100.
+        page.fill("#visit-child-search", "129")
+        expect(page.locator("#visit-child-count")).to_contain_text("共 1 名儿童")
+        page.select_option("#visit-child", "person:v2-child-129")
+        page.click("#visit-submit")
+        sent = page.locator("#outbox li[data-kind=visit][data-state=sent]")
+        expect(sent).to_have_count(1)
+        expect(sent).to_contain_text("乙十129")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        shots(page, "village2-visit-sent")

@@ -124,7 +124,12 @@ def populate(store: object) -> None:
     people = [
         NodeRecord(
             node_id("Person", f"v2-child-{i:03d}"),
-            {"division": VILLAGE2, "name": f"乙{'一二三四五六七八九十'[i % 10]}{i:03d}", "birth_date": f"{year - 3 - i % 13}-05-01", "sex": "MF"[i % 2]},
+            {
+                "division": VILLAGE2,
+                "name": f"乙{'一二三四五六七八九十'[i % 10]}{i:03d}",
+                "birth_date": f"{year - 3 - i % 13}-05-01",
+                "sex": "MF"[i % 2],
+            },
             HUKOU,
         )
         for i in range(CROWD)

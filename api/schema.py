@@ -87,7 +87,8 @@ class Query:
     )
     def search_people(self, info: Info[Context, None], name: str, first: int = 20) -> PersonConnection:
         first = max(1, min(first, 100))
-        ids = [n.id for n in search_people(info.context.store, name, limit=first)]
+        within = info.context.guard.scope_prefix()
+        ids = [n.id for n in search_people(info.context.store, name, limit=first, within=within)]
         return _connection(info, ids, False)
 
     @strawberry.field(

@@ -14,7 +14,14 @@ from pathlib import Path
 import strawberry
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route
 from strawberry.types import Info
 
@@ -100,6 +107,29 @@ class Console:
 
     async def redirect(self, request: Request) -> Response:
         return RedirectResponse(PREFIX + "/", status_code=308)
+
+
+async def root_redirect(request: Request) -> Response:
+    """`GET /`: people who open the server's address land on the console."""
+    return RedirectResponse(PREFIX + "/", status_code=307)
+
+
+def graphiql_routes(settings: Settings) -> list[Route]:
+    """GraphiQL for agency developers at /graphiql, in development mode only (SHOUHU_DEV_MODE and
+    SHOUHU_GRAPHIQL both on): introspection is off otherwise, so the page would be of no use.
+    The page is strawberry's, pointed at /graphql; requests carry the token and purpose of use
+    the developer types into its headers pane, and pass the same policy and audit as any client."""
+    if not (settings.dev_mode and settings.graphiql):
+        return []
+    import strawberry as _sb
+
+    template = (Path(_sb.__file__).parent / "static" / "graphiql.html").read_text(encoding="utf-8")
+    html = template.replace('window.location.href.split("?")[0]', '"/graphql"')
+
+    async def page(request: Request) -> Response:
+        return HTMLResponse(html, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
+
+    return [Route("/graphiql", page, methods=["GET"])]
 
 
 def console_routes(settings: Settings, dist: Path = DIST) -> list[Route]:

@@ -111,8 +111,8 @@ def identities() -> None:
     saved_path = settings.data_dir / CREDENTIALS_FILE
     saved: dict[str, list[str]] = json.loads(saved_path.read_text()) if saved_path.is_file() else {}
     typer.echo(
-        "Demo agencies (synthetic). Console: http://127.0.0.1:8000/console/ — sign in with client id and "
-        "secret; agency systems send 'Authorization: Bearer <token>'."
+        f"演示单位（合成数据）。工作台：http://{settings.host}:{settings.port}/console/ — 用下列客户端编号和密钥登录；"
+        "agency systems send 'Authorization: Bearer <token>'."
     )
     for agency_id, name, kind, juris, inst, role, scopes in DEMO_AGENCIES:
         if get_agency(engine, agency_id) is None:

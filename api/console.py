@@ -9,6 +9,7 @@ that allows this origin only: no CDN, no web font, no inline script or style.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import strawberry
@@ -26,11 +27,16 @@ from starlette.routing import Route
 from strawberry.types import Info
 
 from api.context import Context
+from api.types import PageInfo, Person, PersonConnection, PersonEdge
 from auth.identities import get_agency
 from auth.policy import Policy, PolicyError
-from graph.model import node_id
+from graph.model import division_prefix, node_id
+from graph.profile import Profile
+from graph.records import Subgraph
 from kernel.settings import Settings
 
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+ADULT_AGE = 18
 DIST = Path(__file__).resolve().parent.parent / "console" / "dist"
 PREFIX = "/console"
 
@@ -212,6 +218,40 @@ class ConsoleQuery:
             jurisdiction=p.jurisdiction,
             jurisdiction_name=division,
             capabilities=caps,
+        )
+
+    @strawberry.field(
+        description="The children (under 18 on today's Beijing date) of a division in your scope, in id "
+        "order, for the village page: one store query a page, not one per person."
+    )
+    def village_children(
+        self, info: Info[Context, None], division: str, first: int = 500, after: str | None = None
+    ) -> PersonConnection:
+        guard = info.context.guard
+        if len(division) != 12 or not division.isdigit():
+            raise GraphQLError("a division is a 12-digit code", extensions={"code": "BAD_REQUEST"})
+        if not guard.divisions_visible({division}):
+            raise GraphQLError("not permitted", extensions={"code": "FORBIDDEN", "reason": "out_of_scope"})
+        first = max(1, min(first, 1000))
+        today = datetime.now(BEIJING).date()
+        try:
+            born_after = today.replace(year=today.year - ADULT_AGE).isoformat()
+        except ValueError:  # 29 February
+            born_after = today.replace(year=today.year - ADULT_AGE, day=28).isoformat()
+        store = info.context.store
+        rows = store.child_guardians(division_prefix(division), born_after, after, limit=first)
+        nodes = store.get_nodes([cid for cid, _links in rows])
+        edges = []
+        for cid, _links in rows:
+            node = nodes.get(cid)
+            # Row scope by the child's own division (each one checked, as in any list).
+            if node is None or not guard.divisions_visible({str(node.props.get("division") or "")}):
+                continue
+            profile = Profile(node.id, Subgraph({node.id: node}, {}))
+            edges.append(PersonEdge(cursor=cid, node=Person(_node=node, _profile=profile)))
+        end = rows[-1][0] if rows else None
+        return PersonConnection(
+            edges=edges, page_info=PageInfo(has_next_page=len(rows) == first, end_cursor=end)
         )
 
     @strawberry.field(description="Member agencies' public names by id (unknown ids are left out).")

@@ -20,6 +20,14 @@ export interface Session {
 }
 
 const KEY = "shouhu.session";
+const EXPIRED = "shouhu.session-expired";
+
+/** Whether the last session ended by expiry (asked once: the flag is cleared). */
+export function takeExpired(): boolean {
+  const was = sessionStorage.getItem(EXPIRED) === "1";
+  sessionStorage.removeItem(EXPIRED);
+  return was;
+}
 
 export function current(): Session | null {
   const raw = sessionStorage.getItem(KEY);
@@ -28,6 +36,7 @@ export function current(): Session | null {
     const session = JSON.parse(raw) as Session;
     if (session.claims.exp * 1000 <= Date.now()) {
       sessionStorage.removeItem(KEY);
+      sessionStorage.setItem(EXPIRED, "1"); // the sign-in page says why
       return null;
     }
     return session;
@@ -38,6 +47,7 @@ export function current(): Session | null {
 }
 
 export function save(session: Session): void {
+  sessionStorage.removeItem(EXPIRED);
   sessionStorage.setItem(KEY, JSON.stringify(session));
 }
 

@@ -56,14 +56,16 @@ def _case_at_the_township(server: Server) -> str:
 def _cells(page: Page, row: str) -> dict[str, int]:
     """A statistics table row as {key: count}, read from the cells' data-key."""
     cells = page.locator(f"{row} td[data-key]")
-    return {
+    found = {
         cells.nth(i).get_attribute("data-key") or "": int(cells.nth(i).inner_text())
         for i in range(cells.count())
     }
+    return {k: v for k, v in found.items() if v}
 
 
 def _counts(item: dict[str, Any]) -> dict[str, int]:
-    return {c["key"]: c["count"] for c in item["counts"]}
+    """The API's counts, zeros left out (a table shows 0 where another row has the key)."""
+    return {c["key"]: c["count"] for c in item["counts"] if c["count"]}
 
 
 # Whether chart.js painted anything on the canvas (not just an empty element).
@@ -216,3 +218,26 @@ def test_roles_without_the_capability_see_a_refusal_not_an_error_dump(
             expect(page.locator(f"{part}[data-state=loaded]")).to_be_visible()
             expect(page.locator(f"{part} .notice.error")).to_have_count(0)
         shots(page, "police-worklist-refused")
+
+
+SET_EXP = """s => { const k = 'shouhu.session'; const v = JSON.parse(sessionStorage.getItem(k));
+  v.claims.exp = Math.floor(Date.now() / 1000) + s; sessionStorage.setItem(k, JSON.stringify(v)); }"""
+
+
+def test_the_user_is_told_before_and_when_the_session_expires(
+    browser: Browser, server: Server, shots: Shots
+) -> None:
+    with session(browser, server, viewport=WIDE) as (_, page, _w):
+        sign_in(page, server, "civil", "case_work")
+        expect(page.locator("#token-clock")).to_contain_text("登录剩余约")
+        # Ninety seconds left: said as a warning.
+        page.evaluate(SET_EXP, 90)
+        page.reload()
+        expect(page.locator("#token-clock.warn")).to_contain_text("分钟内到期")
+        shots(page, "session-ending")
+        # Expired: back at sign-in, told why.
+        page.evaluate(SET_EXP, -1)
+        page.reload()
+        expect(page.locator("#signin")).to_be_visible()
+        expect(page.locator("#session-expired")).to_contain_text("登录已到期")
+        shots(page, "session-expired")

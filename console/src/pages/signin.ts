@@ -6,16 +6,17 @@ import { formValue, h, mount, notice } from "../dom";
 import { lang, t } from "../i18n";
 import { forgetMe, loadMe } from "../me";
 import { navigate } from "../router";
-import { signIn } from "../session";
+import { signIn, takeExpired } from "../session";
 
 export async function renderSignIn(root: HTMLElement, params: URLSearchParams): Promise<void> {
   const cfg = await config();
+  const expired = takeExpired() || params.get("expired") !== null;
   const status = h("div", { id: "signin-status" });
   const form = h(
     "form",
     { id: "signin", class: "card narrow", autocomplete: "off" },
     h("h1", {}, t("signInTitle")),
-    params.get("expired") ? h("p", { class: "notice error", role: "alert", id: "session-expired" }, t("sessionExpired")) : null,
+    expired ? h("p", { class: "notice error", role: "alert", id: "session-expired" }, t("sessionExpired")) : null,
     h("p", { class: "hint" }, t("signInHint")),
     h("label", {}, t("clientId"), h("input", { name: "client_id", id: "client-id", required: true, autocomplete: "username" })),
     h(

@@ -3,7 +3,7 @@
 // device's outbox (offline.ts): sent at once when the server answers, kept and sent later when it
 // does not, and shown as a conflict to resolve when someone else changed the record meanwhile.
 // Only children are offered (under 18 on today's Beijing date), every one of them: the village's
-// people are read page by page, kept on the device, and searched and paged here.
+// children are read (villageChildren, 500 a request), kept on the device, and searched and paged here.
 
 import { errorText, gql, Offline, serverReachable, topLevelError } from "../api";
 import { formValue, h, mount, notice } from "../dom";
@@ -49,13 +49,13 @@ async function children(): Promise<Child[]> {
     const list: Child[] = [];
     let after: string | null = null;
     for (let page = 0; page < 200; page++) {
-      const r: { data: { people: { edges: { node: Child }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } | null } =
+      const r: { data: { villageChildren: { edges: { node: Child }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } | null } =
         await gql(
-          `query Village($d: String!, $after: String) { people(division: $d, first: 100, after: $after) {
+          `query Village($d: String!, $after: String) { villageChildren(division: $d, first: 500, after: $after) {
             edges { node { id name birthDate } } pageInfo { hasNextPage endCursor } } }`,
           { d: session.claims.jurisdiction, after },
         );
-      const people = r.data?.people;
+      const people = r.data?.villageChildren;
       if (!people) break;
       for (const e of people.edges) {
         const age = ageOn(e.node.birthDate, today);

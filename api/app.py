@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from api.console import console_routes
+from api.console import console_routes, graphiql_routes, root_redirect
 from api.graphql_app import GraphQLEndpoint
 from api.schema import build_schema
 from auth.audit import AuditLog
@@ -90,6 +90,8 @@ def create_app(settings: Settings | None = None, *, enforce: bool = True) -> Sta
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             *service_routes(auth),
             *console_routes(settings),
+            Route("/", root_redirect, methods=["GET", "HEAD"]),
+            *graphiql_routes(settings),
         ],
         lifespan=lifespan,
         exception_handlers={AuthError: auth_error_handler},

@@ -73,7 +73,8 @@ class Query:
     def search_people(self, info: Info[Context, None], name: str, first: int = 20) -> PersonConnection | None:
         lookups.by_value(info.context.guard, "Person", "name")
         first = max(1, min(first, 100))
-        ids = [n.id for n in search_people(info.context.store, name, limit=first)]
+        within = info.context.guard.scope_prefix()
+        ids = [n.id for n in search_people(info.context.store, name, limit=first, within=within)]
         return _connection(info, ids, False)
 
     @strawberry.field(
@@ -108,6 +109,7 @@ class Query:
 
 def _parts() -> tuple[tuple[type, ...], tuple[type, ...]]:
     """The query and mutation roots of each area, merged into one schema (one line per area)."""
+    from api.console import ConsoleQuery
     from auth.audit.graphql import AuditQuery
     from connectors.resolution.graphql import ResolutionMutation, ResolutionQuery
     from protection.case_graphql import ProtectionMutation, ProtectionQuery
@@ -121,6 +123,7 @@ def _parts() -> tuple[tuple[type, ...], tuple[type, ...]]:
         NetworkQuery,
         ProtectionQuery,
         ScreeningQuery,
+        ConsoleQuery,
     )
     mutations: tuple[type, ...] = (ResolutionMutation, ProtectionMutation, ScreeningMutation)
     return queries, mutations

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     port: int = 8000
     # --- the GraphQL API (api/) ---
     dev_mode: bool = Field(default=False, description="Introspection and GraphiQL on; never in production.")
+    graphiql: bool = Field(
+        default=False,
+        description="Serve GraphiQL at /graphiql, with dev_mode only (its scripts load from unpkg.com).",
+    )
     policy_file: Path | None = Field(
         default=None, description="Field policy (TOML); the shipped default when unset."
     )

@@ -136,6 +136,24 @@ def history(engine: Engine, person_id: str, limit: int = 50) -> list[VisitRecord
         return [VisitRecord(**r._mapping) for r in rows]
 
 
+ADULT_AGE = 18
+
+
+def _refuse_adult(store: GraphStore, inp: VisitInput) -> None:
+    """Screening visits are for children: a person 18 or older on the visit date is refused."""
+    node = store.get_nodes([inp.person_id]).get(inp.person_id)
+    born = node.props.get("birth_date") if node is not None else None
+    try:
+        b = date.fromisoformat(str(born)[:10]) if born else None
+    except ValueError:
+        b = None
+    if b is not None:
+        v = inp.visited_on
+        age = v.year - b.year - ((v.month, v.day) < (b.month, b.day))
+        if age >= ADULT_AGE:
+            raise VisitError(f"此人走访当日已满{ADULT_AGE}周岁，走访只记录未成年人", "BAD_REQUEST", "adult")
+
+
 def record(
     engine: Engine,
     store: GraphStore,
@@ -147,6 +165,7 @@ def record(
 ) -> Outcome:
     """Record a visit, or report the replay or the conflict; writes nothing on a conflict."""
     validate(inp)
+    _refuse_adult(store, inp)
     digest = inp.digest()
     V = VisitRecord.__table__  # type: ignore[attr-defined]
     C = VisitConflict.__table__  # type: ignore[attr-defined]

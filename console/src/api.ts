@@ -1,6 +1,7 @@
 // The console is one more client of POST /graphql: the same token, purpose header and policy
 // as any agency system. Field errors come back beside the data and are shown where they apply.
 
+import { code, hasCode, lang, t } from "./i18n";
 import { current, signOut } from "./session";
 
 export interface GqlError {
@@ -17,14 +18,27 @@ export interface GqlResult<T> {
 /** No connection: the caller may queue the work for later. */
 export class Offline extends Error {
   constructor() {
-    super("No connection to the server.");
+    super(t("offlineError"));
   }
 }
 
 export class SignedOut extends Error {
   constructor() {
-    super("Your session has ended: sign in again.");
+    super(t("signedOutError"));
   }
+}
+
+/** Whether the server answered the last request: the phone page's banner follows this. */
+let reachable = true;
+
+export function serverReachable(): boolean {
+  return reachable && navigator.onLine;
+}
+
+function setReachable(value: boolean): void {
+  if (value === reachable) return;
+  reachable = value;
+  window.dispatchEvent(new CustomEvent("shouhu:connection"));
 }
 
 export async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<GqlResult<T>> {
@@ -44,8 +58,10 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
       cache: "no-store",
     });
   } catch {
+    setReachable(false);
     throw new Offline();
   }
+  setReachable(true);
   if (response.status === 401) {
     signOut();
     throw new SignedOut();
@@ -54,22 +70,33 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
   try {
     body = await response.json();
   } catch {
-    throw new Error(`The server answered ${response.status} without a GraphQL result.`);
+    throw new Error(t("badAnswer", { status: response.status }));
   }
   return { data: body.data ?? null, errors: body.errors ?? [] };
 }
 
 /** Errors that are not about one field: the whole operation failed. */
 export function topLevelError(result: GqlResult<unknown>): GqlError | undefined {
-  if (result.data === null) return result.errors[0] ?? { message: "No data." };
+  if (result.data === null) return result.errors[0] ?? { message: t("noData") };
   return undefined;
 }
 
+/**
+ * An error in words, in the console's language: a refusal says which rule refused (policy reason
+ * or workflow code, explained), never a raw code. The server's own message (English, for agency
+ * developers) is kept in the English mode only.
+ */
 export function errorText(err: GqlError): string {
-  const code = err.extensions?.code;
-  if (code === "NOT_FOUND") return "Not found, or outside your scope.";
-  if (code === "FORBIDDEN") return `Not permitted (${err.extensions?.reason ?? "policy"}).`;
-  return err.message;
+  const c = err.extensions?.code;
+  const reason = err.extensions?.reason;
+  if (c === "FORBIDDEN" && reason && hasCode("reason", reason)) return `${t("notPermitted")}：${code("reason", reason)}`;
+  if (reason && hasCode("reason", reason)) return code("reason", reason);
+  if (c && hasCode("errorCode", c)) {
+    const said = code("errorCode", c);
+    return lang() === "en" && err.message ? `${said}: ${err.message}` : said;
+  }
+  if (/cost|depth|aliases/i.test(err.message)) return t("queryTooLarge");
+  return lang() === "en" ? err.message : t("requestFailed");
 }
 
 /** Field errors by path, e.g. "person.parents.0.person.idNumber". */

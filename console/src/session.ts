@@ -1,3 +1,5 @@
+import { t } from "./i18n";
+
 // The signed-in identity: an OAuth2 access token from POST /oauth/token, kept in sessionStorage
 // (gone when the tab closes), plus the purpose of use declared with every request.
 
@@ -18,6 +20,14 @@ export interface Session {
 }
 
 const KEY = "shouhu.session";
+const EXPIRED = "shouhu.session-expired";
+
+/** Whether the last session ended by expiry (asked once: the flag is cleared). */
+export function takeExpired(): boolean {
+  const was = sessionStorage.getItem(EXPIRED) === "1";
+  sessionStorage.removeItem(EXPIRED);
+  return was;
+}
 
 export function current(): Session | null {
   const raw = sessionStorage.getItem(KEY);
@@ -26,6 +36,7 @@ export function current(): Session | null {
     const session = JSON.parse(raw) as Session;
     if (session.claims.exp * 1000 <= Date.now()) {
       sessionStorage.removeItem(KEY);
+      sessionStorage.setItem(EXPIRED, "1"); // the sign-in page says why
       return null;
     }
     return session;
@@ -36,6 +47,7 @@ export function current(): Session | null {
 }
 
 export function save(session: Session): void {
+  sessionStorage.removeItem(EXPIRED);
   sessionStorage.setItem(KEY, JSON.stringify(session));
 }
 
@@ -74,7 +86,7 @@ export async function signIn(clientId: string, secret: string, purpose: string):
   });
   const json = (await response.json()) as { access_token?: string } & Partial<TokenError>;
   if (!response.ok || !json.access_token) {
-    throw new Error(json.error === "invalid_client" ? "Unknown client or wrong secret." : "Sign-in refused.");
+    throw new Error(json.error === "invalid_client" ? t("invalidClient") : t("signInRefused"));
   }
   const session = { token: json.access_token, claims: decodeClaims(json.access_token), purpose };
   save(session);

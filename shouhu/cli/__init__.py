@@ -31,6 +31,7 @@ app.add_typer(identity_app)  # agency, client, token, keys (auth/cli.py)
 app.add_typer(connectors_app)  # sync, quarantine, runs (connectors/cli.py)
 app.add_typer(protection_cli)  # webhooks, cases (protection/cli.py)
 app.add_typer(report_app, name="report")  # periodic reports, classification (protection/reporting_cli.py)
+app.add_typer(__import__("shouhu.cli.schema", fromlist=["app"]).app, name="schema")  # SDL export
 console = Console()
 
 

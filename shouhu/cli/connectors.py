@@ -210,7 +210,7 @@ def print_files(report: Any) -> None:
 def sync(
     sources: list[str] = typer.Argument(None, help="Sources to sync (default: every configured one)."),  # noqa: B008
     from_dir: Path = typer.Option(  # noqa: B008
-        None, "--from", help="A county export: DIR/{reference,police,education,health,survey}."
+        None, "--from", help="A county export: DIR with reference, police, education, health, survey."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the run report as JSON."),
     watch: bool = typer.Option(False, "--watch", help="Keep running: sync each source on its `every`."),

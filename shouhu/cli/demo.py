@@ -27,7 +27,7 @@ COUNTY = "500248000000"  # the generator's synthetic county (connectors/syntheti
 DEMO_AGENCIES = [
     (
         "ps-500248",
-        "宁川县公安局 (demo)",
+        "宁川县公安局（演示）",
         "public_security",
         COUNTY,
         (),
@@ -36,7 +36,7 @@ DEMO_AGENCIES = [
     ),
     (
         "ca-500248",
-        "宁川县民政局 (demo)",
+        "宁川县民政局（演示）",
         "civil_affairs",
         COUNTY,
         (),
@@ -45,18 +45,18 @@ DEMO_AGENCIES = [
     ),
     (
         "edu-500248",
-        "宁川县教育局 (demo)",
+        "宁川县教育局（演示）",
         "education",
         COUNTY,
         (),
         "bureau_officer",
         "read:identity read:education",
     ),
-    ("aud-500248", "宁川县审计 (demo)", "auditor", COUNTY, (), "auditor", "read:identity read:provenance"),
-    ("ana-500248", "宁川县数据分析 (demo)", "analyst", COUNTY, (), "analyst", "read:identity"),
+    ("aud-500248", "宁川县审计（演示）", "auditor", COUNTY, (), "auditor", "read:identity read:provenance"),
+    ("ana-500248", "宁川县数据分析（演示）", "analyst", COUNTY, (), "analyst", "read:identity"),
     (
         "tw-500248101",
-        "双大镇人民政府 (demo)",
+        "双大镇人民政府（演示）",
         "township",
         "500248101000",
         (),
@@ -65,7 +65,7 @@ DEMO_AGENCIES = [
     ),
     (
         "vc-500248101201",
-        "双大镇第一村民委员会 (demo)",
+        "双大镇第一村民委员会（演示）",
         "village_committee",
         "500248101201",
         (),
@@ -74,7 +74,7 @@ DEMO_AGENCIES = [
     ),
     (
         "sch-3500248002",
-        "宁川县双大镇中心小学 (demo)",
+        "宁川县双大镇中心小学（演示）",
         "education",
         "500248101000",
         ("3500248002",),
@@ -83,14 +83,25 @@ DEMO_AGENCIES = [
     ),
     (
         "hc-thc500248101",
-        "宁川县双大镇卫生院 (demo)",
+        "宁川县双大镇卫生院（演示）",
         "health",
         "500248101000",
         ("thc500248101",),
         "doctor",
         "read:identity read:health",
     ),
-    ("court-500248", "宁川县人民法院 (demo)", "court", COUNTY, (), "judge", "read:identity read:case"),
+    ("court-500248", "宁川县人民法院（演示）", "court", COUNTY, (), "judge", "read:identity read:case"),
+    # The county's civil-affairs supervisor: approves the townships' periodic reports and submits
+    # the county's, so the village → township → county chain can be completed in the demo.
+    (
+        "ca-500248-sup",
+        "宁川县民政局儿童福利股（演示）",
+        "civil_affairs",
+        COUNTY,
+        (),
+        "supervisor",
+        "read:identity read:identity_number read:contact read:family read:household read:case",
+    ),
 ]
 CREDENTIALS_FILE = "demo-clients.json"  # in the data directory, owner-only: synthetic demo agencies
 
@@ -111,8 +122,8 @@ def identities() -> None:
     saved_path = settings.data_dir / CREDENTIALS_FILE
     saved: dict[str, list[str]] = json.loads(saved_path.read_text()) if saved_path.is_file() else {}
     typer.echo(
-        "Demo agencies (synthetic). Console: http://127.0.0.1:8000/console/ — sign in with client id and "
-        "secret; agency systems send 'Authorization: Bearer <token>'."
+        f"演示单位（合成数据）。工作台：http://{settings.host}:{settings.port}/console/ — "
+        "用下列客户端编号和密钥登录；agency systems send 'Authorization: Bearer <token>'."
     )
     for agency_id, name, kind, juris, inst, role, scopes in DEMO_AGENCIES:
         if get_agency(engine, agency_id) is None:

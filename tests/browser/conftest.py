@@ -26,6 +26,23 @@ from kernel.settings import Settings
 from tests.api_fixtures import AGENCIES, register
 from tests.contract.test_graph_store import family
 
+# The agencies' public names, as a county would register them (the console shows names, not ids).
+AGENCY_NAMES = {
+    "police": "宁川县公安局",
+    "village": "双大镇第一村民委员会",
+    "village2": "石桥镇第一村民委员会",
+    "school": "双大镇中心小学",
+    "analyst": "宁川县民政局数据分析室",
+    "doctor": "宁川县人民医院",
+    "auditor": "宁川县审计局",
+    "civil": "宁川县民政局",
+    "township": "双大镇人民政府",
+    "court": "宁川县人民法院",
+    "police2": "石门县公安局",
+    "township2": "石桥镇人民政府",
+    "county": "宁川县民政局（主管）",
+}
+
 CHROMIUM = os.environ.get("SHOUHU_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -90,6 +107,61 @@ class Server:
         return r.json()
 
 
+CROWD = 130  # children in the second village: more than one page of the API (100)
+
+
+def populate(store: object) -> None:
+    """The family of the contract tests, and a second village with many children and a few adults
+    (the phone page must offer every child and no adult)."""
+    from datetime import date
+
+    from graph.model import node_id
+    from graph.records import NodeRecord
+    from tests.contract.test_graph_store import HUKOU, VILLAGE2
+
+    family(store)  # type: ignore[arg-type]
+    year = date.today().year
+    people = [
+        NodeRecord(
+            node_id("Person", f"v2-child-{i:03d}"),
+            {
+                "division": VILLAGE2,
+                "name": f"乙{'一二三四五六七八九十'[i % 10]}{i:03d}",
+                "birth_date": f"{year - 3 - i % 13}-05-01",
+                "sex": "MF"[i % 2],
+            },
+            HUKOU,
+        )
+        for i in range(CROWD)
+    ] + [
+        NodeRecord(
+            node_id("Person", f"v2-adult-{i}"),
+            {"division": VILLAGE2, "name": f"丙成{i}", "birth_date": f"{year - 20 - i}-01-01", "sex": "M"},
+            HUKOU,
+        )
+        for i in range(5)
+    ]
+    store.upsert_nodes(people)  # type: ignore[attr-defined]
+
+
+def _name_agencies(settings: Settings) -> None:
+    """register() names each agency by its test key; give them their Chinese names."""
+    from sqlmodel import Session
+
+    from auth.tables import Agency
+    from kernel.db import make_engine
+
+    engine = make_engine(settings.sql_url)
+    with Session(engine) as s:
+        for key, (agency_id, *_rest) in AGENCIES.items():
+            agency = s.get(Agency, agency_id)
+            if agency is not None:
+                agency.name = AGENCY_NAMES[key]
+                s.add(agency)
+        s.commit()
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     _need_browser()
@@ -98,7 +170,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data = tmp_path_factory.mktemp("console") / "data"
     data.mkdir()
     settings = Settings(data_dir=data, graph_buffer_pool_mb=256, host="127.0.0.1", port=port)
-    credentials = register(settings, AGENCIES, family)
+    credentials = register(settings, AGENCIES, populate)
+    _name_agencies(settings)
     uv = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import PHONE, Server, Shots
+from tests.browser.conftest import AGENCY_NAMES, PHONE, Server, Shots
 
 CHILD = "person:child"
 CHILD_NAME = "甲乙"  # the synthetic child's name in full; an analyst must only ever see 甲*
@@ -79,10 +79,10 @@ def test_analyst_traces_a_childs_network_and_sees_only_masked_identities(
         expect(profile).to_be_visible()
         facts = profile.locator("#person-facts")
         expect(facts.locator("[data-field='person.name']")).to_have_text("甲*")
-        expect(facts.locator("[data-field='person.idNumber']")).to_have_text("not permitted")
+        expect(facts.locator("[data-field='person.idNumber']")).to_have_text("无权查看")
         expect(facts.locator("[data-field='person.birthDate']")).to_have_text("2015")
         # Sources are denied to analysts: the page says so rather than showing nothing.
-        expect(profile.locator("[data-sources='person.sources'] .denied")).to_have_text("not permitted")
+        expect(profile.locator("[data-sources='person.sources'] .denied")).to_have_text("无权查看")
         shots(page, "profile-masked")
 
         page.click("#open-network")
@@ -91,7 +91,7 @@ def test_analyst_traces_a_childs_network_and_sees_only_masked_identities(
         expect(node(granny)).to_be_visible()
         expect(node(uncle)).to_have_count(0)
         # Analysts get pseudonyms, never names: the child's own node says so.
-        expect(page.locator("#node-details [data-field='node.name']")).to_have_text("pseudonymised")
+        expect(page.locator("#node-details [data-field='node.name']")).to_have_text("已假名化")
         expect(page.locator("#node-details [data-field='node.birthDate']")).to_have_text("2015")
         shots(page, "network-one-hop")
 
@@ -99,7 +99,10 @@ def test_analyst_traces_a_childs_network_and_sees_only_masked_identities(
         node(granny).locator(".node-expand").click()
         expect(node(uncle)).to_be_visible()
         labels = page.locator("#network-nodes .node-select").all_inner_texts()
-        assert len(labels) == 6 and all("~" in label for label in labels), labels
+        ids = page.locator("#network-nodes li").evaluate_all("els => els.map(e => e.dataset.node)")
+        assert len(labels) == 6 and all("~" in i for i in ids), ids
+        # Shown as their kind in words and the pseudonym's first characters, never a name.
+        assert all(label.startswith(("人员·", "户·")) for label in labels), labels
         assert CHILD_NAME not in page.content()
         shots(page, "network-two-hops")
 
@@ -113,7 +116,7 @@ def test_analyst_traces_a_childs_network_and_sees_only_masked_identities(
         )
         page.mouse.click(box["x"] + x, box["y"] + y)
         expect(page.locator(f"#network-nodes li.selected[data-node='{uncle}']")).to_be_visible()
-        expect(page.locator("#node-details [data-field='node.name']")).to_have_text("pseudonymised")
+        expect(page.locator("#node-details [data-field='node.name']")).to_have_text("已假名化")
         shots(page, "network-node-clicked")
 
         # Filtering out household links hides the household node.
@@ -128,7 +131,7 @@ def test_analyst_traces_a_childs_network_and_sees_only_masked_identities(
         node(uncle).locator(".node-select").click()
         page.click("#open-profile")
         expect(page.locator(f"#profile[data-person='{uncle}']")).to_be_visible()
-        expect(page.locator("#person-facts [data-field='person.name']")).to_have_text("pseudonymised")
+        expect(page.locator("#person-facts [data-field='person.name']")).to_have_text("已假名化")
         shots(page, "uncle-pseudonymised")
         page.click("#reidentify")
         expect(page.locator("#profile[data-person='person:uncle']")).to_be_visible()
@@ -162,20 +165,20 @@ def test_auditor_finds_the_analysts_access_verifies_the_chain_and_exports(
     with session(browser, server, viewport={"width": 1280, "height": 900}) as (_, page, _w):
         sign_in(page, server, "auditor", "audit")
         expect(page.locator("#audit-filter")).to_be_visible()
-        expect(page.locator("#chain-ok")).to_contain_text("Intact")
+        expect(page.locator("#chain-ok")).to_contain_text("完整")
         shots(page, "audit-home")
 
         page.select_option("#audit-mode", "record")
         page.fill("#audit-record", CHILD)
         page.click("#audit-search")
-        analyst_rows = page.locator("#audit-table tbody tr").filter(has_text="ana-500101")
+        analyst_rows = page.locator("#audit-table tbody tr[data-agency='ana-500101']")
         expect(analyst_rows.first).to_be_visible()
-        expect(analyst_rows.first).to_contain_text("statistics")
+        expect(analyst_rows.first.locator("[data-purpose=statistics]")).to_have_count(1)
         expect(analyst_rows.first).to_contain_text("Person.name")
         shots(page, "audit-accesses-to-child")
 
         page.click("#verify-chain")
-        expect(page.locator("#chain-ok")).to_contain_text("entries verified")
+        expect(page.locator("#chain-ok")).to_contain_text("已校验")
 
         with page.expect_download() as info:
             page.click("#audit-export")
@@ -232,7 +235,7 @@ def test_village_supervisor_on_a_phone_records_visits_and_reports_offline_and_po
         context.set_offline(False)
         conflict = page.locator("#outbox li[data-kind=visit][data-state=conflict]")
         expect(conflict).to_be_visible()
-        expect(conflict.locator("div.conflict")).to_contain_text("living_alone")
+        expect(conflict.locator("div.conflict")).to_contain_text("独居")
         shots(page, "visit-conflict")
         conflict.locator(".keep-mine").click()
         expect(visits.filter(has=page.locator(".badge.sent"))).to_have_count(2)
@@ -271,10 +274,54 @@ def test_village_supervisor_on_a_phone_records_visits_and_reports_offline_and_po
     with session(browser, server, viewport={"width": 1280, "height": 900}) as (_, page, _w):
         sign_in(page, server, "police", "mandatory_report")
         rows = page.locator("#inbox-table tbody tr")
-        expect(rows.filter(has_text="living_alone")).to_have_count(1)
-        expect(rows.filter(has_text="guardian_incapable")).to_have_count(1)
+        expect(page.locator("#inbox-table tbody tr[data-situation=living_alone]")).to_have_count(1)
+        expect(page.locator("#inbox-table tbody tr[data-situation=guardian_incapable]")).to_have_count(1)
         expect(rows.filter(has_text="祖母住院")).to_have_count(1)
         shots(page, "police-inbox")
-        rows.filter(has_text="living_alone").locator(".report-acceptReport").click()
-        expect(rows.filter(has_text="living_alone").locator(".status")).to_have_text("accepted")
+        alone = page.locator("#inbox-table tbody tr[data-situation=living_alone]")
+        # The child and the sender by name, never by id.
+        expect(alone.locator(".person-link")).to_have_text(CHILD_NAME)
+        expect(alone.locator(".sender")).to_have_text(AGENCY_NAMES["village"])
+        alone.locator(".report-acceptReport").click()
+        expect(alone.locator(".status")).to_have_text("已受理")
         shots(page, "police-accepted")
+
+
+def test_village_phone_page_offers_every_child_and_no_adult_and_fits_360(
+    browser: Browser, server: Server, shots: Shots
+) -> None:
+    from tests.browser.conftest import CROWD
+
+    with session(browser, server, viewport={"width": 360, "height": 780}, is_mobile=True, has_touch=True) as (
+        _,
+        page,
+        _w,
+    ):
+        sign_in(page, server, "village2", "screening")
+        picker = page.locator("#visit-child")
+        # No one is chosen until the supervisor chooses: the first option is the empty choice.
+        expect(picker).to_have_value("")
+        expect(page.locator("#visit-child-count")).to_contain_text(f"共 {CROWD} 名儿童")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        shots(page, "village2-home-360")
+
+        # Every child is reachable: page 3 holds children 101–130 (50 a page), no adult anywhere.
+        options = lambda: picker.locator("option").evaluate_all("os => os.map(o => o.value)")  # noqa: E731
+        seen: set[str] = set()
+        for _ in range(3):
+            seen.update(v for v in options() if v)
+            if page.locator("#visit-child-next").is_enabled():
+                page.click("#visit-child-next")
+        assert len(seen) == CROWD and all(v.startswith("person:v2-child-") for v in seen), sorted(seen)[:5]
+        shots(page, "village2-last-page")
+
+        # Searching by name finds a child beyond the first 100.
+        page.fill("#visit-child-search", "129")
+        expect(page.locator("#visit-child-count")).to_contain_text("共 1 名儿童")
+        page.select_option("#visit-child", "person:v2-child-129")
+        page.click("#visit-submit")
+        sent = page.locator("#outbox li[data-kind=visit][data-state=sent]")
+        expect(sent).to_have_count(1)
+        expect(sent).to_contain_text("乙十129")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        shots(page, "village2-visit-sent")

@@ -88,3 +88,27 @@ def test_a_missing_build_is_a_clear_503(tmp_path: Path) -> None:
     assert "make console" in r.text and "npm run build" in r.text
     # The purposes still answer: they come from the policy, not the build.
     assert c.get("/console/config.json").status_code == 200
+
+
+def test_root_redirects_to_the_console(tmp_path: Path) -> None:
+    from api.app import create_app
+
+    c = TestClient(create_app(Settings(data_dir=tmp_path / "data")))
+    r = c.get("/", follow_redirects=False)
+    assert r.status_code == 307 and r.headers["location"] == "/console/"
+
+
+@pytest.mark.parametrize(
+    ("dev_mode", "graphiql", "served"),
+    [(False, False, False), (False, True, False), (True, False, False), (True, True, True)],
+)
+def test_graphiql_only_in_development_mode_when_asked_for(
+    tmp_path: Path, dev_mode: bool, graphiql: bool, served: bool
+) -> None:
+    from api.app import create_app
+
+    settings = Settings(data_dir=tmp_path / "data", dev_mode=dev_mode, graphiql=graphiql)
+    r = TestClient(create_app(settings)).get("/graphiql")
+    assert (r.status_code == 200) is served, r.status_code
+    if served:
+        assert "GraphiQL" in r.text and 'const fetchURL = "/graphql"' in r.text

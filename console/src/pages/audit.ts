@@ -1,8 +1,13 @@
-// The auditor's review: who accessed which record, when, why and with what decision; the hash
-// chain's verification status; and an export of the entries the filter selects.
+// The auditor's review. The start page answers the daily questions at once: today's refused
+// requests, break-glass uses awaiting review, unusual volumes and the hash chain's status; below,
+// a filter (accesses to a record, by an agency, refused, break-glass) with paging and an export
+// of everything the filter selects (JSON Lines), which works in the default mode too.
 
 import { errorText, gql, topLevelError } from "../api";
+import { config } from "../config";
 import { formValue, h, mount, notice } from "../dom";
+import { code, fmtDateTime, lang, t, todayBeijing } from "../i18n";
+import { agencyNames } from "../me";
 
 interface Entry {
   seq: number;
@@ -49,11 +54,18 @@ interface Filter {
   until: string;
 }
 
+/** Beijing midnight today, as the value of a datetime-local input. */
+function todayStart(): string {
+  return `${todayBeijing()}T00:00`;
+}
+
+/** A datetime-local value is Beijing time: turned into an instant with the +08:00 offset. */
+function instant(local: string): string | null {
+  return local ? new Date(`${local}:00+08:00`).toISOString() : null;
+}
+
 function query(f: Filter): { text: string; vars: Record<string, unknown> } {
-  const vars: Record<string, unknown> = {
-    since: f.since ? new Date(f.since).toISOString() : null,
-    until: f.until ? new Date(f.until).toISOString() : null,
-  };
+  const vars: Record<string, unknown> = { since: instant(f.since), until: instant(f.until) };
   const decl = ["$since: DateTime", "$until: DateTime", "$after: Int"];
   const args = ["since: $since", "until: $until", "first: 200", "afterSeq: $after"];
   if (f.mode === "record") {
@@ -75,44 +87,46 @@ async function fetchPage(f: Filter, after: number | null): Promise<Page> {
   const q = query(f);
   const r = await gql<{ page: Page }>(q.text, { ...q.vars, after });
   const err = topLevelError(r);
-  if (err || !r.data) throw new Error(err ? errorText(err) : "No data.");
+  if (err || !r.data) throw new Error(err ? errorText(err) : t("noData"));
   return r.data.page;
 }
 
 export async function renderAudit(root: HTMLElement, params: URLSearchParams): Promise<void> {
   const results = h("div", { id: "audit-results" });
-  const chain = h("div", { id: "chain-status", class: "card" }, h("h2", {}, "Hash chain 审计链"), h("p", { class: "hint" }, "Not verified yet in this view."));
+  const chain = h("div", { id: "chain-status", class: "card" }, h("h2", {}, t("hashChain")), notice(t("verifying")));
+  const today = h("section", { id: "audit-today", class: "card", "aria-labelledby": "h-today" }, h("h2", { id: "h-today" }, t("auditToday")), notice(t("loading")));
+  const initialMode: Mode = params.get("record") ? "record" : "denied";
   const form = h(
     "form",
     { id: "audit-filter", class: "card" },
-    h("h1", {}, "Audit log 审计日志"),
+    h("h2", {}, t("auditFilter")),
     h(
       "div",
       { class: "row" },
       h(
         "label",
         {},
-        "Show",
+        t("auditShow"),
         h(
           "select",
           { name: "mode", id: "audit-mode" },
-          h("option", { value: "record" }, "Accesses to a record"),
-          h("option", { value: "agency" }, "Accesses by an agency"),
-          h("option", { value: "denied" }, "Refused requests"),
-          h("option", { value: "breakGlass" }, "Break-glass uses 应急"),
+          h("option", { value: "denied", selected: initialMode === "denied" }, t("modeDenied")),
+          h("option", { value: "breakGlass" }, t("modeBreakGlass")),
+          h("option", { value: "record", selected: initialMode === "record" }, t("modeRecord")),
+          h("option", { value: "agency" }, t("modeAgency")),
         ),
       ),
-      h("label", {}, "Record id", h("input", { name: "recordId", id: "audit-record", placeholder: "person:…", value: params.get("record") ?? "" })),
-      h("label", {}, "Agency id", h("input", { name: "agencyId", id: "audit-agency" })),
-      h("label", {}, "Since", h("input", { name: "since", id: "audit-since", type: "datetime-local" })),
-      h("label", {}, "Until", h("input", { name: "until", id: "audit-until", type: "datetime-local" })),
+      h("label", {}, t("recordId"), h("input", { name: "recordId", id: "audit-record", placeholder: "person:…", value: params.get("record") ?? "" })),
+      h("label", {}, t("agencyId"), h("input", { name: "agencyId", id: "audit-agency", placeholder: "ca-…" })),
+      h("label", {}, t("since"), h("input", { name: "since", id: "audit-since", type: "datetime-local", value: params.get("record") ? "" : todayStart() })),
+      h("label", {}, t("until"), h("input", { name: "until", id: "audit-until", type: "datetime-local" })),
     ),
     h(
       "div",
       { class: "row" },
-      h("button", { type: "submit", id: "audit-search" }, "Search"),
-      h("button", { type: "button", id: "audit-export" }, "Export (JSON Lines)"),
-      h("button", { type: "button", id: "verify-chain" }, "Verify chain"),
+      h("button", { type: "submit", id: "audit-search" }, t("search")),
+      h("button", { type: "button", id: "audit-export" }, t("exportJsonl")),
+      h("button", { type: "button", id: "verify-chain" }, t("verifyChain")),
     ),
   );
   const filter = (): Filter => ({
@@ -123,7 +137,7 @@ export async function renderAudit(root: HTMLElement, params: URLSearchParams): P
     until: formValue(form, "until"),
   });
   const invalid = (f: Filter): string | null =>
-    f.mode === "record" && !f.recordId ? "Enter a record id." : f.mode === "agency" && !f.agencyId ? "Enter an agency id." : null;
+    f.mode === "record" && !f.recordId ? t("enterRecordId") : f.mode === "agency" && !f.agencyId ? t("enterAgencyId") : null;
 
   form.addEventListener("submit", (e) => {
     e.preventDefault();
@@ -139,77 +153,136 @@ export async function renderAudit(root: HTMLElement, params: URLSearchParams): P
     void exportAll(results, f);
   });
   (form.querySelector("#verify-chain") as HTMLButtonElement).addEventListener("click", () => void verify(chain));
-  mount(root, form, chain, results);
-  void verify(chain);
-  if (params.get("record")) await show(results, filter(), null, true);
+  mount(root, h("h1", {}, t("auditTitle")), h("div", { class: "audit-top" }, today, chain), form, results);
+  await Promise.all([verify(chain), dashboard(today), show(results, filter(), null, true)]);
+}
+
+/** Today's figures: refused requests, break-glass awaiting review, unusual volumes. */
+async function dashboard(out: HTMLElement): Promise<void> {
+  const since = instant(todayStart());
+  const r = await gql<{
+    denied: Page;
+    breakGlass: Page;
+    volume: { clientId: string; agencyIds: string[]; count: number; threshold: number }[];
+  }>(
+    `query AuditToday($since: DateTime) {
+      denied: auditDeniedAttempts(since: $since, first: 500) { entries { seq } nextAfterSeq }
+      breakGlass: auditBreakGlassUses(reviewed: false, first: 500) { entries { seq } nextAfterSeq }
+      volume: auditUnusualVolume { clientId agencyIds count threshold }
+    }`,
+    { since },
+  );
+  const err = topLevelError(r);
+  if (err || !r.data) return mount(out, h("h2", { id: "h-today" }, t("auditToday")), notice(err ? errorText(err) : t("noData"), "error"));
+  const n = (p: Page): string => `${p.entries.length}${p.nextAfterSeq !== null ? "+" : ""}`;
+  const names = await agencyNames(r.data.volume.flatMap((v) => v.agencyIds));
+  mount(
+    out,
+    h("h2", { id: "h-today" }, t("auditToday")),
+    h(
+      "dl",
+      { class: "tiles" },
+      h("div", { class: "tile", id: "tile-denied" }, h("dt", {}, t("deniedToday")), h("dd", {}, n(r.data.denied))),
+      h("div", { class: `tile${r.data.breakGlass.entries.length ? " warn" : ""}`, id: "tile-break-glass" }, h("dt", {}, t("breakGlassUnreviewed")), h("dd", {}, n(r.data.breakGlass))),
+      h("div", { class: `tile${r.data.volume.length ? " warn" : ""}`, id: "tile-volume" }, h("dt", {}, t("unusualVolume")), h("dd", {}, r.data.volume.length)),
+    ),
+    r.data.volume.length
+      ? h(
+          "ul",
+          { id: "volume-alerts" },
+          r.data.volume.map((v) => h("li", {}, t("volumeAlert", { who: v.agencyIds.map((a) => names.get(a) ?? a).join("、"), count: v.count, threshold: Math.round(v.threshold) }))),
+        )
+      : null,
+  );
 }
 
 async function verify(out: HTMLElement): Promise<void> {
-  mount(out, h("h2", {}, "Hash chain 审计链"), notice("Verifying…"));
+  mount(out, h("h2", {}, t("hashChain")), notice(t("verifying")));
   const r = await gql<{ auditChainStatus: { ok: boolean; checked: number; firstBrokenSeq: number | null; reason: string | null } }>(
     "query Chain { auditChainStatus { ok checked firstBrokenSeq reason } }",
   );
   const err = topLevelError(r);
-  if (err || !r.data) return mount(out, h("h2", {}, "Hash chain 审计链"), notice(err ? errorText(err) : "No data.", "error"));
+  if (err || !r.data) return mount(out, h("h2", {}, t("hashChain")), notice(err ? errorText(err) : t("noData"), "error"));
   const s = r.data.auditChainStatus;
   mount(
     out,
-    h("h2", {}, "Hash chain 审计链"),
+    h("h2", {}, t("hashChain")),
     s.ok
-      ? h("p", { class: "notice ok", id: "chain-ok", role: "status" }, `Intact: ${s.checked} entries verified.`)
-      : h("p", { class: "notice error", id: "chain-broken", role: "alert" }, `Broken at entry ${s.firstBrokenSeq ?? "?"}: ${s.reason ?? ""} (${s.checked} checked).`),
+      ? h("p", { class: "notice ok", id: "chain-ok", role: "status" }, t("chainIntact", { n: s.checked }))
+      : h("p", { class: "notice error", id: "chain-broken", role: "alert" }, t("chainBroken", { seq: s.firstBrokenSeq ?? "?", n: s.checked })),
   );
 }
 
 async function show(out: HTMLElement, f: Filter, after: number | null, fresh: boolean): Promise<void> {
-  if (fresh) mount(out, notice("Loading…"));
+  if (fresh) mount(out, notice(t("loading")));
   let page: Page;
   try {
     page = await fetchPage(f, after);
   } catch (err) {
-    return mount(out, notice(err instanceof Error ? err.message : "Failed.", "error"));
+    return mount(out, notice(err instanceof Error ? err.message : t("requestFailed"), "error"));
   }
+  const [names, purposes] = await Promise.all([agencyNames(page.entries.map((e) => e.agencyId)), config()]);
+  const purpose = new Map(purposes.purposes.map((p) => [p.code, lang() === "en" ? p.code.replace(/_/g, " ") : p.zh]));
   let body = out.querySelector("tbody");
   if (fresh || !body) {
     body = h("tbody", {});
     mount(
       out,
-      page.entries.length === 0 ? notice("No entries match.") : null,
+      page.entries.length === 0 ? notice(t("noEntries")) : null,
       h(
-        "table",
-        { class: "list", id: "audit-table" },
+        "div",
+        { class: "table-scroll" },
         h(
-          "thead",
-          {},
-          h("tr", {}, ["#", "When", "Agency", "Role", "Purpose", "Operation", "Decision", "Records", "Masked", "Denied", "Rows"].map((c) => h("th", {}, c))),
+          "table",
+          { class: "list", id: "audit-table" },
+          h(
+            "thead",
+            {},
+            h("tr", {}, [t("colSeq"), t("colWhen"), t("colAgency"), t("colRole"), t("colPurpose"), t("colOperation"), t("colDecision"), t("colRecords"), t("colMasked"), t("colDenied"), t("colRows")].map((c) => h("th", { scope: "col" }, c))),
+          ),
+          body,
         ),
-        body,
       ),
     );
   }
   out.querySelector("#audit-more")?.remove();
-  for (const e of page.entries) body.append(row(e));
+  for (const e of page.entries) body.append(row(e, names, purpose));
   if (page.nextAfterSeq !== null) {
-    out.append(
-      h("button", { type: "button", id: "audit-more", onclick: () => void show(out, f, page.nextAfterSeq, false) }, "More"),
-    );
+    out.append(h("button", { type: "button", id: "audit-more", onclick: () => void show(out, f, page.nextAfterSeq, false) }, t("more")));
   }
 }
 
-function row(e: Entry): HTMLElement {
+/** A list of ids or field names, folded: the count shows, the list opens on demand. */
+function folded(items: string[], unit: "records" | "fields"): HTMLElement | string {
+  if (items.length === 0) return "—";
+  return h(
+    "details",
+    {},
+    h("summary", {}, t(unit === "records" ? "nRecords" : "nFields", { n: items.length })),
+    h("code", { class: "ids" }, items.join(" ")),
+  );
+}
+
+function row(e: Entry, names: Map<string, string>, purpose: Map<string, string>): HTMLElement {
   return h(
     "tr",
-    { "data-seq": e.seq, class: e.breakGlass ? "break-glass" : e.decision === "allow" ? "" : "refused" },
+    { "data-seq": e.seq, "data-agency": e.agencyId ?? "", class: e.breakGlass ? "break-glass" : e.decision === "allow" ? "" : "refused" },
     h("td", {}, e.seq),
-    h("td", {}, new Date(e.at).toLocaleString()),
-    h("td", { class: "agency" }, e.agencyId ?? e.clientId ?? "—"),
-    h("td", {}, e.role ?? "—"),
-    h("td", {}, e.purpose ?? "—"),
-    h("td", {}, e.operation),
-    h("td", {}, e.decision, e.reasons.length ? h("small", {}, ` (${e.reasons.join(", ")})`) : null, e.breakGlass ? h("strong", {}, ` 应急: ${e.breakGlassJustification ?? ""}`) : null),
-    h("td", { class: "records" }, e.records.join(" ")),
-    h("td", {}, e.maskedFields.join(" ")),
-    h("td", {}, e.deniedFields.join(" ")),
+    h("td", {}, fmtDateTime(e.at)),
+    h("td", { class: "agency", title: e.agencyId ?? e.clientId ?? "" }, e.agencyId ? names.get(e.agencyId) ?? code("agencyType", e.agencyType) : "—"),
+    h("td", {}, e.role ? code("userRole", e.role) : "—"),
+    h("td", { "data-purpose": e.purpose ?? "" }, e.purpose ? purpose.get(e.purpose) ?? code("reason", e.purpose) : "—"),
+    h("td", {}, h("code", { class: "operation" }, e.operation)),
+    h(
+      "td",
+      {},
+      code("decision", e.decision),
+      e.reasons.length ? h("small", {}, `（${e.reasons.map((r) => code("reason", r)).join("、")}）`) : null,
+      e.breakGlass ? h("strong", {}, ` ${t("breakGlassWord")}：${e.breakGlassJustification ?? ""}`) : null,
+    ),
+    h("td", { class: "records" }, folded(e.records, "records")),
+    h("td", {}, folded(e.maskedFields, "fields")),
+    h("td", {}, folded(e.deniedFields, "fields")),
     h("td", {}, e.resultSize),
   );
 }
@@ -225,14 +298,14 @@ async function exportAll(out: HTMLElement, f: Filter): Promise<void> {
       after = page.nextAfterSeq;
     } while (after !== null && lines.length < 100_000);
   } catch (err) {
-    return mount(out, notice(err instanceof Error ? err.message : "Export failed.", "error"));
+    return mount(out, notice(err instanceof Error ? err.message : t("exportFailed"), "error"));
   }
   const blob = new Blob([lines.join("\n") + (lines.length ? "\n" : "")], { type: "application/x-ndjson" });
   const url = URL.createObjectURL(blob);
-  const a = h("a", { href: url, download: `audit-${f.mode}-${new Date().toISOString().slice(0, 19)}.jsonl` });
+  const a = h("a", { href: url, download: `audit-${f.mode}-${todayBeijing()}.jsonl` });
   document.body.append(a);
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  out.prepend(notice(`Exported ${lines.length} entries.`, "ok"));
+  out.prepend(notice(t("exported", { n: lines.length }), "ok"));
 }

@@ -8,13 +8,28 @@ import cytoscape from "cytoscape";
 import { errorText, gql, topLevelError } from "../api";
 import { facts } from "../fields";
 import { h, mount, notice } from "../dom";
+import { code, fmtValue, hasCode, t } from "../i18n";
 import { href, navigate } from "../router";
 
-export const REL_TYPES: [string, string][] = [
-  ["PARENT_OF", "Parent 父母子女"],
-  ["GUARDIAN_OF", "Guardian 监护"],
-  ["MEMBER_OF", "Household 同户"],
-];
+export const REL_TYPES = ["PARENT_OF", "GUARDIAN_OF", "MEMBER_OF"];
+
+/** Which code book a property's value comes from. */
+const PROP_GROUP: Record<string, string> = {
+  sex: "sex",
+  hukouType: "hukou",
+  guardianshipCapacity: "capacity",
+  role: "role",
+  kind: "guardianKind",
+  relationToHead: "role",
+};
+
+/** A property's name in words (the API names them in camelCase). */
+export function propLabel(name: string): string {
+  const snake = name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  if (hasCode("attribute", snake)) return code("attribute", snake);
+  if (hasCode("propName", name)) return code("propName", name);
+  return code("attribute", snake);
+}
 
 export interface Prop {
   name: string;
@@ -57,19 +72,29 @@ const NETWORK = `query Network($start: ID!, $depth: Int!, $types: [String!]) {
 /** A pseudonym is shown shortened: its kind and the first characters stay recognisable. */
 export function shortId(id: string): string {
   const [kind, rest = ""] = id.includes("~") ? id.split("~") : id.split(":");
-  return id.includes("~") ? `${kind}~${rest.slice(0, 6)}…` : `${kind}:${rest}`;
+  const word = code("nodeKind", kind.charAt(0).toUpperCase() + kind.slice(1));
+  return id.includes("~") ? `${word}·${rest.slice(0, 6)}` : `${word}·${rest.slice(0, 6)}`;
 }
 
 /** One network property as the policy let it through. */
 export function propView(p: Prop, key: string): HTMLElement {
   if (p.decision === "deny") {
-    return h("span", { class: "denied", title: `policy: ${p.reason ?? "deny"}`, "data-field": key }, "not permitted");
+    return h("span", { class: "denied", title: code("reason", p.reason ?? "denied_by_policy"), "data-field": key }, t("notPermittedShort"));
   }
   if (p.decision === "pseudonymised") {
-    return h("span", { class: "masked", title: "pseudonymised", "data-field": key }, "pseudonymised");
+    return h("span", { class: "masked", title: t("pseudonymised"), "data-field": key }, t("pseudonymised"));
   }
-  const shown = p.value === null || p.value === undefined ? "—" : typeof p.value === "boolean" ? (p.value ? "yes" : "no") : String(p.value);
-  return h("span", { class: p.decision === "mask" ? "masked" : "value", title: p.decision === "mask" ? "masked by policy" : "", "data-field": key }, shown);
+  const group = PROP_GROUP[p.name];
+  const raw = p.value;
+  const shown =
+    raw === null || raw === undefined
+      ? "—"
+      : group && typeof raw === "string" && !raw.includes("*")
+        ? code(group, raw)
+        : Array.isArray(raw)
+          ? raw.map(String).join("、")
+          : fmtValue(raw as string | number | boolean);
+  return h("span", { class: p.decision === "mask" ? "masked" : "value", title: p.decision === "mask" ? t("maskedByPolicy") : "", "data-field": key }, shown);
 }
 
 interface NodeInfo {
@@ -83,10 +108,10 @@ export async function renderNetwork(root: HTMLElement, id: string, params: URLSe
     const form = h(
       "form",
       { class: "card", id: "network-start" },
-      h("h1", {}, "Network 关系网络"),
-      h("label", {}, "Person id", h("input", { name: "id", id: "network-id", placeholder: "person:…" })),
-      h("button", { type: "submit" }, "Open"),
-      h("p", { class: "hint" }, "Or find someone with Search and choose “network”."),
+      h("h1", {}, t("navNetwork")),
+      h("label", {}, t("personId"), h("input", { name: "id", id: "network-id", placeholder: "person:…" })),
+      h("button", { type: "submit" }, t("open")),
+      h("p", { class: "hint" }, t("networkStartHint")),
     );
     form.addEventListener("submit", (e) => {
       e.preventDefault();
@@ -95,16 +120,16 @@ export async function renderNetwork(root: HTMLElement, id: string, params: URLSe
     });
     return mount(root, form);
   }
-  const selectedTypes = new Set((params.get("types") ?? REL_TYPES.map((t) => t[0]).join(",")).split(","));
+  const selectedTypes = new Set((params.get("types") ?? REL_TYPES.join(",")).split(","));
   const status = h("div", { id: "network-status" });
-  const graph = h("div", { id: "graph", class: "graph", role: "img", "aria-label": "Network graph" });
+  const graph = h("div", { id: "graph", class: "graph", role: "img", "aria-label": t("networkGraph") });
   const list = h("ul", { id: "network-nodes", class: "node-list" });
-  const details = h("div", { id: "node-details", class: "card" }, h("p", { class: "hint" }, "Select a node."));
+  const details = h("div", { id: "node-details", class: "card" }, h("p", { class: "hint" }, t("selectNode")));
   const filters = h(
     "fieldset",
     { id: "rel-filters", class: "filters" },
-    h("legend", {}, "Relationship types"),
-    REL_TYPES.map(([type, label]) =>
+    h("legend", {}, t("relTypes")),
+    REL_TYPES.map((type) =>
       h(
         "label",
         {},
@@ -120,7 +145,7 @@ export async function renderNetwork(root: HTMLElement, id: string, params: URLSe
             applyFilter();
           },
         }),
-        ` ${label}`,
+        ` ${code("relType", type)}`,
       ),
     ),
   );
@@ -132,18 +157,18 @@ export async function renderNetwork(root: HTMLElement, id: string, params: URLSe
       h(
         "div",
         { class: "network-main" },
-        h("h1", {}, "Network 关系网络"),
+        h("h1", {}, t("navNetwork")),
         filters,
         h(
           "div",
           { class: "row" },
-          h("button", { type: "button", id: "expand-all", onclick: () => void expandFrontier() }, "Expand one more hop"),
-          h("button", { type: "button", id: "fit", onclick: () => cy.fit(undefined, 30) }, "Fit"),
+          h("button", { type: "button", id: "expand-all", onclick: () => void expandFrontier() }, t("expandHop")),
+          h("button", { type: "button", id: "fit", onclick: () => cy.fit(undefined, 30) }, t("fit")),
         ),
         status,
         graph,
       ),
-      h("aside", { class: "network-side" }, details, h("h2", {}, "Nodes"), list),
+      h("aside", { class: "network-side" }, details, h("h2", {}, t("nodes")), list),
     ),
   );
 
@@ -163,6 +188,9 @@ export async function renderNetwork(root: HTMLElement, id: string, params: URLSe
           "font-size": 12,
           "text-valign": "bottom",
           "text-margin-y": 4,
+          "text-background-color": "#ffffff",
+          "text-background-opacity": 0.85,
+          "text-background-padding": "2px",
           width: 28,
           height: 28,
         },
@@ -177,6 +205,10 @@ export async function renderNetwork(root: HTMLElement, id: string, params: URLSe
           width: 2,
           label: "data(label)",
           "font-size": 10,
+          "text-rotation": "autorotate",
+          "text-background-color": "#ffffff",
+          "text-background-opacity": 0.85,
+          "text-background-padding": "1px",
           "curve-style": "bezier",
           "target-arrow-shape": "triangle",
           "line-color": "#9aa7b5",
@@ -203,7 +235,7 @@ export async function renderNetwork(root: HTMLElement, id: string, params: URLSe
   }
 
   function layout(): void {
-    cy.layout({ name: "cose", animate: false, randomize: false, nodeRepulsion: () => 9000, idealEdgeLength: () => 90 }).run();
+    cy.layout({ name: "cose", animate: false, randomize: false, nodeRepulsion: () => 40000, idealEdgeLength: () => 140, nodeOverlap: 40, padding: 30 }).run();
     cy.fit(undefined, 30);
   }
 
@@ -217,7 +249,10 @@ export async function renderNetwork(root: HTMLElement, id: string, params: URLSe
   function addEdge(edge: NetEdge): void {
     if (cy.getElementById(edge.id).nonempty()) return;
     const detail = edge.properties.find((p) => (p.name === "role" || p.name === "kind" || p.name === "relationToHead") && p.decision !== "deny");
-    const label = detail && detail.value !== null ? String(detail.value) : "";
+    const label =
+      detail && typeof detail.value === "string" && !detail.value.includes("*")
+        ? code(PROP_GROUP[detail.name] ?? "role", detail.value)
+        : code("relType", edge.type);
     cy.add({ group: "edges", data: { id: edge.id, source: edge.source, target: edge.target, type: edge.type, label } });
   }
 
@@ -225,11 +260,11 @@ export async function renderNetwork(root: HTMLElement, id: string, params: URLSe
   async function expand(nodeId: string, depth = 1): Promise<void> {
     const info = nodes.get(nodeId);
     if (info && info.expanded && depth === 1) return;
-    mount(status, notice("Loading links…"));
+    mount(status, notice(t("loadingLinks")));
     const r = await gql<{ network: Net }>(NETWORK, { start: nodeId, depth, types: [...selectedTypes] });
     const err = topLevelError(r);
     if (err || !r.data?.network) {
-      mount(status, notice(err ? errorText(err) : "Not found, or outside your scope.", "error"));
+      mount(status, notice(err ? errorText(err) : t("notFound"), "error"));
       return;
     }
     const net = r.data.network;
@@ -250,7 +285,7 @@ export async function renderNetwork(root: HTMLElement, id: string, params: URLSe
     applyFilter();
     mount(
       status,
-      notice(`${nodes.size} nodes, ${cy.edges().length} links${pseudonymised ? " · pseudonymised 假名化" : ""}.`, "ok"),
+      notice(t("networkCount", { nodes: nodes.size, links: cy.edges().length }) + (pseudonymised ? ` · ${t("pseudonymised")}` : ""), "ok"),
     );
     select(net.start);
   }
@@ -269,16 +304,16 @@ export async function renderNetwork(root: HTMLElement, id: string, params: URLSe
     mount(
       details,
       h("h2", { id: "selected-name" }, info.label),
-      h("p", { class: "hint" }, info.node.kind, pseudonymised && info.node.id.includes("~") ? " · pseudonym" : ""),
-      facts(info.node.properties.filter((p) => p.name !== "sources" && p.name !== "claims").map((p) => [p.name, propView(p, `node.${p.name}`)])),
+      h("p", { class: "hint" }, code("nodeKind", info.node.kind), pseudonymised && info.node.id.includes("~") ? ` · ${t("pseudonym")}` : ""),
+      facts(info.node.properties.filter((p) => p.name !== "sources" && p.name !== "claims").map((p) => [propLabel(p.name), propView(p, `node.${p.name}`)])),
       h(
         "div",
         { class: "row" },
         isPerson && !info.expanded
-          ? h("button", { type: "button", id: "expand-selected", onclick: () => void expand(nodeId) }, "Expand 展开")
+          ? h("button", { type: "button", id: "expand-selected", onclick: () => void expand(nodeId) }, t("expand"))
           : null,
         isPerson
-          ? h("a", { href: href(`person/${encodeURIComponent(nodeId)}`), class: "button", id: "open-profile" }, "Open profile 档案")
+          ? h("a", { href: href(`person/${encodeURIComponent(nodeId)}`), class: "button", id: "open-profile" }, t("openProfile"))
           : null,
       ),
     );
@@ -296,8 +331,8 @@ export async function renderNetwork(root: HTMLElement, id: string, params: URLSe
             { "data-node": n.node.id, "data-kind": n.node.kind, class: cy.getElementById(n.node.id).selected() ? "selected" : "" },
             h("button", { type: "button", class: "link node-select", onclick: () => select(n.node.id) }, n.label),
             n.node.kind === "Person" && !n.expanded
-              ? h("button", { type: "button", class: "node-expand", onclick: () => void expand(n.node.id) }, "expand")
-              : h("span", { class: "hint" }, n.node.kind === "Person" ? " expanded" : ` ${n.node.kind}`),
+              ? h("button", { type: "button", class: "node-expand", onclick: () => void expand(n.node.id), "aria-label": `${t("expand")} ${n.label}` }, t("expand"))
+              : h("span", { class: "hint" }, n.node.kind === "Person" ? ` ${t("expanded")}` : ` ${code("nodeKind", n.node.kind)}`),
           ),
         ),
     );

@@ -3,8 +3,11 @@
 import { type GqlError, type GqlResult, errorsByPath, errorText, gql, topLevelError } from "../api";
 import { FieldView, facts, type Value } from "../fields";
 import { type Child, h, mount, notice } from "../dom";
+import { code, fmtDate, fmtValue, type MessageKey, t } from "../i18n";
+import { agencyNames, can, cachedMe } from "../me";
+import { divisionLabel, divisionNames } from "./statistics";
 import { href, navigate } from "../router";
-import { type Prop, propView, shortId } from "./network";
+import { type Prop, propLabel, propView, shortId } from "./network";
 
 type P = (string | number)[];
 type Rec = Record<string, unknown>;
@@ -44,34 +47,45 @@ async function loadProfile(id: string): Promise<GqlResult<{ person: Rec | null }
   return { data: { person }, errors: parts.flatMap((p) => p.errors) };
 }
 
-const PERSON_FIELDS: [string, string][] = [
-  ["name", "Name 姓名"],
-  ["namePinyin", "Pinyin"],
-  ["sex", "Sex 性别"],
-  ["birthDate", "Born 出生日期"],
-  ["idNumber", "ID number 身份证号"],
-  ["phone", "Phone 电话"],
-  ["hukouType", "Hukou 户口类型"],
-  ["disability", "Disability 残疾"],
-  ["division", "Division 区划"],
-  ["registeredAddress", "Registered address 户籍地"],
-  ["residenceAddress", "Residence 居住地"],
-  ["worksAway", "Works away 外出务工"],
-  ["workDestination", "Works in 务工地"],
-  ["guardianshipCapacity", "Guardianship capacity 监护能力"],
-  ["incapacityReason", "Incapacity reason"],
+/** The facts shown, with their label key and the code book their value comes from. */
+const PERSON_FIELDS: [string, MessageKey, string?][] = [
+  ["name", "fName"],
+  ["namePinyin", "fPinyin"],
+  ["sex", "fSex", "sex"],
+  ["birthDate", "fBorn"],
+  ["idNumber", "fIdNumber"],
+  ["phone", "fPhone"],
+  ["hukouType", "fHukou", "hukou"],
+  ["disability", "fDisability"],
+  ["division", "fDivision"],
+  ["registeredAddress", "fRegistered"],
+  ["residenceAddress", "fResidence"],
+  ["worksAway", "fWorksAway"],
+  ["workDestination", "fWorksIn"],
+  ["guardianshipCapacity", "fCapacity", "capacity"],
+  ["incapacityReason", "fIncapacityReason"],
 ];
 
 export async function renderProfile(root: HTMLElement, id: string): Promise<void> {
-  if (!id) return mount(root, notice("No person chosen: search first.", "error"));
+  if (!id) return mount(root, notice(t("noPersonChosen"), "error"));
   if (id.includes("~") && !id.includes(":")) return renderPseudonymised(root, id);
-  mount(root, notice("Loading profile…"));
+  mount(root, notice(t("loading")));
   const r = await loadProfile(id);
   const err = topLevelError(r);
   const person = r.data?.person;
-  if (err || !person) return mount(root, notice(err ? errorText(err) : "Not found, or outside your scope.", "error"));
+  if (err || !person) return mount(root, notice(err ? errorText(err) : t("notFound"), "error"));
   const v = new FieldView(errorsByPath(r));
   const at: P = ["person"];
+  const hh = person.household as Rec | null;
+  const [divisions] = await Promise.all([
+    divisionNames([person.division, hh?.division].filter((d): d is string => typeof d === "string")),
+    agencyNames([
+      ...((person.reports as Rec[] | null) ?? []).map((x) => x.reporterAgency as string),
+      ...((person.cases as Rec[] | null) ?? []).map((x) => x.agency as string),
+      ...((person.visits as Rec[] | null) ?? []).map((x) => visitorAgency(x.visitor)),
+    ]).then((m) => (agencies = m)),
+  ]);
+  householdDivisions = divisions;
   mount(
     root,
     h(
@@ -81,43 +95,43 @@ export async function renderProfile(root: HTMLElement, id: string): Promise<void
         "header",
         { class: "profile-head" },
         h("h1", {}, v.value([...at, "name"], person.name as Value)),
-        h("a", { href: href(`network/${encodeURIComponent(id)}`), id: "open-network", class: "button" }, "Network 关系网络"),
+        can(cachedMe(), "trace_networks") ? h("a", { href: href(`network/${encodeURIComponent(id)}`), id: "open-network", class: "button" }, t("navNetwork")) : null,
       ),
       h(
         "section",
         { class: "card", id: "person-facts" },
-        h("h2", {}, "Identity and family 基本情况"),
-        facts(PERSON_FIELDS.map(([key, label]) => [label, v.value([...at, key], person[key] as Value)])),
+        h("h2", {}, t("identityFamily")),
+        facts(PERSON_FIELDS.map(([key, label, group]) => [t(label), key === "division" && person.division ? h("span", { "data-field": "person.division" }, divisionLabel(String(person.division), divisions)) : v.value([...at, key], person[key] as Value, group)])),
         sources(v, [...at, "sources"], person.sources),
       ),
       conflicts(v, person.conflicts as Rec[] | null),
       household(v, person.household as Rec | null),
-      people(v, "Parents 父母", "parents", person.parents as Rec[], (rel, p) => [
-        ["Role", v.value([...p, "role"], rel.role as Value)],
-        ["Works away", v.value([...p, "person", "worksAway"], (rel.person as Rec).worksAway as Value)],
-        ["Works in", v.value([...p, "person", "workDestination"], (rel.person as Rec).workDestination as Value)],
+      people(v, t("parents"), "parents", person.parents as Rec[], (rel, p) => [
+        [t("fRole"), v.value([...p, "role"], rel.role as Value, "role")],
+        [t("fWorksAway"), v.value([...p, "person", "worksAway"], (rel.person as Rec).worksAway as Value)],
+        [t("fWorksIn"), v.value([...p, "person", "workDestination"], (rel.person as Rec).workDestination as Value)],
       ]),
-      people(v, "Guardians 监护人", "guardians", person.guardians as Rec[], (rel, p) => [
-        ["Kind", v.value([...p, "kind"], rel.kind as Value)],
-        ["Since", v.value([...p, "since"], rel.since as Value)],
-        ["Until", v.value([...p, "until"], rel.until as Value)],
-        ["Capacity", v.value([...p, "person", "guardianshipCapacity"], (rel.person as Rec).guardianshipCapacity as Value)],
+      people(v, t("guardians"), "guardians", person.guardians as Rec[], (rel, p) => [
+        [t("fKind"), v.value([...p, "kind"], rel.kind as Value, "guardianKind")],
+        [t("fSince"), v.value([...p, "since"], rel.since as Value)],
+        [t("fUntil"), v.value([...p, "until"], rel.until as Value)],
+        [t("fCapacity"), v.value([...p, "person", "guardianshipCapacity"], (rel.person as Rec).guardianshipCapacity as Value, "capacity")],
       ]),
-      people(v, "Children 子女", "children", person.children as Rec[], (rel, p) => [
-        ["Role", v.value([...p, "role"], rel.role as Value)],
+      people(v, t("childrenOf"), "children", person.children as Rec[], (rel, p) => [
+        [t("fRole"), v.value([...p, "role"], rel.role as Value, "role")],
       ]),
-      people(v, "Wards 被监护人", "wards", person.wards as Rec[], (rel, p) => [
-        ["Kind", v.value([...p, "kind"], rel.kind as Value)],
+      people(v, t("wards"), "wards", person.wards as Rec[], (rel, p) => [
+        [t("fKind"), v.value([...p, "kind"], rel.kind as Value, "guardianKind")],
       ]),
-      records(v, "Schooling 就学", "enrolments", person.enrolments as Rec[], ["grade", "boarding", "status", "startDate"], (e) =>
+      records(v, t("schooling"), "enrolments", person.enrolments as Rec[], [["grade", "colGrade"], ["boarding", "colBoarding"], ["status", "colStatus", "enrolment"], ["startDate", "colStartDate"]], (e) =>
         h("span", {}, String(((e.school as Rec | null)?.name as string) ?? "")),
       ),
-      records(v, "Agreements 委托监护协议/监护责任书", "agreements", person.agreements as Rec[], ["kind", "signedOn", "validFrom", "validTo"]),
-      records(v, "Visits 走访", "visits", person.visits as Rec[], ["visitedOn", "visitor", "findings"]),
-      records(v, "Reports 强制报告", "reports", person.reports as Rec[], ["situation", "status", "filedAt", "reporterAgency"]),
-      records(v, "Cases 个案", "cases", person.cases as Rec[], ["kind", "riskLevel", "status", "openedAt", "agency"]),
-      records(v, "Health 健康", "healthEvents", person.healthEvents as Rec[], ["kind", "icd10", "occurredOn"]),
-      records(v, "Education events 教育", "educationEvents", person.educationEvents as Rec[], ["kind", "occurredOn", "days"]),
+      records(v, t("agreements"), "agreements", person.agreements as Rec[], [["kind", "colKind", "agreement"], ["signedOn", "colSignedOn"], ["validFrom", "colValidFrom"], ["validTo", "colValidTo"]]),
+      records(v, t("visits"), "visits", person.visits as Rec[], [["visitedOn", "colVisitedOn"], ["visitor", "colVisitor", "visitor"], ["findings", "colFindings", "finding"]]),
+      records(v, t("reports"), "reports", person.reports as Rec[], [["situation", "colSituation", "situation"], ["status", "colStatus", "reportStatus"], ["filedAt", "colFiled"], ["reporterAgency", "colFrom", "agency"]]),
+      records(v, t("cases"), "cases", person.cases as Rec[], [["kind", "colSituation", "situation"], ["riskLevel", "colRisk", "risk"], ["status", "colStatus", "caseStatus"], ["openedAt", "colOpened"], ["agency", "colLeadAgency", "agency"]]),
+      records(v, t("health"), "healthEvents", person.healthEvents as Rec[], [["kind", "colKind", "healthKind"], ["icd10", "colIcd10"], ["occurredOn", "colOccurredOn"]]),
+      records(v, t("educationEvents"), "educationEvents", person.educationEvents as Rec[], [["kind", "colKind", "educationKind"], ["occurredOn", "colOccurredOn"], ["days", "colDays"]]),
     ),
   );
 }
@@ -129,22 +143,22 @@ function sources(v: FieldView, path: P, value: unknown): HTMLElement {
     return h(
       "p",
       { class: "sources", "data-sources": path.join(".") },
-      "Sources: ",
-      denied ? v.value(path, null) : h("span", { class: "empty" }, "none recorded"),
+      `${t("sourcesLabel")}：`,
+      denied ? v.value(path, null) : h("span", { class: "empty" }, t("noneRecorded")),
     );
   }
   const list = value as Rec[];
   return h(
     "p",
     { class: "sources", "data-sources": path.join(".") },
-    "Sources: ",
+    `${t("sourcesLabel")}：`,
     list.map((s, i) =>
       h(
         "span",
-        { class: "source" },
+        { class: "source", title: String(s.recordId ?? ""), "data-system": String(s.system ?? "") },
         i > 0 ? " · " : "",
-        `${s.system as string} ${s.recordId as string}`,
-        h("small", {}, ` (${s.at as string})`),
+        code("system", s.system as string),
+        h("small", {}, `（${fmtDate(s.at as string)}）`),
       ),
     ),
   );
@@ -153,18 +167,18 @@ function sources(v: FieldView, path: P, value: unknown): HTMLElement {
 function conflicts(v: FieldView, list: Rec[] | null): HTMLElement | null {
   if (list === null) {
     return v.denied(["person", "conflicts"])
-      ? h("section", { class: "card" }, h("h2", {}, "Disagreeing sources 来源不一致"), v.value(["person", "conflicts"], null))
+      ? h("section", { class: "card" }, h("h2", {}, t("conflictsTitle")), v.value(["person", "conflicts"], null))
       : null;
   }
   if (list.length === 0) return null;
   return h(
     "section",
     { class: "card", id: "conflicts" },
-    h("h2", {}, "Disagreeing sources 来源不一致"),
+    h("h2", {}, t("conflictsTitle")),
     h(
       "table",
       { class: "list" },
-      h("thead", {}, h("tr", {}, h("th", {}, "Attribute"), h("th", {}, "Values"), h("th", {}, "Sources"))),
+      h("thead", {}, h("tr", {}, h("th", {}, t("colAttribute")), h("th", {}, t("colValues")), h("th", {}, t("sourcesLabel")))),
       h(
         "tbody",
         {},
@@ -172,9 +186,9 @@ function conflicts(v: FieldView, list: Rec[] | null): HTMLElement | null {
           h(
             "tr",
             {},
-            h("td", {}, c.attribute as string),
-            h("td", {}, (c.values as string[]).join(" / ")),
-            h("td", {}, ((c.sources as Rec[]) ?? []).map((s) => `${s.system as string} ${s.recordId as string}`).join(" · ")),
+            h("td", {}, code("attribute", c.attribute as string)),
+            h("td", {}, (c.values as string[]).map((x) => fmtValue(x)).join(" / ")),
+            h("td", {}, ((c.sources as Rec[]) ?? []).map((s) => code("system", s.system as string)).join(" · ")),
           ),
         ),
       ),
@@ -189,11 +203,11 @@ function household(v: FieldView, hh: Rec | null): HTMLElement | null {
   return h(
     "section",
     { class: "card", id: "household" },
-    h("h2", {}, "Household 户"),
+    h("h2", {}, t("householdTitle")),
     facts([
-      ["Household number 户号", v.value([...at, "householdNumber"], hh.householdNumber as Value)],
-      ["Hukou 户口类型", v.value([...at, "hukouType"], hh.hukouType as Value)],
-      ["Division", v.value([...at, "division"], hh.division as Value)],
+      [t("householdNumber"), v.value([...at, "householdNumber"], hh.householdNumber as Value)],
+      [t("fHukou"), v.value([...at, "hukouType"], hh.hukouType as Value, "hukou")],
+      [t("fDivision"), hh.division ? h("span", { "data-field": "person.household.division" }, divisionLabel(String(hh.division), householdDivisions)) : v.value([...at, "division"], hh.division as Value)],
     ]),
     sources(v, [...at, "sources"], hh.sources),
     h(
@@ -205,7 +219,7 @@ function household(v: FieldView, hh: Rec | null): HTMLElement | null {
           {},
           personLink(v, [...at, "members", i, "person"], m.person as Rec),
           " — ",
-          v.value([...at, "members", i, "relationToHead"], m.relationToHead as Value),
+          v.value([...at, "members", i, "relationToHead"], m.relationToHead as Value, "role"),
         ),
       ),
     ),
@@ -245,12 +259,38 @@ function people(
   );
 }
 
+let agencies = new Map<string, string>();
+
+/** A visit's visitor is the recording client (agency id + "-" + a suffix): its agency. */
+function visitorAgency(visitor: unknown): string | null {
+  if (typeof visitor !== "string") return null;
+  const m = /^(.+)-[0-9a-f]{8,}$/.exec(visitor);
+  return m ? m[1] : visitor;
+}
+let householdDivisions = new Map<string, string>();
+
+/** One table cell: an agency by name, findings as words, anything else through the field view. */
+function cell(v: FieldView, path: P, value: Value, group?: string): HTMLElement {
+  if (group === "visitor" && typeof value === "string" && !value.includes("*")) {
+    const agency = visitorAgency(value);
+    return h("span", { "data-field": path.join("."), title: value }, (agency && agencies.get(agency)) || t("visitorUnnamed"));
+  }
+  if (group === "agency" && typeof value === "string") {
+    return h("span", { "data-field": path.join("."), title: value }, agencies.get(value) ?? t("unnamedAgency"));
+  }
+  if (group === "finding" && (Array.isArray(value) || (typeof value === "string" && !value.includes("*")))) {
+    const list = Array.isArray(value) ? (value as string[]) : String(value).split(",").filter(Boolean);
+    return h("span", { "data-field": path.join(".") }, list.map((f) => code("finding", f.trim())).join("、") || "—");
+  }
+  return v.value(path, value, group);
+}
+
 function records(
   v: FieldView,
   title: string,
   key: string,
   list: Rec[] | null,
-  cols: string[],
+  cols: [string, MessageKey, string?][],
   lead?: (r: Rec) => Child,
 ): HTMLElement | null {
   if (!list || list.length === 0) return null;
@@ -261,7 +301,7 @@ function records(
     h(
       "table",
       { class: "list" },
-      h("thead", {}, h("tr", {}, lead ? h("th", {}, "") : null, cols.map((c) => h("th", {}, c)), h("th", {}, "Sources"))),
+      h("thead", {}, h("tr", {}, lead ? h("th", {}, t("colSchool")) : null, cols.map(([, label]) => h("th", {}, t(label))), h("th", {}, t("sourcesLabel")))),
       h(
         "tbody",
         {},
@@ -270,7 +310,7 @@ function records(
             "tr",
             {},
             lead ? h("td", {}, lead(r)) : null,
-            cols.map((c) => h("td", {}, v.value(["person", key, i, c], r[c] as Value))),
+            cols.map(([c, , group]) => h("td", {}, cell(v, ["person", key, i, c], r[c] as Value, group))),
             h("td", {}, sources(v, ["person", key, i, "sources"], r.sources)),
           ),
         ),
@@ -285,7 +325,7 @@ function records(
  * declared purpose, and records on the audit log.
  */
 async function renderPseudonymised(root: HTMLElement, pseudonym: string): Promise<void> {
-  mount(root, notice("Loading…"));
+  mount(root, notice(t("loading")));
   const r = await gql<{ network: { nodes: { id: string; kind: string; label: string | null; properties: Prop[] }[] } }>(
     `query Pseudonymised($start: ID!) { network(start: $start, depth: 1) {
       nodes { id kind label properties { name value decision reason } } } }`,
@@ -293,7 +333,7 @@ async function renderPseudonymised(root: HTMLElement, pseudonym: string): Promis
   );
   const err = topLevelError(r);
   const node = r.data?.network.nodes.find((n) => n.id === pseudonym);
-  if (err || !node) return mount(root, notice(err ? errorText(err) : "Not found, or outside your scope.", "error"));
+  if (err || !node) return mount(root, notice(err ? errorText(err) : t("notFound"), "error"));
   const status = h("div", { id: "reidentify-status" });
   const reidentify = async (): Promise<void> => {
     const answer = await gql<{ networkReidentify: { id: string | null }[] }>(
@@ -302,7 +342,7 @@ async function renderPseudonymised(root: HTMLElement, pseudonym: string): Promis
     );
     const e = topLevelError(answer);
     const found = answer.data?.networkReidentify[0]?.id;
-    if (e || !found) return mount(status, notice(e ? errorText(e) : "Not found, or outside your scope.", "error"));
+    if (e || !found) return mount(status, notice(e ? errorText(e) : t("notFound"), "error"));
     navigate(`person/${encodeURIComponent(found)}`);
   };
   mount(
@@ -310,14 +350,14 @@ async function renderPseudonymised(root: HTMLElement, pseudonym: string): Promis
     h(
       "article",
       { id: "profile", "data-person": pseudonym, class: "pseudonymised" },
-      h("header", { class: "profile-head" }, h("h1", {}, shortId(pseudonym)), h("a", { href: href(`network/${encodeURIComponent(pseudonym)}`), id: "open-network", class: "button" }, "Network 关系网络")),
+      h("header", { class: "profile-head" }, h("h1", {}, shortId(pseudonym)), h("a", { href: href(`network/${encodeURIComponent(pseudonym)}`), id: "open-network", class: "button" }, t("navNetwork"))),
       h(
         "section",
         { class: "card", id: "person-facts" },
-        h("h2", {}, "Pseudonymised record 假名化记录"),
-        facts(node.properties.map((p) => [p.name, propView(p, `person.${p.name}`)])),
-        h("p", { class: "hint" }, "Re-identifying needs a declared purpose of use and is recorded on the audit log."),
-        h("button", { type: "button", id: "reidentify", onclick: () => void reidentify() }, "Re-identify 再识别"),
+        h("h2", {}, t("pseudonymisedRecord")),
+        facts(node.properties.filter((p) => p.name !== "sources" && p.name !== "claims").map((p) => [propLabel(p.name), propView(p, `person.${p.name}`)])),
+        h("p", { class: "hint" }, t("reidentifyHint")),
+        h("button", { type: "button", id: "reidentify", onclick: () => void reidentify() }, t("reidentify")),
         status,
       ),
     ),

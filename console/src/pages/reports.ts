@@ -1,8 +1,11 @@
 // The police inbox of 强制报告: reports routed to this agency, newest first, to acknowledge and
-// accept (受理). Every field comes through the API's policy like any other read.
+// accept (受理) within the deadline, counted down on the page. The child and the sender are
+// shown by name (the child's name through the same policy as any read).
 
 import { errorText, gql, topLevelError } from "../api";
 import { h, mount, notice } from "../dom";
+import { code, codeOptions, fmtDateTime, t } from "../i18n";
+import { agencyNames, personNames } from "../me";
 import { href } from "../router";
 
 interface Report {
@@ -12,64 +15,93 @@ interface Report {
   status: string | null;
   summary: string | null;
   filedAt: string | null;
+  acceptDueAt: string | null;
   reporterAgencyId: string | null;
   acknowledgedAt: string | null;
   caseId: string | null;
 }
 
-export const SITUATIONS: [string, string][] = [
-  ["LIVING_ALONE", "独居无人监护 living alone"],
-  ["MISSING", "失踪 missing"],
-  ["GUARDIAN_INCAPABLE", "监护人丧失监护能力 guardian incapable"],
-  ["GUARDIAN_NEGLECT", "监护人不履行监护职责 guardian neglect"],
-  ["DOMESTIC_VIOLENCE", "疑似家庭暴力 suspected domestic violence"],
-  ["INJURY_OR_HARM", "疑似意外伤害或不法侵害 injury or harm"],
-];
+/** The situations a report may name, as the server's enum values (upper case). */
+export function situations(): [string, string][] {
+  return codeOptions("situation").map(([k, label]) => [k.toUpperCase(), label]);
+}
 
-const INBOX = `query Inbox { reportsInbox { id childId caseId situation status summary filedAt acknowledgedAt reporterAgencyId } }`;
+const INBOX = `query Inbox { reportsInbox { id childId caseId situation status summary filedAt acceptDueAt acknowledgedAt reporterAgencyId } }`;
+
+let countdown: number | undefined;
 
 export async function renderReports(root: HTMLElement): Promise<void> {
-  const out = h("div", { id: "inbox" }, notice("Loading…"));
-  mount(root, h("h1", {}, "Mandatory reports 强制报告"), out);
+  const out = h("div", { id: "inbox" }, notice(t("loading")));
+  mount(root, h("h1", {}, t("reportsTitle")), h("p", { class: "hint" }, t("reportsHint")), out);
   await load(out);
+}
+
+function left(due: string | null): { text: string; late: boolean } | null {
+  if (!due) return null;
+  const ms = new Date(due).getTime() - Date.now();
+  const minutes = Math.ceil(Math.abs(ms) / 60_000);
+  return ms >= 0 ? { text: t("minutesLeft", { minutes }), late: false } : { text: t("minutesLate", { minutes }), late: true };
 }
 
 async function load(out: HTMLElement): Promise<void> {
   const r = await gql<{ reportsInbox: Report[] }>(INBOX);
   const err = topLevelError(r);
-  if (err || !r.data) return mount(out, notice(err ? errorText(err) : "No data.", "error"));
+  if (err || !r.data) return mount(out, notice(err ? errorText(err) : t("noData"), "error"));
   const rows = r.data.reportsInbox;
-  if (rows.length === 0) return mount(out, notice("No reports routed to your agency."));
+  if (rows.length === 0) return mount(out, notice(t("noReports")));
+  const [children, senders] = await Promise.all([
+    personNames(rows.map((rep) => rep.childId)),
+    agencyNames(rows.map((rep) => rep.reporterAgencyId)),
+  ]);
   mount(
     out,
     h(
       "table",
       { class: "list", id: "inbox-table" },
-      h("thead", {}, h("tr", {}, ["Filed", "Situation", "Child", "From", "Status", "Summary", ""].map((c) => h("th", {}, c)))),
+      h(
+        "thead",
+        {},
+        h("tr", {}, [t("colFiled"), t("colSituation"), t("colChild"), t("colFrom"), t("colStatus"), t("colDeadline"), t("colSummary"), t("colActions")].map((c) => h("th", { scope: "col" }, c))),
+      ),
       h(
         "tbody",
         {},
-        rows.map((rep) =>
-          h(
+        rows.map((rep) => {
+          const pending = rep.status === "filed" || rep.status === "acknowledged";
+          const due = pending ? left(rep.acceptDueAt) : null;
+          return h(
             "tr",
-            { "data-report": rep.id, "data-child": rep.childId },
-            h("td", {}, rep.filedAt ? new Date(rep.filedAt).toLocaleString() : "—"),
-            h("td", { class: "situation" }, rep.situation ?? "—"),
-            h("td", {}, h("a", { href: href(`person/${encodeURIComponent(rep.childId)}`), class: "person-link" }, rep.childId)),
-            h("td", {}, rep.reporterAgencyId ?? "—"),
-            h("td", { class: "status" }, rep.status ?? "—"),
-            h("td", { class: "summary" }, rep.summary ?? h("span", { class: "denied" }, "not permitted")),
+            { "data-report": rep.id, "data-child": rep.childId, "data-situation": rep.situation ?? "" },
+            h("td", {}, fmtDateTime(rep.filedAt)),
+            h("td", { class: "situation" }, code("situation", rep.situation)),
+            h("td", {}, h("a", { href: href(`person/${encodeURIComponent(rep.childId)}`), class: "person-link" }, children.get(rep.childId) ?? t("nameNotPermitted"))),
+            h("td", { class: "sender", title: rep.reporterAgencyId ?? "" }, rep.reporterAgencyId ? senders.get(rep.reporterAgencyId) ?? t("unnamedAgency") : "—"),
+            h("td", { class: "status", "data-code": rep.status ?? "" }, code("reportStatus", rep.status)),
+            h("td", { class: `deadline${due?.late ? " late" : ""}`, "data-due": pending ? rep.acceptDueAt ?? "" : "" }, due ? due.text : "—"),
+            h("td", { class: "summary" }, rep.summary ?? h("span", { class: "denied" }, t("notPermittedShort"))),
             h(
               "td",
               {},
-              !rep.acknowledgedAt ? action(out, "acknowledgeReport", rep.id, "Acknowledge 签收") : null,
-              rep.status === "filed" || rep.status === "acknowledged" ? action(out, "acceptReport", rep.id, "Accept 受理") : null,
+              !rep.acknowledgedAt ? action(out, "acknowledgeReport", rep.id, t("acknowledge")) : null,
+              pending ? action(out, "acceptReport", rep.id, t("accept")) : null,
+              rep.caseId && !pending ? h("a", { href: href(`person/${encodeURIComponent(rep.childId)}`), class: "button small" }, t("openCase")) : null,
             ),
-          ),
-        ),
+          );
+        }),
       ),
     ),
   );
+  // The deadline counts down while the page is open.
+  window.clearInterval(countdown);
+  countdown = window.setInterval(() => {
+    if (!document.body.contains(out)) return window.clearInterval(countdown);
+    for (const cell of out.querySelectorAll<HTMLElement>("td.deadline[data-due]")) {
+      const due = left(cell.dataset.due || null);
+      if (!due) continue;
+      cell.textContent = due.text;
+      cell.classList.toggle("late", due.late);
+    }
+  }, 30_000);
 }
 
 function action(out: HTMLElement, mutation: string, id: string, label: string): HTMLElement {

@@ -3,6 +3,9 @@
 import { errorsByPath, errorText, gql, topLevelError } from "../api";
 import { FieldView } from "../fields";
 import { formValue, h, mount, notice } from "../dom";
+import { t } from "../i18n";
+import { can, cachedMe } from "../me";
+import { divisionLabel, divisionNames } from "./statistics";
 import { href } from "../router";
 
 interface Row {
@@ -24,14 +27,14 @@ export async function renderSearch(root: HTMLElement, params: URLSearchParams): 
   const form = h(
     "form",
     { id: "search", class: "card" },
-    h("h1", {}, "Search 查询"),
+    h("h1", {}, t("searchTitle")),
     h(
       "div",
       { class: "row" },
-      h("label", {}, "Name 姓名", h("input", { name: "name", id: "search-name", value: params.get("name") ?? "" })),
-      h("label", {}, "or ID number 身份证号", h("input", { name: "idNumber", id: "search-id-number" })),
-      h("label", {}, "or division code 区划", h("input", { name: "division", id: "search-division", inputmode: "numeric" })),
-      h("button", { type: "submit", id: "search-submit" }, "Search"),
+      h("label", {}, t("nameLabel"), h("input", { name: "name", id: "search-name", value: params.get("name") ?? "" })),
+      h("label", {}, t("orIdNumber"), h("input", { name: "idNumber", id: "search-id-number" })),
+      h("label", {}, t("orDivision"), h("input", { name: "division", id: "search-division", inputmode: "numeric" })),
+      h("button", { type: "submit", id: "search-submit" }, t("search")),
     ),
   );
   form.addEventListener("submit", (e) => {
@@ -43,7 +46,7 @@ export async function renderSearch(root: HTMLElement, params: URLSearchParams): 
 }
 
 async function run(out: HTMLElement, name: string, idNumber: string, division: string): Promise<void> {
-  mount(out, notice("Searching…"));
+  mount(out, notice(t("searching")));
   let rows: Row[] = [];
   let view: FieldView;
   let prefix: (string | number)[];
@@ -53,11 +56,11 @@ async function run(out: HTMLElement, name: string, idNumber: string, division: s
       { n: idNumber },
     );
     const err = topLevelError(r);
-    if (err || !r.data?.personByIdNumber) return mount(out, notice(err ? errorText(err) : "No match.", "error"));
+    if (err || !r.data?.personByIdNumber) return mount(out, notice(err ? errorText(err) : t("noMatch"), "error"));
     rows = [r.data.personByIdNumber];
     view = new FieldView(errorsByPath(r));
     prefix = ["personByIdNumber"];
-    return mount(out, table(rows, view, (i) => (i === 0 ? prefix : prefix)));
+    return mount(out, await table(rows, view, () => prefix));
   }
   if (division) {
     const r = await gql<{ people: Conn }>(
@@ -68,9 +71,9 @@ async function run(out: HTMLElement, name: string, idNumber: string, division: s
     if (err) return mount(out, notice(errorText(err), "error"));
     rows = r.data?.people.edges.map((e) => e.node) ?? [];
     view = new FieldView(errorsByPath(r));
-    return mount(out, table(rows, view, (i) => ["people", "edges", i, "node"]));
+    return mount(out, await table(rows, view, (i) => ["people", "edges", i, "node"]));
   }
-  if (!name) return mount(out, notice("Enter a name, an ID number or a division code."));
+  if (!name) return mount(out, notice(t("searchWhat")));
   const r = await gql<{ searchPeople: Conn }>(
     `query Search($n: String!) { searchPeople(name: $n, first: 50) { edges { node { ${ROW} } } } }`,
     { n: name },
@@ -79,15 +82,16 @@ async function run(out: HTMLElement, name: string, idNumber: string, division: s
   if (err) return mount(out, notice(errorText(err), "error"));
   rows = r.data?.searchPeople.edges.map((e) => e.node) ?? [];
   view = new FieldView(errorsByPath(r));
-  mount(out, table(rows, view, (i) => ["searchPeople", "edges", i, "node"]));
+  mount(out, await table(rows, view, (i) => ["searchPeople", "edges", i, "node"]));
 }
 
-function table(rows: Row[], view: FieldView, path: (i: number) => (string | number)[]): HTMLElement {
-  if (rows.length === 0) return notice("Nobody in your scope matches.");
+async function table(rows: Row[], view: FieldView, path: (i: number) => (string | number)[]): Promise<HTMLElement> {
+  if (rows.length === 0) return notice(t("nobodyMatches"));
+  const names = await divisionNames(rows.map((r) => r.division ?? "").filter((d) => /^\d{12}$/.test(d)));
   return h(
     "table",
     { class: "list", id: "people-table" },
-    h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Sex"), h("th", {}, "Born"), h("th", {}, "Division"), h("th", {}, ""))),
+    h("thead", {}, h("tr", {}, h("th", {}, t("colName")), h("th", {}, t("colSex")), h("th", {}, t("colBorn")), h("th", {}, t("colDivision")), h("th", {}, h("span", { class: "sr-only" }, t("colLinks"))))),
     h(
       "tbody",
       {},
@@ -96,10 +100,10 @@ function table(rows: Row[], view: FieldView, path: (i: number) => (string | numb
           "tr",
           { "data-person": row.id },
           h("td", {}, h("a", { href: href(`person/${encodeURIComponent(row.id)}`), class: "person-link" }, view.value([...path(i), "name"], row.name))),
-          h("td", {}, view.value([...path(i), "sex"], row.sex)),
+          h("td", {}, view.value([...path(i), "sex"], row.sex, "sex")),
           h("td", {}, view.value([...path(i), "birthDate"], row.birthDate)),
-          h("td", {}, view.value([...path(i), "division"], row.division)),
-          h("td", {}, h("a", { href: href(`network/${encodeURIComponent(row.id)}`), class: "network-link" }, "network")),
+          h("td", {}, row.division && names.get(row.division) ? h("span", { "data-field": [...path(i), "division"].join(".") }, divisionLabel(row.division, names)) : view.value([...path(i), "division"], row.division)),
+          h("td", {}, can(cachedMe(), "trace_networks") ? h("a", { href: href(`network/${encodeURIComponent(row.id)}`), class: "network-link" }, t("networkLink")) : null),
         ),
       ),
     ),

@@ -19,6 +19,8 @@ import {
 
 import { type GqlError, type GqlResult, errorText, gql, topLevelError } from "../api";
 import { type Child, h, mount, notice } from "../dom";
+import { code, fmtDateTime, type MessageKey, t } from "../i18n";
+import { can, cachedMe } from "../me";
 import { current } from "../session";
 
 Chart.register(BarController, BarElement, CategoryScale, Legend, LineController, LineElement, LinearScale, PointElement, Tooltip);
@@ -39,44 +41,18 @@ interface StatPoint {
 }
 
 /** The over-time groups, in the order shown. */
-export const GROUPS: [string, string][] = [
-  ["CATEGORY", "Category 类别"],
-  ["ARRANGEMENT", "Guardianship arrangement 监护情况"],
-  ["SCHOOLING", "Schooling 就学"],
-  ["CASE_STATUS", "Case status 个案"],
-  ["DIVISION", "Division 区划"],
+export const GROUPS: [string, MessageKey][] = [
+  ["CATEGORY", "groupCategory"],
+  ["ARRANGEMENT", "groupArrangement"],
+  ["SCHOOLING", "groupSchooling"],
+  ["CASE_STATUS", "groupCaseStatus"],
+  ["DIVISION", "groupDivision"],
 ];
-
-const LABELS: Record<string, string> = {
-  children: "children 儿童",
-  left_behind: "left-behind 留守儿童",
-  in_distress: "in distress 困境儿童",
-  not_in_distress: "not in distress 非困境",
-  orphan: "orphan 孤儿",
-  de_facto_unsupported: "de facto unsupported 事实无人抚养",
-  serious_illness: "serious illness 重病",
-  disability: "disability 残疾",
-  poor_family: "poor family 低保/特困",
-  none: "none 无",
-  with_parents: "with parents 随父母",
-  entrusted_guardian: "entrusted guardian 委托监护",
-  temporary_guardian: "temporary guardian 临时监护",
-  other_guardian: "other guardian 其他监护",
-  unsupervised: "unsupervised 无人监护",
-  living_alone: "living alone 独居",
-  enrolled: "enrolled 在读",
-  not_enrolled: "not enrolled 未入学",
-  dropout: "dropout 辍学",
-  suspended: "suspended 休学",
-  open: "open 在办",
-  closed: "closed 已结案",
-  unknown: "unknown 不详",
-};
 
 const PALETTE = ["#b03a2e", "#1f5fa8", "#1e7b4a", "#9a6a00", "#6b3fa0", "#0f7c86", "#c2571a", "#5d6b7a", "#a0306b", "#3a4a5c"];
 
 export function keyLabel(key: string): string {
-  return LABELS[key] ?? key;
+  return code("category", key);
 }
 
 // ---- division names ---------------------------------------------------------------------------
@@ -138,7 +114,7 @@ function chart(
   labels: string[],
   series: { key: string; values: number[] }[],
 ): HTMLElement {
-  const canvas = h("canvas", { id: `chart-${id}`, role: "img", "aria-label": `${label}: the table below gives the same figures` });
+  const canvas = h("canvas", { id: `chart-${id}`, role: "img", "aria-label": t("chartAria", { label }) });
   const box = h("div", { class: "chart-box" }, canvas);
   // Drawn once the canvas is in the document, so chart.js can measure its box.
   queueMicrotask(() => {
@@ -199,15 +175,12 @@ function table(
 export function refused(err: GqlError, what: string): HTMLElement {
   const session = current();
   if (err.extensions?.code === "FORBIDDEN" && err.extensions.reason === "out_of_scope") {
-    return h("p", { class: "notice error refusal", role: "alert" }, "That division is outside your jurisdiction.");
+    return h("p", { class: "notice error refusal", role: "alert" }, t("outsideJurisdiction"));
   }
   if (err.extensions?.code === "FORBIDDEN") {
-    const who = session ? `${session.claims.role} · ${session.claims.agency_type}` : "your role";
-    return h(
-      "p",
-      { class: "notice error refusal", role: "alert" },
-      `Not permitted: ${who} may not ${what} under the policy (${err.extensions.reason ?? "forbidden"}).`,
-    );
+    const me = cachedMe();
+    const who = me ? `${me.agencyName ?? code("agencyType", me.agencyType)}（${code("userRole", me.role)}）` : session ? code("userRole", session.claims.role) : "";
+    return h("p", { class: "notice error refusal", role: "alert" }, t("refusedWhat", { who, what, reason: code("reason", err.extensions.reason ?? "policy") }));
   }
   return notice(errorText(err), "error");
 }
@@ -224,15 +197,15 @@ export async function renderStatistics(root: HTMLElement, params?: URLSearchPara
   const home = current()?.claims.jurisdiction ?? "";
   const start = params?.get("division") ?? home;
   const input = h("input", { id: "stats-division", name: "division", value: start, inputmode: "numeric", pattern: "[0-9]{12}", required: true });
-  const crumbs = h("nav", { id: "stats-trail", class: "row", "aria-label": "Division levels" });
-  const out = h("div", { id: "stats" }, notice("Loading…"));
+  const crumbs = h("nav", { id: "stats-trail", class: "row", "aria-label": t("divisionLevels") });
+  const out = h("div", { id: "stats" }, notice(t("loading")));
   const show = (code: string) => {
     input.value = code;
     void load(out, crumbs, home, code, show);
   };
   mount(
     root,
-    h("h1", {}, "Statistics 统计"),
+    h("h1", {}, t("statisticsTitle")),
     h(
       "form",
       {
@@ -243,8 +216,8 @@ export async function renderStatistics(root: HTMLElement, params?: URLSearchPara
           show(input.value.trim());
         },
       },
-      h("label", {}, "Division 区划 (12 digits)", input),
-      h("button", { type: "submit", id: "stats-submit" }, "Show 查看"),
+      h("label", {}, t("divisionCode"), input),
+      h("button", { type: "submit", id: "stats-submit" }, t("show")),
     ),
     crumbs,
     out,
@@ -260,11 +233,13 @@ async function load(
   show: (code: string) => void,
 ): Promise<void> {
   dropCharts();
-  if (!/^\d{12}$/.test(division)) return mount(out, notice("A division is a 12-digit code.", "error"));
-  mount(out, notice("Loading…"));
+  if (!/^\d{12}$/.test(division)) return mount(out, notice(t("divisionIs12"), "error"));
+  mount(out, notice(t("loading")));
+  // Over time needs read_statistics: a role without it is not offered that part at all.
+  const overTimeAllowed = can(cachedMe(), "read_statistics");
   const [counts, ...series] = await Promise.all([
     gql<{ classificationCounts: DivisionCounts[] }>(COUNTS, { division }),
-    ...GROUPS.map(([group]) => gql<{ statistics: StatPoint[] }>(SERIES, { division, group })),
+    ...(overTimeAllowed ? GROUPS.map(([group]) => gql<{ statistics: StatPoint[] }>(SERIES, { division, group })) : []),
   ]);
   const codes = [division, ...trail(home, division)];
   if (counts.data) codes.push(...counts.data.classificationCounts.map((d) => d.division));
@@ -283,17 +258,19 @@ async function load(
   const sections: Child[] = [byDivision(counts, division, known, show)];
   // One refusal for the whole over-time part when the role lacks read_statistics.
   const firstErr = series.map((s) => topLevelError(s)).find((e) => e);
-  if (firstErr && series.every((s) => topLevelError(s))) {
+  if (!overTimeAllowed) {
+    // nothing: the page offers what the role may read
+  } else if (firstErr && series.every((s) => topLevelError(s))) {
     sections.push(
       h(
         "section",
         { class: "card", id: "series-refused" },
-        h("h2", {}, "Over time 趋势"),
-        refused(firstErr, "read statistics over time (read_statistics)"),
+        h("h2", {}, t("overTime")),
+        refused(firstErr, t("whatStatistics")),
       ),
     );
   } else {
-    sections.push(h("div", { class: "stats-grid" }, GROUPS.map(([group, label], i) => overTime(group, label, series[i], known))));
+    sections.push(h("div", { class: "stats-grid" }, GROUPS.map(([group, label], i) => overTime(group, t(label), series[i], known))));
   }
   mount(out, sections);
   out.dataset.division = division;
@@ -306,10 +283,10 @@ function byDivision(
   show: (code: string) => void,
 ): HTMLElement {
   const section = h("section", { class: "card", id: "by-division", "aria-labelledby": "h-by-division" });
-  const title = h("h2", { id: "h-by-division" }, `Children by division 分区统计 — ${divisionLabel(division, known)}`);
+  const title = h("h2", { id: "h-by-division" }, t("byDivisionTitle", { division: divisionLabel(division, known) }));
   const err = topLevelError(r);
   if (err || !r.data) {
-    mount(section, title, err ? refused(err, "read classification counts (read_classification)") : notice("No data."));
+    mount(section, title, err ? refused(err, t("whatClassification")) : notice(t("noData")));
     return section;
   }
   const [total, ...below] = r.data.classificationCounts;
@@ -318,7 +295,7 @@ function byDivision(
     a === "children" ? -1 : b === "children" ? 1 : a.localeCompare(b),
   );
   if (rows.length === 0 || keys.length === 0) {
-    mount(section, title, notice("No children classified here yet: counts appear after a rescreen (Cases 个案 → Rescreen)."));
+    mount(section, title, notice(t("noChildrenClassified")));
     return section;
   }
   const value = (d: DivisionCounts, key: string) => d.counts.find((c) => c.key === key)?.count ?? 0;
@@ -328,28 +305,28 @@ function byDivision(
     head: [
       divisionLabel(d.division, known),
       !village && d.division !== division
-        ? [" ", h("button", { type: "button", class: "link drill", "data-division": d.division, onclick: () => show(d.division) }, "open 下级")]
+        ? [" ", h("button", { type: "button", class: "link drill", "data-division": d.division, onclick: () => show(d.division) }, t("openLower"))]
         : null,
     ],
     values: keys.map((k) => value(d, k)),
   }));
   if (total && below.length) {
-    tableRows.push({ attrs: { "data-division": "total", class: "total" }, head: "Total 合计", values: keys.map((k) => value(total, k)) });
+    tableRows.push({ attrs: { "data-division": "total", class: "total" }, head: t("total"), values: keys.map((k) => value(total, k)) });
   }
   mount(
     section,
     title,
     chart(
       "current",
-      "Children by division and category",
+      t("byDivisionChart"),
       "bar",
       rows.map((d) => known.get(d.division) || d.division),
       keys.map((k) => ({ key: k, values: rows.map((d) => value(d, k)) })),
     ),
     table(
       "current",
-      "Children by division and category (current classification)",
-      "Division",
+      t("byDivisionCaption"),
+      t("colDivision"),
       keys.map((k) => ({ key: k, label: keyLabel(k) })),
       tableRows,
     ),
@@ -365,19 +342,19 @@ function overTime(
 ): HTMLElement {
   const id = group.toLowerCase().replace("_", "-");
   const section = h("section", { class: "card", id: `series-${id}`, "aria-labelledby": `h-${id}` });
-  const title = h("h2", { id: `h-${id}` }, `${label} over time`);
+  const title = h("h2", { id: `h-${id}` }, t("labelOverTime", { label }));
   const err = topLevelError(r);
   if (err || !r.data) {
-    mount(section, title, err ? refused(err, "read statistics (read_statistics)") : notice("No data."));
+    mount(section, title, err ? refused(err, t("whatStatistics")) : notice(t("noData")));
     return section;
   }
   const points = r.data.statistics;
   if (points.length === 0) {
-    mount(section, title, notice("No snapshots yet: figures appear after the first classification run."));
+    mount(section, title, notice(t("noSnapshots")));
     return section;
   }
   const keys = [...new Set(points.flatMap((p) => p.counts.map((c) => c.key)))].sort();
-  const at = points.map((p) => new Date(p.takenAt).toLocaleString());
+  const at = points.map((p) => fmtDateTime(p.takenAt));
   const value = (p: StatPoint, key: string) => p.counts.find((c) => c.key === key)?.count ?? 0;
   const name = (k: string) => (group === "DIVISION" ? divisionLabel(k, known) : keyLabel(k));
   mount(
@@ -385,15 +362,15 @@ function overTime(
     title,
     chart(
       id,
-      `${label} over time`,
+      t("labelOverTime", { label }),
       points.length === 1 ? "bar" : "line",
       at,
       keys.map((k) => ({ key: group === "DIVISION" ? known.get(k) || k : k, values: points.map((p) => value(p, k)) })),
     ),
     table(
       id,
-      `${label}: children per snapshot`,
-      "Taken at",
+      t("perSnapshot", { label }),
+      t("takenAt"),
       keys.map((k) => ({ key: k, label: name(k) })),
       points.map((p, i) => ({ attrs: { "data-taken-at": p.takenAt }, head: at[i], values: keys.map((k) => value(p, k)) })),
     ),

@@ -1,22 +1,27 @@
-// The village supervisor's page (儿童督导员), made for a phone: record screening visits and file
+// The village supervisor's page (儿童主任), made for a phone: record screening visits and file
 // 强制报告 for the children of the village, with or without a connection. Entries go through the
 // device's outbox (offline.ts): sent at once when the server answers, kept and sent later when it
 // does not, and shown as a conflict to resolve when someone else changed the record meanwhile.
+// Only children are offered (under 18 on today's Beijing date), every one of them: the village's
+// children are read (villageChildren, 500 a request), kept on the device, and searched and paged here.
 
-import { errorText, gql, Offline, topLevelError } from "../api";
+import { errorText, gql, Offline, serverReachable, topLevelError } from "../api";
 import { formValue, h, mount, notice } from "../dom";
+import { code, fmtDateTime, t, todayBeijing } from "../i18n";
 import { type Entry, all, enqueue, flush, onQueueChange, registerSender, remove, update } from "../offline";
 import { current } from "../session";
-import { SITUATIONS } from "./reports";
+import { situations } from "./reports";
 import { VISITS, visitForm } from "./visits";
 
-interface Child {
+export interface Child {
   id: string;
   name: string | null;
   birthDate: string | null;
 }
 
 const CHILDREN_KEY = "shouhu.village.children";
+const ADULT_AGE = 18;
+const PAGE = 50;
 
 registerSender("report", async (entry) => {
   const r = await gql<{ fileMandatoryReport: { id: string; status: string | null } }>(
@@ -25,19 +30,41 @@ registerSender("report", async (entry) => {
   );
   const err = topLevelError(r) ?? r.errors.find((e) => !e.path || e.path.length <= 1);
   if (err) return { state: "failed", message: errorText(err) };
-  return { state: "sent", message: `Report ${r.data?.fileMandatoryReport.id ?? ""} sent to the police.` };
+  return { state: "sent", message: t("reportSent") };
 });
 
-/** The village's people, kept on the device so the forms work offline (names only as shown). */
+/** Age in whole years on `today` (YYYY-MM-DD); null when the birth date is not known. */
+export function ageOn(birth: string | null, today: string): number | null {
+  if (!birth || !/^\d{4}-\d{2}-\d{2}/.test(birth)) return null;
+  const years = Number(today.slice(0, 4)) - Number(birth.slice(0, 4));
+  return today.slice(5, 10) < birth.slice(5, 10) ? years - 1 : years;
+}
+
+/** Every child of the village, kept on the device so the forms work offline (names only). */
 async function children(): Promise<Child[]> {
   const session = current();
   if (!session) return [];
+  const today = todayBeijing();
   try {
-    const r = await gql<{ people: { edges: { node: Child }[] } }>(
-      `query Village($d: String!) { people(division: $d, first: 100) { edges { node { id name birthDate } } } }`,
-      { d: session.claims.jurisdiction },
-    );
-    const list = (r.data?.people.edges ?? []).map((e) => e.node);
+    const list: Child[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < 200; page++) {
+      const r: { data: { villageChildren: { edges: { node: Child }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } | null } =
+        await gql(
+          `query Village($d: String!, $after: String) { villageChildren(division: $d, first: 500, after: $after) {
+            edges { node { id name birthDate } } pageInfo { hasNextPage endCursor } } }`,
+          { d: session.claims.jurisdiction, after },
+        );
+      const people = r.data?.villageChildren;
+      if (!people) break;
+      for (const e of people.edges) {
+        const age = ageOn(e.node.birthDate, today);
+        if (age !== null && age < ADULT_AGE) list.push(e.node);
+      }
+      if (!people.pageInfo.hasNextPage || !people.pageInfo.endCursor) break;
+      after = people.pageInfo.endCursor;
+    }
+    list.sort((a, b) => (a.name ?? "").localeCompare(b.name ?? "", "zh-CN"));
     localStorage.setItem(CHILDREN_KEY, JSON.stringify(list));
     return list;
   } catch (err) {
@@ -46,67 +73,108 @@ async function children(): Promise<Child[]> {
   }
 }
 
-function age(birth: string | null): number | null {
-  if (!birth || !/^\d{4}/.test(birth)) return null;
-  return new Date().getFullYear() - Number(birth.slice(0, 4));
+function childLabel(c: Child): string {
+  return `${c.name ?? t("nameNotPermitted")}${c.birthDate ? ` · ${c.birthDate.slice(0, 4)}${t("bornSuffix")}` : ""}`;
 }
 
-export function childSelect(list: Child[], id: string): HTMLSelectElement {
-  const sorted = [...list].sort((a, b) => (age(a.birthDate) ?? 99) - (age(b.birthDate) ?? 99));
-  return h(
-    "select",
-    { name: "childId", id, required: true },
-    sorted.map((c) => h("option", { value: c.id }, `${c.name ?? "(name not permitted)"}${c.birthDate ? ` · ${c.birthDate.slice(0, 4)}` : ""}`)),
-  );
+/**
+ * A child picker for a phone: a search box (name or birth year), the matching children a page at
+ * a time in a select that starts on "no one chosen", and previous/next buttons.
+ */
+export function childPicker(list: Child[], id: string): HTMLElement {
+  let page = 0;
+  let matches = list;
+  const select = h("select", { name: "childId", id, required: true, "aria-describedby": `${id}-count` });
+  const count = h("span", { class: "hint", id: `${id}-count`, role: "status" });
+  const prev = h("button", { type: "button", class: "small", id: `${id}-prev`, onclick: () => show(page - 1) }, t("prevPage"));
+  const next = h("button", { type: "button", class: "small", id: `${id}-next`, onclick: () => show(page + 1) }, t("nextPage"));
+  const search = h("input", {
+    type: "search",
+    id: `${id}-search`,
+    class: "child-search",
+    placeholder: t("searchChild"),
+    "aria-label": t("searchChild"),
+    oninput: (e: Event) => {
+      const q = (e.target as HTMLInputElement).value.trim();
+      matches = q ? list.filter((c) => (c.name ?? "").includes(q) || (c.birthDate ?? "").startsWith(q)) : list;
+      show(0);
+    },
+  });
+  function show(n: number): void {
+    const pages = Math.max(1, Math.ceil(matches.length / PAGE));
+    page = Math.min(Math.max(0, n), pages - 1);
+    const chosen = select.value;
+    mount(
+      select,
+      h("option", { value: "" }, t("chooseChild")),
+      matches.slice(page * PAGE, (page + 1) * PAGE).map((c) => h("option", { value: c.id, selected: c.id === chosen }, childLabel(c))),
+    );
+    count.textContent = t("childrenCount", { n: matches.length, page: page + 1, pages });
+    prev.toggleAttribute("disabled", page === 0);
+    next.toggleAttribute("disabled", page >= pages - 1);
+  }
+  show(0);
+  return h("div", { class: "child-picker" }, search, select, h("div", { class: "pager" }, prev, count, next));
 }
 
 export async function renderVillage(root: HTMLElement): Promise<void> {
   const banner = h("div", { id: "connection" });
-  const showConnection = (): void =>
-    mount(
-      banner,
-      navigator.onLine ? null : h("p", { class: "offline-banner", role: "status" }, "Offline 离线: entries are kept on this phone and sent when the connection returns."),
-    );
+  const status = h("div", { id: "village-status" });
+  const showConnection = (): void => {
+    const online = serverReachable();
+    mount(banner, online ? null : h("p", { class: "offline-banner", role: "status" }, t("offlineBanner")));
+    // A "kept on this phone" note is only true while offline.
+    if (online) status.querySelector("[data-offline-note]")?.remove();
+  };
   window.addEventListener("online", showConnection);
   window.addEventListener("offline", showConnection);
+  window.addEventListener("shouhu:connection", showConnection);
   showConnection();
 
   const list = await children();
   const outbox = h("ul", { id: "outbox", class: "queue" });
-  const status = h("div", { id: "village-status" });
 
   const report = h(
     "form",
     { id: "report-form", class: "card" },
-    h("h2", {}, "File a report 强制报告"),
-    h("p", { class: "hint" }, "Goes to the police at once (第一时间). Call 110 in an emergency."),
-    h("label", {}, "Child 儿童", childSelect(list, "report-child")),
-    h("label", {}, "Situation 情形", h("select", { name: "situation", id: "report-situation" }, SITUATIONS.map(([v, l]) => h("option", { value: v }, l)))),
-    h("label", {}, "What you found 情况说明", h("textarea", { name: "summary", id: "report-summary", rows: 3, required: true, maxlength: 2000 })),
-    h("button", { type: "submit", id: "report-submit" }, "File report 提交报告"),
+    h("h2", {}, t("fileReport")),
+    h("p", { class: "hint" }, t("fileReportHint")),
+    h("label", { for: "report-child" }, t("child")),
+    childPicker(list, "report-child"),
+    h("label", {}, t("situation"), h("select", { name: "situation", id: "report-situation" }, situations().map(([v, l]) => h("option", { value: v }, l)))),
+    h("label", {}, t("whatYouFound"), h("textarea", { name: "summary", id: "report-summary", rows: 3, required: true, maxlength: 2000 })),
+    h("button", { type: "submit", id: "report-submit" }, t("submitReport")),
   );
   report.addEventListener("submit", async (e) => {
     e.preventDefault();
     const childId = formValue(report, "childId");
     const situation = formValue(report, "situation");
-    await enqueue("report", `强制报告 · ${situation.toLowerCase()} · ${childId}`, {
+    const child = list.find((c) => c.id === childId);
+    await enqueue("report", `${t("reportWord")} · ${code("situation", situation)} · ${child?.name ?? ""}`, {
       childId,
       situation,
       summary: formValue(report, "summary"),
-      observedOn: new Date().toISOString().slice(0, 10),
+      observedOn: todayBeijing(),
     });
     report.reset();
-    mount(status, notice(navigator.onLine ? "Report sent to the outbox." : "Offline: report kept on this phone.", "ok"));
+    note(status, serverReachable() ? t("reportQueued") : t("reportKeptOffline"), !serverReachable());
   });
 
   mount(
     root,
-    h("h1", {}, "Village 走访与报告"),
+    h("h1", {}, t("villageTitle")),
     banner,
     status,
+    list.length === 0 ? notice(t("noChildrenInVillage")) : null,
     VISITS.available ? visitForm(list, status) : null,
     report,
-    h("section", { class: "card" }, h("h2", {}, "Outbox 待发送"), h("button", { type: "button", id: "send-now", onclick: () => void flush() }, "Send now"), outbox),
+    h(
+      "section",
+      { class: "card" },
+      h("h2", {}, t("outbox")),
+      h("button", { type: "button", id: "send-now", onclick: () => void flush() }, t("sendNow")),
+      outbox,
+    ),
   );
   const redraw = async (): Promise<void> => mount(outbox, (await all()).map((entry) => outboxItem(entry)));
   const stop = onQueueChange(() => void redraw());
@@ -114,6 +182,9 @@ export async function renderVillage(root: HTMLElement): Promise<void> {
   const observer = new MutationObserver(() => {
     if (!document.body.contains(outbox)) {
       stop();
+      window.removeEventListener("shouhu:connection", showConnection);
+      window.removeEventListener("online", showConnection);
+      window.removeEventListener("offline", showConnection);
       observer.disconnect();
     }
   });
@@ -121,23 +192,31 @@ export async function renderVillage(root: HTMLElement): Promise<void> {
   await redraw();
 }
 
+/** A status note; one about keeping work offline is marked so reconnecting clears it. */
+export function note(status: HTMLElement, message: string, offline: boolean): void {
+  const el = notice(message, "ok");
+  if (offline) el.dataset.offlineNote = "1";
+  mount(status, el);
+}
+
 function outboxItem(entry: Entry): HTMLElement {
   return h(
     "li",
     { "data-entry": entry.key, "data-state": entry.state, "data-kind": entry.kind },
-    h("span", { class: `badge ${entry.state}` }, entry.state),
+    h("span", { class: `badge ${entry.state}` }, code("outbox", entry.state)),
     " ",
     entry.title,
+    h("small", { class: "hint" }, ` ${fmtDateTime(entry.createdAt)}`),
     entry.message ? h("div", { class: "hint" }, entry.message) : null,
     entry.state === "conflict" && VISITS.available ? VISITS.conflictView(entry) : null,
     entry.state === "failed"
       ? h(
           "div",
           { class: "row" },
-          h("button", { type: "button", class: "retry", onclick: () => void update({ ...entry, state: "queued", message: undefined }).then(flush) }, "Retry"),
-          h("button", { type: "button", class: "discard", onclick: () => void remove(entry.key) }, "Discard"),
+          h("button", { type: "button", class: "retry", onclick: () => void update({ ...entry, state: "queued", message: undefined }).then(flush) }, t("retry")),
+          h("button", { type: "button", class: "discard", onclick: () => void remove(entry.key) }, t("discard")),
         )
       : null,
-    entry.state === "sent" ? h("button", { type: "button", class: "link clear", onclick: () => void remove(entry.key) }, "clear") : null,
+    entry.state === "sent" ? h("button", { type: "button", class: "link clear", onclick: () => void remove(entry.key) }, t("clearEntry")) : null,
   );
 }

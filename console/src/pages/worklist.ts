@@ -6,6 +6,9 @@
 import { gql, topLevelError } from "../api";
 import { type Child, h, mount, notice } from "../dom";
 import { href } from "../router";
+import { code, fmtDate, fmtDateTime, t } from "../i18n";
+import { reasonLine } from "../i18n/evidence";
+import { agencyNames, can, cachedMe } from "../me";
 import { current } from "../session";
 import { divisionLabel, divisionNames, keyLabel, refused } from "./statistics";
 
@@ -65,15 +68,17 @@ const CASES = `query MyCases($openOnly: Boolean!) {
 }`;
 
 function when(iso: string | null): string {
-  return iso ? new Date(iso).toLocaleString() : "—";
+  return fmtDateTime(iso);
 }
 
 function childLink(id: string, label: string | null): HTMLElement {
-  return h("a", { href: href(`person/${encodeURIComponent(id)}`), class: "person-link" }, label ?? id);
+  return h("a", { href: href(`person/${encodeURIComponent(id)}`), class: "person-link" }, label ?? t("nameNotPermitted"));
 }
 
 export async function renderWorklist(root: HTMLElement): Promise<void> {
   const session = current();
+  const me = cachedMe();
+  const screeningAllowed = can(me, "read_worklist");
   const home = session?.claims.jurisdiction ?? "";
   const divisionInput = h("input", {
     id: "wl-division",
@@ -83,11 +88,11 @@ export async function renderWorklist(root: HTMLElement): Promise<void> {
     pattern: "[0-9]{12}",
     required: true,
   });
-  const ruleSelect = h("select", { id: "wl-rule", name: "rule" }, h("option", { value: "" }, "All rules 全部"));
-  const screening = h("div", { id: "worklist" }, notice("Loading…"));
+  const ruleSelect = h("select", { id: "wl-rule", name: "rule" }, h("option", { value: "" }, t("allRules")));
+  const screening = h("div", { id: "worklist" }, notice(t("loading")));
   const status = h("div", { id: "wl-status" });
-  const steps = h("div", { id: "steps" }, notice("Loading…"));
-  const cases = h("div", { id: "cases" }, notice("Loading…"));
+  const steps = h("div", { id: "steps" }, notice(t("loading")));
+  const cases = h("div", { id: "cases" }, notice(t("loading")));
   const openOnly = h("input", { type: "checkbox", id: "cases-open-only", checked: true });
 
   const state = { division: home, rule: "", shown: PAGE };
@@ -106,19 +111,20 @@ export async function renderWorklist(root: HTMLElement): Promise<void> {
         void reload();
       },
     },
-    h("label", {}, "Division 区划 (12 digits)", divisionInput),
-    h("label", {}, "Rule 规则", ruleSelect),
-    h("button", { type: "submit", id: "wl-submit" }, "Show 查看"),
+    h("label", {}, t("divisionCode"), divisionInput),
+    h("label", {}, t("rule"), ruleSelect),
+    h("button", { type: "submit", id: "wl-submit" }, t("show")),
     h(
       "button",
       {
         type: "button",
         id: "wl-recompute",
-        title: "Reclassify and rescreen every child of the division from the current facts",
+        title: t("rescreenTitle"),
+        hidden: !can(me, "recompute_classification"),
         onclick: async (e: Event) => {
           const button = e.currentTarget as HTMLButtonElement;
           button.disabled = true;
-          mount(status, notice("Rescreening…"));
+          mount(status, notice(t("rescreening")));
           try {
             const division = divisionInput.value.trim();
             const r = await gql<{ recomputeClassification: { children: number; seconds: number } }>(RECOMPUTE, {
@@ -126,11 +132,11 @@ export async function renderWorklist(root: HTMLElement): Promise<void> {
             });
             const err = topLevelError(r) ?? r.errors[0];
             if (err || !r.data) {
-              mount(status, err ? refused(err, "rescreen a division (recompute_classification)") : notice("No data.", "error"));
+              mount(status, err ? refused(err, t("whatRescreen")) : notice(t("noData"), "error"));
               return;
             }
             const done = r.data.recomputeClassification;
-            mount(status, notice(`Rescreened ${done.children} ${done.children === 1 ? "child" : "children"} in ${done.seconds.toFixed(2)} s.`, "ok"));
+            mount(status, notice(t("rescreened", { n: done.children, s: done.seconds.toFixed(2) }), "ok"));
             state.division = division;
             state.rule = "";
             state.shown = PAGE;
@@ -140,17 +146,19 @@ export async function renderWorklist(root: HTMLElement): Promise<void> {
           }
         },
       },
-      "Rescreen 重新排查",
+      t("rescreen"),
     ),
   );
 
   mount(
     root,
-    h("h1", {}, "Cases 个案"),
-    h(
+    h("h1", {}, t("casesTitle")),
+    !screeningAllowed
+      ? null
+      : h(
       "section",
       { class: "card", "aria-labelledby": "h-screening" },
-      h("h2", { id: "h-screening" }, "Screening worklist 预警排查"),
+      h("h2", { id: "h-screening" }, t("screeningWorklist")),
       form,
       status,
       screening,
@@ -163,24 +171,24 @@ export async function renderWorklist(root: HTMLElement): Promise<void> {
           state.shown += PAGE;
           void reload();
         },
-      }, "Show more 更多"),
+      }, t("showMore")),
     ),
     h(
       "section",
       { class: "card", "aria-labelledby": "h-steps" },
-      h("h2", { id: "h-steps" }, "My open steps 待办 (deadlines)"),
+      h("h2", { id: "h-steps" }, t("myOpenSteps")),
       steps,
     ),
     h(
       "section",
       { class: "card", "aria-labelledby": "h-cases" },
-      h("h2", { id: "h-cases" }, "Protection cases 保护个案"),
-      h("label", { class: "inline" }, openOnly, "Open cases only 仅在办"),
+      h("h2", { id: "h-cases" }, t("protectionCases")),
+      h("label", { class: "inline" }, openOnly, t("openOnly")),
       cases,
     ),
   );
   openOnly.addEventListener("change", () => void loadCases(cases, steps, openOnly.checked));
-  await Promise.all([reload(), loadCases(cases, steps, true)]);
+  await Promise.all([screeningAllowed ? reload() : Promise.resolve(), loadCases(cases, steps, true)]);
 }
 
 async function loadWorklist(
@@ -190,8 +198,8 @@ async function loadWorklist(
 ): Promise<void> {
   const more = document.getElementById("wl-more");
   if (more) more.hidden = true;
-  if (!/^\d{12}$/.test(state.division)) return mount(out, notice("A division is a 12-digit code.", "error"));
-  mount(out, notice("Loading…"));
+  if (!/^\d{12}$/.test(state.division)) return mount(out, notice(t("divisionIs12"), "error"));
+  mount(out, notice(t("loading")));
   const r = await gql<{ worklist: Worklist }>(WORKLIST, {
     division: state.division,
     rule: state.rule || null,
@@ -204,33 +212,33 @@ async function loadWorklist(
     // A role without the worklist has nothing to filter or rescreen here.
     const filter = document.getElementById("worklist-filter");
     if (filter && err?.extensions?.reason === "capability_missing") filter.hidden = true;
-    return mount(out, err ? refused(err, "read the screening worklist (read_worklist)") : notice("No data."));
+    return mount(out, err ? refused(err, t("whatWorklist")) : notice(t("noData")));
   }
   const wl = r.data.worklist;
   const names = await divisionNames([wl.division, ...wl.entries.map((e) => e.division)]);
 
   // The rule filter offers the rules that hold somewhere in the division, with their counts.
   const chosen = state.rule;
-  mount(ruleSelect, h("option", { value: "" }, "All rules 全部"));
+  mount(ruleSelect, h("option", { value: "" }, t("allRules")));
   for (const { key, count } of wl.byRule) {
-    ruleSelect.append(h("option", { value: key, selected: key === chosen }, `${key} (${count})`));
+    ruleSelect.append(h("option", { value: key, selected: key === chosen }, `${code("rule", key)}（${count}）`));
   }
   if (chosen && !wl.byRule.some((b) => b.key === chosen)) {
-    ruleSelect.append(h("option", { value: chosen, selected: true }, `${chosen} (0)`));
+    ruleSelect.append(h("option", { value: chosen, selected: true }, `${code("rule", chosen)}（0）`));
   }
 
   const summary = h(
     "p",
     { class: "hint", id: "wl-summary" },
-    `${wl.total} ${wl.total === 1 ? "child" : "children"} at risk in ${divisionLabel(wl.division, names)}`,
-    chosen ? ` under rule ${chosen}` : "",
-    ", highest priority first.",
+    t("worklistSummary", { n: wl.total, division: divisionLabel(wl.division, names) }),
+    chosen ? t("underRule", { rule: code("rule", chosen) }) : "",
+    t("highestFirst"),
   );
   if (wl.entries.length === 0) {
     return mount(
       out,
       summary,
-      notice("No child on the worklist. If facts changed recently, Rescreen 重新排查 reclassifies the division."),
+      notice(t("noChildOnWorklist")),
     );
   }
   mount(
@@ -239,11 +247,11 @@ async function loadWorklist(
     h(
       "table",
       { class: "list", id: "worklist-table" },
-      h("caption", { class: "sr-only" }, "Children at risk, with the screening rules that hold for each"),
+      h("caption", { class: "sr-only" }, t("worklistCaption")),
       h(
         "thead",
         {},
-        h("tr", {}, ["Priority", "Child", "Division", "Categories", "Reasons 原因", "Last visit"].map((c) => h("th", { scope: "col" }, c))),
+        h("tr", {}, [t("colPriority"), t("colChild"), t("colDivision"), t("colCategories"), t("colReasons"), t("colLastVisit")].map((c) => h("th", { scope: "col" }, c))),
       ),
       h(
         "tbody",
@@ -262,10 +270,10 @@ async function loadWorklist(
               h(
                 "ul",
                 { class: "reason-list" },
-                e.reasons.map((line) => h("li", { class: "reason-zh" }, line)),
+                e.reasons.map((line) => h("li", { class: "reason-zh", "data-raw": line }, reasonLine(line))),
               ),
             ),
-            h("td", {}, e.lastVisit ?? h("span", { class: "empty" }, "never 未走访")),
+            h("td", {}, e.lastVisit ? fmtDate(e.lastVisit) : h("span", { class: "empty" }, t("neverVisited"))),
           ),
         ),
       ),
@@ -282,14 +290,15 @@ async function loadCases(casesOut: HTMLElement, stepsOut: HTMLElement, openOnly:
   const childOf = new Map<string, Case>();
   const cerr = topLevelError(cr);
   if (cerr || !cr.data) {
-    mount(casesOut, cerr ? refused(cerr, "read protection cases") : notice("No data."));
+    mount(casesOut, cerr ? refused(cerr, t("whatCases")) : notice(t("noData")));
   } else {
     for (const c of cr.data.protectionCases) childOf.set(c.id, c);
-    mount(casesOut, casesTable(cr.data.protectionCases));
+    const agencies = await agencyNames(cr.data.protectionCases.map((c) => c.agencyId));
+    mount(casesOut, casesTable(cr.data.protectionCases, agencies));
   }
   const serr = topLevelError(sr);
   if (serr || !sr.data) {
-    mount(stepsOut, serr ? refused(serr, "read case steps") : notice("No data."));
+    mount(stepsOut, serr ? refused(serr, t("whatSteps")) : notice(t("noData")));
   } else {
     mount(stepsOut, stepsTable(sr.data.myOpenSteps, childOf));
   }
@@ -298,17 +307,17 @@ async function loadCases(casesOut: HTMLElement, stepsOut: HTMLElement, openOnly:
 }
 
 function stepsTable(steps: Step[], cases: Map<string, Case>): Child {
-  if (steps.length === 0) return notice("No open steps for your agency.");
+  if (steps.length === 0) return notice(t("noOpenSteps"));
   const overdue = steps.filter((s) => s.overdue).length;
   return [
     overdue
-      ? h("p", { class: "notice error", role: "alert", id: "steps-overdue" }, `${overdue} overdue ${overdue === 1 ? "step" : "steps"} 逾期`)
+      ? h("p", { class: "notice error", role: "alert", id: "steps-overdue" }, t("overdueSteps", { n: overdue }))
       : null,
     h(
       "table",
       { class: "list", id: "steps-table" },
-      h("caption", { class: "sr-only" }, "Open steps of your agency, earliest deadline first"),
-      h("thead", {}, h("tr", {}, ["Due 期限", "Step", "Case", "Child", "State"].map((c) => h("th", { scope: "col" }, c)))),
+      h("caption", { class: "sr-only" }, t("stepsCaption")),
+      h("thead", {}, h("tr", {}, [t("colDue"), t("colStep"), t("colCase"), t("colChild"), t("colState")].map((c) => h("th", { scope: "col" }, c)))),
       h(
         "tbody",
         {},
@@ -317,11 +326,11 @@ function stepsTable(steps: Step[], cases: Map<string, Case>): Child {
           return h(
             "tr",
             { "data-step": s.id, "data-case": s.caseId, class: s.overdue ? "overdue" : "" },
-            h("td", { class: "due" }, when(s.dueAt), s.overdue ? h("span", { class: "badge failed" }, " overdue 逾期") : null),
-            h("td", { class: "kind" }, s.kind ?? "—"),
-            h("td", {}, h("code", {}, s.caseId), c?.situation ? ` ${c.situation}` : ""),
+            h("td", { class: "due" }, when(s.dueAt), s.overdue ? h("span", { class: "badge failed" }, t("overdue")) : null),
+            h("td", { class: "kind", "data-code": s.kind ?? "" }, code("step", s.kind)),
+            h("td", { title: s.caseId }, c?.situation ? code("situation", c.situation) : t("caseOther"), c?.openedAt ? h("small", {}, ` ${fmtDate(c.openedAt)}`) : null),
             h("td", {}, c ? childLink(c.childId, c.child?.name ?? null) : "—"),
-            h("td", {}, s.status ?? "—"),
+            h("td", {}, code("stepStatus", s.status)),
           );
         }),
       ),
@@ -329,16 +338,16 @@ function stepsTable(steps: Step[], cases: Map<string, Case>): Child {
   ];
 }
 
-function casesTable(rows: Case[]): Child {
-  if (rows.length === 0) return notice("No protection cases for your agency.");
+function casesTable(rows: Case[], agencies: Map<string, string>): Child {
+  if (rows.length === 0) return notice(t("noCases"));
   return h(
     "table",
     { class: "list", id: "cases-table" },
-    h("caption", { class: "sr-only" }, "Protection cases your agency handles or took part in"),
+    h("caption", { class: "sr-only" }, t("casesCaption")),
     h(
       "thead",
       {},
-      h("tr", {}, ["Opened", "Child", "Situation", "Status", "Risk", "Lead agency"].map((c) => h("th", { scope: "col" }, c))),
+      h("tr", {}, [t("colOpened"), t("colChild"), t("colSituation"), t("colStatus"), t("colRisk"), t("colLeadAgency")].map((c) => h("th", { scope: "col" }, c))),
     ),
     h(
       "tbody",
@@ -349,10 +358,10 @@ function casesTable(rows: Case[]): Child {
           { "data-case": c.id, "data-child": c.childId },
           h("td", {}, when(c.openedAt)),
           h("td", {}, childLink(c.childId, c.child?.name ?? null)),
-          h("td", { class: "situation" }, c.situation ?? "—"),
-          h("td", { class: "status" }, c.status ?? "—"),
-          h("td", {}, c.riskLevel ?? "—"),
-          h("td", {}, c.agencyId ?? "—"),
+          h("td", { class: "situation", "data-code": c.situation ?? "" }, code("situation", c.situation)),
+          h("td", { class: "status", "data-code": c.status ?? "" }, code("caseStatus", c.status)),
+          h("td", {}, code("risk", c.riskLevel)),
+          h("td", { title: c.agencyId ?? "" }, c.agencyId ? agencies.get(c.agencyId) ?? t("unnamedAgency") : "—"),
         ),
       ),
     ),

@@ -1,0 +1,146 @@
+"""Every page as every role, in zh-CN (the default): no raw code, id, UTC timestamp or English-only
+text on screen, and axe-core finds no serious or critical accessibility violation.
+
+The pages are reached the way a user reaches them (sign in, then the navigation the role is
+offered); a page a role is not offered must not be in its navigation at all.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import ARTIFACTS, PHONE, ROOT, Server
+from tests.browser.test_console import CHILD, session, sign_in
+
+AXE = ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
+WIDE = {"width": 1366, "height": 900}
+
+# role: (purpose, pages it must be offered, pages it must not be offered)
+ROLES: dict[str, tuple[str, set[str], set[str]]] = {
+    "civil": ("case_work", {"worklist", "statistics", "search"}, {"audit", "reports"}),
+    "township": ("case_work", {"worklist", "village", "search"}, {"audit", "network"}),
+    "village": ("screening", {"village", "search"}, {"audit", "reports", "network"}),
+    "police": ("mandatory_report", {"reports", "worklist", "search"}, {"audit", "village", "network"}),
+    "court": ("case_work", {"worklist", "search"}, {"audit", "reports", "village"}),
+    "analyst": ("statistics", {"network", "statistics", "search"}, {"audit", "reports", "village"}),
+    "auditor": ("audit", {"audit", "statistics", "search"}, {"reports", "village", "worklist"}),
+    "school": ("case_work", {"search"}, {"audit", "reports", "village", "network"}),
+    "doctor": ("case_work", {"search"}, {"audit", "reports", "village", "network"}),
+}
+
+# What must never be on screen in zh-CN mode.
+RAW = [
+    (re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b"), "snake_case code"),
+    (re.compile(r"\b(?:person|household|visit|division):[\w~-]+"), "record id"),
+    (re.compile(r"\b(?:case|rpt|step)-[0-9a-f]{8,}"), "workflow id"),
+    (re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}"), "ISO timestamp"),
+    (re.compile(r"[+-]00:00\b"), "UTC offset"),
+    (re.compile(r"未收录的代码"), "code missing from the catalogue"),
+]
+
+# Visible text nodes, outside <code> (GraphQL operation names an auditor needs verbatim) and
+# outside elements that declare another language (the 'English' switch, pinyin).
+TEXTS = """() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    const text = n.textContent.trim();
+    if (!text || !el) continue;
+    if (el.closest('code, script, style, [hidden], details:not([open]) > :not(summary)')) continue;
+    const lang = el.closest('[lang]');
+    if (lang && lang !== document.documentElement && !lang.lang.startsWith('zh')) continue;
+    const style = getComputedStyle(el);
+    if (style.display === 'none' || style.visibility === 'hidden') continue;
+    const shown = el.closest('.sr-only') !== null || el.getClientRects().length > 0;
+    if (!shown && el.tagName !== 'OPTION') continue;
+    out.push(text);
+  }
+  return out;
+}"""
+
+ENGLISH = re.compile(r"[A-Za-z]{3,}")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def problems(texts: list[str]) -> list[str]:
+    found = []
+    for text in texts:
+        for pattern, what in RAW:
+            if pattern.search(text):
+                found.append(f"{what}: {text!r}")
+        if ENGLISH.search(text) and not CJK.search(text):
+            found.append(f"English-only: {text!r}")
+    return found
+
+
+def axe(page: Page) -> list[dict[str, Any]]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async () => (await axe.run(document, { resultTypes: ['violations'] })).violations"
+    )
+    return [v for v in result if v["impact"] in ("serious", "critical")]
+
+
+def settle(page: Page) -> None:
+    """Wait until no 'loading' notice is left on the page."""
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#app .notice:has-text('正在加载')")).to_have_count(0, timeout=15000)
+    expect(page.locator("#app .notice:has-text('正在校验')")).to_have_count(0, timeout=15000)
+
+
+# Every role at 1366 px; the village supervisor, and the roles most likely to work from a phone,
+# also at 390 px, where no page may be wider than the screen.
+CASES = [(r, "wide") for r in sorted(ROLES) if r != "village"] + [
+    (r, "phone") for r in ("village", "police", "township", "civil", "auditor")
+]
+
+
+@pytest.mark.parametrize(("role", "size"), CASES, ids=[f"{r}-{s}" for r, s in CASES])
+def test_every_page_in_chinese_without_raw_codes_and_accessible(
+    browser: Browser, server: Server, role: str, size: str
+) -> None:
+    purpose, offered, not_offered = ROLES[role]
+    shots = ARTIFACTS / "walk" / f"{role}-{size}"
+    shots.mkdir(parents=True, exist_ok=True)
+    found: dict[str, list[str]] = {}
+    violations: dict[str, list[str]] = {}
+    phone = size == "phone"
+    viewport = PHONE if phone else WIDE
+    # bypass_csp: only so that the test can inject axe-core; the app's own policy is checked
+    # by the other browser tests.
+    with session(browser, server, viewport=viewport, bypass_csp=True) as (_, page, _w):
+        sign_in(page, server, role, purpose)
+        nav = set(page.locator("#top nav a").evaluate_all("els => els.map(e => e.dataset.nav)"))
+        assert offered <= nav, (role, nav)
+        assert not (not_offered & nav), (role, nav)
+        pages = [f"/console/{p}" for p in sorted(nav)] + [f"/console/person/{CHILD.replace(':', '%3A')}"]
+        for url in pages:
+            page.goto(url)
+            settle(page)
+            name = url.rsplit("/", 1)[-1].replace("%3A", "-")
+            page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+            found[url] = problems(page.evaluate(TEXTS))
+            violations[url] = [f"{v['id']} ({v['impact']}): {v['help']}" for v in axe(page)]
+            if phone:
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= PHONE["width"], (url, width)
+    assert {u: p for u, p in found.items() if p} == {}, found
+    assert {u: v for u, v in violations.items() if v} == {}, violations
+
+
+def test_the_walk_catches_raw_codes_and_english() -> None:
+    """The checks themselves: each kind of leak is caught, Chinese text passes."""
+    assert problems(["脱离监护单独居住生活", "甲*", "2026-12-06 08:30", "D1001"]) == []
+    leaks = ["living_alone", "person:4d13aec0", "2023-09-27T16:00:00+00:00", "Sign in", "case-0123456789ab"]
+    for leak in leaks:
+        assert problems([leak]), leak
+
+
+def test_axe_is_installed() -> None:
+    assert Path(AXE).is_file(), "npm install --prefix console (axe-core is a devDependency)"

@@ -1,0 +1,65 @@
+"""`villageChildren`: the phone page's list — every child of the village (paged), no adult, and
+nothing outside the caller's scope."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from graph.model import node_id
+from graph.records import NodeRecord
+from tests.api_fixtures import Api, serve
+from tests.contract.test_graph_store import HUKOU, VILLAGE
+from tests.screening_support import data, error, store_of
+
+QUERY = """query($d: String!, $first: Int!, $after: String) {
+  villageChildren(division: $d, first: $first, after: $after) {
+    edges { node { id name birthDate } } pageInfo { hasNextPage endCursor } } }"""
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    for a in serve(tmp_path_factory.mktemp("village-children")):
+        year = date.today().year
+        people = [
+            NodeRecord(
+                node_id("Person", f"kid-{i:03d}"),
+                {"division": VILLAGE, "name": f"丙{i}", "birth_date": f"{year - 1 - i % 16}-01-01"},
+                HUKOU,
+            )
+            for i in range(25)
+        ] + [
+            NodeRecord(
+                node_id("Person", f"grown-{i}"),
+                {"division": VILLAGE, "name": f"丁{i}", "birth_date": f"{year - 19 - i}-01-01"},
+                HUKOU,
+            )
+            for i in range(3)
+        ]
+        store_of(a).upsert_nodes(people)
+        yield a
+
+
+def test_every_child_page_by_page_and_no_adult(api: Api) -> None:
+    seen: list[str] = []
+    after = None
+    for _ in range(10):
+        page = data(
+            api.gql("village", QUERY, {"d": VILLAGE, "first": 10, "after": after}, purpose="screening")
+        )
+        conn = page["villageChildren"]
+        seen += [e["node"]["id"] for e in conn["edges"]]
+        if not conn["pageInfo"]["hasNextPage"]:
+            break
+        after = conn["pageInfo"]["endCursor"]
+    # 25 children and the family's child (甲乙, born 2015); her parents have no birth date.
+    expected = {f"person:kid-{i:03d}" for i in range(25)} | {"person:child"}
+    assert set(seen) == expected and len(seen) == len(expected), seen
+    assert not any(s.startswith("person:grown") for s in seen)
+
+
+def test_another_villages_supervisor_is_refused(api: Api) -> None:
+    e = error(api.gql("village2", QUERY, {"d": VILLAGE, "first": 10, "after": None}, purpose="screening"))
+    assert e["extensions"] == {"code": "FORBIDDEN", "reason": "out_of_scope"}

@@ -160,7 +160,7 @@ def test_sync_killed_at_eleven_points_ends_with_the_uninterrupted_graph(
     got, names = content_hash(data)
     assert got == want
     expected = classification(reference, ref_names)
-    assert len(expected) > 500
+    assert len(expected) > 300  # 388 children classified in this county
     assert classification(data, names) == expected
 
 

@@ -93,10 +93,11 @@ def release(info: Any, decl: Declaration, value: Any) -> Any:
         return value
     policy: Policy = guard.policy
     try:
-        if decl.kind is not None and decl.prop is not None:
-            if guard.decide(decl.kind, decl.prop) == "allow":
+        kind, prop = decl.kind, decl.prop
+        if kind is not None and prop is not None:
+            if guard.decide(kind, prop) == "allow":
                 return value
-            return _mask_value(lambda v: policy.mask(decl.kind, decl.prop, v), value)
+            return _mask_value(lambda v: policy.mask(kind, prop, v), value)
         if guard.decide_field(decl.type_name, decl.field_name) == "allow":
             return value
         if value is not None and policy.masks_to_pseudonym(decl.type_name, decl.field_name):

@@ -241,3 +241,45 @@ def test_the_user_is_told_before_and_when_the_session_expires(
         expect(page.locator("#signin")).to_be_visible()
         expect(page.locator("#session-expired")).to_contain_text("登录已到期")
         shots(page, "session-expired")
+
+
+def test_police_accept_a_report_take_emergency_measures_and_notify_the_township(
+    browser: Browser, server: Server, shots: Shots
+) -> None:
+    """强制报告 → 受理 in the inbox → 应急处置 on the Cases page, a refusal explained in Chinese,
+    → 通报乡镇; the township then has the assessment to do."""
+    filed = ok(
+        server,
+        "school",
+        "mutation($i: FileReportInput!) { fileMandatoryReport(input: $i) { id caseId } }",
+        {"i": {"childId": CHILD, "situation": "MISSING", "summary": "放学后未回家，家中无人"}},
+    )["fileMandatoryReport"]
+    case_id = filed["caseId"]
+    with session(browser, server, viewport=WIDE) as (_, page, _w):
+        sign_in(page, server, "police", "emergency_response")
+        row = page.locator(f"#inbox-table tr[data-report='{filed['id']}']")
+        expect(row.locator(".deadline")).to_contain_text("分钟")
+        row.locator(".report-acceptReport").click()
+        expect(row.locator(".status")).to_have_text("已受理")
+        shots(page, "police-accepted")
+
+        page.click("[data-nav=worklist]")
+        actions = page.locator(f"#cases-table .case-actions[data-case='{case_id}']")
+        expect(actions).to_be_visible()
+        # Out of order: the child cannot be "found" before the search started; said in Chinese.
+        actions.locator("select.measure").select_option("child_found")
+        actions.locator(".record-measure").click()
+        said = page.locator("#case-action-status")
+        expect(said.locator(".notice.error")).to_contain_text("须先完成：启动儿童失踪快速查找机制")
+        shots(page, "measure-refused")
+        measures = (("missing_search_started", "启动儿童失踪快速查找机制"), ("child_found", "儿童已找到"))
+        for measure, words in measures:
+            actions.locator("select.measure").select_option(measure)
+            actions.locator(".record-measure").click()
+            expect(said.locator(".notice.ok")).to_have_text(f"已记录：{words}。")
+        page.locator(f"#cases-table .case-actions[data-case='{case_id}'] .notify-township").click()
+        case_row = page.locator(f"#cases-table tr[data-case='{case_id}']")
+        expect(case_row.locator(".status")).to_have_text("待评估")
+        shots(page, "township-notified")
+    steps = ok(server, "township", "{ myOpenSteps { caseId kind } }")["myOpenSteps"]
+    assert {"caseId": case_id, "kind": "assess"} in steps, steps

@@ -209,6 +209,13 @@ export const MESSAGES = {
   colStatus: ["状态", "Status"],
   colRisk: ["风险等级", "Risk"],
   colLeadAgency: ["承办单位", "Lead agency"],
+  colActionsCase: ["应急处置", "Emergency response"],
+  recordMeasure: ["记录措施", "Record measure"],
+  notifyTownship: ["通报乡镇", "Notify township"],
+  measureRecorded: ["已记录：{action}。", "Recorded: {action}."],
+  townshipNotified: ["已通报乡镇，乡镇须开展评估。", "The township is notified and must assess."],
+  needsFirst: ["须先完成：{list}", "needs first: {list}"],
+  emergencyMeasure: ["措施", "Measure"],
   // police inbox
   reportsTitle: ["强制报告", "Mandatory reports"],
   reportsHint: ["接到报告后应立即签收并在时限内受理；受理后开展应急处置。", "Acknowledge at once and accept within the deadline; emergency measures follow acceptance."],

@@ -3,7 +3,7 @@
 // section asks the API on its own, so a role refused one (say the police, who have no
 // read_worklist) still sees the others, with the refusal said in words.
 
-import { gql, topLevelError } from "../api";
+import { errorText, type GqlError, gql, topLevelError } from "../api";
 import { type Child, h, mount, notice } from "../dom";
 import { href } from "../router";
 import { code, fmtDate, fmtDateTime, t } from "../i18n";
@@ -184,6 +184,7 @@ export async function renderWorklist(root: HTMLElement): Promise<void> {
       { class: "card", "aria-labelledby": "h-cases" },
       h("h2", { id: "h-cases" }, t("protectionCases")),
       h("label", { class: "inline" }, openOnly, t("openOnly")),
+      h("div", { id: "case-action-status" }),
       cases,
     ),
   );
@@ -294,7 +295,7 @@ async function loadCases(casesOut: HTMLElement, stepsOut: HTMLElement, openOnly:
   } else {
     for (const c of cr.data.protectionCases) childOf.set(c.id, c);
     const agencies = await agencyNames(cr.data.protectionCases.map((c) => c.agencyId));
-    mount(casesOut, casesTable(cr.data.protectionCases, agencies));
+    mount(casesOut, casesTable(cr.data.protectionCases, agencies, () => loadCases(casesOut, stepsOut, openOnly)));
   }
   const serr = topLevelError(sr);
   if (serr || !sr.data) {
@@ -338,8 +339,77 @@ function stepsTable(steps: Step[], cases: Map<string, Case>): Child {
   ];
 }
 
-function casesTable(rows: Case[], agencies: Map<string, string>): Child {
+/** Measures that need nothing beyond the case (the others ask for a person, place or severity). */
+const SIMPLE_MEASURES = [
+  "order_parents_back",
+  "admonish_parents",
+  "contact_parents",
+  "parents_unreachable",
+  "missing_search_started",
+  "child_found",
+  "harm_stopped",
+  "evidence_collected",
+];
+
+/** A workflow refusal in words, with what must come first when the server names it. */
+function refusal(err: GqlError): string {
+  const first = /needs (.+) first/.exec(err.message);
+  const list = first ? first[1].split(/,\s*/).map((a) => code("emergencyAction", a.trim())).join("、") : "";
+  return list ? `${errorText(err)}（${t("needsFirst", { list })}）` : errorText(err);
+}
+
+/** 应急处置 for one case: record a measure, then notify the township (通报). */
+function emergencyActions(c: Case, reload: () => Promise<void>): HTMLElement | null {
+  if (c.status !== "emergency_response" || !can(cachedMe(), "record_emergency_action")) return null;
+  const out = h("div", { class: "case-status" });
+  const select = h(
+    "select",
+    { class: "measure", "aria-label": t("emergencyMeasure") },
+    SIMPLE_MEASURES.map((a) => h("option", { value: a }, code("emergencyAction", a))),
+  );
+  const act = async (mutation: string, variables: Record<string, unknown>, done: string): Promise<void> => {
+    // Said above the table, which is redrawn after a change.
+    const target = document.getElementById("case-action-status") ?? out;
+    const r = await gql<Record<string, unknown>>(mutation, variables);
+    const err = topLevelError(r) ?? r.errors[0];
+    if (err) return mount(target, notice(refusal(err), "error"));
+    mount(target, notice(done, "ok"));
+    await reload();
+  };
+  return h(
+    "div",
+    { class: "case-actions", "data-case": c.id },
+    select,
+    h(
+      "button",
+      {
+        type: "button",
+        class: "small record-measure",
+        onclick: () =>
+          void act(
+            "mutation Measure($i: EmergencyActionInput!) { recordEmergencyAction(input: $i) { id } }",
+            { i: { caseId: c.id, action: select.value } },
+            t("measureRecorded", { action: code("emergencyAction", select.value) }),
+          ),
+      },
+      t("recordMeasure"),
+    ),
+    h(
+      "button",
+      {
+        type: "button",
+        class: "small notify-township",
+        onclick: () => void act("mutation Notify($id: ID!) { notifyTownship(caseId: $id) { id } }", { id: c.id }, t("townshipNotified")),
+      },
+      t("notifyTownship"),
+    ),
+    out,
+  );
+}
+
+function casesTable(rows: Case[], agencies: Map<string, string>, reload: () => Promise<void> = async () => {}): Child {
   if (rows.length === 0) return notice(t("noCases"));
+  const acting = rows.some((c) => c.status === "emergency_response") && can(cachedMe(), "record_emergency_action");
   return h(
     "table",
     { class: "list", id: "cases-table" },
@@ -347,7 +417,7 @@ function casesTable(rows: Case[], agencies: Map<string, string>): Child {
     h(
       "thead",
       {},
-      h("tr", {}, [t("colOpened"), t("colChild"), t("colSituation"), t("colStatus"), t("colRisk"), t("colLeadAgency")].map((c) => h("th", { scope: "col" }, c))),
+      h("tr", {}, [t("colOpened"), t("colChild"), t("colSituation"), t("colStatus"), t("colRisk"), t("colLeadAgency"), acting ? t("colActionsCase") : null].filter((c): c is string => c !== null).map((c) => h("th", { scope: "col" }, c))),
     ),
     h(
       "tbody",
@@ -362,6 +432,7 @@ function casesTable(rows: Case[], agencies: Map<string, string>): Child {
           h("td", { class: "status", "data-code": c.status ?? "" }, code("caseStatus", c.status)),
           h("td", {}, code("risk", c.riskLevel)),
           h("td", { title: c.agencyId ?? "" }, c.agencyId ? agencies.get(c.agencyId) ?? t("unnamedAgency") : "—"),
+          acting ? h("td", {}, emergencyActions(c, reload)) : null,
         ),
       ),
     ),

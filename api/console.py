@@ -9,7 +9,6 @@ that allows this origin only: no CDN, no web font, no inline script or style.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import strawberry
@@ -33,9 +32,9 @@ from auth.policy import Policy, PolicyError
 from graph.model import division_prefix, node_id
 from graph.profile import Profile
 from graph.records import Subgraph
+from kernel import clock
 from kernel.settings import Settings
 
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 ADULT_AGE = 18
 DIST = Path(__file__).resolve().parent.parent / "console" / "dist"
 PREFIX = "/console"
@@ -233,7 +232,7 @@ class ConsoleQuery:
         if not guard.divisions_visible({division}):
             raise GraphQLError("not permitted", extensions={"code": "FORBIDDEN", "reason": "out_of_scope"})
         first = max(1, min(first, 1000))
-        today = datetime.now(BEIJING).date()
+        today = clock.today()
         try:
             born_after = today.replace(year=today.year - ADULT_AGE).isoformat()
         except ValueError:  # 29 February

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from graph.ladybug import LadybugStore
 from tests.contract.test_graph_store import family
 
@@ -66,4 +68,27 @@ def test_a_long_run_of_small_write_steps_survives_a_small_buffer_pool(tmp_path: 
     ]
     assert rel.props["since"] == "2024-08-01"  # the last step's value (k = 499)
     assert store.stats()["nodes"]["ProtectionCase"] == 50
+    store.close()
+
+
+class _Stopped(BaseException):
+    """What the API raises in a request's thread when it stops the request (an async exception)."""
+
+
+def test_a_reopen_stopped_half_way_is_finished_by_the_next_statement(tmp_path: Path) -> None:
+    """A request cancelled between closing and reopening the database must not leave the store
+    closed for every later request ("Connection is closed")."""
+    store = LadybugStore(tmp_path / "g.lbug", buffer_pool_mb=128)
+    store.init_schema()
+    family(store)
+
+    def stopped() -> None:
+        raise _Stopped
+
+    store._open = stopped  # type: ignore[method-assign]
+    with pytest.raises(_Stopped):
+        store._reopen()
+    del store._open  # the class's own method again
+    assert store.get_node("person:child") is not None
+    assert "person:granny" in store.neighbourhood("person:child", 2).nodes
     store.close()

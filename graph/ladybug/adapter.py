@@ -71,6 +71,7 @@ class LadybugStore(GraphStore):
         self.reopen_after_writes = max(24 * self.BATCH_WRITE, pool_mb)
         self._statements = 0
         self._in_tx = False
+        self._healthy = False
         self._open()
 
     def _open(self) -> None:
@@ -80,9 +81,10 @@ class LadybugStore(GraphStore):
             self._conn = ladybug.Connection(self._db)
         except (OSError, RuntimeError) as exc:
             raise GraphStoreError(f"cannot open the LadybugDB graph at {self.path}: {exc}") from exc
+        self._healthy = True
 
     def _run(self, statement: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
-        if not self._in_tx and self._statements >= self._statement_budget:
+        if not self._healthy or (not self._in_tx and self._statements >= self._statement_budget):
             self._reopen()
         self._statements += 1
         if self._in_tx:
@@ -175,9 +177,18 @@ class LadybugStore(GraphStore):
             self._reopen()  # the pool pages the copies touched are freed
 
     def _reopen(self) -> None:
-        self._conn.close()
-        self._db.close()
+        # Unhealthy until the new connection is open: a request stopped half-way through a reopen
+        # (the API cancels a request past its time budget with an asynchronous exception) leaves
+        # the store to be reopened by the next statement, not closed for every later request.
+        self._healthy = False
+        for handle in (getattr(self, "_conn", None), getattr(self, "_db", None)):
+            if handle is not None:
+                try:
+                    handle.close()
+                except RuntimeError as exc:
+                    log.warning("LadybugDB: closing before a reopen failed: %s", exc)
         self._writes = self._statements = 0
+        self._in_tx = False
         self._open()
 
     def _begin(self) -> None:

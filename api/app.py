@@ -97,4 +97,5 @@ def create_app(settings: Settings | None = None, *, enforce: bool = True) -> Sta
         exception_handlers={AuthError: auth_error_handler},
     )
     app.state.auth = auth
+    app.state.graphql = graphql  # its limits (time budget) are the app's, visible to operators and tests
     return app

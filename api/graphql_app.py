@@ -77,7 +77,7 @@ _ECHOED_VALUE = (
 _REL_ID = re.compile(r"[A-Z][A-Z_]*:")
 _RECORD_ID_FORM = re.compile(r"[a-z][a-z0-9_]{0,39}:[A-Za-z0-9][A-Za-z0-9._:\-]{0,159}")
 _OPERATION_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
-DEFAULT_TIME_BUDGET = 20.0
+DEFAULT_TIME_BUDGET = 60.0
 """Seconds a query may run before it is stopped server-side (`graphql_time_budget_seconds`)."""
 
 

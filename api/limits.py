@@ -72,6 +72,25 @@ def _page_size(field: FieldNode, is_list: bool, in_page: bool = False) -> int:
     return LIST_DEFAULT if is_list and field.selection_set is not None and not in_page else 1
 
 
+def _list_argument_size(field: FieldNode, parent: Any) -> int:
+    """The longest list argument of the field: a literal list's length; a variable of list type at
+    VARIABLE_PAGE (the endpoint refuses longer list variables, so the price holds)."""
+    fields = getattr(parent, "fields", None) or {}
+    definition = fields.get(field.name.value)
+    longest = 0
+    for arg in field.arguments or ():
+        if arg.name.value in ("first", "last"):
+            continue
+        value = arg.value
+        if isinstance(value, ListValueNode):
+            longest = max(longest, len(value.values))
+        elif isinstance(value, VariableNode) and definition is not None:
+            arg_def = definition.args.get(arg.name.value)
+            if arg_def is not None and isinstance(get_nullable_type(arg_def.type), GraphQLList):
+                longest = max(longest, VARIABLE_PAGE)
+    return longest
+
+
 def _field_type(parent: Any, name: str) -> tuple[Any, bool]:
     """The named type of ``parent.name`` and whether the field is a list; (None, False) when the
     schema has no such field (graphql-core's own rules refuse the document then)."""
@@ -103,7 +122,14 @@ def _cost(
             # A paged field that is not itself a list is a connection: its list is the page.
             connection = _paged(sel) and not is_list
             inner_cost = _cost(sel.selection_set, child, ctx, fragments, spreading, connection)
-            total += 1 + _page_size(sel, is_list, in_page) * inner_cost
+            # Every list argument is work: its items are each looked at (added to the field's own
+            # cost), and a list field returns up to one item per argument item (`_entities`, a
+            # lookup of many ids), so its selection is priced that many times.
+            given = _list_argument_size(sel, parent)
+            times = _page_size(sel, is_list, in_page)
+            if is_list:
+                times = max(times, given)
+            total += 1 + given + times * inner_cost
         elif isinstance(sel, InlineFragmentNode):
             cond = sel.type_condition
             inner = ctx.schema.get_type(cond.name.value) if cond is not None else parent

@@ -93,6 +93,14 @@ def _shouhu_data(data_dir: Path, port: int) -> tuple[Settings, dict[str, tuple[s
             engine, agency_id=aid, name=key, agency_type=atype, jurisdiction=juris, institution_codes=inst
         )
         secrets[key] = add_client(engine, agency_id=aid, role=role, scopes=scopes, name=f"{key} system")
+    # The router composes from `_service { sdl }`, served to schema readers only (api.limits).
+    secrets["router"] = add_client(
+        engine,
+        agency_id=AGENCIES["police"][0],
+        role="officer",
+        scopes="read:identity read:schema",
+        name="router",
+    )
     engine.dispose()
     return settings, secrets
 
@@ -158,7 +166,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
                 {"name": "shouhu", "url": f"{shouhu.url}/graphql"},
                 {"name": "education", "url": f"{education.url}/graphql"},
             ],
-            f"Bearer {tokens['police']}",
+            f"Bearer {tokens['router']}",
         )
 
         gw_port = free_port()

@@ -264,7 +264,7 @@ class GraphQLEndpoint:
             else None,
             operation="auth.bearer_refused",
             decision="deny",
-            reasons=[_reason_code(exc.reason)],
+            reasons=(_reason_code(exc.reason),),
             status=exc.status_code,
         )
         try:

@@ -358,7 +358,7 @@ def check_document(
 
 def _count_fields(document: DocumentNode) -> int:
     total = 0
-    stack = [d.selection_set for d in document.definitions if getattr(d, "selection_set", None)]
+    stack = [s for d in document.definitions if (s := getattr(d, "selection_set", None)) is not None]
     while stack:
         for sel in stack.pop().selections:
             if isinstance(sel, FieldNode):
@@ -399,7 +399,7 @@ def resolvable_entities(schema: Any) -> set[str]:
 
 def _unresolvable_entities(schema: Any, document: DocumentNode, variables: dict[str, Any]) -> set[str]:
     representations: list[Any] = []
-    stack = [d.selection_set for d in document.definitions if getattr(d, "selection_set", None)]
+    stack = [s for d in document.definitions if (s := getattr(d, "selection_set", None)) is not None]
     while stack:
         for sel in stack.pop().selections:
             if isinstance(sel, FieldNode) and sel.name.value == "_entities":
@@ -444,7 +444,7 @@ def asks_for_schema(document: DocumentNode | None) -> bool:
     `_service`; `__typename` is not the schema."""
     if document is None:
         return False
-    stack = [d.selection_set for d in document.definitions if getattr(d, "selection_set", None)]
+    stack = [s for d in document.definitions if (s := getattr(d, "selection_set", None)) is not None]
     while stack:
         for sel in stack.pop().selections:
             if isinstance(sel, FieldNode) and sel.name.value in SCHEMA_FIELDS:

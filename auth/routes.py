@@ -149,7 +149,7 @@ class AuthService:
                     operation=operation,
                     decision=decision,
                     status=status,
-                    reasons=[r for r in reasons if _REASON.fullmatch(r)],
+                    reasons=tuple(r for r in reasons if _REASON.fullmatch(r)),
                 )
             )
         except (AuditUnavailable, ValueError) as exc:

@@ -148,7 +148,7 @@ def enforce(schema: GraphQLSchema) -> GraphQLSchema:
                 is_list=_is_list(f.type),
             )
             f.resolve = _wrap(f.resolve, decl)
-            f.resolve.__enforced__ = True  # type: ignore[attr-defined]
+            f.resolve.__enforced__ = True
     return schema
 
 

@@ -56,10 +56,16 @@ SCHEMA: dict[str, Any] = {
 }
 
 
+# Linting all ~350 statements takes about 30 s on an idle 2-core machine and several times that
+# under the load of a shared machine: past lint_cypher's default 120 s the fixture errored in some
+# runs. A hung linter is still caught, just later.
+LINT_TIMEOUT = 900.0
+
+
 # ---- every statement passes Neo4j's front end --------------------------------------------------
 @pytest.fixture(scope="module")
 def statement_diagnostics() -> list[CypherDiagnostic]:
-    return lint_cypher(q.all_statements(), **SCHEMA)
+    return lint_cypher(q.all_statements(), **SCHEMA, timeout=LINT_TIMEOUT)
 
 
 @needs_node
@@ -118,7 +124,7 @@ BROKEN: dict[str, tuple[Callable[[], str], str, str]] = {
 @pytest.fixture(scope="module")
 def broken_diagnostics() -> dict[str, list[CypherDiagnostic]]:
     names = list(BROKEN)
-    found = lint_cypher([BROKEN[name][0]() for name in names], **SCHEMA)
+    found = lint_cypher([BROKEN[name][0]() for name in names], **SCHEMA, timeout=LINT_TIMEOUT)
     by_name: dict[str, list[CypherDiagnostic]] = {name: [] for name in names}
     for d in found:
         by_name[names[d.index]].append(d)

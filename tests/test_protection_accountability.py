@@ -12,7 +12,7 @@ import pytest
 from graph.records import Assertion, NodeRecord, RelRecord
 from kernel import clock
 from tests.api_fixtures import Api, serve
-from tests.contract.test_graph_store import VILLAGE
+from tests.contract.test_graph_store import SCHOOL, VILLAGE, person
 
 MISSED = "query M { missedReports { kind eventId childId institution occurredOn daysSince } }"
 OVERDUE = "query O { overdueSteps { stepId caseId kind agencyId hoursOverdue } }"
@@ -22,6 +22,10 @@ DROPOUT = """mutation D($c: ID!) {
 FLAGS = "query F { agreementFlags { childId reason guardianId detail } }"
 AGREE = """mutation A($input: AgreementInput!) {
   recordAgreement(input: $input) { id kind validTo guardian { id } } }"""
+# The missed-report events concern a second child of their own: the other tests file reports about
+# person:child (a MISSING report would discharge the living-alone duty), so sharing one child made
+# the missed-report list depend on test order.
+PUPIL = "person:pupil"
 PROFILE = """query P { person(id: "person:child") {
   agreements { kind validTo } guardians { kind until person { id } } } }"""
 
@@ -35,6 +39,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         on = (clock.today() - timedelta(days=20)).isoformat()
         store.upsert_nodes(
             [
+                person("pupil", name="甲壬", birth_date="2016-05-01", sex="M", hukou_type="rural"),
                 NodeRecord(
                     "healthevent:enc-1",
                     {
@@ -76,8 +81,18 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         )
         store.upsert_rels(
             [
-                RelRecord("CONCERNS", e, "person:child", {}, src)
+                RelRecord("CONCERNS", e, PUPIL, {}, src)
                 for e in ("healthevent:enc-1", "healthevent:enc-2", "educationevent:drop-1", "visit:v-1")
+            ]
+            + [
+                RelRecord(
+                    "ENROLLED_AT",
+                    PUPIL,
+                    "school:S1",
+                    {"grade": "4", "boarding": False, "status": "enrolled"},
+                    SCHOOL,
+                    qualifier="2024",
+                )
             ]
         )
         yield a
@@ -97,18 +112,18 @@ def test_missed_reports_are_listed_per_institution_until_filed(api: Api) -> None
         ("dropout_unreported", "S1"),
         ("living_alone_unreported", "village committee " + VILLAGE),
     }
-    assert all(m["childId"] == "person:child" and m["daysSince"] == 20 for m in missed.values())
+    assert all(m["childId"] == PUPIL and m["daysSince"] == 20 for m in missed.values())
     # Holding no accountability duty, a school may not list them.
     body = api.gql("school", MISSED).json()
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
     # The school files its written dropout report (to the township); the village reports living alone.
-    assert gql(api, "school", DROPOUT, {"c": "person:child"})["receivingAgencyId"] == "tw-500101001"
+    assert gql(api, "school", DROPOUT, {"c": PUPIL})["receivingAgencyId"] == "tw-500101001"
     gql(
         api,
         "village",
         FILE,
-        {"input": {"childId": "person:child", "situation": "LIVING_ALONE", "summary": "走访发现独居"}},
+        {"input": {"childId": PUPIL, "situation": "LIVING_ALONE", "summary": "走访发现独居"}},
     )
     left = [(m["kind"], m["institution"]) for m in gql(api, "auditor", MISSED)]
     # A report of another situation does not discharge the hospital's duty to report the injury.
@@ -119,7 +134,7 @@ def test_missed_reports_are_listed_per_institution_until_filed(api: Api) -> None
         FILE,
         {
             "input": {
-                "childId": "person:child",
+                "childId": PUPIL,
                 "situation": "INJURY_OR_HARM",
                 "summary": "前臂骨折，疑似外伤",
             }

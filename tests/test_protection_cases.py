@@ -239,7 +239,17 @@ def test_the_field_policy_applies_to_case_records(api: Api) -> None:
     assert err["extensions"]["code"] == "INVALID_TRANSITION"
 
 
-def test_intervention_up_to_the_court_naming_a_new_guardian(api: Api) -> None:
+@pytest.fixture
+def fresh(tmp_path: Path) -> Iterator[Api]:
+    """An app of this test's own: the grounds of a petition are facts about the child from any of
+    the child's cases (a parent unreachable for six months, a penalty on record), and a court's
+    decision changes the child's guardians, so this walk neither sees nor leaves such facts for
+    the other tests of the module's shared app."""
+    yield from serve(tmp_path, webhook_worker=False)
+
+
+def test_intervention_up_to_the_court_naming_a_new_guardian(fresh: Api) -> None:
+    api = fresh
     report = ok(
         api,
         "village",

@@ -19,7 +19,26 @@ from tests import test_connectors_support as support
 from tests.api_fixtures import start_app
 from tests.test_connectors_support import Stores
 
-county = support.county
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A county noisy enough to leave pairs the resolver cannot decide alone: more records
+    without an ID number, more homophones and typos than the shared county, so that the queue
+    has open items (better evidence elsewhere decides the shared county's pairs outright)."""
+    from connectors.synthetic import NoiseRates, generate
+
+    out = tmp_path_factory.mktemp("review-county")
+    noise = NoiseRates(
+        malformed_row=support.MALFORMED_RATE,
+        homophone_name=0.12,
+        typo_name=0.06,
+        wrong_id=0.04,
+        missing_id=0.3,
+        missing_id_survey=0.5,
+        missing_id_health=0.5,
+    )
+    generate(out, support.PERSONS, support.SEED, noise=noise)
+    return out
 COUNTY = "500248000000"
 
 REVIEWS = """query($first: Int) { matchReviews(first: $first) { totalInScope items {

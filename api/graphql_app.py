@@ -408,7 +408,10 @@ class GraphQLEndpoint:
     ) -> AuditEvent:
         """The entry written inside a change's own transaction (see `AuditLog.writes_recorded`):
         who, which operation, and what the request had touched when the change committed."""
-        assert principal is not None
+        if principal is None:
+            # Changes are only made for an authenticated caller; refuse rather than write an
+            # entry that names nobody (the change's transaction then rolls back).
+            raise AuditUnavailable("a change without a principal cannot be put on the record")
         return AuditEvent.for_principal(
             principal,
             request_id=request_id,

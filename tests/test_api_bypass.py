@@ -247,6 +247,7 @@ def test_a_court_sees_the_child_of_its_case_but_not_her_family(api: Api) -> None
 # add it here only together with a bypass test for it.
 PATHS_TO_PEOPLE = {
     "Query.person",
+    "Query.villageChildren",
     "Query.personByIdNumber",
     "Query.searchPeople",
     "Query.people",

@@ -43,7 +43,7 @@ KILLS: list[tuple[str, int]] = [
     ("batch.graph_committed", 2),  # the graph committed, its log not yet checkpointed
     ("batch.checkpointed", 1),  # graph checkpointed, the landing rows not yet marked loaded
     ("batch.committed", 3),  # between two batches
-    ("graph.statement", 400),  # deep inside a large write (the health bundles)
+    ("graph.statement", 150),  # deep inside a large write (the health bundles)
     ("reproject.retracted", 1),  # inside an automatic merge's re-projection
     ("batch.graph_committed", 1),  # again, redoing the batch the merge kill interrupted
     ("drain.township", 3),  # during the end-of-run reclassification

@@ -343,6 +343,8 @@ class GraphQLEndpoint:
                 [{"extensions": {"code": "BAD_REQUEST"}}],
                 set(),
             )
+        if cancelled is None and job.fired_reason is not None:
+            cancelled, result = job.fired_reason, None
         if result is None:
             message = (
                 f"the request ran past its time budget of {self.time_budget:g} s and was stopped"
@@ -674,6 +676,9 @@ class Cancellable:
         self._lock = threading.Lock()
         self._thread: int | None = None
         self._fired = False
+        # Why the request was stopped, once it was: a library that catches the stop and raises
+        # its own error (the graph engine's wrapper does) must not turn a stop into a field error.
+        self.fired_reason: str | None = None
 
     def run(self, fn: Callable[..., T], *args: Any) -> T:
         with self._lock:
@@ -694,4 +699,5 @@ class Cancellable:
             if self._thread is None or self._fired:
                 return
             self._fired = True
+            self.fired_reason = exc.reason
             ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread), ctypes.py_object(exc))

@@ -11,18 +11,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.conftest import AGENCY_NAMES, PHONE, Server, Shots
+from tests.contract.test_graph_store import VILLAGE
 
 CHILD = "person:child"
 CHILD_NAME = "甲乙"  # the synthetic child's name in full; an analyst must only ever see 甲*
-
-# Open after this session's merges (see the session note): the enforcement layer (issue 10) now
-# refuses or reduces fields the console reads for this role (name lookups, birth dates as years).
-INTEGRATION_GAP = "the console does not yet follow the enforcement layer's refusals for this role"
-
 
 @dataclass
 class Watch:
@@ -64,7 +59,6 @@ def sign_in(page: Page, server: Server, who: str, purpose: str) -> None:
     expect(page.locator("#who-agency")).to_be_visible()
 
 
-@pytest.mark.xfail(reason=INTEGRATION_GAP, strict=False)
 def test_analyst_traces_a_childs_network_and_sees_only_masked_identities(
     browser: Browser, server: Server, shots: Shots
 ) -> None:
@@ -73,8 +67,19 @@ def test_analyst_traces_a_childs_network_and_sees_only_masked_identities(
         shots(page, "signed-in")
 
         page.click("[data-nav=search]")
+        # An analyst sees names masked, so a lookup by name is not for it (the enforcement layer
+        # refuses it: a lookup would confirm a guessed name). The page says so and what to do instead.
         page.fill("#search-name", CHILD_NAME)
         page.click("#search-submit")
+        expect(page.locator("#lookup-refused .notice.error")).to_contain_text("不能按姓名或身份证号查找")
+        expect(page.locator("#people-table")).to_have_count(0)
+        shots(page, "search-by-name-refused")
+        # What it may do: browse the child's village, every name masked.
+        page.fill("#search-name", "")
+        page.fill("#search-division", VILLAGE)
+        page.click("#search-submit")
+        expect(page.locator("#people-table .masked").first).to_be_visible()
+        assert CHILD_NAME not in page.content()
         row = page.locator(f"tr[data-person='{CHILD}']")
         expect(row).to_be_visible()
         expect(row.locator(".masked").first).to_have_text("甲*")
@@ -194,7 +199,6 @@ def test_auditor_finds_the_analysts_access_verifies_the_chain_and_exports(
         shots(page, "audit-exported")
 
 
-@pytest.mark.xfail(reason=INTEGRATION_GAP, strict=False)
 def test_village_supervisor_on_a_phone_records_visits_and_reports_offline_and_police_see_them(
     browser: Browser, server: Server, shots: Shots
 ) -> None:
@@ -294,7 +298,6 @@ def test_village_supervisor_on_a_phone_records_visits_and_reports_offline_and_po
         shots(page, "police-accepted")
 
 
-@pytest.mark.xfail(reason=INTEGRATION_GAP, strict=False)
 def test_village_phone_page_offers_every_child_and_no_adult_and_fits_360(
     browser: Browser, server: Server, shots: Shots
 ) -> None:

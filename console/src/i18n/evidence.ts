@@ -34,6 +34,14 @@ const PATTERNS: [RegExp, (...m: string[]) => string][] = [
   [/^(\w+) works away.*$/, (r) => `${who(r)}外出务工`],
   [/^left-behind girl.*$/, () => "留守女童"],
   [/^visit recorded 低保\/特困 or a poor family$/, () => "走访记录为低保/特困或困难家庭"],
+  // What a verdict still lacks (protection/classification.py).
+  [/^birth date \(Person\.birth_date\)$/, () => "出生日期"],
+  [/^household registration type \(hukou_type\)$/, () => "户口类型"],
+  [/^(\d+) parent\(s\) not in the graph.*$/, (n) => `${n} 名父母未登记`],
+  [/^whether a parent works away.*$/, () => "父母是否外出务工"],
+  [/^both parents \(PARENT_OF\)$/, () => "父母双方的信息"],
+  [/^no social-assistance .*$/, () => "未接入低保/特困名册，走访也未记录"],
+  [/^not under (\d+)$/, (n) => `年龄不在 ${n} 周岁以下`],
 ];
 
 /** One piece of evidence in words (English mode: as the server wrote it). */

@@ -6,7 +6,7 @@
 import { errorText, gql, topLevelError } from "../api";
 import { config } from "../config";
 import { formValue, h, mount, notice } from "../dom";
-import { code, fmtDateTime, lang, t, todayBeijing } from "../i18n";
+import { code, fmtDateTime, hasCode, lang, t, todayBeijing } from "../i18n";
 import { agencyNames } from "../me";
 
 interface Entry {
@@ -263,6 +263,15 @@ function folded(items: string[], unit: "records" | "fields"): HTMLElement | stri
   );
 }
 
+/**
+ * A reason on an entry in words; one the catalogue does not know yet (a newer server) is said as
+ * "other reason" with its code verbatim, which an auditor needs to look it up.
+ */
+function reasonView(r: string): HTMLElement {
+  if (hasCode("reason", r)) return h("span", { "data-reason": r }, code("reason", r));
+  return h("span", { "data-reason": r }, `${t("otherReason")} `, h("code", {}, r));
+}
+
 function row(e: Entry, names: Map<string, string>, purpose: Map<string, string>): HTMLElement {
   return h(
     "tr",
@@ -277,7 +286,7 @@ function row(e: Entry, names: Map<string, string>, purpose: Map<string, string>)
       "td",
       {},
       code("decision", e.decision),
-      e.reasons.length ? h("small", {}, `（${e.reasons.map((r) => code("reason", r)).join("、")}）`) : null,
+      e.reasons.length ? h("small", { class: "reasons" }, "（", e.reasons.map((r, i) => [i > 0 ? "、" : "", reasonView(r)]), "）") : null,
       e.breakGlass ? h("strong", {}, ` ${t("breakGlassWord")}：${e.breakGlassJustification ?? ""}`) : null,
     ),
     h("td", { class: "records" }, folded(e.records, "records")),

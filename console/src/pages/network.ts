@@ -97,6 +97,69 @@ export function propView(p: Prop, key: string): HTMLElement {
   return h("span", { class: p.decision === "mask" ? "masked" : "value", title: p.decision === "mask" ? t("maskedByPolicy") : "", "data-field": key }, shown);
 }
 
+type Box = { x1: number; y1: number; x2: number; y2: number };
+
+/** Every caption in the picture: a node with its label, an edge's label; and the nodes that carry it. */
+export function labelBoxes(cy: cytoscape.Core): { box: Box; owners: string[]; id: string }[] {
+  const out: { box: Box; owners: string[]; id: string }[] = [];
+  cy.nodes(":visible").forEach((n) => {
+    out.push({ id: n.id(), box: n.boundingBox({ includeLabels: true }), owners: [n.id()] });
+  });
+  cy.edges(":visible").forEach((e) => {
+    if (!e.data("label")) return;
+    const box = e.boundingBox({ includeEdges: false, includeNodes: false, includeLabels: true, includeMainLabels: true });
+    if (box.w > 0) out.push({ id: e.id(), box, owners: [e.source().id(), e.target().id()] });
+  });
+  return out;
+}
+
+function overlap(a: Box, b: Box): number {
+  const x = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);
+  const y = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
+  return x > 0 && y > 0 ? Math.min(x, y) : 0;
+}
+
+/**
+ * A force layout spaces nodes, not their captions: at three hops names and relationship labels
+ * land on each other. Push apart, a little at a time, the nodes that carry two overlapping
+ * captions (an edge's caption moves with its two ends; a node both captions share stays).
+ */
+export function separateLabels(cy: cytoscape.Core, rounds = 60): void {
+  for (let round = 0; round < rounds; round++) {
+    const items = labelBoxes(cy);
+    const shift = new Map<string, { x: number; y: number }>();
+    for (let i = 0; i < items.length; i++) {
+      for (let j = i + 1; j < items.length; j++) {
+        const a = items[i];
+        const b = items[j];
+        const depth = overlap(a.box, b.box);
+        if (!depth) continue;
+        let dx = (a.box.x1 + a.box.x2 - b.box.x1 - b.box.x2) / 2;
+        let dy = (a.box.y1 + a.box.y2 - b.box.y1 - b.box.y2) / 2;
+        if (Math.abs(dx) < 0.5 && Math.abs(dy) < 0.5) [dx, dy] = [i % 2 ? 1 : -1, 1];
+        const len = Math.hypot(dx, dy);
+        const step = depth / 2 + 4;
+        const mine = a.owners.filter((o) => !b.owners.includes(o));
+        const theirs = b.owners.filter((o) => !a.owners.includes(o));
+        for (const [ids, sign] of [[mine, 1], [theirs, -1]] as [string[], number][]) {
+          for (const id of ids) {
+            const s = shift.get(id) ?? { x: 0, y: 0 };
+            shift.set(id, { x: s.x + (sign * step * dx) / len, y: s.y + (sign * step * dy) / len });
+          }
+        }
+      }
+    }
+    if (shift.size === 0) return;
+    cy.batch(() => {
+      for (const [id, d] of shift) {
+        const node = cy.getElementById(id);
+        const p = node.position();
+        node.position({ x: p.x + d.x, y: p.y + d.y });
+      }
+    });
+  }
+}
+
 interface NodeInfo {
   node: NetNode;
   label: string;
@@ -235,7 +298,17 @@ export async function renderNetwork(root: HTMLElement, id: string, params: URLSe
   }
 
   function layout(): void {
-    cy.layout({ name: "cose", animate: false, randomize: false, nodeRepulsion: () => 40000, idealEdgeLength: () => 140, nodeOverlap: 40, padding: 30 }).run();
+    cy.layout({
+      name: "cose",
+      animate: false,
+      randomize: false,
+      nodeDimensionsIncludeLabels: true,
+      nodeRepulsion: () => 60000,
+      idealEdgeLength: () => 160,
+      nodeOverlap: 40,
+      padding: 30,
+    }).run();
+    separateLabels(cy);
     cy.fit(undefined, 30);
   }
 

@@ -4,6 +4,7 @@ import { type GqlError, type GqlResult, errorsByPath, errorText, gql, topLevelEr
 import { FieldView, facts, type Value } from "../fields";
 import { type Child, h, mount, notice } from "../dom";
 import { code, fmtDate, fmtValue, type MessageKey, t } from "../i18n";
+import { evidence } from "../i18n/evidence";
 import { agencyNames, can, cachedMe } from "../me";
 import { divisionLabel, divisionNames } from "./statistics";
 import { href, navigate } from "../router";
@@ -38,6 +39,30 @@ export const PROFILE_QUERIES = [
   `query ProfileEducation($id: ID!) { person(id: $id) { id educationEvents { id kind occurredOn days ${SRC} } } }`,
 ];
 
+/** The child's classification (read_classification): verdicts, risk rules, and the facts behind
+ * them as the field policy released them (a fact of a denied class is not in the list at all). */
+const CLASSIFICATION = `query ProfileClassification($id: ID!) { classification(personId: $id) {
+  leftBehind inDistress categories priority lastVisit
+  verdicts { category holds missing }
+  reasons { rule zh weight evidence }
+  facts { about basis text value } } }`;
+
+interface Classification {
+  leftBehind: boolean;
+  inDistress: boolean;
+  categories: string[];
+  priority: number;
+  lastVisit: string | null;
+  verdicts: { category: string; holds: boolean; missing: string[] }[];
+  reasons: { rule: string; zh: string; weight: number; evidence: string[] }[];
+  facts: { about: string; basis: string; text: string; value: string | null }[];
+}
+
+async function loadClassification(id: string): Promise<GqlResult<{ classification: Classification | null }> | null> {
+  if (!can(cachedMe(), "read_classification")) return null;
+  return gql<{ classification: Classification | null }>(CLASSIFICATION, { id });
+}
+
 async function loadProfile(id: string): Promise<GqlResult<{ person: Rec | null }>> {
   const parts = await Promise.all(PROFILE_QUERIES.map((q) => gql<{ person: Rec | null }>(q, { id })));
   const first = parts[0];
@@ -70,7 +95,7 @@ export async function renderProfile(root: HTMLElement, id: string): Promise<void
   if (!id) return mount(root, notice(t("noPersonChosen"), "error"));
   if (id.includes("~") && !id.includes(":")) return renderPseudonymised(root, id);
   mount(root, notice(t("loading")));
-  const r = await loadProfile(id);
+  const [r, verdict] = await Promise.all([loadProfile(id), loadClassification(id)]);
   const err = topLevelError(r);
   const person = r.data?.person;
   if (err || !person) return mount(root, notice(err ? errorText(err) : t("notFound"), "error"));
@@ -95,8 +120,9 @@ export async function renderProfile(root: HTMLElement, id: string): Promise<void
         "header",
         { class: "profile-head" },
         h("h1", {}, v.value([...at, "name"], person.name as Value)),
-        can(cachedMe(), "trace_networks") ? h("a", { href: href(`network/${encodeURIComponent(id)}`), id: "open-network", class: "button" }, t("navNetwork")) : null,
       ),
+      actions(id),
+      verdict ? classification(verdict) : null,
       h(
         "section",
         { class: "card", id: "person-facts" },
@@ -133,6 +159,92 @@ export async function renderProfile(root: HTMLElement, id: string): Promise<void
       records(v, t("health"), "healthEvents", person.healthEvents as Rec[], [["kind", "colKind", "healthKind"], ["icd10", "colIcd10"], ["occurredOn", "colOccurredOn"]]),
       records(v, t("educationEvents"), "educationEvents", person.educationEvents as Rec[], [["kind", "colKind", "educationKind"], ["occurredOn", "colOccurredOn"], ["days", "colDays"]]),
     ),
+  );
+}
+
+/**
+ * What this role may do for the child, as links to the pages that do it (the capabilities the
+ * server granted; the server re-checks every action).
+ */
+function actions(id: string): HTMLElement | null {
+  const me = cachedMe();
+  const person = encodeURIComponent(id);
+  const offered: [string, string, MessageKey][] = [];
+  if (can(me, "trace_networks")) offered.push(["open-network", `network/${person}`, "navNetwork"]);
+  if (can(me, "record_visit")) offered.push(["act-visit", "village", "actVisit"]);
+  if (can(me, "record_visit") && can(me, "file_mandatory_report")) offered.push(["act-report", "village", "actReport"]);
+  if (can(me, "accept_report")) offered.push(["act-inbox", "reports", "actInbox"]);
+  if (["read_worklist", "lead_assessment", "record_emergency_action", "decide_guardianship"].some((c) => can(me, c))) {
+    offered.push(["act-cases", "worklist", "actCases"]);
+  }
+  if (can(me, "read_audit_log")) offered.push(["act-audit", `audit?record=${person}`, "actAudit"]);
+  if (offered.length === 0) return null;
+  return h(
+    "nav",
+    { class: "card actions", id: "profile-actions", "aria-label": t("profileActions") },
+    h("h2", {}, t("profileActions")),
+    h(
+      "div",
+      { class: "row" },
+      offered.map(([key, path, label]) => h("a", { href: href(path), id: key, class: "button", "data-action": key }, t(label))),
+    ),
+  );
+}
+
+/** A fact, a missing fact or a rule's evidence, in the console's language. */
+function said(text: string): string {
+  return evidence(text);
+}
+
+/**
+ * The classification verdict (留守儿童 / 困境儿童 and the categories that hold), each with the facts
+ * behind it, what the record lacks to decide, and the risk rules that hold with their evidence.
+ */
+function classification(r: GqlResult<{ classification: Classification | null }>): HTMLElement {
+  const card = (...body: (HTMLElement | null)[]): HTMLElement =>
+    h("section", { class: "card", id: "classification" }, h("h2", {}, t("classificationTitle")), ...body);
+  const err = topLevelError(r) ?? r.errors.find((e) => e.path?.length === 1);
+  const c = r.data?.classification;
+  if (err) return card(notice(errorText(err), "error"));
+  if (!c) return card(h("p", { class: "empty" }, t("notClassified")));
+  const holding = c.verdicts.filter((v) => v.holds);
+  const factsFor = (category: string): string[] =>
+    c.facts.filter((f) => f.basis === "verdict" && f.about === category).map((f) => said(f.text));
+  const summary = holding.length
+    ? holding.map((v) => code("category", v.category)).join("、")
+    : t("noCategoryHolds");
+  return card(
+    h("p", { class: "verdict-summary", id: "verdict-summary" }, `${t("verdictIs")}：${summary}`),
+    h(
+      "ul",
+      { class: "verdicts" },
+      c.verdicts
+        .filter((v) => v.holds || v.missing.length)
+        .map((v) =>
+          h(
+            "li",
+            { "data-category": v.category, "data-holds": String(v.holds) },
+            h("strong", {}, code("category", v.category)),
+            ` ${v.holds ? t("verdictHolds") : t("verdictUndecided")}`,
+            factsFor(v.category).length ? h("ul", { class: "verdict-facts" }, factsFor(v.category).map((f) => h("li", {}, f))) : null,
+            v.missing.length ? h("p", { class: "hint missing" }, `${t("verdictMissing")}：${v.missing.map(said).join("；")}`) : null,
+          ),
+        ),
+    ),
+    c.reasons.length
+      ? h(
+          "div",
+          { id: "risk-reasons" },
+          h("h3", {}, t("riskReasons", { priority: c.priority })),
+          h(
+            "ul",
+            { class: "reasons" },
+            c.reasons.map((x) =>
+              h("li", { "data-rule": x.rule }, h("strong", {}, code("rule", x.rule)), x.evidence.length ? `：${x.evidence.map(said).join("；")}` : ""),
+            ),
+          ),
+        )
+      : null,
   );
 }
 

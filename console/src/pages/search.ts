@@ -1,6 +1,6 @@
 // Find a person: by name (homophones tolerated), by resident ID number, or by division.
 
-import { errorsByPath, errorText, gql, topLevelError } from "../api";
+import { type GqlError, type GqlResult, errorsByPath, errorText, gql, topLevelError } from "../api";
 import { FieldView } from "../fields";
 import { formValue, h, mount, notice } from "../dom";
 import { t } from "../i18n";
@@ -45,6 +45,22 @@ export async function renderSearch(root: HTMLElement, params: URLSearchParams): 
   if (params.get("name")) await run(results, params.get("name") ?? "", "", "");
 }
 
+/**
+ * The refusal of the whole lookup (its root field null with an error at that path). A lookup by an
+ * identifying value (a name, an ID number) is only for roles that see that value in full: for the
+ * others it is said in words, with the way they may use instead (by division, names masked).
+ */
+function refusal(r: GqlResult<unknown>, field: string): HTMLElement | null {
+  const err: GqlError | undefined = topLevelError(r) ?? r.errors.find((e) => e.path?.length === 1 && e.path[0] === field);
+  if (!err) return null;
+  const reason = err.extensions?.reason;
+  if (reason === "lookup_not_permitted") {
+    return h("div", { id: "lookup-refused" }, notice(t("lookupNotPermitted"), "error"), h("p", { class: "hint" }, t("lookupByDivisionHint")));
+  }
+  if (reason === "lookup_limit") return notice(t("lookupLimit"), "error");
+  return notice(errorText(err), "error");
+}
+
 async function run(out: HTMLElement, name: string, idNumber: string, division: string): Promise<void> {
   mount(out, notice(t("searching")));
   let rows: Row[] = [];
@@ -55,8 +71,9 @@ async function run(out: HTMLElement, name: string, idNumber: string, division: s
       `query ById($n: String!) { personByIdNumber(idNumber: $n) { ${ROW} } }`,
       { n: idNumber },
     );
-    const err = topLevelError(r);
-    if (err || !r.data?.personByIdNumber) return mount(out, notice(err ? errorText(err) : t("noMatch"), "error"));
+    const refused = refusal(r, "personByIdNumber");
+    if (refused) return mount(out, refused);
+    if (!r.data?.personByIdNumber) return mount(out, notice(t("noMatch"), "error"));
     rows = [r.data.personByIdNumber];
     view = new FieldView(errorsByPath(r));
     prefix = ["personByIdNumber"];
@@ -67,8 +84,8 @@ async function run(out: HTMLElement, name: string, idNumber: string, division: s
       `query InDivision($d: String!) { people(division: $d, first: 100) { edges { node { ${ROW} } } } }`,
       { d: division },
     );
-    const err = topLevelError(r);
-    if (err) return mount(out, notice(errorText(err), "error"));
+    const refused = refusal(r, "people");
+    if (refused) return mount(out, refused);
     rows = r.data?.people.edges.map((e) => e.node) ?? [];
     view = new FieldView(errorsByPath(r));
     return mount(out, await table(rows, view, (i) => ["people", "edges", i, "node"]));
@@ -78,8 +95,8 @@ async function run(out: HTMLElement, name: string, idNumber: string, division: s
     `query Search($n: String!) { searchPeople(name: $n, first: 50) { edges { node { ${ROW} } } } }`,
     { n: name },
   );
-  const err = topLevelError(r);
-  if (err) return mount(out, notice(errorText(err), "error"));
+  const refused = refusal(r, "searchPeople");
+  if (refused) return mount(out, refused);
   rows = r.data?.searchPeople.edges.map((e) => e.node) ?? [];
   view = new FieldView(errorsByPath(r));
   mount(out, await table(rows, view, (i) => ["searchPeople", "edges", i, "node"]));

@@ -2,8 +2,11 @@
 // 强制报告 for the children of the village, with or without a connection. Entries go through the
 // device's outbox (offline.ts): sent at once when the server answers, kept and sent later when it
 // does not, and shown as a conflict to resolve when someone else changed the record meanwhile.
-// Only children are offered (under 18 on today's Beijing date), every one of them: the village's
-// children are read (villageChildren, 500 a request), kept on the device, and searched and paged here.
+// Only children are offered, every one of them: the server's villageChildren (under 18 on today's
+// Beijing date, decided on the full birth date the server holds) is read 500 a request, kept on the
+// device, and searched and paged here. The page does not recompute ages: a supervisor who sees ID
+// numbers masked sees birth dates as years only (the policy's reconstruction rule), which cannot
+// tell a 17-year-old from an 18-year-old.
 
 import { errorText, gql, Offline, serverReachable, topLevelError } from "../api";
 import { formValue, h, mount, notice } from "../dom";
@@ -20,7 +23,6 @@ export interface Child {
 }
 
 const CHILDREN_KEY = "shouhu.village.children";
-const ADULT_AGE = 18;
 const PAGE = 50;
 
 registerSender("report", async (entry) => {
@@ -33,18 +35,10 @@ registerSender("report", async (entry) => {
   return { state: "sent", message: t("reportSent") };
 });
 
-/** Age in whole years on `today` (YYYY-MM-DD); null when the birth date is not known. */
-export function ageOn(birth: string | null, today: string): number | null {
-  if (!birth || !/^\d{4}-\d{2}-\d{2}/.test(birth)) return null;
-  const years = Number(today.slice(0, 4)) - Number(birth.slice(0, 4));
-  return today.slice(5, 10) < birth.slice(5, 10) ? years - 1 : years;
-}
-
 /** Every child of the village, kept on the device so the forms work offline (names only). */
 async function children(): Promise<Child[]> {
   const session = current();
   if (!session) return [];
-  const today = todayBeijing();
   try {
     const list: Child[] = [];
     let after: string | null = null;
@@ -57,10 +51,7 @@ async function children(): Promise<Child[]> {
         );
       const people = r.data?.villageChildren;
       if (!people) break;
-      for (const e of people.edges) {
-        const age = ageOn(e.node.birthDate, today);
-        if (age !== null && age < ADULT_AGE) list.push(e.node);
-      }
+      for (const e of people.edges) list.push(e.node);
       if (!people.pageInfo.hasNextPage || !people.pageInfo.endCursor) break;
       after = people.pageInfo.endCursor;
     }

@@ -40,8 +40,10 @@ export function can(me: Me | null, capability: string): boolean {
   return Boolean(me?.capabilities.includes(capability));
 }
 
-/** Agency names by id, asked once per id and remembered for the tab's life. */
-const agencyCache = new Map<string, string>();
+/** Agency names by id (member units' public names), asked once per id and remembered for the
+ * tab's life (sessionStorage, so a new page load does not ask again). */
+const AGENCIES_KEY = "shouhu.agencyNames";
+const agencyCache = new Map<string, string>(JSON.parse(sessionStorage.getItem(AGENCIES_KEY) ?? "[]") as [string, string][]);
 
 export async function agencyNames(ids: (string | null | undefined)[]): Promise<Map<string, string>> {
   const wanted = [...new Set(ids.filter((i): i is string => Boolean(i) && !agencyCache.has(i as string)))];
@@ -51,6 +53,7 @@ export async function agencyNames(ids: (string | null | undefined)[]): Promise<M
       { ids: wanted },
     );
     for (const a of r.data?.agencyNames ?? []) if (a.name) agencyCache.set(a.id, a.name);
+    sessionStorage.setItem(AGENCIES_KEY, JSON.stringify([...agencyCache]));
   }
   return agencyCache;
 }

@@ -94,6 +94,12 @@ def test_analyst_traces_a_childs_network_and_sees_only_masked_identities(
         expect(facts.locator("[data-field='person.birthDate']")).to_have_text("2015")
         # Sources are denied to analysts: the page says so rather than showing nothing.
         expect(profile.locator("[data-sources='person.sources'] .denied")).to_have_text("无权查看")
+        # The verdict is the analyst's to read (read_classification), its facts as released to it;
+        # of actions only the network is offered.
+        expect(profile.locator("#classification #verdict-summary")).to_contain_text("留守儿童")
+        offered = profile.locator("#profile-actions a").evaluate_all("els => els.map(e => e.id)")
+        assert offered == ["open-network"], offered
+        assert CHILD_NAME not in page.content()
         shots(page, "profile-masked")
 
         page.click("#open-network")

@@ -23,6 +23,8 @@ WORKLIST = """query($d: String!) { worklist(division: $d, first: 200) {
 COUNTS = "query($d: String!) { classificationCounts(division: $d) { division counts { key count } } }"
 SERIES = """query($d: String!, $g: StatGroup!) { statistics(division: $d, groupBy: $g) {
   takenAt counts { key count } } }"""
+CLASSIFICATION = """query($id: ID!) { classification(personId: $id) {
+  verdicts { category holds } facts { about basis text } } }"""
 RECOMPUTE = "mutation($d: String!) { recomputeClassification(division: $d) { children } }"
 
 def ok(server: Server, who: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -124,7 +126,28 @@ def test_township_rescreens_sees_reasons_steps_and_cases_and_opens_the_childs_pr
 
         row.locator("a.person-link").click()
         expect(page.locator(f"#profile[data-person='{CHILD}']")).to_be_visible()
+        # 一人一档: the verdict with the facts behind it, in Chinese, as the API gives it.
+        verdict = ok(server, "township", CLASSIFICATION, {"id": CHILD})["classification"]
+        holding = [v["category"] for v in verdict["verdicts"] if v["holds"]]
+        assert "left_behind" in holding, verdict
+        card = page.locator("#classification")
+        expect(card.locator("#verdict-summary")).to_contain_text("留守儿童")
+        expect(card.locator("li[data-holds=true]")).to_have_count(len(holding))
+        facts = card.locator("li[data-category=left_behind] .verdict-facts li")
+        expect(facts).to_have_count(
+            sum(1 for f in verdict["facts"] if f["basis"] == "verdict" and f["about"] == "left_behind")
+        )
+        for text in facts.all_inner_texts():
+            assert re.search(r"[\u4e00-\u9fff]", text), text
+            assert not re.search(r"[a-z]+_[a-z]+|works away", text), text
+        # The actions the township's capabilities allow, as links to the pages that do them.
+        actions = page.locator("#profile-actions")
+        for action, target in (("act-cases", "/console/worklist"), ("act-visit", "/console/village")):
+            expect(actions.locator(f"#{action}")).to_have_attribute("href", target)
+        expect(actions.locator("#act-audit")).to_have_count(0)
         shots(page, "child-profile")
+        actions.locator("#act-cases").click()
+        expect(page.locator("#cases[data-state=loaded]")).to_be_visible()
 
 
 def test_analyst_statistics_charts_and_tables_match_the_api_down_to_the_village(

@@ -24,6 +24,8 @@ const PATTERNS: [RegExp, (...m: string[]) => string][] = [
   [/^disability: (.+)$/, (d) => `残疾：${d}`],
   [/^injury or maltreatment diagnosis (.+)$/, (c) => `伤害或虐待诊断 ${c}`],
   [/^last visit more than (\d+) days ago$/, (n) => `超过 ${n} 天未走访`],
+  [/^no visit recorded \(period (\d+) days\)$/, (n) => `尚无走访记录（走访周期 ${n} 天）`],
+  [/^no parent at home and no capable guardian.*$/, () => "父母均不在家，也没有有监护能力的监护人"],
   [/^serious illness diagnosis (.+)$/, (c) => `重病诊断 ${c}`],
   [/^truancy on (.+)$/, (d) => `${d} 旷课`],
   [/^(\w+) household registration$/, (h) => code("hukou", h)],

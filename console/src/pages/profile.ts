@@ -63,15 +63,6 @@ async function loadClassification(id: string): Promise<GqlResult<{ classificatio
   return gql<{ classification: Classification | null }>(CLASSIFICATION, { id });
 }
 
-async function loadProfile(id: string): Promise<GqlResult<{ person: Rec | null }>> {
-  const parts = await Promise.all(PROFILE_QUERIES.map((q) => gql<{ person: Rec | null }>(q, { id })));
-  const first = parts[0];
-  if (topLevelError(first) || !first.data?.person) return first;
-  const person: Rec = {};
-  for (const part of parts) Object.assign(person, part.data?.person ?? {});
-  return { data: { person }, errors: parts.flatMap((p) => p.errors) };
-}
-
 /** The facts shown, with their label key and the code book their value comes from. */
 const PERSON_FIELDS: [string, MessageKey, string?][] = [
   ["name", "fName"],
@@ -91,47 +82,86 @@ const PERSON_FIELDS: [string, MessageKey, string?][] = [
   ["incapacityReason", "fIncapacityReason"],
 ];
 
+type Part = GqlResult<{ person: Rec | null }>;
+
+/**
+ * The file is drawn as its parts arrive: the child's own facts, verdict and actions first (what a
+ * caseworker opens the file for), then family, records and cases in their sections as each
+ * answer comes (the parts are asked in parallel; each is one audited request). `data-state` on
+ * the article says "complete" once every part is in.
+ */
 export async function renderProfile(root: HTMLElement, id: string): Promise<void> {
   if (!id) return mount(root, notice(t("noPersonChosen"), "error"));
   if (id.includes("~") && !id.includes(":")) return renderPseudonymised(root, id);
   mount(root, notice(t("loading")));
-  const [r, verdict] = await Promise.all([loadProfile(id), loadClassification(id)]);
+  const [factsQuery, ...restQueries] = PROFILE_QUERIES;
+  const rest = restQueries.map((q) => gql<{ person: Rec | null }>(q, { id }));
+  // A rejected part is shown where it goes, not left as an unhandled rejection.
+  for (const p of rest) p.catch(() => undefined);
+  const verdictAsked = loadClassification(id);
+  verdictAsked.catch(() => undefined);
+  const r = await gql<{ person: Rec | null }>(factsQuery, { id });
   const err = topLevelError(r);
   const person = r.data?.person;
   if (err || !person) return mount(root, notice(err ? errorText(err) : t("notFound"), "error"));
   const v = new FieldView(errorsByPath(r));
   const at: P = ["person"];
-  const hh = person.household as Rec | null;
-  const [divisions] = await Promise.all([
-    divisionNames([person.division, hh?.division].filter((d): d is string => typeof d === "string")),
-    agencyNames([
-      ...((person.reports as Rec[] | null) ?? []).map((x) => x.reporterAgency as string),
-      ...((person.cases as Rec[] | null) ?? []).map((x) => x.agency as string),
-      ...((person.visits as Rec[] | null) ?? []).map((x) => visitorAgency(x.visitor)),
-    ]).then((m) => (agencies = m)),
-  ]);
-  householdDivisions = divisions;
-  mount(
-    root,
+  const divisions = await divisionNames([person.division].filter((d): d is string => typeof d === "string"));
+  const slot = (key: string): HTMLElement => h("div", { class: "profile-part", "data-part": key, "data-state": "loading" }, notice(t("loading")));
+  const verdictSlot = slot("classification");
+  const parts = ["family", "records", "cases", "education"].map(slot);
+  const article = h(
+    "article",
+    { id: "profile", "data-person": id, "data-state": "partial" },
+    h("header", { class: "profile-head" }, h("h1", {}, v.value([...at, "name"], person.name as Value))),
+    actions(id),
+    verdictSlot,
     h(
-      "article",
-      { id: "profile", "data-person": id },
-      h(
-        "header",
-        { class: "profile-head" },
-        h("h1", {}, v.value([...at, "name"], person.name as Value)),
+      "section",
+      { class: "card", id: "person-facts" },
+      h("h2", {}, t("identityFamily")),
+      facts(PERSON_FIELDS.map(([key, label, group]) => [t(label), key === "division" && person.division ? h("span", { "data-field": "person.division" }, divisionLabel(String(person.division), divisions)) : v.value([...at, key], person[key] as Value, group)])),
+      sources(v, [...at, "sources"], person.sources),
+    ),
+    conflicts(v, person.conflicts as Rec[] | null),
+    ...parts,
+  );
+  mount(root, article);
+
+  const fill = (el: HTMLElement, ...body: (HTMLElement | null)[]): void => {
+    el.dataset.state = "loaded";
+    mount(el, ...body);
+  };
+  const partError = (el: HTMLElement, e: unknown): void =>
+    fill(el, notice(e instanceof Error ? e.message : t("somethingWrong"), "error"));
+  const drawn: Promise<void>[] = [
+    verdictAsked.then(
+      (answer) => fill(verdictSlot, answer ? classification(answer) : null),
+      (e) => partError(verdictSlot, e),
+    ),
+    ...rest.map((asked, i) =>
+      asked.then(
+        async (answer: Part) => {
+          const bad = topLevelError(answer);
+          const got = answer.data?.person;
+          if (bad || !got) return fill(parts[i], notice(bad ? errorText(bad) : t("notFound"), "error"));
+          fill(parts[i], ...(await section(i, new FieldView(errorsByPath(answer)), got)));
+        },
+        (e) => partError(parts[i], e),
       ),
-      actions(id),
-      verdict ? classification(verdict) : null,
-      h(
-        "section",
-        { class: "card", id: "person-facts" },
-        h("h2", {}, t("identityFamily")),
-        facts(PERSON_FIELDS.map(([key, label, group]) => [t(label), key === "division" && person.division ? h("span", { "data-field": "person.division" }, divisionLabel(String(person.division), divisions)) : v.value([...at, key], person[key] as Value, group)])),
-        sources(v, [...at, "sources"], person.sources),
-      ),
-      conflicts(v, person.conflicts as Rec[] | null),
-      household(v, person.household as Rec | null),
+    ),
+  ];
+  await Promise.all(drawn);
+  article.dataset.state = "complete";
+}
+
+/** One part of the file (PROFILE_QUERIES[i + 1]) as its sections. */
+async function section(i: number, v: FieldView, person: Rec): Promise<(HTMLElement | null)[]> {
+  if (i === 0) {
+    const hh = person.household as Rec | null;
+    householdDivisions = await divisionNames([hh?.division].filter((d): d is string => typeof d === "string"));
+    return [
+      household(v, hh),
       people(v, t("parents"), "parents", person.parents as Rec[], (rel, p) => [
         [t("fRole"), v.value([...p, "role"], rel.role as Value, "role")],
         [t("fWorksAway"), v.value([...p, "person", "worksAway"], (rel.person as Rec).worksAway as Value)],
@@ -149,17 +179,30 @@ export async function renderProfile(root: HTMLElement, id: string): Promise<void
       people(v, t("wards"), "wards", person.wards as Rec[], (rel, p) => [
         [t("fKind"), v.value([...p, "kind"], rel.kind as Value, "guardianKind")],
       ]),
+    ];
+  }
+  if (i === 1) {
+    await agencyNames(((person.visits as Rec[] | null) ?? []).map((x) => visitorAgency(x.visitor))).then((m) => (agencies = m));
+    return [
       records(v, t("schooling"), "enrolments", person.enrolments as Rec[], [["grade", "colGrade"], ["boarding", "colBoarding"], ["status", "colStatus", "enrolment"], ["startDate", "colStartDate"]], (e) =>
         h("span", {}, String(((e.school as Rec | null)?.name as string) ?? "")),
       ),
       records(v, t("agreements"), "agreements", person.agreements as Rec[], [["kind", "colKind", "agreement"], ["signedOn", "colSignedOn"], ["validFrom", "colValidFrom"], ["validTo", "colValidTo"]]),
       records(v, t("visits"), "visits", person.visits as Rec[], [["visitedOn", "colVisitedOn"], ["visitor", "colVisitor", "visitor"], ["findings", "colFindings", "finding"]]),
+    ];
+  }
+  if (i === 2) {
+    await agencyNames([
+      ...((person.reports as Rec[] | null) ?? []).map((x) => x.reporterAgency as string),
+      ...((person.cases as Rec[] | null) ?? []).map((x) => x.agency as string),
+    ]).then((m) => (agencies = m));
+    return [
       records(v, t("reports"), "reports", person.reports as Rec[], [["situation", "colSituation", "situation"], ["status", "colStatus", "reportStatus"], ["filedAt", "colFiled"], ["reporterAgency", "colFrom", "agency"]]),
       records(v, t("cases"), "cases", person.cases as Rec[], [["kind", "colSituation", "situation"], ["riskLevel", "colRisk", "risk"], ["status", "colStatus", "caseStatus"], ["openedAt", "colOpened"], ["agency", "colLeadAgency", "agency"]]),
       records(v, t("health"), "healthEvents", person.healthEvents as Rec[], [["kind", "colKind", "healthKind"], ["icd10", "colIcd10"], ["occurredOn", "colOccurredOn"]]),
-      records(v, t("educationEvents"), "educationEvents", person.educationEvents as Rec[], [["kind", "colKind", "educationKind"], ["occurredOn", "colOccurredOn"], ["days", "colDays"]]),
-    ),
-  );
+    ];
+  }
+  return [records(v, t("educationEvents"), "educationEvents", person.educationEvents as Rec[], [["kind", "colKind", "educationKind"], ["occurredOn", "colOccurredOn"], ["days", "colDays"]])];
 }
 
 /**

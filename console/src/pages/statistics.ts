@@ -57,12 +57,16 @@ export function keyLabel(key: string): string {
 
 // ---- division names ---------------------------------------------------------------------------
 
-const names = new Map<string, string>();
+// Division names are public (the statistical division codes' published names): kept for the
+// tab's life in sessionStorage, so that opening one file after another asks for them once.
+const NAMES_KEY = "shouhu.divisionNames";
+const names = new Map<string, string>(JSON.parse(sessionStorage.getItem(NAMES_KEY) ?? "[]") as [string, string][]);
 const LOOKUP_BATCH = 12; // under the server's alias limit
 
 /** Names of divisions by code, looked up once per code (a missing name stays the code). */
 export async function divisionNames(codes: string[]): Promise<Map<string, string>> {
   const wanted = [...new Set(codes.filter((c) => /^\d{12}$/.test(c) && !names.has(c)))];
+  if (wanted.length === 0) return names;
   for (let i = 0; i < wanted.length; i += LOOKUP_BATCH) {
     const batch = wanted.slice(i, i + LOOKUP_BATCH);
     const vars = Object.fromEntries(batch.map((c, n) => [`c${n}`, c]));
@@ -72,6 +76,7 @@ export async function divisionNames(codes: string[]): Promise<Map<string, string
     const r = await gql<Record<string, { code: string | null; name: string | null } | null>>(query, vars);
     batch.forEach((c, n) => names.set(c, r.data?.[`d${n}`]?.name ?? ""));
   }
+  sessionStorage.setItem(NAMES_KEY, JSON.stringify([...names].filter(([, name]) => name)));
   return names;
 }
 

@@ -373,8 +373,10 @@ function emergencyActions(c: Case, reload: () => Promise<void>): HTMLElement | n
     const r = await gql<Record<string, unknown>>(mutation, variables);
     const err = topLevelError(r) ?? r.errors[0];
     if (err) return mount(target, notice(refusal(err), "error"));
-    mount(target, notice(done, "ok"));
+    // Redrawn first, then said: a "recorded" seen before the redraw invited the next choice into
+    // a select about to be replaced (the next click then sent the new select's first measure).
     await reload();
+    mount(document.getElementById("case-action-status") ?? target, notice(done, "ok"));
   };
   return h(
     "div",

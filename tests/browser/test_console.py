@@ -19,6 +19,7 @@ from tests.contract.test_graph_store import VILLAGE
 CHILD = "person:child"
 CHILD_NAME = "甲乙"  # the synthetic child's name in full; an analyst must only ever see 甲*
 
+
 @dataclass
 class Watch:
     outside: list[str] = field(default_factory=list)

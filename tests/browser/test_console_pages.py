@@ -27,6 +27,7 @@ CLASSIFICATION = """query($id: ID!) { classification(personId: $id) {
   verdicts { category holds } facts { about basis text } } }"""
 RECOMPUTE = "mutation($d: String!) { recomputeClassification(division: $d) { children } }"
 
+
 def ok(server: Server, who: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
     body = server.gql(who, query, variables)
     assert not body.get("errors"), body

@@ -366,6 +366,15 @@ class ProtectionCaseFile:
     def allowed_emergency_actions(self) -> list[str]:
         return sorted(emg.RULES[self._row.situation].allowed)
 
+    @strawberry.field(
+        description="Agency ids the assessment is opened with (the police of the case and civil affairs "
+        "of the child's area), for openAssessment's participants."
+    )
+    def assessment_participants(self, info: Info[Context, None]) -> list[str]:
+        if info.context.sql is None:
+            raise sql_unavailable()
+        return asm.participants(info.context.sql, self._row)
+
     @strawberry.field
     def assessments(self) -> list[AssessmentView]:
         return _views(AssessmentView, self._f.assessments, "assessment")

@@ -137,7 +137,11 @@ def test_living_alone_walked_from_report_to_closure(api: Api) -> None:
     assert (
         refused(api, "police", OPEN, {"id": case_id, "p": ["ca-500101"]})["extensions"]["code"] == "FORBIDDEN"
     )
-    case = ok(api, "township", OPEN, {"id": case_id, "p": ["ca-500101", "ps-500101"]})
+    # The case names whom to open it with (the township does not know other agencies' ids).
+    named = ok(api, "township", "query($id: ID!) { protectionCase(id: $id) { assessmentParticipants } }",
+               {"id": case_id})["assessmentParticipants"]  # fmt: skip
+    assert named == ["ps-500101", "ca-500101"]
+    case = ok(api, "township", OPEN, {"id": case_id, "p": named})
     assert case["status"] == "assessment"
     err = refused(
         api, "township", ASSESS, {"input": {"caseId": case_id, "safety": "安全", "riskLevel": "medium"}}

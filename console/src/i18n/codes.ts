@@ -3,7 +3,10 @@
 
 export type CodeBook = Record<string, Record<string, [string, string]>>;
 
+import { WORKFLOW_CODES } from "./workflow";
+
 export const CODES: CodeBook = {
+  ...WORKFLOW_CODES,
   sex: { M: ["男", "male"], F: ["女", "female"], U: ["未知", "unknown"] },
   hukou: { rural: ["农业户口", "rural"], urban: ["非农业户口", "urban"], unified: ["居民户口", "resident"] },
   bool: { true: ["是", "yes"], false: ["否", "no"] },

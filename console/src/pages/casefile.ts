@@ -370,7 +370,7 @@ function interventionCard(c: CaseFile, relatives: Relative[], reload: () => Prom
   const open = c.status !== "closed" && c.status !== "reported";
   if (rows.length === 0 && !((intervenes || petitions) && open)) return null;
   const out = statusLine("intervention-status");
-  const who = (p: Named | null, fallback?: string | null): string => (p ? p.name ?? t("nameNotPermitted") : fallback && !fallback.startsWith("person:") ? fallback : "—");
+  const who = (p: Named | null, fallback?: string | null): string => (p ? p.name ?? t("nameNotPermitted") : fallback && !fallback.startsWith("person:") ? fallback : t("outsideView"));
   const grounds = (g: string | null): string => (g ? g.split(",").filter(Boolean).map((x) => code("ground", x)).join("；") : "—");
 
   const list =
@@ -394,7 +394,7 @@ function interventionCard(c: CaseFile, relatives: Relative[], reload: () => Prom
                 h("td", {}, grounds(i.grounds)),
                 h("td", {}, code("interventionStatus", i.status)),
                 h("td", {}, i.decision ? `${code("courtDecision", i.decision)} ${fmtDate(i.decidedOn)}` : "—"),
-                h("td", { class: "new-guardian" }, who(i.newGuardian)),
+                h("td", { class: "new-guardian" }, i.decision === "revoked" ? who(i.newGuardian) : "—"),
               ),
             ),
           ),
@@ -408,6 +408,7 @@ function interventionCard(c: CaseFile, relatives: Relative[], reload: () => Prom
     const guardian = personSelect("itv-guardian", relatives);
     const temp = personSelect("itv-temporary", relatives);
     const institution = h("input", { id: "itv-institution", name: "institution" });
+    const on = h("input", { type: "date", id: "itv-on", value: todayBeijing(), max: todayBeijing() });
     measure = h(
       "form",
       {
@@ -415,7 +416,7 @@ function interventionCard(c: CaseFile, relatives: Relative[], reload: () => Prom
         class: "row",
         onsubmit: (e: Event) => {
           e.preventDefault();
-          const i: Rec = { caseId: c.id, kind: kind.value };
+          const i: Rec = { caseId: c.id, kind: kind.value, occurredOn: on.value || null };
           if (kind.value === "temporary_guardianship") i.temporaryGuardian = temp.value || institution.value.trim() || null;
           else i.guardianId = guardian.value || null;
           void act(out, t("whatIntervention"), `mutation Itv($i: InterventionInput!) { recordIntervention(input: $i) ${RETURN} }`, { i }, () => t("interventionRecorded", { kind: code("interventionKind", kind.value) }), reload);
@@ -425,6 +426,7 @@ function interventionCard(c: CaseFile, relatives: Relative[], reload: () => Prom
       field(t("guardianLabel"), guardian),
       field(t("temporaryGuardian"), temp),
       field(t("temporaryInstitution"), institution),
+      field(t("occurredOn"), on),
       h("button", { type: "submit", id: "record-intervention-submit" }, t("recordIntervention")),
     );
   }
@@ -469,6 +471,7 @@ function interventionCard(c: CaseFile, relatives: Relative[], reload: () => Prom
         const decision = codeSelect("decision", "courtDecision", ["revoked", "dismissed"]);
         const candidates = relatives.filter((p) => p.id !== i.guardian?.id);
         const newGuardian = personSelect("new-guardian", candidates);
+        const idNumber = h("input", { id: "new-guardian-id-number", autocomplete: "off", inputmode: "text", maxlength: 18 });
         const on = h("input", { type: "date", id: "decided-on", value: todayBeijing() });
         return h(
           "form",
@@ -478,7 +481,10 @@ function interventionCard(c: CaseFile, relatives: Relative[], reload: () => Prom
             onsubmit: (e: Event) => {
               e.preventDefault();
               const input: Rec = { interventionId: i.id, decision: decision.value, decidedOn: on.value || null };
-              if (decision.value === "revoked") input.newGuardianId = newGuardian.value || null;
+              if (decision.value === "revoked") {
+                input.newGuardianId = newGuardian.value || null;
+                if (!newGuardian.value && idNumber.value.trim()) input.newGuardianIdNumber = idNumber.value.trim();
+              }
               void act(out, t("whatDecide"), `mutation Decide($i: GuardianshipDecisionInput!) { decideGuardianship(input: $i) ${RETURN} }`, { i: input }, () => t("decided", { decision: code("courtDecision", decision.value) }), reload);
             },
           },
@@ -486,6 +492,8 @@ function interventionCard(c: CaseFile, relatives: Relative[], reload: () => Prom
           h("p", {}, t("pendingPetition", { guardian: who(i.guardian), grounds: grounds(i.grounds) })),
           field(t("decisionLabel"), decision),
           field(t("newGuardianLabel"), newGuardian),
+          candidates.length === 0 ? h("p", { class: "hint" }, t("newGuardianNotVisible")) : null,
+          field(t("newGuardianIdNumber"), idNumber),
           field(t("decidedOn"), on),
           h("button", { type: "submit", class: "decide-submit" }, t("decide")),
         );

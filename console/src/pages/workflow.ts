@@ -52,8 +52,10 @@ export async function act<T>(
   }
   const said = done(r.data);
   if (then) await then();
-  mount(out, notice(said, "ok"));
-  out.dataset.state = "done";
+  // The page may have been drawn again: say it where the same status line now is.
+  const target = (out.id && document.getElementById(out.id)) || out;
+  mount(target, notice(said, "ok"));
+  target.dataset.state = "done";
   return r.data;
 }
 

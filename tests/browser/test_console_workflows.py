@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 from kernel import clock
 from tests.browser.conftest import PHONE, UNCLE_ID_NUMBER, Server, Shots
 from tests.browser.test_console import CHILD, session, sign_in
+from tests.contract.test_graph_store import COUNTY, TOWN, VILLAGE, VILLAGE2
 
 WIDE = {"width": 1366, "height": 900}
 CASE = """query($id: ID!) { protectionCase(id: $id) { status riskLevel closureReason
@@ -204,3 +205,198 @@ def test_guardianship_intervention_petition_and_the_court_naming_a_new_guardian(
         {"kind": "court_petition", "status": "decided", "decision": "revoked",
          "guardian": {"id": "person:father"}, "newGuardian": {"id": "person:uncle"}}
     ]  # fmt: skip
+
+
+def test_village_records_an_entrustment_agreement_on_a_phone(
+    browser: Browser, server: Server, shots: Shots
+) -> None:
+    """A village 儿童主任, at 390 px: the left-behind child without an entrustment is flagged by
+    name; the agreement is recorded with the parents and the grandmother chosen by name."""
+    with session(browser, server, viewport=PHONE) as (_, page, _w):
+        sign_in(page, server, "village", "screening")
+        page.click("[data-nav=agreements]")
+        flag = page.locator(f"#flags-table tr[data-child='{CHILD}']")
+        expect(flag).to_contain_text("甲乙")
+        expect(flag).to_contain_text("没有有效的委托监护协议")
+        shots(page, "flagged")
+        flag.locator(".record-for").click()
+        form = page.locator("#record-agreement")
+        expect(form).to_contain_text("甲丙")
+        expect(form).to_contain_text("丁戊")
+        page.select_option("#ag-kind", "entrustment")
+        page.select_option("#ag-guardian", "person:granny")
+        # A validity that ends before it starts: refused, in words.
+        page.fill("#ag-to", "2020-01-01")
+        page.click("#record-agreement-submit")
+        expect(_said(page, "agreement-status", "error")).to_contain_text("登记监护协议未能完成")
+        page.fill("#ag-to", f"{clock.today().year + 1}-12-31")
+        page.click("#record-agreement-submit")
+        expect(_said(page, "agreement-status")).to_have_text("已登记委托监护协议。")
+        expect(page.locator("#child-agreements li[data-kind=entrustment]")).to_contain_text("己庚")
+        expect(page.locator(f"#flags-table tr[data-child='{CHILD}']")).to_have_count(0)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        shots(page, "recorded")
+    found = ok(
+        server,
+        "village",
+        "query($id: ID!) { agreements(childId: $id) { kind guardian { id } } }",
+        {"id": CHILD},
+    )["agreements"]
+    assert {"kind": "entrustment", "guardian": {"id": "person:granny"}} in found
+
+
+def _seed_review_pairs(server: Server) -> list[int]:
+    """Two pairs of source records the resolver could not decide, as it leaves them in the review
+    queue (its tables): a child in the education registry and the survey, twice."""
+    import uuid
+
+    from sqlmodel import Session
+
+    from connectors.resolution.tables import PersonLink, ResolutionMention, ReviewItem
+    from kernel.db import make_engine
+
+    engine = make_engine(server.settings.sql_url)
+    ids = []
+    with Session(engine) as s:
+        for n, (left, right) in enumerate((("甲小明", "甲晓明"), ("乙小红", "乙小虹"))):
+            tag = uuid.uuid4().hex[:8]
+            for system, record, name in (("education", f"E-{tag}", left), ("survey", f"S-{tag}", right)):
+                s.add(PersonLink(system=system, record_id=record, person_key=uuid.uuid4().hex, method="new"))
+                s.add(
+                    ResolutionMention(
+                        system=system, record_id=record, role="child", name=name, sex="M" if n == 0 else "F",
+                        birth_date=clock.today().replace(year=2016, month=4, day=1), division=VILLAGE,
+                    )
+                )  # fmt: skip
+            item = ReviewItem(
+                left_system="education", left_record_id=f"E-{tag}", right_system="survey",
+                right_record_id=f"S-{tag}", score=0.8 - n / 10,
+            )  # fmt: skip
+            s.add(item)
+            s.flush()
+            ids.append(int(item.id or 0))
+        s.commit()
+    engine.dispose()
+    return ids
+
+
+def test_civil_affairs_reviews_matches_and_reads_the_cross_check(
+    browser: Browser, server: Server, shots: Shots
+) -> None:
+    """The match-review queue side by side (merge, undo, reject) and the cross-check of the county
+    with the children named, at 1366 px."""
+    first, second = _seed_review_pairs(server)
+    with session(browser, server, viewport=WIDE) as (_, page, _w):
+        sign_in(page, server, "civil", "case_work")
+        page.click("[data-nav=review]")
+        pair = page.locator(f"section.review[data-review='{first}']")
+        expect(pair).to_contain_text("甲小明")
+        expect(pair).to_contain_text("甲晓明")
+        expect(pair).to_contain_text("教育学籍")
+        shots(page, "queue")
+        pair.locator("button.merge").click()
+        expect(page.locator("#review-status .notice.ok")).to_contain_text("已合并")
+        expect(page.locator(f"section.review[data-review='{first}']")).to_have_count(0)
+        page.click("#undo-merge")
+        expect(page.locator("#review-status .notice.ok")).to_contain_text("合并已撤销")
+        page.locator(f"section.review[data-review='{second}'] button.reject").click()
+        expect(page.locator("#review-status .notice.ok")).to_have_text("已判定不是同一人，此对不再提示。")
+        expect(page.locator(f"section.review[data-review='{second}']")).to_have_count(0)
+        shots(page, "decided")
+
+        page.click("[data-nav=crosscheck]")
+        # The cross-check reads every child of the county: seconds, not milliseconds.
+        expect(page.locator("#crosscheck")).to_have_attribute("data-state", "loaded", timeout=30_000)
+        expect(page.locator("#cc-summary")).to_contain_text("截至")
+        rows = page.locator("#cc-findings tbody tr")
+        assert rows.count() >= 3
+        expect(page.locator("#cc-findings tr[data-finding=school_age_not_enrolled] th")).to_have_text(
+            "适龄未入学"
+        )
+        shots(page, "cross-check")
+    reviews = ok(server, "civil", "{ matchReviews(first: 100) { items { id status } } }")["matchReviews"][
+        "items"
+    ]
+    assert second not in {r["id"] for r in reviews}
+
+
+SUBMIT = "mutation($d: String!, $p: String!) { submitPeriodicReport(division: $d, period: $p) { status } }"
+PERIODIC = "query($d: String!, $p: String!) { periodicReport(division: $d, period: $p) { status note } }"
+
+
+def _quarter() -> str:
+    today = clock.today()
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+
+
+def test_the_reporting_chain_village_township_county(browser: Browser, server: Server, shots: Shots) -> None:
+    """村 → 乡镇 → 县: the village submits on a phone; the township returns it with a note, then
+    approves the corrected one and submits its own; the county approves and submits the county's,
+    downloading the Excel file."""
+    period = _quarter()
+    # The figures are the classification's: the county has screened its children.
+    ok(
+        server,
+        "civil",
+        "mutation($d: String!) { recomputeClassification(division: $d) { children } }",
+        {"d": COUNTY},
+    )
+    with session(browser, server, viewport=PHONE) as (_, page, _w):
+        sign_in(page, server, "village", "screening")
+        page.click("[data-nav=chain]")
+        expect(page.locator("#own-status")).to_have_text("未上报")
+        page.click("#submit-report")
+        expect(page.locator("#own-status")).to_have_text("已上报，待审核")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        shots(page, "village-submitted")
+
+    with session(browser, server, viewport=WIDE) as (_, page, _w):
+        sign_in(page, server, "township", "case_work")
+        page.click("[data-nav=chain]")
+        row = page.locator(f"#lower-table tr[data-division='{VILLAGE}']")
+        expect(row).to_contain_text("已上报，待审核")
+        # Returning needs a note saying what to correct.
+        row.locator("button.return").click()
+        expect(page.locator("#chain-status .notice.error")).to_contain_text("退回须写明需要更正的内容")
+        row.locator(".return-note").fill("留守儿童人数与走访记录不符，请核对")
+        row.locator("button.return").click()
+        expect(page.locator(f"#lower-table tr[data-division='{VILLAGE}']")).to_contain_text("已退回")
+        shots(page, "township-returned")
+    assert ok(server, "village", PERIODIC, {"d": VILLAGE, "p": period})["periodicReport"]["note"]
+    ok(server, "village", SUBMIT, {"d": VILLAGE, "p": period})
+
+    with session(browser, server, viewport=WIDE) as (_, page, _w):
+        sign_in(page, server, "township", "case_work")
+        page.click("[data-nav=chain]")
+        page.locator(f"#lower-table tr[data-division='{VILLAGE}'] button.approve").click()
+        expect(page.locator(f"#lower-table tr[data-division='{VILLAGE}']")).to_contain_text("已审核通过")
+        page.click("#submit-report")
+        expect(page.locator("#own-status")).to_have_text("已上报，待审核")
+        shots(page, "township-submitted")
+    # The other township of the county, over the API with its own tokens.
+    for who, division in (("village2", VILLAGE2), ("township2", "500101002000")):
+        body = server.gql(
+            who,
+            SUBMIT,
+            {"d": division, "p": period},
+        )
+        assert (
+            not body.get("errors") or body["errors"][0]["extensions"].get("code") == "INVALID_TRANSITION"
+        ), body
+
+    with session(browser, server, viewport=WIDE) as (_, page, _w):
+        sign_in(page, server, "county", "case_work")
+        page.click("[data-nav=chain]")
+        for town in (TOWN, "500101002000"):
+            row = page.locator(f"#lower-table tr[data-division='{town}']")
+            row.locator("button.approve").click()
+            expect(page.locator(f"#lower-table tr[data-division='{town}']")).to_contain_text("已审核通过")
+        page.click("#submit-report")
+        expect(page.locator("#own-status")).to_have_text("已上报，待审核")
+        with page.expect_download() as download:
+            page.locator("#own-report button.download-xlsx").click()
+        assert download.value.suggested_filename.endswith(".xlsx")
+        shots(page, "county-submitted")
+    assert (
+        ok(server, "county", PERIODIC, {"d": COUNTY, "p": period})["periodicReport"]["status"] == "submitted"
+    )

@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 from kernel import clock
 from tests.browser.conftest import PHONE, UNCLE_ID_NUMBER, Server, Shots
 from tests.browser.test_console import CHILD, session, sign_in
+from tests.browser.test_console_walk import TEXTS, axe, problems
 from tests.contract.test_graph_store import COUNTY, TOWN, VILLAGE, VILLAGE2
 
 WIDE = {"width": 1366, "height": 900}
@@ -54,6 +55,14 @@ def _open_case_page(page: Page, case_id: str) -> None:
     expect(page.locator(f"#case-title[data-case='{case_id}']")).to_be_visible()
 
 
+def _clean(page: Page) -> None:
+    """The page walk's checks on a page in a given state: no raw code, id, UTC stamp or
+    English-only text, no serious or critical axe-core violation."""
+    page.wait_for_load_state("networkidle")
+    assert problems(page.evaluate(TEXTS)) == []
+    assert [f"{v['id']}: {v['help']}" for v in axe(page)] == []
+
+
 def _said(page: Page, where: str, kind: str = "ok") -> Any:
     return page.locator(f"#{where} .notice.{kind}")
 
@@ -69,7 +78,7 @@ def test_township_assesses_arranges_services_follows_up_and_closes(
        {"i": {"caseId": case_id, "action": "contact_parents"}})  # fmt: skip
     ok(server, "police", "mutation($id: ID!) { notifyTownship(caseId: $id) { id } }", {"id": case_id})
 
-    with session(browser, server, viewport=WIDE) as (_, page, _w):
+    with session(browser, server, viewport=WIDE, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "township2", "case_work")
         _open_case_page(page, case_id)
         expect(page.locator("#case-status")).to_have_text("待评估")
@@ -78,6 +87,7 @@ def test_township_assesses_arranges_services_follows_up_and_closes(
         expect(boxes).to_have_count(2)
         expect(page.locator("#open-assessment")).to_contain_text("宁川县公安局")
         expect(page.locator("#open-assessment")).to_contain_text("宁川县民政局")
+        _clean(page)
         shots(page, "assessment-pending")
         page.click("#open-assessment-submit")
         expect(page.locator("#case-status")).to_have_text("评估中")
@@ -118,6 +128,7 @@ def test_township_assesses_arranges_services_follows_up_and_closes(
         page.fill("#close-reason", "父母返乡照料")
         page.click("#close-case-submit")
         expect(page.locator("#case-status")).to_have_text("已结案")
+        _clean(page)
         shots(page, "closed")
 
     case = ok(server, "township2", CASE, {"id": case_id})["protectionCase"]
@@ -138,7 +149,7 @@ def test_guardianship_intervention_petition_and_the_court_naming_a_new_guardian(
     case_id = _accepted_case(server, "school", CHILD, "GUARDIAN_NEGLECT", "又一次无人照看")
     earlier = (clock.today() - timedelta(days=40)).isoformat()
 
-    with session(browser, server, viewport=WIDE) as (_, page, _w):
+    with session(browser, server, viewport=WIDE, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "civil", "case_work")
         page.goto(f"/console/case/{case_id}")
         page.select_option("#pet-guardian", "person:father")
@@ -149,7 +160,7 @@ def test_guardianship_intervention_petition_and_the_court_naming_a_new_guardian(
         expect(refusal).to_contain_text("对监护人训诫或批评教育的记录")
         shots(page, "petition-refused")
 
-    with session(browser, server, viewport=WIDE) as (_, page, _w):
+    with session(browser, server, viewport=WIDE, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "police", "case_work")
         _open_case_page(page, case_id)
         page.select_option("#itv-kind", "admonition")
@@ -160,7 +171,7 @@ def test_guardianship_intervention_petition_and_the_court_naming_a_new_guardian(
         expect(page.locator("#interventions-table tr[data-kind=admonition]")).to_contain_text("甲丙")
         shots(page, "police-admonition")
 
-    with session(browser, server, viewport=WIDE) as (_, page, _w):
+    with session(browser, server, viewport=WIDE, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "civil", "case_work")
         page.goto(f"/console/case/{case_id}")
         page.select_option("#pet-guardian", "person:father")
@@ -171,9 +182,10 @@ def test_guardianship_intervention_petition_and_the_court_naming_a_new_guardian(
         expect(page.locator("#interventions-table tr[data-kind=court_petition]")).to_contain_text(
             "待法院裁定"
         )
+        _clean(page)
         shots(page, "petition-filed")
 
-    with session(browser, server, viewport=PHONE) as (_, page, _w):
+    with session(browser, server, viewport=PHONE, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "court", "case_work")
         _open_case_page(page, case_id)
         form = page.locator("form.decide-petition")
@@ -194,6 +206,7 @@ def test_guardianship_intervention_petition_and_the_court_naming_a_new_guardian(
         expect(_said(page, "intervention-status")).to_have_text("已裁定：撤销监护人资格。")
         expect(page.locator("#interventions-table tr[data-kind=court_petition]")).to_contain_text("已裁定")
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        _clean(page)
         shots(page, "court-decided")
 
     petition = [
@@ -212,12 +225,13 @@ def test_village_records_an_entrustment_agreement_on_a_phone(
 ) -> None:
     """A village 儿童主任, at 390 px: the left-behind child without an entrustment is flagged by
     name; the agreement is recorded with the parents and the grandmother chosen by name."""
-    with session(browser, server, viewport=PHONE) as (_, page, _w):
+    with session(browser, server, viewport=PHONE, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "village", "screening")
         page.click("[data-nav=agreements]")
         flag = page.locator(f"#flags-table tr[data-child='{CHILD}']")
         expect(flag).to_contain_text("甲乙")
         expect(flag).to_contain_text("没有有效的委托监护协议")
+        _clean(page)
         shots(page, "flagged")
         flag.locator(".record-for").click()
         form = page.locator("#record-agreement")
@@ -235,6 +249,7 @@ def test_village_records_an_entrustment_agreement_on_a_phone(
         expect(page.locator("#child-agreements li[data-kind=entrustment]")).to_contain_text("己庚")
         expect(page.locator(f"#flags-table tr[data-child='{CHILD}']")).to_have_count(0)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        _clean(page)
         shots(page, "recorded")
     found = ok(
         server,
@@ -286,13 +301,14 @@ def test_civil_affairs_reviews_matches_and_reads_the_cross_check(
     """The match-review queue side by side (merge, undo, reject) and the cross-check of the county
     with the children named, at 1366 px."""
     first, second = _seed_review_pairs(server)
-    with session(browser, server, viewport=WIDE) as (_, page, _w):
+    with session(browser, server, viewport=WIDE, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "civil", "case_work")
         page.click("[data-nav=review]")
         pair = page.locator(f"section.review[data-review='{first}']")
         expect(pair).to_contain_text("甲小明")
         expect(pair).to_contain_text("甲晓明")
         expect(pair).to_contain_text("教育学籍")
+        _clean(page)
         shots(page, "queue")
         pair.locator("button.merge").click()
         expect(page.locator("#review-status .notice.ok")).to_contain_text("已合并")
@@ -305,6 +321,8 @@ def test_civil_affairs_reviews_matches_and_reads_the_cross_check(
         shots(page, "decided")
 
         page.click("[data-nav=crosscheck]")
+        expect(page.locator("#cc-division")).to_have_value(COUNTY)
+        page.click("#cc-submit")
         # The cross-check reads every child of the county: seconds, not milliseconds.
         expect(page.locator("#crosscheck")).to_have_attribute("data-state", "loaded", timeout=30_000)
         expect(page.locator("#cc-summary")).to_contain_text("截至")
@@ -313,6 +331,7 @@ def test_civil_affairs_reviews_matches_and_reads_the_cross_check(
         expect(page.locator("#cc-findings tr[data-finding=school_age_not_enrolled] th")).to_have_text(
             "适龄未入学"
         )
+        _clean(page)
         shots(page, "cross-check")
     reviews = ok(server, "civil", "{ matchReviews(first: 100) { items { id status } } }")["matchReviews"][
         "items"
@@ -341,16 +360,17 @@ def test_the_reporting_chain_village_township_county(browser: Browser, server: S
         "mutation($d: String!) { recomputeClassification(division: $d) { children } }",
         {"d": COUNTY},
     )
-    with session(browser, server, viewport=PHONE) as (_, page, _w):
+    with session(browser, server, viewport=PHONE, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "village", "screening")
         page.click("[data-nav=chain]")
         expect(page.locator("#own-status")).to_have_text("未上报")
         page.click("#submit-report")
         expect(page.locator("#own-status")).to_have_text("已上报，待审核")
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        _clean(page)
         shots(page, "village-submitted")
 
-    with session(browser, server, viewport=WIDE) as (_, page, _w):
+    with session(browser, server, viewport=WIDE, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "township", "case_work")
         page.click("[data-nav=chain]")
         row = page.locator(f"#lower-table tr[data-division='{VILLAGE}']")
@@ -361,11 +381,12 @@ def test_the_reporting_chain_village_township_county(browser: Browser, server: S
         row.locator(".return-note").fill("留守儿童人数与走访记录不符，请核对")
         row.locator("button.return").click()
         expect(page.locator(f"#lower-table tr[data-division='{VILLAGE}']")).to_contain_text("已退回")
+        _clean(page)
         shots(page, "township-returned")
     assert ok(server, "village", PERIODIC, {"d": VILLAGE, "p": period})["periodicReport"]["note"]
     ok(server, "village", SUBMIT, {"d": VILLAGE, "p": period})
 
-    with session(browser, server, viewport=WIDE) as (_, page, _w):
+    with session(browser, server, viewport=WIDE, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "township", "case_work")
         page.click("[data-nav=chain]")
         page.locator(f"#lower-table tr[data-division='{VILLAGE}'] button.approve").click()
@@ -384,7 +405,7 @@ def test_the_reporting_chain_village_township_county(browser: Browser, server: S
             not body.get("errors") or body["errors"][0]["extensions"].get("code") == "INVALID_TRANSITION"
         ), body
 
-    with session(browser, server, viewport=WIDE) as (_, page, _w):
+    with session(browser, server, viewport=WIDE, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "county", "case_work")
         page.click("[data-nav=chain]")
         for town in (TOWN, "500101002000"):
@@ -396,6 +417,7 @@ def test_the_reporting_chain_village_township_county(browser: Browser, server: S
         with page.expect_download() as download:
             page.locator("#own-report button.download-xlsx").click()
         assert download.value.suggested_filename.endswith(".xlsx")
+        _clean(page)
         shots(page, "county-submitted")
     assert (
         ok(server, "county", PERIODIC, {"d": COUNTY, "p": period})["periodicReport"]["status"] == "submitted"

@@ -176,6 +176,8 @@ export const WORKFLOW_MESSAGES = {
   colExamples: ["儿童（您可查看的）", "Children (those you may see)"],
   conflictsTitle: ["各方记载不一致的项目", "Facts the sources disagree on"],
   noConflicts: ["各方记载一致。", "The sources agree."],
+  crosscheckRun: ["生成比对报告", "Run the cross-check"],
+  crosscheckOnDemand: ["比对需读取区划内全部儿童的记录，约需数秒：请确认区划后点击“生成比对报告”。", "The cross-check reads every child of the division and takes a few seconds: check the division and run it."],
   whatCrosscheck: ["查看数据比对", "read the cross-check"],
   countSuppressed: ["人数较少，不予显示", "small count, suppressed"],
 

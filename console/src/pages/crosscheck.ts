@@ -40,11 +40,14 @@ export async function renderCrosscheck(root: HTMLElement, params: URLSearchParam
         },
       },
       field(t("divisionField"), division),
-      h("button", { type: "submit", id: "cc-submit" }, t("show")),
+      h("button", { type: "submit", id: "cc-submit" }, t("crosscheckRun")),
     ),
     out,
   );
-  await load(out, home);
+  // Reading every child of a county takes seconds: the report is made when asked for, except
+  // when the link names the division (?division=…).
+  if (params.get("division")) await load(out, home);
+  else mount(out, notice(t("crosscheckOnDemand")));
 }
 
 async function load(out: HTMLElement, division: string): Promise<void> {

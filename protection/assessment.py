@@ -53,7 +53,7 @@ def participants(engine: Engine, case: ProtectionCaseRow) -> list[str]:
     best: Agency | None = None
     with session(engine) as s:
         for agency in s.exec(
-            select(Agency).where(Agency.agency_type == tr.AgencyType.CIVIL_AFFAIRS).order_by(Agency.id)  # type: ignore[arg-type]
+            select(Agency).where(Agency.agency_type == tr.AgencyType.CIVIL_AFFAIRS).order_by(Agency.id)
         ):
             if division_contains(agency.jurisdiction, case.division) and (
                 best is None or len(agency.jurisdiction.rstrip("0")) > len(best.jurisdiction.rstrip("0"))

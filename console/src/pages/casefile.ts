@@ -380,7 +380,7 @@ function interventionCard(c: CaseFile, relatives: Relative[], reload: () => Prom
           "table",
           { class: "list", id: "interventions-table" },
           h("caption", { class: "sr-only" }, t("interventionTitle")),
-          h("thead", {}, h("tr", {}, [t("colWhen"), t("colKind"), t("colGuardian"), t("colGrounds"), t("colState"), t("colCourtDecision"), t("colNewGuardian")].map((x) => h("th", { scope: "col" }, x)))),
+          h("thead", {}, h("tr", {}, [t("colWhen"), t("colMeasure"), t("colGuardian"), t("colGrounds"), t("colState"), t("colCourtDecision"), t("colNewGuardian")].map((x) => h("th", { scope: "col" }, x)))),
           h(
             "tbody",
             {},

@@ -133,7 +133,7 @@ async function load(own: HTMLElement, lower: HTMLElement, status: HTMLElement, d
           ? h(
               "button",
               { type: "button", id: "submit-report", onclick: () => void act(status, t("whatSubmit"), SUBMIT, { d: division, p: period }, () => t("submitted"), reload) },
-              t("submitReport"),
+              t("submitPeriodic"),
             )
           : null,
         download(status, rep.division, period),

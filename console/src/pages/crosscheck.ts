@@ -87,7 +87,7 @@ async function load(out: HTMLElement, division: string): Promise<void> {
         ),
       ),
     ),
-    h("h2", {}, t("conflictsTitle")),
+    h("h2", {}, t("ccConflictsTitle")),
     rep.conflictingAttributes.length === 0
       ? notice(t("noConflicts"))
       : h(

@@ -157,6 +157,7 @@ def test_guardianship_intervention_petition_and_the_court_naming_a_new_guardian(
         refusal = _said(page, "intervention-status", "error")
         expect(refusal).to_contain_text("缺少法定事由")
         expect(refusal).to_contain_text("对监护人训诫或批评教育的记录")
+        _clean(page)
         shots(page, "petition-refused")
 
         # Meanwhile the police record the admonition they gave the father weeks ago.
@@ -169,6 +170,7 @@ def test_guardianship_intervention_petition_and_the_court_naming_a_new_guardian(
             police.click("#record-intervention-submit")
             expect(_said(police, "intervention-status")).to_have_text("已记录：批评教育、训诫。")
             expect(police.locator("#interventions-table tr[data-kind=admonition]")).to_contain_text("甲丙")
+            _clean(police)
             shots(police, "police-admonition")
 
         page.reload()
@@ -247,6 +249,10 @@ def test_village_records_an_entrustment_agreement_on_a_phone(
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         _clean(page)
         shots(page, "recorded")
+        # English as a switch: the same page in the other language.
+        page.click("#lang-switch")
+        expect(page.locator("h1")).to_have_text("Guardianship agreements")
+        expect(page.locator("[data-nav=chain]")).to_have_text("Periodic reports")
     found = ok(
         server,
         "village",

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from kernel import clock
@@ -67,18 +68,21 @@ def _said(page: Page, where: str, kind: str = "ok") -> Any:
     return page.locator(f"#{where} .notice.{kind}")
 
 
+@pytest.mark.parametrize(
+    ("size", "child"), [("wide", "person:v2-child-011"), ("phone", "person:v2-child-012")]
+)
 def test_township_assesses_arranges_services_follows_up_and_closes(
-    browser: Browser, server: Server, shots: Shots
+    browser: Browser, server: Server, shots: Shots, size: str, child: str
 ) -> None:
-    """评估帮扶 by the township the police notified, at 1366 px: a refusal for missing findings is
-    said in Chinese with what is missing; the case then walks to closure."""
-    child = "person:v2-child-011"  # a child of the second township
+    """评估帮扶 by the township the police notified, at 1366 px and on a phone: a refusal for
+    missing findings is said in Chinese with what is missing; the case then walks to closure."""
     case_id = _accepted_case(server, "village2", child, "GUARDIAN_NEGLECT", "父母长期不管，孩子常饿肚子")
     ok(server, "police", "mutation($i: EmergencyActionInput!) { recordEmergencyAction(input: $i) { id } }",
        {"i": {"caseId": case_id, "action": "contact_parents"}})  # fmt: skip
     ok(server, "police", "mutation($id: ID!) { notifyTownship(caseId: $id) { id } }", {"id": case_id})
 
-    with session(browser, server, viewport=WIDE, bypass_csp=True) as (_, page, _w):
+    viewport = PHONE if size == "phone" else WIDE
+    with session(browser, server, viewport=viewport, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "township2", "case_work")
         _open_case_page(page, case_id)
         expect(page.locator("#case-status")).to_have_text("待评估")
@@ -128,6 +132,8 @@ def test_township_assesses_arranges_services_follows_up_and_closes(
         page.click("#close-case-submit")
         expect(page.locator("#case-status")).to_have_text("已结案")
         _clean(page)
+        if size == "phone":
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         shots(page, "closed")
 
     case = ok(server, "township2", CASE, {"id": case_id})["protectionCase"]

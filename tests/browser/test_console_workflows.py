@@ -418,7 +418,7 @@ def test_the_reporting_chain_village_township_county(browser: Browser, server: S
             row.locator("button.approve").click()
             expect(page.locator(f"#lower-table tr[data-division='{town}']")).to_contain_text("已审核通过")
         page.click("#submit-report")
-        expect(page.locator("#own-status")).to_have_text("已上报，待审核")
+        expect(page.locator("#own-status")).to_have_text("已上报市级民政部门")
         with page.expect_download() as download:
             page.locator("#own-report button.download-xlsx").click()
         assert download.value.suggested_filename.endswith(".xlsx")

@@ -269,6 +269,8 @@ export const WORKFLOW_CODES: Record<string, Record<string, [string, string]>> = 
   periodicStatus: {
     draft: ["未上报", "draft"],
     submitted: ["已上报，待审核", "submitted"],
+    // The county's report goes to the city's civil affairs, outside the platform.
+    submitted_upward: ["已上报市级民政部门", "submitted to the city"],
     approved: ["已审核通过", "approved"],
     returned: ["已退回", "returned"],
     missing: ["未上报", "not submitted"],

@@ -97,7 +97,7 @@ async function load(own: HTMLElement, lower: HTMLElement, status: HTMLElement, d
           [t("fLevel"), code("reportLevel", rep.level)],
           [t("fPeriod"), `${periodLabel(rep.period)}（${code("reportKind", rep.kind)}）`],
           [t("fDeadline"), `${fmtDate(rep.deadline)}${rep.overdue ? `（${t("overdueReport")}）` : ""}`],
-          [t("fReportStatus"), h("span", { id: "own-status", "data-code": rep.status }, code("periodicStatus", rep.status))],
+          [t("fReportStatus"), h("span", { id: "own-status", "data-code": rep.status }, code("periodicStatus", rep.level === "county" && rep.status === "submitted" ? "submitted_upward" : rep.status))],
           [t("fSubmittedAt"), fmtDateTime(rep.submittedAt)],
           [t("fDecidedAt"), fmtDateTime(rep.decidedAt)],
           rep.note ? [t("fReturnNote"), rep.note] : null,

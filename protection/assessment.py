@@ -12,8 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from sqlalchemy import Engine
 from sqlmodel import select
 
+from auth.identities import division_contains
+from auth.tables import Agency
+from kernel.db import session
 from protection import transitions as tr
 from protection.case_tables import CaseAssessment, CaseFollowUp, CaseService, ProtectionCaseRow, new_id
 from protection.cases import Work, WorkflowError, not_found
@@ -38,6 +42,26 @@ def _lead(w: Work, case: ProtectionCaseRow) -> None:
     if w.actor.agency_type == tr.AgencyType.CIVIL_AFFAIRS and w.actor.covers(case.division):
         return
     raise WorkflowError("FORBIDDEN", "only the township leading the case (or civil affairs) may do this")
+
+
+def participants(engine: Engine, case: ProtectionCaseRow) -> list[str]:
+    """The agencies the assessment is made with: the police handling the case and the most local
+    civil-affairs department of the child's area (what `open_assessment` requires). The township
+    does not know other agencies' ids; without this the assessment could only be opened over the
+    API by someone who looked them up."""
+    out = [case.police_agency_id] if case.police_agency_id else []
+    best: Agency | None = None
+    with session(engine) as s:
+        for agency in s.exec(
+            select(Agency).where(Agency.agency_type == tr.AgencyType.CIVIL_AFFAIRS).order_by(Agency.id)
+        ):
+            if division_contains(agency.jurisdiction, case.division) and (
+                best is None or len(agency.jurisdiction.rstrip("0")) > len(best.jurisdiction.rstrip("0"))
+            ):
+                best = agency
+    if best is not None:
+        out.append(best.id)
+    return out
 
 
 def open_assessment(w: Work, case_id: str, participants: list[str]) -> CaseAssessment:

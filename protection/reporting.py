@@ -235,7 +235,7 @@ def decide(
             "not_submitted",
         )
     if not approve and not (note or "").strip():
-        raise ReportError("returning a report needs a note saying what to correct")
+        raise ReportError("returning a report needs a note saying what to correct", reason="note_required")
     T = PeriodicReport.__table__  # type: ignore[attr-defined]
     if current.record is None:
         raise ReportError("the report changed meanwhile", "CONFLICT", "version_moved")

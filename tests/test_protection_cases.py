@@ -11,8 +11,12 @@ from typing import Any
 
 import pytest
 
+from graph.model import node_id
+from graph.records import NodeRecord
 from kernel import clock
-from tests.api_fixtures import Api, serve
+from kernel.settings import Settings
+from tests.api_fixtures import AGENCIES, Api, serve, start_app
+from tests.contract.test_graph_store import HUKOU, VILLAGE2, family
 
 CASE_FIELDS = """
   id status situation agencyId townshipAgencyId riskLevel closureReason
@@ -137,7 +141,11 @@ def test_living_alone_walked_from_report_to_closure(api: Api) -> None:
     assert (
         refused(api, "police", OPEN, {"id": case_id, "p": ["ca-500101"]})["extensions"]["code"] == "FORBIDDEN"
     )
-    case = ok(api, "township", OPEN, {"id": case_id, "p": ["ca-500101", "ps-500101"]})
+    # The case names whom to open it with (the township does not know other agencies' ids).
+    named = ok(api, "township", "query($id: ID!) { protectionCase(id: $id) { assessmentParticipants } }",
+               {"id": case_id})["assessmentParticipants"]  # fmt: skip
+    assert named == ["ps-500101", "ca-500101"]
+    case = ok(api, "township", OPEN, {"id": case_id, "p": named})
     assert case["status"] == "assessment"
     err = refused(
         api, "township", ASSESS, {"input": {"caseId": case_id, "safety": "安全", "riskLevel": "medium"}}
@@ -245,7 +253,26 @@ def fresh(tmp_path: Path) -> Iterator[Api]:
     the child's cases (a parent unreachable for six months, a penalty on record), and a court's
     decision changes the child's guardians, so this walk neither sees nor leaves such facts for
     the other tests of the module's shared app."""
-    yield from serve(tmp_path, webhook_worker=False)
+    settings = Settings(data_dir=tmp_path / "data", graph_buffer_pool_mb=256, webhook_worker=False)
+    for client, tokens, secrets in start_app(settings, AGENCIES, _family_with_id_numbers):
+        yield Api(client, tokens, settings, secrets)
+
+
+UNCLE_ID_NUMBER = "500101197503082311"
+
+
+def _family_with_id_numbers(store: Any) -> None:
+    """The family, the uncle with his resident ID number (how a court names him)."""
+    family(store)
+    store.upsert_nodes(
+        [
+            NodeRecord(
+                node_id("Person", "uncle"),
+                {"division": VILLAGE2, "name": "甲辛", "id_number": UNCLE_ID_NUMBER},
+                HUKOU,
+            )
+        ]
+    )
 
 
 def test_intervention_up_to_the_court_naming_a_new_guardian(fresh: Api) -> None:
@@ -319,7 +346,13 @@ def test_intervention_up_to_the_court_naming_a_new_guardian(fresh: Api) -> None:
     assert refused(api, "police", DECIDE, {"input": decision})["extensions"]["code"] == "FORBIDDEN"
     err = refused(api, "court", DECIDE, {"input": {**decision, "newGuardianId": None}})
     assert err["extensions"]["code"] == "MISSING_FACTS"
-    case = ok(api, "court", DECIDE, {"input": decision})
+    # The court identifies the new guardian by ID number: someone in the register, named once.
+    by_number = {**decision, "newGuardianId": None, "newGuardianIdNumber": "500101199001011237"}
+    err = refused(api, "court", DECIDE, {"input": by_number})
+    assert err["extensions"]["code"] == "BAD_REQUEST" and err["extensions"]["reason"] == "unknown_id_number"
+    err = refused(api, "court", DECIDE, {"input": {**decision, "newGuardianIdNumber": UNCLE_ID_NUMBER}})
+    assert err["extensions"]["code"] == "BAD_REQUEST"
+    case = ok(api, "court", DECIDE, {"input": {**by_number, "newGuardianIdNumber": UNCLE_ID_NUMBER}})
     pet = next(i for i in case["interventions"] if i["kind"] == "court_petition")
     assert pet["decision"] == "revoked"
     # The court's row scope is its referred cases: it sees the child, not the adults around the child.

@@ -7,7 +7,12 @@ import { code, lang, setLang, t } from "./i18n";
 import type { MessageKey } from "./i18n";
 import { type Me, can, cachedMe, forgetMe, loadMe } from "./me";
 import { startOfflineSync } from "./offline";
+import { renderAgreements } from "./pages/agreements";
 import { renderAudit } from "./pages/audit";
+import { renderCaseFile } from "./pages/casefile";
+import { renderChain } from "./pages/chain";
+import { renderCrosscheck } from "./pages/crosscheck";
+import { renderReview } from "./pages/review";
 import { renderNetwork } from "./pages/network";
 import { renderProfile } from "./pages/profile";
 import { renderReports } from "./pages/reports";
@@ -39,6 +44,11 @@ const PAGES: NavItem[] = [
   { page: "network", label: "navNetwork", any: ["pseudonymised_networks"] },
   { page: "statistics", label: "navStatistics", any: ["read_statistics", "read_classification"] },
   { page: "search", label: "navSearch", any: [] },
+  // The workflow pages (评估帮扶 and 监护干预 open from a case, /case/<id>).
+  { page: "agreements", label: "navAgreements", any: ["manage_agreements"] },
+  { page: "review", label: "navReview", any: ["review_matches"] },
+  { page: "crosscheck", label: "navCrosscheck", any: ["read_crosscheck"] },
+  { page: "chain", label: "navChain", any: ["submit_periodic_report", "approve_periodic_report"] },
 ];
 
 export function navFor(me: Me | null): NavItem[] {
@@ -152,6 +162,11 @@ route("worklist", renderWorklist);
 route("statistics", renderStatistics);
 route("village", renderVillage);
 route("reports", renderReports);
+route("case", (root, _p, rest) => renderCaseFile(root, rest));
+route("agreements", renderAgreements);
+route("review", renderReview);
+route("crosscheck", renderCrosscheck);
+route("chain", renderChain);
 
 export function homeFor(me: Me | null): string {
   return navFor(me)[0].page;
@@ -194,7 +209,7 @@ async function render(): Promise<void> {
     mount(root, notice(t("noSuchPage"), "error"));
     return;
   }
-  if (session && name !== "person" && !(name === "network" && can(me, "trace_networks")) && !navFor(me).some((p) => p.page === name)) {
+  if (session && name !== "person" && name !== "case" && !(name === "network" && can(me, "trace_networks")) && !navFor(me).some((p) => p.page === name)) {
     mount(root, notice(t("pageNotForRole"), "error"));
     return;
   }

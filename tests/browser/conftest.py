@@ -107,6 +107,7 @@ class Server:
         return r.json()
 
 
+UNCLE_ID_NUMBER = "500101197503082311"
 CROWD = 130  # children in the second village: more than one page of the API (100)
 
 
@@ -142,6 +143,17 @@ def populate(store: object) -> None:
         for i in range(5)
     ]
     store.upsert_nodes(people)  # type: ignore[attr-defined]
+    # The uncle's resident ID number: how a court names him as a new guardian (he is outside its
+    # row scope, so it cannot pick him by name).
+    store.upsert_nodes(  # type: ignore[attr-defined]
+        [
+            NodeRecord(
+                node_id("Person", "uncle"),
+                {"division": VILLAGE2, "name": "甲辛", "id_number": UNCLE_ID_NUMBER},
+                HUKOU,
+            )
+        ]
+    )
 
 
 def _name_agencies(settings: Settings) -> None:

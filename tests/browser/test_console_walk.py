@@ -32,6 +32,22 @@ ROLES: dict[str, tuple[str, set[str], set[str]]] = {
     "school": ("case_work", {"search"}, {"audit", "reports", "village", "network"}),
     "doctor": ("case_work", {"search"}, {"audit", "reports", "village", "network"}),
 }
+# The workflow pages (agreements, match review, cross-check, reporting chain), as each role's
+# capabilities offer them.
+WORKFLOW_PAGES: dict[str, tuple[set[str], set[str]]] = {
+    "civil": ({"agreements", "review", "crosscheck"}, {"chain"}),
+    "township": ({"agreements", "review", "crosscheck", "chain"}, set()),
+    "village": ({"agreements", "chain"}, {"review", "crosscheck"}),
+    "police": (set(), {"agreements", "review", "crosscheck", "chain"}),
+    "court": (set(), {"agreements", "review", "crosscheck", "chain"}),
+    "analyst": ({"crosscheck"}, {"agreements", "review", "chain"}),
+    "auditor": (set(), {"agreements", "review", "crosscheck", "chain"}),
+    "school": (set(), {"agreements", "review", "crosscheck", "chain"}),
+    "doctor": (set(), {"agreements", "review", "crosscheck", "chain"}),
+}
+for _role, (_more, _never) in WORKFLOW_PAGES.items():
+    ROLES[_role][1].update(_more)
+    ROLES[_role][2].update(_never)
 
 # What must never be on screen in zh-CN mode.
 RAW = [

@@ -3,7 +3,10 @@
 
 export type CodeBook = Record<string, Record<string, [string, string]>>;
 
+import { WORKFLOW_CODES } from "./workflow";
+
 export const CODES: CodeBook = {
+  ...WORKFLOW_CODES,
   sex: { M: ["男", "male"], F: ["女", "female"], U: ["未知", "unknown"] },
   hukou: { rural: ["农业户口", "rural"], urban: ["非农业户口", "urban"], unified: ["居民户口", "resident"] },
   bool: { true: ["是", "yes"], false: ["否", "no"] },
@@ -192,6 +195,16 @@ export const CODES: CodeBook = {
     invalid_jurisdiction: ["管辖区划无效", "invalid jurisdiction"],
     no_principal: ["未登录", "not signed in"],
     adult: ["此人已满18周岁，走访只记录未成年人", "an adult: visits are for children only"],
+    unknown_id_number: ["登记中没有此身份证号的人员", "no one in the register has this ID number"],
+    ambiguous_id_number: ["此身份证号对应多人，请核对", "the ID number is not unique"],
+    note_required: ["退回须写明需要更正的内容", "returning needs a note saying what to correct"],
+    lower_level_missing: ["下级尚未全部上报，本级暂不能上报", "a level below has not submitted yet"],
+    already_submitted: ["报表已上报", "the report is already submitted"],
+    not_submitted: ["只有已上报的报表才能审核或退回", "only a submitted report can be decided"],
+    own_report: ["报表由上一级审核，不能审核本级报表", "a report is decided by the level above"],
+    not_own_division: ["报表由本区划的单位上报", "a report is submitted by its own division"],
+    version_moved: ["报表已被他人更新，请刷新后再试", "the report changed meanwhile"],
+    lookup_not_permitted: ["您的岗位不能按此项查找人员", "lookups by this value are not for your role"],
     reidentify: ["再识别", "re-identification"],
     jurisdiction: ["管辖区域", "jurisdiction"],
     village: ["本村", "village"],

@@ -1,7 +1,10 @@
 // Every word the console shows, zh-CN first and English second, side by side so that neither
 // language can lack a message (the type checker sees one catalogue).
 
+import { WORKFLOW_MESSAGES } from "./workflow";
+
 export const MESSAGES = {
+  ...WORKFLOW_MESSAGES,
   // frame
   brand: ["守护 儿童保护平台", "Shouhu child protection"],
   title: ["守护 · 工作台", "Shouhu console"],

@@ -164,6 +164,8 @@ class AuthService:
         on the verified claims. A token whose kid is one of ours but whose iss is not goes to our
         verifier too, so it is refused as "wrong_issuer" rather than "untrusted_issuer".
         """
+        if self.authority.knows(token):
+            return self.authority.validate(token)  # verified by us before: ours
         header, unverified = parse_unverified(token)
         iss = unverified.get("iss")
         if iss == self.config.issuer:
@@ -177,6 +179,8 @@ class AuthService:
 
     def needs_network(self, token: str) -> bool:
         """Whether validating may fetch a JWKS (an external issuer's token): then it runs in a thread."""
+        if self.authority.knows(token):
+            return False
         try:
             _, unverified = parse_unverified(token)
         except InvalidToken:

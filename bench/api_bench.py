@@ -1,7 +1,14 @@
 """The child-profile query over HTTP, with policy and audit on versus both off, in one run.
 
 Same data, same query sequence, one server process at a time (LadybugDB has one writer
-process), a load generator in this process on loopback with keep-alive.
+process), a load generator in this process on loopback with keep-alive. The servers take turns
+(off, on, off, on, …) in rounds, so a machine whose load changes during the run (other jobs on a
+shared machine) weighs on both modes alike rather than on whichever ran second.
+
+`profile=True` adds one more pass of the "on" server under py-spy (when the `py-spy` binary is
+on PATH or named by SHOUHU_PYSPY) and writes where its time went to bench/results/api_profile.txt.
+The cost of writing a change's audit entry in the change's own transaction is measured beside it
+(`bench.audit_tx_bench`).
 """
 
 from __future__ import annotations
@@ -74,7 +81,48 @@ def _measure(port: int, token: str | None, ids: list[str], warmup: int) -> tuple
     return samples, errors
 
 
-def run(persons: int = 50_000, requests: int = 2000, warmup: int = 200, seed: int = 11) -> dict[str, Any]:
+def _pyspy() -> str | None:
+    return os.environ.get("SHOUHU_PYSPY") or shutil.which("py-spy")
+
+
+def _profile(env: dict[str, str], port: int, token: str, ids: list[str], warmup: int) -> Path | None:
+    """One more pass of each server under py-spy; where the "on" server spends the time the "off"
+    one does not (per request, by function)."""
+    spy = _pyspy()
+    if spy is None:
+        print("  py-spy not found (PATH or SHOUHU_PYSPY): no profile", flush=True)
+        return None
+    work = Path(tempfile.mkdtemp(prefix="shouhu-api-profile-"))
+    stacks: dict[str, Path] = {}
+    for mode in ("off", "on"):
+        proc = _serve(env, port, mode)
+        raw = work / f"{mode}.txt"
+        spy_proc = subprocess.Popen(
+            [spy, "record", "--format", "raw", "--rate", "250", "-o", str(raw), "--pid", str(proc.pid)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(1.0)
+            _measure(port, token if mode == "on" else None, ids, warmup)
+        finally:
+            spy_proc.send_signal(2)
+            spy_proc.wait(timeout=60)
+            proc.terminate()
+            proc.wait(timeout=30)
+        if raw.exists():
+            stacks[mode] = raw
+    if set(stacks) != {"off", "on"}:
+        return None
+    from bench.profile_report import compare
+
+    return compare(stacks["off"], stacks["on"], requests=len(ids), rate=250)
+
+
+def run(
+    persons: int = 50_000, requests: int = 2000, warmup: int = 200, seed: int = 11, *, rounds: int = 4,
+    profile: bool = False, measure: bool = True,
+) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="shouhu-api-bench-"))
     try:
         port = _free_port()
@@ -102,18 +150,33 @@ def run(persons: int = 50_000, requests: int = 2000, warmup: int = 200, seed: in
         engine.dispose()
 
         rng = random.Random(seed)
-        ids = [rng.choice(children) for _ in range(requests + warmup)]
+        ids = [rng.choice(children) for _ in range(requests + warmup)]  # the last `warmup` warm up
         results: dict[str, Any] = {}
-        for mode in ("off", "on"):
-            proc = _serve(env, port, mode)
-            try:
-                samples, errors = _measure(port, token if mode == "on" else None, ids, warmup)
-            finally:
-                proc.terminate()
-                proc.wait(timeout=30)
+        samples_by: dict[str, list[float]] = {"off": [], "on": []}
+        errors_by = {"off": 0, "on": 0}
+        per_round = -(-requests // rounds)
+        for r in range(rounds if measure else 0):
+            chunk = ids[r * per_round : (r + 1) * per_round]
+            if not chunk:
+                break
+            for mode in ("off", "on"):
+                proc = _serve(env, port, mode)
+                try:
+                    # Each server warms up on the first ids of the whole sequence, then serves its
+                    # round's share: both modes answer the same ids in the same order.
+                    samples, errors = _measure(
+                        port, token if mode == "on" else None, ids[requests:] + chunk, len(ids) - requests
+                    )
+                finally:
+                    proc.terminate()
+                    proc.wait(timeout=30)
+                samples_by[mode] += samples
+                errors_by[mode] += errors
+        for mode in ("off", "on") if measure else ():
+            samples = samples_by[mode]
             results[mode] = {**percentiles(samples), "mean_ms": round(sum(samples) / len(samples) * 1000, 3),
-                             "errors": errors}
-        figures = {
+                             "errors": errors_by[mode]}
+        figures: dict[str, Any] = {} if not measure else {
             "persons": persons,
             "requests": requests,
             "policy_and_audit_off": results["off"],
@@ -121,8 +184,16 @@ def run(persons: int = 50_000, requests: int = 2000, warmup: int = 200, seed: in
             "ratio_mean": round(results["on"]["mean_ms"] / results["off"]["mean_ms"], 3),
             "ratio_p50": round(results["on"]["p50_ms"] / results["off"]["p50_ms"], 3),
             "ratio_p99": round(results["on"]["p99_ms"] / results["off"]["p99_ms"], 3),
+            "rounds": rounds,
+            "conditions": f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} at the end",
         }
-        write("api", figures)
+        if measure:
+            write("api", figures)
+        if profile:
+            out = _profile(env, port, token, ids[: min(len(ids), 600)], 50)
+            if out is not None:
+                print(out.read_text(encoding="utf-8"))
+                print(f"-> {out}")
         return figures
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

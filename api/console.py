@@ -26,6 +26,7 @@ from starlette.routing import Route
 from strawberry.types import Info
 
 from api.context import Context
+from auth.enforce import cursors
 from auth.enforce.records import PageInfo, Person, PersonConnection, PersonEdge
 from auth.identities import get_agency
 from auth.policy import Policy, PolicyError
@@ -238,7 +239,9 @@ class ConsoleQuery:
         except ValueError:  # 29 February
             born_after = today.replace(year=today.year - ADULT_AGE, day=28).isoformat()
         store = info.context.store
-        rows = store.child_guardians(division_prefix(division), born_after, after, limit=first)
+        listing = f"villageChildren|{division}"
+        position = cursors.unseal(info.context, listing, after)
+        rows = store.child_guardians(division_prefix(division), born_after, position, limit=first)
         nodes = store.get_nodes([cid for cid, _links in rows])
         edges = []
         for cid, _links in rows:
@@ -247,10 +250,12 @@ class ConsoleQuery:
             if node is None or not guard.divisions_visible({str(node.props.get("division") or "")}):
                 continue
             profile = Profile(node.id, Subgraph({node.id: node}, {}))
-            edges.append(PersonEdge(cursor=cid, node=Person(_node=node, _profile=profile)))
-        end = rows[-1][0] if rows else None
+            cursor = cursors.seal(info.context, listing, cid) or ""
+            edges.append(PersonEdge(cursor=cursor, node=Person(_node=node, _profile=profile)))
+        # The store's position (the last child scanned, in scope or not), sealed for this caller.
+        end = cursors.seal(info.context, listing, rows[-1][0]) if rows and len(rows) == first else None
         return PersonConnection(
-            edges=edges, page_info=PageInfo(has_next_page=len(rows) == first, end_cursor=end)
+            edges=edges, page_info=PageInfo(has_next_page=end is not None, end_cursor=end)
         )
 
     @strawberry.field(description="Member agencies' public names by id (unknown ids are left out).")

@@ -120,14 +120,25 @@ def _profile(env: dict[str, str], port: int, token: str, ids: list[str], warmup:
 
 
 def run(
-    persons: int = 50_000, requests: int = 2000, warmup: int = 200, seed: int = 11, *, rounds: int = 4,
-    profile: bool = False, measure: bool = True,
+    persons: int = 50_000,
+    requests: int = 2000,
+    warmup: int = 200,
+    seed: int = 11,
+    *,
+    rounds: int = 4,
+    profile: bool = False,
+    measure: bool = True,
 ) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="shouhu-api-bench-"))
     try:
         port = _free_port()
-        env = {**os.environ, "SHOUHU_DATA_DIR": str(tmp), "SHOUHU_PORT": str(port),
-               "SHOUHU_RATE_LIMIT_PER_MINUTE": "0", "SHOUHU_GRAPH_BUFFER_POOL_MB": "2048"}
+        env = {
+            **os.environ,
+            "SHOUHU_DATA_DIR": str(tmp),
+            "SHOUHU_PORT": str(port),
+            "SHOUHU_RATE_LIMIT_PER_MINUTE": "0",
+            "SHOUHU_GRAPH_BUFFER_POOL_MB": "2048",
+        }
         settings = Settings(data_dir=tmp, port=port, rate_limit_per_minute=0)
         store = LadybugStore(settings.graph_path, 2048)
         store.init_schema()
@@ -142,10 +153,16 @@ def run(
         store.close()
         engine = make_engine(settings.sql_url)
         migrate(engine)
-        add_agency(engine, agency_id="ps-500101", name="县公安局", agency_type="public_security",
-                   jurisdiction="500101000000")
-        client_id, _ = add_client(engine, agency_id="ps-500101", role="officer", scopes="read:identity",
-                                  name="bench")
+        add_agency(
+            engine,
+            agency_id="ps-500101",
+            name="县公安局",
+            agency_type="public_security",
+            jurisdiction="500101000000",
+        )
+        client_id, _ = add_client(
+            engine, agency_id="ps-500101", role="officer", scopes="read:identity", name="bench"
+        )
         token = issue_token_for_client(engine, settings, client_id).access_token
         engine.dispose()
 
@@ -174,19 +191,26 @@ def run(
                 errors_by[mode] += errors
         for mode in ("off", "on") if measure else ():
             samples = samples_by[mode]
-            results[mode] = {**percentiles(samples), "mean_ms": round(sum(samples) / len(samples) * 1000, 3),
-                             "errors": errors_by[mode]}
-        figures: dict[str, Any] = {} if not measure else {
-            "persons": persons,
-            "requests": requests,
-            "policy_and_audit_off": results["off"],
-            "policy_and_audit_on": results["on"],
-            "ratio_mean": round(results["on"]["mean_ms"] / results["off"]["mean_ms"], 3),
-            "ratio_p50": round(results["on"]["p50_ms"] / results["off"]["p50_ms"], 3),
-            "ratio_p99": round(results["on"]["p99_ms"] / results["off"]["p99_ms"], 3),
-            "rounds": rounds,
-            "conditions": f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} at the end",
-        }
+            results[mode] = {
+                **percentiles(samples),
+                "mean_ms": round(sum(samples) / len(samples) * 1000, 3),
+                "errors": errors_by[mode],
+            }
+        figures: dict[str, Any] = (
+            {}
+            if not measure
+            else {
+                "persons": persons,
+                "requests": requests,
+                "policy_and_audit_off": results["off"],
+                "policy_and_audit_on": results["on"],
+                "ratio_mean": round(results["on"]["mean_ms"] / results["off"]["mean_ms"], 3),
+                "ratio_p50": round(results["on"]["p50_ms"] / results["off"]["p50_ms"], 3),
+                "ratio_p99": round(results["on"]["p99_ms"] / results["off"]["p99_ms"], 3),
+                "rounds": rounds,
+                "conditions": f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} at the end",
+            }
+        )
         if measure:
             write("api", figures)
         if profile:

@@ -90,7 +90,10 @@ def run(steps: int = 2000, block: int = 100) -> dict[str, Any]:
             n += block
         chain = log.verify()
         figures: dict[str, Any] = {
-            "steps_per_mode": n, "backend": "sqlite (WAL)", "chain_ok": chain.ok, "entries": chain.checked
+            "steps_per_mode": n,
+            "backend": "sqlite (WAL)",
+            "chain_ok": chain.ok,
+            "entries": chain.checked,
         }
         for mode in modes:
             s = samples[mode]

@@ -717,9 +717,11 @@ def test_a_token_verified_before_is_still_checked_on_every_use(harness: Harness)
     forged_sig = f"{head_}.{body}.{sig[:-2]}{'A' if sig[-2] != 'A' else 'B'}{sig[-1]}"
     assert_invalid_token(harness.whoami(forged_sig))
     claims = segments(token)[1]
-    raised = base64.urlsafe_b64encode(
-        json.dumps({**claims, "role": "auditor"}, separators=(",", ":")).encode()
-    ).decode().rstrip("=")
+    raised = (
+        base64.urlsafe_b64encode(json.dumps({**claims, "role": "auditor"}, separators=(",", ":")).encode())
+        .decode()
+        .rstrip("=")
+    )
     assert_invalid_token(harness.whoami(f"{head_}.{raised}.{sig}"))
     assert harness.reasons[-1] == "bad_signature"
     later = int(claims["exp"]) + harness.service.authority.config.leeway_seconds + 1

@@ -115,10 +115,10 @@ class Query:
 
 def _parts() -> tuple[tuple[type, ...], tuple[type, ...]]:
     """The query and mutation roots of each area, merged into one schema (one line per area)."""
-    from api.console import ConsoleQuery
     from auth.audit.graphql import AuditQuery
     from connectors.resolution.graphql import ResolutionMutation, ResolutionQuery
     from protection.case_graphql import ProtectionMutation, ProtectionQuery
+    from protection.console_graphql import ConsoleQuery
     from protection.network_graphql import NetworkQuery
     from protection.screening_graphql import ScreeningMutation, ScreeningQuery
 

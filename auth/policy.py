@@ -643,6 +643,11 @@ class Policy:
             raise PolicyError(f"capabilities.{capability}: unknown capability")
         return (principal.agency_type, principal.role) in holders
 
+    def capability_names(self) -> list[str]:
+        """Every capability the policy file names, sorted (the console offers its pages by the
+        ones the caller holds, asking `can` for each)."""
+        return sorted(self._capabilities)
+
     # ---- break-glass
 
     def break_glass_eligible(self, principal: Principal) -> bool:

@@ -65,7 +65,9 @@ def test_a_cursor_is_refused_to_another_caller_and_tells_nothing(api: Api) -> No
     stolen = _people(api, "village2", theirs)
     forged = _people(api, "village2", "c~" + "a" * len(theirs[2:]))
     raw = _people(api, "village2", "person:mother")
-    answers = [(r["data"], [(e["message"], e["extensions"]) for e in r["errors"]]) for r in (stolen, forged, raw)]
+    answers = [
+        (r["data"], [(e["message"], e["extensions"]) for e in r["errors"]]) for r in (stolen, forged, raw)
+    ]
     assert answers[0] == answers[1] == answers[2]  # the same answer whatever the cursor holds
     assert answers[0][1][0][1] == {"code": "BAD_REQUEST", "reason": "invalid_cursor"}
     assert not RECORD_KEY.search(str(stolen))

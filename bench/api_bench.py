@@ -112,11 +112,14 @@ def _profile(env: dict[str, str], port: int, token: str, ids: list[str], warmup:
             proc.wait(timeout=30)
         if raw.exists():
             stacks[mode] = raw
-    if set(stacks) != {"off", "on"}:
-        return None
-    from bench.profile_report import compare
+    try:
+        if set(stacks) != {"off", "on"}:
+            return None
+        from bench.profile_report import compare
 
-    return compare(stacks["off"], stacks["on"], requests=len(ids), rate=250)
+        return compare(stacks["off"], stacks["on"], requests=len(ids), rate=250)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def run(

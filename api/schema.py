@@ -16,7 +16,7 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.limits import alias_rule, cost_rule, depth_rule, directive_rule
-from auth.enforce import lookups, scope
+from auth.enforce import cursors, lookups, scope
 from auth.enforce.errors import bad_request, domain_errors, not_found
 from auth.enforce.layer import enforce
 from auth.enforce.records import Division, PageInfo, Person, PersonConnection, PersonEdge
@@ -33,9 +33,13 @@ def _resolve_person_reference(cls: type, info: Info[Context, None], id: strawber
 Person.resolve_reference = classmethod(_resolve_person_reference)  # type: ignore[attr-defined]
 
 
-def _connection(info: Info[Context, None], ids: list[str], more: bool) -> PersonConnection:
-    """Edges for the visible people only; the cursor is the last *visible* id, so a page never
-    reveals the id of someone outside the caller's scope (it would, as the raw store cursor)."""
+def _connection(
+    info: Info[Context, None], listing: str, ids: list[str], position: str | None, more: bool
+) -> PersonConnection:
+    """Edges for the visible people only. Every cursor is sealed for this caller and this list
+    (`auth.enforce.cursors`): an edge's cursor continues after that person, `endCursor` after the
+    last record the store scanned, visible or not — which is why it can be handed out sealed and
+    why a page whose people are all out of scope no longer ends the caller's paging."""
     guard = info.context.guard
     edges = []
     for pid in ids:
@@ -44,11 +48,10 @@ def _connection(info: Info[Context, None], ids: list[str], more: bool) -> Person
             node = profile.node(pid)
             if node is None:
                 continue
-            edges.append(PersonEdge(cursor=pid, node=Person(_node=node, _profile=profile)))
-    end = edges[-1].cursor if edges else None
-    return PersonConnection(
-        edges=edges, page_info=PageInfo(has_next_page=more and end is not None, end_cursor=end)
-    )
+            cursor = cursors.seal(info.context, listing, pid) or ""
+            edges.append(PersonEdge(cursor=cursor, node=Person(_node=node, _profile=profile)))
+    end = cursors.seal(info.context, listing, position) if more else None
+    return PersonConnection(edges=edges, page_info=PageInfo(has_next_page=end is not None, end_cursor=end))
 
 
 @strawberry.type
@@ -75,7 +78,7 @@ class Query:
         first = max(1, min(first, 100))
         within = info.context.guard.scope_prefix()
         ids = [n.id for n in search_people(info.context.store, name, limit=first, within=within)]
-        return _connection(info, ids, False)
+        return _connection(info, "searchPeople", ids, None, False)
 
     @strawberry.field(
         description="People registered or living in a division subtree, in your scope (cursor pages)."
@@ -88,10 +91,13 @@ class Query:
         # through their household; every row passes the row-scope check instead.
         prefix = division.rstrip("0") or division
         if not prefix.isdigit() or len(division) > 12:
-            raise bad_request("invalid division or cursor")
+            raise bad_request("invalid division")
+        # The list is bound to its division: a cursor of one division's list does not page another's.
+        listing = f"people|{prefix}"
+        position = cursors.unseal(info.context, listing, after)
         with domain_errors():
-            page = info.context.store.list_by_division("Person", prefix, first, after)
-        return _connection(info, [n.id for n in page.items], page.has_next)
+            page = info.context.store.list_by_division("Person", prefix, first, position)
+        return _connection(info, listing, [n.id for n in page.items], page.end_cursor, page.has_next)
 
     @strawberry.federation.field(
         authenticated=True, description="An administrative division by its 12-digit code."
@@ -109,10 +115,10 @@ class Query:
 
 def _parts() -> tuple[tuple[type, ...], tuple[type, ...]]:
     """The query and mutation roots of each area, merged into one schema (one line per area)."""
-    from api.console import ConsoleQuery
     from auth.audit.graphql import AuditQuery
     from connectors.resolution.graphql import ResolutionMutation, ResolutionQuery
     from protection.case_graphql import ProtectionMutation, ProtectionQuery
+    from protection.console_graphql import ConsoleQuery
     from protection.network_graphql import NetworkQuery
     from protection.screening_graphql import ScreeningMutation, ScreeningQuery
 

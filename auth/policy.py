@@ -22,58 +22,67 @@ fields; they are the module constants ``ALLOWED`` … ``UNCLASSIFIED``.
 
 Run ``python -m auth.policy table [FILE]`` for the decision matrix in Markdown and
 ``python -m auth.policy check FILE`` to validate a changed policy file (exit 2 on error).
+
+This module is the engine (load, compile, decide, mask, break-glass) and the one import for
+callers: the vocabulary (decisions, reason codes, answer types) is in ``auth.policy_types``, the
+file-shape checks in ``auth.policy_checks``, the per-record row-scope judgement in
+``auth.policy_scope`` and the command line in ``auth.policy_cli``; all are re-exported here.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import sys
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 from auth.masking import MASKS, SMALL_COUNT_K, TEXT_ONLY, small_count
-from auth.principal import BreakGlass, Principal
-from graph.model import (
-    NODE_KINDS,
-    REL_KINDS,
-    SYSTEM_PROPS,
-    DivisionLevel,
-    PropType,
-    division_level,
-    division_prefix,
+from auth.policy_checks import (
+    COMMON_PROPS,
+    _all_fields,
+    _known,
+    _only,
+    _str,
+    _str_list,
+    _table,
 )
+from auth.policy_scope import jurisdiction_prefix, scope_decision
+from auth.policy_types import (
+    ALLOWED,
+    BREAK_GLASS,
+    DECISIONS,
+    DENIED_BY_POLICY,
+    INVALID_JURISDICTION,
+    MASKED_AGAINST_RECONSTRUCTION,
+    MASKED_BY_POLICY,
+    MASKED_FOR_PURPOSE,
+    OUT_OF_SCOPE,
+    PURPOSE_NOT_PERMITTED,
+    PURPOSE_REQUIRED,
+    SCOPE_KINDS,
+    SCOPE_MISSING,
+    UNCLASSIFIED,
+    UNKNOWN_ROLE,
+    AgencyTypeInfo,
+    ClassInfo,
+    Decision,
+    FieldDecision,
+    PolicyError,
+    RoleInfo,
+    ScopeDecision,
+    ScopeFacts,
+    ScopeRule,
+)
+from auth.principal import BreakGlass, Principal
+from graph.model import DivisionLevel, PropType, division_level
 from kernel import clock
 
 DEFAULT_PATH = Path(__file__).with_name("policies") / "default.toml"
-
-Decision = Literal["allow", "mask", "deny"]
-DECISIONS: tuple[Decision, ...] = ("allow", "mask", "deny")
-
-# Field decision reason codes.
-ALLOWED = "allowed"
-MASKED_BY_POLICY = "masked_by_policy"
-MASKED_FOR_PURPOSE = "masked_for_purpose"  # the rule allows, the declared purpose only masks
-DENIED_BY_POLICY = "denied_by_policy"
-PURPOSE_REQUIRED = "purpose_required"
-PURPOSE_NOT_PERMITTED = "purpose_not_permitted"
-UNKNOWN_ROLE = "unknown_role"
-BREAK_GLASS = "break_glass"  # visible only because of a valid break-glass grant
-SCOPE_MISSING = "scope_missing"  # oauth.enforce_scopes and the token lacks the class scope
-UNCLASSIFIED = "unclassified"  # a field the policy has no class for (not in graph/model.py)
-
-# Row scope rule kinds, and the scope reason codes beyond them.
-SCOPE_KINDS: tuple[str, ...] = ("jurisdiction", "village", "pupils", "patients", "referred_cases", "none")
-OUT_OF_SCOPE = "out_of_scope"
-INVALID_JURISDICTION = "invalid_jurisdiction"
-
-# Properties every node and relationship has: its id and the store-maintained provenance.
-COMMON_PROPS: dict[str, PropType] = {"id": PropType.STRING, **SYSTEM_PROPS}
 
 _ANY = "*"
 _UNKNOWN_PURPOSE = object()  # table key for a declared purpose the policy does not know
@@ -94,141 +103,6 @@ _TOP_KEYS = {
     "reconstruction",
     "disclosure",
 }
-MASKED_AGAINST_RECONSTRUCTION = "masked_against_reconstruction"
-
-
-class PolicyError(ValueError):
-    """The policy file is malformed or inconsistent; the message names the offending key."""
-
-
-@dataclass(frozen=True, slots=True)
-class FieldDecision:
-    """What to do with one field for one principal, and why (the audit stores both)."""
-
-    decision: Decision
-    reason: str
-    sensitivity: str
-
-    @property
-    def visible(self) -> bool:
-        """Whether any form of the value (full or masked) may be returned."""
-        return self.decision != "deny"
-
-
-@dataclass(frozen=True, slots=True)
-class ScopeFacts:
-    """What ties a record to places, institutions and agencies, for the row-scope check.
-
-    divisions: 12-digit codes of the record's residence / registered / household village;
-    school_codes: schools the child is enrolled at; facility_codes: facilities of the
-    child's health events; case_agencies: agency ids its cases, interventions and
-    services are referred or assigned to.
-    """
-
-    divisions: frozenset[str] = frozenset()
-    school_codes: frozenset[str] = frozenset()
-    facility_codes: frozenset[str] = frozenset()
-    case_agencies: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True, slots=True)
-class ScopeRule:
-    """A principal's row scope, resolved: enough for the store to filter at the source.
-
-    ``division_prefix`` is the code prefix of the division subtree in scope (the whole
-    12-digit code for a village); ``break_glass_prefix`` the wider subtree a valid
-    break-glass grant opens. ``problem`` names why a configured rule contributes nothing
-    (``invalid_jurisdiction``) or why nothing is in scope (``unknown_role``).
-    """
-
-    kinds: tuple[str, ...]
-    division_prefix: str | None = None
-    school_codes: frozenset[str] = frozenset()
-    facility_codes: frozenset[str] = frozenset()
-    agency_id: str | None = None
-    break_glass_prefix: str | None = None
-    problem: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ScopeDecision:
-    """Whether a record is in the principal's slice; ``reason`` is the rule that let it in
-    (``jurisdiction``, ``village``, ``pupils``, ``patients``, ``referred_cases``,
-    ``break_glass``) or why not (``out_of_scope``, ``invalid_jurisdiction``, ``unknown_role``)."""
-
-    allowed: bool
-    reason: str
-
-
-@dataclass(frozen=True)
-class RoleInfo:
-    name: str
-    zh: str
-    scope: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class AgencyTypeInfo:
-    name: str
-    zh: str
-    scope: tuple[str, ...]
-    roles: Mapping[str, RoleInfo]
-
-
-@dataclass(frozen=True)
-class ClassInfo:
-    name: str
-    zh: str
-    description: str
-    scope: str | None
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _table(value: Any, key: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise PolicyError(f"{key}: expected a table, got {type(value).__name__}")
-    return value
-
-
-def _str(value: Any, key: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise PolicyError(f"{key}: expected a non-empty string")
-    return value
-
-
-def _str_list(value: Any, key: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise PolicyError(f"{key}: expected a list of strings")
-    return value
-
-
-def _known(key: str, name: str, known: Mapping[str, Any] | set[str] | tuple[str, ...], what: str) -> None:
-    if name not in known:
-        raise PolicyError(f"{key}: unknown {what} {name!r} (known: {', '.join(sorted(known))})")
-
-
-def _only(table: Mapping[str, Any], allowed: set[str], key: str) -> None:
-    extra = sorted(set(table) - allowed)
-    if extra:
-        prefix = f"{key}." if key else ""
-        raise PolicyError(f"{prefix}{extra[0]}: unknown key (allowed: {', '.join(sorted(allowed))})")
-
-
-def _model_props(kind: str) -> dict[str, PropType] | None:
-    if kind in NODE_KINDS:
-        return NODE_KINDS[kind].props
-    if kind in REL_KINDS:
-        return REL_KINDS[kind].props
-    return None
-
-
-def _all_fields() -> dict[str, dict[str, PropType]]:
-    """Every kind in graph/model.py with every property a record of it can carry."""
-    kinds = list(NODE_KINDS) + list(REL_KINDS)
-    return {k: {**COMMON_PROPS, **(_model_props(k) or {})} for k in kinds}
-
 
 # --------------------------------------------------------------------------- the policy
 
@@ -769,6 +643,11 @@ class Policy:
             raise PolicyError(f"capabilities.{capability}: unknown capability")
         return (principal.agency_type, principal.role) in holders
 
+    def capability_names(self) -> list[str]:
+        """Every capability the policy file names, sorted (the console offers its pages by the
+        ones the caller holds, asking `can` for each)."""
+        return sorted(self._capabilities)
+
     # ---- break-glass
 
     def break_glass_eligible(self, principal: Principal) -> bool:
@@ -894,7 +773,7 @@ class Policy:
         role = atype.roles.get(principal.role) if atype else None
         if role is None:
             return ScopeRule(kinds=(), problem=UNKNOWN_ROLE)
-        prefix, problem = _jurisdiction_prefix(principal.jurisdiction)
+        prefix, problem = jurisdiction_prefix(principal.jurisdiction)
         kinds = role.scope
         division: str | None = None
         if "jurisdiction" in kinds and prefix is not None:
@@ -944,35 +823,6 @@ class Policy:
                 ]
                 lines.append("| " + " | ".join(row) + " |")
         return "\n".join(lines) + "\n"
-
-
-@functools.lru_cache(maxsize=1024)
-def _jurisdiction_prefix(code: str) -> tuple[str | None, str | None]:
-    """(division prefix, problem) for a principal's jurisdiction code; cached because the
-    same few codes are asked about for every record."""
-    try:
-        return division_prefix(code), None
-    except (ValueError, TypeError):
-        return None, INVALID_JURISDICTION
-
-
-def scope_decision(rule: ScopeRule, facts: ScopeFacts) -> ScopeDecision:
-    """Evaluate a resolved ``ScopeRule`` against one record's facts (first matching rule wins)."""
-    if rule.problem == UNKNOWN_ROLE:
-        return ScopeDecision(False, UNKNOWN_ROLE)
-    prefix = rule.division_prefix
-    if prefix is not None and any(d.startswith(prefix) for d in facts.divisions):
-        return ScopeDecision(True, "village" if "village" in rule.kinds else "jurisdiction")
-    if rule.school_codes and not rule.school_codes.isdisjoint(facts.school_codes):
-        return ScopeDecision(True, "pupils")
-    if rule.facility_codes and not rule.facility_codes.isdisjoint(facts.facility_codes):
-        return ScopeDecision(True, "patients")
-    if rule.agency_id is not None and rule.agency_id in facts.case_agencies:
-        return ScopeDecision(True, "referred_cases")
-    bg = rule.break_glass_prefix
-    if bg is not None and any(d.startswith(bg) for d in facts.divisions):
-        return ScopeDecision(True, BREAK_GLASS)
-    return ScopeDecision(False, rule.problem or OUT_OF_SCOPE)
 
 
 @dataclass(frozen=True)
@@ -1048,38 +898,46 @@ def default_policy() -> Policy:
     return Policy.load()
 
 
-# --------------------------------------------------------------------------- command line
-
-
 def main(argv: list[str] | None = None) -> int:
-    """``table [FILE]`` prints the decision matrix; ``check FILE`` validates a file."""
-    import argparse
+    """``table [FILE]`` prints the decision matrix; ``check FILE`` validates a file (auth/policy_cli.py)."""
+    from auth.policy_cli import main as cli
 
-    parser = argparse.ArgumentParser(
-        prog="python -m auth.policy", description="Shouhu field-level authorization policy"
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    table = sub.add_parser("table", help="print the agency × class decision matrix (Markdown)")
-    table.add_argument("file", nargs="?", type=Path, default=None)
-    check = sub.add_parser("check", help="validate a policy file against graph/model.py")
-    check.add_argument("file", type=Path)
-    args = parser.parse_args(argv)
-    try:
-        policy = Policy.load(args.file)
-    except PolicyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.command == "table":
-        sys.stdout.write(policy.table_markdown())
-    else:
-        fields = sum(len(p) for p in policy._field_class.values())
-        roles = sum(len(t.roles) for t in policy.agency_types.values())
-        print(
-            f"{policy.source}: ok, version {policy.version}, {fields} fields classified, "
-            f"{len(policy.agency_types)} agency types, {roles} roles"
-        )
-    return 0
+    return cli(argv)
 
+
+__all__ = [
+    "ALLOWED",
+    "BREAK_GLASS",
+    "COMMON_PROPS",
+    "DECISIONS",
+    "DEFAULT_PATH",
+    "DENIED_BY_POLICY",
+    "INVALID_JURISDICTION",
+    "MASKED_AGAINST_RECONSTRUCTION",
+    "MASKED_BY_POLICY",
+    "MASKED_FOR_PURPOSE",
+    "OUT_OF_SCOPE",
+    "PURPOSE_NOT_PERMITTED",
+    "PURPOSE_REQUIRED",
+    "SCOPE_KINDS",
+    "SCOPE_MISSING",
+    "UNCLASSIFIED",
+    "UNKNOWN_ROLE",
+    "AgencyTypeInfo",
+    "BoundPolicy",
+    "ClassInfo",
+    "Decision",
+    "FieldDecision",
+    "Policy",
+    "PolicyError",
+    "RoleInfo",
+    "ScopeDecision",
+    "ScopeFacts",
+    "ScopeRule",
+    "default_policy",
+    "main",
+    "scope_decision",
+]
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -164,6 +164,8 @@ class AuthService:
         on the verified claims. A token whose kid is one of ours but whose iss is not goes to our
         verifier too, so it is refused as "wrong_issuer" rather than "untrusted_issuer".
         """
+        if self.authority.knows(token):
+            return self.authority.validate(token)  # verified by us before: ours
         header, unverified = parse_unverified(token)
         iss = unverified.get("iss")
         if iss == self.config.issuer:
@@ -177,6 +179,8 @@ class AuthService:
 
     def needs_network(self, token: str) -> bool:
         """Whether validating may fetch a JWKS (an external issuer's token): then it runs in a thread."""
+        if self.authority.knows(token):
+            return False
         try:
             _, unverified = parse_unverified(token)
         except InvalidToken:
@@ -392,19 +396,26 @@ async def _token_endpoint(service: AuthService, request: Request) -> Response:
     """The token endpoint, throttled and on the record: every request leaves an audit entry
     (issued, refused, locked out; the client id presented, never a secret), and a client id or
     source address with too many failed authentications is locked out for a while, its secret not
-    even checked (see `TokenThrottle`)."""
+    even checked (see `TokenThrottle`). The lockout is judged before any credential is: from the
+    Basic header's client id before the body is read, from the form's (client_secret_post) as
+    soon as the form is parsed, so a locked-out client's secret is never verified (an answer that
+    differed for the right secret would be the oracle the lockout is there to close)."""
     presented = _presented_client_id(request)
     source = request.client.host if request.client else "unknown"
     locked = service.throttle.locked(presented, source)
     if locked:
         return await _locked_out(service, presented, locked)
-    response = await _token_response(service, request)
-    posted = getattr(request.state, "token_form_client_id", None)
-    if presented is None and posted is not None:  # client_secret_post names itself in the form
-        presented = posted
-        locked = service.throttle.locked(presented, source)
-        if locked and response.status_code != 200:
-            return await _locked_out(service, presented, locked)
+    form = await _token_form(request)
+    if isinstance(form, Response):
+        response = form
+    else:
+        posted = form.get("client_id")
+        if presented is None and posted and _CLIENT_ID_FORM.fullmatch(posted):
+            presented = posted  # client_secret_post names itself in the form
+            locked = service.throttle.locked(presented, source)
+            if locked:
+                return await _locked_out(service, presented, locked)
+        response = await _token_response(service, request, form)
     error = None
     if response.status_code != 200:
         try:
@@ -437,7 +448,8 @@ async def _locked_out(service: AuthService, client_id: str | None, seconds: floa
     return JSONResponse({"error": "invalid_client"}, status_code=429, headers=headers)
 
 
-async def _token_response(service: AuthService, request: Request) -> Response:
+async def _token_form(request: Request) -> dict[str, str] | Response:
+    """The token request's form, or the refusal of a body that is not one (RFC 6749 §3.2)."""
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         return _oauth_error("invalid_request")
@@ -455,8 +467,11 @@ async def _token_response(service: AuthService, request: Request) -> Response:
         if key in form:  # RFC 6749 §3.2: parameters MUST NOT be included more than once
             return _oauth_error("invalid_request")
         form[key] = value
-    posted = form.get("client_id")
-    request.state.token_form_client_id = posted if posted and _CLIENT_ID_FORM.fullmatch(posted) else None
+    return form
+
+
+async def _token_response(service: AuthService, request: Request, form: dict[str, str]) -> Response:
+    """Authenticate the client and issue its token (Authlib), from a parsed form."""
     basic = request.headers.get("authorization", "").lower().startswith("basic ")
     if basic and "client_secret" in form:
         # RFC 6749 §2.3: a client MUST NOT use more than one authentication method per request.

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-BENCHES = ("graph", "api", "audit", "network", "console", "protection", "screening", "record", "resolution")
+BENCHES = (
+    "graph",
+    "api",
+    "audit_tx",
+    "audit",
+    "network",
+    "console",
+    "protection",
+    "screening",
+    "record",
+    "resolution",
+)
 
 
 def main() -> None:
@@ -16,6 +27,11 @@ def main() -> None:
         default=200_000,
         help="people in the county of the graph verify/rebuild benchmark",
     )
+    parser.add_argument(
+        "--api-persons", type=int, default=50_000, help="people in the HTTP profile benchmark"
+    )
+    parser.add_argument("--api-requests", type=int, default=2000, help="measured requests per mode")
+    parser.add_argument("--profile", action="store_true", help="profile the enforcing server (py-spy)")
     parser.add_argument("--only", choices=BENCHES, action="append", help="run only these (repeatable)")
     args = parser.parse_args()
     chosen = args.only or list(BENCHES)
@@ -26,7 +42,11 @@ def main() -> None:
     if "api" in chosen:
         from bench import api_bench
 
-        api_bench.run()
+        api_bench.run(persons=args.api_persons, requests=args.api_requests, profile=args.profile)
+    if "audit_tx" in chosen:
+        from bench import audit_tx_bench
+
+        audit_tx_bench.run()
     if "audit" in chosen:
         from bench import audit_bench
 

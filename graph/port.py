@@ -9,7 +9,7 @@ from __future__ import annotations
 import abc
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -100,16 +100,24 @@ class GraphStore(abc.ABC):
         raise NotImplementedError
 
     def _neighbourhood(
-        self, start: dict[str, Any], depth: int, rel_types: Sequence[str] | None
+        self,
+        start: dict[str, Any],
+        depth: int,
+        rel_types: Sequence[str] | None,
+        not_through: frozenset[str] = frozenset(),
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Node rows and relationship rows within `depth` hops: breadth first, one call per hop."""
+        """Node rows and relationship rows within `depth` hops: breadth first, one call per hop.
+        A node whose label is in `not_through` is reached but not walked on from."""
         nodes = {start["id"]: start}
         rels: dict[str, dict[str, Any]] = {}
         frontier = [start["id"]]
         for _ in range(depth):
             by_label: dict[str, list[str]] = defaultdict(list)
             for i in frontier:
-                by_label[label_of(i)].append(i)
+                if i == start["id"] or label_of(i) not in not_through:
+                    by_label[label_of(i)].append(i)
+            if not by_label:
+                break
             nxt: list[str] = []
             for rel_row, nb_row, _from in self._expand(by_label, rel_types):
                 rels.setdefault(rel_row["id"], rel_row)
@@ -426,17 +434,32 @@ class GraphStore(abc.ABC):
         with self._lock:
             return [to_node(label, r) for r in self._find(label, prop, list(values), limit)]
 
-    def neighbourhood(self, node_id: str, depth: int = 1, rel_types: Sequence[str] | None = None) -> Subgraph:
-        """Every node within `depth` hops in either direction, and every relationship walked to reach them."""
+    def neighbourhood(
+        self,
+        node_id: str,
+        depth: int = 1,
+        rel_types: Sequence[str] | None = None,
+        *,
+        not_through: Collection[str] = (),
+    ) -> Subgraph:
+        """Every node within `depth` hops in either direction, and every relationship walked to reach them.
+
+        `not_through` names labels of hubs (a village every resident is registered in): such a node
+        is reached, with the relationship to it, but the walk does not go on through it, so the read
+        stays the size of one record's surroundings however many records hang off the hub."""
         if not 1 <= depth <= self.max_depth:
             raise GraphStoreError(f"depth must be between 1 and {self.max_depth}, not {depth}")
         _check_rel_types(rel_types)
+        hubs = frozenset(not_through)
+        unknown = sorted(h for h in hubs if h not in NODE_KINDS)
+        if unknown:
+            raise GraphStoreError(f"unknown node labels {unknown}")
         sub = Subgraph()
         with self._lock:
             start = self._fetch_nodes(label_of(node_id), [node_id])
             if not start:
                 return sub
-            node_rows, rel_rows = self._neighbourhood(start[0], depth, rel_types)
+            node_rows, rel_rows = self._neighbourhood(start[0], depth, rel_types, hubs)
         for row in node_rows:
             sub.nodes[row["id"]] = to_node(label_of(row["id"]), row)
         for row in rel_rows:

@@ -4,6 +4,13 @@ The API resolves a whole child profile (household, parents, guardians, agreement
 enrolments, visits, cases, health and education events, and the people around them) from a
 single depth-2 neighbourhood read, so the number of store calls does not grow with the number
 of fields or related records asked for.
+
+The read never walks through a hub (`PROFILE_HUBS`): a child's village and school are in the
+profile, the village's residents and the school's other pupils are not. Through the village a
+depth-2 read held everyone registered or living there (a profile the size of the village, and a
+network expanding people's profiles ran into the time budget); nothing the profile shows lies
+behind a hub (household members, parents, guardians, cases and their interventions, agreements
+and who signed them are each one record away from the child or from a non-hub neighbour).
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ PROFILE_RELS: tuple[str, ...] = (
     "PART_OF_CASE",
 )
 PROFILE_DEPTH = 2
+PROFILE_HUBS: frozenset[str] = frozenset({"Division", "School"})
+"""Kinds a profile read reaches but does not pass through (thousands of records hang off each)."""
 
 
 @dataclass
@@ -69,7 +78,7 @@ class Profile:
 
 
 def load_profile(store: GraphStore, person_id: str) -> Profile | None:
-    sub = store.neighbourhood(person_id, PROFILE_DEPTH, PROFILE_RELS)
+    sub = store.neighbourhood(person_id, PROFILE_DEPTH, PROFILE_RELS, not_through=PROFILE_HUBS)
     if person_id not in sub.nodes:
         return None
     return Profile(person_id, sub)

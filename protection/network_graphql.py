@@ -23,6 +23,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from auth.enforce import cursors
 from auth.enforce.context import Context
 from auth.enforce.errors import call, not_found, refused
 from auth.enforce.guard import FieldDenied, Guard
@@ -242,22 +243,13 @@ class _View:
     def out_rel_id(self, rel: Rel) -> strawberry.ID:
         return strawberry.ID(rel.id if self.pseudonyms is None else self.pseudonyms.encode(rel.id))
 
-    def _cursor_context(self) -> str:
-        p = self.ctx.principal
-        return f"cursor|{p.issuer}|{p.client_id}|{p.subject}" if p is not None else "cursor|-"
+    def cursor_in(self, listing: str, after: str | None) -> str | None:
+        """A cursor this caller was given for this list: opaque, bound to the caller (no record id inside)."""
+        return cursors.unseal(self.ctx, listing, after)
 
-    def cursor_in(self, after: str | None) -> str | None:
-        """A cursor this caller was given: opaque, bound to the caller (no record id inside)."""
-        if not after:
-            return None
-        found = self._pseudonymizer().unseal(after, self._cursor_context())
-        if found is None:
-            raise refused("not a cursor of yours", "BAD_REQUEST", "invalid_cursor")
-        return found
-
-    def cursor_out(self, cursor: str | None) -> str | None:
+    def cursor_out(self, listing: str, cursor: str | None) -> str | None:
         """The store's cursor is the last record scanned, in scope or not: sealed, it names none."""
-        return self._pseudonymizer().seal(cursor, self._cursor_context()) if cursor else None
+        return cursors.seal(self.ctx, listing, cursor)
 
     # row scope
     def visible(self, node: Node) -> bool:
@@ -500,7 +492,9 @@ class NetworkQuery:
         as_of: date | None = None,
     ) -> HouseholdAbsencePage:
         view = _View(info)
-        prefix, cursor = view.division(division), view.cursor_in(after)
+        prefix = view.division(division)
+        listing = f"networkHouseholdsWithoutAdults|{prefix}"
+        cursor = view.cursor_in(listing, after)
         page = _call(
             lambda: net.households_without_adults(
                 info.context.store, prefix, _as_of(as_of), _clamp(first, 200), cursor, view.visible
@@ -518,7 +512,7 @@ class NetworkQuery:
                 )
                 for h in page.items
             ],
-            end_cursor=view.cursor_out(page.end_cursor),
+            end_cursor=view.cursor_out(listing, page.end_cursor),
             has_next_page=page.has_next,
         )
 
@@ -537,7 +531,9 @@ class NetworkQuery:
         as_of: date | None = None,
     ) -> UnguardedChildPage:
         view = _View(info)
-        prefix, cursor = view.division(division), view.cursor_in(after)
+        prefix = view.division(division)
+        listing = f"networkChildrenWithoutCapableGuardian|{prefix}"
+        cursor = view.cursor_in(listing, after)
         page = _call(
             lambda: net.children_without_capable_guardian(
                 info.context.store, prefix, _as_of(as_of), max_age, _clamp(first, 200), cursor, view.visible
@@ -557,7 +553,7 @@ class NetworkQuery:
                 )
                 for c in page.items
             ],
-            end_cursor=view.cursor_out(page.end_cursor),
+            end_cursor=view.cursor_out(listing, page.end_cursor),
             has_next_page=page.has_next,
         )
 

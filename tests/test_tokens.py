@@ -705,3 +705,26 @@ def test_trusted_issuer_configuration_is_checked(engine: Engine, tmp_path: Path)
         ]
     }
     assert list(_import_keys(document, TrustedIssuer.model_validate(good))) == [rsa.kid]
+
+
+def test_a_token_verified_before_is_still_checked_on_every_use(harness: Harness) -> None:
+    """Verified tokens are remembered by their exact text to spare the signature check; every use
+    still checks time and key, and any other text (a changed signature or claim) is verified afresh."""
+    token = harness.token()
+    assert harness.whoami(token).status_code == 200  # verified and remembered
+    assert harness.service.authority.knows(token)
+    head_, body, sig = token.split(".")
+    forged_sig = f"{head_}.{body}.{sig[:-2]}{'A' if sig[-2] != 'A' else 'B'}{sig[-1]}"
+    assert_invalid_token(harness.whoami(forged_sig))
+    claims = segments(token)[1]
+    raised = (
+        base64.urlsafe_b64encode(json.dumps({**claims, "role": "auditor"}, separators=(",", ":")).encode())
+        .decode()
+        .rstrip("=")
+    )
+    assert_invalid_token(harness.whoami(f"{head_}.{raised}.{sig}"))
+    assert harness.reasons[-1] == "bad_signature"
+    later = int(claims["exp"]) + harness.service.authority.config.leeway_seconds + 1
+    with pytest.raises(InvalidToken):
+        harness.service.authority.validate(token, now=later)
+    assert harness.whoami(token).status_code == 200

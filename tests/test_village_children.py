@@ -63,3 +63,14 @@ def test_every_child_page_by_page_and_no_adult(api: Api) -> None:
 def test_another_villages_supervisor_is_refused(api: Api) -> None:
     e = error(api.gql("village2", QUERY, {"d": VILLAGE, "first": 10, "after": None}, purpose="screening"))
     assert e["extensions"] == {"code": "FORBIDDEN", "reason": "out_of_scope"}
+
+
+def test_me_lists_the_capabilities_the_policy_gives_the_caller(api: Api) -> None:
+    """The console offers pages by `me.capabilities`: the policy's own list, held by this caller."""
+    query = "{ me { role capabilities } }"
+    auditor = data(api.gql("auditor", query))["me"]
+    village = data(api.gql("village", query, purpose="screening"))["me"]
+    assert "read_audit_log" in auditor["capabilities"] and "read_audit_log" not in village["capabilities"]
+    assert "record_visit" in village["capabilities"]
+    for me in (auditor, village):
+        assert me["capabilities"] == sorted(set(me["capabilities"]))

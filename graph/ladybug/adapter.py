@@ -303,10 +303,17 @@ class LadybugStore(GraphStore):
         }
 
     def _neighbourhood(
-        self, start: dict[str, Any], depth: int, rel_types: Sequence[str] | None
+        self,
+        start: dict[str, Any],
+        depth: int,
+        rel_types: Sequence[str] | None,
+        not_through: frozenset[str] = frozenset(),
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         label, params = label_of(start["id"]), {"id": start["id"]}
-        reached = self._run(q.neighbourhood_nodes(label, depth, rel_types), params)
+        hubs = sorted(not_through)
+        if hubs:
+            params["hubs"] = hubs
+        reached = self._run(q.neighbourhood_nodes(label, depth, rel_types, bool(hubs)), params)
         if not reached:
             return [start], []
         internal = {_key(reached[0][0]): start["id"]}
@@ -320,7 +327,7 @@ class LadybugStore(GraphStore):
                 nodes.setdefault(row["id"], row)
         rels = [
             self._rel_row(r[0], internal)
-            for r in self._run(q.neighbourhood_rels(label, depth, rel_types), params)
+            for r in self._run(q.neighbourhood_rels(label, depth, rel_types, bool(hubs)), params)
         ]
         return list(nodes.values()), rels
 

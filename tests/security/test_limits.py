@@ -206,6 +206,40 @@ def test_the_token_endpoint_locks_out_guessing_and_says_so_on_the_record(api: Ap
     assert entries(api, head(api) - 1)[-1].operation == "token.issue"
 
 
+def test_a_locked_out_client_secret_post_is_refused_before_its_secret_is_checked(api: Api) -> None:
+    """client_secret_post names the client in the form: the lockout is judged on that name as soon as
+    the form is read, before the secret is verified (the right secret answers exactly as a wrong one).
+
+    The guesses come from other addresses (a guesser spread over many), so this address is not
+    locked itself and only the client id's lockout can refuse it."""
+    auth = api.client.app.state.auth  # type: ignore[attr-defined]
+    cid, secret = api.credentials["civil"]
+    before = head(api)
+    verified = []
+    create = auth.server.create_token_response
+    auth.server.create_token_response = lambda *a, **k: verified.append(1) or create(*a, **k)
+    auth.throttle = TokenThrottle()
+    try:
+        for i in range(5):
+            auth.throttle.failed(cid, f"198.51.100.{i}")
+        form = {"grant_type": "client_credentials", "client_id": cid}
+        right = api.client.post("/oauth/token", data={**form, "client_secret": secret})
+        wrong = api.client.post("/oauth/token", data={**form, "client_secret": "guess6"})
+        assert right.status_code == wrong.status_code == 429
+        assert right.json() == wrong.json() == {"error": "invalid_client"}
+        assert int(right.headers["Retry-After"]) > 0 and "access_token" not in right.text
+        assert verified == []  # neither secret reached the client authentication
+        ops = [(e.operation, e.client_id, e.status) for e in entries(api, before)]
+        assert ops == [("token.locked", cid, 429)] * 2
+    finally:
+        auth.server.create_token_response = create
+        auth.throttle = TokenThrottle()
+    r = api.client.post(
+        "/oauth/token", data={"grant_type": "client_credentials", "client_id": cid, "client_secret": secret}
+    )
+    assert r.status_code == 200
+
+
 # ---- networks and hubs -------------------------------------------------------------------------------
 
 

@@ -1,0 +1,60 @@
+"""Checks of the policy file's shape, and the fields of graph/model.py it must classify.
+
+Each helper refuses with a `PolicyError` naming the offending key, so a mistyped policy file is
+refused at load with the place to fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from auth.policy_types import PolicyError
+from graph.model import NODE_KINDS, REL_KINDS, SYSTEM_PROPS, PropType
+
+# Properties every node and relationship has: its id and the store-maintained provenance.
+COMMON_PROPS: dict[str, PropType] = {"id": PropType.STRING, **SYSTEM_PROPS}
+
+
+def _table(value: Any, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise PolicyError(f"{key}: expected a table, got {type(value).__name__}")
+    return value
+
+
+def _str(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise PolicyError(f"{key}: expected a non-empty string")
+    return value
+
+
+def _str_list(value: Any, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise PolicyError(f"{key}: expected a list of strings")
+    return value
+
+
+def _known(key: str, name: str, known: Mapping[str, Any] | set[str] | tuple[str, ...], what: str) -> None:
+    if name not in known:
+        raise PolicyError(f"{key}: unknown {what} {name!r} (known: {', '.join(sorted(known))})")
+
+
+def _only(table: Mapping[str, Any], allowed: set[str], key: str) -> None:
+    extra = sorted(set(table) - allowed)
+    if extra:
+        prefix = f"{key}." if key else ""
+        raise PolicyError(f"{prefix}{extra[0]}: unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
+def _model_props(kind: str) -> dict[str, PropType] | None:
+    if kind in NODE_KINDS:
+        return NODE_KINDS[kind].props
+    if kind in REL_KINDS:
+        return REL_KINDS[kind].props
+    return None
+
+
+def _all_fields() -> dict[str, dict[str, PropType]]:
+    """Every kind in graph/model.py with every property a record of it can carry."""
+    kinds = list(NODE_KINDS) + list(REL_KINDS)
+    return {k: {**COMMON_PROPS, **(_model_props(k) or {})} for k in kinds}

@@ -1,0 +1,135 @@
+"""What the web console asks about its caller and the caller's village, over GraphQL.
+
+`me` (agency, role, jurisdiction and the capabilities the console offers pages by), `agencyNames`
+(member agencies' public names, so the console shows names and not ids) and `villageChildren` (the
+village page's children, one store query a page). The console is a client of /graphql like any
+agency system: these fields pass the same enforcement layer, row scope and audit as every other.
+"""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import Info
+
+from auth.enforce import cursors
+from auth.enforce.context import Context
+from auth.enforce.records import PageInfo, Person, PersonConnection, PersonEdge
+from auth.identities import get_agency
+from auth.policy import PolicyError
+from graph.model import division_prefix, node_id
+from graph.profile import Profile
+from graph.records import Subgraph
+from kernel import clock
+from protection.visits import ADULT_AGE
+
+# ---- what the console asks about the caller ----------------------------------------------------
+# The console shows names, not ids (宁川县民政局, not ca-500248), and offers only the pages the
+# caller's capabilities allow. Agency names are the member units' public names, not personal data.
+
+
+@strawberry.type(description="A member agency's public name.")
+class AgencyName:
+    id: str
+    name: str | None
+    agency_type: str | None
+
+
+@strawberry.type(description="The signed-in caller: agency, role, jurisdiction and capabilities.")
+class Me:
+    agency_id: str
+    agency_name: str | None
+    agency_type: str
+    role: str
+    jurisdiction: str
+    jurisdiction_name: str | None
+    capabilities: list[str]
+
+
+def _agency_names(info: Info[Context, None], ids: list[str]) -> dict[str, tuple[str, str]]:
+    ctx = info.context
+    if ctx.sql is None:
+        return {}
+    out: dict[str, tuple[str, str]] = {}
+    for agency_id in dict.fromkeys(ids):
+        agency = get_agency(ctx.sql, agency_id)
+        if agency is not None:
+            out[agency_id] = (agency.name, agency.agency_type)
+    return out
+
+
+@strawberry.type
+class ConsoleQuery:
+    @strawberry.field(description="Who is signed in, with the agency's name and the caller's capabilities.")
+    def me(self, info: Info[Context, None]) -> Me:
+        ctx = info.context
+        p = ctx.principal
+        if p is None:
+            raise GraphQLError("not signed in", extensions={"code": "FORBIDDEN", "reason": "no_principal"})
+        policy = ctx.guard.policy
+        caps: list[str] = []
+        if policy is not None:
+            for cap in policy.capability_names():
+                try:
+                    if policy.can(p, cap):
+                        caps.append(cap)
+                except PolicyError:
+                    continue
+        name = _agency_names(info, [p.agency_id]).get(p.agency_id)
+        division = None
+        if p.jurisdiction.isdigit():
+            key = node_id("Division", p.jurisdiction)
+            node = ctx.store.get_nodes([key]).get(key)
+            division = node.props.get("name") if node is not None else None
+        return Me(
+            agency_id=p.agency_id,
+            agency_name=name[0] if name else None,
+            agency_type=p.agency_type,
+            role=p.role,
+            jurisdiction=p.jurisdiction,
+            jurisdiction_name=division,
+            capabilities=caps,
+        )
+
+    @strawberry.field(
+        description="The children (under 18 on today's Beijing date) of a division in your scope, in id "
+        "order, for the village page: one store query a page, not one per person."
+    )
+    def village_children(
+        self, info: Info[Context, None], division: str, first: int = 500, after: str | None = None
+    ) -> PersonConnection:
+        guard = info.context.guard
+        if len(division) != 12 or not division.isdigit():
+            raise GraphQLError("a division is a 12-digit code", extensions={"code": "BAD_REQUEST"})
+        if not guard.divisions_visible({division}):
+            raise GraphQLError("not permitted", extensions={"code": "FORBIDDEN", "reason": "out_of_scope"})
+        first = max(1, min(first, 1000))
+        today = clock.today()
+        try:
+            born_after = today.replace(year=today.year - ADULT_AGE).isoformat()
+        except ValueError:  # 29 February
+            born_after = today.replace(year=today.year - ADULT_AGE, day=28).isoformat()
+        store = info.context.store
+        listing = f"villageChildren|{division}"
+        position = cursors.unseal(info.context, listing, after)
+        rows = store.child_guardians(division_prefix(division), born_after, position, limit=first)
+        nodes = store.get_nodes([cid for cid, _links in rows])
+        edges = []
+        for cid, _links in rows:
+            node = nodes.get(cid)
+            # Row scope by the child's own division (each one checked, as in any list).
+            if node is None or not guard.divisions_visible({str(node.props.get("division") or "")}):
+                continue
+            profile = Profile(node.id, Subgraph({node.id: node}, {}))
+            cursor = cursors.seal(info.context, listing, cid) or ""
+            edges.append(PersonEdge(cursor=cursor, node=Person(_node=node, _profile=profile)))
+        # The store's position (the last child scanned, in scope or not), sealed for this caller.
+        end = cursors.seal(info.context, listing, rows[-1][0]) if rows and len(rows) == first else None
+        return PersonConnection(
+            edges=edges, page_info=PageInfo(has_next_page=end is not None, end_cursor=end)
+        )
+
+    @strawberry.field(description="Member agencies' public names by id (unknown ids are left out).")
+    def agency_names(self, info: Info[Context, None], ids: list[str]) -> list[AgencyName]:
+        found = _agency_names(info, ids[:200])
+        return [AgencyName(id=i, name=n, agency_type=t) for i, (n, t) in found.items()]

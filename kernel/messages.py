@@ -330,6 +330,54 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "audit.cannot_write": ("无法写入 {path}：{reason}", "cannot write {path}: {reason}"),
     "audit.exported": ("已导出 {n} 条到 {path}", "exported {n} entries to {path}"),
     # ---- identities -------------------------------------------------------------------------------------
+    "identity.division_digits": (
+        "行政区划代码 {code} 不是 12 位数字（如 500101000000）",
+        "division code {code} is not 12 digits (e.g. 500101000000)",
+    ),
+    "identity.division_province": (
+        "行政区划代码 {code} 不以省级代码开头",
+        "division code {code} does not start with a province code",
+    ),
+    "identity.division_levels": (
+        "行政区划代码 {code} 在为零的层级之下还有下级",
+        "division code {code} has a level below a zero level",
+    ),
+    "identity.agency_type": (
+        "未知的单位类型 {type}；可用类型：{known}",
+        "unknown agency type {type}; expected one of: {known}",
+    ),
+    "identity.scope_required": ("至少需要一个权限范围", "at least one scope is required"),
+    "identity.scope_invalid": (
+        "权限范围 {scope} 不是有效的 OAuth 范围",
+        "scope {scope} is not a valid OAuth scope token",
+    ),
+    "identity.printable": (
+        "{what}须为 1–{limit} 个可打印字符",
+        "{what} must be 1-{limit} printable characters",
+    ),
+    "identity.agency_id": (
+        "单位编号 {id} 须为 2–48 个小写字母、数字或连字符（如 edu-500101）",
+        "agency id {id} must be 2-48 characters of a-z, 0-9 and '-' (e.g. edu-500101)",
+    ),
+    "identity.institution": (
+        "机构代码 {code} 须为 1–64 个字母、数字或 . _ - 字符",
+        "institution code {code} must be 1-64 characters of A-Z, a-z, 0-9, '.', '_', '-'",
+    ),
+    "identity.agency_exists": ("单位 {id} 已存在", "agency {id} already exists"),
+    "identity.role": (
+        "角色 {role} 须为小写标识符（如 caseworker）",
+        "role {role} must be a lower-case identifier (e.g. caseworker)",
+    ),
+    "identity.unknown_agency": ("没有单位 {id}", "unknown agency {id}"),
+    "identity.unknown_client": ("没有客户端 {id}", "unknown client {id}"),
+    "identity.client_is_disabled": ("客户端 {id} 已停用", "client {id} is disabled"),
+    "keys.grace_negative": ("宽限期不能为负数", "grace period must not be negative"),
+    "keys.unknown": ("没有编号为 {kid} 的签名密钥", "no signing key with kid {kid}"),
+    "keys.none_active": ("没有启用中的签名密钥", "no active signing key"),
+    "keys.cannot_load": (
+        "签名密钥 {kid} 无法载入：请检查 SHOUHU_SIGNING_KEY_PASSPHRASE",
+        "signing key {kid} cannot be loaded: check SHOUHU_SIGNING_KEY_PASSPHRASE",
+    ),
     "identity.agency_added": (
         "已添加单位 {id}（{type}，{jurisdiction}）",
         "agency {id} added ({type}, {jurisdiction})",

@@ -29,6 +29,7 @@ from auth.keys import KeyRing
 from auth.tables import AGENCY_TYPES, Agency, Client
 from auth.tokens import IssuedToken, TokenAuthority, TokenConfig
 from kernel.db import session
+from kernel.messages import say
 from kernel.settings import Settings
 
 
@@ -66,14 +67,14 @@ def validate_division_code(code: str) -> str:
     village under "county 00" names nothing).
     """
     if not isinstance(code, str) or not re.fullmatch(r"[0-9]{12}", code):
-        raise IdentityError(f"division code {code!r} is not 12 digits (e.g. 500101000000)")
+        raise IdentityError(say("identity.division_digits", code=repr(code)))
     if code[:2] not in _PROVINCES:
-        raise IdentityError(f"division code {code} does not start with a province code")
+        raise IdentityError(say("identity.division_province", code=code))
     seen_zero = False
     for start, end in _SEGMENTS:
         zero = set(code[start:end]) == {"0"}
         if seen_zero and not zero:
-            raise IdentityError(f"division code {code} has a level below a zero level")
+            raise IdentityError(say("identity.division_levels", code=code))
         seen_zero = seen_zero or zero
     return code
 
@@ -94,7 +95,7 @@ def division_contains(outer: str, inner: str) -> bool:
 def validate_agency_type(agency_type: str) -> str:
     if agency_type not in AGENCY_TYPES:
         raise IdentityError(
-            f"unknown agency type {agency_type!r}; expected one of: {', '.join(AGENCY_TYPES)}"
+            say("identity.agency_type", type=repr(agency_type), known="、".join(AGENCY_TYPES))
         )
     return agency_type
 
@@ -103,17 +104,17 @@ def validate_scopes(scopes: str | Iterable[str]) -> frozenset[str]:
     """A non-empty set of RFC 6749 scope tokens, from a space-separated string or an iterable."""
     items = scopes.split() if isinstance(scopes, str) else [s for s in scopes]
     if not items:
-        raise IdentityError("at least one scope is required")
+        raise IdentityError(say("identity.scope_required"))
     for item in items:
         if not _SCOPE_TOKEN.match(item):
-            raise IdentityError(f"scope {item!r} is not a valid OAuth scope token")
+            raise IdentityError(say("identity.scope_invalid", scope=repr(item)))
     return frozenset(items)
 
 
 def _text(value: str, what: str, limit: int = 200) -> str:
     value = value.strip()
     if not value or len(value) > limit or _CONTROL.search(value):
-        raise IdentityError(f"{what} must be 1-{limit} printable characters")
+        raise IdentityError(say("identity.printable", what=what, limit=limit))
     return value
 
 
@@ -212,15 +213,11 @@ def add_agency(
     """Register a member agency. Ids are lower-case slugs (`edu-500101`): they appear in tokens and
     client ids, and one spelling per agency keeps audit queries simple."""
     if not _AGENCY_ID.match(agency_id):
-        raise IdentityError(
-            f"agency id {agency_id!r} must be 2-48 characters of a-z, 0-9 and '-' (e.g. edu-500101)"
-        )
+        raise IdentityError(say("identity.agency_id", id=repr(agency_id)))
     codes: list[str] = []
     for code in institution_codes:
         if not _INSTITUTION.match(code):
-            raise IdentityError(
-                f"institution code {code!r} must be 1-64 characters of A-Z, a-z, 0-9, '.', '_', '-'"
-            )
+            raise IdentityError(say("identity.institution", code=repr(code)))
         if code not in codes:
             codes.append(code)
     agency = Agency(
@@ -233,10 +230,10 @@ def add_agency(
     try:
         with session(engine) as s:
             if s.get(Agency, agency_id) is not None:
-                raise IdentityError(f"agency {agency_id} already exists")
+                raise IdentityError(say("identity.agency_exists", id=agency_id))
             s.add(agency)
     except IntegrityError:
-        raise IdentityError(f"agency {agency_id} already exists") from None
+        raise IdentityError(say("identity.agency_exists", id=agency_id)) from None
     return agency
 
 
@@ -259,13 +256,13 @@ def add_client(
     """Register a client of `agency_id`; return (client_id, secret). The secret exists only in this
     return value: it is stored hashed and cannot be shown again (issue a new client to replace it)."""
     if not _ROLE.match(role):
-        raise IdentityError(f"role {role!r} must be a lower-case identifier (e.g. caseworker)")
+        raise IdentityError(say("identity.role", role=repr(role)))
     scope_set = validate_scopes(scopes)
     label = _text(name, "client name")
     secret = secrets.token_urlsafe(32)
     with session(engine) as s:
         if s.get(Agency, agency_id) is None:
-            raise IdentityError(f"unknown agency {agency_id!r}")
+            raise IdentityError(say("identity.unknown_agency", id=repr(agency_id)))
         client_id = f"{agency_id}-{secrets.token_hex(6)}"
         s.add(
             Client(
@@ -299,7 +296,7 @@ def set_client_disabled(engine: Engine, client_id: str, disabled: bool = True) -
     with session(engine) as s:
         row = s.get(Client, client_id)
         if row is None:
-            raise IdentityError(f"unknown client {client_id!r}")
+            raise IdentityError(say("identity.unknown_client", id=repr(client_id)))
         row.disabled = disabled
         return row
 
@@ -342,10 +339,10 @@ def issue_token_for_client(
     and `shouhu token`), never reachable over HTTP. Disabled clients get none."""
     found = client_with_agency(engine, client_id)
     if found is None:
-        raise IdentityError(f"unknown client {client_id!r}")
+        raise IdentityError(say("identity.unknown_client", id=repr(client_id)))
     client, agency = found
     if client.disabled:
-        raise IdentityError(f"client {client_id} is disabled")
+        raise IdentityError(say("identity.client_is_disabled", id=client_id))
     scopes = narrow_scopes(client.scope_set, scope)
     ring = keyring or keyring_for(engine, settings)
     return TokenAuthority(TokenConfig.from_settings(settings), ring).issue(

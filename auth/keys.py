@@ -29,6 +29,7 @@ from sqlmodel import select
 from auth.tables import SigningKey
 from kernel.db import session
 from kernel.db.tables import utcnow
+from kernel.messages import say
 
 ALGORITHM = "RS256"
 """The only JWS algorithm we sign with and accept for our own tokens."""
@@ -61,7 +62,7 @@ def rotate(
     """
     now = now or utcnow()
     if grace < timedelta(0):
-        raise SigningKeyError("grace period must not be negative")
+        raise SigningKeyError(say("keys.grace_negative"))
     new = generate_key(passphrase=passphrase, now=now)
     new.activated_at = now
     retire_at = now + grace
@@ -79,7 +80,7 @@ def retire(engine: Engine, kid: str, *, at: datetime | None = None) -> SigningKe
     with session(engine) as s:
         row = s.get(SigningKey, kid)
         if row is None:
-            raise SigningKeyError(f"no signing key with kid {kid!r}")
+            raise SigningKeyError(say("keys.unknown", kid=repr(kid)))
         if row.retired_at is None or row.retired_at > when:
             row.retired_at = when
         return row
@@ -223,7 +224,7 @@ class KeyRing:
             self._reload(force=True)
             row = _pick_active(self._rows, now)
             if row is None:  # pragma: no cover - a key was just created
-                raise SigningKeyError("no active signing key")
+                raise SigningKeyError(say("keys.none_active"))
         with self._lock:
             if self._signer is not None and self._signer[0] == row.kid:
                 return self._signer
@@ -231,9 +232,7 @@ class KeyRing:
             private = RSAKey.import_key(row.private_pem, password=self._passphrase)
         except (ValueError, TypeError):
             # Wrong or missing passphrase; the message must not echo anything about the key.
-            raise SigningKeyError(
-                f"signing key {row.kid} cannot be loaded: check SHOUHU_SIGNING_KEY_PASSPHRASE"
-            ) from None
+            raise SigningKeyError(say("keys.cannot_load", kid=row.kid)) from None
         signer = (row.kid, private)
         with self._lock:
             self._signer = signer

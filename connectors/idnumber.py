@@ -19,6 +19,7 @@ from datetime import date
 from typing import Literal
 
 from kernel import clock
+from kernel.messages import say
 
 __all__ = [
     "PROVINCE_CODES",
@@ -165,33 +166,29 @@ def parse_id_number(
     """
     number = normalise_id_number(s)
     if len(number) != 18:
-        hint = " (15-digit first-generation numbers are not accepted)" if len(number) == 15 else ""
-        raise InvalidIdNumber("length", f"expected 18 characters, got {len(number)}{hint}")
+        hint = say("id.first_generation") if len(number) == 15 else ""
+        raise InvalidIdNumber("length", say("id.length", n=len(number), hint=hint))
     first17, last = number[:17], number[17]
     if not (first17.isascii() and first17.isdigit() and (last == "X" or (last.isascii() and last.isdigit()))):
-        raise InvalidIdNumber(
-            "characters", "the first 17 characters must be digits and the last a digit or X"
-        )
+        raise InvalidIdNumber("characters", say("id.characters"))
     expected = check_digit(first17)
     if last != expected:
-        raise InvalidIdNumber(
-            "check_digit", f"check character is {last}, the first 17 digits give {expected}"
-        )
+        raise InvalidIdNumber("check_digit", say("id.check_digit", last=last, expected=expected))
     try:
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise InvalidIdNumber("birth_date", f"{number[6:14]} is not a calendar date") from None
+        raise InvalidIdNumber("birth_date", say("id.birth_not_a_date", value=number[6:14])) from None
     if birth > (today or clock.today()):
-        raise InvalidIdNumber("birth_date", f"birth date {birth.isoformat()} is in the future")
+        raise InvalidIdNumber("birth_date", say("id.birth_future", value=birth.isoformat()))
     if birth < _EARLIEST_BIRTH:
         raise InvalidIdNumber(
-            "birth_date", f"birth date {birth.isoformat()} is before {_EARLIEST_BIRTH.year}"
+            "birth_date", say("id.birth_too_early", value=birth.isoformat(), year=_EARLIEST_BIRTH.year)
         )
     region = number[:6]
     if region[:2] not in PROVINCE_CODES:
-        raise InvalidIdNumber("region", f"{region[:2]} is not a province-level code")
+        raise InvalidIdNumber("region", say("id.province", value=region[:2]))
     if known_regions is not None and region not in known_regions:
-        raise InvalidIdNumber("region", f"{region} is not a known region code")
+        raise InvalidIdNumber("region", say("id.region", value=region))
     seq = int(number[14:17])
     sex: Literal["M", "F"] = "M" if seq % 2 else "F"
     return IdNumber(number=number, region_code=region, birth_date=birth, sequence=seq, sex=sex)

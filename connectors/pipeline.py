@@ -75,6 +75,7 @@ from graph.port import GraphStore
 from graph.records import Assertion, NodeRecord, RelRecord, UpsertResult
 from kernel.db import session
 from kernel.db.tables import SyncCursor, utcnow
+from kernel.messages import say
 
 __all__ = [
     "Pipeline",
@@ -420,7 +421,9 @@ class Pipeline:
         if names:
             unknown = [n for n in names if n not in SOURCE_NAMES]
             if unknown:
-                raise ValueError(f"unknown source {unknown[0]!r}; sources: {', '.join(SOURCE_NAMES)}")
+                raise ValueError(
+                    say("config.unknown_source", source=repr(unknown[0]), known="、".join(SOURCE_NAMES))
+                )
             missing = [n for n in names if not self.config.sources[n].configured]
             if missing:
                 raise ValueError(f"source {missing[0]!r} has no path or url configured")
@@ -772,7 +775,7 @@ class Pipeline:
                     own.append(need.fallback)
                     alias[need.mention_id] = need.fallback.record_id
                 elif not need.optional:
-                    failed = f"{row.record_id}: the record it refers to ({need.record_id}) is not loaded"
+                    failed = say("reject.reference_not_loaded", rid=row.record_id, ref=need.record_id)
                     break
                 else:
                     waiting.append(need.record_id)

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 from connectors.idnumber import InvalidIdNumber, parse_id_number
+from kernel.messages import say
 
 __all__ = [
     "CST",
@@ -140,7 +141,7 @@ def parse_date(
     text = clean_text(value)
     if not text:
         if required:
-            raise Rejected("field.missing", f"{field_name} is blank") from None
+            raise Rejected("field.missing", say("reject.blank", field=field_name)) from None
         return None
     if "T" in text and len(text) > 10:
         text = text.split("T", 1)[0]
@@ -154,11 +155,14 @@ def parse_date(
             except ValueError:
                 break
             if d < _EARLIEST:
-                raise Rejected("date.invalid", f"{field_name} {text!r} is before {_EARLIEST.year}")
+                raise Rejected(
+                    "date.invalid",
+                    say("reject.date_too_early", field=field_name, value=repr(text), year=_EARLIEST.year),
+                )
             if not_after is not None and d > not_after:
-                raise Rejected("date.invalid", f"{field_name} {text!r} is in the future")
+                raise Rejected("date.invalid", say("reject.date_future", field=field_name, value=repr(text)))
             return d
-    raise Rejected("date.invalid", f"{field_name} {text!r} is not a calendar date")
+    raise Rejected("date.invalid", say("reject.not_a_date", field=field_name, value=repr(text)))
 
 
 def parse_datetime(value: object, field_name: str, *, required: bool = False) -> datetime | None:
@@ -168,14 +172,14 @@ def parse_datetime(value: object, field_name: str, *, required: bool = False) ->
     text = clean_text(value)
     if not text:
         if required:
-            raise Rejected("field.missing", f"{field_name} is blank") from None
+            raise Rejected("field.missing", say("reject.blank", field=field_name)) from None
         return None
     try:
         dt = datetime.fromisoformat(text)
     except ValueError:
         d = parse_date(text, field_name)  # raises date.invalid with the field named
         if d is None:
-            raise Rejected("field.missing", f"{field_name} is blank") from None
+            raise Rejected("field.missing", say("reject.blank", field=field_name)) from None
         dt = datetime(d.year, d.month, d.day)
     return dt if dt.tzinfo else dt.replace(tzinfo=CST)
 
@@ -201,7 +205,7 @@ def parse_sex(value: object, field_name: str = "sex") -> str | None:
         return None
     sex = _SEX.get(text)
     if sex is None:
-        raise Rejected("value.invalid", f"{field_name} {text!r} is not a sex")
+        raise Rejected("value.invalid", say("reject.not_a_sex", field=field_name, value=repr(text)))
     return sex
 
 
@@ -215,7 +219,7 @@ def parse_hukou_type(value: object) -> str | None:
         return None
     kind = _HUKOU.get(text)
     if kind is None:
-        raise Rejected("value.invalid", f"户口性质 {text!r} is neither 农业 nor 非农业")
+        raise Rejected("value.invalid", say("reject.hukou_kind", value=repr(text)))
     return kind
 
 
@@ -394,12 +398,14 @@ class Reference:
         if not text:
             return None, False
         if len(text) != 12 or not text.isdigit():
-            raise Rejected("division.invalid", f"{field_name} {text!r} is not a 12-digit code")
+            raise Rejected(
+                "division.invalid", say("reject.not_12_digits", field=field_name, value=repr(text))
+            )
         if not self.loaded:
             return text, False
         current = self.current_code(text)
         if current is None:
-            raise Rejected("division.unknown", f"{field_name} {text} is not in the division table")
+            raise Rejected("division.unknown", say("reject.division_unknown", field=field_name, value=text))
         return current, current != text
 
     def division_of_address(self, address: str | None) -> str | None:

@@ -43,6 +43,11 @@ def local(at: datetime) -> datetime:
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(LOCAL_ZONE)
 
 
+def beijing(at: datetime) -> str:
+    """`at` as an official reads it: Beijing time to the second, no offset (``2026-03-01 08:00:00``)."""
+    return local(at).strftime("%Y-%m-%d %H:%M:%S")
+
+
 @contextmanager
 def pinned(at: datetime) -> Iterator[datetime]:
     """Hold the clock at `at` (aware; converted to UTC) for the duration of the block. For tests.

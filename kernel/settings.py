@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +27,9 @@ class Settings(BaseSettings):
     neo4j_database: str | None = None
     graph_buffer_pool_mb: int = Field(
         default=0, description="LadybugDB buffer pool in MB; 0 lets the engine take its default share of RAM."
+    )
+    language: Literal["zh-CN", "en"] = Field(
+        default="zh-CN", description="Language of the CLI, reports and messages (kernel/messages.py)."
     )
     host: str = "127.0.0.1"
     port: int = 8000

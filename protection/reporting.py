@@ -26,6 +26,7 @@ from sqlalchemy import Engine, select
 from graph.model import LEVEL_DIGITS, DivisionLevel, division_level, division_prefix
 from kernel import clock
 from kernel.db.tables import utcnow
+from kernel.messages import MESSAGES, say
 from protection import transitions as tr
 from protection.classification import CATEGORIES, counts_by_division
 from protection.screening_config import config
@@ -269,10 +270,22 @@ def _table(v: ReportView, names: dict[str, str] | None = None) -> list[list[Any]
     return out
 
 
+def _heading(v: ReportView, names: dict[str, str] | None) -> list[Any]:
+    """The first line of an exported report, for the official who files it: what, where, when, state."""
+    status = f"report.status.{v.status}"
+    return [
+        say(f"report.kind.{v.period.kind}") + say("report.noun"),
+        (names or {}).get(v.division) or v.division,
+        v.period.label,
+        say("report.deadline", deadline=v.deadline),
+        say(status) if status in MESSAGES else v.status,
+    ]
+
+
 def to_csv(v: ReportView, names: dict[str, str] | None = None) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([f"{v.period.kind} report", v.division, v.period.label, f"deadline {v.deadline}", v.status])
+    w.writerow(_heading(v, names))
     for row in _table(v, names):
         w.writerow(row)
     # UTF-8 with BOM: Excel on Chinese Windows opens it with the characters intact.
@@ -285,7 +298,7 @@ def to_xlsx(v: ReportView, names: dict[str, str] | None = None) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "汇总"
-    ws.append([f"{v.period.kind} report", v.division, v.period.label, f"deadline {v.deadline}", v.status])
+    ws.append(_heading(v, names))
     for row in _table(v, names):
         ws.append(row)
     ws.freeze_panes = "C4"

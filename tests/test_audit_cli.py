@@ -86,9 +86,9 @@ def test_verify_intact_chain(env: dict[str, str], engine: Engine) -> None:
     out = run(["audit", "verify"], env)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0] == "chain intact: 6 entries"
-    assert lines[1].startswith("head: 6:")
-    anchor = lines[1].removeprefix("head: ")
+    assert lines[0] == "审计链完整：共 6 条"
+    assert lines[1].startswith("链头：6:")
+    anchor = lines[1].removeprefix("链头：")
     assert run(["audit", "verify", "--anchor", anchor], env).returncode == 0
 
     with engine.begin() as conn:  # someone with DDL rights removes the newest entry
@@ -98,7 +98,7 @@ def test_verify_intact_chain(env: dict[str, str], engine: Engine) -> None:
         conn.exec_driver_sql("DELETE FROM audit_entry WHERE seq = 6")
     assert run(["audit", "verify"], env).returncode == 0  # invisible without the anchor
     out = run(["audit", "verify", "--anchor", anchor], env)
-    assert out.returncode == 1 and out.stdout.startswith("chain broken at seq 6: chain truncated")
+    assert out.returncode == 1 and out.stdout.startswith("审计链在第 6 条断开：chain truncated")
     bad = run(["audit", "verify", "--anchor", "six"], env)
     assert bad.returncode == 2 and "SEQ:HASH" in bad.stderr
 
@@ -106,7 +106,7 @@ def test_verify_intact_chain(env: dict[str, str], engine: Engine) -> None:
 def test_verify_empty_log(env: dict[str, str]) -> None:
     out = run(["audit", "verify"], env)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "chain intact: 0 entries"
+    assert out.stdout.strip() == "审计链完整：共 0 条"
 
 
 def test_verify_names_the_broken_entry(env: dict[str, str], engine: Engine) -> None:
@@ -116,7 +116,7 @@ def test_verify_names_the_broken_entry(env: dict[str, str], engine: Engine) -> N
         conn.exec_driver_sql("UPDATE audit_entry SET decision = 'deny' WHERE seq = 4")
     out = run(["audit", "verify", "--batch", "2"], env)
     assert out.returncode == 1
-    assert out.stdout.startswith("chain broken at seq 4: entry modified")
+    assert out.stdout.startswith("审计链在第 4 条断开：entry modified")
 
 
 def test_export_jsonl_to_stdout_round_trips(env: dict[str, str], engine: Engine) -> None:
@@ -140,7 +140,7 @@ def test_export_csv_to_a_file_with_filters(env: dict[str, str], engine: Engine, 
         env,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
-    assert "exported 2 entries" in out.stderr
+    assert "已导出 2 条" in out.stderr
     text = target.read_text(encoding="utf-8")
     header = next(csv.reader(io.StringIO(text)))
     assert header[:3] == ["seq", "at", "request_id"] and header[-1] == "hash"
@@ -156,7 +156,7 @@ def test_export_csv_to_a_file_with_filters(env: dict[str, str], engine: Engine, 
 def test_naive_time_is_refused_in_one_line(env: dict[str, str]) -> None:
     out = run(["audit", "export", "--since", "2026-03-01"], env)
     assert out.returncode == 2
-    assert "timezone" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert "带时区" in out.stderr and len(out.stderr.strip().splitlines()) == 1
     assert "Traceback" not in out.stderr + out.stdout
 
 

@@ -29,7 +29,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 def test_init_creates_both_stores_and_is_idempotent(env: dict[str, str], tmp_path: Path) -> None:
     first = run(["init"], env)
     assert first.returncode == 0, first.stderr
-    assert "ready" in first.stdout
+    assert "已就绪" in first.stdout
     assert (tmp_path / "data" / "shouhu.sqlite3").exists()
     assert (tmp_path / "data" / "graph.lbug").exists()
     assert run(["init"], env).returncode == 0
@@ -51,7 +51,7 @@ def test_unwritable_data_dir_is_one_clear_line(env: dict[str, str], tmp_path: Pa
     env["SHOUHU_DATA_DIR"] = str(blocker / "data")
     out = run(["init"], env)
     assert out.returncode == 2
-    assert "data directory" in out.stderr
+    assert "数据目录" in out.stderr
     assert "Traceback" not in out.stderr + out.stdout
     assert len(out.stderr.strip().splitlines()) == 1
 

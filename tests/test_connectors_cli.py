@@ -56,9 +56,9 @@ def test_sync_prints_the_report_and_stores_it(county: Path, tmp_path: Path) -> N
     data = tmp_path / "data"
     out = run(["sync", "--from", str(county)], data)
     assert out.returncode == 0, out.stderr
-    assert "accounting: received" in out.stdout and "unexplained 0 ✓" in out.stdout
-    assert "quarantined by reason:" in out.stdout
-    for source in ("police_hukou", "education", "health", "survey", "police_incident"):
+    assert "核对：接收" in out.stdout and "无法解释 0 ✓" in out.stdout
+    assert "隔离原因：" in out.stdout
+    for source in ("公安户籍", "教育学籍", "卫生健康", "村（居）摸底排查", "公安警情"):
         assert source in out.stdout
 
     again = run(["sync", "--from", str(county), "--json"], data)
@@ -101,7 +101,7 @@ def test_quarantine_list_and_replay(county: Path, tmp_path: Path) -> None:
 
 def test_unknown_source_and_bad_config_are_one_line(county: Path, tmp_path: Path) -> None:
     out = run(["sync", "--from", str(county), "hospital"], tmp_path / "data")
-    assert out.returncode == 2 and "unknown source" in out.stderr and "Traceback" not in out.stderr
+    assert out.returncode == 2 and "未知来源 'hospital'" in out.stderr and "Traceback" not in out.stderr
     cfg = tmp_path / "connectors.toml"
     cfg.write_text("[sources.pharmacy]\npath = '/x'\n")
     env_out = subprocess.run(
@@ -111,7 +111,7 @@ def test_unknown_source_and_bad_config_are_one_line(county: Path, tmp_path: Path
         text=True,
         timeout=120,
     )
-    assert env_out.returncode == 2 and "unknown sources" in env_out.stderr
+    assert env_out.returncode == 2 and "未知来源 pharmacy" in env_out.stderr
 
 
 def _kill_when(proc: subprocess.Popen[str], db: Path, sql: str, threshold: int, limit_s: float = 240) -> int:

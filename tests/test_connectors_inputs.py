@@ -242,4 +242,4 @@ def test_a_missing_or_empty_source_folder_fails_that_source_loudly(synced: Synce
     out = run(["sync", "--from", str(export)], tmp_path / "data")
     assert out.returncode == 1, out.stdout
     assert "来源目录为空" in out.stdout and "来源目录不存在" in out.stdout
-    assert "education" in out.stdout and "unexplained 0 ✓" in out.stdout
+    assert "教育学籍" in out.stdout and "无法解释 0 ✓" in out.stdout

@@ -93,7 +93,7 @@ def test_impossible_dates_are_rejected_not_guessed(text: str) -> None:
 def test_required_blank_and_future_dates() -> None:
     with pytest.raises(Rejected, match=r"field\.missing"):
         parse_date("", "走访日期", required=True)
-    with pytest.raises(Rejected, match="future"):
+    with pytest.raises(Rejected, match="晚于今天"):
         parse_date("2030-01-01", "d", not_after=date(2024, 1, 1))
 
 

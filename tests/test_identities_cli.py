@@ -42,7 +42,7 @@ def one_line_error(out: subprocess.CompletedProcess[str], needle: str) -> None:
     assert "Traceback" not in out.stdout + out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1, out.stderr
-    assert lines[0].startswith("error: ") and needle in lines[0], lines[0]
+    assert lines[0].startswith("错误：") and needle in lines[0], lines[0]
 
 
 @pytest.fixture
@@ -142,7 +142,7 @@ def test_keys_rotate_and_list_never_show_key_material(
     client_id, _ = add_client(env)
     first = ok(["token", "--client-id", client_id], env).strip()
     rotated = ok(["keys", "rotate"], env)
-    assert rotated.startswith("active signing key ")
+    assert rotated.startswith("当前签名密钥 ")
     listing = ok(["keys", "list"], env).strip().splitlines()
     assert len(listing) == 2 and all("\tRS256\t" in line for line in listing)
     second = ok(["token", "--client-id", client_id], env).strip()
@@ -160,14 +160,14 @@ def test_keys_rotate_and_list_never_show_key_material(
     [
         (
             "agency add --id x-1 --name n --type police --jurisdiction 500101000000",
-            "unknown agency type 'police'",
+            "未知的单位类型 'police'",
         ),
-        ("agency add --id x-1 --name n --type education --jurisdiction 5001", "not 12 digits"),
-        ("agency add --id x-1 --name n --type education --jurisdiction 500100123000", "below a zero level"),
-        ("agency add --id X_1 --name n --type education --jurisdiction 500101000000", "agency id 'X_1'"),
-        ("client add --agency nope --role caseworker --scopes read:child --name n", "unknown agency 'nope'"),
-        ("token --client-id nope", "unknown client 'nope'"),
-        ("keys retire nope", "no signing key"),
+        ("agency add --id x-1 --name n --type education --jurisdiction 5001", "不是 12 位数字"),
+        ("agency add --id x-1 --name n --type education --jurisdiction 500100123000", "在为零的层级之下"),
+        ("agency add --id X_1 --name n --type education --jurisdiction 500101000000", "单位编号 'X_1'"),
+        ("client add --agency nope --role caseworker --scopes read:child --name n", "没有单位 'nope'"),
+        ("token --client-id nope", "没有客户端 'nope'"),
+        ("keys retire nope", "没有编号为 'nope' 的签名密钥"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(env: dict[str, str], command: str, needle: str) -> None:
@@ -177,4 +177,4 @@ def test_bad_input_is_one_line_and_exit_2(env: dict[str, str], command: str, nee
 def test_duplicate_agency_is_one_line(env: dict[str, str]) -> None:
     add_agency(env)
     command = "agency add --id civ-500101 --name n --type civil_affairs --jurisdiction 500101000000"
-    one_line_error(run(shlex.split(command), env), "already exists")
+    one_line_error(run(shlex.split(command), env), "已存在")

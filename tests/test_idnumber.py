@@ -84,7 +84,7 @@ def test_length(s: str) -> None:
 
 
 def test_fifteen_digit_numbers_are_named_in_the_message() -> None:
-    with pytest.raises(InvalidIdNumber, match="15-digit"):
+    with pytest.raises(InvalidIdNumber, match="15 位"):
         parse_id_number("110105491231002", today=TODAY)
 
 

@@ -134,7 +134,7 @@ def test_quarterly_chain_village_township_county(api: Api) -> None:
     assert x["contentType"].endswith("spreadsheetml.sheet")
     ws = load_workbook(io.BytesIO(base64.b64decode(x["contentBase64"]))).active
     values = [list(r) for r in ws.iter_rows(values_only=True)]
-    assert values[0][:3] == ["quarterly report", COUNTY, PERIOD]
+    assert values[0][:2] == ["季度报告", COUNTY] and values[0][2] == PERIOD  # the county has no name here
     sheet = {r[0]: dict(zip(values[1], r, strict=True)) for r in values[3:]}
     assert sheet[TOWN]["children"] == 3 and sheet[TOWN2]["disability"] == 1
     assert sheet["total"]["left_behind"] == 4 and sheet["total"]["in_distress"] == 2
@@ -174,7 +174,7 @@ def test_cli_writes_the_report_as_xlsx_and_csv(tmp_path: Path) -> None:
 
     classify = shouhu("report", "classify")
     assert classify.returncode == 0, classify.stderr
-    assert classify.stdout.startswith("1 children classified")
+    assert classify.stdout.startswith("已分类 1 名儿童")
     out = tmp_path / "q.xlsx"
     q = shouhu("report", "quarterly", "--division", COUNTY, "--period", PERIOD, "--out", str(out))
     assert q.returncode == 0, q.stderr
@@ -183,9 +183,9 @@ def test_cli_writes_the_report_as_xlsx_and_csv(tmp_path: Path) -> None:
     total = dict(zip(rows[1], rows[-1], strict=True))
     assert total["children"] == 1 and total["left_behind"] == 1
     a = shouhu("report", "annual", "--division", COUNTY, "--period", "2026", "--out", str(tmp_path / "a.csv"))
-    assert a.returncode == 0 and "deadline 2026-12-10" in a.stdout
+    assert a.returncode == 0 and "截止日期 2026-12-10" in a.stdout
     bad = shouhu(
         "report", "annual", "--division", COUNTY, "--period", "2026-Q1", "--out", str(tmp_path / "b.csv")
     )
-    assert bad.returncode == 2 and "is quarterly, not annual" in bad.stderr
+    assert bad.returncode == 2 and "是季度，不是年度" in bad.stderr
     assert not (tmp_path / "b.csv").exists()

@@ -608,11 +608,11 @@ def test_identity_input_is_validated(engine: Engine) -> None:
         with pytest.raises(identities.IdentityError) as info:
             identities.add_agency(engine, **args)
         assert "\n" not in str(info.value)
-    with pytest.raises(identities.IdentityError, match="unknown agency"):
+    with pytest.raises(identities.IdentityError, match="没有单位"):
         identities.add_client(engine, agency_id="nope", role="caseworker", scopes="read:child", name="x")
-    with pytest.raises(identities.IdentityError, match="scope"):
+    with pytest.raises(identities.IdentityError, match="权限范围"):
         identities.add_client(engine, agency_id="edu-500101", role="caseworker", scopes='a "b"', name="x")
-    with pytest.raises(identities.IdentityError, match="role"):
+    with pytest.raises(identities.IdentityError, match="角色"):
         identities.add_client(
             engine, agency_id="edu-500101", role="Case Worker", scopes="read:child", name="x"
         )

@@ -47,6 +47,7 @@ from connectors.sources.education import EducationSource
 from connectors.sources.health import FhirRestSource, HealthSource
 from connectors.sources.police import HukouSource, IncidentSource
 from connectors.sources.survey import SurveySource
+from kernel.messages import say
 
 __all__ = [
     "SOURCE_NAMES",
@@ -108,7 +109,7 @@ def parse_interval(text: str | int | float) -> timedelta:
         return timedelta(seconds=float(text))
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", str(text))
     if not m:
-        raise ConfigError(f"interval {text!r} is not like 30s, 15m, 1h or 1d")
+        raise ConfigError(say("config.interval", value=repr(text)))
     return timedelta(seconds=float(m[1]) * _UNITS[m[2] or "s"])
 
 
@@ -121,9 +122,9 @@ def load_config(data_dir: Path, export_dir: Path | None = None) -> ConnectorsCon
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"connectors file {path}: {exc}") from None
+            raise ConfigError(say("config.file_invalid", path=path, reason=exc)) from None
     elif env:
-        raise ConfigError(f"connectors file {path} (SHOUHU_CONNECTORS_FILE) does not exist")
+        raise ConfigError(say("config.file_missing", path=path))
     base = export_dir or (Path(raw["export_dir"]) if raw.get("export_dir") else None)
     cfg = ConnectorsConfig(file=path if path.is_file() else None)
     ref = raw.get("reference")
@@ -131,7 +132,14 @@ def load_config(data_dir: Path, export_dir: Path | None = None) -> ConnectorsCon
     sources_raw = raw.get("sources", {})
     unknown = set(sources_raw) - set(SOURCE_NAMES)
     if unknown:
-        raise ConfigError(f"connectors file {path}: unknown sources {sorted(unknown)}; known: {SOURCE_NAMES}")
+        raise ConfigError(
+            say(
+                "config.unknown_sources",
+                path=path,
+                unknown="、".join(sorted(unknown)),
+                known="、".join(SOURCE_NAMES),
+            )
+        )
     for name in SOURCE_NAMES:
         s = sources_raw.get(name, {})
         sc = SourceConfig(name)
@@ -141,7 +149,7 @@ def load_config(data_dir: Path, export_dir: Path | None = None) -> ConnectorsCon
             sc.path = Path(s["path"])
         if s.get("url"):
             if name != "health":
-                raise ConfigError(f"source {name}: only health reads from a server (url)")
+                raise ConfigError(say("config.url_only_health", source=name))
             sc.url = str(s["url"])
         if export_dir is not None:
             # --from names the files to read now: it wins over a configured server.
@@ -160,7 +168,7 @@ def make_source(sc: SourceConfig) -> Source:
     if sc.url is not None:
         return FhirRestSource(sc.url, page_size=sc.page_size)
     if sc.path is None:
-        raise ConfigError(f"source {sc.name} has no path or url configured")
+        raise ConfigError(say("config.no_path", source=sc.name))
     cls: type[Any] = {
         "police_hukou": HukouSource,
         "police_incident": IncidentSource,

@@ -39,6 +39,7 @@ from connectors.landing import LandedRow, RawRecord
 from connectors.mentions import PersonMention
 from connectors.standardise import Reference, Rejected, clean_text, utc_from_timestamp
 from graph.records import NodeRecord, RelRecord
+from kernel.messages import say
 
 __all__ = [
     "Column",
@@ -308,7 +309,7 @@ class RowReader:
         key = self.keys.get(col)
         value = clean_text(self.payload.get(key)) if key is not None else ""
         if required and not value:
-            raise Rejected("field.missing", f"{self.what}: {col} is blank")
+            raise Rejected("field.missing", say("reject.record_field_blank", what=self.what, field=col))
         return value
 
     def raw(self, col: str) -> str:

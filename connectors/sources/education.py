@@ -38,6 +38,7 @@ from connectors.standardise import (
     start_of_day,
 )
 from graph.records import Assertion, NodeRecord, RelRecord
+from kernel.messages import say, source_name
 
 __all__ = ["ATTENDANCE_HEADER", "DROPOUT_HEADER", "STUDENT_HEADER", "EducationSource"]
 
@@ -149,7 +150,9 @@ class EducationSource(Source):
             return self._attendance(row, ref)
         if row.kind == "dropout":
             return self._dropout(row, ref)
-        raise Rejected("value.invalid", f"unknown education record kind {row.kind!r}")
+        raise Rejected(
+            "value.invalid", say("reject.unknown_kind", source=source_name("education"), kind=repr(row.kind))
+        )
 
     # -- the registry -------------------------------------------------------------------------
 
@@ -160,7 +163,9 @@ class EducationSource(Source):
         name = given_name(get.raw("姓名"))
         raw_id = get.raw("身份证号")
         if not name and not raw_id:
-            raise Rejected("field.missing", f"学籍 {rid}: 姓名 and 身份证号 are both blank")
+            raise Rejected(
+                "field.missing", say("reject.both_blank", what="学籍", rid=rid, a="姓名", b="身份证号")
+            )
         idc = optional_id(out, raw_id, "身份证号")
         id_number = idc.number
         sex = parse_sex(get("性别"), "性别")
@@ -168,7 +173,15 @@ class EducationSource(Source):
         school = get("学校代码", required=True)
         status = get("学籍状态") or "在读"
         if status not in STUDENT_STATES:
-            raise Rejected("value.invalid", f"学籍状态 {status!r} is not one of {STUDENT_STATES}")
+            raise Rejected(
+                "value.invalid",
+                say(
+                    "reject.not_one_of",
+                    field="学籍状态",
+                    value=repr(status),
+                    allowed="、".join(STUDENT_STATES),
+                ),
+            )
         start = get("入学年月")
         start_date = None
         if start:
@@ -235,20 +248,34 @@ class EducationSource(Source):
         student = get("学籍号")
         name = given_name(get.raw("姓名"))
         if not student and not name:
-            raise Rejected("field.missing", f"考勤 {rid}: 学籍号 and 姓名 are both blank")
+            raise Rejected(
+                "field.missing", say("reject.both_blank", what="考勤", rid=rid, a="学籍号", b="姓名")
+            )
         start = parse_date(get("缺勤开始日期", required=True), "缺勤开始日期", required=True)
         if start is None:
-            raise Rejected("field.missing", f"考勤 {rid}: 缺勤开始日期 is blank")
+            raise Rejected(
+                "field.missing", say("reject.record_blank", what="考勤", rid=rid, field="缺勤开始日期")
+            )
         parse_date(get("登记日期"), "登记日期")
         days_text = get("缺勤天数")
         try:
             days = int(days_text) if days_text else None
         except ValueError:
-            raise Rejected("value.invalid", f"缺勤天数 {days_text!r} is not a number") from None
+            raise Rejected(
+                "value.invalid", say("reject.not_a_number", field="缺勤天数", value=repr(days_text))
+            ) from None
         kind_zh = get("缺勤类型", required=True)
         kind = ABSENCE_KINDS.get(kind_zh)
         if kind is None:
-            raise Rejected("value.invalid", f"缺勤类型 {kind_zh!r} is not one of {tuple(ABSENCE_KINDS)}")
+            raise Rejected(
+                "value.invalid",
+                say(
+                    "reject.not_one_of",
+                    field="缺勤类型",
+                    value=repr(kind_zh),
+                    allowed="、".join(ABSENCE_KINDS),
+                ),
+            )
         school = get("学校代码") or None
         out = Interpreted()
         fallback = PersonMention(system=self.name, record_id=rid, role="pupil", name=name)
@@ -288,18 +315,25 @@ class EducationSource(Source):
         name = given_name(get.raw("姓名"))
         raw_id = get.raw("身份证号")
         if not name and not raw_id:
-            raise Rejected("field.missing", f"辍学 {rid}: 姓名 and 身份证号 are both blank")
+            raise Rejected(
+                "field.missing", say("reject.both_blank", what="辍学", rid=rid, a="姓名", b="身份证号")
+            )
         idc = optional_id(out, raw_id, "身份证号")
         id_number = idc.number
         sex = parse_sex(get("性别"), "性别")
         birth = parse_date(get("出生日期"), "出生日期")
         left = parse_date(get("辍学日期", required=True), "辍学日期", required=True)
         if left is None:
-            raise Rejected("field.missing", "辍学日期 is blank")
+            raise Rejected("field.missing", say("reject.blank", field="辍学日期"))
         reported = parse_date(get("书面报告日期"), "书面报告日期")
         outcome = get("劝返状态")
         if outcome and outcome not in PERSUASION:
-            raise Rejected("value.invalid", f"劝返状态 {outcome!r} is not one of {PERSUASION}")
+            raise Rejected(
+                "value.invalid",
+                say(
+                    "reject.not_one_of", field="劝返状态", value=repr(outcome), allowed="、".join(PERSUASION)
+                ),
+            )
         school = get("学校代码", required=True)
         student = get("学籍号") or None
         _check_id_agrees(out, id_number, birth, sex)

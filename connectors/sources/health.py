@@ -58,6 +58,7 @@ from connectors.standardise import (
 )
 from graph.records import Assertion, NodeRecord, RelRecord
 from kernel import clock
+from kernel.messages import say
 
 __all__ = ["RESOURCE_TYPES", "FhirRestSource", "HealthSource"]
 
@@ -200,7 +201,7 @@ class HealthSource(Source):
     def standardise(self, row: LandedRow, ref: Reference) -> Interpreted:
         res = row.payload.get("resource")
         if not isinstance(res, dict):
-            raise Rejected("value.invalid", "entry has no resource")
+            raise Rejected("value.invalid", say("reject.fhir_no_resource"))
         context: dict[str, str] = row.payload.get("context") or {}
         handler = {
             "Patient": self._patient,
@@ -210,7 +211,7 @@ class HealthSource(Source):
             "Observation": self._observation,
         }.get(row.kind)
         if handler is None:
-            raise Rejected("value.invalid", f"resource type {row.kind!r} is not read by this connector")
+            raise Rejected("value.invalid", say("reject.fhir_type", kind=repr(row.kind)))
         return handler(row, res, context, ref)
 
     def _patient(
@@ -220,7 +221,7 @@ class HealthSource(Source):
         out = Interpreted()
         name = _name(res)
         if not name:
-            raise Rejected("field.missing", f"{rid}: Patient.name is missing")
+            raise Rejected("field.missing", say("reject.fhir_missing", rid=rid, field="Patient.name"))
         idc = optional_id(out, _id_card(res), "Patient.identifier (身份证)")
         id_number = idc.number
         sex = parse_sex(res.get("gender"), "Patient.gender")
@@ -267,7 +268,7 @@ class HealthSource(Source):
         name = _name(res)
         raw_id = _id_card(res)
         if not name and not raw_id:
-            raise Rejected("field.missing", f"{rid}: RelatedPerson has neither name nor ID number")
+            raise Rejected("field.missing", say("reject.fhir_related", rid=rid))
         idc = optional_id(out, raw_id, "RelatedPerson.identifier (身份证)")
         id_number = idc.number
         sex = parse_sex(res.get("gender"), "RelatedPerson.gender")
@@ -341,7 +342,7 @@ class HealthSource(Source):
         period = res.get("period") or {}
         start = parse_date(period.get("start"), "Encounter.period.start", required=True)
         if start is None:
-            raise Rejected("field.missing", "Encounter.period.start is blank")
+            raise Rejected("field.missing", say("reject.blank", field="Encounter.period.start"))
         type_text = clean_text(((res.get("type") or [{}])[0] or {}).get("text"))
         klass = clean_text((res.get("class") or {}).get("code")).lower()
         kind = ENCOUNTER_KINDS.get(type_text) or (f"encounter_{klass}" if klass else "encounter")
@@ -365,7 +366,10 @@ class HealthSource(Source):
         subject = _subject(row, res, context, "subject")
         icd = _icd10((res.get("code") or {}).get("coding") or [])
         if not icd:
-            raise Rejected("field.missing", f"{row.record_id}: Condition.code has no ICD-10 coding")
+            raise Rejected(
+                "field.missing",
+                say("reject.fhir_coding", rid=row.record_id, field="Condition.code", system="ICD-10"),
+            )
         onset = parse_date(res.get("onsetDateTime") or res.get("recordedDate"), "Condition.onsetDateTime")
         props = {"kind": "condition", "icd10": icd, "occurred_on": onset.isoformat() if onset else None}
         return self._event(row, subject, props, Interpreted())
@@ -378,11 +382,17 @@ class HealthSource(Source):
             c.get("code") for c in (res.get("code") or {}).get("coding") or [] if c.get("system") == LOINC
         ]
         if not codes:
-            raise Rejected("field.missing", f"{row.record_id}: Observation.code has no LOINC coding")
+            raise Rejected(
+                "field.missing",
+                say("reject.fhir_coding", rid=row.record_id, field="Observation.code", system="LOINC"),
+            )
         when = parse_date(res.get("effectiveDateTime"), "Observation.effectiveDateTime")
         quantity = res.get("valueQuantity") or {}
         if "value" in quantity and not isinstance(quantity["value"], int | float):
-            raise Rejected("value.invalid", f"{row.record_id}: valueQuantity.value is not a number")
+            raise Rejected(
+                "value.invalid",
+                say("reject.not_a_number", field=f"{row.record_id}: valueQuantity.value", value=""),
+            )
         kind = OBSERVATION_KINDS.get(codes[0], f"loinc_{codes[0]}")
         props = {"kind": kind, "occurred_on": when.isoformat() if when else None}
         return self._event(row, subject, props, Interpreted())
@@ -392,7 +402,10 @@ def _subject(row: LandedRow, res: dict[str, Any], context: dict[str, str], field
     """The ``Patient/<id>`` record id a resource's subject (or patient) refers to."""
     reference = clean_text((res.get(field_name) or {}).get("reference"))
     if not reference:
-        raise Rejected("reference.missing", f"{row.record_id}: {row.kind}.{field_name} is missing")
+        raise Rejected(
+            "reference.missing",
+            say("reject.fhir_missing", rid=row.record_id, field=f"{row.kind}.{field_name}"),
+        )
     target = context.get(reference)
     if target is None:
         # A REST server's relative (Patient/x) or absolute ([base]/Patient/x) reference.
@@ -401,7 +414,8 @@ def _subject(row: LandedRow, res: dict[str, Any], context: dict[str, str], field
             target = f"Patient/{parts[-1]}"
     if target is None or not target.startswith("Patient/"):
         raise Rejected(
-            "reference.unresolved", f"{row.record_id}: {field_name} {reference} is not a Patient here"
+            "reference.unresolved",
+            say("reject.fhir_not_patient", rid=row.record_id, field=field_name, ref=reference),
         )
     return target
 

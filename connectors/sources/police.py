@@ -47,6 +47,7 @@ from connectors.standardise import (
     validate_id_number,
 )
 from graph.records import Assertion, NodeRecord, RelRecord
+from kernel.messages import say
 
 __all__ = ["HUKOU_HEADER", "INCIDENT_HEADER", "HukouSource", "IncidentSource"]
 
@@ -208,7 +209,12 @@ class HukouSource(_CsvExport):
         death = parse_date(get("死亡日期"), "死亡日期")
         state = get("人员状态") or "正常"
         if state not in PERSON_STATES:
-            raise Rejected("value.invalid", f"人员状态 {state!r} is not one of {PERSON_STATES}")
+            raise Rejected(
+                "value.invalid",
+                say(
+                    "reject.not_one_of", field="人员状态", value=repr(state), allowed="、".join(PERSON_STATES)
+                ),
+            )
         parse_date(get("变动日期"), "变动日期")
         out = Interpreted()
         _check_id_agrees(out, id_number, birth, sex)
@@ -287,9 +293,11 @@ def _check_id_agrees(out: Interpreted, id_number: str | None, birth: Any, sex: s
     if not id_number:
         return
     if birth is not None and id_number[6:14] != f"{birth:%Y%m%d}":
-        out.warnings.append(("id_number.birth_mismatch", f"ID gives {id_number[6:14]}, record {birth}"))
+        out.warnings.append(
+            ("id_number.birth_mismatch", say("warn.id_birth", id_birth=id_number[6:14], birth=birth))
+        )
     if sex is not None and ("M" if int(id_number[16]) % 2 else "F") != sex:
-        out.warnings.append(("id_number.sex_mismatch", "the ID number's sex digit disagrees"))
+        out.warnings.append(("id_number.sex_mismatch", say("warn.id_sex")))
 
 
 def optional_id(out: Interpreted, value: str, field_name: str) -> IdCheck:
@@ -321,14 +329,19 @@ class IncidentSource(_CsvExport):
         get = row_getter(row.payload, INCIDENT_LAYOUT, f"警情 {rid}")
         filed = parse_datetime(get("接警时间", required=True), "接警时间", required=True)
         if filed is None:
-            raise Rejected("field.missing", f"警情 {rid}: 接警时间 is blank")
+            raise Rejected(
+                "field.missing", say("reject.record_blank", what="警情", rid=rid, field="接警时间")
+            )
         category = get("警情类别", required=True)
         out = Interpreted()
         name = given_name(get.raw("儿童姓名"))
         idc = optional_id(out, get.raw("儿童身份证号"), "儿童身份证号")
         id_number = idc.number
         if not name and not get("儿童身份证号"):
-            raise Rejected("field.missing", f"警情 {rid}: 儿童姓名 and 儿童身份证号 are both blank")
+            raise Rejected(
+                "field.missing",
+                say("reject.both_blank", what="警情", rid=rid, a="儿童姓名", b="儿童身份证号"),
+            )
         sex = parse_sex(get("儿童性别"), "儿童性别")
         birth = parse_date(get("儿童出生日期"), "儿童出生日期", not_after=filed.date())
         division, retired = ref.standard_division(get("行政区划代码", required=True), "行政区划代码")

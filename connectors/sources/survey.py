@@ -57,6 +57,7 @@ from connectors.standardise import (
 )
 from graph.records import Assertion, NodeRecord, RelRecord
 from kernel import clock
+from kernel.messages import say, source_name
 
 __all__ = ["SURVEY_XLSX_HEADER", "SurveySource", "parse_disability"]
 
@@ -264,28 +265,38 @@ class SurveySource(Source):
         elif row.kind == "form":
             form = row.payload
         else:
-            raise Rejected("value.invalid", f"unknown survey record kind {row.kind!r}")
+            raise Rejected(
+                "value.invalid", say("reject.unknown_kind", source=source_name("survey"), kind=repr(row.kind))
+            )
         child = form.get("child")
         if not isinstance(child, dict):
-            raise Rejected("field.missing", f"排查表 {rid}: child is missing")
+            raise Rejected("field.missing", say("reject.record_blank", what="排查表", rid=rid, field="儿童"))
         visit = parse_date(form.get("visit_date"), "走访日期", required=True, not_after=clock.today())
         if visit is None:
-            raise Rejected("field.missing", f"排查表 {rid}: 走访日期 is blank")
+            raise Rejected(
+                "field.missing", say("reject.record_blank", what="排查表", rid=rid, field="走访日期")
+            )
         division, retired = ref.standard_division(form.get("village_code"), "村代码")
         if division is None:
-            raise Rejected("field.missing", f"排查表 {rid}: 村代码 is blank")
+            raise Rejected(
+                "field.missing", say("reject.record_blank", what="排查表", rid=rid, field="村代码")
+            )
         out = Interpreted()
         if retired:
             out.warnings.append(("division.retired", f"村代码 {form.get('village_code')} → {division}"))
         name = given_name(child.get("name"))
         if not name:
-            raise Rejected("field.missing", f"排查表 {rid}: 儿童姓名 is blank")
+            raise Rejected(
+                "field.missing", say("reject.record_blank", what="排查表", rid=rid, field="儿童姓名")
+            )
         idc = optional_id(out, _text(child.get("id_number")), "儿童身份证号")
         id_number = idc.number
         sex = parse_sex(child.get("sex"), "性别")
         birth = parse_date(child.get("birth_date"), "出生日期", not_after=clock.today())
         if birth is not None and birth > visit:
-            out.warnings.append(("date.birth_after_visit", f"出生日期 {birth} is after 走访日期 {visit}"))
+            out.warnings.append(
+                ("date.birth_after_visit", say("warn.birth_after_visit", birth=birth, visit=visit))
+            )
         _check_id_agrees(out, id_number, birth, sex)
         address = clean_text(child.get("address")) or None
         cm = PersonMention(
@@ -325,7 +336,13 @@ class SurveySource(Source):
             agreement = clean_text(guardian.get("agreement"))
             if agreement and agreement not in AGREEMENT_STATES:
                 raise Rejected(
-                    "value.invalid", f"委托协议 {agreement!r} is not one of {tuple(AGREEMENT_STATES)}"
+                    "value.invalid",
+                    say(
+                        "reject.not_one_of",
+                        field="委托协议",
+                        value=repr(agreement),
+                        allowed="、".join(AGREEMENT_STATES),
+                    ),
                 )
             entrusted = guardian.get("entrusted")
             if isinstance(entrusted, str):
@@ -425,7 +442,15 @@ class SurveySource(Source):
         id_number = idc.number
         status = clean_text(part.get("status"))
         if status and status not in PARENT_STATES:
-            raise Rejected("value.invalid", f"{role} 状况 {status!r} is not one of {PARENT_STATES}")
+            raise Rejected(
+                "value.invalid",
+                say(
+                    "reject.not_one_of",
+                    field=f"{role}状况",
+                    value=repr(status),
+                    allowed="、".join(PARENT_STATES),
+                ),
+            )
         capacity = {"有": True, "无": False}.get(clean_text(part.get("capacity")))
         reason = clean_text(part.get("incapacity_reason")) or None
         if status == "服刑":

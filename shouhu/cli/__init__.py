@@ -11,10 +11,12 @@ from rich.console import Console
 from rich.table import Table
 
 from graph.port import GraphStoreError
+from kernel.messages import number, say
 from kernel.settings import get_settings
 from shouhu.cli.audit import audit_app
 from shouhu.cli.connectors import app as connectors_app
 from shouhu.cli.demo import app as demo_app
+from shouhu.cli.help import localise_help
 from shouhu.cli.identities import app as identity_app
 from shouhu.cli.reporting import report_app
 from shouhu.cli.stores import ConfigError, _open_stores, fail
@@ -46,7 +48,7 @@ def init() -> None:
     graph.close()
     engine.dispose()
     where = settings.neo4j_uri or str(settings.graph_path)
-    console.print(f"graph ({graph.backend}) ready at {where}; relational store ready")
+    console.print(say("init.ready", backend=graph.backend, where=where), highlight=False)
 
 
 @app.command()
@@ -91,12 +93,13 @@ def graph_stats(as_json: bool = typer.Option(False, "--json", help="Print JSON i
     if as_json:
         typer.echo(json.dumps(stats, ensure_ascii=False))
         return
-    table = Table(title=f"graph ({graph.backend})")
-    table.add_column("kind")
-    table.add_column("count", justify="right")
+    table = Table(title=say("graph.stats.title", backend=graph.backend))
+    table.add_column(say("graph.stats.kind"))
+    table.add_column(say("graph.stats.count"), justify="right")
     for section in ("nodes", "relationships"):
+        word = say("graph.stats.node" if section == "nodes" else "graph.stats.rel")
         for name, n in stats[section].items():
-            table.add_row(f"{section[:-1] if section == 'nodes' else 'rel'} {name}", f"{n:,}")
+            table.add_row(f"{word} {name}", f"{n:,}")
     console.print(table)
 
 
@@ -132,7 +135,7 @@ def graph_verify(
         with _record_progress() as bars:
             from connectors.pipeline import count_loaded
 
-            task = bars.add_task("读取记录 (record)", total=count_loaded(engine))
+            task = bars.add_task(say("graph.verify.reading"), total=count_loaded(engine))
             report = verify(engine, graph, lambda n: bars.advance(task, n), first)
     finally:
         graph.close()
@@ -140,9 +143,12 @@ def graph_verify(
     if as_json:
         typer.echo(json.dumps(report.as_json(), ensure_ascii=False))
     else:
-        table = Table(title="图与记录核对 (graph verify)", title_justify="left")
-        for col in ("kind", "record", "graph", "sha256 (graph)", ""):
-            table.add_column(col, justify="right" if col in ("record", "graph") else "left")
+        table = Table(title=say("graph.verify.title"), title_justify="left")
+        for col in ("kind", "record", "graph", "hash"):
+            table.add_column(
+                say(f"graph.verify.col.{col}"), justify="right" if col in ("record", "graph") else "left"
+            )
+        table.add_column("")
         for k in report.kinds:
             if k.expected or k.actual:
                 mark = "[green]✓[/]" if k.ok else "[bold red]✗[/]"
@@ -153,16 +159,20 @@ def graph_verify(
                 continue
             if k.missing:
                 console.print(
-                    f"{k.kind}: 记录中有而图中缺少 (missing): {', '.join(k.missing)}", highlight=False
+                    say("graph.verify.missing", kind=k.kind, ids=", ".join(k.missing)), highlight=False
                 )
             if k.extra:
-                console.print(f"{k.kind}: 图中多出 (extra): {', '.join(k.extra)}", highlight=False)
+                console.print(say("graph.verify.extra", kind=k.kind, ids=", ".join(k.extra)), highlight=False)
             for c in k.changed:
                 console.print(
-                    f"{k.kind}: {c['id']} 不同 (differs in): {', '.join(c['columns'])}", highlight=False
+                    say("graph.verify.changed", kind=k.kind, id=c["id"], columns=", ".join(c["columns"])),
+                    highlight=False,
                 )
-        verdict = "[green]一致 (consistent)[/]" if report.ok else "[bold red]不一致 (differs)[/]"
-        console.print(f"{verdict}; content hash {report.content_hash}", highlight=False)
+        if report.ok:
+            verdict = f"[green]{say('graph.verify.consistent')}[/]"
+        else:
+            verdict = f"[bold red]{say('graph.verify.differs')}[/]"
+        console.print(say("graph.verify.verdict", verdict=verdict, hash=report.content_hash), highlight=False)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -189,7 +199,7 @@ def graph_rebuild(
             state: dict[str, Any] = {}
 
             def total(n: int) -> None:
-                label = "读取记录 (record)" if "task" not in state else "写入新图 (load)"
+                label = say("graph.verify.reading" if "task" not in state else "graph.rebuild.loading")
                 state["task"] = bars.add_task(label, total=n)
 
             report = rebuild(
@@ -200,19 +210,26 @@ def graph_rebuild(
                 keep_old=keep_old,
             )
     except GraphStoreError as exc:
-        fail(f"重建失败 (rebuild failed): {exc}")
+        fail(say("graph.rebuild.failed", reason=exc))
     finally:
         engine.dispose()
     if as_json:
         typer.echo(json.dumps(report.as_json(), ensure_ascii=False))
         return
     console.print(
-        f"图已从记录重建 (graph rebuilt from the record): {report.nodes:,} nodes, "
-        f"{report.relationships:,} relationships in {report.seconds:,.1f} s",
+        say(
+            "graph.rebuild.done",
+            nodes=number(report.nodes),
+            relationships=number(report.relationships),
+            seconds=f"{report.seconds:,.1f}",
+        ),
         highlight=False,
     )
     if report.replaced:
-        console.print(f"旧图保留于 (the old graph is kept at) {report.replaced}", highlight=False)
+        console.print(say("graph.rebuild.kept", path=report.replaced), highlight=False)
+
+
+localise_help(app)
 
 
 def main() -> None:

@@ -18,6 +18,8 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from kernel.messages import say
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
@@ -37,7 +39,9 @@ def _fail(message: str) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    Console(stderr=True, soft_wrap=True).print(
+        f"[bold red]{escape(say('cli.error', message=message))}[/]", highlight=False
+    )
     raise typer.Exit(2)
 
 
@@ -50,7 +54,7 @@ def _open_engine() -> Engine:
     settings = get_settings()
     url = settings.sql_url
     if settings.database_url is None and not (settings.data_dir / "shouhu.sqlite3").exists():
-        _fail(f"no relational store in {settings.data_dir} (run `shouhu init`, or set SHOUHU_DATA_DIR)")
+        _fail(say("audit.no_store", path=settings.data_dir))
     try:
         check_reachable(url)
     except DatabaseUnavailable as exc:
@@ -60,10 +64,10 @@ def _open_engine() -> Engine:
         present = inspect(engine).has_table("audit_entry")
     except Exception as exc:
         engine.dispose()
-        _fail(f"cannot read {describe(url)}: {type(exc).__name__}")
+        _fail(say("audit.unreadable", where=describe(url), reason=type(exc).__name__))
     if not present:
         engine.dispose()
-        _fail(f"{describe(url)} has no audit log yet (run `shouhu init`)")
+        _fail(say("audit.no_log", where=describe(url)))
     return engine
 
 
@@ -75,7 +79,7 @@ def _time(value: str | None, option: str) -> datetime | None:
     try:
         return parse_at(value)
     except ValueError:
-        _fail(f"{option} {value!r} is not an ISO-8601 time with a timezone (e.g. 2026-03-01T00:00+08:00)")
+        _fail(say("audit.bad_time", option=option, value=repr(value)))
     return None
 
 
@@ -100,7 +104,7 @@ def verify(
     if anchor is not None:
         seq, _, digest = anchor.partition(":")
         if not seq.isdigit() or len(digest) != 64:
-            _fail(f"--anchor must be SEQ:HASH (a seq number and a 64-character hash), not {anchor!r}")
+            _fail(say("audit.bad_anchor", value=repr(anchor)))
         pinned = Anchor(int(seq), digest.lower())
     engine = _open_engine()
     try:
@@ -110,11 +114,11 @@ def verify(
     finally:
         engine.dispose()
     if result.ok:
-        typer.echo(f"chain intact: {result.checked} entries")
+        typer.echo(say("audit.intact", checked=result.checked))
         if result.head is not None:
-            typer.echo(f"head: {result.head.seq}:{result.head.hash}")
+            typer.echo(say("audit.head", seq=result.head.seq, hash=result.head.hash))
         return
-    typer.echo(f"chain broken at seq {result.first_broken_seq}: {result.reason}")
+    typer.echo(say("audit.broken", seq=result.first_broken_seq, reason=result.reason))
     raise typer.Exit(1)
 
 
@@ -144,8 +148,8 @@ def export(
                 with out.open("w", encoding="utf-8", newline="") as fp:
                     n = _write(log, fmt, fp, filters)
             except OSError as exc:
-                _fail(f"cannot write {out}: {exc.strerror or exc}")
-            typer.echo(f"exported {n} entries to {out}", err=True)
+                _fail(say("audit.cannot_write", path=out, reason=exc.strerror or exc))
+            typer.echo(say("audit.exported", n=n, path=out), err=True)
     except AuditUnavailable as exc:
         _fail(str(exc))
     finally:

@@ -25,6 +25,9 @@ from sqlalchemy import Engine, and_, func, select
 
 from connectors.tables import LandingRecord, SyncRun
 from graph.port import GraphStoreError
+from kernel.clock import beijing
+from kernel.messages import MESSAGES, number, reason_name, say, source_name
+from shouhu.cli.stores import fail
 
 app = typer.Typer(add_completion=False)
 quarantine_app = typer.Typer(no_args_is_help=True, help="Records that failed validation, and their replay.")
@@ -40,14 +43,13 @@ R = SyncRun.__table__  # type: ignore[attr-defined]
 
 
 def _fail(message: str) -> None:
-    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    raise typer.Exit(2)
+    fail(message)
 
 
 def _stopped(exc: Exception) -> None:
     """The graph store failed mid-run: one line, exit 1. What was committed stays; rerun resumes."""
     Console(stderr=True, soft_wrap=True).print(
-        f"[bold red]sync stopped:[/] {escape(str(exc))} — committed batches are kept; run it again to resume",
+        f"[bold red]{escape(say('cli.sync_stopped', reason=exc))}[/]",
         highlight=False,
     )
     raise typer.Exit(1)
@@ -79,7 +81,7 @@ def _sync_lock(data_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            _fail(f"another sync or replay is running on {data_dir} (sync.lock is held)")
+            _fail(say("cli.sync_locked", data_dir=data_dir))
         try:
             yield
         finally:
@@ -94,8 +96,8 @@ class _RichProgress:
         self.task: Any = None
 
     def phase(self, source: str, what: str, total: int | None) -> None:
-        verb = "landing" if what == "land" else "processing"
-        label = f"{source:<16} {verb}"
+        verb = say("sync.phase.land" if what == "land" else "sync.phase.process")
+        label = f"{source_name(source)} {verb}"
         self.task = self.progress.add_task(label, total=total)
 
     def advance(self, n: int) -> None:
@@ -130,9 +132,13 @@ def _pipeline(
 def print_report(report: Any) -> None:
     """The run report as an operator reads it: per source, the accounting line, the reasons."""
     t = report.total()
-    title = (
-        f"{report.kind} {report.run_id[:8]} — {t.received + t.resumed:,} records in "
-        f"{report.seconds:,.1f} s ({report.records_per_second:,.0f} records/s)"
+    title = say(
+        "sync.title",
+        kind=say(f"kind.{report.kind}"),
+        run=report.run_id[:8],
+        records=number(t.received + t.resumed),
+        seconds=f"{report.seconds:,.1f}",
+        rate=f"{report.records_per_second:,.0f}",
     )
     table = Table(title=title, title_justify="left")
     for col in (
@@ -146,10 +152,11 @@ def print_report(report: Any) -> None:
         "warnings",
         "status",
     ):
-        table.add_column(col, justify="left" if col in ("source", "status") else "right")
+        table.add_column(say(f"sync.col.{col}"), justify="left" if col in ("source", "status") else "right")
     for s in [*report.sources, t]:
+        status = say(f"status.{s.status}") if f"status.{s.status}" in MESSAGES else s.status
         table.add_row(
-            s.source,
+            say("sync.total") if s is t else source_name(s.source),
             f"{s.received:,}",
             f"{s.landed:,}",
             f"{s.unchanged + s.duplicates:,}",
@@ -157,35 +164,48 @@ def print_report(report: Any) -> None:
             f"{s.loaded:,}",
             f"{s.quarantined:,}",
             f"{s.warnings:,}",
-            s.status if s.status == "completed" else f"[red]{s.status}[/]",
+            status if s.status == "completed" else f"[red]{status}[/]",
         )
     console.print(table)
     mark = "[green]✓[/]" if t.unexplained == 0 else "[bold red]✗[/]"
     console.print(
-        f"accounting: received {t.received:,} + resumed {t.resumed:,} = loaded {t.loaded:,} + quarantined "
-        f"{t.quarantined:,} + unchanged {t.unchanged:,} + duplicates {t.duplicates:,}; unexplained "
-        f"{t.unexplained:,} {mark}",
+        say(
+            "sync.accounting",
+            received=number(t.received),
+            resumed=number(t.resumed),
+            loaded=number(t.loaded),
+            quarantined=number(t.quarantined),
+            unchanged=number(t.unchanged),
+            duplicates=number(t.duplicates),
+            unexplained=number(t.unexplained),
+            mark=mark,
+        ),
         highlight=False,
     )
     if t.by_reason:
-        reasons = ", ".join(f"{k} {v:,}" for k, v in t.by_reason.most_common())
-        console.print(f"quarantined by reason: {reasons}", highlight=False)
+        reasons = "，".join(f"{reason_name(k)} {v:,}" for k, v in t.by_reason.most_common())
+        console.print(say("sync.by_reason", reasons=reasons), highlight=False)
     if t.warnings_by_code:
-        warns = ", ".join(f"{k} {v:,}" for k, v in t.warnings_by_code.most_common())
-        console.print(f"loaded with warnings: {warns}", highlight=False)
+        warns = "，".join(f"{reason_name(k)} {v:,}" for k, v in t.warnings_by_code.most_common())
+        console.print(say("sync.by_warning", warnings=warns), highlight=False)
     g = t.graph
     console.print(
-        f"graph: {g['created']:,} created, {g['updated']:,} updated, {g['unchanged']:,} unchanged; "
-        f"resolver: {report.resolver}",
+        say(
+            "sync.graph",
+            created=number(g["created"]),
+            updated=number(g["updated"]),
+            unchanged=number(g["unchanged"]),
+            resolver=report.resolver,
+        ),
         highlight=False,
     )
     print_files(report)
     for s in report.sources:
         if s.error:
-            console.print(f"[red]{s.source}: {escape(s.error)}[/]")
+            console.print(f"[red]{escape(source_name(s.source))}：{escape(s.error)}[/]")
 
 
-_FILE_STATUS = {"ignored": "已忽略", "failed": "无法读取，已隔离", "empty": "空文件"}
+_FILE_STATUS = ("ignored", "failed", "empty")
 
 
 def print_files(report: Any) -> None:
@@ -198,9 +218,10 @@ def print_files(report: Any) -> None:
             if status in _FILE_STATUS:
                 why = f"：{escape(f['reason'])}" if f.get("reason") else ""
                 colour = "red" if status == "failed" else "yellow"
-                console.print(f"[{colour}]{s.source}: {name} {_FILE_STATUS[status]}{why}[/]", highlight=False)
+                word = say(f"sync.file.{status}")
+                console.print(f"[{colour}]{source_name(s.source)}：{name} {word}{why}[/]", highlight=False)
             for note in f.get("notes") or []:
-                console.print(f"[yellow]{s.source}: {name}：{escape(note)}[/]", highlight=False)
+                console.print(f"[yellow]{source_name(s.source)}：{name}：{escape(note)}[/]", highlight=False)
 
 
 # ---- sync -----------------------------------------------------------------------------------------
@@ -246,12 +267,15 @@ def _drain(graph: Any, engine: Engine, bars: Progress | None = None) -> None:
     waiting = queued(engine)
     if not waiting:
         return
-    task = bars.add_task("reclassifying", total=None) if bars is not None else None
+    task = bars.add_task(say("sync.reclassifying"), total=None) if bars is not None else None
     result = drain(graph, engine)
     if bars is not None and task is not None:
         bars.update(task, total=1, completed=1)
     if result is not None and err.is_terminal:
-        err.print(f"已重新分类 {result.children:,} 名儿童（{result.seconds:,.1f} 秒）", highlight=False)
+        err.print(
+            say("sync.reclassified", children=number(result.children), seconds=f"{result.seconds:,.1f}"),
+            highlight=False,
+        )
 
 
 def _emit(report: Any, as_json: bool) -> None:
@@ -294,14 +318,12 @@ def _watch(
 
     pipeline = _pipeline(settings, engine, graph, from_dir)
     cycles = 0
-    console.print(
-        "watching: "
-        + ", ".join(
-            f"{n} every {s.every}"
-            for n, s in pipeline.config.sources.items()
-            if s.configured and (not only or n in only)
-        )
+    every = "，".join(
+        say("sync.every", source=source_name(n), every=s.every)
+        for n, s in pipeline.config.sources.items()
+        if s.configured and (not only or n in only)
     )
+    console.print(say("sync.watching", sources=every), highlight=False)
     while True:
         due = due_sources(engine, pipeline.config, utcnow(), only)
         if due:
@@ -373,14 +395,15 @@ def quarantine_list(
             )
         return
     total = sum(n for *_, n in counts)
-    table = Table(title=f"quarantine: {total:,} records", title_justify="left")
+    table = Table(title=say("quarantine.title", total=number(total)), title_justify="left")
     for col in ("seq", "source", "record", "reason", "message", "from"):
-        table.add_column(col, overflow="fold")
+        table.add_column(say(f"quarantine.col.{col}"), overflow="fold")
     for r in rows:
-        table.add_row(str(r.seq), r.source, r.record_id, r.reason_code or "", r.reason or "", r.origin)
+        reason = f"{reason_name(r.reason_code)}（{r.reason_code}）" if r.reason_code else ""
+        table.add_row(str(r.seq), source_name(r.source), r.record_id, reason, r.reason or "", r.origin)
     console.print(table)
     for src, code, n in counts:
-        console.print(f"  {src:<16} {code:<28} {n:,}", highlight=False)
+        console.print(f"  {source_name(src)}  {reason_name(code)}（{code}）  {n:,}", highlight=False)
 
 
 @quarantine_app.command("show")
@@ -391,12 +414,13 @@ def quarantine_show(
     with _stores(need_graph=False) as (_settings, engine, _graph), engine.connect() as conn:
         r = conn.execute(select(L).where(L.c.seq == seq)).first()
     if r is None:
-        _fail(f"no landed record {seq}")
+        _fail(say("cli.no_landed_record", seq=seq))
         return
     console.print(
-        f"{r.source} {r.record_id} [{r.status}] {r.reason_code or ''} {r.reason or ''}", highlight=False
+        f"{source_name(r.source)} {r.record_id} [{r.status}] {r.reason_code or ''} {r.reason or ''}",
+        highlight=False,
     )
-    console.print(f"from {r.origin}, received {r.received_at.isoformat()}", highlight=False)
+    console.print(say("quarantine.from", origin=r.origin, received=beijing(r.received_at)), highlight=False)
     typer.echo(json.dumps(json.loads(r.payload), ensure_ascii=False, indent=2))
 
 
@@ -437,10 +461,10 @@ def crosscheck_cmd(
     try:
         day = date.fromisoformat(as_of) if as_of else None
     except ValueError:
-        _fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
+        _fail(say("cli.not_a_date", option="--as-of", value=repr(as_of)))
         return
     if division and (not division.isdigit() or len(division) > 12):
-        _fail(f"--division {division!r} is not a division code prefix")
+        _fail(say("cli.not_a_division_prefix", value=repr(division)))
     with _stores() as (_settings, _engine, graph):
         report = crosscheck(graph, as_of=day, division_prefix=division)
     report.examples = examples
@@ -448,25 +472,35 @@ def crosscheck_cmd(
     if as_json:
         typer.echo(json.dumps(doc, ensure_ascii=False))
         return
-    console.print(f"cross-check as of {doc['as_of']}: {doc['children']:,} children under 18", highlight=False)
+    console.print(
+        say("crosscheck.head", as_of=doc["as_of"], children=number(doc["children"])), highlight=False
+    )
     table = Table(title_justify="left")
-    table.add_column("finding")
-    table.add_column("children", justify="right")
-    table.add_column("examples", overflow="fold")
+    table.add_column(say("crosscheck.col.finding"))
+    table.add_column(say("crosscheck.col.children"), justify="right")
+    table.add_column(say("crosscheck.col.examples"), overflow="fold")
     for name, item in doc["missing"].items():
-        table.add_row(name.replace("_", " "), f"{item['count']:,}", ", ".join(item["examples"][:3]))
+        table.add_row(_finding(name), f"{item['count']:,}", ", ".join(item["examples"][:3]))
     for key in ("school_age_not_enrolled", "survey_parents_away_but_register_mother_home"):
         item = doc[key]
-        table.add_row(key.replace("_", " "), f"{item['count']:,}", ", ".join(item["examples"][:3]))
+        table.add_row(say(f"crosscheck.{key}"), f"{item['count']:,}", ", ".join(item["examples"][:3]))
     console.print(table)
     if doc["conflicting_attributes"]:
-        conflicts = ", ".join(f"{k} {v:,}" for k, v in doc["conflicting_attributes"].items())
-        console.print(f"attributes the sources disagree on (children): {conflicts}", highlight=False)
-    console.print(
-        "children by the sources that know them: "
-        + ", ".join(f"{k} {v:,}" for k, v in list(doc["children_by_sources"].items())[:8]),
-        highlight=False,
-    )
+        conflicts = "，".join(f"{k} {v:,}" for k, v in doc["conflicting_attributes"].items())
+        console.print(say("crosscheck.conflicts", conflicts=conflicts), highlight=False)
+    by_sources = "，".join(f"{_source_set(k)} {v:,}" for k, v in list(doc["children_by_sources"].items())[:8])
+    console.print(say("crosscheck.by_sources", counts=by_sources), highlight=False)
+
+
+def _finding(name: str) -> str:
+    """A finding's name from the catalogue (the code itself if the catalogue lacks it)."""
+    key = f"crosscheck.{name}"
+    return say(key) if key in MESSAGES else name
+
+
+def _source_set(key: str) -> str:
+    """A ``+``-joined set of source codes as names."""
+    return "+".join(source_name(part) for part in key.split("+"))
 
 
 # ---- runs -----------------------------------------------------------------------------------------
@@ -484,7 +518,7 @@ def runs(
         for r in rows:
             typer.echo(json.dumps(r.report, ensure_ascii=False))
         return
-    table = Table(title="sync runs", title_justify="left")
+    table = Table(title=say("runs.title"), title_justify="left")
     for col in (
         "run",
         "source",
@@ -496,15 +530,15 @@ def runs(
         "quarantined",
         "unexplained",
     ):
-        table.add_column(col)
+        table.add_column(say(f"runs.col.{col}" if f"runs.col.{col}" in MESSAGES else f"sync.col.{col}"))
     for r in rows:
         unexplained = (r.received + r.resumed) - (r.loaded + r.quarantined + r.unchanged + r.duplicates)
         table.add_row(
             r.run_id[:8],
-            r.source,
-            r.kind,
-            r.status,
-            r.started_at.isoformat(timespec="seconds"),
+            source_name(r.source),
+            say(f"kind.{r.kind}") if f"kind.{r.kind}" in MESSAGES else r.kind,
+            say(f"status.{r.status}") if f"status.{r.status}" in MESSAGES else r.status,
+            beijing(r.started_at),
             f"{r.received:,}",
             f"{r.loaded:,}",
             f"{r.quarantined:,}",

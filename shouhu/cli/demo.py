@@ -16,6 +16,7 @@ from rich.console import Console
 
 from auth.identities import add_agency, add_client, get_agency, issue_token_for_client, list_clients
 from kernel.db import make_engine, migrate
+from kernel.messages import say
 from kernel.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, help="A synthetic demo county and demo identities.")
@@ -122,8 +123,7 @@ def identities() -> None:
     saved_path = settings.data_dir / CREDENTIALS_FILE
     saved: dict[str, list[str]] = json.loads(saved_path.read_text()) if saved_path.is_file() else {}
     typer.echo(
-        f"演示单位（合成数据）。工作台：http://{settings.host}:{settings.port}/console/ — "
-        "用下列客户端编号和密钥登录；agency systems send 'Authorization: Bearer <token>'."
+        say("demo.banner", url=f"http://{settings.host}:{settings.port}/console/")
     )
     for agency_id, name, kind, juris, inst, role, scopes in DEMO_AGENCIES:
         if get_agency(engine, agency_id) is None:
@@ -149,7 +149,7 @@ def identities() -> None:
     saved_path.write_text(json.dumps(saved, indent=1))
     engine.dispose()
     console.print(
-        "Declare a purpose of use with the header X-Purpose-Of-Use: case_work (or screening, audit …)."
+        say("demo.purpose"), highlight=False
     )
 
 
@@ -167,4 +167,4 @@ def generate(
     target = out or get_settings().data_dir / "demo-sources"
     summary = make(target, persons=persons, seed=seed)
     console.print(summary.describe())
-    console.print(f"written to {target}")
+    console.print(say("demo.written", path=target), highlight=False)

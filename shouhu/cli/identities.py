@@ -19,6 +19,9 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import Engine
 
+from kernel.clock import beijing
+from kernel.messages import say
+
 app = typer.Typer(add_completion=False)
 agency_app = typer.Typer(no_args_is_help=True, help="Member agencies (联席会议成员单位).")
 client_app = typer.Typer(no_args_is_help=True, help="OAuth2 clients of agencies (client credentials).")
@@ -32,7 +35,9 @@ def fail(message: str) -> NoReturn:
     """One red line on stderr, exit 2 (what shouhu.cli.fail does; not imported from there because
     `python -m shouhu.cli` runs that module as __main__, and importing it again would build a second
     copy of the whole command tree)."""
-    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    Console(stderr=True, soft_wrap=True).print(
+        f"[bold red]{escape(say('cli.error', message=message))}[/]", highlight=False
+    )
     raise typer.Exit(2)
 
 
@@ -87,7 +92,9 @@ def agency_add(
             )
         except IdentityError as exc:
             fail(str(exc))
-    typer.echo(f"agency {agency.id} added ({agency.agency_type}, {agency.jurisdiction})")
+    typer.echo(
+        say("identity.agency_added", id=agency.id, type=agency.agency_type, jurisdiction=agency.jurisdiction)
+    )
 
 
 @agency_app.command("list")
@@ -125,9 +132,7 @@ def client_add(
             fail(str(exc))
     typer.echo(f"client_id: {client_id}")
     typer.echo(f"client_secret: {secret}")
-    Console(stderr=True, soft_wrap=True).print(
-        "store the secret now: it is kept only as a hash and cannot be shown again"
-    )
+    Console(stderr=True, soft_wrap=True).print(say("identity.secret_once"))
 
 
 @client_app.command("list")
@@ -138,7 +143,7 @@ def client_list(agency: str = typer.Option(None, "--agency", help="Only this age
     with _store() as engine:
         rows = list_clients(engine, agency)
     for c in rows:
-        state = "disabled" if c.disabled else "enabled"
+        state = say("identity.client_off" if c.disabled else "identity.client_enabled")
         typer.echo(f"{c.client_id}\t{c.agency_id}\t{c.role}\t{state}\t{c.scopes}\t{c.name}")
 
 
@@ -152,7 +157,7 @@ def client_disable(client_id: str = typer.Argument(..., help="The client to disa
             set_client_disabled(engine, client_id, True)
         except IdentityError as exc:
             fail(str(exc))
-    typer.echo(f"client {client_id} disabled")
+    typer.echo(say("identity.client_disabled", id=client_id))
 
 
 # ------------------------------------------------------------------------------------------------- token
@@ -197,16 +202,13 @@ def keys_rotate(
     settings = get_settings()
     grace = settings.signing_key_grace_seconds if grace_seconds is None else grace_seconds
     if grace < settings.token_ttl_seconds + settings.token_leeway_seconds:
-        Console(stderr=True, soft_wrap=True).print(
-            "warning: the grace period is shorter than the token lifetime; tokens signed by the previous "
-            "key will stop validating before they expire"
-        )
+        Console(stderr=True, soft_wrap=True).print(say("identity.grace_short"))
     with _store() as engine:
         try:
             new = rotate(engine, grace=timedelta(seconds=grace), passphrase=signing_passphrase(settings))
         except SigningKeyError as exc:
             fail(str(exc))
-    typer.echo(f"active signing key {new.kid} ({new.alg}); previous keys retire in {grace} s")
+    typer.echo(say("identity.key_rotated", kid=new.kid, alg=new.alg, grace=grace))
 
 
 @keys_app.command("list")
@@ -217,9 +219,9 @@ def keys_list() -> None:
     with _store() as engine:
         rows = list_keys(engine)
     for k in rows:
-        activated = k.activated_at.isoformat() if k.activated_at else "-"
-        retired = k.retired_at.isoformat() if k.retired_at else "-"
-        typer.echo(f"{k.kid}\t{k.alg}\tactivated {activated}\tretires {retired}")
+        activated = beijing(k.activated_at) if k.activated_at else "-"
+        retired = beijing(k.retired_at) if k.retired_at else "-"
+        typer.echo(say("identity.key_row", kid=k.kid, alg=k.alg, activated=activated, retired=retired))
 
 
 @keys_app.command("retire")
@@ -232,4 +234,4 @@ def keys_retire(kid: str = typer.Argument(..., help="Key id to retire now.")) ->
             retire(engine, kid)
         except SigningKeyError as exc:
             fail(str(exc))
-    typer.echo(f"signing key {kid} retired")
+    typer.echo(say("identity.key_retired", kid=kid))

@@ -13,17 +13,17 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from kernel import clock
+from kernel.messages import MESSAGES, number, say
+from shouhu.cli.stores import fail
 
 report_app = typer.Typer(no_args_is_help=True, help="Periodic reports (村 → 乡镇 → 县) and classification.")
 console = Console()
 
 
 def _fail(message: str) -> None:
-    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    raise typer.Exit(2)
+    fail(message)
 
 
 def _write(kind: str, division: str, period: str, out: Path) -> None:
@@ -33,7 +33,7 @@ def _write(kind: str, division: str, period: str, out: Path) -> None:
 
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("xlsx", "csv"):
-        _fail(f"--out must end in .xlsx or .csv, not {out.name!r}")
+        _fail(say("report.bad_out", name=repr(out.name)))
     try:
         graph, engine = _open_stores(get_settings())
     except ConfigError as exc:
@@ -41,9 +41,16 @@ def _write(kind: str, division: str, period: str, out: Path) -> None:
     try:
         v = reporting.view(engine, division, period)
         if v.period.kind != kind:
-            _fail(f"period {period!r} is {v.period.kind}, not {kind}")
+            _fail(
+                say(
+                    "report.wrong_kind",
+                    period=repr(period),
+                    actual=say(f"report.kind.{v.period.kind}"),
+                    expected=say(f"report.kind.{kind}"),
+                )
+            )
         codes = [code for code, _ in v.rows]
-        nodes = graph.get_nodes([f"division:{c}" for c in codes])
+        nodes = graph.get_nodes([f"division:{c}" for c in [division, *codes]])
         names = {n.props["code"]: n.props.get("name") or "" for n in nodes.values() if n.props.get("code")}
         data = reporting.to_xlsx(v, names) if fmt == "xlsx" else reporting.to_csv(v, names)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -53,10 +60,21 @@ def _write(kind: str, division: str, period: str, out: Path) -> None:
     finally:
         graph.close()
         engine.dispose()
+    status_key = f"report.status.{v.status}"
     console.print(
-        f"{kind} report {division} {period}: {v.totals.get('children', 0)} children, "
-        f"{v.totals.get('left_behind', 0)} left-behind, {v.totals.get('in_distress', 0)} in distress; "
-        f"status {v.status}, deadline {v.deadline} → {out}"
+        say(
+            "report.written",
+            kind=say(f"report.kind.{kind}"),
+            division=names.get(division) or division,
+            period=v.period.label,
+            children=number(v.totals.get("children", 0)),
+            left_behind=number(v.totals.get("left_behind", 0)),
+            in_distress=number(v.totals.get("in_distress", 0)),
+            status=say(status_key) if status_key in MESSAGES else v.status,
+            deadline=v.deadline,
+            path=out,
+        ),
+        highlight=False,
     )
 
 
@@ -104,5 +122,12 @@ def classify(
         graph.close()
         engine.dispose()
     console.print(
-        f"{r.children} children classified in {r.seconds:.1f} s ({r.per_second:.0f}/s), {r.removed} removed"
+        say(
+            "report.classified",
+            children=number(r.children),
+            seconds=f"{r.seconds:.1f}",
+            rate=f"{r.per_second:,.0f}",
+            removed=number(r.removed),
+        ),
+        highlight=False,
     )

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from graph.port import GraphStoreError
+from kernel.messages import say
 from kernel.settings import Settings
 
 
@@ -18,7 +19,9 @@ class ConfigError(Exception):
 
 
 def fail(message: str) -> None:
-    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    Console(stderr=True, soft_wrap=True).print(
+        f"[bold red]{escape(say('cli.error', message=message))}[/]", highlight=False
+    )
     raise typer.Exit(2)
 
 
@@ -27,15 +30,15 @@ def _check_data_dir(settings: Settings) -> None:
     try:
         d.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"data directory {d} cannot be created: {exc.strerror}") from exc
+        raise ConfigError(say("store.data_dir_uncreatable", path=d, reason=exc.strerror)) from exc
     if not d.is_dir() or not os.access(d, os.W_OK):
-        raise ConfigError(f"data directory {d} is not a writable directory (set SHOUHU_DATA_DIR)")
+        raise ConfigError(say("store.data_dir_not_writable", path=d))
     probe = d / ".write-probe"
     try:
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise ConfigError(f"data directory {d} is not writable: {exc.strerror}") from exc
+        raise ConfigError(say("store.data_dir_write_failed", path=d, reason=exc.strerror)) from exc
 
 
 def _open_stores(settings: Settings) -> tuple[Any, Any]:

@@ -7,6 +7,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
+from kernel.clock import beijing
+from kernel.messages import MESSAGES, say
 from kernel.settings import Settings, get_settings
 
 app = typer.Typer(no_args_is_help=True, help="Signed webhook deliveries to agency systems.")
@@ -30,7 +32,7 @@ def deliver() -> None:
 
     engine, settings = _engine()
     n = Deliverer(engine, settings).run_once(limit=1000)
-    console.print(f"{n} delivered")
+    console.print(say("webhooks.delivered", n=n))
 
 
 @app.command("list")
@@ -42,16 +44,16 @@ def list_deliveries(
     from protection.webhooks import deliveries
 
     engine, _ = _engine()
-    table = Table(title="webhook deliveries")
-    for c in ("id", "event", "status", "attempts", "created", "last error"):
-        table.add_column(c)
+    table = Table(title=say("webhooks.title"))
+    for c in ("id", "event", "status", "attempts", "created", "error"):
+        table.add_column(say(f"webhooks.col.{c}"))
     for d in deliveries(engine, agency, status):
         table.add_row(
             d.id,
             d.event_type,
-            d.status,
+            say(f"status.{d.status}") if f"status.{d.status}" in MESSAGES else d.status,
             str(d.attempts),
-            d.created_at.isoformat(timespec="seconds"),
+            beijing(d.created_at),
             d.last_error or "",
         )
     console.print(table)
@@ -63,7 +65,7 @@ def retry(agency: str = typer.Option(None, help="Only this agency's deliveries."
     from protection.webhooks import retry_failed
 
     engine, _ = _engine()
-    console.print(f"{retry_failed(engine, agency)} queued again")
+    console.print(say("webhooks.requeued", n=retry_failed(engine, agency)))
 
 
 @cases_app.command("reproject")
@@ -78,7 +80,7 @@ def reproject() -> None:
         n = reproject_pending(store, engine, limit=100_000)
     finally:
         store.close()
-    console.print(f"{n} cases projected")
+    console.print(say("cases.projected", n=n))
 
 
 # Mounted by shouhu/cli.py as `shouhu webhooks …` and `shouhu cases …`.

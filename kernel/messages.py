@@ -1,0 +1,610 @@
+"""The server's message catalogue: every sentence an operator or official reads from the CLI, a
+report or a quarantine reason, in Chinese first with English as a switch (``SHOUHU_LANGUAGE=en``).
+
+The console has its own catalogue (console/src/i18n); this one serves everything the Python side
+prints. Keys are stable, dotted and English; a message is a ``str.format`` template and both
+languages must name the same placeholders (tests/test_messages.py holds every entry to that).
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+
+from kernel.settings import get_settings
+
+LANGUAGES = ("zh-CN", "en")
+
+# key: (zh-CN, en)
+MESSAGES: Mapping[str, tuple[str, str]] = {
+    # ---- failures, one line each ----------------------------------------------------------------
+    "cli.error": ("错误：{message}", "error: {message}"),
+    "cli.sync_stopped": (
+        "同步中断：{reason}。已提交的批次会保留，再次运行即从中断处继续。",
+        "sync stopped: {reason} — committed batches are kept; run it again to resume",
+    ),
+    "cli.sync_locked": (
+        "{data_dir} 上已有同步或重放在运行（sync.lock 被占用），请等它结束后再试。",
+        "another sync or replay is running on {data_dir} (sync.lock is held)",
+    ),
+    "cli.not_a_date": (
+        "{option} 的值 {value} 不是日期（应为 YYYY-MM-DD）",
+        "{option} {value} is not a date (YYYY-MM-DD)",
+    ),
+    "cli.not_a_division_prefix": (
+        "--division 的值 {value} 不是行政区划代码前缀（1–12 位数字）",
+        "--division {value} is not a division code prefix",
+    ),
+    "cli.no_landed_record": ("没有序号为 {seq} 的接收记录", "no landed record {seq}"),
+    "store.data_dir_uncreatable": (
+        "无法创建数据目录 {path}：{reason}",
+        "data directory {path} cannot be created: {reason}",
+    ),
+    "store.data_dir_not_writable": (
+        "数据目录 {path} 不可写（请设置 SHOUHU_DATA_DIR）",
+        "data directory {path} is not a writable directory (set SHOUHU_DATA_DIR)",
+    ),
+    "store.data_dir_write_failed": (
+        "数据目录 {path} 不可写：{reason}",
+        "data directory {path} is not writable: {reason}",
+    ),
+    "config.interval": (
+        "间隔 {value} 的写法应如 30s、15m、1h 或 1d",
+        "interval {value} is not like 30s, 15m, 1h or 1d",
+    ),
+    "config.file_invalid": ("接口配置文件 {path} 有误：{reason}", "connectors file {path}: {reason}"),
+    "config.file_missing": (
+        "接口配置文件 {path}（SHOUHU_CONNECTORS_FILE）不存在",
+        "connectors file {path} (SHOUHU_CONNECTORS_FILE) does not exist",
+    ),
+    "config.unknown_sources": (
+        "接口配置文件 {path}：未知来源 {unknown}；可用来源：{known}",
+        "connectors file {path}: unknown sources {unknown}; known: {known}",
+    ),
+    "config.url_only_health": (
+        "来源 {source}：只有卫生健康来源可从服务器（url）读取",
+        "source {source}: only health reads from a server (url)",
+    ),
+    "config.unknown_source": (
+        "未知来源 {source}；可用来源：{known}",
+        "unknown source {source}; sources: {known}",
+    ),
+    "config.no_path": (
+        "来源 {source} 未配置路径（path）或地址（url）",
+        "source {source} has no path or url configured",
+    ),
+    # ---- init, serve, graph ----------------------------------------------------------------------
+    "init.ready": (
+        "图数据库（{backend}）已就绪：{where}；关系库已就绪",
+        "graph ({backend}) ready at {where}; relational store ready",
+    ),
+    "graph.stats.title": ("图数据库（{backend}）", "graph ({backend})"),
+    "graph.stats.kind": ("类别", "kind"),
+    "graph.stats.count": ("数量", "count"),
+    "graph.stats.node": ("节点", "node"),
+    "graph.stats.rel": ("关系", "rel"),
+    "graph.verify.reading": ("读取记录", "reading the record"),
+    "graph.verify.title": ("图与记录核对", "graph verify"),
+    "graph.verify.col.kind": ("类别", "kind"),
+    "graph.verify.col.record": ("记录", "record"),
+    "graph.verify.col.graph": ("图", "graph"),
+    "graph.verify.col.hash": ("图内容摘要（SHA-256）", "sha256 (graph)"),
+    "graph.verify.missing": ("{kind}：记录中有而图中缺少：{ids}", "{kind}: missing from the graph: {ids}"),
+    "graph.verify.extra": ("{kind}：图中多出：{ids}", "{kind}: extra in the graph: {ids}"),
+    "graph.verify.changed": ("{kind}：{id} 不同之处：{columns}", "{kind}: {id} differs in: {columns}"),
+    "graph.verify.consistent": ("一致", "consistent"),
+    "graph.verify.differs": ("不一致", "differs"),
+    "graph.verify.verdict": ("{verdict}；内容摘要 {hash}", "{verdict}; content hash {hash}"),
+    "graph.rebuild.loading": ("写入新图", "loading the new graph"),
+    "graph.rebuild.failed": ("重建失败：{reason}", "rebuild failed: {reason}"),
+    "graph.rebuild.done": (
+        "图已从记录重建：{nodes} 个节点、{relationships} 条关系，用时 {seconds} 秒",
+        "graph rebuilt from the record: {nodes} nodes, {relationships} relationships in {seconds} s",
+    ),
+    "graph.rebuild.kept": ("旧图保留于 {path}", "the old graph is kept at {path}"),
+    # ---- sync: the run report ---------------------------------------------------------------------
+    "sync.title": (
+        "{kind} {run} — 共 {records} 条记录，用时 {seconds} 秒（每秒 {rate} 条）",
+        "{kind} {run} — {records} records in {seconds} s ({rate} records/s)",
+    ),
+    "sync.col.source": ("来源", "source"),
+    "sync.col.received": ("接收", "received"),
+    "sync.col.new": ("新增", "new"),
+    "sync.col.unchanged": ("未变", "unchanged"),
+    "sync.col.resumed": ("续接", "resumed"),
+    "sync.col.loaded": ("入库", "loaded"),
+    "sync.col.quarantined": ("隔离", "quarantined"),
+    "sync.col.warnings": ("警告", "warnings"),
+    "sync.col.status": ("状态", "status"),
+    "sync.total": ("合计", "total"),
+    "sync.accounting": (
+        "核对：接收 {received} + 续接 {resumed} = 入库 {loaded} + 隔离 {quarantined} + 未变 {unchanged} "
+        "+ 重复 {duplicates}；无法解释 {unexplained} {mark}",
+        "accounting: received {received} + resumed {resumed} = loaded {loaded} + quarantined "
+        "{quarantined} + unchanged {unchanged} + duplicates {duplicates}; unexplained {unexplained} {mark}",
+    ),
+    "sync.by_reason": ("隔离原因：{reasons}", "quarantined by reason: {reasons}"),
+    "sync.by_warning": ("入库但有警告：{warnings}", "loaded with warnings: {warnings}"),
+    "sync.graph": (
+        "图：新建 {created}，更新 {updated}，未变 {unchanged}；匹配方式：{resolver}",
+        "graph: {created} created, {updated} updated, {unchanged} unchanged; resolver: {resolver}",
+    ),
+    "sync.phase.land": ("接收", "landing"),
+    "sync.phase.process": ("处理", "processing"),
+    "sync.reclassifying": ("重新分类", "reclassifying"),
+    "sync.reclassified": (
+        "已重新分类 {children} 名儿童（{seconds} 秒）",
+        "reclassified {children} children ({seconds} s)",
+    ),
+    "sync.watching": ("持续同步：{sources}", "watching: {sources}"),
+    "sync.every": ("{source} 每 {every}", "{source} every {every}"),
+    "sync.file.ignored": ("已忽略", "ignored"),
+    "sync.file.failed": ("无法读取，已隔离", "unreadable, quarantined"),
+    "sync.file.empty": ("空文件", "empty file"),
+    "sync.export_dir": (
+        "导出目录{what}：{path}（--from 需要一个县的导出目录，内含 police、education 等子目录）",
+        "export folder {what}: {path} (--from takes a county export with police, education … subfolders)",
+    ),
+    "sync.export_dir.missing": ("不存在", " does not exist"),
+    "sync.export_dir.not_dir": ("不是目录", " is not a folder"),
+    # ---- status words and sources ----------------------------------------------------------------
+    "status.completed": ("完成", "completed"),
+    "status.failed": ("失败", "failed"),
+    "status.running": ("运行中", "running"),
+    "status.interrupted": ("中断", "interrupted"),
+    "status.skipped": ("跳过", "skipped"),
+    "status.pending": ("待投递", "pending"),
+    "status.delivered": ("已投递", "delivered"),
+    "kind.sync": ("同步", "sync"),
+    "kind.replay": ("重放", "replay"),
+    "source.reference": ("行政区划与学校名录", "reference"),
+    "source.police": ("公安户籍", "police"),
+    "source.education": ("教育学籍", "education"),
+    "source.health": ("卫生健康", "health"),
+    "source.survey": ("村（居）摸底排查", "survey"),
+    "source.police_hukou": ("公安户籍", "household register"),
+    "source.police_incident": ("公安警情", "police incidents"),
+    "source.none": ("无来源", "no source"),
+    # ---- reasons a record is quarantined or loaded with a warning (codes stay stable for filters) ----
+    "reason.column.missing": ("缺少必需的列", "required column missing"),
+    "reason.date.birth_after_visit": ("出生日期晚于走访日期", "birth date after the visit date"),
+    "reason.date.invalid": ("日期无效", "invalid date"),
+    "reason.division.invalid": ("行政区划代码格式不对", "malformed division code"),
+    "reason.division.retired": ("行政区划代码已撤销（已换为现行代码）", "retired division code (replaced)"),
+    "reason.division.unknown": ("行政区划代码不在区划表中", "division code not in the table"),
+    "reason.encoding.invalid": ("无法解码的文字（编码不对）", "undecodable text (wrong encoding)"),
+    "reason.error.internal": ("处理时出现内部错误", "internal error while processing"),
+    "reason.field.missing": ("必填项为空", "required field blank"),
+    "reason.file.no_matching_sheet": ("工作簿中没有表头相符的工作表", "no sheet with a matching header"),
+    "reason.file.not_bundle": ("不是 FHIR Bundle 文件", "not a FHIR Bundle"),
+    "reason.file.unreadable": ("文件无法读取", "file unreadable"),
+    "reason.json.invalid": ("JSON 格式错误", "malformed JSON"),
+    "reason.read.failed": ("读取失败", "read failed"),
+    "reason.record.duplicate": ("同一文件中记录编号重复", "record id repeated in the file"),
+    "reason.reference.missing": ("引用的记录不存在", "referenced record missing"),
+    "reason.reference.unresolved": ("引用的记录未能入库", "referenced record not loaded"),
+    "reason.row.truncated": ("行不完整（被截断）", "row cut short"),
+    "reason.value.invalid": ("取值无效", "invalid value"),
+    "reason.id_number.invalid": (
+        "身份证号无效（作为未核验的声明保留）",
+        "invalid ID number (kept as an unverified claim)",
+    ),
+    "reason.id_number.number_cell": ("身份证号被存成数字单元格", "ID number stored as a number cell"),
+    "reason.id_number.birth_mismatch": ("身份证号中的出生日期与记录不符", "ID number's birth date disagrees"),
+    "reason.id_number.sex_mismatch": ("身份证号中的性别与记录不符", "ID number's sex digit disagrees"),
+    "reason.id_number.length": ("身份证号位数不对", "ID number has the wrong length"),
+    "reason.id_number.characters": ("身份证号含非法字符", "ID number has invalid characters"),
+    "reason.id_number.check_digit": ("身份证号校验码不对", "ID number check digit wrong"),
+    "reason.id_number.birth_date": ("身份证号中的出生日期无效", "ID number's birth date invalid"),
+    "reason.id_number.region": ("身份证号地区码无效", "ID number's region code invalid"),
+    # ---- why a record was refused or warned about (stored with the record; the clerk fixes the source) ----
+    "reject.blank": ("{field}为空", "{field} is blank"),
+    "reject.record_blank": ("{what} {rid}：{field}为空", "{what} {rid}: {field} is blank"),
+    "reject.record_field_blank": ("{what}：{field}为空", "{what}: {field} is blank"),
+    "reject.both_blank": ("{what} {rid}：{a}和{b}都为空", "{what} {rid}: {a} and {b} are both blank"),
+    "reject.date_too_early": ("{field} {value} 早于 {year} 年", "{field} {value} is before {year}"),
+    "reject.date_future": ("{field} {value} 晚于今天", "{field} {value} is in the future"),
+    "reject.not_a_date": ("{field} {value} 不是有效日期", "{field} {value} is not a calendar date"),
+    "reject.not_a_sex": ("{field} {value} 不是可识别的性别", "{field} {value} is not a sex"),
+    "reject.hukou_kind": (
+        "户口性质 {value} 既不是农业也不是非农业",
+        "户口性质 {value} is neither 农业 nor 非农业",
+    ),
+    "reject.not_12_digits": ("{field} {value} 不是 12 位区划代码", "{field} {value} is not a 12-digit code"),
+    "reject.division_unknown": (
+        "{field} {value} 不在行政区划表中",
+        "{field} {value} is not in the division table",
+    ),
+    "reject.unknown_kind": ("无法识别的{source}记录类型 {kind}", "unknown {source} record kind {kind}"),
+    "reject.not_one_of": (
+        "{field} {value} 不在可选值（{allowed}）之中",
+        "{field} {value} is not one of ({allowed})",
+    ),
+    "reject.not_a_number": ("{field} {value} 不是数字", "{field} {value} is not a number"),
+    "reject.fhir_no_resource": ("Bundle 条目中没有 resource", "entry has no resource"),
+    "reject.fhir_type": (
+        "本接口不读取 {kind} 类型的资源",
+        "resource type {kind} is not read by this connector",
+    ),
+    "reject.fhir_missing": ("{rid}：缺少 {field}", "{rid}: {field} is missing"),
+    "reject.fhir_related": (
+        "{rid}：RelatedPerson 既无姓名也无身份证号",
+        "{rid}: RelatedPerson has neither name nor ID number",
+    ),
+    "reject.fhir_coding": ("{rid}：{field} 没有 {system} 编码", "{rid}: {field} has no {system} coding"),
+    "reject.fhir_not_patient": (
+        "{rid}：{field} {ref} 不是本批数据中的 Patient",
+        "{rid}: {field} {ref} is not a Patient here",
+    ),
+    "reject.reference_not_loaded": (
+        "{rid}：其引用的记录（{ref}）未入库",
+        "{rid}: the record it refers to ({ref}) is not loaded",
+    ),
+    "warn.id_birth": (
+        "身份证号中的出生日期为 {id_birth}，记录为 {birth}",
+        "ID gives {id_birth}, record {birth}",
+    ),
+    "warn.id_sex": ("身份证号的性别位与记录不符", "the ID number's sex digit disagrees"),
+    "warn.birth_after_visit": (
+        "出生日期 {birth} 晚于走访日期 {visit}",
+        "出生日期 {birth} is after 走访日期 {visit}",
+    ),
+    "id.first_generation": (
+        "（不接受 15 位的第一代身份证号）",
+        " (15-digit first-generation numbers are not accepted)",
+    ),
+    "id.length": ("应为 18 位，实为 {n} 位{hint}", "expected 18 characters, got {n}{hint}"),
+    "id.characters": (
+        "前 17 位须为数字，最后一位为数字或 X",
+        "the first 17 characters must be digits and the last a digit or X",
+    ),
+    "id.check_digit": (
+        "校验码为 {last}，按前 17 位应为 {expected}",
+        "check character is {last}, the first 17 digits give {expected}",
+    ),
+    "id.birth_not_a_date": ("{value} 不是有效日期", "{value} is not a calendar date"),
+    "id.birth_future": ("出生日期 {value} 晚于今天", "birth date {value} is in the future"),
+    "id.birth_too_early": ("出生日期 {value} 早于 {year} 年", "birth date {value} is before {year}"),
+    "id.province": ("{value} 不是省级代码", "{value} is not a province-level code"),
+    "id.region": ("{value} 不是已知的地区代码", "{value} is not a known region code"),
+    # ---- quarantine ---------------------------------------------------------------------------------
+    "quarantine.title": ("隔离区：{total} 条记录", "quarantine: {total} records"),
+    "quarantine.col.seq": ("序号", "seq"),
+    "quarantine.col.source": ("来源", "source"),
+    "quarantine.col.record": ("记录", "record"),
+    "quarantine.col.reason": ("原因代码", "reason"),
+    "quarantine.col.message": ("说明", "message"),
+    "quarantine.col.from": ("出处", "from"),
+    "quarantine.from": ("出处 {origin}，接收于 {received}", "from {origin}, received {received}"),
+    # ---- cross-check ---------------------------------------------------------------------------------
+    "crosscheck.head": (
+        "交叉核对（截至 {as_of}）：未满 18 周岁儿童 {children} 名",
+        "cross-check as of {as_of}: {children} children under 18",
+    ),
+    "crosscheck.col.finding": ("发现", "finding"),
+    "crosscheck.col.children": ("儿童", "children"),
+    "crosscheck.col.examples": ("示例", "examples"),
+    "crosscheck.not_in_household_register": ("户籍中没有", "not in the household register"),
+    "crosscheck.only_in_household_register": ("仅户籍中有", "only in the household register"),
+    "crosscheck.rural_not_surveyed": ("农村儿童未摸底", "rural, not surveyed"),
+    "crosscheck.school_age_not_enrolled": ("适龄未入学", "school age, not enrolled"),
+    "crosscheck.survey_parents_away_but_register_mother_home": (
+        "摸底称父母外出但户籍显示母亲在家",
+        "survey says parents away, register says mother at home",
+    ),
+    "crosscheck.conflicts": (
+        "各来源说法不一的属性（儿童数）：{conflicts}",
+        "attributes the sources disagree on (children): {conflicts}",
+    ),
+    "crosscheck.by_sources": (
+        "按掌握该儿童的来源：{counts}",
+        "children by the sources that know them: {counts}",
+    ),
+    # ---- runs ------------------------------------------------------------------------------------------
+    "runs.title": ("同步运行记录", "sync runs"),
+    "runs.col.run": ("运行", "run"),
+    "runs.col.kind": ("类型", "kind"),
+    "runs.col.started": ("开始时间（北京时间）", "started (Beijing time)"),
+    "runs.col.unexplained": ("无法解释", "unexplained"),
+    # ---- audit ------------------------------------------------------------------------------------------
+    "audit.no_store": (
+        "{path} 中没有关系库（请先运行 `shouhu init`，或设置 SHOUHU_DATA_DIR）",
+        "no relational store in {path} (run `shouhu init`, or set SHOUHU_DATA_DIR)",
+    ),
+    "audit.unreadable": ("无法读取 {where}：{reason}", "cannot read {where}: {reason}"),
+    "audit.no_log": (
+        "{where} 还没有审计日志（请先运行 `shouhu init`）",
+        "{where} has no audit log yet (run `shouhu init`)",
+    ),
+    "audit.bad_time": (
+        "{option} 的值 {value} 不是带时区的 ISO-8601 时间（例如 2026-03-01T00:00+08:00）",
+        "{option} {value} is not an ISO-8601 time with a timezone (e.g. 2026-03-01T00:00+08:00)",
+    ),
+    "audit.bad_anchor": (
+        "--anchor 应为 SEQ:HASH（序号和 64 位摘要），而不是 {value}",
+        "--anchor must be SEQ:HASH (a seq number and a 64-character hash), not {value}",
+    ),
+    "audit.intact": ("审计链完整：共 {checked} 条", "chain intact: {checked} entries"),
+    "audit.head": ("链头：{seq}:{hash}", "head: {seq}:{hash}"),
+    "audit.broken": ("审计链在第 {seq} 条断开：{reason}", "chain broken at seq {seq}: {reason}"),
+    "audit.cannot_write": ("无法写入 {path}：{reason}", "cannot write {path}: {reason}"),
+    "audit.exported": ("已导出 {n} 条到 {path}", "exported {n} entries to {path}"),
+    # ---- identities -------------------------------------------------------------------------------------
+    "identity.division_digits": (
+        "行政区划代码 {code} 不是 12 位数字（如 500101000000）",
+        "division code {code} is not 12 digits (e.g. 500101000000)",
+    ),
+    "identity.division_province": (
+        "行政区划代码 {code} 不以省级代码开头",
+        "division code {code} does not start with a province code",
+    ),
+    "identity.division_levels": (
+        "行政区划代码 {code} 在为零的层级之下还有下级",
+        "division code {code} has a level below a zero level",
+    ),
+    "identity.agency_type": (
+        "未知的单位类型 {type}；可用类型：{known}",
+        "unknown agency type {type}; expected one of: {known}",
+    ),
+    "identity.scope_required": ("至少需要一个权限范围", "at least one scope is required"),
+    "identity.scope_invalid": (
+        "权限范围 {scope} 不是有效的 OAuth 范围",
+        "scope {scope} is not a valid OAuth scope token",
+    ),
+    "identity.printable": (
+        "{what}须为 1–{limit} 个可打印字符",
+        "{what} must be 1-{limit} printable characters",
+    ),
+    "identity.agency_id": (
+        "单位编号 {id} 须为 2–48 个小写字母、数字或连字符（如 edu-500101）",
+        "agency id {id} must be 2-48 characters of a-z, 0-9 and '-' (e.g. edu-500101)",
+    ),
+    "identity.institution": (
+        "机构代码 {code} 须为 1–64 个字母、数字或 . _ - 字符",
+        "institution code {code} must be 1-64 characters of A-Z, a-z, 0-9, '.', '_', '-'",
+    ),
+    "identity.agency_exists": ("单位 {id} 已存在", "agency {id} already exists"),
+    "identity.role": (
+        "角色 {role} 须为小写标识符（如 caseworker）",
+        "role {role} must be a lower-case identifier (e.g. caseworker)",
+    ),
+    "identity.unknown_agency": ("没有单位 {id}", "unknown agency {id}"),
+    "identity.unknown_client": ("没有客户端 {id}", "unknown client {id}"),
+    "identity.client_is_disabled": ("客户端 {id} 已停用", "client {id} is disabled"),
+    "keys.grace_negative": ("宽限期不能为负数", "grace period must not be negative"),
+    "keys.unknown": ("没有编号为 {kid} 的签名密钥", "no signing key with kid {kid}"),
+    "keys.none_active": ("没有启用中的签名密钥", "no active signing key"),
+    "keys.cannot_load": (
+        "签名密钥 {kid} 无法载入：请检查 SHOUHU_SIGNING_KEY_PASSPHRASE",
+        "signing key {kid} cannot be loaded: check SHOUHU_SIGNING_KEY_PASSPHRASE",
+    ),
+    "identity.agency_added": (
+        "已添加单位 {id}（{type}，{jurisdiction}）",
+        "agency {id} added ({type}, {jurisdiction})",
+    ),
+    "identity.secret_once": (
+        "请立即保存密钥：系统只保存其摘要，之后无法再次显示",
+        "store the secret now: it is kept only as a hash and cannot be shown again",
+    ),
+    "identity.grace_short": (
+        "警告：宽限期短于令牌有效期，旧密钥签发的令牌会在到期前失效",
+        "warning: the grace period is shorter than the token lifetime; tokens signed by the previous "
+        "key will stop validating before they expire",
+    ),
+    "identity.client_disabled": ("已停用客户端 {id}", "client {id} disabled"),
+    "identity.client_enabled": ("启用", "enabled"),
+    "identity.client_off": ("停用", "disabled"),
+    "identity.key_rotated": (
+        "当前签名密钥 {kid}（{alg}）；旧密钥在 {grace} 秒后停用",
+        "active signing key {kid} ({alg}); previous keys retire in {grace} s",
+    ),
+    "identity.key_row": (
+        "{kid}\t{alg}\t启用于 {activated}\t停用于 {retired}",
+        "{kid}\t{alg}\tactivated {activated}\tretires {retired}",
+    ),
+    "identity.key_retired": ("已停用签名密钥 {kid}", "signing key {kid} retired"),
+    # ---- demo, webhooks, cases, reports -------------------------------------------------------------
+    "demo.banner": (
+        "演示单位（合成数据）。工作台：{url} — 用下列客户端编号和密钥登录；"
+        "单位系统调用接口时带上请求头 Authorization: Bearer <令牌>。",
+        "Demo agencies (synthetic data). Console: {url} — sign in with a client id and secret below; "
+        "agency systems send 'Authorization: Bearer <token>'.",
+    ),
+    "demo.purpose": (
+        "调用接口时用请求头 X-Purpose-Of-Use 声明用途：case_work（个案办理），"
+        "或 screening（摸底排查）、audit（审计）等。",
+        "Declare a purpose of use with the header X-Purpose-Of-Use: case_work (or screening, audit …).",
+    ),
+    "demo.written": ("已写入 {path}", "written to {path}"),
+    "webhooks.delivered": ("已投递 {n} 条", "{n} delivered"),
+    "webhooks.requeued": ("已重新排队 {n} 条", "{n} queued again"),
+    "webhooks.title": ("推送记录", "webhook deliveries"),
+    "webhooks.col.id": ("编号", "id"),
+    "webhooks.col.created": ("创建时间（北京时间）", "created (Beijing time)"),
+    "webhooks.col.event": ("事件", "event"),
+    "webhooks.col.status": ("状态", "status"),
+    "webhooks.col.attempts": ("尝试次数", "attempts"),
+    "webhooks.col.error": ("最近错误", "last error"),
+    "cases.projected": ("已将 {n} 个个案写入图数据库", "{n} cases projected"),
+    "report.bad_out": (
+        "--out 须以 .xlsx 或 .csv 结尾，而不是 {name}",
+        "--out must end in .xlsx or .csv, not {name}",
+    ),
+    "report.wrong_kind": (
+        "报告期 {period} 是{actual}，不是{expected}",
+        "period {period} is {actual}, not {expected}",
+    ),
+    "report.kind.quarter": ("季度", "quarter"),
+    "report.kind.year": ("年度", "year"),
+    "report.kind.quarterly": ("季度", "quarterly"),
+    "report.kind.annual": ("年度", "annual"),
+    "report.noun": ("报告", " report"),
+    "report.deadline": ("截止日期 {deadline}", "deadline {deadline}"),
+    "report.status.draft": ("草稿（实时数据）", "draft (live figures)"),
+    "report.status.submitted": ("已上报", "submitted"),
+    "report.status.approved": ("已审核通过", "approved"),
+    "report.status.returned": ("已退回", "returned"),
+    "report.written": (
+        "{division} {period} {kind}报告：儿童 {children} 名，留守儿童 {left_behind} 名，"
+        "困境儿童 {in_distress} 名；状态：{status}，截止日期 {deadline} → {path}",
+        "{kind} report {division} {period}: {children} children, {left_behind} left-behind, {in_distress} "
+        "in distress; status {status}, deadline {deadline} → {path}",
+    ),
+    "report.classified": (
+        "已分类 {children} 名儿童，用时 {seconds} 秒（每秒 {rate} 名），移除 {removed} 条",
+        "{children} children classified in {seconds} s ({rate}/s), {removed} removed",
+    ),
+}
+
+# The CLI's help in Chinese, by command path (``graph.verify``) and option (``graph.verify.first``).
+# The English side is the help written beside each command and option in shouhu/cli; with
+# ``SHOUHU_LANGUAGE=en`` it is left as it is (tests/test_messages.py holds both sides complete).
+CLI_HELP: Mapping[str, str] = {
+    "shouhu": "守护：儿童保护数据平台",
+    "init": "创建两个库：图数据库结构和关系库表（可重复运行）。",
+    "serve": "检查两个库都能打开后，启动接口服务（uvicorn）。",
+    "serve.host": "绑定地址（默认取 SHOUHU_HOST，即 127.0.0.1）。",
+    "serve.port": "端口（默认取 SHOUHU_PORT，即 8000）。",
+    "graph": "儿童、家庭与个案的关联图。",
+    "graph.stats": "按类别统计节点数和关系数。",
+    "graph.stats.as_json": "以 JSON 输出，而不是表格。",
+    "graph.verify": "将图与关系库中应有的内容核对；有差异时退出码为 1。",
+    "graph.verify.as_json": "以 JSON 输出核对结果。",
+    "graph.verify.first": "每个类别列出的差异条数。",
+    "graph.rebuild": "从关系库把图重建到新文件，再原子地替换旧图。",
+    "graph.rebuild.as_json": "以 JSON 输出结果。",
+    "graph.rebuild.keep_old": "保留被替换的旧图文件（移到一旁）。",
+    "audit": "审计日志：校验哈希链，导出条目。",
+    "audit.verify": "校验整条哈希链；完整时退出码为 0，遇到第一条断开的条目时为 1。",
+    "audit.verify.batch": "每次查询读取的条目数（内存占用不变）。",
+    "audit.verify.anchor": "之前公布的 SEQ:HASH（“链头”一行）；可发现截断和改写。",
+    "audit.export": "按序号导出条目及其哈希（不加筛选的导出可以重新校验）。",
+    "audit.export.fmt": "jsonl 或 csv。",
+    "audit.export.since": "此时间及之后的条目（带时区的 ISO-8601）。",
+    "audit.export.until": "此时间之前的条目（带时区的 ISO-8601）。",
+    "audit.export.agency": "只导出该单位的条目。",
+    "audit.export.out": "写入此文件，而不是标准输出。",
+    "demo": "合成演示县及演示身份。",
+    "demo.identities": "创建演示单位和客户端（只建一次），并为每个单位打印工作台登录信息和接口令牌。",
+    "demo.generate": "按各来源系统自己的格式写出一个合成县，并附真实答案。",
+    "demo.generate.persons": "合成县的人数。",
+    "demo.generate.seed": "生成种子：同一种子生成同一个县。",
+    "demo.generate.out": "输出目录（默认：<数据目录>/demo-sources）。",
+    "token": "直接为某客户端签发访问令牌（运维或演示用；需要数据库权限，无需密钥）。",
+    "token.client_id": "为哪个客户端签发令牌。",
+    "token.scope": "收窄到这些以空格分隔的权限范围。",
+    "token.as_json": "以 JSON 输出令牌响应。",
+    "agency": "成员单位（联席会议成员单位）。",
+    "agency.add": "登记一个成员单位。",
+    "agency.add.agency_id": "单位编号，小写字母加连字符，如 edu-500101。",
+    "agency.add.name": "正式名称，如 重庆市万州区教育委员会。",
+    "agency.add.agency_type": "成员单位类型，如 education、civil_affairs。",
+    "agency.add.jurisdiction": "所辖行政区划的 12 位代码。",
+    "agency.add.institutions": "该单位所属学校或医疗机构的代码（可重复）。",
+    "agency.list": "列出成员单位。",
+    "agency.list.as_json": "以 JSON 行输出。",
+    "client": "各单位的 OAuth2 客户端（客户端凭证）。",
+    "client.add": "登记客户端并打印其编号和密钥。密钥只显示这一次。",
+    "client.add.agency": "客户端所属单位的编号。",
+    "client.add.role": "策略中定义的角色，如 caseworker、registrar。",
+    "client.add.scopes": "客户端可申请的 OAuth 权限范围，以空格分隔。",
+    "client.add.name": "客户端是什么系统，如 学籍管理系统。",
+    "client.list": "列出客户端（从不显示密钥）。",
+    "client.list.agency": "只列出该单位的客户端。",
+    "client.disable": "停止某客户端获取令牌（其已持有的令牌在有效期内自然过期）。",
+    "client.disable.client_id": "要停用的客户端。",
+    "keys": "令牌签名密钥。",
+    "keys.rotate": "启用新的签名密钥；旧密钥在宽限期后停用。",
+    "keys.rotate.grace_seconds": "旧密钥继续可用于校验的时长（默认取配置）。",
+    "keys.list": "列出签名密钥：编号、算法、启用和停用时间（从不显示密钥内容）。",
+    "keys.retire": "立即停用某密钥（怀疑泄露时）：其签发的令牌立即失效。",
+    "keys.retire.kid": "要立即停用的密钥编号。",
+    "sync": "接收、校验、匹配来源记录并写入图，然后输出报告。",
+    "sync.sources": "要同步的来源（默认：所有已配置的来源）。",
+    "sync.from_dir": "一个县的导出目录：内含 reference、police、education、health、survey。",
+    "sync.as_json": "以 JSON 输出运行报告。",
+    "sync.watch": "持续运行：每个来源按其 every 间隔同步。",
+    "sync.max_cycles": "与 --watch 同用：运行 N 轮后停止（0 表示不停）。",
+    "sync.batch_size": "每批写入图的记录数。",
+    "crosscheck": "各来源不一致之处：缺失的儿童、适龄未入学儿童、相互矛盾的属性。",
+    "crosscheck.as_of": "计算年龄所依据的日期（YYYY-MM-DD；默认今天）。",
+    "crosscheck.division": "只核对此行政区划代码前缀（如 500248101）。",
+    "crosscheck.examples": "每项发现列出的示例人数。",
+    "crosscheck.as_json": "以 JSON 输出。",
+    "runs": "已保存的运行报告，最新的在前：每次运行每个来源一行。",
+    "runs.limit": "最近的运行次数。",
+    "runs.as_json": "以 JSON 行输出保存的报告。",
+    "quarantine": "未通过校验的记录及其重放。",
+    "quarantine.list": "被隔离的记录及原因，按接收先后排列，并按原因计数。",
+    "quarantine.list.source": "只看此来源。",
+    "quarantine.list.reason": "只看此原因代码（以“.”结尾的前缀匹配一类原因）。",
+    "quarantine.list.limit": "最多列出的行数（0 表示全部）。",
+    "quarantine.list.as_json": "以 JSON 行输出。",
+    "quarantine.show": "一条接收记录：原因及收到时的原始内容。",
+    "quarantine.show.seq": "接收序号（见 list）。",
+    "quarantine.replay": "用保存的原始内容重新校验被隔离的记录；现在能通过的即入库。",
+    "quarantine.replay.source": "只重放此来源。",
+    "quarantine.replay.reason": "只重放此原因代码（以“.”结尾的前缀匹配一类原因）。",
+    "quarantine.replay.record_id": "只重放这些记录编号。",
+    "quarantine.replay.as_json": "以 JSON 输出运行报告。",
+    "webhooks": "向各单位系统推送的签名通知。",
+    "webhooks.deliver": "立即投递所有到期的通知（接口服务的后台任务每隔几秒也会这样做）。",
+    "webhooks.list": "待发通知箱，最新的在前。",
+    "webhooks.list.agency": "只看该单位的订阅。",
+    "webhooks.list.status": "pending（待投递）| delivered（已投递）| failed（失败）",
+    "webhooks.retry": "把失败的通知重新排队（接收方修好之后）。",
+    "webhooks.retry.agency": "只重发该单位的通知。",
+    "cases": "保护个案：写入图。",
+    "cases.reproject": "把图中版本落后的个案重新写入图（可重复运行）。",
+    "report": "定期报告（村 → 乡镇 → 县）与分类。",
+    "report.quarterly": "某行政区划的季度报告：按下级区划和类别汇总。",
+    "report.quarterly.division": "村、乡镇或县的 12 位代码。",
+    "report.quarterly.period": "YYYY-Qn（默认：本季度）。",
+    "report.quarterly.out": "输出文件，.xlsx 或 .csv。",
+    "report.annual": "年度报告；县级年度报告须在 12 月 10 日前报送。",
+    "report.annual.division": "村、乡镇或县的 12 位代码。",
+    "report.annual.period": "YYYY（默认：今年）。",
+    "report.annual.out": "输出文件，.xlsx 或 .csv。",
+    "report.classify": "立即依据图重新分类和筛查儿童，并生成统计快照。",
+    "report.classify.division": "只处理此行政区划（默认：图中所有县）。",
+    "schema": "供各单位开发人员使用的 GraphQL 模式（SDL）。",
+    "schema.export": "把模式的 SDL 写入文件或直接打印。",
+    "schema.export.out": "写入此文件（默认：直接打印）。",
+}
+
+_FORMATTER = string.Formatter()
+
+
+def language() -> str:
+    """The language of this process (``SHOUHU_LANGUAGE``, Chinese unless set to ``en``)."""
+    return get_settings().language
+
+
+def say(key: str, /, **values: object) -> str:
+    """The message ``key`` in this process's language, filled in. An unknown key is a programming
+    error and raises ``KeyError`` (the catalogue test finds every key the code uses)."""
+    zh, en = MESSAGES[key]
+    template = en if language() == "en" else zh
+    return template.format(**values) if values else template
+
+
+def placeholders(template: str) -> set[str]:
+    """The names a template fills in (for the catalogue's own test)."""
+    return {name for _, name, _, _ in _FORMATTER.parse(template) if name}
+
+
+def number(n: int | float) -> str:
+    """Thousands separated, the way both languages print counts in this project."""
+    return f"{n:,.1f}" if isinstance(n, float) else f"{n:,}"
+
+
+def source_name(code: str) -> str:
+    """A source system's name for an official (``education`` → 教育学籍); an unknown code as it is."""
+    key = f"source.{code}"
+    return say(key) if key in MESSAGES else code
+
+
+def reason_name(code: str | None) -> str:
+    """A quarantine or warning reason for an official (``field.missing`` → 必填项为空)."""
+    key = f"reason.{code}"
+    return say(key) if key in MESSAGES else (code or "")

@@ -27,36 +27,21 @@ def _fail(message: str) -> None:
 
 
 def _write(kind: str, division: str, period: str, out: Path) -> None:
-    from kernel.settings import get_settings
-    from protection import reporting
-    from shouhu.cli.stores import ConfigError, _open_stores
+    import base64
+
+    from shouhu.cli.stores import run_operation
 
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("xlsx", "csv"):
         _fail(f"--out must end in .xlsx or .csv, not {out.name!r}")
-    try:
-        graph, engine = _open_stores(get_settings())
-    except ConfigError as exc:
-        _fail(str(exc))
-    try:
-        v = reporting.view(engine, division, period)
-        if v.period.kind != kind:
-            _fail(f"period {period!r} is {v.period.kind}, not {kind}")
-        codes = [code for code, _ in v.rows]
-        nodes = graph.get_nodes([f"division:{c}" for c in codes])
-        names = {n.props["code"]: n.props.get("name") or "" for n in nodes.values() if n.props.get("code")}
-        data = reporting.to_xlsx(v, names) if fmt == "xlsx" else reporting.to_csv(v, names)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(data)
-    except reporting.ReportError as exc:
-        _fail(str(exc))
-    finally:
-        graph.close()
-        engine.dispose()
+    # Computed where the stores are (a running service, or here); written here, by the operator.
+    r = run_operation("periodic_report", kind=kind, division=division, period=period, fmt=fmt)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(base64.b64decode(r["data"]))
     console.print(
-        f"{kind} report {division} {period}: {v.totals.get('children', 0)} children, "
-        f"{v.totals.get('left_behind', 0)} left-behind, {v.totals.get('in_distress', 0)} in distress; "
-        f"status {v.status}, deadline {v.deadline} → {out}"
+        f"{kind} report {division} {period}: {r['children']} children, "
+        f"{r['left_behind']} left-behind, {r['in_distress']} in distress; "
+        f"status {r['status']}, deadline {r['deadline']} → {out}"
     )
 
 
@@ -90,19 +75,10 @@ def classify(
     division: str = typer.Option(None, help="Only this division (default: every county in the graph)."),
 ) -> None:
     """Reclassify and rescreen children from the graph now, and take a statistics snapshot."""
-    from kernel.settings import get_settings
-    from protection.classification import recompute
-    from shouhu.cli.stores import ConfigError, _open_stores
+    from shouhu.cli.stores import run_operation
 
-    try:
-        graph, engine = _open_stores(get_settings())
-    except ConfigError as exc:
-        _fail(str(exc))
-    try:
-        r = recompute(graph, engine, division=division, trigger="cli")
-    finally:
-        graph.close()
-        engine.dispose()
+    r = run_operation("classify", division=division)
     console.print(
-        f"{r.children} children classified in {r.seconds:.1f} s ({r.per_second:.0f}/s), {r.removed} removed"
+        f"{r['children']} children classified in {r['seconds']:.1f} s ({r['per_second']:.0f}/s), "
+        f"{r['removed']} removed"
     )

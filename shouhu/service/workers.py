@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from graph.port import GraphStore, GraphStoreError
+from kernel.db.engine import SQLITE_BEGIN_OPTION
 from kernel.settings import Settings
 
 log = logging.getLogger("shouhu.service")
@@ -117,6 +118,11 @@ class Workers:
         self, settings: Settings, engine: Engine, graph: GraphStore, *, schedule: bool = True
     ) -> None:
         self.settings = settings
+        # SQLite: the background writers begin their transactions IMMEDIATE, so they queue on the write
+        # lock (busy timeout) behind the API's audit writes instead of failing on a stale read snapshot
+        # ("database is locked" at once, which no timeout helps). PostgreSQL needs nothing of the kind.
+        if engine.dialect.name == "sqlite":
+            engine = engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         self.engine = engine
         self.graph = graph
         self.schedule = schedule
@@ -148,11 +154,13 @@ class Workers:
         )
 
     def stop(self, timeout: float = 60.0) -> None:
-        """Stop the schedule and the outbox; a running sync stops at its next batch boundary."""
+        """Stop the schedule and the outbox; a running sync stops at its next batch boundary, a drain of
+        the derived-state queue is waited for (up to ``timeout``; its entries stay queued if cut)."""
         self.stopping.set()
+        deadline = time.monotonic() + timeout
         if self._delivery is not None:
             self._delivery.stop()
-        deadline = time.monotonic() + timeout
+            self._delivery.join(max(0.0, deadline - time.monotonic()))
         for t in list(self._threads):
             t.join(max(0.0, deadline - time.monotonic()))
             if t.is_alive():
@@ -247,10 +255,13 @@ class Workers:
 
     def drain_between_syncs(self) -> None:
         """The outbox worker's idle hook: reclassify what the queue names, unless a sync runs (its
-        job drains at the end) or another drain is under way."""
-        if self.syncing() or self._derived_lock.locked():
+        job drains at the end). It holds the sync turn meanwhile, so a sync starts after it."""
+        if self.stopping.is_set() or not self._sync_lock.acquire(blocking=False):
             return
-        self._drain("worker")
+        try:
+            self._drain("worker")
+        finally:
+            self._sync_lock.release()
 
     # ---- the connector schedule ---------------------------------------------------------------
 

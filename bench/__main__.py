@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-BENCHES = ("graph", "api", "audit", "network", "console", "protection", "screening", "record", "resolution")
+BENCHES = (
+    "graph",
+    "api",
+    "audit",
+    "network",
+    "console",
+    "protection",
+    "screening",
+    "record",
+    "resolution",
+    "service",
+)
 
 
 def main() -> None:
@@ -15,6 +26,12 @@ def main() -> None:
         type=int,
         default=200_000,
         help="people in the county of the graph verify/rebuild benchmark",
+    )
+    parser.add_argument(
+        "--service-persons",
+        type=int,
+        default=20_000,
+        help="people in the county synced through the service while clients read profiles",
     )
     parser.add_argument("--only", choices=BENCHES, action="append", help="run only these (repeatable)")
     args = parser.parse_args()
@@ -55,6 +72,10 @@ def main() -> None:
         from bench import resolution_bench
 
         resolution_bench.run()
+    if "service" in chosen:
+        from bench import service_bench
+
+        service_bench.run(persons=args.service_persons)
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ def serve(
         running = find_service(settings) is not None
     except OperationError:
         running = True  # it answers, though its secret is not ours to read
-    if running:
+    if running and settings.graph_backend == "ladybug":  # scale-out: several workers are the point
         fail(f"a service already runs on the data directory {settings.data_dir} (operator.sock answers)")
     try:
         graph, engine = _open_stores(settings)

@@ -50,7 +50,14 @@ def _open_stores(settings: Settings) -> tuple[Any, Any]:
     except DatabaseUnavailable as exc:
         raise ConfigError(str(exc)) from exc
     from shouhu.record import open_healed
+    from shouhu.service.client import service_answers
 
+    if settings.graph_backend == "ladybug" and service_answers(settings):
+        raise ConfigError(
+            f"数据目录 {settings.data_dir} 上的服务正持有图存储，此命令尚不能经由服务运行；请先停止服务 "
+            "(a service holds the graph of this data directory and this command does not go through it "
+            "yet: stop the service for it)"
+        )
     try:
         # Probed in a child process first; a graph that cannot be opened or lost committed writes is
         # set aside and rebuilt from the relational store (shouhu.record).

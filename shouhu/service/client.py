@@ -98,6 +98,11 @@ def _user() -> str:
         return "unknown"
 
 
+def service_answers(settings: Settings) -> bool:
+    """Whether a service answers on this data directory's operator socket."""
+    return _answers(socket_path(settings))
+
+
 def find_service(settings: Settings) -> ServiceClient | None:
     """A client for the service running on this data directory, or None when none runs."""
     if not _answers(socket_path(settings)):

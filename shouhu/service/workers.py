@@ -38,6 +38,11 @@ SCHEDULE_TICK_MAX = 60.0
 shorter."""
 
 
+SERVICE_BATCH_SIZE = 2_000
+"""Records per graph upsert batch in a sync the service runs: the graph store is one connection behind
+one lock, so a batch's transaction is as long as a profile read may have to wait."""
+
+
 class ServiceStopping(Exception):
     """Raised inside a sync by its progress hook when the service shuts down."""
 
@@ -214,7 +219,8 @@ class Workers:
                 pipeline = Pipeline(
                     self.engine, self.graph, config, progress=_JobProgress(job, self.stopping)
                 )
-                pipeline.batch_size = batch_size
+                # Short graph transactions: the API's reads wait for at most one batch of the sync.
+                pipeline.batch_size = min(batch_size, SERVICE_BATCH_SIZE)
                 try:
                     report = pipeline.sync(job.sources)
                 except ValueError as exc:

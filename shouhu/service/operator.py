@@ -34,7 +34,7 @@ from starlette.routing import Route
 
 from auth.audit import AuditEvent, AuditLog
 from auth.audit.log import AuditUnavailable
-from graph.port import GraphStore
+from graph.port import GraphStore, GraphStoreError
 from kernel.settings import Settings
 from shouhu.service.operations import OPERATIONS, OperationError
 from shouhu.service.workers import ServiceStopping, Workers
@@ -213,6 +213,22 @@ class OperatorEndpoint:
         except TypeError as exc:
             return await self._finish(
                 request, name, 400, {"message": f"bad parameters: {exc}", "exit_code": 2}, "error"
+            )
+        except GraphStoreError as exc:  # the store failed under the operation: audited, one line, exit 1
+            log.error("operator %s failed: %s", name, exc)
+            return await self._finish(request, name, 500, {"message": str(exc), "exit_code": 1}, "error")
+        except Exception as exc:  # audited like any other call; the details go to the service log only
+            log.exception("operator %s failed", name)
+            return await self._finish(
+                request,
+                name,
+                500,
+                {
+                    "message": f"操作失败，详见服务日志 (the operation failed: {type(exc).__name__}; "
+                    "see the service log)",
+                    "exit_code": 1,
+                },
+                "error",
             )
         return await self._finish(request, name, 200, result, "allow")
 

@@ -6,8 +6,8 @@ policy, row scope and audit off; only the benchmark uses it, to measure what the
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -49,7 +49,16 @@ async def health(request: Request) -> JSONResponse:
     )
 
 
-def create_app(settings: Settings | None = None, *, enforce: bool = True) -> Starlette:
+Background = Callable[[Starlette], AbstractAsyncContextManager[None]]
+"""What runs beside the API while it serves, entered once the stores are open (``app.state.graph``,
+``app.state.sql``) and left before they close: the service's workers (shouhu.service)."""
+
+
+def create_app(
+    settings: Settings | None = None, *, enforce: bool = True, background: Background | None = None
+) -> Starlette:
+    """The app. Without ``background`` it starts protection's worker itself (tests, benchmarks); the
+    service passes its own, which runs that worker among the others."""
     settings = settings or get_settings()
     engine = make_engine(settings.sql_url)
     policy = Policy.load(settings.policy_file) if enforce else None
@@ -73,6 +82,14 @@ def create_app(settings: Settings | None = None, *, enforce: bool = True) -> Sta
         app.state.graph = open_graph(settings)
         app.state.sql = engine
         graphql.store = app.state.graph
+        if background is not None:
+            try:
+                async with background(app):
+                    yield
+            finally:
+                app.state.graph.close()
+                engine.dispose()
+            return
         from protection.worker import start_worker  # webhook deliveries and pending graph projections
 
         worker = start_worker(engine, settings, app.state.graph)

@@ -15,6 +15,7 @@ BENCHES = (
     "screening",
     "record",
     "resolution",
+    "service",
 )
 
 
@@ -32,6 +33,12 @@ def main() -> None:
     )
     parser.add_argument("--api-requests", type=int, default=2000, help="measured requests per mode")
     parser.add_argument("--profile", action="store_true", help="profile the enforcing server (py-spy)")
+    parser.add_argument(
+        "--service-persons",
+        type=int,
+        default=20_000,
+        help="people in the county synced through the service while clients read profiles",
+    )
     parser.add_argument("--only", choices=BENCHES, action="append", help="run only these (repeatable)")
     args = parser.parse_args()
     chosen = args.only or list(BENCHES)
@@ -75,6 +82,10 @@ def main() -> None:
         from bench import resolution_bench
 
         resolution_bench.run()
+    if "service" in chosen:
+        from bench import service_bench
+
+        service_bench.run(persons=args.service_persons)
 
 
 if __name__ == "__main__":

@@ -73,6 +73,28 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "来源 {source} 未配置路径（path）或地址（url）",
         "source {source} has no path or url configured",
     ),
+    # ---- the service and the commands that go through it ---------------------------------------------
+    "service.already_running": (
+        "数据目录 {data_dir} 上已有服务在运行（operator.sock 有应答）",
+        "a service already runs on the data directory {data_dir} (operator.sock answers)",
+    ),
+    "service.watch": (
+        "服务正在 {data_dir} 上运行，已按各数据源的 every 定时同步，无需 --watch（见 shouhu runs）",
+        "the service on {data_dir} syncs each source on its `every`; no --watch needed (see `shouhu runs`)",
+    ),
+    "service.stopped_following": (
+        "已停止跟踪；同步仍在服务中继续",
+        "stopped following; the sync goes on in the service",
+    ),
+    "service.shutting_down": ("服务正在停止", "the service is shutting down"),
+    "service.no_report": ("服务结束了同步，但没有给出报告", "the service ended the sync without a report"),
+    "service.holds_graph": (
+        "数据目录 {data_dir} 上的服务正持有图存储，此命令尚不能经由服务运行；请先停止服务",
+        "a service holds the graph of {data_dir} and this command does not go through it yet: "
+        "stop the service",
+    ),
+    "service.no_answer": ("服务（{path}）无应答：{reason}", "the service on {path} did not answer: {reason}"),
+    "service.answered": ("服务返回状态 {status}", "the service answered {status}"),
     # ---- init, serve, graph ----------------------------------------------------------------------
     "init.ready": (
         "图数据库（{backend}）已就绪：{where}；关系库已就绪",

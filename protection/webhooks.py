@@ -374,6 +374,11 @@ class DeliveryWorker:
         self._stop.set()
         self._thread.join(timeout=10)
 
+    def join(self, timeout: float) -> bool:
+        """Wait for the round in progress (after ``stop``); True when the thread has ended."""
+        self._thread.join(timeout=timeout)
+        return not self._thread.is_alive()
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:

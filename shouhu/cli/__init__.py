@@ -56,44 +56,39 @@ def serve(
     host: str = typer.Option(None, help="Bind address (default SHOUHU_HOST, 127.0.0.1)."),
     port: int = typer.Option(None, help="Port (default SHOUHU_PORT, 8000)."),
 ) -> None:
-    """Start the API server (uvicorn) after checking that both stores open."""
-    import uvicorn
-
-    from api.app import create_app
+    """Run the service: the API, the connector schedules, the derived-state queue, the webhook outbox
+    and the operator socket that the other commands go through while it runs (shouhu.service)."""
+    from shouhu.service.client import find_service
+    from shouhu.service.operations import OperationError
+    from shouhu.service.run import serve as run_service
 
     settings = get_settings()
+    try:
+        running = find_service(settings) is not None
+    except OperationError:
+        running = True  # it answers, though its secret is not ours to read
+    if running and settings.graph_backend == "ladybug":  # scale-out: several workers are the point
+        fail(say("service.already_running", data_dir=settings.data_dir))
     try:
         graph, engine = _open_stores(settings)
     except ConfigError as exc:
         fail(str(exc))
     graph.close()  # the app opens its own; LadybugDB allows one writer process
     engine.dispose()
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level="info",
-        access_log=False,
-    )
+    run_service(settings, host or settings.host, port or settings.port)
 
 
 @graph_app.command("stats")
 def graph_stats(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """Count nodes by kind and relationships by type."""
-    settings = get_settings()
-    try:
-        graph, engine = _open_stores(settings)
-    except ConfigError as exc:
-        fail(str(exc))
-    try:
-        stats = graph.stats()
-    finally:
-        graph.close()
-        engine.dispose()
+    from shouhu.cli.stores import run_operation
+
+    result = run_operation("graph_stats")
+    stats, backend = result["stats"], result["backend"]
     if as_json:
         typer.echo(json.dumps(stats, ensure_ascii=False))
         return
-    table = Table(title=say("graph.stats.title", backend=graph.backend))
+    table = Table(title=say("graph.stats.title", backend=backend))
     table.add_column(say("graph.stats.kind"))
     table.add_column(say("graph.stats.count"), justify="right")
     for section in ("nodes", "relationships"):

@@ -12,7 +12,7 @@ import fcntl
 import json
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,19 +57,21 @@ def _stopped(exc: Exception) -> None:
 
 @contextlib.contextmanager
 def _stores(need_graph: bool = True) -> Iterator[tuple[Any, Engine, Any]]:
-    """(settings, engine, graph) opened and migrated like every other ``shouhu`` command."""
+    """(settings, engine, graph) opened and migrated like every other ``shouhu`` command; without
+    ``need_graph`` the graph is None and its file is not opened (a running service may hold it)."""
     from kernel.settings import get_settings
-    from shouhu.cli.stores import ConfigError, _open_stores
+    from shouhu.cli.stores import ConfigError, _open_sql, _open_stores
 
     settings = get_settings()
     try:
-        graph, engine = _open_stores(settings)
+        graph, engine = _open_stores(settings) if need_graph else (None, _open_sql(settings))
     except ConfigError as exc:
         _fail(str(exc))
     try:
         yield settings, engine, graph
     finally:
-        graph.close()
+        if graph is not None:
+            graph.close()
         engine.dispose()
 
 
@@ -238,10 +240,15 @@ def sync(
     max_cycles: int = typer.Option(0, "--max-cycles", help="With --watch: stop after N cycles (0 = never)."),
     batch_size: int = typer.Option(20_000, "--batch-size", min=1, help="Records per graph upsert batch."),
 ) -> None:
-    """Land, validate, resolve and load source records into the graph, then report."""
+    """Land, validate, resolve and load source records into the graph, then report.
+
+    While `shouhu serve` runs on the data directory the sync runs in the service (which owns the
+    graph); this command starts it there and follows its progress until it ends."""
     if from_dir is not None and not from_dir.is_dir():
-        what = "不是目录" if from_dir.exists() else "不存在"
-        _fail(f"导出目录{what}：{from_dir}（--from 需要一个县的导出目录，内含 police、education 等子目录）")
+        what = say("sync.export_dir.not_dir" if from_dir.exists() else "sync.export_dir.missing")
+        _fail(say("sync.export_dir", what=what, path=from_dir))
+    if _sync_in_service(sources or None, from_dir, as_json, watch, batch_size):
+        return
     with _stores() as (settings, engine, graph), _sync_lock(settings.data_dir):
         if watch:
             _watch(settings, engine, graph, from_dir, sources or None, max_cycles)
@@ -257,6 +264,71 @@ def sync(
                 _stopped(exc)
             _drain(graph, engine, bars)
         _emit(report, as_json)
+
+
+def _sync_in_service(
+    sources: list[str] | None, from_dir: Path | None, as_json: bool, watch: bool, batch_size: int
+) -> bool:
+    """The sync run by the service on this data directory, if one runs: its progress drawn with the
+    same bars, its report printed the same way, the same exit code. False when no service runs."""
+    from kernel.settings import get_settings
+    from shouhu.service.client import find_service
+    from shouhu.service.operations import OperationError
+
+    settings = get_settings()
+    try:
+        service = find_service(settings)
+    except OperationError as exc:
+        _fail(exc.message)
+        return True
+    if service is None:
+        return False
+    if watch:
+        console.print(say("service.watch", data_dir=settings.data_dir), highlight=False)
+        return True
+    params = {
+        "sources": sources,
+        "from_dir": str(from_dir.resolve()) if from_dir is not None else None,
+        "batch_size": batch_size,
+    }
+    job: dict[str, Any] = {}
+    tasks: list[Any] = []
+    try:
+        with _progress() as bars:
+            for job in service.sync(params):
+                for i, phase in enumerate(job["phases"]):
+                    if i == len(tasks):
+                        tasks.append(bars.add_task(phase["label"], total=phase["total"]))
+                    bars.update(tasks[i], total=phase["total"], completed=phase["completed"])
+    except OperationError as exc:
+        Console(stderr=True, soft_wrap=True).print(
+            f"[bold red]{escape(say('cli.error', message=exc.message))}[/]", highlight=False
+        )
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print(say("service.stopped_following"))
+        raise
+    if job.get("status") != "completed" or job.get("report") is None:
+        message = job.get("message") or say("service.no_report")
+        code = int(job.get("exit_code") or 1)
+        if message.startswith("sync stopped: "):
+            reason = message.removeprefix("sync stopped: ")
+            Console(stderr=True, soft_wrap=True).print(
+                f"[bold red]{escape(say('cli.sync_stopped', reason=reason))}[/]",
+                highlight=False,
+            )
+            raise typer.Exit(code)
+        Console(stderr=True, soft_wrap=True).print(
+            f"[bold red]{escape(say('cli.error', message=message))}[/]", highlight=False
+        )
+        raise typer.Exit(code)
+    done = job.get("reclassified")
+    if done and err.is_terminal:
+        err.print(f"已重新分类 {done['children']:,} 名儿童（{done['seconds']:,.1f} 秒）", highlight=False)
+    from shouhu.service.reports import run_report_from_json
+
+    _emit(run_report_from_json(job["report"]), as_json)
+    return True
 
 
 def _drain(graph: Any, engine: Engine, bars: Progress | None = None) -> None:
@@ -348,59 +420,24 @@ def quarantine_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
 ) -> None:
     """Quarantined records with their reasons, oldest first, and the count by reason."""
-    with _stores(need_graph=False) as (_settings, engine, _graph):
-        conds = [L.c.status == "quarantined"]
-        if source:
-            conds.append(L.c.source == source)
-        if reason:
-            conds.append(
-                L.c.reason_code.like(f"{reason}%") if reason.endswith(".") else L.c.reason_code == reason
-            )
-        with engine.connect() as conn:
-            counts = conn.execute(
-                select(L.c.source, L.c.reason_code, func.count())
-                .where(and_(*conds))
-                .group_by(L.c.source, L.c.reason_code)
-                .order_by(L.c.source, L.c.reason_code)
-            ).all()
-            stmt = (
-                select(
-                    L.c.seq,
-                    L.c.source,
-                    L.c.record_id,
-                    L.c.reason_code,
-                    L.c.reason,
-                    L.c.origin,
-                    L.c.received_at,
-                )
-                .where(and_(*conds))
-                .order_by(L.c.seq)
-            )
-            rows = conn.execute(stmt.limit(limit) if limit else stmt).all()
+    from shouhu.cli.stores import run_operation
+
+    result = run_operation("quarantine_list", source=source, reason=reason, limit=limit)
+    counts, rows = result["counts"], result["rows"]
     if as_json:
         for r in rows:
-            typer.echo(
-                json.dumps(
-                    {
-                        "seq": r.seq,
-                        "source": r.source,
-                        "record_id": r.record_id,
-                        "reason_code": r.reason_code,
-                        "reason": r.reason,
-                        "origin": r.origin,
-                        "received_at": r.received_at.isoformat(),
-                    },
-                    ensure_ascii=False,
-                )
-            )
+            typer.echo(json.dumps(r, ensure_ascii=False))
         return
     total = sum(n for *_, n in counts)
     table = Table(title=say("quarantine.title", total=number(total)), title_justify="left")
     for col in ("seq", "source", "record", "reason", "message", "from"):
         table.add_column(say(f"quarantine.col.{col}"), overflow="fold")
     for r in rows:
-        reason = f"{reason_name(r.reason_code)}（{r.reason_code}）" if r.reason_code else ""
-        table.add_row(str(r.seq), source_name(r.source), r.record_id, reason, r.reason or "", r.origin)
+        code = r["reason_code"]
+        reason = f"{reason_name(code)}（{code}）" if code else ""
+        table.add_row(
+            str(r["seq"]), source_name(r["source"]), r["record_id"], reason, r["reason"] or "", r["origin"]
+        )
     console.print(table)
     for src, code, n in counts:
         console.print(f"  {source_name(src)}  {reason_name(code)}（{code}）  {n:,}", highlight=False)
@@ -456,7 +493,7 @@ def crosscheck_cmd(
     """Where the sources disagree: missing children, school-age children not enrolled, conflicts."""
     from datetime import date
 
-    from connectors.crosscheck import crosscheck
+    from shouhu.cli.stores import run_operation
 
     try:
         day = date.fromisoformat(as_of) if as_of else None
@@ -465,10 +502,9 @@ def crosscheck_cmd(
         return
     if division and (not division.isdigit() or len(division) > 12):
         _fail(say("cli.not_a_division_prefix", value=repr(division)))
-    with _stores() as (_settings, _engine, graph):
-        report = crosscheck(graph, as_of=day, division_prefix=division)
-    report.examples = examples
-    doc = report.as_json()
+    doc = run_operation(
+        "crosscheck", as_of=day.isoformat() if day else None, division=division, examples=examples
+    )
     if as_json:
         typer.echo(json.dumps(doc, ensure_ascii=False))
         return
@@ -512,11 +548,12 @@ def runs(
     as_json: bool = typer.Option(False, "--json", help="Print the stored reports as JSON lines."),
 ) -> None:
     """Stored run reports, newest first: one row per run and source."""
-    with _stores(need_graph=False) as (_settings, engine, _graph), engine.connect() as conn:
-        rows = conn.execute(select(R).order_by(R.c.started_at.desc(), R.c.source).limit(limit)).all()
+    from shouhu.cli.stores import run_operation
+
+    rows = run_operation("runs", limit=limit)["rows"]
     if as_json:
         for r in rows:
-            typer.echo(json.dumps(r.report, ensure_ascii=False))
+            typer.echo(json.dumps(r["report"], ensure_ascii=False))
         return
     table = Table(title=say("runs.title"), title_justify="left")
     for col in (
@@ -532,16 +569,15 @@ def runs(
     ):
         table.add_column(say(f"runs.col.{col}" if f"runs.col.{col}" in MESSAGES else f"sync.col.{col}"))
     for r in rows:
-        unexplained = (r.received + r.resumed) - (r.loaded + r.quarantined + r.unchanged + r.duplicates)
         table.add_row(
-            r.run_id[:8],
-            source_name(r.source),
-            say(f"kind.{r.kind}") if f"kind.{r.kind}" in MESSAGES else r.kind,
-            say(f"status.{r.status}") if f"status.{r.status}" in MESSAGES else r.status,
-            beijing(r.started_at),
-            f"{r.received:,}",
-            f"{r.loaded:,}",
-            f"{r.quarantined:,}",
-            str(unexplained) if r.status == "completed" else "-",
+            r["run_id"][:8],
+            source_name(r["source"]),
+            say(f"kind.{r['kind']}") if f"kind.{r['kind']}" in MESSAGES else r["kind"],
+            say(f"status.{r['status']}") if f"status.{r['status']}" in MESSAGES else r["status"],
+            beijing(datetime.fromisoformat(r["started"])),
+            f"{r['received']:,}",
+            f"{r['loaded']:,}",
+            f"{r['quarantined']:,}",
+            str(r["unexplained"]) if r["status"] == "completed" else "-",
         )
     console.print(table)

@@ -122,9 +122,7 @@ def identities() -> None:
     migrate(engine)
     saved_path = settings.data_dir / CREDENTIALS_FILE
     saved: dict[str, list[str]] = json.loads(saved_path.read_text()) if saved_path.is_file() else {}
-    typer.echo(
-        say("demo.banner", url=f"http://{settings.host}:{settings.port}/console/")
-    )
+    typer.echo(say("demo.banner", url=f"http://{settings.host}:{settings.port}/console/"))
     for agency_id, name, kind, juris, inst, role, scopes in DEMO_AGENCIES:
         if get_agency(engine, agency_id) is None:
             add_agency(
@@ -148,9 +146,7 @@ def identities() -> None:
     saved_path.touch(mode=0o600, exist_ok=True)
     saved_path.write_text(json.dumps(saved, indent=1))
     engine.dispose()
-    console.print(
-        say("demo.purpose"), highlight=False
-    )
+    console.print(say("demo.purpose"), highlight=False)
 
 
 @app.command("generate")

@@ -27,51 +27,29 @@ def _fail(message: str) -> None:
 
 
 def _write(kind: str, division: str, period: str, out: Path) -> None:
-    from kernel.settings import get_settings
-    from protection import reporting
-    from shouhu.cli.stores import ConfigError, _open_stores
+    import base64
+
+    from shouhu.cli.stores import run_operation
 
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("xlsx", "csv"):
         _fail(say("report.bad_out", name=repr(out.name)))
-    try:
-        graph, engine = _open_stores(get_settings())
-    except ConfigError as exc:
-        _fail(str(exc))
-    try:
-        v = reporting.view(engine, division, period)
-        if v.period.kind != kind:
-            _fail(
-                say(
-                    "report.wrong_kind",
-                    period=repr(period),
-                    actual=say(f"report.kind.{v.period.kind}"),
-                    expected=say(f"report.kind.{kind}"),
-                )
-            )
-        codes = [code for code, _ in v.rows]
-        nodes = graph.get_nodes([f"division:{c}" for c in [division, *codes]])
-        names = {n.props["code"]: n.props.get("name") or "" for n in nodes.values() if n.props.get("code")}
-        data = reporting.to_xlsx(v, names) if fmt == "xlsx" else reporting.to_csv(v, names)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(data)
-    except reporting.ReportError as exc:
-        _fail(str(exc))
-    finally:
-        graph.close()
-        engine.dispose()
-    status_key = f"report.status.{v.status}"
+    # Computed where the stores are (a running service, or here); written here, by the operator.
+    r = run_operation("periodic_report", kind=kind, division=division, period=period, fmt=fmt)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(base64.b64decode(r["data"]))
+    status_key = f"report.status.{r['status']}"
     console.print(
         say(
             "report.written",
             kind=say(f"report.kind.{kind}"),
-            division=names.get(division) or division,
-            period=v.period.label,
-            children=number(v.totals.get("children", 0)),
-            left_behind=number(v.totals.get("left_behind", 0)),
-            in_distress=number(v.totals.get("in_distress", 0)),
-            status=say(status_key) if status_key in MESSAGES else v.status,
-            deadline=v.deadline,
+            division=r.get("division_name") or division,
+            period=r.get("period") or period,
+            children=number(r["children"]),
+            left_behind=number(r["left_behind"]),
+            in_distress=number(r["in_distress"]),
+            status=say(status_key) if status_key in MESSAGES else r["status"],
+            deadline=r["deadline"],
             path=out,
         ),
         highlight=False,
@@ -108,26 +86,16 @@ def classify(
     division: str = typer.Option(None, help="Only this division (default: every county in the graph)."),
 ) -> None:
     """Reclassify and rescreen children from the graph now, and take a statistics snapshot."""
-    from kernel.settings import get_settings
-    from protection.classification import recompute
-    from shouhu.cli.stores import ConfigError, _open_stores
+    from shouhu.cli.stores import run_operation
 
-    try:
-        graph, engine = _open_stores(get_settings())
-    except ConfigError as exc:
-        _fail(str(exc))
-    try:
-        r = recompute(graph, engine, division=division, trigger="cli")
-    finally:
-        graph.close()
-        engine.dispose()
+    r = run_operation("classify", division=division)
     console.print(
         say(
             "report.classified",
-            children=number(r.children),
-            seconds=f"{r.seconds:.1f}",
-            rate=f"{r.per_second:,.0f}",
-            removed=number(r.removed),
+            children=number(r["children"]),
+            seconds=f"{r['seconds']:.1f}",
+            rate=f"{r['per_second']:,.0f}",
+            removed=number(r["removed"]),
         ),
         highlight=False,
     )

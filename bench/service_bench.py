@@ -1,0 +1,225 @@
+"""Profile reads under load while a sync runs in the service (issue 12's "always on" target).
+
+A generated county's household register is synced first; then the real `shouhu serve` starts, 20
+concurrent clients (threads, keep-alive, loopback) read child profiles over GraphQL with policy and
+audit on, and `shouhu sync --from` runs the other four sources through the service's operator socket.
+The clients stop when the sync has ended (each at most ``max_per_client`` requests: a bounded loop).
+Reported: the sync's time and records, every request's latency (p50, p99, max) and the errors (none
+allowed), split into during and after the sync.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.report import percentiles, write
+
+PROFILE = """query ChildProfile($id: ID!) { person(id: $id) {
+  id name idNumber birthDate sex hukouType
+  household { householdNumber members { relationToHead person { id name } } }
+  parents { role person { id name worksAway workDestination } }
+  guardians { kind since person { id name } }
+  enrolments { grade school { name } } } }"""
+COUNTY = "500248000000"
+ISSUER = "http://127.0.0.1"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Client(threading.Thread):
+    def __init__(
+        self,
+        base: str,
+        credentials: tuple[str, str],
+        people: list[str],
+        seed: int,
+        until: threading.Event,
+        syncing: threading.Event,
+        max_requests: int,
+    ) -> None:
+        super().__init__(daemon=True)
+        self.base, self.credentials, self.people = base, credentials, people
+        self.renew_at = 0.0
+        self.rng = random.Random(seed)
+        self.until, self.syncing, self.max_requests = until, syncing, max_requests
+        self.during: list[float] = []
+        self.after: list[float] = []
+        self.errors: list[str] = []
+
+    def _renew(self, client: httpx.Client) -> None:
+        """A token from the token endpoint, as an agency system gets one (client credentials), renewed a
+        minute before it expires: the sync may outlast a token's lifetime."""
+        r = client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=self.credentials)
+        r.raise_for_status()
+        body = r.json()
+        client.headers["Authorization"] = f"Bearer {body['access_token']}"
+        self.renew_at = time.monotonic() + max(30.0, float(body.get("expires_in", 900)) - 60.0)
+
+    def run(self) -> None:
+        headers = {"X-Purpose-Of-Use": "case_work"}
+        with httpx.Client(base_url=self.base, headers=headers, timeout=120) as client:
+            self._renew(client)
+            for _ in range(self.max_requests):
+                if self.until.is_set():
+                    return
+                if time.monotonic() >= self.renew_at:
+                    self._renew(client)
+                pid = self.rng.choice(self.people)
+                during = self.syncing.is_set()
+                t = time.perf_counter()
+                try:
+                    r = client.post("/graphql", json={"query": PROFILE, "variables": {"id": pid}})
+                    elapsed = time.perf_counter() - t
+                    body = r.json()
+                    if r.status_code != 200 or body.get("errors") or not body["data"]["person"]:
+                        self.errors.append(f"{r.status_code} {r.text[:160]}")
+                except (httpx.HTTPError, ValueError) as exc:
+                    elapsed = time.perf_counter() - t
+                    self.errors.append(repr(exc))
+                (self.during if during else self.after).append(elapsed)
+
+
+def run(
+    persons: int = 5_000, clients: int = 20, seed: int = 3, max_per_client: int = 2_000
+) -> dict[str, Any]:
+    from auth.identities import add_agency, add_client
+    from connectors.pipeline import Pipeline
+    from connectors.sources import load_config
+    from connectors.synthetic import generate
+    from graph.ladybug import LadybugStore
+    from kernel.db import make_engine, migrate
+    from kernel.settings import Settings
+
+    tmp = Path(tempfile.mkdtemp(prefix="shouhu-service-bench-"))
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        export, data = tmp / "county", tmp / "data"
+        data.mkdir()
+        t = time.perf_counter()
+        generate(export, persons, seed)
+        print(f"  county of {persons:,} persons generated in {time.perf_counter() - t:.1f} s", flush=True)
+        settings = Settings(data_dir=data, token_issuer=ISSUER)
+        engine = make_engine(settings.sql_url)
+        migrate(engine)
+        graph = LadybugStore(settings.graph_path, 1024)
+        graph.init_schema()
+        t = time.perf_counter()
+        Pipeline(engine, graph, load_config(data, export)).sync(["police_hukou"])
+        register_seconds = time.perf_counter() - t
+        print(f"  register synced in {register_seconds:.1f} s", flush=True)
+        _, rels = graph.dump()
+        people = sorted({r["src"] for r in rels["MEMBER_OF"]})
+        add_agency(
+            engine, agency_id="ps-500248", name="县公安局", agency_type="public_security", jurisdiction=COUNTY
+        )
+        client_id, client_secret = add_client(
+            engine,
+            agency_id="ps-500248",
+            role="officer",
+            scopes="read:identity read:identity_number read:family read:household",
+            name="service bench",
+        )
+        graph.close()
+        engine.dispose()
+
+        port = _free_port()
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("SHOUHU_")},
+            "SHOUHU_DATA_DIR": str(data),
+            "SHOUHU_TOKEN_ISSUER": ISSUER,
+            "SHOUHU_RATE_LIMIT_PER_MINUTE": "0",
+            "SHOUHU_GRAPH_BUFFER_POOL_MB": "1024",
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "shouhu.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while not (data / "operator.sock").exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the service did not start")
+            time.sleep(0.2)
+
+        until, syncing = threading.Event(), threading.Event()
+        syncing.set()
+        workers = [
+            _Client(base, (client_id, client_secret), people, seed + i, until, syncing, max_per_client)
+            for i in range(clients)
+        ]
+        for w in workers:
+            w.start()
+        t = time.perf_counter()
+        sync = subprocess.run(
+            [sys.executable, "-m", "shouhu.cli", "sync", "--from", str(export), "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        sync_seconds = time.perf_counter() - t
+        syncing.clear()
+        if sync.returncode != 0:
+            raise RuntimeError(f"sync through the service failed: {sync.stderr[-500:]}")
+        report = json.loads(sync.stdout)
+        time.sleep(5)  # a few seconds of reads with the sync over, for comparison
+        until.set()
+        for w in workers:
+            w.join(timeout=120)
+        during = [s for w in workers for s in w.during]
+        after = [s for w in workers for s in w.after]
+        errors = [e for w in workers for e in w.errors]
+        figures = {
+            "persons": persons,
+            "clients": clients,
+            "people_read": len(people),
+            "register_sync_seconds": round(register_seconds, 1),
+            "sync_through_service_seconds": round(sync_seconds, 1),
+            "sync_records": report["total"]["received"],
+            "sync_unexplained": report["total"]["unexplained"],
+            "requests": len(during) + len(after),
+            "errors": len(errors),
+            "errors_by_kind": dict(Counter(e.split(" ", 1)[0] for e in errors)),
+            "first_errors": errors[:3],
+            "during_sync": {
+                **percentiles(during),
+                "requests_per_second": round(len(during) / sync_seconds, 1),
+            }
+            if len(during) > 1
+            else {"n": len(during)},
+            "after_sync": percentiles(after) if len(after) > 1 else {"n": len(after)},
+            "machine_load_1min": round(os.getloadavg()[0], 1),
+        }
+        write("service", figures)
+        return figures
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    run(persons=int(sys.argv[1]) if len(sys.argv) > 1 else 5_000)

@@ -346,6 +346,14 @@ def test_intervention_up_to_the_court_naming_a_new_guardian(fresh: Api) -> None:
     assert refused(api, "police", DECIDE, {"input": decision})["extensions"]["code"] == "FORBIDDEN"
     err = refused(api, "court", DECIDE, {"input": {**decision, "newGuardianId": None}})
     assert err["extensions"]["code"] == "MISSING_FACTS"
+    # No register oracle: an ID number is looked up only for a petition this court may decide now,
+    # so a made-up petition answers the same whether the number is someone's or not.
+    probe = {**decision, "interventionId": "intervention-unknown", "newGuardianId": None}
+    answers = [
+        refused(api, "court", DECIDE, {"input": {**probe, "newGuardianIdNumber": n}})
+        for n in ("500101199001011237", UNCLE_ID_NUMBER)
+    ]
+    assert answers[0] == answers[1] and answers[0]["extensions"]["code"] == "NOT_FOUND"
     # The court identifies the new guardian by ID number: someone in the register, named once.
     by_number = {**decision, "newGuardianId": None, "newGuardianIdNumber": "500101199001011237"}
     err = refused(api, "court", DECIDE, {"input": by_number})

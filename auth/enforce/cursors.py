@@ -44,7 +44,7 @@ def visible_page(
     scanned = 0
     after = position
     while True:
-        ids, more = fetch(after, min(1000, max(first + 1, 50)))
+        ids, more = fetch(after, max(1, min(1000, max(first + 1, 50), budget - scanned)))
         for rid in ids:
             scanned += 1
             after = rid

@@ -103,6 +103,7 @@ def _by_id_number(info: Info[Context, None], id_number: str, also_named: str | N
             "no one in the register has this ID number" if not found else "the ID number is not unique",
             "unknown_id_number" if not found else "ambiguous_id_number",
         )
+    info.context.guard.trail.records.add(found[0].id)  # a lookup by identifying value is on the record
     return found[0].id
 
 

@@ -17,6 +17,7 @@ from kernel import clock
 from kernel.settings import Settings
 from tests.api_fixtures import AGENCIES, Api, serve, start_app
 from tests.contract.test_graph_store import HUKOU, VILLAGE2, family
+from tests.security.support import entries, head
 
 CASE_FIELDS = """
   id status situation agencyId townshipAgencyId riskLevel closureReason
@@ -360,7 +361,10 @@ def test_intervention_up_to_the_court_naming_a_new_guardian(fresh: Api) -> None:
     assert err["extensions"]["code"] == "BAD_REQUEST" and err["extensions"]["reason"] == "unknown_id_number"
     err = refused(api, "court", DECIDE, {"input": {**decision, "newGuardianIdNumber": UNCLE_ID_NUMBER}})
     assert err["extensions"]["code"] == "BAD_REQUEST"
+    before = head(api)
     case = ok(api, "court", DECIDE, {"input": {**by_number, "newGuardianIdNumber": UNCLE_ID_NUMBER}})
+    # The lookup is on the record: the decision's audit entry names the person the number found.
+    assert any("person:uncle" in e.records for e in entries(api, before))
     pet = next(i for i in case["interventions"] if i["kind"] == "court_petition")
     assert pet["decision"] == "revoked"
     # The court's row scope is its referred cases: it sees the child, not the adults around the child.

@@ -95,9 +95,21 @@ class Query:
         # The list is bound to its division: a cursor of one division's list does not page another's.
         listing = f"people|{prefix}"
         position = cursors.unseal(info.context, listing, after)
-        with domain_errors():
-            page = info.context.store.list_by_division("Person", prefix, first, position)
-        return _connection(info, listing, [n.id for n in page.items], page.end_cursor, page.has_next)
+        guard = info.context.guard
+
+        def fetch(at: str | None, limit: int) -> tuple[list[str], bool]:
+            with domain_errors():
+                page = info.context.store.list_by_division("Person", prefix, limit, at)
+            return [n.id for n in page.items], page.has_next
+
+        def visible(pid: str) -> bool:
+            profile = guard.profile(pid)
+            return profile is not None and guard.visible_person(profile, pid)
+
+        # Scanned past the caller's scope, so that hasNextPage and the number of pages count only
+        # people the caller may see (an empty page with hasNextPage counted another village's people).
+        ids, end = cursors.visible_page(fetch, visible, first, position)
+        return _connection(info, listing, ids, end, end is not None)
 
     @strawberry.federation.field(
         authenticated=True, description="An administrative division by its 12-digit code."

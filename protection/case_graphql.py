@@ -103,6 +103,7 @@ def _by_id_number(info: Info[Context, None], id_number: str, also_named: str | N
             "no one in the register has this ID number" if not found else "the ID number is not unique",
             "unknown_id_number" if not found else "ambiguous_id_number",
         )
+    info.context.guard.trail.records.add(found[0].id)  # a lookup by identifying value is on the record
     return found[0].id
 
 
@@ -972,14 +973,21 @@ class ProtectionMutation:
         self, info: Info[Context, None], input: GuardianshipDecisionInput
     ) -> ProtectionCaseFile:
         new_guardian = str(input.new_guardian_id) if input.new_guardian_id else None
-        if input.new_guardian_id_number:
-            new_guardian = _by_id_number(info, input.new_guardian_id_number, new_guardian)
+        number = input.new_guardian_id_number
+        if number and new_guardian:
+            raise bad_request("name the new guardian by id or by ID number, not both")
         _people(info, new_guardian)
+        # The lookup by ID number runs inside the decision, after the petition's checks (no oracle).
         row = _run(
             info,
             "decide_guardianship",
             lambda w: itv.decide_guardianship(
-                w, str(input.intervention_id), input.decision, new_guardian, input.decided_on
+                w,
+                str(input.intervention_id),
+                input.decision,
+                new_guardian,
+                input.decided_on,
+                (lambda: _by_id_number(info, number, None)) if number else None,
             ),
         )
         info.context.guard.wrote(f"intervention:{row.id}", "GUARDIAN_OF.kind", "GUARDIAN_OF.until")

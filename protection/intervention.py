@@ -12,7 +12,7 @@ new guardian, which the projection writes into the graph's GUARDIAN_OF relations
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
 from sqlmodel import col, select
@@ -244,9 +244,18 @@ def petition_court(
 
 
 def decide_guardianship(
-    w: Work, intervention_id: str, decision: str, new_guardian_id: str | None, decided_on: date | None
+    w: Work,
+    intervention_id: str,
+    decision: str,
+    new_guardian_id: str | None,
+    decided_on: date | None,
+    find_guardian: Callable[[], str] | None = None,
 ) -> CaseIntervention:
-    """The court's decision: revoked (with the newly named guardian) or dismissed."""
+    """The court's decision: revoked (with the newly named guardian) or dismissed.
+
+    `find_guardian` names the new guardian by a lookup (the court's by ID number): it runs only
+    once the petition is known to be this court's to decide now and the decision revokes, so a
+    made-up or decided petition is no way to ask the register whether a number is someone's."""
     row = w.s.get(CaseIntervention, intervention_id)
     if row is None or row.kind != "court_petition":
         raise not_found("petition")
@@ -256,6 +265,8 @@ def decide_guardianship(
         raise WorkflowError("INVALID_TRANSITION", "the petition is already decided")
     if decision not in ("revoked", "dismissed"):
         raise WorkflowError("BAD_REQUEST", "decision is revoked or dismissed")
+    if decision == "revoked" and find_guardian is not None:
+        new_guardian_id = find_guardian()
     if decision == "revoked" and not new_guardian_id:
         raise WorkflowError("MISSING_FACTS", "revoking guardianship names the new guardian (另行指定监护人)")
     if new_guardian_id is not None and new_guardian_id == row.guardian_id:

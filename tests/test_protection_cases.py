@@ -17,6 +17,7 @@ from kernel import clock
 from kernel.settings import Settings
 from tests.api_fixtures import AGENCIES, Api, serve, start_app
 from tests.contract.test_graph_store import HUKOU, VILLAGE2, family
+from tests.security.support import entries, head
 
 CASE_FIELDS = """
   id status situation agencyId townshipAgencyId riskLevel closureReason
@@ -346,13 +347,24 @@ def test_intervention_up_to_the_court_naming_a_new_guardian(fresh: Api) -> None:
     assert refused(api, "police", DECIDE, {"input": decision})["extensions"]["code"] == "FORBIDDEN"
     err = refused(api, "court", DECIDE, {"input": {**decision, "newGuardianId": None}})
     assert err["extensions"]["code"] == "MISSING_FACTS"
+    # No register oracle: an ID number is looked up only for a petition this court may decide now,
+    # so a made-up petition answers the same whether the number is someone's or not.
+    probe = {**decision, "interventionId": "intervention-unknown", "newGuardianId": None}
+    answers = [
+        refused(api, "court", DECIDE, {"input": {**probe, "newGuardianIdNumber": n}})
+        for n in ("500101199001011237", UNCLE_ID_NUMBER)
+    ]
+    assert answers[0] == answers[1] and answers[0]["extensions"]["code"] == "NOT_FOUND"
     # The court identifies the new guardian by ID number: someone in the register, named once.
     by_number = {**decision, "newGuardianId": None, "newGuardianIdNumber": "500101199001011237"}
     err = refused(api, "court", DECIDE, {"input": by_number})
     assert err["extensions"]["code"] == "BAD_REQUEST" and err["extensions"]["reason"] == "unknown_id_number"
     err = refused(api, "court", DECIDE, {"input": {**decision, "newGuardianIdNumber": UNCLE_ID_NUMBER}})
     assert err["extensions"]["code"] == "BAD_REQUEST"
+    before = head(api)
     case = ok(api, "court", DECIDE, {"input": {**by_number, "newGuardianIdNumber": UNCLE_ID_NUMBER}})
+    # The lookup is on the record: the decision's audit entry names the person the number found.
+    assert any("person:uncle" in e.records for e in entries(api, before))
     pet = next(i for i in case["interventions"] if i["kind"] == "court_petition")
     assert pet["decision"] == "revoked"
     # The court's row scope is its referred cases: it sees the child, not the adults around the child.

@@ -12,9 +12,50 @@ so a cursor is no oracle either.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from auth.enforce.context import Context
 from auth.enforce.errors import refused
 from auth.pseudonym import Pseudonymizer, pseudonymizer
+
+SCAN_BUDGET = 200
+"""Records a list request may scan past the caller's scope before it must hand back a page. A
+page's `hasNextPage` then says "more in scope, or more than this many out of it": a division of
+fewer people than this, none of them in scope, reads exactly as an empty one (paging one by one
+through it no longer counts its people), and a larger one is told only in hundreds."""
+
+
+def visible_page(
+    fetch: Callable[[str | None, int], tuple[list[str], bool]],
+    visible: Callable[[str], bool],
+    first: int,
+    position: str | None,
+    budget: int = SCAN_BUDGET,
+) -> tuple[list[str], str | None]:
+    """The next `first` records in the caller's scope, and the store position to continue from
+    (None: nothing more in scope). `fetch(after, limit)` is the store's page (record ids in list
+    order, whether more follow); `visible(id)` the row-scope check.
+
+    The store is scanned past the page for one more visible record (or to the end, or to the
+    budget), so `hasNextPage` is true only when a further page holds someone the caller may see
+    (or the budget ran out): out-of-scope records before, between or after the visible ones are
+    neither shown nor counted."""
+    found: list[str] = []
+    scanned = 0
+    after = position
+    while True:
+        ids, more = fetch(after, max(1, min(1000, max(first + 1, 50), budget - scanned)))
+        for rid in ids:
+            scanned += 1
+            after = rid
+            if visible(rid):
+                if len(found) == first:
+                    return found, found[-1]  # one more in scope: the next page starts after the last shown
+                found.append(rid)
+        if not more or not ids:
+            return found, None
+        if scanned >= budget:
+            return found, after  # out of budget: the caller pages on from the last record scanned
 
 
 def _binding(ctx: Context, listing: str) -> str:

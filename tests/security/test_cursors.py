@@ -90,3 +90,28 @@ def test_a_cursor_of_one_list_does_not_page_another(api: Api) -> None:
         assert not RECORD_KEY.search(conn["pageInfo"]["endCursor"])
         other = _people(api, "village", conn["pageInfo"]["endCursor"])
         assert other["errors"][0]["extensions"]["reason"] == "invalid_cursor"
+
+
+def _pages(api: Api, who: str, division: str) -> list[Any]:
+    """Every page of a division's list, one person a page, as the caller gets them."""
+    pages: list[Any] = []
+    after = None
+    for _ in range(20):
+        page = _people(api, who, after, division=division)["data"]["people"]
+        pages.append(([e["node"]["id"] for e in page["edges"]], page["pageInfo"]["hasNextPage"]))
+        if not page["pageInfo"]["hasNextPage"]:
+            return pages
+        after = page["pageInfo"]["endCursor"]
+    raise AssertionError("paging did not end")
+
+
+def test_paging_counts_no_one_outside_the_callers_scope(api: Api) -> None:
+    # Another village's list, in which the second village committee sees nobody, reads exactly as a
+    # village where nobody lives: one empty last page (it answered one empty page with hasNextPage
+    # per villager, so paging one by one counted the people of a village out of scope).
+    assert _pages(api, "village2", VILLAGE) == _pages(api, "village2", "500101009001") == [([], False)]
+    # In scope, the last person seen is the last page: the people after them (out of scope) are
+    # neither shown nor counted by an empty page after it; the school sees its pupil and no more.
+    village = _pages(api, "village", COUNTY)
+    assert village[-1][0] and village[-1][1] is False and all(ids for ids, _ in village)
+    assert _pages(api, "school", COUNTY) == [(["person:child"], False)]

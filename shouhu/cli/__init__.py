@@ -134,6 +134,8 @@ def graph_verify(
 
             task = bars.add_task("读取记录 (record)", total=count_loaded(engine))
             report = verify(engine, graph, lambda n: bars.advance(task, n), first)
+    except GraphStoreError as exc:
+        fail(f"无法核对 (cannot verify): {exc}")
     finally:
         graph.close()
         engine.dispose()

@@ -49,15 +49,14 @@ def _no_cycle_collection() -> Iterator[None]:
     Why: a verify or rebuild keeps every node and relationship alive until it ends (no cycles to
     free), and each full collection walks all of them again; at 2,000 persons that was ~40% of the
     CPU time of folding the record, and it grows with the graph. Reference counting still frees
-    everything; one collection runs at the end."""
+    everything (a collection at the end, with the fold still referenced, only walked it again)."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if was:  # the outermost one: collect once, everything it held is garbage or kept now
+        if was:
             gc.enable()
-            gc.collect()
 
 
 def _reference_kept(engine: Engine) -> None:

@@ -21,7 +21,6 @@ from api.schema import build_schema
 from auth.audit import AuditLog
 from auth.policy import Policy
 from auth.routes import AuthError, AuthService, auth_error_handler, service_routes
-from graph.factory import open_graph
 from graph.port import GraphStoreError
 from kernel.db import make_engine
 from kernel.settings import Settings, get_settings
@@ -79,7 +78,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.graph = open_graph(settings)
+        from protection.record import open_healed
+
+        # The same self-healing open as every CLI command: probed in a child process first, a graph
+        # that cannot be opened or lost committed writes is set aside and rebuilt from the record.
+        app.state.graph = open_healed(settings, engine)
         app.state.sql = engine
         graphql.store = app.state.graph
         if background is not None:

@@ -39,6 +39,11 @@ def main() -> None:
         default=20_000,
         help="people in the county synced through the service while clients read profiles",
     )
+    parser.add_argument(
+        "--record-data",
+        default=None,
+        help="a data directory already synced with --record-persons people (skips generate and sync)",
+    )
     parser.add_argument("--only", choices=BENCHES, action="append", help="run only these (repeatable)")
     args = parser.parse_args()
     chosen = args.only or list(BENCHES)
@@ -75,9 +80,12 @@ def main() -> None:
 
         screening_bench.run()
     if "record" in chosen:
+        from pathlib import Path
+
         from bench import record_bench
 
-        record_bench.run(persons=args.record_persons)
+        synced = Path(args.record_data) if args.record_data else None
+        record_bench.run(persons=args.record_persons, synced=synced)
     if "resolution" in chosen:
         from bench import resolution_bench
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -26,29 +27,50 @@ from typing import Any
 
 from bench.report import write
 
+CPU: dict[str, float] = {}  # CPU seconds (user + system) of each timed command, by its first words
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
 
 def _shouhu(args: list[str], data: Path, pool_mb: int) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run one ``shouhu`` command; its wall time returned, its CPU time (children's rusage, so a
+    machine shared with other work still gives a comparable figure) kept in ``CPU``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOUHU_")}
     env.update({"SHOUHU_DATA_DIR": str(data), "SHOUHU_GRAPH_BUFFER_POOL_MB": str(pool_mb)})
-    started = time.perf_counter()
+    cpu, started = _children_cpu(), time.perf_counter()
     out = subprocess.run([sys.executable, "-m", "shouhu.cli", *args], env=env, capture_output=True, text=True)
-    return out, time.perf_counter() - started
+    wall = time.perf_counter() - started
+    CPU[" ".join(args[:2])] = round(_children_cpu() - cpu, 1)
+    return out, wall
 
 
 def run(
-    persons: int = 200_000, seed: int = 3, pool_mb: int = 4096, batch_size: int = 20_000
+    persons: int = 200_000,
+    seed: int = 3,
+    pool_mb: int = 4096,
+    batch_size: int = 20_000,
+    synced: Path | None = None,
 ) -> dict[str, Any]:
+    """``synced``: a data directory a ``shouhu sync`` of ``persons`` already filled (its sync time
+    is then not measured here); the verify and rebuild run on it in place."""
     from connectors.synthetic import generate
 
     with tempfile.TemporaryDirectory(prefix="shouhu-record-bench-") as tmp:
-        export, data = Path(tmp) / "export", Path(tmp) / "data"
-        generate(export, persons, seed)
-        sync, sync_s = _shouhu(
-            ["sync", "--from", str(export), "--json", "--batch-size", str(batch_size)], data, pool_mb
-        )
-        if sync.returncode != 0:
-            raise RuntimeError(f"shouhu sync failed ({sync.returncode}): {sync.stderr[-2000:]}")
+        export, data = Path(tmp) / "export", synced or Path(tmp) / "data"
+        sync_s, received = None, None
+        if synced is None:
+            generate(export, persons, seed)
+            sync, sync_s = _shouhu(
+                ["sync", "--from", str(export), "--json", "--batch-size", str(batch_size)], data, pool_mb
+            )
+            if sync.returncode != 0:
+                raise RuntimeError(f"shouhu sync failed ({sync.returncode}): {sync.stderr[-2000:]}")
+            received = json.loads(sync.stdout)["total"]["received"]
         verify, verify_s = _shouhu(["graph", "verify", "--json"], data, pool_mb)
+        verify_cpu = CPU["graph verify"]
         rebuild, rebuild_s = _shouhu(["graph", "rebuild", "--json"], data, pool_mb)
         if rebuild.returncode != 0:
             raise RuntimeError(f"shouhu graph rebuild failed: {rebuild.stderr[-2000:]}")
@@ -58,15 +80,20 @@ def run(
             "persons": persons,
             "seed": seed,
             "graph_buffer_pool_mb": pool_mb,
-            "sync_seconds": round(sync_s, 1),
-            "source_records": json.loads(sync.stdout)["total"]["received"],
+            "sync_seconds": round(sync_s, 1) if sync_s is not None else None,
+            "source_records": received,
             "graph_nodes": built["nodes"],
             "graph_relationships": built["relationships"],
+            "sync_cpu_seconds": CPU.get("sync --from"),
             "graph_verify_seconds": round(verify_s, 1),
+            "graph_verify_cpu_seconds": verify_cpu,
             "graph_verify_ok": before["ok"],
             "graph_rebuild_seconds": round(rebuild_s, 1),
+            "graph_rebuild_cpu_seconds": CPU["graph rebuild"],
             "graph_rebuild_seconds_in_process": built["seconds"],
             "graph_verify_after_rebuild_seconds": round(again_s, 1),
+            "graph_verify_after_rebuild_cpu_seconds": CPU["graph verify"],
+            "load_average_1min_at_end": round(os.getloadavg()[0], 1),
             "graph_verify_after_rebuild_ok": after["ok"],
             "same_content_hash": before["content_hash"] == after["content_hash"],
         }

@@ -494,8 +494,12 @@ class Pipeline:
         }
         with session(self.engine) as s:
             cur = s.get(SyncCursor, REFERENCE_CURSOR)
-            if cur is not None and _reference_state(cur.cursor).get("sha256") == ref.content_hash:
-                return summary
+            if (
+                cur is not None
+                and _reference_state(cur.cursor).get("sha256") == ref.content_hash
+                and s.execute(select(RS.c.id).where(RS.c.sha256 == ref.content_hash).limit(1)).first()
+            ):
+                return summary  # unchanged and kept (a directory synced before snapshots takes one now)
         at = _reference_time(self.config)
         nodes, rels = _reference_records(ref, at)
         mark = self._next_mark()
@@ -1087,7 +1091,8 @@ def _quarantined_of_groups(engine: Engine, source: str, rows: list[LandedRow]) -
                     select(*LANDING_COLUMNS).where(
                         and_(
                             L.c.source == source,
-                            L.c.status == "quarantined",
+                            # dismissed later by an operator: still what the batch saw then
+                            L.c.status.in_(("quarantined", "dismissed")),
                             L.c.group_key.in_(keys[i : i + 900]),
                         )
                     )
@@ -1146,6 +1151,55 @@ def _loaded_batches(
                 rows += extra
         if rows:
             yield rows
+
+
+class ReferenceSnapshotMissing(Exception):
+    """The record has loaded rows read against reference tables it holds no copy of (a data
+    directory synced before snapshots were kept) and the tables cannot be found again. The message
+    tells the operator what to run (Chinese)."""
+
+
+def ensure_reference_snapshot(engine: Engine) -> bool:
+    """Make sure the reference tables the records were read against are in the record.
+
+    A data directory synced before reference snapshots were kept (migration 0008) has loaded rows
+    and the reference cursor but no snapshot, so a rebuild would lack every division and school
+    name. The snapshot is taken again from the folder the last sync read when it still holds the
+    same tables (same content hash, same export time, so the same provenance); else this refuses.
+    True when it took one."""
+    with engine.connect() as conn:
+        if conn.execute(select(RS.c.id).limit(1)).first() is not None:
+            return False
+        if conn.execute(select(L.c.seq).where(L.c.status == "loaded").limit(1)).first() is None:
+            return False
+    with session(engine) as s:
+        cur = s.get(SyncCursor, REFERENCE_CURSOR)
+    state = _reference_state(cur.cursor if cur else None)
+    if not state.get("sha256"):
+        return False  # no sync ever read reference tables: the graph has none either
+    folder = Path(state["path"]) if state.get("path") else None
+    if folder is not None and folder.is_dir():
+        ref = Reference.load(folder)
+        if ref.loaded and ref.content_hash == state["sha256"]:
+            files = {
+                name: base64.b64encode((folder / name).read_bytes()).decode("ascii")
+                for name in REFERENCE_FILES
+                if (folder / name).is_file()
+            }
+            at = _reference_time(ConnectorsConfig(reference=folder))
+            with engine.begin() as conn:
+                snapshot = {"sha256": ref.content_hash, "asserted_at": at, "files": files}
+                conn.execute(RS.insert().values(**snapshot, loaded_at=utcnow()))
+            return True
+    gone = "该目录已不存在" if not (folder and folder.is_dir()) else "其内容已改变"
+    where = f"（上次同步读取的是 {folder}，{gone}）"
+    raise ReferenceSnapshotMissing(
+        "关系库中没有参考表（行政区划、学校、医疗机构）的快照：此数据目录是在保存快照之前同步的"
+        + (where if folder else "")
+        + "。图无法从记录中完整重建（会缺少行政区划和学校）。请先运行 `shouhu sync --from <导出目录>`"
+        "（导出目录中含 reference/ 参考表），同步会补存快照，然后再运行 `shouhu graph rebuild` 或 "
+        "`shouhu graph verify`。"
+    )
 
 
 def _reference_state(cursor: str | None) -> dict[str, Any]:

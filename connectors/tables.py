@@ -64,7 +64,9 @@ class LandingRecord(SQLModel, table=True):
     __tablename__ = "landing_record"
     __table_args__ = (
         UniqueConstraint("source", "record_id", "content_hash"),
-        CheckConstraint("status IN ('pending', 'loaded', 'quarantined', 'superseded')", name="status"),
+        CheckConstraint(
+            "status IN ('pending', 'loaded', 'quarantined', 'superseded', 'dismissed')", name="status"
+        ),
         Index("ix_landing_record_source_status_seq", "source", "status", "seq"),
         Index("ix_landing_record_source_record_id", "source", "record_id"),
         Index("ix_landing_record_source_group_key", "source", "group_key"),
@@ -181,6 +183,27 @@ class ReferenceSnapshot(SQLModel, table=True):
         default_factory=dict, sa_column=Column(JSON, nullable=False), description="File name -> text."
     )
     loaded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class QuarantineDecision(SQLModel, table=True):
+    """An operator's decision on a quarantined landing row (``shouhu quarantine dismiss``): who, why,
+    when. A whole file quarantined (``file:<name>``) has no payload to replay; dismissing is how it
+    leaves the quarantine list. Audited too (the audit log's ``quarantine.dismiss`` entries)."""
+
+    __tablename__ = "quarantine_decision"
+    __table_args__ = (
+        CheckConstraint("action IN ('dismissed')", name="action"),
+        Index("ix_quarantine_decision_seq", "seq"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False), description="The landing row decided on.")
+    source: str = Field(sa_column=Column(String(50), nullable=False))
+    record_id: str = Field(sa_column=Column(String(200), nullable=False))
+    action: str = Field(sa_column=Column(String(16), nullable=False))
+    decided_by: str = Field(sa_column=Column(String(200), nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    decided_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class DerivedQueue(SQLModel, table=True):

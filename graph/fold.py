@@ -19,7 +19,7 @@ from typing import Any
 
 from graph.model import NODE_KINDS, REL_KINDS, SYSTEM_PROPS, label_of
 from graph.port import GraphStore, GraphStoreError, _chunks
-from graph.provenance import Merged, dump
+from graph.provenance import Merged
 from graph.records import NodeRecord, RelRecord, UpsertResult
 
 Rows = dict[str, list[dict[str, Any]]]
@@ -108,8 +108,12 @@ def rel_row(rel_type: str, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _line(row: dict[str, Any]) -> str:
-    # An empty `conflicted` and an absent one mean the same (Neo4j stores no empty strings apart).
-    return dump({k: v for k, v in row.items() if not (k == "conflicted" and not v)})
+    """One row as a canonical line: columns sorted, each value by its ``repr`` (type-exact: 1,
+    1.0, "1" and True all differ, as their JSON does; the system columns are JSON text already).
+    ``repr`` rather than JSON because this runs for every row on both sides of a verify and JSON
+    encoding was most of its time. An empty `conflicted` and an absent one mean the same (Neo4j
+    stores no empty strings apart)."""
+    return "\x1f".join(f"{k}\x1e{v!r}" for k, v in sorted(row.items()) if not (k == "conflicted" and not v))
 
 
 @dataclass

@@ -215,15 +215,19 @@ REL_KINDS: dict[str, RelKind] = {
 FAMILY_RELS: tuple[str, ...] = ("PARENT_OF", "GUARDIAN_OF", "MEMBER_OF")
 
 
+_LABEL_OF_PREFIX: dict[str, str] = {kind.label.lower(): kind.label for kind in NODE_KINDS.values()}
+
+
 def label_of(node_id: str) -> str:
-    """Node ids are '<label lowercased>:<key>'; the label is recovered from the prefix."""
+    """Node ids are '<label lowercased>:<key>'; the label is recovered from the prefix (a table:
+    this runs for every record a rebuild or verify folds)."""
     prefix, sep, _ = node_id.partition(":")
     if not sep:
         raise ValueError(f"node id {node_id!r} has no '<kind>:' prefix")
-    for kind in NODE_KINDS.values():
-        if kind.label.lower() == prefix:
-            return kind.label
-    raise ValueError(f"node id {node_id!r} names an unknown kind {prefix!r}")
+    label = _LABEL_OF_PREFIX.get(prefix)
+    if label is None:
+        raise ValueError(f"node id {node_id!r} names an unknown kind {prefix!r}")
+    return label
 
 
 def node_id(label: str, key: str) -> str:

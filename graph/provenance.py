@@ -92,7 +92,7 @@ def merge(
     conflicted: list[str] = []
     for attr, cs in claims.items():
         resolved[attr] = max(cs, key=_rank)["value"] if len(cs) > 1 else cs[0]["value"]
-        if len(cs) > 1 and len({dump(c["value"]) for c in cs}) > 1:
+        if len(cs) > 1 and _disagree(cs):
             conflicted.append(attr)
 
     # An identical assertion made again later is not a change: the element keeps the time
@@ -120,14 +120,32 @@ def without(
         if kept:
             kept_claims[attr] = kept
     resolved = {a: max(cs, key=_rank)["value"] for a, cs in kept_claims.items()}
-    conflicted = [a for a, cs in kept_claims.items() if len({dump(c["value"]) for c in cs}) > 1]
+    conflicted = [a for a, cs in kept_claims.items() if len(cs) > 1 and _disagree(cs)]
     changed = len(kept_sources) != len(sources) or kept_claims != claims
     return Merged(resolved, kept_sources, kept_claims, conflicted, changed)
+
+
+def _disagree(cs: list[dict[str, Any]]) -> bool:
+    """Whether the claims' values differ as stored (JSON); equal strings, the usual case, are
+    settled without encoding (this runs for every attribute two records assert)."""
+    first = cs[0]["value"]
+    if isinstance(first, str) and all(type(c["value"]) is str and c["value"] == first for c in cs):
+        return False
+    return len({dump(c["value"]) for c in cs}) > 1
 
 
 def _untimed_sources(sources: list[dict[str, str]]) -> set[tuple[str, str]]:
     return {(s["system"], s["record_id"]) for s in sources}
 
 
-def _untimed_claims(claims: dict[str, list[dict[str, Any]]]) -> dict[str, set[tuple[str, str, str]]]:
-    return {a: {(c["system"], c["record_id"], dump(c["value"])) for c in cs} for a, cs in claims.items()}
+def _untimed_claims(
+    claims: dict[str, list[dict[str, Any]]],
+) -> dict[str, set[tuple[str, str, tuple[str, str]]]]:
+    return {
+        a: {(c["system"], c["record_id"], _as_stored(c["value"])) for c in cs} for a, cs in claims.items()
+    }
+
+
+def _as_stored(value: Any) -> tuple[str, str]:
+    """A value as its JSON text compares (a string as itself, tagged so "1" is not 1)."""
+    return ("s", value) if type(value) is str else ("j", dump(value))

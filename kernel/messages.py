@@ -297,6 +297,19 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "quarantine.col.reason": ("原因代码", "reason"),
     "quarantine.col.message": ("说明", "message"),
     "quarantine.col.from": ("出处", "from"),
+    "quarantine.file_not_replayable": (
+        "整文件隔离的条目无法从记录重放（{names}）：请让来源重新发送该文件，放入来源目录后运行 "
+        "`shouhu sync`；不再需要的用 `shouhu quarantine dismiss <序号> --reason <原因>` 撤销。",
+        "whole files in quarantine cannot be replayed from the record ({names}): have the source send the "
+        "file again, put it in the source folder and run `shouhu sync`; dismiss what is no longer needed "
+        "with `shouhu quarantine dismiss <seq> --reason <why>`.",
+    ),
+    "quarantine.whole_file": ("整个文件", "whole file"),
+    "quarantine.record": ("记录", "record"),
+    "quarantine.dismissed": (
+        "已撤销隔离：{seq} {source} {what} {record}",
+        "dismissed: {seq} {source} {what} {record}",
+    ),
     "quarantine.from": ("出处 {origin}，接收于 {received}", "from {origin}, received {received}"),
     # ---- cross-check ---------------------------------------------------------------------------------
     "crosscheck.head": (
@@ -565,6 +578,10 @@ CLI_HELP: Mapping[str, str] = {
     "quarantine.show": "一条接收记录：原因及收到时的原始内容。",
     "quarantine.show.seq": "接收序号（见 list）。",
     "quarantine.replay": "用保存的原始内容重新校验被隔离的记录；现在能通过的即入库。",
+    "quarantine.dismiss": "撤销被隔离的条目（包括整个文件 file:<文件名>），并记下由谁、为何撤销。",
+    "quarantine.dismiss.seqs": "接收序号（见 list）。",
+    "quarantine.dismiss.reason": "撤销原因（与决定一并保存）。",
+    "quarantine.dismiss.by": "由谁决定（默认：登录名）。",
     "quarantine.replay.source": "只重放此来源。",
     "quarantine.replay.reason": "只重放此原因代码（以“.”结尾的前缀匹配一类原因）。",
     "quarantine.replay.record_id": "只重放这些记录编号。",

@@ -132,6 +132,8 @@ def graph_verify(
 
             task = bars.add_task(say("graph.verify.reading"), total=count_loaded(engine))
             report = verify(engine, graph, lambda n: bars.advance(task, n), first)
+    except GraphStoreError as exc:
+        fail(f"无法核对 (cannot verify): {exc}")
     finally:
         graph.close()
         engine.dispose()

@@ -478,6 +478,48 @@ def quarantine_replay(
                 _stopped(exc)
             _drain(graph, engine, bars)
         _emit(report, as_json)
+        _files_left(engine, source)
+
+
+def _files_left(engine: Engine, source: str | None) -> None:
+    """Whole files in quarantine cannot be replayed from the record (only their name is kept): say
+    what to do with them instead."""
+    conds = [L.c.status == "quarantined", L.c.record_id.like("file:%")]
+    if source:
+        conds.append(L.c.source == source)
+    with engine.connect() as conn:
+        files = conn.execute(select(L.c.seq, L.c.record_id).where(and_(*conds)).order_by(L.c.seq)).all()
+    if files:
+        names = "，".join(f"{seq} {rid}" for seq, rid in files[:10])
+        Console(stderr=True).print(say("quarantine.file_not_replayable", names=names), highlight=False)
+
+
+@quarantine_app.command("dismiss")
+def quarantine_dismiss(
+    seqs: list[int] = typer.Argument(..., help="Landing sequence numbers (from `list`)."),  # noqa: B008
+    reason: str = typer.Option(..., "--reason", help="Why (kept with the decision)."),
+    by: str = typer.Option(None, "--by", help="Who decides (default: the login name)."),
+) -> None:
+    """Take quarantined entries off the list (a whole file too: ``file:<name>``), with who and why."""
+    import getpass
+
+    from auth.audit import AuditLog
+    from connectors.quarantine import DismissError, dismiss
+
+    with _stores(need_graph=False) as (_settings, engine, _graph):
+        try:
+            done = dismiss(engine, seqs, by=by or getpass.getuser(), reason=reason, audit=AuditLog(engine))
+        except DismissError as exc:
+            _fail(str(exc))
+            return
+    for d in done:
+        what = say("quarantine.whole_file" if d.record_id.startswith("file:") else "quarantine.record")
+        console.print(
+            say(
+                "quarantine.dismissed", seq=d.seq, source=source_name(d.source), what=what, record=d.record_id
+            ),
+            highlight=False,
+        )
 
 
 # ---- cross-check ----------------------------------------------------------------------------------

@@ -71,11 +71,11 @@ def retry(agency: str = typer.Option(None, help="Only this agency's deliveries."
 @cases_app.command("reproject")
 def reproject() -> None:
     """Write every case whose graph copy is behind into the graph (idempotent)."""
-    from graph.factory import open_graph
     from protection.projection import reproject_pending
+    from protection.record import open_healed
 
     engine, settings = _engine()
-    store = open_graph(settings)
+    store = open_healed(settings, engine)
     try:
         n = reproject_pending(store, engine, limit=100_000)
     finally:

@@ -1,0 +1,240 @@
+"""The relational store is the system of record; the graph is verified against it, rebuilt from it,
+and rebuilt automatically when it cannot be opened or has fallen behind it.
+
+What the record says the graph holds (:func:`expected_graph`): the connectors' records
+(reference tables and loaded landing rows under today's person links, ``connectors.pipeline.
+project_record``), then the workflow records (cases with their reports, assessments, services and
+interventions; guardianship agreements; supervisors' visits), each projected by the same code that
+projects it after a change. It composes connectors and protection, so it sits in the highest of
+the two, where every way of opening the graph can reach it: the CLI (``shouhu``) and the API's
+lifespan (``api.app``) both open the graph through :func:`open_healed`.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from connectors.pipeline import (
+    ReferenceSnapshotMissing,
+    count_loaded,
+    ensure_reference_snapshot,
+    graph_mark,
+    project_record,
+    set_graph_epoch,
+)
+from graph.factory import discard, move_aside, open_graph, probe, rebuild_into
+from graph.fold import Fold, VerifyReport, compare
+from graph.port import GraphStore, GraphStoreError
+from kernel.db import session
+from kernel.settings import Settings
+
+log = logging.getLogger("shouhu.record")
+
+Progress = Callable[[int], None]
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The cycle collector off while the whole graph is held in memory as dictionaries.
+
+    Why: a verify or rebuild keeps every node and relationship alive until it ends (no cycles to
+    free), and each full collection walks all of them again; at 2,000 persons that was ~40% of the
+    CPU time of folding the record, and it grows with the graph. Reference counting still frees
+    everything (a collection at the end, with the fold still referenced, only walked it again)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _reference_kept(engine: Engine) -> None:
+    """The record holds the reference tables its records were read against (taken again if it can);
+    else GraphStoreError with what to run, before anything is emptied or built."""
+    try:
+        if ensure_reference_snapshot(engine):
+            log.warning("the reference tables' snapshot was missing from the record; taken again")
+    except ReferenceSnapshotMissing as exc:
+        raise GraphStoreError(str(exc)) from exc
+
+
+def expected_graph(engine: Engine, graph: GraphStore, progress: Progress | None = None) -> Fold:
+    """The graph the relational store says there should be, in memory.
+
+    Raises GraphStoreError (with what to run, in Chinese) when the record lacks the reference
+    tables its records were read against and they cannot be found again."""
+    _reference_kept(engine)
+    with _no_cycle_collection():
+        fold = project_record(engine, graph, progress=progress)
+        _workflow_records(engine, fold)
+    return fold
+
+
+def _workflow_records(engine: Engine, fold: Fold) -> None:
+    """Cases, agreements and visits, through protection's own projections of them."""
+    from sqlmodel import select as sql_select
+
+    from protection.case_tables import GuardianshipAgreement, ProtectionCaseRow
+    from protection.cases import load_file
+    from protection.projection import _records as case_records  # same package: its own projection
+    from protection.projection import project_agreement
+    from protection.screening_tables import VisitRecord
+    from protection.visits import project as project_visit
+
+    fold.drop_dangling = True  # a person a merge absorbed takes the cases' edges with it, as in a store
+    cases = ProtectionCaseRow.__table__  # type: ignore[attr-defined]
+    agreements = GuardianshipAgreement.__table__  # type: ignore[attr-defined]
+    visit_rows = VisitRecord.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        case_ids = [c for (c,) in conn.execute(select(cases.c.id).order_by(cases.c.id))]
+        agreement_ids = [a for (a,) in conn.execute(select(agreements.c.id).order_by(agreements.c.id))]
+    with session(engine) as s:
+        for case_id in case_ids:
+            f = load_file(s, case_id)
+            if f is not None:
+                nodes, rels = case_records(f)
+                fold.upsert_nodes(nodes)
+                fold.upsert_rels(rels)
+        visits = list(s.exec(sql_select(VisitRecord).order_by(visit_rows.c.client_id)))
+    for agreement_id in agreement_ids:
+        project_agreement(fold, engine, agreement_id)  # type: ignore[arg-type]  # Fold takes the same writes
+    for visit in visits:
+        project_visit(fold, visit)  # type: ignore[arg-type]
+    fold.drop_dangling = False
+
+
+def verify(
+    engine: Engine, graph: GraphStore, progress: Progress | None = None, first: int = 10
+) -> VerifyReport:
+    """The graph against the record: counts and a content hash per kind, the first differences."""
+    with _no_cycle_collection():
+        expected = expected_graph(engine, graph, progress)
+        return compare(expected.rows(), graph.dump(), first)
+
+
+@dataclass
+class RebuildReport:
+    nodes: int
+    relationships: int
+    seconds: float
+    epoch: str
+    replaced: str | None  # where a broken graph was set aside (None: a manual rebuild discards it)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "nodes": self.nodes,
+            "relationships": self.relationships,
+            "seconds": round(self.seconds, 3),
+            "epoch": self.epoch,
+            "replaced": self.replaced,
+        }
+
+
+def rebuild(
+    settings: Settings,
+    engine: Engine,
+    *,
+    progress: Progress | None = None,
+    on_total: Callable[[int], None] | None = None,
+    keep_old: bool = False,
+) -> RebuildReport:
+    """Rebuild the graph from the record into a new file and swap it in (see graph.factory).
+
+    ``on_total(n)`` is told the work units (landing rows, then rows loaded) before they start.
+    """
+    started = time.perf_counter()
+    _reference_kept(engine)  # refuse before a new file is made (or a Neo4j database emptied)
+    epoch = uuid.uuid4().hex
+    _old_epoch, seq = graph_mark(engine)
+    counts: dict[str, int] = {}
+
+    def fill(store: GraphStore) -> None:
+        if on_total:
+            on_total(count_loaded(engine))
+        fold = expected_graph(engine, store, progress)
+        nodes, rels = fold.rows()
+        counts["nodes"] = sum(len(v) for v in nodes.values())
+        counts["relationships"] = sum(len(v) for v in rels.values())
+        if on_total:
+            on_total(counts["nodes"] + counts["relationships"])
+        store.bulk_load(nodes, rels, progress)
+        store.set_watermark(epoch, seq)
+
+    with _no_cycle_collection():
+        aside = rebuild_into(settings, fill)
+    set_graph_epoch(engine, epoch, seq)
+    if not keep_old:
+        discard(aside)
+        aside = None
+    return RebuildReport(
+        counts.get("nodes", 0),
+        counts.get("relationships", 0),
+        time.perf_counter() - started,
+        epoch,
+        str(aside) if aside else None,
+    )
+
+
+def behind(engine: Engine, graph: GraphStore) -> str | None:
+    """Why the graph no longer holds everything the record says it committed, or None."""
+    epoch, seq = graph_mark(engine)
+    held = graph.watermark()
+    if held is None:
+        return (
+            f"the graph has no projection watermark but the record has {seq} batch(es) in it" if seq else None
+        )
+    if held[0] != epoch:
+        return f"the graph is generation {held[0][:8]}, the record names {epoch[:8]}"
+    if held[1] < seq:
+        return f"the graph holds {held[1]} of the record's {seq} committed batches (a lost write-ahead log)"
+    return None
+
+
+def open_healed(settings: Settings, engine: Engine, *, init: bool = True) -> GraphStore:
+    """Open the graph; when it cannot be opened, or has lost committed writes, set it aside with a
+    loud log line and the reason, and rebuild it from the record first."""
+    reason = probe(settings)
+    if reason is None:
+        try:
+            store = open_graph(settings, init=init)
+        except GraphStoreError as exc:
+            if settings.neo4j_uri:
+                raise
+            reason = str(exc)
+        else:
+            lag = behind(engine, store)
+            if lag is None:
+                return store
+            store.close()
+            reason = lag
+    if settings.neo4j_uri:
+        log.error("the Neo4j graph is behind the record (%s); rebuilding it from the record", reason)
+        rebuild(settings, engine)
+        return open_graph(settings, init=init)
+    aside = move_aside(settings.graph_path, "unopenable")
+    log.error(
+        "THE GRAPH AT %s CANNOT BE USED: %s. It was moved to %s and is being rebuilt from the relational "
+        "store (the system of record).",
+        settings.graph_path,
+        reason,
+        aside,
+    )
+    report = rebuild(settings, engine, keep_old=True)
+    log.error(
+        "graph rebuilt from the record: %d nodes, %d relationships in %.1f s",
+        report.nodes,
+        report.relationships,
+        report.seconds,
+    )
+    return open_graph(settings, init=init)

@@ -37,6 +37,7 @@ def _connection(info: Info[Context, None], ids: list[str], more: bool) -> Person
     """Edges for the visible people only; the cursor is the last *visible* id, so a page never
     reveals the id of someone outside the caller's scope (it would, as the raw store cursor)."""
     guard = info.context.guard
+    guard.preload(ids)  # the page's profiles in one bounded read, not one per row
     edges = []
     for pid in ids:
         profile = guard.profile(pid)

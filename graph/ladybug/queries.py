@@ -142,6 +142,26 @@ def neighbourhood_rels(label: str, depth: int, rel_types: Sequence[str] | None) 
     )
 
 
+def neighbourhoods_nodes(label: str, depth: int, rel_types: Sequence[str] | None) -> str:
+    """`neighbourhood_nodes` for a set of start nodes of one label (a page of a list) at once."""
+    return (
+        f"MATCH (a:{label})-[{_rel_pattern(rel_types)}* ACYCLIC 1..{int(depth)}]-(b) "
+        "WHERE a.id IN $ids RETURN DISTINCT id(b), b.id"
+    )
+
+
+def neighbourhoods_rels(label: str, depth: int, rel_types: Sequence[str] | None) -> str:
+    """`neighbourhood_rels` for a set of start nodes of one label, deduplicated across them."""
+    return (
+        f"MATCH (a:{label})-[{_rel_pattern(rel_types)}* ACYCLIC 1..{int(depth)}]-(b) "
+        "WHERE a.id IN $ids WITH DISTINCT list_extract(rels(e), length(e)) AS r RETURN r"
+    )
+
+
+def internal_ids(label: str) -> str:
+    return f"MATCH (a:{label}) WHERE a.id IN $ids RETURN id(a), a.id"
+
+
 def shortest(src_label: str, dst_label: str, max_depth: int, rel_types: Sequence[str] | None) -> str:
     return (
         f"MATCH p = (a:{src_label} {{id: $a}})-[{_rel_pattern(rel_types)}* SHORTEST 1..{int(max_depth)}]-"

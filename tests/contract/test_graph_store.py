@@ -188,6 +188,22 @@ def test_neighbourhood_respects_depth_and_type_filters(store: GraphStore) -> Non
     assert store.neighbourhood("person:nobody", 2).nodes == {}
 
 
+def test_neighbourhoods_of_a_set_equal_each_neighbourhood_read_alone(store: GraphStore) -> None:
+    # A page of a list reads its rows' neighbourhoods together; each must be cut from the union
+    # exactly as its own read would be (no node or relationship of a neighbour's profile added).
+    family(store)
+    ids = ["person:child", "person:uncle", "person:granny", "household:H1", "person:nobody"]
+    for depth, rel_types in ((1, None), (2, None), (2, ["PARENT_OF", "GUARDIAN_OF"]), (3, None)):
+        together = store.neighbourhoods(ids, depth, rel_types)
+        assert set(together) == set(ids) - {"person:nobody"}
+        for node in together:
+            alone = store.neighbourhood(node, depth, rel_types)
+            assert set(together[node].nodes) == set(alone.nodes), (node, depth, rel_types)
+            assert set(together[node].rels) == set(alone.rels), (node, depth, rel_types)
+            assert together[node].nodes == alone.nodes
+    assert store.neighbourhoods([], 2) == {}
+
+
 def test_depth_limits_are_enforced(store: GraphStore) -> None:
     family(store)
     for bad in (0, 7):

@@ -7,6 +7,7 @@ import json
 from collections import Counter
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -316,8 +317,33 @@ def test_crosscheck_finds_children_missing_from_sources_and_not_enrolled(
         ]
         assert found
         assert all(n.id in set(result.school_age_not_enrolled) for n in found)
+        # Set-based (a page's children read together) gives exactly what reading each child's
+        # own neighbourhood gives, and reports its progress page by page.
+        seen: list[int] = []
+        again = crosscheck(stores.graph, as_of=date(2024, 9, 30), progress=seen.append).as_json()
+        assert again == report and sum(seen) >= report["children"]
+        assert _crosscheck_child_by_child(stores.graph, date(2024, 9, 30)).as_json() == report
     finally:
         stores.close()
+
+
+def _crosscheck_child_by_child(graph: Any, on: date) -> Any:
+    """The cross-check as it was: one neighbourhood read per child (the oracle for the set-based one)."""
+    from connectors import crosscheck as cc
+
+    report = cc.CrossCheck(on)
+    for prefix in [str(d) for d in range(1, 10)]:
+        after = None
+        while True:
+            page = graph.list_by_division("Person", prefix, first=1000, after=after)
+            for node in page.items:
+                age = cc._count_child(node, on, report)
+                if age is not None:
+                    cc._check_family(node, age, graph.neighbourhood(node.id, cc.DEPTH, cc.FAMILY), report)
+            if not page.has_next:
+                break
+            after = page.end_cursor
+    return report
 
 
 def test_periodic_sync_runs_each_source_when_its_interval_has_passed(county: Path, stores: Stores) -> None:

@@ -441,8 +441,11 @@ def crosscheck_cmd(
         return
     if division and (not division.isdigit() or len(division) > 12):
         _fail(f"--division {division!r} is not a division code prefix")
-    with _stores() as (_settings, _engine, graph):
-        report = crosscheck(graph, as_of=day, division_prefix=division)
+    with _stores() as (_settings, _engine, graph), _progress() as bars:
+        task = bars.add_task("交叉核对 cross-check (people)", total=None)
+        report = crosscheck(
+            graph, as_of=day, division_prefix=division, progress=lambda n: bars.advance(task, n)
+        )
     report.examples = examples
     doc = report.as_json()
     if as_json:

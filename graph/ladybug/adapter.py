@@ -327,8 +327,8 @@ class LadybugStore(GraphStore):
     def _neighbourhoods(
         self, starts: list[dict[str, Any]], depth: int, rel_types: Sequence[str] | None
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Three statements per label of the starts (a page is one label): who is reached, the
-        relationships walked, the starts' own internal ids; then one node fetch per label."""
+        """Three statements per label of the starts (a page is one label): the starts' internal
+        ids, who is reached, the relationships walked; then one node fetch per label reached."""
         nodes = {row["id"]: row for row in starts}
         starts_by_label: dict[str, list[str]] = {}
         for row in starts:
@@ -338,7 +338,7 @@ class LadybugStore(GraphStore):
         reached: dict[str, list[str]] = {}
         for label, ids in starts_by_label.items():
             params = {"ids": ids}
-            for a_internal, a_id in self._run(q.internal_ids(label), params):
+            for a_internal, a_id in self._run(q.internal_ids(label), {"rows": _ids_table({"id": ids})}):
                 internal[_key(a_internal)] = a_id
             for b_internal, b_id in self._run(q.neighbourhoods_nodes(label, depth, rel_types), params):
                 internal[_key(b_internal)] = b_id

@@ -323,8 +323,37 @@ def test_crosscheck_finds_children_missing_from_sources_and_not_enrolled(
         again = crosscheck(stores.graph, as_of=date(2024, 9, 30), progress=seen.append).as_json()
         assert again == report and sum(seen) >= report["children"]
         assert _crosscheck_child_by_child(stores.graph, date(2024, 9, 30)).as_json() == report
+        # Classification set-based on the same county (children read a batch at a time): the
+        # table it writes holds, row for row, what each child assessed on its own reads gives.
+        from protection.classification import assess, recompute, stored
+
+        full = recompute(stores.graph, stores.engine, as_of=date(2024, 9, 30), snapshot=False)
+        assert full.children > 300
+        people = [n for d in "123456789" for n in _people(stores.graph, d)]
+        assert len(people) > full.children
+        for node in people:
+            alone = assess(stores.graph, node.id, as_of=date(2024, 9, 30))
+            row = stored(stores.engine, node.id)
+            assert (alone is None) == (row is None), node.id
+            if alone is not None and row is not None:
+                assert _as_row(alone.row()) == _as_row(row), node.id
     finally:
         stores.close()
+
+
+def _as_row(row: Any) -> dict[str, Any]:
+    fields = {c: getattr(row, c) for c in type(row).model_fields if c != "computed_at"}
+    return dict(json.loads(json.dumps(fields, ensure_ascii=False, default=str)))
+
+
+def _people(graph: Any, prefix: str) -> list[Any]:
+    out, after = [], None
+    while True:
+        page = graph.list_by_division("Person", prefix, first=1000, after=after)
+        out += page.items
+        if not page.has_next:
+            return out
+        after = page.end_cursor
 
 
 def _crosscheck_child_by_child(graph: Any, on: date) -> Any:

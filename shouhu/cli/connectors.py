@@ -246,10 +246,18 @@ def _drain(graph: Any, engine: Engine, bars: Progress | None = None) -> None:
     waiting = queued(engine)
     if not waiting:
         return
-    task = bars.add_task("reclassifying", total=None) if bars is not None else None
-    result = drain(graph, engine)
+    task = bars.add_task("重新分类 reclassifying (people)", total=None) if bars is not None else None
+
+    done = [0]
+
+    def advance(n: int) -> None:
+        done[0] += n
+        if bars is not None and task is not None:
+            bars.advance(task, n)
+
+    result = drain(graph, engine, progress=advance)
     if bars is not None and task is not None:
-        bars.update(task, total=1, completed=1)
+        bars.update(task, total=max(done[0], 1), completed=max(done[0], 1))
     if result is not None and err.is_terminal:
         err.print(f"已重新分类 {result.children:,} 名儿童（{result.seconds:,.1f} 秒）", highlight=False)
 

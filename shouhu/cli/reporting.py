@@ -98,8 +98,14 @@ def classify(
         graph, engine = _open_stores(get_settings())
     except ConfigError as exc:
         _fail(str(exc))
+    from shouhu.cli.connectors import _progress
+
     try:
-        r = recompute(graph, engine, division=division, trigger="cli")
+        with _progress() as bars:
+            task = bars.add_task("分类 classifying (people)", total=None)
+            r = recompute(
+                graph, engine, division=division, trigger="cli", progress=lambda n: bars.advance(task, n)
+            )
     finally:
         graph.close()
         engine.dispose()

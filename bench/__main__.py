@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-BENCHES = ("graph", "api", "audit", "network", "console", "protection", "screening", "record", "resolution")
+BENCHES = (
+    "graph",
+    "api",
+    "audit",
+    "network",
+    "console",
+    "protection",
+    "screening",
+    "record",
+    "resolution",
+    "lists",
+)
 
 
 def main() -> None:
@@ -51,6 +62,10 @@ def main() -> None:
         from bench import record_bench
 
         record_bench.run(persons=args.record_persons)
+    if "lists" in chosen:
+        from bench import lists_bench
+
+        lists_bench.run(persons=args.persons)
     if "resolution" in chosen:
         from bench import resolution_bench
 

@@ -29,10 +29,11 @@ background worker, so a kill during reclassification resumes at the next drain.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date
 from typing import Any
 
@@ -162,11 +163,23 @@ class ChildResult:
             priority=self.priority,
             last_visit=self.last_visit,
             explanation={
-                "verdicts": [asdict(v) for v in self.verdicts],
-                "risks": [asdict(r) for r in self.risks],
+                "verdicts": [_plain(v) for v in self.verdicts],
+                "risks": [_plain(r) for r in self.risks],
             },
             computed_at=utcnow(),
         )
+
+
+def _plain(obj: Any) -> Any:
+    """`dataclasses.asdict` without its deep copy of every leaf (a fifth of a county's
+    reclassification went to copying strings): the same dicts and lists, sharing immutable leaves."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_plain(x) for x in obj)
+    if isinstance(obj, dict):
+        return {_plain(k): _plain(v) for k, v in obj.items()}
+    return copy.deepcopy(obj) if isinstance(obj, set) else obj
 
 
 # ---- reading the child's neighbourhood ------------------------------------------------------

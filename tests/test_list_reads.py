@@ -96,12 +96,9 @@ def counted_statements() -> Iterator[Counter[str]]:
         LadybugStore._run = original  # type: ignore[method-assign]
 
 
-PAGE = (
-    """query ($n: Int, $after: String) { people(division: "%s", first: $n, after: $after) {
+PAGE = """query ($n: Int, $after: String) { people(division: "TOWN", first: $n, after: $after) {
   edges { cursor node { id name household { householdNumber } } }
-  pageInfo { hasNextPage endCursor } } }"""
-    % TOWN
-)
+  pageInfo { hasNextPage endCursor } } }""".replace("TOWN", TOWN)
 
 
 def _page(api: Api, who: str, n: int, after: str | None = None) -> dict[str, Any]:
@@ -138,7 +135,7 @@ def test_row_scope_on_a_page_is_as_strict_as_reading_each_person_alone(api: Api)
     # A row of the page is the same as the person read alone (the page read changes no value).
     for pid in ("person:000a0", "person:000c0"):
         alone = api.gql(
-            "village", '{ person(id: "%s") { id name household { householdNumber } } }' % pid
+            "village", '{ person(id: "PID") { id name household { householdNumber } } }'.replace("PID", pid)
         )
         listed = next(e["node"] for e in _page(api, "village", 100)["edges"] if e["node"]["id"] == pid)
         assert alone.json()["data"]["person"]["household"] == listed["household"]

@@ -41,6 +41,7 @@ def _connection(
     last record the store scanned, visible or not — which is why it can be handed out sealed and
     why a page whose people are all out of scope no longer ends the caller's paging."""
     guard = info.context.guard
+    guard.preload(ids)  # the page's profiles in one bounded read, not one per row
     edges = []
     for pid in ids:
         profile = guard.profile(pid)

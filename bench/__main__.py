@@ -16,6 +16,7 @@ BENCHES = (
     "record",
     "resolution",
     "service",
+    "lists",
 )
 
 
@@ -86,6 +87,10 @@ def main() -> None:
 
         synced = Path(args.record_data) if args.record_data else None
         record_bench.run(persons=args.record_persons, synced=synced)
+    if "lists" in chosen:
+        from bench import lists_bench
+
+        lists_bench.run(persons=args.persons)
     if "resolution" in chosen:
         from bench import resolution_bench
 

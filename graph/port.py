@@ -129,6 +129,39 @@ class GraphStore(abc.ABC):
                 break
         return list(nodes.values()), list(rels.values())
 
+    def _neighbourhoods(
+        self,
+        starts: list[dict[str, Any]],
+        depth: int,
+        rel_types: Sequence[str] | None,
+        not_through: frozenset[str] = frozenset(),
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The union of several start nodes' neighbourhoods, breadth first over all of them at
+        once: one call per hop whatever the number of starts. A node first reached from one start
+        is expanded once for all, so the union holds each start's whole neighbourhood (a node
+        within `depth - 1` hops of any start has every relationship fetched)."""
+        nodes = {row["id"]: row for row in starts}
+        starts_ids = set(nodes)
+        rels: dict[str, dict[str, Any]] = {}
+        frontier = list(nodes)
+        for _ in range(depth):
+            by_label: dict[str, list[str]] = defaultdict(list)
+            for i in frontier:
+                if i in starts_ids or label_of(i) not in not_through:
+                    by_label[label_of(i)].append(i)
+            if not by_label:
+                break
+            nxt: list[str] = []
+            for rel_row, nb_row, _from in self._expand(by_label, rel_types):
+                rels.setdefault(rel_row["id"], rel_row)
+                if nb_row["id"] not in nodes:
+                    nodes[nb_row["id"]] = nb_row
+                    nxt.append(nb_row["id"])
+            frontier = nxt
+            if not frontier:
+                break
+        return list(nodes.values()), list(rels.values())
+
     @abc.abstractmethod
     def _shortest(
         self, a: str, b: str, max_depth: int, rel_types: Sequence[str] | None
@@ -466,6 +499,49 @@ class GraphStore(abc.ABC):
             sub.rels[row["id"]] = to_rel(row)
         return sub
 
+    def neighbourhoods(
+        self,
+        node_ids: Iterable[str],
+        depth: int = 1,
+        rel_types: Sequence[str] | None = None,
+        *,
+        not_through: Collection[str] = (),
+    ) -> dict[str, Subgraph]:
+        """`neighbourhood` of each node, read together: a bounded number of engine calls for the
+        whole set (a page of a list), not one traversal per node.
+
+        Each start's subgraph is cut from the union exactly as its own `neighbourhood` would be:
+        the nodes within `depth` hops, and the relationships with an end within `depth - 1` hops
+        (the last hop of some walk from the start). Absent ids are left out of the answer.
+        `not_through` as for `neighbourhood`: hubs are reached but never walked on from.
+        """
+        if not 1 <= depth <= self.max_depth:
+            raise GraphStoreError(f"depth must be between 1 and {self.max_depth}, not {depth}")
+        _check_rel_types(rel_types)
+        hubs = frozenset(not_through)
+        unknown = sorted(h for h in hubs if h not in NODE_KINDS)
+        if unknown:
+            raise GraphStoreError(f"unknown node labels {unknown}")
+        wanted = sorted(set(node_ids))
+        if not wanted:
+            return {}
+        by_label: dict[str, list[str]] = defaultdict(list)
+        for i in wanted:
+            by_label[label_of(i)].append(i)
+        with self._lock:
+            starts = [row for label, ids in by_label.items() for row in self._fetch_nodes(label, ids)]
+            if not starts:
+                return {}
+            node_rows, rel_rows = self._neighbourhoods(starts, depth, rel_types, hubs)
+        nodes = {row["id"]: to_node(label_of(row["id"]), row) for row in node_rows}
+        rels = [to_rel(row) for row in rel_rows]
+        adjacent: dict[str, list[Rel]] = defaultdict(list)
+        for rel in rels:
+            adjacent[rel.src].append(rel)
+            if rel.dst != rel.src:
+                adjacent[rel.dst].append(rel)
+        return {row["id"]: _cut(row["id"], depth, nodes, adjacent, hubs) for row in starts}
+
     def shortest_path(
         self, a: str, b: str, max_depth: int = 6, rel_types: Sequence[str] | None = None
     ) -> Path | None:
@@ -559,6 +635,32 @@ class GraphStore(abc.ABC):
                 "nodes": {label: self._count_nodes(label) for label in NODE_KINDS},
                 "relationships": {t: self._count_rels(t) for t in REL_KINDS},
             }
+
+
+def _cut(
+    start: str,
+    depth: int,
+    nodes: dict[str, Node],
+    adjacent: dict[str, list[Rel]],
+    hubs: frozenset[str] = frozenset(),
+) -> Subgraph:
+    """One start's neighbourhood out of a union: breadth first to `depth`, keeping every
+    relationship of the nodes expanded (those within `depth - 1` hops); a hub is not expanded."""
+    sub = Subgraph({start: nodes[start]}, {})
+    frontier = [start]
+    for _ in range(depth):
+        nxt: list[str] = []
+        for node_id_ in frontier:
+            if node_id_ != start and label_of(node_id_) in hubs:
+                continue
+            for rel in adjacent.get(node_id_, ()):
+                sub.rels[rel.id] = rel
+                other = rel.dst if rel.src == node_id_ else rel.src
+                if other not in sub.nodes and other in nodes:
+                    sub.nodes[other] = nodes[other]
+                    nxt.append(other)
+        frontier = nxt
+    return sub
 
 
 def _chunks(items: list[T], size: int) -> Iterator[list[T]]:

@@ -84,6 +84,13 @@ def load_profile(store: GraphStore, person_id: str) -> Profile | None:
     return Profile(person_id, sub)
 
 
+def load_profiles(store: GraphStore, person_ids: list[str]) -> dict[str, Profile | None]:
+    """`load_profile` for a page of people in one bounded read (see GraphStore.neighbourhoods):
+    each profile is the same as its own read; absent ids map to None."""
+    subs = store.neighbourhoods(person_ids, PROFILE_DEPTH, PROFILE_RELS, not_through=PROFILE_HUBS)
+    return {pid: Profile(pid, subs[pid]) if pid in subs else None for pid in person_ids}
+
+
 @dataclass(frozen=True)
 class PersonFacts:
     """What row scope is decided on: where a person belongs and which institutions they touch."""

@@ -634,6 +634,8 @@ class ProtectionQuery:
             rows = cases_of(info.context.sql, child_id=str(child_id), open_only=open_only)
         else:
             rows = cases_of(info.context.sql, agency_id=actor.agency_id, open_only=open_only)
+        # Row scope and each case's `child` from one bounded read for the list, not one per case.
+        info.context.guard.preload([r.child_id for r in rows if r.child_id])
         return [_file(info, r.id) for r in rows]
 
     @strawberry.field(description="Reports routed to your agency (your inbox), newest first.")
@@ -722,6 +724,7 @@ class ProtectionQuery:
         prefix = scope.division_within(ctx.guard, division)
         flags = agr.agreement_flags(ctx.store, ctx.sql, prefix, clock.today())
         guard = ctx.guard
+        guard.preload([f.child_id for f in flags])  # row scope for the whole list in one read
         out = []
         for f in flags:
             if scope.visible(guard, f.child_id) is not None:

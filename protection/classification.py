@@ -29,10 +29,11 @@ background worker, so a kill during reclassification resumes at the next drain.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date
 from typing import Any
 
@@ -162,11 +163,23 @@ class ChildResult:
             priority=self.priority,
             last_visit=self.last_visit,
             explanation={
-                "verdicts": [asdict(v) for v in self.verdicts],
-                "risks": [asdict(r) for r in self.risks],
+                "verdicts": [_plain(v) for v in self.verdicts],
+                "risks": [_plain(r) for r in self.risks],
             },
             computed_at=utcnow(),
         )
+
+
+def _plain(obj: Any) -> Any:
+    """`dataclasses.asdict` without its deep copy of every leaf (a fifth of a county's
+    reclassification went to copying strings): the same dicts and lists, sharing immutable leaves."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_plain(x) for x in obj)
+    if isinstance(obj, dict):
+        return {_plain(k): _plain(v) for k, v in obj.items()}
+    return copy.deepcopy(obj) if isinstance(obj, set) else obj
 
 
 # ---- reading the child's neighbourhood ------------------------------------------------------
@@ -255,6 +268,22 @@ def load_child(store: GraphStore, person_id: str) -> Profile | None:
     near = store.neighbourhood(person_id, 1, NEAR_RELS)
     merged = Subgraph({**wide.nodes, **near.nodes}, {**wide.rels, **near.rels})
     return Profile(person_id, merged)
+
+
+def load_children(store: GraphStore, person_ids: list[str]) -> dict[str, Profile | None]:
+    """`load_child` for a batch of children in two set reads (GraphStore.neighbourhoods): each
+    profile is exactly the one `load_child` reads for that child alone."""
+    wide = store.neighbourhoods(person_ids, 2, FAMILY_RELS)
+    near = store.neighbourhoods(list(wide), 1, NEAR_RELS)
+    out: dict[str, Profile | None] = {}
+    for pid in person_ids:
+        w, n = wide.get(pid), near.get(pid)
+        if w is None:
+            out[pid] = None
+            continue
+        n = n or Subgraph()
+        out[pid] = Profile(pid, Subgraph({**w.nodes, **n.nodes}, {**w.rels, **n.rels}))
+    return out
 
 
 # ---- the verdicts -----------------------------------------------------------------------------
@@ -451,20 +480,19 @@ class RecomputeReport:
 
 
 def assess(
-    store: GraphStore, person_id: str, *, as_of: date | None = None, shared: Profile | None = None
+    store: GraphStore, person_id: str, *, as_of: date | None = None, loaded: Profile | None = None
 ) -> ChildResult | None:
     """Classify and screen one child from the graph (None: not a person or not a child).
 
-    ``shared`` is a neighbourhood already loaded for many children (a township's); a child
-    not in it, or whose registration type only its household knows, is read on its own.
+    ``loaded`` is the child's own neighbourhood already read in a batch (`load_children`);
+    without it, it is read here (`load_child`). Either way the same profile, so the same result.
     """
     from protection.screening import screen
 
-    profile = shared
-    node = shared.node(person_id) if shared is not None else None
-    if node is None or not node.props.get("hukou_type"):
-        profile = load_child(store, person_id)
-    if profile is None or label_of(person_id) != "Person":
+    if label_of(person_id) != "Person":
+        return None
+    profile = loaded if loaded is not None else load_child(store, person_id)
+    if profile is None:
         return None
     node = profile.node(person_id)
     if node is None:
@@ -478,46 +506,34 @@ def assess(
     return result
 
 
-# A village's children, their parents, guardians and events, and the guardians' other wards
-# and events: three hops from the village through where people live or are registered.
-BULK_RELS: tuple[str, ...] = ("RESIDES_IN", "REGISTERED_IN", "PARENT_OF", "GUARDIAN_OF", "CONCERNS")
+# Children whose neighbourhoods are read together (two statements per batch and engine table):
+# larger batches mean fewer statements; each child's profile is kept only while its batch runs.
+BATCH = 1000
 
 
-def _township_profiles(store: GraphStore, kids: list[Node]) -> Iterable[tuple[Profile, list[str]]]:
-    """Neighbourhoods loaded in bulk, one township at a time (bounded memory).
+def assess_all(
+    store: GraphStore,
+    person_ids: Sequence[str],
+    *,
+    as_of: date | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[ChildResult]:
+    """Classify and screen a set of people, `BATCH` at a time, in one pass (set-based).
 
-    One walk per village and one read per school replace two reads per child: a county's
-    recompute costs a few hundred engine calls instead of ten thousand.
-    """
-    by_township: dict[str, list[Node]] = defaultdict(list)
-    for k in kids:
-        by_township[(k.props.get("division") or "")[:9]].append(k)
-    wanted = {k.id for k in kids}
-    enrol = Subgraph()
-    for county in sorted({t[:6] for t in by_township if len(t) == 9 and t.isdigit()}):
-        after: str | None = None
-        while True:
-            page = store.list_by_division("School", county, 500, after)
-            for school in page.items:
-                sub = store.neighbourhood(school.id, 1, ["ENROLLED_AT"])
-                for rel in sub.rels.values():
-                    if rel.src in wanted:
-                        enrol.rels[rel.id] = rel
-                        enrol.nodes[school.id] = school
-            if not page.has_next:
-                break
-            after = page.end_cursor
-    for township in sorted(by_township):
-        members = by_township[township]
-        sub = Subgraph(dict(enrol.nodes), {})
-        for village in sorted({k.props.get("division") or "" for k in members}):
-            if len(village) == 12 and village.isdigit():
-                part = store.neighbourhood(f"division:{village}", 3, BULK_RELS)
-                sub.nodes.update(part.nodes)
-                sub.rels.update(part.rels)
-        ids = {k.id for k in members}
-        sub.rels.update({i: r for i, r in enrol.rels.items() if r.src in ids})
-        yield Profile("", sub), [k.id for k in members]
+    Replaces one pair of reads per child (`load_child`) with two set reads per batch, and the
+    township-wide walks through each village's hub that the bulk path used to make."""
+    results: list[ChildResult] = []
+    ids = list(dict.fromkeys(person_ids))
+    for start in range(0, len(ids), BATCH):
+        chunk = [pid for pid in ids[start : start + BATCH] if pid.startswith("person:")]
+        profiles = load_children(store, chunk)
+        for pid in chunk:
+            profile = profiles.get(pid)
+            if profile is not None and (r := assess(store, pid, as_of=as_of, loaded=profile)) is not None:
+                results.append(r)
+        if progress is not None:
+            progress(len(ids[start : start + BATCH]))
+    return results
 
 
 def _all_people(store: GraphStore, division: str | None) -> Iterable[Node]:
@@ -546,6 +562,7 @@ def recompute(
     as_of: date | None = None,
     trigger: str = "sync",
     snapshot: bool = True,
+    progress: Callable[[int], None] | None = None,
 ) -> RecomputeReport:
     """Reclassify and rescreen children and materialise the results, then take a snapshot.
 
@@ -558,17 +575,13 @@ def recompute(
     limit = config().section("classification")["distress_age_limit"]
     if person_ids is not None:
         candidates = list(dict.fromkeys(person_ids))
-        results = [r for pid in candidates if (r := assess(store, pid, as_of=as_of)) is not None]
     else:
-        kids = [
-            n
+        candidates = [
+            n.id
             for n in _all_people(store, division)
             if (a := age_on(n.props.get("birth_date"), as_of)) is not None and a < limit
         ]
-        candidates = [n.id for n in kids]
-        results = []
-        for shared, ids in _township_profiles(store, kids):
-            results += [r for pid in ids if (r := assess(store, pid, as_of=as_of, shared=shared)) is not None]
+    results = assess_all(store, candidates, as_of=as_of, progress=progress)
     done = {r.person_id for r in results}
     T = ChildClassification.__table__  # type: ignore[attr-defined]
     with engine.begin() as conn:
@@ -611,7 +624,12 @@ def queued(engine: Engine) -> int:
 
 
 def drain(
-    store: GraphStore, engine: Engine, *, as_of: date | None = None, trigger: str = "sync"
+    store: GraphStore,
+    engine: Engine,
+    *,
+    as_of: date | None = None,
+    trigger: str = "sync",
+    progress: Callable[[int], None] | None = None,
 ) -> RecomputeReport | None:
     """Reclassify the people the derived-state queue names, then delete the entries read.
 
@@ -632,16 +650,18 @@ def drain(
     snapshot_id: int | None = None
     if len(people) > RECLASSIFY_ALL_ABOVE:
         for township in sorted({r.township for r in rows if r.township}):
-            rep = recompute(store, engine, division=township + "000", as_of=as_of, trigger=trigger)
+            rep = recompute(
+                store, engine, division=township + "000", as_of=as_of, trigger=trigger, progress=progress
+            )
             children, removed = children + rep.children, removed + rep.removed
             snapshot_id = rep.snapshot_id or snapshot_id
             crash_point("drain.township")
     else:
         ids = set(people)
-        for pid in sorted(people):
-            sub = store.neighbourhood(pid, 1, ["PARENT_OF", "GUARDIAN_OF"])
+        persons = sorted(p for p in people if p.startswith("person:"))
+        for pid, sub in store.neighbourhoods(persons, 1, ["PARENT_OF", "GUARDIAN_OF"]).items():
             ids |= {r.dst for r in sub.rels.values() if r.src == pid}
-        rep = recompute(store, engine, sorted(ids), as_of=as_of, trigger=trigger)
+        rep = recompute(store, engine, sorted(ids), as_of=as_of, trigger=trigger, progress=progress)
         children, removed, snapshot_id = rep.children, rep.removed, rep.snapshot_id
     crash_point("drain.recomputed")
     with engine.begin() as conn:

@@ -583,9 +583,10 @@ class NetworkQuery:
             raise refused("pseudonyms are not configured", "INTERNAL")
         keys = pseudonymizer(info.context.settings)
         guard.trail.reasons.add("reidentify")
+        decoded = [keys.decode(str(raw)) if is_pseudonym(str(raw)) else None for raw in pseudonyms]
+        guard.preload([i for i in decoded if i is not None and i.startswith("person:")])
         out = []
-        for raw in pseudonyms:
-            record_id = keys.decode(str(raw)) if is_pseudonym(str(raw)) else None
+        for raw, record_id in zip(pseudonyms, decoded, strict=True):
             if record_id is None or not _reidentifiable(info, record_id):
                 out.append(Reidentification(pseudonym=raw, id=None, kind=None))
                 continue

@@ -68,21 +68,21 @@ def test_a_whole_file_in_quarantine_is_dismissed_with_who_and_why_and_audited(da
     assert rows(data, "SELECT count(*) FROM quarantine_decision") == [(0,)]
 
     done = run(
-        ["quarantine", "dismiss", seq, "--reason", "重复导出的文件，已由医院重新发送", "--by", "值班操作员"], data
+        ["quarantine", "dismiss", seq, "--reason", "重复导出的文件，已由医院重新发送", "--by", "值班员"], data
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "已撤销隔离" in done.stdout and "整个文件" in done.stdout and "file:broken.json" in done.stdout
     assert _listed(data) == []
     assert rows(data, "SELECT status FROM landing_record WHERE seq = ?", int(seq)) == [("dismissed",)]
     assert rows(data, "SELECT record_id, action, decided_by, reason FROM quarantine_decision") == [
-        ("file:broken.json", "dismissed", "值班操作员", "重复导出的文件，已由医院重新发送")
+        ("file:broken.json", "dismissed", "值班员", "重复导出的文件，已由医院重新发送")
     ]
     audited = rows(
         data,
         "SELECT e.user, e.decision, e.reasons, r.record_id FROM audit_entry e "
         "JOIN audit_record r ON r.seq = e.seq WHERE e.operation = 'quarantine.dismiss'",
     )
-    assert audited == [("值班操作员", "allow", '["quarantine.file"]', f"landing:{seq}")]
+    assert audited == [("值班员", "allow", '["quarantine.file"]', f"landing:{seq}")]
     chain = run(["audit", "verify"], data)
     assert chain.returncode == 0 and "chain intact" in chain.stdout, chain.stdout + chain.stderr
 

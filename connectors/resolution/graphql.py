@@ -190,6 +190,8 @@ class ResolutionQuery:
         lists["school_age_not_enrolled"] = report.school_age_not_enrolled
         lists["survey_parents_away_but_register_mother_home"] = report.parents_away_but_mother_registered_home
         findings = []
+        # The examples' row scope in one bounded read for every list (at most `examples` each).
+        guard.preload([pid for ids in lists.values() for pid in sorted(ids)[:examples]])
         for name, ids in lists.items():
             shown: list[Person] = []
             for pid in sorted(ids):

@@ -331,6 +331,43 @@ class LadybugStore(GraphStore):
         ]
         return list(nodes.values()), rels
 
+    def _neighbourhoods(
+        self,
+        starts: list[dict[str, Any]],
+        depth: int,
+        rel_types: Sequence[str] | None,
+        not_through: frozenset[str] = frozenset(),
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Three statements per label of the starts (a page is one label): the starts' internal
+        ids, who is reached, the relationships walked; then one node fetch per label reached."""
+        nodes = {row["id"]: row for row in starts}
+        starts_by_label: dict[str, list[str]] = {}
+        for row in starts:
+            starts_by_label.setdefault(label_of(row["id"]), []).append(row["id"])
+        internal: dict[tuple[int, int], str] = {}
+        rels: dict[str, dict[str, Any]] = {}
+        reached: dict[str, list[str]] = {}
+        hubs = sorted(not_through)
+        for label, ids in starts_by_label.items():
+            params: dict[str, Any] = {"ids": ids}
+            if hubs:
+                params["hubs"] = hubs
+            for a_internal, a_id in self._run(q.internal_ids(label), {"rows": _ids_table({"id": ids})}):
+                internal[_key(a_internal)] = a_id
+            for b_internal, b_id in self._run(
+                q.neighbourhoods_nodes(label, depth, rel_types, bool(hubs)), params
+            ):
+                internal[_key(b_internal)] = b_id
+                if b_id not in nodes:
+                    reached.setdefault(label_of(b_id), []).append(b_id)
+            for (r,) in self._run(q.neighbourhoods_rels(label, depth, rel_types, bool(hubs)), params):
+                row = self._rel_row(r, internal)
+                rels.setdefault(row["id"], row)
+        for kind, ids in reached.items():
+            for row in self._fetch_nodes(kind, sorted(set(ids))):
+                nodes.setdefault(row["id"], row)
+        return list(nodes.values()), list(rels.values())
+
     def _shortest(
         self, a: str, b: str, max_depth: int, rel_types: Sequence[str] | None
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:

@@ -150,6 +150,40 @@ def neighbourhood_rels(
     )
 
 
+def _walks(label: str, depth: int, rel_types: Sequence[str] | None, not_through: bool) -> str:
+    """`_walk` from every start in `$ids` (hubs as there)."""
+    hubs = " (r, n | WHERE NOT list_contains($hubs, label(n)))" if not_through else ""
+    pattern = f"[{_rel_pattern(rel_types)}* ACYCLIC 1..{int(depth)}{hubs}]"
+    return f"MATCH (a:{label})-{pattern}-(b) WHERE a.id IN $ids "
+
+
+def neighbourhoods_nodes(
+    label: str, depth: int, rel_types: Sequence[str] | None, not_through: bool = False
+) -> str:
+    """`neighbourhood_nodes` for a set of start nodes of one label (a page of a list) at once.
+
+    LadybugDB 0.22 plans `a.id IN $ids` as a scan of the label's table (measured: 0.7 s on 200,000
+    persons on a loaded machine), and neither UNWIND (minutes), LOAD FROM before the pattern nor a
+    UNION of one branch per start (3 s for 100) seeks instead; one scan per page still beats a
+    traversal per row through a village's hub (page of 100 at 200,000 persons: 8 s against 31-45 s
+    on the same loaded machine)."""
+    return _walks(label, depth, rel_types, not_through) + "RETURN DISTINCT id(b), b.id"
+
+
+def neighbourhoods_rels(
+    label: str, depth: int, rel_types: Sequence[str] | None, not_through: bool = False
+) -> str:
+    """`neighbourhood_rels` for a set of start nodes of one label, deduplicated across them."""
+    return _walks(label, depth, rel_types, not_through) + (
+        "WITH DISTINCT list_extract(rels(e), length(e)) AS r RETURN r"
+    )
+
+
+def internal_ids(label: str) -> str:
+    """Through the primary key (a join on it seeks; `WHERE a.id IN $ids` scans the table)."""
+    return f"LOAD FROM $rows MATCH (a:{label} {{id: c_id}}) RETURN id(a), a.id"
+
+
 def shortest(src_label: str, dst_label: str, max_depth: int, rel_types: Sequence[str] | None) -> str:
     return (
         f"MATCH p = (a:{src_label} {{id: $a}})-[{_rel_pattern(rel_types)}* SHORTEST 1..{int(max_depth)}]-"

@@ -340,9 +340,17 @@ def _drain(graph: Any, engine: Engine, bars: Progress | None = None) -> None:
     if not waiting:
         return
     task = bars.add_task(say("sync.reclassifying"), total=None) if bars is not None else None
-    result = drain(graph, engine)
+
+    done = [0]
+
+    def advance(n: int) -> None:
+        done[0] += n
+        if bars is not None and task is not None:
+            bars.advance(task, n)
+
+    result = drain(graph, engine, progress=advance)
     if bars is not None and task is not None:
-        bars.update(task, total=1, completed=1)
+        bars.update(task, total=max(done[0], 1), completed=max(done[0], 1))
     if result is not None and err.is_terminal:
         err.print(
             say("sync.reclassified", children=number(result.children), seconds=f"{result.seconds:,.1f}"),
@@ -544,9 +552,15 @@ def crosscheck_cmd(
         return
     if division and (not division.isdigit() or len(division) > 12):
         _fail(say("cli.not_a_division_prefix", value=repr(division)))
-    doc = run_operation(
-        "crosscheck", as_of=day.isoformat() if day else None, division=division, examples=examples
-    )
+    with _progress() as bars:
+        task = bars.add_task(say("crosscheck.progress"), total=None)
+        doc = run_operation(
+            "crosscheck",
+            progress=lambda n: bars.advance(task, n),
+            as_of=day.isoformat() if day else None,
+            division=division,
+            examples=examples,
+        )
     if as_json:
         typer.echo(json.dumps(doc, ensure_ascii=False))
         return

@@ -86,9 +86,12 @@ def classify(
     division: str = typer.Option(None, help="Only this division (default: every county in the graph)."),
 ) -> None:
     """Reclassify and rescreen children from the graph now, and take a statistics snapshot."""
+    from shouhu.cli.connectors import _progress
     from shouhu.cli.stores import run_operation
 
-    r = run_operation("classify", division=division)
+    with _progress() as bars:
+        task = bars.add_task(say("report.classifying"), total=None)
+        r = run_operation("classify", progress=lambda n: bars.advance(task, n), division=division)
     console.print(
         say(
             "report.classified",

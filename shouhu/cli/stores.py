@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -79,7 +80,7 @@ def _open_sql(settings: Settings) -> Any:
     return engine
 
 
-def run_operation(name: str, **params: Any) -> dict[str, Any]:
+def run_operation(name: str, progress: Callable[[int], None] | None = None, **params: Any) -> dict[str, Any]:
     """Run one of `shouhu.service.operations` where the stores are: in the service running on this
     data directory if there is one (it owns the embedded graph), else on the stores opened here.
     The result is the same JSON either way; a problem ends the command with its line and exit code."""
@@ -101,7 +102,8 @@ def run_operation(name: str, **params: Any) -> dict[str, Any]:
         except ConfigError as exc:
             raise OperationError(str(exc)) from exc
         try:
-            return op.fn(graph, engine, **params)
+            extra = {"progress": progress} if progress is not None and op.progress else {}
+            return op.fn(graph, engine, **params, **extra)
         finally:
             if graph is not None:
                 graph.close()

@@ -33,6 +33,7 @@ class OperationError(Exception):
 class Operation:
     fn: Callable[..., dict[str, Any]]
     needs_graph: bool
+    progress: bool = False  # takes a progress callback when run here (not through the service)
 
 
 def graph_stats(graph: GraphStore, engine: Engine) -> dict[str, Any]:
@@ -41,12 +42,19 @@ def graph_stats(graph: GraphStore, engine: Engine) -> dict[str, Any]:
 
 
 def crosscheck(
-    graph: GraphStore, engine: Engine, *, as_of: str | None = None, division: str = "", examples: int = 10
+    graph: GraphStore,
+    engine: Engine,
+    *,
+    as_of: str | None = None,
+    division: str = "",
+    examples: int = 10,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Where the sources disagree (connectors.crosscheck), as its JSON document."""
     from connectors.crosscheck import crosscheck as run
 
-    report = run(graph, as_of=date.fromisoformat(as_of) if as_of else None, division_prefix=division)
+    day = date.fromisoformat(as_of) if as_of else None
+    report = run(graph, as_of=day, division_prefix=division, progress=progress)
     report.examples = examples
     return report.as_json()
 
@@ -168,19 +176,25 @@ def periodic_report(
     }
 
 
-def classify(graph: GraphStore, engine: Engine, *, division: str | None = None) -> dict[str, Any]:
+def classify(
+    graph: GraphStore,
+    engine: Engine,
+    *,
+    division: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
     """Reclassify and rescreen children now (protection.classification.recompute)."""
     from protection.classification import recompute
 
-    r = recompute(graph, engine, division=division, trigger="cli")
+    r = recompute(graph, engine, division=division, trigger="cli", progress=progress)
     return {"children": r.children, "seconds": r.seconds, "per_second": r.per_second, "removed": r.removed}
 
 
 OPERATIONS: dict[str, Operation] = {
     "graph_stats": Operation(graph_stats, needs_graph=True),
-    "crosscheck": Operation(crosscheck, needs_graph=True),
+    "crosscheck": Operation(crosscheck, needs_graph=True, progress=True),
     "quarantine_list": Operation(quarantine_list, needs_graph=False),
     "runs": Operation(runs, needs_graph=False),
     "periodic_report": Operation(periodic_report, needs_graph=True),
-    "classify": Operation(classify, needs_graph=True),
+    "classify": Operation(classify, needs_graph=True, progress=True),
 }

@@ -188,6 +188,37 @@ def test_neighbourhood_respects_depth_and_type_filters(store: GraphStore) -> Non
     assert store.neighbourhood("person:nobody", 2).nodes == {}
 
 
+def test_neighbourhoods_of_a_set_equal_each_neighbourhood_read_alone(store: GraphStore) -> None:
+    # A page of a list reads its rows' neighbourhoods together; each must be cut from the union
+    # exactly as its own read would be (no node or relationship of a neighbour's profile added).
+    family(store)
+    # A second pupil of the child's school, read in the same page: reached through the school hub
+    # only, so a hub-aware read of the child must not hold them.
+    store.upsert_nodes([person("pupil", name="壬癸")])
+    store.upsert_rels(
+        [RelRecord("ENROLLED_AT", "person:pupil", "school:S1", {"grade": "4"}, SCHOOL, qualifier="2024")]
+    )
+    ids = ["person:child", "person:uncle", "person:granny", "person:pupil", "household:H1", "person:nobody"]
+    hubs = ("Division", "School")  # as profiles read them: a village is reached, not walked through
+    cases = (
+        (1, None, ()),
+        (2, None, ()),
+        (2, ["PARENT_OF", "GUARDIAN_OF"], ()),
+        (3, None, ()),
+        (2, None, hubs),
+    )
+    for depth, rel_types, not_through in (*cases, (3, None, hubs)):
+        together = store.neighbourhoods(ids, depth, rel_types, not_through=not_through)
+        assert set(together) == set(ids) - {"person:nobody"}
+        for node in together:
+            alone = store.neighbourhood(node, depth, rel_types, not_through=not_through)
+            key = (node, depth, rel_types, not_through)
+            assert set(together[node].nodes) == set(alone.nodes), key
+            assert set(together[node].rels) == set(alone.rels), key
+            assert together[node].nodes == alone.nodes
+    assert store.neighbourhoods([], 2) == {}
+
+
 def test_depth_limits_are_enforced(store: GraphStore) -> None:
     family(store)
     for bad in (0, 7):

@@ -1,0 +1,147 @@
+"""A list reads its page in a bounded number of graph statements, not one profile read per row.
+
+`people(division:, first:100)` used to read each row's profile separately for row scope (about
+25 ms a row). The page's profiles are now read together; these tests count the statements the
+engine runs for a page over HTTP, and check row scope is exactly as strict as before.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graph.ladybug import LadybugStore
+from graph.model import node_id
+from graph.port import GraphStore
+from graph.records import Assertion, NodeRecord, RelRecord
+from kernel.settings import Settings
+from tests.api_fixtures import AGENCIES, Api, start_app
+
+HUKOU = Assertion("police_hukou", "HK-L", datetime(2026, 3, 1, 9, 0))
+COUNTY, TOWN = "500101000000", "500101001000"
+MINE, OTHER = "500101001001", "500101001002"  # two villages of one township
+HOUSEHOLDS = 30  # per village, three people each
+
+
+def _county(store: GraphStore) -> None:
+    """Two villages of one township, households interleaved in id order, so every page of the
+    township mixes rows in and out of the first village's scope; and one person registered in the
+    other village but living in a household of the first (in its scope through the household)."""
+    nodes = [
+        NodeRecord(node_id("Division", code), {"code": code, "level": level, "division": code}, HUKOU)
+        for code, level in ((COUNTY, "county"), (TOWN, "township"), (MINE, "village"), (OTHER, "village"))
+    ]
+    rels = []
+    for h in range(HOUSEHOLDS):
+        for village, tag in ((MINE, "a"), (OTHER, "b")):
+            hid = node_id("Household", f"L{h:03d}{tag}")
+            nodes.append(NodeRecord(hid, {"household_number": hid[10:], "division": village}, HUKOU))
+            rels.append(RelRecord("LOCATED_IN", hid, node_id("Division", village), {}, HUKOU))
+            for k in range(3):
+                pid = node_id("Person", f"{h:03d}{tag}{k}")
+                nodes.append(NodeRecord(pid, {"name": f"人{h}{tag}{k}", "division": village}, HUKOU))
+                rels.append(RelRecord("MEMBER_OF", pid, hid, {"relation_to_head": "成员"}, HUKOU))
+                rels.append(RelRecord("RESIDES_IN", pid, node_id("Division", village), {}, HUKOU))
+            rels.append(
+                RelRecord(
+                    "PARENT_OF",
+                    node_id("Person", f"{h:03d}{tag}0"),
+                    node_id("Person", f"{h:03d}{tag}2"),
+                    {"role": "father"},
+                    HUKOU,
+                )
+            )
+    lodger = node_id("Person", "000c0")
+    nodes.append(NodeRecord(lodger, {"name": "寄住", "division": OTHER}, HUKOU))
+    rels.append(
+        RelRecord("MEMBER_OF", lodger, node_id("Household", "L000a"), {"relation_to_head": "寄住"}, HUKOU)
+    )
+    store.upsert_nodes(nodes)
+    store.upsert_rels(rels)
+
+
+IN_SCOPE = {f"person:{h:03d}a{k}" for h in range(HOUSEHOLDS) for k in range(3)} | {"person:000c0"}
+OUT_OF_SCOPE = {f"person:{h:03d}b{k}" for h in range(HOUSEHOLDS) for k in range(3)}
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    tmp: Path = tmp_path_factory.mktemp("list-reads")
+    settings = Settings(data_dir=tmp / "data", graph_buffer_pool_mb=256)  # type: ignore[call-arg]
+    agencies = {k: AGENCIES[k] for k in ("village", "police")}
+    for client, tokens, secrets in start_app(settings, agencies, _county):
+        yield Api(client, tokens, settings, secrets)
+
+
+@contextmanager
+def counted_statements() -> Iterator[Counter[str]]:
+    """Count the statements the graph engine runs (every read of every kind goes through `_run`)."""
+    calls: Counter[str] = Counter()
+    original = LadybugStore._run
+
+    def counting(self: LadybugStore, statement: str, params: dict[str, Any] | None = None) -> Any:
+        calls["statements"] += 1
+        return original(self, statement, params)
+
+    LadybugStore._run = counting  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        LadybugStore._run = original  # type: ignore[method-assign]
+
+
+PAGE = """query ($n: Int, $after: String) { people(division: "TOWN", first: $n, after: $after) {
+  edges { cursor node { id name household { householdNumber } } }
+  pageInfo { hasNextPage endCursor } } }""".replace("TOWN", TOWN)
+
+
+def _page(api: Api, who: str, n: int, after: str | None = None) -> dict[str, Any]:
+    r = api.gql(who, PAGE, {"n": n, "after": after})
+    body = r.json()
+    assert r.status_code == 200 and "errors" not in body, r.text
+    return dict(body["data"]["people"])
+
+
+def test_a_page_costs_the_same_number_of_graph_statements_whatever_its_size(api: Api) -> None:
+    _page(api, "village", 5)  # warm: the engine's first statements of a connection
+    counts = {}
+    for n in (5, 20, 100):
+        with counted_statements() as calls:
+            page = _page(api, "village", n)
+        counts[n] = calls["statements"]
+        assert page["edges"], n
+    # One statement per row was the old cost (and more with fields): 100 rows took 100+.
+    assert counts[5] == counts[20] == counts[100], counts
+    assert counts[100] <= 8, counts
+
+
+def test_row_scope_on_a_page_is_as_strict_as_reading_each_person_alone(api: Api) -> None:
+    seen: list[str] = []
+    after = None
+    while True:
+        page = _page(api, "village", 17, after)
+        seen += [e["node"]["id"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert set(seen) == IN_SCOPE and len(seen) == len(IN_SCOPE)
+    assert not OUT_OF_SCOPE & set(seen)
+    # A row of the page is the same as the person read alone (the page read changes no value).
+    for pid in ("person:000a0", "person:000c0"):
+        alone = api.gql(
+            "village", '{ person(id: "PID") { id name household { householdNumber } } }'.replace("PID", pid)
+        )
+        listed = next(e["node"] for e in _page(api, "village", 100)["edges"] if e["node"]["id"] == pid)
+        assert alone.json()["data"]["person"]["household"] == listed["household"]
+    out = api.gql("village", '{ person(id: "person:000b0") { id name } }').json()
+    assert out["data"]["person"] is None
+    # The county's police see both villages: the same page machinery, a wider scope.
+    police = _page(api, "police", 100)
+    ids = {e["node"]["id"] for e in police["edges"]}
+    assert len(ids) == 100 and ids & OUT_OF_SCOPE and ids & IN_SCOPE

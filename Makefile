@@ -11,6 +11,10 @@ CONSOLE_BUILD := console/dist/index.html
 
 # The packages mypy checks in `make lint` and `make test` (each passes with no errors; add a package
 # here once it does).
+# Test workers (pytest-xdist): two, as on CI's two cores; a file's tests stay on one worker, so a
+# module's fixtures are built once. `make test TEST_WORKERS=0` runs everything in one process.
+TEST_WORKERS ?= 2
+
 MYPY_PACKAGES := kernel graph auth protection api shouhu
 
 .PHONY: serve test bench lint clean console chromium
@@ -57,7 +61,7 @@ test: $(STAMP) $(NODE_STAMP) $(GATEWAY_STAMP) $(CONSOLE_BUILD) chromium
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy $(MYPY_PACKAGES)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -11,7 +11,7 @@ CONSOLE_BUILD := console/dist/index.html
 
 # The packages mypy checks in `make lint` and `make test` (each passes with no errors; add a package
 # here once it does).
-MYPY_PACKAGES := kernel graph auth protection api shouhu
+MYPY_PACKAGES := kernel graph auth protection api connectors shouhu
 
 .PHONY: serve test bench lint clean console chromium
 

@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -86,11 +86,15 @@ def _pairs(n: int) -> int:
     return n * (n - 1) // 2
 
 
+# The record key type: a mention id, a (system, record id) pair… (Mapping is invariant in its keys).
+_Record = TypeVar("_Record", bound=Hashable)
+
+
 def pairwise_scores(
-    predicted: Mapping[Hashable, Hashable],
-    truth: Mapping[Hashable, Hashable],
+    predicted: Mapping[_Record, Hashable],
+    truth: Mapping[_Record, Hashable],
     *,
-    only: Iterable[Hashable] | None = None,
+    only: Iterable[_Record] | None = None,
 ) -> PairScores:
     """Pairwise counts over the records present in both mappings (or in ``only``)."""
     keys = set(only) if only is not None else set(predicted)
@@ -107,7 +111,7 @@ def pairwise_scores(
 
 
 def split_scores(
-    predicted: Mapping[Hashable, Hashable], truth: Mapping[Hashable, Hashable], with_id: Iterable[Hashable]
+    predicted: Mapping[_Record, Hashable], truth: Mapping[_Record, Hashable], with_id: Iterable[_Record]
 ) -> dict[str, PairScores]:
     """Overall, and restricted to pairs where at least one record lacks an ID number."""
     overall = pairwise_scores(predicted, truth)

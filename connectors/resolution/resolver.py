@@ -412,7 +412,7 @@ def _assign(
     members: dict[int, dict[str, list[int]]] = {}
     clustered = result.nodes if result.nodes is not None else np.arange(len(labels))
     for i in clustered[clustered < n_old].tolist():
-        members.setdefault(int(labels[i]), {}).setdefault(person_keys[i], []).append(i)  # type: ignore[arg-type]
+        members.setdefault(int(labels[i]), {}).setdefault(person_keys[i], []).append(i)
     cluster_key: dict[int, str] = {}
     absorbed: list[tuple[str, str]] = []
     renamed: dict[str, str] = {}
@@ -422,9 +422,9 @@ def _assign(
         )
         survivor = ranked[0][0]
         cluster_key[c] = survivor
-        for key, _ in ranked[1:]:
-            absorbed.append((survivor, key))
-            renamed[key] = survivor
+        for old_key, _ in ranked[1:]:
+            absorbed.append((survivor, old_key))
+            renamed[old_key] = survivor
     sizes = np.bincount(labels, minlength=len(labels))
     best = _best_edge_within(edges, labels)
     systems, records = rows["system"].tolist(), rows["record_id"].tolist()
@@ -474,23 +474,25 @@ def _absorb(conn: Connection, survivor: str, absorbed: str, now: datetime) -> Me
         )
     ]
     conn.execute(update(LINK).where(LINK.c.person_key == absorbed).values(person_key=survivor, linked_at=now))
-    merge_id = conn.execute(
-        MERGE.insert().values(
-            review_id=None,
-            survivor_key=survivor,
-            absorbed_key=absorbed,
-            moved=moved,
-            decided_by=RESOLVER,
-            decided_at=now,
-        )
-    ).inserted_primary_key[0]
+    merge_id = _row_id(
+        conn.execute(
+            MERGE.insert().values(
+                review_id=None,
+                survivor_key=survivor,
+                absorbed_key=absorbed,
+                moved=moved,
+                decided_by=RESOLVER,
+                decided_at=now,
+            )
+        ).inserted_primary_key
+    )
     # The graph must show it too (absorbed person gone, its records on the survivor): queued with
     # the merge, so a kill before the pipeline's next graph write cannot lose it.
     conn.execute(
         REPROJECT.insert(),
         [{"person_key": k, "merge_id": merge_id, "enqueued_at": now} for k in (survivor, absorbed)],
     )
-    return MergeOutcome(int(merge_id), survivor, absorbed, len(moved), frozenset((survivor, absorbed)))
+    return MergeOutcome(merge_id, survivor, absorbed, len(moved), frozenset((survivor, absorbed)))
 
 
 RESOLVER = "resolver"
@@ -780,6 +782,13 @@ def person_mentions(engine: Engine, person_key: str) -> list[MentionView]:
         return [MentionView(*row) for row in conn.execute(query)]
 
 
+def _row_id(key: Any) -> int:
+    """The id of the merge row just inserted (SQLAlchemy types the key as optional)."""
+    if key is None:
+        raise ResolutionError("the merge record was written without an id")
+    return int(key[0])
+
+
 def _key_of(conn: Connection, system: str, record_id: str) -> str:
     key = conn.execute(
         select(LINK.c.person_key).where(LINK.c.system == system, LINK.c.record_id == record_id)
@@ -821,7 +830,7 @@ def merge(engine: Engine, review_id: int, decided_by: str) -> MergeOutcome:
         )
         if left == right:
             return MergeOutcome(None, left, right, 0, frozenset())
-        counts = dict(
+        counts: dict[str, int] = dict(
             conn.execute(
                 select(LINK.c.person_key, func.count())
                 .where(LINK.c.person_key.in_((left, right)))
@@ -842,17 +851,19 @@ def merge(engine: Engine, review_id: int, decided_by: str) -> MergeOutcome:
             .where(LINK.c.person_key == absorbed)
             .values(person_key=survivor, method="review", score=item.score, linked_at=now)
         )
-        merge_id = conn.execute(
-            MERGE.insert().values(
-                review_id=review_id,
-                survivor_key=survivor,
-                absorbed_key=absorbed,
-                moved=moved,
-                decided_by=decided_by,
-                decided_at=now,
-            )
-        ).inserted_primary_key[0]
-    return MergeOutcome(int(merge_id), survivor, absorbed, len(moved), frozenset((survivor, absorbed)))
+        merge_id = _row_id(
+            conn.execute(
+                MERGE.insert().values(
+                    review_id=review_id,
+                    survivor_key=survivor,
+                    absorbed_key=absorbed,
+                    moved=moved,
+                    decided_by=decided_by,
+                    decided_at=now,
+                )
+            ).inserted_primary_key
+        )
+    return MergeOutcome(merge_id, survivor, absorbed, len(moved), frozenset((survivor, absorbed)))
 
 
 def reject(engine: Engine, review_id: int, decided_by: str) -> Review:

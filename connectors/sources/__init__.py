@@ -37,6 +37,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -161,11 +162,11 @@ def make_source(sc: SourceConfig) -> Source:
         return FhirRestSource(sc.url, page_size=sc.page_size)
     if sc.path is None:
         raise ConfigError(f"source {sc.name} has no path or url configured")
-    cls: type[Any] = {
+    cls: Callable[[Path], Source] = {
         "police_hukou": HukouSource,
         "police_incident": IncidentSource,
         "education": EducationSource,
         "health": HealthSource,
         "survey": SurveySource,
     }[sc.name]
-    return cls(sc.path)  # type: ignore[no-any-return]
+    return cls(sc.path)

@@ -1022,9 +1022,10 @@ class Emitter:
                 system, file, f"RelatedPerson/{rid}", adult, "related", "person", r_applied, r_malformed
             )
 
-        facility = (
-            self.county.hospital.name if stem.startswith("cph") else hh.village.township.health_centre.name
-        )
+        centre = hh.village.township.health_centre
+        if centre is None:
+            raise ValueError(f"township {hh.village.township.code} has no health centre")
+        facility = self.county.hospital.name if stem.startswith("cph") else centre.name
         for e in events:
             self._encounter(child, f, e, pid, sink, file, facility)
 

@@ -244,7 +244,7 @@ def _scratch_engine(path: Path) -> Any:
 
 
 def _count_reviews(engine: Any) -> int:
-    from connectors.resolution.resolver import open_review_count
+    from connectors.resolution.review_queue import open_review_count
 
     return open_review_count(engine)
 

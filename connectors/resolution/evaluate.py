@@ -141,7 +141,7 @@ def county_mentions(
     point at a pupil or patient by id add no mention.
     """
     from connectors.landing import LandedRow
-    from connectors.sources import SOURCE_NAMES, SourceConfig, make_source
+    from connectors.sources import DEFAULT_DIRS, SOURCE_NAMES, SourceConfig, make_source
     from connectors.standardise import Reference, Rejected
 
     out_dir = Path(out_dir)
@@ -153,10 +153,9 @@ def county_mentions(
         if r["malformed"] == "1":
             malformed.add(key)
     ref = Reference.load(out_dir / "reference")
-    folders = {"police_hukou": "police", "police_incident": "police"}
     mentions: list[PersonMention] = []
     for name in SOURCE_NAMES:
-        folder = out_dir / folders.get(name, name)
+        folder = out_dir / DEFAULT_DIRS[name]
         if not folder.is_dir():
             continue
         src = make_source(SourceConfig(name, path=folder))

@@ -50,6 +50,7 @@ from connectors.sources.police import HukouSource, IncidentSource
 from connectors.sources.survey import SurveySource
 
 __all__ = [
+    "DEFAULT_DIRS",
     "SOURCE_NAMES",
     "ConfigError",
     "ConnectorsConfig",
@@ -62,7 +63,8 @@ __all__ = [
 # Processing order: the register first (the identity system of record), incidents last
 # (they mostly concern children the other sources already named).
 SOURCE_NAMES: tuple[str, ...] = ("police_hukou", "education", "health", "survey", "police_incident")
-_DEFAULT_DIRS = {
+# The folder of an export directory each source reads (`shouhu sync --from DIR`, the evaluator).
+DEFAULT_DIRS: dict[str, str] = {
     "police_hukou": "police",
     "police_incident": "police",
     "education": "education",
@@ -137,7 +139,7 @@ def load_config(data_dir: Path, export_dir: Path | None = None) -> ConnectorsCon
         s = sources_raw.get(name, {})
         sc = SourceConfig(name)
         if base is not None:
-            sc.path = base / _DEFAULT_DIRS[name]
+            sc.path = base / DEFAULT_DIRS[name]
         if s.get("path"):
             sc.path = Path(s["path"])
         if s.get("url"):
@@ -146,7 +148,7 @@ def load_config(data_dir: Path, export_dir: Path | None = None) -> ConnectorsCon
             sc.url = str(s["url"])
         if export_dir is not None:
             # --from names the files to read now: it wins over a configured server.
-            sc.path, sc.url = export_dir / _DEFAULT_DIRS[name], None
+            sc.path, sc.url = export_dir / DEFAULT_DIRS[name], None
         if "every" in s:
             sc.every = parse_interval(s["every"])
         sc.enabled = bool(s.get("enabled", True))

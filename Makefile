@@ -15,7 +15,7 @@ CONSOLE_BUILD := console/dist/index.html
 # module's fixtures are built once. `make test TEST_WORKERS=0` runs everything in one process.
 TEST_WORKERS ?= 2
 
-MYPY_PACKAGES := kernel graph auth protection api shouhu
+MYPY_PACKAGES := kernel graph auth protection api connectors shouhu
 
 .PHONY: serve test bench lint clean console chromium
 

@@ -82,7 +82,8 @@ def _previous() -> dict[str, Any] | None:
 def _adversarial(tmp: Path, persons: int, missing: float) -> dict[str, Any]:
     """Resolve the adversarial county in one run and score it per noise type."""
     from connectors.resolution.adversarial import evaluate_by_noise, generate_population, twin_pairs_merged
-    from connectors.resolution.resolver import open_review_count, resolve
+    from connectors.resolution.resolver import resolve
+    from connectors.resolution.review_queue import open_review_count
     from kernel.db import make_engine, migrate
 
     pop = generate_population(persons, ADVERSARIAL_SEED, missing_child_ids=missing)
@@ -161,7 +162,8 @@ def _settings() -> dict[str, Any]:
 
 def _county(tmp: Path, persons: int, seed: int, incremental: bool) -> dict[str, Any]:
     from connectors.resolution.evaluate import county_mentions, split_scores
-    from connectors.resolution.resolver import open_review_count, resolve
+    from connectors.resolution.resolver import resolve
+    from connectors.resolution.review_queue import open_review_count
     from connectors.synthetic import generate
     from kernel.db import make_engine, migrate
 

@@ -272,7 +272,7 @@ class Pipeline:
         if resolver is None:
             resolver, resolver_name = default_resolver()
         self.resolver = resolver
-        self.resolver_name = resolver_name or getattr(resolver, "__qualname__", "resolver")
+        self.resolver_name: str = resolver_name or str(getattr(resolver, "__qualname__", "resolver"))
         self.batch_size = batch_size
         self.land_chunk = land_chunk
         self.progress: Progress = progress or _NoProgress()
@@ -516,8 +516,8 @@ class Pipeline:
                     files[name] = base64.b64encode(path.read_bytes()).decode("ascii")
         with session(self.engine) as s:
             cur = s.get(SyncCursor, REFERENCE_CURSOR) or SyncCursor(source=REFERENCE_CURSOR, cursor="")
-            path = str(self.config.reference.resolve()) if self.config.reference else None
-            cur.cursor = json.dumps({"sha256": ref.content_hash, "path": path})
+            where = str(self.config.reference.resolve()) if self.config.reference else None
+            cur.cursor = json.dumps({"sha256": ref.content_hash, "path": where})
             cur.updated_at = utcnow()
             s.add(cur)
             # The files as received, so the graph's divisions and schools come from the record.

@@ -9,7 +9,7 @@ corresponds to (a report's summary is ``Report.summary``, an intervention's grou
 ``Intervention.grounds`` …), so the field policy applies to workflow records exactly as to the graph.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar
@@ -37,6 +37,7 @@ from protection import assessment as asm
 from protection import emergency as emg
 from protection import intervention as itv
 from protection import reports as rep
+from protection import transitions as tr
 from protection import webhooks as wh
 from protection.accountability import missed_reports, overdue_steps
 from protection.cases import Actor, CaseFile, Work, WorkflowError, case_file, cases_of
@@ -55,6 +56,15 @@ def _actor(info: Info[Context, None], capability: str | None = None) -> Actor:
     if ctx.principal is None or ctx.sql is None or ctx.settings is None:
         raise forbidden("no_principal")
     return Actor.of(ctx.principal)
+
+
+def _step(
+    info: Info[Context, None], machine: Mapping[str, tr.Transition], action: str, fn: Callable[[Work], T]
+) -> T:
+    """The workflow step `action` of `machine`: the caller must hold the capability its row in the
+    transition table (protection/transitions.py) names, so a step's rule is written in one place; the
+    step function checks the same row's source statuses, acting agency and facts."""
+    return _run(info, machine[action].capability, fn)
 
 
 def _run(info: Info[Context, None], capability: str, fn: Callable[[Work], T]) -> T:
@@ -779,11 +789,12 @@ class ProtectionMutation:
         description="File a 强制报告; it is routed to the police of the child's jurisdiction."
     )
     def file_mandatory_report(self, info: Info[Context, None], input: FileReportInput) -> MandatoryReport:
-        _actor(info, "file_mandatory_report")
+        _actor(info, tr.CASE["file_report"].capability)
         division = scope.child_division(info.context.guard, str(input.child_id))
-        row = _run(
+        row = _step(
             info,
-            "file_mandatory_report",
+            tr.CASE,
+            "file_report",
             lambda w: rep.file_report(
                 w,
                 child_id=str(input.child_id),
@@ -808,11 +819,12 @@ class ProtectionMutation:
         summary: str,
         observed_on: date | None = None,
     ) -> MandatoryReport:
-        _actor(info, "file_mandatory_report")
+        _actor(info, tr.REPORT["file_dropout"].capability)
         division = scope.child_division(info.context.guard, str(child_id))
-        row = _run(
+        row = _step(
             info,
-            "file_mandatory_report",
+            tr.REPORT,
+            "file_dropout",
             lambda w: rep.file_dropout_report(
                 w, child_id=str(child_id), division=division, summary=summary, observed_on=observed_on
             ),
@@ -822,13 +834,13 @@ class ProtectionMutation:
 
     @strawberry.mutation(description="The receiving agency confirms it has the report.")
     def acknowledge_report(self, info: Info[Context, None], report_id: strawberry.ID) -> MandatoryReport:
-        row = _run(info, "accept_report", lambda w: rep.acknowledge_report(w, str(report_id)))
+        row = _step(info, tr.REPORT, "acknowledge", lambda w: rep.acknowledge_report(w, str(report_id)))
         info.context.guard.wrote(f"report:{row.id}", "Report.acknowledged_at")
         return MandatoryReport.of(row)
 
     @strawberry.mutation(description="受理: the police accept the report; 应急处置 begins.")
     def accept_report(self, info: Info[Context, None], report_id: strawberry.ID) -> MandatoryReport:
-        row = _run(info, "accept_report", lambda w: rep.accept_report(w, str(report_id)))
+        row = _step(info, tr.REPORT, "accept", lambda w: rep.accept_report(w, str(report_id)))
         info.context.guard.wrote(f"report:{row.id}", "Report.status")
         return MandatoryReport.of(row)
 
@@ -837,9 +849,10 @@ class ProtectionMutation:
         self, info: Info[Context, None], input: EmergencyActionInput
     ) -> ProtectionCaseFile:
         _people(info, str(input.person_id) if input.person_id else None)
-        row = _run(
+        row = _step(
             info,
-            "record_emergency_action",
+            tr.CASE,
+            "emergency_action",
             lambda w: emg.record_action(
                 w,
                 str(input.case_id),
@@ -859,14 +872,14 @@ class ProtectionMutation:
     def notify_township(
         self, info: Info[Context, None], case_id: strawberry.ID, note: str | None = None
     ) -> ProtectionCaseFile:
-        _run(info, "record_emergency_action", lambda w: emg.notify_township(w, str(case_id), note))
+        _step(info, tr.CASE, "notify_township", lambda w: emg.notify_township(w, str(case_id), note))
         return _file(info, str(case_id))
 
     @strawberry.mutation(description="The township opens the assessment with civil affairs and the police.")
     def open_assessment(
         self, info: Info[Context, None], case_id: strawberry.ID, participants: list[str]
     ) -> ProtectionCaseFile:
-        _run(info, "lead_assessment", lambda w: asm.open_assessment(w, str(case_id), participants))
+        _step(info, tr.CASE, "open_assessment", lambda w: asm.open_assessment(w, str(case_id), participants))
         return _file(info, str(case_id))
 
     @strawberry.mutation(description="Record the assessment's findings and risk level.")
@@ -879,7 +892,12 @@ class ProtectionMutation:
             input.risk_level,
             input.assessed_on,
         )
-        _run(info, "lead_assessment", lambda w: asm.record_assessment(w, str(input.case_id), findings))
+        _step(
+            info,
+            tr.CASE,
+            "record_assessment",
+            lambda w: asm.record_assessment(w, str(input.case_id), findings),
+        )
         return _file(info, str(input.case_id))
 
     @strawberry.mutation(description="The 帮扶 plan: services with providers.")
@@ -887,7 +905,7 @@ class ProtectionMutation:
         self, info: Info[Context, None], case_id: strawberry.ID, services: list[ServiceInput]
     ) -> ProtectionCaseFile:
         planned = [asm.PlannedService(s.kind, s.provider, s.provider_agency_id, s.basis) for s in services]
-        _run(info, "lead_assessment", lambda w: asm.arrange_services(w, str(case_id), planned))
+        _step(info, tr.CASE, "arrange_services", lambda w: asm.arrange_services(w, str(case_id), planned))
         return _file(info, str(case_id))
 
     @strawberry.mutation(
@@ -901,9 +919,10 @@ class ProtectionMutation:
         service_id: strawberry.ID | None = None,
         next_due_on: date | None = None,
     ) -> ProtectionCaseFile:
-        _run(
+        _step(
             info,
-            "record_assistance",
+            tr.CASE,
+            "follow_up",
             lambda w: asm.record_follow_up(
                 w, str(case_id), str(service_id) if service_id else None, note, next_due_on
             ),
@@ -914,14 +933,16 @@ class ProtectionMutation:
     def complete_service(
         self, info: Info[Context, None], service_id: strawberry.ID, outcome: str
     ) -> ProtectionCaseFile:
-        svc = _run(info, "record_assistance", lambda w: asm.complete_service(w, str(service_id), outcome))
+        svc = _step(
+            info, tr.CASE, "complete_service", lambda w: asm.complete_service(w, str(service_id), outcome)
+        )
         return _file(info, svc.case_id)
 
     @strawberry.mutation(description="Close the case once its services are completed and followed up.")
     def close_case(
         self, info: Info[Context, None], case_id: strawberry.ID, reason: str
     ) -> ProtectionCaseFile:
-        _run(info, "lead_assessment", lambda w: asm.close_case(w, str(case_id), reason))
+        _step(info, tr.CASE, "close_case", lambda w: asm.close_case(w, str(case_id), reason))
         return _file(info, str(case_id))
 
     @strawberry.mutation(
@@ -934,9 +955,10 @@ class ProtectionMutation:
             str(input.guardian_id) if input.guardian_id else None,
             tg if tg and tg.startswith("person:") else None,
         )
-        _run(
+        _step(
             info,
-            "record_intervention",
+            tr.CASE,
+            "intervention",
             lambda w: itv.record_intervention(
                 w,
                 str(input.case_id),
@@ -953,12 +975,13 @@ class ProtectionMutation:
         description="Petition the court to revoke guardianship; the grounds are checked against the record."
     )
     def petition_court(self, info: Info[Context, None], input: PetitionInput) -> ProtectionCaseFile:
-        _actor(info, "petition_court")
+        _actor(info, tr.CASE["petition_court"].capability)
         child_id = _case_child(info, str(input.case_id))
         profile, _ = scope.child(info.context.guard, child_id)
         guardians = _guardians(profile, child_id)
-        _run(
+        _step(
             info,
+            tr.CASE,
             "petition_court",
             lambda w: itv.petition_court(
                 w,
@@ -981,9 +1004,10 @@ class ProtectionMutation:
             raise bad_request("name the new guardian by id or by ID number, not both")
         _people(info, new_guardian)
         # The lookup by ID number runs inside the decision, after the petition's checks (no oracle).
-        row = _run(
+        row = _step(
             info,
-            "decide_guardianship",
+            tr.PETITION,
+            "decide",
             lambda w: itv.decide_guardianship(
                 w,
                 str(input.intervention_id),

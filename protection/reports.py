@@ -147,7 +147,7 @@ def file_dropout_report(
         reporter_agency_id=w.actor.agency_id,
         reporter_client_id=w.actor.client_id,
         receiving_agency_id=township.id,
-        status=tr.ReportStatus.FILED,
+        status=tr.REPORT["file_dropout"].leads_to,
         observed_on=observed_on,
         filed_at=w.at,
         accept_due_at=w.at + timedelta(days=w.settings.plan_days),

@@ -26,6 +26,7 @@ from graph.port import GraphStoreError
 from kernel import clock
 from protection import classification as cls
 from protection import reporting, screening, statistics, visits
+from protection import transitions as tr
 from protection.screening_config import config
 from protection.screening_tables import ChildClassification, ChildVisitState, VisitConflict, VisitRecord
 
@@ -799,10 +800,11 @@ class ScreeningMutation:
     )
     def submit_periodic_report(self, info: Info[Context, None], division: str, period: str) -> PeriodicReport:
         guard = info.context.guard
-        guard.authorize("submit_periodic_report")
+        step = tr.PERIODIC["submit"]
+        guard.authorize(step.capability)
         scope.division_within(info.context.guard, division)
         _, by = _who(info)
-        _own_level(info, division)
+        _acting(info, step, division)
         try:
             v = reporting.submit(_engine(info), division, period, by=by)
         except reporting.ReportError as exc:
@@ -817,17 +819,10 @@ class ScreeningMutation:
         self, info: Info[Context, None], division: str, period: str, approve: bool, note: str | None = None
     ) -> PeriodicReport:
         guard = info.context.guard
-        guard.authorize("approve_periodic_report")
+        step = tr.PERIODIC["approve" if approve else "return"]
+        guard.authorize(step.capability)
         scope.division_within(info.context.guard, division)
-        if guard.enforcing:
-            if guard.principal is None:
-                raise refused("not authenticated", "UNAUTHENTICATED", "no_principal")
-            if guard.principal.jurisdiction == division:
-                raise refused(
-                    "a report is approved by the level above, not by its own division",
-                    "FORBIDDEN",
-                    "own_report",
-                )
+        _acting(info, step, division)
         _, by = _who(info)
         try:
             v = reporting.decide(_engine(info), division, period, approve=approve, by=by, note=note)
@@ -837,16 +832,21 @@ class ScreeningMutation:
         return PeriodicReport.of(v)
 
 
-def _own_level(info: Info[Context, None], division: str) -> None:
-    """A division's report is submitted by that division's own agency, not by one above or below."""
+def _acting(info: Info[Context, None], step: tr.Transition, division: str) -> None:
+    """The caller's agency is the one the step's row (`acting`) lets act on this division's report:
+    a report is submitted by its own division's agency, approved or returned by a level above."""
     guard = info.context.guard
-    if guard.enforcing:
-        if guard.principal is None:
-            raise refused("not authenticated", "UNAUTHENTICATED", "no_principal")
-        if guard.principal.jurisdiction != division:
-            raise refused(
-                "a report is submitted by its own division's agency", "FORBIDDEN", "not_own_division"
-            )
+    if not guard.enforcing or step.acting is None:
+        return
+    if guard.principal is None:
+        raise refused("not authenticated", "UNAUTHENTICATED", "no_principal")
+    own = guard.principal.jurisdiction == division
+    if step.acting is tr.Acting.OWN_DIVISION and not own:
+        raise refused("a report is submitted by its own division's agency", "FORBIDDEN", "not_own_division")
+    if step.acting is tr.Acting.LEVEL_ABOVE and own:
+        raise refused(
+            "a report is approved by the level above, not by its own division", "FORBIDDEN", "own_report"
+        )
 
 
 __all__ = ["ScreeningMutation", "ScreeningQuery"]

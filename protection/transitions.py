@@ -60,6 +60,13 @@ class AgencyType(StrEnum):
     VILLAGE_COMMITTEE = "village_committee"
 
 
+class Acting(StrEnum):
+    """Which agency, by jurisdiction, acts on a record of a division (checked by the API's resolver)."""
+
+    OWN_DIVISION = "own_division"  # the agency whose jurisdiction is the record's division
+    LEVEL_ABOVE = "level_above"  # any agency above it in scope, never the division's own
+
+
 #: The status of a record that does not exist yet (the source of the action that creates it).
 NEW = ""
 #: The statuses of an open case (everything before closure).
@@ -80,6 +87,7 @@ class Transition:
     actors: str  # who among the capability's holders may act on this record (checked by the step)
     facts: tuple[str, ...] = ()  # what the step refuses to go without (MISSING_FACTS)
     hands_to: AgencyType | None = None  # the agency type that leads once it is done
+    acting: Acting | None = None  # by jurisdiction, where `actors` is a rule on the division itself
 
     def allows(self, status: str) -> bool:
         return status in self.source
@@ -110,8 +118,9 @@ def _t(
     actors: str,
     facts: tuple[str, ...] = (),
     hands_to: AgencyType | None = None,
+    acting: Acting | None = None,
 ) -> Transition:
-    return Transition(action, label, frozenset(source), target, capability, actors, facts, hands_to)
+    return Transition(action, label, frozenset(source), target, capability, actors, facts, hands_to, acting)
 
 
 _S = CaseStatus
@@ -238,6 +247,18 @@ _R = ReportStatus
 REPORT: Mapping[str, Transition] = {
     t.action: t
     for t in (
+        # A mandatory report is filed with its case (CASE["file_report"]); a school's written
+        # dropout report (劝返无效) is filed on its own, to the township.
+        _t(
+            "file_dropout",
+            "filing a dropout report",
+            {NEW},
+            _R.FILED,
+            "file_mandatory_report",
+            "a school, for a dropout it could not bring back",
+            ("what was tried (劝返)",),
+            AgencyType.TOWNSHIP,
+        ),
         _t(
             "acknowledge",
             "acknowledging",
@@ -282,6 +303,7 @@ PERIODIC: Mapping[str, Transition] = {
             "submit_periodic_report",
             "the division's own level",
             ("every division below submitted",),
+            acting=Acting.OWN_DIVISION,
         ),
         _t(
             "approve",
@@ -290,6 +312,7 @@ PERIODIC: Mapping[str, Transition] = {
             _D.APPROVED,
             "approve_periodic_report",
             "the level above, not the division itself",
+            acting=Acting.LEVEL_ABOVE,
         ),
         _t(
             "return",
@@ -299,6 +322,7 @@ PERIODIC: Mapping[str, Transition] = {
             "approve_periodic_report",
             "the level above, not the division itself",
             ("a note saying what to correct",),
+            acting=Acting.LEVEL_ABOVE,
         ),
     )
 }

@@ -5,6 +5,7 @@ petition without grounds)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from graph.model import node_id
 from graph.records import NodeRecord
 from kernel import clock
 from kernel.settings import Settings
+from protection import transitions as tr
 from tests.api_fixtures import AGENCIES, Api, serve, start_app
 from tests.contract.test_graph_store import HUKOU, VILLAGE2, family
 from tests.security.support import entries, head
@@ -544,3 +546,23 @@ def test_a_case_changes_the_childs_classification_at_once(tmp_path: Path) -> Non
         # No recompute asked for: projecting the case reclassified the child.
         after = ok(fresh, "civil", classify, {"id": "person:child"})["caseStatus"]
         assert (before, after) == ("none", "open")
+
+
+def test_a_mutation_requires_the_capability_its_transition_names(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The resolvers take the capability from the step's row in protection/transitions.py: change the
+    row and the GraphQL mutation demands the new capability (a step's rule lives in one place)."""
+
+    def code(who: str) -> str:
+        # An unknown report: who passes the capability check gets NOT_FOUND, who fails it FORBIDDEN.
+        return refused(api, who, ACCEPT, {"id": "rpt-nope"})["extensions"]["code"]
+
+    assert tr.REPORT["accept"].capability == "accept_report"
+    assert (code("police"), code("school"), code("court")) == ("NOT_FOUND", "FORBIDDEN", "FORBIDDEN")
+    accept = tr.REPORT["accept"]
+    # Only courts hold decide_guardianship; teachers and officers hold file_mandatory_report.
+    monkeypatch.setitem(tr.REPORT, "accept", dataclasses.replace(accept, capability="decide_guardianship"))
+    assert (code("police"), code("school"), code("court")) == ("FORBIDDEN", "FORBIDDEN", "NOT_FOUND")
+    monkeypatch.setitem(tr.REPORT, "accept", dataclasses.replace(accept, capability="file_mandatory_report"))
+    assert (code("police"), code("school"), code("court")) == ("NOT_FOUND", "NOT_FOUND", "FORBIDDEN")

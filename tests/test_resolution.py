@@ -33,7 +33,8 @@ from connectors.resolution import (
     undo_merge,
 )
 from connectors.resolution.evaluate import county_mentions
-from connectors.resolution.resolver import RESOLVER, resolve_with_changes
+from connectors.resolution.resolver import resolve_with_changes
+from connectors.resolution.store import RESOLVER
 from connectors.resolution.tables import MergeHistory, PersonLink
 from kernel.db import DatabaseUnavailable, check_reachable, make_engine, migrate
 from kernel.names import NameAgreement, compare_names, fuzzy_pinyin, name_pinyin, split_name

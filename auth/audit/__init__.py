@@ -2,8 +2,9 @@
 
 Who (client, user, agency, role), when, why (purpose, break-glass), what (operation, query hash,
 records, fields), the decision and the result size; never data values. See `auth.audit.log` for the
-write and verify protocol, `auth.audit.event` for what may be logged and why, `auth.audit.model` for the
-tables (created by revision 0003).
+write and verify protocol (`chain` the hashing and verification, `change_capture` a change and its entry
+in one transaction, `queries`, `notifications` and `export` what is read back), `auth.audit.event`
+for what may be logged and why, `auth.audit.model` for the tables (created by revision 0003).
 
 Typical use by the API::
 
@@ -15,6 +16,7 @@ Typical use by the API::
     log.notify_case_owner(seq, owners)   # AuditUnavailable from either: fail the request closed
 """
 
+from auth.audit.chain import Anchor, ChainChecker, VerifyResult, verify_rows
 from auth.audit.event import (
     GENESIS_HASH,
     AuditEvent,
@@ -26,21 +28,11 @@ from auth.audit.event import (
     hash_document,
     parse_at,
 )
-from auth.audit.log import (
-    EXPORT_COLUMNS,
-    Anchor,
-    AuditLog,
-    AuditUnavailable,
-    BreakGlassUse,
-    ChainChecker,
-    Page,
-    VerifyResult,
-    VolumeAlert,
-    read_csv,
-    read_jsonl,
-    verify_rows,
-)
+from auth.audit.export import read_csv, read_jsonl
+from auth.audit.log import AuditLog
 from auth.audit.model import DECISIONS, FIELD_DECISIONS, AuditEntry, AuditRecord, AuditReview, Notification
+from auth.audit.queries import BreakGlassUse, Page, VolumeAlert
+from auth.audit.store import EXPORT_COLUMNS, AuditUnavailable
 
 __all__ = [
     "DECISIONS",

@@ -1,6 +1,6 @@
 """A caseworker's decision on a proposed match, carried through to the graph.
 
-The review queue itself (:mod:`connectors.resolution.resolver`) changes only the links between
+The review queue itself (:mod:`connectors.resolution.review_decisions`) changes only the links between
 source records and people; a decision is finished when the graph shows the people as the links
 now say, so every merge and undo re-projects exactly the people it changed.
 """
@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from connectors.resolution.resolver import MergeOutcome, Review, merge, reject, undo_merge
+from connectors.resolution.review_decisions import merge, reject, undo_merge
+from connectors.resolution.review_queue import MergeOutcome, Review
 from graph.port import GraphStore
 
 

@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -86,11 +86,15 @@ def _pairs(n: int) -> int:
     return n * (n - 1) // 2
 
 
+# The record key type: a mention id, a (system, record id) pair… (Mapping is invariant in its keys).
+_Record = TypeVar("_Record", bound=Hashable)
+
+
 def pairwise_scores(
-    predicted: Mapping[Hashable, Hashable],
-    truth: Mapping[Hashable, Hashable],
+    predicted: Mapping[_Record, Hashable],
+    truth: Mapping[_Record, Hashable],
     *,
-    only: Iterable[Hashable] | None = None,
+    only: Iterable[_Record] | None = None,
 ) -> PairScores:
     """Pairwise counts over the records present in both mappings (or in ``only``)."""
     keys = set(only) if only is not None else set(predicted)
@@ -107,7 +111,7 @@ def pairwise_scores(
 
 
 def split_scores(
-    predicted: Mapping[Hashable, Hashable], truth: Mapping[Hashable, Hashable], with_id: Iterable[Hashable]
+    predicted: Mapping[_Record, Hashable], truth: Mapping[_Record, Hashable], with_id: Iterable[_Record]
 ) -> dict[str, PairScores]:
     """Overall, and restricted to pairs where at least one record lacks an ID number."""
     overall = pairwise_scores(predicted, truth)
@@ -137,7 +141,7 @@ def county_mentions(
     point at a pupil or patient by id add no mention.
     """
     from connectors.landing import LandedRow
-    from connectors.sources import SOURCE_NAMES, SourceConfig, make_source
+    from connectors.sources import DEFAULT_DIRS, SOURCE_NAMES, SourceConfig, make_source
     from connectors.standardise import Reference, Rejected
 
     out_dir = Path(out_dir)
@@ -149,10 +153,9 @@ def county_mentions(
         if r["malformed"] == "1":
             malformed.add(key)
     ref = Reference.load(out_dir / "reference")
-    folders = {"police_hukou": "police", "police_incident": "police"}
     mentions: list[PersonMention] = []
     for name in SOURCE_NAMES:
-        folder = out_dir / folders.get(name, name)
+        folder = out_dir / DEFAULT_DIRS[name]
         if not folder.is_dir():
             continue
         src = make_source(SourceConfig(name, path=folder))
@@ -240,7 +243,7 @@ def _scratch_engine(path: Path) -> Any:
 
 
 def _count_reviews(engine: Any) -> int:
-    from connectors.resolution.resolver import open_review_count
+    from connectors.resolution.review_queue import open_review_count
 
     return open_review_count(engine)
 

@@ -163,8 +163,8 @@ def id_conflicts(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> IdCo
         b = _id_birth(x)
         if b in wanted:
             for i in g:
-                if isinstance(names[i], str):
-                    by_birth[b].append((x, names[i], households[i]))
+                if (holder_name := names[i]) is not None:
+                    by_birth[b].append((x, holder_name, households[i]))
     for number, members in multi.items():
         if not any(fresh[i] for i in members):
             continue
@@ -192,6 +192,7 @@ def id_conflicts(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> IdCo
             [id_birth] if id_birth is not None else []
         )
         anchor = holders[0]
+        born_that_day = by_birth.get(id_birth, []) if id_birth is not None else []
         for i in members:
             if not fresh[i] or person_keys[i] or i in holders:
                 continue
@@ -201,8 +202,7 @@ def id_conflicts(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> IdCo
                 reason = REASON_SEX
             elif b is not None and holder_births and not any(_slip(b, h) for h in holder_births):
                 reason = REASON_BIRTH
-            elif names[i] and main_name and names[i] != main_name:
-                name = names[i]
+            elif (name := names[i]) and main_name and name != main_name:
                 own = name_level(name, main_name)
                 homes = {households[h] for h in holders if households[h]}
                 # Another identified person born that day fits the name better; in the
@@ -214,7 +214,7 @@ def id_conflicts(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> IdCo
                         name_level(name, other_name) > own
                         or (other_home in homes and name_level(name, other_name) == own)
                     )
-                    for other, other_name, other_home in by_birth.get(id_birth, ())  # type: ignore[arg-type]
+                    for other, other_name, other_home in born_that_day
                 )
                 if twin:
                     reason = REASON_TWIN_ID
@@ -242,29 +242,29 @@ def twin_guards(frame: pd.DataFrame, registered_ids: Sequence[str | None]) -> li
     births = _strs(frame, "birth_date")
     households = _strs(frame, "household_number")
     sets: dict[tuple[str, str], dict[str, tuple[str, int]]] = defaultdict(dict)
-    for i, (x, hh, b, name) in enumerate(zip(registered_ids, households, births, names, strict=True)):
+    for i, (number, hh, born, name) in enumerate(zip(registered_ids, households, births, names, strict=True)):
         if (
-            isinstance(x, str)
-            and x
+            isinstance(number, str)
+            and number
             and isinstance(hh, str)
             and hh
-            and isinstance(b, str)
+            and isinstance(born, str)
             and isinstance(name, str)
         ):
-            sets[(hh, b)].setdefault(x, (name, i))
+            sets[(hh, born)].setdefault(number, (name, i))
     twins: dict[date, list[list[tuple[str, int]]]] = defaultdict(list)
-    for (_, b), members in sets.items():
-        if len(members) > 1 and (d := _birth(b)) is not None:
-            twins[d].append(list(members.values()))
+    for (_, born_on), same_day in sets.items():
+        if len(same_day) > 1 and (d := _birth(born_on)) is not None:
+            twins[d].append(list(same_day.values()))
     if not twins:
         return []
     out: list[tuple[int, int, str]] = []
     chosen: dict[tuple[date, int], dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
     undecided: dict[tuple[date, int], list[int]] = defaultdict(list)
-    for i, (x, b, name) in enumerate(zip(ids, births, names, strict=True)):
-        if x or not name:
+    for i, (number, born, name) in enumerate(zip(ids, births, names, strict=True)):
+        if number or not name:
             continue
-        d = _birth(b)
+        d = _birth(born)
         if d is None:
             continue
         for day in (d, d - timedelta(days=1), d + timedelta(days=1)):
@@ -284,13 +284,13 @@ def twin_guards(frame: pd.DataFrame, registered_ids: Sequence[str | None]) -> li
     # Records that single out different twins are not one person either.
     for by_twin in chosen.values():
         picked = list(by_twin.values())
-        for a in range(len(picked)):
-            for b in range(a + 1, len(picked)):
-                out.extend((x, y, REASON_TWINS) for x in picked[a] for y in picked[b])
+        for p in range(len(picked)):
+            for q in range(p + 1, len(picked)):
+                out.extend((x, y, REASON_TWINS) for x in picked[p] for y in picked[q])
     # Two records that single out no twin, written differently, may be one twin each.
     for records in undecided.values():
-        for a, x in enumerate(records):
-            out.extend((x, y, REASON_TWINS) for y in records[a + 1 :] if names[x] != names[y])
+        for p, r in enumerate(records):
+            out.extend((r, y, REASON_TWINS) for y in records[p + 1 :] if names[r] != names[y])
     return out
 
 
@@ -333,7 +333,8 @@ def family_evidence(
         if role not in _ROLE_ZH or (isinstance(ids[i], str) and ids[i]) or int(labels[i]) in anchored:
             continue
         homes: set[str] = set()
-        for j in by_grp.get(grp[i], ()):
+        own_group = grp[i]
+        for j in by_grp.get(own_group, []) if own_group is not None else []:
             if j == i:
                 continue
             for k in members[int(labels[j])]:

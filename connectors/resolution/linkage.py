@@ -29,7 +29,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -420,7 +420,7 @@ def _collective_edges(
         first: dict[str, int] = {}
         for i, key in enumerate(existing):
             if _text(key):
-                labels[i] = first.setdefault(key, i)  # type: ignore[arg-type]
+                labels[i] = first.setdefault(key, i)
     labels[nodes] = nodes[local_labels]
     pairs, reasons = hook(labels)
     empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in _EDGE_COLUMNS[:3]})
@@ -496,10 +496,12 @@ def _anchor_members(
     """For each of ``nodes``, the records of its identified group (same identifier or entity)."""
     groups: dict[tuple[str, str], list[int]] = {}
     for i in nodes.tolist():
-        if existing is not None and _text(existing[i]):
-            groups.setdefault(("p", existing[i]), []).append(i)  # type: ignore[arg-type]
-        if _text(identifiers[i]):
-            groups.setdefault(("i", identifiers[i]), []).append(i)  # type: ignore[arg-type]
+        entity = existing[i] if existing is not None else None
+        if _text(entity):
+            groups.setdefault(("p", entity), []).append(i)
+        ident = identifiers[i]
+        if _text(ident):
+            groups.setdefault(("i", ident), []).append(i)
     out: dict[int, list[int]] = {}
     for members in groups.values():
         if len(members) < 2:
@@ -580,7 +582,7 @@ AMBIGUOUS = "记录与两个已识别的人同样相符，无法自动判断"
 """Review reason when a record fits two identified people about equally well."""
 
 
-def _text(x: object) -> bool:
+def _text(x: object) -> TypeGuard[str]:
     """A usable string: pandas hands missing values over as None, NaN or pd.NA."""
     return isinstance(x, str) and bool(x)
 
@@ -599,10 +601,9 @@ class _Clusters:
     ) -> None:
         self.parent = list(range(n))
         self.members: list[list[int]] = [[i] for i in range(n)]
-        self.ids: list[set[str] | None] = [{x} if _text(x) else None for x in identifiers]  # type: ignore[misc]
+        self.ids: list[set[str] | None] = [{x} if _text(x) else None for x in identifiers]
         self.groups: list[dict[str, set[str]] | None] = [
-            {g: {r if _text(r) else ""}} if _text(g) else None  # type: ignore[misc,dict-item]
-            for g, r in zip(groups, roles, strict=True)
+            {g: {r if _text(r) else ""}} if _text(g) else None for g, r in zip(groups, roles, strict=True)
         ]
         self.keys: list[set[str] | None] = [None] * n
         self.ambiguous: list[bool] = [False] * n
@@ -839,11 +840,11 @@ def cluster(
         for i, key in enumerate(existing):
             if not _text(key):
                 continue
-            j = first.setdefault(key, i)  # type: ignore[arg-type]
+            j = first.setdefault(key, i)
             ri = cl.find(i)
             if j != i:
                 ri = cl.union(cl.find(j), ri)
-            cl.keys[ri] = {key}  # type: ignore[set-item]
+            cl.keys[ri] = {key}
     if identifiers is not None:
         # Records set aside by a guard keep their identifier out of this step: the caller
         # has already removed the identifiers it does not trust.
@@ -851,7 +852,7 @@ def cluster(
         for i, ident in enumerate(identifiers):
             if not _text(ident):
                 continue
-            j = by_id.setdefault(ident, i)  # type: ignore[arg-type]
+            j = by_id.setdefault(ident, i)
             if j == i:
                 continue
             ra, rb = cl.find(j), cl.find(i)
@@ -951,18 +952,18 @@ def cluster(
     labels = np.fromiter((cl.find(i) for i in range(n)), dtype=np.int64, count=n)
     reviewed = {frozenset(x) for x in reviewed_pairs}
     best_pairs: dict[tuple[int, int], ReviewCandidate] = {}
-    for a, b, w, reason in pending:
+    for a, b, w, cause in pending:
         ra, rb = int(labels[a]), int(labels[b])
         if ra == rb or cl.conflict(ra, rb) is not None:
             continue
         ka, kb = cl.keys[ra] or set(), cl.keys[rb] or set()
         if any(frozenset((x, y)) in reviewed for x in ka for y in kb):
             continue
-        key = (min(ra, rb), max(ra, rb))
+        pair = (min(ra, rb), max(ra, rb))
         p = _probability(w)
-        if key not in best_pairs or best_pairs[key].probability < p:
-            best_pairs[key] = ReviewCandidate(
-                a, b, p, reason or (best_pairs[key].reason if key in best_pairs else None)
+        if pair not in best_pairs or best_pairs[pair].probability < p:
+            best_pairs[pair] = ReviewCandidate(
+                a, b, p, cause or (best_pairs[pair].reason if pair in best_pairs else None)
             )
     reviews = sorted(best_pairs.values(), key=lambda r: -r.probability)
     return ClusterResult(labels=labels, reviews=reviews, refused=refused)

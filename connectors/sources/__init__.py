@@ -37,6 +37,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -50,6 +51,7 @@ from connectors.sources.survey import SurveySource
 from kernel.messages import say
 
 __all__ = [
+    "DEFAULT_DIRS",
     "SOURCE_NAMES",
     "ConfigError",
     "ConnectorsConfig",
@@ -62,7 +64,8 @@ __all__ = [
 # Processing order: the register first (the identity system of record), incidents last
 # (they mostly concern children the other sources already named).
 SOURCE_NAMES: tuple[str, ...] = ("police_hukou", "education", "health", "survey", "police_incident")
-_DEFAULT_DIRS = {
+# The folder of an export directory each source reads (`shouhu sync --from DIR`, the evaluator).
+DEFAULT_DIRS: dict[str, str] = {
     "police_hukou": "police",
     "police_incident": "police",
     "education": "education",
@@ -144,7 +147,7 @@ def load_config(data_dir: Path, export_dir: Path | None = None) -> ConnectorsCon
         s = sources_raw.get(name, {})
         sc = SourceConfig(name)
         if base is not None:
-            sc.path = base / _DEFAULT_DIRS[name]
+            sc.path = base / DEFAULT_DIRS[name]
         if s.get("path"):
             sc.path = Path(s["path"])
         if s.get("url"):
@@ -153,7 +156,7 @@ def load_config(data_dir: Path, export_dir: Path | None = None) -> ConnectorsCon
             sc.url = str(s["url"])
         if export_dir is not None:
             # --from names the files to read now: it wins over a configured server.
-            sc.path, sc.url = export_dir / _DEFAULT_DIRS[name], None
+            sc.path, sc.url = export_dir / DEFAULT_DIRS[name], None
         if "every" in s:
             sc.every = parse_interval(s["every"])
         sc.enabled = bool(s.get("enabled", True))
@@ -169,11 +172,11 @@ def make_source(sc: SourceConfig) -> Source:
         return FhirRestSource(sc.url, page_size=sc.page_size)
     if sc.path is None:
         raise ConfigError(say("config.no_path", source=sc.name))
-    cls: type[Any] = {
+    cls: Callable[[Path], Source] = {
         "police_hukou": HukouSource,
         "police_incident": IncidentSource,
         "education": EducationSource,
         "health": HealthSource,
         "survey": SurveySource,
     }[sc.name]
-    return cls(sc.path)  # type: ignore[no-any-return]
+    return cls(sc.path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from connectors.synthetic import vocab
 
@@ -95,6 +96,11 @@ def _unique_name(rng: random.Random, taken: set[str], make: Callable[[], str]) -
     raise RuntimeError("ran out of place names")
 
 
+def _community_name(rng: random.Random, seat: str) -> str:
+    """A residents' committee of the township seat: 东/南/西/北/新 + 街社区."""
+    return seat + rng.choice("东南西北新") + "街社区"
+
+
 def build_county(rng: random.Random, persons: int) -> County:
     """Lay out the county; the number of townships grows with population (10 to 25)."""
     n_townships = max(10, min(25, 10 + persons // 13_000))
@@ -121,9 +127,7 @@ def build_county(rng: random.Random, persons: int) -> County:
     for t in townships:
         n_villages = rng.randint(5, max(5, max_villages))
         # The township seat has one residents' committee (社区) with urban registrations.
-        community_name = _unique_name(
-            rng, taken, lambda t=t: t.name[:-1] + rng.choice("东南西北新") + "街社区"
-        )
+        community_name = _unique_name(rng, taken, partial(_community_name, rng, t.name[:-1]))
         t.villages.append(
             Village(
                 code=f"{t.code}001", name=community_name, township=t, urban=True, weight=rng.uniform(1.2, 2.0)

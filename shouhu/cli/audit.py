@@ -23,7 +23,7 @@ from kernel.messages import say
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from auth.audit.log import AuditLog
+    from auth.audit import AuditLog
 
 audit_app = typer.Typer(no_args_is_help=True, help="The audit log: verify the hash chain, export entries.")
 
@@ -98,7 +98,7 @@ def verify(
     Prints `chain intact: N entries` and, for a non-empty log, a `head: SEQ:HASH` line to publish
     outside the database and pass back later as `--anchor`.
     """
-    from auth.audit.log import Anchor, AuditLog, AuditUnavailable
+    from auth.audit import Anchor, AuditLog, AuditUnavailable
 
     pinned = None
     if anchor is not None:
@@ -135,7 +135,7 @@ def export(
     out: Annotated[Path | None, typer.Option(help="Write here instead of standard output.")] = None,
 ) -> None:
     """Stream entries in seq order, with their hashes (an unfiltered export can be re-verified)."""
-    from auth.audit.log import AuditLog, AuditUnavailable
+    from auth.audit import AuditLog, AuditUnavailable
 
     filters = {"since": _time(since, "--since"), "until": _time(until, "--until"), "agency_id": agency}
     engine = _open_engine()

@@ -32,8 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from auth.audit import AuditEvent, AuditLog
-from auth.audit.log import AuditUnavailable
+from auth.audit import AuditEvent, AuditLog, AuditUnavailable
 from graph.port import GraphStore, GraphStoreError
 from kernel.settings import Settings
 from shouhu.service.operations import OPERATIONS, OperationError

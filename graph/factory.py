@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -66,9 +67,20 @@ def wal_of(path: Path) -> Path:
     return path.with_name(path.name + ".wal")
 
 
+_LOCKED = re.compile(r"Could not set lock on file.*?\(Lock is held by PID (\d+)\)")
+
+
+def lock_holder(message: str) -> int | None:
+    """The process holding the graph's file lock, when ``message`` is the engine saying so. A graph
+    another process holds is in use, not broken: it must never be set aside and rebuilt."""
+    m = _LOCKED.search(message)
+    return int(m[1]) if m else None
+
+
 def probe(settings: Settings) -> str | None:
     """None when the embedded graph opens in a child process (its log replayed and checkpointed),
-    else why not, in one line. Nothing to probe (no file yet, or Neo4j) is None too."""
+    else why not, in one line. Nothing to probe (no file yet, or Neo4j) is None too; nor is a graph
+    this process already holds open. A graph another process holds raises GraphStoreError."""
     path = settings.graph_path
     if settings.neo4j_uri or not (path.exists() or wal_of(path).exists()):
         return None
@@ -84,6 +96,13 @@ def probe(settings: Settings) -> str | None:
         return f"opening it did not finish within {PROBE_TIMEOUT:.0f} s"
     if done.returncode == 0:
         return None
+    holder = lock_holder(done.stderr)
+    if holder == os.getpid():
+        return None  # open in this process (the service's API and its workers share one store)
+    if holder is not None:
+        raise GraphStoreError(
+            f"cannot open the LadybugDB graph at {path}: another process (PID {holder}) is using it"
+        )
     if done.returncode < 0:
         return f"the engine crashed opening it (signal {-done.returncode})"
     lines = [ln for ln in done.stderr.strip().splitlines() if ln.strip()]

@@ -31,7 +31,7 @@ from connectors.pipeline import (
     project_record,
     set_graph_epoch,
 )
-from graph.factory import discard, move_aside, open_graph, probe, rebuild_into
+from graph.factory import discard, lock_holder, move_aside, open_graph, probe, rebuild_into
 from graph.fold import Fold, VerifyReport, compare
 from graph.port import GraphStore, GraphStoreError
 from kernel.db import session
@@ -209,8 +209,8 @@ def open_healed(settings: Settings, engine: Engine, *, init: bool = True) -> Gra
         try:
             store = open_graph(settings, init=init)
         except GraphStoreError as exc:
-            if settings.neo4j_uri:
-                raise
+            if settings.neo4j_uri or lock_holder(str(exc)) is not None:
+                raise  # a graph in use by another process is not broken
             reason = str(exc)
         else:
             lag = behind(engine, store)

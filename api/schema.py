@@ -101,7 +101,9 @@ class Query:
         def fetch(at: str | None, limit: int) -> tuple[list[str], bool]:
             with domain_errors():
                 page = info.context.store.list_by_division("Person", prefix, limit, at)
-            return [n.id for n in page.items], page.has_next
+            ids = [n.id for n in page.items]
+            guard.preload(ids)  # the scanned records' profiles together, before row scope reads them
+            return ids, page.has_next
 
         def visible(pid: str) -> bool:
             profile = guard.profile(pid)

@@ -23,7 +23,7 @@ from graph.records import Node, Rel
 PERSON_PREFIX = "person:"
 # People whose profiles are read together (a page of a list holds at most 100; a longer list of
 # flags is read a chunk at a time so one read's union stays the size of a page's).
-PRELOAD_CHUNK = 100
+PRELOAD_CHUNK = 200  # a list request scans at most 200 records (auth/enforce/cursors.SCAN_BUDGET)
 UNDECLARED = FieldDecision("deny", UNCLASSIFIED, "")
 # Classes whose allowed reads are not listed field by field on the audit entry (links, ids,
 # capability-gated metadata): the records they lead to are.

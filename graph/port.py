@@ -108,26 +108,7 @@ class GraphStore(abc.ABC):
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Node rows and relationship rows within `depth` hops: breadth first, one call per hop.
         A node whose label is in `not_through` is reached but not walked on from."""
-        nodes = {start["id"]: start}
-        rels: dict[str, dict[str, Any]] = {}
-        frontier = [start["id"]]
-        for _ in range(depth):
-            by_label: dict[str, list[str]] = defaultdict(list)
-            for i in frontier:
-                if i == start["id"] or label_of(i) not in not_through:
-                    by_label[label_of(i)].append(i)
-            if not by_label:
-                break
-            nxt: list[str] = []
-            for rel_row, nb_row, _from in self._expand(by_label, rel_types):
-                rels.setdefault(rel_row["id"], rel_row)
-                if nb_row["id"] not in nodes:
-                    nodes[nb_row["id"]] = nb_row
-                    nxt.append(nb_row["id"])
-            frontier = nxt
-            if not frontier:
-                break
-        return list(nodes.values()), list(rels.values())
+        return self._neighbourhoods([start], depth, rel_types, not_through)
 
     def _neighbourhoods(
         self,

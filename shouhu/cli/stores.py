@@ -43,16 +43,9 @@ def _check_data_dir(settings: Settings) -> None:
 
 
 def _open_stores(settings: Settings) -> tuple[Any, Any]:
-    from kernel.db import DatabaseUnavailable, check_reachable, make_engine, migrate
-
     if settings.graph_backend == "ladybug" or settings.database_url is None:
         _check_data_dir(settings)
-    try:
-        check_reachable(settings.sql_url)
-        engine = make_engine(settings.sql_url)
-        migrate(engine)
-    except DatabaseUnavailable as exc:
-        raise ConfigError(str(exc)) from exc
+    engine = _open_sql(settings)
     from shouhu.record import open_healed
     from shouhu.service.client import service_answers
 

@@ -204,7 +204,6 @@ export const CODES: CodeBook = {
     own_report: ["报表由上一级审核，不能审核本级报表", "a report is decided by the level above"],
     not_own_division: ["报表由本区划的单位上报", "a report is submitted by its own division"],
     version_moved: ["报表已被他人更新，请刷新后再试", "the report changed meanwhile"],
-    lookup_not_permitted: ["您的岗位不能按此项查找人员", "lookups by this value are not for your role"],
     reidentify: ["再识别", "re-identification"],
     jurisdiction: ["管辖区域", "jurisdiction"],
     village: ["本村", "village"],

@@ -281,7 +281,7 @@ def test_survey_spreadsheets_and_json_forms_both_load(county: Path, stores: Stor
 
 
 def test_unknown_source_is_refused(county: Path, stores: Stores) -> None:
-    with pytest.raises(ValueError, match="unknown source"):
+    with pytest.raises(ValueError, match="未知来源"):
         stores.pipeline(county).sync(["hospital"])
 
 

@@ -84,7 +84,7 @@ def test_a_whole_file_in_quarantine_is_dismissed_with_who_and_why_and_audited(da
     )
     assert audited == [("值班员", "allow", '["quarantine.file"]', f"landing:{seq}")]
     chain = run(["audit", "verify"], data)
-    assert chain.returncode == 0 and "chain intact" in chain.stdout, chain.stdout + chain.stderr
+    assert chain.returncode == 0 and "审计链完整" in chain.stdout, chain.stdout + chain.stderr
 
     again = run(["quarantine", "dismiss", seq, "--reason", "再次撤销"], data)
     assert again.returncode == 2 and "只能撤销处于隔离状态的记录" in again.stderr and "已撤销" in again.stderr

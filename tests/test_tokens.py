@@ -396,7 +396,7 @@ def test_disabled_client_is_refused(harness: Harness) -> None:
     identities.set_client_disabled(harness.engine, harness.client_id)
     r = harness.token_response()
     assert (r.status_code, r.json()) == (401, {"error": "invalid_client"})
-    with pytest.raises(identities.IdentityError, match="disabled"):
+    with pytest.raises(identities.IdentityError, match="已停用"):
         identities.issue_token_for_client(harness.engine, harness.settings, harness.client_id)
 
 

@@ -103,14 +103,16 @@ PICTURE = """() => {
   cy.nodes(':visible').forEach(n => items.push({ id: n.id(), label: n.data('label') || '', edge: false,
     b: n.boundingBox({ includeLabels: true }) }));
   cy.edges(':visible').forEach(e => items.push({ id: e.id(), label: e.data('label') || '', edge: true,
-    b: e.boundingBox({ includeEdges: false, includeNodes: false, includeLabels: true }) }));
+    b: e.boundingBox({ includeEdges: false, includeNodes: false, includeLabels: true }),
+    // named on its twin: another relationship between the same two people carries both captions
+    twin: !e.data('label') && e.source().edgesWith(e.target()).some(o => o.id() !== e.id() && o.data('label')) }));
   const overlaps = [];
   for (let i = 0; i < items.length; i++) for (let j = i + 1; j < items.length; j++) {
     const a = items[i].b, b = items[j].b;
     if (Math.min(a.x2, b.x2) > Math.max(a.x1, b.x1) && Math.min(a.y2, b.y2) > Math.max(a.y1, b.y1))
       overlaps.push(items[i].label + ' / ' + items[j].label);
   }
-  return { nodes: cy.nodes(':visible').length, edges: items.filter(i => i.edge).map(i => i.label),
+  return { nodes: cy.nodes(':visible').length, edges: items.filter(i => i.edge && !i.twin).map(i => i.label),
            labels: items.map(i => i.label), overlaps };
 }"""
 

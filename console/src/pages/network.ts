@@ -124,7 +124,7 @@ function overlap(a: Box, b: Box): number {
  * land on each other. Push apart, a little at a time, the nodes that carry two overlapping
  * captions (an edge's caption moves with its two ends; a node both captions share stays).
  */
-export function separateLabels(cy: cytoscape.Core, rounds = 60): void {
+export function separateLabels(cy: cytoscape.Core, rounds = 400): void {
   for (let round = 0; round < rounds; round++) {
     const items = labelBoxes(cy);
     const shift = new Map<string, { x: number; y: number }>();
@@ -141,7 +141,10 @@ export function separateLabels(cy: cytoscape.Core, rounds = 60): void {
         const step = depth / 2 + 4;
         const mine = a.owners.filter((o) => !b.owners.includes(o));
         const theirs = b.owners.filter((o) => !a.owners.includes(o));
-        for (const [ids, sign] of [[mine, 1], [theirs, -1]] as [string[], number][]) {
+        // A caption over its own edge's end (a name on the label of its relationship): only the
+        // other side can move, so it moves the whole way.
+        const whole = mine.length === 0 || theirs.length === 0 ? 2 : 1;
+        for (const [ids, sign] of [[mine, whole], [theirs, -whole]] as [string[], number][]) {
           for (const id of ids) {
             const s = shift.get(id) ?? { x: 0, y: 0 };
             shift.set(id, { x: s.x + (sign * step * dx) / len, y: s.y + (sign * step * dy) / len });
@@ -326,6 +329,18 @@ export async function renderNetwork(root: HTMLElement, id: string, params: URLSe
       detail && typeof detail.value === "string" && !detail.value.includes("*")
         ? code(PROP_GROUP[detail.name] ?? "role", detail.value)
         : code("relType", edge.type);
+    // Two relationships between the same two people (a father who is also the guardian): one
+    // caption for both, on the first edge, or their captions would sit on each other.
+    const twin = cy
+      .getElementById(edge.source)
+      .edgesWith(cy.getElementById(edge.target))
+      .filter((e) => Boolean(e.data("label")))
+      .first();
+    if (twin.nonempty()) {
+      if (!String(twin.data("label")).split(" · ").includes(label)) twin.data("label", `${twin.data("label")} · ${label}`);
+      cy.add({ group: "edges", data: { id: edge.id, source: edge.source, target: edge.target, type: edge.type, label: "" } });
+      return;
+    }
     cy.add({ group: "edges", data: { id: edge.id, source: edge.source, target: edge.target, type: edge.type, label } });
   }
 

@@ -174,7 +174,9 @@ def _name_agencies(settings: Settings) -> None:
     engine.dispose()
 
 
-@pytest.fixture(scope="session")
+# One server per test module: the journeys change what they find (reports filed, cases walked, a
+# court's new guardian), so modules sharing a server passed or failed by the order they ran in.
+@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     _need_browser()
     _ensure_build()
@@ -202,9 +204,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def browser(server: Server) -> Iterator[object]:
+def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
+    _need_browser()
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
         try:

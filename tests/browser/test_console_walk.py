@@ -105,7 +105,8 @@ PICTURE = """() => {
   cy.edges(':visible').forEach(e => items.push({ id: e.id(), label: e.data('label') || '', edge: true,
     b: e.boundingBox({ includeEdges: false, includeNodes: false, includeLabels: true }),
     // named on its twin: another relationship between the same two people carries both captions
-    twin: !e.data('label') && e.source().edgesWith(e.target()).some(o => o.id() !== e.id() && o.data('label')) }));
+    twin: !e.data('label')
+      && e.source().edgesWith(e.target()).some(o => o.id() !== e.id() && o.data('label')) }));
   const overlaps = [];
   for (let i = 0; i < items.length; i++) for (let j = i + 1; j < items.length; j++) {
     const a = items[i].b, b = items[j].b;

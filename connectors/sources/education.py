@@ -32,6 +32,7 @@ from connectors.sources.police import _check_id_agrees, optional_id
 from connectors.standardise import (
     Reference,
     Rejected,
+    check_one_of,
     given_name,
     parse_date,
     parse_sex,
@@ -172,16 +173,7 @@ class EducationSource(Source):
         birth = parse_date(get("出生日期", required=True), "出生日期", required=True)
         school = get("学校代码", required=True)
         status = get("学籍状态") or "在读"
-        if status not in STUDENT_STATES:
-            raise Rejected(
-                "value.invalid",
-                say(
-                    "reject.not_one_of",
-                    field="学籍状态",
-                    value=repr(status),
-                    allowed="、".join(STUDENT_STATES),
-                ),
-            )
+        check_one_of(status, STUDENT_STATES, "学籍状态")
         start = get("入学年月")
         start_date = None
         if start:
@@ -265,17 +257,7 @@ class EducationSource(Source):
                 "value.invalid", say("reject.not_a_number", field="缺勤天数", value=repr(days_text))
             ) from None
         kind_zh = get("缺勤类型", required=True)
-        kind = ABSENCE_KINDS.get(kind_zh)
-        if kind is None:
-            raise Rejected(
-                "value.invalid",
-                say(
-                    "reject.not_one_of",
-                    field="缺勤类型",
-                    value=repr(kind_zh),
-                    allowed="、".join(ABSENCE_KINDS),
-                ),
-            )
+        kind = ABSENCE_KINDS[check_one_of(kind_zh, ABSENCE_KINDS, "缺勤类型")]
         school = get("学校代码") or None
         out = Interpreted()
         fallback = PersonMention(system=self.name, record_id=rid, role="pupil", name=name)
@@ -327,13 +309,8 @@ class EducationSource(Source):
             raise Rejected("field.missing", say("reject.blank", field="辍学日期"))
         reported = parse_date(get("书面报告日期"), "书面报告日期")
         outcome = get("劝返状态")
-        if outcome and outcome not in PERSUASION:
-            raise Rejected(
-                "value.invalid",
-                say(
-                    "reject.not_one_of", field="劝返状态", value=repr(outcome), allowed="、".join(PERSUASION)
-                ),
-            )
+        if outcome:
+            check_one_of(outcome, PERSUASION, "劝返状态")
         school = get("学校代码", required=True)
         student = get("学籍号") or None
         _check_id_agrees(out, id_number, birth, sex)

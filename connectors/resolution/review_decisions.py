@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, tuple_, update
 
 from connectors.resolution.review_queue import MergeOutcome, Review, get_review
-from connectors.resolution.store import LINK, MERGE, REVIEW, ResolutionError, _chunks, _row_id
+from connectors.resolution.store import LINK, MERGE, REVIEW, ResolutionError, _chunks, _move_mentions
 from kernel.db.engine import writing
 from kernel.db.tables import utcnow
 
@@ -69,32 +69,17 @@ def merge(engine: Engine, review_id: int, decided_by: str) -> MergeOutcome:
             ).all()
         )
         survivor, absorbed = (right, left) if counts.get(right, 0) > counts.get(left, 0) else (left, right)
-        moved = [
-            [s, r, m, sc]
-            for s, r, m, sc in conn.execute(
-                select(LINK.c.system, LINK.c.record_id, LINK.c.method, LINK.c.score).where(
-                    LINK.c.person_key == absorbed
-                )
-            )
-        ]
-        conn.execute(
-            update(LINK)
-            .where(LINK.c.person_key == absorbed)
-            .values(person_key=survivor, method="review", score=item.score, linked_at=now)
+        merge_id, moved = _move_mentions(
+            conn,
+            survivor,
+            absorbed,
+            review_id=review_id,
+            decided_by=decided_by,
+            now=now,
+            method="review",
+            score=item.score,
         )
-        merge_id = _row_id(
-            conn.execute(
-                MERGE.insert().values(
-                    review_id=review_id,
-                    survivor_key=survivor,
-                    absorbed_key=absorbed,
-                    moved=moved,
-                    decided_by=decided_by,
-                    decided_at=now,
-                )
-            ).inserted_primary_key
-        )
-    return MergeOutcome(merge_id, survivor, absorbed, len(moved), frozenset((survivor, absorbed)))
+    return MergeOutcome(merge_id, survivor, absorbed, moved, frozenset((survivor, absorbed)))
 
 
 def reject(engine: Engine, review_id: int, decided_by: str) -> Review:

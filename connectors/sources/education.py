@@ -30,6 +30,7 @@ from connectors.sources.base import (
 )
 from connectors.sources.police import _check_id_agrees, optional_id
 from connectors.standardise import (
+    IdCheck,
     Reference,
     Rejected,
     check_one_of,
@@ -124,6 +125,16 @@ def _asserted(kind: str, get: Any, mtime: Any) -> Any:
     return start_of_day(d) if d else mtime
 
 
+def _name_and_id(get: Any, out: Interpreted, what: str, rid: str) -> tuple[str | None, IdCheck]:
+    """A pupil's name and ID number as a registry or dropout row gives them (an invalid number
+    kept as a claim, with a warning); a row with neither names no one and is rejected."""
+    name = given_name(get.raw("姓名"))
+    raw_id = get.raw("身份证号")
+    if not name and not raw_id:
+        raise Rejected("field.missing", say("reject.both_blank", what=what, rid=rid, a="姓名", b="身份证号"))
+    return name, optional_id(out, raw_id, "身份证号")
+
+
 def _yes(value: str) -> bool | None:
     return {"是": True, "否": False}.get(value)
 
@@ -161,13 +172,7 @@ class EducationSource(Source):
         rid = row.record_id
         get = row_getter(row.payload, STUDENT_LAYOUT, f"学籍 {rid}")
         out = Interpreted()
-        name = given_name(get.raw("姓名"))
-        raw_id = get.raw("身份证号")
-        if not name and not raw_id:
-            raise Rejected(
-                "field.missing", say("reject.both_blank", what="学籍", rid=rid, a="姓名", b="身份证号")
-            )
-        idc = optional_id(out, raw_id, "身份证号")
+        name, idc = _name_and_id(get, out, "学籍", rid)
         id_number = idc.number
         sex = parse_sex(get("性别"), "性别")
         birth = parse_date(get("出生日期", required=True), "出生日期", required=True)
@@ -294,13 +299,7 @@ class EducationSource(Source):
         rid = row.record_id
         get = row_getter(row.payload, DROPOUT_LAYOUT, f"辍学 {rid}")
         out = Interpreted()
-        name = given_name(get.raw("姓名"))
-        raw_id = get.raw("身份证号")
-        if not name and not raw_id:
-            raise Rejected(
-                "field.missing", say("reject.both_blank", what="辍学", rid=rid, a="姓名", b="身份证号")
-            )
-        idc = optional_id(out, raw_id, "身份证号")
+        name, idc = _name_and_id(get, out, "辍学", rid)
         id_number = idc.number
         sex = parse_sex(get("性别"), "性别")
         birth = parse_date(get("出生日期"), "出生日期")

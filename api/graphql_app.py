@@ -299,6 +299,15 @@ class GraphQLEndpoint:
             else nullcontext()
         )
         cancelled: str | None = None
+
+        def stopped(message: str, code: str, status: int, audited: dict[str, Any] | None = None) -> Response:
+            """A request answered with an error and no data, audited (as `audited`, by default its
+            code) like any other: no entry, no answer."""
+            errors = [{"extensions": audited if audited is not None else {"code": code}}]
+            return self._finish(
+                principal, query, facts, guard, request_id, _error(message, code, status), errors, set()
+            )
+
         try:
             try:
                 with writes:
@@ -317,32 +326,14 @@ class GraphQLEndpoint:
             # Strawberry raises these instead of answering: no operation of that name (its
             # exception carries the caller's operationName), several and none named, or a
             # subscription. Answered like any other refused request, echoing nothing.
-            return self._finish(
-                principal,
-                query,
-                facts,
-                guard,
-                request_id,
-                _error(
-                    "the operation to run could not be determined: name one operation of the "
-                    "document with operationName",
-                    "BAD_REQUEST",
-                    400,
-                ),
-                [{"extensions": {"code": "BAD_REQUEST"}}],
-                set(),
+            return stopped(
+                "the operation to run could not be determined: name one operation of the document "
+                "with operationName",
+                "BAD_REQUEST",
+                400,
             )
         except RecursionError:
-            return self._finish(
-                principal,
-                query,
-                facts,
-                guard,
-                request_id,
-                _error("the request is nested too deeply", "BAD_REQUEST", 400),
-                [{"extensions": {"code": "BAD_REQUEST"}}],
-                set(),
-            )
+            return stopped("the request is nested too deeply", "BAD_REQUEST", 400)
         if cancelled is None and job.fired_reason is not None:
             cancelled, result = job.fired_reason, None
         if result is None:
@@ -352,15 +343,11 @@ class GraphQLEndpoint:
                 else "the client went away; the request was stopped"
             )
             status = 504 if cancelled == "time_budget" else 499
-            return self._finish(
-                principal,
-                query,
-                facts,
-                guard,
-                request_id,
-                _error(message, "TIME_BUDGET_EXCEEDED" if status == 504 else "CLIENT_GONE", status),
-                [{"extensions": {"code": "TIME_BUDGET_EXCEEDED", "reason": cancelled}}],
-                set(),
+            return stopped(
+                message,
+                "TIME_BUDGET_EXCEEDED" if status == 504 else "CLIENT_GONE",
+                status,
+                {"code": "TIME_BUDGET_EXCEEDED", "reason": cancelled},
             )
         errors = [_format(e) for e in result.errors or []]
         body: dict[str, Any] = {}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -30,6 +30,7 @@ __all__ = [
     "Reference",
     "Rejected",
     "check_id_number",
+    "check_one_of",
     "clean_text",
     "given_name",
     "normalise_name",
@@ -57,6 +58,21 @@ class Rejected(ValueError):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+def check_one_of(value: str, allowed: Collection[str], field: str) -> str:
+    """``value`` when it is one of the words a source may write in ``field`` (``allowed``: a tuple
+    of them, or a dict keyed by them), else :class:`Rejected` (``value.invalid``).
+
+    The message names every allowed word, in the order the source documents them, so the
+    clerk who fixes the record sees what to write instead.
+    """
+    if value not in allowed:
+        raise Rejected(
+            "value.invalid",
+            say("reject.not_one_of", field=field, value=repr(value), allowed="、".join(allowed)),
+        )
+    return value
 
 
 # ---- text and names -----------------------------------------------------------------------

@@ -20,8 +20,7 @@ from auth.identities import division_contains
 from auth.principal import Principal
 from auth.tables import Agency
 from kernel import clock
-from kernel.db import session
-from kernel.db.engine import SQLITE_BEGIN_OPTION
+from kernel.db import session, write_session
 from kernel.settings import Settings
 from protection import transitions as tr
 from protection.case_tables import (
@@ -199,15 +198,6 @@ class Work:
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 raise WorkflowError("CONFLICT", "the case was changed meanwhile; reload it and try again")
-
-
-@contextmanager
-def write_session(engine: Engine) -> Iterator[Session]:
-    """A transaction that will write: on SQLite it takes the write lock at BEGIN (IMMEDIATE), so two
-    writers queue on the busy timeout instead of one failing with "database is locked" when its read
-    snapshot is older than the other's commit (WAL). No effect on PostgreSQL."""
-    with session(engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})) as s:
-        yield s
 
 
 @contextmanager

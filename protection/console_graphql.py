@@ -1,9 +1,11 @@
 """What the web console asks about its caller and the caller's village, over GraphQL.
 
 `me` (agency, role, jurisdiction and the capabilities the console offers pages by), `agencyNames`
-(member agencies' public names, so the console shows names and not ids) and `villageChildren` (the
-village page's children, one store query a page). The console is a client of /graphql like any
-agency system: these fields pass the same enforcement layer, row scope and audit as every other.
+(member agencies' public names, so the console shows names and not ids), `divisions` (the divisions
+of the caller's scope by their public names, so a division is picked by name, not typed as a code) and
+`villageChildren` (the village page's children, one store query a page). The console is a client of
+/graphql like any agency system: these fields pass the same enforcement layer, row scope and audit as
+every other.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
-from auth.enforce import cursors
+from auth.enforce import cursors, scope
 from auth.enforce.context import Context
-from auth.enforce.records import PageInfo, Person, PersonConnection, PersonEdge
+from auth.enforce.errors import domain_errors
+from auth.enforce.records import Division, PageInfo, Person, PersonConnection, PersonEdge
 from auth.identities import get_agency
 from auth.policy import PolicyError
 from graph.model import division_prefix, node_id
@@ -22,6 +25,11 @@ from graph.profile import Profile
 from graph.records import Subgraph
 from kernel import clock
 from protection.visits import ADULT_AGE
+
+# The most divisions one `divisions` answer lists: a county has some hundreds (townships and their
+# villages); a province-wide caller asks for one county at a time (`within`).
+DIVISIONS_LISTED = 3000
+_DIVISIONS_PAGE = 500
 
 # ---- what the console asks about the caller ----------------------------------------------------
 # The console shows names, not ids (宁川县民政局, not ca-500248), and offers only the pages the
@@ -128,6 +136,31 @@ class ConsoleQuery:
         return PersonConnection(
             edges=edges, page_info=PageInfo(has_next_page=end is not None, end_cursor=end)
         )
+
+    @strawberry.field(
+        description="The divisions of a subtree in your scope (by default your own), the subtree's own "
+        f"first, in code order, at most {DIVISIONS_LISTED}: their public names, for picking a division "
+        "by name."
+    )
+    def divisions(self, info: Info[Context, None], within: str | None = None) -> list[Division]:
+        prefix = scope.division_within(info.context.guard, within)
+        # "~": scoped by relationship only (a school, a court), no place to list; "": enforcement
+        # off, every division, which is no picker.
+        if not prefix.isdigit():
+            return []
+        store = info.context.store
+        out: list[Division] = []
+        after = None
+        while len(out) < DIVISIONS_LISTED:
+            with domain_errors():
+                page = store.list_by_division(
+                    "Division", prefix, min(_DIVISIONS_PAGE, DIVISIONS_LISTED - len(out)), after
+                )
+            out += [Division(_node=n, _profile=Profile(n.id, Subgraph({n.id: n}, {}))) for n in page.items]
+            if not page.has_next:
+                break
+            after = page.end_cursor
+        return out
 
     @strawberry.field(description="Member agencies' public names by id (unknown ids are left out).")
     def agency_names(self, info: Info[Context, None], ids: list[str]) -> list[AgencyName]:

@@ -25,10 +25,10 @@ from sqlmodel import col, select
 from graph.model import node_id
 from graph.port import GraphStore, GraphStoreError
 from graph.records import Assertion, NodeRecord, RelRecord
-from kernel.db import session
+from kernel.db import session, write_session
 from kernel.settings import Settings
 from protection.case_tables import GuardianshipAgreement, ProtectionCaseRow
-from protection.cases import Actor, CaseFile, Work, load_file, work, write_session
+from protection.cases import Actor, CaseFile, Work, load_file, work
 
 log = logging.getLogger("shouhu.protection")
 SYSTEM = "manual"

@@ -39,10 +39,9 @@ from sqlmodel import Session, col, select
 from standardwebhooks.webhooks import Webhook
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from kernel.db import session
+from kernel.db import session, write_session
 from kernel.settings import Settings
 from protection.case_tables import WebhookDelivery, WebhookSubscription, new_id
-from protection.cases import write_session
 
 log = logging.getLogger("shouhu.webhooks")
 

@@ -15,6 +15,7 @@ from connectors.standardise import (
     Reference,
     Rejected,
     check_id_number,
+    check_one_of,
     given_name,
     normalise_name,
     parse_date,
@@ -103,6 +104,17 @@ def test_codes() -> None:
         parse_sex("x")
     assert parse_hukou_type("农业") == "rural" and parse_hukou_type("非农业") == "urban"
     assert parse_phone("+86 138-0013-8000") == "13800138000"
+
+
+def test_a_word_outside_a_fields_choices_is_rejected_naming_them_all() -> None:
+    assert check_one_of("辍学", ("在读", "辍学", "休学"), "学籍状态") == "辍学"
+    assert check_one_of("病假", {"旷课": "truancy", "病假": "sick_leave"}, "缺勤类型") == "病假"
+    with pytest.raises(Rejected) as refused:
+        check_one_of("毕业", ("在读", "辍学", "休学"), "学籍状态")
+    assert refused.value.code == "value.invalid"
+    assert refused.value.message == "学籍状态 '毕业' 不在可选值（在读、辍学、休学）之中"
+    with pytest.raises(Rejected, match="旷课、病假"):
+        check_one_of("sick_leave", {"旷课": "truancy", "病假": "sick_leave"}, "缺勤类型")
 
 
 def test_id_numbers_are_normalised_or_rejected_with_the_idnumber_reason() -> None:

@@ -8,6 +8,7 @@ SHOUHU_SKIP_POSTGRES=1 to skip the PostgreSQL half on a machine without it.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -27,6 +28,8 @@ from kernel.db import (
     migrate,
     pending_changes,
     session,
+    write_session,
+    writing,
 )
 from kernel.db.tables import SyncCursor
 from shouhu.tables import metadata
@@ -164,6 +167,31 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path: Pa
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
     finally:
+        eng.dispose()
+
+
+def test_a_write_transaction_holds_the_sqlite_write_lock_from_begin(tmp_path: Path) -> None:
+    """`writing` and `write_session` take the lock before their first read, so another writer waits (here:
+    fails at once, with no busy timeout) rather than one of them failing after it has read."""
+    path = tmp_path / "w.sqlite3"
+    eng = make_engine(f"sqlite:///{path.as_posix()}")
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        migrate(eng)
+        with writing(eng) as conn:
+            conn.exec_driver_sql("SELECT 1")
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        with write_session(eng) as s:
+            s.get(SyncCursor, "nobody")
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        with session(eng) as s:  # a plain session reads without the lock
+            s.get(SyncCursor, "nobody")
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+    finally:
+        other.close()
         eng.dispose()
 
 

@@ -11,7 +11,7 @@ import pytest
 from graph.model import node_id
 from graph.records import NodeRecord
 from tests.api_fixtures import Api, serve
-from tests.contract.test_graph_store import HUKOU, VILLAGE
+from tests.contract.test_graph_store import HUKOU, TOWN, VILLAGE, VILLAGE2
 from tests.screening_support import data, error, store_of
 
 QUERY = """query($d: String!, $first: Int!, $after: String) {
@@ -74,3 +74,43 @@ def test_me_lists_the_capabilities_the_policy_gives_the_caller(api: Api) -> None
     assert "record_visit" in village["capabilities"]
     for me in (auditor, village):
         assert me["capabilities"] == sorted(set(me["capabilities"]))
+
+
+DIVISIONS = "query($w: String) { divisions(within: $w) { code name level } }"
+
+
+def test_divisions_of_the_callers_scope_by_name_for_the_picker(api: Api) -> None:
+    """`divisions`: the console's picker offers divisions by their Chinese names, only those of
+    the caller's scope, in code order (the county, its township, its villages)."""
+    store_of(api).upsert_nodes(
+        [
+            NodeRecord(
+                node_id("Division", VILLAGE),
+                {
+                    "code": VILLAGE,
+                    "name": "梨树村",
+                    "level": "village",
+                    "parent_code": TOWN,
+                    "division": VILLAGE,
+                },
+                HUKOU,
+            ),
+            NodeRecord(
+                node_id("Division", VILLAGE2),
+                {"code": VILLAGE2, "name": "杨柳村", "level": "village", "division": VILLAGE2},
+                HUKOU,
+            ),
+        ]
+    )
+    listed = data(api.gql("analyst", DIVISIONS, {"w": None}, purpose="statistics"))["divisions"]
+    codes = [d["code"] for d in listed]
+    assert codes == sorted(codes) and codes[0] == "500101000000", codes
+    assert {VILLAGE: "梨树村", VILLAGE2: "杨柳村"}.items() <= {d["code"]: d["name"] for d in listed}.items()
+    assert {TOWN: "township"}.items() <= {d["code"]: d["level"] for d in listed}.items()
+
+    own = data(api.gql("village", DIVISIONS, {"w": None}, purpose="screening"))["divisions"]
+    assert [(d["code"], d["name"]) for d in own] == [(VILLAGE, "梨树村")]
+    e = error(api.gql("village", DIVISIONS, {"w": VILLAGE2}, purpose="screening"))
+    assert e["extensions"]["code"] == "FORBIDDEN"
+    # A school is scoped by its pupils, not by a place: nothing to pick from.
+    assert data(api.gql("school", DIVISIONS, {"w": None}))["divisions"] == []

@@ -18,7 +18,7 @@ from connectors.resolution.linkage import (
     ClusterResult,
 )
 from connectors.resolution.review_queue import MergeOutcome, _Sides
-from connectors.resolution.store import LINK, MERGE, REPROJECT, RESOLVER, REVIEW, _chunks, _insert, _row_id
+from connectors.resolution.store import LINK, REPROJECT, RESOLVER, REVIEW, _chunks, _insert, _move_mentions
 
 
 @dataclass
@@ -101,34 +101,14 @@ def _assign(
 
 def _absorb(conn: Connection, survivor: str, absorbed: str, now: datetime) -> MergeOutcome:
     """Move a provisional person's mentions to ``survivor``, recorded so it can be undone."""
-    moved = [
-        [s, r, m, sc]
-        for s, r, m, sc in conn.execute(
-            select(LINK.c.system, LINK.c.record_id, LINK.c.method, LINK.c.score).where(
-                LINK.c.person_key == absorbed
-            )
-        )
-    ]
-    conn.execute(update(LINK).where(LINK.c.person_key == absorbed).values(person_key=survivor, linked_at=now))
-    merge_id = _row_id(
-        conn.execute(
-            MERGE.insert().values(
-                review_id=None,
-                survivor_key=survivor,
-                absorbed_key=absorbed,
-                moved=moved,
-                decided_by=RESOLVER,
-                decided_at=now,
-            )
-        ).inserted_primary_key
-    )
+    merge_id, moved = _move_mentions(conn, survivor, absorbed, review_id=None, decided_by=RESOLVER, now=now)
     # The graph must show it too (absorbed person gone, its records on the survivor): queued with
     # the merge, so a kill before the pipeline's next graph write cannot lose it.
     conn.execute(
         REPROJECT.insert(),
         [{"person_key": k, "merge_id": merge_id, "enqueued_at": now} for k in (survivor, absorbed)],
     )
-    return MergeOutcome(merge_id, survivor, absorbed, len(moved), frozenset((survivor, absorbed)))
+    return MergeOutcome(merge_id, survivor, absorbed, moved, frozenset((survivor, absorbed)))
 
 
 def _close_answered_reviews(conn: Connection, now: datetime) -> None:

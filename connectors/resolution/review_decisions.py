@@ -2,7 +2,9 @@
 
 Each changes only the links between source records and people (recorded in ``merge_history`` so it
 can be undone) and returns the person keys whose mentions changed; carrying the change to the graph
-is :mod:`connectors.resolution.decisions`.
+is :mod:`connectors.resolution.decisions`. A decision reads then writes, so it runs in a write
+transaction (:func:`kernel.db.writing`): on SQLite it waits its turn behind the background
+reclassification instead of failing with "database is locked".
 """
 
 from __future__ import annotations
@@ -13,16 +15,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, tuple_, update
 
 from connectors.resolution.review_queue import MergeOutcome, Review, get_review
-from connectors.resolution.store import LINK, MERGE, REVIEW, ResolutionError, _chunks, _row_id
-from kernel.db.engine import SQLITE_BEGIN_OPTION
+from connectors.resolution.store import LINK, MERGE, REVIEW, ResolutionError, _chunks, _move_mentions
+from kernel.db.engine import writing
 from kernel.db.tables import utcnow
-
-
-def _writing(engine: Engine) -> Engine:
-    """A decision reads then writes: on SQLite its transaction takes the write lock at BEGIN, so it
-    waits its turn behind the background reclassification instead of failing with "database is
-    locked" when it upgrades (PostgreSQL ignores the option)."""
-    return engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
 
 
 def _key_of(conn: Connection, system: str, record_id: str) -> str:
@@ -55,7 +50,7 @@ def merge(engine: Engine, review_id: int, decided_by: str) -> MergeOutcome:
     if not decided_by:
         raise ResolutionError("a merge needs the name of whoever decided it")
     now = utcnow()
-    with _writing(engine).begin() as conn:
+    with writing(engine) as conn:
         item = _open_item(conn, review_id)
         left = _key_of(conn, item.left_system, item.left_record_id)
         right = _key_of(conn, item.right_system, item.right_record_id)
@@ -74,39 +69,24 @@ def merge(engine: Engine, review_id: int, decided_by: str) -> MergeOutcome:
             ).all()
         )
         survivor, absorbed = (right, left) if counts.get(right, 0) > counts.get(left, 0) else (left, right)
-        moved = [
-            [s, r, m, sc]
-            for s, r, m, sc in conn.execute(
-                select(LINK.c.system, LINK.c.record_id, LINK.c.method, LINK.c.score).where(
-                    LINK.c.person_key == absorbed
-                )
-            )
-        ]
-        conn.execute(
-            update(LINK)
-            .where(LINK.c.person_key == absorbed)
-            .values(person_key=survivor, method="review", score=item.score, linked_at=now)
+        merge_id, moved = _move_mentions(
+            conn,
+            survivor,
+            absorbed,
+            review_id=review_id,
+            decided_by=decided_by,
+            now=now,
+            method="review",
+            score=item.score,
         )
-        merge_id = _row_id(
-            conn.execute(
-                MERGE.insert().values(
-                    review_id=review_id,
-                    survivor_key=survivor,
-                    absorbed_key=absorbed,
-                    moved=moved,
-                    decided_by=decided_by,
-                    decided_at=now,
-                )
-            ).inserted_primary_key
-        )
-    return MergeOutcome(merge_id, survivor, absorbed, len(moved), frozenset((survivor, absorbed)))
+    return MergeOutcome(merge_id, survivor, absorbed, moved, frozenset((survivor, absorbed)))
 
 
 def reject(engine: Engine, review_id: int, decided_by: str) -> Review:
     """The two mentions of a review item are different people; the pair is not proposed again."""
     if not decided_by:
         raise ResolutionError("a rejection needs the name of whoever decided it")
-    with _writing(engine).begin() as conn:
+    with writing(engine) as conn:
         _open_item(conn, review_id)
         conn.execute(
             update(REVIEW)
@@ -129,7 +109,7 @@ def undo_merge(engine: Engine, merge_id: int, decided_by: str) -> MergeOutcome:
     if not decided_by:
         raise ResolutionError("an undo needs the name of whoever decided it")
     now = utcnow()
-    with _writing(engine).begin() as conn:
+    with writing(engine) as conn:
         row = conn.execute(select(MERGE).where(MERGE.c.id == merge_id)).first()
         if row is None:
             raise ResolutionError(f"merge {merge_id} does not exist")

@@ -5,9 +5,10 @@ the resolution run and the review queue share.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select, update
 
 from connectors.resolution.tables import (
     MergeHistory,
@@ -50,3 +51,46 @@ def _row_id(key: Any) -> int:
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _move_mentions(
+    conn: Connection,
+    survivor: str,
+    absorbed: str,
+    *,
+    review_id: int | None,
+    decided_by: str,
+    now: datetime,
+    **relink: Any,
+) -> tuple[int, int]:
+    """Every mention of ``absorbed`` moves to ``survivor``, recorded in ``merge_history``.
+
+    The record keeps each moved mention's link method and score as they were, so an undo
+    can restore them; ``relink`` sets other columns of the moved links (a caseworker's
+    merge relinks them by review). The resolver's merges and the caseworker's share this,
+    so an undo reads the same record whoever merged. Returns (merge id, mentions moved).
+    """
+    moved = [
+        [s, r, m, sc]
+        for s, r, m, sc in conn.execute(
+            select(LINK.c.system, LINK.c.record_id, LINK.c.method, LINK.c.score).where(
+                LINK.c.person_key == absorbed
+            )
+        )
+    ]
+    conn.execute(
+        update(LINK).where(LINK.c.person_key == absorbed).values(person_key=survivor, linked_at=now, **relink)
+    )
+    merge_id = _row_id(
+        conn.execute(
+            MERGE.insert().values(
+                review_id=review_id,
+                survivor_key=survivor,
+                absorbed_key=absorbed,
+                moved=moved,
+                decided_by=decided_by,
+                decided_at=now,
+            )
+        ).inserted_primary_key
+    )
+    return merge_id, len(moved)

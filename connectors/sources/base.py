@@ -29,7 +29,7 @@ import fnmatch
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -690,32 +690,49 @@ def json_array_items(data: bytes, rel: str) -> Iterator[tuple[int, Any]]:
     for its line (the others go on); a file that parses neither way raises one, naming
     the line and column.
     """
+    text = json_text(data, rel)
+    lines = text.split("\n")
+    if lines and lines[0].strip() == "[" and lines[-1].strip() in ("", "]"):
+        yield from json_per_line(lines, rel, ("]",))
+        return
+    items = json_whole(text, rel)
+    if not isinstance(items, list):
+        items = [items]
+    yield from enumerate(items, start=1)
+
+
+def json_text(data: bytes, rel: str) -> str:
+    """A JSON file's text in its detected encoding (UTF-8, or a county's GBK), byte order mark
+    dropped; :class:`UnreadableFile` naming the line that does not decode."""
     encoding = detect_encoding(data, "utf-8")
     try:
-        text = data.decode(encoding)
+        return data.decode(encoding).lstrip("\ufeff")
     except UnicodeDecodeError as exc:
         bad = data[: exc.start].count(b"\n") + 1
         raise UnreadableFile("encoding.invalid", decode_error(exc, encoding, rel, bad)) from None
-    text = text.lstrip("\ufeff")
-    lines = text.split("\n")
-    if lines and lines[0].strip() == "[" and lines[-1].strip() in ("", "]"):
-        for n, line in enumerate(lines[1:], start=2):
-            s = line.strip()
-            if s in ("", "]"):
-                continue
-            try:
-                yield n, json.loads(s.rstrip(","))
-            except ValueError as exc:
-                yield n, UnreadableFile("json.invalid", f"{rel} 第 {n} 行不是有效的 JSON：{exc}")
-        return
+
+
+def json_per_line(lines: Sequence[str], rel: str, closers: Collection[str]) -> Iterator[tuple[int, Any]]:
+    """(line number, item) of the lines after the opening one, one JSON item a line (a trailing
+    comma allowed), blank lines and the layout's ``closers`` passed over. A line that does not
+    parse is given as an :class:`UnreadableFile` for that line and the others go on, so one bad
+    line of a large export loses that record only; nor is the file ever one object tree."""
+    for n, line in enumerate(lines[1:], start=2):
+        s = line.strip()
+        if not s or s in closers:
+            continue
+        try:
+            yield n, json.loads(s.rstrip(","))
+        except ValueError as exc:
+            yield n, UnreadableFile("json.invalid", f"{rel} 第 {n} 行不是有效的 JSON：{exc}")
+
+
+def json_whole(text: str, rel: str) -> Any:
+    """A JSON file parsed whole, or :class:`UnreadableFile` naming where it stops parsing."""
     try:
-        items = json.loads(text)
+        return json.loads(text)
     except ValueError as exc:
         raise UnreadableFile("json.invalid", f"{rel} 不是有效的 JSON：{exc}") from None
-    if not isinstance(items, list):
-        items = [items]
-    for n, item in enumerate(items, start=1):
-        yield n, item
 
 
 # ---- the source folder ----------------------------------------------------------------------

@@ -30,8 +30,10 @@ from connectors.sources.base import (
 )
 from connectors.sources.police import _check_id_agrees, optional_id
 from connectors.standardise import (
+    IdCheck,
     Reference,
     Rejected,
+    check_one_of,
     given_name,
     parse_date,
     parse_sex,
@@ -123,6 +125,16 @@ def _asserted(kind: str, get: Any, mtime: Any) -> Any:
     return start_of_day(d) if d else mtime
 
 
+def _name_and_id(get: Any, out: Interpreted, what: str, rid: str) -> tuple[str | None, IdCheck]:
+    """A pupil's name and ID number as a registry or dropout row gives them (an invalid number
+    kept as a claim, with a warning); a row with neither names no one and is rejected."""
+    name = given_name(get.raw("姓名"))
+    raw_id = get.raw("身份证号")
+    if not name and not raw_id:
+        raise Rejected("field.missing", say("reject.both_blank", what=what, rid=rid, a="姓名", b="身份证号"))
+    return name, optional_id(out, raw_id, "身份证号")
+
+
 def _yes(value: str) -> bool | None:
     return {"是": True, "否": False}.get(value)
 
@@ -160,28 +172,13 @@ class EducationSource(Source):
         rid = row.record_id
         get = row_getter(row.payload, STUDENT_LAYOUT, f"学籍 {rid}")
         out = Interpreted()
-        name = given_name(get.raw("姓名"))
-        raw_id = get.raw("身份证号")
-        if not name and not raw_id:
-            raise Rejected(
-                "field.missing", say("reject.both_blank", what="学籍", rid=rid, a="姓名", b="身份证号")
-            )
-        idc = optional_id(out, raw_id, "身份证号")
+        name, idc = _name_and_id(get, out, "学籍", rid)
         id_number = idc.number
         sex = parse_sex(get("性别"), "性别")
         birth = parse_date(get("出生日期", required=True), "出生日期", required=True)
         school = get("学校代码", required=True)
         status = get("学籍状态") or "在读"
-        if status not in STUDENT_STATES:
-            raise Rejected(
-                "value.invalid",
-                say(
-                    "reject.not_one_of",
-                    field="学籍状态",
-                    value=repr(status),
-                    allowed="、".join(STUDENT_STATES),
-                ),
-            )
+        check_one_of(status, STUDENT_STATES, "学籍状态")
         start = get("入学年月")
         start_date = None
         if start:
@@ -265,17 +262,7 @@ class EducationSource(Source):
                 "value.invalid", say("reject.not_a_number", field="缺勤天数", value=repr(days_text))
             ) from None
         kind_zh = get("缺勤类型", required=True)
-        kind = ABSENCE_KINDS.get(kind_zh)
-        if kind is None:
-            raise Rejected(
-                "value.invalid",
-                say(
-                    "reject.not_one_of",
-                    field="缺勤类型",
-                    value=repr(kind_zh),
-                    allowed="、".join(ABSENCE_KINDS),
-                ),
-            )
+        kind = ABSENCE_KINDS[check_one_of(kind_zh, ABSENCE_KINDS, "缺勤类型")]
         school = get("学校代码") or None
         out = Interpreted()
         fallback = PersonMention(system=self.name, record_id=rid, role="pupil", name=name)
@@ -312,13 +299,7 @@ class EducationSource(Source):
         rid = row.record_id
         get = row_getter(row.payload, DROPOUT_LAYOUT, f"辍学 {rid}")
         out = Interpreted()
-        name = given_name(get.raw("姓名"))
-        raw_id = get.raw("身份证号")
-        if not name and not raw_id:
-            raise Rejected(
-                "field.missing", say("reject.both_blank", what="辍学", rid=rid, a="姓名", b="身份证号")
-            )
-        idc = optional_id(out, raw_id, "身份证号")
+        name, idc = _name_and_id(get, out, "辍学", rid)
         id_number = idc.number
         sex = parse_sex(get("性别"), "性别")
         birth = parse_date(get("出生日期"), "出生日期")
@@ -327,13 +308,8 @@ class EducationSource(Source):
             raise Rejected("field.missing", say("reject.blank", field="辍学日期"))
         reported = parse_date(get("书面报告日期"), "书面报告日期")
         outcome = get("劝返状态")
-        if outcome and outcome not in PERSUASION:
-            raise Rejected(
-                "value.invalid",
-                say(
-                    "reject.not_one_of", field="劝返状态", value=repr(outcome), allowed="、".join(PERSUASION)
-                ),
-            )
+        if outcome:
+            check_one_of(outcome, PERSUASION, "劝返状态")
         school = get("学校代码", required=True)
         student = get("学籍号") or None
         _check_id_agrees(out, id_number, birth, sex)

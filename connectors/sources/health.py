@@ -35,12 +35,14 @@ from connectors.sources.base import (
     Need,
     Source,
     UnreadableFile,
-    decode_error,
     detect_encoding,
     file_mtime,
     file_record,
     first_match,
     folder_files,
+    json_per_line,
+    json_text,
+    json_whole,
     mark_file,
     whole_file_changed,
     with_rejection,
@@ -466,27 +468,12 @@ def _bundle_entries(data: bytes, rel: str = "Bundle") -> Iterator[tuple[int, Any
     layout is parsed whole. In the one-per-line layout an entry that does not parse is
     given as an :class:`UnreadableFile` for its line and the others go on; a file that
     cannot be decoded or parsed raises one, naming the line."""
-    encoding = detect_encoding(data, "utf-8")
-    try:
-        text = data.decode(encoding).lstrip("\ufeff")
-    except UnicodeDecodeError as exc:
-        bad = data[: exc.start].count(b"\n") + 1
-        raise UnreadableFile("encoding.invalid", decode_error(exc, encoding, rel, bad)) from None
+    text = json_text(data, rel)
     lines = text.split("\n")
     if len(lines) > 2 and lines[0].rstrip().endswith('"entry":['):
-        for n, line in enumerate(lines[1:], start=2):
-            s = line.strip()
-            if not s or s in ("]}", "]", "}"):
-                continue
-            try:
-                yield n, json.loads(s.rstrip(","))
-            except ValueError as exc:
-                yield n, UnreadableFile("json.invalid", f"{rel} 第 {n} 行不是有效的 JSON：{exc}")
+        yield from json_per_line(lines, rel, ("]}", "]", "}"))
         return
-    try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        raise UnreadableFile("json.invalid", f"{rel} 不是有效的 JSON：{exc}") from None
+    doc = json_whole(text, rel)
     if not isinstance(doc, dict) or doc.get("resourceType") != "Bundle":
         raise UnreadableFile("file.not_bundle", f"{rel} 不是 FHIR Bundle（resourceType 不是 Bundle）")
     for n, entry in enumerate(doc.get("entry") or [], start=1):

@@ -36,6 +36,7 @@ from connectors.standardise import (
     Reference,
     Rejected,
     check_id_number,
+    check_one_of,
     clean_text,
     given_name,
     parse_date,
@@ -208,13 +209,7 @@ class HukouSource(_CsvExport):
         moved_out = parse_date(get("迁出日期"), "迁出日期")
         death = parse_date(get("死亡日期"), "死亡日期")
         state = get("人员状态") or "正常"
-        if state not in PERSON_STATES:
-            raise Rejected(
-                "value.invalid",
-                say(
-                    "reject.not_one_of", field="人员状态", value=repr(state), allowed="、".join(PERSON_STATES)
-                ),
-            )
+        check_one_of(state, PERSON_STATES, "人员状态")
         parse_date(get("变动日期"), "变动日期")
         out = Interpreted()
         _check_id_agrees(out, id_number, birth, sex)

@@ -46,6 +46,7 @@ from connectors.sources.police import _check_id_agrees, optional_id
 from connectors.standardise import (
     Reference,
     Rejected,
+    check_one_of,
     clean_text,
     given_name,
     normalise_name,
@@ -334,16 +335,8 @@ class SurveySource(Source):
         if isinstance(guardian, dict):
             gid = self._adult(out, rid, "guardian", guardian, division, visit)
             agreement = clean_text(guardian.get("agreement"))
-            if agreement and agreement not in AGREEMENT_STATES:
-                raise Rejected(
-                    "value.invalid",
-                    say(
-                        "reject.not_one_of",
-                        field="委托协议",
-                        value=repr(agreement),
-                        allowed="、".join(AGREEMENT_STATES),
-                    ),
-                )
+            if agreement:
+                check_one_of(agreement, AGREEMENT_STATES, "委托协议")
             entrusted = guardian.get("entrusted")
             if isinstance(entrusted, str):
                 entrusted = {"是": True, "否": False, "true": True, "false": False}.get(entrusted)
@@ -441,16 +434,8 @@ class SurveySource(Source):
         idc = optional_id(out, raw_id, f"{role} 身份证号")
         id_number = idc.number
         status = clean_text(part.get("status"))
-        if status and status not in PARENT_STATES:
-            raise Rejected(
-                "value.invalid",
-                say(
-                    "reject.not_one_of",
-                    field=f"{role}状况",
-                    value=repr(status),
-                    allowed="、".join(PARENT_STATES),
-                ),
-            )
+        if status:
+            check_one_of(status, PARENT_STATES, f"{role}状况")
         capacity = {"有": True, "无": False}.get(clean_text(part.get("capacity")))
         reason = clean_text(part.get("incapacity_reason")) or None
         if status == "服刑":

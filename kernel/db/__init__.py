@@ -15,6 +15,8 @@ Typical use::
     migrate(engine)               # upgrade to head; a no-op when already there
     with session(engine) as s:    # commits on success, rolls back on error
         s.add(SyncCursor(source="hotline", cursor="2025-11-25T08:00:00Z"))
+    with writing(engine) as conn: # reads then writes: SQLite's write lock taken at BEGIN (IMMEDIATE)
+        ...
 
 Adding a table or column
 ------------------------
@@ -36,7 +38,16 @@ Other commands: `python -m shouhu.migrations upgrade [REV]`, `downgrade REV`, `c
 `--url` (default: `settings.sql_url`).
 """
 
-from kernel.db.engine import DatabaseUnavailable, check_reachable, describe, make_engine, session
+from kernel.db.engine import (
+    DatabaseUnavailable,
+    check_reachable,
+    describe,
+    for_writing,
+    make_engine,
+    session,
+    write_session,
+    writing,
+)
 from kernel.db.schema import current_revision, downgrade, head_revision, migrate, pending_changes
 
 __all__ = [
@@ -45,9 +56,12 @@ __all__ = [
     "current_revision",
     "describe",
     "downgrade",
+    "for_writing",
     "head_revision",
     "make_engine",
     "migrate",
     "pending_changes",
     "session",
+    "write_session",
+    "writing",
 ]

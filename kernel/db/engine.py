@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL, Connection
@@ -30,9 +30,10 @@ PG_CONNECT_TIMEOUT_S = 10
 CHECK_TIMEOUT_S = 5
 
 # Execution option read by the SQLite "begin" hook: the BEGIN variant to emit ("", "IMMEDIATE",
-# "EXCLUSIVE"). Migrations use IMMEDIATE so two processes migrating at once queue on the write lock
-# instead of failing half-way with SQLITE_BUSY.
+# "EXCLUSIVE"). Set it through `for_writing`, the one place that chooses IMMEDIATE.
 SQLITE_BEGIN_OPTION = "shouhu_sqlite_begin"
+
+_Bind = TypeVar("_Bind", Engine, Connection)
 
 
 class DatabaseUnavailable(Exception):
@@ -71,6 +72,38 @@ def session(engine: Engine) -> Iterator[Session]:
             raise
 
 
+def for_writing(bind: _Bind) -> _Bind:
+    """`bind` set so that its transactions take the write lock at BEGIN (IMMEDIATE) on SQLite.
+
+    A transaction that reads then writes must: with WAL, a deferred one upgrades to the write lock at its
+    first write, and if another writer has committed since its read snapshot began SQLite refuses at once
+    ("database is locked"), which no busy timeout helps. Taken at BEGIN, the lock is queued for on the
+    busy timeout instead, so concurrent writers (API, background workers, migrations, audit) take turns.
+    PostgreSQL needs nothing of the kind; its `bind` comes back unchanged.
+
+    An engine comes back as a new engine sharing the pool; a connection is changed in place (and
+    returned), for callers that must set pragmas on it before the transaction begins.
+    """
+    if bind.dialect.name != "sqlite":
+        return bind
+    return bind.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that will write (see `for_writing`): commits when the block ends
+    normally, rolls back when it raises."""
+    with for_writing(engine).begin() as conn:
+        yield conn
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """`session` for a unit of work that will write (see `for_writing`)."""
+    with session(for_writing(engine)) as s:
+        yield s
+
+
 def check_reachable(url: str | URL) -> None:
     """Open one connection to `url` and prove it is usable, or raise `DatabaseUnavailable`.
 
@@ -89,8 +122,7 @@ def check_reachable(url: str | URL) -> None:
     try:
         with engine.connect() as conn:
             if u.get_backend_name() == "sqlite":
-                conn = conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-                with conn.begin():
+                with for_writing(conn).begin():
                     conn.exec_driver_sql("SELECT 1")
             else:
                 conn.exec_driver_sql("SELECT 1")

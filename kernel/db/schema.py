@@ -20,7 +20,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData, TypeDecorator
 from sqlalchemy.engine import URL
 
-from kernel.db.engine import SQLITE_BEGIN_OPTION, make_engine
+from kernel.db.engine import for_writing, make_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -145,8 +145,7 @@ def _sqlite_migration_connection(engine: Engine) -> Iterator[Connection]:
             raise RuntimeError("the database connection is closed")
         raw.execute("PRAGMA foreign_keys=OFF")
         try:
-            conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-            with conn.begin():
+            with for_writing(conn).begin():
                 yield conn
                 broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:

@@ -14,7 +14,7 @@ from typing import Any
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.conftest import AGENCY_NAMES, PHONE, Server, Shots
-from tests.contract.test_graph_store import VILLAGE
+from tests.contract.test_graph_store import TOWN, VILLAGE
 
 CHILD = "person:child"
 CHILD_NAME = "甲乙"  # the synthetic child's name in full; an analyst must only ever see 甲*
@@ -155,6 +155,38 @@ def test_analyst_traces_a_childs_network_and_sees_only_masked_identities(
         expect(page.locator("#profile[data-person='person:uncle']")).to_be_visible()
         expect(page.locator("#person-facts [data-field='person.name']")).to_have_text("甲*")
         shots(page, "uncle-reidentified")
+
+
+DIVISION_NAME = "query($c: String!) { division(code: $c) { name } }"
+
+
+def test_analyst_picks_a_division_by_its_name_to_browse_it(
+    browser: Browser, server: Server, shots: Shots
+) -> None:
+    """Refused a lookup by name, an analyst browses a division picked by its name (no code to know):
+    the divisions of its county in code order, each village indented under its township."""
+    names = {
+        code: server.gql("analyst", DIVISION_NAME, {"c": code}, purpose="statistics")["data"]["division"][
+            "name"
+        ]
+        for code in (TOWN, VILLAGE)
+    }
+    with session(browser, server, viewport={"width": 1280, "height": 900}) as (_, page, _w):
+        sign_in(page, server, "analyst", "statistics")
+        page.click("[data-nav=search]")
+        pick = page.locator("#search-division-pick")
+        expect(pick).to_be_enabled()
+        # Indented with ideographic spaces (a county's township one step in, its village two).
+        assert pick.locator(f"option[value='{TOWN}']").text_content() == "\u3000" + names[TOWN]
+        assert pick.locator(f"option[value='{VILLAGE}']").text_content() == "\u3000\u3000" + names[VILLAGE]
+        values = pick.locator("option").evaluate_all("els => els.map(e => e.value)")
+        assert values[0] == "" and values[1:] == sorted(values[1:]) and VILLAGE in values, values
+        pick.select_option(VILLAGE)
+        expect(page.locator("#search-division")).to_have_value(VILLAGE)
+        row = page.locator(f"tr[data-person='{CHILD}']")
+        expect(row.locator(".masked").first).to_have_text("甲*")
+        assert CHILD_NAME not in page.content()
+        shots(page, "division-picked-by-name")
 
 
 NETWORK = """query($s: ID!) { network(start: $s, depth: 2) { start edges { type source target } } }"""

@@ -1,11 +1,12 @@
-// Find a person: by name (homophones tolerated), by resident ID number, or by division.
+// Find a person: by name (homophones tolerated), by resident ID number, or by division (picked by
+// its name from the caller's scope, or typed as a code).
 
 import { type GqlError, type GqlResult, errorsByPath, errorText, gql, topLevelError } from "../api";
 import { FieldView } from "../fields";
 import { formValue, h, mount, notice } from "../dom";
 import { t } from "../i18n";
 import { can, cachedMe } from "../me";
-import { divisionLabel, divisionNames } from "./statistics";
+import { divisionDepth, divisionLabel, divisionNames, rememberDivisionNames } from "./statistics";
 import { href } from "../router";
 
 interface Row {
@@ -22,6 +23,11 @@ interface Conn {
 
 const ROW = "id name sex birthDate division";
 
+interface DivisionItem {
+  code: string | null;
+  name: string | null;
+}
+
 export async function renderSearch(root: HTMLElement, params: URLSearchParams): Promise<void> {
   const results = h("div", { id: "search-results" });
   const form = h(
@@ -33,6 +39,13 @@ export async function renderSearch(root: HTMLElement, params: URLSearchParams): 
       { class: "row" },
       h("label", {}, t("nameLabel"), h("input", { name: "name", id: "search-name", value: params.get("name") ?? "" })),
       h("label", {}, t("orIdNumber"), h("input", { name: "idNumber", id: "search-id-number" })),
+      divisionPicker((code) => {
+        for (const [field, value] of [["name", ""], ["idNumber", ""], ["division", code]]) {
+          const input = form.elements.namedItem(field);
+          if (input instanceof HTMLInputElement) input.value = value;
+        }
+        void run(results, "", "", code);
+      }),
       h("label", {}, t("orDivision"), h("input", { name: "division", id: "search-division", inputmode: "numeric" })),
       h("button", { type: "submit", id: "search-submit" }, t("search")),
     ),
@@ -43,6 +56,40 @@ export async function renderSearch(root: HTMLElement, params: URLSearchParams): 
   });
   mount(root, form, results);
   if (params.get("name")) await run(results, params.get("name") ?? "", "", "");
+}
+
+/**
+ * The divisions of the caller's scope by their names, indented by level, so that a division is
+ * browsed without knowing its code: the way offered to roles that may not look people up by name
+ * (an analyst). Choosing one browses it. Left out when the caller's scope has no places to list
+ * (a school, a court) or the list cannot be had; the code field stays either way.
+ */
+function divisionPicker(onPick: (code: string) => void): HTMLElement {
+  const select = h("select", { id: "search-division-pick", disabled: true }, h("option", { value: "" }, t("pickDivisionLoading")));
+  const label = h("label", { id: "search-division-picker" }, t("pickDivision"), select);
+  select.addEventListener("change", () => {
+    if (select.value) onPick(select.value);
+  });
+  void (async () => {
+    let listed: DivisionItem[] = [];
+    try {
+      const r = await gql<{ divisions: DivisionItem[] }>("query Divisions { divisions { code name } }");
+      listed = r.data?.divisions ?? [];
+    } catch {
+      listed = [];
+    }
+    const found = listed.flatMap((d) => (d.code && /^\d{12}$/.test(d.code) ? [{ code: d.code, name: d.name ?? "" }] : []));
+    if (found.length === 0) return label.remove();
+    rememberDivisionNames(found.map((d) => [d.code, d.name]));
+    const top = Math.min(...found.map((d) => divisionDepth(d.code)));
+    mount(
+      select,
+      h("option", { value: "" }, t("pickDivisionPrompt")),
+      found.map((d) => h("option", { value: d.code }, `${"\u3000".repeat(divisionDepth(d.code) - top)}${d.name || d.code}`)),
+    );
+    select.disabled = false;
+  })();
+  return label;
 }
 
 /**

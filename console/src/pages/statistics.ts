@@ -80,6 +80,12 @@ export async function divisionNames(codes: string[]): Promise<Map<string, string
   return names;
 }
 
+/** Names learnt by another query (the division picker's list), kept as `divisionNames` keeps them. */
+export function rememberDivisionNames(pairs: [string, string][]): void {
+  for (const [c, name] of pairs) if (name) names.set(c, name);
+  sessionStorage.setItem(NAMES_KEY, JSON.stringify([...names].filter(([, name]) => name)));
+}
+
 export function divisionLabel(code: string, known: Map<string, string> = names): string {
   const name = known.get(code);
   return name ? `${name} (${code})` : code;
@@ -90,6 +96,11 @@ const LEVELS = [2, 4, 6, 9, 12];
 
 function significant(code: string): number {
   return LEVELS.find((n) => /^0*$/.test(code.slice(n))) ?? 12;
+}
+
+/** How deep a code sits: 0 a province … 4 a village. */
+export function divisionDepth(code: string): number {
+  return LEVELS.indexOf(significant(code));
 }
 
 /** The chain from the caller's own division down to `code` (for going back up). */

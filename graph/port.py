@@ -7,15 +7,17 @@ supplies the engine primitives below, each holding its own Cypher beside it.
 from __future__ import annotations
 
 import abc
+import json
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from graph.model import NODE_KINDS, REL_KINDS, label_of
 from graph.provenance import Merged, load, merge, without
 from graph.records import (
+    ChildFamilies,
     Conflict,
     Node,
     NodeRecord,
@@ -26,9 +28,22 @@ from graph.records import (
     RetractResult,
     Subgraph,
     UpsertResult,
+    YoungPerson,
 )
 
 T = TypeVar("T")
+
+
+class FamilyRows(NamedTuple):
+    """What an adapter's `_child_families` returns: plain rows, JSON columns still as text."""
+
+    # (id, division, birth_date, deceased, hukou_type, conflicted, sources JSON)
+    people: list[tuple[str, str | None, str | None, bool | None, str | None, str | None, str | None]]
+    enrolments: list[tuple[str, str | None]]  # (person id, ENROLLED_AT status)
+    parents: list[tuple[str, str, str | None, str]]  # (person id, parent id, role, PARENT_OF id)
+    households: list[tuple[str, str]]  # (person id, household id)
+    parent_claims: list[tuple[str, str | None]]  # (parent id, claims JSON)
+    parent_households: list[tuple[str, str, str | None]]  # (parent id, household id, sources JSON)
 
 
 class GraphStoreError(RuntimeError):
@@ -177,6 +192,13 @@ class GraphStore(abc.ABC):
         self, prefix: str, born_after: str, after: str, limit: int
     ) -> list[tuple[str, str | None, str | None, str | None]]:
         """(child id, guardian id, PARENT_OF|GUARDIAN_OF, until) for a page of the division's children."""
+
+    @abc.abstractmethod
+    def _child_families(self, prefix: str, born_since: str, parent_claim: str) -> FamilyRows:
+        """The rows of `child_families`, one engine statement each (see `FamilyRows`): people of
+        the division whose birth_date >= born_since, and their enrolments, parents, households;
+        the parents whose claims JSON holds the attribute `parent_claim`, with those claims and
+        their memberships. The port groups them; an adapter may return duplicates."""
 
     @abc.abstractmethod
     def _count_nodes(self, label: str) -> int: ...
@@ -610,6 +632,49 @@ class GraphStore(abc.ABC):
                 links.append((gid, rel_type, until))
         return sorted(out.items())
 
+    def child_families(self, division_prefix: str, born_since: str, parent_claim: str) -> ChildFamilies:
+        """Everyone of a division (every division for "") born on or after `born_since` (ISO day),
+        with what is one hop away in the family: enrolment statuses, parents with their roles,
+        households; and for the parents carrying a claim of `parent_claim`, those claims and
+        their own households with the membership's sources.
+
+        Set-based, for batch checks over a county (connectors.crosscheck): a fixed number of
+        engine reads whatever the number of people (six on both adapters), where reading each
+        child's neighbourhood cost a traversal per child (or per page of them). People whose
+        birth_date is not an ISO day may be included or not; the caller decides their age.
+        """
+        if division_prefix:
+            _check_prefix(division_prefix)
+        if parent_claim not in NODE_KINDS["Person"].props:
+            raise GraphStoreError(f"Person has no property {parent_claim!r}")
+        with self._lock:
+            rows = self._child_families(division_prefix, born_since, parent_claim)
+        people: dict[str, YoungPerson] = {}
+        for pid, division, birth, deceased, hukou, conflicted, sources in rows.people:
+            people.setdefault(
+                pid, YoungPerson(pid, division, birth, deceased, hukou, conflicted, load(sources, []))
+            )
+        for cid, status in rows.enrolments:
+            if cid in people:
+                people[cid].enrolment_statuses.append(status)
+        seen: set[tuple[str, str]] = set()
+        for cid, parent, role, rel_id in sorted(rows.parents, key=lambda r: (r[0], r[3])):
+            if cid in people and (cid, rel_id) not in seen:
+                seen.add((cid, rel_id))
+                people[cid].parents.append((parent, role, rel_id))
+        for cid, hid in rows.households:
+            if cid in people and hid not in people[cid].households:
+                people[cid].households.append(hid)
+        out = ChildFamilies([people[k] for k in sorted(people)])
+        for parent, claims in rows.parent_claims:
+            out.parent_claims.setdefault(parent, _claims_of(claims, parent_claim))
+        homes: dict[str, list[tuple[str, list[dict[str, str]]]]] = defaultdict(list)
+        for parent, hid, sources in rows.parent_households:
+            if parent in out.parent_claims:
+                homes[parent].append((hid, load(sources, [])))
+        out.parent_households = dict(homes)
+        return out
+
     def stats(self) -> dict[str, dict[str, int]]:
         with self._lock:
             return {
@@ -642,6 +707,28 @@ def _cut(
                     nxt.append(other)
         frontier = nxt
     return sub
+
+
+_DECODER = json.JSONDecoder()
+_CLAIM_KEYS = frozenset({"at", "record_id", "system", "value"})  # the keys inside one claim
+
+
+def _claims_of(text: str | None, attr: str) -> list[dict[str, Any]]:
+    """``load(text, {}).get(attr, [])`` decoding only that attribute's list: a person's claims
+    JSON holds every attribute, and decoding all of them was most of the cross-check's Python
+    time (80,000 parents at 200,000 persons). Sound because graph.provenance writes the claims
+    object with compact separators and attribute keys only at the top (a claim is a flat object
+    whose keys are never attribute names, and a quote inside a string value is escaped)."""
+    if not text:
+        return []
+    if attr in _CLAIM_KEYS:
+        return list(load(text, {}).get(attr, []))
+    key = json.dumps(attr, ensure_ascii=False) + ":"
+    at = text.find(key)
+    if at < 0:
+        return []
+    value, _end = _DECODER.raw_decode(text, at + len(key))
+    return list(value)
 
 
 def _chunks(items: list[T], size: int) -> Iterator[list[T]]:

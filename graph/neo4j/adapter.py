@@ -14,6 +14,7 @@ and every column of the kind (absent properties as ``None``, since Neo4j stores 
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import ssl
@@ -26,7 +27,7 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError
 
 from graph.model import NODE_KINDS, REL_KINDS, label_of
 from graph.neo4j import queries as q
-from graph.port import GraphStore, GraphStoreError
+from graph.port import FamilyRows, GraphStore, GraphStoreError
 
 log = logging.getLogger(__name__)
 
@@ -312,6 +313,36 @@ class Neo4jStore(GraphStore):
         params = {"prefix": prefix, "born_after": born_after, "after": after, "limit": limit}
         rows = self._run(q.child_guardians(), params, read=True)
         return [(r["child"], r["guardian"], r["rel_type"], r["until"]) for r in rows]
+
+    def _child_families(self, prefix: str, born_since: str, parent_claim: str) -> FamilyRows:
+        params: dict[str, Any] = {"prefix": prefix, "born": born_since}
+        claim = {**params, "key": json.dumps(parent_claim, ensure_ascii=False)}
+        people = self._run(q.family_people(), params, read=True)
+        return FamilyRows(
+            [
+                (
+                    r["id"],
+                    r["division"],
+                    r["birth_date"],
+                    r["deceased"],
+                    r["hukou_type"],
+                    r["conflicted"],
+                    r["sources"],
+                )
+                for r in people
+            ],
+            [(r["child"], r["status"]) for r in self._run(q.family_enrolments(), params, read=True)],
+            [
+                (r["child"], r["parent"], r["role"], r["rel"])
+                for r in self._run(q.family_parents(), params, read=True)
+            ],
+            [(r["child"], r["household"]) for r in self._run(q.family_households(), params, read=True)],
+            [(r["parent"], r["claims"]) for r in self._run(q.family_parent_claims(), claim, read=True)],
+            [
+                (r["parent"], r["household"], r["sources"])
+                for r in self._run(q.family_parent_households(), claim, read=True)
+            ],
+        )
 
     # ---- listings and counts -------------------------------------------------------------------
     def _list_division(self, label: str, prefix: str, after: str, limit: int) -> list[dict[str, Any]]:

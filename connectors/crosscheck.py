@@ -99,7 +99,9 @@ def crosscheck(
     on = as_of or clock.today()
     report = CrossCheck(on)
     # Anyone under 18 on `on` was born in `on.year - 18` or later; the exact age is decided here.
-    families = graph.child_families(division_prefix, f"{on.year - 18:04d}-01-01", "works_away")
+    families = graph.child_families(
+        division_prefix, f"{on.year - 18:04d}-01-01", "works_away", "police_hukou"
+    )
     done = 0
     for i, person in enumerate(families.people, 1):
         # Person.division is set by the register, the survey, and schools' and hospitals'
@@ -120,7 +122,7 @@ def _count_child(person: YoungPerson, on: date, report: CrossCheck) -> int | Non
     if age is None or age >= 18 or person.deceased:
         return None
     report.children += 1
-    systems = {s["system"] for s in person.sources if s.get("system") in SYSTEMS}
+    systems = {s for s in person.systems if s in SYSTEMS}
     report.by_sources["+".join(sorted(systems)) or "none"] += 1
     if "police_hukou" not in systems:
         report.missing.setdefault("not_in_household_register", []).append(person.id)
@@ -150,11 +152,9 @@ def _check_family(person: YoungPerson, age: int, families: ChildFamilies, report
     ]
     if not all(away):
         return
+    # The household register (not the survey) has the mother in the child's own household.
     homes = set(person.households)
-    mother_home = any(
-        home in homes and any(s.get("system") == "police_hukou" for s in sources)
-        for home, sources in families.parent_households.get(mother, [])
-    )
+    mother_home = any(home in homes for home in families.parent_households.get(mother, []))
     if mother_home:
         report.parents_away_but_mother_registered_home.append(person.id)
 

@@ -149,7 +149,7 @@ class YoungPerson:
     deceased: bool | None
     hukou_type: str | None
     conflicted: str | None
-    sources: list[dict[str, str]]
+    systems: list[str]  # the source systems of the person's record (its sources), in order
     enrolment_statuses: list[str | None] = field(default_factory=list)
     # (parent id, role, relationship id), in relationship id order
     parents: list[tuple[str, str | None, str]] = field(default_factory=list)
@@ -159,10 +159,10 @@ class YoungPerson:
 @dataclass
 class ChildFamilies:
     """`GraphStore.child_families`: a division's young people and, for their parents who carry a
-    claim of one attribute, those claims and the parents' own household memberships."""
+    claim of one attribute, those claims and the households one source system registers them in."""
 
     people: list[YoungPerson] = field(default_factory=list)
     # parent id -> every claim of the attribute asked for (parents without one are left out)
     parent_claims: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    # parent id -> (household id, the membership's sources), for the same parents
-    parent_households: dict[str, list[tuple[str, list[dict[str, str]]]]] = field(default_factory=dict)
+    # parent id -> households whose membership the system asked for asserts, for the same parents
+    parent_households: dict[str, list[str]] = field(default_factory=dict)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -429,16 +428,16 @@ class LadybugStore(GraphStore):
         params = {"prefix": prefix, "born_after": born_after, "after": after, "limit": limit}
         return [(r[0], r[1], r[2], r[3]) for r in self._run(q.child_guardians(), params)]
 
-    def _child_families(self, prefix: str, born_since: str, parent_claim: str) -> FamilyRows:
+    def _child_families(self, prefix: str, born_since: str, claim_key: str, system_key: str) -> FamilyRows:
         params: dict[str, Any] = {"prefix": prefix, "born": born_since}
-        claim = {**params, "key": json.dumps(parent_claim, ensure_ascii=False)}
+        claim = {**params, "key": claim_key}
         return FamilyRows(
             cast(Any, self._run_rows(q.family_people(), params)),
             cast(Any, self._run_rows(q.family_enrolments(), params)),
             cast(Any, self._run_rows(q.family_parents(), params)),
             cast(Any, self._run_rows(q.family_households(), params)),
             cast(Any, self._run_rows(q.family_parent_claims(), claim)),
-            cast(Any, self._run_rows(q.family_parent_households(), claim)),
+            cast(Any, self._run_rows(q.family_parent_households(), {**claim, "system": system_key})),
         )
 
     def _count_nodes(self, label: str) -> int:

@@ -280,8 +280,8 @@ def family_households() -> str:
 
 
 def family_parent_claims() -> str:
-    """Parents whose claims JSON names the attribute (`$key` is the quoted key): a substring test
-    in the engine keeps the other parents' claims out of the answer; the port parses the rest."""
+    """Parents whose claims JSON names the attribute (`$key`: the quoted name and its colon): a
+    substring test in the engine keeps the other parents' claims out of the answer."""
     return (
         f"MATCH (p:Person)-[:PARENT_OF]->(c:Person) WHERE {_YOUNG} AND p.claims CONTAINS $key "
         "RETURN DISTINCT p.id, p.claims"
@@ -289,9 +289,11 @@ def family_parent_claims() -> str:
 
 
 def family_parent_households() -> str:
+    """The same parents' households whose membership a system asserts (`$system`: the text
+    ``"system":"<code>"`` in the membership's sources JSON)."""
     return (
         f"MATCH (h:Household)<-[m:MEMBER_OF]-(p:Person)-[:PARENT_OF]->(c:Person) WHERE {_YOUNG} "
-        "AND p.claims CONTAINS $key RETURN DISTINCT p.id, h.id, m.sources"
+        "AND p.claims CONTAINS $key AND m.sources CONTAINS $system RETURN DISTINCT p.id, h.id"
     )
 
 

@@ -14,7 +14,6 @@ and every column of the kind (absent properties as ``None``, since Neo4j stores 
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import ssl
@@ -314,9 +313,9 @@ class Neo4jStore(GraphStore):
         rows = self._run(q.child_guardians(), params, read=True)
         return [(r["child"], r["guardian"], r["rel_type"], r["until"]) for r in rows]
 
-    def _child_families(self, prefix: str, born_since: str, parent_claim: str) -> FamilyRows:
+    def _child_families(self, prefix: str, born_since: str, claim_key: str, system_key: str) -> FamilyRows:
         params: dict[str, Any] = {"prefix": prefix, "born": born_since}
-        claim = {**params, "key": json.dumps(parent_claim, ensure_ascii=False)}
+        claim = {**params, "key": claim_key}
         people = self._run(q.family_people(), params, read=True)
         return FamilyRows(
             [
@@ -339,8 +338,8 @@ class Neo4jStore(GraphStore):
             [(r["child"], r["household"]) for r in self._run(q.family_households(), params, read=True)],
             [(r["parent"], r["claims"]) for r in self._run(q.family_parent_claims(), claim, read=True)],
             [
-                (r["parent"], r["household"], r["sources"])
-                for r in self._run(q.family_parent_households(), claim, read=True)
+                (r["parent"], r["household"])
+                for r in self._run(q.family_parent_households(), {**claim, "system": system_key}, read=True)
             ],
         )
 

@@ -51,6 +51,7 @@ PARAMETERS: frozenset[str] = frozenset(
         "as_of",
         "born_after",
         "born",
+        "system",
         "key",
         "value",
     }
@@ -359,7 +360,7 @@ def family_households() -> str:
 
 
 def family_parent_claims() -> str:
-    """Parents whose claims JSON names the attribute (`$key`, the quoted key)."""
+    """Parents whose claims JSON names the attribute (`$key`: the quoted name and its colon)."""
     return (
         f"MATCH (p:Person)-[:PARENT_OF]->(c:Person) WHERE {_YOUNG} AND p.claims CONTAINS $key "
         "RETURN DISTINCT p.id AS parent, p.claims AS claims"
@@ -367,10 +368,12 @@ def family_parent_claims() -> str:
 
 
 def family_parent_households() -> str:
+    """The same parents' households whose membership a system asserts (`$system`: the text
+    ``"system":"<code>"`` in the membership's sources JSON)."""
     return (
         f"MATCH (p:Person)-[:PARENT_OF]->(c:Person) WHERE {_YOUNG} AND p.claims CONTAINS $key "
-        "WITH DISTINCT p MATCH (p)-[m:MEMBER_OF]->(h:Household) "
-        "RETURN p.id AS parent, h.id AS household, m.sources AS sources"
+        "WITH DISTINCT p MATCH (p)-[m:MEMBER_OF]->(h:Household) WHERE m.sources CONTAINS $system "
+        "RETURN DISTINCT p.id AS parent, h.id AS household"
     )
 
 

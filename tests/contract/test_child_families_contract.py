@@ -42,7 +42,7 @@ def more_family(store: GraphStore) -> None:
 def test_child_families_reads_a_divisions_children_with_their_family(store: GraphStore) -> None:
     family(store)
     more_family(store)
-    got = store.child_families("500101001", "2008-01-01", "works_away")
+    got = store.child_families("500101001", "2008-01-01", "works_away", "police_hukou")
     # Born since the day, in the division: not the adults, not the cousin of the next village.
     assert [y.id for y in got.people] == [p("baby"), p("child")]
     baby, child = got.people
@@ -50,7 +50,7 @@ def test_child_families_reads_a_divisions_children_with_their_family(store: Grap
     assert baby.deceased is False and baby.birth_date == "2025-01-01"
     assert child.division == VILLAGE and child.birth_date == "2015-03-01"
     assert child.hukou_type == "rural" and child.deceased is None
-    assert [s["system"] for s in child.sources] == ["police_hukou"]
+    assert child.systems == ["police_hukou"]
     assert child.enrolment_statuses == ["enrolled"]
     assert child.households == [H1]
     father_rel, mother_rel = f"PARENT_OF:{p('father')}>{p('child')}", f"PARENT_OF:{p('mother')}>{p('child')}"
@@ -60,25 +60,26 @@ def test_child_families_reads_a_divisions_children_with_their_family(store: Grap
     nodes = store.get_nodes([p("father"), p("mother")])
     assert got.parent_claims == {k: nodes[k].claims["works_away"] for k in (p("father"), p("mother"))}
     assert {c["system"] for c in got.parent_claims[p("mother")]} == {"police_hukou", "survey"}
-    homes = {
-        k: sorted((h, [s["system"] for s in src]) for h, src in v) for k, v in got.parent_households.items()
-    }
-    assert homes == {p("mother"): [(H1, ["police_hukou"]), (H2, ["survey"])]}
+    # Registered (police_hukou) in H1 only: the survey's H2 is not the register's.
+    assert got.parent_households == {p("mother"): [H1]}
+    surveyed = store.child_families("500101001", "2008-01-01", "works_away", "survey")
+    assert surveyed.parent_households == {p("mother"): [H2]}
     # Every division: the cousin too, with the parent of the other village.
-    everywhere = store.child_families("", "2008-01-01", "works_away")
+    everywhere = store.child_families("", "2008-01-01", "works_away", "police_hukou")
     assert [y.id for y in everywhere.people] == [p("baby"), p("child"), p("cousin")]
     cousin = everywhere.people[2]
     assert cousin.parents == [(p("uncle"), "father", f"PARENT_OF:{p('uncle')}>{p('cousin')}")]
     assert cousin.households == [H2] and cousin.hukou_type == "urban"
-    assert store.child_families("500101002", "2026-01-01", "works_away").people == []
+    assert store.child_families("500101002", "2026-01-01", "works_away", "police_hukou").people == []
 
 
 def test_child_families_agree_with_each_childs_own_neighbourhood(store: GraphStore) -> None:
     family(store)
     more_family(store)
-    got = store.child_families("", "2000-01-01", "works_away")
+    got = store.child_families("", "2000-01-01", "works_away", "survey")
     assert len(got.people) == 3
     for young in got.people:
+        assert young.systems == [s["system"] for s in store.get_nodes([young.id])[young.id].sources]
         sub = store.neighbourhood(young.id, 2, FAMILY)
         rels = list(sub.rels.values())
         assert sorted(young.enrolment_statuses, key=str) == sorted(
@@ -95,13 +96,17 @@ def test_child_families_agree_with_each_childs_own_neighbourhood(store: GraphSto
             claims = sub.nodes[parent].claims.get("works_away")
             assert got.parent_claims.get(parent) == claims
             if claims:
-                assert sorted(h for h, _ in got.parent_households.get(parent, [])) == sorted(
-                    r.dst for r in rels if r.type == "MEMBER_OF" and r.src == parent
+                assert sorted(got.parent_households.get(parent, [])) == sorted(
+                    r.dst
+                    for r in rels
+                    if r.type == "MEMBER_OF"
+                    and r.src == parent
+                    and "survey" in {s["system"] for s in r.sources}
                 )
 
 
 def test_child_families_refuses_what_is_not_a_division_or_a_property(store: GraphStore) -> None:
     with pytest.raises(GraphStoreError):
-        store.child_families("5001x", "2008-01-01", "works_away")
+        store.child_families("5001x", "2008-01-01", "works_away", "police_hukou")
     with pytest.raises(GraphStoreError):
-        store.child_families("500101", "2008-01-01", "no_such_attribute")
+        store.child_families("500101", "2008-01-01", "no_such_attribute", "police_hukou")

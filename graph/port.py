@@ -13,6 +13,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
 
 from graph.model import NODE_KINDS, REL_KINDS, label_of
@@ -666,11 +667,13 @@ class GraphStore(abc.ABC):
         for cid, status in rows.enrolments:
             if cid in people:
                 people[cid].enrolment_statuses.append(status)
-        seen: set[tuple[str, str]] = set()
-        for cid, parent, role, rel_id in sorted(rows.parents, key=lambda r: (r[0], r[3])):
-            if cid in people and (cid, rel_id) not in seen:
-                seen.add((cid, rel_id))
-                people[cid].parents.append((parent, role, rel_id))
+        for cid, parent, role, rel_id in rows.parents:
+            young = people.get(cid)
+            if young is not None:
+                young.parents.append((parent, role, rel_id))
+        for young in people.values():
+            if len(young.parents) > 1:  # in relationship id order, each once
+                young.parents = sorted(set(young.parents), key=itemgetter(2))
         for cid, hid in rows.households:
             if cid in people and hid not in people[cid].households:
                 people[cid].households.append(hid)

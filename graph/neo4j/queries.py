@@ -50,6 +50,8 @@ PARAMETERS: frozenset[str] = frozenset(
         "k",
         "as_of",
         "born_after",
+        "born",
+        "system",
         "key",
         "value",
     }
@@ -323,6 +325,68 @@ def child_guardians() -> str:
     )
 
 
+# ---- a division's children and their families, set-wise (GraphStore.child_families) --------------
+# One statement per kind of fact, each filtering the children the same way (the `division`
+# range index serves STARTS WITH); the port joins them in Python.
+_YOUNG = "c.division STARTS WITH $prefix AND c.birth_date >= $born"
+
+
+def family_people() -> str:
+    return (
+        f"MATCH (c:Person) WHERE {_YOUNG} "
+        "RETURN c.id AS id, c.division AS division, c.birth_date AS birth_date, "
+        "c.deceased AS deceased, c.hukou_type AS hukou_type, c.conflicted AS conflicted, "
+        "c.sources AS sources"
+    )
+
+
+def family_enrolments() -> str:
+    return (
+        f"MATCH (c:Person)-[e:ENROLLED_AT]->(:School) WHERE {_YOUNG} RETURN c.id AS child, e.status AS status"
+    )
+
+
+def family_parents() -> str:
+    return (
+        f"MATCH (p:Person)-[e:PARENT_OF]->(c:Person) WHERE {_YOUNG} "
+        "RETURN c.id AS child, p.id AS parent, e.role AS role, e.id AS rel"
+    )
+
+
+def family_households() -> str:
+    return (
+        f"MATCH (c:Person)-[:MEMBER_OF]->(h:Household) WHERE {_YOUNG} RETURN c.id AS child, h.id AS household"
+    )
+
+
+def family_parent_claims() -> str:
+    """Parents whose claims JSON names the attribute (`$key`: the quoted name and its colon)."""
+    return (
+        f"MATCH (p:Person)-[:PARENT_OF]->(c:Person) WHERE {_YOUNG} AND p.claims CONTAINS $key "
+        "RETURN DISTINCT p.id AS parent, p.claims AS claims"
+    )
+
+
+def family_parent_households() -> str:
+    """The same parents' households whose membership a system asserts (`$system`: the text
+    ``"system":"<code>"`` in the membership's sources JSON)."""
+    return (
+        f"MATCH (p:Person)-[:PARENT_OF]->(c:Person) WHERE {_YOUNG} AND p.claims CONTAINS $key "
+        "WITH DISTINCT p MATCH (p)-[m:MEMBER_OF]->(h:Household) WHERE m.sources CONTAINS $system "
+        "RETURN DISTINCT p.id AS parent, h.id AS household"
+    )
+
+
+FAMILY_STATEMENTS = (
+    family_people,
+    family_enrolments,
+    family_parents,
+    family_households,
+    family_parent_claims,
+    family_parent_households,
+)
+
+
 # ---- the projection's bookkeeping and full reads (graph verify) -----------------------------------
 def meta_constraint() -> str:
     return f"CREATE CONSTRAINT shouhumeta_key_unique IF NOT EXISTS FOR (m:{META}) REQUIRE m.key IS UNIQUE"
@@ -366,6 +430,7 @@ def all_statements() -> list[str]:
         out.append(expand(filtered))
         out += [shortest(depth, filtered) for depth in range(1, MAX_DEPTH + 1)]
     out += [guardian_loads(), household_members(), child_guardians()]
+    out += [build() for build in FAMILY_STATEMENTS]
     out += [case_subjects(label) for label in CASE_LABELS]
     out += [read_meta(), write_meta()]
     out += [all_nodes(label) for label in NODE_KINDS] + [all_rels(rel_type) for rel_type in REL_KINDS]

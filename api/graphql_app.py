@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from graphql import GraphQLError, get_named_type, get_operation_ast
+from graphql import GraphQLError, get_named_type, get_operation_ast, value_from_ast_untyped
 from graphql.language import (
     DocumentNode,
     FieldNode,
@@ -50,7 +50,7 @@ from api.limits import (
     parse_json,
     schema_reader,
 )
-from auth.audit import AuditEvent, AuditLog, AuditUnavailable, hash_document
+from auth.audit import AuditEvent, AuditLog, AuditUnavailable, check_record_id, hash_document
 from auth.enforce.guard import Guard
 from auth.policy import Policy
 from auth.principal import Principal
@@ -285,6 +285,7 @@ class GraphQLEndpoint:
         if self.store is None:
             raise RuntimeError("the GraphQL app was started without a graph store")
         guard = Guard(self.store, principal, self.policy)
+        guard.trail.asked.update(named_record_ids(self.schema, facts, variables))
         context = Context(
             guard=guard,
             principal=principal,
@@ -425,13 +426,16 @@ class GraphQLEndpoint:
         returned: set[str],
     ) -> AuditEvent:
         trail = guard.trail
-        touched = _loggable(trail.records | returned)
+        served = _loggable(trail.records | returned)
+        # The ids the request named are on the entry too, found or not, in scope or not; what
+        # was served decides the entry's decision and size.
+        touched = sorted({*served, *_loggable(trail.asked)})
         fields = {k: sorted(v) for k, v in trail.fields.items() if v}
         reasons = sorted(
             {_reason_code(r) for r in trail.reasons}
             | {_reason_code(e.get("extensions", {}).get("reason") or "") for e in errors} - {""}
         )
-        if errors and not touched:
+        if errors and not served:
             decision = (
                 "deny"
                 if any(e.get("extensions", {}).get("code") in ("FORBIDDEN", "NOT_FOUND") for e in errors)
@@ -451,7 +455,7 @@ class GraphQLEndpoint:
             decision=decision,
             reasons=reasons,
             status=status,
-            result_size=sum(1 for r in touched if r.startswith("person:")),
+            result_size=sum(1 for r in served if r.startswith("person:")),
         )
 
 
@@ -590,6 +594,74 @@ def returned_record_ids(schema: Any, facts: DocumentFacts, data: Any) -> set[str
                 for part, part_type in sub:
                     stack.append((item, part, part_type))
     return found
+
+
+# Workflow ids are bare (`case-<hex>`); the argument says which kind of record they name.
+_WORKFLOW_ID_ARGS = {"caseId": "protectioncase", "reportId": "report", "serviceId": "service"}
+_WORKFLOW_ID_FIELDS = {"protectionCase": "protectioncase"}
+
+
+def named_record_ids(schema: Any, facts: DocumentFacts, variables: dict[str, Any]) -> set[str]:
+    """Every record id the request itself names in an argument of the operation that runs: `ID`
+    arguments (a person, a child, a network's start), `_entities` representations, and workflow
+    ids (a case, a report) under their record kind.
+
+    The entry names them whether or not they were found or in scope: a refused look at a child is
+    a look at that child on the record, and an auditor asking "who tried to see this child" finds
+    it. Values that are not in record-id form (pseudonyms, strings built from data) are left out:
+    the log takes ids, never data values."""
+    if facts.operation is None or facts.document is None:
+        return set()
+    gql_schema = schema._schema
+    fragments = {d.name.value: d for d in facts.document.definitions if isinstance(d, FragmentDefinitionNode)}
+    found: set[str] = set()
+    pending: list[tuple[Any, Any]] = [
+        (facts.operation.selection_set, gql_schema.get_root_type(facts.operation.operation))
+    ]
+    seen: set[str] = set()
+    while pending:
+        sel_set, typ = pending.pop()
+        for sel in sel_set.selections:
+            if isinstance(sel, FieldNode):
+                definition = (getattr(typ, "fields", None) or {}).get(sel.name.value)
+                if definition is None:
+                    continue
+                for arg in sel.arguments or ():
+                    arg_def = definition.args.get(arg.name.value)
+                    if arg_def is None:
+                        continue
+                    named = get_named_type(arg_def.type).name
+                    value = value_from_ast_untyped(arg.value, variables)
+                    if named == "_Any":
+                        reps = value if isinstance(value, list) else [value]
+                        found.update(_ids_in([r.get("id") for r in reps if isinstance(r, dict)]))
+                    elif named == "ID":
+                        kind = _WORKFLOW_ID_ARGS.get(arg.name.value) or (
+                            _WORKFLOW_ID_FIELDS.get(sel.name.value) if arg.name.value == "id" else None
+                        )
+                        for v in value if isinstance(value, list) else [value]:
+                            if isinstance(v, str) and kind is not None and ":" not in v:
+                                v = f"{kind}:{v}"
+                            found.update(_ids_in(v))
+                if sel.selection_set is not None:
+                    pending.append((sel.selection_set, get_named_type(definition.type)))
+            elif isinstance(sel, InlineFragmentNode):
+                cond = sel.type_condition
+                pending.append((sel.selection_set, gql_schema.get_type(cond.name.value) if cond else typ))
+            elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in seen:
+                seen.add(sel.name.value)
+                frag = fragments.get(sel.name.value)
+                if frag is not None:
+                    pending.append((frag.selection_set, gql_schema.get_type(frag.type_condition.name.value)))
+    return {r for r in found if _valid_record_id(r)}
+
+
+def _valid_record_id(value: str) -> bool:
+    try:
+        check_record_id(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _ids_in(value: Any) -> Iterator[str]:

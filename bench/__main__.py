@@ -8,6 +8,7 @@ BENCHES = (
     "graph",
     "api",
     "audit_tx",
+    "audit_group",
     "audit",
     "network",
     "console",
@@ -61,6 +62,10 @@ def main() -> None:
         from bench import audit_tx_bench
 
         audit_tx_bench.run()
+    if "audit_group" in chosen:
+        from bench import audit_group_bench
+
+        audit_group_bench.run()
     if "audit" in chosen:
         from bench import audit_bench
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from graph.model import FAMILY_RELS, REL_KINDS, label_of
 from graph.port import GraphStore
@@ -329,6 +330,45 @@ class _Scan:
     scanned: int = field(default=0)
 
 
+def _page(
+    rows_from: Callable[[str | None, int], Sequence[tuple[Any, ...]]],
+    ids_of: Callable[[Sequence[tuple[Any, ...]]], set[str]],
+    judge: Callable[[dict[str, Node], tuple[Any, ...]], Any],
+    store: GraphStore,
+    first: int,
+    after: str | None,
+    scan: _Scan,
+) -> Page:
+    """A page of a division-wide pattern: rows (keyed by their first element, in key order) from
+    `after`, each judged (None: not a match, or nobody in it the caller may see), until `first`
+    are found, and then on for one more, so that `has_next` says whether a further page has
+    anything to show. Rows that are not shown (out of the caller's scope or not matching) are
+    never what `has_next` reports: a full page followed only by other people's households says
+    "no more", exactly as if they did not exist. The one thing a caller learns from rows it cannot
+    see is that the scan budget ran out (has_next true, the cursor continuing the scan), which
+    says "more than the budget" and nothing finer."""
+    found: list[Any] = []
+    last_shown = after
+    cursor = after
+    while scan.scanned < scan.max_scanned:
+        limit = min(scan.page, scan.max_scanned - scan.scanned)
+        rows = rows_from(cursor, limit)
+        nodes = store.get_nodes(ids_of(rows)) if rows else {}
+        for row in rows:
+            scan.scanned += 1
+            cursor = row[0]
+            item = judge(nodes, row)
+            if item is None:
+                continue
+            if len(found) >= first:
+                return Page(found, last_shown, True)  # the next page starts after the last shown
+            found.append(item)
+            last_shown = row[0]
+        if len(rows) < limit:
+            return Page(found, None, False)  # the end of the list
+    return Page(found, cursor, True)  # budget spent: page on from the last record scanned
+
+
 def households_without_adults(
     store: GraphStore,
     prefix: str,
@@ -344,26 +384,15 @@ def households_without_adults(
     Scans households in id order from `after` until `first` are found or a scan budget is spent;
     the cursor continues the scan. Shown only for children the caller may see.
     """
-    scan = scan or _Scan()
-    found: list[HouseholdAbsence] = []
-    cursor = after
-    more = True
-    while len(found) < first and more and scan.scanned < scan.max_scanned:
-        rows = store.household_members(prefix, cursor, scan.page)
-        more = len(rows) == scan.page
-        if not rows:
-            break
-        nodes = store.get_nodes({i for hid, members in rows for i in (hid, *members)})
-        for hid, members in rows:
-            scan.scanned += 1
-            cursor = hid
-            item = _absence(nodes, hid, members, as_of, visible)
-            if item is not None:
-                found.append(item)
-                if len(found) >= first:
-                    more = more or hid != rows[-1][0]
-                    break
-    return Page(found, cursor, more)
+    return _page(
+        lambda at, limit: store.household_members(prefix, at, limit),
+        lambda rows: {i for hid, members in rows for i in (hid, *members)},
+        lambda nodes, row: _absence(nodes, row[0], row[1], as_of, visible),
+        store,
+        first,
+        after,
+        scan or _Scan(),
+    )
 
 
 def _absence(
@@ -432,27 +461,16 @@ def children_without_capable_guardian(
     entrusted guardians. Hidden guardians count for the decision but are not shown."""
     if not 1 <= max_age <= 18:
         raise NetworkError("maxAge must be between 1 and 18")
-    scan = scan or _Scan()
     cutoff = born_after(as_of, max_age)
-    found: list[UnguardedChild] = []
-    cursor = after
-    more = True
-    while len(found) < first and more and scan.scanned < scan.max_scanned:
-        rows = store.child_guardians(prefix, cutoff, cursor, scan.page)
-        more = len(rows) == scan.page
-        if not rows:
-            break
-        nodes = store.get_nodes({i for cid, links in rows for i in (cid, *(g for g, _, _ in links))})
-        for cid, links in rows:
-            scan.scanned += 1
-            cursor = cid
-            item = _unguarded(nodes, cid, links, as_of, visible)
-            if item is not None:
-                found.append(item)
-                if len(found) >= first:
-                    more = more or cid != rows[-1][0]
-                    break
-    return Page(found, cursor, more)
+    return _page(
+        lambda at, limit: store.child_guardians(prefix, cutoff, at, limit),
+        lambda rows: {i for cid, links in rows for i in (cid, *(g for g, _, _ in links))},
+        lambda nodes, row: _unguarded(nodes, row[0], row[1], as_of, visible),
+        store,
+        first,
+        after,
+        scan or _Scan(),
+    )
 
 
 def _unguarded(

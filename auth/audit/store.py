@@ -8,7 +8,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -48,8 +48,11 @@ class AuditStore:
         self.durable = durable
         self._sqlite = engine.dialect.name == "sqlite"
         self._postgres = engine.dialect.name == "postgresql"
-        self._local_lock = threading.Lock()
+        self._local_lock = threading.Lock()  # the chain lock within this process
+        self._hooks_lock = threading.Lock()
         self._hooks_installed = False
+        self._raw: Any = None  # SQLite: the DBAPI connection appends go through (see AuditLog._writer)
+        self._raw_owner: Any = None
 
     def head(self) -> Anchor | None:
         """The newest entry's (seq, hash), to publish as an anchor; None for an empty log."""

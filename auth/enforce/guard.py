@@ -43,6 +43,8 @@ class AuditTrail:
     """What the request touched: record ids and the decision for each Kind.prop read."""
 
     records: set[str] = field(default_factory=set)
+    asked: set[str] = field(default_factory=set)
+    """Record ids the request named (an argument), served or not: a refused look is on the record."""
     fields: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     reasons: set[str] = field(default_factory=set)
     break_glass: bool = False

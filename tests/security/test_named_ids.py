@@ -1,0 +1,110 @@
+"""Class 3 and 7: an id named in a query (a person, a child, a household, a network's start) that
+is outside the caller's scope gets exactly the answer an id that does not exist gets, so ids
+cannot be probed; and the refusal is on the record, naming the id asked for.
+
+The village committee of the family's village may not see `person:uncle` (another village) nor the
+household of another village; `person:nobody` and `household:NONE` do not exist at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from graph.model import node_id
+from graph.records import Assertion, NodeRecord, RelRecord
+from tests.api_fixtures import Api, serve
+from tests.contract.test_graph_store import VILLAGE2
+from tests.security.support import entries, head
+
+SRC = Assertion("police_hukou", "HK-ids", datetime(2026, 3, 1, 9, 0))
+OUT, ABSENT = "person:uncle", "person:nobody"
+OUT_HH, ABSENT_HH = "household:H2", "household:NONE"
+
+# (name, document, variables with {id} standing for the id asked about)
+BY_PERSON = [
+    ("person", "query($id: ID!) { person(id: $id) { id name } }", "id"),
+    ("classification", "query($id: ID!) { classification(personId: $id) { categories } }", "id"),
+    ("childVisitRecord", "query($id: ID!) { childVisitRecord(personId: $id) { personId } }", "id"),
+    ("visitHistory", "query($id: ID!) { visitHistory(personId: $id) { visitedOn } }", "id"),
+    ("agreements", "query($id: ID!) { agreements(childId: $id) { id } }", "id"),
+    ("protectionCases", "query($id: ID) { protectionCases(childId: $id) { id } }", "id"),
+    (
+        "_entities",
+        'query($id: ID!) { _entities(representations: [{__typename: "Person", id: $id}]) '
+        "{ ... on Person { id name } } }",
+        "id",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    for api in serve(tmp_path_factory.mktemp("named-ids")):
+        store = api.client.app.state.graph  # type: ignore[attr-defined]
+        store.upsert_nodes(
+            [NodeRecord(node_id("Household", "H2"), {"household_number": "H2", "division": VILLAGE2}, SRC)]
+        )
+        store.upsert_rels([RelRecord("MEMBER_OF", OUT, node_id("Household", "H2"), {}, SRC)])
+        yield api
+
+
+def _answer(api: Api, document: str, record_id: str) -> tuple[int, Any]:
+    r = api.gql("village", document, {"id": record_id})
+    body = r.json()
+    for e in body.get("errors", []):
+        e.pop("locations", None)
+    return r.status_code, body
+
+
+def _entry_for(api: Api, before: int) -> Any:
+    new = entries(api, before)
+    assert len(new) == 1, [e.operation for e in new]
+    return new[0]
+
+
+@pytest.mark.parametrize(("name", "document", "_var"), BY_PERSON, ids=[c[0] for c in BY_PERSON])
+def test_an_out_of_scope_person_is_answered_as_an_absent_one_and_audited(
+    api: Api, name: str, document: str, _var: str
+) -> None:
+    before = head(api)
+    out = _answer(api, document, OUT)
+    out_entry = _entry_for(api, before)
+    before = head(api)
+    absent = _answer(api, document, ABSENT)
+    absent_entry = _entry_for(api, before)
+    # No existence oracle: the same status and the same body, to the byte.
+    assert json.dumps(out, sort_keys=True) == json.dumps(absent, sort_keys=True).replace(ABSENT, OUT)
+    assert "甲辛" not in json.dumps(out, ensure_ascii=False)  # the uncle's name
+    # On the record: the id asked for, and a refusal.
+    for entry, rid in ((out_entry, OUT), (absent_entry, ABSENT)):
+        assert rid in entry.records, (name, entry.records)
+        assert entry.decision == "deny", (name, entry.decision)
+    assert "out_of_scope" in out_entry.reasons or "not_found_or_out_of_scope" in out_entry.reasons
+
+
+BY_HOUSEHOLD = [
+    ("network", "query($id: ID!) { network(start: $id, depth: 1) { start nodes { id } } }"),
+    ("person", "query($id: ID!) { person(id: $id) { id } }"),
+]
+
+
+@pytest.mark.parametrize(("name", "document"), BY_HOUSEHOLD, ids=[c[0] for c in BY_HOUSEHOLD])
+def test_an_out_of_scope_household_is_answered_as_an_absent_one_and_audited(
+    api: Api, name: str, document: str
+) -> None:
+    before = head(api)
+    out = _answer(api, document, OUT_HH)
+    out_entry = _entry_for(api, before)
+    before = head(api)
+    absent = _answer(api, document, ABSENT_HH)
+    absent_entry = _entry_for(api, before)
+    assert json.dumps(out, sort_keys=True) == json.dumps(absent, sort_keys=True).replace(ABSENT_HH, OUT_HH)
+    assert "H2" not in json.dumps(out).replace(OUT_HH, "")
+    for entry, rid in ((out_entry, OUT_HH), (absent_entry, ABSENT_HH)):
+        assert rid in entry.records, (name, entry.records)
+        assert entry.decision == "deny", (name, entry.decision)

@@ -168,7 +168,7 @@ def run(persons: int = 1_000_000, requests: int = 200, warmup: int = 20, seed: i
 
 
 CROSS = """query($d: String!) { crossCheck(division: $d, asOf: "2026-09-01", examples: 20) {
-  children findings { finding count examples { id } } conflictingAttributes } }"""
+  children findings { finding count examples { id } } conflictingAttributes { attribute count } } }"""
 TOWNSHIP = "500101001000"
 CLI_ARGS = ("crosscheck", "--division", COUNTY[:6], "--as-of", "2026-09-01", "--json")
 

@@ -332,6 +332,37 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "各来源说法不一的属性（儿童数）：{conflicts}",
         "attributes the sources disagree on (children): {conflicts}",
     ),
+    # ---- person attributes (the cross-check's disagreements) ----------------------------------------
+    "attribute.name": ("姓名", "name"),
+    "attribute.birth_date": ("出生日期", "birth date"),
+    "attribute.sex": ("性别", "sex"),
+    "attribute.id_number": ("身份证号", "ID number"),
+    "attribute.phone": ("电话", "phone"),
+    "attribute.hukou_type": ("户口类型", "hukou"),
+    "attribute.registered_address": ("户籍地址", "registered address"),
+    "attribute.residence_address": ("居住地址", "residence"),
+    "attribute.works_away": ("外出务工", "works away"),
+    "attribute.work_destination": ("务工地", "works in"),
+    "attribute.guardianship_capacity": ("监护能力", "guardianship capacity"),
+    "attribute.disability": ("残疾", "disability"),
+    "attribute.division": ("区划", "division"),
+    "attribute.death_date": ("死亡日期", "death date"),
+    "attribute.name_pinyin": ("姓名拼音", "pinyin"),
+    "attribute.deceased": ("已死亡", "deceased"),
+    "attribute.work_contact": ("务工地联系方式", "contact at work"),
+    "attribute.work_since": ("外出务工起始", "away since"),
+    "attribute.incapacity_reason": ("无监护能力原因", "reason for incapacity"),
+    "attribute.household_number": ("户号", "household number"),
+    "attribute.address": ("地址", "address"),
+    "attribute.relation_to_head": ("与户主关系", "relation to head"),
+    "attribute.role": ("亲属关系", "relationship"),
+    "attribute.kind": ("类别", "kind"),
+    "attribute.since": ("起始日期", "since"),
+    "attribute.until": ("截止日期", "until"),
+    "attribute.conflicted": ("来源不一致的属性", "attributes in conflict"),
+    "attribute.code": ("代码", "code"),
+    "attribute.level": ("级别", "level"),
+    "attribute.parent_code": ("上级区划代码", "parent division"),
     "crosscheck.by_sources": (
         "按掌握该儿童的来源：{counts}",
         "children by the sources that know them: {counts}",
@@ -785,6 +816,12 @@ def number(n: int | float) -> str:
 def source_name(code: str) -> str:
     """A source system's name for an official (``education`` → 教育学籍); an unknown code as it is."""
     key = f"source.{code}"
+    return say(key) if key in MESSAGES else code
+
+
+def attribute_name(code: str) -> str:
+    """A person attribute's name for an official (``birth_date`` → 出生日期); an unknown one as it is."""
+    key = f"attribute.{code}"
     return say(key) if key in MESSAGES else code
 
 

@@ -126,3 +126,14 @@ def test_help_is_chinese_by_default() -> None:
         and "将图与关系库中应有的内容核对" in out.stdout
         and "每个类别列出的差异条数" in out.stdout
     )
+
+
+def test_every_person_attribute_has_its_name_for_the_cross_check() -> None:
+    """The cross-check names the attributes the sources disagree on (CLI and console): a Person
+    property without a catalogue name would reach an official as its code."""
+    from graph.model import NODE_KINDS
+    from kernel.messages import attribute_name
+
+    person = NODE_KINDS["Person"]
+    unnamed = [p for p in person.props if attribute_name(p) == p]
+    assert not unnamed, unnamed

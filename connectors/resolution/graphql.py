@@ -110,13 +110,19 @@ class CrossCheckFinding:
     examples: list[Person]
 
 
+@strawberry.type(description="An attribute the sources disagree on, and for how many children.")
+class CrossCheckConflict:
+    attribute: str
+    count: int | None
+
+
 @strawberry.type(description="Where the sources disagree (MCA 2016 notice §3.3), for one division.")
 class CrossCheckReport:
     as_of: date
     division: str
     children: int | None
     findings: list[CrossCheckFinding]
-    conflicting_attributes: list[str]
+    conflicting_attributes: list[CrossCheckConflict]
 
 
 def _review(info: Info[Context, None], r) -> MatchReview | None:  # type: ignore[no-untyped-def]
@@ -209,7 +215,9 @@ class ResolutionQuery:
             division=division,
             children=report.children,
             findings=findings,
-            conflicting_attributes=[f"{k}:{v}" for k, v in report.conflicting_attributes.most_common()],
+            conflicting_attributes=[
+                CrossCheckConflict(attribute=k, count=v) for k, v in report.conflicting_attributes.most_common()
+            ],
         )
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import Engine, and_, func, select
 from connectors.tables import LandingRecord, SyncRun
 from graph.port import GraphStoreError
 from kernel.clock import beijing
-from kernel.messages import MESSAGES, number, reason_name, say, source_name
+from kernel.messages import MESSAGES, attribute_name, number, reason_name, say, source_name
 from shouhu.cli.stores import fail
 
 app = typer.Typer(add_completion=False)
@@ -578,7 +578,7 @@ def crosscheck_cmd(
         table.add_row(say(f"crosscheck.{key}"), f"{item['count']:,}", ", ".join(item["examples"][:3]))
     console.print(table)
     if doc["conflicting_attributes"]:
-        conflicts = "，".join(f"{k} {v:,}" for k, v in doc["conflicting_attributes"].items())
+        conflicts = "，".join(f"{attribute_name(k)} {v:,}" for k, v in doc["conflicting_attributes"].items())
         console.print(say("crosscheck.conflicts", conflicts=conflicts), highlight=False)
     by_sources = "，".join(f"{_source_set(k)} {v:,}" for k, v in list(doc["children_by_sources"].items())[:8])
     console.print(say("crosscheck.by_sources", counts=by_sources), highlight=False)

@@ -15,11 +15,11 @@ interface Report {
   division: string;
   children: number | null;
   findings: { finding: string; count: number | null; examples: { id: string; name: string | null }[] }[];
-  conflictingAttributes: string[];
+  conflictingAttributes: { attribute: string; count: number | null }[];
 }
 
 const QUERY = `query CrossCheck($d: String!) { crossCheck(division: $d, examples: 20) {
-  asOf division children findings { finding count examples { id name } } conflictingAttributes } }`;
+  asOf division children findings { finding count examples { id name } } conflictingAttributes { attribute count } } }`;
 
 export async function renderCrosscheck(root: HTMLElement, params: URLSearchParams): Promise<void> {
   const home = params.get("division") ?? current()?.claims.jurisdiction ?? "";
@@ -93,10 +93,7 @@ async function load(out: HTMLElement, division: string): Promise<void> {
       : h(
           "ul",
           { id: "cc-conflicts", class: "plain" },
-          rep.conflictingAttributes.map((pair) => {
-            const [attr, n] = pair.split(":");
-            return h("li", {}, `${code("attribute", attr)}：${n}`);
-          }),
+          rep.conflictingAttributes.map((c) => h("li", {}, `${code("attribute", c.attribute)}：${c.count === null ? t("countSuppressed") : c.count}`)),
         ),
   );
 }

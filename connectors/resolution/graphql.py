@@ -216,7 +216,8 @@ class ResolutionQuery:
             children=report.children,
             findings=findings,
             conflicting_attributes=[
-                CrossCheckConflict(attribute=k, count=v) for k, v in report.conflicting_attributes.most_common()
+                CrossCheckConflict(attribute=k, count=v)
+                for k, v in report.conflicting_attributes.most_common()
             ],
         )
 

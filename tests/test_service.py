@@ -9,6 +9,7 @@ operator's `shouhu sync` then runs beside it. Real subprocesses, real stores und
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -99,24 +100,53 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def _start(data: Path, log_name: str = "serve.log") -> dict[str, Any]:
-    """The real `shouhu serve` on a free loopback port, once its API and operator socket answer."""
-    port = _free_port()
-    log = open(data.parent / log_name, "w+")  # noqa: SIM115 - read after the process ends
-    proc = subprocess.Popen(
-        [*SHOUHU, "serve", "--port", str(port)],
-        env=_env(data),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while not (data / "operator.sock").exists() or not _healthy(base):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            log.seek(0)
-            raise AssertionError(f"service did not come up: {log.read()}")
-        time.sleep(0.2)
-    return {"base": base, "proc": proc, "log": log, "data": data}
+    """The real `shouhu serve` on a free loopback port, once its API and operator socket answer. The
+    port may be taken between choosing and binding it (other test runs on this machine): the service
+    then exits, and is started again on another port. The API must answer from our process (an
+    unrelated server on the port would answer /health too) and the socket must accept connections."""
+    from kernel.settings import Settings
+    from shouhu.service.client import service_answers
+
+    for _attempt in range(3):
+        port = _free_port()
+        log = open(data.parent / log_name, "w+")  # noqa: SIM115 - read after the process ends
+        proc = subprocess.Popen(
+            [*SHOUHU, "serve", "--port", str(port)],
+            env=_env(data),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            if _listens(proc.pid, port) and service_answers(Settings(data_dir=data)) and _healthy(base):
+                return {"base": base, "proc": proc, "log": log, "data": data}
+            time.sleep(0.2)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+        log.seek(0)
+        output = log.read()
+        log.close()
+        if "address already in use" not in output:
+            raise AssertionError(f"service did not come up: {output}")
+    raise AssertionError("service did not come up: no free port in three tries")
+
+
+def _listens(pid: int, port: int) -> bool:
+    """Whether process ``pid`` holds the socket listening on loopback ``port`` (Linux /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as fh:
+            for line in list(fh)[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # LISTEN
+                    inodes.add(fields[9])
+    fds = Path(f"/proc/{pid}/fd")
+    with contextlib.suppress(OSError):
+        return any(os.readlink(fd).removeprefix("socket:[").rstrip("]") in inodes for fd in fds.iterdir())
+    return False
 
 
 def _stop(state: dict[str, Any]) -> None:
@@ -305,13 +335,15 @@ def test_no_command_finds_the_stores_held_while_the_service_runs(
     from typer.testing import CliRunner
 
     from kernel.messages import say
-    from kernel.settings import get_settings
+    from kernel.settings import Settings, get_settings
     from shouhu.cli import app
     from shouhu.cli.help import help_targets
+    from shouhu.service.client import service_answers
 
     data: Path = county["data"]
     if service["proc"].poll() is not None:  # another test of this module stopped it
         service.update(_start(data, "serve-walk.log"))
+    assert service_answers(Settings(data_dir=data))  # else `serve` below would start one in-process
     walk = _walk(county, tmp_path)
     commands = {key for key, target in help_targets(app) if isinstance(target, typer.models.CommandInfo)}
     assert commands == set(walk), f"commands not walked: {commands - set(walk)}"
@@ -331,6 +363,7 @@ def test_no_command_finds_the_stores_held_while_the_service_runs(
     failures = []
     try:
         for key, (args, codes) in walk.items():
+            assert service["proc"].poll() is None, f"the service ended before {key}"
             result = runner.invoke(app, args)
             output = result.output + (result.stderr if result.stderr_bytes is not None else "")
             if result.exit_code not in codes or any(h in output for h in held):

@@ -254,9 +254,11 @@ def graph_rebuild(
 
     settings = get_settings()
 
-    def total(n: int) -> None:
-        first = progress is None or not progress.phases
-        _start(progress, say("graph.verify.reading" if first else "graph.rebuild.loading"), n)
+    totals = [0]
+
+    def total(n: int) -> None:  # told twice: the record's rows to read, then the rows to load
+        totals[0] += 1
+        _start(progress, say("graph.verify.reading" if totals[0] == 1 else "graph.rebuild.loading"), n)
 
     def run() -> dict[str, Any]:
         return rebuild(settings, engine, progress=progress, on_total=total, keep_old=keep_old).as_json()

@@ -27,3 +27,6 @@ class Context:
     # The relational store (workflows, review queue, landing) and the settings of this app.
     sql: Engine | None = None
     settings: Settings | None = None
+    # Records and list items resolved so far, and the bound (api.limits.bound_responses; 0: none).
+    response_nodes: int = 0
+    max_response_nodes: int = 0

@@ -44,6 +44,7 @@ from api.limits import (
     MAX_JSON_DEPTH,
     SCHEMA_SCOPE,
     NestingTooDeep,
+    ResponseTooLarge,
     asks_for_schema,
     check_document,
     parse_document,
@@ -56,6 +57,7 @@ from auth.policy import Policy
 from auth.principal import Principal
 from auth.routes import AuthError, authenticate
 from graph.port import GraphStore
+from kernel.messages import say
 from kernel.settings import Settings
 
 log = logging.getLogger("shouhu.api")
@@ -293,6 +295,7 @@ class GraphQLEndpoint:
             audit=self.audit,
             sql=self.sql,
             settings=self.settings,
+            max_response_nodes=self.settings.graphql_max_response_nodes,
         )
         writes = (
             self.audit.writes_recorded(lambda: self._write_event(principal, query, facts, guard, request_id))
@@ -332,6 +335,20 @@ class GraphQLEndpoint:
                 "with operationName",
                 "BAD_REQUEST",
                 400,
+            )
+        except ResponseTooLarge as exc:
+            # Stopped where it was; what had been built is dropped with the result. Answered like a
+            # refused document (200, errors, no data), on the record like any other request.
+            message = say("api.response_too_large", limit=f"{exc.limit:,}")
+            return self._finish(
+                principal,
+                query,
+                facts,
+                guard,
+                request_id,
+                _error(message, "RESPONSE_TOO_LARGE", 200),
+                [{"extensions": {"code": "RESPONSE_TOO_LARGE"}}],
+                set(),
             )
         except RecursionError:
             return stopped("the request is nested too deeply", "BAD_REQUEST", 400)

@@ -31,6 +31,60 @@ from graphql.language import (
 LIST_DEFAULT = 20
 
 
+class ResponseTooLarge(BaseException):
+    """Raised by a field when the response would hold more than its bound of records and list items. A
+    BaseException, so that neither graphql-core nor a resolver's ``except Exception`` turns it into one
+    field's error and goes on building the rest of the response."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+def bound_responses(schema: Any) -> Any:
+    """Count, per request, what each record-valued or list-valued field returns (one per record, one per
+    list item) in the context's ``response_nodes``, and stop the request past ``max_response_nodes``.
+
+    The cost rule prices a document before it runs, from page sizes; what a field returns can still
+    exceed the price (a list without a page, a division with thousands of people, a hub's fan-out).
+    Memory grows with records and list items; a record's own scalars are bounded by its type. So only
+    these fields are wrapped (scalar fields pay nothing), outside the policy layer: a denied list counts
+    as the empty list it becomes."""
+    from graphql import GraphQLInterfaceType, GraphQLObjectType, GraphQLUnionType
+
+    for name, t in schema.type_map.items():
+        if not isinstance(t, GraphQLObjectType) or name.startswith("__"):
+            continue
+        for f in t.fields.values():
+            listed = isinstance(get_nullable_type(f.type), GraphQLList)
+            named = get_named_type(f.type)
+            if listed or isinstance(named, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
+                f.resolve = _counted(f.resolve, listed)
+    return schema
+
+
+def _counted(resolve: Any, listed: bool) -> Any:
+    from graphql import default_field_resolver
+
+    inner = resolve or default_field_resolver
+
+    def resolver(parent: Any, info: Any, /, **kwargs: Any) -> Any:
+        value = inner(parent, info, **kwargs)
+        context = info.context
+        bound = getattr(context, "max_response_nodes", 0)
+        if bound and value is not None:
+            if listed and not isinstance(value, list | tuple):
+                value = list(value)  # an iterator is counted too (graphql-core would iterate it anyway)
+            context.response_nodes += len(value) if listed else 1
+            if context.response_nodes > bound:
+                raise ResponseTooLarge(bound)
+        return value
+
+    resolver.__wrapped__ = inner  # type: ignore[attr-defined]
+    resolver.__enforced__ = getattr(inner, "__enforced__", False)  # type: ignore[attr-defined]
+    return resolver
+
+
 def cost_rule(max_cost: int) -> type[ValidationRule]:
     """Each field costs 1, multiplied by the page size of every list field above it."""
 

@@ -15,7 +15,7 @@ from strawberry.extensions import AddValidationRules, ParserCache, ValidationCac
 from strawberry.types import Info
 
 from api.context import Context
-from api.limits import alias_rule, cost_rule, depth_rule, directive_rule
+from api.limits import alias_rule, bound_responses, cost_rule, depth_rule, directive_rule
 from auth.enforce import cursors, lookups, scope
 from auth.enforce.errors import bad_request, domain_errors, not_found
 from auth.enforce.layer import enforce
@@ -199,4 +199,5 @@ def build_schema(
     )
     # Every field of every type leaves through the one layer (auth.enforce.layer).
     enforce(schema._schema)
+    bound_responses(schema._schema)  # what one response may hold (api.limits)
     return schema

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import shutil
 import socket
 import subprocess
@@ -24,16 +23,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bench.report import percentiles, write
+from tests.service_support import SCOPES, start_readers, stop_readers
 
-PROFILE = """query ChildProfile($id: ID!) { person(id: $id) {
-  id name idNumber birthDate sex hukouType
-  household { householdNumber members { relationToHead person { id name } } }
-  parents { role person { id name worksAway workDestination } }
-  guardians { kind since person { id name } }
-  enrolments { grade school { name } } } }"""
 COUNTY = "500248000000"
 ISSUER = "http://127.0.0.1"
 
@@ -44,61 +36,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class _Client(threading.Thread):
-    def __init__(
-        self,
-        base: str,
-        credentials: tuple[str, str],
-        people: list[str],
-        seed: int,
-        until: threading.Event,
-        syncing: threading.Event,
-        max_requests: int,
-    ) -> None:
-        super().__init__(daemon=True)
-        self.base, self.credentials, self.people = base, credentials, people
-        self.renew_at = 0.0
-        self.rng = random.Random(seed)
-        self.until, self.syncing, self.max_requests = until, syncing, max_requests
-        self.during: list[float] = []
-        self.after: list[float] = []
-        self.errors: list[str] = []
-
-    def _renew(self, client: httpx.Client) -> None:
-        """A token from the token endpoint, as an agency system gets one (client credentials), renewed a
-        minute before it expires: the sync may outlast a token's lifetime."""
-        r = client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=self.credentials)
-        r.raise_for_status()
-        body = r.json()
-        client.headers["Authorization"] = f"Bearer {body['access_token']}"
-        self.renew_at = time.monotonic() + max(30.0, float(body.get("expires_in", 900)) - 60.0)
-
-    def run(self) -> None:
-        headers = {"X-Purpose-Of-Use": "case_work"}
-        with httpx.Client(base_url=self.base, headers=headers, timeout=120) as client:
-            self._renew(client)
-            for _ in range(self.max_requests):
-                if self.until.is_set():
-                    return
-                if time.monotonic() >= self.renew_at:
-                    self._renew(client)
-                pid = self.rng.choice(self.people)
-                during = self.syncing.is_set()
-                t = time.perf_counter()
-                try:
-                    r = client.post("/graphql", json={"query": PROFILE, "variables": {"id": pid}})
-                    elapsed = time.perf_counter() - t
-                    body = r.json()
-                    if r.status_code != 200 or body.get("errors") or not body["data"]["person"]:
-                        self.errors.append(f"{r.status_code} {r.text[:160]}")
-                except (httpx.HTTPError, ValueError) as exc:
-                    elapsed = time.perf_counter() - t
-                    self.errors.append(repr(exc))
-                (self.during if during else self.after).append(elapsed)
-
-
 def run(
-    persons: int = 5_000, clients: int = 20, seed: int = 3, max_per_client: int = 2_000
+    persons: int = 20_000, clients: int = 20, seed: int = 3, max_per_client: int = 2_000
 ) -> dict[str, Any]:
     from auth.identities import add_agency, add_client
     from connectors.pipeline import Pipeline
@@ -134,7 +73,7 @@ def run(
             engine,
             agency_id="ps-500248",
             role="officer",
-            scopes="read:identity read:identity_number read:family read:household",
+            scopes=SCOPES,
             name="service bench",
         )
         graph.close()
@@ -161,14 +100,18 @@ def run(
                 raise RuntimeError("the service did not start")
             time.sleep(0.2)
 
-        until, syncing = threading.Event(), threading.Event()
+        syncing = threading.Event()
         syncing.set()
-        workers = [
-            _Client(base, (client_id, client_secret), people, seed + i, until, syncing, max_per_client)
-            for i in range(clients)
-        ]
-        for w in workers:
-            w.start()
+        workers, until = start_readers(
+            base,
+            (client_id, client_secret),
+            people,
+            clients,
+            seed=seed,
+            syncing=syncing,
+            max_per_client=max_per_client,
+        )
+        load_at_start = os.getloadavg()[0]
         t = time.perf_counter()
         sync = subprocess.run(
             [sys.executable, "-m", "shouhu.cli", "sync", "--from", str(export), "--json"],
@@ -182,9 +125,7 @@ def run(
             raise RuntimeError(f"sync through the service failed: {sync.stderr[-500:]}")
         report = json.loads(sync.stdout)
         time.sleep(5)  # a few seconds of reads with the sync over, for comparison
-        until.set()
-        for w in workers:
-            w.join(timeout=120)
+        stop_readers(workers, until)
         during = [s for w in workers for s in w.during]
         after = [s for w in workers for s in w.after]
         errors = [e for w in workers for e in w.errors]
@@ -207,6 +148,7 @@ def run(
             if len(during) > 1
             else {"n": len(during)},
             "after_sync": percentiles(after) if len(after) > 1 else {"n": len(after)},
+            "machine_load_1min_at_start": round(load_at_start, 1),
             "machine_load_1min": round(os.getloadavg()[0], 1),
         }
         write("service", figures)
@@ -222,4 +164,4 @@ def run(
 
 
 if __name__ == "__main__":
-    run(persons=int(sys.argv[1]) if len(sys.argv) > 1 else 5_000)
+    run(persons=int(sys.argv[1]) if len(sys.argv) > 1 else 20_000)

@@ -87,6 +87,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "stopped following; the sync goes on in the service",
     ),
     "service.shutting_down": ("服务正在停止", "the service is shutting down"),
+    "service.waiting_turn": ("等待正在进行的同步结束", "waiting for the running sync to end"),
     "service.no_report": ("服务结束了同步，但没有给出报告", "the service ended the sync without a report"),
     "service.holds_graph": (
         "数据目录 {data_dir} 上的服务正持有图存储，此命令尚不能经由服务运行；请先停止服务",
@@ -117,6 +118,13 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "graph.verify.consistent": ("一致", "consistent"),
     "graph.verify.differs": ("不一致", "differs"),
     "graph.verify.verdict": ("{verdict}；内容摘要 {hash}", "{verdict}; content hash {hash}"),
+    "api.response_too_large": (
+        "回应过大：本次请求要返回的记录和列表项超过上限 {limit} 条，已停止。"
+        "请缩小范围（division、first）后重试。",
+        "the response is too large: the request would return more than {limit} records and list items, "
+        "and was stopped. Narrow it (division, first) and try again.",
+    ),
+    "graph.verify.failed": ("无法核对：{reason}", "cannot verify: {reason}"),
     "graph.rebuild.loading": ("写入新图", "loading the new graph"),
     "graph.rebuild.failed": ("重建失败：{reason}", "rebuild failed: {reason}"),
     "graph.rebuild.done": (

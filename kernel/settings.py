@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     graphql_max_cost: int = 5000  # priced from the schema: each list × its page (api/limits.py)
     graphql_max_directives: int = 50
     graphql_max_body_bytes: int = 64 * 1024
+    graphql_max_response_nodes: int = Field(
+        default=50_000,
+        ge=0,
+        description="Records and list items one response may hold (0: no bound). The cost limit prices a "
+        "document before it runs; this bounds what it returns (a list without a page, a hub's fan-out), so "
+        "no request can make the server build a response past it.",
+    )
     rate_limit_per_minute: int = Field(default=600, description="Requests per client per minute; 0 disables.")
     persisted_operations_file: Path | None = Field(
         default=None,

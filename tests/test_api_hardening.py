@@ -340,6 +340,46 @@ def test_rate_limit_per_client(tmp_path: Path) -> None:
         assert limited.client.post("/graphql", json={"query": "{ __typename }"}).status_code == 401
 
 
+# ---- what one response may hold ------------------------------------------------------------------
+
+HOUSEHOLD = '{ person(id: "person:child") { id household { members { person { id name } } } } }'
+
+
+def _nodes(value: Any) -> int:
+    """Records and list items in a response's data, as api.limits.bound_responses counts them."""
+    if isinstance(value, list):
+        return len(value) + sum(_nodes(v) for v in value)
+    if isinstance(value, dict):
+        return sum(_nodes(v) + (1 if isinstance(v, dict) else 0) for v in value.values())
+    return 0
+
+
+def test_a_response_past_its_bound_is_stopped_with_a_clear_error_in_chinese(api: Api, tmp_path: Path) -> None:
+    """The cost rule prices this document low (one person, one household, a default page of members);
+    what it returns grows with the household. Past `graphql_max_response_nodes` the request stops with
+    one error from the catalogue, no data and no 500, and it is on the record."""
+    from kernel.messages import say
+
+    served = api.gql("police", HOUSEHOLD)  # the default bound
+    assert served.status_code == 200 and "errors" not in served.json(), served.text
+    held = _nodes(served.json()["data"])
+    assert held >= 5
+    for bounded in serve_another(tmp_path, graphql_max_response_nodes=held - 1):
+        exact = bounded.gql("police", '{ person(id: "person:child") { id name } }')
+        assert exact.status_code == 200 and exact.json()["data"]["person"]["id"] == CHILD
+        r = bounded.gql("police", HOUSEHOLD)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert "data" not in body or body["data"] is None, body
+        assert body["errors"] == [
+            {
+                "message": say("api.response_too_large", limit=f"{held - 1:,}"),
+                "extensions": {"code": "RESPONSE_TOO_LARGE"},
+            }
+        ]
+        assert "回应过大" in body["errors"][0]["message"]
+
+
 # ---- persisted operations ------------------------------------------------------------------------
 
 PERSISTED = "query Name($id: ID!) { person(id: $id) { name } }"

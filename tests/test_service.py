@@ -9,6 +9,7 @@ operator's `shouhu sync` then runs beside it. Real subprocesses, real stores und
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,7 +17,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,12 +26,12 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.service_support import SCOPES, start_readers, stop_readers
+
 SHOUHU = [sys.executable, "-m", "shouhu.cli"]
 PERSONS = 80
 COUNTY = "500248000000"
 ISSUER = "http://127.0.0.1"
-PROFILE = """query P($id: ID!) { person(id: $id) { id name birthDate
-  parents { role person { id name } } guardians { kind person { id name } } } }"""
 
 
 def _free_port() -> int:
@@ -60,7 +60,7 @@ def run(args: list[str], data: Path, timeout: float = 120) -> subprocess.Complet
 def county(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A county export, its register synced into a data directory, an agency client's token, and the
     ids of the people to read."""
-    from auth.identities import add_agency, add_client, issue_token_for_client
+    from auth.identities import add_agency, add_client
     from connectors.pipeline import Pipeline
     from connectors.sources import load_config
     from connectors.synthetic import generate
@@ -87,51 +87,84 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         add_agency(
             engine, agency_id="ps-500248", name="县公安局", agency_type="public_security", jurisdiction=COUNTY
         )
-        client_id, _ = add_client(
-            engine,
-            agency_id="ps-500248",
-            role="officer",
-            scopes="read:identity read:family",
-            name="service test",
+        credentials = add_client(
+            engine, agency_id="ps-500248", role="officer", scopes=SCOPES, name="service test"
         )
-        token = issue_token_for_client(engine, settings, client_id).access_token
     finally:
         graph.close()
         engine.dispose()
     # The schedule: every source of this export, hourly. Only the register has run, so the service
     # finds the other four due as soon as it starts.
     (data / "connectors.toml").write_text(f'export_dir = "{export}"\n', encoding="utf-8")
-    return {"export": export, "data": data, "people": people, "token": token}
+    return {"export": export, "data": data, "people": people, "credentials": credentials}
+
+
+def _start(data: Path, log_name: str = "serve.log") -> dict[str, Any]:
+    """The real `shouhu serve` on a free loopback port, once its API and operator socket answer. The
+    port may be taken between choosing and binding it (other test runs on this machine): the service
+    then exits, and is started again on another port. The API must answer from our process (an
+    unrelated server on the port would answer /health too) and the socket must accept connections."""
+    from kernel.settings import Settings
+    from shouhu.service.client import service_answers
+
+    for _attempt in range(3):
+        port = _free_port()
+        log = open(data.parent / log_name, "w+")  # noqa: SIM115 - read after the process ends
+        proc = subprocess.Popen(
+            [*SHOUHU, "serve", "--port", str(port)],
+            env=_env(data),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            if _listens(proc.pid, port) and service_answers(Settings(data_dir=data)) and _healthy(base):
+                return {"base": base, "proc": proc, "log": log, "data": data}
+            time.sleep(0.2)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+        log.seek(0)
+        output = log.read()
+        log.close()
+        if "address already in use" not in output:
+            raise AssertionError(f"service did not come up: {output}")
+    raise AssertionError("service did not come up: no free port in three tries")
+
+
+def _listens(pid: int, port: int) -> bool:
+    """Whether process ``pid`` holds the socket listening on loopback ``port`` (Linux /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as fh:
+            for line in list(fh)[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # LISTEN
+                    inodes.add(fields[9])
+    fds = Path(f"/proc/{pid}/fd")
+    with contextlib.suppress(OSError):
+        return any(os.readlink(fd).removeprefix("socket:[").rstrip("]") in inodes for fd in fds.iterdir())
+    return False
+
+
+def _stop(state: dict[str, Any]) -> None:
+    proc: subprocess.Popen[str] = state["proc"]
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(timeout=60)
+    state["log"].close()
 
 
 @pytest.fixture(scope="module")
 def service(county: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The real `shouhu serve` on a free loopback port, stopped with SIGTERM at the end."""
-    port = _free_port()
-    data: Path = county["data"]
-    log = open(data.parent / "serve.log", "w+")  # noqa: SIM115 - read after the process ends
-    proc = subprocess.Popen(
-        [*SHOUHU, "serve", "--port", str(port)],
-        env=_env(data),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while not (data / "operator.sock").exists() or not _healthy(base):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            log.seek(0)
-            raise AssertionError(f"service did not come up: {log.read()}")
-        time.sleep(0.2)
-    state = {"base": base, "proc": proc, "log": log, "data": data}
+    """The real `shouhu serve`, stopped with SIGTERM at the end (one test stops it itself)."""
+    state = _start(county["data"])
     try:
         yield state
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=60)
-        log.close()
+        _stop(state)
 
 
 def _healthy(base: str) -> bool:
@@ -139,34 +172,6 @@ def _healthy(base: str) -> bool:
         return httpx.get(f"{base}/health", timeout=2).status_code == 200
     except httpx.TransportError:
         return False
-
-
-class Readers(threading.Thread):
-    """An agency system reading child profiles in a loop until stopped; counts every failure."""
-
-    def __init__(self, base: str, token: str, people: list[str]) -> None:
-        super().__init__(daemon=True)
-        self.base, self.token, self.people = base, token, people
-        self.stop = threading.Event()
-        self.ok = 0
-        self.errors: list[str] = []
-
-    def run(self) -> None:
-        headers = {"Authorization": f"Bearer {self.token}", "X-Purpose-Of-Use": "case_work"}
-        with httpx.Client(base_url=self.base, headers=headers, timeout=60) as client:
-            i = 0
-            while not self.stop.is_set():
-                pid = self.people[i % len(self.people)]
-                i += 1
-                try:
-                    r = client.post("/graphql", json={"query": PROFILE, "variables": {"id": pid}})
-                    body = r.json()
-                    if r.status_code != 200 or body.get("errors") or not body["data"]["person"]:
-                        self.errors.append(f"{pid} {r.status_code} {r.text[:120]}")
-                    else:
-                        self.ok += 1
-                except (httpx.HTTPError, ValueError) as exc:
-                    self.errors.append(repr(exc))
 
 
 def _audited(data: Path) -> list[tuple[str, str, int]]:
@@ -181,8 +186,7 @@ def test_every_command_runs_beside_the_serving_api_and_goes_through_it(
     county: dict[str, Any], service: dict[str, Any]
 ) -> None:
     data: Path = county["data"]
-    readers = Readers(service["base"], county["token"], county["people"])
-    readers.start()
+    readers, until = start_readers(service["base"], county["credentials"], county["people"], 1)
     out = data.parent / "q.csv"
     commands = {
         "sync": ["sync", "--from", str(county["export"]), "--json"],
@@ -196,8 +200,7 @@ def test_every_command_runs_beside_the_serving_api_and_goes_through_it(
             done = {name: pool.submit(run, args, data) for name, args in commands.items()}
             results = {name: f.result() for name, f in done.items()}
     finally:
-        readers.stop.set()
-        readers.join(timeout=60)
+        stop_readers(readers, until)
     for name, result in results.items():
         assert result.returncode == 0, (name, result.stderr)
     assert json.loads(results["sync"].stdout)["total"]["unexplained"] == 0
@@ -205,8 +208,9 @@ def test_every_command_runs_beside_the_serving_api_and_goes_through_it(
     assert stats["nodes"]["Person"] >= len(county["people"])
     assert json.loads(results["crosscheck"].stdout)["children"] > 0
     assert "季度报告" in results["quarterly"].stdout and out.read_bytes()
-    assert readers.errors == [], readers.errors[:3]
-    assert readers.ok > 0
+    for reader in readers:
+        assert reader.errors == [], reader.errors[:3]
+        assert reader.ok > 0
 
     # The schedule synced what was due on start; the operator's calls are in the audit log.
     service["log"].flush()
@@ -246,3 +250,135 @@ def test_every_command_runs_beside_the_serving_api_and_goes_through_it(
     direct = run(["graph", "stats", "--json"], data)
     assert direct.returncode == 0, direct.stderr
     assert json.loads(direct.stdout) == served
+
+
+def _walk(county: dict[str, Any], tmp: Path) -> dict[str, tuple[list[str], set[int]]]:
+    """Every command of `shouhu`, with arguments and the exit codes it may end with while the service
+    runs (2: the command's own refusal of a made-up id; never a store held by the service)."""
+    client_id = county["credentials"][0]
+    return {
+        "init": (["init"], {0}),
+        "serve": (["serve"], {2}),  # refused: a service already serves this data directory
+        "graph.stats": (["graph", "stats", "--json"], {0}),
+        "graph.verify": (["graph", "verify", "--json"], {0}),
+        "graph.rebuild": (["graph", "rebuild", "--json"], {0}),
+        "audit.verify": (["audit", "verify"], {0}),
+        "audit.export": (["audit", "export", "--out", str(tmp / "audit.jsonl")], {0}),
+        "demo.identities": (["demo", "identities"], {0}),
+        "demo.generate": (["demo", "generate", "--persons", "30", "--out", str(tmp / "gen")], {0}),
+        "agency.add": (
+            [
+                "agency",
+                "add",
+                "--id",
+                "edu-walk",
+                "--name",
+                "县教委",
+                "--type",
+                "education",
+                "--jurisdiction",
+                COUNTY,
+            ],
+            {0},
+        ),
+        "agency.list": (["agency", "list"], {0}),
+        "client.add": (
+            [
+                "client",
+                "add",
+                "--agency",
+                "edu-walk",
+                "--role",
+                "registrar",
+                "--scopes",
+                "read:identity",
+                "--name",
+                "学籍系统",
+            ],
+            {0},
+        ),
+        "client.list": (["client", "list"], {0}),
+        "client.disable": (["client", "disable", "no-such-client"], {2}),
+        "token": (["token", "--client-id", client_id, "--json"], {0}),
+        "keys.rotate": (["keys", "rotate"], {0}),
+        "keys.list": (["keys", "list"], {0}),
+        "keys.retire": (["keys", "retire", "no-such-key"], {2}),
+        "sync": (["sync", "survey", "--from", str(county["export"]), "--json"], {0}),
+        "quarantine.list": (["quarantine", "list"], {0}),
+        "quarantine.show": (["quarantine", "show", "999999"], {2}),
+        "quarantine.replay": (["quarantine", "replay", "--json"], {0}),
+        "quarantine.dismiss": (["quarantine", "dismiss", "999999", "--reason", "测试"], {2}),
+        "crosscheck": (["crosscheck", "--json"], {0}),
+        "runs": (["runs"], {0}),
+        "webhooks.deliver": (["webhooks", "deliver"], {0}),
+        "webhooks.list": (["webhooks", "list"], {0}),
+        "webhooks.retry": (["webhooks", "retry"], {0}),
+        "cases.reproject": (["cases", "reproject"], {0}),
+        "report.quarterly": (
+            ["report", "quarterly", "--division", COUNTY, "--out", str(tmp / "q.xlsx")],
+            {0},
+        ),
+        "report.annual": (["report", "annual", "--division", COUNTY, "--out", str(tmp / "a.csv")], {0}),
+        "report.classify": (["report", "classify"], {0}),
+        "schema.export": (["schema", "export", "--out", str(tmp / "schema.graphql")], {0}),
+    }
+
+
+def test_no_command_finds_the_stores_held_while_the_service_runs(
+    county: dict[str, Any], service: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every command the CLI has, run against the data directory the service owns: none fails on a
+    store the service holds (the graph's lock, the sync turn, SQLite's write lock), the ones that need
+    the graph go through the operator socket (audited), and profile reads go on meanwhile, through a
+    rebuild of the graph under the serving API too. A new command must be added to the walk."""
+    import typer
+    from typer.testing import CliRunner
+
+    from kernel.messages import say
+    from kernel.settings import Settings, get_settings
+    from shouhu.cli import app
+    from shouhu.cli.help import help_targets
+    from shouhu.service.client import service_answers
+
+    data: Path = county["data"]
+    if service["proc"].poll() is not None:  # another test of this module stopped it
+        service.update(_start(data, "serve-walk.log"))
+    assert service_answers(Settings(data_dir=data))  # else `serve` below would start one in-process
+    walk = _walk(county, tmp_path)
+    commands = {key for key, target in help_targets(app) if isinstance(target, typer.models.CommandInfo)}
+    assert commands == set(walk), f"commands not walked: {commands - set(walk)}"
+
+    for key, value in _env(data).items():
+        if key.startswith("SHOUHU_"):
+            monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    held = [
+        "Lock is held",
+        "database is locked",
+        say("service.holds_graph", data_dir=data),
+        say("cli.sync_locked", data_dir=data),
+    ]
+    readers, until = start_readers(service["base"], county["credentials"], county["people"], 1)
+    runner = CliRunner()
+    failures = []
+    try:
+        for key, (args, codes) in walk.items():
+            assert service["proc"].poll() is None, f"the service ended before {key}"
+            result = runner.invoke(app, args)
+            output = result.output + (result.stderr if result.stderr_bytes is not None else "")
+            if result.exit_code not in codes or any(h in output for h in held):
+                failures.append((key, result.exit_code, output[-400:], repr(result.exception)))
+    finally:
+        stop_readers(readers, until)
+        get_settings.cache_clear()
+    assert failures == [], "\n".join(map(repr, failures))
+    for reader in readers:
+        assert reader.errors == [], reader.errors[:3]
+        assert reader.ok > 0
+    # The service serves the rebuilt graph file, consistent with the record.
+    after = runner.invoke(app, ["graph", "verify", "--json"])
+    get_settings.cache_clear()
+    assert after.exit_code == 0 and json.loads(after.output)["ok"], after.output[-300:]
+    allowed = {op for op, decision, _ in _audited(data) if decision == "allow"}
+    for op in ("init", "graph_verify", "graph_rebuild", "quarantine_replay", "cases_reproject", "classify"):
+        assert f"operator.{op}" in allowed, op

@@ -10,7 +10,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from graph.port import GraphStoreError
 from kernel.messages import number, say
 from kernel.settings import get_settings
 from shouhu.cli.audit import audit_app
@@ -40,15 +39,10 @@ console = Console()
 @app.command()
 def init() -> None:
     """Create both stores: the graph schema and the relational tables (idempotent)."""
-    settings = get_settings()
-    try:
-        graph, engine = _open_stores(settings)
-    except ConfigError as exc:
-        fail(str(exc))
-    graph.close()
-    engine.dispose()
-    where = settings.neo4j_uri or str(settings.graph_path)
-    console.print(say("init.ready", backend=graph.backend, where=where), highlight=False)
+    from shouhu.cli.stores import run_operation
+
+    r = run_operation("init")
+    console.print(say("init.ready", backend=r["backend"], where=r["where"]), highlight=False)
 
 
 @app.command()
@@ -119,26 +113,12 @@ def graph_verify(
     first: int = typer.Option(10, "--first", min=1, help="Differences listed per kind."),
 ) -> None:
     """Compare the graph with what the relational store says it should hold; exit 1 on a difference."""
-    from shouhu.record import verify
+    from shouhu.cli.stores import run_operation
 
-    settings = get_settings()
-    try:
-        graph, engine = _open_stores(settings)
-    except ConfigError as exc:
-        fail(str(exc))
-    try:
-        with _record_progress() as bars:
-            from connectors.pipeline import count_loaded
-
-            task = bars.add_task(say("graph.verify.reading"), total=count_loaded(engine))
-            report = verify(engine, graph, lambda n: bars.advance(task, n), first)
-    except GraphStoreError as exc:
-        fail(f"无法核对 (cannot verify): {exc}")
-    finally:
-        graph.close()
-        engine.dispose()
+    with _record_progress() as bars:
+        report = run_operation("graph_verify", bars, first=first)
     if as_json:
-        typer.echo(json.dumps(report.as_json(), ensure_ascii=False))
+        typer.echo(json.dumps(report, ensure_ascii=False))
     else:
         table = Table(title=say("graph.verify.title"), title_justify="left")
         for col in ("kind", "record", "graph", "hash"):
@@ -146,31 +126,38 @@ def graph_verify(
                 say(f"graph.verify.col.{col}"), justify="right" if col in ("record", "graph") else "left"
             )
         table.add_column("")
-        for k in report.kinds:
-            if k.expected or k.actual:
-                mark = "[green]✓[/]" if k.ok else "[bold red]✗[/]"
-                table.add_row(k.kind, f"{k.expected:,}", f"{k.actual:,}", k.actual_hash[:16], mark)
-        console.print(table)
-        for k in report.kinds:
-            if k.ok:
-                continue
-            if k.missing:
-                console.print(
-                    say("graph.verify.missing", kind=k.kind, ids=", ".join(k.missing)), highlight=False
+        kinds = report["kinds"]
+        for k in kinds:
+            if k["expected"] or k["actual"]:
+                mark = "[green]✓[/]" if k["ok"] else "[bold red]✗[/]"
+                table.add_row(
+                    k["kind"], f"{k['expected']:,}", f"{k['actual']:,}", k["actual_hash"][:16], mark
                 )
-            if k.extra:
-                console.print(say("graph.verify.extra", kind=k.kind, ids=", ".join(k.extra)), highlight=False)
-            for c in k.changed:
+        console.print(table)
+        for k in kinds:
+            if k["ok"]:
+                continue
+            if k["missing"]:
                 console.print(
-                    say("graph.verify.changed", kind=k.kind, id=c["id"], columns=", ".join(c["columns"])),
+                    say("graph.verify.missing", kind=k["kind"], ids=", ".join(k["missing"])), highlight=False
+                )
+            if k["extra"]:
+                console.print(
+                    say("graph.verify.extra", kind=k["kind"], ids=", ".join(k["extra"])), highlight=False
+                )
+            for c in k["changed"]:
+                console.print(
+                    say("graph.verify.changed", kind=k["kind"], id=c["id"], columns=", ".join(c["columns"])),
                     highlight=False,
                 )
-        if report.ok:
+        if report["ok"]:
             verdict = f"[green]{say('graph.verify.consistent')}[/]"
         else:
             verdict = f"[bold red]{say('graph.verify.differs')}[/]"
-        console.print(say("graph.verify.verdict", verdict=verdict, hash=report.content_hash), highlight=False)
-    if not report.ok:
+        console.print(
+            say("graph.verify.verdict", verdict=verdict, hash=report["content_hash"]), highlight=False
+        )
+    if not report["ok"]:
         raise typer.Exit(1)
 
 
@@ -180,50 +167,24 @@ def graph_rebuild(
     keep_old: bool = typer.Option(False, "--keep-old", help="Keep the replaced graph file (set aside)."),
 ) -> None:
     """Rebuild the graph from the relational store into a new file and swap it in atomically."""
-    from kernel.db import DatabaseUnavailable, check_reachable, make_engine, migrate
-    from shouhu.cli.connectors import _sync_lock
-    from shouhu.record import rebuild
+    from shouhu.cli.stores import run_operation
 
-    settings = get_settings()
-    try:
-        check_reachable(settings.sql_url)
-        engine = make_engine(settings.sql_url)
-        migrate(engine)
-    except DatabaseUnavailable as exc:
-        fail(str(exc))
-    try:
-        with _sync_lock(settings.data_dir), _record_progress() as bars:
-            state: dict[str, Any] = {}
-
-            def total(n: int) -> None:
-                label = say("graph.verify.reading" if "task" not in state else "graph.rebuild.loading")
-                state["task"] = bars.add_task(label, total=n)
-
-            report = rebuild(
-                settings,
-                engine,
-                progress=lambda n: bars.advance(state["task"], n),
-                on_total=total,
-                keep_old=keep_old,
-            )
-    except GraphStoreError as exc:
-        fail(say("graph.rebuild.failed", reason=exc))
-    finally:
-        engine.dispose()
+    with _record_progress() as bars:
+        report = run_operation("graph_rebuild", bars, keep_old=keep_old)
     if as_json:
-        typer.echo(json.dumps(report.as_json(), ensure_ascii=False))
+        typer.echo(json.dumps(report, ensure_ascii=False))
         return
     console.print(
         say(
             "graph.rebuild.done",
-            nodes=number(report.nodes),
-            relationships=number(report.relationships),
-            seconds=f"{report.seconds:,.1f}",
+            nodes=number(report["nodes"]),
+            relationships=number(report["relationships"]),
+            seconds=f"{report['seconds']:,.1f}",
         ),
         highlight=False,
     )
-    if report.replaced:
-        console.print(say("graph.rebuild.kept", path=report.replaced), highlight=False)
+    if report["replaced"]:
+        console.print(say("graph.rebuild.kept", path=report["replaced"]), highlight=False)
 
 
 localise_help(app)

@@ -477,26 +477,26 @@ def quarantine_replay(
     as_json: bool = typer.Option(False, "--json", help="Print the run report as JSON."),
 ) -> None:
     """Re-validate quarantined records from their stored payload; load what passes now."""
-    with _stores() as (settings, engine, graph), _sync_lock(settings.data_dir):
-        with _progress() as bars:
-            pipeline = _pipeline(settings, engine, graph, None, _RichProgress(bars))
-            try:
-                report = pipeline.replay(source, reason, record_id or None)
-            except GraphStoreError as exc:
-                _stopped(exc)
-            _drain(graph, engine, bars)
-        _emit(report, as_json)
-        _files_left(engine, source)
+    from shouhu.cli.stores import run_operation
+    from shouhu.service.reports import run_report_from_json
+
+    with _progress() as bars:
+        doc = run_operation(
+            "quarantine_replay", bars, source=source, reason=reason, record_ids=record_id or None
+        )
+    done = doc.get("reclassified")
+    if done and err.is_terminal:
+        err.print(
+            say("sync.reclassified", children=number(done["children"]), seconds=f"{done['seconds']:,.1f}"),
+            highlight=False,
+        )
+    _emit(run_report_from_json(doc["report"]), as_json)
+    _files_left(doc["files_left"])
 
 
-def _files_left(engine: Engine, source: str | None) -> None:
+def _files_left(files: list[list[Any]]) -> None:
     """Whole files in quarantine cannot be replayed from the record (only their name is kept): say
     what to do with them instead."""
-    conds = [L.c.status == "quarantined", L.c.record_id.like("file:%")]
-    if source:
-        conds.append(L.c.source == source)
-    with engine.connect() as conn:
-        files = conn.execute(select(L.c.seq, L.c.record_id).where(and_(*conds)).order_by(L.c.seq)).all()
     if files:
         names = "，".join(f"{seq} {rid}" for seq, rid in files[:10])
         Console(stderr=True).print(say("quarantine.file_not_replayable", names=names), highlight=False)
@@ -513,10 +513,12 @@ def quarantine_dismiss(
 
     from auth.audit import AuditLog
     from connectors.quarantine import DismissError, dismiss
+    from shouhu.cli.stores import immediate
 
     with _stores(need_graph=False) as (_settings, engine, _graph):
         try:
-            done = dismiss(engine, seqs, by=by or getpass.getuser(), reason=reason, audit=AuditLog(engine))
+            writer = immediate(engine)  # beside a running service: wait for its writes, do not fail
+            done = dismiss(writer, seqs, by=by or getpass.getuser(), reason=reason, audit=AuditLog(writer))
         except DismissError as exc:
             _fail(str(exc))
             return
@@ -553,10 +555,9 @@ def crosscheck_cmd(
     if division and (not division.isdigit() or len(division) > 12):
         _fail(say("cli.not_a_division_prefix", value=repr(division)))
     with _progress() as bars:
-        task = bars.add_task(say("crosscheck.progress"), total=None)
         doc = run_operation(
             "crosscheck",
-            progress=lambda n: bars.advance(task, n),
+            bars,
             as_of=day.isoformat() if day else None,
             division=division,
             examples=examples,

@@ -118,8 +118,11 @@ def identities() -> None:
     """
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    from shouhu.cli.stores import immediate
+
     engine = make_engine(settings.sql_url)
     migrate(engine)
+    engine = immediate(engine)
     saved_path = settings.data_dir / CREDENTIALS_FILE
     saved: dict[str, list[str]] = json.loads(saved_path.read_text()) if saved_path.is_file() else {}
     typer.echo(say("demo.banner", url=f"http://{settings.host}:{settings.port}/console/"))

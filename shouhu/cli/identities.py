@@ -54,8 +54,10 @@ def _store() -> Iterator[Engine]:
         migrate(engine)
     except DatabaseUnavailable as exc:
         fail(str(exc))
+    from shouhu.cli.stores import immediate
+
     try:
-        yield engine
+        yield immediate(engine)
     finally:
         engine.dispose()
 

@@ -90,8 +90,7 @@ def classify(
     from shouhu.cli.stores import run_operation
 
     with _progress() as bars:
-        task = bars.add_task(say("report.classifying"), total=None)
-        r = run_operation("classify", progress=lambda n: bars.advance(task, n), division=division)
+        r = run_operation("classify", bars, division=division)
     console.print(
         say(
             "report.classified",

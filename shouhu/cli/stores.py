@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -73,19 +72,68 @@ def _open_sql(settings: Settings) -> Any:
     return engine
 
 
-def run_operation(name: str, progress: Callable[[int], None] | None = None, **params: Any) -> dict[str, Any]:
+def immediate(engine: Any) -> Any:
+    """The engine for a command that writes the relational store: on SQLite its transactions take the
+    write lock at BEGIN. A running service writes the file often (audit entries, its syncs, the
+    derived-state queue); a transaction that read and then wrote would fail at once with 'database
+    is locked' when the service had written since its read (no busy timeout helps a stale snapshot),
+    where one that begins IMMEDIATE waits its turn. Reading commands keep WAL's non-blocking reads.
+    PostgreSQL needs nothing of the kind."""
+    from kernel.db.engine import SQLITE_BEGIN_OPTION
+
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+    return engine
+
+
+class Bars:
+    """An operation's phases drawn as rich bars: advanced directly when the operation runs here (a
+    :class:`~shouhu.service.operations.Phases` that also draws), or set from the snapshots a service
+    streams (``follow``), so the bars look the same either way."""
+
+    def __init__(self, progress: Any) -> None:
+        from shouhu.service.operations import Phases
+
+        self.progress = progress
+        self.tasks: list[Any] = []
+        outer = self
+
+        class _Drawn(Phases):
+            def start(self, label: str, total: int | None = None) -> None:
+                super().start(label, total)
+                outer.tasks.append(outer.progress.add_task(label, total=total))
+
+            def __call__(self, n: int) -> None:
+                super().__call__(n)
+                if not outer.tasks:  # started implicitly by the call above
+                    outer.tasks.append(outer.progress.add_task("", total=None))
+                outer.progress.advance(outer.tasks[-1], n)
+
+        self.local = _Drawn()
+
+    def follow(self, phases: list[dict[str, Any]]) -> None:
+        for i, phase in enumerate(phases):
+            if i == len(self.tasks):
+                self.tasks.append(self.progress.add_task(phase["label"], total=phase["total"]))
+            self.progress.update(self.tasks[i], total=phase["total"], completed=phase["completed"])
+
+
+def run_operation(name: str, bars: Any = None, **params: Any) -> dict[str, Any]:
     """Run one of `shouhu.service.operations` where the stores are: in the service running on this
     data directory if there is one (it owns the embedded graph), else on the stores opened here.
-    The result is the same JSON either way; a problem ends the command with its line and exit code."""
+    The result is the same JSON either way, and so are the progress bars (``bars``: a rich Progress);
+    a problem ends the command with its line and exit code. An operation that writes the graph takes
+    the data directory's sync turn here, as the service does for it."""
     from kernel.settings import get_settings
     from shouhu.service.client import find_service
     from shouhu.service.operations import OPERATIONS, OperationError
 
     settings = get_settings()
+    drawn = Bars(bars) if bars is not None else None
     try:
         service = find_service(settings)
         if service is not None:
-            return service.call(name, params)
+            return service.call(name, params, drawn.follow if drawn is not None else None)
         op = OPERATIONS[name]
         try:
             if op.needs_graph:
@@ -95,7 +143,14 @@ def run_operation(name: str, progress: Callable[[int], None] | None = None, **pa
         except ConfigError as exc:
             raise OperationError(str(exc)) from exc
         try:
-            extra = {"progress": progress} if progress is not None and op.progress else {}
+            extra = {"progress": drawn.local if drawn is not None else None} if op.progress else {}
+            if op.writes:
+                engine = immediate(engine)
+            if op.exclusive:
+                from shouhu.cli.connectors import _sync_lock
+
+                with _sync_lock(settings.data_dir):
+                    return op.fn(graph, engine, **params, **extra)
             return op.fn(graph, engine, **params, **extra)
         finally:
             if graph is not None:

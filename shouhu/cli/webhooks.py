@@ -20,9 +20,11 @@ def _engine() -> tuple[Engine, Settings]:
     from kernel.db import make_engine, migrate
 
     settings = get_settings()
+    from shouhu.cli.stores import immediate
+
     engine = make_engine(settings.sql_url)
     migrate(engine)
-    return engine, settings
+    return immediate(engine), settings
 
 
 @app.command("deliver")
@@ -71,16 +73,9 @@ def retry(agency: str = typer.Option(None, help="Only this agency's deliveries."
 @cases_app.command("reproject")
 def reproject() -> None:
     """Write every case whose graph copy is behind into the graph (idempotent)."""
-    from protection.projection import reproject_pending
-    from protection.record import open_healed
+    from shouhu.cli.stores import run_operation
 
-    engine, settings = _engine()
-    store = open_healed(settings, engine)
-    try:
-        n = reproject_pending(store, engine, limit=100_000)
-    finally:
-        store.close()
-    console.print(say("cases.projected", n=n))
+    console.print(say("cases.projected", n=run_operation("cases_reproject")["cases"]))
 
 
 # Mounted by shouhu/cli.py as `shouhu webhooks …` and `shouhu cases …`.

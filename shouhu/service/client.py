@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,14 +55,34 @@ class ServiceClient:
             headers=self._headers,
         )
 
-    def call(self, name: str, params: dict[str, Any]) -> dict[str, Any]:
-        """An operation's JSON result; OperationError with the service's message and exit code."""
+    def call(
+        self,
+        name: str,
+        params: dict[str, Any],
+        on_phases: Callable[[list[dict[str, Any]]], None] | None = None,
+    ) -> dict[str, Any]:
+        """An operation's JSON result; OperationError with the service's message and exit code. An
+        operation that reports progress answers with JSON lines: ``on_phases`` is given each
+        snapshot of its phases (to draw them) until the last line, which has the result."""
         try:
-            with self._client() as client:
-                r = client.post(f"/ops/run/{name}", json=params)
+            with self._client() as client, client.stream("POST", f"/ops/run/{name}", json=params) as r:
+                if not r.headers.get("content-type", "").startswith("application/x-ndjson"):
+                    r.read()
+                    return _body(r)
+                last: dict[str, Any] = {}
+                for line in r.iter_lines():
+                    if not line.strip():
+                        continue
+                    last = json.loads(line)
+                    if on_phases is not None:
+                        on_phases(last.get("phases") or [])
         except httpx.TransportError as exc:
-            raise OperationError(say("service.no_answer", path=self._path, reason=exc)) from exc
-        return _body(r)
+            raise OperationError(say("service.no_answer", path=self._path, reason=exc), 1) from exc
+        if last.get("status") == 200 and isinstance(last.get("result"), dict):
+            return last["result"]
+        error = last.get("error") or {}
+        message = error.get("message") or say("service.answered", status=last.get("status", "?"))
+        raise OperationError(message, int(error.get("exit_code", 1)))
 
     def sync(self, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Start a sync in the service and yield its job's progress snapshots until it ends."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, select
 
-from graph.port import GraphStore
+from graph.port import GraphStore, GraphStoreError
 from kernel.messages import say
 
 
@@ -32,8 +32,37 @@ class OperationError(Exception):
 @dataclass(frozen=True)
 class Operation:
     fn: Callable[..., dict[str, Any]]
-    needs_graph: bool
-    progress: bool = False  # takes a progress callback when run here (not through the service)
+    needs_graph: bool  # when run by the command itself: open the graph (else the relational store only)
+    progress: bool = False  # takes ``progress`` (:class:`Phases`); the service streams it to the command
+    exclusive: bool = False  # takes the data directory's sync turn: no sync writes the graph meanwhile
+    writes: bool = False  # writes the relational store: in the service, on its writers' engine (IMMEDIATE)
+
+
+class Phases:
+    """An operation's progress as phases (a label, a total when known, how far it got), the same shape as
+    a sync job's: the command draws them as bars, whether the operation runs in its own process or in
+    the service (which sends the phases to it as they grow). Calling it advances the current phase.
+
+    Labels are catalogue text (``say``), rendered where the operation runs."""
+
+    def __init__(self) -> None:
+        self.phases: list[dict[str, Any]] = []
+
+    def start(self, label: str, total: int | None = None) -> None:
+        self.phases.append({"label": label, "total": total, "completed": 0})
+
+    def __call__(self, n: int) -> None:
+        if not self.phases:
+            self.start("", None)
+        self.phases[-1]["completed"] += n
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        return [dict(p) for p in list(self.phases)]
+
+
+def _start(progress: Phases | None, label: str, total: int | None = None) -> None:
+    if progress is not None:
+        progress.start(label, total)
 
 
 def graph_stats(graph: GraphStore, engine: Engine) -> dict[str, Any]:
@@ -48,11 +77,12 @@ def crosscheck(
     as_of: str | None = None,
     division: str = "",
     examples: int = 10,
-    progress: Callable[[int], None] | None = None,
+    progress: Phases | None = None,
 ) -> dict[str, Any]:
     """Where the sources disagree (connectors.crosscheck), as its JSON document."""
     from connectors.crosscheck import crosscheck as run
 
+    _start(progress, say("crosscheck.progress"))
     day = date.fromisoformat(as_of) if as_of else None
     report = run(graph, as_of=day, division_prefix=division, progress=progress)
     report.examples = examples
@@ -181,13 +211,141 @@ def classify(
     engine: Engine,
     *,
     division: str | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Phases | None = None,
 ) -> dict[str, Any]:
     """Reclassify and rescreen children now (protection.classification.recompute)."""
     from protection.classification import recompute
 
+    _start(progress, say("report.classifying"))
     r = recompute(graph, engine, division=division, trigger="cli", progress=progress)
     return {"children": r.children, "seconds": r.seconds, "per_second": r.per_second, "removed": r.removed}
+
+
+def graph_verify(
+    graph: GraphStore, engine: Engine, *, first: int = 10, progress: Phases | None = None
+) -> dict[str, Any]:
+    """The graph against what the record says it should hold (protection.record.verify)."""
+    from connectors.pipeline import count_loaded
+    from protection.record import verify
+
+    _start(progress, say("graph.verify.reading"), count_loaded(engine))
+    try:
+        return verify(engine, graph, progress, first).as_json()
+    except GraphStoreError as exc:
+        raise OperationError(say("graph.verify.failed", reason=exc)) from exc
+
+
+def graph_rebuild(
+    graph: GraphStore | None,
+    engine: Engine,
+    *,
+    keep_old: bool = False,
+    progress: Phases | None = None,
+) -> dict[str, Any]:
+    """Rebuild the graph from the record into a new file and swap it in (protection.record.rebuild).
+
+    Run by the command, ``graph`` is None: nothing has the file open. Run by the service, ``graph`` is
+    the store its API reads: it is closed (checkpointed) for the rebuild and opened again on the new
+    file after the swap, holding the store's lock throughout, so a request in the meantime waits for
+    the new graph rather than reading a file being moved away. With Neo4j the database is refilled in
+    place and the serving connection stays."""
+    from kernel.settings import get_settings
+    from protection.record import rebuild
+
+    settings = get_settings()
+
+    totals = [0]
+
+    def total(n: int) -> None:  # told twice: the record's rows to read, then the rows to load
+        totals[0] += 1
+        _start(progress, say("graph.verify.reading" if totals[0] == 1 else "graph.rebuild.loading"), n)
+
+    def run() -> dict[str, Any]:
+        return rebuild(settings, engine, progress=progress, on_total=total, keep_old=keep_old).as_json()
+
+    try:
+        if graph is None or graph.backend != "ladybug":
+            return run()
+        with graph._lock:  # the API's statements wait here; the same thread may take it again
+            graph.close()
+            try:
+                return run()
+            finally:
+                graph._open()  # type: ignore[attr-defined]  # the path now names the rebuilt file
+    except GraphStoreError as exc:
+        raise OperationError(say("graph.rebuild.failed", reason=exc)) from exc
+
+
+def quarantine_replay(
+    graph: GraphStore,
+    engine: Engine,
+    *,
+    source: str | None = None,
+    reason: str | None = None,
+    record_ids: list[str] | None = None,
+    progress: Phases | None = None,
+) -> dict[str, Any]:
+    """Re-validate quarantined records from their stored payload and load what passes now; then the
+    derived state (reclassification) the load queued. The run report, and the whole files left in
+    quarantine (they cannot be replayed from the record: only their name is kept)."""
+    from connectors.pipeline import Pipeline
+    from connectors.sources import ConfigError, load_config
+    from connectors.tables import LandingRecord
+    from kernel.messages import source_name
+    from kernel.settings import get_settings
+    from protection.classification import drain, queued
+
+    class _Hooks:  # the pipeline's progress hooks as phases
+        def phase(self, source: str, what: str, total: int | None) -> None:
+            verb = say("sync.phase.land" if what == "land" else "sync.phase.process")
+            _start(progress, f"{source_name(source)} {verb}", total)
+
+        def advance(self, n: int) -> None:
+            if progress is not None:
+                progress(n)
+
+    try:
+        config = load_config(get_settings().data_dir, None)
+    except ConfigError as exc:
+        raise OperationError(str(exc)) from exc
+    pipeline = Pipeline(engine, graph, config, progress=_Hooks())
+    try:
+        report = pipeline.replay(source, reason, record_ids or None)
+    except GraphStoreError as exc:
+        raise OperationError(say("cli.sync_stopped", reason=exc), 1) from exc
+    reclassified = None
+    if queued(engine):
+        _start(progress, say("sync.reclassifying"))
+        done = drain(graph, engine, progress=progress)
+        if done is not None:
+            reclassified = {"children": done.children, "seconds": round(done.seconds, 1)}
+    L = LandingRecord.__table__  # type: ignore[attr-defined]
+    conds = [L.c.status == "quarantined", L.c.record_id.like("file:%")]
+    if source:
+        conds.append(L.c.source == source)
+    with engine.connect() as conn:
+        files = conn.execute(select(L.c.seq, L.c.record_id).where(and_(*conds)).order_by(L.c.seq)).all()
+    return {
+        "report": report.as_json(),
+        "reclassified": reclassified,
+        "files_left": [[seq, rid] for seq, rid in files],
+    }
+
+
+def cases_reproject(graph: GraphStore, engine: Engine) -> dict[str, Any]:
+    """Write every case whose graph copy is behind into the graph (idempotent)."""
+    from protection.projection import reproject_pending
+
+    return {"cases": reproject_pending(graph, engine, limit=100_000)}
+
+
+def init(graph: GraphStore, engine: Engine) -> dict[str, Any]:
+    """Both stores ready (opening them created the schema and tables; idempotent): where the graph is."""
+    from kernel.settings import get_settings
+
+    graph.init_schema()
+    settings = get_settings()
+    return {"backend": graph.backend, "where": settings.neo4j_uri or str(settings.graph_path)}
 
 
 OPERATIONS: dict[str, Operation] = {
@@ -196,5 +354,13 @@ OPERATIONS: dict[str, Operation] = {
     "quarantine_list": Operation(quarantine_list, needs_graph=False),
     "runs": Operation(runs, needs_graph=False),
     "periodic_report": Operation(periodic_report, needs_graph=True),
-    "classify": Operation(classify, needs_graph=True, progress=True),
+    "classify": Operation(classify, needs_graph=True, progress=True, writes=True),
+    # Compared between syncs: a sync running meanwhile would change the record and the graph apart.
+    "graph_verify": Operation(graph_verify, needs_graph=True, progress=True, exclusive=True),
+    "graph_rebuild": Operation(graph_rebuild, needs_graph=False, progress=True, exclusive=True, writes=True),
+    "quarantine_replay": Operation(
+        quarantine_replay, needs_graph=True, progress=True, exclusive=True, writes=True
+    ),
+    "cases_reproject": Operation(cases_reproject, needs_graph=True, writes=True),
+    "init": Operation(init, needs_graph=True, writes=True),
 }

@@ -7,7 +7,8 @@ which is the same test as being allowed to open the store files directly. Every 
 included, is one entry in the audit log (operation ``operator.<name>``, client ``operator``, the
 caller's account name as user); a call is answered only after its entry is written.
 
-    POST /ops/run/<operation>   JSON keyword parameters → the operation's JSON (shouhu.service.operations)
+    POST /ops/run/<operation>   JSON keyword parameters → the operation's JSON (shouhu.service.operations);
+                                one that reports progress streams JSON lines: its phases, then the result
     POST /ops/sync              start a sync; the answer streams the job's progress as JSON lines
     GET  /ops/ping              who is serving this data directory
 """
@@ -15,6 +16,7 @@ caller's account name as user); a call is answered only after its entry is writt
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -34,8 +36,9 @@ from starlette.routing import Route
 
 from auth.audit import AuditEvent, AuditLog, AuditUnavailable
 from graph.port import GraphStore, GraphStoreError
+from kernel.messages import say
 from kernel.settings import Settings
-from shouhu.service.operations import OPERATIONS, OperationError
+from shouhu.service.operations import OPERATIONS, Operation, OperationError, Phases
 from shouhu.service.workers import ServiceStopping, Workers
 
 log = logging.getLogger("shouhu.service")
@@ -109,6 +112,7 @@ class OperatorEndpoint:
         self.workers = workers
         self._secret = secret.encode("ascii")
         self.audit = AuditLog(engine)
+        self._running: set[asyncio.Future[Any]] = set()
 
     def app(self) -> Starlette:
         return Starlette(
@@ -164,7 +168,7 @@ class OperatorEndpoint:
         try:
             await run_in_threadpool(self._record, request, name, "deny", 401, ("operator.bad_secret",))
         except AuditUnavailable:
-            return _refuse(503, "审计日志不可写，请求已拒绝 (the audit log cannot be written; refused)")
+            return _refuse(503, _AUDIT_DOWN)
         return _refuse(401, "操作员口令不符 (the operator secret does not match)")
 
     # ---- routes --------------------------------------------------------------------------------
@@ -175,7 +179,7 @@ class OperatorEndpoint:
         try:
             await run_in_threadpool(self._record, request, "ping", "allow", 200)
         except AuditUnavailable:
-            return _refuse(503, "审计日志不可写，请求已拒绝 (the audit log cannot be written; refused)")
+            return _refuse(503, _AUDIT_DOWN)
         return JSONResponse(
             {
                 "service": "shouhu",
@@ -203,44 +207,83 @@ class OperatorEndpoint:
                 {"message": f"unknown operation or bad parameters: {name}", "exit_code": 2},
                 "error",
             )
+        if op.progress:
+            return self._stream(request, name, op, params)
+        status, body, decision = await run_in_threadpool(self._execute, name, op, params, None)
+        return await self._finish(request, name, status, body, decision)
+
+    def _execute(
+        self, name: str, op: Operation, params: dict[str, Any], progress: Phases | None
+    ) -> tuple[int, dict[str, Any], str]:
+        """Run one operation on the service's stores (in the sync turn if it writes the graph): its
+        status, JSON body and audit decision."""
+        extra = {"progress": progress} if progress is not None else {}
+        # An operation that writes uses the workers' engine: on SQLite its transactions begin IMMEDIATE
+        # and queue behind the API's audit writes instead of failing on a stale read.
+        engine = self.workers.engine if op.writes else self.engine
+        if op.exclusive and progress is not None and self.workers.syncing():
+            progress.start(say("service.waiting_turn"))  # the command shows why nothing moves yet
         try:
-            result = await run_in_threadpool(op.fn, self.graph, self.engine, **params)
+            with self.workers.turn() if op.exclusive else contextlib.nullcontext():
+                result = op.fn(self.graph, engine, **params, **extra)
         except OperationError as exc:
-            return await self._finish(
-                request, name, 422, {"message": exc.message, "exit_code": exc.exit_code}, "error"
-            )
+            return 422, {"message": exc.message, "exit_code": exc.exit_code}, "error"
+        except ServiceStopping:
+            return 503, {"message": say("service.shutting_down"), "exit_code": 1}, "error"
         except TypeError as exc:
-            return await self._finish(
-                request, name, 400, {"message": f"bad parameters: {exc}", "exit_code": 2}, "error"
-            )
+            return 400, {"message": f"bad parameters: {exc}", "exit_code": 2}, "error"
         except GraphStoreError as exc:  # the store failed under the operation: audited, one line, exit 1
             log.error("operator %s failed: %s", name, exc)
-            return await self._finish(request, name, 500, {"message": str(exc), "exit_code": 1}, "error")
+            return 500, {"message": str(exc), "exit_code": 1}, "error"
         except Exception as exc:  # audited like any other call; the details go to the service log only
             log.exception("operator %s failed", name)
-            return await self._finish(
-                request,
-                name,
-                500,
-                {
-                    "message": f"操作失败，详见服务日志 (the operation failed: {type(exc).__name__}; "
-                    "see the service log)",
-                    "exit_code": 1,
-                },
-                "error",
+            message = (
+                f"操作失败，详见服务日志 (the operation failed: {type(exc).__name__}; see the service log)"
             )
-        return await self._finish(request, name, 200, result, "allow")
+            return 500, {"message": message, "exit_code": 1}, "error"
+        return 200, result, "allow"
+
+    def _stream(self, request: Request, name: str, op: Operation, params: dict[str, Any]) -> Response:
+        """An operation that reports progress: the answer streams its phases as JSON lines, every
+        PROGRESS_INTERVAL, and ends with a line carrying the status and the result (or the error).
+        The operation and its audit entry are one task that outlives the connection: a command
+        stopped by Ctrl-C leaves the operation to finish, and it is audited either way; the last line
+        is sent only after the entry is written."""
+        phases = Phases()
+
+        async def work() -> tuple[int, dict[str, Any]]:
+            status, body, decision = await run_in_threadpool(self._execute, name, op, params, phases)
+            try:
+                await run_in_threadpool(
+                    self._record, request, name, decision, status, (), _size(body) if status == 200 else 0
+                )
+            except AuditUnavailable:
+                return 503, {"message": _AUDIT_DOWN, "exit_code": 2}
+            return status, body
+
+        task = asyncio.ensure_future(work())
+        self._running.add(task)  # held until done: the connection may go first
+        task.add_done_callback(self._running.discard)
+
+        async def lines() -> AsyncIterator[bytes]:
+            while not task.done():
+                yield _line({"phases": phases.snapshot()})
+                await asyncio.wait({task}, timeout=PROGRESS_INTERVAL)
+            status, body = task.result()
+            key = "result" if status == 200 else "error"
+            yield _line({"phases": phases.snapshot(), "status": status, key: body})
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
 
     async def _finish(
         self, request: Request, name: str, status: int, body: dict[str, Any], decision: str
     ) -> Response:
-        size = len(body.get("rows", ())) if isinstance(body.get("rows"), list) else 1
         try:
             await run_in_threadpool(
-                self._record, request, name, decision, status, (), size if status == 200 else 0
+                self._record, request, name, decision, status, (), _size(body) if status == 200 else 0
             )
         except AuditUnavailable:
-            return _refuse(503, "审计日志不可写，请求已拒绝 (the audit log cannot be written; refused)")
+            return _refuse(503, _AUDIT_DOWN)
         return JSONResponse(body, status_code=status)
 
     async def sync(self, request: Request) -> Response:
@@ -260,7 +303,7 @@ class OperatorEndpoint:
         try:
             await run_in_threadpool(self._record, request, "sync", "allow", 202)
         except AuditUnavailable:
-            return _refuse(503, "审计日志不可写，请求已拒绝 (the audit log cannot be written; refused)")
+            return _refuse(503, _AUDIT_DOWN)
         try:
             job = self.workers.submit_sync(
                 list(sources) if sources else None,
@@ -279,6 +322,17 @@ class OperatorEndpoint:
                 await asyncio.sleep(PROGRESS_INTERVAL)
 
         return StreamingResponse(lines(), status_code=202, media_type="application/x-ndjson")
+
+
+_AUDIT_DOWN = "审计日志不可写，请求已拒绝 (the audit log cannot be written; refused)"
+
+
+def _size(body: dict[str, Any]) -> int:
+    return len(body["rows"]) if isinstance(body.get("rows"), list) else 1
+
+
+def _line(doc: dict[str, Any]) -> bytes:
+    return (json.dumps(doc, ensure_ascii=False) + "\n").encode()
 
 
 def _refuse(status: int, message: str) -> JSONResponse:

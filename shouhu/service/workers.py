@@ -205,6 +205,15 @@ class Workers:
     def syncing(self) -> bool:
         return self._sync_lock.locked()
 
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        """The sync turn, waited for: an operator's graph-writing operation (replay, rebuild) runs
+        between syncs and drains, never beside them, as the command's own path takes ``sync.lock``."""
+        with self._sync_lock, data_dir_sync_lock(self.settings.data_dir):
+            if self.stopping.is_set():
+                raise ServiceStopping("the service is shutting down")
+            yield
+
     def _run_job(self, job: Job, export_dir: Path | None, batch_size: int) -> None:
         from connectors.pipeline import Pipeline
         from connectors.sources import ConfigError, load_config

@@ -17,6 +17,7 @@ BENCHES = (
     "resolution",
     "service",
     "lists",
+    "classification",
 )
 
 
@@ -91,6 +92,10 @@ def main() -> None:
         from bench import lists_bench
 
         lists_bench.run(persons=args.persons)
+    if "classification" in chosen and "lists" not in chosen:
+        from bench import lists_bench
+
+        lists_bench.run_classification(persons=min(args.persons, 200_000))
     if "resolution" in chosen:
         from bench import resolution_bench
 

@@ -206,8 +206,10 @@ def run_classification(persons: int = 200_000) -> dict[str, Any]:
     path = RESULTS / "lists.json"
     doc = json.loads(path.read_text()) if path.exists() else {"persons": meta["persons"]}
     previous = doc.get("classification")
-    if previous:
-        figure["previous"] = {k: v for k, v in previous.items() if k not in ("previous", "before", "target")}
+    if previous and "previous" in previous:  # a re-run: the figure replaced is still the first one
+        figure["previous"] = previous["previous"]
+    elif previous:
+        figure["previous"] = {k: v for k, v in previous.items() if k not in ("before", "target")}
         figure["previous"]["at"] = doc.get("at")
     doc["classification"] = figure
     doc["classification_at"] = datetime.now(UTC).isoformat(timespec="seconds")

@@ -712,7 +712,7 @@ def recompute(
         else:
             q = select(T.c.person_id, T.c.division)
             if division:
-                q = q.where(T.c.division.startswith(division_prefix(division)))
+                q = q.where(*_code_range(T.c.division, division_prefix(division)))
             existing: dict[str, str] = dict(conn.execute(q).all())
             stale = [p for p in existing if p not in done]
             for ids in _chunks(stale, 500):
@@ -783,6 +783,14 @@ def drain(
     with engine.begin() as conn:
         conn.execute(delete(DQ).where(DQ.c.id <= top))
     return RecomputeReport(children, removed, time.perf_counter() - started, snapshot_id)
+
+
+def _code_range(column: Any, prefix: str) -> tuple[Any, Any]:
+    """`column STARTS WITH prefix` as a range the division index serves: SQLAlchemy's
+    `startswith` is a LIKE, which SQLite answers by reading every row of the table (at 3,241
+    rows with their explanations, 0.23 s of a township's 2.2 s; the whole county's rows for
+    each township of a first sync). Equal for every string under the binary collation."""
+    return column >= prefix, column < prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 def _chunks(items: list[_Item], size: int) -> Iterable[list[_Item]]:

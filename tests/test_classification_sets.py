@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +164,7 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GraphStor
 
 
 def _rows(results: list[Any]) -> dict[str, dict[str, Any]]:
-    stamp = datetime(2026, 9, 1)
+    stamp = datetime(2026, 9, 1, tzinfo=UTC)
     return {r.person_id: r.values(stamp) for r in results}
 
 
@@ -203,3 +203,42 @@ def test_a_county_classified_as_a_set_equals_each_child_classified_alone(
     for pid, row in alone.items():
         assert by_division[pid] == row, pid
         assert by_id[pid] == row, pid
+
+
+def test_recompute_of_a_division_removes_only_that_divisions_stale_rows(
+    county: tuple[GraphStore, list[str]], tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from kernel.db import make_engine, migrate
+    from protection.classification import recompute
+    from protection.screening_tables import ChildClassification
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'shouhu.sqlite3'}")
+    migrate(engine)
+    store, _ = county
+    T = ChildClassification.__table__  # type: ignore[attr-defined]
+    gone = {
+        "person:gone-in": "500101001009",
+        "person:gone-next": "500101002001",
+        "person:gone-out": "500102001001",
+    }
+    stale = [
+        {
+            **next(iter(_rows(assess_division(store, VILLAGES[0], as_of=AS_OF)).values())),
+            "person_id": p,
+            "division": d,
+        }
+        for p, d in gone.items()
+    ]
+    with engine.begin() as conn:
+        conn.execute(T.insert(), stale)
+    report = recompute(store, engine, division="500101001000", as_of=AS_OF, trigger="test")
+    with engine.connect() as conn:
+        kept = {r.person_id: r.division for r in conn.execute(select(T.c.person_id, T.c.division))}
+    assert report.removed == 1 and "person:gone-in" not in kept
+    assert {"person:gone-next", "person:gone-out"} <= set(kept)
+    assert sorted(p for p, d in kept.items() if d.startswith("500101001")) == sorted(
+        _rows(assess_division(store, "500101001000", as_of=AS_OF))
+    )
+    engine.dispose()

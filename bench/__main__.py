@@ -19,6 +19,7 @@ BENCHES = (
     "service",
     "lists",
     "crosscheck",
+    "classification",
 )
 
 
@@ -101,6 +102,10 @@ def main() -> None:
         from bench import lists_bench
 
         lists_bench.run_crosscheck(persons=args.persons)
+    if "classification" in chosen and "lists" not in chosen:
+        from bench import lists_bench
+
+        lists_bench.run_classification(persons=min(args.persons, 200_000))
     if "resolution" in chosen:
         from bench import resolution_bench
 

@@ -73,6 +73,7 @@ from graph.fold import Fold
 from graph.model import division_level, label_of
 from graph.port import GraphStore
 from graph.records import Assertion, NodeRecord, RelRecord, UpsertResult
+from kernel.collector import cycle_collection_paused
 from kernel.db import session
 from kernel.db.tables import SyncCursor, utcnow
 from kernel.messages import say
@@ -607,6 +608,12 @@ class Pipeline:
     # -- one batch ----------------------------------------------------------------------------
 
     def _batch(self, run_id: str, src: Source, rows: list[LandedRow], rep: SourceReport) -> None:
+        # A batch holds its rows, mentions, resolution frames and graph records alive together:
+        # the cycle collector only walked them again and again (kernel/collector.py).
+        with cycle_collection_paused():
+            self._batch_collected(run_id, src, rows, rep)
+
+    def _batch_collected(self, run_id: str, src: Source, rows: list[LandedRow], rep: SourceReport) -> None:
         from connectors.resolution.tables import ReprojectQueue
 
         outcome, nodes, rels = self._project(src, rows, rep)

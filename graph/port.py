@@ -28,6 +28,8 @@ from graph.records import (
     Rel,
     RelRecord,
     RetractResult,
+    Selection,
+    Step,
     Subgraph,
     UpsertResult,
     YoungPerson,
@@ -57,6 +59,7 @@ class GraphStore(abc.ABC):
 
     backend: str = ""
     max_depth: int = 6
+    max_hops: int = 2  # steps of a set walk (hops): each shape is one statement per engine
     # Rows per engine statement. Bounded so one statement's working memory is bounded: a
     # 280,000-row relationship MERGE exhausted a 1 GB LadybugDB buffer pool here.
     chunk_size: int = 20_000
@@ -194,6 +197,18 @@ class GraphStore(abc.ABC):
         self, prefix: str, born_after: str, after: str, limit: int
     ) -> list[tuple[str, str | None, str | None, str | None]]:
         """(child id, guardian id, PARENT_OF|GUARDIAN_OF, until) for a page of the division's children."""
+
+    # ---- set reads (select, hops): a whole division's or id list's records in a few statements ----
+    @abc.abstractmethod
+    def _select(self, selection: Selection) -> list[dict[str, Any]]:
+        """Raw rows of the selected nodes (as `_fetch_nodes` gives them)."""
+
+    @abc.abstractmethod
+    def _hops(
+        self, selection: Selection, path: Sequence[Step]
+    ) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+        """(near id, relationship row with src/dst ids, far node row) for the last hop of every
+        walk along `path` from the selected nodes; a walk uses each relationship at most once."""
 
     @abc.abstractmethod
     def _child_families(self, prefix: str, born_since: str, claim_key: str, system_key: str) -> FamilyRows:
@@ -687,6 +702,50 @@ class GraphStore(abc.ABC):
                 homes.append(hid)
         return out
 
+    # ---- set reads ----------------------------------------------------------------------------
+    def select(self, selection: Selection) -> list[Node]:
+        """The selected nodes (by id, or a division subtree's), in id order."""
+        _check_selection(selection)
+        if selection.ids == () and selection.division_prefix is None:
+            return []
+        with self._lock:
+            rows = self._select(selection)
+        return sorted((LazyNode.of(selection.label, r) for r in rows), key=lambda n: n.id)
+
+    def hops(self, selection: Selection, path: Sequence[Step]) -> list[tuple[str, Rel, Node]]:
+        """Walk `path` from every selected node at once and return the last hop of each walk:
+        (the id of the node the hop leaves, the relationship, the node it reaches), each
+        relationship once, in relationship id order.
+
+        Set-based work (classifying a township's children) reads what its rules need with one
+        statement per path, however many nodes are selected, and never walks on through a node
+        the path does not name (a village or a school is at most the end of a hop). A hop may
+        come back along the relationship the walk came by: from a child through its guardian to
+        the guardian's wards reaches every ward, the child included (both engines alike).
+        """
+        _check_selection(selection)
+        if not 1 <= len(path) <= self.max_hops:
+            raise GraphStoreError(f"a walk has 1 to {self.max_hops} steps")
+        for step in path:
+            _check_rel_types([step.rel_type])
+            if step.direction not in ("in", "out"):
+                raise GraphStoreError(f"direction must be 'in' or 'out', not {step.direction!r}")
+            if step.label is not None and step.label not in NODE_KINDS:
+                raise GraphStoreError(f"unknown node label {step.label!r}")
+        if selection.ids == () and selection.division_prefix is None:
+            return []
+        with self._lock:
+            rows = self._hops(selection, path)
+        out: dict[str, tuple[str, Rel, Node]] = {}
+        reached: dict[str, Node] = {}  # one Node per node reached, however many walks reach it
+        for near, rel_row, far_row in rows:
+            if rel_row["id"] not in out:
+                far = reached.get(far_row["id"])
+                if far is None:
+                    far = reached[far_row["id"]] = LazyNode.of(label_of(far_row["id"]), far_row)
+                out[rel_row["id"]] = (near, LazyRel.of(rel_row), far)
+        return [out[k] for k in sorted(out)]
+
     def stats(self) -> dict[str, dict[str, int]]:
         with self._lock:
             return {
@@ -767,6 +826,21 @@ def _check_prefix(prefix: str) -> None:
         raise GraphStoreError(f"division prefix {prefix!r} is not a code prefix")
 
 
+def _check_selection(selection: Selection) -> None:
+    if selection.label not in NODE_KINDS:
+        raise GraphStoreError(f"unknown node label {selection.label!r}")
+    if selection.ids and selection.division_prefix is not None:
+        raise GraphStoreError("a selection is by ids or by division, not both")
+    if any(label_of(i) != selection.label for i in selection.ids):
+        raise GraphStoreError(f"every id of a selection must be a {selection.label}")
+    if selection.division_prefix is not None:
+        if not NODE_KINDS[selection.label].has_division:
+            raise GraphStoreError(f"{selection.label} is not listable by division")
+        _check_prefix(selection.division_prefix)
+    if selection.born_from is not None and (selection.label != "Person" or selection.division_prefix is None):
+        raise GraphStoreError("born_from selects people of a division")
+
+
 def _check_rel_types(rel_types: Sequence[str] | None) -> None:
     unknown = set(rel_types or ()) - set(REL_KINDS)
     if unknown:
@@ -790,3 +864,91 @@ def to_rel(row: dict[str, Any]) -> Rel:
         load(row.get("sources"), []),
         load(row.get("claims"), {}),
     )
+
+
+class _LazyProvenance:
+    """`sources` and `claims` kept as the stored JSON until first read.
+
+    A set read returns thousands of elements of which a rule cites a few (parsing every
+    element's provenance was a third of a township's read time); equal to the plain Node or
+    Rel with the same values, either way round."""
+
+    _sources_json: str | None
+    _claims_json: str | None
+    _parsed: dict[str, Any]
+
+    def _get(self, name: str, empty: Any) -> Any:
+        if name not in self._parsed:
+            self._parsed[name] = load(getattr(self, f"_{name}_json"), empty)
+        return self._parsed[name]
+
+    @property
+    def sources(self) -> Any:
+        return self._get("sources", [])
+
+    @sources.setter
+    def sources(self, value: Any) -> None:
+        self._parsed["sources"] = value
+
+    @property
+    def claims(self) -> Any:
+        return self._get("claims", {})
+
+    @claims.setter
+    def claims(self, value: Any) -> None:
+        self._parsed["claims"] = value
+
+
+class LazyNode(_LazyProvenance, Node):
+    def __init__(
+        self, node_id: str, label: str, props: dict[str, Any], sources: str | None, claims: str | None
+    ):
+        self.id, self.label, self.props = node_id, label, props
+        self._sources_json, self._claims_json, self._parsed = sources, claims, {}
+
+    @classmethod
+    def of(cls, label: str, row: dict[str, Any]) -> LazyNode:
+        props = {k: row.get(k) for k in NODE_KINDS[label].props}
+        return cls(row["id"], label, props, row.get("sources"), row.get("claims"))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Node):
+            return NotImplemented
+        return (self.id, self.label, self.props, self.sources, self.claims) == (
+            other.id,
+            other.label,
+            other.props,
+            other.sources,
+            other.claims,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class LazyRel(_LazyProvenance, Rel):
+    def __init__(
+        self,
+        rel_id: str,
+        rel_type: str,
+        src: str,
+        dst: str,
+        props: dict[str, Any],
+        sources: str | None,
+        claims: str | None,
+    ):
+        self.id, self.type, self.src, self.dst, self.props = rel_id, rel_type, src, dst, props
+        self._sources_json, self._claims_json, self._parsed = sources, claims, {}
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> LazyRel:
+        rel_type = row["type"]
+        props = {k: row.get(k) for k in REL_KINDS[rel_type].props}
+        return cls(row["id"], rel_type, row["src"], row["dst"], props, row.get("sources"), row.get("claims"))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Rel):
+            return NotImplemented
+        mine = (self.id, self.type, self.src, self.dst, self.props, self.sources, self.claims)
+        return mine == (other.id, other.type, other.src, other.dst, other.props, other.sources, other.claims)
+
+    __hash__ = None  # type: ignore[assignment]

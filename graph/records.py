@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -99,6 +100,37 @@ class Path:
     @property
     def length(self) -> int:
         return len(self.rels)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One hop of a set walk (GraphStore.hops): a relationship type, the direction it is walked
+    in ("out": from its source to its target, "in": against it) and, optionally, the one kind of
+    node the hop may end at."""
+
+    rel_type: str
+    direction: str
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The start of a set read (GraphStore.select, GraphStore.hops): nodes of one kind given by
+    id, or every node of the kind in a division subtree, optionally only people whose birth date
+    is on or after ``born_from`` (an ISO-8601 prefix, compared as text)."""
+
+    label: str
+    ids: tuple[str, ...] = ()
+    division_prefix: str | None = None
+    born_from: str | None = None
+
+    @classmethod
+    def of_ids(cls, label: str, ids: Iterable[str]) -> Selection:
+        return cls(label, ids=tuple(sorted(set(ids))))
+
+    @classmethod
+    def in_division(cls, label: str, prefix: str, born_from: str | None = None) -> Selection:
+        return cls(label, division_prefix=prefix, born_from=born_from)
 
 
 @dataclass

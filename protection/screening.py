@@ -73,7 +73,7 @@ def guardian_ill(view: ChildView, res: ChildResult, s: dict[str, Any]) -> list[F
     serious = config().section("classification")["serious_illness_icd10"]
     out = []
     for _, g in _carers(view):
-        for _, ev in view.profile.incoming(g.id, "CONCERNS", "HealthEvent"):
+        for ev in view.guardian_health.get(g.id, []):
             code = (ev.props.get("icd10") or "").upper()
             if code and any(code.startswith(p) for p in serious):
                 out.append(fact(f"guardian diagnosed {code}", ev, "icd10"))
@@ -92,10 +92,10 @@ def guardian_without_capacity(view: ChildView, res: ChildResult, s: dict[str, An
 def guardian_many_children(view: ChildView, res: ChildResult, s: dict[str, Any]) -> list[Fact]:
     out = []
     for _, g in _carers(view):
-        rels = view.profile.outgoing(g.id, "GUARDIAN_OF")
-        wards = {r.dst for r, _ in rels}
+        rels = view.guardian_wards.get(g.id, [])
+        wards = {r.dst for r in rels}
         if len(wards) >= s["many_children_k"] and _capable(g):
-            rel = next(r for r, _ in rels if r.dst == view.child.id)
+            rel = next(r for r in rels if r.dst == view.child.id)
             out.append(
                 fact(
                     f"guardian responsible for {len(wards)} children (≥ {s['many_children_k']})", rel, "kind"

@@ -161,6 +161,8 @@ def test_all_statements_covers_the_model_once_each() -> None:
         + 3 + len(q.CASE_LABELS)  # network analysis: guardian loads, households, children; case subjects
         + len(q.FAMILY_STATEMENTS)  # a division's children and their families (child_families)
         + 2 + labels + len(REL_KINDS)  # watermark read and write; full reads for graph verify
+        + (2 + with_division) * (1 + 6)  # set reads from ids, people born since, each kind with a
+        # division: select, and hops of 1 and 2 steps in either direction (2 + 4 shapes)
     )
     assert len(statements) == expected
     text = "\n".join(statements)
@@ -454,3 +456,51 @@ def test_large_batches_are_sent_in_chunks_within_one_transaction(
     # get_nodes() is not chunked by the port; the adapter bounds each statement itself.
     store.get_nodes([f"person:p{i}" for i in range(5)])
     assert [len(p["ids"]) for _s, p, _w in fake.sent] == [2, 2, 1]
+
+
+def test_set_reads_send_listed_statements_with_their_hops_as_parameters(fake: FakeNeo4j) -> None:
+    from graph.records import Selection, Step
+
+    rel = {
+        "props": {
+            "id": "GUARDIAN_OF:person:g>person:w",
+            "kind": "entrusted",
+            "sources": "[]",
+            "claims": "{}",
+        },
+        "type": "GUARDIAN_OF",
+        "src": "person:g",
+        "dst": "person:w",
+    }
+    fake.respond = lambda statement, _p: (
+        [{"near": "person:g", "rel": rel, "far": {"id": "person:w", "name": "甲"}}]
+        if "AS near" in statement
+        else []
+    )
+    store = _store(fake)
+    walk = [Step("GUARDIAN_OF", "in", "Person"), Step("GUARDIAN_OF", "out")]
+    by_division = Selection.in_division("Person", VILLAGE[:9], born_from="2008")
+    [(near, got, far)] = store.hops(by_division, walk)
+    assert (near, got.id, got.src, got.dst, got.props["kind"], far.id, far.props["name"]) == (
+        "person:g",
+        "GUARDIAN_OF:person:g>person:w",
+        "person:g",
+        "person:w",
+        "entrusted",
+        "person:w",
+        "甲",
+    )
+    statement, params, where = fake.sent[-1]
+    assert where == "auto:r" and "MATCH (a:Person) WHERE a.division STARTS WITH $prefix" in statement
+    assert params == {
+        "prefix": "500101001",
+        "born_from": "2008",
+        "t0": "GUARDIAN_OF",
+        "l0": "Person",
+        "t1": "GUARDIAN_OF",
+        "l1": None,
+    }
+    store.hops(Selection.of_ids("Person", ["person:c"]), walk)
+    assert fake.sent[-1][1]["ids"] == ["person:c"] and "UNWIND $ids" in fake.sent[-1][0]
+    store.select(Selection.of_ids("Person", ["person:c"]))
+    assert "UNWIND $ids" in fake.sent[-1][0]

@@ -15,6 +15,7 @@ from graph.crash import crash_point
 from graph.ladybug import queries as q
 from graph.model import NODE_KINDS, REL_KINDS, PropType, label_of
 from graph.port import FamilyRows, GraphStore, GraphStoreError
+from graph.records import Selection, Step
 
 _ARROW = {
     PropType.STRING: pa.string(),
@@ -439,6 +440,49 @@ class LadybugStore(GraphStore):
             cast(Any, self._run_rows(q.family_parent_claims(), claim)),
             cast(Any, self._run_rows(q.family_parent_households(), {**claim, "system": system_key})),
         )
+
+    def _set_params(self, selection: Selection) -> list[dict[str, Any]]:
+        """One parameter set per statement: one per id, or one for the division."""
+        if selection.division_prefix is None:
+            return [{"id": i} for i in selection.ids]
+        params: dict[str, Any] = {"prefix": selection.division_prefix}
+        if selection.born_from is not None:
+            params["born_from"] = selection.born_from
+        return [params]
+
+    def _select(self, selection: Selection) -> list[dict[str, Any]]:
+        if selection.division_prefix is None:
+            return self._fetch_nodes(selection.label, list(selection.ids))
+        statement = q.select(selection.label, False, selection.born_from is not None)
+        cols = q.set_columns([selection.label])
+        return [
+            dict(zip(cols, r, strict=True))
+            for p in self._set_params(selection)
+            for r in self._run(statement, p)
+        ]
+
+    def _hops(
+        self, selection: Selection, path: Sequence[Step]
+    ) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+        by_id = selection.division_prefix is None
+        steps = [(s.rel_type, s.direction, s.label) for s in path]
+        statement = q.hops(selection.label, steps, by_id, selection.born_from is not None)
+        last = path[-1]
+        rel_cols = ["id", *q.rel_columns(last.rel_type)]
+        far_cols = q.set_columns(q.end_labels(last.rel_type, last.direction, last.label))
+        n_rel = len(rel_cols)
+        out = []
+        for params in self._set_params(selection):
+            for row in self._run(statement, params):
+                near, rel, far = (
+                    row[0],
+                    dict(zip(rel_cols, row[1 : 1 + n_rel], strict=True)),
+                    row[1 + n_rel :],
+                )
+                far_row = dict(zip(far_cols, far, strict=True))
+                src, dst = (near, far_row["id"]) if last.direction == "out" else (far_row["id"], near)
+                out.append((near, {**rel, "type": last.rel_type, "src": src, "dst": dst}, far_row))
+        return out
 
     def _count_nodes(self, label: str) -> int:
         return int(self._run(q.count_nodes(label))[0][0])

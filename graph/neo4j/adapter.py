@@ -27,6 +27,7 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError
 from graph.model import NODE_KINDS, REL_KINDS, label_of
 from graph.neo4j import queries as q
 from graph.port import FamilyRows, GraphStore, GraphStoreError
+from graph.records import Selection, Step
 
 log = logging.getLogger(__name__)
 
@@ -342,6 +343,38 @@ class Neo4jStore(GraphStore):
                 for r in self._run(q.family_parent_households(), {**claim, "system": system_key}, read=True)
             ],
         )
+
+    # ---- set reads ------------------------------------------------------------------------------
+    def _set_params(self, selection: Selection) -> list[dict[str, Any]]:
+        if selection.division_prefix is None:
+            return [{"ids": chunk} for chunk in _chunks(list(selection.ids), self.chunk_size)]
+        params: dict[str, Any] = {"prefix": selection.division_prefix}
+        if selection.born_from is not None:
+            params["born_from"] = selection.born_from
+        return [params]
+
+    def _start_label(self, selection: Selection) -> str | None:
+        return None if selection.division_prefix is None else selection.label
+
+    def _select(self, selection: Selection) -> list[dict[str, Any]]:
+        statement = q.select(self._start_label(selection), selection.born_from is not None)
+        rows = [r for p in self._set_params(selection) for r in self._run(statement, p, read=True)]
+        return [_node_row(r["node"]) for r in rows if label_of(r["node"]["id"]) == selection.label]
+
+    def _hops(
+        self, selection: Selection, path: Sequence[Step]
+    ) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+        statement = q.hops(
+            self._start_label(selection), tuple(s.direction for s in path), selection.born_from is not None
+        )
+        steps = {f"t{i}": s.rel_type for i, s in enumerate(path)} | {
+            f"l{i}": s.label for i, s in enumerate(path)
+        }
+        out = []
+        for params in self._set_params(selection):
+            for r in self._run(statement, {**params, **steps}, read=True):
+                out.append((r["near"], _rel_row(r["rel"]), _node_row(r["far"])))
+        return out
 
     # ---- listings and counts -------------------------------------------------------------------
     def _list_division(self, label: str, prefix: str, after: str, limit: int) -> list[dict[str, Any]]:

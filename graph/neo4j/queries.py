@@ -52,6 +52,11 @@ PARAMETERS: frozenset[str] = frozenset(
         "born_after",
         "born",
         "system",
+        "born_from",
+        "t0",
+        "t1",
+        "l0",
+        "l1",
         "key",
         "value",
     }
@@ -385,6 +390,58 @@ FAMILY_STATEMENTS = (
     family_parent_claims,
     family_parent_households,
 )
+# ---- set reads (GraphStore.select, GraphStore.hops) ------------------------------------------
+# Walks of at most this many hops; each shape (start, directions) is one statement, the types and
+# end labels of the hops are parameters, so the statements stay a finite list.
+MAX_HOPS = 2
+
+
+def _start(label: str | None, born_from: bool) -> str:
+    """By id (``label`` None): every id in ``$ids`` through the :Entity unique index. By division:
+    the kind's division index, people optionally born on or after ``$born_from``."""
+    if label is None:
+        return f"UNWIND $ids AS i MATCH (a:{ENTITY}) WHERE a.id = i "
+    if not NODE_KINDS[_label(label)].has_division:
+        raise GraphStoreError(f"{label} is not listable by division")
+    where = f"MATCH (a:{label}) WHERE a.division STARTS WITH $prefix "
+    return where + ("AND a.birth_date >= $born_from " if born_from else "")
+
+
+def select(label: str | None, born_from: bool = False) -> str:
+    return _start(label, born_from) + "RETURN properties(a) AS node"
+
+
+def hops(label: str | None, directions: tuple[str, ...], born_from: bool = False) -> str:
+    """The last hop of every walk from the selected nodes, one hop per direction given ("in" or
+    "out"); hop i's type is ``$t<i>`` and its end label, when not null, ``$l<i>``. One MATCH per
+    hop, so a hop may come back along the relationship the walk came by, as in LadybugDB (within
+    one MATCH Neo4j would never use a relationship twice)."""
+    if not 1 <= len(directions) <= MAX_HOPS or set(directions) - {"in", "out"}:
+        raise GraphStoreError(f"a walk has 1 to {MAX_HOPS} hops, each 'in' or 'out'")
+    clauses, near, prev = [], "a", "a"
+    for i, direction in enumerate(directions):
+        last = i == len(directions) - 1
+        rel, node = ("e", "b") if last else (f"e{i}", f"n{i}")
+        if not last:
+            near = node
+        step = f"({prev})-[{rel}]->({node})" if direction == "out" else f"({prev})<-[{rel}]-({node})"
+        clauses.append(
+            f"MATCH {step} WHERE type({rel}) = $t{i} AND ($l{i} IS NULL OR $l{i} IN labels({node})) "
+        )
+        prev = node
+    return (
+        _start(label, born_from)
+        + "".join(clauses)
+        + f"RETURN {near}.id AS near, {_REL_MAP.format(r='e')} AS rel, properties(b) AS far"
+    )
+
+
+def _set_reads() -> list[str]:
+    shapes = [("in",), ("out",)] + [(a, b) for a in ("in", "out") for b in ("in", "out")]
+    starts: list[tuple[str | None, bool]] = [(None, False), ("Person", True)]
+    starts += [(label, False) for label, kind in NODE_KINDS.items() if kind.has_division]
+    out = [select(label, born) for label, born in starts]
+    return out + [hops(label, shape, born) for label, born in starts for shape in shapes]
 
 
 # ---- the projection's bookkeeping and full reads (graph verify) -----------------------------------
@@ -432,6 +489,7 @@ def all_statements() -> list[str]:
     out += [guardian_loads(), household_members(), child_guardians()]
     out += [build() for build in FAMILY_STATEMENTS]
     out += [case_subjects(label) for label in CASE_LABELS]
+    out += _set_reads()
     out += [read_meta(), write_meta()]
     out += [all_nodes(label) for label in NODE_KINDS] + [all_rels(rel_type) for rel_type in REL_KINDS]
     return list(dict.fromkeys(out))

@@ -8,7 +8,7 @@ import pytest
 
 from graph.model import node_id
 from graph.port import GraphStore, GraphStoreError
-from graph.records import Assertion, NodeRecord, RelRecord
+from graph.records import Assertion, NodeRecord, RelRecord, Selection, Step
 
 HUKOU = Assertion("police_hukou", "HK-1", datetime(2026, 3, 1, 9, 0))
 SURVEY = Assertion("survey", "SV-7", datetime(2026, 4, 2, 15, 30))
@@ -406,3 +406,68 @@ def test_the_watermark_commits_and_rolls_back_with_its_transaction(store: GraphS
     assert store.get_node("person:late") is None
     store.checkpoint()
     assert store.watermark() == ("epoch1", 3)
+
+
+def test_set_reads_walk_only_the_named_hops_from_a_division_or_ids(store: GraphStore) -> None:
+    # Set-based work (a township's classification) reads its children by division and each walk
+    # its rules need in one statement; the answer must be what the per-node reads give.
+    family(store)
+    store.upsert_nodes(
+        [
+            person("cousin", name="甲壬", birth_date="2016-05-01", division=VILLAGE2),
+            person("adult", name="甲癸", birth_date="1990-01-01"),
+            NodeRecord(node_id("HealthEvent", "E1"), {"kind": "condition", "icd10": "C91"}, SURVEY),
+        ]
+    )
+    store.upsert_rels(
+        [
+            RelRecord("GUARDIAN_OF", "person:granny", "person:cousin", {"kind": "entrusted"}, SURVEY),
+            RelRecord("CONCERNS", "healthevent:E1", "person:granny", {}, SURVEY),
+        ]
+    )
+    by_division = Selection.in_division("Person", VILLAGE[:9], born_from="2010")
+    by_id = Selection.of_ids("Person", ["person:child"])
+    assert [n.id for n in store.select(by_division)] == ["person:child"]
+    assert store.select(by_division) == [store.get_node("person:child")]
+    assert [n.id for n in store.select(Selection.in_division("Person", VILLAGE[:9]))] == [
+        "person:adult",
+        "person:child",
+        "person:father",
+        "person:granny",
+        "person:mother",
+    ]
+    hood = store.neighbourhood("person:child", 2)
+    walks = {
+        "parents": [Step("PARENT_OF", "in", "Person")],
+        "school": [Step("ENROLLED_AT", "out")],
+        "household": [Step("MEMBER_OF", "out")],
+        "wards": [Step("GUARDIAN_OF", "in", "Person"), Step("GUARDIAN_OF", "out")],
+        "carer_health": [Step("GUARDIAN_OF", "in", "Person"), Step("CONCERNS", "in", "HealthEvent")],
+        "household_of_parents": [Step("PARENT_OF", "in"), Step("MEMBER_OF", "out", "Household")],
+    }
+    expected = {
+        "parents": [("person:child", "person:father"), ("person:child", "person:mother")],
+        "school": [("person:child", "school:S1")],
+        "household": [("person:child", "household:H1")],
+        # back along the relationship the walk came by: the child is one of the granny's wards
+        "wards": [("person:granny", "person:child"), ("person:granny", "person:cousin")],
+        "carer_health": [("person:granny", "healthevent:E1")],
+        "household_of_parents": [],  # the parents are not household members here
+    }
+    for name, path in walks.items():
+        found = store.hops(by_division, path)
+        assert [(near, far.id) for near, _, far in found] == expected[name], name
+        assert store.hops(by_id, path) == found, name
+        for near, rel, far in found:
+            assert far == store.get_node(far.id)
+            assert near in (rel.src, rel.dst) and far.id in (rel.src, rel.dst)
+            if near == "person:child":
+                assert rel == hood.rels[rel.id]
+    assert store.hops(Selection.of_ids("Person", []), walks["parents"]) == []
+    assert store.select(Selection.of_ids("Person", [])) == []
+    with pytest.raises(GraphStoreError):
+        store.hops(by_id, [Step("PARENT_OF", "in")] * 3)
+    with pytest.raises(GraphStoreError):
+        store.hops(by_id, [Step("PARENT_OF", "up")])
+    with pytest.raises(GraphStoreError):
+        store.select(Selection.of_ids("Person", ["household:H1"]))

@@ -55,6 +55,7 @@ class LadybugStore(GraphStore):
     # statement one, and after `reopen_after_writes` units (one per MB of pool, at least 240)
     # the store reopens itself between transactions (the lookups of a write count too).
     BATCH_WRITE = 10
+    ARROW_STATEMENT = 16  # budget units of a read statement that scans an Arrow table (LOAD FROM)
 
     def __init__(self, path: Path, buffer_pool_mb: int = 0) -> None:
         super().__init__()
@@ -63,11 +64,17 @@ class LadybugStore(GraphStore):
         self._writes = 0
         # Reads hold pool pages too (measured: a 256 MB pool filled after 190 profile reads at
         # 50,000 persons), so a long-running server reopens after a budget of statements that
-        # grows with the pool, between transactions, where nothing is lost by it.
+        # grows with the pool, between transactions, where nothing is lost by it. The pages held
+        # are a `LOAD FROM` of an Arrow table's (measured at 200,000 persons with a 64 MB pool: a
+        # 100-row LOAD FROM lookup filled it after 143 statements; the same lookup under UNWIND,
+        # a hop of `queries.expand` and a page of `queries.residents` ran 3,000 times each and
+        # held nothing), so such a statement costs ARROW_STATEMENT units of the budget and any
+        # other one. A reopen costs 0.14-0.26 s on a loaded machine: at one unit a statement a
+        # people page's dozen statements no longer reopen the store every 25 pages (the p99).
         pool_mb = buffer_pool_mb or int(
             os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.8 / 2**20
         )
-        self._statement_budget = max(16, pool_mb // 16)
+        self._statement_budget = max(16 * self.ARROW_STATEMENT, pool_mb)
         self.reopen_after_writes = max(24 * self.BATCH_WRITE, pool_mb)
         self._statements = 0
         self._in_tx = False
@@ -86,7 +93,9 @@ class LadybugStore(GraphStore):
     def _run(self, statement: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
         if not self._healthy or (not self._in_tx and self._statements >= self._statement_budget):
             self._reopen()
-        self._statements += 1
+        self._statements += (
+            self.ARROW_STATEMENT if any(isinstance(v, pa.Table) for v in (params or {}).values()) else 1
+        )
         if self._in_tx:
             crash_point("graph.statement")  # a kill inside a large write (tests only)
         try:
@@ -227,7 +236,7 @@ class LadybugStore(GraphStore):
     def _fetch_nodes(self, label: str, ids: Sequence[str]) -> list[dict[str, Any]]:
         if not ids:
             return []
-        rows = self._run(q.fetch_nodes(label), {"rows": _ids_table({"id": list(ids)})})
+        rows = self._run(q.fetch_nodes(label), {"ids": list(ids)})
         return [self._clean(r[0]) for r in rows]
 
     def _fetch_rel_provenance(

@@ -40,7 +40,10 @@ def create_rel_table(rel_type: str) -> str:
 
 
 def fetch_nodes(label: str) -> str:
-    return f"LOAD FROM $rows MATCH (n:{label} {{id: c_id}}) RETURN n"
+    """Primary-key lookups under UNWIND: as fast as `LOAD FROM` an Arrow table of the ids (20,000
+    in ~0.2 s at 200,000 persons), and unlike it they leave no buffer-pool pages held (see
+    LadybugStore.ARROW_STATEMENT), which a profile read, done for every row of every list, must not."""
+    return f"UNWIND $ids AS i MATCH (n:{label} {{id: i}}) RETURN n"
 
 
 def fetch_rel_provenance(rel_type: str, src_label: str) -> str:

@@ -180,7 +180,11 @@ def run(
         f"{min(loads):.1f}-{max(loads):.1f} while it ran"
     )
     previous = _previous(persons)
-    kept = {k: v for k, v in previous.items() if k in PART_KEYS and k not in figures}
+    kept = {
+        k: {"measured_at": previous.get("at"), "load_average": previous.get("note"), **v}
+        for k, v in previous.items()
+        if k in PART_KEYS and k not in figures
+    }
     for key in figures:
         if key in PART_KEYS:
             figures[key]["load_average"] = note
@@ -188,7 +192,9 @@ def run(
     if any(k in previous for k in PART_KEYS if k in figures):
         earlier = [*earlier, {k: previous[k] for k in (*PART_KEYS, "at", "note") if k in previous}][-4:]
     out = {**kept, **figures, "note": note, "earlier": earlier}
-    out = {k: out[k] for k in ("persons", "note", *PART_KEYS, "earlier") if k in out}
+    if "profiles" in previous:  # where a request's time goes, profiled by hand (kept as written)
+        out["profiles"] = previous["profiles"]
+    out = {k: out[k] for k in ("persons", "note", *PART_KEYS, "profiles", "earlier") if k in out}
     write("lists", out)
     return out
 

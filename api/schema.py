@@ -20,7 +20,7 @@ from auth.enforce import cursors, lookups, scope
 from auth.enforce.errors import bad_request, domain_errors, not_found
 from auth.enforce.layer import enforce
 from auth.enforce.records import Division, PageInfo, Person, PersonConnection, PersonEdge
-from graph.model import node_id
+from graph.model import division_prefix, node_id
 from graph.search import search_people
 
 log = logging.getLogger("shouhu.api")
@@ -41,16 +41,14 @@ def _connection(
     last record the store scanned, visible or not — which is why it can be handed out sealed and
     why a page whose people are all out of scope no longer ends the caller's paging."""
     guard = info.context.guard
-    guard.preload(ids)  # the page's profiles in one bounded read, not one per row
     edges = []
-    for pid in ids:
+    for pid in guard.visible_people(ids):  # the page's profiles in one bounded read, not one per row
         profile = guard.profile(pid)
-        if profile is not None and guard.visible_person(profile, pid):
-            node = profile.node(pid)
-            if node is None:
-                continue
-            cursor = cursors.seal(info.context, listing, pid) or ""
-            edges.append(PersonEdge(cursor=cursor, node=Person(_node=node, _profile=profile)))
+        node = profile.node(pid) if profile is not None else None
+        if profile is None or node is None:
+            continue
+        cursor = cursors.seal(info.context, listing, pid) or ""
+        edges.append(PersonEdge(cursor=cursor, node=Person(_node=node, _profile=profile)))
     end = cursors.seal(info.context, listing, position) if more else None
     return PersonConnection(edges=edges, page_info=PageInfo(has_next_page=end is not None, end_cursor=end))
 
@@ -90,7 +88,10 @@ class Query:
         first = max(1, min(first, 100))
         # Not narrowed to the caller's own division: people living elsewhere can be in scope
         # through their household; every row passes the row-scope check instead.
-        prefix = division.rstrip("0") or division
+        # A whole code stands for its subtree by its level (`division_prefix`): cutting every trailing
+        # zero made village 010's list hold villages 010-019.
+        whole = len(division) == 12 and division.isdigit()
+        prefix = division_prefix(division) if whole else (division.rstrip("0") or division)
         if not prefix.isdigit() or len(division) > 12:
             raise bad_request("invalid division")
         # The list is bound to its division: a cursor of one division's list does not page another's.
@@ -99,19 +100,14 @@ class Query:
         guard = info.context.guard
 
         def fetch(at: str | None, limit: int) -> tuple[list[str], bool]:
+            # From the division outward (its primary key, then the relationships in): a village's
+            # page no longer scans every person of the county for their `division`.
             with domain_errors():
-                page = info.context.store.list_by_division("Person", prefix, limit, at)
-            ids = [n.id for n in page.items]
-            guard.preload(ids)  # the scanned records' profiles together, before row scope reads them
-            return ids, page.has_next
-
-        def visible(pid: str) -> bool:
-            profile = guard.profile(pid)
-            return profile is not None and guard.visible_person(profile, pid)
+                return info.context.store.residents(prefix, limit, at)
 
         # Scanned past the caller's scope, so that hasNextPage and the number of pages count only
         # people the caller may see (an empty page with hasNextPage counted another village's people).
-        ids, end = cursors.visible_page(fetch, visible, first, position)
+        ids, end = cursors.visible_page(fetch, guard, first, position)
         return _connection(info, listing, ids, end, end is not None)
 
     @strawberry.federation.field(

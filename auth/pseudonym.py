@@ -90,6 +90,7 @@ def is_pseudonym(value: str) -> bool:
 
 
 _cache: dict[tuple[str, str], Pseudonymizer] = {}
+_resolved: dict[tuple[str, str], str] = {}
 _lock = threading.Lock()
 
 
@@ -99,8 +100,13 @@ def pseudonymizer(settings: Settings) -> Pseudonymizer:
     configured = settings.pseudonym_key
     env_key = configured.get_secret_value() if configured else ""
     data_dir = Path(settings.data_dir)
-    cache_key = (str(data_dir.resolve()), env_key)
+    # Resolving the path is file-system calls (~70 us): once per path and working directory, not
+    # once per call (a page of 100 people seals 101 cursors; 7 ms of a page's ~40).
+    where = (str(data_dir), "" if data_dir.is_absolute() else os.getcwd())
     with _lock:
+        if where not in _resolved:
+            _resolved[where] = str(data_dir.resolve())
+        cache_key = (_resolved[where], env_key)
         if cache_key not in _cache:
             _cache[cache_key] = Pseudonymizer(_decode_key(env_key) if env_key else _key_file(data_dir))
         return _cache[cache_key]

@@ -48,6 +48,13 @@ def main() -> None:
         default=None,
         help="a data directory already synced with --record-persons people (skips generate and sync)",
     )
+    parser.add_argument(
+        "--lists-part",
+        choices=("pages", "network", "batch"),
+        action="append",
+        help="lists benchmark: run only these parts (repeatable; the others' last figures are kept)",
+    )
+    parser.add_argument("--lists-requests", type=int, default=200, help="lists benchmark: requests per part")
     parser.add_argument("--only", choices=BENCHES, action="append", help="run only these (repeatable)")
     args = parser.parse_args()
     chosen = args.only or list(BENCHES)
@@ -97,7 +104,11 @@ def main() -> None:
     if "lists" in chosen:
         from bench import lists_bench
 
-        lists_bench.run(persons=args.persons)
+        lists_bench.run(
+            persons=args.persons,
+            requests=args.lists_requests,
+            parts=tuple(args.lists_part or lists_bench.PARTS),
+        )
     if "crosscheck" in chosen:
         from bench import lists_bench
 

@@ -25,7 +25,16 @@ from graph.records import Assertion, NodeRecord, RelRecord
 from graph.search import name_key
 from kernel.settings import Settings
 from tests.api_fixtures import start_app
-from tests.contract.test_graph_store import HUKOU, SCHOOL, TOWN, VILLAGE, VILLAGE2, family, person
+from tests.contract.test_graph_store import (
+    HUKOU,
+    SCHOOL,
+    TOWN,
+    VILLAGE,
+    VILLAGE2,
+    family,
+    person,
+    registered,
+)
 
 COUNTY = "500101000000"
 TOWN2 = "500101002000"
@@ -112,6 +121,7 @@ def populate(store: GraphStore) -> None:
             RelRecord("CONCERNS", node_id("ProtectionCase", "C-child"), p("child"), {}, CASEWORK),
         ]
     )  # fmt: skip
+    registered(store, ("child", "father", "mother", "granny", "uncle", "other"))
 
 
 class Api:

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests.api_fixtures import Api, serve
+from tests.contract.test_graph_store import registered
 
 CHILD = "person:child"
 # person → household → members → person → enrolments → school: six levels of selections.
@@ -42,7 +43,9 @@ def directives(n: int) -> str:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    yield from serve(tmp_path_factory.mktemp("hardening"))
+    for api in serve(tmp_path_factory.mktemp("hardening")):
+        registered(api.client.app.state.graph)  # type: ignore[attr-defined]
+        yield api
 
 
 def serve_another(tmp_path: Path, **overrides: object) -> Iterator[Api]:

@@ -158,7 +158,7 @@ def test_all_statements_covers_the_model_once_each() -> None:
         + labels * 5 + with_division + finds  # write, fetch, conflicted, count, delete; list; find
         + len(REL_KINDS) + pairs * 2 + rel_sources  # count; write and provenance per pair; delete
         + 2 * (1 + q.MAX_DEPTH)  # expand and shortest per depth, with and without a type filter
-        + 3 + len(q.CASE_LABELS)  # network analysis: guardian loads, households, children; case subjects
+        + 4 + len(q.CASE_LABELS)  # guardian loads, households, children, residents; case subjects
         + len(q.FAMILY_STATEMENTS)  # a division's children and their families (child_families)
         + 2 + labels + len(REL_KINDS)  # watermark read and write; full reads for graph verify
         + (2 + with_division) * (1 + 6)  # set reads from ids, people born since, each kind with a

@@ -8,6 +8,7 @@ and records the decision for the request's audit entry.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +85,24 @@ class Guard:
                 self._profiles.update(load_profiles(self.store, missing[i : i + PRELOAD_CHUNK]))
             except (GraphStoreError, ValueError):
                 return  # a malformed id: each row is then read (and refused) on its own
+
+    def visible_people(self, person_ids: Sequence[str]) -> list[str]:
+        """Those of the ids the caller may see, in their order: row scope for a whole list, from
+        its profiles read together (`preload`), so deciding it costs a bounded number of store
+        reads whatever the list's length. Every list decides row scope here."""
+        self.preload(list(person_ids))
+        out: list[str] = []
+        for pid in person_ids:
+            profile = self.profile(pid)
+            if profile is not None and self.visible_person(profile, pid):
+                out.append(pid)
+        return out
+
+    def release(self) -> None:
+        """Drop the request's profiles once it is answered (and audited): freed at once by
+        reference counting instead of by the cyclic collector's next full pass."""
+        self._profiles.clear()
+        self._visible.clear()
 
     def case_owners(self, person_id: str) -> set[str]:
         """Agencies responsible for an open case about this person (notified of others' access).

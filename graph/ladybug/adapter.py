@@ -14,7 +14,7 @@ import pyarrow as pa
 from graph.crash import crash_point
 from graph.ladybug import queries as q
 from graph.model import NODE_KINDS, REL_KINDS, PropType, label_of
-from graph.port import FamilyRows, GraphStore, GraphStoreError
+from graph.port import FamilyRows, GraphStore, GraphStoreError, _chunks
 from graph.records import Selection, Step
 
 _ARROW = {
@@ -56,6 +56,7 @@ class LadybugStore(GraphStore):
     # statement one, and after `reopen_after_writes` units (one per MB of pool, at least 240)
     # the store reopens itself between transactions (the lookups of a write count too).
     BATCH_WRITE = 10
+    ARROW_STATEMENT = 16  # budget units of a read statement that scans an Arrow table (LOAD FROM)
 
     def __init__(self, path: Path, buffer_pool_mb: int = 0) -> None:
         super().__init__()
@@ -64,11 +65,17 @@ class LadybugStore(GraphStore):
         self._writes = 0
         # Reads hold pool pages too (measured: a 256 MB pool filled after 190 profile reads at
         # 50,000 persons), so a long-running server reopens after a budget of statements that
-        # grows with the pool, between transactions, where nothing is lost by it.
+        # grows with the pool, between transactions, where nothing is lost by it. The pages held
+        # are a `LOAD FROM` of an Arrow table's (measured at 200,000 persons with a 64 MB pool: a
+        # 100-row LOAD FROM lookup filled it after 143 statements; the same lookup under UNWIND,
+        # a hop of `queries.expand` and a page of `queries.residents` ran 3,000 times each and
+        # held nothing), so such a statement costs ARROW_STATEMENT units of the budget and any
+        # other one. A reopen costs 0.14-0.26 s on a loaded machine: at one unit a statement a
+        # people page's dozen statements no longer reopen the store every 25 pages (the p99).
         pool_mb = buffer_pool_mb or int(
             os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.8 / 2**20
         )
-        self._statement_budget = max(16, pool_mb // 16)
+        self._statement_budget = max(16 * self.ARROW_STATEMENT, pool_mb)
         self.reopen_after_writes = max(24 * self.BATCH_WRITE, pool_mb)
         self._statements = 0
         self._in_tx = False
@@ -87,7 +94,9 @@ class LadybugStore(GraphStore):
     def _run(self, statement: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
         if not self._healthy or (not self._in_tx and self._statements >= self._statement_budget):
             self._reopen()
-        self._statements += 1
+        self._statements += (
+            self.ARROW_STATEMENT if any(isinstance(v, pa.Table) for v in (params or {}).values()) else 1
+        )
         if self._in_tx:
             crash_point("graph.statement")  # a kill inside a large write (tests only)
         try:
@@ -246,7 +255,7 @@ class LadybugStore(GraphStore):
     def _fetch_nodes(self, label: str, ids: Sequence[str]) -> list[dict[str, Any]]:
         if not ids:
             return []
-        rows = self._run(q.fetch_nodes(label), {"rows": _ids_table({"id": list(ids)})})
+        rows = self._run(q.fetch_nodes(label), {"ids": list(ids)})
         return [self._clean(r[0]) for r in rows]
 
     def _fetch_rel_provenance(
@@ -321,35 +330,6 @@ class LadybugStore(GraphStore):
             "dst": ids_by_internal[_key(e["_DST"])],
         }
 
-    def _neighbourhood(
-        self,
-        start: dict[str, Any],
-        depth: int,
-        rel_types: Sequence[str] | None,
-        not_through: frozenset[str] = frozenset(),
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        label, params = label_of(start["id"]), {"id": start["id"]}
-        hubs = sorted(not_through)
-        if hubs:
-            params["hubs"] = hubs
-        reached = self._run(q.neighbourhood_nodes(label, depth, rel_types, bool(hubs)), params)
-        if not reached:
-            return [start], []
-        internal = {_key(reached[0][0]): start["id"]}
-        by_label: dict[str, list[str]] = {}
-        for _, b_internal, b_id in reached:
-            internal[_key(b_internal)] = b_id
-            by_label.setdefault(label_of(b_id), []).append(b_id)
-        nodes = {start["id"]: start}
-        for kind, ids in by_label.items():
-            for row in self._fetch_nodes(kind, ids):
-                nodes.setdefault(row["id"], row)
-        rels = [
-            self._rel_row(r[0], internal)
-            for r in self._run(q.neighbourhood_rels(label, depth, rel_types, bool(hubs)), params)
-        ]
-        return list(nodes.values()), rels
-
     def _neighbourhoods(
         self,
         starts: list[dict[str, Any]],
@@ -357,34 +337,52 @@ class LadybugStore(GraphStore):
         rel_types: Sequence[str] | None,
         not_through: frozenset[str] = frozenset(),
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Three statements per label of the starts (a page is one label): the starts' internal
-        ids, who is reached, the relationships walked; then one node fetch per label reached."""
+        """Breadth first, as the port's default, with ids only on the way: per hop, two
+        statements (out, in) per label of the frontier, each from primary-key lookups of the
+        frontier (`queries.expand`); then one node fetch per label reached. The count is bounded
+        by depth and kinds, not by the number of starts, and no statement scans a table: a
+        recursive pattern from a set of starts scanned the start label's table (`a.id IN $ids`),
+        and its hub filter every node table, on every read (0.8 s for a page at 200,000 persons,
+        36 ms for one profile)."""
         nodes = {row["id"]: row for row in starts}
-        starts_by_label: dict[str, list[str]] = {}
-        for row in starts:
-            starts_by_label.setdefault(label_of(row["id"]), []).append(row["id"])
-        internal: dict[tuple[int, int], str] = {}
+        seen: set[str] = set(nodes)
         rels: dict[str, dict[str, Any]] = {}
+        frontier = list(nodes)
+        for _ in range(depth):
+            by_label: dict[str, list[str]] = {}
+            for i in frontier:
+                kind = label_of(i)
+                if i in nodes or kind not in not_through:
+                    by_label.setdefault(kind, []).append(i)
+            nxt: list[str] = []
+            for kind, ids in by_label.items():
+                for outgoing in (True, False):
+                    types = q.expand_types(kind, rel_types, outgoing)
+                    if not types:
+                        continue
+                    props = q.expand_props(types)
+                    statement = q.expand(kind, types, outgoing)
+                    for chunk in _chunks(ids, self.chunk_size):
+                        for a_id, b_id, rel_type, rel_id, *values in self._run(statement, {"ids": chunk}):
+                            if b_id is None:
+                                continue  # the start has no relationship of these types this way
+                            if rel_id not in rels:
+                                row = dict(zip(props, values, strict=True))
+                                src, dst = (a_id, b_id) if outgoing else (b_id, a_id)
+                                rels[rel_id] = {**row, "id": rel_id, "type": rel_type, "src": src, "dst": dst}
+                            if b_id not in seen:
+                                seen.add(b_id)
+                                nxt.append(b_id)
+            frontier = nxt
+            if not frontier:
+                break
         reached: dict[str, list[str]] = {}
-        hubs = sorted(not_through)
-        for label, ids in starts_by_label.items():
-            params: dict[str, Any] = {"ids": ids}
-            if hubs:
-                params["hubs"] = hubs
-            for a_internal, a_id in self._run(q.internal_ids(label), {"rows": _ids_table({"id": ids})}):
-                internal[_key(a_internal)] = a_id
-            for b_internal, b_id in self._run(
-                q.neighbourhoods_nodes(label, depth, rel_types, bool(hubs)), params
-            ):
-                internal[_key(b_internal)] = b_id
-                if b_id not in nodes:
-                    reached.setdefault(label_of(b_id), []).append(b_id)
-            for (r,) in self._run(q.neighbourhoods_rels(label, depth, rel_types, bool(hubs)), params):
-                row = self._rel_row(r, internal)
-                rels.setdefault(row["id"], row)
+        for i in seen - set(nodes):
+            reached.setdefault(label_of(i), []).append(i)
         for kind, ids in reached.items():
-            for row in self._fetch_nodes(kind, sorted(set(ids))):
-                nodes.setdefault(row["id"], row)
+            for chunk in _chunks(sorted(ids), self.chunk_size):
+                for row in self._fetch_nodes(kind, chunk):
+                    nodes.setdefault(row["id"], row)
         return list(nodes.values()), list(rels.values())
 
     def _shortest(
@@ -400,6 +398,12 @@ class LadybugStore(GraphStore):
     def _list_division(self, label: str, prefix: str, after: str, limit: int) -> list[dict[str, Any]]:
         rows = self._run(q.list_division(label), {"prefix": prefix, "after": after, "limit": limit})
         return [self._clean(r[0]) for r in rows]
+
+    def _residents(self, prefix: str, after: str, limit: int) -> list[str]:
+        whole = len(prefix) == 12
+        params = {"division": f"division:{prefix}", "after": after, "limit": limit}
+        found = {r[0] for hh in (False, True) for r in self._run(q.residents(whole, hh), params)}
+        return sorted(found)[:limit]  # each way's first `limit` hold the union's first `limit`
 
     def _conflicted(self, label: str, limit: int) -> list[dict[str, Any]]:
         return [self._clean(r[0]) for r in self._run(q.conflicted(label), {"limit": limit})]

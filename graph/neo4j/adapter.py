@@ -382,6 +382,10 @@ class Neo4jStore(GraphStore):
         rows = self._run(q.list_division(label), params, read=True)
         return [_node_row(r["node"], label) for r in rows]
 
+    def _residents(self, prefix: str, after: str, limit: int) -> list[str]:
+        params = {"prefix": prefix, "after": after, "limit": limit}
+        return [r["id"] for r in self._run(q.residents(), params, read=True)]
+
     def _conflicted(self, label: str, limit: int) -> list[dict[str, Any]]:
         rows = self._run(q.conflicted(label), {"limit": limit}, read=True)
         return [_node_row(r["node"], label) for r in rows]

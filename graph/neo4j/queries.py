@@ -259,6 +259,20 @@ def list_division(label: str) -> str:
     )
 
 
+def residents() -> str:
+    """People REGISTERED_IN or RESIDES_IN the divisions of a subtree, or MEMBER_OF a household
+    LOCATED_IN one, from the divisions outward (a range seek on the Division `division` index,
+    then the relationships in), each once, by id. Pattern comprehensions, not two OPTIONAL
+    MATCHes (their cross product per division) nor `CALL {}` (its scope clause differs across
+    Neo4j 5 releases)."""
+    return (
+        "MATCH (d:Division) WHERE d.division STARTS WITH $prefix "
+        "WITH [(d)<-[:RESIDES_IN|REGISTERED_IN]-(p:Person) | p.id] "
+        "+ [(d)<-[:LOCATED_IN]-(:Household)<-[:MEMBER_OF]-(p:Person) | p.id] AS ids "
+        "UNWIND ids AS id WITH DISTINCT id WHERE id > $after RETURN id ORDER BY id LIMIT $limit"
+    )
+
+
 def conflicted(label: str) -> str:
     """Nodes on which sources disagree (``conflicted`` is ``''`` when they agree)."""
     return (
@@ -486,7 +500,7 @@ def all_statements() -> list[str]:
     for filtered in (False, True):
         out.append(expand(filtered))
         out += [shortest(depth, filtered) for depth in range(1, MAX_DEPTH + 1)]
-    out += [guardian_loads(), household_members(), child_guardians()]
+    out += [guardian_loads(), household_members(), child_guardians(), residents()]
     out += [build() for build in FAMILY_STATEMENTS]
     out += [case_subjects(label) for label in CASE_LABELS]
     out += _set_reads()

@@ -81,6 +81,23 @@ def family(store: GraphStore) -> None:
     )
 
 
+FAMILY = ("child", "father", "mother", "granny", "uncle")
+
+
+def registered(store: GraphStore, keys: tuple[str, ...] = FAMILY) -> None:
+    """REGISTERED_IN for people of `family` (and others by key), to the division each carries: what
+    the police source asserts beside a person's `division`. A division's people list is read from
+    these relationships (GraphStore.residents)."""
+    found = store.get_nodes([node_id("Person", k) for k in keys])
+    store.upsert_rels(
+        [
+            RelRecord("REGISTERED_IN", n.id, node_id("Division", n.props["division"]), {}, HUKOU)
+            for n in found.values()
+            if n.props.get("division")
+        ]
+    )
+
+
 def test_get_by_id_returns_properties_and_sources(store: GraphStore) -> None:
     family(store)
     child = store.get_node("person:child")
@@ -265,6 +282,47 @@ def test_listing_by_division_subtree_pages_stably(store: GraphStore) -> None:
     assert len(county.items) == 18 and not county.has_next
     with pytest.raises(GraphStoreError):
         store.list_by_division("Person", "50x", first=5)
+
+
+def test_residents_are_read_from_the_divisions_outward_in_stable_pages(store: GraphStore) -> None:
+    family(store)
+    store.upsert_nodes([person(f"kid{i:02d}", name=f"童{i}") for i in range(12)])
+    p = lambda k: node_id("Person", k)  # noqa: E731
+    v1, v2 = node_id("Division", VILLAGE), node_id("Division", VILLAGE2)
+    store.upsert_rels(
+        [RelRecord("RESIDES_IN", p(f"kid{i:02d}"), v1, {}, SURVEY) for i in range(12)]
+        + [
+            RelRecord("RESIDES_IN", p("child"), v1, {"address": "一组"}, SURVEY),
+            RelRecord("REGISTERED_IN", p("child"), v1, {}, HUKOU),  # both: listed once
+            RelRecord("REGISTERED_IN", p("father"), v1, {}, HUKOU),  # registered here, living there
+            RelRecord("RESIDES_IN", p("father"), v2, {}, SURVEY),
+            RelRecord("RESIDES_IN", p("uncle"), v2, {}, SURVEY),
+        ]
+    )
+    seen: list[str] = []
+    ids, more = store.residents(VILLAGE, first=5)
+    seen += ids
+    while more:
+        ids, more = store.residents(VILLAGE, first=5, after=seen[-1])
+        seen += ids
+    kids = [p(f"kid{i:02d}") for i in range(12)]
+    # granny lives in the village through her household (H1 is LOCATED_IN it); mother carries the
+    # village as her `division` but nothing says she lives or is registered there.
+    village = sorted([*kids, p("child"), p("father"), p("granny")])
+    assert seen == village
+    assert store.residents("500101002", first=10) == ([p("father"), p("uncle")], False)
+    county = sorted({*village, p("uncle")})
+    assert store.residents("500101", first=100) == (county, False)
+    assert store.residents("500101", first=14) == (county[:14], True)
+    assert store.residents("500101", first=14, after=county[13]) == (county[14:], False)
+    assert store.residents(VILLAGE, first=3, after=p("kid11")) == ([], False)
+    assert store.residents("500102", first=10) == ([], False)
+    assert store.residents("500101003001", first=10) == ([], False)  # no such division node
+    for bad in ("50x", "5001010010011"):
+        with pytest.raises(GraphStoreError):
+            store.residents(bad, first=5)
+    with pytest.raises(GraphStoreError):
+        store.residents(VILLAGE, first=0)
 
 
 def test_transaction_rolls_back_everything(store: GraphStore) -> None:

@@ -23,7 +23,7 @@ from auth.audit.event import HASHED_COLUMNS
 from graph.model import node_id
 from graph.records import Assertion, NodeRecord
 from tests.api_fixtures import Api, serve
-from tests.contract.test_graph_store import VILLAGE
+from tests.contract.test_graph_store import VILLAGE, registered
 from tests.security.support import audit_refuses_inserts, digit_run_key, entries, head, rows
 
 SRC = Assertion("police_hukou", "HK-sec", datetime(2026, 3, 1, 9, 0))
@@ -47,6 +47,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
                 for i, key in enumerate(DIGIT_KEYS)
             ]
         )
+        registered(store, tuple(DIGIT_KEYS))
         yield api
 
 

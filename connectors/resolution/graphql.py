@@ -188,8 +188,9 @@ class ResolutionQuery:
 
         guard = info.context.guard
         guard.authorize("read_crosscheck")
-        scope.division_within(guard, division)
-        code = division.rstrip("0") or division
+        # The prefix the scope check approved, level by level (township 500101010 is "500101010",
+        # not "50010101", which is also townships 011-019).
+        code = scope.division_within(guard, division)
         report = crosscheck(info.context.store, as_of=as_of, division_prefix=code)
         examples = max(0, min(examples, 100))
         lists = {f"missing.{k}": v for k, v in sorted(report.missing.items())}

@@ -56,7 +56,9 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         yield Api(client, tokens, settings, secrets)
 
 
-@pytest.mark.parametrize(("who", "division"), [("township", f"{OWN_TOWN}000"), ("civil", f"{OWN_COUNTY}000000")])
+@pytest.mark.parametrize(
+    ("who", "division"), [("township", f"{OWN_TOWN}000"), ("civil", f"{OWN_COUNTY}000000")]
+)
 def test_the_cross_check_counts_the_named_division_only(api: Api, who: str, division: str) -> None:
     body = api.gql(who, CROSS, {"d": division}).json()
     assert "errors" not in body, body

@@ -52,7 +52,9 @@ class GroupCommit:
         with self._queue_lock:
             self._queue.append(slot)
         with self.lock:
-            if not slot.done:
+            # More may be queued than one transaction takes, this slot behind them: write batch
+            # after batch until it is in one.
+            while not slot.done:
                 self._lead()
         if slot.error is not None:
             raise slot.error

@@ -108,3 +108,51 @@ def test_an_out_of_scope_household_is_answered_as_an_absent_one_and_audited(
     for entry, rid in ((out_entry, OUT_HH), (absent_entry, ABSENT_HH)):
         assert rid in entry.records, (name, entry.records)
         assert entry.decision == "deny", (name, entry.decision)
+
+
+# Ids inside an input object (a visit's child, a report's child): named by the request as much as
+# a top-level argument, and refused for an out-of-scope child exactly as for an absent one.
+BY_INPUT = [
+    (
+        "recordVisit",
+        "mutation($in: VisitInput!) { recordVisit(input: $in) { status } }",
+        {
+            "clientId": "named-ids-visit",
+            "personId": "{id}",
+            "visitedOn": "2026-05-01",
+            "findings": [],
+            "livingArrangement": "with_parents",
+            "baseVersion": 0,
+        },
+    ),
+    (
+        "fileMandatoryReport",
+        "mutation($in: FileReportInput!) { fileMandatoryReport(input: $in) { id } }",
+        {"childId": "{id}", "situation": "LIVING_ALONE", "summary": "独自在家"},
+    ),
+]
+
+
+def _fill(value: Any, record_id: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _fill(v, record_id) for k, v in value.items()}
+    return record_id if value == "{id}" else value
+
+
+@pytest.mark.parametrize(("name", "document", "template"), BY_INPUT, ids=[c[0] for c in BY_INPUT])
+def test_an_id_inside_an_input_object_is_on_the_record(
+    api: Api, name: str, document: str, template: dict[str, Any]
+) -> None:
+    answers, found = [], []
+    for rid in (OUT, ABSENT):
+        before = head(api)
+        r = api.gql("village", document, {"in": _fill(template, rid)})
+        body = r.json()
+        for e in body.get("errors", []):
+            e.pop("locations", None)
+        answers.append(json.dumps((r.status_code, body), sort_keys=True).replace(rid, "{id}"))
+        found.append((rid, _entry_for(api, before)))
+    assert answers[0] == answers[1], answers
+    for rid, entry in found:
+        assert rid in entry.records, (name, entry.records)
+        assert entry.decision == "deny", (name, entry.decision)

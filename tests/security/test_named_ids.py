@@ -156,3 +156,40 @@ def test_an_id_inside_an_input_object_is_on_the_record(
     for rid, entry in found:
         assert rid in entry.records, (name, entry.records)
         assert entry.decision == "deny", (name, entry.decision)
+
+
+# A pseudonym names a record as much as its id does: an analyst's refused re-identification (or a
+# network asked by pseudonym) of a child outside its county is on the record under the child's id.
+FAR = "person:far-child"  # a child of another county, outside the analyst's rows
+BY_PSEUDONYM = [
+    (
+        "networkReidentify",
+        "query($p: ID!) { networkReidentify(pseudonyms: [$p]) { pseudonym id kind } }",
+    ),
+    ("network", "query($p: ID!) { network(start: $p, depth: 1) { start nodes { id } } }"),
+]
+
+
+@pytest.mark.parametrize(("name", "document"), BY_PSEUDONYM, ids=[c[0] for c in BY_PSEUDONYM])
+def test_a_refused_look_by_pseudonym_is_on_the_record(api: Api, name: str, document: str) -> None:
+    from auth.pseudonym import pseudonymizer
+
+    store = api.client.app.state.graph  # type: ignore[attr-defined]
+    store.upsert_nodes(
+        [NodeRecord(FAR, {"name": "远童", "division": "500102001001", "birth_date": "2016-01-01"}, SRC)]
+    )
+    keys = pseudonymizer(api.settings)
+    answers, found = [], []
+    for rid in (FAR, ABSENT):
+        p = keys.encode(rid)
+        before = head(api)
+        r = api.gql("analyst", document, {"p": p}, purpose="statistics")
+        body = r.json()
+        for e in body.get("errors", []):
+            e.pop("locations", None)
+        answers.append(json.dumps((r.status_code, body), sort_keys=True).replace(p, "{p}"))
+        found.append((rid, _entry_for(api, before)))
+    assert answers[0] == answers[1], answers
+    assert "远童" not in answers[0]
+    for rid, entry in found:
+        assert rid in entry.records, (name, entry.records)

@@ -30,6 +30,7 @@ AGENCIES = {
     "analyst": ("ana-500120", "analyst", "500120000000", (), "analyst", "read:identity"),
 }
 STATS_VILLAGE = "500120001001"
+SMALL_VILLAGE = "500120002001"  # two children
 BIRTHDAY = "2008-06-02"  # one child of STATS_VILLAGE turns 18 on 2026-06-02
 CROSS = """query($d: String!) { crossCheck(division: $d, asOf: "2026-06-01", examples: 50) {
   children findings { finding count examples { id } } } }"""
@@ -52,6 +53,14 @@ def people(store: GraphStore) -> None:
         born = BIRTHDAY if i == 0 else "2014-01-01"
         props = {"name": f"统{i}", "division": STATS_VILLAGE, "birth_date": born, "hukou_type": "rural"}
         nodes.append(NodeRecord(node_id("Person", f"S{i}"), props, SRC))
+    for i in range(2):
+        props = {
+            "name": f"少{i}",
+            "division": SMALL_VILLAGE,
+            "birth_date": "2014-01-01",
+            "hukou_type": "rural",
+        }
+        nodes.append(NodeRecord(node_id("Person", f"T{i}"), props, SRC))
     store.upsert_nodes(nodes)
 
 
@@ -71,6 +80,7 @@ def test_the_cross_check_counts_the_named_division_only(api: Api, who: str, divi
     assert "errors" not in body, body
     report = body["data"]["crossCheck"]
     assert report["children"] == 2, report
+    assert any(f["examples"] for f in report["findings"]), report  # a role with row access sees them
     for finding in report["findings"]:
         assert finding["count"] in (0, 2), finding
         assert all(e["id"].startswith("person:") for e in finding["examples"])
@@ -99,3 +109,19 @@ def test_an_analyst_cannot_learn_a_childs_birthday_by_differencing_as_of(api: Ap
     before, after = children("2026-06-01"), children("2026-06-02")
     assert before is not None and after is not None  # both counts are large enough to be shown
     assert before == after, f"{before} children on 2026-06-01, {after} on 2026-06-02"
+
+
+EXAMPLES = """query($d: String!) { crossCheck(division: $d, asOf: "2026-06-01", examples: 20) {
+  children findings { finding count examples { id } } conflictingAttributes { attribute count } } }"""
+
+
+def test_a_suppressed_count_is_not_told_by_its_examples(api: Api) -> None:
+    """The analyst gets a village's count of 2 as null; the list of examples beside it must not
+    have 2 entries, or the suppression says nothing."""
+    body = api.gql("analyst", EXAMPLES, {"d": SMALL_VILLAGE}, purpose="statistics").json()
+    assert "errors" not in body, body
+    report = body["data"]["crossCheck"]
+    assert report["children"] is None, report
+    for finding in report["findings"]:
+        if finding["count"] is None:
+            assert finding["examples"] is None or len(finding["examples"]) == 0, finding

@@ -84,3 +84,38 @@ def test_another_agencys_report_is_answered_as_none(
     assert real == absent, (real, absent)
     assert f"report:{filed['id']}" in real_entry.records, real_entry.records
     assert real_entry.decision == absent_entry.decision == "deny"
+
+
+RECORD = """mutation($in: VisitInput!) { recordVisit(input: $in) { status conflict { id } } }"""
+RESOLVE = """mutation($id: Int!) { resolveVisitConflict(conflictId: $id, choice: KEEP_THEIRS) { status } }"""
+
+
+def _visit(client_id: str, base: int, notes: str) -> dict[str, Any]:
+    return {
+        "clientId": client_id,
+        "personId": "person:child",
+        "visitedOn": "2026-05-02",
+        "findings": [],
+        "livingArrangement": "with_parents",
+        "notes": notes,
+        "baseVersion": base,
+    }
+
+
+def _same_answer(api: Api, who: str, document: str, values: list[Any]) -> None:
+    answers = []
+    for v in values:
+        r = api.gql(who, document, {"id": v})
+        body = r.json()
+        for e in body.get("errors", []):
+            e.pop("locations", None)
+        answers.append(json.dumps((r.status_code, body), sort_keys=True).replace(str(v), "{id}"))
+    assert answers[0] == answers[1], answers
+
+
+def test_another_villages_visit_conflict_is_answered_as_none(api: Api) -> None:
+    first = api.gql("village", RECORD, {"in": _visit("wid-a", 0, "a")}).json()
+    assert not first.get("errors"), first
+    clash = api.gql("village", RECORD, {"in": _visit("wid-b", 0, "b")}).json()
+    conflict = clash["data"]["recordVisit"]["conflict"]["id"]
+    _same_answer(api, "village2", RESOLVE, [conflict, 987654])

@@ -23,7 +23,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from graphql import GraphQLError, get_named_type, get_operation_ast, value_from_ast_untyped
+from graphql import (
+    GraphQLError,
+    GraphQLInputObjectType,
+    get_named_type,
+    get_operation_ast,
+    value_from_ast_untyped,
+)
 from graphql.language import (
     DocumentNode,
     FieldNode,
@@ -673,10 +679,11 @@ def named_record_ids(schema: Any, facts: DocumentFacts, variables: dict[str, Any
                         kind = _WORKFLOW_ID_ARGS.get(arg.name.value) or (
                             _WORKFLOW_ID_FIELDS.get(sel.name.value) if arg.name.value == "id" else None
                         )
-                        for v in value if isinstance(value, list) else [value]:
-                            if isinstance(v, str) and kind is not None and ":" not in v:
-                                v = f"{kind}:{v}"
-                            found.update(_ids_in(v))
+                        found.update(_named_ids(value, kind))
+                    elif isinstance(get_named_type(arg_def.type), GraphQLInputObjectType):
+                        # A visit's child, a report's child, an agreement's parents: named as
+                        # much as a top-level argument is.
+                        found.update(_input_ids(get_named_type(arg_def.type), value))
                 if sel.selection_set is not None:
                     pending.append((sel.selection_set, get_named_type(definition.type)))
             elif isinstance(sel, InlineFragmentNode):
@@ -688,6 +695,32 @@ def named_record_ids(schema: Any, facts: DocumentFacts, variables: dict[str, Any
                 if frag is not None:
                     pending.append((frag.selection_set, gql_schema.get_type(frag.type_condition.name.value)))
     return {r for r in found if _valid_record_id(r)}
+
+
+def _named_ids(value: Any, kind: str | None) -> Iterator[str]:
+    """The record ids in an `ID` value (one or a list); a bare workflow id under `kind`."""
+    for v in value if isinstance(value, list) else [value]:
+        if isinstance(v, str) and kind is not None and ":" not in v:
+            v = f"{kind}:{v}"
+        yield from _ids_in(v)
+
+
+def _input_ids(typ: GraphQLInputObjectType, value: Any, depth: int = 0) -> Iterator[str]:
+    """The record ids in the `ID` fields of an input object value (nested inputs and lists too)."""
+    if depth > 10:
+        return
+    for item in value if isinstance(value, list) else [value]:
+        if not isinstance(item, dict):
+            continue
+        for name, field_def in typ.fields.items():
+            v = item.get(name)
+            if v is None:
+                continue
+            inner = get_named_type(field_def.type)
+            if inner.name == "ID":
+                yield from _named_ids(v, _WORKFLOW_ID_ARGS.get(name))
+            elif isinstance(inner, GraphQLInputObjectType):
+                yield from _input_ids(inner, v, depth + 1)
 
 
 def _valid_record_id(value: str) -> bool:

@@ -23,6 +23,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from auth.audit import check_record_id
 from auth.enforce import cursors
 from auth.enforce.context import Context
 from auth.enforce.errors import call, not_found, refused
@@ -212,6 +213,7 @@ class _View:
             found = self._pseudonymizer().decode(value)
             if found is None:
                 raise not_found()
+            _asked(self.guard, found)
             value = found
         try:
             kind = label_of(value)
@@ -584,6 +586,9 @@ class NetworkQuery:
         keys = pseudonymizer(info.context.settings)
         guard.trail.reasons.add("reidentify")
         decoded = [keys.decode(str(raw)) if is_pseudonym(str(raw)) else None for raw in pseudonyms]
+        for record_id in decoded:
+            if record_id is not None:
+                _asked(guard, record_id)
         guard.preload([i for i in decoded if i is not None and i.startswith("person:")])
         out = []
         for raw, record_id in zip(pseudonyms, decoded, strict=True):
@@ -593,6 +598,16 @@ class NetworkQuery:
             guard.trail.records.add(record_id)
             out.append(Reidentification(pseudonym=raw, id=strawberry.ID(record_id), kind=label_of(record_id)))
         return out
+
+
+def _asked(guard: Guard, record_id: str) -> None:
+    """A record the request named by its pseudonym: on the audit entry, refused or not, as an id
+    named in an argument is (`api.graphql_app.named_record_ids` sees only the pseudonym)."""
+    try:
+        check_record_id(record_id)
+    except ValueError:
+        return
+    guard.trail.asked.add(record_id)
 
 
 def _reidentifiable(info: Info[Context, None], record_id: str) -> bool:

@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from protection import transitions as tr
 from protection.case_tables import MandatoryReport, ProtectionCaseRow, new_id
-from protection.cases import Work, WorkflowError, not_found
+from protection.cases import Work, WorkflowError, load_file, not_found
 from protection.webhooks import enqueue
 
 SITUATIONS: dict[str, str] = {
@@ -162,6 +162,13 @@ def _received(w: Work, report_id: str) -> MandatoryReport:
     if report is None:
         raise not_found("report")
     if report.receiving_agency_id != w.actor.agency_id:
+        # Only an agency that knows of the report (its reporter, a party to its case) learns that
+        # it is someone else's to act on; to any other it is answered as one that does not exist.
+        case = load_file(w.s, report.case_id) if report.case_id else None
+        if w.actor.agency_id != report.reporter_agency_id and (
+            case is None or w.actor.agency_id not in case.participants
+        ):
+            raise not_found("report")
         raise WorkflowError(
             "FORBIDDEN", "only the agency the report was routed to may act on it", "not_receiving_agency"
         )

@@ -52,13 +52,21 @@ class GroupCommit:
         with self._queue_lock:
             self._queue.append(slot)
         with self.lock:
-            if not slot.done:
+            # More may be queued than one transaction takes, this slot behind them: write batch
+            # after batch until it is in one.
+            while not slot.done and self._queued(slot):
                 self._lead()
         if slot.error is not None:
             raise slot.error
         if slot.seq is None:  # cannot happen: done without an error means written
             raise RuntimeError("audit entry neither written nor refused")
         return slot.seq
+
+    def _queued(self, slot: _Slot) -> bool:
+        """Whether `slot` still waits in the queue (a leader stopped between taking a batch and
+        marking it done would otherwise leave this caller writing empty batches for ever)."""
+        with self._queue_lock:
+            return any(s is slot for s in self._queue)
 
     def _lead(self) -> None:
         """With the lock held: write what is queued (this caller's slot included) and mark it done."""

@@ -108,3 +108,88 @@ def test_an_out_of_scope_household_is_answered_as_an_absent_one_and_audited(
     for entry, rid in ((out_entry, OUT_HH), (absent_entry, ABSENT_HH)):
         assert rid in entry.records, (name, entry.records)
         assert entry.decision == "deny", (name, entry.decision)
+
+
+# Ids inside an input object (a visit's child, a report's child): named by the request as much as
+# a top-level argument, and refused for an out-of-scope child exactly as for an absent one.
+BY_INPUT = [
+    (
+        "recordVisit",
+        "mutation($in: VisitInput!) { recordVisit(input: $in) { status } }",
+        {
+            "clientId": "named-ids-visit",
+            "personId": "{id}",
+            "visitedOn": "2026-05-01",
+            "findings": [],
+            "livingArrangement": "with_parents",
+            "baseVersion": 0,
+        },
+    ),
+    (
+        "fileMandatoryReport",
+        "mutation($in: FileReportInput!) { fileMandatoryReport(input: $in) { id } }",
+        {"childId": "{id}", "situation": "LIVING_ALONE", "summary": "独自在家"},
+    ),
+]
+
+
+def _fill(value: Any, record_id: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _fill(v, record_id) for k, v in value.items()}
+    return record_id if value == "{id}" else value
+
+
+@pytest.mark.parametrize(("name", "document", "template"), BY_INPUT, ids=[c[0] for c in BY_INPUT])
+def test_an_id_inside_an_input_object_is_on_the_record(
+    api: Api, name: str, document: str, template: dict[str, Any]
+) -> None:
+    answers, found = [], []
+    for rid in (OUT, ABSENT):
+        before = head(api)
+        r = api.gql("village", document, {"in": _fill(template, rid)})
+        body = r.json()
+        for e in body.get("errors", []):
+            e.pop("locations", None)
+        answers.append(json.dumps((r.status_code, body), sort_keys=True).replace(rid, "{id}"))
+        found.append((rid, _entry_for(api, before)))
+    assert answers[0] == answers[1], answers
+    for rid, entry in found:
+        assert rid in entry.records, (name, entry.records)
+        assert entry.decision == "deny", (name, entry.decision)
+
+
+# A pseudonym names a record as much as its id does: an analyst's refused re-identification (or a
+# network asked by pseudonym) of a child outside its county is on the record under the child's id.
+FAR = "person:far-child"  # a child of another county, outside the analyst's rows
+BY_PSEUDONYM = [
+    (
+        "networkReidentify",
+        "query($p: ID!) { networkReidentify(pseudonyms: [$p]) { pseudonym id kind } }",
+    ),
+    ("network", "query($p: ID!) { network(start: $p, depth: 1) { start nodes { id } } }"),
+]
+
+
+@pytest.mark.parametrize(("name", "document"), BY_PSEUDONYM, ids=[c[0] for c in BY_PSEUDONYM])
+def test_a_refused_look_by_pseudonym_is_on_the_record(api: Api, name: str, document: str) -> None:
+    from auth.pseudonym import pseudonymizer
+
+    store = api.client.app.state.graph  # type: ignore[attr-defined]
+    store.upsert_nodes(
+        [NodeRecord(FAR, {"name": "远童", "division": "500102001001", "birth_date": "2016-01-01"}, SRC)]
+    )
+    keys = pseudonymizer(api.settings)
+    answers, found = [], []
+    for rid in (FAR, ABSENT):
+        p = keys.encode(rid)
+        before = head(api)
+        r = api.gql("analyst", document, {"p": p}, purpose="statistics")
+        body = r.json()
+        for e in body.get("errors", []):
+            e.pop("locations", None)
+        answers.append(json.dumps((r.status_code, body), sort_keys=True).replace(p, "{p}"))
+        found.append((rid, _entry_for(api, before)))
+    assert answers[0] == answers[1], answers
+    assert "远童" not in answers[0]
+    for rid, entry in found:
+        assert rid in entry.records, (name, entry.records)

@@ -1,0 +1,121 @@
+"""Class 3 and 7 for workflow ids: a case or a report of another agency's child is answered, to the
+byte, as one that does not exist, whatever the field that names it; and the look is on the record.
+
+The village committee of the family's village files a report on its child; the second village's
+committee (no part in it, the child out of its scope) then names the case and the report.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.api_fixtures import Api, serve
+from tests.security.support import entries, head
+
+FILE = """mutation($input: FileReportInput!) { fileMandatoryReport(input: $input) { id caseId } }"""
+BY_CASE = [
+    ("protectionCase", "query($id: ID!) { protectionCase(id: $id) { id status } }"),
+    ("notifyTownship", 'mutation($id: ID!) { notifyTownship(caseId: $id, note: "x") { id } }'),
+    ("closeCase", 'mutation($id: ID!) { closeCase(caseId: $id, reason: "x") { id } }'),
+    (
+        "recordAssessment",
+        'mutation($id: ID!) { recordAssessment(input: {caseId: $id, safety: "x", guardianship: "x", '
+        'physicalHealth: "x", mentalHealth: "x", riskLevel: "low"}) { id } }',
+    ),
+]
+BY_REPORT = [
+    ("acknowledgeReport", "mutation($id: ID!) { acknowledgeReport(reportId: $id) { id } }"),
+    ("acceptReport", "mutation($id: ID!) { acceptReport(reportId: $id) { id } }"),
+]
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    yield from serve(tmp_path_factory.mktemp("workflow-ids"), webhook_worker=False)
+
+
+@pytest.fixture(scope="module")
+def filed(api: Api) -> dict[str, str]:
+    r = api.gql(
+        "village", FILE, {"input": {"childId": "person:child", "situation": "MISSING", "summary": "放学未归"}}
+    )
+    body = r.json()
+    assert not body.get("errors"), body
+    return body["data"]["fileMandatoryReport"]
+
+
+def _probe(api: Api, who: str, document: str, real: str, absent: str) -> list[tuple[str, Any]]:
+    out = []
+    for rid in (real, absent):
+        before = head(api)
+        r = api.gql(who, document, {"id": rid})
+        body = r.json()
+        for e in body.get("errors", []):
+            e.pop("locations", None)
+        new = entries(api, before)
+        assert len(new) == 1, [e.operation for e in new]
+        out.append((json.dumps((r.status_code, body), sort_keys=True).replace(rid, "{id}"), new[0]))
+    return out
+
+
+@pytest.mark.parametrize(("name", "document"), BY_CASE, ids=[c[0] for c in BY_CASE])
+def test_another_agencys_case_is_answered_as_none(
+    api: Api, filed: dict[str, str], name: str, document: str
+) -> None:
+    (real, real_entry), (absent, absent_entry) = _probe(
+        api, "village2", document, filed["caseId"], "case-0000000000000000"
+    )
+    assert real == absent, (real, absent)
+    assert f"protectioncase:{filed['caseId']}" in real_entry.records, real_entry.records
+    assert real_entry.decision == absent_entry.decision == "deny"
+
+
+@pytest.mark.parametrize(("name", "document"), BY_REPORT, ids=[c[0] for c in BY_REPORT])
+def test_another_agencys_report_is_answered_as_none(
+    api: Api, filed: dict[str, str], name: str, document: str
+) -> None:
+    (real, real_entry), (absent, absent_entry) = _probe(
+        api, "police2", document, filed["id"], "rpt-0000000000000000"
+    )
+    assert real == absent, (real, absent)
+    assert f"report:{filed['id']}" in real_entry.records, real_entry.records
+    assert real_entry.decision == absent_entry.decision == "deny"
+
+
+RECORD = """mutation($in: VisitInput!) { recordVisit(input: $in) { status conflict { id } } }"""
+RESOLVE = """mutation($id: Int!) { resolveVisitConflict(conflictId: $id, choice: KEEP_THEIRS) { status } }"""
+
+
+def _visit(client_id: str, base: int, notes: str) -> dict[str, Any]:
+    return {
+        "clientId": client_id,
+        "personId": "person:child",
+        "visitedOn": "2026-05-02",
+        "findings": [],
+        "livingArrangement": "with_parents",
+        "notes": notes,
+        "baseVersion": base,
+    }
+
+
+def _same_answer(api: Api, who: str, document: str, values: list[Any]) -> None:
+    answers = []
+    for v in values:
+        r = api.gql(who, document, {"id": v})
+        body = r.json()
+        for e in body.get("errors", []):
+            e.pop("locations", None)
+        answers.append(json.dumps((r.status_code, body), sort_keys=True).replace(str(v), "{id}"))
+    assert answers[0] == answers[1], answers
+
+
+def test_another_villages_visit_conflict_is_answered_as_none(api: Api) -> None:
+    first = api.gql("village", RECORD, {"in": _visit("wid-a", 0, "a")}).json()
+    assert not first.get("errors"), first
+    clash = api.gql("village", RECORD, {"in": _visit("wid-b", 0, "b")}).json()
+    conflict = clash["data"]["recordVisit"]["conflict"]["id"]
+    _same_answer(api, "village2", RESOLVE, [conflict, 987654])

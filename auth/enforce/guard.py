@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from graphql import GraphQLError
@@ -238,6 +239,21 @@ class Guard:
         if decision.decision == "mask":
             return "mask"
         raise FieldDenied(decision.reason)
+
+    def ages_on(self, on: date) -> date:
+        """The reference date for ages a caller may choose (`asOf`), no finer than the birth dates
+        it may see: a role that sees birth dates as years gets the end of the year. Counts on two
+        consecutive days differ by the children born that day (an analyst learnt a child's
+        birthday from a village's count on 1 and 2 June); counts at year ends differ only by what
+        the birth year it is shown already says."""
+        if not self.enforcing:
+            return on
+        try:
+            if self.decide("Person", "birth_date") == "allow":
+                return on
+        except FieldDenied:
+            pass
+        return date(on.year, 12, 31)
 
     def decide_field(self, type_name: str, field_name: str) -> str:
         """ "allow" or "mask" for a declared API field (`fields.<Type>.<field>` in the policy);

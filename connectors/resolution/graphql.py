@@ -17,6 +17,7 @@ from auth.enforce.context import Context
 from auth.enforce.errors import from_exception, not_found, refused
 from auth.enforce.guard import FieldDenied
 from auth.enforce.records import Person
+from kernel import clock
 
 # Which Person field each value of a source record is, for the field policy.
 _FIELDS = {
@@ -206,7 +207,8 @@ class ResolutionQuery:
         # The prefix the scope check approved, level by level (township 500101010 is "500101010",
         # not "50010101", which is also townships 011-019).
         code = scope.division_within(guard, division)
-        report = crosscheck(info.context.store, as_of=as_of, division_prefix=code)
+        on = guard.ages_on(as_of or clock.today())
+        report = crosscheck(info.context.store, as_of=on, division_prefix=code)
         examples = max(0, min(examples, 100))
         lists = {f"missing.{k}": v for k, v in sorted(report.missing.items())}
         lists["school_age_not_enrolled"] = report.school_age_not_enrolled

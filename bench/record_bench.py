@@ -3,9 +3,9 @@
 ``run(persons=200_000)`` generates a county, syncs it (``shouhu sync --from``, fresh stores, in a
 child process as an operator runs it), then times, each as its own ``shouhu`` process:
 
-* ``graph verify`` — the record replayed in memory (reference tables, every loaded landing row
-  under today's person links, workflow records) and compared with every node and relationship of
-  the graph, kind by kind;
+* ``graph verify`` — the record replayed in memory (reference tables, what every loaded landing
+  row projected (``landing_projection``) under today's person links, workflow records) and
+  compared with every node and relationship of the graph, kind by kind;
 * ``graph rebuild`` — the same replay, then a new LadybugDB file bulk-loaded with ``COPY`` and
   swapped in;
 * ``graph verify`` again on the rebuilt file (must agree, with the same content hash).
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -28,23 +27,27 @@ from typing import Any
 from bench.report import write
 
 CPU: dict[str, float] = {}  # CPU seconds (user + system) of each timed command, by its first words
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+RSS: dict[str, float] = {}  # peak resident set of each timed command, MB
 
 
 def _shouhu(args: list[str], data: Path, pool_mb: int) -> tuple[subprocess.CompletedProcess[str], float]:
-    """Run one ``shouhu`` command; its wall time returned, its CPU time (children's rusage, so a
-    machine shared with other work still gives a comparable figure) kept in ``CPU``."""
+    """Run one ``shouhu`` command; its wall time returned, its CPU time and peak RSS (the child's own
+    rusage, so a machine shared with other work still gives comparable figures) kept in ``CPU`` and
+    ``RSS``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOUHU_")}
     env.update({"SHOUHU_DATA_DIR": str(data), "SHOUHU_GRAPH_BUFFER_POOL_MB": str(pool_mb)})
-    cpu, started = _children_cpu(), time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "shouhu.cli", *args], env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    CPU[" ".join(args[:2])] = round(_children_cpu() - cpu, 1)
-    return out, wall
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen([sys.executable, "-m", "shouhu.cli", *args], env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)  # the child's own rusage (ru_maxrss in KB on Linux)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(child.args, child.returncode, out.read(), err.read())
+    CPU[" ".join(args[:2])] = round(usage.ru_utime + usage.ru_stime, 1)
+    RSS[" ".join(args[:2])] = round(usage.ru_maxrss / 1024, 1)
+    return done, wall
 
 
 def run(
@@ -93,12 +96,26 @@ def run(
             "graph_rebuild_seconds_in_process": built["seconds"],
             "graph_verify_after_rebuild_seconds": round(again_s, 1),
             "graph_verify_after_rebuild_cpu_seconds": CPU["graph verify"],
+            "peak_rss_mb": dict(RSS),
             "load_average_1min_at_end": round(os.getloadavg()[0], 1),
             "graph_verify_after_rebuild_ok": after["ok"],
             "same_content_hash": before["content_hash"] == after["content_hash"],
         }
+    figures["earlier"] = _earlier()
     write("record", figures)
     return figures
+
+
+def _earlier() -> dict[str, Any] | None:
+    """The figures the last run wrote (kept beside the new ones: the record's history)."""
+    from bench.report import RESULTS
+
+    path = RESULTS / "record.json"
+    if not path.is_file():
+        return None
+    doc = json.loads(path.read_text())
+    doc.pop("earlier", None)
+    return doc
 
 
 if __name__ == "__main__":

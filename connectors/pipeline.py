@@ -40,7 +40,9 @@ The relational store is the system of record and the graph its projection:
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import logging
 import time
 import uuid
 from collections import Counter
@@ -63,6 +65,7 @@ from connectors.standardise import Reference, Rejected, utc_from_timestamp
 from connectors.tables import (
     DerivedQueue,
     GraphProjection,
+    LandingProjection,
     LandingRecord,
     ReferenceSnapshot,
     SyncRun,
@@ -71,7 +74,7 @@ from connectors.tables import (
 from graph.crash import crash_point
 from graph.fold import Fold
 from graph.model import division_level, label_of
-from graph.port import GraphStore
+from graph.port import GraphStore, GraphStoreError
 from graph.records import Assertion, NodeRecord, RelRecord, UpsertResult
 from kernel.collector import cycle_collection_paused
 from kernel.db import session
@@ -93,9 +96,11 @@ Resolver = Callable[[Engine, Sequence[PersonMention]], dict[tuple[str, str], str
 L = LandingRecord.__table__  # type: ignore[attr-defined]
 R = SyncRun.__table__  # type: ignore[attr-defined]
 GP = GraphProjection.__table__  # type: ignore[attr-defined]
+LP = LandingProjection.__table__  # type: ignore[attr-defined]
 DQ = DerivedQueue.__table__  # type: ignore[attr-defined]
 RS = ReferenceSnapshot.__table__  # type: ignore[attr-defined]
 UN = UnresolvedNeed.__table__  # type: ignore[attr-defined]
+log = logging.getLogger("shouhu.sync")
 REFERENCE_CURSOR = "reference"
 GRAPH = "graph"  # the one graph store's row in graph_projection
 
@@ -278,6 +283,8 @@ class Pipeline:
         self.land_chunk = land_chunk
         self.progress: Progress = progress or _NoProgress()
         self._waiting: list[tuple[int, str]] = []
+        # What each row _project interpreted projects (landing_projection), until a commit takes it.
+        self._projected: dict[int, str] = {}
         if config.reference is None:
             # A replay or a run configured without one: the reference tables of the last
             # sync, so records are checked against the same division codes as before.
@@ -362,9 +369,14 @@ class Pipeline:
             self.graph.set_watermark(*mark)
         self.graph.checkpoint()
         with self.engine.begin() as conn:
+            _write_projections(conn, self._take_projected())
             self._commit_derived(conn, mark, stale)
         report.finished_at = utcnow()
         return report
+
+    def _take_projected(self) -> dict[int, str]:
+        out, self._projected = self._projected, {}
+        return out
 
     def _reproject_in_tx(
         self, person_keys: Iterable[str], report: RunReport | None = None
@@ -617,16 +629,22 @@ class Pipeline:
         from connectors.resolution.tables import ReprojectQueue
 
         outcome, nodes, rels = self._project(src, rows, rep)
+        projected = self._take_projected()
         waiting = list(self._waiting)
         crash_point("batch.resolved")
         rq = ReprojectQueue.__table__  # type: ignore[attr-defined]
         with self.engine.connect() as conn:
             queued = conn.execute(select(rq.c.id, rq.c.person_key).order_by(rq.c.id)).all()
+        # Automatic merges: first the people as the links say now, then the batch. A few people per
+        # graph transaction, each committed with its queue entries: a re-projection is some twenty
+        # one-row statements per person, and LadybugDB holds ~0.25 MB of pool per statement until
+        # its transaction ends (measured at 1,000 persons), so one transaction for all of a batch's
+        # merges grows with their number, not with the batch size (300 people filled 256 MB).
+        for i in range(0, len(queued), REPROJECT_CHUNK):
+            self._reproject_queued(queued[i : i + REPROJECT_CHUNK])
         mark = self._next_mark()
         stale = _stale_people(nodes, rels)
         with self.graph.transaction():
-            if queued:  # automatic merges: first the people as the links say now, then the batch
-                stale.update(self._reproject_in_tx([k for _, k in queued]))
             self._upsert(nodes, rels, rep)
             self.graph.set_watermark(*mark)
         crash_point("batch.graph_committed")
@@ -639,10 +657,25 @@ class Pipeline:
                 rep.quarantined += 1
                 rep.by_reason[code or "unknown"] += 1
         rep.batches += 1
-        self._commit_outcome(
-            run_id, src.name, rows, outcome, rep, mark, stale, [i for i, _ in queued], waiting
-        )
+        self._commit_outcome(run_id, src.name, rows, outcome, rep, mark, stale, projected, waiting)
         crash_point("batch.committed")
+
+    def _reproject_queued(self, queued: Sequence[Any]) -> None:
+        """Re-project some people of the merge queue in one graph transaction; their queue entries
+        go in the relational transaction that moves the watermark after it (a kill between redoes
+        them: a re-projection retracts and asserts again, so it is idempotent)."""
+        from connectors.resolution.tables import ReprojectQueue
+
+        rq = ReprojectQueue.__table__  # type: ignore[attr-defined]
+        mark = self._next_mark()
+        with self.graph.transaction():
+            stale = self._reproject_in_tx([k for _, k in queued])
+            self.graph.set_watermark(*mark)
+        self.graph.checkpoint()
+        with self.engine.begin() as conn:
+            conn.execute(rq.delete().where(rq.c.id.in_([i for i, _ in queued])))
+            _write_projections(conn, self._take_projected())
+            self._commit_derived(conn, mark, stale)
 
     def _retry_waiting(self, src: Source, rep: SourceReport) -> None:
         """Project again the loaded rows whose optional references have been loaded since.
@@ -673,6 +706,7 @@ class Pipeline:
                 )
             ]
         _, nodes, rels = self._project(src, rows, SourceReport(src.name, kind="references"))
+        projected = self._take_projected()
         waiting = list(self._waiting)
         mark = self._next_mark()
         with self.graph.transaction():
@@ -690,6 +724,7 @@ class Pipeline:
                     UN.insert(),
                     [{"source": src.name, "seq": q, "record_id": r, "created_at": now} for q, r in waiting],
                 )
+            _write_projections(conn, projected)
             self._commit_derived(conn, mark, _stale_people(nodes, rels))
 
     def _upsert(self, nodes: list[NodeRecord], rels: list[RelRecord], rep: SourceReport) -> None:
@@ -807,28 +842,45 @@ class Pipeline:
         if missing:  # the contract says every mention gets a key; never write a keyless person
             raise RuntimeError(f"the resolver left {len(missing)} mention(s) without a person key")
 
+        # Each row's records name people by mention (person_ref), as landing_projection keeps
+        # them; the graph gets them under the person each mention is linked to now.
+        per_row: dict[int, tuple[list[NodeRecord], list[RelRecord]]] = {}
         nodes: list[NodeRecord] = []
         rels: list[RelRecord] = []
         for row, it, own in loaded:
             alias = aliases[row.seq]
 
             def key_of(mention_id: str, alias: dict[str, str] = alias) -> str | None:
-                k = keys.get((system, alias.get(mention_id, mention_id)))
-                return f"person:{k}" if k else None
+                k = (system, alias.get(mention_id, mention_id))
+                return person_ref(*k) if k in keys else None
 
-            for m in own:
-                props = it.person_props.get(m.record_id, {})
-                nodes.append(
-                    NodeRecord(
-                        f"person:{keys[m.key]}", props, Assertion(system, m.record_id, row.asserted_at)
-                    )
+            row_nodes = [
+                NodeRecord(
+                    person_ref(*m.key),
+                    it.person_props.get(m.record_id, {}),
+                    Assertion(system, m.record_id, row.asserted_at),
                 )
+                for m in own
+            ]
+            row_rels: list[RelRecord] = []
             if it.build is not None:
                 em = it.build(key_of)
-                nodes.extend(em.nodes)
-                rels.extend(em.rels)
+                row_nodes.extend(em.nodes)
+                row_rels.extend(em.rels)
+            per_row[row.seq] = (row_nodes, row_rels)
+            real_nodes, real_rels = resolve_refs(row_nodes, row_rels, keys)
+            nodes.extend(real_nodes)
+            rels.extend(real_rels)
             outcome[row.seq] = ("loaded", None, None)
-        nodes.extend(self._missing_endpoints(nodes, rels))
+        endpoints = self._missing_endpoints(nodes, rels)
+        if endpoints:  # kept with the row whose relationship needed it (its source record)
+            seq_of = {row.record_id: row.seq for row, _, _ in loaded}
+            last = loaded[-1][0].seq
+            for n in endpoints:
+                per_row[seq_of.get(n.source.record_id, last)][0].append(n)
+        nodes.extend(endpoints)
+        for seq, (row_nodes, row_rels) in per_row.items():
+            self._projected[seq] = encode_records(row_nodes, row_rels)
         return outcome, nodes, rels
 
     def _missing_endpoints(self, nodes: list[NodeRecord], rels: list[RelRecord]) -> list[NodeRecord]:
@@ -864,12 +916,9 @@ class Pipeline:
         rep: SourceReport,
         mark: tuple[str, int],
         stale: dict[str, str | None],
-        reprojected: list[int],
+        projected: dict[int, str],
         waiting: list[tuple[int, str]],
     ) -> None:
-        from connectors.resolution.tables import ReprojectQueue
-
-        rq = ReprojectQueue.__table__  # type: ignore[attr-defined]
         now = utcnow()
         params = [
             {
@@ -928,8 +977,9 @@ class Pipeline:
                     .values(status="superseded")
                 )
                 rep.superseded += res.rowcount or 0
-            for i in range(0, len(reprojected), 900):
-                conn.execute(rq.delete().where(rq.c.id.in_(reprojected[i : i + 900])))
+            _write_projections(
+                conn, {seq: text for seq, text in projected.items() if outcome[seq][0] == "loaded"}
+            )
             if waiting:
                 conn.execute(
                     UN.insert(),
@@ -940,6 +990,7 @@ class Pipeline:
 
 
 REFERENCE_FILES = ("divisions.csv", "schools.csv", "facilities.csv")
+REPROJECT_CHUNK = 10  # queued people re-projected per graph transaction (see Pipeline._batch)
 
 
 def _reference_records(ref: Reference, at: datetime) -> tuple[list[NodeRecord], list[RelRecord]]:
@@ -980,6 +1031,90 @@ def _reference_records(ref: Reference, at: datetime) -> tuple[list[NodeRecord], 
         if sch.township_code in current:
             rels.append(RelRecord("LOCATED_IN", f"school:{code}", f"division:{sch.township_code}", {}, src))
     return nodes, rels
+
+
+# ---- what each loaded row projected (landing_projection) ---------------------------------------
+
+PERSON_REF = "person:\x00"  # a person named by the mention resolution links: person_ref(system, id)
+
+
+def person_ref(system: str, record_id: str) -> str:
+    """A person as a landing projection names it: by the mention, not the person key a merge or its
+    undoing changes (a valid ``person:`` id for the records' own checks)."""
+    return f"{PERSON_REF}{system}\x1f{record_id}"
+
+
+def _person_of(ref: str, keys: dict[tuple[str, str], str]) -> str:
+    if not ref.startswith(PERSON_REF):
+        return ref
+    system, _, record_id = ref[len(PERSON_REF) :].partition("\x1f")
+    key = keys.get((system, record_id))
+    if key is None:
+        raise GraphStoreError(f"no person is linked to the mention ({system}, {record_id})")
+    return f"person:{key}"
+
+
+def resolve_refs(
+    nodes: Sequence[NodeRecord], rels: Sequence[RelRecord], keys: dict[tuple[str, str], str]
+) -> tuple[list[NodeRecord], list[RelRecord]]:
+    """The records with each person named by its current person key."""
+    out_nodes = [
+        NodeRecord(_person_of(n.id, keys), n.props, n.source) if n.id.startswith(PERSON_REF) else n
+        for n in nodes
+    ]
+    out_rels = [
+        RelRecord(r.type, _person_of(r.src, keys), _person_of(r.dst, keys), r.props, r.source, r.qualifier)
+        if r.src.startswith(PERSON_REF) or r.dst.startswith(PERSON_REF)
+        else r
+        for r in rels
+    ]
+    return out_nodes, out_rels
+
+
+def encode_records(nodes: Sequence[NodeRecord], rels: Sequence[RelRecord]) -> str:
+    """One row's records as compact JSON (values keep their JSON types: 1, 1.0, "1", true)."""
+    out: list[list[Any]] = [
+        ["n", n.id, n.props, n.source.system, n.source.record_id, n.source.at.isoformat()] for n in nodes
+    ]
+    out += [
+        ["r", r.type, r.src, r.dst, r.props, r.source.system, r.source.record_id, r.source.at.isoformat()]
+        + ([r.qualifier] if r.qualifier else [])
+        for r in rels
+    ]
+    return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_records(text: str) -> tuple[list[NodeRecord], list[RelRecord]]:
+    nodes: list[NodeRecord] = []
+    rels: list[RelRecord] = []
+    for e in json.loads(text):
+        if e[0] == "n":
+            nodes.append(NodeRecord(e[1], e[2], Assertion(e[3], e[4], datetime.fromisoformat(e[5]))))
+        else:
+            at = datetime.fromisoformat(e[7])
+            rels.append(
+                RelRecord(e[1], e[2], e[3], e[4], Assertion(e[5], e[6], at), e[8] if len(e) > 8 else "")
+            )
+    return nodes, rels
+
+
+def _write_projections(conn: Any, projected: dict[int, str]) -> None:
+    """In the caller's transaction (the one that marks the rows loaded): replace the rows' entries."""
+    seqs = sorted(projected)
+    for i in range(0, len(seqs), 900):
+        conn.execute(LP.delete().where(LP.c.seq.in_(seqs[i : i + 900])))
+    if seqs:
+        conn.execute(
+            LP.insert(),
+            [
+                {
+                    "seq": q,
+                    "records": projected[q],
+                    "sha256": hashlib.sha256(projected[q].encode()).hexdigest(),
+                }
+                for q in seqs
+            ],
+        )
 
 
 def _stale_people(nodes: Iterable[NodeRecord], rels: Iterable[RelRecord]) -> dict[str, str | None]:
@@ -1029,12 +1164,15 @@ def project_record(
 ) -> Fold:
     """The graph the relational store says there should be, folded in memory.
 
-    Every version of the reference tables a sync loaded, in order; then each source's loaded
-    landing rows in landing order and in batches as the sync makes them, interpreted again from
-    their stored payload and asserted under the person each mention is linked to now (so a merge,
-    automatic or reviewed, shows as one person). Nothing is read from the graph; ``graph`` only
-    completes the pipeline this borrows its projection from. ``progress(n)`` after each batch of
-    landing rows.
+    Every version of the reference tables a sync loaded, in order; then what each source's loaded
+    landing rows projected (``landing_projection``, written with the rows' ``loaded`` mark), under
+    the person each mention is linked to now (so a merge, automatic or reviewed, shows as one
+    person). Nodes of every row first, then relationships: one record's assertion does not depend
+    on the order of another's (provenance is kept per source record), and every relationship then
+    finds its ends. A source with a loaded row that has no projection (synced before migration
+    0012) or whose projection does not match its hash is interpreted again from its payloads, in
+    batches as the sync made them. Nothing is read from the graph; ``graph`` only completes the
+    pipeline this borrows its interpretation from. ``progress(n)`` after each chunk of landing rows.
     """
     from connectors.sources import ConnectorsConfig
 
@@ -1049,16 +1187,76 @@ def project_record(
         fold.upsert_nodes(nodes)
         fold.upsert_rels(rels)
         pipe.ref = ref  # records are read against the reference tables of the last sync
+    later: dict[str, list[RelRecord]] = {}  # the interpreted sources' relationships
     for name in SOURCE_NAMES:
+        if _projections_hold(engine, name):
+            for chunk in _projections(engine, name, batch_size):
+                for text in chunk:
+                    nodes, _ = decode_records(text)
+                    fold.upsert_nodes(resolve_refs(nodes, (), links.keys)[0])
+                if progress:
+                    progress(len(chunk))
+            continue
         src = _source_for_replay(name)
         rep = SourceReport(name, kind="rebuild")
+        later[name] = []
         for rows in _loaded_batches(engine, name, batch_size, whole_groups=src.whole_groups):
             _, nodes, rels = pipe._project(src, rows, rep)
+            pipe._projected.clear()
             fold.upsert_nodes(nodes)
-            fold.upsert_rels(rels)
+            later[name].extend(rels)
             if progress:
                 progress(len(rows))
+    for name in SOURCE_NAMES:
+        if name in later:
+            fold.upsert_rels(later.pop(name))
+            continue
+        for chunk in _projections(engine, name, batch_size):
+            for text in chunk:
+                _, rels = decode_records(text)
+                fold.upsert_rels(resolve_refs((), rels, links.keys)[1])
     return fold
+
+
+def _projections_hold(engine: Engine, source: str) -> bool:
+    """Whether every loaded row of the source has its projection, each matching its hash."""
+    joined = L.outerjoin(LP, LP.c.seq == L.c.seq)
+    with engine.connect() as conn:
+        lacking = conn.execute(
+            select(func.count())
+            .select_from(joined)
+            .where(and_(L.c.source == source, L.c.status == "loaded", LP.c.seq.is_(None)))
+        ).scalar_one()
+        if lacking:
+            return False
+        rows = conn.execute(
+            select(L.c.seq, LP.c.records, LP.c.sha256)
+            .select_from(L.join(LP, LP.c.seq == L.c.seq))
+            .where(and_(L.c.source == source, L.c.status == "loaded"))
+        )
+        for seq, text, digest in rows:
+            if hashlib.sha256(text.encode()).hexdigest() != digest:
+                log.warning("landing row %d: its projection does not match its hash; interpreting again", seq)
+                return False
+    return True
+
+
+def _projections(engine: Engine, source: str, size: int) -> Iterable[list[str]]:
+    """The projections of the source's loaded rows, in landing order, ``size`` rows at a time."""
+    after = 0
+    while True:
+        with engine.connect() as conn:
+            chunk = conn.execute(
+                select(L.c.seq, LP.c.records)
+                .select_from(L.join(LP, LP.c.seq == L.c.seq))
+                .where(and_(L.c.source == source, L.c.status == "loaded", L.c.seq > after))
+                .order_by(L.c.seq)
+                .limit(size)
+            ).all()
+        if not chunk:
+            return
+        after = chunk[-1][0]
+        yield [text for _, text in chunk]
 
 
 def count_loaded(engine: Engine) -> int:

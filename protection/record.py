@@ -2,10 +2,11 @@
 and rebuilt automatically when it cannot be opened or has fallen behind it.
 
 What the record says the graph holds (:func:`expected_graph`): the connectors' records
-(reference tables and loaded landing rows under today's person links, ``connectors.pipeline.
-project_record``), then the workflow records (cases with their reports, assessments, services and
-interventions; guardianship agreements; supervisors' visits), each projected by the same code that
-projects it after a change. It composes connectors and protection, so it sits in the highest of
+(reference tables, and what each loaded landing row projected, kept beside it in
+``landing_projection``, under today's person links: ``connectors.pipeline.project_record``),
+then the workflow records (cases with their reports, assessments, services and interventions;
+guardianship agreements; supervisors' visits), each projected by the same code that projects it
+after a change. It composes connectors and protection, so it sits in the highest of
 the two, where every way of opening the graph can reach it: the CLI (``shouhu``) and the API's
 lifespan (``api.app``) both open the graph through :func:`open_healed`.
 """

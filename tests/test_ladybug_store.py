@@ -130,4 +130,44 @@ def test_list_pages_read_on_without_reopening_the_store_every_page(
         assert ids and all(profiles[i] is not None for i in ids), village
         pages += 1
     assert reopens <= pages // 10, (reopens, pages)
+
+
+def test_batches_whose_committed_pages_outgrow_the_pool_reopen_by_measured_use(tmp_path: Path) -> None:
+    """A sync writes batch after batch of thousands of rows; the pages each committed batch touched
+    stay in the pool, and how many depends on the tables' size, not on the number of statements.
+    The 200,000-person sync filled its 4 GB pool in the survey source while the write count (one
+    unit per MB of pool: some 400 batch statements) still allowed more. Here the count allows what
+    a 4 GB pool allows, on a 64 MB pool: the store must read the pool's use and reopen in time."""
+    from datetime import datetime
+
+    from graph.records import Assertion, NodeRecord, RelRecord
+
+    store = LadybugStore(tmp_path / "g.lbug", buffer_pool_mb=64)
+    store.init_schema()
+    store.reopen_after_writes = 4096  # what a 4 GB pool's count allows
+    at = datetime(2026, 5, 1)
+    peak = 0
+    for b in range(16):
+        people = [
+            NodeRecord(
+                f"person:p{b:02d}{i:04d}",
+                {
+                    "name": f"姓名{b}-{i}",
+                    "registered_address": "某县某镇某村" * 4,
+                    "id_number": f"{b:02d}{i:016d}",
+                },
+                Assertion("police_hukou", f"r{b}-{i}", at),
+            )
+            for i in range(1_500)
+        ]
+        with store.transaction():
+            store.upsert_nodes(people)
+            store.upsert_rels(
+                RelRecord("PARENT_OF", people[i - 1].id, people[i].id, {"role": "father"}, people[i].source)
+                for i in range(1, len(people), 2)
+            )
+        peak = max(peak, store.pool_use()[0])
+    assert store.stats()["nodes"]["Person"] == 24_000
+    assert store.stats()["relationships"]["PARENT_OF"] == 12_000
+    assert peak < 64 * 2**20 * 0.9
     store.close()

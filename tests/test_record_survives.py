@@ -54,12 +54,12 @@ KILLS: list[tuple[str, int]] = [
 ]
 
 
-def _env(data: Path, crash: str | None = None) -> dict[str, str]:
+def _env(data: Path, crash: str | None = None, pool_mb: int = 256) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOUHU_")}
     env.update(
         {
             "SHOUHU_DATA_DIR": str(data),
-            "SHOUHU_GRAPH_BUFFER_POOL_MB": "256",
+            "SHOUHU_GRAPH_BUFFER_POOL_MB": str(pool_mb),
             "PYTHONPATH": os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
         }
     )
@@ -68,9 +68,11 @@ def _env(data: Path, crash: str | None = None) -> dict[str, str]:
     return env
 
 
-def run(args: list[str], data: Path, crash: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], data: Path, crash: str | None = None, pool_mb: int = 256
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        SHOUHU + args, env=_env(data, crash), capture_output=True, text=True, timeout=600, cwd=ROOT
+        SHOUHU + args, env=_env(data, crash, pool_mb), capture_output=True, text=True, timeout=600, cwd=ROOT
     )
 
 
@@ -305,3 +307,102 @@ def test_automatic_merges_leave_one_person_with_the_relationships_moved(
         engine.dispose()
     report, _ = _verify(data)
     assert report["ok"], [k for k in report["kinds"] if not k["ok"]]
+
+
+def test_verify_and_rebuild_replay_what_each_loaded_row_projected(
+    reference: Path, reference_hash: str, tmp_path: Path
+) -> None:
+    """Every loaded row has its projection (written with its loaded mark); verify and rebuild fold
+    those, not the payloads: with every payload garbled they still give the reference graph."""
+    data = tmp_path / "data"
+    shutil.copytree(reference, data)
+    db = data / "shouhu.sqlite3"
+    lacking = (
+        "SELECT count(*) FROM landing_record l LEFT JOIN landing_projection p ON p.seq = l.seq "
+        "WHERE l.status = 'loaded' AND p.seq IS NULL"
+    )
+    assert _rows(db, lacking) == [(0,)]
+    assert _rows(db, "SELECT count(*) FROM landing_projection")[0][0] > 2000
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE landing_record SET payload = '{}' WHERE status = 'loaded'")
+    report, _ = _verify(data)
+    assert report["ok"] and report["content_hash"] == reference_hash
+    built = run(["graph", "rebuild", "--json"], data)
+    assert built.returncode == 0, built.stderr[-2000:]
+    report, _ = _verify(data)
+    assert report["ok"] and report["content_hash"] == reference_hash
+
+
+def test_a_graph_changed_behind_the_records_back_is_found_by_verify_and_put_right_by_rebuild(
+    reference: Path, reference_hash: str, tmp_path: Path
+) -> None:
+    """A person deleted and a household's address changed directly in the graph store: verify names
+    both (exit 1); rebuild restores the graph the record describes, with the reference's hash."""
+    from graph.ladybug import LadybugStore
+
+    data = tmp_path / "data"
+    shutil.copytree(reference, data)
+    store = LadybugStore(data / "graph.lbug", 256)
+    try:
+        person = store._run("MATCH (n:Person) RETURN n.id ORDER BY n.id LIMIT 1")[0][0]
+        household = store._run("MATCH (n:Household) RETURN n.id ORDER BY n.id LIMIT 1")[0][0]
+        store._run("MATCH (n:Person {id: $id}) DETACH DELETE n", {"id": person})
+        store._run("MATCH (n:Household {id: $id}) SET n.address = '改过的地址'", {"id": household})
+    finally:
+        store.close()
+    report, _ = _verify(data)
+    assert not report["ok"]
+    kinds = {k["kind"]: k for k in report["kinds"]}
+    assert person in kinds["node Person"]["missing"]
+    assert {"id": household, "columns": ["address"]} in kinds["node Household"]["changed"]
+    built = run(["graph", "rebuild", "--json"], data)
+    assert built.returncode == 0, built.stderr[-2000:]
+    report, _ = _verify(data)
+    assert report["ok"] and report["content_hash"] == reference_hash
+
+
+def test_a_sync_killed_after_its_graph_commit_is_found_by_verify_and_rebuild_restores_the_record(
+    county: Path, reference_hash: str, tmp_path: Path
+) -> None:
+    """Killed after a batch's graph commit, before its rows are marked loaded: the graph holds a
+    batch the record does not (verify says so); rebuild gives the record's graph; the next sync
+    finishes the county and ends with the uninterrupted run's graph."""
+    data = tmp_path / "data"
+    killed = run(["sync", "--from", str(county), "--batch-size", BATCH], data, crash="batch.checkpointed:2")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    report, _ = _verify(data)
+    assert not report["ok"] and any(k["extra"] for k in report["kinds"])
+    built = run(["graph", "rebuild", "--json"], data)
+    assert built.returncode == 0, built.stderr[-2000:]
+    report, _ = _verify(data)
+    assert report["ok"]
+    final = run(["sync", "--from", str(county), "--batch-size", BATCH], data)
+    assert final.returncode == 0, final.stderr[-3000:]
+    report, _ = _verify(data)
+    assert report["ok"], [k for k in report["kinds"] if not k["ok"]]
+    assert content_hash(data)[0] == content_hash(county.parent / "reference")[0]
+
+
+def test_many_queued_merges_are_reprojected_within_a_small_buffer_pool(
+    county: Path, reference: Path, reference_hash: str, tmp_path: Path
+) -> None:
+    """A batch that carries many automatic merges re-projects their people a few per graph
+    transaction: each statement inside a LadybugDB transaction holds pool memory until it ends,
+    and 120 people in one transaction (some 2,400 statements) filled a 192 MB pool (as the survey
+    source's merges filled 4 GB at 200,000 persons). The graph ends as it was."""
+    data = tmp_path / "data"
+    shutil.copytree(reference, data)
+    with sqlite3.connect(data / "shouhu.sqlite3") as conn:
+        conn.execute(
+            "INSERT INTO reproject_queue (person_key, merge_id, enqueued_at) SELECT DISTINCT person_key, "
+            "NULL, '2026-12-06 00:00:00' FROM person_link ORDER BY person_key LIMIT 120"
+        )
+        conn.execute(  # one row to process, so a batch runs and takes the queue
+            "UPDATE landing_record SET status = 'pending' WHERE seq = (SELECT max(seq) FROM "
+            "landing_record WHERE source = 'survey' AND status = 'loaded')"
+        )
+    done = run(["sync", "--from", str(county), "--batch-size", BATCH], data, pool_mb=192)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert _rows(data / "shouhu.sqlite3", "SELECT count(*) FROM reproject_queue") == [(0,)]
+    report, _ = _verify(data)
+    assert report["ok"] and report["content_hash"] == reference_hash

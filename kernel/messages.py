@@ -526,6 +526,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "audit.reason.scope_missing": ("令牌缺少相应授权范围", "the token lacks the scope"),
     "audit.reason.submit_periodic_report": ("上报定期报告", "submit a periodic report"),
     "audit.reason.temporarily_unavailable": ("暂时无法签发令牌", "token issuance temporarily unavailable"),
+    "audit.reason.response_too_large": ("响应超出大小上限，已停止", "stopped past its response bound"),
     "audit.reason.time_budget": ("查询超出时限，已停止", "stopped past its time budget"),
     "audit.reason.time_budget_exceeded": ("查询超出时限，已停止", "time budget exceeded"),
     "audit.reason.too_many_aliases": ("查询中的别名过多", "too many aliases"),

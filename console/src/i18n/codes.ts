@@ -222,6 +222,7 @@ export const CODES: CodeBook = {
     audit_review: ["应急授权复核", "break-glass review"],
     graph_error: ["图数据库暂时无法答复", "graph store unavailable"],
     time_budget: ["查询超出时限，已停止", "stopped past its time budget"],
+    response_too_large: ["响应超出大小上限，已停止", "stopped past its response bound"],
     client_gone: ["客户端已断开，查询已停止", "client disconnected"],
     cancelled: ["查询已取消", "cancelled"],
     schema_reader: ["须有读取接口结构的授权", "schema reading not permitted"],

@@ -686,15 +686,24 @@ def named_record_ids(schema: Any, facts: DocumentFacts, variables: dict[str, Any
                         found.update(_input_ids(get_named_type(arg_def.type), value))
                 if sel.selection_set is not None:
                     pending.append((sel.selection_set, get_named_type(definition.type)))
-            elif isinstance(sel, InlineFragmentNode):
-                cond = sel.type_condition
-                pending.append((sel.selection_set, gql_schema.get_type(cond.name.value) if cond else typ))
-            elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in seen:
-                seen.add(sel.name.value)
-                frag = fragments.get(sel.name.value)
-                if frag is not None:
-                    pending.append((frag.selection_set, gql_schema.get_type(frag.type_condition.name.value)))
+            else:
+                _follow_fragment(sel, typ, gql_schema, fragments, seen, pending)
     return {r for r in found if _valid_record_id(r)}
+
+
+def _follow_fragment(
+    sel: Any, typ: Any, gql_schema: Any, fragments: dict[str, Any], seen: set[str], pending: list[Any]
+) -> None:
+    """An inline fragment's selections, or a named fragment's (each name once), queued with the
+    type they select on: the two walks of a document (named ids, selected fields) follow both."""
+    if isinstance(sel, InlineFragmentNode):
+        cond = sel.type_condition
+        pending.append((sel.selection_set, gql_schema.get_type(cond.name.value) if cond else typ))
+    elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in seen:
+        seen.add(sel.name.value)
+        frag = fragments.get(sel.name.value)
+        if frag is not None:
+            pending.append((frag.selection_set, gql_schema.get_type(frag.type_condition.name.value)))
 
 
 def _named_ids(value: Any, kind: str | None) -> Iterator[str]:
@@ -758,14 +767,8 @@ def _selected(
                 if sel.selection_set is not None and field_type is not None:
                     subs = [*(subs or []), (sel.selection_set, get_named_type(field_type))]
                 out[key] = (field_type or prev_type, subs)
-            elif isinstance(sel, InlineFragmentNode):
-                cond = sel.type_condition
-                pending.append((sel.selection_set, gql_schema.get_type(cond.name.value) if cond else typ))
-            elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in seen:
-                seen.add(sel.name.value)
-                frag = fragments.get(sel.name.value)
-                if frag is not None:
-                    pending.append((frag.selection_set, gql_schema.get_type(frag.type_condition.name.value)))
+            else:
+                _follow_fragment(sel, typ, gql_schema, fragments, seen, pending)
     return out
 
 

@@ -13,12 +13,10 @@ lifespan (``api.app``) both open the graph through :func:`open_healed`.
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,29 +33,13 @@ from connectors.pipeline import (
 from graph.factory import discard, lock_holder, move_aside, open_graph, probe, rebuild_into
 from graph.fold import Fold, VerifyReport, compare
 from graph.port import GraphStore, GraphStoreError
+from kernel.collector import cycle_collection_paused
 from kernel.db import session
 from kernel.settings import Settings
 
 log = logging.getLogger("shouhu.record")
 
 Progress = Callable[[int], None]
-
-
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """The cycle collector off while the whole graph is held in memory as dictionaries.
-
-    Why: a verify or rebuild keeps every node and relationship alive until it ends (no cycles to
-    free), and each full collection walks all of them again; at 2,000 persons that was ~40% of the
-    CPU time of folding the record, and it grows with the graph. Reference counting still frees
-    everything (a collection at the end, with the fold still referenced, only walked it again)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _reference_kept(engine: Engine) -> None:
@@ -76,7 +58,7 @@ def expected_graph(engine: Engine, graph: GraphStore, progress: Progress | None 
     Raises GraphStoreError (with what to run, in Chinese) when the record lacks the reference
     tables its records were read against and they cannot be found again."""
     _reference_kept(engine)
-    with _no_cycle_collection():
+    with cycle_collection_paused():
         fold = project_record(engine, graph, progress=progress)
         _workflow_records(engine, fold)
     return fold
@@ -119,7 +101,7 @@ def verify(
     engine: Engine, graph: GraphStore, progress: Progress | None = None, first: int = 10
 ) -> VerifyReport:
     """The graph against the record: counts and a content hash per kind, the first differences."""
-    with _no_cycle_collection():
+    with cycle_collection_paused():
         expected = expected_graph(engine, graph, progress)
         return compare(expected.rows(), graph.dump(), first)
 
@@ -172,7 +154,7 @@ def rebuild(
         store.bulk_load(nodes, rels, progress)
         store.set_watermark(epoch, seq)
 
-    with _no_cycle_collection():
+    with cycle_collection_paused():
         aside = rebuild_into(settings, fill)
     set_graph_epoch(engine, epoch, seq)
     if not keep_old:

@@ -350,16 +350,8 @@ class GraphQLEndpoint:
             except ResponseTooLarge as exc:
                 # Stopped where it was; what had been built is dropped with the result. Answered like a
                 # refused document (200, errors, no data), on the record like any other request.
-                message = say("api.response_too_large", limit=f"{exc.limit:,}")
-                return self._finish(
-                    principal,
-                    query,
-                    facts,
-                    guard,
-                    request_id,
-                    _error(message, "RESPONSE_TOO_LARGE", 200),
-                    [{"extensions": {"code": "RESPONSE_TOO_LARGE"}}],
-                    set(),
+                return stopped(
+                    say("api.response_too_large", limit=f"{exc.limit:,}"), "RESPONSE_TOO_LARGE", 200
                 )
             except RecursionError:
                 return stopped("the request is nested too deeply", "BAD_REQUEST", 400)

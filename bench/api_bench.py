@@ -48,6 +48,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def server_env(root: Path, port: int, pool_mb: int = 4096) -> dict[str, str]:
+    """The environment of a benchmark server (bench.api_server) over the data in `root`: this
+    process's environment, the data folder and port, no rate limit, and an explicit graph buffer
+    pool of `pool_mb` MB."""
+    return {
+        **os.environ,
+        "SHOUHU_DATA_DIR": str(root),
+        "SHOUHU_PORT": str(port),
+        "SHOUHU_RATE_LIMIT_PER_MINUTE": "0",
+        "SHOUHU_GRAPH_BUFFER_POOL_MB": str(pool_mb),
+    }
+
+
 def _serve(env: dict[str, str], port: int, mode: str) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([sys.executable, "-m", "bench.api_server", str(port), mode], env=env)
     deadline = time.monotonic() + 60
@@ -135,13 +148,7 @@ def run(
     tmp = Path(tempfile.mkdtemp(prefix="shouhu-api-bench-"))
     try:
         port = _free_port()
-        env = {
-            **os.environ,
-            "SHOUHU_DATA_DIR": str(tmp),
-            "SHOUHU_PORT": str(port),
-            "SHOUHU_RATE_LIMIT_PER_MINUTE": "0",
-            "SHOUHU_GRAPH_BUFFER_POOL_MB": "2048",
-        }
+        env = server_env(tmp, port, 2048)
         settings = Settings(data_dir=tmp, port=port, rate_limit_per_minute=0)
         store = LadybugStore(settings.graph_path, 2048)
         store.init_schema()

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from bench.api_bench import _free_port, _serve
+from bench.api_bench import _free_port, _serve, server_env
 from bench.network_bench import COUNTY, _police_client, build, data_dir
 from bench.report import RESULTS, percentiles, write
 from graph.ladybug import LadybugStore
@@ -119,13 +119,7 @@ def run(
         engine = make_engine(settings.sql_url)
         police = issue_token_for_client(engine, settings, police_id).access_token
         engine.dispose()
-        env = {
-            **os.environ,
-            "SHOUHU_DATA_DIR": str(root),
-            "SHOUHU_PORT": str(port),
-            "SHOUHU_RATE_LIMIT_PER_MINUTE": "0",
-            "SHOUHU_GRAPH_BUFFER_POOL_MB": "4096",
-        }
+        env = server_env(root, port)
         proc = _serve(env, port, "on")
         try:
             if "pages" in parts:
@@ -240,13 +234,7 @@ def run_crosscheck(persons: int = 200_000, repeats: int = 3) -> dict[str, Any]:
     engine = make_engine(settings.sql_url)
     token = issue_token_for_client(engine, settings, meta["client_id"]).access_token
     engine.dispose()
-    env = {
-        **os.environ,
-        "SHOUHU_DATA_DIR": str(root),
-        "SHOUHU_PORT": str(port),
-        "SHOUHU_RATE_LIMIT_PER_MINUTE": "0",
-        "SHOUHU_GRAPH_BUFFER_POOL_MB": "4096",
-    }
+    env = server_env(root, port)
     headers = {"Authorization": f"Bearer {token}", "X-Purpose-Of-Use": "case_work"}
     township: list[float] = []
     town_children = 0

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from auth.identities import add_agency, add_client, issue_token_for_client
-from bench.api_bench import _free_port, _serve
+from bench.api_bench import _free_port, _serve, server_env
 from bench.graph_bench import _division_records, _population
 from bench.report import percentiles, write
 from graph.ladybug import LadybugStore
@@ -153,13 +153,7 @@ def run(persons: int = 1_000_000, requests: int = 1000, warmup: int = 100, seed:
     analyst = issue_token_for_client(engine, settings, meta["client_id"]).access_token
     police = issue_token_for_client(engine, settings, police_id).access_token
     engine.dispose()
-    env = {
-        **os.environ,
-        "SHOUHU_DATA_DIR": str(root),
-        "SHOUHU_PORT": str(port),
-        "SHOUHU_RATE_LIMIT_PER_MINUTE": "0",
-        "SHOUHU_GRAPH_BUFFER_POOL_MB": "4096",
-    }
+    env = server_env(root, port)
     rng = random.Random(seed)
     # Every household h has a first child "<h>-c0" (graph_bench's builder): a start anywhere in the county.
     starts = [f"person:{rng.randint(1, meta['households'])}-c0" for _ in range(2 * (requests + warmup))]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,68 @@ def head(api: Api) -> int:
         return anchor.seq if anchor else 0
     finally:
         engine.dispose()
+
+
+@dataclass(frozen=True)
+class Look:
+    """One request that named an id: its status and body as JSON with the id sent replaced by
+    "{id}" (and the error locations left out), and the one audit entry it made (None unless asked)."""
+
+    answer: str
+    entry: AuditEntry | None
+
+
+def look(
+    api: Api,
+    who: str,
+    document: str,
+    sent: Any,
+    variables: Callable[[Any], dict[str, Any]] | None = None,
+    purpose: str | None = "case_work",
+    audited: bool = True,
+) -> Look:
+    """`document` asked by `who` with `sent` as its `$id` (or in `variables(sent)`); with `audited`,
+    the request must have made exactly one audit entry."""
+    before = head(api) if audited else 0
+    r = api.gql(who, document, variables(sent) if variables else {"id": sent}, purpose=purpose)
+    body = r.json()
+    for e in body.get("errors", []):
+        e.pop("locations", None)
+    answer = json.dumps((r.status_code, body), sort_keys=True, ensure_ascii=False).replace(str(sent), "{id}")
+    if not audited:
+        return Look(answer, None)
+    new = entries(api, before)
+    assert len(new) == 1, [e.operation for e in new]
+    return Look(answer, new[0])
+
+
+def answered_alike(
+    api: Api,
+    who: str,
+    document: str,
+    asks: Sequence[Any],
+    *,
+    variables: Callable[[Any], dict[str, Any]] | None = None,
+    purpose: str | None = "case_work",
+    named: Callable[[Any], str | None] | None = str,
+    decision: str | None = "deny",
+) -> list[Look]:
+    """The out-of-scope / absent check: each value in `asks` (an id out of the caller's scope, one
+    that does not exist) gets the same answer to the byte but for the id itself, so ids cannot be
+    probed. With `named`, each look is on the record: one audit entry naming `named(value)` among
+    its records (a value for which `named` gives None is not checked), with `decision`.
+    Returns the looks, in the order of `asks`, for the caller's own checks."""
+    looks = [look(api, who, document, v, variables, purpose, audited=named is not None) for v in asks]
+    assert len({lk.answer for lk in looks}) == 1, [lk.answer for lk in looks]
+    if named is not None:
+        for v, lk in zip(asks, looks, strict=True):
+            assert lk.entry is not None
+            record = named(v)
+            if record is not None:
+                assert record in lk.entry.records, (document, record, lk.entry.records)
+            if decision is not None:
+                assert lk.entry.decision == decision, (document, v, lk.entry.decision)
+    return looks
 
 
 def sqlite_path(api: Api) -> Path:

@@ -7,14 +7,13 @@ committee (no part in it, the child out of its scope) then names the case and th
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.api_fixtures import Api, serve
-from tests.security.support import entries, head
+from tests.security.support import answered_alike
 
 FILE = """mutation($input: FileReportInput!) { fileMandatoryReport(input: $input) { id caseId } }"""
 BY_CASE = [
@@ -48,42 +47,26 @@ def filed(api: Api) -> dict[str, str]:
     return body["data"]["fileMandatoryReport"]
 
 
-def _probe(api: Api, who: str, document: str, real: str, absent: str) -> list[tuple[str, Any]]:
-    out = []
-    for rid in (real, absent):
-        before = head(api)
-        r = api.gql(who, document, {"id": rid})
-        body = r.json()
-        for e in body.get("errors", []):
-            e.pop("locations", None)
-        new = entries(api, before)
-        assert len(new) == 1, [e.operation for e in new]
-        out.append((json.dumps((r.status_code, body), sort_keys=True).replace(rid, "{id}"), new[0]))
-    return out
-
-
 @pytest.mark.parametrize(("name", "document"), BY_CASE, ids=[c[0] for c in BY_CASE])
 def test_another_agencys_case_is_answered_as_none(
     api: Api, filed: dict[str, str], name: str, document: str
 ) -> None:
-    (real, real_entry), (absent, absent_entry) = _probe(
-        api, "village2", document, filed["caseId"], "case-0000000000000000"
+    answered_alike(
+        api,
+        "village2",
+        document,
+        [filed["caseId"], "case-0000000000000000"],
+        named=lambda c: f"protectioncase:{c}",
     )
-    assert real == absent, (real, absent)
-    assert f"protectioncase:{filed['caseId']}" in real_entry.records, real_entry.records
-    assert real_entry.decision == absent_entry.decision == "deny"
 
 
 @pytest.mark.parametrize(("name", "document"), BY_REPORT, ids=[c[0] for c in BY_REPORT])
 def test_another_agencys_report_is_answered_as_none(
     api: Api, filed: dict[str, str], name: str, document: str
 ) -> None:
-    (real, real_entry), (absent, absent_entry) = _probe(
-        api, "police2", document, filed["id"], "rpt-0000000000000000"
+    answered_alike(
+        api, "police2", document, [filed["id"], "rpt-0000000000000000"], named=lambda r: f"report:{r}"
     )
-    assert real == absent, (real, absent)
-    assert f"report:{filed['id']}" in real_entry.records, real_entry.records
-    assert real_entry.decision == absent_entry.decision == "deny"
 
 
 RECORD = """mutation($in: VisitInput!) { recordVisit(input: $in) { status conflict { id } } }"""
@@ -102,20 +85,9 @@ def _visit(client_id: str, base: int, notes: str) -> dict[str, Any]:
     }
 
 
-def _same_answer(api: Api, who: str, document: str, values: list[Any]) -> None:
-    answers = []
-    for v in values:
-        r = api.gql(who, document, {"id": v})
-        body = r.json()
-        for e in body.get("errors", []):
-            e.pop("locations", None)
-        answers.append(json.dumps((r.status_code, body), sort_keys=True).replace(str(v), "{id}"))
-    assert answers[0] == answers[1], answers
-
-
 def test_another_villages_visit_conflict_is_answered_as_none(api: Api) -> None:
     first = api.gql("village", RECORD, {"in": _visit("wid-a", 0, "a")}).json()
     assert not first.get("errors"), first
     clash = api.gql("village", RECORD, {"in": _visit("wid-b", 0, "b")}).json()
     conflict = clash["data"]["recordVisit"]["conflict"]["id"]
-    _same_answer(api, "village2", RESOLVE, [conflict, 987654])
+    answered_alike(api, "village2", RESOLVE, [conflict, 987654], named=None)

@@ -278,6 +278,22 @@ class Guard:
             return "mask"
         raise FieldDenied(decision.reason)
 
+    def value_withheld(self, type_name: str, field_name: str, value: Any) -> bool:
+        """Whether this caller gets `value` of a declared API field withheld: the field refused (or
+        undeclared: fail closed), or masked to nothing (a small count for a role without row
+        access). What goes with such a value is withheld too where it would tell it (a
+        cross-check finding's examples, whose number is its count). Not recorded on the audit
+        trail: the field itself, when served, is decided (and recorded) by the field layer."""
+        if self.policy is None or self.principal is None:
+            return False
+        cls = self.policy.api_field_class(type_name, field_name)
+        decision = self.policy.decide_class(self.principal, cls).decision if cls else "deny"
+        if decision == "allow":
+            return False
+        if decision == "mask":
+            return self.policy.mask_api_field(type_name, field_name, value) is None
+        return True
+
     def read_rel(self, rel: Rel, prop: str) -> Any:
         raw = rel.props.get(prop)
         if not self.enforcing:

@@ -159,21 +159,6 @@ def _decided_by(info: Info[Context, None]) -> str:
     return f"{p.agency_id}/{p.client_id}" if p is not None else "unauthenticated-benchmark"
 
 
-def _count_withheld(info: Info[Context, None], count: int) -> bool:
-    """Whether this caller gets a finding's `count` suppressed (a small count for a role without
-    row access) or refused: then its examples are withheld too, since their number is the count."""
-    policy, principal = info.context.guard.policy, info.context.principal
-    if policy is None or principal is None:
-        return False
-    cls = policy.api_field_class("CrossCheckFinding", "count")
-    decision = policy.decide_class(principal, cls).decision if cls else "deny"
-    if decision == "allow":
-        return False
-    if decision == "mask":
-        return policy.mask_api_field("CrossCheckFinding", "count", count) is None
-    return True
-
-
 @strawberry.type
 class ResolutionQuery:
     @strawberry.field(description="Open match reviews in your jurisdiction, strongest first.")
@@ -218,7 +203,7 @@ class ResolutionQuery:
         guard.preload([pid for ids in lists.values() for pid in sorted(ids)[:examples]])
         for name, ids in lists.items():
             shown: list[Person] = []
-            if _count_withheld(info, len(ids)):
+            if guard.value_withheld("CrossCheckFinding", "count", len(ids)):
                 # The examples of a count this caller gets suppressed would tell it by their number.
                 findings.append(CrossCheckFinding(finding=name, count=len(ids), examples=shown))
                 continue

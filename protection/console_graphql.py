@@ -22,7 +22,7 @@ from auth.identities import get_agency
 from auth.policy import PolicyError
 from graph.model import division_prefix, node_id
 from graph.profile import Profile
-from graph.records import Subgraph
+from graph.records import Node, Subgraph
 from kernel import clock
 from protection.visits import ADULT_AGE
 
@@ -120,21 +120,40 @@ class ConsoleQuery:
         store = info.context.store
         listing = f"villageChildren|{division}"
         position = cursors.unseal(info.context, listing, after)
-        rows = store.child_guardians(division_prefix(division), born_after, position, limit=first)
-        nodes = store.get_nodes([cid for cid, _links in rows])
-        edges = []
-        for cid, _links in rows:
-            node = nodes.get(cid)
+        nodes: dict[str, Node] = {}
+
+        def fetch(at: str | None, limit: int) -> tuple[list[str], bool]:
+            rows = store.child_guardians(division_prefix(division), born_after, at, limit=limit)
+            ids = [cid for cid, _links in rows]
+            nodes.update(store.get_nodes(ids))
+            return ids, len(rows) == limit
+
+        def in_scope(ids: list[str]) -> list[str]:
             # Row scope by the child's own division (each one checked, as in any list).
-            if node is None or not guard.divisions_visible({str(node.props.get("division") or "")}):
-                continue
-            profile = Profile(node.id, Subgraph({node.id: node}, {}))
-            cursor = cursors.seal(info.context, listing, cid) or ""
-            edges.append(PersonEdge(cursor=cursor, node=Person(_node=node, _profile=profile)))
-        # The store's position (the last child scanned, in scope or not), sealed for this caller.
-        end = cursors.seal(info.context, listing, rows[-1][0]) if rows and len(rows) == first else None
+            return [
+                cid
+                for cid in ids
+                if cid in nodes and guard.divisions_visible({str(nodes[cid].props.get("division") or "")})
+            ]
+
+        # Scanned past the page for one more child the caller may see, so that hasNextPage counts
+        # only those (a full page said "more" when no child followed it), as the people list does;
+        # the budget past the page is the lists' own.
+        ids, end = cursors.visible_page(
+            fetch, guard, first, position, budget=first + cursors.SCAN_BUDGET, visible=in_scope
+        )
+        edges = [
+            PersonEdge(
+                cursor=cursors.seal(info.context, listing, cid) or "",
+                node=Person(_node=nodes[cid], _profile=Profile(cid, Subgraph({cid: nodes[cid]}, {}))),
+            )
+            for cid in ids
+        ]
+        # The position to page on from (the last child shown, or the last scanned when the budget
+        # ran out), sealed for this caller.
+        end_cursor = cursors.seal(info.context, listing, end) if end is not None else None
         return PersonConnection(
-            edges=edges, page_info=PageInfo(has_next_page=end is not None, end_cursor=end)
+            edges=edges, page_info=PageInfo(has_next_page=end_cursor is not None, end_cursor=end_cursor)
         )
 
     @strawberry.field(

@@ -60,6 +60,30 @@ def test_every_child_page_by_page_and_no_adult(api: Api) -> None:
     assert not any(s.startswith("person:grown") for s in seen)
 
 
+def _pages(api: Api, first: int) -> list[tuple[int, bool]]:
+    """Every page of the village's list as the village committee gets them: (children, hasNextPage)."""
+    pages: list[tuple[int, bool]] = []
+    after = None
+    for _ in range(40):
+        conn = data(
+            api.gql("village", QUERY, {"d": VILLAGE, "first": first, "after": after}, purpose="screening")
+        )["villageChildren"]
+        pages.append((len(conn["edges"]), conn["pageInfo"]["hasNextPage"]))
+        if not conn["pageInfo"]["hasNextPage"]:
+            return pages
+        after = conn["pageInfo"]["endCursor"]
+    raise AssertionError("paging did not end")
+
+
+def test_the_last_child_is_the_last_page(api: Api) -> None:
+    """hasNextPage counts children the caller may see, not rows the store scanned: a full page
+    after which no child follows says so (it said "more" from a full scan, and the caller's next
+    request got an empty page, as in the people list before it scanned for one more)."""
+    assert _pages(api, 13) == [(13, True), (13, False)]  # 26 children: 25 and the family's child
+    assert _pages(api, 1) == [(1, True)] * 25 + [(1, False)]
+    assert _pages(api, 500) == [(26, False)]
+
+
 def test_another_villages_supervisor_is_refused(api: Api) -> None:
     e = error(api.gql("village2", QUERY, {"d": VILLAGE, "first": 10, "after": None}, purpose="screening"))
     assert e["extensions"] == {"code": "FORBIDDEN", "reason": "out_of_scope"}

@@ -12,7 +12,7 @@ so a cursor is no oracle either.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from auth.enforce.context import Context
 from auth.enforce.errors import refused
@@ -32,14 +32,16 @@ def visible_page(
     first: int,
     position: str | None,
     budget: int = SCAN_BUDGET,
+    visible: Callable[[list[str]], Iterable[str]] | None = None,
 ) -> tuple[list[str], str | None]:
     """The next `first` people in the caller's scope, and the store position to continue from
     (None: nothing more in scope). `fetch(after, limit)` is the store's page (person ids in list
     order, whether more follow).
 
-    Row scope is decided by `guard.visible_people` for each store page at once (the page's
-    profiles read together), never person by person: a list built on this helper cannot fall
-    back to a profile read per row (25 ms a row was the cost of the first people list).
+    Row scope is decided by `guard.visible_people` (or `visible`, a list's own row check over
+    what its store page read) for each store page at once (the page's profiles read together),
+    never person by person: a list built on this helper cannot fall back to a profile read per
+    row (25 ms a row was the cost of the first people list).
 
     The store is scanned past the page for one more visible record (or to the end, or to the
     budget), so `hasNextPage` is true only when a further page holds someone the caller may see
@@ -50,11 +52,11 @@ def visible_page(
     after = position
     while True:
         ids, more = fetch(after, max(1, min(1000, max(first + 1, 50), budget - scanned)))
-        visible = set(guard.visible_people(ids))
+        shown = set((visible or guard.visible_people)(ids))
         for rid in ids:
             scanned += 1
             after = rid
-            if rid in visible:
+            if rid in shown:
                 if len(found) == first:
                     return found, found[-1]  # one more in scope: the next page starts after the last shown
                 found.append(rid)

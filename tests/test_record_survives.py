@@ -122,7 +122,7 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def reference(county: Path) -> Path:
     """The county synced once, uninterrupted."""
     data = county.parent / "reference"
-    done = run(["sync", "--from", str(county), "--batch-size", BATCH], data)
+    done = _sync(county, data)
     assert done.returncode == 0, done.stderr
     return data
 
@@ -136,12 +136,32 @@ def _verify(data: Path) -> tuple[dict[str, Any], str]:
     return report, done.stderr
 
 
+def _verified(data: Path, content_hash: str | None = None) -> dict[str, Any]:
+    """``shouhu graph verify`` passes (and, given `content_hash`, gives that hash): the report."""
+    report, _ = _verify(data)
+    assert report["ok"], [k for k in report["kinds"] if not k["ok"]]
+    if content_hash is not None:
+        assert report["content_hash"] == content_hash
+    return report
+
+
+def _rebuilt(data: Path, content_hash: str | None = None) -> None:
+    """``shouhu graph rebuild`` succeeds and the graph then verifies (with `content_hash`)."""
+    built = run(["graph", "rebuild", "--json"], data)
+    assert built.returncode == 0, built.stderr[-2000:]
+    _verified(data, content_hash)
+
+
+def _sync(
+    county: Path, data: Path, crash: str | None = None, pool_mb: int = 256
+) -> subprocess.CompletedProcess[str]:
+    return run(["sync", "--from", str(county), "--batch-size", BATCH], data, crash, pool_mb)
+
+
 @pytest.fixture(scope="module")
 def reference_hash(reference: Path) -> str:
     """The reference graph verifies against its record; its content hash (same store, same ids)."""
-    report, _ = _verify(reference)
-    assert report["ok"], [k for k in report["kinds"] if not k["ok"]]
-    return str(report["content_hash"])
+    return str(_verified(reference)["content_hash"])
 
 
 def test_sync_killed_at_eleven_points_ends_with_the_uninterrupted_graph(
@@ -149,17 +169,16 @@ def test_sync_killed_at_eleven_points_ends_with_the_uninterrupted_graph(
 ) -> None:
     data = county.parent / "survivor"
     for point, nth in KILLS:
-        killed = run(["sync", "--from", str(county), "--batch-size", BATCH], data, crash=f"{point}:{nth}")
+        killed = _sync(county, data, crash=f"{point}:{nth}")
         assert killed.returncode == -signal.SIGKILL, (point, nth, killed.returncode, killed.stderr[-2000:])
-    final = run(["sync", "--from", str(county), "--batch-size", BATCH], data)
+    final = _sync(county, data)
     assert final.returncode == 0, final.stderr[-3000:]
 
     db = data / "shouhu.sqlite3"
     assert _rows(db, "SELECT count(*) FROM landing_record WHERE status = 'pending'") == [(0,)]
     assert _rows(db, "SELECT count(*) FROM derived_queue") == [(0,)]
     assert _rows(db, "SELECT count(*) FROM reproject_queue") == [(0,)]
-    report, _ = _verify(data)
-    assert report["ok"], [k for k in report["kinds"] if not k["ok"]]
+    _verified(data)
 
     want, ref_names = content_hash(reference)
     got, names = content_hash(data)
@@ -223,8 +242,7 @@ def test_a_record_synced_before_reference_snapshots_takes_them_again_or_says_wha
     built = run(["graph", "rebuild", "--json"], data)
     assert built.returncode == 0, built.stderr[-2000:]
     assert _rows(db, "SELECT count(*) FROM reference_snapshot") == [(1,)]
-    report, _ = _verify(data)
-    assert report["ok"] and report["content_hash"] == reference_hash
+    _verified(data, reference_hash)
 
     forget_snapshots(str(tmp_path / "moved-away"))
     for args in (["graph", "verify", "--json"], ["graph", "rebuild", "--json"]):
@@ -234,11 +252,10 @@ def test_a_record_synced_before_reference_snapshots_takes_them_again_or_says_wha
         assert "moved-away" in refused.stderr
     assert _rows(db, "SELECT count(*) FROM reference_snapshot") == [(0,)]
 
-    again = run(["sync", "--from", str(county), "--batch-size", BATCH], data)
+    again = _sync(county, data)
     assert again.returncode == 0, again.stderr[-2000:]
     assert _rows(db, "SELECT count(*) FROM reference_snapshot") == [(1,)]
-    report, _ = _verify(data)
-    assert report["ok"] and report["content_hash"] == reference_hash
+    _verified(data, reference_hash)
 
 
 def test_a_garbled_log_and_kills_during_the_recovery_end_in_the_same_graph(
@@ -305,8 +322,7 @@ def test_automatic_merges_leave_one_person_with_the_relationships_moved(
     finally:
         store.close()
         engine.dispose()
-    report, _ = _verify(data)
-    assert report["ok"], [k for k in report["kinds"] if not k["ok"]]
+    _verified(data)
 
 
 def test_verify_and_rebuild_replay_what_each_loaded_row_projected(
@@ -325,12 +341,8 @@ def test_verify_and_rebuild_replay_what_each_loaded_row_projected(
     assert _rows(db, "SELECT count(*) FROM landing_projection")[0][0] > 2000
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE landing_record SET payload = '{}' WHERE status = 'loaded'")
-    report, _ = _verify(data)
-    assert report["ok"] and report["content_hash"] == reference_hash
-    built = run(["graph", "rebuild", "--json"], data)
-    assert built.returncode == 0, built.stderr[-2000:]
-    report, _ = _verify(data)
-    assert report["ok"] and report["content_hash"] == reference_hash
+    _verified(data, reference_hash)
+    _rebuilt(data, reference_hash)
 
 
 def test_a_graph_changed_behind_the_records_back_is_found_by_verify_and_put_right_by_rebuild(
@@ -355,10 +367,7 @@ def test_a_graph_changed_behind_the_records_back_is_found_by_verify_and_put_righ
     kinds = {k["kind"]: k for k in report["kinds"]}
     assert person in kinds["node Person"]["missing"]
     assert {"id": household, "columns": ["address"]} in kinds["node Household"]["changed"]
-    built = run(["graph", "rebuild", "--json"], data)
-    assert built.returncode == 0, built.stderr[-2000:]
-    report, _ = _verify(data)
-    assert report["ok"] and report["content_hash"] == reference_hash
+    _rebuilt(data, reference_hash)
 
 
 def test_a_sync_killed_after_its_graph_commit_is_found_by_verify_and_rebuild_restores_the_record(
@@ -368,18 +377,14 @@ def test_a_sync_killed_after_its_graph_commit_is_found_by_verify_and_rebuild_res
     batch the record does not (verify says so); rebuild gives the record's graph; the next sync
     finishes the county and ends with the uninterrupted run's graph."""
     data = tmp_path / "data"
-    killed = run(["sync", "--from", str(county), "--batch-size", BATCH], data, crash="batch.checkpointed:2")
+    killed = _sync(county, data, crash="batch.checkpointed:2")
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     report, _ = _verify(data)
     assert not report["ok"] and any(k["extra"] for k in report["kinds"])
-    built = run(["graph", "rebuild", "--json"], data)
-    assert built.returncode == 0, built.stderr[-2000:]
-    report, _ = _verify(data)
-    assert report["ok"]
-    final = run(["sync", "--from", str(county), "--batch-size", BATCH], data)
+    _rebuilt(data)
+    final = _sync(county, data)
     assert final.returncode == 0, final.stderr[-3000:]
-    report, _ = _verify(data)
-    assert report["ok"], [k for k in report["kinds"] if not k["ok"]]
+    _verified(data)
     assert content_hash(data)[0] == content_hash(county.parent / "reference")[0]
 
 
@@ -401,8 +406,7 @@ def test_many_queued_merges_are_reprojected_within_a_small_buffer_pool(
             "UPDATE landing_record SET status = 'pending' WHERE seq = (SELECT max(seq) FROM "
             "landing_record WHERE source = 'survey' AND status = 'loaded')"
         )
-    done = run(["sync", "--from", str(county), "--batch-size", BATCH], data, pool_mb=192)
+    done = _sync(county, data, pool_mb=192)
     assert done.returncode == 0, done.stderr[-3000:]
     assert _rows(data / "shouhu.sqlite3", "SELECT count(*) FROM reproject_queue") == [(0,)]
-    report, _ = _verify(data)
-    assert report["ok"] and report["content_hash"] == reference_hash
+    _verified(data, reference_hash)

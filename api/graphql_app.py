@@ -86,6 +86,9 @@ _REL_ID = re.compile(r"[A-Z][A-Z_]*:")
 _RECORD_ID_FORM = re.compile(r"[a-z][a-z0-9_]{0,39}:[A-Za-z0-9][A-Za-z0-9._:\-]{0,159}")
 _OPERATION_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
 DEFAULT_TIME_BUDGET = 60.0
+# Error codes that are a refusal: an entry whose request served nothing and met one is a "deny"
+# (a report acted on by an agency that reads it but is not its receiving agency is refused too).
+REFUSALS = frozenset({"FORBIDDEN", "NOT_FOUND", "NOT_RECEIVING_AGENCY"})
 """Seconds a query may run before it is stopped server-side (`graphql_time_budget_seconds`)."""
 
 
@@ -469,9 +472,7 @@ class GraphQLEndpoint:
         )
         if errors and not served:
             decision = (
-                "deny"
-                if any(e.get("extensions", {}).get("code") in ("FORBIDDEN", "NOT_FOUND") for e in errors)
-                else "error"
+                "deny" if any(e.get("extensions", {}).get("code") in REFUSALS for e in errors) else "error"
             )
         elif fields.get("deny") or errors:
             decision = "partial"  # masked fields count as returned; only denials make it partial

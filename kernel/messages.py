@@ -18,6 +18,11 @@ LANGUAGES = ("zh-CN", "en")
 # key: (zh-CN, en)
 MESSAGES: Mapping[str, tuple[str, str]] = {
     # ---- failures, one line each ----------------------------------------------------------------
+    "workflow.not_receiving_agency": (
+        "贵单位不是此报告的受理单位：只有报告转交的单位（公安机关；书面辍学报告为乡镇）可以确认和受理。",
+        "your agency is not the one this report was routed to: only that agency (the police; the "
+        "township for a written dropout report) may acknowledge or accept it",
+    ),
     "cli.error": ("错误：{message}", "error: {message}"),
     "cli.sync_stopped": (
         "同步中断：{reason}。已提交的批次会保留，再次运行即从中断处继续。",
@@ -474,6 +479,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "audit.reason.no_sql": ("业务数据库未配置", "no relational store"),
     "audit.reason.not_bearer": ("身份凭据不是令牌", "not a bearer token"),
     "audit.reason.not_found": ("未找到，或不在管辖范围内", "not found"),
+    "audit.reason.not_receiving_agency": ("不是报告的受理单位", "not the receiving agency"),
     "audit.reason.not_found_or_out_of_scope": (
         "未找到，或不在您的管辖范围内",
         "not found, or outside your scope",

@@ -117,14 +117,17 @@ def _by_id_number(info: Info[Context, None], id_number: str, also_named: str | N
     return found[0].id
 
 
-def _readable(info: Info[Context, None], f: CaseFile | None) -> CaseFile:
-    """Participants read their cases; others only if the child is in their row scope."""
-    if f is None:
-        raise not_found("case")
+def _reads_case(info: Info[Context, None]) -> Callable[[CaseFile], bool]:
+    """Whether the caller may read a case: participants read their cases; others only if the
+    child is in their row scope."""
     actor = _actor(info)
-    if actor.agency_id in f.participants:
-        return f
-    if scope.visible(info.context.guard, f.case.child_id) is None:
+    return lambda f: (
+        actor.agency_id in f.participants or (scope.visible(info.context.guard, f.case.child_id) is not None)
+    )
+
+
+def _readable(info: Info[Context, None], f: CaseFile | None) -> CaseFile:
+    if f is None or not _reads_case(info)(f):
         raise not_found("case")
     return f
 
@@ -834,13 +837,20 @@ class ProtectionMutation:
 
     @strawberry.mutation(description="The receiving agency confirms it has the report.")
     def acknowledge_report(self, info: Info[Context, None], report_id: strawberry.ID) -> MandatoryReport:
-        row = _step(info, tr.REPORT, "acknowledge", lambda w: rep.acknowledge_report(w, str(report_id)))
+        row = _step(
+            info,
+            tr.REPORT,
+            "acknowledge",
+            lambda w: rep.acknowledge_report(w, str(report_id), _reads_case(info)),
+        )
         info.context.guard.wrote(f"report:{row.id}", "Report.acknowledged_at")
         return MandatoryReport.of(row)
 
     @strawberry.mutation(description="受理: the police accept the report; 应急处置 begins.")
     def accept_report(self, info: Info[Context, None], report_id: strawberry.ID) -> MandatoryReport:
-        row = _step(info, tr.REPORT, "accept", lambda w: rep.accept_report(w, str(report_id)))
+        row = _step(
+            info, tr.REPORT, "accept", lambda w: rep.accept_report(w, str(report_id), _reads_case(info))
+        )
         info.context.guard.wrote(f"report:{row.id}", "Report.status")
         return MandatoryReport.of(row)
 

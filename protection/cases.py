@@ -39,8 +39,8 @@ from protection.case_tables import (
 
 class WorkflowError(Exception):
     """A refused workflow action. ``code`` is the GraphQL error code (INVALID_TRANSITION, MISSING_FACTS,
-    FORBIDDEN, NOT_FOUND, CONFLICT, BAD_REQUEST, NO_RECEIVING_AGENCY); the message names the rule and
-    never carries personal data."""
+    FORBIDDEN, NOT_FOUND, CONFLICT, BAD_REQUEST, NO_RECEIVING_AGENCY, NOT_RECEIVING_AGENCY); the
+    message names the rule and never carries personal data."""
 
     def __init__(self, code: str, message: str, reason: str | None = None, **extra: Any) -> None:
         super().__init__(message)

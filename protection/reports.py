@@ -10,13 +10,15 @@ accountability. A school's written dropout report (书面报告, Zhangye §3) go
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from sqlmodel import select
 
+from kernel.messages import say
 from protection import transitions as tr
 from protection.case_tables import MandatoryReport, ProtectionCaseRow, new_id
-from protection.cases import Work, WorkflowError, load_file, not_found
+from protection.cases import CaseFile, Work, WorkflowError, load_file, not_found
 from protection.webhooks import enqueue
 
 SITUATIONS: dict[str, str] = {
@@ -157,21 +159,24 @@ def file_dropout_report(
     return report
 
 
-def _received(w: Work, report_id: str) -> MandatoryReport:
+def _received(
+    w: Work, report_id: str, reads_case: Callable[[CaseFile], bool] | None = None
+) -> MandatoryReport:
+    """The report, if the caller's agency is the one it was routed to. An agency that knows of the
+    report (its reporter, or one that reads its case, where it is listed: `reads_case`, the API's
+    rule for reading a case; without it, a party to the case) is told that it is another agency's
+    to act on; to any other it is answered as one that does not exist."""
     report = w.s.get(MandatoryReport, report_id)
     if report is None:
         raise not_found("report")
     if report.receiving_agency_id != w.actor.agency_id:
-        # Only an agency that knows of the report (its reporter, a party to its case) learns that
-        # it is someone else's to act on; to any other it is answered as one that does not exist.
         case = load_file(w.s, report.case_id) if report.case_id else None
-        if w.actor.agency_id != report.reporter_agency_id and (
-            case is None or w.actor.agency_id not in case.participants
-        ):
-            raise not_found("report")
-        raise WorkflowError(
-            "FORBIDDEN", "only the agency the report was routed to may act on it", "not_receiving_agency"
+        knows = case is not None and (
+            reads_case(case) if reads_case is not None else w.actor.agency_id in case.participants
         )
+        if w.actor.agency_id != report.reporter_agency_id and not knows:
+            raise not_found("report")
+        raise WorkflowError("NOT_RECEIVING_AGENCY", say("workflow.not_receiving_agency"))
     return report
 
 
@@ -182,8 +187,10 @@ def _report_transition(report: MandatoryReport, action: str) -> tr.Transition:
         raise WorkflowError("INVALID_TRANSITION", f"the report is already {report.status}") from None
 
 
-def acknowledge_report(w: Work, report_id: str) -> MandatoryReport:
-    report = _received(w, report_id)
+def acknowledge_report(
+    w: Work, report_id: str, reads_case: Callable[[CaseFile], bool] | None = None
+) -> MandatoryReport:
+    report = _received(w, report_id, reads_case)
     t = _report_transition(report, "acknowledge")
     report.status, report.acknowledged_at = t.leads_to, w.at
     w.s.add(report)
@@ -193,9 +200,11 @@ def acknowledge_report(w: Work, report_id: str) -> MandatoryReport:
     return report
 
 
-def accept_report(w: Work, report_id: str) -> MandatoryReport:
+def accept_report(
+    w: Work, report_id: str, reads_case: Callable[[CaseFile], bool] | None = None
+) -> MandatoryReport:
     """Accept (受理): the police's 应急处置 starts, and with it the deadline to notify the township."""
-    report = _received(w, report_id)
+    report = _received(w, report_id, reads_case)
     t = _report_transition(report, "accept")
     report.status, report.accepted_at = t.leads_to, w.at
     report.acknowledged_at = report.acknowledged_at or w.at

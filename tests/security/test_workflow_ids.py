@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from kernel.messages import say
 from tests.api_fixtures import Api, serve
-from tests.security.support import answered_alike
+from tests.security.support import answered_alike, look
 
 FILE = """mutation($input: FileReportInput!) { fileMandatoryReport(input: $input) { id caseId } }"""
 BY_CASE = [
@@ -91,3 +92,40 @@ def test_another_villages_visit_conflict_is_answered_as_none(api: Api) -> None:
     clash = api.gql("village", RECORD, {"in": _visit("wid-b", 0, "b")}).json()
     conflict = clash["data"]["recordVisit"]["conflict"]["id"]
     answered_alike(api, "village2", RESOLVE, [conflict, 987654], named=None)
+
+
+ACCEPT = "mutation($id: ID!) { acceptReport(reportId: $id) { id status } }"
+ACKNOWLEDGE = "mutation($id: ID!) { acknowledgeReport(reportId: $id) { id status } }"
+CASE_REPORTS = "query($id: ID!) { protectionCase(id: $id) { reports { id status } } }"
+
+
+@pytest.mark.parametrize("document", [ACCEPT, ACKNOWLEDGE], ids=["acceptReport", "acknowledgeReport"])
+def test_an_agency_that_reads_the_case_is_told_it_is_not_the_receiving_one(
+    api: Api, filed: dict[str, str], document: str
+) -> None:
+    """NOT_FOUND hides a report from whoever may not know it exists. The township of the child's
+    village holds `accept_report` (written dropout reports) and reads the case (the child is in its
+    row scope), and with it the report: it is told plainly that the report is another agency's to
+    accept, in Chinese, with a code of its own, and nothing changes. The second township (the child
+    outside its scope) still gets the answer an absent report gets."""
+
+    def reports() -> dict[str, str]:
+        r = api.gql("township", CASE_REPORTS, {"id": filed["caseId"]}).json()
+        return {x["id"]: x["status"] for x in r["data"]["protectionCase"]["reports"]}
+
+    before = reports()
+    assert filed["id"] in before, before
+    told = look(api, "township", document, filed["id"])
+    assert told.entry is not None and told.entry.decision == "deny", told.entry
+    assert f"report:{filed['id']}" in told.entry.records and "not_receiving_agency" in told.entry.reasons
+    body = api.gql("township", document, {"id": filed["id"]}).json()
+    assert body["data"] is None, body
+    (error,) = body["errors"]
+    assert error["extensions"] == {"code": "NOT_RECEIVING_AGENCY", "reason": "not_receiving_agency"}, error
+    assert error["message"] == say("workflow.not_receiving_agency"), error
+    assert "受理" in error["message"] and "no such" not in error["message"]
+    assert reports() == before
+    # Whoever cannot read the case: the same answer as for a report that does not exist.
+    answered_alike(
+        api, "township2", document, [filed["id"], "rpt-0000000000000000"], named=lambda r: f"report:{r}"
+    )

@@ -183,6 +183,7 @@ export const CODES: CodeBook = {
     capability_missing: ["您的岗位没有此项权限", "your role lacks this capability"],
     out_of_scope: ["超出您的管辖范围", "outside your jurisdiction"],
     not_found_or_out_of_scope: ["未找到，或不在您的管辖范围内", "not found, or outside your scope"],
+    not_receiving_agency: ["不是报告的受理单位", "not the receiving agency"],
     purpose_required: ["须先声明使用目的", "a purpose of use is required"],
     purpose_not_permitted: ["所声明的使用目的不允许查看此项", "the declared purpose does not permit this"],
     denied_by_policy: ["按数据政策不予显示", "denied by policy"],
@@ -326,6 +327,7 @@ export const CODES: CodeBook = {
     NOT_FOUND: ["未找到，或不在您的管辖范围内", "not found, or outside your scope"],
     BAD_REQUEST: ["填写的内容有误", "invalid request"],
     NO_RECEIVING_AGENCY: ["没有可接收的单位（辖区内未登记公安机关或乡镇）", "no receiving agency"],
+    NOT_RECEIVING_AGENCY: ["贵单位不是此报告的受理单位", "not the agency this report was routed to"],
     NOT_A_CHILD: ["此人已成年，走访只记录未成年人", "not a child"],
   },
   relType: {

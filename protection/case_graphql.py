@@ -160,18 +160,40 @@ def _col(attr: str, doc: str | None = None) -> Any:
     return strawberry.field(resolver=resolve, description=doc)
 
 
+def _person(attr: str, doc: str | None = None) -> Any:
+    """A person the workflow row names (by the column `attr`), as the Person type, if in the
+    caller's row scope (else null)."""
+
+    def resolve(self: Any, info: Info[Context, None]) -> Person | None:
+        return scope.person(info.context.guard, getattr(self._row, attr))
+
+    return strawberry.field(resolver=resolve, description=doc)
+
+
 # ---- output types ----------------------------------------------------------------------------
 
 
-@strawberry.type(description="A 强制报告 (or a written dropout report) and where it was routed.")
-class MandatoryReport:
+@strawberry.type
+class _RowView:
+    """A workflow row as a GraphQL object: `_row` the row, `_rid` the record id its reads are
+    audited under. A base only (no field returns it): each view type is its own type in the
+    schema, with these fields first."""
+
     _row: strawberry.Private[Any]
     _rid: strawberry.Private[str]
+
+
+@strawberry.type
+class _IdentifiedRowView(_RowView):
+    """A workflow row with an id of its own: `id` is the type's first field."""
 
     @strawberry.field
     def id(self) -> strawberry.ID:
         return strawberry.ID(self._row.id)
 
+
+@strawberry.type(description="A 强制报告 (or a written dropout report) and where it was routed.")
+class MandatoryReport(_IdentifiedRowView):
     @strawberry.field
     def case_id(self) -> strawberry.ID | None:
         return strawberry.ID(self._row.case_id) if self._row.case_id else None
@@ -200,14 +222,7 @@ class MandatoryReport:
 @strawberry.type(
     description="A duty on the case with its deadline (accept, notify, assess, plan, follow up …)."
 )
-class CaseStep:
-    _row: strawberry.Private[Any]
-    _rid: strawberry.Private[str]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self._row.id)
-
+class CaseStep(_IdentifiedRowView):
     @strawberry.field
     def case_id(self) -> strawberry.ID:
         return strawberry.ID(self._row.case_id)
@@ -228,9 +243,7 @@ class CaseStep:
 
 
 @strawberry.type(description="Who (agency, client) did what to the case, and when.")
-class CaseHistoryEntry:
-    _row: strawberry.Private[Any]
-    _rid: strawberry.Private[str]
+class CaseHistoryEntry(_RowView):
     at = _col("at")
     agency_id = _col("agency_id")
     client_id = _col("client_id")
@@ -244,9 +257,7 @@ class CaseHistoryEntry:
 
 
 @strawberry.type(description="One 应急处置 measure.")
-class EmergencyAction:
-    _row: strawberry.Private[Any]
-    _rid: strawberry.Private[str]
+class EmergencyAction(_RowView):
     action = _col("action")
     agency_id = _col("agency_id")
     occurred_on = _col("occurred_on")
@@ -256,20 +267,11 @@ class EmergencyAction:
     severity = _col("severity")
     note = _col("note")
 
-    @strawberry.field(description="The guardian named or the relative entrusted, if in your scope.")
-    def person(self, info: Info[Context, None]) -> Person | None:
-        return scope.person(info.context.guard, self._row.person_id)
+    person = _person("person_id", "The guardian named or the relative entrusted, if in your scope.")
 
 
 @strawberry.type(name="CaseAssessment", description="评估: safety, guardianship, health, risk level.")
-class AssessmentView:
-    _row: strawberry.Private[Any]
-    _rid: strawberry.Private[str]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self._row.id)
-
+class AssessmentView(_IdentifiedRowView):
     participants = _col("participants")
     safety = _col("safety")
     guardianship = _col("guardianship")
@@ -280,14 +282,7 @@ class AssessmentView:
 
 
 @strawberry.type(name="CaseService", description="A service of the 帮扶 plan and its provider.")
-class ServiceView:
-    _row: strawberry.Private[Any]
-    _rid: strawberry.Private[str]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self._row.id)
-
+class ServiceView(_IdentifiedRowView):
     kind = _col("kind")
     provider = _col("provider")
     provider_agency_id = _col("provider_agency_id")
@@ -298,9 +293,7 @@ class ServiceView:
 
 
 @strawberry.type(name="CaseFollowUp", description="A follow-up on the plan.")
-class FollowUpView:
-    _row: strawberry.Private[Any]
-    _rid: strawberry.Private[str]
+class FollowUpView(_RowView):
     service_id = _col("service_id")
     agency_id = _col("agency_id")
     at = _col("at")
@@ -311,14 +304,7 @@ class FollowUpView:
 @strawberry.type(
     name="CaseIntervention", description="监护干预, including a court petition and its decision."
 )
-class InterventionView:
-    _row: strawberry.Private[Any]
-    _rid: strawberry.Private[str]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self._row.id)
-
+class InterventionView(_IdentifiedRowView):
     kind = _col("kind")
     grounds = _col("grounds")
     status = _col("status")
@@ -330,13 +316,8 @@ class InterventionView:
     temporary_guardian = _col("temporary_guardian")
     note = _col("note")
 
-    @strawberry.field(description="The guardian the intervention is directed at, if in your scope.")
-    def guardian(self, info: Info[Context, None]) -> Person | None:
-        return scope.person(info.context.guard, self._row.guardian_id)
-
-    @strawberry.field(description="The guardian the court named, if in your scope.")
-    def new_guardian(self, info: Info[Context, None]) -> Person | None:
-        return scope.person(info.context.guard, self._row.new_guardian_id)
+    guardian = _person("guardian_id", "The guardian the intervention is directed at, if in your scope.")
+    new_guardian = _person("new_guardian_id", "The guardian the court named, if in your scope.")
 
 
 def _views(cls: Any, rows: list[Any], prefix: str) -> list[Any]:
@@ -344,26 +325,18 @@ def _views(cls: Any, rows: list[Any], prefix: str) -> list[Any]:
 
 
 @strawberry.type(description="A child's protection case: report to closure, with every step and record.")
-class ProtectionCaseFile:
+class ProtectionCaseFile(_IdentifiedRowView):
     _f: strawberry.Private[CaseFile]
-    _row: strawberry.Private[Any]
-    _rid: strawberry.Private[str]
 
     @staticmethod
     def of(f: CaseFile) -> "ProtectionCaseFile":
         return ProtectionCaseFile(_f=f, _row=f.case, _rid=f"protectioncase:{f.case.id}")
 
     @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self._row.id)
-
-    @strawberry.field
     def child_id(self) -> strawberry.ID:
         return strawberry.ID(self._row.child_id)
 
-    @strawberry.field(description="The child, if in your row scope.")
-    def child(self, info: Info[Context, None]) -> Person | None:
-        return scope.person(info.context.guard, self._row.child_id)
+    child = _person("child_id", "The child, if in your row scope.")
 
     situation = _col("situation")
     status = _col("status")
@@ -427,23 +400,14 @@ class ProtectionCaseFile:
 
 
 @strawberry.type(name="GuardianshipAgreement", description="监护责任书 or 委托监护协议.")
-class AgreementView:
-    _row: strawberry.Private[Any]
-    _rid: strawberry.Private[str]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self._row.id)
-
+class AgreementView(_IdentifiedRowView):
     kind = _col("kind")
     signed_on = _col("signed_on")
     valid_from = _col("valid_from")
     valid_to = _col("valid_to")
     division = _col("division")
 
-    @strawberry.field
-    def guardian(self, info: Info[Context, None]) -> Person | None:
-        return scope.person(info.context.guard, self._row.guardian_id)
+    guardian = _person("guardian_id")
 
 
 @strawberry.type(description="A left-behind child not safely entrusted.")

@@ -191,8 +191,7 @@ def acknowledge_report(
     w: Work, report_id: str, reads_case: Callable[[CaseFile], bool] | None = None
 ) -> MandatoryReport:
     report = _received(w, report_id, reads_case)
-    t = _report_transition(report, "acknowledge")
-    report.status, report.acknowledged_at = t.leads_to, w.at
+    report.status, report.acknowledged_at = _report_transition(report, "acknowledge").leads_to, w.at
     w.s.add(report)
     if report.case_id:
         w.changed(w.case(report.case_id), "report_acknowledged", report_id=report.id)
@@ -205,8 +204,7 @@ def accept_report(
 ) -> MandatoryReport:
     """Accept (受理): the police's 应急处置 starts, and with it the deadline to notify the township."""
     report = _received(w, report_id, reads_case)
-    t = _report_transition(report, "accept")
-    report.status, report.accepted_at = t.leads_to, w.at
+    report.status, report.accepted_at = _report_transition(report, "accept").leads_to, w.at
     report.acknowledged_at = report.acknowledged_at or w.at
     w.s.add(report)
     if report.case_id:

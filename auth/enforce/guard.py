@@ -231,6 +231,11 @@ class Guard:
         if decision is None:
             decision = self._decisions[key] = self.policy.decide(self.principal, kind, prop)
         self.trail.fields[decision.decision].add(f"{kind}.{prop}")
+        return self._settle(decision)
+
+    def _settle(self, decision: FieldDecision) -> str:
+        """A field decision's outcome on the trail: "allow", "mask" (its reason kept), or
+        FieldDenied; a decision made under break-glass marks the request."""
         if decision.reason == "break_glass":
             self.trail.break_glass = True
         if decision.decision == "allow":
@@ -269,14 +274,7 @@ class Guard:
             )
         if decision.decision != "allow" or decision.sensitivity not in _UNRECORDED:
             self.trail.fields[decision.decision].add(f"{type_name}.{field_name}")
-        if decision.reason == "break_glass":
-            self.trail.break_glass = True
-        if decision.decision == "allow":
-            return "allow"
-        self.trail.reasons.add(decision.reason)
-        if decision.decision == "mask":
-            return "mask"
-        raise FieldDenied(decision.reason)
+        return self._settle(decision)
 
     def value_withheld(self, type_name: str, field_name: str, value: Any) -> bool:
         """Whether this caller gets `value` of a declared API field withheld: the field refused (or

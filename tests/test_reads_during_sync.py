@@ -1,0 +1,103 @@
+"""Agencies read profiles while a sync writes the graph: no read waits for the sync's transaction.
+
+The real `shouhu serve` on a small county whose register is synced; then `shouhu sync --from` runs the
+other sources through the service while four agency clients read child profiles over GraphQL. The
+service is started with every statement of a graph write transaction paused (``SHOUHU_PAUSE_AT``,
+graph/crash.py), so each of the sync's transactions stays open for seconds, as a 20,000-record batch
+does at county scale (up to 25 s measured). A read queued behind the transaction would wait that long;
+a read on its own connection sees the last committed graph and answers at once.
+
+The bound on one read, READ_BOUND: a profile read here takes tens of milliseconds (well under 0.5 s
+on this loaded 2-core machine), while a transaction of the sync lasts at least PAUSE times its
+statements (measured: with the reads sharing the writer's lock, reads waited 4-10 s). Every read must
+answer 200 with the person, in under READ_BOUND.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import test_service as served
+from tests.service_support import SCOPES, start_readers, stop_readers
+from tests.test_service import COUNTY, ISSUER, SHOUHU, _env, _start, _stop
+
+PERSONS = 200
+PAUSE = 0.25  # seconds, each statement of a graph write transaction, in the service only
+READ_BOUND = 3.0  # seconds, one profile read, however long the sync's transactions
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A county export, its register synced into a data directory (no schedule: the test's own sync is
+    the only writer), an agency client, and the ids of the people to read."""
+    from auth.identities import add_agency, add_client
+    from connectors.pipeline import Pipeline
+    from connectors.sources import load_config
+    from connectors.synthetic import generate
+    from graph.ladybug import LadybugStore
+    from kernel.db import make_engine, migrate
+    from kernel.settings import Settings
+
+    root = tmp_path_factory.mktemp("reads")
+    export, data = root / "county", root / "data"
+    generate(export, PERSONS, 7)
+    settings = Settings(data_dir=data, token_issuer=ISSUER)
+    data.mkdir()
+    engine = make_engine(settings.sql_url)
+    migrate(engine)
+    graph = LadybugStore(settings.graph_path, 256)
+    graph.init_schema()
+    try:
+        assert Pipeline(engine, graph, load_config(data, export)).sync(["police_hukou"]).ok
+        _, rels = graph.dump()
+        people = sorted({r["src"] for r in rels["MEMBER_OF"]})
+        add_agency(
+            engine, agency_id="ps-500248", name="县公安局", agency_type="public_security", jurisdiction=COUNTY
+        )
+        credentials = add_client(engine, agency_id="ps-500248", role="officer", scopes=SCOPES, name="reads")
+    finally:
+        graph.close()
+        engine.dispose()
+    return {"export": export, "data": data, "people": people, "credentials": credentials}
+
+
+def test_profile_reads_do_not_wait_for_the_syncs_write_transactions(
+    county: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data: Path = county["data"]
+    paused = {**_env(data), "SHOUHU_PAUSE_AT": f"graph.statement:{PAUSE}"}
+    monkeypatch.setattr(served, "_env", lambda _data: paused)  # the service's environment only
+    service = _start(data, "reads-serve.log")
+    monkeypatch.undo()
+    try:
+        readers, until = start_readers(service["base"], county["credentials"], county["people"], 4, seed=11)
+        time.sleep(1.0)  # the readers have their tokens and read before the sync starts
+        t = time.monotonic()
+        sync = subprocess.run(
+            [*SHOUHU, "sync", "survey", "--from", str(county["export"]), "--json"],
+            env=_env(data),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        sync_seconds = time.monotonic() - t
+        stop_readers(readers, until)
+    finally:
+        _stop(service)
+    assert sync.returncode == 0, sync.stderr[-800:]
+    report = json.loads(sync.stdout)
+    assert report["total"]["received"] > 0 and report["total"]["unexplained"] == 0
+    # The sync's transaction was long: the pauses alone held it open for seconds.
+    assert sync_seconds > 2 * READ_BOUND, sync_seconds
+    latencies = [s for r in readers for s in r.after]  # `syncing` unset: every read lands here
+    errors = [e for r in readers for e in r.errors]
+    assert errors == [], errors[:3]
+    assert len(latencies) >= 4 * sync_seconds, (len(latencies), sync_seconds)  # reads went on throughout
+    slowest = [round(s, 2) for s in sorted(latencies)[-3:]]
+    assert max(latencies) < READ_BOUND, f"slowest reads {slowest} s, sync {sync_seconds:.1f} s"

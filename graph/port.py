@@ -54,6 +54,11 @@ class GraphStoreError(RuntimeError):
     """A graph engine refused or failed an operation; the message is safe to show."""
 
 
+class GraphUnavailable(GraphStoreError):
+    """The store is closed or being reopened: nothing was read or written; the same call may
+    succeed shortly. Never an answer about the records asked for (not "absent")."""
+
+
 class GraphStore(abc.ABC):
     """Idempotent writes with provenance, reads, traversals and transactions."""
 

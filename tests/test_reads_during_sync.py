@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -67,37 +67,64 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"export": export, "data": data, "people": people, "credentials": credentials}
 
 
-def test_profile_reads_do_not_wait_for_the_syncs_write_transactions(
-    county: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    data: Path = county["data"]
-    paused = {**_env(data), "SHOUHU_PAUSE_AT": f"graph.statement:{PAUSE}"}
-    monkeypatch.setattr(served, "_env", lambda _data: paused)  # the service's environment only
-    service = _start(data, "reads-serve.log")
-    monkeypatch.undo()
+@pytest.fixture(scope="module")
+def service(county: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The real `shouhu serve`, every statement of its graph write transactions paused by PAUSE."""
+    paused = {**_env(county["data"]), "SHOUHU_PAUSE_AT": f"graph.statement:{PAUSE}"}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(served, "_env", lambda _data: paused)  # the service's environment only
+        state = _start(county["data"], "reads-serve.log")
     try:
-        readers, until = start_readers(service["base"], county["credentials"], county["people"], 4, seed=11)
-        time.sleep(1.0)  # the readers have their tokens and read before the sync starts
-        t = time.monotonic()
-        sync = subprocess.run(
-            [*SHOUHU, "sync", "survey", "--from", str(county["export"]), "--json"],
-            env=_env(data),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        sync_seconds = time.monotonic() - t
-        stop_readers(readers, until)
+        yield state
     finally:
-        _stop(service)
-    assert sync.returncode == 0, sync.stderr[-800:]
-    report = json.loads(sync.stdout)
+        _stop(state)
+
+
+def _reading_while(county: dict[str, Any], service: dict[str, Any], args: list[str]) -> dict[str, Any]:
+    """Run the command through the service while 4 agency clients read profiles: what it printed,
+    its seconds, every read's latency and every failed read."""
+    readers, until = start_readers(service["base"], county["credentials"], county["people"], 4, seed=11)
+    try:
+        time.sleep(1.0)  # the readers have their tokens and read before the command starts
+        t = time.monotonic()
+        done = subprocess.run(
+            [*SHOUHU, *args], env=_env(county["data"]), capture_output=True, text=True, timeout=120
+        )
+        seconds = time.monotonic() - t
+    finally:
+        stop_readers(readers, until)
+    assert done.returncode == 0, done.stderr[-800:]
+    return {
+        "out": json.loads(done.stdout),
+        "seconds": seconds,
+        "latencies": [s for r in readers for s in r.after],  # `syncing` unset: every read lands here
+        "errors": [e for r in readers for e in r.errors],
+    }
+
+
+def test_profile_reads_do_not_wait_for_the_syncs_write_transactions(
+    county: dict[str, Any], service: dict[str, Any]
+) -> None:
+    run = _reading_while(county, service, ["sync", "survey", "--from", str(county["export"]), "--json"])
+    report, sync_seconds, latencies = run["out"], run["seconds"], run["latencies"]
     assert report["total"]["received"] > 0 and report["total"]["unexplained"] == 0
     # The sync's transaction was long: the pauses alone held it open for seconds.
     assert sync_seconds > 2 * READ_BOUND, sync_seconds
-    latencies = [s for r in readers for s in r.after]  # `syncing` unset: every read lands here
-    errors = [e for r in readers for e in r.errors]
-    assert errors == [], errors[:3]
+    assert run["errors"] == [], run["errors"][:3]
     assert len(latencies) >= 4 * sync_seconds, (len(latencies), sync_seconds)  # reads went on throughout
     slowest = [round(s, 2) for s in sorted(latencies)[-3:]]
     assert max(latencies) < READ_BOUND, f"slowest reads {slowest} s, sync {sync_seconds:.1f} s"
+
+
+def test_profile_reads_answer_from_the_old_graph_while_a_rebuild_runs(
+    county: dict[str, Any], service: dict[str, Any]
+) -> None:
+    """`shouhu graph rebuild` through the service: reads go on from the old graph and then the new,
+    none refused, none waiting for the rebuild (only for the reopen on the new file)."""
+    run = _reading_while(county, service, ["graph", "rebuild", "--json"])
+    assert run["out"]["nodes"] > len(county["people"])
+    assert run["errors"] == [], run["errors"][:3]
+    latencies = run["latencies"]
+    assert len(latencies) >= 4 * run["seconds"], (len(latencies), run["seconds"])
+    slowest = [round(s, 2) for s in sorted(latencies)[-3:]]
+    assert max(latencies) < READ_BOUND, f"slowest reads {slowest} s, rebuild {run['seconds']:.1f} s"

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import ladybug
 import pyarrow as pa
@@ -16,7 +16,7 @@ import pyarrow as pa
 from graph.crash import crash_point
 from graph.ladybug import queries as q
 from graph.model import NODE_KINDS, REL_KINDS, PropType, label_of
-from graph.port import FamilyRows, GraphStore, GraphStoreError, _chunks
+from graph.port import FamilyRows, GraphStore, GraphStoreError, GraphUnavailable, _chunks
 from graph.records import Selection, Step
 from kernel.messages import say
 
@@ -28,6 +28,7 @@ _ARROW = {
 }
 _INTERNAL = ("_ID", "_LABEL", "_SRC", "_DST")
 log = logging.getLogger("shouhu.graph")
+T = TypeVar("T")
 
 
 def _table(rows: list[dict[str, Any]], columns: dict[str, PropType]) -> pa.Table:
@@ -128,7 +129,7 @@ class LadybugStore(GraphStore):
         database) waits for the active reads to end and holds new ones back meanwhile."""
         if self._lock._is_owned():  # type: ignore[attr-defined]
             if self._closed:
-                raise GraphStoreError(say("graph.unavailable"))
+                raise GraphUnavailable(say("graph.unavailable"))
             if not self._healthy or (not self._in_tx and self._statements >= self._statement_budget):
                 self._reopen()
             yield self._conn
@@ -143,7 +144,7 @@ class LadybugStore(GraphStore):
                 while self._closing or (not self._idle and len(self._pool) >= self.READ_CONNECTIONS):
                     self._gate.wait()
                 if self._closed or not self._healthy:
-                    raise GraphStoreError(say("graph.unavailable"))
+                    raise GraphUnavailable(say("graph.unavailable"))
                 if self._idle:
                     taken = self._idle[-1]
                     del self._idle[-1]
@@ -170,7 +171,7 @@ class LadybugStore(GraphStore):
             if not self._lock.acquire(timeout=0 if self._healthy else self.REOPEN_WAIT):
                 if self._healthy:
                     return
-                raise GraphStoreError(say("graph.unavailable"))
+                raise GraphUnavailable(say("graph.unavailable"))
             if not self._in_tx and not self._closed:
                 self._reopen()
         finally:
@@ -258,6 +259,21 @@ class LadybugStore(GraphStore):
                     handle.close()
                 except RuntimeError as exc:
                     log.warning("LadybugDB: closing a handle failed: %s", exc)
+
+    def replaced_while_serving(self, replace: Callable[[], T]) -> T:
+        """Run ``replace``, which puts a new graph file in place of this store's (graph rebuild), while
+        reads go on from the open database, then open the new file. The old file stays readable
+        through the open database even once moved aside or deleted (measured: a read after the swap
+        answered from the old file, closing it touched nothing at the path, the new file opened with
+        its own content). No write transaction runs meanwhile (the lock is held: it would be lost
+        with the old file), and the checkpoint first leaves no log of the old file beside the path.
+        Reads wait only for the reopen at the end (0.1-0.3 s), as for any reopen."""
+        with self._lock:
+            self.checkpoint()
+            try:
+                return replace()
+            finally:
+                self._reopen()
 
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the database file: a later kill can then cost at most the

@@ -265,7 +265,7 @@ def graph_rebuild(
     try:
         if graph is None or graph.backend != "ladybug":
             return run()
-        return graph.replaced_while_serving(run)  # type: ignore[attr-defined, no-any-return]
+        return graph.replaced_while_serving(run)  # type: ignore[attr-defined]
     except GraphStoreError as exc:
         raise OperationError(say("graph.rebuild.failed", reason=exc)) from exc
 

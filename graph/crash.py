@@ -5,17 +5,27 @@ first) it passes the point ``<name>``: no handler runs, no file is closed, exact
 operating system or an operator kills it. Unset (always, outside the survival tests), a point
 costs one environment lookup. Points are named where they are placed (``graph.statement``,
 ``batch.committed`` …); tests/test_record_survives.py lists them all.
+
+``SHOUHU_PAUSE_AT=<name>:<seconds>`` makes the process sleep that long each time it passes the point
+instead: a test holds a write transaction open long enough to see what waits behind it
+(tests/test_reads_during_sync.py pauses every statement of a graph write transaction).
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 
 _passed: dict[str, int] = {}
 
 
 def crash_point(name: str) -> None:
+    pause = os.environ.get("SHOUHU_PAUSE_AT")
+    if pause:
+        wanted, _, seconds = pause.partition(":")
+        if wanted == name:
+            time.sleep(float(seconds or 0))
     spec = os.environ.get("SHOUHU_CRASH_AT")
     if not spec:
         return

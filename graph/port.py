@@ -12,7 +12,7 @@ import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
 
@@ -54,6 +54,11 @@ class GraphStoreError(RuntimeError):
     """A graph engine refused or failed an operation; the message is safe to show."""
 
 
+class GraphUnavailable(GraphStoreError):
+    """The store is closed or being reopened: nothing was read or written; the same call may
+    succeed shortly. Never an answer about the records asked for (not "absent")."""
+
+
 class GraphStore(abc.ABC):
     """Idempotent writes with provenance, reads, traversals and transactions."""
 
@@ -67,6 +72,14 @@ class GraphStore(abc.ABC):
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._tx_depth = 0
+
+    def _reads(self) -> AbstractContextManager[Any]:
+        """What a read holds around its engine calls. Here the store's lock: reads and writes share
+        one session, so a read waits for a transaction in flight to end. An adapter whose reads run
+        on sessions of their own, seeing the last committed state (LadybugStore), holds nothing here
+        and never makes a read wait for a write transaction; a read inside a transaction (the thread
+        holding the lock) still runs in that transaction and sees its writes."""
+        return self._lock
 
     # ---- engine primitives, one set per adapter ---------------------------------------------
     @abc.abstractmethod
@@ -481,7 +494,7 @@ class GraphStore(abc.ABC):
         for i in ids:
             by_label[label_of(i)].append(i)
         out: dict[str, Node] = {}
-        with self._lock:
+        with self._reads():
             for label, label_ids in by_label.items():
                 for row in self._fetch_nodes(label, sorted(set(label_ids))):
                     out[row["id"]] = to_node(label, row)
@@ -491,7 +504,7 @@ class GraphStore(abc.ABC):
         """Nodes of one kind whose property equals one of the values (e.g. an ID number)."""
         if prop not in NODE_KINDS[label].props and prop != "id":
             raise GraphStoreError(f"{label} has no property {prop!r}")
-        with self._lock:
+        with self._reads():
             return [to_node(label, r) for r in self._find(label, prop, list(values), limit)]
 
     def neighbourhood(
@@ -515,7 +528,7 @@ class GraphStore(abc.ABC):
         if unknown:
             raise GraphStoreError(f"unknown node labels {unknown}")
         sub = Subgraph()
-        with self._lock:
+        with self._reads():
             start = self._fetch_nodes(label_of(node_id), [node_id])
             if not start:
                 return sub
@@ -555,7 +568,7 @@ class GraphStore(abc.ABC):
         by_label: dict[str, list[str]] = defaultdict(list)
         for i in wanted:
             by_label[label_of(i)].append(i)
-        with self._lock:
+        with self._reads():
             starts = [row for label, ids in by_label.items() for row in self._fetch_nodes(label, ids)]
             if not starts:
                 return {}
@@ -578,7 +591,7 @@ class GraphStore(abc.ABC):
         if a == b:
             node = self.get_node(a)
             return Path([node], []) if node else None
-        with self._lock:
+        with self._reads():
             found = self._shortest(a, b, max_depth, rel_types)
         if found is None:
             return None
@@ -595,7 +608,7 @@ class GraphStore(abc.ABC):
             raise GraphStoreError(f"division prefix {division_prefix!r} is not a code prefix")
         if not 1 <= first <= 1000:
             raise GraphStoreError("first must be between 1 and 1000")
-        with self._lock:
+        with self._reads():
             rows = self._list_division(label, division_prefix, after or "", first + 1)
         items = [to_node(label, r) for r in rows[:first]]
         return Page(items, items[-1].id if items else after, len(rows) > first)
@@ -615,14 +628,14 @@ class GraphStore(abc.ABC):
         _check_prefix(division_prefix)
         if not 1 <= first <= 1000:
             raise GraphStoreError("first must be between 1 and 1000")
-        with self._lock:
+        with self._reads():
             ids = self._residents(division_prefix, after or "", first + 1)
         return ids[:first], len(ids) > first
 
     def conflicts(self, label: str, limit: int = 1000) -> list[Conflict]:
         """Attributes on which sources disagree, with every source's value."""
         out: list[Conflict] = []
-        with self._lock:
+        with self._reads():
             rows = self._conflicted(label, limit)
         for row in rows:
             claims = load(row.get("claims"), {})
@@ -636,13 +649,13 @@ class GraphStore(abc.ABC):
     ) -> list[tuple[str, list[str]]]:
         """Guardians (GUARDIAN_OF, not expired by `as_of`) of at least `min_children` children, most first."""
         _check_prefix(division_prefix)
-        with self._lock:
+        with self._reads():
             return self._guardian_loads(division_prefix, max(1, min_children), as_of, limit)
 
     def case_subjects(self, division_prefix: str, limit: int = 5000) -> list[tuple[str, str]]:
         """(case id, person id) for every ProtectionCase or Report CONCERNS a person of the division."""
         _check_prefix(division_prefix)
-        with self._lock:
+        with self._reads():
             out = self._case_subjects("ProtectionCase", division_prefix, limit)
             return out + self._case_subjects("Report", division_prefix, max(0, limit - len(out)))
 
@@ -651,7 +664,7 @@ class GraphStore(abc.ABC):
     ) -> list[tuple[str, list[str]]]:
         """A page of the division's households in id order, each with its members' ids."""
         _check_prefix(division_prefix)
-        with self._lock:
+        with self._reads():
             rows = self._household_members(division_prefix, after or "", limit)
         out: dict[str, list[str]] = {}
         for hid, pid in rows:
@@ -666,7 +679,7 @@ class GraphStore(abc.ABC):
         """A page of the division's people born after `born_after`, in id order, each with
         (guardian id, PARENT_OF|GUARDIAN_OF, until) for every parent and guardian recorded."""
         _check_prefix(division_prefix)
-        with self._lock:
+        with self._reads():
             rows = self._child_guardians(division_prefix, born_after, after or "", limit)
         out: dict[str, list[tuple[str, str, str | None]]] = {}
         for cid, gid, rel_type, until in rows:
@@ -696,7 +709,7 @@ class GraphStore(abc.ABC):
             raise GraphStoreError(f"Person has no property {parent_claim!r}")
         claim_key = _json_key(parent_claim)
         system_key = _json_key("system") + _json_text(membership_system)
-        with self._lock:
+        with self._reads():
             rows = self._child_families(division_prefix, born_since, claim_key, system_key)
         people: dict[str, YoungPerson] = {}
         for pid, division, birth, deceased, hukou, conflicted, sources in rows.people:
@@ -733,7 +746,7 @@ class GraphStore(abc.ABC):
         _check_selection(selection)
         if selection.ids == () and selection.division_prefix is None:
             return []
-        with self._lock:
+        with self._reads():
             rows = self._select(selection)
         return sorted((LazyNode.of(selection.label, r) for r in rows), key=lambda n: n.id)
 
@@ -759,7 +772,7 @@ class GraphStore(abc.ABC):
                 raise GraphStoreError(f"unknown node label {step.label!r}")
         if selection.ids == () and selection.division_prefix is None:
             return []
-        with self._lock:
+        with self._reads():
             rows = self._hops(selection, path)
         out: dict[str, tuple[str, Rel, Node]] = {}
         reached: dict[str, Node] = {}  # one Node per node reached, however many walks reach it
@@ -772,7 +785,7 @@ class GraphStore(abc.ABC):
         return [out[k] for k in sorted(out)]
 
     def stats(self) -> dict[str, dict[str, int]]:
-        with self._lock:
+        with self._reads():
             return {
                 "nodes": {label: self._count_nodes(label) for label in NODE_KINDS},
                 "relationships": {t: self._count_rels(t) for t in REL_KINDS},

@@ -131,6 +131,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "graph.verify.failed": ("无法核对：{reason}", "cannot verify: {reason}"),
     "graph.rebuild.loading": ("写入新图", "loading the new graph"),
+    "graph.unavailable": (
+        "图数据库正在关闭或重新打开，请稍后重试",
+        "the graph is closed or being reopened; try again shortly",
+    ),
     "graph.rebuild.failed": ("重建失败：{reason}", "rebuild failed: {reason}"),
     "graph.rebuild.done": (
         "图已从记录重建：{nodes} 个节点、{relationships} 条关系，用时 {seconds} 秒",

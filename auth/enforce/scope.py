@@ -7,11 +7,11 @@ on top of the guard, with one answer for absent and out of scope.
 
 from __future__ import annotations
 
-from auth.enforce.errors import bad_request, not_found, refused
+from auth.enforce.errors import bad_request, not_found, refused, store_unavailable
 from auth.enforce.guard import Guard
 from auth.enforce.records import Person
 from graph.model import division_prefix
-from graph.port import GraphStoreError
+from graph.port import GraphStoreError, GraphUnavailable
 from graph.profile import Profile
 from graph.records import Node
 
@@ -20,6 +20,8 @@ def visible(guard: Guard, person_id: str) -> tuple[Profile, Node] | None:
     """The person's profile and node if the caller may see them; None for absent or out of scope."""
     try:
         profile = guard.profile(person_id)
+    except GraphUnavailable:  # the store closed or reopening: say so, never "absent"
+        raise store_unavailable() from None
     except (GraphStoreError, ValueError):
         return None
     if profile is None or not guard.visible_person(profile, person_id):

@@ -245,10 +245,9 @@ def graph_rebuild(
     """Rebuild the graph from the record into a new file and swap it in (protection.record.rebuild).
 
     Run by the command, ``graph`` is None: nothing has the file open. Run by the service, ``graph`` is
-    the store its API reads: it is closed (checkpointed) for the rebuild and opened again on the new
-    file after the swap, holding the store's lock throughout, so a request in the meantime waits for
-    the new graph rather than reading a file being moved away. With Neo4j the database is refilled in
-    place and the serving connection stays."""
+    the store its API reads: the API goes on reading the old graph until the new file is swapped in,
+    then the store opens the new file (LadybugStore.replaced_while_serving); no graph write runs
+    meanwhile. With Neo4j the database is refilled in place and the serving connection stays."""
     from kernel.settings import get_settings
     from protection.record import rebuild
 
@@ -266,12 +265,7 @@ def graph_rebuild(
     try:
         if graph is None or graph.backend != "ladybug":
             return run()
-        with graph._lock:  # the API's statements wait here; the same thread may take it again
-            graph.close()
-            try:
-                return run()
-            finally:
-                graph._open()  # type: ignore[attr-defined]  # the path now names the rebuilt file
+        return graph.replaced_while_serving(run)  # type: ignore[attr-defined]
     except GraphStoreError as exc:
         raise OperationError(say("graph.rebuild.failed", reason=exc)) from exc
 

@@ -216,8 +216,28 @@ def train(frame: pd.DataFrame, spec: LinkageSpec, *, seed: int = 1) -> dict[str,
                 spec.rule(rule), estimate_without_term_frequencies=True
             )
     model: dict[str, Any] = linker.misc.save_model_to_json()
-    _apply_defaults(model, spec, thin)
+    _apply_defaults(model, spec, thin | _unobserved(model))
     return _adjust(model, spec)
+
+
+def _unobserved(model: dict[str, Any]) -> set[str]:
+    """Comparisons the data said nothing about: no level seen among the random pairs, or none
+    among the labelled ones (people's life stage only speaks when a birth date is missing,
+    and a batch may have no such pair). Left as they were, every level would get the
+    floor m and the smallest u, and the comparison would add twenty bits whatever it found.
+    """
+    out = set()
+    for comparison in model["comparisons"]:
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        u_seen = any(_finite(lv.get("u_probability")) for lv in levels)
+        m_seen = any(_finite(lv.get("m_probability")) for lv in levels)
+        if not (u_seen and m_seen):
+            out.add(comparison["output_column_name"])
+    return out
+
+
+def _finite(x: object) -> bool:
+    return isinstance(x, int | float) and math.isfinite(x) and x > 0
 
 
 def _adjust(model: dict[str, Any], spec: LinkageSpec) -> dict[str, Any]:

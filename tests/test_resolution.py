@@ -423,3 +423,34 @@ def test_review_queue_merge_undo_and_reject(
     assert len([r for r in open_reviews(engine, limit=1000) if r.id == to_h2.id]) == 0
     with pytest.raises(ResolutionError):
         merge(engine, 10**9, "caseworker-7")
+
+
+def test_a_later_run_compares_with_what_a_known_mention_says_now(engine: Engine) -> None:
+    """The resolver keeps the record frame of its last run in memory and rebuilds only rows the
+    store changed: a mention re-sent with new attributes is compared by those from then on."""
+    a = _hukou("h-1", "张三", date(1980, 1, 2), "M", 11)
+    old = PersonMention("survey", "s-1", "guardian", name="李四", sex="F", birth_date=date(1985, 6, 7))
+    first = _resolve(engine, [a, old])
+    assert first[old.key] != first[a.key]
+    now = PersonMention(
+        "survey",
+        "s-1",
+        "guardian",
+        name="王秀英",
+        sex="F",
+        birth_date=date(1979, 11, 23),
+        division=VILLAGE,
+        phone="13900001111",
+    )
+    assert _resolve(engine, [now])[now.key] == first[old.key]  # refreshed, link kept
+    later = PersonMention(
+        "health",
+        "v-1",
+        "patient",
+        name="王秀英",
+        sex="F",
+        birth_date=date(1979, 11, 23),
+        division=VILLAGE,
+        phone="13900001111",
+    )
+    assert _resolve(engine, [later])[later.key] == first[old.key]

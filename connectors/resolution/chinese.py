@@ -159,15 +159,18 @@ def mention_row(m: PersonMention, *, today: date | None = None) -> dict[str, Any
     }
 
 
-def to_frame(rows: pd.DataFrame, fresh: Sequence[bool] | np.ndarray) -> pd.DataFrame:
+def to_frame(rows: pd.DataFrame, fresh: Sequence[bool] | np.ndarray, *, start: int = 0) -> pd.DataFrame:
     """The Splink record frame from stored-form rows (see :data:`STORED_COLUMNS`).
 
-    ``unique_id`` is the row position; ``fresh`` marks mentions not linked by an earlier
-    run (only pairs with a fresh side are scored); ``grp`` is the source record a
-    mention belongs to (a survey form and the parents it names share one).
+    ``unique_id`` is the row position (plus ``start``, for the tail of a frame built
+    earlier: each row of the frame depends on its own row alone); ``fresh`` marks
+    mentions not linked by an earlier run (only pairs with a fresh side are scored);
+    ``grp`` is the source record a mention belongs to (a survey form and the parents it
+    names share one).
     """
+    rows = rows.reset_index(drop=True)
     frame = pd.DataFrame(index=pd.RangeIndex(len(rows)))
-    frame["unique_id"] = np.arange(len(rows), dtype=np.int64)
+    frame["unique_id"] = np.arange(start, start + len(rows), dtype=np.int64)
     for col in ("name", "name_py", "name_fz", "surname_fz", "sex", "division", "phone", "id_number"):
         frame[col] = _strings(rows[col])
     births = pd.to_datetime(rows["birth_date"], errors="coerce")
@@ -201,6 +204,8 @@ def to_frame(rows: pd.DataFrame, fresh: Sequence[bool] | np.ndarray) -> pd.DataF
     frame["household_number"] = _strings(rows["household_number"])
     frame["role"] = role.astype("string")
     frame["fresh"] = np.asarray(fresh, dtype=bool)
+    if start:
+        frame.index = pd.RangeIndex(start, start + len(rows))
     return frame
 
 

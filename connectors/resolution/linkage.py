@@ -121,8 +121,10 @@ def _linker(frame: pd.DataFrame, settings: Any) -> Any:
 
     db_api = DuckDBAPI()
     df = db_api.register(frame)
-    # Splink logs every step at INFO; the resolver reports its own summary instead.
-    return Linker(df, settings, log_level=logging.WARNING)
+    # Splink logs every step at INFO; the resolver reports its own summary instead. Its
+    # settings validation only logs columns a rule names but the frame lacks (the specs'
+    # rules are fixed and tested), at about a third of a second per linker.
+    return Linker(df, settings, log_level=logging.WARNING, validate_settings=False)
 
 
 def label_pairs(frame: pd.DataFrame, label: str, column: str | None = None) -> int:
@@ -214,8 +216,28 @@ def train(frame: pd.DataFrame, spec: LinkageSpec, *, seed: int = 1) -> dict[str,
                 spec.rule(rule), estimate_without_term_frequencies=True
             )
     model: dict[str, Any] = linker.misc.save_model_to_json()
-    _apply_defaults(model, spec, thin)
+    _apply_defaults(model, spec, thin | _unobserved(model))
     return _adjust(model, spec)
+
+
+def _unobserved(model: dict[str, Any]) -> set[str]:
+    """Comparisons the data said nothing about: no level seen among the random pairs, or none
+    among the labelled ones (people's life stage only speaks when a birth date is missing,
+    and a batch may have no such pair). Left as they were, every level would get the
+    floor m and the smallest u, and the comparison would add twenty bits whatever it found.
+    """
+    out = set()
+    for comparison in model["comparisons"]:
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        u_seen = any(_finite(lv.get("u_probability")) for lv in levels)
+        m_seen = any(_finite(lv.get("m_probability")) for lv in levels)
+        if not (u_seen and m_seen):
+            out.add(comparison["output_column_name"])
+    return out
+
+
+def _finite(x: object) -> bool:
+    return isinstance(x, int | float) and math.isfinite(x) and x > 0
 
 
 def _adjust(model: dict[str, Any], spec: LinkageSpec) -> dict[str, Any]:
@@ -277,7 +299,9 @@ def predict(
 
     db_api = DuckDBAPI()
     df = db_api.register(frame)
-    linker = Linker(df, _model_settings(model, spec, extra_condition), log_level=logging.WARNING)
+    linker = Linker(
+        df, _model_settings(model, spec, extra_condition), log_level=logging.WARNING, validate_settings=False
+    )
     if pairs is not None:
         if pairs.empty:
             return pd.DataFrame({c: pd.Series(dtype="float64") for c in _EDGE_COLUMNS})

@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, and_, select, update
+from sqlalchemy import Engine, and_, select, tuple_, update
 
 from connectors.mentions import PersonMention
 from connectors.resolution.assignment import (
@@ -164,8 +164,9 @@ def resolve_with_changes(
         latest[m.key] = m
     incoming = [mention_row(m, today=today) for m in latest.values()]
 
-    existing, stored = _load_population(engine)
-    known = {(row[0], row[1]): row for row in stored}
+    # Only this batch's mentions first: when they are all known (a batch seen before) the
+    # run is a lookup, whatever the size of the population.
+    known = _load_known(engine, list(latest))
     fresh_rows = [row for row in incoming if (row["system"], row["record_id"]) not in known]
     changed = [
         row
@@ -173,20 +174,32 @@ def resolve_with_changes(
         if (old := known.get((row["system"], row["record_id"]))) is not None
         and tuple(row[c] for c in STORED_COLUMNS) != tuple(old[: len(STORED_COLUMNS)])
     ]
+    if not fresh_rows:
+        if changed:
+            _refresh(engine, changed)
+        return Resolution({m.key: known[m.key][-1] for m in latest.values()}, [], 0, 0)
+    existing, stored = _load_population(engine)
     if changed:
         _refresh(engine, changed)
     old_keys = dict(
         zip(zip(existing["system"], existing["record_id"], strict=True), existing["person_key"], strict=True)
     )
-    if not fresh_rows:
-        return Resolution({m.key: old_keys[m.key] for m in latest.values()}, [], 0, 0)
 
     new = pd.DataFrame.from_records(fresh_rows, columns=STORED_COLUMNS)
     rows = pd.concat([existing[list(STORED_COLUMNS)], new], ignore_index=True) if len(existing) else new
     n_old = len(existing)
     fresh = np.zeros(len(rows), dtype=bool)
     fresh[n_old:] = True
-    frame = to_frame(rows, fresh)
+    width = len(STORED_COLUMNS)
+    hashes = np.fromiter(
+        (
+            *(hash(r[:width]) for r in stored),
+            *(hash(tuple(r[c] for c in STORED_COLUMNS)) for r in fresh_rows),
+        ),
+        dtype=np.int64,
+        count=len(rows),
+    )
+    frame = _frame(str(engine.url), rows, hashes, fresh)
     person_keys: list[str | None] = [*existing["person_key"].tolist(), *([None] * len(new))]
 
     with engine.connect() as conn:
@@ -196,6 +209,7 @@ def resolve_with_changes(
     conflicts = id_conflicts(frame, person_keys)
     issued = [x if isinstance(x, str) else None for x in frame["id_number"].tolist()]
     if conflicts.demoted:
+        frame = frame.copy()  # the kept frame (see _frame) stays as stored
         frame.loc[sorted(conflicts.demoted), "id_number"] = pd.NA
     guards = [*conflicts.guards, *twin_guards(frame, issued)]
     if frame["id_number"].notna().all():
@@ -247,15 +261,68 @@ def resolve_with_changes(
     return Resolution({m.key: keys[m.key] for m in latest.values()}, merges, new_people, len(plan.reviews))
 
 
-def _load_population(engine: Engine) -> tuple[pd.DataFrame, list[tuple[Any, ...]]]:
-    """Every mention resolved so far with its person key, as a frame and as row tuples."""
+_FRAMES: dict[str, tuple[np.ndarray, pd.DataFrame]] = {}
+"""Per database URL: the record frame of the last run's rows (``fresh`` all false in use
+below) and a hash of each of those rows' stored values. See :func:`_frame`."""
+
+
+def _frame(db: str, rows: pd.DataFrame, hashes: np.ndarray, fresh: np.ndarray) -> pd.DataFrame:
+    """``to_frame(rows, fresh)``, reusing the frame of the previous run where its rows are the same.
+
+    A frame row depends on its own stored row and position alone, so the rows of the
+    previous run's frame up to the first row whose stored values (compared by hash) or
+    position differ are taken as they are, and only the rest is built. Nothing about
+    what the previous run decided is kept: a row the store changed (a refreshed mention)
+    or a different order is simply built again, so the frame is the same as one built
+    from scratch whatever happened in between, including a run killed half way.
+    """
+    kept = _FRAMES.pop(db, None)
+    start = 0
+    if kept is not None:
+        old_hashes, old_frame = kept
+        m = min(len(old_hashes), len(hashes))
+        differ = np.flatnonzero(old_hashes[:m] != hashes[:m])
+        start = int(differ[0]) if len(differ) else m
+    if start == 0:
+        frame = to_frame(rows, fresh)
+    else:
+        head = old_frame.iloc[:start]
+        tail = to_frame(rows.iloc[start:], fresh[start:], start=start)
+        frame = pd.concat([head, tail]) if len(tail) else head.copy()
+        frame["fresh"] = fresh
+    _FRAMES.clear()  # one database at a time: the frame of a large county is not small
+    _FRAMES[db] = (hashes, frame)
+    return frame
+
+
+def _population_query() -> Any:
     cols = [MENTION.c[c] for c in STORED_COLUMNS]
-    query = select(*cols, LINK.c.person_key).join(
+    return select(*cols, LINK.c.person_key).join(
         LINK, and_(LINK.c.system == MENTION.c.system, LINK.c.record_id == MENTION.c.record_id)
     )
+
+
+def _load_population(engine: Engine) -> tuple[pd.DataFrame, list[tuple[Any, ...]]]:
+    """Every mention resolved so far with its person key, as a frame and as row tuples."""
     with engine.connect() as conn:
-        data = [tuple(r) for r in conn.execute(query)]
+        data = [tuple(r) for r in conn.execute(_population_query())]
     return pd.DataFrame.from_records(data, columns=[*STORED_COLUMNS, "person_key"]), data
+
+
+_KEYS_PER_QUERY = 400
+
+
+def _load_known(engine: Engine, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """The stored rows (as :func:`_load_population` gives them) of those of ``keys`` already resolved."""
+    query = _population_query()
+    out: dict[tuple[str, str], tuple[Any, ...]] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(keys), _KEYS_PER_QUERY):
+            chunk = keys[start : start + _KEYS_PER_QUERY]
+            for r in conn.execute(query.where(tuple_(MENTION.c.system, MENTION.c.record_id).in_(chunk))):
+                row = tuple(r)
+                out[(row[0], row[1])] = row
+    return out
 
 
 def _refresh(engine: Engine, rows: Sequence[dict[str, Any]]) -> None:

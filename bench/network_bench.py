@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import resource
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,10 @@ NETWORK = """query Net($id: ID!) { network(start: $id, depth: 3) {
   edges { id type source target } } }"""
 MARKER = "built.json"
 COUNTY = "500101000000"
+# The build's LadybugDB buffer pool (MB) unless SHOUHU_GRAPH_BUFFER_POOL_MB says otherwise: with
+# no pool given the engine takes 80% of the machine's memory and, with the store's reopen budget
+# scaled to that pool, never gives it back (the 1,000,000-person build was killed at 18 GB RSS).
+BUILD_POOL_MB = 3072
 
 
 def data_dir(persons: int) -> Path:
@@ -46,7 +51,8 @@ def build(persons: int, seed: int = 7) -> dict[str, Any]:
     root.mkdir(parents=True, exist_ok=True)
     settings = Settings(data_dir=root)
     t0 = time.perf_counter()
-    store = LadybugStore(settings.graph_path, 0)
+    pool_mb = settings.graph_buffer_pool_mb or BUILD_POOL_MB
+    store = LadybugStore(settings.graph_path, pool_mb)
     store.init_schema()
     dn, dr = _division_records()
     store.upsert_nodes(dn)
@@ -75,6 +81,11 @@ def build(persons: int, seed: int = 7) -> dict[str, Any]:
         "households": households,
         "client_id": client_id,
         "load_seconds": round(time.perf_counter() - t0, 1),
+        # The build process's peak resident set (ru_maxrss is in KiB on Linux), its pool, and the
+        # 1-minute load average at its end (the machine is shared: the seconds depend on it).
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "pool_mb": pool_mb,
+        "load_average": round(os.getloadavg()[0], 1),
     }
     marker.write_text(json.dumps(meta))
     return meta

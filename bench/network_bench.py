@@ -21,7 +21,7 @@ import httpx
 
 from auth.identities import add_agency, add_client, issue_token_for_client
 from bench.api_bench import _free_port, _serve
-from bench.graph_bench import _division_records, _population
+from bench.graph_bench import BUILD_POOL_MB, _division_records, _population
 from bench.report import percentiles, write
 from graph.ladybug import LadybugStore
 from kernel.db import make_engine, migrate
@@ -32,10 +32,6 @@ NETWORK = """query Net($id: ID!) { network(start: $id, depth: 3) {
   edges { id type source target } } }"""
 MARKER = "built.json"
 COUNTY = "500101000000"
-# The build's LadybugDB buffer pool (MB) unless SHOUHU_GRAPH_BUFFER_POOL_MB says otherwise: with
-# no pool given the engine takes 80% of the machine's memory and, with the store's reopen budget
-# scaled to that pool, never gives it back (the 1,000,000-person build was killed at 18 GB RSS).
-BUILD_POOL_MB = 3072
 
 
 def data_dir(persons: int) -> Path:

@@ -19,9 +19,15 @@ from bench.report import percentiles, write
 from graph.ladybug import LadybugStore
 from graph.model import FAMILY_RELS, node_id
 from graph.records import Assertion, NodeRecord, RelRecord
+from kernel.settings import Settings
 
 COUNTY = "500101000000"
 BATCH = 20_000  # records per upsert call (one transaction), as a connector would send
+# A big build's LadybugDB buffer pool (MB) unless SHOUHU_GRAPH_BUFFER_POOL_MB says otherwise: with
+# no pool given the engine takes 80% of the machine's memory and, with the store's reopen budget
+# scaled to that pool, never gives it back (a 1,000,000-person build was killed at 18 GB RSS; with
+# 3 GB it peaked at 3.5 GB).
+BUILD_POOL_MB = 3072
 
 
 def _divisions(townships: int, villages: int) -> list[str]:
@@ -108,7 +114,7 @@ def _division_records() -> tuple[list[NodeRecord], list[RelRecord]]:
 
 def run(persons: int = 1_000_000, seed: int = 7, samples: int = 2000) -> dict[str, object]:
     workdir = Path(tempfile.mkdtemp(prefix="shouhu-bench-"))
-    store = LadybugStore(workdir / "graph.lbug", buffer_pool_mb=0)
+    store = LadybugStore(workdir / "graph.lbug", Settings().graph_buffer_pool_mb or BUILD_POOL_MB)
     store.init_schema()
     try:
         t0 = time.perf_counter()

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -97,6 +98,24 @@ def _networks(
 PARTS = ("pages", "network", "batch")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a process so far (/proc/<pid>/stat, in clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _server_cost(pid: int, cpu_before: float, requests: int) -> dict[str, Any]:
+    """The server's CPU per request over a part (warm-up included) and its peak RSS so far: on a
+    shared 2-core machine the latencies follow the load, the CPU a request costs much less so."""
+    status = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
+    )
+    return {
+        "server_cpu_ms_per_request": round((_cpu_seconds(pid) - cpu_before) / requests * 1000, 1),
+        "server_peak_rss_mb": round(int(status["VmHWM"].split()[0]) / 1024),
+    }
+
+
 def run(
     persons: int = 1_000_000,
     requests: int = 200,
@@ -123,21 +142,25 @@ def run(
         proc = _serve(env, port, "on")
         try:
             if "pages" in parts:
+                cpu = _cpu_seconds(proc.pid)
                 page, page_errors = _pages(port, police, requests, warmup, seed)
                 loads.append(os.getloadavg()[0])
                 figures["people_page_100"] = {
                     "query": PAGE_LABEL,
                     **page,
+                    **_server_cost(proc.pid, cpu, requests + warmup),
                     "errors": page_errors,
                     "before": BEFORE["people_page_100"],
                     "target": "p99 <= 100 ms on 1,000,000 persons",
                 }
             if "network" in parts:
+                cpu = _cpu_seconds(proc.pid)
                 network = _networks(port, police, meta["households"], requests, warmup, seed)
                 loads.append(os.getloadavg()[0])
                 figures["three_hop_all_types"] = {
                     "query": "network(start, depth: 3), every person relationship type, hubs not expanded",
                     **network,
+                    **_server_cost(proc.pid, cpu, requests + warmup),
                     "before": BEFORE["three_hop_all_types"],
                     "target": "p99 <= 50 ms on 1,000,000 persons",
                 }
@@ -170,7 +193,8 @@ def run(
         "measured on a 2-core machine shared with other jobs; 1-minute load average "
         f"{min(loads):.1f}-{max(loads):.1f} while it ran"
     )
-    previous = _previous(persons)
+    section = _size_key(persons)
+    previous = _previous(section)
     kept = {
         k: {"measured_at": previous.get("at"), "load_average": previous.get("note"), **v}
         for k, v in previous.items()
@@ -185,8 +209,13 @@ def run(
     out = {**kept, **figures, "note": note, "earlier": earlier}
     if "profiles" in previous:  # where a request's time goes, profiled by hand (kept as written)
         out["profiles"] = previous["profiles"]
-    out = {k: out[k] for k in ("persons", "note", *PART_KEYS, "profiles", "earlier") if k in out}
-    write("lists", out)
+    if section is not None:
+        build_figures = {
+            k: meta[k] for k in ("load_seconds", "peak_rss_mb", "pool_mb", "load_average") if k in meta
+        }
+        out = {"build": build_figures, **out}
+    out = {k: out[k] for k in ("persons", "build", "note", *PART_KEYS, "profiles", "earlier") if k in out}
+    _write(section, out)
     return out
 
 
@@ -194,18 +223,38 @@ PAGE_LABEL = "people(division: <village>, first: 100) { id name birthDate sex };
 PART_KEYS = ("people_page_100", "classification", "crosscheck", "three_hop_all_types")
 
 
-def _previous(persons: int) -> dict[str, Any]:
+def _doc() -> dict[str, Any]:
+    path = RESULTS / "lists.json"
+    return dict(json.loads(path.read_text())) if path.exists() else {}
+
+
+def _size_key(persons: int) -> str | None:
+    """Where a graph size's figures live in lists.json: the top level holds one size (the first
+    measured, 200,000 persons), any other size a section of its own ("persons_1000000"), so that
+    measuring one size never drops another's figures."""
+    top = _doc().get("persons")
+    if top is None or abs(top - persons) < 100:
+        return None
+    return f"persons_{persons}"
+
+
+def _previous(key: str | None) -> dict[str, Any]:
     """The last figures written for the same graph size (to keep the parts not run this time, and
     to show the ones replaced beside the new)."""
-    import json
+    doc = _doc()
+    return doc if key is None else dict(doc.get(key, {}))
 
-    from bench.report import RESULTS
 
-    path = RESULTS / "lists.json"
-    if not path.exists():
-        return {}
-    doc = dict(json.loads(path.read_text()))
-    return doc if doc.get("persons") in (persons, None) or abs(doc["persons"] - persons) < 100 else {}
+def _write(key: str | None, out: dict[str, Any]) -> None:
+    """The top level through `report.write` (other sizes' sections kept), or one size's section."""
+    doc = _doc()
+    sections = {k: v for k, v in doc.items() if k.startswith("persons_")}
+    if key is None:
+        write("lists", {**out, **sections})
+        return
+    doc[key] = {"at": datetime.now(UTC).isoformat(timespec="seconds"), **out}
+    (RESULTS / "lists.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps(doc[key], indent=2, ensure_ascii=False))
 
 
 CROSS = """query($d: String!) { crossCheck(division: $d, asOf: "2026-09-01", examples: 20) {

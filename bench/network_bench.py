@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import resource
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import httpx
 
 from auth.identities import add_agency, add_client, issue_token_for_client
 from bench.api_bench import _free_port, _serve, server_env
-from bench.graph_bench import _division_records, _population
+from bench.graph_bench import BUILD_POOL_MB, _division_records, _population
 from bench.report import percentiles, write
 from graph.ladybug import LadybugStore
 from kernel.db import make_engine, migrate
@@ -46,7 +47,8 @@ def build(persons: int, seed: int = 7) -> dict[str, Any]:
     root.mkdir(parents=True, exist_ok=True)
     settings = Settings(data_dir=root)
     t0 = time.perf_counter()
-    store = LadybugStore(settings.graph_path, 0)
+    pool_mb = settings.graph_buffer_pool_mb or BUILD_POOL_MB
+    store = LadybugStore(settings.graph_path, pool_mb)
     store.init_schema()
     dn, dr = _division_records()
     store.upsert_nodes(dn)
@@ -75,6 +77,11 @@ def build(persons: int, seed: int = 7) -> dict[str, Any]:
         "households": households,
         "client_id": client_id,
         "load_seconds": round(time.perf_counter() - t0, 1),
+        # The build process's peak resident set (ru_maxrss is in KiB on Linux), its pool, and the
+        # 1-minute load average at its end (the machine is shared: the seconds depend on it).
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "pool_mb": pool_mb,
+        "load_average": round(os.getloadavg()[0], 1),
     }
     marker.write_text(json.dumps(meta))
     return meta

@@ -281,6 +281,36 @@ class GraphStore(abc.ABC):
             rels = {rel_type: self._all_rels(rel_type) for rel_type in REL_KINDS}
         return nodes, rels
 
+    def scan(self, section: str, kind: str, size: int) -> Iterator[list[dict[str, Any]]]:
+        """Every row of one node kind (``section`` "node") or relationship type ("rel"), as ``dump``
+        gives them, in ascending id order, ``size`` rows at a time (``graph verify`` at county scale).
+
+        This portable form reads the kind whole, then pages it; an engine that can page by id in one
+        statement (LadybugDB) overrides ``_rows_after`` and holds one page at a time."""
+        after: str | None = None
+        while True:
+            with self._lock:
+                page = self._rows_after(section, kind, after, size)
+            if page is None:
+                with self._lock:
+                    rows = self._all_nodes(kind) if section == "node" else self._all_rels(kind)
+                rows.sort(key=itemgetter("id"))
+                yield from _chunks(rows, size)
+                return
+            if not page:
+                return
+            yield page
+            if len(page) < size:
+                return
+            after = page[-1]["id"]
+
+    def _rows_after(
+        self, section: str, kind: str, after: str | None, limit: int
+    ) -> list[dict[str, Any]] | None:
+        """Up to ``limit`` rows of a kind with ids above ``after`` (all when None), ascending by id;
+        None where the engine does not page (``scan`` then reads the kind whole)."""
+        return None
+
     def bulk_load(
         self,
         nodes: dict[str, list[dict[str, Any]]],

@@ -403,8 +403,9 @@ class Pipeline:
                 add(system, record_id)
         # Relationships other people's records assert about these people (a child's register row
         # naming its mother) move with them too: those records are asserted again as well.
-        for pid in people:
-            for rel in self.graph.neighbourhood(pid, 1).rels.values():
+        # One read for the set (a bounded number of statements, not a traversal per person).
+        for sub in self.graph.neighbourhoods(people, 1).values():
+            for rel in sub.rels.values():
                 for claim in rel.sources:
                     if claim["system"] in SOURCE_NAMES:
                         add(claim["system"], claim["record_id"])

@@ -3,11 +3,12 @@
 ``run(persons=200_000)`` generates a county, syncs it (``shouhu sync --from``, fresh stores, in a
 child process as an operator runs it), then times, each as its own ``shouhu`` process:
 
-* ``graph verify`` — the record replayed in memory (reference tables, what every loaded landing
-  row projected (``landing_projection``) under today's person links, workflow records) and
-  compared with every node and relationship of the graph, kind by kind;
-* ``graph rebuild`` — the same replay, then a new LadybugDB file bulk-loaded with ``COPY`` and
-  swapped in;
+* ``graph verify`` — the record replayed (reference tables, what every loaded landing row
+  projected (``landing_projection``) under today's person links, workflow records) into a
+  temporary file, folded element by element, and compared with every node and relationship of the
+  graph, kind by kind, a page at a time (``graph_fold_chunk`` rows);
+* ``graph rebuild`` — the same replay, then a new LadybugDB file bulk-loaded with ``COPY`` a chunk
+  at a time and swapped in;
 * ``graph verify`` again on the rebuilt file (must agree, with the same content hash).
 
 Process wall times include interpreter start and opening the stores (the child-process probe too).
@@ -30,11 +31,15 @@ CPU: dict[str, float] = {}  # CPU seconds (user + system) of each timed command,
 RSS: dict[str, float] = {}  # peak resident set of each timed command, MB
 
 
-def _shouhu(args: list[str], data: Path, pool_mb: int) -> tuple[subprocess.CompletedProcess[str], float]:
+def _shouhu(
+    args: list[str], data: Path, pool_mb: int, label: str | None = None
+) -> tuple[subprocess.CompletedProcess[str], float]:
     """Run one ``shouhu`` command; its wall time returned, its CPU time and peak RSS (the child's own
     rusage, so a machine shared with other work still gives comparable figures) kept in ``CPU`` and
-    ``RSS``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOUHU_")}
+    ``RSS`` under ``label`` (default: the command's first two words)."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("SHOUHU_") or k == "SHOUHU_GRAPH_FOLD_CHUNK"
+    }
     env.update({"SHOUHU_DATA_DIR": str(data), "SHOUHU_GRAPH_BUFFER_POOL_MB": str(pool_mb)})
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -45,8 +50,9 @@ def _shouhu(args: list[str], data: Path, pool_mb: int) -> tuple[subprocess.Compl
         out.seek(0)
         err.seek(0)
         done = subprocess.CompletedProcess(child.args, child.returncode, out.read(), err.read())
-    CPU[" ".join(args[:2])] = round(usage.ru_utime + usage.ru_stime, 1)
-    RSS[" ".join(args[:2])] = round(usage.ru_maxrss / 1024, 1)
+    key = label or " ".join(args[:2])
+    CPU[key] = round(usage.ru_utime + usage.ru_stime, 1)
+    RSS[key] = round(usage.ru_maxrss / 1024, 1)
     return done, wall
 
 
@@ -77,12 +83,13 @@ def run(
         rebuild, rebuild_s = _shouhu(["graph", "rebuild", "--json"], data, pool_mb)
         if rebuild.returncode != 0:
             raise RuntimeError(f"shouhu graph rebuild failed: {rebuild.stderr[-2000:]}")
-        again, again_s = _shouhu(["graph", "verify", "--json"], data, pool_mb)
+        again, again_s = _shouhu(["graph", "verify", "--json"], data, pool_mb, "graph verify after rebuild")
         before, after, built = json.loads(verify.stdout), json.loads(again.stdout), json.loads(rebuild.stdout)
         figures: dict[str, Any] = {
             "persons": persons,
             "seed": seed,
             "graph_buffer_pool_mb": pool_mb,
+            "graph_fold_chunk": int(os.environ.get("SHOUHU_GRAPH_FOLD_CHUNK", "20000")),
             "sync_seconds": round(sync_s, 1) if sync_s is not None else None,
             "source_records": received,
             "graph_nodes": built["nodes"],
@@ -95,7 +102,7 @@ def run(
             "graph_rebuild_cpu_seconds": CPU["graph rebuild"],
             "graph_rebuild_seconds_in_process": built["seconds"],
             "graph_verify_after_rebuild_seconds": round(again_s, 1),
-            "graph_verify_after_rebuild_cpu_seconds": CPU["graph verify"],
+            "graph_verify_after_rebuild_cpu_seconds": CPU["graph verify after rebuild"],
             "peak_rss_mb": dict(RSS),
             "load_average_1min_at_end": round(os.getloadavg()[0], 1),
             "graph_verify_after_rebuild_ok": after["ok"],
@@ -119,4 +126,8 @@ def _earlier() -> dict[str, Any] | None:
 
 
 if __name__ == "__main__":
-    run(persons=int(sys.argv[1]) if len(sys.argv) > 1 else 200_000)
+    # python -m bench.record_bench [persons] [a data dir a sync of that many persons filled]
+    run(
+        persons=int(sys.argv[1]) if len(sys.argv) > 1 else 200_000,
+        synced=Path(sys.argv[2]) if len(sys.argv) > 2 else None,
+    )

@@ -45,7 +45,7 @@ import json
 import logging
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -403,8 +403,9 @@ class Pipeline:
                 add(system, record_id)
         # Relationships other people's records assert about these people (a child's register row
         # naming its mother) move with them too: those records are asserted again as well.
-        for pid in people:
-            for rel in self.graph.neighbourhood(pid, 1).rels.values():
+        # One read for the set (a bounded number of statements, not a traversal per person).
+        for sub in self.graph.neighbourhoods(people, 1).values():
+            for rel in sub.rels.values():
                 for claim in rel.sources:
                     if claim["system"] in SOURCE_NAMES:
                         add(claim["system"], claim["record_id"])
@@ -1161,8 +1162,10 @@ def project_record(
     *,
     batch_size: int = 20_000,
     progress: Callable[[int], None] | None = None,
-) -> Fold:
-    """The graph the relational store says there should be, folded in memory.
+    into: Any = None,
+) -> Any:
+    """The graph the relational store says there should be, folded in memory (a :class:`Fold`), or
+    into ``into`` (a :class:`graph.fold.Spill`: the same writes, kept on disk).
 
     Every version of the reference tables a sync loaded, in order; then what each source's loaded
     landing rows projected (``landing_projection``, written with the rows' ``loaded`` mark), under
@@ -1173,12 +1176,18 @@ def project_record(
     0012) or whose projection does not match its hash is interpreted again from its payloads, in
     batches as the sync made them. Nothing is read from the graph; ``graph`` only completes the
     pipeline this borrows its interpretation from. ``progress(n)`` after each chunk of landing rows.
+
+    Read ``batch_size`` landing rows at a time, with the person links of those rows only: what this
+    holds is bounded by the batch (and, in memory, by the fold), not by the county. A source read
+    from its projections is read once, each row's nodes and relationships written as it is read: each
+    element is folded from its own records in their order, and nodes and relationships are apart, so
+    this is the fold of all nodes first, then all relationships.
     """
     from connectors.sources import ConnectorsConfig
 
     links = _LinkedKeys(engine)
     pipe = Pipeline(engine, graph, ConnectorsConfig(), resolver=links, resolver_name="person_link")
-    fold = Fold()
+    fold = Fold() if into is None else into
     with engine.connect() as conn:
         snapshots = conn.execute(select(RS.c.files, RS.c.asserted_at).order_by(RS.c.id)).all()
     for files, asserted_at in snapshots:
@@ -1187,34 +1196,46 @@ def project_record(
         fold.upsert_nodes(nodes)
         fold.upsert_rels(rels)
         pipe.ref = ref  # records are read against the reference tables of the last sync
-    later: dict[str, list[RelRecord]] = {}  # the interpreted sources' relationships
+    held = {name: _projections_hold(engine, name) for name in SOURCE_NAMES}
+    rel_rows: list[tuple[list[NodeRecord], list[RelRecord]]] = []
+    in_memory = into is None
     for name in SOURCE_NAMES:
-        if _projections_hold(engine, name):
+        if held[name]:
             for chunk in _projections(engine, name, batch_size):
-                for text in chunk:
-                    nodes, _ = decode_records(text)
-                    fold.upsert_nodes(resolve_refs(nodes, (), links.keys)[0])
+                decoded = [decode_records(text) for text in chunk]
+                keys = links.of_refs(decoded)
+                for nodes, rels in decoded:
+                    fold.upsert_nodes(resolve_refs(nodes, (), keys)[0])
+                    if not in_memory:  # a Fold checks ends when written: its nodes must all be there
+                        fold.upsert_rels(resolve_refs((), rels, keys)[1])
                 if progress:
                     progress(len(chunk))
             continue
         src = _source_for_replay(name)
         rep = SourceReport(name, kind="rebuild")
-        later[name] = []
+        later: list[RelRecord] = []
         for rows in _loaded_batches(engine, name, batch_size, whole_groups=src.whole_groups):
             _, nodes, rels = pipe._project(src, rows, rep)
             pipe._projected.clear()
             fold.upsert_nodes(nodes)
-            later[name].extend(rels)
+            later.extend(rels)
             if progress:
                 progress(len(rows))
-    for name in SOURCE_NAMES:
-        if name in later:
-            fold.upsert_rels(later.pop(name))
-            continue
-        for chunk in _projections(engine, name, batch_size):
-            for text in chunk:
-                _, rels = decode_records(text)
-                fold.upsert_rels(resolve_refs((), rels, links.keys)[1])
+        if in_memory:
+            rel_rows.append(([], later))
+        else:
+            fold.upsert_rels(later)  # one write, as a Fold takes it (its chunks are part of the fold)
+    if in_memory:
+        later_of = iter(rel_rows)
+        for name in SOURCE_NAMES:
+            if not held[name]:
+                fold.upsert_rels(next(later_of)[1])
+                continue
+            for chunk in _projections(engine, name, batch_size):
+                decoded = [decode_records(text) for text in chunk]
+                keys = links.of_refs(decoded)
+                for _, rels in decoded:
+                    fold.upsert_rels(resolve_refs((), rels, keys)[1])
     return fold
 
 
@@ -1268,20 +1289,49 @@ def count_loaded(engine: Engine) -> int:
 
 
 class _LinkedKeys:
-    """The resolver of a rebuild: who each mention is linked to now, without resolving anything."""
+    """The resolver of a rebuild: who each mention is linked to now, without resolving anything.
+    The links are read for the mentions asked about (a chunk of rows), not the county's at once."""
 
     def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def lookup(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
         from connectors.resolution.tables import PersonLink
 
         link = PersonLink.__table__  # type: ignore[attr-defined]
-        with engine.connect() as conn:
-            self.keys = {
-                (s, r): k
-                for s, r, k in conn.execute(select(link.c.system, link.c.record_id, link.c.person_key))
-            }
+        by_system: dict[str, set[str]] = defaultdict(set)
+        for system, record_id in wanted:
+            by_system[system].add(record_id)
+        out: dict[tuple[str, str], str] = {}
+        with self.engine.connect() as conn:
+            for system, ids in sorted(by_system.items()):
+                ordered = sorted(ids)
+                for i in range(0, len(ordered), 900):
+                    out.update(
+                        ((system, r), k)
+                        for r, k in conn.execute(
+                            select(link.c.record_id, link.c.person_key).where(
+                                and_(link.c.system == system, link.c.record_id.in_(ordered[i : i + 900]))
+                            )
+                        )
+                    )
+        return out
+
+    def of_refs(
+        self, decoded: Iterable[tuple[Sequence[NodeRecord], Sequence[RelRecord]]]
+    ) -> dict[tuple[str, str], str]:
+        """The links of every person the decoded rows name by mention (``person_ref``)."""
+        wanted: set[tuple[str, str]] = set()
+        for nodes, rels in decoded:
+            ends = [n.id for n in nodes] + [e for r in rels for e in (r.src, r.dst)]
+            for ref in ends:
+                if ref.startswith(PERSON_REF):
+                    system, _, record_id = ref[len(PERSON_REF) :].partition("\x1f")
+                    wanted.add((system, record_id))
+        return self.lookup(wanted)
 
     def __call__(self, engine: Engine, mentions: Sequence[PersonMention]) -> dict[tuple[str, str], str]:
-        return {m.key: self.keys[m.key] for m in mentions if m.key in self.keys}
+        return self.lookup(m.key for m in mentions)
 
 
 def _quarantined_of_groups(engine: Engine, source: str, rows: list[LandedRow]) -> list[LandedRow]:

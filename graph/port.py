@@ -294,6 +294,36 @@ class GraphStore(abc.ABC):
             rels = {rel_type: self._all_rels(rel_type) for rel_type in REL_KINDS}
         return nodes, rels
 
+    def scan(self, section: str, kind: str, size: int) -> Iterator[list[dict[str, Any]]]:
+        """Every row of one node kind (``section`` "node") or relationship type ("rel"), as ``dump``
+        gives them, in ascending id order, ``size`` rows at a time (``graph verify`` at county scale).
+
+        This portable form reads the kind whole, then pages it; an engine that can page by id in one
+        statement (LadybugDB) overrides ``_rows_after`` and holds one page at a time."""
+        after: str | None = None
+        while True:
+            with self._lock:
+                page = self._rows_after(section, kind, after, size)
+            if page is None:
+                with self._lock:
+                    rows = self._all_nodes(kind) if section == "node" else self._all_rels(kind)
+                rows.sort(key=itemgetter("id"))
+                yield from _chunks(rows, size)
+                return
+            if not page:
+                return
+            yield page
+            if len(page) < size:
+                return
+            after = page[-1]["id"]
+
+    def _rows_after(
+        self, section: str, kind: str, after: str | None, limit: int
+    ) -> list[dict[str, Any]] | None:
+        """Up to ``limit`` rows of a kind with ids above ``after`` (all when None), ascending by id;
+        None where the engine does not page (``scan`` then reads the kind whole)."""
+        return None
+
     def bulk_load(
         self,
         nodes: dict[str, list[dict[str, Any]]],
@@ -416,39 +446,51 @@ class GraphStore(abc.ABC):
         drop = set(sources)
         result = RetractResult()
         with self.transaction():
-            nodes: dict[str, Node] = {}
+            ids = list(dict.fromkeys(node_ids))
+            # One read for the set (a bounded number of statements), each node's own subgraph cut
+            # from it as its `neighbourhood` would give it; the writes set-based, per kind.
+            subs = self.neighbourhoods(ids, 1)
+            nodes: dict[str, Node] = {i: subs[i].nodes[i] for i in ids if i in subs and i in subs[i].nodes}
             rels: dict[str, Rel] = {}
-            for node_id in dict.fromkeys(node_ids):
-                sub = self.neighbourhood(node_id, 1)
-                if node_id in sub.nodes:
-                    nodes[node_id] = sub.nodes[node_id]
-                for rel in sub.rels.values():
-                    rels[rel.id] = rel
+            for node_id in ids:
+                if node_id in subs:
+                    for rel in subs[node_id].rels.values():
+                        rels[rel.id] = rel
+            kept_rels: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
             dead_rels: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
             for rel in rels.values():
                 m = without(rel.sources, rel.claims, drop)
                 if not m.changed:
                     continue
-                key = (rel.type, label_of(rel.src), label_of(rel.dst))
                 if m.sources:
-                    row = {"id": rel.id, "src": rel.src, "dst": rel.dst, **m.encoded()}
-                    self._write_rels(*key, [row], new=False)
+                    key = (rel.type, label_of(rel.src), label_of(rel.dst))
+                    kept_rels[key].append({"id": rel.id, "src": rel.src, "dst": rel.dst, **m.encoded()})
                     result.updated += 1
                 else:
                     dead_rels[(rel.type, label_of(rel.src))].append((rel.id, rel.src))
                     result.deleted += 1
+            for key, rows in kept_rels.items():
+                for chunk in _chunks(rows, self.chunk_size):
+                    self._write_rels(*key, chunk, new=False)
             for (rel_type, src_label), keys in dead_rels.items():
                 self._delete_rels(rel_type, src_label, keys)
+            kept_nodes: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            dead_nodes: dict[str, list[str]] = defaultdict(list)
             for node in nodes.values():
                 m = without(node.sources, node.claims, drop)
                 if not m.changed:
                     continue
                 if m.sources or keep_nodes:
-                    self._write_nodes(node.label, [{"id": node.id, **m.encoded()}], new=False)
+                    kept_nodes[node.label].append({"id": node.id, **m.encoded()})
                     result.updated += 1
                 else:
-                    self._delete_nodes(node.label, [node.id])
+                    dead_nodes[node.label].append(node.id)
                     result.deleted += 1
+            for label, node_rows in kept_nodes.items():
+                for chunk in _chunks(node_rows, self.chunk_size):
+                    self._write_nodes(label, chunk, new=False)
+            for label, dead in dead_nodes.items():
+                self._delete_nodes(label, dead)
         return result
 
     def prune(self, node_ids: Iterable[str]) -> int:

@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     graph_buffer_pool_mb: int = Field(
         default=0, description="LadybugDB buffer pool in MB; 0 lets the engine take its default share of RAM."
     )
+    graph_fold_chunk: int = Field(
+        default=20_000,
+        ge=1,
+        description="Rows held at a time by graph verify and rebuild (graph rows read, lines sorted before "
+        "spilling to a temporary file, rows per bulk load): their memory is bounded by it, not the county.",
+    )
     language: Literal["zh-CN", "en"] = Field(
         default="zh-CN", description="Language of the CLI, reports and messages (kernel/messages.py)."
     )

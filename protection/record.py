@@ -31,11 +31,11 @@ from connectors.pipeline import (
     set_graph_epoch,
 )
 from graph.factory import discard, lock_holder, move_aside, open_graph, probe, rebuild_into
-from graph.fold import Fold, VerifyReport, compare
+from graph.fold import Fold, Spill, VerifyReport, compare_streams
 from graph.port import GraphStore, GraphStoreError
 from kernel.collector import cycle_collection_paused
 from kernel.db import session
-from kernel.settings import Settings
+from kernel.settings import Settings, get_settings
 
 log = logging.getLogger("shouhu.record")
 
@@ -52,19 +52,22 @@ def _reference_kept(engine: Engine) -> None:
         raise GraphStoreError(str(exc)) from exc
 
 
-def expected_graph(engine: Engine, graph: GraphStore, progress: Progress | None = None) -> Fold:
-    """The graph the relational store says there should be, in memory.
+def expected_graph(
+    engine: Engine, graph: GraphStore, progress: Progress | None = None, into: Spill | None = None
+) -> Any:
+    """The graph the relational store says there should be: in memory (a :class:`Fold`), or written
+    into ``into`` (a :class:`Spill` on disk, folded when read back: what verify and rebuild use).
 
     Raises GraphStoreError (with what to run, in Chinese) when the record lacks the reference
     tables its records were read against and they cannot be found again."""
     _reference_kept(engine)
     with cycle_collection_paused():
-        fold = project_record(engine, graph, progress=progress)
+        fold = project_record(engine, graph, progress=progress, into=into)
         _workflow_records(engine, fold)
     return fold
 
 
-def _workflow_records(engine: Engine, fold: Fold) -> None:
+def _workflow_records(engine: Engine, fold: Fold | Spill) -> None:
     """Cases, agreements and visits, through protection's own projections of them."""
     from sqlmodel import select as sql_select
 
@@ -89,21 +92,31 @@ def _workflow_records(engine: Engine, fold: Fold) -> None:
                 nodes, rels = case_records(f)
                 fold.upsert_nodes(nodes)
                 fold.upsert_rels(rels)
-        visits = list(s.exec(sql_select(VisitRecord).order_by(visit_rows.c.client_id)))
     for agreement_id in agreement_ids:
         project_agreement(fold, engine, agreement_id)  # type: ignore[arg-type]  # Fold takes the same writes
-    for visit in visits:
-        project_visit(fold, visit)  # type: ignore[arg-type]
+    with session(engine) as s:
+        for visit in s.exec(sql_select(VisitRecord).order_by(visit_rows.c.client_id)).yield_per(1000):
+            project_visit(fold, visit)  # type: ignore[arg-type]
     fold.drop_dangling = False
 
 
 def verify(
-    engine: Engine, graph: GraphStore, progress: Progress | None = None, first: int = 10
+    engine: Engine,
+    graph: GraphStore,
+    progress: Progress | None = None,
+    first: int = 10,
+    chunk: int | None = None,
 ) -> VerifyReport:
-    """The graph against the record: counts and a content hash per kind, the first differences."""
-    with cycle_collection_paused():
-        expected = expected_graph(engine, graph, progress)
-        return compare(expected.rows(), graph.dump(), first)
+    """The graph against the record: counts and a content hash per kind, the first differences.
+
+    The record's graph is written to a :class:`Spill` and folded element by element as it is read
+    back; the graph is read a page at a time (``GraphStore.scan``), both in id order, and each kind's
+    lines are hashed in sorted runs: memory is bounded by ``chunk`` (``graph_fold_chunk``), not by
+    the county. The hashes, counts and differences are those of :func:`graph.fold.compare`."""
+    chunk = chunk or get_settings().graph_fold_chunk
+    with cycle_collection_paused(), Spill(read_chunk=chunk) as spill:
+        expected_graph(engine, graph, progress, into=spill)
+        return compare_streams(spill.elements(), graph, spill.path, chunk, first)
 
 
 @dataclass
@@ -142,16 +155,30 @@ def rebuild(
     _old_epoch, seq = graph_mark(engine)
     counts: dict[str, int] = {}
 
+    chunk = settings.graph_fold_chunk
+
     def fill(store: GraphStore) -> None:
         if on_total:
             on_total(count_loaded(engine))
-        fold = expected_graph(engine, store, progress)
-        nodes, rels = fold.rows()
-        counts["nodes"] = sum(len(v) for v in nodes.values())
-        counts["relationships"] = sum(len(v) for v in rels.values())
-        if on_total:
-            on_total(counts["nodes"] + counts["relationships"])
-        store.bulk_load(nodes, rels, progress)
+        with Spill(read_chunk=chunk) as spill:
+            expected_graph(engine, store, progress, into=spill)
+            if on_total:
+                on_total(spill.count())
+            counts["nodes"] = counts["relationships"] = 0
+            # The rows as they are folded (every node kind, then every relationship type), bulk-loaded
+            # ``chunk`` at a time: a load may take the end of one kind and the start of the next.
+            pending: dict[str, dict[str, list[dict[str, Any]]]] = {"node": {}, "rel": {}}
+            held = 0
+            for section, kind, rows in spill.elements():
+                for row in rows:
+                    pending[section].setdefault(kind, []).append(row)
+                    counts["nodes" if section == "node" else "relationships"] += 1
+                    held += 1
+                    if held >= chunk:
+                        store.bulk_load(pending["node"], pending["rel"], progress)
+                        pending, held = {"node": {}, "rel": {}}, 0
+            if held:
+                store.bulk_load(pending["node"], pending["rel"], progress)
         store.set_watermark(epoch, seq)
 
     with cycle_collection_paused():

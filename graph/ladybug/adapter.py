@@ -298,6 +298,18 @@ class LadybugStore(GraphStore):
     def _all_rels(self, rel_type: str) -> list[dict[str, Any]]:
         return [{**self._clean(e), "src": src, "dst": dst} for src, dst, e in self._run(q.all_rels(rel_type))]
 
+    def _rows_after(
+        self, section: str, kind: str, after: str | None, limit: int
+    ) -> list[dict[str, Any]] | None:
+        """One page of ``scan``: a statement per page, the kind's rows above ``after`` by id."""
+        params = {"after": after or "", "limit": limit}
+        if section == "node":
+            return [self._clean(r[0]) for r in self._run(q.nodes_after(kind), params)]
+        return [
+            {**self._clean(e), "src": src, "dst": dst}
+            for src, dst, e in self._run(q.rels_after(kind), params)
+        ]
+
     def bulk_load(
         self,
         nodes: dict[str, list[dict[str, Any]]],

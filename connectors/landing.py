@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, insert, select, update
 
 from connectors.tables import LandingRecord
+from kernel import jsontext
 from kernel.db.tables import utcnow
 
 __all__ = [
@@ -89,8 +90,9 @@ class LandingCounts:
 
 
 def canonical_json(payload: dict[str, Any]) -> str:
-    """Sorted keys, no whitespace, UTF-8 text: equal content gives equal bytes."""
-    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    """Sorted keys, no whitespace, UTF-8 text: equal content gives equal bytes (the standard
+    library's text, with ``default=str``, written by orjson where it is the same: kernel.jsontext)."""
+    return jsontext.dumps_sorted(payload, default=str)
 
 
 def content_hash(kind: str, canonical: str) -> str:

@@ -76,6 +76,7 @@ from graph.fold import Fold
 from graph.model import division_level, label_of
 from graph.port import GraphStore, GraphStoreError
 from graph.records import Assertion, NodeRecord, RelRecord, UpsertResult
+from kernel import jsontext
 from kernel.collector import cycle_collection_paused
 from kernel.db import session
 from kernel.db.tables import SyncCursor, utcnow
@@ -1082,7 +1083,10 @@ def encode_records(nodes: Sequence[NodeRecord], rels: Sequence[RelRecord]) -> st
         + ([r.qualifier] if r.qualifier else [])
         for r in rels
     ]
-    return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
+    # Text as json.dumps writes it (kernel.jsontext); without a float among the values (there is
+    # none in what the connectors assert), orjson's is that text.
+    floats = any(type(v) is float for rec in (*nodes, *rels) for v in rec.props.values())
+    return jsontext.dumps_compact(out, floats=floats)
 
 
 def decode_records(text: str) -> tuple[list[NodeRecord], list[RelRecord]]:

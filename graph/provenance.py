@@ -8,11 +8,11 @@ register and a village survey is never silently overwritten and can be listed.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from graph.records import Assertion
+from kernel import jsontext
 
 # Higher wins when sources disagree. 'manual' is a caseworker's correction over GraphQL.
 SOURCE_PRECEDENCE: dict[str, int] = {
@@ -48,11 +48,12 @@ class Merged:
 
 
 def dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    """Compact, keys sorted, no ASCII escapes: the text every store holds (kernel.jsontext)."""
+    return jsontext.dumps_sorted(value)
 
 
 def load(text: str | None, empty: Any) -> Any:
-    return json.loads(text) if text else empty
+    return jsontext.loads_bounded(text) if text else empty
 
 
 def merge(
@@ -69,38 +70,69 @@ def merge(
     written record, so the common case (a new element) takes a short path.
     """
     src = source.as_json()
-    key = (src["system"], src["record_id"])
+    system, record_id = src["system"], src["record_id"]
     if not existing_sources and not existing_claims:
         claims = {a: [{**src, "value": v}] for a, v in sorted(props.items()) if v is not None}
         return Merged({a: cs[0]["value"] for a, cs in claims.items()}, [src], claims, [], True)
 
-    sources = [s for s in existing_sources if (s["system"], s["record_id"]) != key]
+    # An identical assertion made again later is not a change: the element keeps the time its
+    # current values were first asserted, and an unchanged element is not rewritten. Changed means
+    # the untimed sources or claims differ: (system, record_id) pairs, and per attribute the
+    # (system, record_id, value as stored) triples. Only this record's entries are replaced, so
+    # that is: the record was not among the sources, or for an attribute it asserts, its entries
+    # there were not exactly one value, the same as stored.
+    sources = []
+    changed = True
+    for s in existing_sources:
+        if s["record_id"] == record_id and s["system"] == system:
+            changed = False
+        else:
+            sources.append(s)
     sources.append(src)
-    sources.sort(key=lambda s: (s["system"], s["record_id"]))
+    sources.sort(key=_by_record)
 
     claims = dict(existing_claims)
     for attr, value in props.items():
         if value is None:
             continue
-        kept = [c for c in claims.get(attr, ()) if (c["system"], c["record_id"]) != key]
+        kept = []
+        mine = False  # this record's entries for the attribute, all with the value as stored
+        for c in claims.get(attr, ()):
+            if c["record_id"] == record_id and c["system"] == system:
+                if not changed:
+                    old = c["value"]
+                    same = (
+                        old == value
+                        if type(old) is str and type(value) is str
+                        else _as_stored(old) == _as_stored(value)
+                    )
+                    if same:
+                        mine = True
+                    else:
+                        changed = True
+            else:
+                kept.append(c)
+        if not mine:
+            changed = True
         kept.append({**src, "value": value})
-        kept.sort(key=lambda c: (c["system"], c["record_id"]))
+        kept.sort(key=_by_record)
         claims[attr] = kept
     claims = dict(sorted(claims.items()))
 
     resolved: dict[str, Any] = {}
     conflicted: list[str] = []
     for attr, cs in claims.items():
-        resolved[attr] = max(cs, key=_rank)["value"] if len(cs) > 1 else cs[0]["value"]
-        if len(cs) > 1 and _disagree(cs):
-            conflicted.append(attr)
-
-    # An identical assertion made again later is not a change: the element keeps the time
-    # its current values were first asserted, and an unchanged element is not rewritten.
-    changed = _untimed_sources(sources) != _untimed_sources(existing_sources) or _untimed_claims(
-        claims
-    ) != _untimed_claims(existing_claims)
+        if len(cs) == 1:
+            resolved[attr] = cs[0]["value"]
+        else:
+            resolved[attr] = max(cs, key=_rank)["value"]
+            if _disagree(cs):
+                conflicted.append(attr)
     return Merged(resolved, sources, claims, conflicted, changed)
+
+
+def _by_record(entry: dict[str, Any]) -> tuple[str, str]:
+    return entry["system"], entry["record_id"]
 
 
 def without(
@@ -132,18 +164,6 @@ def _disagree(cs: list[dict[str, Any]]) -> bool:
     if isinstance(first, str) and all(type(c["value"]) is str and c["value"] == first for c in cs):
         return False
     return len({dump(c["value"]) for c in cs}) > 1
-
-
-def _untimed_sources(sources: list[dict[str, str]]) -> set[tuple[str, str]]:
-    return {(s["system"], s["record_id"]) for s in sources}
-
-
-def _untimed_claims(
-    claims: dict[str, list[dict[str, Any]]],
-) -> dict[str, set[tuple[str, str, tuple[str, str]]]]:
-    return {
-        a: {(c["system"], c["record_id"], _as_stored(c["value"])) for c in cs} for a, cs in claims.items()
-    }
 
 
 def _as_stored(value: Any) -> tuple[str, str]:

@@ -34,6 +34,15 @@ class Settings(BaseSettings):
         description="Rows held at a time by graph verify and rebuild (graph rows read, lines sorted before "
         "spilling to a temporary file, rows per bulk load): their memory is bounded by it, not the county.",
     )
+    sync_buffer_pool_mb: int = Field(
+        default=1024,
+        ge=64,
+        description=(
+            "LadybugDB buffer pool in MB of a `shouhu sync` when graph_buffer_pool_mb is 0. The engine's "
+            "default share is 80% of RAM, and a sync's pool grows towards it between the store's reopens "
+            "(peak RSS 5.4 GB at 200,000 persons with a 4 GB pool)."
+        ),
+    )
     language: Literal["zh-CN", "en"] = Field(
         default="zh-CN", description="Language of the CLI, reports and messages (kernel/messages.py)."
     )
@@ -131,6 +140,13 @@ class Settings(BaseSettings):
         "intranet: SHOUHU_WEBHOOK_ALLOWED_NETWORKS='[\"10.20.0.0/16\"]'. Public addresses are always "
         "allowed; loopback, private and link-local ones only when listed here.",
     )
+
+    def for_sync(self) -> Settings:
+        """These settings as a sync opens the graph: with ``sync_buffer_pool_mb`` unless a buffer pool
+        is set explicitly."""
+        if self.graph_buffer_pool_mb:
+            return self
+        return self.model_copy(update={"graph_buffer_pool_mb": self.sync_buffer_pool_mb})
 
     @property
     def graph_path(self) -> Path:

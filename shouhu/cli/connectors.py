@@ -56,13 +56,14 @@ def _stopped(exc: Exception) -> None:
 
 
 @contextlib.contextmanager
-def _stores(need_graph: bool = True) -> Iterator[tuple[Any, Engine, Any]]:
+def _stores(need_graph: bool = True, *, sync: bool = False) -> Iterator[tuple[Any, Engine, Any]]:
     """(settings, engine, graph) opened and migrated like every other ``shouhu`` command; without
-    ``need_graph`` the graph is None and its file is not opened (a running service may hold it)."""
+    ``need_graph`` the graph is None and its file is not opened (a running service may hold it).
+    For a ``sync``, the graph's buffer pool is ``Settings.for_sync``'s."""
     from kernel.settings import get_settings
     from shouhu.cli.stores import ConfigError, _open_sql, _open_stores
 
-    settings = get_settings()
+    settings = get_settings().for_sync() if sync else get_settings()
     try:
         graph, engine = _open_stores(settings) if need_graph else (None, _open_sql(settings))
     except ConfigError as exc:
@@ -249,7 +250,7 @@ def sync(
         _fail(say("sync.export_dir", what=what, path=from_dir))
     if _sync_in_service(sources or None, from_dir, as_json, watch, batch_size):
         return
-    with _stores() as (settings, engine, graph), _sync_lock(settings.data_dir):
+    with _stores(sync=True) as (settings, engine, graph), _sync_lock(settings.data_dir):
         if watch:
             _watch(settings, engine, graph, from_dir, sources or None, max_cycles)
             return

@@ -1085,7 +1085,8 @@ def encode_records(nodes: Sequence[NodeRecord], rels: Sequence[RelRecord]) -> st
     ]
     # Text as json.dumps writes it (kernel.jsontext); without a float among the values (there is
     # none in what the connectors assert), orjson's is that text.
-    floats = any(type(v) is float for rec in (*nodes, *rels) for v in rec.props.values())
+    props = [n.props for n in nodes] + [r.props for r in rels]
+    floats = any(type(v) is float for p in props for v in p.values())
     return jsontext.dumps_compact(out, floats=floats)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -71,6 +71,7 @@ class LadybugStore(GraphStore):
     REOPEN_AT_SHARE = 0.4
     READ_CONNECTIONS = 4  # reads at once on their own connections (the engine runs them in parallel)
     REOPEN_WAIT = 5.0  # seconds a read waits to reopen a store a stopped reopen left closed
+    GATE_WAIT = 0.05  # seconds between looks at the pool while waiting (a notification may be lost)
 
     def __init__(self, path: Path, buffer_pool_mb: int = 0) -> None:
         super().__init__()
@@ -95,12 +96,12 @@ class LadybugStore(GraphStore):
         self._in_tx = False
         self._healthy = False
         self._closed = False
-        # Reads run on connections of their own (see `_connection`), at most READ_CONNECTIONS at
+        # Reads run on connections of their own (see `_execute`), at most READ_CONNECTIONS at
         # once; `_gate` guards the pool and the count of reads mid-statement.
-        self._gate = threading.Condition()
+        self._gate_lock = threading.RLock()
+        self._gate = threading.Condition(self._gate_lock)
         self._pool: list[Any] = []
-        self._idle: list[Any] = []
-        self._active = 0
+        self._busy: dict[int, Any] = {}  # the pool's slots a read holds, by index
         self._closing = 0
         self._open()
 
@@ -117,49 +118,68 @@ class LadybugStore(GraphStore):
     def _reads(self) -> AbstractContextManager[Any]:
         return nullcontext()  # reads take a connection of their own, statement by statement (`_run`)
 
-    @contextmanager
-    def _connection(self) -> Iterator[Any]:
-        """The connection a statement runs on. The thread holding the store's lock (a transaction,
-        a bulk path, a reopen) runs on the writer connection, inside its transaction. Any other
-        thread's statement is a read: it runs on a read connection of the pool, outside any
+    def _execute(self, statement: str, params: dict[str, Any], units: int, take: Callable[[Any], T]) -> T:
+        """Run one statement and `take` what it answers. The thread holding the store's lock (a
+        transaction, a bulk path, a reopen) runs on the writer connection, inside its transaction.
+        Any other thread's statement is a read: it runs on a read connection of the pool, outside any
         transaction, so it sees the last committed state and never waits for a write transaction
         in flight (LadybugDB's snapshot isolation: measured, a read on a second connection answered
         in 1 ms while the first held an open transaction of 200,000 updated rows and ran more).
-        The read counts as active until its result is read and closed; a reopen (which closes the
-        database) waits for the active reads to end and holds new ones back meanwhile."""
+        The read holds its connection (`_busy`) until its result is taken and closed; a reopen
+        (which closes the database) waits for the held ones and holds new reads back meanwhile.
+
+        A request stopped by the API (time budget, client gone) gets an exception raised in its
+        thread at its next Python call, wherever that is, once. So nothing here that a read takes
+        is given back by a generator's `finally` (one stopped in `__enter__` is left to the garbage
+        collector, and the count with it) or by a Condition's own `__enter__`/`__exit__` (Python
+        code: a stop there leaves the lock held): the slot is marked and unmarked by dictionary
+        operations with no call between them and the `try`, under a C lock (`_gate_lock`), and a
+        wait never trusts a notification (one skipped by a stop costs a 50 ms wait, not a hang)."""
         if self._lock._is_owned():  # type: ignore[attr-defined]
             if self._closed:
                 raise GraphUnavailable(say("graph.unavailable"))
             if not self._healthy or (not self._in_tx and self._statements >= self._statement_budget):
                 self._reopen()
-            yield self._conn
-            return
+            self._statements += units
+            if self._in_tx:
+                crash_point("graph.statement")  # a kill inside a large write (tests only)
+            return self._on(self._conn, statement, params, take)
         self._reopen_for_reads()
-        # A request past its time budget is stopped by an exception raised in its thread at its
-        # next call: `conn` is set with the count of active reads, with no call between, so the
-        # `finally` gives back exactly what was taken, wherever the exception lands.
-        conn = None
+        slot = -1
         try:
-            with self._gate:
-                while self._closing or (not self._idle and len(self._pool) >= self.READ_CONNECTIONS):
-                    self._gate.wait()
+            with self._gate_lock:
+                while self._closing or (
+                    len(self._busy) >= len(self._pool) and len(self._pool) >= self.READ_CONNECTIONS
+                ):
+                    self._gate.wait(self.GATE_WAIT)
                 if self._closed or not self._healthy:
                     raise GraphUnavailable(say("graph.unavailable"))
-                if self._idle:
-                    taken = self._idle[-1]
-                    del self._idle[-1]
-                else:
-                    taken = ladybug.Connection(self._db)
-                    self._pool += [taken]
-                conn = taken
-                self._active += 1
-            yield conn
+                free = [i for i in range(len(self._pool)) if i not in self._busy]
+                if not free:
+                    self._pool += [ladybug.Connection(self._db)]
+                    free = [len(self._pool) - 1]
+                taken = free[0]
+                slot = taken
+                self._busy[taken] = self._pool[taken]  # no call between `slot` and the mark
+            self._statements += units
+            return self._on(self._busy[slot], statement, params, take)
         finally:
-            if conn is not None:
-                with self._gate:
-                    self._active -= 1
-                    self._idle += [conn]
+            if slot >= 0:
+                self._busy.pop(slot, None)  # the mark goes first, before any call
+                with self._gate_lock:
                     self._gate.notify_all()
+
+    def _on(self, conn: Any, statement: str, params: dict[str, Any], take: Callable[[Any], T]) -> T:
+        try:
+            result = conn.execute(statement, params)
+        except RuntimeError as exc:
+            raise GraphStoreError(f"LadybugDB: {exc}") from exc
+        if isinstance(result, list):
+            raise GraphStoreError("LadybugDB returned several results for one statement")
+        try:
+            return take(result)
+        finally:
+            result.close()  # an open result pins buffer-pool pages until it is collected
 
     def _reopen_for_reads(self) -> None:
         """A read finding the store reopened half-way or its statement budget spent reopens it, but
@@ -178,52 +198,34 @@ class LadybugStore(GraphStore):
             if self._lock._is_owned():  # type: ignore[attr-defined]  # (not owned on entry)
                 self._lock.release()
 
-    @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        """No read mid-statement, and none starts, until the block ends (the caller holds the lock,
-        so no transaction is in flight on another thread either)."""
+    def _exclusively(self, action: Callable[[], T]) -> T:
+        """Run `action` with no read mid-statement and none starting (the caller holds the lock, so
+        no transaction is in flight on another thread either). Written out, not a context manager,
+        for the reason `_execute` gives: a reopen is run by a read too, and may be stopped."""
         entered = False
         try:
-            with self._gate:
+            with self._gate_lock:
                 self._closing += 1
                 entered = True
-                while self._active:
-                    self._gate.wait()
-            yield
+                while self._busy:
+                    self._gate.wait(self.GATE_WAIT)
+            return action()
         finally:
             if entered:
-                with self._gate:
-                    self._closing -= 1
+                self._closing -= 1
+                with self._gate_lock:
                     self._gate.notify_all()
-
-    @contextmanager
-    def _result(self, statement: str, params: dict[str, Any], units: int) -> Iterator[Any]:
-        with self._connection() as conn:
-            self._statements += units
-            if self._in_tx and conn is self._conn:
-                crash_point("graph.statement")  # a kill inside a large write (tests only)
-            try:
-                result = conn.execute(statement, params)
-            except RuntimeError as exc:
-                raise GraphStoreError(f"LadybugDB: {exc}") from exc
-            if isinstance(result, list):
-                raise GraphStoreError("LadybugDB returned several results for one statement")
-            try:
-                yield result
-            finally:
-                result.close()  # an open result pins buffer-pool pages until it is collected
 
     def _run(self, statement: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
         arrow = any(isinstance(v, pa.Table) for v in (params or {}).values())
-        with self._result(statement, params or {}, self.ARROW_STATEMENT if arrow else 1) as result:
-            # Rows are lists: dictionaries come only from a connection opened to return them.
-            return cast(list[list[Any]], result.get_all())
+        # Rows are lists: dictionaries come only from a connection opened to return them.
+        units = self.ARROW_STATEMENT if arrow else 1
+        return cast(list[list[Any]], self._execute(statement, params or {}, units, lambda r: r.get_all()))
 
     def _run_rows(self, statement: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """`_run` for large answers of scalar columns: taken as one Arrow table and zipped, which
         measured 4x faster than row by row (480,000 rows at 200,000 persons: 3 s against 12 s)."""
-        with self._result(statement, params, 1) as result:
-            table = result.get_as_arrow(0)
+        table = self._execute(statement, params, 1, lambda r: r.get_as_arrow(0))
         return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
 
     def init_schema(self) -> None:
@@ -244,15 +246,17 @@ class LadybugStore(GraphStore):
             except GraphStoreError as exc:
                 log.warning("LadybugDB checkpoint on close failed: %s", exc)
             finally:
-                with self._exclusive():
-                    self._closed = True
-                    self._close_handles()
+                self._exclusively(self._close_for_good)
+
+    def _close_for_good(self) -> None:
+        self._closed = True
+        self._close_handles()
 
     def _close_handles(self) -> None:
         """Close every connection and the database (the caller holds the store exclusively)."""
         self._healthy = False
         handles = [*self._pool, getattr(self, "_conn", None), getattr(self, "_db", None)]
-        self._pool, self._idle = [], []
+        self._pool, self._busy = [], {}
         for handle in handles:
             if handle is not None:
                 try:
@@ -346,11 +350,14 @@ class LadybugStore(GraphStore):
         # Unhealthy until the new connection is open: a request stopped half-way through a reopen
         # (the API cancels a request past its time budget with an asynchronous exception) leaves
         # the store to be reopened by the next statement, not closed for every later request.
-        with self._lock, self._exclusive():
-            self._close_handles()
-            self._writes = self._statements = 0
-            self._in_tx = False
-            self._open()
+        with self._lock:
+            self._exclusively(self._reopened)
+
+    def _reopened(self) -> None:
+        self._close_handles()
+        self._writes = self._statements = 0
+        self._in_tx = False
+        self._open()
 
     def pool_use(self) -> tuple[int, int]:
         """(bytes in use, pool size in bytes) of the buffer pool, as the engine counts them."""

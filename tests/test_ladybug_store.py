@@ -171,3 +171,44 @@ def test_batches_whose_committed_pages_outgrow_the_pool_reopen_by_measured_use(t
     assert store.stats()["relationships"]["PARENT_OF"] == 12_000
     assert peak < 64 * 2**20 * 0.9
     store.close()
+
+
+def test_concurrent_reads_in_a_small_pool_do_not_fill_it(tmp_path: Path) -> None:
+    """Each read connection pins pool pages of its own: four threads reading 2-hop neighbourhoods on
+    four connections filled a 64 MB pool and nearly every read failed ('buffer pool is full'), and
+    the store kept failing after they stopped. A small pool gets fewer read connections."""
+    import random
+    import threading
+
+    from bench.graph_bench import _division_records, _population
+
+    store = LadybugStore(tmp_path / "g.lbug", buffer_pool_mb=64)
+    store.init_schema()
+    nodes, rels = _division_records()
+    store.upsert_nodes(nodes)
+    store.upsert_rels(rels)
+    people: list[str] = []
+    for nodes, rels in _population(1000, seed=5):
+        store.upsert_nodes(nodes)
+        store.upsert_rels(rels)
+        people += [n.id for n in nodes if n.id.startswith("person:")]
+    failures: list[str] = []
+    reads = [0]
+
+    def read(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(60):
+            try:
+                store.neighbourhood(rng.choice(people), 2)
+                reads[0] += 1
+            except Exception as exc:  # every failure is the finding
+                failures.append(str(exc)[:100])
+
+    threads = [threading.Thread(target=read, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, (len(failures), reads[0], failures[:1])
+    assert store.neighbourhood(people[0], 2).nodes  # and the store reads on afterwards
+    store.close()

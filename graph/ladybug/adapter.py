@@ -70,6 +70,10 @@ class LadybugStore(GraphStore):
     # pool is the headroom one transaction (one sync batch) needs.
     REOPEN_AT_SHARE = 0.4
     READ_CONNECTIONS = 4  # reads at once on their own connections (the engine runs them in parallel)
+    # Each read connection pins pool pages of its own: four threads reading 2-hop neighbourhoods
+    # filled a 64 or 96 MB pool and every read failed, two in 64 MB and four in 128 MB did not. So
+    # a small pool gets fewer read connections: one per this many MB, at least one.
+    POOL_MB_PER_READ = 48
     REOPEN_WAIT = 5.0  # seconds a read waits to reopen a store a stopped reopen left closed
     GATE_WAIT = 0.05  # seconds between looks at the pool while waiting (a notification may be lost)
 
@@ -91,6 +95,7 @@ class LadybugStore(GraphStore):
             os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.8 / 2**20
         )
         self._statement_budget = max(16 * self.ARROW_STATEMENT, pool_mb)
+        self._read_connections = max(1, min(self.READ_CONNECTIONS, pool_mb // self.POOL_MB_PER_READ))
         self.reopen_after_writes = max(24 * self.BATCH_WRITE, pool_mb)
         self._statements = 0
         self._in_tx = False
@@ -149,7 +154,7 @@ class LadybugStore(GraphStore):
         try:
             with self._gate_lock:
                 while self._closing or (
-                    len(self._busy) >= len(self._pool) and len(self._pool) >= self.READ_CONNECTIONS
+                    len(self._busy) >= len(self._pool) and len(self._pool) >= self._read_connections
                 ):
                     self._gate.wait(self.GATE_WAIT)
                 if self._closed or not self._healthy:
@@ -162,7 +167,14 @@ class LadybugStore(GraphStore):
                 slot = taken
                 self._busy[taken] = self._pool[taken]  # no call between `slot` and the mark
             self._statements += units
-            return self._on(self._busy[slot], statement, params, take)
+            try:
+                return self._on(self._busy[slot], statement, params, take)
+            except GraphStoreError as exc:
+                if "Buffer manager exception" in str(exc):
+                    # The pool is full: spend the budget, so the next statement between
+                    # transactions reopens the store (frees the pool) instead of failing too.
+                    self._statements = self._statement_budget
+                raise
         finally:
             if slot >= 0:
                 self._busy.pop(slot, None)  # the mark goes first, before any call

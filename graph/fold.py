@@ -430,7 +430,8 @@ class Spill:
             touched = GraphStore._fold(batch, existing, UpsertResult())
             if rid in touched:
                 stored = touched[rid]
-        assert stored is not None  # the first batch of an element always touches it
+        if stored is None:  # the first batch of an element always touches it
+            raise GraphStoreError(f"the record's first assertion of {rid} folded to nothing")
         if sec == _NODE:
             return node_row(kind, {"id": rid, **stored.encoded()})
         return rel_row(kind, {"id": rid, "src": src, "dst": dst, **stored.encoded()})
@@ -535,20 +536,19 @@ def _compare_kind(
     e = next(exp_rows, None)
     a = next(act_rows, None)
     while e is not None or a is not None:
-        if a is None or (e is not None and e["id"] < a["id"]):
-            assert e is not None
+        if e is not None and (a is None or e["id"] < a["id"]):
             e_digest.add(_line(e))
             counts[0] += 1
             if len(missing) < first:
                 missing.append(e["id"])
             e = next(exp_rows, None)
-        elif e is None or a["id"] < e["id"]:
+        elif a is not None and (e is None or a["id"] < e["id"]):
             a_digest.add(_line(a))
             counts[1] += 1
             if len(extra) < first:
                 extra.append(a["id"])
             a = next(act_rows, None)
-        else:
+        elif e is not None and a is not None:  # the same id on both sides
             e_line, a_line = _line(e), _line(a)
             e_digest.add(e_line)
             a_digest.add(a_line)

@@ -56,4 +56,4 @@ def test_an_explicit_graph_pool_wins(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_the_default_sync_pool_is_bounded() -> None:
     unset = get_settings().model_copy(update={"graph_buffer_pool_mb": 0})
-    assert 0 < unset.for_sync().graph_buffer_pool_mb <= 2048
+    assert 0 < unset.for_sync().graph_buffer_pool_mb <= 4096

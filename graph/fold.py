@@ -387,27 +387,15 @@ class Spill:
         """(kind, row) per element, folded from its records in the order they were asserted, each
         upsert chunk (batch) as ``GraphStore._fold`` takes it."""
         have: list[tuple[str]] = []
-        current: tuple[str, str] | None = None
-        group: list[tuple[Any, ...]] = []
-        for rec in self._fetch(sql):
-            key = (rec[0], rec[1])
-            if key != current:
-                if group:
-                    row = self._fold_one(sec, group)
-                    if row is not None:
-                        yield group[0][0], row
-                        if sec == _NODE:
-                            have.append((row["id"],))
-                current, group = key, []
-            group.append(rec)
-            if len(have) >= self.read_chunk:
-                self._have(have)
-        if group:
+        for _, records in groupby(self._fetch(sql), key=itemgetter(0, 1)):
+            group = list(records)
             row = self._fold_one(sec, group)
             if row is not None:
                 yield group[0][0], row
                 if sec == _NODE:
                     have.append((row["id"],))
+            if len(have) >= self.read_chunk:
+                self._have(have)
         self._have(have)
 
     def _have(self, ids: list[tuple[str]]) -> None:

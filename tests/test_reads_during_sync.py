@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 
 from tests import test_service as served
-from tests.service_support import SCOPES, start_readers, stop_readers
-from tests.test_service import COUNTY, ISSUER, SHOUHU, _env, _start, _stop
+from tests.service_support import start_readers, stop_readers
+from tests.test_service import SHOUHU, _env, _start, _stop, register_county
 
 PERSONS = 200
 PAUSE = 0.25  # seconds, each statement of a graph write transaction, in the service only
@@ -36,37 +36,8 @@ READ_BOUND = 3.0  # seconds, one profile read, however long the sync's transacti
 
 @pytest.fixture(scope="module")
 def county(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A county export, its register synced into a data directory (no schedule: the test's own sync is
-    the only writer), an agency client, and the ids of the people to read."""
-    from auth.identities import add_agency, add_client
-    from connectors.pipeline import Pipeline
-    from connectors.sources import load_config
-    from connectors.synthetic import generate
-    from graph.ladybug import LadybugStore
-    from kernel.db import make_engine, migrate
-    from kernel.settings import Settings
-
-    root = tmp_path_factory.mktemp("reads")
-    export, data = root / "county", root / "data"
-    generate(export, PERSONS, 7)
-    settings = Settings(data_dir=data, token_issuer=ISSUER)
-    data.mkdir()
-    engine = make_engine(settings.sql_url)
-    migrate(engine)
-    graph = LadybugStore(settings.graph_path, 256)
-    graph.init_schema()
-    try:
-        assert Pipeline(engine, graph, load_config(data, export)).sync(["police_hukou"]).ok
-        _, rels = graph.dump()
-        people = sorted({r["src"] for r in rels["MEMBER_OF"]})
-        add_agency(
-            engine, agency_id="ps-500248", name="县公安局", agency_type="public_security", jurisdiction=COUNTY
-        )
-        credentials = add_client(engine, agency_id="ps-500248", role="officer", scopes=SCOPES, name="reads")
-    finally:
-        graph.close()
-        engine.dispose()
-    return {"export": export, "data": data, "people": people, "credentials": credentials}
+    """The service tests' county (no schedule: the test's own sync is the only writer)."""
+    return register_county(tmp_path_factory.mktemp("reads"), PERSONS, 7, "reads")
 
 
 @pytest.fixture(scope="module")

@@ -56,10 +56,9 @@ def run(args: list[str], data: Path, timeout: float = 120) -> subprocess.Complet
     return subprocess.run(SHOUHU + args, env=_env(data), capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.fixture(scope="module")
-def county(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A county export, its register synced into a data directory, an agency client's token, and the
-    ids of the people to read."""
+def register_county(root: Path, persons: int, seed: int, client: str) -> dict[str, Any]:
+    """A county export under ``root``, its register synced into a data directory, a police client
+    of the county, and the ids of the people to read: the service tests' county."""
     from auth.identities import add_agency, add_client
     from connectors.pipeline import Pipeline
     from connectors.sources import load_config
@@ -68,9 +67,8 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from kernel.db import make_engine, migrate
     from kernel.settings import Settings
 
-    root = tmp_path_factory.mktemp("service")
     export, data = root / "county", root / "data"
-    generate(export, PERSONS, 5)
+    generate(export, persons, seed)
     settings = Settings(data_dir=data, token_issuer=ISSUER)
     data.mkdir()
     engine = make_engine(settings.sql_url)
@@ -78,8 +76,7 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     graph = LadybugStore(settings.graph_path, 256)
     graph.init_schema()
     try:
-        report = Pipeline(engine, graph, load_config(data, export)).sync(["police_hukou"])
-        assert report.ok
+        assert Pipeline(engine, graph, load_config(data, export)).sync(["police_hukou"]).ok
         _, rels = graph.dump()
         # People in a household of the county (the register also lists the dead, who belong to none
         # and so to no one's scope).
@@ -87,16 +84,22 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         add_agency(
             engine, agency_id="ps-500248", name="县公安局", agency_type="public_security", jurisdiction=COUNTY
         )
-        credentials = add_client(
-            engine, agency_id="ps-500248", role="officer", scopes=SCOPES, name="service test"
-        )
+        credentials = add_client(engine, agency_id="ps-500248", role="officer", scopes=SCOPES, name=client)
     finally:
         graph.close()
         engine.dispose()
+    return {"export": export, "data": data, "people": people, "credentials": credentials}
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The service tests' county, with a schedule."""
+    made = register_county(tmp_path_factory.mktemp("service"), PERSONS, 5, "service test")
+    export, data = made["export"], made["data"]
     # The schedule: every source of this export, hourly. Only the register has run, so the service
     # finds the other four due as soon as it starts.
     (data / "connectors.toml").write_text(f'export_dir = "{export}"\n', encoding="utf-8")
-    return {"export": export, "data": data, "people": people, "credentials": credentials}
+    return made
 
 
 def _start(data: Path, log_name: str = "serve.log") -> dict[str, Any]:

@@ -155,6 +155,26 @@ def test_keys_rotate_and_list_never_show_key_material(
         AuthService(Settings(data_dir=tmp_path / "data"), engine).validate(first)
 
 
+@pytest.mark.parametrize("prefix", ["-8", "--", "-h"])
+def test_a_kid_that_begins_with_a_dash_retires_as_listed(
+    env: dict[str, str], engine: Engine, prefix: str
+) -> None:
+    """Thumbprints are base64url: '-' is one of its letters, so 1 kid in 32 begins with it."""
+    from auth.keys import generate_key
+    from kernel.db import session
+
+    add_agency(env)
+    row = generate_key()
+    row.kid = prefix + row.kid[len(prefix) :]
+    with session(engine) as s:
+        s.add(row)
+    listed = [line.split("\t")[0] for line in ok(["keys", "list"], env).splitlines()]
+    assert row.kid in listed
+    assert row.kid in ok(["keys", "retire", row.kid], env)
+    retired = [line for line in ok(["keys", "list"], env).splitlines() if line.startswith(row.kid)]
+    assert retired and not retired[0].rstrip().endswith("-")
+
+
 @pytest.mark.parametrize(
     ("command", "needle"),
     [

@@ -226,9 +226,13 @@ def keys_list() -> None:
         typer.echo(say("identity.key_row", kid=k.kid, alg=k.alg, activated=activated, retired=retired))
 
 
-@keys_app.command("retire")
+@keys_app.command("retire", context_settings={"ignore_unknown_options": True})
 def keys_retire(kid: str = typer.Argument(..., help="Key id to retire now.")) -> None:
-    """Retire a key at once (suspected compromise): its tokens stop validating immediately."""
+    """Retire a key at once (suspected compromise): its tokens stop validating immediately.
+
+    A kid is a base64url thumbprint and one in 32 begins with '-'; unknown options pass through as
+    the argument so the kid `keys list` printed retires as typed.
+    """
     from auth.keys import SigningKeyError, retire
 
     with _store() as engine:

@@ -18,11 +18,12 @@ from graphql import GraphQLError
 from auth.enforce.errors import NOT_VISIBLE, forbidden
 from auth.policy import UNCLASSIFIED, FieldDecision, Policy, ScopeFacts
 from auth.principal import Principal
-from graph.port import GraphStore, GraphStoreError
+from graph.port import GraphStore, GraphStoreError, GraphUnavailable
 from graph.profile import PersonFacts, Profile, load_profile, load_profiles, person_facts
 from graph.records import Node, Rel
 
 PERSON_PREFIX = "person:"
+PROBE = "division:000000000000"  # the id /health reads: no such division, one cheap statement
 # People whose profiles are read together (a page of a list holds at most 100; a longer list of
 # flags is read a chunk at a time so one read's union stays the size of a page's).
 PRELOAD_CHUNK = 200  # a list request scans at most 200 records (auth/enforce/cursors.SCAN_BUDGET)
@@ -98,6 +99,18 @@ class Guard:
             if profile is not None and self.visible_person(profile, pid):
                 out.append(pid)
         return out
+
+    def graph_answers(self) -> bool:
+        """Whether the graph store answers now: False only while it is closed or reopening
+        (GraphUnavailable). Another engine error is an answer here as in `scope.visible` (there,
+        a person not seen), so it does not count as unavailable."""
+        try:
+            self.store.get_node(PROBE)
+        except GraphUnavailable:
+            return False
+        except (GraphStoreError, ValueError):
+            return True
+        return True
 
     def release(self) -> None:
         """Drop the request's profiles once it is answered (and audited): freed at once by

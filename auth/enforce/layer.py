@@ -16,8 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, default_field_resolver
+from graphql import (
+    GraphQLError,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    default_field_resolver,
+)
 
+from auth.enforce.errors import store_unavailable
 from auth.enforce.guard import FieldDenied
 from auth.policy import UNCLASSIFIED, Policy
 
@@ -122,12 +130,31 @@ def _pseudonym(info: Any, record_id: str) -> str | None:
     return pseudonymizer(settings).encode(record_id)
 
 
+def unanswerable(info: Any, error: GraphQLError) -> bool:
+    """NOT_FOUND (absent, or out of the caller's scope: one answer) while the graph store cannot
+    answer. Whether the caller may see a record is decided on the graph (the child's row scope), so
+    while it is closed or reopening a record that exists is answered UNAVAILABLE; an id many
+    resolvers look up in the relational store first (a case, a report, a petition) would otherwise
+    be NOT_FOUND at once when absent, and which of the two came back would say whether the id
+    exists. So no NOT_FOUND leaves while the graph is unavailable, whichever resolver raised it:
+    both are UNAVAILABLE. A party to a case still reads it (that needs no graph read)."""
+    if (error.extensions or {}).get("code") != "NOT_FOUND":
+        return False
+    return not info.context.guard.graph_answers()
+
+
 def _wrap(resolve: Callable[..., Any] | None, decl: Declaration) -> Callable[..., Any]:
     inner = resolve or default_field_resolver
 
     # Positional-only: a field may have an argument called `source` or `info` (networkPath).
     def resolver(parent: Any, info: Any, /, **kwargs: Any) -> Any:
-        return release(info, decl, inner(parent, info, **kwargs))
+        try:
+            value = inner(parent, info, **kwargs)
+        except GraphQLError as exc:
+            if unanswerable(info, exc):
+                raise store_unavailable() from None
+            raise
+        return release(info, decl, value)
 
     resolver.__wrapped__ = inner  # type: ignore[attr-defined]
     return resolver

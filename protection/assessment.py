@@ -199,7 +199,7 @@ def _service(w: Work, service_id: str) -> tuple[CaseService, ProtectionCaseRow]:
     svc = w.s.get(CaseService, service_id)
     if svc is None:
         raise not_found("service")
-    case = w.case(svc.case_id)
+    case = w.case(svc.case_id, "service")
     if w.actor.agency_id not in {svc.provider_agency_id, case.township_agency_id} and not (
         w.actor.agency_type == tr.AgencyType.CIVIL_AFFAIRS and w.actor.covers(case.division)
     ):

@@ -74,7 +74,7 @@ def _run(info: Info[Context, None], capability: str, fn: Callable[[Work], T]) ->
     if ctx.sql is None or ctx.settings is None:
         raise sql_unavailable()
     with domain_errors(WorkflowError):
-        result, w = carry_out(ctx.sql, ctx.store, actor, ctx.settings, fn)
+        result, w = carry_out(ctx.sql, ctx.store, actor, ctx.settings, fn, _reads_case(info))
     for case_id in w.touched_cases:
         ctx.guard.wrote(f"protectioncase:{case_id}", "ProtectionCase.status")
     for agreement_id in w.touched_agreements:
@@ -580,10 +580,7 @@ def _guardians(profile: Profile, child_id: str) -> set[str]:
 def _case_child(info: Info[Context, None], case_id: str) -> str:
     if info.context.sql is None:
         raise sql_unavailable()
-    f = case_file(info.context.sql, case_id)
-    if f is None:
-        raise not_found("case")
-    return f.case.child_id
+    return _readable(info, case_file(info.context.sql, case_id)).case.child_id
 
 
 # ---- roots -----------------------------------------------------------------------------------
@@ -805,16 +802,14 @@ class ProtectionMutation:
             info,
             tr.REPORT,
             "acknowledge",
-            lambda w: rep.acknowledge_report(w, str(report_id), _reads_case(info)),
+            lambda w: rep.acknowledge_report(w, str(report_id)),
         )
         info.context.guard.wrote(f"report:{row.id}", "Report.acknowledged_at")
         return MandatoryReport.of(row)
 
     @strawberry.mutation(description="受理: the police accept the report; 应急处置 begins.")
     def accept_report(self, info: Info[Context, None], report_id: strawberry.ID) -> MandatoryReport:
-        row = _step(
-            info, tr.REPORT, "accept", lambda w: rep.accept_report(w, str(report_id), _reads_case(info))
-        )
+        row = _step(info, tr.REPORT, "accept", lambda w: rep.accept_report(w, str(report_id)))
         info.context.guard.wrote(f"report:{row.id}", "Report.status")
         return MandatoryReport.of(row)
 

@@ -7,7 +7,7 @@ afterwards by ``protection.projection`` and can be re-run at any time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -96,13 +96,26 @@ class Work:
     at: datetime = field(default_factory=now)
     touched_cases: set[str] = field(default_factory=set)
     touched_agreements: set[str] = field(default_factory=set)
+    reads: Callable[[CaseFile], bool] | None = None
+    """Whether the actor may read a case (the API's rule: a party to it, or the child in the caller's
+    row scope); None: every case (the worker, the CLI)."""
     _versions: dict[str, int] = field(default_factory=dict)
+    _read: set[str] = field(default_factory=set)
 
     # ---- the case row ------------------------------------------------------------------------
-    def case(self, case_id: str) -> ProtectionCaseRow:
+    def case(self, case_id: str, what: str = "case") -> ProtectionCaseRow:
+        """The case, if the actor may read it; the one NOT_FOUND otherwise, for an absent case alike
+        (`what`: the record the caller named, a service or a petition of the case). Decided before
+        any check of the step (the acting agency, the status, the facts), whose refusals would each
+        tell an agency that may not see the case that it exists."""
         row = self.s.get(ProtectionCaseRow, case_id)
         if row is None:
-            raise not_found()
+            raise not_found(what)
+        if self.reads is not None and row.id not in self._read:
+            f = load_file(self.s, row.id)
+            if f is None or not self.reads(f):
+                raise not_found(what)
+            self._read.add(row.id)
         self._versions.setdefault(row.id, row.version)
         return row
 
@@ -201,10 +214,13 @@ class Work:
 
 
 @contextmanager
-def work(engine: Engine, actor: Actor, settings: Settings) -> Iterator[Work]:
-    """One transaction; nothing of it is kept if anything in it is refused."""
+def work(
+    engine: Engine, actor: Actor, settings: Settings, reads: Callable[[CaseFile], bool] | None = None
+) -> Iterator[Work]:
+    """One transaction; nothing of it is kept if anything in it is refused. With `reads`, a case the
+    actor may not read is answered as one that does not exist (`Work.case`)."""
     with write_session(engine) as s:
-        w = Work(s, actor, settings)
+        w = Work(s, actor, settings, reads=reads)
         yield w
         w.finish()
 

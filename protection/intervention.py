@@ -259,6 +259,7 @@ def decide_guardianship(
     row = w.s.get(CaseIntervention, intervention_id)
     if row is None or row.kind != "court_petition":
         raise not_found("petition")
+    case = w.case(row.case_id, "petition")
     if row.agency_id != w.actor.agency_id:
         raise WorkflowError("FORBIDDEN", "only the court petitioned decides", "not_petitioned_court")
     if not tr.PETITION["decide"].allows(row.status):
@@ -271,7 +272,6 @@ def decide_guardianship(
         raise WorkflowError("MISSING_FACTS", "revoking guardianship names the new guardian (另行指定监护人)")
     if new_guardian_id is not None and new_guardian_id == row.guardian_id:
         raise WorkflowError("BAD_REQUEST", "the new guardian is the one whose guardianship is revoked")
-    case = w.case(row.case_id)
     row.status, row.decision = tr.PetitionStatus.DECIDED, decision
     row.decided_on = decided_on or w.at.date()
     row.new_guardian_id = new_guardian_id if decision == "revoked" else None

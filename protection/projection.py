@@ -274,11 +274,17 @@ T = TypeVar("T")
 
 
 def carry_out(
-    engine: Engine, store: GraphStore, actor: Actor, settings: Settings, change: Callable[[Work], T]
+    engine: Engine,
+    store: GraphStore,
+    actor: Actor,
+    settings: Settings,
+    change: Callable[[Work], T],
+    reads: Callable[[CaseFile], bool] | None = None,
 ) -> tuple[T, Work]:
     """One workflow change: its transaction (nothing kept if it is refused), then the graph copy of
-    every case and agreement it touched. A failed projection stays pending for the worker."""
-    with work(engine, actor, settings) as w:
+    every case and agreement it touched. A failed projection stays pending for the worker. `reads`:
+    the cases the actor may read (`Work.reads`)."""
+    with work(engine, actor, settings, reads) as w:
         result = change(w)
     for case_id in w.touched_cases:
         project_case(store, engine, case_id)

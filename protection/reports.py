@@ -163,16 +163,17 @@ def _received(
     w: Work, report_id: str, reads_case: Callable[[CaseFile], bool] | None = None
 ) -> MandatoryReport:
     """The report, if the caller's agency is the one it was routed to. An agency that knows of the
-    report (its reporter, or one that reads its case, where it is listed: `reads_case`, the API's
-    rule for reading a case; without it, a party to the case) is told that it is another agency's
-    to act on; to any other it is answered as one that does not exist."""
+    report (its reporter, or one that reads its case, where it is listed: `reads_case`, else the
+    work's `reads`, the API's rule for reading a case; without either, a party to the case) is told
+    that it is another agency's to act on; to any other it is answered as one that does not exist."""
     report = w.s.get(MandatoryReport, report_id)
     if report is None:
         raise not_found("report")
     if report.receiving_agency_id != w.actor.agency_id:
         case = load_file(w.s, report.case_id) if report.case_id else None
+        reads = reads_case if reads_case is not None else w.reads
         knows = case is not None and (
-            reads_case(case) if reads_case is not None else w.actor.agency_id in case.participants
+            reads(case) if reads is not None else w.actor.agency_id in case.participants
         )
         if w.actor.agency_id != report.reporter_agency_id and not knows:
             raise not_found("report")

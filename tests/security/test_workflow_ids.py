@@ -27,6 +27,30 @@ BY_CASE = [
         'physicalHealth: "x", mentalHealth: "x", riskLevel: "low"}) { id } }',
     ),
 ]
+# Callers that hold the step's capability but take no part in the case (the child out of their
+# scope): they must not learn from the step's own checks (agency, status, facts) that the case exists.
+BY_CASE_CAPABLE = [
+    (
+        "petitionCourt",
+        "village2",
+        'mutation($id: ID!) { petitionCourt(input: {caseId: $id, guardianId: "person:granny", '
+        'grounds: ["abuse_serious_harm"]}) { id } }',
+    ),
+    (
+        "recordIntervention",
+        "village2",
+        'mutation($id: ID!) { recordIntervention(input: {caseId: $id, kind: "temporary_guardianship", '
+        'temporaryGuardian: "welfare home"}) { id } }',
+    ),
+    ("recordFollowUp", "village2", 'mutation($id: ID!) { recordFollowUp(caseId: $id, note: "x") { id } }'),
+    ("notifyTownship", "police2", 'mutation($id: ID!) { notifyTownship(caseId: $id, note: "x") { id } }'),
+    (
+        "recordEmergencyAction",
+        "police2",
+        "mutation($id: ID!) { recordEmergencyAction(input: "
+        '{caseId: $id, action: "admonish_parents"}) { id } }',
+    ),
+]
 BY_REPORT = [
     ("acknowledgeReport", "mutation($id: ID!) { acknowledgeReport(reportId: $id) { id } }"),
     ("acceptReport", "mutation($id: ID!) { acceptReport(reportId: $id) { id } }"),
@@ -58,6 +82,15 @@ def test_another_agencys_case_is_answered_as_none(
         document,
         [filed["caseId"], "case-0000000000000000"],
         named=lambda c: f"protectioncase:{c}",
+    )
+
+
+@pytest.mark.parametrize(("name", "who", "document"), BY_CASE_CAPABLE, ids=[c[0] for c in BY_CASE_CAPABLE])
+def test_another_agencys_case_is_answered_as_none_to_one_that_may_do_the_step(
+    api: Api, filed: dict[str, str], name: str, who: str, document: str
+) -> None:
+    answered_alike(
+        api, who, document, [filed["caseId"], "case-0000000000000000"], named=lambda c: f"protectioncase:{c}"
     )
 
 

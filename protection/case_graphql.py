@@ -26,9 +26,10 @@ from auth.enforce.errors import (
     from_exception,
     not_found,
     sql_unavailable,
+    store_unavailable,
 )
 from auth.enforce.records import Person
-from graph.port import GraphStoreError
+from graph.port import GraphStoreError, GraphUnavailable
 from graph.profile import Profile
 from kernel import clock
 from kernel.db import session
@@ -84,16 +85,33 @@ def _run(info: Info[Context, None], capability: str, fn: Callable[[Work], T]) ->
 
 def _people(info: Info[Context, None], *ids: str | None) -> None:
     """Person ids a workflow record names must be people of the graph (else the projection could
-    not link them). Existence only: a court names a guardian outside its row scope."""
+    not link them). Existence only: a court names a guardian outside its row scope. So it is asked
+    only by `_naming`, once the step's own checks have passed."""
     wanted = [i for i in ids if i]
     if not wanted:
         return
     try:
         found = info.context.store.get_nodes([i for i in wanted if i.startswith("person:")])
+    except GraphUnavailable:  # the store closed or reopening: say so, never "not in the register"
+        raise store_unavailable() from None
     except (GraphStoreError, ValueError):
         found = {}
     if any(i not in found for i in wanted):
         raise bad_request("a person named is not in the register")
+
+
+def _naming(info: Info[Context, None], step: Callable[[Work], T], *ids: str | None) -> Callable[[Work], T]:
+    """`step`, then the people it names checked (`_people`), in its transaction: a refusal keeps
+    nothing. Asked first, whether an id is a person of the register was told to any agency holding
+    the capability, the case absent or not its own (an oracle for person ids); asked after, only
+    to an agency the step let act on a case it may read."""
+
+    def run(w: Work) -> T:
+        result = step(w)
+        _people(info, *ids)
+        return result
+
+    return run
 
 
 def _by_id_number(info: Info[Context, None], id_number: str, also_named: str | None) -> str:
@@ -817,22 +835,25 @@ class ProtectionMutation:
     def record_emergency_action(
         self, info: Info[Context, None], input: EmergencyActionInput
     ) -> ProtectionCaseFile:
-        _people(info, str(input.person_id) if input.person_id else None)
         row = _step(
             info,
             tr.CASE,
             "emergency_action",
-            lambda w: emg.record_action(
-                w,
-                str(input.case_id),
-                input.action,
-                occurred_on=input.occurred_on,
-                person_id=str(input.person_id) if input.person_id else None,
-                placement_kind=input.placement_kind,
-                place=input.place,
-                since=input.since,
-                severity=input.severity,
-                note=input.note,
+            _naming(
+                info,
+                lambda w: emg.record_action(
+                    w,
+                    str(input.case_id),
+                    input.action,
+                    occurred_on=input.occurred_on,
+                    person_id=str(input.person_id) if input.person_id else None,
+                    placement_kind=input.placement_kind,
+                    place=input.place,
+                    since=input.since,
+                    severity=input.severity,
+                    note=input.note,
+                ),
+                str(input.person_id) if input.person_id else None,
             ),
         )
         return _file(info, row.case_id)
@@ -919,23 +940,23 @@ class ProtectionMutation:
     )
     def record_intervention(self, info: Info[Context, None], input: InterventionInput) -> ProtectionCaseFile:
         tg = input.temporary_guardian
-        _people(
-            info,
-            str(input.guardian_id) if input.guardian_id else None,
-            tg if tg and tg.startswith("person:") else None,
-        )
         _step(
             info,
             tr.CASE,
             "intervention",
-            lambda w: itv.record_intervention(
-                w,
-                str(input.case_id),
-                input.kind,
-                guardian_id=str(input.guardian_id) if input.guardian_id else None,
-                occurred_on=input.occurred_on,
-                temporary_guardian=input.temporary_guardian,
-                note=input.note,
+            _naming(
+                info,
+                lambda w: itv.record_intervention(
+                    w,
+                    str(input.case_id),
+                    input.kind,
+                    guardian_id=str(input.guardian_id) if input.guardian_id else None,
+                    occurred_on=input.occurred_on,
+                    temporary_guardian=input.temporary_guardian,
+                    note=input.note,
+                ),
+                str(input.guardian_id) if input.guardian_id else None,
+                tg if tg and tg.startswith("person:") else None,
             ),
         )
         return _file(info, str(input.case_id))
@@ -971,19 +992,22 @@ class ProtectionMutation:
         number = input.new_guardian_id_number
         if number and new_guardian:
             raise bad_request("name the new guardian by id or by ID number, not both")
-        _people(info, new_guardian)
-        # The lookup by ID number runs inside the decision, after the petition's checks (no oracle).
+        # The lookups (by id, by ID number) run inside the decision, after the petition's checks.
         row = _step(
             info,
             tr.PETITION,
             "decide",
-            lambda w: itv.decide_guardianship(
-                w,
-                str(input.intervention_id),
-                input.decision,
+            _naming(
+                info,
+                lambda w: itv.decide_guardianship(
+                    w,
+                    str(input.intervention_id),
+                    input.decision,
+                    new_guardian,
+                    input.decided_on,
+                    (lambda: _by_id_number(info, number, None)) if number else None,
+                ),
                 new_guardian,
-                input.decided_on,
-                (lambda: _by_id_number(info, number, None)) if number else None,
             ),
         )
         info.context.guard.wrote(f"intervention:{row.id}", "GUARDIAN_OF.kind", "GUARDIAN_OF.until")
@@ -993,22 +1017,24 @@ class ProtectionMutation:
     def record_agreement(self, info: Info[Context, None], input: AgreementInput) -> AgreementView:
         _actor(info, "manage_agreements")
         division = scope.child_division(info.context.guard, str(input.child_id))
-        _people(
-            info, *(str(p) for p in input.parent_ids), str(input.guardian_id) if input.guardian_id else None
-        )
         row = _run(
             info,
             "manage_agreements",
-            lambda w: agr.record_agreement(
-                w,
-                kind=input.kind,
-                child_id=str(input.child_id),
-                division=division,
-                parent_ids=[str(p) for p in input.parent_ids],
-                guardian_id=str(input.guardian_id) if input.guardian_id else None,
-                signed_on=input.signed_on,
-                valid_from=input.valid_from,
-                valid_to=input.valid_to,
+            _naming(
+                info,
+                lambda w: agr.record_agreement(
+                    w,
+                    kind=input.kind,
+                    child_id=str(input.child_id),
+                    division=division,
+                    parent_ids=[str(p) for p in input.parent_ids],
+                    guardian_id=str(input.guardian_id) if input.guardian_id else None,
+                    signed_on=input.signed_on,
+                    valid_from=input.valid_from,
+                    valid_to=input.valid_to,
+                ),
+                *(str(p) for p in input.parent_ids),
+                str(input.guardian_id) if input.guardian_id else None,
             ),
         )
         return AgreementView(_row=row, _rid=f"agreement:{row.id}")

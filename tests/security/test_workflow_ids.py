@@ -162,3 +162,54 @@ def test_an_agency_that_reads_the_case_is_told_it_is_not_the_receiving_one(
     answered_alike(
         api, "township2", document, [filed["id"], "rpt-0000000000000000"], named=lambda r: f"report:{r}"
     )
+
+
+# A step that names people (the guardian an intervention is directed at, a relative entrusted):
+# whether an id is a person of the register is told only to an agency the step lets act.
+NAMING = [
+    (
+        "recordIntervention",
+        "village2",
+        'mutation($case: ID!, $id: ID!) { recordIntervention(input: {caseId: $case, kind: "admonition", '
+        "guardianId: $id}) { id } }",
+    ),
+    (
+        "recordEmergencyAction",
+        "police2",
+        "mutation($case: ID!, $id: ID!) { recordEmergencyAction(input: "
+        '{caseId: $case, action: "entrusted_guardian_named", personId: $id}) { id } }',
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "who", "document"), NAMING, ids=[c[0] for c in NAMING])
+def test_a_step_refused_does_not_tell_whether_a_person_exists(
+    api: Api, filed: dict[str, str], name: str, who: str, document: str
+) -> None:
+    for case in (filed["caseId"], "case-0000000000000000"):
+        answered_alike(
+            api,
+            who,
+            document,
+            ["person:granny", "person:00000000000000000000000000000000"],
+            variables=lambda p, case=case: {"case": case, "id": p},
+            named=None,
+        )
+
+
+AGREE = """mutation($parents: [ID!]!) { recordAgreement(input: {kind: "responsibility_letter",
+  childId: "person:child", parentIds: $parents, signedOn: "2026-03-01", validFrom: "2026-03-01",
+  validTo: "2027-03-01"}) { id } }"""
+AGREEMENTS = """query { agreements(childId: "person:child") { id } }"""
+
+
+def test_an_agency_that_may_act_is_still_told_a_person_is_not_in_the_register(api: Api) -> None:
+    """The check moved into the step's transaction still refuses, and the refusal keeps nothing."""
+    before = api.gql("village", AGREEMENTS).json()["data"]["agreements"]
+    body = api.gql("village", AGREE, {"parents": ["person:father", "person:nobody"]}).json()
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_REQUEST", error
+    assert error["message"] == "a person named is not in the register", error
+    assert api.gql("village", AGREEMENTS).json()["data"]["agreements"] == before
+    body = api.gql("village", AGREE, {"parents": ["person:father", "person:mother"]}).json()
+    assert not body.get("errors"), body

@@ -73,3 +73,19 @@ def test_a_party_to_the_case_still_reads_it(closed: tuple[Api, dict[str, str]]) 
     api, filed = closed
     body = api.gql("village", CASE, {"id": filed["caseId"]}).json()  # the reporter
     assert not body.get("errors") and body["data"]["protectionCase"]["id"] == filed["caseId"], body
+
+
+def test_the_people_a_step_names_are_not_called_absent(closed: tuple[Api, dict[str, str]]) -> None:
+    """The existence check of the people a workflow step names (run once the step's own checks
+    passed) says UNAVAILABLE, not "a person named is not in the register", while the store is closed."""
+    from types import SimpleNamespace
+
+    from graphql import GraphQLError
+
+    from protection.case_graphql import _people
+
+    api, _ = closed
+    info = SimpleNamespace(context=SimpleNamespace(store=api.client.app.state.graph))  # type: ignore[attr-defined]
+    with pytest.raises(GraphQLError) as refused:
+        _people(info, "person:granny")  # type: ignore[arg-type]
+    assert (refused.value.extensions or {}).get("code") == "UNAVAILABLE", refused.value

@@ -12,6 +12,7 @@ import strawberry
 from strawberry.types import Info
 
 from auth.enforce.context import Context
+from auth.enforce.guard import FieldDenied
 from auth.enforce.layer import declare_graph_field
 from graph.model import NODE_KINDS, REL_KINDS, PropType
 from graph.profile import Profile
@@ -256,14 +257,26 @@ class Person(_NodeBase):
 
     @strawberry.field(description="Attributes on which sources disagree, with every source's value.")
     def conflicts(self, info: Info[Context, None]) -> list[FieldConflict]:
+        """A conflict says that a source holds a value for the attribute: one on an attribute the
+        caller may not read is left out whole, and the field's own class is decided before any
+        conflict is looked at (denied, it is empty, as the layer leaves it), so a refusal never
+        tells which people have such conflicts."""
         guard = info.context.guard
+        if guard.enforcing:
+            try:
+                guard.decide_field("Person", "conflicts")
+            except FieldDenied:
+                return []
         out = []
         for attr in filter(None, (self._node.claims and sorted(self._node.claims)) or []):
             claims = self._node.claims[attr]
             if len({repr(c["value"]) for c in claims}) < 2:
                 continue
-            values = [guard.read(self._node, attr, c["value"]) for c in claims]
-            srcs = guard.read_provenance("Person", claims)
+            try:
+                values = [guard.read(self._node, attr, c["value"]) for c in claims]
+                srcs = guard.read_provenance("Person", claims)
+            except FieldDenied:
+                continue
             out.append(
                 FieldConflict(
                     attribute=camel(attr),

@@ -30,11 +30,15 @@ The relational store is the system of record and the graph its projection:
   ``graph_projection`` to the same mark: a row counts as projected only once the graph
   transaction holding it has committed, and a graph found *behind* the record (a lost or
   unreplayable write-ahead log) is rebuilt from it (:func:`project_record`). The graph is
-  checkpointed after every batch, so a kill can cost at most the transaction in flight.
+  checkpointed after every batch, before its relational transaction, so a kill can cost at most
+  the batch in flight (its graph transactions are all done again).
 - Derived state is not computed here: the people a batch wrote go into ``derived_queue`` in
   the transaction that marks the batch loaded, and protection drains it.
 - People the resolver merged automatically (``reproject_queue``, written with the merge) are
-  re-projected in the next batch's graph transaction, exactly as a caseworker's merge is.
+  re-projected before the next batch's graph transaction, exactly as a caseworker's merge is, in
+  graph transactions of their own that the batch's checkpoint covers: their queue entries and
+  watermark go in a relational transaction after that checkpoint (a kill before it leaves them
+  queued, and the next run re-projects them again: a re-projection is idempotent).
 """
 
 from __future__ import annotations
@@ -638,12 +642,15 @@ class Pipeline:
         with self.engine.connect() as conn:
             queued = conn.execute(select(rq.c.id, rq.c.person_key).order_by(rq.c.id)).all()
         # Automatic merges: first the people as the links say now, then the batch. A few people per
-        # graph transaction, each committed with its queue entries: a re-projection is some twenty
-        # one-row statements per person, and LadybugDB holds ~0.25 MB of pool per statement until
-        # its transaction ends (measured at 1,000 persons), so one transaction for all of a batch's
-        # merges grows with their number, not with the batch size (300 people filled 256 MB).
-        for i in range(0, len(queued), REPROJECT_CHUNK):
+        # graph transaction (LadybugDB holds pool pages per statement until its transaction ends),
+        # with no checkpoint of their own: the batch's checkpoint covers them. A checkpoint that
+        # touched a node table rewrites it whole, whatever it changed (measured at 60,000 persons:
+        # 2.3 s for one Person updated, 2.7 s for 1,000), so one after every few people cost 2-4 s
+        # each, ten times a county; their queue entries go only after that checkpoint.
+        reprojected = [
             self._reproject_queued(queued[i : i + REPROJECT_CHUNK])
+            for i in range(0, len(queued), REPROJECT_CHUNK)
+        ]
         mark = self._next_mark()
         stale = _stale_people(nodes, rels)
         with self.graph.transaction():
@@ -652,6 +659,7 @@ class Pipeline:
         crash_point("batch.graph_committed")
         self.graph.checkpoint()
         crash_point("batch.checkpointed")
+        self._commit_reprojected(reprojected)
         for status, code, _ in outcome.values():
             if status == "loaded":
                 rep.loaded += 1
@@ -662,22 +670,39 @@ class Pipeline:
         self._commit_outcome(run_id, src.name, rows, outcome, rep, mark, stale, projected, waiting)
         crash_point("batch.committed")
 
-    def _reproject_queued(self, queued: Sequence[Any]) -> None:
-        """Re-project some people of the merge queue in one graph transaction; their queue entries
-        go in the relational transaction that moves the watermark after it (a kill between redoes
-        them: a re-projection retracts and asserts again, so it is idempotent)."""
-        from connectors.resolution.tables import ReprojectQueue
-
-        rq = ReprojectQueue.__table__  # type: ignore[attr-defined]
+    def _reproject_queued(self, queued: Sequence[Any]) -> _Reprojected:
+        """Re-project some people of the merge queue in one graph transaction, not checkpointed:
+        what the relational side is to record of it once a checkpoint has (`_commit_reprojected`)."""
         mark = self._next_mark()
         with self.graph.transaction():
             stale = self._reproject_in_tx([k for _, k in queued])
             self.graph.set_watermark(*mark)
-        self.graph.checkpoint()
+        crash_point("reproject.committed")
+        return _Reprojected([i for i, _ in queued], mark, stale, self._take_projected())
+
+    def _commit_reprojected(self, done: Sequence[_Reprojected]) -> None:
+        """After the checkpoint that covers their graph transactions: the re-projected people's queue
+        entries go, in one relational transaction that moves the watermark to the last of their
+        marks, with their rows' projections and their derived state queued. A kill before redoes
+        them (a re-projection retracts and asserts again, so it is idempotent)."""
+        from connectors.resolution.tables import ReprojectQueue
+
+        if not done:
+            return
+        rq = ReprojectQueue.__table__  # type: ignore[attr-defined]
+        projected: dict[int, str] = {}
+        stale: dict[str, str | None] = {}
+        for d in done:
+            projected.update(d.projected)
+            for person, township in d.stale.items():
+                if township is not None or person not in stale:
+                    stale[person] = township
+        ids = [i for d in done for i in d.queue_ids]
         with self.engine.begin() as conn:
-            conn.execute(rq.delete().where(rq.c.id.in_([i for i, _ in queued])))
-            _write_projections(conn, self._take_projected())
-            self._commit_derived(conn, mark, stale)
+            for i in range(0, len(ids), 900):
+                conn.execute(rq.delete().where(rq.c.id.in_(ids[i : i + 900])))
+            _write_projections(conn, projected)
+            self._commit_derived(conn, max(d.mark for d in done), stale)
 
     def _retry_waiting(self, src: Source, rep: SourceReport) -> None:
         """Project again the loaded rows whose optional references have been loaded since.
@@ -992,7 +1017,23 @@ class Pipeline:
 
 
 REFERENCE_FILES = ("divisions.csv", "schools.csv", "facilities.csv")
-REPROJECT_CHUNK = 10  # queued people re-projected per graph transaction (see Pipeline._batch)
+# Queued people re-projected per graph transaction (see Pipeline._batch). Measured on the synced
+# 60,000-person county, 110 people queued before a survey batch (no checkpoint between them): 10 a
+# transaction took 6.3 s in all, and one transaction grew the pool's use by up to 250 MB; 40 a
+# transaction 470 MB; all 110 in one 1.9 s and 670 MB. Bigger saves per-transaction reads (the
+# resolver's known mentions, the records' latest rows) but spends pool the batch's own
+# transaction needs.
+REPROJECT_CHUNK = 10
+
+
+@dataclass
+class _Reprojected:
+    """One graph transaction of queued re-projections, committed but not yet checkpointed."""
+
+    queue_ids: list[int]
+    mark: tuple[str, int]
+    stale: dict[str, str | None]
+    projected: dict[int, str]
 
 
 def _reference_records(ref: Reference, at: datetime) -> tuple[list[NodeRecord], list[RelRecord]]:

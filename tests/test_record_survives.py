@@ -50,7 +50,9 @@ KILLS: list[tuple[str, int]] = [
     # redoes it and passes the point below
     ("graph.statement", 60),
     ("reproject.retracted", 1),  # inside an automatic merge's re-projection
-    ("batch.graph_committed", 1),  # again, redoing the batch the merge kill interrupted
+    # the re-projection committed, not checkpointed (the batch's checkpoint covers it), still queued
+    ("reproject.committed", 1),
+    ("batch.graph_committed", 1),  # again, redoing the batch the merge kills interrupted
     ("drain.township", 3),  # during the end-of-run reclassification
     ("drain.recomputed", 1),  # reclassified, the queue entries not yet deleted
 ]
@@ -178,7 +180,7 @@ def reference_hash(reference: Path) -> str:
     return str(_verified(reference)["content_hash"])
 
 
-def test_sync_killed_at_eleven_points_ends_with_the_uninterrupted_graph(
+def test_sync_killed_at_twelve_points_ends_with_the_uninterrupted_graph(
     county: Path, reference: Path
 ) -> None:
     data = county.parent / "survivor"
@@ -463,4 +465,58 @@ def test_many_queued_merges_are_reprojected_within_a_small_buffer_pool(
     done = _sync(county, data, pool_mb=192)
     assert done.returncode == 0, done.stderr[-3000:]
     assert _rows(data / "shouhu.sqlite3", "SELECT count(*) FROM reproject_queue") == [(0,)]
+    _verified(data, reference_hash)
+
+
+def test_queued_merges_are_covered_by_the_batchs_one_checkpoint_and_leave_the_queue_only_after_it(
+    county: Path, reference: Path, reference_hash: str, tmp_path: Path
+) -> None:
+    """A batch that carries many automatic merges checkpoints the graph as often as one that carries
+    none: a LadybugDB checkpoint that touched the Person table rewrites it whole (2-4 s at 60,000
+    persons for a handful of people), so one after every few re-projected people cost a county
+    minutes. The queue entries stay until the checkpoint that covers their graph transactions
+    (a kill before it re-projects them again), and the graph ends as it was."""
+    from tests.test_connectors_support import Stores
+
+    data = tmp_path / "data"
+    shutil.copytree(reference, data)
+    db = data / "shouhu.sqlite3"
+
+    def pending_survey_row() -> None:  # one row to process, so a batch runs and takes the queue
+        with sqlite3.connect(db) as conn:
+            conn.execute(
+                "UPDATE landing_record SET status = 'pending' WHERE seq = (SELECT max(seq) FROM "
+                "landing_record WHERE source = 'survey' AND status = 'loaded')"
+            )
+
+    def checkpoints_of_a_survey_sync() -> list[int]:
+        """The queue's length at each checkpoint of an in-process sync of the survey source."""
+        stores = Stores(data, 192)
+        seen: list[int] = []
+        checkpoint = stores.graph.checkpoint
+
+        def counted() -> None:
+            seen.extend(_rows(db, "SELECT count(*) FROM reproject_queue")[0])
+            checkpoint()
+
+        stores.graph.checkpoint = counted  # type: ignore[method-assign]
+        try:
+            assert stores.pipeline(county).sync(["survey"]).ok
+        finally:
+            stores.close()
+        return seen
+
+    pending_survey_row()
+    without = checkpoints_of_a_survey_sync()
+    assert without and set(without) == {0}
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO reproject_queue (person_key, merge_id, enqueued_at) SELECT DISTINCT person_key, "
+            "NULL, '2026-12-06 00:00:00' FROM person_link ORDER BY person_key LIMIT 120"
+        )
+    pending_survey_row()
+    with_merges = checkpoints_of_a_survey_sync()
+    assert len(with_merges) == len(without), (without, with_merges)
+    assert with_merges[0] == 120  # the batch's checkpoint: every entry still queued
+    assert _rows(db, "SELECT count(*) FROM reproject_queue") == [(0,)]
     _verified(data, reference_hash)

@@ -1,0 +1,227 @@
+"""The resolver's in-memory population: a run of the same process reuses what the last run left in
+the store instead of reading it again, and must decide exactly what a run that reads it would.
+
+Also: a comparison the training data never observed keeps the spec's default parameters.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from connectors.idnumber import make_id_number
+from connectors.mentions import PersonMention
+from connectors.resolution import resolver
+from connectors.resolution.chinese import DEFAULT_PARAMETERS
+from connectors.resolution.evaluate import county_mentions
+from connectors.resolution.evidence import id_conflicts
+from connectors.resolution.resolver import resolve_with_changes
+from connectors.resolution.tables import MergeHistory, PersonLink, ResolutionModel, ReviewItem
+from kernel.db import make_engine, migrate
+
+TODAY = date(2024, 9, 30)
+VILLAGE = "500248101201"  # a village of every generated county
+
+
+@pytest.fixture(scope="module")
+def mentions(tmp_path_factory: pytest.TempPathFactory) -> list[PersonMention]:
+    """A small generated county's mentions."""
+    from connectors.synthetic import generate
+
+    out = tmp_path_factory.mktemp("pop-county")
+    generate(out, 600, 5)
+    found, _ = county_mentions(out)
+    return found
+
+
+def _engine(path: Path) -> Engine:
+    eng = make_engine(f"sqlite:///{path.as_posix()}")
+    migrate(eng)
+    return eng
+
+
+@pytest.fixture
+def engines(tmp_path: Path) -> Iterator[tuple[Engine, Engine]]:
+    a, b = _engine(tmp_path / "a.sqlite3"), _engine(tmp_path / "b.sqlite3")
+    yield a, b
+    a.dispose()
+    b.dispose()
+
+
+def _outcome(engine: Engine) -> tuple[object, ...]:
+    """What the store says was decided, person keys replaced by the partition they make."""
+    people: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    with engine.connect() as conn:
+        links = conn.execute(
+            select(PersonLink.system, PersonLink.record_id, PersonLink.person_key, PersonLink.method)
+        ).all()
+        reviews = conn.execute(
+            select(
+                ReviewItem.left_system,
+                ReviewItem.left_record_id,
+                ReviewItem.right_system,
+                ReviewItem.right_record_id,
+                ReviewItem.score,
+                ReviewItem.reason,
+            ).order_by(ReviewItem.id)
+        ).all()
+        merges = conn.execute(select(MergeHistory.moved).order_by(MergeHistory.id)).all()
+        models = conn.execute(
+            select(ResolutionModel.records, ResolutionModel.labelled_pairs).order_by(ResolutionModel.id)
+        ).all()
+    for system, record_id, key, _ in links:
+        people[key].add((system, record_id))
+    return (
+        {frozenset(v) for v in people.values()},
+        sorted((s, r, m) for s, r, _, m in links),
+        [tuple(r) for r in reviews],
+        [sorted(map(tuple, m)) for (m,) in merges],
+        [tuple(m) for m in models],
+    )
+
+
+def test_batches_from_memory_decide_as_batches_that_load_everything(
+    engines: tuple[Engine, Engine],
+    mentions: list[PersonMention],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cached, loaded = engines
+    batches = [[*planted, *mentions[i::4]] for i, planted in enumerate(_planted())]  # every source in each
+    caplog.set_level("INFO", logger=resolver.__name__)
+    for batch in batches:
+        resolve_with_changes(cached, batch, today=TODAY)
+    assert sum("population from memory" in r.getMessage() for r in caplog.records) == len(batches) - 1
+    # The reference: every run loads the population and judges the evidence over all of it.
+    monkeypatch.setattr(resolver, "_id_conflicts", lambda frame, keys, *_: id_conflicts(frame, keys))
+    monkeypatch.setattr(resolver, "_labelled_pairs", lambda *_: None)  # _model counts them itself
+    for batch in batches:
+        resolver._POPULATIONS.clear()
+        resolver._FRAMES.clear()
+        resolve_with_changes(loaded, batch, today=TODAY)
+    outcome = _outcome(cached)
+    assert outcome == _outcome(loaded)
+    assert len(outcome[3]) == 1 and any(r[5] for r in outcome[2])  # the merge, the set-aside number
+
+
+def _planted() -> list[list[PersonMention]]:
+    """Four batches of events an incremental run must carry over: a provisional person (batch 2)
+    absorbed when her ID number turns up (batch 3), then in batch 4 a record of hers and a record
+    whose ID number contradicts its holder (set aside, reviewed)."""
+    birth = date(1958, 2, 14)
+    number = make_id_number("500248", birth, 88)
+    phone = "13912345678"
+    holder = PersonMention(
+        "police_hukou",
+        "2010999601",
+        "member",
+        name="龙秀英",
+        id_number=number,
+        sex="F",
+        birth_date=birth,
+        division=VILLAGE,
+        household_number="2010999",
+    )
+    carer = PersonMention(
+        "police_incident", "J1#guardian", "guardian", name="龙秀兰", division=VILLAGE, phone=phone
+    )
+    forms = [
+        PersonMention(
+            "survey",
+            f"{VILLAGE}-96{i}#guardian",
+            "guardian",
+            name="龙秀英",
+            id_number=number,
+            sex="F",
+            division=VILLAGE,
+            phone=phone,
+        )
+        for i in (1, 2)
+    ]
+    again = PersonMention(
+        "health", "RelatedPerson/r9", "related", name="龙秀英", sex="F", division=VILLAGE, phone=phone
+    )
+    wrong = PersonMention(
+        "education", "P-9001", "pupil", name="张伟", id_number=number, sex="M", birth_date=date(2015, 3, 1)
+    )
+    return [[holder], [carer], forms, [wrong, again]]
+
+
+def test_a_store_changed_by_another_process_is_read_again(
+    tmp_path: Path, mentions: list[PersonMention], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process (here: the same code with its own memory) resolves a person this process
+    has not seen; this process's next run must compare with that person too."""
+    engine = _engine(tmp_path / "s.sqlite3")
+    resolve_with_changes(engine, mentions, today=TODAY)
+    birth = date(1987, 4, 12)
+    registered = PersonMention(
+        "police_hukou",
+        "2010999777",
+        "member",
+        name="龙秀英",
+        id_number=make_id_number("500248", birth, 77),
+        sex="F",
+        birth_date=birth,
+        division=VILLAGE,
+        household_number="2019997",
+    )
+    with monkeypatch.context() as other_process:
+        other_process.setattr(resolver, "_POPULATIONS", {})
+        other_process.setattr(resolver, "_FRAMES", {})
+        person = resolve_with_changes(engine, [registered], today=TODAY).keys[registered.key]
+    later = PersonMention(
+        "survey",
+        f"{VILLAGE}-9777",
+        "child",
+        name="龙秀英",
+        sex="F",
+        birth_date=birth,
+        division=VILLAGE,
+    )
+    assert resolve_with_changes(engine, [later], today=TODAY).keys[later.key] == person
+    engine.dispose()
+
+
+def test_a_comparison_the_training_data_never_observed_keeps_its_default_parameters(
+    tmp_path: Path, mentions: list[PersonMention]
+) -> None:
+    """Life stage only speaks when a birth date is missing: with every birth date known, no pair
+    observes it, and the trained model keeps the spec's defaults for it (not the floor m and the
+    smallest u, which would add twenty bits to every pair whatever it found)."""
+    engine = _engine(tmp_path / "m.sqlite3")
+    dated = [m for m in mentions if m.birth_date is not None]
+    resolve_with_changes(engine, dated, today=TODAY)
+    with engine.connect() as conn:
+        trained = conn.execute(
+            select(ResolutionModel.settings, ResolutionModel.labelled_pairs).order_by(
+                ResolutionModel.id.desc()
+            )
+        ).first()
+    engine.dispose()
+    assert trained is not None and trained.labelled_pairs >= 200  # trained, not the default model
+    assert _levels(trained.settings, "adult") == pytest.approx(_flat(DEFAULT_PARAMETERS["adult"]))
+    # ... while a comparison the data did observe was trained.
+    assert _levels(trained.settings, "birth_date") != pytest.approx(_flat(DEFAULT_PARAMETERS["birth_date"]))
+
+
+def _flat(parameters: dict[str, tuple[float, float]]) -> dict[str, float]:
+    return {f"{label} {p}": x for label, mu in parameters.items() for p, x in zip("mu", mu, strict=True)}
+
+
+def _levels(model: dict[str, Any], comparison: str) -> dict[str, float]:
+    """(m, u) of each non-null level of one comparison of a stored model."""
+    (found,) = [c for c in model["comparisons"] if c["output_column_name"] == comparison]
+    return _flat(
+        {
+            lv["label_for_charts"]: (lv["m_probability"], lv["u_probability"])
+            for lv in found["comparison_levels"]
+            if not lv.get("is_null_level")
+        }
+    )

@@ -22,7 +22,7 @@ from connectors.resolution.chinese import DEFAULT_PARAMETERS
 from connectors.resolution.evaluate import county_mentions
 from connectors.resolution.evidence import id_conflicts
 from connectors.resolution.resolver import resolve_with_changes
-from connectors.resolution.tables import MergeHistory, PersonLink, ResolutionModel, ReviewItem
+from connectors.resolution.store import LINK, MERGE, MODEL, REVIEW
 from kernel.db import make_engine, migrate
 
 TODAY = date(2024, 9, 30)
@@ -54,27 +54,23 @@ def engines(tmp_path: Path) -> Iterator[tuple[Engine, Engine]]:
     b.dispose()
 
 
-def _outcome(engine: Engine) -> tuple[object, ...]:
+def _outcome(engine: Engine) -> tuple[Any, ...]:
     """What the store says was decided, person keys replaced by the partition they make."""
     people: dict[str, set[tuple[str, str]]] = defaultdict(set)
     with engine.connect() as conn:
-        links = conn.execute(
-            select(PersonLink.system, PersonLink.record_id, PersonLink.person_key, PersonLink.method)
-        ).all()
+        links = conn.execute(select(LINK.c.system, LINK.c.record_id, LINK.c.person_key, LINK.c.method)).all()
         reviews = conn.execute(
             select(
-                ReviewItem.left_system,
-                ReviewItem.left_record_id,
-                ReviewItem.right_system,
-                ReviewItem.right_record_id,
-                ReviewItem.score,
-                ReviewItem.reason,
-            ).order_by(ReviewItem.id)
+                REVIEW.c.left_system,
+                REVIEW.c.left_record_id,
+                REVIEW.c.right_system,
+                REVIEW.c.right_record_id,
+                REVIEW.c.score,
+                REVIEW.c.reason,
+            ).order_by(REVIEW.c.id)
         ).all()
-        merges = conn.execute(select(MergeHistory.moved).order_by(MergeHistory.id)).all()
-        models = conn.execute(
-            select(ResolutionModel.records, ResolutionModel.labelled_pairs).order_by(ResolutionModel.id)
-        ).all()
+        merges = conn.execute(select(MERGE.c.moved).order_by(MERGE.c.id)).all()
+        models = conn.execute(select(MODEL.c.records, MODEL.c.labelled_pairs).order_by(MODEL.c.id)).all()
     for system, record_id, key, _ in links:
         people[key].add((system, record_id))
     return (
@@ -200,9 +196,7 @@ def test_a_comparison_the_training_data_never_observed_keeps_its_default_paramet
     resolve_with_changes(engine, dated, today=TODAY)
     with engine.connect() as conn:
         trained = conn.execute(
-            select(ResolutionModel.settings, ResolutionModel.labelled_pairs).order_by(
-                ResolutionModel.id.desc()
-            )
+            select(MODEL.c.settings, MODEL.c.labelled_pairs).order_by(MODEL.c.id.desc())
         ).first()
     engine.dispose()
     assert trained is not None and trained.labelled_pairs >= 200  # trained, not the default model

@@ -12,15 +12,25 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import Engine, select
 
 from connectors.idnumber import make_id_number
 from connectors.mentions import PersonMention
 from connectors.resolution import resolver
-from connectors.resolution.chinese import DEFAULT_PARAMETERS
+from connectors.resolution.chinese import DEFAULT_PARAMETERS, mention_frame
 from connectors.resolution.evaluate import county_mentions
-from connectors.resolution.evidence import id_conflicts
+from connectors.resolution.evidence import (
+    _ROLE_SEX,
+    _ROLE_ZH,
+    FAMILY_BONUS,
+    REASON_FAMILY,
+    _strs,
+    family_evidence,
+    id_conflicts,
+)
 from connectors.resolution.resolver import resolve_with_changes
 from connectors.resolution.store import LINK, MERGE, MODEL, REVIEW
 from kernel.db import make_engine, migrate
@@ -219,3 +229,88 @@ def _levels(model: dict[str, Any], comparison: str) -> dict[str, float]:
             if not lv.get("is_null_level")
         }
     )
+
+
+# ------------------------------------------------------------------ family evidence, restricted
+
+
+def _family_evidence_reference(
+    frame: pd.DataFrame, labels: np.ndarray, *, bonus: float = FAMILY_BONUS
+) -> tuple[pd.DataFrame, dict[tuple[int, int], str]]:
+    """family_evidence as it was written before it read only the records it judges (every record,
+    each run): the answer the restricted one must give, pair order and reasons included."""
+    roles = _strs(frame, "role")
+    ids = _strs(frame, "id_number")
+    grp = _strs(frame, "grp")
+    sexes = _strs(frame, "sex")
+    households = _strs(frame, "household_number")
+    adult = frame["adult"].tolist()
+    n = len(frame)
+    anchored = set(labels[[i for i, x in enumerate(ids) if isinstance(x, str) and x]].tolist())
+    members: dict[int, list[int]] = defaultdict(list)
+    for i, lab in enumerate(labels.tolist()):
+        members[lab].append(i)
+    by_grp: dict[str, list[int]] = defaultdict(list)
+    for i, g in enumerate(grp):
+        if isinstance(g, str):
+            by_grp[g].append(i)
+    in_household: dict[str, list[int]] = defaultdict(list)
+    for i, hh in enumerate(households):
+        if isinstance(hh, str) and hh and isinstance(ids[i], str) and ids[i] and adult[i] is True:
+            in_household[hh].append(i)
+    if not in_household:
+        return pd.DataFrame({"l": [], "r": [], "bonus": []}), {}
+    pairs: dict[tuple[int, int], float] = {}
+    reasons: dict[tuple[int, int], str] = {}
+    for i in range(n):
+        role = roles[i]
+        if role not in _ROLE_ZH or (isinstance(ids[i], str) and ids[i]) or int(labels[i]) in anchored:
+            continue
+        homes: set[str] = set()
+        own_group = grp[i]
+        for j in by_grp.get(own_group, []) if own_group is not None else []:
+            if j == i:
+                continue
+            for k in members[int(labels[j])]:
+                hh = households[k]
+                if isinstance(hh, str) and hh:
+                    homes.add(hh)
+        sex = _ROLE_SEX.get(role) or (sexes[i] if sexes[i] in ("M", "F") else None)
+        for hh in homes:
+            for c in in_household.get(hh, ()):
+                if sex is not None and sexes[c] != sex:
+                    continue
+                for k in members[int(labels[c])]:
+                    if k == i:
+                        continue
+                    key = (i, k) if i < k else (k, i)
+                    pairs[key] = bonus
+                    reasons[key] = REASON_FAMILY.format(role=_ROLE_ZH[role])
+    if not pairs:
+        return pd.DataFrame({"l": [], "r": [], "bonus": []}), {}
+    arr = np.array(list(pairs), dtype=np.int64)
+    return pd.DataFrame({"l": arr[:, 0], "r": arr[:, 1], "bonus": list(pairs.values())}), reasons
+
+
+def test_family_evidence_reads_only_what_it_judges_and_answers_as_over_everything(
+    mentions: list[PersonMention],
+) -> None:
+    frame = mention_frame(mentions, today=TODAY)
+    n = len(frame)
+    labels = np.arange(n, dtype=np.int64)
+    first: dict[str, int] = {}
+    for i, number in enumerate(frame["id_number"].tolist()):
+        if isinstance(number, str):
+            labels[i] = first.setdefault(number, i)
+    rng = np.random.default_rng(5)
+    found = 0
+    for trial in range(4):
+        glued = labels.copy()  # first passes that linked more, or other, records together
+        pick = rng.choice(n, size=n // (4 + trial), replace=False)
+        glued[pick] = glued[rng.choice(n, size=len(pick))]
+        pairs, reasons = family_evidence(frame, glued)
+        want_pairs, want_reasons = _family_evidence_reference(frame, glued)
+        assert pairs.equals(want_pairs)
+        assert list(reasons.items()) == list(want_reasons.items())
+        found += len(pairs)
+    assert found > 100

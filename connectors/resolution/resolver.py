@@ -6,7 +6,9 @@ How a run goes:
    attributes are refreshed if the source changed them; the link is not revisited).
 2. New mentions join the population of every mention the resolver has seen
    (``resolution_mention``), so they are compared with existing people as well as with
-   each other.
+   each other. A process keeps the population its last run committed in memory and uses
+   it while the store's resolver tables are unchanged since (``_Population``); otherwise,
+   and on PostgreSQL, the population is read from the store.
 3. Deterministic linkage: mentions with the same valid ID number are one person, and a
    person never holds two different valid ID numbers.
 4. Probabilistic linkage with Splink on DuckDB (:mod:`connectors.resolution.linkage`,

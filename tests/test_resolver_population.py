@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 from connectors.idnumber import make_id_number
 from connectors.mentions import PersonMention
 from connectors.resolution import resolver
+from connectors.resolution.adversarial import generate_population
 from connectors.resolution.chinese import DEFAULT_PARAMETERS, mention_frame
 from connectors.resolution.evaluate import county_mentions
 from connectors.resolution.evidence import (
@@ -30,6 +31,7 @@ from connectors.resolution.evidence import (
     _strs,
     family_evidence,
     id_conflicts,
+    twin_guards,
 )
 from connectors.resolution.resolver import resolve_with_changes
 from connectors.resolution.store import LINK, MERGE, MODEL, REVIEW
@@ -313,4 +315,25 @@ def test_family_evidence_reads_only_what_it_judges_and_answers_as_over_everythin
         assert pairs.equals(want_pairs)
         assert list(reasons.items()) == list(want_reasons.items())
         found += len(pairs)
+    assert found > 100
+
+
+def test_twin_guards_over_the_records_they_concern_are_the_guards_over_everything() -> None:
+    """The adversarial county has twins (one household, one birth date, two numbers) and records
+    without a number born on their birthday or a day off; some numbers are set aside, as a run's
+    ID conflicts would."""
+    pop = generate_population(1500, seed=3, missing_child_ids=0.3)
+    frame = mention_frame(pop.mentions, today=date(2026, 9, 1))
+    issued = [x if isinstance(x, str) else None for x in frame["id_number"].tolist()]
+    rng = np.random.default_rng(2)
+    numbered = np.flatnonzero(frame["id_number"].notna().to_numpy())
+    found = 0
+    for share in (0, 10, 5):
+        run = frame
+        if share:
+            run = frame.copy()
+            run.loc[rng.choice(numbered, size=len(numbered) // share, replace=False), "id_number"] = pd.NA
+        want = twin_guards(run, issued)
+        assert resolver._twin_guards(run, issued) == want
+        found += len(want)
     assert found > 100

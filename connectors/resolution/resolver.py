@@ -49,7 +49,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -65,7 +65,14 @@ from connectors.resolution.assignment import (
     _reviewed_person_pairs,
 )
 from connectors.resolution.chinese import PERSON_SPEC, STORED_COLUMNS, mention_row, to_frame
-from connectors.resolution.evidence import IdConflicts, _id_birth, family_evidence, id_conflicts, twin_guards
+from connectors.resolution.evidence import (
+    IdConflicts,
+    _birth,
+    _id_birth,
+    family_evidence,
+    id_conflicts,
+    twin_guards,
+)
 from connectors.resolution.linkage import (
     ClusterResult,
     LinkageSpec,
@@ -236,7 +243,7 @@ def resolve_with_changes(
     if conflicts.demoted:
         frame = frame.copy()  # the kept frame (see _frame) stays as stored
         frame.loc[sorted(conflicts.demoted), "id_number"] = pd.NA
-    guards = [*conflicts.guards, *twin_guards(frame, issued)]
+    guards = [*conflicts.guards, *_twin_guards(frame, issued)]
     if frame["id_number"].notna().all():
         result = _deterministic_only(frame, person_keys)
         edges = pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_weight", "match_probability"])
@@ -461,6 +468,51 @@ def _id_conflicts(
         demoted={back[i] for i in found.demoted},
         guards=[(back[x], back[y], reason) for x, y, reason in found.guards],
     )
+
+
+def _twin_guards(frame: pd.DataFrame, issued: Sequence[str | None]) -> list[tuple[int, int, str]]:
+    """:func:`twin_guards` over the records it can concern, in the same order.
+
+    Those are the register's records of the households and birth dates that hold two or
+    more numbers (the twins, found with a vectorised group count), and the records
+    without a number born on a twin's birth date or a day off it; every other record
+    neither forms twins nor meets one. The order of the records is kept, so the guards
+    come out as over the whole frame.
+    """
+    numbers = np.asarray(issued, dtype=object)
+    number = np.fromiter((isinstance(x, str) and bool(x) for x in issued), dtype=bool, count=len(issued))
+    households, births = frame["household_number"], frame["birth_date"]
+    registered = number & _present(households) & _present(births) & _present(frame["name"])
+    if not registered.any():
+        return []
+    at = np.flatnonzero(registered)
+    reg = pd.DataFrame(
+        {
+            "hh": households.array.take(at),
+            "born": births.array.take(at),
+            "number": numbers[at],
+        }
+    )
+    count = reg.groupby(["hh", "born"], sort=False)["number"].transform("nunique").to_numpy()
+    twins = at[count > 1]
+    if not len(twins):
+        return []
+    days: set[str] = set()
+    for born in set(births.array.take(twins).tolist()):
+        if (d := _birth(born)) is not None:
+            days.update(x.isoformat() for x in (d - timedelta(days=1), d, d + timedelta(days=1)))
+    near = births.isin(list(days)).to_numpy(dtype=bool) & ~_present(frame["id_number"])
+    positions = np.union1d(twins, np.flatnonzero(near))
+    found = twin_guards(frame.iloc[positions], [issued[i] for i in positions.tolist()])
+    back = positions.tolist()
+    return [(back[x], back[y], reason) for x, y, reason in found]
+
+
+def _present(column: pd.Series) -> np.ndarray:
+    """Rows holding a non-empty string (what evidence._strs keeps)."""
+    if isinstance(column.dtype, pd.StringDtype):
+        return (column.notna() & column.ne("")).fillna(False).to_numpy(dtype=bool)
+    return np.array([isinstance(x, str) and bool(x) for x in column.tolist()], dtype=bool)
 
 
 def _labelled_pairs(

@@ -27,11 +27,13 @@ class _Plan:
     absorbed: list[tuple[str, str]]  # (survivor, absorbed) existing person keys
     renamed: dict[str, str]  # absorbed key -> survivor key
     reviews: list[dict[str, Any]]
+    created: set[str]  # keys of new people (clusters without an existing person)
 
 
 def _assign(
     frame: pd.DataFrame,
-    rows: pd.DataFrame,
+    systems: Sequence[str],
+    records: Sequence[str],
     person_keys: Sequence[str | None],
     result: ClusterResult,
     edges: pd.DataFrame,
@@ -63,13 +65,14 @@ def _assign(
             renamed[old_key] = survivor
     sizes = np.bincount(labels, minlength=len(labels))
     best = _best_edge_within(edges, labels)
-    systems, records = rows["system"].tolist(), rows["record_id"].tolist()
     links: list[dict[str, Any]] = []
+    created: set[str] = set()
     for i in range(n_old, len(frame)):
         c = int(labels[i])
         key = cluster_key.get(c)
         if key is None:
             key = cluster_key[c] = uuid.uuid4().hex
+            created.add(key)
         if has_id[i]:
             method, score = "id_number", None
         elif sizes[c] > 1:
@@ -96,7 +99,7 @@ def _assign(
         }
         for r in result.reviews
     ]
-    return _Plan(links, absorbed, renamed, reviews)
+    return _Plan(links, absorbed, renamed, reviews, created)
 
 
 def _absorb(conn: Connection, survivor: str, absorbed: str, now: datetime) -> MergeOutcome:

@@ -305,35 +305,42 @@ def family_evidence(
     paired with the record (and with each record of the candidate's person, so the
     clustering's median sees the bonus on all of them).
     """
-    roles = _strs(frame, "role")
-    ids = _strs(frame, "id_number")
-    grp = _strs(frame, "grp")
-    sexes = _strs(frame, "sex")
-    households = _strs(frame, "household_number")
-    adult = frame["adult"].tolist()
-    n = len(frame)
-    anchored = set(labels[[i for i, x in enumerate(ids) if isinstance(x, str) and x]].tolist())
-    members: dict[int, list[int]] = defaultdict(list)
-    for i, lab in enumerate(labels.tolist()):
-        members[lab].append(i)
+    labels = np.asarray(labels, dtype=np.int64)
+    empty: tuple[pd.DataFrame, dict[tuple[int, int], str]] = (
+        pd.DataFrame({"l": [], "r": [], "bonus": []}),
+        {},
+    )
+    if "role" not in frame or not len(frame):
+        return empty
+    has_id = _present(frame, "id_number")
+    # The records the loop below judges: parents and carers without a number whose person is
+    # not identified. Everything else is read for their sake only (their forms' other
+    # records, those records' people, the registered adults of those people's households),
+    # so the cost follows them and not the size of the frame.
+    anchored = np.unique(labels[has_id])
+    cand = np.flatnonzero(
+        frame["role"].isin(list(_ROLE_ZH)).to_numpy(dtype=bool) & ~has_id & ~np.isin(labels, anchored)
+    )
+    found = _strs_at(frame, "role", cand)
+    keep = [r in _ROLE_ZH for r in found]
+    cand = cand[np.array(keep, dtype=bool)] if len(cand) else cand
+    roles = [r for r in found if r is not None and r in _ROLE_ZH]  # as cand
+    if not len(cand):
+        return empty
+    grp_of = _strs_at(frame, "grp", cand)
+    forms = {g for g in grp_of if g is not None}
+    mates = np.flatnonzero(frame["grp"].isin(list(forms)).to_numpy(dtype=bool)) if forms else cand[:0]
     by_grp: dict[str, list[int]] = defaultdict(list)
-    for i, g in enumerate(grp):
-        if isinstance(g, str):
-            by_grp[g].append(i)
-    in_household: dict[str, list[int]] = defaultdict(list)
-    for i, hh in enumerate(households):
-        if isinstance(hh, str) and hh and isinstance(ids[i], str) and ids[i] and adult[i] is True:
-            in_household[hh].append(i)
-    if not in_household:
-        return pd.DataFrame({"l": [], "r": [], "bonus": []}), {}
-    pairs: dict[tuple[int, int], float] = {}
-    reasons: dict[tuple[int, int], str] = {}
-    for i in range(n):
-        role = roles[i]
-        if role not in _ROLE_ZH or (isinstance(ids[i], str) and ids[i]) or int(labels[i]) in anchored:
-            continue
+    for j, g in zip(mates.tolist(), _strs_at(frame, "grp", mates), strict=True):
+        if g is not None:
+            by_grp[g].append(j)
+    members = _members(labels, {int(labels[j]) for j in mates.tolist()})
+    households: dict[int, str | None] = {}
+    for lab_members in members.values():
+        households.update(zip(lab_members, _strs_at(frame, "household_number", lab_members), strict=True))
+    homes_of: list[set[str]] = []
+    for i, own_group in zip(cand.tolist(), grp_of, strict=True):
         homes: set[str] = set()
-        own_group = grp[i]
         for j in by_grp.get(own_group, []) if own_group is not None else []:
             if j == i:
                 continue
@@ -341,10 +348,31 @@ def family_evidence(
                 hh = households[k]
                 if isinstance(hh, str) and hh:
                     homes.add(hh)
-        sex = _ROLE_SEX.get(role) or (sexes[i] if sexes[i] in ("M", "F") else None)
+        homes_of.append(homes)
+    wanted = set().union(*homes_of)
+    in_household: dict[str, list[int]] = defaultdict(list)
+    if wanted:
+        at = np.flatnonzero(
+            frame["household_number"].isin(list(wanted)).to_numpy(dtype=bool)
+            & has_id
+            & _is_true(frame, "adult")
+        )
+        for c, hh in zip(at.tolist(), _strs_at(frame, "household_number", at), strict=True):
+            if isinstance(hh, str) and hh:
+                in_household[hh].append(c)
+    if not in_household:
+        return empty
+    candidates = np.array(sorted({c for cs in in_household.values() for c in cs}), dtype=np.int64)
+    sex_of = dict(zip(candidates.tolist(), _strs_at(frame, "sex", candidates), strict=True))
+    members.update(_members(labels, {int(labels[c]) for c in candidates.tolist()} - set(members)))
+    own_sex = _strs_at(frame, "sex", cand)
+    pairs: dict[tuple[int, int], float] = {}
+    reasons: dict[tuple[int, int], str] = {}
+    for i, role, homes, sex_i in zip(cand.tolist(), roles, homes_of, own_sex, strict=True):
+        sex = _ROLE_SEX.get(role) or (sex_i if sex_i in ("M", "F") else None)
         for hh in homes:
             for c in in_household.get(hh, ()):
-                if sex is not None and sexes[c] != sex:
+                if sex is not None and sex_of[c] != sex:
                     continue
                 for k in members[int(labels[c])]:
                     if k == i:
@@ -353,6 +381,41 @@ def family_evidence(
                     pairs[key] = bonus
                     reasons[key] = REASON_FAMILY.format(role=_ROLE_ZH[role])
     if not pairs:
-        return pd.DataFrame({"l": [], "r": [], "bonus": []}), {}
+        return empty
     arr = np.array(list(pairs), dtype=np.int64)
     return pd.DataFrame({"l": arr[:, 0], "r": arr[:, 1], "bonus": list(pairs.values())}), reasons
+
+
+def _present(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Rows whose ``column`` is a non-empty string (what :func:`_strs` keeps)."""
+    col = frame[column]
+    if isinstance(col.dtype, pd.StringDtype):
+        return (col.notna() & col.ne("")).fillna(False).to_numpy(dtype=bool)
+    return np.array([isinstance(x, str) and bool(x) for x in col.tolist()], dtype=bool)
+
+
+def _is_true(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Rows whose ``column`` is True (``is True``: not 1, not missing)."""
+    col = frame[column]
+    if isinstance(col.dtype, pd.BooleanDtype):
+        return col.eq(True).fillna(False).to_numpy(dtype=bool)
+    return np.array([x is True for x in col.tolist()], dtype=bool)
+
+
+def _strs_at(frame: pd.DataFrame, column: str, positions: np.ndarray | list[int]) -> list[str | None]:
+    """:func:`_strs` of the rows at ``positions``."""
+    if column not in frame:
+        return [None] * len(positions)
+    values = frame[column].array.take(np.asarray(positions, dtype=np.int64)).tolist()
+    return [x if isinstance(x, str) and x else None for x in values]
+
+
+def _members(labels: np.ndarray, wanted: set[int]) -> dict[int, list[int]]:
+    """The records (ascending) of each label in ``wanted``."""
+    out: dict[int, list[int]] = {lab: [] for lab in wanted}
+    if not wanted:
+        return out
+    at = np.flatnonzero(np.isin(labels, np.fromiter(wanted, dtype=np.int64, count=len(wanted))))
+    for i, lab in zip(at.tolist(), labels[at].tolist(), strict=True):
+        out[lab].append(i)
+    return out

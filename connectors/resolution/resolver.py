@@ -6,7 +6,9 @@ How a run goes:
    attributes are refreshed if the source changed them; the link is not revisited).
 2. New mentions join the population of every mention the resolver has seen
    (``resolution_mention``), so they are compared with existing people as well as with
-   each other.
+   each other. A process keeps the population its last run committed in memory and uses
+   it while the store's resolver tables are unchanged since (``_Population``); otherwise,
+   and on PostgreSQL, the population is read from the store.
 3. Deterministic linkage: mentions with the same valid ID number are one person, and a
    person never holds two different valid ID numbers.
 4. Probabilistic linkage with Splink on DuckDB (:mod:`connectors.resolution.linkage`,
@@ -47,12 +49,12 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, and_, select, tuple_, update
+from sqlalchemy import Engine, and_, literal_column, select, update
 
 from connectors.mentions import PersonMention
 from connectors.resolution.assignment import (
@@ -63,7 +65,14 @@ from connectors.resolution.assignment import (
     _reviewed_person_pairs,
 )
 from connectors.resolution.chinese import PERSON_SPEC, STORED_COLUMNS, mention_row, to_frame
-from connectors.resolution.evidence import family_evidence, id_conflicts, twin_guards
+from connectors.resolution.evidence import (
+    IdConflicts,
+    _birth,
+    _id_birth,
+    family_evidence,
+    id_conflicts,
+    twin_guards,
+)
 from connectors.resolution.linkage import (
     ClusterResult,
     LinkageSpec,
@@ -174,49 +183,73 @@ def resolve_with_changes(
         if (old := known.get((row["system"], row["record_id"]))) is not None
         and tuple(row[c] for c in STORED_COLUMNS) != tuple(old[: len(STORED_COLUMNS)])
     ]
+    db = str(engine.url)
+    if changed:
+        # The store is about to differ from what this process remembers of it.
+        _POPULATIONS.pop(db, None)
     if not fresh_rows:
         if changed:
             _refresh(engine, changed)
         return Resolution({m.key: known[m.key][-1] for m in latest.values()}, [], 0, 0)
-    existing, stored = _load_population(engine)
-    if changed:
-        _refresh(engine, changed)
-    old_keys = dict(
-        zip(zip(existing["system"], existing["record_id"], strict=True), existing["person_key"], strict=True)
-    )
-
+    cached = _cached_population(engine) if not changed else None
     new = pd.DataFrame.from_records(fresh_rows, columns=STORED_COLUMNS)
-    rows = pd.concat([existing[list(STORED_COLUMNS)], new], ignore_index=True) if len(existing) else new
-    n_old = len(existing)
-    fresh = np.zeros(len(rows), dtype=bool)
-    fresh[n_old:] = True
-    width = len(STORED_COLUMNS)
-    hashes = np.fromiter(
-        (
-            *(hash(r[:width]) for r in stored),
-            *(hash(tuple(r[c] for c in STORED_COLUMNS)) for r in fresh_rows),
-        ),
-        dtype=np.int64,
-        count=len(rows),
+    new_hashes = np.fromiter(
+        (hash(tuple(r[c] for c in STORED_COLUMNS)) for r in fresh_rows), dtype=np.int64, count=len(fresh_rows)
     )
-    frame = _frame(str(engine.url), rows, hashes, fresh)
-    person_keys: list[str | None] = [*existing["person_key"].tolist(), *([None] * len(new))]
+    if cached is not None:
+        # Served from memory: the rows this process itself left in the store last time,
+        # which the store still holds (see _cached_population). The new rows go after
+        # them, where the store's population query returns them.
+        n_old = len(cached.keys)
+        fresh = np.zeros(n_old + len(new), dtype=bool)
+        fresh[n_old:] = True
+        hashes = np.concatenate([cached.hashes, new_hashes])
+        tail = to_frame(new, fresh[n_old:], start=n_old)
+        frame = pd.concat([cached.frame, tail]) if n_old else tail
+        frame["fresh"] = fresh
+        _FRAMES.clear()
+        _FRAMES[db] = (hashes, frame)
+        systems = [*cached.systems, *new["system"].tolist()]
+        records = [*cached.records, *new["record_id"].tolist()]
+        person_keys: list[str | None] = [*cached.keys, *([None] * len(new))]
+        by_id, by_birth, id_pairs = cached.by_id, cached.by_birth, cached.id_pairs
+    else:
+        existing, stored = _load_population(engine)
+        if changed:
+            _refresh(engine, changed)
+        rows = pd.concat([existing[list(STORED_COLUMNS)], new], ignore_index=True) if len(existing) else new
+        n_old = len(existing)
+        fresh = np.zeros(len(rows), dtype=bool)
+        fresh[n_old:] = True
+        width = len(STORED_COLUMNS)
+        hashes = np.concatenate(
+            [np.fromiter((hash(r[:width]) for r in stored), dtype=np.int64, count=n_old), new_hashes]
+        )
+        frame = _frame(db, rows, hashes, fresh)
+        systems, records = rows["system"].tolist(), rows["record_id"].tolist()
+        person_keys = [*existing["person_key"].tolist(), *([None] * len(new))]
+        by_id, by_birth, id_pairs = {}, {}, 0
+        del existing, stored, rows
+    # The index of ID numbers grows with the new rows (the population's own rows never
+    # change number: a refreshed mention drops the cache).
+    id_pairs = _index_ids(frame, by_id, by_birth, id_pairs, start=n_old if cached is not None else 0)
 
     with engine.connect() as conn:
         reviewed, blocked = _reviewed_person_pairs(conn)
     # An ID number is strong evidence, not a verdict: a record that contradicts its
     # number's holder loses the number for this run and is kept from the holder.
-    conflicts = id_conflicts(frame, person_keys)
+    conflicts = _id_conflicts(frame, person_keys, by_id, by_birth, n_old)
     issued = [x if isinstance(x, str) else None for x in frame["id_number"].tolist()]
     if conflicts.demoted:
         frame = frame.copy()  # the kept frame (see _frame) stays as stored
         frame.loc[sorted(conflicts.demoted), "id_number"] = pd.NA
-    guards = [*conflicts.guards, *twin_guards(frame, issued)]
+    guards = [*conflicts.guards, *_twin_guards(frame, issued)]
     if frame["id_number"].notna().all():
         result = _deterministic_only(frame, person_keys)
         edges = pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_weight", "match_probability"])
     else:
-        model = _model(engine, frame, PERSON_SPEC, settings)
+        labelled = _labelled_pairs(id_pairs, by_id, issued, conflicts.demoted)
+        model = _model(engine, frame, PERSON_SPEC, settings, labelled=labelled)
         result, edges = link(
             frame,
             PERSON_SPEC,
@@ -227,15 +260,21 @@ def resolve_with_changes(
             fresh=fresh,
             reviewed_pairs=reviewed,
             rejected_pairs=blocked,
-            extra_condition="l.fresh OR r.fresh",
+            # "One side is new". The new rows are the last ones and Splink only pairs
+            # l.unique_id < r.unique_id, so that is "r is new": a condition on one side,
+            # which DuckDB applies before the join instead of joining the population
+            # with itself and filtering afterwards ("l.fresh OR r.fresh", same pairs).
+            extra_condition="r.fresh",
             ambiguity_margin=settings.ambiguity_margin,
             guards=guards,
             collective=lambda labels: family_evidence(frame, labels),
         )
         result.reviews.extend(_conflict_reviews(frame, PERSON_SPEC, model, result, conflicts.guards))
-    plan = _assign(frame, rows, person_keys, result, edges, n_old)
+    plan = _assign(frame, systems, records, person_keys, result, edges, n_old)
     now = utcnow()
     merges: list[MergeOutcome] = []
+    cacheable = _cacheable(engine) and not changed
+    signature = None
     with engine.begin() as conn:
         _insert(conn, MENTION, [{**r, "seen_at": now} for r in fresh_rows])
         _insert(conn, LINK, [{**lk, "linked_at": now} for lk in plan.links])
@@ -244,12 +283,25 @@ def resolve_with_changes(
         if merges:
             _close_answered_reviews(conn, now)
         _insert_reviews(conn, plan.reviews, now)
-    keys = {k: plan.renamed.get(v, v) for k, v in old_keys.items()}
+        if cacheable:
+            # Read inside the write transaction: nobody else can write in between.
+            signature = _signature(conn)
+    renamed = plan.renamed
+    if signature is not None:
+        after = [*person_keys[:n_old], *(lk["person_key"] for lk in plan.links)]
+        if renamed:
+            after = [renamed.get(k, k) for k in after]
+        kept_frame = _FRAMES[db][1] if db in _FRAMES else frame
+        _POPULATIONS.clear()
+        _POPULATIONS[db] = _Population(
+            signature, systems, records, after, hashes, kept_frame, by_id, by_birth, id_pairs
+        )
+    keys = {k: renamed.get(known[k][-1], known[k][-1]) if k in known else "" for k in latest}
     keys.update({(lk["system"], lk["record_id"]): lk["person_key"] for lk in plan.links})
-    new_people = len({lk["person_key"] for lk in plan.links} - set(existing["person_key"]))
+    new_people = len(plan.created)
     log.info(
         "resolved %d new mentions against %d known in %.1fs: %d new people, %d merged, %d review items; "
-        "refused %s",
+        "refused %s; population %s",
         len(new),
         n_old,
         time.perf_counter() - t0,
@@ -257,6 +309,7 @@ def resolve_with_changes(
         len(merges),
         len(plan.reviews),
         result.refused,
+        "from memory" if cached is not None else "loaded",
     )
     return Resolution({m.key: keys[m.key] for m in latest.values()}, merges, new_people, len(plan.reviews))
 
@@ -295,6 +348,190 @@ def _frame(db: str, rows: pd.DataFrame, hashes: np.ndarray, fresh: np.ndarray) -
     return frame
 
 
+@dataclass
+class _Population:
+    """What this process left in the store after its last run, kept for the next run.
+
+    The rows of the population in the order the population query returns them (a row's
+    position is its record index), with their person keys, stored-value hashes and
+    record frame (see :func:`_frame`), and an index of their ID numbers (as the frame
+    holds them: number → positions; the number's birth date → numbers). ``signature`` is
+    :func:`_signature` of the store as that run committed it: a run uses this copy only
+    while the store still has that signature, and otherwise loads the population again.
+    """
+
+    signature: tuple[Any, ...]
+    systems: list[str]
+    records: list[str]
+    keys: list[str]
+    hashes: np.ndarray
+    frame: pd.DataFrame
+    by_id: dict[str, list[int]]
+    by_birth: dict[date, list[str]]
+    id_pairs: int  # pairs of rows sharing an ID number
+
+
+_POPULATIONS: dict[str, _Population] = {}
+"""Per database URL, the population the last run of this process left there (one at a time)."""
+
+
+def _cacheable(engine: Engine) -> bool:
+    """A SQLite file: its population query returns rows in insertion (rowid) order, new rows last.
+
+    On PostgreSQL the order of an unordered query is not the insertion order, and an
+    in-memory SQLite URL does not name one database; those load the population every run.
+    """
+    database = engine.url.database
+    return engine.dialect.name == "sqlite" and bool(database) and database != ":memory:"
+
+
+def _signature(conn: Any) -> tuple[Any, ...]:
+    """What changes whenever the resolver's rows change: mentions added or re-sent (``seen_at``),
+    links added or moved (``linked_at``; every merge and undo also writes ``merge_history``).
+
+    Aggregates SQLite computes in one pass over each table, without handing rows to
+    Python. The newest link's person key (random) tells apart two databases that went
+    through the same steps at the same URL (a data directory deleted and made again).
+    """
+    mention = conn.exec_driver_sql("SELECT count(*), max(rowid), max(seen_at) FROM resolution_mention").one()
+    link_ = conn.exec_driver_sql("SELECT count(*), max(rowid), max(linked_at) FROM person_link").one()
+    last = conn.exec_driver_sql("SELECT person_key FROM person_link ORDER BY rowid DESC LIMIT 1").first()
+    merge = conn.exec_driver_sql(
+        "SELECT count(*), max(id), count(undone_at), max(undone_at) FROM merge_history"
+    ).one()
+    return (*mention, *link_, last[0] if last else None, *merge)
+
+
+def _cached_population(engine: Engine) -> _Population | None:
+    """The population this process left in the store, if the store has not changed since."""
+    db = str(engine.url)
+    cached = _POPULATIONS.pop(db, None)  # back only when this run commits (not if it fails)
+    if cached is None or not _cacheable(engine):
+        return None
+    with engine.connect() as conn:
+        now = _signature(conn)
+    if now != cached.signature:
+        log.info("the resolver's tables changed outside this process: population loaded again")
+        return None
+    return cached
+
+
+def _index_ids(
+    frame: pd.DataFrame,
+    by_id: dict[str, list[int]],
+    by_birth: dict[date, list[str]],
+    pairs: int,
+    *,
+    start: int,
+) -> int:
+    """Add the frame's rows from ``start`` on to the ID number index; returns the pairs sharing one."""
+    values = frame["id_number"].array[start:]
+    for i, x in enumerate(values.tolist(), start):
+        if not isinstance(x, str) or not x:
+            continue
+        group = by_id.get(x)
+        if group is None:
+            by_id[x] = [i]
+            if (born := _id_birth(x)) is not None:
+                by_birth.setdefault(born, []).append(x)
+        else:
+            pairs += len(group)
+            group.append(i)
+    return pairs
+
+
+def _id_conflicts(
+    frame: pd.DataFrame,
+    person_keys: Sequence[str | None],
+    by_id: dict[str, list[int]],
+    by_birth: dict[date, list[str]],
+    n_old: int,
+) -> IdConflicts:
+    """:func:`id_conflicts` over the rows it can judge: those of the numbers a new row carries.
+
+    It judges only numbers shared with a fresh row, comparing their records with each
+    other and with the identified records born on the number's birth date. So it is run
+    on exactly those records (all records of each such number, in frame order) and gives
+    the same answer as over the whole frame, in time that does not grow with it.
+    """
+    numbers = {x for x in frame["id_number"].array[n_old:].tolist() if isinstance(x, str) and x}
+    shared = [x for x in numbers if len(by_id[x]) > 1]
+    if not shared:
+        return IdConflicts()
+    wanted = set(shared)
+    for born in {b for x in shared if (b := _id_birth(x)) is not None}:
+        wanted.update(by_birth.get(born, ()))
+    positions = np.array(sorted(i for x in wanted for i in by_id[x]), dtype=np.int64)
+    found = id_conflicts(frame.iloc[positions], [person_keys[i] for i in positions.tolist()])
+    back = positions.tolist()
+    return IdConflicts(
+        demoted={back[i] for i in found.demoted},
+        guards=[(back[x], back[y], reason) for x, y, reason in found.guards],
+    )
+
+
+def _twin_guards(frame: pd.DataFrame, issued: Sequence[str | None]) -> list[tuple[int, int, str]]:
+    """:func:`twin_guards` over the records it can concern, in the same order.
+
+    Those are the register's records of the households and birth dates that hold two or
+    more numbers (the twins, found with a vectorised group count), and the records
+    without a number born on a twin's birth date or a day off it; every other record
+    neither forms twins nor meets one. The order of the records is kept, so the guards
+    come out as over the whole frame.
+    """
+    numbers = np.asarray(issued, dtype=object)
+    number = np.fromiter((isinstance(x, str) and bool(x) for x in issued), dtype=bool, count=len(issued))
+    households, births = frame["household_number"], frame["birth_date"]
+    registered = number & _present(households) & _present(births) & _present(frame["name"])
+    if not registered.any():
+        return []
+    at = np.flatnonzero(registered)
+    reg = pd.DataFrame(
+        {
+            "hh": households.array.take(at),
+            "born": births.array.take(at),
+            "number": numbers[at],
+        }
+    )
+    count = reg.groupby(["hh", "born"], sort=False)["number"].transform("nunique").to_numpy()
+    twins = at[count > 1]
+    if not len(twins):
+        return []
+    days: set[str] = set()
+    for born in set(births.array.take(twins).tolist()):
+        if (d := _birth(born)) is not None:
+            days.update(x.isoformat() for x in (d - timedelta(days=1), d, d + timedelta(days=1)))
+    near = births.isin(list(days)).to_numpy(dtype=bool) & ~_present(frame["id_number"])
+    positions = np.union1d(twins, np.flatnonzero(near))
+    found = twin_guards(frame.iloc[positions], [issued[i] for i in positions.tolist()])
+    back = positions.tolist()
+    return [(back[x], back[y], reason) for x, y, reason in found]
+
+
+def _present(column: pd.Series) -> np.ndarray:
+    """Rows holding a non-empty string (what evidence._strs keeps)."""
+    if isinstance(column.dtype, pd.StringDtype):
+        return (column.notna() & column.ne("")).fillna(False).to_numpy(dtype=bool)
+    return np.array([isinstance(x, str) and bool(x) for x in column.tolist()], dtype=bool)
+
+
+def _labelled_pairs(
+    pairs: int, by_id: dict[str, list[int]], issued: Sequence[str | None], demoted: set[int]
+) -> int:
+    """:func:`label_pairs` of the frame once ``demoted`` rows lost their number, from the index."""
+    if not demoted:
+        return pairs
+    lost: dict[str, int] = {}
+    for i in demoted:
+        number = issued[i]
+        if number:
+            lost[number] = lost.get(number, 0) + 1
+    for number, d in lost.items():
+        s = len(by_id[number])
+        pairs -= s * (s - 1) // 2 - (s - d) * (s - d - 1) // 2
+    return pairs
+
+
 def _population_query() -> Any:
     cols = [MENTION.c[c] for c in STORED_COLUMNS]
     return select(*cols, LINK.c.person_key).join(
@@ -304,8 +541,13 @@ def _population_query() -> Any:
 
 def _load_population(engine: Engine) -> tuple[pd.DataFrame, list[tuple[Any, ...]]]:
     """Every mention resolved so far with its person key, as a frame and as row tuples."""
+    query = _population_query()
+    if _cacheable(engine):
+        # Insertion order, which is also what SQLite's plan (a scan of the mentions) gives:
+        # said here because the in-memory population (_Population) appends in that order.
+        query = query.order_by(literal_column("resolution_mention.rowid"))
     with engine.connect() as conn:
-        data = [tuple(r) for r in conn.execute(_population_query())]
+        data = [tuple(r) for r in conn.execute(query)]
     return pd.DataFrame.from_records(data, columns=[*STORED_COLUMNS, "person_key"]), data
 
 
@@ -313,15 +555,25 @@ _KEYS_PER_QUERY = 400
 
 
 def _load_known(engine: Engine, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[Any, ...]]:
-    """The stored rows (as :func:`_load_population` gives them) of those of ``keys`` already resolved."""
+    """The stored rows (as :func:`_load_population` gives them) of those of ``keys`` already resolved.
+
+    Asked one system at a time (``system = ? AND record_id IN (...)``): SQLite answers a
+    row-value ``(system, record_id) IN (VALUES ...)`` by scanning the whole table once per
+    query, which made every batch's lookup cost grow with the population.
+    """
     query = _population_query()
+    by_system: dict[str, list[str]] = {}
+    for system, record_id in keys:
+        by_system.setdefault(system, []).append(record_id)
     out: dict[tuple[str, str], tuple[Any, ...]] = {}
     with engine.connect() as conn:
-        for start in range(0, len(keys), _KEYS_PER_QUERY):
-            chunk = keys[start : start + _KEYS_PER_QUERY]
-            for r in conn.execute(query.where(tuple_(MENTION.c.system, MENTION.c.record_id).in_(chunk))):
-                row = tuple(r)
-                out[(row[0], row[1])] = row
+        for system, ids in by_system.items():
+            for start in range(0, len(ids), _KEYS_PER_QUERY):
+                chunk = ids[start : start + _KEYS_PER_QUERY]
+                where = query.where(MENTION.c.system == system, MENTION.c.record_id.in_(chunk))
+                for r in conn.execute(where):
+                    row = tuple(r)
+                    out[(row[0], row[1])] = row
     return out
 
 
@@ -339,7 +591,12 @@ def _refresh(engine: Engine, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def _model(
-    engine: Engine, frame: pd.DataFrame, spec: LinkageSpec, settings: ResolverSettings
+    engine: Engine,
+    frame: pd.DataFrame,
+    spec: LinkageSpec,
+    settings: ResolverSettings,
+    *,
+    labelled: int | None = None,
 ) -> dict[str, Any]:
     """The stored model, retrained when the labelled pairs have grown enough (then stored)."""
     with engine.connect() as conn:
@@ -349,7 +606,8 @@ def _model(
             .order_by(MODEL.c.id.desc())
             .limit(1)
         ).first()
-    labelled = label_pairs(frame, spec.label_column) if spec.label_column else 0
+    if labelled is None or not spec.label_column:
+        labelled = label_pairs(frame, spec.label_column) if spec.label_column else 0
     enough = labelled >= spec.min_label_pairs
     if row is not None and not (enough and labelled >= settings.retrain_growth * max(row.labelled_pairs, 1)):
         return dict(row.settings)

@@ -29,16 +29,20 @@ The relational store is the system of record and the graph its projection:
   (``GraphStore.set_watermark``), and the relational transaction after it moves
   ``graph_projection`` to the same mark: a row counts as projected only once the graph
   transaction holding it has committed, and a graph found *behind* the record (a lost or
-  unreplayable write-ahead log) is rebuilt from it (:func:`project_record`). The graph is
-  checkpointed after every batch, before its relational transaction, so a kill can cost at most
-  the batch in flight (its graph transactions are all done again).
+  unreplayable write-ahead log) is rebuilt from it (:func:`project_record`). The graph is not
+  checkpointed after every batch: a LadybugDB checkpoint rewrites every table it touched whole
+  (2.3 s for one Person updated at 60,000 persons), so that made a county's sync quadratic. The
+  store checkpoints once its log passes ``graph_checkpoint_mb`` and the run once at its end; the
+  batches committed in between are in the log, and the next open replays it (the graph then holds
+  at least what the record says it committed: the batch in flight is done again) or, if it cannot,
+  sets the graph aside and rebuilds it from the record.
 - Derived state is not computed here: the people a batch wrote go into ``derived_queue`` in
   the transaction that marks the batch loaded, and protection drains it.
 - People the resolver merged automatically (``reproject_queue``, written with the merge) are
   re-projected before the next batch's graph transaction, exactly as a caseworker's merge is, in
-  graph transactions of their own that the batch's checkpoint covers: their queue entries and
-  watermark go in a relational transaction after that checkpoint (a kill before it leaves them
-  queued, and the next run re-projects them again: a re-projection is idempotent).
+  graph transactions of their own: their queue entries and watermark go in a relational
+  transaction after the batch's graph commit (a kill before it leaves them queued, and the next
+  run re-projects them again: a re-projection is idempotent).
 """
 
 from __future__ import annotations
@@ -315,6 +319,7 @@ class Pipeline:
             self._land(report.run_id, sources[rep.source], rep)
         for rep in report.sources:
             self._process(report.run_id, sources[rep.source], rep)
+        self.graph.checkpoint()  # the run's log folded in: whoever opens the graph next replays none
         report.finished_at = utcnow()
         return report
 
@@ -354,6 +359,7 @@ class Pipeline:
             self._start_run(report.run_id, rep)
             src = make_source(sc) if sc is not None and sc.configured else _source_for_replay(name)
             self._process(report.run_id, src, rep)
+        self.graph.checkpoint()
         report.finished_at = utcnow()
         return report
 
@@ -643,10 +649,10 @@ class Pipeline:
             queued = conn.execute(select(rq.c.id, rq.c.person_key).order_by(rq.c.id)).all()
         # Automatic merges: first the people as the links say now, then the batch. A few people per
         # graph transaction (LadybugDB holds pool pages per statement until its transaction ends),
-        # with no checkpoint of their own: the batch's checkpoint covers them. A checkpoint that
-        # touched a node table rewrites it whole, whatever it changed (measured at 60,000 persons:
-        # 2.3 s for one Person updated, 2.7 s for 1,000), so one after every few people cost 2-4 s
-        # each, ten times a county; their queue entries go only after that checkpoint.
+        # with no checkpoint of their own. A checkpoint that touched a node table rewrites it whole,
+        # whatever it changed (measured at 60,000 persons: 2.3 s for one Person updated, 2.7 s for
+        # 1,000), so one after every few people cost 2-4 s each, ten times a county; their queue
+        # entries go after the batch's graph commit.
         reprojected = [
             self._reproject_queued(queued[i : i + REPROJECT_CHUNK])
             for i in range(0, len(queued), REPROJECT_CHUNK)
@@ -657,8 +663,6 @@ class Pipeline:
             self._upsert(nodes, rels, rep)
             self.graph.set_watermark(*mark)
         crash_point("batch.graph_committed")
-        self.graph.checkpoint()
-        crash_point("batch.checkpointed")
         self._commit_reprojected(reprojected)
         for status, code, _ in outcome.values():
             if status == "loaded":
@@ -671,8 +675,8 @@ class Pipeline:
         crash_point("batch.committed")
 
     def _reproject_queued(self, queued: Sequence[Any]) -> _Reprojected:
-        """Re-project some people of the merge queue in one graph transaction, not checkpointed:
-        what the relational side is to record of it once a checkpoint has (`_commit_reprojected`)."""
+        """Re-project some people of the merge queue in one graph transaction: what the relational
+        side is to record of it after the batch's graph commit (`_commit_reprojected`)."""
         mark = self._next_mark()
         with self.graph.transaction():
             stale = self._reproject_in_tx([k for _, k in queued])
@@ -681,7 +685,7 @@ class Pipeline:
         return _Reprojected([i for i, _ in queued], mark, stale, self._take_projected())
 
     def _commit_reprojected(self, done: Sequence[_Reprojected]) -> None:
-        """After the checkpoint that covers their graph transactions: the re-projected people's queue
+        """After the batch's graph commit (theirs came before it): the re-projected people's queue
         entries go, in one relational transaction that moves the watermark to the last of their
         marks, with their rows' projections and their derived state queued. A kill before redoes
         them (a re-projection retracts and asserts again, so it is idempotent)."""
@@ -739,7 +743,6 @@ class Pipeline:
         with self.graph.transaction():
             self._upsert(nodes, rels, rep)
             self.graph.set_watermark(*mark)
-        self.graph.checkpoint()
         now = utcnow()
         with self.engine.begin() as conn:
             for i in range(0, len(seqs), 900):
@@ -1028,7 +1031,7 @@ REPROJECT_CHUNK = 10
 
 @dataclass
 class _Reprojected:
-    """One graph transaction of queued re-projections, committed but not yet checkpointed."""
+    """One graph transaction of queued re-projections, committed, not yet recorded."""
 
     queue_ids: list[int]
     mark: tuple[str, int]

@@ -57,7 +57,7 @@ def open_graph(settings: Settings, *, init: bool = True) -> GraphStore:
     else:
         from graph.ladybug import LadybugStore
 
-        store = LadybugStore(settings.graph_path, settings.graph_buffer_pool_mb)
+        store = LadybugStore(settings.graph_path, settings.graph_buffer_pool_mb, settings.graph_checkpoint_mb)
     if init:
         store.init_schema()
     return store

@@ -47,12 +47,12 @@ def copy_county(county: Path, dest: Path) -> Path:
 class Stores:
     """A relational store and a graph store in one directory, and pipelines over them."""
 
-    def __init__(self, root: Path, pool_mb: int = 256) -> None:
+    def __init__(self, root: Path, pool_mb: int = 256, checkpoint_mb: int = 0) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.engine: Engine = make_engine(f"sqlite:///{(root / 'shouhu.sqlite3').as_posix()}")
         migrate(self.engine)
-        self.graph = LadybugStore(root / "graph.lbug", pool_mb)
+        self.graph = LadybugStore(root / "graph.lbug", pool_mb, checkpoint_mb)
         self.graph.init_schema()
 
     def pipeline(self, export_dir: Path, **kw: Any) -> Pipeline:

@@ -41,8 +41,10 @@ KILLS: list[tuple[str, int]] = [
     ("land.chunk", 1),  # landing: the first chunk committed, the cursor not yet moved
     ("batch.resolved", 1),  # the resolver committed its links, the graph not yet written
     ("graph.statement", 12),  # inside the first batch's graph transaction
-    ("batch.graph_committed", 2),  # the graph committed, its log not yet checkpointed
-    ("batch.checkpointed", 1),  # graph checkpointed, the landing rows not yet marked loaded
+    ("batch.graph_committed", 2),  # the graph committed (in its log), the rows not yet marked loaded
+    # the graph committed, the landing rows not yet marked loaded; the log of the batches before it
+    # not checkpointed either (the graph is checkpointed once its log passes graph_checkpoint_mb)
+    ("batch.graph_committed", 1),
     ("batch.committed", 3),  # between two batches
     # inside the graph transaction of the automatic merge the third batch carries (statements 31-68
     # of that run, traced), in its re-assertion after the retraction: the merge's re-projection is
@@ -50,7 +52,7 @@ KILLS: list[tuple[str, int]] = [
     # redoes it and passes the point below
     ("graph.statement", 60),
     ("reproject.retracted", 1),  # inside an automatic merge's re-projection
-    # the re-projection committed, not checkpointed (the batch's checkpoint covers it), still queued
+    # the re-projection committed, its people still queued until the batch's relational transaction
     ("reproject.committed", 1),
     ("batch.graph_committed", 1),  # again, redoing the batch the merge kills interrupted
     ("drain.township", 3),  # during the end-of-run reclassification
@@ -433,7 +435,7 @@ def test_a_sync_killed_after_its_graph_commit_is_found_by_verify_and_rebuild_res
     batch the record does not (verify says so); rebuild gives the record's graph; the next sync
     finishes the county and ends with the uninterrupted run's graph."""
     data = tmp_path / "data"
-    killed = _sync(county, data, crash="batch.checkpointed:2")
+    killed = _sync(county, data, crash="batch.graph_committed:2")
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     report, _ = _verify(data)
     assert not report["ok"] and any(k["extra"] for k in report["kinds"])
@@ -468,14 +470,15 @@ def test_many_queued_merges_are_reprojected_within_a_small_buffer_pool(
     _verified(data, reference_hash)
 
 
-def test_queued_merges_are_covered_by_the_batchs_one_checkpoint_and_leave_the_queue_only_after_it(
+def test_queued_merges_add_no_checkpoint_of_their_own_and_leave_the_queue_with_their_batch(
     county: Path, reference: Path, reference_hash: str, tmp_path: Path
 ) -> None:
     """A batch that carries many automatic merges checkpoints the graph as often as one that carries
     none: a LadybugDB checkpoint that touched the Person table rewrites it whole (2-4 s at 60,000
     persons for a handful of people), so one after every few re-projected people cost a county
-    minutes. The queue entries stay until the checkpoint that covers their graph transactions
-    (a kill before it re-projects them again), and the graph ends as it was."""
+    minutes. Their queue entries go in the batch's relational transaction, after the graph commits
+    that hold them (a kill before it re-projects them again), so the run's closing checkpoint finds
+    the queue empty, and the graph ends as it was."""
     from tests.test_connectors_support import Stores
 
     data = tmp_path / "data"
@@ -517,6 +520,66 @@ def test_queued_merges_are_covered_by_the_batchs_one_checkpoint_and_leave_the_qu
     pending_survey_row()
     with_merges = checkpoints_of_a_survey_sync()
     assert len(with_merges) == len(without), (without, with_merges)
-    assert with_merges[0] == 120  # the batch's checkpoint: every entry still queued
+    assert set(with_merges) == {0}  # the run's closing checkpoint: the queue left with the batch
     assert _rows(db, "SELECT count(*) FROM reproject_queue") == [(0,)]
     _verified(data, reference_hash)
+
+
+def test_a_sync_checkpoints_the_graph_when_its_log_passes_the_size_not_after_every_batch(
+    county: Path, tmp_path: Path
+) -> None:
+    """A LadybugDB checkpoint rewrites every table it touched whole, so its cost grows with the graph:
+    one after every batch made a county's sync quadratic. The store checkpoints once its write-ahead
+    log passes ``graph_checkpoint_mb`` (here 1 MB; a 100-record batch of this county logs about
+    0.4 MB), after the COMMIT that took it there; else only the reference tables' load, the run's end
+    and the store's close do. The graph then verifies."""
+    from tests.test_connectors_support import Stores
+
+    data = tmp_path / "data"
+    stores = Stores(data, 192, checkpoint_mb=1)
+    logs: list[int] = []  # the log's size at each checkpoint
+    checkpoint = stores.graph.checkpoint
+
+    def counted() -> None:
+        logs.append(stores.graph.wal_bytes())
+        checkpoint()
+
+    stores.graph.checkpoint = counted  # type: ignore[method-assign]
+    try:
+        report = stores.pipeline(county, batch_size=100).sync(["police_hukou"])
+    finally:
+        stores.close()
+    assert report.ok
+    batches = report.sources[0].batches
+    at_size = [n for n in logs if n > 2**20]
+    assert batches >= 8 and 2 <= len(at_size) < batches / 2, (batches, logs)
+    assert len(logs) - len(at_size) <= 3, logs  # the reference tables, the run's end, the close
+    assert not (data / "graph.lbug.wal").exists()
+    _verified(data)
+
+
+def test_a_sync_killed_with_batches_in_the_log_replays_it_and_ends_with_the_uninterrupted_graph(
+    county: Path, reference: Path, tmp_path: Path
+) -> None:
+    """Killed after two batches committed and not checkpointed (they are in the write-ahead log; the
+    record has marked them loaded), then again in the middle of a graph write several batches into
+    the next run: each next open replays the log (the graph holds what the record says it committed,
+    none of it is rebuilt), and the sync after ends with the uninterrupted run's graph."""
+    data = tmp_path / "data"
+    db = data / "shouhu.sqlite3"
+    first = _sync(county, data, crash="batch.committed:2")
+    assert first.returncode == -signal.SIGKILL, first.stderr[-2000:]
+    assert (data / "graph.lbug.wal").stat().st_size > 2**20  # two batches of 400 records in the log
+    assert _rows(db, "SELECT count(*) FROM landing_record WHERE status = 'loaded'")[0][0] >= 700
+    seq = _rows(db, "SELECT seq FROM graph_projection")[0][0]
+    stats = run(["graph", "stats", "--json"], data)
+    assert stats.returncode == 0 and "CANNOT BE USED" not in stats.stderr, stats.stderr[-2000:]
+    assert json.loads(stats.stdout)["nodes"]["Person"] > 300  # replayed: not behind the record
+    second = _sync(county, data, crash="graph.statement:150")  # a few batches in, inside a write
+    assert second.returncode == -signal.SIGKILL, second.stderr[-2000:]
+    assert _rows(db, "SELECT seq FROM graph_projection")[0][0] > seq + 2
+    final = _sync(county, data)
+    assert final.returncode == 0, final.stderr[-3000:]
+    assert "CANNOT BE USED" not in second.stderr + final.stderr
+    _verified(data)
+    assert content_hash(data)[0] == content_hash(reference)[0]

@@ -44,6 +44,15 @@ class Settings(BaseSettings):
             "(it completed, peak RSS 5.4 GB); with 1 GB that sync failed ('buffer pool is full')."
         ),
     )
+    sync_graph_tx_records: int = Field(
+        default=5_000,
+        ge=1,
+        description=(
+            "Records of a sync batch written per graph transaction (each writes the batch's watermark; "
+            "the record moves after the last). LadybugDB holds every page a transaction touched until it "
+            "ends, so the buffer pool a sync needs grows with this, not with the batch size."
+        ),
+    )
     language: Literal["zh-CN", "en"] = Field(
         default="zh-CN", description="Language of the CLI, reports and messages (kernel/messages.py)."
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.test_record_survives import _verified, _verify, content_hash, run
 
-SOURCES = ["police_hukou", "health"]
+SOURCES = ["police_hukou"]
 
 
 def test_a_sync_killed_between_the_graph_transactions_of_a_batch_ends_with_the_uninterrupted_graph(

@@ -9,16 +9,18 @@ One run, for each selected source:
    ``batch_size`` (20,000) records: validate and standardise each (the source
    connector's ``interpret``), quarantine what fails with its reason, resolve the people
    the batch names to stable person keys, and upsert the batch's nodes and relationships
-   into the graph with provenance in one graph transaction. Only after the graph commit
-   are the batch's rows marked ``loaded``/``quarantined``, in one SQL transaction with
-   the run's counters.
+   into the graph with provenance, in graph transactions of at most ``graph_tx_records``
+   (5,000) records (LadybugDB's pool holds a transaction's pages until it ends), each with
+   the batch's watermark. Only after the last graph commit are the batch's rows marked
+   ``loaded``/``quarantined``, in one SQL transaction with the run's counters.
 
 Why this survives ``kill -9`` anywhere: a killed landing re-reads from the old cursor and
-finds what it already landed by content hash; a killed batch is processed again from
-the same pending rows, in the same batches (the batch is the next N pending rows in
-landing order, households kept whole), and its graph upsert is idempotent, so the graph
-converges to what an uninterrupted run produces. Processing order across sources is
-fixed (the household register first: it is the identity system of record).
+finds what it already landed by content hash; a killed batch (before, between or after its
+graph transactions) is processed again from the same pending rows, in the same batches (the
+batch is the next N pending rows in landing order, households kept whole), and its graph
+upsert is idempotent, so the graph converges to what an uninterrupted run produces.
+Processing order across sources is fixed (the household register first: it is the identity
+system of record).
 
 Every run writes one ``sync_run`` row per source whose counters satisfy
 ``received + resumed = loaded + quarantined + unchanged + duplicates``.
@@ -89,6 +91,7 @@ from kernel.collector import cycle_collection_paused
 from kernel.db import session
 from kernel.db.tables import SyncCursor, utcnow
 from kernel.messages import say
+from kernel.settings import get_settings
 
 __all__ = [
     "Pipeline",
@@ -279,6 +282,7 @@ class Pipeline:
         resolver_name: str | None = None,
         batch_size: int = 20_000,
         land_chunk: int = 5_000,
+        graph_tx_records: int | None = None,
         progress: Progress | None = None,
     ) -> None:
         self.engine = engine
@@ -290,6 +294,7 @@ class Pipeline:
         self.resolver_name: str = resolver_name or str(getattr(resolver, "__qualname__", "resolver"))
         self.batch_size = batch_size
         self.land_chunk = land_chunk
+        self.graph_tx_records = graph_tx_records or get_settings().sync_graph_tx_records
         self.progress: Progress = progress or _NoProgress()
         self._waiting: list[tuple[int, str]] = []
         # What each row _project interpreted projects (landing_projection), until a commit takes it.
@@ -659,9 +664,7 @@ class Pipeline:
         ]
         mark = self._next_mark()
         stale = _stale_people(nodes, rels)
-        with self.graph.transaction():
-            self._upsert(nodes, rels, rep)
-            self.graph.set_watermark(*mark)
+        self._upsert_in_parts(nodes, rels, rep, mark)
         crash_point("batch.graph_committed")
         self._commit_reprojected(reprojected)
         for status, code, _ in outcome.values():
@@ -756,6 +759,28 @@ class Pipeline:
                 )
             _write_projections(conn, projected)
             self._commit_derived(conn, mark, _stale_people(nodes, rels))
+
+    def _upsert_in_parts(
+        self, nodes: list[NodeRecord], rels: list[RelRecord], rep: SourceReport, mark: tuple[str, int]
+    ) -> None:
+        """The batch's upsert in graph transactions of at most ``graph_tx_records`` records, each
+        writing the batch's watermark. LadybugDB keeps the pool pages of every statement of a
+        transaction pinned until it ends, so one transaction for the whole batch needed a pool that
+        grows with the batch (a 20,000-record batch filled 1 GB at 200,000 persons); between parts
+        the store reopens when its pool is 40% used (``LadybugStore._begin``).
+
+        A kill between parts leaves the graph *ahead* of the record (the record's watermark moves
+        only in the relational commit after the last part): the batch is redone from the same
+        pending rows and every part's upsert is idempotent, so the graph ends as an uninterrupted
+        run leaves it. Each element's records stay in one part (nodes before relationships), so
+        each element is folded once, as in one transaction, and the counts are the same."""
+        parts = _parts(nodes, rels, self.graph_tx_records)
+        for i, (part_nodes, part_rels) in enumerate(parts):
+            if i:
+                crash_point("batch.graph_part")  # between two parts of a batch's graph write
+            with self.graph.transaction():
+                self._upsert(part_nodes, part_rels, rep)
+                self.graph.set_watermark(*mark)
 
     def _upsert(self, nodes: list[NodeRecord], rels: list[RelRecord], rep: SourceReport) -> None:
         result_n, result_r = UpsertResult(), UpsertResult()
@@ -1037,6 +1062,32 @@ class _Reprojected:
     mark: tuple[str, int]
     stale: dict[str, str | None]
     projected: dict[int, str]
+
+
+
+
+def _parts(
+    nodes: list[NodeRecord], rels: list[RelRecord], size: int
+) -> list[tuple[list[NodeRecord], list[RelRecord]]]:
+    """Nodes then relationships in parts of about ``size`` records (at least one part, empty when
+    there is nothing), every element's records whole in one part, in their order."""
+    node_groups: dict[str, list[NodeRecord]] = defaultdict(list)
+    for n in nodes:
+        node_groups[n.id].append(n)
+    rel_groups: dict[str, list[RelRecord]] = defaultdict(list)
+    for r in rels:
+        rel_groups[r.id].append(r)
+    parts: list[tuple[list[NodeRecord], list[RelRecord]]] = [([], [])]
+    for group in node_groups.values():
+        if parts[-1][0] and len(parts[-1][0]) + len(group) > size:
+            parts.append(([], []))
+        parts[-1][0].extend(group)
+    for rel_group in rel_groups.values():
+        held = len(parts[-1][0]) + len(parts[-1][1])
+        if held and held + len(rel_group) > size:
+            parts.append(([], []))
+        parts[-1][1].extend(rel_group)
+    return parts
 
 
 def _reference_records(ref: Reference, at: datetime) -> tuple[list[NodeRecord], list[RelRecord]]:

@@ -4,7 +4,8 @@
 first) it passes the point ``<name>``: no handler runs, no file is closed, exactly as when the
 operating system or an operator kills it. Unset (always, outside the survival tests), a point
 costs one environment lookup. Points are named where they are placed (``graph.statement``,
-``batch.committed`` …); tests/test_record_survives.py lists them all.
+``batch.committed`` …); tests/test_record_survives.py lists them all (``batch.graph_part``,
+between two graph transactions of one batch: tests/test_sync_parts.py).
 
 ``SHOUHU_PAUSE_AT=<name>:<seconds>`` makes the process sleep that long each time it passes the point
 instead: a test holds a write transaction open long enough to see what waits behind it

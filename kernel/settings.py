@@ -35,13 +35,24 @@ class Settings(BaseSettings):
         "spilling to a temporary file, rows per bulk load): their memory is bounded by it, not the county.",
     )
     sync_buffer_pool_mb: int = Field(
-        default=4096,
+        default=1536,
         ge=64,
         description=(
             "LadybugDB buffer pool in MB of a `shouhu sync` when graph_buffer_pool_mb is 0. The engine's "
-            "default share is 80% of RAM, and a sync's pool grows towards it between the store's reopens. "
-            "4 GB is what a 200,000-person county's sync of 20,000-record batches was measured to need "
-            "(it completed, peak RSS 5.4 GB); with 1 GB that sync failed ('buffer pool is full')."
+            "default share is 80% of RAM, and a sync's pool grows towards it between the store's reopens "
+            "(at 40% use). The rest is one graph transaction's headroom: with a 20,000-record batch in one "
+            "transaction a 200,000-person county needed 4 GB (1 GB failed, 'buffer pool is full'); written "
+            "in parts of sync_graph_tx_records the largest part of a 60,000-person sync pinned 218 MB, "
+            "growing with the county, so 1.5 GB leaves 920 MB for one part above the reopen line."
+        ),
+    )
+    sync_graph_tx_records: int = Field(
+        default=5_000,
+        ge=1,
+        description=(
+            "Records of a sync batch written per graph transaction (each writes the batch's watermark; "
+            "the record moves after the last). LadybugDB holds every page a transaction touched until it "
+            "ends, so the buffer pool a sync needs grows with this, not with the batch size."
         ),
     )
     graph_checkpoint_mb: int = Field(

@@ -4,6 +4,11 @@ The engine's default share is 80% of RAM, and the sync's store only reopens itse
 pool) once the pool is 40% used, so an unset pool let a county's sync grow by gigabytes. The sync
 now opens the graph with ``SHOUHU_SYNC_BUFFER_POOL_MB`` when ``SHOUHU_GRAPH_BUFFER_POOL_MB`` is 0;
 an explicit graph pool still wins.
+
+The pool is bounded by what one graph transaction needs above the reopen line: a 200,000-person
+county's 20,000-record batch in one transaction failed in 1 GB ('buffer pool is full') and took a
+4 GB pool; the sync now writes a batch in transactions of ``sync_graph_tx_records`` records
+(tests/test_sync_parts.py), so the default is 1.5 GB and the part, not the batch, sets the need.
 """
 
 from __future__ import annotations
@@ -54,6 +59,8 @@ def test_an_explicit_graph_pool_wins(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert opened and set(opened) == {80}
 
 
-def test_the_default_sync_pool_is_bounded() -> None:
+def test_the_default_sync_pool_is_bounded_and_a_batch_is_written_in_smaller_parts() -> None:
     unset = get_settings().model_copy(update={"graph_buffer_pool_mb": 0})
-    assert 0 < unset.for_sync().graph_buffer_pool_mb <= 4096
+    assert 0 < unset.for_sync().graph_buffer_pool_mb <= 1536
+    # a 20,000-record batch (the CLI's default) is several graph transactions, not one
+    assert unset.sync_graph_tx_records <= 5_000

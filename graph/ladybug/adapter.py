@@ -67,7 +67,10 @@ class LadybugStore(GraphStore):
     # of the tables, not on the number of statements: at 20,000 persons a 20,000-row sync batch
     # left 40-240 MB behind it, at 200,000 persons the write count allowed some 400 batch
     # statements between reopens and the 4 GB pool filled in the survey source. The rest of the
-    # pool is the headroom one transaction (one sync batch) needs.
+    # pool is the headroom one transaction needs: a sync writes a batch in parts of
+    # `sync_graph_tx_records` records, one transaction each (connectors/pipeline.py), so that
+    # headroom grows with the part, not with the batch (one 20,000-record transaction needed more
+    # than 60% of 1 GB at 200,000 persons).
     REOPEN_AT_SHARE = 0.4
     READ_CONNECTIONS = 4  # reads at once on their own connections (the engine runs them in parallel)
     # Each read connection pins pool pages of its own: four threads reading 2-hop neighbourhoods

@@ -129,7 +129,7 @@ def _pipeline(
         config = load_config(settings.data_dir, export_dir)
     except ConfigError as exc:
         _fail(str(exc))
-    return Pipeline(engine, graph, config, progress=progress)
+    return Pipeline(engine, graph, config, graph_tx_records=settings.sync_graph_tx_records, progress=progress)
 
 
 def print_report(report: Any) -> None:

@@ -1093,7 +1093,7 @@ def encode_records(nodes: Sequence[NodeRecord], rels: Sequence[RelRecord]) -> st
 def decode_records(text: str) -> tuple[list[NodeRecord], list[RelRecord]]:
     nodes: list[NodeRecord] = []
     rels: list[RelRecord] = []
-    for e in json.loads(text):
+    for e in jsontext.loads_exact(text):
         if e[0] == "n":
             nodes.append(NodeRecord(e[1], e[2], Assertion(e[3], e[4], datetime.fromisoformat(e[5]))))
         else:

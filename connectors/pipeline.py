@@ -975,6 +975,9 @@ class Pipeline:
         waiting: list[tuple[int, str]],
     ) -> None:
         now = utcnow()
+        # The loaded rows all get the same values: one statement per chunk of them, not one
+        # parameter set (five values bound, a timestamp formatted) per row.
+        loaded = sorted(seq for seq, (status, _, _) in outcome.items() if status == "loaded")
         params = [
             {
                 "b_seq": seq,
@@ -985,23 +988,32 @@ class Pipeline:
                 "b_run": run_id,
             }
             for seq, (status, code, reason) in outcome.items()
+            if status != "loaded"
         ]
         by_record: dict[str, int] = {}
         for r in rows:
             by_record[r.record_id] = max(by_record.get(r.record_id, 0), r.seq)
         with self.engine.begin() as conn:
-            conn.execute(
-                update(L)
-                .where(L.c.seq == bindparam("b_seq"))
-                .values(
-                    status=bindparam("b_status"),
-                    reason_code=bindparam("b_code"),
-                    reason=bindparam("b_reason"),
-                    processed_at=bindparam("b_at"),
-                    processed_run_id=bindparam("b_run"),
-                ),
-                params,
-            )
+            for i in range(0, len(loaded), 900):
+                conn.execute(
+                    update(L)
+                    .where(L.c.seq.in_(loaded[i : i + 900]))
+                    .values(status="loaded", reason_code=None, reason=None)
+                    .values(processed_at=now, processed_run_id=run_id)
+                )
+            if params:
+                conn.execute(
+                    update(L)
+                    .where(L.c.seq == bindparam("b_seq"))
+                    .values(
+                        status=bindparam("b_status"),
+                        reason_code=bindparam("b_code"),
+                        reason=bindparam("b_reason"),
+                        processed_at=bindparam("b_at"),
+                        processed_run_id=bindparam("b_run"),
+                    ),
+                    params,
+                )
             # Older versions of these records: the newest processed version replaces them.
             ids = sorted(by_record)
             multi: list[str] = []
@@ -1188,7 +1200,7 @@ def encode_records(nodes: Sequence[NodeRecord], rels: Sequence[RelRecord]) -> st
 def decode_records(text: str) -> tuple[list[NodeRecord], list[RelRecord]]:
     nodes: list[NodeRecord] = []
     rels: list[RelRecord] = []
-    for e in json.loads(text):
+    for e in jsontext.loads_exact(text):
         if e[0] == "n":
             nodes.append(NodeRecord(e[1], e[2], Assertion(e[3], e[4], datetime.fromisoformat(e[5]))))
         else:

@@ -77,7 +77,6 @@ def check_one_of(value: str, allowed: Collection[str], field: str) -> str:
 
 # ---- text and names -----------------------------------------------------------------------
 
-_SPACES = re.compile(r"\s+")
 # Middle dots of minority names typed with whatever the IME offered.
 _DOTS = str.maketrans({"•": "·", "・": "·", "‧": "·", "∙": "·", "．": "·", "｡": "·", "ㆍ": "·"})
 
@@ -90,7 +89,9 @@ def clean_text(value: object) -> str:
     """
     if value is None:
         return ""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", str(value))).strip()
+    # str.split() splits on exactly the blanks ``\s`` matches (str.isspace): the same text as
+    # re.sub(r"\s+", " ", ...).strip(), at half the cost (clean_text runs on every cell of every record).
+    return " ".join(unicodedata.normalize("NFKC", value if type(value) is str else str(value)).split())
 
 
 def given_name(value: object) -> str | None:

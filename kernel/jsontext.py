@@ -25,7 +25,9 @@ Reading (:func:`loads_bounded`): orjson's ``loads`` gives the same values as the
 library's, except for ``NaN`` and infinities, which it refuses (then the standard library reads
 the text), and an integer past 64 bits, which it reads as a float: so only for text whose
 integers are bounded, such as a graph element's provenance (its values come from INT64 columns:
-a larger integer cannot be written to either engine).
+a larger integer cannot be written to either engine). :func:`loads_exact` reads any text as the
+standard library does: orjson's values unless the text holds a run of 19 or more ASCII digits (every
+integer past 64 bits has one; so may a long number in a string, read then by the standard library).
 """
 
 from __future__ import annotations
@@ -75,6 +77,27 @@ def dumps_compact(value: Any, *, floats: bool = True) -> str:
     if text is None or (floats and _differs(text)):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return text
+
+
+# A run of 19 ASCII digits: digits become "0", every other byte a blank (UTF-8 never puts an ASCII
+# byte inside a character), then one substring search.
+_DIGITS_ONLY = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+_LONG_RUN = b"0" * 19
+
+
+def loads_exact(text: str) -> Any:
+    """``json.loads(text)``: orjson's values where they are the standard library's (see the module's
+    note), else the standard library's; what neither reads raises the standard library's error."""
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: orjson cannot take it
+        return json.loads(text)
+    if _LONG_RUN in data.translate(_DIGITS_ONLY):
+        return json.loads(text)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def loads_bounded(text: str) -> Any:

@@ -39,6 +39,7 @@ from connectors.landing import LandedRow, RawRecord
 from connectors.mentions import PersonMention
 from connectors.standardise import Reference, Rejected, clean_text, utc_from_timestamp
 from graph.records import NodeRecord, RelRecord
+from kernel import jsontext
 from kernel.messages import say
 
 __all__ = [
@@ -722,7 +723,7 @@ def json_per_line(lines: Sequence[str], rel: str, closers: Collection[str]) -> I
         if not s or s in closers:
             continue
         try:
-            yield n, json.loads(s.rstrip(","))
+            yield n, jsontext.loads_exact(s.rstrip(","))
         except ValueError as exc:
             yield n, UnreadableFile("json.invalid", f"{rel} 第 {n} 行不是有效的 JSON：{exc}")
 
@@ -730,7 +731,7 @@ def json_per_line(lines: Sequence[str], rel: str, closers: Collection[str]) -> I
 def json_whole(text: str, rel: str) -> Any:
     """A JSON file parsed whole, or :class:`UnreadableFile` naming where it stops parsing."""
     try:
-        return json.loads(text)
+        return jsontext.loads_exact(text)
     except ValueError as exc:
         raise UnreadableFile("json.invalid", f"{rel} 不是有效的 JSON：{exc}") from None
 

@@ -14,6 +14,7 @@ county's 20,000-record batch in one transaction failed in 1 GB ('buffer pool is 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -32,9 +33,9 @@ def _pool_of_sync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str
     opened: list[int] = []
     original = LadybugStore.__init__
 
-    def spy(self: LadybugStore, path: Path, buffer_pool_mb: int = 0) -> None:
+    def spy(self: LadybugStore, path: Path, buffer_pool_mb: int = 0, *rest: Any) -> None:
         opened.append(buffer_pool_mb)
-        original(self, path, buffer_pool_mb)
+        original(self, path, buffer_pool_mb, *rest)
 
     monkeypatch.setattr(LadybugStore, "__init__", spy)
     export = tmp_path / "export"

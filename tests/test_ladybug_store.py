@@ -173,6 +173,37 @@ def test_batches_whose_committed_pages_outgrow_the_pool_reopen_by_measured_use(t
     store.close()
 
 
+def test_a_reopen_folds_the_pending_log_instead_of_replaying_it(tmp_path: Path) -> None:
+    """With the engine's per-COMMIT checkpoint off (checkpoint by log size), the pages of committed,
+    un-checkpointed writes stay in the pool; a reopen for pool pressure that left the log to be
+    replayed on open brought them back, so the store replayed a growing log at every batch."""
+    from datetime import datetime
+
+    from graph.records import Assertion, NodeRecord
+
+    store = LadybugStore(tmp_path / "g.lbug", buffer_pool_mb=64, checkpoint_mb=1024)
+    store.init_schema()
+    at = datetime(2026, 5, 1)
+    largest = 0
+    for b in range(10):
+        people = [
+            NodeRecord(
+                f"person:p{b:02d}{i:04d}",
+                {"name": f"姓名{b}-{i}", "registered_address": "某县某镇某村" * 4},
+                Assertion("police_hukou", f"r{b}-{i}", at),
+            )
+            for i in range(3_000)
+        ]
+        with store.transaction():
+            store.upsert_nodes(people)
+        largest = max(largest, store.wal_bytes())
+    assert store.stats()["nodes"]["Person"] == 30_000
+    # 64 MB of pool reopens at 40% (26 MB): the log a reopen finds is folded, so it never grows
+    # towards the 1 GB checkpoint size (replayed instead, it grew with every batch).
+    assert largest < 24 * 2**20, largest
+    store.close()
+
+
 def test_concurrent_reads_in_a_small_pool_do_not_fill_it(tmp_path: Path) -> None:
     """Each read connection pins pool pages of its own: four threads reading 2-hop neighbourhoods on
     four connections filled a 64 MB pool and nearly every read failed ('buffer pool is full'), and

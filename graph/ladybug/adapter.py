@@ -384,7 +384,23 @@ class LadybugStore(GraphStore):
         # (the API cancels a request past its time budget with an asynchronous exception) leaves
         # the store to be reopened by the next statement, not closed for every later request.
         with self._lock:
+            self._fold_log_before_reopen()
             self._exclusively(self._reopened)
+
+    def _fold_log_before_reopen(self) -> None:
+        """Checkpoint before a reopen when a log is pending: opening replays it otherwise, and a replay
+        costs more than the checkpoint and leaves its pages in the pool (measured: a 149 MB log,
+        pool 222 MB; reopened as it was, 22.9 s and 114 MB still in use; checkpointed first, 2.3 s +
+        0.1 s and 15 MB). With the log left, the sync's pool-pressure reopens replayed it again and
+        again (48 of 69 s sampled at 200,000 persons)."""
+        if not self._checkpoint_bytes or self._in_tx or not self._healthy or self._closed:
+            return
+        if self.wal_bytes() == 0:
+            return
+        try:
+            self._run("CHECKPOINT")
+        except GraphStoreError as exc:
+            log.warning("LadybugDB checkpoint before reopening failed; the log is replayed on open: %s", exc)
 
     def _reopened(self) -> None:
         self._close_handles()

@@ -183,6 +183,7 @@ def test_a_reopen_folds_the_pending_log_instead_of_replaying_it(tmp_path: Path) 
 
     store = LadybugStore(tmp_path / "g.lbug", buffer_pool_mb=64, checkpoint_mb=1024)
     store.init_schema()
+    store.chunk_size = 150  # many statements: reopens for the statement budget too, with a log pending
     at = datetime(2026, 5, 1)
     largest = 0
     for b in range(10):

@@ -397,8 +397,8 @@ class LadybugStore(GraphStore):
             return
         if self.wal_bytes() == 0:
             return
-        try:
-            self._run("CHECKPOINT")
+        try:  # on the connection itself: `_run` may reopen (the statement budget), which lands here
+            self._on(self._conn, "CHECKPOINT", {}, lambda r: None)
         except GraphStoreError as exc:
             log.warning("LadybugDB checkpoint before reopening failed; the log is replayed on open: %s", exc)
 

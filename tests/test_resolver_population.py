@@ -337,3 +337,76 @@ def test_twin_guards_over_the_records_they_concern_are_the_guards_over_everythin
         assert resolver._twin_guards(run, issued) == want
         found += len(want)
     assert found > 100
+
+
+def test_an_undo_committed_while_a_run_resolves_is_not_forgotten_by_the_next_run(
+    tmp_path: Path, mentions: list[PersonMention], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service resolves a sync batch in one thread while a caseworker's undo of a merge
+    (undoMerge) commits in another. An undo committed after the run read the population and before
+    it wrote is in the store the run leaves behind, but not in the population the run had read:
+    that population must not be kept as the store's, or the next run links a record to the person
+    it was merged into (its number's holder no longer) instead of the person it is again."""
+    import dataclasses
+    import sqlite3
+
+    from connectors.resolution import review_decisions
+    from connectors.resolution.store import REVIEW as REVIEW_T
+
+    engine = _engine(tmp_path / "s.sqlite3")
+    first, later = mentions[:-40], mentions[-40:]
+    resolve_with_changes(engine, first, today=TODAY)
+    with engine.connect() as conn:
+        links = conn.execute(select(LINK.c.system, LINK.c.record_id, LINK.c.person_key)).all()
+    people: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for s, r, k in links:
+        people[k].append((s, r))
+    by_key = {m.key: m for m in first}
+    # Merged, then taken back: a person of one record with an ID number into one of more records.
+    alone = next(k for k, ms in people.items() if len(ms) == 1 and by_key[ms[0]].id_number)
+    larger = next(k for k, ms in people.items() if len(ms) > 1)
+    held = by_key[people[alone][0]]
+    with engine.begin() as conn:
+        inserted = conn.execute(
+            REVIEW_T.insert().values(
+                left_system=held.system,
+                left_record_id=held.record_id,
+                right_system=people[larger][0][0],
+                right_record_id=people[larger][0][1],
+                score=0.5,
+                status="open",
+                created_at=resolver.utcnow(),
+            )
+        ).inserted_primary_key
+    review_id = inserted[0] if inserted else 0
+    merged = review_decisions.merge(engine, int(review_id), "caseworker")
+    assert (merged.survivor_key, merged.absorbed_key) == (larger, alone)
+
+    reviewed = resolver._reviewed_person_pairs
+    undone: list[Any] = []
+
+    def meanwhile(conn: Any) -> Any:  # the caseworker's undo commits while this run resolves
+        if not undone:
+            undone.append(review_decisions.undo_merge(engine, int(merged.merge_id or 0), "caseworker"))
+        return reviewed(conn)
+
+    with monkeypatch.context() as concurrent:
+        concurrent.setattr(resolver, "_reviewed_person_pairs", meanwhile)
+        resolve_with_changes(engine, later, today=TODAY)
+    assert undone
+
+    # The same store read afresh (another process) is the reference for the next run.
+    fresh = tmp_path / "fresh.sqlite3"
+    with sqlite3.connect(tmp_path / "s.sqlite3") as src, sqlite3.connect(fresh) as dst:
+        src.backup(dst)
+    reference = _engine(fresh)
+    again = dataclasses.replace(held, system="health", record_id="RelatedPerson/r-again", role="related")
+    got = resolve_with_changes(engine, [again], today=TODAY).keys[again.key]
+    resolver._POPULATIONS.clear()
+    resolver._FRAMES.clear()
+    expected = resolve_with_changes(reference, [again], today=TODAY).keys[again.key]
+    assert expected == alone  # the number's holder is the person the undo gave the record back
+    assert got == expected
+    assert _outcome(engine)[0] == _outcome(reference)[0]
+    engine.dispose()
+    reference.dispose()

@@ -86,6 +86,7 @@ from connectors.resolution.linkage import (
 from connectors.resolution.review_queue import MergeOutcome
 from connectors.resolution.store import LINK, MENTION, MODEL, _insert
 from kernel import clock
+from kernel.db.engine import for_writing
 from kernel.db.tables import utcnow
 
 __all__ = [
@@ -196,6 +197,7 @@ def resolve_with_changes(
     new_hashes = np.fromiter(
         (hash(tuple(r[c] for c in STORED_COLUMNS)) for r in fresh_rows), dtype=np.int64, count=len(fresh_rows)
     )
+    read_as: tuple[Any, ...] | None
     if cached is not None:
         # Served from memory: the rows this process itself left in the store last time,
         # which the store still holds (see _cached_population). The new rows go after
@@ -213,8 +215,9 @@ def resolve_with_changes(
         records = [*cached.records, *new["record_id"].tolist()]
         person_keys: list[str | None] = [*cached.keys, *([None] * len(new))]
         by_id, by_birth, id_pairs = cached.by_id, cached.by_birth, cached.id_pairs
+        read_as = cached.signature
     else:
-        existing, stored = _load_population(engine)
+        existing, stored, read_as = _load_population(engine, signed=not changed)
         if changed:
             _refresh(engine, changed)
         rows = pd.concat([existing[list(STORED_COLUMNS)], new], ignore_index=True) if len(existing) else new
@@ -273,9 +276,16 @@ def resolve_with_changes(
     plan = _assign(frame, systems, records, person_keys, result, edges, n_old)
     now = utcnow()
     merges: list[MergeOutcome] = []
-    cacheable = _cacheable(engine) and not changed
+    cacheable = _cacheable(engine) and not changed and read_as is not None
     signature = None
-    with engine.begin() as conn:
+    # A cacheable run takes the write lock at BEGIN, so that what it reads first is what it writes on.
+    with (for_writing(engine) if cacheable else engine).begin() as conn:
+        if cacheable and _signature(conn) != read_as:
+            # Another writer (a caseworker's merge or undo in the service's other thread, another
+            # process) committed since this run read the population: the store it leaves is not
+            # the population it resolved against plus its own rows. The next run reads it again.
+            log.info("the resolver's tables changed while this run resolved: population not kept")
+            cacheable = False
         _insert(conn, MENTION, [{**r, "seen_at": now} for r in fresh_rows])
         _insert(conn, LINK, [{**lk, "linked_at": now} for lk in plan.links])
         for survivor, absorbed in plan.absorbed:
@@ -539,16 +549,23 @@ def _population_query() -> Any:
     )
 
 
-def _load_population(engine: Engine) -> tuple[pd.DataFrame, list[tuple[Any, ...]]]:
-    """Every mention resolved so far with its person key, as a frame and as row tuples."""
+def _load_population(
+    engine: Engine, *, signed: bool = False
+) -> tuple[pd.DataFrame, list[tuple[Any, ...]], tuple[Any, ...] | None]:
+    """Every mention resolved so far with its person key, as a frame and as row tuples; with
+    ``signed`` (and a store :func:`_cacheable`), the store's :func:`_signature` read in the same
+    transaction (the population as of that signature), else None."""
     query = _population_query()
     if _cacheable(engine):
         # Insertion order, which is also what SQLite's plan (a scan of the mentions) gives:
         # said here because the in-memory population (_Population) appends in that order.
         query = query.order_by(literal_column("resolution_mention.rowid"))
-    with engine.connect() as conn:
+    signature = None
+    with engine.connect() as conn, conn.begin():
+        if signed and _cacheable(engine):
+            signature = _signature(conn)
         data = [tuple(r) for r in conn.execute(query)]
-    return pd.DataFrame.from_records(data, columns=[*STORED_COLUMNS, "person_key"]), data
+    return pd.DataFrame.from_records(data, columns=[*STORED_COLUMNS, "person_key"]), data, signature
 
 
 _KEYS_PER_QUERY = 400

@@ -7,7 +7,7 @@ SHOUHU_GRAPH_CHECKPOINT_MB (256) between checkpoints: with a pool that serves th
 is too small to replay the log, the self-healing open took "the buffer pool is full" for a broken
 graph, moved it aside and rebuilt it from the record (and with that small a pool the rebuild
 failed: no graph at all). Scaled down here: 1,000 persons, the sync killed when its log first
-passes 6 MB, the graph opened with a 32 MB pool (the folded graph opens in it; the log needs ~40).
+passes 3 MB (a pool of 1 GB, so no reopen folds it first), the graph opened with a 20 MB pool.
 """
 
 from __future__ import annotations
@@ -27,12 +27,13 @@ def test_a_graph_with_its_log_pending_opens_with_a_pool_too_small_to_replay_it(t
         ["sync", "--from", str(county), "--batch-size", "300"],
         data,
         crash="graph.checkpoint_due",
-        settings={"SHOUHU_GRAPH_CHECKPOINT_MB": "6"},
+        pool_mb=1024,  # no reopen before the log passes 6 MB: a reopen folds the log in first
+        settings={"SHOUHU_GRAPH_CHECKPOINT_MB": "3"},
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
-    assert (data / "graph.lbug.wal").stat().st_size > 6 * 1024 * 1024
+    assert (data / "graph.lbug.wal").stat().st_size > 3 * 1024 * 1024
 
-    stats = run(["graph", "stats"], data, pool_mb=32)
+    stats = run(["graph", "stats"], data, pool_mb=20)
     assert stats.returncode == 0, stats.stderr[-2000:]
     assert not (data / "graph.lbug.aside").exists(), stats.stderr[-2000:]  # not set aside as broken
     assert not (data / "graph.lbug.wal").exists()  # replayed and folded in

@@ -417,15 +417,7 @@ class LadybugStore(GraphStore):
     def _begin(self) -> None:
         used, size = self.pool_use()
         if used > size * self.REOPEN_AT_SHARE:
-            if self._checkpoint_bytes and self.wal_bytes():
-                # What was committed since the last checkpoint stays in the pool, and a reopen
-                # replays the log into it again: only a checkpoint frees it. Without this a pool
-                # smaller than the log (SHOUHU_GRAPH_CHECKPOINT_MB) fills however often it reopens.
-                try:
-                    self._run("CHECKPOINT")
-                except GraphStoreError as exc:  # the reopen below still frees what it can
-                    log.warning("LadybugDB checkpoint before a reopen failed: %s", exc)
-            self._reopen()  # free what earlier statements left in the pool before this one starts
+            self._reopen()  # frees what earlier statements left (a pending log folded first)
         self._run("BEGIN TRANSACTION")
         self._in_tx = True
 

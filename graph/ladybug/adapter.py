@@ -87,8 +87,8 @@ class LadybugStore(GraphStore):
         # When to checkpoint (0: as the engine does, inside every COMMIT whose log passes 16 MB, and
         # on every close). A checkpoint that touched a node table rewrites it whole, whatever it
         # changed (2.3 s for one Person updated at 60,000 persons), so the store checkpoints once
-        # its log passes this size, after the COMMIT that took it there (`_commit`), and a reopen
-        # does not: the log of the transactions committed since is replayed when it opens again.
+        # its log passes this size, after the COMMIT that took it there (`_commit`), and before a
+        # reopen (`_fold_log_before_reopen`); a log a kill leaves is replayed when it opens again.
         self._checkpoint_bytes = checkpoint_mb * 1024 * 1024
         self._writes = 0
         # Reads hold pool pages too (measured: a 256 MB pool filled after 190 profile reads at

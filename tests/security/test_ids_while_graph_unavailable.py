@@ -82,10 +82,10 @@ def test_the_people_a_step_names_are_not_called_absent(closed: tuple[Api, dict[s
 
     from graphql import GraphQLError
 
-    from protection.case_graphql import _people
+    from protection.workflow_graphql import people
 
     api, _ = closed
     info = SimpleNamespace(context=SimpleNamespace(store=api.client.app.state.graph))  # type: ignore[attr-defined]
     with pytest.raises(GraphQLError) as refused:
-        _people(info, "person:granny")  # type: ignore[arg-type]
+        people(info, "person:granny")  # type: ignore[arg-type]
     assert (refused.value.extensions or {}).get("code") == "UNAVAILABLE", refused.value

@@ -28,7 +28,7 @@ def _by_id_number(info: Info[Context, None], id_number: str, also_named: str | N
     lookup by an identifying value: only for a caller who may see ID numbers in full, and counted
     against the lookup budget; the answer names no one (the person stays outside the caller's row
     scope)."""
-    info.context.guard.authorize("decide_guardianship")
+    info.context.guard.authorize(tr.PETITION["decide"].capability)  # the decision's, from its row
     if also_named:
         raise bad_request("name the new guardian by id or by ID number, not both")
     lookups.by_value(info.context.guard, "Person", "id_number")
@@ -122,7 +122,7 @@ class InterventionMutation:
         description="Petition the court to revoke guardianship; the grounds are checked against the record."
     )
     def petition_court(self, info: Info[Context, None], input: PetitionInput) -> ProtectionCaseFile:
-        wf.actor(info, tr.CASE["petition_court"].capability)
+        wf.may(info, tr.CASE, "petition_court")
         child_id = _case_child(info, str(input.case_id))
         profile, _ = scope.child(info.context.guard, child_id)
         guardians = _guardians(profile, child_id)

@@ -68,7 +68,7 @@ class ReportMutation:
         description="File a 强制报告; it is routed to the police of the child's jurisdiction."
     )
     def file_mandatory_report(self, info: Info[Context, None], input: FileReportInput) -> MandatoryReport:
-        wf.actor(info, tr.CASE["file_report"].capability)
+        wf.may(info, tr.CASE, "file_report")
         division = scope.child_division(info.context.guard, str(input.child_id))
         row = wf.step(
             info,
@@ -98,7 +98,7 @@ class ReportMutation:
         summary: str,
         observed_on: date | None = None,
     ) -> MandatoryReport:
-        wf.actor(info, tr.REPORT["file_dropout"].capability)
+        wf.may(info, tr.REPORT, "file_dropout")
         division = scope.child_division(info.context.guard, str(child_id))
         row = wf.step(
             info,

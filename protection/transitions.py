@@ -2,11 +2,13 @@
 
 Each table says, for every action: the statuses it may start from, the status it leads to (or none:
 the action is recorded without moving the machine), the policy capability the caller must hold
-(`auth/policies/default.toml`; the API checks it before the step runs), who among the holders may act
-on this particular record, which agency type takes the lead afterwards, and the facts the step
-refuses to go without. The step modules (`reports.py`, `emergency.py`, `assessment.py`,
-`intervention.py`, `reporting.py`) ask `check(...)` before they act and take the new status from here;
-no status is written as a string anywhere else.
+(`auth/policies/default.toml`; the API checks it before the step runs, read from the row, so no
+resolver names a step's capability: `workflow_graphql.step` and `may` for the case's, the reporting
+chain's in `screening_graphql.py`), who among the holders may act on this particular record, which
+agency type takes the lead afterwards, and the facts the step refuses to go without. The step
+modules (`reports.py`, `emergency.py`, `assessment.py`, `intervention.py`, `reporting.py`) ask
+`check(...)` before they act and take the new status from here; no status is written as a string
+anywhere else.
 
 Machines:
 - a protection case (强制报告 → 应急处置 → 通报 → 评估 → 帮扶 → 结案), `CASE`;

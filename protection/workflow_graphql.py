@@ -3,11 +3,11 @@
 Resolvers are thin: they name the caller (``Actor``), check the capability, find the child in the
 caller's scope, run one domain function inside one transaction (``protection.cases.work``), put the
 change on the audit entry, and project the result into the graph after the commit. A workflow
-step's capability comes from the step's row in the transition table (protection/transitions.py,
-through `step`), so that table is the one place a step's rule is written. The resolvers of each
-step live beside their domain module (`report_graphql.py`, `emergency_graphql.py`,
-`assessment_graphql.py`, `intervention_graphql.py`, `agreement_graphql.py`); `case_graphql.py`
-assembles them.
+step's capability is never written in a resolver: `step` and `may` read it from the step's row in
+the transition table (protection/transitions.py), so that table is the one place a step's rule is
+written. The resolvers of each step live beside their domain module (`report_graphql.py`,
+`emergency_graphql.py`, `assessment_graphql.py`, `intervention_graphql.py`, `agreement_graphql.py`);
+`case_graphql.py` assembles them.
 """
 
 from collections.abc import Callable, Mapping
@@ -34,13 +34,22 @@ T = TypeVar("T")
 
 
 def actor(info: Info[Context, None], capability: str | None = None) -> Actor:
-    """The caller as the domain names it, after the capability check if one is given."""
+    """The caller as the domain names it, after the capability check if one is given (for reads
+    and for changes that are no step of a state machine; a step's capability comes from its row,
+    through `step` or `may`)."""
     ctx = info.context
     if capability:
         ctx.guard.authorize(capability)
     if ctx.principal is None or ctx.sql is None or ctx.settings is None:
         raise forbidden("no_principal")
     return Actor.of(ctx.principal)
+
+
+def may(info: Info[Context, None], machine: Mapping[str, tr.Transition], action: str) -> Actor:
+    """The caller, refused unless it holds the capability of `action`'s row: for a resolver that
+    reads something (the child's division, the case) before the step runs, so that a caller without
+    the capability is refused before those reads answer anything."""
+    return actor(info, machine[action].capability)
 
 
 def step(

@@ -567,3 +567,93 @@ def test_a_mutation_requires_the_capability_its_transition_names(
     assert (code("police"), code("school"), code("court")) == ("FORBIDDEN", "FORBIDDEN", "NOT_FOUND")
     monkeypatch.setitem(tr.REPORT, "accept", dataclasses.replace(accept, capability="file_mandatory_report"))
     assert (code("police"), code("school"), code("court")) == ("NOT_FOUND", "NOT_FOUND", "FORBIDDEN")
+
+
+# Every row of the transition tables, the mutation that carries it out, and an agency holding the
+# row's capability; ids that name nothing, so that no call changes anything.
+_NOPE = {"id": "case-nope"}
+STEP_CALLS: dict[tuple[str, str], tuple[str, str, dict[str, Any]]] = {
+    ("case", "file_report"): (
+        "village",
+        FILE,
+        {"input": {"childId": "person:nobody", "situation": "MISSING", "summary": "x"}},
+    ),
+    ("case", "emergency_action"): (
+        "police",
+        ACTION,
+        {"input": {"caseId": "case-nope", "action": "admonish_parents"}},
+    ),
+    ("case", "notify_township"): ("police", NOTIFY, _NOPE),
+    ("case", "open_assessment"): ("township", OPEN, {**_NOPE, "p": []}),
+    ("case", "record_assessment"): ("township", ASSESS, {"input": {"caseId": "case-nope"}}),
+    ("case", "arrange_services"): ("township", PLAN, {**_NOPE, "s": []}),
+    ("case", "follow_up"): ("township", FOLLOW, {**_NOPE, "note": "x"}),
+    ("case", "complete_service"): ("township", COMPLETE, {"svc": "svc-nope", "o": "x"}),
+    ("case", "close_case"): ("township", CLOSE, {**_NOPE, "r": "x"}),
+    ("case", "intervention"): (
+        "police",
+        INTERVENE,
+        {"input": {"caseId": "case-nope", "kind": "admonition"}},
+    ),
+    ("case", "petition_court"): (
+        "village",
+        PETITION,
+        {"input": {"caseId": "case-nope", "guardianId": "person:nobody", "grounds": ["abandonment"]}},
+    ),
+    ("petition", "decide"): (
+        "court",
+        DECIDE,
+        {"input": {"interventionId": "itv-nope", "decision": "dismissed"}},
+    ),
+    ("report", "file_dropout"): (
+        "school",
+        'mutation($id: ID!) { fileDropoutReport(childId: $id, summary: "x") { id } }',
+        {"id": "person:nobody"},
+    ),
+    ("report", "acknowledge"): ("police", ACK, {"id": "rpt-nope"}),
+    ("report", "accept"): ("police", ACCEPT, {"id": "rpt-nope"}),
+    ("periodic", "submit"): (
+        "township",
+        'mutation { submitPeriodicReport(division: "nope", period: "2026-Q1") { status } }',
+        {},
+    ),
+    ("periodic", "approve"): (
+        "township",
+        'mutation { decidePeriodicReport(division: "nope", period: "2026-Q1", approve: true) { status } }',
+        {},
+    ),
+    ("periodic", "return"): (
+        "township",
+        'mutation { decidePeriodicReport(division: "nope", period: "2026-Q1", approve: false) { status } }',
+        {},
+    ),
+}
+# Rows a mutation carries out together with its own row: accepting the report also moves its case.
+# The API checks the mutation's own row, so the two must name one capability.
+CARRIED = {("case", "accept_report"): ("report", "accept")}
+
+
+def test_every_step_has_a_mutation_that_demands_its_rows_capability() -> None:
+    rows = {(m, a) for m, machine in tr.MACHINES.items() for a in machine}
+    assert rows == set(STEP_CALLS) | set(CARRIED)
+    for (m, a), (cm, ca) in CARRIED.items():
+        assert tr.MACHINES[m][a].capability == tr.MACHINES[cm][ca].capability
+
+
+@pytest.mark.parametrize(("machine", "action"), list(STEP_CALLS), ids=[f"{m}.{a}" for m, a in STEP_CALLS])
+def test_a_step_demands_the_capability_of_its_row(
+    api: Api, monkeypatch: pytest.MonkeyPatch, machine: str, action: str
+) -> None:
+    """Each step's mutation asks its row in protection/transitions.py for the capability, never a
+    name of its own: a holder of the row's capability gets past the check (to NOT_FOUND or a bad
+    input, the ids name nothing); with the row changed to a capability the agency lacks (reidentify,
+    analysts only), the same call is FORBIDDEN capability_missing."""
+    who, document, variables = STEP_CALLS[(machine, action)]
+
+    def reason() -> str:
+        return refused(api, who, document, variables)["extensions"].get("reason", "")
+
+    assert reason() != "capability_missing"
+    table = tr.MACHINES[machine]
+    monkeypatch.setitem(table, action, dataclasses.replace(table[action], capability="reidentify"))
+    assert reason() == "capability_missing"

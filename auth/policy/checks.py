@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auth.policy_types import PolicyError
+from auth.policy.vocabulary import PolicyError
 from graph.model import NODE_KINDS, REL_KINDS, SYSTEM_PROPS, PropType
 
 # Properties every node and relationship has: its id and the store-maintained provenance.

@@ -1,32 +1,7 @@
-"""The field-level authorization policy engine: the policy file compiled into lookups.
+"""The engine: a policy file loaded, checked and compiled into the lookups every field asks.
 
-The policy is data (``auth/policies/default.toml``, versioned); this module loads it,
-checks it against ``graph/model.py`` and against itself, and compiles it so that the
-GraphQL layer can ask about every field of every record it returns at the cost of a few
-dict lookups. Everything that can be decided before a request arrives is decided at load
-time: for every agency type and role, every declared purpose (or none, or an unknown one)
-and with or without a valid break-glass grant, the decision for every sensitivity class
-is precomputed as a shared ``FieldDecision``. At request time only the principal's table
-is picked (``bind``) and the field's class looked up.
-
-Three questions, as in DESIGN.md §4:
-
-* row scope — ``row_scope`` / ``in_scope``: is this record in the caller's slice
-  (division subtree, own village, own pupils, own patients, cases referred to it)?
-* sensitivity — ``decide``: allow, mask or deny this field for this agency type and role;
-* purpose — sensitive classes need a declared purpose of use, and some purposes see a
-  class masked at most.
-
-Reason codes are stable strings the audit log stores and the API returns with denied
-fields; they are the module constants ``ALLOWED`` … ``UNCLASSIFIED``.
-
-Run ``python -m auth.policy table [FILE]`` for the decision matrix in Markdown and
-``python -m auth.policy check FILE`` to validate a changed policy file (exit 2 on error).
-
-This module is the engine (load, compile, decide, mask, break-glass) and the one import for
-callers: the vocabulary (decisions, reason codes, answer types) is in ``auth.policy_types``, the
-file-shape checks in ``auth.policy_checks``, the per-record row-scope judgement in
-``auth.policy_scope`` and the command line in ``auth.policy_cli``; all are re-exported here.
+`Policy` is what callers hold (one per process); `BoundPolicy` is that policy resolved for one
+principal, which is what a request asks field by field.
 """
 
 from __future__ import annotations
@@ -42,7 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from auth.masking import MASKS, SMALL_COUNT_K, TEXT_ONLY, small_count
-from auth.policy_checks import (
+from auth.policy.checks import (
     COMMON_PROPS,
     _all_fields,
     _known,
@@ -51,8 +26,8 @@ from auth.policy_checks import (
     _str_list,
     _table,
 )
-from auth.policy_scope import jurisdiction_prefix, scope_decision
-from auth.policy_types import (
+from auth.policy.scope import jurisdiction_prefix, scope_decision
+from auth.policy.vocabulary import (
     ALLOWED,
     BREAK_GLASS,
     DECISIONS,
@@ -61,7 +36,6 @@ from auth.policy_types import (
     MASKED_AGAINST_RECONSTRUCTION,
     MASKED_BY_POLICY,
     MASKED_FOR_PURPOSE,
-    OUT_OF_SCOPE,
     PURPOSE_NOT_PERMITTED,
     PURPOSE_REQUIRED,
     SCOPE_KINDS,
@@ -82,7 +56,7 @@ from auth.principal import BreakGlass, Principal
 from graph.model import DivisionLevel, PropType, division_level
 from kernel import clock
 
-DEFAULT_PATH = Path(__file__).with_name("policies") / "default.toml"
+DEFAULT_PATH = Path(__file__).parents[1] / "policies" / "default.toml"
 
 _ANY = "*"
 _UNKNOWN_PURPOSE = object()  # table key for a declared purpose the policy does not know
@@ -896,48 +870,3 @@ class BoundPolicy:
 def default_policy() -> Policy:
     """The default policy file, loaded once per process."""
     return Policy.load()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``table [FILE]`` prints the decision matrix; ``check FILE`` validates a file (auth/policy_cli.py)."""
-    from auth.policy_cli import main as cli
-
-    return cli(argv)
-
-
-__all__ = [
-    "ALLOWED",
-    "BREAK_GLASS",
-    "COMMON_PROPS",
-    "DECISIONS",
-    "DEFAULT_PATH",
-    "DENIED_BY_POLICY",
-    "INVALID_JURISDICTION",
-    "MASKED_AGAINST_RECONSTRUCTION",
-    "MASKED_BY_POLICY",
-    "MASKED_FOR_PURPOSE",
-    "OUT_OF_SCOPE",
-    "PURPOSE_NOT_PERMITTED",
-    "PURPOSE_REQUIRED",
-    "SCOPE_KINDS",
-    "SCOPE_MISSING",
-    "UNCLASSIFIED",
-    "UNKNOWN_ROLE",
-    "AgencyTypeInfo",
-    "BoundPolicy",
-    "ClassInfo",
-    "Decision",
-    "FieldDecision",
-    "Policy",
-    "PolicyError",
-    "RoleInfo",
-    "ScopeDecision",
-    "ScopeFacts",
-    "ScopeRule",
-    "default_policy",
-    "main",
-    "scope_decision",
-]
-
-if __name__ == "__main__":
-    raise SystemExit(main())

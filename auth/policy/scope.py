@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from auth.policy_types import (
+from auth.policy.vocabulary import (
     BREAK_GLASS,
     INVALID_JURISDICTION,
     OUT_OF_SCOPE,

@@ -1,0 +1,97 @@
+"""The field-level authorization policy engine: the policy file compiled into lookups.
+
+The policy is data (``auth/policies/default.toml``, versioned); this package loads it,
+checks it against ``graph/model.py`` and against itself, and compiles it so that the
+GraphQL layer can ask about every field of every record it returns at the cost of a few
+dict lookups. Everything that can be decided before a request arrives is decided at load
+time: for every agency type and role, every declared purpose (or none, or an unknown one)
+and with or without a valid break-glass grant, the decision for every sensitivity class
+is precomputed as a shared ``FieldDecision``. At request time only the principal's table
+is picked (``bind``) and the field's class looked up.
+
+Three questions, as in DESIGN.md §4:
+
+* row scope — ``row_scope`` / ``in_scope``: is this record in the caller's slice
+  (division subtree, own village, own pupils, own patients, cases referred to it)?
+* sensitivity — ``decide``: allow, mask or deny this field for this agency type and role;
+* purpose — sensitive classes need a declared purpose of use, and some purposes see a
+  class masked at most.
+
+Reason codes are stable strings the audit log stores and the API returns with denied
+fields; they are the module constants ``ALLOWED`` … ``UNCLASSIFIED``.
+
+Run ``python -m auth.policy table [FILE]`` for the decision matrix in Markdown and
+``python -m auth.policy check FILE`` to validate a changed policy file (exit 2 on error).
+
+The package's modules, each one job: ``vocabulary`` (decisions, reason codes, the answer
+types), ``checks`` (the file-shape checks and the model's fields), ``engine`` (``Policy``:
+load, compile, decide, mask, break-glass), ``scope`` (the per-record row-scope judgement) and
+``cli`` (``python -m auth.policy``). Callers import from here; what they use is re-exported.
+"""
+
+from __future__ import annotations
+
+from auth.policy.checks import COMMON_PROPS
+from auth.policy.cli import main
+from auth.policy.engine import DEFAULT_PATH, BoundPolicy, Policy, default_policy
+from auth.policy.scope import scope_decision
+from auth.policy.vocabulary import (
+    ALLOWED,
+    BREAK_GLASS,
+    DECISIONS,
+    DENIED_BY_POLICY,
+    INVALID_JURISDICTION,
+    MASKED_AGAINST_RECONSTRUCTION,
+    MASKED_BY_POLICY,
+    MASKED_FOR_PURPOSE,
+    OUT_OF_SCOPE,
+    PURPOSE_NOT_PERMITTED,
+    PURPOSE_REQUIRED,
+    SCOPE_KINDS,
+    SCOPE_MISSING,
+    UNCLASSIFIED,
+    UNKNOWN_ROLE,
+    AgencyTypeInfo,
+    ClassInfo,
+    Decision,
+    FieldDecision,
+    PolicyError,
+    RoleInfo,
+    ScopeDecision,
+    ScopeFacts,
+    ScopeRule,
+)
+
+__all__ = [
+    "ALLOWED",
+    "BREAK_GLASS",
+    "COMMON_PROPS",
+    "DECISIONS",
+    "DEFAULT_PATH",
+    "DENIED_BY_POLICY",
+    "INVALID_JURISDICTION",
+    "MASKED_AGAINST_RECONSTRUCTION",
+    "MASKED_BY_POLICY",
+    "MASKED_FOR_PURPOSE",
+    "OUT_OF_SCOPE",
+    "PURPOSE_NOT_PERMITTED",
+    "PURPOSE_REQUIRED",
+    "SCOPE_KINDS",
+    "SCOPE_MISSING",
+    "UNCLASSIFIED",
+    "UNKNOWN_ROLE",
+    "AgencyTypeInfo",
+    "BoundPolicy",
+    "ClassInfo",
+    "Decision",
+    "FieldDecision",
+    "Policy",
+    "PolicyError",
+    "RoleInfo",
+    "ScopeDecision",
+    "ScopeFacts",
+    "ScopeRule",
+    "default_policy",
+    "main",
+    "scope_decision",
+]

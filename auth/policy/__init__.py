@@ -23,10 +23,14 @@ fields; they are the module constants ``ALLOWED`` … ``UNCLASSIFIED``.
 Run ``python -m auth.policy table [FILE]`` for the decision matrix in Markdown and
 ``python -m auth.policy check FILE`` to validate a changed policy file (exit 2 on error).
 
-The package's modules, each one job: ``vocabulary`` (decisions, reason codes, the answer
-types), ``checks`` (the file-shape checks and the model's fields), ``engine`` (``Policy``:
-load, compile, decide, mask, break-glass), ``scope`` (the per-record row-scope judgement) and
-``cli`` (``python -m auth.policy``). Callers import from here; what they use is re-exported.
+The package's modules, each one job: ``engine`` (``Policy``: what callers hold and ask),
+``loading`` (the classes, sensitivity, agency-type, rule, purpose and capability tables read and
+checked), ``masks`` (the mask of every field, API fields, reconstruction), ``break_glass`` (who
+may override, and whether a grant counts), ``decisions`` (the field decisions compiled into one
+table per role, purpose and break-glass), ``scope`` (row scope resolved, and judged per record),
+``bound`` (``BoundPolicy``: one request's questions), ``vocabulary`` (decisions, reason codes,
+the answer types), ``checks`` (the file-shape checks and the model's fields) and ``cli``
+(``python -m auth.policy``). Callers import ``Policy`` from here.
 """
 
 from __future__ import annotations

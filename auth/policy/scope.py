@@ -1,23 +1,29 @@
-"""Row scope: whether one record, known by its places and institutions, is in a resolved scope.
+"""Row scope: a principal's rule resolved, and whether one record, known by its places and
+institutions, is in it.
 
-`Policy.row_scope` resolves a principal's rule once (prefixes and code sets); `scope_decision`
-then judges each record against it with no policy lookup at all.
+`resolve_row_scope` turns a principal's rule into prefixes and code sets once (`Policy.row_scope`,
+`Policy.bind`); `scope_decision` then judges each record against it with no policy lookup at all.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from datetime import datetime
 
+from auth.policy.break_glass import BreakGlassRules
 from auth.policy.vocabulary import (
     BREAK_GLASS,
     INVALID_JURISDICTION,
     OUT_OF_SCOPE,
     UNKNOWN_ROLE,
+    AgencyTypeInfo,
     ScopeDecision,
     ScopeFacts,
     ScopeRule,
 )
-from graph.model import division_prefix
+from auth.principal import Principal
+from graph.model import DivisionLevel, division_level, division_prefix
 
 
 @functools.lru_cache(maxsize=1024)
@@ -28,6 +34,44 @@ def jurisdiction_prefix(code: str) -> tuple[str | None, str | None]:
         return division_prefix(code), None
     except (ValueError, TypeError):
         return None, INVALID_JURISDICTION
+
+
+def resolve_row_scope(
+    principal: Principal,
+    agency_types: Mapping[str, AgencyTypeInfo],
+    break_glass: BreakGlassRules,
+    now: datetime | None,
+) -> ScopeRule:
+    """The principal's row scope, resolved to prefixes and code sets: the role's scope kinds
+    applied to its jurisdiction and institutions, and the wider subtree a valid break-glass
+    grant opens."""
+    atype = agency_types.get(principal.agency_type)
+    role = atype.roles.get(principal.role) if atype else None
+    if role is None:
+        return ScopeRule(kinds=(), problem=UNKNOWN_ROLE)
+    prefix, problem = jurisdiction_prefix(principal.jurisdiction)
+    kinds = role.scope
+    division: str | None = None
+    if "jurisdiction" in kinds and prefix is not None:
+        division = prefix
+    elif "village" in kinds and prefix is not None:
+        if division_level(principal.jurisdiction) == DivisionLevel.VILLAGE:
+            division = principal.jurisdiction
+        else:
+            problem = INVALID_JURISDICTION
+    wants_division = "jurisdiction" in kinds or "village" in kinds
+    bg_prefix = None
+    if break_glass.widens_scope and prefix is not None and break_glass.active(principal, now):
+        bg_prefix = prefix
+    return ScopeRule(
+        kinds=kinds,
+        division_prefix=division,
+        school_codes=principal.institution_codes if "pupils" in kinds else frozenset(),
+        facility_codes=principal.institution_codes if "patients" in kinds else frozenset(),
+        agency_id=principal.agency_id if "referred_cases" in kinds and principal.agency_id else None,
+        break_glass_prefix=bg_prefix,
+        problem=problem if (wants_division and division is None) else None,
+    )
 
 
 def scope_decision(rule: ScopeRule, facts: ScopeFacts) -> ScopeDecision:

@@ -18,7 +18,7 @@ Three questions, as in DESIGN.md §4:
   class masked at most.
 
 Reason codes are stable strings the audit log stores and the API returns with denied
-fields; they are the module constants ``ALLOWED`` … ``UNCLASSIFIED``.
+fields; they are the constants ``ALLOWED`` … ``UNCLASSIFIED`` in ``auth.policy.vocabulary``.
 
 Run ``python -m auth.policy table [FILE]`` for the decision matrix in Markdown and
 ``python -m auth.policy check FILE`` to validate a changed policy file (exit 2 on error).
@@ -30,72 +30,14 @@ may override, and whether a grant counts), ``decisions`` (the field decisions co
 table per role, purpose and break-glass), ``scope`` (row scope resolved, and judged per record),
 ``bound`` (``BoundPolicy``: one request's questions), ``vocabulary`` (decisions, reason codes,
 the answer types), ``checks`` (the file-shape checks and the model's fields) and ``cli``
-(``python -m auth.policy``). Callers import ``Policy`` from here.
+(``python -m auth.policy``). Callers import ``Policy`` (and ``PolicyError``, ``default_policy``)
+from here, and the reason codes and answer types from ``auth.policy.vocabulary``.
 """
 
 from __future__ import annotations
 
-from auth.policy.checks import COMMON_PROPS
 from auth.policy.cli import main
 from auth.policy.engine import DEFAULT_PATH, BoundPolicy, Policy, default_policy
-from auth.policy.scope import scope_decision
-from auth.policy.vocabulary import (
-    ALLOWED,
-    BREAK_GLASS,
-    DECISIONS,
-    DENIED_BY_POLICY,
-    INVALID_JURISDICTION,
-    MASKED_AGAINST_RECONSTRUCTION,
-    MASKED_BY_POLICY,
-    MASKED_FOR_PURPOSE,
-    OUT_OF_SCOPE,
-    PURPOSE_NOT_PERMITTED,
-    PURPOSE_REQUIRED,
-    SCOPE_KINDS,
-    SCOPE_MISSING,
-    UNCLASSIFIED,
-    UNKNOWN_ROLE,
-    AgencyTypeInfo,
-    ClassInfo,
-    Decision,
-    FieldDecision,
-    PolicyError,
-    RoleInfo,
-    ScopeDecision,
-    ScopeFacts,
-    ScopeRule,
-)
+from auth.policy.vocabulary import PolicyError
 
-__all__ = [
-    "ALLOWED",
-    "BREAK_GLASS",
-    "COMMON_PROPS",
-    "DECISIONS",
-    "DEFAULT_PATH",
-    "DENIED_BY_POLICY",
-    "INVALID_JURISDICTION",
-    "MASKED_AGAINST_RECONSTRUCTION",
-    "MASKED_BY_POLICY",
-    "MASKED_FOR_PURPOSE",
-    "OUT_OF_SCOPE",
-    "PURPOSE_NOT_PERMITTED",
-    "PURPOSE_REQUIRED",
-    "SCOPE_KINDS",
-    "SCOPE_MISSING",
-    "UNCLASSIFIED",
-    "UNKNOWN_ROLE",
-    "AgencyTypeInfo",
-    "BoundPolicy",
-    "ClassInfo",
-    "Decision",
-    "FieldDecision",
-    "Policy",
-    "PolicyError",
-    "RoleInfo",
-    "ScopeDecision",
-    "ScopeFacts",
-    "ScopeRule",
-    "default_policy",
-    "main",
-    "scope_decision",
-]
+__all__ = ["DEFAULT_PATH", "BoundPolicy", "Policy", "PolicyError", "default_policy", "main"]

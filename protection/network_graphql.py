@@ -29,7 +29,7 @@ from auth.enforce.context import Context
 from auth.enforce.errors import call, not_found, refused
 from auth.enforce.guard import FieldDenied, Guard
 from auth.enforce.records import camel
-from auth.policy import PURPOSE_NOT_PERMITTED, PURPOSE_REQUIRED, FieldDecision
+from auth.policy.vocabulary import PURPOSE_NOT_PERMITTED, PURPOSE_REQUIRED, FieldDecision
 from auth.pseudonym import (
     DIRECT_IDENTIFIER_CLASSES,
     DIRECT_IDENTIFIER_FIELDS,

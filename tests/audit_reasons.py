@@ -15,8 +15,7 @@ import ast
 import re
 from pathlib import Path
 
-from auth import policy_types
-from auth.policy import Policy
+from auth.policy import Policy, vocabulary
 from kernel.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,9 +145,9 @@ def reason_codes() -> dict[str, str]:
         found.setdefault(error, "auth/routes.py (OAuth error)")
     # What the policy decides (field and row decisions put their reason on the trail) and the
     # capabilities `authorize` records.
-    for name, value in vars(policy_types).items():
+    for name, value in vars(vocabulary).items():
         if name.isupper() and isinstance(value, str) and _CODE.fullmatch(value):
-            found.setdefault(value, f"auth/policy_types.py ({name})")
+            found.setdefault(value, f"auth/policy/vocabulary.py ({name})")
     policy = Policy.load(Settings().policy_file)
     for capability in policy.capability_names():
         found.setdefault(capability, "auth/policies/default.toml (capability)")

@@ -15,16 +15,9 @@ from typing import Any
 
 import pytest
 
-from auth.policy import (
-    COMMON_PROPS,
-    DEFAULT_PATH,
-    FieldDecision,
-    Policy,
-    PolicyError,
-    ScopeFacts,
-    default_policy,
-    main,
-)
+from auth.policy import DEFAULT_PATH, Policy, PolicyError, default_policy, main
+from auth.policy.checks import COMMON_PROPS
+from auth.policy.vocabulary import FieldDecision, ScopeFacts
 from auth.principal import BreakGlass, Principal
 from graph.model import NODE_KINDS, REL_KINDS, PropType
 

@@ -16,7 +16,8 @@ from typing import Any
 from graphql import GraphQLError
 
 from auth.enforce.errors import NOT_VISIBLE, forbidden
-from auth.policy import UNCLASSIFIED, FieldDecision, Policy, ScopeFacts
+from auth.policy import Policy
+from auth.policy.vocabulary import UNCLASSIFIED, FieldDecision, ScopeFacts
 from auth.principal import Principal
 from graph.port import GraphStore, GraphStoreError, GraphUnavailable
 from graph.profile import PersonFacts, Profile, load_profile, load_profiles, person_facts

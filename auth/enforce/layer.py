@@ -27,7 +27,8 @@ from graphql import (
 
 from auth.enforce.errors import store_unavailable
 from auth.enforce.guard import FieldDenied
-from auth.policy import UNCLASSIFIED, Policy
+from auth.policy import Policy
+from auth.policy.vocabulary import UNCLASSIFIED
 
 # (GraphQL type, field) → (graph kind, property), registered by the record types as they are built.
 GRAPH_FIELDS: dict[tuple[str, str], tuple[str, str]] = {}

@@ -13,7 +13,8 @@ import pytest
 from api.schema import build_schema
 from auth.enforce.guard import FieldDenied, Guard
 from auth.enforce.layer import GRAPH_FIELDS, _object_types, declaration, undeclared
-from auth.policy import MASKED_AGAINST_RECONSTRUCTION, Policy
+from auth.policy import Policy
+from auth.policy.vocabulary import MASKED_AGAINST_RECONSTRUCTION
 from auth.principal import Principal
 
 GOLDEN = Path(__file__).with_name("field_classes.txt")

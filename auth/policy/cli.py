@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from auth.policy import Policy, PolicyError
+from auth.policy.engine import Policy
+from auth.policy.vocabulary import PolicyError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """The policy's vocabulary: the three decisions, the reason codes the audit log stores and the API
 returns with a refused field, and the values the policy's answers are made of (`FieldDecision`,
 `ScopeFacts`, `ScopeRule`, `ScopeDecision`) — apart from the engine, so that code which only
-reads an answer need not know how the policy file is compiled. `auth.policy` re-exports them.
+reads an answer need not know how the policy file is compiled.
 """
 
 from __future__ import annotations

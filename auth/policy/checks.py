@@ -9,8 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auth.policy_types import PolicyError
+from auth.policy.vocabulary import PolicyError
 from graph.model import NODE_KINDS, REL_KINDS, SYSTEM_PROPS, PropType
+
+# The file's wildcard: every kind (`sensitivity."*"`, `masks.by_field`), every role of an agency
+# type (`rules`, `who`, `capabilities`), every purpose (`purpose.classes.*.allow`).
+ANY = "*"
 
 # Properties every node and relationship has: its id and the store-maintained provenance.
 COMMON_PROPS: dict[str, PropType] = {"id": PropType.STRING, **SYSTEM_PROPS}

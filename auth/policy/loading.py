@@ -1,0 +1,271 @@
+"""Reading the policy file's tables: sensitivity classes, the class of every model property,
+agency types and roles, the rule matrix, purposes of use and capabilities.
+
+Each function checks one table against what was read before it (a rule names a known class,
+agency type and role; a purpose rule a known purpose code) and returns plain dicts; ``Policy``
+calls them in file-dependency order, so the first error found is the one reported. Masks are
+read in ``auth.policy.masks`` and break-glass in ``auth.policy.break_glass``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from auth.policy.checks import (
+    ANY,
+    COMMON_PROPS,
+    _all_fields,
+    _known,
+    _only,
+    _str,
+    _str_list,
+    _table,
+)
+from auth.policy.vocabulary import (
+    DECISIONS,
+    SCOPE_KINDS,
+    AgencyTypeInfo,
+    ClassInfo,
+    Decision,
+    PolicyError,
+    RoleInfo,
+)
+
+VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\.\d+$")
+TOP_KEYS = {
+    "version",
+    "default",
+    "classes",
+    "sensitivity",
+    "masks",
+    "agency_types",
+    "rules",
+    "purpose",
+    "break_glass",
+    "capabilities",
+    "oauth",
+    "fields",
+    "reconstruction",
+    "disclosure",
+}
+
+
+def load_classes(raw: dict[str, Any]) -> dict[str, ClassInfo]:
+    """``[classes.<name>]``: the sensitivity classes, in file order."""
+    if not raw:
+        raise PolicyError("classes: at least one sensitivity class is needed")
+    classes: dict[str, ClassInfo] = {}
+    for name, spec in raw.items():
+        key = f"classes.{name}"
+        spec = _table(spec, key)
+        _only(spec, {"zh", "description", "scope"}, key)
+        scope = spec.get("scope")
+        classes[name] = ClassInfo(
+            name=name,
+            zh=_str(spec.get("zh"), f"{key}.zh"),
+            description=str(spec.get("description", "")),
+            scope=_str(scope, f"{key}.scope") if scope is not None else None,
+        )
+    return classes
+
+
+def load_sensitivity(raw: dict[str, Any], classes: Mapping[str, ClassInfo]) -> dict[str, dict[str, str]]:
+    """``[sensitivity.<Kind>]``: the class of every property of every kind in graph/model.py
+    (``"*"`` for the properties every kind has). An unclassified property is an error, so a
+    property added to the model cannot leave unjudged."""
+    fields = _all_fields()
+    common = _table(raw.get(ANY, {}), f"sensitivity.{ANY}")
+    for prop, cls in common.items():
+        key = f"sensitivity.{ANY}.{prop}"
+        if prop not in COMMON_PROPS:
+            raise PolicyError(f"{key}: not a property every kind has (those are: {', '.join(COMMON_PROPS)})")
+        _known(key, cls, classes, "sensitivity class")
+    for kind, props in raw.items():
+        if kind == ANY:
+            continue
+        if kind not in fields:
+            raise PolicyError(
+                f"sensitivity.{kind}: unknown kind (not a node or relationship kind in graph/model.py)"
+            )
+        for prop, cls in _table(props, f"sensitivity.{kind}").items():
+            key = f"sensitivity.{kind}.{prop}"
+            if prop not in fields[kind]:
+                raise PolicyError(f"{key}: {kind} has no property {prop!r} in graph/model.py")
+            _known(key, cls, classes, "sensitivity class")
+
+    result: dict[str, dict[str, str]] = {}
+    missing: list[str] = []
+    for kind, props in fields.items():
+        own = raw.get(kind, {})
+        result[kind] = {}
+        for prop in props:
+            cls = own.get(prop, common.get(prop))
+            if cls is None:
+                missing.append(f"sensitivity.{kind}.{prop}")
+            else:
+                result[kind][prop] = cls
+    if missing:
+        more = f" (also unclassified: {', '.join(missing[1:])})" if len(missing) > 1 else ""
+        raise PolicyError(
+            f"{missing[0]}: not classified; every property in graph/model.py needs a sensitivity class{more}"
+        )
+    return result
+
+
+def load_agency_types(raw: dict[str, Any]) -> dict[str, AgencyTypeInfo]:
+    """``[agency_types.<name>]``: the member-unit types, their roles and each role's row scope
+    (the type's unless the role names its own)."""
+
+    def scope_list(value: Any, key: str) -> tuple[str, ...]:
+        kinds = _str_list(value, key)
+        if not kinds:
+            raise PolicyError(f"{key}: at least one scope rule is needed (use ['none'] for no rows)")
+        for k in kinds:
+            _known(key, k, SCOPE_KINDS, "scope rule")
+        if "none" in kinds and len(kinds) > 1:
+            raise PolicyError(f"{key}: 'none' cannot be combined with other scope rules")
+        if "village" in kinds and "jurisdiction" in kinds:
+            raise PolicyError(f"{key}: 'village' is inside 'jurisdiction'; use one of them")
+        return tuple(dict.fromkeys(kinds))
+
+    types: dict[str, AgencyTypeInfo] = {}
+    for name, spec in raw.items():
+        key = f"agency_types.{name}"
+        if name == ANY:
+            raise PolicyError(f"{key}: '*' is not an agency type name")
+        spec = _table(spec, key)
+        _only(spec, {"zh", "scope", "roles"}, key)
+        scope = scope_list(spec.get("scope"), f"{key}.scope")
+        roles_raw = _table(spec.get("roles", {}), f"{key}.roles")
+        if not roles_raw:
+            raise PolicyError(f"{key}.roles: at least one role is needed")
+        roles: dict[str, RoleInfo] = {}
+        for role, rspec in roles_raw.items():
+            rkey = f"{key}.roles.{role}"
+            if role == ANY:
+                raise PolicyError(f"{rkey}: '*' is not a role name")
+            rspec = _table(rspec, rkey)
+            _only(rspec, {"zh", "scope"}, rkey)
+            rscope = scope_list(rspec["scope"], f"{rkey}.scope") if "scope" in rspec else scope
+            roles[role] = RoleInfo(role, _str(rspec.get("zh"), f"{rkey}.zh"), rscope)
+        types[name] = AgencyTypeInfo(name, _str(spec.get("zh"), f"{key}.zh"), scope, MappingProxyType(roles))
+    if not types:
+        raise PolicyError("agency_types: at least one agency type is needed")
+    return types
+
+
+def load_rules(
+    raw: dict[str, Any],
+    default: str,
+    classes: Mapping[str, ClassInfo],
+    agency_types: Mapping[str, AgencyTypeInfo],
+) -> dict[tuple[str, str], dict[str, Decision]]:
+    """``[rules.<agency type>.<role>]``: the matrix, every (agency type, role) × class cell
+    filled from the most specific layer that names it (the role, the type's ``"*"``, everyone's
+    ``"*"."*"``, then ``default``)."""
+
+    def decisions(table: Any, key: str) -> dict[str, Decision]:
+        out: dict[str, Decision] = {}
+        for cls, dec in _table(table, key).items():
+            _known(f"{key}.{cls}", cls, classes, "sensitivity class")
+            _known(f"{key}.{cls}", dec, DECISIONS, "decision")
+            out[cls] = dec
+        return out
+
+    layers: dict[tuple[str, str], dict[str, Decision]] = {}
+    for atype, roles in raw.items():
+        key = f"rules.{atype}"
+        if atype != ANY:
+            _known(key, atype, agency_types, "agency type")
+        for role, table in _table(roles, key).items():
+            rkey = f"{key}.{role}"
+            if atype == ANY and role != ANY:
+                raise PolicyError(f"{rkey}: under rules.'*' only the '*' role is allowed")
+            if role != ANY and atype != ANY:
+                _known(rkey, role, agency_types[atype].roles, f"role of {atype}")
+            layers[atype, role] = decisions(table, rkey)
+
+    everyone = layers.get((ANY, ANY), {})
+    base: dict[tuple[str, str], dict[str, Decision]] = {}
+    for atype, info in agency_types.items():
+        type_default = layers.get((atype, ANY), {})
+        for role in info.roles:
+            own = layers.get((atype, role), {})
+            base[atype, role] = {
+                c: own.get(c) or type_default.get(c) or everyone.get(c) or default  # type: ignore[misc]
+                for c in classes
+            }
+    return base
+
+
+def load_purpose(
+    raw: dict[str, Any], classes: Mapping[str, ClassInfo]
+) -> tuple[dict[str, str], dict[str, tuple[set[str], set[str]]]]:
+    """``[purpose]``: the purpose-of-use codes, and per class the purposes that see it and
+    the ones that see it masked at most."""
+    _only(raw, {"codes", "classes"}, "purpose")
+    codes: dict[str, str] = {}
+    for code, zh in _table(raw.get("codes", {}), "purpose.codes").items():
+        if code == ANY:
+            raise PolicyError("purpose.codes.*: '*' is not a purpose code")
+        codes[code] = _str(zh, f"purpose.codes.{code}")
+    rules: dict[str, tuple[set[str], set[str]]] = {}
+    for cls, spec in _table(raw.get("classes", {}), "purpose.classes").items():
+        key = f"purpose.classes.{cls}"
+        _known(key, cls, classes, "sensitivity class")
+        spec = _table(spec, key)
+        _only(spec, {"allow", "mask"}, key)
+        allow = _str_list(spec.get("allow", []), f"{key}.allow")
+        mask = _str_list(spec.get("mask", []), f"{key}.mask")
+        for code in mask:
+            _known(f"{key}.mask", code, codes, "purpose code")
+        for code in allow:
+            if code != ANY:
+                _known(f"{key}.allow", code, codes, "purpose code")
+        both = sorted(set(allow) & set(mask))
+        if both:
+            raise PolicyError(f"{key}: purpose {both[0]!r} is in both allow and mask")
+        allowed = set(codes) - set(mask) if ANY in allow else set(allow)
+        rules[cls] = (allowed, set(mask))
+    return codes, rules
+
+
+def load_capabilities(
+    raw: dict[str, Any], agency_types: Mapping[str, AgencyTypeInfo]
+) -> dict[str, frozenset[tuple[str, str]]]:
+    """``[capabilities.<name>]``: the (agency type, role) pairs holding each capability."""
+    caps: dict[str, frozenset[tuple[str, str]]] = {}
+    for cap, table in raw.items():
+        key = f"capabilities.{cap}"
+        holders: set[tuple[str, str]] = set()
+        for atype, roles in _table(table, key).items():
+            ckey = f"{key}.{atype}"
+            _known(ckey, atype, agency_types, "agency type")
+            for role in _str_list(roles, ckey):
+                if role == ANY:
+                    holders.update((atype, r) for r in agency_types[atype].roles)
+                else:
+                    _known(ckey, role, agency_types[atype].roles, f"role of {atype}")
+                    holders.add((atype, role))
+        caps[cap] = frozenset(holders)
+    return caps
+
+
+def load_enforce_scopes(raw: dict[str, Any]) -> bool:
+    """``[oauth] enforce_scopes``: whether a token lacking a class's OAuth scope is denied it."""
+    _only(raw, {"enforce_scopes"}, "oauth")
+    enforce = raw.get("enforce_scopes", False)
+    if not isinstance(enforce, bool):
+        raise PolicyError("oauth.enforce_scopes: expected true or false")
+    return enforce
+
+
+def whole_number(raw: dict[str, Any], name: str, default: int, *, key: str) -> int:
+    """A setting that must be a whole number of at least 1 (``[disclosure]``)."""
+    value = raw.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise PolicyError(f"{key}.{name}: expected a whole number of at least 1")
+    return value

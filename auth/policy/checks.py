@@ -38,7 +38,11 @@ def _str_list(value: Any, key: str) -> list[str]:
     return value
 
 
-def _known(key: str, name: str, known: Mapping[str, Any] | set[str] | tuple[str, ...], what: str) -> None:
+def _known(key: str, name: Any, known: Mapping[str, Any] | set[str] | tuple[str, ...], what: str) -> None:
+    """``name`` is one of ``known``. A value of another type (a list or table where a name belongs,
+    a number) is refused before it is looked up, so a mistyped file is told, not a ``TypeError``."""
+    if not isinstance(name, str):
+        raise PolicyError(f"{key}: expected the name of a {what} (a string), got {type(name).__name__}")
     if name not in known:
         raise PolicyError(f"{key}: unknown {what} {name!r} (known: {', '.join(sorted(known))})")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from auth.policy.engine import Policy
 from auth.policy.vocabulary import PolicyError
+from kernel.messages import say
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         policy = Policy.load(args.file)
     except PolicyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(say("cli.error", message=exc), file=sys.stderr)
         return 2
     if args.command == "table":
         sys.stdout.write(policy.table_markdown())

@@ -97,10 +97,8 @@ class Policy:
         self._field_class = loading.load_sensitivity(
             _table(data["sensitivity"], "sensitivity"), self._classes
         )
-        raw_masks = dict(data.get("masks", {}))
-        self._field_mask_kind, self._field_mask = load_masks(
-            _table(data.get("masks", {}), "masks"), self._classes, self._field_class
-        )
+        raw_masks = _table(data.get("masks", {}), "masks")
+        self._field_mask_kind, self._field_mask = load_masks(raw_masks, self._classes, self._field_class)
         self._agency_types = loading.load_agency_types(_table(data["agency_types"], "agency_types"))
         base = loading.load_rules(_table(data["rules"], "rules"), default, self._classes, self._agency_types)
         self._purpose_codes, purpose_rules = loading.load_purpose(

@@ -63,10 +63,13 @@ def load_classes(raw: dict[str, Any]) -> dict[str, ClassInfo]:
         spec = _table(spec, key)
         _only(spec, {"zh", "description", "scope"}, key)
         scope = spec.get("scope")
+        description = spec.get("description", "")
+        if not isinstance(description, str):
+            raise PolicyError(f"{key}.description: expected a string, got {type(description).__name__}")
         classes[name] = ClassInfo(
             name=name,
             zh=_str(spec.get("zh"), f"{key}.zh"),
-            description=str(spec.get("description", "")),
+            description=description,
             scope=_str(scope, f"{key}.scope") if scope is not None else None,
         )
     return classes

@@ -84,12 +84,13 @@ def load_api_fields(
         for name, spec in _table(fields, f"fields.{type_name}").items():
             key = f"fields.{type_name}.{name}"
             if isinstance(spec, str):
-                cls, mask = spec, None
+                cls, mask, cls_key = spec, None, key
             else:
                 spec = _table(spec, key)
                 _only(spec, {"class", "mask"}, key)
-                cls, mask = _str(spec.get("class"), f"{key}.class"), spec.get("mask")
-            _known(key, cls, classes, "sensitivity class")
+                cls, cls_key = _str(spec.get("class"), f"{key}.class"), f"{key}.class"
+                mask = _str(spec["mask"], f"{key}.mask") if "mask" in spec else None
+            _known(cls_key, cls, classes, "sensitivity class")
             mask = mask or by_class.get(cls, "redact")
             _known(f"{key}.mask", mask, MASKS, "mask kind")
             fn = MASKS[mask]

@@ -75,6 +75,21 @@ def test_unreachable_database_is_one_clear_line(env: dict[str, str]) -> None:
     assert "Traceback" not in out.stderr + out.stdout
 
 
+def test_serve_refuses_a_broken_policy_file_in_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    from auth.policy import DEFAULT_PATH
+
+    text = DEFAULT_PATH.read_text(encoding="utf-8")
+    assert text.count('\nicd10 = "health"\n') == 1
+    broken = tmp_path / "policy.toml"
+    broken.write_text(text.replace('\nicd10 = "health"\n', '\nicd10 = ["health"]\n'), encoding="utf-8")
+    env["SHOUHU_POLICY_FILE"] = str(broken)
+    out = run(["serve", "--port", str(_free_port())], env)
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    assert out.stderr.startswith(f"错误：{broken}: sensitivity.HealthEvent.icd10: "), out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

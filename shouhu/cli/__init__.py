@@ -52,11 +52,16 @@ def serve(
 ) -> None:
     """Run the service: the API, the connector schedules, the derived-state queue, the webhook outbox
     and the operator socket that the other commands go through while it runs (shouhu.service)."""
+    from auth.policy import Policy, PolicyError
     from shouhu.service.client import find_service
     from shouhu.service.operations import OperationError
     from shouhu.service.run import serve as run_service
 
     settings = get_settings()
+    try:  # the app loads it too; a broken file is refused here in one line, not as its traceback
+        Policy.load(settings.policy_file)
+    except PolicyError as exc:
+        fail(str(exc))
     try:
         running = find_service(settings) is not None
     except OperationError:

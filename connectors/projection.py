@@ -39,8 +39,6 @@ __all__ = [
 GP = GraphProjection.__table__  # type: ignore[attr-defined]
 LP = LandingProjection.__table__  # type: ignore[attr-defined]
 GRAPH = "graph"  # the one graph store's row in graph_projection
-
-
 PERSON_REF = "person:\x00"  # a person named by the mention resolution links: person_ref(system, id)
 
 

@@ -290,6 +290,28 @@ def fetch_group(engine: Engine, source: str, group_keys: Iterable[str], exclude:
     return out
 
 
+def _quarantined_of_groups(engine: Engine, source: str, rows: list[LandedRow]) -> list[LandedRow]:
+    """The quarantined rows of these rows' households: they were in the batch the sync made."""
+    keys = sorted({r.group_key for r in rows if r.group_key})
+    out: list[LandedRow] = []
+    with engine.connect() as conn:
+        for i in range(0, len(keys), 900):
+            out += [
+                _row(r)
+                for r in conn.execute(
+                    select(*_COLUMNS).where(
+                        and_(
+                            T.c.source == source,
+                            # dismissed later by an operator: still what the batch saw then
+                            T.c.status.in_(("quarantined", "dismissed")),
+                            T.c.group_key.in_(keys[i : i + 900]),
+                        )
+                    )
+                )
+            ]
+    return out
+
+
 def count_by_status(engine: Engine, source: str | None = None) -> dict[str, int]:
     stmt = select(T.c.status, func.count()).group_by(T.c.status)
     if source:

@@ -31,9 +31,10 @@ The relational store is the system of record and the graph its projection:
   (``GraphStore.set_watermark``), and the relational transaction after it moves
   ``graph_projection`` to the same mark: a row counts as projected only once the graph
   transaction holding it has committed, and a graph found *behind* the record (a lost or
-  unreplayable write-ahead log) is rebuilt from it (:func:`project_record`). The graph is not
-  checkpointed after every batch: a LadybugDB checkpoint rewrites every table it touched whole
-  (2.3 s for one Person updated at 60,000 persons), so that made a county's sync quadratic. The
+  unreplayable write-ahead log) is rebuilt from it (:func:`connectors.rebuild.project_record`).
+  The graph is not checkpointed after every batch: a LadybugDB checkpoint rewrites every table
+  it touched whole (2.3 s for one Person updated at 60,000 persons), so that made a county's
+  sync quadratic. The
   store checkpoints once its log passes ``graph_checkpoint_mb`` and the run once at its end; the
   batches committed in between are in the log, and the next open replays it (the graph then holds
   at least what the record says it committed: the batch in flight is done again) or, if it cannot,
@@ -45,76 +46,80 @@ The relational store is the system of record and the graph its projection:
   graph transactions of their own: their queue entries and watermark go in a relational
   transaction after the batch's graph commit (a kill before it leaves them queued, and the next
   run re-projects them again: a re-projection is idempotent).
+
+This module is the runner only; what it uses and others read too lives beside it, so that each
+can be read (and changed) without the runner's steps around it: :mod:`connectors.reports` (the
+run's report and progress hooks), :mod:`connectors.projection` (each row's projection and the
+watermark), :mod:`connectors.reference` (the reference tables and their snapshot),
+:mod:`connectors.graph_tx` (how writes are cut into graph transactions) and
+:mod:`connectors.rebuild` (the graph as the record says it should be, which uses the runner).
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-import logging
 import time
 import uuid
-from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, func, select, update
 
 from connectors import landing
+from connectors.graph_tx import REPROJECT_CHUNK, _parts, _Reprojected
 from connectors.landing import _COLUMNS as LANDING_COLUMNS
-from connectors.landing import LandedRow, fetch_group, fetch_latest, pending_batch
+from connectors.landing import LandedRow, _quarantined_of_groups, fetch_group, fetch_latest, pending_batch
 from connectors.landing import _row as landing_row
 from connectors.mentions import PersonMention
-from connectors.sources import SOURCE_NAMES, ConnectorsConfig, make_source
+from connectors.projection import (
+    GRAPH,
+    _stale_people,
+    _write_projections,
+    encode_records,
+    graph_mark,
+    person_ref,
+    resolve_refs,
+)
+from connectors.reference import (
+    REFERENCE_CURSOR,
+    REFERENCE_FILES,
+    _last_reference,
+    _reference_records,
+    _reference_state,
+    _reference_time,
+)
+from connectors.reports import Progress, RunReport, SourceReport, _NoProgress
+from connectors.sources import SOURCE_NAMES, ConnectorsConfig, _source_for_replay, make_source
 from connectors.sources.base import Interpreted, Source, SourceFolderError
-from connectors.standardise import Reference, Rejected, utc_from_timestamp
+from connectors.standardise import Reference, Rejected
 from connectors.tables import (
     DerivedQueue,
     GraphProjection,
-    LandingProjection,
     LandingRecord,
     ReferenceSnapshot,
     SyncRun,
     UnresolvedNeed,
 )
 from graph.crash import crash_point
-from graph.fold import Fold
 from graph.model import division_level, label_of
-from graph.port import GraphStore, GraphStoreError
+from graph.port import GraphStore
 from graph.records import Assertion, NodeRecord, RelRecord, UpsertResult
-from kernel import jsontext
 from kernel.collector import cycle_collection_paused
 from kernel.db import session
 from kernel.db.tables import SyncCursor, utcnow
 from kernel.messages import say
 from kernel.settings import get_settings
 
-__all__ = [
-    "Pipeline",
-    "Progress",
-    "Resolver",
-    "RunReport",
-    "SourceReport",
-    "default_resolver",
-    "graph_mark",
-    "project_record",
-]
+__all__ = ["Pipeline", "Resolver", "default_resolver"]
 
 Resolver = Callable[[Engine, Sequence[PersonMention]], dict[tuple[str, str], str]]
 L = LandingRecord.__table__  # type: ignore[attr-defined]
 R = SyncRun.__table__  # type: ignore[attr-defined]
 GP = GraphProjection.__table__  # type: ignore[attr-defined]
-LP = LandingProjection.__table__  # type: ignore[attr-defined]
 DQ = DerivedQueue.__table__  # type: ignore[attr-defined]
 RS = ReferenceSnapshot.__table__  # type: ignore[attr-defined]
 UN = UnresolvedNeed.__table__  # type: ignore[attr-defined]
-log = logging.getLogger("shouhu.sync")
-REFERENCE_CURSOR = "reference"
-GRAPH = "graph"  # the one graph store's row in graph_projection
 
 
 # ---- entity resolution -------------------------------------------------------------------------
@@ -125,145 +130,6 @@ def default_resolver() -> tuple[Resolver, str]:
     from connectors.resolution import resolve
 
     return resolve, "connectors.resolution"
-
-
-# ---- reports ----------------------------------------------------------------------------------
-
-
-@dataclass
-class SourceReport:
-    """What one run did with one source's records."""
-
-    source: str
-    kind: str = "sync"
-    where: str = ""
-    status: str = "running"
-    received: int = 0
-    landed: int = 0
-    carried: int = 0
-    unchanged: int = 0
-    duplicates: int = 0
-    resumed: int = 0
-    loaded: int = 0
-    quarantined: int = 0
-    superseded: int = 0
-    warnings: int = 0
-    by_reason: Counter[str] = field(default_factory=Counter)
-    warnings_by_code: Counter[str] = field(default_factory=Counter)
-    graph: dict[str, int] = field(default_factory=lambda: {"created": 0, "updated": 0, "unchanged": 0})
-    batches: int = 0
-    land_seconds: float = 0.0
-    process_seconds: float = 0.0
-    error: str | None = None
-    # Every file the read found: read, unchanged, ignored (with why), empty or failed (the connector's notes).
-    files: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def unexplained(self) -> int:
-        """Records received or resumed that are neither loaded, quarantined, unchanged nor duplicates."""
-        return (self.received + self.resumed) - (
-            self.loaded + self.quarantined + self.unchanged + self.duplicates
-        )
-
-    def accounting_line(self) -> str:
-        ok = "✓" if self.unexplained == 0 else "✗"
-        return (
-            f"received {self.received:,} + resumed {self.resumed:,} = loaded {self.loaded:,} "
-            f"+ quarantined {self.quarantined:,} + unchanged {self.unchanged:,} "
-            f"+ duplicates {self.duplicates:,}; unexplained {self.unexplained:,} {ok}"
-        )
-
-    def as_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["by_reason"] = dict(sorted(self.by_reason.items()))
-        d["warnings_by_code"] = dict(sorted(self.warnings_by_code.items()))
-        d["unexplained"] = self.unexplained
-        return d
-
-
-@dataclass
-class RunReport:
-    """One ``sync`` or ``replay`` run over one or more sources."""
-
-    run_id: str
-    kind: str
-    resolver: str
-    started_at: datetime
-    finished_at: datetime | None = None
-    sources: list[SourceReport] = field(default_factory=list)
-    reference: dict[str, Any] = field(default_factory=dict)
-
-    def total(self) -> SourceReport:
-        t = SourceReport("total", kind=self.kind, status="completed")
-        for s in self.sources:
-            for name in (
-                "received",
-                "landed",
-                "carried",
-                "unchanged",
-                "duplicates",
-                "resumed",
-                "loaded",
-                "quarantined",
-                "superseded",
-                "warnings",
-                "batches",
-            ):
-                setattr(t, name, getattr(t, name) + getattr(s, name))
-            t.by_reason.update(s.by_reason)
-            t.warnings_by_code.update(s.warnings_by_code)
-            for k, v in s.graph.items():
-                t.graph[k] = t.graph.get(k, 0) + v
-            t.land_seconds += s.land_seconds
-            t.process_seconds += s.process_seconds
-            if s.status != "completed":
-                t.status = s.status
-        return t
-
-    @property
-    def seconds(self) -> float:
-        end = self.finished_at or utcnow()
-        return (end - self.started_at).total_seconds()
-
-    @property
-    def records_per_second(self) -> float:
-        t = self.total()
-        handled = t.received + t.resumed
-        return handled / self.seconds if self.seconds > 0 else 0.0
-
-    @property
-    def ok(self) -> bool:
-        return all(s.status == "completed" and s.unexplained == 0 for s in self.sources)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "kind": self.kind,
-            "resolver": self.resolver,
-            "started_at": self.started_at.isoformat(),
-            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-            "seconds": round(self.seconds, 3),
-            "records_per_second": round(self.records_per_second, 1),
-            "reference": self.reference,
-            "sources": [s.as_json() for s in self.sources],
-            "total": self.total().as_json(),
-        }
-
-
-class Progress(Protocol):
-    """Hooks a progress display implements (the CLI's rich bars); all optional to honour."""
-
-    def phase(self, source: str, what: str, total: int | None) -> None: ...
-
-    def advance(self, n: int) -> None: ...
-
-
-class _NoProgress:
-    def phase(self, source: str, what: str, total: int | None) -> None:
-        pass
-
-    def advance(self, n: int) -> None:
-        pass
 
 
 # ---- the runner -------------------------------------------------------------------------------
@@ -1054,547 +920,3 @@ class Pipeline:
                 )
             self._commit_derived(conn, mark, stale)
             self._save_run(conn, run_id, rep)
-
-
-REFERENCE_FILES = ("divisions.csv", "schools.csv", "facilities.csv")
-# Queued people re-projected per graph transaction (see Pipeline._batch). Measured on the synced
-# 60,000-person county, 110 people queued before a survey batch (no checkpoint between them): 10 a
-# transaction took 6.3 s in all, and one transaction grew the pool's use by up to 250 MB; 40 a
-# transaction 470 MB; all 110 in one 1.9 s and 670 MB. Bigger saves per-transaction reads (the
-# resolver's known mentions, the records' latest rows) but spends pool the batch's own
-# transaction needs.
-REPROJECT_CHUNK = 10
-
-
-@dataclass
-class _Reprojected:
-    """One graph transaction of queued re-projections, committed, not yet recorded."""
-
-    queue_ids: list[int]
-    mark: tuple[str, int]
-    stale: dict[str, str | None]
-    projected: dict[int, str]
-
-
-
-
-def _parts(
-    nodes: list[NodeRecord], rels: list[RelRecord], size: int
-) -> list[tuple[list[NodeRecord], list[RelRecord]]]:
-    """Nodes then relationships in parts of about ``size`` records (at least one part, empty when
-    there is nothing), every element's records whole in one part, in their order."""
-    node_groups: dict[str, list[NodeRecord]] = defaultdict(list)
-    for n in nodes:
-        node_groups[n.id].append(n)
-    rel_groups: dict[str, list[RelRecord]] = defaultdict(list)
-    for r in rels:
-        rel_groups[r.id].append(r)
-    parts: list[tuple[list[NodeRecord], list[RelRecord]]] = [([], [])]
-    for group in node_groups.values():
-        if parts[-1][0] and len(parts[-1][0]) + len(group) > size:
-            parts.append(([], []))
-        parts[-1][0].extend(group)
-    for rel_group in rel_groups.values():
-        held = len(parts[-1][0]) + len(parts[-1][1])
-        if held and held + len(rel_group) > size:
-            parts.append(([], []))
-        parts[-1][1].extend(rel_group)
-    return parts
-
-
-def _reference_records(ref: Reference, at: datetime) -> tuple[list[NodeRecord], list[RelRecord]]:
-    """Division and School nodes (and where they sit) from one version of the reference tables."""
-    nodes: list[NodeRecord] = []
-    rels: list[RelRecord] = []
-    current = {c: d for c, d in ref.divisions.items() if d.status == "current"}
-    for code, d in current.items():
-        src = Assertion("reference", f"divisions.csv:{code}", at)
-        try:
-            level = division_level(code).value
-        except ValueError:
-            level = d.level
-        nodes.append(
-            NodeRecord(
-                f"division:{code}",
-                {
-                    "code": code,
-                    "name": d.name,
-                    "level": level,
-                    "parent_code": d.parent_code or None,
-                    "division": code,
-                },
-                src,
-            )
-        )
-        if d.parent_code in current:
-            rels.append(RelRecord("PART_OF", f"division:{code}", f"division:{d.parent_code}", {}, src))
-    for code, sch in ref.schools.items():
-        src = Assertion("reference", f"schools.csv:{code}", at)
-        nodes.append(
-            NodeRecord(
-                f"school:{code}",
-                {"code": code, "name": sch.name, "kind": sch.kind, "division": sch.township_code},
-                src,
-            )
-        )
-        if sch.township_code in current:
-            rels.append(RelRecord("LOCATED_IN", f"school:{code}", f"division:{sch.township_code}", {}, src))
-    return nodes, rels
-
-
-# ---- what each loaded row projected (landing_projection) ---------------------------------------
-
-PERSON_REF = "person:\x00"  # a person named by the mention resolution links: person_ref(system, id)
-
-
-def person_ref(system: str, record_id: str) -> str:
-    """A person as a landing projection names it: by the mention, not the person key a merge or its
-    undoing changes (a valid ``person:`` id for the records' own checks)."""
-    return f"{PERSON_REF}{system}\x1f{record_id}"
-
-
-def _person_of(ref: str, keys: dict[tuple[str, str], str]) -> str:
-    if not ref.startswith(PERSON_REF):
-        return ref
-    system, _, record_id = ref[len(PERSON_REF) :].partition("\x1f")
-    key = keys.get((system, record_id))
-    if key is None:
-        raise GraphStoreError(f"no person is linked to the mention ({system}, {record_id})")
-    return f"person:{key}"
-
-
-def resolve_refs(
-    nodes: Sequence[NodeRecord], rels: Sequence[RelRecord], keys: dict[tuple[str, str], str]
-) -> tuple[list[NodeRecord], list[RelRecord]]:
-    """The records with each person named by its current person key."""
-    out_nodes = [
-        NodeRecord(_person_of(n.id, keys), n.props, n.source) if n.id.startswith(PERSON_REF) else n
-        for n in nodes
-    ]
-    out_rels = [
-        RelRecord(r.type, _person_of(r.src, keys), _person_of(r.dst, keys), r.props, r.source, r.qualifier)
-        if r.src.startswith(PERSON_REF) or r.dst.startswith(PERSON_REF)
-        else r
-        for r in rels
-    ]
-    return out_nodes, out_rels
-
-
-def encode_records(nodes: Sequence[NodeRecord], rels: Sequence[RelRecord]) -> str:
-    """One row's records as compact JSON (values keep their JSON types: 1, 1.0, "1", true)."""
-    out: list[list[Any]] = [
-        ["n", n.id, n.props, n.source.system, n.source.record_id, n.source.at.isoformat()] for n in nodes
-    ]
-    out += [
-        ["r", r.type, r.src, r.dst, r.props, r.source.system, r.source.record_id, r.source.at.isoformat()]
-        + ([r.qualifier] if r.qualifier else [])
-        for r in rels
-    ]
-    # Text as json.dumps writes it (kernel.jsontext); without a float among the values (there is
-    # none in what the connectors assert), orjson's is that text.
-    props = [n.props for n in nodes] + [r.props for r in rels]
-    floats = any(type(v) is float for p in props for v in p.values())
-    return jsontext.dumps_compact(out, floats=floats)
-
-
-def decode_records(text: str) -> tuple[list[NodeRecord], list[RelRecord]]:
-    nodes: list[NodeRecord] = []
-    rels: list[RelRecord] = []
-    for e in jsontext.loads_exact(text):
-        if e[0] == "n":
-            nodes.append(NodeRecord(e[1], e[2], Assertion(e[3], e[4], datetime.fromisoformat(e[5]))))
-        else:
-            at = datetime.fromisoformat(e[7])
-            rels.append(
-                RelRecord(e[1], e[2], e[3], e[4], Assertion(e[5], e[6], at), e[8] if len(e) > 8 else "")
-            )
-    return nodes, rels
-
-
-def _write_projections(conn: Any, projected: dict[int, str]) -> None:
-    """In the caller's transaction (the one that marks the rows loaded): replace the rows' entries."""
-    seqs = sorted(projected)
-    for i in range(0, len(seqs), 900):
-        conn.execute(LP.delete().where(LP.c.seq.in_(seqs[i : i + 900])))
-    if seqs:
-        conn.execute(
-            LP.insert(),
-            [
-                {
-                    "seq": q,
-                    "records": projected[q],
-                    "sha256": hashlib.sha256(projected[q].encode()).hexdigest(),
-                }
-                for q in seqs
-            ],
-        )
-
-
-def _stale_people(nodes: Iterable[NodeRecord], rels: Iterable[RelRecord]) -> dict[str, str | None]:
-    """The people a write touched, with the 9-digit township they live in where it says."""
-    out: dict[str, str | None] = {}
-    for n in nodes:
-        if n.id.startswith("person:"):
-            d = str(n.props.get("division") or "")
-            if len(d) == 12:
-                out[n.id] = d[:9]
-            else:
-                out.setdefault(n.id, None)
-    for r in rels:
-        for end in (r.src, r.dst):
-            if end.startswith("person:"):
-                out.setdefault(end, None)
-    return out
-
-
-def graph_mark(engine: Engine) -> tuple[str, int]:
-    """The projection watermark the record holds (created, with a new epoch, on first use)."""
-    with engine.begin() as conn:
-        row = conn.execute(select(GP.c.epoch, GP.c.seq).where(GP.c.name == GRAPH)).first()
-        if row is not None:
-            return str(row.epoch), int(row.seq)
-        epoch = uuid.uuid4().hex
-        conn.execute(GP.insert().values(name=GRAPH, epoch=epoch, seq=0, updated_at=utcnow()))
-        return epoch, 0
-
-
-def set_graph_epoch(engine: Engine, epoch: str, seq: int) -> None:
-    """After a rebuild: the record names the new graph generation."""
-    graph_mark(engine)
-    with engine.begin() as conn:
-        conn.execute(update(GP).where(GP.c.name == GRAPH).values(epoch=epoch, seq=seq, updated_at=utcnow()))
-
-
-# ---- the graph as the record says it should be -------------------------------------------------
-
-
-def project_record(
-    engine: Engine,
-    graph: GraphStore,
-    *,
-    batch_size: int = 20_000,
-    progress: Callable[[int], None] | None = None,
-    into: Any = None,
-) -> Any:
-    """The graph the relational store says there should be, folded in memory (a :class:`Fold`), or
-    into ``into`` (a :class:`graph.fold.Spill`: the same writes, kept on disk).
-
-    Every version of the reference tables a sync loaded, in order; then what each source's loaded
-    landing rows projected (``landing_projection``, written with the rows' ``loaded`` mark), under
-    the person each mention is linked to now (so a merge, automatic or reviewed, shows as one
-    person). Nodes of every row first, then relationships: one record's assertion does not depend
-    on the order of another's (provenance is kept per source record), and every relationship then
-    finds its ends. A source with a loaded row that has no projection (synced before migration
-    0012) or whose projection does not match its hash is interpreted again from its payloads, in
-    batches as the sync made them. Nothing is read from the graph; ``graph`` only completes the
-    pipeline this borrows its interpretation from. ``progress(n)`` after each chunk of landing rows.
-
-    Read ``batch_size`` landing rows at a time, with the person links of those rows only: what this
-    holds is bounded by the batch (and, in memory, by the fold), not by the county. A source read
-    from its projections is read once, each row's nodes and relationships written as it is read: each
-    element is folded from its own records in their order, and nodes and relationships are apart, so
-    this is the fold of all nodes first, then all relationships.
-    """
-    from connectors.sources import ConnectorsConfig
-
-    links = _LinkedKeys(engine)
-    pipe = Pipeline(engine, graph, ConnectorsConfig(), resolver=links, resolver_name="person_link")
-    fold = Fold() if into is None else into
-    with engine.connect() as conn:
-        snapshots = conn.execute(select(RS.c.files, RS.c.asserted_at).order_by(RS.c.id)).all()
-    for files, asserted_at in snapshots:
-        ref = _snapshot_reference(files)
-        nodes, rels = _reference_records(ref, asserted_at)
-        fold.upsert_nodes(nodes)
-        fold.upsert_rels(rels)
-        pipe.ref = ref  # records are read against the reference tables of the last sync
-    held = {name: _projections_hold(engine, name) for name in SOURCE_NAMES}
-    rel_rows: list[tuple[list[NodeRecord], list[RelRecord]]] = []
-    in_memory = into is None
-    for name in SOURCE_NAMES:
-        if held[name]:
-            for chunk in _projections(engine, name, batch_size):
-                decoded = [decode_records(text) for text in chunk]
-                keys = links.of_refs(decoded)
-                for nodes, rels in decoded:
-                    fold.upsert_nodes(resolve_refs(nodes, (), keys)[0])
-                    if not in_memory:  # a Fold checks ends when written: its nodes must all be there
-                        fold.upsert_rels(resolve_refs((), rels, keys)[1])
-                if progress:
-                    progress(len(chunk))
-            continue
-        src = _source_for_replay(name)
-        rep = SourceReport(name, kind="rebuild")
-        later: list[RelRecord] = []
-        for rows in _loaded_batches(engine, name, batch_size, whole_groups=src.whole_groups):
-            _, nodes, rels = pipe._project(src, rows, rep)
-            pipe._projected.clear()
-            fold.upsert_nodes(nodes)
-            later.extend(rels)
-            if progress:
-                progress(len(rows))
-        if in_memory:
-            rel_rows.append(([], later))
-        else:
-            fold.upsert_rels(later)  # one write, as a Fold takes it (its chunks are part of the fold)
-    if in_memory:
-        later_of = iter(rel_rows)
-        for name in SOURCE_NAMES:
-            if not held[name]:
-                fold.upsert_rels(next(later_of)[1])
-                continue
-            for chunk in _projections(engine, name, batch_size):
-                decoded = [decode_records(text) for text in chunk]
-                keys = links.of_refs(decoded)
-                for _, rels in decoded:
-                    fold.upsert_rels(resolve_refs((), rels, keys)[1])
-    return fold
-
-
-def _projections_hold(engine: Engine, source: str) -> bool:
-    """Whether every loaded row of the source has its projection, each matching its hash."""
-    joined = L.outerjoin(LP, LP.c.seq == L.c.seq)
-    with engine.connect() as conn:
-        lacking = conn.execute(
-            select(func.count())
-            .select_from(joined)
-            .where(and_(L.c.source == source, L.c.status == "loaded", LP.c.seq.is_(None)))
-        ).scalar_one()
-        if lacking:
-            return False
-        rows = conn.execute(
-            select(L.c.seq, LP.c.records, LP.c.sha256)
-            .select_from(L.join(LP, LP.c.seq == L.c.seq))
-            .where(and_(L.c.source == source, L.c.status == "loaded"))
-        )
-        for seq, text, digest in rows:
-            if hashlib.sha256(text.encode()).hexdigest() != digest:
-                log.warning("landing row %d: its projection does not match its hash; interpreting again", seq)
-                return False
-    return True
-
-
-def _projections(engine: Engine, source: str, size: int) -> Iterable[list[str]]:
-    """The projections of the source's loaded rows, in landing order, ``size`` rows at a time."""
-    after = 0
-    while True:
-        with engine.connect() as conn:
-            chunk = conn.execute(
-                select(L.c.seq, LP.c.records)
-                .select_from(L.join(LP, LP.c.seq == L.c.seq))
-                .where(and_(L.c.source == source, L.c.status == "loaded", L.c.seq > after))
-                .order_by(L.c.seq)
-                .limit(size)
-            ).all()
-        if not chunk:
-            return
-        after = chunk[-1][0]
-        yield [text for _, text in chunk]
-
-
-def count_loaded(engine: Engine) -> int:
-    """Landing rows a rebuild replays (for its progress bar)."""
-    with engine.connect() as conn:
-        return int(
-            conn.execute(select(func.count()).select_from(L).where(L.c.status == "loaded")).scalar_one()
-        )
-
-
-class _LinkedKeys:
-    """The resolver of a rebuild: who each mention is linked to now, without resolving anything.
-    The links are read for the mentions asked about (a chunk of rows), not the county's at once."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def lookup(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        from connectors.resolution.tables import PersonLink
-
-        link = PersonLink.__table__  # type: ignore[attr-defined]
-        by_system: dict[str, set[str]] = defaultdict(set)
-        for system, record_id in wanted:
-            by_system[system].add(record_id)
-        out: dict[tuple[str, str], str] = {}
-        with self.engine.connect() as conn:
-            for system, ids in sorted(by_system.items()):
-                ordered = sorted(ids)
-                for i in range(0, len(ordered), 900):
-                    out.update(
-                        ((system, r), k)
-                        for r, k in conn.execute(
-                            select(link.c.record_id, link.c.person_key).where(
-                                and_(link.c.system == system, link.c.record_id.in_(ordered[i : i + 900]))
-                            )
-                        )
-                    )
-        return out
-
-    def of_refs(
-        self, decoded: Iterable[tuple[Sequence[NodeRecord], Sequence[RelRecord]]]
-    ) -> dict[tuple[str, str], str]:
-        """The links of every person the decoded rows name by mention (``person_ref``)."""
-        wanted: set[tuple[str, str]] = set()
-        for nodes, rels in decoded:
-            ends = [n.id for n in nodes] + [e for r in rels for e in (r.src, r.dst)]
-            for ref in ends:
-                if ref.startswith(PERSON_REF):
-                    system, _, record_id = ref[len(PERSON_REF) :].partition("\x1f")
-                    wanted.add((system, record_id))
-        return self.lookup(wanted)
-
-    def __call__(self, engine: Engine, mentions: Sequence[PersonMention]) -> dict[tuple[str, str], str]:
-        return self.lookup(m.key for m in mentions)
-
-
-def _quarantined_of_groups(engine: Engine, source: str, rows: list[LandedRow]) -> list[LandedRow]:
-    """The quarantined rows of these rows' households: they were in the batch the sync made."""
-    keys = sorted({r.group_key for r in rows if r.group_key})
-    out: list[LandedRow] = []
-    with engine.connect() as conn:
-        for i in range(0, len(keys), 900):
-            out += [
-                landing_row(r)
-                for r in conn.execute(
-                    select(*LANDING_COLUMNS).where(
-                        and_(
-                            L.c.source == source,
-                            # dismissed later by an operator: still what the batch saw then
-                            L.c.status.in_(("quarantined", "dismissed")),
-                            L.c.group_key.in_(keys[i : i + 900]),
-                        )
-                    )
-                )
-            ]
-    return out
-
-
-def _snapshot_reference(files: dict[str, str]) -> Reference:
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="shouhu-reference-") as tmp:
-        for name, data in files.items():
-            if name in REFERENCE_FILES:
-                (Path(tmp) / name).write_bytes(base64.b64decode(data))
-        return Reference.load(Path(tmp))
-
-
-def _loaded_batches(
-    engine: Engine, source: str, size: int, *, whole_groups: bool
-) -> Iterable[list[LandedRow]]:
-    """The source's loaded rows in landing order, ``size`` at a time, households kept whole."""
-    after = 0
-    taken: set[int] = set()  # rows pulled forward to complete a household
-    while True:
-        with engine.connect() as conn:
-            main = [
-                landing_row(r)
-                for r in conn.execute(
-                    select(*LANDING_COLUMNS)
-                    .where(and_(L.c.source == source, L.c.status == "loaded", L.c.seq > after))
-                    .order_by(L.c.seq)
-                    .limit(size)
-                )
-            ]
-            if not main:
-                return
-            after = main[-1].seq
-            rows = [r for r in main if r.seq not in taken]
-            last = main[-1].group_key
-            if whole_groups and last is not None and len(main) == size:
-                more = conn.execute(
-                    select(*LANDING_COLUMNS)
-                    .where(
-                        and_(
-                            L.c.source == source,
-                            L.c.status == "loaded",
-                            L.c.group_key == last,
-                            L.c.seq > after,
-                        )
-                    )
-                    .order_by(L.c.seq)
-                )
-                extra = [landing_row(r) for r in more]
-                taken |= {r.seq for r in extra}
-                rows += extra
-        if rows:
-            yield rows
-
-
-class ReferenceSnapshotMissing(Exception):
-    """The record has loaded rows read against reference tables it holds no copy of (a data
-    directory synced before snapshots were kept) and the tables cannot be found again. The message
-    tells the operator what to run (Chinese)."""
-
-
-def ensure_reference_snapshot(engine: Engine) -> bool:
-    """Make sure the reference tables the records were read against are in the record.
-
-    A data directory synced before reference snapshots were kept (migration 0008) has loaded rows
-    and the reference cursor but no snapshot, so a rebuild would lack every division and school
-    name. The snapshot is taken again from the folder the last sync read when it still holds the
-    same tables (same content hash, same export time, so the same provenance); else this refuses.
-    True when it took one."""
-    with engine.connect() as conn:
-        if conn.execute(select(RS.c.id).limit(1)).first() is not None:
-            return False
-        if conn.execute(select(L.c.seq).where(L.c.status == "loaded").limit(1)).first() is None:
-            return False
-    with session(engine) as s:
-        cur = s.get(SyncCursor, REFERENCE_CURSOR)
-    state = _reference_state(cur.cursor if cur else None)
-    if not state.get("sha256"):
-        return False  # no sync ever read reference tables: the graph has none either
-    folder = Path(state["path"]) if state.get("path") else None
-    if folder is not None and folder.is_dir():
-        ref = Reference.load(folder)
-        if ref.loaded and ref.content_hash == state["sha256"]:
-            files = {
-                name: base64.b64encode((folder / name).read_bytes()).decode("ascii")
-                for name in REFERENCE_FILES
-                if (folder / name).is_file()
-            }
-            at = _reference_time(ConnectorsConfig(reference=folder))
-            with engine.begin() as conn:
-                snapshot = {"sha256": ref.content_hash, "asserted_at": at, "files": files}
-                conn.execute(RS.insert().values(**snapshot, loaded_at=utcnow()))
-            return True
-    gone = "该目录已不存在" if not (folder and folder.is_dir()) else "其内容已改变"
-    where = f"（上次同步读取的是 {folder}，{gone}）"
-    raise ReferenceSnapshotMissing(
-        "关系库中没有参考表（行政区划、学校、医疗机构）的快照：此数据目录是在保存快照之前同步的"
-        + (where if folder else "")
-        + "。图无法从记录中完整重建（会缺少行政区划和学校）。请先运行 `shouhu sync --from <导出目录>`"
-        "（导出目录中含 reference/ 参考表），同步会补存快照，然后再运行 `shouhu graph rebuild` 或 "
-        "`shouhu graph verify`。"
-    )
-
-
-def _reference_state(cursor: str | None) -> dict[str, Any]:
-    try:
-        state = json.loads(cursor or "{}")
-    except ValueError:
-        return {}
-    return state if isinstance(state, dict) else {}
-
-
-def _last_reference(engine: Engine) -> Path | None:
-    """The reference directory the last sync loaded, if it is still there."""
-    with session(engine) as s:
-        cur = s.get(SyncCursor, REFERENCE_CURSOR)
-    path = _reference_state(cur.cursor if cur else None).get("path")
-    return Path(path) if path and Path(path).is_dir() else None
-
-
-def _reference_time(config: ConnectorsConfig) -> datetime:
-    """When the reference tables were exported: their newest file's modification time."""
-    if config.reference is None:
-        return utcnow()
-    times = [p.stat().st_mtime for p in config.reference.glob("*.csv")]
-    return utc_from_timestamp(max(times)) if times else utcnow()
-
-
-def _source_for_replay(name: str) -> Source:
-    """A connector to interpret stored payloads when the source is no longer configured."""
-    from connectors.sources import SourceConfig
-
-    return make_source(SourceConfig(name, path=Path("/nonexistent")))

@@ -3,7 +3,7 @@ and rebuilt automatically when it cannot be opened or has fallen behind it.
 
 What the record says the graph holds (:func:`expected_graph`): the connectors' records
 (reference tables, and what each loaded landing row projected, kept beside it in
-``landing_projection``, under today's person links: ``connectors.pipeline.project_record``),
+``landing_projection``, under today's person links: ``connectors.rebuild.project_record``),
 then the workflow records (cases with their reports, assessments, services and interventions;
 guardianship agreements; supervisors' visits), each projected by the same code that projects it
 after a change. It composes connectors and protection, so it sits in the highest of
@@ -22,14 +22,9 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from connectors.pipeline import (
-    ReferenceSnapshotMissing,
-    count_loaded,
-    ensure_reference_snapshot,
-    graph_mark,
-    project_record,
-    set_graph_epoch,
-)
+from connectors.projection import graph_mark, set_graph_epoch
+from connectors.rebuild import count_loaded, project_record
+from connectors.reference import ReferenceSnapshotMissing, ensure_reference_snapshot
 from graph.factory import discard, lock_holder, move_aside, open_graph, probe, rebuild_into
 from graph.fold import Fold, Spill, VerifyReport, compare_streams
 from graph.port import GraphStore, GraphStoreError

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from connectors.pipeline import RunReport, SourceReport
+from connectors.reports import RunReport, SourceReport
 from shouhu.service import reports
 
 

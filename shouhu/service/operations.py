@@ -225,7 +225,7 @@ def graph_verify(
     graph: GraphStore, engine: Engine, *, first: int = 10, progress: Phases | None = None
 ) -> dict[str, Any]:
     """The graph against what the record says it should hold (protection.record.verify)."""
-    from connectors.pipeline import count_loaded
+    from connectors.rebuild import count_loaded
     from protection.record import verify
 
     _start(progress, say("graph.verify.reading"), count_loaded(engine))

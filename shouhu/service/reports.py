@@ -16,7 +16,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from connectors.pipeline import RunReport, SourceReport
+from connectors.reports import RunReport, SourceReport
 
 
 def _from_json(cls: type, doc: dict[str, Any], **given: Any) -> Any:

@@ -84,7 +84,7 @@ class Job:
 
 
 class _JobProgress:
-    """The pipeline's progress hooks (connectors.pipeline.Progress) recorded on the job."""
+    """The pipeline's progress hooks (connectors.reports.Progress) recorded on the job."""
 
     def __init__(self, job: Job, stopping: threading.Event) -> None:
         self.job = job

@@ -1,0 +1,160 @@
+"""What each loaded landing row projected into the graph, and the projection watermark.
+
+Each row's records are kept in ``landing_projection`` (written with the row's ``loaded`` mark),
+naming people by mention (:func:`person_ref`) rather than by person key, so that a merge or its
+undoing changes no stored projection: :func:`resolve_refs` names them under today's links. The
+watermark in ``graph_projection`` (:func:`graph_mark`) says how far the graph has caught up with
+the record. Apart from the runner because both the sync (which writes them) and the rebuild from
+the record (:mod:`connectors.rebuild`, which reads them) use these, and neither should carry the
+other's code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from connectors.tables import GraphProjection, LandingProjection
+from graph.port import GraphStoreError
+from graph.records import Assertion, NodeRecord, RelRecord
+from kernel import jsontext
+from kernel.db.tables import utcnow
+
+__all__ = [
+    "GRAPH",
+    "PERSON_REF",
+    "decode_records",
+    "encode_records",
+    "graph_mark",
+    "person_ref",
+    "resolve_refs",
+    "set_graph_epoch",
+]
+
+GP = GraphProjection.__table__  # type: ignore[attr-defined]
+LP = LandingProjection.__table__  # type: ignore[attr-defined]
+GRAPH = "graph"  # the one graph store's row in graph_projection
+PERSON_REF = "person:\x00"  # a person named by the mention resolution links: person_ref(system, id)
+
+
+def person_ref(system: str, record_id: str) -> str:
+    """A person as a landing projection names it: by the mention, not the person key a merge or its
+    undoing changes (a valid ``person:`` id for the records' own checks)."""
+    return f"{PERSON_REF}{system}\x1f{record_id}"
+
+
+def _person_of(ref: str, keys: dict[tuple[str, str], str]) -> str:
+    if not ref.startswith(PERSON_REF):
+        return ref
+    system, _, record_id = ref[len(PERSON_REF) :].partition("\x1f")
+    key = keys.get((system, record_id))
+    if key is None:
+        raise GraphStoreError(f"no person is linked to the mention ({system}, {record_id})")
+    return f"person:{key}"
+
+
+def resolve_refs(
+    nodes: Sequence[NodeRecord], rels: Sequence[RelRecord], keys: dict[tuple[str, str], str]
+) -> tuple[list[NodeRecord], list[RelRecord]]:
+    """The records with each person named by its current person key."""
+    out_nodes = [
+        NodeRecord(_person_of(n.id, keys), n.props, n.source) if n.id.startswith(PERSON_REF) else n
+        for n in nodes
+    ]
+    out_rels = [
+        RelRecord(r.type, _person_of(r.src, keys), _person_of(r.dst, keys), r.props, r.source, r.qualifier)
+        if r.src.startswith(PERSON_REF) or r.dst.startswith(PERSON_REF)
+        else r
+        for r in rels
+    ]
+    return out_nodes, out_rels
+
+
+def encode_records(nodes: Sequence[NodeRecord], rels: Sequence[RelRecord]) -> str:
+    """One row's records as compact JSON (values keep their JSON types: 1, 1.0, "1", true)."""
+    out: list[list[Any]] = [
+        ["n", n.id, n.props, n.source.system, n.source.record_id, n.source.at.isoformat()] for n in nodes
+    ]
+    out += [
+        ["r", r.type, r.src, r.dst, r.props, r.source.system, r.source.record_id, r.source.at.isoformat()]
+        + ([r.qualifier] if r.qualifier else [])
+        for r in rels
+    ]
+    # Text as json.dumps writes it (kernel.jsontext); without a float among the values (there is
+    # none in what the connectors assert), orjson's is that text.
+    props = [n.props for n in nodes] + [r.props for r in rels]
+    floats = any(type(v) is float for p in props for v in p.values())
+    return jsontext.dumps_compact(out, floats=floats)
+
+
+def decode_records(text: str) -> tuple[list[NodeRecord], list[RelRecord]]:
+    nodes: list[NodeRecord] = []
+    rels: list[RelRecord] = []
+    for e in jsontext.loads_exact(text):
+        if e[0] == "n":
+            nodes.append(NodeRecord(e[1], e[2], Assertion(e[3], e[4], datetime.fromisoformat(e[5]))))
+        else:
+            at = datetime.fromisoformat(e[7])
+            rels.append(
+                RelRecord(e[1], e[2], e[3], e[4], Assertion(e[5], e[6], at), e[8] if len(e) > 8 else "")
+            )
+    return nodes, rels
+
+
+def _write_projections(conn: Any, projected: dict[int, str]) -> None:
+    """In the caller's transaction (the one that marks the rows loaded): replace the rows' entries."""
+    seqs = sorted(projected)
+    for i in range(0, len(seqs), 900):
+        conn.execute(LP.delete().where(LP.c.seq.in_(seqs[i : i + 900])))
+    if seqs:
+        conn.execute(
+            LP.insert(),
+            [
+                {
+                    "seq": q,
+                    "records": projected[q],
+                    "sha256": hashlib.sha256(projected[q].encode()).hexdigest(),
+                }
+                for q in seqs
+            ],
+        )
+
+
+def _stale_people(nodes: Iterable[NodeRecord], rels: Iterable[RelRecord]) -> dict[str, str | None]:
+    """The people a write touched, with the 9-digit township they live in where it says."""
+    out: dict[str, str | None] = {}
+    for n in nodes:
+        if n.id.startswith("person:"):
+            d = str(n.props.get("division") or "")
+            if len(d) == 12:
+                out[n.id] = d[:9]
+            else:
+                out.setdefault(n.id, None)
+    for r in rels:
+        for end in (r.src, r.dst):
+            if end.startswith("person:"):
+                out.setdefault(end, None)
+    return out
+
+
+def graph_mark(engine: Engine) -> tuple[str, int]:
+    """The projection watermark the record holds (created, with a new epoch, on first use)."""
+    with engine.begin() as conn:
+        row = conn.execute(select(GP.c.epoch, GP.c.seq).where(GP.c.name == GRAPH)).first()
+        if row is not None:
+            return str(row.epoch), int(row.seq)
+        epoch = uuid.uuid4().hex
+        conn.execute(GP.insert().values(name=GRAPH, epoch=epoch, seq=0, updated_at=utcnow()))
+        return epoch, 0
+
+
+def set_graph_epoch(engine: Engine, epoch: str, seq: int) -> None:
+    """After a rebuild: the record names the new graph generation."""
+    graph_mark(engine)
+    with engine.begin() as conn:
+        conn.execute(update(GP).where(GP.c.name == GRAPH).values(epoch=epoch, seq=seq, updated_at=utcnow()))

@@ -250,6 +250,7 @@ export const MESSAGES = {
   colDeadline: ["受理时限", "Deadline"],
   colSummary: ["情况说明", "Summary"],
   colActions: ["操作", "Actions"],
+  measuresAfterAccept: ["受理后即可记录应急处置", "Emergency measures once accepted"],
   minutesLeft: ["剩余 {minutes} 分钟", "{minutes} min left"],
   minutesLate: ["已超时 {minutes} 分钟", "{minutes} min late"],
   acknowledge: ["签收", "Acknowledge"],

@@ -358,8 +358,9 @@ function refusal(err: GqlError): string {
   return list ? `${errorText(err)}（${t("needsFirst", { list })}）` : errorText(err);
 }
 
-/** 应急处置 for one case: record a measure, then notify the township (通报). */
-function emergencyActions(c: Case, reload: () => Promise<void>): HTMLElement | null {
+/** 应急处置 for one case: record a measure, then notify the township (通报). Also offered in the
+ * police inbox, beside the report's deadline. */
+export function emergencyActions(c: Pick<Case, "id" | "status">, reload: () => Promise<void>): HTMLElement | null {
   if (c.status !== "emergency_response" || !can(cachedMe(), "record_emergency_action")) return null;
   const out = h("div", { class: "case-status" });
   const select = h(

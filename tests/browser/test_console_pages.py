@@ -311,10 +311,16 @@ def test_police_accept_a_report_take_emergency_measures_and_notify_the_township(
         # The measures are in the same row, beside the deadline.
         actions = row.locator(f".measures .case-actions[data-case='{case_id}']")
         expect(actions).to_be_visible()
+        said = page.locator("#case-action-status")
+        # Not a measure for a missing child: refused, with the ones that are, in Chinese.
+        actions.locator("select.measure").select_option("order_parents_back")
+        actions.locator(".record-measure").click()
+        expect(said.locator(".notice.error")).to_have_text(
+            "该措施不适用于此情形（此情形可采取的措施：儿童已找到、启动儿童失踪快速查找机制）"
+        )
         # Out of order: the child cannot be "found" before the search started; said in Chinese.
         actions.locator("select.measure").select_option("child_found")
         actions.locator(".record-measure").click()
-        said = page.locator("#case-action-status")
         expect(said.locator(".notice.error")).to_contain_text("须先完成：启动儿童失踪快速查找机制")
         shots(page, "measure-refused")
         measures = (("missing_search_started", "启动儿童失踪快速查找机制"), ("child_found", "儿童已找到"))

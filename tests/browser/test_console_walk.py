@@ -121,7 +121,7 @@ PICTURE = """(room = 0) => {
 
 # On a phone, a list table's headers and cells squeezed to a character or two a line (read
 # letter by letter down the screen): every header in at most two lines, every cell of six
-# characters or more at least three characters a line.
+# characters or more at least three characters a line; and no tick box stretched like a field.
 SQUEEZED = """() => {
   const out = [];
   for (const cell of document.querySelectorAll('table.list th, table.list td')) {
@@ -135,6 +135,12 @@ SQUEEZED = """() => {
     if (cell.tagName === 'TH' && lines > 2) out.push(`header in ${lines} lines: ${text}`);
     if (cell.tagName === 'TD' && cell.children.length === 0 && text.length >= 6 && text.length / lines < 3)
       out.push(`cell in ${lines} lines: ${text}`);
+  }
+  // A tick box stretched to the width of a text field squeezes its own label.
+  for (const box of document.querySelectorAll('input[type=checkbox], input[type=radio]')) {
+    const r = box.getBoundingClientRect();
+    const label = box.closest('label')?.innerText ?? box.name;
+    if (r.width > 32) out.push(`tick box ${Math.round(r.width)} px wide: ${label}`);
   }
   return out;
 }"""

@@ -240,6 +240,8 @@ export const MESSAGES = {
   measureRecorded: ["已记录：{action}。", "Recorded: {action}."],
   townshipNotified: ["已通报乡镇，乡镇须开展评估。", "The township is notified and must assess."],
   needsFirst: ["须先完成：{list}", "needs first: {list}"],
+  measureNotForSituation: ["该措施不适用于此情形", "That measure is not one for this situation"],
+  measuresAllowed: ["此情形可采取的措施：{list}", "measures for this situation: {list}"],
   emergencyMeasure: ["措施", "Measure"],
   // police inbox
   reportsTitle: ["强制报告", "Mandatory reports"],

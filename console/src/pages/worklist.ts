@@ -355,7 +355,13 @@ const SIMPLE_MEASURES = [
 function refusal(err: GqlError): string {
   const first = /needs (.+) first/.exec(err.message);
   const list = first ? first[1].split(/,\s*/).map((a) => code("emergencyAction", a.trim())).join("、") : "";
-  return list ? `${errorText(err)}（${t("needsFirst", { list })}）` : errorText(err);
+  if (list) return `${errorText(err)}（${t("needsFirst", { list })}）`;
+  // A measure that is not one for the case's situation: the ones that are, in words.
+  const allowed = err.extensions?.allowed;
+  if (Array.isArray(allowed) && allowed.length) {
+    return `${t("measureNotForSituation")}（${t("measuresAllowed", { list: allowed.map((a) => code("emergencyAction", String(a))).join("、") })}）`;
+  }
+  return errorText(err);
 }
 
 /** 应急处置 for one case: record a measure, then notify the township (通报). Also offered in the

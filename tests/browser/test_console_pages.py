@@ -132,6 +132,11 @@ def test_township_rescreens_sees_reasons_steps_and_cases_and_opens_the_childs_pr
         expect(page.locator("#wl-rule")).to_have_value(rules[0])
         expect(row).to_be_visible()
         shots(page, "worklist-filtered")
+        # The village picked by its name (no code to know): its list, the child in it.
+        page.select_option("#wl-division-pick", VILLAGE)
+        expect(page.locator("#wl-division")).to_have_value(VILLAGE)
+        expect(page.locator("#wl-summary")).to_contain_text("D1001")
+        expect(row).to_be_visible()
 
         row.locator("a.person-link").click()
         expect(page.locator(f"#profile[data-person='{CHILD}']")).to_be_visible()
@@ -213,6 +218,10 @@ def test_analyst_statistics_charts_and_tables_match_the_api_down_to_the_village(
         page.click(f"#stats-trail button.up[data-division='{COUNTY}']")
         expect(page.locator(f"#stats[data-division='{COUNTY}']")).to_be_visible()
         expect(page.locator(f"#table-current tr[data-division='{TOWN}']")).to_be_visible()
+        # Or straight to a village picked by its name.
+        page.select_option("#stats-division-pick", VILLAGE)
+        expect(page.locator(f"#stats[data-division='{VILLAGE}']")).to_be_visible()
+        expect(page.locator("#stats-division")).to_have_value(VILLAGE)
 
 
 def test_roles_without_the_capability_see_a_refusal_not_an_error_dump(

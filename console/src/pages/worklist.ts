@@ -10,7 +10,7 @@ import { code, fmtDate, fmtDateTime, t } from "../i18n";
 import { reasonLine } from "../i18n/evidence";
 import { agencyNames, can, cachedMe } from "../me";
 import { current } from "../session";
-import { divisionLabel, divisionNames, keyLabel, refused } from "./statistics";
+import { divisionLabel, divisionNames, divisionPicker, keyLabel, refused } from "./statistics";
 
 interface Entry {
   personId: string;
@@ -111,6 +111,10 @@ export async function renderWorklist(root: HTMLElement): Promise<void> {
         void reload();
       },
     },
+    divisionPicker("wl-division", (code) => {
+      divisionInput.value = code;
+      form.requestSubmit();
+    }),
     h("label", {}, t("divisionCode"), divisionInput),
     h("label", {}, t("rule"), ruleSelect),
     h("button", { type: "submit", id: "wl-submit" }, t("show")),

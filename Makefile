@@ -55,6 +55,7 @@ serve: $(STAMP) $(CONSOLE_BUILD)
 	test -d data/demo-sources || $(BIN)/shouhu demo generate --persons 20000 --seed 7
 	$(BIN)/shouhu sync --from data/demo-sources
 	$(BIN)/shouhu demo identities
+	$(BIN)/shouhu demo chain
 	$(BIN)/shouhu serve
 
 test: $(STAMP) $(NODE_STAMP) $(GATEWAY_STAMP) $(CONSOLE_BUILD) chromium

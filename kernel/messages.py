@@ -645,6 +645,13 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "Declare a purpose of use with the header X-Purpose-Of-Use: case_work (or screening, audit …).",
     ),
     "demo.written": ("已写入 {path}", "written to {path}"),
+    "demo.chain.done": (
+        "{period}：演示县其他 {villages} 个村和 {townships} 个乡镇的报表已代为上报（合成数据）；"
+        "请用演示身份完成：{village} 上报 → {township} 审核并上报 → 县民政审核并上报。",
+        "{period}: the demo county's other {villages} villages and {townships} townships have "
+        "reported (synthetic); with the demo sign-ins: {village} submits → {township} approves and "
+        "submits → the county approves and submits.",
+    ),
     "webhooks.delivered": ("已投递 {n} 条", "{n} delivered"),
     "webhooks.requeued": ("已重新排队 {n} 条", "{n} queued again"),
     "webhooks.title": ("推送记录", "webhook deliveries"),
@@ -720,6 +727,8 @@ CLI_HELP: Mapping[str, str] = {
     "demo.generate.persons": "合成县的人数。",
     "demo.generate.seed": "生成种子：同一种子生成同一个县。",
     "demo.generate.out": "输出目录（默认：<数据目录>/demo-sources）。",
+    "demo.chain": "代演示县其他村、乡镇上报本期报表，使演示身份能把 村 → 乡镇 → 县 走完。",
+    "demo.chain.period": "报表期（如 2026-Q4 或 2026；默认本季度）。",
     "token": "直接为客户端签发访问令牌（运维或演示用，无需密钥）。",
     "token.client_id": "为哪个客户端签发令牌。",
     "token.scope": "收窄到这些以空格分隔的权限范围。",

@@ -45,3 +45,78 @@ def test_demo_identities_can_complete_the_reporting_chain() -> None:
         "submit_periodic_report"
     ]
     assert {f"township@{town}", f"civil_affairs@{county}"} <= holders["approve_periodic_report"]
+
+
+def test_demo_chain_lets_the_demo_sign_ins_take_the_reporting_chain_to_the_county(tmp_path: Path) -> None:
+    """The demo county has many villages and townships and the demo only one sign-in of each: a
+    township (and the county) may submit only once every division below has, so the chain was
+    blocked at 'lower_level_missing'. `shouhu demo chain` reports for the others; then, over
+    GraphQL with the printed sign-ins: village submits → township approves, submits → county
+    supervisor approves the townships, submits, and downloads the Excel file."""
+    import re
+
+    from starlette.testclient import TestClient
+
+    from api.app import create_app
+    from kernel.db import make_engine
+    from kernel.settings import Settings
+    from protection.screening_tables import ChildClassification
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SHOUHU_")}
+    env = {**clean, "SHOUHU_DATA_DIR": str(tmp_path / "data"), "SHOUHU_GRAPH_BUFFER_POOL_MB": "256"}
+    out = run(["demo", "identities"], env)
+    assert out.returncode == 0, out.stderr
+    printed = r"\n(\S+?)（演示） · \S+\n  client id (\S+)\n  secret    (\S+)"
+    sign_ins = {name: (cid, secret) for name, cid, secret in re.findall(printed, out.stdout)}
+    # A small synthetic county as classified: two townships, three villages, a child in each.
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'shouhu.sqlite3'}")
+    from sqlmodel import Session
+
+    with Session(engine) as s:
+        for i, village in enumerate(("500248101201", "500248101202", "500248102201")):
+            s.add(
+                ChildClassification(
+                    person_id=f"person:demo-{i}", division=village, categories=["left_behind"],
+                    arrangement="with_grandparents", schooling="enrolled", case_status="none",
+                )
+            )  # fmt: skip
+        s.commit()
+    engine.dispose()
+
+    period = "2026-Q3"
+    submit = """mutation($d: String!, $p: String!) {
+      submitPeriodicReport(division: $d, period: $p) { status } }"""
+    approve = """mutation($d: String!, $p: String!) {
+      decidePeriodicReport(division: $d, period: $p, approve: true) { status } }"""
+    xlsx = """query($d: String!, $p: String!) {
+      periodicReportFile(division: $d, period: $p, format: XLSX) { filename } }"""
+    with TestClient(create_app(Settings(data_dir=tmp_path / "data"))) as client:
+
+        def gql(who: str, query: str, division: str) -> dict:
+            cid, secret = sign_ins[who]
+            token = client.post(
+                "/oauth/token", data={"grant_type": "client_credentials"}, auth=(cid, secret)
+            ).json()["access_token"]
+            r = client.post(
+                "/graphql",
+                json={"query": query, "variables": {"d": division, "p": period}},
+                headers={"Authorization": f"Bearer {token}", "X-Purpose-Of-Use": "case_work"},
+            )
+            return r.json()
+
+        village, township, county = "双大镇第一村民委员会", "双大镇人民政府", "宁川县民政局儿童福利股"
+        assert gql(village, submit, "500248101201")["data"]["submitPeriodicReport"]["status"] == "submitted"
+        gql(township, approve, "500248101201")
+        # Without the rest of the county: refused, the other village has not reported.
+        blocked = gql(township, submit, "500248101000")
+        assert blocked["errors"][0]["extensions"]["reason"] == "lower_level_missing", blocked
+
+        chained = run(["demo", "chain", "--period", period], env)
+        assert chained.returncode == 0, chained.stderr
+        assert "其他 2 个村和 1 个乡镇" in chained.stdout, chained.stdout
+        assert gql(township, approve, "500248101202")["data"]["decidePeriodicReport"]["status"] == "approved"
+        assert gql(township, submit, "500248101000")["data"]["submitPeriodicReport"]["status"] == "submitted"
+        for town in ("500248101000", "500248102000"):
+            assert gql(county, approve, town)["data"]["decidePeriodicReport"]["status"] == "approved"
+        assert gql(county, submit, "500248000000")["data"]["submitPeriodicReport"]["status"] == "submitted"
+        assert gql(county, xlsx, "500248000000")["data"]["periodicReportFile"]["filename"].endswith(".xlsx")

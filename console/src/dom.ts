@@ -22,6 +22,9 @@ export function h<K extends keyof HTMLElementTagNameMap>(
       el.setAttribute(key, String(value));
     }
   }
+  // A list table scrolls sideways on a phone (style.css): keyboard users must be able to reach it
+  // to scroll it (axe-core's scrollable-region-focusable).
+  if (tag === "table" && el.classList.contains("list") && !el.hasAttribute("tabindex")) el.setAttribute("tabindex", "0");
   append(el, children);
   return el;
 }

@@ -152,6 +152,59 @@ def identities() -> None:
     console.print(say("demo.purpose"), highlight=False)
 
 
+# The demo sign-ins' own divisions in the chain: the rest of the county reports for them.
+DEMO_VILLAGE = "500248101201"
+DEMO_TOWNSHIP = "500248101000"
+
+
+@app.command("chain")
+def chain(
+    period: str = typer.Option("", help="Report period (2026-Q4 or 2026; default this quarter)."),
+) -> None:
+    """Hand up the periodic reports of every other village and township of the demo county (a
+    county report waits for every division below), so that the demo sign-ins can take the chain
+    through: the demo village submits, the demo township approves it and submits, the county's
+    supervisor approves and submits. Idempotent; synthetic data only."""
+    from kernel import clock
+    from protection import reporting
+
+    settings = get_settings()
+    engine = make_engine(settings.sql_url)
+    migrate(engine)
+    today = clock.today()
+    period = period or f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    by = "demo-synthetic"
+
+    def hand_up(division: str, approve: bool) -> None:
+        if reporting.view(engine, division, period).status in ("draft", "returned"):
+            reporting.submit(engine, division, period, by=by)
+        if approve and reporting.view(engine, division, period).status == "submitted":
+            reporting.decide(engine, division, period, approve=True, by=by, note=None)
+
+    towns = villages = 0
+    for town in reporting.view(engine, COUNTY, period).children_status:
+        for village in reporting.view(engine, town, period).children_status:
+            if village != DEMO_VILLAGE:
+                # Below the demo township: submitted, for the demo township to approve or return.
+                hand_up(village, approve=town != DEMO_TOWNSHIP)
+                villages += 1
+        if town != DEMO_TOWNSHIP:
+            hand_up(town, approve=False)  # for the county's supervisor to approve
+            towns += 1
+    engine.dispose()
+    names = {a[0]: a[1] for a in DEMO_AGENCIES}
+    typer.echo(
+        say(
+            "demo.chain.done",
+            period=period,
+            villages=villages,
+            townships=towns,
+            village=names["vc-500248101201"],
+            township=names["tw-500248101"],
+        )
+    )
+
+
 @app.command("generate")
 def generate(
     persons: int = typer.Option(20_000, help="People in the synthetic county."),

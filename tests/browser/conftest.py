@@ -143,6 +143,29 @@ def populate(store: object) -> None:
         for i in range(5)
     ]
     store.upsert_nodes(people)  # type: ignore[attr-defined]
+    # A second left-behind child of the first village, both parents away, an entrusted
+    # grandmother and no agreement yet: the agreements journey records one at each width.
+    from graph.records import RelRecord
+    from tests.contract.test_graph_store import SURVEY, person
+
+    store.upsert_nodes(  # type: ignore[attr-defined]
+        [
+            person("lb2", name="壬癸", birth_date="2017-06-01", sex="M", hukou_type="rural"),
+            person("lb2-father", name="壬甲", works_away=True),
+            person("lb2-mother", name="癸乙", works_away=True),
+            person("lb2-granny", name="壬丙", guardianship_capacity=True),
+        ]
+    )
+    p = lambda k: node_id("Person", k)  # noqa: E731
+    store.upsert_rels(  # type: ignore[attr-defined]
+        [
+            RelRecord("PARENT_OF", p("lb2-father"), p("lb2"), {"role": "father"}, HUKOU),
+            RelRecord("PARENT_OF", p("lb2-mother"), p("lb2"), {"role": "mother"}, HUKOU),
+            RelRecord(
+                "GUARDIAN_OF", p("lb2-granny"), p("lb2"), {"kind": "entrusted", "since": "2024-02-01"}, SURVEY
+            ),
+        ]
+    )
     # The uncle's resident ID number: how a court names him as a new guardian (he is outside its
     # row scope, so it cannot pick him by name).
     store.upsert_nodes(  # type: ignore[attr-defined]

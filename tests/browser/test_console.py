@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.conftest import AGENCY_NAMES, PHONE, Server, Shots
@@ -18,6 +19,19 @@ from tests.contract.test_graph_store import TOWN, VILLAGE
 
 CHILD = "person:child"
 CHILD_NAME = "甲乙"  # the synthetic child's name in full; an analyst must only ever see 甲*
+WIDE = {"width": 1366, "height": 900}
+# The journeys at a county office's screen and on a phone.
+SIZES = pytest.mark.parametrize("size", ["wide", "phone"])
+
+
+def viewport(size: str) -> dict[str, int]:
+    return PHONE if size == "phone" else WIDE
+
+
+def fits(page: Page, size: str) -> None:
+    """On a phone no page is wider than the screen."""
+    if size == "phone":
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 @dataclass
@@ -60,10 +74,11 @@ def sign_in(page: Page, server: Server, who: str, purpose: str) -> None:
     expect(page.locator("#who-agency")).to_be_visible()
 
 
+@SIZES
 def test_analyst_traces_a_childs_network_and_sees_only_masked_identities(
-    browser: Browser, server: Server, shots: Shots
+    browser: Browser, server: Server, shots: Shots, size: str
 ) -> None:
-    with session(browser, server, viewport={"width": 1280, "height": 900}) as (_, page, _w):
+    with session(browser, server, viewport=viewport(size)) as (_, page, _w):
         sign_in(page, server, "analyst", "statistics")
         shots(page, "signed-in")
 
@@ -124,7 +139,9 @@ def test_analyst_traces_a_childs_network_and_sees_only_masked_identities(
         assert CHILD_NAME not in page.content()
         shots(page, "network-two-hops")
 
+        fits(page, size)
         # A real click on the canvas node selects it (positions come from the graph view).
+        page.locator("#graph").scroll_into_view_if_needed()
         box = page.locator("#graph").bounding_box()
         assert box is not None
         x, y = page.evaluate(
@@ -160,8 +177,9 @@ def test_analyst_traces_a_childs_network_and_sees_only_masked_identities(
 DIVISION_NAME = "query($c: String!) { division(code: $c) { name } }"
 
 
+@SIZES
 def test_analyst_picks_a_division_by_its_name_to_browse_it(
-    browser: Browser, server: Server, shots: Shots
+    browser: Browser, server: Server, shots: Shots, size: str
 ) -> None:
     """Refused a lookup by name, an analyst browses a division picked by its name (no code to know):
     the divisions of its county in code order, each village indented under its township."""
@@ -171,7 +189,7 @@ def test_analyst_picks_a_division_by_its_name_to_browse_it(
         ]
         for code in (TOWN, VILLAGE)
     }
-    with session(browser, server, viewport={"width": 1280, "height": 900}) as (_, page, _w):
+    with session(browser, server, viewport=viewport(size)) as (_, page, _w):
         sign_in(page, server, "analyst", "statistics")
         page.click("[data-nav=search]")
         pick = page.locator("#search-division-pick")
@@ -186,6 +204,7 @@ def test_analyst_picks_a_division_by_its_name_to_browse_it(
         row = page.locator(f"tr[data-person='{CHILD}']")
         expect(row.locator(".masked").first).to_have_text("甲*")
         assert CHILD_NAME not in page.content()
+        fits(page, size)
         shots(page, "division-picked-by-name")
 
 
@@ -206,13 +225,14 @@ def _granny_and_uncle(server: Server) -> tuple[str, str]:
     return granny, uncle
 
 
+@SIZES
 def test_auditor_finds_the_analysts_access_verifies_the_chain_and_exports(
-    browser: Browser, server: Server, shots: Shots
+    browser: Browser, server: Server, shots: Shots, size: str
 ) -> None:
     # The analyst's access this test looks for (made through the console by the test above,
     # or here through the API when this test runs alone).
     server.gql("analyst", '{ person(id: "person:child") { name } }', purpose="statistics")
-    with session(browser, server, viewport={"width": 1280, "height": 900}) as (_, page, _w):
+    with session(browser, server, viewport=viewport(size)) as (_, page, _w):
         sign_in(page, server, "auditor", "audit")
         expect(page.locator("#audit-filter")).to_be_visible()
         expect(page.locator("#chain-ok")).to_contain_text("完整")
@@ -235,6 +255,7 @@ def test_auditor_finds_the_analysts_access_verifies_the_chain_and_exports(
         exported = info.value.path().read_text(encoding="utf-8")
         assert "ana-500101" in exported
         assert CHILD_NAME not in exported
+        fits(page, size)
         shots(page, "audit-exported")
 
 
@@ -321,7 +342,7 @@ def test_village_supervisor_on_a_phone_records_visits_and_reports_offline_and_po
         expect(page.locator(".offline-banner")).to_have_count(0)
         shots(page, "report-sent-after-reconnect")
 
-    with session(browser, server, viewport={"width": 1280, "height": 900}) as (_, page, _w):
+    with session(browser, server, viewport=WIDE) as (_, page, _w):
         sign_in(page, server, "police", "mandatory_report")
         # The server is shared by the browser tests: other journeys file reports for this child too,
         # so this journey's two reports are found by their own words.

@@ -11,13 +11,14 @@ import re
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import Server, Shots
+from tests.browser.conftest import PHONE, Server, Shots
 from tests.browser.test_console import CHILD, session, sign_in
 from tests.contract.test_graph_store import COUNTY, TOWN, VILLAGE
 
-WIDE = {"width": 1280, "height": 900}
+WIDE = {"width": 1366, "height": 900}
 WORKLIST = """query($d: String!) { worklist(division: $d, first: 200) {
   entries { personId rules reasons } } }"""
 COUNTS = "query($d: String!) { classificationCounts(division: $d) { division counts { key count } } }"
@@ -34,17 +35,19 @@ def ok(server: Server, who: str, query: str, variables: dict[str, Any] | None = 
     return body["data"]
 
 
-def _case_at_the_township(server: Server) -> str:
+def _case_at_the_township(server: Server, situation: str = "LIVING_ALONE") -> str:
     """A 强制报告 walked to the township (filed, accepted, 应急处置, 通报): its assessment is due."""
     filed = ok(
         server,
         "school",
         "mutation($i: FileReportInput!) { fileMandatoryReport(input: $i) { id caseId } }",
-        {"i": {"childId": CHILD, "situation": "LIVING_ALONE", "summary": "连续三天独自在家"}},
+        {"i": {"childId": CHILD, "situation": situation, "summary": "连续三天独自在家"}},
     )["fileMandatoryReport"]
     case_id = filed["caseId"]
     ok(server, "police", "mutation($id: ID!) { acceptReport(reportId: $id) { id } }", {"id": filed["id"]})
-    for action in ("order_parents_back", "admonish_parents"):
+    living_alone = situation == "LIVING_ALONE"
+    measures = ("order_parents_back", "admonish_parents") if living_alone else ("contact_parents",)
+    for action in measures:
         ok(
             server,
             "police",
@@ -81,11 +84,18 @@ def _wait_drawn(page: Page, canvas_id: str) -> None:
     page.wait_for_function(PAINTED, arg=canvas_id)
 
 
+@pytest.mark.parametrize(
+    ("size", "situation", "words"),
+    [("wide", "LIVING_ALONE", "脱离监护单独居住生活"), ("phone", "GUARDIAN_NEGLECT", "监护人不履行监护责任")],
+    ids=["wide", "phone"],
+)
 def test_township_rescreens_sees_reasons_steps_and_cases_and_opens_the_childs_profile(
-    browser: Browser, server: Server, shots: Shots
+    browser: Browser, server: Server, shots: Shots, size: str, situation: str, words: str
 ) -> None:
-    case_id = _case_at_the_township(server)
-    with session(browser, server, viewport=WIDE) as (_, page, _w):
+    # A case per size: a second report of the same situation joins the open case.
+    case_id = _case_at_the_township(server, situation)
+    viewport = PHONE if size == "phone" else WIDE
+    with session(browser, server, viewport=viewport, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "township", "case_work")
         page.click("[data-nav=worklist]")
         expect(page.locator("#wl-division")).to_have_value(TOWN)
@@ -95,9 +105,7 @@ def test_township_rescreens_sees_reasons_steps_and_cases_and_opens_the_childs_pr
         expect(step.locator("a.person-link")).to_have_attribute(
             "href", f"/console/person/{quote(CHILD, safe='')}"
         )
-        expect(page.locator(f"#cases-table tr[data-case='{case_id}'] .situation")).to_have_text(
-            "脱离监护单独居住生活"
-        )
+        expect(page.locator(f"#cases-table tr[data-case='{case_id}'] .situation")).to_have_text(words)
         shots(page, "cases-home")
 
         # Rescreen the township from the current facts; the child's row gives the rules that hold.
@@ -124,6 +132,11 @@ def test_township_rescreens_sees_reasons_steps_and_cases_and_opens_the_childs_pr
         expect(page.locator("#wl-rule")).to_have_value(rules[0])
         expect(row).to_be_visible()
         shots(page, "worklist-filtered")
+        # The village picked by its name (no code to know): its list, the child in it.
+        page.select_option("#wl-division-pick", VILLAGE)
+        expect(page.locator("#wl-division")).to_have_value(VILLAGE)
+        expect(page.locator("#wl-summary")).to_contain_text("D1001")
+        expect(row).to_be_visible()
 
         row.locator("a.person-link").click()
         expect(page.locator(f"#profile[data-person='{CHILD}']")).to_be_visible()
@@ -146,16 +159,19 @@ def test_township_rescreens_sees_reasons_steps_and_cases_and_opens_the_childs_pr
         for action, target in (("act-cases", "/console/worklist"), ("act-visit", "/console/village")):
             expect(actions.locator(f"#{action}")).to_have_attribute("href", target)
         expect(actions.locator("#act-audit")).to_have_count(0)
+        _clean(page, phone=size == "phone")
         shots(page, "child-profile")
         actions.locator("#act-cases").click()
         expect(page.locator("#cases[data-state=loaded]")).to_be_visible()
 
 
+@pytest.mark.parametrize("size", ["wide", "phone"])
 def test_analyst_statistics_charts_and_tables_match_the_api_down_to_the_village(
-    browser: Browser, server: Server, shots: Shots
+    browser: Browser, server: Server, shots: Shots, size: str
 ) -> None:
     ok(server, "county", RECOMPUTE, {"d": COUNTY})
-    with session(browser, server, viewport=WIDE) as (_, page, _w):
+    viewport = PHONE if size == "phone" else WIDE
+    with session(browser, server, viewport=viewport, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "analyst", "statistics")
         page.click("[data-nav=statistics]")
         expect(page.locator("#stats-division")).to_have_value(COUNTY)
@@ -184,6 +200,7 @@ def test_analyst_statistics_charts_and_tables_match_the_api_down_to_the_village(
             counts["classificationCounts"][0]
         )
         _wait_drawn(page, "chart-current")
+        _clean(page, phone=size == "phone")
         shots(page, "statistics-county")
 
         page.click(f"#table-current button.drill[data-division='{TOWN}']")
@@ -201,6 +218,10 @@ def test_analyst_statistics_charts_and_tables_match_the_api_down_to_the_village(
         page.click(f"#stats-trail button.up[data-division='{COUNTY}']")
         expect(page.locator(f"#stats[data-division='{COUNTY}']")).to_be_visible()
         expect(page.locator(f"#table-current tr[data-division='{TOWN}']")).to_be_visible()
+        # Or straight to a village picked by its name.
+        page.select_option("#stats-division-pick", VILLAGE)
+        expect(page.locator(f"#stats[data-division='{VILLAGE}']")).to_be_visible()
+        expect(page.locator("#stats-division")).to_have_value(VILLAGE)
 
 
 def test_roles_without_the_capability_see_a_refusal_not_an_error_dump(
@@ -266,33 +287,49 @@ def test_the_user_is_told_before_and_when_the_session_expires(
         shots(page, "session-expired")
 
 
+@pytest.mark.parametrize(
+    ("size", "reporter", "child", "township"),
+    [("wide", "school", CHILD, "township"), ("phone", "village2", "person:v2-child-021", "township2")],
+    ids=["wide", "phone"],
+)
 def test_police_accept_a_report_take_emergency_measures_and_notify_the_township(
-    browser: Browser, server: Server, shots: Shots
+    browser: Browser, server: Server, shots: Shots, size: str, reporter: str, child: str, township: str
 ) -> None:
-    """强制报告 → 受理 in the inbox → 应急处置 on the Cases page, a refusal explained in Chinese,
-    → 通报乡镇; the township then has the assessment to do."""
+    """强制报告 → 受理 in the inbox, the deadline counting down → 应急处置 beside it in the same row,
+    a refusal explained in Chinese → 通报乡镇, at 1366 px and on a phone; the township then has the
+    assessment to do, and the Cases page shows the case at the township."""
     filed = ok(
         server,
-        "school",
+        reporter,
         "mutation($i: FileReportInput!) { fileMandatoryReport(input: $i) { id caseId } }",
-        {"i": {"childId": CHILD, "situation": "MISSING", "summary": "放学后未回家，家中无人"}},
+        {"i": {"childId": child, "situation": "MISSING", "summary": "放学后未回家，家中无人"}},
     )["fileMandatoryReport"]
     case_id = filed["caseId"]
-    with session(browser, server, viewport=WIDE) as (_, page, _w):
+    viewport = PHONE if size == "phone" else WIDE
+    with session(browser, server, viewport=viewport, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "police", "emergency_response")
         row = page.locator(f"#inbox-table tr[data-report='{filed['id']}']")
-        expect(row.locator(".deadline")).to_contain_text("分钟")
+        expect(row.locator(".deadline")).to_have_text(re.compile(r"剩余 (60|59) 分钟"))
+        # Beside the deadline: what follows acceptance.
+        expect(row.locator(".measures")).to_have_text("受理后即可记录应急处置")
+        shots(page, "police-inbox-deadline")
         row.locator(".report-acceptReport").click()
         expect(row.locator(".status")).to_have_text("已受理")
         shots(page, "police-accepted")
 
-        page.click("[data-nav=worklist]")
-        actions = page.locator(f"#cases-table .case-actions[data-case='{case_id}']")
+        # The measures are in the same row, beside the deadline.
+        actions = row.locator(f".measures .case-actions[data-case='{case_id}']")
         expect(actions).to_be_visible()
+        said = page.locator("#case-action-status")
+        # Not a measure for a missing child: refused, with the ones that are, in Chinese.
+        actions.locator("select.measure").select_option("order_parents_back")
+        actions.locator(".record-measure").click()
+        expect(said.locator(".notice.error")).to_have_text(
+            "该措施不适用于此情形（此情形可采取的措施：儿童已找到、启动儿童失踪快速查找机制）"
+        )
         # Out of order: the child cannot be "found" before the search started; said in Chinese.
         actions.locator("select.measure").select_option("child_found")
         actions.locator(".record-measure").click()
-        said = page.locator("#case-action-status")
         expect(said.locator(".notice.error")).to_contain_text("须先完成：启动儿童失踪快速查找机制")
         shots(page, "measure-refused")
         measures = (("missing_search_started", "启动儿童失踪快速查找机制"), ("child_found", "儿童已找到"))
@@ -300,9 +337,28 @@ def test_police_accept_a_report_take_emergency_measures_and_notify_the_township(
             actions.locator("select.measure").select_option(measure)
             actions.locator(".record-measure").click()
             expect(said.locator(".notice.ok")).to_have_text(f"已记录：{words}。")
-        page.locator(f"#cases-table .case-actions[data-case='{case_id}'] .notify-township").click()
+        actions.locator(".notify-township").click()
+        expect(said.locator(".notice.ok")).to_have_text("已通报乡镇，乡镇须开展评估。")
+        expect(row.locator(".measures")).to_have_text("待评估")
+        _clean(page, phone=size == "phone")
+        shots(page, "township-notified")
+
+        page.click("[data-nav=worklist]")
         case_row = page.locator(f"#cases-table tr[data-case='{case_id}']")
         expect(case_row.locator(".status")).to_have_text("待评估")
-        shots(page, "township-notified")
-    steps = ok(server, "township", "{ myOpenSteps { caseId kind } }")["myOpenSteps"]
+        shots(page, "cases-page")
+    steps = ok(server, township, "{ myOpenSteps { caseId kind } }")["myOpenSteps"]
     assert {"caseId": case_id, "kind": "assess"} in steps, steps
+
+
+def _clean(page: Page, phone: bool) -> None:
+    """The page walk's checks on the page in this state (no raw code or English, no serious axe
+    violation) and, on a phone, nothing wider than the screen."""
+    from tests.browser.test_console_walk import SQUEEZED, TEXTS, axe, problems
+
+    page.wait_for_load_state("networkidle")
+    assert problems(page.evaluate(TEXTS)) == []
+    assert [f"{v['id']}: {v['help']}" for v in axe(page)] == []
+    if phone:
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert page.evaluate(SQUEEZED) == []

@@ -69,7 +69,9 @@ def _said(page: Page, where: str, kind: str = "ok") -> Any:
 
 
 @pytest.mark.parametrize(
-    ("size", "child"), [("wide", "person:v2-child-011"), ("phone", "person:v2-child-012")]
+    ("size", "child"),
+    [("wide", "person:v2-child-011"), ("phone", "person:v2-child-012")],
+    ids=["wide", "phone"],
 )
 def test_township_assesses_arranges_services_follows_up_and_closes(
     browser: Browser, server: Server, shots: Shots, size: str, child: str
@@ -145,19 +147,36 @@ def test_township_assesses_arranges_services_follows_up_and_closes(
     assert [f["note"] for f in case["followUps"]] == ["已上门指导，祖父母答应照看"]
 
 
+@pytest.mark.parametrize(
+    ("size", "situation", "guardian", "guardian_name"),
+    [
+        ("wide", "GUARDIAN_NEGLECT", "person:father", "甲丙"),
+        ("phone", "LIVING_ALONE", "person:mother", "丁戊"),
+    ],
+    ids=["wide", "phone"],
+)
 def test_guardianship_intervention_petition_and_the_court_naming_a_new_guardian(
-    browser: Browser, server: Server, shots: Shots
+    browser: Browser,
+    server: Server,
+    shots: Shots,
+    size: str,
+    situation: str,
+    guardian: str,
+    guardian_name: str,
 ) -> None:
     """监护干预: civil affairs' petition is refused while the record does not support the ground
     (said per missing fact); the police record the earlier admonition; the petition goes to the
-    court, which, on a phone (390 px), revokes and names the grandmother."""
-    case_id = _accepted_case(server, "school", CHILD, "GUARDIAN_NEGLECT", "又一次无人照看")
+    court, which revokes and names the uncle by ID number. "wide": civil affairs and the police at
+    1366 px, the court on a phone (390 px); "phone": the other way round (a case, and a parent,
+    per size: a second report of the same situation joins the open case)."""
+    case_id = _accepted_case(server, "school", CHILD, situation, "又一次无人照看")
     earlier = (clock.today() - timedelta(days=40)).isoformat()
+    office, court = (WIDE, PHONE) if size == "wide" else (PHONE, WIDE)
 
-    with session(browser, server, viewport=WIDE, bypass_csp=True) as (_, page, _w):
+    with session(browser, server, viewport=office, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "civil", "case_work")
         page.goto(f"/console/case/{case_id}")
-        page.select_option("#pet-guardian", "person:father")
+        page.select_option("#pet-guardian", guardian)
         page.check("#petition-court input[value=unsupervised_in_danger_unchanged]")
         page.click("#petition-submit")
         refusal = _said(page, "intervention-status", "error")
@@ -167,20 +186,22 @@ def test_guardianship_intervention_petition_and_the_court_naming_a_new_guardian(
         shots(page, "petition-refused")
 
         # Meanwhile the police record the admonition they gave the father weeks ago.
-        with session(browser, server, viewport=WIDE, bypass_csp=True) as (_, police, _w2):
+        with session(browser, server, viewport=office, bypass_csp=True) as (_, police, _w2):
             sign_in(police, server, "police", "case_work")
             _open_case_page(police, case_id)
             police.select_option("#itv-kind", "admonition")
-            police.select_option("#itv-guardian", "person:father")
+            police.select_option("#itv-guardian", guardian)
             police.fill("#itv-on", earlier)
             police.click("#record-intervention-submit")
             expect(_said(police, "intervention-status")).to_have_text("已记录：批评教育、训诫。")
-            expect(police.locator("#interventions-table tr[data-kind=admonition]")).to_contain_text("甲丙")
+            expect(police.locator("#interventions-table tr[data-kind=admonition]")).to_contain_text(
+                guardian_name
+            )
             _clean(police)
             shots(police, "police-admonition")
 
         page.reload()
-        page.select_option("#pet-guardian", "person:father")
+        page.select_option("#pet-guardian", guardian)
         page.check("#petition-court input[value=unsupervised_in_danger_unchanged]")
         page.fill("#pet-note", "经训诫后仍将孩子独自留在家中")
         page.click("#petition-submit")
@@ -190,7 +211,7 @@ def test_guardianship_intervention_petition_and_the_court_naming_a_new_guardian(
         )
         shots(page, "petition-filed")
 
-    with session(browser, server, viewport=PHONE, bypass_csp=True) as (_, page, _w):
+    with session(browser, server, viewport=court, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "court", "case_work")
         _open_case_page(page, case_id)
         form = page.locator("form.decide-petition")
@@ -210,7 +231,7 @@ def test_guardianship_intervention_petition_and_the_court_naming_a_new_guardian(
         form.locator(".decide-submit").click()
         expect(_said(page, "intervention-status")).to_have_text("已裁定：撤销监护人资格。")
         expect(page.locator("#interventions-table tr[data-kind=court_petition]")).to_contain_text("已裁定")
-        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert page.evaluate("document.documentElement.scrollWidth") <= court["width"]
         _clean(page)
         shots(page, "court-decided")
 
@@ -221,28 +242,39 @@ def test_guardianship_intervention_petition_and_the_court_naming_a_new_guardian(
     ]
     assert petition == [
         {"kind": "court_petition", "status": "decided", "decision": "revoked",
-         "guardian": {"id": "person:father"}, "newGuardian": {"id": "person:uncle"}}
+         "guardian": {"id": guardian}, "newGuardian": {"id": "person:uncle"}}
     ]  # fmt: skip
 
 
-def test_village_records_an_entrustment_agreement_on_a_phone(
-    browser: Browser, server: Server, shots: Shots
+# A left-behind child, the names of the child and the parents, the entrusted grandmother and hers.
+AGREEMENT_FAMILIES = {
+    "phone": (CHILD, "甲乙", ("甲丙", "丁戊"), "person:granny", "己庚"),
+    "wide": ("person:lb2", "壬癸", ("壬甲", "癸乙"), "person:lb2-granny", "壬丙"),
+}
+
+
+@pytest.mark.parametrize("size", ["wide", "phone"])
+def test_village_records_an_entrustment_agreement(
+    browser: Browser, server: Server, shots: Shots, size: str
 ) -> None:
-    """A village 儿童主任, at 390 px: the left-behind child without an entrustment is flagged by
-    name; the agreement is recorded with the parents and the grandmother chosen by name."""
-    with session(browser, server, viewport=PHONE, bypass_csp=True) as (_, page, _w):
+    """A village 儿童主任, at 390 px and at 1366 px (a child each: once recorded, the flag is gone):
+    the left-behind child without an entrustment is flagged by name; the agreement is recorded
+    with the parents and the grandmother chosen by name."""
+    child, child_name, parents, granny, granny_name = AGREEMENT_FAMILIES[size]
+    viewport = PHONE if size == "phone" else WIDE
+    with session(browser, server, viewport=viewport, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "village", "screening")
         page.click("[data-nav=agreements]")
-        flag = page.locator(f"#flags-table tr[data-child='{CHILD}']")
-        expect(flag).to_contain_text("甲乙")
+        flag = page.locator(f"#flags-table tr[data-child='{child}']")
+        expect(flag).to_contain_text(child_name)
         expect(flag).to_contain_text("没有有效的委托监护协议")
         shots(page, "flagged")
         flag.locator(".record-for").click()
         form = page.locator("#record-agreement")
-        expect(form).to_contain_text("甲丙")
-        expect(form).to_contain_text("丁戊")
+        for parent in parents:
+            expect(form).to_contain_text(parent)
         page.select_option("#ag-kind", "entrustment")
-        page.select_option("#ag-guardian", "person:granny")
+        page.select_option("#ag-guardian", granny)
         # A validity that ends before it starts: refused, in words.
         page.fill("#ag-to", "2020-01-01")
         page.click("#record-agreement-submit")
@@ -250,9 +282,9 @@ def test_village_records_an_entrustment_agreement_on_a_phone(
         page.fill("#ag-to", f"{clock.today().year + 1}-12-31")
         page.click("#record-agreement-submit")
         expect(_said(page, "agreement-status")).to_have_text("已登记委托监护协议。")
-        expect(page.locator("#child-agreements li[data-kind=entrustment]")).to_contain_text("己庚")
-        expect(page.locator(f"#flags-table tr[data-child='{CHILD}']")).to_have_count(0)
-        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        expect(page.locator("#child-agreements li[data-kind=entrustment]")).to_contain_text(granny_name)
+        expect(page.locator(f"#flags-table tr[data-child='{child}']")).to_have_count(0)
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
         _clean(page)
         shots(page, "recorded")
         # English as a switch: the same page in the other language.
@@ -263,9 +295,9 @@ def test_village_records_an_entrustment_agreement_on_a_phone(
         server,
         "village",
         "query($id: ID!) { agreements(childId: $id) { kind guardian { id } } }",
-        {"id": CHILD},
+        {"id": child},
     )["agreements"]
-    assert {"kind": "entrustment", "guardian": {"id": "person:granny"}} in found
+    assert {"kind": "entrustment", "guardian": {"id": granny}} in found
 
 
 def _seed_review_pairs(server: Server) -> list[int]:
@@ -303,13 +335,15 @@ def _seed_review_pairs(server: Server) -> list[int]:
     return ids
 
 
+@pytest.mark.parametrize("size", ["wide", "phone"])
 def test_civil_affairs_reviews_matches_and_reads_the_cross_check(
-    browser: Browser, server: Server, shots: Shots
+    browser: Browser, server: Server, shots: Shots, size: str
 ) -> None:
     """The match-review queue side by side (merge, undo, reject) and the cross-check of the county
-    with the children named, at 1366 px."""
+    with the children named, at 1366 px and on a phone."""
     first, second = _seed_review_pairs(server)
-    with session(browser, server, viewport=WIDE, bypass_csp=True) as (_, page, _w):
+    viewport = PHONE if size == "phone" else WIDE
+    with session(browser, server, viewport=viewport, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "civil", "case_work")
         page.click("[data-nav=review]")
         pair = page.locator(f"section.review[data-review='{first}']")
@@ -339,6 +373,7 @@ def test_civil_affairs_reviews_matches_and_reads_the_cross_check(
         expect(page.locator("#cc-findings tr[data-finding=school_age_not_enrolled] th")).to_have_text(
             "适龄未入学"
         )
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
         _clean(page)
         shots(page, "cross-check")
     reviews = ok(server, "civil", "{ matchReviews(first: 100) { items { id status } } }")["matchReviews"][
@@ -351,16 +386,31 @@ SUBMIT = "mutation($d: String!, $p: String!) { submitPeriodicReport(division: $d
 PERIODIC = "query($d: String!, $p: String!) { periodicReport(division: $d, period: $p) { status note } }"
 
 
-def _quarter() -> str:
+def _quarter(back: int = 0) -> str:
     today = clock.today()
-    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    n = today.year * 4 + (today.month - 1) // 3 - back
+    return f"{n // 4}-Q{n % 4 + 1}"
 
 
-def test_the_reporting_chain_village_township_county(browser: Browser, server: Server, shots: Shots) -> None:
-    """村 → 乡镇 → 县: the village submits on a phone; the township returns it with a note, then
-    approves the corrected one and submits its own; the county approves and submits the county's,
-    downloading the Excel file."""
-    period = _quarter()
+@pytest.mark.parametrize("size", ["wide", "phone"])
+def test_the_reporting_chain_village_township_county(
+    browser: Browser, server: Server, shots: Shots, size: str
+) -> None:
+    """村 → 乡镇 → 县: the village submits; the township returns it with a note, then approves the
+    corrected one and submits its own; the county approves and submits the county's, downloading
+    the Excel file. "wide": this quarter, the village on a phone and the township and county at
+    1366 px; "phone": last quarter (a report is submitted once), the other way round."""
+    period = _quarter(0 if size == "wide" else 1)
+    village_size, office = (PHONE, WIDE) if size == "wide" else (WIDE, PHONE)
+
+    def chain(page: Page) -> None:
+        page.click("[data-nav=chain]")
+        if period != _quarter():
+            page.select_option("#chain-period", period)
+
+    def fits(page: Page, viewport: dict[str, int]) -> None:
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+
     # The figures are the classification's: the county has screened its children.
     ok(
         server,
@@ -368,19 +418,19 @@ def test_the_reporting_chain_village_township_county(browser: Browser, server: S
         "mutation($d: String!) { recomputeClassification(division: $d) { children } }",
         {"d": COUNTY},
     )
-    with session(browser, server, viewport=PHONE, bypass_csp=True) as (_, page, _w):
+    with session(browser, server, viewport=village_size, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "village", "screening")
-        page.click("[data-nav=chain]")
+        chain(page)
         expect(page.locator("#own-status")).to_have_text("未上报")
         page.click("#submit-report")
         expect(page.locator("#own-status")).to_have_text("已上报，待审核")
-        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        fits(page, village_size)
         _clean(page)
         shots(page, "village-submitted")
 
-    with session(browser, server, viewport=WIDE, bypass_csp=True) as (_, page, _w):
+    with session(browser, server, viewport=office, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "township", "case_work")
-        page.click("[data-nav=chain]")
+        chain(page)
         row = page.locator(f"#lower-table tr[data-division='{VILLAGE}']")
         expect(row).to_contain_text("已上报，待审核")
         # Returning needs a note saying what to correct.
@@ -394,10 +444,13 @@ def test_the_reporting_chain_village_township_county(browser: Browser, server: S
         assert ok(server, "village", PERIODIC, {"d": VILLAGE, "p": period})["periodicReport"]["note"]
         ok(server, "village", SUBMIT, {"d": VILLAGE, "p": period})
         page.reload()
+        if period != _quarter():
+            page.select_option("#chain-period", period)
         page.locator(f"#lower-table tr[data-division='{VILLAGE}'] button.approve").click()
         expect(page.locator(f"#lower-table tr[data-division='{VILLAGE}']")).to_contain_text("已审核通过")
         page.click("#submit-report")
         expect(page.locator("#own-status")).to_have_text("已上报，待审核")
+        fits(page, office)
         shots(page, "township-submitted")
     # The other township of the county, over the API with its own tokens.
     for who, division in (("village2", VILLAGE2), ("township2", "500101002000")):
@@ -410,9 +463,9 @@ def test_the_reporting_chain_village_township_county(browser: Browser, server: S
             not body.get("errors") or body["errors"][0]["extensions"].get("code") == "INVALID_TRANSITION"
         ), body
 
-    with session(browser, server, viewport=WIDE, bypass_csp=True) as (_, page, _w):
+    with session(browser, server, viewport=office, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "county", "case_work")
-        page.click("[data-nav=chain]")
+        chain(page)
         for town in (TOWN, "500101002000"):
             row = page.locator(f"#lower-table tr[data-division='{town}']")
             row.locator("button.approve").click()
@@ -422,6 +475,7 @@ def test_the_reporting_chain_village_township_county(browser: Browser, server: S
         with page.expect_download() as download:
             page.locator("#own-report button.download-xlsx").click()
         assert download.value.suggested_filename.endswith(".xlsx")
+        fits(page, office)
         _clean(page)
         shots(page, "county-submitted")
     assert (

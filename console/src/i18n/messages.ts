@@ -240,6 +240,8 @@ export const MESSAGES = {
   measureRecorded: ["已记录：{action}。", "Recorded: {action}."],
   townshipNotified: ["已通报乡镇，乡镇须开展评估。", "The township is notified and must assess."],
   needsFirst: ["须先完成：{list}", "needs first: {list}"],
+  measureNotForSituation: ["该措施不适用于此情形", "That measure is not one for this situation"],
+  measuresAllowed: ["此情形可采取的措施：{list}", "measures for this situation: {list}"],
   emergencyMeasure: ["措施", "Measure"],
   // police inbox
   reportsTitle: ["强制报告", "Mandatory reports"],
@@ -250,6 +252,7 @@ export const MESSAGES = {
   colDeadline: ["受理时限", "Deadline"],
   colSummary: ["情况说明", "Summary"],
   colActions: ["操作", "Actions"],
+  measuresAfterAccept: ["受理后即可记录应急处置", "Emergency measures once accepted"],
   minutesLeft: ["剩余 {minutes} 分钟", "{minutes} min left"],
   minutesLate: ["已超时 {minutes} 分钟", "{minutes} min late"],
   acknowledge: ["签收", "Acknowledge"],

@@ -7,7 +7,7 @@ import { h, mount, notice } from "../dom";
 import { code, fmtDate, t } from "../i18n";
 import { href } from "../router";
 import { current } from "../session";
-import { divisionLabel, divisionNames, refused } from "./statistics";
+import { divisionLabel, divisionNames, divisionPicker, refused } from "./statistics";
 import { field } from "./workflow";
 
 interface Report {
@@ -39,6 +39,9 @@ export async function renderCrosscheck(root: HTMLElement, params: URLSearchParam
           void load(out, division.value.trim());
         },
       },
+      divisionPicker("cc-division", (code) => {
+        division.value = code;
+      }),
       field(t("divisionField"), division),
       h("button", { type: "submit", id: "cc-submit" }, t("crosscheckRun")),
     ),

@@ -1,12 +1,15 @@
 // The police inbox of 强制报告: reports routed to this agency, newest first, to acknowledge and
-// accept (受理) within the deadline, counted down on the page. The child and the sender are
+// accept (受理) within the deadline, counted down on the page, and once accepted the 应急处置
+// measures and 通报乡镇 in the same row. The child, the deadline and what to do come first (on a
+// phone the table scrolls sideways and these are what shows). The child and the sender are
 // shown by name (the child's name through the same policy as any read).
 
 import { errorText, gql, topLevelError } from "../api";
-import { h, mount, notice } from "../dom";
+import { type Child, h, mount, notice } from "../dom";
 import { code, codeOptions, fmtDateTime, t } from "../i18n";
 import { agencyNames, personNames } from "../me";
 import { href } from "../router";
+import { emergencyActions } from "./worklist";
 
 interface Report {
   id: string;
@@ -27,12 +30,16 @@ export function situations(): [string, string][] {
 }
 
 const INBOX = `query Inbox { reportsInbox { id childId caseId situation status summary filedAt acceptDueAt acknowledgedAt reporterAgencyId } }`;
+// The cases the accepted reports opened, for 应急处置 beside the deadline (a role that may not
+// read cases simply gets no measures column).
+const CASES = `query InboxCases { protectionCases(openOnly: true) { id status } }`;
 
 let countdown: number | undefined;
 
 export async function renderReports(root: HTMLElement): Promise<void> {
   const out = h("div", { id: "inbox" }, notice(t("loading")));
-  mount(root, h("h1", {}, t("reportsTitle")), h("p", { class: "hint" }, t("reportsHint")), out);
+  // Where a measure recorded in a row is said (the table is redrawn after it).
+  mount(root, h("h1", {}, t("reportsTitle")), h("p", { class: "hint" }, t("reportsHint")), h("div", { id: "case-action-status", role: "status" }), out);
   await load(out);
 }
 
@@ -49,10 +56,12 @@ async function load(out: HTMLElement): Promise<void> {
   if (err || !r.data) return mount(out, notice(err ? errorText(err) : t("noData"), "error"));
   const rows = r.data.reportsInbox;
   if (rows.length === 0) return mount(out, notice(t("noReports")));
-  const [children, senders] = await Promise.all([
+  const [children, senders, cases] = await Promise.all([
     personNames(rows.map((rep) => rep.childId)),
     agencyNames(rows.map((rep) => rep.reporterAgencyId)),
+    rows.some((rep) => rep.caseId && rep.status === "accepted") ? caseStatuses() : Promise.resolve(new Map<string, string | null>()),
   ]);
+  const reload = () => load(out);
   mount(
     out,
     h(
@@ -61,7 +70,7 @@ async function load(out: HTMLElement): Promise<void> {
       h(
         "thead",
         {},
-        h("tr", {}, [t("colFiled"), t("colSituation"), t("colChild"), t("colFrom"), t("colStatus"), t("colDeadline"), t("colSummary"), t("colActions")].map((c) => h("th", { scope: "col" }, c))),
+        h("tr", {}, [t("colChild"), t("colSituation"), t("colStatus"), t("colDeadline"), t("colActions"), t("colActionsCase"), t("colFiled"), t("colFrom"), t("colSummary")].map((c) => h("th", { scope: "col" }, c))),
       ),
       h(
         "tbody",
@@ -72,13 +81,10 @@ async function load(out: HTMLElement): Promise<void> {
           return h(
             "tr",
             { "data-report": rep.id, "data-child": rep.childId, "data-situation": rep.situation ?? "" },
-            h("td", {}, fmtDateTime(rep.filedAt)),
-            h("td", { class: "situation" }, code("situation", rep.situation)),
             h("td", {}, h("a", { href: href(`person/${encodeURIComponent(rep.childId)}`), class: "person-link" }, children.get(rep.childId) ?? t("nameNotPermitted"))),
-            h("td", { class: "sender", title: rep.reporterAgencyId ?? "" }, rep.reporterAgencyId ? senders.get(rep.reporterAgencyId) ?? t("unnamedAgency") : "—"),
+            h("td", { class: "situation" }, code("situation", rep.situation)),
             h("td", { class: "status", "data-code": rep.status ?? "" }, code("reportStatus", rep.status)),
             h("td", { class: `deadline${due?.late ? " late" : ""}`, "data-due": pending ? rep.acceptDueAt ?? "" : "" }, due ? due.text : "—"),
-            h("td", { class: "summary" }, rep.summary ?? h("span", { class: "denied" }, t("notPermittedShort"))),
             h(
               "td",
               {},
@@ -86,6 +92,10 @@ async function load(out: HTMLElement): Promise<void> {
               pending ? action(out, "acceptReport", rep.id, t("accept")) : null,
               rep.caseId && !pending ? h("a", { href: href(`person/${encodeURIComponent(rep.childId)}`), class: "button small" }, t("openCase")) : null,
             ),
+            h("td", { class: "measures" }, measures(rep, cases, reload)),
+            h("td", {}, fmtDateTime(rep.filedAt)),
+            h("td", { class: "sender", title: rep.reporterAgencyId ?? "" }, rep.reporterAgencyId ? senders.get(rep.reporterAgencyId) ?? t("unnamedAgency") : "—"),
+            h("td", { class: "summary" }, rep.summary ?? h("span", { class: "denied" }, t("notPermittedShort"))),
           );
         }),
       ),
@@ -102,6 +112,20 @@ async function load(out: HTMLElement): Promise<void> {
       cell.classList.toggle("late", due.late);
     }
   }, 30_000);
+}
+
+async function caseStatuses(): Promise<Map<string, string | null>> {
+  const r = await gql<{ protectionCases: { id: string; status: string | null }[] }>(CASES);
+  return new Map((r.data?.protectionCases ?? []).map((c) => [c.id, c.status]));
+}
+
+/** 应急处置 beside the deadline: the measures once the report is accepted and its case is in
+ * emergency response; before that, what comes after acceptance; after, the case's stage. */
+function measures(rep: Report, cases: Map<string, string | null>, reload: () => Promise<void>): Child {
+  if (rep.status === "filed" || rep.status === "acknowledged") return h("span", { class: "hint" }, t("measuresAfterAccept"));
+  const status = rep.caseId ? cases.get(rep.caseId) : undefined;
+  if (!rep.caseId || status === undefined) return "—";
+  return emergencyActions({ id: rep.caseId, status }, reload) ?? code("caseStatus", status);
 }
 
 function action(out: HTMLElement, mutation: string, id: string, label: string): HTMLElement {

@@ -6,7 +6,7 @@ import { FieldView } from "../fields";
 import { formValue, h, mount, notice } from "../dom";
 import { t } from "../i18n";
 import { can, cachedMe } from "../me";
-import { divisionDepth, divisionLabel, divisionNames, rememberDivisionNames } from "./statistics";
+import { divisionLabel, divisionNames, divisionPicker } from "./statistics";
 import { href } from "../router";
 
 interface Row {
@@ -23,11 +23,6 @@ interface Conn {
 
 const ROW = "id name sex birthDate division";
 
-interface DivisionItem {
-  code: string | null;
-  name: string | null;
-}
-
 export async function renderSearch(root: HTMLElement, params: URLSearchParams): Promise<void> {
   const results = h("div", { id: "search-results" });
   const form = h(
@@ -39,7 +34,7 @@ export async function renderSearch(root: HTMLElement, params: URLSearchParams): 
       { class: "row" },
       h("label", {}, t("nameLabel"), h("input", { name: "name", id: "search-name", value: params.get("name") ?? "" })),
       h("label", {}, t("orIdNumber"), h("input", { name: "idNumber", id: "search-id-number" })),
-      divisionPicker((code) => {
+      divisionPicker("search-division", (code) => {
         for (const [field, value] of [["name", ""], ["idNumber", ""], ["division", code]]) {
           const input = form.elements.namedItem(field);
           if (input instanceof HTMLInputElement) input.value = value;
@@ -56,40 +51,6 @@ export async function renderSearch(root: HTMLElement, params: URLSearchParams): 
   });
   mount(root, form, results);
   if (params.get("name")) await run(results, params.get("name") ?? "", "", "");
-}
-
-/**
- * The divisions of the caller's scope by their names, indented by level, so that a division is
- * browsed without knowing its code: the way offered to roles that may not look people up by name
- * (an analyst). Choosing one browses it. Left out when the caller's scope has no places to list
- * (a school, a court) or the list cannot be had; the code field stays either way.
- */
-function divisionPicker(onPick: (code: string) => void): HTMLElement {
-  const select = h("select", { id: "search-division-pick", disabled: true }, h("option", { value: "" }, t("pickDivisionLoading")));
-  const label = h("label", { id: "search-division-picker" }, t("pickDivision"), select);
-  select.addEventListener("change", () => {
-    if (select.value) onPick(select.value);
-  });
-  void (async () => {
-    let listed: DivisionItem[] = [];
-    try {
-      const r = await gql<{ divisions: DivisionItem[] }>("query Divisions { divisions { code name } }");
-      listed = r.data?.divisions ?? [];
-    } catch {
-      listed = [];
-    }
-    const found = listed.flatMap((d) => (d.code && /^\d{12}$/.test(d.code) ? [{ code: d.code, name: d.name ?? "" }] : []));
-    if (found.length === 0) return label.remove();
-    rememberDivisionNames(found.map((d) => [d.code, d.name]));
-    const top = Math.min(...found.map((d) => divisionDepth(d.code)));
-    mount(
-      select,
-      h("option", { value: "" }, t("pickDivisionPrompt")),
-      found.map((d) => h("option", { value: d.code }, `${"\u3000".repeat(divisionDepth(d.code) - top)}${d.name || d.code}`)),
-    );
-    select.disabled = false;
-  })();
-  return label;
 }
 
 /**

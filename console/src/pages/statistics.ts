@@ -232,6 +232,7 @@ export async function renderStatistics(root: HTMLElement, params?: URLSearchPara
           show(input.value.trim());
         },
       },
+      divisionPicker("stats-division", show),
       h("label", {}, t("divisionCode"), input),
       h("button", { type: "submit", id: "stats-submit" }, t("show")),
     ),
@@ -392,4 +393,38 @@ function overTime(
     ),
   );
   return section;
+}
+
+/**
+ * The divisions of the caller's scope by their names, indented by level, so that a division is
+ * chosen without knowing its code (search, Cases, Statistics, the cross-check), and the way
+ * offered to roles that may not look people up by name (an analyst). Choosing one shows it. Left out when the caller's scope has no places to list
+ * (a school, a court) or the list cannot be had; the code field stays either way.
+ */
+export function divisionPicker(id: string, onPick: (code: string) => void): HTMLElement {
+  const select = h("select", { id: `${id}-pick`, disabled: true }, h("option", { value: "" }, t("pickDivisionLoading")));
+  const label = h("label", { id: `${id}-picker` }, t("pickDivision"), select);
+  select.addEventListener("change", () => {
+    if (select.value) onPick(select.value);
+  });
+  void (async () => {
+    let listed: { code: string | null; name: string | null }[] = [];
+    try {
+      const r = await gql<{ divisions: { code: string | null; name: string | null }[] }>("query Divisions { divisions { code name } }");
+      listed = r.data?.divisions ?? [];
+    } catch {
+      listed = [];
+    }
+    const found = listed.flatMap((d) => (d.code && /^\d{12}$/.test(d.code) ? [{ code: d.code, name: d.name ?? "" }] : []));
+    if (found.length === 0) return label.remove();
+    rememberDivisionNames(found.map((d) => [d.code, d.name]));
+    const top = Math.min(...found.map((d) => divisionDepth(d.code)));
+    mount(
+      select,
+      h("option", { value: "" }, t("pickDivisionPrompt")),
+      found.map((d) => h("option", { value: d.code }, `${"\u3000".repeat(divisionDepth(d.code) - top)}${d.name || d.code}`)),
+    );
+    select.disabled = false;
+  })();
+  return label;
 }

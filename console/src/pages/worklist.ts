@@ -10,7 +10,7 @@ import { code, fmtDate, fmtDateTime, t } from "../i18n";
 import { reasonLine } from "../i18n/evidence";
 import { agencyNames, can, cachedMe } from "../me";
 import { current } from "../session";
-import { divisionLabel, divisionNames, keyLabel, refused } from "./statistics";
+import { divisionLabel, divisionNames, divisionPicker, keyLabel, refused } from "./statistics";
 
 interface Entry {
   personId: string;
@@ -111,6 +111,10 @@ export async function renderWorklist(root: HTMLElement): Promise<void> {
         void reload();
       },
     },
+    divisionPicker("wl-division", (code) => {
+      divisionInput.value = code;
+      form.requestSubmit();
+    }),
     h("label", {}, t("divisionCode"), divisionInput),
     h("label", {}, t("rule"), ruleSelect),
     h("button", { type: "submit", id: "wl-submit" }, t("show")),
@@ -355,11 +359,18 @@ const SIMPLE_MEASURES = [
 function refusal(err: GqlError): string {
   const first = /needs (.+) first/.exec(err.message);
   const list = first ? first[1].split(/,\s*/).map((a) => code("emergencyAction", a.trim())).join("、") : "";
-  return list ? `${errorText(err)}（${t("needsFirst", { list })}）` : errorText(err);
+  if (list) return `${errorText(err)}（${t("needsFirst", { list })}）`;
+  // A measure that is not one for the case's situation: the ones that are, in words.
+  const allowed = err.extensions?.allowed;
+  if (Array.isArray(allowed) && allowed.length) {
+    return `${t("measureNotForSituation")}（${t("measuresAllowed", { list: allowed.map((a) => code("emergencyAction", String(a))).join("、") })}）`;
+  }
+  return errorText(err);
 }
 
-/** 应急处置 for one case: record a measure, then notify the township (通报). */
-function emergencyActions(c: Case, reload: () => Promise<void>): HTMLElement | null {
+/** 应急处置 for one case: record a measure, then notify the township (通报). Also offered in the
+ * police inbox, beside the report's deadline. */
+export function emergencyActions(c: Pick<Case, "id" | "status">, reload: () => Promise<void>): HTMLElement | null {
   if (c.status !== "emergency_response" || !can(cachedMe(), "record_emergency_action")) return null;
   const out = h("div", { class: "case-status" });
   const select = h(

@@ -434,6 +434,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "audit.reason.client_gone": ("客户端已断开，查询已停止", "client disconnected"),
     "audit.reason.conflict": ("记录已被他人更新", "conflict"),
     "audit.reason.crit_unsupported": ("令牌含不支持的关键扩展", "unsupported critical token header"),
+    "audit.reason.demo_synthetic": (
+        "演示：代演示县其他村、乡镇上报（合成数据）",
+        "demo: reported for the demo county's other divisions (synthetic)",
+    ),
     "audit.reason.decide_guardianship": ("监护干预决定", "decide on guardianship"),
     "audit.reason.denied_by_policy": ("按数据政策不予显示", "denied by policy"),
     "audit.reason.expired": ("令牌已过期", "token expired"),
@@ -645,6 +649,12 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "Declare a purpose of use with the header X-Purpose-Of-Use: case_work (or screening, audit …).",
     ),
     "demo.written": ("已写入 {path}", "written to {path}"),
+    "demo.chain.not_demo": (
+        "{path} 不是演示数据目录（没有 shouhu demo identities 建立的演示机构）：demo chain "
+        "只为演示县代报，不在其他数据目录写报表",
+        "{path} is not a demo data directory (no demo agencies made by shouhu demo identities): "
+        "demo chain reports only for the demo county and writes no report elsewhere",
+    ),
     "demo.chain.done": (
         "{period}：演示县其他 {villages} 个村和 {townships} 个乡镇的报表已代为上报（合成数据）；"
         "请用演示身份完成：{village} 上报 → {township} 审核并上报 → 县民政审核并上报。",

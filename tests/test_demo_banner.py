@@ -120,3 +120,74 @@ def test_demo_chain_lets_the_demo_sign_ins_take_the_reporting_chain_to_the_count
             assert gql(county, approve, town)["data"]["decidePeriodicReport"]["status"] == "approved"
         assert gql(county, submit, "500248000000")["data"]["submitPeriodicReport"]["status"] == "submitted"
         assert gql(county, xlsx, "500248000000")["data"]["periodicReportFile"]["filename"].endswith(".xlsx")
+
+
+def _classified_county(data: Path) -> None:
+    """Two villages of the demo county's code as classified, in a data directory of its own."""
+    from sqlmodel import Session
+
+    from kernel.db import make_engine, migrate
+    from protection.screening_tables import ChildClassification
+
+    data.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(f"sqlite:///{data / 'shouhu.sqlite3'}")
+    migrate(engine)
+    with Session(engine) as s:
+        for i, village in enumerate(("500248101202", "500248102201")):
+            s.add(
+                ChildClassification(
+                    person_id=f"person:demo-{i}", division=village, categories=["left_behind"],
+                    arrangement="with_grandparents", schooling="enrolled", case_status="none",
+                )
+            )  # fmt: skip
+        s.commit()
+    engine.dispose()
+
+
+def _count(data: Path, sql: str) -> int:
+    import sqlite3
+
+    with sqlite3.connect(data / "shouhu.sqlite3") as conn:
+        return int(conn.execute(sql).fetchone()[0])
+
+
+def test_demo_chain_refuses_a_data_directory_that_is_not_the_demo(tmp_path: Path) -> None:
+    """`shouhu demo chain` hands up reports without any agency signing in: outside a data directory
+    that `shouhu demo identities` made a demo one, it must write nothing (a real county's data
+    directory, or one whose divisions happen to carry the demo county's code)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SHOUHU_")}
+    data = tmp_path / "data"
+    env = {**clean, "SHOUHU_DATA_DIR": str(data), "SHOUHU_GRAPH_BUFFER_POOL_MB": "256"}
+    _classified_county(data)
+    out = run(["demo", "chain", "--period", "2026-Q3"], env)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "Traceback" not in out.stderr
+    assert "shouhu demo identities" in out.stderr, out.stderr
+    assert _count(data, "select count(*) from periodic_report") == 0
+
+
+def test_demo_chain_puts_what_it_hands_up_on_the_audit_log(tmp_path: Path) -> None:
+    """Every report the demo chain submits or approves is on the audit log, as the demo's doing
+    (operation demo.chain, user demo-synthetic), naming the report rows it wrote."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SHOUHU_")}
+    data = tmp_path / "data"
+    env = {**clean, "SHOUHU_DATA_DIR": str(data), "SHOUHU_GRAPH_BUFFER_POOL_MB": "256"}
+    assert run(["demo", "identities"], env).returncode == 0
+    _classified_county(data)
+    out = run(["demo", "chain", "--period", "2026-Q3"], env)
+    assert out.returncode == 0, out.stderr
+    written = _count(data, "select count(*) from periodic_report")
+    assert written == 3, written  # two villages, the other township
+    ours = "from audit_entry where operation = 'demo.chain'"
+    assert _count(data, f"select count(*) {ours} and user = 'demo-synthetic'") == _count(
+        data, f"select count(*) {ours}"
+    )
+    # Four changes: two villages submitted, one of them approved (its township is not the demo's),
+    # the other township submitted; each entry names its report as the GraphQL mutations do.
+    assert _count(data, "select count(*) from audit_entry where operation = 'demo.chain'") == 4
+    audited = _count(
+        data,
+        "select count(distinct r.record_id) from audit_record r join audit_entry e on e.seq = r.seq "
+        "where e.operation = 'demo.chain' and r.record_id like 'periodic_report:5002481%:2026-Q3'",
+    )
+    assert audited == written, audited

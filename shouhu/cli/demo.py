@@ -155,6 +155,7 @@ def identities() -> None:
 # The demo sign-ins' own divisions in the chain: the rest of the county reports for them.
 DEMO_VILLAGE = "500248101201"
 DEMO_TOWNSHIP = "500248101000"
+DEMO_SUPERVISOR = "ca-500248-sup"  # made by `demo identities`: the mark of a demo data directory
 
 
 @app.command("chain")
@@ -164,33 +165,56 @@ def chain(
     """Hand up the periodic reports of every other village and township of the demo county (a
     county report waits for every division below), so that the demo sign-ins can take the chain
     through: the demo village submits, the demo township approves it and submits, the county's
-    supervisor approves and submits. Idempotent; synthetic data only."""
+    supervisor approves and submits. Idempotent; synthetic data only.
+
+    No agency signs these reports, so the command refuses a data directory that `shouhu demo
+    identities` has not made a demo one (its credentials file and the county's demo supervisor),
+    and every report it writes is on the audit log as the demo's (operation demo.chain, user
+    demo-synthetic), as a report handed up over GraphQL is."""
+    from auth.audit import AuditLog
+    from auth.audit.event import AuditEvent
     from kernel import clock
     from protection import reporting
+    from shouhu.cli.stores import fail
 
     settings = get_settings()
     engine = make_engine(settings.sql_url)
     migrate(engine)
+    if not (settings.data_dir / CREDENTIALS_FILE).is_file() or get_agency(engine, DEMO_SUPERVISOR) is None:
+        engine.dispose()
+        fail(say("demo.chain.not_demo", path=settings.data_dir))
     today = clock.today()
     period = period or f"{today.year}-Q{(today.month - 1) // 3 + 1}"
     by = "demo-synthetic"
 
     def hand_up(division: str, approve: bool) -> None:
+        acting[0] = division
         if reporting.view(engine, division, period).status in ("draft", "returned"):
             reporting.submit(engine, division, period, by=by)
         if approve and reporting.view(engine, division, period).status == "submitted":
             reporting.decide(engine, division, period, approve=True, by=by, note=None)
 
+    # Each change commits with its audit entry, naming the report as the GraphQL mutations do
+    # (periodic_report:<division>:<period>), or not at all.
+    acting = [""]
+
+    def entry() -> AuditEvent:
+        return AuditEvent(
+            operation="demo.chain", decision="allow", status=200, client_id="demo", user=by,
+            records=(f"periodic_report:{acting[0]}:{period}",), reasons=("demo_synthetic",),
+        )  # fmt: skip
+
     towns = villages = 0
-    for town in reporting.view(engine, COUNTY, period).children_status:
-        for village in reporting.view(engine, town, period).children_status:
-            if village != DEMO_VILLAGE:
-                # Below the demo township: submitted, for the demo township to approve or return.
-                hand_up(village, approve=town != DEMO_TOWNSHIP)
-                villages += 1
-        if town != DEMO_TOWNSHIP:
-            hand_up(town, approve=False)  # for the county's supervisor to approve
-            towns += 1
+    with AuditLog(engine).writes_recorded(entry):
+        for town in reporting.view(engine, COUNTY, period).children_status:
+            for village in reporting.view(engine, town, period).children_status:
+                if village != DEMO_VILLAGE:
+                    # Below the demo township: submitted, for the demo township to approve or return.
+                    hand_up(village, approve=town != DEMO_TOWNSHIP)
+                    villages += 1
+            if town != DEMO_TOWNSHIP:
+                hand_up(town, approve=False)  # for the county's supervisor to approve
+                towns += 1
     engine.dispose()
     names = {a[0]: a[1] for a in DEMO_AGENCIES}
     typer.echo(

@@ -307,6 +307,7 @@ export const CODES: CodeBook = {
     time_budget_exceeded: ["查询超出时限，已停止", "time budget exceeded"],
     too_many_aliases: ["查询中的别名过多", "too many aliases"],
     too_many_directives: ["查询中的指令过多", "too many directives"],
+    demo_synthetic: ["演示：代演示县其他村、乡镇上报（合成数据）", "demo: reported for the demo county's other divisions (synthetic)"],
     trace_networks: ["查看关系网络", "trace networks"],
     unauthorized_client: ["客户端无权以此方式申请令牌", "client not authorised for this grant"],
     unexpected_header: ["令牌头部含意外内容", "unexpected token header"],

@@ -107,7 +107,7 @@ function header(session: Session | null, me: Me | null, page: string): void {
     h(
       "span",
       { class: "who" },
-      h("span", { id: "who-agency", title: me?.agencyId ?? "" }, who),
+      h("span", { id: "who-agency" }, who),
       h("span", { id: "token-clock", class: "token-clock", role: "status" }),
       purposeSelect,
       langSwitch,

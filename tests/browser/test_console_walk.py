@@ -54,6 +54,7 @@ RAW = [
     (re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b"), "snake_case code"),
     (re.compile(r"\b(?:person|household|visit|division):[\w~-]+"), "record id"),
     (re.compile(r"\b(?:case|rpt|step)-[0-9a-f]{8,}"), "workflow id"),
+    (re.compile(r"\b[a-z]{2,6}-\d{6,}\b"), "agency id"),
     (re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}"), "ISO timestamp"),
     (re.compile(r"[+-]00:00\b"), "UTC offset"),
     (re.compile(r"未收录的代码"), "code missing from the catalogue"),
@@ -76,6 +77,13 @@ TEXTS = """() => {
     const shown = el.closest('.sr-only') !== null || el.getClientRects().length > 0;
     if (!shown && el.tagName !== 'OPTION') continue;
     out.push(text);
+  }
+  // A tooltip is text on screen too (shown on hover).
+  for (const el of document.body.querySelectorAll('[title]')) {
+    if (el.closest('code, [hidden]') || !el.getClientRects().length) continue;
+    const lang = el.closest('[lang]');
+    if (lang && lang !== document.documentElement && !lang.lang.startsWith('zh')) continue;
+    if (el.title.trim()) out.push(el.title.trim());
   }
   return out;
 }"""
@@ -220,7 +228,14 @@ def test_every_page_in_chinese_without_raw_codes_and_accessible(
 def test_the_walk_catches_raw_codes_and_english() -> None:
     """The checks themselves: each kind of leak is caught, Chinese text passes."""
     assert problems(["脱离监护单独居住生活", "甲*", "2026-12-06 08:30", "D1001"]) == []
-    leaks = ["living_alone", "person:4d13aec0", "2023-09-27T16:00:00+00:00", "Sign in", "case-0123456789ab"]
+    leaks = [
+        "living_alone",
+        "person:4d13aec0",
+        "2023-09-27T16:00:00+00:00",
+        "Sign in",
+        "case-0123456789ab",
+        "vc-500248101201",
+    ]
     for leak in leaks:
         assert problems([leak]), leak
 

@@ -278,7 +278,7 @@ function row(e: Entry, names: Map<string, string>, purpose: Map<string, string>)
     { "data-seq": e.seq, "data-agency": e.agencyId ?? "", class: e.breakGlass ? "break-glass" : e.decision === "allow" ? "" : "refused" },
     h("td", {}, e.seq),
     h("td", {}, fmtDateTime(e.at)),
-    h("td", { class: "agency", title: e.agencyId ?? e.clientId ?? "" }, e.agencyId ? names.get(e.agencyId) ?? code("agencyType", e.agencyType) : "—"),
+    h("td", { class: "agency" }, e.agencyId ? names.get(e.agencyId) ?? code("agencyType", e.agencyType) : "—"),
     h("td", {}, e.role ? code("userRole", e.role) : "—"),
     h("td", { "data-purpose": e.purpose ?? "" }, e.purpose ? purpose.get(e.purpose) ?? code("reason", e.purpose) : "—"),
     h("td", {}, h("code", { class: "operation" }, e.operation)),

@@ -94,7 +94,7 @@ async function load(out: HTMLElement): Promise<void> {
             ),
             h("td", { class: "measures" }, measures(rep, cases, reload)),
             h("td", {}, fmtDateTime(rep.filedAt)),
-            h("td", { class: "sender", title: rep.reporterAgencyId ?? "" }, rep.reporterAgencyId ? senders.get(rep.reporterAgencyId) ?? t("unnamedAgency") : "—"),
+            h("td", { class: "sender" }, rep.reporterAgencyId ? senders.get(rep.reporterAgencyId) ?? t("unnamedAgency") : "—"),
             h("td", { class: "summary" }, rep.summary ?? h("span", { class: "denied" }, t("notPermittedShort"))),
           );
         }),

@@ -42,10 +42,6 @@ def _key(internal_id: dict[str, int]) -> tuple[int, int]:
     return internal_id["table"], internal_id["offset"]
 
 
-def _ids_table(pairs: dict[str, list[Any]]) -> pa.Table:
-    return pa.table({f"c_{k}": pa.array(v, pa.string()) for k, v in pairs.items()})
-
-
 # Up to this many relationships, lookups, updates and deletes go one statement per relationship
 # (see graph/ladybug/queries.py, fetch_rel_provenance_one): each is a point lookup.
 SMALL_BATCH = 16
@@ -470,14 +466,15 @@ class LadybugStore(GraphStore):
     ) -> dict[str, tuple[str, str]]:
         if not keys:
             return {}
-        self._writes += self._weight(len(keys))  # a lookup inside a write holds pages just the same
         if len(keys) <= SMALL_BATCH:
+            self._writes += 1  # (counted as before; the batch form below holds no pages, see the query)
             one = q.fetch_rel_provenance_one(rel_type, src_label)
             rows = [r for rel_id, src in keys for r in self._run(one, {"src": src, "id": rel_id})]
-        else:
-            table = _ids_table({"id": [k[0] for k in keys], "src": [k[1] for k in keys]})
-            rows = self._run(q.fetch_rel_provenance(rel_type, src_label), {"rows": table})
-        return {r[0]: (r[1], r[2]) for r in rows}
+            return {r[0]: (r[1], r[2]) for r in rows}
+        wanted = set(keys)
+        srcs = sorted({src for _, src in keys})
+        rows = self._run(q.fetch_rel_provenance(rel_type, src_label), {"ids": srcs})
+        return {r[0]: (r[2], r[3]) for r in rows if (r[0], r[1]) in wanted}
 
     def _weight(self, rows: int) -> int:
         return 1 if rows <= SMALL_BATCH else self.BATCH_WRITE

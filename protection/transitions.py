@@ -4,7 +4,7 @@ Each table says, for every action: the statuses it may start from, the status it
 the action is recorded without moving the machine), the policy capability the caller must hold
 (`auth/policies/default.toml`; the API checks it before the step runs, read from the row, so no
 resolver names a step's capability: `workflow_graphql.step` and `may` for the case's, the reporting
-chain's in `screening_graphql.py`), who among the holders may act on this particular record, which
+chain's in `reporting_graphql.py`), who among the holders may act on this particular record, which
 agency type takes the lead afterwards, and the facts the step refuses to go without. The step
 modules (`reports.py`, `emergency.py`, `assessment.py`, `intervention.py`, `reporting.py`) ask
 `check(...)` before they act and take the new status from here; no status is written as a string

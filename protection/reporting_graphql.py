@@ -1,0 +1,182 @@
+"""The periodic reports (季报 / 年报) of the village→township→county reporting chain over GraphQL.
+
+Beside protection/reporting.py (not the 强制报告 of report_graphql.py): a division's report is
+read, exported as CSV/XLSX, submitted by its own division's agency and approved or returned by the
+level above. The capability of each step comes from the ``PERIODIC`` rows of the transition
+table; ``_acting`` reads which agency the row lets act.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import date, datetime
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from auth.enforce import scope
+from auth.enforce.context import Context
+from auth.enforce.errors import from_exception, refused
+from protection import reporting
+from protection import transitions as tr
+from protection.screening_common_graphql import KeyCount, _engine, _kc, _who
+
+
+@strawberry.enum
+class ReportFormat(Enum):
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+@strawberry.type
+class ReportRow:
+    division: str
+    counts: list[KeyCount]
+
+
+@strawberry.type
+class DivisionStatus:
+    division: str
+    status: str
+
+
+@strawberry.type(description="A quarterly or annual report of one division, its deadline and state.")
+class PeriodicReport:
+    division: str
+    level: str
+    kind: str
+    period: str
+    deadline: date
+    status: str
+    overdue: bool
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    note: str | None
+    rows: list[ReportRow]
+    totals: list[KeyCount]
+    lower_levels: list[DivisionStatus]
+
+    @staticmethod
+    def of(v: reporting.ReportView) -> PeriodicReport:
+        rec = v.record
+        return PeriodicReport(
+            division=v.division,
+            level=v.level,
+            kind=v.period.kind,
+            period=v.period.label,
+            deadline=v.deadline,
+            status=v.status,
+            overdue=v.overdue and v.status not in ("approved",),
+            submitted_at=rec.submitted_at if rec else None,
+            decided_at=rec.decided_at if rec else None,
+            note=rec.note if rec else None,
+            rows=[ReportRow(division=code, counts=_kc(c)) for code, c in v.rows],
+            totals=_kc(v.totals),
+            lower_levels=[DivisionStatus(division=d, status=s) for d, s in sorted(v.children_status.items())],
+        )
+
+
+@strawberry.type(description="An exported report: the file's name, media type and base64 content.")
+class ReportFile:
+    filename: str
+    content_type: str
+    content_base64: str
+
+
+def _report(info: Info[Context, None], division: str, period: str) -> reporting.ReportView:
+    scope.division_within(info.context.guard, division)
+    try:
+        return reporting.view(_engine(info), division, period)
+    except reporting.ReportError as exc:
+        raise from_exception(exc) from exc
+
+
+def _names(info: Info[Context, None], codes: list[str]) -> dict[str, str]:
+    nodes = info.context.store.get_nodes([f"division:{c}" for c in codes])
+    return {n.props["code"]: n.props.get("name") or "" for n in nodes.values() if n.props.get("code")}
+
+
+@strawberry.type
+class PeriodicReportQuery:
+    @strawberry.field(description="A quarterly (2026-Q3) or annual (2026) report of a division.")
+    def periodic_report(self, info: Info[Context, None], division: str, period: str) -> PeriodicReport:
+        info.context.guard.authorize("read_periodic_report")
+        return PeriodicReport.of(_report(info, division, period))
+
+    @strawberry.field(description="A periodic report exported as CSV or XLSX (base64 content).")
+    def periodic_report_file(
+        self, info: Info[Context, None], division: str, period: str, format: ReportFormat
+    ) -> ReportFile:
+        info.context.guard.authorize("read_periodic_report")
+        v = _report(info, division, period)
+        names = _names(info, [code for code, _ in v.rows])
+        if format == ReportFormat.CSV:
+            data, ctype = reporting.to_csv(v, names), "text/csv; charset=utf-8"
+        else:
+            data = reporting.to_xlsx(v, names)
+            ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return ReportFile(
+            filename=reporting.filename(v, format.value),
+            content_type=ctype,
+            content_base64=base64.b64encode(data).decode(),
+        )
+
+
+@strawberry.type
+class PeriodicReportMutation:
+    @strawberry.mutation(
+        description="Submit a division's periodic report to the level above (figures frozen)."
+    )
+    def submit_periodic_report(self, info: Info[Context, None], division: str, period: str) -> PeriodicReport:
+        guard = info.context.guard
+        step = tr.PERIODIC["submit"]
+        guard.authorize(step.capability)
+        scope.division_within(info.context.guard, division)
+        _, by = _who(info)
+        _acting(info, step, division)
+        try:
+            v = reporting.submit(_engine(info), division, period, by=by)
+        except reporting.ReportError as exc:
+            raise from_exception(exc) from exc
+        guard.wrote(f"periodic_report:{division}:{period}", "PeriodicReport.status", "PeriodicReport.figures")
+        return PeriodicReport.of(v)
+
+    @strawberry.mutation(
+        description="Approve a submitted report from the level below, or return it with a note."
+    )
+    def decide_periodic_report(
+        self, info: Info[Context, None], division: str, period: str, approve: bool, note: str | None = None
+    ) -> PeriodicReport:
+        guard = info.context.guard
+        step = tr.PERIODIC["approve" if approve else "return"]
+        guard.authorize(step.capability)
+        scope.division_within(info.context.guard, division)
+        _acting(info, step, division)
+        _, by = _who(info)
+        try:
+            v = reporting.decide(_engine(info), division, period, approve=approve, by=by, note=note)
+        except reporting.ReportError as exc:
+            raise from_exception(exc) from exc
+        guard.wrote(f"periodic_report:{division}:{period}", "PeriodicReport.status")
+        return PeriodicReport.of(v)
+
+
+def _acting(info: Info[Context, None], step: tr.Transition, division: str) -> None:
+    """The caller's agency is the one the step's row (`acting`) lets act on this division's report:
+    a report is submitted by its own division's agency, approved or returned by a level above."""
+    guard = info.context.guard
+    if not guard.enforcing or step.acting is None:
+        return
+    if guard.principal is None:
+        raise refused("not authenticated", "UNAUTHENTICATED", "no_principal")
+    own = guard.principal.jurisdiction == division
+    if step.acting is tr.Acting.OWN_DIVISION and not own:
+        raise refused("a report is submitted by its own division's agency", "FORBIDDEN", "not_own_division")
+    if step.acting is tr.Acting.LEVEL_ABOVE and own:
+        raise refused(
+            "a report is approved by the level above, not by its own division", "FORBIDDEN", "own_report"
+        )
+
+
+__all__ = ["PeriodicReportMutation", "PeriodicReportQuery"]

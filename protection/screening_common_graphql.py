@@ -1,0 +1,44 @@
+"""What every resolver of the screening area needs: the relational store, the caller's name, and a
+count by key, written once for the classification, visit, periodic report and statistics modules.
+
+``KeyCount`` is one type in the schema whichever area's field returns it, so it lives here rather
+than in any one area's module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from auth.enforce.context import Context
+from auth.enforce.errors import refused
+
+
+def _engine(info: Info[Context, None]) -> Any:
+    if info.context.sql is None:
+        raise refused("the relational store is not available", "UNAVAILABLE", "no_sql")
+    return info.context.sql
+
+
+def _who(info: Info[Context, None]) -> tuple[str, str]:
+    """(visitor name, recorded_by) of the caller; 'system' when enforcement is off."""
+    p = info.context.principal
+    if p is None:
+        return "system", "system"
+    return p.user or p.subject, f"{p.agency_id}/{p.client_id}"
+
+
+@strawberry.type
+class KeyCount:
+    key: str
+    # Null: fewer than the policy's disclosure.min_count, suppressed for this caller.
+    count: int | None
+
+
+def _kc(counter: Any) -> list[KeyCount]:
+    return [KeyCount(key=k, count=int(v)) for k, v in sorted(counter.items())]
+
+
+__all__ = ["KeyCount", "_engine", "_kc", "_who"]

@@ -1,0 +1,50 @@
+"""Counts of children over time (statistics snapshots) over GraphQL, beside protection/statistics.py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from auth.enforce import scope
+from auth.enforce.context import Context
+from protection import statistics
+from protection.screening_common_graphql import KeyCount, _engine, _kc
+
+
+@strawberry.enum
+class StatGroup(Enum):
+    DIVISION = "division"
+    CATEGORY = "category"
+    ARRANGEMENT = "arrangement"
+    SCHOOLING = "schooling"
+    CASE_STATUS = "case_status"
+    SEX = "sex"
+
+
+@strawberry.type
+class StatPoint:
+    taken_at: datetime
+    counts: list[KeyCount]
+
+
+@strawberry.type
+class StatisticsQuery:
+    @strawberry.field(description="Counts of children over time, grouped by division or a dimension.")
+    def statistics(
+        self,
+        info: Info[Context, None],
+        division: str,
+        group_by: StatGroup,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[StatPoint]:
+        info.context.guard.authorize("read_statistics")
+        scope.division_within(info.context.guard, division)
+        points = statistics.series(_engine(info), division, group_by.value, since, until)
+        return [StatPoint(taken_at=p.taken_at, counts=_kc(p.counts)) for p in points]
+
+
+__all__ = ["StatisticsQuery"]

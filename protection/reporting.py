@@ -244,9 +244,7 @@ def decide(
         conn.execute(
             T.update()
             .where(T.c.id == current.record.id)
-            .values(
-                status=step.leads_to, decided_by=by, decided_at=utcnow(), note=note
-            )
+            .values(status=step.leads_to, decided_by=by, decided_at=utcnow(), note=note)
         )
     return view(engine, division, period_text)
 

@@ -1,15 +1,21 @@
-"""Fixtures shared by the suites that run on both SQLite and the machine's real PostgreSQL."""
+"""Fixtures shared by several test files: a migrated SQLite store, a small generated county's
+mentions, and those of the suites that run on both SQLite and the machine's real PostgreSQL."""
 
 from __future__ import annotations
 
 import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import create_engine, make_url
+from sqlalchemy import Engine, create_engine, make_url
 
-from kernel.db import DatabaseUnavailable, check_reachable
+from kernel.db import DatabaseUnavailable, check_reachable, make_engine, migrate
+
+if TYPE_CHECKING:
+    from connectors.mentions import PersonMention
 
 PG_ADMIN_URL = os.environ.get("SHOUHU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -47,3 +53,30 @@ def fresh_pg_database(admin_url: str) -> Iterator[str]:
             # FORCE: a connection a failed test left open must not keep the database alive.
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty SQLite store under the test's tmp_path.
+
+    A file that means another store by ``engine`` (PostgreSQL too, the CLI's own database, one not
+    migrated) defines its own fixture of that name, which takes the place of this one in that file.
+    """
+    eng = make_engine(f"sqlite:///{(tmp_path / 'shouhu.sqlite3').as_posix()}")
+    migrate(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def county_mentions_small(tmp_path_factory: pytest.TempPathFactory) -> list[PersonMention]:
+    """The mentions of a small generated county (600 people, seed 5): a realistic background
+    population (the prior, the name frequencies) for the resolver's scenarios. Built once a module."""
+    # Imported here: the generator and the resolver's evaluation are not every file's business.
+    from connectors.resolution.evaluate import county_mentions
+    from connectors.synthetic import generate
+
+    out = tmp_path_factory.mktemp("res-county")
+    generate(out, 600, 5)
+    mentions, _ = county_mentions(out)
+    return mentions

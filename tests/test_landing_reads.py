@@ -14,9 +14,7 @@ import json
 import re
 import sys
 import unicodedata
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,19 +24,10 @@ from connectors import landing
 from connectors.landing import RawRecord
 from connectors.standardise import clean_text
 from kernel import jsontext
-from kernel.db import make_engine, migrate
 
 T = landing.T
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 SOURCE = "police_hukou"
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = make_engine(f"sqlite:///{(tmp_path / 'shouhu.sqlite3').as_posix()}")
-    migrate(eng)
-    yield eng
-    eng.dispose()
 
 
 def _land_households(engine: Engine, households: int, per: int = 4) -> None:

@@ -32,7 +32,6 @@ from connectors.resolution import (
     resolve,
     undo_merge,
 )
-from connectors.resolution.evaluate import county_mentions
 from connectors.resolution.resolver import resolve_with_changes
 from connectors.resolution.store import RESOLVER
 from connectors.resolution.tables import MergeHistory, PersonLink
@@ -93,25 +92,6 @@ def test_name_comparison_ladder() -> None:
 
 
 # ---------------------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def county_mentions_small(tmp_path_factory: pytest.TempPathFactory) -> list[PersonMention]:
-    """The mentions of a small generated county: the background population of the scenarios."""
-    from connectors.synthetic import generate
-
-    out = tmp_path_factory.mktemp("res-county")
-    generate(out, 600, 5)
-    mentions, _ = county_mentions(out)
-    return mentions
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = make_engine(f"sqlite:///{(tmp_path / 'shouhu.sqlite3').as_posix()}")
-    migrate(eng)
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -32,14 +31,6 @@ from kernel.db import make_engine, migrate
 
 TODAY = date(2026, 9, 1)
 VILLAGE = "452627105203"
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = make_engine(f"sqlite:///{(tmp_path / 'shouhu.sqlite3').as_posix()}")
-    migrate(eng)
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,6 @@ from connectors.mentions import PersonMention
 from connectors.resolution import resolver
 from connectors.resolution.adversarial import generate_population
 from connectors.resolution.chinese import DEFAULT_PARAMETERS, mention_frame
-from connectors.resolution.evaluate import county_mentions
 from connectors.resolution.evidence import (
     _ROLE_SEX,
     _ROLE_ZH,
@@ -39,17 +38,6 @@ from kernel.db import make_engine, migrate
 
 TODAY = date(2024, 9, 30)
 VILLAGE = "500248101201"  # a village of every generated county
-
-
-@pytest.fixture(scope="module")
-def mentions(tmp_path_factory: pytest.TempPathFactory) -> list[PersonMention]:
-    """A small generated county's mentions."""
-    from connectors.synthetic import generate
-
-    out = tmp_path_factory.mktemp("pop-county")
-    generate(out, 600, 5)
-    found, _ = county_mentions(out)
-    return found
 
 
 def _engine(path: Path) -> Engine:
@@ -96,12 +84,13 @@ def _outcome(engine: Engine) -> tuple[Any, ...]:
 
 def test_batches_from_memory_decide_as_batches_that_load_everything(
     engines: tuple[Engine, Engine],
-    mentions: list[PersonMention],
+    county_mentions_small: list[PersonMention],
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cached, loaded = engines
-    batches = [[*planted, *mentions[i::4]] for i, planted in enumerate(_planted())]  # every source in each
+    # every source in each
+    batches = [[*planted, *county_mentions_small[i::4]] for i, planted in enumerate(_planted())]
     caplog.set_level("INFO", logger=resolver.__name__)
     for batch in batches:
         resolve_with_changes(cached, batch, today=TODAY)
@@ -162,12 +151,12 @@ def _planted() -> list[list[PersonMention]]:
 
 
 def test_a_store_changed_by_another_process_is_read_again(
-    tmp_path: Path, mentions: list[PersonMention], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, county_mentions_small: list[PersonMention], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another process (here: the same code with its own memory) resolves a person this process
     has not seen; this process's next run must compare with that person too."""
     engine = _engine(tmp_path / "s.sqlite3")
-    resolve_with_changes(engine, mentions, today=TODAY)
+    resolve_with_changes(engine, county_mentions_small, today=TODAY)
     birth = date(1987, 4, 12)
     registered = PersonMention(
         "police_hukou",
@@ -198,13 +187,13 @@ def test_a_store_changed_by_another_process_is_read_again(
 
 
 def test_a_comparison_the_training_data_never_observed_keeps_its_default_parameters(
-    tmp_path: Path, mentions: list[PersonMention]
+    tmp_path: Path, county_mentions_small: list[PersonMention]
 ) -> None:
     """Life stage only speaks when a birth date is missing: with every birth date known, no pair
     observes it, and the trained model keeps the spec's defaults for it (not the floor m and the
     smallest u, which would add twenty bits to every pair whatever it found)."""
     engine = _engine(tmp_path / "m.sqlite3")
-    dated = [m for m in mentions if m.birth_date is not None]
+    dated = [m for m in county_mentions_small if m.birth_date is not None]
     resolve_with_changes(engine, dated, today=TODAY)
     with engine.connect() as conn:
         trained = conn.execute(
@@ -295,9 +284,9 @@ def _family_evidence_reference(
 
 
 def test_family_evidence_reads_only_what_it_judges_and_answers_as_over_everything(
-    mentions: list[PersonMention],
+    county_mentions_small: list[PersonMention],
 ) -> None:
-    frame = mention_frame(mentions, today=TODAY)
+    frame = mention_frame(county_mentions_small, today=TODAY)
     n = len(frame)
     labels = np.arange(n, dtype=np.int64)
     first: dict[str, int] = {}
@@ -340,7 +329,7 @@ def test_twin_guards_over_the_records_they_concern_are_the_guards_over_everythin
 
 
 def test_an_undo_committed_while_a_run_resolves_is_not_forgotten_by_the_next_run(
-    tmp_path: Path, mentions: list[PersonMention], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, county_mentions_small: list[PersonMention], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The service resolves a sync batch in one thread while a caseworker's undo of a merge
     (undoMerge) commits in another. An undo committed after the run read the population and before
@@ -354,7 +343,7 @@ def test_an_undo_committed_while_a_run_resolves_is_not_forgotten_by_the_next_run
     from connectors.resolution.store import REVIEW as REVIEW_T
 
     engine = _engine(tmp_path / "s.sqlite3")
-    first, later = mentions[:-40], mentions[-40:]
+    first, later = county_mentions_small[:-40], county_mentions_small[-40:]
     resolve_with_changes(engine, first, today=TODAY)
     with engine.connect() as conn:
         links = conn.execute(select(LINK.c.system, LINK.c.record_id, LINK.c.person_key)).all()

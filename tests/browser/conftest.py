@@ -46,6 +46,8 @@ AGENCY_NAMES = {
 CHROMIUM = os.environ.get("SHOUHU_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+# axe-core, a devDependency of the console: the walks inject it into each page.
+AXE = ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
 PHONE = {"width": 390, "height": 844}
 
 
@@ -62,14 +64,28 @@ def _need_browser() -> None:
 
 
 def _ensure_build() -> None:
-    """`make test` builds the console first; a bare pytest run builds it here once."""
-    if (DIST / "index.html").is_file():
+    """`make test` installs the console's packages and builds it first; a bare pytest run does here
+    what is missing, once. The packages are checked apart from the build: the walks inject axe-core
+    from them, and a console built elsewhere (or packages removed after the build) has the one
+    without the other."""
+    steps = [] if AXE.is_file() else [["ci", "--no-audit", "--no-fund"]]
+    steps += [] if (DIST / "index.html").is_file() else [["run", "build"]]
+    if not steps:
         return
     npm = shutil.which("npm")
     if npm is None:
-        pytest.fail("the console is not built and npm is missing: run `make console`", pytrace=False)
-    for args in (["ci", "--no-audit", "--no-fund"], ["run", "build"]):
+        pytest.fail(
+            "the console's packages or build are missing and npm is missing: run `make console`",
+            pytrace=False,
+        )
+    for args in steps:
         subprocess.run([npm, *args, "--prefix", str(ROOT / "console")], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def console_build() -> None:
+    """The console's packages (axe-core among them) and its build, for a test that needs no server."""
+    _ensure_build()
 
 
 def _free_port() -> int:

@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import ARTIFACTS, PHONE, ROOT, Server
+from tests.browser.conftest import ARTIFACTS, AXE, PHONE, Server
 from tests.browser.test_console import CHILD, session, sign_in
 
-AXE = ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
 WIDE = {"width": 1366, "height": 900}
 
 # role: (purpose, pages it must be offered, pages it must not be offered)
@@ -240,6 +239,7 @@ def test_the_walk_catches_raw_codes_and_english() -> None:
         assert problems([leak]), leak
 
 
+@pytest.mark.usefixtures("console_build")
 def test_axe_is_installed() -> None:
     assert Path(AXE).is_file(), "npm install --prefix console (axe-core is a devDependency)"
 

@@ -11,7 +11,7 @@ How a run goes:
    and on PostgreSQL, the population is read from the store.
 3. Deterministic linkage: mentions with the same valid ID number are one person, and a
    person never holds two different valid ID numbers.
-4. Probabilistic linkage with Splink on DuckDB (:mod:`connectors.resolution.linkage`,
+4. Probabilistic linkage with Splink on DuckDB (:mod:`connectors.resolution.clustering`,
    comparisons in :mod:`connectors.resolution.chinese`) for every pair with at least
    one new side and at least one side without an ID number. Clusters merge when the
    median match weight over their pairs reaches ``match_threshold``; a record that fits
@@ -65,15 +65,7 @@ from connectors.resolution.assignment import (
     _reviewed_person_pairs,
 )
 from connectors.resolution.chinese import PERSON_SPEC, STORED_COLUMNS, mention_row, to_frame
-from connectors.resolution.evidence import (
-    IdConflicts,
-    _birth,
-    _id_birth,
-    family_evidence,
-    id_conflicts,
-    twin_guards,
-)
-from connectors.resolution.linkage import (
+from connectors.resolution.clustering import (
     ClusterResult,
     LinkageSpec,
     ReviewCandidate,
@@ -82,6 +74,14 @@ from connectors.resolution.linkage import (
     link,
     predict,
     train,
+)
+from connectors.resolution.evidence import (
+    IdConflicts,
+    _birth,
+    _id_birth,
+    family_evidence,
+    id_conflicts,
+    twin_guards,
 )
 from connectors.resolution.review_queue import MergeOutcome
 from connectors.resolution.store import LINK, MENTION, MODEL, _insert
@@ -684,7 +684,7 @@ def _conflict_reviews(
 
 def _deterministic_only(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> ClusterResult:
     """Every mention has a valid ID number: link by it, no scoring needed."""
-    from connectors.resolution.linkage import cluster
+    from connectors.resolution.clustering import cluster
 
     empty = pd.DataFrame(
         {

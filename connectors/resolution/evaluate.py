@@ -259,7 +259,8 @@ def _febrl_frame(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
 
 def _febrl_run(frame: pd.DataFrame, true_pairs: set[frozenset[str]], link_only: bool) -> dict[str, Any]:
     from connectors.resolution.english import febrl_spec
-    from connectors.resolution.linkage import link, train
+    from connectors.resolution.linking import link
+    from connectors.resolution.training import train
 
     spec = febrl_spec(link_only=link_only)
     frame = frame.reset_index(drop=True)

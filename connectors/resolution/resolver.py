@@ -11,7 +11,7 @@ How a run goes:
    and on PostgreSQL, the population is read from the store.
 3. Deterministic linkage: mentions with the same valid ID number are one person, and a
    person never holds two different valid ID numbers.
-4. Probabilistic linkage with Splink on DuckDB (:mod:`connectors.resolution.linkage`,
+4. Probabilistic linkage with Splink on DuckDB (:mod:`connectors.resolution.linking`,
    comparisons in :mod:`connectors.resolution.chinese`) for every pair with at least
    one new side and at least one side without an ID number. Clusters merge when the
    median match weight over their pairs reaches ``match_threshold``; a record that fits
@@ -65,6 +65,7 @@ from connectors.resolution.assignment import (
     _reviewed_person_pairs,
 )
 from connectors.resolution.chinese import PERSON_SPEC, STORED_COLUMNS, mention_row, to_frame
+from connectors.resolution.clustering import ClusterResult, ReviewCandidate
 from connectors.resolution.evidence import (
     IdConflicts,
     _birth,
@@ -73,18 +74,12 @@ from connectors.resolution.evidence import (
     id_conflicts,
     twin_guards,
 )
-from connectors.resolution.linkage import (
-    ClusterResult,
-    LinkageSpec,
-    ReviewCandidate,
-    default_model,
-    label_pairs,
-    link,
-    predict,
-    train,
-)
+from connectors.resolution.linking import link
 from connectors.resolution.review_queue import MergeOutcome
+from connectors.resolution.scoring import predict
+from connectors.resolution.spec import LinkageSpec
 from connectors.resolution.store import LINK, MENTION, MODEL, _insert
+from connectors.resolution.training import default_model, label_pairs, train
 from kernel import clock
 from kernel.db.engine import for_writing
 from kernel.db.tables import utcnow
@@ -684,7 +679,7 @@ def _conflict_reviews(
 
 def _deterministic_only(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> ClusterResult:
     """Every mention has a valid ID number: link by it, no scoring needed."""
-    from connectors.resolution.linkage import cluster
+    from connectors.resolution.clustering import cluster
 
     empty = pd.DataFrame(
         {

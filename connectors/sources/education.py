@@ -17,18 +17,11 @@ from typing import Any
 
 from connectors.landing import LandedRow, RawRecord
 from connectors.mentions import PersonMention
-from connectors.sources.base import (
-    Emitted,
-    FileCursor,
-    Interpreted,
-    Need,
-    Source,
-    TableFile,
-    layout_of,
-    read_tables,
-    row_getter,
-)
+from connectors.sources.base import Emitted, Interpreted, Need, Source
+from connectors.sources.cursor import FileCursor
+from connectors.sources.layout import layout_of, row_getter
 from connectors.sources.police import _check_id_agrees, optional_id
+from connectors.sources.tables import TableFile, read_tables
 from connectors.standardise import (
     IdCheck,
     Reference,

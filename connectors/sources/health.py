@@ -29,24 +29,18 @@ from connectors.mentions import PersonMention
 from connectors.sources.base import (
     DuplicateIds,
     Emitted,
-    FileCursor,
     FileNote,
     Interpreted,
     Need,
     Source,
     UnreadableFile,
-    detect_encoding,
-    file_mtime,
     file_record,
-    first_match,
-    folder_files,
-    json_per_line,
-    json_text,
-    json_whole,
-    mark_file,
-    whole_file_changed,
     with_rejection,
 )
+from connectors.sources.cursor import FileCursor, file_mtime, mark_file, whole_file_changed
+from connectors.sources.encoding import detect_encoding
+from connectors.sources.folder import first_match, folder_files
+from connectors.sources.json_reader import json_per_line, json_text, json_whole
 from connectors.sources.police import _check_id_agrees, optional_id
 from connectors.standardise import (
     Reference,

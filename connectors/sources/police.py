@@ -19,18 +19,10 @@ from typing import Any
 
 from connectors.landing import LandedRow, RawRecord
 from connectors.mentions import PersonMention, mention_record_id
-from connectors.sources.base import (
-    REJECTED,
-    Emitted,
-    FileCursor,
-    Interpreted,
-    Need,
-    Source,
-    TableFile,
-    layout_of,
-    read_tables,
-    row_getter,
-)
+from connectors.sources.base import REJECTED, Emitted, Interpreted, Need, Source
+from connectors.sources.cursor import FileCursor
+from connectors.sources.layout import layout_of, row_getter
+from connectors.sources.tables import TableFile, read_tables
 from connectors.standardise import (
     IdCheck,
     Reference,

@@ -24,25 +24,20 @@ from connectors.mentions import PersonMention, mention_record_id
 from connectors.sources.base import (
     DuplicateIds,
     Emitted,
-    FileCursor,
     FileNote,
     Interpreted,
     Source,
     UnreadableFile,
-    detect_encoding,
-    file_digest,
-    file_mtime,
     file_record,
-    first_match,
-    folder_files,
-    json_array_items,
-    layout_of,
-    mark_file,
-    row_getter,
     with_rejection,
-    xlsx_rows,
 )
+from connectors.sources.cursor import FileCursor, file_digest, file_mtime, mark_file
+from connectors.sources.encoding import detect_encoding
+from connectors.sources.folder import first_match, folder_files
+from connectors.sources.json_reader import json_array_items
+from connectors.sources.layout import layout_of, row_getter
 from connectors.sources.police import _check_id_agrees, optional_id
+from connectors.sources.xlsx_reader import xlsx_rows
 from connectors.standardise import (
     Reference,
     Rejected,

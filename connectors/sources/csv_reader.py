@@ -1,0 +1,164 @@
+"""Rows of a CSV export, resumed from the cursor, with nothing dropped unaccounted for.
+
+Named ``csv_reader`` so as not to shadow the standard library's ``csv``. Read by the
+table reader (``tables``) and by nothing else directly; the rules of what a broken line
+becomes are in :func:`csv_records`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from connectors.landing import RawRecord
+from connectors.sources.base import TRUNCATED, FileNote, with_rejection
+from connectors.sources.cursor import FileCursor, file_digest
+from connectors.sources.encoding import decode_error, detect_encoding
+
+__all__ = [
+    "csv_records",
+    "read_header",
+]
+
+
+def csv_records(
+    path: Path,
+    rel: str,
+    cursor: FileCursor,
+    make: Callable[[dict[str, Any], str, int], RawRecord | None],
+    *,
+    data: bytes | None = None,
+    encoding: str | None = None,
+    note: FileNote | None = None,
+) -> Iterator[RawRecord]:
+    """Rows of a CSV export from where the cursor left it, as column → text dicts.
+
+    Physical lines are split on LF (GB18030 and UTF-8 never put that byte inside a
+    character), CR and a UTF-8 BOM are dropped, and a line with an open quote is joined
+    with the next. Nothing is dropped without a record saying so:
+
+    * a row with fewer cells than the header keeps the columns it has and is marked
+      (``row.truncated`` later, naming the first missing column);
+    * a line the file's encoding cannot decode is landed rejected (``encoding.invalid``,
+      with the file and the line);
+    * the last line is read even without a line end; a quote left open at the end of the
+      file (a file cut inside a field) lands that row rejected as ``row.truncated``.
+
+    ``make(fields, origin, line)`` builds the record (or returns ``None`` to skip).
+    """
+    if data is None:
+        data = path.read_bytes()
+    encoding = encoding or detect_encoding(data)
+    state = cursor.files.get(rel, {})
+    start, line_no = 0, 0
+    offset = int(state.get("offset", 0))
+    if state and 0 < offset <= len(data) and file_digest(data[:offset]) == state.get("sha256"):
+        tail = state.get("tail")
+        if offset == len(data) or (tail and file_digest(data[offset:]) == tail):
+            if note is not None:
+                note.status = "unchanged"
+            return
+        start, line_no = offset, int(state.get("lines", 0))
+    header_line, _, _ = data.partition(b"\n")
+    header_text = header_line.decode(encoding, errors="replace")
+    if header_text.startswith("\ufeff"):
+        header_text = header_text[1:]
+    header = [h.strip() for h in next(csv.reader([header_text.rstrip("\r")]), [])]
+    if start == 0:
+        start = len(header_line) + 1 if b"\n" in data else len(data)
+        line_no = 1
+    pos = start
+    pending = ""
+    pending_line = 0
+    done, done_lines = start, line_no
+    tail_sha: str | None = None
+
+    def emit(text: str, first_line: int) -> Iterator[RawRecord]:
+        if not text.strip():
+            return
+        cells = next(csv.reader([text]))
+        fields: dict[str, Any] = {h: c for h, c in zip(header, cells, strict=False)}
+        if len(cells) > len(header):
+            fields["_extra"] = json.dumps(cells[len(header) :], ensure_ascii=False)
+        elif len(cells) < len(header):
+            fields[TRUNCATED] = {"cells": len(cells), "columns": len(header), "from": header[len(cells)]}
+        rec = make(fields, f"{rel}:{first_line}", first_line)
+        if rec is not None:
+            yield rec
+
+    while pos < len(data):
+        end = data.find(b"\n", pos)
+        last = end < 0
+        if last:
+            end = len(data)
+        raw = data[pos:end]
+        line_no += 1
+        pos = end + 1 if not last else end
+        try:
+            text = raw.decode(encoding).rstrip("\r")
+        except UnicodeDecodeError as exc:
+            if pending:  # the quoted field it belonged to is lost with it: say so for both
+                yield from _undecodable(make, rel, pending_line, "", exc, encoding, line_no)
+                pending, pending_line = "", 0
+            yield from _undecodable(
+                make, rel, line_no, raw.decode(encoding, "replace"), exc, encoding, line_no
+            )
+            if not last:
+                done, done_lines = pos, line_no
+            continue
+        text = pending + ("\n" if pending else "") + text
+        if text.count('"') % 2:
+            pending, pending_line = text, pending_line or line_no
+            if last:
+                break
+            continue
+        first_line = pending_line or line_no
+        pending, pending_line = "", 0
+        if last:
+            tail_sha = file_digest(data[done:])
+        else:
+            done, done_lines = pos, line_no
+        yield from emit(text, first_line)
+    if pending:
+        # The file ends inside a quoted field: the export was cut mid-row.
+        cells = next(csv.reader([pending + '"']))
+        fields = {h: c for h, c in zip(header, cells, strict=False)}
+        rec = make(
+            with_rejection(
+                fields,
+                "row.truncated",
+                f"{rel} 在第 {pending_line} 行的引号字段中结束：文件被截断，最后一行不完整",
+            ),
+            f"{rel}:{pending_line}",
+            pending_line,
+        )
+        if rec is not None:
+            yield rec
+        tail_sha = file_digest(data[done:])
+    cursor.files[rel] = {"offset": done, "lines": done_lines, "sha256": file_digest(data[:done])}
+    if tail_sha is not None:
+        cursor.files[rel]["tail"] = tail_sha
+
+
+def _undecodable(
+    make: Callable[[dict[str, Any], str, int], RawRecord | None],
+    rel: str,
+    line: int,
+    text: str,
+    exc: UnicodeDecodeError,
+    encoding: str,
+    bad_line: int,
+) -> Iterator[RawRecord]:
+    fields = with_rejection({"_line": text}, "encoding.invalid", decode_error(exc, encoding, rel, bad_line))
+    rec = make(fields, f"{rel}:{line}", line)
+    if rec is not None:
+        yield rec
+
+
+def read_header(data: bytes, encoding: str) -> list[str]:
+    """The header cells of a CSV file's first line."""
+    first = data.partition(b"\n")[0].decode(encoding, errors="replace").lstrip("\ufeff").rstrip("\r")
+    return [h.strip() for h in next(csv.reader([first]), [])]

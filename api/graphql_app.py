@@ -7,37 +7,18 @@ fails closed with a clear error and no data.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import hashlib
 import json
 import logging
 import re
-import threading
 import time
 import uuid
-from collections import defaultdict, deque
-from collections.abc import Callable, Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from graphql import (
-    GraphQLError,
-    GraphQLInputObjectType,
-    get_named_type,
-    get_operation_ast,
-    value_from_ast_untyped,
-)
-from graphql.language import (
-    DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-)
+from graphql import get_operation_ast
+from graphql.language import OperationDefinitionNode
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -45,7 +26,9 @@ from starlette.responses import JSONResponse, Response
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
+from api.cancellation import Cancellable, ClientDisconnected, RequestCancelled, TimeBudgetExceeded
 from api.context import Context
+from api.errors import _error, _format
 from api.limits import (
     MAX_JSON_DEPTH,
     SCHEMA_SCOPE,
@@ -57,7 +40,10 @@ from api.limits import (
     parse_json,
     schema_reader,
 )
-from auth.audit import AuditEvent, AuditLog, AuditUnavailable, check_record_id, hash_document
+from api.rate_limit import RateLimiter
+from api.request_body import _load_persisted, _read_capped
+from auth.audit import AuditEvent, AuditLog, AuditUnavailable, hash_document
+from auth.audit.record_ids import DocumentFacts, loggable_record_ids, named_record_ids, returned_record_ids
 from auth.enforce.guard import Guard
 from auth.policy import Policy
 from auth.principal import Principal
@@ -67,53 +53,12 @@ from kernel.messages import say
 from kernel.settings import Settings
 
 log = logging.getLogger("shouhu.api")
-T = TypeVar("T")
-_SUGGESTION = re.compile(r"\s*Did you mean .*$", re.S)
-# graphql-core quotes the offending value in coercion, serialization and syntax errors
-# ("String cannot represent value: '甲乙'", "Variable '$n' has invalid value: …", "Expected
-# value of type 'ID!', found 5101…", "Unexpected character: U+7532"). A value in a message is
-# personal data in a log line or a client's error panel, so everything from the value on is cut.
-_ECHOED_VALUE = (
-    (re.compile(r"(cannot represent[^:]*):.*$", re.S), r"\1."),
-    (re.compile(r"(invalid value)\b.*$", re.S), r"\1."),
-    (re.compile(r",? but encountered error .*$", re.S), "."),
-    (re.compile(r"[;,.]\s*[Ff]ound\b.*$", re.S), "."),
-    (re.compile(r"(Unexpected (?:character|Name|String|BlockString|Int|Float))\b.*$", re.S), r"\1."),
-    (re.compile(r"(Invalid character[^:]*):.*$", re.S), r"\1."),
-    (re.compile(r"Unknown operation named\b.*$", re.S), "Unknown operation name."),
-)
-_REL_ID = re.compile(r"[A-Z][A-Z_]*:")
-_RECORD_ID_FORM = re.compile(r"[a-z][a-z0-9_]{0,39}:[A-Za-z0-9][A-Za-z0-9._:\-]{0,159}")
 _OPERATION_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
 DEFAULT_TIME_BUDGET = 60.0
 # Error codes that are a refusal: an entry whose request served nothing and met one is a "deny"
 # (a report acted on by an agency that reads it but is not its receiving agency is refused too).
 REFUSALS = frozenset({"FORBIDDEN", "NOT_FOUND", "NOT_RECEIVING_AGENCY"})
 """Seconds a query may run before it is stopped server-side (`graphql_time_budget_seconds`)."""
-
-
-def _error(message: str, code: str, status: int) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status)
-
-
-class RateLimiter:
-    """A sliding one-minute window per client; in process, which is what one server needs."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
-
-    def allow(self, client: str) -> bool:
-        if self.per_minute <= 0:
-            return True
-        now = time.monotonic()
-        hits = self._hits[client]
-        while hits and now - hits[0] > 60:
-            hits.popleft()
-        if len(hits) >= self.per_minute:
-            return False
-        hits.append(now)
-        return True
 
 
 class GraphQLEndpoint:
@@ -442,7 +387,7 @@ class GraphQLEndpoint:
             request_id=request_id,
             operation=f"{facts.kind} {facts.name}",
             query_hash=_query_hash(query),
-            records=_loggable(guard.trail.records),
+            records=loggable_record_ids(guard.trail.records),
             fields={"write": sorted(guard.trail.fields.get("write", ()))},
             decision="allow",
             reasons=["write"],
@@ -461,10 +406,10 @@ class GraphQLEndpoint:
         returned: set[str],
     ) -> AuditEvent:
         trail = guard.trail
-        served = _loggable(trail.records | returned)
+        served = loggable_record_ids(trail.records | returned)
         # The ids the request named are on the entry too, found or not, in scope or not; what
         # was served decides the entry's decision and size.
-        touched = sorted({*served, *_loggable(trail.asked)})
+        touched = sorted({*served, *loggable_record_ids(trail.asked)})
         fields = {k: sorted(v) for k, v in trail.fields.items() if v}
         reasons = sorted(
             {_reason_code(r) for r in trail.reasons}
@@ -492,13 +437,6 @@ class GraphQLEndpoint:
         )
 
 
-def _loggable(records: set[str]) -> list[str]:
-    """The record ids of an entry. Relationships (`PARENT_OF:person:a>person:b`) are named by their
-    two ends, which are on the trail themselves; every other id goes to the log as it is, and one
-    the log refuses (a value built into an id) fails the request closed."""
-    return sorted(r for r in records if not _REL_ID.match(r))
-
-
 def _reason_code(reason: str) -> str:
     """A reason as a log code (ASCII, no spaces), whatever raised it."""
     code = re.sub(r"[^A-Za-z0-9_.:\-]", "_", reason or "")[:100]
@@ -511,67 +449,7 @@ def _query_hash(query: str) -> str:
     return hash_document(query)
 
 
-def _format(error: GraphQLError) -> dict[str, Any]:
-    """Only what a client needs: message, path, code; no stack, no suggestions, no values."""
-    original = getattr(error, "original_error", None)
-    ext = dict(error.extensions or {})
-    message = _scrub(_SUGGESTION.sub("", error.message))
-    if original is not None and not isinstance(original, GraphQLError):
-        log.exception("resolver failed", exc_info=original)
-        message, ext = "internal error", {"code": "INTERNAL"}
-    out: dict[str, Any] = {"message": message, "extensions": ext or {"code": "GRAPHQL_VALIDATION_FAILED"}}
-    if error.path:
-        out["path"] = list(error.path)
-    if error.locations:
-        out["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
-    return out
-
-
-def _scrub(message: str) -> str:
-    for pattern, repl in _ECHOED_VALUE:
-        message = pattern.sub(repl, message, count=1)
-    return message
-
-
-async def _read_capped(request: Request, limit: int) -> bytes | None:
-    """The body, or None once it is longer than ``limit``: a declared Content-Length is
-    believed only when it refuses, and the stream is cut as soon as it passes the limit, so
-    that an oversized body is never held in memory whole."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
-
-
-def _load_persisted(path: Path | None) -> dict[str, str] | None:
-    if path is None:
-        return None
-    return {k.lower(): v for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
-
-
 # ---- what the document is ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DocumentFacts:
-    """What the audit entry and the limits need to know about a document, from graphql-core's AST.
-
-    `kind` and `name` are those of the operation that runs: the one `operationName` names, or the
-    only one. A document in which that cannot be decided (it then does not run) is recorded with
-    the most consequential kind it contains, so a refused mutation is never filed as a query.
-    """
-
-    document: DocumentNode | None
-    operation: OperationDefinitionNode | None
-    operation_name: str | None
-    kind: str
-    name: str
-    parse_error: str | None = None
 
 
 def document_facts(query: str, operation_name: str | None) -> DocumentFacts:
@@ -590,236 +468,3 @@ def document_facts(query: str, operation_name: str | None) -> DocumentFacts:
     if not _OPERATION_NAME.fullmatch(name) or sum(c.isdigit() for c in name) >= 6:
         name = "anonymous"  # a caller-chosen name is never allowed to carry data into the log
     return DocumentFacts(document, operation, operation_name, kind, name)
-
-
-# ---- which records the response names ---------------------------------------------------------
-
-
-def returned_record_ids(schema: Any, facts: DocumentFacts, data: Any) -> set[str]:
-    """Every value of an `ID` field in the response that is a record id (`kind:key`).
-
-    Resolvers put the records whose fields they read on the guard's trail; this adds the ones a
-    response names without reading a guarded field (a list of ids, `person { id }`), so an entry
-    names every record returned whichever resolver returned it. The walk follows the operation's
-    selections (aliases, fragments) over the response; it is linear in the response."""
-    if data is None or facts.operation is None or facts.document is None:
-        return set()
-    gql_schema = schema._schema
-    root = gql_schema.get_root_type(facts.operation.operation)
-    fragments = {d.name.value: d for d in facts.document.definitions if isinstance(d, FragmentDefinitionNode)}
-    found: set[str] = set()
-    stack: list[tuple[Any, Any, Any]] = [(data, facts.operation.selection_set, root)]
-    while stack:
-        value, selection_set, parent = stack.pop()
-        if isinstance(value, list):
-            stack.extend((v, selection_set, parent) for v in value)
-            continue
-        if not isinstance(value, dict) or selection_set is None:
-            continue
-        for key, (field_type, sub) in _selected(gql_schema, selection_set, parent, fragments).items():
-            if key not in value:
-                continue
-            item = value[key]
-            named = get_named_type(field_type) if field_type is not None else None
-            if named is not None and named.name == "ID":
-                found.update(_ids_in(item))
-            elif sub is not None:
-                for part, part_type in sub:
-                    stack.append((item, part, part_type))
-    return found
-
-
-# Workflow ids are bare (`case-<hex>`); the argument says which kind of record they name.
-_WORKFLOW_ID_ARGS = {"caseId": "protectioncase", "reportId": "report", "serviceId": "service"}
-_WORKFLOW_ID_FIELDS = {"protectionCase": "protectioncase"}
-
-
-def named_record_ids(schema: Any, facts: DocumentFacts, variables: dict[str, Any]) -> set[str]:
-    """Every record id the request itself names in an argument of the operation that runs: `ID`
-    arguments (a person, a child, a network's start), `_entities` representations, and workflow
-    ids (a case, a report) under their record kind.
-
-    The entry names them whether or not they were found or in scope: a refused look at a child is
-    a look at that child on the record, and an auditor asking "who tried to see this child" finds
-    it. Values that are not in record-id form (pseudonyms, strings built from data) are left out:
-    the log takes ids, never data values."""
-    if facts.operation is None or facts.document is None:
-        return set()
-    gql_schema = schema._schema
-    fragments = {d.name.value: d for d in facts.document.definitions if isinstance(d, FragmentDefinitionNode)}
-    found: set[str] = set()
-    pending: list[tuple[Any, Any]] = [
-        (facts.operation.selection_set, gql_schema.get_root_type(facts.operation.operation))
-    ]
-    seen: set[str] = set()
-    while pending:
-        sel_set, typ = pending.pop()
-        for sel in sel_set.selections:
-            if isinstance(sel, FieldNode):
-                definition = (getattr(typ, "fields", None) or {}).get(sel.name.value)
-                if definition is None:
-                    continue
-                for arg in sel.arguments or ():
-                    arg_def = definition.args.get(arg.name.value)
-                    if arg_def is None:
-                        continue
-                    named = get_named_type(arg_def.type).name
-                    value = value_from_ast_untyped(arg.value, variables)
-                    if named == "_Any":
-                        reps = value if isinstance(value, list) else [value]
-                        found.update(_ids_in([r.get("id") for r in reps if isinstance(r, dict)]))
-                    elif named == "ID":
-                        kind = _WORKFLOW_ID_ARGS.get(arg.name.value) or (
-                            _WORKFLOW_ID_FIELDS.get(sel.name.value) if arg.name.value == "id" else None
-                        )
-                        found.update(_named_ids(value, kind))
-                    elif isinstance(get_named_type(arg_def.type), GraphQLInputObjectType):
-                        # A visit's child, a report's child, an agreement's parents: named as
-                        # much as a top-level argument is.
-                        found.update(_input_ids(get_named_type(arg_def.type), value))
-                if sel.selection_set is not None:
-                    pending.append((sel.selection_set, get_named_type(definition.type)))
-            else:
-                _follow_fragment(sel, typ, gql_schema, fragments, seen, pending)
-    return {r for r in found if _valid_record_id(r)}
-
-
-def _follow_fragment(
-    sel: Any, typ: Any, gql_schema: Any, fragments: dict[str, Any], seen: set[str], pending: list[Any]
-) -> None:
-    """An inline fragment's selections, or a named fragment's (each name once), queued with the
-    type they select on: the two walks of a document (named ids, selected fields) follow both."""
-    if isinstance(sel, InlineFragmentNode):
-        cond = sel.type_condition
-        pending.append((sel.selection_set, gql_schema.get_type(cond.name.value) if cond else typ))
-    elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in seen:
-        seen.add(sel.name.value)
-        frag = fragments.get(sel.name.value)
-        if frag is not None:
-            pending.append((frag.selection_set, gql_schema.get_type(frag.type_condition.name.value)))
-
-
-def _named_ids(value: Any, kind: str | None) -> Iterator[str]:
-    """The record ids in an `ID` value (one or a list); a bare workflow id under `kind`."""
-    for v in value if isinstance(value, list) else [value]:
-        if isinstance(v, str) and kind is not None and ":" not in v:
-            v = f"{kind}:{v}"
-        yield from _ids_in(v)
-
-
-def _input_ids(typ: GraphQLInputObjectType, value: Any, depth: int = 0) -> Iterator[str]:
-    """The record ids in the `ID` fields of an input object value (nested inputs and lists too)."""
-    if depth > 10:
-        return
-    for item in value if isinstance(value, list) else [value]:
-        if not isinstance(item, dict):
-            continue
-        for name, field_def in typ.fields.items():
-            v = item.get(name)
-            if v is None:
-                continue
-            inner = get_named_type(field_def.type)
-            if inner.name == "ID":
-                yield from _named_ids(v, _WORKFLOW_ID_ARGS.get(name))
-            elif isinstance(inner, GraphQLInputObjectType):
-                yield from _input_ids(inner, v, depth + 1)
-
-
-def _valid_record_id(value: str) -> bool:
-    try:
-        check_record_id(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _ids_in(value: Any) -> Iterator[str]:
-    if isinstance(value, list):
-        for v in value:
-            yield from _ids_in(v)
-    elif isinstance(value, str) and _RECORD_ID_FORM.fullmatch(value) and not _REL_ID.match(value):
-        yield value
-
-
-def _selected(
-    gql_schema: Any, selection_set: Any, parent: Any, fragments: dict[str, FragmentDefinitionNode]
-) -> dict[str, tuple[Any, list[tuple[Any, Any]] | None]]:
-    """Response key -> (field type, [(sub-selection, its parent type)]), fragments flattened."""
-    out: dict[str, tuple[Any, list[tuple[Any, Any]] | None]] = {}
-    pending: list[tuple[Any, Any]] = [(selection_set, parent)]
-    seen: set[str] = set()
-    while pending:
-        sel_set, typ = pending.pop()
-        for sel in sel_set.selections:
-            if isinstance(sel, FieldNode):
-                fields = getattr(typ, "fields", None) or {}
-                definition = fields.get(sel.name.value)
-                key = sel.alias.value if sel.alias else sel.name.value
-                field_type = definition.type if definition is not None else None
-                prev_type, subs = out.get(key, (None, None))
-                if sel.selection_set is not None and field_type is not None:
-                    subs = [*(subs or []), (sel.selection_set, get_named_type(field_type))]
-                out[key] = (field_type or prev_type, subs)
-            else:
-                _follow_fragment(sel, typ, gql_schema, fragments, seen, pending)
-    return out
-
-
-# ---- stopping a request's work --------------------------------------------------------------------
-
-
-class RequestCancelled(BaseException):
-    """Raised inside the worker thread running a request that must stop. A BaseException so that
-    neither graphql-core nor a resolver's `except Exception` turns it into a field error and goes on
-    resolving the rest of the response."""
-
-    reason = "cancelled"
-
-
-class TimeBudgetExceeded(RequestCancelled):
-    reason = "time_budget"
-
-
-class ClientDisconnected(RequestCancelled):
-    reason = "client_gone"
-
-
-class Cancellable:
-    """The worker thread of one request, which the event loop may order to stop.
-
-    The stop is an asynchronous exception raised in that thread (CPython's
-    PyThreadState_SetAsyncExc) at its next Python instruction: the resolvers and the graph calls
-    between engine queries stop where they are, and context managers close their transactions on
-    the way out. It is only ever raised while the request's own work runs (between `run`'s start and
-    `disarm`), never into a pooled thread that has moved on, and a pending one is withdrawn at disarm.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._thread: int | None = None
-        self._fired = False
-        # Why the request was stopped, once it was: a library that catches the stop and raises
-        # its own error (the graph engine's wrapper does) must not turn a stop into a field error.
-        self.fired_reason: str | None = None
-
-    def run(self, fn: Callable[..., T], *args: Any) -> T:
-        with self._lock:
-            self._thread = threading.get_ident()
-        try:
-            return fn(*args)
-        finally:
-            self.disarm()
-
-    def disarm(self) -> None:
-        with self._lock:
-            if self._thread is not None and self._fired:
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread), None)
-            self._thread = None
-
-    def cancel(self, exc: type[RequestCancelled]) -> None:
-        with self._lock:
-            if self._thread is None or self._fired:
-                return
-            self._fired = True
-            self.fired_reason = exc.reason
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread), ctypes.py_object(exc))

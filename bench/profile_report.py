@@ -22,7 +22,7 @@ PARTS = {
     "token check (authenticate)": ("authenticate (auth/routes.py)",),
     "field layer (release)": ("release (enforce/layer.py)",),
     "row scope (Guard.visible_person)": ("Guard.visible_person (enforce/guard.py)",),
-    "response walk (returned_record_ids)": ("returned_record_ids (api/graphql_app.py)",),
+    "response walk (returned_record_ids)": ("returned_record_ids (audit/record_ids.py)",),
     "audit entry write (AuditLog.append)": ("AuditLog.append (audit/log.py)",),
     "audit event build (_event)": ("GraphQLEndpoint._event (api/graphql_app.py)",),
     "profile read (load_profile)": ("load_profile (graph/profile.py)",),

@@ -602,7 +602,7 @@ class NetworkQuery:
 
 def _asked(guard: Guard, record_id: str) -> None:
     """A record the request named by its pseudonym: on the audit entry, refused or not, as an id
-    named in an argument is (`api.graphql_app.named_record_ids` sees only the pseudonym)."""
+    named in an argument is (`auth.audit.record_ids.named_record_ids` sees only the pseudonym)."""
     try:
         check_record_id(record_id)
     except ValueError:

@@ -579,7 +579,7 @@ def test_a_value_the_api_cannot_serialize_is_not_quoted_back() -> None:
     # value: …"): that would be data in an error. The formatter keeps the message, not the value.
     from graphql import GraphQLError
 
-    from api.graphql_app import _format
+    from api.errors import _format
 
     for message in (
         f"String cannot represent value: {OTHER['name']!r}",

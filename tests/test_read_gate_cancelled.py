@@ -2,7 +2,7 @@
 
 The API stops a request past its time budget, or whose client went away (any client can do that at
 will: send a query, close the connection), with an asynchronous exception raised in its worker thread
-at whatever Python instruction it is on (api/graphql_app.py, Cancellable). Reads run on LadybugDB
+at whatever Python instruction it is on (api/cancellation.py, Cancellable). Reads run on LadybugDB
 connections of their own, counted while a statement runs so that a reopen waits for them; a stop
 landing between taking a connection and giving it back left the count (or the pool's lock) taken,
 and the next reopen (or close), and every read after it, waited forever.
@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from api.graphql_app import Cancellable, ClientDisconnected, RequestCancelled
+from api.cancellation import Cancellable, ClientDisconnected, RequestCancelled
 from connectors.synthetic import generate
 from graph.port import GraphUnavailable
 

@@ -3,8 +3,9 @@
 Who (client, user, agency, role), when, why (purpose, break-glass), what (operation, query hash,
 records, fields), the decision and the result size; never data values. See `auth.audit.log` for the
 write and verify protocol (`chain` the hashing and verification, `change_capture` a change and its entry
-in one transaction, `queries`, `notifications` and `export` what is read back), `auth.audit.event`
-for what may be logged and why, `auth.audit.model` for the tables (created by revision 0003).
+in one transaction, `queries`, `notifications` and `export` what is read back, `record_ids` which
+record ids a GraphQL request and its response name), `auth.audit.event` for what may be logged and
+why, `auth.audit.model` for the tables (created by revision 0003).
 
 Typical use by the API::
 

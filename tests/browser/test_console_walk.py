@@ -137,7 +137,10 @@ SQUEEZED = """() => {
     if (!text) continue;
     const style = getComputedStyle(cell);
     const line = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.5;
-    const inner = cell.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+    // The text's own height, not the cell's (a cell is as tall as its row's tallest cell).
+    const range = document.createRange();
+    range.selectNodeContents(cell);
+    const inner = range.getBoundingClientRect().height;
     const lines = Math.round(inner / line);
     if (cell.tagName === 'TH' && lines > 2) out.push(`header in ${lines} lines: ${text}`);
     if (cell.tagName === 'TD' && cell.children.length === 0 && text.length >= 6 && text.length / lines < 3)

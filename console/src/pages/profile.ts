@@ -311,7 +311,7 @@ function sources(v: FieldView, path: P, value: unknown): HTMLElement {
     list.map((s, i) =>
       h(
         "span",
-        { class: "source", title: String(s.recordId ?? ""), "data-system": String(s.system ?? "") },
+        { class: "source", "data-record": String(s.recordId ?? ""), "data-system": String(s.system ?? "") },
         i > 0 ? " · " : "",
         code("system", s.system as string),
         h("small", {}, `（${fmtDate(s.at as string)}）`),
@@ -429,10 +429,10 @@ let householdDivisions = new Map<string, string>();
 function cell(v: FieldView, path: P, value: Value, group?: string): HTMLElement {
   if (group === "visitor" && typeof value === "string" && !value.includes("*")) {
     const agency = visitorAgency(value);
-    return h("span", { "data-field": path.join("."), title: value }, (agency && agencies.get(agency)) || t("visitorUnnamed"));
+    return h("span", { "data-field": path.join("."), "data-value": value }, (agency && agencies.get(agency)) || t("visitorUnnamed"));
   }
   if (group === "agency" && typeof value === "string") {
-    return h("span", { "data-field": path.join("."), title: value }, agencies.get(value) ?? t("unnamedAgency"));
+    return h("span", { "data-field": path.join("."), "data-value": value }, agencies.get(value) ?? t("unnamedAgency"));
   }
   if (group === "finding" && (Array.isArray(value) || (typeof value === "string" && !value.includes("*")))) {
     const list = Array.isArray(value) ? (value as string[]) : String(value).split(",").filter(Boolean);

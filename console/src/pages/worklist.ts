@@ -333,7 +333,7 @@ function stepsTable(steps: Step[], cases: Map<string, Case>): Child {
             { "data-step": s.id, "data-case": s.caseId, class: s.overdue ? "overdue" : "" },
             h("td", { class: "due" }, when(s.dueAt), s.overdue ? h("span", { class: "badge failed" }, t("overdue")) : null),
             h("td", { class: "kind", "data-code": s.kind ?? "" }, code("step", s.kind)),
-            h("td", { title: s.caseId }, h("a", { href: href(`case/${encodeURIComponent(s.caseId)}`), class: "case-link" }, c?.situation ? code("situation", c.situation) : t("caseOther")), c?.openedAt ? h("small", {}, ` ${fmtDate(c.openedAt)}`) : null),
+            h("td", { "data-case": s.caseId }, h("a", { href: href(`case/${encodeURIComponent(s.caseId)}`), class: "case-link" }, c?.situation ? code("situation", c.situation) : t("caseOther")), c?.openedAt ? h("small", {}, ` ${fmtDate(c.openedAt)}`) : null),
             h("td", {}, c ? childLink(c.childId, c.child?.name ?? null) : "—"),
             h("td", {}, code("stepStatus", s.status)),
           );
@@ -444,7 +444,7 @@ function casesTable(rows: Case[], agencies: Map<string, string>, reload: () => P
           h("td", { class: "situation", "data-code": c.situation ?? "" }, code("situation", c.situation)),
           h("td", { class: "status", "data-code": c.status ?? "" }, code("caseStatus", c.status)),
           h("td", {}, code("risk", c.riskLevel)),
-          h("td", { title: c.agencyId ?? "" }, c.agencyId ? agencies.get(c.agencyId) ?? t("unnamedAgency") : "—"),
+          h("td", { "data-agency": c.agencyId ?? "" }, c.agencyId ? agencies.get(c.agencyId) ?? t("unnamedAgency") : "—"),
           acting ? h("td", {}, emergencyActions(c, reload)) : null,
         ),
       ),

@@ -33,6 +33,7 @@ def _walk(county: dict[str, Any], tmp: Path) -> dict[str, tuple[list[str], set[i
         "audit.verify": (["audit", "verify"], {0}),
         "audit.export": (["audit", "export", "--out", str(tmp / "audit.jsonl")], {0}),
         "demo.identities": (["demo", "identities"], {0}),
+        "demo.chain": (["demo", "chain"], {0}),  # after identities: it refuses a directory not the demo's
         "demo.generate": (["demo", "generate", "--persons", "30", "--out", str(tmp / "gen")], {0}),
         "agency.add": (
             [

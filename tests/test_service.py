@@ -162,12 +162,25 @@ def _stop(state: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def service(county: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The real `shouhu serve`, stopped with SIGTERM at the end (one test stops it itself)."""
+    """The real `shouhu serve`, stopped with SIGTERM at the end (one test stops it itself), once its
+    schedule has started the sync of the sources found due on start: a test's own sync submitted
+    before the schedule's first round (a busy machine) took the turn, and the schedule then found
+    nothing due."""
     state = _start(county["data"])
     try:
+        _wait_for_schedule(state)
         yield state
     finally:
         _stop(state)
+
+
+def _wait_for_schedule(state: dict[str, Any], timeout: float = 120) -> None:
+    log = Path(state["log"].name)
+    deadline = time.monotonic() + timeout
+    while "scheduled sync:" not in log.read_text(encoding="utf-8"):
+        if state["proc"].poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"the schedule started no sync: {log.read_text(encoding='utf-8')[-2000:]}")
+        time.sleep(0.2)
 
 
 def _healthy(base: str) -> bool:

@@ -481,3 +481,31 @@ def test_the_reporting_chain_village_township_county(
     assert (
         ok(server, "county", PERIODIC, {"d": COUNTY, "p": period})["periodicReport"]["status"] == "submitted"
     )
+
+
+def test_a_period_chosen_while_the_first_loads_is_the_one_shown(browser: Browser, server: Server) -> None:
+    """The chain page asks for this quarter as it opens; a quarter chosen before that answer comes
+    is the one shown, whatever order the answers come in (the stale answer drew this quarter's
+    report over the chosen one: the county found no approve button for last quarter's township)."""
+    now, before = _quarter(0), _quarter(1)
+    held: list[Any] = []
+
+    def hold_this_quarter(route: Any) -> None:
+        body = route.request.post_data or ""
+        if "periodicReport(" in body and f'"{now}"' in body and not held:
+            held.append(route)  # answered later, after the chosen quarter's
+        else:
+            route.continue_()
+
+    with session(browser, server, viewport=WIDE, bypass_csp=True) as (_, page, _w):
+        sign_in(page, server, "county", "case_work")
+        page.route("**/graphql", hold_this_quarter)
+        page.click("[data-nav=chain]")
+        expect(page.locator("#chain-period")).to_be_visible()
+        page.select_option("#chain-period", before)
+        expect(page.locator(f"#own-report[data-period='{before}']")).to_be_visible()
+        assert held, "this quarter's report was not asked for"
+        with page.expect_response(lambda r: r.request == held[0].request):
+            held[0].continue_()
+        page.wait_for_timeout(500)
+        expect(page.locator(f"#own-report[data-period='{before}']")).to_be_visible()

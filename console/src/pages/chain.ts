@@ -69,8 +69,13 @@ export async function renderChain(root: HTMLElement, params: URLSearchParams): P
   await reload();
 }
 
+/** Loads started; an answer to an older one (another period chosen meanwhile) is not drawn. */
+let loads = 0;
+
 async function load(own: HTMLElement, lower: HTMLElement, status: HTMLElement, division: string, period: string): Promise<void> {
+  const mine = ++loads;
   const r = await gql<{ periodicReport: Periodic }>(REPORT, { d: division, p: period });
+  if (mine !== loads) return;
   const err = topLevelError(r);
   if (err || !r.data) {
     mount(lower);
@@ -78,12 +83,14 @@ async function load(own: HTMLElement, lower: HTMLElement, status: HTMLElement, d
   }
   const rep = r.data.periodicReport;
   const places = await divisionNames([rep.division, ...rep.rows.map((x) => x.division), ...rep.lowerLevels.map((x) => x.division)]);
+  if (mine !== loads) return;
   const reload = (): Promise<void> => load(own, lower, status, division, period);
   const me = cachedMe();
   const mayDecide = can(me, "approve_periodic_report");
   const maySubmit = can(me, "submit_periodic_report") && (rep.status === "draft" || rep.status === "returned");
   const keys = [...new Set(rep.totals.map((c) => c.key))];
   own.dataset.state = rep.status;
+  own.dataset.period = rep.period;
   mount(
     own,
     h(

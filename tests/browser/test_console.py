@@ -142,6 +142,9 @@ def test_analyst_traces_a_childs_network_and_sees_only_masked_identities(
         fits(page, size)
         # A real click on the canvas node selects it (positions come from the graph view).
         page.locator("#graph").scroll_into_view_if_needed()
+        # The graph view learns of a scroll from the scroll event, which the browser sends with the
+        # next frame; a click sent before it would be placed by the old scroll position.
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
         box = page.locator("#graph").bounding_box()
         assert box is not None
         x, y = page.evaluate(

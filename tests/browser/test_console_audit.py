@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.api_fixtures import AGENCIES
 from tests.browser.conftest import AGENCY_NAMES, Server, Shots
 from tests.browser.test_console import CHILD, SIZES, fits, session, sign_in, viewport
+from tests.browser.test_console_pages import _clean
 
 
 def ok(server: Server, who: str, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> Any:
@@ -49,7 +50,8 @@ def test_auditor_picks_an_agency_by_its_name(
     """Accesses by an agency: the agency is chosen by its name (it was a text box for an id)."""
     analyst_id = AGENCIES["analyst"][0]
     server.gql("analyst", f'{{ person(id: "{CHILD}") {{ name }} }}', purpose="statistics")
-    with session(browser, server, viewport=viewport(size)) as (_, page, _w):
+    # bypass_csp: only to inject axe-core (the app's own policy is checked by test_console.py).
+    with session(browser, server, viewport=viewport(size), bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "auditor", "audit")
         expect(page.locator("#audit-filter")).to_be_visible()
         page.select_option("#audit-agency", label=AGENCY_NAMES["analyst"])
@@ -62,6 +64,7 @@ def test_auditor_picks_an_agency_by_its_name(
         expect(rows.first.locator("td.agency")).to_have_text(AGENCY_NAMES["analyst"])
         _no_ids_in_the_filter(page)
         fits(page, size)
+        _clean(page, phone=size == "phone")
         shots(page, "by-agency-name")
 
 
@@ -78,7 +81,8 @@ def test_auditor_opens_a_persons_and_a_cases_access_log_from_their_files(
     asked = f'{{ person(id: "{CHILD}") {{ name }} }}'
     masked = ok(server, "auditor", asked, purpose="audit")["person"]["name"]
     assert masked and masked != "甲乙"
-    with session(browser, server, viewport=viewport(size)) as (_, page, _w):
+    # bypass_csp: only to inject axe-core (the app's own policy is checked by test_console.py).
+    with session(browser, server, viewport=viewport(size), bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "auditor", "audit")
         expect(page.locator("#audit-filter")).to_be_visible()
 
@@ -99,4 +103,5 @@ def test_auditor_opens_a_persons_and_a_cases_access_log_from_their_files(
         expect(page.locator(f"#audit-table tbody tr[data-agency='{police_id}']").first).to_be_visible()
         _no_ids_in_the_filter(page)
         fits(page, size)
+        _clean(page, phone=size == "phone")
         shots(page, "from-case-file")

@@ -1,7 +1,8 @@
 """What the web console asks about its caller and the caller's village, over GraphQL.
 
 `me` (agency, role, jurisdiction and the capabilities the console offers pages by), `agencyNames`
-(member agencies' public names, so the console shows names and not ids), `divisions` (the divisions
+(member agencies' public names, so the console shows names and not ids), `memberAgencies` (every
+member agency by name, for an auditor choosing whose accesses to review), `divisions` (the divisions
 of the caller's scope by their public names, so a division is picked by name, not typed as a code) and
 `villageChildren` (the village page's children, one store query a page). The console is a client of
 /graphql like any agency system: these fields pass the same enforcement layer, row scope and audit as
@@ -16,9 +17,9 @@ from strawberry.types import Info
 
 from auth.enforce import cursors, scope
 from auth.enforce.context import Context
-from auth.enforce.errors import domain_errors
+from auth.enforce.errors import domain_errors, forbidden
 from auth.enforce.records import Division, PageInfo, Person, PersonConnection, PersonEdge
-from auth.identities import get_agency
+from auth.identities import get_agency, list_agencies
 from auth.policy import PolicyError
 from graph.model import division_prefix, node_id
 from graph.profile import Profile
@@ -185,3 +186,17 @@ class ConsoleQuery:
     def agency_names(self, info: Info[Context, None], ids: list[str]) -> list[AgencyName]:
         found = _agency_names(info, ids[:200])
         return [AgencyName(id=i, name=n, agency_type=t) for i, (n, t) in found.items()]
+
+    @strawberry.field(
+        description="Every member agency by its public name, in name order, for choosing whose accesses "
+        "to review in the audit log (read_audit_log): an auditor picks an agency by name, not by id."
+    )
+    def member_agencies(self, info: Info[Context, None]) -> list[AgencyName]:
+        ctx = info.context
+        policy, principal = ctx.guard.policy, ctx.principal
+        if policy is None or principal is None or not policy.can(principal, "read_audit_log"):
+            raise forbidden()
+        if ctx.sql is None:
+            return []
+        rows = sorted(list_agencies(ctx.sql), key=lambda a: (a.name, a.id))
+        return [AgencyName(id=a.id, name=a.name, agency_type=a.agency_type) for a in rows]

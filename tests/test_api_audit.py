@@ -10,7 +10,7 @@ import pytest
 from auth.audit import AuditLog
 from graph.records import Assertion, NodeRecord, RelRecord
 from kernel.db import make_engine
-from tests.api_fixtures import Api, serve
+from tests.api_fixtures import AGENCIES, Api, serve
 
 PROFILE = '{ person(id: "person:child") { name idNumber } }'
 WHO = """query Who($id: ID!) { auditAccessesToRecord(recordId: $id) {
@@ -78,4 +78,17 @@ def test_the_case_owner_is_told_of_other_agencies_access(api: Api) -> None:
     refused = api.gql(
         "police", '{ accessesToMyCase(personId: "person:child") { entries { agencyId } } }'
     ).json()
+    assert refused["errors"][0]["extensions"]["reason"] == "capability_missing"
+
+
+def test_the_auditor_lists_every_member_agency_by_name_and_no_one_else_does(api: Api) -> None:
+    """`memberAgencies`: the console's "by agency" choice, by name, for read_audit_log alone."""
+    listed = api.gql("auditor", "{ memberAgencies { id name agencyType } }", purpose="audit").json()["data"][
+        "memberAgencies"
+    ]
+    assert {a["id"] for a in listed} == {spec[0] for spec in AGENCIES.values()}
+    assert all(a["name"] for a in listed)
+    assert [a["name"] for a in listed] == sorted(a["name"] for a in listed)
+    refused = api.gql("police", "{ memberAgencies { id name } }").json()
+    assert refused["data"] is None or refused["data"].get("memberAgencies") is None
     assert refused["errors"][0]["extensions"]["reason"] == "capability_missing"

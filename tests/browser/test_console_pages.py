@@ -321,12 +321,11 @@ def test_police_accept_a_report_take_emergency_measures_and_notify_the_township(
         actions = row.locator(f".measures .case-actions[data-case='{case_id}']")
         expect(actions).to_be_visible()
         said = page.locator("#case-action-status")
-        # Not a measure for a missing child: refused, with the ones that are, in Chinese.
-        actions.locator("select.measure").select_option("order_parents_back")
-        actions.locator(".record-measure").click()
-        expect(said.locator(".notice.error")).to_have_text(
-            "该措施不适用于此情形（此情形可采取的措施：儿童已找到、启动儿童失踪快速查找机制）"
-        )
+        # Only the measures for a missing child are offered (the domain's rule for the situation,
+        # protection/emergency.py): ordering parents back is not among them.
+        options = actions.locator("select.measure option")
+        expect(options).to_have_count(2)
+        assert options.evaluate_all("os => os.map(o => o.value)") == ["missing_search_started", "child_found"]
         # Out of order: the child cannot be "found" before the search started; said in Chinese.
         actions.locator("select.measure").select_option("child_found")
         actions.locator(".record-measure").click()
@@ -362,3 +361,104 @@ def _clean(page: Page, phone: bool) -> None:
     if phone:
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         assert page.evaluate(SQUEEZED) == []
+
+
+CLOSING = [
+    ("openAssessment", "$id: ID!, $p: [String!]!", "caseId: $id, participants: $p"),
+    ("recordAssessment", "$i: AssessmentInput!", "input: $i"),
+    ("arrangeServices", "$id: ID!, $s: [ServiceInput!]!", "caseId: $id, services: $s"),
+    ("recordFollowUp", "$id: ID!, $svc: ID, $n: String!", "caseId: $id, serviceId: $svc, note: $n"),
+    ("completeService", "$svc: ID!, $o: String!", "serviceId: $svc, outcome: $o"),
+    ("closeCase", "$id: ID!, $r: String!", "caseId: $id, reason: $r"),
+]
+
+
+def _closed_case_at_the_township(server: Server) -> str:
+    """A case the township walked to the end: assessed, a service arranged, followed up, completed
+    and closed (the Cases page shows it only when "open only" is off)."""
+    case_id = _case_at_the_township(server, "GUARDIAN_INCAPABLE")
+    case = "query($id: ID!) { protectionCase(id: $id) { assessmentParticipants services { id } } }"
+    participants = ok(server, "township", case, {"id": case_id})["protectionCase"]["assessmentParticipants"]
+    findings = {"safety": "安全", "guardianship": "年迈", "physicalHealth": "良好", "mentalHealth": "良好"}
+    service = ""
+    for field, params, args in CLOSING:
+        variables: dict[str, Any] = {
+            "id": case_id,
+            "p": participants,
+            "i": {"caseId": case_id, **findings, "riskLevel": "low"},
+            "s": [{"kind": "guardianship_guidance", "provider": "镇社工站"}],
+            "svc": service,
+            "n": "回访：情况好转",
+            "o": "已完成",
+            "r": "亲属接回照料",
+        }
+        used = {k: v for k, v in variables.items() if f"${k}:" in params}
+        ok(server, "township", f"mutation({params}) {{ {field}({args}) {{ id }} }}", used)
+        if field == "arrangeServices":
+            service = ok(server, "township", case, {"id": case_id})["protectionCase"]["services"][0]["id"]
+    status = "query($id: ID!) { protectionCase(id: $id) { status } }"
+    assert ok(server, "township", status, {"id": case_id})["protectionCase"]["status"] == "closed"
+    return case_id
+
+
+def test_open_only_toggled_twice_shows_the_last_choice_whatever_order_the_answers_come(
+    browser: Browser, server: Server
+) -> None:
+    """Unticking "open only" and ticking it again before the first answer comes: the open cases
+    are shown, not the older answer with the closed case drawn over them (there was no guard)."""
+    closed = _closed_case_at_the_township(server)
+    # An open case at the township too (the module's earlier journeys may have left one).
+    cases = ok(server, "township", "{ protectionCases(openOnly: true) { id } }")["protectionCases"]
+    still_open = cases[0]["id"] if cases else _case_at_the_township(server)
+    held: list[Any] = []
+
+    def hold_all_cases(route: Any) -> None:
+        body = route.request.post_data or ""
+        if "protectionCases(" in body and '"openOnly":false' in body and not held:
+            held.append(route)  # answered later, after the open cases'
+        else:
+            route.continue_()
+
+    with session(browser, server, viewport=WIDE, bypass_csp=True) as (_, page, _w):
+        sign_in(page, server, "township", "case_work")
+        page.click("[data-nav=worklist]")
+        open_row = page.locator(f"#cases-table tr[data-case='{still_open}']")
+        expect(open_row).to_be_visible()
+        closed_row = page.locator(f"#cases-table tr[data-case='{closed}']")
+        expect(closed_row).to_have_count(0)
+        page.route("**/graphql", hold_all_cases)
+        page.uncheck("#cases-open-only")
+        for _ in range(50):  # the route handler runs while Playwright waits
+            if held:
+                break
+            page.wait_for_timeout(100)
+        assert held, "the cases with closed ones were not asked for"
+        with page.expect_response(lambda r: '"openOnly":true' in (r.request.post_data or "")):
+            page.check("#cases-open-only")
+        page.wait_for_timeout(300)
+        expect(closed_row).to_have_count(0)
+        with page.expect_response(lambda r: r.request == held[0].request):
+            held[0].continue_()
+        page.wait_for_timeout(500)
+        expect(page.locator("#cases-open-only")).to_be_checked()
+        expect(closed_row).to_have_count(0)
+        expect(open_row).to_be_visible()
+
+
+def test_police_open_an_accepted_reports_case_file_from_the_inbox(browser: Browser, server: Server) -> None:
+    """The inbox's "查看个案档案" on an accepted report opens the case file (it opened the child's
+    person profile)."""
+    filed = ok(
+        server,
+        "school",
+        "mutation($i: FileReportInput!) { fileMandatoryReport(input: $i) { id caseId } }",
+        {"i": {"childId": CHILD, "situation": "INJURY_OR_HARM", "summary": "手臂多处淤青"}},
+    )["fileMandatoryReport"]
+    ok(server, "police", "mutation($id: ID!) { acceptReport(reportId: $id) { id } }", {"id": filed["id"]})
+    with session(browser, server, viewport=PHONE, bypass_csp=True) as (_, page, _w):
+        sign_in(page, server, "police", "emergency_response")
+        row = page.locator(f"#inbox-table tr[data-report='{filed['id']}']")
+        expect(row.locator(".status")).to_have_text("已受理")
+        row.locator("a.button").click()
+        expect(page.locator(f"#case-title[data-case='{filed['caseId']}']")).to_be_visible()
+        expect(page).to_have_url(re.compile(rf"/console/case/{re.escape(quote(filed['caseId'], safe=''))}$"))

@@ -14,6 +14,7 @@ export const WORKFLOW_MESSAGES = {
   stillMissing: ["尚缺：{list}", "Still missing: {list}"],
   saved: ["已保存。", "Saved."],
   openCaseFile: ["查看个案", "Open case"],
+  caseAccessLog: ["访问记录", "Access log"],
   required: ["必填", "required"],
   choose: ["请选择", "Choose"],
   noneInScope: ["无（或不在您的查看范围内）", "none (or outside what you may see)"],

@@ -7,7 +7,7 @@ import { errorText, gql, topLevelError } from "../api";
 import { config } from "../config";
 import { formValue, h, mount, notice } from "../dom";
 import { code, fmtDateTime, hasCode, lang, t, todayBeijing } from "../i18n";
-import { agencyNames } from "../me";
+import { agencyNames, personNames } from "../me";
 
 interface Entry {
   seq: number;
@@ -91,11 +91,48 @@ async function fetchPage(f: Filter, after: number | null): Promise<Page> {
   return r.data.page;
 }
 
+/** Every member agency by name, for the "by agency" choice (ids stay in the option values). */
+async function memberAgencies(): Promise<{ id: string; name: string | null; agencyType: string | null }[]> {
+  const r = await gql<{ memberAgencies: { id: string; name: string | null; agencyType: string | null }[] }>(
+    "query MemberAgencies { memberAgencies { id name agencyType } }",
+  );
+  return r.data?.memberAgencies ?? [];
+}
+
+/**
+ * A record as an auditor knows it: whose person file or case it is (the name as the caller's
+ * policy shows it), never its id. A record of another kind (or one not found) is said as "the
+ * record of the pasted id".
+ */
+async function recordLabel(id: string): Promise<string> {
+  if (id.startsWith("person:")) {
+    const name = (await personNames([id])).get(id);
+    return t("recordOfPerson", { name: name ?? t("nameNotPermitted") });
+  }
+  if (id.startsWith("protectioncase:")) {
+    const r = await gql<{ protectionCase: { situation: string | null; child: { name: string | null } | null } | null }>(
+      "query AuditedCase($id: ID!) { protectionCase(id: $id) { situation child { name } } }",
+      { id: id.slice("protectioncase:".length) },
+    );
+    const c = r.data?.protectionCase;
+    if (c) return t("recordOfCase", { name: c.child?.name ?? t("nameNotPermitted"), situation: code("situation", c.situation) });
+  }
+  return t("recordOther");
+}
+
 export async function renderAudit(root: HTMLElement, params: URLSearchParams): Promise<void> {
   const results = h("div", { id: "audit-results" });
   const chain = h("div", { id: "chain-status", class: "card" }, h("h2", {}, t("hashChain")), notice(t("verifying")));
   const today = h("section", { id: "audit-today", class: "card", "aria-labelledby": "h-today" }, h("h2", { id: "h-today" }, t("auditToday")), notice(t("loading")));
   const initialMode: Mode = params.get("record") ? "record" : "denied";
+  // The record chosen by a link from a person's or a case's file (?record=…), shown by name.
+  const chosen = { id: params.get("record") ?? "" };
+  const chosenLabel = h("output", { id: "audit-record-chosen", "data-record": chosen.id }, chosen.id ? t("loading") : t("recordNoneChosen"));
+  const showChosen = async (id: string): Promise<void> => {
+    chosenLabel.dataset.record = id;
+    chosenLabel.textContent = id ? await recordLabel(id) : t("recordNoneChosen");
+  };
+  const agencySelect = h("select", { name: "agencyId", id: "audit-agency" }, h("option", { value: "" }, t("chooseAgency")));
   const form = h(
     "form",
     { id: "audit-filter", class: "card" },
@@ -116,8 +153,9 @@ export async function renderAudit(root: HTMLElement, params: URLSearchParams): P
           h("option", { value: "agency" }, t("modeAgency")),
         ),
       ),
-      h("label", {}, t("recordId"), h("input", { name: "recordId", id: "audit-record", placeholder: "person:…", value: params.get("record") ?? "" })),
-      h("label", {}, t("agencyId"), h("input", { name: "agencyId", id: "audit-agency", placeholder: "ca-…" })),
+      h("div", { class: "chosen-record" }, h("span", {}, t("recordChosen")), chosenLabel),
+      h("label", {}, t("recordIdPaste"), h("input", { name: "recordId", id: "audit-record", placeholder: t("recordIdPlaceholder"), autocomplete: "off" })),
+      h("label", {}, t("agencyChosen"), agencySelect),
       h("label", {}, t("since"), h("input", { name: "since", id: "audit-since", type: "datetime-local", value: params.get("record") ? "" : todayStart() })),
       h("label", {}, t("until"), h("input", { name: "until", id: "audit-until", type: "datetime-local" })),
     ),
@@ -131,7 +169,8 @@ export async function renderAudit(root: HTMLElement, params: URLSearchParams): P
   );
   const filter = (): Filter => ({
     mode: formValue(form, "mode") as Mode,
-    recordId: formValue(form, "recordId"),
+    // A pasted id is asked for as it is; otherwise the record the page was opened with.
+    recordId: formValue(form, "recordId") || chosen.id,
     agencyId: formValue(form, "agencyId"),
     since: formValue(form, "since"),
     until: formValue(form, "until"),
@@ -144,7 +183,19 @@ export async function renderAudit(root: HTMLElement, params: URLSearchParams): P
     const f = filter();
     const bad = invalid(f);
     if (bad) return mount(results, notice(bad, "error"));
+    if (f.mode === "record" && f.recordId !== chosenLabel.dataset.record) {
+      chosen.id = f.recordId;
+      void showChosen(f.recordId);
+    }
     void show(results, f, null, true);
+  });
+  // Choosing an agency, or pasting a record id, is asking for that filter.
+  const modeSelect = form.querySelector("#audit-mode") as HTMLSelectElement;
+  agencySelect.addEventListener("change", () => {
+    if (agencySelect.value) modeSelect.value = "agency";
+  });
+  (form.querySelector("#audit-record") as HTMLInputElement).addEventListener("input", (e) => {
+    if ((e.target as HTMLInputElement).value.trim()) modeSelect.value = "record";
   });
   (form.querySelector("#audit-export") as HTMLButtonElement).addEventListener("click", () => {
     const f = filter();
@@ -154,7 +205,17 @@ export async function renderAudit(root: HTMLElement, params: URLSearchParams): P
   });
   (form.querySelector("#verify-chain") as HTMLButtonElement).addEventListener("click", () => void verify(chain));
   mount(root, h("h1", {}, t("auditTitle")), h("div", { class: "audit-top" }, today, chain), form, results);
-  await Promise.all([verify(chain), dashboard(today), show(results, filter(), null, true)]);
+  await Promise.all([
+    verify(chain),
+    dashboard(today),
+    show(results, filter(), null, true),
+    chosen.id ? showChosen(chosen.id) : Promise.resolve(),
+    memberAgencies().then((agencies) => {
+      for (const a of agencies) {
+        agencySelect.append(h("option", { value: a.id }, a.name ?? `${t("unnamedAgency")}（${code("agencyType", a.agencyType)}）`));
+      }
+    }),
+  ]);
 }
 
 /** Today's figures: refused requests, break-glass awaiting review, unusual volumes. */

@@ -113,6 +113,10 @@ export async function renderCaseFile(root: HTMLElement, caseId: string): Promise
       "section",
       { class: "card", "aria-labelledby": "h-case-summary" },
       h("h2", { id: "h-case-summary" }, t("caseSummary")),
+      // Who read this case: the audit log of its record, for a role that may read the log.
+      can(cachedMe(), "read_audit_log")
+        ? h("a", { href: href(`audit?record=${encodeURIComponent(`protectioncase:${c.id}`)}`), id: "case-audit", class: "button small" }, t("caseAccessLog"))
+        : null,
       h(
         "dl",
         { class: "facts" },

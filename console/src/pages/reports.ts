@@ -9,7 +9,7 @@ import { type Child, h, mount, notice } from "../dom";
 import { code, codeOptions, fmtDateTime, t } from "../i18n";
 import { agencyNames, personNames } from "../me";
 import { href } from "../router";
-import { emergencyActions } from "./worklist";
+import { EMERGENCY_FIELDS, emergencyActions } from "./worklist";
 
 interface Report {
   id: string;
@@ -32,7 +32,7 @@ export function situations(): [string, string][] {
 const INBOX = `query Inbox { reportsInbox { id childId caseId situation status summary filedAt acceptDueAt acknowledgedAt reporterAgencyId } }`;
 // The cases the accepted reports opened, for 应急处置 beside the deadline (a role that may not
 // read cases simply gets no measures column).
-const CASES = `query InboxCases { protectionCases(openOnly: true) { id status } }`;
+const CASES = `query InboxCases { protectionCases(openOnly: true) { id status ${EMERGENCY_FIELDS} } }`;
 
 let countdown: number | undefined;
 
@@ -59,7 +59,7 @@ async function load(out: HTMLElement): Promise<void> {
   const [children, senders, cases] = await Promise.all([
     personNames(rows.map((rep) => rep.childId)),
     agencyNames(rows.map((rep) => rep.reporterAgencyId)),
-    rows.some((rep) => rep.caseId && rep.status === "accepted") ? caseStatuses() : Promise.resolve(new Map<string, string | null>()),
+    rows.some((rep) => rep.caseId && rep.status === "accepted") ? caseStatuses() : Promise.resolve(new Map<string, InboxCase>()),
   ]);
   const reload = () => load(out);
   mount(
@@ -90,7 +90,7 @@ async function load(out: HTMLElement): Promise<void> {
               {},
               !rep.acknowledgedAt ? action(out, "acknowledgeReport", rep.id, t("acknowledge")) : null,
               pending ? action(out, "acceptReport", rep.id, t("accept")) : null,
-              rep.caseId && !pending ? h("a", { href: href(`person/${encodeURIComponent(rep.childId)}`), class: "button small" }, t("openCase")) : null,
+              rep.caseId && !pending ? h("a", { href: href(`case/${encodeURIComponent(rep.caseId)}`), class: "button small open-case" }, t("openCase")) : null,
             ),
             h("td", { class: "measures" }, measures(rep, cases, reload)),
             h("td", {}, fmtDateTime(rep.filedAt)),
@@ -114,18 +114,25 @@ async function load(out: HTMLElement): Promise<void> {
   }, 30_000);
 }
 
-async function caseStatuses(): Promise<Map<string, string | null>> {
-  const r = await gql<{ protectionCases: { id: string; status: string | null }[] }>(CASES);
-  return new Map((r.data?.protectionCases ?? []).map((c) => [c.id, c.status]));
+interface InboxCase {
+  id: string;
+  status: string | null;
+  policeAgencyId: string | null;
+  allowedEmergencyActions: string[] | null;
+}
+
+async function caseStatuses(): Promise<Map<string, InboxCase>> {
+  const r = await gql<{ protectionCases: InboxCase[] }>(CASES);
+  return new Map((r.data?.protectionCases ?? []).map((c) => [c.id, c]));
 }
 
 /** 应急处置 beside the deadline: the measures once the report is accepted and its case is in
  * emergency response; before that, what comes after acceptance; after, the case's stage. */
-function measures(rep: Report, cases: Map<string, string | null>, reload: () => Promise<void>): Child {
+function measures(rep: Report, cases: Map<string, InboxCase>, reload: () => Promise<void>): Child {
   if (rep.status === "filed" || rep.status === "acknowledged") return h("span", { class: "hint" }, t("measuresAfterAccept"));
-  const status = rep.caseId ? cases.get(rep.caseId) : undefined;
-  if (!rep.caseId || status === undefined) return "—";
-  return emergencyActions({ id: rep.caseId, status }, reload) ?? code("caseStatus", status);
+  const c = rep.caseId ? cases.get(rep.caseId) : undefined;
+  if (!c) return "—";
+  return emergencyActions(c, reload) ?? code("caseStatus", c.status);
 }
 
 function action(out: HTMLElement, mutation: string, id: string, label: string): HTMLElement {

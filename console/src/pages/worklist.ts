@@ -48,6 +48,9 @@ interface Case {
   division: string | null;
   openedAt: string | null;
   agencyId: string | null;
+  policeAgencyId: string | null;
+  /** The measures the case's situation allows (the domain's rule, protection/emergency.py). */
+  allowedEmergencyActions: string[] | null;
   child: { name: string | null } | null;
 }
 
@@ -63,7 +66,7 @@ const RECOMPUTE = `mutation Rescreen($division: String!) { recomputeClassificati
 const STEPS = `query MySteps { myOpenSteps { id caseId kind status dueAt overdue } }`;
 const CASES = `query MyCases($openOnly: Boolean!) {
   protectionCases(openOnly: $openOnly) {
-    id childId situation status riskLevel division openedAt agencyId child { name }
+    id childId situation status riskLevel division openedAt agencyId policeAgencyId allowedEmergencyActions child { name }
   }
 }`;
 
@@ -287,11 +290,16 @@ async function loadWorklist(
   if (more) more.hidden = wl.entries.length >= wl.total || state.shown >= 200;
 }
 
+/** Case loads started; an answer to an older one ("open only" toggled meanwhile) is not drawn. */
+let caseLoads = 0;
+
 async function loadCases(casesOut: HTMLElement, stepsOut: HTMLElement, openOnly: boolean): Promise<void> {
+  const mine = ++caseLoads;
   const [cr, sr] = await Promise.all([
     gql<{ protectionCases: Case[] }>(CASES, { openOnly }),
     gql<{ myOpenSteps: Step[] }>(STEPS),
   ]);
+  if (mine !== caseLoads) return;
   const childOf = new Map<string, Case>();
   const cerr = topLevelError(cr);
   if (cerr || !cr.data) {
@@ -299,6 +307,7 @@ async function loadCases(casesOut: HTMLElement, stepsOut: HTMLElement, openOnly:
   } else {
     for (const c of cr.data.protectionCases) childOf.set(c.id, c);
     const agencies = await agencyNames(cr.data.protectionCases.map((c) => c.agencyId));
+    if (mine !== caseLoads) return;
     mount(casesOut, casesTable(cr.data.protectionCases, agencies, () => loadCases(casesOut, stepsOut, openOnly)));
   }
   const serr = topLevelError(sr);
@@ -368,15 +377,31 @@ function refusal(err: GqlError): string {
   return errorText(err);
 }
 
-/** 应急处置 for one case: record a measure, then notify the township (通报). Also offered in the
- * police inbox, beside the report's deadline. */
-export function emergencyActions(c: Pick<Case, "id" | "status">, reload: () => Promise<void>): HTMLElement | null {
-  if (c.status !== "emergency_response" || !can(cachedMe(), "record_emergency_action")) return null;
+/** The fields of a case `emergencyActions` needs. */
+export const EMERGENCY_FIELDS = "policeAgencyId allowedEmergencyActions";
+
+/**
+ * 应急处置 for one case: record a measure, then notify the township (通报). Also offered in the
+ * police inbox, beside the report's deadline. The measures offered are the ones the domain allows
+ * for the case's situation (protection/emergency.py RULES, as `allowedEmergencyActions`); the
+ * simple ones are the police's of the case alone (civil affairs records only placements, which
+ * need a place and are not in this menu), as is the notification, so no other agency is offered
+ * either.
+ */
+export function emergencyActions(
+  c: Pick<Case, "id" | "status" | "policeAgencyId" | "allowedEmergencyActions">,
+  reload: () => Promise<void>,
+): HTMLElement | null {
+  const me = cachedMe();
+  if (c.status !== "emergency_response" || !can(me, "record_emergency_action")) return null;
+  if (c.policeAgencyId && me && c.policeAgencyId !== me.agencyId) return null;
+  const allowed = new Set(c.allowedEmergencyActions ?? SIMPLE_MEASURES);
+  const offered = SIMPLE_MEASURES.filter((a) => allowed.has(a));
   const out = h("div", { class: "case-status" });
   const select = h(
     "select",
     { class: "measure", "aria-label": t("emergencyMeasure") },
-    SIMPLE_MEASURES.map((a) => h("option", { value: a }, code("emergencyAction", a))),
+    offered.map((a) => h("option", { value: a }, code("emergencyAction", a))),
   );
   const act = async (mutation: string, variables: Record<string, unknown>, done: string): Promise<void> => {
     // Said above the table, which is redrawn after a change.

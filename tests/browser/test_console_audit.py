@@ -1,0 +1,107 @@
+"""The auditor reaches an audit log without typing ids: an agency is chosen by its name, and a
+person's or a case's access log opens from its file with the record said by name, not by id.
+
+Each step is photographed into tests/browser/artifacts/<test>/.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from playwright.sync_api import Browser, Page, expect
+
+from tests.api_fixtures import AGENCIES
+from tests.browser.conftest import AGENCY_NAMES, Server, Shots
+from tests.browser.test_console import CHILD, SIZES, fits, session, sign_in, viewport
+from tests.browser.test_console_pages import _clean
+
+
+def ok(server: Server, who: str, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> Any:
+    body = server.gql(who, query, variables, **kw)
+    assert not body.get("errors"), body
+    return body["data"]
+
+
+def _accepted_case(server: Server) -> str:
+    """A school's 强制报告 about the child, accepted by the police (who read the case doing so)."""
+    filed = ok(
+        server,
+        "school",
+        "mutation($i: FileReportInput!) { fileMandatoryReport(input: $i) { id caseId } }",
+        {"i": {"childId": CHILD, "situation": "GUARDIAN_NEGLECT", "summary": "多日无人照料"}},
+    )["fileMandatoryReport"]
+    ok(server, "police", "mutation($id: ID!) { acceptReport(reportId: $id) { id } }", {"id": filed["id"]})
+    ok(server, "police", "query($id: ID!) { protectionCase(id: $id) { status } }", {"id": filed["caseId"]})
+    return str(filed["caseId"])
+
+
+def _no_ids_in_the_filter(page: Page) -> None:
+    """The filter says records and agencies by name: no record id, no agency id in its text."""
+    text = page.locator("#audit-filter").inner_text()
+    for word in ("person:", "protectioncase:", "case-", *(spec[0] for spec in AGENCIES.values())):
+        assert word not in text, (word, text)
+
+
+@SIZES
+def test_auditor_picks_an_agency_by_its_name(
+    browser: Browser, server: Server, shots: Shots, size: str
+) -> None:
+    """Accesses by an agency: the agency is chosen by its name (it was a text box for an id)."""
+    analyst_id = AGENCIES["analyst"][0]
+    server.gql("analyst", f'{{ person(id: "{CHILD}") {{ name }} }}', purpose="statistics")
+    # bypass_csp: only to inject axe-core (the app's own policy is checked by test_console.py).
+    with session(browser, server, viewport=viewport(size), bypass_csp=True) as (_, page, _w):
+        sign_in(page, server, "auditor", "audit")
+        expect(page.locator("#audit-filter")).to_be_visible()
+        page.select_option("#audit-agency", label=AGENCY_NAMES["analyst"])
+        expect(page.locator("#audit-mode")).to_have_value("agency")
+        page.click("#audit-search")
+        rows = page.locator("#audit-table tbody tr")
+        expect(rows.first).to_be_visible()
+        agencies = {rows.nth(i).get_attribute("data-agency") for i in range(rows.count())}
+        assert agencies == {analyst_id}, agencies
+        expect(rows.first.locator("td.agency")).to_have_text(AGENCY_NAMES["analyst"])
+        _no_ids_in_the_filter(page)
+        fits(page, size)
+        _clean(page, phone=size == "phone")
+        shots(page, "by-agency-name")
+
+
+@SIZES
+def test_auditor_opens_a_persons_and_a_cases_access_log_from_their_files(
+    browser: Browser, server: Server, shots: Shots, size: str
+) -> None:
+    """From a person's file and from a case file to its access log, the record said by name (the
+    page took the record's id, shown raw in a text box)."""
+    analyst_id, police_id = AGENCIES["analyst"][0], AGENCIES["police"][0]
+    server.gql("analyst", f'{{ person(id: "{CHILD}") {{ name }} }}', purpose="statistics")
+    case_id = _accepted_case(server)
+    # The child's name as the auditor's policy shows it (masked), which the page must say.
+    asked = f'{{ person(id: "{CHILD}") {{ name }} }}'
+    masked = ok(server, "auditor", asked, purpose="audit")["person"]["name"]
+    assert masked and masked != "甲乙"
+    # bypass_csp: only to inject axe-core (the app's own policy is checked by test_console.py).
+    with session(browser, server, viewport=viewport(size), bypass_csp=True) as (_, page, _w):
+        sign_in(page, server, "auditor", "audit")
+        expect(page.locator("#audit-filter")).to_be_visible()
+
+        # The child's file → its access log, the record said by (masked) name.
+        page.goto(f"/console/person/{quote(CHILD)}")
+        page.click("#act-audit")
+        expect(page.locator("#audit-record-chosen")).to_have_text(f"{masked}的人员档案")
+        expect(page.locator("#audit-mode")).to_have_value("record")
+        expect(page.locator(f"#audit-table tbody tr[data-agency='{analyst_id}']").first).to_be_visible()
+        _no_ids_in_the_filter(page)
+        fits(page, size)
+        shots(page, "from-person-file")
+
+        # The case file → its access log: the police who accepted the report read it.
+        page.goto(f"/console/case/{quote(case_id)}")
+        page.click("#case-audit")
+        expect(page.locator("#audit-record-chosen")).to_have_text(f"{masked}的个案（监护人不履行监护责任）")
+        expect(page.locator(f"#audit-table tbody tr[data-agency='{police_id}']").first).to_be_visible()
+        _no_ids_in_the_filter(page)
+        fits(page, size)
+        _clean(page, phone=size == "phone")
+        shots(page, "from-case-file")

@@ -169,6 +169,11 @@ class Policy:
         return MappingProxyType(self._purpose_codes)
 
     @property
+    def field_classes(self) -> Mapping[str, Mapping[str, str]]:
+        """Each kind's classified properties with their sensitivity class (read-only views)."""
+        return MappingProxyType({kind: MappingProxyType(props) for kind, props in self._field_class.items()})
+
+    @property
     def break_glass_max_duration(self) -> timedelta:
         """The longest a break-glass grant may run; a grant reaching further is ignored."""
         return self._break_glass.max_duration

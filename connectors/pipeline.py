@@ -89,7 +89,7 @@ from connectors.reference import (
     _reference_state,
     _reference_time,
 )
-from connectors.reports import Progress, RunReport, SourceReport, _NoProgress
+from connectors.reports import STORED_COUNTERS, Progress, RunReport, SourceReport, _NoProgress
 from connectors.sources import SOURCE_NAMES, ConnectorsConfig, _source_for_replay, make_source
 from connectors.sources.base import Interpreted, Source, SourceFolderError
 from connectors.standardise import Reference, Rejected
@@ -356,20 +356,7 @@ class Pipeline:
             )
 
     def _save_run(self, conn: Any, run_id: str, rep: SourceReport, *, final: bool = False) -> None:
-        values: dict[str, Any] = {
-            k: getattr(rep, k)
-            for k in (
-                "received",
-                "landed",
-                "unchanged",
-                "duplicates",
-                "resumed",
-                "loaded",
-                "quarantined",
-                "superseded",
-                "warnings",
-            )
-        }
+        values: dict[str, Any] = {k: getattr(rep, k) for k in STORED_COUNTERS}
         values["report"] = rep.as_json()
         values["error"] = rep.error
         if final:

@@ -153,7 +153,7 @@ class Progress(Protocol):
     def advance(self, n: int) -> None: ...
 
 
-class _NoProgress:
+class NoProgress:
     def phase(self, source: str, what: str, total: int | None) -> None:
         pass
 

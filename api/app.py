@@ -65,13 +65,21 @@ def _settle_heap() -> None:
 
 
 def create_app(
-    settings: Settings | None = None, *, enforce: bool = True, background: Background | None = None
+    settings: Settings | None = None,
+    *,
+    enforce: bool = True,
+    background: Background | None = None,
+    policy: Policy | None = None,
 ) -> Starlette:
     """The app. Without ``background`` it starts protection's worker itself (tests, benchmarks); the
-    service passes its own, which runs that worker among the others."""
+    service passes its own, which runs that worker among the others.
+
+    The policy (``settings.policy_file``, or ``policy`` when the caller has loaded it already) is read
+    once here and the same object is handed to the API, the identity endpoints and the console: a
+    file edited while the app starts cannot leave them deciding by different versions."""
     settings = settings or get_settings()
     engine = make_engine(settings.sql_url)
-    policy = Policy.load(settings.policy_file) if enforce else None
+    policy = policy or Policy.load(settings.policy_file)
     audit = AuditLog(engine) if enforce else None
     schema = build_schema(
         max_depth=settings.graphql_max_depth,
@@ -83,9 +91,10 @@ def create_app(
         # (api.limits.schema_reader), so the static rule that would refuse it to all is off.
         introspection=True,
     )
-    graphql = GraphQLEndpoint(settings, schema, audit, policy)
+    graphql = GraphQLEndpoint(settings, schema, audit, policy if enforce else None)
     graphql.sql = engine
-    auth = AuthService(settings, engine)  # bound to this app, so two apps in one process stay apart
+    # Bound to this app, so two apps in one process stay apart.
+    auth = AuthService(settings, engine, policy=policy)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -124,7 +133,7 @@ def create_app(
             Route("/health", health),
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             *service_routes(auth),
-            *console_routes(settings),
+            *console_routes(policy),
             Route("/", root_redirect, methods=["GET", "HEAD"]),
             *graphiql_routes(settings),
         ],

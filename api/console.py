@@ -64,9 +64,8 @@ NOT_BUILT = (
 class Console:
     """Serves one build directory; looked up per request so a rebuild needs no restart."""
 
-    def __init__(self, settings: Settings, dist: Path = DIST) -> None:
+    def __init__(self, policy: Policy, dist: Path = DIST) -> None:
         self.dist = dist.resolve()
-        policy = Policy.load(settings.policy_file)
         self.config = {
             "policy_version": policy.version,
             "purposes": [{"code": code, "zh": zh} for code, zh in policy.purpose_codes.items()],
@@ -126,8 +125,10 @@ def graphiql_routes(settings: Settings) -> list[Route]:
     return [Route("/graphiql", page, methods=["GET"])]
 
 
-def console_routes(settings: Settings, dist: Path = DIST) -> list[Route]:
-    console = Console(settings, dist)
+def console_routes(policy: Policy, dist: Path = DIST) -> list[Route]:
+    """The console's pages and its config.json, which lists the purposes of ``policy``: the app's one
+    policy object, so the sign-in page offers what the API decides by."""
+    console = Console(policy, dist)
     return [
         Route(PREFIX, console.redirect, methods=["GET", "HEAD"]),
         Route(f"{PREFIX}/config.json", console.config_json, methods=["GET", "HEAD"]),

@@ -8,14 +8,9 @@ from sqlalchemy.engine import Engine
 
 from auth.audit import AuditLog
 from auth.enforce.guard import Guard
-from auth.policy import Policy
 from auth.principal import Principal
 from graph.port import GraphStore
 from kernel.settings import Settings
-
-# The default policy file, read once, gives the schema its @requiresScopes directives so a
-# Federation router can enforce the same rules as a second line.
-POLICY_FOR_SCHEMA: Policy | None = Policy.load()
 
 
 @dataclass

@@ -30,15 +30,15 @@ _ECHOED_VALUE = (
 )
 
 
-def _error(message: str, code: str, status: int) -> JSONResponse:
+def error_response(message: str, code: str, status: int) -> JSONResponse:
     return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status)
 
 
-def _format(error: GraphQLError) -> dict[str, Any]:
+def format_error(error: GraphQLError) -> dict[str, Any]:
     """Only what a client needs: message, path, code; no stack, no suggestions, no values."""
     original = getattr(error, "original_error", None)
     ext = dict(error.extensions or {})
-    message = _scrub(_SUGGESTION.sub("", error.message))
+    message = scrub(_SUGGESTION.sub("", error.message))
     if original is not None and not isinstance(original, GraphQLError):
         log.exception("resolver failed", exc_info=original)
         message, ext = "internal error", {"code": "INTERNAL"}
@@ -50,7 +50,7 @@ def _format(error: GraphQLError) -> dict[str, Any]:
     return out
 
 
-def _scrub(message: str) -> str:
+def scrub(message: str) -> str:
     for pattern, repl in _ECHOED_VALUE:
         message = pattern.sub(repl, message, count=1)
     return message

@@ -28,7 +28,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 
 from api.cancellation import Cancellable, ClientDisconnected, RequestCancelled, TimeBudgetExceeded
 from api.context import Context
-from api.errors import _error, _format
+from api.errors import error_response, format_error
 from api.limits import (
     MAX_JSON_DEPTH,
     SCHEMA_SCOPE,
@@ -41,7 +41,7 @@ from api.limits import (
     schema_reader,
 )
 from api.rate_limit import RateLimiter
-from api.request_body import _load_persisted, _read_capped
+from api.request_body import load_persisted, read_capped
 from auth.audit import AuditEvent, AuditLog, AuditUnavailable, hash_document
 from auth.audit.record_ids import DocumentFacts, loggable_record_ids, named_record_ids, returned_record_ids
 from auth.enforce.guard import Guard
@@ -72,7 +72,7 @@ class GraphQLEndpoint:
         self.audit = audit
         self.policy = policy
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
-        self.persisted = _load_persisted(settings.persisted_operations_file)
+        self.persisted = load_persisted(settings.persisted_operations_file)
         self.time_budget = float(getattr(settings, "graphql_time_budget_seconds", DEFAULT_TIME_BUDGET))
 
     async def handle(self, request: Request) -> Response:
@@ -109,7 +109,7 @@ class GraphQLEndpoint:
         if problem is not None:
             message, code = problem
             return await self._refuse(
-                principal, request_id, _error(message, code, 400), facts.kind, facts.name, query
+                principal, request_id, error_response(message, code, 400), facts.kind, facts.name, query
             )
         job = Cancellable()
         work = asyncio.ensure_future(
@@ -133,34 +133,34 @@ class GraphQLEndpoint:
     ) -> JSONResponse | tuple[str, dict[str, Any], str | None]:
         """The body as (query, variables, operationName), or the refusal to answer with."""
         if request.method != "POST":
-            return _error("use POST with a JSON body", "METHOD_NOT_ALLOWED", 405)
+            return error_response("use POST with a JSON body", "METHOD_NOT_ALLOWED", 405)
         client = principal.client_id if principal else "anonymous"
         if not self.limiter.allow(client):
-            return _error("rate limit exceeded; slow down", "RATE_LIMITED", 429)
-        body = await _read_capped(request, self.settings.graphql_max_body_bytes)
+            return error_response("rate limit exceeded; slow down", "RATE_LIMITED", 429)
+        body = await read_capped(request, self.settings.graphql_max_body_bytes)
         if body is None:
-            return _error("request body too large", "REQUEST_TOO_LARGE", 413)
+            return error_response("request body too large", "REQUEST_TOO_LARGE", 413)
         try:
             payload = parse_json(body)
         except (ValueError, UnicodeDecodeError):
-            return _error("body is not JSON", "BAD_REQUEST", 400)
+            return error_response("body is not JSON", "BAD_REQUEST", 400)
         except NestingTooDeep:
-            return _error(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", "BAD_REQUEST", 400)
+            return error_response(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", "BAD_REQUEST", 400)
         if isinstance(payload, list):
-            return _error(
+            return error_response(
                 "batched requests are not accepted; send one operation per request", "BATCH_REFUSED", 400
             )
         if not isinstance(payload, dict):
-            return _error("body must be a JSON object", "BAD_REQUEST", 400)
+            return error_response("body must be a JSON object", "BAD_REQUEST", 400)
         query, problem = self._document(payload)
         if problem is not None:
             return problem
         variables = payload.get("variables") or {}
         if not isinstance(variables, dict):
-            return _error("variables must be an object", "BAD_REQUEST", 400)
+            return error_response("variables must be an object", "BAD_REQUEST", 400)
         operation_name = payload.get("operationName")
         if operation_name is not None and not isinstance(operation_name, str):
-            return _error("operationName must be a string", "BAD_REQUEST", 400)
+            return error_response("operationName must be a string", "BAD_REQUEST", 400)
         return query, variables, operation_name
 
     def _document(self, payload: dict[str, Any]) -> tuple[str, JSONResponse | None]:
@@ -169,10 +169,12 @@ class GraphQLEndpoint:
         digest = (ext.get("persistedQuery") or {}).get("sha256Hash") if isinstance(ext, dict) else None
         if self.persisted is not None:
             if not isinstance(digest, str) or digest.lower() not in self.persisted:
-                return "", _error("only persisted operations are accepted", "PERSISTED_QUERY_NOT_FOUND", 400)
+                return "", error_response(
+                    "only persisted operations are accepted", "PERSISTED_QUERY_NOT_FOUND", 400
+                )
             return self.persisted[digest.lower()], None
         if not isinstance(query, str) or not query.strip():
-            return "", _error("missing query", "BAD_REQUEST", 400)
+            return "", error_response("missing query", "BAD_REQUEST", 400)
         return query, None
 
     # ---- auditing refusals -------------------------------------------------------------------
@@ -202,7 +204,7 @@ class GraphQLEndpoint:
             await run_in_threadpool(self.audit.append, event)
         except (AuditUnavailable, ValueError) as exc:
             log.error("audit append failed; request refused: %s", type(exc).__name__)
-            return _error("the audit log is unavailable; request refused", "AUDIT_UNAVAILABLE", 503)
+            return error_response("the audit log is unavailable; request refused", "AUDIT_UNAVAILABLE", 503)
         return response
 
     def _audit_unauthenticated(self, request: Request, exc: AuthError, request_id: str) -> None:
@@ -268,7 +270,14 @@ class GraphQLEndpoint:
                 code) like any other: no entry, no answer."""
                 errors = [{"extensions": audited if audited is not None else {"code": code}}]
                 return self._finish(
-                    principal, query, facts, guard, request_id, _error(message, code, status), errors, set()
+                    principal,
+                    query,
+                    facts,
+                    guard,
+                    request_id,
+                    error_response(message, code, status),
+                    errors,
+                    set(),
                 )
 
             try:
@@ -318,7 +327,7 @@ class GraphQLEndpoint:
                     status,
                     {"code": "TIME_BUDGET_EXCEEDED", "reason": cancelled},
                 )
-            errors = [_format(e) for e in result.errors or []]
+            errors = [format_error(e) for e in result.errors or []]
             body: dict[str, Any] = {}
             if result.data is not None or any(e.path for e in result.errors or []):
                 body["data"] = result.data  # execution began: data is present, possibly null (spec 7.1.2)
@@ -362,7 +371,7 @@ class GraphQLEndpoint:
             seq = self.audit.append(event)
         except (AuditUnavailable, ValueError) as exc:
             log.error("audit append failed; request refused: %s", type(exc).__name__)
-            return _error("the audit log is unavailable; request refused", "AUDIT_UNAVAILABLE", 503)
+            return error_response("the audit log is unavailable; request refused", "AUDIT_UNAVAILABLE", 503)
         try:
             others = {a for r in event.records if r.startswith("person:") for a in guard.case_owners(r)} - {
                 principal.agency_id

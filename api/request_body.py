@@ -12,7 +12,7 @@ from pathlib import Path
 from starlette.requests import Request
 
 
-async def _read_capped(request: Request, limit: int) -> bytes | None:
+async def read_capped(request: Request, limit: int) -> bytes | None:
     """The body, or None once it is longer than ``limit``: a declared Content-Length is
     believed only when it refuses, and the stream is cut as soon as it passes the limit, so
     that an oversized body is never held in memory whole."""
@@ -27,7 +27,7 @@ async def _read_capped(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
-def _load_persisted(path: Path | None) -> dict[str, str] | None:
+def load_persisted(path: Path | None) -> dict[str, str] | None:
     if path is None:
         return None
     return {k.lower(): v for k, v in json.loads(path.read_text(encoding="utf-8")).items()}

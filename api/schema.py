@@ -162,10 +162,10 @@ class _Schema(strawberry.federation.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Log errors without tracebacks or the values a caller sent (strawberry's default logs
         both); resolver crashes are logged with their stack by the endpoint."""
-        from api.errors import _scrub
+        from api.errors import scrub
 
         for error in errors:
-            log.info("graphql error at %s: %s", list(error.path or []), _scrub(error.message))
+            log.info("graphql error at %s: %s", list(error.path or []), scrub(error.message))
 
 
 def build_schema(

@@ -113,7 +113,16 @@ class AuthService:
     """Everything identities need at run time, built once per app: settings, the key ring, our token
     authority, the external-issuer verifier and the Authlib server."""
 
-    def __init__(self, settings: Settings, engine: Engine, *, keyring: KeyRing | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        keyring: KeyRing | None = None,
+        policy: Policy | None = None,
+    ) -> None:
+        """``policy``: the app's (api.app.create_app passes the one it serves by); without it the
+        file ``settings.policy_file`` names is read, for a service built on its own."""
         self.settings = settings
         self.engine = engine
         self.config = TokenConfig.from_settings(settings)
@@ -134,7 +143,7 @@ class AuthService:
             leeway=settings.token_leeway_seconds,
         )
         self.server = _Server(self)
-        self.policy = Policy.load(settings.policy_file)
+        self.policy = policy or Policy.load(settings.policy_file)
         self.audit = AuditLog(engine)
         self.throttle = TokenThrottle()
 

@@ -3,7 +3,7 @@
 LadybugDB keeps the pool pages of every statement of a transaction pinned until the transaction
 ends, so neither a batch's upsert nor the re-projection of the people automatic merges queued is
 written in one transaction: a batch goes in parts of about ``graph_tx_records`` records
-(:func:`_parts`), queued people ``REPROJECT_CHUNK`` at a time (:class:`_Reprojected` holds what
+(:func:`record_parts`), queued people ``REPROJECT_CHUNK`` at a time (:class:`Reprojected` holds what
 one such transaction leaves for the relational side to record). Apart from the runner: how a
 write is cut, and what the cut was measured to cost, reads without the runner's steps around it.
 """
@@ -25,7 +25,7 @@ REPROJECT_CHUNK = 10
 
 
 @dataclass
-class _Reprojected:
+class Reprojected:
     """One graph transaction of queued re-projections, committed, not yet recorded."""
 
     queue_ids: list[int]
@@ -34,7 +34,7 @@ class _Reprojected:
     projected: dict[int, str]
 
 
-def _parts(
+def record_parts(
     nodes: list[NodeRecord], rels: list[RelRecord], size: int
 ) -> list[tuple[list[NodeRecord], list[RelRecord]]]:
     """Nodes then relationships in parts of about ``size`` records (at least one part, empty when

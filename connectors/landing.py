@@ -193,7 +193,7 @@ def _land_chunk(
         counts.landed += len(new_rows) + len(revived)
 
 
-def _row(r: Any) -> LandedRow:
+def landed_row(r: Any) -> LandedRow:
     return LandedRow(
         seq=r.seq,
         source=r.source,
@@ -206,7 +206,7 @@ def _row(r: Any) -> LandedRow:
     )
 
 
-_COLUMNS = (
+LANDED_COLUMNS = (
     T.c.seq,
     T.c.source,
     T.c.record_id,
@@ -228,9 +228,9 @@ def pending_batch(engine: Engine, source: str, size: int, *, whole_groups: bool 
     """
     with engine.connect() as conn:
         rows = [
-            _row(r)
+            landed_row(r)
             for r in conn.execute(
-                select(*_COLUMNS)
+                select(*LANDED_COLUMNS)
                 .where(and_(T.c.source == source, T.c.status == "pending"))
                 .order_by(T.c.seq)
                 .limit(size)
@@ -240,11 +240,11 @@ def pending_batch(engine: Engine, source: str, size: int, *, whole_groups: bool 
             seen = {r.seq for r in rows}
             # The status is tested here, not in SQL (see fetch_latest): the group's rows by its index.
             more = conn.execute(
-                select(*_COLUMNS)
+                select(*LANDED_COLUMNS)
                 .where(and_(T.c.source == source, T.c.group_key == rows[-1].group_key))
                 .order_by(T.c.seq)
             ).all()
-            rows += [_row(r) for r in more if r.status == "pending" and r.seq not in seen]
+            rows += [landed_row(r) for r in more if r.status == "pending" and r.seq not in seen]
     return rows
 
 
@@ -262,13 +262,13 @@ def fetch_latest(
     with engine.connect() as conn:
         for i in range(0, len(ids), _IN_CHUNK):
             rows = conn.execute(
-                select(*_COLUMNS)
+                select(*LANDED_COLUMNS)
                 .where(and_(T.c.source == source, T.c.record_id.in_(ids[i : i + _IN_CHUNK])))
                 .order_by(T.c.seq)
             ).all()
             for r in rows:
                 if r.status in statuses:
-                    out[r.record_id] = _row(r)
+                    out[r.record_id] = landed_row(r)
     return out
 
 
@@ -282,24 +282,24 @@ def fetch_group(engine: Engine, source: str, group_keys: Iterable[str], exclude:
     with engine.connect() as conn:
         for i in range(0, len(keys), _IN_CHUNK):
             rows = conn.execute(
-                select(*_COLUMNS)
+                select(*LANDED_COLUMNS)
                 .where(and_(T.c.source == source, T.c.group_key.in_(keys[i : i + _IN_CHUNK])))
                 .order_by(T.c.seq)
             ).all()
-            out += [_row(r) for r in rows if r.status == "loaded" and r.seq not in exclude]
+            out += [landed_row(r) for r in rows if r.status == "loaded" and r.seq not in exclude]
     return out
 
 
-def _quarantined_of_groups(engine: Engine, source: str, rows: list[LandedRow]) -> list[LandedRow]:
+def quarantined_of_groups(engine: Engine, source: str, rows: list[LandedRow]) -> list[LandedRow]:
     """The quarantined rows of these rows' households: they were in the batch the sync made."""
     keys = sorted({r.group_key for r in rows if r.group_key})
     out: list[LandedRow] = []
     with engine.connect() as conn:
         for i in range(0, len(keys), 900):
             out += [
-                _row(r)
+                landed_row(r)
                 for r in conn.execute(
-                    select(*_COLUMNS).where(
+                    select(*LANDED_COLUMNS).where(
                         and_(
                             T.c.source == source,
                             # dismissed later by an operator: still what the batch saw then

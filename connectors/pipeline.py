@@ -67,30 +67,30 @@ from typing import Any
 from sqlalchemy import Engine, and_, bindparam, func, select, update
 
 from connectors import landing
-from connectors.graph_tx import REPROJECT_CHUNK, _parts, _Reprojected
-from connectors.landing import _COLUMNS as LANDING_COLUMNS
-from connectors.landing import LandedRow, _quarantined_of_groups, fetch_group, fetch_latest, pending_batch
-from connectors.landing import _row as landing_row
+from connectors.graph_tx import REPROJECT_CHUNK, Reprojected, record_parts
+from connectors.landing import LANDED_COLUMNS as LANDING_COLUMNS
+from connectors.landing import LandedRow, fetch_group, fetch_latest, pending_batch, quarantined_of_groups
+from connectors.landing import landed_row as landing_row
 from connectors.mentions import PersonMention
 from connectors.projection import (
     GRAPH,
-    _stale_people,
-    _write_projections,
     encode_records,
     graph_mark,
     person_ref,
     resolve_refs,
+    stale_people,
+    write_projections,
 )
 from connectors.reference import (
     REFERENCE_CURSOR,
     REFERENCE_FILES,
-    _last_reference,
-    _reference_records,
-    _reference_state,
-    _reference_time,
+    last_reference,
+    reference_records,
+    reference_state,
+    reference_time,
 )
-from connectors.reports import Progress, RunReport, SourceReport, _NoProgress
-from connectors.sources import SOURCE_NAMES, ConnectorsConfig, _source_for_replay, make_source
+from connectors.reports import STORED_COUNTERS, NoProgress, Progress, RunReport, SourceReport
+from connectors.sources import SOURCE_NAMES, ConnectorsConfig, make_source, source_for_replay
 from connectors.sources.base import Interpreted, Source, SourceFolderError
 from connectors.standardise import Reference, Rejected
 from connectors.tables import (
@@ -161,14 +161,14 @@ class Pipeline:
         self.batch_size = batch_size
         self.land_chunk = land_chunk
         self.graph_tx_records = graph_tx_records or get_settings().sync_graph_tx_records
-        self.progress: Progress = progress or _NoProgress()
+        self.progress: Progress = progress or NoProgress()
         self._waiting: list[tuple[int, str]] = []
         # What each row _project interpreted projects (landing_projection), until a commit takes it.
         self._projected: dict[int, str] = {}
         if config.reference is None:
             # A replay or a run configured without one: the reference tables of the last
             # sync, so records are checked against the same division codes as before.
-            config.reference = _last_reference(engine)
+            config.reference = last_reference(engine)
         self.ref = Reference.load(config.reference)
 
     # -- public -------------------------------------------------------------------------------
@@ -228,7 +228,7 @@ class Pipeline:
             rep = SourceReport(name, kind="replay", where=sc.where() if sc else "")
             report.sources.append(rep)
             self._start_run(report.run_id, rep)
-            src = make_source(sc) if sc is not None and sc.configured else _source_for_replay(name)
+            src = make_source(sc) if sc is not None and sc.configured else source_for_replay(name)
             self._process(report.run_id, src, rep)
         self.graph.checkpoint()
         report.finished_at = utcnow()
@@ -251,7 +251,7 @@ class Pipeline:
             self.graph.set_watermark(*mark)
         self.graph.checkpoint()
         with self.engine.begin() as conn:
-            _write_projections(conn, self._take_projected())
+            write_projections(conn, self._take_projected())
             self._commit_derived(conn, mark, stale)
         report.finished_at = utcnow()
         return report
@@ -300,12 +300,12 @@ class Pipeline:
                     continue
                 rows = sorted(fetch_latest(self.engine, name, records[name]).values(), key=lambda r: r.seq)
                 sc = self.config.sources.get(name)
-                src = make_source(sc) if sc is not None and sc.configured else _source_for_replay(name)
+                src = make_source(sc) if sc is not None and sc.configured else source_for_replay(name)
                 rep = SourceReport(name, kind="reproject", received=len(rows))
                 if report is not None:
                     report.sources.append(rep)
                 _, nodes, rels = self._project(src, rows, rep)
-                stale.update(_stale_people(nodes, rels))
+                stale.update(stale_people(nodes, rels))
                 self._upsert(nodes, rels, rep)
                 rep.loaded = len(rows)
             self.graph.prune(people)  # the absorbed person: no record describes it any more
@@ -356,20 +356,7 @@ class Pipeline:
             )
 
     def _save_run(self, conn: Any, run_id: str, rep: SourceReport, *, final: bool = False) -> None:
-        values: dict[str, Any] = {
-            k: getattr(rep, k)
-            for k in (
-                "received",
-                "landed",
-                "unchanged",
-                "duplicates",
-                "resumed",
-                "loaded",
-                "quarantined",
-                "superseded",
-                "warnings",
-            )
-        }
+        values: dict[str, Any] = {k: getattr(rep, k) for k in STORED_COUNTERS}
         values["report"] = rep.as_json()
         values["error"] = rep.error
         if final:
@@ -392,12 +379,12 @@ class Pipeline:
             cur = s.get(SyncCursor, REFERENCE_CURSOR)
             if (
                 cur is not None
-                and _reference_state(cur.cursor).get("sha256") == ref.content_hash
+                and reference_state(cur.cursor).get("sha256") == ref.content_hash
                 and s.execute(select(RS.c.id).where(RS.c.sha256 == ref.content_hash).limit(1)).first()
             ):
                 return summary  # unchanged and kept (a directory synced before snapshots takes one now)
-        at = _reference_time(self.config)
-        nodes, rels = _reference_records(ref, at)
+        at = reference_time(self.config)
+        nodes, rels = reference_records(ref, at)
         mark = self._next_mark()
         with self.graph.transaction():
             self.graph.upsert_nodes(nodes)
@@ -529,7 +516,7 @@ class Pipeline:
             for i in range(0, len(queued), REPROJECT_CHUNK)
         ]
         mark = self._next_mark()
-        stale = _stale_people(nodes, rels)
+        stale = stale_people(nodes, rels)
         self._upsert_in_parts(nodes, rels, rep, mark)
         crash_point("batch.graph_committed")
         self._commit_reprojected(reprojected)
@@ -543,7 +530,7 @@ class Pipeline:
         self._commit_outcome(run_id, src.name, rows, outcome, rep, mark, stale, projected, waiting)
         crash_point("batch.committed")
 
-    def _reproject_queued(self, queued: Sequence[Any]) -> _Reprojected:
+    def _reproject_queued(self, queued: Sequence[Any]) -> Reprojected:
         """Re-project some people of the merge queue in one graph transaction: what the relational
         side is to record of it after the batch's graph commit (`_commit_reprojected`)."""
         mark = self._next_mark()
@@ -551,9 +538,9 @@ class Pipeline:
             stale = self._reproject_in_tx([k for _, k in queued])
             self.graph.set_watermark(*mark)
         crash_point("reproject.committed")
-        return _Reprojected([i for i, _ in queued], mark, stale, self._take_projected())
+        return Reprojected([i for i, _ in queued], mark, stale, self._take_projected())
 
-    def _commit_reprojected(self, done: Sequence[_Reprojected]) -> None:
+    def _commit_reprojected(self, done: Sequence[Reprojected]) -> None:
         """After the batch's graph commit (theirs came before it): the re-projected people's queue
         entries go, in one relational transaction that moves the watermark to the last of their
         marks, with their rows' projections and their derived state queued. A kill before redoes
@@ -574,7 +561,7 @@ class Pipeline:
         with self.engine.begin() as conn:
             for i in range(0, len(ids), 900):
                 conn.execute(rq.delete().where(rq.c.id.in_(ids[i : i + 900])))
-            _write_projections(conn, projected)
+            write_projections(conn, projected)
             self._commit_derived(conn, max(d.mark for d in done), stale)
 
     def _retry_waiting(self, src: Source, rep: SourceReport) -> None:
@@ -623,8 +610,8 @@ class Pipeline:
                     UN.insert(),
                     [{"source": src.name, "seq": q, "record_id": r, "created_at": now} for q, r in waiting],
                 )
-            _write_projections(conn, projected)
-            self._commit_derived(conn, mark, _stale_people(nodes, rels))
+            write_projections(conn, projected)
+            self._commit_derived(conn, mark, stale_people(nodes, rels))
 
     def _upsert_in_parts(
         self, nodes: list[NodeRecord], rels: list[RelRecord], rep: SourceReport, mark: tuple[str, int]
@@ -640,7 +627,7 @@ class Pipeline:
         pending rows and every part's upsert is idempotent, so the graph ends as an uninterrupted
         run leaves it. Each element's records stay in one part (nodes before relationships), so
         each element is folded once, as in one transaction, and the counts are the same."""
-        parts = _parts(nodes, rels, self.graph_tx_records)
+        parts = record_parts(nodes, rels, self.graph_tx_records)
         for i, (part_nodes, part_rels) in enumerate(parts):
             if i:
                 crash_point("batch.graph_part")  # between two parts of a batch's graph write
@@ -693,7 +680,7 @@ class Pipeline:
             groups = {r.group_key for r in rows if r.group_key}
             quarantined = [
                 r
-                for r in _quarantined_of_groups(self.engine, src.name, rows)
+                for r in quarantined_of_groups(self.engine, src.name, rows)
                 if r.seq not in {x.seq for x in rows}
             ]
             batch = sorted([*rows, *quarantined], key=lambda r: r.seq)
@@ -910,7 +897,7 @@ class Pipeline:
                     .values(status="superseded")
                 )
                 rep.superseded += res.rowcount or 0
-            _write_projections(
+            write_projections(
                 conn, {seq: text for seq, text in projected.items() if outcome[seq][0] == "loaded"}
             )
             if waiting:

@@ -106,7 +106,7 @@ def decode_records(text: str) -> tuple[list[NodeRecord], list[RelRecord]]:
     return nodes, rels
 
 
-def _write_projections(conn: Any, projected: dict[int, str]) -> None:
+def write_projections(conn: Any, projected: dict[int, str]) -> None:
     """In the caller's transaction (the one that marks the rows loaded): replace the rows' entries."""
     seqs = sorted(projected)
     for i in range(0, len(seqs), 900):
@@ -125,7 +125,7 @@ def _write_projections(conn: Any, projected: dict[int, str]) -> None:
         )
 
 
-def _stale_people(nodes: Iterable[NodeRecord], rels: Iterable[RelRecord]) -> dict[str, str | None]:
+def stale_people(nodes: Iterable[NodeRecord], rels: Iterable[RelRecord]) -> dict[str, str | None]:
     """The people a write touched, with the 9-digit township they live in where it says."""
     out: dict[str, str | None] = {}
     for n in nodes:

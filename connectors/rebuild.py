@@ -18,15 +18,15 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, select
 
-from connectors.landing import _COLUMNS as LANDING_COLUMNS
+from connectors.landing import LANDED_COLUMNS as LANDING_COLUMNS
 from connectors.landing import LandedRow
-from connectors.landing import _row as landing_row
+from connectors.landing import landed_row as landing_row
 from connectors.mentions import PersonMention
 from connectors.pipeline import Pipeline
 from connectors.projection import PERSON_REF, decode_records, resolve_refs
-from connectors.reference import _reference_records, _snapshot_reference
+from connectors.reference import reference_records, snapshot_reference
 from connectors.reports import SourceReport
-from connectors.sources import SOURCE_NAMES, _source_for_replay
+from connectors.sources import SOURCE_NAMES, source_for_replay
 from connectors.tables import LandingProjection, LandingRecord, ReferenceSnapshot
 from graph.fold import Fold
 from graph.port import GraphStore
@@ -75,8 +75,8 @@ def project_record(
     with engine.connect() as conn:
         snapshots = conn.execute(select(RS.c.files, RS.c.asserted_at).order_by(RS.c.id)).all()
     for files, asserted_at in snapshots:
-        ref = _snapshot_reference(files)
-        nodes, rels = _reference_records(ref, asserted_at)
+        ref = snapshot_reference(files)
+        nodes, rels = reference_records(ref, asserted_at)
         fold.upsert_nodes(nodes)
         fold.upsert_rels(rels)
         pipe.ref = ref  # records are read against the reference tables of the last sync
@@ -95,7 +95,7 @@ def project_record(
                 if progress:
                     progress(len(chunk))
             continue
-        src = _source_for_replay(name)
+        src = source_for_replay(name)
         rep = SourceReport(name, kind="rebuild")
         later: list[RelRecord] = []
         for rows in _loaded_batches(engine, name, batch_size, whole_groups=src.whole_groups):

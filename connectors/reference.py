@@ -34,7 +34,7 @@ REFERENCE_CURSOR = "reference"
 REFERENCE_FILES = ("divisions.csv", "schools.csv", "facilities.csv")
 
 
-def _reference_records(ref: Reference, at: datetime) -> tuple[list[NodeRecord], list[RelRecord]]:
+def reference_records(ref: Reference, at: datetime) -> tuple[list[NodeRecord], list[RelRecord]]:
     """Division and School nodes (and where they sit) from one version of the reference tables."""
     nodes: list[NodeRecord] = []
     rels: list[RelRecord] = []
@@ -74,7 +74,7 @@ def _reference_records(ref: Reference, at: datetime) -> tuple[list[NodeRecord], 
     return nodes, rels
 
 
-def _snapshot_reference(files: dict[str, str]) -> Reference:
+def snapshot_reference(files: dict[str, str]) -> Reference:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="shouhu-reference-") as tmp:
@@ -105,7 +105,7 @@ def ensure_reference_snapshot(engine: Engine) -> bool:
             return False
     with session(engine) as s:
         cur = s.get(SyncCursor, REFERENCE_CURSOR)
-    state = _reference_state(cur.cursor if cur else None)
+    state = reference_state(cur.cursor if cur else None)
     if not state.get("sha256"):
         return False  # no sync ever read reference tables: the graph has none either
     folder = Path(state["path"]) if state.get("path") else None
@@ -117,7 +117,7 @@ def ensure_reference_snapshot(engine: Engine) -> bool:
                 for name in REFERENCE_FILES
                 if (folder / name).is_file()
             }
-            at = _reference_time(ConnectorsConfig(reference=folder))
+            at = reference_time(ConnectorsConfig(reference=folder))
             with engine.begin() as conn:
                 snapshot = {"sha256": ref.content_hash, "asserted_at": at, "files": files}
                 conn.execute(RS.insert().values(**snapshot, loaded_at=utcnow()))
@@ -133,7 +133,7 @@ def ensure_reference_snapshot(engine: Engine) -> bool:
     )
 
 
-def _reference_state(cursor: str | None) -> dict[str, Any]:
+def reference_state(cursor: str | None) -> dict[str, Any]:
     try:
         state = json.loads(cursor or "{}")
     except ValueError:
@@ -141,15 +141,15 @@ def _reference_state(cursor: str | None) -> dict[str, Any]:
     return state if isinstance(state, dict) else {}
 
 
-def _last_reference(engine: Engine) -> Path | None:
+def last_reference(engine: Engine) -> Path | None:
     """The reference directory the last sync loaded, if it is still there."""
     with session(engine) as s:
         cur = s.get(SyncCursor, REFERENCE_CURSOR)
-    path = _reference_state(cur.cursor if cur else None).get("path")
+    path = reference_state(cur.cursor if cur else None).get("path")
     return Path(path) if path and Path(path).is_dir() else None
 
 
-def _reference_time(config: ConnectorsConfig) -> datetime:
+def reference_time(config: ConnectorsConfig) -> datetime:
     """When the reference tables were exported: their newest file's modification time."""
     if config.reference is None:
         return utcnow()

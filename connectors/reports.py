@@ -17,6 +17,26 @@ from kernel.db.tables import utcnow
 __all__ = ["Progress", "RunReport", "SourceReport"]
 
 
+COUNTERS = (
+    "received",
+    "landed",
+    "carried",
+    "unchanged",
+    "duplicates",
+    "resumed",
+    "loaded",
+    "quarantined",
+    "superseded",
+    "warnings",
+    "batches",
+)
+"""The SourceReport counters a run's total adds up over its sources."""
+
+STORED_COUNTERS = tuple(name for name in COUNTERS if name not in ("carried", "batches"))
+"""The counters `sync_run` (connectors.tables.SyncRun) has a column for, written as a run goes; the
+others are kept in its ``report`` JSON only."""
+
+
 @dataclass
 class SourceReport:
     """What one run did with one source's records."""
@@ -83,19 +103,7 @@ class RunReport:
     def total(self) -> SourceReport:
         t = SourceReport("total", kind=self.kind, status="completed")
         for s in self.sources:
-            for name in (
-                "received",
-                "landed",
-                "carried",
-                "unchanged",
-                "duplicates",
-                "resumed",
-                "loaded",
-                "quarantined",
-                "superseded",
-                "warnings",
-                "batches",
-            ):
+            for name in COUNTERS:
                 setattr(t, name, getattr(t, name) + getattr(s, name))
             t.by_reason.update(s.by_reason)
             t.warnings_by_code.update(s.warnings_by_code)
@@ -145,7 +153,7 @@ class Progress(Protocol):
     def advance(self, n: int) -> None: ...
 
 
-class _NoProgress:
+class NoProgress:
     def phase(self, source: str, what: str, total: int | None) -> None:
         pass
 

@@ -229,7 +229,7 @@ def age_on(birth: str | None, as_of: date) -> int | None:
     return as_of.year - b.year - ((as_of.month, as_of.day) < (b.month, b.day))
 
 
-def _day(value: str | None) -> date | None:
+def parse_day(value: str | None) -> date | None:
     if not value:
         return None
     try:
@@ -516,7 +516,7 @@ def classify(view: ChildView) -> ChildResult:
     )
 
 
-def _capable(person: Node) -> bool:
+def is_capable(person: Node) -> bool:
     p = person.props
     return not p.get("deceased") and p.get("guardianship_capacity") is not False
 
@@ -525,7 +525,7 @@ def _arrangement(view: ChildView, states: dict[str, tuple[str, Fact | None]]) ->
     """Guardianship arrangement: who actually looks after the child."""
     if any(s == "home" for s, _ in states.values()):
         return "with_parents"
-    kinds = {r.props.get("kind") for r, g in view.guardians if _capable(g)}
+    kinds = {r.props.get("kind") for r, g in view.guardians if is_capable(g)}
     if "temporary" in kinds:
         return "temporary_guardian"
     if "entrusted" in kinds:

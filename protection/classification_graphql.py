@@ -23,7 +23,7 @@ from auth.enforce.records import Source
 from graph.port import GraphStoreError
 from protection import classification as cls
 from protection import screening
-from protection.screening_common_graphql import KeyCount, _engine, _kc
+from protection.screening_common_graphql import KeyCount, key_counts, sql_engine
 from protection.screening_config import config
 from protection.screening_tables import ChildClassification
 
@@ -232,10 +232,12 @@ class ClassificationQuery:
     def classification(self, info: Info[Context, None], person_id: strawberry.ID) -> Classification | None:
         info.context.guard.authorize("read_classification")
         scope.child_division(info.context.guard, str(person_id))
-        row = cls.stored(_engine(info), str(person_id))
+        row = cls.stored(sql_engine(info), str(person_id))
         if row is None:
-            cls.recompute(info.context.store, _engine(info), [str(person_id)], trigger="read", snapshot=False)
-            row = cls.stored(_engine(info), str(person_id))
+            cls.recompute(
+                info.context.store, sql_engine(info), [str(person_id)], trigger="read", snapshot=False
+            )
+            row = cls.stored(sql_engine(info), str(person_id))
         info.context.guard.trail.records.add(str(person_id))
         return Classification.of(row, info) if row else None
 
@@ -244,12 +246,12 @@ class ClassificationQuery:
         info.context.guard.authorize("read_classification")
         prefix = scope.division_within(info.context.guard, division)
         digits = min(12, {2: 4, 4: 6, 6: 9, 9: 12, 12: 12}[len(prefix)])
-        counts = cls.counts_by_division(_engine(info), prefix, digits)
+        counts = cls.counts_by_division(sql_engine(info), prefix, digits)
         total: Counter[str] = Counter()
         for c in counts.values():
             total.update(c)
-        rows = [DivisionCounts(division=d, counts=_kc(c)) for d, c in sorted(counts.items())]
-        return [DivisionCounts(division=division, counts=_kc(total)), *rows]
+        rows = [DivisionCounts(division=d, counts=key_counts(c)) for d, c in sorted(counts.items())]
+        return [DivisionCounts(division=division, counts=key_counts(total)), *rows]
 
     @strawberry.field(description="Children at risk in a division, by priority, with the rules that hold.")
     def worklist(
@@ -265,7 +267,7 @@ class ClassificationQuery:
         if rule is not None and rule not in config().rules:
             raise refused(f"unknown rule {rule!r}", "BAD_REQUEST", "invalid_input")
         page = screening.worklist(
-            _engine(info), prefix, rule=rule, first=max(1, min(first, 200)), offset=max(0, offset)
+            sql_engine(info), prefix, rule=rule, first=max(1, min(first, 200)), offset=max(0, offset)
         )
         nodes = info.context.store.get_nodes([r.person_id for r in page.rows])
         entries = [
@@ -281,7 +283,9 @@ class ClassificationQuery:
             )
             for r in page.rows
         ]
-        return Worklist(division=division, total=page.total, by_rule=_kc(page.by_rule), entries=entries)
+        return Worklist(
+            division=division, total=page.total, by_rule=key_counts(page.by_rule), entries=entries
+        )
 
 
 @strawberry.type
@@ -292,7 +296,7 @@ class ClassificationMutation:
         guard.authorize("recompute_classification")
         scope.division_within(info.context.guard, division)
         try:
-            r = cls.recompute(info.context.store, _engine(info), division=division, trigger="manual")
+            r = cls.recompute(info.context.store, sql_engine(info), division=division, trigger="manual")
         except GraphStoreError as exc:
             raise store_unavailable("the graph store could not be read; nothing changed") from exc
         guard.wrote(

@@ -46,7 +46,7 @@ def case_node_id(case_id: str) -> str:
     return node_id("ProtectionCase", case_id)
 
 
-def _records(f: CaseFile) -> tuple[list[NodeRecord], list[RelRecord]]:
+def case_records(f: CaseFile) -> tuple[list[NodeRecord], list[RelRecord]]:
     case = f.case
     at = max([h.at for h in f.history] or [case.opened_at])
     src = lambda rid: Assertion(SYSTEM, rid, at)  # noqa: E731
@@ -202,7 +202,7 @@ def project_case(store: GraphStore, engine: Engine, case_id: str) -> bool:
         return False
     version = f.case.version
     try:
-        nodes, rels = _records(f)
+        nodes, rels = case_records(f)
         with store.transaction():
             store.upsert_nodes(nodes)
             store.upsert_rels(rels)

@@ -68,7 +68,7 @@ def _workflow_records(engine: Engine, fold: Fold | Spill) -> None:
 
     from protection.case_tables import GuardianshipAgreement, ProtectionCaseRow
     from protection.cases import load_file
-    from protection.projection import _records as case_records  # same package: its own projection
+    from protection.projection import case_records as case_records  # same package: its own projection
     from protection.projection import project_agreement
     from protection.screening_tables import VisitRecord
     from protection.visits import project as project_visit

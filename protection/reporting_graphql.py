@@ -20,7 +20,7 @@ from auth.enforce.context import Context
 from auth.enforce.errors import from_exception, refused
 from protection import reporting
 from protection import transitions as tr
-from protection.screening_common_graphql import KeyCount, _engine, _kc, _who
+from protection.screening_common_graphql import KeyCount, caller_names, key_counts, sql_engine
 
 
 @strawberry.enum
@@ -71,8 +71,8 @@ class PeriodicReport:
             submitted_at=rec.submitted_at if rec else None,
             decided_at=rec.decided_at if rec else None,
             note=rec.note if rec else None,
-            rows=[ReportRow(division=code, counts=_kc(c)) for code, c in v.rows],
-            totals=_kc(v.totals),
+            rows=[ReportRow(division=code, counts=key_counts(c)) for code, c in v.rows],
+            totals=key_counts(v.totals),
             lower_levels=[DivisionStatus(division=d, status=s) for d, s in sorted(v.children_status.items())],
         )
 
@@ -87,7 +87,7 @@ class ReportFile:
 def _report(info: Info[Context, None], division: str, period: str) -> reporting.ReportView:
     scope.division_within(info.context.guard, division)
     try:
-        return reporting.view(_engine(info), division, period)
+        return reporting.view(sql_engine(info), division, period)
     except reporting.ReportError as exc:
         raise from_exception(exc) from exc
 
@@ -133,10 +133,10 @@ class PeriodicReportMutation:
         step = tr.PERIODIC["submit"]
         guard.authorize(step.capability)
         scope.division_within(info.context.guard, division)
-        _, by = _who(info)
+        _, by = caller_names(info)
         _acting(info, step, division)
         try:
-            v = reporting.submit(_engine(info), division, period, by=by)
+            v = reporting.submit(sql_engine(info), division, period, by=by)
         except reporting.ReportError as exc:
             raise from_exception(exc) from exc
         guard.wrote(f"periodic_report:{division}:{period}", "PeriodicReport.status", "PeriodicReport.figures")
@@ -153,9 +153,9 @@ class PeriodicReportMutation:
         guard.authorize(step.capability)
         scope.division_within(info.context.guard, division)
         _acting(info, step, division)
-        _, by = _who(info)
+        _, by = caller_names(info)
         try:
-            v = reporting.decide(_engine(info), division, period, approve=approve, by=by, note=note)
+            v = reporting.decide(sql_engine(info), division, period, approve=approve, by=by, note=note)
         except reporting.ReportError as exc:
             raise from_exception(exc) from exc
         guard.wrote(f"periodic_report:{division}:{period}", "PeriodicReport.status")

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from graph.records import Node
-from protection.classification import ChildResult, ChildView, Fact, Risk, _capable, _day, fact
+from protection.classification import ChildResult, ChildView, Fact, Risk, fact, is_capable, parse_day
 from protection.screening_config import config
 from protection.screening_tables import ChildClassification
 
@@ -94,7 +94,7 @@ def guardian_many_children(view: ChildView, res: ChildResult, s: dict[str, Any])
     for _, g in _carers(view):
         rels = view.guardian_wards.get(g.id, [])
         wards = {r.dst for r in rels}
-        if len(wards) >= s["many_children_k"] and _capable(g):
+        if len(wards) >= s["many_children_k"] and is_capable(g):
             rel = next(r for r in rels if r.dst == view.child.id)
             out.append(
                 fact(
@@ -123,7 +123,7 @@ def repeated_truancy(view: ChildView, res: ChildResult, s: dict[str, Any]) -> li
     events = [
         e
         for e in view.education
-        if e.props.get("kind") == "truancy" and (d := _day(e.props.get("occurred_on"))) and d >= since
+        if e.props.get("kind") == "truancy" and (d := parse_day(e.props.get("occurred_on"))) and d >= since
     ]
     if len(events) < s["truancy_repeats"]:
         return []
@@ -135,7 +135,7 @@ def injury(view: ChildView, res: ChildResult, s: dict[str, Any]) -> list[Fact]:
     out = []
     for e in view.health:
         code = (e.props.get("icd10") or "").upper()
-        d = _day(e.props.get("occurred_on"))
+        d = parse_day(e.props.get("occurred_on"))
         if code and any(code.startswith(p) for p in s["injury_icd10"]) and (d is None or d >= since):
             out.append(fact(f"injury or maltreatment diagnosis {code}", e, "icd10"))
     return out + _finding(view, "injury_signs")
@@ -143,7 +143,7 @@ def injury(view: ChildView, res: ChildResult, s: dict[str, Any]) -> list[Fact]:
 
 def no_recent_visit(view: ChildView, res: ChildResult, s: dict[str, Any]) -> list[Fact]:
     last = view.latest_visit
-    day = _day(last.props.get("visited_on")) if last else None
+    day = parse_day(last.props.get("visited_on")) if last else None
     if day is not None and (view.as_of - day).days <= s["visit_period_days"]:
         return []
     if last is None:

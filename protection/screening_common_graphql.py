@@ -16,13 +16,13 @@ from auth.enforce.context import Context
 from auth.enforce.errors import refused
 
 
-def _engine(info: Info[Context, None]) -> Any:
+def sql_engine(info: Info[Context, None]) -> Any:
     if info.context.sql is None:
         raise refused("the relational store is not available", "UNAVAILABLE", "no_sql")
     return info.context.sql
 
 
-def _who(info: Info[Context, None]) -> tuple[str, str]:
+def caller_names(info: Info[Context, None]) -> tuple[str, str]:
     """(visitor name, recorded_by) of the caller; 'system' when enforcement is off."""
     p = info.context.principal
     if p is None:
@@ -37,8 +37,8 @@ class KeyCount:
     count: int | None
 
 
-def _kc(counter: Any) -> list[KeyCount]:
+def key_counts(counter: Any) -> list[KeyCount]:
     return [KeyCount(key=k, count=int(v)) for k, v in sorted(counter.items())]
 
 
-__all__ = ["KeyCount", "_engine", "_kc", "_who"]
+__all__ = ["KeyCount", "caller_names", "key_counts", "sql_engine"]

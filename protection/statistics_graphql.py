@@ -11,7 +11,7 @@ from strawberry.types import Info
 from auth.enforce import scope
 from auth.enforce.context import Context
 from protection import statistics
-from protection.screening_common_graphql import KeyCount, _engine, _kc
+from protection.screening_common_graphql import KeyCount, key_counts, sql_engine
 
 
 @strawberry.enum
@@ -43,8 +43,8 @@ class StatisticsQuery:
     ) -> list[StatPoint]:
         info.context.guard.authorize("read_statistics")
         scope.division_within(info.context.guard, division)
-        points = statistics.series(_engine(info), division, group_by.value, since, until)
-        return [StatPoint(taken_at=p.taken_at, counts=_kc(p.counts)) for p in points]
+        points = statistics.series(sql_engine(info), division, group_by.value, since, until)
+        return [StatPoint(taken_at=p.taken_at, counts=key_counts(p.counts)) for p in points]
 
 
 __all__ = ["StatisticsQuery"]

@@ -21,7 +21,7 @@ from auth.enforce.errors import from_exception, refused, store_unavailable
 from graph.port import GraphStoreError
 from kernel import clock
 from protection import visits
-from protection.screening_common_graphql import _engine, _who
+from protection.screening_common_graphql import caller_names, sql_engine
 from protection.screening_tables import ChildVisitState, VisitConflict, VisitRecord
 
 
@@ -240,7 +240,7 @@ class VisitQuery:
     ) -> list[VillageSchedule]:
         info.context.guard.authorize("read_worklist")
         scope.division_within(info.context.guard, division)
-        out = visits.schedule(_engine(info), info.context.store, division, year or clock.today().year)
+        out = visits.schedule(sql_engine(info), info.context.store, division, year or clock.today().year)
         return [
             VillageSchedule(
                 division=v.division,
@@ -259,7 +259,7 @@ class VisitQuery:
         info.context.guard.authorize("read_worklist")
         scope.child_division(info.context.guard, str(person_id))
         return _guarded(
-            info, ChildVisitRecord.of(str(person_id), visits.current_state(_engine(info), str(person_id)))
+            info, ChildVisitRecord.of(str(person_id), visits.current_state(sql_engine(info), str(person_id)))
         )
 
     @strawberry.field(description="Visits recorded for a child through the platform, newest first.")
@@ -267,13 +267,15 @@ class VisitQuery:
         info.context.guard.authorize("read_worklist")
         scope.child_division(info.context.guard, str(person_id))
         info.context.guard.trail.records.add(str(person_id))
-        return [_guarded(info, VisitEntry.of(v)) for v in visits.history(_engine(info), str(person_id))]
+        return [_guarded(info, VisitEntry.of(v)) for v in visits.history(sql_engine(info), str(person_id))]
 
     @strawberry.field(description="Open visit conflicts in a division, to resolve.")
     def visit_conflicts(self, info: Info[Context, None], division: str) -> list[VisitConflictInfo]:
         info.context.guard.authorize("read_worklist")
         prefix = scope.division_within(info.context.guard, division)
-        return [_guarded(info, VisitConflictInfo.of(c)) for c in visits.open_conflicts(_engine(info), prefix)]
+        return [
+            _guarded(info, VisitConflictInfo.of(c)) for c in visits.open_conflicts(sql_engine(info), prefix)
+        ]
 
 
 @strawberry.type
@@ -286,7 +288,7 @@ class VisitMutation:
         guard.authorize("record_visit")
         person_id = str(input.person_id)
         division = scope.child_division(info.context.guard, person_id)
-        visitor, by = _who(info)
+        visitor, by = caller_names(info)
         inp = visits.VisitInput(
             client_id=input.client_id.strip(),
             person_id=person_id,
@@ -298,7 +300,7 @@ class VisitMutation:
         )
         try:
             outcome = visits.record(
-                _engine(info), info.context.store, inp, division=division, visitor=visitor, recorded_by=by
+                sql_engine(info), info.context.store, inp, division=division, visitor=visitor, recorded_by=by
             )
         except visits.VisitError as exc:
             raise from_exception(exc) from exc
@@ -326,7 +328,7 @@ class VisitMutation:
     ) -> VisitOutcome:
         guard = info.context.guard
         guard.authorize("record_visit")
-        visitor, by = _who(info)
+        visitor, by = caller_names(info)
         fields = None
         if merged is not None:
             fields = {
@@ -337,7 +339,7 @@ class VisitMutation:
             }
         try:
             outcome = visits.resolve(
-                _engine(info),
+                sql_engine(info),
                 info.context.store,
                 conflict_id,
                 choice.value,

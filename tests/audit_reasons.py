@@ -2,7 +2,7 @@
 
 An entry's reasons come from many places: the guard's trail (`trail.reasons.add(...)`), refusals
 (`refused(message, CODE, reason)`, `forbidden(reason)`, domain errors whose code is lowered into a
-reason), refused requests (`_error(message, CODE, status)`, lowered), refused tokens
+reason), refused requests (`error_response(message, CODE, status)`, lowered), refused tokens
 (`InvalidToken(reason)`, `AuthError(reason)`), the policy's decisions (its reason constants) and
 capabilities (`authorize` puts the capability used on the trail). The walk below follows those
 forms over the packages' syntax trees, resolving module constants, so that a reason added anywhere
@@ -100,7 +100,7 @@ def reason_codes() -> dict[str, str]:
                     add(args[0], where)
                 elif name == "bad_request" and len(args) > 1:
                     add(args[1], where)
-                elif name == "_error" and len(args) > 1:
+                elif name == "error_response" and len(args) > 1:
                     add(args[1], where, code=True)
                 elif (name == "_oauth_error" or _RAISERS.fullmatch(name)) and args:
                     add(args[0], where)

@@ -579,7 +579,7 @@ def test_a_value_the_api_cannot_serialize_is_not_quoted_back() -> None:
     # value: …"): that would be data in an error. The formatter keeps the message, not the value.
     from graphql import GraphQLError
 
-    from api.errors import _format
+    from api.errors import format_error
 
     for message in (
         f"String cannot represent value: {OTHER['name']!r}",
@@ -587,7 +587,9 @@ def test_a_value_the_api_cannot_serialize_is_not_quoted_back() -> None:
         f"Int cannot represent non-integer value: {OTHER['id_number']!r}",
         f"ID cannot represent value: {{'id_number': {OTHER['id_number']!r}}}",
     ):
-        out = _format(GraphQLError(message, path=["person", "name"], original_error=GraphQLError(message)))
+        out = format_error(
+            GraphQLError(message, path=["person", "name"], original_error=GraphQLError(message))
+        )
         assert_absent(json.dumps(out, ensure_ascii=False), _values("other"))
         assert "cannot represent" in out["message"]
 

@@ -753,3 +753,18 @@ def test_cli_as_module(tmp_path: Path) -> None:
     )
     assert run.returncode == 2
     assert "sensitivity.Intervention.grounds" in run.stderr
+
+
+def test_field_classes_are_readable_but_not_writable(
+    policy: Policy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    classes = policy.field_classes
+    assert classes["Person"]["name"] == policy.sensitivity("Person", "name")
+    with pytest.raises(TypeError):
+        classes["Person"]["name"] = "public"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        classes["Nobody"] = {}  # type: ignore[index]
+    assert policy.sensitivity("Person", "name") != "public"
+    assert main(["check", str(DEFAULT_PATH)]) == 0
+    count = sum(len(props) for props in classes.values())
+    assert f", {count} fields classified," in capsys.readouterr().out

@@ -371,7 +371,7 @@ def test_an_undo_committed_while_a_run_resolves_is_not_forgotten_by_the_next_run
     merged = review_decisions.merge(engine, int(review_id), "caseworker")
     assert (merged.survivor_key, merged.absorbed_key) == (larger, alone)
 
-    reviewed = resolver._reviewed_person_pairs
+    reviewed = resolver.reviewed_person_pairs
     undone: list[Any] = []
 
     def meanwhile(conn: Any) -> Any:  # the caseworker's undo commits while this run resolves
@@ -380,7 +380,7 @@ def test_an_undo_committed_while_a_run_resolves_is_not_forgotten_by_the_next_run
         return reviewed(conn)
 
     with monkeypatch.context() as concurrent:
-        concurrent.setattr(resolver, "_reviewed_person_pairs", meanwhile)
+        concurrent.setattr(resolver, "reviewed_person_pairs", meanwhile)
         resolve_with_changes(engine, later, today=TODAY)
     assert undone
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from auth.policy import Policy
 from auth.principal import Principal
 from graph.port import GraphStore
 
@@ -18,10 +17,6 @@ if TYPE_CHECKING:
     from auth.audit import AuditLog
     from auth.enforce.guard import Guard
     from kernel.settings import Settings
-
-# The default policy file, read once, gives the schema its @requiresScopes directives so a
-# Federation router can enforce the same rules as a second line.
-POLICY_FOR_SCHEMA: Policy | None = Policy.load()
 
 
 class Context(Protocol):

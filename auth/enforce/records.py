@@ -14,6 +14,7 @@ from strawberry.types import Info
 from auth.enforce.context import Context
 from auth.enforce.guard import FieldDenied
 from auth.enforce.layer import declare_graph_field
+from auth.policy import default_policy
 from graph.model import NODE_KINDS, REL_KINDS, PropType
 from graph.profile import Profile
 from graph.records import Node, Rel
@@ -27,9 +28,13 @@ def camel(name: str) -> str:
 
 
 def _scopes(kind: str, prop: str) -> list[list[str]]:
-    from auth.enforce.context import POLICY_FOR_SCHEMA
+    """The field's @requiresScopes, so a Federation router can enforce the same rules as a second line.
 
-    scopes = POLICY_FOR_SCHEMA.scopes_for(kind, prop) if POLICY_FOR_SCHEMA else []
+    Read from the *default* policy file (`default_policy`, loaded once per process), not the one the
+    running service names: these field classes are built when this module is imported, before any
+    settings are read, and the published SDL must be the same whichever policy a deployment runs.
+    The service's own policy (``settings.policy_file``) decides every request."""
+    scopes = default_policy().scopes_for(kind, prop)
     return [scopes] if scopes else []
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from auth.policy.checks import ANY, _known, _only, _str_list, _table
+from auth.policy.checks import ANY, expect_known, expect_only_keys, expect_str_list, expect_table
 from auth.policy.vocabulary import AgencyTypeInfo, ClassInfo, PolicyError
 from auth.principal import BreakGlass, Principal
 from kernel import clock
@@ -58,7 +58,7 @@ def load_break_glass(
 ) -> BreakGlassRules:
     """Check the ``[break_glass]`` table against the classes and agency types already loaded."""
     key = "break_glass"
-    _only(
+    expect_only_keys(
         raw,
         {
             "max_duration_minutes",
@@ -78,31 +78,31 @@ def load_break_glass(
     if not isinstance(min_chars, int) or isinstance(min_chars, bool) or min_chars < 1:
         raise PolicyError(f"{key}.min_justification_chars: expected a positive integer")
     scope = raw.get("scope", "jurisdiction")
-    _known(f"{key}.scope", scope, ("jurisdiction", "unchanged"), "break-glass scope")
-    upgrade = _str_list(raw.get("upgrade_classes", []), f"{key}.upgrade_classes")
-    never = _str_list(raw.get("never_classes", []), f"{key}.never_classes")
+    expect_known(f"{key}.scope", scope, ("jurisdiction", "unchanged"), "break-glass scope")
+    upgrade = expect_str_list(raw.get("upgrade_classes", []), f"{key}.upgrade_classes")
+    never = expect_str_list(raw.get("never_classes", []), f"{key}.never_classes")
     for c in upgrade:
-        _known(f"{key}.upgrade_classes", c, classes, "sensitivity class")
+        expect_known(f"{key}.upgrade_classes", c, classes, "sensitivity class")
     for c in never:
-        _known(f"{key}.never_classes", c, classes, "sensitivity class")
+        expect_known(f"{key}.never_classes", c, classes, "sensitivity class")
         if c in upgrade:
             raise PolicyError(f"{key}.upgrade_classes: {c!r} is in break_glass.never_classes")
-    never_types = _str_list(raw.get("never_agency_types", []), f"{key}.never_agency_types")
+    never_types = expect_str_list(raw.get("never_agency_types", []), f"{key}.never_agency_types")
     for t in never_types:
-        _known(f"{key}.never_agency_types", t, agency_types, "agency type")
+        expect_known(f"{key}.never_agency_types", t, agency_types, "agency type")
     who: set[tuple[str, str]] = set()
-    for atype, roles in _table(raw.get("who", {}), f"{key}.who").items():
+    for atype, roles in expect_table(raw.get("who", {}), f"{key}.who").items():
         wkey = f"{key}.who.{atype}"
-        _known(wkey, atype, agency_types, "agency type")
+        expect_known(wkey, atype, agency_types, "agency type")
         if atype in never_types:
             raise PolicyError(
                 f"{wkey}: {atype} is in break_glass.never_agency_types and may never break glass"
             )
-        for role in _str_list(roles, wkey):
+        for role in expect_str_list(roles, wkey):
             if role == ANY:
                 who.update((atype, r) for r in agency_types[atype].roles)
             else:
-                _known(wkey, role, agency_types[atype].roles, f"role of {atype}")
+                expect_known(wkey, role, agency_types[atype].roles, f"role of {atype}")
                 who.add((atype, role))
     return BreakGlassRules(
         max_duration=timedelta(minutes=minutes),

@@ -20,25 +20,27 @@ ANY = "*"
 COMMON_PROPS: dict[str, PropType] = {"id": PropType.STRING, **SYSTEM_PROPS}
 
 
-def _table(value: Any, key: str) -> dict[str, Any]:
+def expect_table(value: Any, key: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise PolicyError(f"{key}: expected a table, got {type(value).__name__}")
     return value
 
 
-def _str(value: Any, key: str) -> str:
+def expect_str(value: Any, key: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise PolicyError(f"{key}: expected a non-empty string")
     return value
 
 
-def _str_list(value: Any, key: str) -> list[str]:
+def expect_str_list(value: Any, key: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise PolicyError(f"{key}: expected a list of strings")
     return value
 
 
-def _known(key: str, name: Any, known: Mapping[str, Any] | set[str] | tuple[str, ...], what: str) -> None:
+def expect_known(
+    key: str, name: Any, known: Mapping[str, Any] | set[str] | tuple[str, ...], what: str
+) -> None:
     """``name`` is one of ``known``. A value of another type (a list or table where a name belongs,
     a number) is refused before it is looked up, so a mistyped file is told, not a ``TypeError``."""
     if not isinstance(name, str):
@@ -47,7 +49,7 @@ def _known(key: str, name: Any, known: Mapping[str, Any] | set[str] | tuple[str,
         raise PolicyError(f"{key}: unknown {what} {name!r} (known: {', '.join(sorted(known))})")
 
 
-def _only(table: Mapping[str, Any], allowed: set[str], key: str) -> None:
+def expect_only_keys(table: Mapping[str, Any], allowed: set[str], key: str) -> None:
     extra = sorted(set(table) - allowed)
     if extra:
         prefix = f"{key}." if key else ""
@@ -62,7 +64,7 @@ def _model_props(kind: str) -> dict[str, PropType] | None:
     return None
 
 
-def _all_fields() -> dict[str, dict[str, PropType]]:
+def all_fields() -> dict[str, dict[str, PropType]]:
     """Every kind in graph/model.py with every property a record of it can carry."""
     kinds = list(NODE_KINDS) + list(REL_KINDS)
     return {k: {**COMMON_PROPS, **(_model_props(k) or {})} for k in kinds}

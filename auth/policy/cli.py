@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "table":
         sys.stdout.write(policy.table_markdown())
     else:
-        fields = sum(len(p) for p in policy._field_class.values())
+        fields = sum(len(p) for p in policy.field_classes.values())
         roles = sum(len(t.roles) for t in policy.agency_types.values())
         print(
             f"{policy.source}: ok, version {policy.version}, {fields} fields classified, "

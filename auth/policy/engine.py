@@ -21,7 +21,7 @@ from auth.masking import SMALL_COUNT_K
 from auth.policy import loading
 from auth.policy.bound import BoundPolicy
 from auth.policy.break_glass import load_break_glass
-from auth.policy.checks import COMMON_PROPS, _known, _only, _str, _table
+from auth.policy.checks import COMMON_PROPS, expect_known, expect_only_keys, expect_str, expect_table
 from auth.policy.decisions import DecisionTables
 from auth.policy.masks import load_api_fields, load_masks, load_reconstruction
 from auth.policy.scope import resolve_row_scope, scope_decision
@@ -82,52 +82,54 @@ class Policy:
     def _build(self, data: dict[str, Any], source: str) -> None:
         """Read the tables in dependency order (each checked against those before it), so the
         first error found is the one reported, then compile the decisions."""
-        _only(data, loading.TOP_KEYS, "")
+        expect_only_keys(data, loading.TOP_KEYS, "")
         for required in ("version", "classes", "sensitivity", "agency_types", "rules"):
             if required not in data:
                 raise PolicyError(f"{required}: missing")
         self.source = source
-        self.version = _str(data["version"], "version")
+        self.version = expect_str(data["version"], "version")
         if not loading.VERSION_RE.match(self.version):
             raise PolicyError(f"version: {self.version!r} is not of the form YYYY-MM-DD.N")
         default = data.get("default", "deny")
-        _known("default", default, DECISIONS, "decision")
+        expect_known("default", default, DECISIONS, "decision")
 
-        self._classes = loading.load_classes(_table(data["classes"], "classes"))
+        self._classes = loading.load_classes(expect_table(data["classes"], "classes"))
         self._field_class = loading.load_sensitivity(
-            _table(data["sensitivity"], "sensitivity"), self._classes
+            expect_table(data["sensitivity"], "sensitivity"), self._classes
         )
-        raw_masks = _table(data.get("masks", {}), "masks")
+        raw_masks = expect_table(data.get("masks", {}), "masks")
         self._field_mask_kind, self._field_mask = load_masks(raw_masks, self._classes, self._field_class)
-        self._agency_types = loading.load_agency_types(_table(data["agency_types"], "agency_types"))
-        base = loading.load_rules(_table(data["rules"], "rules"), default, self._classes, self._agency_types)
+        self._agency_types = loading.load_agency_types(expect_table(data["agency_types"], "agency_types"))
+        base = loading.load_rules(
+            expect_table(data["rules"], "rules"), default, self._classes, self._agency_types
+        )
         self._purpose_codes, purpose_rules = loading.load_purpose(
-            _table(data.get("purpose", {}), "purpose"), self._classes
+            expect_table(data.get("purpose", {}), "purpose"), self._classes
         )
         self._break_glass = load_break_glass(
-            _table(data.get("break_glass", {}), "break_glass"), self._classes, self._agency_types
+            expect_table(data.get("break_glass", {}), "break_glass"), self._classes, self._agency_types
         )
         self._capabilities = loading.load_capabilities(
-            _table(data.get("capabilities", {}), "capabilities"), self._agency_types
+            expect_table(data.get("capabilities", {}), "capabilities"), self._agency_types
         )
-        enforce_scopes = loading.load_enforce_scopes(_table(data.get("oauth", {}), "oauth"))
+        enforce_scopes = loading.load_enforce_scopes(expect_table(data.get("oauth", {}), "oauth"))
 
         self._base = base
         self._decisions = DecisionTables(
             self._classes, base, self._purpose_codes, purpose_rules, self._break_glass, enforce_scopes
         )
         self._unclassified = self._decisions.unclassified
-        disclosure = _table(data.get("disclosure", {}), "disclosure")
-        _only(disclosure, {"min_count", "lookups_per_hour"}, "disclosure")
+        disclosure = expect_table(data.get("disclosure", {}), "disclosure")
+        expect_only_keys(disclosure, {"min_count", "lookups_per_hour"}, "disclosure")
         self.lookups_per_hour: int = loading.whole_number(
             disclosure, "lookups_per_hour", 60, key="disclosure"
         )
         self.min_count: int = loading.whole_number(disclosure, "min_count", SMALL_COUNT_K, key="disclosure")
         self._api_fields, self._pseudonymised_fields = load_api_fields(
-            _table(data.get("fields", {}), "fields"), raw_masks, self._classes, self.min_count
+            expect_table(data.get("fields", {}), "fields"), raw_masks, self._classes, self.min_count
         )
         self._reconstruction = load_reconstruction(
-            _table(data.get("reconstruction", {}), "reconstruction"), self._field_class
+            expect_table(data.get("reconstruction", {}), "reconstruction"), self._field_class
         )
 
     # ---- API fields (the enforcement layer's declarations)
@@ -167,6 +169,11 @@ class Policy:
     def purpose_codes(self) -> Mapping[str, str]:
         """Purpose-of-use codes with their Chinese names."""
         return MappingProxyType(self._purpose_codes)
+
+    @property
+    def field_classes(self) -> Mapping[str, Mapping[str, str]]:
+        """Each kind's classified properties with their sensitivity class (read-only views)."""
+        return MappingProxyType({kind: MappingProxyType(props) for kind, props in self._field_class.items()})
 
     @property
     def break_glass_max_duration(self) -> timedelta:

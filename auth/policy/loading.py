@@ -17,12 +17,12 @@ from typing import Any
 from auth.policy.checks import (
     ANY,
     COMMON_PROPS,
-    _all_fields,
-    _known,
-    _only,
-    _str,
-    _str_list,
-    _table,
+    all_fields,
+    expect_known,
+    expect_only_keys,
+    expect_str,
+    expect_str_list,
+    expect_table,
 )
 from auth.policy.vocabulary import (
     DECISIONS,
@@ -60,17 +60,17 @@ def load_classes(raw: dict[str, Any]) -> dict[str, ClassInfo]:
     classes: dict[str, ClassInfo] = {}
     for name, spec in raw.items():
         key = f"classes.{name}"
-        spec = _table(spec, key)
-        _only(spec, {"zh", "description", "scope"}, key)
+        spec = expect_table(spec, key)
+        expect_only_keys(spec, {"zh", "description", "scope"}, key)
         scope = spec.get("scope")
         description = spec.get("description", "")
         if not isinstance(description, str):
             raise PolicyError(f"{key}.description: expected a string, got {type(description).__name__}")
         classes[name] = ClassInfo(
             name=name,
-            zh=_str(spec.get("zh"), f"{key}.zh"),
+            zh=expect_str(spec.get("zh"), f"{key}.zh"),
             description=description,
-            scope=_str(scope, f"{key}.scope") if scope is not None else None,
+            scope=expect_str(scope, f"{key}.scope") if scope is not None else None,
         )
     return classes
 
@@ -79,13 +79,13 @@ def load_sensitivity(raw: dict[str, Any], classes: Mapping[str, ClassInfo]) -> d
     """``[sensitivity.<Kind>]``: the class of every property of every kind in graph/model.py
     (``"*"`` for the properties every kind has). An unclassified property is an error, so a
     property added to the model cannot leave unjudged."""
-    fields = _all_fields()
-    common = _table(raw.get(ANY, {}), f"sensitivity.{ANY}")
+    fields = all_fields()
+    common = expect_table(raw.get(ANY, {}), f"sensitivity.{ANY}")
     for prop, cls in common.items():
         key = f"sensitivity.{ANY}.{prop}"
         if prop not in COMMON_PROPS:
             raise PolicyError(f"{key}: not a property every kind has (those are: {', '.join(COMMON_PROPS)})")
-        _known(key, cls, classes, "sensitivity class")
+        expect_known(key, cls, classes, "sensitivity class")
     for kind, props in raw.items():
         if kind == ANY:
             continue
@@ -93,11 +93,11 @@ def load_sensitivity(raw: dict[str, Any], classes: Mapping[str, ClassInfo]) -> d
             raise PolicyError(
                 f"sensitivity.{kind}: unknown kind (not a node or relationship kind in graph/model.py)"
             )
-        for prop, cls in _table(props, f"sensitivity.{kind}").items():
+        for prop, cls in expect_table(props, f"sensitivity.{kind}").items():
             key = f"sensitivity.{kind}.{prop}"
             if prop not in fields[kind]:
                 raise PolicyError(f"{key}: {kind} has no property {prop!r} in graph/model.py")
-            _known(key, cls, classes, "sensitivity class")
+            expect_known(key, cls, classes, "sensitivity class")
 
     result: dict[str, dict[str, str]] = {}
     missing: list[str] = []
@@ -123,11 +123,11 @@ def load_agency_types(raw: dict[str, Any]) -> dict[str, AgencyTypeInfo]:
     (the type's unless the role names its own)."""
 
     def scope_list(value: Any, key: str) -> tuple[str, ...]:
-        kinds = _str_list(value, key)
+        kinds = expect_str_list(value, key)
         if not kinds:
             raise PolicyError(f"{key}: at least one scope rule is needed (use ['none'] for no rows)")
         for k in kinds:
-            _known(key, k, SCOPE_KINDS, "scope rule")
+            expect_known(key, k, SCOPE_KINDS, "scope rule")
         if "none" in kinds and len(kinds) > 1:
             raise PolicyError(f"{key}: 'none' cannot be combined with other scope rules")
         if "village" in kinds and "jurisdiction" in kinds:
@@ -139,10 +139,10 @@ def load_agency_types(raw: dict[str, Any]) -> dict[str, AgencyTypeInfo]:
         key = f"agency_types.{name}"
         if name == ANY:
             raise PolicyError(f"{key}: '*' is not an agency type name")
-        spec = _table(spec, key)
-        _only(spec, {"zh", "scope", "roles"}, key)
+        spec = expect_table(spec, key)
+        expect_only_keys(spec, {"zh", "scope", "roles"}, key)
         scope = scope_list(spec.get("scope"), f"{key}.scope")
-        roles_raw = _table(spec.get("roles", {}), f"{key}.roles")
+        roles_raw = expect_table(spec.get("roles", {}), f"{key}.roles")
         if not roles_raw:
             raise PolicyError(f"{key}.roles: at least one role is needed")
         roles: dict[str, RoleInfo] = {}
@@ -150,11 +150,13 @@ def load_agency_types(raw: dict[str, Any]) -> dict[str, AgencyTypeInfo]:
             rkey = f"{key}.roles.{role}"
             if role == ANY:
                 raise PolicyError(f"{rkey}: '*' is not a role name")
-            rspec = _table(rspec, rkey)
-            _only(rspec, {"zh", "scope"}, rkey)
+            rspec = expect_table(rspec, rkey)
+            expect_only_keys(rspec, {"zh", "scope"}, rkey)
             rscope = scope_list(rspec["scope"], f"{rkey}.scope") if "scope" in rspec else scope
-            roles[role] = RoleInfo(role, _str(rspec.get("zh"), f"{rkey}.zh"), rscope)
-        types[name] = AgencyTypeInfo(name, _str(spec.get("zh"), f"{key}.zh"), scope, MappingProxyType(roles))
+            roles[role] = RoleInfo(role, expect_str(rspec.get("zh"), f"{rkey}.zh"), rscope)
+        types[name] = AgencyTypeInfo(
+            name, expect_str(spec.get("zh"), f"{key}.zh"), scope, MappingProxyType(roles)
+        )
     if not types:
         raise PolicyError("agency_types: at least one agency type is needed")
     return types
@@ -172,9 +174,9 @@ def load_rules(
 
     def decisions(table: Any, key: str) -> dict[str, Decision]:
         out: dict[str, Decision] = {}
-        for cls, dec in _table(table, key).items():
-            _known(f"{key}.{cls}", cls, classes, "sensitivity class")
-            _known(f"{key}.{cls}", dec, DECISIONS, "decision")
+        for cls, dec in expect_table(table, key).items():
+            expect_known(f"{key}.{cls}", cls, classes, "sensitivity class")
+            expect_known(f"{key}.{cls}", dec, DECISIONS, "decision")
             out[cls] = dec
         return out
 
@@ -182,13 +184,13 @@ def load_rules(
     for atype, roles in raw.items():
         key = f"rules.{atype}"
         if atype != ANY:
-            _known(key, atype, agency_types, "agency type")
-        for role, table in _table(roles, key).items():
+            expect_known(key, atype, agency_types, "agency type")
+        for role, table in expect_table(roles, key).items():
             rkey = f"{key}.{role}"
             if atype == ANY and role != ANY:
                 raise PolicyError(f"{rkey}: under rules.'*' only the '*' role is allowed")
             if role != ANY and atype != ANY:
-                _known(rkey, role, agency_types[atype].roles, f"role of {atype}")
+                expect_known(rkey, role, agency_types[atype].roles, f"role of {atype}")
             layers[atype, role] = decisions(table, rkey)
 
     everyone = layers.get((ANY, ANY), {})
@@ -209,25 +211,25 @@ def load_purpose(
 ) -> tuple[dict[str, str], dict[str, tuple[set[str], set[str]]]]:
     """``[purpose]``: the purpose-of-use codes, and per class the purposes that see it and
     the ones that see it masked at most."""
-    _only(raw, {"codes", "classes"}, "purpose")
+    expect_only_keys(raw, {"codes", "classes"}, "purpose")
     codes: dict[str, str] = {}
-    for code, zh in _table(raw.get("codes", {}), "purpose.codes").items():
+    for code, zh in expect_table(raw.get("codes", {}), "purpose.codes").items():
         if code == ANY:
             raise PolicyError("purpose.codes.*: '*' is not a purpose code")
-        codes[code] = _str(zh, f"purpose.codes.{code}")
+        codes[code] = expect_str(zh, f"purpose.codes.{code}")
     rules: dict[str, tuple[set[str], set[str]]] = {}
-    for cls, spec in _table(raw.get("classes", {}), "purpose.classes").items():
+    for cls, spec in expect_table(raw.get("classes", {}), "purpose.classes").items():
         key = f"purpose.classes.{cls}"
-        _known(key, cls, classes, "sensitivity class")
-        spec = _table(spec, key)
-        _only(spec, {"allow", "mask"}, key)
-        allow = _str_list(spec.get("allow", []), f"{key}.allow")
-        mask = _str_list(spec.get("mask", []), f"{key}.mask")
+        expect_known(key, cls, classes, "sensitivity class")
+        spec = expect_table(spec, key)
+        expect_only_keys(spec, {"allow", "mask"}, key)
+        allow = expect_str_list(spec.get("allow", []), f"{key}.allow")
+        mask = expect_str_list(spec.get("mask", []), f"{key}.mask")
         for code in mask:
-            _known(f"{key}.mask", code, codes, "purpose code")
+            expect_known(f"{key}.mask", code, codes, "purpose code")
         for code in allow:
             if code != ANY:
-                _known(f"{key}.allow", code, codes, "purpose code")
+                expect_known(f"{key}.allow", code, codes, "purpose code")
         both = sorted(set(allow) & set(mask))
         if both:
             raise PolicyError(f"{key}: purpose {both[0]!r} is in both allow and mask")
@@ -244,14 +246,14 @@ def load_capabilities(
     for cap, table in raw.items():
         key = f"capabilities.{cap}"
         holders: set[tuple[str, str]] = set()
-        for atype, roles in _table(table, key).items():
+        for atype, roles in expect_table(table, key).items():
             ckey = f"{key}.{atype}"
-            _known(ckey, atype, agency_types, "agency type")
-            for role in _str_list(roles, ckey):
+            expect_known(ckey, atype, agency_types, "agency type")
+            for role in expect_str_list(roles, ckey):
                 if role == ANY:
                     holders.update((atype, r) for r in agency_types[atype].roles)
                 else:
-                    _known(ckey, role, agency_types[atype].roles, f"role of {atype}")
+                    expect_known(ckey, role, agency_types[atype].roles, f"role of {atype}")
                     holders.add((atype, role))
         caps[cap] = frozenset(holders)
     return caps
@@ -259,7 +261,7 @@ def load_capabilities(
 
 def load_enforce_scopes(raw: dict[str, Any]) -> bool:
     """``[oauth] enforce_scopes``: whether a token lacking a class's OAuth scope is denied it."""
-    _only(raw, {"enforce_scopes"}, "oauth")
+    expect_only_keys(raw, {"enforce_scopes"}, "oauth")
     enforce = raw.get("enforce_scopes", False)
     if not isinstance(enforce, bool):
         raise PolicyError("oauth.enforce_scopes: expected true or false")

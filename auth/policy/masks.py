@@ -13,7 +13,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from auth.masking import MASKS, TEXT_ONLY, small_count
-from auth.policy.checks import ANY, COMMON_PROPS, _all_fields, _known, _only, _str, _str_list, _table
+from auth.policy.checks import (
+    ANY,
+    COMMON_PROPS,
+    all_fields,
+    expect_known,
+    expect_only_keys,
+    expect_str,
+    expect_str_list,
+    expect_table,
+)
 from auth.policy.vocabulary import ClassInfo, PolicyError
 from graph.model import PropType
 
@@ -26,14 +35,14 @@ def load_masks(
     """``[masks]``: the mask kind and function of every classified property, from
     ``by_field`` (``Kind.prop`` or ``*.prop``), else the class's ``by_class``, else redact. A
     text-only mask on a property that is not text is an error."""
-    _only(raw, {"by_class", "by_field"}, "masks")
-    by_class = _table(raw.get("by_class", {}), "masks.by_class")
+    expect_only_keys(raw, {"by_class", "by_field"}, "masks")
+    by_class = expect_table(raw.get("by_class", {}), "masks.by_class")
     for cls, kind in by_class.items():
         key = f"masks.by_class.{cls}"
-        _known(key, cls, classes, "sensitivity class")
-        _known(key, kind, MASKS, "mask kind")
+        expect_known(key, cls, classes, "sensitivity class")
+        expect_known(key, kind, MASKS, "mask kind")
     by_field: dict[tuple[str, str], str] = {}
-    for dotted, kind in _table(raw.get("by_field", {}), "masks.by_field").items():
+    for dotted, kind in expect_table(raw.get("by_field", {}), "masks.by_field").items():
         key = f"masks.by_field.{dotted}"
         owner, sep, prop = dotted.partition(".")
         if not sep:
@@ -45,10 +54,10 @@ def load_masks(
             raise PolicyError(f"{key}: unknown kind {owner!r}")
         elif prop not in field_class[owner]:
             raise PolicyError(f"{key}: {owner} has no property {prop!r}")
-        _known(key, kind, MASKS, "mask kind")
+        expect_known(key, kind, MASKS, "mask kind")
         by_field[owner, prop] = kind
 
-    fields = _all_fields()
+    fields = all_fields()
     kinds: dict[str, dict[str, str]] = {}
     funcs: dict[str, dict[str, Mask]] = {}
     for kind, props in field_class.items():
@@ -77,22 +86,22 @@ def load_api_fields(
     of every API field that is not a graph property (workflow records, derived values, counts,
     links), and the mask it takes (the class's by default); with the fields whose mask is a
     pseudonym."""
-    by_class = _table(_table(raw_masks, "masks").get("by_class", {}), "masks.by_class")
+    by_class = expect_table(expect_table(raw_masks, "masks").get("by_class", {}), "masks.by_class")
     out: dict[tuple[str, str], tuple[str, Mask]] = {}
     pseudonymised: set[tuple[str, str]] = set()
     for type_name, fields in raw.items():
-        for name, spec in _table(fields, f"fields.{type_name}").items():
+        for name, spec in expect_table(fields, f"fields.{type_name}").items():
             key = f"fields.{type_name}.{name}"
             if isinstance(spec, str):
                 cls, mask, cls_key = spec, None, key
             else:
-                spec = _table(spec, key)
-                _only(spec, {"class", "mask"}, key)
-                cls, cls_key = _str(spec.get("class"), f"{key}.class"), f"{key}.class"
-                mask = _str(spec["mask"], f"{key}.mask") if "mask" in spec else None
-            _known(cls_key, cls, classes, "sensitivity class")
+                spec = expect_table(spec, key)
+                expect_only_keys(spec, {"class", "mask"}, key)
+                cls, cls_key = expect_str(spec.get("class"), f"{key}.class"), f"{key}.class"
+                mask = expect_str(spec["mask"], f"{key}.mask") if "mask" in spec else None
+            expect_known(cls_key, cls, classes, "sensitivity class")
             mask = mask or by_class.get(cls, "redact")
-            _known(f"{key}.mask", mask, MASKS, "mask kind")
+            expect_known(f"{key}.mask", mask, MASKS, "mask kind")
             fn = MASKS[mask]
             if mask == "small_count":
                 fn = functools.partial(small_count, k=min_count)
@@ -114,7 +123,7 @@ def load_reconstruction(
         t_kind, _, t_prop = trigger.partition(".")
         if t_prop not in field_class.get(t_kind, {}):
             raise PolicyError(f"{key}: not a classified property")
-        for target in _str_list(targets, key):
+        for target in expect_str_list(targets, key):
             kind, _, prop = target.partition(".")
             if prop not in field_class.get(kind, {}):
                 raise PolicyError(f"{key}: {target!r} is not a classified property")

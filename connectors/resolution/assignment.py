@@ -17,8 +17,16 @@ from sqlalchemy import Connection, and_, select, update
 from connectors.resolution.clustering import (
     ClusterResult,
 )
-from connectors.resolution.review_queue import MergeOutcome, _Sides
-from connectors.resolution.store import LINK, REPROJECT, RESOLVER, REVIEW, _chunks, _insert, _move_mentions
+from connectors.resolution.review_queue import MergeOutcome, Sides
+from connectors.resolution.store import (
+    LINK,
+    REPROJECT,
+    RESOLVER,
+    REVIEW,
+    chunks,
+    insert_chunked,
+    move_mentions,
+)
 
 
 @dataclass
@@ -30,7 +38,7 @@ class _Plan:
     created: set[str]  # keys of new people (clusters without an existing person)
 
 
-def _assign(
+def assign(
     frame: pd.DataFrame,
     systems: Sequence[str],
     records: Sequence[str],
@@ -102,9 +110,9 @@ def _assign(
     return _Plan(links, absorbed, renamed, reviews, created)
 
 
-def _absorb(conn: Connection, survivor: str, absorbed: str, now: datetime) -> MergeOutcome:
+def absorb(conn: Connection, survivor: str, absorbed: str, now: datetime) -> MergeOutcome:
     """Move a provisional person's mentions to ``survivor``, recorded so it can be undone."""
-    merge_id, moved = _move_mentions(conn, survivor, absorbed, review_id=None, decided_by=RESOLVER, now=now)
+    merge_id, moved = move_mentions(conn, survivor, absorbed, review_id=None, decided_by=RESOLVER, now=now)
     # The graph must show it too (absorbed person gone, its records on the survivor): queued with
     # the merge, so a kill before the pipeline's next graph write cannot lose it.
     conn.execute(
@@ -114,9 +122,9 @@ def _absorb(conn: Connection, survivor: str, absorbed: str, now: datetime) -> Me
     return MergeOutcome(merge_id, survivor, absorbed, moved, frozenset((survivor, absorbed)))
 
 
-def _close_answered_reviews(conn: Connection, now: datetime) -> None:
+def close_answered_reviews(conn: Connection, now: datetime) -> None:
     """Open review items whose two mentions are now one person: closed as merged by the resolver."""
-    sides = _Sides()
+    sides = Sides()
     ids = [
         i
         for (i,) in conn.execute(
@@ -125,7 +133,7 @@ def _close_answered_reviews(conn: Connection, now: datetime) -> None:
             )
         )
     ]
-    for chunk in _chunks(ids, 500):
+    for chunk in chunks(ids, 500):
         conn.execute(
             update(REVIEW)
             .where(REVIEW.c.id.in_(chunk))
@@ -150,7 +158,7 @@ def _best_edge_within(edges: pd.DataFrame, labels: np.ndarray) -> dict[int, floa
     return best
 
 
-def _reviewed_person_pairs(conn: Connection) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+def reviewed_person_pairs(conn: Connection) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
     """Pairs of current person keys with a review item: (any status, rejected).
 
     Rejected pairs are never merged automatically. An open item is not a bar: when later
@@ -176,7 +184,7 @@ def _reviewed_person_pairs(conn: Connection) -> tuple[set[tuple[str, str]], set[
     return reviewed, rejected
 
 
-def _insert_reviews(conn: Connection, reviews: Sequence[dict[str, Any]], now: datetime) -> None:
+def insert_reviews(conn: Connection, reviews: Sequence[dict[str, Any]], now: datetime) -> None:
     """Review items for the candidate pairs; a pair already queued (either way round) is skipped."""
     if not reviews:
         return
@@ -195,4 +203,4 @@ def _insert_reviews(conn: Connection, reviews: Sequence[dict[str, Any]], now: da
             continue
         known.add(pair)
         rows.append({**r, "status": "open", "created_at": now})
-    _insert(conn, REVIEW, rows)
+    insert_chunked(conn, REVIEW, rows)

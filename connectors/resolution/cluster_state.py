@@ -1,7 +1,7 @@
 """The state :func:`connectors.resolution.clustering.cluster` works on.
 
-:class:`_Clusters` is a union-find whose roots carry what a merge must not violate
-(identifiers, group roles, reviewers' rejections, guards); :class:`_Scores` holds the
+:class:`Clusters` is a union-find whose roots carry what a merge must not violate
+(identifiers, group roles, reviewers' rejections, guards); :class:`Scores` holds the
 pair weights and gives the linkage weight between two clusters (median over their scored
 pairs). Kept apart from the algorithm that drives them, so each reads on its own.
 """
@@ -15,12 +15,12 @@ from typing import TypeGuard
 import pandas as pd
 
 
-def _text(x: object) -> TypeGuard[str]:
+def is_text(x: object) -> TypeGuard[str]:
     """A usable string: pandas hands missing values over as None, NaN or pd.NA."""
     return isinstance(x, str) and bool(x)
 
 
-class _Clusters:
+class Clusters:
     """Union-find whose roots carry what a merge must not violate, and their members."""
 
     def __init__(
@@ -34,9 +34,9 @@ class _Clusters:
     ) -> None:
         self.parent = list(range(n))
         self.members: list[list[int]] = [[i] for i in range(n)]
-        self.ids: list[set[str] | None] = [{x} if _text(x) else None for x in identifiers]
+        self.ids: list[set[str] | None] = [{x} if is_text(x) else None for x in identifiers]
         self.groups: list[dict[str, set[str]] | None] = [
-            {g: {r if _text(r) else ""}} if _text(g) else None for g, r in zip(groups, roles, strict=True)
+            {g: {r if is_text(r) else ""}} if is_text(g) else None for g, r in zip(groups, roles, strict=True)
         ]
         self.keys: list[set[str] | None] = [None] * n
         self.ambiguous: list[bool] = [False] * n
@@ -132,7 +132,7 @@ class _Clusters:
         return a
 
 
-class _Scores:
+class Scores:
     """Pair weights, and the linkage weight between two clusters (median over their scored pairs)."""
 
     def __init__(self, edges: pd.DataFrame) -> None:

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from connectors.resolution.cluster_state import _Clusters, _Scores, _text
+from connectors.resolution.cluster_state import Clusters, Scores, is_text
 
 __all__ = ["AMBIGUOUS", "ClusterResult", "ReviewCandidate", "cluster"]
 
 
-def _weight(probability: float) -> float:
+def match_weight(probability: float) -> float:
     """Match weight (log2 odds) of a match probability."""
     p = min(max(probability, 1e-15), 1 - 1e-15)
     return math.log2(p / (1 - p))
@@ -66,7 +66,7 @@ AMBIGUOUS = "记录与两个已识别的人同样相符，无法自动判断"
 
 
 def _clear_winner(
-    cl: _Clusters, scores: _Scores, loose: int, target: int, weight: float, margin: float
+    cl: Clusters, scores: Scores, loose: int, target: int, weight: float, margin: float
 ) -> bool:
     """``loose`` fits ``target`` (at ``weight``) by ``margin`` better than any conflicting rival."""
     members = cl.members[loose]
@@ -135,16 +135,16 @@ def cluster(
     """
     none: list[str | None] = [None] * n
     rejected = {frozenset(x) for x in rejected_pairs}
-    cl = _Clusters(n, identifiers or none, groups or none, roles or none, compatible_roles, rejected)
-    scores = _Scores(edges)
+    cl = Clusters(n, identifiers or none, groups or none, roles or none, compatible_roles, rejected)
+    scores = Scores(edges)
     guard_list = list(guards)
-    w_match, w_review = _weight(match_threshold), _weight(review_threshold)
+    w_match, w_review = match_weight(match_threshold), match_weight(review_threshold)
     refused = {"identifier": 0, "group": 0, "rejected": 0, "ambiguous": 0, "guard": 0}
 
     if existing is not None:
         first: dict[str, int] = {}
         for i, key in enumerate(existing):
-            if not _text(key):
+            if not is_text(key):
                 continue
             j = first.setdefault(key, i)
             ri = cl.find(i)
@@ -156,7 +156,7 @@ def cluster(
         # has already removed the identifiers it does not trust.
         by_id: dict[str, int] = {}
         for i, ident in enumerate(identifiers):
-            if not _text(ident):
+            if not is_text(ident):
                 continue
             j = by_id.setdefault(ident, i)
             if j == i:

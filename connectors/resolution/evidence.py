@@ -79,14 +79,14 @@ def _strs(frame: pd.DataFrame, column: str) -> list[str | None]:
     return [x if isinstance(x, str) and x else None for x in frame[column].tolist()]
 
 
-def _id_birth(number: str) -> date | None:
+def birth_from_id(number: str) -> date | None:
     try:
         return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         return None
 
 
-def _birth(value: object) -> date | None:
+def parse_birth(value: object) -> date | None:
     if isinstance(value, str) and len(value) == 10:
         try:
             return date.fromisoformat(value)
@@ -158,9 +158,9 @@ def id_conflicts(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> IdCo
     multi = {x: g for x, g in groups.items() if len(g) > 1}
     if not multi:
         return out
-    wanted = {b for x in multi if (b := _id_birth(x)) is not None}
+    wanted = {b for x in multi if (b := birth_from_id(x)) is not None}
     for x, g in groups.items():
-        b = _id_birth(x)
+        b = birth_from_id(x)
         if b in wanted:
             for i in g:
                 if (holder_name := names[i]) is not None:
@@ -168,7 +168,7 @@ def id_conflicts(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> IdCo
     for number, members in multi.items():
         if not any(fresh[i] for i in members):
             continue
-        id_birth = _id_birth(number)
+        id_birth = birth_from_id(number)
         keys = Counter(person_keys[i] for i in members if person_keys[i])
         if keys:
             holder_key = keys.most_common(1)[0][0]
@@ -188,7 +188,7 @@ def id_conflicts(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> IdCo
         holder_names = Counter(names[i] for i in holders if names[i])
         main_name = holder_names.most_common(1)[0][0] if holder_names else None
         holder_sex = {sexes[i] for i in holders if sexes[i] in ("M", "F")}
-        holder_births = [b for i in holders if (b := _birth(births[i])) is not None] or (
+        holder_births = [b for i in holders if (b := parse_birth(births[i])) is not None] or (
             [id_birth] if id_birth is not None else []
         )
         anchor = holders[0]
@@ -197,7 +197,7 @@ def id_conflicts(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> IdCo
             if not fresh[i] or person_keys[i] or i in holders:
                 continue
             reason = None
-            b = _birth(births[i])
+            b = parse_birth(births[i])
             if sexes[i] in ("M", "F") and holder_sex and sexes[i] not in holder_sex:
                 reason = REASON_SEX
             elif b is not None and holder_births and not any(_slip(b, h) for h in holder_births):
@@ -254,7 +254,7 @@ def twin_guards(frame: pd.DataFrame, registered_ids: Sequence[str | None]) -> li
             sets[(hh, born)].setdefault(number, (name, i))
     twins: dict[date, list[list[tuple[str, int]]]] = defaultdict(list)
     for (_, born_on), same_day in sets.items():
-        if len(same_day) > 1 and (d := _birth(born_on)) is not None:
+        if len(same_day) > 1 and (d := parse_birth(born_on)) is not None:
             twins[d].append(list(same_day.values()))
     if not twins:
         return []
@@ -264,7 +264,7 @@ def twin_guards(frame: pd.DataFrame, registered_ids: Sequence[str | None]) -> li
     for i, (number, born, name) in enumerate(zip(ids, births, names, strict=True)):
         if number or not name:
             continue
-        d = _birth(born)
+        d = parse_birth(born)
         if d is None:
             continue
         for day in (d, d - timedelta(days=1), d + timedelta(days=1)):

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from connectors.resolution.cluster_state import _text
-from connectors.resolution.clustering import ClusterResult, ReviewCandidate, _weight, cluster
-from connectors.resolution.scoring import _EDGE_COLUMNS, predict
+from connectors.resolution.cluster_state import is_text
+from connectors.resolution.clustering import ClusterResult, ReviewCandidate, cluster, match_weight
+from connectors.resolution.scoring import EDGE_COLUMNS, predict
 from connectors.resolution.spec import LinkageSpec
 
 __all__ = ["Collective", "link"]
@@ -71,7 +71,7 @@ def link(
     first = predict(frame, spec, model, threshold=review_threshold, extra_condition=extra_condition)
     nodes = _affected(n, first, fresh, identifiers, existing) if fresh is not None else np.arange(n)
     anchors = _anchor_members(nodes, identifiers, existing)
-    extra = _expansion_pairs(first, anchors, identifiers, _weight(review_threshold))
+    extra = _expansion_pairs(first, anchors, identifiers, match_weight(review_threshold))
     if len(extra):
         second = predict(frame, spec, model, threshold=None, pairs=extra)
         edges = pd.concat([first, second], ignore_index=True)
@@ -148,11 +148,11 @@ def _collective_edges(
         # Records outside the clustered set keep their existing entity: label them by it.
         first: dict[str, int] = {}
         for i, key in enumerate(existing):
-            if _text(key):
+            if is_text(key):
                 labels[i] = first.setdefault(key, i)
     labels[nodes] = nodes[local_labels]
     pairs, reasons = hook(labels)
-    empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in _EDGE_COLUMNS[:3]})
+    empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in EDGE_COLUMNS[:3]})
     if not len(pairs):
         return empty, {}
     inside = (position[pairs["l"].to_numpy(dtype=np.int64)] >= 0) & (
@@ -226,10 +226,10 @@ def _anchor_members(
     groups: dict[tuple[str, str], list[int]] = {}
     for i in nodes.tolist():
         entity = existing[i] if existing is not None else None
-        if _text(entity):
+        if is_text(entity):
             groups.setdefault(("p", entity), []).append(i)
         ident = identifiers[i]
-        if _text(ident):
+        if is_text(ident):
             groups.setdefault(("i", ident), []).append(i)
     out: dict[int, list[int]] = {}
     for members in groups.values():

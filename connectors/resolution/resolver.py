@@ -58,27 +58,27 @@ from sqlalchemy import Engine, and_, literal_column, select, update
 
 from connectors.mentions import PersonMention
 from connectors.resolution.assignment import (
-    _absorb,
-    _assign,
-    _close_answered_reviews,
-    _insert_reviews,
-    _reviewed_person_pairs,
+    absorb,
+    assign,
+    close_answered_reviews,
+    insert_reviews,
+    reviewed_person_pairs,
 )
 from connectors.resolution.chinese import PERSON_SPEC, STORED_COLUMNS, mention_row, to_frame
 from connectors.resolution.clustering import ClusterResult, ReviewCandidate
 from connectors.resolution.evidence import (
     IdConflicts,
-    _birth,
-    _id_birth,
+    birth_from_id,
     family_evidence,
     id_conflicts,
+    parse_birth,
     twin_guards,
 )
 from connectors.resolution.linking import link
 from connectors.resolution.review_queue import MergeOutcome
 from connectors.resolution.scoring import predict
 from connectors.resolution.spec import LinkageSpec
-from connectors.resolution.store import LINK, MENTION, MODEL, _insert
+from connectors.resolution.store import LINK, MENTION, MODEL, insert_chunked
 from connectors.resolution.training import default_model, label_pairs, train
 from kernel import clock
 from kernel.db.engine import for_writing
@@ -233,7 +233,7 @@ def resolve_with_changes(
     id_pairs = _index_ids(frame, by_id, by_birth, id_pairs, start=n_old if cached is not None else 0)
 
     with engine.connect() as conn:
-        reviewed, blocked = _reviewed_person_pairs(conn)
+        reviewed, blocked = reviewed_person_pairs(conn)
     # An ID number is strong evidence, not a verdict: a record that contradicts its
     # number's holder loses the number for this run and is kept from the holder.
     conflicts = _id_conflicts(frame, person_keys, by_id, by_birth, n_old)
@@ -268,7 +268,7 @@ def resolve_with_changes(
             collective=lambda labels: family_evidence(frame, labels),
         )
         result.reviews.extend(_conflict_reviews(frame, PERSON_SPEC, model, result, conflicts.guards))
-    plan = _assign(frame, systems, records, person_keys, result, edges, n_old)
+    plan = assign(frame, systems, records, person_keys, result, edges, n_old)
     now = utcnow()
     merges: list[MergeOutcome] = []
     cacheable = _cacheable(engine) and not changed and read_as is not None
@@ -281,13 +281,13 @@ def resolve_with_changes(
             # the population it resolved against plus its own rows. The next run reads it again.
             log.info("the resolver's tables changed while this run resolved: population not kept")
             cacheable = False
-        _insert(conn, MENTION, [{**r, "seen_at": now} for r in fresh_rows])
-        _insert(conn, LINK, [{**lk, "linked_at": now} for lk in plan.links])
+        insert_chunked(conn, MENTION, [{**r, "seen_at": now} for r in fresh_rows])
+        insert_chunked(conn, LINK, [{**lk, "linked_at": now} for lk in plan.links])
         for survivor, absorbed in plan.absorbed:
-            merges.append(_absorb(conn, survivor, absorbed, now))
+            merges.append(absorb(conn, survivor, absorbed, now))
         if merges:
-            _close_answered_reviews(conn, now)
-        _insert_reviews(conn, plan.reviews, now)
+            close_answered_reviews(conn, now)
+        insert_reviews(conn, plan.reviews, now)
         if cacheable:
             # Read inside the write transaction: nobody else can write in between.
             signature = _signature(conn)
@@ -437,7 +437,7 @@ def _index_ids(
         group = by_id.get(x)
         if group is None:
             by_id[x] = [i]
-            if (born := _id_birth(x)) is not None:
+            if (born := birth_from_id(x)) is not None:
                 by_birth.setdefault(born, []).append(x)
         else:
             pairs += len(group)
@@ -464,7 +464,7 @@ def _id_conflicts(
     if not shared:
         return IdConflicts()
     wanted = set(shared)
-    for born in {b for x in shared if (b := _id_birth(x)) is not None}:
+    for born in {b for x in shared if (b := birth_from_id(x)) is not None}:
         wanted.update(by_birth.get(born, ()))
     positions = np.array(sorted(i for x in wanted for i in by_id[x]), dtype=np.int64)
     found = id_conflicts(frame.iloc[positions], [person_keys[i] for i in positions.tolist()])
@@ -504,7 +504,7 @@ def _twin_guards(frame: pd.DataFrame, issued: Sequence[str | None]) -> list[tupl
         return []
     days: set[str] = set()
     for born in set(births.array.take(twins).tolist()):
-        if (d := _birth(born)) is not None:
+        if (d := parse_birth(born)) is not None:
             days.update(x.isoformat() for x in (d - timedelta(days=1), d, d + timedelta(days=1)))
     near = births.isin(list(days)).to_numpy(dtype=bool) & ~_present(frame["id_number"])
     positions = np.union1d(twins, np.flatnonzero(near))

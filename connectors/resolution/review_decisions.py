@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, tuple_, update
 
 from connectors.resolution.review_queue import MergeOutcome, Review, get_review
-from connectors.resolution.store import LINK, MERGE, REVIEW, ResolutionError, _chunks, _move_mentions
+from connectors.resolution.store import LINK, MERGE, REVIEW, ResolutionError, chunks, move_mentions
 from kernel.db.engine import writing
 from kernel.db.tables import utcnow
 
@@ -69,7 +69,7 @@ def merge(engine: Engine, review_id: int, decided_by: str) -> MergeOutcome:
             ).all()
         )
         survivor, absorbed = (right, left) if counts.get(right, 0) > counts.get(left, 0) else (left, right)
-        merge_id, moved = _move_mentions(
+        merge_id, moved = move_mentions(
             conn,
             survivor,
             absorbed,
@@ -117,7 +117,7 @@ def undo_merge(engine: Engine, merge_id: int, decided_by: str) -> MergeOutcome:
             raise ResolutionError(f"merge {merge_id} was already undone by {row.undone_by}")
         moved = [tuple(x) for x in row.moved]
         changed = {row.survivor_key, row.absorbed_key}
-        for chunk in _chunks(moved, 500):
+        for chunk in chunks(moved, 500):
             keys = [(x[0], x[1]) for x in chunk]
             changed.update(
                 k

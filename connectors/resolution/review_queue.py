@@ -93,7 +93,7 @@ def _view_query(alias_link: Any, alias_mention: Any) -> list[Any]:
     return cols
 
 
-class _Sides:
+class Sides:
     """The link and mention rows of both sides of a review item, as aliases of one query."""
 
     def __init__(self) -> None:
@@ -124,7 +124,7 @@ class _Sides:
 
 
 def _reviews(
-    conn: Connection, sides: _Sides, conditions: Sequence[Any], limit: int | None = None, offset: int = 0
+    conn: Connection, sides: Sides, conditions: Sequence[Any], limit: int | None = None, offset: int = 0
 ) -> list[Review]:
     query = sides.joined(
         select(
@@ -172,14 +172,14 @@ def open_reviews(
     township caseworker passes the township's 9-digit prefix); it narrows the queue,
     it does not replace the API's row-scope check.
     """
-    sides = _Sides()
+    sides = Sides()
     with engine.connect() as conn:
         return _reviews(conn, sides, sides.open(division_prefix), limit=limit, offset=offset)
 
 
 def open_review_count(engine: Engine, *, division_prefix: str | None = None) -> int:
     """How many :func:`open_reviews` there are."""
-    sides = _Sides()
+    sides = Sides()
     query = sides.joined(select(func.count())).where(*sides.open(division_prefix))
     with engine.connect() as conn:
         return int(conn.execute(query).scalar_one())
@@ -188,7 +188,7 @@ def open_review_count(engine: Engine, *, division_prefix: str | None = None) -> 
 def get_review(engine: Engine, review_id: int) -> Review:
     """One review item, whatever its status."""
     with engine.connect() as conn:
-        found = _reviews(conn, _Sides(), [REVIEW.c.id == review_id])
+        found = _reviews(conn, Sides(), [REVIEW.c.id == review_id])
     if not found:
         raise ResolutionError(f"review item {review_id} does not exist")
     return found[0]

@@ -1,7 +1,7 @@
 """Scoring record pairs with a trained model (Splink on DuckDB): :func:`predict`.
 
 One Splink call, used by :func:`connectors.resolution.linking.link` for both of its
-passes and for the collective second round; its edge frame (``_EDGE_COLUMNS``) is what
+passes and for the collective second round; its edge frame (``EDGE_COLUMNS``) is what
 :func:`connectors.resolution.clustering.cluster` consumes.
 """
 
@@ -30,7 +30,7 @@ def _model_settings(model: dict[str, Any], spec: LinkageSpec, extra_condition: s
     return settings
 
 
-_EDGE_COLUMNS = ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
+EDGE_COLUMNS = ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
 
 
 def predict(
@@ -60,7 +60,7 @@ def predict(
     )
     if pairs is not None:
         if pairs.empty:
-            return pd.DataFrame({c: pd.Series(dtype="float64") for c in _EDGE_COLUMNS})
+            return pd.DataFrame({c: pd.Series(dtype="float64") for c in EDGE_COLUMNS})
         blocked = pd.DataFrame(
             {
                 "match_key": "0",
@@ -70,6 +70,6 @@ def predict(
         )
         linker.table_management.register_blocked_pairs_for_predict(db_api.register(blocked))
     result = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
-    out = result.as_pandas_dataframe()[_EDGE_COLUMNS]
+    out = result.as_pandas_dataframe()[EDGE_COLUMNS]
     result.drop_table_from_database_and_remove_from_cache()
     return out

@@ -36,7 +36,7 @@ class ResolutionError(ValueError):
 RESOLVER = "resolver"
 
 
-def _insert(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+def insert_chunked(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> None:
     for start in range(0, len(rows), _INSERT_CHUNK):
         conn.execute(table.insert(), list(rows[start : start + _INSERT_CHUNK]))
 
@@ -48,12 +48,12 @@ def _row_id(key: Any) -> int:
     return int(key[0])
 
 
-def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-def _move_mentions(
+def move_mentions(
     conn: Connection,
     survivor: str,
     absorbed: str,

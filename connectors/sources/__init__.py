@@ -182,6 +182,6 @@ def make_source(sc: SourceConfig) -> Source:
     return cls(sc.path)
 
 
-def _source_for_replay(name: str) -> Source:
+def source_for_replay(name: str) -> Source:
     """A connector to interpret stored payloads when the source is no longer configured."""
     return make_source(SourceConfig(name, path=Path("/nonexistent")))

@@ -20,7 +20,7 @@ from connectors.mentions import PersonMention
 from connectors.sources.base import Emitted, Interpreted, Need, Source
 from connectors.sources.cursor import FileCursor
 from connectors.sources.layout import layout_of, row_getter
-from connectors.sources.police import _check_id_agrees, optional_id
+from connectors.sources.police import check_id_agrees, optional_id
 from connectors.sources.tables import TableFile, read_tables
 from connectors.standardise import (
     IdCheck,
@@ -177,7 +177,7 @@ class EducationSource(Source):
         if start:
             d = parse_date(f"{start}-01" if len(start) <= 7 else start, "入学年月")
             start_date = d.isoformat() if d else None
-        _check_id_agrees(out, id_number, birth, sex)
+        check_id_agrees(out, id_number, birth, sex)
         address = get("家庭住址") or None
         village = ref.division_of_address(address)
         mention = PersonMention(
@@ -305,7 +305,7 @@ class EducationSource(Source):
             check_one_of(outcome, PERSUASION, "劝返状态")
         school = get("学校代码", required=True)
         student = get("学籍号") or None
-        _check_id_agrees(out, id_number, birth, sex)
+        check_id_agrees(out, id_number, birth, sex)
         mention = PersonMention(
             system=self.name,
             record_id=rid,

@@ -56,7 +56,7 @@ def detect_encoding(data: bytes, expected: str | None = None) -> str:
     return min(dict.fromkeys(order), key=failures)
 
 
-def _family(encoding: str) -> str:
+def encoding_family(encoding: str) -> str:
     name = codecs.lookup(encoding).name
     return {"utf-8-sig": "utf-8", "gbk": "gb18030", "gb2312": "gb18030"}.get(name, name)
 

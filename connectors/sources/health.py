@@ -41,7 +41,7 @@ from connectors.sources.cursor import FileCursor, file_mtime, mark_file, whole_f
 from connectors.sources.encoding import detect_encoding
 from connectors.sources.folder import first_match, folder_files
 from connectors.sources.json_reader import json_per_line, json_text, json_whole
-from connectors.sources.police import _check_id_agrees, optional_id
+from connectors.sources.police import check_id_agrees, optional_id
 from connectors.standardise import (
     Reference,
     Rejected,
@@ -222,7 +222,7 @@ class HealthSource(Source):
         id_number = idc.number
         sex = parse_sex(res.get("gender"), "Patient.gender")
         birth = parse_date(res.get("birthDate"), "Patient.birthDate", not_after=clock.today())
-        _check_id_agrees(out, id_number, birth, sex)
+        check_id_agrees(out, id_number, birth, sex)
         address = _address(res)
         village = ref.division_of_address(address)
         m = PersonMention(

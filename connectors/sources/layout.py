@@ -40,7 +40,7 @@ class Column:
         return (self.name, *self.synonyms)
 
 
-def _header_key(text: object) -> str:
+def header_key(text: object) -> str:
     return clean_text(text).replace(" ", "").lstrip("*＊").rstrip("*＊")
 
 
@@ -57,7 +57,7 @@ class Layout:
         self.kind = kind
         self.columns = tuple(columns)
         self.by_name = {c.name: c for c in self.columns}
-        self._lookup = {_header_key(n): c.name for c in self.columns for n in c.names}
+        self._lookup = {header_key(n): c.name for c in self.columns for n in c.names}
         self._cache: dict[tuple[str, ...], dict[str, str]] = {}
 
     @property
@@ -74,7 +74,7 @@ class Layout:
         for k in found:
             if k.startswith("_"):  # the reader's own marks (_extra, _truncated, _rejected)
                 continue
-            col = self._lookup.get(_header_key(k))
+            col = self._lookup.get(header_key(k))
             if col is not None and col not in out:
                 out[col] = k
         if len(self._cache) < 256:

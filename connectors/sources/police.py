@@ -204,7 +204,7 @@ class HukouSource(_CsvExport):
         check_one_of(state, PERSON_STATES, "人员状态")
         parse_date(get("变动日期"), "变动日期")
         out = Interpreted()
-        _check_id_agrees(out, id_number, birth, sex)
+        check_id_agrees(out, id_number, birth, sex)
         if retired:
             out.warnings.append(("division.retired", f"行政区划代码 {get('行政区划代码')} → {division}"))
         del moved_in, moved_out  # validated; the model has no move dates yet
@@ -275,7 +275,7 @@ def parse_sex_safe(value: Any) -> str:
         return ""
 
 
-def _check_id_agrees(out: Interpreted, id_number: str | None, birth: Any, sex: str | None) -> None:
+def check_id_agrees(out: Interpreted, id_number: str | None, birth: Any, sex: str | None) -> None:
     """Warn (not reject) when the ID number's birth date or sex disagrees with the record's."""
     if not id_number:
         return
@@ -333,7 +333,7 @@ class IncidentSource(_CsvExport):
         birth = parse_date(get("儿童出生日期"), "儿童出生日期", not_after=filed.date())
         division, retired = ref.standard_division(get("行政区划代码", required=True), "行政区划代码")
         closed = parse_date(get("结案日期"), "结案日期")
-        _check_id_agrees(out, id_number, birth, sex)
+        check_id_agrees(out, id_number, birth, sex)
         if retired:
             out.warnings.append(("division.retired", f"行政区划代码 → {division}"))
         child = PersonMention(

@@ -36,7 +36,7 @@ from connectors.sources.encoding import detect_encoding
 from connectors.sources.folder import first_match, folder_files
 from connectors.sources.json_reader import json_array_items
 from connectors.sources.layout import layout_of, row_getter
-from connectors.sources.police import _check_id_agrees, optional_id
+from connectors.sources.police import check_id_agrees, optional_id
 from connectors.sources.xlsx_reader import xlsx_rows
 from connectors.standardise import (
     Reference,
@@ -293,7 +293,7 @@ class SurveySource(Source):
             out.warnings.append(
                 ("date.birth_after_visit", say("warn.birth_after_visit", birth=birth, visit=visit))
             )
-        _check_id_agrees(out, id_number, birth, sex)
+        check_id_agrees(out, id_number, birth, sex)
         address = clean_text(child.get("address")) or None
         cm = PersonMention(
             system=self.name,

@@ -17,7 +17,7 @@ from connectors.landing import RawRecord
 from connectors.sources.base import DuplicateIds, FileNote, UnreadableFile, file_record
 from connectors.sources.csv_reader import csv_records, read_header
 from connectors.sources.cursor import FileCursor, file_digest, file_mtime, mark_file
-from connectors.sources.encoding import _family, detect_encoding
+from connectors.sources.encoding import detect_encoding, encoding_family
 from connectors.sources.folder import first_match, folder_files
 from connectors.sources.layout import Layout
 from connectors.sources.xlsx_reader import xlsx_rows
@@ -138,7 +138,7 @@ def _read_csv(
 ) -> Iterator[RawRecord]:
     enc = detect_encoding(data, expected)
     note.encoding = enc
-    if expected and _family(enc) != _family(expected):
+    if expected and encoding_family(enc) != encoding_family(expected):
         note.notes.append(f"编码为 {enc}（本来源通常为 {expected}），已按 {enc} 读取")
     header = read_header(data, enc)
     keys = fmt.layout.keys_for(header)

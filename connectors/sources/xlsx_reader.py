@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from connectors.sources.base import FileNote, UnreadableFile
-from connectors.sources.layout import Layout, _header_key
+from connectors.sources.layout import Layout, header_key
 
 __all__ = [
     "xlsx_rows",
@@ -61,7 +61,7 @@ def xlsx_rows(
         chosen = None
         for ws in wb.worksheets:
             for n, values in enumerate(ws.iter_rows(values_only=True, max_row=10), start=1):
-                header = [_header_key(c) if c is not None else "" for c in values]
+                header = [header_key(c) if c is not None else "" for c in values]
                 while header and not header[-1]:
                     header.pop()
                 match = next((lay for lay in layouts if header and lay.matches(header)), None)

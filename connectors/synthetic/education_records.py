@@ -13,7 +13,7 @@ from connectors.synthetic.population import (
 )
 from connectors.synthetic.values import (
     SEX_ZH,
-    _iso,
+    iso_date,
 )
 
 
@@ -157,7 +157,7 @@ class EducationWriter(EmitterBase):
             day.isoformat(),
             reason,
             outcome,
-            _iso(report),
+            iso_date(report),
             self._contact_phone(child),
         ]
         malformed = self._malformed(system)

@@ -25,8 +25,8 @@ from connectors.synthetic.truth_headers import (
     TRUTH_REL_HEADER,
 )
 from connectors.synthetic.values import (
-    _bad_date,
-    _dt,
+    bad_date,
+    fhir_datetime,
 )
 
 
@@ -57,7 +57,7 @@ class EmitterBase:
         self.ids = ids_rng
         self.school_year = as_of.year if (as_of.month, as_of.day) >= (9, 1) else as_of.year - 1
         self.bundle_max_entries = bundle_max_entries
-        self.timestamp = _dt(as_of, 18 * 60)
+        self.timestamp = fhir_datetime(as_of, 18 * 60)
         self.counts: dict[str, int] = {}
         self.households = 0
         self.children = 0
@@ -138,7 +138,7 @@ class EmitterBase:
         if how < 0.67:
             value = row[date_idx]
             d = value if isinstance(value, date) else self.as_of
-            row[date_idx] = _bad_date(d, rng)
+            row[date_idx] = bad_date(d, rng)
             return row
         for i in required:
             row[i] = ""

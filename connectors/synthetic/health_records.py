@@ -24,8 +24,8 @@ from connectors.synthetic.values import (
     RELATION_ROLE_CODE,
     ROLE_CODE,
     UCUM,
-    _age_on,
-    _dt,
+    age_on,
+    fhir_datetime,
 )
 
 
@@ -82,7 +82,7 @@ class HealthWriter(EmitterBase):
         patient: dict[str, Any] = {
             "resourceType": "Patient",
             "id": pid,
-            "meta": {"lastUpdated": _dt(last.day, last.minute + 90)},
+            "meta": {"lastUpdated": fhir_datetime(last.day, last.minute + 90)},
             "identifier": identifiers,
             "name": [{"use": "official", "text": name, "family": name[0], "given": [name[1:]]}],
             "gender": GENDER_FHIR[child.sex],
@@ -174,11 +174,11 @@ class HealthWriter(EmitterBase):
             "maltreatment": "急诊",
             "serious": "住院",
         }[e.kind]
-        start = _dt(e.day, e.minute)
+        start = fhir_datetime(e.day, e.minute)
         end_minutes = e.minute + (
             60 * 24 * self.detail.randint(3, 20) if klass == "IMP" else self.detail.randint(15, 180)
         )
-        updated = _dt(e.day, end_minutes + 30)
+        updated = fhir_datetime(e.day, end_minutes + 30)
         encounter: dict[str, Any] = {
             "resourceType": "Encounter",
             "id": eid,
@@ -191,7 +191,7 @@ class HealthWriter(EmitterBase):
             },
             "type": [{"text": type_text}],
             "subject": subject,
-            "period": {"start": start, "end": _dt(e.day, end_minutes)},
+            "period": {"start": start, "end": fhir_datetime(e.day, end_minutes)},
             "serviceProvider": {"display": facility},
         }
         if e.kind == "checkup":
@@ -290,7 +290,7 @@ class HealthWriter(EmitterBase):
 def _growth(
     child: Person, day: date, height_z: float, weight_z: float, underweight: bool
 ) -> tuple[float, float]:
-    age = max(0.0, _age_on(child, day))
+    age = max(0.0, age_on(child, day))
     table = vocab.GROWTH
     for (a0, h0, w0), (a1, h1, w1) in pairwise(table):
         if a0 <= age <= a1:

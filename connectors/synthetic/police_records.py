@@ -15,7 +15,7 @@ from connectors.synthetic.population import (
 from connectors.synthetic.values import (
     HUKOU_ZH,
     SEX_ZH,
-    _compact,
+    compact_date,
 )
 
 
@@ -45,18 +45,18 @@ class PoliceWriter(EmitterBase):
                 p.id_number,
                 SEX_ZH[p.sex],
                 p.ethnicity,
-                _compact(p.birth),
+                compact_date(p.birth),
                 p.relation,
                 HUKOU_ZH[hh.hukou_type],
                 hh.address,
                 hh.village.code,
-                _compact(p.moved_in),
+                compact_date(p.moved_in),
                 p.moved_in_from,
-                _compact(p.moved_out),
+                compact_date(p.moved_out),
                 p.moved_out_to,
-                _compact(p.death_date),
+                compact_date(p.death_date),
                 state,
-                _compact(changed),
+                compact_date(changed),
             ]
             malformed = self._malformed("police_hukou")
             if malformed:

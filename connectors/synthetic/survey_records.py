@@ -22,9 +22,9 @@ from connectors.synthetic.values import (
     HUKOU_ZH,
     SERIOUS_ZH,
     SEX_ZH,
-    _bad_date,
-    _cn,
-    _iso,
+    bad_date,
+    cn_date,
+    iso_date,
 )
 
 
@@ -170,8 +170,8 @@ class SurveyWriter(EmitterBase):
                 "agreement": {"valid": "有效", "expired": "已过期", "missing": "未签订"}[a.status]
                 if a
                 else "",
-                "agreement_signed_on": _iso(a.signed_on) if a else "",
-                "agreement_valid_to": _iso(a.valid_to) if a else "",
+                "agreement_signed_on": iso_date(a.signed_on) if a else "",
+                "agreement_valid_to": iso_date(a.valid_to) if a else "",
             }
             mentions.append(("guardian", g, g_applied))
         lb = noise.flag(system, bool(f.left_behind), applied)
@@ -215,7 +215,7 @@ class SurveyWriter(EmitterBase):
                 del form["child"]["name"]
                 form["child"]["id_number"] = ""
             else:
-                form["visit_date"] = _bad_date(day, noise.rng)
+                form["visit_date"] = bad_date(day, noise.rng)
         return form, mentions, applied, malformed
 
 
@@ -229,7 +229,7 @@ def _flatten_form(form: dict[str, Any]) -> list[Any]:
 
     def cn(text: str) -> str:
         try:
-            return _cn(date.fromisoformat(text)) if text else ""
+            return cn_date(date.fromisoformat(text)) if text else ""
         except ValueError:
             return text
 

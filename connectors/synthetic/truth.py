@@ -12,7 +12,7 @@ from connectors.synthetic.population import (
     Person,
 )
 from connectors.synthetic.values import (
-    _iso,
+    iso_date,
 )
 
 
@@ -48,16 +48,16 @@ class TruthWriter(EmitterBase):
                     v.code,
                     v.township.code + "000",
                     status,
-                    _iso(p.death_date),
-                    _iso(p.moved_in),
+                    iso_date(p.death_date),
+                    iso_date(p.moved_in),
                     p.moved_in_from,
-                    _iso(p.moved_out),
+                    iso_date(p.moved_out),
                     p.moved_out_to,
                     int(p.retired_region),
                     p.phone,
                     int(p.works_away),
                     p.work_destination,
-                    _iso(p.work_since),
+                    iso_date(p.work_since),
                     int(p.missing),
                     int(p.capable),
                     p.incapacity_reason,
@@ -78,18 +78,54 @@ class TruthWriter(EmitterBase):
             )
             if p.father is not None:
                 self.t_rels.write(
-                    (p.father.key, "parent_of", p.key, "father", "父亲", _iso(p.birth), "", "", "", "", "")
+                    (
+                        p.father.key,
+                        "parent_of",
+                        p.key,
+                        "father",
+                        "父亲",
+                        iso_date(p.birth),
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                    )
                 )
             if p.mother is not None:
                 self.t_rels.write(
-                    (p.mother.key, "parent_of", p.key, "mother", "母亲", _iso(p.birth), "", "", "", "", "")
+                    (
+                        p.mother.key,
+                        "parent_of",
+                        p.key,
+                        "mother",
+                        "母亲",
+                        iso_date(p.birth),
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                    )
                 )
             if f is None:
                 continue
             for parent, rel in ((p.father, "父亲"), (p.mother, "母亲")):
                 if parent is not None and not parent.deceased and not parent.missing:
                     self.t_rels.write(
-                        (parent.key, "guardian_of", p.key, "legal", rel, _iso(p.birth), "", "", "", "", "")
+                        (
+                            parent.key,
+                            "guardian_of",
+                            p.key,
+                            "legal",
+                            rel,
+                            iso_date(p.birth),
+                            "",
+                            "",
+                            "",
+                            "",
+                            "",
+                        )
                     )
             g = p.guardian
             if g is not None and g is not p.father and g is not p.mother:
@@ -102,12 +138,12 @@ class TruthWriter(EmitterBase):
                         p.key,
                         p.guardian_kind,
                         p.guardian_relation,
-                        _iso(since),
-                        _iso(a.valid_to) if a else "",
+                        iso_date(since),
+                        iso_date(a.valid_to) if a else "",
                         a.id if a else "",
                         a.status if a else "",
-                        _iso(a.signed_on) if a else "",
-                        _iso(a.valid_to) if a else "",
+                        iso_date(a.signed_on) if a else "",
+                        iso_date(a.valid_to) if a else "",
                     )
                 )
 

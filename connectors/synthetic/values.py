@@ -55,28 +55,28 @@ RELATION_ROLE_CODE = {
 _BAD_DATES = ("不详", "0000-00-00", "{y}-02-30", "{y}/13/{d:02d}", "{yy}年{m}月", "{y}{m:02d}32")
 
 
-def _bad_date(d: date, rng: random.Random) -> str:
+def bad_date(d: date, rng: random.Random) -> str:
     return rng.choice(_BAD_DATES).format(y=d.year, yy=d.year % 100, m=d.month, d=d.day)
 
 
-def _iso(d: date | None) -> str:
+def iso_date(d: date | None) -> str:
     return d.isoformat() if d else ""
 
 
-def _compact(d: date | None) -> str:
+def compact_date(d: date | None) -> str:
     return f"{d:%Y%m%d}" if d else ""
 
 
-def _cn(d: date | None) -> str:
+def cn_date(d: date | None) -> str:
     return f"{d.year}年{d.month}月{d.day}日" if d else ""
 
 
-def _dt(d: date, minutes: int) -> str:
+def fhir_datetime(d: date, minutes: int) -> str:
     """A local (UTC+8) FHIR dateTime ``minutes`` after midnight of ``d``."""
     extra, minutes = divmod(minutes, 24 * 60)
     d = d + timedelta(days=extra)
     return f"{d.isoformat()}T{minutes // 60:02d}:{minutes % 60:02d}:00+08:00"
 
 
-def _age_on(p: Person, d: date) -> float:
+def age_on(p: Person, d: date) -> float:
     return (d - p.birth).days / 365.2425

@@ -58,8 +58,8 @@ def serve(
     from shouhu.service.run import serve as run_service
 
     settings = get_settings()
-    try:  # the app loads it too; a broken file is refused here in one line, not as its traceback
-        Policy.load(settings.policy_file)
+    try:  # a broken file is refused here in one line, not as its traceback; the app serves this one
+        policy = Policy.load(settings.policy_file)
     except PolicyError as exc:
         fail(str(exc))
     try:
@@ -74,7 +74,7 @@ def serve(
         fail(str(exc))
     graph.close()  # the app opens its own; LadybugDB allows one writer process
     engine.dispose()
-    run_service(settings, host or settings.host, port or settings.port)
+    run_service(settings, host or settings.host, port or settings.port, policy=policy)
 
 
 @graph_app.command("stats")

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -24,6 +24,9 @@ from kernel.settings import Settings
 from shouhu.service.election import Election
 from shouhu.service.operator import OperatorEndpoint, bind_socket, ensure_secret, socket_path
 from shouhu.service.workers import Workers
+
+if TYPE_CHECKING:
+    from auth.policy import Policy
 
 log = logging.getLogger("shouhu.service")
 
@@ -112,12 +115,15 @@ def _in_loop(loop: asyncio.AbstractEventLoop) -> bool:
         return False
 
 
-def serve(settings: Settings, host: str, port: int, **uvicorn_options: Any) -> None:
-    """Run the service until SIGTERM or Ctrl-C (the stores are opened by the app's lifespan)."""
+def serve(
+    settings: Settings, host: str, port: int, *, policy: Policy | None = None, **uvicorn_options: Any
+) -> None:
+    """Run the service until SIGTERM or Ctrl-C (the stores are opened by the app's lifespan).
+    ``policy``: the one `shouhu serve` checked before starting, served as is (not read again)."""
     from api.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
-    app = create_app(settings, background=Service(settings))
+    app = create_app(settings, background=Service(settings), policy=policy)
     uvicorn.run(
         app,
         host=host,

@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from api.console import CSP, console_routes
+from auth.policy import Policy
 from kernel.settings import Settings
 
 INDEX = '<!doctype html><script type="module" src="/console/assets/app-1a2b.js"></script>'
@@ -29,7 +30,7 @@ def dist(tmp_path: Path) -> Path:
 
 
 def client(tmp_path: Path, dist: Path) -> TestClient:
-    return TestClient(Starlette(routes=console_routes(Settings(data_dir=tmp_path / "data"), dist)))
+    return TestClient(Starlette(routes=console_routes(Policy.load(), dist)))
 
 
 def test_index_and_app_routes_are_served_with_a_strict_policy_and_no_store(

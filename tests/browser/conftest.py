@@ -245,9 +245,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     _need_browser()
+    # What the user waits for, waited for as long as a busy machine takes: CI runs the suite on two
+    # cores with both workers busy, where a change and the redraw after it (a measure recorded, an
+    # intervention saved, a sign-in) took more than Playwright's default 5 s and failed journeys
+    # that were right, only slow. A test that never gets the state still fails, 15 s later.
+    expect.set_options(timeout=15_000)
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
         try:

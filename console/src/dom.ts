@@ -62,3 +62,23 @@ export function formValue(form: HTMLFormElement, name: string): string {
   }
   return "";
 }
+
+/**
+ * The loads drawn into an element, numbered: on a slow connection a user asks again (another
+ * division, another period) before the first answer comes, and the answers may come in any order.
+ * `startLoad(el)` begins a load into `el` and returns a check to make after each await: false once
+ * a newer load into `el` began, so an older answer is never drawn over a newer one.
+ */
+const loads = new WeakMap<Element, number>();
+
+export function startLoad(el: Element): () => boolean {
+  const mine = (loads.get(el) ?? 0) + 1;
+  loads.set(el, mine);
+  return () => loads.get(el) === mine;
+}
+
+/** The check of the load into `el` under way (a next page of the same list continues it). */
+export function sameLoad(el: Element): () => boolean {
+  const mine = loads.get(el) ?? 0;
+  return () => loads.get(el) === mine;
+}

@@ -6,13 +6,14 @@ CI installs Chromium through `make test`; SHOUHU_SKIP_BROWSER=1 skips these test
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -244,9 +245,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     _need_browser()
+    # What the user waits for, waited for as long as a busy machine takes: CI runs the suite on two
+    # cores with both workers busy, where a change and the redraw after it (a measure recorded, an
+    # intervention saved, a sign-in) took more than Playwright's default 5 s and failed journeys
+    # that were right, only slow. A test that never gets the state still fails, 15 s later.
+    expect.set_options(timeout=15_000)
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
         try:
@@ -274,3 +280,37 @@ class Shots:
 @pytest.fixture
 def shots(request: pytest.FixtureRequest) -> Shots:
     return Shots(request.node.name)
+
+
+class Held:
+    """The first GraphQL request of the page that `match` picks (its query text and variables) is
+    held back, answered only on `release`: a slow connection's answers, in the order a test needs
+    (an older answer coming after a newer one). Every other request goes through."""
+
+    def __init__(self, page: object, match: Callable[[str, dict], bool]) -> None:
+        self.page = page
+        self.routes: list[object] = []
+
+        def handler(route: object) -> None:
+            try:
+                body = json.loads(route.request.post_data or "{}")  # type: ignore[attr-defined]
+            except ValueError:
+                body = {}
+            if not self.routes and match(body.get("query", ""), body.get("variables") or {}):
+                self.routes.append(route)
+            else:
+                route.continue_()  # type: ignore[attr-defined]
+
+        page.route("**/graphql", handler)  # type: ignore[attr-defined]
+
+    def release(self) -> None:
+        """Let the held answer through and wait until the page has handled it: the whole body
+        received, then a task and two frames for the page's code to draw it (or leave it)."""
+        assert self.routes, "the request to hold was not made"
+        route = self.routes[0]
+        with self.page.expect_response(lambda r: r.request == route.request) as answer:  # type: ignore[attr-defined]
+            route.continue_()  # type: ignore[attr-defined]
+        answer.value.finished()
+        self.page.evaluate(  # type: ignore[attr-defined]
+            "() => new Promise(r => setTimeout(() => requestAnimationFrame(() => requestAnimationFrame(r))))"
+        )

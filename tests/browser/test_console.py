@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import AGENCY_NAMES, PHONE, Server, Shots
+from tests.browser.conftest import AGENCY_NAMES, PHONE, Held, Server, Shots
 from tests.contract.test_graph_store import TOWN, VILLAGE
 
 CHILD = "person:child"
@@ -403,3 +403,30 @@ def test_village_phone_page_offers_every_child_and_no_adult_and_fits_360(
         expect(sent).to_contain_text("乙十129")
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         shots(page, "village2-visit-sent")
+
+
+def test_a_visit_is_saved_as_it_was_when_save_was_tapped(browser: Browser, server: Server) -> None:
+    """Before sending a visit the phone asks for the child's visit record's version; on a slow
+    connection the supervisor begins the next visit meanwhile, and those choices are not mixed
+    into the visit saved (the arrangement and findings were read after the answer came)."""
+    child = "person:v2-child-050"
+    with session(browser, server, viewport=PHONE, is_mobile=True, has_touch=True) as (_, page, _w):
+        sign_in(page, server, "village2", "screening")
+        held = Held(page, lambda q, v: "childVisitRecord(" in q and v.get("id") == child)
+        page.fill("#visit-child-search", "050")
+        page.select_option("#visit-child", child)
+        page.select_option("#visit-arrangement", "with_grandparents")
+        page.check("[data-finding=no_contact_with_parents]")
+        page.click("#visit-submit")
+        # The next visit, begun while the version is on its way.
+        page.select_option("#visit-arrangement", "alone")
+        page.check("[data-finding=living_alone]")
+        held.release()
+        expect(page.locator("#outbox li[data-kind=visit][data-state=sent]")).to_have_count(1)
+    record = server.gql(
+        "village2",
+        f'{{ childVisitRecord(personId: "{child}") {{ livingArrangement findings }} }}',
+        purpose="screening",
+    )["data"]["childVisitRecord"]
+    saved = {"livingArrangement": "with_grandparents", "findings": ["no_contact_with_parents"]}
+    assert record == saved, record

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import PHONE, Server, Shots
+from tests.browser.conftest import PHONE, Held, Server, Shots
 from tests.browser.test_console import CHILD, session, sign_in
 from tests.contract.test_graph_store import COUNTY, TOWN, VILLAGE
 
@@ -262,6 +262,40 @@ def test_roles_without_the_capability_see_a_refusal_not_an_error_dump(
             expect(page.locator(f"{part}[data-state=loaded]")).to_be_visible()
             expect(page.locator(f"{part} .notice.error")).to_have_count(0)
         shots(page, "police-worklist-refused")
+
+
+def test_a_division_picked_while_the_first_loads_is_the_one_shown(browser: Browser, server: Server) -> None:
+    """The Cases page asks for the home division's worklist as it opens; a village picked by its
+    name before that answer comes is the one shown, the home division's answer coming last (on a
+    slow connection it drew the township's list under the village's code)."""
+    with session(browser, server, viewport=WIDE) as (_, page, _w):
+        sign_in(page, server, "township", "case_work")
+        held = Held(page, lambda query, variables: "worklist(" in query and variables.get("division") == TOWN)
+        page.click("[data-nav=worklist]")
+        pick = page.locator("#wl-division-pick")
+        expect(pick).to_be_enabled()
+        pick.select_option(VILLAGE)
+        expect(page.locator("#wl-summary")).to_contain_text(f"({VILLAGE})")
+        held.release()
+        expect(page.locator("#wl-summary")).to_contain_text(f"({VILLAGE})")
+        expect(page.locator("#wl-division")).to_have_value(VILLAGE)
+
+
+def test_statistics_of_a_division_picked_while_the_first_load_is_the_ones_shown(
+    browser: Browser, server: Server
+) -> None:
+    """As on the Cases page: the county's answer, coming after the village's, is not drawn."""
+    with session(browser, server, viewport=WIDE) as (_, page, _w):
+        sign_in(page, server, "analyst", "statistics")
+        held = Held(page, lambda q, v: "classificationCounts(" in q and v.get("division") == COUNTY)
+        page.click("[data-nav=statistics]")
+        pick = page.locator("#stats-division-pick")
+        expect(pick).to_be_enabled()
+        pick.select_option(VILLAGE)
+        expect(page.locator(f"#stats[data-division='{VILLAGE}']")).to_be_visible()
+        held.release()
+        expect(page.locator(f"#stats[data-division='{VILLAGE}']")).to_be_visible()
+        expect(page.locator("#stats-trail [aria-current=page]")).to_contain_text(VILLAGE)
 
 
 SET_EXP = """s => { const k = 'shouhu.session'; const v = JSON.parse(sessionStorage.getItem(k));

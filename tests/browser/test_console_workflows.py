@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from kernel import clock
-from tests.browser.conftest import PHONE, UNCLE_ID_NUMBER, Server, Shots
+from tests.browser.conftest import PHONE, UNCLE_ID_NUMBER, Held, Server, Shots
 from tests.browser.test_console import CHILD, session, sign_in
 from tests.browser.test_console_walk import TEXTS, axe, problems
 from tests.contract.test_graph_store import COUNTY, TOWN, VILLAGE, VILLAGE2
@@ -488,24 +488,30 @@ def test_a_period_chosen_while_the_first_loads_is_the_one_shown(browser: Browser
     is the one shown, whatever order the answers come in (the stale answer drew this quarter's
     report over the chosen one: the county found no approve button for last quarter's township)."""
     now, before = _quarter(0), _quarter(1)
-    held: list[Any] = []
-
-    def hold_this_quarter(route: Any) -> None:
-        body = route.request.post_data or ""
-        if "periodicReport(" in body and f'"{now}"' in body and not held:
-            held.append(route)  # answered later, after the chosen quarter's
-        else:
-            route.continue_()
-
     with session(browser, server, viewport=WIDE, bypass_csp=True) as (_, page, _w):
         sign_in(page, server, "county", "case_work")
-        page.route("**/graphql", hold_this_quarter)
+        held = Held(page, lambda query, vars: "periodicReport(" in query and vars.get("p") == now)
         page.click("[data-nav=chain]")
         expect(page.locator("#chain-period")).to_be_visible()
         page.select_option("#chain-period", before)
         expect(page.locator(f"#own-report[data-period='{before}']")).to_be_visible()
-        assert held, "this quarter's report was not asked for"
-        with page.expect_response(lambda r: r.request == held[0].request):
-            held[0].continue_()
-        page.wait_for_timeout(500)
+        held.release()
+        expect(page.locator(f"#own-report[data-period='{before}']")).to_be_visible()
+
+
+def test_a_period_being_chosen_offers_no_other_periods_buttons(browser: Browser, server: Server) -> None:
+    """While the chosen quarter's report is on its way the page shows no report: the one drawn
+    before is this quarter's, and its submit or approve button would act on this quarter (a village
+    on a slow phone that chose last quarter submitted this quarter's report)."""
+    now, before = _quarter(0), _quarter(1)
+    with session(browser, server, viewport=WIDE, bypass_csp=True) as (_, page, _w):
+        sign_in(page, server, "county", "case_work")
+        held = Held(page, lambda query, vars: "periodicReport(" in query and vars.get("p") == before)
+        page.click("[data-nav=chain]")
+        expect(page.locator(f"#own-report[data-period='{now}']")).to_be_visible()
+        page.select_option("#chain-period", before)
+        expect(page.locator("#own-report .notice")).to_have_text("正在加载…")
+        expect(page.locator("#own-report[data-period], #own-report section")).to_have_count(0)
+        expect(page.locator("#submit-report, #lower-reports button")).to_have_count(0)
+        held.release()
         expect(page.locator(f"#own-report[data-period='{before}']")).to_be_visible()

@@ -5,7 +5,7 @@
 
 import { errorText, gql, topLevelError } from "../api";
 import { config } from "../config";
-import { formValue, h, mount, notice } from "../dom";
+import { formValue, h, mount, notice, sameLoad, startLoad } from "../dom";
 import { code, fmtDateTime, hasCode, lang, t, todayBeijing } from "../i18n";
 import { agencyNames, personNames } from "../me";
 
@@ -275,14 +275,19 @@ async function verify(out: HTMLElement): Promise<void> {
 }
 
 async function show(out: HTMLElement, f: Filter, after: number | null, fresh: boolean): Promise<void> {
+  // A search made while the list opened with the page (or an earlier search) is answered: only
+  // the newest search's entries are shown; a next page belongs to the search it continues.
+  const newest = fresh ? startLoad(out) : sameLoad(out);
   if (fresh) mount(out, notice(t("loading")));
   let page: Page;
   try {
     page = await fetchPage(f, after);
   } catch (err) {
-    return mount(out, notice(err instanceof Error ? err.message : t("requestFailed"), "error"));
+    if (newest()) mount(out, notice(err instanceof Error ? err.message : t("requestFailed"), "error"));
+    return;
   }
   const [names, purposes] = await Promise.all([agencyNames(page.entries.map((e) => e.agencyId)), config()]);
+  if (!newest()) return;
   const purpose = new Map(purposes.purposes.map((p) => [p.code, lang() === "en" ? p.code.replace(/_/g, " ") : p.zh]));
   let body = out.querySelector("tbody");
   if (fresh || !body) {

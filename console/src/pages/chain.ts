@@ -64,7 +64,15 @@ export async function renderChain(root: HTMLElement, params: URLSearchParams): P
   const lower = h("div", { id: "lower-reports" });
   const status = statusLine("chain-status");
   const reload = (): Promise<void> => load(own, lower, status, home, period.value);
-  period.addEventListener("change", () => void reload());
+  period.addEventListener("change", () => {
+    // Until the chosen period's report comes, the page shows none: the report drawn before (and
+    // its submit, approve and return buttons) is another period's, and a tap on it would act on that one.
+    delete own.dataset.period;
+    delete own.dataset.state;
+    mount(own, notice(t("loading")));
+    mount(lower);
+    void reload();
+  });
   mount(root, h("h1", {}, t("chainTitle")), h("p", { class: "hint" }, t("chainHint")), h("div", { class: "row" }, field(t("periodLabel"), period)), status, own, lower);
   await reload();
 }

@@ -3,7 +3,7 @@
 // notice §3.3), with the children the caller may see by name.
 
 import { gql, topLevelError } from "../api";
-import { h, mount, notice } from "../dom";
+import { h, mount, notice, startLoad } from "../dom";
 import { code, fmtDate, t } from "../i18n";
 import { href } from "../router";
 import { current } from "../session";
@@ -54,13 +54,17 @@ export async function renderCrosscheck(root: HTMLElement, params: URLSearchParam
 }
 
 async function load(out: HTMLElement, division: string): Promise<void> {
+  // Asked again (another division) before the first report came: the newest is the one shown.
+  const newest = startLoad(out);
   if (!/^\d{12}$/.test(division)) return mount(out, notice(t("divisionIs12"), "error"));
   mount(out, notice(t("loading")));
   const r = await gql<{ crossCheck: Report }>(QUERY, { d: division });
+  if (!newest()) return;
   const err = topLevelError(r);
   if (err || !r.data) return mount(out, err ? refused(err, t("whatCrosscheck")) : notice(t("noData")));
   const rep = r.data.crossCheck;
   const places = await divisionNames([rep.division]);
+  if (!newest()) return;
   out.dataset.state = "loaded";
   mount(
     out,

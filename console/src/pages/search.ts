@@ -3,7 +3,7 @@
 
 import { type GqlError, type GqlResult, errorsByPath, errorText, gql, topLevelError } from "../api";
 import { FieldView } from "../fields";
-import { formValue, h, mount, notice } from "../dom";
+import { formValue, h, mount, notice, startLoad } from "../dom";
 import { t } from "../i18n";
 import { can, cachedMe } from "../me";
 import { divisionLabel, divisionNames, divisionPicker } from "./statistics";
@@ -70,6 +70,11 @@ function refusal(r: GqlResult<unknown>, field: string): HTMLElement | null {
 }
 
 async function run(out: HTMLElement, name: string, idNumber: string, division: string): Promise<void> {
+  // A search made while an earlier one is answered: only the newest one's people are shown.
+  const newest = startLoad(out);
+  const show = (el: HTMLElement): void => {
+    if (newest()) mount(out, el);
+  };
   mount(out, notice(t("searching")));
   let rows: Row[] = [];
   let view: FieldView;
@@ -80,12 +85,12 @@ async function run(out: HTMLElement, name: string, idNumber: string, division: s
       { n: idNumber },
     );
     const refused = refusal(r, "personByIdNumber");
-    if (refused) return mount(out, refused);
-    if (!r.data?.personByIdNumber) return mount(out, notice(t("noMatch"), "error"));
+    if (refused) return show(refused);
+    if (!r.data?.personByIdNumber) return show(notice(t("noMatch"), "error"));
     rows = [r.data.personByIdNumber];
     view = new FieldView(errorsByPath(r));
     prefix = ["personByIdNumber"];
-    return mount(out, await table(rows, view, () => prefix));
+    return show(await table(rows, view, () => prefix));
   }
   if (division) {
     const r = await gql<{ people: Conn }>(
@@ -93,21 +98,21 @@ async function run(out: HTMLElement, name: string, idNumber: string, division: s
       { d: division },
     );
     const refused = refusal(r, "people");
-    if (refused) return mount(out, refused);
+    if (refused) return show(refused);
     rows = r.data?.people.edges.map((e) => e.node) ?? [];
     view = new FieldView(errorsByPath(r));
-    return mount(out, await table(rows, view, (i) => ["people", "edges", i, "node"]));
+    return show(await table(rows, view, (i) => ["people", "edges", i, "node"]));
   }
-  if (!name) return mount(out, notice(t("searchWhat")));
+  if (!name) return show(notice(t("searchWhat")));
   const r = await gql<{ searchPeople: Conn }>(
     `query Search($n: String!) { searchPeople(name: $n, first: 50) { edges { node { ${ROW} } } } }`,
     { n: name },
   );
   const refused = refusal(r, "searchPeople");
-  if (refused) return mount(out, refused);
+  if (refused) return show(refused);
   rows = r.data?.searchPeople.edges.map((e) => e.node) ?? [];
   view = new FieldView(errorsByPath(r));
-  mount(out, await table(rows, view, (i) => ["searchPeople", "edges", i, "node"]));
+  show(await table(rows, view, (i) => ["searchPeople", "edges", i, "node"]));
 }
 
 async function table(rows: Row[], view: FieldView, path: (i: number) => (string | number)[]): Promise<HTMLElement> {

@@ -18,7 +18,7 @@ import {
 } from "chart.js";
 
 import { type GqlError, type GqlResult, errorText, gql, topLevelError } from "../api";
-import { type Child, h, mount, notice } from "../dom";
+import { type Child, h, mount, notice, startLoad } from "../dom";
 import { code, fmtDateTime, type MessageKey, t } from "../i18n";
 import { can, cachedMe } from "../me";
 import { current } from "../session";
@@ -250,6 +250,8 @@ async function load(
   show: (code: string) => void,
 ): Promise<void> {
   dropCharts();
+  // The division chosen while an earlier one loads is the one shown, whichever answer comes last.
+  const newest = startLoad(out);
   if (!/^\d{12}$/.test(division)) return mount(out, notice(t("divisionIs12"), "error"));
   mount(out, notice(t("loading")));
   // Over time needs read_statistics: a role without it is not offered that part at all.
@@ -262,6 +264,7 @@ async function load(
   if (counts.data) codes.push(...counts.data.classificationCounts.map((d) => d.division));
   for (const s of series) for (const p of s.data?.statistics ?? []) codes.push(...p.counts.map((c) => c.key));
   const known = await divisionNames(codes);
+  if (!newest()) return;
 
   mount(
     crumbs,

@@ -112,7 +112,20 @@ export function visitForm(list: Child[], status: HTMLElement): HTMLElement {
   );
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
+    // The visit as it was when saved, read before anything is awaited, and the form cleared at
+    // once: on a slow connection the supervisor starts the next visit while the version is asked
+    // for, and those choices are the next visit's, not this one's.
     const personId = formValue(form, "childId");
+    const findings = [...form.querySelectorAll<HTMLInputElement>("input[name=finding]:checked")].map((b) => b.value);
+    const child = list.find((c) => c.id === personId)?.name ?? "";
+    const visit = {
+      personId,
+      visitedOn: formValue(form, "visitedOn"),
+      findings,
+      livingArrangement: formValue(form, "arrangement"),
+      notes: formValue(form, "notes") || null,
+    };
+    form.reset();
     // The version this phone last saw: asked for when online, else the one remembered here.
     try {
       const r = await gql<{ childVisitRecord: { version: number } }>(
@@ -123,20 +136,8 @@ export function visitForm(list: Child[], status: HTMLElement): HTMLElement {
     } catch (err) {
       if (!(err instanceof Offline)) throw err;
     }
-    const findings = [...form.querySelectorAll<HTMLInputElement>("input[name=finding]:checked")].map((b) => b.value);
-    const child = list.find((c) => c.id === personId)?.name ?? "";
-    const variables = {
-      clientId: "",
-      personId,
-      visitedOn: formValue(form, "visitedOn"),
-      findings,
-      livingArrangement: formValue(form, "arrangement"),
-      notes: formValue(form, "notes") || null,
-      baseVersion: seen(personId),
-    };
     const key = crypto.getRandomValues(new Uint32Array(4)).join("-");
-    await enqueue("visit", `${t("visitWord")} · ${child} · ${variables.visitedOn}`, { ...variables, clientId: key }, key);
-    form.reset();
+    await enqueue("visit", `${t("visitWord")} · ${child} · ${visit.visitedOn}`, { ...visit, clientId: key, baseVersion: seen(personId) }, key);
     note(status, serverReachable() ? t("visitQueued") : t("visitKeptOffline"), !serverReachable());
   });
   return form;

@@ -4,7 +4,7 @@
 // read_worklist) still sees the others, with the refusal said in words.
 
 import { errorText, type GqlError, gql, topLevelError } from "../api";
-import { type Child, h, mount, notice } from "../dom";
+import { type Child, h, mount, notice, startLoad } from "../dom";
 import { href } from "../router";
 import { code, fmtDate, fmtDateTime, t } from "../i18n";
 import { reasonLine } from "../i18n/evidence";
@@ -206,6 +206,8 @@ async function loadWorklist(
 ): Promise<void> {
   const more = document.getElementById("wl-more");
   if (more) more.hidden = true;
+  // The division picked (or the rescreen's reload) while the first list loads is the one shown.
+  const newest = startLoad(out);
   if (!/^\d{12}$/.test(state.division)) return mount(out, notice(t("divisionIs12"), "error"));
   mount(out, notice(t("loading")));
   const r = await gql<{ worklist: Worklist }>(WORKLIST, {
@@ -214,6 +216,7 @@ async function loadWorklist(
     first: Math.min(state.shown, 200),
     offset: 0,
   });
+  if (!newest()) return;
   const err = topLevelError(r);
   out.dataset.state = err || !r.data ? "refused" : "loaded";
   if (err || !r.data) {
@@ -224,6 +227,7 @@ async function loadWorklist(
   }
   const wl = r.data.worklist;
   const names = await divisionNames([wl.division, ...wl.entries.map((e) => e.division)]);
+  if (!newest()) return;
 
   // The rule filter offers the rules that hold somewhere in the division, with their counts.
   const chosen = state.rule;
@@ -290,16 +294,13 @@ async function loadWorklist(
   if (more) more.hidden = wl.entries.length >= wl.total || state.shown >= 200;
 }
 
-/** Case loads started; an answer to an older one ("open only" toggled meanwhile) is not drawn. */
-let caseLoads = 0;
-
 async function loadCases(casesOut: HTMLElement, stepsOut: HTMLElement, openOnly: boolean): Promise<void> {
-  const mine = ++caseLoads;
+  const newest = startLoad(casesOut);
   const [cr, sr] = await Promise.all([
     gql<{ protectionCases: Case[] }>(CASES, { openOnly }),
     gql<{ myOpenSteps: Step[] }>(STEPS),
   ]);
-  if (mine !== caseLoads) return;
+  if (!newest()) return;
   const childOf = new Map<string, Case>();
   const cerr = topLevelError(cr);
   if (cerr || !cr.data) {
@@ -307,7 +308,7 @@ async function loadCases(casesOut: HTMLElement, stepsOut: HTMLElement, openOnly:
   } else {
     for (const c of cr.data.protectionCases) childOf.set(c.id, c);
     const agencies = await agencyNames(cr.data.protectionCases.map((c) => c.agencyId));
-    if (mine !== caseLoads) return;
+    if (!newest()) return;
     mount(casesOut, casesTable(cr.data.protectionCases, agencies, () => loadCases(casesOut, stepsOut, openOnly)));
   }
   const serr = topLevelError(sr);

@@ -52,20 +52,15 @@ def _differs(text: str) -> bool:
     """Whether orjson's text may differ from the standard library's (see the module's note)."""
     if "null" in text:
         return True
-    if "0.0000" in text:
-        return _SMALL_NUMBER.search(text) is not None
     # The exponent branch needs a digit just before "e-". Text often holds "e-" in words (a FHIR
     # resource's "date-time", a file name), and the pattern's search over the whole text cost more
-    # than writing it: only an "e-" after a digit sends the text to the pattern.
-    at = text.find("e-", 1)
-    while at != -1:
-        if text[at - 1] in _DIGITS:
-            return _SMALL_NUMBER.search(text) is not None
-        at = text.find("e-", at + 2)
+    # than writing it: only "0.0000" or an "e-" after a digit sends the text to the pattern.
+    if "0.0000" in text or ("e-" in text and _EXPONENT.search(text) is not None):
+        return _SMALL_NUMBER.search(text) is not None
     return False
 
 
-_DIGITS = frozenset("0123456789")
+_EXPONENT = re.compile(r"[0-9]e-")
 
 
 def dumps_sorted(value: Any, *, default: Callable[[Any], Any] | None = None, floats: bool = True) -> str:

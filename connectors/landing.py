@@ -10,14 +10,18 @@ quarantine is the set of ``quarantined`` rows, and replay re-reads their stored 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy import Engine, and_, func, select, type_coerce, update
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.types import NullType
 
+from connectors.bulk import insert_rows
 from connectors.tables import LandingRecord
 from kernel import jsontext
 from kernel.db.tables import utcnow
@@ -183,7 +187,7 @@ def _land_chunk(
             else:
                 counts.unchanged += 1
         if new_rows:
-            conn.execute(insert(T), new_rows)
+            insert_rows(conn, T, new_rows)
         if revived:
             conn.execute(
                 update(T)
@@ -194,16 +198,37 @@ def _land_chunk(
 
 
 def landed_row(r: Any) -> LandedRow:
+    seq, source, record_id, kind, payload, asserted_at, group_key, status = r
     return LandedRow(
-        seq=r.seq,
-        source=r.source,
-        record_id=r.record_id,
-        kind=r.kind,
-        payload=jsontext.loads_exact(r.payload),
-        asserted_at=r.asserted_at,
-        group_key=r.group_key,
-        status=r.status,
+        seq=seq,
+        source=source,
+        record_id=record_id,
+        kind=kind,
+        payload=jsontext.loads_exact(payload),
+        asserted_at=_read_time(asserted_at),
+        group_key=group_key,
+        status=status,
     )
+
+
+_SQLITE = sqlite.dialect()
+_SQLITE_TIME = T.c.asserted_at.type._cached_result_processor(_SQLITE, None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _read_time(stored: Any) -> datetime:
+    """A stored ``asserted_at`` as its column type reads it, once per distinct stored value.
+
+    The rows of a source file share a few of them, and SQLAlchemy would parse every row's
+    text again: the column is selected untyped (:data:`LANDED_COLUMNS`) and read here. SQLite
+    hands back text, PostgreSQL's driver a datetime.
+    """
+    out: datetime = (
+        _SQLITE_TIME(stored)
+        if isinstance(stored, str)
+        else T.c.asserted_at.type.process_result_value(stored, _SQLITE)
+    )
+    return out
 
 
 LANDED_COLUMNS = (
@@ -212,7 +237,8 @@ LANDED_COLUMNS = (
     T.c.record_id,
     T.c.kind,
     T.c.payload,
-    T.c.asserted_at,
+    # untyped: landed_row reads it as the column type does, once per distinct value (_read_time)
+    type_coerce(T.c.asserted_at, NullType()).label("asserted_at"),
     T.c.group_key,
     T.c.status,
 )

@@ -67,6 +67,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, bindparam, func, select, update
 
 from connectors import landing
+from connectors.bulk import insert_rows
 from connectors.graph_tx import REPROJECT_CHUNK, Reprojected, record_parts
 from connectors.landing import LANDED_COLUMNS as LANDING_COLUMNS
 from connectors.landing import LandedRow, fetch_group, fetch_latest, pending_batch, quarantined_of_groups
@@ -662,10 +663,8 @@ class Pipeline:
         conn.execute(update(GP).where(GP.c.name == GRAPH).values(seq=mark[1], updated_at=utcnow()))
         if stale:
             now = utcnow()
-            conn.execute(
-                DQ.insert(),
-                [{"person_id": p, "township": t, "enqueued_at": now} for p, t in sorted(stale.items())],
-            )
+            queued = [{"person_id": p, "township": t, "enqueued_at": now} for p, t in sorted(stale.items())]
+            insert_rows(conn, DQ, queued)
 
     def _project(
         self, src: Source, rows: list[LandedRow], rep: SourceReport

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
+from connectors.bulk import insert_rows
 from connectors.tables import GraphProjection, LandingProjection
 from graph.port import GraphStoreError
 from graph.records import Assertion, NodeRecord, RelRecord
@@ -112,8 +113,9 @@ def write_projections(conn: Any, projected: dict[int, str]) -> None:
     for i in range(0, len(seqs), 900):
         conn.execute(LP.delete().where(LP.c.seq.in_(seqs[i : i + 900])))
     if seqs:
-        conn.execute(
-            LP.insert(),
+        insert_rows(
+            conn,
+            LP,
             [
                 {
                     "seq": q,

@@ -52,9 +52,15 @@ def _differs(text: str) -> bool:
     """Whether orjson's text may differ from the standard library's (see the module's note)."""
     if "null" in text:
         return True
-    if "e-" in text or "0.0000" in text:
+    # The exponent branch needs a digit just before "e-". Text often holds "e-" in words (a FHIR
+    # resource's "date-time", a file name), and the pattern's search over the whole text cost more
+    # than writing it: only "0.0000" or an "e-" after a digit sends the text to the pattern.
+    if "0.0000" in text or ("e-" in text and _EXPONENT.search(text) is not None):
         return _SMALL_NUMBER.search(text) is not None
     return False
+
+
+_EXPONENT = re.compile(r"[0-9]e-")
 
 
 def dumps_sorted(value: Any, *, default: Callable[[Any], Any] | None = None, floats: bool = True) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from connectors.bulk import insert_rows
 from connectors.resolution.tables import (
     MergeHistory,
     PersonLink,
@@ -38,7 +39,7 @@ RESOLVER = "resolver"
 
 def insert_chunked(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> None:
     for start in range(0, len(rows), _INSERT_CHUNK):
-        conn.execute(table.insert(), list(rows[start : start + _INSERT_CHUNK]))
+        insert_rows(conn, table, rows[start : start + _INSERT_CHUNK])
 
 
 def _row_id(key: Any) -> int:

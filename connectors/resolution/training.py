@@ -35,11 +35,28 @@ def _linker(frame: pd.DataFrame, settings: Any) -> Any:
 
 def label_pairs(frame: pd.DataFrame, label: str, column: str | None = None) -> int:
     """Pairs of records sharing a label (and, with ``column``, both having that column)."""
-    sub = frame[frame[label].notna()]
-    if column is not None:
-        sub = sub[sub[column].notna()]
-    sizes = sub[label].value_counts().to_numpy(dtype=np.int64)
-    return int((sizes * (sizes - 1) // 2).sum())
+    return _LabelGroups(frame, label).pairs(frame, column)
+
+
+class _LabelGroups:
+    """The label column of a frame as group numbers, for counting the pairs sharing a label.
+
+    Counted with ``np.bincount`` over the group numbers of the records kept, the same
+    counts as ``value_counts`` over the label, without copying the frame's rows for each
+    comparison column (that was a third of a county's training time).
+    """
+
+    def __init__(self, frame: pd.DataFrame, label: str) -> None:
+        codes, _ = pd.factorize(frame[label])  # a missing label is -1
+        self.codes = np.asarray(codes, dtype=np.int64)
+        self.labelled = self.codes >= 0
+
+    def pairs(self, frame: pd.DataFrame, column: str | None = None) -> int:
+        keep = self.labelled
+        if column is not None:
+            keep = keep & frame[column].notna().to_numpy(dtype=bool)
+        sizes = np.bincount(self.codes[keep])
+        return int((sizes * (sizes - 1) // 2).sum())
 
 
 def _prior_from_labels(frame: pd.DataFrame, column: str) -> float:
@@ -107,12 +124,13 @@ def train(frame: pd.DataFrame, spec: LinkageSpec, *, seed: int = 1) -> dict[str,
     linker.training.estimate_u_using_random_sampling(max_pairs=spec.u_sample_pairs, seed=seed)
     thin: set[str] = set()
     if spec.label_column:
+        groups = _LabelGroups(frame, spec.label_column)
         thin = {
             name
             for name, column in spec.comparison_columns.items()
-            if label_pairs(frame, spec.label_column, column) < spec.min_label_pairs
+            if groups.pairs(frame, column) < spec.min_label_pairs
         }
-        if label_pairs(frame, spec.label_column) >= spec.min_label_pairs:
+        if groups.pairs(frame) >= spec.min_label_pairs:
             linker.training.estimate_m_from_label_column(spec.label_column)
         else:
             thin = set(spec.comparison_columns)

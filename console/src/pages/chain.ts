@@ -4,7 +4,7 @@
 // report belongs to and who may decide it are the server's (protection/reporting.py).
 
 import { gql, topLevelError } from "../api";
-import { h, mount, notice } from "../dom";
+import { h, mount, notice, startLoad } from "../dom";
 import { code, fmtDate, fmtDateTime, t } from "../i18n";
 import { can, cachedMe } from "../me";
 import { current } from "../session";
@@ -77,13 +77,11 @@ export async function renderChain(root: HTMLElement, params: URLSearchParams): P
   await reload();
 }
 
-/** Loads started; an answer to an older one (another period chosen meanwhile) is not drawn. */
-let loads = 0;
-
 async function load(own: HTMLElement, lower: HTMLElement, status: HTMLElement, division: string, period: string): Promise<void> {
-  const mine = ++loads;
+  // An answer to an older load (another period chosen meanwhile) is not drawn.
+  const newest = startLoad(own);
   const r = await gql<{ periodicReport: Periodic }>(REPORT, { d: division, p: period });
-  if (mine !== loads) return;
+  if (!newest()) return;
   const err = topLevelError(r);
   if (err || !r.data) {
     mount(lower);
@@ -91,7 +89,7 @@ async function load(own: HTMLElement, lower: HTMLElement, status: HTMLElement, d
   }
   const rep = r.data.periodicReport;
   const places = await divisionNames([rep.division, ...rep.rows.map((x) => x.division), ...rep.lowerLevels.map((x) => x.division)]);
-  if (mine !== loads) return;
+  if (!newest()) return;
   const reload = (): Promise<void> => load(own, lower, status, division, period);
   const me = cachedMe();
   const mayDecide = can(me, "approve_periodic_report");

@@ -39,6 +39,11 @@ The relational store is the system of record and the graph its projection:
   batches committed in between are in the log, and the next open replays it (the graph then holds
   at least what the record says it committed: the batch in flight is done again) or, if it cannot,
   sets the graph aside and rebuilds it from the record.
+- A first load (more pending records than loaded ones, at least ``first_load_records``) writes no
+  graph batch by batch: the batches move the record and its watermark as always, the graph stays
+  behind, and at the end the composition root's builder (``graph rebuild``'s) builds it from the
+  record and swaps it in (:meth:`Pipeline._defer_graph`). A kill before the build leaves the graph
+  behind the record, which the next open rebuilds.
 - Derived state is not computed here: the people a batch wrote go into ``derived_queue`` in
   the transaction that marks the batch loaded, and protection drains it.
 - People the resolver merged automatically (``reproject_queue``, written with the merge) are
@@ -59,6 +64,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -112,15 +118,19 @@ from kernel.db.tables import SyncCursor, utcnow
 from kernel.messages import say
 from kernel.settings import get_settings
 
-__all__ = ["Pipeline", "Resolver", "default_resolver"]
+__all__ = ["GraphBuilder", "Pipeline", "Resolver", "default_resolver"]
 
 Resolver = Callable[[Engine, Sequence[PersonMention]], dict[tuple[str, str], str]]
+GraphBuilder = Callable[[], dict[str, Any]]
+"""Builds the graph from the record and puts it in place of the store's (the composition root passes
+``graph rebuild``'s operation); returns its counts (``nodes``, ``relationships``, ``seconds``)."""
 L = LandingRecord.__table__  # type: ignore[attr-defined]
 R = SyncRun.__table__  # type: ignore[attr-defined]
 GP = GraphProjection.__table__  # type: ignore[attr-defined]
 DQ = DerivedQueue.__table__  # type: ignore[attr-defined]
 RS = ReferenceSnapshot.__table__  # type: ignore[attr-defined]
 UN = UnresolvedNeed.__table__  # type: ignore[attr-defined]
+log = logging.getLogger("shouhu.sync")
 
 
 # ---- entity resolution -------------------------------------------------------------------------
@@ -151,6 +161,8 @@ class Pipeline:
         land_chunk: int = 5_000,
         graph_tx_records: int | None = None,
         progress: Progress | None = None,
+        graph_builder: GraphBuilder | None = None,
+        first_load_records: int | None = None,
     ) -> None:
         self.engine = engine
         self.graph = graph
@@ -163,6 +175,13 @@ class Pipeline:
         self.land_chunk = land_chunk
         self.graph_tx_records = graph_tx_records or get_settings().sync_graph_tx_records
         self.progress: Progress = progress or NoProgress()
+        # A first load builds the graph at its end instead of batch by batch (`_defer_graph`); only
+        # with a builder, which the CLI and the service pass.
+        self.graph_builder = graph_builder
+        self.first_load_records = (
+            get_settings().sync_first_load_records if first_load_records is None else first_load_records
+        )
+        self._deferred = False
         self._waiting: list[tuple[int, str]] = []
         # What each row _project interpreted projects (landing_projection), until a commit takes it.
         self._projected: dict[int, str] = {}
@@ -189,11 +208,83 @@ class Pipeline:
             sources[name] = make_source(sc)
         for rep in report.sources:
             self._land(report.run_id, sources[rep.source], rep)
-        for rep in report.sources:
-            self._process(report.run_id, sources[rep.source], rep)
+        self._deferred = self._defer_graph([rep.source for rep in report.sources])
+        try:
+            for rep in report.sources:
+                self._process(report.run_id, sources[rep.source], rep)
+        except Exception:
+            if self._deferred:  # what the batches committed is in the record: the graph catches up now
+                self._build_after_failure()
+            raise
+        finally:
+            deferred, self._deferred = self._deferred, False
         self.graph.checkpoint()  # the run's log folded in: whoever opens the graph next replays none
+        if deferred:
+            report.graph_build = self._build_graph()
         report.finished_at = utcnow()
         return report
+
+    # -- a first load: the graph built once, at the end ---------------------------------------------
+
+    def _defer_graph(self, names: Sequence[str]) -> bool:
+        """Whether this run leaves the graph to be built from the record at its end: a builder was
+        given, and more records are pending than the record holds loaded, at least
+        ``first_load_records`` (a county's first load, or most of it again).
+
+        Why: written batch by batch, the graph's pages pile up in the pool until a reopen, and each
+        reopen checkpoints first, rewriting every table it touched whole, so a first load's graph
+        writes grow with the square of the county (33% of a 200,000-person first load went to those
+        checkpoints, 53% to graph writes). Built at the end, each element is folded once from all its
+        records and written once by COPY into a new file. Meanwhile the graph serves what it held
+        before (nothing, on a first load); the record moves batch by batch as always, so a kill
+        leaves the graph behind the record and the next open rebuilds it (``protection.record``)."""
+        if self.graph_builder is None or self.first_load_records <= 0:
+            return False
+        with self.engine.connect() as conn:
+            pending = conn.execute(
+                select(func.count())
+                .select_from(L)
+                .where(and_(L.c.source.in_(names), L.c.status == "pending"))
+            ).scalar_one()
+            if pending < self.first_load_records:
+                return False
+            loaded = conn.execute(
+                select(func.count()).select_from(L).where(L.c.status == "loaded")
+            ).scalar_one()
+        return bool(pending > loaded)
+
+    def _build_graph(self) -> dict[str, Any]:
+        """The graph built from the record and swapped in; the merge queue's entries it covers go.
+
+        The build projects every loaded record under the person links as they are when it reads them,
+        so the people automatic merges queued for re-projection (`reproject_queue`) up to now are in
+        it as re-projected: their entries are deleted after it, those queued later stay."""
+        from connectors.resolution.tables import ReprojectQueue
+
+        rq = ReprojectQueue.__table__  # type: ignore[attr-defined]
+        with self.engine.connect() as conn:
+            top = conn.execute(select(func.max(rq.c.id))).scalar_one()
+        if self.graph_builder is None:  # _defer_graph defers only with a builder
+            raise RuntimeError("a deferred graph needs a builder")
+        built = self.graph_builder()
+        crash_point("first_load.built")
+        if top is not None:
+            with self.engine.begin() as conn:
+                conn.execute(rq.delete().where(rq.c.id <= top))
+        return {
+            "deferred": True,
+            "nodes": int(built.get("nodes", 0)),
+            "relationships": int(built.get("relationships", 0)),
+            "seconds": float(built.get("seconds", 0.0)),
+        }
+
+    def _build_after_failure(self) -> None:
+        """A deferred run stopped by an error: build what the record holds now, so the graph the API
+        and the derived-state drain read is not left empty; if that fails too, the next open does."""
+        try:
+            self._build_graph()
+        except Exception:
+            log.exception("building the graph after a failed first load failed; the next open rebuilds it")
 
     def replay(
         self,
@@ -515,10 +606,12 @@ class Pipeline:
         reprojected = [
             self._reproject_queued(queued[i : i + REPROJECT_CHUNK])
             for i in range(0, len(queued), REPROJECT_CHUNK)
+            if not self._deferred  # the build at the end projects them as the links say then
         ]
         mark = self._next_mark()
         stale = stale_people(nodes, rels)
-        self._upsert_in_parts(nodes, rels, rep, mark)
+        if not self._deferred:
+            self._upsert_in_parts(nodes, rels, rep, mark)
         crash_point("batch.graph_committed")
         self._commit_reprojected(reprojected)
         for status, code, _ in outcome.values():
@@ -597,9 +690,10 @@ class Pipeline:
         projected = self._take_projected()
         waiting = list(self._waiting)
         mark = self._next_mark()
-        with self.graph.transaction():
-            self._upsert(nodes, rels, rep)
-            self.graph.set_watermark(*mark)
+        if not self._deferred:
+            with self.graph.transaction():
+                self._upsert(nodes, rels, rep)
+                self.graph.set_watermark(*mark)
         now = utcnow()
         with self.engine.begin() as conn:
             for i in range(0, len(seqs), 900):

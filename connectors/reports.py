@@ -99,6 +99,8 @@ class RunReport:
     finished_at: datetime | None = None
     sources: list[SourceReport] = field(default_factory=list)
     reference: dict[str, Any] = field(default_factory=dict)
+    # A first load's graph, built once from the record at the end (Pipeline._defer_graph): its counts.
+    graph_build: dict[str, Any] = field(default_factory=dict)
 
     def total(self) -> SourceReport:
         t = SourceReport("total", kind=self.kind, status="completed")
@@ -140,6 +142,7 @@ class RunReport:
             "seconds": round(self.seconds, 3),
             "records_per_second": round(self.records_per_second, 1),
             "reference": self.reference,
+            "graph_build": self.graph_build,
             "sources": [s.as_json() for s in self.sources],
             "total": self.total().as_json(),
         }

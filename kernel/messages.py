@@ -164,6 +164,12 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "sync.by_reason": ("隔离原因：{reasons}", "quarantined by reason: {reasons}"),
     "sync.by_warning": ("入库但有警告：{warnings}", "loaded with warnings: {warnings}"),
+    "sync.graph_built": (
+        "图：首次加载，由关系库一次建成：节点 {nodes}，关系 {relationships}，"
+        "用时 {seconds} 秒；匹配方式：{resolver}",
+        "graph: first load, built once from the record: {nodes} nodes, {relationships} relationships in "
+        "{seconds} s; resolver: {resolver}",
+    ),
     "sync.graph": (
         "图：新建 {created}，更新 {updated}，未变 {unchanged}；匹配方式：{resolver}",
         "graph: {created} created, {updated} updated, {unchanged} unchanged; resolver: {resolver}",

@@ -55,6 +55,18 @@ class Settings(BaseSettings):
             "ends, so the buffer pool a sync needs grows with this, not with the batch size."
         ),
     )
+    sync_first_load_records: int = Field(
+        default=50_000,
+        ge=0,
+        description=(
+            "A sync with at least this many pending records, more than the record holds loaded (a "
+            "county's first load), writes no graph batch by batch: it builds the graph once at its end "
+            "from the record (as `shouhu graph rebuild` does, COPY into a new file). Batch by batch, each "
+            "pool-pressure reopen checkpoints tables whose size grows with the county (33% of a "
+            "200,000-person first load). The graph lags the record until the build; a kill before it "
+            "leaves the graph behind, and the next open rebuilds it. 0: never."
+        ),
+    )
     graph_checkpoint_mb: int = Field(
         default=256,
         ge=0,

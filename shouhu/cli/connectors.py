@@ -28,6 +28,7 @@ from graph.port import GraphStoreError
 from kernel.clock import beijing
 from kernel.messages import MESSAGES, attribute_name, number, reason_name, say, source_name
 from shouhu.cli.stores import fail
+from shouhu.service.operations import Phases
 
 app = typer.Typer(add_completion=False)
 quarantine_app = typer.Typer(no_args_is_help=True, help="Records that failed validation, and their replay.")
@@ -120,16 +121,45 @@ def _progress() -> Progress:
 
 
 def _pipeline(
-    settings: Any, engine: Engine, graph: Any, export_dir: Path | None, progress: Any = None
+    settings: Any, engine: Engine, graph: Any, export_dir: Path | None, bars: Progress | None = None
 ) -> Any:
     from connectors.pipeline import Pipeline
     from connectors.sources import ConfigError, load_config
+    from shouhu.service.operations import first_load_builder
 
     try:
         config = load_config(settings.data_dir, export_dir)
     except ConfigError as exc:
         _fail(str(exc))
-    return Pipeline(engine, graph, config, graph_tx_records=settings.sync_graph_tx_records, progress=progress)
+    return Pipeline(
+        engine,
+        graph,
+        config,
+        graph_tx_records=settings.sync_graph_tx_records,
+        progress=_RichProgress(bars) if bars is not None else None,
+        first_load_records=settings.sync_first_load_records,
+        graph_builder=first_load_builder(
+            settings, graph, engine, _BarPhases(bars) if bars is not None else None
+        ),
+    )
+
+
+class _BarPhases(Phases):
+    """An operation's phases (a first load's graph build) drawn as rich bars as they start and grow."""
+
+    def __init__(self, bars: Progress) -> None:
+        super().__init__()
+        self.bars = bars
+        self.task: Any = None
+
+    def start(self, label: str, total: int | None = None) -> None:
+        super().start(label, total)
+        self.task = self.bars.add_task(label, total=total)
+
+    def __call__(self, n: int) -> None:
+        super().__call__(n)
+        if self.task is not None:
+            self.bars.advance(self.task, n)
 
 
 def print_report(report: Any) -> None:
@@ -191,17 +221,24 @@ def print_report(report: Any) -> None:
     if t.warnings_by_code:
         warns = "，".join(f"{reason_name(k)} {v:,}" for k, v in t.warnings_by_code.most_common())
         console.print(say("sync.by_warning", warnings=warns), highlight=False)
-    g = t.graph
-    console.print(
-        say(
+    g, built = t.graph, report.graph_build
+    if built:
+        line = say(
+            "sync.graph_built",
+            nodes=number(built["nodes"]),
+            relationships=number(built["relationships"]),
+            seconds=f"{built['seconds']:,.1f}",
+            resolver=report.resolver,
+        )
+    else:
+        line = say(
             "sync.graph",
             created=number(g["created"]),
             updated=number(g["updated"]),
             unchanged=number(g["unchanged"]),
             resolver=report.resolver,
-        ),
-        highlight=False,
-    )
+        )
+    console.print(line, highlight=False)
     print_files(report)
     for s in report.sources:
         if s.error:
@@ -255,7 +292,7 @@ def sync(
             _watch(settings, engine, graph, from_dir, sources or None, max_cycles)
             return
         with _progress() as bars:
-            pipeline = _pipeline(settings, engine, graph, from_dir, _RichProgress(bars))
+            pipeline = _pipeline(settings, engine, graph, from_dir, bars)
             pipeline.batch_size = batch_size
             try:
                 report = pipeline.sync(sources or None)

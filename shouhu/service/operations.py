@@ -18,6 +18,7 @@ from sqlalchemy import Engine, and_, func, select
 
 from graph.port import GraphStore, GraphStoreError
 from kernel.messages import say
+from kernel.settings import Settings
 
 
 class OperationError(Exception):
@@ -249,9 +250,28 @@ def graph_rebuild(
     then the store opens the new file (LadybugStore.replaced_while_serving); no graph write runs
     meanwhile. With Neo4j the database is refilled in place and the serving connection stays."""
     from kernel.settings import get_settings
-    from protection.record import rebuild
 
-    settings = get_settings()
+    try:
+        return _rebuild_serving(get_settings(), graph, engine, progress, keep_old=keep_old)
+    except GraphStoreError as exc:
+        raise OperationError(say("graph.rebuild.failed", reason=exc)) from exc
+
+
+def first_load_builder(
+    settings: Settings, graph: GraphStore, engine: Engine, progress: Phases | None
+) -> Callable[[], dict[str, Any]] | None:
+    """What builds a first load's graph at the end of the sync (connectors.pipeline.GraphBuilder): the
+    rebuild, swapped in under the store that is open. LadybugDB only: there batch-by-batch writes pay
+    checkpoints that grow with the county; a Neo4j graph is written batch by batch as before."""
+    if graph.backend != "ladybug":
+        return None
+    return lambda: _rebuild_serving(settings, graph, engine, progress, keep_old=False)
+
+
+def _rebuild_serving(
+    settings: Settings, graph: GraphStore | None, engine: Engine, progress: Phases | None, *, keep_old: bool
+) -> dict[str, Any]:
+    from protection.record import rebuild
 
     totals = [0]
 
@@ -262,12 +282,9 @@ def graph_rebuild(
     def run() -> dict[str, Any]:
         return rebuild(settings, engine, progress=progress, on_total=total, keep_old=keep_old).as_json()
 
-    try:
-        if graph is None or graph.backend != "ladybug":
-            return run()
-        return graph.replaced_while_serving(run)  # type: ignore[attr-defined]
-    except GraphStoreError as exc:
-        raise OperationError(say("graph.rebuild.failed", reason=exc)) from exc
+    if graph is None or graph.backend != "ladybug":
+        return run()
+    return graph.replaced_while_serving(run)  # type: ignore[attr-defined]
 
 
 def quarantine_replay(

@@ -29,8 +29,9 @@ from sqlalchemy import Engine
 
 from graph.port import GraphStore, GraphStoreError
 from kernel.db.engine import SQLITE_BEGIN_OPTION
-from kernel.messages import say
+from kernel.messages import say, source_name
 from kernel.settings import Settings
+from shouhu.service.operations import Phases, first_load_builder
 
 log = logging.getLogger("shouhu.service")
 
@@ -83,6 +84,23 @@ class Job:
         }
 
 
+class _JobPhases(Phases):
+    """A first load's graph build (an operation's phases) recorded on the sync job as phases of its own."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__()
+        self.job = job
+
+    def start(self, label: str, total: int | None = None) -> None:
+        super().start(label, total)
+        self.job.phases.append(Phase(label, total))
+
+    def __call__(self, n: int) -> None:
+        super().__call__(n)
+        if self.job.phases:
+            self.job.phases[-1].completed += n
+
+
 class _JobProgress:
     """The pipeline's progress hooks (connectors.reports.Progress) recorded on the job."""
 
@@ -91,8 +109,8 @@ class _JobProgress:
         self.stopping = stopping
 
     def phase(self, source: str, what: str, total: int | None) -> None:
-        verb = "landing" if what == "land" else "processing"
-        self.job.phases.append(Phase(f"{source:<16} {verb}", total))
+        verb = say("sync.phase.land" if what == "land" else "sync.phase.process")
+        self.job.phases.append(Phase(f"{source_name(source)} {verb}", total))
         if self.stopping.is_set():
             raise ServiceStopping("the service is shutting down")
 
@@ -227,7 +245,12 @@ class Workers:
                     self._finish(job, "failed", 2, str(exc))
                     return
                 pipeline = Pipeline(
-                    self.engine, self.graph, config, progress=_JobProgress(job, self.stopping)
+                    self.engine,
+                    self.graph,
+                    config,
+                    progress=_JobProgress(job, self.stopping),
+                    graph_builder=first_load_builder(self.settings, self.graph, self.engine, _JobPhases(job)),
+                    first_load_records=self.settings.sync_first_load_records,
                 )
                 # Short graph transactions: the API's reads wait for at most one batch of the sync.
                 pipeline.batch_size = min(batch_size, SERVICE_BATCH_SIZE)

@@ -1,0 +1,169 @@
+"""A county's first load builds the graph once, at the end, from the record (connectors.pipeline
+``Pipeline._defer_graph``): the graph it leaves, the derived state and what survives a kill must be
+exactly those of the batch-by-batch load.
+
+The threshold (``SHOUHU_SYNC_FIRST_LOAD_RECORDS``, 50,000 by default) is lowered to 1,000 here so the
+1,000-person county of tests/test_record_survives.py (about 2,700 records) is a first load; its
+uninterrupted batch-by-batch sync is the reference (its own module fixture, the same county). Real
+``python -m shouhu.cli`` processes, killed with SIGKILL at named points (graph/crash.py).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_record_survives import (
+    BATCH,
+    _rows,
+    _verified,
+    classification,
+    content_hash,
+    county,
+    reference,
+    run,
+)
+
+__all__ = ["county", "reference"]  # the shared module fixtures, made visible to pytest here
+
+FIRST_LOAD = {"SHOUHU_SYNC_FIRST_LOAD_RECORDS": "1000"}
+
+
+def _first_load(county: Path, data: Path, crash: str | None = None) -> Any:
+    return run(
+        ["sync", "--from", str(county), "--batch-size", BATCH, "--json"], data, crash, settings=FIRST_LOAD
+    )
+
+
+def _same_as_reference(data: Path, reference: Path) -> None:
+    """The graph verifies against its record, and equals the batch-by-batch graph, as does the
+    classification; nothing is left pending or queued."""
+    db = data / "shouhu.sqlite3"
+    assert _rows(db, "SELECT count(*) FROM landing_record WHERE status = 'pending'") == [(0,)]
+    assert _rows(db, "SELECT count(*) FROM derived_queue") == [(0,)]
+    _verified(data)
+    want, ref_names = content_hash(reference)
+    got, names = content_hash(data)
+    assert got == want
+    expected = classification(reference, ref_names)
+    assert len(expected) > 150
+    assert classification(data, names) == expected
+
+
+def test_a_first_load_builds_the_graph_once_and_it_equals_the_batch_by_batch_graph(
+    county: Path, reference: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    done = _first_load(county, data)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    built = report["graph_build"]
+    assert built["deferred"] is True and built["nodes"] > 1_000 and built["relationships"] > 1_000
+    # No batch wrote the graph: every element comes from the one build.
+    assert report["total"]["graph"] == {"created": 0, "updated": 0, "unchanged": 0}
+    assert report["total"]["unexplained"] == 0
+    db = data / "shouhu.sqlite3"
+    assert _rows(db, "SELECT count(*) FROM reproject_queue") == [(0,)]
+    _same_as_reference(data, reference)
+
+    # The operator reads it in Chinese, with the build's counts.
+    again = run(["sync", "--from", str(county)], data, settings=FIRST_LOAD)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "首次加载" not in again.stdout  # nothing pending: nothing to build
+    assert "图：新建 0" in again.stdout
+
+
+def test_the_operator_reads_a_first_load_in_chinese(county: Path, tmp_path: Path) -> None:
+    done = run(["sync", "--from", str(county)], tmp_path / "data", settings=FIRST_LOAD)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "图：首次加载，由关系库一次建成：节点" in done.stdout
+    assert "图：新建" not in done.stdout
+
+
+def test_a_later_sync_smaller_than_the_record_writes_the_graph_batch_by_batch(
+    county: Path, tmp_path: Path
+) -> None:
+    """Only a load larger than what the record holds is built at the end: a daily sync on a loaded
+    county is written batch by batch (the graph serves it as it goes)."""
+    data = tmp_path / "data"
+    small = {"SHOUHU_SYNC_FIRST_LOAD_RECORDS": "300"}
+    # The register and health first (about 2,400 records): a first load.
+    first = run(["sync", "police_hukou", "health", "--from", str(county), "--json"], data, settings=small)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert json.loads(first.stdout)["graph_build"]["deferred"] is True
+    # Then the other sources: over the threshold, but fewer than the record holds loaded.
+    rest = run(["sync", "--from", str(county), "--json"], data, settings=small)
+    assert rest.returncode == 0, rest.stderr[-2000:]
+    report = json.loads(rest.stdout)
+    assert 300 <= report["total"]["received"] < json.loads(first.stdout)["total"]["loaded"]
+    assert report["graph_build"] == {}
+    assert report["total"]["graph"]["created"] > 0
+    _verified(data)
+
+
+@pytest.mark.parametrize(
+    "kills",
+    [
+        # between two batches (the graph behind the record: the next open rebuilds it, and the rest
+        # of the load, still larger than what is loaded, is built at its end again), then inside
+        # that final build (the new file built, not yet swapped in: its second pass of the point)
+        [("batch.committed", 3), ("rebuild.built", 2)],
+        # the build swapped in, the merge queue's entries it covers not yet deleted
+        [("first_load.built", 1)],
+    ],
+    ids=["between-batches-then-in-the-build", "after-the-build"],
+)
+def test_a_first_load_killed_anywhere_ends_with_the_uninterrupted_graph(
+    county: Path, reference: Path, tmp_path: Path, kills: list[tuple[str, int]]
+) -> None:
+    data = tmp_path / "data"
+    for point, nth in kills:
+        killed = _first_load(county, data, crash=f"{point}:{nth}")
+        assert killed.returncode == -signal.SIGKILL, (point, nth, killed.returncode, killed.stderr[-2000:])
+    final = _first_load(county, data)
+    assert final.returncode == 0, final.stderr[-3000:]
+    assert json.loads(final.stdout)["total"]["unexplained"] == 0
+    _same_as_reference(data, reference)
+
+
+def test_a_first_load_in_the_service_swaps_the_built_graph_under_the_serving_store(
+    county: Path, reference: Path, tmp_path: Path
+) -> None:
+    """The service's sync job builds the graph at the end too, under the store its API reads (the
+    API reads the old file meanwhile), and its drain then reclassifies from the built graph."""
+    from kernel.db import make_engine, migrate
+    from kernel.settings import Settings
+    from shouhu.record import open_healed
+    from shouhu.service.workers import Workers
+
+    data = tmp_path / "data"
+    data.mkdir()
+    settings = Settings(data_dir=data, graph_buffer_pool_mb=256, sync_first_load_records=1000)
+    engine = make_engine(settings.sql_url)
+    migrate(engine)
+    graph = open_healed(settings, engine)
+    workers = Workers(settings, engine, graph, schedule=False)
+    try:
+        before = sum(graph.stats()["nodes"].values())
+        job = workers.submit_sync(None, export_dir=county)
+        deadline = time.monotonic() + 300
+        while job.status not in ("completed", "failed") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert job.status == "completed", job.message
+        assert job.report is not None and job.report["graph_build"]["deferred"] is True
+        labels = [p.label for p in job.phases]
+        assert any("处理" in label for label in labels), labels  # the job's phases speak Chinese
+        # The store the API reads now reads the built file.
+        assert sum(graph.stats()["nodes"].values()) > before + 1_000
+    finally:
+        workers.stop()
+        graph.close()
+        engine.dispose()
+    _same_as_reference(data, reference)
+    shutil.rmtree(data / "graph.lbug.aside", ignore_errors=True)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -113,6 +114,33 @@ STORED_COLUMNS: tuple[str, ...] = (
 """What the resolver keeps of a mention (``resolution_mention``), derived keys included."""
 
 
+@lru_cache(maxsize=262_144)
+def _name_keys(raw: str) -> tuple[str, str, str, str]:
+    """The normalised name, its pinyin, fuzzy pinyin and fuzzy surname pinyin ("" when empty).
+
+    Cached: a county's mentions share their names (a parent is named in every form of
+    each child, a person appears in several systems).
+    """
+    name = normalise_name(raw)
+    if not name:
+        return "", "", "", ""
+    surname, _ = split_name(name)
+    py = name_pinyin(name)
+    fz = " ".join(fuzzy_syllable(s) for s in py.split())
+    sfz = " ".join(fuzzy_syllable(s) for s in surname_pinyin(surname).split())
+    return name, py, fz, sfz
+
+
+@lru_cache(maxsize=262_144)
+def _valid_id_number(raw: str, today: date) -> str:
+    """The normalised ID number if valid on ``today``, else "" (cached like :func:`_name_keys`).
+
+    A connector passes only verified numbers; an unverified claim never links.
+    """
+    idn = normalise_id_number(raw)
+    return idn if idn and is_valid_id_number(idn, today=today) else ""
+
+
 def mention_row(m: PersonMention, *, today: date | None = None) -> dict[str, Any]:
     """A mention reduced to what resolution compares, with its derived keys.
 
@@ -123,17 +151,8 @@ def mention_row(m: PersonMention, *, today: date | None = None) -> dict[str, Any
     or ``subject``.
     """
     today = today or clock.today()
-    name = normalise_name(m.name) if m.name else ""
-    if name:
-        surname, _ = split_name(name)
-        py = name_pinyin(name)
-        fz = " ".join(fuzzy_syllable(s) for s in py.split())
-        sfz = " ".join(fuzzy_syllable(s) for s in surname_pinyin(surname).split())
-    else:
-        py = fz = sfz = ""
-    idn = normalise_id_number(m.id_number) if m.id_number else ""
-    if idn and not is_valid_id_number(idn, today=today):
-        idn = ""  # a connector passes only verified numbers; an unverified claim never links
+    name, py, fz, sfz = _name_keys(m.name) if m.name else ("", "", "", "")
+    idn = _valid_id_number(m.id_number, today) if m.id_number else ""
     role = mention_role(m)
     division = m.division if m.division and len(m.division) == 12 and m.division.isdigit() else None
     adult = _adult(m, role, today)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from connectors.resolution.cluster_state import is_text
 from connectors.resolution.clustering import ClusterResult, ReviewCandidate, cluster, match_weight
-from connectors.resolution.scoring import EDGE_COLUMNS, predict
+from connectors.resolution.scoring import EDGE_COLUMNS, Scorer
 from connectors.resolution.spec import LinkageSpec
 
 __all__ = ["Collective", "link"]
@@ -39,6 +39,7 @@ def link(
     ambiguity_margin: float = 3.0,
     guards: Iterable[tuple[int, int, str]] = (),
     collective: Collective | None = None,
+    scorer: Scorer | None = None,
 ) -> tuple[ClusterResult, pd.DataFrame]:
     """Score and cluster ``frame``: blocked pairs first, then every record against whole candidates.
 
@@ -65,15 +66,68 @@ def link(
     with a bonus in bits and a reason: evidence from the people around a record. They are
     scored like any pair, the bonus is added, and :func:`cluster` takes them in a second
     round (pairs with a side outside the clustered records are left out).
+
+    ``scorer``, a :class:`~connectors.resolution.scoring.Scorer` of ``frame`` and ``model``
+    the caller keeps for more scoring, saves copying the frame again; without it the
+    run makes its own.
     """
+    if scorer is None:
+        with Scorer(frame, spec, model) as own:
+            return _link(
+                frame,
+                spec,
+                own,
+                match_threshold,
+                review_threshold,
+                existing,
+                fresh,
+                reviewed_pairs,
+                rejected_pairs,
+                extra_condition,
+                ambiguity_margin,
+                guards,
+                collective,
+            )
+    return _link(
+        frame,
+        spec,
+        scorer,
+        match_threshold,
+        review_threshold,
+        existing,
+        fresh,
+        reviewed_pairs,
+        rejected_pairs,
+        extra_condition,
+        ambiguity_margin,
+        guards,
+        collective,
+    )
+
+
+def _link(
+    frame: pd.DataFrame,
+    spec: LinkageSpec,
+    scorer: Scorer,
+    match_threshold: float,
+    review_threshold: float,
+    existing: Sequence[str | None] | None,
+    fresh: np.ndarray | None,
+    reviewed_pairs: Iterable[tuple[str, str]],
+    rejected_pairs: Iterable[tuple[str, str]],
+    extra_condition: str | None,
+    ambiguity_margin: float,
+    guards: Iterable[tuple[int, int, str]],
+    collective: Collective | None,
+) -> tuple[ClusterResult, pd.DataFrame]:
     n = len(frame)
     identifiers = _column(frame, spec.identifier_column, n)
-    first = predict(frame, spec, model, threshold=review_threshold, extra_condition=extra_condition)
+    first = scorer.predict(threshold=review_threshold, extra_condition=extra_condition)
     nodes = _affected(n, first, fresh, identifiers, existing) if fresh is not None else np.arange(n)
     anchors = _anchor_members(nodes, identifiers, existing)
     extra = _expansion_pairs(first, anchors, identifiers, match_weight(review_threshold))
     if len(extra):
-        second = predict(frame, spec, model, threshold=None, pairs=extra)
+        second = scorer.predict(threshold=None, pairs=extra)
         edges = pd.concat([first, second], ignore_index=True)
     else:
         edges = first
@@ -100,7 +154,7 @@ def link(
         hook = collective
 
         def second_round(local_labels: np.ndarray) -> tuple[pd.DataFrame, dict[tuple[int, int], str]]:
-            return _collective_edges(frame, spec, model, hook, nodes, position, local_labels, existing)
+            return _collective_edges(frame, scorer, hook, nodes, position, local_labels, existing)
 
     result = cluster(
         len(nodes),
@@ -133,8 +187,7 @@ Collective = Callable[[np.ndarray], tuple[pd.DataFrame, dict[tuple[int, int], st
 
 def _collective_edges(
     frame: pd.DataFrame,
-    spec: LinkageSpec,
-    model: dict[str, Any],
+    scorer: Scorer,
     hook: Collective,
     nodes: np.ndarray,
     position: np.ndarray,
@@ -161,7 +214,7 @@ def _collective_edges(
     pairs = pairs[inside]
     if not len(pairs):
         return empty, {}
-    scored = predict(frame, spec, model, threshold=None, pairs=pairs[["l", "r"]])
+    scored = scorer.predict(threshold=None, pairs=pairs[["l", "r"]])
     bonus = {
         ((a, b) if a < b else (b, a)): x
         for a, b, x in zip(pairs["l"].tolist(), pairs["r"].tolist(), pairs["bonus"].tolist(), strict=True)

@@ -76,7 +76,7 @@ from connectors.resolution.evidence import (
 )
 from connectors.resolution.linking import link
 from connectors.resolution.review_queue import MergeOutcome
-from connectors.resolution.scoring import predict
+from connectors.resolution.scoring import Scorer
 from connectors.resolution.spec import LinkageSpec
 from connectors.resolution.store import LINK, MENTION, MODEL, insert_chunked
 from connectors.resolution.training import default_model, label_pairs, train
@@ -248,26 +248,28 @@ def resolve_with_changes(
     else:
         labelled = _labelled_pairs(id_pairs, by_id, issued, conflicts.demoted)
         model = _model(engine, frame, PERSON_SPEC, settings, labelled=labelled)
-        result, edges = link(
-            frame,
-            PERSON_SPEC,
-            model,
-            match_threshold=settings.match_threshold,
-            review_threshold=settings.review_threshold,
-            existing=person_keys,
-            fresh=fresh,
-            reviewed_pairs=reviewed,
-            rejected_pairs=blocked,
-            # "One side is new". The new rows are the last ones and Splink only pairs
-            # l.unique_id < r.unique_id, so that is "r is new": a condition on one side,
-            # which DuckDB applies before the join instead of joining the population
-            # with itself and filtering afterwards ("l.fresh OR r.fresh", same pairs).
-            extra_condition="r.fresh",
-            ambiguity_margin=settings.ambiguity_margin,
-            guards=guards,
-            collective=lambda labels: family_evidence(frame, labels),
-        )
-        result.reviews.extend(_conflict_reviews(frame, PERSON_SPEC, model, result, conflicts.guards))
+        with Scorer(frame, PERSON_SPEC, model) as scorer:
+            result, edges = link(
+                frame,
+                PERSON_SPEC,
+                model,
+                match_threshold=settings.match_threshold,
+                review_threshold=settings.review_threshold,
+                existing=person_keys,
+                fresh=fresh,
+                reviewed_pairs=reviewed,
+                rejected_pairs=blocked,
+                # "One side is new". The new rows are the last ones and Splink only pairs
+                # l.unique_id < r.unique_id, so that is "r is new": a condition on one side,
+                # which DuckDB applies before the join instead of joining the population
+                # with itself and filtering afterwards ("l.fresh OR r.fresh", same pairs).
+                extra_condition="r.fresh",
+                ambiguity_margin=settings.ambiguity_margin,
+                guards=guards,
+                collective=lambda labels: family_evidence(frame, labels),
+                scorer=scorer,
+            )
+            result.reviews.extend(_conflict_reviews(scorer, result, conflicts.guards))
     plan = assign(frame, systems, records, person_keys, result, edges, n_old)
     now = utcnow()
     merges: list[MergeOutcome] = []
@@ -640,9 +642,7 @@ def _model(
 
 
 def _conflict_reviews(
-    frame: pd.DataFrame,
-    spec: LinkageSpec,
-    model: dict[str, Any],
+    scorer: Scorer,
     result: ClusterResult,
     guards: Sequence[tuple[int, int, str]],
 ) -> list[ReviewCandidate]:
@@ -657,7 +657,7 @@ def _conflict_reviews(
         return []
     queued = {frozenset((int(labels[r.left]), int(labels[r.right]))) for r in result.reviews}
     pairs = pd.DataFrame({"l": [min(x, y) for x, y, _ in pending], "r": [max(x, y) for x, y, _ in pending]})
-    scored = predict(frame, spec, model, threshold=None, pairs=pairs)
+    scored = scorer.predict(threshold=None, pairs=pairs)
     prob = {
         (a, b): p
         for a, b, p in zip(

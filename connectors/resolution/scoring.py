@@ -15,7 +15,7 @@ import pandas as pd
 
 from connectors.resolution.spec import LinkageSpec
 
-__all__ = ["predict"]
+__all__ = ["Scorer", "predict"]
 
 
 def _model_settings(model: dict[str, Any], spec: LinkageSpec, extra_condition: str | None) -> dict[str, Any]:
@@ -49,27 +49,81 @@ def predict(
     "one side is new"), or are exactly ``pairs`` (columns ``l``, ``r``) when given.
     Term frequencies are computed from ``frame``, which is why the resolver passes the
     whole population and not only the new mentions. Returns columns ``unique_id_l``,
-    ``unique_id_r``, ``match_weight``, ``match_probability``.
+    ``unique_id_r``, ``match_weight``, ``match_probability``. One call of
+    :meth:`Scorer.predict`; score one frame several times with a :class:`Scorer`.
     """
-    from splink import DuckDBAPI, Linker
+    with Scorer(frame, spec, model) as scorer:
+        return scorer.predict(threshold=threshold, extra_condition=extra_condition, pairs=pairs)
 
-    db_api = DuckDBAPI()
-    df = db_api.register(frame)
-    linker = Linker(
-        df, _model_settings(model, spec, extra_condition), log_level=logging.WARNING, validate_settings=False
-    )
-    if pairs is not None:
-        if pairs.empty:
+
+class Scorer:
+    """Scores pairs of one frame with one model, the frame copied into DuckDB once.
+
+    Splink reads a pandas frame through a view that converts every row again on each
+    scan, and every :func:`predict` scans the frame several times (term frequencies,
+    each blocking rule) in a new in-memory database. A run of the resolver scores the
+    same frame up to four times (blocked pairs, the expansion pairs, the collective
+    round, the ID-number conflicts), so it converts the frame to a DuckDB table once
+    and scores from that. Each :meth:`predict` still gets its own Splink database API
+    and linker, so nothing one call computes (its blocked pairs) is seen by the next:
+    the scores are those :func:`predict` gives. The frame must not change while the
+    scorer is in use; :meth:`close` (or leaving the ``with`` block) frees the table.
+    """
+
+    _TABLE = "shouhu_scoring_frame"
+
+    def __init__(self, frame: pd.DataFrame, spec: LinkageSpec, model: dict[str, Any]) -> None:
+        import duckdb
+
+        self.frame = frame
+        self._spec = spec
+        self._model = model
+        self._con = duckdb.connect(":memory:")
+        self._con.register("shouhu_scoring_input", frame)
+        self._con.execute(f"CREATE TABLE {self._TABLE} AS SELECT * FROM shouhu_scoring_input")
+        self._con.unregister("shouhu_scoring_input")
+
+    def __enter__(self) -> Scorer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._con.close()
+
+    def predict(
+        self,
+        *,
+        threshold: float | None,
+        extra_condition: str | None = None,
+        pairs: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        """:func:`predict` of this scorer's frame, spec and model."""
+        from splink import DuckDBAPI, Linker
+
+        if pairs is not None and pairs.empty:
             return pd.DataFrame({c: pd.Series(dtype="float64") for c in EDGE_COLUMNS})
-        blocked = pd.DataFrame(
-            {
-                "match_key": "0",
-                "join_key_l": pairs["l"].to_numpy(dtype=np.int64),
-                "join_key_r": pairs["r"].to_numpy(dtype=np.int64),
-            }
-        )
-        linker.table_management.register_blocked_pairs_for_predict(db_api.register(blocked))
-    result = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
-    out = result.as_pandas_dataframe()[EDGE_COLUMNS]
-    result.drop_table_from_database_and_remove_from_cache()
-    return out
+        db_api = DuckDBAPI(connection=self._con)
+        df = db_api.register(self._TABLE)
+        settings = _model_settings(self._model, self._spec, extra_condition)
+        linker = Linker(df, settings, log_level=logging.WARNING, validate_settings=False)
+        registered = None
+        if pairs is not None:
+            blocked = pd.DataFrame(
+                {
+                    "match_key": "0",
+                    "join_key_l": pairs["l"].to_numpy(dtype=np.int64),
+                    "join_key_r": pairs["r"].to_numpy(dtype=np.int64),
+                }
+            )
+            registered = db_api.register(blocked)
+            linker.table_management.register_blocked_pairs_for_predict(registered)
+        try:
+            result = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
+            out = result.as_pandas_dataframe()[EDGE_COLUMNS]
+            result.drop_table_from_database_and_remove_from_cache()
+        finally:
+            if registered is not None:
+                self._con.unregister(registered.physical_name)
+        return out

@@ -27,8 +27,9 @@ from typing import Any
 
 from graph.model import NODE_KINDS, REL_KINDS, SYSTEM_PROPS, label_of
 from graph.port import GraphStore, GraphStoreError, _chunks
-from graph.provenance import Merged
-from graph.records import NodeRecord, RelRecord, UpsertResult
+from graph.provenance import Merged, merge
+from graph.records import Assertion, NodeRecord, RelRecord, UpsertResult
+from kernel import jsontext
 
 Rows = dict[str, list[dict[str, Any]]]
 
@@ -232,6 +233,18 @@ def compare(expected: tuple[Rows, Rows], actual: tuple[Rows, Rows], first: int =
 _NODE, _REL = 0, 1
 
 
+class _Source:
+    """An assertion as the spill keeps it (its time already ISO text): what ``merge`` reads of it."""
+
+    __slots__ = ("at", "record_id", "system")
+
+    def __init__(self, system: str, record_id: str, at: str) -> None:
+        self.system, self.record_id, self.at = system, record_id, at
+
+    def as_json(self) -> dict[str, str]:  # as Assertion.as_json: the same keys, the same text
+        return {"system": self.system, "record_id": self.record_id, "at": self.at}
+
+
 class _Rec:
     """What ``GraphStore._fold`` reads of a record."""
 
@@ -239,6 +252,27 @@ class _Rec:
 
     def __init__(self, rid: str, props: dict[str, Any], source: Any) -> None:
         self.id, self.props, self.source = rid, props, source
+
+
+_PLAIN = frozenset((str, int, bool, type(None)))
+
+
+def _body(props: dict[str, Any], source: Assertion) -> bytes:
+    """A record as the spill keeps it: plain values only (a dataclass and a datetime cost ten times
+    as much to pickle and unpickle as the tuple, and ``merge`` wants the time as text anyway)."""
+    return pickle.dumps((props, source.system, source.record_id, source.at.isoformat()), 5)
+
+
+def _encoded_row(row: dict[str, Any], cols: tuple[str, ...], m: Merged, plain: bool) -> dict[str, Any]:
+    """``node_row``/``rel_row`` of ``m.encoded()`` built at once into ``row`` (its id, and ends). With
+    ``plain`` (every value a string, integer, boolean or None) the JSON has no float to check."""
+    props = m.props
+    for k in cols:
+        row[k] = props.get(k)
+    row["sources"] = jsontext.dumps_sorted(m.sources, floats=not plain)
+    row["claims"] = jsontext.dumps_sorted(m.claims, floats=not plain)
+    row["conflicted"] = ",".join(m.conflicted)
+    return row
 
 
 class Spill:
@@ -289,10 +323,7 @@ class Spill:
         for label, all_recs in by_label.items():
             for recs in _chunks(all_recs, self.chunk_size):
                 batch = self._next_batch()
-                rows += [
-                    (_NODE, label, r.id, batch, 0, None, None, pickle.dumps((r.props, r.source), 5))
-                    for r in recs
-                ]
+                rows += [(_NODE, label, r.id, batch, 0, None, None, _body(r.props, r.source)) for r in recs]
         self._insert(rows)
 
     def upsert_rels(self, records: Iterable[RelRecord]) -> None:
@@ -305,8 +336,7 @@ class Spill:
             for recs in _chunks(all_recs, self.chunk_size):
                 batch = self._next_batch()
                 rows += [
-                    (_REL, rel_type, r.id, batch, drop, r.src, r.dst, pickle.dumps((r.props, r.source), 5))
-                    for r in recs
+                    (_REL, rel_type, r.id, batch, drop, r.src, r.dst, _body(r.props, r.source)) for r in recs
                 ]
         self._insert(rows)
 
@@ -411,18 +441,39 @@ class Spill:
             if kept:
                 raise GraphStoreError(f"1 {kind} relationship(s) name an end node that does not exist")
             return None
-        stored: Merged | None = None
-        for _, recs in groupby(group, key=itemgetter(2)):
-            existing = {rid: (stored.sources, stored.claims)} if stored is not None else {}
-            batch: Any = [_Rec(rid, *pickle.loads(r[6])) for r in recs]  # what _fold reads of a record
-            touched = GraphStore._fold(batch, existing, UpsertResult())
-            if rid in touched:
-                stored = touched[rid]
+        loads = pickle.loads
+        if len(group) == 1:  # the common case: one record asserts the element (what _fold does with it)
+            props, system, record_id, at = loads(group[0][6])
+            stored: Merged | None = merge([], {}, props, _Source(system, record_id, at))  # type: ignore[arg-type]
+            plain = type(system) is str and type(record_id) is str and _is_plain(props)
+        else:
+            stored = None
+            plain = True
+            for _, recs in groupby(group, key=itemgetter(2)):
+                existing: dict[str, Any] = {rid: (stored.sources, stored.claims)} if stored else {}
+                batch: Any = []  # what _fold reads of a record
+                for r in recs:
+                    props, system, record_id, at = loads(r[6])
+                    plain = plain and type(system) is str and type(record_id) is str and _is_plain(props)
+                    batch.append(_Rec(rid, props, _Source(system, record_id, at)))
+                touched = GraphStore._fold(batch, existing, UpsertResult())
+                if rid in touched:
+                    stored = touched[rid]
         if stored is None:  # the first batch of an element always touches it
             raise GraphStoreError(f"the record's first assertion of {rid} folded to nothing")
         if sec == _NODE:
-            return node_row(kind, {"id": rid, **stored.encoded()})
-        return rel_row(kind, {"id": rid, "src": src, "dst": dst, **stored.encoded()})
+            return _encoded_row({"id": rid}, _NODE_COLS[kind], stored, plain)
+        return _encoded_row({"id": rid, "src": src, "dst": dst}, _REL_COLS[kind], stored, plain)
+
+
+def _is_plain(props: dict[str, Any]) -> bool:
+    return all(type(v) in _PLAIN for v in props.values())
+
+
+_NODE_COLS = {
+    label: tuple(k for k in kind.props if k not in SYSTEM_PROPS) for label, kind in NODE_KINDS.items()
+}
+_REL_COLS = {t: tuple(k for k in kind.props if k not in SYSTEM_PROPS) for t, kind in REL_KINDS.items()}
 
 
 class SortedDigest:

@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
@@ -263,6 +264,38 @@ def _body(props: dict[str, Any], source: Assertion) -> bytes:
     return pickle.dumps((props, source.system, source.record_id, source.at.isoformat()), 5)
 
 
+_ISO: dict[str, str] = {}
+
+
+def _iso(text: str) -> str:
+    """``datetime.fromisoformat(text).isoformat()`` (what a decoded record's ``as_json`` gives),
+    remembered: a county's records are asserted at far fewer times than there are records."""
+    iso = _ISO.get(text)
+    if iso is None:
+        if len(_ISO) >= 100_000:
+            _ISO.clear()
+        iso = _ISO[text] = datetime.fromisoformat(text).isoformat()
+    return iso
+
+
+_NODE_PROPS = {label: frozenset(kind.props) for label, kind in NODE_KINDS.items()}
+_REL_PROPS: dict[tuple[str, str, str], frozenset[str]] = {}
+
+
+def _rel_props(rel_type: str, src_label: str, dst_label: str) -> frozenset[str]:
+    """The properties a relationship of the type between nodes of these kinds may have; ValueError
+    as :class:`RelRecord` raises it when there is no such relationship."""
+    allowed = _REL_PROPS.get((rel_type, src_label, dst_label))
+    if allowed is None:
+        kind = REL_KINDS.get(rel_type)
+        if kind is None:
+            raise ValueError(f"unknown relationship type {rel_type!r}")
+        if (src_label, dst_label) not in kind.pairs:
+            raise ValueError(f"{rel_type} does not go from {src_label} to {dst_label}")
+        allowed = _REL_PROPS[(rel_type, src_label, dst_label)] = frozenset(kind.props)
+    return allowed
+
+
 def _encoded_row(row: dict[str, Any], cols: tuple[str, ...], m: Merged, plain: bool) -> dict[str, Any]:
     """``node_row``/``rel_row`` of ``m.encoded()`` built at once into ``row`` (its id, and ends). With
     ``plain`` (every value a string, integer, boolean or None) the JSON has no float to check."""
@@ -294,6 +327,7 @@ class Spill:
         self._db.execute("CREATE TABLE have (id TEXT PRIMARY KEY) WITHOUT ROWID")
         self._db.execute("BEGIN")
         self._batch = 0
+        self._pending: list[tuple[Any, ...]] = []
         self.drop_dangling = False  # as Fold's: workflow records' relationships to absent nodes are left out
         self.dropped = 0
 
@@ -340,12 +374,75 @@ class Spill:
                 ]
         self._insert(rows)
 
+    def upsert_plain_nodes(self, records: Iterable[tuple[str, dict[str, Any], str, str, str]]) -> None:
+        """:meth:`upsert_nodes` of records given as ``(id, props, system, record_id, at)`` (``at`` ISO
+        text), as a landing projection holds them: the same checks as a :class:`NodeRecord`'s, the
+        same batches, and no record object made."""
+        by_label: dict[str, list[tuple[str, dict[str, Any], str, str, str]]] = defaultdict(list)
+        for rec in records:
+            label = label_of(rec[0])
+            if not _NODE_PROPS[label].issuperset(rec[1]):
+                raise ValueError(f"{label} has no properties {sorted(set(rec[1]) - _NODE_PROPS[label])}")
+            by_label[label].append(rec)
+        rows = []
+        dumps = pickle.dumps
+        for label, all_recs in by_label.items():
+            for recs in _chunks(all_recs, self.chunk_size):
+                batch = self._next_batch()
+                rows += [
+                    (_NODE, label, i, batch, 0, None, None, dumps((p, sy, ri, _iso(at)), 5))
+                    for i, p, sy, ri, at in recs
+                ]
+        self._insert(rows)
+
+    def upsert_plain_rels(
+        self, records: Iterable[tuple[str, str, str, dict[str, Any], str, str, str, str]]
+    ) -> None:
+        """:meth:`upsert_rels` of records given as ``(type, src, dst, props, system, record_id, at,
+        qualifier)``, checked as a :class:`RelRecord` checks its own."""
+        groups: dict[tuple[str, str, str], list[tuple[str, str, str, dict[str, Any], str, str, str, str]]]
+        groups = defaultdict(list)
+        for rec in records:
+            key = (rec[0], label_of(rec[1]), label_of(rec[2]))
+            allowed = _rel_props(*key)
+            if not allowed.issuperset(rec[3]):
+                raise ValueError(f"{rec[0]} has no properties {sorted(set(rec[3]) - allowed)}")
+            groups[key].append(rec)
+        rows = []
+        drop = int(self.drop_dangling)
+        dumps = pickle.dumps
+        for (rel_type, _, _), all_recs in groups.items():
+            for recs in _chunks(all_recs, self.chunk_size):
+                batch = self._next_batch()
+                rows += [
+                    (
+                        _REL,
+                        rel_type,
+                        f"{t}:{sr}>{ds}#{q}" if q else f"{t}:{sr}>{ds}",  # RelRecord.id
+                        batch,
+                        drop,
+                        sr,
+                        ds,
+                        dumps((p, sy, ri, _iso(at)), 5),
+                    )
+                    for t, sr, ds, p, sy, ri, at, q in recs
+                ]
+        self._insert(rows)
+
     def _insert(self, rows: list[tuple[Any, ...]]) -> None:
-        if rows:
+        """Rows are written a few thousand at a time (a projection's row holds a handful of records):
+        in the order they came, so ``ord`` is still the order they were asserted."""
+        self._pending += rows
+        if len(self._pending) >= 5_000:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
             self._db.executemany(
                 "INSERT INTO rec (sec, kind, id, batch, droppable, src, dst, body) VALUES (?,?,?,?,?,?,?,?)",
-                rows,
+                self._pending,
             )
+            self._pending = []
 
     def count(self) -> int:
         """Distinct elements asserted (what a rebuild will load), read from the disk."""
@@ -355,6 +452,7 @@ class Spill:
         )
 
     def _commit(self) -> None:
+        self._flush()
         if self._db.in_transaction:
             self._db.execute("COMMIT")
 

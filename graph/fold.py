@@ -16,6 +16,7 @@ import os
 import pickle
 import sqlite3
 import tempfile
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -328,6 +329,7 @@ class Spill:
         self._db.execute("BEGIN")
         self._batch = 0
         self._pending: list[tuple[Any, ...]] = []
+        self._keys = array("q")  # each record's hash((section, id)), for count()
         self.drop_dangling = False  # as Fold's: workflow records' relationships to absent nodes are left out
         self.dropped = 0
 
@@ -438,6 +440,7 @@ class Spill:
 
     def _flush(self) -> None:
         if self._pending:
+            self._keys.extend([hash((r[0], r[2])) for r in self._pending])
             self._db.executemany(
                 "INSERT INTO rec (sec, kind, id, batch, droppable, src, dst, body) VALUES (?,?,?,?,?,?,?,?)",
                 self._pending,
@@ -445,11 +448,15 @@ class Spill:
             self._pending = []
 
     def count(self) -> int:
-        """Distinct elements asserted (what a rebuild will load), read from the disk."""
+        """Distinct elements asserted (what a rebuild will load, for its progress): the distinct
+        64-bit hashes of the elements' (section, id), kept as the records were written (8 bytes a
+        record), so no pass over the disk. The kind is part of every id (a node's prefix, a
+        relationship's type); two elements of a county of millions share a hash with a chance
+        under one in a million, and then the count is one short."""
+        import numpy as np  # here: only a rebuild counts
+
         self._commit()
-        return int(
-            self._db.execute("SELECT count(*) FROM (SELECT 1 FROM rec GROUP BY sec, kind, id)").fetchone()[0]
-        )
+        return int(np.unique(np.frombuffer(self._keys, dtype=np.int64)).size)
 
     def _commit(self) -> None:
         self._flush()

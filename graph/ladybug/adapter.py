@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import ladybug
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from graph.crash import crash_point
 from graph.ladybug import queries as q
@@ -376,6 +377,74 @@ class LadybugStore(GraphStore):
                         progress(len(rows))
             self.checkpoint()
             self._reopen()  # the pool pages the copies touched are freed
+
+    def copy_kind(
+        self,
+        section: str,
+        kind: str,
+        rows: Iterable[dict[str, Any]],
+        directory: Path,
+        chunk: int,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Every row of one node kind or relationship type (a rebuild's, into empty tables) in one
+        ``COPY`` per table and end-label pair, from Parquet files written ``chunk`` rows at a time
+        in ``directory``: what is held is a chunk per pair, and each table is filled by one
+        statement. A ``COPY`` into a table that already holds rows costs several times one into an
+        empty table (measured: 200,000 nodes and 200,000 relationships in 20,000-row ``bulk_load``
+        calls 11.8 CPU s, from one file each 4.4 CPU s). Returns the rows loaded."""
+        node = section == "node"
+        if node:
+            cols = {"id": PropType.STRING, **q.node_columns(kind)}
+        else:
+            cols = {
+                "src": PropType.STRING,
+                "dst": PropType.STRING,
+                "id": PropType.STRING,
+                **q.rel_columns(kind),
+            }
+        if "'" in str(directory):
+            raise GraphStoreError(f"cannot copy from a directory whose name has a quote: {directory}")
+        held: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        files: dict[tuple[str, str], tuple[Path, pq.ParquetWriter, list[int]]] = {}
+
+        def write(pair: tuple[str, str]) -> None:
+            table = _table(held.pop(pair), cols)
+            if pair not in files:
+                path = directory / f"copy-{section}-{kind}-{pair[0]}-{pair[1]}.parquet"
+                files[pair] = (path, pq.ParquetWriter(path, table.schema, compression="none"), [0])
+            files[pair][1].write_table(table)
+            files[pair][2][0] += table.num_rows
+
+        try:
+            for row in rows:
+                pair = ("", "") if node else (label_of(row["src"]), label_of(row["dst"]))
+                batch = held.setdefault(pair, [])
+                batch.append(row)
+                if len(batch) >= chunk:
+                    write(pair)
+            for pair in list(held):
+                write(pair)
+            for _, writer, _ in files.values():
+                writer.close()
+            loaded = 0
+            with self._lock:
+                for pair, (path, _, n) in sorted(files.items()):
+                    if node:
+                        self._run(f"COPY {kind} FROM '{path}'")
+                    else:
+                        self._run(f"COPY {kind} FROM '{path}' (from='{pair[0]}', to='{pair[1]}')")
+                    loaded += n[0]
+                    if progress:
+                        progress(n[0])
+                if files:
+                    self.checkpoint()
+                    self._reopen()  # the pool pages the copies touched are freed
+            return loaded
+        finally:
+            for path, writer, _ in files.values():
+                writer.close()
+                path.unlink(missing_ok=True)
 
     def _reopen(self) -> None:
         # Unhealthy until the new connection is open: a request stopped half-way through a reopen

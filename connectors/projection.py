@@ -29,10 +29,12 @@ from kernel.db.tables import utcnow
 __all__ = [
     "GRAPH",
     "PERSON_REF",
+    "decode_plain",
     "decode_records",
     "encode_records",
     "graph_mark",
     "person_ref",
+    "resolve_plain",
     "resolve_refs",
     "set_graph_epoch",
 ]
@@ -105,6 +107,34 @@ def decode_records(text: str) -> tuple[list[NodeRecord], list[RelRecord]]:
                 RelRecord(e[1], e[2], e[3], e[4], Assertion(e[5], e[6], at), e[8] if len(e) > 8 else "")
             )
     return nodes, rels
+
+
+def decode_plain(text: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """What :func:`decode_records` then :func:`resolve_refs` give, as plain tuples rather than
+    record objects (a rebuild writes them straight to its spill, which checks them as the records
+    would): nodes ``(id, props, system, record_id, at)``, relationships ``(type, src, dst, props,
+    system, record_id, at, qualifier)``, ``at`` as the ISO text stored; :func:`resolve_plain` names
+    the people."""
+    nodes: list[tuple[Any, ...]] = []
+    rels: list[tuple[Any, ...]] = []
+    for e in jsontext.loads_exact(text):
+        if e[0] == "n":
+            nodes.append((e[1], e[2], e[3], e[4], e[5]))
+        else:
+            rels.append((e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8] if len(e) > 8 else ""))
+    return nodes, rels
+
+
+def resolve_plain(
+    nodes: list[tuple[Any, ...]], rels: list[tuple[Any, ...]], keys: dict[tuple[str, str], str]
+) -> None:
+    """:func:`resolve_refs` of :func:`decode_plain`'s tuples, in place."""
+    for i, n in enumerate(nodes):
+        if n[0].startswith(PERSON_REF):
+            nodes[i] = (_person_of(n[0], keys), *n[1:])
+    for i, r in enumerate(rels):
+        if r[1].startswith(PERSON_REF) or r[2].startswith(PERSON_REF):
+            rels[i] = (r[0], _person_of(r[1], keys), _person_of(r[2], keys), *r[3:])
 
 
 def write_projections(conn: Any, projected: dict[int, str]) -> None:

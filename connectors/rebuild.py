@@ -23,12 +23,12 @@ from connectors.landing import LandedRow
 from connectors.landing import landed_row as landing_row
 from connectors.mentions import PersonMention
 from connectors.pipeline import Pipeline
-from connectors.projection import PERSON_REF, decode_records, resolve_refs
+from connectors.projection import PERSON_REF, decode_plain, decode_records, resolve_plain, resolve_refs
 from connectors.reference import reference_records, snapshot_reference
 from connectors.reports import SourceReport
 from connectors.sources import SOURCE_NAMES, source_for_replay
 from connectors.tables import LandingProjection, LandingRecord, ReferenceSnapshot
-from graph.fold import Fold
+from graph.fold import Fold, Spill
 from graph.port import GraphStore
 from graph.records import NodeRecord, RelRecord
 
@@ -84,6 +84,17 @@ def project_record(
     rel_rows: list[tuple[list[NodeRecord], list[RelRecord]]] = []
     in_memory = into is None
     for name in SOURCE_NAMES:
+        if held[name] and isinstance(fold, Spill):  # records as plain tuples, no record objects
+            for chunk in _projections(engine, name, batch_size):
+                plain = [decode_plain(text) for text in chunk]
+                keys = links.of_plain_refs(plain)
+                for row_nodes, row_rels in plain:
+                    resolve_plain(row_nodes, row_rels, keys)
+                    fold.upsert_plain_nodes(row_nodes)
+                    fold.upsert_plain_rels(row_rels)
+                if progress:
+                    progress(len(chunk))
+            continue
         if held[name]:
             for chunk in _projections(engine, name, batch_size):
                 decoded = [decode_records(text) for text in chunk]
@@ -211,6 +222,19 @@ class _LinkedKeys:
             for ref in ends:
                 if ref.startswith(PERSON_REF):
                     system, _, record_id = ref[len(PERSON_REF) :].partition("\x1f")
+                    wanted.add((system, record_id))
+        return self.lookup(wanted)
+
+    def of_plain_refs(
+        self, decoded: Iterable[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]
+    ) -> dict[tuple[str, str], str]:
+        """:meth:`of_refs` of rows decoded by ``decode_plain``."""
+        wanted: set[tuple[str, str]] = set()
+        n = len(PERSON_REF)
+        for nodes, rels in decoded:
+            for ref in [x[0] for x in nodes] + [e for r in rels for e in (r[1], r[2])]:
+                if ref.startswith(PERSON_REF):
+                    system, _, record_id = ref[n:].partition("\x1f")
                     wanted.add((system, record_id))
         return self.lookup(wanted)
 

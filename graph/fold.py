@@ -16,10 +16,12 @@ import os
 import pickle
 import sqlite3
 import tempfile
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
@@ -27,8 +29,9 @@ from typing import Any
 
 from graph.model import NODE_KINDS, REL_KINDS, SYSTEM_PROPS, label_of
 from graph.port import GraphStore, GraphStoreError, _chunks
-from graph.provenance import Merged
-from graph.records import NodeRecord, RelRecord, UpsertResult
+from graph.provenance import Merged, merge
+from graph.records import Assertion, NodeRecord, RelRecord, UpsertResult
+from kernel import jsontext
 
 Rows = dict[str, list[dict[str, Any]]]
 
@@ -232,6 +235,18 @@ def compare(expected: tuple[Rows, Rows], actual: tuple[Rows, Rows], first: int =
 _NODE, _REL = 0, 1
 
 
+class _Source:
+    """An assertion as the spill keeps it (its time already ISO text): what ``merge`` reads of it."""
+
+    __slots__ = ("at", "record_id", "system")
+
+    def __init__(self, system: str, record_id: str, at: str) -> None:
+        self.system, self.record_id, self.at = system, record_id, at
+
+    def as_json(self) -> dict[str, str]:  # as Assertion.as_json: the same keys, the same text
+        return {"system": self.system, "record_id": self.record_id, "at": self.at}
+
+
 class _Rec:
     """What ``GraphStore._fold`` reads of a record."""
 
@@ -239,6 +254,59 @@ class _Rec:
 
     def __init__(self, rid: str, props: dict[str, Any], source: Any) -> None:
         self.id, self.props, self.source = rid, props, source
+
+
+_PLAIN = frozenset((str, int, bool, type(None)))
+
+
+def _body(props: dict[str, Any], source: Assertion) -> bytes:
+    """A record as the spill keeps it: plain values only (a dataclass and a datetime cost ten times
+    as much to pickle and unpickle as the tuple, and ``merge`` wants the time as text anyway)."""
+    return pickle.dumps((props, source.system, source.record_id, source.at.isoformat()), 5)
+
+
+_ISO: dict[str, str] = {}
+
+
+def _iso(text: str) -> str:
+    """``datetime.fromisoformat(text).isoformat()`` (what a decoded record's ``as_json`` gives),
+    remembered: a county's records are asserted at far fewer times than there are records."""
+    iso = _ISO.get(text)
+    if iso is None:
+        if len(_ISO) >= 100_000:
+            _ISO.clear()
+        iso = _ISO[text] = datetime.fromisoformat(text).isoformat()
+    return iso
+
+
+_NODE_PROPS = {label: frozenset(kind.props) for label, kind in NODE_KINDS.items()}
+_REL_PROPS: dict[tuple[str, str, str], frozenset[str]] = {}
+
+
+def _rel_props(rel_type: str, src_label: str, dst_label: str) -> frozenset[str]:
+    """The properties a relationship of the type between nodes of these kinds may have; ValueError
+    as :class:`RelRecord` raises it when there is no such relationship."""
+    allowed = _REL_PROPS.get((rel_type, src_label, dst_label))
+    if allowed is None:
+        kind = REL_KINDS.get(rel_type)
+        if kind is None:
+            raise ValueError(f"unknown relationship type {rel_type!r}")
+        if (src_label, dst_label) not in kind.pairs:
+            raise ValueError(f"{rel_type} does not go from {src_label} to {dst_label}")
+        allowed = _REL_PROPS[(rel_type, src_label, dst_label)] = frozenset(kind.props)
+    return allowed
+
+
+def _encoded_row(row: dict[str, Any], cols: tuple[str, ...], m: Merged, plain: bool) -> dict[str, Any]:
+    """``node_row``/``rel_row`` of ``m.encoded()`` built at once into ``row`` (its id, and ends). With
+    ``plain`` (every value a string, integer, boolean or None) the JSON has no float to check."""
+    props = m.props
+    for k in cols:
+        row[k] = props.get(k)
+    row["sources"] = jsontext.dumps_sorted(m.sources, floats=not plain)
+    row["claims"] = jsontext.dumps_sorted(m.claims, floats=not plain)
+    row["conflicted"] = ",".join(m.conflicted)
+    return row
 
 
 class Spill:
@@ -260,6 +328,8 @@ class Spill:
         self._db.execute("CREATE TABLE have (id TEXT PRIMARY KEY) WITHOUT ROWID")
         self._db.execute("BEGIN")
         self._batch = 0
+        self._pending: list[tuple[Any, ...]] = []
+        self._keys = array("q")  # each record's hash((section, id)), for count()
         self.drop_dangling = False  # as Fold's: workflow records' relationships to absent nodes are left out
         self.dropped = 0
 
@@ -289,10 +359,7 @@ class Spill:
         for label, all_recs in by_label.items():
             for recs in _chunks(all_recs, self.chunk_size):
                 batch = self._next_batch()
-                rows += [
-                    (_NODE, label, r.id, batch, 0, None, None, pickle.dumps((r.props, r.source), 5))
-                    for r in recs
-                ]
+                rows += [(_NODE, label, r.id, batch, 0, None, None, _body(r.props, r.source)) for r in recs]
         self._insert(rows)
 
     def upsert_rels(self, records: Iterable[RelRecord]) -> None:
@@ -305,26 +372,94 @@ class Spill:
             for recs in _chunks(all_recs, self.chunk_size):
                 batch = self._next_batch()
                 rows += [
-                    (_REL, rel_type, r.id, batch, drop, r.src, r.dst, pickle.dumps((r.props, r.source), 5))
-                    for r in recs
+                    (_REL, rel_type, r.id, batch, drop, r.src, r.dst, _body(r.props, r.source)) for r in recs
+                ]
+        self._insert(rows)
+
+    def upsert_plain_nodes(self, records: Iterable[tuple[str, dict[str, Any], str, str, str]]) -> None:
+        """:meth:`upsert_nodes` of records given as ``(id, props, system, record_id, at)`` (``at`` ISO
+        text), as a landing projection holds them: the same checks as a :class:`NodeRecord`'s, the
+        same batches, and no record object made."""
+        by_label: dict[str, list[tuple[str, dict[str, Any], str, str, str]]] = defaultdict(list)
+        for rec in records:
+            label = label_of(rec[0])
+            if not _NODE_PROPS[label].issuperset(rec[1]):
+                raise ValueError(f"{label} has no properties {sorted(set(rec[1]) - _NODE_PROPS[label])}")
+            by_label[label].append(rec)
+        rows = []
+        dumps = pickle.dumps
+        for label, all_recs in by_label.items():
+            for recs in _chunks(all_recs, self.chunk_size):
+                batch = self._next_batch()
+                rows += [
+                    (_NODE, label, i, batch, 0, None, None, dumps((p, sy, ri, _iso(at)), 5))
+                    for i, p, sy, ri, at in recs
+                ]
+        self._insert(rows)
+
+    def upsert_plain_rels(
+        self, records: Iterable[tuple[str, str, str, dict[str, Any], str, str, str, str]]
+    ) -> None:
+        """:meth:`upsert_rels` of records given as ``(type, src, dst, props, system, record_id, at,
+        qualifier)``, checked as a :class:`RelRecord` checks its own."""
+        groups: dict[tuple[str, str, str], list[tuple[str, str, str, dict[str, Any], str, str, str, str]]]
+        groups = defaultdict(list)
+        for rec in records:
+            key = (rec[0], label_of(rec[1]), label_of(rec[2]))
+            allowed = _rel_props(*key)
+            if not allowed.issuperset(rec[3]):
+                raise ValueError(f"{rec[0]} has no properties {sorted(set(rec[3]) - allowed)}")
+            groups[key].append(rec)
+        rows = []
+        drop = int(self.drop_dangling)
+        dumps = pickle.dumps
+        for (rel_type, _, _), all_recs in groups.items():
+            for recs in _chunks(all_recs, self.chunk_size):
+                batch = self._next_batch()
+                rows += [
+                    (
+                        _REL,
+                        rel_type,
+                        f"{t}:{sr}>{ds}#{q}" if q else f"{t}:{sr}>{ds}",  # RelRecord.id
+                        batch,
+                        drop,
+                        sr,
+                        ds,
+                        dumps((p, sy, ri, _iso(at)), 5),
+                    )
+                    for t, sr, ds, p, sy, ri, at, q in recs
                 ]
         self._insert(rows)
 
     def _insert(self, rows: list[tuple[Any, ...]]) -> None:
-        if rows:
+        """Rows are written a few thousand at a time (a projection's row holds a handful of records):
+        in the order they came, so ``ord`` is still the order they were asserted."""
+        self._pending += rows
+        if len(self._pending) >= 5_000:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._keys.extend([hash((r[0], r[2])) for r in self._pending])
             self._db.executemany(
                 "INSERT INTO rec (sec, kind, id, batch, droppable, src, dst, body) VALUES (?,?,?,?,?,?,?,?)",
-                rows,
+                self._pending,
             )
+            self._pending = []
 
     def count(self) -> int:
-        """Distinct elements asserted (what a rebuild will load), read from the disk."""
+        """Distinct elements asserted (what a rebuild will load, for its progress): the distinct
+        64-bit hashes of the elements' (section, id), kept as the records were written (8 bytes a
+        record), so no pass over the disk. The kind is part of every id (a node's prefix, a
+        relationship's type); two elements of a county of millions share a hash with a chance
+        under one in a million, and then the count is one short."""
+        import numpy as np  # here: only a rebuild counts
+
         self._commit()
-        return int(
-            self._db.execute("SELECT count(*) FROM (SELECT 1 FROM rec GROUP BY sec, kind, id)").fetchone()[0]
-        )
+        return int(np.unique(np.frombuffer(self._keys, dtype=np.int64)).size)
 
     def _commit(self) -> None:
+        self._flush()
         if self._db.in_transaction:
             self._db.execute("COMMIT")
 
@@ -411,18 +546,39 @@ class Spill:
             if kept:
                 raise GraphStoreError(f"1 {kind} relationship(s) name an end node that does not exist")
             return None
-        stored: Merged | None = None
-        for _, recs in groupby(group, key=itemgetter(2)):
-            existing = {rid: (stored.sources, stored.claims)} if stored is not None else {}
-            batch: Any = [_Rec(rid, *pickle.loads(r[6])) for r in recs]  # what _fold reads of a record
-            touched = GraphStore._fold(batch, existing, UpsertResult())
-            if rid in touched:
-                stored = touched[rid]
+        loads = pickle.loads
+        if len(group) == 1:  # the common case: one record asserts the element (what _fold does with it)
+            props, system, record_id, at = loads(group[0][6])
+            stored: Merged | None = merge([], {}, props, _Source(system, record_id, at))  # type: ignore[arg-type]
+            plain = type(system) is str and type(record_id) is str and _is_plain(props)
+        else:
+            stored = None
+            plain = True
+            for _, recs in groupby(group, key=itemgetter(2)):
+                existing: dict[str, Any] = {rid: (stored.sources, stored.claims)} if stored else {}
+                batch: Any = []  # what _fold reads of a record
+                for r in recs:
+                    props, system, record_id, at = loads(r[6])
+                    plain = plain and type(system) is str and type(record_id) is str and _is_plain(props)
+                    batch.append(_Rec(rid, props, _Source(system, record_id, at)))
+                touched = GraphStore._fold(batch, existing, UpsertResult())
+                if rid in touched:
+                    stored = touched[rid]
         if stored is None:  # the first batch of an element always touches it
             raise GraphStoreError(f"the record's first assertion of {rid} folded to nothing")
         if sec == _NODE:
-            return node_row(kind, {"id": rid, **stored.encoded()})
-        return rel_row(kind, {"id": rid, "src": src, "dst": dst, **stored.encoded()})
+            return _encoded_row({"id": rid}, _NODE_COLS[kind], stored, plain)
+        return _encoded_row({"id": rid, "src": src, "dst": dst}, _REL_COLS[kind], stored, plain)
+
+
+def _is_plain(props: dict[str, Any]) -> bool:
+    return all(type(v) in _PLAIN for v in props.values())
+
+
+_NODE_COLS = {
+    label: tuple(k for k in kind.props if k not in SYSTEM_PROPS) for label, kind in NODE_KINDS.items()
+}
+_REL_COLS = {t: tuple(k for k in kind.props if k not in SYSTEM_PROPS) for t, kind in REL_KINDS.items()}
 
 
 class SortedDigest:

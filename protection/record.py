@@ -160,6 +160,13 @@ def rebuild(
             if on_total:
                 on_total(spill.count())
             counts["nodes"] = counts["relationships"] = 0
+            copy_kind = getattr(store, "copy_kind", None)
+            if copy_kind is not None:  # LadybugDB: each kind in one COPY per table, from files
+                for section, kind, rows in spill.elements():
+                    n = copy_kind(section, kind, rows, spill.path, chunk, progress)
+                    counts["nodes" if section == "node" else "relationships"] += n
+                store.set_watermark(epoch, seq)
+                return
             # The rows as they are folded (every node kind, then every relationship type), bulk-loaded
             # ``chunk`` at a time: a load may take the end of one kind and the start of the next.
             pending: dict[str, dict[str, list[dict[str, Any]]]] = {"node": {}, "rel": {}}

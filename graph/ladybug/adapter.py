@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import ladybug
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from graph.crash import crash_point
 from graph.ladybug import queries as q
@@ -376,6 +377,78 @@ class LadybugStore(GraphStore):
                         progress(len(rows))
             self.checkpoint()
             self._reopen()  # the pool pages the copies touched are freed
+
+    def copy_kind(
+        self,
+        section: str,
+        kind: str,
+        rows: Iterable[dict[str, Any]],
+        directory: Path,
+        chunk: int,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Every row of one node kind or relationship type (a rebuild's, into empty tables).
+
+        Relationships: one ``COPY`` per end-label pair, from a Parquet file the rows are written to
+        ``chunk`` at a time in ``directory`` (held: a chunk per pair). A relationship ``COPY`` into
+        a table that already holds rows costs several times one into an empty table (measured:
+        200,000 relationships in 20,000-row ``bulk_load`` calls 6.9 CPU s, from one file 1.5).
+        Nodes: ``bulk_load`` ``chunk`` rows at a time, as before: a node ``COPY`` holds memory in
+        proportion to what it loads (the 60,000 people of a county in one: 0.7 GB more at its
+        peak), and costs less than twice as much in parts. Returns the rows loaded."""
+        if section == "node":
+            batch: list[dict[str, Any]] = []
+            loaded = 0
+            for row in rows:
+                batch.append(row)
+                if len(batch) >= chunk:
+                    self.bulk_load({kind: batch}, {}, progress)
+                    loaded += len(batch)
+                    batch = []
+            if batch:
+                self.bulk_load({kind: batch}, {}, progress)
+                loaded += len(batch)
+            return loaded
+        cols = {"src": PropType.STRING, "dst": PropType.STRING, "id": PropType.STRING, **q.rel_columns(kind)}
+        if "'" in str(directory):
+            raise GraphStoreError(f"cannot copy from a directory whose name has a quote: {directory}")
+        held: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        files: dict[tuple[str, str], tuple[Path, pq.ParquetWriter, list[int]]] = {}
+
+        def write(pair: tuple[str, str]) -> None:
+            table = _table(held.pop(pair), cols)
+            if pair not in files:
+                path = directory / f"copy-{section}-{kind}-{pair[0]}-{pair[1]}.parquet"
+                files[pair] = (path, pq.ParquetWriter(path, table.schema, compression="none"), [0])
+            files[pair][1].write_table(table)
+            files[pair][2][0] += table.num_rows
+
+        try:
+            for row in rows:
+                pair = (label_of(row["src"]), label_of(row["dst"]))
+                batch = held.setdefault(pair, [])
+                batch.append(row)
+                if len(batch) >= chunk:
+                    write(pair)
+            for pair in list(held):
+                write(pair)
+            for _, writer, _ in files.values():
+                writer.close()
+            loaded = 0
+            with self._lock:
+                for pair, (path, _, n) in sorted(files.items()):
+                    self._run(f"COPY {kind} FROM '{path}' (from='{pair[0]}', to='{pair[1]}')")
+                    loaded += n[0]
+                    if progress:
+                        progress(n[0])
+                if files:
+                    self.checkpoint()
+                    self._reopen()  # the pool pages the copies touched are freed
+            return loaded
+        finally:
+            for path, writer, _ in files.values():
+                writer.close()
+                path.unlink(missing_ok=True)
 
     def _reopen(self) -> None:
         # Unhealthy until the new connection is open: a request stopped half-way through a reopen

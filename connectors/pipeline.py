@@ -259,11 +259,13 @@ class Pipeline:
         The build projects every loaded record under the person links as they are when it reads them,
         so the people automatic merges queued for re-projection (`reproject_queue`) up to now are in
         it as re-projected: their entries are deleted after it, those queued later stay."""
+        from connectors.resolution import release_population
         from connectors.resolution.tables import ReprojectQueue
 
         rq = ReprojectQueue.__table__  # type: ignore[attr-defined]
         with self.engine.connect() as conn:
             top = conn.execute(select(func.max(rq.c.id))).scalar_one()
+        release_population()  # the build's fold and COPY need the memory more than the next batch
         if self.graph_builder is None:  # _defer_graph defers only with a builder
             raise RuntimeError("a deferred graph needs a builder")
         built = self.graph_builder()

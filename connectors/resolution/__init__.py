@@ -17,7 +17,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from connectors.resolution.resolver import ResolverSettings, resolve
+    from connectors.resolution.resolver import ResolverSettings, release_population, resolve
     from connectors.resolution.review_decisions import merge, reject, undo_merge
     from connectors.resolution.review_queue import (
         MentionView,
@@ -42,6 +42,7 @@ __all__ = [
     "open_reviews",
     "person_mentions",
     "reject",
+    "release_population",
     "resolve",
     "undo_merge",
 ]
@@ -60,6 +61,7 @@ _HOME = {
     "open_reviews": "review_queue",
     "person_mentions": "review_queue",
     "reject": "review_decisions",
+    "release_population": "resolver",
     "resolve": "resolver",
     "undo_merge": "review_decisions",
 }

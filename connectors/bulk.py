@@ -40,9 +40,17 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
 
 
 def insert_tuples(
-    conn: Connection, table: Table, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    conn: Connection,
+    table: Table,
+    names: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    memo: dict[str, dict[Any, Any]] | None = None,
 ) -> None:
-    """``conn.execute(table.insert(), [dict(zip(names, row)) for row in rows])``."""
+    """``conn.execute(table.insert(), [dict(zip(names, row)) for row in rows])``.
+
+    ``memo`` keeps each column's processed values from one call to the next (a source's landing
+    chunks share their rows' ``asserted_at`` days); it is emptied when it holds 100,000 of them."""
     if not rows:
         return
     names = tuple(names)
@@ -54,7 +62,7 @@ def insert_tuples(
     if order != names:
         get = itemgetter(*(names.index(name) for name in order))
         rows = list(map(get, rows)) if len(order) > 1 else [(get(row),) for row in rows]
-    conn.exec_driver_sql(sql, _processed(list(rows), processors))
+    conn.exec_driver_sql(sql, _processed(list(rows), processors, order, memo))
 
 
 @functools.lru_cache(maxsize=64)
@@ -75,7 +83,10 @@ def _plan(
 
 
 def _processed(
-    params: list[tuple[Any, ...]], processors: tuple[Callable[[Any], Any] | None, ...]
+    params: list[tuple[Any, ...]],
+    processors: tuple[Callable[[Any], Any] | None, ...],
+    order: tuple[str, ...] = (),
+    memo: dict[str, dict[Any, Any]] | None = None,
 ) -> list[tuple[Any, ...]]:
     """``params`` with each column's values run through its processor, once per distinct value."""
     if all(p is None for p in processors):
@@ -83,15 +94,28 @@ def _processed(
     columns: list[Sequence[Any]] = list(zip(*params, strict=True))
     for j, process in enumerate(processors):
         if process is not None:
-            columns[j] = _once_per_value(process, columns[j])
+            done = None
+            if memo is not None:
+                done = memo.setdefault(order[j], {})
+                if len(done) > _MEMO_VALUES:
+                    done.clear()
+            columns[j] = _once_per_value(process, columns[j], done)
     return list(zip(*columns, strict=True))
 
 
-def _once_per_value(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
+_MEMO_VALUES = 100_000
+
+
+def _once_per_value(
+    process: Callable[[Any], Any], values: Sequence[Any], done: dict[Any, Any] | None = None
+) -> list[Any]:
     """``[process(v) for v in values]``, ``process`` run once for each distinct hashable value (types'
-    processors are pure)."""
+    processors are pure); ``done`` holds values already processed, and takes the new ones."""
+    if done is None:
+        done = {}
     try:
-        done = {v: process(v) for v in set(values)}
+        for v in set(values).difference(done):
+            done[v] = process(v)
     except TypeError:  # an unhashable value (a JSON column's dict)
         seen: dict[Any, Any] = {}
         out: list[Any] = []

@@ -150,16 +150,17 @@ def land(
     the records received in it (progress bars).
     """
     counts = LandingCounts()
+    memo: dict[str, dict[Any, Any]] = {}  # the stored text of each asserted_at (connectors.bulk)
     buffer: list[RawRecord] = []
     for rec in records:
         buffer.append(rec)
         if len(buffer) >= chunk_size:
-            _land_chunk(engine, source, run_id, buffer, counts)
+            _land_chunk(engine, source, run_id, buffer, counts, memo)
             if on_chunk:
                 on_chunk(len(buffer))
             buffer = []
     if buffer:
-        _land_chunk(engine, source, run_id, buffer, counts)
+        _land_chunk(engine, source, run_id, buffer, counts, memo)
         if on_chunk:
             on_chunk(len(buffer))
     return counts
@@ -182,7 +183,12 @@ _INSERT_COLUMNS = (
 
 
 def _land_chunk(
-    engine: Engine, source: str, run_id: str, chunk: Sequence[RawRecord], counts: LandingCounts
+    engine: Engine,
+    source: str,
+    run_id: str,
+    chunk: Sequence[RawRecord],
+    counts: LandingCounts,
+    memo: dict[str, dict[Any, Any]],
 ) -> None:
     prepared: dict[tuple[str, str], tuple[RawRecord, str]] = {}
     by_kind = counts.by_kind
@@ -232,7 +238,7 @@ def _land_chunk(
             else:
                 counts.unchanged += 1
         if new_rows:
-            insert_tuples(conn, T, _INSERT_COLUMNS, new_rows)
+            insert_tuples(conn, T, _INSERT_COLUMNS, new_rows, memo=memo)
         if revived:
             conn.execute(
                 update(T)

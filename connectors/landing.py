@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -152,18 +153,42 @@ def land(
     counts = LandingCounts()
     memo: dict[str, dict[Any, Any]] = {}  # the stored text of each asserted_at (connectors.bulk)
     buffer: list[RawRecord] = []
-    for rec in records:
-        buffer.append(rec)
-        if len(buffer) >= chunk_size:
-            _land_chunk(engine, source, run_id, buffer, counts, memo)
+    # One connection for the read, each chunk its own transaction (committed before the next is read).
+    with engine.connect() as conn, _landing_cache(conn):
+        for rec in records:
+            buffer.append(rec)
+            if len(buffer) >= chunk_size:
+                _land_chunk(conn, source, run_id, buffer, counts, memo)
+                if on_chunk:
+                    on_chunk(len(buffer))
+                buffer = []
+        if buffer:
+            _land_chunk(conn, source, run_id, buffer, counts, memo)
             if on_chunk:
                 on_chunk(len(buffer))
-            buffer = []
-    if buffer:
-        _land_chunk(engine, source, run_id, buffer, counts, memo)
-        if on_chunk:
-            on_chunk(len(buffer))
     return counts
+
+
+# SQLite's page cache for a landing connection, in KiB (its default is 2,000): a county's landing
+# table and its five indexes outgrow the default at once, and each chunk's inserts then read their
+# index pages back from the file (at 200,000 persons the health landing's system time halved).
+_LANDING_CACHE_KIB = 65_536
+
+
+@contextmanager
+def _landing_cache(conn: Connection) -> Iterator[None]:
+    """A larger SQLite page cache while ``conn`` lands, the connection's own size restored after."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    # On the driver's connection: a statement through SQLAlchemy would begin a transaction.
+    raw: Any = conn.connection.dbapi_connection
+    before = int(raw.execute("PRAGMA cache_size").fetchone()[0])
+    raw.execute(f"PRAGMA cache_size = -{_LANDING_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA cache_size = {before}")
 
 
 # The columns a landing row is inserted with, in this order (connectors.bulk.insert_tuples).
@@ -183,7 +208,7 @@ _INSERT_COLUMNS = (
 
 
 def _land_chunk(
-    engine: Engine,
+    conn: Connection,
     source: str,
     run_id: str,
     chunk: Sequence[RawRecord],
@@ -209,7 +234,7 @@ def _land_chunk(
         prepared[key] = (rec, data.decode())
     counts.received += len(chunk)
     now = utcnow()
-    with engine.begin() as conn:
+    with conn.begin():
         existing = _existing(conn, source, sorted({rid for rid, _ in prepared}))
         new_rows: list[tuple[Any, ...]] = []
         revived: list[int] = []

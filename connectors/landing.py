@@ -28,6 +28,7 @@ from sqlalchemy.types import NullType
 from connectors.bulk import insert_tuples
 from connectors.tables import LandingRecord
 from kernel import jsontext
+from kernel.collector import cycle_collection_paused
 from kernel.db.tables import utcnow
 
 __all__ = [
@@ -154,7 +155,10 @@ def land(
     memo: dict[str, dict[Any, Any]] = {}  # the stored text of each asserted_at (connectors.bulk)
     buffer: list[RawRecord] = []
     # One connection for the read, each chunk its own transaction (committed before the next is read).
-    with engine.connect() as conn, _landing_cache(conn):
+    # The cycle collector paused (kernel/collector.py): a read holds a parsed Bundle file and a chunk
+    # of records alive, none of it garbage, and each full collection walked them and everything
+    # else alive again (60,000 persons, health and register: 13 full collections, 1.3 CPU s).
+    with cycle_collection_paused(), engine.connect() as conn, _landing_cache(conn):
         for rec in records:
             buffer.append(rec)
             if len(buffer) >= chunk_size:

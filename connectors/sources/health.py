@@ -81,17 +81,23 @@ def _asserted(resource: dict[str, Any], fallback: datetime) -> datetime:
 
 
 def _refs(value: Any, out: set[str]) -> None:
-    """Every ``reference`` string inside a resource."""
-    if isinstance(value, dict):
-        ref = value.get("reference")
-        if isinstance(ref, str):
-            out.add(ref)
-        for v in value.values():
-            if isinstance(v, dict | list):
-                _refs(v, out)
-    elif isinstance(value, list):
-        for v in value:
-            _refs(v, out)
+    """Every ``reference`` string inside a resource (walked with a stack, not a call per level)."""
+    stack = [value]
+    pop, push = stack.pop, stack.append
+    while stack:
+        v = pop()
+        if isinstance(v, dict):
+            ref = v.get("reference")
+            if isinstance(ref, str):
+                out.add(ref)
+            items: Any = v.values()
+        elif isinstance(v, list):
+            items = v
+        else:
+            continue
+        for x in items:
+            if isinstance(x, dict | list):
+                push(x)
 
 
 def _record(

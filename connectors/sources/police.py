@@ -12,6 +12,7 @@ households (two sons and grandchildren) assert nothing.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -122,11 +123,21 @@ class _CsvExport(Source):
 
 
 def _safe_day(text: str | None, mtime: Any) -> Any:
+    day = _day_of(text) if isinstance(text, str) else _read_day(text)
+    return mtime if day is None else day
+
+
+def _read_day(text: Any) -> Any:
+    """Midnight China time of the date ``text`` spells, ``None`` when it spells none."""
     try:
         d = parse_date(text, "date")
     except Rejected:
-        return mtime
-    return start_of_day(d) if d else mtime
+        return None
+    return start_of_day(d) if d else None
+
+
+# A register's rows share their change dates: each text is read once (the datetime is immutable).
+_day_of = functools.lru_cache(maxsize=16_384)(_read_day)
 
 
 class HukouSource(_CsvExport):

@@ -96,7 +96,7 @@ from connectors.reference import (
     reference_state,
     reference_time,
 )
-from connectors.reports import STORED_COUNTERS, NoProgress, Progress, RunReport, SourceReport
+from connectors.reports import STORED_COUNTERS, NoProgress, Progress, RunReport, SourceReport, SyncStopped
 from connectors.sources import SOURCE_NAMES, ConnectorsConfig, make_source, source_for_replay
 from connectors.sources.base import Interpreted, Source, SourceFolderError
 from connectors.standardise import Reference, Rejected
@@ -212,6 +212,8 @@ class Pipeline:
         try:
             for rep in report.sources:
                 self._process(report.run_id, sources[rep.source], rep)
+        except SyncStopped:
+            raise  # told to stop: a build would hold the stop for minutes; the next open builds
         except Exception:
             if self._deferred:  # what the batches committed is in the record: the graph catches up now
                 self._build_after_failure()

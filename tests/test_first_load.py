@@ -211,3 +211,19 @@ def test_a_service_stopping_during_a_first_load_stops_at_the_batch_boundary_with
     final = _first_load(county, data)
     assert final.returncode == 0, final.stderr[-3000:]
     _same_as_reference(data, reference)
+
+
+def test_a_first_load_builds_its_graph_with_a_quote_in_the_temporary_directory(
+    county: Path, reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build's relationships are COPYed from files in the fold's temporary directory, which a
+    COPY statement names in quotes: under a TMPDIR whose name holds one (a user's home such as
+    /home/o'neil) they are loaded as before instead of the build, and the sync, failing."""
+    tmp = tmp_path / "o'neil"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    data = tmp_path / "data"
+    done = _first_load(county, data)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout)["graph_build"]["deferred"] is True
+    _same_as_reference(data, reference)

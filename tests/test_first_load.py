@@ -227,3 +227,21 @@ def test_a_first_load_builds_its_graph_with_a_quote_in_the_temporary_directory(
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout)["graph_build"]["deferred"] is True
     _same_as_reference(data, reference)
+
+
+def test_a_first_load_whose_build_fails_on_the_disk_says_so_and_the_next_run_builds_it(
+    county: Path, reference: Path, tmp_path: Path
+) -> None:
+    """The build writes a new graph file beside the old one: a disk or permission failure there (a
+    directory standing where the new file goes) stops the sync with one line in Chinese and exit 1,
+    not a traceback; the record holds the load, and the next run builds the graph from it."""
+    data = tmp_path / "data"
+    (data / "graph.lbug.rebuild" / "x").mkdir(parents=True)
+    failed = _first_load(county, data)
+    assert failed.returncode == 1, failed.stderr[-3000:]
+    assert "同步中断：重建失败" in failed.stderr and "Traceback" not in failed.stderr, failed.stderr[-3000:]
+    shutil.rmtree(data / "graph.lbug.rebuild")
+    final = _first_load(county, data)
+    assert final.returncode == 0, final.stderr[-3000:]
+    _same_as_reference(data, reference)
+    shutil.rmtree(data / "graph.lbug.aside", ignore_errors=True)

@@ -775,13 +775,21 @@ class Pipeline:
         system = src.system
         if src.whole_groups:
             groups = {r.group_key for r in rows if r.group_key}
+            # A row sent again replaces its earlier version, which is still loaded (or quarantined)
+            # until this batch commits: the household is inferred from the new one alone (beside
+            # both, a head or a mother counts twice and the inference gives up).
+            sent = {r.record_id for r in rows}
             quarantined = [
                 r
                 for r in quarantined_of_groups(self.engine, src.name, rows)
-                if r.seq not in {x.seq for x in rows}
+                if r.seq not in {x.seq for x in rows} and r.record_id not in sent
             ]
             batch = sorted([*rows, *quarantined], key=lambda r: r.seq)
-            context = batch + fetch_group(self.engine, src.name, groups, {r.seq for r in batch})
+            context = batch + [
+                r
+                for r in fetch_group(self.engine, src.name, groups, {r.seq for r in batch})
+                if r.record_id not in sent
+            ]
             src.household_context(context, self.ref)
         outcome: dict[int, tuple[str, str | None, str | None]] = {}
         self._waiting = []  # (row seq, record id) of optional references not loaded yet

@@ -245,3 +245,37 @@ def test_a_first_load_whose_build_fails_on_the_disk_says_so_and_the_next_run_bui
     assert final.returncode == 0, final.stderr[-3000:]
     _same_as_reference(data, reference)
     shutil.rmtree(data / "graph.lbug.aside", ignore_errors=True)
+
+
+def _parents(report: dict[str, Any]) -> int:
+    return next(k["expected"] for k in report["kinds"] if k["kind"] == "rel PARENT_OF")
+
+
+def test_a_household_register_sent_again_changed_keeps_its_parents_in_the_record(
+    county: Path, tmp_path: Path
+) -> None:
+    """The register sent again with every row changed (a new address): each household's new rows
+    infer their parents from the household as it is now, not beside the versions they replace (two
+    heads, two mothers: the inference gave up). The record then lost every PARENT_OF the new
+    versions should assert; the graph written batch by batch kept the old ones, so verify failed,
+    and a first load or a rebuild, built from the record, served a county with its parents gone."""
+    data = tmp_path / "data"
+    first = run(["sync", "police_hukou", "--from", str(county)], data)
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = _parents(_verified(data))
+    assert before > 500
+    again = tmp_path / "again"
+    shutil.copytree(county, again)
+    register = again / "police" / "hukou.csv"
+    lines = register.read_text(encoding="gb18030").splitlines(keepends=True)
+    changed = [lines[0]]
+    for line in lines[1:]:
+        fields = line.rstrip("\r\n").split(",")
+        if len(fields) > 9 and fields[9]:
+            fields[9] += "附1号"
+        changed.append(",".join(fields) + line[len(line.rstrip("\r\n")) :])
+    register.write_text("".join(changed), encoding="gb18030", newline="")
+    second = run(["sync", "police_hukou", "--from", str(again), "--json"], data)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert json.loads(second.stdout)["total"]["loaded"] > 900
+    assert _parents(_verified(data)) == before

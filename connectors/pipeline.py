@@ -96,7 +96,7 @@ from connectors.reference import (
     reference_state,
     reference_time,
 )
-from connectors.reports import STORED_COUNTERS, NoProgress, Progress, RunReport, SourceReport
+from connectors.reports import STORED_COUNTERS, NoProgress, Progress, RunReport, SourceReport, SyncStopped
 from connectors.sources import SOURCE_NAMES, ConnectorsConfig, make_source, source_for_replay
 from connectors.sources.base import Interpreted, Source, SourceFolderError
 from connectors.standardise import Reference, Rejected
@@ -212,6 +212,8 @@ class Pipeline:
         try:
             for rep in report.sources:
                 self._process(report.run_id, sources[rep.source], rep)
+        except SyncStopped:
+            raise  # told to stop: a build would hold the stop for minutes; the next open builds
         except Exception:
             if self._deferred:  # what the batches committed is in the record: the graph catches up now
                 self._build_after_failure()
@@ -773,13 +775,21 @@ class Pipeline:
         system = src.system
         if src.whole_groups:
             groups = {r.group_key for r in rows if r.group_key}
+            # A row sent again replaces its earlier version, which is still loaded (or quarantined)
+            # until this batch commits: the household is inferred from the new one alone (beside
+            # both, a head or a mother counts twice and the inference gives up).
+            sent = {r.record_id for r in rows}
             quarantined = [
                 r
                 for r in quarantined_of_groups(self.engine, src.name, rows)
-                if r.seq not in {x.seq for x in rows}
+                if r.seq not in {x.seq for x in rows} and r.record_id not in sent
             ]
             batch = sorted([*rows, *quarantined], key=lambda r: r.seq)
-            context = batch + fetch_group(self.engine, src.name, groups, {r.seq for r in batch})
+            context = batch + [
+                r
+                for r in fetch_group(self.engine, src.name, groups, {r.seq for r in batch})
+                if r.record_id not in sent
+            ]
             src.household_context(context, self.ref)
         outcome: dict[int, tuple[str, str | None, str | None]] = {}
         self._waiting = []  # (row seq, record id) of optional references not loaded yet

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from kernel.db.tables import utcnow
 
-__all__ = ["Progress", "RunReport", "SourceReport"]
+__all__ = ["Progress", "RunReport", "SourceReport", "SyncStopped"]
 
 
 COUNTERS = (
@@ -146,6 +146,11 @@ class RunReport:
             "sources": [s.as_json() for s in self.sources],
             "total": self.total().as_json(),
         }
+
+
+class SyncStopped(Exception):
+    """Raised by a progress hook to stop a sync at its next batch boundary (the service shutting down):
+    the run ends there, and a first load's graph is not built on the way out (the next open does)."""
 
 
 class Progress(Protocol):

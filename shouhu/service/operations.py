@@ -265,7 +265,14 @@ def first_load_builder(
     checkpoints that grow with the county; a Neo4j graph is written batch by batch as before."""
     if graph.backend != "ladybug":
         return None
-    return lambda: _rebuild_serving(settings, graph, engine, progress, keep_old=False)
+
+    def build() -> dict[str, Any]:
+        try:
+            return _rebuild_serving(settings, graph, engine, progress, keep_old=False)
+        except OSError as exc:  # a full disk, a permission: the sync stops with a line, not a traceback
+            raise GraphStoreError(say("graph.rebuild.failed", reason=exc)) from exc
+
+    return build
 
 
 def _rebuild_serving(

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from connectors.reports import SyncStopped
 from graph.port import GraphStore, GraphStoreError
 from kernel.db.engine import SQLITE_BEGIN_OPTION
 from kernel.messages import say, source_name
@@ -45,7 +46,7 @@ SERVICE_BATCH_SIZE = 2_000
 one lock, so a batch's transaction is as long as a profile read may have to wait."""
 
 
-class ServiceStopping(Exception):
+class ServiceStopping(SyncStopped):
     """Raised inside a sync by its progress hook when the service shuts down."""
 
 

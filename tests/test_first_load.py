@@ -56,6 +56,22 @@ def _same_as_reference(data: Path, reference: Path) -> None:
     assert classification(data, names) == expected
 
 
+def _service(data: Path) -> tuple[Any, Any, Any]:
+    """The service's stores and workers (no schedule) on a new data directory, as ``shouhu serve``
+    opens them, with the lowered first-load threshold: (engine, graph, workers)."""
+    from kernel.db import make_engine, migrate
+    from kernel.settings import Settings
+    from shouhu.record import open_healed
+    from shouhu.service.workers import Workers
+
+    data.mkdir()
+    settings = Settings(data_dir=data, graph_buffer_pool_mb=256, sync_first_load_records=1000)
+    engine = make_engine(settings.sql_url)
+    migrate(engine)
+    graph = open_healed(settings, engine)
+    return engine, graph, Workers(settings, engine, graph, schedule=False)
+
+
 def test_a_first_load_builds_the_graph_once_and_it_equals_the_batch_by_batch_graph(
     county: Path, reference: Path, tmp_path: Path
 ) -> None:
@@ -137,18 +153,8 @@ def test_a_first_load_in_the_service_swaps_the_built_graph_under_the_serving_sto
 ) -> None:
     """The service's sync job builds the graph at the end too, under the store its API reads (the
     API reads the old file meanwhile), and its drain then reclassifies from the built graph."""
-    from kernel.db import make_engine, migrate
-    from kernel.settings import Settings
-    from shouhu.record import open_healed
-    from shouhu.service.workers import Workers
-
     data = tmp_path / "data"
-    data.mkdir()
-    settings = Settings(data_dir=data, graph_buffer_pool_mb=256, sync_first_load_records=1000)
-    engine = make_engine(settings.sql_url)
-    migrate(engine)
-    graph = open_healed(settings, engine)
-    workers = Workers(settings, engine, graph, schedule=False)
+    engine, graph, workers = _service(data)
     try:
         before = sum(graph.stats()["nodes"].values())
         job = workers.submit_sync(None, export_dir=county)
@@ -176,18 +182,9 @@ def test_a_service_stopping_during_a_first_load_stops_at_the_batch_boundary_with
     does not build the whole graph first (minutes for a county, past the stop's wait and the
     supervisor's patience, while the graph lock holds the app's close); the next open rebuilds it."""
     from connectors.pipeline import Pipeline
-    from kernel.db import make_engine, migrate
-    from kernel.settings import Settings
-    from shouhu.record import open_healed
-    from shouhu.service.workers import Workers
 
     data = tmp_path / "data"
-    data.mkdir()
-    settings = Settings(data_dir=data, graph_buffer_pool_mb=256, sync_first_load_records=1000)
-    engine = make_engine(settings.sql_url)
-    migrate(engine)
-    graph = open_healed(settings, engine)
-    workers = Workers(settings, engine, graph, schedule=False)
+    engine, graph, workers = _service(data)
     batch = Pipeline._batch
 
     def stop_after_one(self: Pipeline, *args: Any) -> None:  # the service is told to stop mid-load

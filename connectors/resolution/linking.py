@@ -11,6 +11,7 @@ translated to and from the clustered subset.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -71,38 +72,22 @@ def link(
     the caller keeps for more scoring, saves copying the frame again; without it the
     run makes its own.
     """
-    if scorer is None:
-        with Scorer(frame, spec, model) as own:
-            return _link(
-                frame,
-                spec,
-                own,
-                match_threshold,
-                review_threshold,
-                existing,
-                fresh,
-                reviewed_pairs,
-                rejected_pairs,
-                extra_condition,
-                ambiguity_margin,
-                guards,
-                collective,
-            )
-    return _link(
-        frame,
-        spec,
-        scorer,
-        match_threshold,
-        review_threshold,
-        existing,
-        fresh,
-        reviewed_pairs,
-        rejected_pairs,
-        extra_condition,
-        ambiguity_margin,
-        guards,
-        collective,
-    )
+    with Scorer(frame, spec, model) if scorer is None else nullcontext(scorer) as used:
+        return _link(
+            frame,
+            spec,
+            used,
+            match_threshold,
+            review_threshold,
+            existing,
+            fresh,
+            reviewed_pairs,
+            rejected_pairs,
+            extra_condition,
+            ambiguity_margin,
+            guards,
+            collective,
+        )
 
 
 def _link(

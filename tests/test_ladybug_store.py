@@ -114,22 +114,14 @@ def test_list_pages_read_on_without_reopening_the_store_every_page(
         store.upsert_nodes(nodes)
         store.upsert_rels(rels)
         villages |= {str(n.props["division"]) for n in nodes if n.id.startswith("household:")}
-    reopens = 0
-    reopen = store._reopen
-
-    def counted() -> None:
-        nonlocal reopens
-        reopens += 1
-        reopen()
-
-    monkeypatch.setattr(store, "_reopen", counted)
+    reopens = _count_reopens(store, monkeypatch)
     pages = 0
     for village in sorted(villages)[:300]:
         ids, _more = store.residents(village, first=100)
         profiles = load_profiles(store, ids)
         assert ids and all(profiles[i] is not None for i in ids), village
         pages += 1
-    assert reopens <= pages // 10, (reopens, pages)
+    assert reopens[0] <= pages // 10, (reopens[0], pages)
 
 
 def test_batches_whose_committed_pages_outgrow_the_pool_reopen_by_measured_use(tmp_path: Path) -> None:
@@ -293,15 +285,7 @@ def test_batch_writes_with_the_pool_mostly_free_do_not_reopen_the_store(
 
     store = LadybugStore(tmp_path / "g.lbug", buffer_pool_mb=256, checkpoint_mb=1024)
     store.init_schema()
-    reopens = 0
-    reopen = store._reopen
-
-    def counted() -> None:
-        nonlocal reopens
-        reopens += 1
-        reopen()
-
-    monkeypatch.setattr(store, "_reopen", counted)
+    reopens = _count_reopens(store, monkeypatch)
     at = datetime(2026, 5, 1)
     for b in range(60):  # 60 batch creates: 960 units of a 256-unit statement budget
         with store.transaction():
@@ -314,5 +298,18 @@ def test_batch_writes_with_the_pool_mostly_free_do_not_reopen_the_store(
     assert store.stats()["nodes"]["Person"] == 3_000
     used, size = store.pool_use()
     assert used < size * store.REOPEN_AT_SHARE
-    assert reopens == 0
+    assert reopens[0] == 0
     store.close()
+
+
+def _count_reopens(store: LadybugStore, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How often the store reopens from now on (a one-element list the test reads at the end)."""
+    count = [0]
+    reopen = store._reopen
+
+    def counted() -> None:
+        count[0] += 1
+        reopen()
+
+    monkeypatch.setattr(store, "_reopen", counted)
+    return count

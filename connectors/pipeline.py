@@ -599,8 +599,10 @@ class Pipeline:
         waiting = list(self._waiting)
         crash_point("batch.resolved")
         rq = ReprojectQueue.__table__  # type: ignore[attr-defined]
-        with self.engine.connect() as conn:
-            queued = conn.execute(select(rq.c.id, rq.c.person_key).order_by(rq.c.id)).all()
+        queued: Sequence[Any] = []  # deferred: the build at the end projects them as the links say then
+        if not self._deferred:
+            with self.engine.connect() as conn:
+                queued = conn.execute(select(rq.c.id, rq.c.person_key).order_by(rq.c.id)).all()
         # Automatic merges: first the people as the links say now, then the batch. A few people per
         # graph transaction (LadybugDB holds pool pages per statement until its transaction ends),
         # with no checkpoint of their own. A checkpoint that touched a node table rewrites it whole,
@@ -610,7 +612,6 @@ class Pipeline:
         reprojected = [
             self._reproject_queued(queued[i : i + REPROJECT_CHUNK])
             for i in range(0, len(queued), REPROJECT_CHUNK)
-            if not self._deferred  # the build at the end projects them as the links say then
         ]
         mark = self._next_mark()
         stale = stale_people(nodes, rels)

@@ -360,9 +360,8 @@ def _sync_in_service(
             f"[bold red]{escape(say('cli.error', message=message))}[/]", highlight=False
         )
         raise typer.Exit(code)
-    done = job.get("reclassified")
-    if done and err.is_terminal:
-        err.print(f"已重新分类 {done['children']:,} 名儿童（{done['seconds']:,.1f} 秒）", highlight=False)
+    if done := job.get("reclassified"):
+        _reclassified(done["children"], done["seconds"])
     from shouhu.service.reports import run_report_from_json
 
     _emit(run_report_from_json(job["report"]), as_json)
@@ -389,10 +388,15 @@ def _drain(graph: Any, engine: Engine, bars: Progress | None = None) -> None:
     result = drain(graph, engine, progress=advance)
     if bars is not None and task is not None:
         bars.update(task, total=max(done[0], 1), completed=max(done[0], 1))
-    if result is not None and err.is_terminal:
+    if result is not None:
+        _reclassified(result.children, result.seconds)
+
+
+def _reclassified(children: int, seconds: float) -> None:
+    """The end-of-run reclassification line, on a terminal only (a pipe gets the report alone)."""
+    if err.is_terminal:
         err.print(
-            say("sync.reclassified", children=number(result.children), seconds=f"{result.seconds:,.1f}"),
-            highlight=False,
+            say("sync.reclassified", children=number(children), seconds=f"{seconds:,.1f}"), highlight=False
         )
 
 
@@ -522,12 +526,8 @@ def quarantine_replay(
         doc = run_operation(
             "quarantine_replay", bars, source=source, reason=reason, record_ids=record_id or None
         )
-    done = doc.get("reclassified")
-    if done and err.is_terminal:
-        err.print(
-            say("sync.reclassified", children=number(done["children"]), seconds=f"{done['seconds']:,.1f}"),
-            highlight=False,
-        )
+    if done := doc.get("reclassified"):
+        _reclassified(done["children"], done["seconds"])
     _emit(run_report_from_json(doc["report"]), as_json)
     _files_left(doc["files_left"])
 

@@ -13,6 +13,9 @@ from typing import Any
 from graphql import GraphQLError
 from starlette.responses import JSONResponse
 
+from auth.enforce.errors import store_unavailable
+from graph.port import GraphUnavailable
+
 log = logging.getLogger("shouhu.api")
 _SUGGESTION = re.compile(r"\s*Did you mean .*$", re.S)
 # graphql-core quotes the offending value in coercion, serialization and syntax errors
@@ -39,7 +42,12 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     original = getattr(error, "original_error", None)
     ext = dict(error.extensions or {})
     message = scrub(_SUGGESTION.sub("", error.message))
-    if original is not None and not isinstance(original, GraphQLError):
+    if isinstance(original, GraphUnavailable):
+        # Nothing was read or written and the same request may succeed shortly: said as the
+        # resolvers that catch it say it (auth.enforce.errors), not "internal error".
+        unavailable = store_unavailable(cause=original)
+        message, ext = unavailable.message, dict(unavailable.extensions or {})
+    elif original is not None and not isinstance(original, GraphQLError):
         log.exception("resolver failed", exc_info=original)
         message, ext = "internal error", {"code": "INTERNAL"}
     out: dict[str, Any] = {"message": message, "extensions": ext or {"code": "GRAPHQL_VALIDATION_FAILED"}}

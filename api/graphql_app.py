@@ -48,7 +48,7 @@ from auth.enforce.guard import Guard
 from auth.policy import Policy
 from auth.principal import Principal
 from auth.routes import AuthError, authenticate
-from graph.port import GraphStore
+from graph.port import GraphStore, writes_wait_at_most
 from kernel.messages import say
 from kernel.settings import Settings
 
@@ -282,7 +282,10 @@ class GraphQLEndpoint:
 
             try:
                 try:
-                    with writes:
+                    # A mutation waits a bounded time for the graph's writer (a sync's batch, a first
+                    # load's build), then fails clearly; a read never waits for it.
+                    wait = self.settings.graphql_write_wait_seconds if facts.kind == "mutation" else None
+                    with writes, writes_wait_at_most(wait):
                         result = self.schema.execute_sync(
                             query,
                             variable_values=variables,

@@ -13,6 +13,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
 
@@ -34,6 +35,7 @@ from graph.records import (
     UpsertResult,
     YoungPerson,
 )
+from kernel.messages import say
 
 T = TypeVar("T")
 
@@ -57,6 +59,27 @@ class GraphStoreError(RuntimeError):
 class GraphUnavailable(GraphStoreError):
     """The store is closed or being reopened: nothing was read or written; the same call may
     succeed shortly. Never an answer about the records asked for (not "absent")."""
+
+
+_WRITE_WAIT: ContextVar[float | None] = ContextVar("graph_write_wait", default=None)
+
+
+@contextmanager
+def writes_wait_at_most(seconds: float | None) -> Iterator[None]:
+    """Graph write transactions begun inside wait at most ``seconds`` for the store's writer, then
+    raise GraphUnavailable. Why: a sync's batch holds the writer for seconds and a first load's build
+    for minutes; a caseworker's change should fail clearly and be sent again, not hang behind it.
+    Outside (a sync, a drain, the CLI) a write waits its turn."""
+    token = _WRITE_WAIT.set(seconds)
+    try:
+        yield
+    finally:
+        _WRITE_WAIT.reset(token)
+
+
+def write_wait() -> float | None:
+    """The seconds a write transaction begun now may wait for the writer (None: as long as it takes)."""
+    return _WRITE_WAIT.get()
 
 
 class GraphStore(abc.ABC):
@@ -357,8 +380,13 @@ class GraphStore(abc.ABC):
     # ---- transactions ----------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All writes inside commit together or not at all; nesting joins the outer one."""
-        with self._lock:
+        """All writes inside commit together or not at all; nesting joins the outer one. Waits for
+        the writer at most as long as `writes_wait_at_most` allows (an API mutation), else as long
+        as it takes."""
+        wait = write_wait()
+        if not self._lock.acquire(timeout=-1 if wait is None else wait):
+            raise GraphUnavailable(say("graph.write_busy", seconds=f"{wait:g}"))
+        try:
             outer = self._tx_depth == 0
             if outer:
                 self._begin()
@@ -373,6 +401,8 @@ class GraphStore(abc.ABC):
             self._tx_depth -= 1
             if outer:
                 self._commit()
+        finally:
+            self._lock.release()
 
     # ---- writes ----------------------------------------------------------------------------
     def upsert_nodes(self, records: Iterable[NodeRecord]) -> UpsertResult:

@@ -131,6 +131,12 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "graph.verify.failed": ("无法核对：{reason}", "cannot verify: {reason}"),
     "graph.rebuild.loading": ("写入新图", "loading the new graph"),
+    "graph.write_busy": (
+        "图数据库正忙于其他写入（数据同步或首次加载建图），{seconds} 秒内未能写入，"
+        "本次更改未保存，请稍后重新提交",
+        "the graph is busy with another write (a sync or a first load's build): this change could not be "
+        "written within {seconds} s and was not saved; send it again shortly",
+    ),
     "graph.unavailable": (
         "图数据库正在关闭或重新打开，请稍后重试",
         "the graph is closed or being reopened; try again shortly",

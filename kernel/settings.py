@@ -97,6 +97,14 @@ class Settings(BaseSettings):
     graphql_max_cost: int = 5000  # priced from the schema: each list × its page (api/limits.py)
     graphql_max_directives: int = 50
     graphql_max_body_bytes: int = 64 * 1024
+    graphql_write_wait_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="Seconds a GraphQL mutation waits for the graph's writer when another write holds it (a "
+        "sync's batch: seconds; a county's first load building its graph: minutes). Past it the mutation "
+        "fails clearly and writes nothing (a case saved meanwhile is projected later); background work "
+        "waits as long as it takes.",
+    )
     graphql_max_response_nodes: int = Field(
         default=50_000,
         ge=0,

@@ -34,8 +34,8 @@ def _by_id_number(info: Info[Context, None], id_number: str, also_named: str | N
     lookups.by_value(info.context.guard, "Person", "id_number")
     try:
         found = info.context.store.find("Person", "id_number", [id_number.strip().upper()], limit=2)
-    except GraphUnavailable:  # closed or reopening: not "no one has this number"
-        raise store_unavailable() from None
+    except GraphUnavailable as exc:  # closed or reopening: not "no one has this number"
+        raise store_unavailable(cause=exc) from None
     except (GraphStoreError, ValueError):
         found = []
     if len(found) != 1:

@@ -305,7 +305,9 @@ class VisitMutation:
         except visits.VisitError as exc:
             raise from_exception(exc) from exc
         except GraphStoreError as exc:
-            raise store_unavailable("the graph store refused the write; nothing was recorded") from exc
+            raise store_unavailable(
+                "the graph store refused the write; nothing was recorded", cause=exc
+            ) from exc
         guard.trail.records.add(person_id)
         if outcome.status == "recorded":
             guard.wrote(f"visit:app-{inp.client_id}", "Visit.visited_on", "Visit.visitor", "Visit.findings")
@@ -351,7 +353,9 @@ class VisitMutation:
         except visits.VisitError as exc:
             raise from_exception(exc) from exc
         except GraphStoreError as exc:
-            raise store_unavailable("the graph store refused the write; nothing was recorded") from exc
+            raise store_unavailable(
+                "the graph store refused the write; nothing was recorded", cause=exc
+            ) from exc
         if outcome.conflict is None:
             raise refused("the visit was neither recorded nor held as a conflict", "CONFLICT", "no_outcome")
         person_id = outcome.conflict.person_id

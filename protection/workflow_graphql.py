@@ -86,8 +86,8 @@ def people(info: Info[Context, None], *ids: str | None) -> None:
         return
     try:
         found = info.context.store.get_nodes([i for i in wanted if i.startswith("person:")])
-    except GraphUnavailable:  # the store closed or reopening: say so, never "not in the register"
-        raise store_unavailable() from None
+    except GraphUnavailable as exc:  # the store closed or reopening: say so, never "not in the register"
+        raise store_unavailable(cause=exc) from None
     except (GraphStoreError, ValueError):
         found = {}
     if any(i not in found for i in wanted):

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from graphql import GraphQLError
 
-from graph.port import GraphStoreError
+from graph.port import GraphStoreError, GraphUnavailable
 
 NOT_VISIBLE = "not_found_or_out_of_scope"
 T = TypeVar("T")
@@ -43,8 +43,14 @@ def sql_unavailable() -> GraphQLError:
     return refused("the relational store is not configured", "UNAVAILABLE")
 
 
-def store_unavailable(message: str = "the graph store could not answer; nothing changed") -> GraphQLError:
-    # The engine's own text is not shown: it can name records and internals.
+def store_unavailable(
+    message: str = "the graph store could not answer; nothing changed", *, cause: BaseException | None = None
+) -> GraphQLError:
+    """The engine's own text is not shown: it can name records and internals. A store that is busy,
+    closed or reopening (GraphUnavailable) says so in the catalogue's words, which name no record, so
+    the caller knows the same request may succeed shortly."""
+    if isinstance(cause, GraphUnavailable):
+        return refused(str(cause), "UNAVAILABLE", "graph_unavailable")
     return refused(message, "UNAVAILABLE", "graph_error")
 
 
@@ -53,7 +59,7 @@ def from_exception(exc: Exception, default_code: str = "BAD_REQUEST") -> GraphQL
     (protection's WorkflowError, reporting's ReportError…) and a message that is safe to show;
     one without a code is ``default_code``; a graph engine failure is always UNAVAILABLE."""
     if isinstance(exc, GraphStoreError):
-        return store_unavailable()
+        return store_unavailable(cause=exc)
     code = getattr(exc, "code", None) or default_code
     reason = getattr(exc, "reason", None) or code.lower()
     extra = getattr(exc, "extra", None) or {}
@@ -65,8 +71,8 @@ def domain_errors(*kinds: type[Exception], default_code: str = "BAD_REQUEST") ->
     """Run a domain call; its refusals (``kinds``) and graph engine failures become GraphQL errors."""
     try:
         yield
-    except GraphStoreError:
-        raise store_unavailable() from None
+    except GraphStoreError as exc:
+        raise store_unavailable(cause=exc) from None
     except kinds as exc:
         raise from_exception(exc, default_code) from None
 

@@ -20,8 +20,8 @@ def visible(guard: Guard, person_id: str) -> tuple[Profile, Node] | None:
     """The person's profile and node if the caller may see them; None for absent or out of scope."""
     try:
         profile = guard.profile(person_id)
-    except GraphUnavailable:  # the store closed or reopening: say so, never "absent"
-        raise store_unavailable() from None
+    except GraphUnavailable as exc:  # the store closed or reopening: say so, never "absent"
+        raise store_unavailable(cause=exc) from None
     except (GraphStoreError, ValueError):
         return None
     if profile is None or not guard.visible_person(profile, person_id):

@@ -1,0 +1,71 @@
+"""A caseworker's change while the graph's writer is held for minutes (a county's first load building
+its graph under the serving store) fails clearly within its wait and writes nothing; reads go on, and
+the same change sent again once the writer is free is recorded."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from tests.api_fixtures import Api, serve
+from tests.contract.test_graph_store import VILLAGE
+from tests.screening_support import Families, data, error, store_of
+
+RECORD = "mutation($in: VisitInput!) { recordVisit(input: $in) { status record { version } } }"
+STATE = "query($id: ID!) { childVisitRecord(personId: $id) { version } }"
+WAIT = 1.0
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, str]]:
+    for a in serve(tmp_path_factory.mktemp("write-wait"), graphql_write_wait_seconds=WAIT):
+        child = Families(store_of(a), seed=47).child(VILLAGE, father={"works_away": True})
+        yield a, child
+
+
+def visit(person_id: str, client_id: str) -> dict:
+    return {
+        "clientId": client_id,
+        "personId": person_id,
+        "visitedOn": date.today().isoformat(),
+        "findings": [],
+        "livingArrangement": "with_parents",
+        "baseVersion": 0,
+    }
+
+
+def test_a_change_during_a_graph_build_fails_clearly_and_is_recorded_when_sent_again(
+    api: tuple[Api, str],
+) -> None:
+    a, child = api
+    store = store_of(a)
+    holding, release = threading.Event(), threading.Event()
+
+    def build() -> None:  # what a first load's build does: the writer held while a new file is made
+        holding.set()
+        release.wait(60)
+
+    builder = threading.Thread(target=lambda: store.replaced_while_serving(build))  # type: ignore[attr-defined]
+    builder.start()
+    try:
+        assert holding.wait(30)
+        started = time.monotonic()
+        e = error(a.gql("village", RECORD, {"in": visit(child, "wait-0001")}, purpose="screening"))
+        waited = time.monotonic() - started
+        assert e["extensions"] == {"code": "UNAVAILABLE", "reason": "graph_unavailable"}, e
+        assert "图数据库正忙" in e["message"] and "未保存" in e["message"], e
+        assert WAIT <= waited < WAIT + 15, waited  # bounded by the wait, not by the build
+        # Nothing was written, and reads answer meanwhile from the serving file.
+        state = data(a.gql("village", STATE, {"id": child}, purpose="screening"))
+        assert state["childVisitRecord"]["version"] == 0
+        assert store.get_node("visit:app-wait-0001") is None
+    finally:
+        release.set()
+        builder.join(60)
+    out = data(a.gql("village", RECORD, {"in": visit(child, "wait-0001")}, purpose="screening"))
+    assert out["recordVisit"]["status"] == "RECORDED" and out["recordVisit"]["record"]["version"] == 1
+    assert store.get_node("visit:app-wait-0001") is not None

@@ -76,7 +76,7 @@ from connectors.resolution.evidence import (
 )
 from connectors.resolution.linking import link
 from connectors.resolution.review_queue import MergeOutcome
-from connectors.resolution.scoring import Scorer
+from connectors.resolution.scoring import Scorer, ScoringTable
 from connectors.resolution.spec import LinkageSpec
 from connectors.resolution.store import LINK, MENTION, MODEL, insert_chunked
 from connectors.resolution.training import default_model, label_pairs, train
@@ -180,9 +180,9 @@ def resolve_with_changes(
         and tuple(row[c] for c in STORED_COLUMNS) != tuple(old[: len(STORED_COLUMNS)])
     ]
     db = str(engine.url)
-    if changed:
+    if changed and (dropped := _POPULATIONS.pop(db, None)) is not None:
         # The store is about to differ from what this process remembers of it.
-        _POPULATIONS.pop(db, None)
+        dropped.table.close()
     if not fresh_rows:
         if changed:
             _refresh(engine, changed)
@@ -209,7 +209,7 @@ def resolve_with_changes(
         systems = [*cached.systems, *new["system"].tolist()]
         records = [*cached.records, *new["record_id"].tolist()]
         person_keys: list[str | None] = [*cached.keys, *([None] * len(new))]
-        index = cached.index
+        index, table = cached.index, cached.table
         read_as = cached.signature
     else:
         existing, stored, read_as = _load_population(engine, signed=not changed)
@@ -226,7 +226,7 @@ def resolve_with_changes(
         frame = _frame(db, rows, hashes, fresh)
         systems, records = rows["system"].tolist(), rows["record_id"].tolist()
         person_keys = [*existing["person_key"].tolist(), *([None] * len(new))]
-        index = _Index()
+        index, table = _Index(), ScoringTable()
         del existing, stored, rows
     # The index of ID numbers grows with the new rows (the population's own rows never
     # change number: a refreshed mention drops the cache).
@@ -249,7 +249,8 @@ def resolve_with_changes(
     else:
         labelled = _labelled_pairs(index.pairs, by_id, issued, conflicts.demoted)
         model = _model(engine, frame, PERSON_SPEC, settings, labelled=labelled)
-        with Scorer(frame, PERSON_SPEC, model) as scorer:
+        stored_ids = {i: issued[i] for i in conflicts.demoted}
+        with Scorer(frame, PERSON_SPEC, model, table=table, overrides=stored_ids) as scorer:
             result, edges = link(
                 frame,
                 PERSON_SPEC,
@@ -300,8 +301,10 @@ def resolve_with_changes(
         if renamed:
             after = [renamed.get(k, k) for k in after]
         kept_frame = _FRAMES[db][1] if db in _FRAMES else frame
-        _POPULATIONS.clear()
-        _POPULATIONS[db] = _Population(signature, systems, records, after, hashes, kept_frame, index)
+        _release()
+        _POPULATIONS[db] = _Population(signature, systems, records, after, hashes, kept_frame, index, table)
+    else:
+        table.close()
     keys = {k: renamed.get(known[k][-1], known[k][-1]) if k in known else "" for k in latest}
     keys.update({(lk["system"], lk["record_id"]): lk["person_key"] for lk in plan.links})
     new_people = len(plan.created)
@@ -373,6 +376,7 @@ class _Population:
     hashes: np.ndarray
     frame: pd.DataFrame
     index: _Index
+    table: ScoringTable  # the frame as Scorer scores it, in DuckDB (see ScoringTable)
 
 
 _POPULATIONS: dict[str, _Population] = {}
@@ -383,8 +387,15 @@ def release_population() -> None:
     """Give back what this process keeps of the last run's population (the frame, the ID index): about
     a gigabyte at 200,000 persons. A first load calls it before building the graph, whose fold and
     COPY need the memory more; the next run loads the population again (and keeps it from then)."""
-    _POPULATIONS.clear()
+    _release()
     _FRAMES.clear()
+
+
+def _release() -> None:
+    """Forget the kept populations, closing their DuckDB tables."""
+    for kept in _POPULATIONS.values():
+        kept.table.close()
+    _POPULATIONS.clear()
 
 
 def _cacheable(engine: Engine) -> bool:
@@ -418,11 +429,15 @@ def _cached_population(engine: Engine) -> _Population | None:
     """The population this process left in the store, if the store has not changed since."""
     db = str(engine.url)
     cached = _POPULATIONS.pop(db, None)  # back only when this run commits (not if it fails)
-    if cached is None or not _cacheable(engine):
+    if cached is None:
+        return None
+    if not _cacheable(engine):
+        cached.table.close()
         return None
     with engine.connect() as conn:
         now = _signature(conn)
     if now != cached.signature:
+        cached.table.close()
         log.info("the resolver's tables changed outside this process: population loaded again")
         return None
     return cached

@@ -171,7 +171,10 @@ class ScoringTable:
         """Make the table hold ``frame``, which is the rows it holds plus rows appended, except
         that the held rows ``overrides`` take this frame's ``id_number``."""
         name = Scorer._TABLE
-        if self.rows > len(frame) or frame["fresh"].to_numpy(dtype=bool)[: self.rows].any():
+        flagged = "fresh" in frame.columns  # a frame of the resolver's; not every caller's has it
+        if self.rows > len(frame) or (
+            self.rows and flagged and frame["fresh"].to_numpy(dtype=bool)[: self.rows].any()
+        ):
             self.con.execute(f"DROP TABLE IF EXISTS {name}")
             self.rows = 0
         tail = frame.iloc[self.rows :]
@@ -179,7 +182,8 @@ class ScoringTable:
         if self.rows == 0:
             self.con.execute(f"CREATE TABLE {name} AS SELECT * FROM shouhu_scoring_input")
         else:
-            self.con.execute(f"UPDATE {name} SET fresh = false WHERE fresh")
+            if flagged:
+                self.con.execute(f"UPDATE {name} SET fresh = false WHERE fresh")
             self.con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM shouhu_scoring_input")
         self.con.unregister("shouhu_scoring_input")
         self.rows = len(frame)

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from connectors.mentions import PersonMention
+from connectors.resolution.adversarial import generate_population
 from connectors.resolution.chinese import PERSON_SPEC, mention_frame
-from connectors.resolution.scoring import Scorer, predict
+from connectors.resolution.scoring import Scorer, ScoringTable, predict
 from connectors.resolution.training import default_model
 
 TODAY = date(2024, 9, 30)
@@ -79,3 +80,45 @@ def test_a_scorer_scores_each_call_as_a_call_of_its_own() -> None:
     assert len({frozenset(s) for s in scored}) == 4
     for a, b in zip(alone, shared, strict=True):
         pd.testing.assert_frame_equal(_sorted(a), _sorted(b))
+
+
+def test_a_kept_table_grown_batch_by_batch_scores_as_a_copy_of_the_whole_frame() -> None:
+    """The resolver keeps the scoring table from one batch to the next: the old rows lose
+    ``fresh``, the new ones are appended, and the ID numbers a batch sets aside are written in
+    for that batch only. Each batch must score what a scorer copying its whole frame scores."""
+    pop = generate_population(400, seed=7)
+    full = mention_frame(pop.mentions, today=date(2026, 9, 1))
+    n = len(full)
+    model = default_model(PERSON_SPEC, n)
+    rng = np.random.default_rng(3)
+    numbered = np.flatnonzero(full["id_number"].notna().to_numpy())
+    table = ScoringTable()
+    seen = 0
+    for end in (n // 3, n // 3 + 40, n):
+        start = table.rows
+        frame = full.iloc[:end].copy()
+        frame["fresh"] = np.arange(end) >= start
+        demoted = rng.choice(numbered[numbered < end], size=15, replace=False).tolist()
+        run = frame.copy()
+        run.loc[demoted, "id_number"] = pd.NA
+        pairs = pd.DataFrame({"l": rng.integers(0, end // 2, 50), "r": rng.integers(end // 2, end, 50)})
+        with Scorer(run, PERSON_SPEC, model) as alone:
+            want = [
+                alone.predict(threshold=None, extra_condition="r.fresh"),
+                alone.predict(threshold=None, pairs=pairs),
+            ]
+        with Scorer(
+            run, PERSON_SPEC, model, table=table, overrides={i: full["id_number"][i] for i in demoted}
+        ) as kept:
+            got = [
+                kept.predict(threshold=None, extra_condition="r.fresh"),
+                kept.predict(threshold=None, pairs=pairs),
+            ]
+        for a, b in zip(want, got, strict=True):
+            pd.testing.assert_frame_equal(_sorted(a), _sorted(b))
+        seen += len(want[0])
+        # Put back as stored: the next batch's frame has the numbers again.
+        held = table.con.execute(f"SELECT count(id_number), count(*) FROM {Scorer._TABLE}").fetchall()[0]
+        assert held == (int(frame["id_number"].notna().sum()), end)
+    table.close()
+    assert seen > 100

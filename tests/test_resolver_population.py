@@ -97,6 +97,7 @@ def test_batches_from_memory_decide_as_batches_that_load_everything(
     assert sum("population from memory" in r.getMessage() for r in caplog.records) == len(batches) - 1
     # The reference: every run loads the population and judges the evidence over all of it.
     monkeypatch.setattr(resolver, "_id_conflicts", lambda frame, keys, *_: id_conflicts(frame, keys))
+    monkeypatch.setattr(resolver, "_twin_guards", lambda frame, issued, *_: twin_guards(frame, issued))
     monkeypatch.setattr(resolver, "_labelled_pairs", lambda *_: None)  # _model counts them itself
     for batch in batches:
         resolver._POPULATIONS.clear()
@@ -318,12 +319,17 @@ def test_twin_guards_over_the_records_they_concern_are_the_guards_over_everythin
     numbered = np.flatnonzero(frame["id_number"].notna().to_numpy())
     found = 0
     for share in (0, 10, 5):
-        run = frame
+        run, demoted = frame, np.array([], dtype=np.int64)
         if share:
             run = frame.copy()
-            run.loc[rng.choice(numbered, size=len(numbered) // share, replace=False), "id_number"] = pd.NA
+            demoted = rng.choice(numbered, size=len(numbered) // share, replace=False)
+            run.loc[demoted, "id_number"] = pd.NA
         want = twin_guards(run, issued)
-        assert resolver._twin_guards(run, issued) == want
+        # The index is of the stored rows, built in runs of new rows as the resolver builds it.
+        index = resolver._Index()
+        for start in range(0, len(frame), 700):
+            index.add(frame.iloc[: start + 700], start=start)
+        assert resolver._twin_guards(run, issued, index, demoted.tolist()) == want
         found += len(want)
     assert found > 100
 
@@ -399,3 +405,32 @@ def test_an_undo_committed_while_a_run_resolves_is_not_forgotten_by_the_next_run
     assert _outcome(engine)[0] == _outcome(reference)[0]
     engine.dispose()
     reference.dispose()
+
+
+def test_id_conflicts_from_the_index_are_the_conflicts_over_everything() -> None:
+    """The adversarial county has numbers copied onto other people's records (twins', a wrong
+    sex or birth date); the last rows are a run's new ones, the earlier ones linked by number
+    (some to a second person, as a reviewer may have decided). The conflicts found from the
+    index, reading only the new rows' numbers, are those over the whole frame."""
+    pop = generate_population(1500, seed=5, missing_child_ids=0.3)
+    frame = mention_frame(pop.mentions, today=date(2026, 9, 1))
+    n = len(frame)
+    rng = np.random.default_rng(4)
+    found = 0
+    for n_old in (n // 2, n - n // 5, n - 50):
+        run = frame.copy()
+        run["fresh"] = np.arange(n) >= n_old
+        ids = run["id_number"].tolist()
+        keys: list[str | None] = [
+            (f"p{x}" if isinstance(x, str) else f"q{i}") if i < n_old else None for i, x in enumerate(ids)
+        ]
+        for i in rng.choice(n_old, size=n_old // 50, replace=False).tolist():
+            keys[i] = f"r{i}"
+        index = resolver._Index()
+        for start in range(0, n, 600):
+            index.add(run.iloc[: start + 600], start=start)
+        want = id_conflicts(run, keys)
+        got = resolver._id_conflicts(run, keys, index, n_old)
+        assert got.demoted == want.demoted and got.guards == want.guards
+        found += len(want.guards)
+    assert found > 20

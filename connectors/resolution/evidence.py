@@ -27,7 +27,7 @@ say. Three things it cannot see, and this module supplies to the clustering:
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -129,7 +129,12 @@ def _compatible(a: str, b: str) -> bool:
     return name_level(a, b) >= 1
 
 
-def id_conflicts(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> IdConflicts:
+def id_conflicts(
+    frame: pd.DataFrame,
+    person_keys: Sequence[str | None],
+    *,
+    born_that_day: Mapping[date, Sequence[tuple[str, str, str | None]]] | None = None,
+) -> IdConflicts:
     """Which records' ID numbers not to trust in this run, and why.
 
     Among the records sharing a number, the *holders* are those of the person already
@@ -141,6 +146,12 @@ def id_conflicts(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> IdCo
     born on the number's birth date better than the holders' (twins). An older record of
     another person that carries the number (a reviewer's earlier decision) is set aside
     silently.
+
+    ``born_that_day`` is, per birth date (as the number gives it), ``(number, name,
+    household)`` of every identified record with a name whose number gives that date,
+    in any order: what this function reads of the records outside the numbers it
+    judges. Given, ``frame`` need hold only the records of the numbers to judge; without
+    it the records born that day are found in ``frame``.
     """
     out = IdConflicts()
     ids = _strs(frame, "id_number")
@@ -158,13 +169,14 @@ def id_conflicts(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> IdCo
     multi = {x: g for x, g in groups.items() if len(g) > 1}
     if not multi:
         return out
-    wanted = {b for x in multi if (b := birth_from_id(x)) is not None}
-    for x, g in groups.items():
-        b = birth_from_id(x)
-        if b in wanted:
-            for i in g:
-                if (holder_name := names[i]) is not None:
-                    by_birth[b].append((x, holder_name, households[i]))
+    if born_that_day is None:
+        wanted = {b for x in multi if (b := birth_from_id(x)) is not None}
+        for x, g in groups.items():
+            b = birth_from_id(x)
+            if b in wanted:
+                for i in g:
+                    if (holder_name := names[i]) is not None:
+                        by_birth[b].append((x, holder_name, households[i]))
     for number, members in multi.items():
         if not any(fresh[i] for i in members):
             continue
@@ -192,7 +204,12 @@ def id_conflicts(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> IdCo
             [id_birth] if id_birth is not None else []
         )
         anchor = holders[0]
-        born_that_day = by_birth.get(id_birth, []) if id_birth is not None else []
+        if id_birth is None:
+            same_day: Sequence[tuple[str, str, str | None]] = []
+        elif born_that_day is None:
+            same_day = by_birth.get(id_birth, [])
+        else:
+            same_day = born_that_day.get(id_birth, [])
         for i in members:
             if not fresh[i] or person_keys[i] or i in holders:
                 continue
@@ -214,7 +231,7 @@ def id_conflicts(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> IdCo
                         name_level(name, other_name) > own
                         or (other_home in homes and name_level(name, other_name) == own)
                     )
-                    for other, other_name, other_home in born_that_day
+                    for other, other_name, other_home in same_day
                 )
                 if twin:
                     reason = REASON_TWIN_ID

@@ -126,8 +126,6 @@ def _link(
         }
     )
     local = local[(local["unique_id_l"] >= 0) & (local["unique_id_r"] >= 0)]
-    groups = _column(frame, spec.group_column, n)
-    roles = _column(frame, spec.role_column, n)
     keep = nodes.tolist()
     local_guards = [
         (int(position[x]), int(position[y]), reason)
@@ -147,8 +145,8 @@ def _link(
         match_threshold=match_threshold,
         review_threshold=review_threshold,
         identifiers=[identifiers[i] for i in keep],
-        groups=[groups[i] for i in keep],
-        roles=[roles[i] for i in keep],
+        groups=_column_at(frame, spec.group_column, nodes),
+        roles=_column_at(frame, spec.role_column, nodes),
         compatible_roles=spec.compatible_roles,
         existing=[existing[i] for i in keep] if existing is not None else None,
         reviewed_pairs=reviewed_pairs,
@@ -231,6 +229,13 @@ def _column(frame: pd.DataFrame, name: str | None, n: int) -> list[str | None]:
     if not name:
         return [None] * n
     return [x if isinstance(x, str) and x else None for x in frame[name].tolist()]
+
+
+def _column_at(frame: pd.DataFrame, name: str | None, at: np.ndarray) -> list[str | None]:
+    """``[_column(frame, name, len(frame))[i] for i in at]``, reading only the rows at ``at``."""
+    if not name:
+        return [None] * len(at)
+    return [x if isinstance(x, str) and x else None for x in frame[name].array.take(at).tolist()]
 
 
 def _affected(

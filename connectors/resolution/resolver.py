@@ -47,8 +47,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -76,7 +76,7 @@ from connectors.resolution.evidence import (
 )
 from connectors.resolution.linking import link
 from connectors.resolution.review_queue import MergeOutcome
-from connectors.resolution.scoring import Scorer
+from connectors.resolution.scoring import Scorer, ScoringTable
 from connectors.resolution.spec import LinkageSpec
 from connectors.resolution.store import LINK, MENTION, MODEL, insert_chunked
 from connectors.resolution.training import default_model, label_pairs, train
@@ -180,9 +180,9 @@ def resolve_with_changes(
         and tuple(row[c] for c in STORED_COLUMNS) != tuple(old[: len(STORED_COLUMNS)])
     ]
     db = str(engine.url)
-    if changed:
+    if changed and (dropped := _POPULATIONS.pop(db, None)) is not None:
         # The store is about to differ from what this process remembers of it.
-        _POPULATIONS.pop(db, None)
+        dropped.table.close()
     if not fresh_rows:
         if changed:
             _refresh(engine, changed)
@@ -209,7 +209,7 @@ def resolve_with_changes(
         systems = [*cached.systems, *new["system"].tolist()]
         records = [*cached.records, *new["record_id"].tolist()]
         person_keys: list[str | None] = [*cached.keys, *([None] * len(new))]
-        by_id, by_birth, id_pairs = cached.by_id, cached.by_birth, cached.id_pairs
+        index, table = cached.index, cached.table
         read_as = cached.signature
     else:
         existing, stored, read_as = _load_population(engine, signed=not changed)
@@ -226,29 +226,31 @@ def resolve_with_changes(
         frame = _frame(db, rows, hashes, fresh)
         systems, records = rows["system"].tolist(), rows["record_id"].tolist()
         person_keys = [*existing["person_key"].tolist(), *([None] * len(new))]
-        by_id, by_birth, id_pairs = {}, {}, 0
+        index, table = _Index(), ScoringTable()
         del existing, stored, rows
     # The index of ID numbers grows with the new rows (the population's own rows never
     # change number: a refreshed mention drops the cache).
-    id_pairs = _index_ids(frame, by_id, by_birth, id_pairs, start=n_old if cached is not None else 0)
+    index.add(frame, start=n_old if cached is not None else 0)
+    by_id = index.by_id
 
     with engine.connect() as conn:
         reviewed, blocked = reviewed_person_pairs(conn)
     # An ID number is strong evidence, not a verdict: a record that contradicts its
     # number's holder loses the number for this run and is kept from the holder.
-    conflicts = _id_conflicts(frame, person_keys, by_id, by_birth, n_old)
+    conflicts = _id_conflicts(frame, person_keys, index, n_old)
     issued = [x if isinstance(x, str) else None for x in frame["id_number"].tolist()]
     if conflicts.demoted:
         frame = frame.copy()  # the kept frame (see _frame) stays as stored
         frame.loc[sorted(conflicts.demoted), "id_number"] = pd.NA
-    guards = [*conflicts.guards, *_twin_guards(frame, issued)]
+    guards = [*conflicts.guards, *_twin_guards(frame, issued, index, conflicts.demoted)]
     if frame["id_number"].notna().all():
         result = _deterministic_only(frame, person_keys)
         edges = pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_weight", "match_probability"])
     else:
-        labelled = _labelled_pairs(id_pairs, by_id, issued, conflicts.demoted)
+        labelled = _labelled_pairs(index.pairs, by_id, issued, conflicts.demoted)
         model = _model(engine, frame, PERSON_SPEC, settings, labelled=labelled)
-        with Scorer(frame, PERSON_SPEC, model) as scorer:
+        stored_ids = {i: issued[i] for i in conflicts.demoted}
+        with Scorer(frame, PERSON_SPEC, model, table=table, overrides=stored_ids) as scorer:
             result, edges = link(
                 frame,
                 PERSON_SPEC,
@@ -299,10 +301,10 @@ def resolve_with_changes(
         if renamed:
             after = [renamed.get(k, k) for k in after]
         kept_frame = _FRAMES[db][1] if db in _FRAMES else frame
-        _POPULATIONS.clear()
-        _POPULATIONS[db] = _Population(
-            signature, systems, records, after, hashes, kept_frame, by_id, by_birth, id_pairs
-        )
+        _release()
+        _POPULATIONS[db] = _Population(signature, systems, records, after, hashes, kept_frame, index, table)
+    else:
+        table.close()
     keys = {k: renamed.get(known[k][-1], known[k][-1]) if k in known else "" for k in latest}
     keys.update({(lk["system"], lk["record_id"]): lk["person_key"] for lk in plan.links})
     new_people = len(plan.created)
@@ -361,8 +363,8 @@ class _Population:
 
     The rows of the population in the order the population query returns them (a row's
     position is its record index), with their person keys, stored-value hashes and
-    record frame (see :func:`_frame`), and an index of their ID numbers (as the frame
-    holds them: number → positions; the number's birth date → numbers). ``signature`` is
+    record frame (see :func:`_frame`), and the :class:`_Index` of their ID numbers,
+    birth dates and households. ``signature`` is
     :func:`_signature` of the store as that run committed it: a run uses this copy only
     while the store still has that signature, and otherwise loads the population again.
     """
@@ -373,9 +375,8 @@ class _Population:
     keys: list[str]
     hashes: np.ndarray
     frame: pd.DataFrame
-    by_id: dict[str, list[int]]
-    by_birth: dict[date, list[str]]
-    id_pairs: int  # pairs of rows sharing an ID number
+    index: _Index
+    table: ScoringTable  # the frame as Scorer scores it, in DuckDB (see ScoringTable)
 
 
 _POPULATIONS: dict[str, _Population] = {}
@@ -386,8 +387,15 @@ def release_population() -> None:
     """Give back what this process keeps of the last run's population (the frame, the ID index): about
     a gigabyte at 200,000 persons. A first load calls it before building the graph, whose fold and
     COPY need the memory more; the next run loads the population again (and keeps it from then)."""
-    _POPULATIONS.clear()
+    _release()
     _FRAMES.clear()
+
+
+def _release() -> None:
+    """Forget the kept populations, closing their DuckDB tables."""
+    for kept in _POPULATIONS.values():
+        kept.table.close()
+    _POPULATIONS.clear()
 
 
 def _cacheable(engine: Engine) -> bool:
@@ -421,63 +429,105 @@ def _cached_population(engine: Engine) -> _Population | None:
     """The population this process left in the store, if the store has not changed since."""
     db = str(engine.url)
     cached = _POPULATIONS.pop(db, None)  # back only when this run commits (not if it fails)
-    if cached is None or not _cacheable(engine):
+    if cached is None:
+        return None
+    if not _cacheable(engine):
+        cached.table.close()
         return None
     with engine.connect() as conn:
         now = _signature(conn)
     if now != cached.signature:
+        cached.table.close()
         log.info("the resolver's tables changed outside this process: population loaded again")
         return None
     return cached
 
 
-def _index_ids(
-    frame: pd.DataFrame,
-    by_id: dict[str, list[int]],
-    by_birth: dict[date, list[str]],
-    pairs: int,
-    *,
-    start: int,
-) -> int:
-    """Add the frame's rows from ``start`` on to the ID number index; returns the pairs sharing one."""
-    values = frame["id_number"].array[start:]
-    for i, x in enumerate(values.tolist(), start):
-        if not isinstance(x, str) or not x:
-            continue
-        group = by_id.get(x)
-        if group is None:
-            by_id[x] = [i]
-            if (born := birth_from_id(x)) is not None:
-                by_birth.setdefault(born, []).append(x)
-        else:
-            pairs += len(group)
-            group.append(i)
-    return pairs
+@dataclass
+class _Index:
+    """What the evidence checks read of a frame's rows, by the values they look rows up by.
+
+    Built once over the population and extended with each run's new rows (:meth:`add`), so
+    that :func:`_id_conflicts` and :func:`_twin_guards` find the records they must judge
+    without a pass over the whole population every run. Everything here is of the rows'
+    stored values (a number set aside for one run is not taken out): the population's
+    rows never change while it is kept (a refreshed mention drops the cache).
+
+    - ``by_id``: ID number → positions; ``by_birth``: the number's birth date → numbers;
+      ``pairs``: pairs of rows sharing a number (what :func:`label_pairs` counts).
+    - ``born``: the number's birth date → ``(number, name, household)`` of every row with
+      that number and a name (what :func:`id_conflicts` reads as ``born_that_day``).
+    - ``homes``: (household, birth date) → number → positions, of the register's rows
+      (a number, a household number, a birth date and a name); ``twins``: those of its
+      keys holding two or more numbers (the twins :func:`twin_guards` finds).
+    - ``unnumbered``: birth date → positions of the rows without a number.
+    """
+
+    by_id: dict[str, list[int]] = field(default_factory=dict)
+    by_birth: dict[date, list[str]] = field(default_factory=dict)
+    pairs: int = 0
+    born: dict[date, list[tuple[str, str, str | None]]] = field(default_factory=dict)
+    homes: dict[tuple[str, str], dict[str, list[int]]] = field(default_factory=dict)
+    twins: set[tuple[str, str]] = field(default_factory=set)
+    unnumbered: dict[str, list[int]] = field(default_factory=dict)
+
+    def add(self, frame: pd.DataFrame, *, start: int) -> None:
+        """Index the frame's rows from ``start`` on."""
+        by_id, by_birth, born = self.by_id, self.by_birth, self.born
+        columns = ("id_number", "name", "household_number", "birth_date")
+        values = zip(*(frame[c].array[start:].tolist() for c in columns), strict=True)
+        for i, (x, name, hh, day) in enumerate(values, start):
+            name = name if isinstance(name, str) and name else None
+            day = day if isinstance(day, str) and day else None
+            if not isinstance(x, str) or not x:
+                if day is not None:
+                    self.unnumbered.setdefault(day, []).append(i)
+                continue
+            hh = hh if isinstance(hh, str) and hh else None
+            group = by_id.get(x)
+            b = birth_from_id(x)
+            if group is None:
+                by_id[x] = [i]
+                if b is not None:
+                    by_birth.setdefault(b, []).append(x)
+            else:
+                self.pairs += len(group)
+                group.append(i)
+            if name is not None:
+                if b is not None:
+                    born.setdefault(b, []).append((x, name, hh))
+                if hh is not None and day is not None:
+                    home = self.homes.setdefault((hh, day), {})
+                    home.setdefault(x, []).append(i)
+                    if len(home) > 1:
+                        self.twins.add((hh, day))
 
 
 def _id_conflicts(
     frame: pd.DataFrame,
     person_keys: Sequence[str | None],
-    by_id: dict[str, list[int]],
-    by_birth: dict[date, list[str]],
+    index: _Index,
     n_old: int,
 ) -> IdConflicts:
     """:func:`id_conflicts` over the rows it can judge: those of the numbers a new row carries.
 
     It judges only numbers shared with a fresh row, comparing their records with each
     other and with the identified records born on the number's birth date. So it is run
-    on exactly those records (all records of each such number, in frame order) and gives
-    the same answer as over the whole frame, in time that does not grow with it.
+    on exactly the records of those numbers (in frame order), reading the records born
+    that day from the index (``born_that_day``), and gives the same answer as over the
+    whole frame, in time that follows the new rows and not the population (most of a
+    health batch shares a number with the register, and the records born on those days
+    are most of the population).
     """
+    by_id = index.by_id
     numbers = {x for x in frame["id_number"].array[n_old:].tolist() if isinstance(x, str) and x}
     shared = [x for x in numbers if len(by_id[x]) > 1]
     if not shared:
         return IdConflicts()
-    wanted = set(shared)
-    for born in {b for x in shared if (b := birth_from_id(x)) is not None}:
-        wanted.update(by_birth.get(born, ()))
-    positions = np.array(sorted(i for x in wanted for i in by_id[x]), dtype=np.int64)
-    found = id_conflicts(frame.iloc[positions], [person_keys[i] for i in positions.tolist()])
+    positions = np.array(sorted(i for x in shared for i in by_id[x]), dtype=np.int64)
+    found = id_conflicts(
+        frame.iloc[positions], [person_keys[i] for i in positions.tolist()], born_that_day=index.born
+    )
     back = positions.tolist()
     return IdConflicts(
         demoted={back[i] for i in found.demoted},
@@ -485,39 +535,32 @@ def _id_conflicts(
     )
 
 
-def _twin_guards(frame: pd.DataFrame, issued: Sequence[str | None]) -> list[tuple[int, int, str]]:
+def _twin_guards(
+    frame: pd.DataFrame, issued: Sequence[str | None], index: _Index, demoted: Iterable[int] = ()
+) -> list[tuple[int, int, str]]:
     """:func:`twin_guards` over the records it can concern, in the same order.
 
     Those are the register's records of the households and birth dates that hold two or
-    more numbers (the twins, found with a vectorised group count), and the records
-    without a number born on a twin's birth date or a day off it; every other record
-    neither forms twins nor meets one. The order of the records is kept, so the guards
-    come out as over the whole frame.
+    more numbers (the twins, ``index.twins``), and the records without a number (none
+    stored, ``index.unnumbered``, or one set aside this run: ``demoted``) born on a
+    twin's birth date or a day off it; every other record neither forms twins nor meets
+    one. All are looked up in the index, so the cost follows the twins and not the
+    population. The order of the records is kept, so the guards come out as over the
+    whole frame.
     """
-    numbers = np.asarray(issued, dtype=object)
-    number = np.fromiter((isinstance(x, str) and bool(x) for x in issued), dtype=bool, count=len(issued))
-    households, births = frame["household_number"], frame["birth_date"]
-    registered = number & _present(households) & _present(births) & _present(frame["name"])
-    if not registered.any():
+    if not index.twins:
         return []
-    at = np.flatnonzero(registered)
-    reg = pd.DataFrame(
-        {
-            "hh": households.array.take(at),
-            "born": births.array.take(at),
-            "number": numbers[at],
-        }
+    twins = np.array(
+        sorted(i for key in index.twins for rows in index.homes[key].values() for i in rows), dtype=np.int64
     )
-    count = reg.groupby(["hh", "born"], sort=False)["number"].transform("nunique").to_numpy()
-    twins = at[count > 1]
-    if not len(twins):
-        return []
     days: set[str] = set()
-    for born in set(births.array.take(twins).tolist()):
+    for _, born in index.twins:
         if (d := parse_birth(born)) is not None:
             days.update(x.isoformat() for x in (d - timedelta(days=1), d, d + timedelta(days=1)))
-    near = births.isin(list(days)).to_numpy(dtype=bool) & ~_present(frame["id_number"])
-    positions = np.union1d(twins, np.flatnonzero(near))
+    near = [i for day in days for i in index.unnumbered.get(day, ())]
+    births = frame["birth_date"].array
+    near.extend(i for i in demoted if births[i] in days)
+    positions = np.union1d(twins, np.array(near, dtype=np.int64))
     found = twin_guards(frame.iloc[positions], [issued[i] for i in positions.tolist()])
     back = positions.tolist()
     return [(back[x], back[y], reason) for x, y, reason in found]

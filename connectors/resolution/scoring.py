@@ -8,6 +8,7 @@ passes and for the collective second round; its edge frame (``EDGE_COLUMNS``) is
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 
 from connectors.resolution.spec import LinkageSpec
 
-__all__ = ["Scorer", "predict"]
+__all__ = ["Scorer", "ScoringTable", "predict"]
 
 
 def _model_settings(model: dict[str, Any], spec: LinkageSpec, extra_condition: str | None) -> dict[str, Any]:
@@ -68,20 +69,34 @@ class Scorer:
     and linker, so nothing one call computes (its blocked pairs) is seen by the next:
     the scores are those :func:`predict` gives. The frame must not change while the
     scorer is in use; :meth:`close` (or leaving the ``with`` block) frees the table.
+
+    With ``table`` (a :class:`ScoringTable` the caller keeps from one frame to the next,
+    each frame the last one with rows added), the table is brought up to ``frame``
+    instead of copied whole; ``overrides`` are the rows whose ``id_number`` this frame
+    sets aside (the resolver's ID conflicts), with their stored number: the frame's value
+    is in the table for the scorer's life and the stored one is put back by
+    :meth:`close`, which leaves the table open.
     """
 
     _TABLE = "shouhu_scoring_frame"
 
-    def __init__(self, frame: pd.DataFrame, spec: LinkageSpec, model: dict[str, Any]) -> None:
-        import duckdb
-
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        spec: LinkageSpec,
+        model: dict[str, Any],
+        *,
+        table: ScoringTable | None = None,
+        overrides: Mapping[int, str | None] | None = None,
+    ) -> None:
         self.frame = frame
         self._spec = spec
         self._model = model
-        self._con = duckdb.connect(":memory:")
-        self._con.register("shouhu_scoring_input", frame)
-        self._con.execute(f"CREATE TABLE {self._TABLE} AS SELECT * FROM shouhu_scoring_input")
-        self._con.unregister("shouhu_scoring_input")
+        self._table = table if table is not None else ScoringTable()
+        self._owned = table is None
+        self._restore = sorted((overrides or {}).items())
+        self._table.hold(frame, [i for i, _ in self._restore])
+        self._con = self._table.con
 
     def __enter__(self) -> Scorer:
         return self
@@ -90,7 +105,10 @@ class Scorer:
         self.close()
 
     def close(self) -> None:
-        self._con.close()
+        if self._owned:
+            self._table.close()
+        else:
+            self._table.put_back(self._restore)
 
     def predict(
         self,
@@ -127,3 +145,66 @@ class Scorer:
             if registered is not None:
                 self._con.unregister(registered.physical_name)
         return out
+
+
+class ScoringTable:
+    """A frame copied into an in-memory DuckDB table (what :class:`Scorer` scores from), kept
+    from one frame to the next when each frame is the previous one with rows appended.
+
+    Copying a county's frame into DuckDB took a few seconds a batch and grew with the
+    population. A resolver run's frame is the last run's rows, all no longer ``fresh``,
+    followed by its new rows, so the table only needs the old rows' ``fresh`` cleared and
+    the new rows appended to hold the same values as a copy of the whole frame (row
+    order does not change a score: each pair is scored from its two rows and the
+    column's term frequencies). Anything else (a shorter frame, a fresh row among the
+    held ones) builds the table again. The caller answers for the held rows being the
+    frame's first rows.
+    """
+
+    def __init__(self) -> None:
+        import duckdb
+
+        self.con = duckdb.connect(":memory:")
+        self.rows = 0
+
+    def hold(self, frame: pd.DataFrame, overrides: Collection[int] = ()) -> None:
+        """Make the table hold ``frame``, which is the rows it holds plus rows appended, except
+        that the held rows ``overrides`` take this frame's ``id_number``."""
+        name = Scorer._TABLE
+        flagged = "fresh" in frame.columns  # a frame of the resolver's; not every caller's has it
+        if self.rows > len(frame) or (
+            self.rows and flagged and frame["fresh"].to_numpy(dtype=bool)[: self.rows].any()
+        ):
+            self.con.execute(f"DROP TABLE IF EXISTS {name}")
+            self.rows = 0
+        tail = frame.iloc[self.rows :]
+        self.con.register("shouhu_scoring_input", tail)
+        if self.rows == 0:
+            self.con.execute(f"CREATE TABLE {name} AS SELECT * FROM shouhu_scoring_input")
+        else:
+            if flagged:
+                self.con.execute(f"UPDATE {name} SET fresh = false WHERE fresh")
+            self.con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM shouhu_scoring_input")
+        self.con.unregister("shouhu_scoring_input")
+        self.rows = len(frame)
+        at = sorted(overrides)
+        if at:
+            ids = frame["id_number"].array.take(np.asarray(at, dtype=np.int64)).tolist()
+            self.put_back([(i, x if isinstance(x, str) else None) for i, x in zip(at, ids, strict=True)])
+
+    def put_back(self, values: Sequence[tuple[int, str | None]]) -> None:
+        """Set ``id_number`` of rows (by ``unique_id``): the stored numbers, after a frame overrode them."""
+        if not values:
+            return
+        name, change_table = Scorer._TABLE, "shouhu_scoring_change"
+        change = pd.DataFrame(
+            {"uid": [i for i, _ in values], "value": pd.array([v for _, v in values], dtype="string")}
+        )
+        self.con.register(change_table, change)
+        self.con.execute(
+            f"UPDATE {name} SET id_number = c.value FROM {change_table} c WHERE {name}.unique_id = c.uid"
+        )
+        self.con.unregister(change_table)
+
+    def close(self) -> None:
+        self.con.close()

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
         description="Rows held at a time by graph verify and rebuild (graph rows read, lines sorted before "
         "spilling to a temporary file, rows per bulk load): their memory is bounded by it, not the county.",
     )
+    graph_build_worker: bool = Field(
+        default=True,
+        description="A LadybugDB rebuild (and a first load's graph build) folds the record into rows in a "
+        "worker process while it loads the rows folded before: the same graph on two cores. False: one "
+        "process, one core.",
+    )
     sync_buffer_pool_mb: int = Field(
         default=1536,
         ge=64,

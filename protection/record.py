@@ -160,6 +160,13 @@ def rebuild(
             if on_total:
                 on_total(spill.count())
             counts["nodes"] = counts["relationships"] = 0
+            copy_spill = getattr(store, "copy_spill", None)
+            if copy_spill is not None and settings.graph_build_worker:  # LadybugDB, on two cores
+                loaded = copy_spill(spill, chunk, progress)
+                if loaded is not None:
+                    counts["nodes"], counts["relationships"] = loaded
+                    store.set_watermark(epoch, seq)
+                    return
             copy_kind = getattr(store, "copy_kind", None)
             if copy_kind is not None:  # LadybugDB: each kind in one COPY per table, from files
                 for section, kind, rows in spill.elements():

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import ladybug
 import pyarrow as pa
@@ -20,6 +20,9 @@ from graph.model import NODE_KINDS, REL_KINDS, PropType, label_of
 from graph.port import FamilyRows, GraphStore, GraphStoreError, GraphUnavailable, _chunks
 from graph.records import Selection, Step
 from kernel.messages import say
+
+if TYPE_CHECKING:
+    from graph.fold import Spill
 
 _ARROW = {
     PropType.STRING: pa.string(),
@@ -358,9 +361,7 @@ class LadybugStore(GraphStore):
             for label, rows in nodes.items():
                 if rows:
                     cols = {"id": PropType.STRING, **q.node_columns(label)}
-                    self._run(q.copy_nodes(label), {"rows": _table(rows, cols)})
-                    if progress:
-                        progress(len(rows))
+                    self._copy_nodes(label, _table(rows, cols), progress)
             for rel_type, all_rows in rels.items():
                 by_pair: dict[tuple[str, str], list[dict[str, Any]]] = {}
                 for row in all_rows:
@@ -377,6 +378,11 @@ class LadybugStore(GraphStore):
                         progress(len(rows))
             self.checkpoint()
             self._reopen()  # the pool pages the copies touched are freed
+
+    def _copy_nodes(self, label: str, table: pa.Table, progress: Callable[[int], None] | None) -> None:
+        self._run(q.copy_nodes(label), {"rows": table})
+        if progress:
+            progress(table.num_rows)
 
     @staticmethod
     def _sections(
@@ -440,21 +446,75 @@ class LadybugStore(GraphStore):
                 write(pair)
             for _, writer, _ in files.values():
                 writer.close()
-            loaded = 0
-            with self._lock:
-                for pair, (path, _, n) in sorted(files.items()):
-                    self._run(f"COPY {kind} FROM '{path}' (from='{pair[0]}', to='{pair[1]}')")
-                    loaded += n[0]
-                    if progress:
-                        progress(n[0])
-                if files:
-                    self.checkpoint()
-                    self._reopen()  # the pool pages the copies touched are freed
-            return loaded
+            return self._copy_rel_files(
+                kind, {pair: (p, n[0]) for pair, (p, _, n) in files.items()}, progress
+            )
         finally:
             for path, writer, _ in files.values():
                 writer.close()
                 path.unlink(missing_ok=True)
+
+    def _copy_rel_files(
+        self,
+        kind: str,
+        files: dict[tuple[str, str], tuple[Path, int]],
+        progress: Callable[[int], None] | None,
+    ) -> int:
+        """One ``COPY`` per end-label pair of a relationship type, from its Parquet file, in pair
+        order; then a checkpoint and a reopen. Returns the rows loaded."""
+        loaded = 0
+        with self._lock:
+            for pair, (path, n) in sorted(files.items()):
+                self._run(f"COPY {kind} FROM '{path}' (from='{pair[0]}', to='{pair[1]}')")
+                loaded += n
+                if progress:
+                    progress(n)
+            if files:
+                self.checkpoint()
+                self._reopen()  # the pool pages the copies touched are freed
+        return loaded
+
+    def copy_spill(
+        self, spill: Spill, chunk: int, progress: Callable[[int], None] | None = None
+    ) -> tuple[int, int] | None:
+        """Every kind of ``spill`` (a rebuild's, into empty tables) as :meth:`copy_kind` loads them
+        one after the other, the fold and the Parquet files made meanwhile in a worker process
+        (graph/ladybug/build_worker.py): the same rows, files and ``COPY`` statements in the same
+        order, on two cores. Returns (nodes, relationships) loaded; None, nothing done, when the
+        spill's directory cannot be named in a ``COPY`` statement (then :meth:`copy_kind` it is)."""
+        if "'" in str(spill.path):
+            return None
+        from graph.ladybug.build_worker import FoldWorker
+
+        counts = {"node": 0, "rel": 0}
+        files: dict[tuple[str, str], tuple[Path, int]] = {}
+        with FoldWorker(spill, chunk) as worker:
+            for msg in worker.messages():
+                section, kind = msg["section"], msg["kind"]
+                if "file" in msg:
+                    path = Path(msg["file"])
+                    if section == "rel":
+                        files[(msg["pair"][0], msg["pair"][1])] = (path, msg["rows"])
+                        continue
+                    table = pq.read_table(path)
+                    path.unlink()
+                    with self._lock:  # as bulk_load: each chunk of nodes its own COPY, then a reopen
+                        self._copy_nodes(kind, table, progress)
+                        self.checkpoint()
+                        self._reopen()
+                    counts["node"] += table.num_rows
+                    del table
+                    continue
+                if files:  # the end of a relationship type: its pairs copied, from their files
+                    try:
+                        counts["rel"] += self._copy_rel_files(kind, files, progress)
+                    finally:
+                        for path, _ in files.values():
+                            path.unlink(missing_ok=True)
+                    files = {}
+                crash_point("rebuild.kind_loaded")
+                worker.ack()
+        return counts["node"], counts["rel"]
 
     def _reopen(self) -> None:
         # Unhealthy until the new connection is open: a request stopped half-way through a reopen

@@ -1,0 +1,228 @@
+"""A rebuild's second core: the spill folded and written to Parquet in a worker process while the
+parent COPYs what it wrote before.
+
+A rebuild (and a county's first load, which ends in one) spent its time in two halves that took
+turns on one core: folding the spilled records into rows (``Spill.elements``) and writing them to
+Parquet, then LadybugDB's ``COPY`` of them (measured at 200,000 persons: fold and write 63 s, COPY
+and checkpoints 38 s, one after the other). Here a worker process (``python -m
+graph.ladybug.build_worker``, a fresh interpreter: nothing of the parent's memory, threads or open
+store is carried into it) opens the settled spill file itself, folds it kind by kind exactly as the
+parent would (the same ``Spill.elements``), and writes each kind's rows to Parquet files in the
+spill's directory; the parent loads each file as soon as it is told of it (a line of JSON on the
+worker's stdout). The worker runs at most one kind ahead of the loads (the parent acknowledges each
+kind loaded on the worker's stdin), so the files on disk are at most two kinds'.
+
+Crash safety: the worker writes only into the spill's temporary directory, never into a store. It
+asks the kernel to kill it when its parent dies (``PR_SET_PDEATHSIG``) and stops at once when its
+stdin closes, so a parent killed with SIGKILL leaves no worker behind; the parent kills the worker
+when it stops for any other reason (an error, a COPY failing). The rebuild's new file is then left
+half-built beside the graph, as before, and the next rebuild starts it again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pyarrow.parquet as pq
+
+from graph.fold import Spill
+from graph.ladybug import queries as q
+from graph.model import PropType, label_of
+from graph.port import GraphStoreError
+
+_PR_SET_PDEATHSIG = 1
+_ROOT = Path(__file__).resolve().parents[2]  # the directory holding the `graph` package
+
+
+class FoldWorker:
+    """The parent's side: the worker started on a settled spill, its messages, its acknowledgements."""
+
+    def __init__(self, spill: Spill, chunk: int) -> None:
+        spill.settle()  # every record on disk and committed before another connection reads the file
+        self._err_path = spill.path / "worker.err"
+        env = {k: v for k, v in os.environ.items() if k not in ("SHOUHU_CRASH_AT", "SHOUHU_PAUSE_AT")}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH", "")) if p)
+        with self._err_path.open("wb") as err:
+            self._proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "graph.ladybug.build_worker",
+                    str(spill.path),
+                    str(spill.read_chunk),
+                    str(chunk),
+                    str(os.getpid()),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                env=env,
+                close_fds=True,
+            )
+
+    def __enter__(self) -> FoldWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def messages(self) -> Iterator[dict[str, Any]]:
+        """Each message of the worker, until it says it is done; GraphStoreError when it fails or
+        stops without saying so (the end of its error output in the message)."""
+        lines = self._proc.stdout
+        if lines is None:  # (Popen was given stdout=PIPE)
+            raise GraphStoreError("the rebuild's worker has no output")
+        for line in lines:
+            msg: dict[str, Any] = json.loads(line)
+            if "error" in msg:
+                raise GraphStoreError(msg["error"])
+            if msg.get("done"):
+                if self._proc.wait() != 0:
+                    break
+                return
+            yield msg
+        self._proc.wait()
+        tail = self._err_path.read_text(errors="replace")[-2000:]
+        raise GraphStoreError(f"the rebuild's worker process stopped ({self._proc.returncode}): {tail}")
+
+    def ack(self) -> None:
+        """One more kind loaded: the worker may fold the kind after the one it is folding."""
+        if self._proc.stdin is not None:
+            with contextlib.suppress(BrokenPipeError):  # it has finished (or failed: its messages say)
+                self._proc.stdin.write(b"k\n")
+                self._proc.stdin.flush()
+
+    def stop(self) -> None:
+        """The worker gone, whatever it was doing (a no-op once it has exited)."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        for pipe in (self._proc.stdin, self._proc.stdout):
+            if pipe is not None:
+                with contextlib.suppress(BrokenPipeError):  # an acknowledgement left for a finished worker
+                    pipe.close()
+
+
+def _die_with_parent(parent: int) -> None:
+    """SIGKILL from the kernel when the parent dies (Linux); gone at once if it already has."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: a closed stdin stops the worker instead
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _send(out: IO[bytes], msg: dict[str, Any]) -> None:
+    out.write(json.dumps(msg).encode() + b"\n")
+    out.flush()
+
+
+def _fold_to_files(spill: Spill, chunk: int, out: IO[bytes], acks: IO[bytes]) -> None:
+    """Each kind's rows in Parquet files, as ``LadybugStore.copy_kind`` writes them (``_table`` of
+    ``chunk`` rows at a time): nodes a file per chunk, told as each is written; relationships a file
+    per end-label pair, told when the kind is done. Kind ``i`` is begun only once kind ``i - 2`` has
+    been acknowledged as loaded."""
+    acked = 0
+    for idx, (section, kind, rows) in enumerate(spill.elements()):
+        while acked < idx - 1:
+            if not acks.readline():
+                return  # the parent is gone
+            acked += 1
+        if section == "node":
+            _node_files(spill.path, kind, rows, chunk, out)
+        else:
+            _rel_files(spill.path, kind, rows, chunk, out)
+        _send(out, {"section": section, "kind": kind, "end": True})
+    _send(out, {"done": True})
+
+
+def _node_files(
+    directory: Path, kind: str, rows: Iterator[dict[str, Any]], chunk: int, out: IO[bytes]
+) -> None:
+    """A node kind's rows, a Parquet file of ``chunk`` rows at a time, each told as it is written
+    (the parent loads it, as ``copy_kind`` loads a chunk, while the next one is folded)."""
+    from graph.ladybug.adapter import _table
+
+    cols = {"id": PropType.STRING, **q.node_columns(kind)}
+    batch: list[dict[str, Any]] = []
+    part = 0
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= chunk:
+            _node_file(directory / f"fold-node-{kind}-{part}.parquet", kind, _table(batch, cols), out)
+            part, batch = part + 1, []
+    if batch:
+        _node_file(directory / f"fold-node-{kind}-{part}.parquet", kind, _table(batch, cols), out)
+
+
+def _node_file(path: Path, kind: str, table: Any, out: IO[bytes]) -> None:
+    pq.write_table(table, path, compression="none")
+    _send(out, {"section": "node", "kind": kind, "file": str(path), "rows": table.num_rows})
+
+
+def _rel_files(
+    directory: Path, kind: str, rows: Iterator[dict[str, Any]], chunk: int, out: IO[bytes]
+) -> None:
+    """A relationship type's rows, a Parquet file per end-label pair written ``chunk`` rows at a
+    time (``copy_kind``'s files), told when the type is done (one ``COPY`` per file)."""
+    from graph.ladybug.adapter import _table
+
+    cols = {"src": PropType.STRING, "dst": PropType.STRING, "id": PropType.STRING, **q.rel_columns(kind)}
+    held: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    files: dict[tuple[str, str], tuple[Path, pq.ParquetWriter, list[int]]] = {}
+
+    def write(pair: tuple[str, str]) -> None:
+        table = _table(held.pop(pair), cols)
+        if pair not in files:
+            path = directory / f"copy-rel-{kind}-{pair[0]}-{pair[1]}.parquet"
+            files[pair] = (path, pq.ParquetWriter(path, table.schema, compression="none"), [0])
+        files[pair][1].write_table(table)
+        files[pair][2][0] += table.num_rows
+
+    for row in rows:
+        pair = (label_of(row["src"]), label_of(row["dst"]))
+        batch = held.setdefault(pair, [])
+        batch.append(row)
+        if len(batch) >= chunk:
+            write(pair)
+    for pair in list(held):
+        write(pair)
+    for pair, (path, writer, n) in files.items():
+        writer.close()
+        _send(out, {"section": "rel", "kind": kind, "file": str(path), "rows": n[0], "pair": pair})
+
+
+def main(argv: list[str]) -> int:
+    """``python -m graph.ladybug.build_worker SPILL_DIR READ_CHUNK CHUNK PARENT_PID``."""
+    import gc
+
+    directory, read_chunk, chunk, parent = Path(argv[0]), int(argv[1]), int(argv[2]), int(argv[3])
+    _die_with_parent(parent)
+    gc.disable()  # as the parent's fold (kernel.collector): no cycles are made, only many objects
+    out, acks = sys.stdout.buffer, sys.stdin.buffer
+    spill = Spill(read_chunk=read_chunk, written=directory)
+    try:
+        _fold_to_files(spill, chunk, out, acks)
+    except BrokenPipeError:
+        return 1  # the parent is gone
+    except GraphStoreError as exc:
+        _send(out, {"error": str(exc)})
+        return 1
+    finally:
+        spill.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

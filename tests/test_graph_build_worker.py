@@ -1,0 +1,98 @@
+"""A LadybugDB rebuild folds the record in a worker process while it loads (graph/ladybug/build_worker.py):
+the graph it builds must be the one-process build's, element for element, and a rebuild killed
+while the worker runs must leave no worker behind and a graph the next rebuild makes whole.
+
+Real ``python -m shouhu.cli`` processes on one small generated county, synced once; each test
+rebuilds copies of it. A small ``SHOUHU_GRAPH_FOLD_CHUNK`` makes every node kind several files and
+every relationship file several row groups, so the worker runs ahead of the loads and waits.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.test_connectors_support import graph_snapshot
+from tests.test_record_survives import _verify, run
+
+SMALL_CHUNK = {"SHOUHU_GRAPH_FOLD_CHUNK": "60"}
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 300-person county synced once (its graph written batch by batch)."""
+    base = tmp_path_factory.mktemp("build_worker")
+    county = base / "county"
+    done = run(["demo", "generate", "--persons", "300", "--seed", "5", "--out", str(county)], base / "gen")
+    assert done.returncode == 0, done.stderr
+    data = base / "data"
+    done = run(["sync", "--from", str(county), "--json"], data)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return data
+
+
+def _copy(synced: Path, to: Path) -> Path:
+    shutil.copytree(synced, to)
+    return to
+
+
+def _rebuilt(data: Path, worker: bool) -> dict[str, int]:
+    settings = {**SMALL_CHUNK, "SHOUHU_GRAPH_BUILD_WORKER": "true" if worker else "false"}
+    done = run(["graph", "rebuild", "--json"], data, settings=settings)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    return {"nodes": report["nodes"], "relationships": report["relationships"]}
+
+
+def _workers_of(data: Path) -> list[int]:
+    """Live build workers started for this data directory (their environment names it)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            environ = (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if b"graph.ladybug.build_worker" in cmdline and f"SHOUHU_DATA_DIR={data}\0".encode() in environ:
+            found.append(int(proc.name))
+    return found
+
+
+def test_the_two_core_rebuild_builds_the_one_process_graph(synced: Path, tmp_path: Path) -> None:
+    one = _copy(synced, tmp_path / "one")
+    two = _copy(synced, tmp_path / "two")
+    counts_one = _rebuilt(one, worker=False)
+    counts_two = _rebuilt(two, worker=True)
+    assert counts_two == counts_one
+    assert counts_one["nodes"] > 500 and counts_one["relationships"] > 500
+    assert graph_snapshot(two / "graph.lbug") == graph_snapshot(one / "graph.lbug")
+    report_one, _ = _verify(one)
+    report_two, _ = _verify(two)
+    assert report_one["ok"] and report_two["ok"]
+    assert report_two["content_hash"] == report_one["content_hash"]
+
+
+def test_a_rebuild_killed_while_its_worker_folds_leaves_no_worker_and_the_next_one_is_whole(
+    synced: Path, tmp_path: Path
+) -> None:
+    data = _copy(synced, tmp_path / "data")
+    before, _ = _verify(data)
+    settings = {**SMALL_CHUNK, "SHOUHU_GRAPH_BUILD_WORKER": "true"}
+    killed = run(["graph", "rebuild", "--json"], data, crash="rebuild.kind_loaded:2", settings=settings)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    deadline = time.monotonic() + 5
+    while _workers_of(data) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _workers_of(data) == []
+    after_kill, _ = _verify(data)  # the graph it was building was beside the old one, never in its place
+    assert after_kill["ok"] and after_kill["content_hash"] == before["content_hash"]
+    _rebuilt(data, worker=True)
+    rebuilt, _ = _verify(data)
+    assert rebuilt["ok"] and rebuilt["content_hash"] == before["content_hash"]

@@ -35,6 +35,43 @@ log = logging.getLogger("shouhu.graph")
 T = TypeVar("T")
 
 
+def write_rel_files(
+    directory: Path, prefix: str, kind: str, rows: Iterable[dict[str, Any]], chunk: int
+) -> dict[tuple[str, str], tuple[Path, int]]:
+    """A relationship type's rows in one Parquet file per end-label pair (one ``COPY`` each), written
+    ``chunk`` rows at a time (a chunk per pair held): each pair's file and rows. Files written
+    before a failure are deleted (the caller deletes them once loaded)."""
+    cols = {"src": PropType.STRING, "dst": PropType.STRING, "id": PropType.STRING, **q.rel_columns(kind)}
+    held: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    files: dict[tuple[str, str], tuple[Path, pq.ParquetWriter, list[int]]] = {}
+
+    def write(pair: tuple[str, str]) -> None:
+        table = _table(held.pop(pair), cols)
+        if pair not in files:
+            path = directory / f"{prefix}-{kind}-{pair[0]}-{pair[1]}.parquet"
+            files[pair] = (path, pq.ParquetWriter(path, table.schema, compression="none"), [0])
+        files[pair][1].write_table(table)
+        files[pair][2][0] += table.num_rows
+
+    try:
+        for row in rows:
+            pair = (label_of(row["src"]), label_of(row["dst"]))
+            batch = held.setdefault(pair, [])
+            batch.append(row)
+            if len(batch) >= chunk:
+                write(pair)
+        for pair in list(held):
+            write(pair)
+    except BaseException:
+        for path, writer, _ in files.values():
+            writer.close()
+            path.unlink(missing_ok=True)
+        raise
+    for _, writer, _ in files.values():
+        writer.close()
+    return {pair: (path, n[0]) for pair, (path, _, n) in files.items()}
+
+
 def _table(rows: list[dict[str, Any]], columns: dict[str, PropType]) -> pa.Table:
     """Typed columns, so a batch whose values are all null still has the column's real type."""
     fields = [pa.field(f"c_{k}", _ARROW.get(t, pa.string())) for k, t in columns.items()]
@@ -423,35 +460,11 @@ class LadybugStore(GraphStore):
                 self.bulk_load(*self._sections(section, kind, batch), progress)
                 loaded += len(batch)
             return loaded
-        cols = {"src": PropType.STRING, "dst": PropType.STRING, "id": PropType.STRING, **q.rel_columns(kind)}
-        held: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        files: dict[tuple[str, str], tuple[Path, pq.ParquetWriter, list[int]]] = {}
-
-        def write(pair: tuple[str, str]) -> None:
-            table = _table(held.pop(pair), cols)
-            if pair not in files:
-                path = directory / f"copy-{section}-{kind}-{pair[0]}-{pair[1]}.parquet"
-                files[pair] = (path, pq.ParquetWriter(path, table.schema, compression="none"), [0])
-            files[pair][1].write_table(table)
-            files[pair][2][0] += table.num_rows
-
+        files = write_rel_files(directory, f"copy-{section}", kind, rows, chunk)
         try:
-            for row in rows:
-                pair = (label_of(row["src"]), label_of(row["dst"]))
-                batch = held.setdefault(pair, [])
-                batch.append(row)
-                if len(batch) >= chunk:
-                    write(pair)
-            for pair in list(held):
-                write(pair)
-            for _, writer, _ in files.values():
-                writer.close()
-            return self._copy_rel_files(
-                kind, {pair: (p, n[0]) for pair, (p, _, n) in files.items()}, progress
-            )
+            return self._copy_rel_files(kind, files, progress)
         finally:
-            for path, writer, _ in files.values():
-                writer.close()
+            for path, _ in files.values():
                 path.unlink(missing_ok=True)
 
     def _copy_rel_files(

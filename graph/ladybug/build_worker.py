@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 from graph.fold import Spill
 from graph.ladybug import queries as q
-from graph.model import PropType, label_of
+from graph.model import PropType
 from graph.port import GraphStoreError
 
 _PR_SET_PDEATHSIG = 1
@@ -176,31 +176,10 @@ def _rel_files(
 ) -> None:
     """A relationship type's rows, a Parquet file per end-label pair written ``chunk`` rows at a
     time (``copy_kind``'s files), told when the type is done (one ``COPY`` per file)."""
-    from graph.ladybug.adapter import _table
+    from graph.ladybug.adapter import write_rel_files
 
-    cols = {"src": PropType.STRING, "dst": PropType.STRING, "id": PropType.STRING, **q.rel_columns(kind)}
-    held: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    files: dict[tuple[str, str], tuple[Path, pq.ParquetWriter, list[int]]] = {}
-
-    def write(pair: tuple[str, str]) -> None:
-        table = _table(held.pop(pair), cols)
-        if pair not in files:
-            path = directory / f"copy-rel-{kind}-{pair[0]}-{pair[1]}.parquet"
-            files[pair] = (path, pq.ParquetWriter(path, table.schema, compression="none"), [0])
-        files[pair][1].write_table(table)
-        files[pair][2][0] += table.num_rows
-
-    for row in rows:
-        pair = (label_of(row["src"]), label_of(row["dst"]))
-        batch = held.setdefault(pair, [])
-        batch.append(row)
-        if len(batch) >= chunk:
-            write(pair)
-    for pair in list(held):
-        write(pair)
-    for pair, (path, writer, n) in files.items():
-        writer.close()
-        _send(out, {"section": "rel", "kind": kind, "file": str(path), "rows": n[0], "pair": pair})
+    for pair, (path, n) in write_rel_files(directory, "copy-rel", kind, rows, chunk).items():
+        _send(out, {"section": "rel", "kind": kind, "file": str(path), "rows": n, "pair": pair})
 
 
 def main(argv: list[str]) -> int:

@@ -7,13 +7,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import date
 
 import pytest
 
 from tests.api_fixtures import Api, serve
 from tests.contract.test_graph_store import VILLAGE
 from tests.screening_support import Families, data, error, store_of
+from tests.test_visit_adult import visit
 
 RECORD = "mutation($in: VisitInput!) { recordVisit(input: $in) { status record { version } } }"
 STATE = "query($id: ID!) { childVisitRecord(personId: $id) { version } }"
@@ -25,17 +25,6 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, str]]:
     for a in serve(tmp_path_factory.mktemp("write-wait"), graphql_write_wait_seconds=WAIT):
         child = Families(store_of(a), seed=47).child(VILLAGE, father={"works_away": True})
         yield a, child
-
-
-def visit(person_id: str, client_id: str) -> dict:
-    return {
-        "clientId": client_id,
-        "personId": person_id,
-        "visitedOn": date.today().isoformat(),
-        "findings": [],
-        "livingArrangement": "with_parents",
-        "baseVersion": 0,
-    }
 
 
 def test_a_change_during_a_graph_build_fails_clearly_and_is_recorded_when_sent_again(

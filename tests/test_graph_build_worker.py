@@ -144,3 +144,36 @@ def test_a_worker_killed_alone_fails_the_rebuild_clearly_and_the_old_graph_stays
     _rebuilt(data, worker=True)
     rebuilt, _ = _verify(data)
     assert rebuilt["ok"] and rebuilt["content_hash"] == before["content_hash"]
+
+
+def test_the_worker_imports_the_code_of_its_parent_not_of_the_working_directory(
+    synced: Path, tmp_path: Path
+) -> None:
+    """``python -m`` puts the working directory first on the import path: run from a directory that
+    holds a ``graph`` package of its own (an operator's export folder, a checkout), the worker must
+    still run this installation's code, as its parent does."""
+    import subprocess
+
+    from tests.test_record_survives import SHOUHU, _env
+
+    data = _copy(synced, tmp_path / "data")
+    before, _ = _verify(data)
+    trap = tmp_path / "cwd"
+    (trap / "graph").mkdir(parents=True)
+    (trap / "graph" / "__init__.py").write_text(
+        'raise SystemExit("the working directory\'s graph package")\n'
+    )
+    settings = {**SMALL_CHUNK, "SHOUHU_GRAPH_BUILD_WORKER": "true"}
+    # The parent as the installed ``shouhu`` script runs: its own directory, not the working one,
+    # first on its import path (-P).
+    done = subprocess.run(
+        [SHOUHU[0], "-P", *SHOUHU[1:], "graph", "rebuild", "--json"],
+        env=_env(data, settings=settings),
+        cwd=trap,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rebuilt, _ = _verify(data)
+    assert rebuilt["ok"] and rebuilt["content_hash"] == before["content_hash"]

@@ -55,6 +55,7 @@ class FoldWorker:
             self._proc = subprocess.Popen(
                 [
                     sys.executable,
+                    "-P",  # not the working directory first on the import path (-m would put it there)
                     "-m",
                     "graph.ladybug.build_worker",
                     str(spill.path),

@@ -379,14 +379,25 @@ class GraphStore(abc.ABC):
 
     # ---- transactions ----------------------------------------------------------------------
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """All writes inside commit together or not at all; nesting joins the outer one. Waits for
-        the writer at most as long as `writes_wait_at_most` allows (an API mutation), else as long
-        as it takes."""
+    def writer(self) -> Iterator[None]:
+        """The store's writer held, no transaction begun: a caller that must change another store
+        and then this one as one decision (a caseworker's merge: the links, then the people in the
+        graph) takes it first, so a busy writer refuses the decision before anything is saved
+        rather than after the other store committed. Waits as `transaction` waits; re-entrant."""
         wait = write_wait()
         if not self._lock.acquire(timeout=-1 if wait is None else wait):
             raise GraphUnavailable(say("graph.write_busy", seconds=f"{wait:g}"))
         try:
+            yield
+        finally:
+            self._lock.release()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together or not at all; nesting joins the outer one. Waits for
+        the writer at most as long as `writes_wait_at_most` allows (an API mutation), else as long
+        as it takes."""
+        with self.writer():
             outer = self._tx_depth == 0
             if outer:
                 self._begin()
@@ -401,8 +412,6 @@ class GraphStore(abc.ABC):
             self._tx_depth -= 1
             if outer:
                 self._commit()
-        finally:
-            self._lock.release()
 
     # ---- writes ----------------------------------------------------------------------------
     def upsert_nodes(self, records: Iterable[NodeRecord]) -> UpsertResult:

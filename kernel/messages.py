@@ -131,6 +131,12 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "graph.verify.failed": ("无法核对：{reason}", "cannot verify: {reason}"),
     "graph.rebuild.loading": ("写入新图", "loading the new graph"),
+    "graph.build_worker.stopped": (
+        "建图子进程意外退出（退出码 {code}：{cause}），新图未建成，原图照常使用；可再次运行 graph rebuild",
+        "the graph build's worker process stopped (exit code {code}: {cause}); the new graph was not built "
+        "and the old one is still served; run graph rebuild again",
+    ),
+    "graph.build_worker.signal": ("被信号 {signal} 终止", "killed by signal {signal}"),
     "graph.write_busy": (
         "图数据库正忙于其他写入（数据同步或首次加载建图），{seconds} 秒内未能写入，"
         "本次更改未保存，请稍后重新提交",

@@ -16,6 +16,7 @@ from auth.enforce.errors import sql_unavailable
 from kernel import clock
 from protection import agreements as agr
 from protection import workflow_graphql as wf
+from protection.case_tables import GuardianshipAgreement
 from protection.rows_graphql import IdentifiedRowView, column, named_person, views
 
 
@@ -88,24 +89,32 @@ class AgreementMutation:
     def record_agreement(self, info: Info[Context, None], input: AgreementInput) -> AgreementView:
         wf.actor(info, "manage_agreements")
         division = scope.child_division(info.context.guard, str(input.child_id))
-        row = wf.run(
-            info,
-            "manage_agreements",
-            wf.naming(
-                info,
-                lambda w: agr.record_agreement(
-                    w,
-                    kind=input.kind,
-                    child_id=str(input.child_id),
-                    division=division,
-                    parent_ids=[str(p) for p in input.parent_ids],
-                    guardian_id=str(input.guardian_id) if input.guardian_id else None,
-                    signed_on=input.signed_on,
-                    valid_from=input.valid_from,
-                    valid_to=input.valid_to,
-                ),
-                *(str(p) for p in input.parent_ids),
-                str(input.guardian_id) if input.guardian_id else None,
-            ),
-        )
+        # The graph's writer first: an agreement's projection has no catch-up (a case's has,
+        # `projected_version`), so a busy writer must refuse it before the record keeps it.
+        with info.context.store.writer():
+            row = _record(info, input, division)
         return AgreementView(_row=row, _rid=f"agreement:{row.id}")
+
+
+def _record(info: Info[Context, None], input: AgreementInput, division: str) -> GuardianshipAgreement:
+    """The agreement recorded and projected (protection.projection.carry_out)."""
+    return wf.run(
+        info,
+        "manage_agreements",
+        wf.naming(
+            info,
+            lambda w: agr.record_agreement(
+                w,
+                kind=input.kind,
+                child_id=str(input.child_id),
+                division=division,
+                parent_ids=[str(p) for p in input.parent_ids],
+                guardian_id=str(input.guardian_id) if input.guardian_id else None,
+                signed_on=input.signed_on,
+                valid_from=input.valid_from,
+                valid_to=input.valid_to,
+            ),
+            *(str(p) for p in input.parent_ids),
+            str(input.guardian_id) if input.guardian_id else None,
+        ),
+    )

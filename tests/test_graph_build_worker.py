@@ -10,6 +10,7 @@ every relationship file several row groups, so the worker runs ahead of the load
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import time
@@ -94,5 +95,85 @@ def test_a_rebuild_killed_while_its_worker_folds_leaves_no_worker_and_the_next_o
     after_kill, _ = _verify(data)  # the graph it was building was beside the old one, never in its place
     assert after_kill["ok"] and after_kill["content_hash"] == before["content_hash"]
     _rebuilt(data, worker=True)
+    rebuilt, _ = _verify(data)
+    assert rebuilt["ok"] and rebuilt["content_hash"] == before["content_hash"]
+
+
+def test_a_worker_killed_alone_fails_the_rebuild_clearly_and_the_old_graph_stays(
+    synced: Path, tmp_path: Path
+) -> None:
+    """The worker killed on its own (the OOM killer, an operator): the rebuild stops with a plain
+    Chinese line, not a traceback or the worker's raw error output, and the graph it was to replace
+    is still the one served; the next rebuild is whole."""
+    import subprocess
+
+    from tests.test_record_survives import ROOT, SHOUHU, _env
+
+    data = _copy(synced, tmp_path / "data")
+    before, _ = _verify(data)
+    # The parent pauses after each kind it loaded: time to find its worker and kill it alone.
+    settings = {
+        **SMALL_CHUNK,
+        "SHOUHU_GRAPH_BUILD_WORKER": "true",
+        "SHOUHU_PAUSE_AT": "rebuild.kind_loaded:0.5",
+    }
+    proc = subprocess.Popen(
+        [*SHOUHU, "graph", "rebuild", "--json"],
+        env=_env(data, settings=settings),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (workers := _workers_of(data)) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert workers, "no build worker seen"
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode not in (0, None), out
+    assert "Traceback" not in err, err[-2000:]
+    assert "重建失败" in err and "子进程" in err, err[-2000:]
+    after, _ = _verify(data)
+    assert after["ok"] and after["content_hash"] == before["content_hash"]
+    _rebuilt(data, worker=True)
+    rebuilt, _ = _verify(data)
+    assert rebuilt["ok"] and rebuilt["content_hash"] == before["content_hash"]
+
+
+def test_the_worker_imports_the_code_of_its_parent_not_of_the_working_directory(
+    synced: Path, tmp_path: Path
+) -> None:
+    """``python -m`` puts the working directory first on the import path: run from a directory that
+    holds a ``graph`` package of its own (an operator's export folder, a checkout), the worker must
+    still run this installation's code, as its parent does."""
+    import subprocess
+
+    from tests.test_record_survives import SHOUHU, _env
+
+    data = _copy(synced, tmp_path / "data")
+    before, _ = _verify(data)
+    trap = tmp_path / "cwd"
+    (trap / "graph").mkdir(parents=True)
+    (trap / "graph" / "__init__.py").write_text(
+        'raise SystemExit("the working directory\'s graph package")\n'
+    )
+    settings = {**SMALL_CHUNK, "SHOUHU_GRAPH_BUILD_WORKER": "true"}
+    # The parent as the installed ``shouhu`` script runs: its own directory, not the working one,
+    # first on its import path (-P).
+    done = subprocess.run(
+        [SHOUHU[0], "-P", *SHOUHU[1:], "graph", "rebuild", "--json"],
+        env=_env(data, settings=settings),
+        cwd=trap,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
     rebuilt, _ = _verify(data)
     assert rebuilt["ok"] and rebuilt["content_hash"] == before["content_hash"]

@@ -58,3 +58,51 @@ def test_a_change_during_a_graph_build_fails_clearly_and_is_recorded_when_sent_a
     out = data(a.gql("village", RECORD, {"in": visit(child, "wait-0001")}, purpose="screening"))
     assert out["recordVisit"]["status"] == "RECORDED" and out["recordVisit"]["record"]["version"] == 1
     assert store.get_node("visit:app-wait-0001") is not None
+
+
+AGREE = "mutation A($input: AgreementInput!) { recordAgreement(input: $input) { id } }"
+
+
+def test_an_agreement_during_a_graph_build_is_refused_whole_or_reaches_the_graph(
+    api: tuple[Api, str],
+) -> None:
+    """An agreement has no catch-up of its projection (a case has ``projected_version``): recorded
+    while the writer is held, it must be refused with nothing saved, not saved in the record and
+    left out of the graph for good while the caller is told it was recorded."""
+    from graph.model import node_id
+    from protection.agreements import agreements_of
+    from tests.screening_support import engine_of
+
+    a, _ = api
+    store = store_of(a)
+    today = date.today()
+    entrustment = {
+        "kind": "entrustment",
+        "childId": "person:child",
+        "parentIds": ["person:father", "person:mother"],
+        "guardianId": "person:granny",
+        "signedOn": today.isoformat(),
+        "validFrom": today.isoformat(),
+        "validTo": today.replace(year=today.year + 1).isoformat(),
+    }
+    before = {x.id for x in agreements_of(engine_of(a), "person:child")}
+    holding, release = threading.Event(), threading.Event()
+
+    def build() -> None:
+        holding.set()
+        release.wait(60)
+
+    builder = threading.Thread(target=lambda: store.replaced_while_serving(build))  # type: ignore[attr-defined]
+    builder.start()
+    try:
+        assert holding.wait(30)
+        refused = a.gql("village", AGREE, {"input": entrustment}).json()
+    finally:
+        release.set()
+        builder.join(60)
+    assert refused.get("errors"), refused  # told it was recorded, while the graph was busy
+    assert refused["errors"][0]["extensions"] == {"code": "UNAVAILABLE", "reason": "graph_unavailable"}
+    assert {x.id for x in agreements_of(engine_of(a), "person:child")} == before  # nothing saved
+    data(a.gql("village", AGREE, {"input": entrustment}))  # sent again once free: recorded
+    (new,) = {x.id for x in agreements_of(engine_of(a), "person:child")} - before
+    assert store.get_node(node_id("Agreement", new)) is not None  # and in the graph

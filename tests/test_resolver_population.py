@@ -434,3 +434,43 @@ def test_id_conflicts_from_the_index_are_the_conflicts_over_everything() -> None
         assert got.demoted == want.demoted and got.guards == want.guards
         found += len(want.guards)
     assert found > 20
+
+
+def test_a_failed_batch_and_a_record_sent_again_with_another_id_number_leave_memory_as_a_load(
+    engines: tuple[Engine, Engine],
+    county_mentions_small: list[PersonMention],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The kept population and its scoring table across what interrupts them: a batch failing after
+    the table was grown (then sent again), and a record sent again with another ID number and birth
+    date (its stored row changes: the memory must go). The store ends as runs that load everything."""
+    from dataclasses import replace
+
+    cached, loaded = engines
+    batches = [list(county_mentions_small[i::4]) for i in range(4)]
+    numbered = next(m for m in batches[0] if m.id_number and m.birth_date)
+    born = date(numbered.birth_date.year - 1, 1, 2)  # type: ignore[union-attr]
+    resent = replace(numbered, id_number=make_id_number(numbered.id_number[:6], born, 17), birth_date=born)
+    batches[2] = [resent, *batches[2]]
+    real_link = resolver.link
+    failed = []
+
+    def link_failing_once(*args: Any, **kwargs: Any) -> Any:
+        if len(failed) == 0 and kwargs.get("scorer") is not None:
+            failed.append(1)
+            raise RuntimeError("the batch fails after the scoring table was grown")
+        return real_link(*args, **kwargs)
+
+    resolve_with_changes(cached, batches[0], today=TODAY)
+    monkeypatch.setattr(resolver, "link", link_failing_once)
+    with pytest.raises(RuntimeError):
+        resolve_with_changes(cached, batches[1], today=TODAY)
+    assert failed
+    for batch in batches[1:]:
+        resolve_with_changes(cached, batch, today=TODAY)
+    monkeypatch.setattr(resolver, "link", real_link)
+    for batch in batches:
+        resolver._release()
+        resolver._FRAMES.clear()
+        resolve_with_changes(loaded, batch, today=TODAY)
+    assert _outcome(cached) == _outcome(loaded)

@@ -79,11 +79,15 @@ def synced(county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def site(synced: Path, tmp_path: Path) -> Iterator[Site]:
+    yield from _site(synced, tmp_path)
+
+
+def _site(synced: Path, tmp_path: Path, **overrides: object) -> Iterator[Site]:
     import shutil
 
     data = tmp_path / "data"
     shutil.copytree(synced, data)
-    settings = Settings(data_dir=data, graph_buffer_pool_mb=256)
+    settings = Settings(data_dir=data, graph_buffer_pool_mb=256, **overrides)  # type: ignore[arg-type]
     agencies = {
         "civil": ("ca-500248", "civil_affairs", COUNTY, (), "caseworker", "read:identity"),
         "elsewhere": ("ca-500249", "civil_affairs", "500249000000", (), "caseworker", "read:identity"),
@@ -211,3 +215,54 @@ def test_the_analyst_gets_no_small_count_from_the_cross_check(site: Site) -> Non
 
 def _engine(site: Site):  # type: ignore[no-untyped-def]
     return site.client.app.state.sql  # type: ignore[attr-defined]
+
+
+
+WAIT = 1.0
+
+
+@pytest.fixture
+def busy_site(synced: Path, tmp_path: Path) -> Iterator[Site]:
+    """A site whose mutations wait at most WAIT seconds for the graph's writer."""
+    yield from _site(synced, tmp_path, graphql_write_wait_seconds=WAIT)
+
+
+def test_a_merge_while_the_graph_writer_is_held_fails_within_its_wait_and_saves_nothing(
+    busy_site: Site,
+) -> None:
+    """A caseworker's merge during a county's first-load build (the writer held for minutes) must
+    fail within SHOUHU_GRAPHQL_WRITE_WAIT_SECONDS saying nothing was saved, and must really have
+    saved nothing: not the links moved while the graph still shows two people and the review item,
+    closed, can no longer be sent again."""
+    import threading
+    import time
+
+    site = busy_site
+    store: LadybugStore = site.client.app.state.graph  # type: ignore[attr-defined]
+    item = site.gql("civil", REVIEWS, first=5)["data"]["matchReviews"]["items"][0]
+    holding, release = threading.Event(), threading.Event()
+
+    def build() -> None:  # a first load's build: the writer held while a new file is made
+        holding.set()
+        release.wait(12)
+
+    builder = threading.Thread(target=lambda: store.replaced_while_serving(build))
+    builder.start()
+    try:
+        assert holding.wait(30)
+        started = time.monotonic()
+        out = site.gql("civil", MERGE, id=item["id"])
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+        builder.join(60)
+    assert "errors" in out, (waited, out)
+    assert out["errors"][0]["extensions"] == {"code": "UNAVAILABLE", "reason": "graph_unavailable"}
+    assert "未保存" in out["errors"][0]["message"]
+    assert waited < WAIT + 8, waited  # bounded by the wait, not by the build
+    items = site.gql("civil", REVIEWS, first=50)["data"]["matchReviews"]["items"]
+    assert {i["id"]: i["status"] for i in items}[item["id"]] == "open"  # nothing saved
+    assert _node(site, item["left"]["personId"]) and _node(site, item["right"]["personId"])
+    again = site.gql("civil", MERGE, id=item["id"])  # the writer free: sent again, recorded
+    assert "errors" not in again, again
+    assert _node(site, again["data"]["mergeMatch"]["absorbedId"]) is None

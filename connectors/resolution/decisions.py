@@ -33,13 +33,18 @@ def _reproject(engine: Engine, graph: GraphStore, outcome: MergeOutcome) -> Deci
 
 
 def merge_match(engine: Engine, graph: GraphStore, review_id: int, decided_by: str) -> Decision:
-    """The two mentions are one person: link them, and show one person in the graph."""
-    return _reproject(engine, graph, merge(engine, review_id, decided_by))
+    """The two mentions are one person: link them, and show one person in the graph. The graph's
+    writer is taken first (`GraphStore.writer`): an API mutation waits for it a bounded time and is
+    refused with nothing saved, never after the links moved (the graph would not show them, and
+    the review item, no longer open, could not be sent again)."""
+    with graph.writer():
+        return _reproject(engine, graph, merge(engine, review_id, decided_by))
 
 
 def undo_match_merge(engine: Engine, graph: GraphStore, merge_id: int, decided_by: str) -> Decision:
-    """Take a merge back, in the links and in the graph."""
-    return _reproject(engine, graph, undo_merge(engine, merge_id, decided_by))
+    """Take a merge back, in the links and in the graph (the writer taken first, as `merge_match`)."""
+    with graph.writer():
+        return _reproject(engine, graph, undo_merge(engine, merge_id, decided_by))
 
 
 def reject_match(engine: Engine, review_id: int, decided_by: str) -> Review:

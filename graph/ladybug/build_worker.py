@@ -37,6 +37,7 @@ from graph.fold import Spill
 from graph.ladybug import queries as q
 from graph.model import PropType
 from graph.port import GraphStoreError
+from kernel.messages import say
 
 _PR_SET_PDEATHSIG = 1
 _ROOT = Path(__file__).resolve().parents[2]  # the directory holding the `graph` package
@@ -54,6 +55,7 @@ class FoldWorker:
             self._proc = subprocess.Popen(
                 [
                     sys.executable,
+                    "-P",  # not the working directory first on the import path (-m would put it there)
                     "-m",
                     "graph.ladybug.build_worker",
                     str(spill.path),
@@ -90,8 +92,18 @@ class FoldWorker:
                 return
             yield msg
         self._proc.wait()
-        tail = self._err_path.read_text(errors="replace")[-2000:]
-        raise GraphStoreError(f"the rebuild's worker process stopped ({self._proc.returncode}): {tail}")
+        raise GraphStoreError(
+            say("graph.build_worker.stopped", code=self._proc.returncode, cause=self._cause())
+        )
+
+    def _cause(self) -> str:
+        """The last line of the worker's error output (a traceback ends with the exception, e.g. a
+        full disk's ``OSError``), or "killed by signal N": one line, not the whole traceback."""
+        lines = [x.strip() for x in self._err_path.read_text(errors="replace").splitlines() if x.strip()]
+        if lines:
+            return lines[-1][:300]
+        code = self._proc.returncode
+        return say("graph.build_worker.signal", signal=-code) if code is not None and code < 0 else ""
 
     def ack(self) -> None:
         """One more kind loaded: the worker may fold the kind after the one it is folding."""

@@ -14,7 +14,7 @@ from graphql import GraphQLError
 from starlette.responses import JSONResponse
 
 from auth.enforce.errors import store_unavailable
-from graph.port import GraphUnavailable
+from graph.port import GraphWriterBusy
 
 log = logging.getLogger("shouhu.api")
 _SUGGESTION = re.compile(r"\s*Did you mean .*$", re.S)
@@ -42,9 +42,9 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     original = getattr(error, "original_error", None)
     ext = dict(error.extensions or {})
     message = scrub(_SUGGESTION.sub("", error.message))
-    if isinstance(original, GraphUnavailable):
-        # Nothing was read or written and the same request may succeed shortly: said as the
-        # resolvers that catch it say it (auth.enforce.errors), not "internal error".
+    if isinstance(original, GraphWriterBusy):
+        # Nothing was written and the change may be sent again shortly: said as the resolvers
+        # that catch it say it (auth.enforce.errors), not "internal error".
         unavailable = store_unavailable(cause=original)
         message, ext = unavailable.message, dict(unavailable.extensions or {})
     elif original is not None and not isinstance(original, GraphQLError):

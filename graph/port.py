@@ -82,6 +82,11 @@ def write_wait() -> float | None:
     return _WRITE_WAIT.get()
 
 
+class GraphWriterBusy(GraphUnavailable):
+    """Another write held the store's writer past the caller's bounded wait (`writes_wait_at_most`):
+    nothing was written; the same change may be sent again shortly."""
+
+
 class GraphStore(abc.ABC):
     """Idempotent writes with provenance, reads, traversals and transactions."""
 
@@ -386,7 +391,7 @@ class GraphStore(abc.ABC):
         rather than after the other store committed. Waits as `transaction` waits; re-entrant."""
         wait = write_wait()
         if not self._lock.acquire(timeout=-1 if wait is None else wait):
-            raise GraphUnavailable(say("graph.write_busy", seconds=f"{wait:g}"))
+            raise GraphWriterBusy(say("graph.write_busy", seconds=f"{wait:g}"))
         try:
             yield
         finally:

@@ -462,6 +462,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "audit.reason.file_mandatory_report": ("提交强制报告", "file a mandatory report"),
     "audit.reason.forbidden": ("无权进行此操作", "forbidden"),
     "audit.reason.graph_error": ("图数据库暂时无法答复", "graph store unavailable"),
+    "audit.reason.graph_busy": (
+        "图数据库正忙于其他写入，更改未保存",
+        "graph busy with another write; change not saved",
+    ),
     "audit.reason.graphql_validation_failed": ("查询语句不符合接口结构", "query failed validation"),
     "audit.reason.internal": ("内部错误", "internal error"),
     "audit.reason.invalid_client": ("客户端身份验证失败", "client authentication failed"),

@@ -46,7 +46,7 @@ def test_a_change_during_a_graph_build_fails_clearly_and_is_recorded_when_sent_a
         started = time.monotonic()
         e = error(a.gql("village", RECORD, {"in": visit(child, "wait-0001")}, purpose="screening"))
         waited = time.monotonic() - started
-        assert e["extensions"] == {"code": "UNAVAILABLE", "reason": "graph_unavailable"}, e
+        assert e["extensions"] == {"code": "UNAVAILABLE", "reason": "graph_busy"}, e
         assert "图数据库正忙" in e["message"] and "未保存" in e["message"], e
         assert WAIT <= waited < WAIT + 15, waited  # bounded by the wait, not by the build
         # Nothing was written, and reads answer meanwhile from the serving file.
@@ -102,7 +102,7 @@ def test_an_agreement_during_a_graph_build_is_refused_whole_or_reaches_the_graph
         release.set()
         builder.join(60)
     assert refused.get("errors"), refused  # told it was recorded, while the graph was busy
-    assert refused["errors"][0]["extensions"] == {"code": "UNAVAILABLE", "reason": "graph_unavailable"}
+    assert refused["errors"][0]["extensions"] == {"code": "UNAVAILABLE", "reason": "graph_busy"}
     assert {x.id for x in agreements_of(engine_of(a), "person:child")} == before  # nothing saved
     data(a.gql("village", AGREE, {"input": entrustment}))  # sent again once free: recorded
     (new,) = {x.id for x in agreements_of(engine_of(a), "person:child")} - before

@@ -257,7 +257,7 @@ def test_a_merge_while_the_graph_writer_is_held_fails_within_its_wait_and_saves_
         release.set()
         builder.join(60)
     assert "errors" in out, (waited, out)
-    assert out["errors"][0]["extensions"] == {"code": "UNAVAILABLE", "reason": "graph_unavailable"}
+    assert out["errors"][0]["extensions"] == {"code": "UNAVAILABLE", "reason": "graph_busy"}
     assert "未保存" in out["errors"][0]["message"]
     assert waited < WAIT + 8, waited  # bounded by the wait, not by the build
     items = site.gql("civil", REVIEWS, first=50)["data"]["matchReviews"]["items"]

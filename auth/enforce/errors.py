@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from graphql import GraphQLError
 
-from graph.port import GraphStoreError, GraphUnavailable
+from graph.port import GraphStoreError, GraphWriterBusy
 
 NOT_VISIBLE = "not_found_or_out_of_scope"
 T = TypeVar("T")
@@ -46,11 +46,14 @@ def sql_unavailable() -> GraphQLError:
 def store_unavailable(
     message: str = "the graph store could not answer; nothing changed", *, cause: BaseException | None = None
 ) -> GraphQLError:
-    """The engine's own text is not shown: it can name records and internals. A store that is busy,
-    closed or reopening (GraphUnavailable) says so in the catalogue's words, which name no record, so
-    the caller knows the same request may succeed shortly."""
-    if isinstance(cause, GraphUnavailable):
-        return refused(str(cause), "UNAVAILABLE", "graph_unavailable")
+    """The engine's own text is not shown: it can name records and internals. Every failure of the
+    store is answered alike (one code, reason and message whatever the path, or an id's existence
+    would show in which path answered), except a change refused because another write held the
+    writer past its wait (GraphWriterBusy): that says so in the catalogue's words, which name no
+    record, so the caseworker knows to send it again. It is raised only at a write, which a request
+    reaches for an existing record as it would with the writer free."""
+    if isinstance(cause, GraphWriterBusy):
+        return refused(str(cause), "UNAVAILABLE", "graph_busy")
     return refused(message, "UNAVAILABLE", "graph_error")
 
 

@@ -222,6 +222,7 @@ export const CODES: CodeBook = {
     masked_against_reconstruction: ["为防止拼合还原而脱敏", "masked against reconstruction"],
     audit_review: ["应急授权复核", "break-glass review"],
     graph_error: ["图数据库暂时无法答复", "graph store unavailable"],
+    graph_busy: ["图数据库正忙于其他写入，更改未保存", "graph busy with another write; change not saved"],
     time_budget: ["查询超出时限，已停止", "stopped past its time budget"],
     response_too_large: ["响应超出大小上限，已停止", "stopped past its response bound"],
     client_gone: ["客户端已断开，查询已停止", "client disconnected"],

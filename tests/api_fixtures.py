@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,3 +134,23 @@ def serve(tmp_path: Path, **overrides: object) -> Iterator[Api]:
     settings = Settings(data_dir=tmp_path / "data", **options)  # type: ignore[arg-type]
     for client, tokens, secrets in start_app(settings, AGENCIES, family):
         yield Api(client, tokens, settings, secrets)
+
+
+@contextmanager
+def graph_writer_held(store: GraphStore, hold: float = 60) -> Iterator[None]:
+    """The graph's writer held by another thread, as a first load's build holds it while it makes a
+    new file (`replaced_while_serving`), until the block ends (or ``hold`` seconds pass)."""
+    holding, release = threading.Event(), threading.Event()
+
+    def build() -> None:
+        holding.set()
+        release.wait(hold)
+
+    builder = threading.Thread(target=lambda: store.replaced_while_serving(build))  # type: ignore[attr-defined]
+    builder.start()
+    try:
+        assert holding.wait(30), "the writer was not taken"
+        yield
+    finally:
+        release.set()
+        builder.join(60)

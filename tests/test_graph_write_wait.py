@@ -4,14 +4,13 @@ the same change sent again once the writer is free is recorded."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from datetime import date
 
 import pytest
 
-from tests.api_fixtures import Api, serve
+from tests.api_fixtures import Api, graph_writer_held, serve
 from tests.contract.test_graph_store import VILLAGE
 from tests.screening_support import Families, data, error, store_of
 from tests.test_visit_adult import visit
@@ -33,16 +32,7 @@ def test_a_change_during_a_graph_build_fails_clearly_and_is_recorded_when_sent_a
 ) -> None:
     a, child = api
     store = store_of(a)
-    holding, release = threading.Event(), threading.Event()
-
-    def build() -> None:  # what a first load's build does: the writer held while a new file is made
-        holding.set()
-        release.wait(60)
-
-    builder = threading.Thread(target=lambda: store.replaced_while_serving(build))  # type: ignore[attr-defined]
-    builder.start()
-    try:
-        assert holding.wait(30)
+    with graph_writer_held(store):
         started = time.monotonic()
         e = error(a.gql("village", RECORD, {"in": visit(child, "wait-0001")}, purpose="screening"))
         waited = time.monotonic() - started
@@ -53,9 +43,6 @@ def test_a_change_during_a_graph_build_fails_clearly_and_is_recorded_when_sent_a
         state = data(a.gql("village", STATE, {"id": child}, purpose="screening"))
         assert state["childVisitRecord"]["version"] == 0
         assert store.get_node("visit:app-wait-0001") is None
-    finally:
-        release.set()
-        builder.join(60)
     out = data(a.gql("village", RECORD, {"in": visit(child, "wait-0001")}, purpose="screening"))
     assert out["recordVisit"]["status"] == "RECORDED" and out["recordVisit"]["record"]["version"] == 1
     assert store.get_node("visit:app-wait-0001") is not None
@@ -87,20 +74,8 @@ def test_an_agreement_during_a_graph_build_is_refused_whole_or_reaches_the_graph
         "validTo": today.replace(year=today.year + 1).isoformat(),
     }
     before = {x.id for x in agreements_of(engine_of(a), "person:child")}
-    holding, release = threading.Event(), threading.Event()
-
-    def build() -> None:
-        holding.set()
-        release.wait(60)
-
-    builder = threading.Thread(target=lambda: store.replaced_while_serving(build))  # type: ignore[attr-defined]
-    builder.start()
-    try:
-        assert holding.wait(30)
+    with graph_writer_held(store):
         refused = a.gql("village", AGREE, {"input": entrustment}).json()
-    finally:
-        release.set()
-        builder.join(60)
     assert refused.get("errors"), refused  # told it was recorded, while the graph was busy
     assert refused["errors"][0]["extensions"] == {"code": "UNAVAILABLE", "reason": "graph_busy"}
     assert {x.id for x in agreements_of(engine_of(a), "person:child")} == before  # nothing saved

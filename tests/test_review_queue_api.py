@@ -39,6 +39,8 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     generate(out, support.PERSONS, support.SEED, noise=noise)
     return out
+
+
 COUNTY = "500248000000"
 
 REVIEWS = """query($first: Int) { matchReviews(first: $first) { totalInScope items {
@@ -217,7 +219,6 @@ def _engine(site: Site):  # type: ignore[no-untyped-def]
     return site.client.app.state.sql  # type: ignore[attr-defined]
 
 
-
 WAIT = 1.0
 
 
@@ -234,28 +235,17 @@ def test_a_merge_while_the_graph_writer_is_held_fails_within_its_wait_and_saves_
     fail within SHOUHU_GRAPHQL_WRITE_WAIT_SECONDS saying nothing was saved, and must really have
     saved nothing: not the links moved while the graph still shows two people and the review item,
     closed, can no longer be sent again."""
-    import threading
     import time
+
+    from tests.api_fixtures import graph_writer_held
 
     site = busy_site
     store: LadybugStore = site.client.app.state.graph  # type: ignore[attr-defined]
     item = site.gql("civil", REVIEWS, first=5)["data"]["matchReviews"]["items"][0]
-    holding, release = threading.Event(), threading.Event()
-
-    def build() -> None:  # a first load's build: the writer held while a new file is made
-        holding.set()
-        release.wait(12)
-
-    builder = threading.Thread(target=lambda: store.replaced_while_serving(build))
-    builder.start()
-    try:
-        assert holding.wait(30)
+    with graph_writer_held(store, hold=12):
         started = time.monotonic()
         out = site.gql("civil", MERGE, id=item["id"])
         waited = time.monotonic() - started
-    finally:
-        release.set()
-        builder.join(60)
     assert "errors" in out, (waited, out)
     assert out["errors"][0]["extensions"] == {"code": "UNAVAILABLE", "reason": "graph_busy"}
     assert "未保存" in out["errors"][0]["message"]

@@ -14,6 +14,7 @@ import hashlib
 import heapq
 import os
 import pickle
+import shutil
 import sqlite3
 import tempfile
 from array import array
@@ -309,6 +310,35 @@ def _encoded_row(row: dict[str, Any], cols: tuple[str, ...], m: Merged, plain: b
     return row
 
 
+SPILL_PREFIX = "shouhu-fold-"
+"""A spill's directory is named ``shouhu-fold-<pid of its writer>-<random>`` in the temporary
+directory (``TMPDIR``)."""
+
+
+def _sweep_abandoned() -> None:
+    """Delete the spills of writers that are gone. A spill holds the record's whole graph (personal
+    data) and a build killed with SIGKILL cannot delete its own, so the next one does: a directory
+    of this user named for a process that no longer runs. A live (or reused) pid keeps its
+    directory; a name without a pid (an older spill) is left alone."""
+    root = Path(tempfile.gettempdir())
+    try:
+        found = [p for p in root.iterdir() if p.name.startswith(SPILL_PREFIX)]
+    except OSError:
+        return
+    for path in found:
+        pid = path.name[len(SPILL_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            if path.lstat().st_uid != os.getuid() or not path.is_dir() or path.is_symlink():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError:  # alive under another user (EPERM), or unreadable: not ours to delete
+            continue
+
+
 class Spill:
     """The writes of :class:`Fold`, kept on disk in the order they were made and folded per element
     when read back (:meth:`elements`): memory bounded by one element and a chunk, not the county."""
@@ -323,7 +353,8 @@ class Spill:
         self.read_chunk = read_chunk
         self._dir: tempfile.TemporaryDirectory[str] | None = None
         if written is None:
-            self._dir = tempfile.TemporaryDirectory(prefix="shouhu-fold-")
+            _sweep_abandoned()
+            self._dir = tempfile.TemporaryDirectory(prefix=f"{SPILL_PREFIX}{os.getpid()}-")
         self.path = written or Path(self._dir.name)  # type: ignore[union-attr]  # one is set
         self._db = sqlite3.connect(self.path / "fold.sqlite3", isolation_level=None)
         # Read back in another process, a small page cache: the worker's memory adds to the parent's

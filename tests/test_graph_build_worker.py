@@ -85,18 +85,25 @@ def test_a_rebuild_killed_while_its_worker_folds_leaves_no_worker_and_the_next_o
 ) -> None:
     data = _copy(synced, tmp_path / "data")
     before, _ = _verify(data)
-    settings = {**SMALL_CHUNK, "SHOUHU_GRAPH_BUILD_WORKER": "true"}
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    settings = {**SMALL_CHUNK, "SHOUHU_GRAPH_BUILD_WORKER": "true", "TMPDIR": str(tmp)}
     killed = run(["graph", "rebuild", "--json"], data, crash="rebuild.kind_loaded:2", settings=settings)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    # The killed build's spill (the record's graph: personal data) is left behind...
+    assert [p.name for p in tmp.iterdir() if p.name.startswith("shouhu-fold-")], list(tmp.iterdir())
     deadline = time.monotonic() + 5
     while _workers_of(data) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _workers_of(data) == []
     after_kill, _ = _verify(data)  # the graph it was building was beside the old one, never in its place
     assert after_kill["ok"] and after_kill["content_hash"] == before["content_hash"]
-    _rebuilt(data, worker=True)
+    done = run(["graph", "rebuild", "--json"], data, settings=settings)
+    assert done.returncode == 0, done.stderr[-2000:]
     rebuilt, _ = _verify(data)
     assert rebuilt["ok"] and rebuilt["content_hash"] == before["content_hash"]
+    # ...until the next build, which deletes the spills of builds that are gone.
+    assert [p for p in tmp.iterdir() if p.name.startswith("shouhu-fold-")] == []
 
 
 def test_a_worker_killed_alone_fails_the_rebuild_clearly_and_the_old_graph_stays(

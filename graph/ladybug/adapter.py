@@ -460,12 +460,9 @@ class LadybugStore(GraphStore):
                 self.bulk_load(*self._sections(section, kind, batch), progress)
                 loaded += len(batch)
             return loaded
-        files = write_rel_files(directory, f"copy-{section}", kind, rows, chunk)
-        try:
-            return self._copy_rel_files(kind, files, progress)
-        finally:
-            for path, _ in files.values():
-                path.unlink(missing_ok=True)
+        return self._copy_rel_files(
+            kind, write_rel_files(directory, f"copy-{section}", kind, rows, chunk), progress
+        )
 
     def _copy_rel_files(
         self,
@@ -474,17 +471,22 @@ class LadybugStore(GraphStore):
         progress: Callable[[int], None] | None,
     ) -> int:
         """One ``COPY`` per end-label pair of a relationship type, from its Parquet file, in pair
-        order; then a checkpoint and a reopen. Returns the rows loaded."""
+        order; then a checkpoint and a reopen. The files are deleted, loaded or not. Returns the
+        rows loaded."""
         loaded = 0
-        with self._lock:
-            for pair, (path, n) in sorted(files.items()):
-                self._run(f"COPY {kind} FROM '{path}' (from='{pair[0]}', to='{pair[1]}')")
-                loaded += n
-                if progress:
-                    progress(n)
-            if files:
-                self.checkpoint()
-                self._reopen()  # the pool pages the copies touched are freed
+        try:
+            with self._lock:
+                for pair, (path, n) in sorted(files.items()):
+                    self._run(f"COPY {kind} FROM '{path}' (from='{pair[0]}', to='{pair[1]}')")
+                    loaded += n
+                    if progress:
+                        progress(n)
+                if files:
+                    self.checkpoint()
+                    self._reopen()  # the pool pages the copies touched are freed
+        finally:
+            for path, _ in files.values():
+                path.unlink(missing_ok=True)
         return loaded
 
     def copy_spill(
@@ -519,11 +521,7 @@ class LadybugStore(GraphStore):
                     del table
                     continue
                 if files:  # the end of a relationship type: its pairs copied, from their files
-                    try:
-                        counts["rel"] += self._copy_rel_files(kind, files, progress)
-                    finally:
-                        for path, _ in files.values():
-                            path.unlink(missing_ok=True)
+                    counts["rel"] += self._copy_rel_files(kind, files, progress)
                     files = {}
                 crash_point("rebuild.kind_loaded")
                 worker.ack()

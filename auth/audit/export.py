@@ -16,8 +16,8 @@ from auth.audit.event import (
     canonical_json,
     hashed_view,
 )
-from auth.audit.queries import _aware
-from auth.audit.store import _ENTRY_COLUMNS, EXPORT_COLUMNS, AuditStore, _entry
+from auth.audit.queries import aware_bound
+from auth.audit.store import ENTRY_COLUMNS, ENTRY_TABLE, EXPORT_COLUMNS, AuditStore
 
 
 class AuditExport(AuditStore):
@@ -36,18 +36,18 @@ class AuditExport(AuditStore):
         after = 0
         conds = []
         if since is not None:
-            conds.append(_entry.c.at >= _aware(since, "since"))
+            conds.append(ENTRY_TABLE.c.at >= aware_bound(since, "since"))
         if until is not None:
-            conds.append(_entry.c.at < _aware(until, "until"))
+            conds.append(ENTRY_TABLE.c.at < aware_bound(until, "until"))
         if agency_id is not None:
-            conds.append(_entry.c.agency_id == agency_id)
+            conds.append(ENTRY_TABLE.c.agency_id == agency_id)
         while True:
             with self._errors("read"), self.engine.connect() as conn:
                 rows = (
                     conn.execute(
-                        select(*_ENTRY_COLUMNS)
-                        .where(and_(_entry.c.seq > after, *conds))
-                        .order_by(_entry.c.seq)
+                        select(*ENTRY_COLUMNS)
+                        .where(and_(ENTRY_TABLE.c.seq > after, *conds))
+                        .order_by(ENTRY_TABLE.c.seq)
                         .limit(batch)
                     )
                     .mappings()

@@ -55,7 +55,7 @@ from auth.audit.event import (
 from auth.audit.export import AuditExport
 from auth.audit.notifications import AuditNotifications
 from auth.audit.queries import AuditQueries
-from auth.audit.store import _ENTRY_COLUMNS, _entry, _record
+from auth.audit.store import ENTRY_COLUMNS, ENTRY_TABLE, RECORD_TABLE
 from kernel.db.engine import SQLITE_BEGIN_OPTION
 from kernel.db.tables import utcnow
 
@@ -168,25 +168,25 @@ class AuditLog(AuditQueries, AuditNotifications, AuditExport):
     @cached_property
     def _entry_binds(self) -> list[tuple[str, Callable[[Any], Any] | None]]:
         dialect = self.engine.dialect
-        return [(c.name, c.type.dialect_impl(dialect).bind_processor(dialect)) for c in _ENTRY_COLUMNS]
+        return [(c.name, c.type.dialect_impl(dialect).bind_processor(dialect)) for c in ENTRY_COLUMNS]
 
     @cached_property
     def _entry_sql(self) -> str:
         q = self.engine.dialect.identifier_preparer
-        names = ", ".join(q.quote(c.name) for c in _ENTRY_COLUMNS)
-        marks = ", ".join("?" for _ in _ENTRY_COLUMNS)
-        return f"INSERT INTO {q.format_table(_entry)} ({names}) VALUES ({marks})"
+        names = ", ".join(q.quote(c.name) for c in ENTRY_COLUMNS)
+        marks = ", ".join("?" for _ in ENTRY_COLUMNS)
+        return f"INSERT INTO {q.format_table(ENTRY_TABLE)} ({names}) VALUES ({marks})"
 
     @cached_property
     def _record_sql(self) -> str:
         q = self.engine.dialect.identifier_preparer
-        return f"INSERT INTO {q.format_table(_record)} (seq, record_id) VALUES (?, ?)"
+        return f"INSERT INTO {q.format_table(RECORD_TABLE)} (seq, record_id) VALUES (?, ?)"
 
     def _write(self, conn: Connection, batch: list[AuditEvent]) -> list[int]:
         """Extend the chain on `conn`, inside its transaction, which must hold the chain lock
         (SQLite: the database write lock; PostgreSQL: the advisory lock)."""
         head = conn.execute(
-            select(_entry.c.seq, _entry.c.hash).order_by(_entry.c.seq.desc()).limit(1)
+            select(ENTRY_TABLE.c.seq, ENTRY_TABLE.c.hash).order_by(ENTRY_TABLE.c.seq.desc()).limit(1)
         ).first()
         seq, prev = (head[0], head[1]) if head is not None else (0, GENESIS_HASH)
         now = utcnow()
@@ -200,9 +200,9 @@ class AuditLog(AuditQueries, AuditNotifications, AuditExport):
             records.extend({"seq": seq, "record_id": r} for r in ev.records)
         conn.info[_INTERNAL] = True  # the chain's own rows are not a change to audit
         try:
-            conn.execute(insert(_entry), entries)
+            conn.execute(insert(ENTRY_TABLE), entries)
             if records:
-                conn.execute(insert(_record), records)
+                conn.execute(insert(RECORD_TABLE), records)
         finally:
             conn.info.pop(_INTERNAL, None)
         return [e["seq"] for e in entries]
@@ -294,9 +294,9 @@ class AuditLog(AuditQueries, AuditNotifications, AuditExport):
             while True:
                 rows = (
                     conn.execute(
-                        select(*_ENTRY_COLUMNS)
-                        .where(_entry.c.seq > after)
-                        .order_by(_entry.c.seq)
+                        select(*ENTRY_COLUMNS)
+                        .where(ENTRY_TABLE.c.seq > after)
+                        .order_by(ENTRY_TABLE.c.seq)
                         .limit(batch)
                     )
                     .mappings()
@@ -307,8 +307,8 @@ class AuditLog(AuditQueries, AuditNotifications, AuditExport):
                 index: dict[int, list[str]] = defaultdict(list)
                 if check_index:
                     for s, rid in conn.execute(
-                        select(_record.c.seq, _record.c.record_id).where(
-                            _record.c.seq.between(rows[0]["seq"], rows[-1]["seq"])
+                        select(RECORD_TABLE.c.seq, RECORD_TABLE.c.record_id).where(
+                            RECORD_TABLE.c.seq.between(rows[0]["seq"], rows[-1]["seq"])
                         )
                     ):
                         index[s].append(rid)

@@ -15,7 +15,7 @@ from auth.audit.event import (
     format_at,
 )
 from auth.audit.model import AuditEntry, Notification
-from auth.audit.queries import _check_limit
+from auth.audit.queries import check_limit
 from auth.audit.store import NOTIFIED_DECISIONS, AuditStore, _notification
 from kernel.db.tables import utcnow
 
@@ -88,7 +88,7 @@ class AuditNotifications(AuditStore):
         self, agency_id: str, limit: int = 100, after_id: int | None = None
     ) -> list[Notification]:
         """Undelivered notifications for one agency, oldest first."""
-        limit = _check_limit(limit)
+        limit = check_limit(limit)
         q = select(Notification).where(
             col(Notification.agency_id) == agency_id, col(Notification.delivered_at).is_(None)
         )

@@ -18,7 +18,7 @@ from auth.audit.event import (
     check_record_id,
 )
 from auth.audit.model import AuditEntry, AuditRecord, AuditReview
-from auth.audit.store import MAX_PAGE, AuditStore, T, _entry, _record
+from auth.audit.store import ENTRY_TABLE, MAX_PAGE, RECORD_TABLE, AuditStore, T
 from kernel.db.tables import utcnow
 
 
@@ -115,7 +115,7 @@ class AuditQueries(AuditStore):
         after_seq: int | None = None,
     ) -> Page[BreakGlassUse]:
         """Emergency overrides with their review state; `reviewed=False` is the reviewers' queue."""
-        limit = _check_limit(limit)
+        limit = check_limit(limit)
         q = (
             select(AuditEntry, AuditReview)
             .outerjoin(AuditReview, col(AuditReview.seq) == col(AuditEntry.seq))
@@ -216,21 +216,21 @@ class AuditQueries(AuditStore):
 
     def _client_counts(self, lo: datetime, hi: datetime, clients: list[str] | None) -> dict[str, int]:
         q = (
-            select(_entry.c.client_id, func.count())
-            .select_from(_entry.join(_record, _record.c.seq == _entry.c.seq))
-            .where(_entry.c.at >= lo, _entry.c.at < hi, _entry.c.client_id.is_not(None))
-            .group_by(_entry.c.client_id)
+            select(ENTRY_TABLE.c.client_id, func.count())
+            .select_from(ENTRY_TABLE.join(RECORD_TABLE, RECORD_TABLE.c.seq == ENTRY_TABLE.c.seq))
+            .where(ENTRY_TABLE.c.at >= lo, ENTRY_TABLE.c.at < hi, ENTRY_TABLE.c.client_id.is_not(None))
+            .group_by(ENTRY_TABLE.c.client_id)
         )
         if clients is not None:
-            q = q.where(_entry.c.client_id.in_(clients))
+            q = q.where(ENTRY_TABLE.c.client_id.in_(clients))
         with self._errors("read"), self.engine.connect() as conn:
             return {c: int(n) for c, n in conn.execute(q)}
 
     def _agencies_of(self, client_id: str, lo: datetime, hi: datetime) -> tuple[str, ...]:
         q = (
-            select(_entry.c.agency_id)
-            .where(_entry.c.client_id == client_id, _entry.c.at >= lo, _entry.c.at < hi)
-            .where(_entry.c.agency_id.is_not(None))
+            select(ENTRY_TABLE.c.agency_id)
+            .where(ENTRY_TABLE.c.client_id == client_id, ENTRY_TABLE.c.at >= lo, ENTRY_TABLE.c.at < hi)
+            .where(ENTRY_TABLE.c.agency_id.is_not(None))
             .distinct()
         )
         with self._errors("read"), self.engine.connect() as conn:
@@ -245,7 +245,7 @@ class AuditQueries(AuditStore):
         after_seq: int | None,
         seq_col: Any = None,
     ) -> Page[AuditEntry]:
-        limit = _check_limit(limit)
+        limit = check_limit(limit)
         seq_col = seq_col if seq_col is not None else col(AuditEntry.seq)
         q = _time_filter(q, since, until)
         if after_seq is not None:
@@ -257,13 +257,13 @@ class AuditQueries(AuditStore):
         return Page(items, items[-1].seq if len(rows) > limit else None)
 
 
-def _check_limit(limit: int) -> int:
+def check_limit(limit: int) -> int:
     if not 1 <= limit <= MAX_PAGE:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
     return limit
 
 
-def _aware(value: datetime, what: str) -> datetime:
+def aware_bound(value: datetime, what: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{what} must be timezone-aware")
     return value
@@ -271,7 +271,7 @@ def _aware(value: datetime, what: str) -> datetime:
 
 def _time_filter(q: Any, since: datetime | None, until: datetime | None) -> Any:
     if since is not None:
-        q = q.where(col(AuditEntry.at) >= _aware(since, "since"))
+        q = q.where(col(AuditEntry.at) >= aware_bound(since, "since"))
     if until is not None:
-        q = q.where(col(AuditEntry.at) < _aware(until, "until"))
+        q = q.where(col(AuditEntry.at) < aware_bound(until, "until"))
     return q

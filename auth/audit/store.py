@@ -27,10 +27,10 @@ NOTIFIED_DECISIONS = ("allow", "partial")
 """Entries that gave the caller data. Refused or failed requests saw nothing, so the owner is not told;
 auditors find those through `denied_attempts`."""
 
-_entry = AuditEntry.__table__  # type: ignore[attr-defined]
-_record = AuditRecord.__table__  # type: ignore[attr-defined]
+ENTRY_TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
+RECORD_TABLE = AuditRecord.__table__  # type: ignore[attr-defined]
 _notification = Notification.__table__  # type: ignore[attr-defined]
-_ENTRY_COLUMNS = [_entry.c[name] for name in (*HASHED_COLUMNS, "hash")]
+ENTRY_COLUMNS = [ENTRY_TABLE.c[name] for name in (*HASHED_COLUMNS, "hash")]
 EXPORT_COLUMNS: tuple[str, ...] = (*HASHED_COLUMNS, "hash")
 """Column order of CSV exports (JSONL lines have the same keys, sorted)."""
 
@@ -58,13 +58,13 @@ class AuditStore:
         """The newest entry's (seq, hash), to publish as an anchor; None for an empty log."""
         with self._errors("read"), self.engine.connect() as conn:
             row = conn.execute(
-                select(_entry.c.seq, _entry.c.hash).order_by(_entry.c.seq.desc()).limit(1)
+                select(ENTRY_TABLE.c.seq, ENTRY_TABLE.c.hash).order_by(ENTRY_TABLE.c.seq.desc()).limit(1)
             ).first()
         return Anchor(row[0], row[1]) if row is not None else None
 
     def _hash_at(self, seq: int) -> str | None:
         with self._errors("read"), self.engine.connect() as conn:
-            return conn.execute(select(_entry.c.hash).where(_entry.c.seq == seq)).scalar()
+            return conn.execute(select(ENTRY_TABLE.c.hash).where(ENTRY_TABLE.c.seq == seq)).scalar()
 
     def get(self, seq: int) -> AuditEntry | None:
         with self._errors("read"), Session(self.engine) as s:

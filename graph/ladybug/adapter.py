@@ -46,7 +46,7 @@ def write_rel_files(
     files: dict[tuple[str, str], tuple[Path, pq.ParquetWriter, list[int]]] = {}
 
     def write(pair: tuple[str, str]) -> None:
-        table = _table(held.pop(pair), cols)
+        table = arrow_table(held.pop(pair), cols)
         if pair not in files:
             path = directory / f"{prefix}-{kind}-{pair[0]}-{pair[1]}.parquet"
             files[pair] = (path, pq.ParquetWriter(path, table.schema, compression="none"), [0])
@@ -72,7 +72,7 @@ def write_rel_files(
     return {pair: (path, n[0]) for pair, (path, _, n) in files.items()}
 
 
-def _table(rows: list[dict[str, Any]], columns: dict[str, PropType]) -> pa.Table:
+def arrow_table(rows: list[dict[str, Any]], columns: dict[str, PropType]) -> pa.Table:
     """Typed columns, so a batch whose values are all null still has the column's real type."""
     fields = [pa.field(f"c_{k}", _ARROW.get(t, pa.string())) for k, t in columns.items()]
     data = {f"c_{k}": [r.get(k) for r in rows] for k in columns}
@@ -398,7 +398,7 @@ class LadybugStore(GraphStore):
             for label, rows in nodes.items():
                 if rows:
                     cols = {"id": PropType.STRING, **q.node_columns(label)}
-                    self._copy_nodes(label, _table(rows, cols), progress)
+                    self._copy_nodes(label, arrow_table(rows, cols), progress)
             for rel_type, all_rows in rels.items():
                 by_pair: dict[tuple[str, str], list[dict[str, Any]]] = {}
                 for row in all_rows:
@@ -410,7 +410,7 @@ class LadybugStore(GraphStore):
                     **q.rel_columns(rel_type),
                 }
                 for (src_label, dst_label), rows in sorted(by_pair.items()):
-                    self._run(q.copy_rels(rel_type, src_label, dst_label), {"rows": _table(rows, cols)})
+                    self._run(q.copy_rels(rel_type, src_label, dst_label), {"rows": arrow_table(rows, cols)})
                     if progress:
                         progress(len(rows))
             self.checkpoint()
@@ -654,7 +654,7 @@ class LadybugStore(GraphStore):
     def _write_nodes(self, label: str, rows: list[dict[str, Any]], *, new: bool) -> None:
         self._writes += self._weight(len(rows))
         statement = q.create_nodes(label) if new else q.update_nodes(label)
-        self._run(statement, {"rows": _table(rows, {"id": PropType.STRING, **q.node_columns(label)})})
+        self._run(statement, {"rows": arrow_table(rows, {"id": PropType.STRING, **q.node_columns(label)})})
 
     def _write_rels(
         self, rel_type: str, src_label: str, dst_label: str, rows: list[dict[str, Any]], *, new: bool
@@ -681,12 +681,14 @@ class LadybugStore(GraphStore):
         statement = (
             q.create_rels(rel_type, src_label, dst_label) if new else q.update_rels(rel_type, src_label)
         )
-        result = self._run(statement, {"rows": _table(rows, cols)})
+        result = self._run(statement, {"rows": arrow_table(rows, cols)})
         return int(result[0][0]) if result else 0
 
     def _delete_nodes(self, label: str, ids: Sequence[str]) -> None:
         self._writes += self._weight(len(ids))
-        self._run(q.delete_nodes(label), {"rows": _table([{"id": i} for i in ids], {"id": PropType.STRING})})
+        self._run(
+            q.delete_nodes(label), {"rows": arrow_table([{"id": i} for i in ids], {"id": PropType.STRING})}
+        )
 
     def _delete_rels(self, rel_type: str, src_label: str, keys: Sequence[tuple[str, str]]) -> None:
         self._writes += self._weight(len(keys))
@@ -696,7 +698,7 @@ class LadybugStore(GraphStore):
             return
         rows = [{"id": rel_id, "src": src} for rel_id, src in keys]
         cols = {"id": PropType.STRING, "src": PropType.STRING}
-        self._run(q.delete_rels(rel_type, src_label), {"rows": _table(rows, cols)})
+        self._run(q.delete_rels(rel_type, src_label), {"rows": arrow_table(rows, cols)})
 
     def _rel_row(self, e: dict[str, Any], ids_by_internal: dict[tuple[int, int], str]) -> dict[str, Any]:
         return {

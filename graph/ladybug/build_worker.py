@@ -141,7 +141,7 @@ def _send(out: IO[bytes], msg: dict[str, Any]) -> None:
 
 
 def _fold_to_files(spill: Spill, chunk: int, out: IO[bytes], acks: IO[bytes]) -> None:
-    """Each kind's rows in Parquet files, as ``LadybugStore.copy_kind`` writes them (``_table`` of
+    """Each kind's rows in Parquet files, as ``LadybugStore.copy_kind`` writes them (``arrow_table`` of
     ``chunk`` rows at a time): nodes a file per chunk, told as each is written; relationships a file
     per end-label pair, told when the kind is done. Kind ``i`` is begun only once kind ``i - 2`` has
     been acknowledged as loaded."""
@@ -164,7 +164,7 @@ def _node_files(
 ) -> None:
     """A node kind's rows, a Parquet file of ``chunk`` rows at a time, each told as it is written
     (the parent loads it, as ``copy_kind`` loads a chunk, while the next one is folded)."""
-    from graph.ladybug.adapter import _table
+    from graph.ladybug.adapter import arrow_table
 
     cols = {"id": PropType.STRING, **q.node_columns(kind)}
     batch: list[dict[str, Any]] = []
@@ -172,10 +172,10 @@ def _node_files(
     for row in rows:
         batch.append(row)
         if len(batch) >= chunk:
-            _node_file(directory / f"fold-node-{kind}-{part}.parquet", kind, _table(batch, cols), out)
+            _node_file(directory / f"fold-node-{kind}-{part}.parquet", kind, arrow_table(batch, cols), out)
             part, batch = part + 1, []
     if batch:
-        _node_file(directory / f"fold-node-{kind}-{part}.parquet", kind, _table(batch, cols), out)
+        _node_file(directory / f"fold-node-{kind}-{part}.parquet", kind, arrow_table(batch, cols), out)
 
 
 def _node_file(path: Path, kind: str, table: Any, out: IO[bytes]) -> None:

@@ -89,14 +89,14 @@ def migrate(engine_or_url: Engine | URL | str, revision: str = "head") -> None:
     PostgreSQL. Concurrent callers (several API workers starting at once) are serialised: an advisory
     lock on PostgreSQL, the write lock (BEGIN IMMEDIATE) on SQLite.
     """
-    with _migration_connection(engine_or_url) as conn:
+    with migration_connection(engine_or_url) as conn:
         command.upgrade(alembic_config(conn), revision)
 
 
 def downgrade(engine_or_url: Engine | URL | str, revision: str) -> None:
     """Take the schema back to `revision` ("base" drops every table Alembic created). Destroys data in
     the tables it drops; meant for development and tests, not for production rollbacks."""
-    with _migration_connection(engine_or_url) as conn:
+    with migration_connection(engine_or_url) as conn:
         command.downgrade(alembic_config(conn), revision)
 
 
@@ -113,7 +113,7 @@ def pending_changes(engine: Engine, metadata: MetaData) -> list[Any]:
 
 
 @contextmanager
-def _migration_connection(engine_or_url: Engine | URL | str) -> Iterator[Connection]:
+def migration_connection(engine_or_url: Engine | URL | str) -> Iterator[Connection]:
     own = not isinstance(engine_or_url, Engine)
     engine = engine_or_url if isinstance(engine_or_url, Engine) else make_engine(engine_or_url)
     try:

@@ -78,7 +78,7 @@ def _stores(need_graph: bool = True, *, sync: bool = False) -> Iterator[tuple[An
 
 
 @contextlib.contextmanager
-def _sync_lock(data_dir: Path) -> Iterator[None]:
+def sync_lock(data_dir: Path) -> Iterator[None]:
     """One sync or replay at a time per data directory (the graph takes one writer)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     with open(data_dir / "sync.lock", "w") as fh:
@@ -109,7 +109,7 @@ class _RichProgress:
             self.progress.advance(self.task, n)
 
 
-def _progress() -> Progress:
+def progress_bars() -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -287,11 +287,11 @@ def sync(
         _fail(say("sync.export_dir", what=what, path=from_dir))
     if _sync_in_service(sources or None, from_dir, as_json, watch, batch_size):
         return
-    with _stores(sync=True) as (settings, engine, graph), _sync_lock(settings.data_dir):
+    with _stores(sync=True) as (settings, engine, graph), sync_lock(settings.data_dir):
         if watch:
             _watch(settings, engine, graph, from_dir, sources or None, max_cycles)
             return
-        with _progress() as bars:
+        with progress_bars() as bars:
             pipeline = _pipeline(settings, engine, graph, from_dir, bars)
             pipeline.batch_size = batch_size
             try:
@@ -332,7 +332,7 @@ def _sync_in_service(
     job: dict[str, Any] = {}
     tasks: list[Any] = []
     try:
-        with _progress() as bars:
+        with progress_bars() as bars:
             for job in service.sync(params):
                 for i, phase in enumerate(job["phases"]):
                     if i == len(tasks):
@@ -522,7 +522,7 @@ def quarantine_replay(
     from shouhu.cli.stores import run_operation
     from shouhu.service.reports import run_report_from_json
 
-    with _progress() as bars:
+    with progress_bars() as bars:
         doc = run_operation(
             "quarantine_replay", bars, source=source, reason=reason, record_ids=record_id or None
         )
@@ -592,7 +592,7 @@ def crosscheck_cmd(
         return
     if division and (not division.isdigit() or len(division) > 12):
         _fail(say("cli.not_a_division_prefix", value=repr(division)))
-    with _progress() as bars:
+    with progress_bars() as bars:
         doc = run_operation(
             "crosscheck",
             bars,

@@ -86,10 +86,10 @@ def classify(
     division: str = typer.Option(None, help="Only this division (default: every county in the graph)."),
 ) -> None:
     """Reclassify and rescreen children from the graph now, and take a statistics snapshot."""
-    from shouhu.cli.connectors import _progress
+    from shouhu.cli.connectors import progress_bars
     from shouhu.cli.stores import run_operation
 
-    with _progress() as bars:
+    with progress_bars() as bars:
         r = run_operation("classify", bars, division=division)
     console.print(
         say(

@@ -147,9 +147,9 @@ def run_operation(name: str, bars: Any = None, **params: Any) -> dict[str, Any]:
             if op.writes:
                 engine = immediate(engine)
             if op.exclusive:
-                from shouhu.cli.connectors import _sync_lock
+                from shouhu.cli.connectors import sync_lock
 
-                with _sync_lock(settings.data_dir):
+                with sync_lock(settings.data_dir):
                     return op.fn(graph, engine, **params, **extra)
             return op.fn(graph, engine, **params, **extra)
         finally:

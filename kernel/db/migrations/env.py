@@ -40,10 +40,10 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from kernel.db.schema import _migration_connection
+    from kernel.db.schema import migration_connection
     from kernel.settings import get_settings
 
-    with _migration_connection(config.get_main_option("sqlalchemy.url") or get_settings().sql_url) as conn:
+    with migration_connection(config.get_main_option("sqlalchemy.url") or get_settings().sql_url) as conn:
         _run(conn)
 
 

@@ -154,13 +154,24 @@ def test_all_statements_covers_the_model_once_each() -> None:
     rel_sources = sum(len({src for src, _ in rel.pairs}) for rel in REL_KINDS.values())
     expected = (
         1  # ping
-        + 1 + labels + with_division + len(REL_KINDS) + 1  # schema (the last: the meta node's key)
-        + labels * 5 + with_division + finds  # write, fetch, conflicted, count, delete; list; find
-        + len(REL_KINDS) + pairs * 2 + rel_sources  # count; write and provenance per pair; delete
+        + 1
+        + labels
+        + with_division
+        + len(REL_KINDS)
+        + 1  # schema (the last: the meta node's key)
+        + labels * 5
+        + with_division
+        + finds  # write, fetch, conflicted, count, delete; list; find
+        + len(REL_KINDS)
+        + pairs * 2
+        + rel_sources  # count; write and provenance per pair; delete
         + 2 * (1 + q.MAX_DEPTH)  # expand and shortest per depth, with and without a type filter
-        + 4 + len(q.CASE_LABELS)  # guardian loads, households, children, residents; case subjects
+        + 4
+        + len(q.CASE_LABELS)  # guardian loads, households, children, residents; case subjects
         + len(q.FAMILY_STATEMENTS)  # a division's children and their families (child_families)
-        + 2 + labels + len(REL_KINDS)  # watermark read and write; full reads for graph verify
+        + 2
+        + labels
+        + len(REL_KINDS)  # watermark read and write; full reads for graph verify
         + (2 + with_division) * (1 + 6)  # set reads from ids, people born since, each kind with a
         # division: select, and hops of 1 and 2 steps in either direction (2 + 4 shapes)
     )
@@ -338,11 +349,13 @@ def test_writes_run_in_one_explicit_transaction_and_reads_outside_go_to_readers(
     assert {w for _s, _p, w in fake.sent} == {"auto:w"}
     fake.sent.clear()
 
-    store.upsert_nodes([
-        NodeRecord("person:child", {"name": "甲乙", "division": VILLAGE}, HUKOU),
-        NodeRecord("person:mother", {"name": "丁戊", "division": VILLAGE}, HUKOU),
-        NodeRecord("school:S1", {"name": "中心小学", "division": VILLAGE}, HUKOU),
-    ])
+    store.upsert_nodes(
+        [
+            NodeRecord("person:child", {"name": "甲乙", "division": VILLAGE}, HUKOU),
+            NodeRecord("person:mother", {"name": "丁戊", "division": VILLAGE}, HUKOU),
+            NodeRecord("school:S1", {"name": "中心小学", "division": VILLAGE}, HUKOU),
+        ]
+    )
     store.upsert_rels([RelRecord("PARENT_OF", "person:mother", "person:child", {"role": "mother"}, HUKOU)])
     assert {w for _s, _p, w in fake.sent} == {"tx"}
     assert fake.events == ["begin", "commit", "session.close"] * 2
@@ -354,7 +367,10 @@ def test_writes_run_in_one_explicit_transaction_and_reads_outside_go_to_readers(
     assert person_rows[0]["props"]["birth_date"] is None
     [rel_row] = writes[q.write_rels("PARENT_OF", "Person", "Person")]["rows"]
     assert (rel_row["id"], rel_row["src"], rel_row["dst"]) == (
-        "PARENT_OF:person:mother>person:child", "person:mother", "person:child")
+        "PARENT_OF:person:mother>person:child",
+        "person:mother",
+        "person:child",
+    )
     assert rel_row["props"]["role"] == "mother"
     fake.sent.clear()
     fake.events.clear()
@@ -384,8 +400,9 @@ def test_missing_end_nodes_are_counted_from_matched(fake: FakeNeo4j) -> None:
     store = _store(fake)
     fake.matched = 0  # the server found neither end
     with pytest.raises(GraphStoreError, match="does not exist"):
-        store.upsert_rels([RelRecord("PARENT_OF", "person:nobody", "person:child", {"role": "father"},
-                                     HUKOU)])
+        store.upsert_rels(
+            [RelRecord("PARENT_OF", "person:nobody", "person:child", {"role": "father"}, HUKOU)]
+        )
     assert fake.events == ["begin", "rollback", "session.close"]
 
 
@@ -403,16 +420,28 @@ def test_rows_come_back_with_the_ladybug_keys(fake: FakeNeo4j) -> None:
         if statement == q.expand(filtered=False):
             assert params == {"ids": ["person:child"]}
             return [
-                {"origin": child, "neighbour": granny,
-                 "rel": _rel("GUARDIAN_OF", "person:granny", "person:child", kind="entrusted")},
-                {"origin": child, "rel": _rel("ENROLLED_AT", "person:child", "school:S1", grade="5"),
-                 "neighbour": school},
+                {
+                    "origin": child,
+                    "neighbour": granny,
+                    "rel": _rel("GUARDIAN_OF", "person:granny", "person:child", kind="entrusted"),
+                },
+                {
+                    "origin": child,
+                    "rel": _rel("ENROLLED_AT", "person:child", "school:S1", grade="5"),
+                    "neighbour": school,
+                },
             ]
         if statement == q.shortest(6, filtered=True):
             assert params == {"a": "person:granny", "b": "school:S1", "types": ["ENROLLED_AT", "GUARDIAN_OF"]}
-            return [{"nodes": [granny, child, school],
-                     "rels": [_rel("GUARDIAN_OF", "person:granny", "person:child", kind="entrusted"),
-                              _rel("ENROLLED_AT", "person:child", "school:S1", grade="5")]}]
+            return [
+                {
+                    "nodes": [granny, child, school],
+                    "rels": [
+                        _rel("GUARDIAN_OF", "person:granny", "person:child", kind="entrusted"),
+                        _rel("ENROLLED_AT", "person:child", "school:S1", grade="5"),
+                    ],
+                }
+            ]
         if statement == q.fetch_nodes("Person"):
             return [{"node": n} for n in (granny, child) if n["id"] in params["ids"]]
         return []
@@ -421,24 +450,39 @@ def test_rows_come_back_with_the_ladybug_keys(fake: FakeNeo4j) -> None:
     store = _store(fake)
 
     [(rel, neighbour, origin), _] = store._expand({"Person": ["person:child"]}, None)
-    assert rel == {"id": "GUARDIAN_OF:person:granny>person:child", "type": "GUARDIAN_OF",
-                   "src": "person:granny", "dst": "person:child", "kind": "entrusted", "since": None,
-                   "until": None, "sources": "[]", "claims": "{}", "conflicted": ""}
+    assert rel == {
+        "id": "GUARDIAN_OF:person:granny>person:child",
+        "type": "GUARDIAN_OF",
+        "src": "person:granny",
+        "dst": "person:child",
+        "kind": "entrusted",
+        "since": None,
+        "until": None,
+        "sources": "[]",
+        "claims": "{}",
+        "conflicted": "",
+    }
     assert set(neighbour) == {"id", *q.node_columns("Person")}
     assert set(origin) == {"id", *q.node_columns("Person")}
 
     sub = store.neighbourhood("person:child", 1)
     assert set(sub.nodes) == {"person:child", "person:granny", "school:S1"}
     assert sub.rels["GUARDIAN_OF:person:granny>person:child"].props == {
-        "kind": "entrusted", "since": None, "until": None}
+        "kind": "entrusted",
+        "since": None,
+        "until": None,
+    }
 
     # Repeated and unordered types become one sorted parameter.
-    path = store.shortest_path("person:granny", "school:S1",
-                               rel_types=["GUARDIAN_OF", "ENROLLED_AT", "GUARDIAN_OF"])
+    path = store.shortest_path(
+        "person:granny", "school:S1", rel_types=["GUARDIAN_OF", "ENROLLED_AT", "GUARDIAN_OF"]
+    )
     assert path is not None
     assert [n.id for n in path.nodes] == ["person:granny", "person:child", "school:S1"]
     assert [(r.type, r.src, r.dst) for r in path.rels] == [
-        ("GUARDIAN_OF", "person:granny", "person:child"), ("ENROLLED_AT", "person:child", "school:S1")]
+        ("GUARDIAN_OF", "person:granny", "person:child"),
+        ("ENROLLED_AT", "person:child", "school:S1"),
+    ]
     assert store.shortest_path("person:granny", "person:child", max_depth=2) is None
 
 

@@ -58,7 +58,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reproject_queue")),
     )
 
-
     op.create_table(
         "unresolved_need",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),

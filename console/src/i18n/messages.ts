@@ -27,6 +27,7 @@ export const MESSAGES = {
   somethingWrong: ["出现错误，请稍后再试。", "Something went wrong."],
   unknownCode: ["未收录的代码", "Unlisted code"],
   otherReason: ["其他原因", "other reason"],
+  submitting: ["提交中…", "Submitting…"],
   // the child's profile: verdict and actions
   profileActions: ["可办理的事项", "What you can do"],
   actVisit: ["记录走访", "Record a visit"],

@@ -1,6 +1,8 @@
 // A tiny element builder: text always goes in as text nodes, never as HTML, so no value from
 // the API can inject markup (and the Content-Security-Policy forbids inline script anyway).
 
+import { t } from "./i18n";
+
 export type Child = Node | string | number | null | undefined | false | Child[];
 type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
 
@@ -81,4 +83,51 @@ export function startLoad(el: Element): () => boolean {
 export function sameLoad(el: Element): () => boolean {
   const mine = loads.get(el) ?? 0;
   return () => loads.get(el) === mine;
+}
+
+/** The forms and buttons whose action is under way. */
+const inFlight = new WeakSet<EventTarget>();
+
+/**
+ * The handler of an action that sends a change (a form's submit, a button's click), so that it is
+ * sent once: while the promise the handler returns is pending, the button (the clicked one, or
+ * the one that submitted the form) is disabled, marked aria-busy and says 提交中…, and another
+ * submit of the form or click of the button does nothing. Both are restored when the promise
+ * settles, refused or failed too, so the user can try again (after a success the page has usually
+ * been drawn again by then). A handler that returns no promise (a check that failed before
+ * anything was sent) leaves the button as it was. A form's default submission is always prevented.
+ */
+export function submitting(handler: (e: Event) => unknown): EventListener {
+  return (e: Event): void => {
+    const owner = e.currentTarget;
+    if (owner instanceof HTMLFormElement) e.preventDefault();
+    if (!owner || inFlight.has(owner)) return;
+    const result = handler(e);
+    if (!(result instanceof Promise)) return;
+    const button =
+      owner instanceof HTMLButtonElement
+        ? owner
+        : owner instanceof HTMLFormElement
+          ? ((e as SubmitEvent).submitter as HTMLButtonElement | null) ?? owner.querySelector<HTMLButtonElement>("button[type=submit], button:not([type])")
+          : null;
+    inFlight.add(owner);
+    const label = button?.textContent ?? "";
+    const wasDisabled = button?.disabled ?? false;
+    if (button) {
+      button.disabled = true;
+      button.setAttribute("aria-busy", "true");
+      button.textContent = t("submitting");
+    }
+    const restore = (): void => {
+      inFlight.delete(owner);
+      if (!button) return;
+      button.disabled = wasDisabled;
+      button.removeAttribute("aria-busy");
+      button.textContent = label;
+    };
+    result.then(restore, (err: unknown) => {
+      restore();
+      throw err;
+    });
+  };
 }

@@ -6,6 +6,7 @@ Each step is photographed into tests/browser/artifacts/<test>/.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -105,3 +106,51 @@ def test_auditor_opens_a_persons_and_a_cases_access_log_from_their_files(
         fits(page, size)
         _clean(page, phone=size == "phone")
         shots(page, "from-case-file")
+
+
+# A record id as the API writes it (`kind:key`): the audit table must never say one as its text.
+RAW_ID = re.compile(r"\b[a-z][a-z0-9_]{0,39}:[A-Za-z0-9]")
+
+
+def test_audit_table_says_whose_record_not_its_id(browser: Browser, server: Server, shots: Shots) -> None:
+    """The records column says whose file or case was touched, by the name the auditor's policy
+    shows (masked), or the kind of record and a short reference; the raw id is only behind the copy
+    button (the column listed the raw ids: `person:child`, `report:…`)."""
+    case_id = _accepted_case(server)
+    asked = f'{{ person(id: "{CHILD}") {{ name }} }}'
+    masked = ok(server, "auditor", asked, purpose="audit")["person"]["name"]
+    assert masked and masked != "甲乙"
+    # bypass_csp: only to inject axe-core (the app's own policy is checked by test_console.py).
+    with session(browser, server, viewport=viewport("wide"), bypass_csp=True) as (context, page, _w):
+        context.grant_permissions(["clipboard-read", "clipboard-write"])
+        sign_in(page, server, "auditor", "audit")
+        table = page.locator("#audit-table")
+        for who in ("school", "police"):
+            page.select_option("#audit-agency", label=AGENCY_NAMES[who])
+            page.click("#audit-search")
+            expect(table.locator(f"tbody tr[data-agency='{AGENCIES[who][0]}']").first).to_be_visible()
+            # Every folded list opened, so that its text is read as the auditor would read it.
+            for summary in table.locator("td.records details > summary").all():
+                summary.click()
+            text = table.inner_text()
+            assert not RAW_ID.search(text), (who, RAW_ID.findall(text))
+            # The case, by the child's masked name and the situation.
+            case = table.locator(f"li.record[data-record$=':{case_id}']").first
+            expect(case.locator(".record-label")).to_have_text(f"{masked}的个案（监护人不履行监护责任）")
+            if who == "school":
+                # The child the school reported, by the masked name.
+                child = table.locator(f"li.record[data-record='{CHILD}']").first
+                expect(child.locator(".record-label")).to_have_text(f"{masked}（人员档案）")
+                # The raw id is there to copy.
+                child.locator("button.copy-id").click()
+                expect(child.locator("button.copy-id")).to_have_text("已复制")
+                assert page.evaluate("navigator.clipboard.readText()") == CHILD
+        # The report the police accepted: its kind and the last characters of its key; the
+        # child's classification, by whose it is.
+        report = table.locator("li.record[data-record^='report:']").first
+        rid = report.get_attribute("data-record") or ""
+        expect(report.locator(".record-label")).to_have_text(f"强制报告 …{rid[-4:]}")
+        classified = table.locator(f"li.record[data-record='child_classification:{CHILD}']").first
+        expect(classified.locator(".record-label")).to_have_text(f"{masked}的分类结果")
+        _clean(page, phone=False)
+        shots(page, "records-by-name")

@@ -3,7 +3,7 @@
 // to record a 委托监护协议 or a 监护责任书 with the parents and guardian chosen by name.
 
 import { gql, topLevelError } from "../api";
-import { h, mount, notice } from "../dom";
+import { h, mount, notice, submitting } from "../dom";
 import { code, fmtDate, t, todayBeijing } from "../i18n";
 import { personNames } from "../me";
 import { href } from "../router";
@@ -168,15 +168,14 @@ async function agreementForm(out: HTMLElement, childId: string, childName: strin
         "form",
         {
           id: "record-agreement",
-          onsubmit: (e: Event) => {
-            e.preventDefault();
+          onsubmit: submitting((e: Event) => {
             const parentIds = [...(e.currentTarget as HTMLFormElement).querySelectorAll<HTMLInputElement>("input[name=parent]:checked")].map((b) => b.value);
             const i = { kind: kind.value, childId, parentIds, guardianId: guardian.value || null, signedOn: signed.value, validFrom: from.value, validTo: to.value };
-            void act(status, t("whatAgreement"), RECORD, { i }, () => t("agreementRecorded", { kind: code("agreementKind", kind.value) }), async () => {
+            return act(status, t("whatAgreement"), RECORD, { i }, () => t("agreementRecorded", { kind: code("agreementKind", kind.value) }), async () => {
               await showExisting();
               await reload();
             });
-          },
+          }),
         },
         field(t("agreementKind"), kind),
         h(

@@ -120,6 +120,106 @@ async function recordLabel(id: string): Promise<string> {
   return t("recordOther");
 }
 
+/**
+ * What the auditor sees of the records an entry names: whose person file or case it is, by the
+ * name the auditor's own policy shows (identity is masked for the 审计 purpose and the role, and a
+ * person outside the jurisdiction comes back without a name), else the kind of record in words and
+ * the last characters of its key. The names are asked for through the ordinary `person` and
+ * `protectionCase` fields under the auditor's token, so the same guard decides them (and the
+ * lookups are on the log); the audit API itself keeps returning ids only. Kept for the tab's life.
+ */
+const LABELS = new Map<string, string>();
+const CASE_KINDS = new Set(["protectioncase", "protection_case"]);
+
+function kindOf(id: string): string {
+  return id.slice(0, Math.max(0, id.indexOf(":")));
+}
+
+/** The record's kind in words and a short masked reference (…last four characters of its key). */
+function byRef(id: string): string {
+  const kind = kindOf(id);
+  const key = id.slice(id.indexOf(":") + 1);
+  return t("recordByRef", { kind: hasCode("recordKind", kind) ? code("recordKind", kind) : t("recordKindOther"), ref: `…${key.slice(-4)}` });
+}
+
+/** Cases by id (bare workflow ids), ten to a request: the child's name as the policy shows it and the situation. */
+async function caseSummaries(ids: string[]): Promise<Map<string, { name: string | null; situation: string | null }>> {
+  const out = new Map<string, { name: string | null; situation: string | null }>();
+  for (let i = 0; i < ids.length; i += 10) {
+    const batch = ids.slice(i, i + 10);
+    const vars = Object.fromEntries(batch.map((id, n) => [`c${n}`, id.slice(id.indexOf(":") + 1)]));
+    const r = await gql<Record<string, { situation: string | null; child: { name: string | null } | null } | null>>(
+      `query AuditedCases(${batch.map((_, n) => `$c${n}: ID!`).join(", ")}) { ${batch.map((_, n) => `c${n}: protectionCase(id: $c${n}) { situation child { name } }`).join(" ")} }`,
+      vars,
+    );
+    batch.forEach((id, n) => {
+      const c = r.data?.[`c${n}`];
+      if (c) out.set(id, { name: c.child?.name ?? null, situation: c.situation });
+    });
+  }
+  return out;
+}
+
+async function recordLabels(ids: string[]): Promise<Map<string, string>> {
+  const wanted = [...new Set(ids)].filter((id) => !LABELS.has(id));
+  if (wanted.length === 0) return LABELS;
+  // A record keyed by a person (a child's classification: `child_classification:person:…`) is
+  // said by that person's name too.
+  const about = (id: string): string => (kindOf(id) === "person" ? id : id.slice(id.indexOf(":") + 1));
+  const persons = [...new Set(wanted.map(about).filter((p) => kindOf(p) === "person"))];
+  const cases = wanted.filter((id) => CASE_KINDS.has(kindOf(id)));
+  let names = new Map<string, string | null>();
+  let summaries = new Map<string, { name: string | null; situation: string | null }>();
+  try {
+    [names, summaries] = await Promise.all([persons.length ? personNames(persons) : names, caseSummaries(cases)]);
+  } catch {
+    // No answer (offline): the kinds and references, asked again next time.
+    return new Map(wanted.map((id) => [id, byRef(id)]));
+  }
+  for (const id of wanted) {
+    const kind = kindOf(id);
+    const name = names.get(about(id));
+    const c = summaries.get(id);
+    LABELS.set(
+      id,
+      name && kind === "person"
+        ? t("recordPersonNamed", { name })
+        : name
+          ? t("recordOfPersonKind", { name, kind: hasCode("recordKind", kind) ? code("recordKind", kind) : t("recordKindOther") })
+          : c?.name
+            ? t("recordOfCase", { name: c.name, situation: code("situation", c.situation) })
+            : byRef(id),
+    );
+  }
+  return LABELS;
+}
+
+/**
+ * A record in words, with a button that copies its id (to ask for the record's accesses, or to find
+ * it in an export): the id itself is never on screen, not even as a tooltip.
+ */
+function recordView(id: string, labels: Map<string, string>): HTMLElement {
+  const copy = h("button", { type: "button", class: "link copy-id", title: t("copyRecordId"), "aria-label": t("copyRecordId") }, t("copyWord"));
+  copy.addEventListener("click", () => {
+    const said = (): void => {
+      copy.textContent = t("copied");
+      setTimeout(() => (copy.textContent = t("copyWord")), 2000);
+    };
+    // The clipboard needs a secure context; elsewhere the id is offered in a box to copy by hand.
+    if (navigator.clipboard) void navigator.clipboard.writeText(id).then(said, () => window.prompt(t("copyRecordId"), id));
+    else window.prompt(t("copyRecordId"), id);
+  });
+  return h("li", { class: "record", "data-record": id }, h("span", { class: "record-label" }, labels.get(id) ?? byRef(id)), " ", copy);
+}
+
+/** An entry's records: one said at once, more folded (the count shows, the list opens on demand). */
+function recordsView(ids: string[], labels: Map<string, string>): HTMLElement | string {
+  if (ids.length === 0) return "—";
+  const list = h("ul", { class: "records" }, ids.map((id) => recordView(id, labels)));
+  if (ids.length === 1) return list;
+  return h("details", {}, h("summary", {}, t("nRecords", { n: ids.length })), list);
+}
+
 export async function renderAudit(root: HTMLElement, params: URLSearchParams): Promise<void> {
   const results = h("div", { id: "audit-results" });
   const chain = h("div", { id: "chain-status", class: "card" }, h("h2", {}, t("hashChain")), notice(t("verifying")));
@@ -286,7 +386,11 @@ async function show(out: HTMLElement, f: Filter, after: number | null, fresh: bo
     if (newest()) mount(out, notice(err instanceof Error ? err.message : t("requestFailed"), "error"));
     return;
   }
-  const [names, purposes] = await Promise.all([agencyNames(page.entries.map((e) => e.agencyId)), config()]);
+  const [names, purposes, labels] = await Promise.all([
+    agencyNames(page.entries.map((e) => e.agencyId)),
+    config(),
+    recordLabels(page.entries.flatMap((e) => e.records)),
+  ]);
   if (!newest()) return;
   const purpose = new Map(purposes.purposes.map((p) => [p.code, lang() === "en" ? p.code.replace(/_/g, " ") : p.zh]));
   let body = out.querySelector("tbody");
@@ -312,21 +416,16 @@ async function show(out: HTMLElement, f: Filter, after: number | null, fresh: bo
     );
   }
   out.querySelector("#audit-more")?.remove();
-  for (const e of page.entries) body.append(row(e, names, purpose));
+  for (const e of page.entries) body.append(row(e, names, purpose, labels));
   if (page.nextAfterSeq !== null) {
     out.append(h("button", { type: "button", id: "audit-more", onclick: () => void show(out, f, page.nextAfterSeq, false) }, t("more")));
   }
 }
 
-/** A list of ids or field names, folded: the count shows, the list opens on demand. */
-function folded(items: string[], unit: "records" | "fields"): HTMLElement | string {
+/** A list of field names, folded: the count shows, the list opens on demand. */
+function folded(items: string[]): HTMLElement | string {
   if (items.length === 0) return "—";
-  return h(
-    "details",
-    {},
-    h("summary", {}, t(unit === "records" ? "nRecords" : "nFields", { n: items.length })),
-    h("code", { class: "ids" }, items.join(" ")),
-  );
+  return h("details", {}, h("summary", {}, t("nFields", { n: items.length })), h("code", { class: "ids" }, items.join(" ")));
 }
 
 /**
@@ -338,7 +437,7 @@ function reasonView(r: string): HTMLElement {
   return h("span", { "data-reason": r }, `${t("otherReason")} `, h("code", {}, r));
 }
 
-function row(e: Entry, names: Map<string, string>, purpose: Map<string, string>): HTMLElement {
+function row(e: Entry, names: Map<string, string>, purpose: Map<string, string>, labels: Map<string, string>): HTMLElement {
   return h(
     "tr",
     { "data-seq": e.seq, "data-agency": e.agencyId ?? "", class: e.breakGlass ? "break-glass" : e.decision === "allow" ? "" : "refused" },
@@ -355,9 +454,9 @@ function row(e: Entry, names: Map<string, string>, purpose: Map<string, string>)
       e.reasons.length ? h("small", { class: "reasons" }, "（", e.reasons.map((r, i) => [i > 0 ? "、" : "", reasonView(r)]), "）") : null,
       e.breakGlass ? h("strong", {}, ` ${t("breakGlassWord")}：${e.breakGlassJustification ?? ""}`) : null,
     ),
-    h("td", { class: "records" }, folded(e.records, "records")),
-    h("td", {}, folded(e.maskedFields, "fields")),
-    h("td", {}, folded(e.deniedFields, "fields")),
+    h("td", { class: "records" }, recordsView(e.records, labels)),
+    h("td", {}, folded(e.maskedFields)),
+    h("td", {}, folded(e.deniedFields)),
     h("td", {}, e.resultSize),
   );
 }

@@ -5,7 +5,7 @@
 // server checks both again and a refusal is explained in words.
 
 import { gql, topLevelError } from "../api";
-import { type Child, h, mount, notice } from "../dom";
+import { type Child, h, mount, notice, submitting } from "../dom";
 import { code, codeOptions, fmtDate, fmtDateTime, t, todayBeijing } from "../i18n";
 import { agencyNames, can, cachedMe } from "../me";
 import { href } from "../router";
@@ -189,11 +189,10 @@ function assessmentCard(c: CaseFile, agency: (id: string | null) => string, relo
       "form",
       {
         id: "open-assessment",
-        onsubmit: (e: Event) => {
-          e.preventDefault();
+        onsubmit: submitting((e: Event) => {
           const chosen = [...(e.currentTarget as HTMLFormElement).querySelectorAll<HTMLInputElement>("input[name=participant]:checked")].map((b) => b.value);
-          void act(out, t("whatOpenAssessment"), `mutation Open($id: ID!, $p: [String!]!) { openAssessment(caseId: $id, participants: $p) ${RETURN} }`, { id: c.id, p: chosen }, () => t("assessmentOpened"), reload);
-        },
+          return act(out, t("whatOpenAssessment"), `mutation Open($id: ID!, $p: [String!]!) { openAssessment(caseId: $id, participants: $p) ${RETURN} }`, { id: c.id, p: chosen }, () => t("assessmentOpened"), reload);
+        }),
       },
       h("fieldset", {}, h("legend", {}, t("participantsLabel")), boxes),
       h("button", { type: "submit", id: "open-assessment-submit" }, t("openAssessment")),
@@ -206,12 +205,11 @@ function assessmentCard(c: CaseFile, agency: (id: string | null) => string, relo
       "form",
       {
         id: "record-assessment",
-        onsubmit: (e: Event) => {
-          e.preventDefault();
+        onsubmit: submitting(() => {
           const i: Rec = { caseId: c.id, riskLevel: risk.value || null };
           for (const [k, el] of Object.entries(fields)) i[k] = el.value.trim() || null;
-          void act(out, t("whatRecordAssessment"), `mutation Assess($i: AssessmentInput!) { recordAssessment(input: $i) ${RETURN} }`, { i }, () => t("assessmentRecorded"), reload);
-        },
+          return act(out, t("whatRecordAssessment"), `mutation Assess($i: AssessmentInput!) { recordAssessment(input: $i) ${RETURN} }`, { i }, () => t("assessmentRecorded"), reload);
+        }),
       },
       field(t("fSafety"), fields.safety),
       field(t("fGuardianship"), fields.guardianship),
@@ -277,8 +275,8 @@ function assistanceCard(c: CaseFile, reload: () => Promise<void>): HTMLElement |
               {
                 type: "button",
                 class: "small follow-up",
-                onclick: () =>
-                  void act(out, t("whatFollowUp"), `mutation Follow($id: ID!, $svc: ID, $note: String!) { recordFollowUp(caseId: $id, serviceId: $svc, note: $note) ${RETURN} }`, { id: c.id, svc: s.id, note: note.value.trim() }, () => t("followUpRecorded"), reload),
+                onclick: submitting(() =>
+                  act(out, t("whatFollowUp"), `mutation Follow($id: ID!, $svc: ID, $note: String!) { recordFollowUp(caseId: $id, serviceId: $svc, note: $note) ${RETURN} }`, { id: c.id, svc: s.id, note: note.value.trim() }, () => t("followUpRecorded"), reload)),
               },
               t("recordFollowUp"),
             ),
@@ -288,8 +286,8 @@ function assistanceCard(c: CaseFile, reload: () => Promise<void>): HTMLElement |
               {
                 type: "button",
                 class: "small complete-service",
-                onclick: () =>
-                  void act(out, t("whatComplete"), `mutation Done($svc: ID!, $o: String!) { completeService(serviceId: $svc, outcome: $o) ${RETURN} }`, { svc: s.id, o: outcome.value.trim() }, () => t("serviceCompleted"), reload),
+                onclick: submitting(() =>
+                  act(out, t("whatComplete"), `mutation Done($svc: ID!, $o: String!) { completeService(serviceId: $svc, outcome: $o) ${RETURN} }`, { svc: s.id, o: outcome.value.trim() }, () => t("serviceCompleted"), reload)),
               },
               t("completeService"),
             ),
@@ -309,11 +307,10 @@ function assistanceCard(c: CaseFile, reload: () => Promise<void>): HTMLElement |
       {
         id: "arrange-service",
         class: "row",
-        onsubmit: (e: Event) => {
-          e.preventDefault();
+        onsubmit: submitting(() => {
           const s = { kind: kind.value, provider: provider.value.trim(), basis: basis.value.trim() || null };
-          void act(out, t("whatArrange"), `mutation Plan($id: ID!, $s: [ServiceInput!]!) { arrangeServices(caseId: $id, services: $s) ${RETURN} }`, { id: c.id, s: [s] }, () => t("serviceArranged", { service: code("serviceKind", s.kind) }), reload);
-        },
+          return act(out, t("whatArrange"), `mutation Plan($id: ID!, $s: [ServiceInput!]!) { arrangeServices(caseId: $id, services: $s) ${RETURN} }`, { id: c.id, s: [s] }, () => t("serviceArranged", { service: code("serviceKind", s.kind) }), reload);
+        }),
       },
       field(t("serviceKind"), kind),
       field(t("provider"), provider),
@@ -326,10 +323,9 @@ function assistanceCard(c: CaseFile, reload: () => Promise<void>): HTMLElement |
       {
         id: "close-case",
         class: "row",
-        onsubmit: (e: Event) => {
-          e.preventDefault();
-          void act(out, t("whatClose"), `mutation Close($id: ID!, $r: String!) { closeCase(caseId: $id, reason: $r) ${RETURN} }`, { id: c.id, r: reason.value.trim() }, () => t("caseClosed"), reload);
-        },
+        onsubmit: submitting(() => {
+          return act(out, t("whatClose"), `mutation Close($id: ID!, $r: String!) { closeCase(caseId: $id, reason: $r) ${RETURN} }`, { id: c.id, r: reason.value.trim() }, () => t("caseClosed"), reload);
+        }),
       },
       h("h3", {}, t("closeTitle")),
       field(t("closureReason"), reason),
@@ -418,13 +414,12 @@ function interventionCard(c: CaseFile, relatives: Relative[], reload: () => Prom
       {
         id: "record-intervention",
         class: "row",
-        onsubmit: (e: Event) => {
-          e.preventDefault();
+        onsubmit: submitting(() => {
           const i: Rec = { caseId: c.id, kind: kind.value, occurredOn: on.value || null };
           if (kind.value === "temporary_guardianship") i.temporaryGuardian = temp.value || institution.value.trim() || null;
           else i.guardianId = guardian.value || null;
-          void act(out, t("whatIntervention"), `mutation Itv($i: InterventionInput!) { recordIntervention(input: $i) ${RETURN} }`, { i }, () => t("interventionRecorded", { kind: code("interventionKind", kind.value) }), reload);
-        },
+          return act(out, t("whatIntervention"), `mutation Itv($i: InterventionInput!) { recordIntervention(input: $i) ${RETURN} }`, { i }, () => t("interventionRecorded", { kind: code("interventionKind", kind.value) }), reload);
+        }),
       },
       field(t("interventionKind"), kind),
       field(t("guardianLabel"), guardian),
@@ -443,10 +438,9 @@ function interventionCard(c: CaseFile, relatives: Relative[], reload: () => Prom
       "form",
       {
         id: "petition-court",
-        onsubmit: (e: Event) => {
-          e.preventDefault();
+        onsubmit: submitting((e: Event) => {
           const chosen = [...(e.currentTarget as HTMLFormElement).querySelectorAll<HTMLInputElement>("input[name=ground]:checked")].map((b) => b.value);
-          void act(
+          return act(
             out,
             t("whatPetition"),
             `mutation Petition($i: PetitionInput!) { petitionCourt(input: $i) ${RETURN} }`,
@@ -454,7 +448,7 @@ function interventionCard(c: CaseFile, relatives: Relative[], reload: () => Prom
             () => t("petitionFiled"),
             reload,
           );
-        },
+        }),
       },
       h("h3", {}, t("petitionTitle")),
       field(t("guardianLabel"), guardian),
@@ -482,15 +476,14 @@ function interventionCard(c: CaseFile, relatives: Relative[], reload: () => Prom
           {
             class: "decide-petition",
             "data-intervention": i.id,
-            onsubmit: (e: Event) => {
-              e.preventDefault();
+            onsubmit: submitting(() => {
               const input: Rec = { interventionId: i.id, decision: decision.value, decidedOn: on.value || null };
               if (decision.value === "revoked") {
                 input.newGuardianId = newGuardian.value || null;
                 if (!newGuardian.value && idNumber.value.trim()) input.newGuardianIdNumber = idNumber.value.trim();
               }
-              void act(out, t("whatDecide"), `mutation Decide($i: GuardianshipDecisionInput!) { decideGuardianship(input: $i) ${RETURN} }`, { i: input }, () => t("decided", { decision: code("courtDecision", decision.value) }), reload);
-            },
+              return act(out, t("whatDecide"), `mutation Decide($i: GuardianshipDecisionInput!) { decideGuardianship(input: $i) ${RETURN} }`, { i: input }, () => t("decided", { decision: code("courtDecision", decision.value) }), reload);
+            }),
           },
           h("h3", {}, t("decisionTitle")),
           h("p", {}, t("pendingPetition", { guardian: who(i.guardian), grounds: grounds(i.grounds) })),

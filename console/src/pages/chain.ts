@@ -4,7 +4,7 @@
 // report belongs to and who may decide it are the server's (protection/reporting.py).
 
 import { gql, topLevelError } from "../api";
-import { h, mount, notice, startLoad } from "../dom";
+import { h, mount, notice, startLoad, submitting } from "../dom";
 import { code, fmtDate, fmtDateTime, t } from "../i18n";
 import { can, cachedMe } from "../me";
 import { current } from "../session";
@@ -145,7 +145,7 @@ async function load(own: HTMLElement, lower: HTMLElement, status: HTMLElement, d
         maySubmit
           ? h(
               "button",
-              { type: "button", id: "submit-report", onclick: () => void act(status, t("whatSubmit"), SUBMIT, { d: division, p: period }, () => t("submitted"), reload) },
+              { type: "button", id: "submit-report", onclick: submitting(() => act(status, t("whatSubmit"), SUBMIT, { d: division, p: period }, () => t("submitted"), reload)) },
               t("submitPeriodic"),
             )
           : null,
@@ -173,8 +173,8 @@ async function load(own: HTMLElement, lower: HTMLElement, status: HTMLElement, d
               rep.lowerLevels.map((low) => {
                 const note = h("input", { class: "return-note", "aria-label": t("returnNote"), placeholder: t("returnNote") });
                 const label = divisionLabel(low.division, places);
-                const decide = (approve: boolean): void =>
-                  void act(status, t("whatDecideReport"), DECIDE, { d: low.division, p: period, a: approve, n: approve ? null : note.value.trim() || null }, () => t(approve ? "approved" : "returned", { division: label }), reload);
+                const decide = (approve: boolean): Promise<unknown> =>
+                  act(status, t("whatDecideReport"), DECIDE, { d: low.division, p: period, a: approve, n: approve ? null : note.value.trim() || null }, () => t(approve ? "approved" : "returned", { division: label }), reload);
                 return h(
                   "tr",
                   { "data-division": low.division, "data-status": low.status },
@@ -185,9 +185,9 @@ async function load(own: HTMLElement, lower: HTMLElement, status: HTMLElement, d
                     { class: "lower-actions" },
                     mayDecide && low.status === "submitted"
                       ? [
-                          h("button", { type: "button", class: "small approve", onclick: () => decide(true) }, t("approve")),
+                          h("button", { type: "button", class: "small approve", onclick: submitting(() => decide(true)) }, t("approve")),
                           note,
-                          h("button", { type: "button", class: "small return", onclick: () => decide(false) }, t("returnReport")),
+                          h("button", { type: "button", class: "small return", onclick: submitting(() => decide(false)) }, t("returnReport")),
                         ]
                       : null,
                     low.status === "submitted" || low.status === "approved" ? download(status, low.division, period) : null,

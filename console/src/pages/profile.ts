@@ -2,7 +2,7 @@
 
 import { type GqlError, type GqlResult, errorsByPath, errorText, gql, topLevelError } from "../api";
 import { FieldView, facts, type Value } from "../fields";
-import { type Child, h, mount, notice } from "../dom";
+import { type Child, h, mount, notice, submitting } from "../dom";
 import { code, fmtDate, fmtValue, type MessageKey, t } from "../i18n";
 import { evidence } from "../i18n/evidence";
 import { agencyNames, can, cachedMe } from "../me";
@@ -513,7 +513,7 @@ async function renderPseudonymised(root: HTMLElement, pseudonym: string): Promis
         h("h2", {}, t("pseudonymisedRecord")),
         facts(node.properties.filter((p) => p.name !== "sources" && p.name !== "claims").map((p) => [propLabel(p.name), propView(p, `person.${p.name}`)])),
         h("p", { class: "hint" }, t("reidentifyHint")),
-        h("button", { type: "button", id: "reidentify", onclick: () => void reidentify() }, t("reidentify")),
+        h("button", { type: "button", id: "reidentify", onclick: submitting(reidentify) }, t("reidentify")),
         status,
       ),
     ),

@@ -5,7 +5,7 @@
 // shown by name (the child's name through the same policy as any read).
 
 import { errorText, gql, topLevelError } from "../api";
-import { type Child, h, mount, notice } from "../dom";
+import { type Child, h, mount, notice, submitting } from "../dom";
 import { code, codeOptions, fmtDateTime, t } from "../i18n";
 import { agencyNames, personNames } from "../me";
 import { href } from "../router";
@@ -141,12 +141,12 @@ function action(out: HTMLElement, mutation: string, id: string, label: string): 
     {
       type: "button",
       class: `report-${mutation}`,
-      onclick: async () => {
+      onclick: submitting(async () => {
         const r = await gql<Record<string, unknown>>(`mutation Act($id: ID!) { ${mutation}(reportId: $id) { id status } }`, { id });
         const err = topLevelError(r) ?? r.errors[0];
         if (err) return out.prepend(notice(errorText(err), "error"));
         await load(out);
-      },
+      }),
     },
     label,
   );

@@ -3,7 +3,7 @@
 // different people; a merge just made can be undone from the page.
 
 import { gql, topLevelError } from "../api";
-import { type Child, h, mount, notice } from "../dom";
+import { type Child, h, mount, notice, submitting } from "../dom";
 import { code, fmtDate, t } from "../i18n";
 import { divisionLabel, divisionNames, refused } from "./statistics";
 import { act } from "./workflow";
@@ -69,7 +69,7 @@ async function load(out: HTMLElement, status: HTMLElement, undo: HTMLElement): P
             {
               type: "button",
               class: "merge",
-              onclick: async () => {
+              onclick: submitting(async () => {
                 const done = await act<{ mergeMatch: { mergeId: number | null; movedRecords: number } }>(
                   status,
                   t("whatMerge"),
@@ -87,20 +87,20 @@ async function load(out: HTMLElement, status: HTMLElement, undo: HTMLElement): P
                       {
                         type: "button",
                         id: "undo-merge",
-                        onclick: () => void act<{ undoMerge: { movedRecords: number } }>(status, t("whatUndo"), UNDO, { id: mergeId }, (d) => t("undone", { n: d.undoMerge.movedRecords }), async () => {
+                        onclick: submitting(() => act<{ undoMerge: { movedRecords: number } }>(status, t("whatUndo"), UNDO, { id: mergeId }, (d) => t("undone", { n: d.undoMerge.movedRecords }), async () => {
                           mount(undo);
                           await reload();
-                        }),
+                        })),
                       },
                       t("undoMerge"),
                     ),
                   );
                 }
-              },
+              }),
             },
             t("merge"),
           ),
-          h("button", { type: "button", class: "reject", onclick: () => void act(status, t("whatReject"), REJECT, { id: item.id }, () => t("rejected"), reload) }, t("reject")),
+          h("button", { type: "button", class: "reject", onclick: submitting(() => act(status, t("whatReject"), REJECT, { id: item.id }, () => t("rejected"), reload)) }, t("reject")),
         ),
       ),
     ),

@@ -9,7 +9,7 @@
 // tell a 17-year-old from an 18-year-old.
 
 import { errorText, gql, Offline, serverReachable, topLevelError } from "../api";
-import { formValue, h, mount, notice } from "../dom";
+import { formValue, h, mount, notice, submitting } from "../dom";
 import { code, fmtDateTime, t, todayBeijing } from "../i18n";
 import { type Entry, all, enqueue, flush, onQueueChange, registerSender, remove, update } from "../offline";
 import { current } from "../session";
@@ -136,20 +136,22 @@ export async function renderVillage(root: HTMLElement): Promise<void> {
     h("label", {}, t("whatYouFound"), h("textarea", { name: "summary", id: "report-summary", rows: 3, required: true, maxlength: 2000 })),
     h("button", { type: "submit", id: "report-submit" }, t("submitReport")),
   );
-  report.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const childId = formValue(report, "childId");
-    const situation = formValue(report, "situation");
-    const child = list.find((c) => c.id === childId);
-    await enqueue("report", `${t("reportWord")} · ${code("situation", situation)} · ${child?.name ?? ""}`, {
-      childId,
-      situation,
-      summary: formValue(report, "summary"),
-      observedOn: todayBeijing(),
-    });
-    report.reset();
-    note(status, serverReachable() ? t("reportQueued") : t("reportKeptOffline"), !serverReachable());
-  });
+  report.addEventListener(
+    "submit",
+    submitting(async () => {
+      const childId = formValue(report, "childId");
+      const situation = formValue(report, "situation");
+      const child = list.find((c) => c.id === childId);
+      await enqueue("report", `${t("reportWord")} · ${code("situation", situation)} · ${child?.name ?? ""}`, {
+        childId,
+        situation,
+        summary: formValue(report, "summary"),
+        observedOn: todayBeijing(),
+      });
+      report.reset();
+      note(status, serverReachable() ? t("reportQueued") : t("reportKeptOffline"), !serverReachable());
+    }),
+  );
 
   mount(
     root,
@@ -163,7 +165,7 @@ export async function renderVillage(root: HTMLElement): Promise<void> {
       "section",
       { class: "card" },
       h("h2", {}, t("outbox")),
-      h("button", { type: "button", id: "send-now", onclick: () => void flush() }, t("sendNow")),
+      h("button", { type: "button", id: "send-now", onclick: submitting(flush) }, t("sendNow")),
       outbox,
     ),
   );
@@ -204,7 +206,7 @@ function outboxItem(entry: Entry): HTMLElement {
       ? h(
           "div",
           { class: "row" },
-          h("button", { type: "button", class: "retry", onclick: () => void update({ ...entry, state: "queued", message: undefined }).then(flush) }, t("retry")),
+          h("button", { type: "button", class: "retry", onclick: submitting(() => update({ ...entry, state: "queued", message: undefined }).then(flush)) }, t("retry")),
           h("button", { type: "button", class: "discard", onclick: () => void remove(entry.key) }, t("discard")),
         )
       : null,

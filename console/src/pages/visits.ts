@@ -3,7 +3,7 @@
 // moved on meanwhile the server answers CONFLICT and the entry waits here for the supervisor.
 
 import { errorText, gql, Offline, serverReachable, topLevelError } from "../api";
-import { formValue, h } from "../dom";
+import { formValue, h, submitting } from "../dom";
 import { code, codeOptions, t, todayBeijing } from "../i18n";
 import { type Entry, enqueue, registerSender, update } from "../offline";
 import { type Child, childPicker, note } from "./village";
@@ -85,8 +85,8 @@ export const VISITS = {
       h(
         "div",
         { class: "row" },
-        h("button", { type: "button", class: "keep-mine", onclick: choose("KEEP_MINE") }, t("keepMine")),
-        h("button", { type: "button", class: "keep-theirs", onclick: choose("KEEP_THEIRS") }, t("keepTheirs")),
+        h("button", { type: "button", class: "keep-mine", onclick: submitting(choose("KEEP_MINE")) }, t("keepMine")),
+        h("button", { type: "button", class: "keep-theirs", onclick: submitting(choose("KEEP_THEIRS")) }, t("keepTheirs")),
       ),
     );
   },
@@ -110,35 +110,37 @@ export function visitForm(list: Child[], status: HTMLElement): HTMLElement {
     h("label", {}, t("notes"), h("textarea", { name: "notes", id: "visit-notes", rows: 2, maxlength: 2000 })),
     h("button", { type: "submit", id: "visit-submit" }, t("saveVisit")),
   );
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    // The visit as it was when saved, read before anything is awaited, and the form cleared at
-    // once: on a slow connection the supervisor starts the next visit while the version is asked
-    // for, and those choices are the next visit's, not this one's.
-    const personId = formValue(form, "childId");
-    const findings = [...form.querySelectorAll<HTMLInputElement>("input[name=finding]:checked")].map((b) => b.value);
-    const child = list.find((c) => c.id === personId)?.name ?? "";
-    const visit = {
-      personId,
-      visitedOn: formValue(form, "visitedOn"),
-      findings,
-      livingArrangement: formValue(form, "arrangement"),
-      notes: formValue(form, "notes") || null,
-    };
-    form.reset();
-    // The version this phone last saw: asked for when online, else the one remembered here.
-    try {
-      const r = await gql<{ childVisitRecord: { version: number } }>(
-        "query V($id: ID!) { childVisitRecord(personId: $id) { version } }",
-        { id: personId },
-      );
-      if (r.data) remember(personId, r.data.childVisitRecord.version);
-    } catch (err) {
-      if (!(err instanceof Offline)) throw err;
-    }
-    const key = crypto.getRandomValues(new Uint32Array(4)).join("-");
-    await enqueue("visit", `${t("visitWord")} · ${child} · ${visit.visitedOn}`, { ...visit, clientId: key, baseVersion: seen(personId) }, key);
-    note(status, serverReachable() ? t("visitQueued") : t("visitKeptOffline"), !serverReachable());
-  });
+  form.addEventListener(
+    "submit",
+    submitting(async () => {
+      // The visit as it was when saved, read before anything is awaited, and the form cleared at
+      // once: on a slow connection the supervisor starts the next visit while the version is asked
+      // for, and those choices are the next visit's, not this one's.
+      const personId = formValue(form, "childId");
+      const findings = [...form.querySelectorAll<HTMLInputElement>("input[name=finding]:checked")].map((b) => b.value);
+      const child = list.find((c) => c.id === personId)?.name ?? "";
+      const visit = {
+        personId,
+        visitedOn: formValue(form, "visitedOn"),
+        findings,
+        livingArrangement: formValue(form, "arrangement"),
+        notes: formValue(form, "notes") || null,
+      };
+      form.reset();
+      // The version this phone last saw: asked for when online, else the one remembered here.
+      try {
+        const r = await gql<{ childVisitRecord: { version: number } }>(
+          "query V($id: ID!) { childVisitRecord(personId: $id) { version } }",
+          { id: personId },
+        );
+        if (r.data) remember(personId, r.data.childVisitRecord.version);
+      } catch (err) {
+        if (!(err instanceof Offline)) throw err;
+      }
+      const key = crypto.getRandomValues(new Uint32Array(4)).join("-");
+      await enqueue("visit", `${t("visitWord")} · ${child} · ${visit.visitedOn}`, { ...visit, clientId: key, baseVersion: seen(personId) }, key);
+      note(status, serverReachable() ? t("visitQueued") : t("visitKeptOffline"), !serverReachable());
+    }),
+  );
   return form;
 }

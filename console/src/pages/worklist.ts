@@ -4,7 +4,7 @@
 // read_worklist) still sees the others, with the refusal said in words.
 
 import { errorText, type GqlError, gql, topLevelError } from "../api";
-import { type Child, h, mount, notice, startLoad } from "../dom";
+import { type Child, h, mount, notice, startLoad, submitting } from "../dom";
 import { href } from "../router";
 import { code, fmtDate, fmtDateTime, t } from "../i18n";
 import { reasonLine } from "../i18n/evidence";
@@ -128,30 +128,24 @@ export async function renderWorklist(root: HTMLElement): Promise<void> {
         id: "wl-recompute",
         title: t("rescreenTitle"),
         hidden: !can(me, "recompute_classification"),
-        onclick: async (e: Event) => {
-          const button = e.currentTarget as HTMLButtonElement;
-          button.disabled = true;
+        onclick: submitting(async () => {
           mount(status, notice(t("rescreening")));
-          try {
-            const division = divisionInput.value.trim();
-            const r = await gql<{ recomputeClassification: { children: number; seconds: number } }>(RECOMPUTE, {
-              division,
-            });
-            const err = topLevelError(r) ?? r.errors[0];
-            if (err || !r.data) {
-              mount(status, err ? refused(err, t("whatRescreen")) : notice(t("noData"), "error"));
-              return;
-            }
-            const done = r.data.recomputeClassification;
-            mount(status, notice(t("rescreened", { n: done.children, s: done.seconds.toFixed(2) }), "ok"));
-            state.division = division;
-            state.rule = "";
-            state.shown = PAGE;
-            await reload();
-          } finally {
-            button.disabled = false;
+          const division = divisionInput.value.trim();
+          const r = await gql<{ recomputeClassification: { children: number; seconds: number } }>(RECOMPUTE, {
+            division,
+          });
+          const err = topLevelError(r) ?? r.errors[0];
+          if (err || !r.data) {
+            mount(status, err ? refused(err, t("whatRescreen")) : notice(t("noData"), "error"));
+            return;
           }
-        },
+          const done = r.data.recomputeClassification;
+          mount(status, notice(t("rescreened", { n: done.children, s: done.seconds.toFixed(2) }), "ok"));
+          state.division = division;
+          state.rule = "";
+          state.shown = PAGE;
+          await reload();
+        }),
       },
       t("rescreen"),
     ),
@@ -424,12 +418,12 @@ export function emergencyActions(
       {
         type: "button",
         class: "small record-measure",
-        onclick: () =>
-          void act(
+        onclick: submitting(() =>
+          act(
             "mutation Measure($i: EmergencyActionInput!) { recordEmergencyAction(input: $i) { id } }",
             { i: { caseId: c.id, action: select.value } },
             t("measureRecorded", { action: code("emergencyAction", select.value) }),
-          ),
+          )),
       },
       t("recordMeasure"),
     ),
@@ -438,7 +432,7 @@ export function emergencyActions(
       {
         type: "button",
         class: "small notify-township",
-        onclick: () => void act("mutation Notify($id: ID!) { notifyTownship(caseId: $id) { id } }", { id: c.id }, t("townshipNotified")),
+        onclick: submitting(() => act("mutation Notify($id: ID!) { notifyTownship(caseId: $id) { id } }", { id: c.id }, t("townshipNotified"))),
       },
       t("notifyTownship"),
     ),

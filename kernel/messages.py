@@ -129,6 +129,110 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "the response is too large: the request would return more than {limit} records and list items, "
         "and was stopped. Narrow it (division, first) and try again.",
     ),
+    # ---- the GraphQL API's refusals (extensions.code and .reason stay as they are: clients key on
+    # them). A refusal names no record, no id and no engine text: absent and out of scope answer alike.
+    "api.not_found": ("您的管辖范围内没有此{what}", "no such {what} in your scope"),
+    "api.what.record": ("记录", "record"),
+    "api.what.person": ("人员", "person"),
+    "api.what.case": ("案件", "case"),
+    "api.what.report": ("报告", "report"),
+    "api.what.assessment": ("评估", "assessment"),
+    "api.what.service": ("帮扶服务", "service"),
+    "api.what.petition": ("撤销监护资格申请", "petition"),
+    "api.what.subscription": ("事件订阅", "subscription"),
+    "api.what.review": ("待审核的匹配", "review"),
+    "api.what.merge": ("合并", "merge"),
+    "api.what.visit_conflict": ("走访冲突", "visit conflict"),
+    "api.forbidden": ("无权进行此操作", "not permitted"),
+    "api.field_denied": ("无权查看", "not permitted"),
+    "api.not_signed_in": ("未登录", "not signed in"),
+    "api.not_authenticated": ("未经身份认证", "not authenticated"),
+    "api.sql_unavailable": ("业务数据库未配置", "the relational store is not configured"),
+    "api.sql_not_available": ("业务数据库不可用", "the relational store is not available"),
+    "api.store_unavailable": (
+        "图数据库未能应答，本次未作任何更改，请稍后重试",
+        "the graph store could not answer; nothing changed",
+    ),
+    "api.internal_error": ("内部错误", "internal error"),
+    "api.cursors_not_configured": ("未配置分页游标密钥", "paging cursors are not configured"),
+    "api.invalid_cursor": ("此分页游标不是发给您的", "not a cursor of yours"),
+    "api.pseudonyms_not_configured": ("未配置化名密钥", "pseudonyms are not configured"),
+    "api.division_12_digits": ("行政区划代码应为 12 位数字", "division must be a 12-digit code"),
+    "api.division_code_or_prefix": (
+        "行政区划代码应为 12 位数字或其前缀",
+        "division must be a 12-digit code or a code prefix",
+    ),
+    "api.invalid_division": ("行政区划代码有误", "invalid division"),
+    "api.division_out_of_scope": ("此行政区划不在您的管辖范围内", "division outside your jurisdiction"),
+    "api.lookup_not_permitted": (
+        "按此信息查找人员，仅限可查看其完整内容的角色",
+        "lookups by this value are for roles that may see it in full",
+    ),
+    "api.lookup_limit": (
+        "按身份信息查找的次数已达上限，请稍后再试",
+        "too many lookups by identifying value; try later",
+    ),
+    "api.not_a_record_id": ("不是记录编号或化名", "not a record id or pseudonym"),
+    "api.pseudonym_required": (
+        "化名网络只能以化名指称人员",
+        "a pseudonymised network names people by pseudonym",
+    ),
+    "api.purpose_required": (
+        "再识别须先声明使用目的",
+        "re-identification needs a declared purpose of use",
+    ),
+    "api.purpose_unknown": ("未知的使用目的", "unknown purpose of use"),
+    "api.too_many_pseudonyms": (
+        "每次请求最多再识别 {limit} 个化名",
+        "at most {limit} pseudonyms per request",
+    ),
+    "api.unknown_rule": ("未知的筛查规则", "unknown screening rule"),
+    "api.person_not_in_register": ("所指人员不在户籍登记中", "a person named is not in the register"),
+    "api.guardian_by_id_or_number": (
+        "请按编号或按身份证号指定新监护人，不要两者都填",
+        "name the new guardian by id or by ID number, not both",
+    ),
+    "api.unknown_id_number": ("登记中没有此身份证号", "no one in the register has this ID number"),
+    "api.ambiguous_id_number": ("此身份证号对应不止一人", "the ID number is not unique"),
+    "api.visit_no_outcome": (
+        "走访既未记录，也未作为冲突保留",
+        "the visit was neither recorded nor held as a conflict",
+    ),
+    "api.report_own_division": (
+        "定期报告由本级区划的单位上报",
+        "a report is submitted by its own division's agency",
+    ),
+    "api.report_level_above": (
+        "定期报告由上一级审核，不能由本级自行审核",
+        "a report is approved by the level above, not by its own division",
+    ),
+    "api.query_too_expensive": ("查询代价过高，请缩小范围", "query is too expensive"),
+    "api.too_many_directives": ("查询中的指令过多", "too many directives"),
+    "api.query_too_deep": (
+        "查询嵌套过深：{depth} 层，最多 {limit} 层",
+        "query is too deep: {depth} levels, at most {limit} allowed",
+    ),
+    "api.too_many_aliases": (
+        "查询中的别名过多：{count} 个，最多 {limit} 个",
+        "too many aliases: {count}, at most {limit} allowed",
+    ),
+    "api.too_many_tokens": (
+        "查询文本过长：超过 {limit} 个词法单元",
+        "the document has more than {limit} tokens",
+    ),
+    "api.document_too_deep": ("查询文本嵌套过深", "the document is nested too deeply"),
+    "api.too_many_fields": (
+        "查询选取了 {count} 个字段，最多 {limit} 个",
+        "the document selects {count} fields, at most {limit} allowed",
+    ),
+    "api.list_variable_too_long": (
+        "列表变量有 {count} 项，最多 {limit} 项",
+        "a list variable has {count} items, at most {limit} allowed",
+    ),
+    "api.unresolvable_entities": (
+        "_entities 不能按引用解析 {types}；可解析的类型：{resolvable}",
+        "_entities cannot resolve {types} by reference; resolvable: {resolvable}",
+    ),
     "graph.verify.failed": ("无法核对：{reason}", "cannot verify: {reason}"),
     "graph.rebuild.loading": ("写入新图", "loading the new graph"),
     "graph.build_worker.stopped": (

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from api.limits import SCHEMA_SCOPE
 from kernel.messages import say
 from tests.api_fixtures import Api, serve
 from tests.contract.test_graph_store import registered
@@ -240,7 +241,7 @@ def test_a_batch_is_refused(api: Api) -> None:
     assert r.json() == {
         "errors": [
             {
-                "message": "batched requests are not accepted; send one operation per request",
+                "message": say("api.batch_refused"),
                 "extensions": {"code": "BATCH_REFUSED"},
             }
         ]
@@ -274,7 +275,9 @@ def test_a_body_streamed_without_a_length_is_cut_at_the_limit(api: Api) -> None:
 def test_introspection_is_refused_outside_dev_mode(api: Api) -> None:
     for query in ("{ __schema { types { name } } }", '{ __type(name: "Person") { fields { name } } }'):
         body = _refused(api.gql("police", query))
-        assert "introspection" in body["errors"][0]["message"].lower()
+        error = body["errors"][0]
+        assert error["extensions"] == {"code": "GRAPHQL_VALIDATION_FAILED", "reason": "schema_reader"}, error
+        assert error["message"] == say("api.schema_reader", scope=SCHEMA_SCOPE), error
     # __typename is not introspection of the schema.
     assert api.gql("police", "{ __typename }").json() == {"data": {"__typename": "Query"}}
 

@@ -70,3 +70,29 @@ def test_refusals_are_chinese_unless_switched_to_english(api: tuple[Api, str]) -
     # The catalogue is what says it: the not-found answer is one per kind of record.
     missing = served.gql("police", CASE).json()["errors"][0]["message"]
     assert missing == say("api.not_found", what=say("api.what.case"))
+
+
+def test_a_workflow_refusal_names_the_measures_in_the_callers_language(api: tuple[Api, str]) -> None:
+    """A domain refusal (protection/emergency.py) through GraphQL: a missing child cannot be found
+    before the search started. The measures that must come first are named (Chinese, or their codes
+    in English) and listed by code in ``extensions.needs``, which the console reads."""
+    from tests.test_protection_cases import ACCEPT, ACTION, FILE, ok, refused
+
+    served, language = api
+    report = ok(
+        served,
+        "village",
+        FILE,
+        {"input": {"childId": "person:child", "situation": "MISSING", "summary": "放学未归"}},
+    )
+    ok(served, "police", ACCEPT, {"id": report["id"]})
+    error = refused(
+        served, "police", ACTION, {"input": {"caseId": report["caseId"], "action": "child_found"}}
+    )
+    assert error["extensions"]["code"] == "INVALID_TRANSITION", error
+    assert error["extensions"]["needs"] == ["missing_search_started"], error
+    expected = {
+        "zh-CN": "“儿童已找到”须先完成：启动儿童失踪快速查找机制",
+        "en": "child_found needs missing_search_started first",
+    }
+    assert error["message"] == expected[language], error

@@ -515,6 +515,25 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "network.min_children": ("minChildren 至少为 1", "minChildren must be at least 1"),
     "network.max_age": ("maxAge 须在 1 到 18 之间", "maxAge must be between 1 and 18"),
+    # ---- webhook subscriptions (WebhookError) ----------------------------------------------------------
+    "webhook.no_host": ("webhook 地址没有主机名", "the webhook URL has no host"),
+    "webhook.unresolved": ("webhook 主机名无法解析", "the webhook host does not resolve"),
+    "webhook.non_public": (
+        "webhook 主机解析到非公网地址（{ip}），且不在 SHOUHU_WEBHOOK_ALLOWED_NETWORKS 所列网络内",
+        "the webhook host resolves to a non-public address ({ip}) outside SHOUHU_WEBHOOK_ALLOWED_NETWORKS",
+    ),
+    "webhook.not_absolute": (
+        "webhook 地址须为完整的 https:// 地址",
+        "the webhook URL must be an absolute https:// URL",
+    ),
+    "webhook.https_only": (
+        "webhook 地址须使用 https（http 仅限开发模式或所列内网）",
+        "the webhook URL must use https (http only in dev mode or on a listed intranet)",
+    ),
+    "webhook.unknown_events": (
+        "未知的事件类型 {unknown}；可选：{known}",
+        "unknown event types {unknown}; known: {known}",
+    ),
     "graph.verify.failed": ("无法核对：{reason}", "cannot verify: {reason}"),
     "graph.rebuild.loading": ("写入新图", "loading the new graph"),
     "graph.build_worker.stopped": (

@@ -448,6 +448,16 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "通报乡镇前，本案情形须有的应急措施尚未记录：{first}",
         "emergency measures the case's situation requires are not yet on record: {first}",
     ),
+    "workflow.measure_needs": ("“{action}”还须填写：{missing}", "{action} needs: {missing}"),
+    "workflow.fact_sep": ("；", "; "),
+    "workflow.fact.guardian_named": ("personId（所指定的监护人）", "personId (the guardian named)"),
+    "workflow.fact.placement_kind": ("placementKind（安置方式：{kinds}）", "placementKind ({kinds})"),
+    "workflow.fact.care_place": ("place（儿童受照料的地点）", "place (where the child is cared for)"),
+    "workflow.fact.since": ("since（自何时起）", "since (from when)"),
+    "workflow.fact.place": ("place（地点）", "place"),
+    "workflow.fact.since_short": ("since（起始日期）", "since"),
+    "workflow.fact.medical_place": ("place（医疗机构）", "place (the medical institution)"),
+    "workflow.fact.severity": ("severity（伤情程度：{kinds}）", "severity ({kinds})"),
     # ---- visits -----------------------------------------------------------------------------------
     "visit.client_id": (
         "clientId 应为 1–64 个字母、数字或“-”",

@@ -159,29 +159,48 @@ def record_action(
             say("workflow.needs_first", action=_action_name(action), first=_action_names(sorted(before))),
             needs=sorted(before),
         )
+    # `missing` (the extension) keeps its English hints, which clients may read; the message names
+    # the same facts in the caller's language.
     missing: list[str] = []
+    named: list[str] = []
+
+    def need(key: str, hint: str, **values: str) -> None:
+        missing.append(hint)
+        named.append(say(f"workflow.fact.{key}", **values))
+
     if action in ("entrusted_guardian_named", "entrust_relative") and not person_id:
-        missing.append("personId (the guardian named)")
+        need("guardian_named", "personId (the guardian named)")
     if action == "temporary_care_placement":
         if placement_kind not in PLACEMENT_KINDS:
-            missing.append(f"placementKind ({', '.join(PLACEMENT_KINDS)})")
+            kinds = ", ".join(PLACEMENT_KINDS)
+            need("placement_kind", f"placementKind ({kinds})", kinds=kinds)
         if not place:
-            missing.append("place (where the child is cared for)")
+            need("care_place", "place (where the child is cared for)")
         if since is None:
-            missing.append("since (from when)")
+            need("since", "since (from when)")
     if action == "shelter_placement":
         if placement_kind not in SHELTER_KINDS:
-            missing.append(f"placementKind ({', '.join(SHELTER_KINDS)})")
+            kinds = ", ".join(SHELTER_KINDS)
+            need("placement_kind", f"placementKind ({kinds})", kinds=kinds)
         if not place:
-            missing.append("place")
+            need("place", "place")
         if since is None:
-            missing.append("since")
+            need("since_short", "since")
     if action == "medical_care" and not place:
-        missing.append("place (the medical institution)")
+        need("medical_place", "place (the medical institution)")
     if action == "injury_assessment" and severity not in INJURY_SEVERITIES:
-        missing.append(f"severity ({', '.join(INJURY_SEVERITIES)})")
+        kinds = ", ".join(INJURY_SEVERITIES)
+        need("severity", f"severity ({kinds})", kinds=kinds)
     if missing:
-        raise WorkflowError("MISSING_FACTS", f"{action} needs: {'; '.join(missing)}", missing=missing)
+        raise WorkflowError(
+            "MISSING_FACTS",
+            say(
+                "workflow.measure_needs",
+                action=_action_name(action),
+                missing=say("workflow.fact_sep").join(named),
+            ),
+            missing=missing,
+        )
     row = EmergencyActionRow(
         id=new_id("act"),
         case_id=case.id,

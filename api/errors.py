@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 
 from auth.enforce.errors import store_unavailable
 from graph.port import GraphWriterBusy
+from kernel.messages import say
 
 log = logging.getLogger("shouhu.api")
 _SUGGESTION = re.compile(r"\s*Did you mean .*$", re.S)
@@ -49,7 +50,7 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         message, ext = unavailable.message, dict(unavailable.extensions or {})
     elif original is not None and not isinstance(original, GraphQLError):
         log.exception("resolver failed", exc_info=original)
-        message, ext = "internal error", {"code": "INTERNAL"}
+        message, ext = say("api.internal_error"), {"code": "INTERNAL"}
     out: dict[str, Any] = {"message": message, "extensions": ext or {"code": "GRAPHQL_VALIDATION_FAILED"}}
     if error.path:
         out["path"] = list(error.path)

@@ -97,8 +97,7 @@ class GraphQLEndpoint:
                 {
                     "errors": [
                         {
-                            "message": "GraphQL introspection and _service are served only to schema "
-                            f"readers (scope {SCHEMA_SCOPE}) outside dev mode",
+                            "message": say("api.schema_reader", scope=SCHEMA_SCOPE),
                             "extensions": {"code": "GRAPHQL_VALIDATION_FAILED", "reason": "schema_reader"},
                         }
                     ]
@@ -133,34 +132,32 @@ class GraphQLEndpoint:
     ) -> JSONResponse | tuple[str, dict[str, Any], str | None]:
         """The body as (query, variables, operationName), or the refusal to answer with."""
         if request.method != "POST":
-            return error_response("use POST with a JSON body", "METHOD_NOT_ALLOWED", 405)
+            return error_response(say("api.post_json"), "METHOD_NOT_ALLOWED", 405)
         client = principal.client_id if principal else "anonymous"
         if not self.limiter.allow(client):
-            return error_response("rate limit exceeded; slow down", "RATE_LIMITED", 429)
+            return error_response(say("api.rate_limited"), "RATE_LIMITED", 429)
         body = await read_capped(request, self.settings.graphql_max_body_bytes)
         if body is None:
-            return error_response("request body too large", "REQUEST_TOO_LARGE", 413)
+            return error_response(say("api.body_too_large"), "REQUEST_TOO_LARGE", 413)
         try:
             payload = parse_json(body)
         except (ValueError, UnicodeDecodeError):
-            return error_response("body is not JSON", "BAD_REQUEST", 400)
+            return error_response(say("api.body_not_json"), "BAD_REQUEST", 400)
         except NestingTooDeep:
-            return error_response(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", "BAD_REQUEST", 400)
+            return error_response(say("api.json_too_deep", limit=MAX_JSON_DEPTH), "BAD_REQUEST", 400)
         if isinstance(payload, list):
-            return error_response(
-                "batched requests are not accepted; send one operation per request", "BATCH_REFUSED", 400
-            )
+            return error_response(say("api.batch_refused"), "BATCH_REFUSED", 400)
         if not isinstance(payload, dict):
-            return error_response("body must be a JSON object", "BAD_REQUEST", 400)
+            return error_response(say("api.body_not_object"), "BAD_REQUEST", 400)
         query, problem = self._document(payload)
         if problem is not None:
             return problem
         variables = payload.get("variables") or {}
         if not isinstance(variables, dict):
-            return error_response("variables must be an object", "BAD_REQUEST", 400)
+            return error_response(say("api.variables_not_object"), "BAD_REQUEST", 400)
         operation_name = payload.get("operationName")
         if operation_name is not None and not isinstance(operation_name, str):
-            return error_response("operationName must be a string", "BAD_REQUEST", 400)
+            return error_response(say("api.operation_name_not_string"), "BAD_REQUEST", 400)
         return query, variables, operation_name
 
     def _document(self, payload: dict[str, Any]) -> tuple[str, JSONResponse | None]:
@@ -169,12 +166,10 @@ class GraphQLEndpoint:
         digest = (ext.get("persistedQuery") or {}).get("sha256Hash") if isinstance(ext, dict) else None
         if self.persisted is not None:
             if not isinstance(digest, str) or digest.lower() not in self.persisted:
-                return "", error_response(
-                    "only persisted operations are accepted", "PERSISTED_QUERY_NOT_FOUND", 400
-                )
+                return "", error_response(say("api.persisted_only"), "PERSISTED_QUERY_NOT_FOUND", 400)
             return self.persisted[digest.lower()], None
         if not isinstance(query, str) or not query.strip():
-            return "", error_response("missing query", "BAD_REQUEST", 400)
+            return "", error_response(say("api.missing_query"), "BAD_REQUEST", 400)
         return query, None
 
     # ---- auditing refusals -------------------------------------------------------------------
@@ -204,7 +199,7 @@ class GraphQLEndpoint:
             await run_in_threadpool(self.audit.append, event)
         except (AuditUnavailable, ValueError) as exc:
             log.error("audit append failed; request refused: %s", type(exc).__name__)
-            return error_response("the audit log is unavailable; request refused", "AUDIT_UNAVAILABLE", 503)
+            return error_response(say("api.audit_unavailable"), "AUDIT_UNAVAILABLE", 503)
         return response
 
     def _audit_unauthenticated(self, request: Request, exc: AuthError, request_id: str) -> None:
@@ -314,14 +309,14 @@ class GraphQLEndpoint:
                     say("api.response_too_large", limit=f"{exc.limit:,}"), "RESPONSE_TOO_LARGE", 200
                 )
             except RecursionError:
-                return stopped("the request is nested too deeply", "BAD_REQUEST", 400)
+                return stopped(say("api.request_too_deep"), "BAD_REQUEST", 400)
             if cancelled is None and job.fired_reason is not None:
                 cancelled, result = job.fired_reason, None
             if result is None:
                 message = (
-                    f"the request ran past its time budget of {self.time_budget:g} s and was stopped"
+                    say("api.time_budget", seconds=f"{self.time_budget:g}")
                     if cancelled == "time_budget"
-                    else "the client went away; the request was stopped"
+                    else say("api.client_gone")
                 )
                 status = 504 if cancelled == "time_budget" else 499
                 return stopped(
@@ -374,7 +369,7 @@ class GraphQLEndpoint:
             seq = self.audit.append(event)
         except (AuditUnavailable, ValueError) as exc:
             log.error("audit append failed; request refused: %s", type(exc).__name__)
-            return error_response("the audit log is unavailable; request refused", "AUDIT_UNAVAILABLE", 503)
+            return error_response(say("api.audit_unavailable"), "AUDIT_UNAVAILABLE", 503)
         try:
             others = {a for r in event.records if r.startswith("person:") for a in guard.case_owners(r)} - {
                 principal.agency_id

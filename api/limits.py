@@ -28,6 +28,8 @@ from graphql.language import (
     VariableNode,
 )
 
+from kernel.messages import say
+
 LIST_DEFAULT = 20
 
 
@@ -94,7 +96,7 @@ def cost_rule(max_cost: int) -> type[ValidationRule]:
             total = _cost(node.selection_set, root, self.context, {}, frozenset())
             if total > max_cost:
                 self.report_error(
-                    GraphQLError("query is too expensive", extensions={"code": "QUERY_TOO_EXPENSIVE"})
+                    GraphQLError(say("api.query_too_expensive"), extensions={"code": "QUERY_TOO_EXPENSIVE"})
                 )
 
     return CostLimit
@@ -218,7 +220,7 @@ def directive_rule(max_directives: int) -> type[ValidationRule]:
             self.count += 1
             if self.count == max_directives + 1:
                 self.report_error(
-                    GraphQLError("too many directives", extensions={"code": "TOO_MANY_DIRECTIVES"})
+                    GraphQLError(say("api.too_many_directives"), extensions={"code": "TOO_MANY_DIRECTIVES"})
                 )
 
     return DirectiveLimit
@@ -236,7 +238,7 @@ def depth_rule(max_depth: int) -> type[ValidationRule]:
             if depth > max_depth:
                 self.report_error(
                     GraphQLError(
-                        f"query is too deep: {depth} levels, at most {max_depth} allowed",
+                        say("api.query_too_deep", depth=depth, limit=max_depth),
                         [node],
                         extensions={"code": "QUERY_TOO_DEEP"},
                     )
@@ -287,7 +289,7 @@ def alias_rule(max_aliases: int) -> type[ValidationRule]:
             if total > max_aliases:
                 self.report_error(
                     GraphQLError(
-                        f"too many aliases: {min(total, _CAP)}, at most {max_aliases} allowed",
+                        say("api.too_many_aliases", count=min(total, _CAP), limit=max_aliases),
                         extensions={"code": "TOO_MANY_ALIASES"},
                     )
                 )
@@ -385,26 +387,29 @@ def check_document(
     MAX_LIST_VARIABLE), and `_entities` representations naming a type that cannot be resolved by
     reference (a clear error instead of an internal one)."""
     if facts.parse_error == "too_many_tokens":
-        return f"the document has more than {MAX_TOKENS} tokens", "QUERY_TOO_LARGE"
+        return say("api.too_many_tokens", limit=MAX_TOKENS), "QUERY_TOO_LARGE"
     if facts.parse_error == "too_deep":
-        return "the document is nested too deeply", "QUERY_TOO_LARGE"
+        return say("api.document_too_deep"), "QUERY_TOO_LARGE"
     document = facts.document
     if document is None:
         return None
     fields = _count_fields(document)
     if fields > MAX_FIELDS:
-        return f"the document selects {fields} fields, at most {MAX_FIELDS} allowed", "QUERY_TOO_LARGE"
+        return say("api.too_many_fields", count=fields, limit=MAX_FIELDS), "QUERY_TOO_LARGE"
     longest = _longest_list(variables)
     if longest > MAX_LIST_VARIABLE:
         return (
-            f"a list variable has {longest} items, at most {MAX_LIST_VARIABLE} allowed",
+            say("api.list_variable_too_long", count=longest, limit=MAX_LIST_VARIABLE),
             "QUERY_TOO_EXPENSIVE",
         )
     unknown = _unresolvable_entities(schema, document, variables)
     if unknown:
         return (
-            f"_entities cannot resolve {', '.join(sorted(unknown))} by reference; resolvable: "
-            f"{', '.join(sorted(resolvable_entities(schema)))}",
+            say(
+                "api.unresolvable_entities",
+                types=", ".join(sorted(unknown)),
+                resolvable=", ".join(sorted(resolvable_entities(schema))),
+            ),
             "BAD_REQUEST",
         )
     return None

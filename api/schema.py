@@ -22,6 +22,7 @@ from auth.enforce.layer import enforce
 from auth.enforce.records import Division, PageInfo, Person, PersonConnection, PersonEdge
 from graph.model import division_prefix, node_id
 from graph.search import search_people
+from kernel.messages import say
 
 log = logging.getLogger("shouhu.api")
 
@@ -93,7 +94,7 @@ class Query:
         whole = len(division) == 12 and division.isdigit()
         prefix = division_prefix(division) if whole else (division.rstrip("0") or division)
         if not prefix.isdigit() or len(division) > 12:
-            raise bad_request("invalid division")
+            raise bad_request(say("api.invalid_division"))
         # The list is bound to its division: a cursor of one division's list does not page another's.
         listing = f"people|{prefix}"
         position = cursors.unseal(info.context, listing, after)

@@ -23,6 +23,7 @@ from typing import Any
 from graph.model import FAMILY_RELS, REL_KINDS, label_of
 from graph.port import GraphStore
 from graph.records import Node, Path, Rel, Subgraph
+from kernel.messages import say
 
 MAX_DEPTH = 4
 MAX_NODES = 5000  # a network is cut (truncated) at this many records: narrow the filters or the depth
@@ -43,15 +44,15 @@ def rel_types_or_default(rel_types: Sequence[str] | None) -> tuple[str, ...]:
         return FAMILY_RELS
     unknown = sorted(set(rel_types) - set(REL_KINDS))
     if unknown:
-        raise NetworkError(f"unknown relationship types {unknown}; known: {sorted(REL_KINDS)}")
+        raise NetworkError(say("network.unknown_types", unknown=unknown, known=sorted(REL_KINDS)))
     if not rel_types:
-        raise NetworkError("give at least one relationship type, or none for the family network")
+        raise NetworkError(say("network.no_types"))
     return tuple(dict.fromkeys(rel_types))
 
 
 def _check_depth(depth: int) -> None:
     if not 1 <= depth <= MAX_DEPTH:
-        raise NetworkError(f"depth must be between 1 and {MAX_DEPTH}, not {depth}")
+        raise NetworkError(say("network.depth", limit=MAX_DEPTH, depth=depth))
 
 
 def _is_person(node_id: str) -> bool:
@@ -221,7 +222,7 @@ def guardians_of_many(
     """Guardians in the division holding a current guardianship (GUARDIAN_OF, not ended by
     `as_of`) of at least `min_children` children the caller may see, most wards first."""
     if min_children < 1:
-        raise NetworkError("minChildren must be at least 1")
+        raise NetworkError(say("network.min_children"))
     # The engine counts all wards; the visible ones are a subset, so its threshold is a safe prefilter.
     loads = store.guardian_loads(prefix, min_children, as_of.isoformat(), limit=limit * 4)
     nodes = store.get_nodes({i for gid, wards in loads for i in (gid, *wards)})
@@ -472,7 +473,7 @@ def children_without_capable_guardian(
     or who have none recorded (事实无人抚养): the left-behind definition of the seeds, widened to
     entrusted guardians. Hidden guardians count for the decision but are not shown."""
     if not 1 <= max_age <= 18:
-        raise NetworkError("maxAge must be between 1 and 18")
+        raise NetworkError(say("network.max_age"))
     cutoff = born_after(as_of, max_age)
     return _page(
         lambda at, limit: store.child_guardians(prefix, cutoff, at, limit),

@@ -18,6 +18,7 @@ from graph.port import GraphStore
 from graph.profile import load_profile
 from graph.records import Node
 from kernel.db import session
+from kernel.messages import say
 from protection import transitions as tr
 from protection.case_tables import GuardianshipAgreement, new_id
 from protection.cases import Work, WorkflowError
@@ -38,13 +39,15 @@ def record_agreement(
     valid_to: date,
 ) -> GuardianshipAgreement:
     if kind not in KINDS:
-        raise WorkflowError("BAD_REQUEST", f"unknown agreement kind; one of {', '.join(KINDS)}")
+        raise WorkflowError(
+            "BAD_REQUEST", say("workflow.unknown_value", field="kind", allowed=", ".join(KINDS))
+        )
     if not parent_ids:
-        raise WorkflowError("MISSING_FACTS", "an agreement is signed by the parents (parentIds)")
+        raise WorkflowError("MISSING_FACTS", say("workflow.agreement_needs_parents"))
     if kind == "entrustment" and not guardian_id:
-        raise WorkflowError("MISSING_FACTS", "an entrustment names the entrusted guardian (guardianId)")
+        raise WorkflowError("MISSING_FACTS", say("workflow.entrustment_needs_guardian"))
     if valid_to <= valid_from:
-        raise WorkflowError("BAD_REQUEST", "validTo must be after validFrom")
+        raise WorkflowError("BAD_REQUEST", say("workflow.valid_to_after_from"))
     row = GuardianshipAgreement(
         id=new_id("agr"),
         kind=kind,

@@ -9,6 +9,7 @@ and brings the family into social assistance where it qualifies.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -18,6 +19,7 @@ from sqlmodel import select
 from auth.identities import division_contains
 from auth.tables import Agency
 from kernel.db import session
+from kernel.messages import language, say
 from protection import transitions as tr
 from protection.case_tables import CaseAssessment, CaseFollowUp, CaseService, ProtectionCaseRow, new_id
 from protection.cases import Work, WorkflowError, not_found
@@ -35,13 +37,23 @@ SERVICE_KINDS: dict[str, str] = {
 RISK_LEVELS: tuple[str, ...] = ("low", "medium", "high", "critical")
 
 
+def _names(prefix: str, codes: Sequence[str]) -> str:
+    """Codes as a refusal names them (the catalogue's ``prefix.code``), in the caller's language."""
+    return say("workflow.list_sep").join(say(f"{prefix}.{c}") for c in codes)
+
+
+def _kind_name(kind: str) -> str:
+    """A service as a refusal names it: its Chinese name, or its code in English."""
+    return kind if language() == "en" else SERVICE_KINDS.get(kind, kind)
+
+
 def _lead(w: Work, case: ProtectionCaseRow) -> None:
     """The township notified leads; county civil affairs (牵头部门) may act with it."""
     if w.actor.agency_id == case.township_agency_id:
         return
     if w.actor.agency_type == tr.AgencyType.CIVIL_AFFAIRS and w.actor.covers(case.division):
         return
-    raise WorkflowError("FORBIDDEN", "only the township leading the case (or civil affairs) may do this")
+    raise WorkflowError("FORBIDDEN", say("workflow.not_lead_township"))
 
 
 def participants(engine: Engine, case: ProtectionCaseRow) -> list[str]:
@@ -72,13 +84,13 @@ def open_assessment(w: Work, case_id: str, participants: list[str]) -> CaseAsses
     for agency_id in participants:
         agency = w.agency(agency_id)
         if agency is None:
-            raise WorkflowError("BAD_REQUEST", "a participant is not a registered agency")
+            raise WorkflowError("BAD_REQUEST", say("workflow.participant_unregistered"))
         types.add(agency.agency_type)
     missing = sorted({tr.AgencyType.CIVIL_AFFAIRS, tr.AgencyType.PUBLIC_SECURITY} - types)
     if missing:
         raise WorkflowError(
             "MISSING_FACTS",
-            f"the assessment is made with civil affairs and the police; missing: {', '.join(missing)}",
+            say("workflow.assessment_participants", missing=_names("workflow.agency", missing)),
             missing=missing,
         )
     row = CaseAssessment(
@@ -114,9 +126,15 @@ def record_assessment(w: Work, case_id: str, findings: Findings) -> CaseAssessme
         if not (getattr(findings, name) or "").strip()
     ]
     if missing:
-        raise WorkflowError("MISSING_FACTS", f"the assessment needs: {', '.join(missing)}", missing=missing)
+        raise WorkflowError(
+            "MISSING_FACTS",
+            say("workflow.assessment_needs", missing=_names("workflow.finding", missing)),
+            missing=missing,
+        )
     if findings.risk_level not in RISK_LEVELS:
-        raise WorkflowError("BAD_REQUEST", f"risk level is one of {', '.join(RISK_LEVELS)}")
+        raise WorkflowError(
+            "BAD_REQUEST", say("workflow.unknown_value", field="riskLevel", allowed=", ".join(RISK_LEVELS))
+        )
     row = w.s.exec(
         select(CaseAssessment)
         .where(CaseAssessment.case_id == case.id)
@@ -155,19 +173,21 @@ def arrange_services(w: Work, case_id: str, services: list[PlannedService]) -> l
     _lead(w, case)
     w.require(case, "arrange_services")
     if not services:
-        raise WorkflowError("MISSING_FACTS", "a plan needs at least one service")
+        raise WorkflowError("MISSING_FACTS", say("workflow.plan_needs_service"))
     rows = []
     for p in services:
         if p.kind not in SERVICE_KINDS:
-            raise WorkflowError("BAD_REQUEST", f"unknown service; one of {', '.join(SERVICE_KINDS)}")
-        if not p.provider.strip():
-            raise WorkflowError("MISSING_FACTS", f"{p.kind} needs a provider")
-        if p.kind == "social_assistance" and not (p.basis or "").strip():
             raise WorkflowError(
-                "MISSING_FACTS", "social assistance needs the policy the family qualifies under (basis)"
+                "BAD_REQUEST", say("workflow.unknown_value", field="kind", allowed=", ".join(SERVICE_KINDS))
             )
+        if not p.provider.strip():
+            raise WorkflowError(
+                "MISSING_FACTS", say("workflow.service_needs_provider", service=_kind_name(p.kind))
+            )
+        if p.kind == "social_assistance" and not (p.basis or "").strip():
+            raise WorkflowError("MISSING_FACTS", say("workflow.assistance_needs_basis"))
         if p.provider_agency_id and w.agency(p.provider_agency_id) is None:
-            raise WorkflowError("BAD_REQUEST", "the provider agency is not registered")
+            raise WorkflowError("BAD_REQUEST", say("workflow.provider_unregistered"))
         row = CaseService(
             id=new_id("svc"),
             case_id=case.id,
@@ -203,7 +223,7 @@ def _service(w: Work, service_id: str) -> tuple[CaseService, ProtectionCaseRow]:
     if w.actor.agency_id not in {svc.provider_agency_id, case.township_agency_id} and not (
         w.actor.agency_type == tr.AgencyType.CIVIL_AFFAIRS and w.actor.covers(case.division)
     ):
-        raise WorkflowError("FORBIDDEN", "only the provider, the township or civil affairs may do this")
+        raise WorkflowError("FORBIDDEN", say("workflow.not_provider"))
     return svc, case
 
 
@@ -219,7 +239,7 @@ def record_follow_up(
         _lead(w, case)
     w.require(case, "follow_up")
     if not note.strip():
-        raise WorkflowError("MISSING_FACTS", "a follow-up needs what was found")
+        raise WorkflowError("MISSING_FACTS", say("workflow.follow_up_needs_finding"))
     row = CaseFollowUp(
         id=new_id("fup"),
         case_id=case.id,
@@ -243,9 +263,9 @@ def complete_service(w: Work, service_id: str, outcome: str) -> CaseService:
     svc, case = _service(w, service_id)
     w.require(case, "complete_service")
     if svc.status != "open":
-        raise WorkflowError("INVALID_TRANSITION", "the service is already completed")
+        raise WorkflowError("INVALID_TRANSITION", say("workflow.service_completed"))
     if not outcome.strip():
-        raise WorkflowError("MISSING_FACTS", "completing a service needs its outcome")
+        raise WorkflowError("MISSING_FACTS", say("workflow.completion_needs_outcome"))
     svc.status, svc.closed_at, svc.outcome = "completed", w.at, outcome.strip()
     w.s.add(svc)
     w.close_steps(case.id, "follow_up", ref_id=svc.id)
@@ -260,17 +280,15 @@ def close_case(w: Work, case_id: str, reason: str) -> ProtectionCaseRow:
     services = list(w.s.exec(select(CaseService).where(CaseService.case_id == case.id)))
     open_services = [s.kind for s in services if s.status == "open"]
     if not services:
-        raise WorkflowError(
-            "MISSING_FACTS", "a case is closed after its assistance plan: no service arranged"
-        )
+        raise WorkflowError("MISSING_FACTS", say("workflow.close_needs_plan"))
     if open_services:
         raise WorkflowError(
-            "MISSING_FACTS", f"services still open: {', '.join(open_services)}", missing=open_services
+            "MISSING_FACTS", say("workflow.services_open", count=len(open_services)), missing=open_services
         )
     if w.s.exec(select(CaseFollowUp).where(CaseFollowUp.case_id == case.id)).first() is None:
-        raise WorkflowError("MISSING_FACTS", "no follow-up is on record")
+        raise WorkflowError("MISSING_FACTS", say("workflow.close_needs_follow_up"))
     if not reason.strip():
-        raise WorkflowError("MISSING_FACTS", "closing needs a reason")
+        raise WorkflowError("MISSING_FACTS", say("workflow.close_needs_reason"))
     from protection.case_tables import CaseIntervention
 
     pending = w.s.exec(
@@ -279,7 +297,7 @@ def close_case(w: Work, case_id: str, reason: str) -> ProtectionCaseRow:
         )
     ).first()
     if pending is not None:
-        raise WorkflowError("INVALID_TRANSITION", "a court petition on this case awaits its decision")
+        raise WorkflowError("INVALID_TRANSITION", say("workflow.petition_pending"))
     w.advance(case, "close_case")
     case.closed_at, case.closure_reason = w.at, reason.strip()
     w.s.add(case)

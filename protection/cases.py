@@ -21,6 +21,7 @@ from auth.principal import Principal
 from auth.tables import Agency
 from kernel import clock
 from kernel.db import session, write_session
+from kernel.messages import say
 from kernel.settings import Settings
 from protection import transitions as tr
 from protection.case_tables import (
@@ -51,7 +52,9 @@ class WorkflowError(Exception):
 
 def not_found(what: str = "case") -> WorkflowError:
     # One answer for absent and out of scope, as for people: ids cannot be probed.
-    return WorkflowError("NOT_FOUND", f"no such {what} in your scope", "not_found_or_out_of_scope")
+    return WorkflowError(
+        "NOT_FOUND", say("api.not_found", what=say(f"api.what.{what}")), "not_found_or_out_of_scope"
+    )
 
 
 @dataclass(frozen=True)
@@ -210,7 +213,7 @@ class Work:
                 .values(version=old + 1)
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
-                raise WorkflowError("CONFLICT", "the case was changed meanwhile; reload it and try again")
+                raise WorkflowError("CONFLICT", say("workflow.case_changed"))
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from auth.enforce.errors import refused, store_unavailable
 from auth.enforce.guard import FieldDenied
 from auth.enforce.records import Source
 from graph.port import GraphStoreError
+from kernel.messages import say
 from protection import classification as cls
 from protection import screening
 from protection.screening_common_graphql import KeyCount, key_counts, sql_engine
@@ -265,7 +266,7 @@ class ClassificationQuery:
         info.context.guard.authorize("read_worklist")
         prefix = scope.division_within(info.context.guard, division)
         if rule is not None and rule not in config().rules:
-            raise refused(f"unknown rule {rule!r}", "BAD_REQUEST", "invalid_input")
+            raise refused(say("api.unknown_rule"), "BAD_REQUEST", "invalid_input")
         page = screening.worklist(
             sql_engine(info), prefix, rule=rule, first=max(1, min(first, 200)), offset=max(0, offset)
         )
@@ -298,7 +299,7 @@ class ClassificationMutation:
         try:
             r = cls.recompute(info.context.store, sql_engine(info), division=division, trigger="manual")
         except GraphStoreError as exc:
-            raise store_unavailable("the graph store could not be read; nothing changed") from exc
+            raise store_unavailable() from exc
         guard.wrote(
             f"classification:{division}", "ChildClassification.categories", "ChildClassification.risks"
         )

@@ -25,6 +25,7 @@ from graph.model import division_prefix, node_id
 from graph.profile import Profile
 from graph.records import Node, Subgraph
 from kernel import clock
+from kernel.messages import say
 from protection.visits import ADULT_AGE
 
 # The most divisions one `divisions` answer lists: a county has some hundreds (townships and their
@@ -74,7 +75,9 @@ class ConsoleQuery:
         ctx = info.context
         p = ctx.principal
         if p is None:
-            raise GraphQLError("not signed in", extensions={"code": "FORBIDDEN", "reason": "no_principal"})
+            raise GraphQLError(
+                say("api.not_signed_in"), extensions={"code": "FORBIDDEN", "reason": "no_principal"}
+            )
         policy = ctx.guard.policy
         caps: list[str] = []
         if policy is not None:
@@ -109,9 +112,11 @@ class ConsoleQuery:
     ) -> PersonConnection:
         guard = info.context.guard
         if len(division) != 12 or not division.isdigit():
-            raise GraphQLError("a division is a 12-digit code", extensions={"code": "BAD_REQUEST"})
+            raise GraphQLError(say("api.division_12_digits"), extensions={"code": "BAD_REQUEST"})
         if not guard.divisions_visible({division}):
-            raise GraphQLError("not permitted", extensions={"code": "FORBIDDEN", "reason": "out_of_scope"})
+            raise GraphQLError(
+                say("api.forbidden"), extensions={"code": "FORBIDDEN", "reason": "out_of_scope"}
+            )
         first = max(1, min(first, 1000))
         today = clock.today()
         try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from kernel.messages import language, say
 from protection import transitions as tr
 from protection.case_tables import EmergencyActionRow, ProtectionCaseRow, new_id
 from protection.cases import Work, WorkflowError
@@ -98,6 +99,16 @@ RULES: dict[str, SituationRule] = {
 }
 
 
+def _action_name(action: str) -> str:
+    """A measure as a refusal names it: its Chinese name, or its code in English (agency developers
+    send the code; the console names it itself)."""
+    return action if language() == "en" else ACTIONS.get(action, action)
+
+
+def _action_names(actions: list[str]) -> str:
+    return say("workflow.list_sep").join(_action_name(a) for a in actions)
+
+
 def done_actions(w: Work, case_id: str) -> set[str]:
     from sqlmodel import select
 
@@ -128,43 +139,68 @@ def record_action(
 ) -> EmergencyActionRow:
     case = w.case(case_id)
     if action not in ACTIONS:
-        raise WorkflowError("BAD_REQUEST", f"unknown emergency action; one of {', '.join(ACTIONS)}")
+        raise WorkflowError(
+            "BAD_REQUEST", say("workflow.unknown_value", field="action", allowed=", ".join(ACTIONS))
+        )
     _may_act(w, case, action)
     w.require(case, "emergency_action")
     rule = RULES[case.situation]
     if action not in rule.allowed:
         raise WorkflowError(
             "INVALID_TRANSITION",
-            f"{action} is not a measure for the situation {case.situation}",
+            say("workflow.measure_not_for_situation"),
             allowed=sorted(rule.allowed),
         )
     done = done_actions(w, case.id)
     before = rule.requires.get(action, frozenset()) - done
     if before:
-        raise WorkflowError("INVALID_TRANSITION", f"{action} needs {', '.join(sorted(before))} first")
+        raise WorkflowError(
+            "INVALID_TRANSITION",
+            say("workflow.needs_first", action=_action_name(action), first=_action_names(sorted(before))),
+            needs=sorted(before),
+        )
+    # `missing` (the extension) keeps its English hints, which clients may read; the message names
+    # the same facts in the caller's language.
     missing: list[str] = []
+    named: list[str] = []
+
+    def need(key: str, hint: str, **values: str) -> None:
+        missing.append(hint)
+        named.append(say(f"workflow.fact.{key}", **values))
+
     if action in ("entrusted_guardian_named", "entrust_relative") and not person_id:
-        missing.append("personId (the guardian named)")
+        need("guardian_named", "personId (the guardian named)")
     if action == "temporary_care_placement":
         if placement_kind not in PLACEMENT_KINDS:
-            missing.append(f"placementKind ({', '.join(PLACEMENT_KINDS)})")
+            kinds = ", ".join(PLACEMENT_KINDS)
+            need("placement_kind", f"placementKind ({kinds})", kinds=kinds)
         if not place:
-            missing.append("place (where the child is cared for)")
+            need("care_place", "place (where the child is cared for)")
         if since is None:
-            missing.append("since (from when)")
+            need("since", "since (from when)")
     if action == "shelter_placement":
         if placement_kind not in SHELTER_KINDS:
-            missing.append(f"placementKind ({', '.join(SHELTER_KINDS)})")
+            kinds = ", ".join(SHELTER_KINDS)
+            need("placement_kind", f"placementKind ({kinds})", kinds=kinds)
         if not place:
-            missing.append("place")
+            need("place", "place")
         if since is None:
-            missing.append("since")
+            need("since_short", "since")
     if action == "medical_care" and not place:
-        missing.append("place (the medical institution)")
+        need("medical_place", "place (the medical institution)")
     if action == "injury_assessment" and severity not in INJURY_SEVERITIES:
-        missing.append(f"severity ({', '.join(INJURY_SEVERITIES)})")
+        kinds = ", ".join(INJURY_SEVERITIES)
+        need("severity", f"severity ({kinds})", kinds=kinds)
     if missing:
-        raise WorkflowError("MISSING_FACTS", f"{action} needs: {'; '.join(missing)}", missing=missing)
+        raise WorkflowError(
+            "MISSING_FACTS",
+            say(
+                "workflow.measure_needs",
+                action=_action_name(action),
+                missing=say("workflow.fact_sep").join(named),
+            ),
+            missing=missing,
+        )
     row = EmergencyActionRow(
         id=new_id("act"),
         case_id=case.id,
@@ -193,27 +229,25 @@ def _may_act(w: Work, case: ProtectionCaseRow, action: str) -> None:
         and w.actor.covers(case.division)
     ):
         return
-    raise WorkflowError(
-        "FORBIDDEN", "only the police agency handling the case may record this measure", "not_case_agency"
-    )
+    raise WorkflowError("FORBIDDEN", say("workflow.not_case_police"), "not_case_agency")
 
 
 def notify_township(w: Work, case_id: str, note: str | None = None) -> ProtectionCaseRow:
     """通报: the township of the child's division takes the lead and must open the assessment."""
     case = w.case(case_id)
     if w.actor.agency_id != case.police_agency_id:
-        raise WorkflowError("FORBIDDEN", "only the police agency handling the case notifies the township")
+        raise WorkflowError("FORBIDDEN", say("workflow.notify_by_case_police"))
     w.require(case, "notify_township")
     missing = missing_before_notify(case.situation, done_actions(w, case.id))
     if missing:
         raise WorkflowError(
             "MISSING_FACTS",
-            f"emergency measures not yet on record for {case.situation}: {', '.join(missing)}",
+            say("workflow.measures_missing", first=_action_names(missing)),
             missing=missing,
         )
     township = w.agency_for(tr.AgencyType.TOWNSHIP, case.division)
     if township is None:
-        raise WorkflowError("NO_RECEIVING_AGENCY", "no township is registered for the child's division")
+        raise WorkflowError("NO_RECEIVING_AGENCY", say("workflow.no_township"))
     w.advance(case, "notify_township")
     case.township_agency_id, case.agency_id = township.id, township.id
     w.close_steps(case.id, "notify_township")

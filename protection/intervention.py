@@ -17,6 +17,7 @@ from datetime import date, timedelta
 
 from sqlmodel import col, select
 
+from kernel.messages import language, say
 from protection import transitions as tr
 from protection.case_tables import (
     CaseIntervention,
@@ -45,6 +46,11 @@ _UNSUPERVISED = ("living_alone", "guardian_neglect", "missing")
 _HARM = ("domestic_violence", "injury_or_harm")
 
 
+def _kind_name(kind: str) -> str:
+    """An intervention as a refusal names it: its Chinese name, or its code in English."""
+    return kind if language() == "en" else KINDS.get(kind, kind)
+
+
 def _open_case(w: Work, case_id: str, action: str) -> ProtectionCaseRow:
     case = w.case(case_id)
     w.require(case, action)
@@ -62,22 +68,22 @@ def record_intervention(
     note: str | None = None,
 ) -> CaseIntervention:
     if kind not in KINDS:
-        raise WorkflowError("BAD_REQUEST", f"unknown intervention; one of {', '.join(KINDS)}")
+        raise WorkflowError(
+            "BAD_REQUEST", say("workflow.unknown_value", field="kind", allowed=", ".join(KINDS))
+        )
     case = _open_case(w, case_id, "intervention")
     if kind in POLICE_KINDS and w.actor.agency_id != case.police_agency_id:
         raise WorkflowError(
-            "FORBIDDEN", f"{kind} is for the police agency handling the case", "not_case_agency"
+            "FORBIDDEN", say("workflow.police_kind", kind=_kind_name(kind)), "not_case_agency"
         )
     if kind == "temporary_guardianship" and not (
         w.actor.agency_id in {case.township_agency_id, case.police_agency_id} or w.actor.covers(case.division)
     ):
-        raise WorkflowError("FORBIDDEN", "temporary guardianship is arranged by agencies of the child's area")
+        raise WorkflowError("FORBIDDEN", say("workflow.temporary_guardianship_local"))
     if kind in POLICE_KINDS and not guardian_id:
-        raise WorkflowError("MISSING_FACTS", f"{kind} needs the guardian it is directed at (guardianId)")
+        raise WorkflowError("MISSING_FACTS", say("workflow.kind_needs_guardian", kind=_kind_name(kind)))
     if kind == "temporary_guardianship" and not temporary_guardian:
-        raise WorkflowError(
-            "MISSING_FACTS", "temporary guardianship needs the temporary guardian (person id or institution)"
-        )
+        raise WorkflowError("MISSING_FACTS", say("workflow.temporary_guardian_needed"))
     # A temporary guardian who is a person of the register becomes a GUARDIAN_OF in the graph.
     named = temporary_guardian if temporary_guardian and temporary_guardian.startswith("person:") else None
     row = CaseIntervention(
@@ -172,7 +178,9 @@ def check_grounds(
             ):
                 lacks.append("a penalty or criminal referral against this guardian")
         else:
-            raise WorkflowError("BAD_REQUEST", f"unknown ground; one of {', '.join(GROUNDS)}")
+            raise WorkflowError(
+                "BAD_REQUEST", say("workflow.unknown_value", field="ground", allowed=", ".join(GROUNDS))
+            )
         out[ground] = lacks
     return out
 
@@ -189,13 +197,11 @@ def petition_court(
     """申请撤销监护人资格: refused unless every ground claimed is supported by the record."""
     case = _open_case(w, case_id, "petition_court")
     if not (w.actor.covers(case.division) or w.actor.agency_id in {case.township_agency_id}):
-        raise WorkflowError("FORBIDDEN", "petitions come from agencies of the child's area")
+        raise WorkflowError("FORBIDDEN", say("workflow.petition_local"))
     if not grounds:
-        raise WorkflowError(
-            "MISSING_FACTS", "a petition names at least one statutory ground", missing=list(GROUNDS)
-        )
+        raise WorkflowError("MISSING_FACTS", say("workflow.petition_needs_ground"), missing=list(GROUNDS))
     if guardian_id not in guardians_of_child:
-        raise WorkflowError("MISSING_FACTS", "the person is not on record as the child's parent or guardian")
+        raise WorkflowError("MISSING_FACTS", say("workflow.not_a_guardian"))
     lacking = check_grounds(w, case.child_id, guardian_id, grounds, w.at.date())
     unsupported = {g: facts for g, facts in lacking.items() if facts}
     if unsupported:
@@ -208,7 +214,7 @@ def petition_court(
         )
     court = w.agency_for(tr.AgencyType.COURT, case.division)
     if court is None:
-        raise WorkflowError("NO_RECEIVING_AGENCY", "no court is registered for the child's jurisdiction")
+        raise WorkflowError("NO_RECEIVING_AGENCY", say("workflow.no_court"))
     pending = w.s.exec(
         select(CaseIntervention).where(
             CaseIntervention.case_id == case.id,
@@ -217,7 +223,7 @@ def petition_court(
         )
     ).first()
     if pending is not None:
-        raise WorkflowError("CONFLICT", "a petition on this case already awaits the court's decision")
+        raise WorkflowError("CONFLICT", say("workflow.petition_exists"))
     row = CaseIntervention(
         id=new_id("itv"),
         case_id=case.id,
@@ -261,17 +267,17 @@ def decide_guardianship(
         raise not_found("petition")
     case = w.case(row.case_id, "petition")
     if row.agency_id != w.actor.agency_id:
-        raise WorkflowError("FORBIDDEN", "only the court petitioned decides", "not_petitioned_court")
+        raise WorkflowError("FORBIDDEN", say("workflow.not_petitioned_court"), "not_petitioned_court")
     if not tr.PETITION["decide"].allows(row.status):
-        raise WorkflowError("INVALID_TRANSITION", "the petition is already decided")
+        raise WorkflowError("INVALID_TRANSITION", say("workflow.petition_decided"))
     if decision not in ("revoked", "dismissed"):
-        raise WorkflowError("BAD_REQUEST", "decision is revoked or dismissed")
+        raise WorkflowError("BAD_REQUEST", say("workflow.decision_value"))
     if decision == "revoked" and find_guardian is not None:
         new_guardian_id = find_guardian()
     if decision == "revoked" and not new_guardian_id:
-        raise WorkflowError("MISSING_FACTS", "revoking guardianship names the new guardian (另行指定监护人)")
+        raise WorkflowError("MISSING_FACTS", say("workflow.revocation_needs_guardian"))
     if new_guardian_id is not None and new_guardian_id == row.guardian_id:
-        raise WorkflowError("BAD_REQUEST", "the new guardian is the one whose guardianship is revoked")
+        raise WorkflowError("BAD_REQUEST", say("workflow.new_guardian_same"))
     row.status, row.decision = tr.PetitionStatus.DECIDED, decision
     row.decided_on = decided_on or w.at.date()
     row.new_guardian_id = new_guardian_id if decision == "revoked" else None

@@ -16,6 +16,7 @@ from auth.enforce.context import Context
 from auth.enforce.errors import bad_request, sql_unavailable, store_unavailable
 from graph.port import GraphStoreError, GraphUnavailable
 from graph.profile import Profile
+from kernel.messages import say
 from protection import intervention as itv
 from protection import transitions as tr
 from protection import workflow_graphql as wf
@@ -30,7 +31,7 @@ def _by_id_number(info: Info[Context, None], id_number: str, also_named: str | N
     scope)."""
     info.context.guard.authorize(tr.PETITION["decide"].capability)  # the decision's, from its row
     if also_named:
-        raise bad_request("name the new guardian by id or by ID number, not both")
+        raise bad_request(say("api.guardian_by_id_or_number"))
     lookups.by_value(info.context.guard, "Person", "id_number")
     try:
         found = info.context.store.find("Person", "id_number", [id_number.strip().upper()], limit=2)
@@ -40,7 +41,7 @@ def _by_id_number(info: Info[Context, None], id_number: str, also_named: str | N
         found = []
     if len(found) != 1:
         raise bad_request(
-            "no one in the register has this ID number" if not found else "the ID number is not unique",
+            say("api.unknown_id_number") if not found else say("api.ambiguous_id_number"),
             "unknown_id_number" if not found else "ambiguous_id_number",
         )
     info.context.guard.trail.records.add(found[0].id)  # a lookup by identifying value is on the record
@@ -148,7 +149,7 @@ class InterventionMutation:
         new_guardian = str(input.new_guardian_id) if input.new_guardian_id else None
         number = input.new_guardian_id_number
         if number and new_guardian:
-            raise bad_request("name the new guardian by id or by ID number, not both")
+            raise bad_request(say("api.guardian_by_id_or_number"))
         # The lookups (by id, by ID number) run inside the decision, after the petition's checks.
         row = wf.step(
             info,

@@ -43,6 +43,7 @@ from graph.port import GraphStoreError
 from graph.profile import Profile
 from graph.records import Node, Rel, Subgraph
 from kernel import clock
+from kernel.messages import say
 
 PSEUDONYMISED = "pseudonymised"
 MAX_REIDENTIFY = 100
@@ -197,7 +198,7 @@ class _View:
 
     def _pseudonymizer(self) -> Pseudonymizer:
         if self.ctx.settings is None:
-            raise refused("pseudonyms are not configured", "INTERNAL")
+            raise refused(say("api.pseudonyms_not_configured"), "INTERNAL")
         return pseudonymizer(self.ctx.settings)
 
     @property
@@ -218,7 +219,7 @@ class _View:
         try:
             kind = label_of(value)
         except ValueError:
-            raise refused("not a record id or pseudonym", "BAD_REQUEST") from None
+            raise refused(say("api.not_a_record_id"), "BAD_REQUEST") from None
         if self.pseudonyms is not None and not sent_pseudonym and kind not in net.PUBLIC_KINDS:
             # A real id in, its pseudonym out would link the two: a pseudonymised caller names
             # people by pseudonym unless it may re-identify them, for a declared purpose.
@@ -230,9 +231,7 @@ class _View:
                 and policy.can(principal, "reidentify")
             ):
                 self.guard.trail.reasons.add("pseudonym_required")
-                raise refused(
-                    "a pseudonymised network names people by pseudonym", "FORBIDDEN", "pseudonym_required"
-                )
+                raise refused(say("api.pseudonym_required"), "FORBIDDEN", "pseudonym_required")
             self.guard.trail.reasons.add("named_by_record_id")
             self.guard.trail.records.add(value)
         return value
@@ -263,11 +262,11 @@ class _View:
         (a child's, a household's, a guardian's); every row is still checked for scope."""
         code = division.strip()
         if not code.isdigit() or len(code) > 12:
-            raise refused("division must be a 12-digit code or a code prefix", "BAD_REQUEST")
+            raise refused(say("api.division_code_or_prefix"), "BAD_REQUEST")
         try:
             prefix = division_prefix(code) if len(code) == 12 else code
         except ValueError:
-            raise refused("division must be a 12-digit code or a code prefix", "BAD_REQUEST") from None
+            raise refused(say("api.division_code_or_prefix"), "BAD_REQUEST") from None
         policy, principal = self.guard.policy, self.ctx.principal
         if policy is None or principal is None:
             return prefix
@@ -573,16 +572,14 @@ class NetworkQuery:
         if policy is not None and principal is not None:
             if not principal.purpose:
                 guard.trail.reasons.add(PURPOSE_REQUIRED)
-                raise refused(
-                    "re-identification needs a declared purpose of use", "FORBIDDEN", PURPOSE_REQUIRED
-                )
+                raise refused(say("api.purpose_required"), "FORBIDDEN", PURPOSE_REQUIRED)
             if principal.purpose not in policy.purpose_codes:
                 guard.trail.reasons.add(PURPOSE_NOT_PERMITTED)
-                raise refused("unknown purpose of use", "FORBIDDEN", PURPOSE_NOT_PERMITTED)
+                raise refused(say("api.purpose_unknown"), "FORBIDDEN", PURPOSE_NOT_PERMITTED)
         if len(pseudonyms) > MAX_REIDENTIFY:
-            raise refused(f"at most {MAX_REIDENTIFY} pseudonyms per request", "BAD_REQUEST")
+            raise refused(say("api.too_many_pseudonyms", limit=MAX_REIDENTIFY), "BAD_REQUEST")
         if info.context.settings is None:
-            raise refused("pseudonyms are not configured", "INTERNAL")
+            raise refused(say("api.pseudonyms_not_configured"), "INTERNAL")
         keys = pseudonymizer(info.context.settings)
         guard.trail.reasons.add("reidentify")
         decoded = [keys.decode(str(raw)) if is_pseudonym(str(raw)) else None for raw in pseudonyms]

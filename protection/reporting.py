@@ -83,7 +83,7 @@ class Period:
 def parse_period(text: str) -> Period:
     m = _PERIOD.match(text.strip())
     if not m:
-        raise ReportError(f"period {text!r} is neither YYYY-Qn (quarterly) nor YYYY (annual)")
+        raise ReportError(say("reporting.bad_period", period=repr(text)))
     year, q = int(m.group(1)), m.group(2)
     return Period("quarterly" if q else "annual", text.strip(), year, int(q) if q else None)
 
@@ -92,9 +92,9 @@ def level_of(division: str) -> str:
     try:
         level = division_level(division)
     except ValueError as exc:
-        raise ReportError(f"division {division!r} is not a 12-digit code") from exc
+        raise ReportError(say("reporting.bad_division")) from exc
     if level not in _CHAIN:
-        raise ReportError("reports are made by villages, townships and counties")
+        raise ReportError(say("reporting.level"))
     return _CHAIN[level]
 
 
@@ -185,13 +185,19 @@ def submit(engine: Engine, division: str, period_text: str, *, by: str) -> Repor
     current = view(engine, division, period_text)
     if not tr.PERIODIC["submit"].allows(current.status):
         raise ReportError(
-            f"the report is already {current.status}", "INVALID_TRANSITION", "already_submitted"
+            say("reporting.already", status=tr.status_name(current.status)),
+            "INVALID_TRANSITION",
+            "already_submitted",
         )
     missing = [code for code, s in current.children_status.items() if s not in tr.HANDED_UP]
     if missing:
         raise ReportError(
-            f"{len(missing)} division(s) below have not submitted {current.period.label}: "
-            + ", ".join(missing[:10]),
+            say(
+                "reporting.lower_missing",
+                count=len(missing),
+                period=current.period.label,
+                divisions=", ".join(missing[:10]),
+            ),
             "CONFLICT",
             "lower_level_missing",
         )
@@ -219,7 +225,7 @@ def submit(engine: Engine, division: str, period_text: str, *, by: str) -> Repor
                 .values(**values)
             ).rowcount
             if done != 1:
-                raise ReportError("the report changed meanwhile", "CONFLICT", "version_moved")
+                raise ReportError(say("reporting.changed"), "CONFLICT", "version_moved")
     return view(engine, division, period_text)
 
 
@@ -231,15 +237,15 @@ def decide(
     step = tr.PERIODIC["approve" if approve else "return"]
     if not step.allows(current.status):
         raise ReportError(
-            f"only a submitted report can be approved or returned (it is {current.status})",
+            say("reporting.not_submitted", status=tr.status_name(current.status)),
             "INVALID_TRANSITION",
             "not_submitted",
         )
     if not approve and not (note or "").strip():
-        raise ReportError("returning a report needs a note saying what to correct", reason="note_required")
+        raise ReportError(say("reporting.note_required"), reason="note_required")
     T = PeriodicReport.__table__  # type: ignore[attr-defined]
     if current.record is None:
-        raise ReportError("the report changed meanwhile", "CONFLICT", "version_moved")
+        raise ReportError(say("reporting.changed"), "CONFLICT", "version_moved")
     with engine.begin() as conn:
         conn.execute(
             T.update()

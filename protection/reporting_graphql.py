@@ -18,6 +18,7 @@ from strawberry.types import Info
 from auth.enforce import scope
 from auth.enforce.context import Context
 from auth.enforce.errors import from_exception, refused
+from kernel.messages import say
 from protection import reporting
 from protection import transitions as tr
 from protection.screening_common_graphql import KeyCount, caller_names, key_counts, sql_engine
@@ -169,14 +170,12 @@ def _acting(info: Info[Context, None], step: tr.Transition, division: str) -> No
     if not guard.enforcing or step.acting is None:
         return
     if guard.principal is None:
-        raise refused("not authenticated", "UNAUTHENTICATED", "no_principal")
+        raise refused(say("api.not_authenticated"), "UNAUTHENTICATED", "no_principal")
     own = guard.principal.jurisdiction == division
     if step.acting is tr.Acting.OWN_DIVISION and not own:
-        raise refused("a report is submitted by its own division's agency", "FORBIDDEN", "not_own_division")
+        raise refused(say("api.report_own_division"), "FORBIDDEN", "not_own_division")
     if step.acting is tr.Acting.LEVEL_ABOVE and own:
-        raise refused(
-            "a report is approved by the level above, not by its own division", "FORBIDDEN", "own_report"
-        )
+        raise refused(say("api.report_level_above"), "FORBIDDEN", "own_report")
 
 
 __all__ = ["PeriodicReportMutation", "PeriodicReportQuery"]

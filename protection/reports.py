@@ -62,7 +62,7 @@ def file_report(
     """
     if client_ref is not None:
         if not client_ref.strip() or len(client_ref) > 64:
-            raise WorkflowError("BAD_REQUEST", "clientRef must be 1 to 64 characters")
+            raise WorkflowError("BAD_REQUEST", say("workflow.client_ref_length"))
         earlier = w.s.exec(
             select(MandatoryReport).where(
                 MandatoryReport.reporter_agency_id == w.actor.agency_id,
@@ -71,19 +71,19 @@ def file_report(
         ).first()
         if earlier is not None:
             if (earlier.child_id, earlier.situation) != (child_id, situation):
-                raise WorkflowError("CONFLICT", "that clientRef was already used for another report")
+                raise WorkflowError("CONFLICT", say("workflow.client_ref_reused"))
             return earlier
     if situation not in SITUATIONS:
-        raise WorkflowError("BAD_REQUEST", f"unknown situation; one of {', '.join(SITUATIONS)}")
+        raise WorkflowError(
+            "BAD_REQUEST", say("workflow.unknown_value", field="situation", allowed=", ".join(SITUATIONS))
+        )
     if not summary.strip():
-        raise WorkflowError("MISSING_FACTS", "a report needs a summary of what was found", "summary_missing")
+        raise WorkflowError("MISSING_FACTS", say("workflow.summary_missing"), "summary_missing")
     if not division:
-        raise WorkflowError("MISSING_FACTS", "the child has no known division to route the report by")
+        raise WorkflowError("MISSING_FACTS", say("workflow.no_division"))
     police = w.agency_for(tr.AgencyType.PUBLIC_SECURITY, division)
     if police is None:
-        raise WorkflowError(
-            "NO_RECEIVING_AGENCY", "no police agency is registered for the child's jurisdiction"
-        )
+        raise WorkflowError("NO_RECEIVING_AGENCY", say("workflow.no_police"))
     case = w.s.exec(
         select(ProtectionCaseRow).where(
             ProtectionCaseRow.child_id == child_id,
@@ -135,10 +135,10 @@ def file_dropout_report(
 ) -> MandatoryReport:
     """A school's written report of a dropout it could not bring back (劝返无效), to the township."""
     if not summary.strip():
-        raise WorkflowError("MISSING_FACTS", "a written dropout report needs what was tried (劝返)")
+        raise WorkflowError("MISSING_FACTS", say("workflow.dropout_needs_attempts"))
     township = w.agency_for(tr.AgencyType.TOWNSHIP, division)
     if township is None:
-        raise WorkflowError("NO_RECEIVING_AGENCY", "no township is registered for the child's division")
+        raise WorkflowError("NO_RECEIVING_AGENCY", say("workflow.no_township"))
     report = MandatoryReport(
         id=new_id("rpt"),
         channel="dropout",
@@ -185,7 +185,9 @@ def _report_transition(report: MandatoryReport, action: str) -> tr.Transition:
     try:
         return tr.check(tr.REPORT, action, report.status, "report")
     except tr.TransitionRefused:
-        raise WorkflowError("INVALID_TRANSITION", f"the report is already {report.status}") from None
+        raise WorkflowError(
+            "INVALID_TRANSITION", say("workflow.report_already", status=tr.status_name(report.status))
+        ) from None
 
 
 def acknowledge_report(

@@ -13,12 +13,12 @@ import strawberry
 from strawberry.types import Info
 
 from auth.enforce.context import Context
-from auth.enforce.errors import refused
+from auth.enforce.errors import sql_not_available
 
 
 def sql_engine(info: Info[Context, None]) -> Any:
     if info.context.sql is None:
-        raise refused("the relational store is not available", "UNAVAILABLE", "no_sql")
+        raise sql_not_available()
     return info.context.sql
 
 

@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from kernel.messages import say
+
 
 class CaseStatus(StrEnum):
     REPORTED = "reported"  # a 强制报告 is filed; the police have not accepted it yet
@@ -106,9 +108,22 @@ class TransitionRefused(Exception):
     """The action is not possible from the record's status (INVALID_TRANSITION)."""
 
     def __init__(self, t: Transition, status: str, noun: str) -> None:
-        needs = " or ".join(sorted(t.source)) or "nothing"
-        super().__init__(f"{t.label} is not possible while the {noun} is {status} (needs {needs})")
+        needs = say("workflow.or").join(status_name(s) for s in sorted(t.source))
+        super().__init__(
+            say(
+                "workflow.transition_refused",
+                action=say(f"workflow.action.{t.action}"),
+                noun=say(f"api.what.{noun}"),
+                status=status_name(status),
+                needs=needs,
+            )
+        )
         self.transition, self.status = t, status
+
+
+def status_name(status: str) -> str:
+    """A status for an official (``assessment_pending`` → 待评估), from the catalogue."""
+    return say(f"workflow.status.{status or 'new'}")
 
 
 def _t(

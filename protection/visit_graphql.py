@@ -20,6 +20,7 @@ from auth.enforce.context import Context
 from auth.enforce.errors import from_exception, refused, store_unavailable
 from graph.port import GraphStoreError
 from kernel import clock
+from kernel.messages import say
 from protection import visits
 from protection.screening_common_graphql import caller_names, sql_engine
 from protection.screening_tables import ChildVisitState, VisitConflict, VisitRecord
@@ -305,9 +306,7 @@ class VisitMutation:
         except visits.VisitError as exc:
             raise from_exception(exc) from exc
         except GraphStoreError as exc:
-            raise store_unavailable(
-                "the graph store refused the write; nothing was recorded", cause=exc
-            ) from exc
+            raise store_unavailable(cause=exc) from exc
         guard.trail.records.add(person_id)
         if outcome.status == "recorded":
             guard.wrote(f"visit:app-{inp.client_id}", "Visit.visited_on", "Visit.visitor", "Visit.findings")
@@ -353,11 +352,9 @@ class VisitMutation:
         except visits.VisitError as exc:
             raise from_exception(exc) from exc
         except GraphStoreError as exc:
-            raise store_unavailable(
-                "the graph store refused the write; nothing was recorded", cause=exc
-            ) from exc
+            raise store_unavailable(cause=exc) from exc
         if outcome.conflict is None:
-            raise refused("the visit was neither recorded nor held as a conflict", "CONFLICT", "no_outcome")
+            raise refused(say("api.visit_no_outcome"), "CONFLICT", "no_outcome")
         person_id = outcome.conflict.person_id
         guard.wrote(f"visit_conflict:{conflict_id}", "VisitConflict.status", "VisitConflict.resolution")
         if outcome.visit is not None:

@@ -32,6 +32,7 @@ from graph.port import GraphStore, GraphStoreError
 from graph.records import Assertion, NodeRecord, RelRecord
 from kernel import clock
 from kernel.db.tables import utcnow
+from kernel.messages import say
 from protection.screening_config import config
 from protection.screening_tables import (
     ChildClassification,
@@ -88,20 +89,20 @@ class Outcome:
 def validate(inp: VisitInput, today: date | None = None) -> None:
     cfg = config()
     if not inp.client_id or len(inp.client_id) > 64 or not inp.client_id.replace("-", "").isalnum():
-        raise VisitError("clientId must be 1–64 letters, digits or '-'")
+        raise VisitError(say("visit.client_id"))
     unknown = [f for f in inp.findings if f not in cfg.findings]
     if unknown:
-        raise VisitError(f"unknown finding {unknown[0]!r}; allowed: {', '.join(cfg.findings)}")
+        raise VisitError(say("workflow.unknown_value", field="finding", allowed=", ".join(cfg.findings)))
     if inp.living_arrangement not in cfg.arrangements:
         raise VisitError(
-            f"unknown livingArrangement {inp.living_arrangement!r}; allowed: {', '.join(cfg.arrangements)}"
+            say("workflow.unknown_value", field="livingArrangement", allowed=", ".join(cfg.arrangements))
         )
     if inp.visited_on > (today or clock.today()) + timedelta(days=1):
-        raise VisitError("visitedOn is in the future")
+        raise VisitError(say("visit.in_future"))
     if inp.base_version < 0:
-        raise VisitError("baseVersion cannot be negative")
+        raise VisitError(say("visit.base_version_negative"))
     if inp.notes is not None and len(inp.notes) > MAX_NOTES:
-        raise VisitError(f"notes longer than {MAX_NOTES} characters")
+        raise VisitError(say("visit.notes_too_long", limit=MAX_NOTES))
 
 
 def _state_fields(state: ChildVisitState | None) -> dict[str, Any]:
@@ -173,16 +174,12 @@ def record(
         seen = conn.execute(select(V).where(V.c.client_id == inp.client_id)).first()
         if seen is not None:
             if seen.payload_hash != digest:
-                raise VisitError(
-                    "clientId was already used for a different visit", "CONFLICT", "client_id_reused"
-                )
+                raise VisitError(say("visit.client_id_reused"), "CONFLICT", "client_id_reused")
             return Outcome("duplicate", _get_state(conn, inp.person_id), VisitRecord(**seen._mapping))
         held = conn.execute(select(C).where(C.c.client_id == inp.client_id)).first()
         if held is not None:
             if held.payload_hash != digest:
-                raise VisitError(
-                    "clientId was already used for a different visit", "CONFLICT", "client_id_reused"
-                )
+                raise VisitError(say("visit.client_id_reused"), "CONFLICT", "client_id_reused")
             return Outcome(
                 "conflict", _get_state(conn, inp.person_id), conflict=VisitConflict(**held._mapping)
             )
@@ -273,9 +270,7 @@ def _apply(
             S.update().where((S.c.person_id == inp.person_id) & (S.c.version == version)).values(**values)
         ).rowcount
         if done != 1:
-            raise VisitError(
-                "the child's visit record changed meanwhile; send again", "CONFLICT", "version_moved"
-            )
+            raise VisitError(say("visit.version_moved"), "CONFLICT", "version_moved")
     project(store, visit)
     return visit, state
 
@@ -322,20 +317,24 @@ def resolve(
     since, the resolution is refused (CONFLICT) so the supervisor decides on what is there now.
     """
     if choice not in CHOICES:
-        raise VisitError(f"choice must be one of {', '.join(CHOICES)}")
+        raise VisitError(say("workflow.unknown_value", field="choice", allowed=", ".join(CHOICES)))
     C = VisitConflict.__table__  # type: ignore[attr-defined]
     with engine.begin() as conn:
         row = conn.execute(select(C).where(C.c.id == conflict_id)).first()
         if row is None or (allowed_prefix is not None and not row.division.startswith(allowed_prefix)):
-            raise VisitError("no such visit conflict in your scope", "NOT_FOUND", "not_found_or_out_of_scope")
+            raise VisitError(
+                say("api.not_found", what=say("api.what.visit_conflict")),
+                "NOT_FOUND",
+                "not_found_or_out_of_scope",
+            )
         conflict = VisitConflict(**row._mapping)
         if conflict.status != "open":
-            raise VisitError("this conflict is already resolved", "INVALID_TRANSITION", "already_resolved")
+            raise VisitError(say("visit.conflict_resolved"), "INVALID_TRANSITION", "already_resolved")
         state = _get_state(conn, conflict.person_id)
         version = state.version if state else 0
         if version != conflict.current_version:
             raise VisitError(
-                "the child's visit record changed again since the conflict was raised",
+                say("visit.version_moved_again"),
                 "CONFLICT",
                 "version_moved",
             )
@@ -343,7 +342,7 @@ def resolve(
         fields.pop("visitor", None)
         if choice == "merge":
             if not merged:
-                raise VisitError("merge needs the merged visit fields")
+                raise VisitError(say("visit.merge_needs_fields"))
             fields.update({k: v for k, v in merged.items() if v is not None})
         inp = VisitInput(
             client_id=conflict.client_id,

@@ -40,6 +40,7 @@ from standardwebhooks.webhooks import Webhook
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from kernel.db import session, write_session
+from kernel.messages import say
 from kernel.settings import Settings
 from protection.case_tables import WebhookDelivery, WebhookSubscription, new_id
 
@@ -102,31 +103,28 @@ def destination_problem(url: str, settings: Settings) -> str | None:
     """
     host = urlparse(url).hostname
     if not host:
-        return "the webhook URL has no host"
+        return say("webhook.no_host")
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except OSError:
-        return "the webhook host does not resolve"
+        return say("webhook.unresolved")
     allowed = [ipaddress.ip_network(n, strict=False) for n in settings.webhook_allowed_networks]
     for info in infos:
         ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if not ip.is_global and not any(ip in net for net in allowed):
-            return (
-                f"the webhook host resolves to a non-public address ({ip}) outside "
-                "SHOUHU_WEBHOOK_ALLOWED_NETWORKS"
-            )
+            return say("webhook.non_public", ip=ip)
     return None
 
 
 def _check_url(url: str, settings: Settings) -> str:
     parsed = urlparse(url)
     if parsed.scheme not in ("https", "http") or not parsed.netloc:
-        raise WebhookError("the webhook URL must be an absolute https:// URL")
+        raise WebhookError(say("webhook.not_absolute"))
     problem = destination_problem(url, settings)
     if problem is not None:
         raise WebhookError(problem)
     if parsed.scheme == "http" and not (settings.dev_mode or settings.webhook_allowed_networks):
-        raise WebhookError("the webhook URL must use https (http only in dev mode or on a listed intranet)")
+        raise WebhookError(say("webhook.https_only"))
     return url
 
 
@@ -137,7 +135,7 @@ def subscribe(
     wanted = sorted(set(events))
     unknown = [e for e in wanted if e not in EVENT_TYPES]
     if unknown:
-        raise WebhookError(f"unknown event types {unknown}; known: {', '.join(EVENT_TYPES)}")
+        raise WebhookError(say("webhook.unknown_events", unknown=unknown, known=", ".join(EVENT_TYPES)))
     _check_url(url, settings)
     sub = WebhookSubscription(
         id=new_id("whs"),

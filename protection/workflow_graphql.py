@@ -26,6 +26,7 @@ from auth.enforce.errors import (
     store_unavailable,
 )
 from graph.port import GraphStoreError, GraphUnavailable
+from kernel.messages import say
 from protection import transitions as tr
 from protection.cases import Actor, CaseFile, Work, WorkflowError
 from protection.projection import carry_out
@@ -91,7 +92,7 @@ def people(info: Info[Context, None], *ids: str | None) -> None:
     except (GraphStoreError, ValueError):
         found = {}
     if any(i not in found for i in wanted):
-        raise bad_request("a person named is not in the register")
+        raise bad_request(say("api.person_not_in_register"))
 
 
 def naming(info: Info[Context, None], fn: Callable[[Work], T], *ids: str | None) -> Callable[[Work], T]:

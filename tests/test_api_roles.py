@@ -25,6 +25,7 @@ from starlette.testclient import TestClient
 from graph.model import node_id
 from graph.port import GraphStore
 from graph.records import Assertion, NodeRecord, RelRecord
+from kernel.messages import say
 from kernel.settings import Settings
 from tests.api_fixtures import start_app
 from tests.contract.test_graph_store import SCHOOL, TOWN, VILLAGE, family, person
@@ -303,7 +304,7 @@ def test_role_sees_exactly_its_row(api: RoleApi, who: str) -> None:
                 err = errors.get(tuple(at))
                 assert err is not None, f"{where}: denied without an error"
                 assert err["extensions"] == {"code": "FORBIDDEN", "reason": "denied_by_policy"}, where
-                assert err["message"] == "not permitted", where
+                assert err["message"] == say("api.field_denied"), where
                 expected_error_paths.add(tuple(at))
     assert set(errors) == expected_error_paths, who
 

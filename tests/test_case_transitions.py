@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from auth.tables import Agency
 from kernel.db import make_engine, migrate
+from kernel.messages import MESSAGES, say
 from kernel.settings import Settings
 from protection import assessment, emergency, intervention, reporting, reports
 from protection import transitions as tr
@@ -184,7 +185,7 @@ def test_case_action_from_status(db: tuple[Engine, Settings], status: CaseStatus
             assert exc.code != "INVALID_TRANSITION", str(exc)  # allowed: refused, if at all, for facts
         else:
             assert exc.code == "INVALID_TRANSITION", str(exc)
-            assert exc.extra["status"] == status and t.label in str(exc)
+            assert exc.extra["status"] == status and say(f"workflow.action.{action}") in str(exc)
         assert status_of(db, cid) == status  # a refusal changes nothing
         return
     assert status in t.source, f"{action} went through from {status}"
@@ -246,7 +247,7 @@ def test_completing_a_service_needs_the_assistance_stage(db: tuple[Engine, Setti
         done = next(iter(s.query(CaseService).filter(CaseService.case_id == closed)))
     with pytest.raises(WorkflowError) as exc:
         run(db, CIVIL, lambda w: assessment.complete_service(w, done.id, "再次"))
-    assert exc.value.code == "INVALID_TRANSITION" and "closed" in str(exc.value)
+    assert exc.value.code == "INVALID_TRANSITION" and tr.status_name("closed") in str(exc.value)
 
 
 @pytest.mark.parametrize(
@@ -326,9 +327,18 @@ def test_check_refuses_with_the_rule() -> None:
     assert t.target == CaseStatus.ASSESSMENT_PENDING
     with pytest.raises(tr.TransitionRefused) as exc:
         tr.check(tr.CASE, "close_case", CaseStatus.ASSESSMENT)
-    assert (
-        str(exc.value) == "closing the case is not possible while the case is assessment (needs assistance)"
-    )
+    assert str(exc.value) == "案件当前为“评估中”，不能结案（须为：帮扶中）"
+
+
+def test_every_action_and_status_has_its_name_in_both_languages() -> None:
+    """A refusal names the action and the statuses (workflow.action.*, workflow.status.*): one
+    without a catalogue entry would raise KeyError instead of refusing."""
+    for machine in tr.MACHINES.values():
+        for t in machine.values():
+            assert f"workflow.action.{t.action}" in MESSAGES, t.action
+            assert all(f"workflow.status.{s or 'new'}" in MESSAGES for s in t.source), t.action
+    for statuses in (CaseStatus, ReportStatus, PeriodicStatus, tr.PetitionStatus):
+        assert all(f"workflow.status.{s}" in MESSAGES for s in statuses), statuses
 
 
 def test_the_tables_agree_with_the_policy() -> None:

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from kernel import clock
+from kernel.messages import say
 from tests.api_fixtures import Api, serve
 from tests.contract.test_graph_store import VILLAGE
 from tests.screening_support import data, error, store_of
@@ -130,11 +131,14 @@ def test_visit_lifecycle_offline_replay_and_conflict(api: Api) -> None:
 def test_invalid_and_out_of_scope_visits_write_nothing(api: Api) -> None:
     before = data(api.gql("village", STATE, {"id": "person:child"}))["childVisitRecord"]["version"]
     bad = [
-        (visit("bad-1", before, findings=["haunted"]), "unknown finding"),
-        (visit("bad-2", before, livingArrangement="tent"), "unknown livingArrangement"),
-        (visit("bad-3", before, visitedOn=(clock.today() + timedelta(days=5)).isoformat()), "future"),
+        (visit("bad-1", before, findings=["haunted"]), "finding 的值无效"),
+        (visit("bad-2", before, livingArrangement="tent"), "livingArrangement 的值无效"),
+        (
+            visit("bad-3", before, visitedOn=(clock.today() + timedelta(days=5)).isoformat()),
+            say("visit.in_future"),
+        ),
         (visit("bad 4", before), "clientId"),
-        (visit("bad-5", -1), "negative"),
+        (visit("bad-5", -1), say("visit.base_version_negative")),
     ]
     for payload, words in bad:
         e = error(api.gql("village", RECORD, {"in": payload}))

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from kernel.messages import say
 from tests.api_fixtures import Api, serve
 
 SUBSCRIBE = """mutation Sub($url: String!, $events: [String!]) {
@@ -149,7 +150,12 @@ def test_subscriptions_are_refused_without_the_capability_or_with_a_bad_url(api:
     assert r["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     # Not into the platform's own network: private and link-local addresses are refused unless
     # the operator listed their network (only loopback is listed here).
-    for inside in ("https://10.1.2.3/h", "https://169.254.169.254/latest/meta-data", "https://[fd00::1]/h"):
-        r = api.gql("police", SUBSCRIBE, {"url": inside}).json()
-        assert r["errors"][0]["extensions"]["code"] == "BAD_REQUEST", inside
-        assert "non-public address" in r["errors"][0]["message"]
+    inside = {
+        "https://10.1.2.3/h": "10.1.2.3",
+        "https://169.254.169.254/latest/meta-data": "169.254.169.254",
+        "https://[fd00::1]/h": "fd00::1",
+    }
+    for url, ip in inside.items():
+        r = api.gql("police", SUBSCRIBE, {"url": url}).json()
+        assert r["errors"][0]["extensions"]["code"] == "BAD_REQUEST", url
+        assert r["errors"][0]["message"] == say("webhook.non_public", ip=ip), r

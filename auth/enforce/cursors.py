@@ -18,6 +18,7 @@ from auth.enforce.context import Context
 from auth.enforce.errors import refused
 from auth.enforce.guard import Guard
 from auth.pseudonym import Pseudonymizer, pseudonymizer
+from kernel.messages import say
 
 SCAN_BUDGET = 200
 """Records a list request may scan past the caller's scope before it must hand back a page. A
@@ -74,7 +75,7 @@ def _binding(ctx: Context, listing: str) -> str:
 
 def _keys(ctx: Context) -> Pseudonymizer:
     if ctx.settings is None:
-        raise refused("paging cursors are not configured", "INTERNAL")
+        raise refused(say("api.cursors_not_configured"), "INTERNAL")
     return pseudonymizer(ctx.settings)
 
 
@@ -93,5 +94,5 @@ def unseal(ctx: Context, listing: str, cursor: str | None) -> str | None:
     position = _keys(ctx).unseal(cursor, _binding(ctx, listing))
     if position is None:
         ctx.guard.trail.reasons.add("invalid_cursor")
-        raise refused("not a cursor of yours", "BAD_REQUEST", "invalid_cursor")
+        raise refused(say("api.invalid_cursor"), "BAD_REQUEST", "invalid_cursor")
     return position

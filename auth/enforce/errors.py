@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from graphql import GraphQLError
 
 from graph.port import GraphStoreError, GraphWriterBusy
+from kernel.messages import say
 
 NOT_VISIBLE = "not_found_or_out_of_scope"
 T = TypeVar("T")
@@ -26,12 +27,13 @@ def refused(message: str, code: str, reason: str | None = None, **extra: Any) ->
 
 
 def not_found(what: str = "record") -> GraphQLError:
-    """The same answer for absent and out of scope."""
-    return refused(f"no such {what} in your scope", "NOT_FOUND", NOT_VISIBLE)
+    """The same answer for absent and out of scope: one message per kind of record (``what``, a
+    key of the catalogue's ``api.what.*``, named in the caller's language), never an id."""
+    return refused(say("api.not_found", what=say(f"api.what.{what}")), "NOT_FOUND", NOT_VISIBLE)
 
 
 def forbidden(reason: str = "capability_missing") -> GraphQLError:
-    return refused("not permitted", "FORBIDDEN", reason)
+    return refused(say("api.forbidden"), "FORBIDDEN", reason)
 
 
 def bad_request(message: str, reason: str = "invalid_input") -> GraphQLError:
@@ -40,12 +42,15 @@ def bad_request(message: str, reason: str = "invalid_input") -> GraphQLError:
 
 def sql_unavailable() -> GraphQLError:
     """The relational store is not configured (an app built without one): workflows cannot run."""
-    return refused("the relational store is not configured", "UNAVAILABLE")
+    return refused(say("api.sql_unavailable"), "UNAVAILABLE")
 
 
-def store_unavailable(
-    message: str = "the graph store could not answer; nothing changed", *, cause: BaseException | None = None
-) -> GraphQLError:
+def sql_not_available() -> GraphQLError:
+    """No relational store in this request's context (reason ``no_sql``)."""
+    return refused(say("api.sql_not_available"), "UNAVAILABLE", "no_sql")
+
+
+def store_unavailable(*, cause: BaseException | None = None) -> GraphQLError:
     """The engine's own text is not shown: it can name records and internals. Every failure of the
     store is answered alike (one code, reason and message whatever the path, or an id's existence
     would show in which path answered), except a change refused because another write held the
@@ -54,7 +59,7 @@ def store_unavailable(
     reaches for an existing record as it would with the writer free."""
     if isinstance(cause, GraphWriterBusy):
         return refused(str(cause), "UNAVAILABLE", "graph_busy")
-    return refused(message, "UNAVAILABLE", "graph_error")
+    return refused(say("api.store_unavailable"), "UNAVAILABLE", "graph_error")
 
 
 def from_exception(exc: Exception, default_code: str = "BAD_REQUEST") -> GraphQLError:

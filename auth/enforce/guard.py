@@ -22,6 +22,7 @@ from auth.principal import Principal
 from graph.port import GraphStore, GraphStoreError, GraphUnavailable
 from graph.profile import PersonFacts, Profile, load_profile, load_profiles, person_facts
 from graph.records import Node, Rel
+from kernel.messages import say
 
 PERSON_PREFIX = "person:"
 PROBE = "division:000000000000"  # the id /health reads: no such division, one cheap statement
@@ -39,7 +40,7 @@ class FieldDenied(GraphQLError):
     """A denied field: null in the data, this error (path + reason code) beside it."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__("not permitted", extensions={"code": "FORBIDDEN", "reason": reason})
+        super().__init__(say("api.field_denied"), extensions={"code": "FORBIDDEN", "reason": reason})
 
 
 @dataclass

@@ -15,6 +15,7 @@ from collections import deque
 
 from auth.enforce.errors import refused
 from auth.enforce.guard import FieldDenied, Guard
+from kernel.messages import say
 
 WINDOW_SECONDS = 3600.0
 
@@ -53,10 +54,8 @@ def by_value(guard: Guard, kind: str, prop: str) -> None:
         decision = "deny"
     if decision != "allow":
         guard.trail.reasons.add("lookup_not_permitted")
-        raise refused(
-            "lookups by this value are for roles that may see it in full", "FORBIDDEN", "lookup_not_permitted"
-        )
+        raise refused(say("api.lookup_not_permitted"), "FORBIDDEN", "lookup_not_permitted")
     p = guard.principal
     if not BUDGET.take(f"{p.issuer}|{p.client_id}|{p.subject}", guard.policy.lookups_per_hour):
         guard.trail.reasons.add("lookup_limit")
-        raise refused("too many lookups by identifying value; try later", "FORBIDDEN", "lookup_limit")
+        raise refused(say("api.lookup_limit"), "FORBIDDEN", "lookup_limit")

@@ -14,6 +14,7 @@ from graph.model import division_prefix
 from graph.port import GraphStoreError, GraphUnavailable
 from graph.profile import Profile
 from graph.records import Node
+from kernel.messages import say
 
 
 def visible(guard: Guard, person_id: str) -> tuple[Profile, Node] | None:
@@ -76,10 +77,10 @@ def division_within(guard: Guard, division: str | None) -> str:
         principal = guard.principal
         return division_prefix(principal.jurisdiction) if principal is not None else ""
     if len(division) != 12 or not division.isdigit():
-        raise bad_request("division must be a 12-digit code")
+        raise bad_request(say("api.division_12_digits"))
     prefix = division_prefix(division)
     own = own_prefix(guard)
     if own is not None and not prefix.startswith(own):
         guard.trail.reasons.add("out_of_scope")
-        raise refused("division outside your jurisdiction", "FORBIDDEN", "out_of_scope")
+        raise refused(say("api.division_out_of_scope"), "FORBIDDEN", "out_of_scope")
     return prefix

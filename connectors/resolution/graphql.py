@@ -14,7 +14,7 @@ from strawberry.types import Info
 
 from auth.enforce import scope
 from auth.enforce.context import Context
-from auth.enforce.errors import from_exception, not_found, refused
+from auth.enforce.errors import from_exception, not_found, sql_not_available
 from auth.enforce.guard import FieldDenied
 from auth.enforce.records import Person
 from kernel import clock
@@ -32,7 +32,7 @@ _FIELDS = {
 
 def _engine(info: Info[Context, None]):  # type: ignore[no-untyped-def]
     if info.context.sql is None:
-        raise refused("the relational store is not available", "UNAVAILABLE", "no_sql")
+        raise sql_not_available()
     return info.context.sql
 
 

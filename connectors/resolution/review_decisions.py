@@ -18,6 +18,7 @@ from connectors.resolution.review_queue import MergeOutcome, Review, get_review
 from connectors.resolution.store import LINK, MERGE, REVIEW, ResolutionError, chunks, move_mentions
 from kernel.db.engine import writing
 from kernel.db.tables import utcnow
+from kernel.messages import MESSAGES, say
 
 
 def _key_of(conn: Connection, system: str, record_id: str) -> str:
@@ -25,16 +26,21 @@ def _key_of(conn: Connection, system: str, record_id: str) -> str:
         select(LINK.c.person_key).where(LINK.c.system == system, LINK.c.record_id == record_id)
     ).scalar_one_or_none()
     if key is None:
-        raise ResolutionError(f"mention ({system}, {record_id}) is not linked to anyone")
+        raise ResolutionError(say("resolution.not_linked"))
     return str(key)
+
+
+def _status(status: str) -> str:
+    key = f"resolution.review_status.{status}"
+    return say(key) if key in MESSAGES else status
 
 
 def _open_item(conn: Connection, review_id: int) -> Any:
     item = conn.execute(select(REVIEW).where(REVIEW.c.id == review_id)).first()
     if item is None:
-        raise ResolutionError(f"review item {review_id} does not exist")
+        raise ResolutionError(say("resolution.review_missing"))
     if item.status != "open":
-        raise ResolutionError(f"review item {review_id} is already {item.status}")
+        raise ResolutionError(say("resolution.review_closed", status=_status(item.status)))
     return item
 
 
@@ -48,7 +54,7 @@ def merge(engine: Engine, review_id: int, decided_by: str) -> MergeOutcome:
     may know that one of them was recorded wrongly.
     """
     if not decided_by:
-        raise ResolutionError("a merge needs the name of whoever decided it")
+        raise ResolutionError(say("resolution.decider_required"))
     now = utcnow()
     with writing(engine) as conn:
         item = _open_item(conn, review_id)
@@ -85,7 +91,7 @@ def merge(engine: Engine, review_id: int, decided_by: str) -> MergeOutcome:
 def reject(engine: Engine, review_id: int, decided_by: str) -> Review:
     """The two mentions of a review item are different people; the pair is not proposed again."""
     if not decided_by:
-        raise ResolutionError("a rejection needs the name of whoever decided it")
+        raise ResolutionError(say("resolution.decider_required"))
     with writing(engine) as conn:
         _open_item(conn, review_id)
         conn.execute(
@@ -107,14 +113,14 @@ def undo_merge(engine: Engine, merge_id: int, decided_by: str) -> MergeOutcome:
     moved those mentions into.
     """
     if not decided_by:
-        raise ResolutionError("an undo needs the name of whoever decided it")
+        raise ResolutionError(say("resolution.decider_required"))
     now = utcnow()
     with writing(engine) as conn:
         row = conn.execute(select(MERGE).where(MERGE.c.id == merge_id)).first()
         if row is None:
-            raise ResolutionError(f"merge {merge_id} does not exist")
+            raise ResolutionError(say("resolution.merge_missing"))
         if row.undone_at is not None:
-            raise ResolutionError(f"merge {merge_id} was already undone by {row.undone_by}")
+            raise ResolutionError(say("resolution.merge_undone"))
         moved = [tuple(x) for x in row.moved]
         changed = {row.survivor_key, row.absorbed_key}
         for chunk in chunks(moved, 500):

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, func, or_, select
 
 from connectors.resolution.store import LINK, MENTION, REVIEW, ResolutionError
+from kernel.messages import say
 
 # ----------------------------------------------------------------------------------- review queue
 
@@ -190,7 +191,7 @@ def get_review(engine: Engine, review_id: int) -> Review:
     with engine.connect() as conn:
         found = _reviews(conn, Sides(), [REVIEW.c.id == review_id])
     if not found:
-        raise ResolutionError(f"review item {review_id} does not exist")
+        raise ResolutionError(say("resolution.review_missing"))
     return found[0]
 
 

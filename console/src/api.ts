@@ -83,8 +83,8 @@ export function topLevelError(result: GqlResult<unknown>): GqlError | undefined 
 
 /**
  * An error in words, in the console's language: a refusal says which rule refused (policy reason
- * or workflow code, explained), never a raw code. The server's own message (English, for agency
- * developers) is kept in the English mode only.
+ * or workflow code, explained), never a raw code. The server's own message (in the server's
+ * catalogue language, Chinese unless SHOUHU_LANGUAGE=en) is kept in the English mode only.
  */
 export function errorText(err: GqlError): string {
   const c = err.extensions?.code;
@@ -95,7 +95,10 @@ export function errorText(err: GqlError): string {
     const said = code("errorCode", c);
     return lang() === "en" && err.message ? `${said}: ${err.message}` : said;
   }
-  if (/cost|depth|aliases/i.test(err.message)) return t("queryTooLarge");
+  // By code: the server's message is in the server's language (Chinese unless switched).
+  if (/^(QUERY_TOO_|TOO_MANY_)/.test(String(c ?? "")) || /cost|depth|aliases/i.test(err.message)) {
+    return t("queryTooLarge");
+  }
   return lang() === "en" ? err.message : t("requestFailed");
 }
 

@@ -209,7 +209,7 @@ def test_an_agency_that_may_act_is_still_told_a_person_is_not_in_the_register(ap
     body = api.gql("village", AGREE, {"parents": ["person:father", "person:nobody"]}).json()
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "BAD_REQUEST", error
-    assert error["message"] == "a person named is not in the register", error
+    assert error["message"] == say("api.person_not_in_register"), error
     assert api.gql("village", AGREEMENTS).json()["data"]["agreements"] == before
     body = api.gql("village", AGREE, {"parents": ["person:father", "person:mother"]}).json()
     assert not body.get("errors"), body

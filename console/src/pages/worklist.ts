@@ -361,8 +361,11 @@ const SIMPLE_MEASURES = [
 
 /** A workflow refusal in words, with what must come first when the server names it. */
 function refusal(err: GqlError): string {
-  const first = /needs (.+) first/.exec(err.message);
-  const list = first ? first[1].split(/,\s*/).map((a) => code("emergencyAction", a.trim())).join("、") : "";
+  // The measures that must come first: named by code in `needs` (the message is in the server's
+  // language); an older server said them only in its English message.
+  const needs = err.extensions?.needs;
+  const first = Array.isArray(needs) ? needs.map(String) : /needs (.+) first/.exec(err.message)?.[1].split(/,\s*/);
+  const list = first ? first.map((a) => code("emergencyAction", a.trim())).join("、") : "";
   if (list) return `${errorText(err)}（${t("needsFirst", { list })}）`;
   // A measure that is not one for the case's situation: the ones that are, in words.
   const allowed = err.extensions?.allowed;

@@ -68,8 +68,8 @@ def _workflow_records(engine: Engine, fold: Fold | Spill) -> None:
 
     from protection.case_tables import GuardianshipAgreement, ProtectionCaseRow
     from protection.cases import load_file
+    from protection.projection import agreement_records
     from protection.projection import case_records as case_records  # same package: its own projection
-    from protection.projection import project_agreement
     from protection.screening_tables import VisitRecord
     from protection.visits import project as project_visit
 
@@ -87,8 +87,13 @@ def _workflow_records(engine: Engine, fold: Fold | Spill) -> None:
                 nodes, rels = case_records(f)
                 fold.upsert_nodes(nodes)
                 fold.upsert_rels(rels)
-    for agreement_id in agreement_ids:
-        project_agreement(fold, engine, agreement_id)  # type: ignore[arg-type]  # Fold takes the same writes
+    with session(engine) as s:
+        for agreement_id in agreement_ids:
+            agreement = s.get(GuardianshipAgreement, agreement_id)
+            if agreement is not None:
+                nodes, rels = agreement_records(agreement)
+                fold.upsert_nodes(nodes)
+                fold.upsert_rels(rels)
     with session(engine) as s:
         for visit in s.exec(sql_select(VisitRecord).order_by(visit_rows.c.client_id)).yield_per(1000):
             project_visit(fold, visit)  # type: ignore[arg-type]

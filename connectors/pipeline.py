@@ -83,9 +83,13 @@ from connectors.projection import (
     GRAPH,
     encode_records,
     graph_mark,
+    merged_people,
+    merges_built,
+    merges_queued,
     person_ref,
     resolve_refs,
     stale_people,
+    townships_of,
     write_projections,
 )
 from connectors.reference import (
@@ -260,21 +264,19 @@ class Pipeline:
 
         The build projects every loaded record under the person links as they are when it reads them,
         so the people automatic merges queued for re-projection (`reproject_queue`) up to now are in
-        it as re-projected: their entries are deleted after it, those queued later stay."""
+        it as re-projected: their entries are deleted after it, with their people queued for their
+        derived state as a re-projection queues them (a person a merge absorbed may have been loaded
+        by an earlier run, which no batch of this one queued); those queued later stay. (The
+        builder, ``graph rebuild``'s, settles them itself; this settles what another builder left.)"""
         from connectors.resolution import release_population
-        from connectors.resolution.tables import ReprojectQueue
 
-        rq = ReprojectQueue.__table__  # type: ignore[attr-defined]
-        with self.engine.connect() as conn:
-            top = conn.execute(select(func.max(rq.c.id))).scalar_one()
+        top = merges_queued(self.engine)
         release_population()  # the build's fold and COPY need the memory more than the next batch
         if self.graph_builder is None:  # _defer_graph defers only with a builder
             raise RuntimeError("a deferred graph needs a builder")
         built = self.graph_builder()
         crash_point("first_load.built")
-        if top is not None:
-            with self.engine.begin() as conn:
-                conn.execute(rq.delete().where(rq.c.id <= top))
+        merges_built(self.engine, top, townships_of(self.graph, merged_people(self.engine, top)))
         return {
             "deferred": True,
             "nodes": int(built.get("nodes", 0)),

@@ -17,11 +17,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 
 from connectors.bulk import insert_rows
-from connectors.tables import GraphProjection, LandingProjection
-from graph.port import GraphStoreError
+from connectors.tables import DerivedQueue, GraphProjection, LandingProjection
+from graph.port import GraphStore, GraphStoreError
 from graph.records import Assertion, NodeRecord, RelRecord
 from kernel import jsontext
 from kernel.db.tables import utcnow
@@ -33,10 +33,14 @@ __all__ = [
     "decode_records",
     "encode_records",
     "graph_mark",
+    "merged_people",
+    "merges_built",
+    "merges_queued",
     "person_ref",
     "resolve_plain",
     "resolve_refs",
     "set_graph_epoch",
+    "townships_of",
 ]
 
 GP = GraphProjection.__table__  # type: ignore[attr-defined]
@@ -190,3 +194,68 @@ def set_graph_epoch(engine: Engine, epoch: str, seq: int) -> None:
     graph_mark(engine)
     with engine.begin() as conn:
         conn.execute(update(GP).where(GP.c.name == GRAPH).values(epoch=epoch, seq=seq, updated_at=utcnow()))
+
+
+def merges_queued(engine: Engine) -> int | None:
+    """The last entry of the merge queue (``reproject_queue``) now. A graph built from the record
+    after this read projects every loaded record under the person links as they are then, so it
+    covers the entries up to it: :func:`merges_built` settles them once that graph is the one."""
+    from connectors.resolution.tables import ReprojectQueue
+
+    rq = ReprojectQueue.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        top = conn.execute(select(func.max(rq.c.id))).scalar_one()
+    return int(top) if top is not None else None
+
+
+def merged_people(engine: Engine, top: int | None) -> list[str]:
+    """The people of the merge queue's entries up to ``top`` (``person:<key>``)."""
+    from connectors.resolution.tables import ReprojectQueue
+
+    if top is None:
+        return []
+    rq = ReprojectQueue.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        keys = conn.execute(select(rq.c.person_key).where(rq.c.id <= top).distinct()).scalars()
+        return sorted(f"person:{k}" for k in keys)
+
+
+def townships_of(graph: GraphStore, people: Sequence[str]) -> dict[str, str | None]:
+    """The 9-digit township each person's node says they live in (None: no node, or it does not
+    say; the graph failing to answer says nothing either)."""
+    out: dict[str, str | None] = dict.fromkeys(people)
+    try:
+        found = graph.get_nodes(list(people)) if people else {}
+    except GraphStoreError:
+        return out
+    for pid, node in found.items():
+        d = str(node.props.get("division") or "")
+        if len(d) == 12:
+            out[pid] = d[:9]
+    return out
+
+
+def merges_built(engine: Engine, top: int | None, townships: dict[str, str | None]) -> int:
+    """Once a graph built from the record after :func:`merges_queued` read ``top`` is the one the
+    record names: the merge queue's entries up to ``top`` need no re-projection of their own, and
+    go; their people are queued for their derived state in the same transaction, as a re-projection
+    queues them (``Pipeline._commit_reprojected``: the absorbed person is no child any more, the
+    survivor's children have another parent record). ``townships`` (:func:`townships_of`): a large
+    queue is reclassified township by township. How many entries went (none: another settled them)."""
+    from connectors.resolution.tables import ReprojectQueue
+
+    if top is None:
+        return 0
+    rq = ReprojectQueue.__table__  # type: ignore[attr-defined]
+    dq = DerivedQueue.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        keys = conn.execute(select(rq.c.person_key).where(rq.c.id <= top)).scalars().all()
+        if not keys:
+            return 0
+        conn.execute(rq.delete().where(rq.c.id <= top))
+        now = utcnow()
+        people = sorted({f"person:{k}" for k in keys})
+        insert_rows(
+            conn, dq, [{"person_id": p, "township": townships.get(p), "enqueued_at": now} for p in people]
+        )
+    return len(keys)

@@ -1108,7 +1108,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "webhooks.col.status": ("状态", "status"),
     "webhooks.col.attempts": ("尝试次数", "attempts"),
     "webhooks.col.error": ("最近错误", "last error"),
-    "cases.projected": ("已将 {n} 个个案写入图数据库", "{n} cases projected"),
+    "cases.projected": (
+        "已将 {n} 个个案、{agreements} 份监护协议写入图数据库",
+        "{n} cases and {agreements} guardianship agreements projected",
+    ),
     "report.bad_out": (
         "--out 须以 .xlsx 或 .csv 结尾，而不是 {name}",
         "--out must end in .xlsx or .csv, not {name}",

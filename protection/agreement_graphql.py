@@ -89,8 +89,10 @@ class AgreementMutation:
     def record_agreement(self, info: Info[Context, None], input: AgreementInput) -> AgreementView:
         wf.actor(info, "manage_agreements")
         division = scope.child_division(info.context.guard, str(input.child_id))
-        # The graph's writer first: an agreement's projection has no catch-up (a case's has,
-        # `projected_version`), so a busy writer must refuse it before the record keeps it.
+        # The graph's writer first, as for a visit: a busy writer refuses the agreement before the
+        # record keeps it (the caller is told to send it again). A projection that fails once it
+        # is saved stays pending (`projected` false) for the worker's catch-up, and the caller is
+        # told it was recorded, which it was.
         with info.context.store.writer():
             row = _record(info, input, division)
         return AgreementView(_row=row, _rid=f"agreement:{row.id}")

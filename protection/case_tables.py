@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sql_false
 from sqlmodel import Field, SQLModel
 
 from kernel.db.tables import UTCDateTime, utcnow
@@ -251,7 +253,10 @@ class CaseIntervention(SQLModel, table=True):
 
 
 class GuardianshipAgreement(SQLModel, table=True):
-    """监护责任书 (parents with the village committee) or 委托监护协议 (parents with a capable adult)."""
+    """监护责任书 (parents with the village committee) or 委托监护协议 (parents with a capable adult).
+
+    An agreement is never changed once recorded; ``projected`` says its graph copy was written
+    (protection.projection.reproject_pending catches up the ones a failed graph write left behind)."""
 
     __tablename__ = "guardianship_agreement"
 
@@ -267,6 +272,9 @@ class GuardianshipAgreement(SQLModel, table=True):
     valid_to: date = Field(sa_column=Column(Date, nullable=False))
     recorded_by: str = Field(sa_column=Column(String(64), nullable=False))
     recorded_at: datetime = Field(default_factory=utcnow, sa_column=_at())
+    projected: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=sql_false())
+    )
 
 
 class WebhookSubscription(SQLModel, table=True):

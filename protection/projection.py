@@ -8,8 +8,9 @@ entrustment or by a court become GUARDIAN_OF relationships (a revoked guardian's
 registers), one source record per workflow record, so re-running a projection changes nothing and a
 record corrected later replaces only its own claims.
 
-A projection that fails (graph down) leaves ``projected_version`` behind ``version``; ``reproject_pending``
-catches up, from the delivery worker's loop or from the CLI.
+A projection that fails (graph down) leaves a case's ``projected_version`` behind its ``version``, or an
+agreement's ``projected`` false; ``reproject_pending`` catches both up, from the delivery worker's loop
+or from the CLI (``shouhu cases reproject``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, update
 from sqlmodel import col, select
 
+from connectors.tables import DerivedQueue
 from graph.model import node_id
 from graph.port import GraphStore, GraphStoreError
 from graph.records import Assertion, NodeRecord, RelRecord
@@ -216,17 +218,13 @@ def project_case(store: GraphStore, engine: Engine, case_id: str) -> bool:
             .values(projected_version=version)
         )
     # The case's status and a court's new guardian are facts of the child's classification.
-    from protection.classification import recompute
-
-    recompute(store, engine, [f.case.child_id], trigger="case", snapshot=False)
+    _reclassify(store, engine, f.case.child_id, f.case.division, "case")
     return True
 
 
-def project_agreement(store: GraphStore, engine: Engine, agreement_id: str) -> bool:
-    with session(engine) as s:
-        a = s.get(GuardianshipAgreement, agreement_id)
-    if a is None:
-        return False
+def agreement_records(a: GuardianshipAgreement) -> tuple[list[NodeRecord], list[RelRecord]]:
+    """An agreement's graph copy: its node, COVERS the child, SIGNED by the parents and the
+    entrusted guardian, and for an entrustment the guardian's GUARDIAN_OF for its term."""
     src = Assertion(SYSTEM, a.id, a.recorded_at)
     aid = node_id("Agreement", a.id)
     props: dict[str, Any] = {
@@ -250,24 +248,70 @@ def project_agreement(store: GraphStore, engine: Engine, agreement_id: str) -> b
                     src,
                 )
             )
-    try:
-        with store.transaction():
-            store.upsert_nodes([NodeRecord(aid, props, src)])
-            store.upsert_rels(rels)
-    except GraphStoreError:
-        log.exception("projection of an agreement failed")
+    return [NodeRecord(aid, props, src)], rels
+
+
+def project_agreement(store: GraphStore, engine: Engine, agreement_id: str) -> bool:
+    """Write one agreement into the graph; True when its graph copy is now written. A failed write
+    leaves it ``projected`` false, for ``reproject_pending``."""
+    with session(engine) as s:
+        a = s.get(GuardianshipAgreement, agreement_id)
+    if a is None:
         return False
+    try:
+        nodes, rels = agreement_records(a)
+        with store.transaction():
+            store.upsert_nodes(nodes)
+            store.upsert_rels(rels)
+    except (GraphStoreError, ValueError):
+        log.exception("projection of an agreement failed; it stays pending")
+        return False
+    with write_session(engine) as s:
+        s.execute(
+            update(GuardianshipAgreement)
+            .where(col(GuardianshipAgreement.id) == agreement_id)
+            .values(projected=True)
+        )
+    # An entrusted guardian is a fact of the child's classification (its care arrangement).
+    _reclassify(store, engine, a.child_id, a.division, "agreement")
     return True
 
 
+def _reclassify(store: GraphStore, engine: Engine, child_id: str, division: str, trigger: str) -> None:
+    """The child's classification recomputed now. When the graph cannot answer, the child waits in
+    the derived-state queue for the worker's drain instead: the change is saved and projected, and
+    its caller must not be told otherwise."""
+    from protection.classification import recompute
+
+    try:
+        recompute(store, engine, [child_id], trigger=trigger, snapshot=False)
+    except GraphStoreError:
+        log.exception("reclassification after a projection failed; the child is queued for the drain")
+        with write_session(engine) as s:
+            s.add(DerivedQueue(person_id=child_id, township=division[:9] or None))
+
+
 def reproject_pending(store: GraphStore, engine: Engine, limit: int = 100) -> int:
-    """Catch the graph up with cases whose last projection did not complete."""
+    """Catch the graph up with cases and agreements whose last projection did not complete."""
+    return reproject_cases(store, engine, limit) + reproject_agreements(store, engine, limit)
+
+
+def reproject_cases(store: GraphStore, engine: Engine, limit: int = 100) -> int:
+    """Cases whose graph copy is behind their version, written again; how many now are current."""
     with session(engine) as s:
         q = select(ProtectionCaseRow.id).where(
             col(ProtectionCaseRow.projected_version) < col(ProtectionCaseRow.version)
         )
         ids = list(s.exec(q.limit(limit)))
     return sum(project_case(store, engine, i) for i in ids)
+
+
+def reproject_agreements(store: GraphStore, engine: Engine, limit: int = 100) -> int:
+    """Agreements whose graph copy was never written, written; how many now are."""
+    with session(engine) as s:
+        q = select(GuardianshipAgreement.id).where(col(GuardianshipAgreement.projected).is_(False))
+        ids = list(s.exec(q.order_by(col(GuardianshipAgreement.id)).limit(limit)))
+    return sum(project_agreement(store, engine, i) for i in ids)
 
 
 T = TypeVar("T")

@@ -22,7 +22,14 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from connectors.projection import graph_mark, set_graph_epoch
+from connectors.projection import (
+    graph_mark,
+    merged_people,
+    merges_built,
+    merges_queued,
+    set_graph_epoch,
+    townships_of,
+)
 from connectors.rebuild import count_loaded, project_record
 from connectors.reference import ReferenceSnapshotMissing, ensure_reference_snapshot
 from graph.factory import discard, lock_holder, move_aside, open_graph, probe, rebuild_into
@@ -68,8 +75,8 @@ def _workflow_records(engine: Engine, fold: Fold | Spill) -> None:
 
     from protection.case_tables import GuardianshipAgreement, ProtectionCaseRow
     from protection.cases import load_file
+    from protection.projection import agreement_records
     from protection.projection import case_records as case_records  # same package: its own projection
-    from protection.projection import project_agreement
     from protection.screening_tables import VisitRecord
     from protection.visits import project as project_visit
 
@@ -87,8 +94,13 @@ def _workflow_records(engine: Engine, fold: Fold | Spill) -> None:
                 nodes, rels = case_records(f)
                 fold.upsert_nodes(nodes)
                 fold.upsert_rels(rels)
-    for agreement_id in agreement_ids:
-        project_agreement(fold, engine, agreement_id)  # type: ignore[arg-type]  # Fold takes the same writes
+    with session(engine) as s:
+        for agreement_id in agreement_ids:
+            agreement = s.get(GuardianshipAgreement, agreement_id)
+            if agreement is not None:
+                nodes, rels = agreement_records(agreement)
+                fold.upsert_nodes(nodes)
+                fold.upsert_rels(rels)
     with session(engine) as s:
         for visit in s.exec(sql_select(VisitRecord).order_by(visit_rows.c.client_id)).yield_per(1000):
             project_visit(fold, visit)  # type: ignore[arg-type]
@@ -143,16 +155,29 @@ def rebuild(
     """Rebuild the graph from the record into a new file and swap it in (see graph.factory).
 
     ``on_total(n)`` is told the work units (landing rows, then rows loaded) before they start.
+    The automatic merges queued for re-projection before the build (``reproject_queue``) are in the
+    new graph: once it is the one the record names, their entries go and their people are queued for
+    their derived state (``connectors.projection.merges_built``), rather than re-projected again by
+    the next sync's first batch (the open that heals a graph behind the record goes through here).
     """
     started = time.perf_counter()
     _reference_kept(engine)  # refuse before a new file is made (or a Neo4j database emptied)
     epoch = uuid.uuid4().hex
     _old_epoch, seq = graph_mark(engine)
     counts: dict[str, int] = {}
+    # The build projects every record under today's person links: the automatic merges queued for
+    # re-projection up to now are in it, and are settled once it is the graph (`merges_built`).
+    top = merges_queued(engine)
+    merged = merged_people(engine, top)
+    townships: dict[str, str | None] = {}
 
     chunk = settings.graph_fold_chunk
 
     def fill(store: GraphStore) -> None:
+        load(store)
+        townships.update(townships_of(store, merged))
+
+    def load(store: GraphStore) -> None:
         if on_total:
             on_total(count_loaded(engine))
         with Spill(read_chunk=chunk) as spill:
@@ -193,6 +218,7 @@ def rebuild(
     with cycle_collection_paused():
         aside = rebuild_into(settings, fill)
     set_graph_epoch(engine, epoch, seq)
+    merges_built(engine, top, townships)
     if not keep_old:
         discard(aside)
         aside = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -276,3 +277,40 @@ def test_a_household_register_sent_again_changed_keeps_its_parents_in_the_record
     assert second.returncode == 0, second.stderr[-2000:]
     assert json.loads(second.stdout)["total"]["loaded"] > 900
     assert _parents(_verified(data)) == before
+
+
+def test_a_first_load_queues_the_people_of_the_merges_its_build_covered_for_reclassification(
+    reference: Path, tmp_path: Path
+) -> None:
+    """A deferred run's graph is built at its end and the merge queue's entries it covers are
+    deleted, not re-projected: their people must still wait for their derived state, as a
+    re-projection leaves them. A person a merge absorbed may have come in an earlier run, so no
+    batch of this one queued them. Here: merges queued for people the health register does not
+    name, and the health register sent again, more than the rest of the record (a deferred run);
+    the run is killed once its drain has recomputed, before it deletes the queue, to read it."""
+    data = tmp_path / "data"
+    shutil.copytree(reference, data)
+    db = data / "shouhu.sqlite3"
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO reproject_queue (person_key, merge_id, enqueued_at) SELECT DISTINCT person_key, "
+            "NULL, '2026-12-06 00:00:00' FROM person_link WHERE person_key NOT IN (SELECT person_key "
+            "FROM person_link WHERE system = 'health') ORDER BY person_key LIMIT 5"
+        )
+        conn.execute(
+            "UPDATE landing_record SET status = 'pending' WHERE source = 'health' AND status = 'loaded'"
+        )
+    merged = {f"person:{k}" for (k,) in _rows(db, "SELECT person_key FROM reproject_queue")}
+    assert len(merged) == 5
+    epoch = _rows(db, "SELECT epoch FROM graph_projection")
+    killed = run(
+        ["sync", "--from", str(reference.parent / "county"), "--batch-size", BATCH, "--json"],
+        data,
+        "drain.recomputed:1",
+        settings=FIRST_LOAD,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert _rows(db, "SELECT epoch FROM graph_projection") != epoch  # deferred: a graph built
+    assert _rows(db, "SELECT count(*) FROM reproject_queue") == [(0,)]  # the build covered them
+    assert _rows(db, "SELECT count(*) FROM landing_record WHERE status = 'pending'") == [(0,)]
+    assert merged <= {p for (p,) in _rows(db, "SELECT person_id FROM derived_queue")}

@@ -54,9 +54,8 @@ AGREE = "mutation A($input: AgreementInput!) { recordAgreement(input: $input) { 
 def test_an_agreement_during_a_graph_build_is_refused_whole_or_reaches_the_graph(
     api: tuple[Api, str],
 ) -> None:
-    """An agreement has no catch-up of its projection (a case has ``projected_version``): recorded
-    while the writer is held, it must be refused with nothing saved, not saved in the record and
-    left out of the graph for good while the caller is told it was recorded."""
+    """Recorded while the writer is held, an agreement is refused with nothing saved (the caller is
+    told to send it again), not saved while the caller waits on a build for minutes."""
     from graph.model import node_id
     from protection.agreements import agreements_of
     from tests.screening_support import engine_of

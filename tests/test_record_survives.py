@@ -583,3 +583,30 @@ def test_a_sync_killed_with_batches_in_the_log_replays_it_and_ends_with_the_unin
     assert "CANNOT BE USED" not in second.stderr + final.stderr
     _verified(data)
     assert content_hash(data)[0] == content_hash(reference)[0]
+
+
+def test_a_graph_healed_at_open_settles_the_merges_its_rebuild_covered(
+    reference: Path, reference_hash: str, tmp_path: Path
+) -> None:
+    """A graph found behind the record is rebuilt from it at open: the rebuild projects every record
+    under today's person links, so the automatic merges queued for re-projection before it (a sync
+    killed between a merge and its batch's commit) are in it. Their entries go, not to be re-projected
+    again by the next batch, and their people wait for their derived state as a re-projection leaves
+    them (the sync killed there had not queued it)."""
+    data = tmp_path / "data"
+    shutil.copytree(reference, data)
+    db = data / "shouhu.sqlite3"
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO reproject_queue (person_key, merge_id, enqueued_at) SELECT DISTINCT person_key, "
+            "NULL, '2026-12-06 00:00:00' FROM person_link ORDER BY person_key LIMIT 5"
+        )
+        conn.execute("UPDATE graph_projection SET seq = seq + 1")  # a lost log: the graph is behind
+    merged = {f"person:{k}" for (k,) in _rows(db, "SELECT person_key FROM reproject_queue")}
+    assert len(merged) == 5
+    healed = run(["graph", "stats", "--json"], data)
+    assert healed.returncode == 0, healed.stderr[-2000:]
+    assert "CANNOT BE USED" in healed.stderr  # rebuilt from the record at open
+    assert _rows(db, "SELECT count(*) FROM reproject_queue") == [(0,)]
+    assert merged <= {p for (p,) in _rows(db, "SELECT person_id FROM derived_queue")}
+    _verified(data, reference_hash)

@@ -72,10 +72,11 @@ def retry(agency: str = typer.Option(None, help="Only this agency's deliveries."
 
 @cases_app.command("reproject")
 def reproject() -> None:
-    """Write every case whose graph copy is behind into the graph (idempotent)."""
+    """Write every case and guardianship agreement whose graph copy is behind into the graph (idempotent)."""
     from shouhu.cli.stores import run_operation
 
-    console.print(say("cases.projected", n=run_operation("cases_reproject")["cases"]))
+    done = run_operation("cases_reproject")
+    console.print(say("cases.projected", n=done["cases"], agreements=done["agreements"]))
 
 
 # Mounted by shouhu/cli.py as `shouhu webhooks …` and `shouhu cases …`.

@@ -351,10 +351,13 @@ def quarantine_replay(
 
 
 def cases_reproject(graph: GraphStore, engine: Engine) -> dict[str, Any]:
-    """Write every case whose graph copy is behind into the graph (idempotent)."""
-    from protection.projection import reproject_pending
+    """Write every case and agreement whose graph copy is behind into the graph (idempotent)."""
+    from protection.projection import reproject_agreements, reproject_cases
 
-    return {"cases": reproject_pending(graph, engine, limit=100_000)}
+    return {
+        "cases": reproject_cases(graph, engine, limit=100_000),
+        "agreements": reproject_agreements(graph, engine, limit=100_000),
+    }
 
 
 def init(graph: GraphStore, engine: Engine) -> dict[str, Any]:

@@ -262,7 +262,7 @@ def project_agreement(store: GraphStore, engine: Engine, agreement_id: str) -> b
         nodes, rels = agreement_records(a)
         with store.transaction():
             store.upsert_nodes(nodes)
-            store.upsert_rels(rels)
+            store.upsert_rels(_ends_present(store, nodes, rels))
     except (GraphStoreError, ValueError):
         log.exception("projection of an agreement failed; it stays pending")
         return False
@@ -289,6 +289,15 @@ def _reclassify(store: GraphStore, engine: Engine, child_id: str, division: str,
         log.exception("reclassification after a projection failed; the child is queued for the drain")
         with write_session(engine) as s:
             s.add(DerivedQueue(person_id=child_id, township=division[:9] or None))
+
+
+def _ends_present(store: GraphStore, nodes: list[NodeRecord], rels: list[RelRecord]) -> list[RelRecord]:
+    """The relationships whose two ends are in the graph (or written with them), as a rebuild keeps
+    them (``Fold.drop_dangling``): a person the record names may have been absorbed by a merge since,
+    which took that person's edges with it. Written whole, the projection would fail at every try."""
+    written = {n.id for n in nodes}
+    found = set(store.get_nodes({e for r in rels for e in (r.src, r.dst)} - written))
+    return [r for r in rels if {r.src, r.dst} <= written | found]
 
 
 def reproject_pending(store: GraphStore, engine: Engine, limit: int = 100) -> int:

@@ -131,3 +131,39 @@ def test_an_agreement_saved_and_projected_is_answered_so_when_its_reclassificati
         time.sleep(0.2)
         state = data(api.gql("village", STATE, {"id": child}))
     assert state["classification"]["arrangement"] == "entrusted_guardian"
+
+
+def test_an_agreement_naming_a_person_merged_away_since_is_caught_up_as_a_rebuild_has_it(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An agreement pending its graph copy (a failed write, or recorded before revision 0013) whose
+    entrusted guardian a merge has absorbed since: the graph has no node for that guardian any more.
+    The catch-up writes what a rebuild writes (the agreement, COVERS the child, SIGNED by the
+    parents; the edges to the absorbed person left out), once. It wrote nothing and stayed pending,
+    failing again at every round of the worker (and 100 such held back every later agreement)."""
+    store = store_of(api)
+    child, aunt = _family(api, 73)
+    upsert = store.upsert_nodes
+
+    def failing(records: Iterable[NodeRecord]) -> Any:
+        records = list(records)
+        if any(r.label == "Agreement" for r in records):
+            raise GraphUnavailable(say("graph.unavailable"))
+        return upsert(records)
+
+    monkeypatch.setattr(store, "upsert_nodes", failing)
+    body = api.gql("village", AGREE, {"input": _entrustment(store, child, aunt)}).json()
+    assert not body.get("errors"), body
+    agreement = body["data"]["recordAgreement"]["id"]
+    # A merge absorbs the aunt: her register record now speaks for another person, her node goes.
+    store.retract([aunt], [("police_hukou", "HK-73")])
+    assert store.get_node(aunt) is None
+    monkeypatch.setattr(store, "upsert_nodes", upsert)  # the graph works again
+    deadline = time.monotonic() + 15
+    while store.get_node(node_id("Agreement", agreement)) is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert store.get_node(node_id("Agreement", agreement)) is not None, "never caught up"
+    covered = store.neighbourhood(node_id("Agreement", agreement), 1, ("COVERS", "SIGNED")).nodes
+    assert child in covered and aunt not in covered
+    state = data(api.gql("village", STATE, {"id": child}))
+    assert [x["kind"] for x in state["person"]["agreements"]] == ["entrustment"]

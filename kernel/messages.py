@@ -463,6 +463,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "clientId 应为 1–64 个字母、数字或“-”",
         "clientId must be 1–64 letters, digits or '-'",
     ),
+    "visit.adult": (
+        "此人走访当日已满{age}周岁，走访只记录未成年人",
+        "this person was {age} or older on the day of the visit; visits are recorded for children only",
+    ),
     "visit.in_future": ("走访日期（visitedOn）晚于今天", "visitedOn is in the future"),
     "visit.base_version_negative": ("baseVersion 不能为负数", "baseVersion cannot be negative"),
     "visit.notes_too_long": ("备注超过 {limit} 个字符", "notes longer than {limit} characters"),

@@ -152,7 +152,7 @@ def _refuse_adult(store: GraphStore, inp: VisitInput) -> None:
         v = inp.visited_on
         age = v.year - b.year - ((v.month, v.day) < (b.month, b.day))
         if age >= ADULT_AGE:
-            raise VisitError(f"此人走访当日已满{ADULT_AGE}周岁，走访只记录未成年人", "BAD_REQUEST", "adult")
+            raise VisitError(say("visit.adult", age=ADULT_AGE), "BAD_REQUEST", "adult")
 
 
 def record(

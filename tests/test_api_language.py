@@ -96,3 +96,25 @@ def test_a_workflow_refusal_names_the_measures_in_the_callers_language(api: tupl
         "en": "child_found needs missing_search_started first",
     }
     assert error["message"] == expected[language], error
+
+
+def test_a_visit_refused_for_an_adult_says_so_in_the_callers_language(api: tuple[Api, str]) -> None:
+    """A VisitError's words are the catalogue's: the refusal of a visit for an adult was written in
+    Chinese in the code, and stayed Chinese under SHOUHU_LANGUAGE=en."""
+    from datetime import date
+
+    from tests.contract.test_graph_store import person
+    from tests.screening_support import error, store_of
+    from tests.test_visit_adult import RECORD, visit
+
+    served, language = api
+    store_of(served).upsert_nodes(
+        [person("adult", name="甲成", birth_date=f"{date.today().year - 23}-01-01")]
+    )
+    e = error(served.gql("village", RECORD, {"in": visit("person:adult", "adult-0001")}, purpose="screening"))
+    assert e["extensions"]["reason"] == "adult", e
+    expected = {
+        "zh-CN": "此人走访当日已满18周岁，走访只记录未成年人",
+        "en": "this person was 18 or older on the day of the visit; visits are recorded for children only",
+    }
+    assert e["message"] == expected[language], e

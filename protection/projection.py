@@ -207,7 +207,7 @@ def project_case(store: GraphStore, engine: Engine, case_id: str) -> bool:
         nodes, rels = case_records(f)
         with store.transaction():
             store.upsert_nodes(nodes)
-            store.upsert_rels(rels)
+            store.upsert_rels(_ends_present(store, nodes, rels))
     except (GraphStoreError, ValueError):
         log.exception("projection of a case failed; it stays pending")
         return False
@@ -294,7 +294,9 @@ def _reclassify(store: GraphStore, engine: Engine, child_id: str, division: str,
 def _ends_present(store: GraphStore, nodes: list[NodeRecord], rels: list[RelRecord]) -> list[RelRecord]:
     """The relationships whose two ends are in the graph (or written with them), as a rebuild keeps
     them (``Fold.drop_dangling``): a person the record names may have been absorbed by a merge since,
-    which took that person's edges with it. Written whole, the projection would fail at every try."""
+    which took that person's edges with it. Written whole, the projection would fail at every try
+    (a case's later steps too: its graph copy, which gives the agencies handling it their row scope,
+    kept its old status for good)."""
     written = {n.id for n in nodes}
     found = set(store.get_nodes({e for r in rels for e in (r.src, r.dst)} - written))
     return [r for r in rels if {r.src, r.dst} <= written | found]

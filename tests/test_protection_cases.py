@@ -657,3 +657,36 @@ def test_a_step_demands_the_capability_of_its_row(
     table = tr.MACHINES[machine]
     monkeypatch.setitem(table, action, dataclasses.replace(table[action], capability="reidentify"))
     assert reason() == "capability_missing"
+
+
+def test_a_case_naming_a_person_merged_away_since_still_reaches_the_graph(api: Api) -> None:
+    """A relative the police entrusted the child to is absorbed by a merge later (her register record
+    now speaks for another person; her node goes, with its edges). The case's next steps must still
+    reach the graph, whose case node gives the agencies handling it their row scope: they failed
+    whole at every try (the emergency action's GUARDIAN_OF names a node that is not there), so the
+    graph kept the case as it was, for good, while the record moved on. As a rebuild has it, the
+    edge to the absent person is left out and the rest is written."""
+    from datetime import datetime
+
+    from graph.records import Assertion
+    from protection.projection import case_node_id
+    from tests.contract.test_graph_store import person
+
+    store = api.client.app.state.graph  # type: ignore[attr-defined]
+    aunt = Assertion("police_hukou", "HK-AUNT-M", datetime(2026, 3, 1, 9))
+    store.upsert_nodes([person("aunt-m", aunt, name="丙戊", birth_date="1980-05-01")])
+    report = ok(
+        api,
+        "school",
+        FILE,
+        {"input": {"childId": "person:child", "situation": "GUARDIAN_INCAPABLE", "summary": "祖母住院"}},
+    )
+    case_id = report["caseId"]
+    ok(api, "police", ACCEPT, {"id": report["id"]})
+    act = {"caseId": case_id, "action": "entrust_relative", "personId": "person:aunt-m"}
+    ok(api, "police", ACTION, {"input": act})
+    store.retract(["person:aunt-m"], [("police_hukou", "HK-AUNT-M")])  # a merge absorbed her
+    assert store.get_node("person:aunt-m") is None
+    status = ok(api, "police", NOTIFY, {"id": case_id})["status"]
+    node = store.get_node(case_node_id(case_id))
+    assert node is not None and node.props["status"] == status

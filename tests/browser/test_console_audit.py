@@ -154,3 +154,44 @@ def test_audit_table_says_whose_record_not_its_id(browser: Browser, server: Serv
         expect(classified.locator(".record-label")).to_have_text(f"{masked}的分类结果")
         _clean(page, phone=False)
         shots(page, "records-by-name")
+
+
+def test_audit_records_are_said_again_in_the_language_and_session_of_now(
+    browser: Browser, server: Server, shots: Shots
+) -> None:
+    """The records' labels were kept for the tab's life, whoever asked and in whatever language:
+    switched to English, the table kept saying 甲*（人员档案）; signed out and in again (another
+    auditor at the same desk), the names the last session's token was shown stayed on screen
+    without being asked for under the new one. They are asked again once the language or the
+    session changed."""
+    asked = f'{{ person(id: "{CHILD}") {{ name }} }}'
+    masked = ok(server, "auditor", asked, purpose="audit")["person"]["name"]
+    ok(server, "school", asked, purpose="case_work")  # an access of the school's to the child
+    with session(browser, server, viewport=viewport("wide")) as (_, page, _w):
+        sign_in(page, server, "auditor", "audit")
+        table = page.locator("#audit-table")
+
+        def child_label() -> Any:
+            page.select_option("#audit-agency", label=AGENCY_NAMES["school"])
+            page.click("#audit-search")
+            return table.locator(f"li.record[data-record='{CHILD}'] .record-label").first
+
+        expect(child_label()).to_have_text(f"{masked}（人员档案）")
+        page.click("#lang-switch")
+        expect(child_label()).to_have_text(f"{masked} (person file)")
+        page.click("#lang-switch")
+        expect(child_label()).to_have_text(f"{masked}（人员档案）")
+        page.click("#sign-out")
+        # Signed in again in the same tab (no page load: the console's own sign-out and sign-in).
+        expect(page.locator("#signin")).to_be_visible()
+        bodies: list[str] = []
+        page.on("request", lambda r: bodies.append(r.post_data or "") if r.url.endswith("/graphql") else None)
+        cid, secret = server.credentials["auditor"]
+        page.fill("#client-id", cid)
+        page.fill("#client-secret", secret)
+        page.select_option("#purpose", "audit")
+        page.click("#signin-submit")
+        expect(page.locator("#who-agency")).to_be_visible()
+        page.click("[data-nav=audit]")
+        expect(child_label()).to_have_text(f"{masked}（人员档案）")
+        assert any("PersonNames" in body for body in bodies), "labels not asked under the new session"

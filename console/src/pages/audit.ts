@@ -8,6 +8,7 @@ import { config } from "../config";
 import { formValue, h, mount, notice, sameLoad, startLoad } from "../dom";
 import { code, fmtDateTime, hasCode, lang, t, todayBeijing } from "../i18n";
 import { agencyNames, personNames } from "../me";
+import { current } from "../session";
 
 interface Entry {
   seq: number;
@@ -129,6 +130,19 @@ async function recordLabel(id: string): Promise<string> {
  * lookups are on the log); the audit API itself keeps returning ids only. Kept for the tab's life.
  */
 const LABELS = new Map<string, string>();
+let labelsAskedAs = "";
+
+/** The labels kept, for this session's token and the language of now only: another token (signed
+ * out and in again, perhaps someone else) asks again under its own policy, and another language
+ * says them in its words. */
+function keptLabels(): Map<string, string> {
+  const asked = `${current()?.token ?? ""}|${lang()}`;
+  if (asked !== labelsAskedAs) {
+    LABELS.clear();
+    labelsAskedAs = asked;
+  }
+  return LABELS;
+}
 const CASE_KINDS = new Set(["protectioncase", "protection_case"]);
 
 function kindOf(id: string): string {
@@ -161,8 +175,10 @@ async function caseSummaries(ids: string[]): Promise<Map<string, { name: string 
 }
 
 async function recordLabels(ids: string[]): Promise<Map<string, string>> {
-  const wanted = [...new Set(ids)].filter((id) => !LABELS.has(id));
-  if (wanted.length === 0) return LABELS;
+  const kept = keptLabels();
+  const askedAs = labelsAskedAs;
+  const wanted = [...new Set(ids)].filter((id) => !kept.has(id));
+  if (wanted.length === 0) return kept;
   // A record keyed by a person (a child's classification: `child_classification:person:…`) is
   // said by that person's name too.
   const about = (id: string): string => (kindOf(id) === "person" ? id : id.slice(id.indexOf(":") + 1));
@@ -176,11 +192,13 @@ async function recordLabels(ids: string[]): Promise<Map<string, string>> {
     // No answer (offline): the kinds and references, asked again next time.
     return new Map(wanted.map((id) => [id, byRef(id)]));
   }
+  // Asked under a session or language that is no longer the one (signed out meanwhile): not kept.
+  const into = askedAs === labelsAskedAs ? kept : new Map<string, string>();
   for (const id of wanted) {
     const kind = kindOf(id);
     const name = names.get(about(id));
     const c = summaries.get(id);
-    LABELS.set(
+    into.set(
       id,
       name && kind === "person"
         ? t("recordPersonNamed", { name })
@@ -191,7 +209,7 @@ async function recordLabels(ids: string[]): Promise<Map<string, string>> {
             : byRef(id),
     );
   }
-  return LABELS;
+  return into;
 }
 
 /**

@@ -73,15 +73,7 @@ def test_an_agreement_whose_projection_failed_is_caught_up_by_the_worker(
     assert _flagged(api, child) == ["no_valid_entrustment"]
 
     # The graph fails the agreement's write (closed under it): the record has already kept it.
-    upsert = store.upsert_nodes
-
-    def failing(records: Iterable[NodeRecord]) -> Any:
-        records = list(records)
-        if any(r.label == "Agreement" for r in records):
-            raise GraphUnavailable(say("graph.unavailable"))
-        return upsert(records)
-
-    monkeypatch.setattr(store, "upsert_nodes", failing)
+    upsert = _agreement_writes_fail(monkeypatch, store)
     body = api.gql("village", AGREE, {"input": _entrustment(store, child, aunt)}).json()
     assert not body.get("errors"), body  # saved in the record: the caller is told it was recorded
     agreement = body["data"]["recordAgreement"]["id"]
@@ -143,15 +135,7 @@ def test_an_agreement_naming_a_person_merged_away_since_is_caught_up_as_a_rebuil
     failing again at every round of the worker (and 100 such held back every later agreement)."""
     store = store_of(api)
     child, aunt = _family(api, 73)
-    upsert = store.upsert_nodes
-
-    def failing(records: Iterable[NodeRecord]) -> Any:
-        records = list(records)
-        if any(r.label == "Agreement" for r in records):
-            raise GraphUnavailable(say("graph.unavailable"))
-        return upsert(records)
-
-    monkeypatch.setattr(store, "upsert_nodes", failing)
+    upsert = _agreement_writes_fail(monkeypatch, store)
     body = api.gql("village", AGREE, {"input": _entrustment(store, child, aunt)}).json()
     assert not body.get("errors"), body
     agreement = body["data"]["recordAgreement"]["id"]
@@ -167,3 +151,18 @@ def test_an_agreement_naming_a_person_merged_away_since_is_caught_up_as_a_rebuil
     assert child in covered and aunt not in covered
     state = data(api.gql("village", STATE, {"id": child}))
     assert [x["kind"] for x in state["person"]["agreements"]] == ["entrustment"]
+
+
+def _agreement_writes_fail(monkeypatch: pytest.MonkeyPatch, store: Any) -> Any:
+    """The graph fails every write of an Agreement node (closed under it), as a lost write would;
+    returns the working write, to put back."""
+    upsert = store.upsert_nodes
+
+    def failing(records: Iterable[NodeRecord]) -> Any:
+        records = list(records)
+        if any(r.label == "Agreement" for r in records):
+            raise GraphUnavailable(say("graph.unavailable"))
+        return upsert(records)
+
+    monkeypatch.setattr(store, "upsert_nodes", failing)
+    return upsert

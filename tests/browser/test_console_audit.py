@@ -7,6 +7,7 @@ Each step is photographed into tests/browser/artifacts/<test>/.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -58,7 +59,7 @@ def test_auditor_picks_an_agency_by_its_name(
         page.select_option("#audit-agency", label=AGENCY_NAMES["analyst"])
         expect(page.locator("#audit-mode")).to_have_value("agency")
         page.click("#audit-search")
-        rows = page.locator("#audit-table tbody tr")
+        rows = page.locator("#audit-table tbody tr[data-seq]")
         expect(rows.first).to_be_visible()
         agencies = {rows.nth(i).get_attribute("data-agency") for i in range(rows.count())}
         assert agencies == {analyst_id}, agencies
@@ -112,10 +113,18 @@ def test_auditor_opens_a_persons_and_a_cases_access_log_from_their_files(
 RAW_ID = re.compile(r"\b[a-z][a-z0-9_]{0,39}:[A-Za-z0-9]")
 
 
+def _name_the_page(page: Page, n: int = 1) -> None:
+    """The auditor asks for the names on the n-th page of entries (each lookup is an audited read)."""
+    head = page.locator(f"#audit-table tbody.audit-page:nth-of-type({n}) tr.page-head")
+    head.locator("button.page-names").click()
+    expect(head.locator(".page-names-done")).to_have_text("已显示本页人员姓名")
+
+
 def test_audit_table_says_whose_record_not_its_id(browser: Browser, server: Server, shots: Shots) -> None:
-    """The records column says whose file or case was touched, by the name the auditor's policy
-    shows (masked), or the kind of record and a short reference; the raw id is only behind the copy
-    button (the column listed the raw ids: `person:child`, `report:…`)."""
+    """The records column says the kind of record and a short reference, and (once the auditor
+    asks, a page at a time) whose file or case was touched, by the name the auditor's policy shows
+    (masked); the raw id is only behind the copy button (the column listed the raw ids:
+    `person:child`, `report:…`)."""
     case_id = _accepted_case(server)
     asked = f'{{ person(id: "{CHILD}") {{ name }} }}'
     masked = ok(server, "auditor", asked, purpose="audit")["person"]["name"]
@@ -129,6 +138,11 @@ def test_audit_table_says_whose_record_not_its_id(browser: Browser, server: Serv
             page.select_option("#audit-agency", label=AGENCY_NAMES[who])
             page.click("#audit-search")
             expect(table.locator(f"tbody tr[data-agency='{AGENCIES[who][0]}']").first).to_be_visible()
+            # Until asked, the kind of record and the last characters of its key.
+            expect(table.locator(f"li.record[data-record$=':{case_id}'] .record-label").first).to_have_text(
+                f"个案 …{case_id[-4:]}"
+            )
+            _name_the_page(page)
             # Every folded list opened, so that its text is read as the auditor would read it.
             for summary in table.locator("td.records details > summary").all():
                 summary.click()
@@ -174,6 +188,8 @@ def test_audit_records_are_said_again_in_the_language_and_session_of_now(
         def child_label() -> Any:
             page.select_option("#audit-agency", label=AGENCY_NAMES["school"])
             page.click("#audit-search")
+            # The names, asked for (the search has replaced the table: its button is the new one's).
+            page.locator("#audit-table tr.page-head button.page-names").first.click()
             return table.locator(f"li.record[data-record='{CHILD}'] .record-label").first
 
         expect(child_label()).to_have_text(f"{masked}（人员档案）")
@@ -195,3 +211,87 @@ def test_audit_records_are_said_again_in_the_language_and_session_of_now(
         page.click("[data-nav=audit]")
         expect(child_label()).to_have_text(f"{masked}（人员档案）")
         assert any("PersonNames" in body for body in bodies), "labels not asked under the new session"
+
+
+def test_a_case_that_cannot_be_read_leaves_the_others_named(browser: Browser, server: Server) -> None:
+    """`protectionCase` cannot answer null, so one case the auditor cannot read (here a school's
+    probe of a case id that does not exist) failed the whole batch of ten it was asked in, and every
+    case of the page stayed unnamed. The cases of a failed batch are asked again one by one."""
+    case_id = _accepted_case(server)
+    probe = "case-00000000deadbeef"
+    body = server.gql("school", "query($id: ID!) { protectionCase(id: $id) { status } }", {"id": probe})
+    assert body.get("errors"), body
+    asked = f'{{ person(id: "{CHILD}") {{ name }} }}'
+    masked = ok(server, "auditor", asked, purpose="audit")["person"]["name"]
+    with session(browser, server, viewport=viewport("wide")) as (_, page, _w):
+        sign_in(page, server, "auditor", "audit")
+        table = page.locator("#audit-table")
+        page.select_option("#audit-agency", label=AGENCY_NAMES["school"])
+        page.click("#audit-search")
+        probed = table.locator(f"li.record[data-record$=':{probe}'] .record-label").first
+        expect(probed).to_have_text(f"个案 …{probe[-4:]}")
+        _name_the_page(page)
+        case = table.locator(f"li.record[data-record$=':{case_id}'] .record-label").first
+        expect(case).to_have_text(f"{masked}的个案（监护人不履行监护责任）")
+        expect(probed).to_have_text(f"个案 …{probe[-4:]}")
+
+
+# The operations that read a person's or a case's record (each an audited read of a child's record).
+RECORD_READ = re.compile(r"\b(?:person|protectionCase)\s*\(")
+
+
+def test_browsing_the_audit_log_reads_no_record(browser: Browser, server: Server) -> None:
+    """Opening the audit log and paging it asks no one's name: each lookup of a name is an audited
+    read of the child's record, which notified the case's agency and counted toward the auditor's
+    own unusual volume, so an auditor paging through the log flagged itself. The names of a page are
+    asked for when the auditor presses its button, and only then."""
+    auditor_id = AGENCIES["auditor"][0]
+    since = datetime.now(UTC).isoformat()
+    _accepted_case(server)
+    # More than a page (200 entries) of the school's reads of the child.
+    for _ in range(205):
+        ok(server, "school", f'{{ person(id: "{CHILD}") {{ name }} }}', purpose="case_work")
+    queries: list[str] = []
+
+    def seen(request: Any) -> None:
+        if request.url.endswith("/graphql") and request.post_data:
+            queries.append(request.post_data_json.get("query", ""))
+
+    with session(browser, server, viewport=viewport("wide")) as (_, page, _w):
+        page.on("request", seen)
+        sign_in(page, server, "auditor", "audit")
+        expect(page.locator("#chain-ok")).to_be_visible()
+        page.select_option("#audit-agency", label=AGENCY_NAMES["school"])
+        page.click("#audit-search")
+        rows = page.locator("#audit-table tbody tr[data-seq]")
+        expect(rows.first).to_be_visible()
+        page.click("#audit-more")
+        expect(rows.nth(200)).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        read = [q for q in queries if RECORD_READ.search(q)]
+        assert not read, read
+        assert not _name_lookups(server, auditor_id, since)
+        # Every record still said by its kind and reference; a button to name each page.
+        child = page.locator(f"li.record[data-record='{CHILD}'] .record-label")
+        expect(child.first).to_have_text("人员档案 …hild")
+        expect(child.last).to_have_text("人员档案 …hild")
+        expect(page.locator("#audit-table tbody.audit-page tr.page-head button.page-names")).to_have_count(2)
+
+        # Asked for, the first page's names are read (and those reads are on the log).
+        _name_the_page(page)
+        assert any(RECORD_READ.search(q) for q in queries)
+        assert _name_lookups(server, auditor_id, since)
+
+
+def _name_lookups(server: Server, auditor_id: str, since: str) -> list[str]:
+    """The operations of the auditor's entries since `since` that read a person or a case by name."""
+    entries = ok(
+        server,
+        "auditor",
+        "query($a: String!, $s: DateTime) { auditAccessesByAgency(agencyId: $a, since: $s, first: 500)"
+        " { entries { operation records } } }",
+        {"a": auditor_id, "s": since},
+        purpose="audit",
+    )["auditAccessesByAgency"]["entries"]
+    lookups = ("PersonNames", "AuditedCases", "AuditedCase")
+    return [e["operation"] for e in entries if e["operation"].split(" ")[-1] in lookups]

@@ -122,12 +122,14 @@ async function recordLabel(id: string): Promise<string> {
 }
 
 /**
- * What the auditor sees of the records an entry names: whose person file or case it is, by the
- * name the auditor's own policy shows (identity is masked for the 审计 purpose and the role, and a
- * person outside the jurisdiction comes back without a name), else the kind of record in words and
- * the last characters of its key. The names are asked for through the ordinary `person` and
- * `protectionCase` fields under the auditor's token, so the same guard decides them (and the
- * lookups are on the log); the audit API itself keeps returning ids only. Kept for the tab's life.
+ * What the auditor sees of the records an entry names: the kind of record in words and the last
+ * characters of its key, and (only when the auditor asks, a page of entries at a time) whose person
+ * file or case it is, by the name the auditor's own policy shows (identity is masked for the 审计
+ * purpose and the role, and a person outside the jurisdiction comes back without a name). The names
+ * are asked for through the ordinary `person` and `protectionCase` fields under the auditor's token,
+ * so the same guard decides them; but every such lookup is itself an audited read of a child's
+ * record (the owning agency is told of it, and it counts toward the auditor's own unusual volume),
+ * so merely opening or paging the log never asks. The audit API itself returns ids only.
  */
 const LABELS = new Map<string, string>();
 let labelsAskedAs = "";
@@ -149,6 +151,17 @@ function kindOf(id: string): string {
   return id.slice(0, Math.max(0, id.indexOf(":")));
 }
 
+/** The person a record is about: a person file itself, or a record keyed by a person (a child's
+ * classification: `child_classification:person:…`). */
+function aboutOf(id: string): string {
+  return kindOf(id) === "person" ? id : id.slice(id.indexOf(":") + 1);
+}
+
+/** Whether a name can be asked for the record (a person's, one keyed by a person, or a case). */
+function nameable(id: string): boolean {
+  return kindOf(aboutOf(id)) === "person" || CASE_KINDS.has(kindOf(id));
+}
+
 /** The record's kind in words and a short masked reference (…last four characters of its key). */
 function byRef(id: string): string {
   const kind = kindOf(id);
@@ -156,47 +169,65 @@ function byRef(id: string): string {
   return t("recordByRef", { kind: hasCode("recordKind", kind) ? code("recordKind", kind) : t("recordKindOther"), ref: `…${key.slice(-4)}` });
 }
 
-/** Cases by id (bare workflow ids), ten to a request: the child's name as the policy shows it and the situation. */
-async function caseSummaries(ids: string[]): Promise<Map<string, { name: string | null; situation: string | null }>> {
-  const out = new Map<string, { name: string | null; situation: string | null }>();
+interface CaseSummary {
+  name: string | null;
+  situation: string | null;
+}
+
+/** Cases by id (`protectioncase:…`), in one request: the child's name as the policy shows it and the
+ * situation; a case the answer leaves out (and whether the answer had errors). */
+async function caseBatch(batch: string[]): Promise<{ got: Map<string, CaseSummary>; errors: boolean }> {
+  const vars = Object.fromEntries(batch.map((id, n) => [`c${n}`, id.slice(id.indexOf(":") + 1)]));
+  const r = await gql<Record<string, { situation: string | null; child: { name: string | null } | null } | null>>(
+    `query AuditedCases(${batch.map((_, n) => `$c${n}: ID!`).join(", ")}) { ${batch.map((_, n) => `c${n}: protectionCase(id: $c${n}) { situation child { name } }`).join(" ")} }`,
+    vars,
+  );
+  const got = new Map<string, CaseSummary>();
+  batch.forEach((id, n) => {
+    const c = r.data?.[`c${n}`];
+    if (c) got.set(id, { name: c.child?.name ?? null, situation: c.situation });
+  });
+  return { got, errors: r.errors.length > 0 };
+}
+
+/**
+ * Cases ten to a request. `protectionCase` cannot answer null, so one case the auditor may not read
+ * (or one that is not there: a refused probe of a guessed id) fails its whole batch: the cases the
+ * failed batch left out are asked again one by one, so that the others are still named.
+ */
+async function caseSummaries(ids: string[]): Promise<Map<string, CaseSummary>> {
+  const out = new Map<string, CaseSummary>();
   for (let i = 0; i < ids.length; i += 10) {
     const batch = ids.slice(i, i + 10);
-    const vars = Object.fromEntries(batch.map((id, n) => [`c${n}`, id.slice(id.indexOf(":") + 1)]));
-    const r = await gql<Record<string, { situation: string | null; child: { name: string | null } | null } | null>>(
-      `query AuditedCases(${batch.map((_, n) => `$c${n}: ID!`).join(", ")}) { ${batch.map((_, n) => `c${n}: protectionCase(id: $c${n}) { situation child { name } }`).join(" ")} }`,
-      vars,
-    );
-    batch.forEach((id, n) => {
-      const c = r.data?.[`c${n}`];
-      if (c) out.set(id, { name: c.child?.name ?? null, situation: c.situation });
-    });
+    const { got, errors } = await caseBatch(batch);
+    got.forEach((c, id) => out.set(id, c));
+    if (!errors || batch.length === 1) continue;
+    for (const id of batch.filter((b) => !got.has(b))) {
+      (await caseBatch([id])).got.forEach((c, one) => out.set(one, c));
+    }
   }
   return out;
 }
 
+/**
+ * The labels of the records given, by name where the auditor's policy shows one (else the kind and
+ * reference), asked for those not kept yet. Throws when there is no answer (offline): nothing is
+ * kept then, and the auditor may ask again.
+ */
 async function recordLabels(ids: string[]): Promise<Map<string, string>> {
   const kept = keptLabels();
   const askedAs = labelsAskedAs;
-  const wanted = [...new Set(ids)].filter((id) => !kept.has(id));
+  const wanted = [...new Set(ids)].filter((id) => nameable(id) && !kept.has(id));
   if (wanted.length === 0) return kept;
-  // A record keyed by a person (a child's classification: `child_classification:person:…`) is
-  // said by that person's name too.
-  const about = (id: string): string => (kindOf(id) === "person" ? id : id.slice(id.indexOf(":") + 1));
-  const persons = [...new Set(wanted.map(about).filter((p) => kindOf(p) === "person"))];
+  const persons = [...new Set(wanted.map(aboutOf).filter((p) => kindOf(p) === "person"))];
   const cases = wanted.filter((id) => CASE_KINDS.has(kindOf(id)));
-  let names = new Map<string, string | null>();
-  let summaries = new Map<string, { name: string | null; situation: string | null }>();
-  try {
-    [names, summaries] = await Promise.all([persons.length ? personNames(persons) : names, caseSummaries(cases)]);
-  } catch {
-    // No answer (offline): the kinds and references, asked again next time.
-    return new Map(wanted.map((id) => [id, byRef(id)]));
-  }
+  const empty = new Map<string, string | null>();
+  const [names, summaries] = await Promise.all([persons.length ? personNames(persons) : empty, caseSummaries(cases)]);
   // Asked under a session or language that is no longer the one (signed out meanwhile): not kept.
   const into = askedAs === labelsAskedAs ? kept : new Map<string, string>();
   for (const id of wanted) {
     const kind = kindOf(id);
-    const name = names.get(about(id));
+    const name = names.get(aboutOf(id));
     const c = summaries.get(id);
     into.set(
       id,
@@ -213,10 +244,11 @@ async function recordLabels(ids: string[]): Promise<Map<string, string>> {
 }
 
 /**
- * A record in words, with a button that copies its id (to ask for the record's accesses, or to find
- * it in an export): the id itself is never on screen, not even as a tooltip.
+ * A record in words (its kind and short reference until the auditor asks for the page's names),
+ * with a button that copies its id (to ask for the record's accesses, or to find it in an export):
+ * the id itself is never on screen, not even as a tooltip.
  */
-function recordView(id: string, labels: Map<string, string>): HTMLElement {
+function recordView(id: string): HTMLElement {
   const copy = h("button", { type: "button", class: "link copy-id", title: t("copyRecordId"), "aria-label": t("copyRecordId") }, t("copyWord"));
   copy.addEventListener("click", () => {
     const said = (): void => {
@@ -227,15 +259,52 @@ function recordView(id: string, labels: Map<string, string>): HTMLElement {
     if (navigator.clipboard) void navigator.clipboard.writeText(id).then(said, () => window.prompt(t("copyRecordId"), id));
     else window.prompt(t("copyRecordId"), id);
   });
-  return h("li", { class: "record", "data-record": id }, h("span", { class: "record-label" }, labels.get(id) ?? byRef(id)), " ", copy);
+  return h("li", { class: "record", "data-record": id }, h("span", { class: "record-label" }, byRef(id)), " ", copy);
 }
 
 /** An entry's records: one said at once, more folded (the count shows, the list opens on demand). */
-function recordsView(ids: string[], labels: Map<string, string>): HTMLElement | string {
+function recordsView(ids: string[]): HTMLElement | string {
   if (ids.length === 0) return "—";
-  const list = h("ul", { class: "records" }, ids.map((id) => recordView(id, labels)));
+  const list = h("ul", { class: "records" }, ids.map((id) => recordView(id)));
   if (ids.length === 1) return list;
   return h("details", {}, h("summary", {}, t("nRecords", { n: ids.length })), list);
+}
+
+/**
+ * The head of a page of entries that names records a name can be asked for: its number and the
+ * button that asks for this page's names (each lookup is an audited read, which the hint says).
+ */
+function pageHead(n: number, group: HTMLElement, ids: string[]): HTMLElement {
+  const status = h("span", { class: "page-names-status", role: "status" });
+  const button = h("button", { type: "button", class: "page-names" }, t("namesShow"));
+  button.addEventListener("click", () => {
+    button.disabled = true;
+    button.textContent = t("namesAsking");
+    status.textContent = "";
+    recordLabels(ids).then(
+      (labels) => {
+        // The page was left meanwhile (another search, the language switched, signed out).
+        if (!button.isConnected) return;
+        for (const li of group.querySelectorAll<HTMLElement>("li.record")) {
+          const label = labels.get(li.dataset.record ?? "");
+          const span = li.querySelector(".record-label");
+          if (label && span) span.textContent = label;
+        }
+        button.replaceWith(h("span", { class: "page-names-done" }, t("namesShown")));
+      },
+      () => {
+        if (!button.isConnected) return;
+        button.disabled = false;
+        button.textContent = t("namesShow");
+        status.textContent = t("namesFailed");
+      },
+    );
+  });
+  return h(
+    "tr",
+    { class: "page-head" },
+    h("td", { colspan: 11 }, h("div", { class: "page-head-inner" }, h("strong", {}, t("auditPageN", { n })), button, status, h("small", { class: "hint" }, t("namesHint")))),
+  );
 }
 
 export async function renderAudit(root: HTMLElement, params: URLSearchParams): Promise<void> {
@@ -404,37 +473,29 @@ async function show(out: HTMLElement, f: Filter, after: number | null, fresh: bo
     if (newest()) mount(out, notice(err instanceof Error ? err.message : t("requestFailed"), "error"));
     return;
   }
-  const [names, purposes, labels] = await Promise.all([
-    agencyNames(page.entries.map((e) => e.agencyId)),
-    config(),
-    recordLabels(page.entries.flatMap((e) => e.records)),
-  ]);
+  const [names, purposes] = await Promise.all([agencyNames(page.entries.map((e) => e.agencyId)), config()]);
   if (!newest()) return;
   const purpose = new Map(purposes.purposes.map((p) => [p.code, lang() === "en" ? p.code.replace(/_/g, " ") : p.zh]));
-  let body = out.querySelector("tbody");
-  if (fresh || !body) {
-    body = h("tbody", {});
-    mount(
-      out,
-      page.entries.length === 0 ? notice(t("noEntries")) : null,
+  let table = out.querySelector<HTMLTableElement>("#audit-table");
+  if (fresh || !table) {
+    table = h(
+      "table",
+      { class: "list", id: "audit-table" },
       h(
-        "div",
-        { class: "table-scroll" },
-        h(
-          "table",
-          { class: "list", id: "audit-table" },
-          h(
-            "thead",
-            {},
-            h("tr", {}, [t("colSeq"), t("colWhen"), t("colAgency"), t("colRole"), t("colPurpose"), t("colOperation"), t("colDecision"), t("colRecords"), t("colMasked"), t("colDenied"), t("colRows")].map((c) => h("th", { scope: "col" }, c))),
-          ),
-          body,
-        ),
+        "thead",
+        {},
+        h("tr", {}, [t("colSeq"), t("colWhen"), t("colAgency"), t("colRole"), t("colPurpose"), t("colOperation"), t("colDecision"), t("colRecords"), t("colMasked"), t("colDenied"), t("colRows")].map((c) => h("th", { scope: "col" }, c))),
       ),
     );
+    mount(out, page.entries.length === 0 ? notice(t("noEntries")) : null, h("div", { class: "table-scroll" }, table));
   }
   out.querySelector("#audit-more")?.remove();
-  for (const e of page.entries) body.append(row(e, names, purpose, labels));
+  // Each page of entries is a group of rows of its own, headed by the button that names its records.
+  const group = h("tbody", { class: "audit-page" });
+  const nameables = page.entries.flatMap((e) => e.records).filter(nameable);
+  if (nameables.length) group.append(pageHead(table.tBodies.length + 1, group, nameables));
+  for (const e of page.entries) group.append(row(e, names, purpose));
+  if (page.entries.length) table.append(group);
   if (page.nextAfterSeq !== null) {
     out.append(h("button", { type: "button", id: "audit-more", onclick: () => void show(out, f, page.nextAfterSeq, false) }, t("more")));
   }
@@ -455,7 +516,7 @@ function reasonView(r: string): HTMLElement {
   return h("span", { "data-reason": r }, `${t("otherReason")} `, h("code", {}, r));
 }
 
-function row(e: Entry, names: Map<string, string>, purpose: Map<string, string>, labels: Map<string, string>): HTMLElement {
+function row(e: Entry, names: Map<string, string>, purpose: Map<string, string>): HTMLElement {
   return h(
     "tr",
     { "data-seq": e.seq, "data-agency": e.agencyId ?? "", class: e.breakGlass ? "break-glass" : e.decision === "allow" ? "" : "refused" },
@@ -472,7 +533,7 @@ function row(e: Entry, names: Map<string, string>, purpose: Map<string, string>,
       e.reasons.length ? h("small", { class: "reasons" }, "（", e.reasons.map((r, i) => [i > 0 ? "、" : "", reasonView(r)]), "）") : null,
       e.breakGlass ? h("strong", {}, ` ${t("breakGlassWord")}：${e.breakGlassJustification ?? ""}`) : null,
     ),
-    h("td", { class: "records" }, recordsView(e.records, labels)),
+    h("td", { class: "records" }, recordsView(e.records)),
     h("td", {}, folded(e.maskedFields)),
     h("td", {}, folded(e.deniedFields)),
     h("td", {}, e.resultSize),

@@ -214,14 +214,12 @@ def _name_agencies(settings: Settings) -> None:
     engine.dispose()
 
 
-# One server per test module: the journeys change what they find (reports filed, cases walked, a
-# court's new guardian), so modules sharing a server passed or failed by the order they ran in.
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def serve(data: Path) -> Iterator[Server]:
+    """The app on a free loopback port over a fresh synthetic county kept under `data`, until the
+    generator is closed."""
     _need_browser()
     _ensure_build()
     port = _free_port()
-    data = tmp_path_factory.mktemp("console") / "data"
     data.mkdir()
     settings = Settings(data_dir=data, graph_buffer_pool_mb=256, host="127.0.0.1", port=port)
     credentials = register(settings, AGENCIES, populate)
@@ -241,6 +239,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     finally:
         uv.should_exit = True
         thread.join(timeout=15)
+
+
+# One server per test module: the journeys change what they find (reports filed, cases walked, a
+# court's new guardian), so modules sharing a server passed or failed by the order they ran in.
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from serve(tmp_path_factory.mktemp("console") / "data")
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[Server]:
+    """A server for one test alone: for a test that leaves behind more than the module's other
+    tests can live with (a log of hundreds of entries, which pushed theirs onto later pages)."""
+    yield from serve(tmp_path / "data")
 
 
 @pytest.fixture(scope="session")

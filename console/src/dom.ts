@@ -85,23 +85,35 @@ export function sameLoad(el: Element): () => boolean {
   return () => loads.get(el) === mine;
 }
 
-/** The forms and buttons whose action is under way. */
+/** The forms, buttons and action groups whose action is under way. */
 const inFlight = new WeakSet<EventTarget>();
+
+/**
+ * The attribute that makes an element an action group: buttons that act on the same thing (保留我的
+ * and 保留对方的 on one conflict, 通过 and 退回 on one report, 合并 and 不是同一人 on one pair), of
+ * which one action at a time may be under way.
+ */
+const ACTION_GROUP = "data-action-group";
 
 /**
  * The handler of an action that sends a change (a form's submit, a button's click), so that it is
  * sent once: while the promise the handler returns is pending, the button (the clicked one, or
  * the one that submitted the form) is disabled, marked aria-busy and says 提交中…, and another
- * submit of the form or click of the button does nothing. Both are restored when the promise
- * settles, refused or failed too, so the user can try again (after a success the page has usually
- * been drawn again by then). A handler that returns no promise (a check that failed before
- * anything was sent) leaves the button as it was. A form's default submission is always prevented.
+ * submit of the form or click of the button does nothing. A button inside an action group
+ * (ACTION_GROUP) holds the whole group: every other button of the group is disabled too, so that
+ * its other choice cannot be sent while the first is on its way (both went out, and the second
+ * answer undid or contradicted the first). All are restored when the promise settles, refused or
+ * failed too, so the user can try again (after a success the page has usually been drawn again by
+ * then). A handler that returns no promise (a check that failed before anything was sent) leaves
+ * the buttons as they were. A form's default submission is always prevented.
  */
 export function submitting(handler: (e: Event) => unknown): EventListener {
   return (e: Event): void => {
     const owner = e.currentTarget;
     if (owner instanceof HTMLFormElement) e.preventDefault();
     if (!owner || inFlight.has(owner)) return;
+    const group = owner instanceof Element ? owner.closest(`[${ACTION_GROUP}]`) : null;
+    if (group && inFlight.has(group)) return;
     const result = handler(e);
     if (!(result instanceof Promise)) return;
     const button =
@@ -110,16 +122,21 @@ export function submitting(handler: (e: Event) => unknown): EventListener {
         : owner instanceof HTMLFormElement
           ? ((e as SubmitEvent).submitter as HTMLButtonElement | null) ?? owner.querySelector<HTMLButtonElement>("button[type=submit], button:not([type])")
           : null;
-    inFlight.add(owner);
+    const held = [owner, ...(group ? [group] : [])];
+    for (const el of held) inFlight.add(el);
     const label = button?.textContent ?? "";
+    // The group's other buttons, each with whether it was disabled before (which it stays after).
+    const others = group ? [...group.querySelectorAll<HTMLButtonElement>("button")].filter((b) => b !== button).map((b) => [b, b.disabled] as const) : [];
     const wasDisabled = button?.disabled ?? false;
     if (button) {
       button.disabled = true;
       button.setAttribute("aria-busy", "true");
       button.textContent = t("submitting");
     }
+    for (const [b] of others) b.disabled = true;
     const restore = (): void => {
-      inFlight.delete(owner);
+      for (const el of held) inFlight.delete(el);
+      for (const [b, was] of others) b.disabled = was;
       if (!button) return;
       button.disabled = wasDisabled;
       button.removeAttribute("aria-busy");

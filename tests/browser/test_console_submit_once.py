@@ -17,7 +17,18 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser.conftest import PHONE, Held, Server
 from tests.browser.test_console import CHILD, session, sign_in
 from tests.browser.test_console_pages import CLOSING
-from tests.browser.test_console_workflows import WIDE, _accepted_case, _open_case_page, _said, ok
+from tests.browser.test_console_workflows import (
+    PERIODIC,
+    SUBMIT,
+    WIDE,
+    _accepted_case,
+    _open_case_page,
+    _quarter,
+    _said,
+    _seed_review_pairs,
+    ok,
+)
+from tests.contract.test_graph_store import COUNTY, VILLAGE
 
 CASE = """query($id: ID!) { protectionCase(id: $id) {
   status assessmentParticipants services { id } followUps { note } } }"""
@@ -142,3 +153,74 @@ def test_save_visit_says_it_is_under_way_and_a_double_tap_records_one_visit(
         assert while_held == (True, "提交中…")
         expect(button).to_have_text("保存走访")
         expect(button).to_be_enabled()
+
+
+def test_the_other_choice_of_a_pair_cannot_be_sent_while_the_first_is_on_its_way(
+    browser: Browser, server: Server
+) -> None:
+    """合并 and 不是同一人 decide the same pair: only the pressed button was disabled, so on a slow
+    connection the other could be pressed too and both went out (the pair merged and rejected).
+    While one is on its way the whole group is disabled; one request reaches the server."""
+    first, _second = _seed_review_pairs(server)
+    with session(browser, server, viewport=WIDE) as (_, page, _w):
+        sign_in(page, server, "civil", "case_work")
+        page.click("[data-nav=review]")
+        pair = page.locator(f"section.review[data-review='{first}']")
+        expect(pair).to_contain_text("甲小明")
+        merges, rejects = _sent(page, "mergeMatch"), _sent(page, "rejectMatch")
+        held = Held(page, lambda q, _v: "mergeMatch(" in q)
+        pair.locator("button.merge").click()
+        reject = pair.locator("button.reject")
+        reject.click(force=True)  # the other choice pressed while the first is on its way
+        reject.dispatch_event("click")
+        page.wait_for_timeout(300)
+        assert (len(merges), len(rejects)) == (1, 0), (merges, rejects)
+        expect(reject).to_be_disabled()
+        held.release()
+        expect(page.locator("#review-status .notice.ok")).to_contain_text("已合并")
+        assert (len(merges), len(rejects)) == (1, 0), (merges, rejects)
+    reviews = ok(server, "civil", "{ matchReviews(first: 100) { items { id status } } }")["matchReviews"][
+        "items"
+    ]
+    assert first not in {r["id"] for r in reviews}, reviews  # merged: no longer in the queue
+
+
+def test_a_refused_choice_gives_the_whole_pair_back(browser: Browser, server: Server) -> None:
+    """退回 without a note is refused: while it was on its way 通过 of the same report stayed
+    pressable (both went out); now both are disabled until the refusal comes, then both are back,
+    and the one pressed next is sent."""
+    period = _quarter()
+    # The figures are the classification's: the county has screened its children.
+    ok(
+        server,
+        "civil",
+        "mutation($d: String!) { recomputeClassification(division: $d) { children } }",
+        {"d": COUNTY},
+    )
+    ok(server, "village", SUBMIT, {"d": VILLAGE, "p": period})
+    with session(browser, server, viewport=WIDE) as (_, page, _w):
+        sign_in(page, server, "township", "case_work")
+        page.click("[data-nav=chain]")
+        row = page.locator(f"#lower-table tr[data-division='{VILLAGE}']")
+        expect(row).to_contain_text("已上报，待审核")
+        sent = _sent(page, "decidePeriodicReport")
+        held = Held(page, lambda q, _v: "decidePeriodicReport(" in q)
+        approve, give_back = row.locator("button.approve"), row.locator("button.return")
+        give_back.click()
+        approve.click(force=True)  # the other choice pressed while the first is on its way
+        approve.dispatch_event("click")
+        page.wait_for_timeout(300)
+        assert len(sent) == 1, sent
+        expect(approve).to_be_disabled()
+        expect(give_back).to_have_text("提交中…")
+        held.release()
+        expect(page.locator("#chain-status .notice.error")).to_contain_text("退回须写明需要更正的内容")
+        expect(approve).to_be_enabled()
+        expect(give_back).to_be_enabled()
+        expect(give_back).to_have_text("退回")
+        assert len(sent) == 1, sent
+        approve.click()
+        expect(page.locator(f"#lower-table tr[data-division='{VILLAGE}']")).to_contain_text("已审核通过")
+        assert len(sent) == 2, sent
+    status = ok(server, "village", PERIODIC, {"d": VILLAGE, "p": period})["periodicReport"]["status"]
+    assert status == "approved", status

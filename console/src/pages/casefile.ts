@@ -268,7 +268,7 @@ function assistanceCard(c: CaseFile, reload: () => Promise<void>): HTMLElement |
       open
         ? h(
             "td",
-            { class: "service-actions" },
+            { class: "service-actions", "data-action-group": true },
             note,
             h(
               "button",

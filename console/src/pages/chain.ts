@@ -182,7 +182,7 @@ async function load(own: HTMLElement, lower: HTMLElement, status: HTMLElement, d
                   h("td", {}, code("periodicStatus", low.status)),
                   h(
                     "td",
-                    { class: "lower-actions" },
+                    { class: "lower-actions", "data-action-group": true },
                     mayDecide && low.status === "submitted"
                       ? [
                           h("button", { type: "button", class: "small approve", onclick: submitting(() => decide(true)) }, t("approve")),

@@ -87,7 +87,7 @@ async function load(out: HTMLElement): Promise<void> {
             h("td", { class: `deadline${due?.late ? " late" : ""}`, "data-due": pending ? rep.acceptDueAt ?? "" : "" }, due ? due.text : "—"),
             h(
               "td",
-              {},
+              { "data-action-group": true },
               !rep.acknowledgedAt ? action(out, "acknowledgeReport", rep.id, t("acknowledge")) : null,
               pending ? action(out, "acceptReport", rep.id, t("accept")) : null,
               rep.caseId && !pending ? h("a", { href: href(`case/${encodeURIComponent(rep.caseId)}`), class: "button small open-case" }, t("openCase")) : null,

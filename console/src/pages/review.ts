@@ -63,7 +63,7 @@ async function load(out: HTMLElement, status: HTMLElement, undo: HTMLElement): P
         h("div", { class: "side-by-side" }, side(t("leftRecord"), item.left, item.right, places), side(t("rightRecord"), item.right, item.left, places)),
         h(
           "div",
-          { class: "row" },
+          { class: "row", "data-action-group": true },
           h(
             "button",
             {

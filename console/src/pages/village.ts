@@ -205,7 +205,7 @@ function outboxItem(entry: Entry): HTMLElement {
     entry.state === "failed"
       ? h(
           "div",
-          { class: "row" },
+          { class: "row", "data-action-group": true },
           h("button", { type: "button", class: "retry", onclick: submitting(() => update({ ...entry, state: "queued", message: undefined }).then(flush)) }, t("retry")),
           h("button", { type: "button", class: "discard", onclick: () => void remove(entry.key) }, t("discard")),
         )

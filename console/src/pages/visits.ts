@@ -84,7 +84,7 @@ export const VISITS = {
       side(t("theirs"), c.theirs),
       h(
         "div",
-        { class: "row" },
+        { class: "row", "data-action-group": true },
         h("button", { type: "button", class: "keep-mine", onclick: submitting(choose("KEEP_MINE")) }, t("keepMine")),
         h("button", { type: "button", class: "keep-theirs", onclick: submitting(choose("KEEP_THEIRS")) }, t("keepTheirs")),
       ),

@@ -414,7 +414,7 @@ export function emergencyActions(
   };
   return h(
     "div",
-    { class: "case-actions", "data-case": c.id },
+    { class: "case-actions", "data-case": c.id, "data-action-group": true },
     select,
     h(
       "button",

@@ -325,3 +325,94 @@ def _name_lookups(server: Server, auditor_id: str, since: str) -> list[str]:
     )["auditAccessesByAgency"]["entries"]
     lookups = ("PersonNames", "AuditedCases", "AuditedCase")
     return [e["operation"] for e in entries if e["operation"].split(" ")[-1] in lookups]
+
+
+# A field path as the API writes it on an entry (`Person.id_number`, `HealthEvent.icd10`).
+FIELD_PATH = re.compile(r"\b[A-Z][A-Za-z_]+\.[a-z][A-Za-z0-9_]*\b")
+
+
+def test_audit_table_says_what_was_done_and_which_fields_in_words(
+    browser: Browser, server: Server, shots: Shots
+) -> None:
+    """The 操作 column showed the request's GraphQL name (`query ProfileFacts`) and the 脱敏字段 and
+    拒绝字段 columns raw field paths (`Person.id_number`), both in <code>: an official read neither.
+    They say what was done (查看人员档案; an agency system's own request 其他查询) and the fields'
+    names with whose record they are (人员档案的身份证号), in English under the switch; the technical
+    names only behind a copy button."""
+    facts = f'person(id: "{CHILD}") {{ name idNumber residenceAddress healthEvents {{ icd10 }} }}'
+    # The school's reads: one the console names ProfileFacts, one its own system names.
+    server.gql("school", f"query ProfileFacts {{ {facts} }}")
+    server.gql("school", f"query SchoolRoster {{ {facts} }}")
+    with session(browser, server, viewport=viewport("wide"), bypass_csp=True) as (context, page, _w):
+        context.grant_permissions(["clipboard-read", "clipboard-write"])
+        sign_in(page, server, "auditor", "audit")
+        table = page.locator("#audit-table")
+        page.select_option("#audit-agency", label=AGENCY_NAMES["school"])
+        page.click("#audit-search")
+        _every_page(page)
+        entry = table.locator("tbody tr[data-seq]").filter(
+            has=page.locator("[data-operation='query ProfileFacts']")
+        )
+        own = table.locator("tbody tr[data-seq]").filter(
+            has=page.locator("[data-operation='query SchoolRoster']")
+        )
+        expect(entry.last.locator(".operation")).to_contain_text("查看人员档案")
+        expect(own.last.locator(".operation")).to_contain_text("其他查询")
+        for summary in table.locator("details > summary").all():
+            summary.click()
+
+        # Every field said in words, of whose record; none as its path.
+        def said(column: str) -> dict[str, str]:
+            fields = entry.last.locator(f"td.{column} ul.fields li[data-field]")
+            paths = [fields.nth(i).get_attribute("data-field") or "" for i in range(fields.count())]
+            return dict(zip(paths, fields.all_inner_texts(), strict=True))
+
+        assert said("masked-fields") == {
+            "Person.id_number": "人员档案的身份证号",
+            "Person.residence_address": "人员档案的居住地址",
+        }
+        assert said("denied-fields") == {"Person.healthEvents": "人员档案的健康记录"}
+        text = table.inner_text()
+        assert not FIELD_PATH.search(text), FIELD_PATH.findall(text)
+        assert "query " not in text and "ProfileFacts" not in text, text
+        _clean(page, phone=False)
+        shots(page, "operations-and-fields-in-words")
+
+        # The technical names, for the auditor who needs them: behind the copy buttons.
+        entry.last.locator(".operation button.copy-id").click()
+        assert page.evaluate("navigator.clipboard.readText()") == "query ProfileFacts"
+        entry.last.locator("ul.fields").first.locator("xpath=..").locator("button.copy-id").click()
+        copied = page.evaluate("navigator.clipboard.readText()").split("\n")
+        assert copied and all(FIELD_PATH.fullmatch(p) for p in copied), copied
+
+        page.click("#lang-switch")
+        page.select_option("#audit-agency", label=AGENCY_NAMES["school"])
+        page.click("#audit-search")
+        _every_page(page)
+        entry = table.locator("tbody tr[data-seq]").filter(
+            has=page.locator("[data-operation='query ProfileFacts']")
+        )
+        expect(entry.last.locator(".operation")).to_contain_text("read a person file")
+        expect(entry.last.locator("li[data-field='Person.id_number']")).to_have_text(
+            "ID number (person file)"
+        )
+        page.click("#lang-switch")
+
+
+def test_every_request_the_console_sends_is_named_for_the_auditor() -> None:
+    """Each request the console sends is on the log by its name (`query CaseFile`): one missing from
+    the code book's `operation` group would be said only as 其他查询 (an agency system's request)."""
+    from tests.browser.conftest import ROOT
+
+    src = ROOT / "console" / "src"
+    sent = {
+        m.group(0)
+        for path in src.rglob("*.ts")
+        if "i18n" not in path.parts
+        for m in re.finditer(r"\b(?:query|mutation) [A-Z][A-Za-z0-9]*", path.read_text(encoding="utf-8"))
+    }
+    codes = (src / "i18n" / "codes.ts").read_text(encoding="utf-8")
+    group = codes[codes.index("  operation: {") :]
+    named = set(re.findall(r'^\s+"((?:query|mutation) \w+)":', group, re.M))
+    assert len(sent) > 40, sent
+    assert sorted(sent - named) == [], sorted(sent - named)

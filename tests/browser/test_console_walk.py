@@ -59,8 +59,9 @@ RAW = [
     (re.compile(r"未收录的代码"), "code missing from the catalogue"),
 ]
 
-# Visible text nodes, outside <code> (GraphQL operation names an auditor needs verbatim) and
-# outside elements that declare another language (the 'English' switch, pinyin).
+# Visible text nodes, outside <code> (a reason code the console does not know yet, which an auditor
+# needs verbatim to look it up) and outside elements that declare another language (the 'English'
+# switch, pinyin).
 TEXTS = """() => {
   const out = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);

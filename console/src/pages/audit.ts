@@ -6,6 +6,7 @@
 import { errorText, gql, topLevelError } from "../api";
 import { config } from "../config";
 import { formValue, h, mount, notice, sameLoad, startLoad } from "../dom";
+import { fieldPathLabel } from "../fields";
 import { code, fmtDateTime, hasCode, lang, t, todayBeijing } from "../i18n";
 import { agencyNames, personNames } from "../me";
 import { current } from "../session";
@@ -244,22 +245,30 @@ async function recordLabels(ids: string[]): Promise<Map<string, string>> {
 }
 
 /**
- * A record in words (its kind and short reference until the auditor asks for the page's names),
- * with a button that copies its id (to ask for the record's accesses, or to find it in an export):
- * the id itself is never on screen, not even as a tooltip.
+ * A button that copies `value` (a record's id, an operation's or the fields' technical names),
+ * which an auditor needs to look something up or find it in an export, while the screen says it in
+ * words only: the value itself is never on screen, not even as a tooltip.
  */
-function recordView(id: string): HTMLElement {
-  const copy = h("button", { type: "button", class: "link copy-id", title: t("copyRecordId"), "aria-label": t("copyRecordId") }, t("copyWord"));
+function copyButton(value: string, what: string): HTMLElement {
+  const copy = h("button", { type: "button", class: "link copy-id", title: what, "aria-label": what }, t("copyWord"));
   copy.addEventListener("click", () => {
     const said = (): void => {
       copy.textContent = t("copied");
       setTimeout(() => (copy.textContent = t("copyWord")), 2000);
     };
-    // The clipboard needs a secure context; elsewhere the id is offered in a box to copy by hand.
-    if (navigator.clipboard) void navigator.clipboard.writeText(id).then(said, () => window.prompt(t("copyRecordId"), id));
-    else window.prompt(t("copyRecordId"), id);
+    // The clipboard needs a secure context; elsewhere the value is offered in a box to copy by hand.
+    if (navigator.clipboard) void navigator.clipboard.writeText(value).then(said, () => window.prompt(what, value));
+    else window.prompt(what, value);
   });
-  return h("li", { class: "record", "data-record": id }, h("span", { class: "record-label" }, byRef(id)), " ", copy);
+  return copy;
+}
+
+/**
+ * A record in words (its kind and short reference until the auditor asks for the page's names),
+ * with a button that copies its id (to ask for the record's accesses, or to find it in an export).
+ */
+function recordView(id: string): HTMLElement {
+  return h("li", { class: "record", "data-record": id }, h("span", { class: "record-label" }, byRef(id)), " ", copyButton(id, t("copyRecordId")));
 }
 
 /** An entry's records: one said at once, more folded (the count shows, the list opens on demand). */
@@ -501,10 +510,32 @@ async function show(out: HTMLElement, f: Filter, after: number | null, fresh: bo
   }
 }
 
-/** A list of field names, folded: the count shows, the list opens on demand. */
+/**
+ * The fields an entry masked or refused, in words (人员档案的身份证号), folded: the count shows, the
+ * list opens on demand, with a button that copies their technical names (`Person.id_number`).
+ */
 function folded(items: string[]): HTMLElement | string {
   if (items.length === 0) return "—";
-  return h("details", {}, h("summary", {}, t("nFields", { n: items.length })), h("code", { class: "ids" }, items.join(" ")));
+  return h(
+    "details",
+    {},
+    h("summary", {}, t("nFields", { n: items.length })),
+    h("ul", { class: "fields" }, items.map((path) => h("li", { "data-field": path }, fieldPathLabel(path)))),
+    copyButton(items.join("\n"), t("copyFieldPaths")),
+  );
+}
+
+/**
+ * What an entry's request did, in words: the console's own requests and the server's entries by
+ * name (查看人员档案), an agency system's (which names its own) by kind: 其他查询, 其他更改, 其他操作.
+ * The technical name is behind a copy button, for the auditor who asks the system's owner about it.
+ */
+function operationView(op: string): HTMLElement {
+  const kind = op.split(" ")[0];
+  const said = hasCode("operation", op)
+    ? code("operation", op)
+    : t(kind === "query" ? "opOtherQuery" : kind === "mutation" ? "opOtherChange" : "opOther");
+  return h("span", { class: "operation", "data-operation": op }, said, " ", copyButton(op, t("copyOperation")));
 }
 
 /**
@@ -525,7 +556,7 @@ function row(e: Entry, names: Map<string, string>, purpose: Map<string, string>)
     h("td", { class: "agency" }, e.agencyId ? names.get(e.agencyId) ?? code("agencyType", e.agencyType) : "—"),
     h("td", {}, e.role ? code("userRole", e.role) : "—"),
     h("td", { "data-purpose": e.purpose ?? "" }, e.purpose ? purpose.get(e.purpose) ?? code("reason", e.purpose) : "—"),
-    h("td", {}, h("code", { class: "operation" }, e.operation)),
+    h("td", {}, operationView(e.operation)),
     h(
       "td",
       {},
@@ -534,8 +565,8 @@ function row(e: Entry, names: Map<string, string>, purpose: Map<string, string>)
       e.breakGlass ? h("strong", {}, ` ${t("breakGlassWord")}：${e.breakGlassJustification ?? ""}`) : null,
     ),
     h("td", { class: "records" }, recordsView(e.records)),
-    h("td", {}, folded(e.maskedFields)),
-    h("td", {}, folded(e.deniedFields)),
+    h("td", { class: "masked-fields" }, folded(e.maskedFields)),
+    h("td", { class: "denied-fields" }, folded(e.deniedFields)),
     h("td", {}, e.resultSize),
   );
 }

@@ -6,9 +6,9 @@
 import cytoscape from "cytoscape";
 
 import { errorText, gql, topLevelError } from "../api";
-import { facts } from "../fields";
+import { facts, fieldName } from "../fields";
 import { h, mount, notice } from "../dom";
-import { code, fmtValue, hasCode, t } from "../i18n";
+import { code, fmtValue, t } from "../i18n";
 import { href, navigate } from "../router";
 
 export const REL_TYPES = ["PARENT_OF", "GUARDIAN_OF", "MEMBER_OF"];
@@ -23,12 +23,10 @@ const PROP_GROUP: Record<string, string> = {
   relationToHead: "role",
 };
 
-/** A property's name in words (the API names them in camelCase). */
+/** A property's name in words (the API names them in camelCase); one the table lacks is marked as
+ * an unlisted code, which the page walk catches. */
 export function propLabel(name: string): string {
-  const snake = name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-  if (hasCode("attribute", snake)) return code("attribute", snake);
-  if (hasCode("propName", name)) return code("propName", name);
-  return code("attribute", snake);
+  return fieldName(name) ?? code("attribute", name);
 }
 
 export interface Prop {

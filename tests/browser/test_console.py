@@ -247,7 +247,8 @@ def test_auditor_finds_the_analysts_access_verifies_the_chain_and_exports(
         analyst_rows = page.locator("#audit-table tbody tr[data-agency='ana-500101']")
         expect(analyst_rows.first).to_be_visible()
         expect(analyst_rows.first.locator("[data-purpose=statistics]")).to_have_count(1)
-        expect(analyst_rows.first).to_contain_text("Person.name")
+        # The masked field by its name and whose record it is (it was the path `Person.name`).
+        expect(analyst_rows.first.locator("li[data-field='Person.name']")).to_have_text("人员档案的姓名")
         shots(page, "audit-accesses-to-child")
 
         page.click("#verify-chain")

@@ -17,6 +17,7 @@ from connectors.landing import RawRecord
 from connectors.sources.base import TRUNCATED, FileNote, with_rejection
 from connectors.sources.cursor import FileCursor, file_digest
 from connectors.sources.encoding import decode_error, detect_encoding
+from connectors.sources.layout import distinct_header
 
 __all__ = [
     "csv_records",
@@ -66,7 +67,8 @@ def csv_records(
     header_text = header_line.decode(encoding, errors="replace")
     if header_text.startswith("\ufeff"):
         header_text = header_text[1:]
-    header = [h.strip() for h in next(csv.reader([header_text.rstrip("\r")]), [])]
+    # A name given twice would keep only its last column's value: the repeats are renamed.
+    header, _ = distinct_header([h.strip() for h in next(csv.reader([header_text.rstrip("\r")]), [])])
     if start == 0:
         start = len(header_line) + 1 if b"\n" in data else len(data)
         line_no = 1

@@ -19,8 +19,8 @@ from connectors.sources.csv_reader import csv_records, read_header
 from connectors.sources.cursor import FileCursor, file_digest, file_mtime, mark_file
 from connectors.sources.encoding import detect_encoding, encoding_family
 from connectors.sources.folder import first_match, folder_files
-from connectors.sources.layout import Layout
-from connectors.sources.xlsx_reader import xlsx_rows
+from connectors.sources.layout import Layout, distinct_header
+from connectors.sources.xlsx_reader import sheet_row, xlsx_rows
 from connectors.standardise import clean_text
 
 __all__ = [
@@ -140,13 +140,14 @@ def _read_csv(
     note.encoding = enc
     if expected and encoding_family(enc) != encoding_family(expected):
         note.notes.append(f"编码为 {enc}（本来源通常为 {expected}），已按 {enc} 读取")
-    header = read_header(data, enc)
+    header, repeats = distinct_header(read_header(data, enc))
     keys = fmt.layout.keys_for(header)
     missing, _, _ = fmt.layout.check(header)
     if missing:
         note.notes.append(
             f"缺少必需列 {'、'.join(fmt.layout.describe(m) for m in missing)}：各行隔离为 column.missing"
         )
+    note.notes.extend(repeats)
     note.notes.extend(fmt.layout.header_notes(header))
     dupes = DuplicateIds(rel, fmt.id_column)
 
@@ -180,15 +181,16 @@ def _read_xlsx(
         return
     dupes = DuplicateIds(rel, fmt.id_column)
     try:
-        for layout, n, row in xlsx_rows(data, rel, [fmt.layout], note):
+        for layout, sheet, n, row in xlsx_rows(data, rel, [fmt.layout], note):
             keys = layout.keys_for(row)
             get = _reader(row, keys)
-            rid = clean_text(get(fmt.id_column)) or f"{rel}:{n}"
-            row = dupes.check(rid, f"第 {n} 行", row)
+            origin, where = sheet_row(rel, sheet, n)
+            rid = clean_text(get(fmt.id_column)) or origin
+            row = dupes.check(rid, where, row)
             group = clean_text(get(fmt.group_column)) if fmt.group_column else None
             at = asserted(fmt.kind, get, mtime) if asserted else mtime
             note.records += 1
-            yield RawRecord(rid, fmt.kind, row, f"{rel}:{n}", at, group or None)
+            yield RawRecord(rid, fmt.kind, row, origin, at, group or None)
     except UnreadableFile as exc:
         note.status, note.reason = "failed", exc.message
         yield file_record(rel, data, exc.code, exc.message, mtime)

@@ -107,6 +107,11 @@ class County:
         pheader, prows = _csv(generated / "police" / "hukou.csv", "gb18030")
         assert pheader == list(HUKOU_HEADER)
         self.hukou_header, self.hukou = pheader, prows[:40]
+        # One register ID number as Excel writes a number cell to CSV.
+        self.float_id = [*prows[40]]
+        at = pheader.index("公民身份号码")
+        self.float_id[at] = f"{float(self.float_id[at]):.14E}"
+        self.hukou.append(self.float_id)
         ph = list(pheader)
         ph[ph.index("公民身份号码")] = "公民身份号码（18位）"
         (export / "police" / "hukou.csv").write_bytes(
@@ -198,6 +203,15 @@ def test_a_column_name_given_twice_keeps_the_first_columns_values(county: County
     for r in county.hukou:
         [(_, _, _, payload)] = county.landed("police_hukou", r[0])
         assert payload["户籍地址"] == r[ph.index("户籍地址")], payload
+
+
+def test_a_register_id_number_saved_as_a_number_cell_is_quarantined_as_such(county: County) -> None:
+    """5.00248…E+17 in the register was quarantined as 'should be 18 characters, is 20'."""
+    r = county.float_id
+    [(status, origin, reason, _)] = county.landed("police_hukou", r[0])
+    assert (status, origin) == ("quarantined", f"hukou.csv:{len(county.hukou) + 1}"), (status, origin)
+    assert "数字单元格" in (reason or ""), reason
+    assert county.source("police_hukou")["by_reason"].get("id_number.number_cell") == 1
 
 
 def test_a_column_name_with_a_templates_note_is_read_as_its_column(county: County) -> None:

@@ -64,7 +64,7 @@ class County:
         (export / "police").mkdir()
         header, rows = _csv(generated / "education" / "students_batch1.csv", "utf-8-sig")
         assert header == list(STUDENT_HEADER)
-        assert len(rows) >= 46, len(rows)
+        assert len(rows) >= 52, len(rows)
         self.student_header = header
         # One sheet per township, and an instruction sheet after them.
         self.sheets = {"双大镇": rows[0:12], "龙坎镇": rows[12:24]}
@@ -95,6 +95,20 @@ class County:
         for r in self.split:
             ws.append(r)
         wb.save(export / "education" / "students_split.xlsx")
+        # One class: its 学校代码, 学校名称 and 班级 merged down its rows, as clerks lay it out.
+        self.merged = [list(r) for r in rows[46:52]]
+        cols = [header.index(c) for c in ("学校代码", "学校名称", "年级", "班级")]
+        for r in self.merged[1:]:
+            for c in cols:
+                r[c] = self.merged[0][c]
+        wb = Workbook()
+        ws = wb.active
+        ws.append(header)
+        for r in self.merged:
+            ws.append([v if i not in cols or r is self.merged[0] else None for i, v in enumerate(r)])
+        for c in cols:
+            ws.merge_cells(start_row=2, start_column=c + 1, end_row=1 + len(self.merged), end_column=c + 1)
+        wb.save(export / "education" / "students_class.xlsx")
         # 家庭住址 twice, the second one blank; 姓名 and 出生日期 with a template's note.
         self.dup = rows[36:46]
         h = list(header)
@@ -224,3 +238,14 @@ def test_a_column_name_with_a_templates_note_is_read_as_its_column(county: Count
     for r in county.dup:
         [(status, _, reason, _)] = county.landed("education", r[0])
         assert status == "loaded", (r[0], reason)
+
+
+def test_cells_merged_down_a_class_are_read_on_every_row(county: County) -> None:
+    """A school and class merged down its pupils' rows was read on the first row only: the others
+    were quarantined as 学校代码为空, their 学校名称 and 班级 blank."""
+    h = county.student_header
+    for r in county.merged:
+        [(status, _, reason, payload)] = county.landed("education", r[0])
+        assert status == "loaded", (r[0], reason)
+        for col in ("学校代码", "学校名称", "年级", "班级"):
+            assert payload[col] == r[h.index(col)], (col, payload)

@@ -8,6 +8,7 @@ must come back as the text a county typed.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -109,8 +110,16 @@ def xlsx_rows(
 
 
 def _data_rows(ws: Any, header_row: int, header: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    down = _merged_down(ws, header_row)
+    kept: dict[tuple[int, int], Any] = {}  # (first row, column) of a merge → its value
     for n, values in enumerate(ws.iter_rows(values_only=True, min_row=header_row + 1), start=header_row + 1):
         cells = list(values)
+        for first, last, col in down:
+            if first == n and col < len(cells):
+                kept[(first, col)] = cells[col]
+            elif first < n <= last:
+                cells.extend([None] * (col + 1 - len(cells)))
+                cells[col] = kept.get((first, col))
         if all(c in (None, "") for c in cells):
             continue
         row: dict[str, Any] = {h: "" for h in header if h}
@@ -120,6 +129,30 @@ def _data_rows(ws: Any, header_row: int, header: list[str]) -> Iterator[tuple[in
         if len(cells) > len(header) and any(c not in (None, "") for c in cells[len(header) :]):
             row["_extra"] = json.dumps([_cell(c) for c in cells[len(header) :]], ensure_ascii=False)
         yield n, row
+
+
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell ref="([A-Z]+[0-9]+):([A-Z]+[0-9]+)"')
+
+
+def _merged_down(ws: Any, header_row: int) -> list[tuple[int, int, int]]:
+    """(first row, last row, 0-based column) of every merged cell below the header.
+
+    A clerk merges a class's 学校名称/班级 or a household's 户号 down its rows; Excel keeps the
+    value in the first cell only, and openpyxl's read-only sheet reads the others as blank: the
+    school or household of every row but the first was lost. Each row of a merge is read with
+    the merge's value, in the merge's first column (a note merged across columns is not copied
+    into the columns beside it)."""
+    from openpyxl.utils.cell import coordinate_to_tuple
+
+    archive, path = getattr(ws.parent, "_archive", None), getattr(ws, "_worksheet_path", None)
+    if archive is None or path is None:
+        return []
+    found = []
+    for a, b in _MERGE.findall(archive.read(path)):
+        (r1, c1), (r2, _) = coordinate_to_tuple(a.decode()), coordinate_to_tuple(b.decode())
+        if r1 > header_row and r2 > r1:
+            found.append((r1, r2, c1 - 1))
+    return found
 
 
 _Header = tuple[Any, tuple[int, int], list[str], Layout]

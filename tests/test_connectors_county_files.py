@@ -131,6 +131,13 @@ class County:
         (export / "police" / "hukou.csv").write_bytes(
             _csv_text([*ph, "户籍地址"], [[*r, ""] for r in self.hukou]).encode("gb18030")
         )
+        # A title line above the header, and a row of separators only in the middle.
+        self.titled = prows[41:61]
+        text = _csv_text(pheader, self.titled).split("\r\n")
+        text.insert(11, "," * (len(pheader) - 1))
+        (export / "police" / "hukou_titled.csv").write_bytes(
+            ("宁川县户籍人口信息表\r\n" + "\r\n".join(text)).encode("gb18030")
+        )
         self.data = root / "data"
         out = subprocess.run(
             [*SHOUHU, "sync", "police_hukou", "education", "--from", str(export), "--json"],
@@ -249,3 +256,17 @@ def test_cells_merged_down_a_class_are_read_on_every_row(county: County) -> None
         assert status == "loaded", (r[0], reason)
         for col in ("学校代码", "学校名称", "年级", "班级"):
             assert payload[col] == r[h.index(col)], (col, payload)
+
+
+def test_a_title_line_above_a_csv_header_and_a_row_of_separators(county: County) -> None:
+    """A title above the register's header quarantined every row as column.missing (and the
+    title's own line as a record); a row of commas only was quarantined as 姓名为空."""
+    note = county.file("police_hukou", "hukou_titled.csv")
+    assert note["records"] == len(county.titled), note
+    assert "表头在第 2 行（其上 1 行为标题，未读取）" in note["notes"], note
+    assert "跳过 1 个空行（只有分隔符，没有内容）" in note["notes"], note
+    for n, r in enumerate(county.titled, start=3):
+        [(status, origin, reason, _)] = county.landed("police_hukou", r[0])
+        line = n if n < 13 else n + 1
+        assert origin == f"hukou_titled.csv:{line}", (r[0], origin)
+        assert status == "loaded" or (status == "quarantined" and "列" not in (reason or "")), reason

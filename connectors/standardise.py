@@ -273,13 +273,6 @@ def check_id_number(value: object, field_name: str = "ID number") -> IdCheck:
     text = "" if value is None else str(value).strip()
     if not text:
         return IdCheck()
-    if _NUMBER_CELL.match(text):
-        return IdCheck(
-            None,
-            text,
-            "id_number.number_cell",
-            f"{field_name}: 存成了数字单元格（{text}），后几位已丢失，无法核验",
-        )
     try:
         return IdCheck(validate_id_number(text, field_name), None, "valid")
     except Rejected as exc:
@@ -295,6 +288,11 @@ def validate_id_number(value: object, field_name: str = "ID number") -> str | No
     text = clean_text(value)
     if not text:
         return None
+    if _NUMBER_CELL.match(text):
+        # Excel's 5.00248200010153E+17: said as such, not as 'should be 18 characters, is 20'.
+        raise Rejected(
+            "id_number.number_cell", f"{field_name}: 存成了数字单元格（{text}），后几位已丢失，无法核验"
+        )
     try:
         return parse_id_number(text).number
     except InvalidIdNumber as exc:

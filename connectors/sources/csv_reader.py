@@ -17,6 +17,7 @@ from connectors.landing import RawRecord
 from connectors.sources.base import TRUNCATED, FileNote, with_rejection
 from connectors.sources.cursor import FileCursor, file_digest
 from connectors.sources.encoding import decode_error, detect_encoding
+from connectors.sources.layout import distinct_header
 
 __all__ = [
     "csv_records",
@@ -33,6 +34,7 @@ def csv_records(
     data: bytes | None = None,
     encoding: str | None = None,
     note: FileNote | None = None,
+    header_at: int = 0,
 ) -> Iterator[RawRecord]:
     """Rows of a CSV export from where the cursor left it, as column → text dicts.
 
@@ -47,7 +49,8 @@ def csv_records(
     * the last line is read even without a line end; a quote left open at the end of the
       file (a file cut inside a field) lands that row rejected as ``row.truncated``.
 
-    ``make(fields, origin, line)`` builds the record (or returns ``None`` to skip).
+    ``make(fields, origin, line)`` builds the record (or returns ``None`` to skip). The
+    header is on line ``header_at + 1`` (0: the first line; a title above it is not data).
     """
     if data is None:
         data = path.read_bytes()
@@ -62,14 +65,16 @@ def csv_records(
                 note.status = "unchanged"
             return
         start, line_no = offset, int(state.get("lines", 0))
-    header_line, _, _ = data.partition(b"\n")
+    pre = _line_start(data, header_at)
+    header_line, _, _ = data[pre:].partition(b"\n")
     header_text = header_line.decode(encoding, errors="replace")
     if header_text.startswith("\ufeff"):
         header_text = header_text[1:]
-    header = [h.strip() for h in next(csv.reader([header_text.rstrip("\r")]), [])]
+    # A name given twice would keep only its last column's value: the repeats are renamed.
+    header, _ = distinct_header([h.strip() for h in next(csv.reader([header_text.rstrip("\r")]), [])])
     if start == 0:
-        start = len(header_line) + 1 if b"\n" in data else len(data)
-        line_no = 1
+        start = pre + len(header_line) + 1 if b"\n" in data[pre:] else len(data)
+        line_no = header_at + 1
     pos = start
     pending = ""
     pending_line = 0
@@ -79,6 +84,7 @@ def csv_records(
     # A row without a quote, CR or NUL, none of whose cells can pass the csv module's field size
     # limit, is its text split on commas: what csv.reader gives it, without a reader per line.
     limit = csv.field_size_limit()
+    blank_rows = 0
     ncols = len(header)
     while pos < len(data):
         end = data.find(b"\n", pos)
@@ -119,6 +125,9 @@ def csv_records(
             cells = next(csv.reader([text]))
         else:
             cells = text.split(",")
+        if not any(c.strip() for c in cells):
+            blank_rows += 1  # a row of separators only (,,,,): nothing to land, said in the file's note
+            continue
         fields: dict[str, Any] = dict(zip(header, cells, strict=False))
         if len(cells) > ncols:
             fields["_extra"] = json.dumps(cells[ncols:], ensure_ascii=False)
@@ -143,6 +152,8 @@ def csv_records(
         if rec is not None:
             yield rec
         tail_sha = file_digest(data[done:])
+    if blank_rows and note is not None:
+        note.notes.append(f"跳过 {blank_rows} 个空行（只有分隔符，没有内容）")
     cursor.files[rel] = {"offset": done, "lines": done_lines, "sha256": file_digest(data[:done])}
     if tail_sha is not None:
         cursor.files[rel]["tail"] = tail_sha
@@ -163,7 +174,19 @@ def _undecodable(
         yield rec
 
 
-def read_header(data: bytes, encoding: str) -> list[str]:
-    """The header cells of a CSV file's first line."""
-    first = data.partition(b"\n")[0].decode(encoding, errors="replace").lstrip("\ufeff").rstrip("\r")
-    return [h.strip() for h in next(csv.reader([first]), [])]
+def _line_start(data: bytes, index: int) -> int:
+    """The byte offset of line ``index`` (0-based) of ``data``."""
+    pos = 0
+    for _ in range(index):
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            return len(data)
+        pos = nl + 1
+    return pos
+
+
+def read_header(data: bytes, encoding: str, at: int = 0) -> list[str]:
+    """The header cells of a CSV file's line ``at`` (0-based; the first line by default)."""
+    first = data[_line_start(data, at) :].partition(b"\n")[0]
+    text = first.decode(encoding, errors="replace").lstrip("\ufeff").rstrip("\r")
+    return [h.strip() for h in next(csv.reader([text]), [])]

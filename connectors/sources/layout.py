@@ -8,6 +8,7 @@ CSV and XLSX readers because both, and every tabular source, read rows the same 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,29 @@ def header_key(text: object) -> str:
     return clean_text(text).replace(" ", "").lstrip("*＊").rstrip("*＊")
 
 
+# A note a template adds after a column's name: 姓名（必填）, 出生日期(YYYYMMDD), 身份证号【18位】.
+_ANNOTATION = re.compile(r"^(.+?)[(（【\[][^()（）【】\[\]]*[)）】\]]$")
+
+
+def distinct_header(header: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The header with a repeated column name made distinct (``户籍地址`` the second time is
+    ``户籍地址（第 19 列）``), and a note naming each repeat for the file's line in the report.
+
+    A row is read as column → value, so a name given twice kept only the last column's value
+    (an export with a blank second 户籍地址 loaded every address blank, without a word). The
+    first column keeps the name and is read; the others are listed as not read."""
+    seen: set[str] = set()
+    out: list[str] = []
+    notes: list[str] = []
+    for i, h in enumerate(header):
+        if h and h in seen:
+            notes.append(f"列名「{h}」重复：读取第一个「{h}」列，第 {i + 1} 列未读取")
+            h = f"{h}（第 {i + 1} 列）"
+        seen.add(h)
+        out.append(h)
+    return out, notes
+
+
 class Layout:
     """The columns of one kind of tabular record, and how a file's header maps onto them.
 
@@ -74,12 +98,24 @@ class Layout:
         for k in found:
             if k.startswith("_"):  # the reader's own marks (_extra, _truncated, _rejected)
                 continue
-            col = self._lookup.get(header_key(k))
+            col = self.lookup(k)
             if col is not None and col not in out:
                 out[col] = k
         if len(self._cache) < 256:
             self._cache[found] = out
         return out
+
+    def lookup(self, name: str) -> str | None:
+        """The column a header cell names: under any of its names, also with a template's note
+        after the name (``姓名（必填）``, ``出生日期(YYYYMMDD)``), which is not part of it."""
+        key = header_key(name)
+        col = self._lookup.get(key)
+        if col is None and (m := _ANNOTATION.match(key)) is not None:
+            col = self._lookup.get(m[1])
+        return col
+
+    def knows(self, name: str) -> bool:
+        return self.lookup(name) is not None
 
     def check(self, header: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
         """(missing required, missing optional, unknown) columns of a file's header."""

@@ -37,7 +37,7 @@ from connectors.sources.folder import first_match, folder_files
 from connectors.sources.json_reader import json_array_items
 from connectors.sources.layout import layout_of, row_getter
 from connectors.sources.police import check_id_agrees, optional_id
-from connectors.sources.xlsx_reader import xlsx_rows
+from connectors.sources.xlsx_reader import sheet_row, xlsx_rows
 from connectors.standardise import (
     Reference,
     Rejected,
@@ -241,13 +241,14 @@ class SurveySource(Source):
                             rid, "form", form, f"{rel}:{n}", _visit_at(form.get("visit_date"), mtime)
                         )
                 else:
-                    for layout, n, row in xlsx_rows(data, rel, [SURVEY_LAYOUT], note):
+                    for layout, sheet, n, row in xlsx_rows(data, rel, [SURVEY_LAYOUT], note):
                         keys = layout.keys_for(row)
-                        rid = clean_text(row.get(keys.get("表单编号", ""))) or f"{rel}:{n}"
-                        row = dupes.check(rid, f"第 {n} 行", row)
+                        origin, where = sheet_row(rel, sheet, n)
+                        rid = clean_text(row.get(keys.get("表单编号", ""))) or origin
+                        row = dupes.check(rid, where, row)
                         note.records += 1
                         at = _visit_at(row.get(keys.get("走访日期", "")), mtime)
-                        yield RawRecord(rid, "form_xlsx", row, f"{rel}:{n}", at)
+                        yield RawRecord(rid, "form_xlsx", row, origin, at)
             except UnreadableFile as exc:
                 note.status, note.reason = "failed", exc.message
                 yield file_record(rel, data, exc.code, exc.message, mtime)

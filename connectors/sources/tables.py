@@ -19,8 +19,8 @@ from connectors.sources.csv_reader import csv_records, read_header
 from connectors.sources.cursor import FileCursor, file_digest, file_mtime, mark_file
 from connectors.sources.encoding import detect_encoding, encoding_family
 from connectors.sources.folder import first_match, folder_files
-from connectors.sources.layout import Layout
-from connectors.sources.xlsx_reader import xlsx_rows
+from connectors.sources.layout import Layout, distinct_header
+from connectors.sources.xlsx_reader import sheet_row, xlsx_rows
 from connectors.standardise import clean_text
 
 __all__ = [
@@ -108,8 +108,9 @@ def _sniff(path: Path, candidates: Sequence[TableFile]) -> TableFile | None:
         if path.suffix.lower() == ".csv":
             with open(path, "rb") as fh:
                 head = fh.read(64 * 1024)
-            header = read_header(head, detect_encoding(head.rpartition(b"\n")[0] or head))
-            return next((f for f in candidates if f.layout.matches(header)), None)
+            enc = detect_encoding(head.rpartition(b"\n")[0] or head)
+            found = ((f, header_line(head, enc, f.layout)) for f in candidates)
+            return next((f for f, at in found if f.layout.matches(read_header(head, enc, at))), None)
         for f in candidates:
             try:
                 next(xlsx_rows(path.read_bytes(), path.name, [f.layout]), None)
@@ -119,6 +120,15 @@ def _sniff(path: Path, candidates: Sequence[TableFile]) -> TableFile | None:
     except OSError:
         return None
     return None
+
+
+def header_line(data: bytes, encoding: str, layout: Layout) -> int:
+    """The line (0-based) of a CSV file's header: the first, unless it lacks the layout's
+    required columns and one of the next nine lines has them (a title such as
+    ``宁川县户籍人口信息表`` above the header put every row in quarantine as column.missing)."""
+    if layout.matches(read_header(data, encoding)):
+        return 0
+    return next((i for i in range(1, 10) if layout.matches(read_header(data, encoding, i))), 0)
 
 
 def _reader(fields: dict[str, Any], keys: dict[str, str]) -> Callable[[str], Any]:
@@ -140,13 +150,17 @@ def _read_csv(
     note.encoding = enc
     if expected and encoding_family(enc) != encoding_family(expected):
         note.notes.append(f"编码为 {enc}（本来源通常为 {expected}），已按 {enc} 读取")
-    header = read_header(data, enc)
+    at = header_line(data, enc, fmt.layout)
+    header, repeats = distinct_header(read_header(data, enc, at))
     keys = fmt.layout.keys_for(header)
     missing, _, _ = fmt.layout.check(header)
     if missing:
         note.notes.append(
             f"缺少必需列 {'、'.join(fmt.layout.describe(m) for m in missing)}：各行隔离为 column.missing"
         )
+    if at:
+        note.notes.append(f"表头在第 {at + 1} 行（其上 {at} 行为标题，未读取）")
+    note.notes.extend(repeats)
     note.notes.extend(fmt.layout.header_notes(header))
     dupes = DuplicateIds(rel, fmt.id_column)
 
@@ -159,7 +173,7 @@ def _read_csv(
         note.records += 1
         return RawRecord(rid, fmt.kind, fields, origin, at, group or None)
 
-    yield from csv_records(path, rel, cursor, make, data=data, encoding=enc, note=note)
+    yield from csv_records(path, rel, cursor, make, data=data, encoding=enc, note=note, header_at=at)
     if note.status == "unchanged":
         note.notes = []  # said when the file was read; nothing was read now
     elif note.records == 0:
@@ -180,15 +194,16 @@ def _read_xlsx(
         return
     dupes = DuplicateIds(rel, fmt.id_column)
     try:
-        for layout, n, row in xlsx_rows(data, rel, [fmt.layout], note):
+        for layout, sheet, n, row in xlsx_rows(data, rel, [fmt.layout], note):
             keys = layout.keys_for(row)
             get = _reader(row, keys)
-            rid = clean_text(get(fmt.id_column)) or f"{rel}:{n}"
-            row = dupes.check(rid, f"第 {n} 行", row)
+            origin, where = sheet_row(rel, sheet, n)
+            rid = clean_text(get(fmt.id_column)) or origin
+            row = dupes.check(rid, where, row)
             group = clean_text(get(fmt.group_column)) if fmt.group_column else None
             at = asserted(fmt.kind, get, mtime) if asserted else mtime
             note.records += 1
-            yield RawRecord(rid, fmt.kind, row, f"{rel}:{n}", at, group or None)
+            yield RawRecord(rid, fmt.kind, row, origin, at, group or None)
     except UnreadableFile as exc:
         note.status, note.reason = "failed", exc.message
         yield file_record(rel, data, exc.code, exc.message, mtime)

@@ -142,6 +142,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "api.what.subscription": ("事件订阅", "subscription"),
     "api.what.review": ("待审核的匹配", "review"),
     "api.what.merge": ("合并", "merge"),
+    "api.what.audit_entry": ("审计条目", "audit entry"),
     "api.what.visit_conflict": ("走访冲突", "visit conflict"),
     "api.forbidden": ("无权进行此操作", "not permitted"),
     "api.field_denied": ("无权查看", "not permitted"),
@@ -262,6 +263,47 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "the request ran past its time budget of {seconds} s and was stopped",
     ),
     "api.client_gone": ("客户端已断开，请求已停止", "the client went away; the request was stopped"),
+    "api.operation_undetermined": (
+        "无法确定要执行的操作：请用 operationName 指明查询文本中的一个操作",
+        "the operation to run could not be determined: name one operation of the document with operationName",
+    ),
+    # graphql-core's refusals of a document or its variables (api.errors.engine_message): the names
+    # the client wrote and where, never a value it sent.
+    "api.syntax_error": (
+        "查询语句有语法错误：第 {line} 行第 {column} 列附近",
+        "syntax error in the query near line {line}, column {column}",
+    ),
+    "api.invalid_query_at": (
+        "查询语句有误：第 {line} 行第 {column} 列附近",
+        "the query is not valid near line {line}, column {column}",
+    ),
+    "api.invalid_query": ("查询语句有误", "the query is not valid"),
+    "api.unknown_field": ("{type} 没有字段 {field}", "there is no field {field} on {type}"),
+    "api.unknown_argument": ("{field} 没有参数 {argument}", "{field} has no argument {argument}"),
+    "api.argument_required": ("{field} 须提供参数 {argument}", "{field} needs the argument {argument}"),
+    "api.needs_subfields": (
+        "字段 {field} 须列出要取回的下级字段",
+        "{field} needs the fields you want under it",
+    ),
+    "api.no_subfields": ("字段 {field} 没有下级字段可选", "{field} has no fields under it"),
+    "api.unknown_type": ("没有类型 {type}", "there is no type {type}"),
+    "api.unknown_fragment": ("没有名为 {name} 的片段（fragment）", "there is no fragment named {name}"),
+    "api.variable_unused": ("变量 ${name} 未被使用", "variable ${name} is never used"),
+    "api.variable_undefined": ("变量 ${name} 未声明", "variable ${name} is not defined"),
+    "api.variable_invalid": (
+        "变量 ${name} 缺失或其值的类型不对",
+        "variable ${name} is missing or its value is of the wrong type",
+    ),
+    "api.variable_bad_enum": (
+        "变量 ${name} 的值不是 {type} 的可选值；可选：{allowed}",
+        "variable ${name} is not a value of {type}; one of {allowed}",
+    ),
+    "api.bad_value": (
+        "第 {line} 行第 {column} 列的值不是 {type} 类型",
+        "the value at line {line}, column {column} is not of type {type}",
+    ),
+    "api.bad_value_unplaced": ("有一个值不是 {type} 类型", "a value is not of type {type}"),
+    "api.bad_enum": ("{type} 的取值无效；可选：{allowed}", "not a value of {type}; one of {allowed}"),
     # ---- protection workflow refusals (WorkflowError, TransitionRefused, VisitError, ReportError):
     # the message names the rule; the code, reason and extensions (missing, allowed…) are the API's.
     "workflow.transition_refused": (
@@ -844,6 +886,27 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "audit.bad_anchor": (
         "--anchor 应为 SEQ:HASH（序号和 64 位摘要），而不是 {value}",
         "--anchor must be SEQ:HASH (a seq number and a 64-character hash), not {value}",
+    ),
+    "statistics.group_by": ("分组方式应为以下之一：{allowed}", "groupBy is one of {allowed}"),
+    # ---- what the audit log refuses to be asked (auth.audit.queries.AuditQueryRefused) -----------
+    "audit.reviewer_invalid": (
+        "审核人应为不超过 {limit} 个字符的身份标识",
+        "the reviewer is an identity of 1 to {limit} characters",
+    ),
+    "audit.not_break_glass": (
+        "此审计条目不是紧急访问（break-glass）记录",
+        "the entry is not a break-glass use",
+    ),
+    "audit.already_reviewed": ("此紧急访问记录已由另一位审核人审核", "another reviewer already reviewed it"),
+    "audit.window_range": ("时间窗口应在 5 分钟至 1 天之间", "the window is between 5 minutes and 1 day"),
+    "audit.threshold_range": (
+        "倍数须大于 0，最少记录数不能为负数",
+        "the factor must be positive and the minimum count not negative",
+    ),
+    "audit.limit_range": ("每页条数应在 1 至 {limit} 之间", "a page holds 1 to {limit} entries"),
+    "audit.time_without_zone": (
+        "{what} 须写明时区（如 2026-12-07T08:00:00+08:00）",
+        "{what} needs its time zone (e.g. 2026-12-07T08:00:00+08:00)",
     ),
     "audit.intact": ("审计链完整：共 {checked} 条", "chain intact: {checked} entries"),
     "audit.head": ("链头：{seq}:{hash}", "head: {seq}:{hash}"),

@@ -449,6 +449,52 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "申请须至少列明一项法定事由",
         "a petition names at least one statutory ground",
     ),
+    "workflow.grounds_not_supported": (
+        "记录尚不足以支持所列法定事由：{details}",
+        "the record does not support the grounds: {details}",
+    ),
+    "workflow.ground_lacks": ("“{ground}”缺少{facts}", "{ground} lacks {facts}"),
+    "workflow.clause_sep": ("；", "; "),
+    "workflow.ground_fact.unsupervised_report": (
+        "儿童无人监护（独居、监护缺失或失踪）的报告",
+        "a report of the child unsupervised (living alone, neglect or missing)",
+    ),
+    "workflow.ground_fact.admonition": (
+        "对监护人训诫或批评教育的记录",
+        "an admonition (训诫/批评教育) of the guardian on record",
+    ),
+    "workflow.ground_fact.unchanged_after_admonition": (
+        "训诫之后仍无改变的再次报告（经教育不改）",
+        "a later report showing no change after the admonition (经教育不改)",
+    ),
+    "workflow.ground_fact.demand": (
+        "要求监护人履行职责的记录（责令返回、联系、训诫）",
+        "a demand on the guardian to take up the duty (order back, contact, admonition)",
+    ),
+    "workflow.ground_fact.six_months": (
+        "自首次要求起满六个月",
+        "six months since the first demand on the guardian",
+    ),
+    "workflow.ground_fact.no_guardian_named": (
+        "要求之后未另行确定监护人（否则视为已履行职责）",
+        "no guardian named since the demand (the duty was taken up)",
+    ),
+    "workflow.ground_fact.without_support": (
+        "儿童生活无着：临时照料安置或临时监护的记录",
+        "the child without support: a temporary care placement or temporary guardianship",
+    ),
+    "workflow.ground_fact.harm_case": (
+        "家庭暴力、虐待或伤害的个案",
+        "a case of domestic violence, abuse or harm",
+    ),
+    "workflow.ground_fact.serious_injury": (
+        "认定重伤的伤情鉴定",
+        "an injury assessment finding serious harm (重伤)",
+    ),
+    "workflow.ground_fact.penalty": (
+        "对该监护人的治安处罚或立案侦查",
+        "a penalty or criminal referral against this guardian",
+    ),
     "workflow.not_a_guardian": (
         "此人不是记录中该儿童的父母或监护人",
         "the person is not on record as the child's parent or guardian",

@@ -244,3 +244,35 @@ def test_audit_query_refusals_are_catalogue_text(api: tuple[Api, str]) -> None:
         assert error["extensions"] == {"code": "BAD_REQUEST", "reason": reason}, (name, error)
         assert error["message"] == (en if language == "en" else zh), (name, error)
         assert "13812345678" not in r.text, name
+
+
+def test_a_petition_refused_for_its_grounds_says_so_in_the_callers_language(api: tuple[Api, str]) -> None:
+    """MISSING_GROUNDS: the message was English in both languages; now the catalogue names each
+    ground (Chinese, or its code in English) and what the record lacks for it. `extensions.grounds`
+    keeps the ground codes and the fact texts the console keys its own words on."""
+    from tests.test_protection_cases import ACCEPT, FILE, PETITION, ok, refused
+
+    served, language = api
+    report = ok(
+        served,
+        "village",
+        FILE,
+        {"input": {"childId": "person:child", "situation": "DOMESTIC_VIOLENCE", "summary": "身上多处伤痕"}},
+    )
+    ok(served, "police", ACCEPT, {"id": report["id"]})
+    petition = {"caseId": report["caseId"], "guardianId": "person:father", "grounds": ["abuse_serious_harm"]}
+    error = refused(served, "civil", PETITION, {"input": petition})
+    assert error["extensions"]["code"] == "MISSING_GROUNDS", error
+    assert error["extensions"]["grounds"] == {
+        "abuse_serious_harm": [
+            "an injury assessment finding serious harm (重伤)",
+            "a penalty or criminal referral against this guardian",
+        ]
+    }, error
+    expected = {
+        "zh-CN": "记录尚不足以支持所列法定事由：“实施家庭暴力、虐待或遗弃导致身心健康严重受损”缺少"
+        "认定重伤的伤情鉴定、对该监护人的治安处罚或立案侦查",
+        "en": "the record does not support the grounds: abuse_serious_harm lacks an injury assessment "
+        "finding serious harm (重伤), a penalty or criminal referral against this guardian",
+    }
+    assert error["message"] == expected[language], error

@@ -8,6 +8,7 @@ languages must name the same placeholders (tests/test_messages.py holds every en
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping
 
@@ -58,6 +59,15 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "interval {value} is not like 30s, 15m, 1h or 1d",
     ),
     "config.file_invalid": ("接口配置文件 {path} 有误：{reason}", "connectors file {path}: {reason}"),
+    "config.toml_syntax": (
+        "不是有效的 TOML：第 {line} 行第 {column} 列附近格式有误",
+        "not valid TOML near line {line}, column {column}",
+    ),
+    "config.toml_unplaced": ("不是有效的 TOML", "not valid TOML"),
+    "config.not_utf8": ("不是 UTF-8 编码的文本", "not UTF-8 text"),
+    "policy.cannot_read": ("无法读取策略文件 {path}：{reason}", "{path}: cannot read policy file ({reason})"),
+    "policy.not_toml": ("策略文件 {source} {problem}", "{source}: {problem}"),
+    "screening.rules_unreadable": ("筛查规则文件 {path}：{problem}", "screening rules {path}: {problem}"),
     "config.file_missing": (
         "接口配置文件 {path}（SHOUHU_CONNECTORS_FILE）不存在",
         "connectors file {path} (SHOUHU_CONNECTORS_FILE) does not exist",
@@ -1427,3 +1437,18 @@ def audit_reason_name(code: str | None) -> str:
     entry written by a newer version) as it is, for the auditor to look up."""
     key = f"audit.reason.{code}"
     return say(key) if key in MESSAGES else (code or "")
+
+
+_TOML_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def toml_problem(exc: Exception) -> str:
+    """What is wrong with a TOML file an operator wrote, in the catalogue's words: where the parser
+    stopped (tomllib says it in English, "Expected ']' … (at line 2, column 9)"), or that the file is
+    not UTF-8. One helper for every file the platform reads (connectors, policy, screening rules)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return say("config.not_utf8")
+    found = _TOML_AT.search(str(exc))
+    if found is None:
+        return say("config.toml_unplaced")
+    return say("config.toml_syntax", line=found[1], column=found[2])

@@ -68,6 +68,26 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "policy.cannot_read": ("无法读取策略文件 {path}：{reason}", "{path}: cannot read policy file ({reason})"),
     "policy.not_toml": ("策略文件 {source} {problem}", "{source}: {problem}"),
     "screening.rules_unreadable": ("筛查规则文件 {path}：{problem}", "screening rules {path}: {problem}"),
+    # ---- the relational store (kernel.db.DatabaseUnavailable): the driver's own reason is kept
+    "db.cannot_open": ("无法打开 {where}：{reason}", "cannot open {where}: {reason}"),
+    "db.cannot_reach": ("无法连接 {where}：{reason}", "cannot reach {where}: {reason}"),
+    "db.where.sqlite": ("SQLite 数据库 {path}", "SQLite database {path}"),
+    "db.where.sqlite_memory": ("SQLite 内存数据库", "SQLite in-memory database"),
+    "db.where.postgresql": ("PostgreSQL 数据库 {at}", "PostgreSQL database {at}"),
+    "db.where.other": ("数据库 {url}", "database {url}"),
+    "db.bad_url": (
+        "数据库地址不是有效的 SQLAlchemy URL（例如 sqlite:///data/shouhu.sqlite3 或 "
+        "postgresql+psycopg://user@host:5432/dbname）",
+        "database URL is not a valid SQLAlchemy URL (expected e.g. sqlite:///data/shouhu.sqlite3 or "
+        "postgresql+psycopg://user@host:5432/dbname)",
+    ),
+    "db.path_is_directory": ("该路径是目录，不是数据库文件", "the path is a directory, not a database file"),
+    "db.parent_not_directory": ("{parent} 已存在且不是目录", "{parent} exists and is not a directory"),
+    "db.parent_component_file": (
+        "{parent} 路径中有一段是文件而不是目录",
+        "a component of {parent} is a file, not a directory",
+    ),
+    "db.cannot_mkdir": ("无法创建目录 {parent}：{reason}", "cannot create directory {parent}: {reason}"),
     "config.file_missing": (
         "接口配置文件 {path}（SHOUHU_CONNECTORS_FILE）不存在",
         "connectors file {path} (SHOUHU_CONNECTORS_FILE) does not exist",

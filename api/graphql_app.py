@@ -296,12 +296,7 @@ class GraphQLEndpoint:
                 # Strawberry raises these instead of answering: no operation of that name (its
                 # exception carries the caller's operationName), several and none named, or a
                 # subscription. Answered like any other refused request, echoing nothing.
-                return stopped(
-                    "the operation to run could not be determined: name one operation of the document "
-                    "with operationName",
-                    "BAD_REQUEST",
-                    400,
-                )
+                return stopped(say("api.operation_undetermined"), "BAD_REQUEST", 400)
             except ResponseTooLarge as exc:
                 # Stopped where it was; what had been built is dropped with the result. Answered like a
                 # refused document (200, errors, no data), on the record like any other request.
@@ -325,7 +320,7 @@ class GraphQLEndpoint:
                     status,
                     {"code": "TIME_BUDGET_EXCEEDED", "reason": cancelled},
                 )
-            errors = [format_error(e) for e in result.errors or []]
+            errors = [format_error(e, self.schema) for e in result.errors or []]
             body: dict[str, Any] = {}
             if result.data is not None or any(e.path for e in result.errors or []):
                 body["data"] = result.data  # execution began: data is present, possibly null (spec 7.1.2)

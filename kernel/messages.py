@@ -8,6 +8,7 @@ languages must name the same placeholders (tests/test_messages.py holds every en
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping
 
@@ -58,6 +59,35 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "interval {value} is not like 30s, 15m, 1h or 1d",
     ),
     "config.file_invalid": ("接口配置文件 {path} 有误：{reason}", "connectors file {path}: {reason}"),
+    "config.toml_syntax": (
+        "不是有效的 TOML：第 {line} 行第 {column} 列附近格式有误",
+        "not valid TOML near line {line}, column {column}",
+    ),
+    "config.toml_unplaced": ("不是有效的 TOML", "not valid TOML"),
+    "config.not_utf8": ("不是 UTF-8 编码的文本", "not UTF-8 text"),
+    "policy.cannot_read": ("无法读取策略文件 {path}：{reason}", "{path}: cannot read policy file ({reason})"),
+    "policy.not_toml": ("策略文件 {source} {problem}", "{source}: {problem}"),
+    "screening.rules_unreadable": ("筛查规则文件 {path}：{problem}", "screening rules {path}: {problem}"),
+    # ---- the relational store (kernel.db.DatabaseUnavailable): the driver's own reason is kept
+    "db.cannot_open": ("无法打开 {where}：{reason}", "cannot open {where}: {reason}"),
+    "db.cannot_reach": ("无法连接 {where}：{reason}", "cannot reach {where}: {reason}"),
+    "db.where.sqlite": ("SQLite 数据库 {path}", "SQLite database {path}"),
+    "db.where.sqlite_memory": ("SQLite 内存数据库", "SQLite in-memory database"),
+    "db.where.postgresql": ("PostgreSQL 数据库 {at}", "PostgreSQL database {at}"),
+    "db.where.other": ("数据库 {url}", "database {url}"),
+    "db.bad_url": (
+        "数据库地址不是有效的 SQLAlchemy URL（例如 sqlite:///data/shouhu.sqlite3 或 "
+        "postgresql+psycopg://user@host:5432/dbname）",
+        "database URL is not a valid SQLAlchemy URL (expected e.g. sqlite:///data/shouhu.sqlite3 or "
+        "postgresql+psycopg://user@host:5432/dbname)",
+    ),
+    "db.path_is_directory": ("该路径是目录，不是数据库文件", "the path is a directory, not a database file"),
+    "db.parent_not_directory": ("{parent} 已存在且不是目录", "{parent} exists and is not a directory"),
+    "db.parent_component_file": (
+        "{parent} 路径中有一段是文件而不是目录",
+        "a component of {parent} is a file, not a directory",
+    ),
+    "db.cannot_mkdir": ("无法创建目录 {parent}：{reason}", "cannot create directory {parent}: {reason}"),
     "config.file_missing": (
         "接口配置文件 {path}（SHOUHU_CONNECTORS_FILE）不存在",
         "connectors file {path} (SHOUHU_CONNECTORS_FILE) does not exist",
@@ -142,6 +172,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "api.what.subscription": ("事件订阅", "subscription"),
     "api.what.review": ("待审核的匹配", "review"),
     "api.what.merge": ("合并", "merge"),
+    "api.what.audit_entry": ("审计条目", "audit entry"),
     "api.what.visit_conflict": ("走访冲突", "visit conflict"),
     "api.forbidden": ("无权进行此操作", "not permitted"),
     "api.field_denied": ("无权查看", "not permitted"),
@@ -262,6 +293,47 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "the request ran past its time budget of {seconds} s and was stopped",
     ),
     "api.client_gone": ("客户端已断开，请求已停止", "the client went away; the request was stopped"),
+    "api.operation_undetermined": (
+        "无法确定要执行的操作：请用 operationName 指明查询文本中的一个操作",
+        "the operation to run could not be determined: name one operation of the document with operationName",
+    ),
+    # graphql-core's refusals of a document or its variables (api.errors.engine_message): the names
+    # the client wrote and where, never a value it sent.
+    "api.syntax_error": (
+        "查询语句有语法错误：第 {line} 行第 {column} 列附近",
+        "syntax error in the query near line {line}, column {column}",
+    ),
+    "api.invalid_query_at": (
+        "查询语句有误：第 {line} 行第 {column} 列附近",
+        "the query is not valid near line {line}, column {column}",
+    ),
+    "api.invalid_query": ("查询语句有误", "the query is not valid"),
+    "api.unknown_field": ("{type} 没有字段 {field}", "there is no field {field} on {type}"),
+    "api.unknown_argument": ("{field} 没有参数 {argument}", "{field} has no argument {argument}"),
+    "api.argument_required": ("{field} 须提供参数 {argument}", "{field} needs the argument {argument}"),
+    "api.needs_subfields": (
+        "字段 {field} 须列出要取回的下级字段",
+        "{field} needs the fields you want under it",
+    ),
+    "api.no_subfields": ("字段 {field} 没有下级字段可选", "{field} has no fields under it"),
+    "api.unknown_type": ("没有类型 {type}", "there is no type {type}"),
+    "api.unknown_fragment": ("没有名为 {name} 的片段（fragment）", "there is no fragment named {name}"),
+    "api.variable_unused": ("变量 ${name} 未被使用", "variable ${name} is never used"),
+    "api.variable_undefined": ("变量 ${name} 未声明", "variable ${name} is not defined"),
+    "api.variable_invalid": (
+        "变量 ${name} 缺失或其值的类型不对",
+        "variable ${name} is missing or its value is of the wrong type",
+    ),
+    "api.variable_bad_enum": (
+        "变量 ${name} 的值不是 {type} 的可选值；可选：{allowed}",
+        "variable ${name} is not a value of {type}; one of {allowed}",
+    ),
+    "api.bad_value": (
+        "第 {line} 行第 {column} 列的值不是 {type} 类型",
+        "the value at line {line}, column {column} is not of type {type}",
+    ),
+    "api.bad_value_unplaced": ("有一个值不是 {type} 类型", "a value is not of type {type}"),
+    "api.bad_enum": ("{type} 的取值无效；可选：{allowed}", "not a value of {type}; one of {allowed}"),
     # ---- protection workflow refusals (WorkflowError, TransitionRefused, VisitError, ReportError):
     # the message names the rule; the code, reason and extensions (missing, allowed…) are the API's.
     "workflow.transition_refused": (
@@ -406,6 +478,52 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "workflow.petition_needs_ground": (
         "申请须至少列明一项法定事由",
         "a petition names at least one statutory ground",
+    ),
+    "workflow.grounds_not_supported": (
+        "记录尚不足以支持所列法定事由：{details}",
+        "the record does not support the grounds: {details}",
+    ),
+    "workflow.ground_lacks": ("“{ground}”缺少{facts}", "{ground} lacks {facts}"),
+    "workflow.clause_sep": ("；", "; "),
+    "workflow.ground_fact.unsupervised_report": (
+        "儿童无人监护（独居、监护缺失或失踪）的报告",
+        "a report of the child unsupervised (living alone, neglect or missing)",
+    ),
+    "workflow.ground_fact.admonition": (
+        "对监护人训诫或批评教育的记录",
+        "an admonition (训诫/批评教育) of the guardian on record",
+    ),
+    "workflow.ground_fact.unchanged_after_admonition": (
+        "训诫之后仍无改变的再次报告（经教育不改）",
+        "a later report showing no change after the admonition (经教育不改)",
+    ),
+    "workflow.ground_fact.demand": (
+        "要求监护人履行职责的记录（责令返回、联系、训诫）",
+        "a demand on the guardian to take up the duty (order back, contact, admonition)",
+    ),
+    "workflow.ground_fact.six_months": (
+        "自首次要求起满六个月",
+        "six months since the first demand on the guardian",
+    ),
+    "workflow.ground_fact.no_guardian_named": (
+        "要求之后未另行确定监护人（否则视为已履行职责）",
+        "no guardian named since the demand (the duty was taken up)",
+    ),
+    "workflow.ground_fact.without_support": (
+        "儿童生活无着：临时照料安置或临时监护的记录",
+        "the child without support: a temporary care placement or temporary guardianship",
+    ),
+    "workflow.ground_fact.harm_case": (
+        "家庭暴力、虐待或伤害的个案",
+        "a case of domestic violence, abuse or harm",
+    ),
+    "workflow.ground_fact.serious_injury": (
+        "认定重伤的伤情鉴定",
+        "an injury assessment finding serious harm (重伤)",
+    ),
+    "workflow.ground_fact.penalty": (
+        "对该监护人的治安处罚或立案侦查",
+        "a penalty or criminal referral against this guardian",
     ),
     "workflow.not_a_guardian": (
         "此人不是记录中该儿童的父母或监护人",
@@ -844,6 +962,27 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "audit.bad_anchor": (
         "--anchor 应为 SEQ:HASH（序号和 64 位摘要），而不是 {value}",
         "--anchor must be SEQ:HASH (a seq number and a 64-character hash), not {value}",
+    ),
+    "statistics.group_by": ("分组方式应为以下之一：{allowed}", "groupBy is one of {allowed}"),
+    # ---- what the audit log refuses to be asked (auth.audit.queries.AuditQueryRefused) -----------
+    "audit.reviewer_invalid": (
+        "审核人应为不超过 {limit} 个字符的身份标识",
+        "the reviewer is an identity of 1 to {limit} characters",
+    ),
+    "audit.not_break_glass": (
+        "此审计条目不是紧急访问（break-glass）记录",
+        "the entry is not a break-glass use",
+    ),
+    "audit.already_reviewed": ("此紧急访问记录已由另一位审核人审核", "another reviewer already reviewed it"),
+    "audit.window_range": ("时间窗口应在 5 分钟至 1 天之间", "the window is between 5 minutes and 1 day"),
+    "audit.threshold_range": (
+        "倍数须大于 0，最少记录数不能为负数",
+        "the factor must be positive and the minimum count not negative",
+    ),
+    "audit.limit_range": ("每页条数应在 1 至 {limit} 之间", "a page holds 1 to {limit} entries"),
+    "audit.time_without_zone": (
+        "{what} 须写明时区（如 2026-12-07T08:00:00+08:00）",
+        "{what} needs its time zone (e.g. 2026-12-07T08:00:00+08:00)",
     ),
     "audit.intact": ("审计链完整：共 {checked} 条", "chain intact: {checked} entries"),
     "audit.head": ("链头：{seq}:{hash}", "head: {seq}:{hash}"),
@@ -1318,3 +1457,18 @@ def audit_reason_name(code: str | None) -> str:
     entry written by a newer version) as it is, for the auditor to look up."""
     key = f"audit.reason.{code}"
     return say(key) if key in MESSAGES else (code or "")
+
+
+_TOML_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def toml_problem(exc: Exception) -> str:
+    """What is wrong with a TOML file an operator wrote, in the catalogue's words: where the parser
+    stopped (tomllib says it in English, "Expected ']' … (at line 2, column 9)"), or that the file is
+    not UTF-8. One helper for every file the platform reads (connectors, policy, screening rules)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return say("config.not_utf8")
+    found = _TOML_AT.search(str(exc))
+    if found is None:
+        return say("config.toml_unplaced")
+    return say("config.toml_syntax", line=found[1], column=found[2])

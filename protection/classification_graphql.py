@@ -17,10 +17,9 @@ from strawberry.types import Info
 
 from auth.enforce import scope
 from auth.enforce.context import Context
-from auth.enforce.errors import refused, store_unavailable
+from auth.enforce.errors import domain_errors, refused
 from auth.enforce.guard import FieldDenied
 from auth.enforce.records import Source
-from graph.port import GraphStoreError
 from kernel.messages import say
 from protection import classification as cls
 from protection import screening
@@ -296,10 +295,9 @@ class ClassificationMutation:
         guard = info.context.guard
         guard.authorize("recompute_classification")
         scope.division_within(info.context.guard, division)
-        try:
+        # A busy writer is graph_busy (send it again), any other engine failure graph_error.
+        with domain_errors():
             r = cls.recompute(info.context.store, sql_engine(info), division=division, trigger="manual")
-        except GraphStoreError as exc:
-            raise store_unavailable() from exc
         guard.wrote(
             f"classification:{division}", "ChildClassification.categories", "ChildClassification.risks"
         )

@@ -41,6 +41,21 @@ GROUNDS: dict[str, str] = {
     "duty_refused_six_months": "拒不履行监护职责六个月以上导致生活无着",
     "abuse_serious_harm": "实施家庭暴力、虐待或遗弃导致身心健康严重受损",
 }
+# What the record lacks for a ground, by code: the value is what `extensions.grounds` lists (the
+# console keys its Chinese words on these texts, so they stay as they are); the message says each
+# in the caller's language (catalogue: workflow.ground_fact.<code>).
+GROUND_FACTS: dict[str, str] = {
+    "unsupervised_report": "a report of the child unsupervised (living alone, neglect or missing)",
+    "admonition": "an admonition (训诫/批评教育) of the guardian on record",
+    "unchanged_after_admonition": "a later report showing no change after the admonition (经教育不改)",
+    "demand": "a demand on the guardian to take up the duty (order back, contact, admonition)",
+    "six_months": "six months since the first demand on the guardian",
+    "no_guardian_named": "no guardian named since the demand (the duty was taken up)",
+    "without_support": "the child without support: a temporary care placement or temporary guardianship",
+    "harm_case": "a case of domestic violence, abuse or harm",
+    "serious_injury": "an injury assessment finding serious harm (重伤)",
+    "penalty": "a penalty or criminal referral against this guardian",
+}
 DUTY_REFUSED = timedelta(days=183)
 _UNSUPERVISED = ("living_alone", "guardian_neglect", "missing")
 _HARM = ("domestic_violence", "injury_or_harm")
@@ -49,6 +64,19 @@ _HARM = ("domestic_violence", "injury_or_harm")
 def _kind_name(kind: str) -> str:
     """An intervention as a refusal names it: its Chinese name, or its code in English."""
     return kind if language() == "en" else KINDS.get(kind, kind)
+
+
+def _lacking_words(unsupported: dict[str, list[str]]) -> str:
+    """Each unsupported ground and what the record lacks for it, in the caller's language: a ground
+    by its Chinese name (its code in English), as `_kind_name` names an intervention."""
+    return say("workflow.clause_sep").join(
+        say(
+            "workflow.ground_lacks",
+            ground=ground if language() == "en" else GROUNDS.get(ground, ground),
+            facts=say("workflow.list_sep").join(say(f"workflow.ground_fact.{f}") for f in facts),
+        )
+        for ground, facts in unsupported.items()
+    )
 
 
 def _open_case(w: Work, case_id: str, action: str) -> ProtectionCaseRow:
@@ -122,7 +150,8 @@ def _child_record(
 def check_grounds(
     w: Work, child_id: str, guardian_id: str, grounds: Sequence[str], today: date
 ) -> dict[str, list[str]]:
-    """For each claimed ground, the facts the record lacks (an empty list: the ground is supported)."""
+    """For each claimed ground, the facts the record lacks, as codes of `GROUND_FACTS` (an empty list:
+    the ground is supported)."""
     cases, actions, itvs, reports = _child_record(w, child_id)
     situation = {c.id: c.situation for c in cases}
     educated = sorted(
@@ -134,11 +163,11 @@ def check_grounds(
         lacks: list[str] = []
         if ground == "unsupervised_in_danger_unchanged":
             if not any(r.situation in _UNSUPERVISED for r in reports):
-                lacks.append("a report of the child unsupervised (living alone, neglect or missing)")
+                lacks.append("unsupervised_report")
             if not educated:
-                lacks.append("an admonition (训诫/批评教育) of the guardian on record")
+                lacks.append("admonition")
             elif not any(r.situation in _UNSUPERVISED and r.filed_at.date() > educated[0] for r in reports):
-                lacks.append("a later report showing no change after the admonition (经教育不改)")
+                lacks.append("unchanged_after_admonition")
         elif ground == "duty_refused_six_months":
             demands = sorted(
                 [
@@ -149,34 +178,32 @@ def check_grounds(
                 + [i.occurred_on for i in itvs if i.kind == "admonition" and i.guardian_id == guardian_id]
             )
             if not demands:
-                lacks.append("a demand on the guardian to take up the duty (order back, contact, admonition)")
+                lacks.append("demand")
             elif today - demands[0] < DUTY_REFUSED:
-                lacks.append("six months since the first demand on the guardian")
+                lacks.append("six_months")
             elif any(
                 a.action in ("entrusted_guardian_named", "entrust_relative") and a.occurred_on >= demands[0]
                 for a in actions
             ):
-                lacks.append("no guardian named since the demand (the duty was taken up)")
+                lacks.append("no_guardian_named")
             if not any(a.action == "temporary_care_placement" for a in actions) and not any(
                 i.kind == "temporary_guardianship" for i in itvs
             ):
-                lacks.append(
-                    "the child without support: a temporary care placement or temporary guardianship"
-                )
+                lacks.append("without_support")
         elif ground == "abuse_serious_harm":
             harm_cases = {cid for cid, s in situation.items() if s in _HARM}
             if not harm_cases:
-                lacks.append("a case of domestic violence, abuse or harm")
+                lacks.append("harm_case")
             if not any(
                 a.action == "injury_assessment" and a.severity == "serious" and a.case_id in harm_cases
                 for a in actions
             ):
-                lacks.append("an injury assessment finding serious harm (重伤)")
+                lacks.append("serious_injury")
             if not any(
                 i.kind in ("public_security_penalty", "criminal_referral") and i.guardian_id == guardian_id
                 for i in itvs
             ):
-                lacks.append("a penalty or criminal referral against this guardian")
+                lacks.append("penalty")
         else:
             raise WorkflowError(
                 "BAD_REQUEST", say("workflow.unknown_value", field="ground", allowed=", ".join(GROUNDS))
@@ -207,10 +234,9 @@ def petition_court(
     if unsupported:
         raise WorkflowError(
             "MISSING_GROUNDS",
-            "the record does not support the grounds: "
-            + "; ".join(f"{g} lacks {', '.join(f)}" for g, f in unsupported.items()),
+            say("workflow.grounds_not_supported", details=_lacking_words(unsupported)),
             "grounds_not_supported",
-            grounds={g: f for g, f in unsupported.items()},
+            grounds={g: [GROUND_FACTS[f] for f in facts] for g, facts in unsupported.items()},
         )
     court = w.agency_for(tr.AgencyType.COURT, case.division)
     if court is None:

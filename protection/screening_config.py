@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kernel.messages import say, toml_problem
+
 DEFAULT_PATH = Path(__file__).with_name("screening_rules.toml")
 RULE_NAMES: tuple[str, ...] = (
     "living_alone",
@@ -126,8 +128,10 @@ def load(path: Path | None = None) -> ScreeningConfig:
     path = path or Path(os.environ.get("SHOUHU_SCREENING_RULES") or DEFAULT_PATH)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"screening rules {path}: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(say("screening.rules_unreadable", path=path, problem=exc.strerror or exc)) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(say("screening.rules_unreadable", path=path, problem=toml_problem(exc))) from exc
     return parse(raw)
 
 

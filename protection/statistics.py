@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 
 from graph.model import LEVEL_DIGITS, DivisionLevel, division_level, division_prefix
+from kernel.messages import say
 from protection.screening_tables import StatCount, StatSnapshot
 
 GROUPS: dict[str, str] = {
@@ -50,7 +51,7 @@ def series(
 ) -> list[Point]:
     """One point per snapshot in the window: counts by the group's values (or sub-divisions)."""
     if group_by not in GROUPS:
-        raise ValueError(f"groupBy must be one of {', '.join(GROUPS)}")
+        raise ValueError(say("statistics.group_by", allowed=say("workflow.list_sep").join(GROUPS)))
     prefix = division_prefix(division)
     digits = LEVEL_DIGITS[_NEXT[division_level(division)]]
     dim = GROUPS[group_by]

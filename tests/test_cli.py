@@ -147,3 +147,23 @@ def test_demo_identities_print_a_console_sign_in_that_works_and_stays_the_same(
                 "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
             )
             assert r.status_code == 200, r.text
+
+
+def test_a_database_that_cannot_be_opened_is_said_in_the_operators_language(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """SHOUHU_DATABASE_URL naming a directory: one line on stderr, exit 2, in the catalogue's words
+    (the frame and the database's description were English inside the Chinese 错误： before)."""
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    expected = {
+        "zh-CN": f"错误：无法打开 SQLite 数据库 {folder}：该路径是目录，不是数据库文件",
+        "en": f"error: cannot open SQLite database {folder}: the path is a directory, not a database file",
+    }
+    for language, line in expected.items():
+        out = run(
+            ["token", "--client-id", "x"],
+            {**env, "SHOUHU_DATABASE_URL": f"sqlite:///{folder}", "SHOUHU_LANGUAGE": language},
+        )
+        assert out.returncode == 2, out.stderr
+        assert " ".join(out.stderr.split()) == line, out.stderr

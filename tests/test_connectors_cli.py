@@ -181,3 +181,19 @@ def test_sigkill_mid_sync_then_rerun_equals_an_uninterrupted_run(
     assert set(rels) == set(clean_rels)
     assert nodes == clean_nodes
     assert rels == clean_rels
+
+
+def test_a_connectors_file_that_is_not_toml_is_said_in_the_operators_language(tmp_path: Path) -> None:
+    """`shouhu sync` with a broken connectors file: one line naming the file and where it breaks,
+    in Chinese or English (tomllib's English reason was printed inside the Chinese line before)."""
+    cfg = tmp_path / "connectors.toml"
+    cfg.write_text("[sources\n", encoding="utf-8")
+    expected = {
+        "zh-CN": f"错误：接口配置文件 {cfg} 有误：不是有效的 TOML：第 1 行第 9 列附近格式有误",
+        "en": f"error: connectors file {cfg}: not valid TOML near line 1, column 9",
+    }
+    for language, line in expected.items():
+        env = {**_env(tmp_path / "data"), "SHOUHU_CONNECTORS_FILE": str(cfg), "SHOUHU_LANGUAGE": language}
+        out = subprocess.run([*SHOUHU, "sync"], env=env, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 2, out.stderr
+        assert " ".join(out.stderr.split()) == line, out.stderr

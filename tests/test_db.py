@@ -8,6 +8,7 @@ SHOUHU_SKIP_POSTGRES=1 to skip the PostgreSQL half on a machine without it.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -32,6 +33,7 @@ from kernel.db import (
     writing,
 )
 from kernel.db.tables import SyncCursor
+from kernel.messages import say
 from shouhu.tables import metadata
 from tests.conftest import fresh_pg_database
 
@@ -214,7 +216,7 @@ def test_unreachable_postgres_names_host_and_port_but_not_the_password() -> None
 
 
 def test_malformed_url_is_reported_without_echoing_it() -> None:
-    with pytest.raises(DatabaseUnavailable, match="not a valid SQLAlchemy URL") as info:
+    with pytest.raises(DatabaseUnavailable, match=re.escape(say("db.bad_url"))) as info:
         check_reachable("postgresql+psycopg://postgres:secretpw@127.0.0.1:notaport/nope")
     assert "secretpw" not in str(info.value)
 
@@ -230,7 +232,10 @@ def test_sqlite_path_under_a_regular_file_is_unavailable(tmp_path: Path, below_f
         check_reachable(f"sqlite:///{path.as_posix()}")
     msg = str(info.value)
     assert str(path) in msg
-    assert "not a directory" in msg
+    parent = path.parent
+    assert msg.endswith(
+        (say("db.parent_not_directory", parent=parent), say("db.parent_component_file", parent=parent))
+    )
     assert "\n" not in msg
 
 

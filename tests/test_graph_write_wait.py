@@ -81,3 +81,35 @@ def test_an_agreement_during_a_graph_build_is_refused_whole_or_reaches_the_graph
     data(a.gql("village", AGREE, {"input": entrustment}))  # sent again once free: recorded
     (new,) = {x.id for x in agreements_of(engine_of(a), "person:child")} - before
     assert store.get_node(node_id("Agreement", new)) is not None  # and in the graph
+
+
+RECOMPUTE = "mutation($d: String!) { recomputeClassification(division: $d) { children } }"
+
+
+def test_a_recompute_refused_by_a_busy_writer_says_so(
+    api: tuple[Api, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recompute whose graph work meets a writer held past its wait is told to send it again
+    (graph_busy, the catalogue's words), as every other change is, not that the graph failed
+    (graph_error); any other engine failure is still graph_error. Injected at the store read the
+    recompute makes: today it only reads the graph, so a held writer alone does not refuse it."""
+    from graph.port import GraphStoreError, GraphWriterBusy
+    from kernel.messages import say
+    from protection import classification
+
+    a, _ = api
+    failures = {
+        "graph_busy": GraphWriterBusy(say("graph.write_busy", seconds="1")),
+        "graph_error": GraphStoreError("engine text naming person:child"),
+    }
+    for reason, failure in failures.items():
+
+        def fail(*args: object, failure: Exception = failure, **kwargs: object) -> None:
+            raise failure
+
+        monkeypatch.setattr(classification, "load_views", fail)
+        e = error(a.gql("civil", RECOMPUTE, {"d": VILLAGE}))
+        assert e["extensions"] == {"code": "UNAVAILABLE", "reason": reason}, e
+        assert "person:child" not in e["message"], e
+        if reason == "graph_busy":
+            assert "图数据库正忙" in e["message"], e

@@ -20,6 +20,7 @@ from auth.policy.checks import COMMON_PROPS
 from auth.policy.vocabulary import FieldDecision, ScopeFacts
 from auth.principal import BreakGlass, Principal
 from graph.model import NODE_KINDS, REL_KINDS, PropType
+from kernel.messages import say
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -269,10 +270,15 @@ def test_invalid_policies_fail_naming_the_key(raw: dict[str, Any], edit: Any, me
 def test_toml_syntax_error_is_a_policy_error(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text('version = "2026-11-25.1"\n[classes\n', encoding="utf-8")
-    with pytest.raises(PolicyError, match="not valid TOML"):
+    # Where the parser stopped, in the catalogue's words (tomllib's English before).
+    with pytest.raises(PolicyError) as syntax:
         Policy.load(path)
-    with pytest.raises(PolicyError, match="cannot read"):
+    problem = say("config.toml_syntax", line=2, column=9)
+    assert str(syntax.value) == say("policy.not_toml", source=path, problem=problem)
+    with pytest.raises(PolicyError) as unreadable:
         Policy.load(tmp_path / "missing.toml")
+    reason = "No such file or directory"
+    assert str(unreadable.value) == say("policy.cannot_read", path=tmp_path / "missing.toml", reason=reason)
 
 
 # ------------------------------------------------------------------ the decision matrix

@@ -208,3 +208,18 @@ def test_check_names_the_key_in_chinese_first_without_a_traceback(
     assert run.returncode == 2, run.stderr
     assert "Traceback" not in run.stderr
     assert run.stderr == f"error: {file}: masks: expected a table, got int\n"
+
+
+def test_check_says_where_a_file_is_not_toml_in_the_operators_language(tmp_path: Path) -> None:
+    """A policy file that is not TOML: tomllib's English ("Expected ']' at the end of a table
+    declaration") was printed after 错误：; now the catalogue says where, in either language."""
+    file = tmp_path / "policy.toml"
+    file.write_text('version = "2026-11-25.1"\n[classes\n', encoding="utf-8")
+    expected = {
+        None: f"错误：策略文件 {file} 不是有效的 TOML：第 2 行第 9 列附近格式有误\n",
+        "en": f"error: {file}: not valid TOML near line 2, column 9\n",
+    }
+    for language, line in expected.items():
+        run = _check(file, language)
+        assert run.returncode == 2, run.stderr
+        assert run.stderr == line, run.stderr

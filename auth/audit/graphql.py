@@ -14,8 +14,9 @@ from strawberry.types import Info
 
 from auth.audit import AuditEntry as AuditRow
 from auth.audit import AuditLog, Page
+from auth.audit.queries import AuditQueryRefused
 from auth.enforce.context import Context
-from auth.enforce.errors import forbidden
+from auth.enforce.errors import domain_errors, forbidden
 
 
 def _log(info: Info[Context, None]) -> AuditLog:
@@ -134,11 +135,12 @@ class AuditQuery:
         first: int = 100,
         after_seq: int | None = None,
     ) -> AuditPage:
-        return _page(
-            _auditor_log(info).accesses_to_record(
-                str(record_id), since=since, until=until, limit=_limit(first), after_seq=after_seq
+        with domain_errors(AuditQueryRefused):
+            return _page(
+                _auditor_log(info).accesses_to_record(
+                    str(record_id), since=since, until=until, limit=_limit(first), after_seq=after_seq
+                )
             )
-        )
 
     @strawberry.federation.field(
         authenticated=True, description="What one agency accessed between two dates."
@@ -152,11 +154,12 @@ class AuditQuery:
         first: int = 100,
         after_seq: int | None = None,
     ) -> AuditPage:
-        return _page(
-            _auditor_log(info).accesses_by_agency(
-                agency_id, since=since, until=until, limit=_limit(first), after_seq=after_seq
+        with domain_errors(AuditQueryRefused):
+            return _page(
+                _auditor_log(info).accesses_by_agency(
+                    agency_id, since=since, until=until, limit=_limit(first), after_seq=after_seq
+                )
             )
-        )
 
     @strawberry.federation.field(authenticated=True, description="Requests refused in whole or in part.")
     def audit_denied_attempts(
@@ -167,11 +170,12 @@ class AuditQuery:
         first: int = 100,
         after_seq: int | None = None,
     ) -> AuditPage:
-        return _page(
-            _auditor_log(info).denied_attempts(
-                since=since, until=until, limit=_limit(first), after_seq=after_seq
+        with domain_errors(AuditQueryRefused):
+            return _page(
+                _auditor_log(info).denied_attempts(
+                    since=since, until=until, limit=_limit(first), after_seq=after_seq
+                )
             )
-        )
 
     @strawberry.federation.field(
         authenticated=True, description="Break-glass uses, with the justification given."
@@ -185,9 +189,10 @@ class AuditQuery:
         first: int = 100,
         after_seq: int | None = None,
     ) -> AuditPage:
-        page = _auditor_log(info).break_glass_uses(
-            since=since, until=until, reviewed=reviewed, limit=_limit(first), after_seq=after_seq
-        )
+        with domain_errors(AuditQueryRefused):
+            page = _auditor_log(info).break_glass_uses(
+                since=since, until=until, reviewed=reviewed, limit=_limit(first), after_seq=after_seq
+            )
         return AuditPage(
             entries=[AuditEntry.of(u.entry, justification=True) for u in page.items],
             next_after_seq=page.next_after_seq,
@@ -199,9 +204,12 @@ class AuditQuery:
     ) -> list[VolumeAlert]:
         from datetime import timedelta
 
-        alerts = _auditor_log(info).unusual_volume(
-            window=timedelta(minutes=max(1, min(window_minutes, 24 * 60))), factor=factor, min_count=min_count
-        )
+        with domain_errors(AuditQueryRefused):
+            alerts = _auditor_log(info).unusual_volume(
+                window=timedelta(minutes=max(1, min(window_minutes, 24 * 60))),
+                factor=factor,
+                min_count=min_count,
+            )
         return [
             VolumeAlert(
                 client_id=a.client_id,
@@ -243,8 +251,12 @@ class AuditQuery:
         owners = info.context.guard.case_owners(str(person_id))
         if principal.agency_id not in owners:
             raise forbidden()
-        return _page(
-            log.accesses_to_record(
-                str(person_id), exclude_agency=principal.agency_id, limit=_limit(first), after_seq=after_seq
+        with domain_errors(AuditQueryRefused):
+            return _page(
+                log.accesses_to_record(
+                    str(person_id),
+                    exclude_agency=principal.agency_id,
+                    limit=_limit(first),
+                    after_seq=after_seq,
+                )
             )
-        )

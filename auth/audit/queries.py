@@ -20,6 +20,30 @@ from auth.audit.event import (
 from auth.audit.model import AuditEntry, AuditRecord, AuditReview
 from auth.audit.store import ENTRY_TABLE, MAX_PAGE, RECORD_TABLE, AuditStore, T
 from kernel.db.tables import utcnow
+from kernel.messages import say
+
+
+class AuditQueryRefused(ValueError):
+    """A question the audit log refuses as asked (a window, a time bound, a page size, a record id, a
+    reviewer): something the asker can fix, said in the catalogue's words, with the code and reason
+    the API answers with (`auth.enforce.errors.domain_errors`). No entry number and no identity in
+    the words: they would tell an asker which entries exist and who reviewed them."""
+
+    code = "BAD_REQUEST"
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class AuditEntryMissing(LookupError):
+    """No such audit entry: said as every absent record is (`api.not_found`), without its number."""
+
+    code = "NOT_FOUND"
+    reason = "not_found_or_out_of_scope"
+
+    def __init__(self) -> None:
+        super().__init__(say("api.not_found", what=say("api.what.audit_entry")))
 
 
 @dataclass(frozen=True)
@@ -70,7 +94,10 @@ class AuditQueries(AuditStore):
         `exclude_agency` leaves out the caller's own agency (an owner asking who else looked).
         Served by the (record_id, seq) index of `audit_record`.
         """
-        check_record_id(record_id)
+        try:
+            check_record_id(record_id)
+        except ValueError:  # its words name the value's shape; the asker is told it is not an id
+            raise AuditQueryRefused("not_a_record_id", say("api.not_a_record_id")) from None
         q = (
             select(AuditEntry)
             .join(AuditRecord, col(AuditRecord.seq) == col(AuditEntry.seq))
@@ -145,17 +172,17 @@ class AuditQueries(AuditStore):
         """
         reviewer = reviewer.strip()
         if not reviewer or len(reviewer) > 200:
-            raise ValueError("reviewer must be a non-empty identity of at most 200 characters")
+            raise AuditQueryRefused("invalid_reviewer", say("audit.reviewer_invalid", limit=200))
         with self._errors("write to"), Session(self.engine, expire_on_commit=False) as s:
             entry = s.get(AuditEntry, seq)
             if entry is None:
-                raise LookupError(f"no audit entry {seq}")
+                raise AuditEntryMissing()
             if not entry.break_glass:
-                raise ValueError(f"audit entry {seq} is not a break-glass use")
+                raise AuditQueryRefused("not_break_glass", say("audit.not_break_glass"))
             existing = s.get(AuditReview, seq)
             if existing is not None:
                 if existing.reviewer != reviewer:
-                    raise ValueError(f"audit entry {seq} was already reviewed by {existing.reviewer}")
+                    raise AuditQueryRefused("already_reviewed", say("audit.already_reviewed"))
                 return existing
             review = AuditReview(seq=seq, reviewer=reviewer, reviewed_at=utcnow())
             s.add(review)
@@ -184,9 +211,9 @@ class AuditQueries(AuditStore):
         not flagged for reading 11. Results are sorted by how far they exceed their threshold.
         """
         if window < timedelta(minutes=5) or window > timedelta(days=1):
-            raise ValueError("window must be between 5 minutes and 1 day")
+            raise AuditQueryRefused("invalid_window", say("audit.window_range"))
         if factor <= 0 or min_count < 0:
-            raise ValueError("factor must be positive and min_count non-negative")
+            raise AuditQueryRefused("invalid_threshold", say("audit.threshold_range"))
         end = now or utcnow()
         start = end - window
         current = self._client_counts(start, end, None)
@@ -259,13 +286,13 @@ class AuditQueries(AuditStore):
 
 def check_limit(limit: int) -> int:
     if not 1 <= limit <= MAX_PAGE:
-        raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
+        raise AuditQueryRefused("invalid_limit", say("audit.limit_range", limit=MAX_PAGE))
     return limit
 
 
 def aware_bound(value: datetime, what: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{what} must be timezone-aware")
+        raise AuditQueryRefused("naive_time", say("audit.time_without_zone", what=what))
     return value
 
 

@@ -38,6 +38,7 @@ from auth.policy.vocabulary import (
     ScopeRule,
 )
 from auth.principal import Principal
+from kernel.messages import say, toml_problem
 
 DEFAULT_PATH = Path(__file__).parents[1] / "policies" / "default.toml"
 
@@ -57,7 +58,7 @@ class Policy:
         try:
             text = p.read_text(encoding="utf-8")
         except OSError as exc:
-            raise PolicyError(f"{p}: cannot read policy file ({exc.strerror or exc})") from exc
+            raise PolicyError(say("policy.cannot_read", path=p, reason=exc.strerror or exc)) from exc
         return cls.loads(text, source=str(p))
 
     @classmethod
@@ -66,7 +67,7 @@ class Policy:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise PolicyError(f"{source}: not valid TOML: {exc}") from exc
+            raise PolicyError(say("policy.not_toml", source=source, problem=toml_problem(exc))) from exc
         return cls.from_mapping(data, source=source)
 
     @classmethod

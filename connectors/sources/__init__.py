@@ -48,7 +48,7 @@ from connectors.sources.education import EducationSource
 from connectors.sources.health import FhirRestSource, HealthSource
 from connectors.sources.police import HukouSource, IncidentSource
 from connectors.sources.survey import SurveySource
-from kernel.messages import say
+from kernel.messages import say, toml_problem
 
 __all__ = [
     "DEFAULT_DIRS",
@@ -125,7 +125,7 @@ def load_config(data_dir: Path, export_dir: Path | None = None) -> ConnectorsCon
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(say("config.file_invalid", path=path, reason=exc)) from None
+            raise ConfigError(say("config.file_invalid", path=path, reason=toml_problem(exc))) from None
     elif env:
         raise ConfigError(say("config.file_missing", path=path))
     base = export_dir or (Path(raw["export_dir"]) if raw.get("export_dir") else None)

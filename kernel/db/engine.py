@@ -19,6 +19,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
+from kernel.messages import say
+
 # How long a SQLite writer waits for another writer's lock before giving up. Connectors, the API and
 # the CLI may share one file; without a busy timeout the second writer fails at once with
 # "database is locked".
@@ -118,7 +120,7 @@ def check_reachable(url: str | URL) -> None:
     try:
         engine = _build_engine(u, for_check=True)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
-        raise DatabaseUnavailable(f"cannot open {where}: {_one_line(str(exc), u)}") from None
+        raise DatabaseUnavailable(say("db.cannot_open", where=where, reason=_one_line(str(exc), u))) from None
     try:
         with engine.connect() as conn:
             if u.get_backend_name() == "sqlite":
@@ -127,9 +129,11 @@ def check_reachable(url: str | URL) -> None:
             else:
                 conn.exec_driver_sql("SELECT 1")
     except DBAPIError as exc:
-        raise DatabaseUnavailable(f"cannot reach {where}: {_cause(exc, u)}") from None
+        raise DatabaseUnavailable(say("db.cannot_reach", where=where, reason=_cause(exc, u))) from None
     except (SQLAlchemyError, OSError) as exc:
-        raise DatabaseUnavailable(f"cannot reach {where}: {_one_line(str(exc), u)}") from None
+        raise DatabaseUnavailable(
+            say("db.cannot_reach", where=where, reason=_one_line(str(exc), u))
+        ) from None
     finally:
         engine.dispose()
 
@@ -140,14 +144,14 @@ def describe(url: str | URL) -> str:
     backend = u.get_backend_name()
     if backend == "sqlite":
         if _sqlite_in_memory(u):
-            return "SQLite in-memory database"
-        return f"SQLite database {_sqlite_path(u)}"
+            return say("db.where.sqlite_memory")
+        return say("db.where.sqlite", path=_sqlite_path(u))
     if backend == "postgresql":
         host = u.host or "localhost (Unix socket)"
         port = u.port or 5432
         user = f"{u.username}@" if u.username else ""
-        return f"PostgreSQL database {user}{host}:{port}/{u.database or ''}"
-    return f"database {u.render_as_string(hide_password=True)}"
+        return say("db.where.postgresql", at=f"{user}{host}:{port}/{u.database or ''}")
+    return say("db.where.other", url=u.render_as_string(hide_password=True))
 
 
 # --------------------------------------------------------------------------------------------- internals
@@ -160,10 +164,7 @@ def _parse(url: str | URL) -> URL:
         return make_url(url)
     except (ArgumentError, ValueError):
         # The string may hold a password; do not repeat it.
-        raise DatabaseUnavailable(
-            "database URL is not a valid SQLAlchemy URL (expected e.g. sqlite:///data/shouhu.sqlite3 or "
-            "postgresql+psycopg://user@host:5432/dbname)"
-        ) from None
+        raise DatabaseUnavailable(say("db.bad_url")) from None
 
 
 def _build_engine(u: URL, *, for_check: bool) -> Engine:
@@ -233,20 +234,19 @@ def _prepare_sqlite_dir(u: URL, where: str) -> None:
         return
     path = _sqlite_path(u)
     if path.is_dir():
-        raise DatabaseUnavailable(f"cannot open {where}: the path is a directory, not a database file")
+        raise DatabaseUnavailable(say("db.cannot_open", where=where, reason=say("db.path_is_directory")))
     parent = path.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise DatabaseUnavailable(f"cannot open {where}: {parent} exists and is not a directory") from None
+        reason = say("db.parent_not_directory", parent=parent)
+        raise DatabaseUnavailable(say("db.cannot_open", where=where, reason=reason)) from None
     except NotADirectoryError:
-        raise DatabaseUnavailable(
-            f"cannot open {where}: a component of {parent} is a file, not a directory"
-        ) from None
+        reason = say("db.parent_component_file", parent=parent)
+        raise DatabaseUnavailable(say("db.cannot_open", where=where, reason=reason)) from None
     except OSError as exc:
-        raise DatabaseUnavailable(
-            f"cannot open {where}: cannot create directory {parent}: {exc.strerror or exc}"
-        ) from None
+        reason = say("db.cannot_mkdir", parent=parent, reason=exc.strerror or exc)
+        raise DatabaseUnavailable(say("db.cannot_open", where=where, reason=reason)) from None
 
 
 _PG_NOISE = (

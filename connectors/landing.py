@@ -35,6 +35,7 @@ __all__ = [
     "LandedRow",
     "LandingCounts",
     "RawRecord",
+    "ReadFailed",
     "canonical_json",
     "content_hash",
     "fetch_latest",
@@ -97,6 +98,20 @@ class LandingCounts:
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
+class ReadFailed(Exception):
+    """The source's read raised partway: ``counts`` are what landing did with every record read
+    before it (all of them landed, the last partial chunk too), the read's exception is the cause.
+
+    The records landed are processed like any others, so the run must count them as received; the
+    cursor is not moved (the next read starts where the last complete one did, and finds what was
+    landed now by its hash)."""
+
+    def __init__(self, counts: LandingCounts, cause: BaseException) -> None:
+        super().__init__(f"{type(cause).__name__} after {counts.received} records")
+        self.counts = counts
+        self.cause = cause
+
+
 def canonical_json(payload: dict[str, Any]) -> str:
     """Sorted keys, no whitespace, UTF-8 text: equal content gives equal bytes (the standard
     library's text, with ``default=str``: ``json.dumps(payload, ensure_ascii=False,
@@ -149,7 +164,8 @@ def land(
     on source, record_id and content hash backs this up). A version that had been
     superseded and is sent again goes back to ``pending``, so the source's latest word
     is what the graph ends up with. ``on_chunk(n)`` is called after each commit with
-    the records received in it (progress bars).
+    the records received in it (progress bars). A read that raises partway ends in
+    :class:`ReadFailed`, after what it read has landed, with the counts of it.
     """
     counts = LandingCounts()
     memo: dict[str, dict[Any, Any]] = {}  # the stored text of each asserted_at (connectors.bulk)
@@ -158,18 +174,30 @@ def land(
     # The cycle collector paused (kernel/collector.py): a read holds a parsed Bundle file and a chunk
     # of records alive, none of it garbage, and each full collection walked them and everything
     # else alive again (60,000 persons, health and register: 13 full collections, 1.3 CPU s).
+    failed: Exception | None = None
+    reading = iter(records)
     with cycle_collection_paused(), engine.connect() as conn, _landing_cache(conn):
-        for rec in records:
+        while True:
+            # Only the read's own exceptions are the source's failure; landing's propagate as they are.
+            try:
+                rec = next(reading)
+            except StopIteration:
+                break
+            except Exception as exc:
+                failed = exc
+                break
             buffer.append(rec)
             if len(buffer) >= chunk_size:
                 _land_chunk(conn, source, run_id, buffer, counts, memo)
                 if on_chunk:
                     on_chunk(len(buffer))
                 buffer = []
-        if buffer:
+        if buffer:  # what was read before a failure is landed too: it was received
             _land_chunk(conn, source, run_id, buffer, counts, memo)
             if on_chunk:
                 on_chunk(len(buffer))
+    if failed is not None:
+        raise ReadFailed(counts, failed) from failed
     return counts
 
 

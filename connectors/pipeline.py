@@ -76,7 +76,14 @@ from connectors import landing
 from connectors.bulk import insert_rows
 from connectors.graph_tx import REPROJECT_CHUNK, Reprojected, record_parts
 from connectors.landing import LANDED_COLUMNS as LANDING_COLUMNS
-from connectors.landing import LandedRow, fetch_group, fetch_latest, pending_batch, quarantined_of_groups
+from connectors.landing import (
+    LandedRow,
+    ReadFailed,
+    fetch_group,
+    fetch_latest,
+    pending_batch,
+    quarantined_of_groups,
+)
 from connectors.landing import landed_row as landing_row
 from connectors.mentions import PersonMention
 from connectors.projection import (
@@ -119,7 +126,7 @@ from graph.records import Assertion, NodeRecord, RelRecord, UpsertResult
 from kernel.collector import cycle_collection_paused
 from kernel.db import session
 from kernel.db.tables import SyncCursor, utcnow
-from kernel.messages import say
+from kernel.messages import number, say
 from kernel.settings import get_settings
 
 __all__ = ["GraphBuilder", "Pipeline", "Resolver", "default_resolver"]
@@ -162,7 +169,7 @@ class Pipeline:
         resolver: Resolver | None = None,
         resolver_name: str | None = None,
         batch_size: int = 20_000,
-        land_chunk: int = 5_000,
+        land_chunk: int | None = None,
         graph_tx_records: int | None = None,
         progress: Progress | None = None,
         graph_builder: GraphBuilder | None = None,
@@ -176,7 +183,7 @@ class Pipeline:
         self.resolver = resolver
         self.resolver_name: str = resolver_name or str(getattr(resolver, "__qualname__", "resolver"))
         self.batch_size = batch_size
-        self.land_chunk = land_chunk
+        self.land_chunk = land_chunk or get_settings().sync_land_chunk_records
         self.graph_tx_records = graph_tx_records or get_settings().sync_graph_tx_records
         self.progress: Progress = progress or NoProgress()
         # A first load builds the graph at its end instead of batch by batch (`_defer_graph`); only
@@ -519,6 +526,7 @@ class Pipeline:
             cur = s.get(SyncCursor, src.name)
             cursor = cur.cursor if cur else None
         self.progress.phase(src.name, "land", None)
+        failed: ReadFailed | None = None
         try:
             counts = landing.land(
                 self.engine,
@@ -528,25 +536,21 @@ class Pipeline:
                 chunk_size=self.land_chunk,
                 on_chunk=self._landed_chunk,
             )
-        except Exception as exc:  # the source is unreachable or unreadable: report, go on
-            rep.files = [f.as_json() for f in src.files]
-            if isinstance(exc, SourceFolderError):
-                rep.error = str(exc)
-            else:
-                rep.error = f"reading {rep.where}: {type(exc).__name__}: {exc}"
+        except ReadFailed as exc:  # the source is unreachable or unreadable: report, go on
+            failed, counts = exc, exc.counts
+            rep.error = self._read_failure(src, rep, exc)
             rep.status = "failed"
-            rep.land_seconds = time.perf_counter() - started
-            with self.engine.begin() as conn:
-                self._save_run(conn, run_id, rep)
-            return
         rep.files = [f.as_json() for f in src.files]
+        # What was read before a failure was landed and is processed with the rest: it was received.
         rep.received, rep.landed, rep.carried = counts.received, counts.landed, counts.carried
         rep.unchanged, rep.duplicates = counts.unchanged, counts.duplicates
         # Carried records were counted in `resumed` at the start; they were read again now.
         rep.resumed -= counts.carried
         with session(self.engine) as s:
             cur = s.get(SyncCursor, src.name) or SyncCursor(source=src.name, cursor="")
-            if src.next_cursor is not None:
+            # A failed read moves no cursor: the next one starts where the last complete read ended
+            # (it finds what this one landed by its hash, unchanged), so no unread record is skipped.
+            if src.next_cursor is not None and failed is None:
                 cur.cursor = src.next_cursor
             cur.records_seen += counts.received
             cur.updated_at = utcnow()
@@ -554,6 +558,29 @@ class Pipeline:
         rep.land_seconds = time.perf_counter() - started
         with self.engine.begin() as conn:
             self._save_run(conn, run_id, rep)
+
+    @staticmethod
+    def _read_failure(src: Source, rep: SourceReport, failed: ReadFailed) -> str:
+        """What the report says of a read that failed: where (the file being read, and after how
+        many of its records; or the source) and why, in the catalogue's words. The exception's own
+        text is not shown: a parser's may quote the record it stopped at (a child's name, an ID
+        number); its kind is, and an operating system error's description."""
+        cause = failed.cause
+        if isinstance(cause, SourceFolderError):
+            return str(cause)
+        reason = type(cause).__name__
+        if isinstance(cause, OSError) and cause.strerror:
+            reason = f"{reason}（{cause.strerror}）"
+        # A folder source notes each file as it starts reading it: the last one still "read" is
+        # the one the read stopped in.
+        note = src.files[-1] if src.files and src.files[-1].status == "read" else None
+        if note is None:
+            return say(
+                "sync.read_failed", where=rep.where, records=number(failed.counts.received), reason=reason
+            )
+        note.status = "stopped"
+        note.reason = say("sync.read_failed.note", records=number(note.records), reason=reason)
+        return say("sync.read_failed.file", file=note.file, records=number(note.records), reason=reason)
 
     def _process(self, run_id: str, src: Source, rep: SourceReport) -> None:
         started = time.perf_counter()

@@ -735,6 +735,25 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "sync.file.ignored": ("已忽略", "ignored"),
     "sync.file.failed": ("无法读取，已隔离", "unreadable, quarantined"),
     "sync.file.empty": ("空文件", "empty file"),
+    "sync.file.stopped": ("读取中断，未读完", "reading stopped partway"),
+    "sync.read_failed": (
+        "读取 {where} 时失败（已接收 {records} 条记录）：{reason}。已读到的记录照常处理；"
+        "排除故障后再次同步，会从上次完整读取的位置重新读取。",
+        "reading {where} failed (after {records} records received): {reason}. The records read "
+        "before are processed as usual; once the fault is fixed, the next sync reads again from where "
+        "the last complete read ended.",
+    ),
+    "sync.read_failed.file": (
+        "读取文件 {file} 时失败（已读该文件 {records} 条记录）：{reason}。此前读到的记录照常处理，"
+        "其后的记录和文件未读取；修复或替换该文件后再次同步，会从上次完整读取的位置重新读取。",
+        "reading the file {file} failed (after {records} of its records): {reason}. The records read "
+        "before are processed as usual; what follows it was not read. Once the file is repaired or "
+        "replaced, the next sync reads again from where the last complete read ended.",
+    ),
+    "sync.read_failed.note": (
+        "读取 {records} 条记录后失败：{reason}",
+        "failed after {records} records: {reason}",
+    ),
     "sync.export_dir": (
         "导出目录{what}：{path}（--from 需要一个县的导出目录，内含 police、education 等子目录）",
         "export folder {what}: {path} (--from takes a county export with police, education … subfolders)",

@@ -61,6 +61,14 @@ class Settings(BaseSettings):
             "ends, so the buffer pool a sync needs grows with this, not with the batch size."
         ),
     )
+    sync_land_chunk_records: int = Field(
+        default=5_000,
+        ge=1,
+        description=(
+            "Records a sync lands per relational transaction while it reads a source (each chunk commits "
+            "before the next is read, so a read that fails or is killed partway keeps what it landed)."
+        ),
+    )
     sync_first_load_records: int = Field(
         default=50_000,
         ge=0,

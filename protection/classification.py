@@ -752,7 +752,8 @@ def drain(
     At least once: the entries go only after the recompute committed, so a kill anywhere leaves
     them for the next drain, and a recompute is idempotent. The people and the children they are
     parents or guardians of are reclassified; past ``RECLASSIFY_ALL_ABOVE`` people (a first
-    sync), the townships they live in are, in bulk. None when the queue was empty.
+    sync), the townships they live in are, in bulk, and those of them classified elsewhere (a
+    person a merge absorbed) one by one. None when the queue was empty.
     """
     DQ = DerivedQueue.__table__  # type: ignore[attr-defined]
     started = time.perf_counter()
@@ -765,13 +766,23 @@ def drain(
     children = removed = 0
     snapshot_id: int | None = None
     if len(people) > RECLASSIFY_ALL_ABOVE:
-        for township in sorted({r.township for r in rows if r.township}):
+        townships = sorted({r.township for r in rows if r.township})
+        for township in townships:
             rep = recompute(
                 store, engine, division=township + "000", as_of=as_of, trigger=trigger, progress=progress
             )
             children, removed = children + rep.children, removed + rep.removed
             snapshot_id = rep.snapshot_id or snapshot_id
             crash_point("drain.township")
+        # Queued people classified in a township not reclassified above: a person a merge absorbed
+        # (queued without a township, its node gone) or one who moved. Their old rows would stay, and
+        # an absorbed child count twice, until a full reclassification: they are reclassified (or
+        # removed) one by one, as the small queue's are.
+        outside = _classified_outside(engine, sorted(people), set(townships))
+        if outside:
+            rep = recompute(store, engine, outside, as_of=as_of, trigger=trigger, progress=progress)
+            children, removed = children + rep.children, removed + rep.removed
+            snapshot_id = rep.snapshot_id or snapshot_id
     else:
         ids = set(people)
         persons = Selection.of_ids("Person", [p for p in people if label_of(p) == "Person"])
@@ -783,6 +794,17 @@ def drain(
     with engine.begin() as conn:
         conn.execute(delete(DQ).where(DQ.c.id <= top))
     return RecomputeReport(children, removed, time.perf_counter() - started, snapshot_id)
+
+
+def _classified_outside(engine: Engine, people: list[str], townships: set[str]) -> list[str]:
+    """Those of ``people`` with a classification row whose village is in none of ``townships``."""
+    T = ChildClassification.__table__  # type: ignore[attr-defined]
+    out: list[str] = []
+    with engine.connect() as conn:
+        for ids in _chunks(people, WRITE_CHUNK):
+            rows = conn.execute(select(T.c.person_id, T.c.division).where(T.c.person_id.in_(ids)))
+            out += [p for p, d in rows if str(d or "")[:9] not in townships]
+    return out
 
 
 def _code_range(column: Any, prefix: str) -> tuple[Any, Any]:

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, update
 from sqlmodel import col, select
 
 from connectors.tables import DerivedQueue
+from graph.crash import crash_point
 from graph.model import node_id
 from graph.port import GraphStore, GraphStoreError
 from graph.records import Assertion, NodeRecord, RelRecord
@@ -266,14 +267,19 @@ def project_agreement(store: GraphStore, engine: Engine, agreement_id: str) -> b
     except (GraphStoreError, ValueError):
         log.exception("projection of an agreement failed; it stays pending")
         return False
+    crash_point("agreement.graph_written")  # the graph copy committed, the agreement not yet marked
+    # An entrusted guardian is a fact of the child's classification (its care arrangement): the child
+    # is reclassified (or queued for the drain) before the mark, so that a kill between them redoes
+    # both; marked first, a kill before the reclassification left the child's classification without
+    # the agreement for good (nothing catches up a projected agreement).
+    _reclassify(store, engine, a.child_id, a.division, "agreement")
     with write_session(engine) as s:
         s.execute(
             update(GuardianshipAgreement)
             .where(col(GuardianshipAgreement.id) == agreement_id)
             .values(projected=True)
         )
-    # An entrusted guardian is a fact of the child's classification (its care arrangement).
-    _reclassify(store, engine, a.child_id, a.division, "agreement")
+    crash_point("agreement.projected")  # marked projected, the child reclassified
     return True
 
 

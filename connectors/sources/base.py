@@ -231,7 +231,7 @@ class FileNote:
     """What a read did with one file of a source folder (listed in the run report)."""
 
     file: str
-    status: str  # read | unchanged | ignored | failed | empty
+    status: str  # read | unchanged | ignored | failed | empty | stopped (the read failed in it)
     reason: str = ""
     encoding: str | None = None
     kind: str | None = None

@@ -245,7 +245,7 @@ def print_report(report: Any) -> None:
             console.print(f"[red]{escape(source_name(s.source))}：{escape(s.error)}[/]")
 
 
-_FILE_STATUS = ("ignored", "failed", "empty")
+_FILE_STATUS = ("ignored", "failed", "stopped", "empty")
 
 
 def print_files(report: Any) -> None:
@@ -257,7 +257,7 @@ def print_files(report: Any) -> None:
             name = escape(f.get("file", ""))
             if status in _FILE_STATUS:
                 why = f"：{escape(f['reason'])}" if f.get("reason") else ""
-                colour = "red" if status == "failed" else "yellow"
+                colour = "red" if status in ("failed", "stopped") else "yellow"
                 word = say(f"sync.file.{status}")
                 console.print(f"[{colour}]{source_name(s.source)}：{name} {word}{why}[/]", highlight=False)
             for note in f.get("notes") or []:

@@ -1,0 +1,144 @@
+"""An agreement's graph catch-up killed with SIGKILL: the store opens, the agreement ends in the graph
+once, and the child's classification says so.
+
+A guardianship agreement the record holds but the graph does not yet (``projected`` false: its graph
+write failed, or it was recorded before migration 0013) is written by ``shouhu cases reproject`` (the
+worker's ``reproject_pending`` runs the same code). The real command is killed (graph/crash.py) right
+after the graph write, before the agreement is marked projected, and right after the mark; then run
+again. Each must end as the uninterrupted catch-up does: one Agreement node, one entrusted
+GUARDIAN_OF, the mark set, and the child's care arrangement ``entrusted_guardian``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graph.model import node_id
+from tests.test_connectors_support import graph_snapshot
+from tests.test_record_survives import run
+
+PERSONS = 300
+SEED = 13
+AGREEMENT = "agr0000000000000000000000000001"
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, str]]:
+    """A synced county whose record holds an entrustment of a left-behind child with no capable
+    carer to an adult of the child's village, not yet in the graph: (data dir, child, guardian)."""
+    from connectors.synthetic import generate
+    from graph.ladybug import LadybugStore
+    from kernel.db import make_engine, session
+    from protection.case_tables import GuardianshipAgreement
+
+    root = tmp_path_factory.mktemp("agreement-survives")
+    generate(root / "county", PERSONS, SEED)
+    data = root / "data"
+    done = run(["sync", "--from", str(root / "county")], data)
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(data / "shouhu.sqlite3") as conn:
+        children = [
+            (p, d)
+            for p, d in conn.execute(
+                "SELECT person_id, division FROM child_classification "
+                "WHERE arrangement = 'no_capable_carer' ORDER BY person_id"
+            )
+        ]
+    assert children
+    child, division = children[0]
+    store = LadybugStore(data / "graph.lbug", 256)
+    try:
+        parents = sorted(
+            n.id for n in store.neighbourhood(child, 1, ("PARENT_OF",)).nodes.values() if n.id != child
+        )
+    finally:
+        store.close()
+    nodes, _ = graph_snapshot(data / "graph.lbug")
+    adults = sorted(
+        i
+        for i, p in nodes.items()
+        if i.startswith("person:")
+        and i not in parents
+        and p.get("division") == division
+        and (p.get("birth_date") or "9999") < "1990-01-01"
+        and not p.get("deceased")
+    )
+    assert adults, division
+    today = date.today()
+    engine = make_engine(f"sqlite:///{data / 'shouhu.sqlite3'}")
+    with session(engine) as s:
+        s.add(
+            GuardianshipAgreement(
+                id=AGREEMENT,
+                kind="entrustment",
+                child_id=child,
+                division=division,
+                parent_ids=parents,
+                guardian_id=adults[0],
+                signed_on=today,
+                valid_from=today,
+                valid_to=today.replace(year=today.year + 1),
+                recorded_by="village-test",
+                projected=False,
+            )
+        )
+        s.commit()
+    engine.dispose()
+    yield data, child, adults[0]
+
+
+def _outcome(data: Path, child: str, guardian: str) -> dict[str, Any]:
+    """What the catch-up left: the agreement's graph elements, its mark, the child's classification."""
+    nodes, rels = graph_snapshot(data / "graph.lbug")
+    agreement = node_id("Agreement", AGREEMENT)
+    with sqlite3.connect(data / "shouhu.sqlite3") as conn:
+        (projected,) = conn.execute(
+            "SELECT projected FROM guardianship_agreement WHERE id = ?", (AGREEMENT,)
+        ).fetchone()
+        (arrangement,) = conn.execute(
+            "SELECT arrangement FROM child_classification WHERE person_id = ?", (child,)
+        ).fetchone()
+    mine = {i: r for i, r in rels.items() if agreement in i}  # COVERS and SIGNED
+    entrusted = rels.get(f"GUARDIAN_OF:{guardian}>{child}")
+    return {
+        "agreement": nodes.get(agreement),
+        "agreement_sources": len(json.loads(nodes[agreement]["sources"])) if agreement in nodes else 0,
+        "agreement_rels": mine,
+        "entrusted": entrusted,
+        "projected": bool(projected),
+        "arrangement": arrangement,
+    }
+
+
+@pytest.mark.parametrize("point", ["agreement.graph_written", "agreement.projected"])
+def test_a_kill_during_an_agreements_catch_up_ends_as_the_uninterrupted_one(
+    recorded: tuple[Path, str, str], tmp_path: Path, point: str
+) -> None:
+    base, child, guardian = recorded
+    clean, crashed = tmp_path / "clean", tmp_path / "crashed"
+    shutil.copytree(base, clean)
+    shutil.copytree(base, crashed)
+
+    done = run(["cases", "reproject"], clean)
+    assert done.returncode == 0, done.stderr
+    expected = _outcome(clean, child, guardian)
+    assert expected["agreement"] and expected["agreement_sources"] == 1 and expected["projected"], expected
+    assert expected["entrusted"] and expected["entrusted"]["kind"] == "entrusted", expected
+    assert len(json.loads(expected["entrusted"]["sources"])) == 1, expected
+    assert expected["arrangement"] == "entrusted_guardian", expected
+
+    killed = run(["cases", "reproject"], crashed, crash=point)
+    assert killed.returncode == -9, (killed.returncode, killed.stderr)  # really died there
+    again = run(["cases", "reproject"], crashed)  # the store opens and catches up
+    assert again.returncode == 0, again.stderr
+    assert _outcome(crashed, child, guardian) == expected
+    verify = run(["graph", "verify"], crashed)
+    assert verify.returncode == 0, verify.stdout + verify.stderr

@@ -1,0 +1,137 @@
+"""A source whose read fails partway: the run report accounts for what was read before it.
+
+Landing commits every ``sync_land_chunk_records`` records as it reads, so when the read then fails
+(here: the third file of the survey folder is a workbook whose sheet is corrupt) the chunks already
+landed are processed like any others. The report must count them as received, say which file the
+read stopped at and why in the catalogue's words (no record's content in it), and the next sync,
+with the file repaired, must read everything again from the old cursor: what was landed before is
+counted unchanged, nothing is lost or landed twice. Real files through ``shouhu sync`` and
+``shouhu runs``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from tests import test_connectors_support as support
+from tests.test_connectors_cli import SHOUHU, _env
+
+county = support.county
+
+CHUNK = "5"  # records per landing transaction: chunks land from the first two files before the failure
+
+
+def _corrupt_sheet(data: bytes) -> bytes:
+    """The workbook with bytes of its worksheet's compressed stream scrambled: it opens (its
+    directory is intact) and fails while its rows are read."""
+    out = bytearray(data)
+    with zipfile.ZipFile(__import__("io").BytesIO(data)) as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    middle = start + info.compress_size // 2
+    for i in range(middle, middle + 40):
+        out[i] ^= 0x5A
+    return bytes(out)
+
+
+def _survey_folder(county: Path, dest: Path) -> tuple[Path, Path, bytes]:
+    """An export whose survey folder holds two JSON files and then (third in name order) a corrupt
+    workbook, then the rest; the workbook's good bytes to repair it with."""
+    shutil.copytree(county, dest)
+    survey = dest / "survey"
+    names = sorted(p.name for p in survey.iterdir())
+    first_two = [n for n in names if n.endswith(".json")][:2]
+    xlsx = next(n for n in names if n.endswith(".xlsx"))
+    good = (survey / xlsx).read_bytes()
+    (survey / xlsx).unlink()
+    bad = survey / (Path(first_two[1]).stem + "x.xlsx")  # sorts right after the second
+    bad.write_bytes(_corrupt_sheet(good))
+    assert sorted(p.name for p in survey.iterdir())[:3] == [*first_two, bad.name]
+    return dest, bad, good
+
+
+def _sync(export: Path, data: Path) -> tuple[int, dict[str, Any]]:
+    import subprocess
+
+    env = {**_env(data), "SHOUHU_SYNC_LAND_CHUNK_RECORDS": CHUNK}
+    out = subprocess.run(
+        [*SHOUHU, "sync", "--from", str(export), "survey", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.stdout, out.stderr
+    return out.returncode, json.loads(out.stdout)
+
+
+def _runs(data: Path) -> list[dict[str, Any]]:
+    import subprocess
+
+    out = subprocess.run(
+        [*SHOUHU, "runs", "--json"], env=_env(data), capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    return [json.loads(line) for line in out.stdout.splitlines()]
+
+
+def _forms(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line.rstrip(",")) for line in path.read_text(encoding="utf-8").splitlines()[1:-1]]
+
+
+def _landing(data: Path) -> dict[str, int]:
+    with sqlite3.connect(data / "shouhu.sqlite3") as conn:
+        return dict(
+            conn.execute("SELECT status, count(*) FROM landing_record WHERE source='survey' GROUP BY status")
+        )
+
+
+def test_a_read_that_fails_partway_accounts_for_what_it_landed_and_the_next_sync_catches_up(
+    county: Path, tmp_path: Path
+) -> None:
+    export, bad, good = _survey_folder(county, tmp_path / "export")
+    data = tmp_path / "data"
+    survey = export / "survey"
+    before = sorted(p for p in survey.iterdir() if p.name < bad.name)
+    read_before = sum(len(_forms(p)) for p in before)
+    assert read_before > 2 * int(CHUNK)
+
+    code, report = _sync(export, data)
+    assert code == 1  # the run failed: the operator must hear of it
+    rep = report["sources"][0]
+    assert rep["status"] == "failed"
+    # Everything read before the failure was landed, processed and counted.
+    assert rep["received"] == read_before, rep
+    assert rep["loaded"] + rep["quarantined"] == read_before, rep
+    assert rep["unexplained"] == 0 and report["total"]["unexplained"] == 0, rep
+    # Where and why, in the catalogue's words (Chinese first), with no record's content.
+    error = rep["error"]
+    assert bad.name in error and "读取" in error and "reading" not in error, error
+    names = {f["child"]["name"] for p in before for f in _forms(p) if isinstance(f.get("child"), dict)}
+    assert not any(n and n in error for n in names), error
+    failed = [f for f in rep["files"] if f["file"] == bad.name]
+    assert failed and failed[0]["status"] == "stopped" and failed[0].get("reason"), rep["files"]
+    # The runs listing stores the same accounting and error.
+    stored = next(r for r in _runs(data) if r["source"] == "survey")
+    assert stored["received"] == read_before and stored["unexplained"] == 0 and stored["error"] == error
+
+    # Repaired: the next sync reads from the old cursor, the first two files' forms are unchanged.
+    bad.write_bytes(good)
+    code, again = _sync(export, data)
+    rep2 = again["sources"][0]
+    assert code == 0 and rep2["status"] == "completed", rep2
+    assert rep2["unchanged"] + rep2["duplicates"] >= read_before, rep2
+    assert rep2["unexplained"] == 0 and rep2["resumed"] == 0, rep2
+    assert "pending" not in _landing(data)
+    # Nothing lost, nothing twice: the record is what one sync of the repaired folder leaves.
+    code, clean = _sync(export, tmp_path / "clean")
+    assert code == 0
+    assert _landing(data) == _landing(tmp_path / "clean")
+    one = clean["sources"][0]
+    assert rep["loaded"] + rep2["loaded"] == one["loaded"]
+    assert rep["quarantined"] + rep2["quarantined"] == one["quarantined"]

@@ -42,6 +42,11 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "--division {value} is not a division code prefix",
     ),
     "cli.no_landed_record": ("没有序号为 {seq} 的接收记录", "no landed record {seq}"),
+    "cli.store_failed": (
+        "关系库操作失败（{kind}），命令已停止；已提交的数据保留，问题排除后再次运行即可。",
+        "the relational store failed ({kind}); the command stopped — what was committed is kept, "
+        "run it again once the problem is fixed",
+    ),
     "store.data_dir_uncreatable": (
         "无法创建数据目录 {path}：{reason}",
         "data directory {path} cannot be created: {reason}",

@@ -196,10 +196,21 @@ localise_help(app)
 
 
 def main() -> None:
+    """Every command's entry. A relational-store error that escapes a command (a locked or failing
+    database, a constraint) ends it in one catalogue line and exit code 2: its traceback and
+    SQLAlchemy's text would put the statement's parameters, a record's personal data, on the
+    terminal and in any captured log."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from shouhu.cli.stores import say_error, store_failure
+
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except SQLAlchemyError as exc:
+        say_error(store_failure(exc))
+        sys.exit(2)
 
 
 if __name__ == "__main__":

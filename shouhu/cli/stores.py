@@ -8,6 +8,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.exc import SQLAlchemyError
 
 from graph.port import GraphStoreError
 from kernel.messages import say
@@ -18,11 +19,35 @@ class ConfigError(Exception):
     """A problem the operator must fix in the configuration; the message is the whole story."""
 
 
-def fail(message: str) -> None:
+def say_error(message: str) -> None:
+    """The red 错误： line on stderr (the one shape of every command's failure)."""
     Console(stderr=True, soft_wrap=True).print(
         f"[bold red]{escape(say('cli.error', message=message))}[/]", highlight=False
     )
+
+
+def fail(message: str) -> None:
+    say_error(message)
     raise typer.Exit(2)
+
+
+def store_failure(exc: SQLAlchemyError) -> str:
+    """What the operator is told of a relational-store error that ended a command. SQLAlchemy's own
+    text carries the statement and its parameters (a record's payload: a child's name, an ID
+    number), and PostgreSQL's a DETAIL line quoting the row, so neither is shown: the kind of error
+    is, and for SQLite's OperationalError its one-line reason ('database is locked', 'disk I/O
+    error'), which names the condition and never a value."""
+    orig = getattr(exc, "orig", None)
+    kind = type(exc).__name__
+    if (
+        isinstance(orig, Exception)
+        and type(orig).__module__ == "sqlite3"
+        and type(orig).__name__ == "OperationalError"
+    ):
+        reason = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
+        if reason:
+            kind = f"{kind}: {reason}"
+    return say("cli.store_failed", kind=kind)
 
 
 def _check_data_dir(settings: Settings) -> None:

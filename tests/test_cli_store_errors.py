@@ -1,0 +1,60 @@
+"""A relational-store error that ends a command: one catalogue line and exit code 2, nothing personal.
+
+SQLAlchemy's error text carries the statement and its parameters (a record's payload: a child's
+name, an ID number); a traceback carries it too. The store is made to fail while ``shouhu sync``
+lands (a trigger on the landing table refuses every insert, the way a failing disk or a constraint
+would), through the real CLI in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from kernel.messages import say
+from tests import test_connectors_support as support
+from tests.test_connectors_cli import SHOUHU, _env
+
+county = support.county
+
+
+def _people(survey: Path) -> set[str]:
+    """The names and ID numbers the survey forms hold (what must never be printed)."""
+    found: set[str] = set()
+    for path in survey.glob("*.json"):
+        for form in json.loads(path.read_text(encoding="utf-8")):
+            child = form.get("child") or {}
+            for key in ("name", "id_number"):
+                if isinstance(child.get(key), str) and len(child[key]) >= 2:
+                    found.add(child[key])
+    return found
+
+
+def test_a_store_error_while_landing_is_one_line_without_the_records(county: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = _env(data)
+    init = subprocess.run([*SHOUHU, "init"], env=env, capture_output=True, text=True, timeout=300)
+    assert init.returncode == 0, init.stderr
+    with sqlite3.connect(data / "shouhu.sqlite3") as conn:
+        conn.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON landing_record "
+            "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+        )
+    out = subprocess.run(
+        [*SHOUHU, "sync", "--from", str(county), "survey", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    text = out.stdout + out.stderr
+    assert out.returncode == 2, text[-2000:]
+    assert "Traceback" not in text and "parameters" not in text and "[SQL" not in text
+    people = _people(county / "survey")
+    assert people, "the survey forms hold names and ID numbers"
+    assert not [p for p in people if p in text]
+    assert " ".join(out.stderr.split()) == say(
+        "cli.error", message=say("cli.store_failed", kind="IntegrityError")
+    )

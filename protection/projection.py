@@ -212,14 +212,19 @@ def project_case(store: GraphStore, engine: Engine, case_id: str) -> bool:
     except (GraphStoreError, ValueError):
         log.exception("projection of a case failed; it stays pending")
         return False
+    crash_point("case.graph_written")  # the graph copy committed, the case not yet marked current
+    # The case's status and a court's new guardian are facts of the child's classification: the child
+    # is reclassified (or queued for the drain) before the mark, so that a kill between them redoes
+    # both; marked first, a kill before the reclassification left the child's classification without
+    # the case for good (nothing catches up a case whose graph copy is current).
+    _reclassify(store, engine, f.case.child_id, f.case.division, "case")
     with write_session(engine) as s:
         s.execute(
             update(ProtectionCaseRow)
             .where(col(ProtectionCaseRow.id) == case_id, col(ProtectionCaseRow.projected_version) < version)
             .values(projected_version=version)
         )
-    # The case's status and a court's new guardian are facts of the child's classification.
-    _reclassify(store, engine, f.case.child_id, f.case.division, "case")
+    crash_point("case.projected")  # marked current, the child reclassified
     return True
 
 

@@ -22,11 +22,10 @@ from typing import Any
 import pytest
 
 from graph.model import node_id
+from tests.survives_support import synced_child
 from tests.test_connectors_support import graph_snapshot
 from tests.test_record_survives import run
 
-PERSONS = 300
-SEED = 13
 AGREEMENT = "agr0000000000000000000000000001"
 
 
@@ -34,26 +33,11 @@ AGREEMENT = "agr0000000000000000000000000001"
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, str]]:
     """A synced county whose record holds an entrustment of a left-behind child with no capable
     carer to an adult of the child's village, not yet in the graph: (data dir, child, guardian)."""
-    from connectors.synthetic import generate
     from graph.ladybug import LadybugStore
     from kernel.db import make_engine, session
     from protection.case_tables import GuardianshipAgreement
 
-    root = tmp_path_factory.mktemp("agreement-survives")
-    generate(root / "county", PERSONS, SEED)
-    data = root / "data"
-    done = run(["sync", "--from", str(root / "county")], data)
-    assert done.returncode == 0, done.stderr
-    with sqlite3.connect(data / "shouhu.sqlite3") as conn:
-        children = [
-            (p, d)
-            for p, d in conn.execute(
-                "SELECT person_id, division FROM child_classification "
-                "WHERE arrangement = 'no_capable_carer' ORDER BY person_id"
-            )
-        ]
-    assert children
-    child, division = children[0]
+    data, child, division = synced_child(tmp_path_factory, "agreement-survives")
     store = LadybugStore(data / "graph.lbug", 256)
     try:
         parents = sorted(

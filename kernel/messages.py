@@ -840,6 +840,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "reject.not_a_number": ("{field} {value} 不是数字", "{field} {value} is not a number"),
     "reject.fhir_no_resource": ("Bundle 条目中没有 resource", "entry has no resource"),
+    "reject.fhir_entry_not_object": (
+        "{file} 第 {line} 行不是 Bundle 条目（应为 JSON 对象，实为 {what}）",
+        "{file} line {line} is not a Bundle entry (a JSON object expected, found {what})",
+    ),
     "reject.fhir_type": (
         "本接口不读取 {kind} 类型的资源",
         "resource type {kind} is not read by this connector",

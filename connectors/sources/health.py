@@ -174,6 +174,12 @@ class HealthSource(Source):
                     f"{rel}#{n}", "entry", with_rejection({}, entry.code, entry.message), f"{rel}#{n}", mtime
                 )
                 continue
+            if not isinstance(entry, dict):  # one-per-line layout: a line of JSON that is no object
+                message = say("reject.fhir_entry_not_object", file=rel, line=n, what=_json_kind(entry))
+                yield RawRecord(
+                    f"{rel}#{n}", "entry", with_rejection({}, "value.invalid", message), f"{rel}#{n}", mtime
+                )
+                continue
             res = entry.get("resource")
             if not isinstance(res, dict):
                 message = f"{rel} 第 {n} 项没有 resource"
@@ -460,6 +466,19 @@ def _icd10(codings: list[Any]) -> str | None:
         if isinstance(c, dict) and c.get("system") == ICD10 and c.get("code"):
             return clean_text(c["code"])
     return None
+
+
+def _json_kind(value: Any) -> str:
+    """The JSON kind of a value, for a reason (never the value: it may be a person's data)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else type(value).__name__
 
 
 def _bundle_entries(data: bytes, rel: str = "Bundle") -> Iterator[tuple[int, Any]]:

@@ -840,6 +840,11 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "reject.not_a_number": ("{field} {value} 不是数字", "{field} {value} is not a number"),
     "reject.fhir_no_resource": ("Bundle 条目中没有 resource", "entry has no resource"),
+    "file.xlsx_broken": (
+        "{file} 的工作表在读取中途损坏（{kind}）：之前读到的 {rows} 行已接收，其后的行未读取",
+        "{file}: a sheet is corrupt and failed while read ({kind}); the {rows} rows before it were "
+        "received, the rest not read",
+    ),
     "reject.fhir_entry_not_object": (
         "{file} 第 {line} 行不是 Bundle 条目（应为 JSON 对象，实为 {what}）",
         "{file} line {line} is not a Bundle entry (a JSON object expected, found {what})",

@@ -1,12 +1,16 @@
 """A source whose read fails partway: the run report accounts for what was read before it.
 
 Landing commits every ``sync_land_chunk_records`` records as it reads, so when the read then fails
-(here: the third file of the survey folder is a workbook whose sheet is corrupt) the chunks already
-landed are processed like any others. The report must count them as received, say which file the
-read stopped at and why in the catalogue's words (no record's content in it), and the next sync,
-with the file repaired, must read everything again from the old cursor: what was landed before is
-counted unchanged, nothing is lost or landed twice. Real files through ``shouhu sync`` and
-``shouhu runs``.
+(here: the third file of the survey folder cannot be read, an input/output error: it is a link to
+``/proc/self/mem``, which lists as a regular file and fails every read, as a failing disk or a
+network share that drops does) the chunks already landed are processed like any others. The report
+must count them as received, say which file the read stopped at and why in the catalogue's words
+(no record's content in it), and the next sync, with the file repaired, must read everything again
+from the old cursor: what was landed before is counted unchanged, nothing is lost or landed twice.
+
+A workbook that opens but whose sheet is corrupt is no such failure: it is that file's
+unreadable-file record, and the folder's other files are read. Real files through ``shouhu sync``
+and ``shouhu runs``.
 """
 
 from __future__ import annotations
@@ -39,9 +43,10 @@ def _corrupt_sheet(data: bytes) -> bytes:
     return bytes(out)
 
 
-def _survey_folder(county: Path, dest: Path) -> tuple[Path, Path, bytes]:
-    """An export whose survey folder holds two JSON files and then (third in name order) a corrupt
-    workbook, then the rest; the workbook's good bytes to repair it with."""
+def _survey_folder(county: Path, dest: Path, corrupt: bool = False) -> tuple[Path, Path, bytes]:
+    """An export whose survey folder holds two JSON files and then (third in name order) a
+    workbook that fails to be read (an input/output error on every read; with ``corrupt``, a
+    workbook whose sheet is corrupt), then the rest; the workbook's good bytes to repair it with."""
     shutil.copytree(county, dest)
     survey = dest / "survey"
     names = sorted(p.name for p in survey.iterdir())
@@ -50,7 +55,10 @@ def _survey_folder(county: Path, dest: Path) -> tuple[Path, Path, bytes]:
     good = (survey / xlsx).read_bytes()
     (survey / xlsx).unlink()
     bad = survey / (Path(first_two[1]).stem + "x.xlsx")  # sorts right after the second
-    bad.write_bytes(_corrupt_sheet(good))
+    if corrupt:
+        bad.write_bytes(_corrupt_sheet(good))
+    else:
+        bad.symlink_to("/proc/self/mem")  # a regular file to list, EIO to read
     assert sorted(p.name for p in survey.iterdir())[:3] == [*first_two, bad.name]
     return dest, bad, good
 
@@ -121,6 +129,7 @@ def test_a_read_that_fails_partway_accounts_for_what_it_landed_and_the_next_sync
     assert stored["received"] == read_before and stored["unexplained"] == 0 and stored["error"] == error
 
     # Repaired: the next sync reads from the old cursor, the first two files' forms are unchanged.
+    bad.unlink()
     bad.write_bytes(good)
     code, again = _sync(export, data)
     rep2 = again["sources"][0]
@@ -135,3 +144,30 @@ def test_a_read_that_fails_partway_accounts_for_what_it_landed_and_the_next_sync
     one = clean["sources"][0]
     assert rep["loaded"] + rep2["loaded"] == one["loaded"]
     assert rep["quarantined"] + rep2["quarantined"] == one["quarantined"]
+
+
+def test_a_workbook_whose_sheet_is_corrupt_is_that_files_record_and_the_folder_goes_on(
+    county: Path, tmp_path: Path
+) -> None:
+    """It opens (its directory is intact) and fails while its rows are read: the file is noted
+    failed with its reason, one unreadable-file record is quarantined for it, and the files after
+    it are read (before, the read stopped there and the rest of the folder was never read)."""
+    export, bad, _ = _survey_folder(county, tmp_path / "export", corrupt=True)
+    data = tmp_path / "data"
+    code, report = _sync(export, data)
+    rep = report["sources"][0]
+    assert code == 0 and rep["status"] == "completed", rep.get("error")
+    notes = {f["file"]: f for f in rep["files"]}
+    assert notes[bad.name]["status"] == "failed", notes[bad.name]
+    # zlib's error, at open (openpyxl reads each sheet's start) or while the rows are read
+    reason = notes[bad.name]["reason"]
+    assert reason.startswith(bad.name) and "（error）" in reason, reason
+    after = sorted(p.name for p in (export / "survey").iterdir() if p.name > bad.name)
+    assert after and all(notes[n]["status"] == "read" and notes[n]["records"] > 0 for n in after)
+    rows = sum(f.get("records") or 0 for f in rep["files"])
+    assert rep["received"] == rows + 1 and rep["unexplained"] == 0, rep  # every row, and the file's record
+    with sqlite3.connect(data / "shouhu.sqlite3") as conn:
+        (reason,) = conn.execute(
+            "SELECT reason_code FROM landing_record WHERE source = 'survey' AND origin = ?", (bad.name,)
+        ).fetchone()
+    assert reason == "file.unreadable"

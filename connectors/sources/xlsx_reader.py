@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from connectors.sources.base import FileNote, UnreadableFile
 from connectors.sources.layout import Layout, distinct_header, header_key
+from kernel.messages import say
 
 __all__ = [
     "sheet_row",
@@ -60,16 +63,16 @@ def xlsx_rows(
     sheet matches.
     """
     import io
-    import zipfile
 
     from openpyxl import load_workbook
 
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except _BROKEN as exc:  # openpyxl reads each sheet's start at open: a corrupt one fails here
         raise UnreadableFile(
             "file.unreadable", f"{rel} 不是可读的 XLSX 工作簿（{type(exc).__name__}）"
         ) from None
+    given = 0  # data rows given before a failure, named in its reason
     try:
         chosen = [found for ws in wb.worksheets if (found := _sheet_header(ws, layouts)) is not None]
         if not chosen:
@@ -104,9 +107,31 @@ def xlsx_rows(
                 note.notes.extend(repeats)
                 note.notes.extend(layout.header_notes(header))
             for n, row in _data_rows(ws, header_rows[1], header):
+                given += 1
                 yield layout, sheet, n, row
+    except _BROKEN as exc:
+        # A workbook whose directory opens but a sheet's stream or XML is corrupt fails while its
+        # rows are read: it is that file's failure (its unreadable-file record, the rows given before
+        # kept and counted in the reason), never the source's, so the folder's other files are read.
+        raise UnreadableFile(
+            "file.unreadable", say("file.xlsx_broken", file=rel, kind=type(exc).__name__, rows=given)
+        ) from None
     finally:
         wb.close()
+
+
+# What a corrupt sheet raises while it is read: its compressed stream (zlib, a CRC or a truncated
+# member) or its XML (ParseError and lxml's XMLSyntaxError are SyntaxErrors), or openpyxl on what
+# it finds there.
+_BROKEN: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    SyntaxError,
+    KeyError,
+    ValueError,
+    OSError,
+)
 
 
 def _data_rows(ws: Any, header_row: int, header: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -171,3 +171,23 @@ def test_a_workbook_whose_sheet_is_corrupt_is_that_files_record_and_the_folder_g
             "SELECT reason_code FROM landing_record WHERE source = 'survey' AND origin = ?", (bad.name,)
         ).fetchone()
     assert reason == "file.unreadable"
+
+
+def test_a_broken_link_and_a_pipe_in_the_folder_are_noted_not_passed_over(
+    county: Path, tmp_path: Path
+) -> None:
+    """The folder listing named neither (they were dropped silently); now each is in the report's
+    file list, ignored with why, and the rest of the folder is read as before."""
+    import os
+
+    export = tmp_path / "export"
+    shutil.copytree(county, export)
+    survey = export / "survey"
+    (survey / "gone.json").symlink_to(tmp_path / "nowhere.json")
+    os.mkfifo(survey / "pipe.json")
+    code, report = _sync(export, tmp_path / "data")
+    rep = report["sources"][0]
+    assert code == 0 and rep["status"] == "completed", rep.get("error")
+    notes = {f["file"]: f for f in rep["files"]}
+    assert notes["gone.json"]["status"] == "ignored" and "符号链接" in notes["gone.json"]["reason"]
+    assert notes["pipe.json"]["status"] == "ignored" and "管道" in notes["pipe.json"]["reason"]

@@ -20,7 +20,9 @@ __all__ = [
 
 def folder_files(root: Path) -> tuple[list[tuple[Path, str]], list[FileNote]]:
     """Every regular file directly in a source folder, with its relative name, and the
-    entries that are not read whatever their name (sub-folders, hidden and temporary files).
+    entries that are not read whatever their name (sub-folders, hidden and temporary files,
+    broken links, pipes, sockets and devices), each noted with why, so the report lists every
+    entry of the folder.
 
     Raises :class:`SourceFolderError` when the folder does not exist or holds no file.
     """
@@ -38,6 +40,10 @@ def folder_files(root: Path) -> tuple[list[tuple[Path, str]], list[FileNote]]:
             skipped.append(FileNote(rel, "ignored", "隐藏文件或编辑软件的临时文件"))
         elif path.is_file():
             files.append((path, rel))
+        elif path.is_symlink():  # a link whose target is gone: said, not silently passed over
+            skipped.append(FileNote(rel, "ignored", "链接指向的文件不存在（断开的符号链接），未读取"))
+        else:  # a named pipe, socket or device: reading it could block or never end
+            skipped.append(FileNote(rel, "ignored", "不是普通文件（管道、套接字或设备），未读取"))
     if not files:
         raise SourceFolderError(f"来源目录为空：{root}（没有可读取的文件）")
     return files, skipped

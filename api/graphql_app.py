@@ -28,7 +28,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 
 from api.cancellation import Cancellable, ClientDisconnected, RequestCancelled, TimeBudgetExceeded
 from api.context import Context
-from api.errors import error_response, format_error
+from api.errors import carries_number, error_response, format_error
 from api.limits import (
     MAX_JSON_DEPTH,
     SCHEMA_SCOPE,
@@ -477,6 +477,6 @@ def document_facts(query: str, operation_name: str | None) -> DocumentFacts:
         kinds = {op.operation.value for op in operations}
         kind = next((k for k in ("mutation", "subscription", "query") if k in kinds), "query")
         name = "anonymous"
-    if not _OPERATION_NAME.fullmatch(name) or sum(c.isdigit() for c in name) >= 6:
+    if not _OPERATION_NAME.fullmatch(name) or carries_number(name):
         name = "anonymous"  # a caller-chosen name is never allowed to carry data into the log
     return DocumentFacts(document, operation, operation_name, kind, name)

@@ -541,6 +541,13 @@ ECHO_ATTEMPTS: list[tuple[str, dict[str, Any]]] = [
     # Unknown arguments and fields around values.
     (f'{{ personByIdNumber(idNumber: "{OTHER["id_number"]}", name: "{OTHER["name"]}") {{ id }} }}', {}),
     (f'{{ person(id: "person:other") {{ id nmae(x: "{OTHER["name"]}") }} }}', {}),
+    # A name the caller wrote, carrying a number: said back in the engine's refusal it would be the
+    # number itself in an error panel (the audit log's operation name refuses such a name too).
+    (f'{{ person(id: "person:other") {{ id n{OTHER["id_number"]} }} }}', {}),
+    (f'{{ person(id: "person:other", p{OTHER["phone"]}: 1) {{ id }} }}', {}),
+    (f"query ($v{OTHER['id_number']}: ID) {{ __typename }}", {}),
+    (f'{{ person(id: "person:other") {{ ...F }} }} fragment F on T{OTHER["id_number"]} {{ id }}', {}),
+    (f'{{ person(id: "person:other") {{ ...F{OTHER["phone"]} }} }}', {}),
     # An out-of-scope lookup by each key.
     (f'{{ personByIdNumber(idNumber: "{OTHER["id_number"]}") {{ name phone }} }}', {}),
     (f'{{ searchPeople(name: "{OTHER["name"]}") {{ edges {{ node {{ name phone }} }} }} }}', {}),

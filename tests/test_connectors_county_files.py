@@ -64,7 +64,7 @@ class County:
         (export / "police").mkdir()
         header, rows = _csv(generated / "education" / "students_batch1.csv", "utf-8-sig")
         assert header == list(STUDENT_HEADER)
-        assert len(rows) >= 66, len(rows)
+        assert len(rows) >= 70, len(rows)
         self.student_header = header
         # One sheet per township, and an instruction sheet after them.
         self.sheets = {"双大镇": rows[0:12], "龙坎镇": rows[12:24]}
@@ -138,6 +138,15 @@ class County:
         sign = len(self.signed) + 2
         ws.merge_cells(start_row=sign, start_column=1, end_row=sign + 2, end_column=width)
         wb.save(export / "education" / "students_signed.xlsx")
+        # A title above a header of one row whose first column (the row number) has no name.
+        self.titled_sheet = rows[66:70]
+        wb = Workbook()
+        ws = wb.active
+        ws.append(["宁川县2024年学生名册"])
+        ws.append([None, *header])
+        for n, r in enumerate(self.titled_sheet, start=1):
+            ws.append([n, *r])
+        wb.save(export / "education" / "students_titled.xlsx")
         # 家庭住址 twice, the second one blank; 姓名 and 出生日期 with a template's note.
         self.dup = rows[36:46]
         h = list(header)
@@ -323,3 +332,16 @@ def test_rows_under_a_merge_with_nothing_of_their_own_are_not_records(county: Co
     for r in county.signed:
         [(status, _, reason, _)] = county.landed("education", r[0])
         assert status == "loaded" or (status == "quarantined" and "列" not in (reason or "")), reason
+
+
+def test_a_title_above_a_one_row_header_is_not_read_as_a_header_row(county: County) -> None:
+    """The title and the header were said to be a header over two rows (表头在第 1–2 行), and the
+    title became the name of the unnamed row-number column (未识别的列 宁川县2024年学生名册)."""
+    note = county.file("education", "students_titled.xlsx")
+    assert note["records"] == len(county.titled_sheet), note
+    assert "表头在第 2 行" in note["notes"], note
+    assert not any("两行合并" in n or "宁川县" in n for n in note["notes"]), note
+    for n, r in enumerate(county.titled_sheet, start=3):
+        [(_, origin, _, payload)] = county.landed("education", r[0])
+        assert origin == f"students_titled.xlsx:{n}", origin
+        assert "宁川县2024年学生名册" not in payload, payload

@@ -240,5 +240,9 @@ def _two_row_header(upper: list[str], lower: list[str], layout: Layout) -> list[
     width = max(len(upper), len(lower))
     lower = lower + [""] * (width - len(lower))
     upper = upper + [""] * (width - len(upper))
-    merged = [lower[i] or upper[i] for i in range(width)]
-    return _trimmed(merged)
+    merged = _trimmed([lower[i] or upper[i] for i in range(width)])
+    if len(layout.keys_for(merged)) <= len(layout.keys_for(_trimmed(lower))):
+        # The upper row names no column the lower row lacks: a title above a header of one row
+        # (said as such, and the title is not the name of a column the header left unnamed).
+        return None
+    return merged

@@ -115,6 +115,8 @@ def engine_message(error: GraphQLError, schema: Any = None) -> str:
         if found is None:
             continue
         names = found.groupdict()
+        if any(carries_number(n) for n in names.values() if n):
+            break  # a name the caller wrote with a number in it is not said back (`carries_number`)
         enum = _NOT_IN_ENUM.search(error.message) if key == "api.variable_invalid" else None
         if enum is not None:  # a variable's value that is not one of an enum's: name the choices
             key, names["type"] = "api.variable_bad_enum", enum["type"]
@@ -128,6 +130,13 @@ def engine_message(error: GraphQLError, schema: Any = None) -> str:
     if where is None:
         return say("api.invalid_query")
     return say("api.invalid_query_at", line=where.line, column=where.column)
+
+
+def carries_number(name: str) -> bool:
+    """A name a caller chose (an operation's, a field's, a variable's) with six digits or more in it
+    may be an ID number or a phone number written into it: it is said back in no error and put in
+    no log line."""
+    return sum(c.isdigit() for c in name) >= 6
 
 
 def _enum_values(schema: Any, name: str) -> str:

@@ -28,7 +28,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 
 from api.cancellation import Cancellable, ClientDisconnected, RequestCancelled, TimeBudgetExceeded
 from api.context import Context
-from api.errors import error_response, format_error
+from api.errors import carries_number, error_response, format_error
 from api.limits import (
     MAX_JSON_DEPTH,
     SCHEMA_SCOPE,
@@ -92,6 +92,12 @@ class GraphQLEndpoint:
             return await self._refuse(principal, request_id, refused)
         query, variables, operation_name = refused
         facts = document_facts(query, operation_name)
+        if facts.document is not None and facts.operation is None and _has_operation(facts.document):
+            # GraphQL's GetOperation (spec 6.1): several operations and no operationName, or a name
+            # none of them has, is a request error. Strawberry ran the first operation instead, on
+            # the record as `query anonymous` rather than as the operation that was served.
+            refusal = error_response(say("api.operation_undetermined"), "BAD_REQUEST", 400)
+            return await self._refuse(principal, request_id, refusal, facts.kind, facts.name, query)
         if asks_for_schema(facts.document) and not schema_reader(principal, self.settings.dev_mode):
             refusal = JSONResponse(
                 {
@@ -454,6 +460,10 @@ def _query_hash(query: str) -> str:
 # ---- what the document is ------------------------------------------------------------------------
 
 
+def _has_operation(document: Any) -> bool:
+    return any(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+
+
 def document_facts(query: str, operation_name: str | None) -> DocumentFacts:
     document, parse_error = parse_document(query)
     if document is None:
@@ -467,6 +477,6 @@ def document_facts(query: str, operation_name: str | None) -> DocumentFacts:
         kinds = {op.operation.value for op in operations}
         kind = next((k for k in ("mutation", "subscription", "query") if k in kinds), "query")
         name = "anonymous"
-    if not _OPERATION_NAME.fullmatch(name) or sum(c.isdigit() for c in name) >= 6:
+    if not _OPERATION_NAME.fullmatch(name) or carries_number(name):
         name = "anonymous"  # a caller-chosen name is never allowed to carry data into the log
     return DocumentFacts(document, operation, operation_name, kind, name)

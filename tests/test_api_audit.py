@@ -81,6 +81,21 @@ def test_the_case_owner_is_told_of_other_agencies_access(api: Api) -> None:
     assert refused["errors"][0]["extensions"]["reason"] == "capability_missing"
 
 
+def test_a_case_owner_asking_about_no_person_id_is_refused_not_an_internal_error(api: Api) -> None:
+    """`accessesToMyCase` with an id that is no person's (a name, another record's kind): the
+    graph's ValueError ("node id '甲乙' has no '<kind>:' prefix") answered INTERNAL and logged the
+    value with a stack trace. Said as for any child whose case is not the caller's."""
+    for person_id in ("甲乙", "household:h1", "person:nobody"):
+        body = api.gql(
+            "civil",
+            "query Mine($id: ID!) { accessesToMyCase(personId: $id) { nextAfterSeq } }",
+            {"id": person_id},
+        ).json()
+        assert body["data"] is None, body
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", (person_id, body)
+        assert "甲乙" not in str(body)
+
+
 def test_the_auditor_lists_every_member_agency_by_name_and_no_one_else_does(api: Api) -> None:
     """`memberAgencies`: the console's "by agency" choice, by name, for read_audit_log alone."""
     listed = api.gql("auditor", "{ memberAgencies { id name agencyType } }", purpose="audit").json()["data"][

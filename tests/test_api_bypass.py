@@ -541,6 +541,13 @@ ECHO_ATTEMPTS: list[tuple[str, dict[str, Any]]] = [
     # Unknown arguments and fields around values.
     (f'{{ personByIdNumber(idNumber: "{OTHER["id_number"]}", name: "{OTHER["name"]}") {{ id }} }}', {}),
     (f'{{ person(id: "person:other") {{ id nmae(x: "{OTHER["name"]}") }} }}', {}),
+    # A name the caller wrote, carrying a number: said back in the engine's refusal it would be the
+    # number itself in an error panel (the audit log's operation name refuses such a name too).
+    (f'{{ person(id: "person:other") {{ id n{OTHER["id_number"]} }} }}', {}),
+    (f'{{ person(id: "person:other", p{OTHER["phone"]}: 1) {{ id }} }}', {}),
+    (f"query ($v{OTHER['id_number']}: ID) {{ __typename }}", {}),
+    (f'{{ person(id: "person:other") {{ ...F }} }} fragment F on T{OTHER["id_number"]} {{ id }}', {}),
+    (f'{{ person(id: "person:other") {{ ...F{OTHER["phone"]} }} }}', {}),
     # An out-of-scope lookup by each key.
     (f'{{ personByIdNumber(idNumber: "{OTHER["id_number"]}") {{ name phone }} }}', {}),
     (f'{{ searchPeople(name: "{OTHER["name"]}") {{ edges {{ node {{ name phone }} }} }} }}', {}),
@@ -573,6 +580,32 @@ def test_an_unknown_operation_name_is_a_clean_400(api: Api) -> None:
         headers={"Authorization": f"Bearer {api.tokens['village']}"},
     )
     assert r.status_code == 400, r.text
+
+
+def test_several_operations_and_no_operation_name_is_refused(api: Api) -> None:
+    """GraphQL spec 6.1 (GetOperation): a document of several operations without operationName is
+    a request error. The first operation ran instead (the child's name came back) and went on the
+    audit record as `query anonymous`, not as the operation that was served."""
+    document = (
+        'query A { person(id: "person:child") { id name } } query B { person(id: "person:child") { id } }'
+    )
+    for operation_name in (None, "C"):
+        r = api.client.post(
+            "/graphql",
+            json={"query": document, "operationName": operation_name},
+            headers={"Authorization": f"Bearer {api.tokens['village']}", "X-Purpose-Of-Use": "case_work"},
+        )
+        assert r.status_code == 400, r.text
+        assert "data" not in r.json(), r.text
+        assert r.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST", r.text
+        assert r.json()["errors"][0]["message"] == say("api.operation_undetermined"), r.text
+        assert_absent(r.text, _values("child"))
+    r = api.client.post(
+        "/graphql",
+        json={"query": document, "operationName": "B"},
+        headers={"Authorization": f"Bearer {api.tokens['village']}", "X-Purpose-Of-Use": "case_work"},
+    )
+    assert r.json() == {"data": {"person": {"id": "person:child"}}}, r.text
 
 
 def test_a_value_the_api_cannot_serialize_is_not_quoted_back() -> None:

@@ -64,7 +64,7 @@ class County:
         (export / "police").mkdir()
         header, rows = _csv(generated / "education" / "students_batch1.csv", "utf-8-sig")
         assert header == list(STUDENT_HEADER)
-        assert len(rows) >= 52, len(rows)
+        assert len(rows) >= 70, len(rows)
         self.student_header = header
         # One sheet per township, and an instruction sheet after them.
         self.sheets = {"双大镇": rows[0:12], "龙坎镇": rows[12:24]}
@@ -109,6 +109,44 @@ class County:
         for c in cols:
             ws.merge_cells(start_row=2, start_column=c + 1, end_row=1 + len(self.merged), end_column=c + 1)
         wb.save(export / "education" / "students_class.xlsx")
+        # The data sheet, then the template's instruction sheet holding the header and an example
+        # row (a made-up pupil): the example is no pupil of the county.
+        self.guided = rows[52:58]
+        wb = Workbook()
+        ws = wb.active
+        ws.title = "花名册"
+        ws.append(header)
+        for r in self.guided:
+            ws.append(r)
+        guide = wb.create_sheet("填表说明")
+        guide.append(["填表说明：每名学生一行，示例如下"])
+        guide.append(header)
+        self.example = [*rows[58]]
+        self.example[0] = "示例001"
+        guide.append(self.example)
+        wb.save(export / "education" / "students_guide.xlsx")
+        # A 备注 merged down far past the last pupil, and a signature line merged over three rows
+        # and every column: the rows under them hold nothing of their own.
+        self.signed = rows[60:66]
+        wb = Workbook()
+        ws = wb.active
+        ws.append([*header, "备注"])
+        for n, r in enumerate(self.signed):
+            ws.append([*r, "以上信息经核实" if n == 0 else None])
+        ws.merge_cells(start_row=2, start_column=width + 1, end_row=40, end_column=width + 1)
+        ws.append(["填表人：李四    审核人：王五"])
+        sign = len(self.signed) + 2
+        ws.merge_cells(start_row=sign, start_column=1, end_row=sign + 2, end_column=width)
+        wb.save(export / "education" / "students_signed.xlsx")
+        # A title above a header of one row whose first column (the row number) has no name.
+        self.titled_sheet = rows[66:70]
+        wb = Workbook()
+        ws = wb.active
+        ws.append(["宁川县2024年学生名册"])
+        ws.append([None, *header])
+        for n, r in enumerate(self.titled_sheet, start=1):
+            ws.append([n, *r])
+        wb.save(export / "education" / "students_titled.xlsx")
         # 家庭住址 twice, the second one blank; 姓名 and 出生日期 with a template's note.
         self.dup = rows[36:46]
         h = list(header)
@@ -270,3 +308,40 @@ def test_a_title_line_above_a_csv_header_and_a_row_of_separators(county: County)
         line = n if n < 13 else n + 1
         assert origin == f"hukou_titled.csv:{line}", (r[0], origin)
         assert status == "loaded" or (status == "quarantined" and "列" not in (reason or "")), reason
+
+
+def test_an_instruction_sheets_example_row_is_not_read_as_a_pupil(county: County) -> None:
+    """Every sheet with a matching header was read: the 填表说明 sheet's example pupil (示例001)
+    landed as a record of the county."""
+    note = county.file("education", "students_guide.xlsx")
+    assert note["records"] == len(county.guided), note
+    assert county.landed("education", county.example[0]) == []
+    assert any("忽略工作表 填表说明" in n for n in note["notes"]), note
+    for r in county.guided:
+        assert len(county.landed("education", r[0])) == 1, r[0]
+
+
+def test_rows_under_a_merge_with_nothing_of_their_own_are_not_records(county: County) -> None:
+    """A 备注 merged down past the last pupil, and a signature merged over three rows, made each
+    empty row under them a record (quarantined 学籍号为空, or duplicates of the signature)."""
+    rep = county.source("education")
+    _accounted(rep)
+    note = county.file("education", "students_signed.xlsx")
+    # The pupils, and the signature line once (as main read it).
+    assert note["records"] == len(county.signed) + 1, note
+    for r in county.signed:
+        [(status, _, reason, _)] = county.landed("education", r[0])
+        assert status == "loaded" or (status == "quarantined" and "列" not in (reason or "")), reason
+
+
+def test_a_title_above_a_one_row_header_is_not_read_as_a_header_row(county: County) -> None:
+    """The title and the header were said to be a header over two rows (表头在第 1–2 行), and the
+    title became the name of the unnamed row-number column (未识别的列 宁川县2024年学生名册)."""
+    note = county.file("education", "students_titled.xlsx")
+    assert note["records"] == len(county.titled_sheet), note
+    assert "表头在第 2 行" in note["notes"], note
+    assert not any("两行合并" in n or "宁川县" in n for n in note["notes"]), note
+    for n, r in enumerate(county.titled_sheet, start=3):
+        [(_, origin, _, payload)] = county.landed("education", r[0])
+        assert origin == f"students_titled.xlsx:{n}", origin
+        assert "宁川县2024年学生名册" not in payload, payload

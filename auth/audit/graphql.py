@@ -17,6 +17,7 @@ from auth.audit import AuditLog, Page
 from auth.audit.queries import AuditQueryRefused
 from auth.enforce.context import Context
 from auth.enforce.errors import domain_errors, forbidden
+from auth.enforce.guard import PERSON_PREFIX
 
 
 def _log(info: Info[Context, None]) -> AuditLog:
@@ -246,6 +247,10 @@ class AuditQuery:
         log = _log(info)
         principal = info.context.principal
         if principal is None:
+            raise forbidden()
+        if not str(person_id).startswith(PERSON_PREFIX):
+            # No person's id (a name, another kind of record): no case of the caller's is about it,
+            # said as for any child whose case is not the caller's, not as the graph's ValueError.
             raise forbidden()
         info.context.guard.profile(str(person_id))  # one read: the person and the cases about them
         owners = info.context.guard.case_owners(str(person_id))

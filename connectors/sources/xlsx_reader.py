@@ -74,7 +74,9 @@ def xlsx_rows(
         ) from None
     given = 0  # data rows given before a failure, named in its reason
     try:
-        chosen = [found for ws in wb.worksheets if (found := _sheet_header(ws, layouts)) is not None]
+        chosen, passed_over = _records_sheets(
+            [found for ws in wb.worksheets if (found := _sheet_header(ws, layouts)) is not None]
+        )
         if not chosen:
             wanted = "；".join("、".join(c.name for c in lay.columns if c.required) for lay in layouts)
             sheets = "、".join(ws.title for ws in wb.worksheets)
@@ -86,7 +88,8 @@ def xlsx_rows(
         if note is not None:
             note.kind = chosen[0][3].kind
             read = {ws.title for ws, *_ in chosen}
-            others = [s.title for s in wb.worksheets if s.title not in read]
+            skipped = {ws.title for ws, *_ in passed_over}
+            others = [s.title for s in wb.worksheets if s.title not in read | skipped]
             if several:
                 note.notes.append(f"读取工作表 {'、'.join(f'「{ws.title}」' for ws, *_ in chosen)}")
             if others:
@@ -94,6 +97,9 @@ def xlsx_rows(
                     (f"读取工作表「{chosen[0][0].title}」；" if not several else "")
                     + f"忽略工作表 {'、'.join(others)}（表头不匹配）"
                 )
+            if passed_over:
+                names = "、".join(ws.title for ws, *_ in passed_over)
+                note.notes.append(f"忽略工作表 {names}（填表说明、示例或隐藏的工作表）")
         for ws, header_rows, typed, layout in chosen:
             sheet = ws.title if several else None
             header, repeats = distinct_header(typed)
@@ -134,11 +140,32 @@ _BROKEN: tuple[type[Exception], ...] = (
 )
 
 
+# A template's instruction or example sheet: its header is often the data sheet's, with an example
+# row (a made-up child) under it.
+_GUIDE_SHEET = re.compile(r"说明|示例|样例|范例|填表|填写|例子")
+
+
+def _records_sheets(found: list[_Header]) -> tuple[list[_Header], list[_Header]]:
+    """The sheets of records among those whose header matches: every township's sheet, but not a
+    template's instruction sheet (填表说明, 示例) nor a hidden sheet (a clerk's old copy, a
+    lookup), whose example row or stale rows were read as records. Either is still read when no
+    other sheet matches (a clerk who typed the records into the template's 示例 sheet). Returns
+    (sheets read, sheets passed over)."""
+    kept = [f for f in found if not _GUIDE_SHEET.search(f[0].title) and f[0].sheet_state == "visible"]
+    if not kept:
+        return found, []
+    return kept, [f for f in found if f not in kept]
+
+
 def _data_rows(ws: Any, header_row: int, header: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     down = _merged_down(ws, header_row)
     kept: dict[tuple[int, int], Any] = {}  # (first row, column) of a merge → its value
     for n, values in enumerate(ws.iter_rows(values_only=True, min_row=header_row + 1), start=header_row + 1):
         cells = list(values)
+        if all(c in (None, "") for c in cells):
+            # Nothing of its own: a row under a merge (a 备注 merged down past the last record, a
+            # signature merged over three rows) is no record, whatever the merge fills in.
+            continue
         for first, last, col in down:
             if first == n and col < len(cells):
                 kept[(first, col)] = cells[col]
@@ -238,5 +265,9 @@ def _two_row_header(upper: list[str], lower: list[str], layout: Layout) -> list[
     width = max(len(upper), len(lower))
     lower = lower + [""] * (width - len(lower))
     upper = upper + [""] * (width - len(upper))
-    merged = [lower[i] or upper[i] for i in range(width)]
-    return _trimmed(merged)
+    merged = _trimmed([lower[i] or upper[i] for i in range(width)])
+    if len(layout.keys_for(merged)) <= len(layout.keys_for(_trimmed(lower))):
+        # The upper row names no column the lower row lacks: a title above a header of one row
+        # (said as such, and the title is not the name of a column the header left unnamed).
+        return None
+    return merged

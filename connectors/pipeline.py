@@ -601,7 +601,8 @@ class Pipeline:
             self._retry_waiting(src, rep)
         except BaseException as exc:
             rep.status = "failed"
-            rep.error = f"{type(exc).__name__}: {exc}"
+            # The kind only: an exception's text may quote the records it was handling.
+            rep.error = say("sync.process_failed", kind=type(exc).__name__)
             rep.process_seconds += time.perf_counter() - started
             with self.engine.begin() as conn:
                 self._save_run(conn, run_id, rep, final=True)

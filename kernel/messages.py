@@ -755,6 +755,11 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "before are processed as usual; what follows it was not read. Once the file is repaired or "
         "replaced, the next sync reads again from where the last complete read ended.",
     ),
+    "sync.process_failed": (
+        "处理时出错（{kind}），本数据源的同步已停止；已提交的批次保留，问题排除后再次同步即可继续。",
+        "processing failed ({kind}); this source's sync stopped — the committed batches are kept, "
+        "sync again once the problem is fixed to go on",
+    ),
     "sync.read_failed.note": (
         "读取 {records} 条记录后失败：{reason}",
         "failed after {records} records: {reason}",

@@ -58,3 +58,52 @@ def test_a_store_error_while_landing_is_one_line_without_the_records(county: Pat
     assert " ".join(out.stderr.split()) == say(
         "cli.error", message=say("cli.store_failed", kind="IntegrityError")
     )
+
+
+def test_a_store_error_while_processing_keeps_no_record_in_the_run(county: Path, tmp_path: Path) -> None:
+    """Failing after landing, in resolution: the sync's own run record (``shouhu runs``) kept
+    SQLAlchemy's whole text, the mention rows it was inserting (names, ID numbers) among its
+    parameters. It keeps the kind of failure only."""
+    data = tmp_path / "data"
+    env = _env(data)
+    init = subprocess.run([*SHOUHU, "init"], env=env, capture_output=True, text=True, timeout=300)
+    assert init.returncode == 0, init.stderr
+    with sqlite3.connect(data / "shouhu.sqlite3") as conn:
+        conn.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON resolution_mention "
+            "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+        )
+    out = subprocess.run(
+        [*SHOUHU, "sync", "--from", str(county), "survey", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 2, (out.stdout + out.stderr)[-2000:]
+    runs = subprocess.run([*SHOUHU, "runs", "--json"], env=env, capture_output=True, text=True, timeout=300)
+    assert runs.returncode == 0, runs.stderr
+    text = out.stdout + out.stderr + runs.stdout + runs.stderr
+    assert "parameters" not in text and "[SQL" not in text and "Traceback" not in text
+    people = _people(county / "survey")
+    assert not [p for p in people if p in text]
+    assert say("sync.process_failed", kind="IntegrityError") in runs.stdout
+
+
+def test_a_failed_statement_does_not_carry_its_parameters(tmp_path: Path) -> None:
+    """Every path that turns a store error into text (the service's log and job message, a run
+    report) gets it without the values being written: the engine hides them."""
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from kernel.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (name TEXT UNIQUE)"))
+        conn.execute(text("INSERT INTO t VALUES (:n)"), {"n": "synthetic-name-1"})
+    with pytest.raises(IntegrityError) as failed, engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (:n)"), {"n": "synthetic-name-1"})
+    assert "synthetic-name-1" not in str(failed.value)
+    engine.dispose()

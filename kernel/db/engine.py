@@ -169,7 +169,9 @@ def _parse(url: str | URL) -> URL:
 
 def _build_engine(u: URL, *, for_check: bool) -> Engine:
     backend = u.get_backend_name()
-    kwargs: dict[str, Any] = {}
+    # A failed statement's error text leaves its parameters out: they are a record's payload (a
+    # child's name, an ID number), and that text reaches run reports, logs and the operator.
+    kwargs: dict[str, Any] = {"hide_parameters": True}
     if for_check:
         # The check must not leave pooled connections behind.
         kwargs["poolclass"] = NullPool

@@ -274,7 +274,8 @@ class Workers:
             self._finish(job, "failed", 1, f"sync stopped: {say('service.shutting_down')}")
         except Exception as exc:  # the job's thread must report, not vanish; the run resumes next time
             log.exception("sync job %s failed", job.id[:8])
-            self._finish(job, "failed", 1, f"sync stopped: {type(exc).__name__}: {exc}")
+            failed = say("sync.process_failed", kind=type(exc).__name__)  # its text may quote records
+            self._finish(job, "failed", 1, f"sync stopped: {failed}")
         finally:
             with contextlib.suppress(ValueError):
                 self._threads.remove(threading.current_thread())

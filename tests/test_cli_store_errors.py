@@ -12,6 +12,7 @@ import json
 import sqlite3
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from kernel.messages import say
 from tests import test_connectors_support as support
@@ -32,15 +33,15 @@ def _people(survey: Path) -> set[str]:
     return found
 
 
-def test_a_store_error_while_landing_is_one_line_without_the_records(county: Path, tmp_path: Path) -> None:
-    data = tmp_path / "data"
+def _sync_refused_at(table: str, county: Path, data: Path) -> tuple[dict[str, str], Any]:
+    """``shouhu sync`` of the survey into a fresh data dir whose store refuses every insert into
+    ``table`` (a trigger, the way a failing disk or a constraint would): its environment and result."""
     env = _env(data)
     init = subprocess.run([*SHOUHU, "init"], env=env, capture_output=True, text=True, timeout=300)
     assert init.returncode == 0, init.stderr
     with sqlite3.connect(data / "shouhu.sqlite3") as conn:
         conn.execute(
-            "CREATE TRIGGER refuse BEFORE INSERT ON landing_record "
-            "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+            f"CREATE TRIGGER refuse BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
         )
     out = subprocess.run(
         [*SHOUHU, "sync", "--from", str(county), "survey", "--json"],
@@ -49,6 +50,11 @@ def test_a_store_error_while_landing_is_one_line_without_the_records(county: Pat
         text=True,
         timeout=300,
     )
+    return env, out
+
+
+def test_a_store_error_while_landing_is_one_line_without_the_records(county: Path, tmp_path: Path) -> None:
+    _, out = _sync_refused_at("landing_record", county, tmp_path / "data")
     text = out.stdout + out.stderr
     assert out.returncode == 2, text[-2000:]
     assert "Traceback" not in text and "parameters" not in text and "[SQL" not in text
@@ -64,22 +70,7 @@ def test_a_store_error_while_processing_keeps_no_record_in_the_run(county: Path,
     """Failing after landing, in resolution: the sync's own run record (``shouhu runs``) kept
     SQLAlchemy's whole text, the mention rows it was inserting (names, ID numbers) among its
     parameters. It keeps the kind of failure only."""
-    data = tmp_path / "data"
-    env = _env(data)
-    init = subprocess.run([*SHOUHU, "init"], env=env, capture_output=True, text=True, timeout=300)
-    assert init.returncode == 0, init.stderr
-    with sqlite3.connect(data / "shouhu.sqlite3") as conn:
-        conn.execute(
-            "CREATE TRIGGER refuse BEFORE INSERT ON resolution_mention "
-            "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
-        )
-    out = subprocess.run(
-        [*SHOUHU, "sync", "--from", str(county), "survey", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    env, out = _sync_refused_at("resolution_mention", county, tmp_path / "data")
     assert out.returncode == 2, (out.stdout + out.stderr)[-2000:]
     runs = subprocess.run([*SHOUHU, "runs", "--json"], env=env, capture_output=True, text=True, timeout=300)
     assert runs.returncode == 0, runs.stderr

@@ -32,7 +32,9 @@ AGREEMENT = "agr0000000000000000000000000001"
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, str]]:
     """A synced county whose record holds an entrustment of a left-behind child with no capable
-    carer to an adult of the child's village, not yet in the graph: (data dir, child, guardian)."""
+    carer to a capable adult of the child's village, not yet in the graph: (data dir, child,
+    guardian). Person ids are drawn at random, so the adult is chosen by what makes them a capable
+    carer, not by place in the id order alone."""
     from graph.ladybug import LadybugStore
     from kernel.db import make_engine, session
     from protection.case_tables import GuardianshipAgreement
@@ -54,6 +56,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, s
         and p.get("division") == division
         and (p.get("birth_date") or "9999") < "1990-01-01"
         and not p.get("deceased")
+        and p.get("guardianship_capacity") is not False  # else the child stays no_capable_carer
     )
     assert adults, division
     today = date.today()

@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     language: Literal["zh-CN", "en"] = Field(
         default="zh-CN", description="Language of the CLI, reports and messages (kernel/messages.py)."
     )
+    cli_traceback: bool = Field(
+        default=False,
+        description="A CLI command ended by an unexpected error shows its Python traceback. Off, one line "
+        "names the kind of error only: an exception's text can quote the record being handled.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     # --- the GraphQL API (api/) ---

@@ -98,3 +98,39 @@ def test_a_failed_statement_does_not_carry_its_parameters(tmp_path: Path) -> Non
         conn.execute(text("INSERT INTO t VALUES (:n)"), {"n": "synthetic-name-1"})
     assert "synthetic-name-1" not in str(failed.value)
     engine.dispose()
+
+
+def _runs_failing_with(message: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``shouhu runs`` whose store operation raises an unexpected ValueError carrying ``message``
+    (the way a bug handling a record would), through the real entry point in a subprocess."""
+    code = (
+        "import sys\n"
+        "import shouhu.cli.stores as stores\n"
+        "def boom(*args, **kwargs):\n"
+        f"    raise ValueError({message!r})\n"
+        "stores.run_operation = boom\n"
+        "from shouhu.cli import main\n"
+        "sys.argv = ['shouhu', 'runs']\n"
+        "main()\n"
+    )
+    return subprocess.run([SHOUHU[0], "-c", code], env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_an_unexpected_error_is_one_line_without_its_text_unless_the_operator_asks(
+    county: Path, tmp_path: Path
+) -> None:
+    """Any other exception ending a command printed Typer's traceback with the exception's text,
+    which can quote the record at hand. One catalogue line naming the kind now, exit code 1; the
+    traceback only with SHOUHU_CLI_TRACEBACK=1."""
+    person = sorted(_people(county / "survey"))[0]
+    env = _env(tmp_path / "data")
+    out = _runs_failing_with(f"no household for {person}", env)
+    text = out.stdout + out.stderr
+    assert out.returncode == 1, text[-2000:]
+    assert person not in text and "Traceback" not in text
+    assert " ".join(out.stderr.split()) == say(
+        "cli.error", message=say("cli.internal_failed", kind="ValueError")
+    )
+
+    asked = _runs_failing_with(f"no household for {person}", {**env, "SHOUHU_CLI_TRACEBACK": "1"})
+    assert asked.returncode == 1 and person in asked.stderr and "Traceback" in asked.stderr

@@ -199,7 +199,9 @@ def main() -> None:
     """Every command's entry. A relational-store error that escapes a command (a locked or failing
     database, a constraint) ends it in one catalogue line and exit code 2: its traceback and
     SQLAlchemy's text would put the statement's parameters, a record's personal data, on the
-    terminal and in any captured log."""
+    terminal and in any captured log. Any other unexpected error ends it in one line naming its kind
+    (exit code 1): an exception's text can quote the record being handled (a ValueError naming an
+    ID number), so its traceback is shown only when the operator asks (SHOUHU_CLI_TRACEBACK)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from shouhu.cli.stores import say_error, store_failure
@@ -209,8 +211,22 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except SQLAlchemyError as exc:
+        if _traceback_wanted():
+            raise
         say_error(store_failure(exc))
         sys.exit(2)
+    except Exception as exc:
+        if _traceback_wanted():
+            raise
+        say_error(say("cli.internal_failed", kind=type(exc).__name__))
+        sys.exit(1)
+
+
+def _traceback_wanted() -> bool:
+    try:
+        return get_settings().cli_traceback
+    except Exception:  # settings that do not parse: the safe answer
+        return False
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from auth.policy import Policy
 from auth.routes import AuthError, AuthService, auth_error_handler, service_routes
 from graph.port import GraphStoreError
 from kernel.db import make_engine
+from kernel.logs import withhold_exception_text
 from kernel.settings import Settings, get_settings
 
 
@@ -78,6 +79,7 @@ def create_app(
     once here and the same object is handed to the API, the identity endpoints and the console: a
     file edited while the app starts cannot leave them deciding by different versions."""
     settings = settings or get_settings()
+    withhold_exception_text(settings)  # the log keeps no exception's text (kernel/logs.py)
     engine = make_engine(settings.sql_url)
     policy = policy or Policy.load(settings.policy_file)
     audit = AuditLog(engine) if enforce else None

@@ -44,9 +44,9 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "cli.no_landed_record": ("没有序号为 {seq} 的接收记录", "no landed record {seq}"),
     "cli.internal_failed": (
         "命令因程序内部错误（{kind}）停止；已提交的数据保留。错误内容可能含个人信息，因此不显示；"
-        "需排查时请设置 SHOUHU_CLI_TRACEBACK=1 后再次运行，并妥善保管输出。",
+        "需排查时请设置 SHOUHU_ERROR_DETAIL=1 后再次运行，并妥善保管输出。",
         "the command stopped on an internal error ({kind}); what was committed is kept. Its text can "
-        "hold personal data and is not shown: set SHOUHU_CLI_TRACEBACK=1 and run it again to see it, "
+        "hold personal data and is not shown: set SHOUHU_ERROR_DETAIL=1 and run it again to see it, "
         "and keep that output safe",
     ),
     "cli.store_failed": (

@@ -95,10 +95,11 @@ class Settings(BaseSettings):
     language: Literal["zh-CN", "en"] = Field(
         default="zh-CN", description="Language of the CLI, reports and messages (kernel/messages.py)."
     )
-    cli_traceback: bool = Field(
+    error_detail: bool = Field(
         default=False,
-        description="A CLI command ended by an unexpected error shows its Python traceback. Off, one line "
-        "names the kind of error only: an exception's text can quote the record being handled.",
+        description="Show exceptions' own text: a CLI command ended by an unexpected error prints its "
+        "traceback, and the service log keeps each exception's message. Off, both name the kind of error "
+        "only (kernel/logs.py): an exception's text can quote the record being handled.",
     )
     host: str = "127.0.0.1"
     port: int = 8000

@@ -17,6 +17,17 @@ from kernel.db import DatabaseUnavailable, check_reachable, make_engine, migrate
 if TYPE_CHECKING:
     from connectors.mentions import PersonMention
 
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The log of every test withholds exceptions' text as the app and the CLI do (kernel/logs.py),
+    whichever test creates the first app in a worker."""
+    from kernel.logs import withhold_exception_text
+    from kernel.settings import Settings
+
+    withhold_exception_text(Settings())
+
+
 PG_ADMIN_URL = os.environ.get("SHOUHU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

@@ -121,7 +121,7 @@ def test_an_unexpected_error_is_one_line_without_its_text_unless_the_operator_as
 ) -> None:
     """Any other exception ending a command printed Typer's traceback with the exception's text,
     which can quote the record at hand. One catalogue line naming the kind now, exit code 1; the
-    traceback only with SHOUHU_CLI_TRACEBACK=1."""
+    traceback only with SHOUHU_ERROR_DETAIL=1."""
     person = sorted(_people(county / "survey"))[0]
     env = _env(tmp_path / "data")
     out = _runs_failing_with(f"no household for {person}", env)
@@ -132,5 +132,5 @@ def test_an_unexpected_error_is_one_line_without_its_text_unless_the_operator_as
         "cli.error", message=say("cli.internal_failed", kind="ValueError")
     )
 
-    asked = _runs_failing_with(f"no household for {person}", {**env, "SHOUHU_CLI_TRACEBACK": "1"})
+    asked = _runs_failing_with(f"no household for {person}", {**env, "SHOUHU_ERROR_DETAIL": "1"})
     assert asked.returncode == 1 and person in asked.stderr and "Traceback" in asked.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from typing import Any
@@ -201,11 +202,14 @@ def main() -> None:
     SQLAlchemy's text would put the statement's parameters, a record's personal data, on the
     terminal and in any captured log. Any other unexpected error ends it in one line naming its kind
     (exit code 1): an exception's text can quote the record being handled (a ValueError naming an
-    ID number), so its traceback is shown only when the operator asks (SHOUHU_CLI_TRACEBACK)."""
+    ID number), so its traceback is shown only when the operator asks (SHOUHU_ERROR_DETAIL)."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from kernel.logs import withhold_exception_text
     from shouhu.cli.stores import say_error, store_failure
 
+    with contextlib.suppress(Exception):  # settings that do not parse: each command says so itself
+        withhold_exception_text(get_settings())
     try:
         app()
     except KeyboardInterrupt:
@@ -224,7 +228,7 @@ def main() -> None:
 
 def _traceback_wanted() -> bool:
     try:
-        return get_settings().cli_traceback
+        return get_settings().error_detail
     except Exception:  # settings that do not parse: the safe answer
         return False
 

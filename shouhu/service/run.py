@@ -121,7 +121,9 @@ def serve(
     """Run the service until SIGTERM or Ctrl-C (the stores are opened by the app's lifespan).
     ``policy``: the one `shouhu serve` checked before starting, served as is (not read again)."""
     from api.app import create_app
+    from kernel.logs import withhold_exception_text
 
+    withhold_exception_text(settings)  # before any line is logged (kernel/logs.py)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     app = create_app(settings, background=Service(settings), policy=policy)
     uvicorn.run(

@@ -134,6 +134,20 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "stopped following; the sync goes on in the service",
     ),
     "service.shutting_down": ("服务正在停止", "the service is shutting down"),
+    "operator.audit_down": (
+        "审计日志不可写，请求已拒绝",
+        "the audit log cannot be written; the request is refused",
+    ),
+    "operator.bad_secret": ("操作员口令不符", "the operator secret does not match"),
+    "operator.bad_parameters": (
+        "操作参数有误（{problem}），未执行",
+        "the operation's parameters are wrong ({problem}); nothing was done",
+    ),
+    "operator.failed": (
+        "操作因程序内部错误（{kind}）失败，详见服务日志",
+        "the operation failed on an internal error ({kind}); see the service log",
+    ),
+    "operator.graph_failed": ("图数据库操作失败：{reason}", "the graph store failed: {reason}"),
     "service.waiting_turn": ("等待正在进行的同步结束", "waiting for the running sync to end"),
     "service.no_report": ("服务结束了同步，但没有给出报告", "the service ended the sync without a report"),
     "service.holds_graph": (

@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 
 from graph.ladybug import LadybugStore
 from kernel.db import make_engine, migrate
+from kernel.messages import say
 from kernel.settings import Settings
 from shouhu.service.operator import OperatorEndpoint, bind_socket, ensure_secret
 from shouhu.service.workers import Workers
@@ -49,10 +50,12 @@ def test_only_the_secret_opens_it_and_every_call_is_audited(endpoint: dict[str, 
     for headers in ({}, {"Authorization": "Bearer " + "f" * 64}, {"Authorization": endpoint["secret"]}):
         r = client.post("/ops/run/graph_stats", json={}, headers=headers)
         assert r.status_code == 401 and "nodes" not in r.text
+        assert r.json()["message"] == say("operator.bad_secret")  # the catalogue's words, one language
     r = client.post("/ops/run/graph_stats", json={}, headers=good)
     assert r.status_code == 200 and r.json()["stats"]["nodes"]["Person"] == 0
     bad = client.post("/ops/run/runs", json={"limit": 5, "drop_table": True}, headers=good)
     assert bad.status_code == 400 and bad.json()["exit_code"] == 2
+    assert bad.json()["message"] == say("operator.bad_parameters", problem="TypeError")
     entries = _entries(endpoint["engine"])
     assert entries == [
         ("operator.graph_stats", "deny", 401, None),
@@ -79,3 +82,17 @@ def test_secret_and_socket_are_owner_only(tmp_path: Path) -> None:
         sock.close()
     again = bind_socket(settings)  # a stale socket file (its service gone) is replaced
     again.close()
+
+
+def test_a_sync_asked_with_a_batch_size_that_is_no_number_is_refused_not_failed(
+    endpoint: dict[str, Any],
+) -> None:
+    """It answered 500 (int() raising inside the route); a parameter that is wrong is the caller's
+    mistake, said as one: 400, the parameter named, nothing started, audited."""
+    client: TestClient = endpoint["client"]
+    good = {"Authorization": f"Bearer {endpoint['secret']}", "X-Operator-User": "shouhu"}
+    for size in ("many", -5, 2.5):
+        r = client.post("/ops/sync", json={"batch_size": size}, headers=good)
+        assert r.status_code == 400, r.text
+        assert r.json() == {"message": say("operator.bad_parameters", problem="batch_size"), "exit_code": 2}
+    assert [e[:3] for e in _entries(endpoint["engine"])] == [("operator.sync", "error", 400)] * 3

@@ -168,8 +168,8 @@ class OperatorEndpoint:
         try:
             await run_in_threadpool(self._record, request, name, "deny", 401, ("operator.bad_secret",))
         except AuditUnavailable:
-            return _refuse(503, _AUDIT_DOWN)
-        return _refuse(401, "操作员口令不符 (the operator secret does not match)")
+            return _refuse(503, _audit_down())
+        return _refuse(401, say("operator.bad_secret"))
 
     # ---- routes --------------------------------------------------------------------------------
 
@@ -179,7 +179,7 @@ class OperatorEndpoint:
         try:
             await run_in_threadpool(self._record, request, "ping", "allow", 200)
         except AuditUnavailable:
-            return _refuse(503, _AUDIT_DOWN)
+            return _refuse(503, _audit_down())
         return JSONResponse(
             {
                 "service": "shouhu",
@@ -230,17 +230,15 @@ class OperatorEndpoint:
             return 422, {"message": exc.message, "exit_code": exc.exit_code}, "error"
         except ServiceStopping:
             return 503, {"message": say("service.shutting_down"), "exit_code": 1}, "error"
-        except TypeError as exc:
-            return 400, {"message": f"bad parameters: {exc}", "exit_code": 2}, "error"
+        except TypeError as exc:  # its kind, never its text (which may quote a value)
+            problem = type(exc).__name__
+            return 400, {"message": say("operator.bad_parameters", problem=problem), "exit_code": 2}, "error"
         except GraphStoreError as exc:  # the store failed under the operation: audited, one line, exit 1
             log.error("operator %s failed: %s", name, exc)
-            return 500, {"message": str(exc), "exit_code": 1}, "error"
+            return 500, {"message": say("operator.graph_failed", reason=exc), "exit_code": 1}, "error"
         except Exception as exc:  # audited like any other call; the details go to the service log only
             log.exception("operator %s failed", name)
-            message = (
-                f"操作失败，详见服务日志 (the operation failed: {type(exc).__name__}; see the service log)"
-            )
-            return 500, {"message": message, "exit_code": 1}, "error"
+            return 500, {"message": say("operator.failed", kind=type(exc).__name__), "exit_code": 1}, "error"
         return 200, result, "allow"
 
     def _stream(self, request: Request, name: str, op: Operation, params: dict[str, Any]) -> Response:
@@ -258,7 +256,7 @@ class OperatorEndpoint:
                     self._record, request, name, decision, status, (), _size(body) if status == 200 else 0
                 )
             except AuditUnavailable:
-                return 503, {"message": _AUDIT_DOWN, "exit_code": 2}
+                return 503, {"message": _audit_down(), "exit_code": 2}
             return status, body
 
         task = asyncio.ensure_future(work())
@@ -283,7 +281,7 @@ class OperatorEndpoint:
                 self._record, request, name, decision, status, (), _size(body) if status == 200 else 0
             )
         except AuditUnavailable:
-            return _refuse(503, _AUDIT_DOWN)
+            return _refuse(503, _audit_down())
         return JSONResponse(body, status_code=status)
 
     async def sync(self, request: Request) -> Response:
@@ -295,15 +293,27 @@ class OperatorEndpoint:
             params = None
         if not isinstance(params, dict):
             return await self._finish(
-                request, "sync", 400, {"message": "bad parameters", "exit_code": 2}, "error"
+                request,
+                "sync",
+                400,
+                {"message": say("operator.bad_parameters", problem="JSON"), "exit_code": 2},
+                "error",
             )
         sources = params.get("sources") or None
         from_dir = params.get("from_dir")
-        batch_size = int(params.get("batch_size") or 20_000)
+        batch_size = params.get("batch_size") or 20_000
+        if not isinstance(batch_size, int) or batch_size < 1:
+            return await self._finish(
+                request,
+                "sync",
+                400,
+                {"message": say("operator.bad_parameters", problem="batch_size"), "exit_code": 2},
+                "error",
+            )
         try:
             await run_in_threadpool(self._record, request, "sync", "allow", 202)
         except AuditUnavailable:
-            return _refuse(503, _AUDIT_DOWN)
+            return _refuse(503, _audit_down())
         try:
             job = self.workers.submit_sync(
                 list(sources) if sources else None,
@@ -311,7 +321,7 @@ class OperatorEndpoint:
                 batch_size=batch_size,
             )
         except ServiceStopping:
-            return _refuse(503, "服务正在停止 (the service is shutting down)")
+            return _refuse(503, say("service.shutting_down"))
 
         async def lines() -> AsyncIterator[bytes]:
             while True:
@@ -324,7 +334,8 @@ class OperatorEndpoint:
         return StreamingResponse(lines(), status_code=202, media_type="application/x-ndjson")
 
 
-_AUDIT_DOWN = "审计日志不可写，请求已拒绝 (the audit log cannot be written; refused)"
+def _audit_down() -> str:
+    return say("operator.audit_down")
 
 
 def _size(body: dict[str, Any]) -> int:

@@ -291,25 +291,13 @@ class OperatorEndpoint:
             params = await request.json()
         except ValueError:
             params = None
-        if not isinstance(params, dict):
-            return await self._finish(
-                request,
-                "sync",
-                400,
-                {"message": say("operator.bad_parameters", problem="JSON"), "exit_code": 2},
-                "error",
-            )
+        batch_size = params.get("batch_size") or 20_000 if isinstance(params, dict) else None
+        if not isinstance(params, dict) or type(batch_size) is not int or batch_size < 1:
+            problem = "batch_size" if isinstance(params, dict) else "JSON"
+            body = {"message": say("operator.bad_parameters", problem=problem), "exit_code": 2}
+            return await self._finish(request, "sync", 400, body, "error")
         sources = params.get("sources") or None
         from_dir = params.get("from_dir")
-        batch_size = params.get("batch_size") or 20_000
-        if not isinstance(batch_size, int) or batch_size < 1:
-            return await self._finish(
-                request,
-                "sync",
-                400,
-                {"message": say("operator.bad_parameters", problem="batch_size"), "exit_code": 2},
-                "error",
-            )
         try:
             await run_in_threadpool(self._record, request, "sync", "allow", 202)
         except AuditUnavailable:

@@ -828,6 +828,11 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "reason.id_number.birth_date": ("身份证号中的出生日期无效", "ID number's birth date invalid"),
     "reason.id_number.region": ("身份证号地区码无效", "ID number's region code invalid"),
     # ---- why a record was refused or warned about (stored with the record; the clerk fixes the source) ----
+    "reject.internal_error": (
+        "处理此记录时程序内部出错（{kind}）。错误内容可能含个人信息，因此不显示；请告知系统维护人员此记录的接收序号。",
+        "the program failed on this record ({kind}). Its text can hold personal data and is not shown; "
+        "tell the maintainers this record's landing number",
+    ),
     "reject.blank": ("{field}为空", "{field} is blank"),
     "reject.record_blank": ("{what} {rid}：{field}为空", "{what} {rid}: {field} is blank"),
     "reject.record_field_blank": ("{what}：{field}为空", "{what}: {field} is blank"),

@@ -1140,12 +1140,69 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "audit.limit_range": ("每页条数应在 1 至 {limit} 之间", "a page holds 1 to {limit} entries"),
     "audit.time_without_zone": (
-        "{what} 须写明时区（如 2026-12-07T08:00:00+08:00）",
+        "{what}须写明时区（如 2026-12-07T08:00:00+08:00）",
         "{what} needs its time zone (e.g. 2026-12-07T08:00:00+08:00)",
     ),
     "audit.intact": ("审计链完整：共 {checked} 条", "chain intact: {checked} entries"),
     "audit.head": ("链头：{seq}:{hash}", "head: {seq}:{hash}"),
     "audit.broken": ("审计链在第 {seq} 条断开：{reason}", "chain broken at seq {seq}: {reason}"),
+    # why `shouhu audit verify` (and the auditVerify query) finds the chain broken
+    "audit.chain.genesis_missing": (
+        "缺少首条记录：审计链从第 {seq} 条开始，而不是第 1 条",
+        "genesis missing: the chain starts at seq {seq}, not 1",
+    ),
+    "audit.chain.out_of_order": (
+        "记录顺序错乱：第 {seq} 条排在第 {last} 条之后",
+        "entries out of order: seq {seq} follows seq {last}",
+    ),
+    "audit.chain.unordered": ("记录顺序错乱", "entries out of order"),
+    "audit.chain.entry_missing": (
+        "缺少记录：第 {last} 条之后紧接着的是第 {seq} 条",
+        "entry missing: seq {seq} follows seq {last}",
+    ),
+    "audit.chain.genesis_broken": (
+        "首条记录被改动：其 prev_hash 不是初始值",
+        "genesis broken: the first entry's prev_hash is not the genesis value",
+    ),
+    "audit.chain.link_broken": (
+        "链接断开：prev_hash 与第 {prev} 条的摘要不符"
+        "（第 {prev} 条被改写并重算了摘要，或有记录被插入、重排）",
+        "link broken: prev_hash does not match the hash of seq {prev} (seq {prev} was rewritten with a new "
+        "hash, or entries were inserted or reordered)",
+    ),
+    "audit.chain.entry_modified": (
+        "此条记录被修改过：内容与其摘要不符",
+        "entry modified: its content does not match its hash",
+    ),
+    "audit.chain.index_differs": (
+        "记录索引与该条目所记的记录不一致（audit_record 表被改动）",
+        "record index differs from the entry's records (audit_record rows changed)",
+    ),
+    "audit.chain.index_orphan": (
+        "记录索引指向一个不存在的条目",
+        "record index names an entry that does not exist",
+    ),
+    "audit.chain.truncated": (
+        "审计链被截短：锚点指向第 {anchor} 条，而链只到第 {end} 条",
+        "chain truncated: the anchor names seq {anchor}, the chain ends at {end}",
+    ),
+    "audit.chain.anchor_mismatch": ("锚点不符：审计链被改写过", "anchor mismatch: the chain was rewritten"),
+    # auth.audit.AuditUnavailable: the store cannot be read or written (the driver's reason, no password)
+    "audit.unavailable.read": (
+        "无法读取 {where} 中的审计日志：{reason}",
+        "cannot read the audit log in {where}: {reason}",
+    ),
+    "audit.unavailable.write": (
+        "无法写入 {where} 中的审计日志：{reason}",
+        "cannot write to the audit log in {where}: {reason}",
+    ),
+    "audit.unavailable.no_principal": (
+        "没有调用者身份的变更不能记入审计日志",
+        "a change without a principal cannot be put on the record",
+    ),
+    # the time bounds an audit query names (audit.time_without_zone)
+    "audit.bound.since": ("起始时间（since）", "since"),
+    "audit.bound.until": ("截止时间（until）", "until"),
     "audit.cannot_write": ("无法写入 {path}：{reason}", "cannot write {path}: {reason}"),
     "audit.exported": ("已导出 {n} 条到 {path}", "exported {n} entries to {path}"),
     # ---- reasons on an audit entry (codes stay stable: auditors filter by them; every code the

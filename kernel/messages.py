@@ -966,6 +966,19 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "reject.not_a_number": ("{field} {value} 不是数字", "{field} {value} is not a number"),
     "reject.fhir_no_resource": ("Bundle 条目中没有 resource", "entry has no resource"),
+    # entries of a source folder, and sheets of a workbook, that are not read (the run report's file list)
+    "folder.broken_link": (
+        "链接指向的文件不存在（断开的符号链接），未读取",
+        "a link to a file that does not exist (a broken symbolic link), not read",
+    ),
+    "folder.not_a_file": (
+        "不是普通文件（管道、套接字或设备），未读取",
+        "not a regular file (a pipe, a socket or a device), not read",
+    ),
+    "xlsx.guide_sheets_ignored": (
+        "忽略工作表 {names}（填表说明、示例或隐藏的工作表）",
+        "sheets ignored: {names} (instructions, examples or hidden sheets)",
+    ),
     "file.xlsx_broken": (
         "{file} 的工作表在读取中途损坏（{kind}）：之前读到的 {rows} 行已接收，其后的行未读取",
         "{file}: a sheet is corrupt and failed while read ({kind}); the {rows} rows before it were "

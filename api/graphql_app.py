@@ -389,7 +389,7 @@ class GraphQLEndpoint:
         if principal is None:
             # Changes are only made for an authenticated caller; refuse rather than write an
             # entry that names nobody (the change's transaction then rolls back).
-            raise AuditUnavailable("a change without a principal cannot be put on the record")
+            raise AuditUnavailable(say("audit.unavailable.no_principal"))
         return AuditEvent.for_principal(
             principal,
             request_id=request_id,

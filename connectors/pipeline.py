@@ -833,7 +833,10 @@ class Pipeline:
                 outcome[row.seq] = ("quarantined", exc.code, exc.message)
                 continue
             except Exception as exc:  # a connector bug must not stop the county's sync
-                outcome[row.seq] = ("quarantined", "error.internal", f"{type(exc).__name__}: {exc}")
+                # Its kind only: the text can quote the record (a name, an ID number) into
+                # listings that do not show the payload.
+                reason = say("reject.internal_error", kind=type(exc).__name__)
+                outcome[row.seq] = ("quarantined", "error.internal", reason)
                 continue
             accepted.append((row, it))
             for m in it.mentions:

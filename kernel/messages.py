@@ -79,6 +79,115 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "config.not_utf8": ("不是 UTF-8 编码的文本", "not UTF-8 text"),
     "policy.cannot_read": ("无法读取策略文件 {path}：{reason}", "{path}: cannot read policy file ({reason})"),
     "policy.not_toml": ("策略文件 {source} {problem}", "{source}: {problem}"),
+    # What is wrong at one key path of the policy file; the key path is named exactly as written.
+    "policy.in_file": ("策略文件 {source} 中 {key}：{problem}", "{source}: {key}: {problem}"),
+    "policy.in_file_problem": ("策略文件 {source}：{problem}", "{source}: {problem}"),
+    "policy.at": ("策略中 {key}：{problem}", "{key}: {problem}"),
+    "policy.expected_table": ("应为表（table），实际是{got}", "expected a table, got {got}"),
+    "policy.expected_text": ("应为非空字符串", "expected a non-empty string"),
+    "policy.expected_string": ("应为字符串，实际是{got}", "expected a string, got {got}"),
+    "policy.expected_text_list": ("应为字符串列表", "expected a list of strings"),
+    "policy.expected_name": (
+        "应为{what}的名称（字符串），实际是{got}",
+        "expected the name of a {what} (a string), got {got}",
+    ),
+    "policy.unknown_name": ("未知的{what} {name}（已知：{known}）", "unknown {what} {name} (known: {known})"),
+    "policy.unknown_key": ("未知的键（允许：{allowed}）", "unknown key (allowed: {allowed})"),
+    "policy.missing": ("缺少此项", "missing"),
+    "policy.version_form": ("{value} 不符合 YYYY-MM-DD.N 的格式", "{value} is not of the form YYYY-MM-DD.N"),
+    "policy.classes_empty": ("至少需要一个敏感级别", "at least one sensitivity class is needed"),
+    "policy.not_common_prop": (
+        "不是所有类型都有的属性（这些属性是：{props}）",
+        "not a property every kind has (those are: {props})",
+    ),
+    "policy.not_common_prop_named": (
+        "{prop} 不是所有类型都有的属性",
+        "{prop} is not a property every kind has",
+    ),
+    "policy.unknown_model_kind": (
+        "未知的类型（graph/model.py 中没有这种节点或关系）",
+        "unknown kind (not a node or relationship kind in graph/model.py)",
+    ),
+    "policy.no_model_prop": (
+        "graph/model.py 中 {kind} 没有属性 {prop}",
+        "{kind} has no property {prop} in graph/model.py",
+    ),
+    "policy.unclassified": (
+        "未分级；graph/model.py 中的每个属性都需要一个敏感级别{more}",
+        "not classified; every property in graph/model.py needs a sensitivity class{more}",
+    ),
+    "policy.unclassified_more": ("（另有未分级的：{keys}）", " (also unclassified: {keys})"),
+    "policy.scope_empty": (
+        "至少需要一条范围规则（一行都不可见时写 ['none']）",
+        "at least one scope rule is needed (use ['none'] for no rows)",
+    ),
+    "policy.scope_none_alone": (
+        "'none' 不能与其他范围规则同用",
+        "'none' cannot be combined with other scope rules",
+    ),
+    "policy.scope_village_in_jurisdiction": (
+        "'village' 已包含在 'jurisdiction' 之内，二者只用其一",
+        "'village' is inside 'jurisdiction'; use one of them",
+    ),
+    "policy.star_agency_type": ("'*' 不能作为单位类型名称", "'*' is not an agency type name"),
+    "policy.roles_empty": ("至少需要一个角色", "at least one role is needed"),
+    "policy.star_role": ("'*' 不能作为角色名称", "'*' is not a role name"),
+    "policy.agency_types_empty": ("至少需要一个单位类型", "at least one agency type is needed"),
+    "policy.star_rules_role": (
+        "rules.'*' 之下只允许 '*' 角色",
+        "under rules.'*' only the '*' role is allowed",
+    ),
+    "policy.star_purpose": ("'*' 不能作为用途代码", "'*' is not a purpose code"),
+    "policy.purpose_allow_and_mask": (
+        "用途 {purpose} 同时列在 allow 和 mask 中",
+        "purpose {purpose} is in both allow and mask",
+    ),
+    "policy.expected_bool": ("应为 true 或 false", "expected true or false"),
+    "policy.expected_whole_number": ("应为不小于 1 的整数", "expected a whole number of at least 1"),
+    "policy.field_form": (
+        "应写成 'Kind.property' 或 '*.property'",
+        "expected 'Kind.property' or '*.property'",
+    ),
+    "policy.unknown_kind_named": ("未知的类型 {kind}", "unknown kind {kind}"),
+    "policy.no_prop": ("{kind} 没有属性 {prop}", "{kind} has no property {prop}"),
+    "policy.mask_for_text": (
+        "遮蔽方式 {mask} 只用于文本，而 {field} 的类型是 {type}；请改用 keep、null 或 redact",
+        "mask {mask} is for text but {field} is {type}; use keep, null or redact",
+    ),
+    "policy.unclassified_prop": ("不是已分级的属性", "not a classified property"),
+    "policy.unclassified_prop_named": ("{field} 不是已分级的属性", "{field} is not a classified property"),
+    "policy.unknown_kind": ("未知的类型", "unknown kind"),
+    "policy.unknown_capability": ("未知的权限", "unknown capability"),
+    "policy.break_glass_minutes": ("应为 1 到 1440 之间的分钟数", "expected minutes between 1 and 1440"),
+    "policy.expected_positive": ("应为正整数", "expected a positive integer"),
+    "policy.break_glass_never_class": (
+        "{name} 已列在 break_glass.never_classes 中",
+        "{name} is in break_glass.never_classes",
+    ),
+    "policy.break_glass_never_type": (
+        "{atype} 已列在 break_glass.never_agency_types 中，不得紧急访问",
+        "{atype} is in break_glass.never_agency_types and may never break glass",
+    ),
+    # what a name in the policy file names (policy.expected_name, policy.unknown_name)
+    "policy.what.class": ("敏感级别", "sensitivity class"),
+    "policy.what.decision": ("决定", "decision"),
+    "policy.what.scope_rule": ("范围规则", "scope rule"),
+    "policy.what.role": ("{atype} 的角色", "role of {atype}"),
+    "policy.what.purpose": ("用途代码", "purpose code"),
+    "policy.what.agency_type": ("单位类型", "agency type"),
+    "policy.what.mask": ("遮蔽方式", "mask kind"),
+    "policy.what.break_glass_scope": ("紧急访问范围", "break-glass scope"),
+    # the kind of a value the file holds where another belongs (English: Python's name, as before)
+    "policy.type.int": ("整数", "int"),
+    "policy.type.float": ("小数", "float"),
+    "policy.type.bool": ("布尔值", "bool"),
+    "policy.type.str": ("字符串", "str"),
+    "policy.type.list": ("数组", "list"),
+    "policy.type.dict": ("表", "dict"),
+    "policy.type.datetime": ("日期时间", "datetime"),
+    "policy.type.date": ("日期", "date"),
+    "policy.type.time": ("时间", "time"),
+    "policy.type.NoneType": ("空值", "NoneType"),
     "screening.rules_unreadable": ("筛查规则文件 {path}：{problem}", "screening rules {path}: {problem}"),
     # ---- the relational store (kernel.db.DatabaseUnavailable): the driver's own reason is kept
     "db.cannot_open": ("无法打开 {where}：{reason}", "cannot open {where}: {reason}"),
@@ -842,6 +951,11 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "reason.id_number.birth_date": ("身份证号中的出生日期无效", "ID number's birth date invalid"),
     "reason.id_number.region": ("身份证号地区码无效", "ID number's region code invalid"),
     # ---- why a record was refused or warned about (stored with the record; the clerk fixes the source) ----
+    "reject.internal_error": (
+        "处理此记录时程序内部出错（{kind}）。错误内容可能含个人信息，因此不显示；请告知系统维护人员此记录的接收序号。",
+        "the program failed on this record ({kind}). Its text can hold personal data and is not shown; "
+        "tell the maintainers this record's landing number",
+    ),
     "reject.blank": ("{field}为空", "{field} is blank"),
     "reject.record_blank": ("{what} {rid}：{field}为空", "{what} {rid}: {field} is blank"),
     "reject.record_field_blank": ("{what}：{field}为空", "{what}: {field} is blank"),
@@ -866,6 +980,19 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "reject.not_a_number": ("{field} {value} 不是数字", "{field} {value} is not a number"),
     "reject.fhir_no_resource": ("Bundle 条目中没有 resource", "entry has no resource"),
+    # entries of a source folder, and sheets of a workbook, that are not read (the run report's file list)
+    "folder.broken_link": (
+        "链接指向的文件不存在（断开的符号链接），未读取",
+        "a link to a file that does not exist (a broken symbolic link), not read",
+    ),
+    "folder.not_a_file": (
+        "不是普通文件（管道、套接字或设备），未读取",
+        "not a regular file (a pipe, a socket or a device), not read",
+    ),
+    "xlsx.guide_sheets_ignored": (
+        "忽略工作表 {names}（填表说明、示例或隐藏的工作表）",
+        "sheets ignored: {names} (instructions, examples or hidden sheets)",
+    ),
     "file.xlsx_broken": (
         "{file} 的工作表在读取中途损坏（{kind}）：之前读到的 {rows} 行已接收，其后的行未读取",
         "{file}: a sheet is corrupt and failed while read ({kind}); the {rows} rows before it were "
@@ -1040,12 +1167,69 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "audit.limit_range": ("每页条数应在 1 至 {limit} 之间", "a page holds 1 to {limit} entries"),
     "audit.time_without_zone": (
-        "{what} 须写明时区（如 2026-12-07T08:00:00+08:00）",
+        "{what}须写明时区（如 2026-12-07T08:00:00+08:00）",
         "{what} needs its time zone (e.g. 2026-12-07T08:00:00+08:00)",
     ),
     "audit.intact": ("审计链完整：共 {checked} 条", "chain intact: {checked} entries"),
     "audit.head": ("链头：{seq}:{hash}", "head: {seq}:{hash}"),
     "audit.broken": ("审计链在第 {seq} 条断开：{reason}", "chain broken at seq {seq}: {reason}"),
+    # why `shouhu audit verify` (and the auditVerify query) finds the chain broken
+    "audit.chain.genesis_missing": (
+        "缺少首条记录：审计链从第 {seq} 条开始，而不是第 1 条",
+        "genesis missing: the chain starts at seq {seq}, not 1",
+    ),
+    "audit.chain.out_of_order": (
+        "记录顺序错乱：第 {seq} 条排在第 {last} 条之后",
+        "entries out of order: seq {seq} follows seq {last}",
+    ),
+    "audit.chain.unordered": ("记录顺序错乱", "entries out of order"),
+    "audit.chain.entry_missing": (
+        "缺少记录：第 {last} 条之后紧接着的是第 {seq} 条",
+        "entry missing: seq {seq} follows seq {last}",
+    ),
+    "audit.chain.genesis_broken": (
+        "首条记录被改动：其 prev_hash 不是初始值",
+        "genesis broken: the first entry's prev_hash is not the genesis value",
+    ),
+    "audit.chain.link_broken": (
+        "链接断开：prev_hash 与第 {prev} 条的摘要不符"
+        "（第 {prev} 条被改写并重算了摘要，或有记录被插入、重排）",
+        "link broken: prev_hash does not match the hash of seq {prev} (seq {prev} was rewritten with a new "
+        "hash, or entries were inserted or reordered)",
+    ),
+    "audit.chain.entry_modified": (
+        "此条记录被修改过：内容与其摘要不符",
+        "entry modified: its content does not match its hash",
+    ),
+    "audit.chain.index_differs": (
+        "记录索引与该条目所记的记录不一致（audit_record 表被改动）",
+        "record index differs from the entry's records (audit_record rows changed)",
+    ),
+    "audit.chain.index_orphan": (
+        "记录索引指向一个不存在的条目",
+        "record index names an entry that does not exist",
+    ),
+    "audit.chain.truncated": (
+        "审计链被截短：锚点指向第 {anchor} 条，而链只到第 {end} 条",
+        "chain truncated: the anchor names seq {anchor}, the chain ends at {end}",
+    ),
+    "audit.chain.anchor_mismatch": ("锚点不符：审计链被改写过", "anchor mismatch: the chain was rewritten"),
+    # auth.audit.AuditUnavailable: the store cannot be read or written (the driver's reason, no password)
+    "audit.unavailable.read": (
+        "无法读取 {where} 中的审计日志：{reason}",
+        "cannot read the audit log in {where}: {reason}",
+    ),
+    "audit.unavailable.write": (
+        "无法写入 {where} 中的审计日志：{reason}",
+        "cannot write to the audit log in {where}: {reason}",
+    ),
+    "audit.unavailable.no_principal": (
+        "没有调用者身份的变更不能记入审计日志",
+        "a change without a principal cannot be put on the record",
+    ),
+    # the time bounds an audit query names (audit.time_without_zone)
+    "audit.bound.since": ("起始时间（since）", "since"),
+    "audit.bound.until": ("截止时间（until）", "until"),
     "audit.cannot_write": ("无法写入 {path}：{reason}", "cannot write {path}: {reason}"),
     "audit.exported": ("已导出 {n} 条到 {path}", "exported {n} entries to {path}"),
     # ---- reasons on an audit entry (codes stay stable: auditors filter by them; every code the

@@ -210,7 +210,7 @@ AUDIT_REFUSALS = {
     "time without a zone": (
         '{ auditDeniedAttempts(until: "2026-01-01T00:00:00") { nextAfterSeq } }',
         "naive_time",
-        "until 须写明时区（如 2026-12-07T08:00:00+08:00）",
+        "截止时间（until）须写明时区（如 2026-12-07T08:00:00+08:00）",
         "until needs its time zone (e.g. 2026-12-07T08:00:00+08:00)",
     ),
     "window too short": (

@@ -98,7 +98,8 @@ def test_verify_intact_chain(env: dict[str, str], engine: Engine) -> None:
         conn.exec_driver_sql("DELETE FROM audit_entry WHERE seq = 6")
     assert run(["audit", "verify"], env).returncode == 0  # invisible without the anchor
     out = run(["audit", "verify", "--anchor", anchor], env)
-    assert out.returncode == 1 and out.stdout.startswith("审计链在第 6 条断开：chain truncated")
+    assert out.returncode == 1
+    assert out.stdout == "审计链在第 6 条断开：审计链被截短：锚点指向第 6 条，而链只到第 5 条\n"
     bad = run(["audit", "verify", "--anchor", "six"], env)
     assert bad.returncode == 2 and "SEQ:HASH" in bad.stderr
 
@@ -116,7 +117,24 @@ def test_verify_names_the_broken_entry(env: dict[str, str], engine: Engine) -> N
         conn.exec_driver_sql("UPDATE audit_entry SET decision = 'deny' WHERE seq = 4")
     out = run(["audit", "verify", "--batch", "2"], env)
     assert out.returncode == 1
-    assert out.stdout.startswith("审计链在第 4 条断开：entry modified")
+    assert out.stdout == "审计链在第 4 条断开：此条记录被修改过：内容与其摘要不符\n"
+
+
+def test_an_unreadable_log_is_said_in_chinese(env: dict[str, str], engine: Engine) -> None:
+    """The audit store failing under ``verify`` (a column gone, as a botched manual change leaves
+    it): one line in the catalogue's Chinese with the driver's reason (it was English after 错误：)."""
+    from kernel.db import describe
+
+    fill(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE audit_entry RENAME COLUMN hash TO hash_gone")
+    out = run(["audit", "verify"], env)
+    assert out.returncode == 2, out.stderr
+    where = describe(engine.url)
+    assert (
+        " ".join(out.stderr.split())
+        == f"错误：无法读取 {where} 中的审计日志：no such column: audit_entry.hash"
+    )
 
 
 def test_export_jsonl_to_stdout_round_trips(env: dict[str, str], engine: Engine) -> None:

@@ -3,11 +3,14 @@ row scope, masks through the policy, provenance claims, scopes and the command l
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
+import string
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +23,8 @@ from auth.policy.checks import COMMON_PROPS
 from auth.policy.vocabulary import FieldDecision, ScopeFacts
 from auth.principal import BreakGlass, Principal
 from graph.model import NODE_KINDS, REL_KINDS, PropType
-from kernel.messages import say
+from kernel.messages import MESSAGES, say
+from kernel.settings import get_settings
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -138,10 +142,21 @@ def _broken_copy(tmp_path: Path, pattern: str, replacement: str = "") -> Path:
     return path
 
 
-def test_removed_property_fails_naming_it(tmp_path: Path) -> None:
+def _unclassified(source: Path, key: str) -> str:
+    """The catalogue's refusal of a policy file leaving one property without a class."""
+    return say("policy.in_file", source=source, key=key, problem=say("policy.unclassified", more=""))
+
+
+def test_removed_property_fails_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _broken_copy(tmp_path, r'^phone = "contact"\n')
-    with pytest.raises(PolicyError, match=r"sensitivity\.Person\.phone: not classified"):
-        Policy.load(path)
+    for language in ("zh-CN", "en"):
+        with in_language(monkeypatch, language):
+            with pytest.raises(PolicyError) as refused:
+                Policy.load(path)
+            assert str(refused.value) == _unclassified(path, "sensitivity.Person.phone")
+    assert str(refused.value) == f"{path}: sensitivity.Person.phone: not classified; every property in " + (
+        "graph/model.py needs a sensitivity class"
+    )
 
 
 def test_removed_relationship_property_fails_naming_it(tmp_path: Path) -> None:
@@ -152,8 +167,38 @@ def test_removed_relationship_property_fails_naming_it(tmp_path: Path) -> None:
 
 def test_new_model_property_without_a_class_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(NODE_KINDS["Person"].props, "nickname", PropType.STRING)
-    with pytest.raises(PolicyError, match=r"sensitivity\.Person\.nickname: not classified"):
+    with pytest.raises(PolicyError) as refused:
         Policy.load()
+    assert str(refused.value) == _unclassified(DEFAULT_PATH, "sensitivity.Person.nickname")
+    assert "策略文件" in str(refused.value) or get_settings().language == "en"
+
+
+@contextlib.contextmanager
+def in_language(monkeypatch: pytest.MonkeyPatch, language: str) -> Iterator[None]:
+    """Messages said in ``language`` inside the block (settings are cached: cleared both ways)."""
+    with monkeypatch.context() as m:
+        if language == "en":
+            m.setenv("SHOUHU_LANGUAGE", "en")
+        else:
+            m.delenv("SHOUHU_LANGUAGE", raising=False)
+        get_settings.cache_clear()
+        try:
+            yield
+        finally:
+            get_settings.cache_clear()
+    get_settings.cache_clear()
+
+
+def catalogue_pattern(key: str) -> str:
+    """A regular expression matching the catalogue's message ``key`` in this process's language,
+    whatever fills its placeholders."""
+    parts = string.Formatter().parse(say_template(key))
+    return "".join(re.escape(text) + (".+?" if name is not None else "") for text, name, _, _ in parts)
+
+
+def say_template(key: str) -> str:
+    zh, en = MESSAGES[key]
+    return en if get_settings().language == "en" else zh
 
 
 def _load(data: dict[str, Any]) -> Policy:
@@ -161,110 +206,200 @@ def _load(data: dict[str, Any]) -> Policy:
 
 
 @pytest.mark.parametrize(
-    ("edit", "message"),
+    ("edit", "key", "problem", "english"),
     [
         (
             lambda d: d["sensitivity"].__setitem__("Pet", {"name": "identity"}),
+            "sensitivity.Pet",
+            "policy.unknown_model_kind",
             r"sensitivity\.Pet: unknown kind",
         ),
         (
             lambda d: d["sensitivity"]["Person"].__setitem__("nickname", "identity"),
+            "sensitivity.Person.nickname",
+            "policy.no_model_prop",
             r"sensitivity\.Person\.nickname: Person has no property",
         ),
         (
             lambda d: d["sensitivity"]["Person"].__setitem__("name", "secret"),
+            "sensitivity.Person.name",
+            "policy.unknown_name",
             r"sensitivity\.Person\.name: unknown sensitivity class 'secret'",
         ),
-        (lambda d: d["sensitivity"]["*"].__setitem__("created_at", "system"), r"sensitivity\.\*\.created_at"),
+        (
+            lambda d: d["sensitivity"]["*"].__setitem__("created_at", "system"),
+            "sensitivity.*.created_at",
+            "policy.not_common_prop",
+            r"sensitivity\.\*\.created_at",
+        ),
         (
             lambda d: d["rules"]["civil_affairs"]["*"].__setitem__("secrets", "allow"),
+            "rules.civil_affairs.*.secrets",
+            "policy.unknown_name",
             r"rules\.civil_affairs\.\*\.secrets: unknown sensitivity class",
         ),
         (
             lambda d: d["rules"]["civil_affairs"]["*"].__setitem__("identity", "maybe"),
+            "rules.civil_affairs.*.identity",
+            "policy.unknown_name",
             r"rules\.civil_affairs\.\*\.identity: unknown decision 'maybe'",
         ),
         (
             lambda d: d["rules"].__setitem__("fbi", {"*": {"identity": "allow"}}),
+            "rules.fbi",
+            "policy.unknown_name",
             r"rules\.fbi: unknown agency type",
         ),
         (
             lambda d: d["rules"]["court"].__setitem__("janitor", {"identity": "allow"}),
+            "rules.court.janitor",
+            "policy.unknown_name",
             r"rules\.court\.janitor: unknown role of court",
         ),
-        (lambda d: d["rules"]["*"].__setitem__("judge", {"identity": "allow"}), r"rules\.\*\.judge"),
+        (
+            lambda d: d["rules"]["*"].__setitem__("judge", {"identity": "allow"}),
+            "rules.*.judge",
+            "policy.star_rules_role",
+            r"rules\.\*\.judge",
+        ),
         (
             lambda d: d["agency_types"]["court"].__setitem__("scope", ["planet"]),
+            "agency_types.court.scope",
+            "policy.unknown_name",
             r"agency_types\.court\.scope: unknown scope rule 'planet'",
         ),
         (
             lambda d: d["agency_types"]["court"].__setitem__("scope", ["none", "referred_cases"]),
+            "agency_types.court.scope",
+            "policy.scope_none_alone",
             r"agency_types\.court\.scope: 'none' cannot be combined",
         ),
         (
             lambda d: d["agency_types"]["township"].__setitem__("scope", ["village", "jurisdiction"]),
+            "agency_types.township.scope",
+            "policy.scope_village_in_jurisdiction",
             r"agency_types\.township\.scope: 'village' is inside 'jurisdiction'",
         ),
         (
             lambda d: d["agency_types"]["court"].__setitem__("color", "red"),
+            "agency_types.court.color",
+            "policy.unknown_key",
             r"agency_types\.court\.color: unknown key",
         ),
         (
             lambda d: d["agency_types"]["court"]["roles"]["judge"].pop("zh"),
+            "agency_types.court.roles.judge.zh",
+            "policy.expected_text",
             r"agency_types\.court\.roles\.judge\.zh",
         ),
         (
             lambda d: d["purpose"]["classes"]["health"]["allow"].append("curiosity"),
+            "purpose.classes.health.allow",
+            "policy.unknown_name",
             r"purpose\.classes\.health\.allow: unknown purpose code 'curiosity'",
         ),
         (
             lambda d: d["purpose"]["classes"]["health"]["allow"].append("audit"),
+            "purpose.classes.health",
+            "policy.purpose_allow_and_mask",
             r"purpose\.classes\.health: purpose 'audit' is in both allow and mask",
         ),
         (
             lambda d: d["purpose"]["classes"].__setitem__("gossip", {"allow": ["*"]}),
+            "purpose.classes.gossip",
+            "policy.unknown_name",
             r"purpose\.classes\.gossip: unknown sensitivity class",
         ),
         (
             lambda d: d["break_glass"]["who"].__setitem__("analyst", ["analyst"]),
+            "break_glass.who.analyst",
+            "policy.break_glass_never_type",
             r"break_glass\.who\.analyst: analyst is in break_glass\.never_agency_types",
         ),
         (
             lambda d: d["break_glass"]["upgrade_classes"].append("provenance"),
+            "break_glass.upgrade_classes",
+            "policy.break_glass_never_class",
             r"break_glass\.upgrade_classes: 'provenance' is in break_glass\.never_classes",
         ),
         (
             lambda d: d["break_glass"]["who"].__setitem__("court", ["janitor"]),
+            "break_glass.who.court",
+            "policy.unknown_name",
             r"break_glass\.who\.court: unknown role",
         ),
         (
             lambda d: d["break_glass"].__setitem__("max_duration_minutes", 0),
+            "break_glass.max_duration_minutes",
+            "policy.break_glass_minutes",
             r"break_glass\.max_duration_minutes",
         ),
         (
             lambda d: d["masks"]["by_class"].__setitem__("identity", "rot13"),
+            "masks.by_class.identity",
+            "policy.unknown_name",
             r"masks\.by_class\.identity: unknown mask kind 'rot13'",
         ),
         (
             lambda d: d["masks"]["by_field"].__setitem__("Person.works_away", "name"),
+            "masks.by_field.Person.works_away",
+            "policy.mask_for_text",
             r"masks\.by_field\.Person\.works_away: mask 'name' is for text but Person\.works_away is BOOL",
         ),
-        (lambda d: d["masks"]["by_field"].__setitem__("Person.age", "keep"), r"masks\.by_field\.Person\.age"),
+        (
+            lambda d: d["masks"]["by_field"].__setitem__("Person.age", "keep"),
+            "masks.by_field.Person.age",
+            "policy.no_prop",
+            r"masks\.by_field\.Person\.age",
+        ),
         (
             lambda d: d["capabilities"]["read_audit_log"].__setitem__("fbi", ["*"]),
+            "capabilities.read_audit_log.fbi",
+            "policy.unknown_name",
             r"capabilities\.read_audit_log\.fbi: unknown agency type",
         ),
-        (lambda d: d.__setitem__("colour", "red"), r"colour: unknown key"),
-        (lambda d: d.__setitem__("version", "latest"), r"version: 'latest' is not of the form"),
-        (lambda d: d.__setitem__("default", "permit"), r"default: unknown decision"),
-        (lambda d: d.pop("classes"), r"classes: missing"),
+        (
+            lambda d: d.__setitem__("colour", "red"),
+            "colour",
+            "policy.unknown_key",
+            r"colour: unknown key",
+        ),
+        (
+            lambda d: d.__setitem__("version", "latest"),
+            "version",
+            "policy.version_form",
+            r"version: 'latest' is not of the form",
+        ),
+        (
+            lambda d: d.__setitem__("default", "permit"),
+            "default",
+            "policy.unknown_name",
+            r"default: unknown decision",
+        ),
+        (
+            lambda d: d.pop("classes"),
+            "classes",
+            "policy.missing",
+            r"classes: missing",
+        ),
     ],
 )
-def test_invalid_policies_fail_naming_the_key(raw: dict[str, Any], edit: Any, message: str) -> None:
+def test_invalid_policies_fail_naming_the_key(
+    raw: dict[str, Any], edit: Any, key: str, problem: str, english: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key path named exactly, what is wrong in the catalogue's words: Chinese unless switched
+    to English (the English wording is pinned as well)."""
     data = copy.deepcopy(raw)
     edit(data)
-    with pytest.raises(PolicyError, match=r"^test\.toml: " + message):
-        _load(data)
+    for language in ("zh-CN", "en"):
+        with in_language(monkeypatch, language):
+            with pytest.raises(PolicyError) as refused:
+                _load(data)
+            said = refused.value.problem
+            assert refused.value.key == key
+            assert re.fullmatch(catalogue_pattern(problem), said, re.DOTALL), said
+            assert str(refused.value) == say("policy.in_file", source="test.toml", key=key, problem=said)
+    assert re.match(r"^test\.toml: " + english, str(refused.value))
 
 
 def test_toml_syntax_error_is_a_policy_error(tmp_path: Path) -> None:
@@ -742,7 +877,8 @@ def test_cli_check_and_table(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "ok, version" in capsys.readouterr().out
     broken = _broken_copy(tmp_path, r'^icd10 = "health"\n')
     assert main(["check", str(broken)]) == 2
-    assert "sensitivity.HealthEvent.icd10: not classified" in capsys.readouterr().err
+    refused = _unclassified(broken, "sensitivity.HealthEvent.icd10")
+    assert capsys.readouterr().err == say("cli.error", message=refused) + "\n"
     assert main(["table"]) == 0
     assert capsys.readouterr().out.startswith("| 成员单位 agency type |")
 

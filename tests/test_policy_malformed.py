@@ -105,8 +105,9 @@ def problem(load: Callable[[], object], path: tuple[str, ...], original: Any, va
     try:
         load()
     except PolicyError as exc:
-        named = re.match(r"^.*?: (\S+?): ", str(exc))
-        key = named.group(1) if named else ""
+        key = exc.key or ""
+        if key and key not in str(exc):
+            return f"{dotted} = {value!r}: the key {key} is not written in the message: {exc}"
         if key == dotted or key.startswith(dotted + ".") or type(value) is type(original):
             return None
         return f"{dotted} = {value!r}: PolicyError not naming the key: {exc}"
@@ -200,14 +201,42 @@ def test_check_names_the_key_in_chinese_first_without_a_traceback(
     run = _check(file, None)
     assert run.returncode == 2, run.stderr
     assert "Traceback" not in run.stderr
-    assert run.stderr.startswith(f"错误：{file}: sensitivity.Person.name: "), run.stderr
+    expected = "错误：策略文件 {} 中 sensitivity.Person.name：应为敏感级别的名称（字符串），实际是数组\n"
+    assert run.stderr == expected.format(file), run.stderr
     assert run.stdout == ""
 
     file.write_text(toml_text(replaced(raw, ("masks",), 12345)), encoding="utf-8")
-    run = _check(file, "en")
+    expected_in = {
+        None: f"错误：策略文件 {file} 中 masks：应为表（table），实际是整数\n",
+        "en": f"error: {file}: masks: expected a table, got int\n",
+    }
+    for language, line in expected_in.items():
+        run = _check(file, language)
+        assert run.returncode == 2, run.stderr
+        assert "Traceback" not in run.stderr
+        assert run.stderr == line, run.stderr
+
+
+def test_the_service_refuses_a_broken_policy_in_chinese(raw: dict[str, Any], tmp_path: Path) -> None:
+    """``shouhu serve`` loads the policy first and refuses a broken file in one line: the key path
+    as written, what is wrong in the catalogue's Chinese (it was English after 错误：)."""
+    file = tmp_path / "policy.toml"
+    file.write_text(toml_text(replaced(raw, ("break_glass", "max_duration_minutes"), 0)), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOUHU_")}
+    env |= {"SHOUHU_POLICY_FILE": str(file), "SHOUHU_DATA_DIR": str(tmp_path / "data")}
+    run = subprocess.run(
+        [sys.executable, "-m", "shouhu.cli", "serve"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     assert run.returncode == 2, run.stderr
     assert "Traceback" not in run.stderr
-    assert run.stderr == f"error: {file}: masks: expected a table, got int\n"
+    expected = f"错误：策略文件 {file} 中 break_glass.max_duration_minutes：应为 1 到 1440 之间的分钟数"
+    assert " ".join(run.stderr.split()) == expected, run.stderr
 
 
 def test_check_says_where_a_file_is_not_toml_in_the_operators_language(tmp_path: Path) -> None:

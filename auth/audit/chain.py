@@ -14,6 +14,7 @@ from auth.audit.event import (
     AuditEvent,
     entry_hash,
 )
+from kernel.messages import say
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,8 @@ class Anchor:
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """`ok`; how many entries checked out; where and why the chain breaks (None when intact); the head."""
+    """`ok`; how many entries checked out; where and why the chain breaks (None when intact; the why in
+    the catalogue's words, ``audit.chain.*``); the head."""
 
     ok: bool
     checked: int
@@ -52,19 +54,16 @@ class ChainChecker:
         expected = self.last_seq + 1
         if seq != expected:
             if self.last_seq == 0:
-                return expected, f"genesis missing: the chain starts at seq {seq}, not 1"
+                return expected, say("audit.chain.genesis_missing", seq=seq)
             if seq < expected:
-                return seq, f"entries out of order: seq {seq} follows seq {self.last_seq}"
-            return expected, f"entry missing: seq {seq} follows seq {self.last_seq}"
+                return seq, say("audit.chain.out_of_order", seq=seq, last=self.last_seq)
+            return expected, say("audit.chain.entry_missing", seq=seq, last=self.last_seq)
         if row["prev_hash"] != self.last_hash:
             if seq == 1:
-                return 1, "genesis broken: the first entry's prev_hash is not the genesis value"
-            return seq, (
-                f"link broken: prev_hash does not match the hash of seq {seq - 1} "
-                f"(seq {seq - 1} was rewritten with a new hash, or entries were inserted or reordered)"
-            )
+                return 1, say("audit.chain.genesis_broken")
+            return seq, say("audit.chain.link_broken", prev=seq - 1)
         if entry_hash(row) != row["hash"]:
-            return seq, "entry modified: its content does not match its hash"
+            return seq, say("audit.chain.entry_modified")
         self.last_seq, self.last_hash = seq, row["hash"]
         self.checked += 1
         return None
@@ -83,11 +82,9 @@ def verify_rows(rows: Iterable[Mapping[str, Any]], *, complete: bool = True) -> 
                 return VerifyResult(False, checker.checked, broken[0], broken[1])
         else:
             if row["seq"] <= last:
-                return VerifyResult(False, n, row["seq"], "entries out of order")
+                return VerifyResult(False, n, row["seq"], say("audit.chain.unordered"))
             if entry_hash(row) != row["hash"]:
-                return VerifyResult(
-                    False, n, row["seq"], "entry modified: its content does not match its hash"
-                )
+                return VerifyResult(False, n, row["seq"], say("audit.chain.entry_modified"))
             last = row["seq"]
         n += 1
     if complete:

@@ -18,6 +18,7 @@ from auth.audit.event import (
 )
 from auth.audit.queries import aware_bound
 from auth.audit.store import ENTRY_COLUMNS, ENTRY_TABLE, EXPORT_COLUMNS, AuditStore
+from kernel.messages import say
 
 
 class AuditExport(AuditStore):
@@ -36,9 +37,9 @@ class AuditExport(AuditStore):
         after = 0
         conds = []
         if since is not None:
-            conds.append(ENTRY_TABLE.c.at >= aware_bound(since, "since"))
+            conds.append(ENTRY_TABLE.c.at >= aware_bound(since, say("audit.bound.since")))
         if until is not None:
-            conds.append(ENTRY_TABLE.c.at < aware_bound(until, "until"))
+            conds.append(ENTRY_TABLE.c.at < aware_bound(until, say("audit.bound.until")))
         if agency_id is not None:
             conds.append(ENTRY_TABLE.c.agency_id == agency_id)
         while True:

@@ -58,6 +58,7 @@ from auth.audit.queries import AuditQueries
 from auth.audit.store import ENTRY_COLUMNS, ENTRY_TABLE, RECORD_TABLE
 from kernel.db.engine import SQLITE_BEGIN_OPTION
 from kernel.db.tables import utcnow
+from kernel.messages import say
 
 _HEAD_SQL = "SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1"
 
@@ -99,7 +100,7 @@ class AuditLog(AuditQueries, AuditNotifications, AuditExport):
     def _write_batch(self, batch: list[AuditEvent]) -> list[int]:
         """One transaction holding `batch`, committed before this returns. The caller holds the
         process-local chain lock."""
-        with self._errors("write to"):
+        with self._errors("write"):
             if self._sqlite:
                 return self._write_sqlite(batch)
             with self._chain_transaction(locked=True) as conn:
@@ -241,7 +242,7 @@ class AuditLog(AuditQueries, AuditNotifications, AuditExport):
             self._hooks_installed = True
 
     def _append_in_transaction(self, conn: Connection, ev: AuditEvent) -> int:
-        with self._errors("write to"):
+        with self._errors("write"):
             if self._postgres:
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})")
             return self._write(conn, [ev])[0]
@@ -322,13 +323,11 @@ class AuditLog(AuditQueries, AuditNotifications, AuditExport):
                             False,
                             checker.checked - 1,
                             row["seq"],
-                            "record index differs from the entry's records (audit_record rows changed)",
+                            say("audit.chain.index_differs"),
                         )
                 if index:
                     orphan = min(index)
-                    return VerifyResult(
-                        False, checker.checked, orphan, "record index names an entry that does not exist"
-                    )
+                    return VerifyResult(False, checker.checked, orphan, say("audit.chain.index_orphan"))
                 after = rows[-1]["seq"]
         head = Anchor(checker.last_seq, checker.last_hash) if checker.last_seq else None
         if anchor is not None:
@@ -337,13 +336,11 @@ class AuditLog(AuditQueries, AuditNotifications, AuditExport):
                     False,
                     checker.checked,
                     (head.seq + 1) if head else 1,
-                    f"chain truncated: the anchor names seq {anchor.seq}, the chain ends at "
-                    f"{head.seq if head else 0}",
+                    say("audit.chain.truncated", anchor=anchor.seq, end=head.seq if head else 0),
                     head,
                 )
             got = self._hash_at(anchor.seq)
             if got != anchor.hash:
-                return VerifyResult(
-                    False, checker.checked, anchor.seq, "anchor mismatch: the chain was rewritten", head
-                )
+                reason = say("audit.chain.anchor_mismatch")
+                return VerifyResult(False, checker.checked, anchor.seq, reason, head)
         return VerifyResult(True, checker.checked, None, None, head)

@@ -69,7 +69,7 @@ class AuditNotifications(AuditStore):
                 )
         if not rows:
             return 0
-        with self._errors("write to"), self.engine.begin() as conn:
+        with self._errors("write"), self.engine.begin() as conn:
             if self._sqlite:
                 from sqlalchemy.dialects.sqlite import insert as dialect_insert
             else:
@@ -103,7 +103,7 @@ class AuditNotifications(AuditStore):
         their first delivery time."""
         if not ids:
             return 0
-        with self._errors("write to"), self.engine.begin() as conn:
+        with self._errors("write"), self.engine.begin() as conn:
             result = conn.execute(
                 update(_notification)
                 .where(_notification.c.id.in_(list(ids)), _notification.c.delivered_at.is_(None))

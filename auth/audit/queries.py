@@ -173,7 +173,7 @@ class AuditQueries(AuditStore):
         reviewer = reviewer.strip()
         if not reviewer or len(reviewer) > 200:
             raise AuditQueryRefused("invalid_reviewer", say("audit.reviewer_invalid", limit=200))
-        with self._errors("write to"), Session(self.engine, expire_on_commit=False) as s:
+        with self._errors("write"), Session(self.engine, expire_on_commit=False) as s:
             entry = s.get(AuditEntry, seq)
             if entry is None:
                 raise AuditEntryMissing()
@@ -298,7 +298,7 @@ def aware_bound(value: datetime, what: str) -> datetime:
 
 def _time_filter(q: Any, since: datetime | None, until: datetime | None) -> Any:
     if since is not None:
-        q = q.where(col(AuditEntry.at) >= aware_bound(since, "since"))
+        q = q.where(col(AuditEntry.at) >= aware_bound(since, say("audit.bound.since")))
     if until is not None:
-        q = q.where(col(AuditEntry.at) < aware_bound(until, "until"))
+        q = q.where(col(AuditEntry.at) < aware_bound(until, say("audit.bound.until")))
     return q

@@ -8,7 +8,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,6 +20,7 @@ from auth.audit.event import (
 )
 from auth.audit.model import AuditEntry, AuditRecord, Notification
 from kernel.db.engine import describe
+from kernel.messages import say
 
 T = TypeVar("T")
 MAX_PAGE = 1000
@@ -73,22 +74,23 @@ class AuditStore:
     # ------------------------------------------------------------------------------------- internals
 
     @contextmanager
-    def _errors(self, verb: str) -> Iterator[None]:
+    def _errors(self, verb: Literal["read", "write"]) -> Iterator[None]:
+        """Store failures inside the block become `AuditUnavailable`, said as ``audit.unavailable.<verb>``."""
         try:
             yield
         except AuditUnavailable:
             raise
         except (SQLAlchemyError, OSError) as exc:
-            raise AuditUnavailable(
-                f"cannot {verb} the audit log in {self._where()}: {_cause(exc, self.engine)}"
-            ) from exc
+            raise self._unavailable(verb, exc) from exc
         except Exception as exc:
             dbapi = getattr(self.engine.dialect, "loaded_dbapi", None)
             if dbapi is not None and isinstance(exc, dbapi.Error):
-                raise AuditUnavailable(
-                    f"cannot {verb} the audit log in {self._where()}: {_cause(exc, self.engine)}"
-                ) from exc
+                raise self._unavailable(verb, exc) from exc
             raise
+
+    def _unavailable(self, verb: str, exc: BaseException) -> AuditUnavailable:
+        reason = _cause(exc, self.engine)
+        return AuditUnavailable(say(f"audit.unavailable.{verb}", where=self._where(), reason=reason))
 
     def _where(self) -> str:
         return describe(self.engine.url)

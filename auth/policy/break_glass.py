@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from auth.policy.checks import ANY, expect_known, expect_only_keys, expect_str_list, expect_table
-from auth.policy.vocabulary import AgencyTypeInfo, ClassInfo, PolicyError
+from auth.policy.checks import ANY, expect_known, expect_only_keys, expect_str_list, expect_table, refusal
+from auth.policy.vocabulary import AgencyTypeInfo, ClassInfo
 from auth.principal import BreakGlass, Principal
 from kernel import clock
+from kernel.messages import say
 
 
 @dataclass(frozen=True)
@@ -73,36 +74,34 @@ def load_break_glass(
     )
     minutes = raw.get("max_duration_minutes", 240)
     if not isinstance(minutes, int) or isinstance(minutes, bool) or not 0 < minutes <= 24 * 60:
-        raise PolicyError(f"{key}.max_duration_minutes: expected minutes between 1 and 1440")
+        raise refusal(f"{key}.max_duration_minutes", "policy.break_glass_minutes")
     min_chars = raw.get("min_justification_chars", 1)
     if not isinstance(min_chars, int) or isinstance(min_chars, bool) or min_chars < 1:
-        raise PolicyError(f"{key}.min_justification_chars: expected a positive integer")
+        raise refusal(f"{key}.min_justification_chars", "policy.expected_positive")
     scope = raw.get("scope", "jurisdiction")
-    expect_known(f"{key}.scope", scope, ("jurisdiction", "unchanged"), "break-glass scope")
+    expect_known(f"{key}.scope", scope, ("jurisdiction", "unchanged"), say("policy.what.break_glass_scope"))
     upgrade = expect_str_list(raw.get("upgrade_classes", []), f"{key}.upgrade_classes")
     never = expect_str_list(raw.get("never_classes", []), f"{key}.never_classes")
     for c in upgrade:
-        expect_known(f"{key}.upgrade_classes", c, classes, "sensitivity class")
+        expect_known(f"{key}.upgrade_classes", c, classes, say("policy.what.class"))
     for c in never:
-        expect_known(f"{key}.never_classes", c, classes, "sensitivity class")
+        expect_known(f"{key}.never_classes", c, classes, say("policy.what.class"))
         if c in upgrade:
-            raise PolicyError(f"{key}.upgrade_classes: {c!r} is in break_glass.never_classes")
+            raise refusal(f"{key}.upgrade_classes", "policy.break_glass_never_class", name=repr(c))
     never_types = expect_str_list(raw.get("never_agency_types", []), f"{key}.never_agency_types")
     for t in never_types:
-        expect_known(f"{key}.never_agency_types", t, agency_types, "agency type")
+        expect_known(f"{key}.never_agency_types", t, agency_types, say("policy.what.agency_type"))
     who: set[tuple[str, str]] = set()
     for atype, roles in expect_table(raw.get("who", {}), f"{key}.who").items():
         wkey = f"{key}.who.{atype}"
-        expect_known(wkey, atype, agency_types, "agency type")
+        expect_known(wkey, atype, agency_types, say("policy.what.agency_type"))
         if atype in never_types:
-            raise PolicyError(
-                f"{wkey}: {atype} is in break_glass.never_agency_types and may never break glass"
-            )
+            raise refusal(wkey, "policy.break_glass_never_type", atype=atype)
         for role in expect_str_list(roles, wkey):
             if role == ANY:
                 who.update((atype, r) for r in agency_types[atype].roles)
             else:
-                expect_known(wkey, role, agency_types[atype].roles, f"role of {atype}")
+                expect_known(wkey, role, agency_types[atype].roles, say("policy.what.role", atype=atype))
                 who.add((atype, role))
     return BreakGlassRules(
         max_duration=timedelta(minutes=minutes),

@@ -1,7 +1,8 @@
 """Checks of the policy file's shape, and the fields of graph/model.py it must classify.
 
 Each helper refuses with a `PolicyError` naming the offending key, so a mistyped policy file is
-refused at load with the place to fix it.
+refused at load with the place to fix it; what is wrong is said through the catalogue
+(kernel/messages.py ``policy.*``), in Chinese unless the operator switched to English.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from auth.policy.vocabulary import PolicyError
 from graph.model import NODE_KINDS, REL_KINDS, SYSTEM_PROPS, PropType
+from kernel.messages import MESSAGES, say
 
 # The file's wildcard: every kind (`sensitivity."*"`, `masks.by_field`), every role of an agency
 # type (`rules`, `who`, `capabilities`), every purpose (`purpose.classes.*.allow`).
@@ -20,40 +22,53 @@ ANY = "*"
 COMMON_PROPS: dict[str, PropType] = {"id": PropType.STRING, **SYSTEM_PROPS}
 
 
+def refusal(key: str, message: str, /, **values: object) -> PolicyError:
+    """The error for key path ``key``: the catalogue's ``message`` filled in, the key named as written."""
+    problem = say(message, **values)
+    return PolicyError(say("policy.at", key=key, problem=problem), key=key, problem=problem)
+
+
+def value_type(value: Any) -> str:
+    """What kind of value the file holds (a TOML table is 表, ``dict`` in English)."""
+    name = type(value).__name__
+    return say(f"policy.type.{name}") if f"policy.type.{name}" in MESSAGES else name
+
+
 def expect_table(value: Any, key: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise PolicyError(f"{key}: expected a table, got {type(value).__name__}")
+        raise refusal(key, "policy.expected_table", got=value_type(value))
     return value
 
 
 def expect_str(value: Any, key: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise PolicyError(f"{key}: expected a non-empty string")
+        raise refusal(key, "policy.expected_text")
     return value
 
 
 def expect_str_list(value: Any, key: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise PolicyError(f"{key}: expected a list of strings")
+        raise refusal(key, "policy.expected_text_list")
     return value
 
 
 def expect_known(
     key: str, name: Any, known: Mapping[str, Any] | set[str] | tuple[str, ...], what: str
 ) -> None:
-    """``name`` is one of ``known``. A value of another type (a list or table where a name belongs,
-    a number) is refused before it is looked up, so a mistyped file is told, not a ``TypeError``."""
+    """``name`` is one of ``known`` (``what`` it names, said: ``say("policy.what.class")``). A value
+    of another type (a list or table where a name belongs, a number) is refused before it is looked
+    up, so a mistyped file is told, not a ``TypeError``."""
     if not isinstance(name, str):
-        raise PolicyError(f"{key}: expected the name of a {what} (a string), got {type(name).__name__}")
+        raise refusal(key, "policy.expected_name", what=what, got=value_type(name))
     if name not in known:
-        raise PolicyError(f"{key}: unknown {what} {name!r} (known: {', '.join(sorted(known))})")
+        raise refusal(key, "policy.unknown_name", what=what, name=repr(name), known=", ".join(sorted(known)))
 
 
 def expect_only_keys(table: Mapping[str, Any], allowed: set[str], key: str) -> None:
     extra = sorted(set(table) - allowed)
     if extra:
         prefix = f"{key}." if key else ""
-        raise PolicyError(f"{prefix}{extra[0]}: unknown key (allowed: {', '.join(sorted(allowed))})")
+        raise refusal(f"{prefix}{extra[0]}", "policy.unknown_key", allowed=", ".join(sorted(allowed)))
 
 
 def _model_props(kind: str) -> dict[str, PropType] | None:

@@ -21,7 +21,7 @@ from auth.masking import SMALL_COUNT_K
 from auth.policy import loading
 from auth.policy.bound import BoundPolicy
 from auth.policy.break_glass import load_break_glass
-from auth.policy.checks import COMMON_PROPS, expect_known, expect_only_keys, expect_str, expect_table
+from auth.policy.checks import COMMON_PROPS, expect_known, expect_only_keys, expect_str, expect_table, refusal
 from auth.policy.decisions import DecisionTables
 from auth.policy.masks import load_api_fields, load_masks, load_reconstruction
 from auth.policy.scope import resolve_row_scope, scope_decision
@@ -77,7 +77,11 @@ class Policy:
         try:
             self._build(dict(data), source)
         except PolicyError as exc:
-            raise PolicyError(f"{source}: {exc}") from None
+            if exc.key is None:
+                message = say("policy.in_file_problem", source=source, problem=exc.problem)
+            else:
+                message = say("policy.in_file", source=source, key=exc.key, problem=exc.problem)
+            raise PolicyError(message, key=exc.key, problem=exc.problem) from None
         return self
 
     def _build(self, data: dict[str, Any], source: str) -> None:
@@ -86,13 +90,13 @@ class Policy:
         expect_only_keys(data, loading.TOP_KEYS, "")
         for required in ("version", "classes", "sensitivity", "agency_types", "rules"):
             if required not in data:
-                raise PolicyError(f"{required}: missing")
+                raise refusal(required, "policy.missing")
         self.source = source
         self.version = expect_str(data["version"], "version")
         if not loading.VERSION_RE.match(self.version):
-            raise PolicyError(f"version: {self.version!r} is not of the form YYYY-MM-DD.N")
+            raise refusal("version", "policy.version_form", value=repr(self.version))
         default = data.get("default", "deny")
-        expect_known("default", default, DECISIONS, "decision")
+        expect_known("default", default, DECISIONS, say("policy.what.decision"))
 
         self._classes = loading.load_classes(expect_table(data["classes"], "classes"))
         self._field_class = loading.load_sensitivity(
@@ -190,13 +194,13 @@ class Policy:
         try:
             return self._field_class[kind][prop]
         except KeyError:
-            raise PolicyError(f"{kind}.{prop}: not a classified property") from None
+            raise refusal(f"{kind}.{prop}", "policy.unclassified_prop") from None
 
     def mask_kind(self, kind: str, prop: str) -> str:
         try:
             return self._field_mask_kind[kind][prop]
         except KeyError:
-            raise PolicyError(f"{kind}.{prop}: not a classified property") from None
+            raise refusal(f"{kind}.{prop}", "policy.unclassified_prop") from None
 
     def scopes_for(self, kind: str, prop: str) -> list[str]:
         """OAuth scopes a router must require for the field (Federation ``@requiresScopes``)."""
@@ -208,7 +212,7 @@ class Policy:
         such records need no row-scope check."""
         props = self._field_class.get(kind)
         if props is None:
-            raise PolicyError(f"{kind}: unknown kind")
+            raise refusal(kind, "policy.unknown_kind")
         return all(cls == "public" for p, cls in props.items() if p not in COMMON_PROPS)
 
     def can(self, principal: Principal, capability: str) -> bool:
@@ -216,7 +220,7 @@ class Policy:
         ``read_statistics``, ``file_mandatory_report`` …). A misspelt capability raises."""
         holders = self._capabilities.get(capability)
         if holders is None:
-            raise PolicyError(f"capabilities.{capability}: unknown capability")
+            raise refusal(f"capabilities.{capability}", "policy.unknown_capability")
         return (principal.agency_type, principal.role) in holders
 
     def capability_names(self) -> list[str]:
@@ -272,7 +276,7 @@ class Policy:
         try:
             fn = self._field_mask[kind][prop]
         except KeyError:
-            raise PolicyError(f"{kind}.{prop}: not a classified property") from None
+            raise refusal(f"{kind}.{prop}", "policy.unclassified_prop") from None
         return fn(value)
 
     def apply(

@@ -23,6 +23,8 @@ from auth.policy.checks import (
     expect_str,
     expect_str_list,
     expect_table,
+    refusal,
+    value_type,
 )
 from auth.policy.vocabulary import (
     DECISIONS,
@@ -30,9 +32,9 @@ from auth.policy.vocabulary import (
     AgencyTypeInfo,
     ClassInfo,
     Decision,
-    PolicyError,
     RoleInfo,
 )
+from kernel.messages import say
 
 VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\.\d+$")
 TOP_KEYS = {
@@ -56,7 +58,7 @@ TOP_KEYS = {
 def load_classes(raw: dict[str, Any]) -> dict[str, ClassInfo]:
     """``[classes.<name>]``: the sensitivity classes, in file order."""
     if not raw:
-        raise PolicyError("classes: at least one sensitivity class is needed")
+        raise refusal("classes", "policy.classes_empty")
     classes: dict[str, ClassInfo] = {}
     for name, spec in raw.items():
         key = f"classes.{name}"
@@ -65,7 +67,7 @@ def load_classes(raw: dict[str, Any]) -> dict[str, ClassInfo]:
         scope = spec.get("scope")
         description = spec.get("description", "")
         if not isinstance(description, str):
-            raise PolicyError(f"{key}.description: expected a string, got {type(description).__name__}")
+            raise refusal(f"{key}.description", "policy.expected_string", got=value_type(description))
         classes[name] = ClassInfo(
             name=name,
             zh=expect_str(spec.get("zh"), f"{key}.zh"),
@@ -84,20 +86,18 @@ def load_sensitivity(raw: dict[str, Any], classes: Mapping[str, ClassInfo]) -> d
     for prop, cls in common.items():
         key = f"sensitivity.{ANY}.{prop}"
         if prop not in COMMON_PROPS:
-            raise PolicyError(f"{key}: not a property every kind has (those are: {', '.join(COMMON_PROPS)})")
-        expect_known(key, cls, classes, "sensitivity class")
+            raise refusal(key, "policy.not_common_prop", props=", ".join(COMMON_PROPS))
+        expect_known(key, cls, classes, say("policy.what.class"))
     for kind, props in raw.items():
         if kind == ANY:
             continue
         if kind not in fields:
-            raise PolicyError(
-                f"sensitivity.{kind}: unknown kind (not a node or relationship kind in graph/model.py)"
-            )
+            raise refusal(f"sensitivity.{kind}", "policy.unknown_model_kind")
         for prop, cls in expect_table(props, f"sensitivity.{kind}").items():
             key = f"sensitivity.{kind}.{prop}"
             if prop not in fields[kind]:
-                raise PolicyError(f"{key}: {kind} has no property {prop!r} in graph/model.py")
-            expect_known(key, cls, classes, "sensitivity class")
+                raise refusal(key, "policy.no_model_prop", kind=kind, prop=repr(prop))
+            expect_known(key, cls, classes, say("policy.what.class"))
 
     result: dict[str, dict[str, str]] = {}
     missing: list[str] = []
@@ -111,10 +111,8 @@ def load_sensitivity(raw: dict[str, Any], classes: Mapping[str, ClassInfo]) -> d
             else:
                 result[kind][prop] = cls
     if missing:
-        more = f" (also unclassified: {', '.join(missing[1:])})" if len(missing) > 1 else ""
-        raise PolicyError(
-            f"{missing[0]}: not classified; every property in graph/model.py needs a sensitivity class{more}"
-        )
+        more = say("policy.unclassified_more", keys=", ".join(missing[1:])) if len(missing) > 1 else ""
+        raise refusal(missing[0], "policy.unclassified", more=more)
     return result
 
 
@@ -125,31 +123,31 @@ def load_agency_types(raw: dict[str, Any]) -> dict[str, AgencyTypeInfo]:
     def scope_list(value: Any, key: str) -> tuple[str, ...]:
         kinds = expect_str_list(value, key)
         if not kinds:
-            raise PolicyError(f"{key}: at least one scope rule is needed (use ['none'] for no rows)")
+            raise refusal(key, "policy.scope_empty")
         for k in kinds:
-            expect_known(key, k, SCOPE_KINDS, "scope rule")
+            expect_known(key, k, SCOPE_KINDS, say("policy.what.scope_rule"))
         if "none" in kinds and len(kinds) > 1:
-            raise PolicyError(f"{key}: 'none' cannot be combined with other scope rules")
+            raise refusal(key, "policy.scope_none_alone")
         if "village" in kinds and "jurisdiction" in kinds:
-            raise PolicyError(f"{key}: 'village' is inside 'jurisdiction'; use one of them")
+            raise refusal(key, "policy.scope_village_in_jurisdiction")
         return tuple(dict.fromkeys(kinds))
 
     types: dict[str, AgencyTypeInfo] = {}
     for name, spec in raw.items():
         key = f"agency_types.{name}"
         if name == ANY:
-            raise PolicyError(f"{key}: '*' is not an agency type name")
+            raise refusal(key, "policy.star_agency_type")
         spec = expect_table(spec, key)
         expect_only_keys(spec, {"zh", "scope", "roles"}, key)
         scope = scope_list(spec.get("scope"), f"{key}.scope")
         roles_raw = expect_table(spec.get("roles", {}), f"{key}.roles")
         if not roles_raw:
-            raise PolicyError(f"{key}.roles: at least one role is needed")
+            raise refusal(f"{key}.roles", "policy.roles_empty")
         roles: dict[str, RoleInfo] = {}
         for role, rspec in roles_raw.items():
             rkey = f"{key}.roles.{role}"
             if role == ANY:
-                raise PolicyError(f"{rkey}: '*' is not a role name")
+                raise refusal(rkey, "policy.star_role")
             rspec = expect_table(rspec, rkey)
             expect_only_keys(rspec, {"zh", "scope"}, rkey)
             rscope = scope_list(rspec["scope"], f"{rkey}.scope") if "scope" in rspec else scope
@@ -158,7 +156,7 @@ def load_agency_types(raw: dict[str, Any]) -> dict[str, AgencyTypeInfo]:
             name, expect_str(spec.get("zh"), f"{key}.zh"), scope, MappingProxyType(roles)
         )
     if not types:
-        raise PolicyError("agency_types: at least one agency type is needed")
+        raise refusal("agency_types", "policy.agency_types_empty")
     return types
 
 
@@ -175,8 +173,8 @@ def load_rules(
     def decisions(table: Any, key: str) -> dict[str, Decision]:
         out: dict[str, Decision] = {}
         for cls, dec in expect_table(table, key).items():
-            expect_known(f"{key}.{cls}", cls, classes, "sensitivity class")
-            expect_known(f"{key}.{cls}", dec, DECISIONS, "decision")
+            expect_known(f"{key}.{cls}", cls, classes, say("policy.what.class"))
+            expect_known(f"{key}.{cls}", dec, DECISIONS, say("policy.what.decision"))
             out[cls] = dec
         return out
 
@@ -184,13 +182,13 @@ def load_rules(
     for atype, roles in raw.items():
         key = f"rules.{atype}"
         if atype != ANY:
-            expect_known(key, atype, agency_types, "agency type")
+            expect_known(key, atype, agency_types, say("policy.what.agency_type"))
         for role, table in expect_table(roles, key).items():
             rkey = f"{key}.{role}"
             if atype == ANY and role != ANY:
-                raise PolicyError(f"{rkey}: under rules.'*' only the '*' role is allowed")
+                raise refusal(rkey, "policy.star_rules_role")
             if role != ANY and atype != ANY:
-                expect_known(rkey, role, agency_types[atype].roles, f"role of {atype}")
+                expect_known(rkey, role, agency_types[atype].roles, say("policy.what.role", atype=atype))
             layers[atype, role] = decisions(table, rkey)
 
     everyone = layers.get((ANY, ANY), {})
@@ -215,24 +213,24 @@ def load_purpose(
     codes: dict[str, str] = {}
     for code, zh in expect_table(raw.get("codes", {}), "purpose.codes").items():
         if code == ANY:
-            raise PolicyError("purpose.codes.*: '*' is not a purpose code")
+            raise refusal("purpose.codes.*", "policy.star_purpose")
         codes[code] = expect_str(zh, f"purpose.codes.{code}")
     rules: dict[str, tuple[set[str], set[str]]] = {}
     for cls, spec in expect_table(raw.get("classes", {}), "purpose.classes").items():
         key = f"purpose.classes.{cls}"
-        expect_known(key, cls, classes, "sensitivity class")
+        expect_known(key, cls, classes, say("policy.what.class"))
         spec = expect_table(spec, key)
         expect_only_keys(spec, {"allow", "mask"}, key)
         allow = expect_str_list(spec.get("allow", []), f"{key}.allow")
         mask = expect_str_list(spec.get("mask", []), f"{key}.mask")
         for code in mask:
-            expect_known(f"{key}.mask", code, codes, "purpose code")
+            expect_known(f"{key}.mask", code, codes, say("policy.what.purpose"))
         for code in allow:
             if code != ANY:
-                expect_known(f"{key}.allow", code, codes, "purpose code")
+                expect_known(f"{key}.allow", code, codes, say("policy.what.purpose"))
         both = sorted(set(allow) & set(mask))
         if both:
-            raise PolicyError(f"{key}: purpose {both[0]!r} is in both allow and mask")
+            raise refusal(key, "policy.purpose_allow_and_mask", purpose=repr(both[0]))
         allowed = set(codes) - set(mask) if ANY in allow else set(allow)
         rules[cls] = (allowed, set(mask))
     return codes, rules
@@ -248,12 +246,12 @@ def load_capabilities(
         holders: set[tuple[str, str]] = set()
         for atype, roles in expect_table(table, key).items():
             ckey = f"{key}.{atype}"
-            expect_known(ckey, atype, agency_types, "agency type")
+            expect_known(ckey, atype, agency_types, say("policy.what.agency_type"))
             for role in expect_str_list(roles, ckey):
                 if role == ANY:
                     holders.update((atype, r) for r in agency_types[atype].roles)
                 else:
-                    expect_known(ckey, role, agency_types[atype].roles, f"role of {atype}")
+                    expect_known(ckey, role, agency_types[atype].roles, say("policy.what.role", atype=atype))
                     holders.add((atype, role))
         caps[cap] = frozenset(holders)
     return caps
@@ -264,7 +262,7 @@ def load_enforce_scopes(raw: dict[str, Any]) -> bool:
     expect_only_keys(raw, {"enforce_scopes"}, "oauth")
     enforce = raw.get("enforce_scopes", False)
     if not isinstance(enforce, bool):
-        raise PolicyError("oauth.enforce_scopes: expected true or false")
+        raise refusal("oauth.enforce_scopes", "policy.expected_bool")
     return enforce
 
 
@@ -272,5 +270,5 @@ def whole_number(raw: dict[str, Any], name: str, default: int, *, key: str) -> i
     """A setting that must be a whole number of at least 1 (``[disclosure]``)."""
     value = raw.get(name, default)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise PolicyError(f"{key}.{name}: expected a whole number of at least 1")
+        raise refusal(f"{key}.{name}", "policy.expected_whole_number")
     return value

@@ -22,9 +22,11 @@ from auth.policy.checks import (
     expect_str,
     expect_str_list,
     expect_table,
+    refusal,
 )
-from auth.policy.vocabulary import ClassInfo, PolicyError
+from auth.policy.vocabulary import ClassInfo
 from graph.model import PropType
+from kernel.messages import say
 
 Mask = Callable[[Any], Any]
 
@@ -39,22 +41,22 @@ def load_masks(
     by_class = expect_table(raw.get("by_class", {}), "masks.by_class")
     for cls, kind in by_class.items():
         key = f"masks.by_class.{cls}"
-        expect_known(key, cls, classes, "sensitivity class")
-        expect_known(key, kind, MASKS, "mask kind")
+        expect_known(key, cls, classes, say("policy.what.class"))
+        expect_known(key, kind, MASKS, say("policy.what.mask"))
     by_field: dict[tuple[str, str], str] = {}
     for dotted, kind in expect_table(raw.get("by_field", {}), "masks.by_field").items():
         key = f"masks.by_field.{dotted}"
         owner, sep, prop = dotted.partition(".")
         if not sep:
-            raise PolicyError(f"{key}: expected 'Kind.property' or '*.property'")
+            raise refusal(key, "policy.field_form")
         if owner == ANY:
             if prop not in COMMON_PROPS:
-                raise PolicyError(f"{key}: {prop!r} is not a property every kind has")
+                raise refusal(key, "policy.not_common_prop_named", prop=repr(prop))
         elif owner not in field_class:
-            raise PolicyError(f"{key}: unknown kind {owner!r}")
+            raise refusal(key, "policy.unknown_kind_named", kind=repr(owner))
         elif prop not in field_class[owner]:
-            raise PolicyError(f"{key}: {owner} has no property {prop!r}")
-        expect_known(key, kind, MASKS, "mask kind")
+            raise refusal(key, "policy.no_prop", kind=owner, prop=repr(prop))
+        expect_known(key, kind, MASKS, say("policy.what.mask"))
         by_field[owner, prop] = kind
 
     fields = all_fields()
@@ -70,9 +72,12 @@ def load_masks(
             else:
                 mask, origin = by_class.get(cls, "redact"), f"masks.by_class.{cls}"
             if mask in TEXT_ONLY and fields[kind][prop] != PropType.STRING:
-                raise PolicyError(
-                    f"{origin}: mask {mask!r} is for text but {kind}.{prop} is "
-                    f"{fields[kind][prop].value}; use keep, null or redact"
+                raise refusal(
+                    origin,
+                    "policy.mask_for_text",
+                    mask=repr(mask),
+                    field=f"{kind}.{prop}",
+                    type=fields[kind][prop].value,
                 )
             kinds[kind][prop] = mask
             funcs[kind][prop] = MASKS[mask]
@@ -99,9 +104,9 @@ def load_api_fields(
                 expect_only_keys(spec, {"class", "mask"}, key)
                 cls, cls_key = expect_str(spec.get("class"), f"{key}.class"), f"{key}.class"
                 mask = expect_str(spec["mask"], f"{key}.mask") if "mask" in spec else None
-            expect_known(cls_key, cls, classes, "sensitivity class")
+            expect_known(cls_key, cls, classes, say("policy.what.class"))
             mask = mask or by_class.get(cls, "redact")
-            expect_known(f"{key}.mask", mask, MASKS, "mask kind")
+            expect_known(f"{key}.mask", mask, MASKS, say("policy.what.mask"))
             fn = MASKS[mask]
             if mask == "small_count":
                 fn = functools.partial(small_count, k=min_count)
@@ -122,10 +127,10 @@ def load_reconstruction(
         key = f"reconstruction.{trigger}"
         t_kind, _, t_prop = trigger.partition(".")
         if t_prop not in field_class.get(t_kind, {}):
-            raise PolicyError(f"{key}: not a classified property")
+            raise refusal(key, "policy.unclassified_prop")
         for target in expect_str_list(targets, key):
             kind, _, prop = target.partition(".")
             if prop not in field_class.get(kind, {}):
-                raise PolicyError(f"{key}: {target!r} is not a classified property")
+                raise refusal(key, "policy.unclassified_prop_named", field=repr(target))
             out[kind, prop] = (t_kind, t_prop)
     return out

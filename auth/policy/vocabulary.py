@@ -33,7 +33,15 @@ MASKED_AGAINST_RECONSTRUCTION = "masked_against_reconstruction"
 
 
 class PolicyError(ValueError):
-    """The policy file is malformed or inconsistent; the message names the offending key."""
+    """The policy file is malformed or inconsistent; the message names the offending key.
+
+    ``key`` is that key path, dotted as written in the file, and ``problem`` what is wrong with
+    it in the catalogue's words (so the file's name can be put in front when it is known)."""
+
+    def __init__(self, message: str, *, key: str | None = None, problem: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.problem = message if problem is None else problem
 
 
 @dataclass(frozen=True, slots=True)

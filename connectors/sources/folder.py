@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from connectors.sources.base import FileNote, SourceFolderError
+from kernel.messages import say
 
 __all__ = [
     "first_match",
@@ -41,9 +42,9 @@ def folder_files(root: Path) -> tuple[list[tuple[Path, str]], list[FileNote]]:
         elif path.is_file():
             files.append((path, rel))
         elif path.is_symlink():  # a link whose target is gone: said, not silently passed over
-            skipped.append(FileNote(rel, "ignored", "链接指向的文件不存在（断开的符号链接），未读取"))
+            skipped.append(FileNote(rel, "ignored", say("folder.broken_link")))
         else:  # a named pipe, socket or device: reading it could block or never end
-            skipped.append(FileNote(rel, "ignored", "不是普通文件（管道、套接字或设备），未读取"))
+            skipped.append(FileNote(rel, "ignored", say("folder.not_a_file")))
     if not files:
         raise SourceFolderError(f"来源目录为空：{root}（没有可读取的文件）")
     return files, skipped

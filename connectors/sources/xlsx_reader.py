@@ -98,8 +98,8 @@ def xlsx_rows(
                     + f"忽略工作表 {'、'.join(others)}（表头不匹配）"
                 )
             if passed_over:
-                names = "、".join(ws.title for ws, *_ in passed_over)
-                note.notes.append(f"忽略工作表 {names}（填表说明、示例或隐藏的工作表）")
+                names = say("workflow.list_sep").join(ws.title for ws, *_ in passed_over)
+                note.notes.append(say("xlsx.guide_sheets_ignored", names=names))
         for ws, header_rows, typed, layout in chosen:
             sheet = ws.title if several else None
             header, repeats = distinct_header(typed)

@@ -871,6 +871,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "sync.file.failed": ("无法读取，已隔离", "unreadable, quarantined"),
     "sync.file.empty": ("空文件", "empty file"),
     "sync.file.stopped": ("读取中断，未读完", "reading stopped partway"),
+    "sync.error_withheld": (
+        "出错（{kind}）。原错误文字可能含个人信息，已在升级时删除。",
+        "failed ({kind}); its original text could hold personal data and was removed on upgrade",
+    ),
     "sync.read_failed": (
         "读取 {where} 时失败（已接收 {records} 条记录）：{reason}。已读到的记录照常处理；"
         "排除故障后再次同步，会从上次完整读取的位置重新读取。",

@@ -107,3 +107,29 @@ def test_the_auditor_lists_every_member_agency_by_name_and_no_one_else_does(api:
     refused = api.gql("police", "{ memberAgencies { id name } }").json()
     assert refused["data"] is None or refused["data"].get("memberAgencies") is None
     assert refused["errors"][0]["extensions"]["reason"] == "capability_missing"
+
+
+def test_an_entry_is_known_by_its_document_not_by_the_name_its_client_chose(api: Api) -> None:
+    """An agency system naming its own name search `ProfileFacts` was, on the audit log, the
+    console's 查看人员档案 (the console said an entry in words by its operation name). The audit
+    entry now says what the request is known to be (`knownOperation`): the console's own operation
+    only for the console's own document (by its query hash), nothing for the borrowed name."""
+    from tools.console_documents import console_documents, operation_of
+
+    [facts] = [d for d in console_documents() if operation_of(d) == "query ProfileFacts"]
+    fake = "query ProfileFacts($n: String!) { searchPeople(name: $n, first: 50) { edges { node { id } } } }"
+    assert not api.gql("police", fake, {"n": "甲"}).json().get("errors")
+    assert api.gql("police", facts, {"id": "person:child", "verdict": False}).status_code == 200
+    body = api.gql(
+        "auditor",
+        """query($a: String!) { auditAccessesByAgency(agencyId: $a, first: 500) {
+          entries { seq operation knownOperation } } }""",
+        {"a": AGENCIES["police"][0]},
+        purpose="audit",
+    ).json()
+    named = [
+        e["knownOperation"]
+        for e in body["data"]["auditAccessesByAgency"]["entries"]
+        if e["operation"] == "query ProfileFacts"
+    ]
+    assert named == [None, "query ProfileFacts"], named

@@ -14,6 +14,7 @@ from strawberry.types import Info
 
 from auth.audit import AuditEntry as AuditRow
 from auth.audit import AuditLog, Page
+from auth.audit.known import known_operation
 from auth.audit.queries import AuditQueryRefused
 from auth.enforce.context import Context
 from auth.enforce.errors import domain_errors, forbidden
@@ -47,7 +48,15 @@ class AuditEntry:
     agency_type: str | None
     role: str | None
     purpose: str | None
-    operation: str
+    operation: str = strawberry.field(
+        description="The operation's kind and the name its client chose (`query ProfileFacts`): any "
+        "client may choose any name, so this says nothing of what the request did."
+    )
+    known_operation: str | None = strawberry.field(
+        description="What the request is known to be: the console's own operation when its document is "
+        "one of the console's (by its query hash), or the server's own entry (`token.issue`); null for "
+        "any other request, whatever it named itself. The console says an entry in words by this."
+    )
     decision: str
     reasons: list[str]
     records: list[str]
@@ -71,6 +80,7 @@ class AuditEntry:
             role=row.role,
             purpose=row.purpose,
             operation=row.operation,
+            known_operation=known_operation(row.operation, row.query_hash),
             decision=row.decision,
             reasons=list(row.reasons or []),
             records=list(row.records or []),

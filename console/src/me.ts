@@ -3,6 +3,7 @@
 // every request. Kept beside the token in sessionStorage.
 
 import { gql } from "./api";
+import { AGENCY_NAMES, ME, PERSON_BATCH, PERSON_NAMES } from "./documents";
 
 export interface Me {
   agencyId: string;
@@ -24,9 +25,7 @@ export function cachedMe(): Me | null {
 export async function loadMe(): Promise<Me | null> {
   const known = cachedMe();
   if (known) return known;
-  const r = await gql<{ me: Me }>(
-    "query Me { me { agencyId agencyName agencyType role jurisdiction jurisdictionName capabilities } }",
-  );
+  const r = await gql<{ me: Me }>(ME);
   if (!r.data?.me) return null;
   sessionStorage.setItem(KEY, JSON.stringify(r.data.me));
   return r.data.me;
@@ -48,10 +47,7 @@ const agencyCache = new Map<string, string>(JSON.parse(sessionStorage.getItem(AG
 export async function agencyNames(ids: (string | null | undefined)[]): Promise<Map<string, string>> {
   const wanted = [...new Set(ids.filter((i): i is string => Boolean(i) && !agencyCache.has(i as string)))];
   if (wanted.length) {
-    const r = await gql<{ agencyNames: { id: string; name: string | null }[] }>(
-      "query AgencyNames($ids: [String!]!) { agencyNames(ids: $ids) { id name } }",
-      { ids: wanted },
-    );
+    const r = await gql<{ agencyNames: { id: string; name: string | null }[] }>(AGENCY_NAMES, { ids: wanted });
     for (const a of r.data?.agencyNames ?? []) if (a.name) agencyCache.set(a.id, a.name);
     sessionStorage.setItem(AGENCIES_KEY, JSON.stringify([...agencyCache]));
   }
@@ -62,13 +58,10 @@ export async function agencyNames(ids: (string | null | undefined)[]): Promise<M
 export async function personNames(ids: string[]): Promise<Map<string, string | null>> {
   const out = new Map<string, string | null>();
   const wanted = [...new Set(ids)];
-  for (let i = 0; i < wanted.length; i += 10) {
-    const batch = wanted.slice(i, i + 10);
+  for (let i = 0; i < wanted.length; i += PERSON_BATCH) {
+    const batch = wanted.slice(i, i + PERSON_BATCH);
     const vars = Object.fromEntries(batch.map((id, n) => [`p${n}`, id]));
-    const query = `query PersonNames(${batch.map((_, n) => `$p${n}: ID!`).join(", ")}) { ${batch
-      .map((_, n) => `p${n}: person(id: $p${n}) { id name }`)
-      .join(" ")} }`;
-    const r = await gql<Record<string, { id: string; name: string | null } | null>>(query, vars);
+    const r = await gql<Record<string, { id: string; name: string | null } | null>>(PERSON_NAMES[batch.length - 1], vars);
     batch.forEach((id, n) => out.set(id, r.data?.[`p${n}`]?.name ?? null));
   }
   return out;

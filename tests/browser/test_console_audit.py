@@ -339,9 +339,13 @@ def test_audit_table_says_what_was_done_and_which_fields_in_words(
     They say what was done (查看人员档案; an agency system's own request 其他查询) and the fields'
     names with whose record they are (人员档案的身份证号), in English under the switch; the technical
     names only behind a copy button."""
+    from tools.console_documents import console_documents, operation_of
+
     facts = f'person(id: "{CHILD}") {{ name idNumber residenceAddress healthEvents {{ icd10 }} }}'
-    # The school's reads: one the console names ProfileFacts, one its own system names.
-    server.gql("school", f"query ProfileFacts {{ {facts} }}")
+    # The school's reads: one with the console's own document, one with a document its own system
+    # wrote and named (its fields are the ones checked below).
+    [console_facts] = [d for d in console_documents() if operation_of(d) == "query ProfileFacts"]
+    server.gql("school", console_facts, {"id": CHILD, "verdict": False})
     server.gql("school", f"query SchoolRoster {{ {facts} }}")
     with session(browser, server, viewport=viewport("wide"), bypass_csp=True) as (context, page, _w):
         context.grant_permissions(["clipboard-read", "clipboard-write"])
@@ -363,7 +367,7 @@ def test_audit_table_says_what_was_done_and_which_fields_in_words(
 
         # Every field said in words, of whose record; none as its path.
         def said(column: str) -> dict[str, str]:
-            fields = entry.last.locator(f"td.{column} ul.fields li[data-field]")
+            fields = own.last.locator(f"td.{column} ul.fields li[data-field]")
             paths = [fields.nth(i).get_attribute("data-field") or "" for i in range(fields.count())]
             return dict(zip(paths, fields.all_inner_texts(), strict=True))
 
@@ -381,7 +385,7 @@ def test_audit_table_says_what_was_done_and_which_fields_in_words(
         # The technical names, for the auditor who needs them: behind the copy buttons.
         entry.last.locator(".operation button.copy-id").click()
         assert page.evaluate("navigator.clipboard.readText()") == "query ProfileFacts"
-        entry.last.locator("ul.fields").first.locator("xpath=..").locator("button.copy-id").click()
+        own.last.locator("ul.fields").first.locator("xpath=..").locator("button.copy-id").click()
         copied = page.evaluate("navigator.clipboard.readText()").split("\n")
         assert copied and all(FIELD_PATH.fullmatch(p) for p in copied), copied
 
@@ -392,10 +396,11 @@ def test_audit_table_says_what_was_done_and_which_fields_in_words(
         entry = table.locator("tbody tr[data-seq]").filter(
             has=page.locator("[data-operation='query ProfileFacts']")
         )
-        expect(entry.last.locator(".operation")).to_contain_text("read a person file")
-        expect(entry.last.locator("li[data-field='Person.id_number']")).to_have_text(
-            "ID number (person file)"
+        own = table.locator("tbody tr[data-seq]").filter(
+            has=page.locator("[data-operation='query SchoolRoster']")
         )
+        expect(entry.last.locator(".operation")).to_contain_text("read a person file")
+        expect(own.last.locator("li[data-field='Person.id_number']")).to_have_text("ID number (person file)")
         page.click("#lang-switch")
 
 
@@ -416,3 +421,46 @@ def test_every_request_the_console_sends_is_named_for_the_auditor() -> None:
     named = set(re.findall(r'^\s+"((?:query|mutation) \w+)":', group, re.M))
     assert len(sent) > 40, sent
     assert sorted(sent - named) == [], sorted(sent - named)
+
+
+def _school_entries(server: Server, since: str) -> list[dict[str, Any]]:
+    """The school's entries since `since`, as the auditor's audit API returns them."""
+    return ok(
+        server,
+        "auditor",
+        "query($a: String!, $s: DateTime) { auditAccessesByAgency(agencyId: $a, since: $s, first: 500)"
+        " { entries { seq operation } } }",
+        {"a": AGENCIES["school"][0], "s": since},
+        purpose="audit",
+    )["auditAccessesByAgency"]["entries"]
+
+
+def test_an_agency_system_cannot_borrow_the_consoles_words(browser: Browser, server: Server) -> None:
+    """The 操作 column said what a request did from the operation name its client chose: a school's
+    own system naming its name search `ProfileFacts` was shown to the auditor as 查看人员档案 (a
+    read of a person file it never made). The console's words are for the console's own documents
+    (the same query hash); the borrowed name is said by its kind (其他查询), while the console's own
+    ProfileFacts, sent by the console when the school opens the child's file, still says 查看人员档案."""
+    since = datetime.now(UTC).isoformat()
+    fake = "query ProfileFacts($n: String!) { searchPeople(name: $n, first: 50) { edges { node { id } } } }"
+    assert not server.gql("school", fake, {"n": "甲"}).get("errors")
+    [faked] = [e["seq"] for e in _school_entries(server, since) if e["operation"] == "query ProfileFacts"]
+    with session(browser, server, viewport=viewport("wide")) as (_, page, _w):
+        sign_in(page, server, "school", "case_work")
+        page.goto(f"/console/person/{quote(CHILD)}")
+        expect(page.locator("#profile")).to_have_attribute("data-state", "complete")
+    [own] = [
+        e["seq"]
+        for e in _school_entries(server, since)
+        if e["operation"] == "query ProfileFacts" and e["seq"] > faked
+    ]
+    with session(browser, server, viewport=viewport("wide")) as (_, page, _w):
+        sign_in(page, server, "auditor", "audit")
+        page.select_option("#audit-agency", label=AGENCY_NAMES["school"])
+        page.click("#audit-search")
+        _every_page(page)
+        table = page.locator("#audit-table")
+        borrowed = table.locator(f"tbody tr[data-seq='{faked}'] .operation")
+        expect(borrowed).to_contain_text("其他查询")
+        expect(borrowed).not_to_contain_text("查看人员档案")
+        expect(table.locator(f"tbody tr[data-seq='{own}'] .operation")).to_contain_text("查看人员档案")

@@ -570,9 +570,10 @@ export const CODES: CodeBook = {
     client_id: ["接入系统", "client system"],
     at: ["时间", "time"],
   },
-  // What an audit entry's operation did, in words: the console's own requests by their names
-  // (`query Search`), and the server's own entries (`token.issue`). An agency system's requests
-  // carry the names it chose; those are said by their kind (audit.ts: 其他查询, 其他更改).
+  // What an audit entry's request did, in words, by what the server knows it was (`knownOperation`):
+  // the console's own documents (console/src/documents.ts, known by their query hash, `query Search`)
+  // and the server's own entries (`token.issue`). Any other request, whatever name its client chose
+  // (one of these too), is said by its kind (audit.ts: 其他查询, 其他更改).
   operation: {
     "query Me": ["查看本人账号信息", "read own account"],
     "query AgencyNames": ["查看单位名称", "read agency names"],

@@ -10,6 +10,7 @@ import { href } from "../router";
 import { current } from "../session";
 import { divisionLabel, divisionNames, refused } from "./statistics";
 import { act, codeSelect, field, personSelect, statusLine } from "./workflow";
+import { AGREEMENT_FAMILY, AGREEMENTS, FLAGS, RECORD_AGREEMENT } from "../documents";
 
 interface Flag {
   childId: string;
@@ -22,15 +23,6 @@ interface Named {
   name: string | null;
 }
 
-const FLAGS = `query Flags($d: String) { agreementFlags(division: $d) { childId reason guardianId detail } }`;
-const FAMILY = `query AgreementFamily($id: ID!) { person(id: $id) {
-  name
-  parents { role person { id name } }
-  guardians { kind person { id name } }
-  household { members { relationToHead person { id name } } }
-} }`;
-const AGREEMENTS = `query Agreements($id: ID!) { agreements(childId: $id) { id kind signedOn validFrom validTo guardian { id name } } }`;
-const RECORD = `mutation RecordAgreement($i: AgreementInput!) { recordAgreement(input: $i) { id kind } }`;
 
 function inAYear(): string {
   const [y, m, d] = todayBeijing().split("-");
@@ -115,7 +107,7 @@ async function loadFlags(out: HTMLElement, form: HTMLElement, division: string):
 
 async function agreementForm(out: HTMLElement, childId: string, childName: string | null, reload: () => Promise<void>): Promise<void> {
   mount(out, notice(t("loading")));
-  const r = await gql<{ person: Record<string, unknown> | null }>(FAMILY, { id: childId });
+  const r = await gql<{ person: Record<string, unknown> | null }>(AGREEMENT_FAMILY, { id: childId });
   const p = r.data?.person;
   const parents: (Named & { role: string })[] = [];
   const others = new Map<string, Named & { role: string }>();
@@ -171,7 +163,7 @@ async function agreementForm(out: HTMLElement, childId: string, childName: strin
           onsubmit: submitting((e: Event) => {
             const parentIds = [...(e.currentTarget as HTMLFormElement).querySelectorAll<HTMLInputElement>("input[name=parent]:checked")].map((b) => b.value);
             const i = { kind: kind.value, childId, parentIds, guardianId: guardian.value || null, signedOn: signed.value, validFrom: from.value, validTo: to.value };
-            return act(status, t("whatAgreement"), RECORD, { i }, () => t("agreementRecorded", { kind: code("agreementKind", kind.value) }), async () => {
+            return act(status, t("whatAgreement"), RECORD_AGREEMENT, { i }, () => t("agreementRecorded", { kind: code("agreementKind", kind.value) }), async () => {
               await showExisting();
               await reload();
             });

@@ -10,6 +10,7 @@ import { fieldPathLabel } from "../fields";
 import { code, fmtDateTime, hasCode, lang, t, todayBeijing } from "../i18n";
 import { agencyNames, personNames } from "../me";
 import { current } from "../session";
+import { AUDIT, AUDIT_TODAY, AUDITED_CASE, AUDITED_CASES, CASE_BATCH, CHAIN, MEMBER_AGENCIES } from "../documents";
 
 interface Entry {
   seq: number;
@@ -20,6 +21,9 @@ interface Entry {
   role: string | null;
   purpose: string | null;
   operation: string;
+  /** What the request was, as the server knows it: the console's own document (by its query hash)
+   * or one of the server's own entries; null for any other request, whatever it named itself. */
+  knownOperation: string | null;
   decision: string;
   reasons: string[];
   records: string[];
@@ -36,17 +40,7 @@ interface Page {
   nextAfterSeq: number | null;
 }
 
-const ENTRY = `seq at clientId agencyId agencyType role purpose operation decision reasons records
-  allowedFields maskedFields deniedFields breakGlass breakGlassJustification resultSize status`;
-
 type Mode = "record" | "agency" | "denied" | "breakGlass";
-
-const FIELD: Record<Mode, string> = {
-  record: "auditAccessesToRecord",
-  agency: "auditAccessesByAgency",
-  denied: "auditDeniedAttempts",
-  breakGlass: "auditBreakGlassUses",
-};
 
 interface Filter {
   mode: Mode;
@@ -68,21 +62,9 @@ function instant(local: string): string | null {
 
 function query(f: Filter): { text: string; vars: Record<string, unknown> } {
   const vars: Record<string, unknown> = { since: instant(f.since), until: instant(f.until) };
-  const decl = ["$since: DateTime", "$until: DateTime", "$after: Int"];
-  const args = ["since: $since", "until: $until", "first: 200", "afterSeq: $after"];
-  if (f.mode === "record") {
-    decl.push("$recordId: ID!");
-    args.push("recordId: $recordId");
-    vars.recordId = f.recordId;
-  } else if (f.mode === "agency") {
-    decl.push("$agencyId: String!");
-    args.push("agencyId: $agencyId");
-    vars.agencyId = f.agencyId;
-  }
-  return {
-    text: `query Audit(${decl.join(", ")}) { page: ${FIELD[f.mode]}(${args.join(", ")}) { entries { ${ENTRY} } nextAfterSeq } }`,
-    vars,
-  };
+  if (f.mode === "record") vars.recordId = f.recordId;
+  else if (f.mode === "agency") vars.agencyId = f.agencyId;
+  return { text: AUDIT[f.mode], vars };
 }
 
 async function fetchPage(f: Filter, after: number | null): Promise<Page> {
@@ -96,7 +78,7 @@ async function fetchPage(f: Filter, after: number | null): Promise<Page> {
 /** Every member agency by name, for the "by agency" choice (ids stay in the option values). */
 async function memberAgencies(): Promise<{ id: string; name: string | null; agencyType: string | null }[]> {
   const r = await gql<{ memberAgencies: { id: string; name: string | null; agencyType: string | null }[] }>(
-    "query MemberAgencies { memberAgencies { id name agencyType } }",
+    MEMBER_AGENCIES,
   );
   return r.data?.memberAgencies ?? [];
 }
@@ -113,7 +95,7 @@ async function recordLabel(id: string): Promise<string> {
   }
   if (id.startsWith("protectioncase:")) {
     const r = await gql<{ protectionCase: { situation: string | null; child: { name: string | null } | null } | null }>(
-      "query AuditedCase($id: ID!) { protectionCase(id: $id) { situation child { name } } }",
+      AUDITED_CASE,
       { id: id.slice("protectioncase:".length) },
     );
     const c = r.data?.protectionCase;
@@ -180,7 +162,7 @@ interface CaseSummary {
 async function caseBatch(batch: string[]): Promise<{ got: Map<string, CaseSummary>; errors: boolean }> {
   const vars = Object.fromEntries(batch.map((id, n) => [`c${n}`, id.slice(id.indexOf(":") + 1)]));
   const r = await gql<Record<string, { situation: string | null; child: { name: string | null } | null } | null>>(
-    `query AuditedCases(${batch.map((_, n) => `$c${n}: ID!`).join(", ")}) { ${batch.map((_, n) => `c${n}: protectionCase(id: $c${n}) { situation child { name } }`).join(" ")} }`,
+    AUDITED_CASES[batch.length - 1],
     vars,
   );
   const got = new Map<string, CaseSummary>();
@@ -198,8 +180,8 @@ async function caseBatch(batch: string[]): Promise<{ got: Map<string, CaseSummar
  */
 async function caseSummaries(ids: string[]): Promise<Map<string, CaseSummary>> {
   const out = new Map<string, CaseSummary>();
-  for (let i = 0; i < ids.length; i += 10) {
-    const batch = ids.slice(i, i + 10);
+  for (let i = 0; i < ids.length; i += CASE_BATCH) {
+    const batch = ids.slice(i, i + CASE_BATCH);
     const { got, errors } = await caseBatch(batch);
     got.forEach((c, id) => out.set(id, c));
     if (!errors || batch.length === 1) continue;
@@ -422,11 +404,7 @@ async function dashboard(out: HTMLElement): Promise<void> {
     breakGlass: Page;
     volume: { clientId: string; agencyIds: string[]; count: number; threshold: number }[];
   }>(
-    `query AuditToday($since: DateTime) {
-      denied: auditDeniedAttempts(since: $since, first: 500) { entries { seq } nextAfterSeq }
-      breakGlass: auditBreakGlassUses(reviewed: false, first: 500) { entries { seq } nextAfterSeq }
-      volume: auditUnusualVolume { clientId agencyIds count threshold }
-    }`,
+    AUDIT_TODAY,
     { since },
   );
   const err = topLevelError(r);
@@ -456,7 +434,7 @@ async function dashboard(out: HTMLElement): Promise<void> {
 async function verify(out: HTMLElement): Promise<void> {
   mount(out, h("h2", {}, t("hashChain")), notice(t("verifying")));
   const r = await gql<{ auditChainStatus: { ok: boolean; checked: number; firstBrokenSeq: number | null; reason: string | null } }>(
-    "query Chain { auditChainStatus { ok checked firstBrokenSeq reason } }",
+    CHAIN,
   );
   const err = topLevelError(r);
   if (err || !r.data) return mount(out, h("h2", {}, t("hashChain")), notice(err ? errorText(err) : t("noData"), "error"));
@@ -527,13 +505,18 @@ function folded(items: string[]): HTMLElement | string {
 
 /**
  * What an entry's request did, in words: the console's own requests and the server's entries by
- * name (查看人员档案), an agency system's (which names its own) by kind: 其他查询, 其他更改, 其他操作.
- * The technical name is behind a copy button, for the auditor who asks the system's owner about it.
+ * name (查看人员档案), any other request by kind: 其他查询, 其他更改, 其他操作. The words come from
+ * what the server knows the request was (`knownOperation`: the console's own document by its query
+ * hash), never from the operation name, which a client chooses: an agency system naming its own
+ * query `ProfileFacts` is 其他查询 here. The name it chose is behind a copy button, for the auditor
+ * who asks the system's owner about it.
  */
-function operationView(op: string): HTMLElement {
+function operationView(e: Entry): HTMLElement {
+  const op = e.operation;
   const kind = op.split(" ")[0];
-  const said = hasCode("operation", op)
-    ? code("operation", op)
+  const known = e.knownOperation;
+  const said = known && hasCode("operation", known)
+    ? code("operation", known)
     : t(kind === "query" ? "opOtherQuery" : kind === "mutation" ? "opOtherChange" : "opOther");
   return h("span", { class: "operation", "data-operation": op }, said, " ", copyButton(op, t("copyOperation")));
 }
@@ -556,7 +539,7 @@ function row(e: Entry, names: Map<string, string>, purpose: Map<string, string>)
     h("td", { class: "agency" }, e.agencyId ? names.get(e.agencyId) ?? code("agencyType", e.agencyType) : "—"),
     h("td", {}, e.role ? code("userRole", e.role) : "—"),
     h("td", { "data-purpose": e.purpose ?? "" }, e.purpose ? purpose.get(e.purpose) ?? code("reason", e.purpose) : "—"),
-    h("td", {}, operationView(e.operation)),
+    h("td", {}, operationView(e)),
     h(
       "td",
       {},

@@ -10,6 +10,7 @@ import { code, codeOptions, fmtDate, fmtDateTime, t, todayBeijing } from "../i18
 import { agencyNames, can, cachedMe } from "../me";
 import { href } from "../router";
 import { act, codeSelect, explain, field, personSelect, statusLine } from "./workflow";
+import { ARRANGE, ASSESS, CASE_FAMILY, CASE_FILE, CLOSE, COMPLETE, DECIDE_GUARDIANSHIP, FOLLOW_UP, INTERVENTION, OPEN_ASSESSMENT, PETITION } from "../documents";
 
 type Rec = Record<string, unknown>;
 interface Named {
@@ -48,21 +49,6 @@ interface CaseFile {
   }[] | null;
 }
 
-const CASE = `query CaseFile($id: ID!) { protectionCase(id: $id) {
-  id childId child { name } situation status riskLevel agencyId policeAgencyId townshipAgencyId
-  openedAt closedAt closureReason assessmentParticipants
-  steps { id kind status agencyId dueAt doneAt overdue }
-  assessments { id participants safety guardianship physicalHealth mentalHealth riskLevel assessedOn }
-  services { id kind provider status openedAt closedAt outcome }
-  followUps { serviceId at note nextDueOn }
-  interventions { id kind grounds status occurredOn decision decidedOn temporaryGuardian guardian { id name } newGuardian { id name } }
-} }`;
-const FAMILY = `query CaseFamily($id: ID!) { person(id: $id) {
-  parents { role person { id name } }
-  guardians { kind person { id name } }
-  household { members { relationToHead person { id name } } }
-} }`;
-const RETURN = "{ id status }";
 
 const POLICE_KINDS = ["admonition", "public_security_penalty", "criminal_referral"];
 const GROUNDS = ["unsupervised_in_danger_unchanged", "duty_refused_six_months", "abuse_serious_harm"];
@@ -74,7 +60,7 @@ interface Relative extends Named {
 
 /** The child's parents, guardians and household, by name, as far as the caller may see them. */
 async function family(childId: string): Promise<Relative[]> {
-  const r = await gql<{ person: Rec | null }>(FAMILY, { id: childId });
+  const r = await gql<{ person: Rec | null }>(CASE_FAMILY, { id: childId });
   const p = r.data?.person;
   if (!p) return [];
   const out = new Map<string, Relative>();
@@ -90,7 +76,7 @@ async function family(childId: string): Promise<Relative[]> {
 
 export async function renderCaseFile(root: HTMLElement, caseId: string): Promise<void> {
   mount(root, notice(t("loading")));
-  const r = await gql<{ protectionCase: CaseFile | null }>(CASE, { id: caseId });
+  const r = await gql<{ protectionCase: CaseFile | null }>(CASE_FILE, { id: caseId });
   const err = topLevelError(r);
   if (err || !r.data?.protectionCase) {
     mount(root, h("h1", {}, t("navCases")), notice(err ? explain(err) : t("notFound"), "error"));
@@ -191,7 +177,7 @@ function assessmentCard(c: CaseFile, agency: (id: string | null) => string, relo
         id: "open-assessment",
         onsubmit: submitting((e: Event) => {
           const chosen = [...(e.currentTarget as HTMLFormElement).querySelectorAll<HTMLInputElement>("input[name=participant]:checked")].map((b) => b.value);
-          return act(out, t("whatOpenAssessment"), `mutation Open($id: ID!, $p: [String!]!) { openAssessment(caseId: $id, participants: $p) ${RETURN} }`, { id: c.id, p: chosen }, () => t("assessmentOpened"), reload);
+          return act(out, t("whatOpenAssessment"), OPEN_ASSESSMENT, { id: c.id, p: chosen }, () => t("assessmentOpened"), reload);
         }),
       },
       h("fieldset", {}, h("legend", {}, t("participantsLabel")), boxes),
@@ -208,7 +194,7 @@ function assessmentCard(c: CaseFile, agency: (id: string | null) => string, relo
         onsubmit: submitting(() => {
           const i: Rec = { caseId: c.id, riskLevel: risk.value || null };
           for (const [k, el] of Object.entries(fields)) i[k] = el.value.trim() || null;
-          return act(out, t("whatRecordAssessment"), `mutation Assess($i: AssessmentInput!) { recordAssessment(input: $i) ${RETURN} }`, { i }, () => t("assessmentRecorded"), reload);
+          return act(out, t("whatRecordAssessment"), ASSESS, { i }, () => t("assessmentRecorded"), reload);
         }),
       },
       field(t("fSafety"), fields.safety),
@@ -276,7 +262,7 @@ function assistanceCard(c: CaseFile, reload: () => Promise<void>): HTMLElement |
                 type: "button",
                 class: "small follow-up",
                 onclick: submitting(() =>
-                  act(out, t("whatFollowUp"), `mutation Follow($id: ID!, $svc: ID, $note: String!) { recordFollowUp(caseId: $id, serviceId: $svc, note: $note) ${RETURN} }`, { id: c.id, svc: s.id, note: note.value.trim() }, () => t("followUpRecorded"), reload)),
+                  act(out, t("whatFollowUp"), FOLLOW_UP, { id: c.id, svc: s.id, note: note.value.trim() }, () => t("followUpRecorded"), reload)),
               },
               t("recordFollowUp"),
             ),
@@ -287,7 +273,7 @@ function assistanceCard(c: CaseFile, reload: () => Promise<void>): HTMLElement |
                 type: "button",
                 class: "small complete-service",
                 onclick: submitting(() =>
-                  act(out, t("whatComplete"), `mutation Done($svc: ID!, $o: String!) { completeService(serviceId: $svc, outcome: $o) ${RETURN} }`, { svc: s.id, o: outcome.value.trim() }, () => t("serviceCompleted"), reload)),
+                  act(out, t("whatComplete"), COMPLETE, { svc: s.id, o: outcome.value.trim() }, () => t("serviceCompleted"), reload)),
               },
               t("completeService"),
             ),
@@ -309,7 +295,7 @@ function assistanceCard(c: CaseFile, reload: () => Promise<void>): HTMLElement |
         class: "row",
         onsubmit: submitting(() => {
           const s = { kind: kind.value, provider: provider.value.trim(), basis: basis.value.trim() || null };
-          return act(out, t("whatArrange"), `mutation Plan($id: ID!, $s: [ServiceInput!]!) { arrangeServices(caseId: $id, services: $s) ${RETURN} }`, { id: c.id, s: [s] }, () => t("serviceArranged", { service: code("serviceKind", s.kind) }), reload);
+          return act(out, t("whatArrange"), ARRANGE, { id: c.id, s: [s] }, () => t("serviceArranged", { service: code("serviceKind", s.kind) }), reload);
         }),
       },
       field(t("serviceKind"), kind),
@@ -324,7 +310,7 @@ function assistanceCard(c: CaseFile, reload: () => Promise<void>): HTMLElement |
         id: "close-case",
         class: "row",
         onsubmit: submitting(() => {
-          return act(out, t("whatClose"), `mutation Close($id: ID!, $r: String!) { closeCase(caseId: $id, reason: $r) ${RETURN} }`, { id: c.id, r: reason.value.trim() }, () => t("caseClosed"), reload);
+          return act(out, t("whatClose"), CLOSE, { id: c.id, r: reason.value.trim() }, () => t("caseClosed"), reload);
         }),
       },
       h("h3", {}, t("closeTitle")),
@@ -418,7 +404,7 @@ function interventionCard(c: CaseFile, relatives: Relative[], reload: () => Prom
           const i: Rec = { caseId: c.id, kind: kind.value, occurredOn: on.value || null };
           if (kind.value === "temporary_guardianship") i.temporaryGuardian = temp.value || institution.value.trim() || null;
           else i.guardianId = guardian.value || null;
-          return act(out, t("whatIntervention"), `mutation Itv($i: InterventionInput!) { recordIntervention(input: $i) ${RETURN} }`, { i }, () => t("interventionRecorded", { kind: code("interventionKind", kind.value) }), reload);
+          return act(out, t("whatIntervention"), INTERVENTION, { i }, () => t("interventionRecorded", { kind: code("interventionKind", kind.value) }), reload);
         }),
       },
       field(t("interventionKind"), kind),
@@ -443,7 +429,7 @@ function interventionCard(c: CaseFile, relatives: Relative[], reload: () => Prom
           return act(
             out,
             t("whatPetition"),
-            `mutation Petition($i: PetitionInput!) { petitionCourt(input: $i) ${RETURN} }`,
+            PETITION,
             { i: { caseId: c.id, guardianId: guardian.value, grounds: chosen, note: note.value.trim() || null } },
             () => t("petitionFiled"),
             reload,
@@ -482,7 +468,7 @@ function interventionCard(c: CaseFile, relatives: Relative[], reload: () => Prom
                 input.newGuardianId = newGuardian.value || null;
                 if (!newGuardian.value && idNumber.value.trim()) input.newGuardianIdNumber = idNumber.value.trim();
               }
-              return act(out, t("whatDecide"), `mutation Decide($i: GuardianshipDecisionInput!) { decideGuardianship(input: $i) ${RETURN} }`, { i: input }, () => t("decided", { decision: code("courtDecision", decision.value) }), reload);
+              return act(out, t("whatDecide"), DECIDE_GUARDIANSHIP, { i: input }, () => t("decided", { decision: code("courtDecision", decision.value) }), reload);
             }),
           },
           h("h3", {}, t("decisionTitle")),

@@ -10,6 +10,7 @@ import { can, cachedMe } from "../me";
 import { current } from "../session";
 import { divisionLabel, divisionNames, keyLabel, refused } from "./statistics";
 import { act, currentQuarter, field, statusLine } from "./workflow";
+import { DECIDE_REPORT, PERIODIC, REPORT_FILE, SUBMIT } from "../documents";
 
 interface KeyCount {
   key: string;
@@ -31,11 +32,6 @@ interface Periodic {
   lowerLevels: { division: string; status: string }[];
 }
 
-const FIELDS = "division level kind period deadline status overdue submittedAt decidedAt note rows { division counts { key count } } totals { key count } lowerLevels { division status }";
-const REPORT = `query Periodic($d: String!, $p: String!) { periodicReport(division: $d, period: $p) { ${FIELDS} } }`;
-const SUBMIT = `mutation Submit($d: String!, $p: String!) { submitPeriodicReport(division: $d, period: $p) { status } }`;
-const DECIDE = `mutation DecideReport($d: String!, $p: String!, $a: Boolean!, $n: String) { decidePeriodicReport(division: $d, period: $p, approve: $a, note: $n) { status } }`;
-const FILE = `query ReportFile($d: String!, $p: String!) { periodicReportFile(division: $d, period: $p, format: XLSX) { filename contentType contentBase64 } }`;
 
 /** The last four quarters and the current and last year. */
 function periods(): string[] {
@@ -80,7 +76,7 @@ export async function renderChain(root: HTMLElement, params: URLSearchParams): P
 async function load(own: HTMLElement, lower: HTMLElement, status: HTMLElement, division: string, period: string): Promise<void> {
   // An answer to an older load (another period chosen meanwhile) is not drawn.
   const newest = startLoad(own);
-  const r = await gql<{ periodicReport: Periodic }>(REPORT, { d: division, p: period });
+  const r = await gql<{ periodicReport: Periodic }>(PERIODIC, { d: division, p: period });
   if (!newest()) return;
   const err = topLevelError(r);
   if (err || !r.data) {
@@ -174,7 +170,7 @@ async function load(own: HTMLElement, lower: HTMLElement, status: HTMLElement, d
                 const note = h("input", { class: "return-note", "aria-label": t("returnNote"), placeholder: t("returnNote") });
                 const label = divisionLabel(low.division, places);
                 const decide = (approve: boolean): Promise<unknown> =>
-                  act(status, t("whatDecideReport"), DECIDE, { d: low.division, p: period, a: approve, n: approve ? null : note.value.trim() || null }, () => t(approve ? "approved" : "returned", { division: label }), reload);
+                  act(status, t("whatDecideReport"), DECIDE_REPORT, { d: low.division, p: period, a: approve, n: approve ? null : note.value.trim() || null }, () => t(approve ? "approved" : "returned", { division: label }), reload);
                 return h(
                   "tr",
                   { "data-division": low.division, "data-status": low.status },
@@ -208,7 +204,7 @@ function download(status: HTMLElement, division: string, period: string): HTMLEl
       class: "small link download-xlsx",
       "data-division": division,
       onclick: async () => {
-        const r = await gql<{ periodicReportFile: { filename: string; contentType: string; contentBase64: string } }>(FILE, { d: division, p: period });
+        const r = await gql<{ periodicReportFile: { filename: string; contentType: string; contentBase64: string } }>(REPORT_FILE, { d: division, p: period });
         const f = r.data?.periodicReportFile;
         if (!f) return mount(status, notice(t("downloadFailed"), "error"));
         const bytes = Uint8Array.from(atob(f.contentBase64), (ch) => ch.charCodeAt(0));

@@ -9,6 +9,7 @@ import { href } from "../router";
 import { current } from "../session";
 import { divisionLabel, divisionNames, divisionPicker, refused } from "./statistics";
 import { field } from "./workflow";
+import { CROSS_CHECK } from "../documents";
 
 interface Report {
   asOf: string;
@@ -18,8 +19,6 @@ interface Report {
   conflictingAttributes: { attribute: string; count: number | null }[];
 }
 
-const QUERY = `query CrossCheck($d: String!) { crossCheck(division: $d, examples: 20) {
-  asOf division children findings { finding count examples { id name } } conflictingAttributes { attribute count } } }`;
 
 export async function renderCrosscheck(root: HTMLElement, params: URLSearchParams): Promise<void> {
   const home = params.get("division") ?? current()?.claims.jurisdiction ?? "";
@@ -58,7 +57,7 @@ async function load(out: HTMLElement, division: string): Promise<void> {
   const newest = startLoad(out);
   if (!/^\d{12}$/.test(division)) return mount(out, notice(t("divisionIs12"), "error"));
   mount(out, notice(t("loading")));
-  const r = await gql<{ crossCheck: Report }>(QUERY, { d: division });
+  const r = await gql<{ crossCheck: Report }>(CROSS_CHECK, { d: division });
   if (!newest()) return;
   const err = topLevelError(r);
   if (err || !r.data) return mount(out, err ? refused(err, t("whatCrosscheck")) : notice(t("noData")));

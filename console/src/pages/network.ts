@@ -10,6 +10,7 @@ import { facts, fieldName } from "../fields";
 import { h, mount, notice } from "../dom";
 import { code, fmtValue, t } from "../i18n";
 import { href, navigate } from "../router";
+import { NETWORK } from "../documents";
 
 export const REL_TYPES = ["PARENT_OF", "GUARDIAN_OF", "MEMBER_OF"];
 
@@ -58,14 +59,6 @@ interface Net {
   edges: NetEdge[];
 }
 
-const PROPS = "properties { name value decision reason }";
-const NETWORK = `query Network($start: ID!, $depth: Int!, $types: [String!]) {
-  network(start: $start, depth: $depth, relTypes: $types) {
-    start pseudonymised
-    nodes { id kind label ${PROPS} }
-    edges { id type source target ${PROPS} }
-  }
-}`;
 
 /** A pseudonym is shown shortened: its kind and the first characters stay recognisable. */
 export function shortId(id: string): string {

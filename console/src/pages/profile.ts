@@ -9,44 +9,10 @@ import { agencyNames, can, cachedMe } from "../me";
 import { divisionLabel, divisionNames } from "./statistics";
 import { href, navigate } from "../router";
 import { type Prop, propLabel, propView, shortId } from "./network";
+import { PROFILE_QUERIES, PSEUDONYMISED, REIDENTIFY } from "../documents";
 
 type P = (string | number)[];
 type Rec = Record<string, unknown>;
-
-const SRC = "sources { system recordId at }";
-
-// Each document is one audited request whose row-scope check loads the person's neighbourhood
-// (measured: most of a request's server time), so the file is asked in as few documents as the
-// server's cost limit allows (5,000; a list of sources inside a list is priced at 20 × 20): four,
-// the child's own facts and verdict first, then the other three in parallel. Costs: facts + verdict 1,568, family +
-// education events 4,376, records 3,985, cases 3,965 (bench/console_bench.py prints the count).
-const CLASSIFICATION_FIELDS = `leftBehind inDistress categories priority lastVisit
-  verdicts { category holds missing }
-  reasons { rule zh weight evidence }
-  facts { about basis text value }`;
-
-export const PROFILE_QUERIES = [
-  `query ProfileFacts($id: ID!, $verdict: Boolean!) { person(id: $id) {
-    id name namePinyin sex birthDate idNumber phone hukouType disability division
-    registeredAddress residenceAddress worksAway workDestination guardianshipCapacity incapacityReason
-    ${SRC} conflicts { attribute values ${SRC} } }
-    classification(personId: $id) @include(if: $verdict) { ${CLASSIFICATION_FIELDS} } }`,
-  `query ProfileFamily($id: ID!) { person(id: $id) { id
-    household { id householdNumber hukouType division ${SRC} members { relationToHead person { id name } } }
-    parents { role ${SRC} person { id name worksAway workDestination guardianshipCapacity } }
-    children { role person { id name birthDate } }
-    guardians { kind since until ${SRC} person { id name guardianshipCapacity } }
-    wards { kind since person { id name } }
-    educationEvents { id kind occurredOn days ${SRC} } } }`,
-  `query ProfileRecords($id: ID!) { person(id: $id) { id
-    agreements { id kind signedOn validFrom validTo ${SRC} }
-    enrolments { grade boarding status startDate ${SRC} school { id name } }
-    visits { id visitedOn visitor findings ${SRC} } } }`,
-  `query ProfileCases($id: ID!) { person(id: $id) { id
-    reports { id situation status filedAt reporterAgency ${SRC} }
-    cases { id kind riskLevel status openedAt agency ${SRC} }
-    healthEvents { id kind icd10 occurredOn ${SRC} } } }`,
-];
 
 /** The child's classification (read_classification): verdicts, risk rules, and the facts behind
  * them as the field policy released them (a fact of a denied class is not in the list at all). */
@@ -483,8 +449,7 @@ function records(
 async function renderPseudonymised(root: HTMLElement, pseudonym: string): Promise<void> {
   mount(root, notice(t("loading")));
   const r = await gql<{ network: { nodes: { id: string; kind: string; label: string | null; properties: Prop[] }[] } }>(
-    `query Pseudonymised($start: ID!) { network(start: $start, depth: 1) {
-      nodes { id kind label properties { name value decision reason } } } }`,
+    PSEUDONYMISED,
     { start: pseudonym },
   );
   const err = topLevelError(r);
@@ -493,7 +458,7 @@ async function renderPseudonymised(root: HTMLElement, pseudonym: string): Promis
   const status = h("div", { id: "reidentify-status" });
   const reidentify = async (): Promise<void> => {
     const answer = await gql<{ networkReidentify: { id: string | null }[] }>(
-      "query Reidentify($p: [ID!]!) { networkReidentify(pseudonyms: $p) { id } }",
+      REIDENTIFY,
       { p: [pseudonym] },
     );
     const e = topLevelError(answer);

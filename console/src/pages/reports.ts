@@ -9,7 +9,8 @@ import { type Child, h, mount, notice, submitting } from "../dom";
 import { code, codeOptions, fmtDateTime, t } from "../i18n";
 import { agencyNames, personNames } from "../me";
 import { href } from "../router";
-import { EMERGENCY_FIELDS, emergencyActions } from "./worklist";
+import { emergencyActions } from "./worklist";
+import { INBOX, INBOX_CASES, REPORT_ACT } from "../documents";
 
 interface Report {
   id: string;
@@ -29,10 +30,8 @@ export function situations(): [string, string][] {
   return codeOptions("situation").map(([k, label]) => [k.toUpperCase(), label]);
 }
 
-const INBOX = `query Inbox { reportsInbox { id childId caseId situation status summary filedAt acceptDueAt acknowledgedAt reporterAgencyId } }`;
 // The cases the accepted reports opened, for 应急处置 beside the deadline (a role that may not
 // read cases simply gets no measures column).
-const CASES = `query InboxCases { protectionCases(openOnly: true) { id status ${EMERGENCY_FIELDS} } }`;
 
 let countdown: number | undefined;
 
@@ -122,7 +121,7 @@ interface InboxCase {
 }
 
 async function caseStatuses(): Promise<Map<string, InboxCase>> {
-  const r = await gql<{ protectionCases: InboxCase[] }>(CASES);
+  const r = await gql<{ protectionCases: InboxCase[] }>(INBOX_CASES);
   return new Map((r.data?.protectionCases ?? []).map((c) => [c.id, c]));
 }
 
@@ -135,14 +134,14 @@ function measures(rep: Report, cases: Map<string, InboxCase>, reload: () => Prom
   return emergencyActions(c, reload) ?? code("caseStatus", c.status);
 }
 
-function action(out: HTMLElement, mutation: string, id: string, label: string): HTMLElement {
+function action(out: HTMLElement, mutation: keyof typeof REPORT_ACT, id: string, label: string): HTMLElement {
   return h(
     "button",
     {
       type: "button",
       class: `report-${mutation}`,
       onclick: submitting(async () => {
-        const r = await gql<Record<string, unknown>>(`mutation Act($id: ID!) { ${mutation}(reportId: $id) { id status } }`, { id });
+        const r = await gql<Record<string, unknown>>(REPORT_ACT[mutation], { id });
         const err = topLevelError(r) ?? r.errors[0];
         if (err) return out.prepend(notice(errorText(err), "error"));
         await load(out);

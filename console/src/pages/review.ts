@@ -7,6 +7,7 @@ import { type Child, h, mount, notice, submitting } from "../dom";
 import { code, fmtDate, t } from "../i18n";
 import { divisionLabel, divisionNames, refused } from "./statistics";
 import { act } from "./workflow";
+import { MERGE, REJECT, REVIEWS, UNDO } from "../documents";
 
 interface Mention {
   system: string;
@@ -29,11 +30,6 @@ interface Review {
   right: Mention;
 }
 
-const SIDE = "system recordId personId role name idNumber sex birthDate division phone linkMethod";
-const QUEUE = `query Reviews($first: Int!) { matchReviews(first: $first) { totalInScope items { id score status left { ${SIDE} } right { ${SIDE} } } } }`;
-const MERGE = `mutation Merge($id: Int!) { mergeMatch(reviewId: $id) { mergeId movedRecords } }`;
-const REJECT = `mutation Reject($id: Int!) { rejectMatch(reviewId: $id) { id status } }`;
-const UNDO = `mutation Undo($id: Int!) { undoMerge(mergeId: $id) { movedRecords } }`;
 
 export async function renderReview(root: HTMLElement): Promise<void> {
   const status = h("div", { id: "review-status", "aria-live": "polite" });
@@ -44,7 +40,7 @@ export async function renderReview(root: HTMLElement): Promise<void> {
 }
 
 async function load(out: HTMLElement, status: HTMLElement, undo: HTMLElement): Promise<void> {
-  const r = await gql<{ matchReviews: { totalInScope: number; items: Review[] } }>(QUEUE, { first: 20 });
+  const r = await gql<{ matchReviews: { totalInScope: number; items: Review[] } }>(REVIEWS, { first: 20 });
   const err = topLevelError(r);
   if (err || !r.data) return mount(out, err ? refused(err, t("whatReview")) : notice(t("noData")));
   const { items, totalInScope } = r.data.matchReviews;

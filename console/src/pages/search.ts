@@ -8,6 +8,7 @@ import { t } from "../i18n";
 import { can, cachedMe } from "../me";
 import { divisionLabel, divisionNames, divisionPicker } from "./statistics";
 import { href } from "../router";
+import { BY_ID_NUMBER, IN_DIVISION, SEARCH } from "../documents";
 
 interface Row {
   id: string;
@@ -21,7 +22,6 @@ interface Conn {
   edges: { node: Row }[];
 }
 
-const ROW = "id name sex birthDate division";
 
 export async function renderSearch(root: HTMLElement, params: URLSearchParams): Promise<void> {
   const results = h("div", { id: "search-results" });
@@ -81,7 +81,7 @@ async function run(out: HTMLElement, name: string, idNumber: string, division: s
   let prefix: (string | number)[];
   if (idNumber) {
     const r = await gql<{ personByIdNumber: Row | null }>(
-      `query ById($n: String!) { personByIdNumber(idNumber: $n) { ${ROW} } }`,
+      BY_ID_NUMBER,
       { n: idNumber },
     );
     const refused = refusal(r, "personByIdNumber");
@@ -94,7 +94,7 @@ async function run(out: HTMLElement, name: string, idNumber: string, division: s
   }
   if (division) {
     const r = await gql<{ people: Conn }>(
-      `query InDivision($d: String!) { people(division: $d, first: 100) { edges { node { ${ROW} } } } }`,
+      IN_DIVISION,
       { d: division },
     );
     const refused = refusal(r, "people");
@@ -105,7 +105,7 @@ async function run(out: HTMLElement, name: string, idNumber: string, division: s
   }
   if (!name) return show(notice(t("searchWhat")));
   const r = await gql<{ searchPeople: Conn }>(
-    `query Search($n: String!) { searchPeople(name: $n, first: 50) { edges { node { ${ROW} } } } }`,
+    SEARCH,
     { n: name },
   );
   const refused = refusal(r, "searchPeople");

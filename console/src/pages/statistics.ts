@@ -22,6 +22,7 @@ import { type Child, h, mount, notice, startLoad } from "../dom";
 import { code, fmtDateTime, type MessageKey, t } from "../i18n";
 import { can, cachedMe } from "../me";
 import { current } from "../session";
+import { COUNTS, DIVISION_BATCH, DIVISION_NAMES, DIVISIONS, SERIES } from "../documents";
 
 Chart.register(BarController, BarElement, CategoryScale, Legend, LineController, LineElement, LinearScale, PointElement, Tooltip);
 
@@ -61,19 +62,15 @@ export function keyLabel(key: string): string {
 // tab's life in sessionStorage, so that opening one file after another asks for them once.
 const NAMES_KEY = "shouhu.divisionNames";
 const names = new Map<string, string>(JSON.parse(sessionStorage.getItem(NAMES_KEY) ?? "[]") as [string, string][]);
-const LOOKUP_BATCH = 12; // under the server's alias limit
 
 /** Names of divisions by code, looked up once per code (a missing name stays the code). */
 export async function divisionNames(codes: string[]): Promise<Map<string, string>> {
   const wanted = [...new Set(codes.filter((c) => /^\d{12}$/.test(c) && !names.has(c)))];
   if (wanted.length === 0) return names;
-  for (let i = 0; i < wanted.length; i += LOOKUP_BATCH) {
-    const batch = wanted.slice(i, i + LOOKUP_BATCH);
+  for (let i = 0; i < wanted.length; i += DIVISION_BATCH) {
+    const batch = wanted.slice(i, i + DIVISION_BATCH);
     const vars = Object.fromEntries(batch.map((c, n) => [`c${n}`, c]));
-    const query = `query DivisionNames(${batch.map((_, n) => `$c${n}: String!`).join(", ")}) { ${batch
-      .map((_, n) => `d${n}: division(code: $c${n}) { code name }`)
-      .join(" ")} }`;
-    const r = await gql<Record<string, { code: string | null; name: string | null } | null>>(query, vars);
+    const r = await gql<Record<string, { code: string | null; name: string | null } | null>>(DIVISION_NAMES[batch.length - 1], vars);
     batch.forEach((c, n) => names.set(c, r.data?.[`d${n}`]?.name ?? ""));
   }
   sessionStorage.setItem(NAMES_KEY, JSON.stringify([...names].filter(([, name]) => name)));
@@ -203,10 +200,6 @@ export function refused(err: GqlError, what: string): HTMLElement {
 
 // ---- the page ------------------------------------------------------------------------------------
 
-const COUNTS = `query Counts($division: String!) { classificationCounts(division: $division) { division counts { key count } } }`;
-const SERIES = `query Series($division: String!, $group: StatGroup!) {
-  statistics(division: $division, groupBy: $group) { takenAt counts { key count } }
-}`;
 
 export async function renderStatistics(root: HTMLElement, params?: URLSearchParams): Promise<void> {
   dropCharts();
@@ -413,7 +406,7 @@ export function divisionPicker(id: string, onPick: (code: string) => void): HTML
   void (async () => {
     let listed: { code: string | null; name: string | null }[] = [];
     try {
-      const r = await gql<{ divisions: { code: string | null; name: string | null }[] }>("query Divisions { divisions { code name } }");
+      const r = await gql<{ divisions: { code: string | null; name: string | null }[] }>(DIVISIONS);
       listed = r.data?.divisions ?? [];
     } catch {
       listed = [];

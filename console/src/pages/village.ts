@@ -15,6 +15,7 @@ import { type Entry, all, enqueue, flush, onQueueChange, registerSender, remove,
 import { current } from "../session";
 import { situations } from "./reports";
 import { VISITS, visitForm } from "./visits";
+import { FILE_REPORT, VILLAGE } from "../documents";
 
 export interface Child {
   id: string;
@@ -27,7 +28,7 @@ const PAGE = 50;
 
 registerSender("report", async (entry) => {
   const r = await gql<{ fileMandatoryReport: { id: string; status: string | null } }>(
-    `mutation File($input: FileReportInput!) { fileMandatoryReport(input: $input) { id status } }`,
+    FILE_REPORT,
     { input: { ...entry.variables, clientRef: entry.key } },
   );
   const err = topLevelError(r) ?? r.errors.find((e) => !e.path || e.path.length <= 1);
@@ -45,8 +46,7 @@ async function children(): Promise<Child[]> {
     for (let page = 0; page < 200; page++) {
       const r: { data: { villageChildren: { edges: { node: Child }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } | null } =
         await gql(
-          `query Village($d: String!, $after: String) { villageChildren(division: $d, first: 500, after: $after) {
-            edges { node { id name birthDate } } pageInfo { hasNextPage endCursor } } }`,
+          VILLAGE,
           { d: session.claims.jurisdiction, after },
         );
       const people = r.data?.villageChildren;

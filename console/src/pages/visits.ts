@@ -7,6 +7,7 @@ import { formValue, h, submitting } from "../dom";
 import { code, codeOptions, t, todayBeijing } from "../i18n";
 import { type Entry, enqueue, registerSender, update } from "../offline";
 import { type Child, childPicker, note } from "./village";
+import { RESOLVE, VISIT, VISIT_VERSION } from "../documents";
 
 
 interface Side {
@@ -21,7 +22,6 @@ interface Side {
 const FINDINGS = (): [string, string][] => codeOptions("finding");
 const ARRANGEMENTS = (): [string, string][] => codeOptions("arrangement");
 
-const SIDE = "version visitedOn findings livingArrangement notes";
 const VERSION_KEY = "shouhu.visit-version.";
 
 function seen(personId: string): number {
@@ -34,8 +34,7 @@ function remember(personId: string, version: number): void {
 
 registerSender("visit", async (entry) => {
   const r = await gql<{ recordVisit: { status: string; record: { version: number }; conflict: { id: number; mine: Side; theirs: Side } | null } }>(
-    `mutation Visit($input: VisitInput!) { recordVisit(input: $input) {
-      status record { version } conflict { id mine { ${SIDE} } theirs { ${SIDE} } } } }`,
+    VISIT,
     { input: entry.variables },
   );
   const err = topLevelError(r) ?? r.errors[0];
@@ -69,7 +68,7 @@ export const VISITS = {
       );
     const choose = (choice: string) => async (): Promise<void> => {
       const r = await gql<{ resolveVisitConflict: { status: string; record: { version: number } } }>(
-        `mutation Resolve($id: Int!, $choice: ConflictChoice!) { resolveVisitConflict(conflictId: $id, choice: $choice) { status record { version } } }`,
+        RESOLVE,
         { id: c.id, choice },
       );
       const err = topLevelError(r) ?? r.errors[0];
@@ -130,7 +129,7 @@ export function visitForm(list: Child[], status: HTMLElement): HTMLElement {
       // The version this phone last saw: asked for when online, else the one remembered here.
       try {
         const r = await gql<{ childVisitRecord: { version: number } }>(
-          "query V($id: ID!) { childVisitRecord(personId: $id) { version } }",
+          VISIT_VERSION,
           { id: personId },
         );
         if (r.data) remember(personId, r.data.childVisitRecord.version);

@@ -11,6 +11,7 @@ import { reasonLine } from "../i18n/evidence";
 import { agencyNames, can, cachedMe } from "../me";
 import { current } from "../session";
 import { divisionLabel, divisionNames, divisionPicker, keyLabel, refused } from "./statistics";
+import { MEASURE, MY_CASES, MY_STEPS, NOTIFY, RESCREEN, WORKLIST } from "../documents";
 
 interface Entry {
   personId: string;
@@ -56,19 +57,6 @@ interface Case {
 
 const PAGE = 50;
 
-const WORKLIST = `query Worklist($division: String!, $rule: String, $first: Int!, $offset: Int!) {
-  worklist(division: $division, rule: $rule, first: $first, offset: $offset) {
-    division total byRule { key count }
-    entries { personId name division categories priority lastVisit rules reasons }
-  }
-}`;
-const RECOMPUTE = `mutation Rescreen($division: String!) { recomputeClassification(division: $division) { children seconds } }`;
-const STEPS = `query MySteps { myOpenSteps { id caseId kind status dueAt overdue } }`;
-const CASES = `query MyCases($openOnly: Boolean!) {
-  protectionCases(openOnly: $openOnly) {
-    id childId situation status riskLevel division openedAt agencyId policeAgencyId allowedEmergencyActions child { name }
-  }
-}`;
 
 function when(iso: string | null): string {
   return fmtDateTime(iso);
@@ -131,7 +119,7 @@ export async function renderWorklist(root: HTMLElement): Promise<void> {
         onclick: submitting(async () => {
           mount(status, notice(t("rescreening")));
           const division = divisionInput.value.trim();
-          const r = await gql<{ recomputeClassification: { children: number; seconds: number } }>(RECOMPUTE, {
+          const r = await gql<{ recomputeClassification: { children: number; seconds: number } }>(RESCREEN, {
             division,
           });
           const err = topLevelError(r) ?? r.errors[0];
@@ -291,8 +279,8 @@ async function loadWorklist(
 async function loadCases(casesOut: HTMLElement, stepsOut: HTMLElement, openOnly: boolean): Promise<void> {
   const newest = startLoad(casesOut);
   const [cr, sr] = await Promise.all([
-    gql<{ protectionCases: Case[] }>(CASES, { openOnly }),
-    gql<{ myOpenSteps: Step[] }>(STEPS),
+    gql<{ protectionCases: Case[] }>(MY_CASES, { openOnly }),
+    gql<{ myOpenSteps: Step[] }>(MY_STEPS),
   ]);
   if (!newest()) return;
   const childOf = new Map<string, Case>();
@@ -375,9 +363,6 @@ function refusal(err: GqlError): string {
   return errorText(err);
 }
 
-/** The fields of a case `emergencyActions` needs. */
-export const EMERGENCY_FIELDS = "policeAgencyId allowedEmergencyActions";
-
 /**
  * 应急处置 for one case: record a measure, then notify the township (通报). Also offered in the
  * police inbox, beside the report's deadline. The measures offered are the ones the domain allows
@@ -423,7 +408,7 @@ export function emergencyActions(
         class: "small record-measure",
         onclick: submitting(() =>
           act(
-            "mutation Measure($i: EmergencyActionInput!) { recordEmergencyAction(input: $i) { id } }",
+            MEASURE,
             { i: { caseId: c.id, action: select.value } },
             t("measureRecorded", { action: code("emergencyAction", select.value) }),
           )),
@@ -435,7 +420,7 @@ export function emergencyActions(
       {
         type: "button",
         class: "small notify-township",
-        onclick: submitting(() => act("mutation Notify($id: ID!) { notifyTownship(caseId: $id) { id } }", { id: c.id }, t("townshipNotified"))),
+        onclick: submitting(() => act(NOTIFY, { id: c.id }, t("townshipNotified"))),
       },
       t("notifyTownship"),
     ),

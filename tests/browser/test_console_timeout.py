@@ -14,12 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from tests.browser.conftest import Server, serve
-from tests.browser.test_console import CHILD, session, sign_in
+from tests.browser.test_console import CHILD, _granny_and_uncle, session, sign_in
 from tests.browser.test_console_workflows import WIDE, _seed_review_pairs, ok
 
 TIMEOUT = 2  # seconds: the console's bound on this server
@@ -169,6 +170,30 @@ def test_a_page_whose_list_never_comes_says_so(browser: Browser, server: Server)
         said = page.locator("#app .notice.error")
         words = f"服务器在 {TIMEOUT} 秒内没有回应，请稍后再试。"
         expect(said).to_have_text(words, timeout=TIMEOUT * 1000 + 8_000)
+
+
+def test_an_action_whose_page_says_nothing_of_it_is_said_beside_it(browser: Browser, server: Server) -> None:
+    """再识别 never answered: its page has no words for a failure of its own, so the action's
+    wrapper (dom.ts submitting) says it beside the button, in Chinese, and gives the button back.
+    Before, such a failure was an unhandled rejection and the page said nothing."""
+    _granny, uncle = _granny_and_uncle(server)
+    with session(browser, server, viewport=WIDE) as (_, page, _w):
+        sign_in(page, server, "analyst", "statistics")
+        page.goto(f"/console/person/{quote(uncle, safe='')}")
+        button = page.locator("#reidentify")
+        expect(button).to_be_visible()
+        label = button.inner_text()
+        _never_answered(page, "networkReidentify")
+        button.click()
+        said = page.locator("#person-facts > .notice.error")
+        words = f"服务器在 {TIMEOUT} 秒内没有回应，请稍后再试。"
+        expect(said).to_have_text(words, timeout=TIMEOUT * 1000 + 8_000)
+        expect(button).to_be_enabled()
+        expect(button).to_have_text(label)
+        # Pressed again (and answered), the line goes: the record is re-identified.
+        page.unroute("**/graphql")
+        button.click()
+        expect(page.locator("#profile[data-person='person:uncle']")).to_be_visible()
 
 
 def test_the_console_is_told_its_bound(server: Server) -> None:

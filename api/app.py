@@ -135,7 +135,7 @@ def create_app(
             Route("/health", health),
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             *service_routes(auth),
-            *console_routes(policy),
+            *console_routes(policy, settings=settings),
             Route("/", root_redirect, methods=["GET", "HEAD"]),
             *graphiql_routes(settings),
         ],

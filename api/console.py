@@ -64,11 +64,15 @@ NOT_BUILT = (
 class Console:
     """Serves one build directory; looked up per request so a rebuild needs no restart."""
 
-    def __init__(self, policy: Policy, dist: Path = DIST) -> None:
+    def __init__(self, policy: Policy, dist: Path = DIST, settings: Settings | None = None) -> None:
         self.dist = dist.resolve()
+        settings = settings or Settings()
         self.config = {
             "policy_version": policy.version,
             "purposes": [{"code": code, "zh": zh} for code, zh in policy.purpose_codes.items()],
+            # How long the console waits for an answer before it says none came (api.ts).
+            "request_timeout_seconds": settings.console_request_timeout_seconds,
+            "long_request_timeout_seconds": settings.console_long_request_timeout_seconds,
         }
 
     def _file(self, path: str) -> Path | None:
@@ -125,10 +129,11 @@ def graphiql_routes(settings: Settings) -> list[Route]:
     return [Route("/graphiql", page, methods=["GET"])]
 
 
-def console_routes(policy: Policy, dist: Path = DIST) -> list[Route]:
+def console_routes(policy: Policy, dist: Path = DIST, settings: Settings | None = None) -> list[Route]:
     """The console's pages and its config.json, which lists the purposes of ``policy``: the app's one
-    policy object, so the sign-in page offers what the API decides by."""
-    console = Console(policy, dist)
+    policy object, so the sign-in page offers what the API decides by; and how long the console waits
+    for an answer (``settings``: the app's)."""
+    console = Console(policy, dist, settings)
     return [
         Route(PREFIX, console.redirect, methods=["GET", "HEAD"]),
         Route(f"{PREFIX}/config.json", console.config_json, methods=["GET", "HEAD"]),

@@ -125,6 +125,22 @@ class Settings(BaseSettings):
         "fails clearly and writes nothing (a case saved meanwhile is projected later); background work "
         "waits as long as it takes.",
     )
+    console_request_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds the web console waits for the answer to one request before it stops "
+        "waiting, tells the user (a change: it may or may not have been made, check before trying "
+        "again) and gives the action's buttons back. Above graphql_write_wait_seconds, so a change "
+        "queued behind a sync's batch is still answered; the console's reads take well under a "
+        "second, the slowest (数据比对 of a county of 80,000 children) 2.5 s (bench/results).",
+    )
+    console_long_request_timeout_seconds: float = Field(
+        default=1200.0,
+        gt=0,
+        description="The same bound for the console's whole-division work (重新排查: reclassifying "
+        "every child of a division, 79 s for a county of 20,000 people at 54 children a second; "
+        "this allows a county of some 300,000).",
+    )
     graphql_max_response_nodes: int = Field(
         default=50_000,
         ge=0,

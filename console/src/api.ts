@@ -2,6 +2,7 @@
 // as any agency system. Field errors come back beside the data and are shown where they apply.
 
 import { code, hasCode, lang, t } from "./i18n";
+import { type Answer, Offline, isChange, send } from "./request";
 import { current, signOut } from "./session";
 
 export interface GqlError {
@@ -15,12 +16,8 @@ export interface GqlResult<T> {
   errors: GqlError[];
 }
 
-/** No connection: the caller may queue the work for later. */
-export class Offline extends Error {
-  constructor() {
-    super(t("offlineError"));
-  }
-}
+// No answer (no connection, or none in time): request.ts, where every request is bounded.
+export { Offline, TimedOut } from "./request";
 
 export class SignedOut extends Error {
   constructor() {
@@ -41,37 +38,41 @@ function setReachable(value: boolean): void {
   window.dispatchEvent(new CustomEvent("shouhu:connection"));
 }
 
-export async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<GqlResult<T>> {
+/**
+ * One GraphQL request, answered within the configured seconds (`long`: whole-division work, which
+ * takes minutes): Offline when there is no connection, TimedOut when no answer came in time.
+ */
+export async function gql<T>(query: string, variables: Record<string, unknown> = {}, options: { long?: boolean } = {}): Promise<GqlResult<T>> {
   const session = current();
   if (!session) throw new SignedOut();
-  let response: Response;
+  let answer: Answer<{ data?: T | null; errors?: GqlError[] }>;
   try {
-    response = await fetch("/graphql", {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/json",
-        Authorization: `Bearer ${session.token}`,
-        "X-Purpose-Of-Use": session.purpose,
+    answer = await send(
+      "/graphql",
+      {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          Authorization: `Bearer ${session.token}`,
+          "X-Purpose-Of-Use": session.purpose,
+        },
+        body: JSON.stringify({ query, variables }),
+        credentials: "omit",
+        cache: "no-store",
       },
-      body: JSON.stringify({ query, variables }),
-      credentials: "omit",
-      cache: "no-store",
-    });
-  } catch {
-    setReachable(false);
-    throw new Offline();
+      { change: isChange(query), long: options.long },
+    );
+  } catch (err) {
+    if (err instanceof Offline) setReachable(false);
+    throw err;
   }
+  const { response, body } = answer;
   setReachable(true);
   if (response.status === 401) {
     signOut();
     throw new SignedOut();
   }
-  let body: { data?: T | null; errors?: GqlError[] };
-  try {
-    body = await response.json();
-  } catch {
-    throw new Error(t("badAnswer", { status: response.status }));
-  }
+  if (body === undefined) throw new Error(t("badAnswer", { status: response.status }));
   return { data: body.data ?? null, errors: body.errors ?? [] };
 }
 

@@ -1,7 +1,9 @@
 // A tiny element builder: text always goes in as text nodes, never as HTML, so no value from
 // the API can inject markup (and the Content-Security-Policy forbids inline script anyway).
 
+import { SignedOut } from "./api";
 import { t } from "./i18n";
+import { Offline } from "./request";
 
 export type Child = Node | string | number | null | undefined | false | Child[];
 type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
@@ -85,6 +87,9 @@ export function sameLoad(el: Element): () => boolean {
   return () => loads.get(el) === mine;
 }
 
+/** The class of the line saying an action failed without its page saying so (submitting). */
+const UNANSWERED = "action-unanswered";
+
 /** The forms, buttons and action groups whose action is under way. */
 const inFlight = new WeakSet<EventTarget>();
 
@@ -104,7 +109,8 @@ const ACTION_GROUP = "data-action-group";
  * its other choice cannot be sent while the first is on its way (both went out, and the second
  * answer undid or contradicted the first). All are restored when the promise settles, refused or
  * failed too, so the user can try again (after a success the page has usually been drawn again by
- * then). A handler that returns no promise (a check that failed before anything was sent) leaves
+ * then); a failure the handler did not say itself (no answer: request.ts bounds every request) is
+ * said beside the action. A handler that returns no promise (a check that failed before anything was sent) leaves
  * the buttons as they were. A form's default submission is always prevented.
  */
 export function submitting(handler: (e: Event) => unknown): EventListener {
@@ -114,8 +120,11 @@ export function submitting(handler: (e: Event) => unknown): EventListener {
     if (!owner || inFlight.has(owner)) return;
     const group = owner instanceof Element ? owner.closest(`[${ACTION_GROUP}]`) : null;
     if (group && inFlight.has(group)) return;
+    // Where an action that got no answer is said when its page does not say it (see below).
+    const place = group ?? (owner instanceof HTMLFormElement ? owner : owner instanceof Element ? owner.parentElement : null);
     const result = handler(e);
     if (!(result instanceof Promise)) return;
+    place?.querySelector(`:scope > .${UNANSWERED}`)?.remove();
     const button =
       owner instanceof HTMLButtonElement
         ? owner
@@ -144,6 +153,15 @@ export function submitting(handler: (e: Event) => unknown): EventListener {
     };
     result.then(restore, (err: unknown) => {
       restore();
+      // A failure the page's handler did not say (no connection, no answer in time, signed out, a
+      // fault) is said beside the action, never left silent: the user must know to check.
+      if (place) {
+        const unanswered = err instanceof Offline || err instanceof SignedOut;
+        const said = notice(unanswered ? err.message : t("somethingWrong"), "error");
+        said.classList.add(UNANSWERED);
+        place.append(said);
+        if (unanswered) return;
+      }
       throw err;
     });
   };

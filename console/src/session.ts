@@ -1,4 +1,5 @@
 import { t } from "./i18n";
+import { send } from "./request";
 
 // The signed-in identity: an OAuth2 access token from POST /oauth/token, kept in sessionStorage
 // (gone when the tab closes), plus the purpose of use declared with every request.
@@ -78,15 +79,14 @@ export async function signIn(clientId: string, secret: string, purpose: string):
     client_id: clientId,
     client_secret: secret,
   });
-  const response = await fetch("/oauth/token", {
-    method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    body,
-    credentials: "omit",
-  });
-  const json = (await response.json()) as { access_token?: string } & Partial<TokenError>;
-  if (!response.ok || !json.access_token) {
-    throw new Error(json.error === "invalid_client" ? t("invalidClient") : t("signInRefused"));
+  // Bounded like every request (request.ts): no connection or no answer in time is said in words.
+  const { response, body: json } = await send<{ access_token?: string } & Partial<TokenError>>(
+    "/oauth/token",
+    { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body, credentials: "omit" },
+    { change: false },
+  );
+  if (!response.ok || !json?.access_token) {
+    throw new Error(json?.error === "invalid_client" ? t("invalidClient") : t("signInRefused"));
   }
   const session = { token: json.access_token, claims: decodeClaims(json.access_token), purpose };
   save(session);

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -214,14 +215,14 @@ def _name_agencies(settings: Settings) -> None:
     engine.dispose()
 
 
-def serve(data: Path) -> Iterator[Server]:
+def serve(data: Path, **settings_: Any) -> Iterator[Server]:
     """The app on a free loopback port over a fresh synthetic county kept under `data`, until the
-    generator is closed."""
+    generator is closed; `settings_` are settings of its own (a console timeout a test can wait out)."""
     _need_browser()
     _ensure_build()
     port = _free_port()
     data.mkdir()
-    settings = Settings(data_dir=data, graph_buffer_pool_mb=256, host="127.0.0.1", port=port)
+    settings = Settings(data_dir=data, graph_buffer_pool_mb=256, host="127.0.0.1", port=port, **settings_)
     credentials = register(settings, AGENCIES, populate)
     _name_agencies(settings)
     uv = uvicorn.Server(

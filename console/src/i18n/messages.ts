@@ -50,7 +50,17 @@ export const MESSAGES = {
   notPermitted: ["不允许", "Not permitted"],
   notPermittedShort: ["无权查看", "not permitted"],
   maskedByPolicy: ["按数据政策脱敏显示", "masked by policy"],
-  offlineError: ["无法连接服务器。", "No connection to the server."],
+  offlineError: ["无法连接服务器，请检查网络后再试。", "No connection to the server: check the network and try again."],
+  offlineChange: [
+    "无法连接服务器。这项操作可能没有送达，也可能已经办理：请在网络恢复后先刷新页面查看结果，再决定是否重新操作。",
+    "No connection to the server: the change may not have arrived, or may have been made. When the network is back, refresh the page and check before trying again.",
+  ],
+  timedOutRead: ["服务器在 {s} 秒内没有回应，请稍后再试。", "The server did not answer within {s} s. Try again later."],
+  timedOutChange: [
+    "服务器在 {s} 秒内没有回应。这项操作可能已经办理，也可能没有：请先刷新页面查看结果，再决定是否重新操作。",
+    "The server did not answer within {s} s: the change may or may not have been made. Refresh the page and check before trying again.",
+  ],
+  configFailed: ["无法载入控制台设置，请检查网络后刷新页面。", "The console's settings could not be loaded: check the network and reload the page."],
   signedOutError: ["登录已结束，请重新登录。", "Your session has ended: sign in again."],
   badAnswer: ["服务器返回 {status}，没有查询结果。", "The server answered {status} without a GraphQL result."],
   queryTooLarge: ["查询范围过大，请缩小条件后再试。", "The query is too large: narrow it down."],

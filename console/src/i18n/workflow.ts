@@ -11,6 +11,8 @@ export const WORKFLOW_MESSAGES = {
 
   // shared
   refusedBecause: ["{what}未能完成：{why}", "{what} was refused: {why}"],
+  // No answer (no connection, or none in time): whether it was made is not known.
+  unansweredBecause: ["{what}：{why}", "{what}: {why}"],
   stillMissing: ["尚缺：{list}", "Still missing: {list}"],
   saved: ["已保存。", "Saved."],
   openCaseFile: ["查看个案", "Open case"],

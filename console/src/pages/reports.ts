@@ -4,7 +4,7 @@
 // phone the table scrolls sideways and these are what shows). The child and the sender are
 // shown by name (the child's name through the same policy as any read).
 
-import { errorText, gql, topLevelError } from "../api";
+import { errorText, type GqlResult, Offline, gql, topLevelError } from "../api";
 import { type Child, h, mount, notice, submitting } from "../dom";
 import { code, codeOptions, fmtDateTime, t } from "../i18n";
 import { agencyNames, personNames } from "../me";
@@ -141,7 +141,14 @@ function action(out: HTMLElement, mutation: keyof typeof REPORT_ACT, id: string,
       type: "button",
       class: `report-${mutation}`,
       onclick: submitting(async () => {
-        const r = await gql<Record<string, unknown>>(REPORT_ACT[mutation], { id });
+        let r: GqlResult<Record<string, unknown>>;
+        try {
+          r = await gql<Record<string, unknown>>(REPORT_ACT[mutation], { id });
+        } catch (failed) {
+          // No answer: said above the inbox like a refusal (whether it was done is not known).
+          if (!(failed instanceof Offline)) throw failed;
+          return out.prepend(notice(failed.message, "error"));
+        }
         const err = topLevelError(r) ?? r.errors[0];
         if (err) return out.prepend(notice(errorText(err), "error"));
         await load(out);

@@ -2,7 +2,7 @@
 // explained (INVALID_TRANSITION, MISSING_FACTS with what is missing, MISSING_GROUNDS with what the
 // record lacks for each ground), and small form pieces. The server decides; the page only asks.
 
-import { errorText, type GqlError, type GqlResult, gql, topLevelError } from "../api";
+import { errorText, type GqlError, type GqlResult, Offline, SignedOut, TimedOut, gql, topLevelError } from "../api";
 import { h, mount, notice } from "../dom";
 import { code, hasCode, t } from "../i18n";
 
@@ -33,7 +33,7 @@ export function explain(err: GqlError): string {
 
 /**
  * Run a mutation; say the outcome in `out` (role=status / alert) and, when it went through, call
- * `then`. Returns the data, or null when refused.
+ * `then`. Returns the data, or null when refused or unanswered.
  */
 export async function act<T>(
   out: HTMLElement,
@@ -43,7 +43,17 @@ export async function act<T>(
   done: (data: T) => string,
   then?: () => Promise<void> | void,
 ): Promise<T | null> {
-  const r: GqlResult<T> = await gql<T>(query, variables);
+  let r: GqlResult<T>;
+  try {
+    r = await gql<T>(query, variables);
+  } catch (failed) {
+    // No answer (no connection, or none in time), or the session ended: said where the outcome is,
+    // with what to do (a change without an answer may have been made: check before trying again).
+    if (!(failed instanceof Offline || failed instanceof SignedOut)) throw failed;
+    mount(out, notice(t("unansweredBecause", { what, why: failed.message }), "error"));
+    out.dataset.state = failed instanceof TimedOut ? "timed-out" : "unanswered";
+    return null;
+  }
   const err = topLevelError(r) ?? r.errors[0];
   if (err || !r.data) {
     mount(out, notice(t("refusedBecause", { what, why: err ? explain(err) : t("noData") }), "error"));

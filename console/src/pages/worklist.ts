@@ -3,7 +3,7 @@
 // section asks the API on its own, so a role refused one (say the police, who have no
 // read_worklist) still sees the others, with the refusal said in words.
 
-import { errorText, type GqlError, gql, topLevelError } from "../api";
+import { errorText, type GqlError, type GqlResult, Offline, gql, topLevelError } from "../api";
 import { type Child, h, mount, notice, startLoad, submitting } from "../dom";
 import { href } from "../router";
 import { code, fmtDate, fmtDateTime, t } from "../i18n";
@@ -119,9 +119,15 @@ export async function renderWorklist(root: HTMLElement): Promise<void> {
         onclick: submitting(async () => {
           mount(status, notice(t("rescreening")));
           const division = divisionInput.value.trim();
-          const r = await gql<{ recomputeClassification: { children: number; seconds: number } }>(RESCREEN, {
-            division,
-          });
+          let r: GqlResult<{ recomputeClassification: { children: number; seconds: number } }>;
+          try {
+            // Whole-division work: a county takes minutes, so the long bound (config.ts).
+            r = await gql(RESCREEN, { division }, { long: true });
+          } catch (failed) {
+            if (!(failed instanceof Offline)) throw failed;
+            mount(status, notice(failed.message, "error"));
+            return;
+          }
           const err = topLevelError(r) ?? r.errors[0];
           if (err || !r.data) {
             mount(status, err ? refused(err, t("whatRescreen")) : notice(t("noData"), "error"));
@@ -389,7 +395,14 @@ export function emergencyActions(
   const act = async (mutation: string, variables: Record<string, unknown>, done: string): Promise<void> => {
     // Said above the table, which is redrawn after a change.
     const target = document.getElementById("case-action-status") ?? out;
-    const r = await gql<Record<string, unknown>>(mutation, variables);
+    let r: GqlResult<Record<string, unknown>>;
+    try {
+      r = await gql<Record<string, unknown>>(mutation, variables);
+    } catch (failed) {
+      // No answer: said where a refusal is (whether it was recorded is not known).
+      if (!(failed instanceof Offline)) throw failed;
+      return mount(target, notice(failed.message, "error"));
+    }
     const err = topLevelError(r) ?? r.errors[0];
     if (err) return mount(target, notice(refusal(err), "error"));
     // Redrawn first, then said: a "recorded" seen before the redraw invited the next choice into

@@ -18,6 +18,7 @@ from auth.audit.queries import AuditQueryRefused
 from auth.enforce.context import Context
 from auth.enforce.errors import domain_errors, forbidden
 from auth.enforce.guard import PERSON_PREFIX
+from auth.identities import division_contains, list_agencies
 
 
 def _log(info: Info[Context, None]) -> AuditLog:
@@ -36,6 +37,31 @@ def _auditor_log(info: Info[Context, None]) -> AuditLog:
         raise forbidden()
     info.context.guard.trail.reasons.add("audit_review")
     return log
+
+
+def _area(info: Info[Context, None], log: AuditLog) -> frozenset[str]:
+    """The agencies whose entries this auditor reviews: those serving a division within its own
+    jurisdiction. A county's auditor (or director) reads its county's log, not the platform's: which
+    child another county's police looked up is that county's to review."""
+    principal = info.context.principal
+    if principal is None:
+        raise forbidden()
+    return frozenset(
+        a.id for a in list_agencies(log.engine) if division_contains(principal.jurisdiction, a.jurisdiction)
+    )
+
+
+def _record_area(info: Info[Context, None], log: AuditLog, record_id: str) -> frozenset[str] | None:
+    """Whose accesses to one record the auditor reads: a child in its row scope, every agency's
+    (who looked at a child of the area, from wherever); any other record, its area's agencies'. An
+    absent record and one out of the area are answered alike (the area's entries: none)."""
+    if record_id.startswith(PERSON_PREFIX):
+        try:
+            if info.context.guard.visible_people([record_id]):
+                return None
+        except ValueError:  # no person's id shape: no child of the area
+            pass
+    return _area(info, log)
 
 
 @strawberry.type(description="One audited request: who, when, why, what was touched and decided.")
@@ -136,10 +162,16 @@ class AuditQuery:
         first: int = 100,
         after_seq: int | None = None,
     ) -> AuditPage:
+        log = _auditor_log(info)
         with domain_errors(AuditQueryRefused):
             return _page(
-                _auditor_log(info).accesses_to_record(
-                    str(record_id), since=since, until=until, limit=_limit(first), after_seq=after_seq
+                log.accesses_to_record(
+                    str(record_id),
+                    since=since,
+                    until=until,
+                    limit=_limit(first),
+                    after_seq=after_seq,
+                    agencies=_record_area(info, log, str(record_id)),
                 )
             )
 
@@ -155,10 +187,16 @@ class AuditQuery:
         first: int = 100,
         after_seq: int | None = None,
     ) -> AuditPage:
+        log = _auditor_log(info)
         with domain_errors(AuditQueryRefused):
             return _page(
-                _auditor_log(info).accesses_by_agency(
-                    agency_id, since=since, until=until, limit=_limit(first), after_seq=after_seq
+                log.accesses_by_agency(
+                    agency_id,
+                    since=since,
+                    until=until,
+                    limit=_limit(first),
+                    after_seq=after_seq,
+                    agencies=_area(info, log),
                 )
             )
 
@@ -171,10 +209,15 @@ class AuditQuery:
         first: int = 100,
         after_seq: int | None = None,
     ) -> AuditPage:
+        log = _auditor_log(info)
         with domain_errors(AuditQueryRefused):
             return _page(
-                _auditor_log(info).denied_attempts(
-                    since=since, until=until, limit=_limit(first), after_seq=after_seq
+                log.denied_attempts(
+                    since=since,
+                    until=until,
+                    limit=_limit(first),
+                    after_seq=after_seq,
+                    agencies=_area(info, log),
                 )
             )
 
@@ -190,9 +233,15 @@ class AuditQuery:
         first: int = 100,
         after_seq: int | None = None,
     ) -> AuditPage:
+        log = _auditor_log(info)
         with domain_errors(AuditQueryRefused):
-            page = _auditor_log(info).break_glass_uses(
-                since=since, until=until, reviewed=reviewed, limit=_limit(first), after_seq=after_seq
+            page = log.break_glass_uses(
+                since=since,
+                until=until,
+                reviewed=reviewed,
+                limit=_limit(first),
+                after_seq=after_seq,
+                agencies=_area(info, log),
             )
         return AuditPage(
             entries=[AuditEntry.of(u.entry, justification=True) for u in page.items],
@@ -205,11 +254,13 @@ class AuditQuery:
     ) -> list[VolumeAlert]:
         from datetime import timedelta
 
+        log = _auditor_log(info)
         with domain_errors(AuditQueryRefused):
-            alerts = _auditor_log(info).unusual_volume(
+            alerts = log.unusual_volume(
                 window=timedelta(minutes=max(1, min(window_minutes, 24 * 60))),
                 factor=factor,
                 min_count=min_count,
+                agencies=_area(info, log),
             )
         return [
             VolumeAlert(

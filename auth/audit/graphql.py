@@ -51,7 +51,9 @@ def _area(info: Info[Context, None], log: AuditLog) -> frozenset[str]:
     )
 
 
-def _record_area(info: Info[Context, None], log: AuditLog, record_id: str) -> frozenset[str] | None:
+def _record_area(
+    info: Info[Context, None], log: AuditLog, record_id: str, area: frozenset[str]
+) -> frozenset[str] | None:
     """Whose accesses to one record the auditor reads: a child in its row scope, every agency's
     (who looked at a child of the area, from wherever); any other record, its area's agencies'. An
     absent record and one out of the area are answered alike (the area's entries: none)."""
@@ -61,7 +63,7 @@ def _record_area(info: Info[Context, None], log: AuditLog, record_id: str) -> fr
                 return None
         except ValueError:  # no person's id shape: no child of the area
             pass
-    return _area(info, log)
+    return area
 
 
 @strawberry.type(description="One audited request: who, when, why, what was touched and decided.")
@@ -86,7 +88,8 @@ class AuditEntry:
     status: int
 
     @staticmethod
-    def of(row: AuditRow, *, justification: bool) -> AuditEntry:
+    def of(row: AuditRow, *, justification: bool, records: list[str] | None = None) -> AuditEntry:
+        """`records`: what the reader is shown of the records the entry names (None: all of them)."""
         fields = row.fields or {}
         return AuditEntry(
             seq=row.seq,
@@ -99,7 +102,7 @@ class AuditEntry:
             operation=row.operation,
             decision=row.decision,
             reasons=list(row.reasons or []),
-            records=list(row.records or []),
+            records=list(row.records or []) if records is None else records,
             allowed_fields=list(fields.get("allow", [])),
             masked_fields=list(fields.get("mask", [])),
             denied_fields=list(fields.get("deny", [])),
@@ -137,9 +140,24 @@ class ChainStatus:
     reason: str | None
 
 
-def _page(page: Page[AuditRow], *, justification: bool = False) -> AuditPage:
+def _page(
+    page: Page[AuditRow],
+    *,
+    justification: bool = False,
+    only: str | None = None,
+    whole: frozenset[str] = frozenset(),
+) -> AuditPage:
+    """The page's entries. With `only` (the record asked about), an entry of an agency not in `whole`
+    names that record alone: another agency's request may have read other people with it (a page
+    of a village, a network), who are not the reader's to learn of through this record."""
+
+    def records(r: AuditRow) -> list[str] | None:
+        if only is None or r.agency_id in whole:
+            return None
+        return [x for x in (r.records or []) if x == only]
+
     return AuditPage(
-        entries=[AuditEntry.of(r, justification=justification) for r in page.items],
+        entries=[AuditEntry.of(r, justification=justification, records=records(r)) for r in page.items],
         next_after_seq=page.next_after_seq,
     )
 
@@ -163,6 +181,7 @@ class AuditQuery:
         after_seq: int | None = None,
     ) -> AuditPage:
         log = _auditor_log(info)
+        area = _area(info, log)
         with domain_errors(AuditQueryRefused):
             return _page(
                 log.accesses_to_record(
@@ -171,8 +190,10 @@ class AuditQuery:
                     until=until,
                     limit=_limit(first),
                     after_seq=after_seq,
-                    agencies=_record_area(info, log, str(record_id)),
-                )
+                    agencies=_record_area(info, log, str(record_id), area),
+                ),
+                only=str(record_id),
+                whole=area,
             )
 
     @strawberry.federation.field(
@@ -314,5 +335,6 @@ class AuditQuery:
                     exclude_agency=principal.agency_id,
                     limit=_limit(first),
                     after_seq=after_seq,
-                )
+                ),
+                only=str(person_id),
             )

@@ -75,3 +75,14 @@ def test_refusals_in_another_county_are_not_the_auditors(api: Api) -> None:
     denied = _audit(api, "auditDeniedAttempts", "(first: 200)")
     assert "person:nobody-here" not in _named(denied, "auditDeniedAttempts"), denied
     assert PEOPLE["other"] in _named(denied, "auditDeniedAttempts")  # the area's own refusals stay
+
+
+def test_another_countys_entry_on_a_child_of_the_area_names_that_child_only(api: Api) -> None:
+    """The next county's police read their own child and tried this county's in one request: the
+    auditor sees the attempt on its child, not which child of the other county was read with it."""
+    both = 'query($id: ID!) { a: person(id: "person:child") { id } b: person(id: $id) { id } }'
+    api.gql("police2", both, {"id": PEOPLE["other"]})
+    page = _audit(api, "auditAccessesToRecord", '(recordId: "person:child")')
+    entries = page["data"]["auditAccessesToRecord"]["entries"]
+    assert any(e["agencyId"] == "ps-500102" for e in entries), page
+    assert PEOPLE["other"] not in _named(page, "auditAccessesToRecord"), page

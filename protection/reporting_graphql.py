@@ -18,12 +18,13 @@ from strawberry.types import Info
 
 from auth.enforce import scope
 from auth.enforce.context import Context
-from auth.enforce.counts import withheld_columns
+from auth.enforce.counts import small, withheld_columns
 from auth.enforce.errors import from_exception, refused
 from auth.enforce.guard import FieldDenied
 from kernel.messages import say
 from protection import reporting
 from protection import transitions as tr
+from protection.classification import CATEGORY_CLASSES
 from protection.screening_common_graphql import KeyCount, caller_names, key_counts, sql_engine
 
 
@@ -79,7 +80,7 @@ class PeriodicReport:
                 ReportRow(division=code, counts=key_counts(c, {k for r, k in withheld or () if r == code}))
                 for code, c in v.rows
             ],
-            totals=key_counts(v.totals),
+            totals=key_counts(v.totals, {k for r, k in withheld or () if r == "total"}),
             lower_levels=[DivisionStatus(division=d, status=s) for d, s in sorted(v.children_status.items())],
         )
 
@@ -100,10 +101,12 @@ def _report(info: Info[Context, None], division: str, period: str) -> reporting.
 
 
 def _withheld(info: Info[Context, None], v: reporting.ReportView) -> set[tuple[str, str]]:
-    """The (division, key) cells of the report's rows withheld from the caller: a small count, and
-    the cells that would let it be subtracted from the totals (auth.enforce.counts). A total is
-    decided as a count of its own (KeyCount.count, by the field layer or `_shown`)."""
-    return withheld_columns(info.context.guard, dict(v.rows))
+    """The (division, key) cells of the report's rows, and ("total", key) of its totals, withheld
+    from the caller: a small count (or one of a category derived from a class it may not see in
+    full), and the cells that would let it be subtracted from the totals (auth.enforce.counts)."""
+    guard = info.context.guard
+    totals = {("total", k) for k in small(guard, v.totals, CATEGORY_CLASSES)}
+    return withheld_columns(guard, dict(v.rows), CATEGORY_CLASSES) | totals
 
 
 def _shown(info: Info[Context, None], v: reporting.ReportView) -> reporting.Shown:

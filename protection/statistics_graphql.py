@@ -11,6 +11,7 @@ from strawberry.types import Info
 from auth.enforce import counts, scope
 from auth.enforce.context import Context
 from protection import statistics
+from protection.classification import CATEGORY_CLASSES
 from protection.screening_common_graphql import KeyCount, key_counts, sql_engine
 
 
@@ -47,7 +48,9 @@ class StatisticsQuery:
         guard = info.context.guard
         out = []
         for p in points:
-            hidden = counts.withheld(guard, statistics.partition(group_by.value, p.counts))
+            classes = CATEGORY_CLASSES if group_by == StatGroup.CATEGORY else None
+            hidden = counts.small(guard, p.counts, classes)
+            hidden |= counts.withheld(guard, statistics.partition(group_by.value, p.counts), classes)
             out.append(StatPoint(taken_at=p.taken_at, counts=key_counts(p.counts, hidden)))
         return out
 

@@ -29,6 +29,15 @@ REPORT = (
 )
 
 
+# Roles that read statistics with row access to the children, but neither their classifications
+# nor every fact a category is derived from: the women's federation (health: deny, disability: mask)
+# and the disabled persons' federation (health: mask, disability: allow).
+EXTRA = {
+    "womens": ("wf-500101", "womens_federation", COUNTY, (), "officer", "read:identity"),
+    "disabled": ("dpf-500101", "disabled_persons_federation", COUNTY, (), "officer", "read:identity"),
+}
+
+
 def populate(store: GraphStore) -> None:
     field_support.populate(store)
     Families(store, seed=1013).child(VILLAGE2, sex="F", father=away(), mother=away())
@@ -37,7 +46,7 @@ def populate(store: GraphStore) -> None:
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("complements") / "data", graph_buffer_pool_mb=256)  # type: ignore[call-arg]
-    for client, tokens, secrets in start_app(settings, AGENCIES, populate):
+    for client, tokens, secrets in start_app(settings, {**AGENCIES, **EXTRA}, populate):
         api = Api(client, tokens, settings, secrets)
         r = api.gql("civil", RECOMPUTE, {"d": COUNTY})
         assert not r.json().get("errors"), r.json()
@@ -130,3 +139,17 @@ def test_a_withheld_subdivision_is_not_the_difference_of_two_answers(api: Api) -
     # The other township (one child) is withheld in the county's answer; were both figures shown,
     # it is county - township.
     assert county is None or township is None, (county, township)
+
+
+@pytest.mark.parametrize("who", ["womens", "disabled"])
+def test_a_category_count_is_the_fact_it_is_derived_from(api: Api, who: str) -> None:
+    """One seriously ill child in the village (an ICD-10 diagnosis, class health) and one disabled
+    (class disability): a role that may not read the class in full gets the small count null, as a
+    role without row access does; the county supervisor, who reads both, gets them."""
+    full = _latest(api, "county", VILLAGE, "CATEGORY")
+    assert full["serious_illness"] == 1 and full["disability"] == 1
+    seen = _latest(api, who, VILLAGE, "CATEGORY")
+    assert seen["serious_illness"] is None, seen
+    # The disabled persons' federation reads disability in full: its count is its own.
+    assert seen["disability"] == (1 if who == "disabled" else None), seen
+    assert seen["left_behind"] == 9  # no small count: shown to both

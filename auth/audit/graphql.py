@@ -19,6 +19,7 @@ from auth.enforce.context import Context
 from auth.enforce.errors import domain_errors, forbidden
 from auth.enforce.guard import PERSON_PREFIX
 from auth.identities import division_contains, list_agencies
+from graph.port import GraphStoreError
 
 
 def _log(info: Info[Context, None]) -> AuditLog:
@@ -51,17 +52,16 @@ def _area(info: Info[Context, None], log: AuditLog) -> frozenset[str]:
     )
 
 
-def _record_area(
-    info: Info[Context, None], log: AuditLog, record_id: str, area: frozenset[str]
-) -> frozenset[str] | None:
+def _record_area(info: Info[Context, None], record_id: str, area: frozenset[str]) -> frozenset[str] | None:
     """Whose accesses to one record the auditor reads: a child in its row scope, every agency's
     (who looked at a child of the area, from wherever); any other record, its area's agencies'. An
-    absent record and one out of the area are answered alike (the area's entries: none)."""
+    absent record and one out of the area are answered alike (the area's entries: none). While the
+    graph cannot say whether the child is in scope, the area's entries only: the log still answers."""
     if record_id.startswith(PERSON_PREFIX):
         try:
             if info.context.guard.visible_people([record_id]):
                 return None
-        except ValueError:  # no person's id shape: no child of the area
+        except (ValueError, GraphStoreError):  # no person's id shape, or the graph not answering
             pass
     return area
 
@@ -190,7 +190,7 @@ class AuditQuery:
                     until=until,
                     limit=_limit(first),
                     after_seq=after_seq,
-                    agencies=_record_area(info, log, str(record_id), area),
+                    agencies=_record_area(info, str(record_id), area),
                 ),
                 only=str(record_id),
                 whole=area,

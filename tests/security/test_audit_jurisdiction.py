@@ -12,7 +12,7 @@ import pytest
 
 from graph.port import GraphStore
 from kernel.settings import Settings
-from tests.api_fixtures import AGENCIES, Api, start_app
+from tests.api_fixtures import AGENCIES, Api, serve, start_app
 from tests.contract.test_graph_store import family
 from tests.screening_support import Families, away
 
@@ -86,3 +86,16 @@ def test_another_countys_entry_on_a_child_of_the_area_names_that_child_only(api:
     entries = page["data"]["auditAccessesToRecord"]["entries"]
     assert any(e["agencyId"] == "ps-500102" for e in entries), page
     assert PEOPLE["other"] not in _named(page, "auditAccessesToRecord"), page
+
+
+def test_the_log_answers_the_auditor_while_the_graph_is_closed(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Whether a child is in the auditor's area is asked of the graph; closed, the log still answers
+    (the area's own entries), as it did before the area was asked."""
+    for api in serve(tmp_path_factory.mktemp("audit_closed"), webhook_worker=False):
+        api.gql("police", '{ person(id: "person:child") { id } }')
+        api.client.app.state.graph.close()  # type: ignore[attr-defined]
+        body = _audit(api, "auditAccessesToRecord", '(recordId: "person:child")')
+        assert not body.get("errors"), body
+        assert "ps-500101" in {e["agencyId"] for e in body["data"]["auditAccessesToRecord"]["entries"]}

@@ -67,6 +67,20 @@ CATEGORIES: tuple[str, ...] = (
     "poor_family",
 )
 DISTRESS: tuple[str, ...] = CATEGORIES[1:]
+# The policy classes of the facts each category is derived from: a count by a category tells those
+# facts of the children counted (auth.enforce.counts withholds its small counts from a role that may
+# not see them in full). In distress, and not, is any of the distress categories.
+CATEGORY_CLASSES: dict[str, tuple[str, ...]] = {
+    "left_behind": ("family",),
+    "orphan": ("family",),
+    "de_facto_unsupported": ("family",),
+    "disability": ("disability",),
+    "serious_illness": ("health",),
+    "poor_family": ("household", "case"),
+}
+CATEGORY_CLASSES["in_distress"] = CATEGORY_CLASSES["not_in_distress"] = tuple(
+    sorted({c for k in DISTRESS for c in CATEGORY_CLASSES[k]})
+)
 _SCHOOL_STATUS = {
     "在读": "enrolled",
     "enrolled": "enrolled",

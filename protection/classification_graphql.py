@@ -17,6 +17,7 @@ from strawberry.types import Info
 
 from auth.enforce import scope
 from auth.enforce.context import Context
+from auth.enforce.counts import small, withheld_columns
 from auth.enforce.errors import domain_errors, refused
 from auth.enforce.guard import FieldDenied
 from auth.enforce.records import Source
@@ -250,8 +251,13 @@ class ClassificationQuery:
         total: Counter[str] = Counter()
         for c in counts.values():
             total.update(c)
-        rows = [DivisionCounts(division=d, counts=key_counts(c)) for d, c in sorted(counts.items())]
-        return [DivisionCounts(division=division, counts=key_counts(total)), *rows]
+        hidden = withheld_columns(info.context.guard, counts, cls.CATEGORY_CLASSES)
+        rows = [
+            DivisionCounts(division=d, counts=key_counts(c, {k for row, k in hidden if row == d}))
+            for d, c in sorted(counts.items())
+        ]
+        shown = key_counts(total, small(info.context.guard, total, cls.CATEGORY_CLASSES))
+        return [DivisionCounts(division=division, counts=shown), *rows]
 
     @strawberry.field(description="Children at risk in a division, by priority, with the rules that hold.")
     def worklist(

@@ -17,6 +17,7 @@ import csv
 import io
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -265,12 +266,29 @@ def reports_due(engine: Engine, prefix: str, period_text: str) -> list[PeriodicR
 # ---- export -----------------------------------------------------------------------------------
 
 
-def _table(v: ReportView, names: dict[str, str] | None = None) -> list[list[Any]]:
+Shown = Callable[[str, str, int], int | None]
+"""What a reader may see of one count (its row's division code or "total", its key, the count): the
+count, or None where it is withheld from them (a small count for a role without row access to the
+children counted, and the cells that would let it be subtracted back). The export leaves such a
+cell empty, as the report over GraphQL gives it as null: the file is the same report in another form."""
+
+
+def _every_count(row: str, key: str, n: int) -> int | None:
+    return n
+
+
+def _table(
+    v: ReportView, names: dict[str, str] | None = None, shown: Shown = _every_count
+) -> list[list[Any]]:
     head = ["division", "name", *COLUMNS]
     out: list[list[Any]] = [head, ["区划代码", "名称", *(ZH[c] for c in COLUMNS)]]
+
+    def cells(row: str, c: Counter[str]) -> list[Any]:
+        return ["" if (n := shown(row, k, c.get(k, 0))) is None else n for k in COLUMNS]
+
     for code, c in v.rows:
-        out.append([code, (names or {}).get(code, ""), *(c.get(k, 0) for k in COLUMNS)])
-    out.append(["total", "合计", *(v.totals.get(k, 0) for k in COLUMNS)])
+        out.append([code, (names or {}).get(code, ""), *cells(code, c)])
+    out.append(["total", "合计", *cells("total", v.totals)])
     return out
 
 
@@ -286,24 +304,24 @@ def _heading(v: ReportView, names: dict[str, str] | None) -> list[Any]:
     ]
 
 
-def to_csv(v: ReportView, names: dict[str, str] | None = None) -> bytes:
+def to_csv(v: ReportView, names: dict[str, str] | None = None, shown: Shown = _every_count) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(_heading(v, names))
-    for row in _table(v, names):
+    for row in _table(v, names, shown):
         w.writerow(row)
     # UTF-8 with BOM: Excel on Chinese Windows opens it with the characters intact.
     return buf.getvalue().encode("utf-8-sig")
 
 
-def to_xlsx(v: ReportView, names: dict[str, str] | None = None) -> bytes:
+def to_xlsx(v: ReportView, names: dict[str, str] | None = None, shown: Shown = _every_count) -> bytes:
     from openpyxl import Workbook
 
     wb = Workbook()
     ws = wb.active
     ws.title = "汇总"
     ws.append(_heading(v, names))
-    for row in _table(v, names):
+    for row in _table(v, names, shown):
         ws.append(row)
     ws.freeze_panes = "C4"
     buf = io.BytesIO()

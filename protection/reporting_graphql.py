@@ -9,6 +9,7 @@ table; ``_acting`` reads which agency the row lets act.
 from __future__ import annotations
 
 import base64
+from contextlib import suppress
 from datetime import date, datetime
 from enum import Enum
 
@@ -17,10 +18,13 @@ from strawberry.types import Info
 
 from auth.enforce import scope
 from auth.enforce.context import Context
+from auth.enforce.counts import small, withheld_columns
 from auth.enforce.errors import from_exception, refused
+from auth.enforce.guard import FieldDenied
 from kernel.messages import say
 from protection import reporting
 from protection import transitions as tr
+from protection.classification import CATEGORY_CLASSES
 from protection.screening_common_graphql import KeyCount, caller_names, key_counts, sql_engine
 
 
@@ -59,7 +63,7 @@ class PeriodicReport:
     lower_levels: list[DivisionStatus]
 
     @staticmethod
-    def of(v: reporting.ReportView) -> PeriodicReport:
+    def of(v: reporting.ReportView, withheld: set[tuple[str, str]] | None = None) -> PeriodicReport:
         rec = v.record
         return PeriodicReport(
             division=v.division,
@@ -72,8 +76,11 @@ class PeriodicReport:
             submitted_at=rec.submitted_at if rec else None,
             decided_at=rec.decided_at if rec else None,
             note=rec.note if rec else None,
-            rows=[ReportRow(division=code, counts=key_counts(c)) for code, c in v.rows],
-            totals=key_counts(v.totals),
+            rows=[
+                ReportRow(division=code, counts=key_counts(c, {k for r, k in withheld or () if r == code}))
+                for code, c in v.rows
+            ],
+            totals=key_counts(v.totals, {k for r, k in withheld or () if r == "total"}),
             lower_levels=[DivisionStatus(division=d, status=s) for d, s in sorted(v.children_status.items())],
         )
 
@@ -93,6 +100,34 @@ def _report(info: Info[Context, None], division: str, period: str) -> reporting.
         raise from_exception(exc) from exc
 
 
+def _withheld(info: Info[Context, None], v: reporting.ReportView) -> set[tuple[str, str]]:
+    """The (division, key) cells of the report's rows, and ("total", key) of its totals, withheld
+    from the caller: a small count (or one of a category derived from a class it may not see in
+    full), and the cells that would let it be subtracted from the totals (auth.enforce.counts)."""
+    guard = info.context.guard
+    totals = {("total", k) for k in small(guard, v.totals, CATEGORY_CLASSES)}
+    return withheld_columns(guard, dict(v.rows), CATEGORY_CLASSES) | totals
+
+
+def _shown(info: Info[Context, None], v: reporting.ReportView) -> reporting.Shown:
+    """Each count of an exported report as the caller gets it in ``periodicReport`` (KeyCount.count):
+    a withheld cell is empty. The file is one value (ReportFile.contentBase64) to the field layer,
+    so the counts inside it are decided here, and the decision on the counts goes on the audit entry
+    as it does for the report."""
+    guard = info.context.guard
+    if guard.enforcing:
+        with suppress(FieldDenied):  # denied: every count is withheld below
+            guard.decide_field("KeyCount", "count")
+    hidden = _withheld(info, v)
+
+    def shown(row: str, key: str, n: int) -> int | None:
+        if (row, key) in hidden or guard.value_withheld("KeyCount", "count", n):
+            return None
+        return n
+
+    return shown
+
+
 def _names(info: Info[Context, None], codes: list[str]) -> dict[str, str]:
     nodes = info.context.store.get_nodes([f"division:{c}" for c in codes])
     return {n.props["code"]: n.props.get("name") or "" for n in nodes.values() if n.props.get("code")}
@@ -103,7 +138,8 @@ class PeriodicReportQuery:
     @strawberry.field(description="A quarterly (2026-Q3) or annual (2026) report of a division.")
     def periodic_report(self, info: Info[Context, None], division: str, period: str) -> PeriodicReport:
         info.context.guard.authorize("read_periodic_report")
-        return PeriodicReport.of(_report(info, division, period))
+        v = _report(info, division, period)
+        return PeriodicReport.of(v, _withheld(info, v))
 
     @strawberry.field(description="A periodic report exported as CSV or XLSX (base64 content).")
     def periodic_report_file(
@@ -113,9 +149,9 @@ class PeriodicReportQuery:
         v = _report(info, division, period)
         names = _names(info, [code for code, _ in v.rows])
         if format == ReportFormat.CSV:
-            data, ctype = reporting.to_csv(v, names), "text/csv; charset=utf-8"
+            data, ctype = reporting.to_csv(v, names, _shown(info, v)), "text/csv; charset=utf-8"
         else:
-            data = reporting.to_xlsx(v, names)
+            data = reporting.to_xlsx(v, names, _shown(info, v))
             ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         return ReportFile(
             filename=reporting.filename(v, format.value),
@@ -141,7 +177,7 @@ class PeriodicReportMutation:
         except reporting.ReportError as exc:
             raise from_exception(exc) from exc
         guard.wrote(f"periodic_report:{division}:{period}", "PeriodicReport.status", "PeriodicReport.figures")
-        return PeriodicReport.of(v)
+        return PeriodicReport.of(v, _withheld(info, v))
 
     @strawberry.mutation(
         description="Approve a submitted report from the level below, or return it with a note."
@@ -160,7 +196,7 @@ class PeriodicReportMutation:
         except reporting.ReportError as exc:
             raise from_exception(exc) from exc
         guard.wrote(f"periodic_report:{division}:{period}", "PeriodicReport.status")
-        return PeriodicReport.of(v)
+        return PeriodicReport.of(v, _withheld(info, v))
 
 
 def _acting(info: Info[Context, None], step: tr.Transition, division: str) -> None:

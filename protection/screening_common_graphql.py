@@ -7,6 +7,7 @@ than in any one area's module.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import strawberry
@@ -37,8 +38,10 @@ class KeyCount:
     count: int | None
 
 
-def key_counts(counter: Any) -> list[KeyCount]:
-    return [KeyCount(key=k, count=int(v)) for k, v in sorted(counter.items())]
+def key_counts(counter: Any, withheld: Collection[str] = ()) -> list[KeyCount]:
+    """One KeyCount a key; a key in ``withheld`` (auth.enforce.counts: a cell that would let a
+    withheld small count be subtracted back) is null."""
+    return [KeyCount(key=k, count=None if k in withheld else int(v)) for k, v in sorted(counter.items())]
 
 
 __all__ = ["KeyCount", "caller_names", "key_counts", "sql_engine"]

@@ -36,6 +36,18 @@ _NEXT = {
 }
 
 
+# The keys of the category group that partition the children: every other category overlaps.
+_CATEGORY_PARTITION = ("in_distress", "not_in_distress")
+
+
+def partition(group_by: str, counts: Counter[str]) -> dict[str, int]:
+    """The counts of a point that add up to the children counted (which other figures show): every
+    group's but the category group's, where only in distress and not do."""
+    if group_by == "category":
+        return {k: counts[k] for k in _CATEGORY_PARTITION if k in counts}
+    return dict(counts)
+
+
 @dataclass
 class Point:
     taken_at: datetime

@@ -8,9 +8,10 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
-from auth.enforce import scope
+from auth.enforce import counts, scope
 from auth.enforce.context import Context
 from protection import statistics
+from protection.classification import CATEGORY_CLASSES
 from protection.screening_common_graphql import KeyCount, key_counts, sql_engine
 
 
@@ -44,7 +45,14 @@ class StatisticsQuery:
         info.context.guard.authorize("read_statistics")
         scope.division_within(info.context.guard, division)
         points = statistics.series(sql_engine(info), division, group_by.value, since, until)
-        return [StatPoint(taken_at=p.taken_at, counts=key_counts(p.counts)) for p in points]
+        guard = info.context.guard
+        out = []
+        for p in points:
+            classes = CATEGORY_CLASSES if group_by == StatGroup.CATEGORY else None
+            hidden = counts.small(guard, p.counts, classes)
+            hidden |= counts.withheld(guard, statistics.partition(group_by.value, p.counts), classes)
+            out.append(StatPoint(taken_at=p.taken_at, counts=key_counts(p.counts, hidden)))
+        return out
 
 
 __all__ = ["StatisticsQuery"]

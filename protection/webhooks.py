@@ -8,7 +8,10 @@ verify with any Standard Webhooks library). Quick retries within one attempt use
 that the outbox row waits with exponential backoff, up to ``webhook_max_attempts``.
 
 Payloads carry ids, kinds, divisions and deadlines, never personal data: the receiving system reads
-the case over GraphQL with its own token, under its own field policy.
+the case over GraphQL with its own token, under its own field policy. And no field the subscriber
+would be refused over GraphQL: each field of an event is the API field it would be read through
+(`EVENT_FIELDS`), decided at delivery for the subscribing system (its agency's type, the role of the
+client that subscribed) as that field is over GraphQL; a denied one is left out, a masked one masked.
 
 No signing secret is stored. Each subscription's secret is HMAC(platform webhook key, subscription id
 and a random salt), shown once when the subscription is made; rotating means a new salt.
@@ -39,6 +42,8 @@ from sqlmodel import Session, col, select
 from standardwebhooks.webhooks import Webhook
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from auth.policy import Policy
+from auth.tables import Agency, Client
 from kernel.db import session, write_session
 from kernel.messages import say
 from kernel.settings import Settings
@@ -56,6 +61,21 @@ EVENT_TYPES: tuple[str, ...] = (
     "intervention.petition_filed",
     "intervention.decided",
 )
+# Each field an event may carry, as the GraphQL field (type, field) the subscriber reads it through.
+# A field not listed here is never delivered (fail closed).
+EVENT_FIELDS: dict[str, tuple[str, str]] = {
+    "report_id": ("MandatoryReport", "id"),
+    "case_id": ("ProtectionCaseFile", "id"),
+    "intervention_id": ("CaseIntervention", "id"),
+    "channel": ("MandatoryReport", "channel"),
+    "situation": ("MandatoryReport", "situation"),
+    "status": ("MandatoryReport", "status"),
+    "accept_due_at": ("MandatoryReport", "acceptDueAt"),
+    "division": ("MandatoryReport", "division"),
+    "risk_level": ("ProtectionCaseFile", "riskLevel"),
+    "grounds": ("CaseIntervention", "grounds"),
+    "decision": ("CaseIntervention", "decision"),
+}
 _MAX_BACKOFF = 3600.0
 _LEASE = timedelta(seconds=60)
 
@@ -230,6 +250,43 @@ def enqueue(s: Session, event_type: str, agency_ids: Iterable[str], data: dict[s
     return n
 
 
+def _masked(policy: Policy, spec: tuple[str, str], value: Any) -> Any:
+    """A masked field's value (each item of a list); a non-text value has no partial form: None."""
+    if isinstance(value, list):
+        items = [_masked(policy, spec, v) for v in value]
+        return None if any(v is None for v in items) else items
+    masked = policy.mask_api_field(*spec, value)
+    if not isinstance(value, str) and masked is not value:
+        return None
+    return masked
+
+
+def released(
+    policy: Policy, agency_type: str | None, role: str | None, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """The event as this subscriber may receive it: each field of its data decided by the policy for
+    the agency type and role, as the same field is over GraphQL (the matrix cell: a system receiving
+    its workflow's events declares no purpose per event). Unknown subscriber: ids only."""
+    data: dict[str, Any] = {}
+    for key, value in (payload.get("data") or {}).items():
+        spec = EVENT_FIELDS.get(key)
+        cls = policy.api_field_class(*spec) if spec is not None else None
+        if spec is None or cls is None:
+            continue
+        if agency_type is None or role is None:
+            decision = "allow" if cls == "system" else "deny"
+        else:
+            try:
+                decision = policy.rule(agency_type, role, cls)
+            except KeyError:  # a type or role the policy no longer has
+                decision = "deny"
+        if decision == "allow":
+            data[key] = value
+        elif decision == "mask" and (shown := _masked(policy, spec, value)) is not None:
+            data[key] = shown
+    return {**payload, "data": data}
+
+
 def signed_request(secret: str, msg_id: str, body: str, at: datetime) -> dict[str, str]:
     """The Standard Webhooks headers for one delivery."""
     return {
@@ -247,6 +304,12 @@ class Deliverer:
     engine: Engine
     settings: Settings
     quick_attempts: int = 2
+    policy: Policy | None = None
+
+    def _policy(self) -> Policy:
+        if self.policy is None:
+            self.policy = Policy.load(self.settings.policy_file)
+        return self.policy
 
     def run_once(self, limit: int = 50) -> int:
         """Deliver what is due now; returns how many were delivered."""
@@ -299,6 +362,10 @@ class Deliverer:
                 return 0
             url, secret = sub.url, subscription_secret(self.settings, sub)
             payload, attempts = d.payload, d.attempts
+            agency, client = s.get(Agency, sub.agency_id), s.get(Client, sub.created_by)
+            agency_type = agency.agency_type if agency is not None else None
+            role = client.role if client is not None and client.agency_id == sub.agency_id else None
+        payload = released(self._policy(), agency_type, role, payload)
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
         error: str | None = None
         try:

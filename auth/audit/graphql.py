@@ -19,6 +19,8 @@ from auth.audit.queries import AuditQueryRefused
 from auth.enforce.context import Context
 from auth.enforce.errors import domain_errors, forbidden
 from auth.enforce.guard import PERSON_PREFIX
+from auth.identities import division_contains, list_agencies
+from graph.port import GraphStoreError
 
 
 def _log(info: Info[Context, None]) -> AuditLog:
@@ -37,6 +39,32 @@ def _auditor_log(info: Info[Context, None]) -> AuditLog:
         raise forbidden()
     info.context.guard.trail.reasons.add("audit_review")
     return log
+
+
+def _area(info: Info[Context, None], log: AuditLog) -> frozenset[str]:
+    """The agencies whose entries this auditor reviews: those serving a division within its own
+    jurisdiction. A county's auditor (or director) reads its county's log, not the platform's: which
+    child another county's police looked up is that county's to review."""
+    principal = info.context.principal
+    if principal is None:
+        raise forbidden()
+    return frozenset(
+        a.id for a in list_agencies(log.engine) if division_contains(principal.jurisdiction, a.jurisdiction)
+    )
+
+
+def _record_area(info: Info[Context, None], record_id: str, area: frozenset[str]) -> frozenset[str] | None:
+    """Whose accesses to one record the auditor reads: a child in its row scope, every agency's
+    (who looked at a child of the area, from wherever); any other record, its area's agencies'. An
+    absent record and one out of the area are answered alike (the area's entries: none). While the
+    graph cannot say whether the child is in scope, the area's entries only: the log still answers."""
+    if record_id.startswith(PERSON_PREFIX):
+        try:
+            if info.context.guard.visible_people([record_id]):
+                return None
+        except (ValueError, GraphStoreError):  # no person's id shape, or the graph not answering
+            pass
+    return area
 
 
 @strawberry.type(description="One audited request: who, when, why, what was touched and decided.")
@@ -69,7 +97,8 @@ class AuditEntry:
     status: int
 
     @staticmethod
-    def of(row: AuditRow, *, justification: bool) -> AuditEntry:
+    def of(row: AuditRow, *, justification: bool, records: list[str] | None = None) -> AuditEntry:
+        """`records`: what the reader is shown of the records the entry names (None: all of them)."""
         fields = row.fields or {}
         return AuditEntry(
             seq=row.seq,
@@ -83,7 +112,7 @@ class AuditEntry:
             known_operation=known_operation(row.operation, row.query_hash),
             decision=row.decision,
             reasons=list(row.reasons or []),
-            records=list(row.records or []),
+            records=list(row.records or []) if records is None else records,
             allowed_fields=list(fields.get("allow", [])),
             masked_fields=list(fields.get("mask", [])),
             denied_fields=list(fields.get("deny", [])),
@@ -121,9 +150,24 @@ class ChainStatus:
     reason: str | None
 
 
-def _page(page: Page[AuditRow], *, justification: bool = False) -> AuditPage:
+def _page(
+    page: Page[AuditRow],
+    *,
+    justification: bool = False,
+    only: str | None = None,
+    whole: frozenset[str] = frozenset(),
+) -> AuditPage:
+    """The page's entries. With `only` (the record asked about), an entry of an agency not in `whole`
+    names that record alone: another agency's request may have read other people with it (a page
+    of a village, a network), who are not the reader's to learn of through this record."""
+
+    def records(r: AuditRow) -> list[str] | None:
+        if only is None or r.agency_id in whole:
+            return None
+        return [x for x in (r.records or []) if x == only]
+
     return AuditPage(
-        entries=[AuditEntry.of(r, justification=justification) for r in page.items],
+        entries=[AuditEntry.of(r, justification=justification, records=records(r)) for r in page.items],
         next_after_seq=page.next_after_seq,
     )
 
@@ -146,11 +190,20 @@ class AuditQuery:
         first: int = 100,
         after_seq: int | None = None,
     ) -> AuditPage:
+        log = _auditor_log(info)
+        area = _area(info, log)
         with domain_errors(AuditQueryRefused):
             return _page(
-                _auditor_log(info).accesses_to_record(
-                    str(record_id), since=since, until=until, limit=_limit(first), after_seq=after_seq
-                )
+                log.accesses_to_record(
+                    str(record_id),
+                    since=since,
+                    until=until,
+                    limit=_limit(first),
+                    after_seq=after_seq,
+                    agencies=_record_area(info, str(record_id), area),
+                ),
+                only=str(record_id),
+                whole=area,
             )
 
     @strawberry.federation.field(
@@ -165,10 +218,16 @@ class AuditQuery:
         first: int = 100,
         after_seq: int | None = None,
     ) -> AuditPage:
+        log = _auditor_log(info)
         with domain_errors(AuditQueryRefused):
             return _page(
-                _auditor_log(info).accesses_by_agency(
-                    agency_id, since=since, until=until, limit=_limit(first), after_seq=after_seq
+                log.accesses_by_agency(
+                    agency_id,
+                    since=since,
+                    until=until,
+                    limit=_limit(first),
+                    after_seq=after_seq,
+                    agencies=_area(info, log),
                 )
             )
 
@@ -181,10 +240,15 @@ class AuditQuery:
         first: int = 100,
         after_seq: int | None = None,
     ) -> AuditPage:
+        log = _auditor_log(info)
         with domain_errors(AuditQueryRefused):
             return _page(
-                _auditor_log(info).denied_attempts(
-                    since=since, until=until, limit=_limit(first), after_seq=after_seq
+                log.denied_attempts(
+                    since=since,
+                    until=until,
+                    limit=_limit(first),
+                    after_seq=after_seq,
+                    agencies=_area(info, log),
                 )
             )
 
@@ -200,9 +264,15 @@ class AuditQuery:
         first: int = 100,
         after_seq: int | None = None,
     ) -> AuditPage:
+        log = _auditor_log(info)
         with domain_errors(AuditQueryRefused):
-            page = _auditor_log(info).break_glass_uses(
-                since=since, until=until, reviewed=reviewed, limit=_limit(first), after_seq=after_seq
+            page = log.break_glass_uses(
+                since=since,
+                until=until,
+                reviewed=reviewed,
+                limit=_limit(first),
+                after_seq=after_seq,
+                agencies=_area(info, log),
             )
         return AuditPage(
             entries=[AuditEntry.of(u.entry, justification=True) for u in page.items],
@@ -215,11 +285,13 @@ class AuditQuery:
     ) -> list[VolumeAlert]:
         from datetime import timedelta
 
+        log = _auditor_log(info)
         with domain_errors(AuditQueryRefused):
-            alerts = _auditor_log(info).unusual_volume(
+            alerts = log.unusual_volume(
                 window=timedelta(minutes=max(1, min(window_minutes, 24 * 60))),
                 factor=factor,
                 min_count=min_count,
+                agencies=_area(info, log),
             )
         return [
             VolumeAlert(
@@ -273,5 +345,6 @@ class AuditQuery:
                     exclude_agency=principal.agency_id,
                     limit=_limit(first),
                     after_seq=after_seq,
-                )
+                ),
+                only=str(person_id),
             )

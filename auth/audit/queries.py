@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic
@@ -88,10 +89,12 @@ class AuditQueries(AuditStore):
         exclude_agency: str | None = None,
         limit: int = 100,
         after_seq: int | None = None,
+        agencies: Collection[str] | None = None,
     ) -> Page[AuditEntry]:
         """Every entry that touched `record_id` ("who looked at this child"), oldest first.
 
-        `exclude_agency` leaves out the caller's own agency (an owner asking who else looked).
+        `exclude_agency` leaves out the caller's own agency (an owner asking who else looked);
+        `agencies`, when given, keeps only the entries of those agencies (an auditor's area).
         Served by the (record_id, seq) index of `audit_record`.
         """
         try:
@@ -105,6 +108,7 @@ class AuditQueries(AuditStore):
         )
         if exclude_agency is not None:
             q = q.where((col(AuditEntry.agency_id) != exclude_agency) | col(AuditEntry.agency_id).is_(None))
+        q = _of_agencies(q, agencies)
         return self._page(q, since, until, limit, after_seq, seq_col=col(AuditRecord.seq))
 
     def accesses_by_agency(
@@ -114,9 +118,10 @@ class AuditQueries(AuditStore):
         until: datetime | None = None,
         limit: int = 100,
         after_seq: int | None = None,
+        agencies: Collection[str] | None = None,
     ) -> Page[AuditEntry]:
-        """Everything one agency did, oldest first."""
-        q = select(AuditEntry).where(col(AuditEntry.agency_id) == agency_id)
+        """Everything one agency did, oldest first (nothing when `agencies` leaves it out)."""
+        q = _of_agencies(select(AuditEntry).where(col(AuditEntry.agency_id) == agency_id), agencies)
         return self._page(q, since, until, limit, after_seq)
 
     def denied_attempts(
@@ -126,12 +131,13 @@ class AuditQueries(AuditStore):
         agency_id: str | None = None,
         limit: int = 100,
         after_seq: int | None = None,
+        agencies: Collection[str] | None = None,
     ) -> Page[AuditEntry]:
         """Requests refused as a whole (`deny`) or in part (`partial`: some fields denied)."""
         q = select(AuditEntry).where(col(AuditEntry.decision).in_(("deny", "partial")))
         if agency_id is not None:
             q = q.where(col(AuditEntry.agency_id) == agency_id)
-        return self._page(q, since, until, limit, after_seq)
+        return self._page(_of_agencies(q, agencies), since, until, limit, after_seq)
 
     def break_glass_uses(
         self,
@@ -140,6 +146,7 @@ class AuditQueries(AuditStore):
         reviewed: bool | None = None,
         limit: int = 100,
         after_seq: int | None = None,
+        agencies: Collection[str] | None = None,
     ) -> Page[BreakGlassUse]:
         """Emergency overrides with their review state; `reviewed=False` is the reviewers' queue."""
         limit = check_limit(limit)
@@ -148,6 +155,7 @@ class AuditQueries(AuditStore):
             .outerjoin(AuditReview, col(AuditReview.seq) == col(AuditEntry.seq))
             .where(col(AuditEntry.break_glass).is_(True))
         )
+        q = _of_agencies(q, agencies)
         if reviewed is True:
             q = q.where(col(AuditReview.seq).is_not(None))
         elif reviewed is False:
@@ -195,6 +203,7 @@ class AuditQueries(AuditStore):
         factor: float = 5.0,
         min_count: int = 50,
         now: datetime | None = None,
+        agencies: Collection[str] | None = None,
     ) -> list[VolumeAlert]:
         """Clients that touched unusually many records in the last `window`.
 
@@ -238,6 +247,8 @@ class AuditQueries(AuditStore):
                         client, self._agencies_of(client, start, end), n, median, threshold, start, end
                     )
                 )
+        if agencies is not None:  # an auditor's area: the clients of its agencies
+            alerts = [a for a in alerts if set(a.agency_ids) <= set(agencies) and a.agency_ids]
         alerts.sort(key=lambda a: (-a.count / max(a.threshold, 1.0), a.client_id))
         return alerts
 
@@ -282,6 +293,13 @@ class AuditQueries(AuditStore):
             rows = list(s.exec(q).scalars())
         items = rows[:limit]
         return Page(items, items[-1].seq if len(rows) > limit else None)
+
+
+def _of_agencies(q: Any, agencies: Collection[str] | None) -> Any:
+    """Only the entries of these agencies (None: every entry, the operator's view)."""
+    if agencies is None:
+        return q
+    return q.where(col(AuditEntry.agency_id).in_(sorted(agencies)))
 
 
 def check_limit(limit: int) -> int:

@@ -77,6 +77,31 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "config.toml_unplaced": ("不是有效的 TOML", "not valid TOML"),
     "config.not_utf8": ("不是 UTF-8 编码的文本", "not UTF-8 text"),
+    # ---- argparse's own words, for a CLI built on it (auth/policy/cli.py) ----
+    "cli.args.usage": ("用法：", "usage: "),
+    "cli.args.help": ("显示本帮助并退出", "show this help message and exit"),
+    "cli.args.options": ("选项", "options"),
+    "cli.args.arguments": ("参数", "positional arguments"),
+    "cli.args.commands": ("命令", "commands"),
+    # ---- python -m auth.policy ----
+    "policy.cli.description": ("守护的字段级授权策略", "Shouhu field-level authorization policy"),
+    "policy.cli.table": (
+        "打印单位类型 × 敏感级别的决定矩阵（Markdown）",
+        "print the agency × class decision matrix (Markdown)",
+    ),
+    "policy.cli.table_file": (
+        "策略文件（默认：随程序提供的策略）",
+        "the policy file (default: the one shipped with the program)",
+    ),
+    "policy.cli.check": ("按 graph/model.py 检查策略文件", "validate a policy file against graph/model.py"),
+    "policy.cli.check_file": ("要检查的策略文件", "the policy file to check"),
+    "policy.cli.file": ("策略文件", "FILE"),
+    "policy.cli.ok": (
+        "{source}：检查通过，版本 {version}；"
+        "已分级字段 {fields} 个，单位类型 {agency_types} 种，角色 {roles} 个",
+        "{source}: ok, version {version}, {fields} fields classified, {agency_types} agency types, "
+        "{roles} roles",
+    ),
     "policy.cannot_read": ("无法读取策略文件 {path}：{reason}", "{path}: cannot read policy file ({reason})"),
     "policy.not_toml": ("策略文件 {source} {problem}", "{source}: {problem}"),
     # What is wrong at one key path of the policy file; the key path is named exactly as written.

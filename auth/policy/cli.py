@@ -1,8 +1,14 @@
-"""`python -m auth.policy`: print the decision matrix, or check a changed policy file."""
+"""`python -m auth.policy`: print the decision matrix, or check a changed policy file.
+
+Its help and its lines are in the operator's language (kernel/messages.py: Chinese unless
+``SHOUHU_LANGUAGE=en``), argparse's own words (usage, the help option, the section titles) too.
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from auth.policy.engine import Policy
@@ -10,19 +16,70 @@ from auth.policy.vocabulary import PolicyError
 from kernel.messages import say
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help with its usage prefix from the catalogue."""
+
+    def add_usage(
+        self,
+        usage: str | None,
+        actions: Iterable[argparse.Action],
+        groups: Iterable[argparse._MutuallyExclusiveGroup],
+        prefix: str | None = None,
+    ) -> None:
+        super().add_usage(usage, actions, groups, say("cli.args.usage") if prefix is None else prefix)
+
+
+def _said(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """`parser` (made with add_help=False) with its titles and help option in the catalogue's words."""
+    parser._positionals.title = say("cli.args.arguments")
+    parser._optionals.title = say("cli.args.options")
+    parser.add_argument("-h", "--help", action="help", help=say("cli.args.help"))
+    return parser
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _said(
+        argparse.ArgumentParser(
+            prog="python -m auth.policy",
+            description=say("policy.cli.description"),
+            formatter_class=_Formatter,
+            add_help=False,
+        )
+    )
+    sub = parser.add_subparsers(dest="command", required=True, title=say("cli.args.commands"))
+    table = _said(
+        sub.add_parser(
+            "table",
+            help=say("policy.cli.table"),
+            description=say("policy.cli.table"),
+            formatter_class=_Formatter,
+            add_help=False,
+        )
+    )
+    table.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        default=None,
+        metavar=say("policy.cli.file"),
+        help=say("policy.cli.table_file"),
+    )
+    check = _said(
+        sub.add_parser(
+            "check",
+            help=say("policy.cli.check"),
+            description=say("policy.cli.check"),
+            formatter_class=_Formatter,
+            add_help=False,
+        )
+    )
+    check.add_argument("file", type=Path, metavar=say("policy.cli.file"), help=say("policy.cli.check_file"))
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     """``table [FILE]`` prints the decision matrix; ``check FILE`` validates a file."""
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="python -m auth.policy", description="Shouhu field-level authorization policy"
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    table = sub.add_parser("table", help="print the agency × class decision matrix (Markdown)")
-    table.add_argument("file", nargs="?", type=Path, default=None)
-    check = sub.add_parser("check", help="validate a policy file against graph/model.py")
-    check.add_argument("file", type=Path)
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     try:
         policy = Policy.load(args.file)
     except PolicyError as exc:
@@ -31,10 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "table":
         sys.stdout.write(policy.table_markdown())
     else:
-        fields = sum(len(p) for p in policy.field_classes.values())
-        roles = sum(len(t.roles) for t in policy.agency_types.values())
         print(
-            f"{policy.source}: ok, version {policy.version}, {fields} fields classified, "
-            f"{len(policy.agency_types)} agency types, {roles} roles"
+            say(
+                "policy.cli.ok",
+                source=policy.source,
+                version=policy.version,
+                fields=sum(len(p) for p in policy.field_classes.values()),
+                agency_types=len(policy.agency_types),
+                roles=sum(len(t.roles) for t in policy.agency_types.values()),
+            )
         )
     return 0

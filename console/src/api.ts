@@ -2,6 +2,7 @@
 // as any agency system. Field errors come back beside the data and are shown where they apply.
 
 import { code, hasCode, lang, t } from "./i18n";
+import type { MessageKey } from "./i18n";
 import { type Answer, Offline, isChange, send } from "./request";
 import { current, signOut } from "./session";
 
@@ -72,8 +73,37 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
     signOut();
     throw new SignedOut();
   }
-  if (body === undefined) throw new Error(t("badAnswer", { status: response.status }));
+  if (!isResult(body)) throw new BadAnswer(response.status);
   return { data: body.data ?? null, errors: body.errors ?? [] };
+}
+
+/** A GraphQL result: an object with `data` or a list of `errors` (a refusal's `{"error": ...}` is none). */
+function isResult(body: unknown): body is { data?: unknown; errors?: GqlError[] } {
+  return typeof body === "object" && body !== null && ("data" in body || Array.isArray((body as { errors?: unknown }).errors));
+}
+
+/**
+ * An answer that is no GraphQL result (a gateway's error page, a server's plain 500, a refusal
+ * without a GraphQL body): said by its kind and what to do, in words. The HTTP status is kept on
+ * the error (`status`) for whoever looks into it, never in the sentence the user reads.
+ */
+export class BadAnswer extends Error {
+  constructor(readonly status: number) {
+    super(t(answerWords(status)));
+    this.name = "BadAnswer";
+  }
+}
+
+/** What the user reads for an HTTP status (401 never comes here: it signs out). */
+export function answerWords(status: number): MessageKey {
+  if (status === 403) return "answerRefused";
+  if (status === 404 || status === 405 || status === 410) return "answerNoService";
+  if (status === 408 || status === 504) return "answerTooSlow";
+  if (status === 413 || status === 414 || status === 431) return "answerTooLarge";
+  if (status === 429) return "answerTooMany";
+  if (status >= 400 && status < 500) return "answerNotUnderstood";
+  if (status >= 500) return "answerUnavailable";
+  return "answerUnreadable";
 }
 
 /** Errors that are not about one field: the whole operation failed. */

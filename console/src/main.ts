@@ -86,11 +86,18 @@ function header(session: Session | null, me: Me | null, page: string): void {
       void render();
     },
   });
-  void config().then((cfg) => {
-    for (const p of cfg.purposes) {
-      purposeSelect.append(h("option", { value: p.code, selected: p.code === session.purpose }, lang() === "en" ? p.code.replace(/_/g, " ") : p.zh));
-    }
-  });
+  void config().then(
+    (cfg) => {
+      for (const p of cfg.purposes) {
+        purposeSelect.append(h("option", { value: p.code, selected: p.code === session.purpose }, lang() === "en" ? p.code.replace(/_/g, " ") : p.zh));
+      }
+    },
+    () => {
+      // Without the settings there are no purposes to offer: the selector goes (the purpose declared
+      // at sign-in stays), and a page that needs the settings says they could not be loaded, once.
+      purposeSelect.remove();
+    },
+  );
   const who = me
     ? `${me.agencyName ?? t("unnamedAgency")} · ${code("userRole", me.role)}`
     : `${code("agencyType", session.claims.agency_type)} · ${code("userRole", session.claims.role)}`;

@@ -62,7 +62,30 @@ export const MESSAGES = {
   ],
   configFailed: ["无法载入控制台设置，请检查网络后刷新页面。", "The console's settings could not be loaded: check the network and reload the page."],
   signedOutError: ["登录已结束，请重新登录。", "Your session has ended: sign in again."],
-  badAnswer: ["服务器返回 {status}，没有查询结果。", "The server answered {status} without a GraphQL result."],
+  // An answer that is no GraphQL result, said by its kind (api.ts answerWords), never by its number.
+  answerUnavailable: [
+    "服务器暂时无法处理请求，请稍后再试；如持续出现，请联系系统管理员。",
+    "The server cannot handle the request at the moment: try again later, and tell your system administrator if it keeps happening.",
+  ],
+  answerRefused: [
+    "请求被拒绝：您的账号或所选用途不允许这项操作。如需办理，请联系本单位的系统管理员。",
+    "The request was refused: your account or the purpose chosen does not allow it. Ask your agency's system administrator if you need it.",
+  ],
+  answerNotUnderstood: [
+    "服务器没有接受这次请求。请刷新页面后再试；如仍出现，请联系系统管理员。",
+    "The server did not accept the request: reload the page and try again, and tell your system administrator if it keeps happening.",
+  ],
+  answerNoService: [
+    "服务器上暂时找不到这项服务，可能正在升级。请稍后刷新页面；如仍出现，请联系系统管理员。",
+    "The server does not offer this service at the moment (it may be being upgraded): reload the page later, and tell your system administrator if it keeps happening.",
+  ],
+  answerTooLarge: ["请求的内容过多，请缩小范围后再试。", "The request is too large: narrow it down and try again."],
+  answerTooMany: ["请求过于频繁，请稍等一分钟后再试。", "Too many requests: wait a minute and try again."],
+  answerTooSlow: ["服务器处理超时，请稍后再试。", "The server took too long: try again later."],
+  answerUnreadable: [
+    "服务器的答复无法识别，请刷新页面后再试；如持续出现，请联系系统管理员。",
+    "The server's answer could not be read: reload the page and try again, and tell your system administrator if it keeps happening.",
+  ],
   queryTooLarge: ["查询范围过大，请缩小条件后再试。", "The query is too large: narrow it down."],
   requestFailed: ["请求未能完成。", "The request failed."],
   show: ["查看", "Show"],

@@ -10,6 +10,7 @@ for the review queue with the status and body a gateway or the server would send
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -29,6 +30,21 @@ ANSWERS = {
     "server-500": (500, "text/plain", "Internal Server Error", UNAVAILABLE),
     "refused-403": (403, "application/json", '{"error": "insufficient_scope"}', REFUSED),
     "too-many-429": (429, "text/html", "<html>Too Many Requests</html>", TOO_MANY),
+}
+
+
+def _graphql_error(code: str) -> str:
+    return json.dumps({"errors": [{"message": "refused", "extensions": {"code": code}}], "data": None})
+
+
+# Refusals the server answers as GraphQL errors whose code the console had no words for: each
+# said 请求未能完成。 only, which tells the official nothing to do.
+CODED = {
+    "rate-limited": (429, "RATE_LIMITED", "请求过于频繁，请稍等一分钟后再试"),
+    "audit-unavailable": (503, "AUDIT_UNAVAILABLE", "访问记录（审计日志）暂时无法写入"),
+    "too-large": (413, "REQUEST_TOO_LARGE", "请求内容过大，请缩小查询范围后再试"),
+    "too-long": (504, "TIME_BUDGET_EXCEEDED", "查询用时过长已停止，请缩小查询范围后再试"),
+    "store-down": (503, "UNAVAILABLE", "数据库暂时不可用，请稍后再试"),
 }
 
 
@@ -56,3 +72,15 @@ def test_an_unreadable_answer_is_said_in_words(browser: Browser, server: Server,
         text = said.inner_text()
         assert not re.search(r"\d", text), text  # no status number
         assert not re.search(r"[A-Za-z]{2,}", text), text  # no English, no code
+
+
+@pytest.mark.parametrize("kind", list(CODED))
+def test_a_refusal_by_code_says_what_to_do(browser: Browser, server: Server, kind: str) -> None:
+    status, code, words = CODED[kind]
+    with session(browser, server, viewport=WIDE) as (_, page, _w):
+        sign_in(page, server, "civil", "case_work")
+        _answered(page, "matchReviews", status, "application/json", _graphql_error(code))
+        page.click("[data-nav=review]")
+        said = page.locator("#app .notice.error")
+        expect(said).to_contain_text(words)
+        assert code not in said.inner_text()

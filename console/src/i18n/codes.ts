@@ -331,6 +331,14 @@ export const CODES: CodeBook = {
     NO_RECEIVING_AGENCY: ["没有可接收的单位（辖区内未登记公安机关或乡镇）", "no receiving agency"],
     NOT_RECEIVING_AGENCY: ["贵单位不是此报告的受理单位", "not the agency this report was routed to"],
     NOT_A_CHILD: ["此人已成年，走访只记录未成年人", "not a child"],
+    RATE_LIMITED: ["请求过于频繁，请稍等一分钟后再试", "too many requests; wait a minute and try again"],
+    AUDIT_UNAVAILABLE: [
+      "访问记录（审计日志）暂时无法写入，为保证每次查询都有记录，请求未执行；请稍后再试，如持续出现请联系系统管理员",
+      "the audit log cannot be written, so the request was not carried out; try again later",
+    ],
+    REQUEST_TOO_LARGE: ["请求内容过大，请缩小查询范围后再试", "the request is too large; narrow it and try again"],
+    TIME_BUDGET_EXCEEDED: ["查询用时过长已停止，请缩小查询范围后再试", "the query took too long and was stopped; narrow it"],
+    UNAVAILABLE: ["数据库暂时不可用，请稍后再试", "the store is unavailable for now; try again later"],
   },
   relType: {
     PARENT_OF: ["父母子女", "parent"],

@@ -136,6 +136,15 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "service.shutting_down": ("服务正在停止", "the service is shutting down"),
     "service.waiting_turn": ("等待正在进行的同步结束", "waiting for the running sync to end"),
     "service.no_report": ("服务结束了同步，但没有给出报告", "the service ended the sync without a report"),
+    "store.disk_full": (
+        "数据目录所在的磁盘已满（没有剩余空间），请腾出空间后再试",
+        "the disk holding the data directory is full (no space left); free some space and try again",
+    ),
+    "store.graph_in_use": (
+        "数据目录 {data_dir} 的图存储正被另一个进程（PID {pid}）使用（同步、重放或服务）：请等它结束后再试",
+        "the graph of {data_dir} is in use by another process (PID {pid}: a sync, a replay or a service); "
+        "try again when it has ended",
+    ),
     "service.holds_graph": (
         "数据目录 {data_dir} 上的服务正持有图存储，此命令尚不能经由服务运行；请先停止服务",
         "a service holds the graph of {data_dir} and this command does not go through it yet: "
@@ -852,6 +861,23 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "reject.not_a_number": ("{field} {value} 不是数字", "{field} {value} is not a number"),
     "reject.fhir_no_resource": ("Bundle 条目中没有 resource", "entry has no resource"),
+    "file.old_workbook": (
+        "{file} 是 {kind} 工作簿，本系统只读取 .xlsx：请在 Excel 或 WPS 中另存为 .xlsx 后重新提交（未读取）",
+        "{file} is a {kind} workbook; only .xlsx is read: save it as .xlsx in Excel or WPS and send it "
+        "again (not read)",
+    ),
+    "file.old_workbook_named_xlsx": (
+        "{file} 名为 .xlsx，实为 {kind} 工作簿：请在 Excel 或 WPS 中另存为 .xlsx 后重新提交",
+        "{file} is named .xlsx but is a {kind} workbook: save it as .xlsx in Excel or WPS and send it again",
+    ),
+    "file.ctrl_z": (
+        "文件末尾的 Ctrl-Z（DOS 文件结束符）不是记录，已忽略",
+        "the Ctrl-Z at the end of the file (DOS end-of-file mark) is no record; ignored",
+    ),
+    "file.tab_separated": (
+        "以制表符分隔（Excel 的“Unicode 文本”格式），已按制表符读取",
+        'tab-separated (Excel\'s "Unicode text" format); read as such',
+    ),
     "file.xlsx_broken": (
         "{file} 的工作表在读取中途损坏（{kind}）：之前读到的 {rows} 行已接收，其后的行未读取",
         "{file}: a sheet is corrupt and failed while read ({kind}); the {rows} rows before it were "

@@ -69,6 +69,11 @@ def xlsx_rows(
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except _BROKEN as exc:  # openpyxl reads each sheet's start at open: a corrupt one fails here
+        kind = _other_workbook(data)
+        if kind is not None:  # an .xls or .ods renamed: the clerk is told what to send instead
+            raise UnreadableFile(
+                "file.unreadable", say("file.old_workbook_named_xlsx", file=rel, kind=kind)
+            ) from None
         raise UnreadableFile(
             "file.unreadable", f"{rel} 不是可读的 XLSX 工作簿（{type(exc).__name__}）"
         ) from None
@@ -124,6 +129,16 @@ def xlsx_rows(
         ) from None
     finally:
         wb.close()
+
+
+def _other_workbook(data: bytes) -> str | None:
+    """The kind of a workbook that is no .xlsx, by its first bytes: Excel 97-2003's compound file
+    (also WPS's .et), or an OpenDocument spreadsheet (a zip whose first member names its type)."""
+    if data.startswith(bytes.fromhex("D0CF11E0A1B11AE1")):
+        return "Excel 97-2003（.xls）"
+    if data.startswith(b"PK") and b"application/vnd.oasis.opendocument.spreadsheet" in data[:200]:
+        return "OpenDocument（.ods）"
+    return None
 
 
 # What a corrupt sheet raises while it is read: its compressed stream (zlib, a CRC or a truncated

@@ -56,6 +56,7 @@ from auth.audit.export import AuditExport
 from auth.audit.notifications import AuditNotifications
 from auth.audit.queries import AuditQueries
 from auth.audit.store import ENTRY_COLUMNS, ENTRY_TABLE, RECORD_TABLE
+from graph.crash import crash_point
 from kernel.db.engine import SQLITE_BEGIN_OPTION
 from kernel.db.tables import utcnow
 
@@ -133,6 +134,7 @@ class AuditLog(AuditQueries, AuditNotifications, AuditExport):
                 raw.executemany(self._entry_sql, entries)
                 if records:
                     raw.executemany(self._record_sql, records)
+                crash_point("audit.inserted")  # the batch written, not committed (tests only)
                 raw.execute("COMMIT")
             except BaseException:
                 if raw.in_transaction:

@@ -1,0 +1,129 @@
+"""The service killed (SIGKILL) while an operator call is on its way to the audit log: no call that
+ran is left without an entry, and the chain verifies and continues after a restart.
+
+The real ``shouhu serve`` with ``SHOUHU_CRASH_AT`` (graph/crash.py) and the real CLI going through its
+operator socket: ``audit.inserted`` kills it with an entry written and not committed,
+``operator.executed`` with an operation done and its outcome not yet audited.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_service import ISSUER, _free_port, register_county
+
+SHOUHU = [sys.executable, "-m", "shouhu.cli"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(data: Path, crash: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOUHU_")}
+    env.update(
+        {
+            "SHOUHU_DATA_DIR": str(data),
+            "SHOUHU_GRAPH_BUFFER_POOL_MB": "128",
+            "SHOUHU_TOKEN_ISSUER": ISSUER,
+        }
+    )
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    if crash:
+        env["SHOUHU_CRASH_AT"] = crash
+    return env
+
+
+def _cli(args: list[str], data: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        SHOUHU + args, env=_env(data), capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
+
+
+def _serve(data: Path, crash: str | None = None) -> subprocess.Popen[str]:
+    from kernel.settings import Settings
+    from shouhu.service.client import service_answers
+
+    proc = subprocess.Popen(
+        [*SHOUHU, "serve", "--port", str(_free_port())],
+        env=_env(data, crash),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 90
+    while not service_answers(Settings(data_dir=data)):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.returncode
+        time.sleep(0.2)
+    return proc
+
+
+def _entries(data: Path) -> list[tuple[str, str, int]]:
+    with sqlite3.connect(f"file:{data / 'shouhu.sqlite3'}?mode=ro", uri=True) as conn:
+        return list(conn.execute("SELECT operation, decision, status FROM audit_entry ORDER BY seq"))
+
+
+def _runs(data: Path) -> int:
+    with sqlite3.connect(f"file:{data / 'shouhu.sqlite3'}?mode=ro", uri=True) as conn:
+        return int(conn.execute("SELECT count(*) FROM sync_run").fetchone()[0])
+
+
+@pytest.fixture
+def county(tmp_path: Path) -> dict[str, Any]:
+    return register_county(tmp_path, 80, 5, "operator survives")  # no schedule: no connectors.toml
+
+
+def _killed(proc: subprocess.Popen[str]) -> None:
+    proc.wait(timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.returncode
+
+
+def test_a_kill_mid_append_leaves_a_chain_that_verifies_and_continues(county: dict[str, Any]) -> None:
+    data = county["data"]
+    before = len(_entries(data))
+    proc = _serve(data, crash="audit.inserted")
+    try:
+        answered = _cli(["graph", "stats"], data)  # the operator call's entry is the kill
+        _killed(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert answered.returncode != 0, answered.stdout  # no answer without its entry
+    assert len(_entries(data)) == before  # the uncommitted entry is gone, nothing half-written
+    assert _cli(["audit", "verify"], data).returncode == 0
+    proc = _serve(data)
+    try:
+        assert _cli(["graph", "stats"], data).returncode == 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    assert _entries(data)[-1][0] == "operator.graph_stats"
+    verified = _cli(["audit", "verify"], data)
+    assert verified.returncode == 0, verified.stderr
+
+
+def test_an_operation_killed_before_its_outcome_is_audited_is_on_the_record(county: dict[str, Any]) -> None:
+    """`quarantine replay` through the service ran (its run report is in the store) and the service
+    died before writing the call's entry: the replay was on no record. Its entry is now written
+    before it starts (decision allow, 202, as a sync's is)."""
+    data = county["data"]
+    runs = _runs(data)
+    proc = _serve(data, crash="operator.executed")
+    try:
+        replay = _cli(["quarantine", "replay"], data)
+        _killed(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert replay.returncode != 0, replay.stdout
+    assert _runs(data) > runs  # the replay ran and committed its run
+    assert ("operator.quarantine_replay", "allow", 202) in _entries(data), _entries(data)[-3:]
+    verified = _cli(["audit", "verify"], data)
+    assert verified.returncode == 0, verified.stderr

@@ -39,6 +39,7 @@ from sqlmodel import Session, col, select
 from standardwebhooks.webhooks import Webhook
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from graph.crash import crash_point
 from kernel.db import session, write_session
 from kernel.messages import say
 from kernel.settings import Settings
@@ -310,6 +311,7 @@ class Deliverer:
             ):
                 with attempt:
                     self._post(url, secret, d_id, body)
+            crash_point("webhook.posted")  # delivered, not yet marked so (tests only)
         except (DeliveryFailed, RetryError) as exc:
             error = str(exc)[:200]
         with write_session(self.engine) as s:

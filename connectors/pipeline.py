@@ -324,7 +324,12 @@ class Pipeline:
         if ids:
             conds.append(L.c.record_id.in_(ids))
         with self.engine.begin() as conn:
-            touched = [r for (r,) in conn.execute(select(L.c.source).where(and_(*conds)).distinct())]
+            touched = {r for (r,) in conn.execute(select(L.c.source).where(and_(*conds)).distinct())}
+            # A replay killed after taking its records out of quarantine left them pending: in no
+            # quarantine list, loaded by no replay (it took only quarantined ones), until the next
+            # sync of their source. Their sources are processed again here (counted as resumed).
+            left = select(L.c.source).where(L.c.status == "pending", L.c.source.in_(names)).distinct()
+            touched |= {r for (r,) in conn.execute(left)}
             conn.execute(update(L).where(and_(*conds)).values(status="pending"))
         for name in SOURCE_NAMES:
             if name not in touched:

@@ -224,6 +224,13 @@ class Pipeline:
             for rep in report.sources:
                 self._process(report.run_id, sources[rep.source], rep)
         except SyncStopped:
+            # The sources not reached are said as interrupted now, not left running until the next
+            # start finds them so.
+            with self.engine.begin() as conn:
+                for rep in report.sources:
+                    if rep.status == "running":
+                        rep.status, rep.error = "interrupted", say("sync.stopped_on_request")
+                        self._save_run(conn, report.run_id, rep, final=True)
             raise  # told to stop: a build would hold the stop for minutes; the next open builds
         except Exception:
             if self._deferred:  # what the batches committed is in the record: the graph catches up now
@@ -605,9 +612,12 @@ class Pipeline:
                 self.progress.advance(len(rows))
             self._retry_waiting(src, rep)
         except BaseException as exc:
-            rep.status = "failed"
-            # The kind only: an exception's text may quote the records it was handling.
-            rep.error = say("sync.process_failed", kind=type(exc).__name__)
+            if isinstance(exc, SyncStopped):  # told to stop (the service shutting down): no failure
+                rep.status, rep.error = "interrupted", say("sync.stopped_on_request")
+            else:
+                rep.status = "failed"
+                # The kind only: an exception's text may quote the records it was handling.
+                rep.error = say("sync.process_failed", kind=type(exc).__name__)
             rep.process_seconds += time.perf_counter() - started
             with self.engine.begin() as conn:
                 self._save_run(conn, run_id, rep, final=True)

@@ -771,6 +771,11 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "before are processed as usual; what follows it was not read. Once the file is repaired or "
         "replaced, the next sync reads again from where the last complete read ended.",
     ),
+    "sync.stopped_on_request": (
+        "服务停止，本数据源的同步在批次之间中断；已提交的批次保留，下次同步从中断处继续。",
+        "the service stopped; this source's sync was interrupted between batches — the committed "
+        "batches are kept, the next sync goes on from there",
+    ),
     "sync.process_failed": (
         "处理时出错（{kind}），本数据源的同步已停止；已提交的批次保留，问题排除后再次同步即可继续。",
         "processing failed ({kind}); this source's sync stopped — the committed batches are kept, "

@@ -91,7 +91,7 @@ class Export:
         text = (generated / "education" / "students_batch1.csv").read_text("utf-8-sig")
         rows = [r for r in csv.reader(io.StringIO(text, newline=""))]
         header, rows = rows[0], [r for r in rows[1:] if r]
-        assert header == list(STUDENT_HEADER) and len(rows) >= 18, len(rows)
+        assert header == list(STUDENT_HEADER) and len(rows) >= 20, len(rows)
         export = root / "export"
         shutil.copytree(generated / "reference", export / "reference")
         edu = export / "education"
@@ -121,6 +121,15 @@ class Export:
             wb.active.append(r)
         wb.save(edu / "students_formula.xlsx")
         _with_formulas(edu / "students_formula.xlsx", "E")
+        # Formulas a program wrote without computing them (openpyxl; a workbook re-saved by one): no
+        # cached value, so a reader of values sees an empty cell.
+        self.uncomputed = rows[18:20]
+        wb = Workbook()
+        wb.active.append(header)
+        address = STUDENT_HEADER.index("家庭住址")
+        for r in self.uncomputed:
+            wb.active.append([*r[:address], '=CONCATENATE("重庆市","宁川县")', *r[address + 1 :]])
+        wb.save(edu / "students_uncomputed.xlsx")
         (edu / "students_old.xls").write_bytes(OLE2 + bytes(504))
         (edu / "students_renamed.xlsx").write_bytes(OLE2 + bytes(504))
         (edu / "students_calc.ods").write_bytes(_ods())
@@ -175,8 +184,8 @@ def test_the_run_accounts_for_every_row(export: Export) -> None:
     assert rep["received"] == rep["landed"] + rep["carried"] + rep["unchanged"] + rep["duplicates"], rep
     assert rep["landed"] == rep["loaded"] + rep["quarantined"] + rep["superseded"], rep
     assert rep["unexplained"] == 0, rep
-    # 18 rows and one record for the workbook that could not be opened.
-    assert rep["received"] == 19, rep
+    # 20 rows and one record for the workbook that could not be opened.
+    assert rep["received"] == 21, rep
 
 
 @pytest.mark.parametrize("file", ["students_unicode.csv", "students_unicode.txt"])
@@ -230,3 +239,17 @@ def test_an_old_workbook_renamed_xlsx_is_named_as_such(export: Export) -> None:
     assert "Excel 97-2003" in note["reason"] and "另存为 .xlsx" in note["reason"], note
     [(status, reason, _)] = export.landed("students_renamed.xlsx").values()
     assert status == "quarantined" and reason == note["reason"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a formula cell without a cached value reads as empty (openpyxl data_only): the row loads "
+    "with 家庭住址 blank. Fix: in xlsx_rows, find the sheet's <f> cells without <v> (a second "
+    "read with data_only=False, or the sheet XML) and quarantine their rows as formula.uncomputed, "
+    "naming the column and asking for the file saved from Excel or WPS",
+)
+def test_a_formula_without_a_computed_value_is_not_read_as_an_empty_cell(export: Export) -> None:
+    landed = export.landed("students_uncomputed.xlsx")
+    assert len(landed) == len(export.uncomputed), landed
+    for status, reason, _ in landed.values():
+        assert status == "quarantined" and reason is not None and "家庭住址" in reason, (status, reason)

@@ -58,3 +58,30 @@ def test_a_replay_killed_part_way_leaves_no_record_out_of_quarantine_and_unloade
     assert after["quarantined"] == held, (held, after)
     audit = run(["audit", "verify"], synced)
     assert audit.returncode == 0, audit.stderr
+
+
+def _entries(data: Path, operation: str) -> int:
+    with sqlite3.connect(f"file:{data / 'shouhu.sqlite3'}?mode=ro", uri=True) as conn:
+        return int(
+            conn.execute("SELECT count(*) FROM audit_entry WHERE operation = ?", (operation,)).fetchone()[0]
+        )
+
+
+def test_a_dismissal_killed_before_it_commits_is_neither_done_nor_recorded(synced: Path) -> None:
+    """Killed with the dismissal's audit entry written in its transaction, not committed: the record
+    is still quarantined and no entry claims otherwise; dismissed again, both are there."""
+    with sqlite3.connect(synced / "shouhu.sqlite3") as conn:
+        (seq,) = conn.execute("SELECT min(seq) FROM landing_record WHERE status = 'quarantined'").fetchone()
+    args = ["quarantine", "dismiss", str(seq), "--reason", "重复导出", "--by", "县民政局"]
+    killed = run(args, synced, crash="audit.change_entry")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert _entries(synced, "quarantine.dismiss") == 0
+    with sqlite3.connect(synced / "shouhu.sqlite3") as conn:
+        assert conn.execute("SELECT status FROM landing_record WHERE seq = ?", (seq,)).fetchone() == (
+            "quarantined",
+        )
+    assert run(["audit", "verify"], synced).returncode == 0
+    done = run(args, synced)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert _entries(synced, "quarantine.dismiss") == 1
+    assert run(["audit", "verify"], synced).returncode == 0

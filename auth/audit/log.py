@@ -246,7 +246,9 @@ class AuditLog(AuditQueries, AuditNotifications, AuditExport):
         with self._errors("write to"):
             if self._postgres:
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})")
-            return self._write(conn, [ev])[0]
+            seq = self._write(conn, [ev])[0]
+        crash_point("audit.change_entry")  # a change's entry written with it, neither committed (tests)
+        return seq
 
     @contextmanager
     def _chain_transaction(self, *, locked: bool = False) -> Iterator[Connection]:

@@ -239,3 +239,55 @@ def test_sigterm_during_a_scheduled_sync_interrupts_it_and_the_next_run_accounts
         assert conn.execute("SELECT count(*) FROM landing_record WHERE status = 'pending'").fetchone() == (0,)
     verified = _cli(["graph", "verify", "--json"], data)
     assert verified.returncode == 0 and json.loads(verified.stdout)["ok"], verified.stdout[-1000:]
+
+
+def test_profile_reads_killed_mid_append_were_each_answered_only_after_their_entry(
+    county: dict[str, Any],
+) -> None:
+    """Agency systems reading profiles while the service is killed inside an audit append (the
+    30th transaction): no read was answered without its entry committed, the chain verifies, and
+    after a restart it continues."""
+    import httpx
+
+    from tests.service_support import start_readers, stop_readers
+
+    data = county["data"]
+    port = _free_port()
+    proc = subprocess.Popen(
+        [*SHOUHU, "serve", "--port", str(port)],
+        env=_env(data, "audit.inserted:30", {"SHOUHU_RATE_LIMIT_PER_MINUTE": "0"}),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        assert proc.poll() is None and time.monotonic() < deadline
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    readers, until = start_readers(base, county["credentials"], county["people"], 3, max_per_client=200)
+    try:
+        _killed(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        stop_readers(readers, until)
+    answered = sum(r.ok for r in readers)
+    with sqlite3.connect(f"file:{data / 'shouhu.sqlite3'}?mode=ro", uri=True) as conn:
+        entries = conn.execute(
+            "SELECT count(*) FROM audit_entry WHERE operation LIKE '%ChildProfile%' AND decision = 'allow'"
+        ).fetchone()[0]
+    assert 0 < answered <= entries, (answered, entries)
+    assert _cli(["audit", "verify"], data).returncode == 0
+    proc = _serve(data)
+    try:
+        assert _cli(["graph", "stats"], data).returncode == 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    verified = _cli(["audit", "verify"], data)
+    assert verified.returncode == 0, verified.stderr

@@ -827,6 +827,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "reason.record.duplicate": ("同一文件中记录编号重复", "record id repeated in the file"),
     "reason.reference.missing": ("引用的记录不存在", "referenced record missing"),
     "reason.reference.unresolved": ("引用的记录未能入库", "referenced record not loaded"),
+    "reason.formula.uncomputed": ("公式没有计算结果", "formula never computed"),
     "reason.row.truncated": ("行不完整（被截断）", "row cut short"),
     "reason.value.invalid": ("取值无效", "invalid value"),
     "reason.id_number.invalid": (
@@ -874,6 +875,12 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "file.old_workbook_named_xlsx": (
         "{file} 名为 .xlsx，实为 {kind} 工作簿：请在 Excel 或 WPS 中另存为 .xlsx 后重新提交",
         "{file} is named .xlsx but is a {kind} workbook: save it as .xlsx in Excel or WPS and send it again",
+    ),
+    "file.formula_uncomputed": (
+        "{where}的 {columns} 是公式，但文件中没有计算结果（不是由 Excel 或 WPS 保存的）：请在 Excel 或 WPS "
+        "中打开并保存后重新提交",
+        "{where}: {columns} is a formula with no computed value in the file (not saved by Excel or WPS): "
+        "open and save it in Excel or WPS and send it again",
     ),
     "file.ctrl_z": (
         "文件末尾的 Ctrl-Z（DOS 文件结束符）不是记录，已忽略",

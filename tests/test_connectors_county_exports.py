@@ -241,14 +241,8 @@ def test_an_old_workbook_renamed_xlsx_is_named_as_such(export: Export) -> None:
     assert status == "quarantined" and reason == note["reason"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a formula cell without a cached value reads as empty (openpyxl data_only): the row loads "
-    "with 家庭住址 blank. Fix: in xlsx_rows, find the sheet's <f> cells without <v> (a second "
-    "read with data_only=False, or the sheet XML) and quarantine their rows as formula.uncomputed, "
-    "naming the column and asking for the file saved from Excel or WPS",
-)
 def test_a_formula_without_a_computed_value_is_not_read_as_an_empty_cell(export: Export) -> None:
+    """Read as an empty cell (openpyxl's cached values): the row loaded with 家庭住址 blank."""
     landed = export.landed("students_uncomputed.xlsx")
     assert len(landed) == len(export.uncomputed), landed
     for status, reason, _ in landed.values():

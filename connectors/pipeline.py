@@ -224,6 +224,13 @@ class Pipeline:
             for rep in report.sources:
                 self._process(report.run_id, sources[rep.source], rep)
         except SyncStopped:
+            # The sources not reached are said as interrupted now, not left running until the next
+            # start finds them so.
+            with self.engine.begin() as conn:
+                for rep in report.sources:
+                    if rep.status == "running":
+                        rep.status, rep.error = "interrupted", say("sync.stopped_on_request")
+                        self._save_run(conn, report.run_id, rep, final=True)
             raise  # told to stop: a build would hold the stop for minutes; the next open builds
         except Exception:
             if self._deferred:  # what the batches committed is in the record: the graph catches up now
@@ -324,7 +331,12 @@ class Pipeline:
         if ids:
             conds.append(L.c.record_id.in_(ids))
         with self.engine.begin() as conn:
-            touched = [r for (r,) in conn.execute(select(L.c.source).where(and_(*conds)).distinct())]
+            touched = {r for (r,) in conn.execute(select(L.c.source).where(and_(*conds)).distinct())}
+            # A replay killed after taking its records out of quarantine left them pending: in no
+            # quarantine list, loaded by no replay (it took only quarantined ones), until the next
+            # sync of their source. Their sources are processed again here (counted as resumed).
+            left = select(L.c.source).where(L.c.status == "pending", L.c.source.in_(names)).distinct()
+            touched |= {r for (r,) in conn.execute(left)}
             conn.execute(update(L).where(and_(*conds)).values(status="pending"))
         for name in SOURCE_NAMES:
             if name not in touched:
@@ -600,9 +612,12 @@ class Pipeline:
                 self.progress.advance(len(rows))
             self._retry_waiting(src, rep)
         except BaseException as exc:
-            rep.status = "failed"
-            # The kind only: an exception's text may quote the records it was handling.
-            rep.error = say("sync.process_failed", kind=type(exc).__name__)
+            if isinstance(exc, SyncStopped):  # told to stop (the service shutting down): no failure
+                rep.status, rep.error = "interrupted", say("sync.stopped_on_request")
+            else:
+                rep.status = "failed"
+                # The kind only: an exception's text may quote the records it was handling.
+                rep.error = say("sync.process_failed", kind=type(exc).__name__)
             rep.process_seconds += time.perf_counter() - started
             with self.engine.begin() as conn:
                 self._save_run(conn, run_id, rep, final=True)

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from graph.crash import crash_point
-from graph.port import GraphStore, GraphStoreError
+from graph.port import GraphInUse, GraphStore, GraphStoreError
 from kernel.settings import Settings
 
 log = logging.getLogger("shouhu.graph")
@@ -103,8 +103,8 @@ def probe(settings: Settings) -> str | None:
     if holder == os.getpid():
         return None  # open in this process (the service's API and its workers share one store)
     if holder is not None:
-        raise GraphStoreError(
-            f"cannot open the LadybugDB graph at {path}: another process (PID {holder}) is using it"
+        raise GraphInUse(
+            f"cannot open the LadybugDB graph at {path}: another process (PID {holder}) is using it", holder
         )
     if done.returncode < 0:
         return f"the engine crashed opening it (signal {-done.returncode})"

@@ -56,6 +56,14 @@ class GraphStoreError(RuntimeError):
     """A graph engine refused or failed an operation; the message is safe to show."""
 
 
+class GraphInUse(GraphStoreError):
+    """The embedded graph's file is held by another process (a sync, a service): in use, not broken."""
+
+    def __init__(self, message: str, holder: int) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
 class GraphUnavailable(GraphStoreError):
     """The store is closed or being reopened: nothing was read or written; the same call may
     succeed shortly. Never an answer about the records asked for (not "absent")."""

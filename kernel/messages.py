@@ -284,6 +284,15 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "operator.graph_failed": ("图数据库操作失败：{reason}", "the graph store failed: {reason}"),
     "service.waiting_turn": ("等待正在进行的同步结束", "waiting for the running sync to end"),
     "service.no_report": ("服务结束了同步，但没有给出报告", "the service ended the sync without a report"),
+    "store.disk_full": (
+        "数据目录所在的磁盘已满（没有剩余空间），请腾出空间后再试",
+        "the disk holding the data directory is full (no space left); free some space and try again",
+    ),
+    "store.graph_in_use": (
+        "数据目录 {data_dir} 的图存储正被另一个进程（PID {pid}）使用（同步、重放或服务）：请等它结束后再试",
+        "the graph of {data_dir} is in use by another process (PID {pid}: a sync, a replay or a service); "
+        "try again when it has ended",
+    ),
     "service.holds_graph": (
         "数据目录 {data_dir} 上的服务正持有图存储，此命令尚不能经由服务运行；请先停止服务",
         "a service holds the graph of {data_dir} and this command does not go through it yet: "
@@ -914,6 +923,11 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "before are processed as usual; what follows it was not read. Once the file is repaired or "
         "replaced, the next sync reads again from where the last complete read ended.",
     ),
+    "sync.stopped_on_request": (
+        "服务停止，本数据源的同步在批次之间中断；已提交的批次保留，下次同步从中断处继续。",
+        "the service stopped; this source's sync was interrupted between batches — the committed "
+        "batches are kept, the next sync goes on from there",
+    ),
     "sync.process_failed": (
         "处理时出错（{kind}），本数据源的同步已停止；已提交的批次保留，问题排除后再次同步即可继续。",
         "processing failed ({kind}); this source's sync stopped — the committed batches are kept, "
@@ -965,6 +979,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "reason.record.duplicate": ("同一文件中记录编号重复", "record id repeated in the file"),
     "reason.reference.missing": ("引用的记录不存在", "referenced record missing"),
     "reason.reference.unresolved": ("引用的记录未能入库", "referenced record not loaded"),
+    "reason.formula.uncomputed": ("公式没有计算结果", "formula never computed"),
     "reason.row.truncated": ("行不完整（被截断）", "row cut short"),
     "reason.value.invalid": ("取值无效", "invalid value"),
     "reason.id_number.invalid": (
@@ -1021,6 +1036,29 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "xlsx.guide_sheets_ignored": (
         "忽略工作表 {names}（填表说明、示例或隐藏的工作表）",
         "sheets ignored: {names} (instructions, examples or hidden sheets)",
+    ),
+    "file.old_workbook": (
+        "{file} 是 {kind} 工作簿，本系统只读取 .xlsx：请在 Excel 或 WPS 中另存为 .xlsx 后重新提交（未读取）",
+        "{file} is a {kind} workbook; only .xlsx is read: save it as .xlsx in Excel or WPS and send it "
+        "again (not read)",
+    ),
+    "file.old_workbook_named_xlsx": (
+        "{file} 名为 .xlsx，实为 {kind} 工作簿：请在 Excel 或 WPS 中另存为 .xlsx 后重新提交",
+        "{file} is named .xlsx but is a {kind} workbook: save it as .xlsx in Excel or WPS and send it again",
+    ),
+    "file.formula_uncomputed": (
+        "{where}的 {columns} 是公式，但文件中没有计算结果（不是由 Excel 或 WPS 保存的）：请在 Excel 或 WPS "
+        "中打开并保存后重新提交",
+        "{where}: {columns} is a formula with no computed value in the file (not saved by Excel or WPS): "
+        "open and save it in Excel or WPS and send it again",
+    ),
+    "file.ctrl_z": (
+        "文件末尾的 Ctrl-Z（DOS 文件结束符）不是记录，已忽略",
+        "the Ctrl-Z at the end of the file (DOS end-of-file mark) is no record; ignored",
+    ),
+    "file.tab_separated": (
+        "以制表符分隔（Excel 的“Unicode 文本”格式），已按制表符读取",
+        'tab-separated (Excel\'s "Unicode text" format); read as such',
     ),
     "file.xlsx_broken": (
         "{file} 的工作表在读取中途损坏（{kind}）：之前读到的 {rows} 行已接收，其后的行未读取",

@@ -34,7 +34,7 @@ from connectors.rebuild import count_loaded, project_record
 from connectors.reference import ReferenceSnapshotMissing, ensure_reference_snapshot
 from graph.factory import discard, lock_holder, move_aside, open_graph, probe, rebuild_into
 from graph.fold import Fold, Spill, VerifyReport, compare_streams
-from graph.port import GraphStore, GraphStoreError
+from graph.port import GraphInUse, GraphStore, GraphStoreError
 from kernel.collector import cycle_collection_paused
 from kernel.db import session
 from kernel.settings import Settings, get_settings
@@ -254,8 +254,11 @@ def open_healed(settings: Settings, engine: Engine, *, init: bool = True) -> Gra
         try:
             store = open_graph(settings, init=init)
         except GraphStoreError as exc:
-            if settings.neo4j_uri or lock_holder(str(exc)) is not None:
-                raise  # a graph in use by another process is not broken
+            holder = lock_holder(str(exc))
+            if holder is not None and not settings.neo4j_uri:  # in use by another process, not broken
+                raise GraphInUse(str(exc), holder) from exc
+            if settings.neo4j_uri:
+                raise
             reason = str(exc)
         else:
             lag = behind(engine, store)

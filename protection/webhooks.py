@@ -44,6 +44,7 @@ from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_a
 
 from auth.policy import Policy
 from auth.tables import Agency, Client
+from graph.crash import crash_point
 from kernel.db import session, write_session
 from kernel.messages import say
 from kernel.settings import Settings
@@ -377,6 +378,7 @@ class Deliverer:
             ):
                 with attempt:
                     self._post(url, secret, d_id, body)
+            crash_point("webhook.posted")  # delivered, not yet marked so (tests only)
         except (DeliveryFailed, RetryError) as exc:
             error = str(exc)[:200]
         with write_session(self.engine) as s:

@@ -56,6 +56,7 @@ from auth.audit.export import AuditExport
 from auth.audit.notifications import AuditNotifications
 from auth.audit.queries import AuditQueries
 from auth.audit.store import ENTRY_COLUMNS, ENTRY_TABLE, RECORD_TABLE
+from graph.crash import crash_point
 from kernel.db.engine import SQLITE_BEGIN_OPTION
 from kernel.db.tables import utcnow
 from kernel.messages import say
@@ -134,6 +135,7 @@ class AuditLog(AuditQueries, AuditNotifications, AuditExport):
                 raw.executemany(self._entry_sql, entries)
                 if records:
                     raw.executemany(self._record_sql, records)
+                crash_point("audit.inserted")  # the batch written, not committed (tests only)
                 raw.execute("COMMIT")
             except BaseException:
                 if raw.in_transaction:
@@ -245,7 +247,9 @@ class AuditLog(AuditQueries, AuditNotifications, AuditExport):
         with self._errors("write"):
             if self._postgres:
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})")
-            return self._write(conn, [ev])[0]
+            seq = self._write(conn, [ev])[0]
+        crash_point("audit.change_entry")  # a change's entry written with it, neither committed (tests)
+        return seq
 
     @contextmanager
     def _chain_transaction(self, *, locked: bool = False) -> Iterator[Connection]:

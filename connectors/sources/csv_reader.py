@@ -7,6 +7,7 @@ becomes are in :func:`csv_records`.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 from collections.abc import Callable, Iterator
@@ -20,7 +21,10 @@ from connectors.sources.encoding import decode_error, detect_encoding
 from connectors.sources.layout import distinct_header
 
 __all__ = [
+    "as_utf8",
     "csv_records",
+    "delimiter",
+    "header_text",
     "read_header",
 ]
 
@@ -71,7 +75,10 @@ def csv_records(
     if header_text.startswith("\ufeff"):
         header_text = header_text[1:]
     # A name given twice would keep only its last column's value: the repeats are renamed.
-    header, _ = distinct_header([h.strip() for h in next(csv.reader([header_text.rstrip("\r")]), [])])
+    sep = delimiter(header_text)
+    header, _ = distinct_header(
+        [h.strip() for h in next(csv.reader([header_text.rstrip("\r")], delimiter=sep), [])]
+    )
     if start == 0:
         start = pre + len(header_line) + 1 if b"\n" in data[pre:] else len(data)
         line_no = header_at + 1
@@ -122,9 +129,9 @@ def csv_records(
         if not text.strip():
             continue
         if '"' in text or "\r" in text or "\x00" in text or len(text) > limit:
-            cells = next(csv.reader([text]))
+            cells = next(csv.reader([text], delimiter=sep))
         else:
-            cells = text.split(",")
+            cells = text.split(sep)
         if not any(c.strip() for c in cells):
             blank_rows += 1  # a row of separators only (,,,,): nothing to land, said in the file's note
             continue
@@ -138,7 +145,7 @@ def csv_records(
             yield rec
     if pending:
         # The file ends inside a quoted field: the export was cut mid-row.
-        cells = next(csv.reader([pending + '"']))
+        cells = next(csv.reader([pending + '"'], delimiter=sep))
         fields = {h: c for h, c in zip(header, cells, strict=False)}
         rec = make(
             with_rejection(
@@ -187,6 +194,30 @@ def _line_start(data: bytes, index: int) -> int:
 
 def read_header(data: bytes, encoding: str, at: int = 0) -> list[str]:
     """The header cells of a CSV file's line ``at`` (0-based; the first line by default)."""
+    text = header_text(data, encoding, at)
+    return [h.strip() for h in next(csv.reader([text], delimiter=delimiter(text)), [])]
+
+
+def header_text(data: bytes, encoding: str, at: int = 0) -> str:
+    """A CSV file's line ``at`` (0-based) as text, without its BOM and line end."""
     first = data[_line_start(data, at) :].partition(b"\n")[0]
-    text = first.decode(encoding, errors="replace").lstrip("\ufeff").rstrip("\r")
-    return [h.strip() for h in next(csv.reader([text]), [])]
+    return first.decode(encoding, errors="replace").lstrip("\ufeff").rstrip("\r")
+
+
+def delimiter(header: str) -> str:
+    """The separator of a CSV file, from its header line: a tab when the header has tabs and no
+    comma (Excel's "Unicode text" export, saved as .txt or renamed .csv), else a comma."""
+    return "\t" if "\t" in header and "," not in header else ","
+
+
+def as_utf8(data: bytes, encoding: str) -> tuple[bytes, str]:
+    """A UTF-16 file (Excel's "Unicode text" export) as UTF-8 bytes, and the encoding to read them
+    with. The reader splits lines on the LF byte, which UTF-16 puts inside characters and beside a
+    NUL: read as it was, every row was quarantined as undecodable. A file that is not valid UTF-16
+    throughout is left as it is (each line it cannot decode is then landed rejected, named)."""
+    if codecs.lookup(encoding).name not in ("utf-16", "utf-16-le", "utf-16-be"):
+        return data, encoding
+    try:
+        return data.decode(encoding).encode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return data, encoding

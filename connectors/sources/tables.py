@@ -15,13 +15,20 @@ from typing import Any
 
 from connectors.landing import RawRecord
 from connectors.sources.base import DuplicateIds, FileNote, UnreadableFile, file_record
-from connectors.sources.csv_reader import csv_records, read_header
+from connectors.sources.csv_reader import (
+    as_utf8,
+    csv_records,
+    delimiter,
+    header_text,
+    read_header,
+)
 from connectors.sources.cursor import FileCursor, file_digest, file_mtime, mark_file
 from connectors.sources.encoding import detect_encoding, encoding_family
 from connectors.sources.folder import first_match, folder_files
 from connectors.sources.layout import Layout, distinct_header
 from connectors.sources.xlsx_reader import sheet_row, xlsx_rows
 from connectors.standardise import clean_text
+from kernel.messages import say
 
 __all__ = [
     "Asserted",
@@ -40,6 +47,10 @@ class TableFile:
     id_column: str
     fmt: str = "csv"  # csv | xlsx
     group_column: str | None = None
+
+
+# Workbook formats the readers do not open: named when such a file is sent in place of an .xlsx.
+_OLD_WORKBOOKS = {".xls": "Excel 97-2003（.xls）", ".ods": "OpenDocument（.ods）", ".et": "WPS（.et）"}
 
 
 Asserted = Callable[[Callable[[str], Any], datetime], datetime]
@@ -76,7 +87,9 @@ def read_tables(
         if first_match(rel, others) is not None:
             continue
         suffix = path.suffix.lower()
-        candidates = [f for f in formats if f.fmt == suffix.lstrip(".")]
+        # Excel's "Unicode text" export is a tab-separated .txt: read as a CSV whose header matches.
+        kind = "csv" if suffix in (".txt", ".tsv") else suffix.lstrip(".")
+        candidates = [f for f in formats if f.fmt == kind]
         sniffed = _sniff(path, candidates) if candidates else None
         if sniffed is not None:
             j = list(formats).index(sniffed)
@@ -86,6 +99,8 @@ def read_tables(
             continue
         wanted = "、".join(dict.fromkeys(f.pattern for f in formats))
         why = f"文件名不符合本来源的格式（{wanted}）" + ("，表头也不匹配" if candidates else "")
+        if suffix in _OLD_WORKBOOKS:  # not read, but the clerk is told what to send instead
+            why = say("file.old_workbook", file=rel, kind=_OLD_WORKBOOKS[suffix])
         notes.append(FileNote(rel, "ignored", why))
     for _, rel, path, fmt, why in sorted(plan, key=lambda p: (p[0], p[1])):
         note = FileNote(rel, "read", kind=fmt.kind)
@@ -105,10 +120,15 @@ def read_tables(
 
 def _sniff(path: Path, candidates: Sequence[TableFile]) -> TableFile | None:
     try:
-        if path.suffix.lower() == ".csv":
+        if path.suffix.lower() in (".csv", ".txt", ".tsv"):
             with open(path, "rb") as fh:
                 head = fh.read(64 * 1024)
-            enc = detect_encoding(head.rpartition(b"\n")[0] or head)
+            enc = detect_encoding(head)
+            if enc == "utf-16":  # cut at an even length: a character is two bytes
+                head, enc = as_utf8(head[: len(head) // 2 * 2], enc)
+                head = head.decode("utf-8", "ignore").encode("utf-8")
+            else:
+                enc = detect_encoding(head.rpartition(b"\n")[0] or head)
             found = ((f, header_line(head, enc, f.layout)) for f in candidates)
             return next((f for f, at in found if f.layout.matches(read_header(head, enc, at))), None)
         for f in candidates:
@@ -150,6 +170,10 @@ def _read_csv(
     note.encoding = enc
     if expected and encoding_family(enc) != encoding_family(expected):
         note.notes.append(f"编码为 {enc}（本来源通常为 {expected}），已按 {enc} 读取")
+    data, enc = as_utf8(data, enc)
+    if data.endswith(b"\x1a"):  # DOS's end-of-file mark (Ctrl-Z) after the last row: no row
+        data = data.rstrip(b"\x1a")
+        note.notes.append(say("file.ctrl_z"))
     at = header_line(data, enc, fmt.layout)
     header, repeats = distinct_header(read_header(data, enc, at))
     keys = fmt.layout.keys_for(header)
@@ -160,6 +184,8 @@ def _read_csv(
         )
     if at:
         note.notes.append(f"表头在第 {at + 1} 行（其上 {at} 行为标题，未读取）")
+    if delimiter(header_text(data, enc, at)) == "\t":
+        note.notes.append(say("file.tab_separated"))
     note.notes.extend(repeats)
     note.notes.extend(fmt.layout.header_notes(header))
     dupes = DuplicateIds(rel, fmt.id_column)

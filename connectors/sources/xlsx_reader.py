@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from connectors.sources.base import FileNote, UnreadableFile
+from connectors.sources.base import FileNote, UnreadableFile, with_rejection
 from connectors.sources.layout import Layout, distinct_header, header_key
 from kernel.messages import say
 
@@ -69,6 +69,11 @@ def xlsx_rows(
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except _BROKEN as exc:  # openpyxl reads each sheet's start at open: a corrupt one fails here
+        kind = _other_workbook(data)
+        if kind is not None:  # an .xls or .ods renamed: the clerk is told what to send instead
+            raise UnreadableFile(
+                "file.unreadable", say("file.old_workbook_named_xlsx", file=rel, kind=kind)
+            ) from None
         raise UnreadableFile(
             "file.unreadable", f"{rel} 不是可读的 XLSX 工作簿（{type(exc).__name__}）"
         ) from None
@@ -112,8 +117,21 @@ def xlsx_rows(
                     note.notes.append(f"{at}表头在第 {first} 行")
                 note.notes.extend(repeats)
                 note.notes.extend(layout.header_notes(header))
+            uncomputed = _uncomputed(ws)
             for n, row in _data_rows(ws, header_rows[1], header):
                 given += 1
+                blank = [
+                    header[c - 1]
+                    for c in sorted(uncomputed.get(n, ()))
+                    if c <= len(header) and header[c - 1] and row.get(header[c - 1]) == ""
+                ]
+                if blank:  # read as empty, the formula's value was never computed: not a blank cell
+                    where = sheet_row(rel, sheet, n)[1]
+                    row = with_rejection(
+                        row,
+                        "formula.uncomputed",
+                        say("file.formula_uncomputed", where=where, columns="、".join(blank)),
+                    )
                 yield layout, sheet, n, row
     except _BROKEN as exc:
         # A workbook whose directory opens but a sheet's stream or XML is corrupt fails while its
@@ -124,6 +142,45 @@ def xlsx_rows(
         ) from None
     finally:
         wb.close()
+
+
+# A formula cell (<f>) with no computed value: no <v>, or an empty one on a cell not typed as text
+# (a formula whose result is the empty text is t="str" with an empty <v>, and is read as empty).
+_FORMULA_CELL = re.compile(rb"<c\b([^>]*)>\s*<f\b[^>]*?(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+
+
+def _uncomputed(ws: Any) -> dict[int, set[int]]:
+    """Row → columns of a sheet's formula cells whose value was never computed. Excel and WPS cache
+    every formula's value in the file; a program writing a workbook (openpyxl, a web system's export)
+    may not, and a reader of values (data_only) then sees an empty cell: the row would load with that
+    column blank. Empty for a workbook Excel or WPS saved (one scan of the sheet's XML)."""
+    from openpyxl.utils import column_index_from_string
+
+    try:
+        xml = ws.parent._archive.read(ws._worksheet_path)
+    except (AttributeError, KeyError):
+        return {}
+    found: dict[int, set[int]] = {}
+    if b"<f" not in xml:
+        return found
+    for m in _FORMULA_CELL.finditer(xml):
+        attrs = m.group(1)
+        ref = _CELL_REF.search(attrs)
+        if ref is None or b't="str"' in attrs:
+            continue
+        found.setdefault(int(ref.group(2)), set()).add(column_index_from_string(ref.group(1).decode()))
+    return found
+
+
+def _other_workbook(data: bytes) -> str | None:
+    """The kind of a workbook that is no .xlsx, by its first bytes: Excel 97-2003's compound file
+    (also WPS's .et), or an OpenDocument spreadsheet (a zip whose first member names its type)."""
+    if data.startswith(bytes.fromhex("D0CF11E0A1B11AE1")):
+        return "Excel 97-2003（.xls）"
+    if data.startswith(b"PK") and b"application/vnd.oasis.opendocument.spreadsheet" in data[:200]:
+        return "OpenDocument（.ods）"
+    return None
 
 
 # What a corrupt sheet raises while it is read: its compressed stream (zlib, a CRC or a truncated

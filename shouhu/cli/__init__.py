@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import sys
 from typing import Any
@@ -222,6 +223,9 @@ def main() -> None:
     except Exception as exc:
         if _traceback_wanted():
             raise
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            say_error(say("store.disk_full"))
+            sys.exit(1)
         say_error(say("cli.internal_failed", kind=type(exc).__name__))
         sys.exit(1)
 

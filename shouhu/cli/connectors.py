@@ -50,10 +50,18 @@ def _fail(message: str) -> None:
 def _stopped(exc: Exception) -> None:
     """The graph store failed mid-run: one line, exit 1. What was committed stays; rerun resumes."""
     Console(stderr=True, soft_wrap=True).print(
-        f"[bold red]{escape(say('cli.sync_stopped', reason=exc))}[/]",
+        f"[bold red]{escape(say('cli.sync_stopped', reason=_reason(exc)))}[/]",
         highlight=False,
     )
     raise typer.Exit(1)
+
+
+def _reason(exc: Exception) -> str:
+    """Why a sync stopped, in one line: a full disk said so in Chinese (the graph engine's text is
+    an English I/O error naming a file offset), anything else as the store said it."""
+    if "No space left on device" in str(exc):
+        return say("store.disk_full")
+    return str(exc)
 
 
 @contextlib.contextmanager
@@ -80,8 +88,13 @@ def _stores(need_graph: bool = True, *, sync: bool = False) -> Iterator[tuple[An
 @contextlib.contextmanager
 def sync_lock(data_dir: Path) -> Iterator[None]:
     """One sync or replay at a time per data directory (the graph takes one writer)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / "sync.lock", "w") as fh:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(data_dir / "sync.lock", "a")  # noqa: SIM115 (closed below)
+    except OSError as exc:  # a read-only or full data directory: one line, as the stores say it
+        _fail(say("store.data_dir_write_failed", path=data_dir, reason=exc.strerror))
+        raise
+    with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -287,7 +300,10 @@ def sync(
         _fail(say("sync.export_dir", what=what, path=from_dir))
     if _sync_in_service(sources or None, from_dir, as_json, watch, batch_size):
         return
-    with _stores(sync=True) as (settings, engine, graph), sync_lock(settings.data_dir):
+    from kernel.settings import get_settings
+
+    # The turn first: a second sync is told one runs, instead of failing to open the graph it holds.
+    with sync_lock(get_settings().data_dir), _stores(sync=True) as (settings, engine, graph):
         if watch:
             _watch(settings, engine, graph, from_dir, sources or None, max_cycles)
             return

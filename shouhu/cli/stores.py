@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.exc import SQLAlchemyError
 
-from graph.port import GraphStoreError
+from graph.port import GraphInUse, GraphStoreError
 from kernel.messages import say
 from kernel.settings import Settings
 
@@ -45,6 +45,8 @@ def store_failure(exc: SQLAlchemyError) -> str:
         and type(orig).__name__ == "OperationalError"
     ):
         reason = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
+        if reason == "database or disk is full":
+            return say("cli.store_failed", kind=say("store.disk_full"))
         if reason:
             kind = f"{kind}: {reason}"
     return say("cli.store_failed", kind=kind)
@@ -79,6 +81,8 @@ def _open_stores(settings: Settings) -> tuple[Any, Any]:
         # Probed in a child process first; a graph that cannot be opened or lost committed writes is
         # set aside and rebuilt from the relational store (shouhu.record).
         graph = open_healed(settings, engine)
+    except GraphInUse as exc:  # a sync or a second service on this data directory: said in Chinese
+        raise ConfigError(say("store.graph_in_use", data_dir=settings.data_dir, pid=exc.holder)) from exc
     except GraphStoreError as exc:
         raise ConfigError(str(exc)) from exc
     return graph, engine

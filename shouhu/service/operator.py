@@ -35,6 +35,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from auth.audit import AuditEvent, AuditLog, AuditUnavailable
+from graph.crash import crash_point
 from graph.port import GraphStore, GraphStoreError
 from kernel.messages import say
 from kernel.settings import Settings
@@ -207,6 +208,14 @@ class OperatorEndpoint:
                 {"message": f"unknown operation or bad parameters: {name}", "exit_code": 2},
                 "error",
             )
+        if op.writes:
+            # A change is on the record before it is made, as a sync is (202, below): the entry of
+            # its outcome is written after it, in a transaction of its own, and a service killed
+            # between the two left a replay or a rebuild done with no entry at all.
+            try:
+                await run_in_threadpool(self._record, request, name, "allow", 202)
+            except AuditUnavailable:
+                return _refuse(503, _audit_down())
         if op.progress:
             return self._stream(request, name, op, params)
         status, body, decision = await run_in_threadpool(self._execute, name, op, params, None)
@@ -226,6 +235,7 @@ class OperatorEndpoint:
         try:
             with self.workers.turn() if op.exclusive else contextlib.nullcontext():
                 result = op.fn(self.graph, engine, **params, **extra)
+            crash_point("operator.executed")  # done, its outcome not yet audited (tests only)
         except OperationError as exc:
             return 422, {"message": exc.message, "exit_code": exc.exit_code}, "error"
         except ServiceStopping:

@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from auth.policy.engine import Policy
 from auth.policy.vocabulary import PolicyError
@@ -47,15 +48,7 @@ def _parser() -> argparse.ArgumentParser:
         )
     )
     sub = parser.add_subparsers(dest="command", required=True, title=say("cli.args.commands"))
-    table = _said(
-        sub.add_parser(
-            "table",
-            help=say("policy.cli.table"),
-            description=say("policy.cli.table"),
-            formatter_class=_Formatter,
-            add_help=False,
-        )
-    )
+    table = _command(sub, "table")
     table.add_argument(
         "file",
         nargs="?",
@@ -64,17 +57,22 @@ def _parser() -> argparse.ArgumentParser:
         metavar=say("policy.cli.file"),
         help=say("policy.cli.table_file"),
     )
-    check = _said(
+    check = _command(sub, "check")
+    check.add_argument("file", type=Path, metavar=say("policy.cli.file"), help=say("policy.cli.check_file"))
+    return parser
+
+
+def _command(sub: Any, name: str) -> argparse.ArgumentParser:
+    """A command, its help and description the catalogue's ``policy.cli.<name>``."""
+    return _said(
         sub.add_parser(
-            "check",
-            help=say("policy.cli.check"),
-            description=say("policy.cli.check"),
+            name,
+            help=say(f"policy.cli.{name}"),
+            description=say(f"policy.cli.{name}"),
             formatter_class=_Formatter,
             add_help=False,
         )
     )
-    check.add_argument("file", type=Path, metavar=say("policy.cli.file"), help=say("policy.cli.check_file"))
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -86,7 +86,7 @@ def test_serve_refuses_a_broken_policy_file_in_one_line(env: dict[str, str], tmp
     out = run(["serve", "--port", str(_free_port())], env)
     assert out.returncode == 2, out.stderr
     assert "Traceback" not in out.stderr + out.stdout
-    assert out.stderr.startswith(f"错误：{broken}: sensitivity.HealthEvent.icd10: "), out.stderr
+    assert out.stderr.startswith(f"错误：策略文件 {broken} 中 sensitivity.HealthEvent.icd10："), out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
 
 

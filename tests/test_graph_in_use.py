@@ -18,6 +18,7 @@ import pytest
 
 from graph.port import GraphStoreError
 from kernel.db import make_engine, migrate
+from kernel.messages import say
 from kernel.settings import Settings
 from protection.record import open_healed
 
@@ -55,7 +56,9 @@ def test_a_graph_held_by_another_process_is_refused_not_set_aside(tmp_path: Path
             text=True,
             timeout=120,
         )
-        assert cli.returncode == 2 and "another process" in cli.stderr, cli.stderr
+        in_use = say("store.graph_in_use", data_dir=settings.data_dir, pid=holder.pid)
+        expected = say("cli.error", message=in_use)
+        assert cli.returncode == 2 and " ".join(cli.stderr.split()) == " ".join(expected.split()), cli.stderr
         assert len(cli.stderr.strip().splitlines()) == 1 and "Traceback" not in cli.stderr
         assert settings.graph_path.exists()
         assert not settings.graph_path.with_name(settings.graph_path.name + ".aside").exists()

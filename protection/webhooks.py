@@ -426,8 +426,9 @@ class Deliverer:
 class DeliveryWorker:
     """A daemon thread polling the outbox; started and stopped by the app's lifespan."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
-        self.deliverer = Deliverer(engine, settings)
+    def __init__(self, engine: Engine, settings: Settings, policy: Policy | None = None) -> None:
+        # The policy the API serves: an event's fields are decided as the same fields are over GraphQL.
+        self.deliverer = Deliverer(engine, settings, policy=policy)
         self.interval = settings.webhook_poll_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="webhook-delivery", daemon=True)

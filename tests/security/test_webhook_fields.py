@@ -6,6 +6,9 @@ role of the client that subscribed), as the same field is over GraphQL."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -155,3 +158,44 @@ def test_an_event_is_decided_by_the_policy_the_service_serves(edited: tuple[Api,
         assert "decision" not in event["data"], event
     finally:
         school.close()
+
+
+@pytest.fixture(scope="module")
+def disabling(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    yield from serve(
+        tmp_path_factory.mktemp("webhook_disabled"),
+        webhook_poll_seconds=0.1,
+        webhook_allowed_networks=["127.0.0.0/8"],
+    )
+
+
+def test_a_disabled_clients_subscription_is_sent_ids_only(disabling: Api) -> None:
+    """An operator disables an agency system's client ('shouhu client disable': a system retired,
+    or one thought compromised). Its subscription went on receiving every event decided by the
+    disabled client's role: the court's decision, to the URL that system registered. A subscription
+    whose client is disabled is an unknown subscriber: ids only, as for a client no longer the
+    agency's."""
+    api = disabling
+    police = Receiver(fail=0)
+    try:
+        secret = _subscribe(api, "police", police)
+        client_id = api.credentials["police"][0]
+        out = subprocess.run(
+            [sys.executable, "-m", "shouhu.cli", "client", "disable", client_id],
+            env={
+                **{k: v for k, v in os.environ.items() if not k.startswith("SHOUHU_")},
+                "SHOUHU_DATA_DIR": str(api.settings.data_dir),
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert out.returncode == 0, out.stderr
+        case_id = _petition_decided(api)  # the police's token still runs until it expires
+        _wait(lambda: bool(police.requests))
+        headers, raw = police.requests[-1]
+        event = Webhook(secret).verify(raw, headers)
+        assert event["data"]["case_id"] == case_id
+        assert "decision" not in event["data"], event
+    finally:
+        police.close()

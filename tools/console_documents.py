@@ -6,7 +6,8 @@ chose (an agency system could name its own query `ProfileFacts`). The documents 
 console/src/documents.ts; this tool bundles that module (rolldown, from the console's node_modules),
 runs it in node, hashes every document it exports with the server's own `hash_document` and writes
 auth/audit/console_documents.json: {query hash: "query ProfileFacts", ...}, and beside it
-console_literals.json, each document's digest with its literals kept (auth.audit.known.entry_hash).
+console_literals.json, each document's digest with its literals kept (compared by
+auth.audit.known.recorded_query_hash).
 
     make console-documents                      # write the registry again after editing a document
     python tools/console_documents.py --check   # exit 1 when the registry is not the documents'
@@ -89,7 +90,8 @@ def registry(documents: list[str]) -> dict[str, str]:
 
 
 def literals(documents: list[str]) -> list[str]:
-    """The literal-keeping digests of the documents (auth.audit.known.entry_hash compares with them)."""
+    """The literal-keeping digests of the documents (auth.audit.known.recorded_query_hash compares
+    with them)."""
     out = set()
     for doc in documents:
         digest = literal_digest(doc)

@@ -9,9 +9,9 @@ by tools/console_documents.py (tests/test_console_documents.py fails when the tw
 
 The query hash leaves literals out (`hash_document`), so a document that is the console's but for a
 literal (`network(start: $s, depth: 3)` where the console writes `depth: 1`) has the console's hash.
-Such a request is not the console's: `entry_hash` records it under a hash of its own (derived from the
-shape's, never one of the console's), decided against the console documents' literal-keeping digests
-(console_literals.json, written by the same tool).
+Such a request is not the console's: `recorded_query_hash` records it under a hash of its own
+(derived from the shape's, never one of the console's), decided against the console documents'
+literal-keeping digests (console_literals.json, written by the same tool).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def console_literals() -> frozenset[str]:
     return frozenset(loaded)
 
 
-def entry_hash(document: str) -> str:
+def recorded_query_hash(document: str) -> str:
     """The query hash an audit entry records for a request's document: `hash_document`'s, except for
     a document of a console document's shape whose literals are not that document's, which gets a
     hash of its own (the same for every such document of that shape), so that it is not said as the

@@ -119,7 +119,7 @@ def create_app(
             return
         from protection.worker import start_worker  # webhook deliveries and pending graph projections
 
-        worker = start_worker(engine, settings, app.state.graph)
+        worker = start_worker(engine, settings, app.state.graph, policy)
         _settle_heap()
         try:
             yield
@@ -144,4 +144,6 @@ def create_app(
     )
     app.state.auth = auth
     app.state.graphql = graphql  # its limits (time budget) are the app's, visible to operators and tests
+    # The outbox decides each event's fields by this policy too (the service's workers take it from here).
+    app.state.policy = policy
     return app

@@ -42,7 +42,8 @@ from api.limits import (
 )
 from api.rate_limit import RateLimiter
 from api.request_body import load_persisted, read_capped
-from auth.audit import AuditEvent, AuditLog, AuditUnavailable, hash_document
+from auth.audit import AuditEvent, AuditLog, AuditUnavailable
+from auth.audit.known import recorded_query_hash
 from auth.audit.record_ids import DocumentFacts, loggable_record_ids, named_record_ids, returned_record_ids
 from auth.enforce.guard import Guard
 from auth.policy import Policy
@@ -453,8 +454,10 @@ def _reason_code(reason: str) -> str:
 
 @lru_cache(maxsize=1024)
 def _query_hash(query: str) -> str:
-    """Agency systems send the same few documents over and over; hashing re-parses each one."""
-    return hash_document(query)
+    """Agency systems send the same few documents over and over; hashing re-parses each one. A
+    document that is the console's but for a literal is not recorded under the console's hash
+    (auth.audit.known.recorded_query_hash)."""
+    return recorded_query_hash(query)
 
 
 # ---- what the document is ------------------------------------------------------------------------

@@ -7,12 +7,18 @@ log record is cleaned as it is made (a log-record factory, whatever logger, hand
 then takes it, uvicorn's included): an exception passed as an argument (``log.error("...: %s",
 exc)``) becomes its class name, and a record's traceback keeps its frames but says of each
 exception its class only. ``SHOUHU_ERROR_DETAIL=1`` keeps the text, for an operator chasing a fault.
+
+A warning (``warnings.warn``, a library's) is printed on stderr past any log-record factory, and its
+text can quote a value too: openpyxl's for a date-formatted cell holding no date quotes the number in
+it, an ID number put into such a cell. Warnings are logged (logger ``py.warnings``) by their category
+and the place they were raised, without their text.
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
+import warnings
 from types import TracebackType
 from typing import Any
 
@@ -36,7 +42,21 @@ def withhold_exception_text(settings: Settings) -> None:
         return record
 
     logging.setLogRecordFactory(factory)
+    warnings.showwarning = _show_warning
     _installed = True
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """A warning as the log may say it: its category and where it was raised, never its text."""
+    said = "%s at %s:%d (its text is withheld from the log: SHOUHU_ERROR_DETAIL)"
+    logging.getLogger("py.warnings").warning(said, category.__name__, filename, lineno)
 
 
 def kind(exc: BaseException) -> str:

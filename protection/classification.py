@@ -81,6 +81,14 @@ CATEGORY_CLASSES: dict[str, tuple[str, ...]] = {
 CATEGORY_CLASSES["in_distress"] = CATEGORY_CLASSES["not_in_distress"] = tuple(
     sorted({c for k in DISTRESS for c in CATEGORY_CLASSES[k]})
 )
+# The classes of the facts the other dimensions of the statistics are derived from: a guardianship
+# arrangement (with whom a child lives, an entrusted guardian) is a family fact, a schooling status
+# an education fact, a case status a case fact. Every value of the dimension tells that class.
+DIMENSION_CLASSES: dict[str, tuple[str, ...]] = {
+    "arrangement": ("family",),
+    "schooling": ("education",),
+    "case_status": ("case",),
+}
 _SCHOOL_STATUS = {
     "在读": "enrolled",
     "enrolled": "enrolled",

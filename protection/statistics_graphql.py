@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
 
@@ -11,7 +12,7 @@ from strawberry.types import Info
 from auth.enforce import counts, scope
 from auth.enforce.context import Context
 from protection import statistics
-from protection.classification import CATEGORY_CLASSES
+from protection.classification import CATEGORY_CLASSES, DIMENSION_CLASSES
 from protection.screening_common_graphql import KeyCount, key_counts, sql_engine
 
 
@@ -31,6 +32,15 @@ class StatPoint:
     counts: list[KeyCount]
 
 
+def _classes(group_by: StatGroup, cells: Mapping[str, int]) -> counts.Classes | None:
+    """The classes each key's count is derived from: a category's own, or the dimension's for
+    every value of it (an arrangement is a family fact whatever its value)."""
+    if group_by == StatGroup.CATEGORY:
+        return CATEGORY_CLASSES
+    dim = DIMENSION_CLASSES.get(group_by.value)
+    return {str(k): dim for k in cells} if dim else None
+
+
 @strawberry.type
 class StatisticsQuery:
     @strawberry.field(description="Counts of children over time, grouped by division or a dimension.")
@@ -48,7 +58,7 @@ class StatisticsQuery:
         guard = info.context.guard
         out = []
         for p in points:
-            classes = CATEGORY_CLASSES if group_by == StatGroup.CATEGORY else None
+            classes = _classes(group_by, p.counts)
             hidden = counts.small(guard, p.counts, classes)
             hidden |= counts.withheld(guard, statistics.partition(group_by.value, p.counts), classes)
             out.append(StatPoint(taken_at=p.taken_at, counts=key_counts(p.counts, hidden)))

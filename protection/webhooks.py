@@ -365,7 +365,10 @@ class Deliverer:
             payload, attempts = d.payload, d.attempts
             agency, client = s.get(Agency, sub.agency_id), s.get(Client, sub.created_by)
             agency_type = agency.agency_type if agency is not None else None
-            role = client.role if client is not None and client.agency_id == sub.agency_id else None
+            # The subscribing client as it is now: one disabled, or no longer the agency's, is no
+            # subscriber the policy knows (ids only).
+            current = client is not None and not client.disabled and client.agency_id == sub.agency_id
+            role = client.role if client is not None and current else None
         payload = released(self._policy(), agency_type, role, payload)
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
         error: str | None = None
@@ -426,8 +429,9 @@ class Deliverer:
 class DeliveryWorker:
     """A daemon thread polling the outbox; started and stopped by the app's lifespan."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
-        self.deliverer = Deliverer(engine, settings)
+    def __init__(self, engine: Engine, settings: Settings, policy: Policy | None = None) -> None:
+        # The policy the API serves: an event's fields are decided as the same fields are over GraphQL.
+        self.deliverer = Deliverer(engine, settings, policy=policy)
         self.interval = settings.webhook_poll_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="webhook-delivery", daemon=True)

@@ -133,3 +133,31 @@ def test_an_entry_is_known_by_its_document_not_by_the_name_its_client_chose(api:
         if e["operation"] == "query ProfileFacts"
     ]
     assert named == [None, "query ProfileFacts"], named
+
+
+def test_the_consoles_document_with_other_literals_is_not_the_consoles(api: Api) -> None:
+    """The query hash leaves literals out (an ID number in a document must not be recoverable from
+    it), so the console's one-hop network view with `depth: 3` written in had the console's hash, and
+    the police's three-hop traversal was said on the log as the console's own 查看假名化关系网络 (query
+    Pseudonymised, depth 1). A document whose literals are not the console's is not the console's."""
+    from tools.console_documents import console_documents, operation_of
+
+    [console] = [d for d in console_documents() if operation_of(d) == "query Pseudonymised"]
+    assert "depth: 1" in console
+    deeper = console.replace("depth: 1", "depth: 3")
+    for doc in (deeper, console):
+        r = api.gql("police", doc, {"start": "person:child"})
+        assert r.status_code == 200, r.text
+    body = api.gql(
+        "auditor",
+        """query($a: String!) { auditAccessesByAgency(agencyId: $a, first: 500) {
+          entries { seq operation knownOperation } } }""",
+        {"a": AGENCIES["police"][0]},
+        purpose="audit",
+    ).json()
+    named = [
+        e["knownOperation"]
+        for e in body["data"]["auditAccessesByAgency"]["entries"]
+        if e["operation"] == "query Pseudonymised"
+    ]
+    assert named == [None, "query Pseudonymised"], named

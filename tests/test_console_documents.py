@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from auth.audit.known import REGISTRY, console_documents
+from auth.audit.known import LITERALS, REGISTRY, console_documents
 from tools.console_documents import console_documents as documents_in_source
-from tools.console_documents import operation_of, registry, text
+from tools.console_documents import literals, operation_of, registry, text
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "console" / "src"
@@ -30,6 +30,9 @@ def test_the_registry_is_the_consoles_documents() -> None:
     documents = documents_in_source()
     assert len(documents) > 60, len(documents)
     assert REGISTRY.read_text(encoding="utf-8") == text(registry(documents)), (
+        "console/src/documents.ts changed: run `make console-documents`"
+    )
+    assert LITERALS.read_text(encoding="utf-8") == text(literals(documents)), (
         "console/src/documents.ts changed: run `make console-documents`"
     )
 

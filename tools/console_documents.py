@@ -5,7 +5,9 @@ document is one of the console's own, known by its query hash, never by the oper
 chose (an agency system could name its own query `ProfileFacts`). The documents are written once, in
 console/src/documents.ts; this tool bundles that module (rolldown, from the console's node_modules),
 runs it in node, hashes every document it exports with the server's own `hash_document` and writes
-auth/audit/console_documents.json: {query hash: "query ProfileFacts", ...}.
+auth/audit/console_documents.json: {query hash: "query ProfileFacts", ...}, and beside it
+console_literals.json, each document's digest with its literals kept (compared by
+auth.audit.known.recorded_query_hash).
 
     make console-documents                      # write the registry again after editing a document
     python tools/console_documents.py --check   # exit 1 when the registry is not the documents'
@@ -27,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from auth.audit.event import hash_document  # noqa: E402
-from auth.audit.known import REGISTRY  # noqa: E402
+from auth.audit.event import hash_document, literal_digest  # noqa: E402
+from auth.audit.known import LITERALS, REGISTRY  # noqa: E402
 
 CONSOLE = ROOT / "console"
 MODULE = CONSOLE / "src" / "documents.ts"
@@ -87,21 +89,36 @@ def registry(documents: list[str]) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
-def text(reg: dict[str, str]) -> str:
+def literals(documents: list[str]) -> list[str]:
+    """The literal-keeping digests of the documents (auth.audit.known.recorded_query_hash compares
+    with them)."""
+    out = set()
+    for doc in documents:
+        digest = literal_digest(doc)
+        if digest is None:
+            raise ValueError(f"a console document does not parse: {doc[:80]!r}")
+        out.add(digest)
+    return sorted(out)
+
+
+def text(reg: dict[str, str] | list[str]) -> str:
     return json.dumps(reg, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
 
 def main(argv: list[str]) -> int:
-    wanted = text(registry(console_documents()))
+    documents = console_documents()
+    wanted = {REGISTRY: text(registry(documents)), LITERALS: text(literals(documents))}
     if "--check" in argv:
-        if REGISTRY.read_text(encoding="utf-8") != wanted:
-            print(
-                f"{REGISTRY.relative_to(ROOT)} is not the console's documents: run tools/console_documents.py"
-            )
-            return 1
+        for path, content in wanted.items():
+            if not path.exists() or path.read_text(encoding="utf-8") != content:
+                print(
+                    f"{path.relative_to(ROOT)} is not the console's documents: run tools/console_documents.py"
+                )
+                return 1
         return 0
-    REGISTRY.write_text(wanted, encoding="utf-8")
-    print(f"{len(json.loads(wanted))} documents → {REGISTRY.relative_to(ROOT)}")
+    for path, content in wanted.items():
+        path.write_text(content, encoding="utf-8")
+        print(f"{len(json.loads(content))} documents → {path.relative_to(ROOT)}")
     return 0
 
 

@@ -362,3 +362,18 @@ def hash_document(document: str) -> str:
         text = _COMMENT.sub("", _NUMBER_LITERAL.sub("0", _STRING_LITERAL.sub('""', document)))
     normalised = " ".join(text.replace(",", " ").split())
     return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+def literal_digest(document: str) -> str | None:
+    """sha256 of the normalised document with its literals kept (None when it does not parse): two
+    documents of one `hash_document` shape differ here when a literal does (`depth: 1`, `depth: 3`).
+    Only compared with the console's own documents (auth.audit.known), never stored: an ID number
+    written into a document would be recoverable from it."""
+    try:
+        from graphql import parse, print_ast
+
+        text = print_ast(parse(document, no_location=True))
+    except Exception:
+        return None
+    normalised = " ".join(text.replace(",", " ").split())
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()

@@ -64,7 +64,9 @@ class Service:
         """Start the workers and the operator socket (called once per lead, from any thread)."""
         if self._app is None or self._loop is None:
             return
-        self.workers = Workers(self.settings, self._app.state.sql, self._app.state.graph)
+        self.workers = Workers(
+            self.settings, self._app.state.sql, self._app.state.graph, policy=self._app.state.policy
+        )
         self.workers.start()
         coro = self._start_operator()
         if _in_loop(self._loop):

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -33,6 +33,9 @@ from kernel.db.engine import SQLITE_BEGIN_OPTION
 from kernel.messages import say, source_name
 from kernel.settings import Settings
 from shouhu.service.operations import Phases, first_load_builder
+
+if TYPE_CHECKING:
+    from auth.policy import Policy
 
 log = logging.getLogger("shouhu.service")
 
@@ -140,9 +143,16 @@ class Workers:
     JOBS_KEPT = 50
 
     def __init__(
-        self, settings: Settings, engine: Engine, graph: GraphStore, *, schedule: bool = True
+        self,
+        settings: Settings,
+        engine: Engine,
+        graph: GraphStore,
+        *,
+        schedule: bool = True,
+        policy: Policy | None = None,
     ) -> None:
         self.settings = settings
+        self.policy = policy  # the API's: the outbox decides event fields by it
         # SQLite: the background writers begin their transactions IMMEDIATE, so they queue on the write
         # lock (busy timeout) behind the API's audit writes instead of failing on a stale read snapshot
         # ("database is locked" at once, which no timeout helps). PostgreSQL needs nothing of the kind.
@@ -166,7 +176,7 @@ class Workers:
         from protection.webhooks import DeliveryWorker
 
         if self.settings.webhook_worker:
-            self._delivery = DeliveryWorker(self.engine, self.settings)
+            self._delivery = DeliveryWorker(self.engine, self.settings, self.policy)
             self._delivery.on_idle.append(lambda: reproject_pending(self.graph, self.engine))
             self._delivery.on_idle.append(self.drain_between_syncs)
             self._delivery.start()

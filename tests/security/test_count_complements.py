@@ -153,3 +153,18 @@ def test_a_category_count_is_the_fact_it_is_derived_from(api: Api, who: str) -> 
     # The disabled persons' federation reads disability in full: its count is its own.
     assert seen["disability"] == (1 if who == "disabled" else None), seen
     assert seen["left_behind"] == 9  # no small count: shown to both
+
+
+@pytest.mark.parametrize(("group", "key"), [("ARRANGEMENT", "entrusted_guardian"), ("SCHOOLING", "enrolled")])
+def test_a_count_by_another_group_is_the_fact_it_is_derived_from(api: Api, group: str, key: str) -> None:
+    """The same rule for the other groups a count is derived from: a guardianship arrangement is a
+    family fact, a schooling status an education fact. The women's and the disabled persons'
+    federations (family: mask, education: mask) got the village's one child with an entrusted
+    guardian and its one enrolled pupil by ARRANGEMENT and SCHOOLING, where CATEGORY withholds the
+    small counts of the same classes from them."""
+    full = _latest(api, "county", VILLAGE, group)
+    assert full[key] == 1, full
+    for who in ("womens", "disabled"):
+        seen = _latest(api, who, VILLAGE, group)
+        assert seen[key] is None, (who, seen)
+        assert not _derivable(seen, 9), (who, seen)  # nor the village's 9 minus the rest

@@ -97,6 +97,9 @@ run for 70 s and a depth-3 one grow past 10 GB."""
 MAX_FANOUT = 200
 """Neighbours taken from one record per hop; the rest are cut (by id, so the cut is stable) and
 the network is marked truncated."""
+MAX_HIDDEN_EXAMINED = 4 * MAX_FANOUT
+"""People out of the caller's scope looked at (and skipped) among one record's neighbours before
+the hop is marked cut: what bounds the row-scope checks a record with thousands of neighbours costs."""
 HOP_CHUNK = 32
 """Records of one hop whose neighbourhoods are read together (GraphStore.neighbourhoods)."""
 
@@ -133,7 +136,7 @@ def trace(
     _check_depth(depth)
     types = rel_types_or_default(rel_types)
     first = store.get_node(start)
-    if first is None:
+    if first is None or (_is_person(start) and not visible(first)):
         return TracedNetwork()
     nodes: dict[str, Node] = {start: first}
     rels: dict[str, Rel] = {}
@@ -154,15 +157,8 @@ def trace(
                 one = around_all.get(nid)
                 if one is None:
                     continue
-                around = sorted(n for n in one.nodes if n != nid)
-                if len(around) > max_fanout:
-                    truncated = True
-                    around = around[:max_fanout]
-                room = max_nodes - len(nodes)
-                fresh = [n for n in around if n not in nodes]
-                if len(fresh) > room:
-                    truncated = True
-                    fresh = fresh[: max(room, 0)]
+                fresh, cut = _admitted(one, nid, nodes, visible, min(max_fanout, max_nodes - len(nodes)))
+                truncated = truncated or cut
                 for n in fresh:
                     nodes[n] = one.nodes[n]
                     reached.append(n)
@@ -179,6 +175,32 @@ def trace(
     kept = restrict(Subgraph(nodes, rels), start, visible)
     unexpanded = sorted(h for h in hubs if h in kept.nodes)
     return TracedNetwork(kept.nodes, kept.rels, truncated=truncated, hubs_not_expanded=unexpanded)
+
+
+def _admitted(
+    around: Subgraph, nid: str, nodes: dict[str, Node], visible: Visible, room: int
+) -> tuple[list[str], bool]:
+    """The neighbours of `nid` a hop takes (new ones, in id order so the cut is stable, at most
+    `room`) and whether a cap cut some. A person the caller may not see is neither taken nor walked
+    through (`restrict` would drop them and all they lead to) and does not count towards a cap, so
+    neither the network nor its `truncated` mark says anything about the people beyond the caller's
+    scope: that a hidden guardian next to a child holds hundreds of wards, say. At most
+    MAX_HIDDEN_EXAMINED hidden neighbours are looked at per record; past that the hop is marked
+    cut, which says only that the record has that many neighbours."""
+    fresh: list[str] = []
+    hidden = 0
+    for n in sorted(around.nodes):
+        if n == nid or n in nodes:
+            continue
+        if _is_person(n) and not visible(around.nodes[n]):
+            hidden += 1
+            if hidden > MAX_HIDDEN_EXAMINED:
+                return fresh, True
+            continue
+        if len(fresh) >= room:
+            return fresh, True
+        fresh.append(n)
+    return fresh, False
 
 
 @dataclass

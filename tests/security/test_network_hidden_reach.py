@@ -1,0 +1,91 @@
+"""Class 5 (networks), over HTTP: a network says nothing about the people beyond the caller's scope.
+
+A child of the village is in the care of an institution's director who lives in another village
+(outside the village committee's rows) and is the entrusted guardian of many children there. The
+village committee's network of the child is the child alone: the director is out of scope, and so
+are the director's wards. Whether a cap cut the network (`truncated`) must be decided by what the
+caller may see: a walk through the hidden director reached (and cut) the director's wards, and
+`truncated: true` then said that someone the caller may not see stands next to this child and
+holds more than MAX_FANOUT relationships; for a child whose hidden guardian has few wards it said
+false. The police of the county, who see everyone, still get the network marked truncated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+
+from graph import network as net
+from graph.ladybug import LadybugStore
+from graph.model import node_id
+from graph.records import Assertion, NodeRecord, RelRecord
+from tests.api_fixtures import Api, serve
+from tests.contract.test_graph_store import VILLAGE, VILLAGE2
+
+SRC = Assertion("survey", "hidden-reach", datetime(2026, 5, 1))
+MANY = net.MAX_FANOUT + 10
+
+NET = """query Net($start: ID!, $depth: Int!) {
+  network(start: $start, depth: $depth) { nodes { id } truncated } }"""
+
+
+def populate(store: LadybugStore) -> None:
+    director, carer = node_id("Person", "hr-director"), node_id("Person", "hr-carer")
+    ward, other = node_id("Person", "hr-ward"), node_id("Person", "hr-other")
+    nodes = [
+        NodeRecord(director, {"birth_date": "1970-01-01", "division": VILLAGE2}, SRC),
+        NodeRecord(carer, {"birth_date": "1971-01-01", "division": VILLAGE2}, SRC),
+        NodeRecord(ward, {"birth_date": "2016-02-02", "division": VILLAGE}, SRC),
+        NodeRecord(other, {"birth_date": "2016-03-03", "division": VILLAGE}, SRC),
+    ]
+    rels = [
+        RelRecord("GUARDIAN_OF", director, ward, {"kind": "institutional"}, SRC),
+        RelRecord("GUARDIAN_OF", carer, other, {"kind": "entrusted"}, SRC),
+    ]
+    for i in range(MANY):  # the director's wards in the other village
+        kid = node_id("Person", f"hr-kid{i:03d}")
+        nodes.append(NodeRecord(kid, {"birth_date": "2015-04-04", "division": VILLAGE2}, SRC))
+        rels.append(RelRecord("GUARDIAN_OF", director, kid, {"kind": "institutional"}, SRC))
+    for i in range(3):  # the carer's few
+        kid = node_id("Person", f"hr-few{i}")
+        nodes.append(NodeRecord(kid, {"birth_date": "2015-04-04", "division": VILLAGE2}, SRC))
+        rels.append(RelRecord("GUARDIAN_OF", carer, kid, {"kind": "entrusted"}, SRC))
+    store.upsert_nodes(nodes)
+    store.upsert_rels(rels)
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    tmp = tmp_path_factory.mktemp("hidden-reach")
+    (tmp / "data").mkdir()
+    store = LadybugStore(tmp / "data" / "graph.lbug", 256)
+    store.init_schema()
+    populate(store)
+    store.close()
+    yield from serve(tmp)
+
+
+def _network(api: Api, who: str, start: str, depth: int = 2) -> dict:
+    body = api.gql(who, NET, {"start": start, "depth": depth}).json()
+    assert "errors" not in body, body
+    return body["data"]["network"]
+
+
+def test_a_hidden_guardians_many_wards_do_not_mark_the_network_truncated(api: Api) -> None:
+    for depth in (2, 3, 4):
+        many = _network(api, "village", "person:hr-ward", depth)
+        few = _network(api, "village", "person:hr-other", depth)
+        assert [n["id"] for n in many["nodes"]] == ["person:hr-ward"]
+        assert [n["id"] for n in few["nodes"]] == ["person:hr-other"]
+        # The same answer whoever stands, hidden, beyond the child.
+        assert many["truncated"] == few["truncated"] is False, (depth, many, few)
+
+
+def test_the_police_who_see_the_wards_get_the_network_marked_truncated(api: Api) -> None:
+    seen = _network(api, "police", "person:hr-ward")
+    ids = {n["id"] for n in seen["nodes"]}
+    assert "person:hr-director" in ids
+    assert len([i for i in ids if i.startswith("person:hr-kid")]) == net.MAX_FANOUT
+    assert seen["truncated"] is True

@@ -214,21 +214,60 @@ class Hop:
 def connection(
     store: GraphStore, a: str, b: str, max_depth: int, rel_types: Sequence[str] | None, visible: Visible
 ) -> tuple[list[Node], list[Hop]] | None:
-    """A shortest connection between two records and what each hop is; None when there is none
-    within `max_depth` or when any record on it is one the caller may not see."""
+    """A shortest connection between two records, among those the caller may see, and what each
+    hop is; None when there is none within `max_depth`.
+
+    The engine's shortest connection first; when a record on it is one the caller may not see, the
+    shortest connection through records the caller may see is looked for instead (a walk from `a`
+    as `trace` makes it, hubs included as the engine's path would pass them). A null there would say
+    that the two are linked more closely through someone out of scope (a father in common)."""
     _check_depth(max_depth)
     types = rel_types_or_default(rel_types)
     path: Path | None = store.shortest_path(a, b, max_depth, types)
     if path is None or not path.rels:
         return None
     sub = Subgraph({n.id: n for n in path.nodes}, {r.id: r for r in path.rels})
-    if len(restrict(sub, a, visible).nodes) != len(path.nodes):
+    if len(restrict(sub, a, visible).nodes) == len(path.nodes):
+        nodes, rels = path.nodes, path.rels
+    else:
+        found = _shortest_within(
+            trace(store, a, max_depth, types, visible, expand_hubs=True), a, b, max_depth
+        )
+        if found is None:
+            return None
+        nodes, rels = found
+    hops = [Hop(rel, nodes[i], nodes[i + 1], rel.src == nodes[i].id) for i, rel in enumerate(rels)]
+    return nodes, hops
+
+
+def _shortest_within(sub: Subgraph, a: str, b: str, max_depth: int) -> tuple[list[Node], list[Rel]] | None:
+    """A shortest path from `a` to `b` of at most `max_depth` hops inside `sub` (breadth first, in id
+    order, so the answer is stable)."""
+    if a not in sub.nodes or b not in sub.nodes:
         return None
-    hops = [
-        Hop(rel, path.nodes[i], path.nodes[i + 1], rel.src == path.nodes[i].id)
-        for i, rel in enumerate(path.rels)
-    ]
-    return path.nodes, hops
+    adjacent: dict[str, list[tuple[str, Rel]]] = {}
+    for rel in sub.rels.values():
+        adjacent.setdefault(rel.src, []).append((rel.dst, rel))
+        adjacent.setdefault(rel.dst, []).append((rel.src, rel))
+    came: dict[str, tuple[str, Rel] | None] = {a: None}
+    frontier = [a]
+    for _ in range(max_depth):
+        nxt = []
+        for here in frontier:
+            for there, rel in sorted(adjacent.get(here, ()), key=lambda x: (x[0], x[1].id)):
+                if there not in came:
+                    came[there] = (here, rel)
+                    nxt.append(there)
+        if b in came:
+            break
+        frontier = nxt
+    if b not in came:
+        return None
+    ids, rels = [b], []
+    while (step := came[ids[-1]]) is not None:
+        ids.append(step[0])
+        rels.append(step[1])
+    return [sub.nodes[i] for i in reversed(ids)], list(reversed(rels))
 
 
 # ---- guardians of many children ------------------------------------------------------------------

@@ -8,6 +8,12 @@ caller may see: a walk through the hidden director reached (and cut) the directo
 `truncated: true` then said that someone the caller may not see stands next to this child and
 holds more than MAX_FANOUT relationships; for a child whose hidden guardian has few wards it said
 false. The police of the county, who see everyone, still get the network marked truncated.
+
+Likewise a connection: two children of the village linked through their grandmother and an aunt
+(three hops, all in the village) were told "no connection" when they also had a father in common
+who lives in the other village (two hops through him): the engine's shortest connection ran through
+the hidden father and was withheld, and the null said that the two share someone the caller may not
+see. The shortest connection the caller may see is what a connection is.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from tests.contract.test_graph_store import VILLAGE, VILLAGE2
 SRC = Assertion("survey", "hidden-reach", datetime(2026, 5, 1))
 MANY = net.MAX_FANOUT + 10
 
+PATH = """query Path($a: ID!, $b: ID!) {
+  networkPath(source: $a, target: $b) { length nodes { id } hops { type direction } } }"""
 NET = """query Net($start: ID!, $depth: Int!) {
   network(start: $start, depth: $depth) { nodes { id } truncated } }"""
 
@@ -52,6 +60,24 @@ def populate(store: LadybugStore) -> None:
         kid = node_id("Person", f"hr-few{i}")
         nodes.append(NodeRecord(kid, {"birth_date": "2015-04-04", "division": VILLAGE2}, SRC))
         rels.append(RelRecord("GUARDIAN_OF", carer, kid, {"kind": "entrusted"}, SRC))
+    # Two pairs of half-cousins, linked the same way in the village; the first pair also share a
+    # father in the other village.
+    for pair, hidden_father in (("hp", True), ("vp", False)):
+        c1, c2, gran, aunt = (node_id("Person", f"{pair}-{r}") for r in ("c1", "c2", "gran", "aunt"))
+        for pid, born in ((c1, "2014-01-01"), (c2, "2016-01-01"), (gran, "1950-01-01"), (aunt, "1975-01-01")):
+            nodes.append(NodeRecord(pid, {"birth_date": born, "division": VILLAGE}, SRC))
+        rels += [
+            RelRecord("GUARDIAN_OF", gran, c1, {"kind": "entrusted"}, SRC),
+            RelRecord("PARENT_OF", gran, aunt, {"role": "mother"}, SRC),
+            RelRecord("GUARDIAN_OF", aunt, c2, {"kind": "entrusted"}, SRC),
+        ]
+        if hidden_father:
+            father = node_id("Person", f"{pair}-father")
+            nodes.append(NodeRecord(father, {"birth_date": "1980-01-01", "division": VILLAGE2}, SRC))
+            rels += [
+                RelRecord("PARENT_OF", father, c1, {"role": "father"}, SRC),
+                RelRecord("PARENT_OF", father, c2, {"role": "father"}, SRC),
+            ]
     store.upsert_nodes(nodes)
     store.upsert_rels(rels)
 
@@ -89,3 +115,26 @@ def test_the_police_who_see_the_wards_get_the_network_marked_truncated(api: Api)
     assert "person:hr-director" in ids
     assert len([i for i in ids if i.startswith("person:hr-kid")]) == net.MAX_FANOUT
     assert seen["truncated"] is True
+
+
+def _path(api: Api, who: str, a: str, b: str) -> dict | None:
+    body = api.gql(who, PATH, {"a": a, "b": b}).json()
+    assert "errors" not in body, body
+    return body["data"]["networkPath"]
+
+
+def test_a_connection_through_a_hidden_person_gives_way_to_the_shortest_one_in_scope(api: Api) -> None:
+    hidden = _path(api, "village", "person:hp-c1", "person:hp-c2")
+    plain = _path(api, "village", "person:vp-c1", "person:vp-c2")
+    assert plain is not None and plain["length"] == 3
+    assert hidden is not None, "null says the two share someone out of scope"
+    assert [n["id"] for n in hidden["nodes"]] == [
+        "person:hp-c1",
+        "person:hp-gran",
+        "person:hp-aunt",
+        "person:hp-c2",
+    ]
+    assert hidden["hops"] == plain["hops"]
+    # The police see the father: for them the shortest connection is through him.
+    police = _path(api, "police", "person:hp-c1", "person:hp-c2")
+    assert police is not None and [n["id"] for n in police["nodes"]][1] == "person:hp-father"

@@ -77,7 +77,10 @@ class Query:
         lookups.by_value(info.context.guard, "Person", "name")
         first = max(1, min(first, 100))
         within = info.context.guard.scope_prefix()
-        ids = [n.id for n in search_people(info.context.store, name, limit=first, within=within)]
+        found = search_people(
+            info.context.store, name, limit=first, within=within, visible=info.context.guard.visible_people
+        )
+        ids = [n.id for n in found]
         return _connection(info, "searchPeople", ids, None, False)
 
     @strawberry.field(

@@ -97,7 +97,7 @@ run for 70 s and a depth-3 one grow past 10 GB."""
 MAX_FANOUT = 200
 """Neighbours taken from one record per hop; the rest are cut (by id, so the cut is stable) and
 the network is marked truncated."""
-MAX_HIDDEN_EXAMINED = 4 * MAX_FANOUT
+MAX_HIDDEN_EXAMINED = MAX_FANOUT
 """People out of the caller's scope looked at (and skipped) among one record's neighbours before
 the hop is marked cut: what bounds the row-scope checks a record with thousands of neighbours costs."""
 HOP_CHUNK = 32

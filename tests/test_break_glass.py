@@ -62,3 +62,24 @@ def test_roles_the_policy_does_not_trust_cannot_break_glass(api: Api) -> None:
 def test_a_break_glass_request_needs_a_real_justification(api: Api) -> None:
     status, body = _token(api, "doctor", break_glass_justification="urgent")
     assert status == 400 and "access_token" not in body
+
+
+DENIED = """{ auditDeniedAttempts(first: 500) { entries { operation agencyId decision reasons } } }"""
+
+
+def test_a_refused_break_glass_request_is_on_the_auditors_record_as_one(api: Api) -> None:
+    """An emergency override asked for by a role the policy does not trust, or without a real
+    justification, was refused as any token request is (token.refused, the client id alone): the
+    auditor's views, which are by agency, never listed it, and nothing said it was a break-glass
+    attempt. Each is now a denied token.break_glass entry of the agency, with the OAuth error."""
+    _token(api, "analyst", break_glass_justification="a long enough justification text")
+    _token(api, "court", break_glass_justification="urgent")
+    body = api.gql("auditor", DENIED, purpose="audit").json()
+    assert "errors" not in body, body
+    attempts = [
+        (e["agencyId"], e["decision"], sorted(e["reasons"]))
+        for e in body["data"]["auditDeniedAttempts"]["entries"]
+        if e["operation"] == "token.break_glass"
+    ]
+    assert ("ana-500101", "deny", ["break_glass", "unauthorized_client"]) in attempts, body
+    assert ("court-500101", "deny", ["break_glass", "invalid_request"]) in attempts, body

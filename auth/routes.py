@@ -373,7 +373,7 @@ class _Server(AuthorizationServer):
             seconds = min(int(minutes_text or "60") * 60, longest)
         except ValueError:
             seconds = 0
-        if len(justification.strip()) < 10 or seconds <= 0:
+        if len(justification.strip()) < policy.break_glass_min_justification or seconds <= 0:
             self._break_glass_refused(who, "invalid_request")
             raise InvalidRequestError()
         if not policy.break_glass_eligible(who):

@@ -35,6 +35,7 @@ from tests.contract.test_graph_store import VILLAGE, family, registered
 
 PEOPLE = """query($d: String!) { people(division: $d, first: 100) {
   edges { node { id sex birthDate division } } } }"""
+PATH = """query($a: ID!, $b: ID!) { networkPath(source: $a, target: $b) { nodes { id label } } }"""
 NET = """query($s: ID!) { network(start: $s, depth: 1) {
   start nodes { id properties { name value } } } }"""
 
@@ -88,3 +89,23 @@ def test_a_pseudonymised_network_does_not_join_the_analysts_people_list(api: Api
 def test_a_record_id_does_not_buy_its_pseudonym_under_the_statistics_purpose(api: Api) -> None:
     r = api.gql("analyst", NET, {"s": "person:child"}, purpose="statistics").json()
     assert r["data"] is None and r["errors"][0]["extensions"]["reason"] == "purpose_not_permitted", r
+
+
+def test_a_pseudonym_is_turned_back_into_a_person_only_by_re_identification(api: Api) -> None:
+    """`network(start:)` and `networkPath` decoded a pseudonym for anyone who traces networks: a
+    village committee handed an analyst's pseudonymised finding got the child's record id and name
+    back without the reidentify capability, and without the entry saying reidentify. To a caller
+    that neither holds pseudonyms nor may re-identify, a pseudonym names nothing (as a forged one)."""
+    pseudonym = _network_of_child(api)["start"]
+    forged = "person~aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    for who in ("village", "police"):
+        for start in (pseudonym, forged):
+            r = api.gql(who, NET, {"s": start})
+            assert r.json()["data"] is None, (who, r.text)
+            assert "甲乙" not in r.text and "person:child" not in r.text
+        path = api.gql(who, PATH, {"a": pseudonym, "b": "person:granny"})
+        assert not (path.json()["data"] or {}).get("networkPath"), (who, path.text)
+        assert path.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND" and "甲乙" not in path.text
+    # The analyst, whose pseudonym it is, still traces from it.
+    again = api.gql("analyst", NET, {"s": pseudonym}, purpose="statistics").json()
+    assert again["data"]["network"]["start"] == pseudonym

@@ -528,14 +528,16 @@ def children_without_capable_guardian(
     after: str | None,
     visible: Visible,
     scan: _Scan | None = None,
+    ages_on: date | None = None,
 ) -> Page:
     """Children of the division under `max_age` whose every parent and current guardian
     (GUARDIAN_OF not ended by `as_of`) is away for work, deceased or lacks guardianship capacity,
     or who have none recorded (事实无人抚养): the left-behind definition of the seeds, widened to
-    entrusted guardians. Hidden guardians count for the decision but are not shown."""
+    entrusted guardians. Hidden guardians count for the decision but are not shown. Ages are taken
+    on `ages_on` when given (no finer than the birth dates the caller may see), else on `as_of`."""
     if not 1 <= max_age <= 18:
         raise NetworkError(say("network.max_age"))
-    cutoff = born_after(as_of, max_age)
+    cutoff = born_after(ages_on or as_of, max_age)
     return _page(
         lambda at, limit: store.child_guardians(prefix, cutoff, at, limit),
         lambda rows: {i for cid, links in rows for i in (cid, *(g for g, _, _ in links))},

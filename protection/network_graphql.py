@@ -502,9 +502,12 @@ class NetworkQuery:
         prefix = view.division(division)
         listing = f"networkHouseholdsWithoutAdults|{prefix}"
         cursor = view.cursor_in(listing, after)
+        # Who is a child is decided no finer than the birth dates the caller may see: moved a day at
+        # a time, asOf found a birthday shown to it as a year.
+        on = view.guard.ages_on(_as_of(as_of))
         page = _call(
             lambda: net.households_without_adults(
-                info.context.store, prefix, _as_of(as_of), _clamp(first, 200), cursor, view.visible
+                info.context.store, prefix, on, _clamp(first, 200), cursor, view.visible
             )
         )
         return HouseholdAbsencePage(
@@ -541,9 +544,17 @@ class NetworkQuery:
         prefix = view.division(division)
         listing = f"networkChildrenWithoutCapableGuardian|{prefix}"
         cursor = view.cursor_in(listing, after)
+        on = _as_of(as_of)
         page = _call(
             lambda: net.children_without_capable_guardian(
-                info.context.store, prefix, _as_of(as_of), max_age, _clamp(first, 200), cursor, view.visible
+                info.context.store,
+                prefix,
+                on,
+                max_age,
+                _clamp(first, 200),
+                cursor,
+                view.visible,
+                ages_on=view.guard.ages_on(on),  # no finer than the birth dates the caller may see
             )
         )
         return UnguardedChildPage(

@@ -195,6 +195,9 @@ class _View:
             self.pseudonyms = self._pseudonymizer()
             self.guard.trail.reasons.add(PSEUDONYMISED)
         self._decisions: dict[tuple[str, str], FieldDecision] = {}
+        # Pseudonyms are made for the agency that receives them (auth/pseudonym.py): two agencies'
+        # pseudonymised answers do not join on them.
+        self.audience = principal.agency_id if principal is not None else None
 
     def _pseudonymizer(self) -> Pseudonymizer:
         if self.ctx.settings is None:
@@ -211,7 +214,7 @@ class _View:
         value = str(raw).strip()
         sent_pseudonym = is_pseudonym(value)
         if sent_pseudonym:
-            found = self._pseudonymizer().decode(value)
+            found = self._pseudonymizer().decode(value, self.audience)
             if found is None:
                 raise not_found()
             _asked(self.guard, found)
@@ -245,10 +248,12 @@ class _View:
     def out_id(self, record_id: str) -> strawberry.ID:
         if self.pseudonyms is None or label_of(record_id) in net.PUBLIC_KINDS:
             return strawberry.ID(record_id)
-        return strawberry.ID(self.pseudonyms.encode(record_id))
+        return strawberry.ID(self.pseudonyms.encode(record_id, self.audience))
 
     def out_rel_id(self, rel: Rel) -> strawberry.ID:
-        return strawberry.ID(rel.id if self.pseudonyms is None else self.pseudonyms.encode(rel.id))
+        return strawberry.ID(
+            rel.id if self.pseudonyms is None else self.pseudonyms.encode(rel.id, self.audience)
+        )
 
     def cursor_in(self, listing: str, after: str | None) -> str | None:
         """A cursor this caller was given for this list: opaque, bound to the caller (no record id inside)."""
@@ -599,7 +604,8 @@ class NetworkQuery:
             raise refused(say("api.pseudonyms_not_configured"), "INTERNAL")
         keys = pseudonymizer(info.context.settings)
         guard.trail.reasons.add("reidentify")
-        decoded = [keys.decode(str(raw)) if is_pseudonym(str(raw)) else None for raw in pseudonyms]
+        audience = principal.agency_id if principal is not None else None
+        decoded = [keys.decode(str(raw), audience) if is_pseudonym(str(raw)) else None for raw in pseudonyms]
         for record_id in decoded:
             if record_id is not None:
                 _asked(guard, record_id)

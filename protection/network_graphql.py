@@ -454,9 +454,12 @@ class NetworkQuery:
     ) -> list[GuardianLoadView]:
         view = _View(info)
         prefix = view.division(division)
+        # A guardianship's end compared no finer than the caller sees it (moved a day at a time,
+        # asOf said the day it ended).
+        on = view.guard.dates_on("GUARDIAN_OF", "until", _as_of(as_of))
         loads = _call(
             lambda: net.guardians_of_many(
-                info.context.store, prefix, min_children, _as_of(as_of), _clamp(first, 200), view.visible
+                info.context.store, prefix, min_children, on, _clamp(first, 200), view.visible
             )
         )
         return [
@@ -554,7 +557,7 @@ class NetworkQuery:
             lambda: net.children_without_capable_guardian(
                 info.context.store,
                 prefix,
-                on,
+                view.guard.dates_on("GUARDIAN_OF", "until", on),  # guardianships' ends, likewise
                 max_age,
                 _clamp(first, 200),
                 cursor,

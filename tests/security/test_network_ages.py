@@ -89,3 +89,32 @@ def test_moving_as_of_a_day_does_not_find_the_birthday(
     assert _listed(api, "police", query, birthday) is False
     # The village sees the year: the same answer on both days.
     assert _listed(api, "village", query, day_before) == _listed(api, "village", query, birthday)
+
+
+GUARDIANS = """query($d: String!, $on: Date!) {
+  networkGuardiansOfMany(division: $d, minChildren: 3, asOf: $on) { guardian { id } count } }"""
+UNTIL = "2027-03-10"  # the carer's guardianships end on this day
+
+
+def test_moving_as_of_a_day_does_not_find_when_a_guardianship_ended(api: Api) -> None:
+    """An analyst sees a guardianship's dates as years (family masked); which guardians hold at
+    least three children on `asOf`, moved a day at a time, said the day a guardianship ended."""
+    store = api.client.app.state.graph  # type: ignore[attr-defined]
+    carer = node_id("Person", "ag-carer")
+    kids = [node_id("Person", f"ag-ward{i}") for i in range(3)]
+    store.upsert_nodes(
+        [NodeRecord(carer, {"birth_date": "1960-01-01", "division": VILLAGE}, SRC)]
+        + [NodeRecord(k, {"birth_date": "2018-01-01", "division": VILLAGE}, SRC) for k in kids]
+    )
+    store.upsert_rels(
+        [RelRecord("GUARDIAN_OF", carer, k, {"kind": "entrusted", "until": UNTIL}, SRC) for k in kids]
+    )
+
+    def held(who: str, on: str) -> bool:
+        purpose = "statistics" if who == "analyst" else "case_work"
+        body = api.gql(who, GUARDIANS, {"d": VILLAGE, "on": on}, purpose=purpose).json()
+        assert "errors" not in body, body
+        return len(body["data"]["networkGuardiansOfMany"]) == 1
+
+    assert held("police", "2027-03-10") is True and held("police", "2027-03-11") is False
+    assert held("analyst", "2027-03-10") == held("analyst", "2027-03-11")

@@ -64,3 +64,15 @@ def search_people(
                 break
             after = page.end_cursor
     return list(seen.values())[:limit]
+
+
+ID_NUMBER_HOLDERS = 20  # records carrying one ID number read at most (duplicates not yet merged)
+
+
+def person_by_id_number(store: GraphStore, id_number: str, visible: VisibleIds) -> str | None:
+    """The id of the first record (by id) carrying this resident ID number that the caller may
+    see; None when there is none. Every holder is judged, not only the first: a record of the same
+    number out of the caller's scope must not hide the caller's own, which said it exists."""
+    found = store.find("Person", "id_number", [id_number.strip().upper()], limit=ID_NUMBER_HOLDERS)
+    mine = visible([n.id for n in found])
+    return mine[0] if mine else None

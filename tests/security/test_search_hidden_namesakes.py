@@ -10,16 +10,22 @@ changed the answer, and the answer told of the namesake:
 * with `first: 1`, the one exact match taken could be another county's 丙丁, and the caller's own
   丙丁 was not found, so `first: 1` against `first: 50` said whether others share the name.
 
+The same for `personByIdNumber`: two records carrying one ID number (the same person registered in
+two counties, not yet merged) were read two at most and the first by id answered, so the other
+county's police got NOT_FOUND for their own record when the number's other holder sorted first:
+the answer said that the number is also held out of their scope.
+
 The other county's police (ps-500102) search here; the namesakes live in county 500101.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
+from connectors.idnumber import make_id_number
 from graph.ladybug import LadybugStore
 from graph.model import node_id
 from graph.records import Assertion, NodeRecord
@@ -29,6 +35,8 @@ from tests.contract.test_graph_store import VILLAGE
 SRC = Assertion("survey", "namesakes", datetime(2026, 5, 1))
 OTHER_COUNTY_VILLAGE = "500102001001"  # police2's jurisdiction
 
+DUPLICATE = make_id_number("500102", date(2015, 6, 1), 77)  # synthetic (GB 11643 check digit)
+BY_ID = "query($n: String!) { personByIdNumber(idNumber: $n) { id } }"
 SEARCH = "query($n: String!, $f: Int!) { searchPeople(name: $n, first: $f) { edges { node { id name } } } }"
 
 
@@ -47,6 +55,10 @@ def populate(store: LadybugStore) -> None:
         [
             NodeRecord(node_id("Person", key), {"name": name, "birth_date": "2015-01-01", "division": d}, SRC)
             for key, name, d in people
+        ]
+        + [  # one number, two records: county 500101's sorts first
+            NodeRecord(node_id("Person", key), {"id_number": DUPLICATE, "division": d}, SRC)
+            for key, d in (("aa-dup", VILLAGE), ("zz-dup", OTHER_COUNTY_VILLAGE))
         ]
     )
 
@@ -78,3 +90,9 @@ def test_a_namesake_out_of_scope_does_not_hide_the_callers_own_people(api: Api) 
 def test_first_one_finds_the_callers_own_namesake_whoever_else_bears_the_name(api: Api) -> None:
     assert _found(api, "丙丁") == ["person:zz-own-3"]
     assert _found(api, "丙丁", first=1) == ["person:zz-own-3"]
+
+
+def test_an_id_number_also_held_out_of_scope_still_finds_the_callers_own_record(api: Api) -> None:
+    body = api.gql("police2", BY_ID, {"n": DUPLICATE}).json()
+    assert "errors" not in body, body
+    assert body["data"]["personByIdNumber"] == {"id": "person:zz-dup"}

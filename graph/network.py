@@ -271,6 +271,9 @@ def _shortest_within(sub: Subgraph, a: str, b: str, max_depth: int) -> tuple[lis
 
 
 # ---- guardians of many children ------------------------------------------------------------------
+GUARDIANS_READ = 1000  # guardians of many children read from the store at most, before row scope
+
+
 @dataclass
 class GuardianLoad:
     guardian: Node
@@ -285,7 +288,11 @@ def guardians_of_many(
     if min_children < 1:
         raise NetworkError(say("network.min_children"))
     # The engine counts all wards; the visible ones are a subset, so its threshold is a safe prefilter.
-    loads = store.guardian_loads(prefix, min_children, as_of.isoformat(), limit=limit * 4)
+    # How many are read does not depend on `limit`: read 4 × limit, four heavier guardians out of
+    # scope crowded out the caller's own with `first: 1` and not with `first: 50`, which said they exist.
+    loads = store.guardian_loads(
+        prefix, min_children, as_of.isoformat(), limit=max(limit * 4, GUARDIANS_READ)
+    )
     nodes = store.get_nodes({i for gid, wards in loads for i in (gid, *wards)})
     out = []
     for gid, wards in loads:

@@ -32,6 +32,7 @@ from tests.contract.test_graph_store import VILLAGE, VILLAGE2
 
 SRC = Assertion("survey", "hidden-reach", datetime(2026, 5, 1))
 MANY = net.MAX_FANOUT + 10
+POLICE2_VILLAGE = "500102001001"  # in the other county: the jurisdiction of ps-500102
 
 PATH = """query Path($a: ID!, $b: ID!) {
   networkPath(source: $a, target: $b) { length nodes { id } hops { type direction } } }"""
@@ -138,3 +139,31 @@ def test_a_connection_through_a_hidden_person_gives_way_to_the_shortest_one_in_s
     # The police see the father: for them the shortest connection is through him.
     police = _path(api, "police", "person:hp-c1", "person:hp-c2")
     assert police is not None and [n["id"] for n in police["nodes"]][1] == "person:hp-father"
+
+
+GUARDIANS = """query($first: Int!) {
+  networkGuardiansOfMany(division: "5", minChildren: 3, first: $first) { guardian { id } count } }"""
+
+
+def test_guardians_of_many_children_do_not_depend_on_how_many_are_asked_for(api: Api) -> None:
+    """The store's heaviest guardians were read 4 × `first` at most, before row scope: with
+    `first: 1` the other county's police got nothing, their own carer of three crowded out by four
+    guardians of the county they may not see (five wards each), and with `first: 50` the carer;
+    the difference said how many such guardians stand out of their scope."""
+    store = api.client.app.state.graph  # type: ignore[attr-defined]
+    nodes, rels = [], []
+    for g, (division, wards) in enumerate([(VILLAGE, 5)] * 4 + [(POLICE2_VILLAGE, 3)]):
+        gid = node_id("Person", f"gm-g{g}")
+        nodes.append(NodeRecord(gid, {"birth_date": "1960-01-01", "division": division}, SRC))
+        for w in range(wards):
+            kid = node_id("Person", f"gm-g{g}-w{w}")
+            nodes.append(NodeRecord(kid, {"birth_date": "2016-01-01", "division": division}, SRC))
+            rels.append(RelRecord("GUARDIAN_OF", gid, kid, {"kind": "entrusted"}, SRC))
+    store.upsert_nodes(nodes)
+    store.upsert_rels(rels)
+    answers = {}
+    for first in (1, 50):
+        body = api.gql("police2", GUARDIANS, {"first": first}).json()
+        assert "errors" not in body, body
+        answers[first] = body["data"]["networkGuardiansOfMany"]
+    assert answers[1] == answers[50] == [{"guardian": {"id": "person:gm-g4"}, "count": 3}], answers

@@ -21,7 +21,7 @@ from auth.enforce.errors import bad_request, domain_errors, not_found
 from auth.enforce.layer import enforce
 from auth.enforce.records import Division, PageInfo, Person, PersonConnection, PersonEdge
 from graph.model import division_prefix, node_id
-from graph.search import search_people
+from graph.search import person_by_id_number, search_people
 from kernel.messages import say
 
 log = logging.getLogger("shouhu.api")
@@ -65,10 +65,10 @@ class Query:
     )
     def person_by_id_number(self, info: Info[Context, None], id_number: str) -> Person | None:
         lookups.by_value(info.context.guard, "Person", "id_number")
-        found = info.context.store.find("Person", "id_number", [id_number.strip().upper()], limit=2)
-        if not found:
+        found = person_by_id_number(info.context.store, id_number, info.context.guard.visible_people)
+        if found is None:
             raise not_found("person")
-        return scope.visible_person(info.context.guard, found[0].id)
+        return scope.visible_person(info.context.guard, found)
 
     @strawberry.field(
         description="People whose name sounds like this one (homophones tolerated), in your scope."
@@ -77,7 +77,10 @@ class Query:
         lookups.by_value(info.context.guard, "Person", "name")
         first = max(1, min(first, 100))
         within = info.context.guard.scope_prefix()
-        ids = [n.id for n in search_people(info.context.store, name, limit=first, within=within)]
+        found = search_people(
+            info.context.store, name, limit=first, within=within, visible=info.context.guard.visible_people
+        )
+        ids = [n.id for n in found]
         return _connection(info, "searchPeople", ids, None, False)
 
     @strawberry.field(

@@ -50,20 +50,24 @@ class Pseudonymizer:
             raise PseudonymKeyError(f"the pseudonym key must be {KEY_BYTES} bytes, not {len(key)}")
         self._siv = AESSIV(key)
 
-    def encode(self, record_id: str) -> str:
-        """``person:…`` → ``person~<base32>``: the kind stays readable, the rest is opaque."""
+    def encode(self, record_id: str, audience: str | None = None) -> str:
+        """``person:…`` → ``person~<base32>``: the kind stays readable, the rest is opaque. With an
+        `audience` (the agency that receives it) the pseudonym is that agency's own: another
+        agency's pseudonym for the same record differs and does not decode under this one, so two
+        agencies' pseudonymised answers do not join on it."""
         kind = record_id.partition(":")[0].lower()
-        sealed = self._siv.encrypt(record_id.encode("utf-8"), _CONTEXT)
+        sealed = self._siv.encrypt(record_id.encode("utf-8"), _associated(audience))
         return f"{kind}{SEPARATOR}{base64.b32encode(sealed).decode('ascii').rstrip('=').lower()}"
 
-    def decode(self, pseudonym: str) -> str | None:
-        """The record id, or None for anything this key did not make (no oracle beyond that)."""
+    def decode(self, pseudonym: str, audience: str | None = None) -> str | None:
+        """The record id, or None for anything this key did not make for this audience (no oracle
+        beyond that)."""
         kind, sep, body = pseudonym.partition(SEPARATOR)
         if not sep or not body or len(body) > 400:
             return None
         try:
             raw = base64.b32decode(body.upper() + "=" * (-len(body) % 8))
-            record_id = self._siv.decrypt(raw, _CONTEXT).decode("utf-8")
+            record_id = self._siv.decrypt(raw, _associated(audience)).decode("utf-8")
         except (ValueError, InvalidTag, UnicodeDecodeError):
             return None
         return record_id if record_id.partition(":")[0].lower() == kind else None
@@ -83,6 +87,10 @@ class Pseudonymizer:
             return self._siv.decrypt(raw, [*_CONTEXT, context.encode("utf-8")]).decode("utf-8")
         except (ValueError, InvalidTag, UnicodeDecodeError):
             return None
+
+
+def _associated(audience: str | None) -> list[bytes]:
+    return _CONTEXT if audience is None else [*_CONTEXT, b"audience:" + audience.encode("utf-8")]
 
 
 def is_pseudonym(value: str) -> bool:

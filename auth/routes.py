@@ -372,10 +372,12 @@ class _Server(AuthorizationServer):
         try:
             seconds = min(int(minutes_text or "60") * 60, longest)
         except ValueError:
-            raise InvalidRequestError() from None
-        if len(justification.strip()) < 10 or seconds <= 0:
+            seconds = 0
+        if len(justification.strip()) < policy.break_glass_min_justification or seconds <= 0:
+            self._break_glass_refused(who, "invalid_request")
             raise InvalidRequestError()
         if not policy.break_glass_eligible(who):
+            self._break_glass_refused(who, "unauthorized_client")
             raise UnauthorizedClientError()
         issued = self.service.authority.issue(
             client=client.row, agency=agency, scopes=scopes, break_glass=(justification.strip(), seconds)
@@ -395,6 +397,23 @@ class _Server(AuthorizationServer):
             raise InvalidRequestError() from None  # no emergency access without its record
         log.warning("break-glass token jti=%s issued to client %s", issued.jti, client.client_id)
         return issued.response()
+
+    def _break_glass_refused(self, who: Principal, error: str) -> None:
+        """A refused emergency override on the agency's record as one (token.break_glass, denied,
+        the OAuth error): the token endpoint's own entry names the client alone and says nothing of
+        break-glass, so the auditor, who reviews by agency, never saw the attempt."""
+        try:
+            self.service.audit.append(
+                AuditEvent.for_principal(
+                    who,
+                    operation="token.break_glass",
+                    decision="deny",
+                    status=400,
+                    reasons=["break_glass", error],
+                )
+            )
+        except (AuditUnavailable, ValueError):
+            log.error("refused break-glass request of client %s not audited", who.client_id)
 
 
 def _oauth_error(error: str, status: int = 400) -> JSONResponse:

@@ -97,6 +97,9 @@ run for 70 s and a depth-3 one grow past 10 GB."""
 MAX_FANOUT = 200
 """Neighbours taken from one record per hop; the rest are cut (by id, so the cut is stable) and
 the network is marked truncated."""
+MAX_HIDDEN_EXAMINED = MAX_FANOUT
+"""People out of the caller's scope looked at (and skipped) among one record's neighbours before
+the hop is marked cut: what bounds the row-scope checks a record with thousands of neighbours costs."""
 HOP_CHUNK = 32
 """Records of one hop whose neighbourhoods are read together (GraphStore.neighbourhoods)."""
 
@@ -133,7 +136,7 @@ def trace(
     _check_depth(depth)
     types = rel_types_or_default(rel_types)
     first = store.get_node(start)
-    if first is None:
+    if first is None or (_is_person(start) and not visible(first)):
         return TracedNetwork()
     nodes: dict[str, Node] = {start: first}
     rels: dict[str, Rel] = {}
@@ -154,15 +157,8 @@ def trace(
                 one = around_all.get(nid)
                 if one is None:
                     continue
-                around = sorted(n for n in one.nodes if n != nid)
-                if len(around) > max_fanout:
-                    truncated = True
-                    around = around[:max_fanout]
-                room = max_nodes - len(nodes)
-                fresh = [n for n in around if n not in nodes]
-                if len(fresh) > room:
-                    truncated = True
-                    fresh = fresh[: max(room, 0)]
+                fresh, cut = _admitted(one, nid, nodes, visible, min(max_fanout, max_nodes - len(nodes)))
+                truncated = truncated or cut
                 for n in fresh:
                     nodes[n] = one.nodes[n]
                     reached.append(n)
@@ -181,6 +177,32 @@ def trace(
     return TracedNetwork(kept.nodes, kept.rels, truncated=truncated, hubs_not_expanded=unexpanded)
 
 
+def _admitted(
+    around: Subgraph, nid: str, nodes: dict[str, Node], visible: Visible, room: int
+) -> tuple[list[str], bool]:
+    """The neighbours of `nid` a hop takes (new ones, in id order so the cut is stable, at most
+    `room`) and whether a cap cut some. A person the caller may not see is neither taken nor walked
+    through (`restrict` would drop them and all they lead to) and does not count towards a cap, so
+    neither the network nor its `truncated` mark says anything about the people beyond the caller's
+    scope: that a hidden guardian next to a child holds hundreds of wards, say. At most
+    MAX_HIDDEN_EXAMINED hidden neighbours are looked at per record; past that the hop is marked
+    cut, which says only that the record has that many neighbours."""
+    fresh: list[str] = []
+    hidden = 0
+    for n in sorted(around.nodes):
+        if n == nid or n in nodes:
+            continue
+        if _is_person(n) and not visible(around.nodes[n]):
+            hidden += 1
+            if hidden > MAX_HIDDEN_EXAMINED:
+                return fresh, True
+            continue
+        if len(fresh) >= room:
+            return fresh, True
+        fresh.append(n)
+    return fresh, False
+
+
 @dataclass
 class Hop:
     rel: Rel
@@ -192,24 +214,66 @@ class Hop:
 def connection(
     store: GraphStore, a: str, b: str, max_depth: int, rel_types: Sequence[str] | None, visible: Visible
 ) -> tuple[list[Node], list[Hop]] | None:
-    """A shortest connection between two records and what each hop is; None when there is none
-    within `max_depth` or when any record on it is one the caller may not see."""
+    """A shortest connection between two records, among those the caller may see, and what each
+    hop is; None when there is none within `max_depth`.
+
+    The engine's shortest connection first; when a record on it is one the caller may not see, the
+    shortest connection through records the caller may see is looked for instead (a walk from `a`
+    as `trace` makes it, hubs included as the engine's path would pass them). A null there would say
+    that the two are linked more closely through someone out of scope (a father in common)."""
     _check_depth(max_depth)
     types = rel_types_or_default(rel_types)
     path: Path | None = store.shortest_path(a, b, max_depth, types)
     if path is None or not path.rels:
         return None
     sub = Subgraph({n.id: n for n in path.nodes}, {r.id: r for r in path.rels})
-    if len(restrict(sub, a, visible).nodes) != len(path.nodes):
+    if len(restrict(sub, a, visible).nodes) == len(path.nodes):
+        nodes, rels = path.nodes, path.rels
+    else:
+        found = _shortest_within(
+            trace(store, a, max_depth, types, visible, expand_hubs=True), a, b, max_depth
+        )
+        if found is None:
+            return None
+        nodes, rels = found
+    hops = [Hop(rel, nodes[i], nodes[i + 1], rel.src == nodes[i].id) for i, rel in enumerate(rels)]
+    return nodes, hops
+
+
+def _shortest_within(sub: Subgraph, a: str, b: str, max_depth: int) -> tuple[list[Node], list[Rel]] | None:
+    """A shortest path from `a` to `b` of at most `max_depth` hops inside `sub` (breadth first, in id
+    order, so the answer is stable)."""
+    if a not in sub.nodes or b not in sub.nodes:
         return None
-    hops = [
-        Hop(rel, path.nodes[i], path.nodes[i + 1], rel.src == path.nodes[i].id)
-        for i, rel in enumerate(path.rels)
-    ]
-    return path.nodes, hops
+    adjacent: dict[str, list[tuple[str, Rel]]] = {}
+    for rel in sub.rels.values():
+        adjacent.setdefault(rel.src, []).append((rel.dst, rel))
+        adjacent.setdefault(rel.dst, []).append((rel.src, rel))
+    came: dict[str, tuple[str, Rel] | None] = {a: None}
+    frontier = [a]
+    for _ in range(max_depth):
+        nxt = []
+        for here in frontier:
+            for there, rel in sorted(adjacent.get(here, ()), key=lambda x: (x[0], x[1].id)):
+                if there not in came:
+                    came[there] = (here, rel)
+                    nxt.append(there)
+        if b in came:
+            break
+        frontier = nxt
+    if b not in came:
+        return None
+    ids, rels = [b], []
+    while (step := came[ids[-1]]) is not None:
+        ids.append(step[0])
+        rels.append(step[1])
+    return [sub.nodes[i] for i in reversed(ids)], list(reversed(rels))
 
 
 # ---- guardians of many children ------------------------------------------------------------------
+GUARDIANS_READ = 1000  # guardians of many children read from the store at most, before row scope
+
+
 @dataclass
 class GuardianLoad:
     guardian: Node
@@ -224,7 +288,11 @@ def guardians_of_many(
     if min_children < 1:
         raise NetworkError(say("network.min_children"))
     # The engine counts all wards; the visible ones are a subset, so its threshold is a safe prefilter.
-    loads = store.guardian_loads(prefix, min_children, as_of.isoformat(), limit=limit * 4)
+    # How many are read does not depend on `limit`: read 4 × limit, four heavier guardians out of
+    # scope crowded out the caller's own with `first: 1` and not with `first: 50`, which said they exist.
+    loads = store.guardian_loads(
+        prefix, min_children, as_of.isoformat(), limit=max(limit * 4, GUARDIANS_READ)
+    )
     nodes = store.get_nodes({i for gid, wards in loads for i in (gid, *wards)})
     out = []
     for gid, wards in loads:
@@ -467,14 +535,16 @@ def children_without_capable_guardian(
     after: str | None,
     visible: Visible,
     scan: _Scan | None = None,
+    ages_on: date | None = None,
 ) -> Page:
     """Children of the division under `max_age` whose every parent and current guardian
     (GUARDIAN_OF not ended by `as_of`) is away for work, deceased or lacks guardianship capacity,
     or who have none recorded (事实无人抚养): the left-behind definition of the seeds, widened to
-    entrusted guardians. Hidden guardians count for the decision but are not shown."""
+    entrusted guardians. Hidden guardians count for the decision but are not shown. Ages are taken
+    on `ages_on` when given (no finer than the birth dates the caller may see), else on `as_of`."""
     if not 1 <= max_age <= 18:
         raise NetworkError(say("network.max_age"))
-    cutoff = born_after(as_of, max_age)
+    cutoff = born_after(ages_on or as_of, max_age)
     return _page(
         lambda at, limit: store.child_guardians(prefix, cutoff, at, limit),
         lambda rows: {i for cid, links in rows for i in (cid, *(g for g, _, _ in links))},

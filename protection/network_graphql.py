@@ -195,6 +195,9 @@ class _View:
             self.pseudonyms = self._pseudonymizer()
             self.guard.trail.reasons.add(PSEUDONYMISED)
         self._decisions: dict[tuple[str, str], FieldDecision] = {}
+        # Pseudonyms are made for the agency that receives them (auth/pseudonym.py): two agencies'
+        # pseudonymised answers do not join on them.
+        self.audience = principal.agency_id if principal is not None else None
 
     def _pseudonymizer(self) -> Pseudonymizer:
         if self.ctx.settings is None:
@@ -211,10 +214,15 @@ class _View:
         value = str(raw).strip()
         sent_pseudonym = is_pseudonym(value)
         if sent_pseudonym:
-            found = self._pseudonymizer().decode(value)
+            found = self._pseudonymizer().decode(value, self.audience)
             if found is None:
                 raise not_found()
             _asked(self.guard, found)
+            if self.pseudonyms is None and not self._may_reidentify():
+                # A pseudonym in, the record out is re-identification: for a caller that neither
+                # works with pseudonyms nor may re-identify, a pseudonym names nothing (a village
+                # handed an analyst's finding got the child's id and name back).
+                raise not_found()
             value = found
         try:
             kind = label_of(value)
@@ -223,26 +231,29 @@ class _View:
         if self.pseudonyms is not None and not sent_pseudonym and kind not in net.PUBLIC_KINDS:
             # A real id in, its pseudonym out would link the two: a pseudonymised caller names
             # people by pseudonym unless it may re-identify them, for a declared purpose.
-            policy, principal = self.guard.policy, self.ctx.principal
-            if not (
-                policy is not None
-                and principal is not None
-                and principal.purpose in policy.purpose_codes
-                and policy.can(principal, "reidentify")
-            ):
+            if not self._may_reidentify():
                 self.guard.trail.reasons.add("pseudonym_required")
                 raise refused(say("api.pseudonym_required"), "FORBIDDEN", "pseudonym_required")
             self.guard.trail.reasons.add("named_by_record_id")
             self.guard.trail.records.add(value)
         return value
 
+    def _may_reidentify(self) -> bool:
+        """The reidentify capability, with a declared purpose of use the policy knows."""
+        policy, principal = self.guard.policy, self.ctx.principal
+        if policy is None or principal is None:
+            return not self.guard.enforcing
+        return principal.purpose in policy.purpose_codes and policy.can(principal, "reidentify")
+
     def out_id(self, record_id: str) -> strawberry.ID:
         if self.pseudonyms is None or label_of(record_id) in net.PUBLIC_KINDS:
             return strawberry.ID(record_id)
-        return strawberry.ID(self.pseudonyms.encode(record_id))
+        return strawberry.ID(self.pseudonyms.encode(record_id, self.audience))
 
     def out_rel_id(self, rel: Rel) -> strawberry.ID:
-        return strawberry.ID(rel.id if self.pseudonyms is None else self.pseudonyms.encode(rel.id))
+        return strawberry.ID(
+            rel.id if self.pseudonyms is None else self.pseudonyms.encode(rel.id, self.audience)
+        )
 
     def cursor_in(self, listing: str, after: str | None) -> str | None:
         """A cursor this caller was given for this list: opaque, bound to the caller (no record id inside)."""
@@ -443,9 +454,12 @@ class NetworkQuery:
     ) -> list[GuardianLoadView]:
         view = _View(info)
         prefix = view.division(division)
+        # A guardianship's end compared no finer than the caller sees it (moved a day at a time,
+        # asOf said the day it ended).
+        on = view.guard.dates_on("GUARDIAN_OF", "until", _as_of(as_of))
         loads = _call(
             lambda: net.guardians_of_many(
-                info.context.store, prefix, min_children, _as_of(as_of), _clamp(first, 200), view.visible
+                info.context.store, prefix, min_children, on, _clamp(first, 200), view.visible
             )
         )
         return [
@@ -496,9 +510,12 @@ class NetworkQuery:
         prefix = view.division(division)
         listing = f"networkHouseholdsWithoutAdults|{prefix}"
         cursor = view.cursor_in(listing, after)
+        # Who is a child is decided no finer than the birth dates the caller may see: moved a day at
+        # a time, asOf found a birthday shown to it as a year.
+        on = view.guard.ages_on(_as_of(as_of))
         page = _call(
             lambda: net.households_without_adults(
-                info.context.store, prefix, _as_of(as_of), _clamp(first, 200), cursor, view.visible
+                info.context.store, prefix, on, _clamp(first, 200), cursor, view.visible
             )
         )
         return HouseholdAbsencePage(
@@ -535,9 +552,17 @@ class NetworkQuery:
         prefix = view.division(division)
         listing = f"networkChildrenWithoutCapableGuardian|{prefix}"
         cursor = view.cursor_in(listing, after)
+        on = _as_of(as_of)
         page = _call(
             lambda: net.children_without_capable_guardian(
-                info.context.store, prefix, _as_of(as_of), max_age, _clamp(first, 200), cursor, view.visible
+                info.context.store,
+                prefix,
+                view.guard.dates_on("GUARDIAN_OF", "until", on),  # guardianships' ends, likewise
+                max_age,
+                _clamp(first, 200),
+                cursor,
+                view.visible,
+                ages_on=view.guard.ages_on(on),  # no finer than the birth dates the caller may see
             )
         )
         return UnguardedChildPage(
@@ -582,7 +607,8 @@ class NetworkQuery:
             raise refused(say("api.pseudonyms_not_configured"), "INTERNAL")
         keys = pseudonymizer(info.context.settings)
         guard.trail.reasons.add("reidentify")
-        decoded = [keys.decode(str(raw)) if is_pseudonym(str(raw)) else None for raw in pseudonyms]
+        audience = principal.agency_id if principal is not None else None
+        decoded = [keys.decode(str(raw), audience) if is_pseudonym(str(raw)) else None for raw in pseudonyms]
         for record_id in decoded:
             if record_id is not None:
                 _asked(guard, record_id)

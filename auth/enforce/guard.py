@@ -266,10 +266,17 @@ class Guard:
         consecutive days differ by the children born that day (an analyst learnt a child's
         birthday from a village's count on 1 and 2 June); counts at year ends differ only by what
         the birth year it is shown already says."""
+        return self.dates_on("Person", "birth_date", on)
+
+    def dates_on(self, kind: str, prop: str, on: date) -> date:
+        """The reference date a caller may choose (`asOf`) for comparisons with the date property
+        `kind.prop`, no finer than the caller sees it: the day when it sees the property in full,
+        else the last day of the year (a list moved a day at a time said the day a guardianship
+        ended, to a caller shown the year)."""
         if not self.enforcing:
             return on
         try:
-            if self.decide("Person", "birth_date") == "allow":
+            if self.decide(kind, prop) == "allow":
                 return on
         except FieldDenied:
             pass

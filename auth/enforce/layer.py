@@ -122,13 +122,15 @@ def release(info: Any, decl: Declaration, value: Any) -> Any:
 
 
 def _pseudonym(info: Any, record_id: str) -> str | None:
-    """An id that would carry a masked value (`household:<household number>`), made opaque."""
+    """An id that would carry a masked value (`household:<household number>`), made opaque: the
+    caller's agency's own pseudonym, as a network gives it (not one every agency shares)."""
     settings = info.context.settings
     if settings is None:
         return None
     from auth.pseudonym import pseudonymizer
 
-    return pseudonymizer(settings).encode(record_id)
+    principal = info.context.principal
+    return pseudonymizer(settings).encode(record_id, principal.agency_id if principal is not None else None)
 
 
 def unanswerable(info: Any, error: GraphQLError) -> bool:

@@ -185,6 +185,11 @@ class Policy:
         """The longest a break-glass grant may run; a grant reaching further is ignored."""
         return self._break_glass.max_duration
 
+    @property
+    def break_glass_min_justification(self) -> int:
+        """The fewest characters a break-glass justification may have; a shorter one is ignored."""
+        return self._break_glass.min_justification_chars
+
     def rule(self, agency_type: str, role: str, cls: str) -> Decision:
         """The matrix cell: the decision before purpose and break-glass are considered."""
         return self._base[agency_type, role][cls]

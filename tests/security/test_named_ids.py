@@ -16,7 +16,7 @@ import pytest
 
 from graph.model import node_id
 from graph.records import Assertion, NodeRecord, RelRecord
-from tests.api_fixtures import Api, serve
+from tests.api_fixtures import AGENCIES, Api, serve
 from tests.contract.test_graph_store import VILLAGE2
 from tests.security.support import answered_alike
 
@@ -136,7 +136,7 @@ def test_a_refused_look_by_pseudonym_is_on_the_record(api: Api, name: str, docum
         [NodeRecord(FAR, {"name": "远童", "division": "500102001001", "birth_date": "2016-01-01"}, SRC)]
     )
     keys = pseudonymizer(api.settings)
-    ids = {keys.encode(rid): rid for rid in (FAR, ABSENT)}
+    ids = {keys.encode(rid, AGENCIES["analyst"][0]): rid for rid in (FAR, ABSENT)}  # the analyst's own
     far, _ = answered_alike(
         api,
         "analyst",

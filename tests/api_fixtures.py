@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 from starlette.testclient import TestClient
 
 from api.app import create_app
 from auth.identities import add_agency, add_client
 from graph.factory import open_graph
+from graph.ladybug import LadybugStore
 from graph.port import GraphStore
 from kernel.db import make_engine, migrate
 from kernel.settings import Settings
@@ -134,6 +136,21 @@ def serve(tmp_path: Path, **overrides: object) -> Iterator[Api]:
     settings = Settings(data_dir=tmp_path / "data", **options)  # type: ignore[arg-type]
     for client, tokens, secrets in start_app(settings, AGENCIES, family):
         yield Api(client, tokens, settings, secrets)
+
+
+def serve_populated(
+    tmp_path_factory: pytest.TempPathFactory, name: str, populate: Callable[[LadybugStore], None]
+) -> Iterator[Api]:
+    """The app over a graph ``populate`` wrote first (``serve`` adds the standard family to it)."""
+    tmp = tmp_path_factory.mktemp(name)
+    (tmp / "data").mkdir()
+    store = LadybugStore(tmp / "data" / "graph.lbug", 256)
+    try:
+        store.init_schema()
+        populate(store)
+    finally:
+        store.close()
+    yield from serve(tmp)
 
 
 @contextmanager

@@ -19,7 +19,7 @@ import pytest
 from graph.ladybug import LadybugStore
 from graph.model import node_id
 from graph.records import Assertion, NodeRecord, RelRecord
-from tests.api_fixtures import Api, serve
+from tests.api_fixtures import Api, serve_populated
 from tests.contract.test_graph_store import VILLAGE
 
 SRC = Assertion("survey", "ages", datetime(2026, 5, 1))
@@ -56,13 +56,7 @@ def populate(store: LadybugStore) -> None:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    tmp = tmp_path_factory.mktemp("network-ages")
-    (tmp / "data").mkdir()
-    store = LadybugStore(tmp / "data" / "graph.lbug", 256)
-    store.init_schema()
-    populate(store)
-    store.close()
-    yield from serve(tmp)
+    yield from serve_populated(tmp_path_factory, "network-ages", populate)
 
 
 def _listed(api: Api, who: str, query: str, on: str) -> bool:

@@ -27,7 +27,7 @@ from graph import network as net
 from graph.ladybug import LadybugStore
 from graph.model import node_id
 from graph.records import Assertion, NodeRecord, RelRecord
-from tests.api_fixtures import Api, serve
+from tests.api_fixtures import Api, serve_populated
 from tests.contract.test_graph_store import VILLAGE, VILLAGE2
 
 SRC = Assertion("survey", "hidden-reach", datetime(2026, 5, 1))
@@ -85,13 +85,7 @@ def populate(store: LadybugStore) -> None:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    tmp = tmp_path_factory.mktemp("hidden-reach")
-    (tmp / "data").mkdir()
-    store = LadybugStore(tmp / "data" / "graph.lbug", 256)
-    store.init_schema()
-    populate(store)
-    store.close()
-    yield from serve(tmp)
+    yield from serve_populated(tmp_path_factory, "hidden-reach", populate)
 
 
 def _network(api: Api, who: str, start: str, depth: int = 2) -> dict:

@@ -18,7 +18,7 @@ import pytest
 from graph.ladybug import LadybugStore
 from graph.model import node_id
 from graph.records import Assertion, NodeRecord, RelRecord
-from tests.api_fixtures import Api, serve
+from tests.api_fixtures import Api, serve_populated
 
 SRC = Assertion("survey", "paging-test", datetime(2026, 5, 1))
 TOWN4 = "500101004000"
@@ -68,13 +68,7 @@ def township(store: LadybugStore) -> None:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    tmp = tmp_path_factory.mktemp("network-paging")
-    (tmp / "data").mkdir()
-    store = LadybugStore(tmp / "data" / "graph.lbug", 256)
-    store.init_schema()
-    township(store)
-    store.close()
-    yield from serve(tmp)
+    yield from serve_populated(tmp_path_factory, "network-paging", township)
 
 
 def _walk(api: Api, who: str, query: str, field: str) -> list[dict[str, Any]]:

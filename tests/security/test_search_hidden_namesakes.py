@@ -29,7 +29,7 @@ from connectors.idnumber import make_id_number
 from graph.ladybug import LadybugStore
 from graph.model import node_id
 from graph.records import Assertion, NodeRecord
-from tests.api_fixtures import Api, serve
+from tests.api_fixtures import Api, serve_populated
 from tests.contract.test_graph_store import VILLAGE
 
 SRC = Assertion("survey", "namesakes", datetime(2026, 5, 1))
@@ -65,13 +65,7 @@ def populate(store: LadybugStore) -> None:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    tmp = tmp_path_factory.mktemp("namesakes")
-    (tmp / "data").mkdir()
-    store = LadybugStore(tmp / "data" / "graph.lbug", 256)
-    store.init_schema()
-    populate(store)
-    store.close()
-    yield from serve(tmp)
+    yield from serve_populated(tmp_path_factory, "namesakes", populate)
 
 
 def _found(api: Api, name: str, first: int = 50) -> list[str]:

@@ -37,7 +37,8 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 
 
 def test_a_report_submitted_the_morning_after_its_deadline_is_late(api: Api) -> None:
-    """Ziyang §2.2 (ziyang-2017-notice.txt): "村（居）委会每季度向乡镇人民政府（街道办事处）报告一次"
+    """ziyang-2017-notice.txt: "村（居）民委员会每季度向乡（镇）人民政府报告一次本村（居）
+    农村留守儿童和困境儿童状况"
     -- the village's 2026-Q1 report is due 2026-04-05 (the county's configured 5 days). Submitted
     at 07:00 Beijing time on 6 April (23:00 UTC on the 5th) it is a day late; the platform
     compared the UTC date of the submission and said it was on time."""
@@ -50,8 +51,8 @@ def test_a_report_submitted_the_morning_after_its_deadline_is_late(api: Api) -> 
 
 
 def test_the_township_figure_is_the_sum_of_its_villages_reports(api: Api) -> None:
-    """Zhangye §3.1 (zhangye-2016-implementation-plan.txt): reports go "村（居）委会→乡镇→县民政"
-    each quarter, and reporting.py promises "the county's figure is the sum of reports that
+    """zhangye-2016-implementation-plan.txt: "实行村(居)民委员会、乡镇人民政府(街道办事处)、民政部门
+    逐级季度和年度报告制度", and reporting.py promises "the county's figure is the sum of reports that
     exist". A child classified after the village submitted must not appear in the township's
     report while the village's submitted report, which the township approved, does not count it."""
     p = "2026-Q2"

@@ -76,7 +76,7 @@ def missed_reports(
         for r in s.exec(
             select(MandatoryReport).where(col(MandatoryReport.division).startswith(division_prefix))
         ):
-            filed.setdefault(r.child_id, []).append((r.situation, r.filed_at.date()))
+            filed.setdefault(r.child_id, []).append((r.situation, clock.local(r.filed_at).date()))
 
     def reported(child: str, situations: tuple[str, ...], since: date | None) -> bool:
         # A report from anyone counts (the duty is that the police or township learn of it), but

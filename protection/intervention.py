@@ -131,7 +131,7 @@ def record_intervention(
         agency_id=w.actor.agency_id,
         guardian_id=named if kind == "temporary_guardianship" else guardian_id,
         temporary_guardian=temporary_guardian,
-        occurred_on=occurred_on or w.at.date(),
+        occurred_on=occurred_on or clock.local(w.at).date(),
         recorded_at=w.at,
         note=note,
     )

@@ -63,3 +63,16 @@ def test_the_township_figure_is_the_sum_of_its_villages_reports(api: Api) -> Non
         data(api.gql("civil", RECOMPUTE, {"d": COUNTY}))
         t = data(api.gql("township", SUBMIT, {"d": TOWN, "p": p}))["submitPeriodicReport"]
     assert counts(t["totals"]) == counts(v["totals"])
+
+
+def test_the_county_does_not_approve_a_village_report_over_its_township(api: Api) -> None:
+    """zhangye-2016-implementation-plan.txt: "实行村(居)民委员会、乡镇人民政府(街道办事处)、民政部门
+    逐级季度和年度报告制度"; ziyang-2017-notice.txt: the village "每季度向乡（镇）人民政府报告一次".
+    The village's report goes to its township; the county approved it directly, level skipped."""
+    p = "2026-Q3"
+    data(api.gql("village", SUBMIT, {"d": VILLAGE, "p": p}))
+    e = api.gql("county", DECIDE, {"d": VILLAGE, "p": p, "ok": True}).json()["errors"][0]
+    assert e["extensions"]["code"] == "FORBIDDEN"
+    assert data(api.gql("township", DECIDE, {"d": VILLAGE, "p": p, "ok": True}))["decidePeriodicReport"][
+        "status"
+    ] == ("approved")

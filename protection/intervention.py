@@ -176,7 +176,9 @@ def check_grounds(
                 lacks.append("unsupervised_report")
             if not educated:
                 lacks.append("admonition")
-            elif not any(r.situation in _UNSUPERVISED and r.filed_at.date() > educated[0] for r in reports):
+            elif not any(
+                r.situation in _UNSUPERVISED and clock.local(r.filed_at).date() > educated[0] for r in reports
+            ):
                 lacks.append("unchanged_after_admonition")
         elif ground == "duty_refused_six_months":
             demands = sorted(

@@ -271,7 +271,7 @@ def petition_court(
         guardian_id=guardian_id,
         grounds=sorted(set(grounds)),
         status=tr.PetitionStatus.PENDING,
-        occurred_on=w.at.date(),
+        occurred_on=clock.local(w.at).date(),
         recorded_at=w.at,
         note=note,
     )
@@ -317,7 +317,7 @@ def decide_guardianship(
     if new_guardian_id is not None and new_guardian_id == row.guardian_id:
         raise WorkflowError("BAD_REQUEST", say("workflow.new_guardian_same"))
     row.status, row.decision = tr.PetitionStatus.DECIDED, decision
-    row.decided_on = decided_on or w.at.date()
+    row.decided_on = decided_on or clock.local(w.at).date()
     row.new_guardian_id = new_guardian_id if decision == "revoked" else None
     w.s.add(row)
     w.close_steps(case.id, "court_decision", ref_id=row.id)

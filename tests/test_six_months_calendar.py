@@ -17,6 +17,8 @@ FILE = """mutation File($input: FileReportInput!) { fileMandatoryReport(input: $
 ACCEPT = "mutation Accept($id: ID!) { acceptReport(reportId: $id) { id } }"
 ACTION = "mutation Act($input: EmergencyActionInput!) { recordEmergencyAction(input: $input) { id } }"
 PETITION = "mutation Petition($input: PetitionInput!) { petitionCourt(input: $input) { id } }"
+DECIDE = "mutation D($input: GuardianshipDecisionInput!) { decideGuardianship(input: $input) { id } }"
+CASE = "query C($id: ID!) { protectionCase(id: $id) { interventions { id kind occurredOn decidedOn } } }"
 
 
 @pytest.fixture
@@ -62,6 +64,12 @@ def _petition(api: Api, petition: dict[str, Any]) -> str | None:
     return errors[0]["extensions"].get("code") if errors else None
 
 
+def _court_petition(api: Api, case_id: str) -> dict[str, Any]:
+    body = api.gql("police", CASE, {"id": case_id}).json()
+    assert not body.get("errors"), body
+    return next(i for i in body["data"]["protectionCase"]["interventions"] if i["kind"] == "court_petition")
+
+
 def test_six_months_are_calendar_months_from_the_first_demand(fresh: Api) -> None:
     """zhenjiang-2017-implementation-opinions.txt: a petition to revoke guardianship when the parents
     "拒不履行监护职责6个月以上导致其生活无着的" (以上 includes six months itself). The platform counted
@@ -73,6 +81,12 @@ def test_six_months_are_calendar_months_from_the_first_demand(fresh: Api) -> Non
     # 07:00 Beijing on 1 September is still 31 August in UTC: the day is Beijing's.
     with clock.pinned(datetime(2026, 9, 1, 7, 0, tzinfo=BEIJING)):
         assert _petition(fresh, petition) is None
+        pet = _court_petition(fresh, petition["caseId"])
+        body = fresh.gql("court", DECIDE, {"input": {"interventionId": pet["id"], "decision": "dismissed"}})
+        assert not body.json().get("errors"), body.json()
+        pet = _court_petition(fresh, petition["caseId"])
+    # Filed and decided that morning: both dated 1 September, the Beijing day.
+    assert (pet["occurredOn"], pet["decidedOn"]) == ("2026-09-01", "2026-09-01")
 
 
 def test_six_months_from_new_year_are_met_on_the_first_of_july(fresh: Api) -> None:

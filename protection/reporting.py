@@ -67,6 +67,10 @@ class Period:
     quarter: int | None
 
     @property
+    def start(self) -> date:
+        return date(self.year, 3 * (self.quarter - 1) + 1 if self.quarter else 1, 1)
+
+    @property
     def end(self) -> date:
         if self.quarter is None:
             return date(self.year, 12, 31)
@@ -211,6 +215,8 @@ def submit(engine: Engine, division: str, period_text: str, *, by: str) -> Repor
             "INVALID_TRANSITION",
             "already_submitted",
         )
+    if clock.today() < current.period.start:
+        raise ReportError(say("reporting.not_begun", period=current.period.label), reason="period_not_begun")
     missing = [code for code, s in current.children_status.items() if s not in tr.HANDED_UP]
     if missing:
         raise ReportError(

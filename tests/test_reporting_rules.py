@@ -76,3 +76,16 @@ def test_the_county_does_not_approve_a_village_report_over_its_township(api: Api
     assert data(api.gql("township", DECIDE, {"d": VILLAGE, "p": p, "ok": True}))["decidePeriodicReport"][
         "status"
     ] == ("approved")
+
+
+def test_a_quarter_not_yet_begun_cannot_be_reported(api: Api) -> None:
+    """ziyang-2017-notice.txt: "村（居）民委员会每季度向乡（镇）人民政府报告一次本村（居）农村留守儿童和
+    困境儿童状况": a quarter's report reports that quarter. On 30 June at 23:30 Beijing (15:30 UTC)
+    the village could submit its 2026-Q4 report (and the 2027 annual one), freezing figures for a
+    period not yet begun."""
+    with clock.pinned(datetime(2026, 6, 30, 15, 30, tzinfo=UTC)):
+        body = api.gql("village", SUBMIT, {"d": VILLAGE, "p": "2026-Q4"}).json()
+        assert body.get("errors"), body
+        assert body["errors"][0]["extensions"]["reason"] == "period_not_begun"
+        annual = api.gql("village", SUBMIT, {"d": VILLAGE, "p": "2027"}).json()
+        assert annual["errors"][0]["extensions"]["reason"] == "period_not_begun"

@@ -23,7 +23,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 @pytest.mark.xfail(
     strict=True,
     reason="policy decision: regular rounds are 90-day steps from 1 January, so the year ends in a "
-    "5-day round (27-31 Dec) in which every child of concern is due; whether the last short stretch "
+    "5-day round (27-31 Dec); whether the last short stretch "
     "joins the round before, or rounds are calendar quarters, is the county's to decide",
 )
 def test_no_regular_round_is_a_stub_of_a_few_days(api: Api) -> None:

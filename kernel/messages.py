@@ -779,6 +779,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "reporting.bad_division": ("行政区划代码应为 12 位数字", "the division is not a 12-digit code"),
     "reporting.level": ("定期报告由村、乡镇和县制作", "reports are made by villages, townships and counties"),
     "reporting.already": ("此报告已是“{status}”状态", "the report is already {status}"),
+    "reporting.not_begun": ("{period} 尚未开始，不能上报", "{period} has not begun and cannot be reported"),
     "reporting.lower_missing": (
         "{period} 尚有 {count} 个下级区划未上报：{divisions}",
         "{count} division(s) below have not submitted {period}: {divisions}",

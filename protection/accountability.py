@@ -21,6 +21,7 @@ from graph.records import Node
 from kernel import clock
 from kernel.db import session
 from protection.case_tables import CaseStep, MandatoryReport, ProtectionCaseRow
+from protection.screening_config import config
 
 INJURY_CODES: tuple[str, ...] = ("S", "T74", "T76", "Y07")
 LIVING_ALONE_MARKERS: tuple[str, ...] = ("living_alone", "unsupervised", "单独居住", "独居", "无人监护")
@@ -48,11 +49,11 @@ def _day(text: str | None) -> date | None:
         return None
 
 
-def _is_child(birth: str | None, on: date | None) -> bool:
+def _is_child(birth: str | None, on: date | None, under: int = CHILD_AGE) -> bool:
     b = _day(birth)
     if b is None or on is None:
         return b is not None
-    return (on.year - b.year - ((on.month, on.day) < (b.month, b.day))) < CHILD_AGE
+    return (on.year - b.year - ((on.month, on.day) < (b.month, b.day))) < under
 
 
 def _events(store: GraphStore, label: str, prefix: str, limit: int) -> list[Node]:
@@ -76,7 +77,7 @@ def missed_reports(
         for r in s.exec(
             select(MandatoryReport).where(col(MandatoryReport.division).startswith(division_prefix))
         ):
-            filed.setdefault(r.child_id, []).append((r.situation, r.filed_at.date()))
+            filed.setdefault(r.child_id, []).append((r.situation, clock.local(r.filed_at).date()))
 
     def reported(child: str, situations: tuple[str, ...], since: date | None) -> bool:
         # A report from anyone counts (the duty is that the police or township learn of it), but
@@ -120,6 +121,7 @@ def missed_reports(
                     e.props.get("visited_on"),
                 )
             )
+    alone_under = config().section("classification")["left_behind_age_limit"]
     for kind, e, situations, institution, when in candidates:
         sub = store.neighbourhood(e.id, 1, ["CONCERNS"])
         on = _day(when)
@@ -127,7 +129,10 @@ def missed_reports(
             child = sub.nodes.get(rel.dst)
             if rel.src != e.id or child is None or child.label != "Person":
                 continue
-            if not _is_child(child.props.get("birth_date"), on):
+            # Living alone is a duty to report about a child under 16 (不满十六周岁, the left-behind
+            # line); harm and dropout about any child.
+            under = alone_under if kind == "living_alone_unreported" else CHILD_AGE
+            if not _is_child(child.props.get("birth_date"), on, under):
                 continue
             if reported(child.id, situations, on):
                 continue

@@ -18,6 +18,7 @@ from sqlmodel import select
 
 from auth.identities import division_contains
 from auth.tables import Agency
+from kernel import clock
 from kernel.db import session
 from kernel.messages import language, say
 from protection import transitions as tr
@@ -144,7 +145,7 @@ def record_assessment(w: Work, case_id: str, findings: Findings) -> CaseAssessme
         raise not_found("assessment")
     row.safety, row.guardianship = findings.safety, findings.guardianship
     row.physical_health, row.mental_health = findings.physical_health, findings.mental_health
-    row.risk_level, row.assessed_on = findings.risk_level, findings.assessed_on or w.at.date()
+    row.risk_level, row.assessed_on = findings.risk_level, findings.assessed_on or clock.local(w.at).date()
     w.s.add(row)
     w.advance(case, "record_assessment")
     case.risk_level = findings.risk_level

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from kernel import clock
 from kernel.messages import language, say
 from protection import transitions as tr
 from protection.case_tables import EmergencyActionRow, ProtectionCaseRow, new_id
@@ -206,7 +207,7 @@ def record_action(
         case_id=case.id,
         action=action,
         agency_id=w.actor.agency_id,
-        occurred_on=occurred_on or w.at.date(),
+        occurred_on=occurred_on or clock.local(w.at).date(),
         recorded_at=w.at,
         person_id=person_id,
         placement_kind=placement_kind,

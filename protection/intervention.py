@@ -17,6 +17,7 @@ from datetime import date, timedelta
 
 from sqlmodel import col, select
 
+from kernel import clock
 from kernel.messages import language, say
 from protection import transitions as tr
 from protection.case_tables import (
@@ -56,9 +57,18 @@ GROUND_FACTS: dict[str, str] = {
     "serious_injury": "an injury assessment finding serious harm (重伤)",
     "penalty": "a penalty or criminal referral against this guardian",
 }
-DUTY_REFUSED = timedelta(days=183)
+# 拒不履行监护职责6个月以上: six calendar months (以上 includes six), from the first demand.
+DUTY_REFUSED_MONTHS = 6
 _UNSUPERVISED = ("living_alone", "guardian_neglect", "missing")
 _HARM = ("domestic_violence", "injury_or_harm")
+
+
+def _months_after(day: date, months: int) -> date:
+    """The same day `months` calendar months later, or that month's last day where it has none."""
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month, min(day.day, last))
 
 
 def _kind_name(kind: str) -> str:
@@ -121,7 +131,7 @@ def record_intervention(
         agency_id=w.actor.agency_id,
         guardian_id=named if kind == "temporary_guardianship" else guardian_id,
         temporary_guardian=temporary_guardian,
-        occurred_on=occurred_on or w.at.date(),
+        occurred_on=occurred_on or clock.local(w.at).date(),
         recorded_at=w.at,
         note=note,
     )
@@ -166,7 +176,9 @@ def check_grounds(
                 lacks.append("unsupervised_report")
             if not educated:
                 lacks.append("admonition")
-            elif not any(r.situation in _UNSUPERVISED and r.filed_at.date() > educated[0] for r in reports):
+            elif not any(
+                r.situation in _UNSUPERVISED and clock.local(r.filed_at).date() > educated[0] for r in reports
+            ):
                 lacks.append("unchanged_after_admonition")
         elif ground == "duty_refused_six_months":
             demands = sorted(
@@ -179,7 +191,7 @@ def check_grounds(
             )
             if not demands:
                 lacks.append("demand")
-            elif today - demands[0] < DUTY_REFUSED:
+            elif today < _months_after(demands[0], DUTY_REFUSED_MONTHS):
                 lacks.append("six_months")
             elif any(
                 a.action in ("entrusted_guardian_named", "entrust_relative") and a.occurred_on >= demands[0]
@@ -229,7 +241,7 @@ def petition_court(
         raise WorkflowError("MISSING_FACTS", say("workflow.petition_needs_ground"), missing=list(GROUNDS))
     if guardian_id not in guardians_of_child:
         raise WorkflowError("MISSING_FACTS", say("workflow.not_a_guardian"))
-    lacking = check_grounds(w, case.child_id, guardian_id, grounds, w.at.date())
+    lacking = check_grounds(w, case.child_id, guardian_id, grounds, clock.local(w.at).date())
     unsupported = {g: facts for g, facts in lacking.items() if facts}
     if unsupported:
         raise WorkflowError(
@@ -259,7 +271,7 @@ def petition_court(
         guardian_id=guardian_id,
         grounds=sorted(set(grounds)),
         status=tr.PetitionStatus.PENDING,
-        occurred_on=w.at.date(),
+        occurred_on=clock.local(w.at).date(),
         recorded_at=w.at,
         note=note,
     )
@@ -305,7 +317,7 @@ def decide_guardianship(
     if new_guardian_id is not None and new_guardian_id == row.guardian_id:
         raise WorkflowError("BAD_REQUEST", say("workflow.new_guardian_same"))
     row.status, row.decision = tr.PetitionStatus.DECIDED, decision
-    row.decided_on = decided_on or w.at.date()
+    row.decided_on = decided_on or clock.local(w.at).date()
     row.new_guardian_id = new_guardian_id if decision == "revoked" else None
     w.s.add(row)
     w.close_steps(case.id, "court_decision", ref_id=row.id)

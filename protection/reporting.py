@@ -67,6 +67,10 @@ class Period:
     quarter: int | None
 
     @property
+    def start(self) -> date:
+        return date(self.year, 3 * (self.quarter - 1) + 1 if self.quarter else 1, 1)
+
+    @property
     def end(self) -> date:
         if self.quarter is None:
             return date(self.year, 12, 31)
@@ -115,7 +119,7 @@ class ReportView:
     def overdue(self) -> bool:
         today = clock.today()
         if self.record and self.record.submitted_at:
-            return self.record.submitted_at.date() > self.deadline
+            return clock.local(self.record.submitted_at).date() > self.deadline
         return today > self.deadline
 
 
@@ -154,6 +158,27 @@ def _children_status(
     return {code: found.get(code, "missing") for code in codes}
 
 
+def _frozen_below(
+    conn: Any, rows: list[tuple[str, Counter[str]]], level: str, period: str
+) -> list[tuple[str, Counter[str]]]:
+    """A sub-division that handed up its report for the period counts with that report's totals,
+    so a level's figure is the sum of the reports below it, not a later roll-up."""
+    if level == "village":
+        return rows
+    T = PeriodicReport.__table__  # type: ignore[attr-defined]
+    codes = [code for code, _ in rows]
+    frozen = {
+        r.division: Counter(r.figures.get("totals", {}))
+        for r in conn.execute(
+            select(T.c.division, T.c.status, T.c.figures).where(
+                T.c.division.in_(codes) & (T.c.period == period)
+            )
+        )
+        if r.status in tr.HANDED_UP
+    }
+    return [(code, frozen.get(code, c)) for code, c in rows]
+
+
 def view(engine: Engine, division: str, period_text: str) -> ReportView:
     """The report as it stands: frozen figures if submitted, else the live roll-up."""
     level = level_of(division)
@@ -163,7 +188,7 @@ def view(engine: Engine, division: str, period_text: str) -> ReportView:
         if rec is not None and rec.status in tr.HANDED_UP:
             rows = [(code, Counter(c)) for code, c in rec.figures.get("rows", [])]
         else:
-            rows = _live_rows(engine, division, level)
+            rows = _frozen_below(conn, _live_rows(engine, division, level), level, period.label)
         status_below = _children_status(conn, rows, level, period.label)
     totals: Counter[str] = Counter()
     for _, c in rows:
@@ -190,6 +215,8 @@ def submit(engine: Engine, division: str, period_text: str, *, by: str) -> Repor
             "INVALID_TRANSITION",
             "already_submitted",
         )
+    if clock.today() < current.period.start:
+        raise ReportError(say("reporting.not_begun", period=current.period.label), reason="period_not_begun")
     missing = [code for code, s in current.children_status.items() if s not in tr.HANDED_UP]
     if missing:
         raise ReportError(

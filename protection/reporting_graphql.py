@@ -21,6 +21,7 @@ from auth.enforce.context import Context
 from auth.enforce.counts import small, withheld_columns
 from auth.enforce.errors import from_exception, refused
 from auth.enforce.guard import FieldDenied
+from graph.model import parent_division
 from kernel.messages import say
 from protection import reporting
 from protection import transitions as tr
@@ -212,6 +213,12 @@ def _acting(info: Info[Context, None], step: tr.Transition, division: str) -> No
         raise refused(say("api.report_own_division"), "FORBIDDEN", "not_own_division")
     if step.acting is tr.Acting.LEVEL_ABOVE and own:
         raise refused(say("api.report_level_above"), "FORBIDDEN", "own_report")
+    # 逐级报告: a village's report is its township's to decide, a township's its county's.
+    above = None
+    with suppress(ValueError):  # a code that is no division is refused by the report itself
+        above = parent_division(division)
+    if step.acting is tr.Acting.LEVEL_ABOVE and above is not None and guard.principal.jurisdiction != above:
+        raise refused(say("api.report_level_above"), "FORBIDDEN", "not_level_above")
 
 
 __all__ = ["PeriodicReportMutation", "PeriodicReportQuery"]

@@ -68,7 +68,7 @@ class Acting(StrEnum):
     """Which agency, by jurisdiction, acts on a record of a division (checked by the API's resolver)."""
 
     OWN_DIVISION = "own_division"  # the agency whose jurisdiction is the record's division
-    LEVEL_ABOVE = "level_above"  # any agency above it in scope, never the division's own
+    LEVEL_ABOVE = "level_above"  # the agency of the division directly above it (逐级), never its own
 
 
 #: The status of a record that does not exist yet (the source of the action that creates it).

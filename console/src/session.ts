@@ -22,6 +22,8 @@ export interface Session {
 
 const KEY = "shouhu.session";
 const EXPIRED = "shouhu.session-expired";
+// The village's children (names), kept for the tab's offline forms and forgotten at sign-out.
+export const CHILDREN_KEY = "shouhu.village.children";
 
 /** Whether the last session ended by expiry (asked once: the flag is cleared). */
 export function takeExpired(): boolean {
@@ -59,6 +61,8 @@ export function setPurpose(purpose: string): void {
 
 export function signOut(): void {
   sessionStorage.removeItem(KEY);
+  sessionStorage.removeItem(CHILDREN_KEY);
+  localStorage.removeItem(CHILDREN_KEY); // where earlier versions kept it, for anyone to read
 }
 
 /** The token's claims, for choosing pages only: the server re-checks every request. */

@@ -1,0 +1,104 @@
+"""One phone, two village supervisors: what the first leaves on it is neither sent under the
+second's sign-in nor shown to them, and signing out leaves no child's name readable."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from playwright.sync_api import Browser, expect
+
+from tests.browser.conftest import PHONE, Server
+from tests.browser.test_console import CHILD, CHILD_NAME, session, sign_in
+
+PHONE_OPTIONS = {"viewport": PHONE, "is_mobile": True, "has_touch": True}
+
+
+def test_a_visit_queued_by_one_supervisor_is_not_sent_or_shown_under_the_next(
+    browser: Browser, server: Server
+) -> None:
+    with session(browser, server, **PHONE_OPTIONS) as (context, page, _w):
+        sign_in(page, server, "village", "screening")
+        context.set_offline(True)
+        page.select_option("#visit-child", CHILD)
+        page.select_option("#visit-arrangement", "alone")
+        page.fill("#visit-notes", "共用手机测试")
+        page.click("#visit-submit")
+        expect(page.locator("#outbox li[data-kind=visit][data-state=queued]")).to_have_count(1)
+        page.click("#sign-out")
+        context.set_offline(False)
+
+        sent: list[str] = []
+        page.on(
+            "request",
+            lambda r: (
+                sent.append(r.headers.get("authorization", ""))
+                if r.url.endswith("/graphql") and "recordVisit" in (r.post_data or "")
+                else None
+            ),
+        )
+        sign_in(page, server, "village2", "screening")
+        expect(page.locator("#visit-form")).to_be_visible()
+        page.click("#send-now")
+        page.wait_for_timeout(1_000)
+        # The second supervisor neither sends the first one's visit nor reads it.
+        assert sent == [], "the first supervisor's visit was sent under the second one's token"
+        expect(page.locator("#outbox")).not_to_contain_text(CHILD_NAME)
+        expect(page.locator("#outbox li[data-kind=visit]")).to_have_count(0)
+
+        # The first supervisor, signed in again, still has it, and it is sent under their own name.
+        page.click("#sign-out")
+        sign_in(page, server, "village", "screening")
+        expect(page.locator("#outbox li[data-kind=visit][data-state=sent]")).to_have_count(1, timeout=20_000)
+        assert len(sent) == 1
+
+
+def test_signing_out_leaves_no_childs_name_in_the_phones_storage(browser: Browser, server: Server) -> None:
+    with session(browser, server, **PHONE_OPTIONS) as (_context, page, _w):
+        sign_in(page, server, "village", "screening")
+        expect(page.locator("#visit-child option", has_text=CHILD_NAME)).to_have_count(1)
+        page.click("#sign-out")
+        expect(page.locator("#signin")).to_be_visible()
+        stored = page.evaluate(
+            "() => JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])"
+        )
+        assert CHILD_NAME not in stored, stored
+        assert "eyJ" not in stored, "a token survives sign-out"
+
+
+def _version(server: Server) -> int:
+    record = server.gql(
+        "village", '{ childVisitRecord(personId: "person:child") { version visitedOn } }', purpose="screening"
+    )["data"]["childVisitRecord"]
+    return int(record["version"])
+
+
+def test_a_visit_queued_offline_survives_the_tab_and_is_recorded_once_from_two_tabs(
+    browser: Browser, server: Server
+) -> None:
+    with session(browser, server, **PHONE_OPTIONS) as (context, page, _w):
+        sign_in(page, server, "village", "screening")
+        before = _version(server)
+        context.set_offline(True)
+        page.select_option("#visit-child", CHILD)
+        page.select_option("#visit-arrangement", "alone")
+        page.click("#visit-submit")
+        expect(page.locator("#outbox li[data-kind=visit][data-state=queued]")).to_have_count(1)
+        today = page.locator("#visit-date").input_value()
+        page.close()
+        # Two tabs opened again on the phone, both signed in, both see the queued visit.
+        context.set_offline(False)
+        tabs = [context.new_page(), context.new_page()]
+        for tab in tabs:
+            sign_in(tab, server, "village", "screening")
+        for tab in tabs:
+            tab.locator("#send-now").click()
+        done = "#outbox li[data-kind=visit][data-state=sent]"
+        for tab in tabs:
+            expect(tab.locator(done)).to_have_count(1, timeout=20_000)
+        # Recorded once, on the day of Beijing the form offered.
+        assert _version(server) == before + 1
+        record = server.gql(
+            "village", '{ childVisitRecord(personId: "person:child") { visitedOn } }', purpose="screening"
+        )["data"]["childVisitRecord"]
+        assert record["visitedOn"] == today == datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()

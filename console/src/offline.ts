@@ -55,8 +55,13 @@ export function deviceId(): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-export async function enqueue(kind: string, title: string, variables: Record<string, unknown>, key = deviceId()): Promise<Entry> {
-  const owner = current()?.claims.client_id;
+export async function enqueue(
+  kind: string,
+  title: string,
+  variables: Record<string, unknown>,
+  key = deviceId(),
+  owner = current()?.claims.client_id,
+): Promise<Entry> {
   const entry: Entry = { key, kind, title, variables, createdAt: new Date().toISOString(), owner, state: "queued" };
   await set(key, entry, store);
   changed();

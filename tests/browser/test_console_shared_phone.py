@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import PHONE, Server
 from tests.browser.test_console import CHILD, CHILD_NAME, session, sign_in
@@ -66,6 +66,16 @@ def test_signing_out_leaves_no_childs_name_in_the_phones_storage(browser: Browse
         assert "eyJ" not in stored, "a token survives sign-out"
 
 
+def _visit_online_first(page: Page) -> None:
+    """A visit recorded online, so the phone knows the child's visit record's version (other tests
+    on this server visit the same child; a visit made against an older version is a conflict)."""
+    page.select_option("#visit-child", CHILD)
+    page.click("#visit-submit")
+    expect(page.locator("#outbox li[data-kind=visit][data-state=sent]")).to_have_count(1)
+    page.locator("#outbox li[data-kind=visit] .clear").click()
+    expect(page.locator("#outbox li[data-kind=visit]")).to_have_count(0)
+
+
 def _version(server: Server) -> int:
     record = server.gql(
         "village", '{ childVisitRecord(personId: "person:child") { version visitedOn } }', purpose="screening"
@@ -78,6 +88,7 @@ def test_a_visit_queued_offline_survives_the_tab_and_is_recorded_once_from_two_t
 ) -> None:
     with session(browser, server, **PHONE_OPTIONS) as (context, page, _w):
         sign_in(page, server, "village", "screening")
+        _visit_online_first(page)
         before = _version(server)
         context.set_offline(True)
         page.select_option("#visit-child", CHILD)
@@ -102,3 +113,26 @@ def test_a_visit_queued_offline_survives_the_tab_and_is_recorded_once_from_two_t
             "village", '{ childVisitRecord(personId: "person:child") { visitedOn } }', purpose="screening"
         )["data"]["childVisitRecord"]
         assert record["visitedOn"] == today == datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+
+SET_EXP = """s => { const k = 'shouhu.session'; const v = JSON.parse(sessionStorage.getItem(k));
+  v.claims.exp = Math.floor(Date.now() / 1000) + s; sessionStorage.setItem(k, JSON.stringify(v)); }"""
+
+
+def test_a_visit_saved_as_the_session_runs_out_is_kept_and_sent_after_signing_in_again(
+    browser: Browser, server: Server
+) -> None:
+    with session(browser, server, **PHONE_OPTIONS) as (_context, page, _w):
+        sign_in(page, server, "village", "screening")
+        _visit_online_first(page)
+        page.select_option("#visit-child", CHILD)
+        page.select_option("#visit-arrangement", "alone")
+        page.fill("#visit-notes", "到期前写下的走访")
+        # The phone slept past the token's lifetime; the supervisor wakes it and taps save.
+        page.evaluate(SET_EXP, -1)
+        page.click("#visit-submit")
+        page.wait_for_timeout(500)
+        sign_in(page, server, "village", "screening")
+        visit = page.locator("#outbox li[data-kind=visit]")
+        expect(visit).to_have_count(1)
+        expect(visit.locator(".badge.sent")).to_have_count(1, timeout=20_000)

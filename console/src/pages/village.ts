@@ -182,6 +182,7 @@ export async function renderVillage(root: HTMLElement): Promise<void> {
   });
   observer.observe(root, { childList: true });
   await redraw();
+  void flush(); // what waited for this user's sign-in goes now, not at the next retry
 }
 
 /** A status note; one about keeping work offline is marked so reconnecting clears it. */

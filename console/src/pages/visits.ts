@@ -2,10 +2,11 @@
 // is safe) and the version of the child's visit record this phone last saw: when the record has
 // moved on meanwhile the server answers CONFLICT and the entry waits here for the supervisor.
 
-import { errorText, gql, Offline, serverReachable, topLevelError } from "../api";
+import { errorText, gql, Offline, serverReachable, SignedOut, topLevelError } from "../api";
 import { formValue, h, submitting } from "../dom";
 import { code, codeOptions, t, todayBeijing } from "../i18n";
 import { type Entry, enqueue, registerSender, update } from "../offline";
+import { current } from "../session";
 import { type Child, childPicker, note } from "./village";
 import { RESOLVE, VISIT, VISIT_VERSION } from "../documents";
 
@@ -92,6 +93,9 @@ export const VISITS = {
 };
 
 export function visitForm(list: Child[], status: HTMLElement): HTMLElement {
+  // Whose form this is: a visit saved after the token ran out (a phone that slept) is still theirs,
+  // kept in the outbox and sent once they sign in again.
+  const owner = current()?.claims.client_id;
   const form = h(
     "form",
     { id: "visit-form", class: "card" },
@@ -134,10 +138,10 @@ export function visitForm(list: Child[], status: HTMLElement): HTMLElement {
         );
         if (r.data) remember(personId, r.data.childVisitRecord.version);
       } catch (err) {
-        if (!(err instanceof Offline)) throw err;
+        if (!(err instanceof Offline || err instanceof SignedOut)) throw err;
       }
       const key = crypto.getRandomValues(new Uint32Array(4)).join("-");
-      await enqueue("visit", `${t("visitWord")} · ${child} · ${visit.visitedOn}`, { ...visit, clientId: key, baseVersion: seen(personId) }, key);
+      await enqueue("visit", `${t("visitWord")} · ${child} · ${visit.visitedOn}`, { ...visit, clientId: key, baseVersion: seen(personId) }, key, owner);
       note(status, serverReachable() ? t("visitQueued") : t("visitKeptOffline"), !serverReachable());
     }),
   );

@@ -76,6 +76,14 @@ def _visit_online_first(page: Page) -> None:
     expect(page.locator("#outbox li[data-kind=visit]")).to_have_count(0)
 
 
+def _axe(page: Page) -> list[tuple[str, list[str]]]:
+    """Serious and critical axe-core violations, each with the elements it found."""
+    from tests.browser.test_console_walk import axe
+
+    found = axe(page)
+    return [(v["id"], [f"{n['html'][:120]} {n['failureSummary'][-160:]}" for n in v["nodes"]]) for v in found]
+
+
 def _version(server: Server) -> int:
     record = server.gql(
         "village", '{ childVisitRecord(personId: "person:child") { version visitedOn } }', purpose="screening"
@@ -136,3 +144,33 @@ def test_a_visit_saved_as_the_session_runs_out_is_kept_and_sent_after_signing_in
         visit = page.locator("#outbox li[data-kind=visit]")
         expect(visit).to_have_count(1)
         expect(visit.locator(".badge.sent")).to_have_count(1, timeout=20_000)
+
+
+def test_the_outbox_on_a_phone_reads_in_chinese_is_accessible_and_gone_behind_the_back_button(
+    browser: Browser, server: Server
+) -> None:
+    from tests.browser.test_console_walk import TEXTS, problems
+
+    with session(browser, server, bypass_csp=True, **PHONE_OPTIONS) as (context, page, _w):
+        sign_in(page, server, "village", "screening")
+        _visit_online_first(page)
+        page.select_option("#visit-child", CHILD)
+        page.click("#visit-submit")
+        context.set_offline(True)
+        page.select_option("#visit-child", CHILD)
+        page.fill("#visit-notes", "离线时写下的走访")
+        page.click("#visit-submit")
+        expect(page.locator("#outbox li[data-kind=visit][data-state=queued]")).to_have_count(1)
+        assert problems(page.evaluate(TEXTS)) == []
+        assert _axe(page) == []
+        context.set_offline(False)
+        page.click("#send-now")
+        expect(page.locator("#outbox li[data-kind=visit][data-state=queued]")).to_have_count(0)
+        assert problems(page.evaluate(TEXTS)) == []
+        assert _axe(page) == []
+        page.click("#sign-out")
+        expect(page.locator("#signin")).to_be_visible()
+        page.go_back()
+        page.wait_for_timeout(500)
+        expect(page.locator("body")).not_to_contain_text(CHILD_NAME)
+        expect(page.locator("body")).not_to_contain_text("离线时写下的走访")

@@ -59,8 +59,10 @@ export function setPurpose(purpose: string): void {
   if (session) save({ ...session, purpose });
 }
 
-export function signOut(): void {
+/** Ends the session; `forget` (signing out on purpose, not expiry) also drops a visit being typed. */
+export function signOut(forget = false): void {
   sessionStorage.removeItem(KEY);
+  if (forget) for (const k of Object.keys(sessionStorage)) if (k.startsWith("shouhu.visit-draft.")) sessionStorage.removeItem(k);
   sessionStorage.removeItem(CHILDREN_KEY);
   localStorage.removeItem(CHILDREN_KEY); // where earlier versions kept it, for anyone to read
 }

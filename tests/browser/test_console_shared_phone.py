@@ -195,3 +195,18 @@ def test_a_visit_being_typed_when_the_session_runs_out_is_there_after_signing_in
         page.clock.resume()
         sign_in(page, server, "village", "screening")
         expect(page.locator("#visit-notes")).to_have_value("写到一半的走访")
+
+
+def test_a_report_filed_as_the_session_runs_out_is_kept_and_sent_after_signing_in_again(
+    browser: Browser, server: Server
+) -> None:
+    with session(browser, server, **PHONE_OPTIONS) as (_context, page, _w):
+        sign_in(page, server, "village", "screening")
+        page.select_option("#report-child", CHILD)
+        page.select_option("#report-situation", "LIVING_ALONE")
+        page.fill("#report-summary", "到期时提交的报告")
+        page.evaluate(SET_EXP, -1)
+        page.click("#report-submit")
+        page.wait_for_timeout(500)
+        sign_in(page, server, "village", "screening")
+        expect(page.locator("#outbox li[data-kind=report][data-state=sent]")).to_have_count(1, timeout=20_000)

@@ -108,6 +108,8 @@ export function childPicker(list: Child[], id: string): HTMLElement {
 }
 
 export async function renderVillage(root: HTMLElement): Promise<void> {
+  // Whose page this is: a report filed after the token ran out is still theirs (offline.ts).
+  const owner = current()?.claims.client_id;
   const banner = h("div", { id: "connection" });
   const status = h("div", { id: "village-status" });
   const showConnection = (): void => {
@@ -146,7 +148,7 @@ export async function renderVillage(root: HTMLElement): Promise<void> {
         situation,
         summary: formValue(report, "summary"),
         observedOn: todayBeijing(),
-      });
+      }, undefined, owner);
       report.reset();
       note(status, serverReachable() ? t("reportQueued") : t("reportKeptOffline"), !serverReachable());
     }),

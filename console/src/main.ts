@@ -124,7 +124,7 @@ function header(session: Session | null, me: Me | null, page: string): void {
           type: "button",
           id: "sign-out",
           onclick: () => {
-            signOut();
+            signOut(true);
             forgetMe();
             navigate("signin");
           },

@@ -5,6 +5,7 @@
 import { createStore, del, entries, set } from "idb-keyval";
 
 import { Offline, SignedOut } from "./api";
+import { current } from "./session";
 
 export type State = "queued" | "sending" | "sent" | "conflict" | "failed";
 
@@ -14,6 +15,7 @@ export interface Entry {
   title: string; // what the supervisor sees in the queue (no personal data beyond their own entry)
   variables: Record<string, unknown>;
   createdAt: string;
+  owner?: string; // the client id that recorded it: only they see it and only under their sign-in is it sent
   state: State;
   message?: string;
   conflict?: Record<string, unknown>;
@@ -53,17 +55,29 @@ export function deviceId(): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-export async function enqueue(kind: string, title: string, variables: Record<string, unknown>, key = deviceId()): Promise<Entry> {
-  const entry: Entry = { key, kind, title, variables, createdAt: new Date().toISOString(), state: "queued" };
+export async function enqueue(
+  kind: string,
+  title: string,
+  variables: Record<string, unknown>,
+  key = deviceId(),
+  owner = current()?.claims.client_id,
+): Promise<Entry> {
+  const entry: Entry = { key, kind, title, variables, createdAt: new Date().toISOString(), owner, state: "queued" };
   await set(key, entry, store);
   changed();
   void flush();
   return entry;
 }
 
+/** The signed-in user's own entries: on a shared phone another's work is neither shown nor sent. */
 export async function all(): Promise<Entry[]> {
+  const me = current()?.claims.client_id;
+  if (!me) return [];
   const rows = await entries<string, Entry>(store);
-  return rows.map(([, e]) => e).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  return rows
+    .map(([, e]) => e)
+    .filter((e) => e.owner === me)
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
 export async function update(entry: Entry): Promise<void> {

@@ -22,6 +22,8 @@ export interface Session {
 
 const KEY = "shouhu.session";
 const EXPIRED = "shouhu.session-expired";
+// The village's children (names), kept for the tab's offline forms and forgotten at sign-out.
+export const CHILDREN_KEY = "shouhu.village.children";
 
 /** Whether the last session ended by expiry (asked once: the flag is cleared). */
 export function takeExpired(): boolean {
@@ -57,8 +59,12 @@ export function setPurpose(purpose: string): void {
   if (session) save({ ...session, purpose });
 }
 
-export function signOut(): void {
+/** Ends the session; `forget` (signing out on purpose, not expiry) also drops a visit being typed. */
+export function signOut(forget = false): void {
   sessionStorage.removeItem(KEY);
+  if (forget) for (const k of Object.keys(sessionStorage)) if (k.startsWith("shouhu.visit-draft.")) sessionStorage.removeItem(k);
+  sessionStorage.removeItem(CHILDREN_KEY);
+  localStorage.removeItem(CHILDREN_KEY); // where earlier versions kept it, for anyone to read
 }
 
 /** The token's claims, for choosing pages only: the server re-checks every request. */

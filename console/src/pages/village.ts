@@ -12,7 +12,7 @@ import { errorText, gql, Offline, serverReachable, topLevelError } from "../api"
 import { formValue, h, mount, notice, submitting } from "../dom";
 import { code, fmtDateTime, t, todayBeijing } from "../i18n";
 import { type Entry, all, enqueue, flush, onQueueChange, registerSender, remove, update } from "../offline";
-import { current } from "../session";
+import { CHILDREN_KEY, current } from "../session";
 import { situations } from "./reports";
 import { VISITS, visitForm } from "./visits";
 import { FILE_REPORT, VILLAGE } from "../documents";
@@ -23,7 +23,6 @@ export interface Child {
   birthDate: string | null;
 }
 
-const CHILDREN_KEY = "shouhu.village.children";
 const PAGE = 50;
 
 registerSender("report", async (entry) => {
@@ -56,11 +55,11 @@ async function children(): Promise<Child[]> {
       after = people.pageInfo.endCursor;
     }
     list.sort((a, b) => (a.name ?? "").localeCompare(b.name ?? "", "zh-CN"));
-    localStorage.setItem(CHILDREN_KEY, JSON.stringify(list));
+    sessionStorage.setItem(CHILDREN_KEY, JSON.stringify(list));
     return list;
   } catch (err) {
     if (!(err instanceof Offline)) throw err;
-    return JSON.parse(localStorage.getItem(CHILDREN_KEY) ?? "[]") as Child[];
+    return JSON.parse(sessionStorage.getItem(CHILDREN_KEY) ?? "[]") as Child[];
   }
 }
 
@@ -109,6 +108,8 @@ export function childPicker(list: Child[], id: string): HTMLElement {
 }
 
 export async function renderVillage(root: HTMLElement): Promise<void> {
+  // Whose page this is: a report filed after the token ran out is still theirs (offline.ts).
+  const owner = current()?.claims.client_id;
   const banner = h("div", { id: "connection" });
   const status = h("div", { id: "village-status" });
   const showConnection = (): void => {
@@ -147,7 +148,7 @@ export async function renderVillage(root: HTMLElement): Promise<void> {
         situation,
         summary: formValue(report, "summary"),
         observedOn: todayBeijing(),
-      });
+      }, undefined, owner);
       report.reset();
       note(status, serverReachable() ? t("reportQueued") : t("reportKeptOffline"), !serverReachable());
     }),
@@ -183,6 +184,7 @@ export async function renderVillage(root: HTMLElement): Promise<void> {
   });
   observer.observe(root, { childList: true });
   await redraw();
+  void flush(); // what waited for this user's sign-in goes now, not at the next retry
 }
 
 /** A status note; one about keeping work offline is marked so reconnecting clears it. */

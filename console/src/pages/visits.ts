@@ -2,10 +2,11 @@
 // is safe) and the version of the child's visit record this phone last saw: when the record has
 // moved on meanwhile the server answers CONFLICT and the entry waits here for the supervisor.
 
-import { errorText, gql, Offline, serverReachable, topLevelError } from "../api";
+import { errorText, gql, Offline, serverReachable, SignedOut, topLevelError } from "../api";
 import { formValue, h, submitting } from "../dom";
 import { code, codeOptions, t, todayBeijing } from "../i18n";
 import { type Entry, enqueue, registerSender, update } from "../offline";
+import { current } from "../session";
 import { type Child, childPicker, note } from "./village";
 import { RESOLVE, VISIT, VISIT_VERSION } from "../documents";
 
@@ -23,6 +24,7 @@ const FINDINGS = (): [string, string][] => codeOptions("finding");
 const ARRANGEMENTS = (): [string, string][] => codeOptions("arrangement");
 
 const VERSION_KEY = "shouhu.visit-version.";
+const DRAFT = "shouhu.visit-draft.";
 
 function seen(personId: string): number {
   return Number(localStorage.getItem(VERSION_KEY + personId) ?? "0");
@@ -92,6 +94,10 @@ export const VISITS = {
 };
 
 export function visitForm(list: Child[], status: HTMLElement): HTMLElement {
+  // Whose form this is: a visit saved after the token ran out (a phone that slept) is still theirs,
+  // kept in the outbox and sent once they sign in again.
+  const owner = current()?.claims.client_id;
+  const draftKey = DRAFT + (owner ?? "");
   const form = h(
     "form",
     { id: "visit-form", class: "card" },
@@ -109,6 +115,31 @@ export function visitForm(list: Child[], status: HTMLElement): HTMLElement {
     h("label", {}, t("notes"), h("textarea", { name: "notes", id: "visit-notes", rows: 2, maxlength: 2000 })),
     h("button", { type: "submit", id: "visit-submit" }, t("saveVisit")),
   );
+  // What is typed is kept in the tab as it is typed: when the session runs out mid-visit the
+  // sign-in page replaces the form, and after signing in again the form comes back as it was.
+  // Only its owner gets it back; signing out on purpose forgets it (session.ts).
+  const field = (name: string): HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement | null =>
+    form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement | null;
+  const keepDraft = (): void => {
+    if (!owner) return;
+    const findings = [...form.querySelectorAll<HTMLInputElement>("input[name=finding]:checked")].map((b) => b.value);
+    const draft = { childId: formValue(form, "childId"), visitedOn: formValue(form, "visitedOn"), arrangement: formValue(form, "arrangement"), findings, notes: formValue(form, "notes") };
+    sessionStorage.setItem(draftKey, JSON.stringify(draft));
+  };
+  form.addEventListener("input", keepDraft);
+  form.addEventListener("change", keepDraft);
+  try {
+    const draft = JSON.parse(sessionStorage.getItem(draftKey) ?? "null") as { childId: string; visitedOn: string; arrangement: string; findings: string[]; notes: string } | null;
+    if (draft && owner) {
+      for (const name of ["childId", "visitedOn", "arrangement", "notes"] as const) {
+        const el = field(name);
+        if (el && draft[name]) el.value = draft[name];
+      }
+      for (const box of form.querySelectorAll<HTMLInputElement>("input[name=finding]")) box.checked = draft.findings.includes(box.value);
+    }
+  } catch {
+    sessionStorage.removeItem(draftKey);
+  }
   form.addEventListener(
     "submit",
     submitting(async () => {
@@ -126,6 +157,7 @@ export function visitForm(list: Child[], status: HTMLElement): HTMLElement {
         notes: formValue(form, "notes") || null,
       };
       form.reset();
+      sessionStorage.removeItem(draftKey);
       // The version this phone last saw: asked for when online, else the one remembered here.
       try {
         const r = await gql<{ childVisitRecord: { version: number } }>(
@@ -134,10 +166,10 @@ export function visitForm(list: Child[], status: HTMLElement): HTMLElement {
         );
         if (r.data) remember(personId, r.data.childVisitRecord.version);
       } catch (err) {
-        if (!(err instanceof Offline)) throw err;
+        if (!(err instanceof Offline || err instanceof SignedOut)) throw err;
       }
       const key = crypto.getRandomValues(new Uint32Array(4)).join("-");
-      await enqueue("visit", `${t("visitWord")} · ${child} · ${visit.visitedOn}`, { ...visit, clientId: key, baseVersion: seen(personId) }, key);
+      await enqueue("visit", `${t("visitWord")} · ${child} · ${visit.visitedOn}`, { ...visit, clientId: key, baseVersion: seen(personId) }, key, owner);
       note(status, serverReachable() ? t("visitQueued") : t("visitKeptOffline"), !serverReachable());
     }),
   );

@@ -1379,6 +1379,11 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "audit.reason.not_bearer": ("身份凭据不是令牌", "not a bearer token"),
     "audit.reason.not_found": ("未找到，或不在管辖范围内", "not found"),
     "audit.reason.not_receiving_agency": ("不是报告的受理单位", "not the receiving agency"),
+    "audit.reason.period_not_begun": ("报告期尚未开始，不能提交", "the reporting period has not begun"),
+    "audit.reason.not_level_above": (
+        "只有上一级（村报告由乡镇、乡镇报告由县）可以审核",
+        "only the level directly above may decide the report",
+    ),
     "audit.reason.not_found_or_out_of_scope": (
         "未找到，或不在您的管辖范围内",
         "not found, or outside your scope",

@@ -184,6 +184,8 @@ export const CODES: CodeBook = {
     out_of_scope: ["超出您的管辖范围", "outside your jurisdiction"],
     not_found_or_out_of_scope: ["未找到，或不在您的管辖范围内", "not found, or outside your scope"],
     not_receiving_agency: ["不是报告的受理单位", "not the receiving agency"],
+    period_not_begun: ["报告期尚未开始，不能提交", "the reporting period has not begun"],
+    not_level_above: ["只有上一级（村报告由乡镇、乡镇报告由县）可以审核", "only the level directly above may decide the report"],
     purpose_required: ["须先声明使用目的", "a purpose of use is required"],
     purpose_not_permitted: ["所声明的使用目的不允许查看此项", "the declared purpose does not permit this"],
     denied_by_policy: ["按数据政策不予显示", "denied by policy"],

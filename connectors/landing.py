@@ -29,6 +29,7 @@ from connectors.bulk import insert_tuples
 from connectors.tables import LandingRecord
 from kernel import jsontext
 from kernel.collector import cycle_collection_paused
+from kernel.db.engine import for_writing
 from kernel.db.tables import utcnow
 
 __all__ = [
@@ -177,6 +178,9 @@ def land(
     failed: Exception | None = None
     reading = iter(records)
     with cycle_collection_paused(), engine.connect() as conn, _landing_cache(conn):
+        # Each chunk reads what is landed, then writes: the write lock taken at BEGIN, so a writer in
+        # another process (the runner, while a worker lands ahead) is waited for, not refused.
+        for_writing(conn)
         while True:
             # Only the read's own exceptions are the source's failure; landing's propagate as they are.
             try:

@@ -4,7 +4,8 @@ One run, for each selected source:
 
 1. **Land.** Read the source after its cursor and store every raw record in
    ``landing_record`` (committed in chunks), then move the cursor. Nothing read is lost:
-   it is in the landing table before the cursor moves past it.
+   it is in the landing table before the cursor moves past it. In a first load the later sources
+   land in a worker process while the first is processed (:mod:`connectors.land_ahead`).
 2. **Process** the source's ``pending`` rows in landing order, in batches of
    ``batch_size`` (20,000) records: validate and standardise each (the source
    connector's ``interpret``), quarantine what fails with its reason, resolve the people
@@ -72,13 +73,12 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, func, select, update
 
-from connectors import landing
 from connectors.bulk import insert_rows
 from connectors.graph_tx import REPROJECT_CHUNK, Reprojected, record_parts
+from connectors.land_ahead import LandAhead, Landed, land_source
 from connectors.landing import LANDED_COLUMNS as LANDING_COLUMNS
 from connectors.landing import (
     LandedRow,
-    ReadFailed,
     fetch_group,
     fetch_latest,
     pending_batch,
@@ -109,7 +109,7 @@ from connectors.reference import (
 )
 from connectors.reports import STORED_COUNTERS, NoProgress, Progress, RunReport, SourceReport, SyncStopped
 from connectors.sources import SOURCE_NAMES, ConnectorsConfig, make_source, source_for_replay
-from connectors.sources.base import Interpreted, Source, SourceFolderError
+from connectors.sources.base import Interpreted, Source
 from connectors.standardise import Reference, Rejected
 from connectors.tables import (
     DerivedQueue,
@@ -124,9 +124,9 @@ from graph.model import division_level, label_of
 from graph.port import GraphStore
 from graph.records import Assertion, NodeRecord, RelRecord, UpsertResult
 from kernel.collector import cycle_collection_paused
-from kernel.db import session
+from kernel.db import session, writing
 from kernel.db.tables import SyncCursor, utcnow
-from kernel.messages import number, say
+from kernel.messages import say
 from kernel.settings import get_settings
 
 __all__ = ["GraphBuilder", "Pipeline", "Resolver", "default_resolver"]
@@ -217,32 +217,58 @@ class Pipeline:
             report.sources.append(rep)
             self._start_run(report.run_id, rep)
             sources[name] = make_source(sc)
-        for rep in report.sources:
+        first, rest = report.sources[:1], report.sources[1:]
+        for rep in first:
             self._land(report.run_id, sources[rep.source], rep)
-        self._deferred = self._defer_graph([rep.source for rep in report.sources])
+        self._deferred = self._defer_graph(selected)
+        ahead = self._land_ahead(report.run_id, [rep.source for rep in rest])
+        if ahead is None:
+            for rep in rest:
+                self._land(report.run_id, sources[rep.source], rep)
+            self._deferred = self._defer_graph(selected)
         try:
             for rep in report.sources:
+                if ahead is not None and rep in rest:
+                    self._take_landed(ahead, report.run_id, sources[rep.source], rep)
                 self._process(report.run_id, sources[rep.source], rep)
         except SyncStopped:
+            if ahead is not None:
+                ahead.stop()
             # The sources not reached are said as interrupted now, not left running until the next
             # start finds them so.
-            with self.engine.begin() as conn:
+            with writing(self.engine) as conn:
                 for rep in report.sources:
                     if rep.status == "running":
                         rep.status, rep.error = "interrupted", say("sync.stopped_on_request")
                         self._save_run(conn, report.run_id, rep, final=True)
             raise  # told to stop: a build would hold the stop for minutes; the next open builds
         except Exception:
+            if ahead is not None:
+                ahead.stop()  # before the build: nothing lands behind it
             if self._deferred:  # what the batches committed is in the record: the graph catches up now
                 self._build_after_failure()
             raise
         finally:
+            if ahead is not None:
+                ahead.stop()
             deferred, self._deferred = self._deferred, False
         self.graph.checkpoint()  # the run's log folded in: whoever opens the graph next replays none
         if deferred:
             report.graph_build = self._build_graph()
         report.finished_at = utcnow()
         return report
+
+    def _land_ahead(self, run_id: str, names: list[str]) -> LandAhead | None:
+        """A worker landing ``names`` while the first source is processed (connectors.land_ahead):
+        when the first source alone made the run a first load (``_deferred``, which more landing
+        only confirms), the settings allow it, and another process can open the store."""
+        if not names or not self._deferred or not get_settings().sync_land_ahead:
+            return None
+        url = self.engine.url
+        database = url.database or ""
+        if url.get_backend_name() == "sqlite" and (database in ("", ":memory:") or "mode=memory" in database):
+            return None
+        return LandAhead(self.engine, [self.config.sources[n] for n in names], run_id, self.land_chunk)
 
     # -- a first load: the graph built once, at the end ---------------------------------------------
 
@@ -330,7 +356,7 @@ class Pipeline:
         ids = sorted(set(record_ids or ()))
         if ids:
             conds.append(L.c.record_id.in_(ids))
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             touched = {r for (r,) in conn.execute(select(L.c.source).where(and_(*conds)).distinct())}
             # A replay killed after taking its records out of quarantine left them pending: in no
             # quarantine list, loaded by no replay (it took only quarantined ones), until the next
@@ -367,7 +393,7 @@ class Pipeline:
             stale = self._reproject_in_tx(person_keys, report)
             self.graph.set_watermark(*mark)
         self.graph.checkpoint()
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             write_projections(conn, self._take_projected())
             self._commit_derived(conn, mark, stale)
         report.finished_at = utcnow()
@@ -447,14 +473,14 @@ class Pipeline:
 
     def _mark_interrupted(self) -> int:
         """Runs left ``running`` were killed; say so (their landed records are resumed now)."""
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             res = conn.execute(
                 update(R).where(R.c.status == "running").values(status="interrupted", finished_at=utcnow())
             )
             return res.rowcount or 0
 
     def _start_run(self, run_id: str, rep: SourceReport) -> None:
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             rep.resumed = conn.execute(
                 select(func.count())
                 .select_from(L)
@@ -533,66 +559,49 @@ class Pipeline:
         self.progress.advance(n)
 
     def _land(self, run_id: str, src: Source, rep: SourceReport) -> None:
-        started = time.perf_counter()
-        with session(self.engine) as s:
-            cur = s.get(SyncCursor, src.name)
-            cursor = cur.cursor if cur else None
         self.progress.phase(src.name, "land", None)
-        failed: ReadFailed | None = None
-        try:
-            counts = landing.land(
-                self.engine,
-                src.name,
-                run_id,
-                src.read(cursor),
-                chunk_size=self.land_chunk,
-                on_chunk=self._landed_chunk,
-            )
-        except ReadFailed as exc:  # the source is unreachable or unreadable: report, go on
-            failed, counts = exc, exc.counts
-            rep.error = self._read_failure(src, rep, exc)
-            rep.status = "failed"
-        rep.files = [f.as_json() for f in src.files]
-        # What was read before a failure was landed and is processed with the rest: it was received.
-        rep.received, rep.landed, rep.carried = counts.received, counts.landed, counts.carried
-        rep.unchanged, rep.duplicates = counts.unchanged, counts.duplicates
-        # Carried records were counted in `resumed` at the start; they were read again now.
-        rep.resumed -= counts.carried
-        with session(self.engine) as s:
-            cur = s.get(SyncCursor, src.name) or SyncCursor(source=src.name, cursor="")
-            # A failed read moves no cursor: the next one starts where the last complete read ended
-            # (it finds what this one landed by its hash, unchanged), so no unread record is skipped.
-            if src.next_cursor is not None and failed is None:
-                cur.cursor = src.next_cursor
-            cur.records_seen += counts.received
-            cur.updated_at = utcnow()
-            s.add(cur)
-        rep.land_seconds = time.perf_counter() - started
-        with self.engine.begin() as conn:
+        self._landed(
+            run_id,
+            rep,
+            land_source(
+                self.engine, src, run_id, rep.where, chunk=self.land_chunk, on_chunk=self._landed_chunk
+            ),
+        )
+
+    def _landed(self, run_id: str, rep: SourceReport, landed: Landed) -> None:
+        """The source's landing in its report: what was read before a failure was landed and is
+        processed with the rest (it was received); carried records were counted in ``resumed`` at the
+        start and were read again now."""
+        if landed.error is not None:
+            rep.error, rep.status = landed.error, "failed"
+        rep.files = landed.files
+        rep.received, rep.landed, rep.carried = landed.received, landed.landed, landed.carried
+        rep.unchanged, rep.duplicates = landed.unchanged, landed.duplicates
+        rep.resumed -= landed.carried
+        rep.land_seconds = landed.seconds
+        with writing(self.engine) as conn:
             self._save_run(conn, run_id, rep)
 
-    @staticmethod
-    def _read_failure(src: Source, rep: SourceReport, failed: ReadFailed) -> str:
-        """What the report says of a read that failed: where (the file being read, and after how
-        many of its records; or the source) and why, in the catalogue's words. The exception's own
-        text is not shown: a parser's may quote the record it stopped at (a child's name, an ID
-        number); its kind is, and an operating system error's description."""
-        cause = failed.cause
-        if isinstance(cause, SourceFolderError):
-            return str(cause)
-        reason = type(cause).__name__
-        if isinstance(cause, OSError) and cause.strerror:
-            reason = f"{reason}（{cause.strerror}）"
-        # A folder source notes each file as it starts reading it: the last one still "read" is
-        # the one the read stopped in.
-        note = src.files[-1] if src.files and src.files[-1].status == "read" else None
-        if note is None:
-            return say(
-                "sync.read_failed", where=rep.where, records=number(failed.counts.received), reason=reason
-            )
-        note.status = "stopped"
-        note.reason = say("sync.read_failed.note", records=number(note.records), reason=reason)
-        return say("sync.read_failed.file", file=note.file, records=number(note.records), reason=reason)
+    def _take_landed(self, ahead: LandAhead, run_id: str, src: Source, rep: SourceReport) -> None:
+        """The worker's landing of ``src``; landed here if the worker stopped before it. Then the
+        rows it landed for the source in this run are pending like a killed run's: counted as
+        resumed, so that what this landing finds of them (carried) adds up."""
+        self.progress.phase(src.name, "land", None)
+        landed = ahead.take(src.name, on_chunk=self._landed_ahead_chunk)
+        if landed is not None:
+            self._landed(run_id, rep, landed)
+            return
+        with self.engine.connect() as conn:
+            rep.resumed = conn.execute(
+                select(func.count())
+                .select_from(L)
+                .where(and_(L.c.source == src.name, L.c.status == "pending"))
+            ).scalar_one()
+        self._land(run_id, src, rep)
+
+    def _landed_ahead_chunk(self, n: int) -> None:
+        crash_point("land_ahead.chunk")
+        self.progress.advance(n)
 
     def _process(self, run_id: str, src: Source, rep: SourceReport) -> None:
         started = time.perf_counter()
@@ -619,13 +628,13 @@ class Pipeline:
                 # The kind only: an exception's text may quote the records it was handling.
                 rep.error = say("sync.process_failed", kind=type(exc).__name__)
             rep.process_seconds += time.perf_counter() - started
-            with self.engine.begin() as conn:
+            with writing(self.engine) as conn:
                 self._save_run(conn, run_id, rep, final=True)
             raise
         rep.process_seconds += time.perf_counter() - started
         if rep.status == "running":
             rep.status = "completed"
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             self._save_run(conn, run_id, rep, final=True)
 
     # -- one batch ----------------------------------------------------------------------------
@@ -702,7 +711,7 @@ class Pipeline:
                 if township is not None or person not in stale:
                     stale[person] = township
         ids = [i for d in done for i in d.queue_ids]
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             for i in range(0, len(ids), 900):
                 conn.execute(rq.delete().where(rq.c.id.in_(ids[i : i + 900])))
             write_projections(conn, projected)
@@ -745,7 +754,7 @@ class Pipeline:
                 self._upsert(nodes, rels, rep)
                 self.graph.set_watermark(*mark)
         now = utcnow()
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             for i in range(0, len(seqs), 900):
                 conn.execute(
                     UN.delete().where(and_(UN.c.source == src.name, UN.c.seq.in_(seqs[i : i + 900])))
@@ -1000,7 +1009,7 @@ class Pipeline:
         by_record: dict[str, int] = {}
         for r in rows:
             by_record[r.record_id] = max(by_record.get(r.record_id, 0), r.seq)
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             for i in range(0, len(loaded), 900):
                 conn.execute(
                     update(L)

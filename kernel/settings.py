@@ -69,6 +69,14 @@ class Settings(BaseSettings):
             "before the next is read, so a read that fails or is killed partway keeps what it landed)."
         ),
     )
+    sync_land_ahead: bool = Field(
+        default=True,
+        description=(
+            "In a county's first load, land the later sources in a worker process while the first is "
+            "processed (connectors.land_ahead): the second core reads and stores them meanwhile. Off: "
+            "every source is landed before any is processed, in the sync's own process."
+        ),
+    )
     sync_first_load_records: int = Field(
         default=50_000,
         ge=0,

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from connectors.mentions import PersonMention
 
 
-
 def pytest_configure(config: pytest.Config) -> None:
     """The log of every test withholds exceptions' text as the app and the CLI do (kernel/logs.py),
     whichever test creates the first app in a worker."""

@@ -69,7 +69,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, and_, bindparam, func, select, update
 
@@ -129,12 +129,17 @@ from kernel.db.tables import SyncCursor, utcnow
 from kernel.messages import say
 from kernel.settings import get_settings
 
+if TYPE_CHECKING:
+    from connectors.spill_ahead import SpillAhead
+
 __all__ = ["GraphBuilder", "Pipeline", "Resolver", "default_resolver"]
 
 Resolver = Callable[[Engine, Sequence[PersonMention]], dict[tuple[str, str], str]]
-GraphBuilder = Callable[[], dict[str, Any]]
+GraphBuilder = Callable[..., dict[str, Any]]
 """Builds the graph from the record and puts it in place of the store's (the composition root passes
-``graph rebuild``'s operation); returns its counts (``nodes``, ``relationships``, ``seconds``)."""
+``graph rebuild``'s operation); returns its counts (``nodes``, ``relationships``, ``seconds``). Given
+``spill=``, a :class:`graph.fold.Spill` that already holds some sources (connectors.spill_ahead), it
+goes on from there."""
 L = LandingRecord.__table__  # type: ignore[attr-defined]
 R = SyncRun.__table__  # type: ignore[attr-defined]
 GP = GraphProjection.__table__  # type: ignore[attr-defined]
@@ -193,6 +198,7 @@ class Pipeline:
             get_settings().sync_first_load_records if first_load_records is None else first_load_records
         )
         self._deferred = False
+        self._spill_ahead: SpillAhead | None = None
         self._waiting: list[tuple[int, str]] = []
         # What each row _project interpreted projects (landing_projection), until a commit takes it.
         self._projected: dict[int, str] = {}
@@ -226,12 +232,16 @@ class Pipeline:
             for rep in rest:
                 self._land(report.run_id, sources[rep.source], rep)
             self._deferred = self._defer_graph(selected)
+        self._spill_ahead = self._start_spill_ahead()
         try:
             for rep in report.sources:
                 if ahead is not None and rep in rest:
                     self._take_landed(ahead, report.run_id, sources[rep.source], rep)
                 self._process(report.run_id, sources[rep.source], rep)
+                if self._spill_ahead is not None:
+                    self._spill_ahead.processed(rep.source)
         except SyncStopped:
+            self._close_spill_ahead()
             if ahead is not None:
                 ahead.stop()
             # The sources not reached are said as interrupted now, not left running until the next
@@ -243,6 +253,7 @@ class Pipeline:
                         self._save_run(conn, report.run_id, rep, final=True)
             raise  # told to stop: a build would hold the stop for minutes; the next open builds
         except Exception:
+            self._close_spill_ahead()  # the build after a failure writes its spill itself
             if ahead is not None:
                 ahead.stop()  # before the build: nothing lands behind it
             if self._deferred:  # what the batches committed is in the record: the graph catches up now
@@ -252,23 +263,44 @@ class Pipeline:
             if ahead is not None:
                 ahead.stop()
             deferred, self._deferred = self._deferred, False
-        self.graph.checkpoint()  # the run's log folded in: whoever opens the graph next replays none
-        if deferred:
-            report.graph_build = self._build_graph()
+        try:
+            self.graph.checkpoint()  # the run's log folded in: whoever opens the graph next replays none
+            if deferred:
+                report.graph_build = self._build_graph()
+        finally:
+            self._close_spill_ahead()
         report.finished_at = utcnow()
         return report
+
+    def _start_spill_ahead(self) -> SpillAhead | None:
+        """In a first load (``_deferred``), the build's spill begun in a worker as sources are
+        processed (connectors.spill_ahead), when the settings allow and another process can open
+        the store."""
+        if not self._deferred or not get_settings().sync_spill_ahead or not self._shareable():
+            return None
+        from connectors.spill_ahead import SpillAhead  # it reads the record as connectors.rebuild does
+
+        return SpillAhead(self.engine, get_settings().graph_fold_chunk, 20_000)
+
+    def _close_spill_ahead(self) -> None:
+        if self._spill_ahead is not None:
+            self._spill_ahead.close()
+            self._spill_ahead = None
 
     def _land_ahead(self, run_id: str, names: list[str]) -> LandAhead | None:
         """A worker landing ``names`` while the first source is processed (connectors.land_ahead):
         when the first source alone made the run a first load (``_deferred``, which more landing
         only confirms), the settings allow it, and another process can open the store."""
-        if not names or not self._deferred or not get_settings().sync_land_ahead:
-            return None
-        url = self.engine.url
-        database = url.database or ""
-        if url.get_backend_name() == "sqlite" and (database in ("", ":memory:") or "mode=memory" in database):
+        if not names or not self._deferred or not get_settings().sync_land_ahead or not self._shareable():
             return None
         return LandAhead(self.engine, [self.config.sources[n] for n in names], run_id, self.land_chunk)
+
+    def _shareable(self) -> bool:
+        """Whether another process can open this relational store (not an in-memory SQLite)."""
+        url = self.engine.url
+        database = url.database or ""
+        in_memory = database in ("", ":memory:") or "mode=memory" in database
+        return not (url.get_backend_name() == "sqlite" and in_memory)
 
     # -- a first load: the graph built once, at the end ---------------------------------------------
 
@@ -314,7 +346,11 @@ class Pipeline:
         release_population()  # the build's fold and COPY need the memory more than the next batch
         if self.graph_builder is None:  # _defer_graph defers only with a builder
             raise RuntimeError("a deferred graph needs a builder")
-        built = self.graph_builder()
+        spill, ahead = None, None
+        if self._spill_ahead is not None:
+            spill = self._spill_ahead.finish()  # the build closes the spill
+            ahead, self._spill_ahead = self._spill_ahead.summary, None
+        built = self.graph_builder(spill=spill) if spill is not None else self.graph_builder()
         crash_point("first_load.built")
         merges_built(self.engine, top, townships_of(self.graph, merged_people(self.engine, top)))
         return {
@@ -322,6 +358,8 @@ class Pipeline:
             "nodes": int(built.get("nodes", 0)),
             "relationships": int(built.get("relationships", 0)),
             "seconds": float(built.get("seconds", 0.0)),
+            # What the worker wrote while the sync went on (connectors.spill_ahead), or None.
+            "written_ahead": ahead,
         }
 
     def _build_after_failure(self) -> None:

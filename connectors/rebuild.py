@@ -32,7 +32,7 @@ from graph.fold import Fold, Spill
 from graph.port import GraphStore
 from graph.records import NodeRecord, RelRecord
 
-__all__ = ["count_loaded", "project_record"]
+__all__ = ["LinkedKeys", "count_loaded", "project_record", "projections_hold", "spill_source"]
 
 L = LandingRecord.__table__  # type: ignore[attr-defined]
 LP = LandingProjection.__table__  # type: ignore[attr-defined]
@@ -69,35 +69,33 @@ def project_record(
     """
     from connectors.sources import ConnectorsConfig
 
-    links = _LinkedKeys(engine)
+    links = LinkedKeys(engine)
     pipe = Pipeline(engine, graph, ConnectorsConfig(), resolver=links, resolver_name="person_link")
     fold = Fold() if into is None else into
+    # Sources a worker already wrote into the spill, with the reference tables before them, while
+    # the sync that loaded them went on (connectors.spill_ahead): a prefix of SOURCE_NAMES.
+    done = into.done if isinstance(into, Spill) else ()
     with engine.connect() as conn:
         snapshots = conn.execute(select(RS.c.files, RS.c.asserted_at).order_by(RS.c.id)).all()
     for files, asserted_at in snapshots:
         ref = snapshot_reference(files)
-        nodes, rels = reference_records(ref, asserted_at)
-        fold.upsert_nodes(nodes)
-        fold.upsert_rels(rels)
+        if not done:
+            write_reference(fold, ref, asserted_at)
         pipe.ref = ref  # records are read against the reference tables of the last sync
-    held = {name: _projections_hold(engine, name) for name in SOURCE_NAMES}
+    if done and progress and isinstance(into, Spill):
+        progress(into.done_rows)
+    held = {name: projections_hold(engine, name) for name in SOURCE_NAMES if name not in done}
     rel_rows: list[tuple[list[NodeRecord], list[RelRecord]]] = []
     in_memory = into is None
     for name in SOURCE_NAMES:
+        if name in done:
+            continue
         if held[name] and isinstance(fold, Spill):  # records as plain tuples, no record objects
-            for chunk in _projections(engine, name, batch_size):
-                plain = [decode_plain(text) for text in chunk]
-                keys = links.of_plain_refs(plain)
-                for row_nodes, row_rels in plain:
-                    resolve_plain(row_nodes, row_rels, keys)
-                    fold.upsert_plain_nodes(row_nodes)
-                    fold.upsert_plain_rels(row_rels)
-                if progress:
-                    progress(len(chunk))
+            spill_source(engine, name, fold, links, batch_size, progress)
             continue
         if held[name]:
             for chunk in _projections(engine, name, batch_size):
-                decoded = [decode_records(text) for text in chunk]
+                decoded = [decode_records(text) for _, text in chunk]
                 keys = links.of_refs(decoded)
                 for nodes, rels in decoded:
                     fold.upsert_nodes(resolve_refs(nodes, (), keys)[0])
@@ -127,14 +125,52 @@ def project_record(
                 fold.upsert_rels(next(later_of)[1])
                 continue
             for chunk in _projections(engine, name, batch_size):
-                decoded = [decode_records(text) for text in chunk]
+                decoded = [decode_records(text) for _, text in chunk]
                 keys = links.of_refs(decoded)
                 for _, rels in decoded:
                     fold.upsert_rels(resolve_refs((), rels, keys)[1])
     return fold
 
 
-def _projections_hold(engine: Engine, source: str) -> bool:
+def write_reference(fold: Any, ref: Any, asserted_at: Any) -> None:
+    """One snapshot of the reference tables' divisions and schools, as the record's graph opens."""
+    nodes, rels = reference_records(ref, asserted_at)
+    fold.upsert_nodes(nodes)
+    fold.upsert_rels(rels)
+
+
+def spill_source(
+    engine: Engine,
+    name: str,
+    spill: Spill,
+    links: LinkedKeys,
+    batch_size: int,
+    progress: Callable[[int], None] | None = None,
+    *,
+    rows: Callable[[int, int, int], None] | None = None,
+    used: Callable[[dict[tuple[str, str], str]], None] | None = None,
+) -> None:
+    """A source read from its projections into a spill, as plain tuples (no record objects): each
+    loaded row's nodes, then its relationships, under the person each mention is linked to now.
+    ``rows(seq, first_ord, n)`` is told where each row's records went and ``used(keys)`` the links
+    each chunk was read under (the worker that writes ahead re-keys rows a later merge moved)."""
+    for chunk in _projections(engine, name, batch_size):
+        plain = [decode_plain(text) for _, text in chunk]
+        keys = links.of_plain_refs(plain)
+        for (seq, _), (row_nodes, row_rels) in zip(chunk, plain, strict=True):
+            resolve_plain(row_nodes, row_rels, keys)
+            first = spill.next_ord
+            spill.upsert_plain_nodes(row_nodes)
+            spill.upsert_plain_rels(row_rels)
+            if rows is not None:
+                rows(seq, first, spill.next_ord - first)
+        if used is not None:
+            used(keys)
+        if progress:
+            progress(len(chunk))
+
+
+def projections_hold(engine: Engine, source: str) -> bool:
     """Whether every loaded row of the source has its projection, each matching its hash."""
     joined = L.outerjoin(LP, LP.c.seq == L.c.seq)
     with engine.connect() as conn:
@@ -157,8 +193,8 @@ def _projections_hold(engine: Engine, source: str) -> bool:
     return True
 
 
-def _projections(engine: Engine, source: str, size: int) -> Iterable[list[str]]:
-    """The projections of the source's loaded rows, in landing order, ``size`` rows at a time."""
+def _projections(engine: Engine, source: str, size: int) -> Iterable[list[tuple[int, str]]]:
+    """(seq, projection) of the source's loaded rows, in landing order, ``size`` rows at a time."""
     after = 0
     while True:
         with engine.connect() as conn:
@@ -172,7 +208,7 @@ def _projections(engine: Engine, source: str, size: int) -> Iterable[list[str]]:
         if not chunk:
             return
         after = chunk[-1][0]
-        yield [text for _, text in chunk]
+        yield [(seq, text) for seq, text in chunk]
 
 
 def count_loaded(engine: Engine) -> int:
@@ -183,7 +219,7 @@ def count_loaded(engine: Engine) -> int:
         )
 
 
-class _LinkedKeys:
+class LinkedKeys:
     """The resolver of a rebuild: who each mention is linked to now, without resolving anything.
     The links are read for the mentions asked about (a chunk of rows), not the county's at once."""
 

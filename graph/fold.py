@@ -344,11 +344,18 @@ class Spill:
     when read back (:meth:`elements`): memory bounded by one element and a chunk, not the county."""
 
     def __init__(
-        self, chunk_size: int = GraphStore.chunk_size, read_chunk: int = 20_000, written: Path | None = None
+        self,
+        chunk_size: int = GraphStore.chunk_size,
+        read_chunk: int = 20_000,
+        written: Path | None = None,
+        *,
+        append: bool = False,
     ) -> None:
         """A new spill in a temporary directory of its own, or (``written``: that directory) the
-        one another process wrote and :meth:`settle`-d, opened to be read back (the rebuild's
-        worker process, graph/ladybug/build_worker.py); the directory stays its writer's."""
+        one another process made and :meth:`settle`-d: opened to be read back (the rebuild's worker
+        process, graph/ladybug/build_worker.py), or with ``append`` to write more after what it
+        holds (a first load's spill written ahead, connectors/spill_ahead.py); the directory stays
+        its maker's."""
         self.chunk_size = chunk_size  # the store's (and Fold's) upsert chunk: part of the fold's result
         self.read_chunk = read_chunk
         self._dir: tempfile.TemporaryDirectory[str] | None = None
@@ -356,17 +363,22 @@ class Spill:
             _sweep_abandoned()
             self._dir = tempfile.TemporaryDirectory(prefix=f"{SPILL_PREFIX}{os.getpid()}-")
         self.path = written or Path(self._dir.name)  # type: ignore[union-attr]  # one is set
-        self._db = sqlite3.connect(self.path / "fold.sqlite3", isolation_level=None)
         # Read back in another process, a small page cache: the worker's memory adds to the parent's
         # (measured at 60,000 persons, 64 MB: the worker's peak 591 MB; 8 MB: 474 MB, and less CPU).
-        cache = "cache_size=-8192" if written else "cache_size=-65536"
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", cache):
-            self._db.execute(f"PRAGMA {pragma}")
+        self._cache_kib = 8192 if written and not append else 65536
+        self._db = self._connect()
         self._batch = 0
         self._pending: list[tuple[Any, ...]] = []
         self._keys = array("q")  # each record's hash((section, id)), for count()
+        self.others = 0  # distinct elements another process wrote here (adopt), for count()
+        self.next_ord = 1  # the ord the next record written gets (rowids in order: nothing is deleted)
         self.drop_dangling = False  # as Fold's: workflow records' relationships to absent nodes are left out
         self.dropped = 0
+        self.done: tuple[str, ...] = ()  # sources another process wrote here (connectors.spill_ahead)
+        self.done_rows = 0  # their landing rows (for a rebuild's progress)
+        if written and append:
+            self.adopt(0)
+            return
         if written:
             return
         self._db.execute(
@@ -374,6 +386,30 @@ class Spill:
             " droppable INTEGER, src TEXT, dst TEXT, body BLOB)"
         )
         self._db.execute("CREATE TABLE have (id TEXT PRIMARY KEY) WITHOUT ROWID")
+        self._db.execute("BEGIN")
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path / "fold.sqlite3", isolation_level=None)
+        for pragma in (
+            "journal_mode=OFF",
+            "synchronous=OFF",
+            "temp_store=FILE",
+            f"cache_size=-{self._cache_kib}",
+        ):
+            db.execute(f"PRAGMA {pragma}")
+        return db
+
+    def adopt(self, elements: int) -> None:
+        """Go on writing after what another process wrote into this spill (``elements`` distinct
+        elements, which count() adds): batches and ords continue after its."""
+        self._commit()
+        if self._dir is not None:  # its maker: the file was written by another connection since
+            self._db.close()
+            self._db = self._connect()
+        batch, top = self._db.execute(
+            "SELECT coalesce(max(batch), 0), coalesce(max(ord), 0) FROM rec"
+        ).fetchone()
+        self._batch, self.next_ord, self.others = int(batch), int(top) + 1, elements
         self._db.execute("BEGIN")
 
     def close(self) -> None:
@@ -431,6 +467,12 @@ class Spill:
         """:meth:`upsert_nodes` of records given as ``(id, props, system, record_id, at)`` (``at`` ISO
         text), as a landing projection holds them: the same checks as a :class:`NodeRecord`'s, the
         same batches, and no record object made."""
+        self._insert(self.plain_node_rows(records))
+
+    def plain_node_rows(
+        self, records: Iterable[tuple[str, dict[str, Any], str, str, str]]
+    ) -> list[tuple[Any, ...]]:
+        """The spill's rows of :meth:`upsert_plain_nodes`, in the order it writes them."""
         by_label: dict[str, list[tuple[str, dict[str, Any], str, str, str]]] = defaultdict(list)
         for rec in records:
             label = label_of(rec[0])
@@ -446,13 +488,19 @@ class Spill:
                     (_NODE, label, i, batch, 0, None, None, dumps((p, sy, ri, _iso(at)), 5))
                     for i, p, sy, ri, at in recs
                 ]
-        self._insert(rows)
+        return rows
 
     def upsert_plain_rels(
         self, records: Iterable[tuple[str, str, str, dict[str, Any], str, str, str, str]]
     ) -> None:
         """:meth:`upsert_rels` of records given as ``(type, src, dst, props, system, record_id, at,
         qualifier)``, checked as a :class:`RelRecord` checks its own."""
+        self._insert(self.plain_rel_rows(records))
+
+    def plain_rel_rows(
+        self, records: Iterable[tuple[str, str, str, dict[str, Any], str, str, str, str]]
+    ) -> list[tuple[Any, ...]]:
+        """The spill's rows of :meth:`upsert_plain_rels`, in the order it writes them."""
         groups: dict[tuple[str, str, str], list[tuple[str, str, str, dict[str, Any], str, str, str, str]]]
         groups = defaultdict(list)
         for rec in records:
@@ -480,12 +528,13 @@ class Spill:
                     )
                     for t, sr, ds, p, sy, ri, at, q in recs
                 ]
-        self._insert(rows)
+        return rows
 
     def _insert(self, rows: list[tuple[Any, ...]]) -> None:
         """Rows are written a few thousand at a time (a projection's row holds a handful of records):
         in the order they came, so ``ord`` is still the order they were asserted."""
         self._pending += rows
+        self.next_ord += len(rows)
         if len(self._pending) >= 5_000:
             self._flush()
 
@@ -507,7 +556,7 @@ class Spill:
         import numpy as np  # here: only a rebuild counts
 
         self._commit()
-        return int(np.unique(np.frombuffer(self._keys, dtype=np.int64)).size)
+        return int(np.unique(np.frombuffer(self._keys, dtype=np.int64)).size) + self.others
 
     def _commit(self) -> None:
         self._flush()

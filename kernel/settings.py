@@ -77,6 +77,14 @@ class Settings(BaseSettings):
             "every source is landed before any is processed, in the sync's own process."
         ),
     )
+    sync_spill_ahead: bool = Field(
+        default=True,
+        description=(
+            "In a county's first load, write each processed source into the graph build's spill in a "
+            "worker process while the sync goes on (connectors.spill_ahead), so the build at the end "
+            "reads only the rest. Off: the build writes its whole spill at the end."
+        ),
+    )
     sync_first_load_records: int = Field(
         default=50_000,
         ge=0,

@@ -151,8 +151,10 @@ def rebuild(
     progress: Progress | None = None,
     on_total: Callable[[int], None] | None = None,
     keep_old: bool = False,
+    spill: Spill | None = None,
 ) -> RebuildReport:
-    """Rebuild the graph from the record into a new file and swap it in (see graph.factory).
+    """Rebuild the graph from the record into a new file and swap it in (see graph.factory); with
+    ``spill``, going on from the sources a first load's worker already wrote into it.
 
     ``on_total(n)`` is told the work units (landing rows, then rows loaded) before they start.
     The automatic merges queued for re-projection before the build (``reproject_queue``) are in the
@@ -172,6 +174,7 @@ def rebuild(
     townships: dict[str, str | None] = {}
 
     chunk = settings.graph_fold_chunk
+    given = [spill] if spill is not None else []  # a first load's spill begun ahead: used once
 
     def fill(store: GraphStore) -> None:
         load(store)
@@ -180,7 +183,7 @@ def rebuild(
     def load(store: GraphStore) -> None:
         if on_total:
             on_total(count_loaded(engine))
-        with Spill(read_chunk=chunk) as spill:
+        with given.pop() if given else Spill(read_chunk=chunk) as spill:
             expected_graph(engine, store, progress, into=spill)
             if on_total:
                 on_total(spill.count())

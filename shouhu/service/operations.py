@@ -266,9 +266,9 @@ def first_load_builder(
     if graph.backend != "ladybug":
         return None
 
-    def build() -> dict[str, Any]:
+    def build(spill: Any = None) -> dict[str, Any]:
         try:
-            return _rebuild_serving(settings, graph, engine, progress, keep_old=False)
+            return _rebuild_serving(settings, graph, engine, progress, keep_old=False, spill=spill)
         except OSError as exc:  # a full disk, a permission: the sync stops with a line, not a traceback
             raise GraphStoreError(say("graph.rebuild.failed", reason=exc)) from exc
 
@@ -276,7 +276,13 @@ def first_load_builder(
 
 
 def _rebuild_serving(
-    settings: Settings, graph: GraphStore | None, engine: Engine, progress: Phases | None, *, keep_old: bool
+    settings: Settings,
+    graph: GraphStore | None,
+    engine: Engine,
+    progress: Phases | None,
+    *,
+    keep_old: bool,
+    spill: Any = None,
 ) -> dict[str, Any]:
     from protection.record import rebuild
 
@@ -287,7 +293,9 @@ def _rebuild_serving(
         _start(progress, say("graph.verify.reading" if totals[0] == 1 else "graph.rebuild.loading"), n)
 
     def run() -> dict[str, Any]:
-        return rebuild(settings, engine, progress=progress, on_total=total, keep_old=keep_old).as_json()
+        return rebuild(
+            settings, engine, progress=progress, on_total=total, keep_old=keep_old, spill=spill
+        ).as_json()
 
     if graph is None or graph.backend != "ladybug":
         return run()

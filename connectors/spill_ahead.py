@@ -1,0 +1,334 @@
+"""A first load's graph build begun in a worker process while the sync still processes: each source,
+once processed, is written into the build's spill (the reference tables first), so that the build at
+the end reads only what is left.
+
+Why: the build of a county's first load (``Pipeline._build_graph``, the rebuild's ``expected_graph``)
+spent 29 s of 84 at 200,000 persons writing every loaded row's records into its spill on one core,
+after a processing phase during which the other core idled. A source's loaded rows do not change
+once the sync has processed it; what can still change is who a mention is: a later batch's
+automatic merge (or a caseworker's, in the service) moves mentions to another person. So the worker
+keeps the links it read each row under, and when told to finish it re-keys the rows whose mentions
+have moved since, in place (the same records, in the same order, under today's links): the spill is
+then what :func:`connectors.rebuild.project_record` would write now. The sources it wrote, a prefix
+of ``SOURCE_NAMES``, are marked on the spill (``Spill.done``) and project_record goes on after them.
+
+Anything unexpected (a source without stored projections, the reference tables changed, a row set
+that is not the one written, the worker gone) and :meth:`SpillAhead.finish` returns None: the build
+writes its spill from the start, as without this. The spill is a temporary file of the parent's
+(``graph.fold.Spill``), deleted by it or, after a SIGKILL, by the next spill's sweep; the worker dies
+with its parent (``PR_SET_PDEATHSIG``). Nothing here writes to a store.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import json
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Engine, and_, func, select
+
+from connectors.projection import decode_plain, resolve_plain
+from connectors.rebuild import LinkedKeys, projections_hold, spill_source, write_reference
+from connectors.reference import snapshot_reference
+from connectors.sources import SOURCE_NAMES
+from connectors.tables import LandingProjection, LandingRecord, ReferenceSnapshot
+from graph.crash import crash_point
+from graph.fold import Spill
+
+__all__ = ["SpillAhead"]
+
+log = logging.getLogger("shouhu.sync")
+L = LandingRecord.__table__  # type: ignore[attr-defined]
+LP = LandingProjection.__table__  # type: ignore[attr-defined]
+RS = ReferenceSnapshot.__table__  # type: ignore[attr-defined]
+_PR_SET_PDEATHSIG = 1
+_ROOT = Path(__file__).resolve().parents[1]  # the directory holding the `connectors` package
+_FINISH_TIMEOUT_S = 3600.0
+
+
+class SpillAhead:
+    """The runner's side: a spill, and the worker writing processed sources into it."""
+
+    def __init__(self, engine: Engine, read_chunk: int, batch_size: int) -> None:
+        self.spill = Spill(read_chunk=read_chunk)
+        self.spill.settle()  # the table made and committed: the worker writes after it
+        job = {
+            "url": engine.url.render_as_string(hide_password=False),  # on the pipe, never on argv
+            "spill": str(self.spill.path),
+            "read_chunk": read_chunk,
+            "batch_size": batch_size,
+        }
+        # The runner's crash and pause points are its own; the worker's (``spill_ahead.worker``) its.
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("SHOUHU_CRASH_AT", "SHOUHU_PAUSE_AT") or v.startswith("spill_ahead.worker")
+        }
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH", "")) if p)
+        self._proc = subprocess.Popen(
+            [sys.executable, "-P", "-m", "connectors.spill_ahead", str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            close_fds=True,
+        )
+        self._messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, args=(self._proc.stdout,), daemon=True)
+        self._reader.start()
+        self._failed = False
+        self.summary: dict[str, Any] | None = None  # what the worker wrote (the run report's graph_build)
+        self._tell({"job": job})
+
+    def _read(self, out: IO[bytes]) -> None:
+        try:
+            for line in out:
+                with contextlib.suppress(ValueError):
+                    self._messages.put(json.loads(line))
+        finally:
+            self._messages.put(None)
+
+    def _tell(self, msg: dict[str, Any]) -> None:
+        stdin = self._proc.stdin
+        if self._failed or stdin is None:
+            return
+        try:
+            stdin.write(json.dumps(msg).encode() + b"\n")
+            stdin.flush()
+        except (BrokenPipeError, OSError):
+            self._failed = True
+
+    def processed(self, name: str) -> None:
+        """``name`` is processed: its loaded rows are final for this run, the worker may write them."""
+        self._tell({"processed": name})
+
+    def finish(self) -> Spill | None:
+        """The spill holding the sources the worker wrote (``Spill.done``), re-keyed to today's links,
+        ready for the build to go on writing; None if anything went wrong (the spill is then gone)."""
+        self._tell({"finish": True})
+        done: dict[str, Any] | None = None
+        while True:
+            try:  # what it said before it stopped, if it did, is still here
+                msg = self._messages.get(timeout=_FINISH_TIMEOUT_S)
+            except queue.Empty:
+                msg = None
+            if msg is None or "error" in msg:
+                why = (msg or {}).get("error") or f"exit code {self._proc.poll()}"
+                log.warning("the graph build's worker stopped (%s); the build writes its spill itself", why)
+                break
+            if "finished" in msg:
+                done = msg["finished"]
+                break
+        self._stop_worker()
+        if done is None:
+            self.spill.close()
+            return None
+        self.summary = {
+            "sources": list(done["done"]),
+            "rows": int(done["rows"]),
+            "rekeyed": int(done["rekeyed"]),
+        }
+        self.spill.adopt(int(done["elements"]))
+        self.spill.done, self.spill.done_rows = tuple(done["done"]), int(done["rows"])
+        log.info(
+            "the graph build's worker wrote %s (%d rows, %d re-keyed after merges)",
+            ", ".join(self.spill.done) or "nothing",
+            self.spill.done_rows,
+            int(done["rekeyed"]),
+        )
+        return self.spill
+
+    def _stop_worker(self) -> None:
+        self._failed = True
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        self._reader.join(timeout=5)
+        for pipe in (self._proc.stdin, self._proc.stdout):
+            if pipe is not None:
+                with contextlib.suppress(BrokenPipeError, OSError):
+                    pipe.close()
+
+    def close(self) -> None:
+        """The worker gone and the spill deleted (a run that stopped before its build)."""
+        self._stop_worker()
+        self.spill.close()
+
+
+# ---- the worker ----------------------------------------------------------------------------------
+
+
+class _Writer:
+    """What the worker writes and remembers: each source, once processed, with the reference
+    tables before the first; each row's place in the spill and the links it was read under."""
+
+    def __init__(self, engine: Engine, spill: Spill, batch_size: int) -> None:
+        self.engine, self.spill, self.batch_size = engine, spill, batch_size
+        self.links = LinkedKeys(engine)
+        self.done: list[str] = []
+        self.stopped = False  # a source it could not write: the build writes that one and what follows
+        self.rows: list[tuple[int, int, int]] = []  # (seq, first ord, records) of every row written
+        self.used: dict[tuple[str, str], str] = {}
+        self.written: dict[str, tuple[int, int]] = {}  # source: (rows, sum of seqs) as written
+        self.snapshots: list[int] = []
+
+    def _start(self) -> bool:
+        with self.engine.connect() as conn:
+            found = conn.execute(select(RS.c.id, RS.c.files, RS.c.asserted_at).order_by(RS.c.id)).all()
+        if not found:  # the build may have to take one first (protection.record._reference_kept)
+            return False
+        for snapshot_id, files, asserted_at in found:
+            write_reference(self.spill, snapshot_reference(files), asserted_at)
+            self.snapshots.append(int(snapshot_id))
+        return True
+
+    def processed(self, name: str) -> None:
+        """Write every source up to ``name`` in SOURCE_NAMES order (one not synced now holds what
+        earlier runs loaded, which this run does not change)."""
+        if self.stopped or name not in SOURCE_NAMES:
+            return
+        if not self.done and not self.snapshots and not self._start():
+            self.stopped = True
+            return
+        for source in SOURCE_NAMES[len(self.done) : SOURCE_NAMES.index(name) + 1]:
+            if not projections_hold(self.engine, source):
+                self.stopped = True
+                return
+            before = len(self.rows)
+            spill_source(
+                self.engine,
+                source,
+                self.spill,
+                self.links,
+                self.batch_size,
+                rows=lambda seq, first, n: self.rows.append((seq, first, n)),
+                used=self.used.update,
+            )
+            mine = self.rows[before:]
+            self.written[source] = (len(mine), sum(seq for seq, _, _ in mine))
+            self.done.append(source)
+            crash_point("spill_ahead.worker")
+
+    def finish(self) -> dict[str, Any] | None:
+        """The sources written, once checked against the record and re-keyed; None if the record's
+        rows or reference tables are not what was written (the build then writes everything)."""
+        if not self.done:
+            return {"done": [], "rows": 0, "elements": 0, "rekeyed": 0}
+        with self.engine.connect() as conn:
+            snapshots = [int(i) for (i,) in conn.execute(select(RS.c.id).order_by(RS.c.id))]
+            if snapshots != self.snapshots:
+                return None
+            for source, (n, total) in self.written.items():
+                now = conn.execute(
+                    select(func.count(), func.coalesce(func.sum(L.c.seq), 0))
+                    .select_from(L.join(LP, LP.c.seq == L.c.seq))
+                    .where(and_(L.c.source == source, L.c.status == "loaded"))
+                ).one()
+                if (int(now[0]), int(now[1])) != (n, total):
+                    return None
+        rekeyed = self._rekey()
+        elements = self.spill.count()
+        self.spill.settle()
+        return {"done": self.done, "rows": len(self.rows), "elements": elements, "rekeyed": rekeyed}
+
+    def _rekey(self) -> int:
+        """Rows naming a person whose mentions moved since they were written, written again in place:
+        the same records in the same order (a person stays a person), under today's links."""
+        now = self.links.lookup(self.used)
+        moved = {f"person:{key}" for mention, key in self.used.items() if now.get(mention) != key}
+        if not moved:
+            return 0
+        db: Any = self.spill._db  # the spill's own connection, in its write transaction
+        db.execute("CREATE TEMP TABLE moved (id TEXT PRIMARY KEY) WITHOUT ROWID")
+        db.executemany("INSERT INTO moved VALUES (?)", [(m,) for m in moved])
+        self.spill._flush()
+        ords = sorted(
+            o
+            for (o,) in db.execute(
+                "SELECT ord FROM rec WHERE id IN moved OR src IN moved OR dst IN moved"
+            ).fetchall()
+        )
+        firsts = [first for _, first, _ in self.rows]
+        affected = sorted({self.rows[bisect.bisect_right(firsts, o) - 1] for o in ords})
+        batch = self.spill._batch
+        for seq, first, n in affected:
+            with self.engine.connect() as conn:
+                text = conn.execute(select(LP.c.records).where(LP.c.seq == seq)).scalar_one()
+            nodes, rels = decode_plain(text)
+            resolve_plain(nodes, rels, self.links.of_plain_refs([(nodes, rels)]))
+            again = self.spill.plain_node_rows(nodes) + self.spill.plain_rel_rows(rels)
+            if len(again) != n:
+                raise RuntimeError(f"landing row {seq} projects {len(again)} records, was {n}")
+            db.executemany(
+                "UPDATE rec SET id = ?, src = ?, dst = ? WHERE ord = ?",
+                [(r[2], r[5], r[6], first + i) for i, r in enumerate(again)],
+            )
+        self.spill._batch = batch  # the batches the rows were written with stay theirs
+        return len(affected)
+
+
+def _die_with_parent(parent: int) -> None:
+    """SIGKILL from the kernel when the parent dies (Linux); gone at once if it already has."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the closed stdin stops the worker instead
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _send(out: IO[bytes], msg: dict[str, Any]) -> None:
+    out.write(json.dumps(msg).encode() + b"\n")
+    out.flush()
+
+
+def main(argv: list[str]) -> int:
+    """``python -m connectors.spill_ahead PARENT_PID``; its orders on stdin, a JSON line each."""
+    import gc
+
+    from kernel.db import make_engine
+    from kernel.logs import withhold_exception_text
+    from kernel.settings import get_settings
+
+    _die_with_parent(int(argv[0]))
+    withhold_exception_text(get_settings())
+    gc.disable()  # as the rebuild's own pause (kernel.collector): many objects, no cycles
+    out = sys.stdout.buffer
+    orders = sys.stdin.buffer
+    job = json.loads(orders.readline())["job"]
+    engine = make_engine(job["url"])
+    spill = Spill(read_chunk=int(job["read_chunk"]), written=Path(job["spill"]), append=True)
+    writer = _Writer(engine, spill, int(job["batch_size"]))
+    try:
+        for line in orders:
+            order = json.loads(line)
+            if "processed" in order:
+                writer.processed(order["processed"])
+            elif order.get("finish"):
+                result = writer.finish()
+                _send(out, {"finished": result} if result is not None else {"error": "the record moved"})
+                return 0
+        return 1  # the parent closed the pipe: it is gone, or gave up on this
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # the kind only: the text may quote a record
+        with contextlib.suppress(BrokenPipeError):
+            _send(out, {"error": type(exc).__name__})
+        return 1
+    finally:
+        spill.close()
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from auth.policy import DEFAULT_PATH
+from graph.port import GraphStore
 from graph.records import Assertion, NodeRecord, RelRecord
 from kernel import clock
 from kernel.messages import say
@@ -30,49 +32,67 @@ NOW = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)  # noon in Beijing, 1 December
 VISITS = {"healthevent:enc-a": ("H9", "2026-11-01"), "healthevent:enc-b": ("H1", "2026-11-21")}
 
 
+def populate(store: GraphStore) -> None:
+    """Two injury visits of a child, and a visit that found a child with no birth date alone."""
+    src = Assertion("health", "ENC-A", datetime(2026, 11, 21, 1))
+    survey = Assertion("survey", "V-U", src.at)
+    store.upsert_nodes(
+        [
+            person("hurt", name="甲寅", birth_date="2016-05-01", sex="M", hukou_type="rural"),
+            # Registered without a birth date (a survey record that never gave one).
+            person("undated", name="甲卯", sex="F", hukou_type="rural"),
+        ]
+        + [
+            NodeRecord(
+                eid,
+                {
+                    "kind": "encounter",
+                    "icd10": "S52.5",
+                    "occurred_on": on,
+                    "facility": facility,
+                    "division": VILLAGE,
+                },
+                src,
+            )
+            for eid, (facility, on) in VISITS.items()
+        ]
+        + [
+            NodeRecord(
+                "visit:v-u",
+                {
+                    "visited_on": "2026-11-20",
+                    "visitor": "vc-500101001001",
+                    "findings": "living_alone",
+                    "division": VILLAGE,
+                },
+                survey,
+            )
+        ]
+    )
+    store.upsert_rels(
+        [RelRecord("CONCERNS", eid, "person:hurt", {}, src) for eid in VISITS]
+        + [RelRecord("CONCERNS", "visit:v-u", "person:undated", {}, survey)]
+    )
+
+
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     for a in serve(tmp_path_factory.mktemp("missed-views"), webhook_worker=False):
-        store = a.client.app.state.graph  # type: ignore[attr-defined]
-        src = Assertion("health", "ENC-A", datetime(2026, 11, 21, 1))
-        survey = Assertion("survey", "V-U", src.at)
-        store.upsert_nodes(
-            [
-                person("hurt", name="甲寅", birth_date="2016-05-01", sex="M", hukou_type="rural"),
-                # Registered without a birth date (a survey record that never gave one).
-                person("undated", name="甲卯", sex="F", hukou_type="rural"),
-            ]
-            + [
-                NodeRecord(
-                    eid,
-                    {
-                        "kind": "encounter",
-                        "icd10": "S52.5",
-                        "occurred_on": on,
-                        "facility": facility,
-                        "division": VILLAGE,
-                    },
-                    src,
-                )
-                for eid, (facility, on) in VISITS.items()
-            ]
-            + [
-                NodeRecord(
-                    "visit:v-u",
-                    {
-                        "visited_on": "2026-11-20",
-                        "visitor": "vc-500101001001",
-                        "findings": "living_alone",
-                        "division": VILLAGE,
-                    },
-                    survey,
-                )
-            ]
-        )
-        store.upsert_rels(
-            [RelRecord("CONCERNS", eid, "person:hurt", {}, src) for eid in VISITS]
-            + [RelRecord("CONCERNS", "visit:v-u", "person:undated", {}, survey)]
-        )
+        populate(a.client.app.state.graph)  # type: ignore[attr-defined]
+        yield a
+
+
+@pytest.fixture(scope="module")
+def village_reads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """A policy that also gives village committees (health: deny) the accountability list."""
+    tmp = tmp_path_factory.mktemp("missed-village")
+    policy_file = tmp / "policy.toml"
+    text = DEFAULT_PATH.read_text(encoding="utf-8")
+    head, sep, rest = text.partition("[capabilities.read_accountability]\n")
+    assert sep
+    policy_file.write_text(head + sep + 'village_committee = ["*"]\n' + rest, encoding="utf-8")
+    for a in serve(tmp, webhook_worker=False, policy_file=policy_file):
+        populate(a.client.app.state.graph)  # type: ignore[attr-defined]
         yield a
 
 
@@ -121,3 +141,12 @@ def test_a_child_without_a_birth_date_is_listed_to_be_checked(api: Api) -> None:
         for m in missed(api, "county")
         if m["childId"] == "person:hurt"
     )
+
+
+def test_a_role_refused_health_records_is_not_told_of_the_injury(village_reads: Api) -> None:
+    """A village committee may not read health records at all (health: deny): given the list, it
+    would learn from an injury line that the child was treated for an injury. The lines resting on
+    a health event are left out whole, as a denied list leaves out its records; the visit's line,
+    which it may read, stays."""
+    lines = missed(village_reads, "village")
+    assert [(m["kind"], m["childId"]) for m in lines] == [("living_alone_unreported", "person:undated")]

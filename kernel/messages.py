@@ -330,6 +330,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     # ---- the GraphQL API's refusals (extensions.code and .reason stay as they are: clients key on
     # them). A refusal names no record, no id and no engine text: absent and out of scope answer alike.
+    "screening.birth_date_unknown": (
+        "出生日期不详，无法按年龄排除，请核实",
+        "birth date unknown: the age cannot rule this child out, check it",
+    ),
     "api.not_found": ("您的管辖范围内没有此{what}", "no such {what} in your scope"),
     "api.what.record": ("记录", "record"),
     "api.what.person": ("人员", "person"),

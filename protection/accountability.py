@@ -5,6 +5,11 @@ and for failing to respond in time. Missed reports are found in the synced graph
 encounter of a child with an injury or maltreatment code (ICD-10 S*, T74*, T76*, Y07*), a dropout with no
 written report, and a screening visit that found a child living alone — each with no report on record
 since. They are listed per institution with the days since the event.
+
+Each line carries where its institution and day come from (the event's graph kind and properties), so
+the API shows them to a caller as it would show those properties (a role that sees health records
+masked gets no hospital and no day of an injury visit). A child whose birth date is unknown cannot be
+ruled out by age: listed, flagged for checking, never silently dropped.
 """
 
 from __future__ import annotations
@@ -40,6 +45,23 @@ class MissedReport:
     division: str | None
     occurred_on: str | None
     days_since: int | None
+    # The event's graph kind and the properties the institution and the day were read from (None:
+    # the institution is derived from the event's division, a location).
+    event_kind: str = ""
+    institution_prop: str | None = None
+    occurred_prop: str = "occurred_on"
+    # Whether the event is in the list at all rests on this property (the ICD-10 code of an injury).
+    trigger_prop: str = "kind"
+    # The child's age could not be computed (no or no valid birth date): listed to be checked.
+    birth_date_unknown: bool = False
+
+
+# Per rule: the event's graph kind, and the properties its trigger, institution and day come from.
+SOURCES: dict[str, tuple[str, str, str | None, str]] = {
+    "injury_encounter": ("HealthEvent", "icd10", "facility", "occurred_on"),
+    "dropout_unreported": ("EducationEvent", "kind", "school_code", "occurred_on"),
+    "living_alone_unreported": ("Visit", "findings", None, "visited_on"),
+}
 
 
 def _day(text: str | None) -> date | None:
@@ -49,10 +71,14 @@ def _day(text: str | None) -> date | None:
         return None
 
 
-def _is_child(birth: str | None, on: date | None, under: int = CHILD_AGE) -> bool:
+def _is_child(birth: str | None, on: date | None, under: int = CHILD_AGE) -> bool | None:
+    """Whether the person was under `under` on `on`; None when the birth date is unknown (absent or
+    not a date), which no screening may read as "not a child". An event without a day: any age."""
     b = _day(birth)
-    if b is None or on is None:
-        return b is not None
+    if b is None:
+        return None
+    if on is None:
+        return True
     return (on.year - b.year - ((on.month, on.day) < (b.month, b.day))) < under
 
 
@@ -132,7 +158,8 @@ def missed_reports(
             # Living alone is a duty to report about a child under 16 (不满十六周岁, the left-behind
             # line); harm and dropout about any child.
             under = alone_under if kind == "living_alone_unreported" else CHILD_AGE
-            if not _is_child(child.props.get("birth_date"), on, under):
+            young = _is_child(child.props.get("birth_date"), on, under)
+            if young is False:
                 continue
             if reported(child.id, situations, on):
                 continue
@@ -145,6 +172,11 @@ def missed_reports(
                     division=e.props.get("division"),
                     occurred_on=when,
                     days_since=(today - on).days if on else None,
+                    event_kind=SOURCES[kind][0],
+                    trigger_prop=SOURCES[kind][1],
+                    institution_prop=SOURCES[kind][2],
+                    occurred_prop=SOURCES[kind][3],
+                    birth_date_unknown=young is None,
                 )
             )
     out.sort(key=lambda m: (m.institution, -(m.days_since or 0)))

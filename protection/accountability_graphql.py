@@ -5,6 +5,7 @@ Reads only, from protection/accountability.py; the broad views need ``read_accou
 """
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -12,7 +13,10 @@ from strawberry.types import Info
 from auth.enforce import scope
 from auth.enforce.context import Context
 from auth.enforce.errors import sql_unavailable
+from auth.enforce.guard import FieldDenied, Guard
 from kernel.db import session
+from kernel.messages import say
+from protection import accountability as acc
 from protection import workflow_graphql as wf
 from protection.accountability import missed_reports, overdue_steps
 from protection.case_views_graphql import CaseStep
@@ -28,6 +32,56 @@ class MissedReport:
     division: str | None
     occurred_on: str | None
     days_since: int | None
+    birth_date_unknown: bool | None = strawberry.field(
+        description="The child's birth date is unknown: listed because its age cannot rule it out."
+    )
+    note: str | None = strawberry.field(description="What to check about this line (the catalogue's words).")
+
+
+def _shown(guard: Guard, kind: str, prop: str, value: Any) -> tuple[Any, bool]:
+    """`kind.prop`'s value as the caller may read it, and whether in full; FieldDenied if refused."""
+    if not guard.enforcing:
+        return value, True
+    if guard.decide(kind, prop) == "allow":
+        return value, True
+    assert guard.policy is not None  # an enforcing guard has one
+    return guard.policy.mask(kind, prop, value), False
+
+
+def _released(guard: Guard, m: acc.MissedReport) -> MissedReport | None:
+    """A missed report as the caller may read the event it rests on, or None (left out whole).
+
+    The hospital and the day of an injury visit are the health event's `facility` and `occurred_on`:
+    a role that reads health masked gets them masked as the health record itself shows them, and no
+    days-since (today less it is the day). A role refused the event's trigger (an injury's ICD-10
+    code) may not learn that there was one: the line is left out, as a denied list leaves out its
+    records."""
+    try:
+        _shown(guard, m.event_kind, m.trigger_prop, None)
+        if m.institution_prop is None:
+            institution, _ = m.institution, True
+        else:
+            institution, _ = _shown(guard, m.event_kind, m.institution_prop, m.institution)
+        occurred_on, full_day = _shown(guard, m.event_kind, m.occurred_prop, m.occurred_on)
+    except FieldDenied:
+        return None
+    return MissedReport(
+        kind=m.kind,
+        event_id=strawberry.ID(m.event_id),
+        child_id=strawberry.ID(m.child_id),
+        institution=str(institution),
+        division=m.division,
+        occurred_on=occurred_on,
+        days_since=m.days_since if full_day else None,
+        birth_date_unknown=m.birth_date_unknown,
+        note=say("screening.birth_date_unknown") if m.birth_date_unknown else None,
+    )
+
+
+def _order(m: MissedReport) -> tuple[str, int, str, str, str]:
+    """Per institution, longest unreported first, by the values the caller is shown only: an order
+    by the hospital would tell a caller shown "***" which lines share one."""
+    return (m.institution, -(m.days_since or 0), m.occurred_on or "", str(m.event_id), str(m.child_id))
 
 
 @strawberry.type(description="An open step past its deadline.")
@@ -91,15 +145,6 @@ class AccountabilityQuery:
         ctx = info.context
         if ctx.sql is None:
             raise sql_unavailable()
-        return [
-            MissedReport(
-                kind=m.kind,
-                event_id=strawberry.ID(m.event_id),
-                child_id=strawberry.ID(m.child_id),
-                institution=m.institution,
-                division=m.division,
-                occurred_on=m.occurred_on,
-                days_since=m.days_since,
-            )
-            for m in missed_reports(ctx.store, ctx.sql, scope.division_within(info.context.guard, division))
-        ]
+        found = missed_reports(ctx.store, ctx.sql, scope.division_within(ctx.guard, division))
+        shown = [r for r in (_released(ctx.guard, m) for m in found) if r is not None]
+        return sorted(shown, key=_order)

@@ -254,7 +254,9 @@ def record_follow_up(
     if service_id:
         w.close_steps(case.id, "follow_up", ref_id=service_id)
     if next_due_on is not None:
-        due = next_due_on - w.at.date()
+        # Days from the Beijing day it is recorded on (kernel/clock.py): at 07:00 Beijing the UTC
+        # date is still yesterday, and the step fell due a day after the day named.
+        due = next_due_on - clock.local(w.at).date()
         w.open_step(case, "follow_up", w.actor.agency_id, timedelta(days=max(due.days, 0)), service_id)
     w.changed(case, "follow_up", follow_up_id=row.id, service_id=service_id, next_due_on=next_due_on)
     return row

@@ -595,11 +595,16 @@ class RecomputeReport:
 
 
 def evaluate(view: ChildView) -> ChildResult | None:
-    """Classify and screen one child from its facts (None: not a child)."""
+    """Classify and screen one child from its facts (None: not a child). A person with no birth
+    date is kept only where a rule that needs no age holds (a visit found them living alone),
+    flagged for the age to be checked: an unknown age must not drop a child out of the screening."""
     from protection.screening import screen
 
     result = classify(view)
-    if result.age is None or result.age >= view.cfg.section("classification")["distress_age_limit"]:
+    if result.age is None:
+        result.risks = screen(view, result)
+        return result if result.risks else None
+    if result.age >= view.cfg.section("classification")["distress_age_limit"]:
         return None
     result.risks = screen(view, result)
     return result
@@ -686,8 +691,18 @@ def assess_division(
         with cycle_collection_paused():
             views = load_views(store, Selection.in_division("Person", prefix, born_from), as_of, cfg)
             views = [v for v in views if (a := v.age(v.child)) is not None and a < limit]
+            undated = _visited_without_birth_date(store, prefix, as_of)
+            if undated:
+                views += load_views(store, Selection.of_ids("Person", undated), as_of, cfg)
             results += _evaluate_all(views, progress)
     return results
+
+
+def _visited_without_birth_date(store: GraphStore, prefix: str, as_of: date) -> list[str]:
+    """The people visits in the division concern whose age cannot be computed: the selection by
+    birth year leaves them out, and `evaluate` keeps those a visit found living alone."""
+    hops = store.hops(Selection.in_division("Visit", prefix), (Step("CONCERNS", "out", "Person"),))
+    return sorted({p.id for _, _, p in hops if age_on(p.props.get("birth_date"), as_of) is None})
 
 
 def recompute(

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from graph.records import Node
+from kernel.messages import say
 from protection.classification import ChildResult, ChildView, Fact, Risk, fact, is_capable, parse_day
 from protection.screening_config import config
 from protection.screening_tables import ChildClassification
@@ -43,9 +44,15 @@ def _carers(view: ChildView) -> list[tuple[Any, Node]]:
 
 
 def living_alone(view: ChildView, res: ChildResult, s: dict[str, Any]) -> list[Fact]:
-    if res.age is None or res.age >= config().section("classification")["left_behind_age_limit"]:
+    if res.age is not None and res.age >= config().section("classification")["left_behind_age_limit"]:
         return []
     facts = _finding(view, "living_alone", "unsupervised")
+    if res.age is None:
+        # No birth date: the under-16 line cannot rule the child out (Chongqing: 不得让不满十六周岁的
+        # 儿童…单独居住生活). A visit that found them alone keeps them on the worklist, flagged for
+        # the age to be checked; the household arrangement alone does not (it holds for an adult
+        # whose own parents are away just as well).
+        return [*facts, fact(say("screening.birth_date_unknown"), view.child, "birth_date")] if facts else []
     if res.arrangement == "no_capable_carer":
         facts.append(
             Fact(
@@ -200,13 +207,21 @@ CHECKS: dict[str, Check] = {
 }
 
 
+# The rules that can hold for a person whose age is unknown (no birth date): a protective screening
+# a child must not drop out of for want of a birth date. The others wait for the age.
+UNDATED_RULES: tuple[str, ...] = ("living_alone",)
+
+
 def screen(view: ChildView, result: ChildResult) -> list[Risk]:
-    """The enabled rules that hold for this child, each with the facts behind it."""
+    """The enabled rules that hold for this child, each with the facts behind it (for a person of
+    unknown age, `UNDATED_RULES` only)."""
     cfg = config()
     settings = cfg.section("screening")
     out: list[Risk] = []
     for name, rule in cfg.rules.items():
         if not rule.enabled or (rule.applies_to == "concern" and not result.concern):
+            continue
+        if result.age is None and name not in UNDATED_RULES:
             continue
         facts = CHECKS[name](view, result, settings)
         if facts:

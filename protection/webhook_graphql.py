@@ -73,7 +73,9 @@ class WebhookQuery:
                 delivered_at=d.delivered_at,
                 last_error=d.last_error,
             )
-            for d in wh.deliveries(info.context.sql, actor.agency_id, status)
+            for d in wh.deliveries(
+                info.context.sql, actor.agency_id, status, policy=info.context.guard.policy
+            )
         ]
 
 

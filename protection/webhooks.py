@@ -12,6 +12,9 @@ the case over GraphQL with its own token, under its own field policy. And no fie
 would be refused over GraphQL: each field of an event is the API field it would be read through
 (`EVENT_FIELDS`), decided at delivery for the subscribing system (its agency's type, the role of the
 client that subscribed) as that field is over GraphQL; a denied one is left out, a masked one masked.
+Nor an event the subscriber may not read at all: its type and time alone say what happened (a court
+decided about the child), so each event type is about one record's status (`EVENT_RESOURCES`), and a
+subscriber refused that field over GraphQL is not sent the event, nor shown it among its deliveries.
 
 No signing secret is stored. Each subscription's secret is HMAC(platform webhook key, subscription id
 and a random salt), shown once when the subscription is made; rotating means a new salt.
@@ -76,6 +79,19 @@ EVENT_FIELDS: dict[str, tuple[str, str]] = {
     "risk_level": ("ProtectionCaseFile", "riskLevel"),
     "grounds": ("CaseIntervention", "grounds"),
     "decision": ("CaseIntervention", "decision"),
+}
+# What each event type is about: the status field of the record it announces, as the API serves it.
+# A subscriber the served policy refuses that field is not sent the event (an event type not listed
+# here is sent to no one: fail closed).
+EVENT_RESOURCES: dict[str, tuple[str, str]] = {
+    "report.filed": ("MandatoryReport", "status"),
+    "report.acknowledged": ("MandatoryReport", "status"),
+    "report.accepted": ("MandatoryReport", "status"),
+    "case.township_notified": ("ProtectionCaseFile", "status"),
+    "case.assessed": ("ProtectionCaseFile", "status"),
+    "case.closed": ("ProtectionCaseFile", "status"),
+    "intervention.petition_filed": ("CaseIntervention", "status"),
+    "intervention.decided": ("CaseIntervention", "status"),
 }
 _MAX_BACKOFF = 3600.0
 _LEASE = timedelta(seconds=60)
@@ -188,17 +204,37 @@ def unsubscribe(engine: Engine, agency_id: str, subscription_id: str) -> bool:
 
 
 def deliveries(
-    engine: Engine, agency_id: str | None, status: str | None = None, limit: int = 100
+    engine: Engine,
+    agency_id: str | None,
+    status: str | None = None,
+    limit: int = 100,
+    policy: Policy | None = None,
 ) -> list[WebhookDelivery]:
+    """An agency's outbox, newest first. With `policy` (the served one), only the events each row's
+    subscriber may read: a row still pending would otherwise show the event type it will not be sent
+    (the worker deletes it when it comes to it)."""
     with session(engine) as s:
-        q = select(WebhookDelivery).join(
+        q = select(WebhookDelivery, WebhookSubscription).join(
             WebhookSubscription, col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id)
         )
         if agency_id is not None:
             q = q.where(WebhookSubscription.agency_id == agency_id)
         if status is not None:
             q = q.where(WebhookDelivery.status == status)
-        return list(s.exec(q.order_by(col(WebhookDelivery.created_at).desc()).limit(limit)))
+        q = q.order_by(col(WebhookDelivery.created_at).desc())
+        if policy is None:  # the operator's view (the CLI): every row
+            return [d for d, _ in s.exec(q.limit(limit))]
+        subscribers: dict[str, tuple[str | None, str | None]] = {}
+        out: list[WebhookDelivery] = []
+        for d, sub in s.exec(q):
+            if sub.id not in subscribers:
+                subscribers[sub.id] = subscriber(s, sub)
+            if not receives(policy, *subscribers[sub.id], d.event_type):
+                continue
+            out.append(d)
+            if len(out) >= limit:
+                break
+        return out
 
 
 def retry_failed(engine: Engine, agency_id: str | None = None) -> int:
@@ -260,6 +296,32 @@ def _masked(policy: Policy, spec: tuple[str, str], value: Any) -> Any:
     if not isinstance(value, str) and masked is not value:
         return None
     return masked
+
+
+def subscriber(s: Session, sub: WebhookSubscription) -> tuple[str | None, str | None]:
+    """The subscribing system as the policy knows it now: its agency's type and the role of the
+    client that subscribed (None for a client disabled, gone, or no longer the agency's)."""
+    agency, client = s.get(Agency, sub.agency_id), s.get(Client, sub.created_by)
+    agency_type = agency.agency_type if agency is not None else None
+    current = client is not None and not client.disabled and client.agency_id == sub.agency_id
+    return agency_type, (client.role if client is not None and current else None)
+
+
+def receives(policy: Policy, agency_type: str | None, role: str | None, event_type: str) -> bool:
+    """Whether a subscriber may be sent an event of this type at all: the policy lets it read the
+    record the event is about (allowed or masked, as over GraphQL: a masked status still says the
+    record exists). A type with no record listed is sent to no one. An unknown subscriber (a client
+    disabled or no longer the agency's) keeps being sent ids only (`released`)."""
+    spec = EVENT_RESOURCES.get(event_type)
+    cls = policy.api_field_class(*spec) if spec is not None else None
+    if cls is None:
+        return False
+    if agency_type is None or role is None:
+        return True
+    try:
+        return policy.rule(agency_type, role, cls) != "deny"
+    except KeyError:  # a type or role the policy no longer has
+        return False
 
 
 def released(
@@ -362,13 +424,19 @@ class Deliverer:
             if d is None or sub is None:
                 return 0
             url, secret = sub.url, subscription_secret(self.settings, sub)
-            payload, attempts = d.payload, d.attempts
-            agency, client = s.get(Agency, sub.agency_id), s.get(Client, sub.created_by)
-            agency_type = agency.agency_type if agency is not None else None
+            payload, attempts, event_type = d.payload, d.attempts, d.event_type
             # The subscribing client as it is now: one disabled, or no longer the agency's, is no
             # subscriber the policy knows (ids only).
-            current = client is not None and not client.disabled and client.agency_id == sub.agency_id
-            role = client.role if client is not None and current else None
+            agency_type, role = subscriber(s, sub)
+        if not receives(self._policy(), agency_type, role, event_type):
+            # Not sent, and not kept: a row would list the event type among the agency's deliveries
+            # (and the status vocabulary is the migration's). The log names no agency or record.
+            with write_session(self.engine) as s:
+                d = s.get(WebhookDelivery, d_id)
+                if d is not None:
+                    s.delete(d)
+            log.info("webhook %s withheld: its subscriber may not read %s", d_id, event_type)
+            return 0
         payload = released(self._policy(), agency_type, role, payload)
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
         error: str | None = None

@@ -59,7 +59,7 @@ def test_an_injury_reported_the_same_beijing_morning_is_not_a_missed_report(api:
     failed its reporting duty."""
     with clock.pinned(datetime(2026, 11, 19, 23, 30, tzinfo=UTC)):
         assert clock.today().isoformat() == INJURED_ON
-        before = [(m["kind"], m["institution"]) for m in gql(api, "auditor", MISSED)]
+        before = [(m["kind"], m["institution"]) for m in gql(api, "county", MISSED)]
         assert before == [("injury_encounter", "H9")]
         gql(
             api,
@@ -67,4 +67,4 @@ def test_an_injury_reported_the_same_beijing_morning_is_not_a_missed_report(api:
             FILE,
             {"input": {"childId": PUPIL, "situation": "INJURY_OR_HARM", "summary": "前臂骨折，疑似外伤"}},
         )
-        assert gql(api, "auditor", MISSED) == []
+        assert gql(api, "county", MISSED) == []

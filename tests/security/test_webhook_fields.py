@@ -2,10 +2,17 @@
 petition (CaseIntervention.decision, class guardianship_intervention) is refused to a school over
 GraphQL; the school that petitioned received it in the signed `intervention.decided` event. Each
 field of an event is now decided by the policy for the subscribing system (its agency's type and the
-role of the client that subscribed), as the same field is over GraphQL."""
+role of the client that subscribed), as the same field is over GraphQL.
+
+Nor the event itself: `intervention.decided`, stripped of its fields, still told the school when the
+court decided about the child, and `intervention.petition_filed` that a petition was filed. An event
+is sent only to a subscriber the served policy lets read the record it is about (a petition's status,
+class guardianship_intervention, which a school is refused), and a withheld one is not among its
+deliveries either."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,12 +22,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import Session, select
 from standardwebhooks.webhooks import Webhook
 
 from auth.policy import DEFAULT_PATH
 from kernel import clock
+from kernel.db import make_engine
+from protection.case_tables import WebhookDelivery
 from tests.api_fixtures import Api, serve
-from tests.test_webhooks import SUBSCRIBE, Receiver, _wait
+from tests.test_webhooks import DELIVERIES, SUBSCRIBE, Receiver, _wait
 
 FILE = "mutation F($input: FileReportInput!) { fileMandatoryReport(input: $input) { id caseId } }"
 ACCEPT = "mutation A($id: ID!) { acceptReport(reportId: $id) { id } }"
@@ -45,9 +55,29 @@ def ok(api: Api, who: str, query: str, variables: dict[str, Any]) -> dict[str, A
     return next(iter(body["data"].values()))
 
 
-def _subscribe(api: Api, who: str, receiver: Receiver) -> str:
-    r = api.gql(who, SUBSCRIBE, {"url": receiver.url, "events": ["intervention.decided"]}).json()
+def _subscribe(
+    api: Api, who: str, receiver: Receiver, events: tuple[str, ...] = ("intervention.decided",)
+) -> str:
+    r = api.gql(who, SUBSCRIBE, {"url": receiver.url, "events": list(events)}).json()
     return str(r["data"]["subscribeWebhook"]["secret"])
+
+
+def _settled(api: Api) -> None:
+    """Wait until the outbox holds nothing still to be decided (each row sent, failed or withheld)."""
+    engine = make_engine(api.settings.sql_url)
+    try:
+
+        def done() -> bool:
+            with Session(engine) as s:
+                return not list(s.exec(select(WebhookDelivery.id).where(WebhookDelivery.status == "pending")))
+
+        _wait(done)
+    finally:
+        engine.dispose()
+
+
+def _types(receiver: Receiver) -> list[str]:
+    return [json.loads(raw)["type"] for _, raw in receiver.requests]
 
 
 def _petition_decided(api: Api) -> str:
@@ -87,11 +117,13 @@ def _petition_decided(api: Api) -> str:
     return case_id
 
 
-def test_a_petitioning_school_is_not_sent_the_decision_it_may_not_read(api: Api) -> None:
-    school, police = Receiver(fail=0), Receiver(fail=0)
+def test_a_petitioning_school_is_sent_no_event_about_the_petition(api: Api) -> None:
+    school, police, court = Receiver(fail=0), Receiver(fail=0), Receiver(fail=0)
+    petition_events = ("intervention.petition_filed", "intervention.decided")
     try:
-        school_secret = _subscribe(api, "school", school)
+        _subscribe(api, "school", school, (*petition_events, "report.accepted"))
         police_secret = _subscribe(api, "police", police)
+        court_secret = _subscribe(api, "court", court, petition_events)
         case_id = _petition_decided(api)
 
         # Over GraphQL the school is refused the decision.
@@ -99,19 +131,23 @@ def test_a_petitioning_school_is_not_sent_the_decision_it_may_not_read(api: Api)
         seen = [i for i in (body.get("data") or {}).get("protectionCase", {}).get("interventions", [])]
         assert all(i["decision"] != "dismissed" for i in seen), body
 
-        _wait(lambda: bool(school.requests) and bool(police.requests))
-        headers, raw = school.requests[-1]
-        event = Webhook(school_secret).verify(raw, headers)
-        assert event["type"] == "intervention.decided"
-        assert event["data"]["case_id"] == case_id  # ids pass: the school reads the case with its token
-        assert "decision" not in event["data"], event
-        assert b"dismissed" not in raw
-        # The police, who may read it, are told.
+        _wait(lambda: bool(police.requests) and bool(court.requests))
+        _settled(api)
+        # The school is told its report was accepted (a case record it reads, masked), and nothing
+        # of the petition: no event, and none among its deliveries.
+        assert _types(school) == ["report.accepted"]
+        listed = api.gql("school", DELIVERIES).json()["data"]["webhookDeliveries"]
+        assert not [d for d in listed if d["eventType"].startswith("intervention.")], listed
+        # The police and the court, who may read it, are told.
         headers, raw = police.requests[-1]
         assert Webhook(police_secret).verify(raw, headers)["data"]["decision"] == "dismissed"
+        headers, raw = court.requests[0]
+        event = Webhook(court_secret).verify(raw, headers)
+        assert event["type"] == "intervention.petition_filed" and event["data"]["case_id"] == case_id
     finally:
         school.close()
         police.close()
+        court.close()
 
 
 @pytest.fixture(scope="module")
@@ -144,20 +180,21 @@ def test_an_event_is_decided_by_the_policy_the_service_serves(edited: tuple[Api,
         + rest.replace('guardianship_intervention = "deny"', 'guardianship_intervention = "allow"', 1),
         encoding="utf-8",
     )
-    school = Receiver(fail=0)
+    school, police = Receiver(fail=0), Receiver(fail=0)
     try:
-        secret = _subscribe(api, "school", school)
+        _subscribe(api, "school", school)
+        _subscribe(api, "police", police)
         case_id = _petition_decided(api)
         body = api.gql("school", CASE, {"id": case_id}).json()
         seen = [i for i in (body.get("data") or {}).get("protectionCase", {}).get("interventions", [])]
         assert all(i["decision"] != "dismissed" for i in seen), body  # the served policy: refused
-        _wait(lambda: bool(school.requests))
-        headers, raw = school.requests[-1]
-        event = Webhook(secret).verify(raw, headers)
-        assert event["data"]["case_id"] == case_id
-        assert "decision" not in event["data"], event
+        _wait(lambda: bool(police.requests))
+        _settled(api)
+        # The served policy refuses the school the petition: not even the event is sent.
+        assert school.requests == []
     finally:
         school.close()
+        police.close()
 
 
 @pytest.fixture(scope="module")

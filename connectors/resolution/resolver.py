@@ -238,7 +238,7 @@ def resolve_with_changes(
     # An ID number is strong evidence, not a verdict: a record that contradicts its
     # number's holder loses the number for this run and is kept from the holder.
     conflicts = _id_conflicts(frame, person_keys, index, n_old)
-    issued = [x if isinstance(x, str) else None for x in frame["id_number"].tolist()]
+    issued = _issued(frame["id_number"])
     if conflicts.demoted:
         frame = frame.copy()  # the kept frame (see _frame) stays as stored
         frame.loc[sorted(conflicts.demoted), "id_number"] = pd.NA
@@ -408,16 +408,25 @@ def _cacheable(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite" and bool(database) and database != ":memory:"
 
 
+_NEWEST = (
+    "SELECT (SELECT count(*) FROM {table}), (SELECT max(rowid) FROM {table}),"
+    " (SELECT max({stamp}) FROM {table})"
+)
+
+
 def _signature(conn: Any) -> tuple[Any, ...]:
     """What changes whenever the resolver's rows change: mentions added or re-sent (``seen_at``),
     links added or moved (``linked_at``; every merge and undo also writes ``merge_history``).
 
-    Aggregates SQLite computes in one pass over each table, without handing rows to
-    Python. The newest link's person key (random) tells apart two databases that went
+    Aggregates SQLite answers without handing rows to Python, each in its own subquery: alone,
+    ``max(rowid)`` and ``max(seen_at)``/``max(linked_at)`` are read off the end of the table's
+    b-tree and of the timestamp's index (migration 0015), and ``count(*)`` scans the smallest
+    index; asked together in one select, they were a scan of the whole table, three times a
+    batch. The newest link's person key (random) tells apart two databases that went
     through the same steps at the same URL (a data directory deleted and made again).
     """
-    mention = conn.exec_driver_sql("SELECT count(*), max(rowid), max(seen_at) FROM resolution_mention").one()
-    link_ = conn.exec_driver_sql("SELECT count(*), max(rowid), max(linked_at) FROM person_link").one()
+    mention = conn.exec_driver_sql(_NEWEST.format(table="resolution_mention", stamp="seen_at")).one()
+    link_ = conn.exec_driver_sql(_NEWEST.format(table="person_link", stamp="linked_at")).one()
     last = conn.exec_driver_sql("SELECT person_key FROM person_link ORDER BY rowid DESC LIMIT 1").first()
     merge = conn.exec_driver_sql(
         "SELECT count(*), max(id), count(undone_at), max(undone_at) FROM merge_history"
@@ -564,6 +573,15 @@ def _twin_guards(
     found = twin_guards(frame.iloc[positions], [issued[i] for i in positions.tolist()])
     back = positions.tolist()
     return [(back[x], back[y], reason) for x, y, reason in found]
+
+
+def _issued(column: pd.Series) -> list[str | None]:
+    """The column's strings, None for anything else: the stored ID numbers, before a run sets any
+    aside. A string column (the frame's) is converted in bulk, as this reads the population's."""
+    if isinstance(column.dtype, pd.StringDtype):
+        out: list[str | None] = column.to_numpy(dtype=object, na_value=None).tolist()
+        return out
+    return [x if isinstance(x, str) else None for x in column.tolist()]
 
 
 def _present(column: pd.Series) -> np.ndarray:

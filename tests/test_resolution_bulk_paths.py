@@ -19,7 +19,9 @@ from sqlalchemy import Engine
 
 from connectors.mentions import PersonMention
 from connectors.resolution import resolver
-from connectors.resolution.cluster_state import is_text
+from connectors.resolution.assignment import assign
+from connectors.resolution.cluster_state import Clusters, is_text
+from connectors.resolution.clustering import cluster
 from connectors.resolution.evidence import _in_labels
 from connectors.resolution.linking import _affected, _column, _first_of_entity
 from connectors.resolution.resolver import resolve_with_changes
@@ -133,3 +135,62 @@ def test_the_stored_id_numbers_read_as_the_loop_reads_them() -> None:
         for column in (pd.Series(pd.array(values, dtype="string")), pd.Series(values, dtype=object)):
             expected = [x if isinstance(x, str) else None for x in column.tolist()]
             assert resolver._issued(column) == expected
+
+
+def test_every_records_root_is_the_root_find_gives() -> None:
+    """Asked before any find compresses the paths: chains of unions left as they are."""
+    rng = random.Random(16)
+    for _ in range(200):
+        n = rng.randint(1, 40)
+        clusters = Clusters(n, [None] * n, [None] * n, [None] * n, frozenset(), set())
+        for _ in range(rng.randint(0, n)):
+            a, b = rng.randrange(n), rng.randrange(n)
+            while clusters.parent[a] != a:  # a root, without compressing anything
+                a = clusters.parent[a]
+            while clusters.parent[b] != b:
+                b = clusters.parent[b]
+            if a != b:
+                clusters.union(a, b)
+        roots = clusters.roots().tolist()
+        assert roots == [clusters.find(i) for i in range(n)]
+
+
+def _plan_shape(plan: Any, n_old: int) -> tuple[Any, ...]:
+    """What a plan decides, with the random keys of new people named by their first new record."""
+    named: dict[str, str] = {}
+    links = []
+    for i, link in enumerate(plan.links, n_old):
+        key = link["person_key"]
+        if key in plan.created:
+            key = named.setdefault(key, f"new{i}")
+        links.append((link["record_id"], key, link["method"]))
+    return links, sorted(plan.absorbed), sorted(plan.renamed.items())
+
+
+def test_linking_by_id_number_alone_decides_as_over_the_whole_population() -> None:
+    """Only the groups of the new records and the ID numbers two people hold are clustered;
+    the links, the people absorbed and the renames are those of a run over everything."""
+    rng = random.Random(17)
+    for _ in range(300):
+        n_old, n_new = rng.randint(0, 30), rng.randint(1, 8)
+        numbers = [f"1101012015010100{k:02d}" for k in range(rng.randint(1, 10))]
+        keys = [f"p{k}" for k in range(rng.randint(1, 8))]
+        ids = [rng.choice(numbers) for _ in range(n_old + n_new)]
+        person_keys: list[str | None] = [rng.choice(keys) for _ in range(n_old)] + [None] * n_new
+        frame = pd.DataFrame({"id_number": pd.array(ids, dtype="string")})
+        records = [f"r{i}" for i in range(n_old + n_new)]
+        systems = ["s"] * len(records)
+        empty = pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_weight", "match_probability"])
+        whole = cluster(
+            len(frame),
+            empty,
+            match_threshold=1.0,
+            review_threshold=1.0,
+            identifiers=list(ids),
+            existing=person_keys,
+        )
+        part = resolver._deterministic_only(frame, person_keys, n_old)
+        assert part.reviews == whole.reviews == []
+        expected = _plan_shape(assign(frame, systems, records, person_keys, whole, empty, n_old), n_old)
+        got = _plan_shape(assign(frame, systems, records, person_keys, part, empty, n_old), n_old)
+        assert got == expected

@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import TypeGuard
 
+import numpy as np
 import pandas as pd
 
 
@@ -102,6 +103,16 @@ class Clusters:
                     if self.find(record) == y:
                         return reason
         return None
+
+    def roots(self) -> np.ndarray:
+        """``[find(i) for i in range(n)]``, by pointer jumping over the whole parent array at once
+        (the clustering asks for every record's root twice a run, over up to the population)."""
+        parent = np.asarray(self.parent, dtype=np.int64)
+        while True:
+            up = parent[parent]
+            if np.array_equal(up, parent):
+                return parent
+            parent = up
 
     def union(self, a: int, b: int) -> int:
         """Merge roots ``a`` and ``b`` (the caller checked :meth:`conflict`); returns the root."""

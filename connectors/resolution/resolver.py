@@ -78,7 +78,7 @@ from connectors.resolution.linking import link
 from connectors.resolution.review_queue import MergeOutcome
 from connectors.resolution.scoring import Scorer, ScoringTable
 from connectors.resolution.spec import LinkageSpec
-from connectors.resolution.store import LINK, MENTION, MODEL, insert_chunked
+from connectors.resolution.store import LINK, MENTION, MODEL, batch_page_cache, insert_chunked
 from connectors.resolution.training import default_model, label_pairs, train
 from kernel import clock
 from kernel.db.engine import for_writing
@@ -244,7 +244,7 @@ def resolve_with_changes(
         frame.loc[sorted(conflicts.demoted), "id_number"] = pd.NA
     guards = [*conflicts.guards, *_twin_guards(frame, issued, index, conflicts.demoted)]
     if frame["id_number"].notna().all():
-        result = _deterministic_only(frame, person_keys)
+        result = _deterministic_only(frame, person_keys, n_old)
         edges = pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_weight", "match_probability"])
     else:
         labelled = _labelled_pairs(index.pairs, by_id, issued, conflicts.demoted)
@@ -285,8 +285,9 @@ def resolve_with_changes(
             # the population it resolved against plus its own rows. The next run reads it again.
             log.info("the resolver's tables changed while this run resolved: population not kept")
             cacheable = False
-        insert_chunked(conn, MENTION, [{**r, "seen_at": now} for r in fresh_rows])
-        insert_chunked(conn, LINK, [{**lk, "linked_at": now} for lk in plan.links])
+        with batch_page_cache(conn):
+            insert_chunked(conn, MENTION, [{**r, "seen_at": now} for r in fresh_rows])
+            insert_chunked(conn, LINK, [{**lk, "linked_at": now} for lk in plan.links])
         for survivor, absorbed in plan.absorbed:
             merges.append(absorb(conn, survivor, absorbed, now))
         if merges:
@@ -746,10 +747,36 @@ def _conflict_reviews(
     return out
 
 
-def _deterministic_only(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> ClusterResult:
-    """Every mention has a valid ID number: link by it, no scoring needed."""
-    from connectors.resolution.clustering import cluster
+def _deterministic_only(
+    frame: pd.DataFrame, person_keys: Sequence[str | None], n_old: int = 0
+) -> ClusterResult:
+    """Every mention has a valid ID number: link by it, no scoring needed.
 
+    With no scored pairs, :func:`cluster` only joins the records of one existing person and
+    the records of one ID number, so its clusters are the connected groups of those two
+    relations, each formed the same whatever else is clustered with it. Two kinds of group
+    can change anything: those holding a new record (rows from ``n_old`` on), and those
+    joining two existing people (an ID number whose records have two person keys). Only
+    those are clustered (``nodes``), as :func:`~connectors.resolution.linking.link` does; the
+    rest keep their person, as they would over the whole frame, and a run over the register
+    costs what its new rows and their people cost instead of the population's size.
+    """
+    from connectors.resolution.clustering import cluster
+    from connectors.resolution.linking import _affected, _codes, _column
+
+    n = len(frame)
+    identifiers = _column(frame, "id_number", n)
+    seeds = np.zeros(n, dtype=bool)
+    seeds[n_old:] = True
+    id_codes, _ = _codes(identifiers)
+    key_codes, _ = _codes(person_keys)  # a non-text key, were there one, only adds records: still exact
+    both = (id_codes >= 0) & (key_codes >= 0)
+    if both.any():
+        held = np.unique(np.stack([id_codes[both], key_codes[both]], axis=1), axis=0)
+        numbers, count = np.unique(held[:, 0], return_counts=True)
+        shared = numbers[count > 1]  # ID numbers held by records of two or more people
+        if len(shared):
+            seeds |= np.isin(id_codes, shared)
     empty = pd.DataFrame(
         {
             "unique_id_l": pd.Series(dtype="int64"),
@@ -758,14 +785,23 @@ def _deterministic_only(frame: pd.DataFrame, person_keys: Sequence[str | None]) 
             "match_probability": pd.Series(dtype="float64"),
         }
     )
-    return cluster(
-        len(frame),
+    nodes = _affected(n, empty, seeds, identifiers, person_keys)
+    keep = nodes.tolist()
+    local = cluster(
+        len(nodes),
         empty,
         match_threshold=1.0,
         review_threshold=1.0,
-        identifiers=[x if isinstance(x, str) else None for x in frame["id_number"].tolist()],
-        existing=person_keys,
+        identifiers=[identifiers[i] for i in keep],
+        existing=[person_keys[i] for i in keep],
     )
+    labels = np.arange(n, dtype=np.int64)
+    labels[nodes] = nodes[local.labels]
+    reviews = [
+        ReviewCandidate(int(nodes[r.left]), int(nodes[r.right]), r.probability, r.reason)
+        for r in local.reviews
+    ]
+    return ClusterResult(labels=labels, reviews=reviews, refused=local.refused, nodes=nodes)
 
 
 """``decided_by`` of the merges the resolver makes itself."""

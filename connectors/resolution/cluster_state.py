@@ -35,9 +35,11 @@ class Clusters:
     ) -> None:
         self.parent = list(range(n))
         self.members: list[list[int]] = [[i] for i in range(n)]
-        self.ids: list[set[str] | None] = [{x} if is_text(x) else None for x in identifiers]
+        # is_text written out: these run once per clustered record, up to the population a batch.
+        self.ids: list[set[str] | None] = [{x} if isinstance(x, str) and x else None for x in identifiers]
         self.groups: list[dict[str, set[str]] | None] = [
-            {g: {r if is_text(r) else ""}} if is_text(g) else None for g, r in zip(groups, roles, strict=True)
+            {g: {r if isinstance(r, str) and r else ""}} if isinstance(g, str) and g else None
+            for g, r in zip(groups, roles, strict=True)
         ]
         self.keys: list[set[str] | None] = [None] * n
         self.ambiguous: list[bool] = [False] * n

@@ -83,7 +83,7 @@ def test_migrate_creates_table_and_records_head(
         "records_seen",
     }
     assert insp.get_pk_constraint("sync_cursor")["constrained_columns"] == ["source"]
-    assert current_revision(engine) == head_revision() == "0014"
+    assert current_revision(engine) == head_revision() == "0015"
 
 
 def test_migrate_twice_is_a_noop(engine: Engine, db_url: str) -> None:

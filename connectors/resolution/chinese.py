@@ -69,8 +69,12 @@ def mention_role(m: PersonMention) -> str:
     return suffix if sep and suffix in ROLE_SUFFIXES else "subject"
 
 
+@lru_cache(maxsize=262_144)
 def normalise_phone(phone: str | None) -> str | None:
-    """Digits only, without +86 / 0086; None when fewer than 7 digits remain."""
+    """Digits only, without +86 / 0086; None when fewer than 7 digits remain.
+
+    Cached like :func:`_name_keys`: a person's phone comes back in every system that
+    knows them and on every form that names them as a parent."""
     if not phone:
         return None
     digits = "".join(ch for ch in phone if ch.isdigit())

@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import TypeGuard
 
+import numpy as np
 import pandas as pd
 
 
@@ -34,9 +35,11 @@ class Clusters:
     ) -> None:
         self.parent = list(range(n))
         self.members: list[list[int]] = [[i] for i in range(n)]
-        self.ids: list[set[str] | None] = [{x} if is_text(x) else None for x in identifiers]
+        # is_text written out: these run once per clustered record, up to the population a batch.
+        self.ids: list[set[str] | None] = [{x} if isinstance(x, str) and x else None for x in identifiers]
         self.groups: list[dict[str, set[str]] | None] = [
-            {g: {r if is_text(r) else ""}} if is_text(g) else None for g, r in zip(groups, roles, strict=True)
+            {g: {r if isinstance(r, str) and r else ""}} if isinstance(g, str) and g else None
+            for g, r in zip(groups, roles, strict=True)
         ]
         self.keys: list[set[str] | None] = [None] * n
         self.ambiguous: list[bool] = [False] * n
@@ -102,6 +105,16 @@ class Clusters:
                     if self.find(record) == y:
                         return reason
         return None
+
+    def roots(self) -> np.ndarray:
+        """``[find(i) for i in range(n)]``, by pointer jumping over the whole parent array at once
+        (the clustering asks for every record's root twice a run, over up to the population)."""
+        parent = np.asarray(self.parent, dtype=np.int64)
+        while True:
+            up = parent[parent]
+            if np.array_equal(up, parent):
+                return parent
+            parent = up
 
     def union(self, a: int, b: int) -> int:
         """Merge roots ``a`` and ``b`` (the caller checked :meth:`conflict`); returns the root."""

@@ -249,13 +249,13 @@ def cluster(
 
     take(edges, {})
     if second_round is not None:
-        now = np.fromiter((cl.find(i) for i in range(n)), dtype=np.int64, count=n)
+        now = cl.roots()
         more, reasons = second_round(now)
         if len(more):
             scores.add(more)
             take(more, reasons)
 
-    labels = np.fromiter((cl.find(i) for i in range(n)), dtype=np.int64, count=n)
+    labels = cl.roots()
     reviewed = {frozenset(x) for x in reviewed_pairs}
     best_pairs: dict[tuple[int, int], ReviewCandidate] = {}
     for a, b, w, cause in pending:

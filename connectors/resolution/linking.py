@@ -181,11 +181,9 @@ def _collective_edges(
     n = len(frame)
     labels = np.arange(n, dtype=np.int64)
     if existing is not None:
-        # Records outside the clustered set keep their existing entity: label them by it.
-        first: dict[str, int] = {}
-        for i, key in enumerate(existing):
-            if is_text(key):
-                labels[i] = first.setdefault(key, i)
+        # Records outside the clustered set keep their existing entity: label them by it
+        # (the first record of the entity).
+        labels = _first_of_entity(existing)
     labels[nodes] = nodes[local_labels]
     pairs, reasons = hook(labels)
     empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in EDGE_COLUMNS[:3]})
@@ -225,10 +223,45 @@ def _collective_edges(
     return out, local_reasons
 
 
+def _first_of_entity(existing: Sequence[str | None]) -> np.ndarray:
+    """For each record, the index of the first record with its key, or its own index without one.
+
+    In bulk (the population, every batch): :func:`pandas.factorize` numbers the keys in
+    order of first appearance, so a code's first record is where the codes first exceed
+    every code before them."""
+    codes, uniques = pd.factorize(np.asarray(existing, dtype=object), use_na_sentinel=True)
+    codes = codes.astype(np.int64, copy=False)
+    n = len(codes)
+    labels = np.arange(n, dtype=np.int64)
+    if not len(uniques):
+        return labels
+    is_key = np.fromiter((is_text(k) for k in uniques.tolist()), dtype=bool, count=len(uniques))
+    seen = np.maximum.accumulate(codes)
+    new = np.empty(n, dtype=bool)
+    new[0] = codes[0] >= 0
+    new[1:] = codes[1:] > seen[:-1]
+    first = np.flatnonzero(new)  # first[c]: the first record of code c
+    keyed = codes >= 0
+    keyed[keyed] = is_key[codes[keyed]]
+    labels[keyed] = first[codes[keyed]]
+    return labels
+
+
 def _column(frame: pd.DataFrame, name: str | None, n: int) -> list[str | None]:
+    """The column's non-empty strings, None for anything else.
+
+    A string column (what :func:`~connectors.resolution.chinese.to_frame` makes) is converted
+    in bulk: this runs over the whole population every batch, and a Python test per value
+    cost about a second a county sync at 200,000 persons."""
     if not name:
         return [None] * n
-    return [x if isinstance(x, str) and x else None for x in frame[name].tolist()]
+    col = frame[name]
+    if isinstance(col.dtype, pd.StringDtype):
+        values = col.to_numpy(dtype=object, na_value=None)
+        values[(col.isna() | col.eq("")).to_numpy(dtype=bool)] = None
+        out: list[str | None] = values.tolist()
+        return out
+    return [x if isinstance(x, str) and x else None for x in col.tolist()]
 
 
 def _column_at(frame: pd.DataFrame, name: str | None, at: np.ndarray) -> list[str | None]:
@@ -249,17 +282,28 @@ def _affected(
     mask = np.asarray(fresh, dtype=bool).copy()
     mask[edges["unique_id_l"].to_numpy(dtype=np.int64)] = True
     mask[edges["unique_id_r"].to_numpy(dtype=np.int64)] = True
-    series = [pd.Series(identifiers, dtype="object")]
+    # Each column as integer codes (-1: missing), so that "every record of a value some
+    # marked record holds" is an array lookup rather than a set membership test per record.
+    columns = [_codes(identifiers)]
     if existing is not None:
-        series.append(pd.Series(existing, dtype="object"))
+        columns.append(_codes(existing))
     while True:
         before = int(mask.sum())
-        for col in series:
-            wanted = set(col[mask].dropna())
-            if wanted:
-                mask |= col.isin(wanted).to_numpy()
+        for codes, count in columns:
+            held = codes[mask]
+            held = held[held >= 0]
+            if len(held):
+                wanted = np.zeros(count + 1, dtype=bool)  # the last slot is code -1's
+                wanted[held] = True
+                mask |= wanted[codes]
         if int(mask.sum()) == before:
             return np.flatnonzero(mask)
+
+
+def _codes(values: Sequence[str | None]) -> tuple[np.ndarray, int]:
+    """Integer codes of the values (equal values, equal codes; -1 for None) and how many codes."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    return codes.astype(np.int64, copy=False), len(uniques)
 
 
 def _anchor_members(

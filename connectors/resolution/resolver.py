@@ -78,7 +78,7 @@ from connectors.resolution.linking import link
 from connectors.resolution.review_queue import MergeOutcome
 from connectors.resolution.scoring import Scorer, ScoringTable
 from connectors.resolution.spec import LinkageSpec
-from connectors.resolution.store import LINK, MENTION, MODEL, insert_chunked
+from connectors.resolution.store import LINK, MENTION, MODEL, batch_page_cache, insert_chunked
 from connectors.resolution.training import default_model, label_pairs, train
 from kernel import clock
 from kernel.db.engine import for_writing
@@ -238,13 +238,13 @@ def resolve_with_changes(
     # An ID number is strong evidence, not a verdict: a record that contradicts its
     # number's holder loses the number for this run and is kept from the holder.
     conflicts = _id_conflicts(frame, person_keys, index, n_old)
-    issued = [x if isinstance(x, str) else None for x in frame["id_number"].tolist()]
+    issued = _issued(frame["id_number"])
     if conflicts.demoted:
         frame = frame.copy()  # the kept frame (see _frame) stays as stored
         frame.loc[sorted(conflicts.demoted), "id_number"] = pd.NA
     guards = [*conflicts.guards, *_twin_guards(frame, issued, index, conflicts.demoted)]
     if frame["id_number"].notna().all():
-        result = _deterministic_only(frame, person_keys)
+        result = _deterministic_only(frame, person_keys, n_old)
         edges = pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_weight", "match_probability"])
     else:
         labelled = _labelled_pairs(index.pairs, by_id, issued, conflicts.demoted)
@@ -285,8 +285,9 @@ def resolve_with_changes(
             # the population it resolved against plus its own rows. The next run reads it again.
             log.info("the resolver's tables changed while this run resolved: population not kept")
             cacheable = False
-        insert_chunked(conn, MENTION, [{**r, "seen_at": now} for r in fresh_rows])
-        insert_chunked(conn, LINK, [{**lk, "linked_at": now} for lk in plan.links])
+        with batch_page_cache(conn):
+            insert_chunked(conn, MENTION, [{**r, "seen_at": now} for r in fresh_rows])
+            insert_chunked(conn, LINK, [{**lk, "linked_at": now} for lk in plan.links])
         for survivor, absorbed in plan.absorbed:
             merges.append(absorb(conn, survivor, absorbed, now))
         if merges:
@@ -408,16 +409,25 @@ def _cacheable(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite" and bool(database) and database != ":memory:"
 
 
+_NEWEST = (
+    "SELECT (SELECT count(*) FROM {table}), (SELECT max(rowid) FROM {table}),"
+    " (SELECT max({stamp}) FROM {table})"
+)
+
+
 def _signature(conn: Any) -> tuple[Any, ...]:
     """What changes whenever the resolver's rows change: mentions added or re-sent (``seen_at``),
     links added or moved (``linked_at``; every merge and undo also writes ``merge_history``).
 
-    Aggregates SQLite computes in one pass over each table, without handing rows to
-    Python. The newest link's person key (random) tells apart two databases that went
+    Aggregates SQLite answers without handing rows to Python, each in its own subquery: alone,
+    ``max(rowid)`` and ``max(seen_at)``/``max(linked_at)`` are read off the end of the table's
+    b-tree and of the timestamp's index (migration 0015), and ``count(*)`` scans the smallest
+    index; asked together in one select, they were a scan of the whole table, three times a
+    batch. The newest link's person key (random) tells apart two databases that went
     through the same steps at the same URL (a data directory deleted and made again).
     """
-    mention = conn.exec_driver_sql("SELECT count(*), max(rowid), max(seen_at) FROM resolution_mention").one()
-    link_ = conn.exec_driver_sql("SELECT count(*), max(rowid), max(linked_at) FROM person_link").one()
+    mention = conn.exec_driver_sql(_NEWEST.format(table="resolution_mention", stamp="seen_at")).one()
+    link_ = conn.exec_driver_sql(_NEWEST.format(table="person_link", stamp="linked_at")).one()
     last = conn.exec_driver_sql("SELECT person_key FROM person_link ORDER BY rowid DESC LIMIT 1").first()
     merge = conn.exec_driver_sql(
         "SELECT count(*), max(id), count(undone_at), max(undone_at) FROM merge_history"
@@ -564,6 +574,15 @@ def _twin_guards(
     found = twin_guards(frame.iloc[positions], [issued[i] for i in positions.tolist()])
     back = positions.tolist()
     return [(back[x], back[y], reason) for x, y, reason in found]
+
+
+def _issued(column: pd.Series) -> list[str | None]:
+    """The column's strings, None for anything else: the stored ID numbers, before a run sets any
+    aside. A string column (the frame's) is converted in bulk, as this reads the population's."""
+    if isinstance(column.dtype, pd.StringDtype):
+        out: list[str | None] = column.to_numpy(dtype=object, na_value=None).tolist()
+        return out
+    return [x if isinstance(x, str) else None for x in column.tolist()]
 
 
 def _present(column: pd.Series) -> np.ndarray:
@@ -728,10 +747,36 @@ def _conflict_reviews(
     return out
 
 
-def _deterministic_only(frame: pd.DataFrame, person_keys: Sequence[str | None]) -> ClusterResult:
-    """Every mention has a valid ID number: link by it, no scoring needed."""
-    from connectors.resolution.clustering import cluster
+def _deterministic_only(
+    frame: pd.DataFrame, person_keys: Sequence[str | None], n_old: int = 0
+) -> ClusterResult:
+    """Every mention has a valid ID number: link by it, no scoring needed.
 
+    With no scored pairs, :func:`cluster` only joins the records of one existing person and
+    the records of one ID number, so its clusters are the connected groups of those two
+    relations, each formed the same whatever else is clustered with it. Two kinds of group
+    can change anything: those holding a new record (rows from ``n_old`` on), and those
+    joining two existing people (an ID number whose records have two person keys). Only
+    those are clustered (``nodes``), as :func:`~connectors.resolution.linking.link` does; the
+    rest keep their person, as they would over the whole frame, and a run over the register
+    costs what its new rows and their people cost instead of the population's size.
+    """
+    from connectors.resolution.clustering import cluster
+    from connectors.resolution.linking import _affected, _codes, _column
+
+    n = len(frame)
+    identifiers = _column(frame, "id_number", n)
+    seeds = np.zeros(n, dtype=bool)
+    seeds[n_old:] = True
+    id_codes, _ = _codes(identifiers)
+    key_codes, _ = _codes(person_keys)  # a non-text key, were there one, only adds records: still exact
+    both = (id_codes >= 0) & (key_codes >= 0)
+    if both.any():
+        held = np.unique(np.stack([id_codes[both], key_codes[both]], axis=1), axis=0)
+        numbers, count = np.unique(held[:, 0], return_counts=True)
+        shared = numbers[count > 1]  # ID numbers held by records of two or more people
+        if len(shared):
+            seeds |= np.isin(id_codes, shared)
     empty = pd.DataFrame(
         {
             "unique_id_l": pd.Series(dtype="int64"),
@@ -740,14 +785,23 @@ def _deterministic_only(frame: pd.DataFrame, person_keys: Sequence[str | None]) 
             "match_probability": pd.Series(dtype="float64"),
         }
     )
-    return cluster(
-        len(frame),
+    nodes = _affected(n, empty, seeds, identifiers, person_keys)
+    keep = nodes.tolist()
+    local = cluster(
+        len(nodes),
         empty,
         match_threshold=1.0,
         review_threshold=1.0,
-        identifiers=[x if isinstance(x, str) else None for x in frame["id_number"].tolist()],
-        existing=person_keys,
+        identifiers=[identifiers[i] for i in keep],
+        existing=[person_keys[i] for i in keep],
     )
+    labels = np.arange(n, dtype=np.int64)
+    labels[nodes] = nodes[local.labels]
+    reviews = [
+        ReviewCandidate(int(nodes[r.left]), int(nodes[r.right]), r.probability, r.reason)
+        for r in local.reviews
+    ]
+    return ClusterResult(labels=labels, reviews=reviews, refused=local.refused, nodes=nodes)
 
 
 """``decided_by`` of the merges the resolver makes itself."""

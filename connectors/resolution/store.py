@@ -4,7 +4,8 @@ the resolution run and the review queue share.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +41,28 @@ RESOLVER = "resolver"
 def insert_chunked(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> None:
     for start in range(0, len(rows), _INSERT_CHUNK):
         insert_rows(conn, table, rows[start : start + _INSERT_CHUNK])
+
+
+_BATCH_CACHE_KIB = 65_536
+
+
+@contextmanager
+def batch_page_cache(conn: Connection, kib: int = _BATCH_CACHE_KIB) -> Iterator[None]:
+    """SQLite's page cache of ``conn`` at ``kib`` KiB for the block, then as it was.
+
+    A batch's mentions and links land all over the tables' indexes (their keys, the random
+    person keys): with SQLite's default 2 MB cache each insert read its index pages back from
+    the operating system again, a county's indexes being far larger. Nothing is kept beyond
+    the block, so the connection goes back to the pool as it came."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{int(kib)}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={before}")
 
 
 def _row_id(key: Any) -> int:

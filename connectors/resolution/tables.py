@@ -70,6 +70,8 @@ class PersonLink(SQLModel, table=True):
         PrimaryKeyConstraint("system", "record_id"),
         CheckConstraint(f"method IN ({_in(LINK_METHODS)})", name="method"),
         Index("ix_person_link_person_key", "person_key"),
+        # The resolver's change check reads the newest linked_at (resolver._signature).
+        Index("ix_person_link_linked_at", "linked_at"),
     )
 
     system: str = Field(sa_column=Column(String(64), nullable=False), description="Source system.")
@@ -90,7 +92,11 @@ class ResolutionMention(SQLModel, table=True):
     """A mention as the resolver last saw it, with its derived comparison keys."""
 
     __tablename__ = "resolution_mention"
-    __table_args__ = (PrimaryKeyConstraint("system", "record_id"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("system", "record_id"),
+        # The resolver's change check reads the newest seen_at (resolver._signature).
+        Index("ix_resolution_mention_seen_at", "seen_at"),
+    )
 
     system: str = Field(sa_column=Column(String(64), nullable=False))
     record_id: str = Field(sa_column=Column(String(200), nullable=False))

@@ -31,6 +31,7 @@ import signal
 import subprocess
 import sys
 import threading
+from array import array
 from pathlib import Path
 from typing import IO, Any
 
@@ -175,10 +176,17 @@ class _Writer:
         self.links = LinkedKeys(engine)
         self.done: list[str] = []
         self.stopped = False  # a source it could not write: the build writes that one and what follows
-        self.rows: list[tuple[int, int, int]] = []  # (seq, first ord, records) of every row written
-        self.used: dict[tuple[str, str], str] = {}
+        # Of every row written, in order: its landing seq, first ord and number of records (arrays:
+        # 24 bytes a row, this worker's memory adds to the sync's).
+        self.seqs, self.firsts, self.counts = array("q"), array("q"), array("q")
         self.written: dict[str, tuple[int, int]] = {}  # source: (rows, sum of seqs) as written
         self.snapshots: list[int] = []
+        # The links each mention was read under (every one: a merge may move it between two chunks
+        # of the same source), on disk beside the spill (a county's mentions).
+        spill._db.execute(
+            "CREATE TABLE IF NOT EXISTS used (system TEXT, record_id TEXT, key TEXT,"
+            " PRIMARY KEY (system, record_id, key)) WITHOUT ROWID"
+        )
 
     def _start(self) -> bool:
         with self.engine.connect() as conn:
@@ -202,20 +210,24 @@ class _Writer:
             if not projections_hold(self.engine, source):
                 self.stopped = True
                 return
-            before = len(self.rows)
+            before = len(self.seqs)
             spill_source(
-                self.engine,
-                source,
-                self.spill,
-                self.links,
-                self.batch_size,
-                rows=lambda seq, first, n: self.rows.append((seq, first, n)),
-                used=self.used.update,
+                self.engine, source, self.spill, self.links, self.batch_size, rows=self._row, used=self._used
             )
-            mine = self.rows[before:]
-            self.written[source] = (len(mine), sum(seq for seq, _, _ in mine))
+            mine = self.seqs[before:]
+            self.written[source] = (len(mine), sum(mine))
             self.done.append(source)
             crash_point("spill_ahead.worker")
+
+    def _row(self, seq: int, first: int, n: int) -> None:
+        self.seqs.append(seq)
+        self.firsts.append(first)
+        self.counts.append(n)
+
+    def _used(self, keys: dict[tuple[str, str], str]) -> None:
+        self.spill._db.executemany(
+            "INSERT OR IGNORE INTO used VALUES (?, ?, ?)", [(sy, rid, k) for (sy, rid), k in keys.items()]
+        )
 
     def finish(self) -> dict[str, Any] | None:
         """The sources written, once checked against the record and re-keyed; None if the record's
@@ -237,27 +249,25 @@ class _Writer:
         rekeyed = self._rekey()
         elements = self.spill.count()
         self.spill.settle()
-        return {"done": self.done, "rows": len(self.rows), "elements": elements, "rekeyed": rekeyed}
+        return {"done": self.done, "rows": len(self.seqs), "elements": elements, "rekeyed": rekeyed}
 
     def _rekey(self) -> int:
         """Rows naming a person whose mentions moved since they were written, written again in place:
         the same records in the same order (a person stays a person), under today's links."""
-        now = self.links.lookup(self.used)
-        moved = {f"person:{key}" for mention, key in self.used.items() if now.get(mention) != key}
+        db: Any = self.spill._db  # the spill's own connection, in its write transaction
+        self.spill._flush()
+        moved: set[str] = set()
+        cursor = db.execute("SELECT system, record_id, key FROM used")
+        while chunk := cursor.fetchmany(20_000):
+            now = self.links.lookup((sy, rid) for sy, rid, _ in chunk)
+            moved.update(f"person:{key}" for sy, rid, key in chunk if now.get((sy, rid)) != key)
         if not moved:
             return 0
-        db: Any = self.spill._db  # the spill's own connection, in its write transaction
         db.execute("CREATE TEMP TABLE moved (id TEXT PRIMARY KEY) WITHOUT ROWID")
         db.executemany("INSERT INTO moved VALUES (?)", [(m,) for m in moved])
-        self.spill._flush()
-        ords = sorted(
-            o
-            for (o,) in db.execute(
-                "SELECT ord FROM rec WHERE id IN moved OR src IN moved OR dst IN moved"
-            ).fetchall()
-        )
-        firsts = [first for _, first, _ in self.rows]
-        affected = sorted({self.rows[bisect.bisect_right(firsts, o) - 1] for o in ords})
+        ords = db.execute("SELECT ord FROM rec WHERE id IN moved OR src IN moved OR dst IN moved").fetchall()
+        at = sorted({bisect.bisect_right(self.firsts, o) - 1 for (o,) in ords})
+        affected = [(self.seqs[i], self.firsts[i], self.counts[i]) for i in at]
         batch = self.spill._batch
         for seq, first, n in affected:
             with self.engine.connect() as conn:

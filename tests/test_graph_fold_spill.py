@@ -137,3 +137,8 @@ def test_the_spill_folds_plain_and_record_writes_to_the_rows_of_the_in_memory_fo
         )
         assert singles > 50  # the short path is taken, and so is the general one
         assert any(r["conflicted"] for r in expected[0]["Person"])
+
+
+def test_an_empty_spill_counts_nothing() -> None:
+    with Spill() as spill:
+        assert spill.count() == 0

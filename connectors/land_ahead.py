@@ -27,16 +27,12 @@ import contextlib
 import json
 import logging
 import os
-import queue
-import signal
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -48,12 +44,11 @@ from graph.crash import crash_point
 from kernel.db import write_session
 from kernel.db.tables import SyncCursor, utcnow
 from kernel.messages import number, say
+from kernel.worker_process import Lines, die_with_parent, send, start, stop
 
 __all__ = ["LandAhead", "Landed", "land_source", "read_failure"]
 
 log = logging.getLogger("shouhu.sync")
-_PR_SET_PDEATHSIG = 1
-_ROOT = Path(__file__).resolve().parents[1]  # the directory holding the `connectors` package
 
 
 @dataclass
@@ -144,38 +139,14 @@ class LandAhead:
             "chunk": chunk,
             "sources": [_config_json(sc) for sc in configs],
         }
-        # The runner's crash and pause points are its own; the worker's (``land_ahead.worker``) its.
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("SHOUHU_CRASH_AT", "SHOUHU_PAUSE_AT") or v.startswith("land_ahead.worker")
-        }
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH", "")) if p)
-        self._proc = subprocess.Popen(
-            [sys.executable, "-P", "-m", "connectors.land_ahead", str(os.getpid())],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            close_fds=True,
-        )
+        self._proc = start("connectors.land_ahead", [str(os.getpid())], own_points="land_ahead.worker")
         stdin = self._proc.stdin
-        assert stdin is not None  # (stdin=PIPE)
+        assert stdin is not None  # (a pipe)
         with contextlib.suppress(BrokenPipeError):  # it failed at once: take() says so
             stdin.write(json.dumps(job).encode() + b"\n")
             stdin.close()
-        self._messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._messages = Lines(self._proc.stdout)
         self._stopped = False
-        # A thread drains the worker's output as it comes, so it never waits on a full pipe.
-        self._reader = threading.Thread(target=self._read, args=(self._proc.stdout,), daemon=True)
-        self._reader.start()
-
-    def _read(self, out: IO[bytes]) -> None:
-        try:
-            for line in out:
-                with contextlib.suppress(ValueError):
-                    self._messages.put(json.loads(line))
-        finally:
-            self._messages.put(None)
 
     def take(self, name: str, on_chunk: Callable[[int], None] | None = None) -> Landed | None:
         """The worker's result for ``name``, waiting for it (``on_chunk(n)`` as its chunks land), or
@@ -200,12 +171,7 @@ class LandAhead:
     def stop(self) -> None:
         """The worker gone, whatever it was doing (a no-op once it has exited)."""
         self._stopped = True
-        if self._proc.poll() is None:
-            self._proc.kill()
-        self._proc.wait()
-        self._reader.join(timeout=5)
-        if self._proc.stdout is not None:
-            self._proc.stdout.close()
+        stop(self._proc, self._messages)
 
     def __enter__(self) -> LandAhead:
         return self
@@ -226,23 +192,6 @@ def _config_json(sc: SourceConfig) -> dict[str, Any]:
 # ---- the worker ----------------------------------------------------------------------------------
 
 
-def _die_with_parent(parent: int) -> None:
-    """SIGKILL from the kernel when the parent dies (Linux); gone at once if it already has."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # not Linux: a write to the closed pipe stops the worker instead
-        pass
-    if os.getppid() != parent:
-        os._exit(1)
-
-
-def _send(out: IO[bytes], msg: dict[str, Any]) -> None:
-    out.write(json.dumps(msg, ensure_ascii=False).encode() + b"\n")
-    out.flush()
-
-
 def main(argv: list[str]) -> int:
     """``python -m connectors.land_ahead PARENT_PID``, the job (JSON) on stdin."""
     import gc
@@ -251,7 +200,7 @@ def main(argv: list[str]) -> int:
     from kernel.logs import withhold_exception_text
     from kernel.settings import get_settings
 
-    _die_with_parent(int(argv[0]))
+    die_with_parent(int(argv[0]))
     withhold_exception_text(get_settings())
     gc.disable()  # as landing's own pause (kernel.collector): a read makes no cycles, many objects
     out = sys.stdout.buffer
@@ -264,7 +213,7 @@ def main(argv: list[str]) -> int:
             name = sc.name
 
             def chunk_landed(n: int, name: str = name) -> None:
-                _send(out, {"source": name, "chunk": n})
+                send(out, {"source": name, "chunk": n})
                 crash_point("land_ahead.worker")
 
             landed = land_source(
@@ -275,12 +224,12 @@ def main(argv: list[str]) -> int:
                 chunk=int(job["chunk"]),
                 on_chunk=chunk_landed,
             )
-            _send(out, {"source": name, "landed": asdict(landed)})
+            send(out, {"source": name, "landed": asdict(landed)})
     except BrokenPipeError:
         return 1  # the parent is gone
     except Exception as exc:  # the kind only: the text may quote a record
         with contextlib.suppress(BrokenPipeError):
-            _send(out, {"error": type(exc).__name__})
+            send(out, {"error": type(exc).__name__})
         return 1
     finally:
         engine.dispose()

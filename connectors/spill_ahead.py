@@ -26,14 +26,10 @@ import contextlib
 import json
 import logging
 import os
-import queue
-import signal
-import subprocess
 import sys
-import threading
 from array import array
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import Engine, and_, func, select
 
@@ -44,6 +40,7 @@ from connectors.sources import SOURCE_NAMES
 from connectors.tables import LandingProjection, LandingRecord, ReferenceSnapshot
 from graph.crash import crash_point
 from graph.fold import Spill
+from kernel.worker_process import Lines, die_with_parent, send, start, stop
 
 __all__ = ["SpillAhead"]
 
@@ -51,8 +48,6 @@ log = logging.getLogger("shouhu.sync")
 L = LandingRecord.__table__  # type: ignore[attr-defined]
 LP = LandingProjection.__table__  # type: ignore[attr-defined]
 RS = ReferenceSnapshot.__table__  # type: ignore[attr-defined]
-_PR_SET_PDEATHSIG = 1
-_ROOT = Path(__file__).resolve().parents[1]  # the directory holding the `connectors` package
 _FINISH_TIMEOUT_S = 3600.0
 
 
@@ -68,34 +63,11 @@ class SpillAhead:
             "read_chunk": read_chunk,
             "batch_size": batch_size,
         }
-        # The runner's crash and pause points are its own; the worker's (``spill_ahead.worker``) its.
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("SHOUHU_CRASH_AT", "SHOUHU_PAUSE_AT") or v.startswith("spill_ahead.worker")
-        }
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH", "")) if p)
-        self._proc = subprocess.Popen(
-            [sys.executable, "-P", "-m", "connectors.spill_ahead", str(os.getpid())],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            close_fds=True,
-        )
-        self._messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, args=(self._proc.stdout,), daemon=True)
-        self._reader.start()
+        self._proc = start("connectors.spill_ahead", [str(os.getpid())], own_points="spill_ahead.worker")
+        self._messages = Lines(self._proc.stdout)
         self._failed = False
         self.summary: dict[str, Any] | None = None  # what the worker wrote (the run report's graph_build)
         self._tell({"job": job})
-
-    def _read(self, out: IO[bytes]) -> None:
-        try:
-            for line in out:
-                with contextlib.suppress(ValueError):
-                    self._messages.put(json.loads(line))
-        finally:
-            self._messages.put(None)
 
     def _tell(self, msg: dict[str, Any]) -> None:
         stdin = self._proc.stdin
@@ -117,10 +89,7 @@ class SpillAhead:
         self._tell({"finish": True})
         done: dict[str, Any] | None = None
         while True:
-            try:  # what it said before it stopped, if it did, is still here
-                msg = self._messages.get(timeout=_FINISH_TIMEOUT_S)
-            except queue.Empty:
-                msg = None
+            msg = self._messages.get(timeout=_FINISH_TIMEOUT_S)  # what it said before it stopped is kept
             if msg is None or "error" in msg:
                 why = (msg or {}).get("error") or f"exit code {self._proc.poll()}"
                 log.warning("the graph build's worker stopped (%s); the build writes its spill itself", why)
@@ -149,14 +118,7 @@ class SpillAhead:
 
     def _stop_worker(self) -> None:
         self._failed = True
-        if self._proc.poll() is None:
-            self._proc.kill()
-        self._proc.wait()
-        self._reader.join(timeout=5)
-        for pipe in (self._proc.stdin, self._proc.stdout):
-            if pipe is not None:
-                with contextlib.suppress(BrokenPipeError, OSError):
-                    pipe.close()
+        stop(self._proc, self._messages)
 
     def close(self) -> None:
         """The worker gone and the spill deleted (a run that stopped before its build)."""
@@ -285,23 +247,6 @@ class _Writer:
         return len(affected)
 
 
-def _die_with_parent(parent: int) -> None:
-    """SIGKILL from the kernel when the parent dies (Linux); gone at once if it already has."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # not Linux: the closed stdin stops the worker instead
-        pass
-    if os.getppid() != parent:
-        os._exit(1)
-
-
-def _send(out: IO[bytes], msg: dict[str, Any]) -> None:
-    out.write(json.dumps(msg).encode() + b"\n")
-    out.flush()
-
-
 def main(argv: list[str]) -> int:
     """``python -m connectors.spill_ahead PARENT_PID``; its orders on stdin, a JSON line each."""
     import gc
@@ -310,7 +255,7 @@ def main(argv: list[str]) -> int:
     from kernel.logs import withhold_exception_text
     from kernel.settings import get_settings
 
-    _die_with_parent(int(argv[0]))
+    die_with_parent(int(argv[0]))
     withhold_exception_text(get_settings())
     gc.disable()  # as the rebuild's own pause (kernel.collector): many objects, no cycles
     out = sys.stdout.buffer
@@ -326,14 +271,14 @@ def main(argv: list[str]) -> int:
                 writer.processed(order["processed"])
             elif order.get("finish"):
                 result = writer.finish()
-                _send(out, {"finished": result} if result is not None else {"error": "the record moved"})
+                send(out, {"finished": result} if result is not None else {"error": "the record moved"})
                 return 0
         return 1  # the parent closed the pipe: it is gone, or gave up on this
     except BrokenPipeError:
         return 1
     except Exception as exc:  # the kind only: the text may quote a record
         with contextlib.suppress(BrokenPipeError):
-            _send(out, {"error": type(exc).__name__})
+            send(out, {"error": type(exc).__name__})
         return 1
     finally:
         spill.close()

@@ -24,8 +24,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,9 +36,7 @@ from graph.ladybug import queries as q
 from graph.model import PropType
 from graph.port import GraphStoreError
 from kernel.messages import say
-
-_PR_SET_PDEATHSIG = 1
-_ROOT = Path(__file__).resolve().parents[2]  # the directory holding the `graph` package
+from kernel.worker_process import die_with_parent, send, start, stop
 
 
 class FoldWorker:
@@ -49,25 +45,11 @@ class FoldWorker:
     def __init__(self, spill: Spill, chunk: int) -> None:
         spill.settle()  # every record on disk and committed before another connection reads the file
         self._err_path = spill.path / "worker.err"
-        env = {k: v for k, v in os.environ.items() if k not in ("SHOUHU_CRASH_AT", "SHOUHU_PAUSE_AT")}
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH", "")) if p)
         with self._err_path.open("wb") as err:
-            self._proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-P",  # not the working directory first on the import path (-m would put it there)
-                    "-m",
-                    "graph.ladybug.build_worker",
-                    str(spill.path),
-                    str(spill.read_chunk),
-                    str(chunk),
-                    str(os.getpid()),
-                ],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
+            self._proc = start(
+                "graph.ladybug.build_worker",
+                [str(spill.path), str(spill.read_chunk), str(chunk), str(os.getpid())],
                 stderr=err,
-                env=env,
-                close_fds=True,
             )
 
     def __enter__(self) -> FoldWorker:
@@ -114,30 +96,7 @@ class FoldWorker:
 
     def stop(self) -> None:
         """The worker gone, whatever it was doing (a no-op once it has exited)."""
-        if self._proc.poll() is None:
-            self._proc.kill()
-        self._proc.wait()
-        for pipe in (self._proc.stdin, self._proc.stdout):
-            if pipe is not None:
-                with contextlib.suppress(BrokenPipeError):  # an acknowledgement left for a finished worker
-                    pipe.close()
-
-
-def _die_with_parent(parent: int) -> None:
-    """SIGKILL from the kernel when the parent dies (Linux); gone at once if it already has."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # not Linux: a closed stdin stops the worker instead
-        pass
-    if os.getppid() != parent:
-        os._exit(1)
-
-
-def _send(out: IO[bytes], msg: dict[str, Any]) -> None:
-    out.write(json.dumps(msg).encode() + b"\n")
-    out.flush()
+        stop(self._proc)
 
 
 def _fold_to_files(spill: Spill, chunk: int, out: IO[bytes], acks: IO[bytes]) -> None:
@@ -155,8 +114,8 @@ def _fold_to_files(spill: Spill, chunk: int, out: IO[bytes], acks: IO[bytes]) ->
             _node_files(spill.path, kind, rows, chunk, out)
         else:
             _rel_files(spill.path, kind, rows, chunk, out)
-        _send(out, {"section": section, "kind": kind, "end": True})
-    _send(out, {"done": True})
+        send(out, {"section": section, "kind": kind, "end": True})
+    send(out, {"done": True})
 
 
 def _node_files(
@@ -180,7 +139,7 @@ def _node_files(
 
 def _node_file(path: Path, kind: str, table: Any, out: IO[bytes]) -> None:
     pq.write_table(table, path, compression="none")
-    _send(out, {"section": "node", "kind": kind, "file": str(path), "rows": table.num_rows})
+    send(out, {"section": "node", "kind": kind, "file": str(path), "rows": table.num_rows})
 
 
 def _rel_files(
@@ -191,7 +150,7 @@ def _rel_files(
     from graph.ladybug.adapter import write_rel_files
 
     for pair, (path, n) in write_rel_files(directory, "copy-rel", kind, rows, chunk).items():
-        _send(out, {"section": "rel", "kind": kind, "file": str(path), "rows": n, "pair": pair})
+        send(out, {"section": "rel", "kind": kind, "file": str(path), "rows": n, "pair": pair})
 
 
 def main(argv: list[str]) -> int:
@@ -199,7 +158,7 @@ def main(argv: list[str]) -> int:
     import gc
 
     directory, read_chunk, chunk, parent = Path(argv[0]), int(argv[1]), int(argv[2]), int(argv[3])
-    _die_with_parent(parent)
+    die_with_parent(parent)
     gc.disable()  # as the parent's fold (kernel.collector): no cycles are made, only many objects
     out, acks = sys.stdout.buffer, sys.stdin.buffer
     spill = Spill(read_chunk=read_chunk, written=directory)
@@ -208,7 +167,7 @@ def main(argv: list[str]) -> int:
     except BrokenPipeError:
         return 1  # the parent is gone
     except GraphStoreError as exc:
-        _send(out, {"error": str(exc)})
+        send(out, {"error": str(exc)})
         return 1
     finally:
         spill.close()

@@ -44,6 +44,7 @@ from graph.crash import crash_point
 from kernel.db import write_session
 from kernel.db.tables import SyncCursor, utcnow
 from kernel.messages import number, say
+from kernel.settings import get_settings
 from kernel.worker_process import Lines, die_with_parent, send, start, stop
 
 __all__ = ["LandAhead", "Landed", "land_source", "read_failure"]
@@ -148,11 +149,23 @@ class LandAhead:
         self._messages = Lines(self._proc.stdout)
         self._stopped = False
 
-    def take(self, name: str, on_chunk: Callable[[int], None] | None = None) -> Landed | None:
-        """The worker's result for ``name``, waiting for it (``on_chunk(n)`` as its chunks land), or
-        None when the worker stopped before landing it: the caller then lands it itself."""
+    def take(
+        self,
+        name: str,
+        on_chunk: Callable[[int], None] | None = None,
+        tick: Callable[[], None] | None = None,
+    ) -> Landed | None:
+        """The worker's result for ``name``, waiting for it (``on_chunk(n)`` as its chunks land,
+        ``tick()`` every second: a stop request ends the wait), or None when the worker stopped
+        before landing it or went silent (``sync_worker_silence_seconds``): the caller then lands
+        it itself."""
+        silence = get_settings().sync_worker_silence_seconds
         while not self._stopped:
-            msg = self._messages.get()
+            try:
+                msg = self._messages.wait(silence, tick)
+            except TimeoutError:
+                self._stop_with({"error": f"no word for {silence:g} s"})
+                break
             if msg is None or "error" in msg or msg.get("source") != name:
                 self._stop_with(msg)
                 break
@@ -164,7 +177,7 @@ class LandAhead:
         return None
 
     def _stop_with(self, msg: dict[str, Any] | None) -> None:
-        self.stop()
+        self.stop()  # reaped: its exit code is known
         why = (msg or {}).get("error") or f"exit code {self._proc.returncode}"
         log.warning("the landing worker stopped (%s); this process lands the sources it had not", why)
 

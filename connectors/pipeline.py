@@ -625,7 +625,9 @@ class Pipeline:
         rows it landed for the source in this run are pending like a killed run's: counted as
         resumed, so that what this landing finds of them (carried) adds up."""
         self.progress.phase(src.name, "land", None)
-        landed = ahead.take(src.name, on_chunk=self._landed_ahead_chunk)
+        landed = ahead.take(
+            src.name, on_chunk=self._landed_ahead_chunk, tick=lambda: self.progress.advance(0)
+        )
         if landed is not None:
             self._landed(run_id, rep, landed)
             return

@@ -28,6 +28,7 @@ import logging
 import os
 import sys
 from array import array
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from connectors.sources import SOURCE_NAMES
 from connectors.tables import LandingProjection, LandingRecord, ReferenceSnapshot
 from graph.crash import crash_point
 from graph.fold import Spill
+from kernel.settings import get_settings
 from kernel.worker_process import Lines, die_with_parent, send, start, stop
 
 __all__ = ["SpillAhead"]
@@ -48,7 +50,6 @@ log = logging.getLogger("shouhu.sync")
 L = LandingRecord.__table__  # type: ignore[attr-defined]
 LP = LandingProjection.__table__  # type: ignore[attr-defined]
 RS = ReferenceSnapshot.__table__  # type: ignore[attr-defined]
-_FINISH_TIMEOUT_S = 3600.0
 
 
 class SpillAhead:
@@ -88,16 +89,24 @@ class SpillAhead:
         ready for the build to go on writing; None if anything went wrong (the spill is then gone)."""
         self._tell({"finish": True})
         done: dict[str, Any] | None = None
+        why = ""
+        silence = get_settings().sync_worker_silence_seconds
         while True:
-            msg = self._messages.get(timeout=_FINISH_TIMEOUT_S)  # what it said before it stopped is kept
+            try:  # what it said before it stopped is kept; it says something every chunk it writes
+                msg = self._messages.wait(silence)
+            except TimeoutError:
+                why = f"no word for {silence:g} s"
+                break
             if msg is None or "error" in msg:
-                why = (msg or {}).get("error") or f"exit code {self._proc.poll()}"
-                log.warning("the graph build's worker stopped (%s); the build writes its spill itself", why)
+                why = (msg or {}).get("error", "")
                 break
             if "finished" in msg:
                 done = msg["finished"]
                 break
-        self._stop_worker()
+        self._stop_worker()  # reaped: its exit code is known
+        if done is None:
+            why = why or f"exit code {self._proc.returncode}"
+            log.warning("the graph build's worker stopped (%s); the build writes its spill itself", why)
         if done is None:
             self.spill.close()
             return None
@@ -133,8 +142,8 @@ class _Writer:
     """What the worker writes and remembers: each source, once processed, with the reference
     tables before the first; each row's place in the spill and the links it was read under."""
 
-    def __init__(self, engine: Engine, spill: Spill, batch_size: int) -> None:
-        self.engine, self.spill, self.batch_size = engine, spill, batch_size
+    def __init__(self, engine: Engine, spill: Spill, batch_size: int, alive: Callable[[int], None]) -> None:
+        self.engine, self.spill, self.batch_size, self.alive = engine, spill, batch_size, alive
         self.links = LinkedKeys(engine)
         self.done: list[str] = []
         self.stopped = False  # a source it could not write: the build writes that one and what follows
@@ -174,7 +183,14 @@ class _Writer:
                 return
             before = len(self.seqs)
             spill_source(
-                self.engine, source, self.spill, self.links, self.batch_size, rows=self._row, used=self._used
+                self.engine,
+                source,
+                self.spill,
+                self.links,
+                self.batch_size,
+                self.alive,
+                rows=self._row,
+                used=self._used,
             )
             mine = self.seqs[before:]
             self.written[source] = (len(mine), sum(mine))
@@ -231,7 +247,9 @@ class _Writer:
         at = sorted({bisect.bisect_right(self.firsts, o) - 1 for (o,) in ords})
         affected = [(self.seqs[i], self.firsts[i], self.counts[i]) for i in at]
         batch = self.spill._batch
-        for seq, first, n in affected:
+        for done, (seq, first, n) in enumerate(affected):
+            if done % 1000 == 0:
+                self.alive(done)
             with self.engine.connect() as conn:
                 text = conn.execute(select(LP.c.records).where(LP.c.seq == seq)).scalar_one()
             nodes, rels = decode_plain(text)
@@ -263,7 +281,7 @@ def main(argv: list[str]) -> int:
     job = json.loads(orders.readline())["job"]
     engine = make_engine(job["url"])
     spill = Spill(read_chunk=int(job["read_chunk"]), written=Path(job["spill"]), append=True)
-    writer = _Writer(engine, spill, int(job["batch_size"]))
+    writer = _Writer(engine, spill, int(job["batch_size"]), lambda n: send(out, {"alive": n}))
     try:
         for line in orders:
             order = json.loads(line)

@@ -69,6 +69,15 @@ class Settings(BaseSettings):
             "before the next is read, so a read that fails or is killed partway keeps what it landed)."
         ),
     )
+    sync_worker_silence_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description=(
+            "A first load's land-ahead or spill-ahead worker that says nothing for this long (it reports "
+            "every chunk, a fraction of a second apart) is taken as stuck: it is stopped and the sync "
+            "does its work itself, so a hung helper never holds a run up for longer than this."
+        ),
+    )
     sync_land_ahead: bool = Field(
         default=True,
         description=(

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -99,11 +100,27 @@ class Lines:
             self._messages.put(None)
 
     def get(self, timeout: float | None = None) -> dict[str, Any] | None:
-        """The next message; None when the output has ended or ``timeout`` passed without one."""
+        """The next message; None once the output has ended; TimeoutError if ``timeout`` passes
+        without one."""
         try:
             return self._messages.get(timeout=timeout)
         except queue.Empty:
-            return None
+            raise TimeoutError from None
+
+    def wait(self, silence: float, tick: Callable[[], None] | None = None) -> dict[str, Any] | None:
+        """The next message, calling ``tick()`` every second meanwhile (a stop request can end the
+        wait there); None once the output has ended; TimeoutError after ``silence`` seconds without
+        one (a worker that stopped making progress)."""
+        waited = 0.0
+        while True:
+            try:
+                return self.get(timeout=min(1.0, silence - waited))
+            except TimeoutError:
+                waited += 1.0
+                if waited >= silence:
+                    raise
+                if tick is not None:
+                    tick()
 
     def join(self) -> None:
         self._thread.join(timeout=5)

@@ -168,3 +168,19 @@ def test_a_worker_that_dies_leaves_the_runner_to_land_the_rest_and_every_record_
     assert _landing(data) == _landing(before_data)
     _verify(data)
     assert os.path.exists(data / "shouhu.sqlite3")
+
+
+def test_a_worker_that_hangs_is_stopped_and_the_runner_lands_the_rest(
+    county: Path, tmp_path: Path, landed_first: tuple[Path, dict[str, Any]]
+) -> None:
+    data = tmp_path / "data"
+    started = time.monotonic()
+    # The worker stops making progress after its second chunk (as a stopped process would).
+    code, report, err = _sync(
+        county, data, SHOUHU_PAUSE_AT="land_ahead.worker:900", SHOUHU_SYNC_WORKER_SILENCE_SECONDS="3"
+    )
+    assert code == 0 and report is not None, err[-2000:]
+    assert time.monotonic() - started < 300, "the run waited on its hung worker"
+    assert "landing worker stopped (no word for 3 s)" in err
+    _accounted(report)
+    assert _landing(data) == _landing(landed_first[0])

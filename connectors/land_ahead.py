@@ -141,11 +141,11 @@ class LandAhead:
             "sources": [_config_json(sc) for sc in configs],
         }
         self._proc = start("connectors.land_ahead", [str(os.getpid())], own_points="land_ahead.worker")
-        stdin = self._proc.stdin
-        assert stdin is not None  # (a pipe)
-        with contextlib.suppress(BrokenPipeError):  # it failed at once: take() says so
-            stdin.write(json.dumps(job).encode() + b"\n")
-            stdin.close()
+        stdin = self._proc.stdin  # a pipe (start's)
+        if stdin is not None:
+            with contextlib.suppress(BrokenPipeError):  # it failed at once: take() says so
+                stdin.write(json.dumps(job).encode() + b"\n")
+                stdin.close()
         self._messages = Lines(self._proc.stdout)
         self._stopped = False
 

@@ -44,7 +44,8 @@ def _shown(guard: Guard, kind: str, prop: str, value: Any) -> tuple[Any, bool]:
         return value, True
     if guard.decide(kind, prop) == "allow":
         return value, True
-    assert guard.policy is not None  # an enforcing guard has one
+    if guard.policy is None:  # an enforcing guard has one: refuse rather than show
+        raise RuntimeError("an enforcing guard without a policy")
     return guard.policy.mask(kind, prop, value), False
 
 

@@ -271,7 +271,6 @@ def main(argv: list[str]) -> int:
 
     from kernel.db import make_engine
     from kernel.logs import withhold_exception_text
-    from kernel.settings import get_settings
 
     die_with_parent(int(argv[0]))
     withhold_exception_text(get_settings())

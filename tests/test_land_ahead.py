@@ -8,7 +8,6 @@ first source alone (``SHOUHU_SYNC_FIRST_LOAD_RECORDS`` below the register's rows
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import subprocess
@@ -19,7 +18,8 @@ from typing import Any
 import pytest
 
 from tests import test_connectors_support as support
-from tests.test_connectors_cli import SHOUHU, _env
+from tests.first_load_support import first_load_env, no_worker_left, sync, verify
+from tests.test_connectors_cli import SHOUHU
 
 county = support.county
 
@@ -27,21 +27,8 @@ COUNTERS = ("received", "loaded", "quarantined", "superseded")
 
 
 def _sync(export: Path, data: Path, **extra: str) -> tuple[int, dict[str, Any] | None, str]:
-    env = {
-        **_env(data),
-        "SHOUHU_SYNC_FIRST_LOAD_RECORDS": "500",
-        "SHOUHU_SYNC_LAND_CHUNK_RECORDS": "300",  # several chunks a source: a kill lands mid-source
-        **extra,
-    }
-    out = subprocess.run(
-        [*SHOUHU, "sync", "--from", str(export), "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    report = json.loads(out.stdout[out.stdout.index("{") :]) if "{" in out.stdout else None
-    return out.returncode, report, out.stderr
+    # several chunks a source: a kill lands mid-source
+    return sync(export, data, **{"SHOUHU_SYNC_LAND_CHUNK_RECORDS": "300", **extra})
 
 
 def _landing(data: Path) -> dict[tuple[str, str, str | None], int]:
@@ -51,13 +38,6 @@ def _landing(data: Path) -> dict[tuple[str, str, str | None], int]:
             " GROUP BY source, status, reason_code"
         )
         return {(s, st, r): n for s, st, r, n in rows}
-
-
-def _verify(data: Path) -> None:
-    out = subprocess.run(
-        [*SHOUHU, "graph", "verify", "--json"], env=_env(data), capture_output=True, text=True, timeout=300
-    )
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
 
 
 def _accounted(report: dict[str, Any]) -> None:
@@ -107,34 +87,25 @@ def test_the_later_sources_land_while_the_first_is_processed_into_the_same_recor
     assert _landing(data) == _landing(before_data)
     assert report["graph_build"]["nodes"] == before["graph_build"]["nodes"]
     assert report["graph_build"]["relationships"] == before["graph_build"]["relationships"]
-    _verify(data)
-
-
-def _workers_of(pid: int) -> list[str]:
-    out = subprocess.run(["pgrep", "-f", f"connectors.land_ahead {pid}$"], capture_output=True, text=True)
-    return out.stdout.split()
+    verify(data)
 
 
 def test_a_sync_killed_while_the_worker_lands_leaves_no_worker_and_the_next_sync_loses_nothing(
     county: Path, tmp_path: Path, landed_first: tuple[Path, dict[str, Any]]
 ) -> None:
     data = tmp_path / "data"
-    env = {
-        **_env(data),
-        "SHOUHU_SYNC_FIRST_LOAD_RECORDS": "500",
-        "SHOUHU_SYNC_LAND_CHUNK_RECORDS": "300",
-        "SHOUHU_CRASH_AT": "land_ahead.chunk:1",  # the runner, as the worker's first chunk lands
+    env = first_load_env(
+        data,
+        SHOUHU_SYNC_LAND_CHUNK_RECORDS="300",
+        SHOUHU_CRASH_AT="land_ahead.chunk:1",  # the runner, as the worker's first chunk lands
         # The worker then in the middle of a long step (30 s): only the kernel can stop it in time.
-        "SHOUHU_PAUSE_AT": "land_ahead.worker:30",
-    }
+        SHOUHU_PAUSE_AT="land_ahead.worker:30",
+    )
     proc = subprocess.Popen(
         [*SHOUHU, "sync", "--from", str(county), "--json"], env=env, stdout=subprocess.DEVNULL
     )
     assert proc.wait(timeout=600) == -9
-    deadline = time.monotonic() + 5
-    while _workers_of(proc.pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not _workers_of(proc.pid), "the landing worker outlived its killed runner"
+    assert no_worker_left("connectors.land_ahead", proc.pid), "the landing worker outlived its killed runner"
     landed = _landing(data)
     assert any(src != "police_hukou" for src, _, _ in landed), landed  # the worker had landed some
 
@@ -146,7 +117,7 @@ def test_a_sync_killed_while_the_worker_lands_leaves_no_worker_and_the_next_sync
     before_data, before = landed_first
     assert _landing(data) == _landing(before_data)
     assert report["graph_build"]["nodes"] == before["graph_build"]["nodes"]
-    _verify(data)
+    verify(data)
 
 
 def test_a_worker_that_dies_leaves_the_runner_to_land_the_rest_and_every_record_adds_up(
@@ -166,7 +137,7 @@ def test_a_worker_that_dies_leaves_the_runner_to_land_the_rest_and_every_record_
     # The rows the worker landed for the source it died in were counted once: found again, carried.
     assert any(rep["carried"] > 0 for rep in report["sources"]), report["sources"]
     assert _landing(data) == _landing(before_data)
-    _verify(data)
+    verify(data)
     assert os.path.exists(data / "shouhu.sqlite3")
 
 

@@ -8,7 +8,6 @@ source on (``SHOUHU_SYNC_FIRST_LOAD_RECORDS`` below the register's rows).
 
 from __future__ import annotations
 
-import json
 import subprocess
 import tempfile
 import time
@@ -18,7 +17,8 @@ from typing import Any
 import pytest
 
 from graph.fold import SPILL_PREFIX
-from tests.test_connectors_cli import SHOUHU, _env
+from tests.first_load_support import first_load_env, no_worker_left, sync, verify
+from tests.test_connectors_cli import SHOUHU
 
 
 @pytest.fixture(scope="module")
@@ -32,34 +32,11 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _env_first_load(data: Path, **extra: str) -> dict[str, str]:
-    return {**_env(data), "SHOUHU_SYNC_FIRST_LOAD_RECORDS": "500", **extra}
-
-
-def _sync(export: Path, data: Path, **extra: str) -> tuple[int, dict[str, Any] | None, str]:
-    out = subprocess.run(
-        [*SHOUHU, "sync", "--from", str(export), "--json"],
-        env=_env_first_load(data, **extra),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    report = json.loads(out.stdout[out.stdout.index("{") :]) if "{" in out.stdout else None
-    return out.returncode, report, out.stderr
-
-
-def _verify(data: Path) -> None:
-    out = subprocess.run(
-        [*SHOUHU, "graph", "verify", "--json"], env=_env(data), capture_output=True, text=True, timeout=300
-    )
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
-
-
 @pytest.fixture(scope="module")
 def built_at_end(county: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The same first load with the whole spill written by the build at the end."""
     data = tmp_path_factory.mktemp("built-at-end")
-    code, report, err = _sync(county, data, SHOUHU_SYNC_SPILL_AHEAD="0")
+    code, report, err = sync(county, data, SHOUHU_SYNC_SPILL_AHEAD="0")
     assert code == 0 and report is not None, err[-2000:]
     assert report["graph_build"]["written_ahead"] is None
     return report
@@ -69,7 +46,7 @@ def test_the_sources_written_ahead_and_rekeyed_after_merges_build_the_graph_the_
     county: Path, tmp_path: Path, built_at_end: dict[str, Any]
 ) -> None:
     data = tmp_path / "data"
-    code, report, err = _sync(county, data)
+    code, report, err = sync(county, data)
     assert code == 0 and report is not None, err[-2000:]
     build = report["graph_build"]
     ahead = build["written_ahead"]
@@ -79,12 +56,7 @@ def test_the_sources_written_ahead_and_rekeyed_after_merges_build_the_graph_the_
     assert ahead["rows"] == sum(r["loaded"] for r in report["sources"])
     assert build["nodes"] == built_at_end["graph_build"]["nodes"]
     assert build["relationships"] == built_at_end["graph_build"]["relationships"]
-    _verify(data)
-
-
-def _workers_of(pid: int) -> list[str]:
-    out = subprocess.run(["pgrep", "-f", f"connectors.spill_ahead {pid}$"], capture_output=True, text=True)
-    return out.stdout.split()
+    verify(data)
 
 
 def _spills_of(pid: int) -> list[Path]:
@@ -96,36 +68,33 @@ def test_a_sync_killed_while_the_worker_writes_leaves_no_worker_and_the_next_run
 ) -> None:
     data = tmp_path / "data"
     # Killed between two batches of the health records: the worker has written the sources before.
-    env = _env_first_load(data, SHOUHU_CRASH_AT="batch.committed:4")
+    env = first_load_env(data, SHOUHU_CRASH_AT="batch.committed:4")
     proc = subprocess.Popen(
         [*SHOUHU, "sync", "--from", str(county), "--batch-size", "1000", "--json"],
         env=env,
         stdout=subprocess.DEVNULL,
     )
     assert proc.wait(timeout=600) == -9
-    deadline = time.monotonic() + 5
-    while _workers_of(proc.pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not _workers_of(proc.pid), "the spill's worker outlived its killed runner"
+    assert no_worker_left("connectors.spill_ahead", proc.pid), "the spill's worker outlived its killed runner"
     assert _spills_of(proc.pid), "expected the killed run's spill (personal data) on disk until swept"
 
-    code, report, err = _sync(county, data)
+    code, report, err = sync(county, data)
     assert code == 0 and report is not None, err[-2000:]
     assert not _spills_of(proc.pid), "the next build did not sweep the killed run's spill"
     assert report["total"]["unexplained"] == 0
-    _verify(data)
+    verify(data)
 
 
 def test_a_worker_that_dies_leaves_the_build_to_write_its_spill_and_the_graph_is_right(
     county: Path, tmp_path: Path, built_at_end: dict[str, Any]
 ) -> None:
     data = tmp_path / "data"
-    code, report, err = _sync(county, data, SHOUHU_CRASH_AT="spill_ahead.worker:2")
+    code, report, err = sync(county, data, SHOUHU_CRASH_AT="spill_ahead.worker:2")
     assert code == 0 and report is not None, err[-2000:]
     assert report["graph_build"]["written_ahead"] is None, report["graph_build"]
     assert "the build writes its spill itself" in err
     assert report["graph_build"]["nodes"] == built_at_end["graph_build"]["nodes"]
-    _verify(data)
+    verify(data)
 
 
 def test_a_worker_that_hangs_is_stopped_and_the_build_writes_its_spill(
@@ -133,7 +102,7 @@ def test_a_worker_that_hangs_is_stopped_and_the_build_writes_its_spill(
 ) -> None:
     data = tmp_path / "data"
     started = time.monotonic()
-    code, report, err = _sync(
+    code, report, err = sync(
         county, data, SHOUHU_PAUSE_AT="spill_ahead.worker:900", SHOUHU_SYNC_WORKER_SILENCE_SECONDS="3"
     )
     assert code == 0 and report is not None, err[-2000:]
@@ -141,4 +110,4 @@ def test_a_worker_that_hangs_is_stopped_and_the_build_writes_its_spill(
     assert report["graph_build"]["written_ahead"] is None
     assert "no word for 3 s" in err
     assert report["graph_build"]["nodes"] == built_at_end["graph_build"]["nodes"]
-    _verify(data)
+    verify(data)

@@ -160,6 +160,8 @@ def test_the_outbox_on_a_phone_reads_in_chinese_is_accessible_and_gone_behind_th
         _visit_online_first(page)
         page.select_option("#visit-child", CHILD)
         page.click("#visit-submit")
+        # Sent before the phone goes offline: on a slow machine it was still on its way, and was queued.
+        expect(page.locator("#outbox li[data-kind=visit][data-state=sent]")).to_have_count(1)
         context.set_offline(True)
         page.select_option("#visit-child", CHILD)
         page.fill("#visit-notes", "离线时写下的走访")

@@ -27,6 +27,28 @@ def pytest_configure(config: pytest.Config) -> None:
     withhold_exception_text(Settings())
 
 
+SCRYPT_N = 2**14
+"""The product's scrypt cost for client secrets (auth/identities.py), which test_tokens checks."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_secret_hashing() -> Iterator[None]:
+    """Client secrets hashed in this process at a small scrypt cost. Every app a test starts
+    registers a client per agency and issues each a token: two scrypts of ~50 ms (ten times that on
+    a busy machine) per agency, seconds per app, and most of the suite's apps are started only to
+    ask them something else. A stored hash names its cost, so verifying works the same; the CLI's
+    subprocesses and test_tokens' check of the stored form use the product's cost."""
+    from auth import identities
+
+    if identities._SCRYPT_N != SCRYPT_N:
+        raise RuntimeError("the product's scrypt cost changed: update tests/conftest.py's SCRYPT_N")
+    identities._SCRYPT_N = 2**10
+    try:
+        yield
+    finally:
+        identities._SCRYPT_N = SCRYPT_N
+
+
 PG_ADMIN_URL = os.environ.get("SHOUHU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

@@ -618,7 +618,12 @@ def test_identity_input_is_validated(engine: Engine) -> None:
         )
 
 
-def test_secrets_are_scrypt_hashed_and_compared_in_constant_time(engine: Engine) -> None:
+def test_secrets_are_scrypt_hashed_and_compared_in_constant_time(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import SCRYPT_N
+
+    monkeypatch.setattr(identities, "_SCRYPT_N", SCRYPT_N)  # the product's cost, not the suite's
     client_id, secret = seed(engine)
     row = identities.get_client(engine, client_id)
     assert row is not None

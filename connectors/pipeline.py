@@ -64,6 +64,7 @@ watermark), :mod:`connectors.reference` (the reference tables and their snapshot
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import logging
 import time
@@ -150,6 +151,11 @@ log = logging.getLogger("shouhu.sync")
 
 
 # ---- entity resolution -------------------------------------------------------------------------
+
+
+def _errno(exc: OSError) -> str:
+    """An OSError named by its errno (its text could name a path), for a log line."""
+    return errno.errorcode.get(exc.errno or 0, type(exc).__name__)
 
 
 def default_resolver() -> tuple[Resolver, str]:
@@ -280,7 +286,14 @@ class Pipeline:
             return None
         from connectors.spill_ahead import SpillAhead  # it reads the record as connectors.rebuild does
 
-        return SpillAhead(self.engine, get_settings().graph_fold_chunk, 20_000)
+        try:
+            return SpillAhead(self.engine, get_settings().graph_fold_chunk, 20_000)
+        except OSError as exc:  # no process to be had (EAGAIN, ENOMEM): the build writes its spill itself
+            log.warning(
+                "the graph build's worker could not be started (%s); the build writes its spill itself",
+                _errno(exc),
+            )
+            return None
 
     def _close_spill_ahead(self) -> None:
         if self._spill_ahead is not None:
@@ -293,7 +306,13 @@ class Pipeline:
         only confirms), the settings allow it, and another process can open the store."""
         if not names or not self._deferred or not get_settings().sync_land_ahead or not self._shareable():
             return None
-        return LandAhead(self.engine, [self.config.sources[n] for n in names], run_id, self.land_chunk)
+        try:
+            return LandAhead(self.engine, [self.config.sources[n] for n in names], run_id, self.land_chunk)
+        except OSError as exc:  # no process to be had (EAGAIN, ENOMEM): this process lands them in turn
+            log.warning(
+                "the landing worker could not be started (%s); this process lands the sources", _errno(exc)
+            )
+            return None
 
     def _shareable(self) -> bool:
         """Whether another process can open this relational store (not an in-memory SQLite)."""

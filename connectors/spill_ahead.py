@@ -64,7 +64,11 @@ class SpillAhead:
             "read_chunk": read_chunk,
             "batch_size": batch_size,
         }
-        self._proc = start("connectors.spill_ahead", [str(os.getpid())], own_points="spill_ahead.worker")
+        try:
+            self._proc = start("connectors.spill_ahead", [str(os.getpid())], own_points="spill_ahead.worker")
+        except OSError:  # no worker to be had: the spill goes, the caller builds without one
+            self.spill.close()
+            raise
         self._messages = Lines(self._proc.stdout)
         self._failed = False
         self.summary: dict[str, Any] | None = None  # what the worker wrote (the run report's graph_build)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
@@ -503,7 +504,15 @@ class LadybugStore(GraphStore):
 
         counts = {"node": 0, "rel": 0}
         files: dict[tuple[str, str], tuple[Path, int]] = {}
-        with FoldWorker(spill, chunk) as worker:
+        try:
+            worker = FoldWorker(spill, chunk)
+        except OSError as exc:  # no process to be had (EAGAIN, ENOMEM): one process folds and copies
+            log.warning(
+                "the rebuild's worker could not be started (%s); this process folds the graph",
+                errno.errorcode.get(exc.errno or 0, type(exc).__name__),
+            )
+            return None
+        with worker:
             for msg in worker.messages():
                 section, kind = msg["section"], msg["kind"]
                 if "file" in msg:

@@ -330,6 +330,11 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     # ---- the GraphQL API's refusals (extensions.code and .reason stay as they are: clients key on
     # them). A refusal names no record, no id and no engine text: absent and out of scope answer alike.
+    # ---- missedReports: the institution a line holds to account, by name
+    "accountability.facility_unknown": ("医疗机构不详", "facility unknown"),
+    "accountability.school_unknown": ("学校不详", "school unknown"),
+    "accountability.village_committee": ("{village}村民委员会", "{village} village committee"),
+    "accountability.village_unknown": ("村民委员会（村不详）", "village committee (village unknown)"),
     "screening.birth_date_unknown": (
         "出生日期不详，无法按年龄排除，请核实",
         "birth date unknown: the age cannot rule this child out, check it",

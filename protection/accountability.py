@@ -25,6 +25,7 @@ from graph.port import GraphStore
 from graph.records import Node
 from kernel import clock
 from kernel.db import session
+from kernel.messages import say
 from protection.case_tables import CaseStep, MandatoryReport, ProtectionCaseRow
 from protection.screening_config import config
 
@@ -94,6 +95,36 @@ def _events(store: GraphStore, label: str, prefix: str, limit: int) -> list[Node
     return out
 
 
+def _institution_names(
+    store: GraphStore, candidates: list[tuple[str, Node, Any, str, Any]]
+) -> dict[tuple[str, str], str]:
+    """The institution of each dropout and living-alone line by name, as officials know it: the
+    school by its name, the village committee by its village's (read in one go). A school the graph
+    has no name for keeps its code; an unknown school or village says so."""
+    wanted = {
+        f"school:{code}" if kind == "dropout_unreported" else f"division:{code}"
+        for kind, _, _, code, _ in candidates
+        if kind != "injury_encounter" and code
+    }
+    nodes = store.get_nodes(sorted(wanted)) if wanted else {}
+    out: dict[tuple[str, str], str] = {}
+    for kind, _, _, code, _ in candidates:
+        if kind == "dropout_unreported":
+            node = nodes.get(f"school:{code}") if code else None
+            out[(kind, code)] = (
+                (node.props.get("name") if node else None) or code or say("accountability.school_unknown")
+            )
+        elif kind == "living_alone_unreported":
+            node = nodes.get(f"division:{code}") if code else None
+            village = (node.props.get("name") if node else None) or code
+            out[(kind, code)] = (
+                say("accountability.village_committee", village=village)
+                if village
+                else say("accountability.village_unknown")
+            )
+    return out
+
+
 def missed_reports(
     store: GraphStore, engine: Engine, division_prefix: str, today: date | None = None, limit: int = 20000
 ) -> list[MissedReport]:
@@ -121,7 +152,7 @@ def missed_reports(
                     "injury_encounter",
                     e,
                     _HARM,
-                    e.props.get("facility") or "unknown facility",
+                    e.props.get("facility") or say("accountability.facility_unknown"),
                     e.props.get("occurred_on"),
                 )
             )
@@ -132,7 +163,7 @@ def missed_reports(
                     "dropout_unreported",
                     e,
                     ("dropout",),
-                    e.props.get("school_code") or "unknown school",
+                    e.props.get("school_code") or "",
                     e.props.get("occurred_on"),
                 )
             )
@@ -143,12 +174,14 @@ def missed_reports(
                     "living_alone_unreported",
                     e,
                     _ALONE,
-                    f"village committee {e.props.get('division') or ''}".strip(),
+                    e.props.get("division") or "",
                     e.props.get("visited_on"),
                 )
             )
     alone_under = config().section("classification")["left_behind_age_limit"]
-    for kind, e, situations, institution, when in candidates:
+    named = _institution_names(store, candidates)
+    for kind, e, situations, code, when in candidates:
+        institution = named.get((kind, code), code)
         sub = store.neighbourhood(e.id, 1, ["CONCERNS"])
         on = _day(when)
         for rel in sub.rels.values():

@@ -106,19 +106,20 @@ def gql(api: Api, who: str, query: str, variables: dict[str, Any] | None = None)
 
 def test_missed_reports_are_listed_per_institution_until_filed(api: Api) -> None:
     missed = {(m["kind"], m["institution"]): m for m in gql(api, "county", MISSED)}
-    # The fracture (S52) is a missed report; the cold (J06) is not.
+    # The fracture (S52) is a missed report; the cold (J06) is not. The school and the village
+    # committee are named as officials know them (they were "S1" and "village committee <code>").
     assert set(missed) == {
         ("injury_encounter", "H9"),
-        ("dropout_unreported", "S1"),
-        ("living_alone_unreported", "village committee " + VILLAGE),
+        ("dropout_unreported", "中心小学"),
+        ("living_alone_unreported", "D1001村民委员会"),
     }
     assert all(m["childId"] == PUPIL and m["daysSince"] == 20 for m in missed.values())
     # The auditor reads health records masked: the same lines, the hospital and the day of the
     # injury visit masked as the health event's facility and occurred_on are (see below).
     assert {(m["kind"], m["institution"]) for m in gql(api, "auditor", MISSED)} == {
         ("injury_encounter", "***"),
-        ("dropout_unreported", "S1"),
-        ("living_alone_unreported", "village committee " + VILLAGE),
+        ("dropout_unreported", "中心小学"),
+        ("living_alone_unreported", "D1001村民委员会"),
     }
     # Holding no accountability duty, a school may not list them.
     body = api.gql("school", MISSED).json()

@@ -15,13 +15,24 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+import pytest
+
 from tests.test_record_survives import run
 
 
-def test_a_graph_with_its_log_pending_opens_with_a_pool_too_small_to_replay_it(tmp_path: Path) -> None:
-    county = tmp_path / "county"
-    made = run(["demo", "generate", "--persons", "1000", "--seed", "5", "--out", str(county)], tmp_path / "g")
-    assert made.returncode == 0, made.stderr[-2000:]
+@pytest.fixture(scope="module")
+def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 1,000-person county (seed 5) both tests sync, generated once (read-only)."""
+    from connectors.synthetic import generate
+
+    out = tmp_path_factory.mktemp("log-replay") / "county"
+    generate(out, persons=1000, seed=5)
+    return out
+
+
+def test_a_graph_with_its_log_pending_opens_with_a_pool_too_small_to_replay_it(
+    county: Path, tmp_path: Path
+) -> None:
     data = tmp_path / "data"
     killed = run(
         ["sync", "--from", str(county), "--batch-size", "300"],
@@ -44,16 +55,13 @@ def test_a_graph_with_its_log_pending_opens_with_a_pool_too_small_to_replay_it(t
 
 
 def test_a_sync_in_a_pool_smaller_than_the_checkpoint_size_folds_the_log_instead_of_filling_the_pool(
-    tmp_path: Path,
+    county: Path, tmp_path: Path
 ) -> None:
     """What was committed since the last checkpoint stays in the buffer pool, and the store's reopen
     (when its pool is 40% used) replays the log into it again, so with SHOUHU_GRAPH_CHECKPOINT_MB
     (256) above the pool the pool filled however often the store reopened: measured, a 1,000-person
     sync in a 48 MB pool ran with the engine's own checkpoints (0) and failed 'the buffer pool is
     full' with a size of 8 or 256. The store now checkpoints before such a reopen."""
-    county = tmp_path / "county"
-    made = run(["demo", "generate", "--persons", "1000", "--seed", "5", "--out", str(county)], tmp_path / "g")
-    assert made.returncode == 0, made.stderr[-2000:]
     data = tmp_path / "data"
     synced = run(["sync", "--from", str(county), "--batch-size", "300"], data, pool_mb=48)
     assert synced.returncode == 0, synced.stderr[-2000:]

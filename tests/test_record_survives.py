@@ -128,11 +128,10 @@ def classification(data: Path, names: dict[str, str]) -> set[tuple[Any, ...]]:
 
 @pytest.fixture(scope="module")
 def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from connectors.synthetic import generate
+
     out = tmp_path_factory.mktemp("survive") / "county"
-    done = run(
-        ["demo", "generate", "--persons", PERSONS, "--seed", "11", "--out", str(out)], out.parent / "gen"
-    )
-    assert done.returncode == 0, done.stderr
+    generate(out, persons=int(PERSONS), seed=11)  # as `shouhu demo generate` writes it
     return out
 
 

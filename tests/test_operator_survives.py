@@ -9,6 +9,7 @@ operator socket: ``audit.inserted`` kills it with an entry written and not commi
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -81,9 +82,19 @@ def _runs(data: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM sync_run").fetchone()[0])
 
 
+@pytest.fixture(scope="module")
+def registered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    # no schedule: no connectors.toml
+    return register_county(tmp_path_factory.mktemp("operator"), 80, 5, "operator survives")
+
+
 @pytest.fixture
-def county(tmp_path: Path) -> dict[str, Any]:
-    return register_county(tmp_path, 80, 5, "operator survives")  # no schedule: no connectors.toml
+def county(registered: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+    """The registered county's data directory, a copy each test kills services over (the export is
+    only read)."""
+    data = tmp_path / "data"
+    shutil.copytree(registered["data"], data)
+    return {**registered, "data": data}
 
 
 def _chain_continues(data: Path) -> None:

@@ -52,7 +52,7 @@ def _synced(first_sync: tuple[Path, RunReport], dest: Path, pool_mb: int = 256) 
 
 @pytest.fixture
 def synced(first_sync: tuple[Path, RunReport], tmp_path: Path) -> Iterator[Stores]:
-    s = _synced(first_sync, tmp_path / "stores")
+    s = _synced(first_sync, tmp_path / "synced")
     yield s
     s.close()
 
@@ -459,7 +459,9 @@ def _crosscheck_child_by_child(graph: Any, on: date) -> Any:
     return report
 
 
-def test_periodic_sync_runs_each_source_when_its_interval_has_passed(county: Path, stores: Stores) -> None:
+def test_periodic_sync_runs_each_source_when_its_interval_has_passed(
+    county: Path, stores: Stores, synced: Stores
+) -> None:
     from datetime import UTC, datetime, timedelta
 
     from connectors.sources import load_config, parse_interval
@@ -474,9 +476,18 @@ def test_periodic_sync_runs_each_source_when_its_interval_has_passed(county: Pat
     assert config.sources["survey"].every == timedelta(days=1)
     assert not config.sources["police_incident"].configured
     now = datetime.now(UTC)
+    # Never synced: every enabled source is due.
     assert set(due_sources(stores.engine, config, now)) == {"police_hukou", "education", "health", "survey"}
+    # Synced (the county's first sync, then a scheduled one with this file, now): the sync itself is
+    # the module's, not one more of the 2,000-person county.
+    stores = synced
     Pipeline = type(stores.pipeline(county))
-    Pipeline(stores.engine, stores.graph, config).sync()
+    report = Pipeline(stores.engine, stores.graph, config).sync()
+    enabled = {"police_hukou", "education", "health", "survey"}
+    assert {s.source for s in report.sources} == enabled and report.ok
+    with stores.engine.connect() as conn:  # its runs are the ones the schedule reads now
+        ran = conn.execute(text("SELECT source FROM sync_run WHERE run_id = :r"), {"r": report.run_id})
+        assert {source for (source,) in ran} == enabled
     later = now + timedelta(hours=2)
     assert set(due_sources(stores.engine, config, later)) == {"police_hukou", "education", "health"}
     assert due_sources(stores.engine, config, later, only=["survey"]) == []

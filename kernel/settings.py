@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -231,6 +231,13 @@ class Settings(BaseSettings):
     )
     webhook_poll_seconds: float = Field(default=2.0, gt=0, description="Delivery worker's outbox poll.")
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, description="Per delivery HTTP timeout.")
+    webhook_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a delivery worker holds the outbox rows it claimed: another worker (or the "
+        "service restarted after a kill) sends them only once it runs out. Longer than "
+        "webhook_timeout_seconds, or a delivery still on its way would be claimed and sent again.",
+    )
     webhook_max_attempts: int = Field(
         default=8, ge=1, description="Delivery attempts before a webhook is marked failed."
     )
@@ -244,6 +251,16 @@ class Settings(BaseSettings):
         "intranet: SHOUHU_WEBHOOK_ALLOWED_NETWORKS='[\"10.20.0.0/16\"]'. Public addresses are always "
         "allowed; loopback, private and link-local ones only when listed here.",
     )
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_delivery(self) -> Settings:
+        if self.webhook_lease_seconds <= self.webhook_timeout_seconds:
+            raise ValueError(
+                f"SHOUHU_WEBHOOK_LEASE_SECONDS ({self.webhook_lease_seconds:g}) must be longer than "
+                f"SHOUHU_WEBHOOK_TIMEOUT_SECONDS ({self.webhook_timeout_seconds:g}): a delivery still on "
+                "its way when its lease ran out would be claimed and sent again"
+            )
+        return self
 
     def for_sync(self) -> Settings:
         """These settings as a sync opens the graph: with ``sync_buffer_pool_mb`` unless a buffer pool

@@ -94,7 +94,6 @@ EVENT_RESOURCES: dict[str, tuple[str, str]] = {
     "intervention.decided": ("CaseIntervention", "status"),
 }
 _MAX_BACKOFF = 3600.0
-_LEASE = timedelta(seconds=60)
 
 
 class WebhookError(ValueError):
@@ -384,6 +383,7 @@ class Deliverer:
     def _claim(self, limit: int) -> list[str]:
         """Lease due rows so that a second worker (another process) does not send them too."""
         at = datetime.now(UTC)
+        lease = timedelta(seconds=self.settings.webhook_lease_seconds)
         q = (
             select(WebhookDelivery.id)
             .where(
@@ -411,7 +411,7 @@ class Deliverer:
                             col(WebhookDelivery.locked_until) < at,
                         ),
                     )
-                    .values(locked_until=at + _LEASE)
+                    .values(locked_until=at + lease)
                 )
                 if r.rowcount == 1:  # type: ignore[attr-defined]
                     claimed.append(d_id)

@@ -71,9 +71,12 @@ def test_a_second_sync_and_a_graph_command_are_told_in_chinese_while_one_syncs(
     the graph engine ("cannot open the LadybugDB graph …: another process (PID …) is using it"),
     as was any command opening the graph meanwhile."""
     data = tmp_path / "数据 目录"  # a path with a space and Chinese characters
+    release = tmp_path / "release"
     first = subprocess.Popen(
         [*SHOUHU, "sync", "--from", str(county)],
-        env=_env(data, SHOUHU_PAUSE_AT="land.chunk:3"),  # held at each landed chunk
+        # Held at its first landed chunk, the sync lock taken and the graph open, until the release
+        # file is there (no longer than 120 s a chunk): as long as the second commands take, no more.
+        env=_env(data, SHOUHU_PAUSE_AT="land.chunk:120", SHOUHU_PAUSE_RELEASE=str(release)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -92,6 +95,7 @@ def test_a_second_sync_and_a_graph_command_are_told_in_chinese_while_one_syncs(
         assert stats.returncode == 2, stats.stderr
         assert "图存储正被另一个进程" in stats.stderr and "another process" not in stats.stderr, stats.stderr
     finally:
+        release.touch()
         _, err = first.communicate(timeout=600)
     assert first.returncode == 0, err[-2000:]
     again = _run(["sync", "--from", str(county), "--json"], data)

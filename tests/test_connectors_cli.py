@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,14 +132,23 @@ def _kill_when(proc: subprocess.Popen[str], db: Path, sql: str, threshold: int, 
     pytest.fail("sync never reached the kill point")
 
 
-@pytest.mark.parametrize(("phase", "loaded"), [("landing", 0), ("graph", 1500), ("graph", 3500)])
-def test_sigkill_mid_sync_then_rerun_equals_an_uninterrupted_run(
-    county: Path, tmp_path: Path, phase: str, loaded: int
-) -> None:
-    clean, crashed = tmp_path / "clean", tmp_path / "crashed"
+@pytest.fixture(scope="module")
+def uninterrupted(county: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The uninterrupted run every killed one is compared with, once for the module (only read): its
+    data directory, its report and its graph."""
+    clean = tmp_path_factory.mktemp("uninterrupted") / "clean"
     done = run(["sync", "--from", str(county), "--batch-size", BATCH, "--json"], clean)
     assert done.returncode == 0, done.stderr
-    clean_report = json.loads(done.stdout)
+    graph = canonical(*graph_snapshot(clean / "graph.lbug"))
+    return {"data": clean, "report": json.loads(done.stdout), "graph": graph}
+
+
+@pytest.mark.parametrize(("phase", "loaded"), [("landing", 0), ("graph", 1500), ("graph", 3500)])
+def test_sigkill_mid_sync_then_rerun_equals_an_uninterrupted_run(
+    county: Path, uninterrupted: dict[str, Any], tmp_path: Path, phase: str, loaded: int
+) -> None:
+    clean, crashed = uninterrupted["data"], tmp_path / "crashed"
+    clean_report = uninterrupted["report"]
 
     proc = subprocess.Popen(
         [*SHOUHU, "sync", "--from", str(county), "--batch-size", BATCH],
@@ -175,7 +185,7 @@ def test_sigkill_mid_sync_then_rerun_equals_an_uninterrupted_run(
         sql = f"SELECT count(*) FROM landing_record WHERE status = '{status}'"
         assert _count(clean / "shouhu.sqlite3", sql) == _count(db, sql), status
 
-    clean_nodes, clean_rels = canonical(*graph_snapshot(clean / "graph.lbug"))
+    clean_nodes, clean_rels = uninterrupted["graph"]
     nodes, rels = canonical(*graph_snapshot(crashed / "graph.lbug"))
     assert set(nodes) == set(clean_nodes)
     assert set(rels) == set(clean_rels)

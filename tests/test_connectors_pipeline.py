@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from sqlalchemy import text
 
 import connectors.sources.health as health_module
 from connectors.idnumber import make_id_number
+from connectors.reports import RunReport
 from connectors.standardise import Rejected
 from tests import test_connectors_support as support
 from tests.test_connectors_support import Stores, copy_county, graph_snapshot, read_csv, truth_records
@@ -29,8 +32,35 @@ def _expected_received(county: Path) -> Counter[str]:
     return Counter(r["system"] for r in truth_records(county) if r["record_type"] != "mention")
 
 
-def test_first_sync_accounts_for_every_record(county: Path, stores: Stores) -> None:
-    report = stores.pipeline(county).sync()
+@pytest.fixture(scope="module")
+def first_sync(county: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RunReport]:
+    """The county's first sync, once for the module: its stores' directory (closed, read only: each
+    test works on a copy) and its report."""
+    first = Stores(tmp_path_factory.mktemp("first-sync") / "stores")
+    try:
+        report = first.pipeline(county).sync()
+    finally:
+        first.close()
+    return first.root, report
+
+
+def _synced(first_sync: tuple[Path, RunReport], dest: Path, pool_mb: int = 256) -> Stores:
+    """A copy of the stores as the county's first sync left them."""
+    shutil.copytree(first_sync[0], dest)
+    return Stores(dest, pool_mb=pool_mb)
+
+
+@pytest.fixture
+def synced(first_sync: tuple[Path, RunReport], tmp_path: Path) -> Iterator[Stores]:
+    s = _synced(first_sync, tmp_path / "synced")
+    yield s
+    s.close()
+
+
+def test_first_sync_accounts_for_every_record(
+    county: Path, first_sync: tuple[Path, RunReport], synced: Stores
+) -> None:
+    report, stores = first_sync[1], synced
     expected = _expected_received(county)
     assert [s.source for s in report.sources] == list(SOURCES)
     for s in report.sources:
@@ -58,9 +88,9 @@ def test_first_sync_accounts_for_every_record(county: Path, stores: Stores) -> N
 
 
 def test_quarantine_holds_exactly_the_malformed_rows_and_their_dependants(
-    county: Path, stores: Stores
+    county: Path, synced: Stores
 ) -> None:
-    stores.pipeline(county).sync()
+    stores = synced  # the county synced
     quarantined = stores.quarantined()
     malformed = {(r["system"], r["record_id"]) for r in truth_records(county) if r["malformed"] == "1"}
     assert malformed, "the generator made malformed rows"
@@ -83,8 +113,8 @@ def test_quarantine_holds_exactly_the_malformed_rows_and_their_dependants(
             assert (source, target) in malformed
 
 
-def test_resync_lands_nothing_and_leaves_the_graph_unchanged(county: Path, stores: Stores) -> None:
-    stores.pipeline(county).sync()
+def test_resync_lands_nothing_and_leaves_the_graph_unchanged(county: Path, synced: Stores) -> None:
+    stores = synced  # the county synced
     stores.graph.close()
     before = graph_snapshot(stores.root / "graph.lbug")
     stores.graph._open()
@@ -115,10 +145,10 @@ def _hukou_rows(county: Path) -> list[list[str]]:
 
 
 def test_appended_records_are_the_only_ones_read_and_loaded(
-    county: Path, stores: Stores, tmp_path: Path
+    county: Path, synced: Stores, tmp_path: Path
 ) -> None:
+    stores = synced  # the county synced; the export copied, to append to
     export = copy_county(county, tmp_path / "export")
-    stores.pipeline(export).sync()
     rows = _hukou_rows(export)
     template = next(r for r in rows[1:] if r[16] == "正常" and r[7] == "户主")
     baby = list(template)
@@ -141,10 +171,10 @@ def test_appended_records_are_the_only_ones_read_and_loaded(
 
 
 def test_corrected_resubmission_supersedes_the_quarantined_version(
-    county: Path, stores: Stores, tmp_path: Path
+    county: Path, synced: Stores, tmp_path: Path
 ) -> None:
+    stores = synced  # the county synced; the export copied, to resubmit in
     export = copy_county(county, tmp_path / "export")
-    stores.pipeline(export).sync()
     bad = [k for k, v in stores.quarantined().items() if k[0] == "police_hukou"]
     assert bad
     record_id = bad[0][1]
@@ -176,9 +206,9 @@ def test_corrected_resubmission_supersedes_the_quarantined_version(
 
 
 def test_replay_after_a_validator_fix_loads_the_record_and_its_dependants(
-    county: Path, stores: Stores, monkeypatch: pytest.MonkeyPatch
+    county: Path, synced: Stores, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stores.pipeline(county).sync()
+    stores = synced  # the county synced
     before = stores.quarantined()
     bad_birth = [k for k, v in before.items() if k[0] == "health" and v == "date.invalid"]
     assert bad_birth, "the generator made a Patient with an impossible birthDate"
@@ -212,8 +242,8 @@ def test_replay_after_a_validator_fix_loads_the_record_and_its_dependants(
     assert all(after[k] != "date.invalid" for k in after if k[0] == "health")
 
 
-def test_graph_agrees_with_the_truth(county: Path, stores: Stores) -> None:
-    stores.pipeline(county).sync()
+def test_graph_agrees_with_the_truth(county: Path, synced: Stores) -> None:
+    stores = synced  # the county synced
     persons = {r["person_key"]: r for r in read_csv(county / "truth" / "persons.csv")}
     by_id = {p["id_number"]: k for k, p in persons.items()}
     stats = stores.graph.stats()
@@ -286,15 +316,14 @@ def test_unknown_source_is_refused(county: Path, stores: Stores) -> None:
 
 
 def test_crosscheck_finds_children_missing_from_sources_and_not_enrolled(
-    county: Path, tmp_path: Path
+    county: Path, first_sync: tuple[Path, RunReport], tmp_path: Path
 ) -> None:
     from connectors.crosscheck import crosscheck
 
-    # LadybugDB keeps the pages every read touched until it is reopened: room for ~500
-    # two-hop neighbourhoods.
-    stores = Stores(tmp_path / "big", pool_mb=2048)
+    # The county synced. LadybugDB keeps the pages every read touched until it is reopened: room
+    # for ~500 two-hop neighbourhoods.
+    stores = _synced(first_sync, tmp_path / "big", pool_mb=2048)
     try:
-        stores.pipeline(county).sync()
         result = crosscheck(stores.graph, as_of=date(2024, 9, 30))
         report = result.as_json()
         assert report["children"] > 300
@@ -430,7 +459,9 @@ def _crosscheck_child_by_child(graph: Any, on: date) -> Any:
     return report
 
 
-def test_periodic_sync_runs_each_source_when_its_interval_has_passed(county: Path, stores: Stores) -> None:
+def test_periodic_sync_runs_each_source_when_its_interval_has_passed(
+    county: Path, stores: Stores, synced: Stores
+) -> None:
     from datetime import UTC, datetime, timedelta
 
     from connectors.sources import load_config, parse_interval
@@ -445,9 +476,18 @@ def test_periodic_sync_runs_each_source_when_its_interval_has_passed(county: Pat
     assert config.sources["survey"].every == timedelta(days=1)
     assert not config.sources["police_incident"].configured
     now = datetime.now(UTC)
+    # Never synced: every enabled source is due.
     assert set(due_sources(stores.engine, config, now)) == {"police_hukou", "education", "health", "survey"}
+    # Synced (the county's first sync, then a scheduled one with this file, now): the sync itself is
+    # the module's, not one more of the 2,000-person county.
+    stores = synced
     Pipeline = type(stores.pipeline(county))
-    Pipeline(stores.engine, stores.graph, config).sync()
+    report = Pipeline(stores.engine, stores.graph, config).sync()
+    enabled = {"police_hukou", "education", "health", "survey"}
+    assert {s.source for s in report.sources} == enabled and report.ok
+    with stores.engine.connect() as conn:  # its runs are the ones the schedule reads now
+        ran = conn.execute(text("SELECT source FROM sync_run WHERE run_id = :r"), {"r": report.run_id})
+        assert {source for (source,) in ran} == enabled
     later = now + timedelta(hours=2)
     assert set(due_sources(stores.engine, config, later)) == {"police_hukou", "education", "health"}
     assert due_sources(stores.engine, config, later, only=["survey"]) == []

@@ -9,6 +9,7 @@ operator socket: ``audit.inserted`` kills it with an entry written and not commi
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -81,9 +82,19 @@ def _runs(data: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM sync_run").fetchone()[0])
 
 
+@pytest.fixture(scope="module")
+def registered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    # no schedule: no connectors.toml
+    return register_county(tmp_path_factory.mktemp("operator"), 80, 5, "operator survives")
+
+
 @pytest.fixture
-def county(tmp_path: Path) -> dict[str, Any]:
-    return register_county(tmp_path, 80, 5, "operator survives")  # no schedule: no connectors.toml
+def county(registered: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+    """The registered county's data directory, a copy each test kills services over (the export is
+    only read)."""
+    data = tmp_path / "data"
+    shutil.copytree(registered["data"], data)
+    return {**registered, "data": data}
 
 
 def _chain_continues(data: Path) -> None:
@@ -163,7 +174,14 @@ def test_the_outbox_killed_mid_delivery_delivers_every_event_after_a_restart(cou
         with write_session(engine) as s:
             for n in range(EVENTS):
                 enqueue(s, "report.filed", ["ps-500248"], {"n": n})
-        extra = {"SHOUHU_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]', "SHOUHU_WEBHOOK_POLL_SECONDS": "0.2"}
+        extra = {
+            "SHOUHU_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]',
+            "SHOUHU_WEBHOOK_POLL_SECONDS": "0.2",
+            # The restarted service waits out the killed one's lease on the rows it claimed: 3 s, not
+            # the default minute (the receiver is local; 2 s is ample for one delivery).
+            "SHOUHU_WEBHOOK_LEASE_SECONDS": "3",
+            "SHOUHU_WEBHOOK_TIMEOUT_SECONDS": "2",
+        }
         proc = _serve(data, crash="webhook.posted:4", extra=extra)
         try:
             _killed(proc)
@@ -190,6 +208,19 @@ def test_the_outbox_killed_mid_delivery_delivers_every_event_after_a_restart(cou
     assert len(bodies) == EVENTS, ids  # every event, at least once
     assert all(len(b) == 1 for b in bodies.values())  # a repeat is the same message
     assert len(ids) - len(bodies) <= 1, ids  # only the one the kill interrupted came twice
+
+
+def test_a_webhook_lease_no_longer_than_a_delivery_is_refused() -> None:
+    """A lease that can run out while its delivery is still on its way would let another worker send
+    the event again: such settings are refused, naming both."""
+    from pydantic import ValidationError
+
+    from kernel.settings import Settings
+
+    with pytest.raises(ValidationError, match=r"SHOUHU_WEBHOOK_LEASE_SECONDS \(5\) must be longer than"):
+        Settings(webhook_lease_seconds=5, webhook_timeout_seconds=5)
+    assert Settings(webhook_lease_seconds=3, webhook_timeout_seconds=2).webhook_lease_seconds == 3
+    assert Settings().webhook_lease_seconds == 60
 
 
 def _pending(data: Path) -> int:

@@ -8,9 +8,12 @@ languages must name the same placeholders (tests/test_messages.py holds every en
 
 from __future__ import annotations
 
+import os
 import re
 import string
 from collections.abc import Mapping
+
+from pydantic import ValidationError
 
 from kernel.settings import get_settings
 
@@ -25,6 +28,25 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "township for a written dropout report) may acknowledge or accept it",
     ),
     "cli.error": ("错误：{message}", "error: {message}"),
+    "settings.invalid": (
+        "设置有误，未执行：{problems}",
+        "the settings are wrong, nothing was done: {problems}",
+    ),
+    "settings.problem": ("变量 {var}：{rule}", "{var} {rule}"),
+    "settings.rule.gt": ("应大于 {value}", "must be greater than {value}"),
+    "settings.rule.ge": ("应不小于 {value}", "must be at least {value}"),
+    "settings.rule.lt": ("应小于 {value}", "must be less than {value}"),
+    "settings.rule.le": ("应不大于 {value}", "must be at most {value}"),
+    "settings.rule.int": ("应为整数", "must be a whole number"),
+    "settings.rule.number": ("应为数字", "must be a number"),
+    "settings.rule.bool": ("应为 true 或 false", "must be true or false"),
+    "settings.rule.one_of": ("应为以下之一：{value}", "must be one of {value}"),
+    "settings.rule.lease": (
+        "应长于 SHOUHU_WEBHOOK_TIMEOUT_SECONDS（投递未完成时租约到期，会被再次领取并重复发送）",
+        "must be longer than SHOUHU_WEBHOOK_TIMEOUT_SECONDS (a delivery still on its way when its lease "
+        "ran out would be claimed and sent again)",
+    ),
+    "settings.rule.invalid": ("取值无效", "is not a valid value"),
     "cli.sync_stopped": (
         "同步中断：{reason}。已提交的批次会保留，再次运行即从中断处继续。",
         "sync stopped: {reason} — committed batches are kept; run it again to resume",
@@ -1737,8 +1759,41 @@ _FORMATTER = string.Formatter()
 
 
 def language() -> str:
-    """The language of this process (``SHOUHU_LANGUAGE``, Chinese unless set to ``en``)."""
-    return get_settings().language
+    """The language of this process (``SHOUHU_LANGUAGE``, Chinese unless set to ``en``). Read on its
+    own when the settings do not parse, so that what is wrong with them can be said."""
+    try:
+        return get_settings().language
+    except ValidationError:
+        return "en" if os.environ.get("SHOUHU_LANGUAGE", "").strip() == "en" else "zh-CN"
+
+
+# pydantic's error types, as the rule a setting broke (the value itself is never repeated: it may be a key)
+_SETTING_RULES = {
+    "greater_than": ("settings.rule.gt", "gt"),
+    "greater_than_equal": ("settings.rule.ge", "ge"),
+    "less_than": ("settings.rule.lt", "lt"),
+    "less_than_equal": ("settings.rule.le", "le"),
+    "int_parsing": ("settings.rule.int", None),
+    "int_from_float": ("settings.rule.int", None),
+    "float_parsing": ("settings.rule.number", None),
+    "bool_parsing": ("settings.rule.bool", None),
+    "literal_error": ("settings.rule.one_of", "expected"),
+    "lease_too_short": ("settings.rule.lease", None),
+}
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """Each setting ``exc`` refused, by its variable and the rule it broke, in one line."""
+    out = []
+    for err in exc.errors():
+        loc = err.get("loc") or ()
+        var = f"SHOUHU_{str(loc[0]).upper()}" if loc else str((err.get("ctx") or {}).get("var", "SHOUHU_*"))
+        key, ctx_name = _SETTING_RULES.get(err["type"], ("settings.rule.invalid", None))
+        value = (err.get("ctx") or {}).get(ctx_name) if ctx_name else None
+        if isinstance(value, float):
+            value = f"{value:g}"
+        out.append(say("settings.problem", var=var, rule=say(key, value=value) if ctx_name else say(key)))
+    return say("settings.invalid", problems="；".join(out) if language() != "en" else "; ".join(out))
 
 
 def say(key: str, /, **values: object) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -255,10 +256,17 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _lease_outlasts_a_delivery(self) -> Settings:
         if self.webhook_lease_seconds <= self.webhook_timeout_seconds:
-            raise ValueError(
-                f"SHOUHU_WEBHOOK_LEASE_SECONDS ({self.webhook_lease_seconds:g}) must be longer than "
-                f"SHOUHU_WEBHOOK_TIMEOUT_SECONDS ({self.webhook_timeout_seconds:g}): a delivery still on "
-                "its way when its lease ran out would be claimed and sent again"
+            # A type of its own, so that the catalogue can say it (kernel.messages.settings_problems).
+            raise PydanticCustomError(
+                "lease_too_short",
+                "SHOUHU_WEBHOOK_LEASE_SECONDS ({lease}) must be longer than SHOUHU_WEBHOOK_TIMEOUT_SECONDS "
+                "({timeout}): a delivery still on its way when its lease ran out would be claimed and "
+                "sent again",
+                {
+                    "lease": f"{self.webhook_lease_seconds:g}",
+                    "timeout": f"{self.webhook_timeout_seconds:g}",
+                    "var": "SHOUHU_WEBHOOK_LEASE_SECONDS",
+                },
             )
         return self
 

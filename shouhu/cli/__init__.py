@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import sys
@@ -204,13 +203,20 @@ def main() -> None:
     terminal and in any captured log. Any other unexpected error ends it in one line naming its kind
     (exit code 1): an exception's text can quote the record being handled (a ValueError naming an
     ID number), so its traceback is shown only when the operator asks (SHOUHU_ERROR_DETAIL)."""
+    from pydantic import ValidationError
     from sqlalchemy.exc import SQLAlchemyError
 
     from kernel.logs import withhold_exception_text
+    from kernel.messages import settings_problems
     from shouhu.cli.stores import say_error, store_failure
 
-    with contextlib.suppress(Exception):  # settings that do not parse: each command says so itself
+    try:
         withhold_exception_text(get_settings())
+    except ValidationError as exc:  # a setting that does not parse: which, and why, before anything runs
+        say_error(settings_problems(exc))
+        sys.exit(2)
+    except Exception:  # anything else the settings raise: each command says so itself
+        pass
     try:
         app()
     except KeyboardInterrupt:

@@ -10,6 +10,7 @@ uninterrupted batch-by-batch sync is the reference (its own module fixture, the 
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import signal
@@ -22,16 +23,28 @@ import pytest
 
 from tests.test_record_survives import (
     BATCH,
+    PERSONS,
     _rows,
     _verified,
     classification,
     content_hash,
-    county,
     reference,
     run,
 )
 
-__all__ = ["county", "reference"]  # the shared module fixtures, made visible to pytest here
+__all__ = ["reference"]  # the shared module fixture, made visible to pytest here
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/test_record_survives.py's county (its persons, seed 11), generated in this process as
+    ``shouhu demo generate`` does (no process to start); ``reference`` syncs it."""
+    from connectors.synthetic import generate
+
+    out = tmp_path_factory.mktemp("survive") / "county"
+    generate(out, persons=int(PERSONS), seed=11)
+    return out
+
 
 FIRST_LOAD = {"SHOUHU_SYNC_FIRST_LOAD_RECORDS": "1000"}
 
@@ -42,6 +55,14 @@ def _first_load(county: Path, data: Path, crash: str | None = None) -> Any:
     )
 
 
+@functools.cache
+def _reference_state(reference: Path) -> tuple[str, set[tuple[Any, ...]]]:
+    """The batch-by-batch graph's content hash and classification, read once a module (no test
+    changes the reference: one that starts from it copies it)."""
+    want, ref_names = content_hash(reference)
+    return want, classification(reference, ref_names)
+
+
 def _same_as_reference(data: Path, reference: Path) -> None:
     """The graph verifies against its record, and equals the batch-by-batch graph, as does the
     classification; nothing is left pending or queued."""
@@ -49,10 +70,9 @@ def _same_as_reference(data: Path, reference: Path) -> None:
     assert _rows(db, "SELECT count(*) FROM landing_record WHERE status = 'pending'") == [(0,)]
     assert _rows(db, "SELECT count(*) FROM derived_queue") == [(0,)]
     _verified(data)
-    want, ref_names = content_hash(reference)
+    want, expected = _reference_state(reference)
     got, names = content_hash(data)
     assert got == want
-    expected = classification(reference, ref_names)
     assert len(expected) > 150
     assert classification(data, names) == expected
 

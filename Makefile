@@ -12,7 +12,9 @@ CONSOLE_BUILD := console/dist/index.html
 # The packages mypy checks in `make lint` and `make test` (each passes with no errors; add a package
 # here once it does).
 # Test workers (pytest-xdist): two, as on CI's two cores; a file's tests stay on one worker, so a
-# module's fixtures are built once. `make test TEST_WORKERS=0` runs everything in one process.
+# module's fixtures are built once, and files are handed out in collection order, the longest first
+# (tests/conftest.py). The 25 slowest tests are printed at the end. `make test TEST_WORKERS=0` runs
+# everything in one process.
 TEST_WORKERS ?= 2
 
 MYPY_PACKAGES := kernel graph auth protection api connectors shouhu
@@ -67,7 +69,7 @@ test: $(STAMP) $(NODE_STAMP) $(GATEWAY_STAMP) $(CONSOLE_BUILD) chromium
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy $(MYPY_PACKAGES)
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

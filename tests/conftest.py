@@ -49,6 +49,49 @@ def cheap_secret_hashing() -> Iterator[None]:
         identities._SCRYPT_N = SCRYPT_N
 
 
+# The files that run longest (seconds of one run on two cores, 2026-12-07), longest first. `make test`
+# hands files to its two workers in collection order (--no-loadscope-reorder): these first, so that
+# the run ends on short files and both workers finish together. xdist's own order (most tests first)
+# left the longest files, which have few tests, to the end, one worker running them while the other
+# had finished (on CI's slower machine the suite came within a minute of its 30).
+LONGEST_FIRST = (
+    "tests/test_record_survives.py",  # 230
+    "tests/test_first_load.py",  # 180
+    "tests/browser/test_console_walk.py",  # 141
+    "tests/test_spill_ahead.py",  # 110
+    "tests/test_connectors_cli.py",  # 110
+    "tests/test_land_ahead.py",  # 80
+    "tests/test_graph_build_worker.py",  # 65
+    "tests/browser/test_console_workflows.py",  # 65
+    "tests/test_identities_cli.py",  # 59
+    "tests/test_operator_survives.py",  # 50
+    "tests/test_connectors_pipeline.py",  # 50
+    "tests/browser/test_console_audit.py",  # 45
+    "tests/test_tokens.py",  # 45
+    "tests/test_ladybug_store.py",  # 41
+    "tests/browser/test_console_pages.py",  # 40
+    "tests/test_neo4j_statements.py",  # 38
+    "tests/test_graph_log_replay.py",  # 35
+    "tests/test_cli_data_dir.py",  # 30
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The longest files first (see LONGEST_FIRST); every other file after them, in the order
+    pytest-randomly shuffled them into (its reordering runs before this). A stable sort: the tests
+    of a file keep their order."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    root = config.rootpath
+
+    def key(item: pytest.Item) -> int:
+        try:
+            return rank.get(item.path.relative_to(root).as_posix(), len(rank))
+        except ValueError:
+            return len(rank)
+
+    items.sort(key=key)
+
+
 PG_ADMIN_URL = os.environ.get("SHOUHU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

@@ -14,6 +14,7 @@ import string
 from collections.abc import Mapping
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from kernel.settings import get_settings
 
@@ -47,6 +48,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "ran out would be claimed and sent again)",
     ),
     "settings.rule.invalid": ("取值无效", "is not a valid value"),
+    "settings.rule.json": ('应为 JSON（如 ["a", "b"]）', 'must be JSON (such as ["a", "b"])'),
     "cli.sync_stopped": (
         "同步中断：{reason}。已提交的批次会保留，再次运行即从中断处继续。",
         "sync stopped: {reason} — committed batches are kept; run it again to resume",
@@ -1763,7 +1765,7 @@ def language() -> str:
     own when the settings do not parse, so that what is wrong with them can be said."""
     try:
         return get_settings().language
-    except ValidationError:
+    except (ValidationError, SettingsError):
         return "en" if os.environ.get("SHOUHU_LANGUAGE", "").strip() == "en" else "zh-CN"
 
 
@@ -1782,10 +1784,14 @@ _SETTING_RULES = {
 }
 
 
-def settings_problems(exc: ValidationError) -> str:
+def settings_problems(exc: ValidationError | SettingsError) -> str:
     """Each setting ``exc`` refused, by its variable and the rule it broke, in one line."""
     out = []
-    for err in exc.errors():
+    if isinstance(exc, SettingsError):  # a list or table setting that is not JSON (names its field)
+        found = re.search(r'field "([a-z0-9_]+)"', str(exc))
+        var = f"SHOUHU_{found.group(1).upper()}" if found else "SHOUHU_*"
+        out.append(say("settings.problem", var=var, rule=say("settings.rule.json")))
+    for err in exc.errors() if isinstance(exc, ValidationError) else ():
         loc = err.get("loc") or ()
         var = f"SHOUHU_{str(loc[0]).upper()}" if loc else str((err.get("ctx") or {}).get("var", "SHOUHU_*"))
         key, ctx_name = _SETTING_RULES.get(err["type"], ("settings.rule.invalid", None))

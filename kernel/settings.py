@@ -256,6 +256,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _lease_outlasts_a_delivery(self) -> Settings:
         if self.webhook_lease_seconds <= self.webhook_timeout_seconds:
+            if "webhook_lease_seconds" not in self.model_fields_set:
+                # The default follows a long delivery timeout set before the lease was a setting.
+                self.webhook_lease_seconds = 3 * self.webhook_timeout_seconds
+                return self
             # A type of its own, so that the catalogue can say it (kernel.messages.settings_problems).
             raise PydanticCustomError(
                 "lease_too_short",

@@ -32,6 +32,11 @@ def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[
             "must be a whole number",
         ),
         (
+            {"SHOUHU_WEBHOOK_ALLOWED_NETWORKS": '["abc-secretish"'},
+            "SHOUHU_WEBHOOK_ALLOWED_NETWORKS：应为 JSON",
+            "SHOUHU_WEBHOOK_ALLOWED_NETWORKS must be JSON",
+        ),
+        (
             {"SHOUHU_WEBHOOK_LEASE_SECONDS": "4", "SHOUHU_WEBHOOK_TIMEOUT_SECONDS": "5"},
             "SHOUHU_WEBHOOK_LEASE_SECONDS：应长于 SHOUHU_WEBHOOK_TIMEOUT_SECONDS",
             "must be longer than SHOUHU_WEBHOOK_TIMEOUT_SECONDS",

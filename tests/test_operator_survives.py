@@ -221,6 +221,8 @@ def test_a_webhook_lease_no_longer_than_a_delivery_is_refused() -> None:
         Settings(webhook_lease_seconds=5, webhook_timeout_seconds=5)
     assert Settings(webhook_lease_seconds=3, webhook_timeout_seconds=2).webhook_lease_seconds == 3
     assert Settings().webhook_lease_seconds == 60
+    # A deployment that set a long delivery timeout before the lease was a setting still starts.
+    assert Settings(webhook_timeout_seconds=60).webhook_lease_seconds == 180
 
 
 def _pending(data: Path) -> int:

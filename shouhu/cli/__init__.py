@@ -204,6 +204,7 @@ def main() -> None:
     (exit code 1): an exception's text can quote the record being handled (a ValueError naming an
     ID number), so its traceback is shown only when the operator asks (SHOUHU_ERROR_DETAIL)."""
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
     from sqlalchemy.exc import SQLAlchemyError
 
     from kernel.logs import withhold_exception_text
@@ -212,7 +213,7 @@ def main() -> None:
 
     try:
         withhold_exception_text(get_settings())
-    except ValidationError as exc:  # a setting that does not parse: which, and why, before anything runs
+    except (ValidationError, SettingsError) as exc:  # a setting that does not parse: which, and why
         say_error(settings_problems(exc))
         sys.exit(2)
     except Exception:  # anything else the settings raise: each command says so itself

@@ -51,6 +51,9 @@ class MissedReport:
     event_kind: str = ""
     institution_prop: str | None = None
     occurred_prop: str = "occurred_on"
+    # The institution as the event's property holds it (a school's code): what a caller not allowed
+    # that property in full is shown masked, never the name it was looked up by.
+    institution_value: str = ""
     # Whether the event is in the list at all rests on this property (the ICD-10 code of an injury).
     trigger_prop: str = "kind"
     # The child's age could not be computed (no or no valid birth date): listed to be checked.
@@ -202,6 +205,7 @@ def missed_reports(
                     event_id=e.id,
                     child_id=child.id,
                     institution=institution,
+                    institution_value=code,
                     division=e.props.get("division"),
                     occurred_on=when,
                     days_since=(today - on).days if on else None,

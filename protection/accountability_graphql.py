@@ -62,7 +62,11 @@ def _released(guard: Guard, m: acc.MissedReport) -> MissedReport | None:
         if m.institution_prop is None:
             institution, _ = m.institution, True
         else:
-            institution, _ = _shown(guard, m.event_kind, m.institution_prop, m.institution)
+            # The name only to a caller shown the property as it is (allowed, or a mask that keeps
+            # it); else the property masked, never a mask of the name (a shape-keeping mask would
+            # show part of it).
+            shown, _ = _shown(guard, m.event_kind, m.institution_prop, m.institution_value)
+            institution = m.institution if shown == m.institution_value else shown
         occurred_on, full_day = _shown(guard, m.event_kind, m.occurred_prop, m.occurred_on)
     except FieldDenied:
         return None

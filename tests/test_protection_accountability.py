@@ -32,8 +32,27 @@ PROFILE = """query P { person(id: "person:child") {
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    yield from _served(tmp_path_factory.mktemp("acct"))
+
+
+@pytest.fixture(scope="module")
+def school_code_shape_masked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """A policy masking EducationEvent.school_code with a mask that keeps part of it (the name mask)."""
+    from auth.policy import DEFAULT_PATH
+
+    tmp = tmp_path_factory.mktemp("acct-masked")
+    text = DEFAULT_PATH.read_text(encoding="utf-8")
+    line = '"EducationEvent.school_code" = "keep"'
+    assert text.count(line) == 1
+    (tmp / "policy.toml").write_text(
+        text.replace(line, '"EducationEvent.school_code" = "name"'), encoding="utf-8"
+    )
+    yield from _served(tmp, policy_file=tmp / "policy.toml")
+
+
+def _served(tmp: Any, **overrides: Any) -> Iterator[Api]:
     # Acceptance "at once" taken literally: any report not yet accepted is overdue.
-    for a in serve(tmp_path_factory.mktemp("acct"), report_accept_minutes=0, webhook_worker=False):
+    for a in serve(tmp, report_accept_minutes=0, webhook_worker=False, **overrides):
         store = a.client.app.state.graph  # type: ignore[attr-defined]
         src = Assertion("health", "ENC-1", datetime(2026, 11, 1, 10))
         on = (clock.today() - timedelta(days=20)).isoformat()
@@ -102,6 +121,17 @@ def gql(api: Api, who: str, query: str, variables: dict[str, Any] | None = None)
     body = api.gql(who, query, variables).json()
     assert not body.get("errors"), body
     return next(iter(body["data"].values()))
+
+
+def test_a_school_is_named_only_to_a_caller_shown_its_code_as_it_is(school_code_shape_masked: Api) -> None:
+    """The dropout line names the school when the caller reads its code as it is; a caller shown the
+    code through a mask that keeps part of it gets the code so masked, not the name masked the same
+    way (part of 中心小学 would be the school)."""
+    lines = {m["kind"]: m["institution"] for m in gql(school_code_shape_masked, "county", MISSED)}
+    assert lines["dropout_unreported"] == "中心小学"
+    masked = {m["kind"]: m["institution"] for m in gql(school_code_shape_masked, "auditor", MISSED)}
+    assert masked["dropout_unreported"] not in ("中心小学", "S1")
+    assert not set(masked["dropout_unreported"]) & set("中心小学")
 
 
 def test_missed_reports_are_listed_per_institution_until_filed(api: Api) -> None:

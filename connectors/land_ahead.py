@@ -141,12 +141,16 @@ class LandAhead:
             "sources": [_config_json(sc) for sc in configs],
         }
         self._proc = start("connectors.land_ahead", [str(os.getpid())], own_points="land_ahead.worker")
-        stdin = self._proc.stdin  # a pipe (start's)
-        if stdin is not None:
-            with contextlib.suppress(BrokenPipeError):  # it failed at once: take() says so
-                stdin.write(json.dumps(job).encode() + b"\n")
-                stdin.close()
-        self._messages = Lines(self._proc.stdout)
+        try:
+            stdin = self._proc.stdin  # a pipe (start's)
+            if stdin is not None:
+                with contextlib.suppress(BrokenPipeError):  # it failed at once: take() says so
+                    stdin.write(json.dumps(job).encode() + b"\n")
+                    stdin.close()
+            self._messages = Lines(self._proc.stdout)  # a thread: can fail where the fork could not
+        except BaseException:  # no worker half started: the caller lands the sources itself
+            stop(self._proc)
+            raise
         self._stopped = False
 
     def take(

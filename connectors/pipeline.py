@@ -153,9 +153,10 @@ log = logging.getLogger("shouhu.sync")
 # ---- entity resolution -------------------------------------------------------------------------
 
 
-def _errno(exc: OSError) -> str:
-    """An OSError named by its errno (its text could name a path), for a log line."""
-    return errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+def _errno(exc: Exception) -> str:
+    """An OSError named by its errno (its text could name a path), anything else by its kind."""
+    code = exc.errno if isinstance(exc, OSError) else None
+    return errno.errorcode.get(code or 0, type(exc).__name__)
 
 
 def default_resolver() -> tuple[Resolver, str]:
@@ -288,7 +289,10 @@ class Pipeline:
 
         try:
             return SpillAhead(self.engine, get_settings().graph_fold_chunk, 20_000)
-        except OSError as exc:  # no process to be had (EAGAIN, ENOMEM): the build writes its spill itself
+        except (
+            OSError,
+            RuntimeError,
+        ) as exc:  # no process or thread to be had (EAGAIN, ENOMEM): the build writes its spill itself
             log.warning(
                 "the graph build's worker could not be started (%s); the build writes its spill itself",
                 _errno(exc),
@@ -308,7 +312,10 @@ class Pipeline:
             return None
         try:
             return LandAhead(self.engine, [self.config.sources[n] for n in names], run_id, self.land_chunk)
-        except OSError as exc:  # no process to be had (EAGAIN, ENOMEM): this process lands them in turn
+        except (
+            OSError,
+            RuntimeError,
+        ) as exc:  # no process or thread to be had (EAGAIN, ENOMEM): this process lands them in turn
             log.warning(
                 "the landing worker could not be started (%s); this process lands the sources", _errno(exc)
             )

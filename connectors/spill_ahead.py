@@ -69,7 +69,12 @@ class SpillAhead:
         except OSError:  # no worker to be had: the spill goes, the caller builds without one
             self.spill.close()
             raise
-        self._messages = Lines(self._proc.stdout)
+        try:
+            self._messages = Lines(self._proc.stdout)  # a thread: can fail where the fork could not
+        except BaseException:
+            stop(self._proc)
+            self.spill.close()
+            raise
         self._failed = False
         self.summary: dict[str, Any] | None = None  # what the worker wrote (the run report's graph_build)
         self._tell({"job": job})

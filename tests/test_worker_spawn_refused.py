@@ -37,6 +37,15 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def want(export: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The report of the same first load with its workers."""
+    code, report, err = sync(export, tmp_path_factory.mktemp("with-workers") / "data", **FIRST_LOAD)
+    assert code == 0 and report is not None, err[-2000:]
+    assert report["total"]["unexplained"] == 0 and report["graph_build"]["written_ahead"] is not None
+    return report
+
+
 def _graph_counts(report: dict[str, Any]) -> dict[str, Any]:
     return {
         s["source"]: (s["received"], s["loaded"], s["quarantined"], s["superseded"], s["by_reason"])
@@ -67,7 +76,11 @@ def _sync_in_process(export: Path, data: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_a_first_load_whose_workers_cannot_start_does_their_work_and_builds_the_same_graph(
-    export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    export: Path,
+    want: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from kernel import worker_process
 
@@ -76,10 +89,6 @@ def test_a_first_load_whose_workers_cannot_start_does_their_work_and_builds_the_
     def refused(args: list[str], *a: Any, **kw: Any) -> subprocess.Popen[bytes]:
         started.append(args[3])  # [python, -P, -m, module, ...]
         raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
-
-    code, want, err = sync(export, tmp_path / "with-workers", **FIRST_LOAD)
-    assert code == 0 and want is not None, err[-2000:]
-    assert want["total"]["unexplained"] == 0
 
     monkeypatch.setattr(worker_process.subprocess, "Popen", refused)
     with caplog.at_level(logging.WARNING):
@@ -90,9 +99,42 @@ def test_a_first_load_whose_workers_cannot_start_does_their_work_and_builds_the_
     assert set(started) == {"connectors.land_ahead", "connectors.spill_ahead", "graph.ladybug.build_worker"}
     assert _graph_counts(got) == _graph_counts(want)
     assert got["total"]["unexplained"] == 0 and got["total"]["status"] == "completed"
-    assert want["graph_build"]["written_ahead"] is not None and got["graph_build"]["written_ahead"] is None
+    assert got["graph_build"]["written_ahead"] is None
     assert got["graph_build"]["nodes"] == want["graph_build"]["nodes"]
     assert got["graph_build"]["relationships"] == want["graph_build"]["relationships"]
     verify(tmp_path / "refused")
     refusals = [r for r in caplog.records if "could not be started" in r.getMessage()]
     assert len(refusals) == 3, [r.getMessage() for r in caplog.records]
+
+
+def test_a_worker_started_whose_reader_thread_cannot_start_is_stopped_and_its_work_done_here(
+    export: Path,
+    want: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The fork succeeds but the thread that reads the worker's messages cannot start (the same
+    process limit): the worker is stopped, not left running beside a sync doing its work."""
+    import os
+
+    from connectors import land_ahead, spill_ahead
+    from tests.first_load_support import workers_of
+
+    def no_thread(*a: Any, **kw: Any) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(land_ahead, "Lines", no_thread)
+    monkeypatch.setattr(spill_ahead, "Lines", no_thread)
+    with caplog.at_level(logging.WARNING):
+        code, got = _sync_in_process(export, tmp_path / "no-thread", monkeypatch)
+    monkeypatch.undo()
+    assert code == 0, got
+    assert _graph_counts(got) == _graph_counts(want)
+    assert got["total"]["unexplained"] == 0 and got["graph_build"]["written_ahead"] is None
+    assert got["graph_build"]["nodes"] == want["graph_build"]["nodes"]
+    assert got["graph_build"]["relationships"] == want["graph_build"]["relationships"]
+    for module in ("connectors.land_ahead", "connectors.spill_ahead"):
+        assert workers_of(module, os.getpid()) == [], module
+    refusals = [r for r in caplog.records if "could not be started" in r.getMessage()]
+    assert len(refusals) == 2, [r.getMessage() for r in caplog.records]

@@ -46,6 +46,15 @@ def want(export: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, An
     return report
 
 
+def _done_here_as_with_workers(got: dict[str, Any], want: dict[str, Any]) -> None:
+    """The run without workers: nothing written ahead, and the record and graph of the run with them."""
+    assert _graph_counts(got) == _graph_counts(want)
+    assert got["total"]["unexplained"] == 0 and got["total"]["status"] == "completed"
+    assert got["graph_build"]["written_ahead"] is None
+    assert got["graph_build"]["nodes"] == want["graph_build"]["nodes"]
+    assert got["graph_build"]["relationships"] == want["graph_build"]["relationships"]
+
+
 def _graph_counts(report: dict[str, Any]) -> dict[str, Any]:
     return {
         s["source"]: (s["received"], s["loaded"], s["quarantined"], s["superseded"], s["by_reason"])
@@ -97,11 +106,7 @@ def test_a_first_load_whose_workers_cannot_start_does_their_work_and_builds_the_
     assert code == 0, got
     # Every worker a first load starts was asked for, and refused.
     assert set(started) == {"connectors.land_ahead", "connectors.spill_ahead", "graph.ladybug.build_worker"}
-    assert _graph_counts(got) == _graph_counts(want)
-    assert got["total"]["unexplained"] == 0 and got["total"]["status"] == "completed"
-    assert got["graph_build"]["written_ahead"] is None
-    assert got["graph_build"]["nodes"] == want["graph_build"]["nodes"]
-    assert got["graph_build"]["relationships"] == want["graph_build"]["relationships"]
+    _done_here_as_with_workers(got, want)
     verify(tmp_path / "refused")
     refusals = [r for r in caplog.records if "could not be started" in r.getMessage()]
     assert len(refusals) == 3, [r.getMessage() for r in caplog.records]
@@ -130,10 +135,7 @@ def test_a_worker_started_whose_reader_thread_cannot_start_is_stopped_and_its_wo
         code, got = _sync_in_process(export, tmp_path / "no-thread", monkeypatch)
     monkeypatch.undo()
     assert code == 0, got
-    assert _graph_counts(got) == _graph_counts(want)
-    assert got["total"]["unexplained"] == 0 and got["graph_build"]["written_ahead"] is None
-    assert got["graph_build"]["nodes"] == want["graph_build"]["nodes"]
-    assert got["graph_build"]["relationships"] == want["graph_build"]["relationships"]
+    _done_here_as_with_workers(got, want)
     for module in ("connectors.land_ahead", "connectors.spill_ahead"):
         assert workers_of(module, os.getpid()) == [], module
     refusals = [r for r in caplog.records if "could not be started" in r.getMessage()]

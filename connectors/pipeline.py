@@ -64,7 +64,6 @@ watermark), :mod:`connectors.reference` (the reference tables and their snapshot
 from __future__ import annotations
 
 import base64
-import errno
 import json
 import logging
 import time
@@ -129,6 +128,7 @@ from kernel.db import session, writing
 from kernel.db.tables import SyncCursor, utcnow
 from kernel.messages import say
 from kernel.settings import get_settings
+from kernel.worker_process import why_not_started
 
 if TYPE_CHECKING:
     from connectors.spill_ahead import SpillAhead
@@ -151,12 +151,6 @@ log = logging.getLogger("shouhu.sync")
 
 
 # ---- entity resolution -------------------------------------------------------------------------
-
-
-def _errno(exc: Exception) -> str:
-    """An OSError named by its errno (its text could name a path), anything else by its kind."""
-    code = exc.errno if isinstance(exc, OSError) else None
-    return errno.errorcode.get(code or 0, type(exc).__name__)
 
 
 def default_resolver() -> tuple[Resolver, str]:
@@ -295,7 +289,7 @@ class Pipeline:
         ) as exc:  # no process or thread to be had (EAGAIN, ENOMEM): the build writes its spill itself
             log.warning(
                 "the graph build's worker could not be started (%s); the build writes its spill itself",
-                _errno(exc),
+                why_not_started(exc),
             )
             return None
 
@@ -317,7 +311,8 @@ class Pipeline:
             RuntimeError,
         ) as exc:  # no process or thread to be had (EAGAIN, ENOMEM): this process lands them in turn
             log.warning(
-                "the landing worker could not be started (%s); this process lands the sources", _errno(exc)
+                "the landing worker could not be started (%s); this process lands the sources",
+                why_not_started(exc),
             )
             return None
 

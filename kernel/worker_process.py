@@ -9,6 +9,7 @@ spill-ahead (connectors/land_ahead.py, connectors/spill_ahead.py).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import queue
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["Lines", "die_with_parent", "send", "start", "stop"]
+__all__ = ["Lines", "die_with_parent", "send", "start", "stop", "why_not_started"]
 
 _PR_SET_PDEATHSIG = 1
 _ROOT = Path(__file__).resolve().parents[1]  # the directory holding the packages
@@ -48,6 +49,13 @@ def start(
         env=env,
         close_fds=True,
     )
+
+
+def why_not_started(exc: Exception) -> str:
+    """Why a worker could not be started, for a log line: an OSError by its errno (its text could
+    name a path), anything else (a thread refused) by its kind."""
+    code = exc.errno if isinstance(exc, OSError) else None
+    return errno.errorcode.get(code or 0, type(exc).__name__)
 
 
 def stop(proc: subprocess.Popen[bytes], lines: Lines | None = None) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import threading
@@ -501,6 +500,7 @@ class LadybugStore(GraphStore):
         if "'" in str(spill.path):
             return None
         from graph.ladybug.build_worker import FoldWorker
+        from kernel.worker_process import why_not_started
 
         counts = {"node": 0, "rel": 0}
         files: dict[tuple[str, str], tuple[Path, int]] = {}
@@ -509,7 +509,7 @@ class LadybugStore(GraphStore):
         except OSError as exc:  # no process to be had (EAGAIN, ENOMEM): one process folds and copies
             log.warning(
                 "the rebuild's worker could not be started (%s); this process folds the graph",
-                errno.errorcode.get(exc.errno or 0, type(exc).__name__),
+                why_not_started(exc),
             )
             return None
         with worker:

@@ -41,6 +41,13 @@ class Settings(BaseSettings):
         "worker process while it loads the rows folded before: the same graph on two cores. False: one "
         "process, one core.",
     )
+    graph_build_ahead_rows: int = Field(
+        default=1_000_000,
+        ge=0,
+        description="Rows the rebuild's worker may fold into files ahead of the loads (the kinds written "
+        "and not yet loaded), beyond the kind after the one loading: disk for the files, no memory. "
+        "0: at most one kind ahead.",
+    )
     sync_buffer_pool_mb: int = Field(
         default=1536,
         ge=64,

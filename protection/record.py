@@ -190,7 +190,7 @@ def rebuild(
             counts["nodes"] = counts["relationships"] = 0
             copy_spill = getattr(store, "copy_spill", None)
             if copy_spill is not None and settings.graph_build_worker:  # LadybugDB, on two cores
-                loaded = copy_spill(spill, chunk, progress)
+                loaded = copy_spill(spill, chunk, progress, settings.graph_build_ahead_rows)
                 if loaded is not None:
                     counts["nodes"], counts["relationships"] = loaded
                     store.set_watermark(epoch, seq)

@@ -9,8 +9,9 @@ graph.ladybug.build_worker``, a fresh interpreter: nothing of the parent's memor
 store is carried into it) opens the settled spill file itself, folds it kind by kind exactly as the
 parent would (the same ``Spill.elements``), and writes each kind's rows to Parquet files in the
 spill's directory; the parent loads each file as soon as it is told of it (a line of JSON on the
-worker's stdout). The worker runs at most one kind ahead of the loads (the parent acknowledges each
-kind loaded on the worker's stdin), so the files on disk are at most two kinds'.
+worker's stdout), and ``COPY``s it from the file. The worker runs ahead of the loads by at most
+``graph_build_ahead_rows`` rows, and at least one kind (the parent acknowledges each kind loaded on
+the worker's stdin): the files on disk are those rows' and at most two kinds'.
 
 Crash safety: the worker writes only into the spill's temporary directory, never into a store. It
 asks the kernel to kill it when its parent dies (``PR_SET_PDEATHSIG``) and stops at once when its
@@ -42,13 +43,13 @@ from kernel.worker_process import die_with_parent, send, start, stop
 class FoldWorker:
     """The parent's side: the worker started on a settled spill, its messages, its acknowledgements."""
 
-    def __init__(self, spill: Spill, chunk: int) -> None:
+    def __init__(self, spill: Spill, chunk: int, ahead: int = 0) -> None:
         spill.settle()  # every record on disk and committed before another connection reads the file
         self._err_path = spill.path / "worker.err"
         with self._err_path.open("wb") as err:
             self._proc = start(
                 "graph.ladybug.build_worker",
-                [str(spill.path), str(spill.read_chunk), str(chunk), str(os.getpid())],
+                [str(spill.path), str(spill.read_chunk), str(chunk), str(os.getpid()), str(ahead)],
                 stderr=err,
             )
 
@@ -99,71 +100,114 @@ class FoldWorker:
         stop(self._proc)
 
 
-def _fold_to_files(spill: Spill, chunk: int, out: IO[bytes], acks: IO[bytes]) -> None:
+def _fold_to_files(spill: Spill, chunk: int, ahead: int, out: IO[bytes], acks: IO[bytes]) -> None:
     """Each kind's rows in Parquet files, as ``LadybugStore.copy_kind`` writes them (``arrow_table`` of
-    ``chunk`` rows at a time): nodes a file per chunk, told as each is written; relationships a file
-    per end-label pair, told when the kind is done. Kind ``i`` is begun only once kind ``i - 2`` has
-    been acknowledged as loaded."""
+    ``chunk`` rows at a time): nodes a file per ``NODE_FILE_ROWS``, told as each is written;
+    relationships a file per end-label pair, told when the kind is done. Kind ``i`` is begun once kind
+    ``i - 2`` has been acknowledged as loaded, or earlier while the kinds written and not yet
+    acknowledged hold at most ``ahead`` rows (0: never earlier). Ahead, the worker folds on while the
+    parent runs a long ``COPY`` (at one kind ahead the two took turns: 10 of 47 s of a 200,000-person
+    build the parent waited for the fold, and the worker as long for the loads)."""
     acked = 0
+    written: list[int] = []  # the rows of each kind's files
     for idx, (section, kind, rows) in enumerate(spill.elements()):
-        while acked < idx - 1:
+        while acked < idx - 1 and not (ahead and sum(written[acked:idx]) <= ahead):
             if not acks.readline():
                 return  # the parent is gone
             acked += 1
         if section == "node":
-            _node_files(spill.path, kind, rows, chunk, out)
+            written.append(_node_files(spill.path, kind, rows, chunk, out))
         else:
-            _rel_files(spill.path, kind, rows, chunk, out)
+            written.append(_rel_files(spill.path, kind, rows, chunk, out))
         send(out, {"section": section, "kind": kind, "end": True})
     send(out, {"done": True})
 
 
+# Rows of a node file (one ``COPY`` each), at most: LadybugDB's node group. A ``COPY`` into a node
+# table checkpoints the node groups it wrote, and one that appends to a group an earlier ``COPY``
+# wrote rewrites that group whole: in 20,000-row files the 200,000 people of a county took 16 CPU s to
+# load, most of it rewriting groups again; in files of a node group, 7.7 s (and 0.24 GB more at the
+# peak of the parent, whose ``COPY`` of a group holds it in the buffer pool).
+NODE_FILE_ROWS = 1 << 17
+# ...and at most this many chunks (``graph_fold_chunk``), which bounds that peak as the setting says.
+NODE_FILE_CHUNKS = 8
+
+
 def _node_files(
     directory: Path, kind: str, rows: Iterator[dict[str, Any]], chunk: int, out: IO[bytes]
-) -> None:
-    """A node kind's rows, a Parquet file of ``chunk`` rows at a time, each told as it is written
-    (the parent loads it, as ``copy_kind`` loads a chunk, while the next one is folded)."""
+) -> int:
+    """A node kind's rows, a Parquet file of ``NODE_FILE_ROWS`` rows (or ``NODE_FILE_CHUNKS`` chunks)
+    at a time, written ``chunk`` rows at a time (a row group each) and told once written (the parent
+    loads it while the next one is folded). Returns the rows written."""
     from graph.ladybug.adapter import arrow_table
 
     cols = {"id": PropType.STRING, **q.node_columns(kind)}
+    per_file = min(NODE_FILE_ROWS, chunk * NODE_FILE_CHUNKS)
     batch: list[dict[str, Any]] = []
-    part = 0
+    part = total = 0
+    writer: _NodeFile | None = None
     for row in rows:
         batch.append(row)
-        if len(batch) >= chunk:
-            _node_file(directory / f"fold-node-{kind}-{part}.parquet", kind, arrow_table(batch, cols), out)
-            part, batch = part + 1, []
+        if len(batch) >= min(chunk, per_file - (writer.rows if writer else 0)):
+            writer = writer or _NodeFile(directory / f"fold-node-{kind}-{part}.parquet")
+            writer.write(arrow_table(batch, cols))
+            batch = []
+            if writer.rows >= per_file:
+                total += writer.close(kind, out)
+                part, writer = part + 1, None
     if batch:
-        _node_file(directory / f"fold-node-{kind}-{part}.parquet", kind, arrow_table(batch, cols), out)
+        writer = writer or _NodeFile(directory / f"fold-node-{kind}-{part}.parquet")
+        writer.write(arrow_table(batch, cols))
+    if writer is not None:
+        total += writer.close(kind, out)
+    return total
 
 
-def _node_file(path: Path, kind: str, table: Any, out: IO[bytes]) -> None:
-    pq.write_table(table, path, compression="none")
-    send(out, {"section": "node", "kind": kind, "file": str(path), "rows": table.num_rows})
+class _NodeFile:
+    """One node file being written, a row group at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.rows = path, 0
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, table: Any) -> None:
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, table.schema, compression="none", use_dictionary=False)
+        self._writer.write_table(table)
+        self.rows += table.num_rows
+
+    def close(self, kind: str, out: IO[bytes]) -> int:
+        """Closed and told to the parent; its rows."""
+        if self._writer is not None:
+            self._writer.close()
+        send(out, {"section": "node", "kind": kind, "file": str(self.path), "rows": self.rows})
+        return self.rows
 
 
-def _rel_files(
-    directory: Path, kind: str, rows: Iterator[dict[str, Any]], chunk: int, out: IO[bytes]
-) -> None:
+def _rel_files(directory: Path, kind: str, rows: Iterator[dict[str, Any]], chunk: int, out: IO[bytes]) -> int:
     """A relationship type's rows, a Parquet file per end-label pair written ``chunk`` rows at a
     time (``copy_kind``'s files), told when the type is done (one ``COPY`` per file)."""
     from graph.ladybug.adapter import write_rel_files
 
+    total = 0
     for pair, (path, n) in write_rel_files(directory, "copy-rel", kind, rows, chunk).items():
         send(out, {"section": "rel", "kind": kind, "file": str(path), "rows": n, "pair": pair})
+        total += n
+    return total
 
 
 def main(argv: list[str]) -> int:
-    """``python -m graph.ladybug.build_worker SPILL_DIR READ_CHUNK CHUNK PARENT_PID``."""
+    """``python -m graph.ladybug.build_worker SPILL_DIR READ_CHUNK CHUNK PARENT_PID AHEAD_ROWS``."""
     import gc
 
     directory, read_chunk, chunk, parent = Path(argv[0]), int(argv[1]), int(argv[2]), int(argv[3])
+    ahead = int(argv[4])
     die_with_parent(parent)
     gc.disable()  # as the parent's fold (kernel.collector): no cycles are made, only many objects
     out, acks = sys.stdout.buffer, sys.stdin.buffer
     spill = Spill(read_chunk=read_chunk, written=directory)
     try:
-        _fold_to_files(spill, chunk, out, acks)
+        _fold_to_files(spill, chunk, ahead, out, acks)
     except BrokenPipeError:
         return 1  # the parent is gone
     except GraphStoreError as exc:

@@ -1,0 +1,135 @@
+"""The build worker's pace and the paths its files are COPY-ed from (graph/ladybug/build_worker.py,
+``LadybugStore.copy_spill``): the worker begins a kind only while the kinds written and not yet
+acknowledged hold at most ``ahead`` rows (or only one kind is unacknowledged), and waits for no
+acknowledgement it does not need; a build under a temporary directory whose name a ``COPY`` cannot
+take as a file name (a backslash, a bracket: the statement reads the name as a pattern) builds the
+same graph as under any other; a file the worker cannot write fails the build with the cause named.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graph.fold import Spill
+from graph.ladybug import build_worker
+from graph.port import GraphStoreError
+from tests.test_build_worker_ahead import _spilled
+from tests.test_connectors_support import graph_snapshot
+
+
+class _Log:
+    """The worker's messages and the acknowledgements it read, in the order they happened (a parent
+    that has always loaded everything already: an acknowledgement is there whenever it is read)."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any] | None] = []  # None: one acknowledgement read
+
+    def write(self, data: bytes) -> int:
+        self.events.extend(json.loads(line) for line in data.splitlines())
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def readline(self) -> bytes:
+        self.events.append(None)
+        return b"k\n"
+
+
+@pytest.mark.parametrize("ahead", [0, 1, 9, 60, 150, 300, 1_000_000])
+def test_the_worker_begins_a_kind_only_within_its_rows_ahead_and_waits_for_no_more(ahead: int) -> None:
+    with Spill() as spilled:
+        spill = Spill(read_chunk=7, written=_spilled(spilled))
+        log = _Log()
+        try:
+            build_worker._fold_to_files(spill, 4, ahead, log, log)  # type: ignore[arg-type]
+        finally:
+            spill.close()
+    rows: list[int] = []  # each kind's rows, in order
+    current = 0  # the rows of the kind being told
+    acked = begun = waited = 0
+    for event in log.events:
+        if event is None:
+            acked += 1
+            continue
+        if event.get("done"):
+            break
+        idx = len(rows)
+        if idx == begun:  # the kind's first message: every acknowledgement it waited for is read
+            begun = idx + 1
+            assert acked >= idx - 1 or (ahead and sum(rows[acked:idx]) <= ahead), (idx, acked, rows)
+            if acked > waited:  # it waited for some: the last one it read, it needed
+                last = acked - 1
+                assert last < idx - 1 and not (ahead and sum(rows[last:idx]) <= ahead), (idx, rows)
+            waited = acked
+        if "file" in event:
+            current += event["rows"]
+        if event.get("end"):
+            rows.append(current)
+            current = 0
+    assert rows[7] == 148 and sum(rows) > 300  # Person, and every kind told
+    if ahead == 0:
+        assert log.events.count(None) == len(rows) - 2
+    if ahead >= sum(rows):
+        assert log.events.count(None) == 0
+
+
+def _build(tmp: Path, monkeypatch: pytest.MonkeyPatch, ahead: int = 1_000_000) -> Any:
+    """A store built from ``_records(3)``'s spill under the temporary directory ``tmp``, as
+    ``protection.record.rebuild`` builds it (``copy_spill``; when it declines, ``copy_kind``)."""
+    from graph.ladybug import LadybugStore
+
+    tmp.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    graph = tmp.parent / f"{tmp.name.replace(chr(92), '_')}-graph.lbug"
+    store = LadybugStore(graph, 256)
+    try:
+        store.init_schema()
+        with Spill(read_chunk=7) as spill:
+            assert str(spill.path).startswith(str(tmp))
+            _spilled(spill)
+            loaded = store.copy_spill(spill, 4, None, ahead)
+            if loaded is None:
+                for section, kind, rows in spill.elements():
+                    store.copy_kind(section, kind, rows, spill.path, 4)
+    finally:
+        store.close()
+        monkeypatch.setattr(tempfile, "tempdir", None)
+    return graph_snapshot(graph)
+
+
+@pytest.mark.parametrize("name", ["back\\slash", "bra[c]ket"])
+def test_a_build_under_a_temporary_directory_a_copy_cannot_name_builds_the_same_graph(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = _build(tmp_path / "plain", monkeypatch)
+    assert len(plain[0]) > 100 and len(plain[1]) > 100
+    assert _build(tmp_path / name, monkeypatch) == plain
+
+
+def test_a_node_file_the_worker_cannot_write_fails_the_build_with_its_cause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a full disk does (ENOSPC): the worker stops part-way through Person's files, some already
+    loaded and others written ahead; the build fails with a GraphStoreError naming the cause (not an
+    OSError of the parent), and the spill's directory, files and all, goes with the spill."""
+    from graph.ladybug import LadybugStore
+
+    store = LadybugStore(tmp_path / "graph.lbug", 256)
+    try:
+        store.init_schema()
+        with Spill(read_chunk=7) as spill:
+            _spilled(spill)
+            (spill.path / "fold-node-Person-2.parquet").mkdir()  # where the third file goes
+            with pytest.raises(GraphStoreError) as failed:
+                store.copy_spill(spill, 4, None, 1_000_000)
+            directory = spill.path
+    finally:
+        store.close()
+    assert "IsADirectoryError" in str(failed.value), str(failed.value)
+    assert not directory.exists()

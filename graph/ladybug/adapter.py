@@ -75,6 +75,14 @@ def write_rel_files(
     return {pair: (path, n[0]) for pair, (path, _, n) in files.items()}
 
 
+def copy_can_name(directory: Path) -> bool:
+    """Whether a ``COPY … FROM '<file>'`` statement names a file in ``directory`` as it is: not with a
+    quote (it ends the string), a backslash (an escape in the string) or a bracket (the name is read as
+    a glob pattern: ``a[1]`` does not match itself). Measured on LadybugDB 0.22: under ``a\\b``,
+    ``a\\nb`` or ``a[1]`` the ``COPY`` finds no file; ``a"b``, ``a b``, ``a*``, ``a?b``, ``a{b}`` load."""
+    return not any(c in str(directory) for c in "'\\[")
+
+
 def arrow_table(rows: list[dict[str, Any]], columns: dict[str, PropType]) -> pa.Table:
     """Typed columns, so a batch whose values are all null still has the column's real type."""
     fields = [pa.field(f"c_{k}", _ARROW.get(t, pa.string())) for k, t in columns.items()]
@@ -446,11 +454,11 @@ class LadybugStore(GraphStore):
         ``chunk`` at a time in ``directory`` (held: a chunk per pair). A relationship ``COPY`` into
         a table that already holds rows costs several times one into an empty table (measured:
         200,000 relationships in 20,000-row ``bulk_load`` calls 6.9 CPU s, from one file 1.5).
-        Nodes (and relationships when ``directory``'s name has a quote, which a ``COPY`` statement
-        cannot name): ``bulk_load`` ``chunk`` rows at a time, as before: a node ``COPY`` holds memory in
-        proportion to what it loads (the 60,000 people of a county in one: 0.7 GB more at its
-        peak), and costs less than twice as much in parts. Returns the rows loaded."""
-        if section == "node" or "'" in str(directory):  # (a COPY statement cannot name that file)
+        Nodes (and relationships when ``directory``'s name has a quote or such, which a ``COPY``
+        statement cannot name: ``copy_can_name``): ``bulk_load`` ``chunk`` rows at a time, as before:
+        a node ``COPY`` holds memory in proportion to what it loads (the 60,000 people of a county in
+        one: 0.7 GB more at its peak), and costs less than twice as much in parts. Returns the rows loaded."""
+        if section == "node" or not copy_can_name(directory):  # (a COPY statement cannot name that file)
             batch: list[dict[str, Any]] = []
             loaded = 0
             for row in rows:
@@ -503,7 +511,7 @@ class LadybugStore(GraphStore):
         at their peak), a node group at a time. Returns (nodes, relationships) loaded; None, nothing
         done, when the spill's directory cannot be named in a ``COPY`` statement (then
         :meth:`copy_kind` it is)."""
-        if "'" in str(spill.path):
+        if not copy_can_name(spill.path):
             return None
         from graph.ladybug.build_worker import FoldWorker
         from kernel.worker_process import why_not_started

@@ -9,7 +9,9 @@ same graph as under any other; a file the worker cannot write fails the build wi
 from __future__ import annotations
 
 import json
+import signal
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,9 @@ from graph.ladybug import build_worker
 from graph.port import GraphStoreError
 from tests.test_build_worker_ahead import _spilled
 from tests.test_connectors_support import graph_snapshot
+from tests.test_graph_build_worker import synced, synced_hash
+
+__all__ = ["synced", "synced_hash"]  # tests/test_graph_build_worker.py's county, its fixtures
 
 
 class _Log:
@@ -133,3 +138,32 @@ def test_a_node_file_the_worker_cannot_write_fails_the_build_with_its_cause(
         store.close()
     assert "IsADirectoryError" in str(failed.value), str(failed.value)
     assert not directory.exists()
+
+
+def test_a_rebuild_killed_with_files_ahead_leaves_the_old_graph_and_the_next_one_sweeps_them(
+    synced: Path, synced_hash: str, tmp_path: Path
+) -> None:
+    """tests/test_graph_build_worker.py's kill, at the default ``graph_build_ahead_rows``: the parent
+    killed after its third kind with the worker's files ahead of it (or all written) in the spill."""
+    from tests.test_graph_build_worker import SMALL_CHUNK, _copy, _workers_of
+    from tests.test_record_survives import _verify, run
+
+    data = _copy(synced, tmp_path / "data")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    settings = {**SMALL_CHUNK, "SHOUHU_GRAPH_BUILD_WORKER": "true", "TMPDIR": str(tmp)}
+    killed = run(["graph", "rebuild", "--json"], data, crash="rebuild.kind_loaded:3", settings=settings)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    deadline = time.monotonic() + 5
+    while _workers_of(data) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _workers_of(data) == []
+    spills = [p for p in tmp.iterdir() if p.name.startswith("shouhu-fold-")]
+    assert len(spills) == 1 and list(spills[0].glob("*.parquet")), list(tmp.rglob("*"))
+    after_kill, _ = _verify(data, {"TMPDIR": str(tmp)})
+    assert after_kill["ok"] and after_kill["content_hash"] == synced_hash
+    assert not any(p.name.startswith("shouhu-fold-") for p in tmp.iterdir())  # verify's spill swept it
+    done = run(["graph", "rebuild", "--json"], data, settings=settings)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rebuilt, _ = _verify(data)
+    assert rebuilt["ok"] and rebuilt["content_hash"] == synced_hash

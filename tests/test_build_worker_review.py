@@ -167,3 +167,52 @@ def test_a_rebuild_killed_with_files_ahead_leaves_the_old_graph_and_the_next_one
     assert done.returncode == 0, done.stderr[-2000:]
     rebuilt, _ = _verify(data)
     assert rebuilt["ok"] and rebuilt["content_hash"] == synced_hash
+
+
+def test_a_worker_killed_alone_while_ahead_fails_the_rebuild_clearly_and_the_old_graph_stays(
+    synced: Path, synced_hash: str, tmp_path: Path
+) -> None:
+    """tests/test_graph_build_worker.py's worker killed alone, with the worker running ahead (a budget
+    smaller than the county, so that it is still there to be killed, with files ahead of the loads)."""
+    import os
+    import subprocess
+
+    from tests.test_graph_build_worker import SMALL_CHUNK, _copy, _workers_of
+    from tests.test_record_survives import ROOT, SHOUHU, _env, _verify
+
+    data = _copy(synced, tmp_path / "data")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    settings = {
+        **SMALL_CHUNK,
+        "SHOUHU_GRAPH_BUILD_WORKER": "true",
+        "SHOUHU_GRAPH_BUILD_AHEAD_ROWS": "100",
+        "SHOUHU_PAUSE_AT": "rebuild.kind_loaded:0.5",
+        "TMPDIR": str(tmp),
+    }
+    proc = subprocess.Popen(
+        [*SHOUHU, "graph", "rebuild", "--json"],
+        env=_env(data, settings=settings),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (workers := _workers_of(data)) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert workers, "no build worker seen"
+        while not list(tmp.rglob("*.parquet")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode not in (0, None), out
+    assert "Traceback" not in err and "重建失败" in err and "子进程" in err, err[-2000:]
+    assert not list(tmp.rglob("*.parquet"))  # the failed build's spill went with it
+    after, _ = _verify(data)
+    assert after["ok"] and after["content_hash"] == synced_hash

@@ -216,3 +216,32 @@ def test_a_worker_killed_alone_while_ahead_fails_the_rebuild_clearly_and_the_old
     assert not list(tmp.rglob("*.parquet"))  # the failed build's spill went with it
     after, _ = _verify(data)
     assert after["ok"] and after["content_hash"] == synced_hash
+
+
+def test_a_worker_stopped_by_a_full_disk_says_so_though_its_error_output_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk (ENOSPC) under the fold's temporary directory stops the worker part-way, and its
+    error output, a file in that same directory, cannot be written either (measured: a rebuild under
+    a 10 MB tmpfs ended with ``退出码 1：`` and nothing after it). The error output here is
+    /dev/full, which refuses every write as a full disk does: the build fails naming the cause."""
+    from graph.ladybug import LadybugStore
+
+    start = build_worker.start
+
+    def full_stderr(module: str, args: list[str], **kw: Any) -> Any:
+        with open("/dev/full", "wb") as full:
+            return start(module, args, **{**kw, "stderr": full})
+
+    monkeypatch.setattr(build_worker, "start", full_stderr)
+    store = LadybugStore(tmp_path / "graph.lbug", 256)
+    try:
+        store.init_schema()
+        with Spill(read_chunk=7) as spill:
+            _spilled(spill)
+            (spill.path / "fold-node-Person-2.parquet").mkdir()  # where the third file goes
+            with pytest.raises(GraphStoreError) as failed:
+                store.copy_spill(spill, 4, None, 1_000_000)
+    finally:
+        store.close()
+    assert "IsADirectoryError" in str(failed.value) or "EISDIR" in str(failed.value), str(failed.value)

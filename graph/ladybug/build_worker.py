@@ -213,6 +213,11 @@ def main(argv: list[str]) -> int:
     except GraphStoreError as exc:
         send(out, {"error": str(exc)})
         return 1
+    except OSError as exc:  # a full disk: the error output, a file on that disk, may not take the traceback
+        with contextlib.suppress(BrokenPipeError):
+            cause = f"{type(exc).__name__}: {exc}"[:300]
+            send(out, {"error": say("graph.build_worker.stopped", code=1, cause=cause)})
+        return 1
     finally:
         spill.close()
     return 0

@@ -540,7 +540,7 @@ class LadybugStore(GraphStore):
                             self.checkpoint()
                             self._reopen()
                     finally:
-                        path.unlink()
+                        path.unlink(missing_ok=True)  # a COPY error stays the error
                     counts["node"] += msg["rows"]
                     if progress:
                         progress(msg["rows"])

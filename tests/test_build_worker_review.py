@@ -117,12 +117,10 @@ def test_a_build_under_a_temporary_directory_a_copy_cannot_name_builds_the_same_
     assert _build(tmp_path / name, monkeypatch) == plain
 
 
-def test_a_node_file_the_worker_cannot_write_fails_the_build_with_its_cause(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """As a full disk does (ENOSPC): the worker stops part-way through Person's files, some already
-    loaded and others written ahead; the build fails with a GraphStoreError naming the cause (not an
-    OSError of the parent), and the spill's directory, files and all, goes with the spill."""
+def _build_failing_at_the_third_person_file(tmp_path: Path) -> tuple[GraphStoreError, Path]:
+    """A build whose worker cannot write Person's third node file (a directory is in its place, as a
+    full disk refuses it) after loading some and writing others ahead: the build's error, and the
+    spill's directory."""
     from graph.ladybug import LadybugStore
 
     store = LadybugStore(tmp_path / "graph.lbug", 256)
@@ -133,10 +131,20 @@ def test_a_node_file_the_worker_cannot_write_fails_the_build_with_its_cause(
             (spill.path / "fold-node-Person-2.parquet").mkdir()  # where the third file goes
             with pytest.raises(GraphStoreError) as failed:
                 store.copy_spill(spill, 4, None, 1_000_000)
-            directory = spill.path
+            return failed.value, spill.path
     finally:
         store.close()
-    assert "IsADirectoryError" in str(failed.value), str(failed.value)
+
+
+def test_a_node_file_the_worker_cannot_write_fails_the_build_with_its_cause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a full disk does (ENOSPC): the worker stops part-way through Person's files, some already
+    loaded and others written ahead; the build fails with a GraphStoreError naming the cause (not an
+    OSError of the parent), and the spill's directory, files and all, goes with the spill."""
+
+    failed, directory = _build_failing_at_the_third_person_file(tmp_path)
+    assert "IsADirectoryError" in str(failed), str(failed)
     assert not directory.exists()
 
 
@@ -174,11 +182,9 @@ def test_a_worker_killed_alone_while_ahead_fails_the_rebuild_clearly_and_the_old
 ) -> None:
     """tests/test_graph_build_worker.py's worker killed alone, with the worker running ahead (a budget
     smaller than the county, so that it is still there to be killed, with files ahead of the loads)."""
-    import os
-    import subprocess
 
-    from tests.test_graph_build_worker import SMALL_CHUNK, _copy, _workers_of
-    from tests.test_record_survives import ROOT, SHOUHU, _env, _verify
+    from tests.test_graph_build_worker import SMALL_CHUNK, _copy, rebuild_with_its_worker_killed
+    from tests.test_record_survives import _verify
 
     data = _copy(synced, tmp_path / "data")
     tmp = tmp_path / "tmp"
@@ -190,28 +196,10 @@ def test_a_worker_killed_alone_while_ahead_fails_the_rebuild_clearly_and_the_old
         "SHOUHU_PAUSE_AT": "rebuild.kind_loaded:0.5",
         "TMPDIR": str(tmp),
     }
-    proc = subprocess.Popen(
-        [*SHOUHU, "graph", "rebuild", "--json"],
-        env=_env(data, settings=settings),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    code, out, err = rebuild_with_its_worker_killed(
+        data, settings, lambda: bool(list(tmp.rglob("*.parquet")))
     )
-    try:
-        deadline = time.monotonic() + 60
-        while not (workers := _workers_of(data)) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert workers, "no build worker seen"
-        while not list(tmp.rglob("*.parquet")) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        for pid in workers:
-            os.kill(pid, signal.SIGKILL)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode not in (0, None), out
+    assert code not in (0, None), out
     assert "Traceback" not in err and "重建失败" in err and "子进程" in err, err[-2000:]
     assert not list(tmp.rglob("*.parquet"))  # the failed build's spill went with it
     after, _ = _verify(data)
@@ -225,7 +213,6 @@ def test_a_worker_stopped_by_a_full_disk_says_so_though_its_error_output_cannot_
     error output, a file in that same directory, cannot be written either (measured: a rebuild under
     a 10 MB tmpfs ended with ``退出码 1：`` and nothing after it). The error output here is
     /dev/full, which refuses every write as a full disk does: the build fails naming the cause."""
-    from graph.ladybug import LadybugStore
 
     start = build_worker.start
 
@@ -234,14 +221,5 @@ def test_a_worker_stopped_by_a_full_disk_says_so_though_its_error_output_cannot_
             return start(module, args, **{**kw, "stderr": full})
 
     monkeypatch.setattr(build_worker, "start", full_stderr)
-    store = LadybugStore(tmp_path / "graph.lbug", 256)
-    try:
-        store.init_schema()
-        with Spill(read_chunk=7) as spill:
-            _spilled(spill)
-            (spill.path / "fold-node-Person-2.parquet").mkdir()  # where the third file goes
-            with pytest.raises(GraphStoreError) as failed:
-                store.copy_spill(spill, 4, None, 1_000_000)
-    finally:
-        store.close()
-    assert "IsADirectoryError" in str(failed.value) or "EISDIR" in str(failed.value), str(failed.value)
+    failed, _ = _build_failing_at_the_third_person_file(tmp_path)
+    assert "IsADirectoryError" in str(failed) or "EISDIR" in str(failed), str(failed)

@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -119,24 +120,15 @@ def test_a_rebuild_killed_while_its_worker_folds_leaves_no_worker_and_the_next_o
     assert [p for p in tmp.iterdir() if p.name.startswith("shouhu-fold-")] == []
 
 
-def test_a_worker_killed_alone_fails_the_rebuild_clearly_and_the_old_graph_stays(
-    synced: Path, synced_hash: str, tmp_path: Path
-) -> None:
-    """The worker killed on its own (the OOM killer, an operator): the rebuild stops with a plain
-    Chinese line, not a traceback or the worker's raw error output, and the graph it was to replace
-    is still the one served; the next rebuild is whole."""
+def rebuild_with_its_worker_killed(
+    data: Path, settings: dict[str, str], ready: Callable[[], bool] = lambda: True
+) -> tuple[int | None, str, str]:
+    """``graph rebuild`` with its worker killed alone (SIGKILL) once seen and ``ready()``: the
+    rebuild's exit code, output and error output."""
     import subprocess
 
     from tests.test_record_survives import ROOT, SHOUHU, _env
 
-    data = _copy(synced, tmp_path / "data")
-    before = {"content_hash": synced_hash}
-    # The parent pauses after each kind it loaded: time to find its worker and kill it alone.
-    settings = {
-        **IN_STEP,
-        "SHOUHU_GRAPH_BUILD_WORKER": "true",
-        "SHOUHU_PAUSE_AT": "rebuild.kind_loaded:0.5",
-    }
     proc = subprocess.Popen(
         [*SHOUHU, "graph", "rebuild", "--json"],
         env=_env(data, settings=settings),
@@ -150,13 +142,34 @@ def test_a_worker_killed_alone_fails_the_rebuild_clearly_and_the_old_graph_stays
         while not (workers := _workers_of(data)) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert workers, "no build worker seen"
+        while not ready() and time.monotonic() < deadline:
+            time.sleep(0.02)
         for pid in workers:
             os.kill(pid, signal.SIGKILL)
         out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode not in (0, None), out
+    return proc.returncode, out, err
+
+
+def test_a_worker_killed_alone_fails_the_rebuild_clearly_and_the_old_graph_stays(
+    synced: Path, synced_hash: str, tmp_path: Path
+) -> None:
+    """The worker killed on its own (the OOM killer, an operator): the rebuild stops with a plain
+    Chinese line, not a traceback or the worker's raw error output, and the graph it was to replace
+    is still the one served; the next rebuild is whole."""
+
+    data = _copy(synced, tmp_path / "data")
+    before = {"content_hash": synced_hash}
+    # The parent pauses after each kind it loaded: time to find its worker and kill it alone.
+    settings = {
+        **IN_STEP,
+        "SHOUHU_GRAPH_BUILD_WORKER": "true",
+        "SHOUHU_PAUSE_AT": "rebuild.kind_loaded:0.5",
+    }
+    code, out, err = rebuild_with_its_worker_killed(data, settings)
+    assert code not in (0, None), out
     assert "Traceback" not in err, err[-2000:]
     assert "重建失败" in err and "子进程" in err, err[-2000:]
     after, _ = _verify(data)

@@ -14,9 +14,12 @@ PERSONS = 300
 SEED = 13
 
 
-def synced_child(tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[Path, str, str]:
-    """A county generated and synced by ``shouhu sync`` into a fresh data dir, and the first child
-    (by id) classified ``no_capable_carer``: (data dir, child, the child's division)."""
+def synced_children(
+    tmp_path_factory: pytest.TempPathFactory, name: str
+) -> tuple[Path, list[tuple[str, str]]]:
+    """A county generated and synced by ``shouhu sync`` into a fresh data dir, and its children
+    classified ``no_capable_carer`` by id: (data dir, [(child, the child's division)]). Person ids
+    are drawn at random, so which child comes first differs from run to run."""
     from connectors.synthetic import generate
 
     root = tmp_path_factory.mktemp(name)
@@ -33,5 +36,11 @@ def synced_child(tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[P
             )
         ]
     assert children
+    return data, children
+
+
+def synced_child(tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[Path, str, str]:
+    """The first of ``synced_children``: (data dir, child, the child's division)."""
+    data, children = synced_children(tmp_path_factory, name)
     child, division = children[0]
     return data, child, division

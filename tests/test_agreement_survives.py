@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from graph.model import node_id
-from tests.survives_support import synced_child
+from tests.survives_support import synced_children
 from tests.test_connectors_support import graph_snapshot
 from tests.test_record_survives import run
 
@@ -33,32 +33,27 @@ AGREEMENT = "agr0000000000000000000000000001"
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, str]]:
     """A synced county whose record holds an entrustment of a left-behind child with no capable
     carer to a capable adult of the child's village, not yet in the graph: (data dir, child,
-    guardian). Person ids are drawn at random, so the adult is chosen by what makes them a capable
-    carer, not by place in the id order alone."""
+    guardian). Person ids are drawn at random, so neither the child nor the adult is chosen by
+    place in the id order alone: the child is the first whose village has a capable adult who is
+    not its parent (a small county has villages without one), the adult the first such."""
     from graph.ladybug import LadybugStore
     from kernel.db import make_engine, session
     from protection.case_tables import GuardianshipAgreement
 
-    data, child, division = synced_child(tmp_path_factory, "agreement-survives")
+    data, children = synced_children(tmp_path_factory, "agreement-survives")
+    nodes, _ = graph_snapshot(data / "graph.lbug")
     store = LadybugStore(data / "graph.lbug", 256)
     try:
-        parents = sorted(
-            n.id for n in store.neighbourhood(child, 1, ("PARENT_OF",)).nodes.values() if n.id != child
-        )
+        for child, division in children:
+            parents = sorted(
+                n.id for n in store.neighbourhood(child, 1, ("PARENT_OF",)).nodes.values() if n.id != child
+            )
+            adults = _capable_adults(nodes, division, parents)
+            if adults:
+                break
     finally:
         store.close()
-    nodes, _ = graph_snapshot(data / "graph.lbug")
-    adults = sorted(
-        i
-        for i, p in nodes.items()
-        if i.startswith("person:")
-        and i not in parents
-        and p.get("division") == division
-        and (p.get("birth_date") or "9999") < "1990-01-01"
-        and not p.get("deceased")
-        and p.get("guardianship_capacity") is not False  # else the child stays no_capable_carer
-    )
-    assert adults, division
+    assert adults, children
     today = date.today()
     engine = make_engine(f"sqlite:///{data / 'shouhu.sqlite3'}")
     with session(engine) as s:
@@ -80,6 +75,21 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, s
         s.commit()
     engine.dispose()
     yield data, child, adults[0]
+
+
+def _capable_adults(nodes: dict[str, dict[str, Any]], division: str, parents: list[str]) -> list[str]:
+    """The people of the division who can take the child in: adults, alive, not its parents, and
+    not without guardianship capacity (else the child rightly stays no_capable_carer)."""
+    return sorted(
+        i
+        for i, p in nodes.items()
+        if i.startswith("person:")
+        and i not in parents
+        and p.get("division") == division
+        and (p.get("birth_date") or "9999") < "1990-01-01"
+        and not p.get("deceased")
+        and p.get("guardianship_capacity") is not False
+    )
 
 
 def _outcome(data: Path, child: str, guardian: str) -> dict[str, Any]:

@@ -415,6 +415,11 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "re-identification needs a declared purpose of use",
     ),
     "api.purpose_unknown": ("未知的使用目的", "unknown purpose of use"),
+    "api.purpose_masks_identity": (
+        "所声明的使用目的（如统计分析、审计）不允许识别具体人员，不能以记录编号换取化名或以化名换取记录",
+        "the declared purpose (such as statistics or audit) does not permit identifying a person: "
+        "no record id for a pseudonym or pseudonym for a record",
+    ),
     "api.too_many_pseudonyms": (
         "每次请求最多再识别 {limit} 个化名",
         "at most {limit} pseudonyms per request",

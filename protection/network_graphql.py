@@ -218,7 +218,7 @@ class _View:
             if found is None:
                 raise not_found()
             _asked(self.guard, found)
-            if self.pseudonyms is None and not self._may_reidentify():
+            if self.pseudonyms is None and (not self._may_reidentify() or _identity_refused(self.guard)):
                 # A pseudonym in, the record out is re-identification: for a caller that neither
                 # works with pseudonyms nor may re-identify, a pseudonym names nothing (a village
                 # handed an analyst's finding got the child's id and name back).
@@ -230,16 +230,22 @@ class _View:
             raise refused(say("api.not_a_record_id"), "BAD_REQUEST") from None
         if self.pseudonyms is not None and not sent_pseudonym and kind not in net.PUBLIC_KINDS:
             # A real id in, its pseudonym out would link the two: a pseudonymised caller names
-            # people by pseudonym unless it may re-identify them, for a declared purpose.
+            # people by pseudonym unless it may re-identify them, for a declared purpose that
+            # sees identity in full (under statistics, one request per person built a table).
             if not self._may_reidentify():
                 self.guard.trail.reasons.add("pseudonym_required")
                 raise refused(say("api.pseudonym_required"), "FORBIDDEN", "pseudonym_required")
+            if (why := _identity_refused(self.guard)) is not None:
+                self.guard.trail.reasons.add(why)
+                raise refused(say("api.purpose_masks_identity"), "FORBIDDEN", why)
             self.guard.trail.reasons.add("named_by_record_id")
             self.guard.trail.records.add(value)
         return value
 
     def _may_reidentify(self) -> bool:
-        """The reidentify capability, with a declared purpose of use the policy knows."""
+        """The reidentify capability, with a declared purpose of use the policy knows. (That the
+        purpose sees identity in full is checked where an id is turned into its pseudonym, to say
+        so; a pseudonym in is turned back only for a purpose that does, see ``record_id``.)"""
         policy, principal = self.guard.policy, self.ctx.principal
         if policy is None or principal is None:
             return not self.guard.enforcing
@@ -612,6 +618,9 @@ class NetworkQuery:
         for record_id in decoded:
             if record_id is not None:
                 _asked(guard, record_id)
+        if (why := _identity_refused(guard)) is not None:  # after _asked: the refused look is on the record
+            guard.trail.reasons.add(why)
+            raise refused(say("api.purpose_masks_identity"), "FORBIDDEN", why)
         guard.preload([i for i in decoded if i is not None and i.startswith("person:")])
         out = []
         for raw, record_id in zip(pseudonyms, decoded, strict=True):
@@ -621,6 +630,15 @@ class NetworkQuery:
             guard.trail.records.add(record_id)
             out.append(Reidentification(pseudonym=raw, id=strawberry.ID(record_id), kind=label_of(record_id)))
         return out
+
+
+def _identity_refused(guard: Guard) -> str | None:
+    """Why the caller's declared purpose may not see a person's identity in full (statistics and
+    audit mask it), or None. Re-identification in either direction hands the identity over."""
+    policy, principal = guard.policy, guard.principal
+    if policy is None or principal is None:
+        return None
+    return policy.purpose_refuses_in_full(principal, policy.sensitivity("Person", "name"))
 
 
 def _asked(guard: Guard, record_id: str) -> None:

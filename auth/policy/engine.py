@@ -28,6 +28,8 @@ from auth.policy.scope import resolve_row_scope, scope_decision
 from auth.policy.vocabulary import (
     DECISIONS,
     MASKED_AGAINST_RECONSTRUCTION,
+    PURPOSE_NOT_PERMITTED,
+    PURPOSE_REQUIRED,
     AgencyTypeInfo,
     ClassInfo,
     Decision,
@@ -120,6 +122,7 @@ class Policy:
         enforce_scopes = loading.load_enforce_scopes(expect_table(data.get("oauth", {}), "oauth"))
 
         self._base = base
+        self._purpose_rules = purpose_rules
         self._decisions = DecisionTables(
             self._classes, base, self._purpose_codes, purpose_rules, self._break_glass, enforce_scopes
         )
@@ -158,6 +161,19 @@ class Policy:
         """Allow, mask or deny a class for one principal (an unknown class is denied)."""
         table = self._table_for(principal, now)
         return table.get(cls, self._unclassified)
+
+    def purpose_refuses_in_full(self, principal: Principal, cls: str) -> str | None:
+        """Why the principal's declared purpose does not see ``cls`` in full, or None if it does.
+
+        Re-identification (a pseudonym in for its record, or a record id in for its pseudonym)
+        gives a person's identity in full whatever the field rules mask, so it is only for a
+        purpose under which that class is not masked: not statistics, not an audit."""
+        rule = self._purpose_rules.get(cls)
+        if rule is None:
+            return None
+        if not principal.purpose:
+            return PURPOSE_REQUIRED
+        return None if principal.purpose in rule[0] else PURPOSE_NOT_PERMITTED
 
     # ---- introspection
 

@@ -60,8 +60,11 @@ def test_volume_limit_refuses_and_the_refusal_is_audited(api: Api) -> None:
 def test_a_real_id_does_not_get_its_pseudonym_without_reidentification(api: Api) -> None:
     ext = _error(api.gql("analyst", NETWORK, {"s": PEOPLE["ill"]}, purpose=None))
     assert ext["code"] == "FORBIDDEN" and ext["reason"] == "pseudonym_required"
-    # With the capability (reidentify) and a declared purpose it is allowed, and on the record.
-    ok = api.gql("analyst", NETWORK, {"s": PEOPLE["ill"]}, purpose="statistics").json()
+    # Nor under a purpose that masks identity (statistics): the pseudonym would still name the id.
+    ext = _error(api.gql("analyst", NETWORK, {"s": PEOPLE["ill"]}, purpose="statistics"))
+    assert ext["code"] == "FORBIDDEN" and ext["reason"] == "purpose_not_permitted"
+    # With the capability (reidentify) and a purpose that sees identity it is allowed, and on the record.
+    ok = api.gql("analyst", NETWORK, {"s": PEOPLE["ill"]}, purpose="assessment").json()
     assert not ok.get("errors"), ok
     assert ok["data"]["network"]["pseudonymised"] is True
     assert "~" in ok["data"]["network"]["start"]

@@ -13,14 +13,14 @@ masked):
    purpose, statistics included, and answers with its pseudonym: a table from ids to pseudonyms,
    one request per person, audited as `named_by_record_id`, never as `reidentify`.
 
-Both are strict xfails: the fix is a decision about what the analyst role is. Proposed: a principal
-holding `pseudonymised_networks` is given pseudonyms wherever a person's id leaves the API (one
-place: the `system` class of Person ids in the enforcement layer, with `person(id:)` and friends
-accepting the pseudonym, as `network(start:)` does), and re-identification in any form (the
-capability, or an id in for a pseudonym out) needs a purpose under which the caller's identity
-class is not masked (so neither statistics nor audit). The console's analyst pages (browse a
-village, open a profile, its network; tests/browser/test_console.py) are built on today's
-behaviour and change with it.
+The second is closed: re-identification in either form (the capability, or a record id in for
+its pseudonym out) needs a declared purpose under which the caller's identity class is not masked,
+so neither statistics nor audit (`Policy.purpose_refuses_in_full`); the console's analyst declares
+调查评估 to trace a network from a profile (tests/browser/test_console.py). The first stays a strict
+xfail: the fix is a decision about what the analyst role is. Proposed: a principal holding
+`pseudonymised_networks` is given pseudonyms wherever a person's id leaves the API (one place: the
+`system` class of Person ids in the enforcement layer, with `person(id:)` and friends accepting the
+pseudonym, as `network(start:)` does).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from tests.contract.test_graph_store import VILLAGE, family, registered
 PEOPLE = """query($d: String!) { people(division: $d, first: 100) {
   edges { node { id sex birthDate division } } } }"""
 PATH = """query($a: ID!, $b: ID!) { networkPath(source: $a, target: $b) { nodes { id label } } }"""
+REID = """query($p: [ID!]!) { networkReidentify(pseudonyms: $p) { pseudonym id } }"""
 NET = """query($s: ID!) { network(start: $s, depth: 1) {
   start nodes { id properties { name value } } } }"""
 
@@ -80,15 +81,25 @@ def test_a_pseudonymised_network_does_not_join_the_analysts_people_list(api: Api
     assert not any(m.startswith("person:") for m in matches), matches
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="network(start: <record id>) hands a pseudonymised analyst the pseudonym under the "
-    "statistics purpose (re-identification in reverse, audited as named_by_record_id); fix "
-    "described in the module docstring",
-)
 def test_a_record_id_does_not_buy_its_pseudonym_under_the_statistics_purpose(api: Api) -> None:
-    r = api.gql("analyst", NET, {"s": "person:child"}, purpose="statistics").json()
-    assert r["data"] is None and r["errors"][0]["extensions"]["reason"] == "purpose_not_permitted", r
+    """Under statistics or audit (purposes that mask identity) neither direction re-identifies: a
+    record id does not buy its pseudonym, a pseudonym does not buy its record."""
+    pseudonym = _network_of_child(api)["start"]
+    for purpose in ("statistics", "audit"):
+        r = api.gql("analyst", NET, {"s": "person:child"}, purpose=purpose)
+        body = r.json()
+        assert (
+            body["data"] is None and body["errors"][0]["extensions"]["reason"] == "purpose_not_permitted"
+        ), body
+        assert pseudonym not in r.text
+        reid = api.gql("analyst", REID, {"p": [pseudonym]}, purpose=purpose)
+        assert reid.json()["data"] is None, reid.text
+        assert reid.json()["errors"][0]["extensions"]["reason"] == "purpose_not_permitted", reid.text
+        assert "person:child" not in reid.text
+    # The purposes that may re-identify still do, and the pseudonym still leads back to its network.
+    assert api.gql("analyst", REID, {"p": [pseudonym]}, purpose="assessment").json()["data"]
+    again = api.gql("analyst", NET, {"s": pseudonym}, purpose="statistics").json()
+    assert again["data"]["network"]["start"] == pseudonym
 
 
 def test_a_pseudonym_is_turned_back_into_a_person_only_by_re_identification(api: Api) -> None:

@@ -33,7 +33,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, delete, func, select
@@ -924,19 +924,76 @@ def stored(engine: Engine, person_id: str) -> ChildClassification | None:
 
 
 def counts_by_division(engine: Engine, prefix: str, level_digits: int) -> dict[str, Counter[str]]:
-    """Category counts per sub-division (code cut to level_digits, padded to 12)."""
+    """Category counts per sub-division (code cut to level_digits, padded to 12), of the
+    materialised classification (as of its last recompute)."""
     T = ChildClassification.__table__  # type: ignore[attr-defined]
-    out: dict[str, Counter[str]] = defaultdict(Counter)
     with engine.connect() as conn:
         rows = conn.execute(
             select(T.c.division, T.c.categories, T.c.in_distress).where(T.c.division.startswith(prefix))
         ).all()
-    for row in rows:
-        key = row.division[:level_digits].ljust(12, "0")
-        c = out[key]
+    return _tally(((r.division, r.categories, r.in_distress) for r in rows), level_digits)
+
+
+def counts_as_of(
+    store: GraphStore, engine: Engine, prefix: str, level_digits: int, as_of: date
+) -> dict[str, Counter[str]]:
+    """``counts_by_division`` as the children were on ``as_of`` (a quarter's last day).
+
+    The record keeps no history of facts (where a parent works, who cares for the child), so
+    what differs from the materialised classification is the ages: a child who was 15 on the day
+    counts as left-behind though 16 now, one who was 17 as a child, and one born since not at all.
+    So only the people whose birthday put them across an age line the counts depend on (birth,
+    ``left_behind_age_limit``, ``distress_age_limit``) between ``as_of`` and when the rows were
+    computed are classified again, as of ``as_of``; everyone else counts as materialised. A
+    quarter's report then costs a classification of a few days' births, not of its county."""
+    T = ChildClassification.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(T.c.person_id, T.c.division, T.c.categories, T.c.in_distress, T.c.computed_at).where(
+                T.c.division.startswith(prefix)
+            )
+        ).all()
+    days = [clock.local(r.computed_at).date() for r in rows]
+    lo, hi = min([as_of, *days]), max([as_of, clock.today(), *days])
+    cfg = config().section("classification")
+    lines = sorted({0, cfg["left_behind_age_limit"], cfg["distress_age_limit"]})
+    born = {
+        (_years_before(lo, line) + timedelta(days=d)).isoformat()
+        for line in lines
+        # a day of slack each side: a 29 February birthday falls on 28 February or 1 March
+        for d in range(-1, (_years_before(hi, line) - _years_before(lo, line)).days + 2)
+    }
+    crossed = {
+        n.id
+        for n in store.find("Person", "birth_date", sorted(born), limit=10_000_000)
+        if str(n.props.get("division") or "").startswith(prefix)
+    }
+    kept = [(r.division, r.categories, r.in_distress) for r in rows if r.person_id not in crossed]
+    again = [
+        (r.division, r.categories, r.in_distress)
+        for r in assess_all(store, sorted(crossed), as_of=as_of)
+        if r.age is None or r.age >= 0  # born after the day: nobody yet
+    ]
+    return _tally([*kept, *again], level_digits)
+
+
+def _years_before(day: date, years: int) -> date:
+    """The same day ``years`` earlier (28 February for a 29th that year lacks)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def _tally(
+    rows: Iterable[tuple[str, Sequence[str] | None, bool]], level_digits: int
+) -> dict[str, Counter[str]]:
+    out: dict[str, Counter[str]] = defaultdict(Counter)
+    for division, categories, in_distress in rows:
+        c = out[division[:level_digits].ljust(12, "0")]
         c["children"] += 1
-        for cat in row.categories or []:
+        for cat in categories or []:
             c[cat] += 1
-        if row.in_distress:
+        if in_distress:
             c["in_distress"] += 1
     return out

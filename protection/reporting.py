@@ -5,7 +5,8 @@ and yearly, village → township → civil affairs (Zhangye §3.1); the county's
 due by 10 December (Zhangye §4.3). Quarterly deadlines are configurable (the seeds set none).
 
 A report's figures are the roll-up of the materialised classification by sub-division and
-category. A level may submit only when every division under it that has children has
+category; once its period has ended, with the children counted as they were on its last day
+(``classification.counts_as_of``: the 16-year line is the period's, not the day of viewing). A level may submit only when every division under it that has children has
 submitted (or had approved) its own report for the period, so the county's figure is the
 sum of reports that exist; the level above approves or returns. Submitted figures are
 frozen: later reclassification changes the next period, not a submitted report.
@@ -25,11 +26,12 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from graph.model import LEVEL_DIGITS, DivisionLevel, division_level, division_prefix
+from graph.port import GraphStore
 from kernel import clock
 from kernel.db.tables import utcnow
 from kernel.messages import MESSAGES, say
 from protection import transitions as tr
-from protection.classification import CATEGORIES, counts_by_division
+from protection.classification import CATEGORIES, counts_as_of, counts_by_division
 from protection.screening_config import config
 from protection.screening_tables import PeriodicReport
 
@@ -131,9 +133,17 @@ def _sub_level_digits(level: str) -> int:
     }[level]
 
 
-def _live_rows(engine: Engine, division: str, level: str) -> list[tuple[str, Counter[str]]]:
-    counts = counts_by_division(engine, division_prefix(division), _sub_level_digits(level))
-    return sorted(counts.items())
+def _live_rows(
+    engine: Engine, graph: GraphStore | None, division: str, level: str, period: Period
+) -> list[tuple[str, Counter[str]]]:
+    """The figures by sub-division as they stand. A period that has ended counts its children as
+    they were on its last day (a child 15 on 31 March is a left-behind child of Q1's report,
+    prepared on 3 April, though 16 since 2 April): ``counts_as_of``. Without a graph, or while
+    the period runs, the materialised classification."""
+    digits, prefix = _sub_level_digits(level), division_prefix(division)
+    if graph is None or clock.today() <= period.end:
+        return sorted(counts_by_division(engine, prefix, digits).items())
+    return sorted(counts_as_of(graph, engine, prefix, digits, period.end).items())
 
 
 def _record(conn: Any, division: str, period: str) -> PeriodicReport | None:
@@ -158,29 +168,28 @@ def _children_status(
     return {code: found.get(code, "missing") for code in codes}
 
 
-def _frozen_below(
-    conn: Any, rows: list[tuple[str, Counter[str]]], level: str, period: str
-) -> list[tuple[str, Counter[str]]]:
-    """A sub-division that handed up its report for the period counts with that report's totals,
-    so a level's figure is the sum of the reports below it, not a later roll-up."""
+def _handed_up_below(conn: Any, division: str, level: str, period: str) -> dict[str, Counter[str]]:
+    """The totals of the sub-divisions that handed up their report for the period: a level's figure
+    is the sum of the reports below it, not a later roll-up."""
     if level == "village":
-        return rows
+        return {}
     T = PeriodicReport.__table__  # type: ignore[attr-defined]
-    codes = [code for code, _ in rows]
-    frozen = {
+    prefix, digits = division_prefix(division), _sub_level_digits(level)
+    return {
         r.division: Counter(r.figures.get("totals", {}))
         for r in conn.execute(
             select(T.c.division, T.c.status, T.c.figures).where(
-                T.c.division.in_(codes) & (T.c.period == period)
+                T.c.division.startswith(prefix) & (T.c.division != division) & (T.c.period == period)
             )
         )
-        if r.status in tr.HANDED_UP
+        # the level just below only (a county's townships, not their villages)
+        if r.status in tr.HANDED_UP and r.division[:digits].ljust(12, "0") == r.division
     }
-    return [(code, frozen.get(code, c)) for code, c in rows]
 
 
-def view(engine: Engine, division: str, period_text: str) -> ReportView:
-    """The report as it stands: frozen figures if submitted, else the live roll-up."""
+def view(engine: Engine, division: str, period_text: str, graph: GraphStore | None = None) -> ReportView:
+    """The report as it stands: frozen figures if submitted, else the live roll-up (of a period that
+    has ended, as its children were on its last day when ``graph`` is given: see ``_live_rows``)."""
     level = level_of(division)
     period = parse_period(period_text)
     with engine.connect() as conn:
@@ -188,7 +197,9 @@ def view(engine: Engine, division: str, period_text: str) -> ReportView:
         if rec is not None and rec.status in tr.HANDED_UP:
             rows = [(code, Counter(c)) for code, c in rec.figures.get("rows", [])]
         else:
-            rows = _frozen_below(conn, _live_rows(engine, division, level), level, period.label)
+            frozen = _handed_up_below(conn, division, level, period.label)
+            live = _live_rows(engine, graph, division, level, period)
+            rows = [(code, frozen.get(code, c)) for code, c in live]
         status_below = _children_status(conn, rows, level, period.label)
     totals: Counter[str] = Counter()
     for _, c in rows:
@@ -206,9 +217,11 @@ def view(engine: Engine, division: str, period_text: str) -> ReportView:
     )
 
 
-def submit(engine: Engine, division: str, period_text: str, *, by: str) -> ReportView:
-    """Freeze the figures and submit to the level above; refused until every level below has."""
-    current = view(engine, division, period_text)
+def submit(
+    engine: Engine, division: str, period_text: str, *, by: str, graph: GraphStore | None = None
+) -> ReportView:
+    """Freeze the figures (``view``'s) and submit to the level above; refused until every level below has."""
+    current = view(engine, division, period_text, graph)
     if not tr.PERIODIC["submit"].allows(current.status):
         raise ReportError(
             say("reporting.already", status=tr.status_name(current.status)),

@@ -96,7 +96,7 @@ class ReportFile:
 def _report(info: Info[Context, None], division: str, period: str) -> reporting.ReportView:
     scope.division_within(info.context.guard, division)
     try:
-        return reporting.view(sql_engine(info), division, period)
+        return reporting.view(sql_engine(info), division, period, info.context.store)
     except reporting.ReportError as exc:
         raise from_exception(exc) from exc
 
@@ -174,7 +174,7 @@ class PeriodicReportMutation:
         _, by = caller_names(info)
         _acting(info, step, division)
         try:
-            v = reporting.submit(sql_engine(info), division, period, by=by)
+            v = reporting.submit(sql_engine(info), division, period, by=by, graph=info.context.store)
         except reporting.ReportError as exc:
             raise from_exception(exc) from exc
         guard.wrote(f"periodic_report:{division}:{period}", "PeriodicReport.status", "PeriodicReport.figures")

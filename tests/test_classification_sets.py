@@ -242,3 +242,36 @@ def test_recompute_of_a_division_removes_only_that_divisions_stale_rows(
         _rows(assess_division(store, "500101001000", as_of=AS_OF))
     )
     engine.dispose()
+
+
+@pytest.mark.parametrize("days_before", [0, 40, 400, 3000])
+def test_counts_as_of_a_past_day_equal_the_county_classified_as_of_that_day(
+    county: tuple[GraphStore, list[str]], tmp_path: Path, days_before: int
+) -> None:
+    """A quarter's report counts its children as they were on its last day (protection/reporting.py).
+    `counts_as_of` classifies again only the people whose birthday crossed an age line since;
+    its figures must be those of the whole county classified as of that day."""
+    from collections import Counter
+
+    from kernel import clock
+    from kernel.db import make_engine, migrate
+    from protection.classification import counts_as_of, counts_by_division, recompute
+
+    store, _ = county
+    engine = make_engine(f"sqlite:///{tmp_path / 'shouhu.sqlite3'}")
+    migrate(engine)
+    day = AS_OF - timedelta(days=days_before)
+    with clock.pinned(datetime(2026, 9, 1, 4, 0, tzinfo=UTC)):
+        recompute(store, engine, division=COUNTY, as_of=AS_OF, trigger="test")
+        got = counts_as_of(store, engine, "500101", 9, day)
+    want: dict[str, Counter[str]] = {}
+    for r in assess_division(store, COUNTY, as_of=day):
+        if r.age is not None and r.age < 0:
+            continue
+        c = want.setdefault(r.division[:9].ljust(12, "0"), Counter())
+        c["children"] += 1
+        c.update(r.categories)
+        c["in_distress"] += r.in_distress
+    assert {k: +v for k, v in got.items()} == {k: +v for k, v in want.items()}
+    if days_before >= 400:  # the day differs from today in who counts: the test means something
+        assert counts_by_division(engine, "500101", 9) != got

@@ -22,12 +22,6 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     yield from serve(tmp_path_factory.mktemp("period-ages"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the report's figures are the live classification on the day it is viewed or submitted, "
-    "not as at the end of the period; counting as of the period end needs classification as of a "
-    "date (and a decision on which day a quarter's report counts)",
-)
 def test_a_child_turning_sixteen_after_the_quarter_is_left_behind_in_its_report(api: Api) -> None:
     """ziyang-2017-notice.txt: "村（居）民委员会每季度向乡（镇）人民政府报告一次本村（居）农村留守儿童和
     困境儿童状况"; chongqing-2016-implementation-opinions.txt: 留守儿童 are "不满十六周岁的未成年人".

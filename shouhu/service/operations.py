@@ -176,7 +176,7 @@ def periodic_report(
     from protection import reporting
 
     try:
-        v = reporting.view(engine, division, period)
+        v = reporting.view(engine, division, period, graph)
     except reporting.ReportError as exc:
         raise OperationError(str(exc)) from exc
     if v.period.kind != kind:

@@ -6,7 +6,8 @@ due by 10 December (Zhangye §4.3). Quarterly deadlines are configurable (the se
 
 A report's figures are the roll-up of the materialised classification by sub-division and
 category; once its period has ended, with the children counted as they were on its last day
-(``classification.counts_as_of``: the 16-year line is the period's, not the day of viewing). A level may submit only when every division under it that has children has
+(``classification.counts_as_of``: the 16-year line is the period's, not the day of viewing).
+A level may submit only when every division under it that has children has
 submitted (or had approved) its own report for the period, so the county's figure is the
 sum of reports that exist; the level above approves or returns. Submitted figures are
 frozen: later reclassification changes the next period, not a submitted report.

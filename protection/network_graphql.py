@@ -478,10 +478,15 @@ class NetworkQuery:
                 info.context.store, prefix, min_children, on, _clamp(first, 200), view.visible
             )
         )
-        return [
-            GuardianLoadView(guardian=view.node(g.guardian), children=view.nodes(g.wards), count=len(g.wards))
-            for g in loads
-        ]
+        return view.ordered(  # most first; a tie in the order of the pseudonyms, not of the ids
+            [
+                GuardianLoadView(
+                    guardian=view.node(g.guardian), children=view.nodes(g.wards), count=len(g.wards)
+                )
+                for g in loads
+            ],
+            lambda g: (-g.count, g.guardian.id),
+        )
 
     @strawberry.federation.field(
         authenticated=True,
@@ -498,16 +503,19 @@ class NetworkQuery:
                 info.context.store, prefix, min_people, _clamp(first, 100), view.visible
             )
         )
-        return [
-            CaseClusterView(
-                size=len(c.people),
-                people=view.nodes(c.people),
-                cases=view.nodes(c.cases),
-                nodes=view.nodes(list(c.sub.nodes.values())),
-                edges=view.edges(list(c.sub.rels.values())),
-            )
-            for c in clusters
-        ]
+        return view.ordered(  # largest first; a tie in the order of the pseudonyms, not of the ids
+            [
+                CaseClusterView(
+                    size=len(c.people),
+                    people=view.nodes(c.people),
+                    cases=view.nodes(c.cases),
+                    nodes=view.nodes(list(c.sub.nodes.values())),
+                    edges=view.edges(list(c.sub.rels.values())),
+                )
+                for c in clusters
+            ],
+            lambda c: (-c.size, -len(c.nodes), c.people[0].id),
+        )
 
     @strawberry.federation.field(
         authenticated=True,

@@ -31,6 +31,11 @@ KEY_BYTES = 64  # AES-SIV with two AES-256 keys
 KEY_FILE = "pseudonym.key"
 _CONTEXT = [b"shouhu-pseudonym-v1"]  # associated data: a key reused elsewhere gives other values
 SEPARATOR = "~"  # record ids use ':', so a pseudonym can never be taken for an id
+FIELD_MASK = "field_mask"
+"""The `use` of an id the field layer makes opaque (a household's, which carries its number): a
+mask, not a name. Were it the network pseudonym, a record read by its id (`person(id:) { household
+{ id } }`) would hand a pseudonymised analyst the pseudonym its networks know the household by, and
+`network(start:)` from it the members' pseudonyms: a record id in, pseudonyms out, under any purpose."""
 
 # Fields a pseudonymised answer never carries, whatever the field matrix says: the direct
 # identifiers. Sensitivity classes first (see auth/policies/default.toml), then single fields.
@@ -50,13 +55,14 @@ class Pseudonymizer:
             raise PseudonymKeyError(f"the pseudonym key must be {KEY_BYTES} bytes, not {len(key)}")
         self._siv = AESSIV(key)
 
-    def encode(self, record_id: str, audience: str | None = None) -> str:
+    def encode(self, record_id: str, audience: str | None = None, use: str | None = None) -> str:
         """``person:…`` → ``person~<base32>``: the kind stays readable, the rest is opaque. With an
         `audience` (the agency that receives it) the pseudonym is that agency's own: another
         agency's pseudonym for the same record differs and does not decode under this one, so two
-        agencies' pseudonymised answers do not join on it."""
+        agencies' pseudonymised answers do not join on it. With a `use` (an id the field layer
+        makes opaque) it is neither a network's pseudonym nor decoded as one (see ``FIELD_MASK``)."""
         kind = record_id.partition(":")[0].lower()
-        sealed = self._siv.encrypt(record_id.encode("utf-8"), _associated(audience))
+        sealed = self._siv.encrypt(record_id.encode("utf-8"), _associated(audience, use))
         return f"{kind}{SEPARATOR}{base64.b32encode(sealed).decode('ascii').rstrip('=').lower()}"
 
     def decode(self, pseudonym: str, audience: str | None = None) -> str | None:
@@ -89,8 +95,9 @@ class Pseudonymizer:
             return None
 
 
-def _associated(audience: str | None) -> list[bytes]:
-    return _CONTEXT if audience is None else [*_CONTEXT, b"audience:" + audience.encode("utf-8")]
+def _associated(audience: str | None, use: str | None = None) -> list[bytes]:
+    data = _CONTEXT if audience is None else [*_CONTEXT, b"audience:" + audience.encode("utf-8")]
+    return data if use is None else [*data, b"use:" + use.encode("utf-8")]
 
 
 def is_pseudonym(value: str) -> bool:

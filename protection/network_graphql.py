@@ -359,7 +359,17 @@ class _View:
         )
 
     def nodes(self, nodes: list[Node]) -> list[NetworkNode]:
-        return [self.node(n) for n in nodes]
+        """Records as a set (a network's, a cluster's, a guardian's wards), not a path."""
+        return self.ordered([self.node(n) for n in nodes], lambda n: n.id)
+
+    def edges(self, rels: list[Rel]) -> list[NetworkEdge]:
+        return self.ordered([self.edge(r) for r in rels], lambda e: e.id)
+
+    def ordered(self, items: list[Any], key: Any) -> list[Any]:
+        """A pseudonymised set in the order of its pseudonyms. The store's is the order of the record
+        ids: a village's people by pseudonym (`network(start: <division>)`) zipped with the same
+        people by id (`people(division:)`) into a table from ids to pseudonyms."""
+        return items if self.pseudonyms is None else sorted(items, key=key)
 
 
 def _as_of(value: date | None) -> date:
@@ -405,7 +415,7 @@ class NetworkQuery:
             depth=depth,
             pseudonymised=view.pseudonymised,
             nodes=view.nodes(list(sub.nodes.values())),
-            edges=[view.edge(r) for r in sub.rels.values()],
+            edges=view.edges(list(sub.rels.values())),
             truncated=sub.truncated,
         )
 
@@ -431,7 +441,7 @@ class NetworkQuery:
         return NetworkPath(
             length=len(hops),
             pseudonymised=view.pseudonymised,
-            nodes=view.nodes(nodes),
+            nodes=[view.node(n) for n in nodes],  # path order
             hops=[
                 NetworkHop(
                     index=i,
@@ -468,10 +478,15 @@ class NetworkQuery:
                 info.context.store, prefix, min_children, on, _clamp(first, 200), view.visible
             )
         )
-        return [
-            GuardianLoadView(guardian=view.node(g.guardian), children=view.nodes(g.wards), count=len(g.wards))
-            for g in loads
-        ]
+        return view.ordered(  # most first; a tie in the order of the pseudonyms, not of the ids
+            [
+                GuardianLoadView(
+                    guardian=view.node(g.guardian), children=view.nodes(g.wards), count=len(g.wards)
+                )
+                for g in loads
+            ],
+            lambda g: (-g.count, g.guardian.id),
+        )
 
     @strawberry.federation.field(
         authenticated=True,
@@ -488,16 +503,19 @@ class NetworkQuery:
                 info.context.store, prefix, min_people, _clamp(first, 100), view.visible
             )
         )
-        return [
-            CaseClusterView(
-                size=len(c.people),
-                people=view.nodes(c.people),
-                cases=view.nodes(c.cases),
-                nodes=view.nodes(list(c.sub.nodes.values())),
-                edges=[view.edge(r) for r in c.sub.rels.values()],
-            )
-            for c in clusters
-        ]
+        return view.ordered(  # largest first; a tie in the order of the pseudonyms, not of the ids
+            [
+                CaseClusterView(
+                    size=len(c.people),
+                    people=view.nodes(c.people),
+                    cases=view.nodes(c.cases),
+                    nodes=view.nodes(list(c.sub.nodes.values())),
+                    edges=view.edges(list(c.sub.rels.values())),
+                )
+                for c in clusters
+            ],
+            lambda c: (-c.size, -len(c.nodes), c.people[0].id),
+        )
 
     @strawberry.federation.field(
         authenticated=True,
@@ -529,10 +547,13 @@ class NetworkQuery:
                 HouseholdAbsenceView(
                     household=view.node(h.household),
                     children=view.nodes(h.children),
-                    absent_adults=[
-                        AbsentAdultView(person=view.node(a.person), reasons=a.reasons)
-                        for a in h.absent_adults
-                    ],
+                    absent_adults=view.ordered(
+                        [
+                            AbsentAdultView(person=view.node(a.person), reasons=a.reasons)
+                            for a in h.absent_adults
+                        ],
+                        lambda a: a.person.id,
+                    ),
                 )
                 for h in page.items
             ],
@@ -575,12 +596,15 @@ class NetworkQuery:
             items=[
                 UnguardedChildView(
                     child=view.node(c.child),
-                    guardians=[
-                        GuardianStatusView(
-                            guardian=view.node(g.guardian), relation=g.relation, reasons=g.reasons
-                        )
-                        for g in c.guardians
-                    ],
+                    guardians=view.ordered(
+                        [
+                            GuardianStatusView(
+                                guardian=view.node(g.guardian), relation=g.relation, reasons=g.reasons
+                            )
+                            for g in c.guardians
+                        ],
+                        lambda g: g.guardian.id,
+                    ),
                     no_guardian_recorded=c.no_guardian_recorded,
                 )
                 for c in page.items

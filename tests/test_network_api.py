@@ -449,3 +449,20 @@ def test_pseudonym_key_lives_in_the_data_dir_or_the_environment(
         served.encode("person:child"),
         other.encode("person:child"),
     )
+
+
+def test_an_analysts_risk_patterns_do_not_come_in_the_order_of_record_ids(world: tuple[Api, Plan]) -> None:
+    """Guardians of as many children, and clusters of one size, came in the order of their record
+    ids: the analyst's list of pseudonyms, in the order of ids it can list elsewhere (people,
+    cases), zipped into a table from ids to pseudonyms. Ties are in the order of the pseudonyms,
+    as every set of a pseudonymised answer is."""
+    api, _ = world
+    for purpose in ("statistics", "audit"):
+        loads = _data(api.gql("analyst", GUARDIANS, {"d": TOWN3, "k": 1}, purpose=purpose))
+        got = [(-g["count"], g["guardian"]["id"]) for g in loads["networkGuardiansOfMany"]]
+        assert len(got) > len({c for c, _ in got}) and got == sorted(got), got  # ties, by pseudonym
+        for g in loads["networkGuardiansOfMany"]:
+            assert [c["id"] for c in g["children"]] == sorted(c["id"] for c in g["children"])
+        clusters = _data(api.gql("analyst", CLUSTERS, {"d": TOWN3, "min": 1}, purpose=purpose))
+        keys = [(-c["size"], -len(c["nodes"]), c["people"][0]["id"]) for c in clusters["networkCaseClusters"]]
+        assert len(keys) > len({k[:2] for k in keys}) and keys == sorted(keys), keys

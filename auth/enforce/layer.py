@@ -123,14 +123,17 @@ def release(info: Any, decl: Declaration, value: Any) -> Any:
 
 def _pseudonym(info: Any, record_id: str) -> str | None:
     """An id that would carry a masked value (`household:<household number>`), made opaque: the
-    caller's agency's own pseudonym, as a network gives it (not one every agency shares)."""
+    caller's agency's own (not one every agency shares), and not the pseudonym a network gives the
+    record, nor one a network starts from: a record read by its id would otherwise hand over the
+    pseudonym, re-identification without a purpose (auth/pseudonym.py FIELD_MASK)."""
     settings = info.context.settings
     if settings is None:
         return None
-    from auth.pseudonym import pseudonymizer
+    from auth.pseudonym import FIELD_MASK, pseudonymizer
 
     principal = info.context.principal
-    return pseudonymizer(settings).encode(record_id, principal.agency_id if principal is not None else None)
+    audience = principal.agency_id if principal is not None else None
+    return pseudonymizer(settings).encode(record_id, audience, use=FIELD_MASK)
 
 
 def unanswerable(info: Any, error: GraphQLError) -> bool:

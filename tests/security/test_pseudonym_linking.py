@@ -120,3 +120,53 @@ def test_a_pseudonym_is_turned_back_into_a_person_only_by_re_identification(api:
     # The analyst, whose pseudonym it is, still traces from it.
     again = api.gql("analyst", NET, {"s": pseudonym}, purpose="statistics").json()
     assert again["data"]["network"]["start"] == pseudonym
+
+
+HOUSEHOLD_OF = 'query { person(id: "person:child") { id household { id } } }'
+
+
+def test_a_record_read_by_its_id_does_not_hand_out_a_network_pseudonym(api: Api) -> None:
+    """The field layer makes a masked household id opaque (`household:<number>` carries the number)
+    and made it the analyst's own network pseudonym: `person(id: "person:child") { household { id } }`
+    (a record id in) gave `household~…` out, under statistics or with no purpose at all, and
+    `network(start: <that>)` answered with the household's members by pseudonym, the child's among
+    them: a record id turned into its pseudonym without re-identifying. The layer's opaque id is a
+    mask, not a name in the analyst's networks: a network does not start from it."""
+    child = _network_of_child(api)["start"]
+    in_network = api.gql("analyst", NET, {"s": child}, purpose="statistics").json()["data"]["network"]
+    for purpose in ("statistics", "audit", None):
+        read = api.gql("analyst", HOUSEHOLD_OF, {}, purpose=purpose).json()["data"]["person"]
+        opaque = read["household"]["id"]
+        assert read["id"] == "person:child" and opaque.startswith("household~") and "H1" not in opaque
+        assert opaque not in {n["id"] for n in in_network["nodes"]}, purpose
+        r = api.gql("analyst", NET, {"s": opaque}, purpose=purpose)
+        assert r.json()["data"] is None and r.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND", r.text
+        assert child not in r.text
+    # The network's own household pseudonym still leads back to its network under statistics.
+    household = next(n["id"] for n in in_network["nodes"] if n["id"].startswith("household~"))
+    again = api.gql("analyst", NET, {"s": household}, purpose="statistics").json()["data"]["network"]
+    assert child in {n["id"] for n in again["nodes"]}
+
+
+VILLAGE_NET = """query($s: ID!) { network(start: $s, depth: 2,
+  relTypes: ["REGISTERED_IN", "PARENT_OF", "GUARDIAN_OF", "MEMBER_OF"]) { nodes { id } edges { id } } }"""
+
+
+def test_a_pseudonymised_network_is_not_in_the_order_of_its_record_ids(api: Api) -> None:
+    """A network came out in the order of its records' ids: `network(start: <a village>)` (a public
+    start, under statistics or no purpose) listed the village's people by pseudonym in the order of
+    their ids, the order `people(division:)` lists the ids in, so the two lists zipped into a table
+    from ids to pseudonyms. A pseudonymised answer is in the order of its pseudonyms, which says
+    nothing of the ids behind them."""
+    for purpose in ("statistics", None):
+        r = api.gql("analyst", VILLAGE_NET, {"s": f"division:{VILLAGE}"}, purpose=purpose).json()
+        net = r["data"]["network"]
+        nodes, edges = [n["id"] for n in net["nodes"]], [e["id"] for e in net["edges"]]
+        assert len([n for n in nodes if n.startswith("person~")]) >= 5, nodes
+        assert nodes == sorted(nodes) and edges == sorted(edges), (purpose, nodes, edges)
+    # A connection is still told in path order, from the source to the target.
+    child = _network_of_child(api)["start"]
+    granny = api.gql("analyst", NET, {"s": "person:granny"}, purpose="assessment").json()["data"]["network"]
+    r = api.gql("analyst", PATH, {"a": granny["start"], "b": child}, purpose="statistics").json()
+    ids = [n["id"] for n in r["data"]["networkPath"]["nodes"]]
+    assert ids[0] == granny["start"] and ids[-1] == child, r

@@ -182,7 +182,7 @@ export const MESSAGES = {
   colOccurredOn: ["发生日期", "Occurred on"],
   colDays: ["天数", "Days"],
   pseudonymisedRecord: ["假名化记录", "Pseudonymised record"],
-  reidentifyHint: ["再识别须声明使用目的，并记入审计日志。", "Re-identifying needs a declared purpose of use and is recorded on the audit log."],
+  reidentifyHint: ["再识别须声明允许识别人员的使用目的（统计分析、审计监督不可），并记入审计日志。", "Re-identifying needs a declared purpose that permits identifying people (not statistics or audit) and is recorded on the audit log."],
   reidentify: ["再识别", "Re-identify"],
   // network
   personId: ["人员编号", "Person id"],

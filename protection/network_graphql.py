@@ -28,6 +28,7 @@ from auth.enforce import cursors
 from auth.enforce.context import Context
 from auth.enforce.errors import call, not_found, refused
 from auth.enforce.guard import FieldDenied, Guard
+from auth.enforce.layer import opaque_id, released_id
 from auth.enforce.records import camel
 from auth.policy.vocabulary import PURPOSE_NOT_PERMITTED, PURPOSE_REQUIRED, FieldDecision
 from auth.pseudonym import (
@@ -195,6 +196,8 @@ class _View:
             self.pseudonyms = self._pseudonymizer()
             self.guard.trail.reasons.add(PSEUDONYMISED)
         self._decisions: dict[tuple[str, str], FieldDecision] = {}
+        self.info = info
+        self._released: dict[str, str] = {}
         # Pseudonyms are made for the agency that receives them (auth/pseudonym.py): two agencies'
         # pseudonymised answers do not join on them.
         self.audience = principal.agency_id if principal is not None else None
@@ -253,13 +256,30 @@ class _View:
 
     def out_id(self, record_id: str) -> strawberry.ID:
         if self.pseudonyms is None or label_of(record_id) in net.PUBLIC_KINDS:
-            return strawberry.ID(record_id)
+            return strawberry.ID(self._released_id(record_id))
         return strawberry.ID(self.pseudonyms.encode(record_id, self.audience))
 
     def out_rel_id(self, rel: Rel) -> strawberry.ID:
-        return strawberry.ID(
-            rel.id if self.pseudonyms is None else self.pseudonyms.encode(rel.id, self.audience)
-        )
+        if self.pseudonyms is not None:
+            return strawberry.ID(self.pseudonyms.encode(rel.id, self.audience))
+        if self._released_id(rel.src) != rel.src or self._released_id(rel.dst) != rel.dst:
+            # The relationship's id embeds its ends' (`MEMBER_OF:person:…>household:<number>`).
+            return strawberry.ID(self._opaque(opaque_id(self.info, rel.id)))
+        return strawberry.ID(rel.id)
+
+    def _released_id(self, record_id: str) -> str:
+        """A record id as the field layer gives it to this caller (`Household.id`: opaque where the
+        household number is masked or denied), the one decision for every id a network gives out:
+        a caller reading the number masked got `household:<number>` as a node, an edge's end and
+        inside an edge's id. The opaque id is not a network pseudonym: nothing starts from it."""
+        if record_id not in self._released:
+            self._released[record_id] = self._opaque(released_id(self.info, label_of(record_id), record_id))
+        return self._released[record_id]
+
+    def _opaque(self, value: str | None) -> str:
+        if value is None:
+            raise refused(say("api.pseudonyms_not_configured"), "INTERNAL")
+        return value
 
     def cursor_in(self, listing: str, after: str | None) -> str | None:
         """A cursor this caller was given for this list: opaque, bound to the caller (no record id inside)."""

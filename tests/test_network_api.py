@@ -466,3 +466,20 @@ def test_an_analysts_risk_patterns_do_not_come_in_the_order_of_record_ids(world:
         clusters = _data(api.gql("analyst", CLUSTERS, {"d": TOWN3, "min": 1}, purpose=purpose))
         keys = [(-c["size"], -len(c["nodes"]), c["people"][0]["id"]) for c in clusters["networkCaseClusters"]]
         assert len(keys) > len({k[:2] for k in keys}) and keys == sorted(keys), keys
+
+
+def test_a_masked_household_number_is_not_in_a_risk_lists_ids(world: tuple[Api, Plan]) -> None:
+    """A household's id is `household:<household number>`: a caller who reads the number masked
+    (civil affairs under statistics) got it back as a risk-list item's id. The list gives the
+    field layer's opaque id, as `person { household { id } }` does; at work, the id as it is."""
+    api, plan = world
+    want = sorted(h for h, kind in plan.households.items() if kind in ("away", "orphaned", "carer"))
+    for purpose, opaque in (("statistics", True), ("audit", True), ("case_work", False)):
+        page = api.gql("civil", HOUSEHOLDS, {"d": TOWN3, "after": None}, purpose=purpose)
+        items = _data(page)["networkHouseholdsWithoutAdults"]["items"]
+        ids = [i["household"]["id"] for i in items]
+        assert len(ids) == 4, page.text
+        if opaque:
+            assert "household:" not in page.text and all(i.startswith("household~") for i in ids), page.text
+        else:
+            assert ids == want[:4]

@@ -281,6 +281,20 @@ class _View:
             raise refused(say("api.pseudonyms_not_configured"), "INTERNAL")
         return value
 
+    def order(self) -> Any:
+        """A paged list's order for this caller: None (record ids) unless pseudonymised, then its
+        pseudonyms' (graph/network.py `_keyed_page`); a list in record-id order zips with the ids
+        another list gives in that order into a table from ids to pseudonyms."""
+        keys = self.pseudonyms
+        if keys is None:
+            return None
+        return lambda record_id: keys.encode(record_id, self.audience)
+
+    def listing(self, name: str, prefix: str) -> str:
+        """What a list's cursors are bound to (besides the caller): the list, its division, and
+        whether it pages in the pseudonyms' order (a cursor of one order continues no other)."""
+        return f"{name}|{prefix}" + ("|pseudonyms" if self.pseudonymised else "")
+
     def cursor_in(self, listing: str, after: str | None) -> str | None:
         """A cursor this caller was given for this list: opaque, bound to the caller (no record id inside)."""
         return cursors.unseal(self.ctx, listing, after)
@@ -552,14 +566,14 @@ class NetworkQuery:
     ) -> HouseholdAbsencePage:
         view = _View(info)
         prefix = view.division(division)
-        listing = f"networkHouseholdsWithoutAdults|{prefix}"
+        listing = view.listing("networkHouseholdsWithoutAdults", prefix)
         cursor = view.cursor_in(listing, after)
         # Who is a child is decided no finer than the birth dates the caller may see: moved a day at
         # a time, asOf found a birthday shown to it as a year.
         on = view.guard.ages_on(_as_of(as_of))
         page = _call(
             lambda: net.households_without_adults(
-                info.context.store, prefix, on, _clamp(first, 200), cursor, view.visible
+                info.context.store, prefix, on, _clamp(first, 200), cursor, view.visible, order=view.order()
             )
         )
         return HouseholdAbsencePage(
@@ -597,7 +611,7 @@ class NetworkQuery:
     ) -> UnguardedChildPage:
         view = _View(info)
         prefix = view.division(division)
-        listing = f"networkChildrenWithoutCapableGuardian|{prefix}"
+        listing = view.listing("networkChildrenWithoutCapableGuardian", prefix)
         cursor = view.cursor_in(listing, after)
         on = _as_of(as_of)
         page = _call(
@@ -610,6 +624,7 @@ class NetworkQuery:
                 cursor,
                 view.visible,
                 ages_on=view.guard.ages_on(on),  # no finer than the birth dates the caller may see
+                order=view.order(),
             )
         )
         return UnguardedChildPage(

@@ -347,13 +347,16 @@ def test_households_with_no_adult_present_page_by_page(world: tuple[Api, Plan]) 
         if not page["hasNextPage"]:
             break
     assert got == want
-    # The analyst's cursor is opaque and bound to the analyst, and continues the same scan.
+    # The analyst's cursor is opaque and bound to the analyst, and continues the same list, in the
+    # order of the analyst's pseudonyms (this asserted the first 8 by record id: the order that
+    # zipped pseudonyms with ids, see test_an_analysts_paged_risk_lists_are_not_in_the_order_of_record_ids).
     page = _data(api.gql("analyst", HOUSEHOLDS, {"d": TOWN3, "after": None}))
     page = page["networkHouseholdsWithoutAdults"]
     assert "household:" not in str(page) and page["endCursor"].startswith("c~")
     nxt = _data(api.gql("analyst", HOUSEHOLDS, {"d": TOWN3, "after": page["endCursor"]}))
     ids = [i["household"]["id"] for i in page["items"] + nxt["networkHouseholdsWithoutAdults"]["items"]]
-    assert _real(api, ids) == want[:8]
+    real = _real(api, ids)
+    assert ids == sorted(ids) and len(set(real)) == 8 and set(real) <= set(want), real
 
 
 UNGUARDED = """query U($d: String!) {
@@ -483,3 +486,52 @@ def test_a_masked_household_number_is_not_in_a_risk_lists_ids(world: tuple[Api, 
             assert "household:" not in page.text and all(i.startswith("household~") for i in ids), page.text
         else:
             assert ids == want[:4]
+
+
+ONE_HOUSEHOLD = """query H($d: String!, $after: String) {
+  networkHouseholdsWithoutAdults(division: $d, first: 1, after: $after, asOf: "2026-06-01") {
+    items { household { id } } endCursor hasNextPage } }"""
+ONE_CHILD = """query U($d: String!, $after: String) {
+  networkChildrenWithoutCapableGuardian(division: $d, first: 1, after: $after, asOf: "2026-06-01") {
+    items { child { id } } endCursor hasNextPage } }"""
+
+
+def _page_through(api: Api, who: str, query: str, field: str, item: str, purpose: str | None) -> list[str]:
+    got: list[str] = []
+    after = None
+    for _ in range(100):
+        page = _data(api.gql(who, query, {"d": TOWN3, "after": after}, purpose=purpose))[field]
+        got += [i[item]["id"] for i in page["items"]]
+        if not page["hasNextPage"]:
+            return got
+        after = page["endCursor"]
+        assert after.startswith("c~") and ":" not in after, after  # sealed, no record id in it
+    raise AssertionError("paging did not end")
+
+
+def test_an_analysts_paged_risk_lists_are_not_in_the_order_of_record_ids(world: tuple[Api, Plan]) -> None:
+    """The paged risk lists came page by page in record-id order: with `first: 1`, following the
+    cursors, an analyst's pseudonyms came out in the order `people(division:)` lists the ids in, and
+    the two zipped into a table from ids to pseudonyms. Pseudonymised, a list pages in the order of
+    the caller's pseudonyms, every item once; others still page in record-id order."""
+    api, plan = world
+    households = sorted(h for h, kind in plan.households.items() if kind in ("away", "orphaned", "carer"))
+    children = sorted(
+        kid
+        for hid, kind in plan.households.items()
+        if kind in ("away", "granny_unable", "orphaned")
+        for kid in plan.children[hid]
+    )
+    lists = (
+        (ONE_HOUSEHOLD, "networkHouseholdsWithoutAdults", "household", households),
+        (ONE_CHILD, "networkChildrenWithoutCapableGuardian", "child", children),
+    )
+    for query, name, item, want in lists:
+        assert len(want) >= 10
+        for purpose in ("statistics", None):
+            got = _page_through(api, "analyst", query, name, item, purpose)
+            assert len(set(got)) == len(got) and got == sorted(got), (name, got)  # the pseudonyms' order
+            real = _real(api, got)
+            assert sorted(real) == want, (name, real)  # complete, none repeated
+            assert real != want, (name, "record-id order")
+        assert _page_through(api, "police", query, name, item, "case_work") == want

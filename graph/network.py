@@ -281,10 +281,18 @@ class GuardianLoad:
 
 
 def guardians_of_many(
-    store: GraphStore, prefix: str, min_children: int, as_of: date, limit: int, visible: Visible
+    store: GraphStore,
+    prefix: str,
+    min_children: int,
+    as_of: date,
+    limit: int,
+    visible: Visible,
+    order: Callable[[str], str] | None = None,
 ) -> list[GuardianLoad]:
     """Guardians in the division holding a current guardianship (GUARDIAN_OF, not ended by
-    `as_of`) of at least `min_children` children the caller may see, most wards first."""
+    `as_of`) of at least `min_children` children the caller may see, most wards first; a tie in
+    the order of `order(guardian id)` when given (a pseudonymised caller's), else of the ids.
+    The cut to `limit` is in that order: cut by id, `first: 1, 2, …` told the ids' order."""
     if min_children < 1:
         raise NetworkError(say("network.min_children"))
     # The engine counts all wards; the visible ones are a subset, so its threshold is a safe prefilter.
@@ -301,7 +309,8 @@ def guardians_of_many(
         seen = [nodes[w] for w in wards if w in nodes and visible(nodes[w])]
         if len(seen) >= min_children:
             out.append(GuardianLoad(nodes[gid], seen))
-    out.sort(key=lambda g: (-len(g.wards), g.guardian.id))
+    key = order or str
+    out.sort(key=lambda g: (-len(g.wards), key(g.guardian.id)))
     return out[:limit]
 
 
@@ -318,10 +327,18 @@ class CaseCluster:
 
 
 def case_clusters(
-    store: GraphStore, prefix: str, min_people: int, limit: int, visible: Visible, max_subjects: int = 2000
+    store: GraphStore,
+    prefix: str,
+    min_people: int,
+    limit: int,
+    visible: Visible,
+    max_subjects: int = 2000,
+    order: Callable[[str], str] | None = None,
 ) -> list[CaseCluster]:
     """Groups of people touched by cases (ProtectionCase or Report CONCERNS) in the division who are
-    linked within two hops of family, household, guardianship or a shared case, largest first."""
+    linked within two hops of family, household, guardianship or a shared case, largest first; a
+    tie in the order of the least `order(person id)` when given, else of the least id, and cut to
+    `limit` in that order (see `guardians_of_many`)."""
     subjects = store.case_subjects(prefix, limit=max_subjects * 2)
     people = store.get_nodes({p for _, p in subjects})
     touched = sorted(p for p, n in people.items() if visible(n))[:max_subjects]
@@ -353,7 +370,8 @@ def case_clusters(
             sub.rels.update(subs[pid].rels)
         cases = [n for n in sub.nodes.values() if n.label in CASE_KINDS]
         clusters.append(CaseCluster([sub.nodes[p] for p in sorted(members)], cases, sub))
-    clusters.sort(key=lambda c: (-len(c.people), -len(c.sub.nodes), c.people[0].id))
+    key = order or str
+    clusters.sort(key=lambda c: (-len(c.people), -len(c.sub.nodes), min(key(p.id) for p in c.people)))
     return clusters[:limit]
 
 

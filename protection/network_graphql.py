@@ -282,9 +282,9 @@ class _View:
         return value
 
     def order(self) -> Any:
-        """A paged list's order for this caller: None (record ids) unless pseudonymised, then its
-        pseudonyms' (graph/network.py `_keyed_page`); a list in record-id order zips with the ids
-        another list gives in that order into a table from ids to pseudonyms."""
+        """The order a list is paged and cut (`first`) in for this caller: None (record ids) unless
+        pseudonymised, then its pseudonyms' (graph/network.py `_keyed_page`); a list in record-id
+        order zips with the ids another list gives in that order into a table from ids to pseudonyms."""
         keys = self.pseudonyms
         if keys is None:
             return None
@@ -509,7 +509,7 @@ class NetworkQuery:
         on = view.guard.dates_on("GUARDIAN_OF", "until", _as_of(as_of))
         loads = _call(
             lambda: net.guardians_of_many(
-                info.context.store, prefix, min_children, on, _clamp(first, 200), view.visible
+                info.context.store, prefix, min_children, on, _clamp(first, 200), view.visible, view.order()
             )
         )
         return view.ordered(  # most first; a tie in the order of the pseudonyms, not of the ids
@@ -534,7 +534,7 @@ class NetworkQuery:
         prefix = view.division(division)
         clusters = _call(
             lambda: net.case_clusters(
-                info.context.store, prefix, min_people, _clamp(first, 100), view.visible
+                info.context.store, prefix, min_people, _clamp(first, 100), view.visible, order=view.order()
             )
         )
         return view.ordered(  # largest first; a tie in the order of the pseudonyms, not of the ids

@@ -535,3 +535,30 @@ def test_an_analysts_paged_risk_lists_are_not_in_the_order_of_record_ids(world: 
             assert sorted(real) == want, (name, real)  # complete, none repeated
             assert real != want, (name, "record-id order")
         assert _page_through(api, "police", query, name, item, "case_work") == want
+
+
+GUARDIANS_FIRST = """query G($d: String!, $n: Int!) {
+  networkGuardiansOfMany(division: $d, minChildren: 1, first: $n, asOf: "2026-06-01") {
+  count guardian { id } } }"""
+CLUSTERS_FIRST = """query C($d: String!, $n: Int!) {
+  networkCaseClusters(division: $d, minPeople: 1, first: $n) { size people { id } } }"""
+
+
+def test_an_analysts_first_n_is_not_cut_in_the_order_of_record_ids(world: tuple[Api, Plan]) -> None:
+    """Guardians of as many children (and clusters of one size) were cut to `first` in the order of
+    their record ids before being put in the order of their pseudonyms: `first: 1, 2, 3 …` added one
+    pseudonym at a time in the order of the ids, the same table as paging by id. Cut in the order
+    the answer is in, each `first: n` is the first n of the whole list."""
+    api, _ = world
+    for query, name, key in (
+        (GUARDIANS_FIRST, "networkGuardiansOfMany", lambda g: g["guardian"]["id"]),
+        (CLUSTERS_FIRST, "networkCaseClusters", lambda c: c["people"][0]["id"]),
+    ):
+        whole = [
+            key(x)
+            for x in _data(api.gql("analyst", query, {"d": TOWN3, "n": 100}, purpose="statistics"))[name]
+        ]
+        assert len(whole) >= 6, whole
+        for n in range(1, len(whole)):
+            cut = _data(api.gql("analyst", query, {"d": TOWN3, "n": n}, purpose="statistics"))[name]
+            assert [key(x) for x in cut] == whole[:n], (name, n)

@@ -28,7 +28,7 @@ from auth.enforce import cursors
 from auth.enforce.context import Context
 from auth.enforce.errors import call, not_found, refused
 from auth.enforce.guard import FieldDenied, Guard
-from auth.enforce.layer import opaque_id, released_id
+from auth.enforce.layer import id_masked, opaque_id, released_id
 from auth.enforce.records import camel
 from auth.policy.vocabulary import PURPOSE_NOT_PERMITTED, PURPOSE_REQUIRED, FieldDecision
 from auth.pseudonym import (
@@ -281,19 +281,23 @@ class _View:
             raise refused(say("api.pseudonyms_not_configured"), "INTERNAL")
         return value
 
-    def order(self) -> Any:
-        """The order a list is paged and cut (`first`) in for this caller: None (record ids) unless
-        pseudonymised, then its pseudonyms' (graph/network.py `_keyed_page`); a list in record-id
-        order zips with the ids another list gives in that order into a table from ids to pseudonyms."""
+    def order(self, kind: str) -> Any:
+        """The order a list of `kind` records is paged and cut (`first`) in for this caller: None
+        (record ids), unless pseudonymised, then its pseudonyms' (graph/network.py `_keyed_page`),
+        or unless the field layer makes the ids opaque, then the opaque ids'. A list in record-id
+        order zips with the ids another list gives in that order into a table from ids to
+        pseudonyms; households in the order of `household:<number>` tell the masked numbers' order."""
         keys = self.pseudonyms
-        if keys is None:
-            return None
-        return lambda record_id: keys.encode(record_id, self.audience)
+        if keys is not None:
+            return lambda record_id: keys.encode(record_id, self.audience)
+        if id_masked(self.info, kind):
+            return self._released_id
+        return None
 
-    def listing(self, name: str, prefix: str) -> str:
+    def listing(self, name: str, prefix: str, order: Any) -> str:
         """What a list's cursors are bound to (besides the caller): the list, its division, and
-        whether it pages in the pseudonyms' order (a cursor of one order continues no other)."""
-        return f"{name}|{prefix}" + ("|pseudonyms" if self.pseudonymised else "")
+        whether it pages in a keyed order (a cursor of one order continues no other)."""
+        return f"{name}|{prefix}" + ("" if order is None else "|keyed")
 
     def cursor_in(self, listing: str, after: str | None) -> str | None:
         """A cursor this caller was given for this list: opaque, bound to the caller (no record id inside)."""
@@ -509,7 +513,13 @@ class NetworkQuery:
         on = view.guard.dates_on("GUARDIAN_OF", "until", _as_of(as_of))
         loads = _call(
             lambda: net.guardians_of_many(
-                info.context.store, prefix, min_children, on, _clamp(first, 200), view.visible, view.order()
+                info.context.store,
+                prefix,
+                min_children,
+                on,
+                _clamp(first, 200),
+                view.visible,
+                view.order("Person"),
             )
         )
         return view.ordered(  # most first; a tie in the order of the pseudonyms, not of the ids
@@ -534,7 +544,12 @@ class NetworkQuery:
         prefix = view.division(division)
         clusters = _call(
             lambda: net.case_clusters(
-                info.context.store, prefix, min_people, _clamp(first, 100), view.visible, order=view.order()
+                info.context.store,
+                prefix,
+                min_people,
+                _clamp(first, 100),
+                view.visible,
+                order=view.order("Person"),
             )
         )
         return view.ordered(  # largest first; a tie in the order of the pseudonyms, not of the ids
@@ -566,14 +581,15 @@ class NetworkQuery:
     ) -> HouseholdAbsencePage:
         view = _View(info)
         prefix = view.division(division)
-        listing = view.listing("networkHouseholdsWithoutAdults", prefix)
+        order = view.order("Household")
+        listing = view.listing("networkHouseholdsWithoutAdults", prefix, order)
         cursor = view.cursor_in(listing, after)
         # Who is a child is decided no finer than the birth dates the caller may see: moved a day at
         # a time, asOf found a birthday shown to it as a year.
         on = view.guard.ages_on(_as_of(as_of))
         page = _call(
             lambda: net.households_without_adults(
-                info.context.store, prefix, on, _clamp(first, 200), cursor, view.visible, order=view.order()
+                info.context.store, prefix, on, _clamp(first, 200), cursor, view.visible, order=order
             )
         )
         return HouseholdAbsencePage(
@@ -611,7 +627,8 @@ class NetworkQuery:
     ) -> UnguardedChildPage:
         view = _View(info)
         prefix = view.division(division)
-        listing = view.listing("networkChildrenWithoutCapableGuardian", prefix)
+        order = view.order("Person")
+        listing = view.listing("networkChildrenWithoutCapableGuardian", prefix, order)
         cursor = view.cursor_in(listing, after)
         on = _as_of(as_of)
         page = _call(
@@ -624,7 +641,7 @@ class NetworkQuery:
                 cursor,
                 view.visible,
                 ages_on=view.guard.ages_on(on),  # no finer than the birth dates the caller may see
-                order=view.order(),
+                order=order,
             )
         )
         return UnguardedChildPage(

@@ -562,3 +562,31 @@ def test_an_analysts_first_n_is_not_cut_in_the_order_of_record_ids(world: tuple[
         for n in range(1, len(whole)):
             cut = _data(api.gql("analyst", query, {"d": TOWN3, "n": n}, purpose="statistics"))[name]
             assert [key(x) for x in cut] == whole[:n], (name, n)
+
+
+ONE_HOUSEHOLD_KIDS = """query H($d: String!, $after: String) {
+  networkHouseholdsWithoutAdults(division: $d, first: 1, after: $after, asOf: "2026-06-01") {
+    items { household { id } children { id } } endCursor hasNextPage } }"""
+
+
+def test_masked_household_ids_are_not_paged_in_the_order_of_the_numbers(world: tuple[Api, Plan]) -> None:
+    """A caller who reads household numbers masked gets households by the field layer's opaque id;
+    paged in record-id order (`household:<number>`), the list still told the numbers' order (which
+    of two children's households has the lower number). Such a list pages in the order of the
+    opaque ids, every household once; a caller who sees the numbers pages by id as before."""
+    api, plan = world
+    want = sorted(h for h, kind in plan.households.items() if kind in ("away", "orphaned", "carer"))
+    for purpose in ("statistics", "audit"):
+        got, kids, after = [], [], None
+        for _ in range(100):
+            page = api.gql("civil", ONE_HOUSEHOLD_KIDS, {"d": TOWN3, "after": after}, purpose=purpose)
+            body = _data(page)["networkHouseholdsWithoutAdults"]
+            got += [i["household"]["id"] for i in body["items"]]
+            kids += [[c["id"] for c in i["children"]] for i in body["items"]]
+            if not body["hasNextPage"]:
+                break
+            after = body["endCursor"]
+        assert len(got) == len(set(got)) == len(want) and got == sorted(got), (purpose, got)
+        assert sorted(k for ks in kids for k in ks) == sorted(k for h in want for k in plan.children[h])
+        numbers = [next(h for h in want if sorted(plan.children[h]) == sorted(ks)) for ks in kids]
+        assert numbers != want, (purpose, "the numbers' order")

@@ -133,6 +133,17 @@ def released_id(info: Any, type_name: str, record_id: str) -> str | None:
     return release(info, Declaration(type_name, "id"), record_id)
 
 
+def id_masked(info: Any, type_name: str) -> bool:
+    """Whether `released_id` makes this caller's `<type_name>` ids opaque (the same decision)."""
+    guard = info.context.guard
+    if not guard.enforcing or not guard.policy.masks_to_pseudonym(type_name, "id"):
+        return False
+    try:
+        return guard.decide_field(type_name, "id") != "allow"
+    except FieldDenied:
+        return True
+
+
 def opaque_id(info: Any, value: str) -> str | None:
     """The layer's opaque id for `value` (one that embeds an id `released_id` makes opaque, such
     as a relationship's id, `MEMBER_OF:person:…>household:<number>`)."""
@@ -209,6 +220,7 @@ __all__ = [
     "Declaration",
     "declaration",
     "enforce",
+    "id_masked",
     "opaque_id",
     "release",
     "released_id",

@@ -281,10 +281,18 @@ class GuardianLoad:
 
 
 def guardians_of_many(
-    store: GraphStore, prefix: str, min_children: int, as_of: date, limit: int, visible: Visible
+    store: GraphStore,
+    prefix: str,
+    min_children: int,
+    as_of: date,
+    limit: int,
+    visible: Visible,
+    order: Callable[[str], str] | None = None,
 ) -> list[GuardianLoad]:
     """Guardians in the division holding a current guardianship (GUARDIAN_OF, not ended by
-    `as_of`) of at least `min_children` children the caller may see, most wards first."""
+    `as_of`) of at least `min_children` children the caller may see, most wards first; a tie in
+    the order of `order(guardian id)` when given (a pseudonymised caller's), else of the ids.
+    The cut to `limit` is in that order: cut by id, `first: 1, 2, …` told the ids' order."""
     if min_children < 1:
         raise NetworkError(say("network.min_children"))
     # The engine counts all wards; the visible ones are a subset, so its threshold is a safe prefilter.
@@ -301,7 +309,8 @@ def guardians_of_many(
         seen = [nodes[w] for w in wards if w in nodes and visible(nodes[w])]
         if len(seen) >= min_children:
             out.append(GuardianLoad(nodes[gid], seen))
-    out.sort(key=lambda g: (-len(g.wards), g.guardian.id))
+    key = order or str
+    out.sort(key=lambda g: (-len(g.wards), key(g.guardian.id)))
     return out[:limit]
 
 
@@ -318,10 +327,18 @@ class CaseCluster:
 
 
 def case_clusters(
-    store: GraphStore, prefix: str, min_people: int, limit: int, visible: Visible, max_subjects: int = 2000
+    store: GraphStore,
+    prefix: str,
+    min_people: int,
+    limit: int,
+    visible: Visible,
+    max_subjects: int = 2000,
+    order: Callable[[str], str] | None = None,
 ) -> list[CaseCluster]:
     """Groups of people touched by cases (ProtectionCase or Report CONCERNS) in the division who are
-    linked within two hops of family, household, guardianship or a shared case, largest first."""
+    linked within two hops of family, household, guardianship or a shared case, largest first; a
+    tie in the order of the least `order(person id)` when given, else of the least id, and cut to
+    `limit` in that order (see `guardians_of_many`)."""
     subjects = store.case_subjects(prefix, limit=max_subjects * 2)
     people = store.get_nodes({p for _, p in subjects})
     touched = sorted(p for p, n in people.items() if visible(n))[:max_subjects]
@@ -353,7 +370,8 @@ def case_clusters(
             sub.rels.update(subs[pid].rels)
         cases = [n for n in sub.nodes.values() if n.label in CASE_KINDS]
         clusters.append(CaseCluster([sub.nodes[p] for p in sorted(members)], cases, sub))
-    clusters.sort(key=lambda c: (-len(c.people), -len(c.sub.nodes), c.people[0].id))
+    key = order or str
+    clusters.sort(key=lambda c: (-len(c.people), -len(c.sub.nodes), min(key(p.id) for p in c.people)))
     return clusters[:limit]
 
 
@@ -450,6 +468,65 @@ def _page(
     return Page(found, cursor, True)  # budget spent: page on from the last record scanned
 
 
+_WINDOW = "\t"  # between a keyed cursor's window start and its order key (an order key holds no tab)
+_WINDOW_READ = 10  # a window is read `scan.page` x 10 rows a query: a query's own cost is most of it
+
+
+def _keyed_page(
+    rows_from: Callable[[str | None, int], Sequence[tuple[Any, ...]]],
+    ids_of: Callable[[Sequence[tuple[Any, ...]]], set[str]],
+    judge: Callable[[dict[str, Node], tuple[Any, ...]], Any],
+    store: GraphStore,
+    first: int,
+    after: str | None,
+    scan: _Scan,
+    order: Callable[[str], str],
+) -> Page:
+    """`_page` in the order of `order(row key)` (a pseudonymised caller's pseudonyms), not of the
+    row keys (record ids): a list paged `first: 1` gave an analyst its pseudonyms in the order
+    another list gives the ids in, and the two zipped into a table from ids to pseudonyms.
+
+    The rows are read a window at a time: the scan budget's worth from the window's start, in key
+    order (the whole list when it is no longer than the budget), then taken in `order` order. The
+    cursor is the window's start and the order key of the last row shown; a window's end starts the
+    next. So paging is complete and stable as `_page`'s is, every request reads at most the budget,
+    and what the order tells of the ids is no finer than which window of `scan.max_scanned` rows
+    an item is in (nothing, for a list shorter than the budget). The price is reading the whole
+    window for every page: ~0.9-1.1 s a page on a 20,000-household division (a full window), against
+    ~0.1-0.2 s in id order; ~80-100 ms against ~50-70 ms on 2,000 (measured on a generated village)."""
+    start, _, last = (after or "").rpartition(_WINDOW)
+    rows: list[tuple[Any, ...]] = []
+    cursor: str | None = start or None
+    more = True
+    while len(rows) < scan.max_scanned:
+        limit = min(scan.page * _WINDOW_READ, scan.max_scanned - len(rows))
+        batch = rows_from(cursor, limit)
+        rows.extend(batch)
+        scan.scanned += len(batch)
+        if batch:
+            cursor = batch[-1][0]
+        if len(batch) < limit:
+            more = False
+            break
+    keyed = sorted(((k, row) for row in rows if (k := order(row[0])) > last), key=lambda kr: kr[0])
+    found: list[Any] = []
+    shown = last
+    for at in range(0, len(keyed), scan.page):
+        chunk = keyed[at : at + scan.page]
+        nodes = store.get_nodes(ids_of([row for _, row in chunk]))
+        for key, row in chunk:
+            item = judge(nodes, row)
+            if item is None:
+                continue
+            if len(found) >= first:  # one more to show: the next page starts after the last shown
+                return Page(found, f"{start}{_WINDOW}{shown}", True)
+            found.append(item)
+            shown = key
+    if more and cursor is not None:
+        return Page(found, f"{cursor}{_WINDOW}", True)  # the window is spent: the next one starts at its end
+    return Page(found, None, False)
+
+
 def households_without_adults(
     store: GraphStore,
     prefix: str,
@@ -458,22 +535,28 @@ def households_without_adults(
     after: str | None,
     visible: Visible,
     scan: _Scan | None = None,
+    order: Callable[[str], str] | None = None,
 ) -> Page:
     """Households of the division with at least one child and no adult present: every adult
     member away for work, deceased or living elsewhere (members of unknown age count as adults).
 
     Scans households in id order from `after` until `first` are found or a scan budget is spent;
-    the cursor continues the scan. Shown only for children the caller may see.
+    the cursor continues the scan. Shown only for children the caller may see. With `order`, in
+    the order of `order(household id)` instead (`_keyed_page`).
     """
-    return _page(
-        lambda at, limit: store.household_members(prefix, at, limit),
-        lambda rows: {i for hid, members in rows for i in (hid, *members)},
-        lambda nodes, row: _absence(nodes, row[0], row[1], as_of, visible),
-        store,
-        first,
-        after,
-        scan or _Scan(),
-    )
+
+    def rows_from(at: str | None, limit: int) -> Sequence[tuple[Any, ...]]:
+        return store.household_members(prefix, at, limit)
+
+    def ids_of(rows: Sequence[tuple[Any, ...]]) -> set[str]:
+        return {i for hid, members in rows for i in (hid, *members)}
+
+    def judge(nodes: dict[str, Node], row: tuple[Any, ...]) -> Any:
+        return _absence(nodes, row[0], row[1], as_of, visible)
+
+    if order is not None:
+        return _keyed_page(rows_from, ids_of, judge, store, first, after, scan or _Scan(), order)
+    return _page(rows_from, ids_of, judge, store, first, after, scan or _Scan())
 
 
 def _absence(
@@ -536,6 +619,7 @@ def children_without_capable_guardian(
     visible: Visible,
     scan: _Scan | None = None,
     ages_on: date | None = None,
+    order: Callable[[str], str] | None = None,
 ) -> Page:
     """Children of the division under `max_age` whose every parent and current guardian
     (GUARDIAN_OF not ended by `as_of`) is away for work, deceased or lacks guardianship capacity,
@@ -545,15 +629,19 @@ def children_without_capable_guardian(
     if not 1 <= max_age <= 18:
         raise NetworkError(say("network.max_age"))
     cutoff = born_after(ages_on or as_of, max_age)
-    return _page(
-        lambda at, limit: store.child_guardians(prefix, cutoff, at, limit),
-        lambda rows: {i for cid, links in rows for i in (cid, *(g for g, _, _ in links))},
-        lambda nodes, row: _unguarded(nodes, row[0], row[1], as_of, visible),
-        store,
-        first,
-        after,
-        scan or _Scan(),
-    )
+
+    def rows_from(at: str | None, limit: int) -> Sequence[tuple[Any, ...]]:
+        return store.child_guardians(prefix, cutoff, at, limit)
+
+    def ids_of(rows: Sequence[tuple[Any, ...]]) -> set[str]:
+        return {i for cid, links in rows for i in (cid, *(g for g, _, _ in links))}
+
+    def judge(nodes: dict[str, Node], row: tuple[Any, ...]) -> Any:
+        return _unguarded(nodes, row[0], row[1], as_of, visible)
+
+    if order is not None:  # in the order of `order(child id)` (`_keyed_page`)
+        return _keyed_page(rows_from, ids_of, judge, store, first, after, scan or _Scan(), order)
+    return _page(rows_from, ids_of, judge, store, first, after, scan or _Scan())
 
 
 def _unguarded(

@@ -28,6 +28,7 @@ from auth.enforce import cursors
 from auth.enforce.context import Context
 from auth.enforce.errors import call, not_found, refused
 from auth.enforce.guard import FieldDenied, Guard
+from auth.enforce.layer import id_masked, opaque_id, released_id
 from auth.enforce.records import camel
 from auth.policy.vocabulary import PURPOSE_NOT_PERMITTED, PURPOSE_REQUIRED, FieldDecision
 from auth.pseudonym import (
@@ -195,6 +196,8 @@ class _View:
             self.pseudonyms = self._pseudonymizer()
             self.guard.trail.reasons.add(PSEUDONYMISED)
         self._decisions: dict[tuple[str, str], FieldDecision] = {}
+        self.info = info
+        self._released: dict[str, str] = {}
         # Pseudonyms are made for the agency that receives them (auth/pseudonym.py): two agencies'
         # pseudonymised answers do not join on them.
         self.audience = principal.agency_id if principal is not None else None
@@ -253,13 +256,48 @@ class _View:
 
     def out_id(self, record_id: str) -> strawberry.ID:
         if self.pseudonyms is None or label_of(record_id) in net.PUBLIC_KINDS:
-            return strawberry.ID(record_id)
+            return strawberry.ID(self._released_id(record_id))
         return strawberry.ID(self.pseudonyms.encode(record_id, self.audience))
 
     def out_rel_id(self, rel: Rel) -> strawberry.ID:
-        return strawberry.ID(
-            rel.id if self.pseudonyms is None else self.pseudonyms.encode(rel.id, self.audience)
-        )
+        if self.pseudonyms is not None:
+            return strawberry.ID(self.pseudonyms.encode(rel.id, self.audience))
+        if self._released_id(rel.src) != rel.src or self._released_id(rel.dst) != rel.dst:
+            # The relationship's id embeds its ends' (`MEMBER_OF:person:…>household:<number>`).
+            return strawberry.ID(self._opaque(opaque_id(self.info, rel.id)))
+        return strawberry.ID(rel.id)
+
+    def _released_id(self, record_id: str) -> str:
+        """A record id as the field layer gives it to this caller (`Household.id`: opaque where the
+        household number is masked or denied), the one decision for every id a network gives out:
+        a caller reading the number masked got `household:<number>` as a node, an edge's end and
+        inside an edge's id. The opaque id is not a network pseudonym: nothing starts from it."""
+        if record_id not in self._released:
+            self._released[record_id] = self._opaque(released_id(self.info, label_of(record_id), record_id))
+        return self._released[record_id]
+
+    def _opaque(self, value: str | None) -> str:
+        if value is None:
+            raise refused(say("api.pseudonyms_not_configured"), "INTERNAL")
+        return value
+
+    def order(self, kind: str) -> Any:
+        """The order a list of `kind` records is paged and cut (`first`) in for this caller: None
+        (record ids), unless pseudonymised, then its pseudonyms' (graph/network.py `_keyed_page`),
+        or unless the field layer makes the ids opaque, then the opaque ids'. A list in record-id
+        order zips with the ids another list gives in that order into a table from ids to
+        pseudonyms; households in the order of `household:<number>` tell the masked numbers' order."""
+        keys = self.pseudonyms
+        if keys is not None:
+            return lambda record_id: keys.encode(record_id, self.audience)
+        if id_masked(self.info, kind):
+            return self._released_id
+        return None
+
+    def listing(self, name: str, prefix: str, order: Any) -> str:
+        """What a list's cursors are bound to (besides the caller): the list, its division, and
+        whether it pages in a keyed order (a cursor of one order continues no other)."""
+        return f"{name}|{prefix}" + ("" if order is None else "|keyed")
 
     def cursor_in(self, listing: str, after: str | None) -> str | None:
         """A cursor this caller was given for this list: opaque, bound to the caller (no record id inside)."""
@@ -475,7 +513,13 @@ class NetworkQuery:
         on = view.guard.dates_on("GUARDIAN_OF", "until", _as_of(as_of))
         loads = _call(
             lambda: net.guardians_of_many(
-                info.context.store, prefix, min_children, on, _clamp(first, 200), view.visible
+                info.context.store,
+                prefix,
+                min_children,
+                on,
+                _clamp(first, 200),
+                view.visible,
+                view.order("Person"),
             )
         )
         return view.ordered(  # most first; a tie in the order of the pseudonyms, not of the ids
@@ -500,7 +544,12 @@ class NetworkQuery:
         prefix = view.division(division)
         clusters = _call(
             lambda: net.case_clusters(
-                info.context.store, prefix, min_people, _clamp(first, 100), view.visible
+                info.context.store,
+                prefix,
+                min_people,
+                _clamp(first, 100),
+                view.visible,
+                order=view.order("Person"),
             )
         )
         return view.ordered(  # largest first; a tie in the order of the pseudonyms, not of the ids
@@ -532,14 +581,15 @@ class NetworkQuery:
     ) -> HouseholdAbsencePage:
         view = _View(info)
         prefix = view.division(division)
-        listing = f"networkHouseholdsWithoutAdults|{prefix}"
+        order = view.order("Household")
+        listing = view.listing("networkHouseholdsWithoutAdults", prefix, order)
         cursor = view.cursor_in(listing, after)
         # Who is a child is decided no finer than the birth dates the caller may see: moved a day at
         # a time, asOf found a birthday shown to it as a year.
         on = view.guard.ages_on(_as_of(as_of))
         page = _call(
             lambda: net.households_without_adults(
-                info.context.store, prefix, on, _clamp(first, 200), cursor, view.visible
+                info.context.store, prefix, on, _clamp(first, 200), cursor, view.visible, order=order
             )
         )
         return HouseholdAbsencePage(
@@ -577,7 +627,8 @@ class NetworkQuery:
     ) -> UnguardedChildPage:
         view = _View(info)
         prefix = view.division(division)
-        listing = f"networkChildrenWithoutCapableGuardian|{prefix}"
+        order = view.order("Person")
+        listing = view.listing("networkChildrenWithoutCapableGuardian", prefix, order)
         cursor = view.cursor_in(listing, after)
         on = _as_of(as_of)
         page = _call(
@@ -590,6 +641,7 @@ class NetworkQuery:
                 cursor,
                 view.visible,
                 ages_on=view.guard.ages_on(on),  # no finer than the birth dates the caller may see
+                order=order,
             )
         )
         return UnguardedChildPage(

@@ -347,13 +347,16 @@ def test_households_with_no_adult_present_page_by_page(world: tuple[Api, Plan]) 
         if not page["hasNextPage"]:
             break
     assert got == want
-    # The analyst's cursor is opaque and bound to the analyst, and continues the same scan.
+    # The analyst's cursor is opaque and bound to the analyst, and continues the same list, in the
+    # order of the analyst's pseudonyms (this asserted the first 8 by record id: the order that
+    # zipped pseudonyms with ids, see test_an_analysts_paged_risk_lists_are_not_in_the_order_of_record_ids).
     page = _data(api.gql("analyst", HOUSEHOLDS, {"d": TOWN3, "after": None}))
     page = page["networkHouseholdsWithoutAdults"]
     assert "household:" not in str(page) and page["endCursor"].startswith("c~")
     nxt = _data(api.gql("analyst", HOUSEHOLDS, {"d": TOWN3, "after": page["endCursor"]}))
     ids = [i["household"]["id"] for i in page["items"] + nxt["networkHouseholdsWithoutAdults"]["items"]]
-    assert _real(api, ids) == want[:8]
+    real = _real(api, ids)
+    assert ids == sorted(ids) and len(set(real)) == 8 and set(real) <= set(want), real
 
 
 UNGUARDED = """query U($d: String!) {
@@ -466,3 +469,124 @@ def test_an_analysts_risk_patterns_do_not_come_in_the_order_of_record_ids(world:
         clusters = _data(api.gql("analyst", CLUSTERS, {"d": TOWN3, "min": 1}, purpose=purpose))
         keys = [(-c["size"], -len(c["nodes"]), c["people"][0]["id"]) for c in clusters["networkCaseClusters"]]
         assert len(keys) > len({k[:2] for k in keys}) and keys == sorted(keys), keys
+
+
+def test_a_masked_household_number_is_not_in_a_risk_lists_ids(world: tuple[Api, Plan]) -> None:
+    """A household's id is `household:<household number>`: a caller who reads the number masked
+    (civil affairs under statistics) got it back as a risk-list item's id. The list gives the
+    field layer's opaque id, as `person { household { id } }` does; at work, the id as it is."""
+    api, plan = world
+    want = sorted(h for h, kind in plan.households.items() if kind in ("away", "orphaned", "carer"))
+    for purpose, opaque in (("statistics", True), ("audit", True), ("case_work", False)):
+        page = api.gql("civil", HOUSEHOLDS, {"d": TOWN3, "after": None}, purpose=purpose)
+        items = _data(page)["networkHouseholdsWithoutAdults"]["items"]
+        ids = [i["household"]["id"] for i in items]
+        assert len(ids) == 4, page.text
+        if opaque:
+            assert "household:" not in page.text and all(i.startswith("household~") for i in ids), page.text
+        else:
+            assert ids == want[:4]
+
+
+ONE_HOUSEHOLD = """query H($d: String!, $after: String) {
+  networkHouseholdsWithoutAdults(division: $d, first: 1, after: $after, asOf: "2026-06-01") {
+    items { household { id } } endCursor hasNextPage } }"""
+ONE_CHILD = """query U($d: String!, $after: String) {
+  networkChildrenWithoutCapableGuardian(division: $d, first: 1, after: $after, asOf: "2026-06-01") {
+    items { child { id } } endCursor hasNextPage } }"""
+
+
+def _page_through(api: Api, who: str, query: str, field: str, item: str, purpose: str | None) -> list[str]:
+    got: list[str] = []
+    after = None
+    for _ in range(100):
+        page = _data(api.gql(who, query, {"d": TOWN3, "after": after}, purpose=purpose))[field]
+        got += [i[item]["id"] for i in page["items"]]
+        if not page["hasNextPage"]:
+            return got
+        after = page["endCursor"]
+        assert after.startswith("c~") and ":" not in after, after  # sealed, no record id in it
+    raise AssertionError("paging did not end")
+
+
+def test_an_analysts_paged_risk_lists_are_not_in_the_order_of_record_ids(world: tuple[Api, Plan]) -> None:
+    """The paged risk lists came page by page in record-id order: with `first: 1`, following the
+    cursors, an analyst's pseudonyms came out in the order `people(division:)` lists the ids in, and
+    the two zipped into a table from ids to pseudonyms. Pseudonymised, a list pages in the order of
+    the caller's pseudonyms, every item once; others still page in record-id order."""
+    api, plan = world
+    households = sorted(h for h, kind in plan.households.items() if kind in ("away", "orphaned", "carer"))
+    children = sorted(
+        kid
+        for hid, kind in plan.households.items()
+        if kind in ("away", "granny_unable", "orphaned")
+        for kid in plan.children[hid]
+    )
+    lists = (
+        (ONE_HOUSEHOLD, "networkHouseholdsWithoutAdults", "household", households),
+        (ONE_CHILD, "networkChildrenWithoutCapableGuardian", "child", children),
+    )
+    for query, name, item, want in lists:
+        assert len(want) >= 10
+        for purpose in ("statistics", None):
+            got = _page_through(api, "analyst", query, name, item, purpose)
+            assert len(set(got)) == len(got) and got == sorted(got), (name, got)  # the pseudonyms' order
+            real = _real(api, got)
+            assert sorted(real) == want, (name, real)  # complete, none repeated
+            assert real != want, (name, "record-id order")
+        assert _page_through(api, "police", query, name, item, "case_work") == want
+
+
+GUARDIANS_FIRST = """query G($d: String!, $n: Int!) {
+  networkGuardiansOfMany(division: $d, minChildren: 1, first: $n, asOf: "2026-06-01") {
+  count guardian { id } } }"""
+CLUSTERS_FIRST = """query C($d: String!, $n: Int!) {
+  networkCaseClusters(division: $d, minPeople: 1, first: $n) { size people { id } } }"""
+
+
+def test_an_analysts_first_n_is_not_cut_in_the_order_of_record_ids(world: tuple[Api, Plan]) -> None:
+    """Guardians of as many children (and clusters of one size) were cut to `first` in the order of
+    their record ids before being put in the order of their pseudonyms: `first: 1, 2, 3 …` added one
+    pseudonym at a time in the order of the ids, the same table as paging by id. Cut in the order
+    the answer is in, each `first: n` is the first n of the whole list."""
+    api, _ = world
+    for query, name, key in (
+        (GUARDIANS_FIRST, "networkGuardiansOfMany", lambda g: g["guardian"]["id"]),
+        (CLUSTERS_FIRST, "networkCaseClusters", lambda c: c["people"][0]["id"]),
+    ):
+        whole = [
+            key(x)
+            for x in _data(api.gql("analyst", query, {"d": TOWN3, "n": 100}, purpose="statistics"))[name]
+        ]
+        assert len(whole) >= 6, whole
+        for n in range(1, len(whole)):
+            cut = _data(api.gql("analyst", query, {"d": TOWN3, "n": n}, purpose="statistics"))[name]
+            assert [key(x) for x in cut] == whole[:n], (name, n)
+
+
+ONE_HOUSEHOLD_KIDS = """query H($d: String!, $after: String) {
+  networkHouseholdsWithoutAdults(division: $d, first: 1, after: $after, asOf: "2026-06-01") {
+    items { household { id } children { id } } endCursor hasNextPage } }"""
+
+
+def test_masked_household_ids_are_not_paged_in_the_order_of_the_numbers(world: tuple[Api, Plan]) -> None:
+    """A caller who reads household numbers masked gets households by the field layer's opaque id;
+    paged in record-id order (`household:<number>`), the list still told the numbers' order (which
+    of two children's households has the lower number). Such a list pages in the order of the
+    opaque ids, every household once; a caller who sees the numbers pages by id as before."""
+    api, plan = world
+    want = sorted(h for h, kind in plan.households.items() if kind in ("away", "orphaned", "carer"))
+    for purpose in ("statistics", "audit"):
+        got, kids, after = [], [], None
+        for _ in range(100):
+            page = api.gql("civil", ONE_HOUSEHOLD_KIDS, {"d": TOWN3, "after": after}, purpose=purpose)
+            body = _data(page)["networkHouseholdsWithoutAdults"]
+            got += [i["household"]["id"] for i in body["items"]]
+            kids += [[c["id"] for c in i["children"]] for i in body["items"]]
+            if not body["hasNextPage"]:
+                break
+            after = body["endCursor"]
+        assert len(got) == len(set(got)) == len(want) and got == sorted(got), (purpose, got)
+        assert sorted(k for ks in kids for k in ks) == sorted(k for h in want for k in plan.children[h])
+        numbers = [next(h for h in want if sorted(plan.children[h]) == sorted(ks)) for ks in kids]
+        assert numbers != want, (purpose, "the numbers' order")

@@ -121,6 +121,35 @@ def release(info: Any, decl: Declaration, value: Any) -> Any:
         raise
 
 
+def released_id(info: Any, type_name: str, record_id: str) -> str | None:
+    """A record id as the field `<type_name>.id` releases it to this caller: as it is, or the
+    layer's opaque id where that id carries a value the caller sees masked or denied (a policy
+    `fields.<Type>.id` with mask `pseudonym`: `household:<household number>`). For ids given out
+    elsewhere than a record's own `id` field (a network's nodes and edges), so that they follow
+    the one decision the layer makes (None: no settings to make the opaque id with)."""
+    guard = info.context.guard
+    if not guard.enforcing or not guard.policy.masks_to_pseudonym(type_name, "id"):
+        return record_id
+    return release(info, Declaration(type_name, "id"), record_id)
+
+
+def id_masked(info: Any, type_name: str) -> bool:
+    """Whether `released_id` makes this caller's `<type_name>` ids opaque (the same decision)."""
+    guard = info.context.guard
+    if not guard.enforcing or not guard.policy.masks_to_pseudonym(type_name, "id"):
+        return False
+    try:
+        return guard.decide_field(type_name, "id") != "allow"
+    except FieldDenied:
+        return True
+
+
+def opaque_id(info: Any, value: str) -> str | None:
+    """The layer's opaque id for `value` (one that embeds an id `released_id` makes opaque, such
+    as a relationship's id, `MEMBER_OF:person:…>household:<number>`)."""
+    return _pseudonym(info, value)
+
+
 def _pseudonym(info: Any, record_id: str) -> str | None:
     """An id that would carry a masked value (`household:<household number>`), made opaque: the
     caller's agency's own (not one every agency shares), and not the pseudonym a network gives the
@@ -185,4 +214,15 @@ def enforce(schema: GraphQLSchema) -> GraphQLSchema:
     return schema
 
 
-__all__ = ["GRAPH_FIELDS", "UNCLASSIFIED", "Declaration", "declaration", "enforce", "release", "undeclared"]
+__all__ = [
+    "GRAPH_FIELDS",
+    "UNCLASSIFIED",
+    "Declaration",
+    "declaration",
+    "enforce",
+    "id_masked",
+    "opaque_id",
+    "release",
+    "released_id",
+    "undeclared",
+]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from kernel.messages import CLI_HELP, MESSAGES, placeholders
+from kernel.messages import MESSAGES, placeholders, say
 
 ROOT = Path(__file__).resolve().parents[1]
 # Two English words in a row: a sentence, not a code, a file name or an option like --as-of.
@@ -107,14 +107,21 @@ def test_the_cli_speaks_chinese_unless_switched_to_english(language: str | None,
     assert ("错误" in out.stderr) is (language is None)
 
 
-def test_every_command_group_and_option_has_its_chinese_help() -> None:
+def test_every_command_group_and_option_has_its_help_from_the_catalogue() -> None:
+    """Each command, group and option shows ``cli.help.<its path>`` (Chinese, or English when
+    switched), and the catalogue holds no help for one that no longer exists."""
     from shouhu.cli import app
     from shouhu.cli.help import help_targets
 
-    keys = {key for key, _ in help_targets(app)}
-    assert len(keys) > 60, "the walk of the CLI found too little"
-    assert not sorted(keys - set(CLI_HELP)), "commands or options without Chinese help"
-    assert not sorted(set(CLI_HELP) - keys - {"shouhu"}), "help for commands that no longer exist"
+    targets = list(help_targets(app))
+    assert len(targets) > 60, "the walk of the CLI found too little"
+    keys = {f"cli.help.{key}" for key, _ in targets}
+    assert not sorted(k for k in keys if k not in MESSAGES), "commands or options without help"
+    wrong = [key for key, target in targets if target.help != say(f"cli.help.{key}")]
+    assert not wrong, f"help not from its catalogue entry: {wrong}"
+    assert app.info.help == say("cli.help.shouhu")
+    stale = {k for k in MESSAGES if k.startswith("cli.help.")} - keys - {"cli.help.shouhu"}
+    assert not sorted(stale), "help for commands that no longer exist"
 
 
 def test_help_is_chinese_by_default() -> None:

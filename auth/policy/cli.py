@@ -8,42 +8,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from auth.policy.engine import Policy
 from auth.policy.vocabulary import PolicyError
+from kernel.cliargs import SaidFormatter, said
 from kernel.messages import say
 
 
-class _Formatter(argparse.HelpFormatter):
-    """argparse's help with its usage prefix from the catalogue."""
-
-    def add_usage(
-        self,
-        usage: str | None,
-        actions: Iterable[argparse.Action],
-        groups: Iterable[argparse._MutuallyExclusiveGroup],
-        prefix: str | None = None,
-    ) -> None:
-        super().add_usage(usage, actions, groups, say("cli.args.usage") if prefix is None else prefix)
-
-
-def _said(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """`parser` (made with add_help=False) with its titles and help option in the catalogue's words."""
-    parser._positionals.title = say("cli.args.arguments")
-    parser._optionals.title = say("cli.args.options")
-    parser.add_argument("-h", "--help", action="help", help=say("cli.args.help"))
-    return parser
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _said(
+    parser = said(
         argparse.ArgumentParser(
             prog="python -m auth.policy",
             description=say("policy.cli.description"),
-            formatter_class=_Formatter,
+            formatter_class=SaidFormatter,
             add_help=False,
         )
     )
@@ -64,12 +43,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def _command(sub: Any, name: str) -> argparse.ArgumentParser:
     """A command, its help and description the catalogue's ``policy.cli.<name>``."""
-    return _said(
+    return said(
         sub.add_parser(
             name,
             help=say(f"policy.cli.{name}"),
             description=say(f"policy.cli.{name}"),
-            formatter_class=_Formatter,
+            formatter_class=SaidFormatter,
             add_help=False,
         )
     )

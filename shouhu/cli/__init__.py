@@ -16,16 +16,14 @@ from kernel.settings import get_settings
 from shouhu.cli.audit import audit_app
 from shouhu.cli.connectors import app as connectors_app
 from shouhu.cli.demo import app as demo_app
-from shouhu.cli.help import localise_help
+from shouhu.cli.help import speak_typer
 from shouhu.cli.identities import app as identity_app
 from shouhu.cli.reporting import report_app
 from shouhu.cli.stores import ConfigError, _open_stores, fail
 from shouhu.cli.webhooks import cli as protection_cli
 
-app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="守护 Shouhu: child-protection data platform"
-)
-graph_app = typer.Typer(no_args_is_help=True, help="The linked graph of children, families and cases.")
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=say("cli.help.shouhu"))
+graph_app = typer.Typer(no_args_is_help=True, help=say("cli.help.graph"))
 app.add_typer(graph_app, name="graph")
 app.add_typer(audit_app, name="audit")
 app.add_typer(demo_app, name="demo")
@@ -37,7 +35,7 @@ app.add_typer(__import__("shouhu.cli.schema", fromlist=["app"]).app, name="schem
 console = Console()
 
 
-@app.command()
+@app.command(help=say("cli.help.init"))
 def init() -> None:
     """Create both stores: the graph schema and the relational tables (idempotent)."""
     from shouhu.cli.stores import run_operation
@@ -46,10 +44,10 @@ def init() -> None:
     console.print(say("init.ready", backend=r["backend"], where=r["where"]), highlight=False)
 
 
-@app.command()
+@app.command(help=say("cli.help.serve"))
 def serve(
-    host: str = typer.Option(None, help="Bind address (default SHOUHU_HOST, 127.0.0.1)."),
-    port: int = typer.Option(None, help="Port (default SHOUHU_PORT, 8000)."),
+    host: str = typer.Option(None, help=say("cli.help.serve.host")),
+    port: int = typer.Option(None, help=say("cli.help.serve.port")),
 ) -> None:
     """Run the service: the API, the connector schedules, the derived-state queue, the webhook outbox
     and the operator socket that the other commands go through while it runs (shouhu.service)."""
@@ -78,8 +76,10 @@ def serve(
     run_service(settings, host or settings.host, port or settings.port, policy=policy)
 
 
-@graph_app.command("stats")
-def graph_stats(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+@graph_app.command("stats", help=say("cli.help.graph.stats"))
+def graph_stats(
+    as_json: bool = typer.Option(False, "--json", help=say("cli.help.graph.stats.as_json")),
+) -> None:
     """Count nodes by kind and relationships by type."""
     from shouhu.cli.stores import run_operation
 
@@ -113,10 +113,10 @@ def _record_progress() -> Any:
     )
 
 
-@graph_app.command("verify")
+@graph_app.command("verify", help=say("cli.help.graph.verify"))
 def graph_verify(
-    as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
-    first: int = typer.Option(10, "--first", min=1, help="Differences listed per kind."),
+    as_json: bool = typer.Option(False, "--json", help=say("cli.help.graph.verify.as_json")),
+    first: int = typer.Option(10, "--first", min=1, help=say("cli.help.graph.verify.first")),
 ) -> None:
     """Compare the graph with what the relational store says it should hold; exit 1 on a difference."""
     from shouhu.cli.stores import run_operation
@@ -167,10 +167,10 @@ def graph_verify(
         raise typer.Exit(1)
 
 
-@graph_app.command("rebuild")
+@graph_app.command("rebuild", help=say("cli.help.graph.rebuild"))
 def graph_rebuild(
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-    keep_old: bool = typer.Option(False, "--keep-old", help="Keep the replaced graph file (set aside)."),
+    as_json: bool = typer.Option(False, "--json", help=say("cli.help.graph.rebuild.as_json")),
+    keep_old: bool = typer.Option(False, "--keep-old", help=say("cli.help.graph.rebuild.keep_old")),
 ) -> None:
     """Rebuild the graph from the relational store into a new file and swap it in atomically."""
     from shouhu.cli.stores import run_operation
@@ -193,7 +193,7 @@ def graph_rebuild(
         console.print(say("graph.rebuild.kept", path=report["replaced"]), highlight=False)
 
 
-localise_help(app)
+speak_typer()
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from auth.audit import AuditLog
 
-audit_app = typer.Typer(no_args_is_help=True, help="The audit log: verify the hash chain, export entries.")
+audit_app = typer.Typer(no_args_is_help=True, help=say("cli.help.audit"))
 
 
 class ExportFormat(StrEnum):
@@ -83,14 +83,12 @@ def _time(value: str | None, option: str) -> datetime | None:
     return None
 
 
-@audit_app.command("verify")
+@audit_app.command("verify", help=say("cli.help.audit.verify"))
 def verify(
-    batch: Annotated[
-        int, typer.Option(min=1, help="Entries read per query (memory stays constant).")
-    ] = 10_000,
+    batch: Annotated[int, typer.Option(min=1, help=say("cli.help.audit.verify.batch"))] = 10_000,
     anchor: Annotated[
         str | None,
-        typer.Option(help="SEQ:HASH published earlier (the 'head' line); catches truncation and rewrites."),
+        typer.Option(help=say("cli.help.audit.verify.anchor")),
     ] = None,
 ) -> None:
     """Walk the whole hash chain; exit 0 if intact, 1 at the first broken entry.
@@ -122,17 +120,15 @@ def verify(
     raise typer.Exit(1)
 
 
-@audit_app.command("export")
+@audit_app.command("export", help=say("cli.help.audit.export"))
 def export(
-    fmt: Annotated[ExportFormat, typer.Option("--format", help="jsonl or csv.")] = ExportFormat.jsonl,
-    since: Annotated[
-        str | None, typer.Option(help="Entries at or after this time (ISO-8601 with offset).")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Entries before this time (ISO-8601 with offset).")
-    ] = None,
-    agency: Annotated[str | None, typer.Option(help="Only this agency's entries.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Write here instead of standard output.")] = None,
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", help=say("cli.help.audit.export.fmt"))
+    ] = ExportFormat.jsonl,
+    since: Annotated[str | None, typer.Option(help=say("cli.help.audit.export.since"))] = None,
+    until: Annotated[str | None, typer.Option(help=say("cli.help.audit.export.until"))] = None,
+    agency: Annotated[str | None, typer.Option(help=say("cli.help.audit.export.agency"))] = None,
+    out: Annotated[Path | None, typer.Option(help=say("cli.help.audit.export.out"))] = None,
 ) -> None:
     """Stream entries in seq order, with their hashes (an unfiltered export can be re-verified)."""
     from auth.audit import AuditLog, AuditUnavailable

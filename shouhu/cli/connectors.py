@@ -31,7 +31,7 @@ from shouhu.cli.stores import fail
 from shouhu.service.operations import Phases
 
 app = typer.Typer(add_completion=False)
-quarantine_app = typer.Typer(no_args_is_help=True, help="Records that failed validation, and their replay.")
+quarantine_app = typer.Typer(no_args_is_help=True, help=say("cli.help.quarantine"))
 app.add_typer(quarantine_app, name="quarantine")
 # Wide enough for the report table when output is a file or a pipe (rich assumes 80 columns there).
 console = Console(width=None if Console().is_terminal else 140)
@@ -280,16 +280,18 @@ def print_files(report: Any) -> None:
 # ---- sync -----------------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(help=say("cli.help.sync"))
 def sync(
-    sources: list[str] = typer.Argument(None, help="Sources to sync (default: every configured one)."),  # noqa: B008
+    sources: list[str] = typer.Argument(None, help=say("cli.help.sync.sources")),  # noqa: B008
     from_dir: Path = typer.Option(  # noqa: B008
-        None, "--from", help="A county export: DIR with reference, police, education, health, survey."
+        None,
+        "--from",
+        help=say("cli.help.sync.from_dir"),  # noqa: B008
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the run report as JSON."),
-    watch: bool = typer.Option(False, "--watch", help="Keep running: sync each source on its `every`."),
-    max_cycles: int = typer.Option(0, "--max-cycles", help="With --watch: stop after N cycles (0 = never)."),
-    batch_size: int = typer.Option(20_000, "--batch-size", min=1, help="Records per graph upsert batch."),
+    as_json: bool = typer.Option(False, "--json", help=say("cli.help.sync.as_json")),
+    watch: bool = typer.Option(False, "--watch", help=say("cli.help.sync.watch")),
+    max_cycles: int = typer.Option(0, "--max-cycles", help=say("cli.help.sync.max_cycles")),
+    batch_size: int = typer.Option(20_000, "--batch-size", min=1, help=say("cli.help.sync.batch_size")),
 ) -> None:
     """Land, validate, resolve and load source records into the graph, then report.
 
@@ -478,12 +480,12 @@ def _watch(
 # ---- quarantine -----------------------------------------------------------------------------------
 
 
-@quarantine_app.command("list")
+@quarantine_app.command("list", help=say("cli.help.quarantine.list"))
 def quarantine_list(
-    source: str = typer.Option(None, help="Only this source."),
-    reason: str = typer.Option(None, help="Only this reason code (a prefix ending in '.' matches a family)."),
-    limit: int = typer.Option(50, help="At most this many rows (0 = all)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
+    source: str = typer.Option(None, help=say("cli.help.quarantine.list.source")),
+    reason: str = typer.Option(None, help=say("cli.help.quarantine.list.reason")),
+    limit: int = typer.Option(50, help=say("cli.help.quarantine.list.limit")),
+    as_json: bool = typer.Option(False, "--json", help=say("cli.help.quarantine.list.as_json")),
 ) -> None:
     """Quarantined records with their reasons, oldest first, and the count by reason."""
     from shouhu.cli.stores import run_operation
@@ -509,9 +511,9 @@ def quarantine_list(
         console.print(f"  {source_name(src)}  {reason_name(code)}（{code}）  {n:,}", highlight=False)
 
 
-@quarantine_app.command("show")
+@quarantine_app.command("show", help=say("cli.help.quarantine.show"))
 def quarantine_show(
-    seq: int = typer.Argument(..., help="The landing sequence number (from `list`)."),
+    seq: int = typer.Argument(..., help=say("cli.help.quarantine.show.seq")),
 ) -> None:
     """One landed record: its reason and the raw payload as received."""
     with _stores(need_graph=False) as (_settings, engine, _graph), engine.connect() as conn:
@@ -527,12 +529,16 @@ def quarantine_show(
     typer.echo(json.dumps(json.loads(r.payload), ensure_ascii=False, indent=2))
 
 
-@quarantine_app.command("replay")
+@quarantine_app.command("replay", help=say("cli.help.quarantine.replay"))
 def quarantine_replay(
-    source: str = typer.Option(None, help="Only this source."),
-    reason: str = typer.Option(None, help="Only this reason code (a prefix ending in '.' matches a family)."),
-    record_id: list[str] = typer.Option(None, "--record-id", help="Only these record ids."),  # noqa: B008
-    as_json: bool = typer.Option(False, "--json", help="Print the run report as JSON."),
+    source: str = typer.Option(None, help=say("cli.help.quarantine.replay.source")),
+    reason: str = typer.Option(None, help=say("cli.help.quarantine.replay.reason")),
+    record_id: list[str] = typer.Option(  # noqa: B008
+        None,
+        "--record-id",
+        help=say("cli.help.quarantine.replay.record_id"),  # noqa: B008
+    ),
+    as_json: bool = typer.Option(False, "--json", help=say("cli.help.quarantine.replay.as_json")),
 ) -> None:
     """Re-validate quarantined records from their stored payload; load what passes now."""
     from shouhu.cli.stores import run_operation
@@ -556,11 +562,11 @@ def _files_left(files: list[list[Any]]) -> None:
         Console(stderr=True).print(say("quarantine.file_not_replayable", names=names), highlight=False)
 
 
-@quarantine_app.command("dismiss")
+@quarantine_app.command("dismiss", help=say("cli.help.quarantine.dismiss"))
 def quarantine_dismiss(
-    seqs: list[int] = typer.Argument(..., help="Landing sequence numbers (from `list`)."),  # noqa: B008
-    reason: str = typer.Option(..., "--reason", help="Why (kept with the decision)."),
-    by: str = typer.Option(None, "--by", help="Who decides (default: the login name)."),
+    seqs: list[int] = typer.Argument(..., help=say("cli.help.quarantine.dismiss.seqs")),  # noqa: B008
+    reason: str = typer.Option(..., "--reason", help=say("cli.help.quarantine.dismiss.reason")),
+    by: str = typer.Option(None, "--by", help=say("cli.help.quarantine.dismiss.by")),
 ) -> None:
     """Take quarantined entries off the list (a whole file too: ``file:<name>``), with who and why."""
     import getpass
@@ -589,12 +595,12 @@ def quarantine_dismiss(
 # ---- cross-check ----------------------------------------------------------------------------------
 
 
-@app.command("crosscheck")
+@app.command("crosscheck", help=say("cli.help.crosscheck"))
 def crosscheck_cmd(
-    as_of: str = typer.Option(None, "--as-of", help="The day ages are taken on (YYYY-MM-DD; default today)."),
-    division: str = typer.Option("", "--division", help="Only this division code prefix (e.g. 500248101)."),
-    examples: int = typer.Option(10, help="Example person ids per finding."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_of: str = typer.Option(None, "--as-of", help=say("cli.help.crosscheck.as_of")),
+    division: str = typer.Option("", "--division", help=say("cli.help.crosscheck.division")),
+    examples: int = typer.Option(10, help=say("cli.help.crosscheck.examples")),
+    as_json: bool = typer.Option(False, "--json", help=say("cli.help.crosscheck.as_json")),
 ) -> None:
     """Where the sources disagree: missing children, school-age children not enrolled, conflicts."""
     from datetime import date
@@ -653,10 +659,10 @@ def _source_set(key: str) -> str:
 # ---- runs -----------------------------------------------------------------------------------------
 
 
-@app.command("runs")
+@app.command("runs", help=say("cli.help.runs"))
 def runs(
-    limit: int = typer.Option(20, help="Most recent runs."),
-    as_json: bool = typer.Option(False, "--json", help="Print the stored reports as JSON lines."),
+    limit: int = typer.Option(20, help=say("cli.help.runs.limit")),
+    as_json: bool = typer.Option(False, "--json", help=say("cli.help.runs.as_json")),
 ) -> None:
     """Stored run reports, newest first: one row per run and source."""
     from shouhu.cli.stores import run_operation

@@ -19,7 +19,7 @@ from kernel.db import make_engine, migrate
 from kernel.messages import say
 from kernel.settings import get_settings
 
-app = typer.Typer(no_args_is_help=True, help="A synthetic demo county and demo identities.")
+app = typer.Typer(no_args_is_help=True, help=say("cli.help.demo"))
 console = Console()
 
 COUNTY = "500248000000"  # the generator's synthetic county (connectors/synthetic)
@@ -107,7 +107,7 @@ DEMO_AGENCIES = [
 CREDENTIALS_FILE = "demo-clients.json"  # in the data directory, owner-only: synthetic demo agencies
 
 
-@app.command("identities")
+@app.command("identities", help=say("cli.help.demo.identities"))
 def identities() -> None:
     """Create the demo agencies and clients (once) and print, for each, the console sign-in
     (client id and secret) and a fresh token for agency systems.
@@ -158,9 +158,9 @@ DEMO_TOWNSHIP = "500248101000"
 DEMO_SUPERVISOR = "ca-500248-sup"  # made by `demo identities`: the mark of a demo data directory
 
 
-@app.command("chain")
+@app.command("chain", help=say("cli.help.demo.chain"))
 def chain(
-    period: str = typer.Option("", help="Report period (2026-Q4 or 2026; default this quarter)."),
+    period: str = typer.Option("", help=say("cli.help.demo.chain.period")),
 ) -> None:
     """Hand up the periodic reports of every other village and township of the demo county (a
     county report waits for every division below), so that the demo sign-ins can take the chain
@@ -229,18 +229,21 @@ def chain(
     )
 
 
-@app.command("generate")
+@app.command("generate", help=say("cli.help.demo.generate"))
 def generate(
-    persons: int = typer.Option(20_000, help="People in the synthetic county."),
-    seed: int = typer.Option(7, help="Generator seed: the same seed gives the same county."),
-    out: Annotated[
-        Path | None, typer.Option(help="Output folder (default: <data dir>/demo-sources).")
-    ] = None,
+    persons: int = typer.Option(20_000, help=say("cli.help.demo.generate.persons")),
+    seed: int = typer.Option(7, help=say("cli.help.demo.generate.seed")),
+    out: Annotated[Path | None, typer.Option(help=say("cli.help.demo.generate.out"))] = None,
+    noise_scale: Annotated[
+        float, typer.Option(min=0.0, help=say("cli.help.demo.generate.noise_scale"))
+    ] = 1.0,
 ) -> None:
-    """Write a synthetic county in each source system's own format, with its ground truth."""
+    """Write a synthetic county in each source system's own format, with its ground truth; the
+    noise (typos, missing IDs, duplicates…) at its default rates times ``--noise-scale``."""
+    from connectors.synthetic import NoiseRates
     from connectors.synthetic import generate as make
 
     target = out or get_settings().data_dir / "demo-sources"
-    summary = make(target, persons=persons, seed=seed)
+    summary = make(target, persons=persons, seed=seed, noise=NoiseRates().scaled(noise_scale))
     console.print(summary.describe())
     console.print(say("demo.written", path=target), highlight=False)

@@ -23,9 +23,9 @@ from kernel.clock import beijing
 from kernel.messages import say
 
 app = typer.Typer(add_completion=False)
-agency_app = typer.Typer(no_args_is_help=True, help="Member agencies (联席会议成员单位).")
-client_app = typer.Typer(no_args_is_help=True, help="OAuth2 clients of agencies (client credentials).")
-keys_app = typer.Typer(no_args_is_help=True, help="Token-signing keys.")
+agency_app = typer.Typer(no_args_is_help=True, help=say("cli.help.agency"))
+client_app = typer.Typer(no_args_is_help=True, help=say("cli.help.client"))
+keys_app = typer.Typer(no_args_is_help=True, help=say("cli.help.keys"))
 app.add_typer(agency_app, name="agency")
 app.add_typer(client_app, name="client")
 app.add_typer(keys_app, name="keys")
@@ -69,14 +69,16 @@ def _echo_json(value: Any) -> None:
 # ------------------------------------------------------------------------------------------------ agency
 
 
-@agency_app.command("add")
+@agency_app.command("add", help=say("cli.help.agency.add"))
 def agency_add(
-    agency_id: str = typer.Option(..., "--id", help="Agency id, a lower-case slug such as edu-500101."),
-    name: str = typer.Option(..., "--name", help="Official name, e.g. 重庆市万州区教育委员会."),
-    agency_type: str = typer.Option(..., "--type", help="Member-unit type, e.g. education, civil_affairs."),
-    jurisdiction: str = typer.Option(..., "--jurisdiction", help="12-digit division code it serves."),
+    agency_id: str = typer.Option(..., "--id", help=say("cli.help.agency.add.agency_id")),
+    name: str = typer.Option(..., "--name", help=say("cli.help.agency.add.name")),
+    agency_type: str = typer.Option(..., "--type", help=say("cli.help.agency.add.agency_type")),
+    jurisdiction: str = typer.Option(..., "--jurisdiction", help=say("cli.help.agency.add.jurisdiction")),
     institutions: list[str] = typer.Option(  # noqa: B008 (Typer's idiom)
-        None, "--institution", help="Code of a school/facility this agency is (repeatable)."
+        None,
+        "--institution",
+        help=say("cli.help.agency.add.institutions"),  # noqa: B008
     ),
 ) -> None:
     """Register a member agency."""
@@ -99,8 +101,10 @@ def agency_add(
     )
 
 
-@agency_app.command("list")
-def agency_list(as_json: bool = typer.Option(False, "--json", help="Print JSON lines.")) -> None:
+@agency_app.command("list", help=say("cli.help.agency.list"))
+def agency_list(
+    as_json: bool = typer.Option(False, "--json", help=say("cli.help.agency.list.as_json")),
+) -> None:
     """List member agencies."""
     from auth.identities import list_agencies
 
@@ -117,12 +121,12 @@ def agency_list(as_json: bool = typer.Option(False, "--json", help="Print JSON l
 # ------------------------------------------------------------------------------------------------ client
 
 
-@client_app.command("add")
+@client_app.command("add", help=say("cli.help.client.add"))
 def client_add(
-    agency: str = typer.Option(..., "--agency", help="Id of the agency the client belongs to."),
-    role: str = typer.Option(..., "--role", help="Role the policy knows, e.g. caseworker, registrar."),
-    scopes: str = typer.Option(..., "--scopes", help="Space-separated OAuth scopes the client may request."),
-    name: str = typer.Option(..., "--name", help="What the client is, e.g. 学籍管理系统."),
+    agency: str = typer.Option(..., "--agency", help=say("cli.help.client.add.agency")),
+    role: str = typer.Option(..., "--role", help=say("cli.help.client.add.role")),
+    scopes: str = typer.Option(..., "--scopes", help=say("cli.help.client.add.scopes")),
+    name: str = typer.Option(..., "--name", help=say("cli.help.client.add.name")),
 ) -> None:
     """Register a client and print its id and secret. The secret is shown this once only."""
     from auth.identities import IdentityError, add_client
@@ -137,8 +141,10 @@ def client_add(
     Console(stderr=True, soft_wrap=True).print(say("identity.secret_once"))
 
 
-@client_app.command("list")
-def client_list(agency: str = typer.Option(None, "--agency", help="Only this agency's clients.")) -> None:
+@client_app.command("list", help=say("cli.help.client.list"))
+def client_list(
+    agency: str = typer.Option(None, "--agency", help=say("cli.help.client.list.agency")),
+) -> None:
     """List clients (never their secrets)."""
     from auth.identities import list_clients
 
@@ -149,8 +155,10 @@ def client_list(agency: str = typer.Option(None, "--agency", help="Only this age
         typer.echo(f"{c.client_id}\t{c.agency_id}\t{c.role}\t{state}\t{c.scopes}\t{c.name}")
 
 
-@client_app.command("disable")
-def client_disable(client_id: str = typer.Argument(..., help="The client to disable.")) -> None:
+@client_app.command("disable", help=say("cli.help.client.disable"))
+def client_disable(
+    client_id: str = typer.Argument(..., help=say("cli.help.client.disable.client_id")),
+) -> None:
     """Stop a client from obtaining tokens (tokens it holds expire within the token lifetime)."""
     from auth.identities import IdentityError, set_client_disabled
 
@@ -165,11 +173,11 @@ def client_disable(client_id: str = typer.Argument(..., help="The client to disa
 # ------------------------------------------------------------------------------------------------- token
 
 
-@app.command("token")
+@app.command("token", help=say("cli.help.token"))
 def token(
-    client_id: str = typer.Option(..., "--client-id", help="Client to mint the token for."),
-    scope: str = typer.Option(None, "--scope", help="Narrow to these space-separated scopes."),
-    as_json: bool = typer.Option(False, "--json", help="Print the token response as JSON."),
+    client_id: str = typer.Option(..., "--client-id", help=say("cli.help.token.client_id")),
+    scope: str = typer.Option(None, "--scope", help=say("cli.help.token.scope")),
+    as_json: bool = typer.Option(False, "--json", help=say("cli.help.token.as_json")),
 ) -> None:
     """Mint an access token for a client directly (operator/demo use; needs database access, no secret)."""
     from auth.identities import IdentityError, issue_token_for_client
@@ -190,10 +198,10 @@ def token(
 # -------------------------------------------------------------------------------------------------- keys
 
 
-@keys_app.command("rotate")
+@keys_app.command("rotate", help=say("cli.help.keys.rotate"))
 def keys_rotate(
     grace_seconds: int = typer.Option(
-        None, "--grace-seconds", help="How long the previous key keeps verifying (default from settings)."
+        None, "--grace-seconds", help=say("cli.help.keys.rotate.grace_seconds")
     ),
 ) -> None:
     """Activate a new signing key; the previous one retires after the grace period."""
@@ -213,7 +221,7 @@ def keys_rotate(
     typer.echo(say("identity.key_rotated", kid=new.kid, alg=new.alg, grace=grace))
 
 
-@keys_app.command("list")
+@keys_app.command("list", help=say("cli.help.keys.list"))
 def keys_list() -> None:
     """List signing keys: kid, algorithm, activation and retirement (never key material)."""
     from auth.keys import list_keys
@@ -226,8 +234,10 @@ def keys_list() -> None:
         typer.echo(say("identity.key_row", kid=k.kid, alg=k.alg, activated=activated, retired=retired))
 
 
-@keys_app.command("retire", context_settings={"ignore_unknown_options": True})
-def keys_retire(kid: str = typer.Argument(..., help="Key id to retire now.")) -> None:
+@keys_app.command(
+    "retire", context_settings={"ignore_unknown_options": True}, help=say("cli.help.keys.retire")
+)
+def keys_retire(kid: str = typer.Argument(..., help=say("cli.help.keys.retire.kid"))) -> None:
     """Retire a key at once (suspected compromise): its tokens stop validating immediately.
 
     A kid is a base64url thumbprint and one in 32 begins with '-'; unknown options pass through as

@@ -18,7 +18,7 @@ from kernel import clock
 from kernel.messages import MESSAGES, number, say
 from shouhu.cli.stores import fail
 
-report_app = typer.Typer(no_args_is_help=True, help="Periodic reports (村 → 乡镇 → 县) and classification.")
+report_app = typer.Typer(no_args_is_help=True, help=say("cli.help.report"))
 console = Console()
 
 
@@ -61,29 +61,29 @@ def _this_quarter() -> str:
     return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
 
 
-@report_app.command()
+@report_app.command(help=say("cli.help.report.quarterly"))
 def quarterly(
-    division: str = typer.Option(..., help="12-digit code of a village, township or county."),
-    period: str = typer.Option(None, help="YYYY-Qn (default: the current quarter)."),
-    out: Path = typer.Option(..., help="Output file, .xlsx or .csv."),  # noqa: B008
+    division: str = typer.Option(..., help=say("cli.help.report.quarterly.division")),
+    period: str = typer.Option(None, help=say("cli.help.report.quarterly.period")),
+    out: Path = typer.Option(..., help=say("cli.help.report.quarterly.out")),  # noqa: B008
 ) -> None:
     """A quarterly report (季度报告) of a division: roll-up by sub-division and category."""
     _write("quarterly", division, period or _this_quarter(), out)
 
 
-@report_app.command()
+@report_app.command(help=say("cli.help.report.annual"))
 def annual(
-    division: str = typer.Option(..., help="12-digit code of a village, township or county."),
-    period: str = typer.Option(None, help="YYYY (default: this year)."),
-    out: Path = typer.Option(..., help="Output file, .xlsx or .csv."),  # noqa: B008
+    division: str = typer.Option(..., help=say("cli.help.report.annual.division")),
+    period: str = typer.Option(None, help=say("cli.help.report.annual.period")),
+    out: Path = typer.Option(..., help=say("cli.help.report.annual.out")),  # noqa: B008
 ) -> None:
     """An annual report (年度报告); the county's is due by 10 December."""
     _write("annual", division, period or str(clock.today().year), out)
 
 
-@report_app.command()
+@report_app.command(help=say("cli.help.report.classify"))
 def classify(
-    division: str = typer.Option(None, help="Only this division (default: every county in the graph)."),
+    division: str = typer.Option(None, help=say("cli.help.report.classify.division")),
 ) -> None:
     """Reclassify and rescreen children from the graph now, and take a statistics snapshot."""
     from shouhu.cli.connectors import progress_bars

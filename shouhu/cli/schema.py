@@ -10,7 +10,9 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="The GraphQL schema (SDL) for agency developers.")
+from kernel.messages import say
+
+app = typer.Typer(no_args_is_help=True, help=say("cli.help.schema"))
 
 
 def sdl() -> str:
@@ -21,9 +23,9 @@ def sdl() -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
-@app.command("export")
+@app.command("export", help=say("cli.help.schema.export"))
 def export(
-    out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file (default: print)."),  # noqa: B008
+    out: Path | None = typer.Option(None, "--out", "-o", help=say("cli.help.schema.export.out")),  # noqa: B008
 ) -> None:
     """Write the schema's SDL to a file, or print it."""
     text = sdl()
@@ -32,4 +34,4 @@ def export(
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    typer.echo(f"已写出 GraphQL 模式（SDL）：{out}（{len(text.splitlines())} 行）")
+    typer.echo(say("schema.written", path=out, lines=len(text.splitlines())))

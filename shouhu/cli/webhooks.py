@@ -11,8 +11,8 @@ from kernel.clock import beijing
 from kernel.messages import MESSAGES, say
 from kernel.settings import Settings, get_settings
 
-app = typer.Typer(no_args_is_help=True, help="Signed webhook deliveries to agency systems.")
-cases_app = typer.Typer(no_args_is_help=True, help="Protection cases: graph projection.")
+app = typer.Typer(no_args_is_help=True, help=say("cli.help.webhooks"))
+cases_app = typer.Typer(no_args_is_help=True, help=say("cli.help.cases"))
 console = Console()
 
 
@@ -27,7 +27,7 @@ def _engine() -> tuple[Engine, Settings]:
     return immediate(engine), settings
 
 
-@app.command("deliver")
+@app.command("deliver", help=say("cli.help.webhooks.deliver"))
 def deliver() -> None:
     """Deliver every webhook that is due now (what the API's worker does every few seconds)."""
     from protection.webhooks import Deliverer
@@ -37,10 +37,10 @@ def deliver() -> None:
     console.print(say("webhooks.delivered", n=n))
 
 
-@app.command("list")
+@app.command("list", help=say("cli.help.webhooks.list"))
 def list_deliveries(
-    agency: str = typer.Option(None, help="Only this agency's subscriptions."),
-    status: str = typer.Option(None, help="pending | delivered | failed"),
+    agency: str = typer.Option(None, help=say("cli.help.webhooks.list.agency")),
+    status: str = typer.Option(None, help=say("cli.help.webhooks.list.status")),
 ) -> None:
     """The outbox, newest first."""
     from protection.webhooks import deliveries
@@ -61,8 +61,8 @@ def list_deliveries(
     console.print(table)
 
 
-@app.command("retry")
-def retry(agency: str = typer.Option(None, help="Only this agency's deliveries.")) -> None:
+@app.command("retry", help=say("cli.help.webhooks.retry"))
+def retry(agency: str = typer.Option(None, help=say("cli.help.webhooks.retry.agency"))) -> None:
     """Queue failed deliveries again (after the receiver is fixed)."""
     from protection.webhooks import retry_failed
 
@@ -70,7 +70,7 @@ def retry(agency: str = typer.Option(None, help="Only this agency's deliveries."
     console.print(say("webhooks.requeued", n=retry_failed(engine, agency)))
 
 
-@cases_app.command("reproject")
+@cases_app.command("reproject", help=say("cli.help.cases.reproject"))
 def reproject() -> None:
     """Write every case and guardianship agreement whose graph copy is behind into the graph (idempotent)."""
     from shouhu.cli.stores import run_operation

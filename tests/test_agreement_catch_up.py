@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -55,7 +55,7 @@ def _entrustment(store: GraphStore, child: str, aunt: str) -> dict[str, Any]:
         "guardianId": aunt,
         "signedOn": today.isoformat(),
         "validFrom": today.isoformat(),
-        "validTo": today.replace(year=today.year + 1).isoformat(),
+        "validTo": (today + timedelta(days=365)).isoformat(),
     }
 
 

@@ -15,7 +15,7 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, s
                 guardian_id=adults[0],
                 signed_on=today,
                 valid_from=today,
-                valid_to=today.replace(year=today.year + 1),
+                valid_to=today + timedelta(days=365),
                 recorded_by="village-test",
                 projected=False,
             )

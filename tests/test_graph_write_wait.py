@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -70,7 +70,7 @@ def test_an_agreement_during_a_graph_build_is_refused_whole_or_reaches_the_graph
         "guardianId": "person:granny",
         "signedOn": today.isoformat(),
         "validFrom": today.isoformat(),
-        "validTo": today.replace(year=today.year + 1).isoformat(),
+        "validTo": (today + timedelta(days=365)).isoformat(),
     }
     before = {x.id for x in agreements_of(engine_of(a), "person:child")}
     with graph_writer_held(store):

@@ -159,7 +159,10 @@ def test_schedule_has_regular_and_holiday_rounds(tmp_path_factory: pytest.TempPa
     for api in serve(tmp_path_factory.mktemp("schedule")):
         made = data(api.gql("village", RECORD, {"in": visit("phone-s-0001", 0)}))["recordVisit"]
         assert made["status"] == "RECORDED"
-        year = clock.today().year
+        # The schedule of the visit's year: visits are dated yesterday, and on 1 January (Beijing)
+        # yesterday is in the year before, whose rounds this year's schedule does not hold.
+        yesterday = (clock.today() - timedelta(days=1)).isoformat()
+        year = int(yesterday[:4])
         rows = data(api.gql("village", SCHEDULE, {"d": VILLAGE, "y": year}))["visitSchedule"]
         assert [r["division"] for r in rows] == [VILLAGE]
         kinds = [r["kind"] for r in rows[0]["rounds"]]
@@ -168,7 +171,6 @@ def test_schedule_has_regular_and_holiday_rounds(tmp_path_factory: pytest.TempPa
         summer = next(r for r in rows[0]["rounds"] if r["kind"] == "summer_holiday")
         assert summer["start"] == f"{year}-07-10" and summer["end"] == f"{year}-08-31"
         assert rows[0]["childrenOfConcern"] >= 1
-        yesterday = (clock.today() - timedelta(days=1)).isoformat()
         current = [
             r for r in rows[0]["rounds"] if r["kind"] == "regular" and r["start"] <= yesterday <= r["end"]
         ]

@@ -872,6 +872,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "报告期 {period} 应为 YYYY-Qn（季度）或 YYYY（年度）",
         "period {period} is neither YYYY-Qn (quarterly) nor YYYY (annual)",
     ),
+    "reporting.period_out_of_range": (
+        "报告期 {period} 不在可报告的年份内（{first} 年至明年）",
+        "period {period} is outside the years that can be reported on ({first} to next year)",
+    ),
     "reporting.bad_division": ("行政区划代码应为 12 位数字", "the division is not a 12-digit code"),
     "reporting.level": ("定期报告由村、乡镇和县制作", "reports are made by villages, townships and counties"),
     "reporting.already": ("此报告已是“{status}”状态", "the report is already {status}"),

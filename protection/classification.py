@@ -963,16 +963,16 @@ def counts_as_of(
         # a day of slack each side: a 29 February birthday falls on 28 February or 1 March
         for d in range(-1, (_years_before(hi, line) - _years_before(lo, line)).days + 2)
     }
-    crossed = {
-        n.id
-        for n in store.find("Person", "birth_date", sorted(born), limit=10_000_000)
-        if str(n.props.get("division") or "").startswith(prefix)
-    }
-    kept = [(r.division, r.categories, r.in_distress) for r in rows if r.person_id not in crossed]
+    # Everyone such a birthday names, wherever they live now: a child whose row still says the
+    # village it left is counted where it lives, as the reclassified (not twice, not in both).
+    crossed = store.find("Person", "birth_date", sorted(born), limit=10_000_000)
+    ours = sorted(n.id for n in crossed if str(n.props.get("division") or "").startswith(prefix))
+    named = {n.id for n in crossed}
+    kept = [(r.division, r.categories, r.in_distress) for r in rows if r.person_id not in named]
     again = [
         (r.division, r.categories, r.in_distress)
-        for r in assess_all(store, sorted(crossed), as_of=as_of)
-        if r.age is None or r.age >= 0  # born after the day: nobody yet
+        for r in assess_all(store, ours, as_of=as_of)
+        if (r.age is None or r.age >= 0) and r.division.startswith(prefix)  # born after the day: nobody yet
     ]
     return _tally([*kept, *again], level_digits)
 

@@ -704,7 +704,12 @@ class NetworkQuery:
                 out.append(Reidentification(pseudonym=raw, id=None, kind=None))
                 continue
             guard.trail.records.add(record_id)
-            out.append(Reidentification(pseudonym=raw, id=strawberry.ID(record_id), kind=label_of(record_id)))
+            # As the field layer gives the id to this caller: a household's id carries its number,
+            # which an analyst sees masked under every purpose (the layer's opaque id instead).
+            shown = released_id(info, label_of(record_id), record_id)
+            if shown is None:
+                raise refused(say("api.pseudonyms_not_configured"), "INTERNAL")
+            out.append(Reidentification(pseudonym=raw, id=strawberry.ID(shown), kind=label_of(record_id)))
         return out
 
 

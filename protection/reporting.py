@@ -38,6 +38,7 @@ from protection.screening_tables import PeriodicReport
 
 COLUMNS: tuple[str, ...] = ("children", *CATEGORIES, "in_distress")
 _PERIOD = re.compile(r"^(\d{4})(?:-Q([1-4]))?$")
+FIRST_YEAR = 2016
 _CHAIN = {
     DivisionLevel.VILLAGE: "village",
     DivisionLevel.TOWNSHIP: "township",
@@ -93,6 +94,11 @@ def parse_period(text: str) -> Period:
     if not m:
         raise ReportError(say("reporting.bad_period", period=repr(text)))
     year, q = int(m.group(1)), m.group(2)
+    # Reports are of the years the platform can hold (the first of the seeds' schemes, 2016, on):
+    # an ended period's figures classify the people whose birthday fell since it ended again, so
+    # "1950" would be nearly everyone, and a year before 18 cannot be a date of birth's anchor.
+    if not FIRST_YEAR <= year <= clock.today().year + 1:
+        raise ReportError(say("reporting.period_out_of_range", period=repr(text), first=FIRST_YEAR))
     return Period("quarterly" if q else "annual", text.strip(), year, int(q) if q else None)
 
 
@@ -272,10 +278,18 @@ def submit(
 
 
 def decide(
-    engine: Engine, division: str, period_text: str, *, approve: bool, by: str, note: str | None
+    engine: Engine,
+    division: str,
+    period_text: str,
+    *,
+    approve: bool,
+    by: str,
+    note: str | None,
+    graph: GraphStore | None = None,
 ) -> ReportView:
-    """The level above approves a submitted report or returns it for correction."""
-    current = view(engine, division, period_text)
+    """The level above approves a submitted report or returns it for correction (a returned report's
+    figures are ``view``'s again)."""
+    current = view(engine, division, period_text, graph)
     step = tr.PERIODIC["approve" if approve else "return"]
     if not step.allows(current.status):
         raise ReportError(
@@ -294,7 +308,7 @@ def decide(
             .where(T.c.id == current.record.id)
             .values(status=step.leads_to, decided_by=by, decided_at=utcnow(), note=note)
         )
-    return view(engine, division, period_text)
+    return view(engine, division, period_text, graph)
 
 
 def reports_due(engine: Engine, prefix: str, period_text: str) -> list[PeriodicReport]:

@@ -193,7 +193,15 @@ class PeriodicReportMutation:
         _acting(info, step, division)
         _, by = caller_names(info)
         try:
-            v = reporting.decide(sql_engine(info), division, period, approve=approve, by=by, note=note)
+            v = reporting.decide(
+                sql_engine(info),
+                division,
+                period,
+                approve=approve,
+                by=by,
+                note=note,
+                graph=info.context.store,
+            )
         except reporting.ReportError as exc:
             raise from_exception(exc) from exc
         guard.wrote(f"periodic_report:{division}:{period}", "PeriodicReport.status")

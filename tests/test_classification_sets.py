@@ -275,3 +275,37 @@ def test_counts_as_of_a_past_day_equal_the_county_classified_as_of_that_day(
     assert {k: +v for k, v in got.items()} == {k: +v for k, v in want.items()}
     if days_before >= 400:  # the day differs from today in who counts: the test means something
         assert counts_by_division(engine, "500101", 9) != got
+
+
+def test_counts_as_of_count_a_child_who_moved_once(
+    county: tuple[GraphStore, list[str]], tmp_path: Path
+) -> None:
+    """A materialised row still naming the village a child left (its division changed since the
+    rows were computed): reclassified for a birthday since the day, the child counts where it lives
+    now, and its old row counts nowhere. The townships' figures add up to the county's."""
+    from collections import Counter
+
+    from sqlalchemy import update
+
+    from kernel import clock
+    from kernel.db import make_engine, migrate
+    from protection.classification import counts_as_of, recompute
+    from protection.screening_tables import ChildClassification
+
+    store, _ = county
+    engine = make_engine(f"sqlite:///{tmp_path / 'shouhu.sqlite3'}")
+    migrate(engine)
+    day = AS_OF - timedelta(days=400)
+    T = ChildClassification.__table__  # type: ignore[attr-defined]
+    with clock.pinned(datetime(2026, 9, 1, 4, 0, tzinfo=UTC)):
+        recompute(store, engine, division=COUNTY, as_of=AS_OF, trigger="test")
+        with engine.begin() as conn:  # every row says the other township: all of them "moved"
+            for a, b in (("500101001", "x"), ("500101002", "500101001"), ("x", "500101002")):
+                conn.execute(update(T).where(T.c.division.startswith(a)).values(division=b + "001"))
+        towns = [counts_as_of(store, engine, town, 9, day) for town in ("500101001", "500101002")]
+        whole = counts_as_of(store, engine, "500101", 9, day)
+    summed: dict[str, Counter[str]] = {}
+    for t in towns:
+        for code, c in t.items():
+            summed.setdefault(code, Counter()).update(c)
+    assert summed == whole

@@ -189,3 +189,12 @@ def test_cli_writes_the_report_as_xlsx_and_csv(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2 and "是季度，不是年度" in bad.stderr
     assert not (tmp_path / "b.csv").exists()
+
+
+def test_a_period_outside_the_years_that_can_be_reported_is_refused_naming_it(api: Api) -> None:
+    """ "1950" made the figures of an ended period classify again nearly everyone born since
+    (a request any report reader could repeat), and "0017" failed inside with a date error."""
+    for period in ("1950", "0017", "2015-Q4", "2999"):
+        e = error(api.gql("village", REPORT, {"d": VILLAGE, "p": period}))
+        assert e["extensions"]["code"] == "BAD_REQUEST" and period in e["message"], e
+        assert "2016" in e["message"]

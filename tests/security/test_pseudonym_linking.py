@@ -148,6 +148,18 @@ def test_a_record_read_by_its_id_does_not_hand_out_a_network_pseudonym(api: Api)
     assert child in {n["id"] for n in again["nodes"]}
 
 
+def test_re_identifying_a_household_does_not_give_its_number(api: Api) -> None:
+    """An analyst sees a household's number masked under every purpose (its rule for the class is
+    mask); re-identifying the household's pseudonym, under a purpose that may, gave its record id,
+    `household:<number>`, in clear. It gives the id as the field layer does: opaque."""
+    net = api.gql("analyst", NET, {"s": "person:child"}, purpose="assessment").json()["data"]["network"]
+    household = next(n["id"] for n in net["nodes"] if n["id"].startswith("household~"))
+    r = api.gql("analyst", REID, {"p": [household]}, purpose="assessment")
+    (found,) = r.json()["data"]["networkReidentify"]
+    assert found["id"] and found["id"].startswith("household~") and found["id"] != household, r.text
+    assert "household:" not in r.text and "H1" not in r.text
+
+
 VILLAGE_NET = """query($s: ID!) { network(start: $s, depth: 2,
   relTypes: ["REGISTERED_IN", "PARENT_OF", "GUARDIAN_OF", "MEMBER_OF"]) { nodes { id } edges { id } } }"""
 

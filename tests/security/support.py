@@ -144,3 +144,20 @@ def digit_run_key(rng: random.Random) -> str:
     key = head + digits + tail
     assert len(key) == 32
     return key
+
+
+def family_served(tmp_path_factory: Any, name: str) -> Iterator[Api]:
+    """The API over the contract suite's family (tests/contract/test_graph_store.py), its people
+    registered in their divisions (what `people(division:)` lists them by)."""
+    from graph.ladybug import LadybugStore
+    from tests.api_fixtures import serve
+    from tests.contract.test_graph_store import family, registered
+
+    tmp = tmp_path_factory.mktemp(name)
+    (tmp / "data").mkdir()
+    store = LadybugStore(tmp / "data" / "graph.lbug", 256)
+    store.init_schema()
+    family(store)
+    registered(store)
+    store.close()
+    yield from serve(tmp)

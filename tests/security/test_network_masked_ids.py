@@ -16,9 +16,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from graph.ladybug import LadybugStore
-from tests.api_fixtures import Api, serve
-from tests.contract.test_graph_store import TOWN, family, registered
+from tests.api_fixtures import Api
+from tests.contract.test_graph_store import TOWN
+from tests.security.support import family_served
 
 NET = """query($s: ID!) { network(start: $s, depth: 2) {
   start nodes { id kind label } edges { id source target } } }"""
@@ -31,14 +31,7 @@ PERSON = 'query { person(id: "person:child") { household { id householdNumber } 
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    tmp = tmp_path_factory.mktemp("network-masked-ids")
-    (tmp / "data").mkdir()
-    store = LadybugStore(tmp / "data" / "graph.lbug", 256)
-    store.init_schema()
-    family(store)
-    registered(store)
-    store.close()
-    yield from serve(tmp)
+    yield from family_served(tmp_path_factory, "network-masked-ids")
 
 
 def _ok(r: object) -> dict:

@@ -29,9 +29,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from graph.ladybug import LadybugStore
-from tests.api_fixtures import Api, serve
-from tests.contract.test_graph_store import VILLAGE, family, registered
+from tests.api_fixtures import Api
+from tests.contract.test_graph_store import VILLAGE
+from tests.security.support import family_served
 
 PEOPLE = """query($d: String!) { people(division: $d, first: 100) {
   edges { node { id sex birthDate division } } } }"""
@@ -43,14 +43,7 @@ NET = """query($s: ID!) { network(start: $s, depth: 1) {
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    tmp = tmp_path_factory.mktemp("pseudonym-linking")
-    (tmp / "data").mkdir()
-    store = LadybugStore(tmp / "data" / "graph.lbug", 256)
-    store.init_schema()
-    family(store)
-    registered(store)  # people(division:) lists a division's people by REGISTERED_IN
-    store.close()
-    yield from serve(tmp)
+    yield from family_served(tmp_path_factory, "pseudonym-linking")
 
 
 def _network_of_child(api: Api) -> dict:

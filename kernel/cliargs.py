@@ -1,13 +1,14 @@
 """argparse in the operator's language: its own words (usage, the help option, the section titles)
 from the catalogue, for the ``python -m`` tools built on it (auth/policy/cli.py, shouhu/migrations.py).
 
-A parser is made with ``formatter_class=SaidFormatter, add_help=False`` and passed through ``said()``.
+A tool makes its parser with ``parser()`` and each command with ``command()``.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable
+from typing import Any
 
 from kernel.messages import say
 
@@ -31,3 +32,19 @@ def said(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser._optionals.title = say("cli.args.options")
     parser.add_argument("-h", "--help", action="help", help=say("cli.args.help"))
     return parser
+
+
+def parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """A tool's parser, argparse's words the catalogue's."""
+    return said(
+        argparse.ArgumentParser(
+            prog=prog, description=description, formatter_class=SaidFormatter, add_help=False
+        )
+    )
+
+
+def command(sub: Any, name: str, text: str) -> argparse.ArgumentParser:
+    """A command of ``sub`` (``add_subparsers``), ``text`` its help and description."""
+    return said(
+        sub.add_parser(name, help=text, description=text, formatter_class=SaidFormatter, add_help=False)
+    )

@@ -19,7 +19,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
-from kernel.cliargs import SaidFormatter, said
+from kernel import cliargs
 from kernel.db.engine import DatabaseUnavailable, check_reachable, describe, make_engine
 from kernel.db.schema import (
     alembic_config,
@@ -113,21 +113,11 @@ def _check(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     """The commands, their help and argparse's own words from the catalogue (``migrations.cli.*``)."""
-    parser = said(
-        argparse.ArgumentParser(
-            prog="python -m shouhu.migrations",
-            description=say("migrations.cli.description"),
-            formatter_class=SaidFormatter,
-            add_help=False,
-        )
-    )
+    parser = cliargs.parser("python -m shouhu.migrations", say("migrations.cli.description"))
     sub = parser.add_subparsers(dest="cmd", required=True, title=say("cli.args.commands"))
 
     def add(name: str, *, url: bool = True) -> argparse.ArgumentParser:
-        text = say(f"migrations.cli.{name}")
-        p = said(
-            sub.add_parser(name, help=text, description=text, formatter_class=SaidFormatter, add_help=False)
-        )
+        p = cliargs.command(sub, name, say(f"migrations.cli.{name}"))
         if url:
             p.add_argument("--url", help=say("migrations.cli.url"))
         return p

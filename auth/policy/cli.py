@@ -13,19 +13,12 @@ from typing import Any
 
 from auth.policy.engine import Policy
 from auth.policy.vocabulary import PolicyError
-from kernel.cliargs import SaidFormatter, said
+from kernel import cliargs
 from kernel.messages import say
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = said(
-        argparse.ArgumentParser(
-            prog="python -m auth.policy",
-            description=say("policy.cli.description"),
-            formatter_class=SaidFormatter,
-            add_help=False,
-        )
-    )
+    parser = cliargs.parser("python -m auth.policy", say("policy.cli.description"))
     sub = parser.add_subparsers(dest="command", required=True, title=say("cli.args.commands"))
     table = _command(sub, "table")
     table.add_argument(
@@ -43,15 +36,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _command(sub: Any, name: str) -> argparse.ArgumentParser:
     """A command, its help and description the catalogue's ``policy.cli.<name>``."""
-    return said(
-        sub.add_parser(
-            name,
-            help=say(f"policy.cli.{name}"),
-            description=say(f"policy.cli.{name}"),
-            formatter_class=SaidFormatter,
-            add_help=False,
-        )
-    )
+    return cliargs.command(sub, name, say(f"policy.cli.{name}"))
 
 
 def main(argv: list[str] | None = None) -> int:
